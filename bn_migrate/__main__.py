@@ -1,0 +1,3 @@
+from bn_migrate.cli import main
+
+raise SystemExit(main())

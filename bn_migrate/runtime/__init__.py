@@ -1,0 +1,1 @@
+"""Runtimes that execute user programs: the legacy (TF1) emulation and plain TensorFlow 2."""

@@ -1,0 +1,277 @@
+"""The legacy runtime: run an unmodified TensorFlow 1 program on the installed TensorFlow 2.x.
+
+``install()`` makes this process behave, for the program it then runs, like TensorFlow 1.15:
+
+* ``TF_USE_LEGACY_KERAS=1`` is set before TensorFlow loads, so ``tf.layers.*`` and graph-mode ``tf.keras``
+  come from tf-keras (Keras 2, with ``.updates``);
+* v2 behaviour is disabled (graph mode, sessions, placeholders, collections);
+* ``import tensorflow as tf`` and ``import tensorflow.compat.v1 as tf`` both give the v1 API;
+* ``tf.contrib.layers`` and ``tf.contrib.slim`` (and ``tensorflow.contrib.slim`` imports) come from tf-slim,
+  patched as ``shared/KNOWLEDGE.md`` describes;
+* APIs that cannot be emulated (``tf.estimator``, other ``tf.contrib`` modules) raise
+  :class:`LegacyAPIUnavailable` naming the API, which :func:`run_tf1` reports with the user's line and exit 2.
+
+The replacement modules live only in this process: run each program in its own process (the CLI does).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import os
+import pkgutil
+import sys
+import traceback
+import types
+from typing import Any
+
+from bn_migrate.errors import BnMigrateError, MissingDependencyError
+from bn_migrate.runtime.script import Program, execute, format_location, load_program, user_frames
+
+#: Exit code when a program uses an API that the legacy runtime cannot provide.
+EXIT_UNSUPPORTED = 2
+
+# API name -> why it cannot be provided. One table, used for attribute access and for imports.
+UNAVAILABLE: dict[str, str] = {
+    "estimator": "tf.estimator was removed (tensorflow-estimator stops at TensorFlow 2.15)",
+    "contrib": "only tf.contrib.layers and tf.contrib.slim are emulated (through tf-slim)",
+}
+
+SUPPORTED_CONTRIB = ("layers", "slim")
+
+
+class LegacyAPIUnavailable:
+    """Mixin marking an error raised because the program used an API the legacy runtime cannot provide."""
+
+    api: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.api} is not available: {self.reason}; this program cannot run unmodified"
+
+
+class UnavailableAttributeError(LegacyAPIUnavailable, AttributeError):
+    def __init__(self, api: str, reason: str) -> None:
+        AttributeError.__init__(self, f"{api} is not available: {reason}")
+        self.api, self.reason = api, reason
+
+
+class UnavailableImportError(LegacyAPIUnavailable, ImportError):
+    def __init__(self, api: str, reason: str) -> None:
+        ImportError.__init__(self, f"{api} is not available: {reason}", name=api)
+        self.api, self.reason = api, reason
+
+
+class _DelegatingModule(types.ModuleType):
+    """A module whose missing attributes come from *target*, except those listed as unavailable."""
+
+    def __init__(self, name: str, target: Any, unavailable: dict[str, str], api_prefix: str) -> None:
+        super().__init__(name)
+        self.__dict__["_bn_target"] = target
+        self.__dict__["_bn_unavailable"] = unavailable
+        self.__dict__["_bn_prefix"] = api_prefix
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._bn_unavailable:
+            raise UnavailableAttributeError(f"{self._bn_prefix}.{name}", self._bn_unavailable[name])
+        return getattr(self._bn_target, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._bn_target)) | set(self.__dict__))
+
+
+class _UnavailableContribFinder(importlib.abc.MetaPathFinder):
+    """Turns ``import tensorflow.contrib.<other>`` into a clear :class:`UnavailableImportError`."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.startswith("tensorflow.contrib.") and fullname not in sys.modules:
+            raise UnavailableImportError(fullname, UNAVAILABLE["contrib"])
+        if fullname == "tensorflow.estimator" or fullname.startswith("tensorflow.estimator."):
+            raise UnavailableImportError(fullname, UNAVAILABLE["estimator"])
+        if fullname == "tensorflow_estimator" or fullname.startswith("tensorflow_estimator."):
+            raise UnavailableImportError(fullname, UNAVAILABLE["estimator"])
+        return None
+
+
+_installed: types.ModuleType | None = None
+
+
+def _patch_tf_slim(tf2: Any, v1: Any) -> Any:
+    """Make tf-slim 1.1.0 import and run on TensorFlow 2.21 (the three patches of KNOWLEDGE.md)."""
+    import tf_keras.src.legacy_tf_layers as legacy_layers
+
+    sys.modules.setdefault("tf_keras.legacy_tf_layers", legacy_layers)
+    for info in pkgutil.iter_modules(legacy_layers.__path__):
+        module = importlib.import_module(f"tf_keras.src.legacy_tf_layers.{info.name}")
+        sys.modules.setdefault(f"tf_keras.legacy_tf_layers.{info.name}", module)
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import control_flow_ops
+
+    ops.Tensor = tf2.Tensor
+    control_flow_ops.cond = v1.cond
+    import tf_slim
+
+    return tf_slim
+
+
+def install() -> types.ModuleType:
+    """Prepare this process to run TF1 programs; returns the module ``import tensorflow`` now gives."""
+    global _installed
+    if _installed is not None:
+        return _installed
+    if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        raise BnMigrateError(
+            "TensorFlow was imported before the legacy runtime was installed; "
+            "TF_USE_LEGACY_KERAS=1 must be set first (run the program through bn-migrate run-tf1)"
+        )
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf2
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"TensorFlow is not installed ({exc}); install bn-migrate[tf] or run 'make demo'"
+        ) from None
+    v1 = tf2.compat.v1
+    v1.disable_v2_behavior()
+    v1.logging.set_verbosity(v1.logging.ERROR)
+    try:
+        import tf_keras  # noqa: F401  (tf.layers and graph-mode tf.keras need it)
+
+        tf_slim = _patch_tf_slim(tf2, v1)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"tf-keras and tf-slim are needed to run TF1 programs ({exc}); install bn-migrate[tf]"
+        ) from None
+
+    contrib_layers = _DelegatingModule(
+        "tensorflow.contrib.layers", tf_slim.layers, {}, "tf.contrib.layers"
+    )
+    # contrib.layers also held regularizers, initializers, arg_scope, optimize_loss...: tf-slim's top level.
+    contrib_layers.__dict__["_bn_target"] = _Chain(tf_slim.layers, tf_slim)
+    contrib = _DelegatingModule("tensorflow.contrib", None, {}, "tf.contrib")
+    contrib.__dict__["_bn_target"] = _Unavailable("tf.contrib", UNAVAILABLE["contrib"])
+    contrib.__dict__["layers"] = contrib_layers
+    contrib.__dict__["slim"] = tf_slim
+    contrib.__dict__["__path__"] = []
+
+    tf1 = _DelegatingModule(
+        "tensorflow", v1, {"estimator": UNAVAILABLE["estimator"]}, "tf"
+    )
+    compat = _DelegatingModule("tensorflow.compat", tf2.compat, {}, "tf.compat")
+    compat.__dict__["v1"] = tf1
+    compat.__dict__["__path__"] = list(getattr(tf2.compat, "__path__", []))
+    tf1.__dict__.update(
+        {
+            "__path__": list(tf2.__path__),
+            "__file__": getattr(tf2, "__file__", None),
+            "__version__": tf2.__version__,
+            "contrib": contrib,
+            "compat": compat,
+        }
+    )
+    sys.modules["tensorflow"] = tf1
+    sys.modules["tensorflow.compat"] = compat
+    sys.modules["tensorflow.compat.v1"] = tf1
+    sys.modules["tensorflow.contrib"] = contrib
+    sys.modules["tensorflow.contrib.layers"] = contrib_layers
+    sys.modules["tensorflow.contrib.slim"] = tf_slim
+    sys.meta_path.insert(0, _UnavailableContribFinder())
+    _installed = tf1
+    return tf1
+
+
+class _Chain:
+    """Attribute lookup through several objects in turn."""
+
+    def __init__(self, *targets: Any) -> None:
+        self._targets = targets
+
+    def __getattr__(self, name: str) -> Any:
+        for target in self._targets:
+            if hasattr(target, name):
+                return getattr(target, name)
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({n for t in self._targets for n in dir(t)})
+
+
+class _Unavailable:
+    """Every attribute is an API the runtime cannot provide."""
+
+    def __init__(self, prefix: str, reason: str) -> None:
+        self._prefix, self._reason = prefix, reason
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnavailableAttributeError(f"{self._prefix}.{name}", self._reason)
+
+    def __dir__(self) -> list[str]:
+        return list(SUPPORTED_CONTRIB)
+
+
+def find_unavailable(exc: BaseException | None) -> LegacyAPIUnavailable | None:
+    """The :class:`LegacyAPIUnavailable` behind *exc*, following ``raise ... from`` and context chains."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, LegacyAPIUnavailable):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def run_tf1(path: str | os.PathLike[str], argv: list[str] | None = None) -> int:
+    """Run the TF1 program at *path* with *argv*; return its exit status as ``python`` would.
+
+    * normal end: 0; ``sys.exit(n)``: n;
+    * uncaught exception: the traceback on stderr, 1;
+    * an API the runtime cannot provide: one line ``FILE:LINE: error: API is not available...``, 2.
+    """
+    program = load_program(path)
+    install()
+    try:
+        execute(program, list(argv or []))
+    except SystemExit as exc:
+        return _exit_status(exc)
+    except BaseException as exc:  # noqa: BLE001 - we report every failure of the user's program
+        return report_program_failure(exc, program)
+    return 0
+
+
+def report_program_failure(exc: BaseException, program: Program) -> int:
+    """Print why *program* failed; return the exit status (2 for unavailable APIs, 1 otherwise)."""
+    unavailable = find_unavailable(exc)
+    if unavailable is not None:
+        frames = user_frames(exc.__traceback__, program)
+        where = format_location(frames[-1], program) if frames else str(program.path)
+        code_line = f"  ({frames[-1].line.strip()})" if frames and frames[-1].line else ""
+        print(f"{where}: error: {unavailable.describe()}{code_line}", file=sys.stderr)
+        return EXIT_UNSUPPORTED
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return 1
+
+
+def _exit_status(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+__all__ = [
+    "EXIT_UNSUPPORTED",
+    "LegacyAPIUnavailable",
+    "install",
+    "run_tf1",
+    "find_unavailable",
+    "report_program_failure",
+]

@@ -1,0 +1,122 @@
+"""Run a program file the way ``python FILE ARGS`` would: as ``__main__``, its folder first on ``sys.path``.
+
+Notebooks (``.ipynb``) run their code cells in order; IPython magics and shell escapes are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from bn_migrate.errors import BnMigrateError
+
+
+@dataclass
+class Program:
+    """The source of a program as it will be executed, with a map back to the user's own lines."""
+
+    path: Path
+    source: str
+    # For notebooks: line in ``source`` (1-based) -> (cell number, line in cell). Empty for .py files.
+    cell_lines: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def describe_line(self, lineno: int) -> str:
+        """``path:line`` for a script, ``path:cell N:line M`` for a notebook."""
+        if lineno in self.cell_lines:
+            cell, line = self.cell_lines[lineno]
+            return f"{self.path}:cell {cell}:{line}"
+        return f"{self.path}:{lineno}"
+
+
+def _is_magic(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith(("%", "!")) or stripped.endswith("?") and not stripped.startswith("#")
+
+
+def load_program(path: str | os.PathLike[str]) -> Program:
+    """Read a ``.py`` file or the code cells of an ``.ipynb`` notebook."""
+    p = Path(path)
+    if not p.is_file():
+        raise BnMigrateError(f"{p}: no such file")
+    if p.suffix == ".ipynb":
+        try:
+            nb = json.loads(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BnMigrateError(f"{p}: not a readable notebook ({exc})") from None
+        lines: list[str] = []
+        cell_lines: dict[int, tuple[int, int]] = {}
+        code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+        for number, cell in enumerate(code_cells, start=1):
+            src = cell.get("source", "")
+            text = "".join(src) if isinstance(src, list) else str(src)
+            for in_cell, line in enumerate(text.splitlines(), start=1):
+                lines.append("pass  # magic skipped" if _is_magic(line) else line)
+                cell_lines[len(lines)] = (number, in_cell)
+            lines.append("")
+        return Program(p, "\n".join(lines) + "\n", cell_lines)
+    try:
+        source = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BnMigrateError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return Program(p, source)
+
+
+def execute(program: Program, argv: list[str]) -> None:
+    """Execute *program* as ``__main__`` in this process, with its own ``sys.argv`` and ``sys.path[0]``.
+
+    Exceptions and ``SystemExit`` propagate to the caller, exactly as the program raised them.
+    """
+    script = program.path.resolve()
+    code = compile(program.source, str(program.path), "exec", dont_inherit=True)
+    main_mod = sys.modules["__main__"]
+    saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
+    sys.argv = [str(program.path), *argv]
+    if sys.path:
+        sys.path[0] = str(script.parent)
+    else:
+        sys.path.insert(0, str(script.parent))
+    globs: dict[str, object] = {
+        "__name__": "__main__",
+        "__file__": str(program.path),
+        "__builtins__": __builtins__,
+        "__package__": None,
+        "__spec__": None,
+        "__doc__": None,
+    }
+    import types
+
+    module = types.ModuleType("__main__")
+    module.__dict__.update(globs)
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        sys.modules["__main__"] = main_mod
+        sys.argv = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0
+
+
+def user_frames(tb: TracebackType | None, program: Program) -> list[traceback.FrameSummary]:
+    """Frames of *tb* that belong to the user's program (its file or files in its folder tree)."""
+    root = program.path.resolve().parent
+    frames = []
+    for frame in traceback.extract_tb(tb):
+        try:
+            f = Path(frame.filename).resolve()
+        except (OSError, ValueError):
+            continue
+        if f == program.path.resolve() or (root in f.parents and "site-packages" not in f.parts):
+            frames.append(frame)
+    return frames
+
+
+def format_location(frame: traceback.FrameSummary, program: Program) -> str:
+    if Path(frame.filename).resolve() == program.path.resolve() and frame.lineno is not None:
+        return program.describe_line(frame.lineno)
+    return f"{frame.filename}:{frame.lineno}"
