@@ -1,0 +1,47 @@
+"""Known causes of a difference (or of statistics that never move), each with a stable code.
+
+The checker's report names a diagnosis by its code and quantifies it; tests assert on codes.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Cause(str, Enum):
+    """Why two runs differ, or why statistics never moved. The value is the stable code."""
+
+    BESSEL_CORRECTION = "bessel-correction"
+    """Fused TF1 kernel updates moving_variance with n/(n-1) * batch variance; Keras 3 uses the biased one."""
+
+    MOMENTUM_CHANGED = "momentum-changed"
+    """The moving-average momentum/decay differs (e.g. contrib's 0.999 became Keras' 0.99)."""
+
+    SCALE_DEFAULT_CHANGED = "scale-default-changed"
+    """contrib/slim batch_norm defaults to scale=False; the migration added (or dropped) gamma."""
+
+    INFERENCE_MODE = "inference-mode"
+    """A BN layer normalizes with moving statistics during training (trainable=False on a Keras BN, or a
+    missing training=True): its statistics do not move, the weights it feeds differ."""
+
+    UPDATES_NEVER_RAN = "updates-never-ran"
+    """The original's update ops never ran (the seed question's bug): its statistics stay at their
+    initial values while the migration's move."""
+
+    UPDATES_WRONG_STEP = "updates-wrong-step"
+    """Statistics move in a step where the other side's do not (e.g. a GAN discriminator's BN updated
+    during the generator step)."""
+
+    OPTIMIZER_MISMATCH = "optimizer-mismatch"
+    """Moving statistics agree in lockstep but the weights the optimizer writes do not (e.g. Adam
+    epsilon 1e-7 instead of TF1's 1e-8)."""
+
+    NONDETERMINISTIC_ORIGINAL = "nondeterministic-original"
+    """The original gives different statistics on two identical runs; its spread is the floor."""
+
+    NO_UPDATE_OPS_NON_TRAINABLE = "non-trainable-no-updates"
+    """Statistics never move on either side because the TF1 layer was built with trainable=False
+    (such a layer contributes no update ops), and the migration keeps that behaviour."""
+
+    FREE_RUNNING_DRIFT = "free-running-drift"
+    """Free-running runs drift apart by accumulated last-bit differences while lockstep agrees: benign."""

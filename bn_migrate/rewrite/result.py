@@ -1,0 +1,36 @@
+"""What rewriting one source text produced. Shared by the engine (rules) and the file runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # no TF1 batch-norm code, or already migrated
+    SKIPPED = "skipped"  # TF1 code found, but left as it is: see ``left`` for every reason
+    FAILED = "failed"  # could not be read or parsed
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place in the original source: a rewrite applied there, or a decision left to a human."""
+
+    rule: str  # stable rule id, e.g. "BN001"
+    line: int  # 1-based
+    col: int  # 1-based
+    message: str
+
+    def format(self, path: str) -> str:
+        """``file:line:col RULE message``, the one-line form every report uses."""
+        return f"{path}:{self.line}:{self.col} {self.rule} {self.message}"
+
+
+@dataclass
+class RewriteResult:
+    status: Status
+    code: str  # the new source; equal to the input unless status is CHANGED
+    applied: list[Site] = field(default_factory=list)
+    left: list[Site] = field(default_factory=list)  # reasons the file (or a site) was left for a human
+    error: str | None = None  # for FAILED: one line saying what is wrong
