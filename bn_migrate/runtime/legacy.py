@@ -132,9 +132,11 @@ def install() -> types.ModuleType:
         raise MissingDependencyError(
             f"TensorFlow is not installed ({exc}); install bn-migrate[tf] or run 'make demo'"
         ) from None
+    from tensorflow.python.util import deprecation
+
     v1 = tf2.compat.v1
-    v1.disable_v2_behavior()
-    v1.logging.set_verbosity(v1.logging.ERROR)
+    with deprecation.silence():  # our own call: the program did not ask for this warning
+        v1.disable_v2_behavior()
     try:
         import tf_keras  # noqa: F401  (tf.layers and graph-mode tf.keras need it)
 

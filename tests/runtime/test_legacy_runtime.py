@@ -1,0 +1,161 @@
+"""`bn-migrate run-tf1`: an unmodified TF1 program runs as `python SCRIPT ARGS` did under TF 1.15."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def write(path: Path, source: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def test_script_sees_argv_main_name_and_its_folder_first(tmp_path: Path) -> None:
+    write(tmp_path / "helper_mod.py", "VALUE = 41\n")
+    script = write(
+        tmp_path / "prog.py",
+        """
+        import sys
+        import tensorflow as tf
+        from helper_mod import VALUE
+        print("argv", sys.argv[1:])
+        print("name", __name__)
+        print("value", VALUE + 1)
+        print("executing_eagerly", tf.executing_eagerly())
+        x = tf.placeholder(tf.float32, [None])
+        with tf.Session() as sess:
+            print("sum", sess.run(tf.reduce_sum(x), {x: [1.0, 2.0]}))
+        """,
+    )
+    result = run_cli("run-tf1", str(script), "--flag", "value")
+    assert result.returncode == 0, result.stderr
+    assert "argv ['--flag', 'value']" in result.stdout
+    assert "name __main__" in result.stdout
+    assert "value 42" in result.stdout
+    assert "executing_eagerly False" in result.stdout
+    assert "sum 3.0" in result.stdout
+
+
+def test_exit_status_and_exceptions_propagate(tmp_path: Path) -> None:
+    exits = write(tmp_path / "exits.py", "import sys\nsys.exit(7)\n")
+    assert run_cli("run-tf1", str(exits)).returncode == 7
+    raises = write(tmp_path / "raises.py", "raise ValueError('boom from the program')\n")
+    result = run_cli("run-tf1", str(raises))
+    assert result.returncode == 1
+    assert "ValueError: boom from the program" in result.stderr
+    assert "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "api", "line"),
+    [
+        ("import tensorflow as tf\n\nest = tf.estimator.Estimator\n", "tf.estimator", 3),
+        ("import tensorflow.compat.v1 as tf\nx = 1\nest = tf.estimator\n", "tf.estimator", 3),
+        ("import tensorflow as tf\ncell = tf.contrib.rnn.LSTMCell(4)\n", "tf.contrib.rnn", 2),
+        ("import numpy\nimport tensorflow.contrib.learn as learn\n", "tensorflow.contrib.learn", 2),
+        ("from tensorflow.contrib import rnn\n", "tensorflow.contrib.rnn", 1),
+    ],
+)
+def test_unavailable_api_is_one_clear_line_and_exit_2(
+    tmp_path: Path, source: str, api: str, line: int
+) -> None:
+    script = write(tmp_path / "old.py", source)
+    result = run_cli("run-tf1", str(script))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = [ln for ln in result.stderr.splitlines() if "is not available" in ln]
+    assert len(message) == 1, result.stderr
+    assert message[0].startswith(f"{script}:{line}: error: {api} is not available")
+
+
+def test_contrib_and_compat_spellings(tmp_path: Path) -> None:
+    script = write(
+        tmp_path / "spellings.py",
+        """
+        import numpy as np
+        import tensorflow as tf
+        import tensorflow.compat.v1 as tf1
+        import tensorflow.contrib.slim as slim
+        from tensorflow.contrib import layers
+        from tensorflow.contrib.layers import batch_norm
+        assert tf1.placeholder is tf.placeholder
+        x = tf.placeholder(tf.float32, [None, 4])
+        a = slim.batch_norm(x, is_training=True, updates_collections=None, scope="a")
+        b = layers.batch_norm(x, is_training=True, scope="b")
+        c = batch_norm(x, scale=True, scope="c")
+        reg = tf.contrib.layers.l2_regularizer(0.1)
+        print(sorted(v.name for v in tf.global_variables()))
+        print(len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)))
+        """,
+    )
+    result = run_cli("run-tf1", str(script))
+    assert result.returncode == 0, result.stderr
+    assert "'a/moving_mean:0'" in result.stdout
+    assert "'c/gamma:0'" in result.stdout
+    assert "'b/gamma:0'" not in result.stdout  # contrib's scale=False default
+    assert result.stdout.strip().endswith("4")  # b and c add updates; a updates in place
+
+
+def test_notebook_runs_code_cells_in_order_skipping_magics(tmp_path: Path) -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# title"]},
+            {"cell_type": "code", "source": ["%matplotlib inline\n", "import tensorflow as tf\n"]},
+            {"cell_type": "code", "source": "x = tf.constant(2.0)\n!ls\n"},
+            {"cell_type": "code", "source": ["with tf.Session() as s:\n", "    print('got', s.run(x * 3))\n"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    result = run_cli("run-tf1", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "got 6.0" in result.stdout
+
+
+def test_missing_script_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run_cli("run-tf1", str(tmp_path / "nope.py"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"bn-migrate: error: {tmp_path / 'nope.py'}: no such file"
+
+
+def _moving_mean_norms(stdout: str) -> list[float]:
+    import ast
+
+    norms = []
+    for line in stdout.splitlines():
+        if line.startswith("{'bn_Q_gamma'"):
+            norms.append(float(ast.literal_eval(line.replace("np.float32(", "").replace(")", ""))["bn_Q_moving_mean"]))
+    return norms
+
+
+@pytest.mark.parametrize(
+    ("variant", "moves"),
+    [
+        ("tf_layers.py", True),
+        ("keras_no_updates.py", False),
+        ("keras_updates_list.py", True),
+        ("keras_updates_each.py", True),
+    ],
+)
+def test_seed_question_variants_reproduce_the_question(variant: str, moves: bool) -> None:
+    result = run_cli("run-tf1", str(EXAMPLES / "seed_question" / variant))
+    assert result.returncode == 0, result.stderr
+    norms = _moving_mean_norms(result.stdout)
+    assert len(norms) == 10
+    if moves:
+        assert all(b > a > 0 for a, b in zip(norms, norms[1:])), norms
+    else:
+        assert norms == [0.0] * 10
+        assert "'bn_Q_moving_variance': np.float32(4.0)" in result.stdout
