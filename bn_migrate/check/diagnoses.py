@@ -43,5 +43,8 @@ class Cause(str, Enum):
     """Statistics never move on either side because the TF1 layer was built with trainable=False
     (such a layer contributes no update ops), and the migration keeps that behaviour."""
 
+    CENTER_DEFAULT_CHANGED = "center-default-changed"
+    """beta exists on one side only: ``center`` differs between the two BN layers."""
+
     FREE_RUNNING_DRIFT = "free-running-drift"
     """Free-running runs drift apart by accumulated last-bit differences while lockstep agrees: benign."""

@@ -1,0 +1,483 @@
+"""From traces to a verdict: pairing check, step alignment, comparisons, diagnoses.
+
+Verdict rules (the checker never says "equivalent" without evidence):
+
+* ``undecided`` (exit 2): a run failed, timed out or used an API the legacy runtime lacks; a model variable
+  or a BN layer could not be paired; no training step on either side; step counts that differ for no known
+  reason; the original's two runs made different numbers of steps; no BN layer at all.
+* ``different`` (exit 1): some paired variable differs beyond tolerance in lockstep (free-running when
+  lockstep is off), or a BN layer has parameters on one side only (scale/center), or the original never
+  moved its statistics while the migration did.
+* ``equivalent`` (exit 0): otherwise. Every BN pair was compared over >= 1 step and both programs trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_migrate.check.compare import (
+    SPREAD_FACTOR,
+    VariableComparison,
+    compare_variable,
+    old_steps_for,
+    spread,
+)
+from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.options import CheckOptions
+from bn_migrate.check.result import CheckResult, Diagnosis, LayerRow, RunInfo
+from bn_migrate.check.roles import BN_STAT_ROLES, bn_layers, prefix_of
+from bn_migrate.check.trace import Step, Trace
+
+RUN_LABELS = {
+    "old": "OLD (TF1)",
+    "new_free": "NEW (TF2, free-running)",
+    "new_lock": "NEW (TF2, lockstep)",
+}
+
+
+@dataclass
+class Runs:
+    """The traces of one check. ``old`` has at least one run; ``lock`` is None when lockstep is off."""
+
+    old: list[Trace]
+    free: Trace
+    lock: Trace | None
+
+
+@dataclass
+class BnPair:
+    old: str
+    new: str
+    old_vars: dict[str, str]  # role -> old variable
+    new_vars: dict[str, str]
+
+
+def _label(name: str) -> str:
+    if name.startswith("old"):
+        return "OLD (TF1)" if name == "old_1" else f"OLD (TF1, run {name.split('_')[1]})"
+    return RUN_LABELS.get(name, name)
+
+
+def _run_infos(runs: Runs) -> list[tuple[str, Trace]]:
+    named = [(f"old_{i + 1}", t) for i, t in enumerate(runs.old)]
+    named.append(("new_free", runs.free))
+    if runs.lock is not None:
+        named.append(("new_lock", runs.lock))
+    return named
+
+
+def _failure(runs: Runs) -> tuple[str, str] | None:
+    """(reason, traceback tail) of the first run that did not end well."""
+    for name, trace in _run_infos(runs):
+        status = trace.status
+        if status.state in ("ok", "skipped"):
+            continue
+        side = "OLD" if name.startswith("old") else "NEW"
+        what = {
+            "timeout": "timed out",
+            "unsupported": "uses an API the legacy runtime cannot provide",
+            "crashed": "crashed",
+        }.get(status.state, "failed")
+        reason = (
+            f"{_label(name)} {what}: {status.message}"
+            if status.message
+            else f"{_label(name)} {what}"
+        )
+        if side == "OLD" and status.state == "unsupported":
+            reason = f"{_label(name)} cannot run unmodified: {status.message}"
+        return reason, status.traceback_tail
+    return None
+
+
+def analyze(runs: Runs, options: CheckOptions, old_path: str, new_path: str) -> CheckResult:
+    result = CheckResult(
+        "undecided",
+        old_path,
+        new_path,
+        tolerance=options.tolerance.describe(),
+        lockstep=runs.lock is not None,
+    )
+    result.runs = [
+        RunInfo(
+            _label(n),
+            t.status.state,
+            t.status.message,
+            t.status.traceback_tail,
+            round(t.status.seconds, 3),
+            len(t.steps) if t.status.state == "ok" else None,
+        )
+        for n, t in _run_infos(runs)
+    ]
+    failure = _failure(runs)
+    if failure is not None:
+        result.reason, result.traceback_tail = failure
+        return result
+    return Analysis(runs, options, result).run()
+
+
+class Analysis:
+    """One check after every run ended well: pairing, step alignment, comparisons, verdict.
+
+    :mod:`bn_migrate.check.diagnose` reads its data (``step_arrays``, ``judged_bad``...)."""
+
+    def __init__(self, runs: Runs, options: CheckOptions, result: CheckResult) -> None:
+        self.runs = runs
+        self.options = options
+        self.result = result
+        self.old = runs.old[0]
+        self.new = runs.lock if runs.lock is not None else runs.free
+        self.pairs = {n: v.paired_with for n, v in self.new.variables.items() if v.paired_with}
+        self.old_of_new = dict(self.pairs)
+        self.new_of_old = {o: n for n, o in self.pairs.items()}
+        # Biases added right before a BN layer: zero gradient in exact arithmetic, so their updates under
+        # Adam/RMSprop are normalized numerical noise. Compared and reported, not judged.
+        noise_biases = {
+            cfg["input_bias"] for cfg in self.old.bn_config.values() if cfg.get("input_bias")
+        }
+        self.noise_biases = {n for n, o in self.pairs.items() if o in noise_biases}
+
+    # -- entry -----------------------------------------------------------------------------------
+    def run(self) -> CheckResult:
+        r = self.result
+        r.steps_old, r.steps_new = len(self.old.steps), len(self.new.steps)
+        bn = self._pair_bn_layers()
+        if bn is None:
+            return r
+        unexplained = self._unpaired_variables(bn)
+        if unexplained:
+            r.reason = (
+                "could not pair "
+                + "; ".join(unexplained[:4])
+                + (" ..." if len(unexplained) > 4 else "")
+            )
+            return r
+        if not self._steps_align(bn):
+            return r
+        floors = self._spread(bn)
+        if floors is None:
+            return r
+        comparisons = self._compare(floors)
+        self._layers(bn, comparisons)
+        self._note_noise_biases(comparisons)
+        self._diagnose(bn, comparisons)
+        self._decide(comparisons)
+        return r
+
+    # -- pairing ---------------------------------------------------------------------------------
+    def _pair_bn_layers(self) -> list[BnPair] | None:
+        old_bn = bn_layers(self.old.variables)
+        new_bn = bn_layers(self.new.variables)
+        if not old_bn:
+            self.result.reason = "no batch-norm layer found in OLD (no variables named .../moving_mean and .../moving_variance)"
+            return None
+        pairs: list[BnPair] = []
+        for old_prefix, old_vars in old_bn.items():
+            new_mm = self.new_of_old.get(old_vars["moving_mean"])
+            new_prefix = prefix_of(new_mm) if new_mm else None
+            if new_prefix is None or new_prefix not in new_bn:
+                self.result.layers.append(LayerRow(old_prefix, None))
+                continue
+            if (
+                self.old_of_new.get(new_bn[new_prefix]["moving_variance"])
+                != old_vars["moving_variance"]
+            ):
+                self.result.layers.append(LayerRow(old_prefix, new_prefix))
+                self.result.reason = (
+                    f"BN layer {old_prefix}: moving_mean pairs with {new_prefix} but "
+                    "moving_variance does not"
+                )
+                return None
+            pairs.append(BnPair(old_prefix, new_prefix, old_vars, new_bn[new_prefix]))
+        paired_new = {p.new for p in pairs}
+        for new_prefix in new_bn:
+            if new_prefix not in paired_new:
+                self.result.layers.append(LayerRow(None, new_prefix))
+        unpaired = [row for row in self.result.layers if row.old is None or row.new is None]
+        if unpaired:
+            names = [f"OLD {row.old}" if row.old else f"NEW {row.new}" for row in unpaired]
+            self.result.reason = (
+                f"BN layer(s) without a partner: {', '.join(names)} (shapes or names do not match)"
+            )
+            return None
+        return pairs
+
+    def _unpaired_variables(self, bn: list[BnPair]) -> list[str]:
+        """Unpaired model variables that no known cause explains (a gamma/beta missing from one side of
+        a paired BN layer is explained: scale/center changed, diagnosed later)."""
+        old_bn_prefixes = {p.old for p in bn}
+        new_bn_prefixes = {p.new for p in bn}
+        problems = []
+        for name, info in self.old.variables.items():
+            if name in self.new_of_old:
+                continue
+            if info.role in ("gamma", "beta") and prefix_of(name) in old_bn_prefixes:
+                continue
+            problems.append(
+                f"OLD {name} ({info.role}, shape {list(info.shape)}): no NEW variable with that role and shape"
+            )
+        for name, new_info in self.new.variables.items():
+            if new_info.paired_with:
+                continue
+            if new_info.role in ("gamma", "beta") and prefix_of(name) in new_bn_prefixes:
+                continue
+            problems.append(
+                f"NEW {name} ({new_info.role}, shape {list(new_info.shape)}): no OLD variable with that role and shape"
+            )
+        return problems
+
+    # -- steps -----------------------------------------------------------------------------------
+    def _bn_moved(self, trace: Trace, names: list[str]) -> bool:
+        return any(s.moved(n) for s in trace.steps for n in names)
+
+    def _steps_align(self, bn: list[BnPair]) -> bool:
+        r = self.result
+        n_old, n_new = len(self.old.steps), len(self.new.steps)
+        free_n = len(self.runs.free.steps)
+        if n_old == 0 and n_new == 0:
+            r.reason = (
+                "no training step: neither program changed a model variable after initialization"
+            )
+            return False
+        if n_old == 0:
+            new_stats = [p.new_vars[s] for p in bn for s in BN_STAT_ROLES]
+            if self._bn_moved(self.new, new_stats):
+                r.notes.append(
+                    f"OLD made no training step: no model variable ever changed after initialization; "
+                    f"NEW's {n_new} steps are compared with OLD's initial values"
+                )
+                return True
+            r.reason = (
+                f"OLD made no training step (no model variable changed) while NEW made {n_new}"
+            )
+            return False
+        if n_new == 0:
+            r.reason = (
+                f"NEW made no training step (no model variable changed; a step is an outermost tf.function, "
+                f"model or layer call, or apply_gradients) while OLD made {n_old}"
+            )
+            modes = [cfg.get("training_modes") for cfg in self.new.bn_config.values()]
+            if modes and all(m and not any(m) for m in modes):
+                r.reason += "; NEW's BN layers ran only in inference mode (no training=True, or trainable=False)"
+            return False
+        if n_old != n_new or free_n != n_new:
+            r.reason = (
+                f"the programs made different numbers of training steps: OLD {n_old}, NEW {n_new}"
+                + (f" (free-running {free_n})" if free_n != n_new else "")
+                + "; a step is a session.run (TF1) or an outermost tf.function/model call or "
+                "apply_gradients (TF2) that changed a model variable"
+            )
+            return False
+        return True
+
+    def _spread(self, bn: list[BnPair]) -> dict[str, float] | None:
+        """Tolerance floors from OLD's run-to-run spread (None, with a reason, if its runs disagree on the
+        number of steps). A BN layer's statistics share one floor: one race moves both."""
+        worst: dict[str, float] = {}
+        beyond: set[str] = set()
+        for other in self.runs.old[1:]:
+            if len(other.steps) != len(self.old.steps):
+                self.result.reason = (
+                    f"OLD is not deterministic: its runs made {len(self.old.steps)} and "
+                    f"{len(other.steps)} training steps with identical inputs"
+                )
+                self.result.diagnoses.append(
+                    Diagnosis(Cause.NONDETERMINISTIC_ORIGINAL, self.result.reason)
+                )
+                return None
+            values, over = spread(self.old, other, self.options.tolerance)
+            for name, value in values.items():
+                worst[name] = max(worst.get(name, 0.0), value)
+            beyond.update(over)
+        for pair in bn:
+            stats = [pair.old_vars[s] for s in BN_STAT_ROLES]
+            shared = max(worst.get(n, 0.0) for n in stats)
+            for n in stats:
+                worst[n] = shared
+        self._note_races(bn)
+        if beyond:
+            top = max(beyond, key=lambda n: worst[n])
+            self.result.diagnoses.append(
+                Diagnosis(
+                    Cause.NONDETERMINISTIC_ORIGINAL,
+                    f"OLD's {len(self.runs.old)} runs with identical seeds and inputs differ (up to "
+                    f"{worst[top]:.2g} in {top}, {len(beyond)} variable(s)); {SPREAD_FACTOR:g}x this "
+                    "spread is added to the tolerance",
+                    data={
+                        "variables": {n: worst[n] for n in sorted(beyond)},
+                        "runs": len(self.runs.old),
+                    },
+                )
+            )
+        return {name: SPREAD_FACTOR * value for name, value in worst.items()}
+
+    def _note_races(self, bn: list[BnPair]) -> None:
+        for pair in bn:
+            calls = self.old.bn_config.get(pair.old, {}).get("training_calls", 0)
+            if calls >= 2:
+                self.result.notes.append(
+                    f"OLD applies BN layer {pair.old} {calls} times in training mode: TF1 may run its "
+                    "update ops in either order (a race), so its statistics can differ from run to run; "
+                    f"spread measured over {len(self.runs.old)} runs of OLD"
+                )
+
+    # -- comparisons -----------------------------------------------------------------------------
+    def _compare(self, floors: dict[str, float]) -> dict[str, VariableComparison]:
+        count = len(self.new.steps)
+        old_steps = old_steps_for(self.old, count)
+        lock_steps = self.runs.lock.steps if self.runs.lock is not None else None
+        free_tol = (
+            self.options.tolerance if self.runs.lock is not None else self.options.free_tolerance
+        )
+        comparisons: dict[str, VariableComparison] = {}
+        for new_name, old_name in self.pairs.items():
+            role = self.new.variables[new_name].role
+            comparisons[new_name] = compare_variable(
+                old_name,
+                new_name,
+                role,
+                old_steps,
+                lock_steps,
+                self.runs.free.steps,
+                self.options.tolerance,
+                free_tol,
+                floors.get(old_name, 0.0),
+            )
+        for c in comparisons.values():
+            if not c.new_moved and self.runs.lock is None:
+                c.new_moved = [self.runs.free.steps[k].moved(c.new) for k in range(c.steps)]
+        self.result.variables = [
+            {
+                "old": c.old,
+                "new": c.new,
+                "role": c.role,
+                "steps": c.steps,
+                "lock_abs": max(c.lock_abs, default=None),
+                "lock_rel": max(c.lock_rel, default=None),
+                "free_abs": max(c.free_abs, default=None),
+                "free_rel": max(c.free_rel, default=None),
+                "lock_ok": c.lock_ok,
+                "free_ok": c.free_ok,
+                "first_bad_step": c.first_bad_step,
+                "first_bad_index": list(c.first_bad_index)
+                if c.first_bad_index is not None
+                else None,
+            }
+            for c in comparisons.values()
+        ]
+        return comparisons
+
+    def judged_bad(self, c: VariableComparison) -> bool:
+        if c.new in self.noise_biases:
+            return False
+        return not c.lock_ok if self.runs.lock is not None else not c.free_ok
+
+    def _note_noise_biases(self, comparisons: dict[str, VariableComparison]) -> None:
+        lockstep = self.runs.lock is not None
+        differing = [
+            c
+            for n, c in comparisons.items()
+            if n in self.noise_biases and not (c.lock_ok if lockstep else c.free_ok)
+        ]
+        if not differing:
+            return
+        worst = max(max(c.lock_abs if lockstep else c.free_abs, default=0.0) for c in differing)
+        names = ", ".join(c.new for c in differing)
+        self.result.notes.append(
+            f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer directly; BN subtracts the "
+            "batch mean, so the gradient is zero in exact arithmetic and optimizers that normalize the gradient "
+            "(Adam, RMSprop) turn its numerical noise into full-size steps that differ between implementations"
+        )
+
+    def _layers(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:
+        rows = []
+        for pair in bn:
+            stats = [comparisons[pair.new_vars[s]] for s in BN_STAT_ROLES]
+            row = LayerRow(pair.old, pair.new, steps=min(c.steps for c in stats))
+            row.free_abs = max((max(c.free_abs, default=0.0) for c in stats), default=0.0)
+            row.free_rel = max((max(c.free_rel, default=0.0) for c in stats), default=0.0)
+            if self.runs.lock is not None:
+                row.lock_abs = max(max(c.lock_abs, default=0.0) for c in stats)
+                row.lock_rel = max(max(c.lock_rel, default=0.0) for c in stats)
+                row.per_step_lock = [max(vals) for vals in zip(*(c.lock_abs for c in stats))]
+            row.per_step_free = [max(vals) for vals in zip(*(c.free_abs for c in stats))]
+            row.moved_old = sum(any(v) for v in zip(*(c.old_moved for c in stats)))
+            row.moved_new = sum(any(v) for v in zip(*(c.new_moved for c in stats)))
+            bad = [c for c in stats if self.judged_bad(c)]
+            if bad:
+                first = min(
+                    bad,
+                    key=lambda c: (
+                        c.first_bad_step
+                        if c.first_bad_step is not None
+                        else (c.free_bad_steps or [10**9])[0]
+                    ),
+                )
+                row.first_step = (
+                    first.first_bad_step
+                    if first.first_bad_step is not None
+                    else first.free_bad_steps[0]
+                )
+                row.first_stat = first.role
+                if first.first_bad_index:
+                    row.first_channel = first.first_bad_index[-1]
+            missing = self.missing_params(pair)
+            if bad or missing:
+                row.verdict = "different"
+            elif row.moved_old == 0 and row.moved_new == 0:
+                row.verdict = "equivalent (never moved)"
+            else:
+                row.verdict = "equivalent"
+            rows.append(row)
+        self.result.layers = rows
+
+    def missing_params(self, pair: BnPair) -> list[tuple[str, str]]:
+        """(role, side that has it) for gamma/beta present on one side only."""
+        missing = []
+        for role in ("gamma", "beta"):
+            if (role in pair.old_vars) != (role in pair.new_vars):
+                missing.append((role, "OLD" if role in pair.old_vars else "NEW"))
+        return missing
+
+    # -- diagnoses -------------------------------------------------------------------------------
+    def _diagnose(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:
+        from bn_migrate.check.diagnose import diagnose_global, diagnose_layer
+
+        for pair in bn:
+            self.result.diagnoses.extend(diagnose_layer(self, pair, comparisons))
+        self.result.diagnoses.extend(diagnose_global(self, bn, comparisons))
+
+    def _decide(self, comparisons: dict[str, VariableComparison]) -> None:
+        r = self.result
+        structural = {
+            Cause.SCALE_DEFAULT_CHANGED,
+            Cause.CENTER_DEFAULT_CHANGED,
+            Cause.UPDATES_NEVER_RAN,
+        }
+        if any(self.judged_bad(c) for c in comparisons.values()) or r.causes & structural:
+            r.verdict = "different"
+            r.reason = None
+            return
+        r.verdict = "equivalent"
+        r.reason = None
+
+    # -- data for diagnoses ----------------------------------------------------------------------
+    def step_arrays(
+        self, old_name: str, new_name: str
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(before, old after, new after) per step, from the lockstep run (free-running without it)."""
+        new_steps: list[Step] = (self.runs.lock or self.runs.free).steps
+        old_steps = old_steps_for(self.old, len(new_steps))
+        out = []
+        for o, n in zip(old_steps, new_steps):
+            if old_name in o.after and new_name in n.after:
+                before = o.before.get(old_name, o.after[old_name])
+                out.append(
+                    (
+                        before.astype(np.float64),
+                        o.after[old_name].astype(np.float64),
+                        n.after[new_name].astype(np.float64),
+                    )
+                )
+        return out

@@ -1,0 +1,331 @@
+"""Hooks for the TF2 side: align a TF2 / Keras 3 program with the TF1 run and record its training steps.
+
+* Variable creation (Keras 3 variables, and plain ``tf.Variable`` through a variable creator scope): each
+  model variable is paired with a TF1 variable (:mod:`bn_migrate.check.pairing`) and starts from that
+  variable's initial value. Variables an optimizer creates are not model variables.
+* Step detection, only while executing eagerly: an outermost call of a ``tf.function``, a top-level
+  Keras layer/model call, an optimizer's ``apply_gradients``; in an eager custom loop, a step opens when
+  a top-level ``tf.GradientTape`` is entered and closes after the next ``apply_gradients``. A candidate
+  that changed a model variable is a training step.
+* Lockstep mode: before step *k*, every paired variable is set to the TF1 run's value before its step *k*.
+* Keras ``BatchNormalization`` calls record whether they normalized with batch statistics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from bn_migrate.check.pairing import OldVariable, Pairer
+from bn_migrate.check.roles import is_model_variable, prefix_of, role_of
+from bn_migrate.check.trace import Step, Trace, VariableInfo
+
+
+class NewRecorder:
+    """Collects a :class:`Trace` from a TF2 program, aligned with the TF1 trace *old*."""
+
+    def __init__(self, trace: Trace, tf: Any, old: Trace | None, lockstep: bool) -> None:
+        self.trace = trace
+        self.tf = tf
+        self.old = old
+        self.lockstep = lockstep
+        ordered = sorted(old.variables.values(), key=lambda v: v.order) if old else []
+        self.pairer = Pairer(OldVariable(v.name, tuple(v.shape), v.role) for v in ordered)
+        self.objects: dict[str, Any] = {}
+        self._local = threading.local()
+        self._depth = 0
+        self._tapes = 0
+        self._pending = False
+        self._before: dict[str, np.ndarray] = {}
+        self._modes: dict[str, list[bool]] = {}
+
+    # -- variables -------------------------------------------------------------------------------
+    def _unique(self, name: str) -> str:
+        if name not in self.trace.variables:
+            return name
+        n = 1
+        while f"{name}_{n}" in self.trace.variables:
+            n += 1
+        return f"{name}_{n}"
+
+    def on_create(
+        self, name: str, shape: tuple[int, ...], trainable: bool
+    ) -> tuple[str, np.ndarray | None]:
+        """Register a new model variable; return its key and the TF1 initial value to start from."""
+        key = self._unique(name)
+        paired = self.pairer.pair(key, shape)
+        self.trace.variables[key] = VariableInfo(
+            name=key,
+            shape=tuple(shape),
+            role=role_of(key),
+            order=len(self.trace.variables),
+            trainable=trainable,
+            paired_with=paired,
+        )
+        value = self.old.initial.get(paired) if (self.old and paired) else None
+        return key, value
+
+    def register(self, key: str, variable: Any, initial: np.ndarray | None) -> None:
+        self.objects[key] = variable
+        if initial is not None:
+            self.trace.initial[key] = np.array(initial)
+            return
+        with contextlib.suppress(Exception), self.tf.init_scope():
+            self.trace.initial[key] = np.array(variable.numpy())
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        values = {}
+        for key, variable in self.objects.items():
+            with contextlib.suppress(Exception):
+                values[key] = np.array(variable.numpy())
+        return values
+
+    # -- steps -----------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        k = len(self.trace.steps)
+        if self.lockstep and self.old is not None and k < len(self.old.steps):
+            before = self.old.steps[k].before
+            for key, variable in self.objects.items():
+                old_name = self.trace.variables[key].paired_with
+                if old_name is not None and old_name in before:
+                    variable.assign(before[old_name])
+        self._before = self.snapshot()
+        self._modes = {}
+
+    def _end(self) -> None:
+        after = self.snapshot()
+        before = dict(self._before)
+        for key in after:
+            if key not in before and key in self.trace.initial:
+                before[key] = self.trace.initial[key]
+        if any(k in after and not np.array_equal(v, after[k]) for k, v in before.items()):
+            self.trace.steps.append(Step(before, after, self._modes))
+        self._before, self._modes = {}, {}
+
+    def _eager_top(self) -> bool:
+        return self._depth == 0 and self.tf.executing_eagerly()
+
+    @contextlib.contextmanager
+    def candidate(self, kind: str) -> Iterator[None]:
+        """Run a candidate step (``function``, ``call`` or ``apply``)."""
+        if not self._eager_top():
+            yield
+            return
+        if self._pending:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if kind == "apply":
+                    self._pending = False
+                    self._end()
+            return
+        self._begin()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            self._end()
+
+    def tape_enter(self) -> None:
+        if self._eager_top() and self._tapes == 0:
+            if self._pending:
+                self._end()
+            self._begin()
+            self._pending = True
+        self._tapes += 1
+
+    def tape_exit(self) -> None:
+        self._tapes = max(0, self._tapes - 1)
+
+    def finish(self) -> None:
+        """Close a step a gradient tape opened and no ``apply_gradients`` closed."""
+        if self._pending:
+            self._pending = False
+            self._end()
+
+    def record_bn_call(self, layer: Any, training: Any) -> None:
+        mm = getattr(layer, "moving_mean", None)
+        if mm is None:
+            return
+        prefix = prefix_of(mm.path)
+        try:
+            mode = bool(training) and bool(layer.trainable)
+        except (TypeError, ValueError):
+            mode = bool(layer.trainable)
+        self._modes.setdefault(prefix, []).append(mode)
+        entry = self.trace.bn_config.setdefault(prefix, {})
+        entry.update(
+            {
+                "source": "keras.BatchNormalization",
+                "momentum": float(layer.momentum),
+                "epsilon": float(layer.epsilon),
+                "scale": bool(layer.scale),
+                "center": bool(layer.center),
+                "trainable": bool(layer.trainable),
+                "fused": False,
+            }
+        )
+        modes = entry.setdefault("training_modes", [])
+        if mode not in modes:
+            modes.append(mode)
+
+    # -- installation ----------------------------------------------------------------------------
+    def install(self, seed: int) -> None:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+        self._hook_keras_variables()
+        self._hook_steps(tf)
+
+    def creator_scope(self) -> Any:
+        """A ``tf.variable_creator_scope`` that aligns plain ``tf.Variable`` model variables."""
+        recorder = self
+
+        def creator(next_creator: Any, **kwargs: Any) -> Any:
+            if getattr(recorder._local, "in_keras", False):
+                return next_creator(**kwargs)
+            name = kwargs.get("name") or "Variable"
+            trainable = kwargs.get("trainable")
+            trainable = True if trainable is None else bool(trainable)
+            if not is_model_variable(name, trainable):
+                return next_creator(**kwargs)
+            init = kwargs.get("initial_value")
+            shape = _shape_of(init() if callable(init) else init, kwargs.get("shape"))
+            key, value = recorder.on_create(name, shape, trainable)
+            if value is not None:
+                kwargs["initial_value"] = value
+            variable = next_creator(**kwargs)
+            recorder.register(key, variable, value)
+            return variable
+
+        return self.tf.variable_creator_scope(creator)
+
+    def _hook_keras_variables(self) -> None:
+        from keras.src.backend.common import global_state
+        from keras.src.backend.tensorflow import core
+        from keras.src.optimizers.base_optimizer import BaseOptimizer
+
+        recorder = self
+        orig = core.Variable._initialize
+
+        def in_optimizer() -> bool:
+            stack = global_state.get_global_attribute("name_scope_stack") or []
+            return any(isinstance(entry.caller, BaseOptimizer) for entry in stack)
+
+        @functools.wraps(orig)
+        def _initialize(variable: Any, value: Any) -> None:
+            recorder._local.in_keras = True
+            try:
+                if in_optimizer() or not is_model_variable(variable.path, bool(variable.trainable)):
+                    orig(variable, value)
+                    return
+                shape = getattr(variable, "_shape", None)
+                if shape is None:
+                    shape = _shape_of(value, None)
+                key, old_value = recorder.on_create(
+                    variable.path, tuple(shape), bool(variable.trainable)
+                )
+                if old_value is not None and isinstance(value, recorder.tf.Variable):
+                    # Keras wraps an existing tf.Variable: keep the object, align its value.
+                    orig(variable, value)
+                    value.assign(old_value)
+                else:
+                    orig(variable, old_value if old_value is not None else value)
+                recorder.register(key, variable, old_value)
+            finally:
+                recorder._local.in_keras = False
+
+        core.Variable._initialize = _initialize
+
+    def _hook_steps(self, tf: Any) -> None:
+        from keras.src.layers.layer import Layer
+        from keras.src.layers.normalization.batch_normalization import BatchNormalization
+        from keras.src.optimizers.base_optimizer import BaseOptimizer
+        from tensorflow.python.eager import backprop
+
+        recorder = self
+        orig_function = tf.function
+
+        @functools.wraps(orig_function)
+        def function(func: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if func is None:
+                return lambda f: function(f, *args, **kwargs)
+            return _StepFunction(orig_function(func, *args, **kwargs), recorder)
+
+        tf.function = function
+
+        def candidate_method(cls: Any, name: str, kind: str) -> None:
+            orig = getattr(cls, name)
+
+            @functools.wraps(orig)
+            def wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
+                with recorder.candidate(kind):
+                    return orig(obj, *args, **kwargs)
+
+            setattr(cls, name, wrapper)
+
+        candidate_method(Layer, "__call__", "call")
+        candidate_method(BaseOptimizer, "apply_gradients", "apply")
+
+        orig_bn_call = BatchNormalization.call
+
+        @functools.wraps(orig_bn_call)
+        def bn_call(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+            recorder.record_bn_call(layer, training)
+            return orig_bn_call(layer, inputs, training=training, mask=mask)
+
+        BatchNormalization.call = bn_call
+
+        tape = backprop.GradientTape
+        orig_enter, orig_exit = tape.__enter__, tape.__exit__
+
+        def enter(self_: Any) -> Any:
+            recorder.tape_enter()
+            return orig_enter(self_)
+
+        def exit_(self_: Any, *exc: Any) -> Any:
+            recorder.tape_exit()
+            return orig_exit(self_, *exc)
+
+        tape.__enter__, tape.__exit__ = enter, exit_
+
+
+class _StepFunction:
+    """A ``tf.function`` whose outermost eager calls are candidate training steps."""
+
+    def __init__(self, function: Any, recorder: NewRecorder) -> None:
+        self._bn_function = function
+        self._bn_recorder = recorder
+        for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+            with contextlib.suppress(AttributeError):
+                object.__setattr__(self, attr, getattr(function, attr))
+        self.__wrapped__ = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._bn_recorder.candidate("function"):
+            return self._bn_function(*args, **kwargs)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        return _StepFunction(self._bn_function.__get__(instance, owner), self._bn_recorder)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bn_function, name)
+
+
+def _shape_of(value: Any, shape: Any) -> tuple[int, ...]:
+    if shape is not None:
+        try:
+            return tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            pass
+    return tuple(int(d) for d in getattr(value, "shape", np.shape(value)))

@@ -1,0 +1,285 @@
+"""Hooks for the TF1 side: record every training step of an unmodified TF1 program.
+
+Installed after :func:`bn_migrate.runtime.legacy.install`, before the program runs:
+
+* every new ``tf.Graph`` gets the checker's graph seed (``reset_default_graph`` included);
+* ``BaseSession.run`` (which ``InteractiveSession``, ``Tensor.eval`` and ``Operation.run`` go through) is
+  wrapped: the model variables are read before and after each run; a run that changes an initialized
+  model variable is a training step; the first value a variable is seen with is its initial value;
+* tf-keras ``BatchNormalization`` (behind ``tf.layers`` and graph-mode ``tf.keras``) and tf-slim
+  ``batch_norm`` record what the code asked for (momentum/decay, epsilon, fused, scale, trainable...),
+  which the diagnoses use.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
+from bn_migrate.check.trace import Step, Trace, VariableInfo
+
+
+class OldRecorder:
+    """Collects a :class:`Trace` from the session runs of a TF1 program."""
+
+    def __init__(self, trace: Trace, tf: Any) -> None:
+        self.trace = trace
+        self.tf = tf
+        self._orig_run: Any = None
+        self._graph_keys: dict[int, int] = {}  # id(graph) -> graph number
+        self._var_graph: dict[str, int] = {}  # variable key -> graph number it came from
+        self._var_cache: dict[int, tuple[tuple[int, int], list[tuple[str, Any]]]] = {}
+        self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
+
+    # -- variables -------------------------------------------------------------------------------
+    def _key(self, graph: Any, name: str) -> str:
+        number = self._graph_keys.setdefault(id(graph), len(self._graph_keys))
+        clean = clean_name(name)
+        if self._var_graph.setdefault(clean, number) == number:
+            return clean
+        return f"{clean}@g{number}"
+
+    def model_variables(self, graph: Any) -> list[tuple[str, Any]]:
+        """(key, variable) for the model variables of *graph*, in creation order; cached per graph."""
+        keys = self.tf.GraphKeys
+        global_vars = graph.get_collection(keys.GLOBAL_VARIABLES)
+        trainable = graph.get_collection(keys.TRAINABLE_VARIABLES)
+        signature = (len(global_vars), len(trainable))
+        cached = self._var_cache.get(id(graph))
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        trainable_ids = {id(v) for v in trainable}
+        seen: set[int] = set()
+        result = []
+        for var in [*global_vars, *trainable]:
+            if id(var) in seen or not is_model_variable(var.name, id(var) in trainable_ids):
+                continue
+            seen.add(id(var))
+            key = self._key(graph, var.name)
+            if key not in self.trace.variables:
+                info = VariableInfo(
+                    name=key,
+                    shape=tuple(int(d) for d in var.shape),
+                    role=role_of(var.name),
+                    order=len(self.trace.variables),
+                    trainable=id(var) in trainable_ids,
+                )
+                self.trace.variables[key] = info
+            result.append((key, var))
+        self._var_cache[id(graph)] = (signature, result)
+        return result
+
+    def read(self, session: Any, variables: list[tuple[str, Any]]) -> dict[str, np.ndarray]:
+        """Values of the initialized *variables*; uninitialized ones are left out."""
+        if not variables:
+            return {}
+        errors = self.tf.errors
+        try:
+            values = self._orig_run(session, [v for _, v in variables])
+            return {k: np.array(val) for (k, _), val in zip(variables, values)}
+        except errors.FailedPreconditionError:
+            pass
+        result = {}
+        for key, var in variables:
+            try:
+                result[key] = np.array(self._orig_run(session, var))
+            except errors.FailedPreconditionError:
+                continue
+        return result
+
+    # -- steps -----------------------------------------------------------------------------------
+    def around_run(self, session: Any, call: Any) -> Any:
+        variables = self.model_variables(session.graph)
+        cached = self._last_after.get(id(session))
+        if cached is not None and cached[0] == len(variables):
+            before = cached[1]
+        else:
+            before = self.read(session, variables)
+        result = call()
+        after = self.read(session, variables)
+        self._last_after[id(session)] = (len(variables), after)
+        self._observe(before, after)
+        return result
+
+    def _observe(self, before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> None:
+        for key, value in after.items():
+            self.trace.initial.setdefault(key, value)
+        changed = [k for k in before if k in after and not np.array_equal(before[k], after[k])]
+        if changed:
+            self.trace.steps.append(Step(dict(before), dict(after)))
+
+    # -- installation ----------------------------------------------------------------------------
+    def install(self, seed: int) -> None:
+        from tensorflow.python.client import session as session_lib
+        from tensorflow.python.framework import ops
+
+        recorder = self
+        orig_run = session_lib.BaseSession.run
+        self._orig_run = orig_run
+
+        @functools.wraps(orig_run)
+        def run(
+            sess: Any,
+            fetches: Any,
+            feed_dict: Any = None,
+            options: Any = None,
+            run_metadata: Any = None,
+        ) -> Any:
+            return recorder.around_run(
+                sess, lambda: orig_run(sess, fetches, feed_dict, options, run_metadata)
+            )
+
+        session_lib.BaseSession.run = run
+
+        orig_graph_init = ops.Graph.__init__
+
+        @functools.wraps(orig_graph_init)
+        def graph_init(graph: Any, *args: Any, **kwargs: Any) -> None:
+            orig_graph_init(graph, *args, **kwargs)
+            graph.seed = seed
+
+        ops.Graph.__init__ = graph_init
+        self.tf.get_default_graph().seed = seed
+        self._hook_keras_bn()
+        self._hook_slim_bn()
+
+    def _hook_keras_bn(self) -> None:
+        from tf_keras.src.layers.normalization import batch_normalization as bn_module
+
+        config = self.trace.bn_config
+        cls = bn_module.BatchNormalizationBase
+        orig_build, orig_call = cls.build, cls.call
+
+        @functools.wraps(orig_build)
+        def build(layer: Any, input_shape: Any) -> Any:
+            result = orig_build(layer, input_shape)
+            prefix = prefix_of(layer.moving_mean.name)
+            config.setdefault(prefix, {}).update(
+                {
+                    "source": type(layer).__module__.split(".src.")[-1]
+                    + "."
+                    + type(layer).__name__,
+                    "momentum": float(layer.momentum),
+                    "epsilon": float(layer.epsilon),
+                    "fused": bool(layer.fused),
+                    "scale": bool(layer.scale),
+                    "center": bool(layer.center),
+                    "trainable": bool(layer.trainable),
+                    "renorm": bool(layer.renorm),
+                }
+            )
+            return result
+
+        @functools.wraps(orig_call)
+        def call(layer: Any, inputs: Any, training: Any = None, *args: Any, **kwargs: Any) -> Any:
+            mm = getattr(layer, "moving_mean", None)
+            if mm is not None:
+                mode = (
+                    training
+                    if isinstance(training, bool)
+                    else ("dynamic" if training is not None else None)
+                )
+                entry = config.setdefault(prefix_of(mm.name), {})
+                entry["training"] = mode
+                if mode is not False:
+                    entry["training_calls"] = entry.get("training_calls", 0) + 1
+                bias = _bias_feeding(inputs)
+                if bias is not None:
+                    entry["input_bias"] = bias
+            return orig_call(layer, inputs, training, *args, **kwargs)
+
+        cls.build, cls.call = build, call
+
+    def _hook_slim_bn(self) -> None:
+        try:
+            import tf_slim
+            from tf_slim.layers import layers as slim_layers
+            from tf_slim.ops import arg_scope as arg_scope_lib
+        except ImportError:
+            return
+        orig = slim_layers.batch_norm
+        recorder = self
+
+        @functools.wraps(orig)
+        def batch_norm(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            scoped = dict(
+                arg_scope_lib.current_arg_scope().get(arg_scope_lib.arg_scope_func_key(orig), {})
+            )
+            scoped.update(kwargs)
+            graph = recorder.tf.get_default_graph()
+            known = {id(v) for v in graph.get_collection(recorder.tf.GraphKeys.GLOBAL_VARIABLES)}
+            outputs = orig(inputs, *args, **kwargs)
+            created = [
+                v
+                for v in graph.get_collection(recorder.tf.GraphKeys.GLOBAL_VARIABLES)
+                if id(v) not in known and role_of(v.name) == "moving_mean"
+            ]
+            if created:
+                recorder._record_slim(prefix_of(created[0].name), inputs, scoped)
+            return outputs
+
+        slim_layers.batch_norm = batch_norm
+        for module in (tf_slim, getattr(tf_slim, "layers", None)):
+            if module is not None and getattr(module, "batch_norm", None) is orig:
+                module.batch_norm = batch_norm
+
+    def _record_slim(self, prefix: str, inputs: Any, kwargs: dict[str, Any]) -> None:
+        tf = self.tf
+        rank = getattr(getattr(inputs, "shape", None), "ndims", None)
+        fused_arg = kwargs.get("fused")
+        possible = (
+            kwargs.get("batch_weights") is None
+            and not kwargs.get("renorm", False)
+            and rank in (2, 4)
+            and kwargs.get("adjustment") is None
+        )
+        own_kernel = (
+            (fused_arg is None or fused_arg)
+            and possible
+            and (
+                kwargs.get("zero_debias_moving_mean", False)
+                or rank == 2
+                or kwargs.get("updates_collections", tf.GraphKeys.UPDATE_OPS)
+                is not tf.GraphKeys.UPDATE_OPS
+            )
+        )
+        is_training = kwargs.get("is_training", True)
+        entry = self.trace.bn_config.setdefault(prefix, {})
+        entry.update(
+            {
+                "source": "slim.batch_norm",
+                "momentum": float(kwargs.get("decay", 0.999)),
+                "epsilon": float(kwargs.get("epsilon", 0.001)),
+                "scale": bool(kwargs.get("scale", False)),
+                "center": bool(kwargs.get("center", True)),
+                "trainable": bool(kwargs.get("trainable", True)),
+                "training": is_training if isinstance(is_training, bool) else "dynamic",
+            }
+        )
+        if own_kernel:
+            entry["fused"] = True
+
+
+_READ_OPS = ("Identity", "ReadVariableOp")
+_VARIABLE_OPS = ("VariableV2", "VarHandleOp", "Variable")
+
+
+def _bias_feeding(tensor: Any) -> str | None:
+    """The bias variable added right before a BN layer (``BiasAdd``/``Add`` of a variable read), if any.
+
+    Such a bias has a zero gradient in exact arithmetic (BN subtracts the batch mean), so optimizers that
+    normalize the gradient (Adam, RMSprop) turn its numerical noise into full-size steps.
+    """
+    op = getattr(tensor, "op", None)
+    if op is None or op.type not in ("BiasAdd", "Add", "AddV2"):
+        return None
+    for operand in op.inputs:
+        source = operand.op
+        while source.type in _READ_OPS and source.inputs:
+            source = source.inputs[0].op
+        if source.type in _VARIABLE_OPS and role_of(source.name) == "bias":
+            return clean_name(source.name)
+    return None

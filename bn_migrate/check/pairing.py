@@ -1,0 +1,78 @@
+"""Pairing each TF2 model variable with the TF1 variable it mirrors, as the TF2 variables are created.
+
+Creation order alone is not enough (contrib creates beta before gamma, Keras creates gamma first), and
+names differ (``BatchNorm/beta`` vs ``batch_normalization/beta``), so a new variable is paired, in order
+of preference, with an unconsumed old variable of the same role and shape that
+
+1. has the same path (ignoring case, ``:0`` and an enclosing model scope);
+2. belongs to the old layer already paired with the new variable's layer (layer affinity);
+3. comes first in the old program's creation order, in a layer not yet paired with another new layer;
+4. comes first in creation order.
+
+A BN parameter whose new layer is already paired never borrows from another old layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bn_migrate.check.roles import BN_ROLES, path_matches, prefix_of, role_of
+
+
+@dataclass(frozen=True)
+class OldVariable:
+    name: str
+    shape: tuple[int, ...]
+    role: str
+
+
+class Pairer:
+    """Stateful: every call to :meth:`pair` consumes at most one old variable."""
+
+    def __init__(self, old: Iterable[OldVariable]) -> None:
+        self._unconsumed: list[OldVariable] = list(old)
+        self._layer_map: dict[str, str] = {}  # new prefix -> old prefix
+        self._old_layers_taken: set[str] = set()
+        self.pairs: dict[str, str] = {}  # new name -> old name
+
+    def pair(self, new_name: str, shape: tuple[int, ...]) -> str | None:
+        """The old variable *new_name* mirrors, or None when no unconsumed one has its role and shape."""
+        role = role_of(new_name)
+        new_prefix = prefix_of(new_name)
+        candidates = [
+            v for v in self._unconsumed if v.role == role and tuple(v.shape) == tuple(shape)
+        ]
+        if not candidates:
+            return None
+        mapped = self._layer_map.get(new_prefix)
+        if (
+            mapped is not None
+            and role in BN_ROLES
+            and not any(path_matches(v.name, new_name) for v in candidates)
+        ):
+            # A BN layer's parameters stay together: a gamma missing from the paired old layer is a
+            # scale default that changed, not a reason to borrow another layer's gamma.
+            candidates = [v for v in candidates if prefix_of(v.name) == mapped]
+            if not candidates:
+                return None
+        choice = (
+            next((v for v in candidates if path_matches(v.name, new_name)), None)
+            or next(
+                (v for v in candidates if mapped is not None and prefix_of(v.name) == mapped), None
+            )
+            or next(
+                (v for v in candidates if prefix_of(v.name) not in self._old_layers_taken), None
+            )
+            or candidates[0]
+        )
+        self._unconsumed.remove(choice)
+        old_prefix = prefix_of(choice.name)
+        self._layer_map.setdefault(new_prefix, old_prefix)
+        self._old_layers_taken.add(old_prefix)
+        self.pairs[new_name] = choice.name
+        return choice.name
+
+    @property
+    def unconsumed(self) -> list[str]:
+        return [v.name for v in self._unconsumed]

@@ -1,0 +1,71 @@
+"""What a variable is: its role in its layer, the batch-norm layer it belongs to, and whether it is a
+*model variable* (part of the model's state that both programs must agree on).
+
+Model variables are trainable variables plus every variable whose last name component is a known layer
+role (so a BN layer built with ``trainable=False`` still has its gamma/beta/moving statistics compared).
+Optimizer slots (``dense/kernel/Adam``), counters (``global_step``, ``beta1_power``, ``adam/iteration``)
+and metric accumulators are not: their last name components are not roles, and on the TF2 side the
+variables an optimizer creates are excluded by the hooks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Last name component -> role. contrib/slim spell kernel and bias "weights" and "biases".
+ROLE_OF_COMPONENT: dict[str, str] = {
+    "kernel": "kernel",
+    "weights": "kernel",
+    "bias": "bias",
+    "biases": "bias",
+    "gamma": "gamma",
+    "beta": "beta",
+    "moving_mean": "moving_mean",
+    "moving_variance": "moving_variance",
+    "depthwise_kernel": "depthwise_kernel",
+    "pointwise_kernel": "pointwise_kernel",
+    "recurrent_kernel": "recurrent_kernel",
+    "embeddings": "embeddings",
+}
+BN_STAT_ROLES = ("moving_mean", "moving_variance")
+BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+
+_OUTPUT_SUFFIX = re.compile(r":\d+$")
+
+
+def clean_name(name: str) -> str:
+    """``dense/kernel:0`` -> ``dense/kernel``."""
+    return _OUTPUT_SUFFIX.sub("", name)
+
+
+def role_of(name: str) -> str:
+    """The role of a variable from its (cleaned) name: kernel, bias, gamma, ... or ``other``."""
+    last = clean_name(name).rsplit("/", 1)[-1]
+    return ROLE_OF_COMPONENT.get(last, "other")
+
+
+def prefix_of(name: str) -> str:
+    """The layer scope of a variable: its name without the last component (``""`` at top level)."""
+    parts = clean_name(name).rsplit("/", 1)
+    return parts[0] if len(parts) == 2 else ""
+
+
+def is_model_variable(name: str, trainable: bool) -> bool:
+    return trainable or role_of(name) != "other"
+
+
+def bn_layers(names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """BN layers among *names*: prefix -> {role: name} for prefixes holding moving_mean and moving_variance."""
+    by_prefix: dict[str, dict[str, str]] = {}
+    for name in names:
+        role = role_of(name)
+        if role in BN_ROLES:
+            by_prefix.setdefault(prefix_of(name), {})[role] = name
+    return {p: roles for p, roles in by_prefix.items() if all(r in roles for r in BN_STAT_ROLES)}
+
+
+def path_matches(old: str, new: str) -> bool:
+    """Same path, ignoring case, ``:0``, and an enclosing model scope present on one side only."""
+    a, b = clean_name(old).lower(), clean_name(new).lower()
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)

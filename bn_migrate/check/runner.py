@@ -1,0 +1,179 @@
+"""Running the workers of one check: TF1 runs and TF2 runs in their own processes, with timeouts.
+
+All workers start at once so their TensorFlow imports overlap; the TF2 workers wait (already
+importing) until the first TF1 run has written its trace. Each worker runs in its own process group,
+killed whole on timeout or when the check ends, so nothing the program started is left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bn_migrate.check.trace import TRACE_JSON, RunStatus, Trace
+
+POLL_SECONDS = 0.02
+TAIL_LINES = 15
+
+
+@dataclass
+class Worker:
+    """One worker process and what it produced."""
+
+    name: str
+    side: str
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+    deadline: float | None = None
+    status: RunStatus | None = None
+    trace: Trace | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.status is None
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env.update({"PYTHONHASHSEED": "0", "TF_DETERMINISTIC_OPS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def start(worker: Worker, config: dict[str, Any]) -> None:
+    worker.folder.mkdir(parents=True, exist_ok=True)
+    config = {**config, "out": str(worker.folder), "side": worker.side}
+    config_path = worker.folder / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with (
+        open(worker.folder / "stdout.txt", "wb") as out,
+        open(worker.folder / "stderr.txt", "wb") as err,
+    ):
+        worker.process = subprocess.Popen(
+            [sys.executable, "-m", "bn_migrate.check.worker", str(config_path)],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=_env(),
+            start_new_session=True,
+        )
+
+
+def kill(worker: Worker) -> None:
+    """Kill the worker's whole process group (the program's children too) and reap it."""
+    if worker.process is None:
+        return
+    try:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        worker.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def stderr_tail(worker: Worker, lines: int = TAIL_LINES) -> str:
+    try:
+        text = (worker.folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def collect(worker: Worker) -> None:
+    """Read the worker's trace after it exited (or record why there is none)."""
+    assert worker.process is not None
+    code = worker.process.returncode
+    if (worker.folder / TRACE_JSON).exists():
+        try:
+            worker.trace = Trace.load(worker.folder)
+            worker.status = worker.trace.status
+            if worker.status.state != "ok" and not worker.status.traceback_tail:
+                worker.status.traceback_tail = stderr_tail(worker)
+            return
+        except (OSError, ValueError, KeyError) as exc:
+            worker.status = RunStatus(
+                "crashed", f"its trace could not be read ({exc})", stderr_tail(worker)
+            )
+            return
+    worker.status = RunStatus(
+        "crashed",
+        f"the process died (exit status {code}) before writing a trace",
+        stderr_tail(worker),
+    )
+
+
+def supervise(
+    workers: list[Worker],
+    first: Worker,
+    go_file: Path,
+    timeout: float,
+    more: Callable[[Worker], list[Worker]] | None = None,
+) -> None:
+    """Wait for every worker; start the TF2 workers' clocks when *first* has its trace.
+
+    If *first* fails, the others are stopped: nothing can be compared. When it succeeds, *more* may
+    start further (already started) workers, which are then supervised too.
+    """
+    now = time.monotonic()
+    for w in workers:
+        w.deadline = now + timeout if w.side == "old" else None
+    try:
+        while any(w.running for w in workers):
+            now = time.monotonic()
+            for w in workers:
+                if not w.running:
+                    continue
+                assert w.process is not None
+                if w.process.poll() is not None:
+                    kill(w)
+                    collect(w)
+                    if w is first:
+                        _on_first_done(workers, first, go_file, timeout)
+                        if (
+                            more is not None
+                            and first.status is not None
+                            and first.status.state == "ok"
+                        ):
+                            extra = more(first)
+                            for e in extra:
+                                e.deadline = time.monotonic() + timeout
+                            workers.extend(extra)
+                elif w.deadline is not None and now > w.deadline:
+                    kill(w)
+                    w.status = RunStatus(
+                        "timeout", f"did not finish within {timeout:g} s", stderr_tail(w)
+                    )
+                    if w is first:
+                        _on_first_done(workers, first, go_file, timeout)
+            time.sleep(POLL_SECONDS)
+    finally:
+        for w in workers:
+            kill(w)
+
+
+def _on_first_done(workers: list[Worker], first: Worker, go_file: Path, timeout: float) -> None:
+    assert first.status is not None
+    if first.status.state == "ok":
+        go_file.write_text(str(first.folder), encoding="utf-8")
+        start_clock = time.monotonic()
+        for w in workers:
+            if w.side == "new":
+                w.deadline = start_clock + timeout
+        return
+    for w in workers:
+        if w.running:
+            kill(w)
+            w.status = RunStatus("skipped", "not run: the first TF1 run failed")

@@ -1,0 +1,125 @@
+"""What a worker records about one run of a program, and how it travels to the parent process.
+
+A trace is a JSON document (variables, steps, BN layer configurations, how the run ended) plus one
+``.npz`` file of arrays: ``init/<i>`` the initial value of variable *i*, ``b<k>/<i>`` and ``a<k>/<i>``
+its value before and after training step *k*.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TRACE_JSON = "trace.json"
+TRACE_NPZ = "trace.npz"
+
+
+@dataclass
+class VariableInfo:
+    """One model variable. ``paired_with`` (TF2 side only) is the name of the TF1 variable it mirrors."""
+
+    name: str
+    shape: tuple[int, ...]
+    role: str
+    order: int
+    trainable: bool
+    paired_with: str | None = None
+
+
+@dataclass
+class RunStatus:
+    """How a program run ended: ``ok``, ``failed`` (exception or non-zero exit), ``unsupported`` (an API
+    the legacy runtime cannot provide), ``timeout`` or ``crashed`` (the process died without a word)."""
+
+    state: str
+    message: str = ""
+    traceback_tail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Step:
+    """One training step: model-variable values before and after (only variables that existed)."""
+
+    before: dict[str, np.ndarray]
+    after: dict[str, np.ndarray]
+    # TF2 side: BN layer prefix -> list of "training" flags of its calls during the step.
+    bn_modes: dict[str, list[bool]] = field(default_factory=dict)
+
+    def moved(self, name: str) -> bool:
+        """Whether *name* changed in this step (exactly: any bit)."""
+        if name not in self.after or name not in self.before:
+            return False
+        return not np.array_equal(self.before[name], self.after[name])
+
+
+@dataclass
+class Trace:
+    side: str
+    status: RunStatus
+    variables: dict[str, VariableInfo] = field(default_factory=dict)
+    initial: dict[str, np.ndarray] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    # BN layer prefix -> what the code asked for (momentum, epsilon, fused, scale, center, trainable...).
+    bn_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def save(self, folder: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        index = {name: i for i, name in enumerate(self.variables)}
+        for name, value in self.initial.items():
+            if name in index:
+                arrays[f"init/{index[name]}"] = value
+        for k, step in enumerate(self.steps):
+            for kind, values in (("b", step.before), ("a", step.after)):
+                for name, value in values.items():
+                    if name in index:
+                        arrays[f"{kind}{k}/{index[name]}"] = value
+        meta = {
+            "side": self.side,
+            "status": asdict(self.status),
+            "variables": [asdict(v) for v in self.variables.values()],
+            "steps": [{"bn_modes": s.bn_modes} for s in self.steps],
+            "bn_config": self.bn_config,
+        }
+        tmp_npz = folder / (TRACE_NPZ + ".tmp.npz")
+        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]  # keys are "init/0", "a3/1"...
+        os.replace(tmp_npz, folder / TRACE_NPZ)
+        tmp_json = folder / (TRACE_JSON + ".tmp")
+        tmp_json.write_text(json.dumps(meta, default=_jsonable), encoding="utf-8")
+        os.replace(tmp_json, folder / TRACE_JSON)
+
+    @classmethod
+    def load(cls, folder: Path) -> Trace:
+        meta = json.loads((folder / TRACE_JSON).read_text(encoding="utf-8"))
+        variables = {}
+        for v in meta["variables"]:
+            v["shape"] = tuple(v["shape"])
+            variables[v["name"]] = VariableInfo(**v)
+        names = list(variables)
+        initial: dict[str, np.ndarray] = {}
+        steps = [Step({}, {}, s.get("bn_modes", {})) for s in meta["steps"]]
+        with np.load(folder / TRACE_NPZ) as data:
+            for key in data.files:
+                kind, i = key.split("/")
+                value = data[key]
+                name = names[int(i)]
+                if kind == "init":
+                    initial[name] = value
+                elif kind[0] == "b":
+                    steps[int(kind[1:])].before[name] = value
+                else:
+                    steps[int(kind[1:])].after[name] = value
+        return cls(
+            meta["side"], RunStatus(**meta["status"]), variables, initial, steps, meta["bn_config"]
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    return repr(value)

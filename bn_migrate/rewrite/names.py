@@ -1,0 +1,167 @@
+"""What names refer to: a light import/alias table with shadowing detection.
+
+libcst's ``QualifiedNameProvider`` costs about seven parses (KNOWLEDGE.md). TF1 programs bind TensorFlow
+through module-level imports, so a table of those imports plus a list of every other place a name is
+bound is enough: a name bound by an import AND rebound anywhere else (an assignment, a parameter, a loop
+target, a nested import...) is *shadowed*, and references through it are never resolved. The engine
+reports shadowed TensorFlow names instead of guessing what they mean at each use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite.api_tables import canonical_name
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, None for anything else (calls, subscripts...)."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str]]:
+    """(local name, qualified name) pairs an import statement binds; star imports bind nothing known."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None:
+                pairs.append((_asname(alias), full))
+            else:
+                root = full.split(".")[0]
+                pairs.append((root, root))
+        return pairs
+    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        return pairs
+    module = dotted(node.module) or ""
+    for alias in node.names:
+        name = dotted(alias.name) or ""
+        local = _asname(alias) if alias.asname is not None else name
+        pairs.append((local, f"{module}.{name}"))
+    return pairs
+
+
+def _asname(alias: cst.ImportAlias) -> str:
+    assert alias.asname is not None
+    target = alias.asname.name
+    assert isinstance(target, cst.Name)
+    return target.value
+
+
+class BindingCollector(cst.CSTVisitor):
+    """Every name bound anywhere except by module-level imports (which the table records itself)."""
+
+    def __init__(self, module_imports: set[int]) -> None:
+        self.module_imports = module_imports
+        self.bound: dict[str, cst.CSTNode] = {}
+
+    def _bind_target(self, target: cst.BaseExpression, node: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.setdefault(target.value, node)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value, node)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, node)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind_target(node.target, node)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._bind_target(node.name, node)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.bound.setdefault(node.name.value, node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.bound.setdefault(node.name.value, node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.bound.setdefault(node.name.value, node)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        if id(node) not in self.module_imports:
+            for local, _ in _import_bindings(node):
+                self.bound.setdefault(local, node)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if id(node) not in self.module_imports:
+            for local, _ in _import_bindings(node):
+                self.bound.setdefault(local, node)
+        return False
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        return False
+
+
+@dataclass
+class AliasTable:
+    """Local names bound by module-level imports, and the ones among them that are rebound elsewhere."""
+
+    bindings: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    import_nodes: dict[str, cst.Import | cst.ImportFrom] = field(default_factory=dict)
+    shadowed: dict[str, cst.CSTNode] = field(default_factory=dict)  # local name -> where it is rebound
+    bound_elsewhere: set[str] = field(default_factory=set)  # every name bound other than by a top import
+
+    @classmethod
+    def build(cls, module: cst.Module) -> AliasTable:
+        table = cls()
+        imports: list[cst.Import | cst.ImportFrom] = []
+        for statement in module.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                imports.extend(s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom)))
+        for node in imports:
+            for local, qualified in _import_bindings(node):
+                if local in table.bindings and table.bindings[local] != qualified:
+                    table.shadowed.setdefault(local, node)
+                table.bindings[local] = qualified
+                table.import_nodes[local] = node
+        collector = BindingCollector({id(node) for node in imports})
+        module.visit(collector)
+        table.bound_elsewhere = set(collector.bound)
+        for local, node in collector.bound.items():
+            if local in table.bindings:
+                table.shadowed.setdefault(local, node)
+        return table
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        """Canonical qualified name of a Name/Attribute chain rooted at an unshadowed import, else None."""
+        text = dotted(node)
+        if text is None:
+            return None
+        root, _, rest = text.partition(".")
+        if root not in self.bindings or root in self.shadowed:
+            return None
+        full = self.bindings[root] + (f".{rest}" if rest else "")
+        return canonical_name(full)
+
+    def local_names_for(self, prefix: str) -> list[str]:
+        """Local names whose import resolves to ``prefix`` or below it (canonical form)."""
+        return [
+            local
+            for local, qualified in self.bindings.items()
+            if canonical_name(qualified) == prefix or canonical_name(qualified).startswith(prefix + ".")
+        ]

@@ -1,0 +1,480 @@
+"""The program's shape, read once before the rules run, in one walk of the tree.
+
+The codemod migrates the canonical TF1 training program in two shapes:
+
+- "functional": a module-level graph built from Keras inputs and layers (``tf.keras.layers.Input`` ...
+  ``tf.layers.batch_normalization`` ...), as in the seed question. Its TF2 form keeps the graph as a
+  Keras functional model, ``model = tf.keras.Model(inputs, outputs)``, built once at module level.
+- "placeholder": a graph fed through ``tf.placeholder``s, one ``minimize``, one session. Its TF2 form is
+  module-level layer objects, the graph as a function of the placeholders, and a ``@tf.function``
+  train step (see ``rules.graph_function``).
+
+Both are followed by one ``with tf.Session() as sess:`` block. Rules ask this module what the program
+does; the facts that decide semantics (which BN layers' update ops ever ran, which runs train, what
+rank a BN input has) are computed here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.names import AliasTable
+
+
+def call_target(aliases: AliasTable, node: cst.BaseExpression) -> str | None:
+    """Qualified name of the function a Call calls, when it is a resolvable name."""
+    if isinstance(node, cst.Call):
+        return aliases.qualify(node.func)
+    return None
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def positional(call: cst.Call) -> list[cst.Arg]:
+    return [a for a in call.args if a.keyword is None and not a.star]
+
+
+def single_target(statement: cst.BaseSmallStatement) -> str | None:
+    """``NAME`` of ``NAME = value``."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    return None
+
+
+def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
+    """Every small statement of a block and of the blocks nested in it, in source order."""
+    found: list[cst.BaseSmallStatement] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            found.extend(node.body)
+
+    body.visit(Collector())
+    return found
+
+
+def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
+    """``tf.get_collection(tf.GraphKeys.UPDATE_OPS)``, in any spelling."""
+    if call_target(aliases, node) != api.GET_COLLECTION:
+        return False
+    assert isinstance(node, cst.Call)
+    args = positional(node)
+    return len(node.args) == 1 and len(args) == 1 and aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+
+
+def layer_updates_of(node: cst.BaseExpression) -> tuple[str, str] | None:
+    """(layer name, "all"|"0"|"1") for ``layer.updates`` / ``layer.updates[i]``."""
+    index = "all"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        element = node.slice[0].slice
+        if not (isinstance(element, cst.Index) and isinstance(element.value, cst.Integer)):
+            return None
+        index = element.value.value
+        node = node.value
+    if m.matches(node, m.Attribute(value=m.Name(), attr=m.Name("updates"))):
+        assert isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+        return node.value.value, index
+    return None
+
+
+@dataclass
+class Program:
+    """Facts about one module the rules share. ``session`` is None when there is no session block."""
+
+    aliases: AliasTable
+    graph: list[cst.BaseStatement] = field(default_factory=list)
+    session: cst.With | None = None
+    session_name: str | None = None
+    sessions_found: int = 0
+    inputs: dict[str, bool] = field(default_factory=dict)  # input name -> bound to a list of inputs
+    update_ops_names: set[str] = field(default_factory=set)
+    updates_run: bool = False
+    registered_layers: set[str] = field(default_factory=set)  # Keras layers whose .updates reach UPDATE_OPS
+    partly_registered: set[str] = field(default_factory=set)
+    learning_phase: str | None = None  # "True"/"False" from set_learning_phase
+    bound_names: set[str] = field(default_factory=set)
+    ranks: dict[str, int] = field(default_factory=dict)  # graph names of statically known tensor rank
+    rank_at: dict[int, int] = field(default_factory=dict)  # id of a Name use -> rank of what it held
+    layer_classes: dict[str, str] = field(default_factory=dict)  # module-level layer object -> its class
+    placeholders: dict[str, Placeholder] = field(default_factory=dict)
+    statements: list[cst.BaseSmallStatement] = field(default_factory=list)  # every one, in order
+    calls: list[cst.Call] = field(default_factory=list)  # every call, in order (one walk for all rules)
+    names: list[cst.Name] = field(default_factory=list)  # every Name node (attributes' included)
+    attribute_names: set[int] = field(default_factory=set)  # ids of the Names that are ``x.<attr>``
+    arg_scopes: list[cst.With] = field(default_factory=list)  # every ``with arg_scope(...)``, any depth
+    scope_defaults: dict[int, list[cst.Arg]] = field(default_factory=dict)  # id(call) -> arg_scope keywords
+    optimizers: dict[str, cst.Call] = field(default_factory=dict)  # name -> tf.train optimizer construction
+    minimize: dict[str, cst.Call] = field(default_factory=dict)  # train op name -> its ``.minimize(...)`` call
+    train_ops_with_updates: set[str] = field(default_factory=set)
+    train_ops: set[str] = field(default_factory=set)
+
+    @property
+    def shape(self) -> str | None:
+        """"functional" (Keras inputs), "placeholder" (tf.placeholder feeds), or None (neither/both)."""
+        if self.session is None:
+            return None
+        if self.inputs and not self.placeholders:
+            return "functional"
+        if self.placeholders and not self.inputs:
+            return "placeholder"
+        return None
+
+    @classmethod
+    def read(cls, module: cst.Module, aliases: AliasTable) -> Program:
+        program = cls(aliases=aliases)
+        program.bound_names = set(aliases.bindings) | aliases.bound_elsewhere
+        for statement in module.body:
+            if program.session is None and isinstance(statement, cst.With):
+                if program._as_session(statement):
+                    continue
+            if program.session is None and not _is_import_or_docstring(statement):
+                program.graph.append(statement)
+        program._index(module)
+        program._read_statements(program.statements)
+        program._read_training(module)
+        program._read_arg_scopes(module)
+        for statement in module.body:
+            layers = program.update_loop_layers(statement)
+            if layers:
+                program.registered_layers |= set(layers)
+        program._read_ranks()
+        return program
+
+    def _index(self, module: cst.Module) -> None:
+        """One walk of the tree that every rule then reads (speed: rules do not re-walk the module)."""
+        program = self
+
+        class Index(cst.CSTVisitor):
+            def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+                program.statements.extend(node.body)
+
+            def visit_Call(self, node: cst.Call) -> None:
+                program.calls.append(node)
+
+            def visit_Name(self, node: cst.Name) -> None:
+                program.names.append(node)
+
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                program.attribute_names.add(id(node.attr))
+
+        module.visit(Index())
+
+    def _read_arg_scopes(self, module: cst.Module) -> None:
+        """slim/contrib ``arg_scope([functions], **defaults)``: the defaults each call inside receives."""
+        program = self
+
+        class Scopes(cst.CSTVisitor):
+            def visit_With(self, node: cst.With) -> None:
+                if len(node.items) == 1 and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE:
+                    program.arg_scopes.append(node)
+
+        module.visit(Scopes())
+        for scope in self.arg_scopes:
+            call = scope.items[0].item
+            assert isinstance(call, cst.Call)
+            args = positional(call)
+            listed = args[0].value if len(args) == 1 else None
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                continue
+            functions = {self.aliases.qualify(e.value) for e in listed.elements}
+            defaults = [a for a in call.args if a.keyword is not None]
+            for inner in self.calls:
+                if self.aliases.qualify(inner.func) in functions and contains(scope.body, inner):
+                    self.scope_defaults.setdefault(id(inner), []).extend(defaults)
+
+    def _read_training(self, module: cst.Module) -> None:
+        """Optimizers, ``minimize`` train ops, and which train ops carry the update ops with them."""
+        for statement in self.statements:
+            target = single_target(statement)
+            if target is None or not isinstance(statement, cst.Assign):
+                continue
+            value = statement.value
+            if call_target(self.aliases, value) in api.OPTIMIZERS:
+                assert isinstance(value, cst.Call)
+                self.optimizers[target] = value
+            elif self.minimize_call(value) is not None:
+                assert isinstance(value, cst.Call)
+                self.minimize[target] = value
+                self.train_ops.add(target)
+            elif call_target(self.aliases, value) == api.GROUP:
+                assert isinstance(value, cst.Call)
+                parts = [a.value for a in value.args if a.keyword is None]
+                names = {p.value for p in parts if isinstance(p, cst.Name)}
+                starred = {a.value.value for a in value.args if a.star == "*" and isinstance(a.value, cst.Name)}
+                if names & self.train_ops and starred <= self.update_ops_names and starred:
+                    self.train_ops.add(target)
+                    self.train_ops_with_updates.add(target)
+        for statement in module.body:
+            if isinstance(statement, cst.With) and len(statement.items) == 1:
+                item = statement.items[0].item
+                if call_target(self.aliases, item) == api.CONTROL_DEPENDENCIES:
+                    assert isinstance(item, cst.Call)
+                    args = positional(item)
+                    if len(args) == 1 and m.matches(args[0].value, m.Name()):
+                        assert isinstance(args[0].value, cst.Name)
+                        if args[0].value.value in self.update_ops_names:
+                            inside = {single_target(s) for s in small_statements(statement.body)}
+                            self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+        if self.session_name is None:
+            return
+        for statement in self.statements:
+            value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
+            if value is not None and _is_session_run(value, self.session_name):
+                assert isinstance(value, cst.Call)
+                fetched = set(fetch_names(value.args[0].value)) if value.args else set()
+                if self.train_ops_with_updates & fetched or (self.train_ops & fetched and self.update_ops_names & fetched):
+                    self.updates_run = True  # the updates run with the train op (or are fetched beside it)
+
+    def update_loop_layers(self, statement: cst.CSTNode, bound: dict[str, list[str]] | None = None) -> list[str]:
+        """Layers whose every update a loop adds to UPDATE_OPS: ``for u in bn.updates: add(KEY, u)``,
+        possibly inside ``for bn in (bn1, bn2):``. Empty when ``statement`` is not such a loop."""
+        if not isinstance(statement, cst.For) or not isinstance(statement.target, cst.Name):
+            return []
+        body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else []
+        if statement.orelse is not None or len(body) != 1:
+            return []
+        variable = statement.target.value
+        inner = body[0]
+        if isinstance(statement.iter, (cst.Tuple, cst.List)):
+            names = [e.value.value for e in statement.iter.elements if isinstance(e.value, cst.Name)]
+            if len(names) != len(statement.iter.elements):
+                return []
+            return names if self.update_loop_layers(inner, {variable: names}) else []
+        owner = layer_updates_of(statement.iter)
+        if owner is None or owner[1] != "all":
+            return []
+        layers = (bound or {}).get(owner[0], [owner[0]])
+        if not isinstance(inner, cst.SimpleStatementLine) or len(inner.body) != 1:
+            return []
+        call = inner.body[0].value if isinstance(inner.body[0], cst.Expr) else None
+        if call_target(self.aliases, call) != api.ADD_TO_COLLECTION:
+            return []
+        assert isinstance(call, cst.Call)
+        args = positional(call)
+        if len(args) == 2 == len(call.args) and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS:
+            if m.matches(args[1].value, m.Name(variable)):
+                return layers
+        return []
+
+    def minimize_call(self, node: cst.BaseExpression) -> cst.Call | None:
+        """``opt.minimize(...)`` / ``tf.train.XOptimizer(...).minimize(...)``: the optimizer expression."""
+        if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name("minimize")))):
+            return None
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        receiver = node.func.value
+        if isinstance(receiver, cst.Name) and receiver.value in self.optimizers:
+            return self.optimizers[receiver.value]
+        if call_target(self.aliases, receiver) in api.OPTIMIZERS:
+            assert isinstance(receiver, cst.Call)
+            return receiver
+        return None
+
+    def _read_ranks(self) -> None:
+        """Tensor ranks the graph fixes by literals (``Input(shape=(3,))``, ``placeholder(..., [None, 4])``)
+        and rank-preserving layers, recorded at each use of a name: names are often rebound (``h = ...``).
+        A name assigned inside a loop or a block is never trusted (iterations may differ)."""
+        nested: set[str] = set()
+        for statement in self.graph:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                nested |= {s for s in map(single_target, small_statements(statement)) if s}
+        program = self
+
+        class Uses(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value in program.ranks:
+                    program.rank_at[id(node)] = program.ranks[node.value]
+
+        for statement in self.graph:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                target = single_target(small)
+                if target is None or target in nested or not isinstance(small, cst.Assign):
+                    continue
+                small.value.visit(Uses())
+                rank = self.rank_of(small.value)
+                if rank is None:
+                    self.ranks.pop(target, None)
+                else:
+                    self.ranks[target] = rank
+
+    def rank_of(self, node: cst.BaseExpression) -> int | None:
+        """Rank of a graph expression, when the literals in the program fix it."""
+        if not isinstance(node, cst.Call):
+            return self.rank_at.get(id(node)) if isinstance(node, cst.Name) else None
+        name = call_target(self.aliases, node)
+        if name in api.RANK_TWO_LAYERS or (
+            isinstance(node.func, cst.Call) and call_target(self.aliases, node.func) in api.RANK_TWO_LAYERS
+        ):
+            return 2
+        if name in api.PLACEHOLDERS:
+            shape = keyword(node, "shape") or (positional(node)[1] if len(positional(node)) > 1 else None)
+            if shape is not None and isinstance(shape.value, (cst.Tuple, cst.List)):
+                return len(shape.value.elements)
+            return None
+        if name in api.KERAS_INPUT:
+            shape = keyword(node, "shape") or next(iter(positional(node)), None)
+            if shape is not None and isinstance(shape.value, (cst.Tuple, cst.List)):
+                return len(shape.value.elements) + 1
+            return None
+        if isinstance(node.func, cst.Name) and self.layer_classes.get(node.func.value) in api.RANK_PRESERVING_LAYERS:
+            args = positional(node)
+            return self.rank_of(args[0].value) if args else None
+        if name in api.RANK_PRESERVING_LAYERS and positional(node):
+            return self.rank_of(positional(node)[0].value)
+        if isinstance(node.func, cst.Call) and call_target(self.aliases, node.func) in api.RANK_PRESERVING_LAYERS:
+            args = positional(node)
+            return self.rank_of(args[0].value) if args else None
+        return None
+
+    def _as_session(self, statement: cst.With) -> bool:
+        if len(statement.items) != 1:
+            return False
+        item = statement.items[0]
+        if call_target(self.aliases, item.item) not in api.SESSION_CLASSES:
+            return False
+        self.sessions_found += 1
+        if item.asname is not None and isinstance(item.asname.name, cst.Name):
+            self.session = statement
+            self.session_name = item.asname.name.value
+            return True
+        return False
+
+    def _read_statements(self, statements: list[cst.BaseSmallStatement]) -> None:
+        registered: dict[str, set[str]] = {}
+        for statement in statements:
+            target = single_target(statement)
+            if target is not None and isinstance(statement, cst.Assign):
+                if is_update_ops_collection(self.aliases, statement.value):
+                    self.update_ops_names.add(target)
+                if _is_keras_input(self.aliases, statement.value):
+                    self.inputs[target] = isinstance(statement.value, (cst.List, cst.ListComp))
+                layer_class = call_target(self.aliases, statement.value)
+                if layer_class is not None and layer_class.startswith(api.KERAS_LAYERS_MODULE + "."):
+                    self.layer_classes[target] = layer_class
+                placeholder = _placeholder(self.aliases, statement)
+                if placeholder is not None:
+                    self.placeholders[target] = placeholder
+            if isinstance(statement, cst.Expr):
+                value = statement.value
+                name = call_target(self.aliases, value)
+                if name == api.ADD_TO_COLLECTION and isinstance(value, cst.Call):
+                    args = positional(value)
+                    if len(args) == 2 and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS:
+                        found = layer_updates_of(args[1].value)
+                        if found is not None:
+                            registered.setdefault(found[0], set()).add(found[1])
+                if name == api.SET_LEARNING_PHASE and isinstance(value, cst.Call):
+                    args = positional(value)
+                    if len(args) == 1 and len(value.args) == 1:
+                        self.learning_phase = _truth(args[0].value)
+                if self.session_name is not None and _is_session_run(value, self.session_name):
+                    assert isinstance(value, cst.Call)
+                    fetch = value.args[0].value if value.args else None
+                    if isinstance(fetch, cst.Name) and fetch.value in self.update_ops_names:
+                        self.updates_run = True
+        for layer, parts in registered.items():
+            if "all" in parts or {"0", "1"} <= parts:
+                self.registered_layers.add(layer)
+            else:
+                self.partly_registered.add(layer)
+
+    def fresh_name(self, wanted: str) -> str:
+        """``wanted``, or ``wanted_1``, ``wanted_2``... whichever the module does not bind yet."""
+        name, index = wanted, 0
+        while name in self.bound_names:
+            index += 1
+            name = f"{wanted}_{index}"
+        self.bound_names.add(name)
+        return name
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A ``tf.placeholder`` (or ``placeholder_with_default``) the graph is fed through."""
+
+    statement: cst.Assign
+    dtype: cst.BaseExpression | None  # None: with default (the default's type)
+    default: cst.BaseExpression | None
+
+    @property
+    def is_bool(self) -> bool:
+        if self.default is not None:
+            return isinstance(self.default, cst.Name) and self.default.value in ("True", "False")
+        return m.matches(self.dtype, m.Attribute(attr=m.Name("bool")))
+
+
+def _placeholder(aliases: AliasTable, statement: cst.Assign) -> Placeholder | None:
+    value = statement.value
+    name = call_target(aliases, value)
+    if not isinstance(value, cst.Call):
+        return None
+    args = positional(value)
+    if name in api.PLACEHOLDERS:
+        dtype = keyword(value, "dtype") or (args[0] if args else None)
+        return Placeholder(statement, dtype.value if dtype else None, None)
+    if name == api.PLACEHOLDER_WITH_DEFAULT:
+        default = keyword(value, "input") or (args[0] if args else None)
+        return Placeholder(statement, None, default.value if default else None)
+    return None
+
+
+def fetch_names(node: cst.BaseExpression) -> list[str]:
+    """Names fetched by a ``sess.run`` fetch argument (a name, or a list/tuple of names)."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [e.value.value for e in node.elements if isinstance(e.value, cst.Name)]
+    return []
+
+
+def _is_session_run(node: cst.BaseExpression, session: str) -> bool:
+    return m.matches(node, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("run"))))
+
+
+def _truth(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value
+    if isinstance(node, cst.Integer) and node.value in ("0", "1"):
+        return "True" if node.value == "1" else "False"
+    return None
+
+
+def _is_keras_input(aliases: AliasTable, node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.ListComp):
+        return _is_keras_input(aliases, node.elt)
+    if isinstance(node, cst.List):
+        return bool(node.elements) and all(_is_keras_input(aliases, e.value) for e in node.elements)
+    return call_target(aliases, node) in api.KERAS_INPUT
+
+
+def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(
+        isinstance(s, (cst.Import, cst.ImportFrom))
+        or (isinstance(s, cst.Expr) and isinstance(s.value, (cst.SimpleString, cst.ConcatenatedString)))
+        for s in statement.body
+    )
+
+
+def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Is ``node`` (by identity) inside ``tree``?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or n is node
+            return not found
+
+    tree.visit(Finder())
+    return found

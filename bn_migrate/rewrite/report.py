@@ -1,0 +1,145 @@
+"""What ``bn-migrate rewrite`` tells the user: diffs (stdout), per-file lines and a summary (stderr), the
+JSON report (``--report FILE.json``), and the exit status."""
+
+from __future__ import annotations
+
+import difflib
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from bn_migrate import __version__
+from bn_migrate.rewrite.result import Site, Status
+
+if TYPE_CHECKING:
+    from bn_migrate.rewrite.runner import FileOutcome, RunResult
+
+
+class Mode(str, Enum):
+    """What the user asked ``bn-migrate rewrite`` to do; it decides what is written and reported."""
+
+    WRITE = "write"  # rewrite files in place
+    DIFF = "diff"  # print unified diffs, write nothing
+    CHECK = "check"  # write nothing; exit 1 if anything would change or needs a human
+    OUTPUT_DIR = "output-dir"  # write a migrated copy of the tree elsewhere
+
+
+EXIT_OK = 0
+EXIT_CHANGES = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+REPORT_FORMAT_VERSION = 1
+
+
+def exit_status(result: RunResult, mode: Mode) -> int:
+    """130 interrupted; else 2 if any file failed; else (``--check`` only) 1 if any file would change or
+    is left for a human, because a CI gate must not pass while TF1 code remains; else 0."""
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if result.count(Status.FAILED):
+        return EXIT_ERROR
+    pending = result.count(Status.CHANGED) + result.count(Status.SKIPPED)
+    if mode is Mode.CHECK and pending:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A ``patch -p0`` diff of two ``\\n`` texts; a missing final newline is marked as diff(1) does."""
+    lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=path, tofile=path)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _split_keep(text: str) -> list[str]:
+    lines = text.split("\n")
+    kept = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        kept.append(lines[-1])
+    return kept
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary_line(result: RunResult, mode: Mode) -> str:
+    """``3 files changed, 10 unchanged, 1 skipped, 1 failed`` ("would change" when nothing is written)."""
+    verb = "changed" if mode in (Mode.WRITE, Mode.OUTPUT_DIR) else "would change"
+    text = (
+        f"{_plural(result.count(Status.CHANGED), 'file')} {verb}, "
+        f"{result.count(Status.UNCHANGED)} unchanged, {result.count(Status.SKIPPED)} skipped, "
+        f"{result.count(Status.FAILED)} failed"
+    )
+    if result.not_followed:
+        text += f"; {_plural(len(result.not_followed), 'symbolic link')} not followed"
+    if result.interrupted:
+        text += " (interrupted: the remaining files were not processed)"
+    return text
+
+
+def error_line(outcome: FileOutcome) -> str:
+    """``file:line:col: error: message``, or ``file: error: message`` when the place is unknown."""
+    where = outcome.path
+    if outcome.error_line is not None:
+        where += f":{outcome.error_line}:{outcome.error_col or 1}"
+    return f"{where}: error: {outcome.error}"
+
+
+def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
+    """The stderr lines for one file: what happened to it, then every site left for a human."""
+    lines = []
+    if outcome.status is Status.CHANGED:
+        if mode is Mode.WRITE:
+            lines.append(f"rewrote {outcome.path}")
+        elif mode is Mode.OUTPUT_DIR:
+            lines.append(f"migrated {outcome.path} -> {outcome.written_to}")
+        else:
+            lines.append(f"would rewrite {outcome.path}")
+    elif outcome.status is Status.FAILED:
+        lines.append(error_line(outcome))
+    lines.extend(site.format(outcome.path) for site in outcome.left)
+    return lines
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {"rule": site.rule, "line": site.line, "col": site.col, "message": site.message}
+
+
+def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
+    error = None
+    if outcome.error is not None:
+        error = {"message": outcome.error, "line": outcome.error_line, "col": outcome.error_col}
+    return {
+        "path": outcome.path,
+        "status": outcome.status.value,
+        "written_to": outcome.written_to,
+        "applied": [site_json(s) for s in outcome.applied],
+        "left": [site_json(s) for s in outcome.left],
+        "error": error,
+    }
+
+
+def build_report(result: RunResult, mode: Mode, options: Any) -> dict[str, Any]:
+    """The ``--report`` document: one entry per file, in the same sorted order as the run."""
+    return {
+        "format": REPORT_FORMAT_VERSION,
+        "bn_migrate": __version__,
+        "mode": mode.value,
+        "options": _options_json(options),
+        "interrupted": result.interrupted,
+        "exit_code": exit_status(result, mode),
+        "summary": {status.value: result.count(status) for status in Status},
+        "files": [outcome_json(o) for o in result.outcomes],
+        "not_followed": list(result.not_followed),
+    }
+
+
+def _options_json(options: Any) -> dict[str, Any]:
+    if options is None:
+        return {}
+    fields = getattr(options, "__dataclass_fields__", None)
+    if fields is None:
+        return {"repr": repr(options)}
+    return {name: getattr(options, name) for name in fields}

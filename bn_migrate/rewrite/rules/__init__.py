@@ -1,0 +1,43 @@
+"""The codemod's rules and the one order in which they run.
+
+Each rule plans on the original tree (see ``base``); the order matters only where a rule reads what an
+earlier one decided: the layer conversions come first (they claim references, hoist layer objects and
+ask for BN008's class), BN006 consumes the optimizer statements before BN005 moves the rest of the graph
+into a function, the session rule needs everything before it (outputs, train ops, BN training flags),
+and the imports rule runs last because it acts only when something was edited.
+"""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.rules.base import Rule
+from bn_migrate.rewrite.rules.bn001_tf_layers_batch_norm import TfLayersBatchNormRule
+from bn_migrate.rewrite.rules.bn002_contrib_batch_norm import ContribBatchNormRule
+from bn_migrate.rewrite.rules.bn003_layers import LayersRule
+from bn_migrate.rewrite.rules.bn004_update_plumbing import UpdatePlumbingRule
+from bn_migrate.rewrite.rules.bn005_placeholder_graph import PlaceholderGraphRule
+from bn_migrate.rewrite.rules.bn006_optimizer import OptimizerRule
+from bn_migrate.rewrite.rules.bn007_session import SessionRule
+from bn_migrate.rewrite.rules.bn008_fused_batch_norm import FusedBatchNormRule
+from bn_migrate.rewrite.rules.bn009_keras_graph import KerasGraphRule
+from bn_migrate.rewrite.rules.bn010_imports import ImportsRule
+from bn_migrate.rewrite.rules.bn011_losses import LossesRule
+from bn_migrate.rewrite.rules.bn012_arg_scope import ArgScopeRule
+
+RULES: tuple[Rule, ...] = (
+    TfLayersBatchNormRule(),  # BN001 tf.layers BN -> Keras BN (may request BN008's class)
+    ContribBatchNormRule(),  # BN002 contrib/slim BN -> Keras BN (may request BN008's class)
+    LayersRule(),  # BN003 other tf.layers / contrib layers -> Keras layers (with arg_scope defaults)
+    ArgScopeRule(),  # BN012 arg_scope blocks dissolved (BN003 applied their defaults)
+    LossesRule(),  # BN011 tf.losses -> explicit reductions
+    UpdatePlumbingRule(),  # BN004 UPDATE_OPS plumbing removed (claims add_to_collection/get_collection)
+    KerasGraphRule(),  # BN009 graph-mode Keras; checks TF ops after BN001/2/4 claimed theirs
+    FusedBatchNormRule(),  # BN008 emits its BatchNormalization subclass if BN001/2/9 asked for it
+    OptimizerRule(),  # BN006 before BN005: the statements it consumes stay out of the graph function
+    PlaceholderGraphRule(),  # BN005 placeholders -> parameters; moves the graph region into a function
+    SessionRule(),  # BN007 Session -> model calls; checks every BN layer feeds the model
+    ImportsRule(),  # BN010 last: only when something was edited
+)
+"""Every rule, in the order it runs."""
+
+ENGINE_RULE = "BN000"
+"""Id of the engine's own reasons: TF1 references no rule migrates, shadowed TensorFlow names."""

@@ -1,0 +1,35 @@
+"""BN001: ``tf.layers.batch_normalization`` / ``tf.layers.BatchNormalization`` -> Keras 3 BN layer.
+
+The layer is created where the original created it (once, in the module-level graph) and keeps its
+name; TF1 defaults are written out (momentum=0.99, epsilon=0.001), ``training=`` becomes the call-time
+argument (TF1's default ``training=False`` included). Arguments Keras 3 cannot express
+(``virtual_batch_size``, ``adjustment``, ``reuse``, ``trainable=False``) leave the file. A layer whose
+update ops never ran keeps frozen statistics (momentum=1.0) unless ``fix_missing_updates``.
+"""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.rules.examples import SEED_BEFORE, SEED_AFTER, program
+
+
+class TfLayersBatchNormRule(Rule):
+    """tf.layers batch norm -> ``tf.keras.layers.BatchNormalization`` with TF1 defaults explicit."""
+
+    id = "BN001"
+    name = "tf-layers-batch-norm"
+    EXAMPLES = (
+        Example(
+            program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)"),
+            program(SEED_AFTER, bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)"
+                    "(hidden, training=True)"),
+        ),
+        Example(
+            program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True, virtual_batch_size=2)"),
+            left=("BN001",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        migrate_batch_norm_calls(ctx, self.id)

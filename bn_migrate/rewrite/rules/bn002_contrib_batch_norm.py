@@ -1,0 +1,32 @@
+"""BN002: contrib / slim ``batch_norm`` -> Keras 3 BN layer.
+
+``tf.contrib.layers.batch_norm``, ``slim.batch_norm`` and ``tf_slim.batch_norm`` (any import spelling)
+become ``tf.keras.layers.BatchNormalization`` with contrib's own defaults written out: momentum=0.999
+(from ``decay``), epsilon=0.001, center=True and **scale=False**; ``is_training`` (default True) becomes
+the call-time ``training=``, ``scope=`` the layer ``name=``. contrib ran the fused kernel for 2-D and 4-D
+input by default: see BN008. Arguments Keras 3 cannot express exactly (``zero_debias_moving_mean``,
+``batch_weights``, ``renorm_decay``, ``activation_fn``, ``updates_collections``, ``data_format``...)
+leave the file.
+"""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+
+
+class ContribBatchNormRule(Rule):
+    """contrib/slim batch_norm -> ``tf.keras.layers.BatchNormalization`` with contrib defaults explicit."""
+
+    id = "BN002"
+    name = "contrib-batch-norm"
+    EXAMPLES = (
+        Example(
+            program(SEED_BEFORE, bn="tf.contrib.layers.batch_norm(hidden, zero_debias_moving_mean=True)"),
+            left=("BN002",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        migrate_batch_norm_calls(ctx, self.id)

@@ -1,0 +1,53 @@
+"""BN003: other TF1 layer functions -> Keras 3 layers created once.
+
+``tf.layers.dense`` / ``conv2d`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten`` / ``dropout``
+and contrib/slim ``fully_connected`` become Keras layers with the same arguments (contrib's renamed:
+``num_outputs`` -> units, ``activation_fn`` -> activation with its ReLU default written out,
+``weights_initializer`` -> kernel_initializer, ``scope`` -> name). In a placeholder graph the layer
+object is created once at module level, named after its TF1 ``name=`` (or TF1's auto-name), and the
+graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. ``reuse``, ``trainable``
+and contrib's ``normalizer_fn`` leave the file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
+from bn_migrate.rewrite.rules.layer_calls import finish, layer_calls, plan_layer
+
+
+class LayersRule(Rule):
+    """tf.layers / contrib layer functions -> Keras 3 layer objects."""
+
+    id = "BN003"
+    name = "layers"
+    EXAMPLES = (
+        Example(
+            program(SEED_BEFORE, bn="tf.layers.dense(hidden, 4, name='proj')"),
+            program(SEED_AFTER, bn="tf.keras.layers.Dense(4, name='proj')(hidden)"),
+        ),
+        Example(program(SEED_BEFORE, bn="tf.layers.dense(hidden, 4, reuse=True)"), left=("BN003",)),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        counts: Counter[str] = Counter()
+        for call, spec, _ in layer_calls(ctx, api.LAYERS):
+            assert isinstance(spec, api.LayerSpec)
+            defaults = ctx.program.scope_defaults.get(id(call), [])
+            given = {a.keyword.value for a in call.args if a.keyword is not None}
+            extra = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in defaults if a.keyword.value not in given]  # type: ignore[union-attr]
+            effective = call.with_changes(args=[*call.args, *extra]) if extra else call
+            if effective is not call and call in ctx.positions:
+                ctx.positions[effective] = ctx.positions[call]
+            plan = plan_layer(ctx, self.id, spec, effective)
+            if plan is None:
+                continue
+            plan.extra_args = extra
+            auto = spec.auto_name + (f"_{counts[spec.auto_name]}" if counts[spec.auto_name] else "")
+            counts[spec.auto_name] += 1
+            finish(ctx, self.id, call, plan, auto, f"{ctx.qualify(call.func)} -> {plan.layer_class}")

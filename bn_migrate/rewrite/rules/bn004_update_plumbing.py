@@ -1,0 +1,65 @@
+"""BN004: update plumbing removed, because Keras 3 applies a BN layer's updates when it is called.
+
+Removes ``tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, layer.updates)`` (whole list, or ``updates[0]``
+and ``updates[1]`` one by one: KNOWLEDGE.md measured both the same) and ``update_ops =
+tf.get_collection(tf.GraphKeys.UPDATE_OPS)``. Running ``update_ops`` becomes a call of the model (BN007).
+Any other use of the collection (``tf.control_dependencies``, ``tf.group``) is not migrated in this
+version and leaves the file.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.program import (
+    call_target,
+    is_update_ops_collection,
+    layer_updates_of,
+    positional,
+    single_target,
+)
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+
+
+class UpdatePlumbingRule(Rule):
+    """Remove hand-written UPDATE_OPS plumbing that Keras 3 does by itself."""
+
+    id = "BN004"
+    name = "update-plumbing"
+    EXAMPLES = (
+        Example(
+            program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)").replace(
+                "        sess.run(update_ops, {x: data})",
+                "        with tf.control_dependencies(update_ops):\n            sess.run(out, {x: data})",
+            ),
+            left=("BN000",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        for loop in ctx.module.body:
+            if ctx.program.update_loop_layers(loop):
+                ctx.remove(self.id, loop, "loop adding layer updates to UPDATE_OPS: Keras 3 applies them itself")
+        for statement in ctx.program.statements:
+            if isinstance(statement, cst.Expr) and self._is_add_updates(ctx, statement.value):
+                ctx.remove(self.id, statement, "Keras 3 applies the layer's updates itself")
+            elif (
+                isinstance(statement, cst.Assign)
+                and single_target(statement) is not None
+                and is_update_ops_collection(ctx.aliases, statement.value)
+            ):
+                ctx.remove(self.id, statement, "UPDATE_OPS collection removed: Keras 3 applies updates itself")
+
+    @staticmethod
+    def _is_add_updates(ctx: Context, node: cst.BaseExpression) -> bool:
+        if call_target(ctx.aliases, node) != api.ADD_TO_COLLECTION:
+            return False
+        assert isinstance(node, cst.Call)
+        args = positional(node)
+        return (
+            len(args) == 2 == len(node.args)
+            and ctx.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+            and layer_updates_of(args[1].value) is not None
+        )

@@ -1,0 +1,362 @@
+"""BN007: the Session block -> calls of the migrated graph with the arrays the original fed.
+
+In a placeholder graph, train runs call the train step and evaluations the graph function (see
+``session_steps``). In a Keras-input graph (below), the graph becomes a functional model.
+
+The module-level graph becomes ``model = tf.keras.Model(inputs, outputs)`` (built once, where the
+session started); ``with tf.Session() as sess:`` is dissolved into its body, and inside it:
+
+- ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables);
+- ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
+  whose updates the original ran moves its statistics (they are called with ``training=True``);
+- ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
+- ``tf.get_collection(GLOBAL_VARIABLES, scope=S)`` becomes the model variables whose path matches S,
+  ``sess.run(variable)`` becomes ``variable.numpy()``, and ``"x" in variable.name`` tests the path.
+
+Fetches whose value is used, feeds that are not the model's inputs, other session uses, free-standing
+``tf.Variable``s (which the model would not hold) leave the file.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.program import call_target, contains, keyword, positional, single_target, small_statements
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.layer_calls import batch_norm_calls
+from bn_migrate.rewrite.rules.session_steps import StepsPlanner
+from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, SEED_BEFORE, placeholder_program, program
+
+RULE = "BN007"
+
+
+class SessionRule(Rule):
+    """``tf.Session`` block -> functional model calls; variable reads -> ``.numpy()``."""
+
+    id = RULE
+    name = "session-to-model"
+    EXAMPLES = (
+        Example(
+            program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)").replace(
+                "        sess.run(out, {x: data})", "        print(sess.run(out, {x: data}))"
+            ),
+            left=("BN007",),
+        ),
+        Example(  # an evaluation in training mode would move the statistics in Keras 3, not in TF1
+            placeholder_program(PLACEHOLDER_BEFORE).replace("{x: data, is_training: False}", "{x: data, is_training: True}"),
+            left=("BN007",),
+        ),
+        Example(  # the train op's value is used
+            placeholder_program(PLACEHOLDER_BEFORE).replace("_, value = sess.run", "op, value = sess.run"),
+            left=("BN007",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        program = ctx.program
+        if program.session is None or program.session_name is None:
+            return
+        if program.sessions_found != 1:
+            ctx.leave(RULE, program.session, "more than one Session: outside the canonical shape")
+            return
+        if program.shape == "placeholder":
+            StepsPlanner(ctx, program.session_name).plan_session()
+            return
+        if not program.inputs:
+            ctx.leave(RULE, program.session, "the graph has no Keras Input: placeholders are not migrated yet")
+            return
+        planner = _SessionPlanner(ctx, program.session_name)
+        planner.plan()
+
+
+class _SessionPlanner:
+    def __init__(self, ctx: Context, session: str) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.handled: set[int] = set()  # Name(session) nodes taken care of
+        self.variable_lists: set[str] = set()
+        self.variables: set[str] = set()
+        self.fetched: list[str] = []
+        self.model = ctx.program.fresh_name("model")
+        self.uses_re = False
+
+    def plan(self) -> None:
+        ctx = self.ctx
+        assert ctx.program.session is not None
+        if not self._session_arguments_ok():
+            return
+        for statement in small_statements(ctx.program.session.body):
+            self._plan_statement(statement)
+        self._plan_variable_loops()
+        self._check_leftover_session_uses()
+        self._check_free_variables()
+        if not self.fetched:
+            ctx.leave(RULE, ctx.program.session, "no tensor is fetched: cannot tell what the model outputs")
+            return
+        self._check_bn_layers_reach_outputs()
+        self._dissolve_session()
+        if self.uses_re:
+            ctx.needed_imports.add("re")
+
+    def _session_arguments_ok(self) -> bool:
+        ctx = self.ctx
+        assert ctx.program.session is not None
+        call = ctx.program.session.items[0].item
+        assert isinstance(call, cst.Call)
+        extra = [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]
+        if extra:
+            ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
+            return False
+        ctx.claim_within(call)
+        return True
+
+    def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
+        ctx = self.ctx
+        if isinstance(statement, cst.Expr) and self._is_run(statement.value):
+            self._plan_run(statement, statement.value)
+        elif isinstance(statement, cst.Assign) and single_target(statement):
+            self._plan_collection(statement)
+
+    def _is_run(self, node: cst.BaseExpression) -> bool:
+        return m.matches(node, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run"))))
+
+    def _plan_run(self, statement: cst.Expr, call: cst.BaseExpression) -> None:
+        ctx = self.ctx
+        assert isinstance(call, cst.Call)
+        args = positional(call)
+        fetch = args[0].value if args else None
+        if fetch is None:
+            return
+        feed = args[1].value if len(args) > 1 else None
+        feed_arg = keyword(call, "feed_dict")
+        feed = feed_arg.value if feed_arg is not None else feed
+        if len(call.args) > (2 if feed is not None else 1):
+            ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
+            return
+        if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed is None:
+            self._handle(call)
+            ctx.remove(RULE, statement, "variable initialization: Keras initializes variables when built")
+        elif isinstance(fetch, cst.Name) and fetch.value in ctx.program.update_ops_names:
+            model_args = self._model_args(call, feed)
+            if model_args is None:
+                return
+            self._handle(call)
+            ctx.claim_within(call)
+            new = cst.Call(func=cst.Name(self.model), args=[cst.Arg(value=model_args)])
+            ctx.edit(RULE, statement, lambda updated: updated.with_changes(value=new))
+            ctx.apply(RULE, statement, "running the update ops -> calling the model (training BN layers update)")
+        elif isinstance(fetch, cst.Name) and self._model_args(call, feed) is not None:
+            self._handle(call)
+            self.fetched.append(fetch.value) if fetch.value not in self.fetched else None
+            ctx.remove(RULE, statement, "fetch whose result is discarded: computing it changes nothing")
+
+    def _model_args(self, call: cst.Call, feed: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        """The model's inputs in its own structure, from a literal feed dict keyed by Keras inputs."""
+        ctx = self.ctx
+        inputs = ctx.program.inputs
+        if not isinstance(feed, cst.Dict) or len(inputs) != 1:
+            ctx.leave(RULE, call, "feed is not a dict literal keyed by the one Keras input (list)")
+            return None
+        (name, is_list), = inputs.items()
+        values: dict[int, cst.BaseExpression] = {}
+        for element in feed.elements:
+            if not isinstance(element, cst.DictElement):
+                ctx.leave(RULE, call, "feed dict with ** unpacking")
+                return None
+            index = _input_index(element.key, name, is_list)
+            if index is None or index in values:
+                ctx.leave(RULE, call, "feed dict key is not one of the model's Keras inputs")
+                return None
+            values[index] = element.value
+        if sorted(values) != list(range(len(values))) or not values:
+            ctx.leave(RULE, call, "feed dict does not feed the model's inputs in order")
+            return None
+        if not is_list:
+            return values[0]
+        return cst.List([cst.Element(values[i]) for i in range(len(values))])
+
+    def _plan_collection(self, statement: cst.Assign) -> None:
+        ctx = self.ctx
+        value = statement.value
+        if call_target(ctx.aliases, value) != api.GET_COLLECTION:
+            return
+        assert isinstance(value, cst.Call)
+        args = positional(value)
+        scope = keyword(value, "scope") or (args[1] if len(args) > 1 else None)
+        if not args or ctx.qualify(args[0].value) not in api.MODEL_VARIABLE_KEYS or len(value.args) > 2:
+            return
+        target = single_target(statement)
+        assert target is not None
+        self.variable_lists.add(target)
+        ctx.claim_within(value)
+        variables = cst.parse_expression(f"{self.model}.variables")
+        if scope is None:
+            new: cst.BaseExpression = cst.Call(func=cst.Name("list"), args=[cst.Arg(variables)])
+        else:
+            self.uses_re = True
+            new = cst.ListComp(
+                elt=cst.Name("v"),
+                for_in=cst.CompFor(
+                    target=cst.Name("v"),
+                    iter=variables,
+                    ifs=[
+                        cst.CompIf(
+                            test=cst.parse_expression("re.match(S, v.path)").with_changes(
+                                args=[cst.Arg(scope.value), cst.Arg(cst.parse_expression("v.path"))]
+                            )
+                        )
+                    ],
+                ),
+            )
+        ctx.edit(RULE, statement, lambda updated: updated.with_changes(value=new))
+        ctx.apply(RULE, statement, "variables collection -> the model's variables (same order, same paths)")
+
+    def _plan_variable_loops(self) -> None:
+        """``for v in variables:`` -> reads of ``v`` become ``v.numpy()``, name tests use ``v.path``."""
+        ctx = self.ctx
+        planner = self
+
+        class Loops(cst.CSTVisitor):
+            def visit_For(self, node: cst.For) -> None:
+                if m.matches(node.iter, m.Name()) and m.matches(node.target, m.Name()):
+                    assert isinstance(node.iter, cst.Name) and isinstance(node.target, cst.Name)
+                    if node.iter.value in planner.variable_lists:
+                        planner._plan_variable_reads(node.body, node.target.value)
+
+        assert ctx.program.session is not None
+        ctx.program.session.visit(Loops())
+
+    def _plan_variable_reads(self, body: cst.BaseSuite, variable: str) -> None:
+        ctx = self.ctx
+        planner = self
+
+        class Reads(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                if planner._is_run(node) and len(node.args) == 1 and m.matches(node.args[0].value, m.Name(variable)):
+                    planner._handle(node)
+                    ctx.edit(RULE, node, lambda u: cst.parse_expression(f"{variable}.numpy()"))
+                    ctx.apply(RULE, node, "sess.run(variable) -> variable.numpy()")
+
+            def visit_Comparison(self, node: cst.Comparison) -> None:
+                for target in node.comparisons:
+                    if isinstance(target.operator, (cst.In, cst.NotIn)) and _is_name_attr(target.comparator, variable):
+                        if not isinstance(node.left, cst.SimpleString) or ":" in node.left.evaluated_value:
+                            continue
+                        ctx.claim(target.comparator)
+                        ctx.edit(RULE, target.comparator, lambda u: u.with_changes(attr=cst.Name("path")))
+                        ctx.apply(RULE, target.comparator, "name test on the variable's path (TF1 name minus ':0')")
+
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                if _is_name_attr(node, variable) and id(node) not in ctx.claimed:
+                    ctx.leave(RULE, node, "variable.name differs in Keras 3 (no scope, no ':0'): not migrated")
+
+        body.visit(Reads())
+
+    def _handle(self, call: cst.Call) -> None:
+        assert isinstance(call.func, cst.Attribute)
+        self.handled.add(id(call.func.value))
+
+    def _check_leftover_session_uses(self) -> None:
+        ctx = self.ctx
+        planner = self
+
+        class Uses(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == planner.session and id(node) not in planner.handled:
+                    ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
+
+        assert ctx.program.session is not None
+        ctx.program.session.body.visit(Uses())
+
+    def _check_free_variables(self) -> None:
+        ctx = self.ctx
+
+        for node in ctx.program.calls:
+            if ctx.qualify(node.func) in api.TF_VARIABLE_MAKERS:
+                ctx.leave(RULE, node, "a free tf.Variable is not part of the Keras model")
+
+    def _check_bn_layers_reach_outputs(self) -> None:
+        """Calling the model runs exactly the layers upstream of its outputs: every BN layer must be."""
+        ctx = self.ctx
+        upstream = _upstream(ctx.program.graph, set(self.fetched))
+        for rule in ("BN001", "BN002", "BN009"):
+            for call, _, target in batch_norm_calls(ctx, rule):
+                owner = target or _assigned_name(ctx.program.graph, call)
+                if owner is None or owner not in upstream:
+                    ctx.leave(RULE, call, "this BN layer does not feed a fetched tensor: the model would not run it")
+
+    def _dissolve_session(self) -> None:
+        ctx = self.ctx
+        session = ctx.program.session
+        assert session is not None
+        (input_name, _), = ctx.program.inputs.items()
+        outputs = self.fetched[0] if len(self.fetched) == 1 else "[" + ", ".join(self.fetched) + "]"
+        model_line = cst.parse_statement(f"{self.model} = {api.KERAS_MODEL_CLASS}({input_name}, {outputs})\n")
+
+        def dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
+            assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+            first = model_line.with_changes(leading_lines=updated.leading_lines)
+            return cst.FlattenSentinel([first, *updated.body.body])
+
+        ctx.edit(RULE, session, dissolve)
+        ctx.apply(RULE, session, f"graph -> {self.model} = tf.keras.Model(...); Session block dissolved")
+
+
+def _input_index(key: cst.BaseExpression, name: str, is_list: bool) -> int | None:
+    if not is_list:
+        return 0 if m.matches(key, m.Name(name)) else None
+    if m.matches(key, m.Subscript(value=m.Name(name))):
+        assert isinstance(key, cst.Subscript)
+        element = key.slice[0].slice if len(key.slice) == 1 else None
+        if isinstance(element, cst.Index) and isinstance(element.value, cst.Integer):
+            return int(element.value.value)
+    return None
+
+
+def _is_name_attr(node: cst.BaseExpression, variable: str) -> bool:
+    return m.matches(node, m.Attribute(value=m.Name(variable), attr=m.Name("name")))
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+    node.visit(Collector())
+    return names
+
+
+def _upstream(graph: list[cst.BaseStatement], outputs: set[str]) -> set[str]:
+    """Names the outputs depend on through the graph's assignments (loops make this a fixpoint)."""
+    deps: dict[str, set[str]] = {}
+    for statement in graph:
+        for small in small_statements(statement) if not isinstance(statement, cst.SimpleStatementLine) else statement.body:
+            target = single_target(small)
+            if target and isinstance(small, cst.Assign):
+                deps.setdefault(target, set()).update(_names_in(small.value))
+        if isinstance(statement, cst.For):
+            for target in _names_in(statement.target):
+                deps.setdefault(target, set()).update(_names_in(statement.iter))
+    seen = set(outputs)
+    frontier = list(outputs)
+    while frontier:
+        for name in deps.get(frontier.pop(), set()):
+            if name not in seen:
+                seen.add(name)
+                frontier.append(name)
+    return seen
+
+
+def _assigned_name(graph: list[cst.BaseStatement], call: cst.Call) -> str | None:
+    """Target of the graph assignment whose value contains ``call``."""
+    for statement in graph:
+        smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else small_statements(statement)
+        for small in smalls:
+            target = single_target(small)
+            if target and isinstance(small, cst.Assign) and contains(small.value, call):
+                return target
+    return None

@@ -1,0 +1,84 @@
+"""BN008: where TF1 ran the fused batch-norm kernel, keep its moving-variance update.
+
+TF1's fused kernel (``tf.layers`` / graph-mode Keras BN on 4-D input with ``fused=None``; contrib/slim
+``batch_norm`` on 2-D and 4-D input) normalizes with the biased batch variance but moves
+``moving_variance`` towards the unbiased one, ``n / (n - 1) * variance`` (n values per channel). Keras 3
+always uses the biased variance. By default the migrated file defines a small ``BatchNormalization``
+subclass (named ``BatchNormalization``, see FUSED_CLASS) that reproduces the TF1 update exactly and decides, like TF1, from the input's rank at call
+time; the file keeps no dependency on bn_migrate. With ``plain_keras_bn`` the conversions emit plain
+Keras BN instead and report the quantified difference.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, placeholder_program
+
+FUSED_CLASS = "BatchNormalization"
+"""Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
+names TF1 gave (batch_normalization, batch_normalization_1...) and share their numbering."""
+
+_FUSED_CLASS_SOURCE = '''
+class BatchNormalization(tf.keras.layers.BatchNormalization):
+    """Keras BatchNormalization with TF1's fused-kernel moving-variance update.
+
+    For inputs of rank in ``fused_ranks`` TF1 normalized with the biased batch variance but moved
+    moving_variance towards the unbiased one, n / (n - 1) * variance (n values per channel).
+    Written by bn-migrate to keep the original program's moving statistics; named like the Keras
+    class so that its layers get the names TF1 gave them (batch_normalization, batch_normalization_1...).
+    """
+
+    def __init__(self, *args, fused_ranks=(4,), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fused_ranks = tuple(fused_ranks)
+
+    def call(self, inputs, training=None, mask=None):
+        fused = len(inputs.shape) in self.fused_ranks and not self.renorm and mask is None
+        if not (training and self.trainable and fused):
+            return super().call(inputs, training=training, mask=mask)
+        inputs = tf.cast(inputs, tf.float32)
+        mean, variance = self._moments(inputs, mask)
+        count = tf.cast(tf.size(inputs) // tf.size(mean), variance.dtype)
+        unbiased = variance * count / tf.maximum(count - 1.0, 1.0)
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + unbiased * (1.0 - self.momentum)
+        )
+        outputs = tf.keras.ops.batch_normalization(
+            inputs, mean, variance, axis=self.axis, offset=self.beta if self.center else None,
+            scale=self.gamma if self.scale else None, epsilon=self.epsilon,
+        )
+        return tf.cast(outputs, self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "fused_ranks": self.fused_ranks}
+'''
+
+
+def request_fused_class(ctx: Context) -> None:
+    """A conversion needs the subclass: BN008 emits it once, after the imports."""
+    ctx.fused_requested = True
+
+
+class FusedBatchNormRule(Rule):
+    """Emit the fused-update ``BatchNormalization`` subclass into the migrated file when a conversion asked for it."""
+
+    id = "BN008"
+    name = "fused-batch-norm"
+    EXAMPLES = (  # the module already defines the name the emitted class needs
+        Example(
+            "class BatchNormalization:\n    pass\n\n\n"
+            + placeholder_program(PLACEHOLDER_BEFORE).replace("[None, 3]", "[None, 2, 2, 3]"),
+            left=("BN008",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        if not ctx.fused_requested:
+            return
+        if FUSED_CLASS in ctx.program.bound_names:
+            ctx.leave(self.id, ctx.module, f"the module already binds `{FUSED_CLASS}`; cannot emit the class")
+            return
+        ctx.prelude.append(cst.parse_statement(_FUSED_CLASS_SOURCE.strip() + "\n"))

@@ -1,0 +1,123 @@
+"""The TF2 form of a placeholder graph, shared by BN005 (graph), BN006 (train step) and BN007 (session).
+
+A TF1 graph fed through placeholders becomes, at module level and in this order: the layer objects
+(created once, TF1 names), the graph as a function of its placeholders returning the tensors the
+session fetched, the optimizer, and a ``@tf.function`` train step. Module-level layer objects plus
+plain functions (rather than a ``tf.keras.Model`` subclass) keep the original's statements nearly line
+for line in the function body, so the diff stays readable and names stay the original's; the
+functional-model outputs of Keras-input graphs (BN007) are module-level too, so both shapes read alike.
+
+The pieces are filled in while rules plan and assembled when the session block is dissolved, after
+every region statement has been edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.rules.base import Context
+
+
+@dataclass
+class GraphFunction:
+    name: str  # the graph function
+    step_name: str  # the train step
+    params: list[tuple[str, str | None]]  # placeholder name, default source (None: required)
+    casts: list[tuple[str, str]]  # placeholder name, dtype source: TF1 converted feeds to it
+    outputs: list[str] = field(default_factory=list)
+    module_level: list[cst.BaseStatement] = field(default_factory=list)  # edited, kept outside
+    body: list[cst.BaseStatement] = field(default_factory=list)  # edited graph statements
+    after: list[object] = field(default_factory=list)  # optimizer and train step sources (BN006), str()
+    step_returns: list[str] = field(default_factory=list)  # what the train run fetched besides the op
+    layer_names: list[str] = field(default_factory=list)  # every layer object, in creation order
+    keras_objects: list[tuple[tuple[int, int], str]] = field(default_factory=list)  # kept Keras layers
+
+    def add_output(self, name: str) -> int:
+        if name not in self.outputs:
+            self.outputs.append(name)
+        return self.outputs.index(name)
+
+    def signature(self) -> str:
+        parts = []
+        for name, default in self.params:
+            parts.append(f"{name}={default}" if default is not None else name)
+        return ", ".join(parts)
+
+    def call_params(self) -> str:
+        return ", ".join(name for name, _ in self.params)
+
+    def outputs_target(self) -> str:
+        return ", ".join(self.outputs)
+
+    def function_source(self, ctx: Context) -> list[cst.BaseStatement]:
+        """``def graph(...)``: casts, the edited graph statements, ``return`` the fetched tensors."""
+        lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in self.casts]
+        header = cst.parse_statement(
+            f"def {self.name}({self.signature()}):\n" + "".join(lines) + f"    return {self.outputs_target()}\n"
+        )
+        assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
+        casts = list(header.body.body[:-1])
+        body = [*casts, *_strip_first_blank(self.body), header.body.body[-1]]
+        return [header.with_changes(body=header.body.with_changes(body=body))]
+
+    def layer_objects(self, ctx: Context) -> list[cst.BaseStatement]:
+        return [statement for _, statement in sorted(ctx.layer_objects, key=lambda item: item[0])]
+
+    def assemble(self, ctx: Context) -> list[cst.BaseStatement]:
+        """Every module-level statement that replaces the TF1 graph region, in order."""
+        two_blank = [cst.EmptyLine(), cst.EmptyLine()]
+        hoisted = [(where, _assigned(statement)) for where, statement in ctx.layer_objects]
+        every = [name for _, name in sorted([*hoisted, *self.keras_objects])]
+        self.layer_names = [name for name in every if name not in ctx.untrainable_layers]
+        objects = self.layer_objects(ctx)
+        if objects:
+            objects[0] = objects[0].with_changes(leading_lines=[cst.EmptyLine()])
+        pieces: list[cst.BaseStatement] = [*self.module_level, *objects]
+        blocks: list[cst.BaseStatement] = [*self.function_source(ctx)]
+        blocks.extend(cst.parse_statement(str(source)) for source in self.after)
+        result = list(pieces)
+        for block in blocks:
+            result.append(block.with_changes(leading_lines=two_blank))
+        return result
+
+
+def _assigned(statement: cst.SimpleStatementLine) -> str:
+    small = statement.body[0]
+    assert isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
+    return small.targets[0].target.value
+
+
+def _strip_first_blank(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    if not statements:
+        return statements
+    first = statements[0]
+    lines = list(first.leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return [first.with_changes(leading_lines=lines), *statements[1:]]
+
+
+def graph_function(ctx: Context) -> GraphFunction:
+    """The file's graph function plan, made on first use (placeholder-shaped programs only)."""
+    if ctx.graph_function is None:
+        params: list[tuple[str, str | None]] = []
+        casts: list[tuple[str, str]] = []
+        for name, placeholder in ctx.program.placeholders.items():
+            default = ctx.module.code_for_node(placeholder.default).strip() if placeholder.default else None
+            params.append((name, default))
+            if placeholder.dtype is not None and not placeholder.is_bool:
+                dtype = ctx.qualify(placeholder.dtype)
+                if dtype is None or not dtype.startswith(api.TF + "."):
+                    ctx.leave("BN005", placeholder.statement, "placeholder dtype is not a tf.<dtype> name")
+                    continue
+                casts.append((name, "tf." + dtype[len(api.TF) + 1 :]))
+        ctx.graph_function = GraphFunction(
+            name=ctx.program.fresh_name("graph"),
+            step_name=ctx.program.fresh_name("train_step"),
+            params=params,
+            casts=casts,
+        )
+    return ctx.graph_function

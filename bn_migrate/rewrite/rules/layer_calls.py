@@ -1,0 +1,435 @@
+"""Turning one TF1 layer call into a Keras 3 layer, driven by ``api_tables``.
+
+Shared by BN001 (tf.layers BN), BN002 (contrib/slim BN), BN003 (other layers) and BN009 (graph-mode
+Keras BN). A plan is computed on the original call (argument checks, defaults made explicit, fused
+dispatch, frozen statistics) and applied to the edited call by argument index, so edits nested in the
+arguments survive. In a Keras functional graph the layer is built inline where TF1 built it (the graph
+is built once); in a placeholder graph, which becomes a function called every step, the layer object is
+created once at module level (``ctx.layer_objects``) and the call site calls it.
+"""
+
+from __future__ import annotations
+
+import keyword as python_keyword
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.program import single_target
+from bn_migrate.rewrite.rules.base import Context
+from bn_migrate.rewrite.rules.bn008_fused_batch_norm import FUSED_CLASS, request_fused_class
+
+Source = int | str | cst.BaseExpression  # index into the call's arguments, new source text, or a node
+
+
+@dataclass
+class LayerPlan:
+    """What the Keras 3 layer is built from and how it is called."""
+
+    layer_class: str
+    kwargs: list[tuple[str, Source]]
+    inputs: int | None  # argument index of the inputs (function forms)
+    training: Source | None = None  # call-time training (function forms)
+    activation: int | None = None  # argument index of an activation applied to the output
+    object_name: str | None = None  # module-level layer object (placeholder graphs)
+    positional: int = 0  # how many leading kwargs are written positionally
+    trainable: bool = True  # False: its variables stay out of the train step (TF1 trainable=False)
+    extra_args: list[cst.Arg] = field(default_factory=list)  # arguments an arg_scope supplied
+    normalizer: LayerPlan | None = None  # contrib normalizer_fn=batch_norm, applied before activation
+    post_activation: Source | None = None  # activation applied after the normalizer
+    moves_with_update_ops: bool = False  # statistics move in TF1 only when the update ops run
+
+    def constructor(self, args: tuple[cst.Arg, ...] | list[cst.Arg]) -> cst.Call:
+        return cst.Call(
+            func=cst.parse_expression(self.layer_class),
+            args=[
+                cst.Arg(_value(args, source)) if index < self.positional else kwarg(key, _value(args, source))
+                for index, (key, source) in enumerate(self.kwargs)
+            ],
+        )
+
+    def arguments(self, call: cst.Call) -> list[cst.Arg]:
+        """The call's arguments as the plan indexes them (explicit ones, then the arg_scope's)."""
+        return [*call.args, *self.extra_args]
+
+    def rebuild(self, updated: cst.CSTNode) -> cst.CSTNode:
+        """The edited original call -> ``layer(inputs, training=...)`` (or ``Ctor(...)`` for classes)."""
+        assert isinstance(updated, cst.Call)
+        args = self.arguments(updated)
+        if self.inputs is None:
+            return self.constructor(args)
+        return self.apply_to(args[self.inputs].value, args)
+
+    def apply_to(self, inputs: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
+        """``layer(inputs, training=...)``, then the normalizer and activations, as TF1 chained them."""
+        layer: cst.BaseExpression = cst.Name(self.object_name) if self.object_name else self.constructor(args)
+        call_args = [cst.Arg(value=inputs)]
+        if self.training is not None:
+            call_args.append(kwarg("training", _value(args, self.training)))
+        call: cst.BaseExpression = cst.Call(func=layer, args=call_args)
+        if self.activation is not None:
+            call = cst.Call(func=_value(args, self.activation), args=[cst.Arg(call)])
+        if self.normalizer is not None:
+            call = self.normalizer.apply_to(call, [])
+        if self.post_activation is not None:
+            call = cst.Call(func=_value(args, self.post_activation), args=[cst.Arg(call)])
+        return call
+
+
+def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.BaseExpression:
+    if isinstance(source, int):
+        return args[source].value.deep_clone()
+    if isinstance(source, str):
+        return cst.parse_expression(source)
+    return source.deep_clone()
+
+
+def kwarg(key: str, value: cst.BaseExpression) -> cst.Arg:
+    no_space = cst.SimpleWhitespace("")
+    return cst.Arg(
+        keyword=cst.Name(key), value=value, equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space)
+    )
+
+
+def code(ctx: Context, node: cst.CSTNode) -> str:
+    return ctx.module.code_for_node(node).strip()
+
+
+def bind(
+    ctx: Context, rule: str, what: str, names: tuple[str, ...], call: cst.Call, *, has_inputs: bool
+) -> tuple[dict[str, int], int | None] | None:
+    """Keyword -> argument index (positional arguments named by ``names``), and the inputs' index."""
+    bound: dict[str, int] = {}
+    inputs: int | None = None
+    remaining = list(names)
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            ctx.leave(rule, call, f"{what} called with *args/**kwargs: cannot check them")
+            return None
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = index
+        elif has_inputs and inputs is None:
+            inputs = index
+        elif remaining:
+            bound[remaining.pop(0)] = index
+        else:
+            ctx.leave(rule, call, f"too many positional arguments for {what}")
+            return None
+    if has_inputs and inputs is None:
+        inputs = bound.pop("inputs", None)
+        if inputs is None:
+            ctx.leave(rule, call, f"{what} without inputs")
+            return None
+    return bound, inputs
+
+
+def plan_batch_norm(
+    ctx: Context, spec: api.BatchNormSpec, call: cst.Call, *, updates_happen: bool
+) -> LayerPlan | None:
+    """Check a TF1 batch-norm call against its table entry and plan the Keras 3 layer; None: left."""
+    what = f"{spec.family} batch norm"
+    bound_and_inputs = bind(ctx, spec.rule, what, spec.positional, call, has_inputs=spec.is_function)
+    if bound_and_inputs is None:
+        return None
+    bound, inputs = bound_and_inputs
+    texts = {key: code(ctx, call.args[index].value) for key, index in bound.items()}
+    activation = bound.pop("activation_fn", None) if texts.get("activation_fn", "None") != "None" else None
+    if texts.get("activation_fn") == "None":
+        bound.pop("activation_fn")
+    in_place = texts.get("updates_collections") == "None"  # contrib: update in place, as Keras 3 does
+    if "updates_collections" in bound:
+        collection = call.args[bound["updates_collections"]].value
+        if in_place or ctx.qualify(collection) in api.UPDATE_OPS_KEYS:
+            bound.pop("updates_collections")
+    untrainable = spec.frozen_when_untrainable and texts.get("trainable") == "False"
+    if untrainable:
+        bound.pop("trainable")
+    elif "trainable" in bound and spec.dropped.get("trainable") != texts["trainable"]:
+        ctx.leave(spec.rule, call, f"`trainable={texts['trainable']}` of {what}: not migrated")
+        return None
+    for key in bound:
+        if spec.dropped.get(key) != texts[key] and key in spec.unsupported:
+            ctx.leave(spec.rule, call, f"`{key}={texts[key]}` of {what} has no exact Keras 3 equivalent")
+            return None
+    kept = {k: i for k, i in bound.items() if spec.dropped.get(k) != texts[k] and k != spec.training_arg}
+    fused_text = texts.get("fused", "None") if spec.fused_arg else "False"
+    kept.pop("fused", None)
+    training: Source | None = None
+    if spec.training_arg is not None:
+        training = bound.get(spec.training_arg, spec.training_default)
+    kwargs: list[tuple[str, Source]] = []
+    for key, index in kept.items():
+        kwargs.append(("name" if key == api.CONTRIB_SCOPE_ARG else spec.renames.get(key, key), index))
+    present = {key for key, _ in kwargs}
+    kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
+    kwargs.sort(key=lambda item: item[0] == "name")  # name= last, as Keras code usually reads
+    if untrainable:
+        kwargs = [(key, "1.0" if key == "momentum" else source) for key, source in kwargs]
+        ctx.apply(
+            spec.rule,
+            call,
+            "trainable=False: TF1 normalized with batch statistics but made no update ops and did not train "
+            "gamma/beta; momentum=1.0 keeps the statistics frozen and the train step leaves its variables out",
+        )
+    elif not (updates_happen or in_place):
+        kwargs = _freeze(ctx, spec, call, kwargs)
+    layer_class = api.KERAS_BN_CLASS
+    fused = fused_text in ("None", "True") and not (spec.fused_blockers & set(kept))
+    if fused and texts.get("axis", "-1") not in ("-1", "1", "3"):
+        fused = False
+    rank = _input_rank(ctx, call, inputs)
+    if fused and rank is not None and rank not in spec.fused_ranks:
+        fused = False
+    if fused:
+        layer_class = _fused_choice(ctx, spec, call, kwargs)
+    plan = LayerPlan(layer_class, kwargs, inputs, training, activation, trainable=not untrainable)
+    plan.moves_with_update_ops = (updates_happen and not in_place) and not untrainable
+    return plan
+
+
+def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> LayerPlan | None:
+    """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left."""
+    what = spec.keras_class.rsplit(".", 1)[-1]
+    bound_and_inputs = bind(ctx, rule, what, spec.positional, call, has_inputs=True)
+    if bound_and_inputs is None:
+        return None
+    bound, inputs = bound_and_inputs
+    normalizer: LayerPlan | None = None
+    if "normalizer_fn" in bound:
+        normalizer_fn = call.args[bound.pop("normalizer_fn")].value
+        params = bound.pop("normalizer_params", None)
+        if code(ctx, normalizer_fn) != "None":
+            normalizer = _normalizer(ctx, rule, call, normalizer_fn, call.args[params].value if params else None)
+            if normalizer is None:
+                return None
+            for key in ("biases_initializer", "biases_regularizer"):  # contrib ignores them then
+                bound.pop(key, None)
+    for key, index in bound.items():
+        if key in spec.unsupported:
+            ctx.leave(rule, call, f"`{key}={code(ctx, call.args[index].value)}` is not migrated for {what}")
+            return None
+    training: Source | None = None
+    if spec.training_arg is not None:
+        training = bound.pop(spec.training_arg, spec.training_default)
+    kwargs: list[tuple[str, Source]] = []
+    for key, index in bound.items():
+        kwargs.append(("name" if key == spec.scope_arg else spec.renames.get(key, key), index))
+    present = {key for key, _ in kwargs}
+    kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
+    order = {name: i for i, name in enumerate(spec.keras_positional)}
+    kwargs.sort(key=lambda item: (order.get(item[0], len(order)), item[0] == "name"))
+    positional = 0
+    for (key, source), wanted in zip(kwargs, spec.keras_positional):
+        if key != wanted or not isinstance(source, int) or call.args[source].keyword is not None:
+            break
+        positional += 1
+    plan = LayerPlan(spec.keras_class, kwargs, inputs, training, positional=positional)
+    if normalizer is not None:  # contrib: no bias, then the normalizer, then the activation
+        activation = next((source for key, source in kwargs if key == "activation"), None)
+        plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]
+        plan.kwargs.sort(key=lambda item: item[0] == "name")
+        if activation is not None and not (isinstance(activation, int) and code(ctx, call.args[activation].value) == "None"):
+            plan.post_activation = activation
+        plan.normalizer = normalizer
+    return plan
+
+
+def _normalizer(
+    ctx: Context, rule: str, call: cst.Call, function: cst.BaseExpression, params: cst.BaseExpression | None
+) -> LayerPlan | None:
+    """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes."""
+    spec = api.BATCH_NORM.get(ctx.qualify(function) or "")
+    if spec is None or spec.family != "contrib/slim":
+        ctx.leave(rule, call, f"normalizer_fn={code(ctx, function)} is not migrated (only contrib/slim batch_norm)")
+        return None
+    pairs: list[tuple[str, cst.BaseExpression]] = []
+    if params is not None:
+        if not isinstance(params, cst.Dict):
+            ctx.leave(rule, call, "normalizer_params is not a dict literal")
+            return None
+        for element in params.elements:
+            key = element.key if isinstance(element, cst.DictElement) else None
+            if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
+                ctx.leave(rule, call, "normalizer_params keys are not string literals")
+                return None
+            pairs.append((key.evaluated_value, element.value))
+    synthetic = cst.Call(func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]])
+    if call in ctx.positions:
+        ctx.positions[synthetic] = ctx.positions[call]
+    plan = plan_batch_norm(ctx, spec, synthetic, updates_happen=updates_happen(ctx, spec, None))
+    if plan is None:
+        return None
+    if plan.activation is not None:
+        ctx.leave(rule, call, "normalizer_params with activation_fn is not migrated")
+        return None
+    plan.kwargs = [(k, synthetic.args[v].value if isinstance(v, int) else v) for k, v in plan.kwargs]
+    if isinstance(plan.training, int):
+        plan.training = synthetic.args[plan.training].value
+    plan.inputs = 0
+    return plan
+
+
+def _input_rank(ctx: Context, call: cst.Call, inputs: int | None) -> int | None:
+    """Rank of what the layer is applied to, when the program's literals fix it at every call."""
+    if inputs is not None:
+        return ctx.program.rank_of(call.args[inputs].value)
+    target = next((name for name, cls in ctx.program.layer_classes.items() if _assigned_call(ctx, name) is call), None)
+    found: list[cst.BaseExpression] = []
+    for node in ctx.program.calls:
+        applies = node.func is call or (target is not None and m.matches(node.func, m.Name(target)))
+        if applies and node.args and node.args[0].keyword is None:
+            found.append(node.args[0].value)
+    ranks = {ctx.program.rank_of(value) for value in found}
+    return ranks.pop() if len(ranks) == 1 else None
+
+
+def _assigned_call(ctx: Context, name: str) -> cst.BaseExpression | None:
+    for statement in ctx.program.statements:
+        if isinstance(statement, cst.Assign) and single_target(statement) == name:
+            return statement.value
+    return None
+
+
+def _freeze(
+    ctx: Context, spec: api.BatchNormSpec, call: cst.Call, kwargs: list[tuple[str, Source]]
+) -> list[tuple[str, Source]]:
+    """The original never ran this layer's update ops: keep its statistics frozen, or fix that."""
+    if ctx.options.fix_missing_updates:
+        ctx.apply(
+            spec.rule,
+            call,
+            "the original never ran this layer's update ops (its moving statistics stayed at their "
+            "initial values); fix_missing_updates: the migration lets Keras update them",
+        )
+        return kwargs
+    ctx.apply(
+        spec.rule,
+        call,
+        "the original never ran this layer's update ops, so its moving statistics never moved; "
+        "momentum=1.0 keeps them frozen (batch statistics still normalize in training); "
+        "use fix_missing_updates to let Keras update them",
+    )
+    return [(key, "1.0" if key == "momentum" else source) for key, source in kwargs]
+
+
+def _fused_choice(
+    ctx: Context, spec: api.BatchNormSpec, call: cst.Call, kwargs: list[tuple[str, Source]]
+) -> str:
+    ranks = " or ".join(f"{rank}-D" for rank in spec.fused_ranks)
+    if ctx.options.plain_keras_bn:
+        ctx.apply(
+            "BN008",
+            call,
+            f"plain Keras BN where TF1 ran the fused kernel (for {ranks} input): TF1 moved moving_variance "
+            "towards n/(n-1) x the batch variance (n values per channel: +3.2% per update at n=32, "
+            "+0.1% at n=1024), Keras uses the biased variance",
+        )
+        return api.KERAS_BN_CLASS
+    request_fused_class(ctx)
+    if spec.fused_ranks != (4,):
+        kwargs.append(("fused_ranks", repr(spec.fused_ranks)))
+    ctx.apply(
+        "BN008",
+        call,
+        f"{FUSED_CLASS} subclass keeps TF1's fused-kernel moving-variance update (unbiased, n/(n-1)) "
+        f"for {ranks} input",
+    )
+    return FUSED_CLASS
+
+
+def layer_calls(ctx: Context, table: dict, rule: str | None = None) -> list[tuple[cst.Call, object, str | None]]:
+    """Every call of a symbol of ``table`` (owned by ``rule`` when given), with the name it is assigned to."""
+    found: list[tuple[cst.Call, object, str | None]] = []
+    assigned: dict[int, str] = {}
+    for statement in ctx.program.statements:
+        target = single_target(statement)
+        if target is not None and isinstance(statement, cst.Assign):
+            assigned[id(statement.value)] = target
+
+    for node in ctx.program.calls:
+        name = ctx.qualify(node.func)
+        spec = table.get(name) if name is not None else None
+        if spec is not None and (rule is None or getattr(spec, "rule", rule) == rule):
+            found.append((node, spec, assigned.get(id(node))))
+    return found
+
+
+def batch_norm_calls(ctx: Context, rule: str) -> list[tuple[cst.Call, api.BatchNormSpec, str | None]]:
+    return layer_calls(ctx, api.BATCH_NORM, rule)  # type: ignore[return-value]
+
+
+def updates_happen(ctx: Context, spec: api.BatchNormSpec, target: str | None) -> bool:
+    """Did the original ever run this layer's update ops? tf.layers and contrib put them in UPDATE_OPS
+    themselves; a graph-mode Keras layer's reach it only through ``add_to_collection(..., layer.updates)``."""
+    if not ctx.program.updates_run:
+        return False
+    if spec.family == "Keras 2":
+        return target is not None and target in ctx.program.registered_layers
+    return True
+
+
+def object_name(ctx: Context, call: cst.Call, plan: LayerPlan, auto: str) -> str:
+    """Module-level name for a hoisted layer: its TF1 ``name=``/``scope=``, else TF1's auto-name."""
+    wanted = auto
+    for key, source in plan.kwargs:
+        if key == "name" and isinstance(source, int):
+            value = call.args[source].value
+            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+                text = value.evaluated_value
+                if text.isidentifier() and not python_keyword.iskeyword(text):
+                    wanted = text
+    if wanted in ctx.program.bound_names:
+        wanted = f"{wanted}_layer"
+    return ctx.program.fresh_name(wanted)
+
+
+def finish(ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str) -> None:
+    """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
+    if ctx.program.shape == "placeholder" and plan.inputs is not None:
+        plan.object_name = object_name(ctx, call, plan, auto)
+        statement = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(plan.object_name))], plan.constructor(plan.arguments(call)))]
+        )
+        where = ctx.positions.get(call)
+        ctx.layer_objects.append(((where.start.line, where.start.column) if where else (0, 0), statement))
+        if not plan.trainable:
+            ctx.untrainable_layers.add(plan.object_name)
+        if plan.normalizer is not None:
+            plan.normalizer.object_name = ctx.program.fresh_name(f"{plan.object_name}_bn")
+            plan.normalizer.kwargs.append(("name", f'"{plan.normalizer.object_name}"'))
+            ctx.layer_objects.append(
+                (
+                    (where.start.line, where.start.column + 1) if where else (0, 1),
+                    cst.SimpleStatementLine(
+                        [
+                            cst.Assign(
+                                [cst.AssignTarget(cst.Name(plan.normalizer.object_name))],
+                                plan.normalizer.constructor([]),
+                            )
+                        ]
+                    ),
+                )
+            )
+    for bn in (plan, plan.normalizer):
+        if bn is not None and bn.moves_with_update_ops and bn.training is not None:
+            ctx.bn_training.append(code(ctx, _value(bn.arguments(call) if bn is plan else [], bn.training)))
+    ctx.claim(call.func)
+    ctx.edit(rule, call, plan.rebuild)
+    ctx.apply(rule, call, message)
+
+
+def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
+    """Plan the conversion of every batch-norm call ``rule`` owns; each one claimed or left."""
+    counter = 0
+    for call, spec, target in batch_norm_calls(ctx, rule):
+        if target is not None and target in ctx.program.partly_registered:
+            ctx.leave(rule, call, f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them")
+            continue
+        plan = plan_batch_norm(ctx, spec, call, updates_happen=updates_happen(ctx, spec, target))
+        if plan is None:
+            continue
+        auto = "batch_normalization" + (f"_{counter}" if counter else "")
+        counter += 1
+        finish(ctx, rule, call, plan, auto, f"{spec.family} batch norm -> {plan.layer_class} with TF1 defaults explicit")

@@ -1,0 +1,306 @@
+"""BN007, placeholder graphs: the session's feeds, train runs and evaluations (see ``bn007_session``).
+
+Feeds keyed by placeholders become keyword arguments named after them; a run that fetches the train op
+becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
+call of the graph function (BN005) whose training arguments are whatever the original fed, and is left
+when that would let Keras 3 update statistics TF1 did not update (no update ops ran in it).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.program import call_target, contains, fetch_names, keyword, positional, single_target, small_statements
+from bn_migrate.rewrite.rules.base import Context
+from bn_migrate.rewrite.rules.graph_function import graph_function
+from bn_migrate.rewrite.rules.layer_calls import kwarg
+
+RULE = "BN007"
+
+
+class StepsPlanner:
+    """Session of a placeholder graph: feeds -> keyword arguments, train runs -> the train step,
+    evaluation fetches -> the graph function called with ``training`` False, as the original fed it."""
+
+    def __init__(self, ctx: Context, session: str) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.plan = graph_function(ctx)
+        self.handled: set[int] = set()
+        self.feeds: dict[str, dict[str, cst.BaseExpression]] = {}
+        self.step_seen = False
+        self.seen: set[int] = set()  # sess.run calls already planned (or left)
+
+    def plan_session(self) -> None:
+        ctx = self.ctx
+        session = ctx.program.session
+        assert session is not None
+        call = session.items[0].item
+        assert isinstance(call, cst.Call)
+        if [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
+            ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
+            return
+        ctx.claim_within(call)
+        for statement in small_statements(session.body):
+            self._plan_statement(statement)
+        for call in ctx.program.calls:
+            if self._is_unhandled_run(call) and contains(session.body, call):
+                self._plan_run(None, call)
+        self._check_leftover_uses(session)
+        if not self.step_seen:
+            ctx.leave(RULE, session, "the session never runs the train op: outside the canonical shape")
+        plan = self.plan
+
+        def dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
+            assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+            body = list(updated.body.body)
+            if body:
+                body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            return cst.FlattenSentinel([*plan.assemble(ctx), *body])
+
+        ctx.edit(RULE, session, dissolve)
+        ctx.apply(RULE, session, f"Session block dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()")
+
+    def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
+        value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
+        if value is None:
+            return
+        if isinstance(statement, cst.Assign) and isinstance(value, cst.Dict) and single_target(statement):
+            self._plan_feed_dict(statement, value)
+        elif m.matches(value, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))):
+            assert isinstance(value, cst.Call)
+            self._plan_run(statement, value)
+
+    def _is_unhandled_run(self, call: cst.Call) -> bool:
+        is_run = m.matches(call, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run"))))
+        return is_run and id(call) not in self.seen
+
+    def _plan_feed_dict(self, statement: cst.Assign, value: cst.Dict) -> None:
+        feed = self._feed_values(value)
+        if feed is None:
+            return
+        name = single_target(statement)
+        assert name is not None
+        self.feeds[name] = feed
+        self.ctx.claim_within(value)
+        self.ctx.edit(RULE, value, lambda updated: _as_dict_call(updated))
+        self.ctx.apply(RULE, value, "feed dict keyed by placeholders -> keyword arguments by parameter name")
+
+    def _feed_values(self, value: cst.Dict) -> dict[str, cst.BaseExpression] | None:
+        feed: dict[str, cst.BaseExpression] = {}
+        for element in value.elements:
+            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.Name):
+                return None
+            if element.key.value not in self.ctx.program.placeholders:
+                return None
+            feed[element.key.value] = element.value
+        return feed
+
+    def _plan_run(self, statement: cst.BaseSmallStatement | None, call: cst.Call) -> None:
+        """A ``sess.run``: as a whole statement (``statement``), or inside an expression (None)."""
+        ctx = self.ctx
+        self.seen.add(id(call))
+        args = positional(call)
+        feed_arg = keyword(call, "feed_dict")
+        feed_node = feed_arg.value if feed_arg is not None else (args[1].value if len(args) > 1 else None)
+        if not args or len(call.args) > (2 if feed_node is not None else 1):
+            ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
+            return
+        fetch = args[0].value
+        if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed_node is None and statement:
+            self._handle(call)
+            ctx.remove(RULE, statement, "variable initialization: Keras initializes variables when built")
+            return
+        names = fetch_names(fetch)
+        elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple)) else [fetch]
+        if not names or len(names) != len(elements):
+            ctx.leave(RULE, call, "fetches that are not named tensors/ops are not migrated")
+            return
+        feed, arguments = self._arguments(call, feed_node)
+        if feed is None:
+            return
+        unfed = {p for p, _ in self.plan.params} - set(feed)
+        required = sorted(p for p in unfed if ctx.program.placeholders[p].default is None)
+        if required:  # the graph function computes every fetched tensor, so it needs every input
+            ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
+            return
+        if any(name in ctx.train_ops for name in names):
+            if statement is None:
+                ctx.leave(RULE, call, "a train run inside an expression is not migrated")
+                return
+            self._plan_train_run(statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments)
+        else:
+            self._plan_eval_run(statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), feed, arguments)
+
+    def _arguments(
+        self, call: cst.Call, feed_node: cst.BaseExpression | None
+    ) -> tuple[dict[str, cst.BaseExpression] | None, list[cst.Arg]]:
+        if feed_node is None:
+            return {}, []
+        if isinstance(feed_node, cst.Name) and feed_node.value in self.feeds:
+            return self.feeds[feed_node.value], [cst.Arg(feed_node, star="**")]
+        if isinstance(feed_node, cst.Dict):
+            feed = self._feed_values(feed_node)
+            if feed is not None:
+                self.ctx.claim_within(feed_node)
+                return feed, [kwarg(name, value) for name, value in feed.items()]
+        self.ctx.leave(RULE, call, "feed is not a dict literal keyed by placeholders")
+        return None, []
+
+    def _plan_train_run(
+        self, statement: cst.BaseSmallStatement, call: cst.Call, names: list[str], is_list: bool, arguments: list[cst.Arg]
+    ) -> None:
+        ctx = self.ctx
+        targets = _targets_of(statement, len(names), is_list)
+        if targets is None:
+            ctx.leave(RULE, statement, "the train run's result is assigned in a way that is not migrated")
+            return
+        kept: list[cst.BaseExpression] = []
+        returns: list[str] = []
+        for name, target in zip(names, targets):
+            if name in ctx.train_ops or name in ctx.program.update_ops_names:  # ops: Keras runs updates itself
+                if target is not None and not m.matches(target, m.Name("_")):
+                    ctx.leave(RULE, statement, f"the value of op `{name}` is used")
+                    return
+            else:
+                if name not in ctx.graph_names:
+                    ctx.leave(RULE, call, f"`{name}` is not a tensor of the graph")
+                    return
+                returns.append(name)
+                if target is not None:
+                    kept.append(target)
+        if self.step_seen and returns != self.plan.step_returns:
+            ctx.leave(RULE, call, "train runs fetch different tensors: not migrated")
+            return
+        self.step_seen = True
+        self.plan.step_returns = returns
+        for name in returns:
+            self.plan.add_output(name)
+        self._handle(call)
+        ctx.claim_within(call)
+        step = cst.Call(func=cst.Name(self.plan.step_name), args=arguments)
+        self._replace(statement, step, kept, len(returns))
+        ctx.apply(RULE, call, f"train run -> {self.plan.step_name}()")
+
+    def _plan_eval_run(
+        self,
+        statement: cst.BaseSmallStatement | None,
+        call: cst.Call,
+        names: list[str],
+        is_list: bool,
+        feed: dict[str, cst.BaseExpression],
+        arguments: list[cst.Arg],
+    ) -> None:
+        ctx = self.ctx
+        if is_list or names[0] not in ctx.graph_names:
+            ctx.leave(RULE, call, "evaluation fetch of several tensors, or of something not in the graph")
+            return
+        for training in ctx.bn_training:
+            if not self._false_in(training, feed):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"evaluation with a BN layer's training={training} not False: TF1 ran no update ops here, "
+                    "Keras 3 would update the statistics",
+                )
+                return
+        if isinstance(statement, cst.Expr) and statement.value is call:
+            self._handle(call)
+            ctx.remove(RULE, statement, "fetch whose result is discarded: computing it changes nothing")
+            return
+        index = self.plan.add_output(names[0])
+        plan = self.plan
+        self._handle(call)
+        ctx.claim_within(call)
+
+        def evaluation(updated: cst.CSTNode) -> cst.CSTNode:
+            value: cst.BaseExpression = cst.Call(func=cst.Name(plan.name), args=arguments)
+            if len(plan.outputs) > 1:
+                value = cst.Subscript(value, [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))])
+            return cst.Call(func=cst.Attribute(value, cst.Name("numpy")))
+
+        ctx.edit(RULE, call, evaluation)
+        ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _false_in(self, training: str, feed: dict[str, cst.BaseExpression]) -> bool:
+        """Is a BN layer's ``training`` (source text) False when the graph is fed ``feed``?"""
+        if training == "False":
+            return True
+        placeholder = self.ctx.program.placeholders.get(training)
+        if placeholder is None:
+            return False
+        value = feed.get(training, placeholder.default)
+        return value is not None and m.matches(value, m.Name("False"))
+
+    def _replace(
+        self, statement: cst.BaseSmallStatement, step: cst.Call, kept: list[cst.BaseExpression], returned: int
+    ) -> None:
+        value: cst.BaseExpression
+        if returned == 0:
+            value = step
+        elif returned == 1:
+            value = cst.Call(func=cst.Attribute(step, cst.Name("numpy")))
+        else:
+            value = cst.ListComp(
+                elt=cst.parse_expression("value.numpy()"),
+                for_in=cst.CompFor(target=cst.Name("value"), iter=step),
+            )
+        if not kept:
+            self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value))
+            return
+        target = kept[0] if len(kept) == 1 else cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
+        self.ctx.edit(RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value))
+
+    def _handle(self, call: cst.Call) -> None:
+        assert isinstance(call.func, cst.Attribute)
+        self.handled.add(id(call.func.value))
+
+    def _check_leftover_uses(self, session: cst.With) -> None:
+        ctx = self.ctx
+        planner = self
+        local = (ctx.graph_names - set(ctx.program.placeholders)) | set(ctx.program.placeholders)
+
+        class Uses(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == planner.session and id(node) not in planner.handled:
+                    ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
+                elif node.value in local and id(node) not in ctx.claimed:
+                    ctx.leave(RULE, node, f"`{node.value}` is a graph tensor used outside a session fetch")
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                node.value.visit(self)
+                return False
+
+            def visit_Arg(self, node: cst.Arg) -> bool:
+                node.value.visit(self)
+                return False
+
+        session.body.visit(Uses())
+        index = ctx.module.body.index(session)
+        for statement in ctx.module.body[index + 1 :]:
+            statement.visit(Uses())
+
+
+def _targets_of(statement: cst.BaseSmallStatement, count: int, is_list: bool) -> list[cst.BaseExpression | None] | None:
+    if isinstance(statement, cst.Expr):
+        return [None] * count
+    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+        return None
+    target = statement.targets[0].target
+    if not is_list:
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == count:
+        if all(not isinstance(e, cst.StarredElement) for e in target.elements):
+            return [e.value for e in target.elements]
+    return None
+
+
+def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
+    assert isinstance(updated, cst.Dict)
+    args = []
+    for element in updated.elements:
+        assert isinstance(element, cst.DictElement) and isinstance(element.key, cst.Name)
+        args.append(kwarg(element.key.value, element.value))
+    return cst.Call(func=cst.Name("dict"), args=args)

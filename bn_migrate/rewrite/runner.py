@@ -1,0 +1,724 @@
+"""The codemod's file runner: find Python files, read their bytes faithfully, rewrite, write atomically.
+
+Every file gets a :class:`FileOutcome` (changed / unchanged / skipped / failed); no exception escapes a
+worker, so one bad file never stops the run. The transform (by default the engine's ``rewrite_source``)
+sees text with ``\\n`` newlines; the runner puts back each line's original ending, the BOM and the
+declared encoding, so untouched lines come back byte for byte.
+
+Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
+
+- Folders are walked recursively for ``*.py``, skipping hidden folders, ``__pycache__``,
+  ``site-packages``/``dist-packages``, ``node_modules`` and virtual environments (any folder holding a
+  ``pyvenv.cfg``). Files named on the command line are taken wherever they are, if they look like
+  Python (``*.py`` or a python shebang); ``--exclude`` still applies to their names.
+- Every file is decoded (so a file that is not valid UTF-8 or its declared encoding, or is binary, is
+  reported), but only files whose bytes mention ``tensorflow`` or ``tf_slim`` are parsed and rewritten.
+- Symbolic links met inside a folder are never followed nor rewritten (a link can lead out of the tree
+  or to a file already visited); they are listed as "not followed". ``--output-dir`` recreates them as
+  links. A link named on the command line is the user's choice: its target is rewritten, the link kept.
+- ``--output-dir DIR`` writes a complete copy of the input tree (every file the walk visits, migrated
+  where changed) under DIR, relative to the deepest folder holding every input, so ``bn-migrate check
+  OLD NEW`` can run the two side by side.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import fnmatch
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import threading
+import tokenize
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any, TextIO
+
+from bn_migrate.errors import BnMigrateError
+from bn_migrate.rewrite import report
+from bn_migrate.rewrite.report import Mode, unified_diff
+from bn_migrate.rewrite.result import RewriteResult, Site, Status
+
+Transform = Callable[..., RewriteResult]
+"""``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
+
+PREFILTER_NEEDLES: tuple[bytes, ...] = (b"tensorflow", b"tf_slim")
+"""A file whose bytes hold none of these cannot import TF1 code, so it is unchanged without parsing."""
+
+SKIPPED_DIR_NAMES = frozenset({"__pycache__", "site-packages", "dist-packages", "node_modules"})
+TEMP_SUFFIX = ".bn-migrate.tmp"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    paths: tuple[Path, ...]
+    mode: Mode = Mode.WRITE
+    diff: bool = False  # print diffs (implied by Mode.DIFF; allowed with Mode.CHECK)
+    output_dir: Path | None = None
+    jobs: int = 0  # 0: default_jobs()
+    excludes: tuple[str, ...] = ()
+    options: Any = None  # the engine's RewriteOptions, passed through untouched
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One Python file to rewrite. ``rel`` is its path under the mirror base (for --output-dir)."""
+
+    path: Path  # as the user will see it
+    rel: Path
+    explicit: bool = False  # named on the command line rather than found in a folder
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: Status
+    applied: list[Site] = field(default_factory=list)
+    left: list[Site] = field(default_factory=list)
+    error: str | None = None
+    error_line: int | None = None  # where the error is, when known (1-based)
+    error_col: int | None = None
+    diff: str | None = None  # unified diff, when asked for and the file changed
+    written_to: str | None = None  # where new content was written (in place or under --output-dir)
+
+
+@dataclass
+class Discovery:
+    jobs: list[FileJob]
+    copies: list[tuple[Path, Path]]  # (source, rel) of non-Python files and links, for --output-dir
+    not_followed: list[Path]  # symbolic links met inside folders
+    base: Path  # the folder --output-dir mirrors
+    unlisted: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be read
+
+
+@dataclass
+class RunResult:
+    outcomes: list[FileOutcome]
+    not_followed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+
+class SourceError(Exception):
+    """A file that cannot be read as Python source; ``line``/``col`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discovery
+
+
+def default_jobs() -> int:
+    """min(usable CPUs, 4): a default run should not take over a whole build machine."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _is_excluded(name: str, rel: Path, excludes: Sequence[str]) -> bool:
+    posix = rel.as_posix()
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(posix, g) for g in excludes)
+
+
+def _skip_dir(entry: os.DirEntry[str]) -> bool:
+    name = entry.name
+    if name.startswith(".") or name in SKIPPED_DIR_NAMES:
+        return True
+    return os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+
+
+def _looks_like_python(path: Path) -> bool:
+    if path.suffix == ".py":
+        return True
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return True  # let the reader report why it cannot be read
+    return first.startswith(b"#!") and b"python" in first
+
+
+def mirror_base(paths: Sequence[Path]) -> Path:
+    """The deepest folder holding every input: ``--output-dir`` mirrors the tree below it."""
+    folders = [str(p.resolve() if p.is_dir() else p.resolve().parent) for p in paths]
+    return Path(os.path.commonpath(folders))
+
+
+def discover(
+    paths: Sequence[Path], excludes: Sequence[str] = (), skip: Path | None = None
+) -> Discovery:
+    """Every Python file under ``paths`` (sorted, de-duplicated), plus what --output-dir must copy.
+
+    ``skip`` is a folder never entered (the output folder when it lies inside an input).
+    """
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise BnMigrateError(f"no such file or directory: {', '.join(missing)}")
+    base = mirror_base(paths)
+    seen: set[Path] = set()
+    discovery = Discovery(jobs=[], copies=[], not_followed=[], base=base)
+    for path in paths:
+        if path.is_dir():
+            _walk(path, base, excludes, skip, seen, discovery)
+            continue
+        real = path.resolve()
+        if real in seen or _is_excluded(path.name, Path(path.name), excludes):
+            continue
+        seen.add(real)
+        discovery.jobs.append(FileJob(path, path.resolve().relative_to(base), explicit=True))
+    discovery.jobs.sort(key=lambda job: str(job.path))
+    discovery.copies = sorted(set(discovery.copies))
+    discovery.not_followed.sort()
+    return discovery
+
+
+def _walk(
+    top: Path,
+    base: Path,
+    excludes: Sequence[str],
+    skip: Path | None,
+    seen: set[Path],
+    discovery: Discovery,
+) -> None:
+    stack = [top]
+    top_real = top.resolve()
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            discovery.unlisted.append((folder, f"cannot list the folder: {exc.strerror}"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            rel_to_arg = path.relative_to(top)
+            if entry.name.endswith(TEMP_SUFFIX) or _is_excluded(entry.name, rel_to_arg, excludes):
+                continue  # a temporary file is what a killed (SIGKILL) run can leave behind
+            mirror_rel = top_real.relative_to(base) / rel_to_arg
+            if entry.is_symlink():
+                discovery.not_followed.append(path)
+                discovery.copies.append((path, mirror_rel))
+            elif entry.is_dir():
+                if not _skip_dir(entry) and (skip is None or path.resolve() != skip):
+                    stack.append(path)
+            elif entry.name.endswith(".py"):
+                real = path.resolve()
+                if real not in seen:
+                    seen.add(real)
+                    discovery.jobs.append(FileJob(path, mirror_rel))
+            else:
+                discovery.copies.append((path, mirror_rel))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bytes in, bytes out
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A file's text with ``\\n`` newlines, and what is needed to give back its exact bytes."""
+
+    text: str
+    encoding: str  # codec to write with; "utf-8-sig" keeps a BOM
+    endings: tuple[str, ...]  # the original ending of each line but the last ("\n", "\r\n", "\r")
+
+    @property
+    def uniform_ending(self) -> str | None:
+        kinds = set(self.endings)
+        if len(kinds) > 1:
+            return None
+        return kinds.pop() if kinds else "\n"
+
+
+_NEWLINE = re.compile(r"(\r\n|\r|\n)")
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    line = len(_NEWLINE.findall(data[:line_start].decode("latin-1"))) + 1
+    return line, offset - line_start + 1
+
+
+def decode_source(data: bytes) -> SourceText:
+    """Decode as Python does (BOM, PEP 263 cookie, else UTF-8); raise SourceError with a position."""
+    if b"\0" in data:
+        line, col = _position(data, data.index(b"\0"))
+        raise SourceError("not a Python source file: it contains NUL bytes", line, col)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise _undecodable(data, "utf-8", str(exc)) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, col = _position(data, exc.start)
+        raise SourceError(
+            f"not valid {encoding}: byte 0x{data[exc.start]:02x} cannot be decoded; "
+            "convert the file to UTF-8 or declare its encoding (PEP 263)",
+            line,
+            col,
+        ) from None
+    if "\r" not in text:
+        return SourceText(text, encoding, ("\n",) * text.count("\n"))
+    parts = _NEWLINE.split(text)
+    return SourceText("\n".join(parts[0::2]), encoding, tuple(parts[1::2]))
+
+
+def _undecodable(data: bytes, encoding: str, detail: str) -> SourceError:
+    """The reason ``tokenize.detect_encoding`` refused ``data``, placed at the byte or cookie line."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, col = _position(data, exc.start)
+        return SourceError(
+            f"not valid UTF-8 and no encoding declared (byte 0x{data[exc.start]:02x}); "
+            "convert the file to UTF-8 or declare its encoding (PEP 263)",
+            line,
+            col,
+        )
+    first_lines = data.splitlines()[:2]
+    line = next((n for n, text in enumerate(first_lines, 1) if b"coding" in text), 1)
+    if detail.startswith("encoding problem"):
+        reason = "a UTF-8 byte-order mark, but another encoding declared"
+    else:
+        reason = detail.split(" for '", 1)[0]
+    return SourceError(f"bad encoding declaration ({reason})", line, 1)
+
+
+def restore_line_endings(new_text: str, source: SourceText) -> str:
+    """Give ``new_text`` (``\\n`` newlines) the original's endings: lines kept from the original keep
+    theirs; new lines take the file's most common ending."""
+    uniform = source.uniform_ending
+    if uniform == "\n":
+        return new_text
+    if uniform is not None:
+        return new_text.replace("\n", uniform)
+    old_lines = source.text.split("\n")
+    new_lines = new_text.split("\n")
+    dominant = Counter(source.endings).most_common(1)[0][0]
+    endings = [dominant] * (len(new_lines) - 1)
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for old_start, new_start, size in matcher.get_matching_blocks():
+        for k in range(size):
+            if old_start + k < len(source.endings) and new_start + k < len(endings):
+                endings[new_start + k] = source.endings[old_start + k]
+    pieces = [line + ending for line, ending in zip(new_lines, endings)]
+    pieces.append(new_lines[-1])
+    return "".join(pieces)
+
+
+def encode_source(new_text: str, source: SourceText) -> bytes:
+    restored = restore_line_endings(new_text, source)
+    try:
+        return restored.encode(source.encoding)
+    except UnicodeEncodeError as exc:
+        raise SourceError(
+            f"the rewritten code has a character ({restored[exc.start]!r}) that the file's "
+            f"declared encoding {source.encoding} cannot hold"
+        ) from None
+
+
+def atomic_write(target: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``target`` via a temporary file in the same folder and ``os.replace``: readers
+    see the old bytes or the new ones, never a part. ``mode`` defaults to the target's current mode."""
+    target = target.resolve()  # write through a link to its target; the link stays a link
+    if mode is None:
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------
+# One file
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    mode: Mode
+    diff: bool
+    output_dir: Path | None
+    options: Any
+    transform: Transform
+
+
+def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
+    """Rewrite one file. Never raises (but KeyboardInterrupt): anything unexpected is FAILED."""
+    try:
+        return _process(job, settings)
+    except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
+        first_line = (str(exc).splitlines() or [""])[0]
+        outcome = FileOutcome(
+            str(job.path),
+            Status.FAILED,
+            error=f"internal error: {type(exc).__name__}: {first_line}",
+        )
+        with contextlib.suppress(Exception):
+            _copy_unchanged(job, settings, outcome)
+        return outcome
+
+
+def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
+    display = str(job.path)
+    try:
+        data = job.path.read_bytes()
+    except OSError as exc:
+        return FileOutcome(display, Status.FAILED, error=f"cannot read: {exc.strerror}")
+    if job.explicit and not _looks_like_python(job.path):
+        return FileOutcome(display, Status.FAILED, error="not a Python source file (expected *.py)")
+    try:
+        source = decode_source(data)
+    except SourceError as exc:
+        outcome = _failed(display, exc)
+        return _copy_unchanged(job, settings, outcome)
+    if not any(needle in data for needle in PREFILTER_NEEDLES):
+        return _copy_unchanged(job, settings, FileOutcome(display, Status.UNCHANGED))
+    result = settings.transform(source.text, path=display, options=settings.options)
+    outcome = _outcome_from_result(display, source.text, result)
+    if outcome.status is not Status.CHANGED:
+        return _copy_unchanged(job, settings, outcome)
+    try:
+        new_bytes = encode_source(result.code, source)
+    except SourceError as exc:
+        return _copy_unchanged(job, settings, _failed(display, exc, result))
+    if settings.diff:  # in the file's own line endings, so patch(1) applies it to the file
+        old_text = data.decode(source.encoding)
+        outcome.diff = unified_diff(display, old_text, new_bytes.decode(source.encoding))
+    return _write_changed(job, settings, outcome, new_bytes)
+
+
+def _failed(display: str, exc: SourceError, result: RewriteResult | None = None) -> FileOutcome:
+    return FileOutcome(
+        display,
+        Status.FAILED,
+        applied=[],
+        left=list(result.left) if result else [],
+        error=str(exc),
+        error_line=exc.line,
+        error_col=exc.col,
+    )
+
+
+def _outcome_from_result(display: str, text: str, result: RewriteResult) -> FileOutcome:
+    """Check the transform's answer is coherent, so the runner never writes a file it should not."""
+    status = Status(result.status)
+    if status is Status.FAILED:
+        message = result.error or "the rewrite failed (no reason given)"
+        line, col = _syntax_error_position(text)
+        engine_place = _LEADING_POSITION.match(message)
+        if engine_place:  # "line:col message": print the place once, in front of the path
+            message = engine_place.group(3)
+            if line is None:
+                line, col = int(engine_place.group(1)), int(engine_place.group(2))
+        return FileOutcome(
+            display, status, left=list(result.left), error=message, error_line=line, error_col=col
+        )
+    if status is Status.CHANGED and result.code == text:
+        status = Status.UNCHANGED if not result.left else Status.SKIPPED
+    if status is not Status.CHANGED and result.code != text:
+        raise RuntimeError(f"the engine returned new code for a file it reported as {status.value}")
+    if status is Status.CHANGED:
+        try:
+            compile(result.code, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError as exc:
+            raise RuntimeError(f"the rewritten code does not parse (line {exc.lineno}): {exc.msg}")
+    applied = list(result.applied) if status is Status.CHANGED else []
+    return FileOutcome(display, status, applied=applied, left=list(result.left))
+
+
+_LEADING_POSITION = re.compile(r"^(\d+):(\d+):? (.*)$", re.DOTALL)
+
+
+def _syntax_error_position(text: str) -> tuple[int | None, int | None]:
+    """Where Python itself finds a syntax error, to point a FAILED result at a line."""
+    try:
+        compile(text, "<source>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return exc.lineno, exc.offset
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return None, None
+
+
+def _destination(job: FileJob, settings: JobSettings) -> Path:
+    if settings.output_dir is not None:
+        return settings.output_dir / job.rel
+    return job.path
+
+
+def _write_changed(
+    job: FileJob, settings: JobSettings, outcome: FileOutcome, new_bytes: bytes
+) -> FileOutcome:
+    if settings.mode not in (Mode.WRITE, Mode.OUTPUT_DIR):
+        return outcome
+    target = _destination(job, settings)
+    try:
+        mode = stat.S_IMODE(job.path.stat().st_mode)
+        if settings.mode is Mode.WRITE and not mode & 0o222:
+            raise PermissionError(13, "the file is read-only (chmod u+w to allow the rewrite)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, new_bytes, mode)
+    except OSError as exc:
+        outcome.status = Status.FAILED
+        outcome.error = f"cannot write {target}: {exc.strerror or exc}"
+        return outcome
+    outcome.written_to = str(target)
+    return outcome
+
+
+def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -> FileOutcome:
+    """Under --output-dir every input file lands in the mirror, migrated or not."""
+    if settings.mode is not Mode.OUTPUT_DIR:
+        return outcome
+    target = _destination(job, settings)
+    try:
+        copy_file(job.path, target)
+    except OSError as exc:
+        outcome.status = Status.FAILED
+        outcome.error = f"cannot copy to {target}: {exc.strerror or exc}"
+    return outcome
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy bytes and mode (a symbolic link as a link), atomically for regular files."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_symlink():
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        os.symlink(os.readlink(source), target)
+        return
+    atomic_write(target, source.read_bytes(), stat.S_IMODE(source.stat().st_mode))
+    shutil.copystat(source, target)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run
+
+
+def resolve_transform(transform: Transform | None) -> Transform:
+    """The engine's ``rewrite_source`` unless a transform is given (tests inject simple ones)."""
+    if transform is not None:
+        return transform
+    from bn_migrate.rewrite.engine import rewrite_source
+
+    return rewrite_source
+
+
+def check_config(config: RunConfig) -> None:
+    """Reject option combinations and output folders that would lose or mix up files."""
+    if config.output_dir is None:
+        return
+    if config.mode is not Mode.OUTPUT_DIR:
+        raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
+    out = config.output_dir.resolve()
+    for path in config.paths:
+        real = path.resolve()
+        if real == out or out in real.parents:
+            raise BnMigrateError(
+                f"--output-dir {config.output_dir} would overwrite the input {path}"
+            )
+    if out == mirror_base(config.paths):
+        raise BnMigrateError(f"--output-dir {config.output_dir} is the input tree itself")
+
+
+def run_files(
+    config: RunConfig,
+    *,
+    transform: Transform | None = None,
+    on_outcome: Callable[[FileOutcome], None] = lambda outcome: None,
+) -> RunResult:
+    """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order.
+
+    A KeyboardInterrupt stops the run cleanly: files being written finish (atomically), the rest are
+    left alone, and the result says ``interrupted``.
+    """
+    check_config(config)
+    output_dir = config.output_dir.resolve() if config.output_dir else None
+    found = discover(config.paths, config.excludes, skip=output_dir)
+    settings = JobSettings(
+        mode=config.mode,
+        diff=config.diff or config.mode is Mode.DIFF,
+        output_dir=output_dir,
+        options=config.options,
+        transform=resolve_transform(transform),
+    )
+    result = RunResult(outcomes=[], not_followed=[str(p) for p in found.not_followed])
+
+    def record(outcome: FileOutcome) -> None:
+        result.outcomes.append(outcome)
+        on_outcome(outcome)
+
+    try:
+        for folder, why in found.unlisted:
+            record(FileOutcome(str(folder), Status.FAILED, error=why))
+        if output_dir is not None:
+            for failure in _copy_others(found, output_dir):
+                record(failure)
+        jobs = config.jobs or default_jobs()
+        if jobs <= 1 or len(found.jobs) <= 1:
+            for job in found.jobs:
+                record(process_file(job, settings))
+        else:
+            _run_parallel(found.jobs, settings, jobs, record)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    return result
+
+
+def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
+    """Copy the tree's other files (data, configs, links) into the mirror; return the failures."""
+    failures = []
+    for source, rel in found.copies:
+        try:
+            copy_file(source, output_dir / rel)
+        except OSError as exc:
+            error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
+            failures.append(FileOutcome(str(source), Status.FAILED, error=error))
+    return failures
+
+
+def _ignore_sigint() -> None:
+    """Workers ignore Ctrl-C: the parent stops handing out files and lets each finish its write."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def pool_context() -> BaseContext:
+    """Use "fork" when this process has a single thread (as ``bn-migrate`` itself does): workers start in
+    milliseconds with the engine already imported. Otherwise "spawn", since forking a process whose
+    other threads may hold locks (TensorFlow's thread pools, say) can deadlock the child; spawn costs
+    a fresh interpreter and imports per worker, about half a second here."""
+    try:
+        single_threaded = len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: not Linux
+        single_threaded = False
+    return get_context("fork" if single_threaded else "spawn")
+
+
+@contextlib.contextmanager
+def _sigint_ignored_while_spawning() -> Iterator[None]:
+    """Workers start while files are submitted. An ignored SIGINT survives exec, so a Ctrl-C landing
+    before a worker's initializer runs cannot kill it with a traceback; the price is that a Ctrl-C
+    during the submit loop itself (milliseconds) is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_parallel(
+    jobs: list[FileJob],
+    settings: JobSettings,
+    workers: int,
+    record: Callable[[FileOutcome], None],
+) -> None:
+    executor = ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=pool_context(),
+        initializer=_ignore_sigint,
+    )
+    with _sigint_ignored_while_spawning():
+        futures = [executor.submit(process_file, job, settings) for job in jobs]
+    consumed = 0
+    try:
+        for job, future in zip(jobs, futures):
+            outcome = _outcome_of(job, future)
+            consumed += 1
+            record(outcome)
+    except KeyboardInterrupt:
+        # Let the files being worked on finish (each write is atomic), drop the rest, and still
+        # report every file that was done, so the summary and --report match the disk.
+        executor.shutdown(wait=True, cancel_futures=True)
+        for job, future in list(zip(jobs, futures))[consumed:]:
+            if future.done() and not future.cancelled():
+                record(_outcome_of(job, future))
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome_of(job: FileJob, future: Future[FileOutcome]) -> FileOutcome:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return FileOutcome(
+            str(job.path), Status.FAILED, error="internal error: a worker process died"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command
+
+
+def rewrite_command(
+    config: RunConfig,
+    *,
+    report_path: Path | None = None,
+    transform: Transform | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """``bn-migrate rewrite``: run, stream diffs to stdout and per-file lines to stderr, write the JSON
+    report, print the summary; return the exit status (see :func:`report.exit_status`)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+
+    def show(outcome: FileOutcome) -> None:
+        if outcome.diff:
+            out.write(outcome.diff)
+            out.flush()
+        for line in report.outcome_lines(outcome, config.mode):
+            print(line, file=err)
+
+    result = run_files(config, transform=transform, on_outcome=show)
+    for link in result.not_followed:
+        print(f"{link}: symbolic link not followed", file=err)
+    status = report.exit_status(result, config.mode)
+    if report_path is not None:
+        document = report.build_report(result, config.mode, config.options)
+        text = json.dumps(document, indent=2, default=str) + "\n"
+        try:
+            atomic_write(report_path, text.encode("utf-8"))
+        except OSError as exc:
+            print(
+                f"bn-migrate: error: cannot write the report {report_path}: {exc.strerror}",
+                file=err,
+            )
+            if status != report.EXIT_INTERRUPTED:
+                status = report.EXIT_ERROR
+    print(report.summary_line(result, config.mode), file=err)
+    return status

@@ -1,0 +1,123 @@
+"""Pairing TF2 variables with TF1 variables: by role, shape and name, not creation order alone."""
+
+from __future__ import annotations
+
+from bn_migrate.check.pairing import OldVariable, Pairer
+from bn_migrate.check.roles import bn_layers, is_model_variable, path_matches, role_of
+
+
+def old(*specs: tuple[str, tuple[int, ...]]) -> list[OldVariable]:
+    return [OldVariable(name, shape, role_of(name)) for name, shape in specs]
+
+
+def test_roles_from_names() -> None:
+    assert role_of("fc1/weights:0") == "kernel"
+    assert role_of("fc1/biases") == "bias"
+    assert role_of("net/bn/moving_variance:0") == "moving_variance"
+    assert role_of("dense/kernel/Adam_1") == "other"
+    assert role_of("beta1_power") == "other"
+
+
+def test_model_variables_exclude_optimizer_state() -> None:
+    assert is_model_variable("dense/kernel", trainable=True)
+    assert is_model_variable("bn/moving_mean", trainable=False)
+    assert is_model_variable("bn/gamma", trainable=False)  # a trainable=False BN layer still counts
+    assert not is_model_variable("dense/kernel/Adam", trainable=False)
+    assert not is_model_variable("global_step", trainable=False)
+    assert not is_model_variable("adam/iteration", trainable=False)
+
+
+def test_contrib_beta_before_gamma_pairs_by_role() -> None:
+    pairer = Pairer(
+        old(
+            ("BatchNorm/beta", (4,)),
+            ("BatchNorm/gamma", (4,)),
+            ("BatchNorm/moving_mean", (4,)),
+            ("BatchNorm/moving_variance", (4,)),
+        )
+    )
+    # Keras creates gamma first.
+    assert pairer.pair("batch_normalization/gamma", (4,)) == "BatchNorm/gamma"
+    assert pairer.pair("batch_normalization/beta", (4,)) == "BatchNorm/beta"
+    assert pairer.pair("batch_normalization/moving_mean", (4,)) == "BatchNorm/moving_mean"
+    assert pairer.pair("batch_normalization/moving_variance", (4,)) == "BatchNorm/moving_variance"
+    assert pairer.unconsumed == []
+
+
+def test_same_path_wins_over_creation_order() -> None:
+    pairer = Pairer(old(("a/kernel", (3, 3)), ("b/kernel", (3, 3))))
+    assert pairer.pair("model/b/kernel", (3, 3)) == "b/kernel"
+    assert pairer.pair("model/a/kernel", (3, 3)) == "a/kernel"
+
+
+def test_names_that_differ_pair_in_creation_order_by_shape() -> None:
+    pairer = Pairer(
+        old(
+            ("fc1/weights", (4, 16)),
+            ("fc1/biases", (16,)),
+            ("fc2/weights", (16, 1)),
+            ("fc2/biases", (1,)),
+        )
+    )
+    assert pairer.pair("net/hidden/kernel", (4, 16)) == "fc1/weights"
+    assert pairer.pair("net/hidden/bias", (16,)) == "fc1/biases"
+    assert pairer.pair("net/out/kernel", (16, 1)) == "fc2/weights"
+    assert pairer.pair("net/out/bias", (1,)) == "fc2/biases"
+
+
+def test_layer_affinity_keeps_bn_parameters_together() -> None:
+    pairer = Pairer(
+        old(
+            ("bn_a/gamma", (8,)),
+            ("bn_a/beta", (8,)),
+            ("bn_b/beta", (8,)),
+            ("bn_a/moving_mean", (8,)),
+            ("bn_a/moving_variance", (8,)),
+        )
+    )
+    assert pairer.pair("x/gamma", (8,)) == "bn_a/gamma"
+    # Creation order alone would give bn_a/beta anyway; affinity must also win against an earlier layer.
+    assert pairer.pair("x/beta", (8,)) == "bn_a/beta"
+    assert pairer.pair("x/moving_mean", (8,)) == "bn_a/moving_mean"
+
+
+def test_missing_gamma_is_not_borrowed_from_another_layer() -> None:
+    # OLD: first layer has gamma, second does not (scale=False); NEW's second layer has a gamma.
+    pairer = Pairer(
+        old(
+            ("bn1/gamma", (4,)),
+            ("bn1/beta", (4,)),
+            ("bn1/moving_mean", (4,)),
+            ("bn1/moving_variance", (4,)),
+            ("bn2/beta", (4,)),
+            ("bn2/moving_mean", (4,)),
+            ("bn2/moving_variance", (4,)),
+        )
+    )
+    assert pairer.pair("n/bn1/gamma", (4,)) == "bn1/gamma"
+    assert pairer.pair("n/bn1/beta", (4,)) == "bn1/beta"
+    assert pairer.pair("n/bn2/beta", (4,)) == "bn2/beta"
+    assert pairer.pair("n/bn2/gamma", (4,)) is None
+
+
+def test_shape_mismatch_is_unpaired() -> None:
+    pairer = Pairer(
+        old(
+            ("dense/kernel", (3, 16)),
+        )
+    )
+    assert pairer.pair("dense/kernel", (3, 8)) is None
+    assert pairer.unconsumed == ["dense/kernel"]
+
+
+def test_bn_layers_need_both_statistics() -> None:
+    layers = bn_layers(
+        ["a/moving_mean", "a/moving_variance", "a/gamma", "b/moving_mean", "c/kernel"]
+    )
+    assert list(layers) == ["a"]
+    assert layers["a"]["gamma"] == "a/gamma"
+
+
+def test_path_matches_ignores_outer_scope_and_suffix() -> None:
+    assert path_matches("dense/kernel:0", "sequential/dense/kernel")
+    assert not path_matches("dense/kernel", "sequential/dense_1/kernel")

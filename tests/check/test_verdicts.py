@@ -1,0 +1,85 @@
+"""Verdicts of the equivalence checker on the fixture corpus (real TensorFlow, end to end).
+
+Every correct hand-written migration must be judged equivalent to its TF1 program, every planted mistake
+different with its diagnosis, the seed question's TF2 version equivalent to the variants that update their
+statistics and different from the one whose updates never ran, and a program that cannot run undecided.
+A checker that passes everything or fails everything cannot pass this module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bn_migrate.check import CheckOptions, CheckResult, check_programs
+from bn_migrate.check.diagnoses import Cause
+from tests.fixtures.catalog import (
+    FIXTURES_BY_NAME,
+    PLANTED,
+    RUNNABLE,
+    SEED_CHECKS,
+    SEED_TF2,
+    UNAVAILABLE,
+    Fixture,
+    Planted,
+    SeedCheck,
+)
+
+pytestmark = pytest.mark.slow
+
+# Causes an "equivalent" report may name: they explain, they do not accuse.
+EXPLANATORY = {Cause.FREE_RUNNING_DRIFT, Cause.NONDETERMINISTIC_ORIGINAL, Cause.NO_UPDATE_OPS_NON_TRAINABLE}
+
+# Planted mistakes are large next to OLD's run-to-run spread, and a program that cannot run has none: one
+# TF1 run is enough there and saves a TensorFlow process per check. Correct migrations use the defaults.
+ONE_OLD_RUN = CheckOptions(old_repeats=1)
+
+EXIT_CODES = {"equivalent": 0, "different": 1, "undecided": 2}
+
+
+def assert_verdict(result: CheckResult, verdict: str) -> None:
+    assert (result.verdict, result.exit_code) == (verdict, EXIT_CODES[verdict]), result.render_text()
+    assert verdict.lower() in result.render_text().lower()
+
+
+@pytest.mark.parametrize("fixture", RUNNABLE, ids=lambda f: f.name)
+def test_correct_migration_is_equivalent(fixture: Fixture) -> None:
+    assert fixture.tf2 is not None
+    result = check_programs(fixture.tf1, fixture.tf2)
+    assert_verdict(result, fixture.verdict)
+    assert len(result.layers) == fixture.bn_layers, result.render_text()
+    for row in result.layers:
+        assert row.verdict.startswith("equivalent") and row.steps >= 1, result.render_text()
+    assert result.causes <= EXPLANATORY, result.render_text()
+    assert fixture.notes <= result.causes, result.render_text()
+
+
+@pytest.mark.parametrize(("fixture", "planted"), PLANTED, ids=lambda p: getattr(p, "name", ""))
+def test_planted_mistake_is_different_with_its_diagnosis(fixture: Fixture, planted: Planted) -> None:
+    result = check_programs(fixture.tf1, planted.path, ONE_OLD_RUN)
+    assert_verdict(result, planted.verdict)
+    assert planted.cause in result.causes, result.render_text()
+    assert len(result.layers) == fixture.bn_layers, result.render_text()
+    for row in result.layers:
+        expected = "different" if row.old in planted.differs else "equivalent"
+        assert row.verdict.startswith(expected), (row.old, result.render_text())
+
+
+@pytest.mark.parametrize("seed", SEED_CHECKS, ids=lambda s: s.old)
+def test_seed_question_tf2_version(seed: SeedCheck) -> None:
+    result = check_programs(seed.old_path, SEED_TF2)
+    assert_verdict(result, seed.verdict)
+    assert len(result.layers) == 2, result.render_text()
+    if seed.cause is not None:
+        assert seed.cause in result.causes, result.render_text()
+    else:
+        assert result.causes <= EXPLANATORY, result.render_text()
+
+
+@pytest.mark.parametrize("fixture", UNAVAILABLE, ids=lambda f: f.name)
+def test_program_the_legacy_runtime_cannot_run_is_undecided(fixture: Fixture) -> None:
+    assert fixture.unavailable is not None
+    migration = FIXTURES_BY_NAME["layers_mlp_placeholder"].tf2
+    assert migration is not None
+    result = check_programs(fixture.tf1, migration, ONE_OLD_RUN)
+    assert_verdict(result, fixture.verdict)
+    assert result.reason and fixture.unavailable.api in result.reason, result.render_text()

@@ -1,0 +1,244 @@
+"""The engine: pre-filter, parse errors, name resolution (aliases, shadowing), all-or-nothing."""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
+from tests.rewrite.helpers import assert_rewrite
+
+TF_LAYERS = program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)")
+TF_LAYERS_AFTER = program(
+    SEED_AFTER, bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)(hidden, training=True)"
+)
+
+
+def test_no_tensorflow_text_is_unchanged_without_parsing() -> None:
+    result = rewrite_source("def f(:\n")  # would not parse: the pre-filter must skip it
+    assert result.status is Status.UNCHANGED
+
+
+def test_syntax_error_is_failed_with_position() -> None:
+    result = rewrite_source("import tensorflow as tf\nx = (\n")
+    assert result.status is Status.FAILED
+    assert result.error is not None and result.error.split(" ")[0].count(":") == 1
+    assert result.code == "import tensorflow as tf\nx = (\n"
+
+
+def test_tf_layers_program_migrates() -> None:
+    assert_rewrite(TF_LAYERS, TF_LAYERS_AFTER, applied_rules={"BN001", "BN004", "BN007", "BN009"})
+
+
+def test_compat_v1_spelling_rebinds_tf() -> None:
+    before = TF_LAYERS.replace("import tensorflow as tf", "import tensorflow.compat.v1 as tf")
+    result = assert_rewrite(before, TF_LAYERS_AFTER)
+    assert "BN010" in {site.rule for site in result.applied}
+
+
+def test_from_compat_v1_import_layers() -> None:
+    before = TF_LAYERS.replace("tf.layers.batch_normalization", "layers.batch_normalization").replace(
+        "import tensorflow as tf", "import tensorflow as tf\nfrom tensorflow.compat.v1 import layers"
+    )
+    assert_rewrite(before, TF_LAYERS_AFTER)
+
+
+def test_already_migrated_code_is_unchanged() -> None:
+    assert_rewrite(TF_LAYERS_AFTER, None)
+
+
+def test_same_named_function_from_another_library_is_not_migrated() -> None:
+    before = TF_LAYERS.replace("tf.layers.batch_normalization", "mylib.layers.batch_normalization").replace(
+        "import numpy as np", "import mylib\nimport numpy as np"
+    )
+    result = rewrite_source(before)
+    assert "batch_normed = mylib.layers.batch_normalization(hidden, training=True)\n" in result.code
+    assert "mylib" not in " ".join(site.message for site in result.applied + result.left)
+
+
+def test_standalone_keras_batch_norm_is_not_taken_for_tf_keras() -> None:
+    before = TF_LAYERS.replace("tf.layers.batch_normalization(hidden, training=True)", "layers.BatchNormalization()(hidden)")
+    before = before.replace("import numpy as np", "from keras import layers\nimport numpy as np")
+    result = rewrite_source(before)
+    assert "batch_normed = layers.BatchNormalization()(hidden)\n" in result.code
+    assert "from keras import layers\n" in result.code
+    assert not any(site.rule in ("BN001", "BN009") and site.line == 8 for site in result.applied)
+
+
+def test_shadowed_tf_leaves_the_file_with_the_reason() -> None:
+    before = TF_LAYERS + "\n\ndef helper(tf):\n    return tf.layers.batch_normalization\n"
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED and result.code == before
+    assert any(site.rule == "BN000" and "rebound" in site.message for site in result.left)
+
+
+def test_one_unsupported_site_leaves_the_whole_file() -> None:
+    before = TF_LAYERS.replace("training=True)", "training=True, adjustment=None)").replace(
+        "hidden = tf.keras.layers.Dense(4)(x)", "hidden = tf.keras.layers.Dense(4)(x)\nextra = tf.placeholder(tf.float32)"
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED and result.code == before and not result.applied
+    assert {site.rule for site in result.left} >= {"BN000"}
+    assert any("tf.placeholder" in site.message for site in result.left)
+
+
+def test_used_fetch_result_leaves_the_file() -> None:
+    before = TF_LAYERS.replace("        sess.run(out, {x: data})", "        value = sess.run(out, {x: data})")
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN007" for site in result.left)
+
+
+def test_updates_never_run_keep_frozen_statistics_or_fix_them() -> None:
+    before = TF_LAYERS.replace("        sess.run(update_ops, {x: data})\n", "")
+    result = rewrite_source(before)  # the original only fetches `out`: its statistics never move
+    assert "BatchNormalization(momentum=1.0, epsilon=0.001)" in result.code
+    keras = program(SEED_BEFORE, bn="tf.keras.layers.BatchNormalization()(hidden, training=True)")
+    frozen = rewrite_source(keras)
+    assert "BatchNormalization(momentum=1.0, epsilon=0.001)" in frozen.code
+    assert any("never ran" in site.message for site in frozen.applied)
+    fixed = rewrite_source(keras, options=RewriteOptions(fix_missing_updates=True))
+    assert "BatchNormalization(momentum=0.99, epsilon=0.001)" in fixed.code
+
+
+def test_fused_rank_unknown_emits_the_subclass_or_plain_keras_with_a_note() -> None:
+    before = TF_LAYERS.replace("x = tf.keras.layers.Input(shape=(3,))", "x = tf.keras.layers.Input(shape=shape)")
+    before = before.replace("import tensorflow as tf\n", "import tensorflow as tf\n\nshape = (4, 4, 3)\n")
+    result = assert_rewrite(before, None if False else rewrite_source(before).code)
+    assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in result.code
+    assert "BN008" in {site.rule for site in result.applied}
+    plain = rewrite_source(before, options=RewriteOptions(plain_keras_bn=True))
+    assert "class BatchNormalization" not in plain.code
+    assert any(site.rule == "BN008" and "n/(n-1)" in site.message for site in plain.applied)
+
+
+def test_site_positions_are_one_based() -> None:
+    result = rewrite_source(TF_LAYERS)
+    bn = [site for site in result.applied if site.rule == "BN001"]
+    assert [(site.line, site.col) for site in bn] == [(7, 16)]
+
+
+# --- placeholder graphs (BN003, BN005, BN006, BN007, BN011) ---------------------------------------------
+from bn_migrate.rewrite.rules.examples import (  # noqa: E402
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
+
+PLACEHOLDER = placeholder_program(PLACEHOLDER_BEFORE)
+CONV = PLACEHOLDER.replace("[None, 3]", "[None, 2, 2, 3]").replace(
+    'tf.layers.dense(x, 4, name="hidden")', 'tf.layers.conv2d(x, 4, 1, name="hidden")'
+)
+
+
+def test_placeholder_program_migrates_with_every_rule_reported() -> None:
+    result = assert_rewrite(PLACEHOLDER, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
+    assert {site.rule for site in result.applied} == {"BN001", "BN003", "BN004", "BN005", "BN006", "BN007"}
+
+
+def test_fused_4d_default_subclass_and_plain_keras_option() -> None:
+    result = rewrite_source(CONV)
+    assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in result.code
+    assert 'bn = BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")' in result.code
+    plain = rewrite_source(CONV, options=RewriteOptions(plain_keras_bn=True))
+    assert plain.status is Status.CHANGED and "class BatchNormalization" not in plain.code
+    assert 'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")' in plain.code
+    note = [site for site in plain.applied if site.rule == "BN008"]
+    assert note and "n/(n-1)" in note[0].message and "4-D" in note[0].message
+
+
+def test_2d_tf_layers_bn_is_plain_keras() -> None:
+    result = rewrite_source(PLACEHOLDER)
+    assert "class BatchNormalization" not in result.code
+    assert not any(site.rule == "BN008" for site in result.applied)
+
+
+def test_update_ops_never_run_keep_frozen_statistics_in_a_training_program() -> None:
+    before = PLACEHOLDER.replace("with tf.control_dependencies(update_ops):\n    train_op", "train_op").replace(
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n", ""
+    )
+    result = rewrite_source(before)
+    assert 'BatchNormalization(momentum=1.0, epsilon=0.001, name="bn")' in result.code
+    fixed = rewrite_source(before, options=RewriteOptions(fix_missing_updates=True))
+    assert 'BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")' in fixed.code
+
+
+def test_contrib_batch_norm_defaults_explicit() -> None:
+    before = PLACEHOLDER.replace(
+        'tf.layers.batch_normalization(h, training=is_training, name="bn")',
+        'tf.contrib.layers.batch_norm(h, is_training=is_training, scope="bn")',
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        'bn = BatchNormalization(momentum=0.999, epsilon=0.001, center=True, scale=False, name="bn", '
+        "fused_ranks=(2, 4))" in result.code
+    )
+
+
+def test_minimize_in_another_block_is_left() -> None:
+    before = PLACEHOLDER.replace("with tf.control_dependencies(update_ops):", "if True:")
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN006" and "block" in site.message for site in result.left)
+
+
+def test_placeholder_program_with_shadowed_tf_is_left() -> None:
+    before = PLACEHOLDER + "\n\ndef helper(tf):\n    return tf\n"
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED and result.code == before
+
+
+def test_other_library_layers_in_a_placeholder_graph_are_not_touched() -> None:
+    before = PLACEHOLDER.replace('tf.layers.dense(x, 4, name="hidden")', "mylib.layers.dense(x, 4)").replace(
+        "import numpy as np", "import mylib\nimport numpy as np"
+    )
+    result = rewrite_source(before)
+    assert "    h = mylib.layers.dense(x, 4)\n" in result.code
+
+
+def test_slim_arg_scope_defaults_and_normalizer_fn() -> None:
+    from bn_migrate.rewrite.rules.bn012_arg_scope import _SCOPED
+
+    result = rewrite_source(_SCOPED)
+    assert result.status is Status.CHANGED, result.left
+    assert "hidden = tf.keras.layers.Dense(4, use_bias=False, name='hidden')\n" in result.code
+    assert (
+        'hidden_bn = BatchNormalization(momentum=0.999, epsilon=0.001, center=True, scale=False, '
+        'fused_ranks=(2, 4), name="hidden_bn")\n' in result.code
+    )
+    assert "    h = tf.nn.relu(hidden_bn(hidden(x), training=is_training))\n" in result.code
+    assert "slim" not in result.code
+    assert {"BN003", "BN012", "BN008"} <= {site.rule for site in result.applied}
+
+
+def test_explicit_keyword_wins_over_arg_scope_default() -> None:
+    from bn_migrate.rewrite.rules.bn012_arg_scope import _SCOPED
+
+    before = _SCOPED.replace("slim.fully_connected(x, 4, scope='hidden')", "slim.fully_connected(x, 4, normalizer_fn=None)")
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert "fully_connected = tf.keras.layers.Dense(4, activation=tf.nn.relu)\n" in result.code
+    assert "BatchNormalization" not in result.code
+
+
+def test_update_ops_fetched_beside_the_train_op() -> None:
+    before = PLACEHOLDER.replace("with tf.control_dependencies(update_ops):\n    train_op", "train_op").replace(
+        "_, value = sess.run([train_op, loss]", "_, _, value = sess.run([train_op, update_ops, loss]"
+    )
+    result = assert_rewrite(before, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
+    assert "momentum=1.0" not in result.code
+
+
+def test_print_in_the_graph_region_is_left() -> None:
+    before = PLACEHOLDER.replace('name="bn")\n', 'name="bn")\nprint(h)\n')
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN005" and "every step" in site.message for site in result.left)
+
+
+def test_run_that_leaves_a_required_placeholder_unfed_is_left() -> None:
+    before = PLACEHOLDER.replace("{x: data, is_training: False}", "{is_training: False}")
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN007" and "does not feed x" in site.message for site in result.left)
