@@ -230,6 +230,7 @@ RANK_PRESERVING_LAYERS = frozenset(
         "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm", "tensorflow.nn.relu",
         "tensorflow.nn.relu6", "tensorflow.nn.elu", "tensorflow.nn.leaky_relu", "tensorflow.nn.sigmoid",
         "tensorflow.nn.tanh", "tensorflow.sigmoid", "tensorflow.tanh", "tensorflow.nn.dropout",
+        "tensorflow.layers.BatchNormalization",
     }
 )  # fmt: skip
 RANK_TWO_LAYERS = frozenset({"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten"})

@@ -130,41 +130,50 @@ def _tf1_references(ctx: Context) -> list[tuple[cst.CSTNode, str, str]]:
 
 class _ApplyEdits(cst.CSTTransformer):
     """Apply the rules' edits bottom-up; comments and blank lines of a removed line move to the next
-    statement instead of disappearing."""
+    statement at the same level instead of disappearing."""
 
     def __init__(self, edits: dict[cst.CSTNode, Edit]) -> None:
         self.edits = edits
         self.pending: list[cst.EmptyLine] = []
+        self.pending_target: cst.CSTNode | None = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.pending and self.pending_target is None and isinstance(node, cst.BaseStatement):
+            self.pending_target = node
+        return True
 
     def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         edit = self.edits.get(original_node)
         result = updated_node if edit is None else edit(updated_node)
-        if isinstance(original_node, cst.BaseStatement):
-            return self._carry_leading_lines(result)
-        return result
-
-    def _carry_leading_lines(self, result):  # type: ignore[no-untyped-def]
+        if not isinstance(original_node, cst.BaseStatement):
+            return result
+        if original_node is self.pending_target:
+            result = self._prepend_pending(result)
         if isinstance(result, cst.SimpleStatementLine) and not result.body:
             self.pending.extend(result.leading_lines)
+            self.pending_target = None
             return cst.RemovalSentinel.REMOVE
-        if result is cst.RemovalSentinel.REMOVE:
-            return result
-        first = result.nodes[0] if isinstance(result, cst.FlattenSentinel) else result
-        if first is not None and self.pending and hasattr(first, "leading_lines"):
-            merged = _merge_lines(self.pending, list(first.leading_lines))
-            self.pending = []
-            first = first.with_changes(leading_lines=merged)
-            if isinstance(result, cst.FlattenSentinel):
-                return cst.FlattenSentinel([first, *list(result.nodes)[1:]])
-            return first
         return result
+
+    def _prepend_pending(self, result):  # type: ignore[no-untyped-def]
+        pending, self.pending, self.pending_target = self.pending, [], None
+        nodes = list(result.nodes) if isinstance(result, cst.FlattenSentinel) else [result]
+        if not nodes or not isinstance(nodes[0], cst.BaseStatement):
+            return result
+        nodes[0] = nodes[0].with_changes(leading_lines=_merge_lines(pending, list(nodes[0].leading_lines)))
+        return cst.FlattenSentinel(nodes) if isinstance(result, cst.FlattenSentinel) else nodes[0]
 
 
 def _merge_lines(removed: list[cst.EmptyLine], own: list[cst.EmptyLine]) -> list[cst.EmptyLine]:
-    """Comments of removed lines first, then at most one blank line more than the statement had."""
+    """Comments of removed lines first; the removed lines' leading blank lines (at most two) when the
+    statement has none of its own."""
     comments = [line for line in removed if line.comment is not None]
-    blank_before = any(line.comment is None for line in removed[:1]) and not own[:1]
-    return [*([cst.EmptyLine()] if blank_before else []), *comments, *own]
+    blanks = 0
+    while blanks < len(removed) and removed[blanks].comment is None:
+        blanks += 1
+    if own and own[0].comment is None:
+        blanks = 0
+    return [*([cst.EmptyLine()] * min(blanks, 2)), *comments, *own]
 
 
 def _apply(ctx: Context) -> str:

@@ -91,8 +91,12 @@ class Program:
 
     aliases: AliasTable
     graph: list[cst.BaseStatement] = field(default_factory=list)
-    session: cst.With | None = None
+    session: cst.BaseStatement | None = None  # the ``with`` block, or the ``sess = tf.Session()`` line
     session_name: str | None = None
+    session_call: cst.Call | None = None
+    session_body: list[cst.BaseStatement] = field(default_factory=list)
+    session_closer: cst.BaseStatement | None = None  # ``sess.close()`` of an explicit session
+    after_session: list[cst.BaseStatement] = field(default_factory=list)
     sessions_found: int = 0
     inputs: dict[str, bool] = field(default_factory=dict)  # input name -> bound to a list of inputs
     update_ops_names: set[str] = field(default_factory=set)
@@ -131,10 +135,10 @@ class Program:
     def read(cls, module: cst.Module, aliases: AliasTable) -> Program:
         program = cls(aliases=aliases)
         program.bound_names = set(aliases.bindings) | aliases.bound_elsewhere
-        for statement in module.body:
-            if program.session is None and isinstance(statement, cst.With):
-                if program._as_session(statement):
-                    continue
+        body = list(module.body)
+        for index, statement in enumerate(body):
+            if program.session is None and program._as_session(statement, body[index + 1 :]):
+                continue
             if program.session is None and not _is_import_or_docstring(statement):
                 program.graph.append(statement)
         program._index(module)
@@ -165,18 +169,15 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-        module.visit(Index())
-
-    def _read_arg_scopes(self, module: cst.Module) -> None:
-        """slim/contrib ``arg_scope([functions], **defaults)``: the defaults each call inside receives."""
-        program = self
-
-        class Scopes(cst.CSTVisitor):
             def visit_With(self, node: cst.With) -> None:
                 if len(node.items) == 1 and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE:
                     program.arg_scopes.append(node)
 
-        module.visit(Scopes())
+        module.visit(Index())
+
+    def _read_arg_scopes(self, module: cst.Module) -> None:
+        """slim/contrib ``arg_scope([functions], **defaults)``: the defaults each call inside receives.
+        (``_index`` found the blocks.)"""
         for scope in self.arg_scopes:
             call = scope.items[0].item
             assert isinstance(call, cst.Call)
@@ -335,18 +336,39 @@ class Program:
             return self.rank_of(args[0].value) if args else None
         return None
 
-    def _as_session(self, statement: cst.With) -> bool:
-        if len(statement.items) != 1:
-            return False
-        item = statement.items[0]
-        if call_target(self.aliases, item.item) not in api.SESSION_CLASSES:
+    def _as_session(self, statement: cst.BaseStatement, following: list[cst.BaseStatement]) -> bool:
+        """``with tf.Session() as sess:`` or ``sess = tf.Session()`` ... ``sess.close()``."""
+        if isinstance(statement, cst.With) and len(statement.items) == 1:
+            item = statement.items[0]
+            if call_target(self.aliases, item.item) not in api.SESSION_CLASSES:
+                return False
+            self.sessions_found += 1
+            if item.asname is None or not isinstance(item.asname.name, cst.Name):
+                return False
+            assert isinstance(item.item, cst.Call) and isinstance(statement.body, cst.IndentedBlock)
+            self.session, self.session_call = statement, item.item
+            self.session_name = item.asname.name.value
+            self.session_body = list(statement.body.body)
+            self.after_session = following
+            return True
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+        target = single_target(small) if small is not None and len(statement.body) == 1 else None  # type: ignore[union-attr]
+        if target is None or call_target(self.aliases, small.value) not in api.SESSION_CLASSES:  # type: ignore[union-attr]
             return False
         self.sessions_found += 1
-        if item.asname is not None and isinstance(item.asname.name, cst.Name):
-            self.session = statement
-            self.session_name = item.asname.name.value
-            return True
-        return False
+        close = next((i for i, s in enumerate(following) if _is_close(s, target)), None)
+        self.session, self.session_call, self.session_name = statement, small.value, target  # type: ignore[union-attr]
+        self.session_body = following if close is None else following[:close]
+        self.session_closer = None if close is None else following[close]
+        self.after_session = [] if close is None else following[close + 1 :]
+        return True
+
+    def session_statements(self) -> list[cst.BaseSmallStatement]:
+        """Every small statement of the session's body, in order."""
+        return [small for statement in self.session_body for small in small_statements(statement)]
+
+    def in_session(self, node: cst.CSTNode) -> bool:
+        return any(contains(statement, node) for statement in self.session_body)
 
     def _read_statements(self, statements: list[cst.BaseSmallStatement]) -> None:
         registered: dict[str, set[str]] = {}
@@ -358,7 +380,9 @@ class Program:
                 if _is_keras_input(self.aliases, statement.value):
                     self.inputs[target] = isinstance(statement.value, (cst.List, cst.ListComp))
                 layer_class = call_target(self.aliases, statement.value)
-                if layer_class is not None and layer_class.startswith(api.KERAS_LAYERS_MODULE + "."):
+                if layer_class is not None and (
+                    layer_class.startswith(api.KERAS_LAYERS_MODULE + ".") or layer_class in api.BATCH_NORM
+                ):
                     self.layer_classes[target] = layer_class
                 placeholder = _placeholder(self.aliases, statement)
                 if placeholder is not None:
@@ -434,6 +458,15 @@ def fetch_names(node: cst.BaseExpression) -> list[str]:
     if isinstance(node, (cst.List, cst.Tuple)):
         return [e.value.value for e in node.elements if isinstance(e.value, cst.Name)]
     return []
+
+
+def _is_close(statement: cst.BaseStatement, session: str) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, cst.Expr) and m.matches(
+        small.value, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("close")), args=[])
+    )
 
 
 def _is_session_run(node: cst.BaseExpression, session: str) -> bool:

@@ -242,3 +242,39 @@ def test_run_that_leaves_a_required_placeholder_unfed_is_left() -> None:
     result = rewrite_source(before)
     assert result.status is Status.SKIPPED
     assert any(site.rule == "BN007" and "does not feed x" in site.message for site in result.left)
+
+
+def _explicit_session(source: str) -> str:
+    """The same program with ``sess = tf.Session()`` ... ``sess.close()`` instead of a with-block."""
+    head, _, body = source.partition("with tf.Session() as sess:\n")
+    dedented = "".join(line[4:] if line.startswith("    ") else line for line in body.splitlines(True))
+    return head + "sess = tf.Session()\n" + dedented + "sess.close()\nprint('done')\n"
+
+
+def test_explicit_session_with_close() -> None:
+    after = placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS) + "print('done')\n"
+    result = assert_rewrite(_explicit_session(PLACEHOLDER), after)
+    assert any("close" in site.message for site in result.applied)
+
+
+def test_explicit_session_used_after_close_is_left() -> None:
+    before = _explicit_session(PLACEHOLDER) + "print(sess)\n"
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN007" and "sess" in site.message for site in result.left)
+
+
+def test_functional_graph_with_explicit_session() -> None:
+    result = assert_rewrite(_explicit_session(TF_LAYERS), TF_LAYERS_AFTER + "print('done')\n")
+    assert "BN007" in {site.rule for site in result.applied}
+
+
+def test_layer_objects_built_in_the_graph_stay_at_module_level() -> None:
+    before = PLACEHOLDER.replace(
+        'h = tf.layers.batch_normalization(h, training=is_training, name="bn")',
+        'bn = tf.layers.BatchNormalization(name="bn")\nh = bn(h, training=is_training)',
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert 'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")\n' in result.code
+    assert "    h = bn(h, training=is_training)\n" in result.code

@@ -36,3 +36,12 @@ def test_rule_example(rule, index, example) -> None:  # type: ignore[no-untyped-
         return
     assert result.status is Status.SKIPPED
     assert set(example.left) <= {site.rule for site in result.left}
+
+
+def test_rules_render_into_docs() -> None:
+    from bn_migrate.rewrite.rules.docs import rules_markdown
+
+    page = rules_markdown()
+    for rule in RULES:
+        assert f"## {rule.id} `{rule.name}`" in page
+    assert page.count("```diff") == sum(1 for r in RULES for e in r.EXAMPLES if e.after is not None)

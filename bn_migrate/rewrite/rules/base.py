@@ -9,7 +9,7 @@ other's output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Union
 
@@ -94,6 +94,45 @@ class Context:
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         return self.aliases.qualify(node)
+
+
+def dissolve_session(
+    ctx: Context, rule: str, prefix: Callable[[], list[cst.BaseStatement]], message: str, *, spaced: bool
+) -> None:
+    """Replace the session by ``prefix()`` (the migrated graph) followed by its body, dedented.
+
+    ``with tf.Session() as sess:`` is dissolved into its body; ``sess = tf.Session()`` is replaced and
+    its ``sess.close()`` removed (the body is already at module level). ``spaced``: two blank lines
+    between the prefix and the body (the prefix ends with definitions)."""
+    program = ctx.program
+    opener = program.session
+    assert opener is not None
+
+    def first_lines(statements: list[cst.BaseStatement], leading: Sequence[cst.EmptyLine]) -> list[cst.BaseStatement]:
+        if statements and not statements[0].leading_lines:  # the session's blank lines/comments carry over
+            statements[0] = statements[0].with_changes(leading_lines=leading)
+        return statements
+
+    if isinstance(opener, cst.With):
+
+        def dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
+            assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+            body = list(updated.body.body)
+            if spaced and body:
+                body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            return cst.FlattenSentinel([*first_lines(prefix(), updated.leading_lines), *body])
+
+        ctx.edit(rule, opener, dissolve)
+    else:
+        ctx.claim_within(opener)
+        ctx.edit(rule, opener, lambda updated: cst.FlattenSentinel(first_lines(prefix(), updated.leading_lines)))
+        if program.session_body and spaced:
+            body_first = program.session_body[0]
+            if body_first not in ctx.edits:
+                ctx.edit(rule, body_first, lambda u: u.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+        if program.session_closer is not None:
+            ctx.remove(rule, program.session_closer, "sess.close(): there is no session to close in TF2")
+    ctx.apply(rule, opener, message)
 
 
 class _Claimer(cst.CSTVisitor):

@@ -1,10 +1,12 @@
 """BN001: ``tf.layers.batch_normalization`` / ``tf.layers.BatchNormalization`` -> Keras 3 BN layer.
 
-The layer is created where the original created it (once, in the module-level graph) and keeps its
-name; TF1 defaults are written out (momentum=0.99, epsilon=0.001), ``training=`` becomes the call-time
-argument (TF1's default ``training=False`` included). Arguments Keras 3 cannot express
-(``virtual_batch_size``, ``adjustment``, ``reuse``, ``trainable=False``) leave the file. A layer whose
-update ops never ran keeps frozen statistics (momentum=1.0) unless ``fix_missing_updates``.
+The layer is created once (inline in a Keras-input graph, at module level in a placeholder graph) and
+keeps its name; TF1 defaults are written out (momentum=0.99, epsilon=0.001) and ``training=`` becomes
+the call-time argument (TF1's default ``training=False`` included). A layer whose update ops never ran
+keeps frozen statistics (momentum=1.0) unless ``fix_missing_updates``. ``trainable=False`` (batch
+statistics, no update ops, gamma/beta not trained) becomes momentum=1.0 with the layer's variables left
+out of the train step. ``virtual_batch_size``, ``adjustment`` and ``reuse`` leave the file. 4-D input
+with ``fused=None``: see BN008.
 """
 
 from __future__ import annotations

@@ -84,7 +84,10 @@ class PlaceholderGraphRule(Rule):
             return False
         small = statement.body[0]
         name = call_target(ctx.aliases, small.value) if isinstance(small, cst.Assign) else None
-        return name is not None and name.startswith(api.KERAS_LAYERS_MODULE + ".")
+        if name is None:
+            return False
+        spec = api.BATCH_NORM.get(name)
+        return name.startswith(api.KERAS_LAYERS_MODULE + ".") or (spec is not None and not spec.is_function)
 
     @staticmethod
     def _touches_graph(ctx: Context, statement: cst.BaseStatement, graph_names: set[str]) -> bool:

@@ -24,7 +24,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import call_target, contains, keyword, positional, single_target, small_statements
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.base import Context, Example, Rule, dissolve_session
 from bn_migrate.rewrite.rules.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.rules.session_steps import StepsPlanner
 from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, SEED_BEFORE, placeholder_program, program
@@ -87,7 +87,7 @@ class _SessionPlanner:
         assert ctx.program.session is not None
         if not self._session_arguments_ok():
             return
-        for statement in small_statements(ctx.program.session.body):
+        for statement in ctx.program.session_statements():
             self._plan_statement(statement)
         self._plan_variable_loops()
         self._check_leftover_session_uses()
@@ -102,9 +102,8 @@ class _SessionPlanner:
 
     def _session_arguments_ok(self) -> bool:
         ctx = self.ctx
-        assert ctx.program.session is not None
-        call = ctx.program.session.items[0].item
-        assert isinstance(call, cst.Call)
+        call = ctx.program.session_call
+        assert call is not None
         extra = [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]
         if extra:
             ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
@@ -225,8 +224,8 @@ class _SessionPlanner:
                     if node.iter.value in planner.variable_lists:
                         planner._plan_variable_reads(node.body, node.target.value)
 
-        assert ctx.program.session is not None
-        ctx.program.session.visit(Loops())
+        for statement in ctx.program.session_body:
+            statement.visit(Loops())
 
     def _plan_variable_reads(self, body: cst.BaseSuite, variable: str) -> None:
         ctx = self.ctx
@@ -267,8 +266,8 @@ class _SessionPlanner:
                 if node.value == planner.session and id(node) not in planner.handled:
                     ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
 
-        assert ctx.program.session is not None
-        ctx.program.session.body.visit(Uses())
+        for statement in [*ctx.program.session_body, *ctx.program.after_session]:
+            statement.visit(Uses())
 
     def _check_free_variables(self) -> None:
         ctx = self.ctx
@@ -289,19 +288,11 @@ class _SessionPlanner:
 
     def _dissolve_session(self) -> None:
         ctx = self.ctx
-        session = ctx.program.session
-        assert session is not None
         (input_name, _), = ctx.program.inputs.items()
         outputs = self.fetched[0] if len(self.fetched) == 1 else "[" + ", ".join(self.fetched) + "]"
         model_line = cst.parse_statement(f"{self.model} = {api.KERAS_MODEL_CLASS}({input_name}, {outputs})\n")
-
-        def dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
-            assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
-            first = model_line.with_changes(leading_lines=updated.leading_lines)
-            return cst.FlattenSentinel([first, *updated.body.body])
-
-        ctx.edit(RULE, session, dissolve)
-        ctx.apply(RULE, session, f"graph -> {self.model} = tf.keras.Model(...); Session block dissolved")
+        message = f"graph -> {self.model} = tf.keras.Model(...); Session dissolved"
+        dissolve_session(ctx, RULE, lambda: [model_line], message, spaced=False)
 
 
 def _input_index(key: cst.BaseExpression, name: str, is_list: bool) -> int | None:

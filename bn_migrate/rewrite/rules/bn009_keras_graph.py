@@ -79,9 +79,8 @@ class KerasGraphRule(Rule):
         target = single_target(statement)
         uses = _name_uses(ctx, target) if target else -1
         session_uses = 0
-        if ctx.program.session is not None and target is not None:
-            session_call = ctx.program.session.items[0].item
-            arg = keyword(session_call, "graph") if isinstance(session_call, cst.Call) else None
+        if ctx.program.session_call is not None and target is not None:
+            arg = keyword(ctx.program.session_call, "graph")
             session_uses = int(arg is not None and m.matches(arg.value, m.Name(target)))
         if uses == 1 + session_uses:
             ctx.remove(self.id, statement, "the default graph is not needed in TF2")

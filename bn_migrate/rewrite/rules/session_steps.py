@@ -13,7 +13,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import call_target, contains, fetch_names, keyword, positional, single_target, small_statements
-from bn_migrate.rewrite.rules.base import Context
+from bn_migrate.rewrite.rules.base import Context, dissolve_session
 from bn_migrate.rewrite.rules.graph_function import graph_function
 from bn_migrate.rewrite.rules.layer_calls import kwarg
 
@@ -36,32 +36,23 @@ class StepsPlanner:
     def plan_session(self) -> None:
         ctx = self.ctx
         session = ctx.program.session
-        assert session is not None
-        call = session.items[0].item
-        assert isinstance(call, cst.Call)
+        call = ctx.program.session_call
+        assert session is not None and call is not None
         if [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
             ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
             return
         ctx.claim_within(call)
-        for statement in small_statements(session.body):
+        for statement in ctx.program.session_statements():
             self._plan_statement(statement)
         for call in ctx.program.calls:
-            if self._is_unhandled_run(call) and contains(session.body, call):
+            if self._is_unhandled_run(call) and ctx.program.in_session(call):
                 self._plan_run(None, call)
-        self._check_leftover_uses(session)
+        self._check_leftover_uses()
         if not self.step_seen:
             ctx.leave(RULE, session, "the session never runs the train op: outside the canonical shape")
         plan = self.plan
-
-        def dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
-            assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
-            body = list(updated.body.body)
-            if body:
-                body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-            return cst.FlattenSentinel([*plan.assemble(ctx), *body])
-
-        ctx.edit(RULE, session, dissolve)
-        ctx.apply(RULE, session, f"Session block dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()")
+        message = f"Session dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()"
+        dissolve_session(ctx, RULE, lambda: plan.assemble(ctx), message, spaced=True)
 
     def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
@@ -257,7 +248,7 @@ class StepsPlanner:
         assert isinstance(call.func, cst.Attribute)
         self.handled.add(id(call.func.value))
 
-    def _check_leftover_uses(self, session: cst.With) -> None:
+    def _check_leftover_uses(self) -> None:
         ctx = self.ctx
         planner = self
         local = (ctx.graph_names - set(ctx.program.placeholders)) | set(ctx.program.placeholders)
@@ -277,9 +268,7 @@ class StepsPlanner:
                 node.value.visit(self)
                 return False
 
-        session.body.visit(Uses())
-        index = ctx.module.body.index(session)
-        for statement in ctx.module.body[index + 1 :]:
+        for statement in [*ctx.program.session_body, *ctx.program.after_session]:
             statement.visit(Uses())
 
 

@@ -1,0 +1,41 @@
+"""The rules as a Markdown page: id, name, what each does (its module docstring) and its examples.
+
+``python -m bn_migrate.rewrite.rules.docs > RULES.md`` renders it; the examples are the ones the tests
+run (``Rule.EXAMPLES``), so the page cannot drift from what the codemod does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+
+from bn_migrate.rewrite.rules import RULES
+from bn_migrate.rewrite.rules.base import Example, Rule
+
+
+def _example(example: Example) -> str:
+    if example.after is None:
+        verdict = "left unchanged" + (f", reported by {', '.join(example.left)}" if example.left else "")
+        return f"Left as it is ({verdict}):\n\n```python\n{example.before}```\n"
+    diff = "".join(
+        difflib.unified_diff(
+            example.before.splitlines(keepends=True), example.after.splitlines(keepends=True), "before", "after"
+        )
+    )
+    return f"Rewritten:\n\n```diff\n{diff}```\n"
+
+
+def rule_markdown(rule: Rule) -> str:
+    module = sys.modules[type(rule).__module__]
+    lines = [f"## {rule.id} `{rule.name}`\n", (module.__doc__ or "").strip() + "\n"]
+    lines.extend(_example(example) for example in rule.EXAMPLES)
+    return "\n".join(lines)
+
+
+def rules_markdown() -> str:
+    """Every rule, in the order the engine runs them."""
+    return "# bn-migrate rewrite rules\n\n" + "\n".join(rule_markdown(rule) for rule in RULES)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(rules_markdown())
