@@ -49,17 +49,25 @@ class BatchNormSpec:
     family: str  # names the family in messages: "tf.layers", "Keras 2", "contrib/slim"
     rule: str  # id of the rule that migrates it
     is_function: bool  # True: ``f(inputs, ...)`` makes and calls a layer; False: a layer class
-    positional: tuple[str, ...]  # parameter names after ``inputs`` (functions) or of the constructor
+    positional: tuple[
+        str, ...
+    ]  # parameter names after ``inputs`` (functions) or of the constructor
     renames: dict[str, str]  # TF1 keyword -> Keras 3 keyword
-    explicit: dict[str, str]  # Keras 3 keyword -> TF1 default, as source text, emitted when not given
+    explicit: dict[
+        str, str
+    ]  # Keras 3 keyword -> TF1 default, as source text, emitted when not given
     training_arg: str | None  # keyword that becomes call-time ``training=`` (functions only)
     training_default: str | None  # TF1 default of that keyword, as source text
     dropped: dict[str, str]  # keyword -> value text at which it means nothing in Keras 3 (dropped)
     unsupported: frozenset[str]  # keywords Keras 3 cannot express: the file is left
     fused_ranks: tuple[int, ...]  # input ranks at which ``fused=None`` runs the fused kernel
     fused_arg: str | None = "fused"
-    fused_blockers: frozenset[str] = field(default_factory=frozenset)  # keywords that disable fusion
-    frozen_when_untrainable: bool = False  # ``trainable=False``: no update ops, gamma/beta not trained
+    fused_blockers: frozenset[str] = field(
+        default_factory=frozenset
+    )  # keywords that disable fusion
+    frozen_when_untrainable: bool = (
+        False  # ``trainable=False``: no update ops, gamma/beta not trained
+    )
 
 
 _TF_LAYERS_BN_PARAMS = (
@@ -128,12 +136,23 @@ BATCH_NORM: dict[str, BatchNormSpec] = {
         dropped={"trainable": "True", "fused": "False", "zero_debias_moving_mean": "False"},
         unsupported=frozenset(
             {
-                "activation_fn", "param_initializers", "param_regularizers", "reuse",
-                "variables_collections", "outputs_collections", "trainable", "batch_weights",
-                "data_format", "zero_debias_moving_mean", "renorm", "renorm_clipping", "renorm_decay",
-                "adjustment", "updates_collections",
+                "activation_fn",
+                "param_initializers",
+                "param_regularizers",
+                "reuse",
+                "variables_collections",
+                "outputs_collections",
+                "trainable",
+                "batch_weights",
+                "data_format",
+                "zero_debias_moving_mean",
+                "renorm",
+                "renorm_clipping",
+                "renorm_decay",
+                "adjustment",
+                "updates_collections",
             }
-        ),  # fmt: skip
+        ),
         fused_ranks=(2, 4),
         fused_blockers=frozenset({"renorm", "batch_weights", "adjustment"}),
     ),
@@ -219,6 +238,7 @@ def is_tf1_only(qualified: str) -> bool:
 
 def is_tensorflow(qualified: str) -> bool:
     return qualified == TF or qualified.startswith(TF + ".")
+
 
 RANK_PRESERVING_LAYERS = frozenset(
     "tensorflow.keras.layers." + name

@@ -23,6 +23,12 @@ from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 from bn_migrate.rewrite.rules.base import Context, Edit
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_TF1_TRIGGERS = frozenset(
+    {name.rpartition(".")[2] for name in api.TF1_ONLY}
+    | api.LAYER_UPDATE_ATTRIBUTES
+    | {"tf_slim"}
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +50,24 @@ def rewrite_source(
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         return RewriteResult(
-            status=Status.FAILED, code=source, error=f"{exc.raw_line}:{exc.raw_column} {exc.message}"
+            status=Status.FAILED,
+            code=source,
+            error=f"{exc.raw_line}:{exc.raw_column + 1} {exc.message}",
         )
     try:
         return _rewrite_module(module, source, options)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
-        site = Site(ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}")
+        site = Site(
+            ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
+        )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
 
 
 def _rewrite_module(module: cst.Module, source: str, options: RewriteOptions) -> RewriteResult:
     aliases = AliasTable.build(module)
+    references = _tf1_references(module, aliases) if _may_refer_to_tf1(source) else []
+    if not references and not _shadowed_tensorflow(aliases):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
     positions = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
     ctx = Context(
         module=module,
@@ -63,23 +76,31 @@ def _rewrite_module(module: cst.Module, source: str, options: RewriteOptions) ->
         positions=positions,
         program=Program.read(module, aliases),
     )
-    references = _tf1_references(ctx)
     _report_shadowed_tensorflow(ctx)
-    if not references and not ctx.left:
-        return RewriteResult(status=Status.UNCHANGED, code=source)
     for rule in RULES:
         rule.plan(ctx)
     for node, what, qualified in references:
         if id(node) not in ctx.claimed:
             reason = api.unsupported_reason(qualified) if qualified else None
-            ctx.leave(ENGINE_RULE, node, f"`{what}`: {reason}" if reason else f"`{what}` is not migrated in this program shape")
+            ctx.leave(
+                ENGINE_RULE,
+                node,
+                f"`{what}`: {reason}"
+                if reason
+                else f"`{what}` is not migrated in this program shape",
+            )
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
     try:
         cst.parse_module(code)
     except cst.ParserSyntaxError as exc:  # a rule produced invalid code: never write it
-        site = Site(ENGINE_RULE, 1, 1, f"internal: the rewrite does not parse ({exc.message}); please report")
+        site = Site(
+            ENGINE_RULE,
+            1,
+            1,
+            f"internal: the rewrite does not parse ({exc.message}); please report",
+        )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied))
@@ -89,15 +110,40 @@ def _sorted(sites: list[Site]) -> list[Site]:
     return sorted(set(sites), key=lambda s: (s.line, s.col, s.rule, s.message))
 
 
+def _shadowed_tensorflow(aliases: AliasTable) -> list[str]:
+    """Local names bound to TensorFlow by an import and rebound elsewhere."""
+    return [
+        local
+        for local in aliases.shadowed
+        if api.is_tensorflow(api.canonical_name(aliases.bindings[local]))
+    ]
+
+
 def _report_shadowed_tensorflow(ctx: Context) -> None:
-    for local, node in ctx.aliases.shadowed.items():
-        if api.is_tensorflow(api.canonical_name(ctx.aliases.bindings[local])):
-            ctx.leave(
-                ENGINE_RULE, node, f"`{local}` is bound to TensorFlow and rebound here: cannot tell what it means"
-            )
+    for local in _shadowed_tensorflow(ctx.aliases):
+        ctx.leave(
+            ENGINE_RULE,
+            ctx.aliases.shadowed[local],
+            f"`{local}` is bound to TensorFlow and rebound here: cannot tell what it means",
+        )
 
 
-def _tf1_references(ctx: Context) -> list[tuple[cst.CSTNode, str, str]]:
+def _may_refer_to_tf1(source: str) -> bool:
+    """False only when ``_tf1_references`` cannot find anything in ``source`` (checked on every file
+    of the repository by ``test_prefilter``).
+
+    A reference's canonical qualified name is the import's dotted path plus the attributes written
+    after the local name, so each of its parts is an identifier of the text, except for the parts
+    canonicalization introduces (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name
+    is one of ``TF1_ONLY`` or lies below it, so the last part of that entry is in the text; so is
+    ``updates`` / ``get_updates_for`` for a graph-mode Keras access."""
+    identifiers = set(_IDENTIFIER.findall(source))
+    return not identifiers.isdisjoint(_TF1_TRIGGERS)
+
+
+def _tf1_references(
+    module: cst.Module, aliases: AliasTable
+) -> list[tuple[cst.CSTNode, str, str]]:
     """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access:
     (node, as written, canonical qualified name or "")."""
     found: list[tuple[cst.CSTNode, str, str]] = []
@@ -110,7 +156,7 @@ def _tf1_references(ctx: Context) -> list[tuple[cst.CSTNode, str, str]]:
             return False
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
-            name = ctx.qualify(node)
+            name = aliases.qualify(node)
             if name is not None and api.is_tf1_only(name):
                 found.append((node, dotted(node) or name, name))
                 return False
@@ -120,11 +166,11 @@ def _tf1_references(ctx: Context) -> list[tuple[cst.CSTNode, str, str]]:
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
-            name = ctx.qualify(node)
+            name = aliases.qualify(node)
             if name is not None and api.is_tf1_only(name):
                 found.append((node, node.value, name))
 
-    ctx.module.visit(Finder())
+    module.visit(Finder())
     return found
 
 
@@ -132,15 +178,20 @@ class _ApplyEdits(cst.CSTTransformer):
     """Apply the rules' edits bottom-up; comments and blank lines of a removed line move to the next
     statement at the same level instead of disappearing."""
 
-    def __init__(self, edits: dict[cst.CSTNode, Edit]) -> None:
+    def __init__(self, edits: dict[cst.CSTNode, Edit], spine: set[int]) -> None:
         self.edits = edits
+        self.spine = spine
         self.pending: list[cst.EmptyLine] = []
         self.pending_target: cst.CSTNode | None = None
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.pending and self.pending_target is None and isinstance(node, cst.BaseStatement):
-            self.pending_target = node
-        return True
+        if self.pending and self.pending_target is None:
+            if isinstance(node, cst.BaseStatement):
+                self.pending_target = node
+            else:
+                return True  # the next statement in source order receives the pending lines
+        # Only subtrees holding an edit can change: rebuilding the others would give equal nodes.
+        return id(node) in self.spine
 
     def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         edit = self.edits.get(original_node)
@@ -160,7 +211,9 @@ class _ApplyEdits(cst.CSTTransformer):
         nodes = list(result.nodes) if isinstance(result, cst.FlattenSentinel) else [result]
         if not nodes or not isinstance(nodes[0], cst.BaseStatement):
             return result
-        nodes[0] = nodes[0].with_changes(leading_lines=_merge_lines(pending, list(nodes[0].leading_lines)))
+        nodes[0] = nodes[0].with_changes(
+            leading_lines=_merge_lines(pending, list(nodes[0].leading_lines))
+        )
         return cst.FlattenSentinel(nodes) if isinstance(result, cst.FlattenSentinel) else nodes[0]
 
 
@@ -176,8 +229,35 @@ def _merge_lines(removed: list[cst.EmptyLine], own: list[cst.EmptyLine]) -> list
     return [*([cst.EmptyLine()] * min(blanks, 2)), *comments, *own]
 
 
+class _SpineFinder(cst.CSTVisitor):
+    """Ids of every node that has an edited node strictly below it."""
+
+    def __init__(self, edits: dict[cst.CSTNode, Edit]) -> None:
+        self.edits = edits
+        self.stack: list[cst.CSTNode] = []
+        self.spine: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node in self.edits:
+            for ancestor in reversed(self.stack):
+                if id(ancestor) in self.spine:
+                    break
+                self.spine.add(id(ancestor))
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def _edit_spine(module: cst.Module, edits: dict[cst.CSTNode, Edit]) -> set[int]:
+    finder = _SpineFinder(edits)
+    module.visit(finder)
+    return finder.spine
+
+
 def _apply(ctx: Context) -> str:
-    module = ctx.module.visit(_ApplyEdits(ctx.edits))
+    module = ctx.module.visit(_ApplyEdits(ctx.edits, _edit_spine(ctx.module, ctx.edits)))
     assert isinstance(module, cst.Module)
     if ctx.prelude:
         module = _insert_after_imports(module, ctx.prelude)
@@ -196,10 +276,41 @@ def _apply(ctx: Context) -> str:
             asname = None if local == qualified.split(".")[0] else local
             RemoveImportsVisitor.remove_unused_import(context, qualified, asname=asname)
     if ctx.needed_imports:
-        module = AddImportsVisitor(context).transform_module(module)
+        module = _add_imports(module, context)
     if ctx.removable_imports:
         module = RemoveImportsVisitor(context).transform_module(module)
     return module.code
+
+
+def _add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
+    """``AddImportsVisitor`` run on the module's head only, for speed (same result).
+
+    The visitor reads and changes only the top-level statements up to the first one that is not a
+    lone import: it inserts after that run, adds names to ``from`` imports within it, and may give
+    the statement after the run a leading blank line; yet it copies and walks the whole tree. Here it
+    sees the first statement, the lone imports after it, and a ``pass`` standing in for the statement
+    that ends the run (with its leading lines, all the visitor looks at); the rest is re-attached."""
+    body = list(module.body)
+    end = 1
+    while end < len(body) and _is_lone_import(body[end]):
+        end += 1
+    if end >= len(body):
+        return AddImportsVisitor(context).transform_module(module)
+    stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=body[end].leading_lines)
+    head = AddImportsVisitor(context).transform_module(
+        module.with_changes(body=[*body[:end], stand_in])
+    )
+    *before, stand_in = head.body
+    following = body[end].with_changes(leading_lines=stand_in.leading_lines)
+    return head.with_changes(body=[*before, following, *body[end + 1 :]])
+
+
+def _is_lone_import(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
+    )
 
 
 def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:

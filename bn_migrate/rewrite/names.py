@@ -123,8 +123,12 @@ class AliasTable:
 
     bindings: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     import_nodes: dict[str, cst.Import | cst.ImportFrom] = field(default_factory=dict)
-    shadowed: dict[str, cst.CSTNode] = field(default_factory=dict)  # local name -> where it is rebound
-    bound_elsewhere: set[str] = field(default_factory=set)  # every name bound other than by a top import
+    shadowed: dict[str, cst.CSTNode] = field(
+        default_factory=dict
+    )  # local name -> where it is rebound
+    bound_elsewhere: set[str] = field(
+        default_factory=set
+    )  # every name bound other than by a top import
 
     @classmethod
     def build(cls, module: cst.Module) -> AliasTable:
@@ -132,7 +136,9 @@ class AliasTable:
         imports: list[cst.Import | cst.ImportFrom] = []
         for statement in module.body:
             if isinstance(statement, cst.SimpleStatementLine):
-                imports.extend(s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom)))
+                imports.extend(
+                    s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom))
+                )
         for node in imports:
             for local, qualified in _import_bindings(node):
                 if local in table.bindings and table.bindings[local] != qualified:
@@ -163,5 +169,6 @@ class AliasTable:
         return [
             local
             for local, qualified in self.bindings.items()
-            if canonical_name(qualified) == prefix or canonical_name(qualified).startswith(prefix + ".")
+            if canonical_name(qualified) == prefix
+            or canonical_name(qualified).startswith(prefix + ".")
         ]

@@ -67,7 +67,11 @@ def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> b
         return False
     assert isinstance(node, cst.Call)
     args = positional(node)
-    return len(node.args) == 1 and len(args) == 1 and aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+    return (
+        len(node.args) == 1
+        and len(args) == 1
+        and aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+    )
 
 
 def layer_updates_of(node: cst.BaseExpression) -> tuple[str, str] | None:
@@ -91,7 +95,9 @@ class Program:
 
     aliases: AliasTable
     graph: list[cst.BaseStatement] = field(default_factory=list)
-    session: cst.BaseStatement | None = None  # the ``with`` block, or the ``sess = tf.Session()`` line
+    session: cst.BaseStatement | None = (
+        None  # the ``with`` block, or the ``sess = tf.Session()`` line
+    )
     session_name: str | None = None
     session_call: cst.Call | None = None
     session_body: list[cst.BaseStatement] = field(default_factory=list)
@@ -101,28 +107,46 @@ class Program:
     inputs: dict[str, bool] = field(default_factory=dict)  # input name -> bound to a list of inputs
     update_ops_names: set[str] = field(default_factory=set)
     updates_run: bool = False
-    registered_layers: set[str] = field(default_factory=set)  # Keras layers whose .updates reach UPDATE_OPS
+    registered_layers: set[str] = field(
+        default_factory=set
+    )  # Keras layers whose .updates reach UPDATE_OPS
     partly_registered: set[str] = field(default_factory=set)
     learning_phase: str | None = None  # "True"/"False" from set_learning_phase
     bound_names: set[str] = field(default_factory=set)
-    ranks: dict[str, int] = field(default_factory=dict)  # graph names of statically known tensor rank
-    rank_at: dict[int, int] = field(default_factory=dict)  # id of a Name use -> rank of what it held
-    layer_classes: dict[str, str] = field(default_factory=dict)  # module-level layer object -> its class
+    ranks: dict[str, int] = field(
+        default_factory=dict
+    )  # graph names of statically known tensor rank
+    rank_at: dict[int, int] = field(
+        default_factory=dict
+    )  # id of a Name use -> rank of what it held
+    layer_classes: dict[str, str] = field(
+        default_factory=dict
+    )  # module-level layer object -> its class
     placeholders: dict[str, Placeholder] = field(default_factory=dict)
     statements: list[cst.BaseSmallStatement] = field(default_factory=list)  # every one, in order
-    calls: list[cst.Call] = field(default_factory=list)  # every call, in order (one walk for all rules)
+    calls: list[cst.Call] = field(
+        default_factory=list
+    )  # every call, in order (one walk for all rules)
     names: list[cst.Name] = field(default_factory=list)  # every Name node (attributes' included)
     attribute_names: set[int] = field(default_factory=set)  # ids of the Names that are ``x.<attr>``
-    arg_scopes: list[cst.With] = field(default_factory=list)  # every ``with arg_scope(...)``, any depth
-    scope_defaults: dict[int, list[cst.Arg]] = field(default_factory=dict)  # id(call) -> arg_scope keywords
-    optimizers: dict[str, cst.Call] = field(default_factory=dict)  # name -> tf.train optimizer construction
-    minimize: dict[str, cst.Call] = field(default_factory=dict)  # train op name -> its ``.minimize(...)`` call
+    arg_scopes: list[cst.With] = field(
+        default_factory=list
+    )  # every ``with arg_scope(...)``, any depth
+    scope_defaults: dict[int, list[cst.Arg]] = field(
+        default_factory=dict
+    )  # id(call) -> arg_scope keywords
+    optimizers: dict[str, cst.Call] = field(
+        default_factory=dict
+    )  # name -> tf.train optimizer construction
+    minimize: dict[str, cst.Call] = field(
+        default_factory=dict
+    )  # train op name -> its ``.minimize(...)`` call
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
 
     @property
     def shape(self) -> str | None:
-        """"functional" (Keras inputs), "placeholder" (tf.placeholder feeds), or None (neither/both)."""
+        """ "functional" (Keras inputs), "placeholder" (tf.placeholder feeds), or None (neither/both)."""
         if self.session is None:
             return None
         if self.inputs and not self.placeholders:
@@ -170,7 +194,10 @@ class Program:
                 program.attribute_names.add(id(node.attr))
 
             def visit_With(self, node: cst.With) -> None:
-                if len(node.items) == 1 and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE:
+                if (
+                    len(node.items) == 1
+                    and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE
+                ):
                     program.arg_scopes.append(node)
 
         module.visit(Index())
@@ -209,7 +236,11 @@ class Program:
                 assert isinstance(value, cst.Call)
                 parts = [a.value for a in value.args if a.keyword is None]
                 names = {p.value for p in parts if isinstance(p, cst.Name)}
-                starred = {a.value.value for a in value.args if a.star == "*" and isinstance(a.value, cst.Name)}
+                starred = {
+                    a.value.value
+                    for a in value.args
+                    if a.star == "*" and isinstance(a.value, cst.Name)
+                }
                 if names & self.train_ops and starred <= self.update_ops_names and starred:
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
@@ -231,10 +262,16 @@ class Program:
             if value is not None and _is_session_run(value, self.session_name):
                 assert isinstance(value, cst.Call)
                 fetched = set(fetch_names(value.args[0].value)) if value.args else set()
-                if self.train_ops_with_updates & fetched or (self.train_ops & fetched and self.update_ops_names & fetched):
-                    self.updates_run = True  # the updates run with the train op (or are fetched beside it)
+                if self.train_ops_with_updates & fetched or (
+                    self.train_ops & fetched and self.update_ops_names & fetched
+                ):
+                    self.updates_run = (
+                        True  # the updates run with the train op (or are fetched beside it)
+                    )
 
-    def update_loop_layers(self, statement: cst.CSTNode, bound: dict[str, list[str]] | None = None) -> list[str]:
+    def update_loop_layers(
+        self, statement: cst.CSTNode, bound: dict[str, list[str]] | None = None
+    ) -> list[str]:
         """Layers whose every update a loop adds to UPDATE_OPS: ``for u in bn.updates: add(KEY, u)``,
         possibly inside ``for bn in (bn1, bn2):``. Empty when ``statement`` is not such a loop."""
         if not isinstance(statement, cst.For) or not isinstance(statement.target, cst.Name):
@@ -245,7 +282,9 @@ class Program:
         variable = statement.target.value
         inner = body[0]
         if isinstance(statement.iter, (cst.Tuple, cst.List)):
-            names = [e.value.value for e in statement.iter.elements if isinstance(e.value, cst.Name)]
+            names = [
+                e.value.value for e in statement.iter.elements if isinstance(e.value, cst.Name)
+            ]
             if len(names) != len(statement.iter.elements):
                 return []
             return names if self.update_loop_layers(inner, {variable: names}) else []
@@ -260,9 +299,12 @@ class Program:
             return []
         assert isinstance(call, cst.Call)
         args = positional(call)
-        if len(args) == 2 == len(call.args) and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS:
-            if m.matches(args[1].value, m.Name(variable)):
-                return layers
+        if (
+            len(args) == 2 == len(call.args)
+            and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+            and m.matches(args[1].value, m.Name(variable))
+        ):
+            return layers
         return []
 
     def minimize_call(self, node: cst.BaseExpression) -> cst.Call | None:
@@ -313,11 +355,14 @@ class Program:
             return self.rank_at.get(id(node)) if isinstance(node, cst.Name) else None
         name = call_target(self.aliases, node)
         if name in api.RANK_TWO_LAYERS or (
-            isinstance(node.func, cst.Call) and call_target(self.aliases, node.func) in api.RANK_TWO_LAYERS
+            isinstance(node.func, cst.Call)
+            and call_target(self.aliases, node.func) in api.RANK_TWO_LAYERS
         ):
             return 2
         if name in api.PLACEHOLDERS:
-            shape = keyword(node, "shape") or (positional(node)[1] if len(positional(node)) > 1 else None)
+            shape = keyword(node, "shape") or (
+                positional(node)[1] if len(positional(node)) > 1 else None
+            )
             if shape is not None and isinstance(shape.value, (cst.Tuple, cst.List)):
                 return len(shape.value.elements)
             return None
@@ -326,12 +371,18 @@ class Program:
             if shape is not None and isinstance(shape.value, (cst.Tuple, cst.List)):
                 return len(shape.value.elements) + 1
             return None
-        if isinstance(node.func, cst.Name) and self.layer_classes.get(node.func.value) in api.RANK_PRESERVING_LAYERS:
+        if (
+            isinstance(node.func, cst.Name)
+            and self.layer_classes.get(node.func.value) in api.RANK_PRESERVING_LAYERS
+        ):
             args = positional(node)
             return self.rank_of(args[0].value) if args else None
         if name in api.RANK_PRESERVING_LAYERS and positional(node):
             return self.rank_of(positional(node)[0].value)
-        if isinstance(node.func, cst.Call) and call_target(self.aliases, node.func) in api.RANK_PRESERVING_LAYERS:
+        if (
+            isinstance(node.func, cst.Call)
+            and call_target(self.aliases, node.func) in api.RANK_PRESERVING_LAYERS
+        ):
             args = positional(node)
             return self.rank_of(args[0].value) if args else None
         return None
@@ -381,7 +432,8 @@ class Program:
                     self.inputs[target] = isinstance(statement.value, (cst.List, cst.ListComp))
                 layer_class = call_target(self.aliases, statement.value)
                 if layer_class is not None and (
-                    layer_class.startswith(api.KERAS_LAYERS_MODULE + ".") or layer_class in api.BATCH_NORM
+                    layer_class.startswith(api.KERAS_LAYERS_MODULE + ".")
+                    or layer_class in api.BATCH_NORM
                 ):
                     self.layer_classes[target] = layer_class
                 placeholder = _placeholder(self.aliases, statement)
@@ -392,7 +444,10 @@ class Program:
                 name = call_target(self.aliases, value)
                 if name == api.ADD_TO_COLLECTION and isinstance(value, cst.Call):
                     args = positional(value)
-                    if len(args) == 2 and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS:
+                    if (
+                        len(args) == 2
+                        and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+                    ):
                         found = layer_updates_of(args[1].value)
                         if found is not None:
                             registered.setdefault(found[0], set()).add(found[1])
@@ -494,7 +549,10 @@ def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
         return False
     return all(
         isinstance(s, (cst.Import, cst.ImportFrom))
-        or (isinstance(s, cst.Expr) and isinstance(s.value, (cst.SimpleString, cst.ConcatenatedString)))
+        or (
+            isinstance(s, cst.Expr)
+            and isinstance(s.value, (cst.SimpleString, cst.ConcatenatedString))
+        )
         for s in statement.body
     )
 

@@ -9,7 +9,8 @@ from tests.rewrite.helpers import assert_rewrite
 
 TF_LAYERS = program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)")
 TF_LAYERS_AFTER = program(
-    SEED_AFTER, bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)(hidden, training=True)"
+    SEED_AFTER,
+    bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)(hidden, training=True)",
 )
 
 
@@ -36,8 +37,11 @@ def test_compat_v1_spelling_rebinds_tf() -> None:
 
 
 def test_from_compat_v1_import_layers() -> None:
-    before = TF_LAYERS.replace("tf.layers.batch_normalization", "layers.batch_normalization").replace(
-        "import tensorflow as tf", "import tensorflow as tf\nfrom tensorflow.compat.v1 import layers"
+    before = TF_LAYERS.replace(
+        "tf.layers.batch_normalization", "layers.batch_normalization"
+    ).replace(
+        "import tensorflow as tf",
+        "import tensorflow as tf\nfrom tensorflow.compat.v1 import layers",
     )
     assert_rewrite(before, TF_LAYERS_AFTER)
 
@@ -47,16 +51,19 @@ def test_already_migrated_code_is_unchanged() -> None:
 
 
 def test_same_named_function_from_another_library_is_not_migrated() -> None:
-    before = TF_LAYERS.replace("tf.layers.batch_normalization", "mylib.layers.batch_normalization").replace(
-        "import numpy as np", "import mylib\nimport numpy as np"
-    )
+    before = TF_LAYERS.replace(
+        "tf.layers.batch_normalization", "mylib.layers.batch_normalization"
+    ).replace("import numpy as np", "import mylib\nimport numpy as np")
     result = rewrite_source(before)
     assert "batch_normed = mylib.layers.batch_normalization(hidden, training=True)\n" in result.code
     assert "mylib" not in " ".join(site.message for site in result.applied + result.left)
 
 
 def test_standalone_keras_batch_norm_is_not_taken_for_tf_keras() -> None:
-    before = TF_LAYERS.replace("tf.layers.batch_normalization(hidden, training=True)", "layers.BatchNormalization()(hidden)")
+    before = TF_LAYERS.replace(
+        "tf.layers.batch_normalization(hidden, training=True)",
+        "layers.BatchNormalization()(hidden)",
+    )
     before = before.replace("import numpy as np", "from keras import layers\nimport numpy as np")
     result = rewrite_source(before)
     assert "batch_normed = layers.BatchNormalization()(hidden)\n" in result.code
@@ -73,7 +80,8 @@ def test_shadowed_tf_leaves_the_file_with_the_reason() -> None:
 
 def test_one_unsupported_site_leaves_the_whole_file() -> None:
     before = TF_LAYERS.replace("training=True)", "training=True, adjustment=None)").replace(
-        "hidden = tf.keras.layers.Dense(4)(x)", "hidden = tf.keras.layers.Dense(4)(x)\nextra = tf.placeholder(tf.float32)"
+        "hidden = tf.keras.layers.Dense(4)(x)",
+        "hidden = tf.keras.layers.Dense(4)(x)\nextra = tf.placeholder(tf.float32)",
     )
     result = rewrite_source(before)
     assert result.status is Status.SKIPPED and result.code == before and not result.applied
@@ -82,7 +90,9 @@ def test_one_unsupported_site_leaves_the_whole_file() -> None:
 
 
 def test_used_fetch_result_leaves_the_file() -> None:
-    before = TF_LAYERS.replace("        sess.run(out, {x: data})", "        value = sess.run(out, {x: data})")
+    before = TF_LAYERS.replace(
+        "        sess.run(out, {x: data})", "        value = sess.run(out, {x: data})"
+    )
     result = rewrite_source(before)
     assert result.status is Status.SKIPPED
     assert any(site.rule == "BN007" for site in result.left)
@@ -101,8 +111,12 @@ def test_updates_never_run_keep_frozen_statistics_or_fix_them() -> None:
 
 
 def test_fused_rank_unknown_emits_the_subclass_or_plain_keras_with_a_note() -> None:
-    before = TF_LAYERS.replace("x = tf.keras.layers.Input(shape=(3,))", "x = tf.keras.layers.Input(shape=shape)")
-    before = before.replace("import tensorflow as tf\n", "import tensorflow as tf\n\nshape = (4, 4, 3)\n")
+    before = TF_LAYERS.replace(
+        "x = tf.keras.layers.Input(shape=(3,))", "x = tf.keras.layers.Input(shape=shape)"
+    )
+    before = before.replace(
+        "import tensorflow as tf\n", "import tensorflow as tf\n\nshape = (4, 4, 3)\n"
+    )
     result = assert_rewrite(before, None if False else rewrite_source(before).code)
     assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in result.code
     assert "BN008" in {site.rule for site in result.applied}
@@ -118,7 +132,7 @@ def test_site_positions_are_one_based() -> None:
 
 
 # --- placeholder graphs (BN003, BN005, BN006, BN007, BN011) ---------------------------------------------
-from bn_migrate.rewrite.rules.examples import (  # noqa: E402
+from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
@@ -132,8 +146,17 @@ CONV = PLACEHOLDER.replace("[None, 3]", "[None, 2, 2, 3]").replace(
 
 
 def test_placeholder_program_migrates_with_every_rule_reported() -> None:
-    result = assert_rewrite(PLACEHOLDER, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
-    assert {site.rule for site in result.applied} == {"BN001", "BN003", "BN004", "BN005", "BN006", "BN007"}
+    result = assert_rewrite(
+        PLACEHOLDER, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)
+    )
+    assert {site.rule for site in result.applied} == {
+        "BN001",
+        "BN003",
+        "BN004",
+        "BN005",
+        "BN006",
+        "BN007",
+    }
 
 
 def test_fused_4d_default_subclass_and_plain_keras_option() -> None:
@@ -142,7 +165,10 @@ def test_fused_4d_default_subclass_and_plain_keras_option() -> None:
     assert 'bn = BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")' in result.code
     plain = rewrite_source(CONV, options=RewriteOptions(plain_keras_bn=True))
     assert plain.status is Status.CHANGED and "class BatchNormalization" not in plain.code
-    assert 'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")' in plain.code
+    assert (
+        'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")'
+        in plain.code
+    )
     note = [site for site in plain.applied if site.rule == "BN008"]
     assert note and "n/(n-1)" in note[0].message and "4-D" in note[0].message
 
@@ -154,9 +180,9 @@ def test_2d_tf_layers_bn_is_plain_keras() -> None:
 
 
 def test_update_ops_never_run_keep_frozen_statistics_in_a_training_program() -> None:
-    before = PLACEHOLDER.replace("with tf.control_dependencies(update_ops):\n    train_op", "train_op").replace(
-        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n", ""
-    )
+    before = PLACEHOLDER.replace(
+        "with tf.control_dependencies(update_ops):\n    train_op", "train_op"
+    ).replace("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n", "")
     result = rewrite_source(before)
     assert 'BatchNormalization(momentum=1.0, epsilon=0.001, name="bn")' in result.code
     fixed = rewrite_source(before, options=RewriteOptions(fix_missing_updates=True))
@@ -190,9 +216,9 @@ def test_placeholder_program_with_shadowed_tf_is_left() -> None:
 
 
 def test_other_library_layers_in_a_placeholder_graph_are_not_touched() -> None:
-    before = PLACEHOLDER.replace('tf.layers.dense(x, 4, name="hidden")', "mylib.layers.dense(x, 4)").replace(
-        "import numpy as np", "import mylib\nimport numpy as np"
-    )
+    before = PLACEHOLDER.replace(
+        'tf.layers.dense(x, 4, name="hidden")', "mylib.layers.dense(x, 4)"
+    ).replace("import numpy as np", "import mylib\nimport numpy as np")
     result = rewrite_source(before)
     assert "    h = mylib.layers.dense(x, 4)\n" in result.code
 
@@ -204,7 +230,7 @@ def test_slim_arg_scope_defaults_and_normalizer_fn() -> None:
     assert result.status is Status.CHANGED, result.left
     assert "hidden = tf.keras.layers.Dense(4, use_bias=False, name='hidden')\n" in result.code
     assert (
-        'hidden_bn = BatchNormalization(momentum=0.999, epsilon=0.001, center=True, scale=False, '
+        "hidden_bn = BatchNormalization(momentum=0.999, epsilon=0.001, center=True, scale=False, "
         'fused_ranks=(2, 4), name="hidden_bn")\n' in result.code
     )
     assert "    h = tf.nn.relu(hidden_bn(hidden(x), training=is_training))\n" in result.code
@@ -215,7 +241,10 @@ def test_slim_arg_scope_defaults_and_normalizer_fn() -> None:
 def test_explicit_keyword_wins_over_arg_scope_default() -> None:
     from bn_migrate.rewrite.rules.bn012_arg_scope import _SCOPED
 
-    before = _SCOPED.replace("slim.fully_connected(x, 4, scope='hidden')", "slim.fully_connected(x, 4, normalizer_fn=None)")
+    before = _SCOPED.replace(
+        "slim.fully_connected(x, 4, scope='hidden')",
+        "slim.fully_connected(x, 4, normalizer_fn=None)",
+    )
     result = rewrite_source(before)
     assert result.status is Status.CHANGED, result.left
     assert "fully_connected = tf.keras.layers.Dense(4, activation=tf.nn.relu)\n" in result.code
@@ -223,8 +252,11 @@ def test_explicit_keyword_wins_over_arg_scope_default() -> None:
 
 
 def test_update_ops_fetched_beside_the_train_op() -> None:
-    before = PLACEHOLDER.replace("with tf.control_dependencies(update_ops):\n    train_op", "train_op").replace(
-        "_, value = sess.run([train_op, loss]", "_, _, value = sess.run([train_op, update_ops, loss]"
+    before = PLACEHOLDER.replace(
+        "with tf.control_dependencies(update_ops):\n    train_op", "train_op"
+    ).replace(
+        "_, value = sess.run([train_op, loss]",
+        "_, _, value = sess.run([train_op, update_ops, loss]",
     )
     result = assert_rewrite(before, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
     assert "momentum=1.0" not in result.code
@@ -247,7 +279,7 @@ def test_run_that_leaves_a_required_placeholder_unfed_is_left() -> None:
 def _explicit_session(source: str) -> str:
     """The same program with ``sess = tf.Session()`` ... ``sess.close()`` instead of a with-block."""
     head, _, body = source.partition("with tf.Session() as sess:\n")
-    dedented = "".join(line[4:] if line.startswith("    ") else line for line in body.splitlines(True))
+    dedented = "".join(line.removeprefix("    ") for line in body.splitlines(True))
     return head + "sess = tf.Session()\n" + dedented + "sess.close()\nprint('done')\n"
 
 
@@ -276,5 +308,8 @@ def test_layer_objects_built_in_the_graph_stay_at_module_level() -> None:
     )
     result = rewrite_source(before)
     assert result.status is Status.CHANGED, result.left
-    assert 'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")\n' in result.code
+    assert (
+        'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")\n'
+        in result.code
+    )
     assert "    h = bn(h, training=is_training)\n" in result.code

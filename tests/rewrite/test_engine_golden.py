@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.report import unified_diff
 from bn_migrate.rewrite.result import Status
 from tests.conftest import EXAMPLES, REPO
 from tests.rewrite.helpers import assert_program_rewrite
 
-GOLDEN = Path(__file__).parent / "golden"
+# The committed migrations live beside the examples, each with its diff, so a reader sees what changed.
+GOLDEN = EXAMPLES / "migrated"
 SEED = EXAMPLES / "seed_question"
 FIXTURES = REPO / "tests" / "fixtures" / "tf1"
 SUPPORTED_FIXTURES = (
@@ -36,13 +38,19 @@ SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras
 FIXED = "keras_no_updates_fixed"
 # (original, golden output, options)
 CASES: dict[str, tuple[Path, Path, RewriteOptions]] = {
-    **{f"seed/{v}": (SEED / f"{v}.py", GOLDEN / "seed_question" / f"{v}.py", RewriteOptions()) for v in SEED_VARIANTS},
+    **{
+        f"seed/{v}": (SEED / f"{v}.py", GOLDEN / "seed_question" / f"{v}.py", RewriteOptions())
+        for v in SEED_VARIANTS
+    },
     f"seed/{FIXED}": (
         SEED / "keras_no_updates.py",
         GOLDEN / "seed_question" / f"{FIXED}.py",
         RewriteOptions(fix_missing_updates=True),
     ),
-    **{f"fixture/{f}": (FIXTURES / f"{f}.py", GOLDEN / "fixtures" / f"{f}.py", RewriteOptions()) for f in SUPPORTED_FIXTURES},
+    **{
+        f"fixture/{f}": (FIXTURES / f"{f}.py", GOLDEN / "fixtures" / f"{f}.py", RewriteOptions())
+        for f in SUPPORTED_FIXTURES
+    },
 }
 UNSUPPORTED = sorted(p.stem for p in FIXTURES.glob("*.py") if p.stem not in SUPPORTED_FIXTURES)
 
@@ -52,10 +60,25 @@ def test_golden(case: str) -> None:
     original, golden, options = CASES[case]
     result = assert_program_rewrite(original, golden, options=options)
     assert result.status is Status.CHANGED and not result.left
+    _assert_committed_diff(original, golden)
+
+
+def _assert_committed_diff(original: Path, golden: Path) -> None:
+    """``<golden>.diff`` is the readable diff from the original to the committed migration."""
+    diff = unified_diff(
+        original.relative_to(REPO).as_posix(), original.read_text(encoding="utf-8"),
+        golden.read_text(encoding="utf-8"),
+    )
+    diff_path = golden.with_suffix(".diff")
+    if os.environ.get("BN_MIGRATE_UPDATE_GOLDEN") == "1":
+        diff_path.write_text(diff, encoding="utf-8")
+    assert diff_path.read_text(encoding="utf-8") == diff, (
+        f"{diff_path} is stale: regenerate with BN_MIGRATE_UPDATE_GOLDEN=1"
+    )
 
 
 def test_fix_missing_updates_is_reported() -> None:
-    original, golden, options = CASES[f"seed/{FIXED}"]
+    original, _, options = CASES[f"seed/{FIXED}"]
     result = rewrite_source(original.read_text(), options=options)
     assert any("fix_missing_updates" in site.message for site in result.applied)
     default = rewrite_source(original.read_text())

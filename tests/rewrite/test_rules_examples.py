@@ -21,7 +21,9 @@ def test_rules_have_ids_docs_and_examples() -> None:
         assert type(rule).__doc__
 
 
-@pytest.mark.parametrize(("rule", "index", "example"), CASES, ids=[f"{r.id}-{i}" for r, i, _ in CASES])
+@pytest.mark.parametrize(
+    ("rule", "index", "example"), CASES, ids=[f"{r.id}-{i}" for r, i, _ in CASES]
+)
 def test_rule_example(rule, index, example) -> None:  # type: ignore[no-untyped-def]
     if example.after is not None:
         result = assert_rewrite(example.before, example.after)

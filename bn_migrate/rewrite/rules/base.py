@@ -52,13 +52,19 @@ class Context:
     left: list[Site] = field(default_factory=list)
     needed_imports: set[str] = field(default_factory=set)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # emitted after the imports
-    layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(default_factory=list)
+    layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(
+        default_factory=list
+    )
     removable_imports: set[tuple[str, str]] = field(default_factory=set)  # (module, local name)
     graph_function: GraphFunction | None = None  # placeholder graphs: see rules.graph_function
     graph_names: set[str] = field(default_factory=set)  # names local to the graph function (BN005)
     train_ops: set[str] = field(default_factory=set)  # names of TF1 train ops (BN006)
-    untrainable_layers: set[str] = field(default_factory=set)  # hoisted layers the train step leaves out
-    bn_training: list[str] = field(default_factory=list)  # training= of BN layers moved by update ops
+    untrainable_layers: set[str] = field(
+        default_factory=set
+    )  # hoisted layers the train step leaves out
+    bn_training: list[str] = field(
+        default_factory=list
+    )  # training= of BN layers moved by update ops
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
@@ -97,7 +103,12 @@ class Context:
 
 
 def dissolve_session(
-    ctx: Context, rule: str, prefix: Callable[[], list[cst.BaseStatement]], message: str, *, spaced: bool
+    ctx: Context,
+    rule: str,
+    prefix: Callable[[], list[cst.BaseStatement]],
+    message: str,
+    *,
+    spaced: bool,
 ) -> None:
     """Replace the session by ``prefix()`` (the migrated graph) followed by its body, dedented.
 
@@ -108,8 +119,12 @@ def dissolve_session(
     opener = program.session
     assert opener is not None
 
-    def first_lines(statements: list[cst.BaseStatement], leading: Sequence[cst.EmptyLine]) -> list[cst.BaseStatement]:
-        if statements and not statements[0].leading_lines:  # the session's blank lines/comments carry over
+    def first_lines(
+        statements: list[cst.BaseStatement], leading: Sequence[cst.EmptyLine]
+    ) -> list[cst.BaseStatement]:
+        if (
+            statements and not statements[0].leading_lines
+        ):  # the session's blank lines/comments carry over
             statements[0] = statements[0].with_changes(leading_lines=leading)
         return statements
 
@@ -125,13 +140,23 @@ def dissolve_session(
         ctx.edit(rule, opener, dissolve)
     else:
         ctx.claim_within(opener)
-        ctx.edit(rule, opener, lambda updated: cst.FlattenSentinel(first_lines(prefix(), updated.leading_lines)))
+        ctx.edit(
+            rule,
+            opener,
+            lambda updated: cst.FlattenSentinel(first_lines(prefix(), updated.leading_lines)),
+        )
         if program.session_body and spaced:
             body_first = program.session_body[0]
             if body_first not in ctx.edits:
-                ctx.edit(rule, body_first, lambda u: u.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+                ctx.edit(
+                    rule,
+                    body_first,
+                    lambda u: u.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]),
+                )
         if program.session_closer is not None:
-            ctx.remove(rule, program.session_closer, "sess.close(): there is no session to close in TF2")
+            ctx.remove(
+                rule, program.session_closer, "sess.close(): there is no session to close in TF2"
+            )
     ctx.apply(rule, opener, message)
 
 

@@ -12,8 +12,8 @@ with ``fused=None``: see BN008.
 from __future__ import annotations
 
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
 from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
-from bn_migrate.rewrite.rules.examples import SEED_BEFORE, SEED_AFTER, program
 
 
 class TfLayersBatchNormRule(Rule):
@@ -24,11 +24,17 @@ class TfLayersBatchNormRule(Rule):
     EXAMPLES = (
         Example(
             program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)"),
-            program(SEED_AFTER, bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)"
-                    "(hidden, training=True)"),
+            program(
+                SEED_AFTER,
+                bn="tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001)"
+                "(hidden, training=True)",
+            ),
         ),
         Example(
-            program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True, virtual_batch_size=2)"),
+            program(
+                SEED_BEFORE,
+                bn="tf.layers.batch_normalization(hidden, training=True, virtual_batch_size=2)",
+            ),
             left=("BN001",),
         ),
     )

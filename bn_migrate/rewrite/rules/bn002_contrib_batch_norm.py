@@ -12,8 +12,8 @@ leave the file.
 from __future__ import annotations
 
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
 from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
 
 
 class ContribBatchNormRule(Rule):
@@ -23,7 +23,9 @@ class ContribBatchNormRule(Rule):
     name = "contrib-batch-norm"
     EXAMPLES = (
         Example(
-            program(SEED_BEFORE, bn="tf.contrib.layers.batch_norm(hidden, zero_debias_moving_mean=True)"),
+            program(
+                SEED_BEFORE, bn="tf.contrib.layers.batch_norm(hidden, zero_debias_moving_mean=True)"
+            ),
             left=("BN002",),
         ),
     )

@@ -40,7 +40,11 @@ class LayersRule(Rule):
             assert isinstance(spec, api.LayerSpec)
             defaults = ctx.program.scope_defaults.get(id(call), [])
             given = {a.keyword.value for a in call.args if a.keyword is not None}
-            extra = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in defaults if a.keyword.value not in given]  # type: ignore[union-attr]
+            extra = [
+                a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                for a in defaults
+                if a.keyword.value not in given
+            ]  # type: ignore[union-attr]
             effective = call.with_changes(args=[*call.args, *extra]) if extra else call
             if effective is not call and call in ctx.positions:
                 ctx.positions[effective] = ctx.positions[call]
@@ -50,4 +54,6 @@ class LayersRule(Rule):
             plan.extra_args = extra
             auto = spec.auto_name + (f"_{counts[spec.auto_name]}" if counts[spec.auto_name] else "")
             counts[spec.auto_name] += 1
-            finish(ctx, self.id, call, plan, auto, f"{ctx.qualify(call.func)} -> {plan.layer_class}")
+            finish(
+                ctx, self.id, call, plan, auto, f"{ctx.qualify(call.func)} -> {plan.layer_class}"
+            )

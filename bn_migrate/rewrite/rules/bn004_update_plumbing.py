@@ -41,7 +41,11 @@ class UpdatePlumbingRule(Rule):
     def plan(self, ctx: Context) -> None:
         for loop in ctx.module.body:
             if ctx.program.update_loop_layers(loop):
-                ctx.remove(self.id, loop, "loop adding layer updates to UPDATE_OPS: Keras 3 applies them itself")
+                ctx.remove(
+                    self.id,
+                    loop,
+                    "loop adding layer updates to UPDATE_OPS: Keras 3 applies them itself",
+                )
         for statement in ctx.program.statements:
             if isinstance(statement, cst.Expr) and self._is_add_updates(ctx, statement.value):
                 ctx.remove(self.id, statement, "Keras 3 applies the layer's updates itself")
@@ -50,7 +54,11 @@ class UpdatePlumbingRule(Rule):
                 and single_target(statement) is not None
                 and is_update_ops_collection(ctx.aliases, statement.value)
             ):
-                ctx.remove(self.id, statement, "UPDATE_OPS collection removed: Keras 3 applies updates itself")
+                ctx.remove(
+                    self.id,
+                    statement,
+                    "UPDATE_OPS collection removed: Keras 3 applies updates itself",
+                )
 
     @staticmethod
     def _is_add_updates(ctx: Context, node: cst.BaseExpression) -> bool:

@@ -16,7 +16,12 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import call_target, single_target
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import ADAM_KERAS, PLACEHOLDER_AFTER, PLACEHOLDER_BEFORE, placeholder_program
+from bn_migrate.rewrite.rules.examples import (
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
 from bn_migrate.rewrite.rules.graph_function import graph_function
 
 RULE = "BN005"
@@ -28,10 +33,17 @@ class PlaceholderGraphRule(Rule):
     id = RULE
     name = "placeholder-graph"
     EXAMPLES = (
-        Example(placeholder_program(PLACEHOLDER_BEFORE), placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)),
-        Example(placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)),  # already migrated: no-op
         Example(
-            placeholder_program(PLACEHOLDER_BEFORE).replace("    print(sess.run(", "    print(x)\n    print(sess.run("),
+            placeholder_program(PLACEHOLDER_BEFORE),
+            placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS),
+        ),
+        Example(
+            placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)
+        ),  # already migrated: no-op
+        Example(
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "    print(sess.run(", "    print(x)\n    print(sess.run("
+            ),
             left=("BN007",),
         ),
     )
@@ -48,18 +60,30 @@ class PlaceholderGraphRule(Rule):
                 continue  # removed or rebuilt by another rule (update plumbing, optimizer)
             placeholders = self._placeholder_names(ctx, statement)
             if placeholders:
-                ctx.remove(RULE, statement, f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()")
+                ctx.remove(
+                    RULE,
+                    statement,
+                    f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
+                )
                 continue
             if self._is_keras_layer_object(ctx, statement):
                 where = ctx.positions[statement]
-                plan.keras_objects.append(((where.start.line, where.start.column), _targets(statement).pop()))
+                plan.keras_objects.append(
+                    ((where.start.line, where.start.column), _targets(statement).pop())
+                )
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
             if not self._touches_graph(ctx, statement, graph_names):
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
-            if isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, cst.Expr) for s in statement.body):
-                ctx.leave(RULE, statement, "a statement with effects in the graph: TF2 would run it at every step")
+            if isinstance(statement, cst.SimpleStatementLine) and any(
+                isinstance(s, cst.Expr) for s in statement.body
+            ):
+                ctx.leave(
+                    RULE,
+                    statement,
+                    "a statement with effects in the graph: TF2 would run it at every step",
+                )
                 continue
             graph_names |= _targets(statement)
             collect = _collect(plan.body)
@@ -87,7 +111,9 @@ class PlaceholderGraphRule(Rule):
         if name is None:
             return False
         spec = api.BATCH_NORM.get(name)
-        return name.startswith(api.KERAS_LAYERS_MODULE + ".") or (spec is not None and not spec.is_function)
+        return name.startswith(api.KERAS_LAYERS_MODULE + ".") or (
+            spec is not None and not spec.is_function
+        )
 
     @staticmethod
     def _touches_graph(ctx: Context, statement: cst.BaseStatement, graph_names: set[str]) -> bool:

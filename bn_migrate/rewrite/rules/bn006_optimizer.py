@@ -12,12 +12,24 @@ with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf
 
 from __future__ import annotations
 
+from functools import cache
+
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import contains, call_target, positional, single_target, small_statements
+from bn_migrate.rewrite.program import (
+    call_target,
+    contains,
+    positional,
+    single_target,
+    small_statements,
+)
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import PLACEHOLDER_AFTER, PLACEHOLDER_BEFORE, placeholder_program
+from bn_migrate.rewrite.rules.examples import (
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
 from bn_migrate.rewrite.rules.graph_function import GraphFunction, graph_function
 from bn_migrate.rewrite.rules.layer_calls import bind, code
 
@@ -41,16 +53,28 @@ class OptimizerRule(Rule):
     name = "optimizer-train-step"
     EXAMPLES = (
         Example(
-            placeholder_program(PLACEHOLDER_BEFORE, optimizer="tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True)"),
             placeholder_program(
-                PLACEHOLDER_AFTER, optimizer="tf.keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True)"
+                PLACEHOLDER_BEFORE,
+                optimizer="tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True)",
+            ),
+            placeholder_program(
+                PLACEHOLDER_AFTER,
+                optimizer="tf.keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True)",
             ),
         ),
         Example(
-            placeholder_program(PLACEHOLDER_BEFORE).replace(".minimize(loss)", ".minimize(loss, var_list=[])"),
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                ".minimize(loss)", ".minimize(loss, var_list=[])"
+            ),
             left=("BN006",),
         ),
-        Example(placeholder_program(PLACEHOLDER_BEFORE, optimizer="tf.train.AdamOptimizer(tf.train.exponential_decay(0.1, 0, 10, 0.5))"), left=("BN006",)),
+        Example(
+            placeholder_program(
+                PLACEHOLDER_BEFORE,
+                optimizer="tf.train.AdamOptimizer(tf.train.exponential_decay(0.1, 0, 10, 0.5))",
+            ),
+            left=("BN006",),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
@@ -58,9 +82,13 @@ class OptimizerRule(Rule):
         if program.shape != "placeholder":
             return
         if len(program.minimize) != 1:
-            ctx.leave(RULE, ctx.program.session or ctx.module, "not exactly one minimize(): outside the canonical shape")
+            ctx.leave(
+                RULE,
+                ctx.program.session or ctx.module,
+                "not exactly one minimize(): outside the canonical shape",
+            )
             return
-        (train_op, minimize), = program.minimize.items()
+        ((train_op, minimize),) = program.minimize.items()
         loss = self._loss(ctx, minimize)
         optimizer_call = program.minimize_call(minimize)
         if loss is None or optimizer_call is None:
@@ -79,10 +107,18 @@ class OptimizerRule(Rule):
             self._emit_rmsprop(ctx, optimizer_call)
         consumed = self._consumed(ctx, train_op, optimizer)
         if not any(contains(statement, minimize) for statement in consumed):
-            ctx.leave(RULE, minimize, "minimize() inside a block other than tf.control_dependencies: not migrated")
+            ctx.leave(
+                RULE,
+                minimize,
+                "minimize() inside a block other than tf.control_dependencies: not migrated",
+            )
             return
         for statement in consumed:
-            ctx.remove(RULE, statement, "optimizer/minimize -> Keras optimizer and a @tf.function train step")
+            ctx.remove(
+                RULE,
+                statement,
+                "optimizer/minimize -> Keras optimizer and a @tf.function train step",
+            )
         ctx.claim(optimizer_call.func)
         ctx.train_ops = set(program.train_ops)
 
@@ -99,7 +135,9 @@ class OptimizerRule(Rule):
             return None
         return loss.value
 
-    def _optimizer_arguments(self, ctx: Context, spec: api.OptimizerSpec, call: cst.Call) -> str | None:
+    def _optimizer_arguments(
+        self, ctx: Context, spec: api.OptimizerSpec, call: cst.Call
+    ) -> str | None:
         bound_inputs = bind(ctx, RULE, spec.keras_class, spec.positional, call, has_inputs=False)
         if bound_inputs is None:
             return None
@@ -111,7 +149,11 @@ class OptimizerRule(Rule):
                 return None
             value = call.args[index].value
             if key == "learning_rate" and not isinstance(value, (cst.Float, cst.Integer, cst.Name)):
-                ctx.leave(RULE, call, "learning rate is not a constant (decays tied to global_step are not migrated yet)")
+                ctx.leave(
+                    RULE,
+                    call,
+                    "learning rate is not a constant (decays tied to global_step are not migrated yet)",
+                )
                 return None
             parts.append(f"{spec.renames.get(key, key)}={code(ctx, value)}")
         present = {part.split("=")[0] for part in parts}
@@ -122,14 +164,22 @@ class OptimizerRule(Rule):
         if "TF1RMSprop" in ctx.program.bound_names:
             ctx.leave(RULE, call, "the module already binds `TF1RMSprop`; cannot emit the class")
             return
-        ctx.prelude.append(cst.parse_statement(_TF1_RMSPROP.strip() + "\n"))
-        ctx.apply(RULE, call, "TF1RMSprop: mean-square accumulators start at one, epsilon 1e-10, as in TF1")
+        ctx.prelude.append(_tf1_rmsprop_class())
+        ctx.apply(
+            RULE,
+            call,
+            "TF1RMSprop: mean-square accumulators start at one, epsilon 1e-10, as in TF1",
+        )
 
     def _consumed(self, ctx: Context, train_op: str, optimizer: str) -> list[cst.BaseStatement]:
         """Module-level statements that only build the optimizer, the train op and its plumbing."""
         consumed: list[cst.BaseStatement] = []
         for statement in ctx.module.body:
-            smalls = small_statements(statement) if not isinstance(statement, cst.SimpleStatementLine) else list(statement.body)
+            smalls = (
+                small_statements(statement)
+                if not isinstance(statement, cst.SimpleStatementLine)
+                else list(statement.body)
+            )
             if isinstance(statement, cst.With):
                 item = statement.items[0].item if len(statement.items) == 1 else None
                 if call_target(ctx.aliases, item) == api.CONTROL_DEPENDENCIES and all(
@@ -140,7 +190,9 @@ class OptimizerRule(Rule):
             if not isinstance(statement, cst.SimpleStatementLine) or len(smalls) != 1:
                 continue
             target = single_target(smalls[0])
-            if target in ctx.program.train_ops or (target == optimizer and target in ctx.program.optimizers):
+            if target in ctx.program.train_ops or (
+                target == optimizer and target in ctx.program.optimizers
+            ):
                 consumed.append(statement)
         return consumed
 
@@ -167,3 +219,9 @@ class _StepSource:
             f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
             f"    return {returns}\n"
         )
+
+
+@cache
+def _tf1_rmsprop_class() -> cst.BaseStatement:
+    """The class as a tree, parsed once per process (nodes are immutable, so it can be shared)."""
+    return cst.parse_statement(_TF1_RMSPROP.strip() + "\n")

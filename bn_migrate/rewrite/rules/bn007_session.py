@@ -23,11 +23,23 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, contains, keyword, positional, single_target, small_statements
+from bn_migrate.rewrite.program import (
+    call_target,
+    contains,
+    keyword,
+    positional,
+    single_target,
+    small_statements,
+)
 from bn_migrate.rewrite.rules.base import Context, Example, Rule, dissolve_session
+from bn_migrate.rewrite.rules.examples import (
+    PLACEHOLDER_BEFORE,
+    SEED_BEFORE,
+    placeholder_program,
+    program,
+)
 from bn_migrate.rewrite.rules.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.rules.session_steps import StepsPlanner
-from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, SEED_BEFORE, placeholder_program, program
 
 RULE = "BN007"
 
@@ -45,11 +57,15 @@ class SessionRule(Rule):
             left=("BN007",),
         ),
         Example(  # an evaluation in training mode would move the statistics in Keras 3, not in TF1
-            placeholder_program(PLACEHOLDER_BEFORE).replace("{x: data, is_training: False}", "{x: data, is_training: True}"),
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "{x: data, is_training: False}", "{x: data, is_training: True}"
+            ),
             left=("BN007",),
         ),
         Example(  # the train op's value is used
-            placeholder_program(PLACEHOLDER_BEFORE).replace("_, value = sess.run", "op, value = sess.run"),
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "_, value = sess.run", "op, value = sess.run"
+            ),
             left=("BN007",),
         ),
     )
@@ -65,7 +81,11 @@ class SessionRule(Rule):
             StepsPlanner(ctx, program.session_name).plan_session()
             return
         if not program.inputs:
-            ctx.leave(RULE, program.session, "the graph has no Keras Input: placeholders are not migrated yet")
+            ctx.leave(
+                RULE,
+                program.session,
+                "the graph has no Keras Input: placeholders are not migrated yet",
+            )
             return
         planner = _SessionPlanner(ctx, program.session_name)
         planner.plan()
@@ -93,7 +113,11 @@ class _SessionPlanner:
         self._check_leftover_session_uses()
         self._check_free_variables()
         if not self.fetched:
-            ctx.leave(RULE, ctx.program.session, "no tensor is fetched: cannot tell what the model outputs")
+            ctx.leave(
+                RULE,
+                ctx.program.session,
+                "no tensor is fetched: cannot tell what the model outputs",
+            )
             return
         self._check_bn_layers_reach_outputs()
         self._dissolve_session()
@@ -106,20 +130,23 @@ class _SessionPlanner:
         assert call is not None
         extra = [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]
         if extra:
-            ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
+            ctx.leave(
+                RULE, call, "Session arguments other than graph= (config, target) are not migrated"
+            )
             return False
         ctx.claim_within(call)
         return True
 
     def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
-        ctx = self.ctx
         if isinstance(statement, cst.Expr) and self._is_run(statement.value):
             self._plan_run(statement, statement.value)
         elif isinstance(statement, cst.Assign) and single_target(statement):
             self._plan_collection(statement)
 
     def _is_run(self, node: cst.BaseExpression) -> bool:
-        return m.matches(node, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run"))))
+        return m.matches(
+            node, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))
+        )
 
     def _plan_run(self, statement: cst.Expr, call: cst.BaseExpression) -> None:
         ctx = self.ctx
@@ -136,7 +163,9 @@ class _SessionPlanner:
             return
         if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed is None:
             self._handle(call)
-            ctx.remove(RULE, statement, "variable initialization: Keras initializes variables when built")
+            ctx.remove(
+                RULE, statement, "variable initialization: Keras initializes variables when built"
+            )
         elif isinstance(fetch, cst.Name) and fetch.value in ctx.program.update_ops_names:
             model_args = self._model_args(call, feed)
             if model_args is None:
@@ -145,20 +174,28 @@ class _SessionPlanner:
             ctx.claim_within(call)
             new = cst.Call(func=cst.Name(self.model), args=[cst.Arg(value=model_args)])
             ctx.edit(RULE, statement, lambda updated: updated.with_changes(value=new))
-            ctx.apply(RULE, statement, "running the update ops -> calling the model (training BN layers update)")
+            ctx.apply(
+                RULE,
+                statement,
+                "running the update ops -> calling the model (training BN layers update)",
+            )
         elif isinstance(fetch, cst.Name) and self._model_args(call, feed) is not None:
             self._handle(call)
             self.fetched.append(fetch.value) if fetch.value not in self.fetched else None
-            ctx.remove(RULE, statement, "fetch whose result is discarded: computing it changes nothing")
+            ctx.remove(
+                RULE, statement, "fetch whose result is discarded: computing it changes nothing"
+            )
 
-    def _model_args(self, call: cst.Call, feed: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    def _model_args(
+        self, call: cst.Call, feed: cst.BaseExpression | None
+    ) -> cst.BaseExpression | None:
         """The model's inputs in its own structure, from a literal feed dict keyed by Keras inputs."""
         ctx = self.ctx
         inputs = ctx.program.inputs
         if not isinstance(feed, cst.Dict) or len(inputs) != 1:
             ctx.leave(RULE, call, "feed is not a dict literal keyed by the one Keras input (list)")
             return None
-        (name, is_list), = inputs.items()
+        ((name, is_list),) = inputs.items()
         values: dict[int, cst.BaseExpression] = {}
         for element in feed.elements:
             if not isinstance(element, cst.DictElement):
@@ -184,7 +221,11 @@ class _SessionPlanner:
         assert isinstance(value, cst.Call)
         args = positional(value)
         scope = keyword(value, "scope") or (args[1] if len(args) > 1 else None)
-        if not args or ctx.qualify(args[0].value) not in api.MODEL_VARIABLE_KEYS or len(value.args) > 2:
+        if (
+            not args
+            or ctx.qualify(args[0].value) not in api.MODEL_VARIABLE_KEYS
+            or len(value.args) > 2
+        ):
             return
         target = single_target(statement)
         assert target is not None
@@ -210,7 +251,11 @@ class _SessionPlanner:
                 ),
             )
         ctx.edit(RULE, statement, lambda updated: updated.with_changes(value=new))
-        ctx.apply(RULE, statement, "variables collection -> the model's variables (same order, same paths)")
+        ctx.apply(
+            RULE,
+            statement,
+            "variables collection -> the model's variables (same order, same paths)",
+        )
 
     def _plan_variable_loops(self) -> None:
         """``for v in variables:`` -> reads of ``v`` become ``v.numpy()``, name tests use ``v.path``."""
@@ -233,23 +278,42 @@ class _SessionPlanner:
 
         class Reads(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
-                if planner._is_run(node) and len(node.args) == 1 and m.matches(node.args[0].value, m.Name(variable)):
+                if (
+                    planner._is_run(node)
+                    and len(node.args) == 1
+                    and m.matches(node.args[0].value, m.Name(variable))
+                ):
                     planner._handle(node)
                     ctx.edit(RULE, node, lambda u: cst.parse_expression(f"{variable}.numpy()"))
                     ctx.apply(RULE, node, "sess.run(variable) -> variable.numpy()")
 
             def visit_Comparison(self, node: cst.Comparison) -> None:
                 for target in node.comparisons:
-                    if isinstance(target.operator, (cst.In, cst.NotIn)) and _is_name_attr(target.comparator, variable):
-                        if not isinstance(node.left, cst.SimpleString) or ":" in node.left.evaluated_value:
+                    if isinstance(target.operator, (cst.In, cst.NotIn)) and _is_name_attr(
+                        target.comparator, variable
+                    ):
+                        if (
+                            not isinstance(node.left, cst.SimpleString)
+                            or ":" in node.left.evaluated_value
+                        ):
                             continue
                         ctx.claim(target.comparator)
-                        ctx.edit(RULE, target.comparator, lambda u: u.with_changes(attr=cst.Name("path")))
-                        ctx.apply(RULE, target.comparator, "name test on the variable's path (TF1 name minus ':0')")
+                        ctx.edit(
+                            RULE, target.comparator, lambda u: u.with_changes(attr=cst.Name("path"))
+                        )
+                        ctx.apply(
+                            RULE,
+                            target.comparator,
+                            "name test on the variable's path (TF1 name minus ':0')",
+                        )
 
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 if _is_name_attr(node, variable) and id(node) not in ctx.claimed:
-                    ctx.leave(RULE, node, "variable.name differs in Keras 3 (no scope, no ':0'): not migrated")
+                    ctx.leave(
+                        RULE,
+                        node,
+                        "variable.name differs in Keras 3 (no scope, no ':0'): not migrated",
+                    )
 
         body.visit(Reads())
 
@@ -284,13 +348,19 @@ class _SessionPlanner:
             for call, _, target in batch_norm_calls(ctx, rule):
                 owner = target or _assigned_name(ctx.program.graph, call)
                 if owner is None or owner not in upstream:
-                    ctx.leave(RULE, call, "this BN layer does not feed a fetched tensor: the model would not run it")
+                    ctx.leave(
+                        RULE,
+                        call,
+                        "this BN layer does not feed a fetched tensor: the model would not run it",
+                    )
 
     def _dissolve_session(self) -> None:
         ctx = self.ctx
-        (input_name, _), = ctx.program.inputs.items()
+        ((input_name, _),) = ctx.program.inputs.items()
         outputs = self.fetched[0] if len(self.fetched) == 1 else "[" + ", ".join(self.fetched) + "]"
-        model_line = cst.parse_statement(f"{self.model} = {api.KERAS_MODEL_CLASS}({input_name}, {outputs})\n")
+        model_line = cst.parse_statement(
+            f"{self.model} = {api.KERAS_MODEL_CLASS}({input_name}, {outputs})\n"
+        )
         message = f"graph -> {self.model} = tf.keras.Model(...); Session dissolved"
         dissolve_session(ctx, RULE, lambda: [model_line], message, spaced=False)
 
@@ -325,7 +395,11 @@ def _upstream(graph: list[cst.BaseStatement], outputs: set[str]) -> set[str]:
     """Names the outputs depend on through the graph's assignments (loops make this a fixpoint)."""
     deps: dict[str, set[str]] = {}
     for statement in graph:
-        for small in small_statements(statement) if not isinstance(statement, cst.SimpleStatementLine) else statement.body:
+        for small in (
+            small_statements(statement)
+            if not isinstance(statement, cst.SimpleStatementLine)
+            else statement.body
+        ):
             target = single_target(small)
             if target and isinstance(small, cst.Assign):
                 deps.setdefault(target, set()).update(_names_in(small.value))
@@ -345,7 +419,11 @@ def _upstream(graph: list[cst.BaseStatement], outputs: set[str]) -> set[str]:
 def _assigned_name(graph: list[cst.BaseStatement], call: cst.Call) -> str | None:
     """Target of the graph assignment whose value contains ``call``."""
     for statement in graph:
-        smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else small_statements(statement)
+        smalls = (
+            statement.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            else small_statements(statement)
+        )
         for small in smalls:
             target = single_target(small)
             if target and isinstance(small, cst.Assign) and contains(small.value, call):

@@ -11,6 +11,8 @@ Keras BN instead and report the quantified difference.
 
 from __future__ import annotations
 
+from functools import cache
+
 import libcst as cst
 
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
@@ -79,6 +81,16 @@ class FusedBatchNormRule(Rule):
         if not ctx.fused_requested:
             return
         if FUSED_CLASS in ctx.program.bound_names:
-            ctx.leave(self.id, ctx.module, f"the module already binds `{FUSED_CLASS}`; cannot emit the class")
+            ctx.leave(
+                self.id,
+                ctx.module,
+                f"the module already binds `{FUSED_CLASS}`; cannot emit the class",
+            )
             return
-        ctx.prelude.append(cst.parse_statement(_FUSED_CLASS_SOURCE.strip() + "\n"))
+        ctx.prelude.append(_fused_class())
+
+
+@cache
+def _fused_class() -> cst.BaseStatement:
+    """The class as a tree, parsed once per process (nodes are immutable, so it can be shared)."""
+    return cst.parse_statement(_FUSED_CLASS_SOURCE.strip() + "\n")

@@ -19,8 +19,9 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import call_target, keyword, single_target
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.layer_calls import kwarg as _kwarg, migrate_batch_norm_calls
 from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
+from bn_migrate.rewrite.rules.layer_calls import kwarg as _kwarg
+from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
 
 
 class KerasGraphRule(Rule):
@@ -37,7 +38,9 @@ class KerasGraphRule(Rule):
             ),
         ),
         Example(
-            program(SEED_BEFORE, bn="tf.keras.layers.BatchNormalization(virtual_batch_size=2)(hidden)"),
+            program(
+                SEED_BEFORE, bn="tf.keras.layers.BatchNormalization(virtual_batch_size=2)(hidden)"
+            ),
             left=("BN009",),
         ),
     )
@@ -69,9 +72,15 @@ class KerasGraphRule(Rule):
                 ctx.remove(self.id, statement, "TF1 default-graph set-up: nothing to do in TF2")
             elif isinstance(statement, cst.Expr) and name == api.SET_LEARNING_PHASE:
                 if ctx.program.learning_phase is None:
-                    ctx.leave(self.id, statement, "set_learning_phase with a value that is not a literal")
+                    ctx.leave(
+                        self.id, statement, "set_learning_phase with a value that is not a literal"
+                    )
                 else:
-                    ctx.remove(self.id, statement, "learning phase removed: layers get training= explicitly")
+                    ctx.remove(
+                        self.id,
+                        statement,
+                        "learning phase removed: layers get training= explicitly",
+                    )
             elif isinstance(statement, cst.Assign) and name == api.GET_DEFAULT_GRAPH:
                 self._remove_default_graph(ctx, statement)
 
@@ -92,9 +101,12 @@ class KerasGraphRule(Rule):
         objects: set[str] = set()
         for statement in ctx.program.statements:
             target = single_target(statement)
-            if target and isinstance(statement, cst.Assign):
-                if call_target(ctx.aliases, statement.value) in api.KERAS_TRAINING_LAYERS:
-                    objects.add(target)
+            if (
+                target
+                and isinstance(statement, cst.Assign)
+                and call_target(ctx.aliases, statement.value) in api.KERAS_TRAINING_LAYERS
+            ):
+                objects.add(target)
 
         for node in ctx.program.calls:
             layer = node.func

@@ -14,7 +14,12 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import ADAM_KERAS, PLACEHOLDER_AFTER, PLACEHOLDER_BEFORE, placeholder_program
+from bn_migrate.rewrite.rules.examples import (
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
 
 TF_NAME = "tf"
 
@@ -27,7 +32,8 @@ class ImportsRule(Rule):
     EXAMPLES = (
         Example(
             placeholder_program(PLACEHOLDER_BEFORE).replace(
-                "import tensorflow as tf\n", "import tensorflow.compat.v1 as tf\n\ntf.disable_v2_behavior()\n"
+                "import tensorflow as tf\n",
+                "import tensorflow.compat.v1 as tf\n\ntf.disable_v2_behavior()\n",
             ),
             placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS),
         ),
@@ -43,7 +49,11 @@ class ImportsRule(Rule):
             ctx.needed_imports.add(api.TF)
             return
         if api.canonical_name(bound) != api.TF:
-            ctx.leave(self.id, ctx.aliases.import_nodes[TF_NAME], f"`tf` is bound to `{bound}`, not TensorFlow")
+            ctx.leave(
+                self.id,
+                ctx.aliases.import_nodes[TF_NAME],
+                f"`tf` is bound to `{bound}`, not TensorFlow",
+            )
             return
         if bound != api.TF:
             node = ctx.aliases.import_nodes[TF_NAME]
@@ -58,7 +68,9 @@ def _import_tensorflow_as_tf(updated: cst.CSTNode) -> cst.CSTNode:
     assert isinstance(updated, cst.Import)
     names = [
         alias.with_changes(name=cst.Name(api.TF))
-        if alias.asname is not None and isinstance(alias.asname.name, cst.Name) and alias.asname.name.value == TF_NAME
+        if alias.asname is not None
+        and isinstance(alias.asname.name, cst.Name)
+        and alias.asname.name.value == TF_NAME
         else alias
         for alias in updated.names
     ]

@@ -12,7 +12,12 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import ADAM_KERAS, PLACEHOLDER_AFTER, PLACEHOLDER_BEFORE, placeholder_program
+from bn_migrate.rewrite.rules.examples import (
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
 from bn_migrate.rewrite.rules.layer_calls import bind, code, layer_calls
 
 RULE = "BN011"
@@ -25,7 +30,9 @@ class LossesRule(Rule):
     name = "losses"
     EXAMPLES = (
         Example(
-            placeholder_program(PLACEHOLDER_BEFORE, loss="tf.losses.mean_squared_error(tf.zeros_like(h), h)"),
+            placeholder_program(
+                PLACEHOLDER_BEFORE, loss="tf.losses.mean_squared_error(tf.zeros_like(h), h)"
+            ),
             placeholder_program(
                 PLACEHOLDER_AFTER,
                 loss="tf.reduce_mean(tf.math.squared_difference(h, tf.zeros_like(h)))",
@@ -33,7 +40,10 @@ class LossesRule(Rule):
             ),
         ),
         Example(
-            placeholder_program(PLACEHOLDER_BEFORE, loss="tf.losses.mean_squared_error(tf.zeros_like(h), h, weights=2.0)"),
+            placeholder_program(
+                PLACEHOLDER_BEFORE,
+                loss="tf.losses.mean_squared_error(tf.zeros_like(h), h, weights=2.0)",
+            ),
             left=("BN011",),
         ),
     )
@@ -53,7 +63,7 @@ class LossesRule(Rule):
         for key, index in bound.items():
             text = code(ctx, call.args[index].value)
             if key in spec.defaults:
-                if text != spec.defaults[key] and not (key == "scope"):
+                if text != spec.defaults[key] and key != "scope":
                     ctx.leave(RULE, call, f"`{key}={text}` of {name} is not migrated yet")
                     return
                 continue
@@ -75,7 +85,11 @@ class LossesRule(Rule):
 
         ctx.claim(call.func)
         ctx.edit(RULE, call, rewrite)
-        ctx.apply(RULE, call, f"{name} -> tf.reduce_mean of the per-element loss (TF1's default reduction)")
+        ctx.apply(
+            RULE,
+            call,
+            f"{name} -> tf.reduce_mean of the per-element loss (TF1's default reduction)",
+        )
 
 
 class _Substitute(cst.CSTTransformer):

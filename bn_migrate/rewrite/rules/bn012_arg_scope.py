@@ -15,12 +15,19 @@ from bn_migrate.rewrite.program import contains, positional
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
 from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, placeholder_program
 
-_SCOPED = placeholder_program(PLACEHOLDER_BEFORE).replace(
-    'h = tf.layers.dense(x, 4, name="hidden")\nh = tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
-    "with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
-    "                    normalizer_params={'is_training': is_training}):\n"
-    "    h = slim.fully_connected(x, 4, scope='hidden')\n",
-).replace("import tensorflow as tf\n", "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n")
+_SCOPED = (
+    placeholder_program(PLACEHOLDER_BEFORE)
+    .replace(
+        'h = tf.layers.dense(x, 4, name="hidden")\nh = tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
+        "with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
+        "                    normalizer_params={'is_training': is_training}):\n"
+        "    h = slim.fully_connected(x, 4, scope='hidden')\n",
+    )
+    .replace(
+        "import tensorflow as tf\n",
+        "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n",
+    )
+)
 
 RULE = "BN012"
 
@@ -32,9 +39,11 @@ class ArgScopeRule(Rule):
     name = "arg-scope"
     EXAMPLES = (
         Example(  # nested in a block: left
-            _SCOPED.replace("with slim.arg_scope", "if True:\n  with slim.arg_scope").replace(
-                "    h = slim.fully_connected", "      h = slim.fully_connected"
-            ).replace("                    normalizer_params", "                      normalizer_params"),
+            _SCOPED.replace("with slim.arg_scope", "if True:\n  with slim.arg_scope")
+            .replace("    h = slim.fully_connected", "      h = slim.fully_connected")
+            .replace(
+                "                    normalizer_params", "                      normalizer_params"
+            ),
             left=("BN012",),
         ),
     )
@@ -44,20 +53,34 @@ class ArgScopeRule(Rule):
             call = scope.items[0].item
             assert isinstance(call, cst.Call)
             args = positional(call)
-            if scope not in ctx.module.body or any(contains(other, scope) for other in ctx.program.arg_scopes if other is not scope):
-                ctx.leave(RULE, scope, "arg_scope inside a block or another arg_scope is not migrated")
+            if scope not in ctx.module.body or any(
+                contains(other, scope) for other in ctx.program.arg_scopes if other is not scope
+            ):
+                ctx.leave(
+                    RULE, scope, "arg_scope inside a block or another arg_scope is not migrated"
+                )
                 continue
-            if len(args) != 1 or not isinstance(args[0].value, (cst.List, cst.Tuple)) or scope.items[0].asname:
-                ctx.leave(RULE, scope, "arg_scope without a literal list of functions is not migrated")
+            if (
+                len(args) != 1
+                or not isinstance(args[0].value, (cst.List, cst.Tuple))
+                or scope.items[0].asname
+            ):
+                ctx.leave(
+                    RULE, scope, "arg_scope without a literal list of functions is not migrated"
+                )
                 continue
             ctx.claim_within(call)
             ctx.edit(RULE, scope, _dissolve)
-            ctx.apply(RULE, scope, "arg_scope dissolved: its defaults are written at each call it covered")
+            ctx.apply(
+                RULE, scope, "arg_scope dissolved: its defaults are written at each call it covered"
+            )
 
 
 def _dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
     assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
     body = list(updated.body.body)
     if body:
-        body[0] = body[0].with_changes(leading_lines=[*updated.leading_lines, *body[0].leading_lines])
+        body[0] = body[0].with_changes(
+            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
+        )
     return cst.FlattenSentinel(body)

@@ -15,11 +15,16 @@ from bn_migrate.rewrite.rules.base import Example, Rule
 
 def _example(example: Example) -> str:
     if example.after is None:
-        verdict = "left unchanged" + (f", reported by {', '.join(example.left)}" if example.left else "")
+        verdict = "left unchanged" + (
+            f", reported by {', '.join(example.left)}" if example.left else ""
+        )
         return f"Left as it is ({verdict}):\n\n```python\n{example.before}```\n"
     diff = "".join(
         difflib.unified_diff(
-            example.before.splitlines(keepends=True), example.after.splitlines(keepends=True), "before", "after"
+            example.before.splitlines(keepends=True),
+            example.after.splitlines(keepends=True),
+            "before",
+            "after",
         )
     )
     return f"Rewritten:\n\n```diff\n{diff}```\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SEED_BEFORE = '''import numpy as np
+SEED_BEFORE = """import numpy as np
 import tensorflow as tf
 
 tf.keras.backend.set_learning_phase(True)
@@ -17,9 +17,9 @@ with tf.Session() as sess:
     for step in range(2):
         sess.run(update_ops, {{x: data}})
         sess.run(out, {{x: data}})
-'''
+"""
 
-SEED_AFTER = '''import numpy as np
+SEED_AFTER = """import numpy as np
 import tensorflow as tf
 
 x = tf.keras.layers.Input(shape=(3,))
@@ -30,7 +30,7 @@ data = np.ones((8, 3))
 model = tf.keras.Model(x, out)
 for step in range(2):
     model(data)
-'''
+"""
 
 
 def program(template: str, *, bn: str) -> str:
@@ -38,7 +38,7 @@ def program(template: str, *, bn: str) -> str:
     return template.format(bn_line=f"batch_normed = {bn}")
 
 
-PLACEHOLDER_BEFORE = '''import numpy as np
+PLACEHOLDER_BEFORE = """import numpy as np
 import tensorflow as tf
 
 data = np.ones((8, 3), np.float32)
@@ -56,9 +56,9 @@ with tf.Session() as sess:
         _, value = sess.run([train_op, loss], {{x: data, is_training: True}})
         print(value)
     print(sess.run(loss, {{x: data, is_training: False}}))
-'''
+"""
 
-PLACEHOLDER_AFTER = '''import numpy as np
+PLACEHOLDER_AFTER = """import numpy as np
 import tensorflow as tf
 
 data = np.ones((8, 3), np.float32)
@@ -92,7 +92,7 @@ for step in range(2):
     value = train_step(x=data, is_training=True).numpy()
     print(value)
 print(graph(x=data, is_training=False).numpy())
-'''
+"""
 
 MEAN_LOSS = "tf.reduce_mean(tf.square(h))"
 ADAM = "tf.train.AdamOptimizer(0.1)"

@@ -30,10 +30,16 @@ class GraphFunction:
     outputs: list[str] = field(default_factory=list)
     module_level: list[cst.BaseStatement] = field(default_factory=list)  # edited, kept outside
     body: list[cst.BaseStatement] = field(default_factory=list)  # edited graph statements
-    after: list[object] = field(default_factory=list)  # optimizer and train step sources (BN006), str()
-    step_returns: list[str] = field(default_factory=list)  # what the train run fetched besides the op
+    after: list[object] = field(
+        default_factory=list
+    )  # optimizer and train step sources (BN006), str()
+    step_returns: list[str] = field(
+        default_factory=list
+    )  # what the train run fetched besides the op
     layer_names: list[str] = field(default_factory=list)  # every layer object, in creation order
-    keras_objects: list[tuple[tuple[int, int], str]] = field(default_factory=list)  # kept Keras layers
+    keras_objects: list[tuple[tuple[int, int], str]] = field(
+        default_factory=list
+    )  # kept Keras layers
 
     def add_output(self, name: str) -> int:
         if name not in self.outputs:
@@ -56,7 +62,9 @@ class GraphFunction:
         """``def graph(...)``: casts, the edited graph statements, ``return`` the fetched tensors."""
         lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in self.casts]
         header = cst.parse_statement(
-            f"def {self.name}({self.signature()}):\n" + "".join(lines) + f"    return {self.outputs_target()}\n"
+            f"def {self.name}({self.signature()}):\n"
+            + "".join(lines)
+            + f"    return {self.outputs_target()}\n"
         )
         assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
         casts = list(header.body.body[:-1])
@@ -106,12 +114,18 @@ def graph_function(ctx: Context) -> GraphFunction:
         params: list[tuple[str, str | None]] = []
         casts: list[tuple[str, str]] = []
         for name, placeholder in ctx.program.placeholders.items():
-            default = ctx.module.code_for_node(placeholder.default).strip() if placeholder.default else None
+            default = (
+                ctx.module.code_for_node(placeholder.default).strip()
+                if placeholder.default
+                else None
+            )
             params.append((name, default))
             if placeholder.dtype is not None and not placeholder.is_bool:
                 dtype = ctx.qualify(placeholder.dtype)
                 if dtype is None or not dtype.startswith(api.TF + "."):
-                    ctx.leave("BN005", placeholder.statement, "placeholder dtype is not a tf.<dtype> name")
+                    ctx.leave(
+                        "BN005", placeholder.statement, "placeholder dtype is not a tf.<dtype> name"
+                    )
                     continue
                 casts.append((name, "tf." + dtype[len(api.TF) + 1 :]))
         ctx.graph_function = GraphFunction(

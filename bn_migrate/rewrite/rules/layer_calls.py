@@ -21,7 +21,9 @@ from bn_migrate.rewrite.program import single_target
 from bn_migrate.rewrite.rules.base import Context
 from bn_migrate.rewrite.rules.bn008_fused_batch_norm import FUSED_CLASS, request_fused_class
 
-Source = int | str | cst.BaseExpression  # index into the call's arguments, new source text, or a node
+Source = (
+    int | str | cst.BaseExpression
+)  # index into the call's arguments, new source text, or a node
 
 
 @dataclass
@@ -37,7 +39,9 @@ class LayerPlan:
     positional: int = 0  # how many leading kwargs are written positionally
     trainable: bool = True  # False: its variables stay out of the train step (TF1 trainable=False)
     extra_args: list[cst.Arg] = field(default_factory=list)  # arguments an arg_scope supplied
-    normalizer: LayerPlan | None = None  # contrib normalizer_fn=batch_norm, applied before activation
+    normalizer: LayerPlan | None = (
+        None  # contrib normalizer_fn=batch_norm, applied before activation
+    )
     post_activation: Source | None = None  # activation applied after the normalizer
     moves_with_update_ops: bool = False  # statistics move in TF1 only when the update ops run
 
@@ -45,7 +49,9 @@ class LayerPlan:
         return cst.Call(
             func=cst.parse_expression(self.layer_class),
             args=[
-                cst.Arg(_value(args, source)) if index < self.positional else kwarg(key, _value(args, source))
+                cst.Arg(_value(args, source))
+                if index < self.positional
+                else kwarg(key, _value(args, source))
                 for index, (key, source) in enumerate(self.kwargs)
             ],
         )
@@ -64,7 +70,9 @@ class LayerPlan:
 
     def apply_to(self, inputs: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
         """``layer(inputs, training=...)``, then the normalizer and activations, as TF1 chained them."""
-        layer: cst.BaseExpression = cst.Name(self.object_name) if self.object_name else self.constructor(args)
+        layer: cst.BaseExpression = (
+            cst.Name(self.object_name) if self.object_name else self.constructor(args)
+        )
         call_args = [cst.Arg(value=inputs)]
         if self.training is not None:
             call_args.append(kwarg("training", _value(args, self.training)))
@@ -89,7 +97,9 @@ def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.Bas
 def kwarg(key: str, value: cst.BaseExpression) -> cst.Arg:
     no_space = cst.SimpleWhitespace("")
     return cst.Arg(
-        keyword=cst.Name(key), value=value, equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space)
+        keyword=cst.Name(key),
+        value=value,
+        equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
     )
 
 
@@ -130,15 +140,21 @@ def plan_batch_norm(
 ) -> LayerPlan | None:
     """Check a TF1 batch-norm call against its table entry and plan the Keras 3 layer; None: left."""
     what = f"{spec.family} batch norm"
-    bound_and_inputs = bind(ctx, spec.rule, what, spec.positional, call, has_inputs=spec.is_function)
+    bound_and_inputs = bind(
+        ctx, spec.rule, what, spec.positional, call, has_inputs=spec.is_function
+    )
     if bound_and_inputs is None:
         return None
     bound, inputs = bound_and_inputs
     texts = {key: code(ctx, call.args[index].value) for key, index in bound.items()}
-    activation = bound.pop("activation_fn", None) if texts.get("activation_fn", "None") != "None" else None
+    activation = (
+        bound.pop("activation_fn", None) if texts.get("activation_fn", "None") != "None" else None
+    )
     if texts.get("activation_fn") == "None":
         bound.pop("activation_fn")
-    in_place = texts.get("updates_collections") == "None"  # contrib: update in place, as Keras 3 does
+    in_place = (
+        texts.get("updates_collections") == "None"
+    )  # contrib: update in place, as Keras 3 does
     if "updates_collections" in bound:
         collection = call.args[bound["updates_collections"]].value
         if in_place or ctx.qualify(collection) in api.UPDATE_OPS_KEYS:
@@ -151,9 +167,13 @@ def plan_batch_norm(
         return None
     for key in bound:
         if spec.dropped.get(key) != texts[key] and key in spec.unsupported:
-            ctx.leave(spec.rule, call, f"`{key}={texts[key]}` of {what} has no exact Keras 3 equivalent")
+            ctx.leave(
+                spec.rule, call, f"`{key}={texts[key]}` of {what} has no exact Keras 3 equivalent"
+            )
             return None
-    kept = {k: i for k, i in bound.items() if spec.dropped.get(k) != texts[k] and k != spec.training_arg}
+    kept = {
+        k: i for k, i in bound.items() if spec.dropped.get(k) != texts[k] and k != spec.training_arg
+    }
     fused_text = texts.get("fused", "None") if spec.fused_arg else "False"
     kept.pop("fused", None)
     training: Source | None = None
@@ -161,7 +181,9 @@ def plan_batch_norm(
         training = bound.get(spec.training_arg, spec.training_default)
     kwargs: list[tuple[str, Source]] = []
     for key, index in kept.items():
-        kwargs.append(("name" if key == api.CONTRIB_SCOPE_ARG else spec.renames.get(key, key), index))
+        kwargs.append(
+            ("name" if key == api.CONTRIB_SCOPE_ARG else spec.renames.get(key, key), index)
+        )
     present = {key for key, _ in kwargs}
     kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
     kwargs.sort(key=lambda item: item[0] == "name")  # name= last, as Keras code usually reads
@@ -201,14 +223,20 @@ def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> 
         normalizer_fn = call.args[bound.pop("normalizer_fn")].value
         params = bound.pop("normalizer_params", None)
         if code(ctx, normalizer_fn) != "None":
-            normalizer = _normalizer(ctx, rule, call, normalizer_fn, call.args[params].value if params else None)
+            normalizer = _normalizer(
+                ctx, rule, call, normalizer_fn, call.args[params].value if params else None
+            )
             if normalizer is None:
                 return None
             for key in ("biases_initializer", "biases_regularizer"):  # contrib ignores them then
                 bound.pop(key, None)
     for key, index in bound.items():
         if key in spec.unsupported:
-            ctx.leave(rule, call, f"`{key}={code(ctx, call.args[index].value)}` is not migrated for {what}")
+            ctx.leave(
+                rule,
+                call,
+                f"`{key}={code(ctx, call.args[index].value)}` is not migrated for {what}",
+            )
             return None
     training: Source | None = None
     if spec.training_arg is not None:
@@ -230,19 +258,29 @@ def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> 
         activation = next((source for key, source in kwargs if key == "activation"), None)
         plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]
         plan.kwargs.sort(key=lambda item: item[0] == "name")
-        if activation is not None and not (isinstance(activation, int) and code(ctx, call.args[activation].value) == "None"):
+        if activation is not None and not (
+            isinstance(activation, int) and code(ctx, call.args[activation].value) == "None"
+        ):
             plan.post_activation = activation
         plan.normalizer = normalizer
     return plan
 
 
 def _normalizer(
-    ctx: Context, rule: str, call: cst.Call, function: cst.BaseExpression, params: cst.BaseExpression | None
+    ctx: Context,
+    rule: str,
+    call: cst.Call,
+    function: cst.BaseExpression,
+    params: cst.BaseExpression | None,
 ) -> LayerPlan | None:
     """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes."""
     spec = api.BATCH_NORM.get(ctx.qualify(function) or "")
     if spec is None or spec.family != "contrib/slim":
-        ctx.leave(rule, call, f"normalizer_fn={code(ctx, function)} is not migrated (only contrib/slim batch_norm)")
+        ctx.leave(
+            rule,
+            call,
+            f"normalizer_fn={code(ctx, function)} is not migrated (only contrib/slim batch_norm)",
+        )
         return None
     pairs: list[tuple[str, cst.BaseExpression]] = []
     if params is not None:
@@ -255,7 +293,9 @@ def _normalizer(
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
             pairs.append((key.evaluated_value, element.value))
-    synthetic = cst.Call(func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]])
+    synthetic = cst.Call(
+        func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]]
+    )
     if call in ctx.positions:
         ctx.positions[synthetic] = ctx.positions[call]
     plan = plan_batch_norm(ctx, spec, synthetic, updates_happen=updates_happen(ctx, spec, None))
@@ -264,7 +304,9 @@ def _normalizer(
     if plan.activation is not None:
         ctx.leave(rule, call, "normalizer_params with activation_fn is not migrated")
         return None
-    plan.kwargs = [(k, synthetic.args[v].value if isinstance(v, int) else v) for k, v in plan.kwargs]
+    plan.kwargs = [
+        (k, synthetic.args[v].value if isinstance(v, int) else v) for k, v in plan.kwargs
+    ]
     if isinstance(plan.training, int):
         plan.training = synthetic.args[plan.training].value
     plan.inputs = 0
@@ -275,7 +317,14 @@ def _input_rank(ctx: Context, call: cst.Call, inputs: int | None) -> int | None:
     """Rank of what the layer is applied to, when the program's literals fix it at every call."""
     if inputs is not None:
         return ctx.program.rank_of(call.args[inputs].value)
-    target = next((name for name, cls in ctx.program.layer_classes.items() if _assigned_call(ctx, name) is call), None)
+    target = next(
+        (
+            name
+            for name, cls in ctx.program.layer_classes.items()
+            if _assigned_call(ctx, name) is call
+        ),
+        None,
+    )
     found: list[cst.BaseExpression] = []
     for node in ctx.program.calls:
         applies = node.func is call or (target is not None and m.matches(node.func, m.Name(target)))
@@ -339,7 +388,9 @@ def _fused_choice(
     return FUSED_CLASS
 
 
-def layer_calls(ctx: Context, table: dict, rule: str | None = None) -> list[tuple[cst.Call, object, str | None]]:
+def layer_calls(
+    ctx: Context, table: dict, rule: str | None = None
+) -> list[tuple[cst.Call, object, str | None]]:
     """Every call of a symbol of ``table`` (owned by ``rule`` when given), with the name it is assigned to."""
     found: list[tuple[cst.Call, object, str | None]] = []
     assigned: dict[int, str] = {}
@@ -356,7 +407,9 @@ def layer_calls(ctx: Context, table: dict, rule: str | None = None) -> list[tupl
     return found
 
 
-def batch_norm_calls(ctx: Context, rule: str) -> list[tuple[cst.Call, api.BatchNormSpec, str | None]]:
+def batch_norm_calls(
+    ctx: Context, rule: str
+) -> list[tuple[cst.Call, api.BatchNormSpec, str | None]]:
     return layer_calls(ctx, api.BATCH_NORM, rule)  # type: ignore[return-value]
 
 
@@ -385,15 +438,24 @@ def object_name(ctx: Context, call: cst.Call, plan: LayerPlan, auto: str) -> str
     return ctx.program.fresh_name(wanted)
 
 
-def finish(ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str) -> None:
+def finish(
+    ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str
+) -> None:
     """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
     if ctx.program.shape == "placeholder" and plan.inputs is not None:
         plan.object_name = object_name(ctx, call, plan, auto)
         statement = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(plan.object_name))], plan.constructor(plan.arguments(call)))]
+            [
+                cst.Assign(
+                    [cst.AssignTarget(cst.Name(plan.object_name))],
+                    plan.constructor(plan.arguments(call)),
+                )
+            ]
         )
         where = ctx.positions.get(call)
-        ctx.layer_objects.append(((where.start.line, where.start.column) if where else (0, 0), statement))
+        ctx.layer_objects.append(
+            ((where.start.line, where.start.column) if where else (0, 0), statement)
+        )
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
@@ -414,7 +476,9 @@ def finish(ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, 
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
-            ctx.bn_training.append(code(ctx, _value(bn.arguments(call) if bn is plan else [], bn.training)))
+            ctx.bn_training.append(
+                code(ctx, _value(bn.arguments(call) if bn is plan else [], bn.training))
+            )
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
@@ -425,11 +489,22 @@ def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
     counter = 0
     for call, spec, target in batch_norm_calls(ctx, rule):
         if target is not None and target in ctx.program.partly_registered:
-            ctx.leave(rule, call, f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them")
+            ctx.leave(
+                rule,
+                call,
+                f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them",
+            )
             continue
         plan = plan_batch_norm(ctx, spec, call, updates_happen=updates_happen(ctx, spec, target))
         if plan is None:
             continue
         auto = "batch_normalization" + (f"_{counter}" if counter else "")
         counter += 1
-        finish(ctx, rule, call, plan, auto, f"{spec.family} batch norm -> {plan.layer_class} with TF1 defaults explicit")
+        finish(
+            ctx,
+            rule,
+            call,
+            plan,
+            auto,
+            f"{spec.family} batch norm -> {plan.layer_class} with TF1 defaults explicit",
+        )

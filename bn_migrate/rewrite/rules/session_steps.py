@@ -12,7 +12,13 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, contains, fetch_names, keyword, positional, single_target, small_statements
+from bn_migrate.rewrite.program import (
+    call_target,
+    fetch_names,
+    keyword,
+    positional,
+    single_target,
+)
 from bn_migrate.rewrite.rules.base import Context, dissolve_session
 from bn_migrate.rewrite.rules.graph_function import graph_function
 from bn_migrate.rewrite.rules.layer_calls import kwarg
@@ -39,7 +45,9 @@ class StepsPlanner:
         call = ctx.program.session_call
         assert session is not None and call is not None
         if [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
-            ctx.leave(RULE, call, "Session arguments other than graph= (config, target) are not migrated")
+            ctx.leave(
+                RULE, call, "Session arguments other than graph= (config, target) are not migrated"
+            )
             return
         ctx.claim_within(call)
         for statement in ctx.program.session_statements():
@@ -49,23 +57,35 @@ class StepsPlanner:
                 self._plan_run(None, call)
         self._check_leftover_uses()
         if not self.step_seen:
-            ctx.leave(RULE, session, "the session never runs the train op: outside the canonical shape")
+            ctx.leave(
+                RULE, session, "the session never runs the train op: outside the canonical shape"
+            )
         plan = self.plan
-        message = f"Session dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()"
+        message = (
+            f"Session dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()"
+        )
         dissolve_session(ctx, RULE, lambda: plan.assemble(ctx), message, spaced=True)
 
     def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
         if value is None:
             return
-        if isinstance(statement, cst.Assign) and isinstance(value, cst.Dict) and single_target(statement):
+        if (
+            isinstance(statement, cst.Assign)
+            and isinstance(value, cst.Dict)
+            and single_target(statement)
+        ):
             self._plan_feed_dict(statement, value)
-        elif m.matches(value, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))):
+        elif m.matches(
+            value, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))
+        ):
             assert isinstance(value, cst.Call)
             self._plan_run(statement, value)
 
     def _is_unhandled_run(self, call: cst.Call) -> bool:
-        is_run = m.matches(call, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run"))))
+        is_run = m.matches(
+            call, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))
+        )
         return is_run and id(call) not in self.seen
 
     def _plan_feed_dict(self, statement: cst.Assign, value: cst.Dict) -> None:
@@ -77,7 +97,9 @@ class StepsPlanner:
         self.feeds[name] = feed
         self.ctx.claim_within(value)
         self.ctx.edit(RULE, value, lambda updated: _as_dict_call(updated))
-        self.ctx.apply(RULE, value, "feed dict keyed by placeholders -> keyword arguments by parameter name")
+        self.ctx.apply(
+            RULE, value, "feed dict keyed by placeholders -> keyword arguments by parameter name"
+        )
 
     def _feed_values(self, value: cst.Dict) -> dict[str, cst.BaseExpression] | None:
         feed: dict[str, cst.BaseExpression] = {}
@@ -95,14 +117,22 @@ class StepsPlanner:
         self.seen.add(id(call))
         args = positional(call)
         feed_arg = keyword(call, "feed_dict")
-        feed_node = feed_arg.value if feed_arg is not None else (args[1].value if len(args) > 1 else None)
+        feed_node = (
+            feed_arg.value if feed_arg is not None else (args[1].value if len(args) > 1 else None)
+        )
         if not args or len(call.args) > (2 if feed_node is not None else 1):
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
         fetch = args[0].value
-        if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed_node is None and statement:
+        if (
+            call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS
+            and feed_node is None
+            and statement
+        ):
             self._handle(call)
-            ctx.remove(RULE, statement, "variable initialization: Keras initializes variables when built")
+            ctx.remove(
+                RULE, statement, "variable initialization: Keras initializes variables when built"
+            )
             return
         names = fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple)) else [fetch]
@@ -121,9 +151,13 @@ class StepsPlanner:
             if statement is None:
                 ctx.leave(RULE, call, "a train run inside an expression is not migrated")
                 return
-            self._plan_train_run(statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments)
+            self._plan_train_run(
+                statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments
+            )
         else:
-            self._plan_eval_run(statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), feed, arguments)
+            self._plan_eval_run(
+                statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), feed, arguments
+            )
 
     def _arguments(
         self, call: cst.Call, feed_node: cst.BaseExpression | None
@@ -141,17 +175,26 @@ class StepsPlanner:
         return None, []
 
     def _plan_train_run(
-        self, statement: cst.BaseSmallStatement, call: cst.Call, names: list[str], is_list: bool, arguments: list[cst.Arg]
+        self,
+        statement: cst.BaseSmallStatement,
+        call: cst.Call,
+        names: list[str],
+        is_list: bool,
+        arguments: list[cst.Arg],
     ) -> None:
         ctx = self.ctx
         targets = _targets_of(statement, len(names), is_list)
         if targets is None:
-            ctx.leave(RULE, statement, "the train run's result is assigned in a way that is not migrated")
+            ctx.leave(
+                RULE, statement, "the train run's result is assigned in a way that is not migrated"
+            )
             return
         kept: list[cst.BaseExpression] = []
         returns: list[str] = []
         for name, target in zip(names, targets):
-            if name in ctx.train_ops or name in ctx.program.update_ops_names:  # ops: Keras runs updates itself
+            if (
+                name in ctx.train_ops or name in ctx.program.update_ops_names
+            ):  # ops: Keras runs updates itself
                 if target is not None and not m.matches(target, m.Name("_")):
                     ctx.leave(RULE, statement, f"the value of op `{name}` is used")
                     return
@@ -186,7 +229,9 @@ class StepsPlanner:
     ) -> None:
         ctx = self.ctx
         if is_list or names[0] not in ctx.graph_names:
-            ctx.leave(RULE, call, "evaluation fetch of several tensors, or of something not in the graph")
+            ctx.leave(
+                RULE, call, "evaluation fetch of several tensors, or of something not in the graph"
+            )
             return
         for training in ctx.bn_training:
             if not self._false_in(training, feed):
@@ -199,7 +244,9 @@ class StepsPlanner:
                 return
         if isinstance(statement, cst.Expr) and statement.value is call:
             self._handle(call)
-            ctx.remove(RULE, statement, "fetch whose result is discarded: computing it changes nothing")
+            ctx.remove(
+                RULE, statement, "fetch whose result is discarded: computing it changes nothing"
+            )
             return
         index = self.plan.add_output(names[0])
         plan = self.plan
@@ -209,7 +256,9 @@ class StepsPlanner:
         def evaluation(updated: cst.CSTNode) -> cst.CSTNode:
             value: cst.BaseExpression = cst.Call(func=cst.Name(plan.name), args=arguments)
             if len(plan.outputs) > 1:
-                value = cst.Subscript(value, [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))])
+                value = cst.Subscript(
+                    value, [cst.SubscriptElement(cst.Index(cst.Integer(str(index))))]
+                )
             return cst.Call(func=cst.Attribute(value, cst.Name("numpy")))
 
         ctx.edit(RULE, call, evaluation)
@@ -226,7 +275,11 @@ class StepsPlanner:
         return value is not None and m.matches(value, m.Name("False"))
 
     def _replace(
-        self, statement: cst.BaseSmallStatement, step: cst.Call, kept: list[cst.BaseExpression], returned: int
+        self,
+        statement: cst.BaseSmallStatement,
+        step: cst.Call,
+        kept: list[cst.BaseExpression],
+        returned: int,
     ) -> None:
         value: cst.BaseExpression
         if returned == 0:
@@ -241,8 +294,14 @@ class StepsPlanner:
         if not kept:
             self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value))
             return
-        target = kept[0] if len(kept) == 1 else cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
-        self.ctx.edit(RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value))
+        target = (
+            kept[0]
+            if len(kept) == 1
+            else cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
+        )
+        self.ctx.edit(
+            RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value)
+        )
 
     def _handle(self, call: cst.Call) -> None:
         assert isinstance(call.func, cst.Attribute)
@@ -258,7 +317,9 @@ class StepsPlanner:
                 if node.value == planner.session and id(node) not in planner.handled:
                     ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
                 elif node.value in local and id(node) not in ctx.claimed:
-                    ctx.leave(RULE, node, f"`{node.value}` is a graph tensor used outside a session fetch")
+                    ctx.leave(
+                        RULE, node, f"`{node.value}` is a graph tensor used outside a session fetch"
+                    )
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 node.value.visit(self)
@@ -272,7 +333,9 @@ class StepsPlanner:
             statement.visit(Uses())
 
 
-def _targets_of(statement: cst.BaseSmallStatement, count: int, is_list: bool) -> list[cst.BaseExpression | None] | None:
+def _targets_of(
+    statement: cst.BaseSmallStatement, count: int, is_list: bool
+) -> list[cst.BaseExpression | None] | None:
     if isinstance(statement, cst.Expr):
         return [None] * count
     if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
@@ -280,9 +343,12 @@ def _targets_of(statement: cst.BaseSmallStatement, count: int, is_list: bool) ->
     target = statement.targets[0].target
     if not is_list:
         return [target]
-    if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == count:
-        if all(not isinstance(e, cst.StarredElement) for e in target.elements):
-            return [e.value for e in target.elements]
+    if (
+        isinstance(target, (cst.Tuple, cst.List))
+        and len(target.elements) == count
+        and all(not isinstance(e, cst.StarredElement) for e in target.elements)
+    ):
+        return [e.value for e in target.elements]
     return None
 
 
