@@ -348,6 +348,7 @@ class OptimizerSpec:
     explicit: dict[str, str]  # TF1 defaults written out (Keras 3 defaults differ)
     unsupported: frozenset[str] = frozenset({"use_locking", "name"})
     ones_accumulator: bool = False  # RMSProp: mean-square slot starts at ones in TF1
+    constant_lr_only: str | None = None  # why a decaying learning rate would change the update
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
@@ -357,6 +358,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     "tensorflow.train.MomentumOptimizer": OptimizerSpec(
         "tf.keras.optimizers.SGD", ("learning_rate", "momentum", "use_locking", "name", "use_nesterov"),
         {"use_nesterov": "nesterov"}, {},
+        constant_lr_only="tf.train.MomentumOptimizer scales its accumulator by the current learning "
+        "rate, Keras SGD bakes each step's rate into its momentum: equal only at a constant rate",
     ),
     "tensorflow.train.AdamOptimizer": OptimizerSpec(
         "tf.keras.optimizers.Adam", ("learning_rate", "beta1", "beta2", "epsilon"),
@@ -373,7 +376,68 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }  # fmt: skip
 """``tf.train`` optimizers (rule BN006). Adam: epsilon 1e-8 (Keras 1e-7). RMSProp: epsilon 1e-10 and a
 mean-square accumulator starting at ones (a small subclass is emitted). Momentum: Keras SGD with
-momentum= and nesterov=, the same update with a sign-flipped slot. Adagrad: accumulator 0.1, no epsilon."""
+momentum= and nesterov=, the same update with a sign-flipped slot, but only at a constant learning rate
+(TF1 multiplies the whole accumulator by the current rate, Keras each gradient by its step's rate: a
+decaying rate is left; measured by ``bn-migrate check``). Adagrad: accumulator 0.1, no epsilon."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A TF1 learning-rate decay of ``global_step`` and the Keras 3 schedule with the same formula.
+
+    Keras evaluates the schedule at ``optimizer.iterations`` (the number of ``apply_gradients`` calls
+    so far); TF1 at ``global_step``. They agree when the global step starts at 0 and only the one
+    ``minimize(..., global_step=)`` increments it, which BN006 checks before using this table."""
+
+    keras_class: str
+    positional: tuple[str, ...]  # TF1 parameters, in order
+    step_arg: str  # TF1 parameter fed the global step (Keras passes the step itself)
+    renames: dict[str, str] = field(default_factory=dict)  # TF1 keyword -> Keras 3 keyword
+
+
+_DECAY_RATE_PARAMS = ("learning_rate", "global_step", "decay_steps", "decay_rate", "staircase", "name")
+_PIECEWISE = ScheduleSpec(
+    "tf.keras.optimizers.schedules.PiecewiseConstantDecay", ("x", "boundaries", "values", "name"), "x"
+)
+LR_SCHEDULES: dict[str, ScheduleSpec] = {
+    "tensorflow.train.exponential_decay": ScheduleSpec(
+        "tf.keras.optimizers.schedules.ExponentialDecay", _DECAY_RATE_PARAMS, "global_step",
+        {"learning_rate": "initial_learning_rate"},
+    ),
+    "tensorflow.train.inverse_time_decay": ScheduleSpec(
+        "tf.keras.optimizers.schedules.InverseTimeDecay", _DECAY_RATE_PARAMS, "global_step",
+        {"learning_rate": "initial_learning_rate"},
+    ),
+    "tensorflow.train.polynomial_decay": ScheduleSpec(
+        "tf.keras.optimizers.schedules.PolynomialDecay",
+        ("learning_rate", "global_step", "decay_steps", "end_learning_rate", "power", "cycle", "name"),
+        "global_step", {"learning_rate": "initial_learning_rate"},
+    ),
+    "tensorflow.train.piecewise_constant": _PIECEWISE,
+    "tensorflow.train.piecewise_constant_decay": _PIECEWISE,
+}  # fmt: skip
+"""TF1 decays (rule BN006) whose Keras 3 schedule computes the same value at the same step, checked
+against the Keras 3.15 source: exponential and inverse-time ``lr * rate^(step/steps)`` /
+``lr / (1 + rate * step/steps)`` with ``staircase`` flooring ``step/steps``; polynomial with the same
+``end_learning_rate=0.0001``, ``power=1.0`` defaults, ``min(step, steps)`` and, with ``cycle``, steps
+times ``ceil(step/steps)`` (1 at step 0); piecewise ``values[i]`` for ``boundaries[i-1] < step <=
+boundaries[i]``. Every default is the same, so only the arguments written are emitted."""
+
+GLOBAL_STEP_CREATORS = frozenset(
+    {"tensorflow.train.get_or_create_global_step", "tensorflow.train.create_global_step"}
+)
+GLOBAL_STEP_GETTER = "tensorflow.train.get_global_step"
+"""Returns the global step a creator made earlier (None otherwise)."""
+TF_VARIABLE = "tensorflow.Variable"
+GLOBAL_STEP_VARIABLE_KEYWORDS = frozenset({"trainable", "name", "dtype"})
+"""``tf.Variable(0, trainable=False, ...)`` as a global step: the keywords accepted beside it."""
+OPTIMIZER_STEPS = "iterations"
+"""Keras optimizer attribute counting ``apply_gradients`` calls: what a TF1 global step read becomes."""
+
+TRAINABLE_VARIABLES = "tensorflow.trainable_variables"
+TRAINABLE_VARIABLES_KEYS = frozenset({"tensorflow.GraphKeys.TRAINABLE_VARIABLES"})
+"""``var_list=tf.trainable_variables(scope)`` / ``get_collection(TRAINABLE_VARIABLES, scope=)``: the
+trainable variables whose name ``re.match``es ``scope``."""
 
 
 @dataclass(frozen=True)

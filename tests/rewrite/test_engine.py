@@ -133,6 +133,7 @@ def test_site_positions_are_one_based() -> None:
 
 # --- placeholder graphs (BN003, BN005, BN006, BN007, BN011) ---------------------------------------------
 from bn_migrate.rewrite.rules.examples import (
+    ADAM,
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
@@ -313,3 +314,168 @@ def test_layer_objects_built_in_the_graph_stay_at_module_level() -> None:
         in result.code
     )
     assert "    h = bn(h, training=is_training)\n" in result.code
+
+
+# --- BN006: learning-rate decays of the global step, var_list ----------------------------------------
+GLOBAL_STEP = "global_step = tf.train.get_or_create_global_step()\n"
+DECAY = "lr = tf.train.exponential_decay(0.1, global_step, 10, 0.5, staircase=True)\n"
+
+
+def _training(
+    definitions: str,
+    minimize: str,
+    *,
+    optimizer: str = "tf.train.AdamOptimizer(lr)",
+    loop: str = "",
+) -> str:
+    """The placeholder program with ``definitions`` before the update ops, ``minimize(loss, <minimize>)``
+    and ``loop`` appended to the training loop's body."""
+    before = placeholder_program(PLACEHOLDER_BEFORE, optimizer=optimizer)
+    before = before.replace(
+        "update_ops = tf.get_collection", definitions + "update_ops = tf.get_collection"
+    )
+    before = before.replace(".minimize(loss)", f".minimize(loss, {minimize})")
+    return before.replace("        print(value)\n", "        print(value)\n" + loop)
+
+
+def _migrated(
+    optimizer: str, *, schedule: str = "", layers: str = "hidden, bn", loop: str = ""
+) -> str:
+    after = placeholder_program(PLACEHOLDER_AFTER, optimizer=optimizer)
+    if schedule:
+        after = after.replace("\n\noptimizer = ", f"\n\n{schedule}\n\n\noptimizer = ")
+    after = after.replace("for layer in (hidden, bn)", f"for layer in ({layers})")
+    return after.replace("    print(value)\n", "    print(value)\n" + loop)
+
+
+def _left_by_bn006(before: str, *words: str) -> None:
+    result = rewrite_source(before)
+    assert result.status is Status.SKIPPED and result.code == before
+    messages = [site.message for site in result.left if site.rule == "BN006"]
+    assert any(all(word in message for word in words) for message in messages), result.left
+
+
+def test_exponential_decay_of_the_global_step_becomes_a_keras_schedule_read_through_iterations() -> (
+    None
+):
+    before = _training(
+        GLOBAL_STEP + DECAY,
+        "global_step=global_step",
+        loop="        print(sess.run(global_step), sess.run(lr))\n",
+    )
+    after = _migrated(
+        "tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-08)",
+        schedule="lr = tf.keras.optimizers.schedules.ExponentialDecay(initial_learning_rate=0.1, "
+        "decay_steps=10, decay_rate=0.5, staircase=True)",
+        loop="    print(optimizer.iterations.numpy(), lr(optimizer.iterations).numpy())\n",
+    )
+    assert_rewrite(before, after)
+
+
+def test_polynomial_decay_of_a_tf_variable_global_step() -> None:
+    before = _training(
+        "global_step = tf.Variable(0, trainable=False, name='global_step')\n"
+        "lr = tf.train.polynomial_decay(0.1, global_step, 4, end_learning_rate=0.01, power=2.0, "
+        "cycle=True)\n",
+        "global_step=global_step",
+        optimizer="tf.train.GradientDescentOptimizer(lr)",
+    )
+    after = _migrated(
+        "tf.keras.optimizers.SGD(learning_rate=lr)",
+        schedule="lr = tf.keras.optimizers.schedules.PolynomialDecay(initial_learning_rate=0.1, "
+        "decay_steps=4, end_learning_rate=0.01, power=2.0, cycle=True)",
+    )
+    assert_rewrite(before, after)
+
+
+def test_inline_decay_of_get_global_step_after_its_creation() -> None:
+    before = _training(
+        "tf.train.get_or_create_global_step()\nglobal_step = tf.train.get_global_step()\n",
+        "global_step=global_step",
+        optimizer="tf.train.AdamOptimizer(tf.train.inverse_time_decay(0.1, global_step, 1, 0.5))",
+    )
+    after = _migrated(
+        "tf.keras.optimizers.Adam(learning_rate=tf.keras.optimizers.schedules.InverseTimeDecay("
+        "initial_learning_rate=0.1, decay_steps=1, decay_rate=0.5), epsilon=1e-08)"
+    )
+    assert_rewrite(before, after)
+
+
+def test_piecewise_constant_and_a_constant_rate_with_a_global_step() -> None:
+    before = _training(
+        GLOBAL_STEP + "lr = tf.train.piecewise_constant(global_step, [2, 5], [0.1, 0.01, 0.001])\n",
+        "global_step=global_step",
+    )
+    after = _migrated(
+        "tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-08)",
+        schedule="lr = tf.keras.optimizers.schedules.PiecewiseConstantDecay(boundaries=[2, 5], "
+        "values=[0.1, 0.01, 0.001])",
+    )
+    assert_rewrite(before, after)
+    constant = _training(GLOBAL_STEP, "global_step=global_step", optimizer=ADAM)
+    assert_rewrite(constant, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
+
+
+def test_decay_with_momentum_is_left() -> None:
+    before = _training(
+        GLOBAL_STEP + DECAY,
+        "global_step=global_step",
+        optimizer="tf.train.MomentumOptimizer(lr, 0.9)",
+    )
+    _left_by_bn006(before, "MomentumOptimizer", "constant rate")
+
+
+def test_decay_of_a_step_minimize_does_not_increment_is_left() -> None:
+    before = placeholder_program(PLACEHOLDER_BEFORE, optimizer="tf.train.AdamOptimizer(lr)")
+    before = before.replace(
+        "update_ops = tf.get_collection", GLOBAL_STEP + DECAY + "update_ops = tf.get_collection"
+    )
+    _left_by_bn006(before, "not driven by the global step")
+
+
+def test_global_step_moved_or_read_elsewhere_is_left() -> None:
+    assigned = _training(
+        GLOBAL_STEP + DECAY + "reset = tf.assign(global_step, 0)\n", "global_step=global_step"
+    )
+    _left_by_bn006(assigned, "`global_step` is used here")
+    fetched_in_a_run = _training(
+        GLOBAL_STEP + DECAY,
+        "global_step=global_step",
+        loop="        print(sess.run([loss, lr], {x: data, is_training: False}))\n",
+    )
+    _left_by_bn006(fetched_in_a_run, "`lr` is used here")
+
+
+def test_global_step_not_starting_at_zero_is_left() -> None:
+    before = _training(
+        "global_step = tf.Variable(1, trainable=False)\n", "global_step=global_step", optimizer=ADAM
+    )
+    _left_by_bn006(before, "counts steps from 0")
+
+
+def test_var_list_by_scope_keeps_only_the_selected_layers() -> None:
+    after = _migrated(ADAM_KERAS, layers="hidden,")
+    by_collection = 'var_list=tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="hid")'
+    assert_rewrite(_training("", by_collection, optimizer=ADAM), after)
+    named = _training('head = tf.trainable_variables("hidden/")\n', "var_list=head", optimizer=ADAM)
+    assert_rewrite(named, after)
+
+
+def test_var_list_by_name_prefix_comprehension() -> None:
+    comprehension = 'var_list=[v for v in tf.trainable_variables() if v.name.startswith("bn")]'
+    assert_rewrite(
+        _training("", comprehension, optimizer=ADAM), _migrated(ADAM_KERAS, layers="bn,")
+    )
+
+
+def test_var_list_that_cannot_be_read_exactly_is_left() -> None:
+    partial = _training("", 'var_list=tf.trainable_variables("bn/gamma")', optimizer=ADAM)
+    _left_by_bn006(partial, "only some variables of layer `bn`")
+    regex = _training("", 'var_list=tf.trainable_variables("b.")', optimizer=ADAM)
+    _left_by_bn006(regex, "cannot tell which variables")
+    unnamed = _training("", 'var_list=tf.trainable_variables("bn")', optimizer=ADAM).replace(
+        ', name="bn")', ")"
+    )
+    _left_by_bn006(unnamed, "no literal name=")
+    nothing = _training("", 'var_list=tf.trainable_variables("head")', optimizer=ADAM)
+    _left_by_bn006(nothing, "selects no trainable variable")

@@ -7,24 +7,42 @@ into the file; Adagrad accumulator 0.1 and no epsilon; Momentum -> SGD(momentum=
 step differentiates the loss with respect to every layer's trainable variables, as ``minimize`` did
 with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf.control_dependencies
 (update_ops)``, ``tf.group(train, *update_ops)``) goes: Keras applies BN updates in the forward pass.
-``var_list``, ``global_step`` and learning-rate schedules are not migrated yet and leave the file.
+
+``minimize(loss, global_step=gs)`` with ``gs`` a global step starting at 0 (``get_or_create_global_step()``,
+``create_global_step()``, ``get_global_step()`` after one of those, ``tf.Variable(0, trainable=False)``)
+and a learning rate that decays with it (``api_tables.LR_SCHEDULES``) -> the Keras 3 schedule, which the
+optimizer evaluates at ``optimizer.iterations``. That is the same step only when nothing but this one
+``minimize`` moves the global step, so every other use of ``gs`` or of the learning-rate tensor leaves
+the file, except ``sess.run(gs)`` -> ``optimizer.iterations.numpy()`` and ``sess.run(lr)`` ->
+``lr(optimizer.iterations).numpy()``. A decaying rate with ``MomentumOptimizer`` is left: TF1 scales the
+whole accumulator by the current rate, Keras SGD each step's gradient by that step's rate (the checker
+measures the difference from the first change of rate).
+
+``minimize(loss, var_list=...)`` with ``tf.trainable_variables(scope)``, ``tf.get_collection(
+tf.GraphKeys.TRAINABLE_VARIABLES, scope)`` or ``[v for v in tf.trainable_variables() if
+v.name.startswith(prefix)]`` -> the train step differentiates only the layers whose TF1 variables
+(``<name>/...``) that selects. Every layer must have a literal ``name=``/``scope=`` (TF1 made the
+variable names from it) and the selection must take whole layers; otherwise the file is left.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 
 import libcst as cst
+import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import (
     call_target,
     contains,
+    keyword,
     positional,
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.base import Context, Edit, Example, Rule
 from bn_migrate.rewrite.rules.examples import (
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
@@ -44,6 +62,37 @@ class TF1RMSprop(tf.keras.optimizers.RMSprop):
             initializer = "ones"
         return super().add_optimizer_variables(trainable_variables, name, initializer)
 '''
+
+
+def _decay_program(template: str) -> str:
+    """The placeholder example with an exponential decay of the global step and a var_list scope."""
+    if template == PLACEHOLDER_BEFORE:
+        return (
+            placeholder_program(template, optimizer="tf.train.AdamOptimizer(lr)")
+            .replace(
+                "update_ops = tf.get_collection",
+                "global_step = tf.train.get_or_create_global_step()\n"
+                "lr = tf.train.exponential_decay(0.1, global_step, 10, 0.5, staircase=True)\n"
+                "update_ops = tf.get_collection",
+            )
+            .replace(
+                ".minimize(loss)",
+                '.minimize(loss, global_step=global_step, var_list=tf.trainable_variables("bn"))',
+            )
+            .replace("        print(value)\n", "        print(value, sess.run(lr))\n")
+        )
+    return (
+        placeholder_program(
+            template, optimizer="tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-08)"
+        )
+        .replace(
+            "\n\noptimizer = ",
+            "\n\nlr = tf.keras.optimizers.schedules.ExponentialDecay(initial_learning_rate=0.1, "
+            "decay_steps=10, decay_rate=0.5, staircase=True)\n\n\noptimizer = ",
+        )
+        .replace("for layer in (hidden, bn)", "for layer in (bn,)")
+        .replace("    print(value)\n", "    print(value, lr(optimizer.iterations).numpy())\n")
+    )
 
 
 class OptimizerRule(Rule):
@@ -75,6 +124,13 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(_decay_program(PLACEHOLDER_BEFORE), _decay_program(PLACEHOLDER_AFTER)),
+        Example(
+            _decay_program(PLACEHOLDER_BEFORE).replace(
+                "tf.train.AdamOptimizer(lr)", "tf.train.MomentumOptimizer(lr, 0.9)"
+            ),
+            left=("BN006",),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
@@ -89,20 +145,30 @@ class OptimizerRule(Rule):
             )
             return
         ((train_op, minimize),) = program.minimize.items()
-        loss = self._loss(ctx, minimize)
+        parsed = self._minimize_arguments(ctx, minimize)
         optimizer_call = program.minimize_call(minimize)
-        if loss is None or optimizer_call is None:
+        if parsed is None or optimizer_call is None:
+            return
+        loss, extras = parsed
+        training = _Training()
+        if "global_step" in extras and not self._global_step(ctx, extras["global_step"], training):
             return
         spec = api.OPTIMIZERS[call_target(ctx.aliases, optimizer_call) or ""]
-        arguments = self._optimizer_arguments(ctx, spec, optimizer_call)
+        arguments = self._optimizer_arguments(ctx, spec, optimizer_call, training)
         if arguments is None:
+            return
+        if "var_list" in extras and not self._var_list(ctx, extras["var_list"], training):
+            return
+        optimizer = next((n for n, c in program.optimizers.items() if c is optimizer_call), None)
+        optimizer = optimizer or program.fresh_name("optimizer")
+        reads = self._reads(ctx, training, (minimize, optimizer_call), optimizer)
+        if reads is None:
             return
         plan = graph_function(ctx)
         plan.add_output(loss)
-        optimizer = next((n for n, c in program.optimizers.items() if c is optimizer_call), None)
-        optimizer = optimizer or program.fresh_name("optimizer")
+        plan.after.extend(training.schedules)
         plan.after.append(f"{optimizer} = {spec.keras_class}({arguments})\n")
-        plan.after.append(_StepSource(plan, optimizer, loss))
+        plan.after.append(_StepSource(plan, optimizer, loss, training.layers))
         if spec.ones_accumulator:
             self._emit_rmsprop(ctx, optimizer_call)
         consumed = self._consumed(ctx, train_op, optimizer)
@@ -119,24 +185,40 @@ class OptimizerRule(Rule):
                 statement,
                 "optimizer/minimize -> Keras optimizer and a @tf.function train step",
             )
+        for statement, message in training.statements:
+            ctx.remove(RULE, statement, message)
+        for call, source, message in reads:
+            ctx.claim_within(call)
+            ctx.edit(RULE, call, _replaced_by(source))
+            ctx.apply(RULE, call, message)
         ctx.claim(optimizer_call.func)
         ctx.train_ops = set(program.train_ops)
 
-    def _loss(self, ctx: Context, minimize: cst.Call) -> str | None:
+    def _minimize_arguments(
+        self, ctx: Context, minimize: cst.Call
+    ) -> tuple[str, dict[str, cst.Arg]] | None:
+        """The loss's name and the keywords this rule migrates (``global_step``, ``var_list``)."""
         args = positional(minimize)
-        extra = [a for a in minimize.args if a.keyword is not None and a.keyword.value != "loss"]
-        loss = args[0].value if args else next((a.value for a in minimize.args if a.keyword), None)
-        for arg in extra:
-            assert arg.keyword is not None
-            ctx.leave(RULE, arg, f"minimize(..., {arg.keyword.value}=) is not migrated yet")
-            return None
-        if not isinstance(loss, cst.Name) or len(minimize.args) != 1:
+        loss = args[0].value if args else None
+        extras: dict[str, cst.Arg] = {}
+        for arg in minimize.args:
+            if arg.keyword is None:
+                continue
+            key = arg.keyword.value
+            if key == "loss" and loss is None:
+                loss = arg.value
+            elif key in _MIGRATED_KEYWORDS:
+                extras[key] = arg
+            else:
+                ctx.leave(RULE, arg, f"minimize(..., {key}=) is not migrated")
+                return None
+        if not isinstance(loss, cst.Name) or len(args) > 1 or any(a.star for a in minimize.args):
             ctx.leave(RULE, minimize, "minimize() of something other than one named loss tensor")
             return None
-        return loss.value
+        return loss.value, extras
 
     def _optimizer_arguments(
-        self, ctx: Context, spec: api.OptimizerSpec, call: cst.Call
+        self, ctx: Context, spec: api.OptimizerSpec, call: cst.Call, training: _Training
     ) -> str | None:
         bound_inputs = bind(ctx, RULE, spec.keras_class, spec.positional, call, has_inputs=False)
         if bound_inputs is None:
@@ -148,17 +230,295 @@ class OptimizerRule(Rule):
                 ctx.leave(RULE, call, f"optimizer argument `{key}=` is not migrated")
                 return None
             value = call.args[index].value
-            if key == "learning_rate" and not isinstance(value, (cst.Float, cst.Integer, cst.Name)):
-                ctx.leave(
-                    RULE,
-                    call,
-                    "learning rate is not a constant (decays tied to global_step are not migrated yet)",
-                )
-                return None
-            parts.append(f"{spec.renames.get(key, key)}={code(ctx, value)}")
+            text: str | None = code(ctx, value)
+            if key == "learning_rate":
+                text = self._learning_rate(ctx, call, value, training)
+                if text is None:
+                    return None
+                if training.decays and spec.constant_lr_only:
+                    ctx.leave(RULE, call, f"decaying learning rate: {spec.constant_lr_only}")
+                    return None
+            parts.append(f"{spec.renames.get(key, key)}={text}")
         present = {part.split("=")[0] for part in parts}
         parts.extend(f"{key}={text}" for key, text in spec.explicit.items() if key not in present)
         return ", ".join(parts)
+
+    # --- learning-rate decays and the global step ------------------------------------------------
+
+    def _learning_rate(
+        self, ctx: Context, call: cst.Call, value: cst.BaseExpression, training: _Training
+    ) -> str | None:
+        """Source of the Keras ``learning_rate=``: a constant, a name, or a schedule of the table."""
+        if isinstance(value, cst.Name):
+            definition = _module_assignment(ctx, value.value)
+            if (
+                definition is None
+                or call_target(ctx.aliases, definition[1]) not in api.LR_SCHEDULES
+            ):
+                return value.value
+            assert isinstance(definition[1], cst.Call)
+            schedule = self._schedule(ctx, definition[1], training)
+            if schedule is None:
+                return None
+            training.watched.add(value.value)
+            training.schedule_name = value.value
+            training.statements.append((definition[0], f"{value.value} -> a Keras schedule"))
+            training.schedules.append(f"{value.value} = {schedule}\n")
+            return value.value
+        if call_target(ctx.aliases, value) in api.LR_SCHEDULES:
+            assert isinstance(value, cst.Call)
+            return self._schedule(ctx, value, training)
+        if isinstance(value, (cst.Float, cst.Integer)):
+            return code(ctx, value)
+        ctx.leave(
+            RULE,
+            call,
+            "learning rate is neither a constant nor a decay of the global step this minimize() "
+            "increments: not migrated",
+        )
+        return None
+
+    def _schedule(self, ctx: Context, call: cst.Call, training: _Training) -> str | None:
+        spec = api.LR_SCHEDULES[call_target(ctx.aliases, call) or ""]
+        bound_inputs = bind(ctx, RULE, spec.keras_class, spec.positional, call, has_inputs=False)
+        if bound_inputs is None:
+            return None
+        bound, _ = bound_inputs
+        unknown = sorted(set(bound) - set(spec.positional))
+        if unknown:
+            ctx.leave(RULE, call, f"learning-rate decay argument `{unknown[0]}=` is not migrated")
+            return None
+        step = bound.pop(spec.step_arg, None)
+        if (
+            training.step_name is None
+            or step is None
+            or not m.matches(call.args[step].value, m.Name(training.step_name))
+        ):
+            ctx.leave(
+                RULE,
+                call,
+                "learning-rate decay not driven by the global step that minimize() increments: "
+                "Keras schedules follow optimizer.iterations, not migrated",
+            )
+            return None
+        ordered = sorted(bound.items(), key=lambda item: spec.positional.index(item[0]))
+        arguments = ", ".join(
+            f"{spec.renames.get(key, key)}={code(ctx, call.args[index].value)}"
+            for key, index in ordered
+        )
+        training.decays = True
+        ctx.apply(RULE, call, f"learning-rate decay -> {spec.keras_class} (same formula and step)")
+        return f"{spec.keras_class}({arguments})"
+
+    def _global_step(self, ctx: Context, arg: cst.Arg, training: _Training) -> bool:
+        """``global_step=``: a variable starting at 0 that only this minimize() increments."""
+        value = arg.value
+        if call_target(ctx.aliases, value) in api.GLOBAL_STEP_CREATORS:
+            assert isinstance(value, cst.Call)
+            if not value.args:
+                return True  # made here: nothing else can read it
+        if not isinstance(value, cst.Name):
+            ctx.leave(RULE, arg, "global_step= is not a name bound to a global step: not migrated")
+            return False
+        definition = _module_assignment(ctx, value.value)
+        if definition is None:
+            ctx.leave(
+                RULE,
+                arg,
+                f"`{value.value}` is not assigned once at module level: cannot tell it starts at 0",
+            )
+            return False
+        statement, made = definition
+        reason = self._global_step_reason(ctx, made, training)
+        if reason is not None:
+            ctx.leave(RULE, made, reason)
+            return False
+        training.step_name = value.value
+        training.watched.add(value.value)
+        training.statements.append(
+            (statement, f"global step -> {api.OPTIMIZER_STEPS} of the Keras optimizer")
+        )
+        return True
+
+    def _global_step_reason(
+        self, ctx: Context, made: cst.BaseExpression, training: _Training
+    ) -> str | None:
+        """Why ``made`` is not a global step starting at 0 (None: it is one)."""
+        target = call_target(ctx.aliases, made)
+        if not isinstance(made, cst.Call):
+            target = None
+        no_args = isinstance(made, cst.Call) and not made.args
+        if target in api.GLOBAL_STEP_CREATORS and no_args:
+            return None
+        if target == api.GLOBAL_STEP_GETTER and no_args:
+            creator = self._creator_statement(ctx)
+            if creator is None:
+                return "get_global_step() without one earlier get_or_create_global_step(): not migrated"
+            training.statements.append((creator, "global step creation: Keras counts steps itself"))
+            return None
+        if target == api.TF_VARIABLE:
+            assert isinstance(made, cst.Call)
+            return _variable_reason(ctx, made)
+        return "global_step= is not get_or_create_global_step() or tf.Variable(0, trainable=False)"
+
+    def _creator_statement(self, ctx: Context) -> cst.BaseStatement | None:
+        """The one module-level ``tf.train.get_or_create_global_step()`` expression statement."""
+        found = [
+            statement
+            for statement in ctx.module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and call_target(ctx.aliases, statement.body[0].value) in api.GLOBAL_STEP_CREATORS
+            and not statement.body[0].value.args  # type: ignore[attr-defined]
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def _reads(
+        self,
+        ctx: Context,
+        training: _Training,
+        consumed: tuple[cst.Call, cst.Call],
+        optimizer: str,
+    ) -> list[tuple[cst.Call, str, str]] | None:
+        """``sess.run(gs)`` / ``sess.run(lr)`` as Keras reads; any other use of a watched name
+        (the global step, the learning-rate tensor, the var_list) leaves the file."""
+        if not training.watched:
+            return []
+        allowed: set[int] = set()
+        for node in [*consumed, *(statement for statement, _ in training.statements)]:
+            allowed |= {id(name) for name in _names_in(node)}
+        reads: list[tuple[cst.Call, str, str]] = []
+        session = ctx.program.session_name
+        for call in ctx.program.calls:
+            fetched = _run_of_one_name(call, session)
+            if (
+                fetched is None
+                or fetched not in training.watched
+                or not ctx.program.in_session(call)
+            ):
+                continue
+            steps = f"{optimizer}.{api.OPTIMIZER_STEPS}"
+            if fetched == training.step_name:
+                reads.append((call, f"{steps}.numpy()", "global step read -> optimizer step count"))
+            elif fetched == training.schedule_name:
+                source = f"{fetched}({steps}).numpy()"
+                reads.append(
+                    (call, source, "learning-rate read -> the schedule at the optimizer step")
+                )
+            else:
+                continue
+            allowed |= {id(name) for name in _names_in(call)}
+        ok = True
+        for name in _names_in(ctx.module):
+            if name.value in training.watched and id(name) not in allowed:
+                ctx.leave(
+                    RULE,
+                    name,
+                    f"`{name.value}` is used here: only minimize() may move the global step, and only "
+                    "sess.run(name) reads of it or of the learning rate are migrated",
+                )
+                ok = False
+        return reads if ok else None
+
+    # --- var_list ----------------------------------------------------------------------------------
+
+    def _var_list(self, ctx: Context, arg: cst.Arg, training: _Training) -> bool:
+        """``var_list=``: the hoisted layers whose TF1 variables it selects (whole layers only)."""
+        value = arg.value
+        if isinstance(value, cst.Name):
+            definition = _module_assignment(ctx, value.value)
+            if definition is None:
+                ctx.leave(
+                    RULE, arg, f"var_list `{value.value}` is not assigned once at module level"
+                )
+                return False
+            training.watched.add(value.value)
+            training.statements.append(
+                (definition[0], "var_list -> the layers the train step differentiates")
+            )
+            value = definition[1]
+        readable, selection = _selected_prefix(ctx, value)
+        if not readable:
+            ctx.leave(
+                RULE,
+                arg,
+                "var_list is not tf.trainable_variables(scope), get_collection(TRAINABLE_VARIABLES, "
+                "scope) or [v for v in tf.trainable_variables() if v.name.startswith(prefix)] with a "
+                "literal scope: cannot tell which variables it holds",
+            )
+            return False
+        names = self._tf1_layer_names(ctx, arg)
+        if names is None:
+            return False
+        selected: set[str] = set()
+        for layer, tf1_name in names.items():
+            variables = tf1_name + "/"
+            if selection is None or variables.startswith(selection):
+                selected.add(layer)
+            elif selection.startswith(variables):
+                ctx.leave(
+                    RULE,
+                    arg,
+                    f"var_list selects only some variables of layer `{tf1_name}`: not migrated",
+                )
+                return False
+        if not selected - ctx.untrainable_layers:
+            ctx.leave(RULE, arg, "var_list selects no trainable variable (TF1 minimize() raises)")
+            return False
+        training.layers = frozenset(selected)
+        ctx.apply(
+            RULE,
+            arg,
+            "var_list -> the train step differentiates "
+            + ", ".join(sorted(selected - ctx.untrainable_layers)),
+        )
+        return True
+
+    def _tf1_layer_names(self, ctx: Context, arg: cst.Arg) -> dict[str, str] | None:
+        """Hoisted layer object -> the TF1 name its variables were made under (``<name>/...``)."""
+        program = ctx.program
+        kept_keras = [
+            name
+            for name, cls in program.layer_classes.items()
+            if cls.startswith(api.KERAS_LAYERS_MODULE + ".")
+            or (cls in api.BATCH_NORM and not api.BATCH_NORM[cls].is_function)
+        ]
+        if program.arg_scopes or kept_keras:
+            ctx.leave(
+                RULE,
+                arg,
+                "var_list with Keras layer objects or arg_scope: cannot tell their TF1 variable names",
+            )
+            return None
+        hoisted = {where: _assigned_name(statement) for where, statement in ctx.layer_objects}
+        names: dict[str, str] = {}
+        for call in program.calls:
+            scope_arg = _scope_arg(ctx.qualify(call.func))
+            where = ctx.positions.get(call)
+            key = (where.start.line, where.start.column) if where else None
+            if scope_arg is None or key not in hoisted:
+                continue
+            given = keyword(call, scope_arg)
+            text = given.value if given is not None else None
+            if not isinstance(text, cst.SimpleString) or not isinstance(text.evaluated_value, str):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"var_list: this layer has no literal {scope_arg}=, so its TF1 variable names "
+                    "(auto-numbered) are unknown",
+                )
+                return None
+            names[hoisted.pop(key)] = text.evaluated_value
+        if hoisted or len(set(names.values())) != len(names):
+            ctx.leave(
+                RULE,
+                arg,
+                "var_list: some layers' TF1 variable names are unknown (normalizer_fn layers or "
+                "repeated names): not migrated",
+            )
+            return None
+        return names
 
     def _emit_rmsprop(self, ctx: Context, call: cst.Call) -> None:
         if "TF1RMSprop" in ctx.program.bound_names:
@@ -197,18 +557,199 @@ class OptimizerRule(Rule):
         return consumed
 
 
+_MIGRATED_KEYWORDS = frozenset({"global_step", "var_list"})
+_REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
+
+
+@dataclass
+class _Training:
+    """What ``minimize``'s keywords add to the train step, planned before anything is edited."""
+
+    statements: list[tuple[cst.BaseStatement, str]] = field(default_factory=list)  # removed
+    schedules: list[str] = field(
+        default_factory=list
+    )  # ``lr = Schedule(...)`` before the optimizer
+    watched: set[str] = field(default_factory=set)  # names whose every use is checked
+    step_name: str | None = None  # the global step
+    schedule_name: str | None = None  # the decayed learning-rate tensor
+    layers: frozenset[str] | None = None  # var_list: the layers differentiated
+    decays: bool = False  # the learning rate is a schedule
+
+
+def _module_assignment(
+    ctx: Context, name: str
+) -> tuple[cst.BaseStatement, cst.BaseExpression] | None:
+    """The one module-level ``name = value`` line (None when it is not assigned exactly once there)."""
+    found = [
+        statement
+        for statement in ctx.module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and single_target(statement.body[0]) == name
+    ]
+    everywhere = [s for s in ctx.program.statements if single_target(s) == name]
+    if len(found) != 1 or len(everywhere) != 1:
+        return None
+    small = found[0].body[0]
+    assert isinstance(small, cst.Assign)
+    return found[0], small.value
+
+
+def _variable_reason(ctx: Context, call: cst.Call) -> str | None:
+    """Why ``tf.Variable(...)`` is not a global step starting at 0 (None: it is one)."""
+    args = positional(call)
+    given = keyword(call, "initial_value")
+    initial = args[0].value if len(args) == 1 else given.value if given is not None else None
+    keys = {a.keyword.value for a in call.args if a.keyword is not None} - {"initial_value"}
+    trainable = keyword(call, "trainable")
+    dtype = keyword(call, "dtype")
+    if (
+        initial is None
+        or not m.matches(initial, m.Integer("0"))
+        or len(args) > 1
+        or not keys <= api.GLOBAL_STEP_VARIABLE_KEYWORDS
+        or trainable is None
+        or not m.matches(trainable.value, m.Name("False"))
+        or (dtype is not None and ctx.qualify(dtype.value) not in _INTEGER_DTYPES)
+    ):
+        return (
+            "global step variable is not tf.Variable(0, trainable=False[, name=, dtype=int]): "
+            "cannot tell it counts steps from 0"
+        )
+    return None
+
+
+_INTEGER_DTYPES = frozenset({"tensorflow.int32", "tensorflow.int64"})
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name that refers to something (not ``x.<attr>``, not ``f(<keyword>=...)``)."""
+    found: list[cst.Name] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _run_of_one_name(call: cst.Call, session: str | None) -> str | None:
+    """``NAME`` of ``<session>.run(NAME)`` (nothing fed)."""
+    if session is None or len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
+        return None
+    if not m.matches(call.func, m.Attribute(value=m.Name(session), attr=m.Name("run"))):
+        return None
+    value = call.args[0].value
+    return value.value if isinstance(value, cst.Name) else None
+
+
+def _scope_arg(qualified: str | None) -> str | None:
+    """Keyword that names a hoisted TF1 layer function's variables (None: not a layer function)."""
+    if qualified in api.LAYERS:
+        return api.LAYERS[qualified].scope_arg
+    spec = api.BATCH_NORM.get(qualified or "")
+    if spec is None or not spec.is_function:
+        return None
+    return api.CONTRIB_SCOPE_ARG if spec.family == "contrib/slim" else "name"
+
+
+def _replaced_by(source: str) -> Edit:
+    """An edit replacing an expression by ``source``."""
+
+    def replace(_: cst.CSTNode) -> cst.CSTNode:
+        return cst.parse_expression(source)
+
+    return replace
+
+
+def _assigned_name(statement: cst.SimpleStatementLine) -> str:
+    small = statement.body[0]
+    assert isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
+    return small.targets[0].target.value
+
+
+def _selected_prefix(ctx: Context, node: cst.BaseExpression) -> tuple[bool, str | None]:
+    """(readable, prefix of the TF1 variable names a var_list selects; None: every trainable one).
+    Not readable: not a form this rule can read exactly."""
+    if isinstance(node, cst.ListComp):
+        return _startswith_prefix(ctx, node)
+    target = call_target(ctx.aliases, node)
+    if not isinstance(node, cst.Call) or any(a.star for a in node.args):
+        return False, None
+    args = positional(node)
+    if target == api.TRAINABLE_VARIABLES and len(args) <= 1:
+        scope = args[0] if args else keyword(node, "scope")
+    elif (
+        target == api.GET_COLLECTION
+        and 1 <= len(args) <= 2
+        and ctx.qualify(args[0].value) in api.TRAINABLE_VARIABLES_KEYS
+    ):
+        scope = args[1] if len(args) == 2 else keyword(node, "scope")
+    else:
+        return False, None
+    if len(node.args) != len(args) + (1 if scope is not None and scope.keyword else 0):
+        return False, None
+    if scope is None:
+        return True, None
+    text = scope.value
+    if not isinstance(text, cst.SimpleString) or not isinstance(text.evaluated_value, str):
+        return False, None
+    if _REGEX_SPECIALS & set(text.evaluated_value):  # TF1 re.match()es the scope: plain text only
+        return False, None
+    return True, text.evaluated_value
+
+
+def _startswith_prefix(ctx: Context, node: cst.ListComp) -> tuple[bool, str | None]:
+    """``[v for v in tf.trainable_variables() if v.name.startswith("prefix")]``."""
+    comp = node.for_in
+    if comp.inner_for_in is not None or len(comp.ifs) != 1 or comp.asynchronous is not None:
+        return False, None
+    if not isinstance(comp.target, cst.Name) or not m.matches(node.elt, m.Name(comp.target.value)):
+        return False, None
+    if call_target(ctx.aliases, comp.iter) != api.TRAINABLE_VARIABLES or comp.iter.args:  # type: ignore[attr-defined]
+        return False, None
+    test = comp.ifs[0].test
+    pattern = m.Call(
+        func=m.Attribute(
+            value=m.Attribute(value=m.Name(comp.target.value), attr=m.Name("name")),
+            attr=m.Name("startswith"),
+        ),
+        args=[m.Arg(value=m.SimpleString(), keyword=None)],
+    )
+    if not m.matches(test, pattern):
+        return False, None
+    assert isinstance(test, cst.Call)
+    prefix = test.args[0].value
+    assert isinstance(prefix, cst.SimpleString)
+    value = prefix.evaluated_value
+    return (True, value) if isinstance(value, str) else (False, None)
+
+
 class _StepSource:
     """Source of the train step, produced when the file is assembled (outputs are known by then)."""
 
-    def __init__(self, plan: GraphFunction, optimizer: str, loss: str) -> None:
+    def __init__(
+        self, plan: GraphFunction, optimizer: str, loss: str, only: frozenset[str] | None
+    ) -> None:
         self.plan = plan
         self.optimizer = optimizer
         self.loss = loss
+        self.only = only  # var_list: the layers differentiated (None: every trainable layer)
 
     def __str__(self) -> str:
         plan = self.plan
         returns = ", ".join(plan.step_returns) if plan.step_returns else "None"
-        layers = ", ".join(plan.layer_names) + ("," if len(plan.layer_names) == 1 else "")
+        names = [n for n in plan.layer_names if self.only is None or n in self.only]
+        layers = ", ".join(names) + ("," if len(names) == 1 else "")
         return (
             "@tf.function\n"
             f"def {plan.step_name}({plan.signature()}):\n"

@@ -115,6 +115,9 @@ class StepsPlanner:
         """A ``sess.run``: as a whole statement (``statement``), or inside an expression (None)."""
         ctx = self.ctx
         self.seen.add(id(call))
+        if call in ctx.edits:  # an earlier rule rewrote this run (BN006: global step / learning rate)
+            self._handle(call)
+            return
         args = positional(call)
         feed_arg = keyword(call, "feed_dict")
         feed_node = (
