@@ -479,3 +479,160 @@ def test_var_list_that_cannot_be_read_exactly_is_left() -> None:
     _left_by_bn006(unnamed, "no literal name=")
     nothing = _training("", 'var_list=tf.trainable_variables("head")', optimizer=ADAM)
     _left_by_bn006(nothing, "selects no trainable variable")
+
+
+PLACEHOLDER_EXPECTED = placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)
+
+
+def _with_evaluation(source: str, evaluation: str) -> str:
+    """The placeholder program with its final evaluation line replaced (same indentation)."""
+    old = "    print(sess.run(loss, {x: data, is_training: False}))\n"
+    assert old in source
+    return source.replace(old, evaluation)
+
+
+def test_evaluation_of_several_tensors_unpacks_them_in_the_graph_output_order() -> None:
+    before = _with_evaluation(
+        PLACEHOLDER,
+        "    h_value, l = sess.run([h, loss], {x: data, is_training: False})\n    print(l, h_value)\n",
+    )
+    after = (
+        PLACEHOLDER_EXPECTED.replace(
+            "    return loss\n\n\noptimizer", "    return loss, h\n\n\noptimizer"
+        )
+        .replace(
+            "        loss = graph(x, is_training)\n", "        loss, h = graph(x, is_training)\n"
+        )
+        .replace(
+            "print(graph(x=data, is_training=False).numpy())\n",
+            "l, h_value = [value.numpy() for value in graph(x=data, is_training=False)]\n"
+            "print(l, h_value)\n",
+        )
+    )
+    assert after.count("loss, h") == 2
+    assert_rewrite(before, after)
+
+
+def test_train_run_and_evaluation_fetching_several_tensors() -> None:
+    before = _with_evaluation(
+        PLACEHOLDER.replace(
+            "_, value = sess.run([train_op, loss], {x: data, is_training: True})\n        print(value)",
+            "_, value, mean = sess.run((train_op, loss, m), {x: data, is_training: True})\n"
+            "        print(value, mean)",
+        ).replace("loss = tf.reduce_mean", "m = tf.reduce_mean(h)\nloss = tf.reduce_mean"),
+        "    h_value, l = sess.run([h, loss], {x: data, is_training: False})\n    print(l, h_value)\n",
+    )
+    after = (
+        PLACEHOLDER_EXPECTED.replace(
+            "    loss = tf.reduce_mean", "    m = tf.reduce_mean(h)\n    loss = tf.reduce_mean"
+        )
+        .replace("    return loss\n\n\noptimizer", "    return loss, m, h\n\n\noptimizer")
+        .replace(
+            "        loss = graph(x, is_training)\n", "        loss, m, h = graph(x, is_training)\n"
+        )
+        .replace("    return loss\n\n\nfor", "    return loss, m\n\n\nfor")
+        .replace(
+            "    value = train_step(x=data, is_training=True).numpy()\n    print(value)\n",
+            "    value, mean = [value.numpy() for value in train_step(x=data, is_training=True)]\n"
+            "    print(value, mean)\n",
+        )
+        .replace(
+            "print(graph(x=data, is_training=False).numpy())\n",
+            "l, _, h_value = [value.numpy() for value in graph(x=data, is_training=False)]\n"
+            "print(l, h_value)\n",
+        )
+    )
+    assert_rewrite(before, after)
+
+
+def test_several_tensors_used_as_a_list_migrate_only_in_the_graph_output_order() -> None:
+    same_order = _with_evaluation(
+        PLACEHOLDER, "    print(sess.run([loss, h], {x: data, is_training: False}))\n"
+    )
+    result = assert_rewrite(
+        same_order,
+        PLACEHOLDER_EXPECTED.replace(
+            "    return loss\n\n\noptimizer", "    return loss, h\n\n\noptimizer"
+        )
+        .replace(
+            "        loss = graph(x, is_training)\n", "        loss, h = graph(x, is_training)\n"
+        )
+        .replace(
+            "print(graph(x=data, is_training=False).numpy())\n",
+            "print([value.numpy() for value in graph(x=data, is_training=False)])\n",
+        ),
+    )
+    assert result.status is Status.CHANGED
+    other_order = _with_evaluation(
+        PLACEHOLDER, "    print(sess.run([h, loss], {x: data, is_training: False}))\n"
+    )
+    result = rewrite_source(other_order)
+    assert result.status is Status.SKIPPED
+    assert any(
+        site.rule == "BN007" and "not unpacked into names" in site.message for site in result.left
+    )
+
+
+def test_evaluation_of_several_tensors_left_when_it_cannot_be_migrated() -> None:
+    cases = {
+        "does not feed x": "    h_value, l = sess.run([h, loss], {is_training: False})\n",
+        "not in the graph": "    d, l = sess.run([data, loss], {x: data, is_training: False})\n",
+        "one tensor twice": "    a, b = sess.run([loss, loss], {x: data, is_training: False})\n",
+        "not unpacked into names": "    l, *rest = sess.run([loss, h], {x: data, is_training: False})\n"
+        "    print(sess.run([h, loss], {x: data, is_training: False}))\n",
+        "training=is_training not False": "    h_value, l = sess.run([h, loss], {x: data, is_training: True})\n",
+    }
+    for reason, evaluation in cases.items():
+        result = rewrite_source(_with_evaluation(PLACEHOLDER, evaluation))
+        assert result.status is Status.SKIPPED, reason
+        assert any(site.rule == "BN007" and reason in site.message for site in result.left), (
+            reason,
+            result.left,
+        )
+
+
+def test_fetch_lists_keep_their_python_type_and_a_single_output_is_not_iterated() -> None:
+    def evaluation(text: str) -> str:
+        result = rewrite_source(_with_evaluation(PLACEHOLDER, text))
+        assert result.status is Status.CHANGED, result.left
+        return result.code.rsplit("print(value)\n", 1)[1]
+
+    graph_call = "graph(x=data, is_training=False)"
+    # the graph function returns just `loss`: a tensor, which must not be iterated
+    assert evaluation("    [l] = sess.run([loss], {x: data, is_training: False})\n") == (
+        f"l = {graph_call}.numpy()\n"
+    )
+    assert evaluation("    print(sess.run([loss], {x: data, is_training: False}))\n") == (
+        f"print([{graph_call}.numpy()])\n"
+    )
+    # TF1 returns a tuple for a tuple fetch
+    assert evaluation("    print(sess.run((loss, h), {x: data, is_training: False}))\n") == (
+        f"print(tuple(value.numpy() for value in {graph_call}))\n"
+    )
+
+
+def test_dict_fetch_of_an_evaluation_becomes_a_dict_and_of_a_train_run_is_left() -> None:
+    before = _with_evaluation(
+        PLACEHOLDER, '    print(sess.run({"loss": loss, "h": h}, {x: data, is_training: False}))\n'
+    )
+    after = (
+        PLACEHOLDER_EXPECTED.replace(
+            "    return loss\n\n\noptimizer", "    return loss, h\n\n\noptimizer"
+        )
+        .replace(
+            "        loss = graph(x, is_training)\n", "        loss, h = graph(x, is_training)\n"
+        )
+        .replace(
+            "print(graph(x=data, is_training=False).numpy())\n",
+            'print(dict(zip(("loss", "h"), '
+            "[value.numpy() for value in graph(x=data, is_training=False)])))\n",
+        )
+    )
+    assert_rewrite(before, after)
+    train = PLACEHOLDER.replace(
+        "_, value = sess.run([train_op, loss], {x: data, is_training: True})",
+        'value = sess.run({"train": train_op, "loss": loss}, {x: data, is_training: True})',
+    )
+    result = rewrite_source(train)
+    assert result.status is Status.SKIPPED
+    assert any("train run fetching a dict" in site.message for site in result.left)

@@ -34,6 +34,7 @@ SUPPORTED_FIXTURES = (
     "trainable_false",
     "slim_arg_scope",
     "lr_decay_var_list",
+    "multi_fetch_eval",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -4,6 +4,12 @@ Feeds keyed by placeholders become keyword arguments named after them; a run tha
 becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
 call of the graph function (BN005) whose training arguments are whatever the original fed, and is left
 when that would let Keras 3 update statistics TF1 did not update (no update ops ran in it).
+
+The graph function returns every tensor any run fetched, in first-fetched order (just the tensor when
+there is one). A run of several tensors takes its own: unpacked into names, as
+``l, _, p = [value.numpy() for value in graph(...)]`` (targets in the function's order, ``_`` for the
+others); used as a whole list, tuple or dict (``dict(zip(keys, ...))``), only when the function returns
+exactly those tensors in that order. A train run fetching a dict is left.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class StepsPlanner:
         self.feeds: dict[str, dict[str, cst.BaseExpression]] = {}
         self.step_seen = False
         self.seen: set[int] = set()  # sess.run calls already planned (or left)
+        # runs whose several fetched values are used as one list (see _plan_multi_eval)
+        self.exact_fetches: list[tuple[cst.Call, list[str]]] = []
 
     def plan_session(self) -> None:
         ctx = self.ctx
@@ -56,6 +64,7 @@ class StepsPlanner:
             if self._is_unhandled_run(call) and ctx.program.in_session(call):
                 self._plan_run(None, call)
         self._check_leftover_uses()
+        self._check_exact_fetches()
         if not self.step_seen:
             ctx.leave(
                 RULE, session, "the session never runs the train op: outside the canonical shape"
@@ -137,8 +146,8 @@ class StepsPlanner:
                 RULE, statement, "variable initialization: Keras initializes variables when built"
             )
             return
-        names = fetch_names(fetch)
-        elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple)) else [fetch]
+        names = _dict_fetch_names(fetch) if isinstance(fetch, cst.Dict) else fetch_names(fetch)
+        elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]
         if not names or len(names) != len(elements):
             ctx.leave(RULE, call, "fetches that are not named tensors/ops are not migrated")
             return
@@ -151,6 +160,9 @@ class StepsPlanner:
             ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
             return
         if any(name in ctx.train_ops for name in names):
+            if isinstance(fetch, cst.Dict):
+                ctx.leave(RULE, call, "a train run fetching a dict is not migrated")
+                return
             if statement is None:
                 ctx.leave(RULE, call, "a train run inside an expression is not migrated")
                 return
@@ -158,9 +170,8 @@ class StepsPlanner:
                 statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments
             )
         else:
-            self._plan_eval_run(
-                statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), feed, arguments
-            )
+            several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
+            self._plan_eval_run(statement, call, names, several, feed, arguments)
 
     def _arguments(
         self, call: cst.Call, feed_node: cst.BaseExpression | None
@@ -231,10 +242,12 @@ class StepsPlanner:
         arguments: list[cst.Arg],
     ) -> None:
         ctx = self.ctx
-        if is_list or names[0] not in ctx.graph_names:
-            ctx.leave(
-                RULE, call, "evaluation fetch of several tensors, or of something not in the graph"
-            )
+        outside = [name for name in names if name not in ctx.graph_names]
+        if outside:
+            ctx.leave(RULE, call, f"evaluation fetch of `{outside[0]}`, which is not in the graph")
+            return
+        if len(set(names)) != len(names):
+            ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
             return
         for training in ctx.bn_training:
             if not self._false_in(training, feed):
@@ -251,6 +264,9 @@ class StepsPlanner:
                 RULE, statement, "fetch whose result is discarded: computing it changes nothing"
             )
             return
+        if is_list:
+            self._plan_multi_eval(statement, call, names, call.args[0].value, arguments)
+            return
         index = self.plan.add_output(names[0])
         plan = self.plan
         self._handle(call)
@@ -266,6 +282,87 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _plan_multi_eval(
+        self,
+        statement: cst.BaseSmallStatement | None,
+        call: cst.Call,
+        names: list[str],
+        fetch: cst.BaseExpression,
+        arguments: list[cst.Arg],
+    ) -> None:
+        """An evaluation of several tensors: the graph function returns them all (with the other
+        runs' fetches, in first-fetched order), and the run takes the ones it fetched.
+
+        Unpacked into distinct names, the targets are laid out in the function's output order, with
+        ``_`` for outputs this run did not fetch; any other use needs the function to return exactly
+        these tensors in this order, which is checked once every run is planned."""
+        ctx = self.ctx
+        plan = self.plan
+        for name in names:
+            plan.add_output(name)
+        as_tuple = isinstance(fetch, cst.Tuple)
+        keys = None
+        if isinstance(fetch, cst.Dict):  # every element a DictElement (see _dict_fetch_names)
+            keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
+        # a dict fetch unpacks into its keys: kept as a whole
+        targets = None if keys is not None else _unpacked_names(statement, call, len(names))
+        self._handle(call)
+        ctx.claim_within(call)
+
+        def graph() -> cst.Call:
+            return cst.Call(func=cst.Name(plan.name), args=arguments)
+
+        def only_value() -> cst.Call:  # the function returns the tensor itself, not a tuple
+            return cst.Call(func=cst.Attribute(graph(), cst.Name("numpy")))
+
+        def values() -> cst.BaseExpression:
+            """Every output as an array: a list, a tuple or a dict, as TF1 fetched them."""
+            if keys is not None:
+                key_tuple = cst.Tuple([cst.Element(key) for key in keys])
+                zipped = cst.Call(cst.Name("zip"), [cst.Arg(key_tuple), cst.Arg(listed())])
+                return cst.Call(func=cst.Name("dict"), args=[cst.Arg(zipped)])
+            return listed()
+
+        def listed() -> cst.BaseExpression:
+            if len(plan.outputs) == 1:
+                element = cst.Element(only_value())
+                return cst.Tuple([element]) if as_tuple else cst.List([element])
+            elt = cst.parse_expression("value.numpy()")
+            for_in = cst.CompFor(target=cst.Name("value"), iter=graph())
+            if as_tuple:
+                generator = cst.GeneratorExp(elt=elt, for_in=for_in, lpar=[], rpar=[])
+                return cst.Call(func=cst.Name("tuple"), args=[cst.Arg(generator)])
+            return cst.ListComp(elt=elt, for_in=for_in)
+
+        if targets is not None:
+            assert statement is not None
+            by_name = dict(zip(names, targets))
+
+            def unpack(updated: cst.CSTNode) -> cst.CSTNode:
+                if len(plan.outputs) == 1:
+                    return cst.Assign([cst.AssignTarget(cst.Name(targets[0]))], only_value())
+                laid_out = [cst.Element(cst.Name(by_name.get(o, "_"))) for o in plan.outputs]
+                target = cst.Tuple(laid_out, lpar=[], rpar=[])
+                return cst.Assign([cst.AssignTarget(target)], values())
+
+            ctx.edit(RULE, statement, unpack)
+            ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed, unpacked")
+            return
+        self.exact_fetches.append((call, names))
+        ctx.edit(RULE, call, lambda updated: values())
+        ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _check_exact_fetches(self) -> None:
+        """Runs whose list result is used as a whole need the graph function to return just it."""
+        for call, names in self.exact_fetches:
+            if names != self.plan.outputs:
+                self.ctx.leave(
+                    RULE,
+                    call,
+                    "evaluation fetching several tensors, not unpacked into names, while the graph "
+                    f"function returns {', '.join(self.plan.outputs)}: not migrated",
+                )
 
     def _false_in(self, training: str, feed: dict[str, cst.BaseExpression]) -> bool:
         """Is a BN layer's ``training`` (source text) False when the graph is fed ``feed``?"""
@@ -353,6 +450,37 @@ def _targets_of(
     ):
         return [e.value for e in target.elements]
     return None
+
+
+def _unpacked_names(
+    statement: cst.BaseSmallStatement | None, call: cst.Call, count: int
+) -> list[str] | None:
+    """``a, b = sess.run([...])``: the distinct target names, or None for any other use."""
+    if not isinstance(statement, cst.Assign) or statement.value is not call:
+        return None
+    if len(statement.targets) != 1:
+        return None
+    target = statement.targets[0].target
+    if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != count:
+        return None
+    names = [
+        e.value.value
+        for e in target.elements
+        if isinstance(e, cst.Element) and isinstance(e.value, cst.Name)  # not `*rest`
+    ]
+    if len(names) != count or len(set(names)) != count:
+        return None
+    return names
+
+
+def _dict_fetch_names(fetch: cst.Dict) -> list[str]:
+    """The tensors of ``sess.run({key: tensor, ...})`` (empty unless every value is a name)."""
+    names = []
+    for element in fetch.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.value, cst.Name):
+            return []
+        names.append(element.value.value)
+    return names
 
 
 def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
