@@ -1,16 +1,18 @@
 """How fast is ``bn-migrate rewrite``? Prints ratios, asserts nothing.
 
-Generates, in a temporary folder, a tree of N TF1 batch-norm training programs and N unrelated Python
-modules (about 70 lines each: the default N=140 gives about 20,000 lines), then times in one process:
+Generates, in a temporary folder, a tree of N TF1 batch-norm training programs, N unrelated Python
+modules and N/2 TF2 Keras modules that import TensorFlow but hold nothing TF1 (about 70 lines each:
+the default N=140 gives about 25,000 lines), then times in one process:
 
 - a bare ``ast.parse`` of every file (reading included): the floor any Python tool pays;
+- ``libcst.parse_module`` of every file: the floor of a libcst codemod that parses everything;
 - ``rewrite --check -j1`` (in process) and ``-j2`` (two worker processes, their start-up included);
 
 Half the TF1 programs are the seed question's program, half a placeholder MLP, so the counts printed
 show how many files the engine migrated and how many it left for a human.
 
-and prints lines per second and the ratios between them. The unrelated half shows what the text
-pre-filter saves. ``--transform module:function`` times the runner with another transform (for
+and prints lines per second and the ratios between them. The unrelated modules show what the text
+pre-filter saves; the TF2 modules what deciding "nothing TF1 here" early saves (parsed, never analysed). ``--transform module:function`` times the runner with another transform (for
 example an identity one, to measure the runner's own overhead).
 
     .venv/bin/python benchmarks/rewrite_speed.py [--files N] [--repeat R] [--jobs 1 2 ...]
@@ -27,6 +29,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import libcst
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -183,6 +187,80 @@ if __name__ == "__main__":
 '''
 
 
+TF2_MODULE = '''\
+"""A Keras classifier trained eagerly (variant {i}): TF2 code the codemod must leave alone."""
+import numpy as np
+import tensorflow as tf
+
+UNITS = {units}
+
+
+def build_model(features: int) -> tf.keras.Model:
+    inputs = tf.keras.Input(shape=(features,))
+    hidden = tf.keras.layers.Dense(UNITS, activation="relu")(inputs)
+    hidden = tf.keras.layers.BatchNormalization()(hidden)
+    outputs = tf.keras.layers.Dense(1)(hidden)
+    return tf.keras.Model(inputs, outputs)
+
+
+def make_data(n: int, features: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype("float32")
+    y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
+    return x, y
+
+
+class Trainer:
+    """One optimizer, one loss, a compiled step."""
+
+    def __init__(self, model: tf.keras.Model, learning_rate: float = 1e-3) -> None:
+        self.model = model
+        self.optimizer = tf.keras.optimizers.Adam(learning_rate)
+        self.loss = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+        self.history: list[float] = []
+
+    @tf.function
+    def step(self, x, y):
+        with tf.GradientTape() as tape:
+            logits = self.model(x, training=True)
+            value = self.loss(y, logits)
+        grads = tape.gradient(value, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return value
+
+    def fit(self, x, y, steps: int) -> list[float]:
+        for _ in range(steps):
+            self.history.append(float(self.step(x, y)))
+        return self.history
+
+    def evaluate(self, x, y) -> float:
+        logits = self.model(x, training=False)
+        return float(self.loss(y, logits))
+
+
+def moving_statistics(model: tf.keras.Model) -> dict[str, float]:
+    found = {{}}
+    for variable in model.variables:
+        if "moving" in variable.name:
+            found[variable.name] = float(tf.reduce_mean(variable))
+    return found
+
+
+def summarize(values: list[float]) -> str:
+    if not values:
+        return "no steps"
+    return f"first {{values[0]:.4f}} last {{values[-1]:.4f}} steps {{len(values)}}"
+
+
+if __name__ == "__main__":
+    data_x, data_y = make_data(64, 8, seed={i})
+    trainer = Trainer(build_model(8))
+    print(summarize(trainer.fit(data_x, data_y, steps=3)))
+    print("eval", trainer.evaluate(data_x, data_y))
+    print(moving_statistics(trainer.model))
+'''
+
+
 SEED_PROGRAM = (REPO / "examples" / "seed_question" / "tf_layers.py").read_text()
 
 
@@ -196,7 +274,8 @@ def tf1_program(i: int) -> str:
 
 
 def generate_tree(root: Path, count: int) -> int:
-    """Write ``count`` TF1 programs and ``count`` unrelated modules under ``root``; return total lines."""
+    """Write ``count`` TF1 programs, ``count`` unrelated modules and ``count // 2`` TF2 modules under
+    ``root``; return total lines."""
     lines = 0
     for i in range(count):
         package = root / f"pkg{i % 10}"
@@ -206,6 +285,10 @@ def generate_tree(root: Path, count: int) -> int:
         (package / f"train_{i}.py").write_text(tf1)
         (package / f"inventory_{i}.py").write_text(plain)
         lines += tf1.count("\n") + plain.count("\n")
+        if i % 2 == 0:
+            tf2 = TF2_MODULE.format(i=i, units=8 + i % 5)
+            (package / f"keras_{i}.py").write_text(tf2)
+            lines += tf2.count("\n")
     return lines
 
 
@@ -213,6 +296,13 @@ def time_ast_parse(files: list[Path]) -> float:
     start = time.perf_counter()
     for path in files:
         ast.parse(path.read_bytes(), filename=str(path))
+    return time.perf_counter() - start
+
+
+def time_libcst_parse(files: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in files:
+        libcst.parse_module(path.read_bytes())
     return time.perf_counter() - start
 
 
@@ -254,9 +344,17 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(folder)
         lines = generate_tree(root, args.files)
         files = sorted(root.rglob("*.py"))
-        print(f"tree: {len(files)} files ({args.files} TF1, {args.files} unrelated), {lines} lines")
+        print(
+            f"tree: {len(files)} files ({args.files} TF1, {args.files} unrelated, "
+            f"{(args.files + 1) // 2} TF2), {lines} lines"
+        )
         parse = min(time_ast_parse(files) for _ in range(args.repeat))
         print(f"ast.parse            {parse:7.3f} s  {lines / parse:10,.0f} lines/s")
+        cst_parse = min(time_libcst_parse(files) for _ in range(args.repeat))
+        print(
+            f"libcst.parse_module  {cst_parse:7.3f} s  {lines / cst_parse:10,.0f} lines/s  "
+            f"{cst_parse / parse:6.1f}x ast.parse"
+        )
         timings = {}
         for jobs in args.jobs:
             runs = [time_rewrite(root, jobs, transform) for _ in range(args.repeat)]
@@ -264,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             timings[jobs] = seconds
             print(
                 f"rewrite --check -j{jobs:<3} {seconds:7.3f} s  {lines / seconds:10,.0f} lines/s  "
-                f"{seconds / parse:6.1f}x ast.parse   ({outcome_counts(result)})"
+                f"{seconds / parse:6.1f}x ast.parse  {seconds / cst_parse:5.1f}x libcst parse  "
+                f"({outcome_counts(result)})"
             )
         if 1 in timings:
             for jobs, seconds in timings.items():

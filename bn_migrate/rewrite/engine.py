@@ -7,6 +7,8 @@ input: a syntax error is ``Status.FAILED`` with ``error`` "line:col message".
 
 from __future__ import annotations
 
+import ast
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -25,10 +27,18 @@ from bn_migrate.rewrite.rules.base import Context, Edit
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _TF1_TRIGGERS = frozenset(
-    {name.rpartition(".")[2] for name in api.TF1_ONLY}
-    | api.LAYER_UPDATE_ATTRIBUTES
-    | {"tf_slim"}
+    {name.rpartition(".")[2] for name in api.TF1_ONLY} | api.LAYER_UPDATE_ATTRIBUTES | {"tf_slim"}
 )
+_TF_MODULE_MEMBERS = frozenset(
+    name.split(".")[1]
+    for name in api.TF1_ONLY
+    if name.count(".") == 1 and name.startswith("tensorflow.")
+) - {name.rpartition(".")[2] for name in api.TF1_ONLY if name.count(".") > 1}
+"""Trigger words that are only ever TF1 as ``tensorflow.<word>``."""
+_TF_OWNERS = frozenset({"tensorflow", "v1", "v2"})
+_AS_NAME = re.compile(r"\bas(?:\s|\\\n|#[^\n]*)+([^\W\d]\w*)")
+_IDENTIFIER_CHAR = re.compile(r"\w")
+_OWNER = re.compile(r"(?P<dot>\.)?\b(?P<name>[^\W\d]\w*)\.\Z")
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ def _rewrite_module(module: cst.Module, source: str, options: RewriteOptions) ->
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
     try:
-        cst.parse_module(code)
+        _check_parses(code)
     except cst.ParserSyntaxError as exc:  # a rule produced invalid code: never write it
         site = Site(
             ENGINE_RULE,
@@ -104,6 +114,16 @@ def _rewrite_module(module: cst.Module, source: str, options: RewriteOptions) ->
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied))
+
+
+def _check_parses(code: str) -> None:
+    """Raise ``ParserSyntaxError`` unless ``code`` parses. CPython's own parser (several times
+    faster) answers first; only code it rejects, such as syntax newer than this interpreter, goes to
+    libcst, whose verdict decides as before."""
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        cst.parse_module(code)
 
 
 def _sorted(sites: list[Site]) -> list[Site]:
@@ -130,20 +150,41 @@ def _report_shadowed_tensorflow(ctx: Context) -> None:
 
 def _may_refer_to_tf1(source: str) -> bool:
     """False only when ``_tf1_references`` cannot find anything in ``source`` (checked on every file
-    of the repository by ``test_prefilter``).
+    of the repository by ``tests/rewrite/test_prefilter.py``).
 
-    A reference's canonical qualified name is the import's dotted path plus the attributes written
-    after the local name, so each of its parts is an identifier of the text, except for the parts
-    canonicalization introduces (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name
-    is one of ``TF1_ONLY`` or lies below it, so the last part of that entry is in the text; so is
-    ``updates`` / ``get_updates_for`` for a graph-mode Keras access."""
-    identifiers = set(_IDENTIFIER.findall(source))
-    return not identifiers.isdisjoint(_TF1_TRIGGERS)
+    A reference's qualified name is its import's dotted path followed by the attributes written after
+    the local name, so every part of it is an identifier of the text, except for the parts
+    canonicalization brings (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name is
+    an entry of ``TF1_ONLY`` or lies below one, so the entry's last part is in the text; so is
+    ``updates`` / ``get_updates_for`` for a graph-mode Keras access. For an entry ``tensorflow.W``
+    (``tf.layers``, ``tf.losses``...: words TF2 code uses too), an occurrence written ``P.W`` can
+    only be that entry when ``P`` is ``tensorflow``, ``v1``, ``v2`` or a name bound with ``as P``;
+    every other spelling of ``W`` counts."""
+    triggers = set(_IDENTIFIER.findall(source)) & _TF1_TRIGGERS
+    if not triggers:
+        return False
+    if not triggers <= _TF_MODULE_MEMBERS:
+        return True
+    aliases = set(_AS_NAME.findall(source))
+    return any(_may_be_tf_member(source, word, aliases) for word in triggers)
 
 
-def _tf1_references(
-    module: cst.Module, aliases: AliasTable
-) -> list[tuple[cst.CSTNode, str, str]]:
+def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:
+    """Whether some occurrence of ``word`` could be ``tensorflow.<word>`` (see ``_may_refer_to_tf1``)."""
+    for match in re.finditer(rf"\b{word}\b", source):
+        owner = _OWNER.search(source, max(0, match.start() - 200), match.start())
+        if owner is None:
+            return True
+        start = owner.start()
+        if start > 0 and not owner.group("dot") and _IDENTIFIER_CHAR.match(source, start - 1):
+            return True  # the 200-character window cut a longer name
+        name = owner.group("name")
+        if name in _TF_OWNERS or (not owner.group("dot") and name in aliases):
+            return True
+    return False
+
+
+def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[tuple[cst.CSTNode, str, str]]:
     """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access:
     (node, as written, canonical qualified name or "")."""
     found: list[tuple[cst.CSTNode, str, str]] = []
@@ -178,9 +219,9 @@ class _ApplyEdits(cst.CSTTransformer):
     """Apply the rules' edits bottom-up; comments and blank lines of a removed line move to the next
     statement at the same level instead of disappearing."""
 
-    def __init__(self, edits: dict[cst.CSTNode, Edit], spine: set[int]) -> None:
+    def __init__(self, edits: dict[cst.CSTNode, Edit], edited: _EditedRanges) -> None:
         self.edits = edits
-        self.spine = spine
+        self.edited = edited
         self.pending: list[cst.EmptyLine] = []
         self.pending_target: cst.CSTNode | None = None
 
@@ -191,7 +232,7 @@ class _ApplyEdits(cst.CSTTransformer):
             else:
                 return True  # the next statement in source order receives the pending lines
         # Only subtrees holding an edit can change: rebuilding the others would give equal nodes.
-        return id(node) in self.spine
+        return self.edited.below(node)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         edit = self.edits.get(original_node)
@@ -229,35 +270,47 @@ def _merge_lines(removed: list[cst.EmptyLine], own: list[cst.EmptyLine]) -> list
     return [*([cst.EmptyLine()] * min(blanks, 2)), *comments, *own]
 
 
-class _SpineFinder(cst.CSTVisitor):
-    """Ids of every node that has an edited node strictly below it."""
+class _EditedRanges:
+    """Answers "may an edited node lie below this one?" from source positions, without a walk.
 
-    def __init__(self, edits: dict[cst.CSTNode, Edit]) -> None:
-        self.edits = edits
-        self.stack: list[cst.CSTNode] = []
-        self.spine: set[int] = set()
+    A node holds an edited node only if its range contains the edited node's range. Nodes with equal
+    ranges (an expression statement and its call) or empty ones may answer yes without holding one:
+    the walk then rebuilds an unchanged subtree, which costs time but never changes the output."""
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if node in self.edits:
-            for ancestor in reversed(self.stack):
-                if id(ancestor) in self.spine:
-                    break
-                self.spine.add(id(ancestor))
-        self.stack.append(node)
-        return True
+    def __init__(self, ctx: Context) -> None:
+        self.positions = ctx.positions
+        ranges = []
+        self.everywhere = False
+        for node in ctx.edits:
+            where = ctx.positions.get(node)
+            if where is None:  # not from the parsed tree: no pruning at all
+                self.everywhere = True
+                break
+            ranges.append(
+                ((where.start.line, where.start.column), (where.end.line, where.end.column))
+            )
+        ranges.sort()
+        self.starts = [start for start, _ in ranges]
+        self.ends = [end for _, end in ranges]
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-
-def _edit_spine(module: cst.Module, edits: dict[cst.CSTNode, Edit]) -> set[int]:
-    finder = _SpineFinder(edits)
-    module.visit(finder)
-    return finder.spine
+    def below(self, node: cst.CSTNode) -> bool:
+        if self.everywhere:
+            return True
+        where = self.positions.get(node)
+        if where is None:
+            return True
+        start = (where.start.line, where.start.column)
+        end = (where.end.line, where.end.column)
+        index = bisect.bisect_left(self.starts, start)
+        while index < len(self.starts) and self.starts[index] <= end:
+            if self.ends[index] <= end:
+                return True
+            index += 1
+        return False
 
 
 def _apply(ctx: Context) -> str:
-    module = ctx.module.visit(_ApplyEdits(ctx.edits, _edit_spine(ctx.module, ctx.edits)))
+    module = ctx.module.visit(_ApplyEdits(ctx.edits, _EditedRanges(ctx)))
     assert isinstance(module, cst.Module)
     if ctx.prelude:
         module = _insert_after_imports(module, ctx.prelude)
@@ -300,8 +353,8 @@ def _add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
     head = AddImportsVisitor(context).transform_module(
         module.with_changes(body=[*body[:end], stand_in])
     )
-    *before, stand_in = head.body
-    following = body[end].with_changes(leading_lines=stand_in.leading_lines)
+    *before, moved = head.body
+    following = body[end].with_changes(leading_lines=moved.leading_lines)
     return head.with_changes(body=[*before, following, *body[end + 1 :]])
 
 

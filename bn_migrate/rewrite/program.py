@@ -54,8 +54,9 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     found: list[cst.BaseSmallStatement] = []
 
     class Collector(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
             found.extend(node.body)
+            return False  # no statement lies inside a simple statement: skip its expressions
 
     body.visit(Collector())
     return found

@@ -1,0 +1,101 @@
+"""The engine's shortcuts give exactly what the slow paths they replace give.
+
+- ``_add_imports`` runs libcst's ``AddImportsVisitor`` on the module's head only;
+- ``_ApplyEdits`` skips subtrees that hold no edit;
+- ``_check_parses`` asks CPython's parser first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from bn_migrate.rewrite import engine
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+
+REPO = Path(__file__).resolve().parents[2]
+PROGRAMS = sorted(
+    [
+        *(REPO / "tests" / "fixtures" / "tf1").glob("*.py"),
+        *(REPO / "examples" / "seed_question").glob("*.py"),
+    ]
+)
+
+HEADS = {
+    "docstring_then_imports": '"""Doc."""\nimport numpy as np\nimport os\n\nx = 1\n',
+    "future_import": '"""Doc."""\nfrom __future__ import annotations\n\nimport os\nx = 1\n',
+    "no_blank_after_imports": "import os\nx = 1\ny = 2\n",
+    "comment_after_imports": "import os\n# a comment\nx = 1\n",
+    "blank_and_comment": "import os\n\n# a comment\ndef f():\n    return 1\n",
+    "no_imports": "x = 1\n\n\ndef f():\n    return x\n",
+    "code_first_then_imports": "x = 1\nimport os\ny = 2\n",
+    "only_imports": "import os\nimport sys\n",
+    "single_statement": "import os\n",
+    "single_non_import": "x = 1\n",
+    "already_imported": "import re\nimport tensorflow as tf\nx = tf.constant(1)\n",
+    "tf_without_alias": "import tensorflow\nx = 1\n",
+    "from_import_of_same_module": "from re import match\nimport os\n\nx = 1\n",
+    "two_imports_one_line": "import os; import re\nx = 1\n",
+    "strict_flag": "__strict__ = True\nimport os\nx = 1\n",
+    "nested_imports_only": "def f():\n    import re\n    return re\n",
+    "big_statement_after": "import os\n\n\nclass A:\n    def f(self):\n        return [i for i in range(3)]\n",
+}
+
+
+def _context(names: tuple[str, ...]) -> CodemodContext:
+    context = CodemodContext()
+    for name in names:
+        AddImportsVisitor.add_needed_import(
+            context, name, asname="tf" if name == "tensorflow" else None
+        )
+    return context
+
+
+@pytest.mark.parametrize("names", [("tensorflow",), ("re",), ("re", "tensorflow")])
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_add_imports_on_the_head_equals_the_whole_module(name: str, names: tuple[str, ...]) -> None:
+    module = cst.parse_module(HEADS[name])
+    expected = AddImportsVisitor(_context(names)).transform_module(module).code
+    assert engine._add_imports(module, _context(names)).code == expected
+
+
+def test_pruned_edit_application_equals_the_full_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration with edits at many depths (the seed program, with comments before removed lines)
+    comes out the same when ``_ApplyEdits`` descends everywhere."""
+    source = program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)")
+    pruned = rewrite_source(source)
+    assert pruned.code != source
+    monkeypatch.setattr(engine._EditedRanges, "below", lambda self, node: True)
+    assert rewrite_source(source) == pruned
+
+
+def test_check_parses_accepts_what_libcst_accepts_and_rejects_invalid_code() -> None:
+    engine._check_parses("x = 1\n")
+    with pytest.raises(cst.ParserSyntaxError):
+        engine._check_parses("x = = 1\n")
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.name)
+def test_pruned_edit_application_equals_the_full_walk_on_every_program(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = path.read_text(encoding="utf-8")
+    options = RewriteOptions(plain_keras_bn=True, fix_missing_updates=True)
+    pruned = [rewrite_source(source, options=o) for o in (RewriteOptions(), options)]
+    monkeypatch.setattr(engine._EditedRanges, "below", lambda self, node: True)
+    assert [rewrite_source(source, options=o) for o in (RewriteOptions(), options)] == pruned
+
+
+def test_the_programs_exercise_the_edit_walk() -> None:
+    changed = [
+        p
+        for p in PROGRAMS
+        if rewrite_source(p.read_text(encoding="utf-8")).status is Status.CHANGED
+    ]
+    assert len(changed) >= 10

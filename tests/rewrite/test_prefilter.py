@@ -1,0 +1,124 @@
+"""The text pre-filter in front of the reference walk never hides a TF1 reference.
+
+``_may_refer_to_tf1`` lets the engine skip the walk that looks for TF1-only references. It must only
+answer False where that walk finds nothing: checked here on every Python file of the repository (the
+package, tests, examples, fixtures, benchmarks) and on small cases built to slip past a text test
+(aliases, ``from`` imports, compat spellings, tf-slim, graph-mode ``.updates``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from bn_migrate.rewrite import engine
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.names import AliasTable
+from bn_migrate.rewrite.result import Status
+
+REPO = Path(__file__).resolve().parents[2]
+_SKIP_DIRS = {".venv", ".git", "node_modules", "build", "dist"}
+
+TRICKY = {
+    "from_import_alias": "from tensorflow import Session as S\nwith S() as s:\n    pass\n",
+    "compat_module_alias": "from tensorflow.compat import v1 as T\nx = T.placeholder('float')\n",
+    "compat_v2_attribute": "import tensorflow as tf\ny = tf.compat.v2.nn.relu(1.0)\n",
+    "tf_slim": "import tf_slim as sl\ny = sl.batch_norm(x)\n",
+    "tf_slim_from": "from tf_slim import batch_norm as bn\ny = bn(x)\n",
+    "contrib_slim": "import tensorflow.contrib.slim as S\ny = S.batch_norm(x)\n",
+    "layers_module": "from tensorflow import layers as L\ny = L.dense(x, 3)\n",
+    "keras_updates": "import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization()\nu = bn.updates\n",
+    "learning_phase": "from tensorflow.keras import backend as K\nK.set_learning_phase(1)\n",
+    "layers_beside_keras_layers": (
+        "import tensorflow as tf\nfrom tensorflow.keras import layers\n"
+        "y = tf.keras.layers_extra\nz = tf.layers.dense(x, 3)\n"
+    ),
+    "from_compat_import_layers": (
+        "from tensorflow.keras import layers as K\nfrom tensorflow.compat.v1 import layers\n"
+        "y = layers.dense(x, 3)\n"
+    ),
+    "tensorflow_bound_as_keras": "import tensorflow as keras\ny = keras.layers.dense(x, 3)\n",
+    "alias_after_continuation": "import tensorflow as \\\n    model\ny = model.trainable_variables()\n",
+    "alias_after_comment": (
+        "from tensorflow.compat import (v1 as  # the TF1 API\n    K)\ny = K.losses.log_loss(a, b)\n"
+    ),
+    "compat_v1_chain": "import tensorflow as tf\ny = tf.compat.v1.losses.log_loss(a, b)\n",
+    "spaced_attribute": "import tensorflow as tf\ny = tf . losses . log_loss(a, b)\n",
+    "parenthesized_owner": "import tensorflow as tf\ny = (tf).losses.log_loss(a, b)\n",
+    "plain_tensorflow": "import tensorflow\ny = tensorflow.trainable_variables()\n",
+    "from_import_of_member": "from tensorflow import trainable_variables\ny = trainable_variables()\n",
+    "tf2_trainer": (
+        "import tensorflow as tf\n\n\nclass T:\n    def step(self, model, x):\n"
+        "        loss = tf.keras.losses.MeanSquaredError()(x, model(x))\n"
+        "        return tf.gradients(loss, model.trainable_variables)\n"
+    ),
+    "tf2_only": "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3)])\n",
+}
+NO_TF1_REFERENCE = {"tf2_only", "tf2_trainer"}
+
+
+def _python_files() -> list[Path]:
+    files = []
+    for path in sorted(REPO.rglob("*.py")):
+        if not _SKIP_DIRS.intersection(path.relative_to(REPO).parts):
+            files.append(path)
+    return files
+
+
+def _references(source: str) -> list[object] | None:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None
+    return engine._tf1_references(module, AliasTable.build(module))
+
+
+def test_the_repository_checks_are_not_vacuous() -> None:
+    """The repository must hold many files with TF1 references for the check below to mean something,
+    and the filter must say no to plain TF2 code (``tf2_only``), or it would save nothing."""
+    with_references = [
+        path
+        for path in _python_files()
+        if "tensorflow" in path.read_text(encoding="utf-8", errors="replace")
+        and _references(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert len(with_references) >= 10
+    assert not engine._may_refer_to_tf1(TRICKY["tf2_only"])
+    assert not engine._may_refer_to_tf1(TRICKY["tf2_trainer"])
+
+
+@pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_prefilter_never_hides_a_reference_in_the_repository(path: Path) -> None:
+    source = path.read_text(encoding="utf-8", errors="replace")
+    if engine._may_refer_to_tf1(source):
+        return
+    assert not _references(source)
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_prefilter_on_cases_built_to_slip_past_a_text_test(name: str) -> None:
+    source = TRICKY[name]
+    references = _references(source)
+    assert bool(references) is (name not in NO_TF1_REFERENCE)
+    if references:
+        assert engine._may_refer_to_tf1(source)
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_rewrite_is_the_same_with_and_without_the_prefilter(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = TRICKY[name]
+    filtered = rewrite_source(source)
+    monkeypatch.setattr(engine, "_may_refer_to_tf1", lambda _source: True)
+    assert rewrite_source(source) == filtered
+
+
+def test_shadowed_tensorflow_is_still_reported_when_the_filter_says_no() -> None:
+    source = "import tensorflow as tf\n\n\ndef f(tf):\n    return tf\n"
+    assert not engine._may_refer_to_tf1(source)
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    assert any("rebound" in site.message for site in result.left)
