@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from examples.demo import moving_mean_norms  # the parser make demo uses
 from tests.conftest import EXAMPLES, run_cli
 
 pytestmark = pytest.mark.slow
@@ -130,16 +131,6 @@ def test_missing_script_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"bn-migrate: error: {tmp_path / 'nope.py'}: no such file"
 
 
-def _moving_mean_norms(stdout: str) -> list[float]:
-    import ast
-
-    norms = []
-    for line in stdout.splitlines():
-        if line.startswith("{'bn_Q_gamma'"):
-            norms.append(float(ast.literal_eval(line.replace("np.float32(", "").replace(")", ""))["bn_Q_moving_mean"]))
-    return norms
-
-
 @pytest.mark.parametrize(
     ("variant", "moves"),
     [
@@ -152,7 +143,7 @@ def _moving_mean_norms(stdout: str) -> list[float]:
 def test_seed_question_variants_reproduce_the_question(variant: str, moves: bool) -> None:
     result = run_cli("run-tf1", str(EXAMPLES / "seed_question" / variant))
     assert result.returncode == 0, result.stderr
-    norms = _moving_mean_norms(result.stdout)
+    norms = moving_mean_norms(result.stdout)
     assert len(norms) == 10
     if moves:
         assert all(b > a > 0 for a, b in zip(norms, norms[1:])), norms
