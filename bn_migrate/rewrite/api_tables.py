@@ -222,6 +222,9 @@ TF1_ONLY: frozenset[str] = frozenset(
         "tensorflow.compat", "tensorflow.py_func", "tensorflow.random_normal", "tensorflow.to_float",
         "tensorflow.set_random_seed", "tensorflow.Print", "tensorflow.app", "tensorflow.flags",
         "tensorflow.logging", "tensorflow.gfile", "tensorflow.saved_model", "tensorflow.data",
+        "tensorflow.truncated_normal_initializer", "tensorflow.glorot_uniform_initializer",
+        "tensorflow.glorot_normal_initializer", "tensorflow.variance_scaling_initializer",
+        "tensorflow.orthogonal_initializer", "tensorflow.uniform_unit_scaling_initializer",
     }
 )  # fmt: skip
 """Symbols (or whole modules) that do not exist or mean something else in TF2's ``tf`` namespace.
@@ -240,21 +243,49 @@ def is_tensorflow(qualified: str) -> bool:
     return qualified == TF or qualified.startswith(TF + ".")
 
 
-RANK_PRESERVING_LAYERS = frozenset(
+RANK_ELEMENTWISE = frozenset(
+    {
+        "tensorflow.nn.relu", "tensorflow.nn.relu6", "tensorflow.nn.elu", "tensorflow.nn.leaky_relu",
+        "tensorflow.nn.sigmoid", "tensorflow.nn.tanh", "tensorflow.sigmoid", "tensorflow.tanh",
+        "tensorflow.nn.dropout",
+    }
+)  # fmt: skip
+"""Functions whose output has the shape of their first argument: they keep a tensor's rank, may be
+used as a layer's activation, and may make up a ``Lambda`` body the rank inference reads through."""
+RANK_PRESERVING_CLASSES = frozenset(
     "tensorflow.keras.layers." + name
     for name in ("Dense", "Activation", "Dropout", "BatchNormalization", "ReLU", "LeakyReLU", "Softmax")
-) | frozenset(
+) | frozenset({"tensorflow.layers.BatchNormalization"})  # fmt: skip
+"""Layer classes whose output has the rank of their input (given an activation from ``RANK_ACTIVATIONS``)."""
+RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
     {
         "tensorflow.layers.batch_normalization", "tensorflow.layers.dense", "tensorflow.layers.dropout",
         "tensorflow.layers.conv2d", "tensorflow.layers.max_pooling2d", "tensorflow.layers.average_pooling2d",
-        "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm", "tensorflow.nn.relu",
-        "tensorflow.nn.relu6", "tensorflow.nn.elu", "tensorflow.nn.leaky_relu", "tensorflow.nn.sigmoid",
-        "tensorflow.nn.tanh", "tensorflow.sigmoid", "tensorflow.tanh", "tensorflow.nn.dropout",
-        "tensorflow.layers.BatchNormalization",
+        "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm",
     }
 )  # fmt: skip
+"""Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``)."""
+RANK_PRESERVING_LAYERS = RANK_PRESERVING_CLASSES | RANK_PRESERVING_FUNCTIONS
+RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
+    "tensorflow.keras.layers.Dense": (("activation", 1),),
+    "tensorflow.keras.layers.Activation": (("activation", 0),),
+    "tensorflow.layers.dense": (("activation", 2),),
+    "tensorflow.layers.conv2d": (("activation", 7),),
+    "tensorflow.contrib.layers.fully_connected": (("activation_fn", 2), ("normalizer_fn", 3)),
+    "tensorflow.contrib.layers.batch_norm": (("activation_fn", 5),),
+}
+"""(keyword, position) of the function arguments a layer applies to its output (constructor arguments
+for classes, call arguments for functions). The layer keeps its input's rank only if each is absent
+(the default keeps it), ``None``, a string (a built-in Keras activation, all elementwise or softmax) or
+a ``RANK_PRESERVING_FUNCTIONS`` name; any other callable may change the rank."""
 RANK_TWO_LAYERS = frozenset({"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten"})
-"""Layers whose output has the rank of their input: enough to know a BN input is not 4-D (not fused)."""
+"""Layers whose output is 2-D."""
+RANK_CONCAT = frozenset(
+    {"tensorflow.concat", "tensorflow.keras.layers.concatenate", "tensorflow.keras.layers.Concatenate"}
+)  # fmt: skip
+"""Functions (and a layer class) joining a sequence of tensors of one rank into a tensor of that rank."""
+RANK_LAMBDA = "tensorflow.keras.layers.Lambda"
+"""Keras ``Lambda``: keeps a known rank only when its function is a ``lambda`` the rank inference reads."""
 
 ARG_SCOPE = "tensorflow.contrib.layers.arg_scope"
 PLACEHOLDERS = frozenset({"tensorflow.placeholder"})
@@ -262,6 +293,25 @@ PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
+GET_VARIABLE = "tensorflow.get_variable"
+GET_VARIABLE_PARAMS = (
+    "name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections", "caching_device",
+    "partitioner", "validate_shape", "use_resource", "custom_getter", "constraint", "synchronization",
+    "aggregation",
+)  # fmt: skip
+VARIABLE_PARAMS = ("initial_value", "trainable")
+"""``tf.Variable``'s leading parameters, the same in TF1 and TF2 (the third differs: collections /
+validate_shape); further ones must be keywords."""
+FREE_VARIABLE_KEYWORDS: dict[str, frozenset[str]] = {
+    GET_VARIABLE: frozenset({"name", "shape", "dtype", "initializer", "trainable"}),
+    "tensorflow.Variable": frozenset({"initial_value", "trainable", "name", "dtype"}),
+}
+"""Keywords rule BN014 migrates. ``regularizer`` (REGULARIZATION_LOSSES), ``collections``,
+``partitioner``, ``custom_getter``, ``constraint``, ``caching_device``, ``use_resource``... leave the file."""
+DEFAULT_VARIABLE_INITIALIZER = "tf.keras.initializers.GlorotUniform()"
+"""``tf.get_variable`` without ``initializer=``: TF1 draws a float variable from glorot_uniform."""
+VARIABLE_DTYPES = frozenset({"tensorflow.float32"})
+"""``tf.get_variable(dtype=...)`` values the migrated ``tf.Variable`` reproduces by default."""
 
 
 @dataclass(frozen=True)
@@ -336,6 +386,74 @@ LAYERS: dict[str, LayerSpec] = {
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file."""
+WEIGHTLESS_KERAS_LAYERS = frozenset(
+    "tf.keras.layers." + name
+    for name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU")
+)
+"""Keras 3 layers that never own a variable: the train step does not list them."""
+
+
+@dataclass(frozen=True)
+class InitializerSpec:
+    """A TF1 initializer and the Keras 3 initializer that draws from the same distribution."""
+
+    keras_class: str
+    positional: tuple[str, ...]  # TF1 parameters, in order
+    explicit: dict[str, str] = field(default_factory=dict)  # TF1 defaults Keras 3 does not share
+    literal: dict[str, frozenset[str]] = field(
+        default_factory=dict
+    )  # keyword -> the only values migrated: a string literal's value, or True/False
+    dropped: frozenset[str] = (
+        frozenset()
+    )  # keywords that, at an accepted value, Keras 3 never needs
+    numeric: frozenset[str] = frozenset()  # keywords migrated only as number literals
+
+
+_SEED_DTYPE = ("seed", "dtype")
+INITIALIZERS: dict[str, InitializerSpec] = {
+    "tensorflow.zeros_initializer": InitializerSpec("tf.keras.initializers.Zeros", ("dtype",)),
+    "tensorflow.ones_initializer": InitializerSpec("tf.keras.initializers.Ones", ("dtype",)),
+    "tensorflow.constant_initializer": InitializerSpec(
+        "tf.keras.initializers.Constant", ("value", "dtype", "verify_shape"),
+        explicit={"value": "0.0"}, literal={"verify_shape": frozenset({"False"})},
+        dropped=frozenset({"verify_shape"}), numeric=frozenset({"value"}),
+    ),
+    "tensorflow.random_normal_initializer": InitializerSpec(
+        "tf.keras.initializers.RandomNormal", ("mean", "stddev", *_SEED_DTYPE), explicit={"stddev": "1.0"},
+    ),
+    "tensorflow.truncated_normal_initializer": InitializerSpec(
+        "tf.keras.initializers.TruncatedNormal", ("mean", "stddev", *_SEED_DTYPE), explicit={"stddev": "1.0"},
+    ),
+    "tensorflow.random_uniform_initializer": InitializerSpec(
+        "tf.keras.initializers.RandomUniform", ("minval", "maxval", *_SEED_DTYPE),
+        explicit={"minval": "0.0", "maxval": "1.0"},
+    ),
+    "tensorflow.glorot_uniform_initializer": InitializerSpec("tf.keras.initializers.GlorotUniform", _SEED_DTYPE),
+    "tensorflow.glorot_normal_initializer": InitializerSpec("tf.keras.initializers.GlorotNormal", _SEED_DTYPE),
+    "tensorflow.variance_scaling_initializer": InitializerSpec(
+        "tf.keras.initializers.VarianceScaling", ("scale", "mode", "distribution", *_SEED_DTYPE),
+        literal={
+            "mode": frozenset({"fan_in", "fan_out", "fan_avg"}),
+            "distribution": frozenset({"truncated_normal", "untruncated_normal", "uniform"}),
+        },
+    ),
+    "tensorflow.orthogonal_initializer": InitializerSpec("tf.keras.initializers.Orthogonal", ("gain", *_SEED_DTYPE)),
+    "tensorflow.contrib.layers.xavier_initializer": InitializerSpec(
+        "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
+        literal={"uniform": frozenset({"True"})}, dropped=frozenset({"uniform"}),
+    ),
+}  # fmt: skip
+"""TF1 initializers (rule BN013), measured against ``inspect.signature`` on TF 2.21 and Keras 3.15: the
+TF1 defaults ``stddev=1.0`` (normal, truncated normal) and ``minval=0.0, maxval=1.0`` (uniform) differ
+from Keras 3's (0.05 / -0.05..0.05), and so do TF2's own ``tf.random_normal_initializer`` /
+``tf.random_uniform_initializer``, which is why every spelling is rewritten, not only the ones TF2 lacks.
+Both draw the same distributions: truncated normals cut at two standard deviations, variance scaling
+with the same fan computation and the 0.8796 truncation correction, Glorot uniform = contrib
+``xavier_initializer(uniform=True)``. ``dtype`` must be float32 (the Keras default, where the layer passes
+its own dtype). contrib ``xavier_initializer(uniform=False)`` draws with stddev sqrt(1.3 / fan_avg), which
+no Keras 3 initializer reproduces: it leaves the file."""
+INITIALIZER_DTYPES = frozenset({"tensorflow.float32"})
+"""``dtype=`` of a TF1 initializer that Keras 3's float32 default reproduces (anything else: left)."""
 
 
 @dataclass(frozen=True)
@@ -395,9 +513,18 @@ class ScheduleSpec:
     renames: dict[str, str] = field(default_factory=dict)  # TF1 keyword -> Keras 3 keyword
 
 
-_DECAY_RATE_PARAMS = ("learning_rate", "global_step", "decay_steps", "decay_rate", "staircase", "name")
+_DECAY_RATE_PARAMS = (
+    "learning_rate",
+    "global_step",
+    "decay_steps",
+    "decay_rate",
+    "staircase",
+    "name",
+)
 _PIECEWISE = ScheduleSpec(
-    "tf.keras.optimizers.schedules.PiecewiseConstantDecay", ("x", "boundaries", "values", "name"), "x"
+    "tf.keras.optimizers.schedules.PiecewiseConstantDecay",
+    ("x", "boundaries", "values", "name"),
+    "x",
 )
 LR_SCHEDULES: dict[str, ScheduleSpec] = {
     "tensorflow.train.exponential_decay": ScheduleSpec(
@@ -442,43 +569,127 @@ trainable variables whose name ``re.match``es ``scope``."""
 
 @dataclass(frozen=True)
 class LossSpec:
-    """A ``tf.losses`` function and its TF2 spelling with the TF1 reduction written out."""
+    """A ``tf.losses`` function: its TF2 per-element loss and what TF1 did around it (losses_impl.py)."""
 
-    positional: tuple[str, ...]
-    template: str  # format fields: the TF1 keyword names
-    defaults: dict[str, str]  # keywords accepted only at these values (the default reduction)
+    positional: tuple[str, ...]  # TF1 parameters, in order
+    template: str  # the per-element TF2 loss; format fields: TF1 parameter names
+    shape: str  # the shape of the per-element losses, from an argument the template already reads
+    labels: str | None = None  # float labels TF1 casts to the logits' dtype (and smooths)
+    smoothing: str | None = None  # fields {labels}, {label_smoothing}, {dtype} and parameters
+    stop_gradient: bool = False  # TF1 stops the gradient into the (smoothed) labels
+    squeeze_weights: bool = False  # weights one rank above the labels lose their last dimension
 
 
-_LOSS_REST = {"weights": "1.0", "label_smoothing": "0", "scope": "None"}
+_LOSS_TAIL = ("scope", "loss_collection", "reduction")
 LOSSES: dict[str, LossSpec] = {
     "tensorflow.losses.sigmoid_cross_entropy": LossSpec(
-        ("multi_class_labels", "logits", "weights", "label_smoothing", "scope"),
-        "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={multi_class_labels}, logits={logits}))",
-        _LOSS_REST,
+        ("multi_class_labels", "logits", "weights", "label_smoothing", *_LOSS_TAIL),
+        "tf.nn.sigmoid_cross_entropy_with_logits(labels={multi_class_labels}, logits={logits})",
+        "tf.shape({logits})",
+        labels="multi_class_labels",
+        smoothing="{labels} * (1 - {label_smoothing}) + 0.5 * {label_smoothing}",
     ),
     "tensorflow.losses.softmax_cross_entropy": LossSpec(
-        ("onehot_labels", "logits", "weights", "label_smoothing", "scope"),
-        "tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels={onehot_labels}, logits={logits}))",
-        _LOSS_REST,
+        ("onehot_labels", "logits", "weights", "label_smoothing", *_LOSS_TAIL),
+        "tf.nn.softmax_cross_entropy_with_logits(labels={onehot_labels}, logits={logits})",
+        "tf.shape({logits})[:-1]",
+        labels="onehot_labels",
+        smoothing="{labels} * (1 - {label_smoothing}) + {label_smoothing} / tf.cast(tf.shape({logits})[-1], {dtype})",
+        stop_gradient=True,
     ),
     "tensorflow.losses.sparse_softmax_cross_entropy": LossSpec(
-        ("labels", "logits", "weights", "scope"),
-        "tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels={labels}, logits={logits}))",
-        _LOSS_REST,
+        ("labels", "logits", "weights", *_LOSS_TAIL),
+        "tf.nn.sparse_softmax_cross_entropy_with_logits(labels={labels}, logits={logits})",
+        "tf.shape({logits})[:-1]",
+        squeeze_weights=True,
     ),
     "tensorflow.losses.mean_squared_error": LossSpec(
-        ("labels", "predictions", "weights", "scope"),
-        "tf.reduce_mean(tf.math.squared_difference({predictions}, {labels}))",
-        _LOSS_REST,
+        ("labels", "predictions", "weights", *_LOSS_TAIL),
+        "tf.math.squared_difference({predictions}, {labels})",
+        "tf.shape({predictions})",
     ),
     "tensorflow.losses.absolute_difference": LossSpec(
-        ("labels", "predictions", "weights", "scope"),
-        "tf.reduce_mean(tf.abs({predictions} - {labels}))",
-        _LOSS_REST,
+        ("labels", "predictions", "weights", *_LOSS_TAIL),
+        "tf.abs({predictions} - {labels})",
+        "tf.shape({predictions})",
     ),
+}  # fmt: skip
+"""``tf.losses`` functions (rule BN011). TF1 (losses_impl.py, TF 2.21) computes the per-element losses
+in float32, multiplies them by ``weights`` cast to float32 and reduces them with ``reduction``
+(``LOSS_REDUCTIONS``). sigmoid and softmax cast their labels to the logits' dtype and smooth them when
+``label_smoothing > 0`` (towards 1/2, resp. 1/num_classes with num_classes the labels' last dimension,
+cast to the logits' dtype); softmax stops the gradient into the labels (TF2's op does not); sparse
+squeezes weights whose rank is one more than the labels'."""
+
+
+@dataclass(frozen=True)
+class ReductionSpec:
+    """TF2 spellings of one TF1 reduction. Fields: ``{losses}`` (per-element), ``{weights}`` (float32),
+    ``{shape}`` (of the per-element losses)."""
+
+    unweighted: str  # weights=1.0
+    scalar: str  # a nonzero number literal
+    weighted: str  # any other weights
+
+
+_WEIGHTED_SUM = "tf.reduce_sum({losses} * {weights})"
+LOSS_REDUCTIONS: dict[str, ReductionSpec] = {
+    "NONE": ReductionSpec("{losses}", "{losses} * {weights}", "{losses} * {weights}"),
+    "SUM": ReductionSpec("tf.reduce_sum({losses})", _WEIGHTED_SUM, _WEIGHTED_SUM),
+    "SUM_OVER_BATCH_SIZE": ReductionSpec(
+        "tf.reduce_mean({losses})", "tf.reduce_mean({losses} * {weights})", "tf.reduce_mean({losses} * {weights})"
+    ),
+    "MEAN": ReductionSpec(
+        "tf.reduce_mean({losses})",
+        f"tf.math.divide_no_nan({_WEIGHTED_SUM}, tf.reduce_sum(tf.broadcast_to({{weights}}, {{shape}})))",
+        f"tf.math.divide_no_nan({_WEIGHTED_SUM}, tf.reduce_sum(tf.broadcast_to({{weights}}, {{shape}})))",
+    ),
+    "SUM_BY_NONZERO_WEIGHTS": ReductionSpec(
+        "tf.reduce_mean({losses})",
+        "tf.reduce_mean({losses} * {weights})",
+        f"tf.math.divide_no_nan({_WEIGHTED_SUM}, "
+        "tf.math.count_nonzero(tf.broadcast_to({weights}, {shape}), dtype=tf.float32))",
+    ),
+}  # fmt: skip
+"""TF1's ``compute_weighted_loss`` (losses_impl.py) for each ``tf.losses.Reduction``: NONE ``losses *
+weights``; SUM their sum; MEAN ``div_no_nan(sum, sum(ones_like(losses) * weights))``;
+SUM_OVER_BATCH_SIZE ``div_no_nan(sum, size(losses))``; SUM_BY_NONZERO_WEIGHTS (the default, alias
+SUM_OVER_NONZERO_WEIGHTS) ``div_no_nan(sum, number of nonzero weights broadcast to the losses)``, which is
+the element count for a nonzero scalar. Measured on TF 2.21: ``tf.reduce_mean(losses * w)`` equals TF1's
+``div_no_nan(reduce_sum(losses * w), n)`` to the last bit, ``w * tf.reduce_mean(losses)`` differs by an
+ulp. ``reduce_mean`` of an empty batch is NaN where TF1's ``div_no_nan`` gives 0."""
+
+LOSS_REDUCTION_NAMES: dict[str, str] = {
+    **{f"tensorflow.losses.Reduction.{key}": key for key in LOSS_REDUCTIONS},
+    "tensorflow.losses.Reduction.SUM_OVER_NONZERO_WEIGHTS": "SUM_BY_NONZERO_WEIGHTS",
+    "none": "NONE",
+    "weighted_sum": "SUM",
+    "weighted_sum_over_batch_size": "SUM_OVER_BATCH_SIZE",
+    "weighted_mean": "MEAN",
+    "weighted_sum_by_nonzero_weights": "SUM_BY_NONZERO_WEIGHTS",
 }
-"""``tf.losses`` functions (rule BN011) with their default weights=1.0 and reduction
-SUM_BY_NONZERO_WEIGHTS, which is the mean over every element; other weights or reductions leave the file."""
+"""``reduction=`` values (qualified names, or the strings ``tf.losses.Reduction`` holds) -> reduction."""
+LOSS_DEFAULT_REDUCTION = "SUM_BY_NONZERO_WEIGHTS"
+LOSS_DEFAULT_COLLECTION = "tensorflow.GraphKeys.LOSSES"
+"""The only ``loss_collection=`` migrated: another collection feeds ``get_losses`` / ``get_total_loss``."""
+LOSS_WEIGHTS_CAST = "tf.cast({weights}, tf.float32)"
+LOSS_WEIGHTS_SQUEEZE = "tf.squeeze({weights}, [-1])"
+LOSS_LABELS_CAST = "tf.cast({labels}, {logits}.dtype)"
+LOSS_LABELS_STOP_GRADIENT = "tf.stop_gradient({labels})"
+FLOAT32_DTYPES = frozenset({"tensorflow.float32", "numpy.float32", "float32", "float"})
+"""``dtype=`` spellings (qualified names or strings) of float32."""
+PURE_FUNCTIONS = frozenset(
+    {
+        "tensorflow.cast", "tensorflow.identity", "tensorflow.stop_gradient", "tensorflow.squeeze",
+        "tensorflow.reshape", "tensorflow.one_hot", "tensorflow.nn.softmax", "tensorflow.nn.sigmoid",
+    }
+)  # fmt: skip
+"""Deterministic TF functions without side effects: a call of them on names may be written twice."""
+RANK_OF_FIRST_ARGUMENT = frozenset(
+    {"tensorflow.cast", "tensorflow.identity", "tensorflow.stop_gradient"}
+)
+ONE_HOT = "tensorflow.one_hot"
+"""float32 by default, and never differentiable in its indices (``on_value``/``off_value`` aside)."""
 
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.variable_scope": "variable scopes (a builder reused with reuse=True shares variables) are "
@@ -486,7 +697,6 @@ OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
-    "tensorflow.get_variable": "free variables (tf.get_variable) are not part of any Keras layer",
 }
 """TF1 constructs the codemod leaves on purpose, with the reason users read (symbol or module prefix)."""
 

@@ -240,10 +240,13 @@ class _ApplyEdits(cst.CSTTransformer):
         if not isinstance(original_node, cst.BaseStatement):
             return result
         if original_node is self.pending_target:
-            result = self._prepend_pending(result)
+            if isinstance(result, cst.RemovalSentinel):
+                self.pending_target = None  # moved elsewhere: the next statement takes the lines
+            else:
+                result = self._prepend_pending(result)
         if isinstance(result, cst.SimpleStatementLine) and not result.body:
+            # a deleted statement's comments: for the enclosing target, or else the next statement
             self.pending.extend(result.leading_lines)
-            self.pending_target = None
             return cst.RemovalSentinel.REMOVE
         return result
 

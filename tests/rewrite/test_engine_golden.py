@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +21,9 @@ from bn_migrate.rewrite.report import unified_diff
 from bn_migrate.rewrite.result import Status
 from tests.conftest import EXAMPLES, REPO
 from tests.rewrite.helpers import assert_program_rewrite
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 # The committed migrations live beside the examples, each with its diff, so a reader sees what changed.
 GOLDEN = EXAMPLES / "migrated"
@@ -35,6 +39,7 @@ SUPPORTED_FIXTURES = (
     "slim_arg_scope",
     "lr_decay_var_list",
     "multi_fetch_eval",
+    "get_variable_mlp",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
@@ -125,11 +130,16 @@ def test_migrated_program_runs_on_plain_tf2_and_prints_like_the_original(case: s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(set(CASES) - set(NOT_CHECKED)))
-def test_checker_finds_the_migration_equivalent_and_printouts_match(case: str, tmp_path: Path) -> None:
+def test_checker_finds_the_migration_equivalent_and_printouts_match(
+    case: str, tmp_path: Path, old_cache: OldRunCache
+) -> None:
     from bn_migrate.check import CheckOptions, check_programs
 
     original, golden, _ = CASES[case]
-    result = check_programs(original, golden, CheckOptions(timeout=240), keep_dir=tmp_path)
+    # The original's runs (and printout) may be the ones tests/check made of it: `old_cache`.
+    result = check_programs(
+        original, golden, CheckOptions(timeout=240), keep_dir=tmp_path, old_cache=old_cache
+    )
     assert result.verdict == "equivalent", result.render_text()
     old = (tmp_path / "old_1" / "stdout.txt").read_text(encoding="utf-8").splitlines()
     new = (tmp_path / "new_free" / "stdout.txt").read_text(encoding="utf-8").splitlines()
@@ -137,14 +147,14 @@ def test_checker_finds_the_migration_equivalent_and_printouts_match(case: str, t
 
 
 @pytest.mark.slow
-def test_checker_on_the_never_updating_seed() -> None:
+def test_checker_on_the_never_updating_seed(old_cache: OldRunCache) -> None:
     """Kept behaviour: neither side moves its statistics, so there is no training step to compare;
     with fix_missing_updates the checker sees the original's updates never ran."""
     from bn_migrate.check import Cause, CheckOptions, check_programs
 
     original, golden, _ = CASES["seed/keras_no_updates"]
-    kept = check_programs(original, golden, CheckOptions(timeout=240))
+    kept = check_programs(original, golden, CheckOptions(timeout=240), old_cache=old_cache)
     assert kept.verdict == "undecided" and kept.steps_old == 0 and kept.steps_new == 0
     original, fixed, _ = CASES[f"seed/{FIXED}"]
-    changed = check_programs(original, fixed, CheckOptions(timeout=240))
+    changed = check_programs(original, fixed, CheckOptions(timeout=240), old_cache=old_cache)
     assert changed.verdict == "different" and Cause.UPDATES_NEVER_RAN in changed.causes

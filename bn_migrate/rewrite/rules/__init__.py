@@ -1,7 +1,8 @@
 """The codemod's rules and the one order in which they run.
 
 Each rule plans on the original tree (see ``base``); the order matters only where a rule reads what an
-earlier one decided: the layer conversions come first (they claim references, hoist layer objects and
+earlier one decided: initializers come first (layer objects hoisted out of the graph carry their
+edited arguments), then the layer conversions (they claim references, hoist layer objects and
 ask for BN008's class), BN006 consumes the optimizer statements before BN005 moves the rest of the graph
 into a function, the session rule needs everything before it (outputs, train ops, BN training flags),
 and the imports rule runs last because it acts only when something was edited.
@@ -22,8 +23,11 @@ from bn_migrate.rewrite.rules.bn009_keras_graph import KerasGraphRule
 from bn_migrate.rewrite.rules.bn010_imports import ImportsRule
 from bn_migrate.rewrite.rules.bn011_losses import LossesRule
 from bn_migrate.rewrite.rules.bn012_arg_scope import ArgScopeRule
+from bn_migrate.rewrite.rules.bn013_initializers import InitializersRule
+from bn_migrate.rewrite.rules.bn014_graph_variables import GraphVariablesRule
 
 RULES: tuple[Rule, ...] = (
+    InitializersRule(),  # BN013 first: layers hoisted to module level copy its edited initializers
     TfLayersBatchNormRule(),  # BN001 tf.layers BN -> Keras BN (may request BN008's class)
     ContribBatchNormRule(),  # BN002 contrib/slim BN -> Keras BN (may request BN008's class)
     LayersRule(),  # BN003 other tf.layers / contrib layers -> Keras layers (with arg_scope defaults)
@@ -32,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     UpdatePlumbingRule(),  # BN004 UPDATE_OPS plumbing removed (claims add_to_collection/get_collection)
     KerasGraphRule(),  # BN009 graph-mode Keras; checks TF ops after BN001/2/4 claimed theirs
     FusedBatchNormRule(),  # BN008 emits its BatchNormalization subclass if BN001/2/9 asked for it
+    GraphVariablesRule(),  # BN014 hoists free variables (not global steps) before BN006 reads var_list
     OptimizerRule(),  # BN006 before BN005: the statements it consumes stay out of the graph function
     PlaceholderGraphRule(),  # BN005 placeholders -> parameters; moves the graph region into a function
     SessionRule(),  # BN007 Session -> model calls; checks every BN layer feeds the model

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar, TypeVar, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.names import AliasTable
+from bn_migrate.rewrite.program import single_target
 from bn_migrate.rewrite.result import Site
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]  # noqa: UP007
 Edit = Callable[[cst.CSTNode], Replacement]
+_N = TypeVar("_N", bound=cst.CSTNode)
+_S = TypeVar("_S", bound=cst.BaseStatement)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ class Example:
     before: str
     after: str | None = None
     left: tuple[str, ...] = ()  # rule ids expected among the left sites when ``after`` is None
+
+
+@dataclass(frozen=True)
+class FreeVariable:
+    """A TF1 variable made outside any layer (``tf.get_variable`` / ``tf.Variable``), hoisted (BN014)."""
+
+    tf1_name: str | None  # the name TF1 gave it, ``name`` without ``:0`` (None: not a literal)
+    trainable: bool
 
 
 @dataclass
@@ -66,6 +77,9 @@ class Context:
         default_factory=list
     )  # training= of BN layers moved by update ops
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
+    free_variables: dict[str, FreeVariable] = field(
+        default_factory=dict
+    )  # hoisted tf.Variable / tf.get_variable (BN014), by module-level name
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
         where = self.positions.get(node)
@@ -87,7 +101,7 @@ class Context:
 
     def remove(self, rule: str, statement: cst.CSTNode, message: str) -> None:
         """Delete a statement and everything TF1 in it."""
-        self.edit(rule, statement, lambda _: cst.RemovalSentinel.REMOVE)
+        self.edit(rule, statement, deleted)
         self.claim_within(statement)
         self.apply(rule, statement, message)
 
@@ -100,6 +114,32 @@ class Context:
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         return self.aliases.qualify(node)
+
+    def module_assignment(self, name: str) -> tuple[cst.BaseStatement, cst.BaseExpression] | None:
+        """The one module-level ``name = value`` line (None when it is not assigned exactly once there)."""
+        found = [
+            statement
+            for statement in self.module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and single_target(statement.body[0]) == name
+        ]
+        everywhere = [s for s in self.program.statements if single_target(s) == name]
+        if len(found) != 1 or len(everywhere) != 1:
+            return None
+        small = found[0].body[0]
+        assert isinstance(small, cst.Assign)
+        return found[0], small.value
+
+    def materialized(self, node: _N) -> _N:
+        """``node`` with the edits registered so far inside it applied: for the parts of the original
+        tree a rule copies elsewhere (a layer's arguments hoisted into its module-level constructor),
+        which the engine's pass over the tree would not reach."""
+        if not self.edits:
+            return node
+        result = node.visit(_Registered(self.edits))
+        assert isinstance(result, type(node))
+        return result  # type: ignore[return-value]
 
 
 def dissolve_session(
@@ -134,7 +174,7 @@ def dissolve_session(
             assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
             body = list(updated.body.body)
             if spaced and body:
-                body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+                body[0] = after_blank_lines(body[0], 2)
             return cst.FlattenSentinel([*first_lines(prefix(), updated.leading_lines), *body])
 
         ctx.edit(rule, opener, dissolve)
@@ -151,13 +191,46 @@ def dissolve_session(
                 ctx.edit(
                     rule,
                     body_first,
-                    lambda u: u.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]),
+                    lambda u: after_blank_lines(u, 2),
                 )
         if program.session_closer is not None:
             ctx.remove(
                 rule, program.session_closer, "sess.close(): there is no session to close in TF2"
             )
     ctx.apply(rule, opener, message)
+
+
+def deleted(updated: cst.CSTNode) -> Replacement:
+    """An edit deleting a statement: what it leaves is its comments (leading lines, then the end-of-line
+    comment as a line of its own), as an empty line the engine hands to the next statement."""
+    if not isinstance(updated, cst.BaseStatement):
+        return cst.RemovalSentinel.REMOVE
+    return cst.SimpleStatementLine(body=[], leading_lines=comment_lines(updated))
+
+
+def after_blank_lines(statement: _S, blanks: int) -> _S:
+    """``statement`` after ``blanks`` blank lines, keeping the comment lines above it."""
+    comments = [line for line in statement.leading_lines if line.comment is not None]
+    return statement.with_changes(leading_lines=[*[cst.EmptyLine()] * blanks, *comments])
+
+
+def comment_lines(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
+    """A statement's leading lines, plus its end-of-line comment (simple statements) as one more."""
+    lines = list(statement.leading_lines)
+    if isinstance(statement, cst.SimpleStatementLine) and statement.trailing_whitespace.comment:
+        lines.append(cst.EmptyLine(comment=statement.trailing_whitespace.comment))
+    return lines
+
+
+class _Registered(cst.CSTTransformer):
+    """Applies registered edits (keyed by original node) inside one subtree."""
+
+    def __init__(self, edits: dict[cst.CSTNode, Edit]) -> None:
+        self.edits = edits
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        edit = self.edits.get(original_node)
+        return updated_node if edit is None else edit(updated_node)
 
 
 class _Claimer(cst.CSTVisitor):

@@ -51,7 +51,7 @@ class LayersRule(Rule):
             plan = plan_layer(ctx, self.id, spec, effective)
             if plan is None:
                 continue
-            plan.extra_args = extra
+            plan.extra_args = [ctx.materialized(a) for a in extra]
             auto = spec.auto_name + (f"_{counts[spec.auto_name]}" if counts[spec.auto_name] else "")
             counts[spec.auto_name] += 1
             finish(

@@ -159,12 +159,19 @@ def _then(first, second):  # type: ignore[no-untyped-def]
 def _collect(into: list[cst.BaseStatement]):  # type: ignore[no-untyped-def]
     """An edit that moves the edited statement into ``into`` (assembled by BN007) and removes it here."""
 
-    def move(updated: cst.CSTNode | cst.FlattenSentinel) -> cst.RemovalSentinel:
+    def move(
+        updated: cst.CSTNode | cst.FlattenSentinel,
+    ) -> cst.RemovalSentinel | cst.SimpleStatementLine:
         nodes = list(updated.nodes) if isinstance(updated, cst.FlattenSentinel) else [updated]
+        comments: list[cst.EmptyLine] = []
         for node in nodes:
-            if not (isinstance(node, cst.SimpleStatementLine) and not node.body):
+            if isinstance(node, cst.SimpleStatementLine) and not node.body:
+                comments.extend(node.leading_lines)  # all of it deleted: its comments stay here
+            else:
                 assert isinstance(node, cst.BaseStatement)
                 into.append(node)
+        if comments:
+            return cst.SimpleStatementLine(body=[], leading_lines=comments)
         return cst.RemovalSentinel.REMOVE
 
     return move

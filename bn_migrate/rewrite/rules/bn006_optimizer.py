@@ -250,7 +250,7 @@ class OptimizerRule(Rule):
     ) -> str | None:
         """Source of the Keras ``learning_rate=``: a constant, a name, or a schedule of the table."""
         if isinstance(value, cst.Name):
-            definition = _module_assignment(ctx, value.value)
+            definition = ctx.module_assignment(value.value)
             if (
                 definition is None
                 or call_target(ctx.aliases, definition[1]) not in api.LR_SCHEDULES
@@ -320,7 +320,7 @@ class OptimizerRule(Rule):
         if not isinstance(value, cst.Name):
             ctx.leave(RULE, arg, "global_step= is not a name bound to a global step: not migrated")
             return False
-        definition = _module_assignment(ctx, value.value)
+        definition = ctx.module_assignment(value.value)
         if definition is None:
             ctx.leave(
                 RULE,
@@ -427,7 +427,7 @@ class OptimizerRule(Rule):
         """``var_list=``: the hoisted layers whose TF1 variables it selects (whole layers only)."""
         value = arg.value
         if isinstance(value, cst.Name):
-            definition = _module_assignment(ctx, value.value)
+            definition = ctx.module_assignment(value.value)
             if definition is None:
                 ctx.leave(
                     RULE, arg, f"var_list `{value.value}` is not assigned once at module level"
@@ -452,6 +452,17 @@ class OptimizerRule(Rule):
         if names is None:
             return False
         selected: set[str] = set()
+        for variable, free in ctx.free_variables.items():
+            if free.tf1_name is None:
+                ctx.leave(
+                    RULE,
+                    arg,
+                    f"var_list: `{variable}` has no literal name=, so its TF1 name (auto-numbered) "
+                    "is unknown",
+                )
+                return False
+            if selection is None or f"{free.tf1_name}:0".startswith(selection):
+                selected.add(variable)
         for layer, tf1_name in names.items():
             variables = tf1_name + "/"
             if selection is None or variables.startswith(selection):
@@ -463,7 +474,10 @@ class OptimizerRule(Rule):
                     f"var_list selects only some variables of layer `{tf1_name}`: not migrated",
                 )
                 return False
-        if not selected - ctx.untrainable_layers:
+        untrainable = ctx.untrainable_layers | {
+            name for name, free in ctx.free_variables.items() if not free.trainable
+        }
+        if not selected - untrainable:
             ctx.leave(RULE, arg, "var_list selects no trainable variable (TF1 minimize() raises)")
             return False
         training.layers = frozenset(selected)
@@ -471,7 +485,7 @@ class OptimizerRule(Rule):
             RULE,
             arg,
             "var_list -> the train step differentiates "
-            + ", ".join(sorted(selected - ctx.untrainable_layers)),
+            + ", ".join(sorted(selected - untrainable)),
         )
         return True
 
@@ -491,7 +505,11 @@ class OptimizerRule(Rule):
                 "var_list with Keras layer objects or arg_scope: cannot tell their TF1 variable names",
             )
             return None
-        hoisted = {where: _assigned_name(statement) for where, statement in ctx.layer_objects}
+        hoisted = {
+            where: _assigned_name(statement)
+            for where, statement in ctx.layer_objects
+            if _assigned_name(statement) not in ctx.free_variables
+        }
         names: dict[str, str] = {}
         for call in program.calls:
             scope_arg = _scope_arg(ctx.qualify(call.func))
@@ -574,25 +592,6 @@ class _Training:
     schedule_name: str | None = None  # the decayed learning-rate tensor
     layers: frozenset[str] | None = None  # var_list: the layers differentiated
     decays: bool = False  # the learning rate is a schedule
-
-
-def _module_assignment(
-    ctx: Context, name: str
-) -> tuple[cst.BaseStatement, cst.BaseExpression] | None:
-    """The one module-level ``name = value`` line (None when it is not assigned exactly once there)."""
-    found = [
-        statement
-        for statement in ctx.module.body
-        if isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and single_target(statement.body[0]) == name
-    ]
-    everywhere = [s for s in ctx.program.statements if single_target(s) == name]
-    if len(found) != 1 or len(everywhere) != 1:
-        return None
-    small = found[0].body[0]
-    assert isinstance(small, cst.Assign)
-    return found[0], small.value
 
 
 def _variable_reason(ctx: Context, call: cst.Call) -> str | None:
@@ -748,18 +747,44 @@ class _StepSource:
     def __str__(self) -> str:
         plan = self.plan
         returns = ", ".join(plan.step_returns) if plan.step_returns else "None"
-        names = [n for n in plan.layer_names if self.only is None or n in self.only]
-        layers = ", ".join(names) + ("," if len(names) == 1 else "")
+        layers = [n for n in plan.layer_names if self.only is None or n in self.only]
+        free = [n for n in plan.variable_names if self.only is None or n in self.only]
         return (
             "@tf.function\n"
             f"def {plan.step_name}({plan.signature()}):\n"
             "    with tf.GradientTape() as tape:\n"
             f"        {plan.outputs_target()} = {plan.name}({plan.call_params()})\n"
-            f"    variables = [v for layer in ({layers}) for v in layer.trainable_variables]\n"
-            f"    gradients = tape.gradient({self.loss}, variables)\n"
+            + _variables_source(layers, free)
+            + f"    gradients = tape.gradient({self.loss}, variables)\n"
             f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
             f"    return {returns}\n"
         )
+
+
+_MAX_LINE = 99
+
+
+def _variables_source(layers: list[str], free: list[str]) -> str:
+    """``variables = [...]``: the free variables, then every variable of the layers, wrapped as black
+    would when the line is too long."""
+    parts = [f"[{', '.join(free)}]"] if free else []
+    comprehension = ""
+    if layers:
+        tuple_source = ", ".join(layers) + ("," if len(layers) == 1 else "")
+        comprehension = f"v for layer in ({tuple_source}) for v in layer.trainable_variables"
+        parts.append(f"[{comprehension}]")
+    line = "    variables = " + (" + ".join(parts) or "[]")
+    if len(line) <= _MAX_LINE or not comprehension:
+        return line + "\n"
+    head = "    variables = " + "".join(f"{part} + " for part in parts[:-1]) + "[\n"
+    if len(comprehension) + 8 <= _MAX_LINE:
+        return f"{head}        {comprehension}\n    ]\n"
+    loop, _, rest = comprehension.partition(" for layer in ")
+    layer_loop, _, variable_loop = rest.partition(" for v in ")
+    return (
+        f"{head}        {loop}\n        for layer in {layer_loop}\n"
+        f"        for v in {variable_loop}\n    ]\n"
+    )
 
 
 @cache

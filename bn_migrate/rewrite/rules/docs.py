@@ -38,8 +38,9 @@ def rule_markdown(rule: Rule) -> str:
 
 
 def rules_markdown() -> str:
-    """Every rule, in the order the engine runs them."""
-    return "# bn-migrate rewrite rules\n\n" + "\n".join(rule_markdown(rule) for rule in RULES)
+    """Every rule, by id (``RULES`` holds the order the engine runs them in)."""
+    ordered = sorted(RULES, key=lambda rule: rule.id)
+    return "# bn-migrate rewrite rules\n\n" + "\n".join(rule_markdown(rule) for rule in ordered)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.rules.base import Context
+from bn_migrate.rewrite.names import dotted
+from bn_migrate.rewrite.rules.base import Context, after_blank_lines
 
 
 @dataclass
@@ -36,7 +37,10 @@ class GraphFunction:
     step_returns: list[str] = field(
         default_factory=list
     )  # what the train run fetched besides the op
-    layer_names: list[str] = field(default_factory=list)  # every layer object, in creation order
+    layer_names: list[str] = field(
+        default_factory=list
+    )  # every layer object with trainable weights, in creation order
+    variable_names: list[str] = field(default_factory=list)  # trainable free variables (BN014)
     keras_objects: list[tuple[tuple[int, int], str]] = field(
         default_factory=list
     )  # kept Keras layers
@@ -76,19 +80,37 @@ class GraphFunction:
 
     def assemble(self, ctx: Context) -> list[cst.BaseStatement]:
         """Every module-level statement that replaces the TF1 graph region, in order."""
-        two_blank = [cst.EmptyLine(), cst.EmptyLine()]
         hoisted = [(where, _assigned(statement)) for where, statement in ctx.layer_objects]
         every = [name for _, name in sorted([*hoisted, *self.keras_objects])]
-        self.layer_names = [name for name in every if name not in ctx.untrainable_layers]
+        weightless = {
+            _assigned(statement)
+            for _, statement in ctx.layer_objects
+            if _constructor(statement) in api.WEIGHTLESS_KERAS_LAYERS
+        }
+        self.layer_names = [
+            name
+            for name in every
+            if name not in ctx.untrainable_layers
+            and name not in ctx.free_variables
+            and name not in weightless
+        ]
+        self.variable_names = [
+            name
+            for name in every
+            if name in ctx.free_variables and ctx.free_variables[name].trainable
+        ]
         objects = self.layer_objects(ctx)
-        if objects:
-            objects[0] = objects[0].with_changes(leading_lines=[cst.EmptyLine()])
+        if objects:  # PEP 8: two blank lines after a top-level def or class, else one
+            definition = bool(self.module_level) and isinstance(
+                self.module_level[-1], (cst.FunctionDef, cst.ClassDef)
+            )
+            objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
         pieces: list[cst.BaseStatement] = [*self.module_level, *objects]
         blocks: list[cst.BaseStatement] = [*self.function_source(ctx)]
         blocks.extend(cst.parse_statement(str(source)) for source in self.after)
         result = list(pieces)
         for block in blocks:
-            result.append(block.with_changes(leading_lines=two_blank))
+            result.append(after_blank_lines(block, 2))
         return result
 
 
@@ -96,6 +118,14 @@ def _assigned(statement: cst.SimpleStatementLine) -> str:
     small = statement.body[0]
     assert isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
     return small.targets[0].target.value
+
+
+def _constructor(statement: cst.SimpleStatementLine) -> str | None:
+    """``tf.keras.layers.Dense`` of ``name = tf.keras.layers.Dense(...)``."""
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+        return dotted(small.value.func)
+    return None
 
 
 def _strip_first_blank(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:

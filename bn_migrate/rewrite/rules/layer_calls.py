@@ -305,7 +305,8 @@ def _normalizer(
         ctx.leave(rule, call, "normalizer_params with activation_fn is not migrated")
         return None
     plan.kwargs = [
-        (k, synthetic.args[v].value if isinstance(v, int) else v) for k, v in plan.kwargs
+        (k, ctx.materialized(synthetic.args[v].value) if isinstance(v, int) else v)
+        for k, v in plan.kwargs
     ]
     if isinstance(plan.training, int):
         plan.training = synthetic.args[plan.training].value
@@ -448,7 +449,7 @@ def finish(
             [
                 cst.Assign(
                     [cst.AssignTarget(cst.Name(plan.object_name))],
-                    plan.constructor(plan.arguments(call)),
+                    plan.constructor([ctx.materialized(a) for a in plan.arguments(call)]),
                 )
             ]
         )

@@ -8,8 +8,9 @@ when that would let Keras 3 update statistics TF1 did not update (no update ops 
 The graph function returns every tensor any run fetched, in first-fetched order (just the tensor when
 there is one). A run of several tensors takes its own: unpacked into names, as
 ``l, _, p = [value.numpy() for value in graph(...)]`` (targets in the function's order, ``_`` for the
-others); used as a whole list, tuple or dict (``dict(zip(keys, ...))``), only when the function returns
-exactly those tensors in that order. A train run fetching a dict is left.
+others, or a name bound nowhere if the module reads ``_``); used as a whole list, tuple or dict
+(``dict(zip(keys, ...))``), only when the function returns exactly those tensors in that order. A
+train run fetching a dict is left.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class StepsPlanner:
         self.seen: set[int] = set()  # sess.run calls already planned (or left)
         # runs whose several fetched values are used as one list (see _plan_multi_eval)
         self.exact_fetches: list[tuple[cst.Call, list[str]]] = []
+        self.unused: str | None = None  # target for outputs an unpacking does not use
 
     def plan_session(self) -> None:
         ctx = self.ctx
@@ -124,7 +126,9 @@ class StepsPlanner:
         """A ``sess.run``: as a whole statement (``statement``), or inside an expression (None)."""
         ctx = self.ctx
         self.seen.add(id(call))
-        if call in ctx.edits:  # an earlier rule rewrote this run (BN006: global step / learning rate)
+        if (
+            call in ctx.edits
+        ):  # an earlier rule rewrote this run (BN006: global step / learning rate)
             self._handle(call)
             return
         args = positional(call)
@@ -342,7 +346,8 @@ class StepsPlanner:
             def unpack(updated: cst.CSTNode) -> cst.CSTNode:
                 if len(plan.outputs) == 1:
                     return cst.Assign([cst.AssignTarget(cst.Name(targets[0]))], only_value())
-                laid_out = [cst.Element(cst.Name(by_name.get(o, "_"))) for o in plan.outputs]
+                unused = self._unused_target()
+                laid_out = [cst.Element(cst.Name(by_name.get(o, unused))) for o in plan.outputs]
                 target = cst.Tuple(laid_out, lpar=[], rpar=[])
                 return cst.Assign([cst.AssignTarget(target)], values())
 
@@ -352,6 +357,15 @@ class StepsPlanner:
         self.exact_fetches.append((call, names))
         ctx.edit(RULE, call, lambda updated: values())
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _unused_target(self) -> str:
+        """``_`` for the outputs an unpacking does not use, as Python code reads; a name the module
+        binds nowhere when the module reads ``_`` (gettext's ``_("...")``, a value kept in ``_``)."""
+        if self.unused is None:
+            reads = _ReadsName("_")
+            self.ctx.module.visit(reads)
+            self.unused = self.ctx.program.fresh_name("_unused") if reads.found else "_"
+        return self.unused
 
     def _check_exact_fetches(self) -> None:
         """Runs whose list result is used as a whole need the graph function to return just it."""
@@ -471,6 +485,65 @@ def _unpacked_names(
     if len(names) != count or len(set(names)) != count:
         return None
     return names
+
+
+class _ReadsName(cst.CSTVisitor):
+    """Is ``name`` read anywhere (any scope), not only bound (assigned, a loop target, a parameter,
+    imported...)? Attribute names and keyword-argument names are not reads."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.not_read: set[int] = set()  # ids of Names being bound, attributes, keywords
+        self.found = False
+
+    def _bound(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.not_read.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bound(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bound(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bound(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bound(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bound(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bound(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bound(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._bound(node.name)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.not_read.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.not_read.add(id(node.name))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.not_read.add(id(node.name))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.not_read.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.not_read.add(id(node.keyword))
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found = self.found or (node.value == self.name and id(node) not in self.not_read)
 
 
 def _dict_fetch_names(fetch: cst.Dict) -> list[str]:

@@ -1,0 +1,345 @@
+"""BN014: free variables of a placeholder graph -> ``tf.Variable`` objects created once at module level.
+
+``w = tf.get_variable("w", [4, 8], initializer=tf.truncated_normal_initializer(stddev=0.1))`` becomes
+``w = tf.Variable(tf.keras.initializers.TruncatedNormal(stddev=1.0)(shape=[4, 8]), name="w")`` beside
+the layer objects (its initializer rewritten by BN013; without one, TF1's glorot_uniform default is
+written out), and ``w = tf.Variable(...)`` moves there as it is: the graph function, called every
+step, must not create variables. Trainable ones join the train step's variables, as ``minimize``
+differentiated every trainable variable (``trainable=False`` ones are left out). The variable must be
+assigned once, from values the module has before the graph (not from placeholders or graph tensors);
+``regularizer``, ``collections``, ``partitioner``, ``custom_getter``... leave the file, and so does a
+variable made inside an expression, before the placeholders, or in a Keras-input graph.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.program import call_target, keyword, single_target
+from bn_migrate.rewrite.rules.base import Context, Example, FreeVariable, Rule
+from bn_migrate.rewrite.rules.examples import (
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    placeholder_program,
+)
+from bn_migrate.rewrite.rules.layer_calls import bind, code, kwarg
+
+RULE = "BN014"
+
+
+_SCALED_LOSS = "tf.reduce_mean(tf.square(h * scale))"
+
+
+def _scaled(variable: str) -> str:
+    """The placeholder example with ``variable`` (binding ``scale``) made before the loss uses it."""
+    return placeholder_program(PLACEHOLDER_BEFORE, loss=_SCALED_LOSS).replace(
+        "loss = ", f"{variable}\nloss = ", 1
+    )
+
+
+class GraphVariablesRule(Rule):
+    """tf.get_variable / tf.Variable in a placeholder graph -> module-level tf.Variable."""
+
+    id = RULE
+    name = "graph-variables"
+    EXAMPLES = (
+        Example(
+            _scaled('scale = tf.get_variable("scale", [4], initializer=tf.ones_initializer())'),
+            placeholder_program(PLACEHOLDER_AFTER, loss=_SCALED_LOSS, optimizer=ADAM_KERAS)
+            .replace(
+                'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")',
+                'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")\n'
+                'scale = tf.Variable(tf.keras.initializers.Ones()(shape=[4]), name="scale")',
+            )
+            .replace(
+                "variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]",
+                "variables = [scale] + [v for layer in (hidden, bn) for v in layer.trainable_variables]",
+            ),
+        ),
+        Example(
+            _scaled('scale = tf.get_variable("scale", [4], regularizer=tf.nn.l2_loss)'),
+            left=(RULE,),
+        ),
+        Example(_scaled("scale = tf.Variable(tf.ones([4]) * tf.reduce_mean(x))"), left=(RULE,)),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        program = ctx.program
+        makers = [c for c in program.calls if ctx.qualify(c.func) in api.TF_VARIABLE_MAKERS]
+        if not makers or program.shape != "placeholder":
+            return  # Keras-input graphs: BN007 leaves free variables (not part of the model)
+        region = _region(ctx)
+        steps = _global_steps(ctx)
+        handled = {  # global steps are BN006's
+            id(call)
+            for statement, call in self._variable_lines(ctx, program.graph)
+            if _target(statement) in steps
+        }
+        graph_names = set(program.placeholders)
+        for statement in region:
+            call = self._variable_call(ctx, statement)
+            if call is not None and id(call) not in handled:
+                if self._hoist(ctx, statement, call, graph_names):
+                    handled.add(id(call))
+                continue
+            graph_names |= _assigned_names(statement)
+        for call in makers:
+            if id(call) in handled:
+                continue
+            ctx.leave(
+                RULE,
+                call,
+                f"`{code(ctx, call.func)}` not assigned to a name on its own line of the graph "
+                "(after the placeholders): cannot create it once at module level",
+            )
+
+    def _variable_lines(
+        self, ctx: Context, statements: list[cst.BaseStatement]
+    ) -> list[tuple[cst.SimpleStatementLine, cst.Call]]:
+        found = []
+        for statement in statements:
+            call = self._variable_call(ctx, statement)
+            if call is not None:
+                assert isinstance(statement, cst.SimpleStatementLine)
+                found.append((statement, call))
+        return found
+
+    @staticmethod
+    def _variable_call(ctx: Context, statement: cst.BaseStatement) -> cst.Call | None:
+        """The call of ``NAME = tf.get_variable(...)`` / ``NAME = tf.Variable(...)`` alone on a line."""
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if single_target(small) is None or not isinstance(small, cst.Assign):
+            return None
+        value = small.value
+        if call_target(ctx.aliases, value) in api.TF_VARIABLE_MAKERS:
+            assert isinstance(value, cst.Call)
+            return value
+        return None
+
+    def _hoist(
+        self,
+        ctx: Context,
+        statement: cst.SimpleStatementLine,
+        call: cst.Call,
+        graph_names: set[str],
+    ) -> bool:
+        small = statement.body[0]
+        assert isinstance(small, cst.Assign)
+        target = single_target(small)
+        assert target is not None
+        maker = ctx.qualify(call.func)
+        assert maker is not None
+        what = code(ctx, call.func)
+        if _assignments(ctx, target) != 1:
+            ctx.leave(RULE, call, f"`{target}` is assigned more than once: cannot hoist `{what}`")
+            return False
+        params = api.GET_VARIABLE_PARAMS if maker == api.GET_VARIABLE else api.VARIABLE_PARAMS
+        bound_inputs = bind(ctx, RULE, what, params, call, has_inputs=False)
+        if bound_inputs is None:
+            return False
+        bound, _ = bound_inputs
+        allowed = api.FREE_VARIABLE_KEYWORDS[canonical(maker)]
+        for key in bound:
+            if key not in allowed:
+                ctx.leave(RULE, call, f"`{key}=` of {what} is not migrated")
+                return False
+        used = _names_in(call) & graph_names
+        if used:
+            ctx.leave(
+                RULE,
+                call,
+                f"{what} reads `{min(used)}`, a placeholder or graph tensor: TF1 computed its "
+                "initial value in the session, the migration cannot create it at module level",
+            )
+            return False
+        trainable = _trainable(call, bound)
+        if trainable is None:
+            ctx.leave(RULE, call, f"`trainable=` of {what} is not a True/False literal")
+            return False
+        if maker == api.GET_VARIABLE:
+            value = self._get_variable(ctx, call, bound, trainable)
+            if value is None:
+                return False
+            tf1_name = _string(call.args[bound["name"]].value)
+        else:
+            value = ctx.materialized(small.value)
+            given = bound.get("name")
+            tf1_name = _string(call.args[given].value) if given is not None else None
+        hoisted = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(target))], value)],
+            leading_lines=[line for line in statement.leading_lines if line.comment is not None],
+            trailing_whitespace=statement.trailing_whitespace,
+        )  # its comments move with it
+        where = ctx.positions[call]
+        ctx.layer_objects.append(((where.start.line, where.start.column), hoisted))
+        ctx.free_variables[target] = FreeVariable(tf1_name, trainable)
+        ctx.claim(call.func)
+        ctx.edit(RULE, statement, lambda _: cst.RemovalSentinel.REMOVE)
+        ctx.apply(
+            RULE,
+            call,
+            f"{what} -> tf.Variable `{target}` created once at module level"
+            + ("" if trainable else " (trainable=False: left out of the train step)"),
+        )
+        return True
+
+    @staticmethod
+    def _get_variable(
+        ctx: Context, call: cst.Call, bound: dict[str, int], trainable: bool
+    ) -> cst.Call | None:
+        """``tf.Variable(initializer(shape=...), name=...)`` for ``tf.get_variable``; None: left."""
+        what = code(ctx, call.func)
+        name = bound.get("name")
+        if name is None or _string(call.args[name].value) is None:
+            ctx.leave(RULE, call, f"{what} without a string literal name: not migrated")
+            return None
+        dtype = bound.get("dtype")
+        if dtype is not None and ctx.qualify(call.args[dtype].value) not in api.VARIABLE_DTYPES:
+            ctx.leave(
+                RULE, call, f"`dtype={code(ctx, call.args[dtype].value)}` of {what} is not migrated"
+            )
+            return None
+        shape = bound.get("shape")
+        given = bound.get("initializer")
+        initializer = call.args[given].value if given is not None else None
+        if shape is None:
+            if initializer is None or _is_initializer(ctx, initializer):
+                ctx.leave(RULE, call, f"{what} without shape= needs a tensor initializer")
+                return None
+            initial: cst.BaseExpression = ctx.materialized(initializer)
+        else:
+            shape_value = call.args[shape].value
+            if not isinstance(shape_value, (cst.List, cst.Tuple)):
+                ctx.leave(RULE, call, f"shape= of {what} is not a list or tuple literal")
+                return None
+            if initializer is None:
+                made = cst.parse_expression(api.DEFAULT_VARIABLE_INITIALIZER)
+            elif _is_initializer(ctx, initializer):
+                made = ctx.materialized(initializer)
+            else:
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"initializer= of {what} is not a TF1 initializer the codemod knows "
+                    "(see BN013): cannot tell how to call it",
+                )
+                return None
+            initial = cst.Call(func=made, args=[kwarg("shape", shape_value.deep_clone())])
+        args = [cst.Arg(initial), kwarg("name", call.args[name].value.deep_clone())]
+        if not trainable:
+            args.append(kwarg("trainable", cst.Name("False")))
+        return cst.Call(func=cst.parse_expression("tf.Variable"), args=args)
+
+
+def _global_steps(ctx: Context) -> set[str]:
+    """Names passed as ``global_step=``: rule BN006 migrates (or leaves) those variables."""
+    found: set[str] = set()
+    for call in ctx.program.calls:
+        given = keyword(call, "global_step")
+        if given is not None and isinstance(given.value, cst.Name):
+            found.add(given.value.value)
+    return found
+
+
+def _target(statement: cst.SimpleStatementLine) -> str | None:
+    return single_target(statement.body[0])
+
+
+def canonical(maker: str) -> str:
+    return api.GET_VARIABLE if maker == api.GET_VARIABLE else "tensorflow.Variable"
+
+
+def _region(ctx: Context) -> list[cst.BaseStatement]:
+    """The graph statements from the first placeholder on (what BN005 moves into the function)."""
+    graph = ctx.program.graph
+    for index, statement in enumerate(graph):
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            single_target(s) in ctx.program.placeholders for s in statement.body
+        ):
+            return graph[index:]
+    return []
+
+
+def _is_initializer(ctx: Context, node: cst.BaseExpression) -> bool:
+    """A TF1 initializer call BN013 rewrites, or a name assigned once at module level to one."""
+    if isinstance(node, cst.Call):
+        return ctx.qualify(node.func) in api.INITIALIZERS
+    if isinstance(node, cst.Name) and _assignments(ctx, node.value) == 1:
+        definition = ctx.module_assignment(node.value)
+        return definition is not None and _is_initializer(ctx, definition[1])
+    return False
+
+
+def _assignments(ctx: Context, name: str) -> int:
+    """How many statements of the module bind ``name`` (assignment, augmented assignment, for)."""
+    count = 0
+    for statement in ctx.program.statements:
+        if isinstance(statement, cst.Assign):
+            count += sum(name in _target_names(t.target) for t in statement.targets)
+        elif isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
+            count += name in _target_names(statement.target)
+    return count + sum(
+        name in _target_names(node.target) for node in ctx.module.body if isinstance(node, cst.For)
+    )
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*(_target_names(e.value) for e in target.elements))
+    return set()
+
+
+def _assigned_names(statement: cst.BaseStatement) -> set[str]:
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            names.update(_target_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            names.update(_target_names(node.target))
+
+    statement.visit(Finder())
+    return names
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """Names read by ``node`` (attribute names and keywords excluded)."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _trainable(call: cst.Call, bound: dict[str, int]) -> bool | None:
+    index = bound.get("trainable")
+    if index is None:
+        return True
+    value = call.args[index].value
+    if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
+        return value.value != "False"
+    return None
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+        return node.evaluated_value
+    return None

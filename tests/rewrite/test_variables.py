@@ -1,0 +1,229 @@
+"""Free variables (BN014), TF1 initializers (BN013) and comments of deleted statements."""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from tests.rewrite.helpers import assert_rewrite
+
+HEAD = """import numpy as np
+import tensorflow as tf
+
+data = np.ones((8, 3), np.float32)
+x = tf.placeholder(tf.float32, [None, 3])
+is_training = tf.placeholder(tf.bool)
+"""
+TAIL = """h = tf.layers.batch_normalization(h, training=is_training, name="bn")
+loss = tf.reduce_mean(tf.square(h))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss{minimize})
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(2):
+        sess.run(train_op, {{x: data, is_training: True}})
+    print(sess.run(loss, {{x: data, is_training: False}}))
+"""
+AFTER_HEAD = """import numpy as np
+import tensorflow as tf
+
+data = np.ones((8, 3), np.float32)
+
+"""
+AFTER_TAIL = """
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+{body}    h = bn(h, training=is_training)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+    variables = {variables}
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+for step in range(2):
+    train_step(x=data, is_training=True)
+print(graph(x=data, is_training=False).numpy())
+"""
+BN = 'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")\n'
+PLAIN = RewriteOptions(plain_keras_bn=True)  # BN inputs of unknown rank: no fused-kernel subclass
+
+
+def program(graph: str, minimize: str = "") -> str:
+    return HEAD + graph + TAIL.format(minimize=minimize)
+
+
+def migrated(objects: str, body: str, variables: str) -> str:
+    return AFTER_HEAD + objects + AFTER_TAIL.format(body=body, variables=variables)
+
+
+def left_by(source: str, rule: str, fragment: str) -> None:
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any(s.rule == rule and fragment in s.message for s in result.left), result.left
+
+
+def test_get_variable_becomes_a_module_level_variable_with_its_initializer() -> None:
+    before = program(
+        'w = tf.get_variable("w", [3, 4], initializer=tf.random_uniform_initializer(-1.0))\n'
+        'b = tf.get_variable("b", shape=(4,), trainable=True)\n'
+        "h = tf.matmul(x, w) + b\n"
+    )
+    after = migrated(
+        'w = tf.Variable(tf.keras.initializers.RandomUniform(minval=-1.0, maxval=1.0)(shape=[3, 4]), name="w")\n'
+        'b = tf.Variable(tf.keras.initializers.GlorotUniform()(shape=(4,)), name="b")\n' + BN,
+        "    h = tf.matmul(x, w) + b\n",
+        "[w, b] + [v for layer in (bn,) for v in layer.trainable_variables]",
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_tf_variable_in_the_graph_is_created_once_and_trained() -> None:
+    """It used to move into the graph function: a new variable at every call, never trained."""
+    before = program("scale = tf.Variable(tf.ones([3]), name='scale')\nh = x * scale\n")
+    after = migrated(
+        "scale = tf.Variable(tf.ones([3]), name='scale')\n" + BN,
+        "    h = x * scale\n",
+        "[scale] + [v for layer in (bn,) for v in layer.trainable_variables]",
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_untrainable_variable_stays_out_of_the_train_step() -> None:
+    before = program(
+        'shift = tf.get_variable("shift", [3], initializer=tf.zeros_initializer(), trainable=False)\n'
+        "h = x + shift\n"
+    )
+    after = migrated(
+        'shift = tf.Variable(tf.keras.initializers.Zeros()(shape=[3]), name="shift", trainable=False)\n'
+        + BN,
+        "    h = x + shift\n",
+        "[v for layer in (bn,) for v in layer.trainable_variables]",
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_tensor_initializer_without_shape_and_an_initializer_bound_to_a_name() -> None:
+    before = "init = tf.truncated_normal_initializer(stddev=0.1)\n" + program(
+        'w = tf.get_variable("w", initializer=tf.constant([[1.0], [2.0], [3.0]]))\n'
+        'v = tf.get_variable("v", [3], initializer=init)\n'
+        "h = tf.matmul(x * v, w)\n"
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert "init = tf.keras.initializers.TruncatedNormal(stddev=0.1)" in result.code
+    assert 'w = tf.Variable(tf.constant([[1.0], [2.0], [3.0]]), name="w")' in result.code
+    assert 'v = tf.Variable(init(shape=[3]), name="v")' in result.code
+    assert "variables = [w, v] + [" in result.code
+
+
+def test_var_list_scope_selects_free_variables_by_their_tf1_name() -> None:
+    before = program(
+        'w = tf.get_variable("head_w", [3, 3])\nh = tf.matmul(x, w)\n',
+        minimize=', var_list=tf.trainable_variables("head")',
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert "    variables = [w]\n" in result.code
+
+
+def test_variables_that_cannot_be_hoisted_leave_the_file() -> None:
+    left_by(
+        program('w = tf.get_variable("w", [3], regularizer=tf.nn.l2_loss)\nh = x * w\n'),
+        "BN014",
+        "`regularizer=`",
+    )
+    left_by(program("w = tf.Variable(tf.reduce_mean(x))\nh = x * w\n"), "BN014", "reads `x`")
+    left_by(program("h = x * tf.Variable(2.0)\n"), "BN014", "not assigned to a name")
+    left_by(
+        program("w = tf.Variable(2.0)\nw = tf.Variable(3.0)\nh = x * w\n"),
+        "BN014",
+        "assigned more than once",
+    )
+    left_by(
+        program(
+            'w = tf.get_variable("w", [3], dtype=tf.float64)\nh = x * tf.cast(w, tf.float32)\n'
+        ),
+        "BN014",
+        "`dtype=tf.float64`",
+    )
+    left_by(
+        program(
+            'w = tf.get_variable("w", [3], initializer=tf.keras.initializers.he_normal())\nh = x * w\n'
+        ),
+        "BN014",
+        "not a TF1 initializer the codemod knows",
+    )
+    left_by(
+        program('w = tf.get_variable("w", [3], trainable=flag)\nh = x * w\n'), "BN014", "trainable="
+    )
+
+
+def test_initializers_keep_tf1_defaults_in_layers_and_arg_scopes() -> None:
+    before = (
+        HEAD.replace(
+            "import tensorflow as tf\n",
+            "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n",
+        )
+        + (
+            "with slim.arg_scope([slim.fully_connected], weights_initializer=tf.random_normal_initializer()):\n"
+            "    h = slim.fully_connected(x, 4, scope='fc', biases_initializer=tf.constant_initializer(-2))\n"
+        )
+        + TAIL.format(minimize="")
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "fc = tf.keras.layers.Dense(4, bias_initializer=tf.keras.initializers.Constant(value=-2), "
+        "kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1.0), "
+        "activation=tf.nn.relu, name='fc')"
+    ) in result.code, result.code
+    assert "_initializer(" not in result.code.replace("tf.keras.initializers.", "")
+
+
+def test_initializers_that_keras_cannot_draw_alike_leave_the_file() -> None:
+    def dense(initializer: str) -> str:
+        return program(f'h = tf.layers.dense(x, 4, kernel_initializer={initializer}, name="d")\n')
+
+    left_by(dense("tf.contrib.layers.xavier_initializer(uniform=False)"), "BN013", "only True")
+    left_by(dense('tf.variance_scaling_initializer(mode="FAN_IN")'), "BN013", "only fan_avg")
+    left_by(dense("tf.constant_initializer(np.ones(4))"), "BN013", "number literal")
+    left_by(dense("tf.glorot_uniform_initializer"), "BN013", "without being called")
+
+
+def test_initializers_of_tf2_code_are_left_alone() -> None:
+    """TF2's own ``tf.random_normal_initializer`` (stddev 0.05) in a file without TF1 code."""
+    source = "import tensorflow as tf\n\nlayer = tf.keras.layers.Dense(4, kernel_initializer=tf.random_normal_initializer())\n"
+    assert_rewrite(source, None)
+
+
+def test_comments_of_deleted_statements_are_kept() -> None:
+    before = (
+        program("# the input scaled\nh = x * 2.0  # doubled\n")
+        .replace("is_training = tf.placeholder", "# training flag\nis_training = tf.placeholder")
+        .replace("update_ops = ", "update_ops = ", 1)
+        .replace(
+            "with tf.control_dependencies",
+            "# run the updates with the step\nwith tf.control_dependencies",
+        )
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    for comment in (
+        "# training flag",
+        "# the input scaled",
+        "# doubled",
+        "# run the updates with the step",
+    ):
+        assert result.code.count(comment) == 1, (comment, result.code)
