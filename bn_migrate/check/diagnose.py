@@ -273,6 +273,19 @@ def diagnose_global(
         Cause.MOMENTUM_CHANGED,
         Cause.BESSEL_CORRECTION,
     }
+    untrained = [c for c in bad_other if any(c.old_moved) and not any(c.new_moved)]
+    if an.runs.lock is not None and untrained:
+        out.append(
+            Diagnosis(
+                Cause.VARIABLES_NOT_TRAINED,
+                f"{len(untrained)} variable(s) the original trained never change in the migration "
+                f"({', '.join(c.new for c in untrained[:4])}{', ...' if len(untrained) > 4 else ''}): "
+                "the train step does not differentiate them (missing from its variable list, or frozen)",
+                None,
+                {"variables": [c.new for c in untrained]},
+            )
+        )
+        bad_other = [c for c in bad_other if c not in untrained]
     if an.runs.lock is not None and bad_other and not bad_stats and not explained:
         worst = max(bad_other, key=lambda c: max(c.lock_abs, default=0.0))
         first = min(c.first_bad_step for c in bad_other if c.first_bad_step is not None)

@@ -36,6 +36,10 @@ class Cause(str, Enum):
     """Moving statistics agree in lockstep but the weights the optimizer writes do not (e.g. Adam
     epsilon 1e-7 instead of TF1's 1e-8)."""
 
+    VARIABLES_NOT_TRAINED = "variables-not-trained"
+    """Variables the original's optimizer changed keep their value in the migration at every step: they
+    are missing from the variables the train step differentiates (or frozen)."""
+
     NONDETERMINISTIC_ORIGINAL = "nondeterministic-original"
     """The original gives different statistics on two identical runs; its spread is the floor."""
 
