@@ -225,6 +225,20 @@ TF1_ONLY: frozenset[str] = frozenset(
         "tensorflow.truncated_normal_initializer", "tensorflow.glorot_uniform_initializer",
         "tensorflow.glorot_normal_initializer", "tensorflow.variance_scaling_initializer",
         "tensorflow.orthogonal_initializer", "tensorflow.uniform_unit_scaling_initializer",
+        # ops TF2 moved (rule BN015, OP_RENAMES)
+        "tensorflow.log", "tensorflow.log1p", "tensorflow.log_sigmoid", "tensorflow.squared_difference",
+        "tensorflow.is_nan", "tensorflow.is_inf", "tensorflow.is_finite", "tensorflow.ceil",
+        "tensorflow.rsqrt", "tensorflow.reciprocal", "tensorflow.erf", "tensorflow.expm1",
+        "tensorflow.floordiv", "tensorflow.floormod", "tensorflow.mod", "tensorflow.div_no_nan",
+        "tensorflow.lgamma", "tensorflow.digamma", "tensorflow.cumprod", "tensorflow.rint",
+        "tensorflow.logical_xor", "tensorflow.matrix_transpose", "tensorflow.matrix_inverse",
+        "tensorflow.matrix_determinant", "tensorflow.matrix_band_part", "tensorflow.matrix_diag",
+        "tensorflow.matrix_diag_part", "tensorflow.diag", "tensorflow.diag_part", "tensorflow.trace",
+        "tensorflow.global_norm", "tensorflow.truncated_normal", "tensorflow.random_uniform",
+        "tensorflow.random_shuffle", "tensorflow.random_crop", "tensorflow.random_gamma",
+        "tensorflow.arg_max", "tensorflow.arg_min", "tensorflow.multinomial", "tensorflow.count_nonzero",
+        "tensorflow.to_double", "tensorflow.to_int32", "tensorflow.to_int64", "tensorflow.div",
+        "tensorflow.nn.softmax_cross_entropy_with_logits_v2",
     }
 )  # fmt: skip
 """Symbols (or whole modules) that do not exist or mean something else in TF2's ``tf`` namespace.
@@ -293,6 +307,13 @@ PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
+KERAS_STATEFUL_PREFIXES = (
+    "tensorflow.keras.layers.",
+    "tensorflow.keras.Model",
+    "tensorflow.keras.Sequential",
+)
+"""Keras classes (capitalized names below these) whose construction creates a layer or model: a placeholder
+graph's function, called every step, must not construct them."""
 GET_VARIABLE = "tensorflow.get_variable"
 GET_VARIABLE_PARAMS = (
     "name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections", "caching_device",
@@ -709,3 +730,144 @@ def unsupported_reason(qualified: str) -> str | None:
         if reason is not None:
             return reason
     return None
+
+
+@dataclass(frozen=True)
+class OpRenameSpec:
+    """A TF1 op and the TF2 call with the same semantics (rule BN015)."""
+
+    target: str | None  # TF2 spelling; None: TF2 has the TF1 name (with other keywords)
+    positional: tuple[str, ...] = ()  # TF1 parameters in order; (): the very TF2 function
+    target_positional: tuple[str, ...] = ()  # TF2 parameters in order
+    renames: dict[str, str] = field(default_factory=dict)  # TF1 keyword -> TF2 keyword
+    added: dict[str, str] = field(default_factory=dict)  # TF2 argument -> source text, always added
+    complement: dict[str, str] = field(default_factory=dict)  # TF1 keyword -> TF2 one, 1.0 - value
+    float_operand: bool = False  # migrated only when an operand is a float literal (``tf.div``)
+    random: bool = False  # draws new values each time it runs (stateful random op)
+    makes_tensor: bool = True  # False: returns no tensor (``set_random_seed``)
+
+
+_SAME_FUNCTION: dict[str, str] = {
+    "log": "tf.math.log", "log1p": "tf.math.log1p", "log_sigmoid": "tf.math.log_sigmoid",
+    "squared_difference": "tf.math.squared_difference", "is_nan": "tf.math.is_nan",
+    "is_inf": "tf.math.is_inf", "is_finite": "tf.math.is_finite", "ceil": "tf.math.ceil",
+    "rsqrt": "tf.math.rsqrt", "reciprocal": "tf.math.reciprocal", "erf": "tf.math.erf",
+    "expm1": "tf.math.expm1", "floordiv": "tf.math.floordiv", "floormod": "tf.math.floormod",
+    "mod": "tf.math.floormod", "div_no_nan": "tf.math.divide_no_nan", "lgamma": "tf.math.lgamma",
+    "digamma": "tf.math.digamma", "cumprod": "tf.math.cumprod", "rint": "tf.math.rint",
+    "logical_xor": "tf.math.logical_xor", "matrix_transpose": "tf.linalg.matrix_transpose",
+    "matrix_inverse": "tf.linalg.inv", "matrix_determinant": "tf.linalg.det",
+    "matrix_band_part": "tf.linalg.band_part", "matrix_diag": "tf.linalg.diag",
+    "matrix_diag_part": "tf.linalg.diag_part", "diag": "tf.linalg.tensor_diag",
+    "diag_part": "tf.linalg.tensor_diag_part", "trace": "tf.linalg.trace",
+    "global_norm": "tf.linalg.global_norm",
+}  # fmt: skip
+_SAME_RANDOM_FUNCTION: dict[str, str] = {
+    "random_normal": "tf.random.normal", "truncated_normal": "tf.random.truncated_normal",
+    "random_uniform": "tf.random.uniform", "random_shuffle": "tf.random.shuffle",
+    "random_crop": "tf.image.random_crop", "random_gamma": "tf.random.gamma",
+}  # fmt: skip
+_ARG_MAX = OpRenameSpec(
+    "tf.argmax", ("input", "dimension", "output_type", "name"),
+    ("input", "axis", "output_type", "name"), {"dimension": "axis"},
+)  # fmt: skip
+_ARGMAX = OpRenameSpec(
+    None, ("input", "axis", "name", "dimension", "output_type"),
+    ("input", "axis", "output_type", "name"), {"dimension": "axis"},
+)  # fmt: skip
+_REDUCE = OpRenameSpec(
+    None, ("input_tensor", "axis", "keepdims", "name", "reduction_indices", "keep_dims"),
+    ("input_tensor", "axis", "keepdims", "name"), {"reduction_indices": "axis", "keep_dims": "keepdims"},
+)  # fmt: skip
+_SOFTMAX = OpRenameSpec(
+    None, ("logits", "axis", "name", "dim"), ("logits", "axis", "name"), {"dim": "axis"}
+)
+
+
+def _cast(dtype: str) -> OpRenameSpec:
+    return OpRenameSpec("tf.cast", ("x", "name"), ("x", "dtype", "name"), added={"dtype": dtype})
+
+
+OP_RENAMES: dict[str, OpRenameSpec] = {
+    **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},
+    **{
+        f"tensorflow.{name}": OpRenameSpec(target, random=True)
+        for name, target in _SAME_RANDOM_FUNCTION.items()
+    },
+    "tensorflow.arg_max": _ARG_MAX,
+    "tensorflow.arg_min": OpRenameSpec(
+        "tf.argmin", _ARG_MAX.positional, _ARG_MAX.target_positional, _ARG_MAX.renames
+    ),
+    "tensorflow.argmax": _ARGMAX,
+    "tensorflow.argmin": _ARGMAX,
+    "tensorflow.multinomial": OpRenameSpec(
+        "tf.random.categorical", ("logits", "num_samples", "seed", "name", "output_dtype"),
+        ("logits", "num_samples", "dtype", "seed", "name"), {"output_dtype": "dtype"}, random=True,
+    ),
+    "tensorflow.count_nonzero": OpRenameSpec(
+        "tf.math.count_nonzero",
+        ("input_tensor", "axis", "keepdims", "dtype", "name", "reduction_indices", "keep_dims", "input"),
+        ("input", "axis", "keepdims", "dtype", "name"),
+        {"input_tensor": "input", "reduction_indices": "axis", "keep_dims": "keepdims"},
+    ),
+    "tensorflow.to_float": _cast("tf.float32"),
+    "tensorflow.to_double": _cast("tf.float64"),
+    "tensorflow.to_int32": _cast("tf.int32"),
+    "tensorflow.to_int64": _cast("tf.int64"),
+    "tensorflow.div": OpRenameSpec(
+        "tf.math.divide", ("x", "y", "name"), ("x", "y", "name"), float_operand=True
+    ),
+    "tensorflow.set_random_seed": OpRenameSpec(
+        "tf.random.set_seed", ("seed",), ("seed",), makes_tensor=False
+    ),
+    "tensorflow.nn.softmax_cross_entropy_with_logits_v2": OpRenameSpec(
+        "tf.nn.softmax_cross_entropy_with_logits", ("labels", "logits", "axis", "name", "dim"),
+        ("labels", "logits", "axis", "name"), {"dim": "axis"},
+    ),
+    **{
+        f"tensorflow.reduce_{name}": _REDUCE
+        for name in ("sum", "mean", "max", "min", "prod", "all", "any", "logsumexp")
+    },
+    "tensorflow.expand_dims": OpRenameSpec(
+        None, ("input", "axis", "name", "dim"), ("input", "axis", "name"), {"dim": "axis"}
+    ),
+    "tensorflow.squeeze": OpRenameSpec(
+        None, ("input", "axis", "name", "squeeze_dims"), ("input", "axis", "name"),
+        {"squeeze_dims": "axis"},
+    ),
+    "tensorflow.nn.softmax": _SOFTMAX,
+    "tensorflow.nn.log_softmax": _SOFTMAX,
+    "tensorflow.nn.moments": OpRenameSpec(
+        None, ("x", "axes", "shift", "name", "keep_dims", "keepdims"),
+        ("x", "axes", "shift", "keepdims", "name"), {"keep_dims": "keepdims"},
+    ),
+    "tensorflow.nn.dropout": OpRenameSpec(
+        None, ("x", "keep_prob", "noise_shape", "seed", "name", "rate"),
+        ("x", "rate", "noise_shape", "seed", "name"), complement={"keep_prob": "rate"}, random=True,
+    ),
+}  # fmt: skip
+"""TF1 ops and their TF2 spelling (rule BN015), taken from TF 2.21's own ``tf_upgrade_v2`` tables
+(``all_renames_v2.symbol_renames``, ``function_keyword_renames``, ``reorders_v2``, the ``to_*`` cast
+transformer) where the TF2 target has the same semantics, and checked against TF 2.21 by
+``tests/rewrite/test_op_renames.py`` (every target exists; entries without ``positional`` are the very
+same function object as ``tf.compat.v1.<name>``; the parameter lists are ``inspect.signature``'s).
+
+- Same function: any use, called or not, is renamed. Others are rebuilt call by call: positional
+  arguments stay positional while TF1's and TF2's parameter lists agree, then become keywords.
+- ``tf.to_float(x)`` and friends are ``cast(x, <dtype>, name=name)`` in TF1 (only the default op name
+  differs). ``tf.arg_max`` / ``tf.argmax(dimension=)``: ``argmax_v2(input, axis, output_type, name)``.
+  ``tf.multinomial`` and ``tf.random.categorical`` both call ``multinomial_categorical_impl``.
+  ``tf.nn.dropout(keep_prob=k)`` computes ``rate = 1. - k`` and calls the TF2 dropout: ``rate=1.0 - k``.
+  TF1's ``keep_dims`` / ``reduction_indices`` / ``dim`` / ``squeeze_dims`` are deprecated aliases.
+- ``tf.div`` is Python 2 division: real division for floating dtypes, floor division for integers.
+  TF1 converts the second operand to the first one's dtype, so a float literal operand proves a
+  floating dtype (TF1 fails otherwise) and ``tf.math.divide`` is the same op; anything else is left.
+- Random ops draw the same distributions; the numbers differ between a TF1 graph and TF2 anyway
+  (op seeds), and a random op that TF2 would run once where TF1 ran it at every ``session.run`` is left.
+
+Deliberately not migrated: ``tf.nn.softmax_cross_entropy_with_logits`` (TF1 stops the gradient into
+the labels, TF2 does not, under one spelling: a rewrite could not tell a migrated call from an original
+one), ``tf.Print`` (TF2's ``tf.print`` returns no tensor: a restructuring, not a rename), ``tf.py_func``
+(graph-only Python function), ``tf.random_poisson`` (reordered ``lam``/``shape``; rare), initializers,
+losses, layers and summaries (other rules, or graph-only), and everything ``tf_upgrade_v2`` itself
+sends to ``tf.compat.v1``."""

@@ -142,6 +142,14 @@ class Program:
     )  # train op name -> its ``.minimize(...)`` call
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
+    repeated_calls: set[int] = field(
+        default_factory=set
+    )  # ids of calls in a loop, comprehension or lambda (run again and again)
+    defined_in: dict[int, cst.CSTNode] = field(
+        default_factory=dict
+    )  # id(call) -> outermost function/class definition it is written in
+    builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    _graph_tensors: set[str] | None = None
 
     @property
     def shape(self) -> str | None:
@@ -173,18 +181,109 @@ class Program:
             if layers:
                 program.registered_layers |= set(layers)
         program._read_ranks(module)
+        program._read_builders(module)
         return program
+
+    def _read_builders(self, module: cst.Module) -> None:
+        """Module-level functions called exactly once, from a graph statement at module level (not in
+        a loop): the layers they create are created once, as at module level."""
+        calls: dict[str, list[cst.Call]] = {}
+        for call in self.calls:
+            if isinstance(call.func, cst.Name):
+                calls.setdefault(call.func.value, []).append(call)
+        mentions: dict[str, int] = {}
+        for name in self.names:
+            if id(name) not in self.attribute_names:
+                mentions[name.value] = mentions.get(name.value, 0) + 1
+        top_level = {id(s) for s in self.graph}
+        for statement in module.body:
+            if not isinstance(statement, cst.FunctionDef) or statement.decorators:
+                continue
+            name = statement.name.value
+            found = calls.get(name, [])
+            if len(found) != 1 or mentions.get(name, 0) != 2:  # the def's name and the one call
+                continue
+            call = found[0]
+            if id(call) in self.repeated_calls or id(call) in self.defined_in:
+                continue
+            if not any(id(s) in top_level and contains(s, call) for s in self.graph):
+                continue
+            self.builders[name] = Builder(statement, call)
+
+    def graph_region(self) -> list[cst.BaseStatement]:
+        """The graph statements from the first placeholder on (what becomes the graph function)."""
+        for index, statement in enumerate(self.graph):
+            if isinstance(statement, cst.SimpleStatementLine) and any(
+                single_target(s) in self.placeholders for s in statement.body
+            ):
+                return self.graph[index:]
+        return []
+
+    def graph_tensor_names(self) -> set[str]:
+        """Placeholders and the names the region binds from them or from TensorFlow calls: names that
+        exist only inside the graph function of the migrated program."""
+        if self._graph_tensors is None:
+            names = set(self.placeholders)
+            for statement in self.graph_region():
+                if _reads_any(statement, names) or self._uses_tensorflow(statement):
+                    names |= bound_names(statement)
+            self._graph_tensors = names
+        return self._graph_tensors
+
+    def _uses_tensorflow(self, statement: cst.CSTNode) -> bool:
+        found = False
+        aliases = self.aliases
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                nonlocal found
+                name = aliases.qualify(node)
+                found = found or (name is not None and api.is_tensorflow(name))
+                return not found
+
+        statement.visit(Finder())
+        return found
+
+    def builder_of(self, node: cst.Call) -> Builder | None:
+        """The builder function ``node`` is written in (None: module level, or another function)."""
+        definition = self.defined_in.get(id(node))
+        if isinstance(definition, cst.FunctionDef):
+            builder = self.builders.get(definition.name.value)
+            if builder is not None and builder.definition is definition:
+                return builder
+        return None
 
     def _index(self, module: cst.Module) -> None:
         """One walk of the tree that every rule then reads (speed: rules do not re-walk the module)."""
         program = self
 
+        repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
+        defining: list[cst.CSTNode] = []  # enclosing function and class definitions
+
         class Index(cst.CSTVisitor):
+            def on_visit(self, node: cst.CSTNode) -> bool:
+                if isinstance(node, _REPEATING):
+                    repeating.append(node)
+                elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                    defining.append(node)
+                return super().on_visit(node)
+
+            def on_leave(self, original_node: cst.CSTNode) -> None:
+                if repeating and repeating[-1] is original_node:
+                    repeating.pop()
+                elif defining and defining[-1] is original_node:
+                    defining.pop()
+                super().on_leave(original_node)
+
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
                 program.statements.extend(node.body)
 
             def visit_Call(self, node: cst.Call) -> None:
                 program.calls.append(node)
+                if repeating:
+                    program.repeated_calls.add(id(node))
+                if defining:
+                    program.defined_in[id(node)] = defining[0]
 
             def visit_Name(self, node: cst.Name) -> None:
                 program.names.append(node)
@@ -416,6 +515,94 @@ class Program:
             name = f"{wanted}_{index}"
         self.bound_names.add(name)
         return name
+
+
+def parameter_names(params: cst.Parameters) -> set[str]:
+    """Every name a function's parameters bind."""
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    return names
+
+
+def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
+    """Does ``node`` read one of ``names`` (attribute names and keywords are not reads)?"""
+    return bool(read_names(node) & names)
+
+
+def read_names(node: cst.CSTNode) -> set[str]:
+    """Names ``node`` reads: every Name but attribute names, keyword names and parameter names."""
+    found: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_Param(self, param: cst.Param) -> bool:
+            if param.default is not None:
+                param.default.visit(self)
+            return False
+
+    node.visit(Reads())
+    return found
+
+
+_REPEATING = (
+    cst.For,
+    cst.While,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Lambda,
+)
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A module-level function building part of the graph, called once (``logits = net(x, is_training)``)."""
+
+    definition: cst.FunctionDef
+    call: cst.Call
+
+    def parameters(self) -> set[str]:
+        return parameter_names(self.definition.params)
+
+    def argument(self, parameter: str) -> cst.BaseExpression | None:
+        """What the one call passes for ``parameter`` (its default when not passed; None: unknown)."""
+        params = self.definition.params
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
+            return None
+        if any(arg.star for arg in self.call.args):
+            return None
+        ordered = [*params.posonly_params, *params.params]
+        for index, param in enumerate(ordered):
+            if param.name.value != parameter:
+                continue
+            positional = [a for a in self.call.args if a.keyword is None]
+            if index < len(positional):
+                return positional[index].value
+            return _passed_or_default(self.call, param)
+        for param in params.kwonly_params:
+            if param.name.value == parameter:
+                return _passed_or_default(self.call, param)
+        return None
+
+
+def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression | None:
+    given = keyword(call, param.name.value)
+    if given is not None:
+        return given.value
+    return param.default
 
 
 @dataclass(frozen=True)

@@ -32,5 +32,6 @@ class RewriteResult:
     status: Status
     code: str  # the new source; equal to the input unless status is CHANGED
     applied: list[Site] = field(default_factory=list)
-    left: list[Site] = field(default_factory=list)  # reasons the file (or a site) was left for a human
+    # reasons the file (or a site) was left for a human
+    left: list[Site] = field(default_factory=list)
     error: str | None = None  # for FAILED: one line saying what is wrong

@@ -40,6 +40,7 @@ SUPPORTED_FIXTURES = (
     "lr_decay_var_list",
     "multi_fetch_eval",
     "get_variable_mlp",
+    "builder_once",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

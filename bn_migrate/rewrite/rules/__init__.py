@@ -25,9 +25,11 @@ from bn_migrate.rewrite.rules.bn011_losses import LossesRule
 from bn_migrate.rewrite.rules.bn012_arg_scope import ArgScopeRule
 from bn_migrate.rewrite.rules.bn013_initializers import InitializersRule
 from bn_migrate.rewrite.rules.bn014_graph_variables import GraphVariablesRule
+from bn_migrate.rewrite.rules.bn015_op_renames import OpRenamesRule
 
 RULES: tuple[Rule, ...] = (
     InitializersRule(),  # BN013 first: layers hoisted to module level copy its edited initializers
+    OpRenamesRule(),  # BN015 early: layers and variables hoisted later copy its edited ops
     TfLayersBatchNormRule(),  # BN001 tf.layers BN -> Keras BN (may request BN008's class)
     ContribBatchNormRule(),  # BN002 contrib/slim BN -> Keras BN (may request BN008's class)
     LayersRule(),  # BN003 other tf.layers / contrib layers -> Keras layers (with arg_scope defaults)

@@ -14,7 +14,13 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, single_target
+from bn_migrate.rewrite.program import (
+    bound_names,
+    call_target,
+    parameter_names,
+    read_names,
+    single_target,
+)
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
 from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
@@ -54,6 +60,16 @@ class PlaceholderGraphRule(Rule):
             return
         plan = graph_function(ctx)
         start = next(i for i, s in enumerate(program.graph) if self._placeholder_names(ctx, s))
+        for statement in program.graph[:start]:
+            read = _free_names(statement) if isinstance(statement, cst.FunctionDef) else set()
+            tensors = read & program.graph_tensor_names()
+            if tensors:
+                ctx.leave(
+                    RULE,
+                    statement,
+                    f"`{statement.name.value}` reads `{min(tensors)}` as a global, which in TF2 exists "
+                    "only inside the graph function; not migrated",
+                )
         graph_names: set[str] = set(program.placeholders)
         for statement in program.graph[start:]:
             if statement in ctx.edits and statement not in program.arg_scopes:
@@ -73,7 +89,9 @@ class PlaceholderGraphRule(Rule):
                 )
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
-            if not self._touches_graph(ctx, statement, graph_names):
+            if not self._touches_graph(ctx, statement, graph_names) or (
+                isinstance(statement, cst.FunctionDef) and not _free_names(statement) & graph_names
+            ):  # a function reading no graph tensor as a global stays a module-level function
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
             if isinstance(statement, cst.SimpleStatementLine) and any(
@@ -85,12 +103,39 @@ class PlaceholderGraphRule(Rule):
                     "a statement with effects in the graph: TF2 would run it at every step",
                 )
                 continue
+            maker = self._state_maker(ctx, statement)
+            if maker is not None:
+                ctx.leave(
+                    RULE,
+                    maker,
+                    f"`{ctx.module.code_for_node(maker.func)}` inside the graph: the graph function "
+                    "would create a new layer or variable at every call (only layer objects assigned "
+                    "on their own line, and tf.layers/contrib functions, are created once); not migrated",
+                )
+                continue
             graph_names |= _targets(statement)
             collect = _collect(plan.body)
             dissolve = ctx.edits.pop(statement, None)  # an arg_scope block: dissolve, then collect
             ctx.edit(RULE, statement, collect if dissolve is None else _then(dissolve, collect))
         ctx.graph_names = graph_names
         ctx.apply(RULE, program.graph[start], f"graph -> def {plan.name}({plan.call_params()})")
+
+    @staticmethod
+    def _state_maker(ctx: Context, statement: cst.BaseStatement) -> cst.Call | None:
+        """A call in ``statement`` constructing a Keras layer or model, or a variable."""
+        found: list[cst.Call] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                name = ctx.qualify(node.func) or ""
+                last = name.rpartition(".")[2]
+                if name in api.TF_VARIABLE_MAKERS or (
+                    name.startswith(api.KERAS_STATEFUL_PREFIXES) and last[:1].isupper()
+                ):
+                    found.append(node)
+
+        statement.visit(Finder())
+        return found[0] if found else None
 
     @staticmethod
     def _placeholder_names(ctx: Context, statement: cst.BaseStatement) -> list[str]:
@@ -135,7 +180,14 @@ class PlaceholderGraphRule(Rule):
         return touches
 
 
-def _targets(statement: cst.BaseStatement) -> set[str]:
+def _free_names(function: cst.FunctionDef) -> set[str]:
+    """Names a function reads that it neither receives nor assigns (its globals, roughly: a name both
+    assigned and read counts as local)."""
+    received = parameter_names(function.params)
+    return read_names(function.body) - received - bound_names(function.body)
+
+
+def _targets(statement: cst.CSTNode) -> set[str]:
     names: set[str] = set()
 
     class Finder(cst.CSTVisitor):

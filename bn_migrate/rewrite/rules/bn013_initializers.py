@@ -128,7 +128,8 @@ class InitializersRule(Rule):
         class Finder(cst.CSTVisitor):
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 self._check(node)
-                return True
+                node.value.visit(self)  # ``attr`` is a name, not a reference
+                return False
 
             def visit_Name(self, node: cst.Name) -> None:
                 self._check(node)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, keyword, single_target
+from bn_migrate.rewrite.program import call_target, keyword, read_names, single_target
 from bn_migrate.rewrite.rules.base import Context, Example, FreeVariable, Rule
 from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
@@ -70,7 +70,7 @@ class GraphVariablesRule(Rule):
         makers = [c for c in program.calls if ctx.qualify(c.func) in api.TF_VARIABLE_MAKERS]
         if not makers or program.shape != "placeholder":
             return  # Keras-input graphs: BN007 leaves free variables (not part of the model)
-        region = _region(ctx)
+        region = program.graph_region()
         steps = _global_steps(ctx)
         handled = {  # global steps are BN006's
             id(call)
@@ -147,7 +147,7 @@ class GraphVariablesRule(Rule):
             if key not in allowed:
                 ctx.leave(RULE, call, f"`{key}=` of {what} is not migrated")
                 return False
-        used = _names_in(call) & graph_names
+        used = read_names(call) & graph_names
         if used:
             ctx.leave(
                 RULE,
@@ -253,17 +253,6 @@ def canonical(maker: str) -> str:
     return api.GET_VARIABLE if maker == api.GET_VARIABLE else "tensorflow.Variable"
 
 
-def _region(ctx: Context) -> list[cst.BaseStatement]:
-    """The graph statements from the first placeholder on (what BN005 moves into the function)."""
-    graph = ctx.program.graph
-    for index, statement in enumerate(graph):
-        if isinstance(statement, cst.SimpleStatementLine) and any(
-            single_target(s) in ctx.program.placeholders for s in statement.body
-        ):
-            return graph[index:]
-    return []
-
-
 def _is_initializer(ctx: Context, node: cst.BaseExpression) -> bool:
     """A TF1 initializer call BN013 rewrites, or a name assigned once at module level to one."""
     if isinstance(node, cst.Call):
@@ -307,26 +296,6 @@ def _assigned_names(statement: cst.BaseStatement) -> set[str]:
 
     statement.visit(Finder())
     return names
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    """Names read by ``node`` (attribute names and keywords excluded)."""
-    found: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return found
 
 
 def _trainable(call: cst.Call, bound: dict[str, int]) -> bool | None:

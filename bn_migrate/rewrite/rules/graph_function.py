@@ -72,7 +72,7 @@ class GraphFunction:
         )
         assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
         casts = list(header.body.body[:-1])
-        body = [*casts, *_strip_first_blank(self.body), header.body.body[-1]]
+        body = [*casts, *_nested(_strip_first_blank(self.body)), header.body.body[-1]]
         return [header.with_changes(body=header.body.with_changes(body=body))]
 
     def layer_objects(self, ctx: Context) -> list[cst.BaseStatement]:
@@ -101,9 +101,8 @@ class GraphFunction:
         ]
         objects = self.layer_objects(ctx)
         if objects:  # PEP 8: two blank lines after a top-level def or class, else one
-            definition = bool(self.module_level) and isinstance(
-                self.module_level[-1], (cst.FunctionDef, cst.ClassDef)
-            )
+            before = self.module_level[-1] if self.module_level else _kept_before_region(ctx)
+            definition = isinstance(before, (cst.FunctionDef, cst.ClassDef))
             objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
         pieces: list[cst.BaseStatement] = [*self.module_level, *objects]
         blocks: list[cst.BaseStatement] = [*self.function_source(ctx)]
@@ -112,6 +111,13 @@ class GraphFunction:
         for block in blocks:
             result.append(after_blank_lines(block, 2))
         return result
+
+
+def _kept_before_region(ctx: Context) -> cst.BaseStatement | None:
+    """The statement left in place just above the graph region (what precedes the layer objects)."""
+    graph, region = ctx.program.graph, ctx.program.graph_region()
+    index = len(graph) - len(region)
+    return graph[index - 1] if region and index else None
 
 
 def _assigned(statement: cst.SimpleStatementLine) -> str:
@@ -126,6 +132,24 @@ def _constructor(statement: cst.SimpleStatementLine) -> str | None:
     if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
         return dotted(small.value.func)
     return None
+
+
+def _nested(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """Module-level statements moved into a function: at most one blank line between them (two at
+    module level), one around a nested ``def``/``class``, and blank lines without indentation."""
+    result: list[cst.BaseStatement] = []
+    for index, statement in enumerate(statements):
+        lines = list(statement.leading_lines)
+        blank = bool(lines) and lines[0].comment is None
+        comments = [line for line in lines if line.comment is not None]
+        definition = isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+        after_definition = index > 0 and isinstance(
+            statements[index - 1], (cst.FunctionDef, cst.ClassDef)
+        )
+        if blank or definition or after_definition:
+            comments.insert(0, cst.EmptyLine(indent=False))
+        result.append(statement.with_changes(leading_lines=comments))
+    return result
 
 
 def _strip_first_blank(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:

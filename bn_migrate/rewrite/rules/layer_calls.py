@@ -17,7 +17,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import single_target
+from bn_migrate.rewrite.program import bound_names, read_names, single_target
 from bn_migrate.rewrite.rules.base import Context
 from bn_migrate.rewrite.rules.bn008_fused_batch_norm import FUSED_CLASS, request_fused_class
 
@@ -443,15 +443,18 @@ def finish(
     ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str
 ) -> None:
     """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
-    if ctx.program.shape == "placeholder" and plan.inputs is not None:
+    hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
+    if hoisted and not _created_once(ctx, rule, call):
+        return
+    if hoisted:
+        constructor = _module_level(
+            ctx, rule, call, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
+        )
+        if constructor is None:
+            return
         plan.object_name = object_name(ctx, call, plan, auto)
         statement = cst.SimpleStatementLine(
-            [
-                cst.Assign(
-                    [cst.AssignTarget(cst.Name(plan.object_name))],
-                    plan.constructor([ctx.materialized(a) for a in plan.arguments(call)]),
-                )
-            ]
+            [cst.Assign([cst.AssignTarget(cst.Name(plan.object_name))], constructor)]
         )
         where = ctx.positions.get(call)
         ctx.layer_objects.append(
@@ -477,12 +480,116 @@ def finish(
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
-            ctx.bn_training.append(
-                code(ctx, _value(bn.arguments(call) if bn is plan else [], bn.training))
+            training = _as_called(
+                ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
+            if training is None:
+                ctx.leave(
+                    rule,
+                    call,
+                    "training= is a builder parameter its call does not pass: not migrated",
+                )
+                return
+            ctx.bn_training.append(code(ctx, training))
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
+
+
+def _created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
+    """Can the layer ``call`` makes be created once, at module level, as TF1 created it once?"""
+    program = ctx.program
+    if id(call) in program.repeated_calls:
+        ctx.leave(
+            rule,
+            call,
+            "layer made in a loop, comprehension or lambda: TF1 made a new layer each time; "
+            "not migrated",
+        )
+        return False
+    if id(call) in program.defined_in and program.builder_of(call) is None:
+        ctx.leave(
+            rule,
+            call,
+            "layer made in a function or class that is not called exactly once from the module-level "
+            "graph: cannot tell how many layers TF1 made; not migrated",
+        )
+        return False
+    return True
+
+
+def _module_level(
+    ctx: Context, rule: str, call: cst.Call, constructor: cst.Call
+) -> cst.Call | None:
+    """The layer's constructor as module-level code: a builder's parameter it reads becomes the literal
+    the builder's call passes; None (left) when it reads a graph tensor or another local name."""
+    program = ctx.program
+    reads = read_names(constructor)
+    builder = program.builder_of(call)
+    local: set[str] = set()
+    values: dict[str, cst.BaseExpression] = {}
+    if builder is not None:
+        local = bound_names(builder.definition.body) | builder.parameters()
+        for name in reads & builder.parameters():
+            value = builder.argument(name)
+            if value is not None and _is_literal(value):
+                values[name] = value
+    blocked = (reads & program.graph_tensor_names()) | ((reads & local) - set(values))
+    if blocked:
+        ctx.leave(
+            rule,
+            call,
+            f"the layer's arguments read `{min(blocked)}`, which exists only while the graph is built: "
+            "cannot create the layer once at module level; not migrated",
+        )
+        return None
+    if not values:
+        return constructor
+    result = constructor.visit(_Substitute(values))
+    assert isinstance(result, cst.Call)
+    return result
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+    )
+
+
+class _Substitute(cst.CSTTransformer):
+    """Replace read names (not attribute or keyword names) by expressions."""
+
+    def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
+        self.values = values
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return True
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:  # type: ignore[override]
+        value = self.values.get(original_node.value)
+        return updated_node if value is None else value.deep_clone()
+
+
+def _as_called(
+    ctx: Context, call: cst.Call, training: cst.BaseExpression
+) -> cst.BaseExpression | None:
+    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what its call passes."""
+    builder = ctx.program.builder_of(call)
+    if builder is None or not isinstance(training, cst.Name):
+        return training
+    if training.value not in builder.parameters():
+        return training
+    return builder.argument(training.value)
 
 
 def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:

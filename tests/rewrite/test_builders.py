@@ -1,0 +1,123 @@
+"""Graphs built by functions called once, and layers or variables that cannot be created once."""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from tests.rewrite.helpers import assert_rewrite
+from tests.rewrite.test_variables import HEAD, TAIL
+
+PLAIN = RewriteOptions(plain_keras_bn=True)
+
+BUILDER = """def net(inputs, training, units=4):
+    h = tf.layers.dense(inputs, units, name="hidden")
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+
+
+def program(graph: str, *, builder: str = BUILDER) -> str:
+    head = HEAD.replace("data = np.ones", builder + "data = np.ones")
+    tail = TAIL.replace(
+        'h = tf.layers.batch_normalization(h, training=is_training, name="bn")\n', ""
+    )
+    return head + graph + tail.format(minimize="")
+
+
+def left_by(source: str, rule: str, fragment: str) -> None:
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any(s.rule == rule and fragment in s.message for s in result.left), result.left
+
+
+def test_builder_called_once_keeps_its_function_and_calls_layers_made_once() -> None:
+    after = """import numpy as np
+import tensorflow as tf
+
+def net(inputs, training, units=4):
+    h = hidden(inputs)
+    return bn(h, training=training)
+
+
+data = np.ones((8, 3), np.float32)
+
+hidden = tf.keras.layers.Dense(4, name="hidden")
+bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+    h = net(x, is_training)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+for step in range(2):
+    train_step(x=data, is_training=True)
+print(graph(x=data, is_training=False).numpy())
+"""
+    assert_rewrite(program("h = net(x, is_training)\n"), after, options=PLAIN)
+
+
+def test_builder_argument_literal_is_carried_into_the_layer_made_once() -> None:
+    result = rewrite_source(program("h = net(x, is_training, units=6)\n"), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert 'hidden = tf.keras.layers.Dense(6, name="hidden")' in result.code
+
+
+def test_training_flag_is_followed_through_the_builder_call() -> None:
+    """The evaluation feeds is_training=False: through the builder, BN's training= is that placeholder."""
+    result = rewrite_source(program("h = net(x, is_training)\n"), options=PLAIN)
+    assert result.status is Status.CHANGED
+    swapped = program("h = net(x, True)\n")
+    left_by(swapped, "BN007", "training=True not False")
+
+
+def test_builders_that_cannot_be_made_once_leave_the_file() -> None:
+    twice = program("h = net(x, is_training)\nh = h + net(x, is_training)\n")
+    left_by(twice, "BN001", "not called exactly once")
+    in_loop = program("for _ in range(2):\n    h = net(x, is_training)\n")
+    left_by(in_loop, "BN001", "not called exactly once")
+    computed = program("h = net(x, is_training, units=x.shape[1])\n")
+    left_by(computed, "BN003", "read `units`")
+    global_tensor = BUILDER.replace("tf.layers.dense(inputs,", "tf.layers.dense(x,")
+    left_by(
+        program("h = net(x, is_training)\n", builder=global_tensor),
+        "BN005",
+        "reads `x` as a global",
+    )
+    inside = program(
+        "def net2(training):\n    return tf.layers.dense(x, 4, name='hidden')\n\n\nh = net2(is_training)\n",
+        builder="",
+    )
+    result = rewrite_source(
+        inside, options=PLAIN
+    )  # defined in the graph, reading x: stays inside it
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "    x = tf.cast(x, tf.float32)\n\n    def net2(training):\n        return hidden(x)"
+        in result.code
+    )
+
+
+def test_layers_made_in_a_loop_or_inline_keras_layers_leave_the_file() -> None:
+    loop = program("h = x\nfor i in range(2):\n    h = tf.layers.dense(h, 3)\n", builder="")
+    left_by(loop, "BN003", "made in a loop")
+    inline = program("h = tf.keras.layers.Dense(3)(x)\n", builder="")
+    left_by(inline, "BN005", "would create a new layer or variable at every call")
+    unit_from_graph = program("h = tf.layers.dense(x, x.shape[1])\n", builder="")
+    left_by(unit_from_graph, "BN003", "read `x`")
