@@ -696,6 +696,9 @@ LOSS_DEFAULT_COLLECTION = "tensorflow.GraphKeys.LOSSES"
 LOSS_WEIGHTS_CAST = "tf.cast({weights}, tf.float32)"
 LOSS_WEIGHTS_SQUEEZE = "tf.squeeze({weights}, [-1])"
 LOSS_LABELS_CAST = "tf.cast({labels}, {logits}.dtype)"
+LABEL_GRADIENT_STOPPED = frozenset({"tensorflow.nn.softmax_cross_entropy_with_logits"})
+"""TF1 ops that pass no gradient to ``labels`` while TF2's op of the same name does (TF1's is the
+deprecated v1 op; ``_v2`` is TF2's): BN011 wraps labels that are not data in ``tf.stop_gradient``."""
 LOSS_LABELS_STOP_GRADIENT = "tf.stop_gradient({labels})"
 FLOAT32_DTYPES = frozenset({"tensorflow.float32", "numpy.float32", "float32", "float"})
 """``dtype=`` spellings (qualified names or strings) of float32."""

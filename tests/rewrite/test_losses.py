@@ -303,3 +303,29 @@ def test_migrated_code_is_untouched() -> None:
         """,
         None,
     )
+
+
+def test_softmax_labels_computed_by_the_model_keep_tf1s_stopped_gradient() -> None:
+    """TF1's tf.nn.softmax_cross_entropy_with_logits passes no gradient to labels; TF2's does."""
+    from pathlib import Path
+
+    from bn_migrate.rewrite.engine import rewrite_source
+    from bn_migrate.rewrite.result import Status
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "tf1" / "layers_mlp_placeholder.py"
+    source = fixture.read_text(encoding="utf-8").replace(
+        "loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))",
+        'soft = tf.nn.softmax(tf.layers.dense(h, 1, name="teacher"))\n'
+        "loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=soft, logits=logits))"
+        " + tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "softmax_cross_entropy_with_logits(labels=tf.stop_gradient(soft), logits=logits)"
+        in result.code
+    )
+    assert (
+        "softmax_cross_entropy_with_logits(labels=y, logits=logits)" in result.code
+    )  # data: as is
+    assert rewrite_source(result.code).code == result.code

@@ -23,7 +23,7 @@ import re
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import single_target
+from bn_migrate.rewrite.program import keyword, single_target
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
 from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
@@ -103,6 +103,32 @@ class LossesRule(Rule):
         for call, spec, _ in layer_calls(ctx, api.LOSSES):
             assert isinstance(spec, api.LossSpec)
             _plan_call(ctx, call, spec)
+        for call in ctx.program.calls:
+            if ctx.qualify(call.func) in api.LABEL_GRADIENT_STOPPED:
+                _stop_label_gradient(ctx, call)
+
+
+def _stop_label_gradient(ctx: Context, call: cst.Call) -> None:
+    """TF1's ``tf.nn.softmax_cross_entropy_with_logits`` passes no gradient to ``labels``; TF2's, spelled
+    the same, does: labels that are not data get TF1's ``tf.stop_gradient``."""
+    labels = keyword(call, "labels")
+    if labels is None:
+        ctx.leave(RULE, call, "softmax_cross_entropy_with_logits without labels=: not migrated")
+        return
+    if _is_data(ctx, labels.value):
+        return
+
+    def wrap(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.BaseExpression)
+        return cst.Call(func=cst.parse_expression("tf.stop_gradient"), args=[cst.Arg(updated)])
+
+    ctx.edit(RULE, labels.value, wrap)
+    ctx.apply(
+        RULE,
+        call,
+        "labels= wrapped in tf.stop_gradient: TF1's softmax_cross_entropy_with_logits passed no gradient "
+        "to the labels, TF2's does",
+    )
 
 
 def _plan_call(ctx: Context, call: cst.Call, spec: api.LossSpec) -> None:
