@@ -100,7 +100,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         lockstep=not args.no_lockstep,
         old_repeats=args.old_repeats,
     )
-    result = check_programs(args.old, args.new, options, keep_dir=args.keep_dir)
+    result = check_programs(
+        args.old, args.new, options, keep_dir=args.keep_dir, old_cache=args.old_cache
+    )
     sys.stdout.write(result.render_text())
     if args.json:
         write_json(result, args.json)
@@ -180,6 +182,10 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--old-repeats", type=int, default=2, metavar="N",
                        help="runs of OLD, to measure its own run-to-run spread (default: 2)")
     check.add_argument("--keep-dir", metavar="DIR", help="keep the runs' traces and output in DIR")
+    check.add_argument("--old-cache", metavar="DIR",
+                       help="reuse OLD's runs kept in DIR by earlier checks made under the same "
+                       "conditions (program, files it read, arguments, seed, environment, versions), "
+                       "and keep this check's OLD runs there")
     check.set_defaults(func=_cmd_check)
 
 

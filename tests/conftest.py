@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -30,3 +34,13 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def old_cache(tmp_path_factory: pytest.TempPathFactory) -> OldRunCache:
+    """OLD (TF1) runs shared by every check of the session: checks of one original under the same
+    conditions run it once (``bn_migrate.check.old_runs`` says what the key covers). Pass it as
+    ``check_programs(..., old_cache=old_cache)`` or ``--old-cache str(old_cache.folder)``."""
+    from bn_migrate.check.old_runs import OldRunCache
+
+    return OldRunCache(tmp_path_factory.mktemp("old-runs"))

@@ -6,16 +6,21 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bn_migrate.check.analysis import Runs, analyze
+from bn_migrate.check.old_runs import OldRunCache, copy_run, run_key
 from bn_migrate.check.options import CheckOptions
 from bn_migrate.check.result import CheckResult
-from bn_migrate.check.runner import Worker, start, supervise
+from bn_migrate.check.runner import Worker, start, supervise, worker_env
 from bn_migrate.check.trace import RunStatus, Trace
 from bn_migrate.errors import BnMigrateError
 
 # Runs of OLD, in all, when it applies a BN layer more than once per step in training mode.
 RACE_REPEATS = 4
+# The message of an OLD run taken from the cache (``runs`` of the JSON report; the text report and the
+# verdict do not show whether runs were reused).
+REUSED = "reused from the OLD-run cache"
 
 
 def _validate(path: str | os.PathLike[str], label: str) -> Path:
@@ -32,16 +37,23 @@ def check_programs(
     new_path: str | os.PathLike[str],
     options: CheckOptions | None = None,
     keep_dir: str | os.PathLike[str] | None = None,
+    old_cache: OldRunCache | str | os.PathLike[str] | None = None,
 ) -> CheckResult:
     """Check that NEW (TF2) keeps OLD's (TF1) batch-norm behaviour. Program failures never raise: they
     make the result ``undecided``; only unusable arguments raise :class:`BnMigrateError`.
 
     *keep_dir*: run the workers there and keep their traces and output (for debugging); by default a
     temporary folder is used and removed.
+
+    *old_cache*: an :class:`~bn_migrate.check.old_runs.OldRunCache` (or its folder) holding OLD runs of
+    earlier checks: when it has runs of this OLD program made under the same conditions, they are reused
+    instead of running OLD again (:mod:`bn_migrate.check.old_runs` says what "the same" covers), and this
+    check's OLD runs are added to it. The verdict does not depend on whether runs were reused.
     """
     options = options or CheckOptions()
     old = _validate(old_path, "OLD")
     new = _validate(new_path, "NEW")
+    cache = OldRunCache(old_cache) if isinstance(old_cache, (str, os.PathLike)) else old_cache
     folder = (
         Path(keep_dir)
         if keep_dir is not None
@@ -49,23 +61,64 @@ def check_programs(
     )
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        runs = _run_all(old, new, options, folder)
+        runs = _run_all(old, new, options, folder, cache)
         return analyze(runs, options, str(old_path), str(new_path))
     finally:
         if keep_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_all(old: Path, new: Path, options: CheckOptions, folder: Path) -> Runs:
+def old_runs_needed(options: CheckOptions, first: Trace) -> int:
+    """How many OLD runs the check needs, given OLD's first trace: a race-prone original (a BN layer
+    applied twice per step in training mode) gets extra runs, as two runs often miss its races and
+    their spread is the tolerance floor."""
+    races = any(cfg.get("training_calls", 0) >= 2 for cfg in first.bn_config.values())
+    if races and options.old_repeats >= 2:
+        return max(RACE_REPEATS, options.old_repeats)
+    return options.old_repeats
+
+
+def _reuse(
+    cache: OldRunCache, key: dict[str, Any], old: Path, options: CheckOptions, folder: Path
+) -> list[Worker]:
+    """Workers standing for the cached OLD runs this check can use (finished, trace loaded)."""
+    cached = cache.lookup(key, old, options.timeout)
+    if cached is None:
+        cache.misses += 1
+        return []
+    cache.hits += 1
+    reused = []
+    for i, source in enumerate(cached.folders[: old_runs_needed(options, cached.first)]):
+        w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
+        copy_run(source, w.folder)
+        w.trace = Trace.load(w.folder)
+        w.trace.status.message = REUSED
+        w.status = w.trace.status
+        w.extra["reused"] = True
+        reused.append(w)
+    return reused
+
+
+def _run_all(
+    old: Path, new: Path, options: CheckOptions, folder: Path, cache: OldRunCache | None = None
+) -> Runs:
     go_file = folder / "go"
-    old_workers = [
-        Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}") for i in range(options.old_repeats)
+    key = run_key(old, options.old_args, options.seed, worker_env()) if cache is not None else None
+    old_workers = _reuse(cache, key, old, options, folder) if cache and key is not None else []
+    reused = old_workers[0].trace if old_workers else None
+    wanted = old_runs_needed(options, reused) if reused is not None else options.old_repeats
+    fresh = [
+        Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
+        for i in range(len(old_workers), wanted)
     ]
+    old_workers.extend(fresh)
     free = Worker("new_free", "new", folder / "new_free")
     lock = Worker("new_lock", "new", folder / "new_lock") if options.lockstep else None
     workers = [*old_workers, free, *([lock] if lock else [])]
     base = {"seed": options.seed, "go_file": str(go_file), "old_trace": str(old_workers[0].folder)}
     for w in workers:
+        if w.status is not None:  # reused from the cache
+            continue
         start(
             w,
             {
@@ -77,14 +130,9 @@ def _run_all(old: Path, new: Path, options: CheckOptions, folder: Path) -> Runs:
         )
 
     def more_old_runs(first: Worker) -> list[Worker]:
-        """A race-prone original (a BN layer applied twice per step in training mode) gets extra runs:
-        two runs often miss its races, and their spread is the tolerance floor."""
         assert first.trace is not None
-        races = any(cfg.get("training_calls", 0) >= 2 for cfg in first.trace.bn_config.values())
-        if not races or options.old_repeats < 2:
-            return []
         extra = []
-        for i in range(len(old_workers), max(RACE_REPEATS, options.old_repeats)):
+        for i in range(len(old_workers), old_runs_needed(options, first.trace)):
             w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
             start(w, {**base, "program": str(old), "argv": list(options.old_args), "mode": "free"})
             extra.append(w)
@@ -92,7 +140,17 @@ def _run_all(old: Path, new: Path, options: CheckOptions, folder: Path) -> Runs:
         return extra
 
     supervise(workers, old_workers[0], go_file, options.timeout, more_old_runs)
+    if cache is not None and key is not None:
+        _keep(cache, key, old, old_workers)
     return Runs([_trace(w) for w in old_workers], _trace(free), _trace(lock) if lock else None)
+
+
+def _keep(cache: OldRunCache, key: dict[str, Any], old: Path, old_workers: list[Worker]) -> None:
+    """Add this check's OLD runs to the cache when some ran here and all of them ended well."""
+    if all(w.extra.get("reused") for w in old_workers):
+        return
+    if all(w.status is not None and w.status.state == "ok" for w in old_workers):
+        cache.store(key, old, [w.folder for w in old_workers])
 
 
 def _trace(worker: Worker) -> Trace:

@@ -42,7 +42,8 @@ class Worker:
         return self.process is not None and self.status is None
 
 
-def _env() -> dict[str, str]:
+def worker_env() -> dict[str, str]:
+    """The environment every worker runs in."""
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env.update({"PYTHONHASHSEED": "0", "TF_DETERMINISTIC_OPS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
     package_root = str(Path(__file__).resolve().parents[2])
@@ -64,7 +65,7 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=_env(),
+            env=worker_env(),
             start_new_session=True,
         )
 
@@ -125,11 +126,14 @@ def supervise(
     """Wait for every worker; start the TF2 workers' clocks when *first* has its trace.
 
     If *first* fails, the others are stopped: nothing can be compared. When it succeeds, *more* may
-    start further (already started) workers, which are then supervised too.
+    start further (already started) workers, which are then supervised too. A *first* that is already
+    done (its run reused from the cache, never started) releases the TF2 workers at once.
     """
     now = time.monotonic()
     for w in workers:
         w.deadline = now + timeout if w.side == "old" else None
+    if first.status is not None:
+        _on_first_done(workers, first, go_file, timeout)
     try:
         while any(w.running for w in workers):
             now = time.monotonic()

@@ -87,6 +87,7 @@ def _wait_for(path: Path) -> None:
 
 def run_old(config: dict[str, Any], trace: Trace) -> RunStatus:
     from bn_migrate.check.hooks_old import OldRecorder
+    from bn_migrate.check.old_runs import ReadRecorder
     from bn_migrate.runtime.legacy import install
     from bn_migrate.runtime.script import load_program
 
@@ -94,7 +95,12 @@ def run_old(config: dict[str, Any], trace: Trace) -> RunStatus:
     tf = install()
     OldRecorder(trace, tf).install(config["seed"])
     _seed_python(config["seed"])
-    return _run_program(program, config["argv"])
+    # What the program reads decides whether a later check may reuse this run (bn_migrate.check.old_runs).
+    reads = ReadRecorder(skip=[config["out"]])
+    reads.install()
+    status = _run_program(program, config["argv"])
+    reads.save(Path(config["out"]))
+    return status
 
 
 def run_new(config: dict[str, Any], trace: Trace) -> RunStatus:

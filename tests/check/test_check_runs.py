@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.check import Cause, CheckOptions, check_programs
+from bn_migrate.check.old_runs import OldRunCache
 from bn_migrate.errors import BnMigrateError
 from tests.conftest import EXAMPLES, run_cli
 
@@ -39,7 +40,9 @@ def processes_with(marker: str) -> list[int]:
 
 
 @pytest.mark.slow
-def test_seed_tf_layers_against_tf2_is_equivalent_with_json_and_plot(tmp_path: Path) -> None:
+def test_seed_tf_layers_against_tf2_is_equivalent_with_json_and_plot(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
     report, plot = tmp_path / "report.json", tmp_path / "plot.png"
     proc = run_cli(
         "check",
@@ -49,6 +52,8 @@ def test_seed_tf_layers_against_tf2_is_equivalent_with_json_and_plot(tmp_path: P
         str(report),
         "--plot",
         str(plot),
+        "--old-cache",
+        str(old_cache.folder),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("bn-migrate check: EQUIVALENT (exit 0)")
@@ -61,10 +66,16 @@ def test_seed_tf_layers_against_tf2_is_equivalent_with_json_and_plot(tmp_path: P
 
 
 @pytest.mark.slow
-def test_seed_plain_keras_never_updated(tmp_path: Path) -> None:
+def test_seed_plain_keras_never_updated(tmp_path: Path, old_cache: OldRunCache) -> None:
     report = tmp_path / "report.json"
     proc = run_cli(
-        "check", str(SEED / "keras_no_updates.py"), str(SEED / "tf2.py"), "--json", str(report)
+        "check",
+        str(SEED / "keras_no_updates.py"),
+        str(SEED / "tf2.py"),
+        "--json",
+        str(report),
+        "--old-cache",
+        str(old_cache.folder),
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.startswith("bn-migrate check: DIFFERENT (exit 1)")
@@ -78,15 +89,20 @@ def test_seed_plain_keras_never_updated(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_seed_updates_added_one_by_one_is_equivalent() -> None:
+def test_seed_updates_added_one_by_one_is_equivalent(old_cache: OldRunCache) -> None:
     result = check_programs(
-        SEED / "keras_updates_each.py", SEED / "tf2.py", CheckOptions(timeout=120)
+        SEED / "keras_updates_each.py",
+        SEED / "tf2.py",
+        CheckOptions(timeout=120),
+        old_cache=old_cache,
     )
     assert result.verdict == "equivalent", result.render_text()
 
 
 @pytest.mark.slow
-def test_new_side_crash_is_undecided_with_traceback_tail(tmp_path: Path) -> None:
+def test_new_side_crash_is_undecided_with_traceback_tail(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
     new = write(
         tmp_path,
         "new.py",
@@ -99,7 +115,7 @@ def test_new_side_crash_is_undecided_with_traceback_tail(tmp_path: Path) -> None
         build()
         """,
     )
-    result = check_programs(SEED / "tf_layers.py", new, FAST)
+    result = check_programs(SEED / "tf_layers.py", new, FAST, old_cache=old_cache)
     assert result.verdict == "undecided" and result.exit_code == 2
     assert result.reason.startswith("NEW (TF2, free-running) failed: ")
     assert "new.py:4: ValueError: the migration is broken" in result.reason
@@ -300,12 +316,14 @@ model.fit(x_data, y_data, batch_size=16, epochs=3, shuffle=False, verbose=0)
     ("loop", "verdict"),
     [("eager_tape", "equivalent"), ("fit", "equivalent"), ("fit_too_long", "undecided")],
 )
-def test_training_step_forms_of_tf2_programs(tmp_path: Path, loop: str, verdict: str) -> None:
+def test_training_step_forms_of_tf2_programs(
+    tmp_path: Path, loop: str, verdict: str, old_cache: OldRunCache
+) -> None:
     # An eager GradientTape loop (a step spans the tape and apply_gradients) and Keras fit (one step per
-    # batch) are both recognized; six steps against four cannot be aligned.
+    # batch) are both recognized; six steps against four cannot be aligned. The three share one OLD run.
     old = write(tmp_path, "old.py", TINY_TF1)
     new = write(tmp_path, "new.py", TINY_TF2_MODEL + TINY_TF2_LOOPS[loop])
-    result = check_programs(old, new, CheckOptions(timeout=120, old_repeats=1))
+    result = check_programs(old, new, CheckOptions(timeout=120, old_repeats=1), old_cache=old_cache)
     assert result.verdict == verdict, result.render_text()
     if verdict == "equivalent":
         assert result.steps_new == 4 and result.layers[0].steps == 4

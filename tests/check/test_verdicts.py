@@ -12,6 +12,7 @@ import pytest
 
 from bn_migrate.check import CheckOptions, CheckResult, check_programs
 from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.old_runs import OldRunCache
 from tests.fixtures.catalog import (
     FIXTURES_BY_NAME,
     PLANTED,
@@ -31,6 +32,7 @@ EXPLANATORY = {Cause.FREE_RUNNING_DRIFT, Cause.NONDETERMINISTIC_ORIGINAL, Cause.
 
 # Planted mistakes are large next to OLD's run-to-run spread, and a program that cannot run has none: one
 # TF1 run is enough there and saves a TensorFlow process per check. Correct migrations use the defaults.
+# Every check takes the session's `old_cache`: each TF1 program runs once for all the checks against it.
 ONE_OLD_RUN = CheckOptions(old_repeats=1)
 
 EXIT_CODES = {"equivalent": 0, "different": 1, "undecided": 2}
@@ -42,9 +44,9 @@ def assert_verdict(result: CheckResult, verdict: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", RUNNABLE, ids=lambda f: f.name)
-def test_correct_migration_is_equivalent(fixture: Fixture) -> None:
+def test_correct_migration_is_equivalent(fixture: Fixture, old_cache: OldRunCache) -> None:
     assert fixture.tf2 is not None
-    result = check_programs(fixture.tf1, fixture.tf2)
+    result = check_programs(fixture.tf1, fixture.tf2, old_cache=old_cache)
     assert_verdict(result, fixture.verdict)
     assert len(result.layers) == fixture.bn_layers, result.render_text()
     for row in result.layers:
@@ -54,8 +56,10 @@ def test_correct_migration_is_equivalent(fixture: Fixture) -> None:
 
 
 @pytest.mark.parametrize(("fixture", "planted"), PLANTED, ids=lambda p: getattr(p, "name", ""))
-def test_planted_mistake_is_different_with_its_diagnosis(fixture: Fixture, planted: Planted) -> None:
-    result = check_programs(fixture.tf1, planted.path, ONE_OLD_RUN)
+def test_planted_mistake_is_different_with_its_diagnosis(
+    fixture: Fixture, planted: Planted, old_cache: OldRunCache
+) -> None:
+    result = check_programs(fixture.tf1, planted.path, ONE_OLD_RUN, old_cache=old_cache)
     assert_verdict(result, planted.verdict)
     assert planted.cause in result.causes, result.render_text()
     assert len(result.layers) == fixture.bn_layers, result.render_text()
@@ -65,8 +69,8 @@ def test_planted_mistake_is_different_with_its_diagnosis(fixture: Fixture, plant
 
 
 @pytest.mark.parametrize("seed", SEED_CHECKS, ids=lambda s: s.old)
-def test_seed_question_tf2_version(seed: SeedCheck) -> None:
-    result = check_programs(seed.old_path, SEED_TF2)
+def test_seed_question_tf2_version(seed: SeedCheck, old_cache: OldRunCache) -> None:
+    result = check_programs(seed.old_path, SEED_TF2, old_cache=old_cache)
     assert_verdict(result, seed.verdict)
     assert len(result.layers) == 2, result.render_text()
     if seed.cause is not None:
