@@ -21,6 +21,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# Static checks (rules and exclusions in pyproject.toml). tests/test_lint.py runs the same three
+# commands, so `make test` fails on them too.
+LINT_PATHS := bn_migrate tests benchmarks
+
+lint: $(STAMP)
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+	$(PY) -m mypy bn_migrate
+
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 

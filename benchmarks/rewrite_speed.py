@@ -12,8 +12,9 @@ Half the TF1 programs are the seed question's program, half a placeholder MLP, s
 show how many files the engine migrated and how many it left for a human.
 
 and prints lines per second and the ratios between them. The unrelated modules show what the text
-pre-filter saves; the TF2 modules what deciding "nothing TF1 here" early saves (parsed, never analysed). ``--transform module:function`` times the runner with another transform (for
-example an identity one, to measure the runner's own overhead).
+pre-filter saves; the TF2 modules what deciding "nothing TF1 here" early saves (parsed, never analysed).
+``--transform module:function`` times the runner with another transform (for example an identity one,
+to measure the runner's own overhead).
 
     .venv/bin/python benchmarks/rewrite_speed.py [--files N] [--repeat R] [--jobs 1 2 ...]
 """
@@ -33,10 +34,10 @@ from pathlib import Path
 import libcst
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # runs from a checkout without `pip install -e .`
 
-from bn_migrate.rewrite.result import Status
-from bn_migrate.rewrite.runner import Mode, RunConfig, RunResult, run_files
+from bn_migrate.rewrite.result import Status  # noqa: E402 (needs the sys.path entry above)
+from bn_migrate.rewrite.runner import Mode, RunConfig, RunResult, run_files  # noqa: E402
 
 TF1_PROGRAM = '''\
 """Trains a small MLP with batch norm (variant {i})."""

@@ -158,34 +158,82 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     check.add_argument("old", help="the original TF1 program (.py or .ipynb)")
     check.add_argument("new", help="the migrated TF2 program (.py or .ipynb)")
     check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    check.add_argument("--plot", metavar="FILE.png", help="plot each BN layer's difference by step (PNG)")
-    check.add_argument("--timeout", type=float, default=300.0, metavar="S",
-                       help="seconds each run may take (default: 300)")
-    check.add_argument("--old-arg", action="append", default=[], metavar="A",
-                       help="argument for OLD's sys.argv (repeatable)")
-    check.add_argument("--new-arg", action="append", default=[], metavar="A",
-                       help="argument for NEW's sys.argv (repeatable)")
-    check.add_argument("--ulps", type=float, default=DEFAULT_ULPS,
-                       help=f"lockstep tolerance in float32 ulps (default: {DEFAULT_ULPS:g})")
-    check.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
-                       help=f"lockstep relative tolerance (default: {DEFAULT_RTOL:g})")
-    check.add_argument("--atol", type=float, default=DEFAULT_ATOL,
-                       help=f"absolute tolerance (default: {DEFAULT_ATOL:g})")
-    check.add_argument("--step-rtol", type=float, default=DEFAULT_STEP_RTOL,
-                       help=f"tolerance relative to OLD's own change of the value in the step "
-                            f"(default: {DEFAULT_STEP_RTOL:g})")
-    check.add_argument("--free-rtol", type=float, default=DEFAULT_FREE_RTOL,
-                       help=f"relative tolerance of the free-running comparison with --no-lockstep "
-                            f"(default: {DEFAULT_FREE_RTOL:g})")
-    check.add_argument("--no-lockstep", action="store_true",
-                       help="skip the lockstep run; judge the free-running runs with --free-rtol")
-    check.add_argument("--old-repeats", type=int, default=2, metavar="N",
-                       help="runs of OLD, to measure its own run-to-run spread (default: 2)")
+    check.add_argument(
+        "--plot", metavar="FILE.png", help="plot each BN layer's difference by step (PNG)"
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds each run may take (default: 300)",
+    )
+    check.add_argument(
+        "--old-arg",
+        action="append",
+        default=[],
+        metavar="A",
+        help="argument for OLD's sys.argv (repeatable)",
+    )
+    check.add_argument(
+        "--new-arg",
+        action="append",
+        default=[],
+        metavar="A",
+        help="argument for NEW's sys.argv (repeatable)",
+    )
+    check.add_argument(
+        "--ulps",
+        type=float,
+        default=DEFAULT_ULPS,
+        help=f"lockstep tolerance in float32 ulps (default: {DEFAULT_ULPS:g})",
+    )
+    check.add_argument(
+        "--rtol",
+        type=float,
+        default=DEFAULT_RTOL,
+        help=f"lockstep relative tolerance (default: {DEFAULT_RTOL:g})",
+    )
+    check.add_argument(
+        "--atol",
+        type=float,
+        default=DEFAULT_ATOL,
+        help=f"absolute tolerance (default: {DEFAULT_ATOL:g})",
+    )
+    check.add_argument(
+        "--step-rtol",
+        type=float,
+        default=DEFAULT_STEP_RTOL,
+        help=f"tolerance relative to OLD's own change of the value in the step "
+        f"(default: {DEFAULT_STEP_RTOL:g})",
+    )
+    check.add_argument(
+        "--free-rtol",
+        type=float,
+        default=DEFAULT_FREE_RTOL,
+        help=f"relative tolerance of the free-running comparison with --no-lockstep "
+        f"(default: {DEFAULT_FREE_RTOL:g})",
+    )
+    check.add_argument(
+        "--no-lockstep",
+        action="store_true",
+        help="skip the lockstep run; judge the free-running runs with --free-rtol",
+    )
+    check.add_argument(
+        "--old-repeats",
+        type=int,
+        default=2,
+        metavar="N",
+        help="runs of OLD, to measure its own run-to-run spread (default: 2)",
+    )
     check.add_argument("--keep-dir", metavar="DIR", help="keep the runs' traces and output in DIR")
-    check.add_argument("--old-cache", metavar="DIR",
-                       help="reuse OLD's runs kept in DIR by earlier checks made under the same "
-                       "conditions (program, files it read, arguments, seed, environment, versions), "
-                       "and keep this check's OLD runs there")
+    check.add_argument(
+        "--old-cache",
+        metavar="DIR",
+        help="reuse OLD's runs kept in DIR by earlier checks made under the same "
+        "conditions (program, files it read, arguments, seed, environment, versions), "
+        "and keep this check's OLD runs there",
+    )
     check.set_defaults(func=_cmd_check)
 
 

@@ -170,7 +170,10 @@ class Analysis:
         old_bn = bn_layers(self.old.variables)
         new_bn = bn_layers(self.new.variables)
         if not old_bn:
-            self.result.reason = "no batch-norm layer found in OLD (no variables named .../moving_mean and .../moving_variance)"
+            self.result.reason = (
+                "no batch-norm layer found in OLD "
+                "(no variables named .../moving_mean and .../moving_variance)"
+            )
             return None
         pairs: list[BnPair] = []
         for old_prefix, old_vars in old_bn.items():

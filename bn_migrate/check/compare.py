@@ -121,7 +121,7 @@ def old_steps_for(old: Trace, count: int) -> list[Step]:
     """The old run's steps; an old run with no step at all stands still at its initial values."""
     if old.steps:
         return old.steps
-    still = {k: v for k, v in old.initial.items()}
+    still = dict(old.initial)
     return [Step(still, still) for _ in range(count)]
 
 

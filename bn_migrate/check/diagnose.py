@@ -132,7 +132,8 @@ def diagnose_layer(
             out.append(
                 Diagnosis(
                     Cause.INFERENCE_MODE,
-                    f"neither side moves its statistics, but NEW normalizes with moving statistics{_inference_reason(new_cfg)} "
+                    "neither side moves its statistics, but NEW normalizes with moving statistics"
+                    f"{_inference_reason(new_cfg)} "
                     f"where OLD used batch statistics (training={old_cfg.get('training', 'unknown')}, "
                     f"trainable={old_cfg.get('trainable', 'unknown')}): the weights it feeds differ",
                     layer,

@@ -7,6 +7,7 @@ killed whole on timeout or when the check ends, so nothing the program started i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,14 +75,10 @@ def kill(worker: Worker) -> None:
     """Kill the worker's whole process group (the program's children too) and reap it."""
     if worker.process is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(worker.process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         worker.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def stderr_tail(worker: Worker, lines: int = TAIL_LINES) -> str:

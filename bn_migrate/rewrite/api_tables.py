@@ -75,7 +75,7 @@ _TF_LAYERS_BN_PARAMS = (
     "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
     "beta_constraint", "gamma_constraint",
 )  # fmt: skip
-_KERAS2_BN_PARAMS = _TF_LAYERS_BN_PARAMS + ("renorm", "renorm_clipping", "renorm_momentum", "fused")
+_KERAS2_BN_PARAMS = (*_TF_LAYERS_BN_PARAMS, "renorm", "renorm_clipping", "renorm_momentum", "fused")
 _TF1_BN_UNSUPPORTED = frozenset({"virtual_batch_size", "adjustment", "reuse"})
 
 # trainable=False on a TF1 layer means "normalize with batch statistics, never update" (KNOWLEDGE.md),
@@ -85,7 +85,7 @@ BATCH_NORM: dict[str, BatchNormSpec] = {
         family="tf.layers",
         rule="BN001",
         is_function=True,
-        positional=_TF_LAYERS_BN_PARAMS + ("training", "trainable", "name"),
+        positional=(*_TF_LAYERS_BN_PARAMS, "training", "trainable", "name"),
         renames={},
         explicit={"momentum": "0.99", "epsilon": "0.001"},
         training_arg="training",

@@ -22,7 +22,7 @@ from bn_migrate.rewrite.names import AliasTable, dotted
 from bn_migrate.rewrite.program import Program
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
-from bn_migrate.rewrite.rules.base import Context, Edit
+from bn_migrate.rewrite.rules.base import Context, Edit, leading_lines
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -256,7 +256,7 @@ class _ApplyEdits(cst.CSTTransformer):
         if not nodes or not isinstance(nodes[0], cst.BaseStatement):
             return result
         nodes[0] = nodes[0].with_changes(
-            leading_lines=_merge_lines(pending, list(nodes[0].leading_lines))
+            leading_lines=_merge_lines(pending, list(leading_lines(nodes[0])))
         )
         return cst.FlattenSentinel(nodes) if isinstance(result, cst.FlattenSentinel) else nodes[0]
 
@@ -378,7 +378,7 @@ def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement
         ):
             index = position + 1
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
-    padded = [s.with_changes(leading_lines=two_blank) for s in statements]  # type: ignore[attr-defined]
+    padded = [s.with_changes(leading_lines=two_blank) for s in statements]
     if index < len(body):
         following = list(body[index].leading_lines)
         while following and following[0].comment is None:

@@ -123,12 +123,10 @@ class AliasTable:
 
     bindings: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     import_nodes: dict[str, cst.Import | cst.ImportFrom] = field(default_factory=dict)
-    shadowed: dict[str, cst.CSTNode] = field(
-        default_factory=dict
-    )  # local name -> where it is rebound
-    bound_elsewhere: set[str] = field(
-        default_factory=set
-    )  # every name bound other than by a top import
+    # local name -> where it is rebound
+    shadowed: dict[str, cst.CSTNode] = field(default_factory=dict)
+    # every name bound other than by a top import
+    bound_elsewhere: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, module: cst.Module) -> AliasTable:
@@ -148,9 +146,9 @@ class AliasTable:
         collector = BindingCollector({id(node) for node in imports})
         module.visit(collector)
         table.bound_elsewhere = set(collector.bound)
-        for local, node in collector.bound.items():
+        for local, binder in collector.bound.items():
             if local in table.bindings:
-                table.shadowed.setdefault(local, node)
+                table.shadowed.setdefault(local, binder)
         return table
 
     def qualify(self, node: cst.BaseExpression) -> str | None:

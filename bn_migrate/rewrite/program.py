@@ -26,8 +26,9 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.names import AliasTable, BindingCollector
 
 
-def call_target(aliases: AliasTable, node: cst.BaseExpression) -> str | None:
-    """Qualified name of the function a Call calls, when it is a resolvable name."""
+def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
+    """Qualified name of the function a Call calls, when it is a resolvable name (None for any other
+    node, and for None)."""
     if isinstance(node, cst.Call):
         return aliases.qualify(node.func)
     return None
@@ -166,7 +167,7 @@ class Program:
     def read(cls, module: cst.Module, aliases: AliasTable) -> Program:
         program = cls(aliases=aliases)
         program.bound_names = set(aliases.bindings) | aliases.bound_elsewhere
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         for index, statement in enumerate(body):
             if program.session is None and program._as_session(statement, body[index + 1 :]):
                 continue
@@ -199,16 +200,17 @@ class Program:
         for statement in module.body:
             if not isinstance(statement, cst.FunctionDef) or statement.decorators:
                 continue
-            name = statement.name.value
-            found = calls.get(name, [])
-            if len(found) != 1 or mentions.get(name, 0) != 2:  # the def's name and the one call
+            builder_name = statement.name.value
+            found = calls.get(builder_name, [])
+            # mentioned twice: the def's name and the one call
+            if len(found) != 1 or mentions.get(builder_name, 0) != 2:
                 continue
             call = found[0]
             if id(call) in self.repeated_calls or id(call) in self.defined_in:
                 continue
             if not any(id(s) in top_level and contains(s, call) for s in self.graph):
                 continue
-            self.builders[name] = Builder(statement, call)
+            self.builders[builder_name] = Builder(statement, call)
 
     def graph_region(self) -> list[cst.BaseStatement]:
         """The graph statements from the first placeholder on (what becomes the graph function)."""
@@ -342,30 +344,29 @@ class Program:
                 if names & self.train_ops and starred <= self.update_ops_names and starred:
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
-        for statement in module.body:
-            if isinstance(statement, cst.With) and len(statement.items) == 1:
-                item = statement.items[0].item
+        for block in module.body:
+            if isinstance(block, cst.With) and len(block.items) == 1:
+                item = block.items[0].item
                 if call_target(self.aliases, item) == api.CONTROL_DEPENDENCIES:
                     assert isinstance(item, cst.Call)
                     args = positional(item)
                     if len(args) == 1 and m.matches(args[0].value, m.Name()):
                         assert isinstance(args[0].value, cst.Name)
                         if args[0].value.value in self.update_ops_names:
-                            inside = {single_target(s) for s in small_statements(statement.body)}
+                            inside = {single_target(s) for s in small_statements(block.body)}
                             self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
         if self.session_name is None:
             return
         for statement in self.statements:
-            value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
-            if value is not None and _is_session_run(value, self.session_name):
-                assert isinstance(value, cst.Call)
-                fetched = set(fetch_names(value.args[0].value)) if value.args else set()
+            run = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
+            if run is not None and _is_session_run(run, self.session_name):
+                assert isinstance(run, cst.Call)
+                fetched = set(fetch_names(run.args[0].value)) if run.args else set()
                 if self.train_ops_with_updates & fetched or (
                     self.train_ops & fetched and self.update_ops_names & fetched
                 ):
-                    self.updates_run = (
-                        True  # the updates run with the train op (or are fetched beside it)
-                    )
+                    # the updates run with the train op (or are fetched beside it)
+                    self.updates_run = True
 
     def update_loop_layers(
         self, statement: cst.CSTNode, bound: dict[str, list[str]] | None = None
@@ -443,13 +444,20 @@ class Program:
             self.session_body = list(statement.body.body)
             self.after_session = following
             return True
-        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
-        target = single_target(small) if small is not None and len(statement.body) == 1 else None  # type: ignore[union-attr]
-        if target is None or call_target(self.aliases, small.value) not in api.SESSION_CLASSES:  # type: ignore[union-attr]
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return False
+        small = statement.body[0]
+        target = single_target(small)  # None unless ``small`` is ``NAME = value``
+        if (
+            target is None
+            or not isinstance(small, cst.Assign)
+            or call_target(self.aliases, small.value) not in api.SESSION_CLASSES
+        ):
+            return False
+        assert isinstance(small.value, cst.Call)  # call_target found a session class
         self.sessions_found += 1
         close = next((i for i, s in enumerate(following) if _is_close(s, target)), None)
-        self.session, self.session_call, self.session_name = statement, small.value, target  # type: ignore[union-attr]
+        self.session, self.session_call, self.session_name = statement, small.value, target
         self.session_body = following if close is None else following[:close]
         self.session_closer = None if close is None else following[close]
         self.after_session = [] if close is None else following[close + 1 :]
@@ -617,7 +625,7 @@ class Placeholder:
     def is_bool(self) -> bool:
         if self.default is not None:
             return isinstance(self.default, cst.Name) and self.default.value in ("True", "False")
-        return m.matches(self.dtype, m.Attribute(attr=m.Name("bool")))
+        return self.dtype is not None and m.matches(self.dtype, m.Attribute(attr=m.Name("bool")))
 
 
 def _placeholder(aliases: AliasTable, statement: cst.Assign) -> Placeholder | None:

@@ -452,7 +452,9 @@ def _outcome_from_result(display: str, text: str, result: RewriteResult) -> File
         try:
             compile(result.code, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         except SyntaxError as exc:
-            raise RuntimeError(f"the rewritten code does not parse (line {exc.lineno}): {exc.msg}")
+            raise RuntimeError(
+                f"the rewritten code does not parse (line {exc.lineno}): {exc.msg}"
+            ) from exc
     applied = list(result.applied) if status is Status.CHANGED else []
     return FileOutcome(display, status, applied=applied, left=list(result.left))
 

@@ -65,7 +65,9 @@ class UnavailableImportError(LegacyAPIUnavailable, ImportError):
 class _DelegatingModule(types.ModuleType):
     """A module whose missing attributes come from *target*, except those listed as unavailable."""
 
-    def __init__(self, name: str, target: Any, unavailable: dict[str, str], api_prefix: str) -> None:
+    def __init__(
+        self, name: str, target: Any, unavailable: dict[str, str], api_prefix: str
+    ) -> None:
         super().__init__(name)
         self.__dict__["_bn_target"] = target
         self.__dict__["_bn_unavailable"] = unavailable
@@ -157,9 +159,7 @@ def install() -> types.ModuleType:
     contrib.__dict__["slim"] = tf_slim
     contrib.__dict__["__path__"] = []
 
-    tf1 = _DelegatingModule(
-        "tensorflow", v1, {"estimator": UNAVAILABLE["estimator"]}, "tf"
-    )
+    tf1 = _DelegatingModule("tensorflow", v1, {"estimator": UNAVAILABLE["estimator"]}, "tf")
     compat = _DelegatingModule("tensorflow.compat", tf2.compat, {}, "tf.compat")
     compat.__dict__["v1"] = tf1
     compat.__dict__["__path__"] = list(getattr(tf2.compat, "__path__", []))
@@ -272,8 +272,8 @@ def _exit_status(exc: SystemExit) -> int:
 __all__ = [
     "EXIT_UNSUPPORTED",
     "LegacyAPIUnavailable",
-    "install",
-    "run_tf1",
     "find_unavailable",
+    "install",
     "report_program_failure",
+    "run_tf1",
 ]

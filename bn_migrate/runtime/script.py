@@ -35,7 +35,9 @@ class Program:
 
 def _is_magic(line: str) -> bool:
     stripped = line.lstrip()
-    return stripped.startswith(("%", "!")) or stripped.endswith("?") and not stripped.startswith("#")
+    return stripped.startswith(("%", "!")) or (
+        stripped.endswith("?") and not stripped.startswith("#")
+    )
 
 
 def load_program(path: str | os.PathLike[str]) -> Program:

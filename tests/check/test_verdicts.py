@@ -28,7 +28,11 @@ from tests.fixtures.catalog import (
 pytestmark = pytest.mark.slow
 
 # Causes an "equivalent" report may name: they explain, they do not accuse.
-EXPLANATORY = {Cause.FREE_RUNNING_DRIFT, Cause.NONDETERMINISTIC_ORIGINAL, Cause.NO_UPDATE_OPS_NON_TRAINABLE}
+EXPLANATORY = {
+    Cause.FREE_RUNNING_DRIFT,
+    Cause.NONDETERMINISTIC_ORIGINAL,
+    Cause.NO_UPDATE_OPS_NON_TRAINABLE,
+}
 
 # Planted mistakes are large next to OLD's run-to-run spread, and a program that cannot run has none: one
 # TF1 run is enough there and saves a TensorFlow process per check. Correct migrations use the defaults.
@@ -39,7 +43,9 @@ EXIT_CODES = {"equivalent": 0, "different": 1, "undecided": 2}
 
 
 def assert_verdict(result: CheckResult, verdict: str) -> None:
-    assert (result.verdict, result.exit_code) == (verdict, EXIT_CODES[verdict]), result.render_text()
+    assert (result.verdict, result.exit_code) == (verdict, EXIT_CODES[verdict]), (
+        result.render_text()
+    )
     assert verdict.lower() in result.render_text().lower()
 
 

@@ -56,7 +56,9 @@ def _assert_parses(code: str, what: str) -> None:
     try:
         ast.parse(code)
     except SyntaxError as exc:
-        raise AssertionError(f"{what} does not parse (ast, line {exc.lineno}): {exc.msg}\n{code}")
+        raise AssertionError(
+            f"{what} does not parse (ast, line {exc.lineno}): {exc.msg}\n{code}"
+        ) from exc
     try:
         cst.parse_module(code)
     except cst.ParserSyntaxError as exc:

@@ -70,10 +70,10 @@ def test_options_reach_the_engine(tmp_path: Path, capsys: pytest.CaptureFixture[
     make_tree(tmp_path, {"a.py": TF1})
     cli(capsys, str(tmp_path), "--check", "--plain-keras-bn", "-j1")
     cli(capsys, str(tmp_path), "--check", "--fix-missing-updates", "-j1")
-    assert SEEN_OPTIONS == [
+    assert [
         StandInOptions(plain_keras_bn=True),
         StandInOptions(fix_missing_updates=True),
-    ]
+    ] == SEEN_OPTIONS
 
 
 def test_check_and_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

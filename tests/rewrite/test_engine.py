@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
-from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
+from bn_migrate.rewrite.rules.examples import (
+    ADAM,
+    ADAM_KERAS,
+    PLACEHOLDER_AFTER,
+    PLACEHOLDER_BEFORE,
+    SEED_AFTER,
+    SEED_BEFORE,
+    placeholder_program,
+    program,
+)
 from tests.rewrite.helpers import assert_rewrite
 
 TF_LAYERS = program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)")
@@ -132,14 +141,6 @@ def test_site_positions_are_one_based() -> None:
 
 
 # --- placeholder graphs (BN003, BN005, BN006, BN007, BN011) ---------------------------------------------
-from bn_migrate.rewrite.rules.examples import (
-    ADAM,
-    ADAM_KERAS,
-    PLACEHOLDER_AFTER,
-    PLACEHOLDER_BEFORE,
-    placeholder_program,
-)
-
 PLACEHOLDER = placeholder_program(PLACEHOLDER_BEFORE)
 CONV = PLACEHOLDER.replace("[None, 3]", "[None, 2, 2, 3]").replace(
     'tf.layers.dense(x, 4, name="hidden")', 'tf.layers.conv2d(x, 4, 1, name="hidden")'

@@ -74,7 +74,8 @@ def test_golden(case: str) -> None:
 def _assert_committed_diff(original: Path, golden: Path) -> None:
     """``<golden>.diff`` is the readable diff from the original to the committed migration."""
     diff = unified_diff(
-        original.relative_to(REPO).as_posix(), original.read_text(encoding="utf-8"),
+        original.relative_to(REPO).as_posix(),
+        original.read_text(encoding="utf-8"),
         golden.read_text(encoding="utf-8"),
     )
     diff_path = golden.with_suffix(".diff")

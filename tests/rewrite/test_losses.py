@@ -36,7 +36,7 @@ with tf.Session() as sess:
     for step in range(2):
         _, value = sess.run([train_op, loss], {x: data, y: labels, y_onehot: onehot, w: weights, w_col: weights[:, None], is_training: True})
         print(value)
-"""
+"""  # noqa: E501 (a TF1 program as written, one feed dict per line)
 LOSS_LINE = 16  # line of ``loss = ...`` in BEFORE
 
 AFTER = """\
@@ -265,7 +265,9 @@ LEFT = {
     "keras-reduction": "tf.losses.mean_squared_error(y_onehot, logits, reduction=tf.keras.losses.Reduction.SUM)",
     "reduction-variable": "tf.losses.mean_squared_error(y_onehot, logits, reduction=data)",
     "smoothing-variable": "tf.losses.sigmoid_cross_entropy(y_onehot, logits, label_smoothing=data)",
-    "sparse-weights-unknown-rank": "tf.losses.sparse_softmax_cross_entropy(y, logits, weights=tf.reduce_sum(y_onehot, 1))",
+    "sparse-weights-unknown-rank": (
+        "tf.losses.sparse_softmax_cross_entropy(y, logits, weights=tf.reduce_sum(y_onehot, 1))"
+    ),
     "weights-twice-not-pure": "tf.losses.mean_squared_error(y_onehot, logits, weights=tf.abs(w_col))",
     "logits-twice-layer-call": "tf.losses.sparse_softmax_cross_entropy(y, tf.layers.dense(h, 4), weights=w)",
     "labels-cast-logits-twice": "tf.losses.sigmoid_cross_entropy(tf.cast(y_onehot, tf.int32), tf.layers.dense(h, 4))",

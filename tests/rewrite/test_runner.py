@@ -659,7 +659,7 @@ def test_a_file_named_twice_is_done_once_and_missing_paths_are_usage_errors(tmp_
     make_tree(tmp_path, {"a.py": TF1})
     found = runner.discover([tmp_path / "a.py", tmp_path])
     assert len(found.jobs) == 1
-    with pytest.raises(BnMigrateError, match="no such file or directory: .*nope"):
+    with pytest.raises(BnMigrateError, match=r"no such file or directory: .*nope"):
         runner.discover([tmp_path / "nope"])
 
 

@@ -204,7 +204,10 @@ def test_initializers_that_keras_cannot_draw_alike_leave_the_file() -> None:
 
 def test_initializers_of_tf2_code_are_left_alone() -> None:
     """TF2's own ``tf.random_normal_initializer`` (stddev 0.05) in a file without TF1 code."""
-    source = "import tensorflow as tf\n\nlayer = tf.keras.layers.Dense(4, kernel_initializer=tf.random_normal_initializer())\n"
+    source = (
+        "import tensorflow as tf\n\n"
+        "layer = tf.keras.layers.Dense(4, kernel_initializer=tf.random_normal_initializer())\n"
+    )
     assert_rewrite(source, None)
 
 

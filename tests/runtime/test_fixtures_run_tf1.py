@@ -43,7 +43,12 @@ def run_python(path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     return subprocess.run(
         [sys.executable, "-c", RUN_AS_MAIN_WITHOUT_TF_KERAS, str(path)],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
     )
 
 
@@ -86,7 +91,9 @@ def test_planted_mistake_differs_from_its_migration_in_one_marked_spot(
 ) -> None:
     assert fixture.tf2 is not None
     correct, wrong = program_lines(fixture.tf2), program_lines(planted.path)
-    hunks = [op for op in difflib.SequenceMatcher(a=correct, b=wrong).get_opcodes() if op[0] != "equal"]
+    hunks = [
+        op for op in difflib.SequenceMatcher(a=correct, b=wrong).get_opcodes() if op[0] != "equal"
+    ]
     assert len(hunks) == 1, hunks
     _, _, _, start, end = hunks[0]
     assert sum("# PLANTED:" in line for line in wrong) == 1
@@ -94,7 +101,11 @@ def test_planted_mistake_differs_from_its_migration_in_one_marked_spot(
 
 
 def test_catalog_lists_every_program_file() -> None:
-    on_disk = {p.relative_to(FIXTURES) for d in ("tf1", "tf2", "planted") for p in FIXTURES.glob(f"{d}/*.py")}
+    on_disk = {
+        p.relative_to(FIXTURES)
+        for d in ("tf1", "tf2", "planted")
+        for p in FIXTURES.glob(f"{d}/*.py")
+    }
     listed = {f.tf1.relative_to(FIXTURES) for f in FIXTURE_LIST}
     listed |= {f.tf2.relative_to(FIXTURES) for f in RUNNABLE if f.tf2 is not None}
     listed |= {p.path.relative_to(FIXTURES) for _, p in PLANTED}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import textwrap
 from pathlib import Path
@@ -112,7 +113,10 @@ def test_notebook_runs_code_cells_in_order_skipping_magics(tmp_path: Path) -> No
             {"cell_type": "markdown", "source": ["# title"]},
             {"cell_type": "code", "source": ["%matplotlib inline\n", "import tensorflow as tf\n"]},
             {"cell_type": "code", "source": "x = tf.constant(2.0)\n!ls\n"},
-            {"cell_type": "code", "source": ["with tf.Session() as s:\n", "    print('got', s.run(x * 3))\n"]},
+            {
+                "cell_type": "code",
+                "source": ["with tf.Session() as s:\n", "    print('got', s.run(x * 3))\n"],
+            },
         ],
         "metadata": {},
         "nbformat": 4,
@@ -146,7 +150,7 @@ def test_seed_question_variants_reproduce_the_question(variant: str, moves: bool
     norms = moving_mean_norms(result.stdout)
     assert len(norms) == 10
     if moves:
-        assert all(b > a > 0 for a, b in zip(norms, norms[1:])), norms
+        assert all(b > a > 0 for a, b in itertools.pairwise(norms)), norms
     else:
         assert norms == [0.0] * 10
         assert "'bn_Q_moving_variance': np.float32(4.0)" in result.stdout

@@ -139,7 +139,7 @@ class Context:
             return node
         result = node.visit(_Registered(self.edits))
         assert isinstance(result, type(node))
-        return result  # type: ignore[return-value]
+        return result
 
 
 def dissolve_session(
@@ -162,9 +162,8 @@ def dissolve_session(
     def first_lines(
         statements: list[cst.BaseStatement], leading: Sequence[cst.EmptyLine]
     ) -> list[cst.BaseStatement]:
-        if (
-            statements and not statements[0].leading_lines
-        ):  # the session's blank lines/comments carry over
+        if statements and not leading_lines(statements[0]):
+            # the session's blank lines/comments carry over
             statements[0] = statements[0].with_changes(leading_lines=leading)
         return statements
 
@@ -183,16 +182,12 @@ def dissolve_session(
         ctx.edit(
             rule,
             opener,
-            lambda updated: cst.FlattenSentinel(first_lines(prefix(), updated.leading_lines)),
+            lambda updated: cst.FlattenSentinel(first_lines(prefix(), leading_lines(updated))),
         )
         if program.session_body and spaced:
             body_first = program.session_body[0]
             if body_first not in ctx.edits:
-                ctx.edit(
-                    rule,
-                    body_first,
-                    lambda u: after_blank_lines(u, 2),
-                )
+                ctx.edit(rule, body_first, _after_two_blank_lines)
         if program.session_closer is not None:
             ctx.remove(
                 rule, program.session_closer, "sess.close(): there is no session to close in TF2"
@@ -208,15 +203,28 @@ def deleted(updated: cst.CSTNode) -> Replacement:
     return cst.SimpleStatementLine(body=[], leading_lines=comment_lines(updated))
 
 
+def leading_lines(statement: cst.CSTNode) -> Sequence[cst.EmptyLine]:
+    """The blank and comment lines above a statement. Every statement has them, but libcst's
+    ``BaseStatement`` does not declare them (its two subclasses do), so type checkers need this."""
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)), statement
+    return statement.leading_lines
+
+
 def after_blank_lines(statement: _S, blanks: int) -> _S:
     """``statement`` after ``blanks`` blank lines, keeping the comment lines above it."""
-    comments = [line for line in statement.leading_lines if line.comment is not None]
+    comments = [line for line in leading_lines(statement) if line.comment is not None]
     return statement.with_changes(leading_lines=[*[cst.EmptyLine()] * blanks, *comments])
+
+
+def _after_two_blank_lines(updated: cst.CSTNode) -> cst.CSTNode:
+    """An edit putting two blank lines above a statement (after a prefix ending with definitions)."""
+    assert isinstance(updated, cst.BaseStatement), updated
+    return after_blank_lines(updated, 2)
 
 
 def comment_lines(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
     """A statement's leading lines, plus its end-of-line comment (simple statements) as one more."""
-    lines = list(statement.leading_lines)
+    lines = list(leading_lines(statement))
     if isinstance(statement, cst.SimpleStatementLine) and statement.trailing_whitespace.comment:
         lines.append(cst.EmptyLine(comment=statement.trailing_whitespace.comment))
     return lines

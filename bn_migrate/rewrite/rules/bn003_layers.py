@@ -40,11 +40,11 @@ class LayersRule(Rule):
             assert isinstance(spec, api.LayerSpec)
             defaults = ctx.program.scope_defaults.get(id(call), [])
             given = {a.keyword.value for a in call.args if a.keyword is not None}
-            extra = [
+            extra = [  # arg_scope defaults are keyword arguments (Program._read_arg_scopes)
                 a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 for a in defaults
-                if a.keyword.value not in given
-            ]  # type: ignore[union-attr]
+                if a.keyword is not None and a.keyword.value not in given
+            ]
             effective = call.with_changes(args=[*call.args, *extra]) if extra else call
             if effective is not call and call in ctx.positions:
                 ctx.positions[effective] = ctx.positions[call]

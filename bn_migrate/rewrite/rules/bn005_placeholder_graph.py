@@ -61,8 +61,9 @@ class PlaceholderGraphRule(Rule):
         plan = graph_function(ctx)
         start = next(i for i, s in enumerate(program.graph) if self._placeholder_names(ctx, s))
         for statement in program.graph[:start]:
-            read = _free_names(statement) if isinstance(statement, cst.FunctionDef) else set()
-            tensors = read & program.graph_tensor_names()
+            if not isinstance(statement, cst.FunctionDef):
+                continue
+            tensors = _free_names(statement) & program.graph_tensor_names()
             if tensors:
                 ctx.leave(
                     RULE,

@@ -7,7 +7,7 @@ always uses the biased variance. By default the migrated file defines a small ``
 subclass (named ``BatchNormalization``, see FUSED_CLASS) that reproduces the TF1 update exactly and decides, like TF1, from the input's rank at call
 time; the file keeps no dependency on bn_migrate. With ``plain_keras_bn`` the conversions emit plain
 Keras BN instead and report the quantified difference.
-"""
+"""  # noqa: E501 (rewrapping this docstring would change the committed docs/rules.md)
 
 from __future__ import annotations
 

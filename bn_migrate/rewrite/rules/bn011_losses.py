@@ -429,7 +429,7 @@ class _Substitute(cst.CSTTransformer):
         value = self._value(original_node.value)
         return updated_node if value is None else updated_node.with_changes(value=value)
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:  # type: ignore[override]
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = self._value(original_node)
         if value is None:
             return updated_node

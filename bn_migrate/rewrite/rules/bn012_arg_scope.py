@@ -12,13 +12,14 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite.program import contains, positional
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
+from bn_migrate.rewrite.rules.base import Context, Example, Rule, leading_lines
 from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, placeholder_program
 
 _SCOPED = (
     placeholder_program(PLACEHOLDER_BEFORE)
     .replace(
-        'h = tf.layers.dense(x, 4, name="hidden")\nh = tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
+        'h = tf.layers.dense(x, 4, name="hidden")\n'
+        'h = tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
         "with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
         "                    normalizer_params={'is_training': is_training}):\n"
         "    h = slim.fully_connected(x, 4, scope='hidden')\n",
@@ -81,6 +82,6 @@ def _dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
     body = list(updated.body.body)
     if body:
         body[0] = body[0].with_changes(
-            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
+            leading_lines=[*updated.leading_lines, *leading_lines(body[0])]
         )
     return cst.FlattenSentinel(body)

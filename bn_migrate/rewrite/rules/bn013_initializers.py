@@ -46,7 +46,8 @@ class InitializersRule(Rule):
             ),
             placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS).replace(
                 'hidden = tf.keras.layers.Dense(4, name="hidden")',
-                'hidden = tf.keras.layers.Dense(4, kernel_initializer=tf.keras.initializers.TruncatedNormal(mean=0.0, stddev=0.01), name="hidden")',
+                "hidden = tf.keras.layers.Dense(4, kernel_initializer="
+                'tf.keras.initializers.TruncatedNormal(mean=0.0, stddev=0.01), name="hidden")',
             ),
         ),
         Example(
@@ -56,7 +57,8 @@ class InitializersRule(Rule):
             ),
             placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS).replace(
                 'hidden = tf.keras.layers.Dense(4, name="hidden")',
-                'hidden = tf.keras.layers.Dense(4, kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1.0), name="hidden")',
+                "hidden = tf.keras.layers.Dense(4, kernel_initializer="
+                'tf.keras.initializers.RandomNormal(stddev=1.0), name="hidden")',
             ),
         ),
         Example(

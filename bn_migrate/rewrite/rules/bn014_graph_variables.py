@@ -81,6 +81,7 @@ class GraphVariablesRule(Rule):
         for statement in region:
             call = self._variable_call(ctx, statement)
             if call is not None and id(call) not in handled:
+                assert isinstance(statement, cst.SimpleStatementLine)  # where _variable_call looks
                 if self._hoist(ctx, statement, call, graph_names):
                     handled.add(id(call))
                 continue
@@ -160,6 +161,7 @@ class GraphVariablesRule(Rule):
         if trainable is None:
             ctx.leave(RULE, call, f"`trainable=` of {what} is not a True/False literal")
             return False
+        value: cst.BaseExpression | None
         if maker == api.GET_VARIABLE:
             value = self._get_variable(ctx, call, bound, trainable)
             if value is None:

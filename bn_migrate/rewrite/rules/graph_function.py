@@ -19,7 +19,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.names import dotted
-from bn_migrate.rewrite.rules.base import Context, after_blank_lines
+from bn_migrate.rewrite.rules.base import Context, after_blank_lines, leading_lines
 
 
 @dataclass
@@ -139,7 +139,7 @@ def _nested(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
     module level), one around a nested ``def``/``class``, and blank lines without indentation."""
     result: list[cst.BaseStatement] = []
     for index, statement in enumerate(statements):
-        lines = list(statement.leading_lines)
+        lines = list(leading_lines(statement))
         blank = bool(lines) and lines[0].comment is None
         comments = [line for line in lines if line.comment is not None]
         definition = isinstance(statement, (cst.FunctionDef, cst.ClassDef))
@@ -156,7 +156,7 @@ def _strip_first_blank(statements: list[cst.BaseStatement]) -> list[cst.BaseStat
     if not statements:
         return statements
     first = statements[0]
-    lines = list(first.leading_lines)
+    lines = list(leading_lines(first))
     while lines and lines[0].comment is None:
         lines.pop(0)
     return [first.with_changes(leading_lines=lines), *statements[1:]]

@@ -408,11 +408,14 @@ class StepsPlanner:
         if not kept:
             self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value))
             return
-        target = (
-            kept[0]
-            if len(kept) == 1
-            else cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
-        )
+        target: cst.BaseAssignTargetExpression
+        if len(kept) == 1:
+            # an element of an assignment target, which libcst types as any expression
+            first = kept[0]
+            assert isinstance(first, cst.BaseAssignTargetExpression), first
+            target = first
+        else:
+            target = cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
         self.ctx.edit(
             RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value)
         )
