@@ -57,6 +57,12 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
     config = {**config, "out": str(worker.folder), "side": worker.side}
     config_path = worker.folder / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
+    env = worker_env()
+    # Temporary files (TensorFlow's AutoGraph writes one module per converted function) stay in the
+    # worker's folder, which the check removes unless asked to keep it.
+    temporary = worker.folder / "tmp"
+    temporary.mkdir(exist_ok=True)
+    env["TMPDIR"] = str(temporary)
     with (
         open(worker.folder / "stdout.txt", "wb") as out,
         open(worker.folder / "stderr.txt", "wb") as err,
@@ -66,7 +72,7 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=worker_env(),
+            env=env,
             start_new_session=True,
         )
 

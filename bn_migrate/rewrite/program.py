@@ -540,12 +540,18 @@ def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
 
 
 def read_names(node: cst.CSTNode) -> set[str]:
-    """Names ``node`` reads: every Name but attribute names, keyword names and parameter names."""
-    found: set[str] = set()
+    """Names ``node`` reads (see ``name_references``)."""
+    return {name.value for name in name_references(node)}
 
-    class Reads(cst.CSTVisitor):
+
+def name_references(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name in ``node`` that refers to something: not ``x.<attr>``, not ``f(<keyword>=...)``, not
+    a parameter's own name (its default is a reference)."""
+    found: list[cst.Name] = []
+
+    class References(cst.CSTVisitor):
         def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
+            found.append(name)
 
         def visit_Attribute(self, attribute: cst.Attribute) -> bool:
             attribute.value.visit(self)
@@ -560,7 +566,7 @@ def read_names(node: cst.CSTNode) -> set[str]:
                 param.default.visit(self)
             return False
 
-    node.visit(Reads())
+    node.visit(References())
     return found
 
 

@@ -38,6 +38,7 @@ from bn_migrate.rewrite.program import (
     call_target,
     contains,
     keyword,
+    name_references,
     positional,
     single_target,
     small_statements,
@@ -387,7 +388,7 @@ class OptimizerRule(Rule):
             return []
         allowed: set[int] = set()
         for node in [*consumed, *(statement for statement, _ in training.statements)]:
-            allowed |= {id(name) for name in _names_in(node)}
+            allowed |= {id(name) for name in name_references(node)}
         reads: list[tuple[cst.Call, str, str]] = []
         session = ctx.program.session_name
         for call in ctx.program.calls:
@@ -408,9 +409,9 @@ class OptimizerRule(Rule):
                 )
             else:
                 continue
-            allowed |= {id(name) for name in _names_in(call)}
+            allowed |= {id(name) for name in name_references(call)}
         ok = True
-        for name in _names_in(ctx.module):
+        for name in name_references(ctx.module):
             if name.value in training.watched and id(name) not in allowed:
                 ctx.leave(
                     RULE,
@@ -619,26 +620,6 @@ def _variable_reason(ctx: Context, call: cst.Call) -> str | None:
 
 
 _INTEGER_DTYPES = frozenset({"tensorflow.int32", "tensorflow.int64"})
-
-
-def _names_in(node: cst.CSTNode) -> list[cst.Name]:
-    """Every Name that refers to something (not ``x.<attr>``, not ``f(<keyword>=...)``)."""
-    found: list[cst.Name] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return found
 
 
 def _run_of_one_name(call: cst.Call, session: str | None) -> str | None:
