@@ -114,10 +114,41 @@ def test_builders_that_cannot_be_made_once_leave_the_file() -> None:
     )
 
 
-def test_layers_made_in_a_loop_or_inline_keras_layers_leave_the_file() -> None:
+def test_layers_made_in_a_loop_or_graph_arguments_leave_the_file() -> None:
     loop = program("h = x\nfor i in range(2):\n    h = tf.layers.dense(h, 3)\n", builder="")
     left_by(loop, "BN003", "made in a loop")
-    inline = program("h = tf.keras.layers.Dense(3)(x)\n", builder="")
-    left_by(inline, "BN005", "would create a new layer or variable at every call")
     unit_from_graph = program("h = tf.layers.dense(x, x.shape[1])\n", builder="")
     left_by(unit_from_graph, "BN003", "read `x`")
+
+
+def test_keras_layer_called_where_it_is_made_is_created_once() -> None:
+    """``tf.keras.layers.Dense(3)(x)`` in the graph: TF1 made the layer once; the graph function must not
+    make a new one at each call."""
+    result = rewrite_source(program("h = tf.keras.layers.Dense(3, name='proj')(x)\n", builder=""))
+    assert result.status is Status.CHANGED, result.left
+    assert "proj = tf.keras.layers.Dense(3, name='proj')\n" in result.code
+    assert "    h = proj(x)\n" in result.code
+    assert "for layer in (proj,)" in result.code
+    in_builder = BUILDER.replace(
+        'tf.layers.dense(inputs, units, name="hidden")', "tf.keras.layers.Dense(units)(inputs)"
+    )
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=in_builder))
+    assert result.status is Status.CHANGED, result.left
+    assert "dense = tf.keras.layers.Dense(4)\n" in result.code
+    assert "    h = dense(inputs)\n" in result.code
+
+
+def test_keras_layers_made_at_every_call_leave_the_file() -> None:
+    assigned_in_builder = BUILDER.replace(
+        'h = tf.layers.dense(inputs, units, name="hidden")',
+        "layer = tf.keras.layers.Dense(units)\n    h = layer(inputs)",
+    )
+    left_by(
+        program("h = net(x, is_training)\n", builder=assigned_in_builder), "BN005", "at every call"
+    )
+    in_loop = program(
+        "h = x\nfor i in range(2):\n    h = tf.keras.layers.Dense(3)(h)\n", builder=""
+    )
+    left_by(in_loop, "BN005", "made in a loop")
+    variable_inline = program("h = x * tf.Variable(2.0)\n", builder="")
+    left_by(variable_inline, "BN005", "at every call")

@@ -7,9 +7,17 @@ into a call of a layer object created once at module level (BN001-BN003) and ``t
 the parameter. Feeding converted values to the placeholder's dtype; the function does the same with
 ``tf.cast``. Statements of the region that do not touch the graph stay at module level. The function
 returns the tensors the session fetched (BN007) and the loss the optimizer minimized (BN006).
+
+The graph function runs at every step, where TF1 built the graph once: a Keras layer called where it is
+made (``tf.keras.layers.Dense(8)(x)``, in the graph or in a builder called once) becomes a layer object
+created once at module level; any other layer or variable the function (or a builder) would construct at
+each call leaves the file, as does a module-level function reading a graph tensor as a global.
 """
 
 from __future__ import annotations
+
+import re
+from keyword import iskeyword
 
 import libcst as cst
 
@@ -29,6 +37,7 @@ from bn_migrate.rewrite.rules.examples import (
     placeholder_program,
 )
 from bn_migrate.rewrite.rules.graph_function import graph_function
+from bn_migrate.rewrite.rules.layer_calls import created_once, module_level
 
 RULE = "BN005"
 
@@ -104,39 +113,73 @@ class PlaceholderGraphRule(Rule):
                     "a statement with effects in the graph: TF2 would run it at every step",
                 )
                 continue
-            maker = self._state_maker(ctx, statement)
-            if maker is not None:
-                ctx.leave(
-                    RULE,
-                    maker,
-                    f"`{ctx.module.code_for_node(maker.func)}` inside the graph: the graph function "
-                    "would create a new layer or variable at every call (only layer objects assigned "
-                    "on their own line, and tf.layers/contrib functions, are created once); not migrated",
-                )
-                continue
             graph_names |= _targets(statement)
             collect = _collect(plan.body)
             dissolve = ctx.edits.pop(statement, None)  # an arg_scope block: dissolve, then collect
             ctx.edit(RULE, statement, collect if dissolve is None else _then(dissolve, collect))
         ctx.graph_names = graph_names
+        self._make_layers_once(ctx, start)
         ctx.apply(RULE, program.graph[start], f"graph -> def {plan.name}({plan.call_params()})")
 
+    def _make_layers_once(self, ctx: Context, start: int) -> None:
+        """Every Keras layer (or variable) the graph function or a builder would construct at each call:
+        ``tf.keras.layers.Dense(8)(x)`` becomes a layer object created once at module level, called
+        there; any other construction outside module-level code is left."""
+        program = ctx.program
+        once: set[int] = set()  # calls module-level code runs once, as TF1 did
+        for index, statement in enumerate(program.graph):
+            kept = statement in ctx.edits and self._is_keras_layer_object(ctx, statement)
+            if (
+                index < start and not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            ) or kept:
+                once |= {id(call) for call in _calls_in(statement)}
+        applied = {id(call.func): call for call in program.calls if isinstance(call.func, cst.Call)}
+        for call in program.calls:
+            if not self._makes_state(ctx, call) or id(call) in once:
+                continue
+            if ctx.qualify(call.func) in api.TF_VARIABLE_MAKERS and id(call.func) in ctx.claimed:
+                continue  # hoisted by BN014, or a global step BN006 replaces
+            if id(call) in applied and self._hoist(ctx, call):
+                continue
+            ctx.leave(
+                RULE,
+                call,
+                f"`{ctx.module.code_for_node(call.func)}` inside the graph: the graph function "
+                "would create a new layer or variable at every call (only layer objects assigned "
+                "on their own line, layers called where they are made, and tf.layers/contrib "
+                "functions are created once); not migrated",
+            )
+
     @staticmethod
-    def _state_maker(ctx: Context, statement: cst.BaseStatement) -> cst.Call | None:
-        """A call in ``statement`` constructing a Keras layer or model, or a variable."""
-        found: list[cst.Call] = []
+    def _makes_state(ctx: Context, call: cst.Call) -> bool:
+        name = ctx.qualify(call.func) or ""
+        last = name.rpartition(".")[2]
+        return name in api.TF_VARIABLE_MAKERS or (
+            name.startswith(api.KERAS_STATEFUL_PREFIXES) and last[:1].isupper()
+        )
 
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, node: cst.Call) -> None:
-                name = ctx.qualify(node.func) or ""
-                last = name.rpartition(".")[2]
-                if name in api.TF_VARIABLE_MAKERS or (
-                    name.startswith(api.KERAS_STATEFUL_PREFIXES) and last[:1].isupper()
-                ):
-                    found.append(node)
-
-        statement.visit(Finder())
-        return found[0] if found else None
+    @staticmethod
+    def _hoist(ctx: Context, constructor: cst.Call) -> bool:
+        """``Layer(...)(inputs)`` in the graph or a builder: create ``Layer(...)`` once at module level."""
+        if ctx.qualify(constructor.func) in api.TF_VARIABLE_MAKERS:
+            return False
+        if not created_once(ctx, RULE, constructor):
+            return True  # left, with the reason
+        built = module_level(ctx, RULE, constructor, ctx.materialized(constructor))
+        if built is None:
+            return True
+        name = ctx.program.fresh_name(_object_name(ctx, constructor))
+        ctx.edits.pop(constructor, None)  # its conversion (BN009) is in ``built``
+        ctx.edit(RULE, constructor, lambda _: cst.Name(name))
+        where = ctx.positions[constructor]
+        ctx.layer_objects.append(
+            (
+                (where.start.line, where.start.column),
+                cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], built)]),
+            )
+        )
+        ctx.apply(RULE, constructor, f"Keras layer created once at module level as `{name}`")
+        return True
 
     @staticmethod
     def _placeholder_names(ctx: Context, statement: cst.BaseStatement) -> list[str]:
@@ -179,6 +222,29 @@ class PlaceholderGraphRule(Rule):
 
         statement.visit(Finder())
         return touches
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Calls())
+    return found
+
+
+def _object_name(ctx: Context, constructor: cst.Call) -> str:
+    """The layer's ``name=`` when it is an identifier, else Keras' auto-name (``Dense`` -> ``dense``)."""
+    given = next((a for a in constructor.args if a.keyword and a.keyword.value == "name"), None)
+    if given is not None and isinstance(given.value, cst.SimpleString):
+        text = given.value.evaluated_value
+        if isinstance(text, str) and text.isidentifier() and not iskeyword(text):
+            return text if text not in ctx.program.bound_names else f"{text}_layer"
+    cls = (ctx.qualify(constructor.func) or "layer").rpartition(".")[2]
+    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls)  # as Keras names layers: Conv2D -> conv2d
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower()
 
 
 def _free_names(function: cst.FunctionDef) -> set[str]:

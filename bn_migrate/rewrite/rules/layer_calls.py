@@ -444,10 +444,10 @@ def finish(
 ) -> None:
     """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
-    if hoisted and not _created_once(ctx, rule, call):
+    if hoisted and not created_once(ctx, rule, call):
         return
     if hoisted:
-        constructor = _module_level(
+        constructor = module_level(
             ctx, rule, call, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
         )
         if constructor is None:
@@ -496,7 +496,7 @@ def finish(
     ctx.apply(rule, call, message)
 
 
-def _created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
+def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
     """Can the layer ``call`` makes be created once, at module level, as TF1 created it once?"""
     program = ctx.program
     if id(call) in program.repeated_calls:
@@ -518,9 +518,7 @@ def _created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
     return True
 
 
-def _module_level(
-    ctx: Context, rule: str, call: cst.Call, constructor: cst.Call
-) -> cst.Call | None:
+def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call) -> cst.Call | None:
     """The layer's constructor as module-level code: a builder's parameter it reads becomes the literal
     the builder's call passes; None (left) when it reads a graph tensor or another local name."""
     program = ctx.program
