@@ -8,6 +8,8 @@ A checker that passes everything or fails everything cannot pass this module.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bn_migrate.check import CheckOptions, CheckResult, check_programs
@@ -24,6 +26,7 @@ from tests.fixtures.catalog import (
     Planted,
     SeedCheck,
 )
+from tests.runtime.test_fixtures_run_tf1 import assert_printout
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +53,15 @@ def assert_verdict(result: CheckResult, verdict: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", RUNNABLE, ids=lambda f: f.name)
-def test_correct_migration_is_equivalent(fixture: Fixture, old_cache: OldRunCache) -> None:
+def test_correct_migration_is_equivalent(
+    fixture: Fixture, old_cache: OldRunCache, tmp_path: Path
+) -> None:
     assert fixture.tf2 is not None
-    result = check_programs(fixture.tf1, fixture.tf2, old_cache=old_cache)
+    result = check_programs(fixture.tf1, fixture.tf2, keep_dir=tmp_path, old_cache=old_cache)
+    # Both programs print the catalog's training log (their own runs under the checker: the TF1 program
+    # with TF1 semantics, the migration on plain TF2 / Keras 3).
+    for run in ("old_1", "new_free"):
+        assert_printout((tmp_path / run / "stdout.txt").read_text(encoding="utf-8"), fixture)
     assert_verdict(result, fixture.verdict)
     assert len(result.layers) == fixture.bn_layers, result.render_text()
     for row in result.layers:

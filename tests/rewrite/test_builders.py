@@ -151,4 +151,4 @@ def test_keras_layers_made_at_every_call_leave_the_file() -> None:
     )
     left_by(in_loop, "BN005", "made in a loop")
     variable_inline = program("h = x * tf.Variable(2.0)\n", builder="")
-    left_by(variable_inline, "BN005", "at every call")
+    left_by(variable_inline, "BN014", "not assigned to a name")

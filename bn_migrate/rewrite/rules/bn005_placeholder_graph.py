@@ -10,7 +10,7 @@ returns the tensors the session fetched (BN007) and the loss the optimizer minim
 
 The graph function runs at every step, where TF1 built the graph once: a Keras layer called where it is
 made (``tf.keras.layers.Dense(8)(x)``, in the graph or in a builder called once) becomes a layer object
-created once at module level; any other layer or variable the function (or a builder) would construct at
+created once at module level; any other layer the function (or a builder) would construct at
 each call leaves the file, as does a module-level function reading a graph tensor as a global.
 """
 
@@ -135,34 +135,29 @@ class PlaceholderGraphRule(Rule):
                 once |= {id(call) for call in _calls_in(statement)}
         applied = {id(call.func): call for call in program.calls if isinstance(call.func, cst.Call)}
         for call in program.calls:
-            if not self._makes_state(ctx, call) or id(call) in once:
-                continue
-            if ctx.qualify(call.func) in api.TF_VARIABLE_MAKERS and id(call.func) in ctx.claimed:
-                continue  # hoisted by BN014, or a global step BN006 replaces
+            if not self._makes_layer(ctx, call) or id(call) in once:
+                continue  # (variables: BN014 hoists each one or leaves it)
             if id(call) in applied and self._hoist(ctx, call):
                 continue
             ctx.leave(
                 RULE,
                 call,
                 f"`{ctx.module.code_for_node(call.func)}` inside the graph: the graph function "
-                "would create a new layer or variable at every call (only layer objects assigned "
+                "would create a new layer at every call (only layer objects assigned "
                 "on their own line, layers called where they are made, and tf.layers/contrib "
                 "functions are created once); not migrated",
             )
 
     @staticmethod
-    def _makes_state(ctx: Context, call: cst.Call) -> bool:
+    def _makes_layer(ctx: Context, call: cst.Call) -> bool:
         name = ctx.qualify(call.func) or ""
-        last = name.rpartition(".")[2]
-        return name in api.TF_VARIABLE_MAKERS or (
-            name.startswith(api.KERAS_STATEFUL_PREFIXES) and last[:1].isupper()
+        return (
+            name.startswith(api.KERAS_STATEFUL_PREFIXES) and name.rpartition(".")[2][:1].isupper()
         )
 
     @staticmethod
     def _hoist(ctx: Context, constructor: cst.Call) -> bool:
         """``Layer(...)(inputs)`` in the graph or a builder: create ``Layer(...)`` once at module level."""
-        if ctx.qualify(constructor.func) in api.TF_VARIABLE_MAKERS:
-            return False
         if not created_once(ctx, RULE, constructor):
             return True  # left, with the reason
         built = module_level(ctx, RULE, constructor, ctx.materialized(constructor))
