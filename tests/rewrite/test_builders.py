@@ -152,3 +152,40 @@ def test_keras_layers_made_at_every_call_leave_the_file() -> None:
     left_by(in_loop, "BN005", "made in a loop")
     variable_inline = program("h = x * tf.Variable(2.0)\n", builder="")
     left_by(variable_inline, "BN014", "not assigned to a name")
+
+
+def test_variables_of_a_builder_are_created_once_under_a_name_of_their_own() -> None:
+    builder = """def net(inputs, training, units=4):
+    w = tf.get_variable("w", [3, units], initializer=tf.zeros_initializer())  # weights
+    h = tf.matmul(inputs, w)
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=builder), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert (
+        'net_w = tf.Variable(tf.keras.initializers.Zeros()(shape=[3, 4]), name="w")  # weights'
+        in code
+    )
+    assert "    h = tf.matmul(inputs, net_w)\n" in code
+    assert "variables = [net_w] + [v for layer in (bn,) for v in layer.trainable_variables]" in code
+    assert rewrite_source(code).code == code
+
+
+def test_builder_variables_that_cannot_be_made_once_leave_the_file() -> None:
+    def with_variable(line: str, use: str = "w") -> str:
+        builder = f"""def net(inputs, training):
+    {line}
+    h = tf.matmul(inputs, {use})
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+        return program("h = net(x, is_training)\n", builder=builder)
+
+    shape_from_input = 'w = tf.get_variable("w", [inputs.shape[-1], 4])'
+    left_by(with_variable(shape_from_input), "BN014", "read `inputs`")
+    rebound = 'w = tf.get_variable("w", [3, 4])\n    w = w * 2.0'
+    left_by(with_variable(rebound), "BN014", "assigned more than once")

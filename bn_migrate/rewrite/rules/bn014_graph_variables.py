@@ -8,7 +8,10 @@ step, must not create variables. Trainable ones join the train step's variables,
 differentiated every trainable variable (``trainable=False`` ones are left out). The variable must be
 assigned once, from values the module has before the graph (not from placeholders or graph tensors);
 ``regularizer``, ``collections``, ``partitioner``, ``custom_getter``... leave the file, and so does a
-variable made inside an expression, before the placeholders, or in a Keras-input graph.
+variable made inside an expression, before the placeholders, or in a Keras-input graph. In a builder called once, a
+variable assigned once on its own line of the function body is created at module level as
+``<builder>_<name>`` (the builder reads that name); its shape and initializer may use the builder's
+parameters only where its one call passes literals.
 """
 
 from __future__ import annotations
@@ -16,15 +19,22 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, keyword, read_names, single_target
-from bn_migrate.rewrite.rules.base import Context, Example, FreeVariable, Rule
+from bn_migrate.rewrite.program import (
+    Builder,
+    call_target,
+    keyword,
+    name_references,
+    read_names,
+    single_target,
+)
+from bn_migrate.rewrite.rules.base import Context, Edit, Example, FreeVariable, Rule
 from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.layer_calls import bind, code, kwarg
+from bn_migrate.rewrite.rules.layer_calls import bind, code, kwarg, module_level
 
 RULE = "BN014"
 
@@ -86,6 +96,14 @@ class GraphVariablesRule(Rule):
                     handled.add(id(call))
                 continue
             graph_names |= _assigned_names(statement)
+        for builder in program.builders.values():
+            body = builder.definition.body
+            for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
+                call = self._variable_call(ctx, statement)
+                if call is not None and id(call) not in handled:
+                    assert isinstance(statement, cst.SimpleStatementLine)
+                    if self._hoist(ctx, statement, call, graph_names, builder):
+                        handled.add(id(call))
         for call in makers:
             if id(call) in handled:
                 continue
@@ -127,6 +145,7 @@ class GraphVariablesRule(Rule):
         statement: cst.SimpleStatementLine,
         call: cst.Call,
         graph_names: set[str],
+        builder: Builder | None = None,
     ) -> bool:
         small = statement.body[0]
         assert isinstance(small, cst.Assign)
@@ -135,7 +154,8 @@ class GraphVariablesRule(Rule):
         maker = ctx.qualify(call.func)
         assert maker is not None
         what = code(ctx, call.func)
-        if _assignments(ctx, target) != 1:
+        local = builder is not None and _bindings(builder.definition, target) == 1
+        if (builder is None and _assignments(ctx, target) != 1) or (builder and not local):
             ctx.leave(RULE, call, f"`{target}` is assigned more than once: cannot hoist `{what}`")
             return False
         params = api.GET_VARIABLE_PARAMS if maker == api.GET_VARIABLE else api.VARIABLE_PARAMS
@@ -171,20 +191,31 @@ class GraphVariablesRule(Rule):
             value = ctx.materialized(small.value)
             given = bound.get("name")
             tf1_name = _string(call.args[given].value) if given is not None else None
+        name = target
+        if builder is not None:  # a local of the builder: a module-level name of its own
+            assert isinstance(value, cst.Call)
+            made = module_level(ctx, RULE, call, value)
+            if made is None:
+                return False
+            value = made
+            name = ctx.program.fresh_name(f"{builder.definition.name.value}_{target}")
+            for read in name_references(builder.definition.body):
+                if read.value == target:
+                    ctx.edit(RULE, read, _renamed(name))
         hoisted = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(target))], value)],
+            [cst.Assign([cst.AssignTarget(cst.Name(name))], value)],
             leading_lines=[line for line in statement.leading_lines if line.comment is not None],
             trailing_whitespace=statement.trailing_whitespace,
         )  # its comments move with it
         where = ctx.positions[call]
         ctx.layer_objects.append(((where.start.line, where.start.column), hoisted))
-        ctx.free_variables[target] = FreeVariable(tf1_name, trainable)
+        ctx.free_variables[name] = FreeVariable(tf1_name, trainable)
         ctx.claim(call.func)
         ctx.edit(RULE, statement, lambda _: cst.RemovalSentinel.REMOVE)
         ctx.apply(
             RULE,
             call,
-            f"{what} -> tf.Variable `{target}` created once at module level"
+            f"{what} -> tf.Variable `{name}` created once at module level"
             + ("" if trainable else " (trainable=False: left out of the train step)"),
         )
         return True
@@ -235,6 +266,67 @@ class GraphVariablesRule(Rule):
         if not trainable:
             args.append(kwarg("trainable", cst.Name("False")))
         return cst.Call(func=cst.parse_expression("tf.Variable"), args=args)
+
+
+def _renamed(name: str) -> Edit:
+    return lambda _: cst.Name(name)
+
+
+def _bindings(function: cst.FunctionDef, name: str) -> int:
+    """How many places in ``function`` (its parameters included) bind ``name``."""
+    count = 0
+
+    class Binders(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal count
+            count += id(node) in binding and node.value == name
+
+    binding: set[int] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            binding.update(id(n) for n in _target_nodes(node.name))
+
+        def visit_Param(self, node: cst.Param) -> None:
+            binding.add(id(node.name))
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            binding.update(id(n) for n in _target_nodes(node.target))
+
+        def visit_Global(self, node: cst.Global) -> None:
+            binding.update(id(item.name) for item in node.names)  # counts: never a plain local
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            binding.update(id(item.name) for item in node.names)
+
+    function.visit(Targets())
+    function.visit(Binders())
+    return count
+
+
+def _target_nodes(target: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_nodes(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_nodes(target.value)
+    return []
 
 
 def _global_steps(ctx: Context) -> set[str]:
