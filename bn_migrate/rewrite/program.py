@@ -181,8 +181,8 @@ class Program:
             layers = program.update_loop_layers(statement)
             if layers:
                 program.registered_layers |= set(layers)
-        program._read_ranks(module)
         program._read_builders(module)
+        program._read_ranks(module)
         return program
 
     def _read_builders(self, module: cst.Module) -> None:
@@ -422,7 +422,23 @@ class Program:
     def _read_ranks(self, module: cst.Module) -> None:
         """What the graph's literals fix about tensor ranks, recorded at each use of a name (names are
         often rebound: ``h = ...``); see ``RankReader``."""
-        RankReader(self, module).read(self.graph)
+        reader = RankReader(self, module)
+        reader.read(self.graph)
+        for builder in self.builders.values():  # called once: its parameters hold what the call passes
+            state: dict[str, Shaped] = {}
+            for parameter in builder.parameters():
+                argument = builder.argument(parameter)
+                shaped = None
+                if argument is not None:
+                    shaped = reader.value(argument, lambda name: self.rank_at.get(id(name)))
+                if shaped is not None and shaped.kind == "tensor":
+                    state[parameter] = shaped
+            body = builder.definition.body
+            if isinstance(body, cst.IndentedBlock) and state:
+                module_untrusted = reader.untrusted  # the builder's locals shadow module names
+                reader.untrusted = module_untrusted - bound_names(body) - builder.parameters()
+                reader._block(list(body.body), state, record=True)
+                reader.untrusted = module_untrusted
 
     def rank_of(self, node: cst.BaseExpression) -> int | None:
         """Rank of a graph expression, when the literals in the program fix it (None: unknown)."""

@@ -189,3 +189,17 @@ def test_builder_variables_that_cannot_be_made_once_leave_the_file() -> None:
     left_by(with_variable(shape_from_input), "BN014", "read `inputs`")
     rebound = 'w = tf.get_variable("w", [3, 4])\n    w = w * 2.0'
     left_by(with_variable(rebound), "BN014", "assigned more than once")
+
+
+def test_rank_of_a_builder_parameter_is_what_its_call_passes() -> None:
+    """x is fed 2-D: tf.layers BN in the builder ran non-fused in TF1, so plain Keras BN is exact."""
+    result = rewrite_source(program("h = net(x, is_training)\n"))
+    assert result.status is Status.CHANGED, result.left
+    assert "class BatchNormalization" not in result.code
+    assert (
+        'bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")'
+        in result.code
+    )
+    unknown = rewrite_source(program("h = net(tf.reshape(x, [-1, 3]), is_training)\n"))
+    assert unknown.status is Status.CHANGED, unknown.left
+    assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in unknown.code
