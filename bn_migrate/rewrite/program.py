@@ -424,7 +424,9 @@ class Program:
         often rebound: ``h = ...``); see ``RankReader``."""
         reader = RankReader(self, module)
         reader.read(self.graph)
-        for builder in self.builders.values():  # called once: its parameters hold what the call passes
+        for (
+            builder
+        ) in self.builders.values():  # called once: its parameters hold what the call passes
             state: dict[str, Shaped] = {}
             for parameter in builder.parameters():
                 argument = builder.argument(parameter)
