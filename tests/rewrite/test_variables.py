@@ -230,3 +230,23 @@ def test_comments_of_deleted_statements_are_kept() -> None:
         "# run the updates with the step",
     ):
         assert result.code.count(comment) == 1, (comment, result.code)
+
+
+def test_variables_that_are_not_tf1_graph_variables_are_left_alone() -> None:
+    """No-op cases: TF2 code making a tf.Variable, a same-named function of another library, a shadowed tf."""
+    tf2 = (
+        "import tensorflow as tf\n\nscale = tf.Variable(1.0, name='scale')\nprint(scale.numpy())\n"
+    )
+    assert_rewrite(tf2, None)
+    other_library = program("h = x * 2.0\n").replace(
+        "import tensorflow as tf\n", "import tensorflow as tf\nfrom mylib import get_variable\n"
+    )
+    other_library = other_library.replace("h = x * 2.0\n", 'w = get_variable("w")\nh = x * 2.0\n')
+    result = rewrite_source(other_library, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert 'w = get_variable("w")' in result.code  # not a TF variable: module-level code, untouched
+    assert not any(site.rule == "BN014" for site in result.applied)
+    shadowed = program('w = tf.get_variable("w", [3])\nh = x * w\n').replace(
+        "data = np.ones", "tf = np\ndata = np.ones"
+    )
+    left_by(shadowed, "BN000", "rebound here")
