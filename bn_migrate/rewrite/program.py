@@ -543,6 +543,38 @@ class Program:
         return name
 
 
+def target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``); subscripts and attributes bind none."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Names ``node`` assigns: assignment (plain, augmented, annotated) and ``for`` targets."""
+    names: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            names.update(name.value for name in target_names(target.target))
+
+        def visit_AugAssign(self, statement: cst.AugAssign) -> None:
+            names.update(name.value for name in target_names(statement.target))
+
+        def visit_AnnAssign(self, statement: cst.AnnAssign) -> None:
+            names.update(name.value for name in target_names(statement.target))
+
+        def visit_For(self, loop: cst.For) -> None:
+            names.update(name.value for name in target_names(loop.target))
+
+    node.visit(Targets())
+    return names
+
+
 def parameter_names(params: cst.Parameters) -> set[str]:
     """Every name a function's parameters bind."""
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from tests.rewrite.helpers import assert_rewrite
-from tests.rewrite.test_variables import HEAD, TAIL
+from tests.rewrite.test_variables import HEAD, TAIL, left_by
 
 PLAIN = RewriteOptions(plain_keras_bn=True)
 
@@ -23,12 +23,6 @@ def program(graph: str, *, builder: str = BUILDER) -> str:
         'h = tf.layers.batch_normalization(h, training=is_training, name="bn")\n', ""
     )
     return head + graph + tail.format(minimize="")
-
-
-def left_by(source: str, rule: str, fragment: str) -> None:
-    result = rewrite_source(source)
-    assert result.status is Status.SKIPPED and result.code == source
-    assert any(s.rule == rule and fragment in s.message for s in result.left), result.left
 
 
 def test_builder_called_once_keeps_its_function_and_calls_layers_made_once() -> None:

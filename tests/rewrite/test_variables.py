@@ -250,3 +250,14 @@ def test_variables_that_are_not_tf1_graph_variables_are_left_alone() -> None:
         "data = np.ones", "tf = np\ndata = np.ones"
     )
     left_by(shadowed, "BN000", "rebound here")
+
+
+def test_names_unpacked_from_a_graph_tensor_stay_in_the_graph_function() -> None:
+    """``h1, h2 = tf.split(...)`` binds graph tensors: a statement reading them belongs in the graph
+    function (it was moved to module level, where h1 does not exist)."""
+    result = rewrite_source(
+        program("h1, h2 = tf.split(x, [1, 2], axis=1)\nboth = h1 * h2[:, :1]\nh = both + x\n"),
+        options=PLAIN,
+    )
+    assert result.status is Status.CHANGED, result.left
+    assert "    h1, h2 = tf.split(x, [1, 2], axis=1)\n    both = h1 * h2[:, :1]\n" in result.code

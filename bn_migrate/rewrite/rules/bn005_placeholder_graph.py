@@ -23,6 +23,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import (
+    assigned_names,
     bound_names,
     call_target,
     parameter_names,
@@ -95,7 +96,7 @@ class PlaceholderGraphRule(Rule):
             if self._is_keras_layer_object(ctx, statement):
                 where = ctx.positions[statement]
                 plan.keras_objects.append(
-                    ((where.start.line, where.start.column), _targets(statement).pop())
+                    ((where.start.line, where.start.column), assigned_names(statement).pop())
                 )
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
@@ -113,7 +114,7 @@ class PlaceholderGraphRule(Rule):
                     "a statement with effects in the graph: TF2 would run it at every step",
                 )
                 continue
-            graph_names |= _targets(statement)
+            graph_names |= assigned_names(statement)
             collect = _collect(plan.body)
             dissolve = ctx.edits.pop(statement, None)  # an arg_scope block: dissolve, then collect
             ctx.edit(RULE, statement, collect if dissolve is None else _then(dissolve, collect))
@@ -247,22 +248,6 @@ def _free_names(function: cst.FunctionDef) -> set[str]:
     assigned and read counts as local)."""
     received = parameter_names(function.params)
     return read_names(function.body) - received - bound_names(function.body)
-
-
-def _targets(statement: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-        def visit_For(self, node: cst.For) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-    statement.visit(Finder())
-    return names
 
 
 def _then(first, second):  # type: ignore[no-untyped-def]

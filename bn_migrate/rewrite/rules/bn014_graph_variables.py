@@ -21,11 +21,13 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.program import (
     Builder,
+    assigned_names,
     call_target,
     keyword,
     name_references,
     read_names,
     single_target,
+    target_names,
 )
 from bn_migrate.rewrite.rules.base import Context, Edit, Example, FreeVariable, Rule
 from bn_migrate.rewrite.rules.examples import (
@@ -95,7 +97,7 @@ class GraphVariablesRule(Rule):
                 if self._hoist(ctx, statement, call, graph_names):
                     handled.add(id(call))
                 continue
-            graph_names |= _assigned_names(statement)
+            graph_names |= assigned_names(statement)
         for builder in program.builders.values():
             body = builder.definition.body
             for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
@@ -285,28 +287,28 @@ def _bindings(function: cst.FunctionDef, name: str) -> int:
 
     class Targets(cst.CSTVisitor):
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_For(self, node: cst.For) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_CompFor(self, node: cst.CompFor) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_AsName(self, node: cst.AsName) -> None:
-            binding.update(id(n) for n in _target_nodes(node.name))
+            binding.update(id(n) for n in target_names(node.name))
 
         def visit_Param(self, node: cst.Param) -> None:
             binding.add(id(node.name))
 
         def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            binding.update(id(n) for n in _target_nodes(node.target))
+            binding.update(id(n) for n in target_names(node.target))
 
         def visit_Global(self, node: cst.Global) -> None:
             binding.update(id(item.name) for item in node.names)  # counts: never a plain local
@@ -317,16 +319,6 @@ def _bindings(function: cst.FunctionDef, name: str) -> int:
     function.visit(Targets())
     function.visit(Binders())
     return count
-
-
-def _target_nodes(target: cst.BaseExpression) -> list[cst.Name]:
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_nodes(e.value)]
-    if isinstance(target, cst.StarredElement):
-        return _target_nodes(target.value)
-    return []
 
 
 def _global_steps(ctx: Context) -> set[str]:
@@ -362,34 +354,16 @@ def _assignments(ctx: Context, name: str) -> int:
     count = 0
     for statement in ctx.program.statements:
         if isinstance(statement, cst.Assign):
-            count += sum(name in _target_names(t.target) for t in statement.targets)
+            count += sum(name in _names(t.target) for t in statement.targets)
         elif isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
-            count += name in _target_names(statement.target)
+            count += name in _names(statement.target)
     return count + sum(
-        name in _target_names(node.target) for node in ctx.module.body if isinstance(node, cst.For)
+        name in _names(node.target) for node in ctx.module.body if isinstance(node, cst.For)
     )
 
 
-def _target_names(target: cst.BaseExpression) -> set[str]:
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return set().union(*(_target_names(e.value) for e in target.elements))
-    return set()
-
-
-def _assigned_names(statement: cst.BaseStatement) -> set[str]:
-    names: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            names.update(_target_names(node.target))
-
-        def visit_For(self, node: cst.For) -> None:
-            names.update(_target_names(node.target))
-
-    statement.visit(Finder())
-    return names
+def _names(target: cst.BaseExpression) -> set[str]:
+    return {name.value for name in target_names(target)}
 
 
 def _trainable(call: cst.Call, bound: dict[str, int]) -> bool | None:
