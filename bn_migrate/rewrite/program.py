@@ -212,12 +212,18 @@ class Program:
                 continue
             self.builders[builder_name] = Builder(statement, call)
 
+    def placeholder_line(self, statement: cst.BaseStatement) -> list[str]:
+        """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return []
+        names = [single_target(s) for s in statement.body]
+        found = [n for n in names if n is not None and n in self.placeholders]
+        return found if len(found) == len(statement.body) else []
+
     def graph_region(self) -> list[cst.BaseStatement]:
-        """The graph statements from the first placeholder on (what becomes the graph function)."""
+        """The graph statements from the first placeholder line on (what becomes the graph function)."""
         for index, statement in enumerate(self.graph):
-            if isinstance(statement, cst.SimpleStatementLine) and any(
-                single_target(s) in self.placeholders for s in statement.body
-            ):
+            if self.placeholder_line(statement):
                 return self.graph[index:]
         return []
 

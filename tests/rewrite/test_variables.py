@@ -261,3 +261,18 @@ def test_names_unpacked_from_a_graph_tensor_stay_in_the_graph_function() -> None
     )
     assert result.status is Status.CHANGED, result.left
     assert "    h1, h2 = tf.split(x, [1, 2], axis=1)\n    both = h1 * h2[:, :1]\n" in result.code
+
+
+def test_placeholder_sharing_its_line_leaves_the_file() -> None:
+    source = (
+        program("h = x\n")
+        .replace(
+            "is_training = tf.placeholder(tf.bool)\n",
+            "is_training = tf.placeholder(tf.bool); n = 3\n",
+        )
+        .replace(
+            "x = tf.placeholder(tf.float32, [None, 3])\n",
+            "x = tf.placeholder(tf.float32, [None, 3]); m = 2\n",
+        )
+    )
+    left_by(source, "BN005", "placeholder declared on a line with other statements")

@@ -28,7 +28,6 @@ from bn_migrate.rewrite.program import (
     call_target,
     parameter_names,
     read_names,
-    single_target,
 )
 from bn_migrate.rewrite.rules.base import Context, Example, Rule
 from bn_migrate.rewrite.rules.examples import (
@@ -69,7 +68,14 @@ class PlaceholderGraphRule(Rule):
         if program.shape != "placeholder":
             return
         plan = graph_function(ctx)
-        start = next(i for i, s in enumerate(program.graph) if self._placeholder_names(ctx, s))
+        region = program.graph_region()
+        if not region:
+            placeholder = next(iter(program.placeholders.values()))
+            ctx.leave(
+                RULE, placeholder.statement, "placeholder declared on a line with other statements"
+            )
+            return
+        start = len(program.graph) - len(region)
         for statement in program.graph[:start]:
             if not isinstance(statement, cst.FunctionDef):
                 continue
@@ -85,7 +91,7 @@ class PlaceholderGraphRule(Rule):
         for statement in program.graph[start:]:
             if statement in ctx.edits and statement not in program.arg_scopes:
                 continue  # removed or rebuilt by another rule (update plumbing, optimizer)
-            placeholders = self._placeholder_names(ctx, statement)
+            placeholders = program.placeholder_line(statement)
             if placeholders:
                 ctx.remove(
                     RULE,
@@ -176,16 +182,6 @@ class PlaceholderGraphRule(Rule):
         )
         ctx.apply(RULE, constructor, f"Keras layer created once at module level as `{name}`")
         return True
-
-    @staticmethod
-    def _placeholder_names(ctx: Context, statement: cst.BaseStatement) -> list[str]:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return []
-        names = [single_target(s) for s in statement.body]
-        found = [n for n in names if n is not None and n in ctx.program.placeholders]
-        if found and len(found) != len(statement.body):
-            return []
-        return found
 
     @staticmethod
     def _is_keras_layer_object(ctx: Context, statement: cst.BaseStatement) -> bool:

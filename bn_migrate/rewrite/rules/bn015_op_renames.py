@@ -20,7 +20,6 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.names import dotted
 from bn_migrate.rewrite.rules.base import Context, Edit, Example, Rule
-from bn_migrate.rewrite.rules.bn005_placeholder_graph import PlaceholderGraphRule
 from bn_migrate.rewrite.rules.examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
@@ -94,14 +93,7 @@ class _Places:
         if program.shape == "functional":
             return cls(_module_level_calls(ctx, program.graph, skip_variables=False), set())
         if program.shape == "placeholder":
-            start = next(
-                (
-                    i
-                    for i, s in enumerate(program.graph)
-                    if PlaceholderGraphRule._placeholder_names(ctx, s)
-                ),
-                len(program.graph),
-            )
+            start = len(program.graph) - len(program.graph_region())
             return cls(set(), _module_level_calls(ctx, program.graph[:start], skip_variables=True))
         return cls(set(), set())
 
