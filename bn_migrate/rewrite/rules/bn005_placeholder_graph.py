@@ -17,7 +17,6 @@ each call leaves the file, as does a module-level function reading a graph tenso
 from __future__ import annotations
 
 import re
-from keyword import iskeyword
 
 import libcst as cst
 
@@ -37,7 +36,7 @@ from bn_migrate.rewrite.rules.examples import (
     placeholder_program,
 )
 from bn_migrate.rewrite.rules.graph_function import graph_function
-from bn_migrate.rewrite.rules.layer_calls import created_once, module_level
+from bn_migrate.rewrite.rules.layer_calls import created_once, layer_object_name, module_level
 
 RULE = "BN005"
 
@@ -170,7 +169,7 @@ class PlaceholderGraphRule(Rule):
         built = module_level(ctx, RULE, constructor, ctx.materialized(constructor))
         if built is None:
             return True
-        name = ctx.program.fresh_name(_object_name(ctx, constructor))
+        name = _object_name(ctx, constructor)
         ctx.edits.pop(constructor, None)  # its conversion (BN009) is in ``built``
         ctx.edit(RULE, constructor, lambda _: cst.Name(name))
         where = ctx.positions[constructor]
@@ -228,15 +227,13 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
 
 
 def _object_name(ctx: Context, constructor: cst.Call) -> str:
-    """The layer's ``name=`` when it is an identifier, else Keras' auto-name (``Dense`` -> ``dense``)."""
-    given = next((a for a in constructor.args if a.keyword and a.keyword.value == "name"), None)
-    if given is not None and isinstance(given.value, cst.SimpleString):
-        text = given.value.evaluated_value
-        if isinstance(text, str) and text.isidentifier() and not iskeyword(text):
-            return text if text not in ctx.program.bound_names else f"{text}_layer"
+    """The layer's ``name=``, else Keras' auto-name for its class (``Conv2D`` -> ``conv2d``)."""
+    given = next(
+        (a.value for a in constructor.args if a.keyword and a.keyword.value == "name"), None
+    )
     cls = (ctx.qualify(constructor.func) or "layer").rpartition(".")[2]
-    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls)  # as Keras names layers: Conv2D -> conv2d
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower()
+    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls)
+    return layer_object_name(ctx, given, re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower())
 
 
 def _free_names(function: cst.FunctionDef) -> set[str]:

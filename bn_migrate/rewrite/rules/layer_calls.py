@@ -426,14 +426,25 @@ def updates_happen(ctx: Context, spec: api.BatchNormSpec, target: str | None) ->
 
 def object_name(ctx: Context, call: cst.Call, plan: LayerPlan, auto: str) -> str:
     """Module-level name for a hoisted layer: its TF1 ``name=``/``scope=``, else TF1's auto-name."""
+    given = next(
+        (
+            call.args[source].value
+            for key, source in plan.kwargs
+            if key == "name" and isinstance(source, int)
+        ),
+        None,
+    )
+    return layer_object_name(ctx, given, auto)
+
+
+def layer_object_name(ctx: Context, given: cst.BaseExpression | None, auto: str) -> str:
+    """A fresh module-level name for a layer object: the layer's ``name=`` literal when it is an
+    identifier, else ``auto``; ``<name>_layer`` when the program already uses the name."""
     wanted = auto
-    for key, source in plan.kwargs:
-        if key == "name" and isinstance(source, int):
-            value = call.args[source].value
-            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-                text = value.evaluated_value
-                if text.isidentifier() and not python_keyword.iskeyword(text):
-                    wanted = text
+    if isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str):
+        text = given.evaluated_value
+        if text.isidentifier() and not python_keyword.iskeyword(text):
+            wanted = text
     if wanted in ctx.program.bound_names:
         wanted = f"{wanted}_layer"
     return ctx.program.fresh_name(wanted)
