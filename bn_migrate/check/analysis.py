@@ -136,6 +136,8 @@ class Analysis:
         noise_biases = {
             cfg["input_bias"] for cfg in self.old.bn_config.values() if cfg.get("input_bias")
         }
+        for cfg in self.old.bn_config.values():
+            noise_biases.update(cfg.get("noise_biases", []))
         self.noise_biases = {n for n, o in self.pairs.items() if o in noise_biases}
 
     # -- entry -----------------------------------------------------------------------------------
@@ -388,9 +390,10 @@ class Analysis:
         worst = max(max(c.lock_abs if lockstep else c.free_abs, default=0.0) for c in differing)
         names = ", ".join(c.new for c in differing)
         self.result.notes.append(
-            f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer directly; BN subtracts the "
-            "batch mean, so the gradient is zero in exact arithmetic and optimizers that normalize the gradient "
-            "(Adam, RMSprop) turn its numerical noise into full-size steps that differ between implementations"
+            f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer, directly or through "
+            "dense layers; BN subtracts the batch mean, so the gradient is zero in exact arithmetic "
+            "and optimizers that normalize the gradient (Adam, RMSprop) turn its numerical noise into "
+            "full-size steps that differ between implementations"
         )
 
     def _layers(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:

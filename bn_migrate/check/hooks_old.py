@@ -14,6 +14,7 @@ Installed after :func:`bn_migrate.runtime.legacy.install`, before the program ru
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ class OldRecorder:
         self._var_graph: dict[str, int] = {}  # variable key -> graph number it came from
         self._var_cache: dict[int, tuple[tuple[int, int], list[tuple[str, Any]]]] = {}
         self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
+        self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
 
     # -- variables -------------------------------------------------------------------------------
     def _key(self, graph: Any, name: str) -> str:
@@ -150,6 +152,7 @@ class OldRecorder:
         from tf_keras.src.layers.normalization import batch_normalization as bn_module
 
         config = self.trace.bn_config
+        recorder = self
         cls = bn_module.BatchNormalizationBase
         orig_build, orig_call = cls.build, cls.call
 
@@ -189,9 +192,27 @@ class OldRecorder:
                 bias = _bias_feeding(inputs)
                 if bias is not None:
                     entry["input_bias"] = bias
-            return orig_call(layer, inputs, training, *args, **kwargs)
+            graph = getattr(inputs, "graph", None)
+            known = {op.name for op in graph.get_operations()} if graph is not None else set()
+            outputs = orig_call(layer, inputs, training, *args, **kwargs)
+            if mm is not None and graph is not None and mode is not False:
+                own = frozenset(op.name for op in graph.get_operations()) - known
+                recorder._bn_inputs.append((prefix_of(mm.name), inputs, own))
+            return outputs
 
         cls.build, cls.call = build, call
+
+    def finish(self) -> None:
+        """Once the program's graph is complete: every bias whose gradient is rounding noise because a BN
+        layer in training mode removes it (``noise_biases`` of that layer's config, see ``_noise_biases``)."""
+        for prefix, inputs, own in self._bn_inputs:
+            try:
+                found = _noise_biases(inputs, own)
+            except Exception:  # noqa: BLE001 - an unusual graph only means no bias is exempted
+                continue
+            if found:
+                entry = self.trace.bn_config.setdefault(prefix, {})
+                entry["noise_biases"] = sorted(set(entry.get("noise_biases", [])) | set(found))
 
     def _hook_slim_bn(self) -> None:
         try:
@@ -265,6 +286,63 @@ class OldRecorder:
 
 _READ_OPS = ("Identity", "ReadVariableOp")
 _VARIABLE_OPS = ("VariableV2", "VarHandleOp", "Variable")
+
+
+_GRADIENT_OP = re.compile(r"(^|/)gradients(_\d+)?/")
+
+
+def _variable_read(tensor: Any) -> Any | None:
+    """The variable op a tensor reads (through Identity/ReadVariableOp), if it is one."""
+    source = tensor.op
+    while source.type in _READ_OPS and source.inputs:
+        source = source.inputs[0].op
+    return source if source.type in _VARIABLE_OPS else None
+
+
+def _only_feeds(tensor: Any, allowed: frozenset[str] | None, next_op: Any | None) -> bool:
+    """Whether the forward graph uses ``tensor`` only in ``next_op`` or in ops named in ``allowed``
+    (gradient ops do not count: they are how the bias gets its gradient)."""
+    for consumer in tensor.consumers():
+        if _GRADIENT_OP.search(consumer.name):
+            continue
+        if next_op is not None and consumer is next_op:
+            continue
+        if allowed is not None and consumer.name in allowed:
+            continue
+        return False
+    return True
+
+
+def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
+    """Biases whose whole effect a BN layer in training mode subtracts again.
+
+    Walking back from the BN input through bias additions (``BiasAdd``/``Add`` of a variable) and
+    ``x @ W`` products of a variable ``W``: a bias added anywhere on that chain shifts every row of the
+    batch by the same vector, which the batch mean removes, so its gradient is zero in exact arithmetic
+    (a generator's output bias feeding a discriminator's first dense layer and its BN, say). Only a chain
+    whose every tensor feeds nothing but the next link (and the BN layer's own ops) counts: any other
+    use gives the bias a real gradient."""
+    found: list[str] = []
+    current, consumer = tensor, None
+    allowed: frozenset[str] | None = own
+    while _only_feeds(current, allowed, consumer):
+        op = current.op
+        if op.type == "Identity" and op.inputs:
+            data = [op.inputs[0]]
+        elif op.type in ("BiasAdd", "Add", "AddV2"):
+            data = [t for t in op.inputs if _variable_read(t) is None]
+            for operand in op.inputs:
+                variable = _variable_read(operand)
+                if variable is not None and role_of(variable.name) == "bias":
+                    found.append(clean_name(variable.name))
+        elif op.type == "MatMul" and not op.get_attr("transpose_a"):
+            data = [op.inputs[0]] if _variable_read(op.inputs[1]) is not None else []
+        else:
+            break
+        if len(data) != 1:
+            break
+        current, consumer, allowed = data[0], op, None
+    return found
 
 
 def _bias_feeding(tensor: Any) -> str | None:

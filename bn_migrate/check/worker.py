@@ -93,12 +93,14 @@ def run_old(config: dict[str, Any], trace: Trace) -> RunStatus:
 
     program = load_program(config["program"])
     tf = install()
-    OldRecorder(trace, tf).install(config["seed"])
+    recorder = OldRecorder(trace, tf)
+    recorder.install(config["seed"])
     _seed_python(config["seed"])
     # What the program reads decides whether a later check may reuse this run (bn_migrate.check.old_runs).
     reads = ReadRecorder(skip=[config["out"]])
     reads.install()
     status = _run_program(program, config["argv"])
+    recorder.finish()
     reads.save(Path(config["out"]))
     return status
 

@@ -170,3 +170,61 @@ class AliasTable:
             if canonical_name(qualified) == prefix
             or canonical_name(qualified).startswith(prefix + ".")
         ]
+
+
+class _Binders(BindingCollector):
+    """Names a statement (re)binds where it runs: comprehension targets, lambda and function
+    parameters are local to them; ``global`` / ``nonlocal`` and ``del`` count as bindings."""
+
+    def __init__(self) -> None:
+        super().__init__(set())
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        pass
+
+    def visit_Param(self, node: cst.Param) -> None:
+        pass
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.bound.setdefault(item.name.value, node)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self.bound.setdefault(item.name.value, node)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._bind_target(node.target, node)
+
+
+def bound_names(node: cst.CSTNode) -> set[str]:
+    """Every name ``node`` may (re)bind in the scope it runs in."""
+    binders = _Binders()
+    node.visit(binders)
+    return set(binders.bound)
+
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Names ``node`` assigns: assignment (plain, augmented, annotated) and ``for`` targets."""
+    names: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            names.update(name.value for name in target_names(target.target))
+
+        def visit_AugAssign(self, statement: cst.AugAssign) -> None:
+            names.update(name.value for name in target_names(statement.target))
+
+        def visit_AnnAssign(self, statement: cst.AnnAssign) -> None:
+            names.update(name.value for name in target_names(statement.target))
+
+        def visit_For(self, loop: cst.For) -> None:
+            names.update(name.value for name in target_names(loop.target))
+
+    node.visit(Targets())
+    return names
+

@@ -1,0 +1,368 @@
+"""Which modules make up a program: every file's local imports, resolved as Python would.
+
+A TF1 program's semantics are spread over its modules: the model is built in one, ``UPDATE_OPS`` is run
+and variables are trained in another. Facts the rules decide from one file (which update ops run, which
+variables train, what a builder's ``is_training`` is) hold only when no other module of the program can
+change them. This module finds, for each file of a run, the places where another module can:
+
+- the file imports a local module that builds TensorFlow graph code (directly, or through further local
+  imports): that module's layers, update ops and variables belong to the same program;
+- another local module imports the file: its functions and graph are used, trained or run from there;
+- the file imports modules dynamically (``importlib.import_module``, ``__import__``), or changes
+  ``sys.path`` and imports a module that is not found beside it: the program cannot be resolved.
+
+Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
+file's own folder first, then the folder above its top-level package, then the folders named on the
+command line; relative imports from the file's package. A name found nowhere is a library (NumPy, TF).
+Only the standard library's ``ast`` is used: this runs over whole trees before any file is parsed with
+libcst, and costs about one ``ast.parse`` per file that mentions an import.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bn_migrate.rewrite.result import Site
+
+PROGRAM_RULE = "BN016"
+"""Id of the reasons given when another module of the program can change a file's semantics."""
+
+_TENSORFLOW_ROOTS = frozenset({"tensorflow", "tf_slim", "keras", "tf_keras"})
+_DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "imp.load_source"})
+_MAX_SIBLING_FILES = 5000
+"""How many neighbouring files are read to find a file's importers; a larger folder is cut there."""
+
+
+@dataclass(frozen=True)
+class LocalImport:
+    """``import``/``from`` statement of ``importer`` that names the local file ``target``."""
+
+    importer: Path
+    line: int
+    col: int
+    module: str  # the module as written, relative dots included
+    target: Path
+
+
+@dataclass
+class ModuleFacts:
+    """What one file's ``ast`` says about its place in a program."""
+
+    path: Path
+    uses_tensorflow: bool = False
+    imports: list[LocalImport] = field(default_factory=list)
+    dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # line, col, what
+    unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # with sys.path changes
+    readable: bool = True
+
+
+class ProgramGraph:
+    """The local-import graph of a set of files and their neighbours."""
+
+    def __init__(self, roots: Sequence[Path] = ()) -> None:
+        self.roots = [Path(os.path.abspath(r)) for r in roots]
+        self.facts: dict[Path, ModuleFacts] = {}
+        self.importers: dict[Path, list[LocalImport]] = {}
+
+    @classmethod
+    def build(cls, files: Iterable[Path], roots: Sequence[Path] = ()) -> ProgramGraph:
+        """Read ``files`` and every ``*.py`` file that could import them or be imported by them: the
+        files of their folders and of their top-level package's tree."""
+        graph = cls(roots)
+        wanted = [Path(os.path.abspath(f)) for f in files]
+        for path in _neighbourhood(wanted, graph.roots):
+            graph._read(path)
+        pending = list(graph.facts)
+        while pending:  # imported files outside the neighbourhood (a sibling package) are read too
+            path = pending.pop()
+            for edge in graph.facts[path].imports:
+                if edge.target not in graph.facts:
+                    graph._read(edge.target)
+                    pending.append(edge.target)
+        for facts in graph.facts.values():
+            for edge in facts.imports:
+                graph.importers.setdefault(edge.target, []).append(edge)
+        return graph
+
+    def _read(self, path: Path) -> None:
+        facts = ModuleFacts(path)
+        self.facts[path] = facts
+        try:
+            data = path.read_bytes()
+        except OSError:
+            facts.readable = False
+            return
+        if b"import" not in data:
+            return
+        try:
+            tree = ast.parse(data, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            facts.readable = False
+            facts.uses_tensorflow = any(root.encode() in data for root in _TENSORFLOW_ROOTS)
+            return
+        _ImportReader(self, facts).visit(tree)
+
+    # -- questions ---------------------------------------------------------------------------------
+    def reaches_tensorflow(self, path: Path) -> Path | None:
+        """The first module in ``path``'s local import closure (itself excluded) that uses TensorFlow."""
+        seen = {path}
+        stack = [edge.target for edge in self.facts.get(path, ModuleFacts(path)).imports]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            facts = self.facts.get(current)
+            if facts is None:
+                continue
+            if facts.uses_tensorflow or not facts.readable:
+                return current
+            stack.extend(edge.target for edge in facts.imports)
+        return None
+
+    def blockers(self, file: Path) -> list[Site]:
+        """Why ``file`` cannot be migrated on its own: one site per module that shares its program."""
+        path = Path(os.path.abspath(file))
+        facts = self.facts.get(path)
+        if facts is None:
+            return []
+        sites: list[Site] = []
+        for line, col, what in facts.dynamic:
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    line,
+                    col,
+                    f"`{what}` imports modules chosen at run time: the modules of this program cannot be "
+                    "resolved, so no fact about its update ops or trained variables can be decided",
+                )
+            )
+        for line, col, module in facts.unresolved:
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    line,
+                    col,
+                    f"`{module}` is not found beside this file and the program changes `sys.path`: "
+                    "it may be a module of this program that was not given; migrate the whole program",
+                )
+            )
+        for edge in facts.imports:
+            through = edge.target
+            facts_of = self.facts.get(through)
+            if facts_of is not None and (facts_of.uses_tensorflow or not facts_of.readable):
+                via = ""
+            else:
+                found = self.reaches_tensorflow(through)
+                if found is None:
+                    continue
+                via = f" (through {self._display(found, path)})"
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    edge.line,
+                    edge.col,
+                    f"imports `{edge.module}` ({self._display(through, path)}), which builds TensorFlow "
+                    f"code{via}: its layers, update ops and variables belong to this program, and "
+                    "modules of one program are not migrated separately",
+                )
+            )
+        for edge in sorted(self.importers.get(path, []), key=lambda e: (str(e.importer), e.line)):
+            if edge.importer == path:
+                continue
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    f"imported by {self._display(edge.importer, path)}:{edge.line}, which may build, train "
+                    "or run this module's graph (update ops, variables, training flags): modules of "
+                    "one program are not migrated separately",
+                )
+            )
+        return sites
+
+    @staticmethod
+    def _display(path: Path, beside: Path) -> str:
+        """``path`` as the user finds it: below the reported file's folder, else the working folder's,
+        else absolute."""
+        for base in (beside.parent, Path.cwd()):
+            try:
+                return str(path.relative_to(base))
+            except ValueError:
+                continue
+        return str(path)
+
+    # -- resolution --------------------------------------------------------------------------------
+    def search_path(self, path: Path) -> list[Path]:
+        """Folders an absolute import of ``path``'s module is looked up in, first match wins."""
+        folder = path.parent
+        top = folder
+        while (top / "__init__.py").is_file():
+            top = top.parent
+        found = [folder]
+        for candidate in (top, *self.roots):
+            if candidate not in found:
+                found.append(candidate)
+        return found
+
+    def resolve(self, module: str, search: Sequence[Path]) -> Path | None:
+        """The local file of a dotted module name, or None for a library."""
+        parts = module.split(".")
+        for root in search:
+            target = _module_file(root, parts)
+            if target is not None:
+                return target
+        return None
+
+
+def _module_file(root: Path, parts: Sequence[str]) -> Path | None:
+    base = root.joinpath(*parts)
+    for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return Path(os.path.abspath(candidate))
+    return None
+
+
+def _package_dir(path: Path, level: int) -> Path:
+    folder = path.parent
+    for _ in range(level - 1):
+        folder = folder.parent
+    return folder
+
+
+class _ImportReader(ast.NodeVisitor):
+    """Fills a ``ModuleFacts`` from one file's tree."""
+
+    def __init__(self, graph: ProgramGraph, facts: ModuleFacts) -> None:
+        self.graph = graph
+        self.facts = facts
+        self.search = graph.search_path(facts.path)
+        self.changes_sys_path = False
+        self.missing: list[tuple[int, int, str]] = []
+
+    def visit(self, node: ast.AST) -> None:
+        super().visit(node)
+        if isinstance(node, ast.Module) and self.changes_sys_path:
+            self.facts.unresolved.extend(self.missing)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._absolute(node, alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = [alias.name for alias in node.names if alias.name != "*"]
+        if node.level:
+            folder = _package_dir(self.facts.path, node.level)
+            written = "." * node.level + (node.module or "")
+            parts = node.module.split(".") if node.module else []
+            self._local(node, written, _module_file(folder, parts) if parts else None)
+            for name in names:  # ``from . import model``: a submodule
+                self._local(node, written, _module_file(folder, [*parts, name]))
+            return
+        module = node.module or ""
+        if not self._absolute(node, module):
+            return
+        for name in names:
+            target = self.graph.resolve(f"{module}.{name}", self.search)
+            self._local(node, module, target)
+
+    def _absolute(self, node: ast.Import | ast.ImportFrom, module: str) -> bool:
+        """Record ``module``; True when it (or its package) is local."""
+        root = module.split(".")[0]
+        if root in _TENSORFLOW_ROOTS:
+            self.facts.uses_tensorflow = True
+            return False
+        target = self.graph.resolve(module, self.search)
+        if target is None and "." in module:
+            target = self.graph.resolve(root, self.search)  # a package's own __init__
+        if target is None:
+            if not _is_library(root):
+                self.missing.append((node.lineno, node.col_offset + 1, module))
+            return False
+        self._local(node, module, target)
+        return True
+
+    def _local(self, node: ast.stmt, module: str, target: Path | None) -> None:
+        if target is None or target == self.facts.path:
+            return
+        edge = LocalImport(self.facts.path, node.lineno, node.col_offset + 1, module, target)
+        if edge not in self.facts.imports:
+            self.facts.imports.append(edge)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _dotted(node.func)
+        if name in _DYNAMIC_IMPORTS:
+            self.facts.dynamic.append((node.lineno, node.col_offset + 1, name))
+        elif name is not None and name.startswith("sys.path."):
+            self.changes_sys_path = True
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if any(_dotted(t) == "sys.path" for t in node.targets):
+            self.changes_sys_path = True
+        self.generic_visit(node)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        owner = _dotted(node.value)
+        return f"{owner}.{node.attr}" if owner else None
+    return None
+
+
+def _is_library(root: str) -> bool:
+    """A top-level name Python finds outside the program's folders (the standard library, or installed)."""
+    import importlib.util
+    import sys
+
+    if root in sys.stdlib_module_names or root in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
+    """``files`` plus the ``*.py`` files that may import them: their folders, and the tree of their
+    top-level package (the folder above it included), at most ``_MAX_SIBLING_FILES``."""
+    found: dict[Path, None] = dict.fromkeys(files)
+    folders: dict[Path, bool] = {}  # folder -> walk recursively
+    for path in files:
+        folder = path.parent
+        folders.setdefault(folder, False)
+        top = folder
+        while (top / "__init__.py").is_file():
+            top = top.parent
+        if top != folder:
+            folders[top] = True
+    for folder, recursive in folders.items():
+        for candidate in _python_files(folder, recursive):
+            if len(found) >= _MAX_SIBLING_FILES:
+                return list(found)
+            found.setdefault(candidate, None)
+    return list(found)
+
+
+def _python_files(folder: Path, recursive: bool) -> Iterable[Path]:
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(".py"):
+                yield Path(os.path.abspath(entry.path))
+            elif recursive and entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))

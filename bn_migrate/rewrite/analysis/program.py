@@ -1,0 +1,652 @@
+"""The program's shape, read once before the rules run, in one walk of the tree.
+
+The codemod migrates the canonical TF1 training program in two shapes:
+
+- "functional": a module-level graph built from Keras inputs and layers (``tf.keras.layers.Input`` ...
+  ``tf.layers.batch_normalization`` ...), as in the seed question. Its TF2 form keeps the graph as a
+  Keras functional model, ``model = tf.keras.Model(inputs, outputs)``, built once at module level.
+- "placeholder": a graph fed through ``tf.placeholder``s, one ``minimize``, one session. Its TF2 form is
+  module-level layer objects, the graph as a function of the placeholders, and a ``@tf.function``
+  train step (see ``rules.graph_function``).
+
+Both are followed by one ``with tf.Session() as sess:`` block. Rules ask this module what the program
+does; the facts that decide semantics (which BN layers' update ops ever ran, which runs train, what
+rank a BN input has) are computed here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
+from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    contains,
+    keyword,
+    parameter_names,
+    positional,
+    single_target,
+)
+
+
+def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
+    """``tf.get_collection(tf.GraphKeys.UPDATE_OPS)``, in any spelling."""
+    if call_target(aliases, node) != api.GET_COLLECTION:
+        return False
+    assert isinstance(node, cst.Call)
+    args = positional(node)
+    return (
+        len(node.args) == 1
+        and len(args) == 1
+        and aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+    )
+
+
+def layer_updates_of(node: cst.BaseExpression) -> tuple[str, str] | None:
+    """(layer name, "all"|"0"|"1") for ``layer.updates`` / ``layer.updates[i]``."""
+    index = "all"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        element = node.slice[0].slice
+        if not (isinstance(element, cst.Index) and isinstance(element.value, cst.Integer)):
+            return None
+        index = element.value.value
+        node = node.value
+    if m.matches(node, m.Attribute(value=m.Name(), attr=m.Name("updates"))):
+        assert isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+        return node.value.value, index
+    return None
+
+
+@dataclass
+class Program:
+    """Facts about one module the rules share. ``session`` is None when there is no session block."""
+
+    aliases: AliasTable
+    graph: list[cst.BaseStatement] = field(default_factory=list)
+    session: cst.BaseStatement | None = (
+        None  # the ``with`` block, or the ``sess = tf.Session()`` line
+    )
+    session_name: str | None = None
+    session_call: cst.Call | None = None
+    session_body: list[cst.BaseStatement] = field(default_factory=list)
+    session_closer: cst.BaseStatement | None = None  # ``sess.close()`` of an explicit session
+    after_session: list[cst.BaseStatement] = field(default_factory=list)
+    sessions_found: int = 0
+    inputs: dict[str, bool] = field(default_factory=dict)  # input name -> bound to a list of inputs
+    update_ops_names: set[str] = field(default_factory=set)
+    updates_run: bool = False
+    registered_layers: set[str] = field(
+        default_factory=set
+    )  # Keras layers whose .updates reach UPDATE_OPS
+    partly_registered: set[str] = field(default_factory=set)
+    learning_phase: str | None = None  # "True"/"False" from set_learning_phase
+    bound_names: set[str] = field(default_factory=set)
+    rank_at: dict[int, Shaped] = field(
+        default_factory=dict
+    )  # id of a Name use -> what rank inference knows it held there
+    layer_classes: dict[str, str] = field(
+        default_factory=dict
+    )  # module-level layer object -> its class
+    placeholders: dict[str, Placeholder] = field(default_factory=dict)
+    statements: list[cst.BaseSmallStatement] = field(default_factory=list)  # every one, in order
+    calls: list[cst.Call] = field(
+        default_factory=list
+    )  # every call, in order (one walk for all rules)
+    names: list[cst.Name] = field(default_factory=list)  # every Name node (attributes' included)
+    attribute_names: set[int] = field(default_factory=set)  # ids of the Names that are ``x.<attr>``
+    arg_scopes: list[cst.With] = field(
+        default_factory=list
+    )  # every ``with arg_scope(...)``, any depth
+    scope_defaults: dict[int, list[cst.Arg]] = field(
+        default_factory=dict
+    )  # id(call) -> arg_scope keywords
+    optimizers: dict[str, cst.Call] = field(
+        default_factory=dict
+    )  # name -> tf.train optimizer construction
+    minimize: dict[str, cst.Call] = field(
+        default_factory=dict
+    )  # train op name -> its ``.minimize(...)`` call
+    train_ops_with_updates: set[str] = field(default_factory=set)
+    train_ops: set[str] = field(default_factory=set)
+    repeated_calls: set[int] = field(
+        default_factory=set
+    )  # ids of calls in a loop, comprehension or lambda (run again and again)
+    defined_in: dict[int, cst.CSTNode] = field(
+        default_factory=dict
+    )  # id(call) -> outermost function/class definition it is written in
+    builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    _graph_tensors: set[str] | None = None
+
+    @property
+    def shape(self) -> str | None:
+        """ "functional" (Keras inputs), "placeholder" (tf.placeholder feeds), or None (neither/both)."""
+        if self.session is None:
+            return None
+        if self.inputs and not self.placeholders:
+            return "functional"
+        if self.placeholders and not self.inputs:
+            return "placeholder"
+        return None
+
+    @classmethod
+    def read(cls, module: cst.Module, aliases: AliasTable) -> Program:
+        program = cls(aliases=aliases)
+        program.bound_names = set(aliases.bindings) | aliases.bound_elsewhere
+        body: list[cst.BaseStatement] = list(module.body)
+        for index, statement in enumerate(body):
+            if program.session is None and program._as_session(statement, body[index + 1 :]):
+                continue
+            if program.session is None and not _is_import_or_docstring(statement):
+                program.graph.append(statement)
+        program._index(module)
+        program._read_statements(program.statements)
+        program._read_training(module)
+        program._read_arg_scopes(module)
+        for statement in module.body:
+            layers = program.update_loop_layers(statement)
+            if layers:
+                program.registered_layers |= set(layers)
+        program._read_builders(module)
+        program._read_ranks(module)
+        return program
+
+    def _read_builders(self, module: cst.Module) -> None:
+        """Module-level functions called exactly once, from a graph statement at module level (not in
+        a loop): the layers they create are created once, as at module level."""
+        calls: dict[str, list[cst.Call]] = {}
+        for call in self.calls:
+            if isinstance(call.func, cst.Name):
+                calls.setdefault(call.func.value, []).append(call)
+        mentions: dict[str, int] = {}
+        for name in self.names:
+            if id(name) not in self.attribute_names:
+                mentions[name.value] = mentions.get(name.value, 0) + 1
+        top_level = {id(s) for s in self.graph}
+        for statement in module.body:
+            if not isinstance(statement, cst.FunctionDef) or statement.decorators:
+                continue
+            builder_name = statement.name.value
+            found = calls.get(builder_name, [])
+            # mentioned twice: the def's name and the one call
+            if len(found) != 1 or mentions.get(builder_name, 0) != 2:
+                continue
+            call = found[0]
+            if id(call) in self.repeated_calls or id(call) in self.defined_in:
+                continue
+            if not any(id(s) in top_level and contains(s, call) for s in self.graph):
+                continue
+            self.builders[builder_name] = Builder(statement, call)
+
+    def placeholder_line(self, statement: cst.BaseStatement) -> list[str]:
+        """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return []
+        names = [single_target(s) for s in statement.body]
+        found = [n for n in names if n is not None and n in self.placeholders]
+        return found if len(found) == len(statement.body) else []
+
+    def graph_region(self) -> list[cst.BaseStatement]:
+        """The graph statements from the first placeholder line on (what becomes the graph function)."""
+        for index, statement in enumerate(self.graph):
+            if self.placeholder_line(statement):
+                return self.graph[index:]
+        return []
+
+    def graph_tensor_names(self) -> set[str]:
+        """Placeholders and the names the region binds from them or from TensorFlow calls: names that
+        exist only inside the graph function of the migrated program."""
+        if self._graph_tensors is None:
+            names = set(self.placeholders)
+            for statement in self.graph_region():
+                if _reads_any(statement, names) or self._uses_tensorflow(statement):
+                    names |= bound_names(statement)
+            self._graph_tensors = names
+        return self._graph_tensors
+
+    def _uses_tensorflow(self, statement: cst.CSTNode) -> bool:
+        found = False
+        aliases = self.aliases
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                nonlocal found
+                name = aliases.qualify(node)
+                found = found or (name is not None and api.is_tensorflow(name))
+                return not found
+
+        statement.visit(Finder())
+        return found
+
+    def builder_of(self, node: cst.Call) -> Builder | None:
+        """The builder function ``node`` is written in (None: module level, or another function)."""
+        definition = self.defined_in.get(id(node))
+        if isinstance(definition, cst.FunctionDef):
+            builder = self.builders.get(definition.name.value)
+            if builder is not None and builder.definition is definition:
+                return builder
+        return None
+
+    def _index(self, module: cst.Module) -> None:
+        """One walk of the tree that every rule then reads (speed: rules do not re-walk the module)."""
+        program = self
+
+        repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
+        defining: list[cst.CSTNode] = []  # enclosing function and class definitions
+
+        class Index(cst.CSTVisitor):
+            def on_visit(self, node: cst.CSTNode) -> bool:
+                if isinstance(node, _REPEATING):
+                    repeating.append(node)
+                elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                    defining.append(node)
+                return super().on_visit(node)
+
+            def on_leave(self, original_node: cst.CSTNode) -> None:
+                if repeating and repeating[-1] is original_node:
+                    repeating.pop()
+                elif defining and defining[-1] is original_node:
+                    defining.pop()
+                super().on_leave(original_node)
+
+            def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+                program.statements.extend(node.body)
+
+            def visit_Call(self, node: cst.Call) -> None:
+                program.calls.append(node)
+                if repeating:
+                    program.repeated_calls.add(id(node))
+                if defining:
+                    program.defined_in[id(node)] = defining[0]
+
+            def visit_Name(self, node: cst.Name) -> None:
+                program.names.append(node)
+
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                program.attribute_names.add(id(node.attr))
+
+            def visit_With(self, node: cst.With) -> None:
+                if (
+                    len(node.items) == 1
+                    and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE
+                ):
+                    program.arg_scopes.append(node)
+
+        module.visit(Index())
+
+    def _read_arg_scopes(self, module: cst.Module) -> None:
+        """slim/contrib ``arg_scope([functions], **defaults)``: the defaults each call inside receives.
+        (``_index`` found the blocks.)"""
+        for scope in self.arg_scopes:
+            call = scope.items[0].item
+            assert isinstance(call, cst.Call)
+            args = positional(call)
+            listed = args[0].value if len(args) == 1 else None
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                continue
+            functions = {self.aliases.qualify(e.value) for e in listed.elements}
+            defaults = [a for a in call.args if a.keyword is not None]
+            for inner in self.calls:
+                if self.aliases.qualify(inner.func) in functions and contains(scope.body, inner):
+                    self.scope_defaults.setdefault(id(inner), []).extend(defaults)
+
+    def _read_training(self, module: cst.Module) -> None:
+        """Optimizers, ``minimize`` train ops, and which train ops carry the update ops with them."""
+        for statement in self.statements:
+            target = single_target(statement)
+            if target is None or not isinstance(statement, cst.Assign):
+                continue
+            value = statement.value
+            if call_target(self.aliases, value) in api.OPTIMIZERS:
+                assert isinstance(value, cst.Call)
+                self.optimizers[target] = value
+            elif self.minimize_call(value) is not None:
+                assert isinstance(value, cst.Call)
+                self.minimize[target] = value
+                self.train_ops.add(target)
+            elif call_target(self.aliases, value) == api.GROUP:
+                assert isinstance(value, cst.Call)
+                parts = [a.value for a in value.args if a.keyword is None]
+                names = {p.value for p in parts if isinstance(p, cst.Name)}
+                starred = {
+                    a.value.value
+                    for a in value.args
+                    if a.star == "*" and isinstance(a.value, cst.Name)
+                }
+                if names & self.train_ops and starred <= self.update_ops_names and starred:
+                    self.train_ops.add(target)
+                    self.train_ops_with_updates.add(target)
+        for block in module.body:
+            if isinstance(block, cst.With) and len(block.items) == 1:
+                item = block.items[0].item
+                if call_target(self.aliases, item) == api.CONTROL_DEPENDENCIES:
+                    assert isinstance(item, cst.Call)
+                    args = positional(item)
+                    if len(args) == 1 and m.matches(args[0].value, m.Name()):
+                        assert isinstance(args[0].value, cst.Name)
+                        if args[0].value.value in self.update_ops_names:
+                            inside = {single_target(s) for s in small_statements(block.body)}
+                            self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+        if self.session_name is None:
+            return
+        for statement in self.statements:
+            run = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
+            if run is not None and _is_session_run(run, self.session_name):
+                assert isinstance(run, cst.Call)
+                fetched = set(fetch_names(run.args[0].value)) if run.args else set()
+                if self.train_ops_with_updates & fetched or (
+                    self.train_ops & fetched and self.update_ops_names & fetched
+                ):
+                    # the updates run with the train op (or are fetched beside it)
+                    self.updates_run = True
+
+    def update_loop_layers(
+        self, statement: cst.CSTNode, bound: dict[str, list[str]] | None = None
+    ) -> list[str]:
+        """Layers whose every update a loop adds to UPDATE_OPS: ``for u in bn.updates: add(KEY, u)``,
+        possibly inside ``for bn in (bn1, bn2):``. Empty when ``statement`` is not such a loop."""
+        if not isinstance(statement, cst.For) or not isinstance(statement.target, cst.Name):
+            return []
+        body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else []
+        if statement.orelse is not None or len(body) != 1:
+            return []
+        variable = statement.target.value
+        inner = body[0]
+        if isinstance(statement.iter, (cst.Tuple, cst.List)):
+            names = [
+                e.value.value for e in statement.iter.elements if isinstance(e.value, cst.Name)
+            ]
+            if len(names) != len(statement.iter.elements):
+                return []
+            return names if self.update_loop_layers(inner, {variable: names}) else []
+        owner = layer_updates_of(statement.iter)
+        if owner is None or owner[1] != "all":
+            return []
+        layers = (bound or {}).get(owner[0], [owner[0]])
+        if not isinstance(inner, cst.SimpleStatementLine) or len(inner.body) != 1:
+            return []
+        call = inner.body[0].value if isinstance(inner.body[0], cst.Expr) else None
+        if call_target(self.aliases, call) != api.ADD_TO_COLLECTION:
+            return []
+        assert isinstance(call, cst.Call)
+        args = positional(call)
+        if (
+            len(args) == 2 == len(call.args)
+            and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+            and m.matches(args[1].value, m.Name(variable))
+        ):
+            return layers
+        return []
+
+    def minimize_call(self, node: cst.BaseExpression) -> cst.Call | None:
+        """``opt.minimize(...)`` / ``tf.train.XOptimizer(...).minimize(...)``: the optimizer expression."""
+        if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name("minimize")))):
+            return None
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        receiver = node.func.value
+        if isinstance(receiver, cst.Name) and receiver.value in self.optimizers:
+            return self.optimizers[receiver.value]
+        if call_target(self.aliases, receiver) in api.OPTIMIZERS:
+            assert isinstance(receiver, cst.Call)
+            return receiver
+        return None
+
+    def _read_ranks(self, module: cst.Module) -> None:
+        """What the graph's literals fix about tensor ranks, recorded at each use of a name (names are
+        often rebound: ``h = ...``); see ``RankReader``."""
+        reader = RankReader(self, module)
+        reader.read(self.graph)
+        for (
+            builder
+        ) in self.builders.values():  # called once: its parameters hold what the call passes
+            state: dict[str, Shaped] = {}
+            for parameter in builder.parameters():
+                argument = builder.argument(parameter)
+                shaped = None
+                if argument is not None:
+                    shaped = reader.value(argument, lambda name: self.rank_at.get(id(name)))
+                if shaped is not None and shaped.kind == "tensor":
+                    state[parameter] = shaped
+            body = builder.definition.body
+            if isinstance(body, cst.IndentedBlock) and state:
+                module_untrusted = reader.untrusted  # the builder's locals shadow module names
+                reader.untrusted = module_untrusted - bound_names(body) - builder.parameters()
+                reader._block(list(body.body), state, record=True)
+                reader.untrusted = module_untrusted
+
+    def rank_of(self, node: cst.BaseExpression) -> int | None:
+        """Rank of a graph expression, when the literals in the program fix it (None: unknown)."""
+        value = RankReader(self).value(node, lambda name: self.rank_at.get(id(name)))
+        return value.rank if value is not None and value.kind == "tensor" else None
+
+    def _as_session(self, statement: cst.BaseStatement, following: list[cst.BaseStatement]) -> bool:
+        """``with tf.Session() as sess:`` or ``sess = tf.Session()`` ... ``sess.close()``."""
+        if isinstance(statement, cst.With) and len(statement.items) == 1:
+            item = statement.items[0]
+            if call_target(self.aliases, item.item) not in api.SESSION_CLASSES:
+                return False
+            self.sessions_found += 1
+            if item.asname is None or not isinstance(item.asname.name, cst.Name):
+                return False
+            assert isinstance(item.item, cst.Call) and isinstance(statement.body, cst.IndentedBlock)
+            self.session, self.session_call = statement, item.item
+            self.session_name = item.asname.name.value
+            self.session_body = list(statement.body.body)
+            self.after_session = following
+            return True
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        target = single_target(small)  # None unless ``small`` is ``NAME = value``
+        if (
+            target is None
+            or not isinstance(small, cst.Assign)
+            or call_target(self.aliases, small.value) not in api.SESSION_CLASSES
+        ):
+            return False
+        assert isinstance(small.value, cst.Call)  # call_target found a session class
+        self.sessions_found += 1
+        close = next((i for i, s in enumerate(following) if _is_close(s, target)), None)
+        self.session, self.session_call, self.session_name = statement, small.value, target
+        self.session_body = following if close is None else following[:close]
+        self.session_closer = None if close is None else following[close]
+        self.after_session = [] if close is None else following[close + 1 :]
+        return True
+
+    def session_statements(self) -> list[cst.BaseSmallStatement]:
+        """Every small statement of the session's body, in order."""
+        return [small for statement in self.session_body for small in small_statements(statement)]
+
+    def in_session(self, node: cst.CSTNode) -> bool:
+        return any(contains(statement, node) for statement in self.session_body)
+
+    def _read_statements(self, statements: list[cst.BaseSmallStatement]) -> None:
+        registered: dict[str, set[str]] = {}
+        for statement in statements:
+            target = single_target(statement)
+            if target is not None and isinstance(statement, cst.Assign):
+                if is_update_ops_collection(self.aliases, statement.value):
+                    self.update_ops_names.add(target)
+                if _is_keras_input(self.aliases, statement.value):
+                    self.inputs[target] = isinstance(statement.value, (cst.List, cst.ListComp))
+                layer_class = call_target(self.aliases, statement.value)
+                if layer_class is not None and (
+                    layer_class.startswith(api.KERAS_LAYERS_MODULE + ".")
+                    or layer_class in api.BATCH_NORM
+                ):
+                    self.layer_classes[target] = layer_class
+                placeholder = _placeholder(self.aliases, statement)
+                if placeholder is not None:
+                    self.placeholders[target] = placeholder
+            if isinstance(statement, cst.Expr):
+                value = statement.value
+                name = call_target(self.aliases, value)
+                if name == api.ADD_TO_COLLECTION and isinstance(value, cst.Call):
+                    args = positional(value)
+                    if (
+                        len(args) == 2
+                        and self.aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
+                    ):
+                        found = layer_updates_of(args[1].value)
+                        if found is not None:
+                            registered.setdefault(found[0], set()).add(found[1])
+                if name == api.SET_LEARNING_PHASE and isinstance(value, cst.Call):
+                    args = positional(value)
+                    if len(args) == 1 and len(value.args) == 1:
+                        self.learning_phase = _truth(args[0].value)
+                if self.session_name is not None and _is_session_run(value, self.session_name):
+                    assert isinstance(value, cst.Call)
+                    fetch = value.args[0].value if value.args else None
+                    if isinstance(fetch, cst.Name) and fetch.value in self.update_ops_names:
+                        self.updates_run = True
+        for layer, parts in registered.items():
+            if "all" in parts or {"0", "1"} <= parts:
+                self.registered_layers.add(layer)
+            else:
+                self.partly_registered.add(layer)
+
+    def fresh_name(self, wanted: str) -> str:
+        """``wanted``, or ``wanted_1``, ``wanted_2``... whichever the module does not bind yet."""
+        name, index = wanted, 0
+        while name in self.bound_names:
+            index += 1
+            name = f"{wanted}_{index}"
+        self.bound_names.add(name)
+        return name
+
+
+
+_REPEATING = (
+    cst.For,
+    cst.While,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Lambda,
+)
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A module-level function building part of the graph, called once (``logits = net(x, is_training)``)."""
+
+    definition: cst.FunctionDef
+    call: cst.Call
+
+    def parameters(self) -> set[str]:
+        return parameter_names(self.definition.params)
+
+    def argument(self, parameter: str) -> cst.BaseExpression | None:
+        """What the one call passes for ``parameter`` (its default when not passed; None: unknown)."""
+        params = self.definition.params
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
+            return None
+        if any(arg.star for arg in self.call.args):
+            return None
+        ordered = [*params.posonly_params, *params.params]
+        for index, param in enumerate(ordered):
+            if param.name.value != parameter:
+                continue
+            positional = [a for a in self.call.args if a.keyword is None]
+            if index < len(positional):
+                return positional[index].value
+            return _passed_or_default(self.call, param)
+        for param in params.kwonly_params:
+            if param.name.value == parameter:
+                return _passed_or_default(self.call, param)
+        return None
+
+
+def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression | None:
+    given = keyword(call, param.name.value)
+    if given is not None:
+        return given.value
+    return param.default
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A ``tf.placeholder`` (or ``placeholder_with_default``) the graph is fed through."""
+
+    statement: cst.Assign
+    dtype: cst.BaseExpression | None  # None: with default (the default's type)
+    default: cst.BaseExpression | None
+
+    @property
+    def is_bool(self) -> bool:
+        if self.default is not None:
+            return isinstance(self.default, cst.Name) and self.default.value in ("True", "False")
+        return self.dtype is not None and m.matches(self.dtype, m.Attribute(attr=m.Name("bool")))
+
+
+def _placeholder(aliases: AliasTable, statement: cst.Assign) -> Placeholder | None:
+    value = statement.value
+    name = call_target(aliases, value)
+    if not isinstance(value, cst.Call):
+        return None
+    args = positional(value)
+    if name in api.PLACEHOLDERS:
+        dtype = keyword(value, "dtype") or (args[0] if args else None)
+        return Placeholder(statement, dtype.value if dtype else None, None)
+    if name == api.PLACEHOLDER_WITH_DEFAULT:
+        default = keyword(value, "input") or (args[0] if args else None)
+        return Placeholder(statement, None, default.value if default else None)
+    return None
+
+
+def fetch_names(node: cst.BaseExpression) -> list[str]:
+    """Names fetched by a ``sess.run`` fetch argument (a name, or a list/tuple of names)."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [e.value.value for e in node.elements if isinstance(e.value, cst.Name)]
+    return []
+
+
+def _is_close(statement: cst.BaseStatement, session: str) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, cst.Expr) and m.matches(
+        small.value, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("close")), args=[])
+    )
+
+
+def _is_session_run(node: cst.BaseExpression, session: str) -> bool:
+    return m.matches(node, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("run"))))
+
+
+def _truth(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value
+    if isinstance(node, cst.Integer) and node.value in ("0", "1"):
+        return "True" if node.value == "1" else "False"
+    return None
+
+
+def _is_keras_input(aliases: AliasTable, node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.ListComp):
+        return _is_keras_input(aliases, node.elt)
+    if isinstance(node, cst.List):
+        return bool(node.elements) and all(_is_keras_input(aliases, e.value) for e in node.elements)
+    return call_target(aliases, node) in api.KERAS_INPUT
+
+
+def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(
+        isinstance(s, (cst.Import, cst.ImportFrom))
+        or (
+            isinstance(s, cst.Expr)
+            and isinstance(s.value, (cst.SimpleString, cst.ConcatenatedString))
+        )
+        for s in statement.body
+    )
+

@@ -1,0 +1,118 @@
+"""Questions about CST nodes that every analysis and rule asks: what a call calls, its arguments, the
+names an expression reads, whether one node lies inside another. No TensorFlow knowledge lives here."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bn_migrate.rewrite.analysis.names import AliasTable
+
+def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
+    """Qualified name of the function a Call calls, when it is a resolvable name (None for any other
+    node, and for None)."""
+    if isinstance(node, cst.Call):
+        return aliases.qualify(node.func)
+    return None
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def positional(call: cst.Call) -> list[cst.Arg]:
+    return [a for a in call.args if a.keyword is None and not a.star]
+
+
+def single_target(statement: cst.BaseSmallStatement) -> str | None:
+    """``NAME`` of ``NAME = value``."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    return None
+
+
+def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
+    """Every small statement of a block and of the blocks nested in it, in source order."""
+    found: list[cst.BaseSmallStatement] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            found.extend(node.body)
+            return False  # no statement lies inside a simple statement: skip its expressions
+
+    body.visit(Collector())
+    return found
+
+
+def target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``); subscripts and attributes bind none."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+
+def parameter_names(params: cst.Parameters) -> set[str]:
+    """Every name a function's parameters bind."""
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    return names
+
+
+def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
+    """Does ``node`` read one of ``names`` (attribute names and keywords are not reads)?"""
+    return bool(read_names(node) & names)
+
+
+def read_names(node: cst.CSTNode) -> set[str]:
+    """Names ``node`` reads (see ``name_references``)."""
+    return {name.value for name in name_references(node)}
+
+
+def name_references(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name in ``node`` that refers to something: not ``x.<attr>``, not ``f(<keyword>=...)``, not
+    a parameter's own name (its default is a reference)."""
+    found: list[cst.Name] = []
+
+    class References(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_Param(self, param: cst.Param) -> bool:
+            if param.default is not None:
+                param.default.visit(self)
+            return False
+
+    node.visit(References())
+    return found
+
+
+
+def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Is ``node`` (by identity) inside ``tree``?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or n is node
+            return not found
+
+    tree.visit(Finder())
+    return found
+
