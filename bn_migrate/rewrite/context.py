@@ -16,19 +16,59 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, Union
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from bn_migrate.rewrite.names import AliasTable
-from bn_migrate.rewrite.program import single_target
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import single_target
 from bn_migrate.rewrite.result import Site
 
 if TYPE_CHECKING:
-    from bn_migrate.rewrite.engine import RewriteOptions
-    from bn_migrate.rewrite.program import Program
-    from bn_migrate.rewrite.rules.graph_function import GraphFunction
+    from bn_migrate.rewrite.analysis.program import Program
+    from bn_migrate.rewrite.options import RewriteOptions
 
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]  # noqa: UP007
 Edit = Callable[[cst.CSTNode], Replacement]
 _N = TypeVar("_N", bound=cst.CSTNode)
 _S = TypeVar("_S", bound=cst.BaseStatement)
+
+
+@dataclass
+class GraphFunction:
+    name: str  # the graph function
+    step_name: str  # the train step
+    params: list[tuple[str, str | None]]  # placeholder name, default source (None: required)
+    casts: list[tuple[str, str]]  # placeholder name, dtype source: TF1 converted feeds to it
+    outputs: list[str] = field(default_factory=list)
+    module_level: list[cst.BaseStatement] = field(default_factory=list)  # edited, kept outside
+    body: list[cst.BaseStatement] = field(default_factory=list)  # edited graph statements
+    after: list[object] = field(
+        default_factory=list
+    )  # optimizer and train step sources (BN006), str()
+    step_returns: list[str] = field(
+        default_factory=list
+    )  # what the train run fetched besides the op
+    layer_names: list[str] = field(
+        default_factory=list
+    )  # every layer object with trainable weights, in creation order
+    variable_names: list[str] = field(default_factory=list)  # trainable free variables (BN014)
+    keras_objects: list[tuple[tuple[int, int], str]] = field(
+        default_factory=list
+    )  # kept Keras layers
+
+    def add_output(self, name: str) -> int:
+        if name not in self.outputs:
+            self.outputs.append(name)
+        return self.outputs.index(name)
+
+    def signature(self) -> str:
+        parts = []
+        for name, default in self.params:
+            parts.append(f"{name}={default}" if default is not None else name)
+        return ", ".join(parts)
+
+    def call_params(self) -> str:
+        return ", ".join(name for name, _ in self.params)
+
+    def outputs_target(self) -> str:
+        return ", ".join(self.outputs)
 
 
 @dataclass(frozen=True)

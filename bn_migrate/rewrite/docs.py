@@ -1,6 +1,6 @@
 """The rules as a Markdown page: id, name, what each does (its module docstring) and its examples.
 
-``python -m bn_migrate.rewrite.rules.docs > RULES.md`` renders it; the examples are the ones the tests
+``python -m bn_migrate.rewrite.docs > RULES.md`` renders it; the examples are the ones the tests
 run (``Rule.EXAMPLES``), so the page cannot drift from what the codemod does.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import sys
 
+from bn_migrate.rewrite.context import Example, Rule
 from bn_migrate.rewrite.rules import RULES
-from bn_migrate.rewrite.rules.base import Example, Rule
 
 
 def _example(example: Example) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -18,11 +18,12 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.names import AliasTable, dotted
-from bn_migrate.rewrite.program import Program
+from bn_migrate.rewrite.analysis.names import AliasTable, dotted
+from bn_migrate.rewrite.analysis.program import Program
+from bn_migrate.rewrite.context import Context, Edit, leading_lines
+from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
-from bn_migrate.rewrite.rules.base import Context, Edit, leading_lines
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -41,18 +42,18 @@ _IDENTIFIER_CHAR = re.compile(r"\w")
 _OWNER = re.compile(r"(?P<dot>\.)?\b(?P<name>[^\W\d]\w*)\.\Z")
 
 
-@dataclass(frozen=True)
-class RewriteOptions:
-    plain_keras_bn: bool = False
-    """Emit plain Keras BN where TF1 used the fused kernel; the report quantifies the difference."""
-    fix_missing_updates: bool = False
-    """Where the original never ran a BN layer's update ops, let Keras update them (changes results)."""
-
-
 def rewrite_source(
-    source: str, *, path: str = "<string>", options: RewriteOptions | None = None
+    source: str,
+    *,
+    path: str = "<string>",
+    options: RewriteOptions | None = None,
+    blockers: Sequence[Site] = (),
 ) -> RewriteResult:
-    """Migrate ``source`` (the text of ``path``) to TF2, or leave it and say why."""
+    """Migrate ``source`` (the text of ``path``) to TF2, or leave it and say why.
+
+    ``blockers`` are the places where other modules of the program can change what this one means
+    (``analysis.modules.ProgramGraph.blockers``): a file with TF1 code and a blocker is left with them
+    as its reasons, before the per-file analysis."""
     options = options or RewriteOptions()
     if not _MAY_CONTAIN_TF.search(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
@@ -65,7 +66,7 @@ def rewrite_source(
             error=f"{exc.raw_line}:{exc.raw_column + 1} {exc.message}",
         )
     try:
-        return _rewrite_module(module, source, options)
+        return _rewrite_module(module, source, options, blockers)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
         site = Site(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
@@ -73,11 +74,15 @@ def rewrite_source(
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
 
 
-def _rewrite_module(module: cst.Module, source: str, options: RewriteOptions) -> RewriteResult:
+def _rewrite_module(
+    module: cst.Module, source: str, options: RewriteOptions, blockers: Sequence[Site]
+) -> RewriteResult:
     aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if _may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)
+    if blockers:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(list(blockers)))
     positions = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
     ctx = Context(
         module=module,

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import difflib
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bn_migrate import __version__
-from bn_migrate.rewrite.result import Site, Status
-
-if TYPE_CHECKING:
-    from bn_migrate.rewrite.runner import FileOutcome, RunResult
+from bn_migrate.rewrite.result import FileOutcome, RunResult, Site, Status
 
 
 class Mode(str, Enum):

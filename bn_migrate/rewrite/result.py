@@ -1,4 +1,5 @@
-"""What rewriting one source text produced. Shared by the engine (rules) and the file runner."""
+"""What rewriting produced: per source text (the engine's ``RewriteResult``), per file (``FileOutcome``)
+and per run (``RunResult``). Shared by the engine, the file runner and the report."""
 
 from __future__ import annotations
 
@@ -35,3 +36,26 @@ class RewriteResult:
     # reasons the file (or a site) was left for a human
     left: list[Site] = field(default_factory=list)
     error: str | None = None  # for FAILED: one line saying what is wrong
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: Status
+    applied: list[Site] = field(default_factory=list)
+    left: list[Site] = field(default_factory=list)
+    error: str | None = None
+    error_line: int | None = None  # where the error is, when known (1-based)
+    error_col: int | None = None
+    diff: str | None = None  # unified diff, when asked for and the file changed
+    written_to: str | None = None  # where new content was written (in place or under --output-dir)
+
+
+@dataclass
+class RunResult:
+    outcomes: list[FileOutcome]
+    not_followed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -51,7 +51,7 @@ from typing import Any, TextIO
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import report
 from bn_migrate.rewrite.report import Mode, unified_diff
-from bn_migrate.rewrite.result import RewriteResult, Site, Status
+from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
 
 Transform = Callable[..., RewriteResult]
 """``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
@@ -81,19 +81,7 @@ class FileJob:
     path: Path  # as the user will see it
     rel: Path
     explicit: bool = False  # named on the command line rather than found in a folder
-
-
-@dataclass
-class FileOutcome:
-    path: str
-    status: Status
-    applied: list[Site] = field(default_factory=list)
-    left: list[Site] = field(default_factory=list)
-    error: str | None = None
-    error_line: int | None = None  # where the error is, when known (1-based)
-    error_col: int | None = None
-    diff: str | None = None  # unified diff, when asked for and the file changed
-    written_to: str | None = None  # where new content was written (in place or under --output-dir)
+    blockers: tuple[Site, ...] = ()  # other modules of its program that can change its semantics
 
 
 @dataclass
@@ -103,16 +91,6 @@ class Discovery:
     not_followed: list[Path]  # symbolic links met inside folders
     base: Path  # the folder --output-dir mirrors
     unlisted: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be read
-
-
-@dataclass
-class RunResult:
-    outcomes: list[FileOutcome]
-    not_followed: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status is status)
 
 
 class SourceError(Exception):
@@ -404,7 +382,8 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         return _copy_unchanged(job, settings, outcome)
     if not any(needle in data for needle in PREFILTER_NEEDLES):
         return _copy_unchanged(job, settings, FileOutcome(display, Status.UNCHANGED))
-    result = settings.transform(source.text, path=display, options=settings.options)
+    program = {"blockers": job.blockers} if job.blockers else {}
+    result = settings.transform(source.text, path=display, options=settings.options, **program)
     outcome = _outcome_from_result(display, source.text, result)
     if outcome.status is not Status.CHANGED:
         return _copy_unchanged(job, settings, outcome)
@@ -568,6 +547,7 @@ def run_files(
     check_config(config)
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
+    found.jobs = with_program_blockers(found.jobs, config.paths)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -596,6 +576,29 @@ def run_files(
     except KeyboardInterrupt:
         result.interrupted = True
     return result
+
+
+def with_program_blockers(jobs: list[FileJob], paths: Sequence[Path]) -> list[FileJob]:
+    """Each job with the sites where another module of its program can change what it means (see
+    ``analysis.modules``): files whose bytes mention TensorFlow only, the others cannot be rewritten."""
+    from bn_migrate.rewrite.analysis.modules import ProgramGraph
+
+    candidates = [job for job in jobs if _mentions_tensorflow(job.path)]
+    if not candidates:
+        return jobs
+    graph = ProgramGraph.build([job.path for job in candidates], [p for p in paths if p.is_dir()])
+    updated = {
+        id(job): replace(job, blockers=tuple(graph.blockers(job.path))) for job in candidates
+    }
+    return [updated.get(id(job), job) for job in jobs]
+
+
+def _mentions_tensorflow(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return any(needle in data for needle in PREFILTER_NEEDLES)
 
 
 def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.rule_examples import (
     ADAM,
     ADAM_KERAS,
     PLACEHOLDER_AFTER,

@@ -17,7 +17,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from bn_migrate.rewrite import engine
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
-from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = sorted(

@@ -19,7 +19,7 @@ import pytest
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import Status
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,

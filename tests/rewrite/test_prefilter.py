@@ -14,8 +14,8 @@ import libcst as cst
 import pytest
 
 from bn_migrate.rewrite import engine
+from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.names import AliasTable
 from bn_migrate.rewrite.result import Status
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
-from bn_migrate.rewrite.rules.examples import SEED_BEFORE, program
+from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
 from tests.rewrite.helpers import assert_rewrite
 
 # The seed question's shape: the BN input is 2-D, but only through a list comprehension of inputs, a

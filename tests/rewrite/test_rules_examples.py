@@ -41,7 +41,7 @@ def test_rule_example(rule, index, example) -> None:  # type: ignore[no-untyped-
 
 
 def test_rules_render_into_docs() -> None:
-    from bn_migrate.rewrite.rules.docs import rules_markdown
+    from bn_migrate.rewrite.docs import rules_markdown
 
     page = rules_markdown()
     for rule in RULES:

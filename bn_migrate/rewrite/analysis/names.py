@@ -207,7 +207,6 @@ def bound_names(node: cst.CSTNode) -> set[str]:
     return set(binders.bound)
 
 
-
 def assigned_names(node: cst.CSTNode) -> set[str]:
     """Names ``node`` assigns: assignment (plain, augmented, annotated) and ``for`` targets."""
     names: set[str] = set()
@@ -228,3 +227,13 @@ def assigned_names(node: cst.CSTNode) -> set[str]:
     node.visit(Targets())
     return names
 
+
+def target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``); subscripts and attributes bind none."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []

@@ -16,7 +16,6 @@ rank a BN input has) are computed here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -31,7 +30,9 @@ from bn_migrate.rewrite.analysis.syntax import (
     keyword,
     parameter_names,
     positional,
+    reads_any,
     single_target,
+    small_statements,
 )
 
 
@@ -204,7 +205,7 @@ class Program:
         if self._graph_tensors is None:
             names = set(self.placeholders)
             for statement in self.graph_region():
-                if _reads_any(statement, names) or self._uses_tensorflow(statement):
+                if reads_any(statement, names) or self._uses_tensorflow(statement):
                     names |= bound_names(statement)
             self._graph_tensors = names
         return self._graph_tensors
@@ -520,7 +521,6 @@ class Program:
         return name
 
 
-
 _REPEATING = (
     cst.For,
     cst.While,
@@ -649,4 +649,3 @@ def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
         )
         for s in statement.body
     )
-

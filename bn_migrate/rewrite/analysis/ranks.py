@@ -17,7 +17,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
-from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
 
 
 class RankInputs(Protocol):
@@ -406,7 +406,6 @@ def _is_number(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
         return _is_number(node.expression)
     return isinstance(node, (cst.Integer, cst.Float))
-
 
 
 class _Uses(cst.CSTVisitor):

@@ -7,6 +7,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 
+
 def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
     """Qualified name of the function a Call calls, when it is a resolvable name (None for any other
     node, and for None)."""
@@ -45,18 +46,6 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     return found
 
 
-def target_names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names an assignment target binds (``a``, ``a, (b, *c)``); subscripts and attributes bind none."""
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
-        return target_names(target.value)
-    return []
-
-
-
 def parameter_names(params: cst.Parameters) -> set[str]:
     """Every name a function's parameters bind."""
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
@@ -66,7 +55,7 @@ def parameter_names(params: cst.Parameters) -> set[str]:
     return names
 
 
-def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
+def reads_any(node: cst.CSTNode, names: set[str]) -> bool:
     """Does ``node`` read one of ``names`` (attribute names and keywords are not reads)?"""
     return bool(read_names(node) & names)
 
@@ -102,7 +91,6 @@ def name_references(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
-
 def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
     """Is ``node`` (by identity) inside ``tree``?"""
     found = False
@@ -115,4 +103,3 @@ def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
 
     tree.visit(Finder())
     return found
-

@@ -13,104 +13,62 @@ every region statement has been edited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.names import dotted
-from bn_migrate.rewrite.rules.base import Context, after_blank_lines, leading_lines
+from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.context import Context, GraphFunction, after_blank_lines, leading_lines
 
 
-@dataclass
-class GraphFunction:
-    name: str  # the graph function
-    step_name: str  # the train step
-    params: list[tuple[str, str | None]]  # placeholder name, default source (None: required)
-    casts: list[tuple[str, str]]  # placeholder name, dtype source: TF1 converted feeds to it
-    outputs: list[str] = field(default_factory=list)
-    module_level: list[cst.BaseStatement] = field(default_factory=list)  # edited, kept outside
-    body: list[cst.BaseStatement] = field(default_factory=list)  # edited graph statements
-    after: list[object] = field(
-        default_factory=list
-    )  # optimizer and train step sources (BN006), str()
-    step_returns: list[str] = field(
-        default_factory=list
-    )  # what the train run fetched besides the op
-    layer_names: list[str] = field(
-        default_factory=list
-    )  # every layer object with trainable weights, in creation order
-    variable_names: list[str] = field(default_factory=list)  # trainable free variables (BN014)
-    keras_objects: list[tuple[tuple[int, int], str]] = field(
-        default_factory=list
-    )  # kept Keras layers
+def function_source(plan: GraphFunction) -> list[cst.BaseStatement]:
+    """``def graph(...)``: casts, the edited graph statements, ``return`` the fetched tensors."""
+    lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in plan.casts]
+    header = cst.parse_statement(
+        f"def {plan.name}({plan.signature()}):\n"
+        + "".join(lines)
+        + f"    return {plan.outputs_target()}\n"
+    )
+    assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
+    casts = list(header.body.body[:-1])
+    body = [*casts, *_nested(_strip_first_blank(plan.body)), header.body.body[-1]]
+    return [header.with_changes(body=header.body.with_changes(body=body))]
 
-    def add_output(self, name: str) -> int:
-        if name not in self.outputs:
-            self.outputs.append(name)
-        return self.outputs.index(name)
 
-    def signature(self) -> str:
-        parts = []
-        for name, default in self.params:
-            parts.append(f"{name}={default}" if default is not None else name)
-        return ", ".join(parts)
+def layer_objects(ctx: Context) -> list[cst.BaseStatement]:
+    return [statement for _, statement in sorted(ctx.layer_objects, key=lambda item: item[0])]
 
-    def call_params(self) -> str:
-        return ", ".join(name for name, _ in self.params)
 
-    def outputs_target(self) -> str:
-        return ", ".join(self.outputs)
-
-    def function_source(self, ctx: Context) -> list[cst.BaseStatement]:
-        """``def graph(...)``: casts, the edited graph statements, ``return`` the fetched tensors."""
-        lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in self.casts]
-        header = cst.parse_statement(
-            f"def {self.name}({self.signature()}):\n"
-            + "".join(lines)
-            + f"    return {self.outputs_target()}\n"
-        )
-        assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
-        casts = list(header.body.body[:-1])
-        body = [*casts, *_nested(_strip_first_blank(self.body)), header.body.body[-1]]
-        return [header.with_changes(body=header.body.with_changes(body=body))]
-
-    def layer_objects(self, ctx: Context) -> list[cst.BaseStatement]:
-        return [statement for _, statement in sorted(ctx.layer_objects, key=lambda item: item[0])]
-
-    def assemble(self, ctx: Context) -> list[cst.BaseStatement]:
-        """Every module-level statement that replaces the TF1 graph region, in order."""
-        hoisted = [(where, _assigned(statement)) for where, statement in ctx.layer_objects]
-        every = [name for _, name in sorted([*hoisted, *self.keras_objects])]
-        weightless = {
-            _assigned(statement)
-            for _, statement in ctx.layer_objects
-            if _constructor(statement) in api.WEIGHTLESS_KERAS_LAYERS
-        }
-        self.layer_names = [
-            name
-            for name in every
-            if name not in ctx.untrainable_layers
-            and name not in ctx.free_variables
-            and name not in weightless
-        ]
-        self.variable_names = [
-            name
-            for name in every
-            if name in ctx.free_variables and ctx.free_variables[name].trainable
-        ]
-        objects = self.layer_objects(ctx)
-        if objects:  # PEP 8: two blank lines after a top-level def or class, else one
-            before = self.module_level[-1] if self.module_level else _kept_before_region(ctx)
-            definition = isinstance(before, (cst.FunctionDef, cst.ClassDef))
-            objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
-        pieces: list[cst.BaseStatement] = [*self.module_level, *objects]
-        blocks: list[cst.BaseStatement] = [*self.function_source(ctx)]
-        blocks.extend(cst.parse_statement(str(source)) for source in self.after)
-        result = list(pieces)
-        for block in blocks:
-            result.append(after_blank_lines(block, 2))
-        return result
+def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
+    """Every module-level statement that replaces the TF1 graph region, in order."""
+    hoisted = [(where, _assigned(statement)) for where, statement in ctx.layer_objects]
+    every = [name for _, name in sorted([*hoisted, *plan.keras_objects])]
+    weightless = {
+        _assigned(statement)
+        for _, statement in ctx.layer_objects
+        if _constructor(statement) in api.WEIGHTLESS_KERAS_LAYERS
+    }
+    plan.layer_names = [
+        name
+        for name in every
+        if name not in ctx.untrainable_layers
+        and name not in ctx.free_variables
+        and name not in weightless
+    ]
+    plan.variable_names = [
+        name for name in every if name in ctx.free_variables and ctx.free_variables[name].trainable
+    ]
+    objects = layer_objects(ctx)
+    if objects:  # PEP 8: two blank lines after a top-level def or class, else one
+        before = plan.module_level[-1] if plan.module_level else _kept_before_region(ctx)
+        definition = isinstance(before, (cst.FunctionDef, cst.ClassDef))
+        objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
+    pieces: list[cst.BaseStatement] = [*plan.module_level, *objects]
+    blocks: list[cst.BaseStatement] = [*function_source(plan)]
+    blocks.extend(cst.parse_statement(str(source)) for source in plan.after)
+    result = list(pieces)
+    for block in blocks:
+        result.append(after_blank_lines(block, 2))
+    return result
 
 
 def _kept_before_region(ctx: Context) -> cst.BaseStatement | None:

@@ -17,13 +17,22 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import bound_names, read_names, single_target
-from bn_migrate.rewrite.rules.base import Context
-from bn_migrate.rewrite.rules.bn008_fused_batch_norm import FUSED_CLASS, request_fused_class
+from bn_migrate.rewrite.analysis.names import bound_names
+from bn_migrate.rewrite.analysis.syntax import read_names, single_target
+from bn_migrate.rewrite.context import Context
 
 Source = (
     int | str | cst.BaseExpression
 )  # index into the call's arguments, new source text, or a node
+
+FUSED_CLASS = "BatchNormalization"
+"""Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
+names TF1 gave (batch_normalization, batch_normalization_1...) and share their numbering."""
+
+
+def request_fused_class(ctx: Context) -> None:
+    """A conversion needs the subclass: BN008 emits it once, after the imports."""
+    ctx.fused_requested = True
 
 
 @dataclass
@@ -136,9 +145,13 @@ def bind(
 
 
 def plan_batch_norm(
-    ctx: Context, spec: api.BatchNormSpec, call: cst.Call, *, updates_happen: bool
+    ctx: Context, spec: api.BatchNormSpec, call: cst.Call, *, updates_happen: bool | None
 ) -> LayerPlan | None:
-    """Check a TF1 batch-norm call against its table entry and plan the Keras 3 layer; None: left."""
+    """Check a TF1 batch-norm call against its table entry and plan the Keras 3 layer; None: left.
+
+    ``updates_happen`` is None when this module cannot tell whether the layer's update ops run (see
+    ``updates_happen``): the call is left unless the answer does not matter (contrib's in-place updates,
+    ``trainable=False``)."""
     what = f"{spec.family} batch norm"
     bound_and_inputs = bind(
         ctx, spec.rule, what, spec.positional, call, has_inputs=spec.is_function
@@ -195,6 +208,14 @@ def plan_batch_norm(
             "trainable=False: TF1 normalized with batch statistics but made no update ops and did not train "
             "gamma/beta; momentum=1.0 keeps the statistics frozen and the train step leaves its variables out",
         )
+    elif updates_happen is None and not in_place:
+        ctx.leave(
+            spec.rule,
+            call,
+            f"{what} in a module without a session: whether its update ops run is decided by the "
+            "code that trains it (another module or a caller), so its momentum cannot be chosen here",
+        )
+        return None
     elif not (updates_happen or in_place):
         kwargs = _freeze(ctx, spec, call, kwargs)
     layer_class = api.KERAS_BN_CLASS
@@ -207,7 +228,7 @@ def plan_batch_norm(
     if fused:
         layer_class = _fused_choice(ctx, spec, call, kwargs)
     plan = LayerPlan(layer_class, kwargs, inputs, training, activation, trainable=not untrainable)
-    plan.moves_with_update_ops = (updates_happen and not in_place) and not untrainable
+    plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
 
 
@@ -414,9 +435,12 @@ def batch_norm_calls(
     return layer_calls(ctx, api.BATCH_NORM, rule)  # type: ignore[return-value]
 
 
-def updates_happen(ctx: Context, spec: api.BatchNormSpec, target: str | None) -> bool:
+def updates_happen(ctx: Context, spec: api.BatchNormSpec, target: str | None) -> bool | None:
     """Did the original ever run this layer's update ops? tf.layers and contrib put them in UPDATE_OPS
-    themselves; a graph-mode Keras layer's reach it only through ``add_to_collection(..., layer.updates)``."""
+    themselves; a graph-mode Keras layer's reach it only through ``add_to_collection(..., layer.updates)``.
+    None when the module has no session: the code that runs the training, elsewhere, decides."""
+    if ctx.program.session is None:
+        return None
     if not ctx.program.updates_run:
         return False
     if spec.family == "Keras 2":

@@ -19,16 +19,11 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import (
-    call_target,
-    fetch_names,
-    keyword,
-    positional,
-    single_target,
-)
-from bn_migrate.rewrite.rules.base import Context, dissolve_session
-from bn_migrate.rewrite.rules.graph_function import graph_function
-from bn_migrate.rewrite.rules.layer_calls import kwarg
+from bn_migrate.rewrite.analysis.program import fetch_names
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+from bn_migrate.rewrite.context import Context, dissolve_session
+from bn_migrate.rewrite.planning.graph_function import assemble, graph_function
+from bn_migrate.rewrite.planning.layer_calls import kwarg
 
 RULE = "BN007"
 
@@ -75,7 +70,7 @@ class StepsPlanner:
         message = (
             f"Session dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()"
         )
-        dissolve_session(ctx, RULE, lambda: plan.assemble(ctx), message, spaced=True)
+        dissolve_session(ctx, RULE, lambda: assemble(ctx, plan), message, spaced=True)
 
     def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None

@@ -10,7 +10,7 @@ and the imports rule runs last because it acts only when something was edited.
 
 from __future__ import annotations
 
-from bn_migrate.rewrite.rules.base import Rule
+from bn_migrate.rewrite.context import Rule
 from bn_migrate.rewrite.rules.bn001_tf_layers_batch_norm import TfLayersBatchNormRule
 from bn_migrate.rewrite.rules.bn002_contrib_batch_norm import ContribBatchNormRule
 from bn_migrate.rewrite.rules.bn003_layers import LayersRule

@@ -11,9 +11,9 @@ with ``fused=None``: see BN008.
 
 from __future__ import annotations
 
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
-from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
 class TfLayersBatchNormRule(Rule):

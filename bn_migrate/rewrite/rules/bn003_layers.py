@@ -16,9 +16,9 @@ from collections import Counter
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
-from bn_migrate.rewrite.rules.layer_calls import finish, layer_calls, plan_layer
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer
+from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
 class LayersRule(Rule):

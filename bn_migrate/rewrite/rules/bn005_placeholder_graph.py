@@ -21,22 +21,17 @@ import re
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import (
-    assigned_names,
-    bound_names,
-    call_target,
-    parameter_names,
-    read_names,
-)
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
+from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names, read_names
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.graph_function import graph_function
+from bn_migrate.rewrite.planning.layer_calls import created_once, layer_object_name, module_level
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.graph_function import graph_function
-from bn_migrate.rewrite.rules.layer_calls import created_once, layer_object_name, module_level
 
 RULE = "BN005"
 

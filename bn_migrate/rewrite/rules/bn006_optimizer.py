@@ -34,7 +34,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import (
+from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
     keyword,
@@ -43,14 +43,14 @@ from bn_migrate.rewrite.program import (
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.rules.base import Context, Edit, Example, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.context import Context, Edit, Example, Rule
+from bn_migrate.rewrite.planning.graph_function import GraphFunction, graph_function
+from bn_migrate.rewrite.planning.layer_calls import bind, code
+from bn_migrate.rewrite.rule_examples import (
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.graph_function import GraphFunction, graph_function
-from bn_migrate.rewrite.rules.layer_calls import bind, code
 
 RULE = "BN006"
 

@@ -23,7 +23,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import (
+from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
     keyword,
@@ -31,15 +31,15 @@ from bn_migrate.rewrite.program import (
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.rules.base import Context, Example, Rule, dissolve_session
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
+from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
+from bn_migrate.rewrite.planning.session_steps import StepsPlanner
+from bn_migrate.rewrite.rule_examples import (
     PLACEHOLDER_BEFORE,
     SEED_BEFORE,
     placeholder_program,
     program,
 )
-from bn_migrate.rewrite.rules.layer_calls import batch_norm_calls
-from bn_migrate.rewrite.rules.session_steps import StepsPlanner
 
 RULE = "BN007"
 

@@ -15,12 +15,9 @@ from functools import cache
 
 import libcst as cst
 
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, placeholder_program
-
-FUSED_CLASS = "BatchNormalization"
-"""Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
-names TF1 gave (batch_normalization, batch_normalization_1...) and share their numbering."""
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS
+from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
 _FUSED_CLASS_SOURCE = '''
 class BatchNormalization(tf.keras.layers.BatchNormalization):
@@ -57,11 +54,6 @@ class BatchNormalization(tf.keras.layers.BatchNormalization):
     def get_config(self):
         return {**super().get_config(), "fused_ranks": self.fused_ranks}
 '''
-
-
-def request_fused_class(ctx: Context) -> None:
-    """A conversion needs the subclass: BN008 emits it once, after the imports."""
-    ctx.fused_requested = True
 
 
 class FusedBatchNormRule(Rule):

@@ -17,11 +17,11 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import call_target, keyword, single_target
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import SEED_AFTER, SEED_BEFORE, program
-from bn_migrate.rewrite.rules.layer_calls import kwarg as _kwarg
-from bn_migrate.rewrite.rules.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, single_target
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import kwarg as _kwarg
+from bn_migrate.rewrite.planning.layer_calls import migrate_batch_norm_calls
+from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
 class KerasGraphRule(Rule):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,

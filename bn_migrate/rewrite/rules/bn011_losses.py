@@ -23,15 +23,15 @@ import re
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import keyword, single_target
-from bn_migrate.rewrite.rules.base import Context, Example, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.analysis.syntax import keyword, single_target
+from bn_migrate.rewrite.context import Context, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import bind, code, layer_calls
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.layer_calls import bind, code, layer_calls
 
 RULE = "BN011"
 _FIELD = re.compile(r"\{(\w+)\}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.program import contains, positional
-from bn_migrate.rewrite.rules.base import Context, Example, Rule, leading_lines
-from bn_migrate.rewrite.rules.examples import PLACEHOLDER_BEFORE, placeholder_program
+from bn_migrate.rewrite.analysis.syntax import contains, positional
+from bn_migrate.rewrite.context import Context, Example, Rule, leading_lines
+from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
 _SCOPED = (
     placeholder_program(PLACEHOLDER_BEFORE)

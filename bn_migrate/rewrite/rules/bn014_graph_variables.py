@@ -19,24 +19,23 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.program import (
-    Builder,
-    assigned_names,
+from bn_migrate.rewrite.analysis.names import assigned_names, target_names
+from bn_migrate.rewrite.analysis.program import Builder
+from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
     name_references,
     read_names,
     single_target,
-    target_names,
 )
-from bn_migrate.rewrite.rules.base import Context, Edit, Example, FreeVariable, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.context import Context, Edit, Example, FreeVariable, Rule
+from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, module_level
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.layer_calls import bind, code, kwarg, module_level
 
 RULE = "BN014"
 

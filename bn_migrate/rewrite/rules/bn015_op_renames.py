@@ -18,15 +18,15 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.names import dotted
-from bn_migrate.rewrite.rules.base import Context, Edit, Example, Rule
-from bn_migrate.rewrite.rules.examples import (
+from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.context import Context, Edit, Example, Rule
+from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
+from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
-from bn_migrate.rewrite.rules.layer_calls import bind, code, kwarg
 
 RULE = "BN015"
 _LAST_PARTS = frozenset(name.rpartition(".")[2] for name in api.OP_RENAMES)
