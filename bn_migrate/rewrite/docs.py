@@ -10,6 +10,7 @@ import difflib
 import sys
 
 from bn_migrate.rewrite.context import Example, Rule
+from bn_migrate.rewrite.analysis import modules
 from bn_migrate.rewrite.rules import RULES
 
 
@@ -37,10 +38,18 @@ def rule_markdown(rule: Rule) -> str:
     return "\n".join(lines)
 
 
+def program_markdown() -> str:
+    """The program-level reasons (BN016): decided by the analysis layer before any rule runs."""
+    doc = (modules.__doc__ or "").strip()
+    return f"## {modules.PROGRAM_RULE} `program` (program-level analysis)\n\n{doc}\n"
+
+
 def rules_markdown() -> str:
-    """Every rule, by id (``RULES`` holds the order the engine runs them in)."""
+    """Every rule, by id (``RULES`` holds the order the engine runs them in), then the program-level
+    reasons."""
     ordered = sorted(RULES, key=lambda rule: rule.id)
-    return "# bn-migrate rewrite rules\n\n" + "\n".join(rule_markdown(rule) for rule in ordered)
+    pages = [rule_markdown(rule) for rule in ordered]
+    return "# bn-migrate rewrite rules\n\n" + "\n".join([*pages, program_markdown()])
 
 
 if __name__ == "__main__":

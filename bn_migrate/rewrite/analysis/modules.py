@@ -11,6 +11,11 @@ change them. This module finds, for each file of a run, the places where another
 - the file imports modules dynamically (``importlib.import_module``, ``__import__``), or changes
   ``sys.path`` and imports a module that is not found beside it: the program cannot be resolved.
 
+A file with TF1 code and any such place is left byte-identical, with a ``BN016`` reason at each place
+(the import line, or line 1 naming the importer): this version migrates a program only when it is one
+file. Files without TF1 code are not affected, and a local module without TensorFlow (a data loader) does
+not count.
+
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
 command line; relative imports from the file's package. A name found nowhere is a library (NumPy, TF).

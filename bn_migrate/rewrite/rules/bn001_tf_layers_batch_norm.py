@@ -3,7 +3,8 @@
 The layer is created once (inline in a Keras-input graph, at module level in a placeholder graph) and
 keeps its name; TF1 defaults are written out (momentum=0.99, epsilon=0.001) and ``training=`` becomes
 the call-time argument (TF1's default ``training=False`` included). A layer whose update ops never ran
-keeps frozen statistics (momentum=1.0) unless ``fix_missing_updates``. ``trainable=False`` (batch
+keeps frozen statistics (momentum=1.0) unless ``fix_missing_updates``; in a module without a
+session, where the code that trains the layer decides whether they run, the call is left. ``trainable=False`` (batch
 statistics, no update ops, gamma/beta not trained) becomes momentum=1.0 with the layer's variables left
 out of the train step. ``virtual_batch_size``, ``adjustment`` and ``reuse`` leave the file. 4-D input
 with ``fused=None``: see BN008.
@@ -35,6 +36,13 @@ class TfLayersBatchNormRule(Rule):
                 SEED_BEFORE,
                 bn="tf.layers.batch_normalization(hidden, training=True, virtual_batch_size=2)",
             ),
+            left=("BN001",),
+        ),
+        Example(  # a model module: the program that trains it (elsewhere) decides its updates
+            "import tensorflow as tf\n\n\n"
+            "def batch_norm_relu(inputs, training):\n"
+            "    inputs = tf.layers.batch_normalization(inputs, momentum=0.997, training=training)\n"
+            "    return tf.nn.relu(inputs)\n",
             left=("BN001",),
         ),
     )
