@@ -139,6 +139,21 @@ class Context:
             return
         self.edits[node] = change
 
+    def then(self, rule: str, node: cst.CSTNode, change: Edit) -> None:
+        """Register ``change`` to apply to ``node`` after the edit an earlier rule registered on it (if
+        any): a statement an earlier rule rewrote in place and this rule then moves, say. The earlier
+        edit is kept whole; only its result is passed on."""
+        earlier = self.edits.pop(node, None)
+        self.edits[node] = change if earlier is None else _composed(earlier, change)
+
+    def move_out(self, rule: str, node: _N, replacement: cst.CSTNode) -> _N:
+        """``node`` with every edit registered inside it so far (its own included) applied, for the rule
+        to place elsewhere; ``node`` itself becomes ``replacement`` (a name for a layer created once at
+        module level, say). The earlier edits live on in the returned copy."""
+        moved = self.materialized(node)
+        self.edits[node] = lambda _: replacement
+        return moved
+
     def remove(self, rule: str, statement: cst.CSTNode, message: str) -> None:
         """Delete a statement and everything TF1 in it."""
         self.edit(rule, statement, deleted)
@@ -270,6 +285,16 @@ def comment_lines(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
     return lines
 
 
+def _composed(first: Edit, second: Edit) -> Edit:
+    """An edit doing ``first``, then ``second`` on its result (nothing more once ``first`` removed it)."""
+
+    def both(node: cst.CSTNode) -> Replacement:
+        result = first(node)
+        return result if isinstance(result, cst.RemovalSentinel) else second(result)  # type: ignore[arg-type]
+
+    return both
+
+
 class _Registered(cst.CSTTransformer):
     """Applies registered edits (keyed by original node) inside one subtree."""
 
@@ -290,12 +315,41 @@ class _Claimer(cst.CSTVisitor):
         return True
 
 
+SHARED_FIELDS = frozenset(
+    {
+        "needed_imports",
+        "prelude",
+        "layer_objects",
+        "removable_imports",
+        "graph_function",
+        "graph_names",
+        "train_ops",
+        "untrainable_layers",
+        "bn_training",
+        "fused_requested",
+        "free_variables",
+    }
+)
+"""The ``Context`` fields through which rules pass decisions to each other (and to the engine). The
+inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``) are read-only facts; ``edits``,
+``claimed``, ``applied`` and ``left`` are written only through ``Context``'s methods."""
+
+
 class Rule:
-    """A migration step with a stable id. Subclasses document themselves for users in the docstring."""
+    """A migration step with a stable id. Subclasses document themselves for users in the docstring.
+
+    Each rule declares which ``SHARED_FIELDS`` it ``writes`` and which it ``reads``; a field a rule reads
+    must be complete when it runs, so every other rule that writes it runs earlier (checked by
+    tests/rewrite/test_rule_contracts.py, which also traces real runs against the declarations). A rule
+    that deliberately reads a field before later rules add to it names it in ``reads_partial`` and says
+    why that is sound in a comment."""
 
     id: ClassVar[str]
     name: ClassVar[str]
     EXAMPLES: ClassVar[tuple[Example, ...]] = ()
+    reads: ClassVar[frozenset[str]] = frozenset()
+    writes: ClassVar[frozenset[str]] = frozenset()
+    reads_partial: ClassVar[frozenset[str]] = frozenset()
 
     def plan(self, ctx: Context) -> None:
         raise NotImplementedError

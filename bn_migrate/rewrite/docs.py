@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import sys
 
-from bn_migrate.rewrite.context import Example, Rule
 from bn_migrate.rewrite.analysis import modules
+from bn_migrate.rewrite.context import Example, Rule
 from bn_migrate.rewrite.rules import RULES
 
 

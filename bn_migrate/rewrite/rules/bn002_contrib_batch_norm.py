@@ -21,6 +21,7 @@ class ContribBatchNormRule(Rule):
 
     id = "BN002"
     name = "contrib-batch-norm"
+    writes = frozenset({"bn_training", "fused_requested", "layer_objects", "untrainable_layers"})
     EXAMPLES = (
         Example(
             program(

@@ -41,6 +41,11 @@ class PlaceholderGraphRule(Rule):
 
     id = RULE
     name = "placeholder-graph"
+    writes = frozenset({"graph_function", "graph_names", "layer_objects"})
+    # graph_function: BN005 adds the graph body and reads only the function's name and parameters,
+    # which the first rule to touch it (BN006 or BN005) fixes; BN007's later outputs are assembled
+    # when the edits are applied, after every rule.
+    reads_partial = frozenset({"graph_function"})
     EXAMPLES = (
         Example(
             placeholder_program(PLACEHOLDER_BEFORE),
@@ -116,8 +121,9 @@ class PlaceholderGraphRule(Rule):
                 continue
             graph_names |= assigned_names(statement)
             collect = _collect(plan.body)
-            dissolve = ctx.edits.pop(statement, None)  # an arg_scope block: dissolve, then collect
-            ctx.edit(RULE, statement, collect if dissolve is None else _then(dissolve, collect))
+            ctx.then(
+                RULE, statement, collect
+            )  # an arg_scope block (BN012): dissolved, then collected
         ctx.graph_names = graph_names
         self._make_layers_once(ctx, start)
         ctx.apply(RULE, program.graph[start], f"graph -> def {plan.name}({plan.call_params()})")
@@ -161,12 +167,11 @@ class PlaceholderGraphRule(Rule):
         """``Layer(...)(inputs)`` in the graph or a builder: create ``Layer(...)`` once at module level."""
         if not created_once(ctx, RULE, constructor):
             return True  # left, with the reason
-        built = module_level(ctx, RULE, constructor, ctx.materialized(constructor))
-        if built is None:
-            return True
         name = _object_name(ctx, constructor)
-        ctx.edits.pop(constructor, None)  # its conversion (BN009) is in ``built``
-        ctx.edit(RULE, constructor, lambda _: cst.Name(name))
+        moved = ctx.move_out(RULE, constructor, cst.Name(name))  # BN009's conversion moves with it
+        built = module_level(ctx, RULE, constructor, moved)
+        if built is None:
+            return True  # left, with the reason (the whole file is left)
         where = ctx.positions[constructor]
         ctx.layer_objects.append(
             (
@@ -236,11 +241,6 @@ def _free_names(function: cst.FunctionDef) -> set[str]:
     assigned and read counts as local)."""
     received = parameter_names(function.params)
     return read_names(function.body) - received - bound_names(function.body)
-
-
-def _then(first, second):  # type: ignore[no-untyped-def]
-    """An edit doing ``first`` then ``second``."""
-    return lambda node: second(first(node))
 
 
 def _collect(into: list[cst.BaseStatement]):  # type: ignore[no-untyped-def]

@@ -101,6 +101,12 @@ class OptimizerRule(Rule):
 
     id = RULE
     name = "optimizer-train-step"
+    reads = frozenset({"free_variables", "untrainable_layers"})
+    writes = frozenset({"graph_function", "prelude", "train_ops"})
+    # layer_objects: var_list scopes are resolved through the tf.layers / contrib / variable objects
+    # BN001-BN003 and BN014 hoisted; the Keras layers BN005 hoists later have no TF1 scope name, and a
+    # var_list in a program with any Keras layer makes this rule leave the file.
+    reads_partial = frozenset({"layer_objects"})
     EXAMPLES = (
         Example(
             placeholder_program(
@@ -499,7 +505,12 @@ class OptimizerRule(Rule):
             if cls.startswith(api.KERAS_LAYERS_MODULE + ".")
             or (cls in api.BATCH_NORM and not api.BATCH_NORM[cls].is_function)
         ]
-        if program.arg_scopes or kept_keras:
+        inline_keras = any(
+            isinstance(call.func, cst.Call)
+            and (ctx.qualify(call.func.func) or "").startswith(api.KERAS_LAYERS_MODULE + ".")
+            for call in program.calls
+        )
+        if program.arg_scopes or kept_keras or inline_keras:
             ctx.leave(
                 RULE,
                 arg,

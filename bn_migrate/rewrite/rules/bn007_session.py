@@ -49,6 +49,8 @@ class SessionRule(Rule):
 
     id = RULE
     name = "session-to-model"
+    reads = frozenset({"bn_training", "graph_function", "graph_names", "train_ops"})
+    writes = frozenset({"graph_function", "needed_imports"})
     EXAMPLES = (
         Example(
             program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)").replace(

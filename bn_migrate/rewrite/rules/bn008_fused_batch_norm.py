@@ -61,6 +61,8 @@ class FusedBatchNormRule(Rule):
 
     id = "BN008"
     name = "fused-batch-norm"
+    reads = frozenset({"fused_requested"})
+    writes = frozenset({"prelude"})
     EXAMPLES = (  # the module already defines the name the emitted class needs
         Example(
             "class BatchNormalization:\n    pass\n\n\n"

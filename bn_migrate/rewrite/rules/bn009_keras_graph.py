@@ -29,6 +29,7 @@ class KerasGraphRule(Rule):
 
     id = "BN009"
     name = "keras-in-graph"
+    writes = frozenset({"fused_requested"})
     EXAMPLES = (
         Example(
             program(SEED_BEFORE, bn="tf.keras.layers.BatchNormalization()(hidden)"),

@@ -29,6 +29,7 @@ class ImportsRule(Rule):
 
     id = "BN010"
     name = "imports"
+    writes = frozenset({"needed_imports", "removable_imports"})
     EXAMPLES = (
         Example(
             placeholder_program(PLACEHOLDER_BEFORE).replace(

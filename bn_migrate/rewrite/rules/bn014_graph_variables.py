@@ -55,6 +55,7 @@ class GraphVariablesRule(Rule):
 
     id = RULE
     name = "graph-variables"
+    writes = frozenset({"free_variables", "layer_objects"})
     EXAMPLES = (
         Example(
             _scaled('scale = tf.get_variable("scale", [4], initializer=tf.ones_initializer())'),

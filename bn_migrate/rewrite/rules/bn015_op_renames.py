@@ -38,6 +38,7 @@ class OpRenamesRule(Rule):
 
     id = RULE
     name = "op-renames"
+    writes = frozenset({"removable_imports"})
     EXAMPLES = (
         Example(
             placeholder_program(
