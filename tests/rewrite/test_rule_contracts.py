@@ -101,21 +101,26 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Trace]:
 
     monkeypatch.setattr(engine, "Context", TracingContext)
     for rule in RULES:
-
-        def plan(ctx: Context, _rule: Any = rule, _plan: Any = type(rule).plan) -> None:
-            before = _graph_function_state(ctx)
-            edits_before = dict(ctx.edits)
-            trace.rule = _rule.id
-            try:
-                _plan(_rule, ctx)
-            finally:
-                trace.rule = None
-            if _graph_function_state(ctx) != before:
-                trace.writes.setdefault(_rule.id, set()).add("graph_function")
-            _assert_earlier_edits_kept(_rule.id, edits_before, ctx.edits)
-
-        monkeypatch.setattr(rule, "plan", plan)
+        monkeypatch.setattr(rule, "plan", _traced_plan(trace, rule))
     yield trace
+
+
+def _traced_plan(trace: _Trace, rule: Any) -> Any:
+    original = type(rule).plan
+
+    def plan(ctx: Context) -> None:
+        before = _graph_function_state(ctx)
+        edits_before = dict(ctx.edits)
+        trace.rule = rule.id
+        try:
+            original(rule, ctx)
+        finally:
+            trace.rule = None
+        if _graph_function_state(ctx) != before:
+            trace.writes.setdefault(rule.id, set()).add("graph_function")
+        _assert_earlier_edits_kept(rule.id, edits_before, ctx.edits)
+
+    return plan
 
 
 def _graph_function_state(ctx: Context) -> dict[str, Any] | None:
