@@ -874,3 +874,54 @@ one), ``tf.Print`` (TF2's ``tf.print`` returns no tensor: a restructuring, not a
 (graph-only Python function), ``tf.random_poisson`` (reordered ``lam``/``shape``; rare), initializers,
 losses, layers and summaries (other rules, or graph-only), and everything ``tf_upgrade_v2`` itself
 sends to ``tf.compat.v1``."""
+
+
+# --- programs across modules (analysis.modules) ------------------------------------------------------
+TENSORFLOW_PACKAGES = frozenset({"tensorflow", "tf_slim", "keras", "tf_keras"})
+"""Top-level packages whose import means a module builds TensorFlow code."""
+
+LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
+    {
+        # numerics, data, images, plots: they never create TF variables, layers or update ops
+        *(
+            "numpy",
+            "scipy",
+            "pandas",
+            "sklearn",
+            "h5py",
+            "tables",
+            "numba",
+            "PIL",
+            "cv2",
+            "imageio",
+        ),
+        *(
+            "skimage",
+            "matplotlib",
+            "seaborn",
+            "plotly",
+            "moviepy",
+            "librosa",
+            "nltk",
+            "gensim",
+            "jieba",
+        ),
+        *("lmdb", "pydot", "graphviz", "tqdm", "progressbar", "six", "future", "absl", "yaml"),
+        *("easydict", "simplejson", "ujson", "msgpack", "psutil", "dill", "joblib", "requests"),
+        *("termcolor", "click", "tabulate", "docopt", "gym", "pygame", "IPython", "ipdb", "wget"),
+        *("gdown", "boto3", "visdom", "wandb", "mlflow", "tensorboardX", "bs4", "setuptools"),
+        *("pkg_resources", "google", "mpi4py", "pytest"),
+    }
+)
+"""Third-party packages a TF1 program imports that are not modules of the program: when one is not
+installed where the codemod runs, it is still a library (any other name found nowhere may be a module of
+the program that was not given, so the file is left)."""
+
+PYTHON2_STANDARD_LIBRARY = frozenset(
+    {
+        *("cPickle", "cStringIO", "StringIO", "urllib2", "urlparse", "Queue", "ConfigParser"),
+        *("httplib", "HTMLParser", "Tkinter", "commands", "thread", "__builtin__", "exceptions"),
+        *("SocketServer", "BaseHTTPServer", "xmlrpclib", "cookielib", "md5", "sets"),
+    }
+)
+"""Python 2 standard modules (TF1 programs often import them): libraries, not modules of the program."""

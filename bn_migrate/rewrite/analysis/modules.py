@@ -8,8 +8,9 @@ change them. This module finds, for each file of a run, the places where another
 - the file imports a local module that builds TensorFlow graph code (directly, or through further local
   imports): that module's layers, update ops and variables belong to the same program;
 - another local module imports the file: its functions and graph are used, trained or run from there;
-- the file imports modules dynamically (``importlib.import_module``, ``__import__``), or changes
-  ``sys.path`` and imports a module that is not found beside it: the program cannot be resolved.
+- the file imports modules dynamically (``importlib.import_module``, ``__import__``), or imports a
+  module found neither beside it nor installed (nor among the well-known libraries of
+  ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved.
 
 A file with TF1 code and any such place is left byte-identical, with a ``BN016`` reason at each place
 (the import line, or line 1 naming the importer): this version migrates a program only when it is one
@@ -18,7 +19,8 @@ not count.
 
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
-command line; relative imports from the file's package. A name found nowhere is a library (NumPy, TF).
+command line; relative imports from the file's package. A name found there is a module of the program;
+the standard library and installed packages are libraries.
 Only the standard library's ``ast`` is used: this runs over whole trees before any file is parsed with
 libcst, and costs about one ``ast.parse`` per file that mentions an import.
 """
@@ -31,12 +33,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.result import Site
 
 PROGRAM_RULE = "BN016"
 """Id of the reasons given when another module of the program can change a file's semantics."""
 
-_TENSORFLOW_ROOTS = frozenset({"tensorflow", "tf_slim", "keras", "tf_keras"})
 _DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "imp.load_source"})
 _MAX_SIBLING_FILES = 5000
 """How many neighbouring files are read to find a file's importers; a larger folder is cut there."""
@@ -61,7 +63,8 @@ class ModuleFacts:
     uses_tensorflow: bool = False
     imports: list[LocalImport] = field(default_factory=list)
     dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # line, col, what
-    unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # with sys.path changes
+    unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # found nowhere
+    changes_sys_path: bool = False
     readable: bool = True
 
 
@@ -107,7 +110,7 @@ class ProgramGraph:
             tree = ast.parse(data, filename=str(path))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             facts.readable = False
-            facts.uses_tensorflow = any(root.encode() in data for root in _TENSORFLOW_ROOTS)
+            facts.uses_tensorflow = any(root.encode() in data for root in api.TENSORFLOW_PACKAGES)
             return
         _ImportReader(self, facts).visit(tree)
 
@@ -147,13 +150,17 @@ class ProgramGraph:
                 )
             )
         for line, col, module in facts.unresolved:
+            where = (
+                "nor where the program's `sys.path` changes point" if facts.changes_sys_path else ""
+            )
             sites.append(
                 Site(
                     PROGRAM_RULE,
                     line,
                     col,
-                    f"`{module}` is not found beside this file and the program changes `sys.path`: "
-                    "it may be a module of this program that was not given; migrate the whole program",
+                    f"`{module}` is found neither beside this file nor installed{where and ', ' + where}: "
+                    "if it is a module of this program it can build or train this graph; pass its folder "
+                    "too (or install it)",
                 )
             )
         for edge in facts.imports:
@@ -233,6 +240,11 @@ def _module_file(root: Path, parts: Sequence[str]) -> Path | None:
     return None
 
 
+def _is_namespace(root: Path, parts: Sequence[str]) -> bool:
+    """A folder without ``__init__.py`` (a namespace package): imports of it bind no code of its own."""
+    return root.joinpath(*parts).is_dir()
+
+
 def _package_dir(path: Path, level: int) -> Path:
     folder = path.parent
     for _ in range(level - 1):
@@ -252,8 +264,9 @@ class _ImportReader(ast.NodeVisitor):
 
     def visit(self, node: ast.AST) -> None:
         super().visit(node)
-        if isinstance(node, ast.Module) and self.changes_sys_path:
+        if isinstance(node, ast.Module):
             self.facts.unresolved.extend(self.missing)
+            self.facts.changes_sys_path = self.changes_sys_path
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -265,7 +278,10 @@ class _ImportReader(ast.NodeVisitor):
             folder = _package_dir(self.facts.path, node.level)
             written = "." * node.level + (node.module or "")
             parts = node.module.split(".") if node.module else []
-            self._local(node, written, _module_file(folder, parts) if parts else None)
+            target = _module_file(folder, parts) if parts else None
+            if parts and target is None and not _is_namespace(folder, parts):
+                self.missing.append((node.lineno, node.col_offset + 1, written))
+            self._local(node, written, target)
             for name in names:  # ``from . import model``: a submodule
                 self._local(node, written, _module_file(folder, [*parts, name]))
             return
@@ -279,14 +295,16 @@ class _ImportReader(ast.NodeVisitor):
     def _absolute(self, node: ast.Import | ast.ImportFrom, module: str) -> bool:
         """Record ``module``; True when it (or its package) is local."""
         root = module.split(".")[0]
-        if root in _TENSORFLOW_ROOTS:
+        if root in api.TENSORFLOW_PACKAGES:
             self.facts.uses_tensorflow = True
             return False
         target = self.graph.resolve(module, self.search)
         if target is None and "." in module:
             target = self.graph.resolve(root, self.search)  # a package's own __init__
         if target is None:
-            if not _is_library(root):
+            if not _is_library(root) and not any(
+                _is_namespace(folder, module.split(".")) for folder in self.search
+            ):
                 self.missing.append((node.lineno, node.col_offset + 1, module))
             return False
         self._local(node, module, target)
@@ -328,6 +346,8 @@ def _is_library(root: str) -> bool:
     import sys
 
     if root in sys.stdlib_module_names or root in sys.builtin_module_names:
+        return True
+    if root in api.LIBRARIES_WITHOUT_GRAPH_CODE or root in api.PYTHON2_STANDARD_LIBRARY:
         return True
     try:
         return importlib.util.find_spec(root) is not None
