@@ -130,7 +130,13 @@ class Context:
         self.applied.append(self._site(rule, node, message))
 
     def leave(self, rule: str, node: cst.CSTNode, message: str) -> None:
+        """Record why ``node`` is left for a human. The rule owns that decision: the engine adds no
+        reason of its own for the same reference (one site, one reason): a left call's callee is its
+        reference."""
         self.left.append(self._site(rule, node, message))
+        self.claimed.add(id(node))
+        if isinstance(node, cst.Call):
+            self.claimed.add(id(node.func))
 
     def edit(self, rule: str, node: cst.CSTNode, change: Edit) -> None:
         """Register a change of ``node``; two rules changing one node is a bug in the rule order."""

@@ -11,6 +11,7 @@ import ast
 import bisect
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -20,6 +21,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
+from bn_migrate.rewrite.analysis.syntax import call_target
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
@@ -94,16 +96,13 @@ def _rewrite_module(
     _report_shadowed_tensorflow(ctx)
     for rule in RULES:
         rule.plan(ctx)
-    for node, what, qualified in references:
-        if id(node) not in ctx.claimed:
-            reason = api.unsupported_reason(qualified) if qualified else None
-            ctx.leave(
-                ENGINE_RULE,
-                node,
-                f"`{what}`: {reason}"
-                if reason
-                else f"`{what}` is not migrated in this program shape",
-            )
+    unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
+    if unclaimed:
+        sessions = sum(
+            1 for call in ctx.program.calls if call_target(aliases, call) in api.SESSION_CLASSES
+        )
+        for reference in unclaimed:
+            ctx.leave(ENGINE_RULE, reference.node, _unclaimed_reason(ctx, reference, sessions))
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
@@ -189,12 +188,37 @@ def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:
     return False
 
 
-def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[tuple[cst.CSTNode, str, str]]:
-    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access:
-    (node, as written, canonical qualified name or "")."""
-    found: list[tuple[cst.CSTNode, str, str]] = []
+@dataclass(frozen=True)
+class _Reference:
+    """A reference to a TF1-only symbol (or a graph-mode Keras ``.updates`` access)."""
+
+    node: cst.CSTNode
+    what: str  # as written
+    qualified: str  # canonical qualified name, "" for ``.updates``
+    definition: cst.FunctionDef | cst.ClassDef | None  # the outermost one it is written in
+
+
+def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]:
+    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access."""
+    found: list[_Reference] = []
+    definitions: list[cst.FunctionDef | cst.ClassDef] = []
 
     class Finder(cst.CSTVisitor):
+        def _found(self, node: cst.CSTNode, what: str, qualified: str) -> None:
+            found.append(_Reference(node, what, qualified, definitions[0] if definitions else None))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            definitions.append(node)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            definitions.pop()
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            definitions.append(node)
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            definitions.pop()
+
         def visit_Import(self, node: cst.Import) -> bool:
             return False
 
@@ -204,20 +228,65 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[tuple[cst.C
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             name = aliases.qualify(node)
             if name is not None and api.is_tf1_only(name):
-                found.append((node, dotted(node) or name, name))
+                self._found(node, dotted(node) or name, name)
                 return False
             if node.attr.value in api.LAYER_UPDATE_ATTRIBUTES and name is None:
-                found.append((node, f".{node.attr.value}", ""))
+                self._found(node, f".{node.attr.value}", "")
             node.value.visit(self)  # ``attr`` is a Name too, but not a reference: never visit it
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
             name = aliases.qualify(node)
             if name is not None and api.is_tf1_only(name):
-                found.append((node, node.value, name))
+                self._found(node, node.value, name)
 
     module.visit(Finder())
     return found
+
+
+def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int) -> str:
+    """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
+    first condition of the program's shape that does not hold, so a user knows what blocked the file."""
+    what = f"`{reference.what}`"
+    known = api.unsupported_reason(reference.qualified) if reference.qualified else None
+    if known:
+        return f"{what}: {known}"
+    program = ctx.program
+    definition = reference.definition
+    if definition is not None:
+        kind = "class" if isinstance(definition, cst.ClassDef) else "def"
+        where = (
+            f"inside `{kind} {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        )
+        if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
+            return (
+                f"{what} {where}, a builder called once: this construct is not migrated in builders"
+            )
+        if kind == "class":
+            return f"{what} {where}: graph code in classes is not migrated in this version"
+        return (
+            f"{what} {where}: graph code in functions is migrated only in builders called once from a "
+            "module-level graph (not in functions called several times, from loops, from other modules, "
+            "or from the training code)"
+        )
+    if program.session is None:
+        return (
+            f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "
+            "that trains it, in the same module"
+        )
+    if sessions > 1:
+        return (
+            f"{what}: the module makes {sessions} sessions; programs with one session are migrated"
+        )
+    if program.shape is None:
+        fed = (
+            "both Keras inputs and placeholders"
+            if program.inputs
+            else "neither Keras inputs nor placeholders"
+        )
+        return f"{what}: the graph is fed by {fed}; one of the two is migrated"
+    region = "in the session block" if program.in_session(reference.node) else "in the graph"
+    return f"{what} {region}: no rule of this version migrates it"
 
 
 class _ApplyEdits(cst.CSTTransformer):

@@ -4,6 +4,8 @@ JSON report (``--report FILE.json``), and the exit status."""
 from __future__ import annotations
 
 import difflib
+import re
+from collections import Counter
 from enum import Enum
 from typing import Any
 
@@ -96,7 +98,57 @@ def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
             lines.append(f"would rewrite {outcome.path}")
     elif outcome.status is Status.FAILED:
         lines.append(error_line(outcome))
-    lines.extend(site.format(outcome.path) for site in outcome.left)
+    lines.extend(_left_lines(outcome))
+    return lines
+
+
+SITES_SHOWN_PER_REASON = 3
+"""On stderr a file shows this many sites of one reason, then a count; ``--report`` keeps every site."""
+
+_QUOTED = re.compile(r"`[^`]*`")
+_NUMBER = re.compile(r"(?<=[:( ])\d+(?=[),:]|$)")
+
+
+def reason_of(site: Site) -> str:
+    """The site's rule and message with names and numbers masked: sites with one reason share it."""
+    return f"{site.rule} {_NUMBER.sub('…', _QUOTED.sub('`…`', site.message))}"
+
+
+def _left_lines(outcome: FileOutcome) -> list[str]:
+    totals = Counter(reason_of(site) for site in outcome.left)
+    shown: Counter[str] = Counter()
+    lines: list[str] = []
+    for site in outcome.left:
+        reason = reason_of(site)
+        if shown[reason] == SITES_SHOWN_PER_REASON:
+            continue
+        shown[reason] += 1
+        lines.append(site.format(outcome.path))
+        if shown[reason] == SITES_SHOWN_PER_REASON and totals[reason] > SITES_SHOWN_PER_REASON:
+            hidden = totals[reason] - SITES_SHOWN_PER_REASON
+            lines.append(
+                f"{outcome.path}: ... and {hidden} more {site.rule} sites like the above "
+                "(every site is in --report)"
+            )
+    return lines
+
+
+def left_reason_lines(result: RunResult, most: int = 10) -> list[str]:
+    """The run's left sites grouped by reason, most frequent first (at most ``most`` reasons)."""
+    sites: Counter[str] = Counter()
+    files: dict[str, set[str]] = {}
+    for outcome in result.outcomes:
+        for site in outcome.left:
+            reason = reason_of(site)
+            sites[reason] += 1
+            files.setdefault(reason, set()).add(outcome.path)
+    if not sites:
+        return []
+    lines = ["left for a human, by reason (sites, files):"]
+    for reason, count in sites.most_common(most):
+        lines.append(f"  {_plural(count, 'site')}, {_plural(len(files[reason]), 'file')}  {reason}")
+    if len(sites) > most:
+        lines.append(f"  ... and {len(sites) - most} more reasons (every site is in --report)")
     return lines
 
 

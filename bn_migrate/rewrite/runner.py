@@ -725,5 +725,7 @@ def rewrite_command(
             )
             if status != report.EXIT_INTERRUPTED:
                 status = report.EXIT_ERROR
+    for line in report.left_reason_lines(result):
+        print(line, file=err)
     print(report.summary_line(result, config.mode), file=err)
     return status

@@ -1,0 +1,119 @@
+"""A left TF1 construct says which condition of the program's shape failed (BN000), so a user knows what
+blocked the file, instead of a generic "not migrated in this program shape"; and the run groups the
+reasons by count."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.report import Mode, left_reason_lines, outcome_lines
+from bn_migrate.rewrite.result import FileOutcome, RunResult, Site, Status
+from bn_migrate.rewrite.runner import RunConfig, rewrite_command
+
+FIXTURE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "tf1" / "layers_mlp_placeholder.py"
+).read_text(encoding="utf-8")
+
+
+def engine_reasons(source: str) -> list[tuple[int, str]]:
+    result = rewrite_source(textwrap.dedent(source))
+    assert result.status is Status.SKIPPED, result
+    return [(site.line, site.message) for site in result.left if site.rule == "BN000"]
+
+
+def test_graph_code_in_a_function_that_is_not_a_builder_called_once() -> None:
+    reasons = engine_reasons(
+        FIXTURE.replace(
+            'h = tf.layers.dense(x, 16, name="dense1")',
+            "def tower(t):\n    return tf.Print(t, [t])\n\n\nh = tf.layers.dense(tower(x) + tower(x), 16)",
+        )
+    )
+    assert any(
+        "`tf.Print` inside `def tower` (line 14): graph code in functions is migrated only in "
+        "builders called once" in message
+        for _, message in reasons
+    ), reasons
+
+
+def test_graph_code_in_a_builder_called_once() -> None:
+    reasons = engine_reasons(
+        FIXTURE.replace(
+            'h = tf.layers.dense(x, 16, name="dense1")',
+            "def tower(t):\n    return tf.Print(t, [t])\n\n\nh = tf.layers.dense(tower(x), 16)",
+        )
+    )
+    assert any("a builder called once: this construct is not migrated" in m for _, m in reasons)
+
+
+def test_graph_code_in_a_class() -> None:
+    reasons = engine_reasons(
+        FIXTURE + "\n\nclass Model:\n    def build(self, t):\n        return tf.Print(t, [t])\n"
+    )
+    assert any("inside `class Model`" in m and "classes is not migrated" in m for _, m in reasons)
+
+
+def test_a_module_without_a_session() -> None:
+    source = FIXTURE[: FIXTURE.index("with tf.Session() as sess:")]
+    reasons = engine_reasons(source)
+    assert reasons and all("this module runs no session" in m for _, m in reasons), reasons
+
+
+def test_a_module_with_two_sessions() -> None:
+    second = FIXTURE[FIXTURE.index("with tf.Session() as sess:") :]
+    reasons = engine_reasons(FIXTURE + "\n" + second)
+    assert any("the module makes 2 sessions" in m for _, m in reasons), reasons
+
+
+SITES = [
+    Site("BN000", line, 1, f"`tf.layers.conv2d` inside `def net` (line {line}): why")
+    for line in range(1, 8)
+]
+
+
+def test_a_file_shows_at_most_three_sites_of_one_reason() -> None:
+    outcome = FileOutcome("a.py", Status.SKIPPED, left=[*SITES, Site("BN001", 9, 1, "other")])
+    lines = outcome_lines(outcome, Mode.DIFF)
+    assert lines[:3] == [site.format("a.py") for site in SITES[:3]]
+    assert lines[3] == "a.py: ... and 4 more BN000 sites like the above (every site is in --report)"
+    assert lines[4] == "a.py:9:1 BN001 other"
+
+
+def test_the_run_ends_with_reasons_grouped_by_count() -> None:
+    result = RunResult(
+        outcomes=[
+            FileOutcome("a.py", Status.SKIPPED, left=SITES[:5]),
+            FileOutcome(
+                "b.py",
+                Status.SKIPPED,
+                left=[*SITES[5:], Site("BN016", 1, 1, "imported by x.py:3, ...")],
+            ),
+        ]
+    )
+    lines = left_reason_lines(result)
+    assert lines[0] == "left for a human, by reason (sites, files):"
+    assert lines[1] == "  7 sites, 2 files  BN000 `…` inside `…` (line …): why"
+    assert lines[2] == "  1 site, 1 file  BN016 imported by x.py:…, ..."
+
+
+def test_the_command_prints_the_grouped_reasons(tmp_path: Path) -> None:
+    (tmp_path / "lib.py").write_text(FIXTURE[: FIXTURE.index("with tf.Session")], encoding="utf-8")
+    err = io.StringIO()
+    rewrite_command(
+        RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1), stdout=io.StringIO(), stderr=err
+    )
+    text = err.getvalue()
+    assert "left for a human, by reason (sites, files):" in text
+    assert "BN000 `…`: this module runs no session" in text
+
+
+def test_a_site_a_rule_leaves_gets_no_second_reason_from_the_engine() -> None:
+    source = (
+        "import tensorflow as tf\n\n\n"
+        "def batch_norm_relu(inputs, training):\n"
+        "    return tf.layers.batch_normalization(inputs, momentum=0.997, training=training)\n"
+    )
+    result = rewrite_source(source)
+    assert [(s.rule, s.line) for s in result.left] == [("BN001", 5)], result.left
