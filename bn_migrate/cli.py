@@ -41,18 +41,31 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         mode = Mode.WRITE
     if args.output_dir is not None and (args.check or args.diff):
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
+    _refuse_empty_paths(args)
     config = RunConfig(
         paths=tuple(Path(p) for p in args.paths),
         mode=mode,
         diff=args.diff,
-        output_dir=Path(args.output_dir) if args.output_dir else None,
+        output_dir=Path(args.output_dir) if args.output_dir is not None else None,
         jobs=args.jobs or 0,
         excludes=tuple(args.exclude),
         options=RewriteOptions(
             plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
         ),
     )
-    return rewrite_command(config, report_path=Path(args.report) if args.report else None)
+    report_path = Path(args.report) if args.report is not None else None
+    return rewrite_command(config, report_path=report_path)
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """An empty argument (an unset shell variable: ``rewrite "$SRC"``) would mean the current folder."""
+    if any(p == "" for p in args.paths):
+        raise BnMigrateError(
+            "an empty PATH was given (an unset variable?); name the files or folders"
+        )
+    for option, value in (("--output-dir", args.output_dir), ("--report", args.report)):
+        if value == "":
+            raise BnMigrateError(f"{option} is empty (an unset variable?); give a path")
 
 
 def _positive_int(text: str) -> int:

@@ -537,9 +537,13 @@ def resolve_transform(transform: Transform | None) -> Transform:
     return rewrite_source
 
 
-def check_config(config: RunConfig) -> None:
-    """Reject option combinations and output folders that would lose or mix up files."""
+def check_config(config: RunConfig, report_path: Path | None = None) -> None:
+    """Reject option combinations, output folders and report files that would lose or mix up files."""
+    if report_path is not None:
+        _check_report_path(config, report_path)
     if config.output_dir is None:
+        if config.mode is Mode.OUTPUT_DIR:
+            raise BnMigrateError("--output-dir needs a folder; give a path")
         return
     if config.mode is not Mode.OUTPUT_DIR:
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
@@ -554,20 +558,59 @@ def check_config(config: RunConfig) -> None:
         raise BnMigrateError(f"--output-dir {config.output_dir} is the input tree itself")
 
 
+def _check_report_path(config: RunConfig, report_path: Path) -> None:
+    report_real = report_path.resolve()
+    for path in config.paths:
+        if report_real == path.resolve():
+            raise BnMigrateError(
+                f"--report {report_path} is the input {path}; write the report elsewhere"
+            )
+    if config.output_dir is not None:
+        out = config.output_dir.resolve()
+        if report_real == out or out in report_real.parents:
+            raise BnMigrateError(
+                f"--report {report_path} lies in --output-dir {config.output_dir}; "
+                "write the report elsewhere"
+            )
+
+
+def check_targets(found: Discovery, output_dir: Path | None, report_path: Path | None) -> None:
+    """Refuse, before anything is written, a report or mirror copy that would land on an input file."""
+    inputs = {job.path.resolve(): job.path for job in found.jobs}
+    inputs.update({source.resolve(): source for source, _ in found.copies})
+    if report_path is not None and report_path.resolve() in inputs:
+        raise BnMigrateError(
+            f"--report {report_path} is the input file {inputs[report_path.resolve()]}; "
+            "write the report elsewhere"
+        )
+    if output_dir is None:
+        return
+    rels = [job.rel for job in found.jobs] + [rel for _, rel in found.copies]
+    for rel in rels:
+        target = (output_dir / rel).resolve()
+        if target in inputs:
+            raise BnMigrateError(
+                f"--output-dir {output_dir} would overwrite the input {inputs[target]}; "
+                "choose a folder outside the inputs"
+            )
+
+
 def run_files(
     config: RunConfig,
     *,
     transform: Transform | None = None,
     on_outcome: Callable[[FileOutcome], None] = lambda outcome: None,
+    report_path: Path | None = None,
 ) -> RunResult:
     """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order.
 
     A KeyboardInterrupt stops the run cleanly: files being written finish (atomically), the rest are
     left alone, and the result says ``interrupted``.
     """
-    check_config(config)
+    check_config(config, report_path)
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
+    check_targets(found, output_dir, report_path)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -706,7 +749,7 @@ def rewrite_command(
         for line in report.outcome_lines(outcome, config.mode):
             print(line, file=err)
 
-    result = run_files(config, transform=transform, on_outcome=show)
+    result = run_files(config, transform=transform, on_outcome=show, report_path=report_path)
     for link in result.not_followed:
         print(f"{link}: symbolic link not followed", file=err)
     status = report.exit_status(result, config.mode)
