@@ -99,6 +99,8 @@ def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
             lines.append(f"would rewrite {outcome.path}")
     elif outcome.status is Status.FAILED:
         lines.append(error_line(outcome))
+    elif outcome.reason is not None:
+        lines.append(f"{outcome.path}: skipped: {outcome.reason}")
     lines.extend(site.format(outcome.path) for site in outcome.left)
     return lines
 
@@ -118,6 +120,7 @@ def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
         "applied": [site_json(s) for s in outcome.applied],
         "left": [site_json(s) for s in outcome.left],
         "error": error,
+        "reason": outcome.reason,
     }
 
 

@@ -94,6 +94,10 @@ class FileOutcome:
     error_col: int | None = None
     diff: str | None = None  # unified diff, when asked for and the file changed
     written_to: str | None = None  # where new content was written (in place or under --output-dir)
+    reason: str | None = None  # why a SKIPPED file was not even read (e.g. NOT_REGULAR)
+
+
+NOT_REGULAR = "not a regular file"
 
 
 @dataclass
@@ -149,12 +153,33 @@ def _skip_dir(entry: os.DirEntry[str]) -> bool:
     return os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
 
 
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected: opening it for reading could block forever."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: not a regular file")
+
+
+def read_regular(path: Path, limit: int = -1) -> bytes:
+    """The bytes of a regular file (at most ``limit``), following links; a FIFO, socket or device is
+    refused with :class:`NotRegularFile` without blocking (opened non-blocking, checked with fstat)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a socket cannot even be opened
+        raise NotRegularFile(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    finally:
+        os.close(fd)
+
+
 def _looks_like_python(path: Path) -> bool:
     if path.suffix == ".py":
         return True
     try:
-        with path.open("rb") as handle:
-            first = handle.readline(200)
+        first = read_regular(path, 200).split(b"\n", 1)[0]
     except OSError:
         return True  # let the reader report why it cannot be read
     return first.startswith(b"#!") and b"python" in first
@@ -392,7 +417,9 @@ def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
 def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
     display = str(job.path)
     try:
-        data = job.path.read_bytes()
+        data = read_regular(job.path)
+    except NotRegularFile:
+        return FileOutcome(display, Status.SKIPPED, reason=NOT_REGULAR)
     except OSError as exc:
         return FileOutcome(display, Status.FAILED, error=f"cannot read: {exc.strerror}")
     if job.explicit and not _looks_like_python(job.path):
@@ -520,7 +547,7 @@ def copy_file(source: Path, target: Path) -> None:
             target.unlink()
         os.symlink(os.readlink(source), target)
         return
-    atomic_write(target, source.read_bytes(), stat.S_IMODE(source.stat().st_mode))
+    atomic_write(target, read_regular(source), stat.S_IMODE(source.stat().st_mode))
     shutil.copystat(source, target)
 
 
@@ -642,11 +669,14 @@ def run_files(
 
 
 def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
-    """Copy the tree's other files (data, configs, links) into the mirror; return the failures."""
+    """Copy the tree's other files (data, configs, links) into the mirror; return the failures (and
+    the FIFOs, sockets and devices, skipped)."""
     failures = []
     for source, rel in found.copies:
         try:
             copy_file(source, output_dir / rel)
+        except NotRegularFile:
+            failures.append(FileOutcome(str(source), Status.SKIPPED, reason=NOT_REGULAR))
         except OSError as exc:
             error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
             failures.append(FileOutcome(str(source), Status.FAILED, error=error))
