@@ -311,6 +311,18 @@ def decode_source(data: bytes) -> SourceText:
     return SourceText("\n".join(parts[0::2]), encoding, tuple(parts[1::2]))
 
 
+def check_python_syntax(text: str, display: str) -> None:
+    """Raise SourceError (with CPython's message and place) unless the Python running bn-migrate
+    parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
+    "unchanged", even when it does not mention TensorFlow."""
+    try:
+        compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested for Python's parser") from None
+
+
 def _undecodable(data: bytes, encoding: str, detail: str) -> SourceError:
     """The reason ``tokenize.detect_encoding`` refused ``data``, placed at the byte or cookie line."""
     try:
@@ -426,6 +438,7 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         return FileOutcome(display, Status.FAILED, error="not a Python source file (expected *.py)")
     try:
         source = decode_source(data)
+        check_python_syntax(source.text, display)
     except SourceError as exc:
         outcome = _failed(display, exc)
         return _copy_unchanged(job, settings, outcome)
