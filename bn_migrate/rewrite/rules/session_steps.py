@@ -29,6 +29,7 @@ from bn_migrate.rewrite.program import (
 from bn_migrate.rewrite.rules.base import Context, dissolve_session
 from bn_migrate.rewrite.rules.graph_function import graph_function
 from bn_migrate.rewrite.rules.layer_calls import kwarg
+from bn_migrate.rewrite.scopes import ScopedNameVisitor
 
 RULE = "BN007"
 
@@ -429,8 +430,10 @@ class StepsPlanner:
         planner = self
         local = (ctx.graph_names - set(ctx.program.placeholders)) | set(ctx.program.placeholders)
 
-        class Uses(cst.CSTVisitor):
+        class Uses(ScopedNameVisitor):
             def visit_Name(self, node: cst.Name) -> None:
+                if self.is_local(node.value):
+                    return  # a function's own parameter or variable, not the module-level name
                 if node.value == planner.session and id(node) not in planner.handled:
                     ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
                 elif node.value in local and id(node) not in ctx.claimed:
