@@ -92,7 +92,7 @@ class FileOutcome:
     error: str | None = None
     error_line: int | None = None  # where the error is, when known (1-based)
     error_col: int | None = None
-    diff: str | None = None  # unified diff, when asked for and the file changed
+    diff: bytes | None = None  # unified diff in the file's encoding, when asked for and it changed
     written_to: str | None = None  # where new content was written (in place or under --output-dir)
     reason: str | None = None  # why a SKIPPED file was not even read (e.g. NOT_REGULAR)
 
@@ -452,9 +452,10 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         new_bytes = encode_source(result.code, source)
     except SourceError as exc:
         return _copy_unchanged(job, settings, _failed(display, exc, result))
-    if settings.diff:  # in the file's own line endings, so patch(1) applies it to the file
-        old_text = data.decode(source.encoding)
-        outcome.diff = unified_diff(display, old_text, new_bytes.decode(source.encoding))
+    if settings.diff:  # the file's own bytes (encoding, BOM, line endings): patch(1) applies it
+        codec = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
+        old_text, new_text = data.decode(codec), new_bytes.decode(codec)
+        outcome.diff = unified_diff(display, old_text, new_text, codec)
     return _write_changed(job, settings, outcome, new_bytes)
 
 
@@ -772,6 +773,17 @@ def _outcome_of(job: FileJob, future: Future[FileOutcome]) -> FileOutcome:
 # The command
 
 
+def write_bytes(out: TextIO, data: bytes) -> None:
+    """Write ``data`` as it is to a text stream's binary buffer (a diff is in its file's encoding)."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # a StringIO
+        out.write(data.decode("utf-8", errors="surrogateescape"))
+    else:
+        buffer.write(data)
+        buffer.flush()
+
+
 def rewrite_command(
     config: RunConfig,
     *,
@@ -787,8 +799,7 @@ def rewrite_command(
 
     def show(outcome: FileOutcome) -> None:
         if outcome.diff:
-            out.write(outcome.diff)
-            out.flush()
+            write_bytes(out, outcome.diff)
         for line in report.outcome_lines(outcome, config.mode):
             print(line, file=err)
 
