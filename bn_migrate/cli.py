@@ -7,6 +7,7 @@ Exit codes (every subcommand):
   1  rewrite --check: a file would change or needs a human; 2 also: a file could not be read or parsed
   0/1/2  check: equivalent / different / undecided
   130  interrupted (Ctrl-C)
+  143  rewrite, check: terminated (SIGTERM); stopped as for Ctrl-C
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from bn_migrate import __version__
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, stop_on_signals
 
 
 def _cmd_run_tf1(args: argparse.Namespace) -> int:
@@ -94,6 +96,7 @@ Exit status:
   1    --check: a file would change, or has TF1 batch-norm code left for a human
   2    usage error, or a file could not be read, parsed or written (the other files are still done)
   130  interrupted: files already rewritten stay rewritten, no file is left half-written
+  143  terminated (SIGTERM): as 130; worker processes end
 """
 
 
@@ -145,6 +148,8 @@ Exit status:
   1  different: a variable differs beyond tolerance or a BN layer lost/gained a parameter; see diagnoses
   2  undecided: a side failed, timed out or used an API the legacy runtime cannot provide; a variable or
      BN layer could not be paired; no training step; step counts differ
+  130/143  interrupted (Ctrl-C) / terminated (SIGTERM): the runs and the processes they started are
+     killed and the temporary folder removed
 """
 
 
@@ -324,14 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run-tf1":  # the program's own signal handling and exit status
+        return _run(args)
+    with stop_on_signals() as signals:
+        status = _run(args)
+    if signals.exit_status == EXIT_TERMINATED:
+        print("bn-migrate: terminated (SIGTERM): stopped cleanly", file=sys.stderr)
+        return EXIT_TERMINATED
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except BnMigrateError as exc:
         print(f"bn-migrate: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("bn-migrate: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import report
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
+from bn_migrate.signals import deferred
 
 Transform = Callable[..., RewriteResult]
 """``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
@@ -697,9 +698,11 @@ def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
     return failures
 
 
-def _ignore_sigint() -> None:
-    """Workers ignore Ctrl-C: the parent stops handing out files and lets each finish its write."""
+def _ignore_stop_signals() -> None:
+    """Workers ignore Ctrl-C and SIGTERM: the parent stops handing out files, lets each finish its
+    write, and shuts the pool down (the workers end with it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def pool_context() -> BaseContext:
@@ -738,9 +741,9 @@ def _run_parallel(
     executor = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=pool_context(),
-        initializer=_ignore_sigint,
+        initializer=_ignore_stop_signals,
     )
-    with _sigint_ignored_while_spawning():
+    with _sigint_ignored_while_spawning(), deferred(signal.SIGTERM):
         futures = [executor.submit(process_file, job, settings) for job in jobs]
     consumed = 0
     try:
