@@ -104,6 +104,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from bn_migrate.check import CheckOptions, check_programs
     from bn_migrate.check.report_files import write_json, write_plot
 
+    _refuse_outputs_over_programs(args)
     options = CheckOptions(
         timeout=args.timeout,
         old_args=tuple(args.old_arg),
@@ -127,6 +128,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if result.verdict == "undecided" and result.reason:
         print(f"bn-migrate check: undecided: {result.reason}", file=sys.stderr)
     return result.exit_code
+
+
+def _refuse_outputs_over_programs(args: argparse.Namespace) -> None:
+    """``--json``/``--plot`` naming OLD or NEW (or empty) would replace a program with a report."""
+    from pathlib import Path
+
+    programs = {Path(args.old).resolve(), Path(args.new).resolve()}
+    for option, value in (("--json", args.json), ("--plot", args.plot)):
+        if value is None:
+            continue
+        if value == "":
+            raise BnMigrateError(f"{option} is empty (an unset variable?); give a path")
+        if Path(value).resolve() in programs:
+            raise BnMigrateError(f"{option} {value} is a program being checked; write it elsewhere")
 
 
 CHECK_EPILOG = """\

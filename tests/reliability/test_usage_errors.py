@@ -109,3 +109,21 @@ def test_check_still_refuses_a_negative_timeout(
     assert "must be positive" in usage_error(
         capsys, "check", "train.py", "new.py", "--timeout", "-5"
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--json", "train.py", "is a program being checked"),
+        ("--json", "./new.py", "is a program being checked"),
+        ("--plot", "train.py", "is a program being checked"),
+        ("--json", "", "--json is empty"),
+    ],
+)
+def test_check_refuses_a_report_over_a_program(
+    project: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, expected: str
+) -> None:
+    (project / "new.py").write_text("print('new')\n")
+    before = digests(project)
+    assert expected in usage_error(capsys, "check", "train.py", "new.py", f"{option}={value}")
+    assert digests(project) == before
