@@ -82,7 +82,9 @@ def _positive_int(text: str) -> int:
 
 REWRITE_EPILOG = """\
 Output: diffs go to stdout; one line per rewritten or failed file, every site left for a human
-('file:line:col RULE message') and a summary go to stderr.
+('file:line:col RULE message') and a summary go to stderr. A diff is in each file's own encoding,
+with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
+ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
 
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.

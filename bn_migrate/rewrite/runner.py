@@ -11,8 +11,10 @@ Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
   ``site-packages``/``dist-packages``, ``node_modules`` and virtual environments (any folder holding a
   ``pyvenv.cfg``). Files named on the command line are taken wherever they are, if they look like
   Python (``*.py`` or a python shebang); ``--exclude`` still applies to their names.
-- Every file is decoded (so a file that is not valid UTF-8 or its declared encoding, or is binary, is
-  reported), but only files whose bytes mention ``tensorflow`` or ``tf_slim`` are parsed and rewritten.
+- Every file is decoded and parsed by CPython (so a file that is not valid UTF-8 or its declared
+  encoding, is binary, or is not Python this interpreter parses is reported with its place), but only
+  files whose bytes mention ``tensorflow`` or ``tf_slim`` go to the codemod.
+- Only regular files are read: FIFOs, sockets and devices are skipped with a reason, never opened.
 - Symbolic links met inside a folder are never followed nor rewritten (a link can lead out of the tree
   or to a file already visited); they are listed as "not followed". ``--output-dir`` recreates them as
   links. A link named on the command line is the user's choice: its target is rewritten, the link kept.

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bn_migrate.errors import BnMigrateError
+from bn_migrate.runtime.script import load_program
 from tests.reliability.helpers import TF1_PROGRAM, digests, run_cli
 
 SKIPPED = "skipped: not a regular file"
@@ -69,3 +71,8 @@ def test_a_device_named_on_the_command_line_is_skipped(tmp_path: Path) -> None:
     done = run_cli("rewrite", "-j1", "--diff", "/dev/zero", cwd=tmp_path)  # reading it never ends
     assert done.returncode == 0
     assert f"/dev/zero: {SKIPPED}" in done.stderr.decode().splitlines()
+
+
+def test_run_tf1_refuses_a_fifo_without_opening_it(tree: Path) -> None:
+    with pytest.raises(BnMigrateError, match="no such file"):
+        load_program(tree / "src" / "pipe.py")  # passed before too: kept
