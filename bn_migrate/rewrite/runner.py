@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -319,7 +320,9 @@ def check_python_syntax(text: str, display: str) -> None:
     parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
     "unchanged", even when it does not mention TensorFlow."""
     try:
-        compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():  # invalid escapes and the like are the file's business
+            warnings.simplefilter("ignore")
+            compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except (RecursionError, MemoryError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,13 @@ def test_a_file_without_tensorflow_that_parses_stays_unchanged(
     status, err, _ = rewrite(tmp_path, capsys, "util.py", "x = 1\n" + LONG_SUM)
     assert status == 0
     assert "0 files changed, 1 unchanged, 0 skipped, 0 failed" in err
+
+
+def test_python_s_warnings_about_a_file_are_not_errors_nor_noise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning shown to the user would fail here
+        status, err, _ = rewrite(tmp_path, capsys, "util.py", 'import re\nr = re.compile("\\d")\n')
+    assert status == 0
+    assert err.splitlines() == ["0 files changed, 1 unchanged, 0 skipped, 0 failed"]
