@@ -25,6 +25,8 @@ REUSED = "reused from the OLD-run cache"
 
 def _validate(path: str | os.PathLike[str], label: str) -> Path:
     p = Path(path)
+    if p.exists() and not p.is_file():  # a FIFO would block: never opened
+        raise BnMigrateError(f"{label} program {p}: not a regular file")
     if not p.is_file():
         raise BnMigrateError(f"{label} program {p}: no such file")
     if p.suffix not in (".py", ".ipynb"):

@@ -45,6 +45,8 @@ def _is_magic(line: str) -> bool:
 def load_program(path: str | os.PathLike[str]) -> Program:
     """Read a ``.py`` file or the code cells of an ``.ipynb`` notebook."""
     p = Path(path)
+    if p.exists() and not p.is_file():  # a FIFO would block: never opened
+        raise BnMigrateError(f"{p}: not a regular file")
     if not p.is_file():
         raise BnMigrateError(f"{p}: no such file")
     if p.suffix == ".ipynb":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bn_migrate.cli import main
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.runtime.script import load_program
 from tests.reliability.helpers import TF1_PROGRAM, digests, run_cli
@@ -73,6 +74,10 @@ def test_a_device_named_on_the_command_line_is_skipped(tmp_path: Path) -> None:
     assert f"/dev/zero: {SKIPPED}" in done.stderr.decode().splitlines()
 
 
-def test_run_tf1_refuses_a_fifo_without_opening_it(tree: Path) -> None:
-    with pytest.raises(BnMigrateError, match="no such file"):
-        load_program(tree / "src" / "pipe.py")  # passed before too: kept
+def test_run_tf1_and_check_refuse_a_fifo_without_opening_it(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(BnMigrateError, match=r"pipe\.py: not a regular file"):
+        load_program(tree / "src" / "pipe.py")
+    assert main(["check", str(tree / "src" / "pipe.py"), str(tree / "src" / "train.py")]) == 2
+    assert capsys.readouterr().err.endswith("pipe.py: not a regular file\n")
