@@ -7,6 +7,7 @@ Exit codes (every subcommand):
   1  rewrite --check: a file would change or needs a human; 2 also: a file could not be read or parsed
   0/1/2  check: equivalent / different / undecided
   130  interrupted (Ctrl-C)
+  143  rewrite, check: terminated (SIGTERM); stopped as for Ctrl-C
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from bn_migrate import __version__
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, stop_on_signals
 
 
 def _cmd_run_tf1(args: argparse.Namespace) -> int:
@@ -41,18 +43,31 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         mode = Mode.WRITE
     if args.output_dir is not None and (args.check or args.diff):
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
+    _refuse_empty_paths(args)
     config = RunConfig(
         paths=tuple(Path(p) for p in args.paths),
         mode=mode,
         diff=args.diff,
-        output_dir=Path(args.output_dir) if args.output_dir else None,
+        output_dir=Path(args.output_dir) if args.output_dir is not None else None,
         jobs=args.jobs or 0,
         excludes=tuple(args.exclude),
         options=RewriteOptions(
             plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
         ),
     )
-    return rewrite_command(config, report_path=Path(args.report) if args.report else None)
+    report_path = Path(args.report) if args.report is not None else None
+    return rewrite_command(config, report_path=report_path)
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """An empty argument (an unset shell variable: ``rewrite "$SRC"``) would mean the current folder."""
+    if any(p == "" for p in args.paths):
+        raise BnMigrateError(
+            "an empty PATH was given (an unset variable?); name the files or folders"
+        )
+    for option, value in (("--output-dir", args.output_dir), ("--report", args.report)):
+        if value == "":
+            raise BnMigrateError(f"{option} is empty (an unset variable?); give a path")
 
 
 def _positive_int(text: str) -> int:
@@ -67,7 +82,9 @@ def _positive_int(text: str) -> int:
 
 REWRITE_EPILOG = """\
 Output: diffs go to stdout; one line per rewritten or failed file, every site left for a human
-('file:line:col RULE message') and a summary go to stderr.
+('file:line:col RULE message') and a summary go to stderr. A diff is in each file's own encoding,
+with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
+ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
 
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.
@@ -81,6 +98,7 @@ Exit status:
   1    --check: a file would change, or has TF1 batch-norm code left for a human
   2    usage error, or a file could not be read, parsed or written (the other files are still done)
   130  interrupted: files already rewritten stay rewritten, no file is left half-written
+  143  terminated (SIGTERM): as 130; worker processes end
 """
 
 
@@ -88,6 +106,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from bn_migrate.check import CheckOptions, check_programs
     from bn_migrate.check.report_files import write_json, write_plot
 
+    _refuse_outputs_over_programs(args)
     options = CheckOptions(
         timeout=args.timeout,
         old_args=tuple(args.old_arg),
@@ -113,6 +132,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _refuse_outputs_over_programs(args: argparse.Namespace) -> None:
+    """``--json``/``--plot`` naming OLD or NEW (or empty) would replace a program with a report."""
+    from pathlib import Path
+
+    programs = {Path(args.old).resolve(), Path(args.new).resolve()}
+    for option, value in (("--json", args.json), ("--plot", args.plot)):
+        if value is None:
+            continue
+        if value == "":
+            raise BnMigrateError(f"{option} is empty (an unset variable?); give a path")
+        if Path(value).resolve() in programs:
+            raise BnMigrateError(f"{option} {value} is a program being checked; write it elsewhere")
+
+
 CHECK_EPILOG = """\
 A training step is a session.run (OLD) or an outermost tf.function call, Keras model/layer call or
 apply_gradients (NEW) that changed a model variable (trainable variables and BN moving statistics;
@@ -132,6 +165,8 @@ Exit status:
   1  different: a variable differs beyond tolerance or a BN layer lost/gained a parameter; see diagnoses
   2  undecided: a side failed, timed out or used an API the legacy runtime cannot provide; a variable or
      BN layer could not be paired; no training step; step counts differ
+  130/143  interrupted (Ctrl-C) / terminated (SIGTERM): the runs and the processes they started are
+     killed and the temporary folder removed
 """
 
 
@@ -311,14 +346,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run-tf1":  # the program's own signal handling and exit status
+        return _run(args)
+    with stop_on_signals() as signals:
+        status = _run(args)
+    if signals.exit_status == EXIT_TERMINATED:
+        print("bn-migrate: terminated (SIGTERM): stopped cleanly", file=sys.stderr)
+        return EXIT_TERMINATED
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except BnMigrateError as exc:
         print(f"bn-migrate: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("bn-migrate: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from bn_migrate.check.analysis import Runs, analyze
 from bn_migrate.check.old_runs import OldRunCache, copy_run, run_key
 from bn_migrate.check.options import CheckOptions
 from bn_migrate.check.result import CheckResult
-from bn_migrate.check.runner import Worker, start, supervise, worker_env
+from bn_migrate.check.runner import Worker, kill, start, supervise, worker_env
 from bn_migrate.check.trace import RunStatus, Trace
 from bn_migrate.errors import BnMigrateError
 
@@ -25,6 +25,8 @@ REUSED = "reused from the OLD-run cache"
 
 def _validate(path: str | os.PathLike[str], label: str) -> Path:
     p = Path(path)
+    if p.exists() and not p.is_file():  # a FIFO would block: never opened
+        raise BnMigrateError(f"{label} program {p}: not a regular file")
     if not p.is_file():
         raise BnMigrateError(f"{label} program {p}: no such file")
     if p.suffix not in (".py", ".ipynb"):
@@ -116,18 +118,23 @@ def _run_all(
     lock = Worker("new_lock", "new", folder / "new_lock") if options.lockstep else None
     workers = [*old_workers, free, *([lock] if lock else [])]
     base = {"seed": options.seed, "go_file": str(go_file), "old_trace": str(old_workers[0].folder)}
-    for w in workers:
-        if w.status is not None:  # reused from the cache
-            continue
-        start(
-            w,
-            {
-                **base,
-                "program": str(old if w.side == "old" else new),
-                "argv": list(options.old_args if w.side == "old" else options.new_args),
-                "mode": "lockstep" if w is lock else "free",
-            },
-        )
+    try:
+        for w in workers:
+            if w.status is not None:  # reused from the cache
+                continue
+            start(
+                w,
+                {
+                    **base,
+                    "program": str(old if w.side == "old" else new),
+                    "argv": list(options.old_args if w.side == "old" else options.new_args),
+                    "mode": "lockstep" if w is lock else "free",
+                },
+            )
+    except BaseException:  # Ctrl-C or SIGTERM while starting: the ones started must not run on
+        for w in workers:
+            kill(w)
+        raise
 
     def more_old_runs(first: Worker) -> list[Worker]:
         assert first.trace is not None

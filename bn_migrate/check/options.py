@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ class CheckOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("timeout", "ulps", "rtol", "atol", "step_rtol", "free_rtol"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                flag = "--" + name.replace("_", "-")
+                raise BnMigrateError(f"{name} ({flag}) must be a finite number, got {value}")
         if self.timeout <= 0:
             raise BnMigrateError(f"timeout must be positive, got {self.timeout}")
         if self.old_repeats < 1:

@@ -2,7 +2,8 @@
 
 All workers start at once so their TensorFlow imports overlap; the TF2 workers wait (already
 importing) until the first TF1 run has written its trace. Each worker runs in its own process group,
-killed whole on timeout or when the check ends, so nothing the program started is left running.
+killed whole on timeout or when the check ends; processes the program started in a session of their
+own are found by a token in their environment and killed too, so nothing is left running.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,8 @@ from typing import Any
 from bn_migrate.check.trace import TRACE_JSON, RunStatus, Trace
 
 POLL_SECONDS = 0.02
+RUN_TOKEN_VARIABLE = "BN_MIGRATE_RUN_TOKEN"
+"""Set to a fresh token in each worker's environment: the processes of a run are found by it."""
 TAIL_LINES = 15
 
 
@@ -37,6 +41,7 @@ class Worker:
     status: RunStatus | None = None
     trace: Trace | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    token: str = ""  # marks every process of this run (RUN_TOKEN_VARIABLE in its environment)
 
     @property
     def running(self) -> bool:
@@ -63,6 +68,8 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
     temporary = worker.folder / "tmp"
     temporary.mkdir(exist_ok=True)
     env["TMPDIR"] = str(temporary)
+    worker.token = uuid.uuid4().hex
+    env[RUN_TOKEN_VARIABLE] = worker.token
     with (
         open(worker.folder / "stdout.txt", "wb") as out,
         open(worker.folder / "stderr.txt", "wb") as err,
@@ -78,13 +85,52 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
 
 
 def kill(worker: Worker) -> None:
-    """Kill the worker's whole process group (the program's children too) and reap it."""
+    """Kill the worker's whole process group (the program's children too), reap it, then kill every
+    process still carrying the worker's token: children the program started in a session or process
+    group of their own (``start_new_session=True``, daemons) leave the group but keep the environment."""
     if worker.process is None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(worker.process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         worker.process.wait(timeout=10)
+    if worker.token:
+        kill_marked(worker.token)
+
+
+def marked_processes(token: str) -> list[int]:
+    """The processes (but this one) whose environment holds ``RUN_TOKEN_VARIABLE=token`` (Linux
+    /proc; an empty list elsewhere). A process that replaced its whole environment is not found."""
+    needle = f"{RUN_TOKEN_VARIABLE}={token}".encode()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:  # gone, or not ours to read
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+def kill_marked(token: str, rounds: int = 50) -> None:
+    """SIGKILL every process marked with ``token`` until none is left (a process may fork while the
+    first round runs). A killed process is a zombie with an empty environment until it is reaped."""
+    for _ in range(rounds):
+        pids = marked_processes(token)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(POLL_SECONDS)
 
 
 def stderr_tail(worker: Worker, lines: int = TAIL_LINES) -> str:

@@ -67,13 +67,50 @@ def rewrite_source(
             code=source,
             error=f"{exc.raw_line}:{exc.raw_column + 1} {exc.message}",
         )
+    except RecursionError:
+        return _too_deeply_nested(source)
     try:
         return _rewrite_module(module, source, options, blockers)
+    except RecursionError:
+        return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
         site = Site(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def _too_deeply_nested(source: str) -> RewriteResult:
+    """Valid Python too deep for the codemod's (recursive) parser or visitors: left, with the place."""
+    line, col = deepest_place(source)
+    site = Site(
+        ENGINE_RULE,
+        line,
+        col,
+        "too deeply nested for the codemod's parser (a very long or deeply nested expression); "
+        "file left unchanged: split the expression or migrate this file by hand",
+    )
+    return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def deepest_place(source: str) -> tuple[int, int]:
+    """1-based line and column of the most deeply nested expression of ``source`` (CPython's tree,
+    walked without recursion); (1, 1) when CPython cannot parse it either."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return 1, 1
+    best: tuple[int, int, int] = (0, 1, 1)
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.stmt) and not isinstance(node, ast.Module):
+            depth = 0
+        line = getattr(node, "lineno", None)
+        if depth > best[0] and line is not None:
+            best = (depth, line, getattr(node, "col_offset", 0) + 1)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return best[1], best[2]
 
 
 def _rewrite_module(

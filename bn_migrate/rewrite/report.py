@@ -4,6 +4,7 @@ JSON report (``--report FILE.json``), and the exit status."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections import Counter
 from enum import Enum
@@ -43,12 +44,50 @@ def exit_status(result: RunResult, mode: Mode) -> int:
     return EXIT_OK
 
 
-def unified_diff(path: str, old: str, new: str) -> str:
-    """A ``patch -p0`` diff of two ``\\n`` texts; a missing final newline is marked as diff(1) does."""
-    lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=path, tofile=path)
-    return "".join(
+def unified_diff(path: str, old: str, new: str, encoding: str = "utf-8") -> bytes:
+    """A ``patch -p0`` diff of two ``\\n`` texts, as bytes in the file's own ``encoding`` (so ``patch``
+    matches a latin-1 file's bytes); a missing final newline is marked as diff(1) does. The file name
+    is quoted as GNU diff quotes it (``--- "a b.py"``, C escapes for other bytes), which GNU patch reads.
+    """
+    name = quote_file_name(path)
+    lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=name, tofile=name)
+    text = "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
+    return text.encode(encoding, errors="surrogateescape")
+
+
+_PLAIN_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()*+,-./:;<=>?@[]^_`{|}~"
+)
+_C_ESCAPES = {
+    ord("\\"): "\\\\",
+    ord('"'): '\\"',
+    ord("\a"): "\\a",
+    ord("\b"): "\\b",
+    ord("\f"): "\\f",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord("\v"): "\\v",
+}
+
+
+def quote_file_name(path: str) -> str:
+    """``path`` as GNU diff writes it in ``---``/``+++`` lines: as it is when it holds only printable
+    ASCII other than space, quote and backslash; else in double quotes with C escapes, and octal
+    escapes for the bytes of non-ASCII characters (``"\\303\\251.py"``)."""
+    if path and all(char in _PLAIN_NAME_CHARS for char in path):
+        return path
+    pieces = []
+    for byte in os.fsencode(path):
+        if byte in _C_ESCAPES:
+            pieces.append(_C_ESCAPES[byte])
+        elif 0x20 <= byte < 0x7F:
+            pieces.append(chr(byte))
+        else:
+            pieces.append(f"\\{byte:03o}")
+    return '"' + "".join(pieces) + '"'
 
 
 def _split_keep(text: str) -> list[str]:
@@ -98,6 +137,8 @@ def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
             lines.append(f"would rewrite {outcome.path}")
     elif outcome.status is Status.FAILED:
         lines.append(error_line(outcome))
+    elif outcome.reason is not None:
+        lines.append(f"{outcome.path}: skipped: {outcome.reason}")
     lines.extend(_left_lines(outcome))
     return lines
 
@@ -167,6 +208,7 @@ def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
         "applied": [site_json(s) for s in outcome.applied],
         "left": [site_json(s) for s in outcome.left],
         "error": error,
+        "reason": outcome.reason,
     }
 
 

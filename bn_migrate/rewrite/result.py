@@ -47,8 +47,9 @@ class FileOutcome:
     error: str | None = None
     error_line: int | None = None  # where the error is, when known (1-based)
     error_col: int | None = None
-    diff: str | None = None  # unified diff, when asked for and the file changed
+    diff: bytes | None = None  # unified diff in the file's encoding, when asked for and it changed
     written_to: str | None = None  # where new content was written (in place or under --output-dir)
+    reason: str | None = None  # why a SKIPPED file was not even read (e.g. NOT_REGULAR)
 
 
 @dataclass

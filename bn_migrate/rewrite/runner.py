@@ -11,8 +11,10 @@ Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
   ``site-packages``/``dist-packages``, ``node_modules`` and virtual environments (any folder holding a
   ``pyvenv.cfg``). Files named on the command line are taken wherever they are, if they look like
   Python (``*.py`` or a python shebang); ``--exclude`` still applies to their names.
-- Every file is decoded (so a file that is not valid UTF-8 or its declared encoding, or is binary, is
-  reported), but only files whose bytes mention ``tensorflow`` or ``tf_slim`` are parsed and rewritten.
+- Every file is decoded and parsed by CPython (so a file that is not valid UTF-8 or its declared
+  encoding, is binary, or is not Python this interpreter parses is reported with its place), but only
+  files whose bytes mention ``tensorflow`` or ``tf_slim`` go to the codemod.
+- Only regular files are read: FIFOs, sockets and devices are skipped with a reason, never opened.
 - Symbolic links met inside a folder are never followed nor rewritten (a link can lead out of the tree
   or to a file already visited); they are listed as "not followed". ``--output-dir`` recreates them as
   links. A link named on the command line is the user's choice: its target is rewritten, the link kept.
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import threading
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,6 +55,7 @@ from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import report
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
+from bn_migrate.signals import deferred
 
 Transform = Callable[..., RewriteResult]
 """``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
@@ -82,6 +86,9 @@ class FileJob:
     rel: Path
     explicit: bool = False  # named on the command line rather than found in a folder
     blockers: tuple[Site, ...] = ()  # other modules of its program that can change its semantics
+
+
+NOT_REGULAR = "not a regular file"
 
 
 @dataclass
@@ -127,12 +134,33 @@ def _skip_dir(entry: os.DirEntry[str]) -> bool:
     return os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
 
 
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected: opening it for reading could block forever."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: not a regular file")
+
+
+def read_regular(path: Path, limit: int = -1) -> bytes:
+    """The bytes of a regular file (at most ``limit``), following links; a FIFO, socket or device is
+    refused with :class:`NotRegularFile` without blocking (opened non-blocking, checked with fstat)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a socket cannot even be opened
+        raise NotRegularFile(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    finally:
+        os.close(fd)
+
+
 def _looks_like_python(path: Path) -> bool:
     if path.suffix == ".py":
         return True
     try:
-        with path.open("rb") as handle:
-            first = handle.readline(200)
+        first = read_regular(path, 200).split(b"\n", 1)[0]
     except OSError:
         return True  # let the reader report why it cannot be read
     return first.startswith(b"#!") and b"python" in first
@@ -264,6 +292,20 @@ def decode_source(data: bytes) -> SourceText:
     return SourceText("\n".join(parts[0::2]), encoding, tuple(parts[1::2]))
 
 
+def check_python_syntax(text: str, display: str) -> None:
+    """Raise SourceError (with CPython's message and place) unless the Python running bn-migrate
+    parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
+    "unchanged", even when it does not mention TensorFlow."""
+    try:
+        with warnings.catch_warnings():  # invalid escapes and the like are the file's business
+            warnings.simplefilter("ignore")
+            compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested for Python's parser") from None
+
+
 def _undecodable(data: bytes, encoding: str, detail: str) -> SourceError:
     """The reason ``tokenize.detect_encoding`` refused ``data``, placed at the byte or cookie line."""
     try:
@@ -370,13 +412,16 @@ def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
 def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
     display = str(job.path)
     try:
-        data = job.path.read_bytes()
+        data = read_regular(job.path)
+    except NotRegularFile:
+        return FileOutcome(display, Status.SKIPPED, reason=NOT_REGULAR)
     except OSError as exc:
         return FileOutcome(display, Status.FAILED, error=f"cannot read: {exc.strerror}")
     if job.explicit and not _looks_like_python(job.path):
         return FileOutcome(display, Status.FAILED, error="not a Python source file (expected *.py)")
     try:
         source = decode_source(data)
+        check_python_syntax(source.text, display)
     except SourceError as exc:
         outcome = _failed(display, exc)
         return _copy_unchanged(job, settings, outcome)
@@ -391,9 +436,10 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         new_bytes = encode_source(result.code, source)
     except SourceError as exc:
         return _copy_unchanged(job, settings, _failed(display, exc, result))
-    if settings.diff:  # in the file's own line endings, so patch(1) applies it to the file
-        old_text = data.decode(source.encoding)
-        outcome.diff = unified_diff(display, old_text, new_bytes.decode(source.encoding))
+    if settings.diff:  # the file's own bytes (encoding, BOM, line endings): patch(1) applies it
+        codec = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
+        old_text, new_text = data.decode(codec), new_bytes.decode(codec)
+        outcome.diff = unified_diff(display, old_text, new_text, codec)
     return _write_changed(job, settings, outcome, new_bytes)
 
 
@@ -499,7 +545,7 @@ def copy_file(source: Path, target: Path) -> None:
             target.unlink()
         os.symlink(os.readlink(source), target)
         return
-    atomic_write(target, source.read_bytes(), stat.S_IMODE(source.stat().st_mode))
+    atomic_write(target, read_regular(source), stat.S_IMODE(source.stat().st_mode))
     shutil.copystat(source, target)
 
 
@@ -516,9 +562,13 @@ def resolve_transform(transform: Transform | None) -> Transform:
     return rewrite_source
 
 
-def check_config(config: RunConfig) -> None:
-    """Reject option combinations and output folders that would lose or mix up files."""
+def check_config(config: RunConfig, report_path: Path | None = None) -> None:
+    """Reject option combinations, output folders and report files that would lose or mix up files."""
+    if report_path is not None:
+        _check_report_path(config, report_path)
     if config.output_dir is None:
+        if config.mode is Mode.OUTPUT_DIR:
+            raise BnMigrateError("--output-dir needs a folder; give a path")
         return
     if config.mode is not Mode.OUTPUT_DIR:
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
@@ -533,20 +583,59 @@ def check_config(config: RunConfig) -> None:
         raise BnMigrateError(f"--output-dir {config.output_dir} is the input tree itself")
 
 
+def _check_report_path(config: RunConfig, report_path: Path) -> None:
+    report_real = report_path.resolve()
+    for path in config.paths:
+        if report_real == path.resolve():
+            raise BnMigrateError(
+                f"--report {report_path} is the input {path}; write the report elsewhere"
+            )
+    if config.output_dir is not None:
+        out = config.output_dir.resolve()
+        if report_real == out or out in report_real.parents:
+            raise BnMigrateError(
+                f"--report {report_path} lies in --output-dir {config.output_dir}; "
+                "write the report elsewhere"
+            )
+
+
+def check_targets(found: Discovery, output_dir: Path | None, report_path: Path | None) -> None:
+    """Refuse, before anything is written, a report or mirror copy that would land on an input file."""
+    inputs = {job.path.resolve(): job.path for job in found.jobs}
+    inputs.update({source.resolve(): source for source, _ in found.copies})
+    if report_path is not None and report_path.resolve() in inputs:
+        raise BnMigrateError(
+            f"--report {report_path} is the input file {inputs[report_path.resolve()]}; "
+            "write the report elsewhere"
+        )
+    if output_dir is None:
+        return
+    rels = [job.rel for job in found.jobs] + [rel for _, rel in found.copies]
+    for rel in rels:
+        target = (output_dir / rel).resolve()
+        if target in inputs:
+            raise BnMigrateError(
+                f"--output-dir {output_dir} would overwrite the input {inputs[target]}; "
+                "choose a folder outside the inputs"
+            )
+
+
 def run_files(
     config: RunConfig,
     *,
     transform: Transform | None = None,
     on_outcome: Callable[[FileOutcome], None] = lambda outcome: None,
+    report_path: Path | None = None,
 ) -> RunResult:
     """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order.
 
     A KeyboardInterrupt stops the run cleanly: files being written finish (atomically), the rest are
     left alone, and the result says ``interrupted``.
     """
-    check_config(config)
+    check_config(config, report_path)
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
+    check_targets(found, output_dir, report_path)
     found.jobs = with_program_blockers(found.jobs, config.paths)
     settings = JobSettings(
         mode=config.mode,
@@ -595,27 +684,32 @@ def with_program_blockers(jobs: list[FileJob], paths: Sequence[Path]) -> list[Fi
 
 def _mentions_tensorflow(path: Path) -> bool:
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_regular(path)
+    except OSError:  # NotRegularFile included: the file's own outcome says why
         return False
     return any(needle in data for needle in PREFILTER_NEEDLES)
 
 
 def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
-    """Copy the tree's other files (data, configs, links) into the mirror; return the failures."""
+    """Copy the tree's other files (data, configs, links) into the mirror; return the failures (and
+    the FIFOs, sockets and devices, skipped)."""
     failures = []
     for source, rel in found.copies:
         try:
             copy_file(source, output_dir / rel)
+        except NotRegularFile:
+            failures.append(FileOutcome(str(source), Status.SKIPPED, reason=NOT_REGULAR))
         except OSError as exc:
             error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
             failures.append(FileOutcome(str(source), Status.FAILED, error=error))
     return failures
 
 
-def _ignore_sigint() -> None:
-    """Workers ignore Ctrl-C: the parent stops handing out files and lets each finish its write."""
+def _ignore_stop_signals() -> None:
+    """Workers ignore Ctrl-C and SIGTERM: the parent stops handing out files, lets each finish its
+    write, and shuts the pool down (the workers end with it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def pool_context() -> BaseContext:
@@ -654,9 +748,9 @@ def _run_parallel(
     executor = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=pool_context(),
-        initializer=_ignore_sigint,
+        initializer=_ignore_stop_signals,
     )
-    with _sigint_ignored_while_spawning():
+    with _sigint_ignored_while_spawning(), deferred(signal.SIGTERM):
         futures = [executor.submit(process_file, job, settings) for job in jobs]
     consumed = 0
     try:
@@ -689,6 +783,17 @@ def _outcome_of(job: FileJob, future: Future[FileOutcome]) -> FileOutcome:
 # The command
 
 
+def write_bytes(out: TextIO, data: bytes) -> None:
+    """Write ``data`` as it is to a text stream's binary buffer (a diff is in its file's encoding)."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # a StringIO
+        out.write(data.decode("utf-8", errors="surrogateescape"))
+    else:
+        buffer.write(data)
+        buffer.flush()
+
+
 def rewrite_command(
     config: RunConfig,
     *,
@@ -704,12 +809,11 @@ def rewrite_command(
 
     def show(outcome: FileOutcome) -> None:
         if outcome.diff:
-            out.write(outcome.diff)
-            out.flush()
+            write_bytes(out, outcome.diff)
         for line in report.outcome_lines(outcome, config.mode):
             print(line, file=err)
 
-    result = run_files(config, transform=transform, on_outcome=show)
+    result = run_files(config, transform=transform, on_outcome=show, report_path=report_path)
     for link in result.not_followed:
         print(f"{link}: symbolic link not followed", file=err)
     status = report.exit_status(result, config.mode)

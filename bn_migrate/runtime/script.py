@@ -5,9 +5,11 @@ Notebooks (``.ipynb``) run their code cells in order; IPython magics and shell e
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
+import tokenize
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ def _is_magic(line: str) -> bool:
 def load_program(path: str | os.PathLike[str]) -> Program:
     """Read a ``.py`` file or the code cells of an ``.ipynb`` notebook."""
     p = Path(path)
+    if p.exists() and not p.is_file():  # a FIFO would block: never opened
+        raise BnMigrateError(f"{p}: not a regular file")
     if not p.is_file():
         raise BnMigrateError(f"{p}: no such file")
     if p.suffix == ".ipynb":
@@ -61,11 +65,31 @@ def load_program(path: str | os.PathLike[str]) -> Program:
                 cell_lines[len(lines)] = (number, in_cell)
             lines.append("")
         return Program(p, "\n".join(lines) + "\n", cell_lines)
+    return Program(p, read_python_source(p))
+
+
+def read_python_source(path: Path) -> str:
+    """The text of a Python file decoded as ``python FILE`` would: a UTF-8 BOM, else a PEP 263 coding
+    cookie, else UTF-8 (``tokenize.detect_encoding``)."""
+    data = path.read_bytes()
     try:
-        source = p.read_bytes().decode("utf-8-sig")
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # undecodable first lines, an unknown codec or a BOM/cookie clash
+        encoding = "utf-8"
+        detail = exc.msg.split(" for '", 1)[0]
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            pass  # reported below, with the byte
+        else:
+            raise BnMigrateError(f"{path}: {detail}; fix the coding declaration") from None
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise BnMigrateError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return Program(p, source)
+        raise BnMigrateError(
+            f"{path}: not valid {encoding} text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); convert it to UTF-8 or declare its encoding (PEP 263)"
+        ) from None
 
 
 def execute(program: Program, argv: list[str]) -> None:

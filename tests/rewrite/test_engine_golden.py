@@ -80,8 +80,8 @@ def _assert_committed_diff(original: Path, golden: Path) -> None:
     )
     diff_path = golden.with_suffix(".diff")
     if os.environ.get("BN_MIGRATE_UPDATE_GOLDEN") == "1":
-        diff_path.write_text(diff, encoding="utf-8")
-    assert diff_path.read_text(encoding="utf-8") == diff, (
+        diff_path.write_bytes(diff)
+    assert diff_path.read_bytes() == diff, (
         f"{diff_path} is stale: regenerate with BN_MIGRATE_UPDATE_GOLDEN=1"
     )
 

@@ -243,14 +243,14 @@ def test_explicit_non_python_file_is_reported_but_a_python_script_is_taken(tmp_p
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_tree(tmp_path, {"a.py": TF1, "secret.py": TF1})
-    real_read = Path.read_bytes
+    real_read = runner.read_regular
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "secret.py":
+    def read_regular(path: Path, limit: int = -1) -> bytes:
+        if path.name == "secret.py":
             raise PermissionError(13, "Permission denied")
-        return real_read(self)
+        return real_read(path, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(runner, "read_regular", read_regular)
     status, _, err = run(tmp_path)
     assert status == EXIT_ERROR
     assert f"{tmp_path / 'secret.py'}: error: cannot read: Permission denied" in err
@@ -606,6 +606,7 @@ def test_report_json(tmp_path: Path) -> None:
         "applied": [],
         "left": [],
         "error": None,
+        "reason": None,
     }
     assert files["c.py"]["left"] == [
         {"rule": "T900", "line": 2, "col": 1, "message": "cannot migrate this"}

@@ -112,7 +112,7 @@ class ProgramGraph:
             facts.readable = False
             facts.uses_tensorflow = any(root.encode() in data for root in api.TENSORFLOW_PACKAGES)
             return
-        _ImportReader(self, facts).visit(tree)
+        _ImportReader(self, facts).read(tree)
 
     # -- questions ---------------------------------------------------------------------------------
     def reaches_tensorflow(self, path: Path) -> Path | None:
@@ -252,8 +252,9 @@ def _package_dir(path: Path, level: int) -> Path:
     return folder
 
 
-class _ImportReader(ast.NodeVisitor):
-    """Fills a ``ModuleFacts`` from one file's tree."""
+class _ImportReader:
+    """Fills a ``ModuleFacts`` from one file's tree, walked without recursion (``ast.walk``): a valid
+    file may nest deeper than Python's recursion limit."""
 
     def __init__(self, graph: ProgramGraph, facts: ModuleFacts) -> None:
         self.graph = graph
@@ -262,11 +263,19 @@ class _ImportReader(ast.NodeVisitor):
         self.changes_sys_path = False
         self.missing: list[tuple[int, int, str]] = []
 
-    def visit(self, node: ast.AST) -> None:
-        super().visit(node)
-        if isinstance(node, ast.Module):
-            self.facts.unresolved.extend(self.missing)
-            self.facts.changes_sys_path = self.changes_sys_path
+    def read(self, tree: ast.Module) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.visit_Import(node)
+            elif isinstance(node, ast.ImportFrom):
+                self.visit_ImportFrom(node)
+            elif isinstance(node, ast.Call):
+                self.visit_Call(node)
+            elif isinstance(node, ast.Assign):
+                self.visit_Assign(node)
+        self.facts.unresolved.extend(sorted(self.missing))
+        self.facts.dynamic.sort()
+        self.facts.changes_sys_path = self.changes_sys_path
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -316,6 +325,7 @@ class _ImportReader(ast.NodeVisitor):
         edge = LocalImport(self.facts.path, node.lineno, node.col_offset + 1, module, target)
         if edge not in self.facts.imports:
             self.facts.imports.append(edge)
+            self.facts.imports.sort(key=lambda e: (e.line, e.col, str(e.target)))
 
     def visit_Call(self, node: ast.Call) -> None:
         name = _dotted(node.func)
@@ -323,21 +333,21 @@ class _ImportReader(ast.NodeVisitor):
             self.facts.dynamic.append((node.lineno, node.col_offset + 1, name))
         elif name is not None and name.startswith("sys.path."):
             self.changes_sys_path = True
-        self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if any(_dotted(t) == "sys.path" for t in node.targets):
             self.changes_sys_path = True
-        self.generic_visit(node)
 
 
 def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        owner = _dotted(node.value)
-        return f"{owner}.{node.attr}" if owner else None
-    return None
+    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def _is_library(root: str) -> bool:

@@ -20,6 +20,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.program import fetch_names
+from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
 from bn_migrate.rewrite.context import Context, dissolve_session
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function
@@ -424,8 +425,10 @@ class StepsPlanner:
         planner = self
         local = (ctx.graph_names - set(ctx.program.placeholders)) | set(ctx.program.placeholders)
 
-        class Uses(cst.CSTVisitor):
+        class Uses(ScopedNameVisitor):
             def visit_Name(self, node: cst.Name) -> None:
+                if self.is_local(node.value):
+                    return  # a function's own parameter or variable, not the module-level name
                 if node.value == planner.session and id(node) not in planner.handled:
                     ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
                 elif node.value in local and id(node) not in ctx.claimed:
