@@ -28,7 +28,7 @@ def _cmd_run_tf1(args: argparse.Namespace) -> int:
 def _cmd_rewrite(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bn_migrate.rewrite.engine import RewriteOptions
+    from bn_migrate.rewrite.options import RewriteOptions
     from bn_migrate.rewrite.runner import Mode, RunConfig, rewrite_command
 
     if args.output_dir is not None:
@@ -136,7 +136,7 @@ Exit status:
 
 
 def _add_check_parser(sub: argparse._SubParsersAction) -> None:
-    from bn_migrate.check.compare import (
+    from bn_migrate.check.defaults import (
         DEFAULT_ATOL,
         DEFAULT_FREE_RTOL,
         DEFAULT_RTOL,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -19,6 +18,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.names import AliasTable, dotted
+from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.program import Program
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -39,14 +39,6 @@ _TF_OWNERS = frozenset({"tensorflow", "v1", "v2"})
 _AS_NAME = re.compile(r"\bas(?:\s|\\\n|#[^\n]*)+([^\W\d]\w*)")
 _IDENTIFIER_CHAR = re.compile(r"\w")
 _OWNER = re.compile(r"(?P<dot>\.)?\b(?P<name>[^\W\d]\w*)\.\Z")
-
-
-@dataclass(frozen=True)
-class RewriteOptions:
-    plain_keras_bn: bool = False
-    """Emit plain Keras BN where TF1 used the fused kernel; the report quantifies the difference."""
-    fix_missing_updates: bool = False
-    """Where the original never ran a BN layer's update ops, let Keras update them (changes results)."""
 
 
 def rewrite_source(

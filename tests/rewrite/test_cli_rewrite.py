@@ -34,9 +34,11 @@ def recording_transform(source: str, *, path: str = "<string>", options: object 
 @pytest.fixture(autouse=True)
 def stand_in_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = types.ModuleType("bn_migrate.rewrite.engine")
-    engine.RewriteOptions = StandInOptions  # type: ignore[attr-defined]
     engine.rewrite_source = recording_transform  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "bn_migrate.rewrite.engine", engine)
+    options = types.ModuleType("bn_migrate.rewrite.options")
+    options.RewriteOptions = StandInOptions  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bn_migrate.rewrite.options", options)
     SEEN_OPTIONS.clear()
 
 

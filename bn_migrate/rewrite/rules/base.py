@@ -17,11 +17,11 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.names import AliasTable
+from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.program import single_target
 from bn_migrate.rewrite.result import Site
 
 if TYPE_CHECKING:
-    from bn_migrate.rewrite.engine import RewriteOptions
     from bn_migrate.rewrite.program import Program
     from bn_migrate.rewrite.rules.graph_function import GraphFunction
 
