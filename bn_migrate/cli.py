@@ -17,9 +17,11 @@ from collections.abc import Sequence
 
 from bn_migrate import __version__
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.extras import require_tf_extra
 
 
 def _cmd_run_tf1(args: argparse.Namespace) -> int:
+    require_tf_extra("run-tf1")
     from bn_migrate.runtime.legacy import run_tf1
 
     return run_tf1(args.script, args.args)
@@ -85,6 +87,7 @@ Exit status:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    require_tf_extra("check")
     from bn_migrate.check import CheckOptions, check_programs
     from bn_migrate.check.report_files import write_json, write_plot
 
