@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
-from bn_migrate.rewrite import report
+from bn_migrate.rewrite import prefilter, report
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 
@@ -530,11 +530,30 @@ def copy_file(source: Path, target: Path) -> None:
 
 def resolve_transform(transform: Transform | None) -> Transform:
     """The engine's ``rewrite_source`` unless a transform is given (tests inject simple ones)."""
-    if transform is not None:
-        return transform
+    return engine_transform if transform is None else transform
+
+
+def engine_transform(source: str, *, path: str, options: Any = None) -> RewriteResult:
+    """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
+    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most."""
+    if prefilter.leaves_unchanged(source):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
     from bn_migrate.rewrite.engine import rewrite_source
 
-    return rewrite_source
+    return rewrite_source(source, path=path, options=options)
+
+
+def _mention_tensorflow(jobs: Sequence[FileJob]) -> bool:
+    """Whether some file's bytes mention TensorFlow (read until the first that does). Without one,
+    every file is a read and a decode: a process pool would cost more than it saves."""
+    for job in jobs:
+        try:
+            data = job.path.read_bytes()
+        except OSError:
+            continue
+        if any(needle in data for needle in PREFILTER_NEEDLES):
+            return True
+    return False
 
 
 def check_config(config: RunConfig) -> None:
@@ -588,6 +607,8 @@ def run_files(
             for failure in _copy_others(found, output_dir):
                 record(failure)
         jobs = config.jobs or default_jobs()
+        if jobs > 1 and len(found.jobs) > 1 and not _mention_tensorflow(found.jobs):
+            jobs = 1
         if jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
                 record(process_file(job, settings))
