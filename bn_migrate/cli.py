@@ -54,7 +54,9 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
             plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
         ),
     )
-    return rewrite_command(config, report_path=Path(args.report) if args.report else None)
+    return rewrite_command(
+        config, report_path=Path(args.report) if args.report else None, quiet=args.quiet
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -298,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix-missing-updates",
         action="store_true",
         help="let statistics move where the original never ran its update ops (changes behaviour)",
+    )
+    rewrite.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line (it is shown only when stderr is a terminal)",
     )
     rewrite.add_argument(
         "--exclude",

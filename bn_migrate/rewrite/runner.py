@@ -50,6 +50,7 @@ from typing import Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import prefilter, report
+from bn_migrate.rewrite.progress import Progress, wants_progress
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 
@@ -578,8 +579,10 @@ def run_files(
     *,
     transform: Transform | None = None,
     on_outcome: Callable[[FileOutcome], None] = lambda outcome: None,
+    on_start: Callable[[int], None] = lambda total: None,
 ) -> RunResult:
-    """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order.
+    """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order,
+    ``on_start`` how many results are still to come once the other files are copied.
 
     A KeyboardInterrupt stops the run cleanly: files being written finish (atomically), the rest are
     left alone, and the result says ``interrupted``.
@@ -606,6 +609,7 @@ def run_files(
         if output_dir is not None:
             for failure in _copy_others(found, output_dir):
                 record(failure)
+        on_start(len(found.jobs))
         jobs = config.jobs or default_jobs()
         if jobs > 1 and len(found.jobs) > 1 and not _mention_tensorflow(found.jobs):
             jobs = 1
@@ -714,20 +718,37 @@ def rewrite_command(
     transform: Transform | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    quiet: bool = False,
 ) -> int:
     """``bn-migrate rewrite``: run, stream diffs to stdout and per-file lines to stderr, write the JSON
-    report, print the summary; return the exit status (see :func:`report.exit_status`)."""
+    report, print the summary; return the exit status (see :func:`report.exit_status`). A progress
+    line is kept on stderr when it is a terminal, unless ``quiet``."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    progress: Progress | None = None
+
+    def start(total: int) -> None:
+        nonlocal progress
+        if wants_progress(err, quiet):
+            progress = Progress(err, total)
 
     def show(outcome: FileOutcome) -> None:
+        lines = report.outcome_lines(outcome, config.mode)
+        if progress is not None and (lines or outcome.diff):
+            progress.clear()
         if outcome.diff:
             out.write(outcome.diff)
             out.flush()
-        for line in report.outcome_lines(outcome, config.mode):
+        for line in lines:
             print(line, file=err)
+        if progress is not None:
+            progress.advance()
 
-    result = run_files(config, transform=transform, on_outcome=show)
+    try:
+        result = run_files(config, transform=transform, on_outcome=show, on_start=start)
+    finally:
+        if progress is not None:
+            progress.clear()
     for link in result.not_followed:
         print(f"{link}: symbolic link not followed", file=err)
     status = report.exit_status(result, config.mode)
