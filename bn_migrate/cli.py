@@ -288,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_positive_int,
         metavar="N",
-        help="files rewritten in parallel (default: min(CPUs, 4); 1 runs in this process)",
+        help="files rewritten in parallel (default: every CPU; 1 runs in this process)",
     )
     rewrite.add_argument(
         "--plain-keras-bn",

@@ -130,12 +130,13 @@ class SourceError(Exception):
 
 
 def default_jobs() -> int:
-    """min(usable CPUs, 4): a default run should not take over a whole build machine."""
+    """Every CPU this process may use (its affinity mask, so ``taskset`` and container limits are
+    honoured): a rewrite is CPU-bound, files are independent, and ``-j N`` caps it."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    return max(1, cpus)
 
 
 def _is_excluded(name: str, rel: Path, excludes: Sequence[str]) -> bool:

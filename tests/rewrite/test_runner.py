@@ -719,8 +719,8 @@ def test_parallel_run_equals_in_process_run(
     assert (two / "pkg1/m1.py").read_text() == TF2
 
 
-def test_default_jobs_is_between_1_and_4() -> None:
-    assert 1 <= runner.default_jobs() <= 4
+def test_default_jobs_is_every_usable_cpu() -> None:
+    assert runner.default_jobs() == len(os.sched_getaffinity(0))
 
 
 def test_pool_context_forks_only_a_single_threaded_process() -> None:
