@@ -514,16 +514,29 @@ def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -
     return outcome
 
 
-def copy_file(source: Path, target: Path) -> None:
-    """Copy bytes and mode (a symbolic link as a link), atomically for regular files."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
+    """Copy bytes, mode and times (a symbolic link as a link). A regular file is copied by the kernel
+    (``shutil.copy2``: copy_file_range or sendfile, the data never enters Python) under a temporary
+    name then renamed, so the target is never seen half-copied; unlike :func:`atomic_write` there is
+    no fsync: a copy is as durable as ``cp``'s. ``made`` holds folders already created in this run."""
+    folder = target.parent
+    if made is None or folder not in made:
+        folder.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(folder)
     if source.is_symlink():
         if target.is_symlink() or target.exists():
             target.unlink()
         os.symlink(os.readlink(source), target)
         return
-    atomic_write(target, source.read_bytes(), stat.S_IMODE(source.stat().st_mode))
-    shutil.copystat(source, target)
+    tmp = folder / f".{target.name}.{os.getpid()}{TEMP_SUFFIX}"
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -627,9 +640,10 @@ def run_files(
 def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
     """Copy the tree's other files (data, configs, links) into the mirror; return the failures."""
     failures = []
+    made: set[Path] = set()
     for source, rel in found.copies:
         try:
-            copy_file(source, output_dir / rel)
+            copy_file(source, output_dir / rel, made)
         except OSError as exc:
             error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
             failures.append(FileOutcome(str(source), Status.FAILED, error=error))

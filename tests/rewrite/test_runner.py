@@ -359,10 +359,10 @@ def test_output_dir_copy_failure_of_a_data_file_is_failed_and_the_rest_done(
     src = make_tree(tmp_path / "src", {"a.py": TF1, "data.bin": b"\x00"})
     real_copy = runner.copy_file
 
-    def copy_file(source: Path, target: Path) -> None:
+    def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
         if source.name == "data.bin":
             raise OSError(28, "No space left on device")
-        real_copy(source, target)
+        real_copy(source, target, made)
 
     monkeypatch.setattr(runner, "copy_file", copy_file)
     status, _, err = run(src, mode=Mode.OUTPUT_DIR, output_dir=tmp_path / "out")
