@@ -109,7 +109,8 @@ def test_a_terminal_shows_progress_erased_before_each_message(
     seen = _run_on_a_pty(tree, quiet=False, monkeypatch=monkeypatch)
     assert "1/6 files (17%)" in seen and "5/6 files (83%)" in seen
     before_message, _, _ = seen.partition("z.py")
-    assert before_message.endswith(f"{ERASE_LINE}rewrote {tmp_path}{os.sep}")  # erased, then the line
+    # the progress line is erased, then the file's own line is written
+    assert before_message.endswith(f"{ERASE_LINE}rewrote {tmp_path}{os.sep}")
     assert seen.rstrip("\r\n").endswith("1 file changed, 5 unchanged, 0 skipped, 0 failed")
 
 
