@@ -558,15 +558,23 @@ def engine_transform(source: str, *, path: str, options: Any = None) -> RewriteR
     return rewrite_source(source, path=path, options=options)
 
 
-def _mention_tensorflow(jobs: Sequence[FileJob]) -> bool:
-    """Whether some file's bytes mention TensorFlow (read until the first that does). Without one,
-    every file is a read and a decode: a process pool would cost more than it saves."""
+def _engine_needed(jobs: Sequence[FileJob]) -> bool:
+    """Whether some file needs the engine: its bytes mention TensorFlow and the prefilter cannot
+    leave it (files are read until the first such one). Without one, each file costs a read and at
+    most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
+    process. Only the choice of process depends on this answer, never a file's result."""
     for job in jobs:
         try:
             data = job.path.read_bytes()
         except OSError:
             continue
-        if any(needle in data for needle in PREFILTER_NEEDLES):
+        if not any(needle in data for needle in PREFILTER_NEEDLES):
+            continue
+        try:
+            text = decode_source(data).text
+        except SourceError:
+            continue
+        if not prefilter.leaves_unchanged(text):
             return True
     return False
 
@@ -625,7 +633,12 @@ def run_files(
                 record(failure)
         on_start(len(found.jobs))
         jobs = config.jobs or default_jobs()
-        if jobs > 1 and len(found.jobs) > 1 and not _mention_tensorflow(found.jobs):
+        if (
+            jobs > 1
+            and len(found.jobs) > 1
+            and transform is None
+            and not _engine_needed(found.jobs)
+        ):
             jobs = 1
         if jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
