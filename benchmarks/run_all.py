@@ -15,8 +15,8 @@ HERE = Path(__file__).resolve().parent
 def main() -> int:
     failed = 0
     for script in sorted(HERE.glob("*.py")):
-        if script.name == Path(__file__).name:
-            continue
+        if script.name == Path(__file__).name or script.name.startswith("_"):
+            continue  # this script, and helpers the benchmarks share
         print(f"== {script.name}", flush=True)
         failed += subprocess.run([sys.executable, str(script)], check=False).returncode != 0
     return 1 if failed else 0

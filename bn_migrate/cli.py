@@ -18,10 +18,12 @@ from collections.abc import Sequence
 
 from bn_migrate import __version__
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.extras import require_tf_extra
 from bn_migrate.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, stop_on_signals
 
 
 def _cmd_run_tf1(args: argparse.Namespace) -> int:
+    require_tf_extra("run-tf1")
     from bn_migrate.runtime.legacy import run_tf1
 
     return run_tf1(args.script, args.args)
@@ -30,7 +32,7 @@ def _cmd_run_tf1(args: argparse.Namespace) -> int:
 def _cmd_rewrite(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bn_migrate.rewrite.engine import RewriteOptions
+    from bn_migrate.rewrite.options import RewriteOptions
     from bn_migrate.rewrite.runner import Mode, RunConfig, rewrite_command
 
     if args.output_dir is not None:
@@ -56,7 +58,7 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         ),
     )
     report_path = Path(args.report) if args.report is not None else None
-    return rewrite_command(config, report_path=report_path)
+    return rewrite_command(config, report_path=report_path, quiet=args.quiet)
 
 
 def _refuse_empty_paths(args: argparse.Namespace) -> None:
@@ -103,6 +105,7 @@ Exit status:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    require_tf_extra("check")
     from bn_migrate.check import CheckOptions, check_programs
     from bn_migrate.check.report_files import write_json, write_plot
 
@@ -171,7 +174,7 @@ Exit status:
 
 
 def _add_check_parser(sub: argparse._SubParsersAction) -> None:
-    from bn_migrate.check.compare import (
+    from bn_migrate.check.defaults import (
         DEFAULT_ATOL,
         DEFAULT_FREE_RTOL,
         DEFAULT_RTOL,
@@ -318,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_positive_int,
         metavar="N",
-        help="files rewritten in parallel (default: min(CPUs, 4); 1 runs in this process)",
+        help="files rewritten in parallel (default: every CPU; 1 runs in this process)",
     )
     rewrite.add_argument(
         "--plain-keras-bn",
@@ -330,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix-missing-updates",
         action="store_true",
         help="let statistics move where the original never ran its update ops (changes behaviour)",
+    )
+    rewrite.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line (it is shown only when stderr is a terminal)",
     )
     rewrite.add_argument(
         "--exclude",

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bn_migrate.check.defaults import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    DEFAULT_STEP_RTOL,
+    DEFAULT_ULPS,
+)
 from bn_migrate.check.trace import Step, Trace
 
-DEFAULT_ULPS = 8.0
-DEFAULT_RTOL = 0.0
-DEFAULT_ATOL = 1e-7
-DEFAULT_STEP_RTOL = 1e-4
-DEFAULT_FREE_RTOL = 1e-3
 SPREAD_FACTOR = 2.0
 
 

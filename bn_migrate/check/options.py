@@ -6,13 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bn_migrate.check.compare import (
+from bn_migrate.check.compare import Tolerance
+from bn_migrate.check.defaults import (
     DEFAULT_ATOL,
     DEFAULT_FREE_RTOL,
     DEFAULT_RTOL,
     DEFAULT_STEP_RTOL,
     DEFAULT_ULPS,
-    Tolerance,
 )
 from bn_migrate.errors import BnMigrateError
 

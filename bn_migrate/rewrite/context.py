@@ -107,7 +107,7 @@ class Context:
         default_factory=list
     )
     removable_imports: set[tuple[str, str]] = field(default_factory=set)  # (module, local name)
-    graph_function: GraphFunction | None = None  # placeholder graphs: see rules.graph_function
+    graph_function: GraphFunction | None = None  # placeholder graphs: see planning.graph_function
     graph_names: set[str] = field(default_factory=set)  # names local to the graph function (BN005)
     train_ops: set[str] = field(default_factory=set)  # names of TF1 train ops (BN006)
     untrainable_layers: set[str] = field(

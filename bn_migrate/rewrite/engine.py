@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target
@@ -26,22 +26,6 @@ from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
-
-_MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
-_IDENTIFIER = re.compile(r"[^\W\d]\w*")
-_TF1_TRIGGERS = frozenset(
-    {name.rpartition(".")[2] for name in api.TF1_ONLY} | api.LAYER_UPDATE_ATTRIBUTES | {"tf_slim"}
-)
-_TF_MODULE_MEMBERS = frozenset(
-    name.split(".")[1]
-    for name in api.TF1_ONLY
-    if name.count(".") == 1 and name.startswith("tensorflow.")
-) - {name.rpartition(".")[2] for name in api.TF1_ONLY if name.count(".") > 1}
-"""Trigger words that are only ever TF1 as ``tensorflow.<word>``."""
-_TF_OWNERS = frozenset({"tensorflow", "v1", "v2"})
-_AS_NAME = re.compile(r"\bas(?:\s|\\\n|#[^\n]*)+([^\W\d]\w*)")
-_IDENTIFIER_CHAR = re.compile(r"\w")
-_OWNER = re.compile(r"(?P<dot>\.)?\b(?P<name>[^\W\d]\w*)\.\Z")
 
 
 def rewrite_source(
@@ -57,7 +41,7 @@ def rewrite_source(
     (``analysis.modules.ProgramGraph.blockers``): a file with TF1 code and a blocker is left with them
     as its reasons, before the per-file analysis."""
     options = options or RewriteOptions()
-    if not _MAY_CONTAIN_TF.search(source):
+    if prefilter.leaves_unchanged(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     try:
         module = cst.parse_module(source)
@@ -117,7 +101,7 @@ def _rewrite_module(
     module: cst.Module, source: str, options: RewriteOptions, blockers: Sequence[Site]
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
-    references = _tf1_references(module, aliases) if _may_refer_to_tf1(source) else []
+    references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     if blockers:
@@ -187,42 +171,6 @@ def _report_shadowed_tensorflow(ctx: Context) -> None:
             ctx.aliases.shadowed[local],
             f"`{local}` is bound to TensorFlow and rebound here: cannot tell what it means",
         )
-
-
-def _may_refer_to_tf1(source: str) -> bool:
-    """False only when ``_tf1_references`` cannot find anything in ``source`` (checked on every file
-    of the repository by ``tests/rewrite/test_prefilter.py``).
-
-    A reference's qualified name is its import's dotted path followed by the attributes written after
-    the local name, so every part of it is an identifier of the text, except for the parts
-    canonicalization brings (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name is
-    an entry of ``TF1_ONLY`` or lies below one, so the entry's last part is in the text; so is
-    ``updates`` / ``get_updates_for`` for a graph-mode Keras access. For an entry ``tensorflow.W``
-    (``tf.layers``, ``tf.losses``...: words TF2 code uses too), an occurrence written ``P.W`` can
-    only be that entry when ``P`` is ``tensorflow``, ``v1``, ``v2`` or a name bound with ``as P``;
-    every other spelling of ``W`` counts."""
-    triggers = set(_IDENTIFIER.findall(source)) & _TF1_TRIGGERS
-    if not triggers:
-        return False
-    if not triggers <= _TF_MODULE_MEMBERS:
-        return True
-    aliases = set(_AS_NAME.findall(source))
-    return any(_may_be_tf_member(source, word, aliases) for word in triggers)
-
-
-def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:
-    """Whether some occurrence of ``word`` could be ``tensorflow.<word>`` (see ``_may_refer_to_tf1``)."""
-    for match in re.finditer(rf"\b{word}\b", source):
-        owner = _OWNER.search(source, max(0, match.start() - 200), match.start())
-        if owner is None:
-            return True
-        start = owner.start()
-        if start > 0 and not owner.group("dot") and _IDENTIFIER_CHAR.match(source, start - 1):
-            return True  # the 200-character window cut a longer name
-        name = owner.group("name")
-        if name in _TF_OWNERS or (not owner.group("dot") and name in aliases):
-            return True
-    return False
 
 
 @dataclass(frozen=True)

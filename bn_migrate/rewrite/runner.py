@@ -28,12 +28,12 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+import errno
 import fnmatch
 import io
 import json
 import os
 import re
-import shutil
 import signal
 import stat
 import sys
@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
-from bn_migrate.rewrite import report
+from bn_migrate.rewrite import prefilter, report
+from bn_migrate.rewrite.progress import Progress, wants_progress
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
 from bn_migrate.signals import deferred
@@ -114,12 +115,13 @@ class SourceError(Exception):
 
 
 def default_jobs() -> int:
-    """min(usable CPUs, 4): a default run should not take over a whole build machine."""
+    """Every CPU this process may use (its affinity mask, so ``taskset`` and container limits are
+    honoured): a rewrite is CPU-bound, files are independent, and ``-j N`` caps it."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    return max(1, cpus)
 
 
 def _is_excluded(name: str, rel: Path, excludes: Sequence[str]) -> bool:
@@ -537,16 +539,89 @@ def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -
     return outcome
 
 
-def copy_file(source: Path, target: Path) -> None:
-    """Copy bytes and mode (a symbolic link as a link), atomically for regular files."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
+    """Copy bytes, mode and times (a symbolic link as a link). A regular file is copied by the kernel
+    (:func:`copy_regular_file`) under a temporary name then renamed, so the target is never seen
+    half-copied; unlike :func:`atomic_write` there is no fsync: a copy is as durable as ``cp``'s.
+    ``made`` holds folders already created in this run."""
+    folder = target.parent
+    if made is None or folder not in made:
+        folder.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(folder)
     if source.is_symlink():
         if target.is_symlink() or target.exists():
             target.unlink()
         os.symlink(os.readlink(source), target)
         return
-    atomic_write(target, read_regular(source), stat.S_IMODE(source.stat().st_mode))
-    shutil.copystat(source, target)
+    tmp = folder / f".{target.name}.{os.getpid()}{TEMP_SUFFIX}"
+    try:
+        copy_regular_file(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def copy_regular_file(source: Path, target: Path) -> None:
+    """Copy ``source``'s bytes, mode and times to a new ``target`` with one open and one fstat of
+    each side (``shutil.copy2`` stats each path several times and copies extended attributes, which
+    ``cp -r`` does not). The bytes never enter Python: ``copy_file_range``, else ``sendfile``, else
+    a read/write loop. Anything but a regular file (a FIFO would block a plain open) is refused."""
+    if not stat.S_ISREG(os.stat(source).st_mode):  # a socket cannot even be opened
+        raise NotRegularFile(source)
+    fd_in = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd_in)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(source)
+        fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _copy_descriptor(fd_in, fd_out)
+            os.fchmod(fd_out, stat.S_IMODE(info.st_mode))
+        finally:
+            os.close(fd_out)
+        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    finally:
+        os.close(fd_in)
+
+
+_CHUNK = 8 * 2**20
+
+
+def _copy_descriptor(fd_in: int, fd_out: int) -> None:
+    for kernel_copy in (_copy_file_range, _sendfile):
+        try:
+            if kernel_copy(fd_in, fd_out):
+                return
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+                raise
+        os.lseek(fd_in, 0, os.SEEK_SET)  # not supported here: start again with the next way
+        os.lseek(fd_out, 0, os.SEEK_SET)
+        os.ftruncate(fd_out, 0)
+    while chunk := os.read(fd_in, _CHUNK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd_out, view) :]
+
+
+def _copy_file_range(fd_in: int, fd_out: int) -> bool:
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return False
+    while copy(fd_in, fd_out, _CHUNK):
+        pass
+    return True
+
+
+def _sendfile(fd_in: int, fd_out: int) -> bool:
+    if not hasattr(os, "sendfile"):
+        return False
+    while os.sendfile(fd_out, fd_in, None, _CHUNK):
+        pass
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -555,11 +630,41 @@ def copy_file(source: Path, target: Path) -> None:
 
 def resolve_transform(transform: Transform | None) -> Transform:
     """The engine's ``rewrite_source`` unless a transform is given (tests inject simple ones)."""
-    if transform is not None:
-        return transform
+    return engine_transform if transform is None else transform
+
+
+def engine_transform(
+    source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
+) -> RewriteResult:
+    """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
+    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most."""
+    if prefilter.leaves_unchanged(source):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
     from bn_migrate.rewrite.engine import rewrite_source
 
-    return rewrite_source
+    program = {"blockers": blockers} if blockers else {}
+    return rewrite_source(source, path=path, options=options, **program)
+
+
+def _engine_needed(jobs: Sequence[FileJob]) -> bool:
+    """Whether some file needs the engine: its bytes mention TensorFlow and the prefilter cannot
+    leave it (files are read until the first such one). Without one, each file costs a read and at
+    most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
+    process. Only the choice of process depends on this answer, never a file's result."""
+    for job in jobs:
+        try:
+            data = read_regular(job.path)
+        except OSError:  # NotRegularFile included
+            continue
+        if not any(needle in data for needle in PREFILTER_NEEDLES):
+            continue
+        try:
+            text = decode_source(data).text
+        except SourceError:
+            continue
+        if not prefilter.leaves_unchanged(text):
+            return True
+    return False
 
 
 def check_config(config: RunConfig, report_path: Path | None = None) -> None:
@@ -626,8 +731,10 @@ def run_files(
     transform: Transform | None = None,
     on_outcome: Callable[[FileOutcome], None] = lambda outcome: None,
     report_path: Path | None = None,
+    on_start: Callable[[int], None] = lambda total: None,
 ) -> RunResult:
-    """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order.
+    """Rewrite every file ``config`` names; ``on_outcome`` sees each result in sorted path order,
+    ``on_start`` how many results are still to come once the other files are copied.
 
     A KeyboardInterrupt stops the run cleanly: files being written finish (atomically), the rest are
     left alone, and the result says ``interrupted``.
@@ -656,7 +763,15 @@ def run_files(
         if output_dir is not None:
             for failure in _copy_others(found, output_dir):
                 record(failure)
+        on_start(len(found.jobs))
         jobs = config.jobs or default_jobs()
+        if (
+            jobs > 1
+            and len(found.jobs) > 1
+            and transform is None
+            and not _engine_needed(found.jobs)
+        ):
+            jobs = 1
         if jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
                 record(process_file(job, settings))
@@ -694,9 +809,10 @@ def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
     """Copy the tree's other files (data, configs, links) into the mirror; return the failures (and
     the FIFOs, sockets and devices, skipped)."""
     failures = []
+    made: set[Path] = set()
     for source, rel in found.copies:
         try:
-            copy_file(source, output_dir / rel)
+            copy_file(source, output_dir / rel, made)
         except NotRegularFile:
             failures.append(FileOutcome(str(source), Status.SKIPPED, reason=NOT_REGULAR))
         except OSError as exc:
@@ -801,19 +917,38 @@ def rewrite_command(
     transform: Transform | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    quiet: bool = False,
 ) -> int:
     """``bn-migrate rewrite``: run, stream diffs to stdout and per-file lines to stderr, write the JSON
-    report, print the summary; return the exit status (see :func:`report.exit_status`)."""
+    report, print the summary; return the exit status (see :func:`report.exit_status`). A progress
+    line is kept on stderr when it is a terminal, unless ``quiet``."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    progress: Progress | None = None
+
+    def start(total: int) -> None:
+        nonlocal progress
+        if wants_progress(err, quiet):
+            progress = Progress(err, total)
 
     def show(outcome: FileOutcome) -> None:
+        lines = report.outcome_lines(outcome, config.mode)
+        if progress is not None and (lines or outcome.diff):
+            progress.clear()
         if outcome.diff:
             write_bytes(out, outcome.diff)
-        for line in report.outcome_lines(outcome, config.mode):
+        for line in lines:
             print(line, file=err)
+        if progress is not None:
+            progress.advance()
 
-    result = run_files(config, transform=transform, on_outcome=show, report_path=report_path)
+    try:
+        result = run_files(
+            config, transform=transform, on_outcome=show, on_start=start, report_path=report_path
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
     for link in result.not_followed:
         print(f"{link}: symbolic link not followed", file=err)
     status = report.exit_status(result, config.mode)

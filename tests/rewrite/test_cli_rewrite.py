@@ -34,9 +34,11 @@ def recording_transform(source: str, *, path: str = "<string>", options: object 
 @pytest.fixture(autouse=True)
 def stand_in_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = types.ModuleType("bn_migrate.rewrite.engine")
-    engine.RewriteOptions = StandInOptions  # type: ignore[attr-defined]
     engine.rewrite_source = recording_transform  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "bn_migrate.rewrite.engine", engine)
+    options = types.ModuleType("bn_migrate.rewrite.options")
+    options.RewriteOptions = StandInOptions  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bn_migrate.rewrite.options", options)
     SEEN_OPTIONS.clear()
 
 
@@ -143,7 +145,16 @@ def test_no_paths_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 2 and "PATH" in err
 
 
-def test_parallel_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parallel_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Workers must see the stand-in engine: forked, they inherit it. (After other tests have started
+    # threads, e.g. by importing NumPy, the runner would spawn fresh interpreters with the real engine.)
+    from multiprocessing import get_context
+
+    from bn_migrate.rewrite import runner
+
+    monkeypatch.setattr(runner, "pool_context", lambda: get_context("fork"))
     make_tree(tmp_path, {f"m{i}.py": TF1 for i in range(5)})
     status, _, err = cli(capsys, str(tmp_path), "-j2")
     assert status == 0

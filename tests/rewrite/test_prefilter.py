@@ -1,9 +1,12 @@
-"""The text pre-filter in front of the reference walk never hides a TF1 reference.
+"""The pre-filters in front of the engine never hide a TF1 reference nor change a result.
 
-``_may_refer_to_tf1`` lets the engine skip the walk that looks for TF1-only references. It must only
-answer False where that walk finds nothing: checked here on every Python file of the repository (the
-package, tests, examples, fixtures, benchmarks) and on small cases built to slip past a text test
-(aliases, ``from`` imports, compat spellings, tf-slim, graph-mode ``.updates``).
+``prefilter.may_refer_to_tf1`` lets the engine skip the walk that looks for TF1-only references. It
+must only answer False where that walk finds nothing: checked here on every Python file of the
+repository (the package, tests, examples, fixtures, benchmarks) and on small cases built to slip past
+a text test (aliases, ``from`` imports, compat spellings, tf-slim, graph-mode ``.updates``).
+``prefilter.leaves_unchanged`` lets the runner and the engine skip libcst altogether: it must only
+answer True where the engine returns the file unchanged, checked on the same files and on shadowing
+cases built for its ``ast`` test.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from bn_migrate.rewrite import engine
+from bn_migrate.rewrite import engine, prefilter
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import Status
@@ -85,14 +88,14 @@ def test_the_repository_checks_are_not_vacuous() -> None:
         and _references(path.read_text(encoding="utf-8", errors="replace"))
     ]
     assert len(with_references) >= 10
-    assert not engine._may_refer_to_tf1(TRICKY["tf2_only"])
-    assert not engine._may_refer_to_tf1(TRICKY["tf2_trainer"])
+    assert not prefilter.may_refer_to_tf1(TRICKY["tf2_only"])
+    assert not prefilter.may_refer_to_tf1(TRICKY["tf2_trainer"])
 
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_prefilter_never_hides_a_reference_in_the_repository(path: Path) -> None:
     source = path.read_text(encoding="utf-8", errors="replace")
-    if engine._may_refer_to_tf1(source):
+    if prefilter.may_refer_to_tf1(source):
         return
     assert not _references(source)
 
@@ -103,7 +106,7 @@ def test_prefilter_on_cases_built_to_slip_past_a_text_test(name: str) -> None:
     references = _references(source)
     assert bool(references) is (name not in NO_TF1_REFERENCE)
     if references:
-        assert engine._may_refer_to_tf1(source)
+        assert prefilter.may_refer_to_tf1(source)
 
 
 @pytest.mark.parametrize("name", sorted(TRICKY))
@@ -112,13 +115,75 @@ def test_rewrite_is_the_same_with_and_without_the_prefilter(
 ) -> None:
     source = TRICKY[name]
     filtered = rewrite_source(source)
-    monkeypatch.setattr(engine, "_may_refer_to_tf1", lambda _source: True)
+    monkeypatch.setattr(prefilter, "may_refer_to_tf1", lambda _source: True)
+    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source: False)
     assert rewrite_source(source) == filtered
 
 
 def test_shadowed_tensorflow_is_still_reported_when_the_filter_says_no() -> None:
     source = "import tensorflow as tf\n\n\ndef f(tf):\n    return tf\n"
-    assert not engine._may_refer_to_tf1(source)
+    assert not prefilter.may_refer_to_tf1(source)
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED
     assert any("rebound" in site.message for site in result.left)
+
+
+SHADOWING = {
+    "parameter": "import tensorflow as tf\n\n\ndef f(tf):\n    return tf\n",
+    "assignment": "import tensorflow as tf\ntf = None\n",
+    "tuple_target": "import tensorflow as tf\na, (tf, b) = 1, (2, 3)\n",
+    "augmented": "import tensorflow as tf\ntf += 1\n",
+    "walrus": "import tensorflow as tf\nif (tf := 1):\n    pass\n",
+    "for_target": "import tensorflow as tf\nfor tf in []:\n    pass\n",
+    "comprehension": "import tensorflow as tf\nx = [tf for tf in range(3)]\n",
+    "with_as": "import tensorflow as tf\nwith open('f') as tf:\n    pass\n",
+    "except_as": "import tensorflow as tf\ntry:\n    pass\nexcept ValueError as tf:\n    pass\n",
+    "function_name": "import tensorflow as tf\n\n\ndef tf():\n    pass\n",
+    "class_name": "import tensorflow as tf\n\n\nclass tf:\n    pass\n",
+    "lambda_parameter": "import tensorflow as tf\nf = lambda tf: tf\n",
+    "nested_import": "import tensorflow as tf\n\n\ndef f():\n    import numpy as tf\n",
+    "two_top_imports": "import numpy as tf\nimport tensorflow as tf\n",
+    "from_import": "from tensorflow import keras\nkeras = None\n",
+    "plain_import": "import tensorflow\ntensorflow = None\n",
+    "star_parameter": "from tensorflow import nn as tnn\n\n\ndef f(*tnn):\n    pass\n",
+}
+NOT_SHADOWING = {
+    "keyword_argument": "import tensorflow as tf\nf(tf=1)\n",
+    "attribute_target": "import tensorflow as tf\ntf.x = 1\n",
+    "other_name": "import tensorflow as tf\nx = tf.keras.layers.Dense(3)\n",
+    "numpy_rebound": "import tensorflow as tf\nimport numpy as np\nnp = None\n",
+    "relative_import": "from . import tensorflow\ntensorflow = None\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHADOWING))
+def test_the_ast_test_sees_every_shadowing_the_engine_reports(name: str) -> None:
+    source = SHADOWING[name]
+    assert not prefilter.may_refer_to_tf1(source)
+    assert not prefilter.leaves_unchanged(source)
+    assert rewrite_source(source).status is Status.SKIPPED
+
+
+@pytest.mark.parametrize("name", sorted(NOT_SHADOWING))
+def test_the_ast_test_lets_unshadowed_files_through(name: str) -> None:
+    source = NOT_SHADOWING[name]
+    assert prefilter.leaves_unchanged(source)
+    assert rewrite_source(source).status is Status.UNCHANGED
+
+
+@pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_a_file_the_prefilter_leaves_is_unchanged_by_the_engine(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = path.read_text(encoding="utf-8", errors="replace")
+    if not prefilter.leaves_unchanged(source):
+        return
+    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source: False)
+    result = rewrite_source(source)
+    assert (result.status, result.code) == (Status.UNCHANGED, source)
+
+
+def test_a_syntax_error_still_goes_to_the_engine() -> None:
+    source = "import tensorflow as tf\ndef f(:\n"
+    assert not prefilter.leaves_unchanged(source)
+    assert rewrite_source(source).status is Status.FAILED

@@ -7,7 +7,7 @@ The codemod migrates the canonical TF1 training program in two shapes:
   Keras functional model, ``model = tf.keras.Model(inputs, outputs)``, built once at module level.
 - "placeholder": a graph fed through ``tf.placeholder``s, one ``minimize``, one session. Its TF2 form is
   module-level layer objects, the graph as a function of the placeholders, and a ``@tf.function``
-  train step (see ``rules.graph_function``).
+  train step (see ``planning.graph_function``).
 
 Both are followed by one ``with tf.Session() as sess:`` block. Rules ask this module what the program
 does; the facts that decide semantics (which BN layers' update ops ever ran, which runs train, what

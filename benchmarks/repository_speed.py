@@ -1,0 +1,255 @@
+"""``bn-migrate rewrite`` at repository scale, against ``tf_upgrade_v2`` and ``cp -r``. Prints ratios
+measured side by side in this run (A B A B ..., ratio per pair, median); asserts nothing.
+
+Sections (``--only NAME`` runs some of them):
+
+- ``trees``: ``bn-migrate rewrite --diff TREE`` (default jobs: every CPU) against
+  ``tf_upgrade_v2 --intree TREE --outtree OUT`` (it ships with the ``tf`` extra) on (a) the installed
+  ``tf_slim`` package, a library tree, and (b) a BN-dense tree: the TF1 fixtures
+  (``tests/fixtures/tf1``) copied ``--copies`` times. Goal: bn-migrate at least 5x faster.
+- ``scaling``: one file holding a TF1 training program and plain functions, repeated to 1x, 4x and
+  16x its size: lines/s and peak RSS of ``rewrite --diff -j1``. Goal: time and memory linear in size.
+- ``startup``: ``bn-migrate rewrite FILE`` on a file without TensorFlow against ``python -c pass``.
+  Goal: at most 0.3 s wall.
+- ``copy``: ``rewrite --output-dir`` against ``cp -r`` on a generated tree of ``--megabytes`` MB of
+  mixed files that need no rewrite. Goal: at most 1.2x.
+
+Peak RSS is the largest single process a command waited for (``os.wait4``); a figure near the floor
+printed first is the forked launcher's, not the command's.
+
+    .venv/bin/python benchmarks/repository_speed.py [--only trees scaling startup copy] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import BN_MIGRATE, REPO, Pair, paired, run
+
+FIXTURES = REPO / "tests" / "fixtures" / "tf1"
+TF_UPGRADE_V2 = Path(sys.executable).parent / "tf_upgrade_v2"
+SECTIONS = ("trees", "scaling", "startup", "copy")
+
+
+def lines_in(tree: Path) -> int:
+    files = [tree] if tree.is_file() else sorted(tree.rglob("*.py"))
+    return sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def show(label: str, samples: list, lines: int | None = None) -> str:
+    wall = Pair.median_wall(samples)
+    rate = f"{lines / wall:9.0f} lines/s" if lines else " " * 17
+    return f"  {label:<44} {wall:7.2f} s {rate}  peak {Pair.peak(samples):6.0f} MB"
+
+
+# --- trees ------------------------------------------------------------------------------------------
+
+
+def tf_slim_tree() -> Path | None:
+    spec = importlib.util.find_spec("tf_slim")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def fixture_tree(root: Path, copies: int) -> Path:
+    tree = root / "bn_dense"
+    for k in range(copies):
+        shutil.copytree(FIXTURES, tree / f"copy{k}", ignore=shutil.ignore_patterns("__pycache__"))
+    return tree
+
+
+def compare_tree(name: str, tree: Path, scratch: Path, repeat: int) -> None:
+    out = scratch / "upgraded"
+
+    def clear() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+
+    upgrade = [
+        str(TF_UPGRADE_V2),
+        "--intree",
+        str(tree),
+        "--outtree",
+        str(out),
+        "--reportfile",
+        str(scratch / "report.txt"),
+    ]
+    pair = paired(
+        [*BN_MIGRATE, "rewrite", "--diff", str(tree)], upgrade, repeat, before=clear, warmup=0
+    )
+    lines = lines_in(tree)
+    files = len(list(tree.rglob("*.py")))
+    print(f"{name}: {files} files, {lines} lines (median of {repeat})")
+    print(show("bn-migrate rewrite --diff", pair.a, lines))
+    print(show("tf_upgrade_v2 --intree --outtree", pair.b, lines))
+    print(f"  tf_upgrade_v2 / bn-migrate: {1 / pair.ratio:.2f}x (goal >= 5x)")
+
+
+def section_trees(scratch: Path, args: argparse.Namespace) -> None:
+    if not TF_UPGRADE_V2.exists():
+        print("trees: skipped, tf_upgrade_v2 not installed (pip install 'bn-migrate[tf]')")
+        return
+    library = tf_slim_tree()
+    if library is None:
+        print("trees: tf_slim not installed, library tree skipped")
+    else:
+        compare_tree("tf_slim (library tree)", library, scratch, args.repeat)
+    compare_tree("BN-dense tree", fixture_tree(scratch, args.copies), scratch, args.repeat)
+
+
+# --- scaling -----------------------------------------------------------------------------------------
+
+PLAIN_FUNCTIONS = '''
+
+def summarize_{k}(values):
+    """Mean and spread of a list of numbers."""
+    mean = sum(values) / len(values)
+    spread = max(values) - min(values)
+    return {{"mean": mean, "spread": spread, "n": len(values)}}
+'''
+
+
+SCALE_UNITS = 4
+"""Copies of the program at 1x (about 500 lines): enough that start-up does not hide the growth."""
+
+
+def scaled_file(root: Path, times: int) -> Path:
+    """A TF1 program (the seed question's) followed by plain functions, repeated: a file the engine
+    must read whole and leave (a program repeated is not one it migrates)."""
+    program = (REPO / "examples" / "seed_question" / "tf_layers.py").read_text()
+    unit = program + "".join(PLAIN_FUNCTIONS.format(k=k) for k in range(8))
+    path = root / f"scaled_{times}x.py"
+    units = SCALE_UNITS * times
+    path.write_text("\n\n".join(unit.replace("def ", f"def v{i}_") for i in range(units)))
+    return path
+
+
+def section_scaling(scratch: Path, args: argparse.Namespace) -> None:
+    print(f"scaling: one file at 1x, 4x, 16x (rewrite --diff -j1, median of {args.repeat})")
+    base: tuple[float, float] | None = None
+    for times in (1, 4, 16):
+        path = scaled_file(scratch, times)
+        samples = [
+            run([*BN_MIGRATE, "rewrite", "--diff", "-j1", str(path)]) for _ in range(args.repeat)
+        ]
+        lines = lines_in(path)
+        print(show(f"{times:>2}x ({lines} lines)", samples, lines))
+        wall, peak = Pair.median_wall(samples), Pair.peak(samples)
+        if base is None:
+            base = (wall, peak)
+        else:
+            print(
+                f"      time {wall / base[0]:.1f}x and peak RSS {peak / base[1]:.1f}x of 1x (linear: {times}x)"
+            )
+
+
+# --- startup ----------------------------------------------------------------------------------------
+
+
+def section_startup(scratch: Path, args: argparse.Namespace) -> None:
+    plain = scratch / "plain.py"
+    plain.write_text("def add(a, b):\n    return a + b\n" * 50)
+    pair = paired(
+        [*BN_MIGRATE, "rewrite", str(plain)], [sys.executable, "-c", "pass"], max(args.repeat, 5)
+    )
+    print(f"startup: a file without TensorFlow (median of {max(args.repeat, 5)})")
+    print(show("bn-migrate rewrite plain.py", pair.a))
+    print(show("python -c pass", pair.b))
+    print(
+        f"  rewrite / python -c pass: {pair.ratio:.2f}x; rewrite "
+        f"{Pair.median_wall(pair.a):.2f} s (goal <= 0.3 s)"
+    )
+
+
+# --- copy -------------------------------------------------------------------------------------------
+
+PLAIN_MODULE = '''\
+"""Module {i}: bookkeeping helpers."""
+import json
+
+
+def total(items):
+    return sum(item["price"] * item["quantity"] for item in items)
+'''
+KERAS_MODULE = '''\
+"""Module {i}: a TF2 Keras model."""
+import tensorflow as tf
+
+
+def build(width={i}):
+    return tf.keras.Sequential([tf.keras.layers.Dense(width), tf.keras.layers.BatchNormalization()])
+'''
+
+
+def mixed_tree(root: Path, megabytes: int, seed: int = 0) -> tuple[int, int]:
+    """Data files of 1-64 KB, a 4 MB one now and then, plain and Keras (TF2) modules, in nested
+    folders: nothing to rewrite. Returns (files, bytes)."""
+    rng = random.Random(seed)
+    written = files = 0
+    while written < megabytes * 2**20:
+        folder = root / f"pkg{files % 17}" / f"sub{files % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        kind = files % 10
+        if kind < 3:
+            data = (PLAIN_MODULE if kind else KERAS_MODULE).format(i=files).encode()
+            name = f"mod{files}.py"
+        elif files % 97 == 5:
+            data, name = rng.randbytes(4 * 2**20), f"blob{files}.bin"
+        else:
+            data = rng.randbytes(rng.randint(1024, 64 * 1024))
+            name = f"data{files}.{('csv', 'json', 'npy', 'txt')[files % 4]}"
+        (folder / name).write_bytes(data)
+        written += len(data)
+        files += 1
+    return files, written
+
+
+def section_copy(scratch: Path, args: argparse.Namespace) -> None:
+    src, dst = scratch / "mixed", scratch / "mixed_out"
+    files, size = mixed_tree(src, args.megabytes)
+
+    def clear() -> None:
+        shutil.rmtree(dst, ignore_errors=True)
+
+    pair = paired(
+        [*BN_MIGRATE, "rewrite", "--output-dir", str(dst), str(src)],
+        ["cp", "-r", str(src), str(dst)],
+        args.repeat,
+        before=clear,
+    )
+    clear()
+    shutil.rmtree(src)
+    print(
+        f"copy: {files} files, {size / 2**20:.0f} MB, nothing to rewrite (median of {args.repeat})"
+    )
+    print(show("bn-migrate rewrite --output-dir", pair.a))
+    print(show("cp -r", pair.b))
+    print(f"  --output-dir / cp -r: {pair.ratio:.2f}x (goal <= 1.2x)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=20, help="copies of the fixtures (trees)")
+    parser.add_argument("--megabytes", type=int, default=200, help="size of the copied tree")
+    parser.add_argument("--dir", type=Path, help="scratch folder (default: the system's temp)")
+    args = parser.parse_args()
+    floor = run([sys.executable, "-c", "pass"]).peak_mb
+    print(f"peak RSS floor (the launcher): {floor:.0f} MB")
+    with tempfile.TemporaryDirectory(prefix="bn-bench-", dir=args.dir) as tmp:
+        for name in SECTIONS:
+            if name in args.only:
+                globals()[f"section_{name}"](Path(tmp), args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

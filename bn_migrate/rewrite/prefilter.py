@@ -1,0 +1,143 @@
+"""Deciding, without libcst, that a file cannot change: the text and ``ast`` tests in front of the engine.
+
+Parsing with libcst costs about ten ``ast.parse`` of the same text, and importing libcst about half a
+second; most files of a repository hold no TF1 code. :func:`leaves_unchanged` answers True only where
+the engine would return the file unchanged, so the runner need not import the engine for it and the
+engine need not parse it. Every test here may say "maybe" (False) where it cannot be sure: the engine
+then decides as before. ``tests/rewrite/test_prefilter.py`` checks the answers on every Python file of
+the repository and on cases built to slip past a text test.
+
+This module imports neither libcst nor the rules: ``bn-migrate rewrite`` on files without TF1 code
+never loads them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from bn_migrate.rewrite import api_tables as api
+
+_MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_TF1_TRIGGERS = frozenset(
+    {name.rpartition(".")[2] for name in api.TF1_ONLY} | api.LAYER_UPDATE_ATTRIBUTES | {"tf_slim"}
+)
+_TF_MODULE_MEMBERS = frozenset(
+    name.split(".")[1]
+    for name in api.TF1_ONLY
+    if name.count(".") == 1 and name.startswith("tensorflow.")
+) - {name.rpartition(".")[2] for name in api.TF1_ONLY if name.count(".") > 1}
+"""Trigger words that are only ever TF1 as ``tensorflow.<word>``."""
+_TF_OWNERS = frozenset({"tensorflow", "v1", "v2"})
+_AS_NAME = re.compile(r"\bas(?:\s|\\\n|#[^\n]*)+([^\W\d]\w*)")
+_IDENTIFIER_CHAR = re.compile(r"\w")
+_OWNER = re.compile(r"(?P<dot>\.)?\b(?P<name>[^\W\d]\w*)\.\Z")
+
+
+def may_contain_tf(source: str) -> bool:
+    """False when ``source`` never names ``tensorflow`` nor ``tf_slim``: it cannot import either."""
+    return _MAY_CONTAIN_TF.search(source) is not None
+
+
+def leaves_unchanged(source: str) -> bool:
+    """True only when the engine would return ``source`` unchanged: it names no TensorFlow, or it has
+    no TF1 reference (:func:`may_refer_to_tf1`) and ``ast`` finds no name bound to TensorFlow by an
+    import and bound again elsewhere (which the engine reports as shadowed). A file ``ast`` cannot
+    parse goes to the engine, which reports where."""
+    if not may_contain_tf(source):
+        return True
+    if may_refer_to_tf1(source):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return not may_shadow_tensorflow(tree)
+
+
+def may_refer_to_tf1(source: str) -> bool:
+    """False only when the engine's reference walk (``_tf1_references``) cannot find anything in
+    ``source`` (checked on every file of the repository by ``tests/rewrite/test_prefilter.py``).
+
+    A reference's qualified name is its import's dotted path followed by the attributes written after
+    the local name, so every part of it is an identifier of the text, except for the parts
+    canonicalization brings (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name is
+    an entry of ``TF1_ONLY`` or lies below one, so the entry's last part is in the text; so is
+    ``updates`` / ``get_updates_for`` for a graph-mode Keras access. For an entry ``tensorflow.W``
+    (``tf.layers``, ``tf.losses``...: words TF2 code uses too), an occurrence written ``P.W`` can
+    only be that entry when ``P`` is ``tensorflow``, ``v1``, ``v2`` or a name bound with ``as P``;
+    every other spelling of ``W`` counts."""
+    triggers = set(_IDENTIFIER.findall(source)) & _TF1_TRIGGERS
+    if not triggers:
+        return False
+    if not triggers <= _TF_MODULE_MEMBERS:
+        return True
+    aliases = set(_AS_NAME.findall(source))
+    return any(_may_be_tf_member(source, word, aliases) for word in triggers)
+
+
+def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:
+    """Whether some occurrence of ``word`` could be ``tensorflow.<word>`` (see ``may_refer_to_tf1``)."""
+    for match in re.finditer(rf"\b{word}\b", source):
+        owner = _OWNER.search(source, max(0, match.start() - 200), match.start())
+        if owner is None:
+            return True
+        start = owner.start()
+        if start > 0 and not owner.group("dot") and _IDENTIFIER_CHAR.match(source, start - 1):
+            return True  # the 200-character window cut a longer name
+        name = owner.group("name")
+        if name in _TF_OWNERS or (not owner.group("dot") and name in aliases):
+            return True
+    return False
+
+
+def may_shadow_tensorflow(tree: ast.Module) -> bool:
+    """Whether a name a module-level import binds to TensorFlow is bound anywhere else, or by two
+    module-level imports: a superset of what ``AliasTable`` calls shadowed (it also counts ``del``,
+    ``global``, ``match`` captures and a repeated identical import, where the engine decides)."""
+    top_imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    imported: dict[str, int] = {}
+    tf_names: set[str] = set()
+    for statement in top_imports:
+        for local, qualified in _import_bindings(statement):
+            imported[local] = imported.get(local, 0) + 1
+            if api.is_tensorflow(api.canonical_name(qualified)):
+                tf_names.add(local)
+    if not tf_names:
+        return False
+    if any(imported[name] > 1 for name in tf_names):
+        return True
+    top = {id(s) for s in top_imports}
+    return any(name in tf_names for node in ast.walk(tree) for name in _names_bound_by(node, top))
+
+
+def _import_bindings(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
+    """(local name, qualified name) an import binds, as ``names._import_bindings`` reads them."""
+    if isinstance(node, ast.Import):
+        return [
+            (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+            for alias in node.names
+        ]
+    if node.level or node.module is None or any(alias.name == "*" for alias in node.names):
+        return []
+    return [(alias.asname or alias.name, f"{node.module}.{alias.name}") for alias in node.names]
+
+
+def _names_bound_by(node: ast.AST, top_imports: set[int]) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id] if not isinstance(node.ctx, ast.Load) else []
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if id(node) in top_imports:
+            return []
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, ast.alias):
+        return []  # read with its import statement above
+    name = getattr(node, "name", None)  # def, class, except ... as, match captures, type params
+    return [name] if isinstance(name, str) else []
