@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bn_migrate import __version__
 from bn_migrate.errors import BnMigrateError
@@ -107,6 +108,7 @@ Exit status:
 def _cmd_check(args: argparse.Namespace) -> int:
     require_tf_extra("check")
     from bn_migrate.check import CheckOptions, check_programs
+    from bn_migrate.check.models import is_model_ref
     from bn_migrate.check.report_files import write_json, write_plot
 
     _refuse_outputs_over_programs(args)
@@ -122,9 +124,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         lockstep=not args.no_lockstep,
         old_repeats=args.old_repeats,
     )
-    result = check_programs(
-        args.old, args.new, options, keep_dir=args.keep_dir, old_cache=args.old_cache
-    )
+    if is_model_ref(args.old) or is_model_ref(args.new):
+        result = _check_models(args, options)
+    else:
+        result = check_programs(
+            args.old, args.new, options, keep_dir=args.keep_dir, old_cache=args.old_cache
+        )
     sys.stdout.write(result.render_text())
     if args.json:
         write_json(result, args.json)
@@ -135,11 +140,41 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _check_models(args: argparse.Namespace, options: Any) -> Any:
+    from bn_migrate.check.models import (
+        ModelOptions,
+        ModelRef,
+        check_models,
+        parse_assignments,
+        parse_shape,
+    )
+
+    if args.input_shape is None:
+        raise BnMigrateError(
+            "a model check needs --input-shape (one example's shape, e.g. 32,32,3)"
+        )
+    if args.old_cache:
+        raise BnMigrateError("--old-cache is for program checks, not model checks")
+    model_options = ModelOptions(
+        input_shape=parse_shape(args.input_shape),
+        batch=args.batch,
+        steps=args.steps,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        training_param=args.training_param,
+        builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
+        new_args=parse_assignments(args.model_arg, "--model-arg"),
+    )
+    old = ModelRef.parse(args.old, "OLD")
+    new = ModelRef.parse(args.new, "NEW")
+    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
+
+
 def _refuse_outputs_over_programs(args: argparse.Namespace) -> None:
     """``--json``/``--plot`` naming OLD or NEW (or empty) would replace a program with a report."""
     from pathlib import Path
 
-    programs = {Path(args.old).resolve(), Path(args.new).resolve()}
+    programs = {Path(p.rpartition("::")[0] or p).resolve() for p in (args.old, args.new)}
     for option, value in (("--json", args.json), ("--plot", args.plot)):
         if value is None:
             continue
@@ -193,8 +228,12 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         epilog=CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("old", help="the original TF1 program (.py or .ipynb)")
-    check.add_argument("new", help="the migrated TF2 program (.py or .ipynb)")
+    check.add_argument(
+        "old", help="the original TF1 program (.py or .ipynb), or FILE.py::builder (model check)"
+    )
+    check.add_argument(
+        "new", help="the migrated TF2 program (.py or .ipynb), or FILE.py::Model (model check)"
+    )
     check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     check.add_argument(
         "--plot", metavar="FILE.png", help="plot each BN layer's difference by step (PNG)"
@@ -263,6 +302,45 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         default=2,
         metavar="N",
         help="runs of OLD, to measure its own run-to-run spread (default: 2)",
+    )
+    models = check.add_argument_group(
+        "model check (OLD is FILE.py::builder, NEW is FILE.py::Model; no program is run)",
+        "Both models are trained the same way on synthetic inputs by generated driver programs, then "
+        "compared as programs are. The builder's training flag is its parameter named is_training, "
+        "training, phase_train, is_train or train.",
+    )
+    models.add_argument(
+        "--input-shape",
+        metavar="D,D,...",
+        help="shape of one input example, e.g. 32,32,3 (required)",
+    )
+    models.add_argument("--batch", type=int, default=16, help="examples per step (default: 16)")
+    models.add_argument("--steps", type=int, default=5, help="training steps (default: 5)")
+    models.add_argument(
+        "--optimizer",
+        default="adam",
+        choices=["adam", "sgd", "momentum"],
+        help="TF1 optimizer and its Keras twin with TF1's settings (default: adam)",
+    )
+    models.add_argument(
+        "--learning-rate", type=float, default=0.01, help="learning rate (default: 0.01)"
+    )
+    models.add_argument(
+        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
+    )
+    models.add_argument(
+        "--builder-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for the builder, a Python literal (repeatable)",
+    )
+    models.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for NEW's Model class, a Python literal (repeatable)",
     )
     check.add_argument("--keep-dir", metavar="DIR", help="keep the runs' traces and output in DIR")
     check.add_argument(

@@ -1,0 +1,261 @@
+"""Checking a migrated *model* against its TF1 builder without running either program.
+
+Most real TF1 programs cannot run where they are migrated (their data sets, GPUs, hours of training), but
+their models can: ``bn-migrate check OLD.py::builder NEW.py::Model --input-shape 32,32,3`` writes two small
+driver programs and checks them with :func:`~bn_migrate.check.api.check_programs`, so the comparison is the
+program check's own (same initial weights, lockstep and free-running, the same diagnoses):
+
+- OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders,
+  the loss ``mean(output ** 2)``, every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
+  trains the model correctly runs it), ``steps`` session runs on synthetic inputs;
+- NEW: ``Model(**new_args)`` (or a Layer/Model instance named in NEW.py) called with ``training=True``
+  in a ``@tf.function`` step with ``tf.GradientTape`` and the Keras optimizer with TF1's exact settings.
+
+The training flag is the builder's first parameter named ``is_training``, ``training``, ``phase_train``,
+``is_train`` or ``train`` (or ``--training-param``). A builder returning a tuple or list is judged on its
+first element (``logits, end_points = net(...)``). The inputs are ``N(0, 1)`` draws of shape
+``(batch, *input_shape)`` from ``numpy.random.RandomState(seed)``, the same on both sides.
+
+What this proves is the model's own batch-norm behaviour under that training; which update ops the real
+program runs and which variables it trains are program facts (``bn-migrate check OLD.py NEW.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bn_migrate.errors import BnMigrateError
+
+SEPARATOR = "::"
+TRAINING_PARAMETERS = ("is_training", "training", "phase_train", "is_train", "train")
+
+# TF1 optimizer -> Keras optimizer with TF1's defaults written out (Adam's epsilon is 1e-8 in TF1).
+OPTIMIZERS: dict[str, tuple[str, str]] = {
+    "adam": ("tf.train.AdamOptimizer({lr})", "tf.keras.optimizers.Adam({lr}, epsilon=1e-8)"),
+    "sgd": ("tf.train.GradientDescentOptimizer({lr})", "tf.keras.optimizers.SGD({lr})"),
+    "momentum": (
+        "tf.train.MomentumOptimizer({lr}, 0.9)",
+        "tf.keras.optimizers.SGD({lr}, momentum=0.9)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """``FILE.py::NAME``: a builder function (OLD) or a Keras Layer/Model class or instance (NEW)."""
+
+    path: Path
+    name: str
+
+    @classmethod
+    def parse(cls, text: str, label: str) -> ModelRef:
+        path, _, name = text.rpartition(SEPARATOR)
+        if not path or not name.isidentifier():
+            raise BnMigrateError(f"{label} {text!r}: expected FILE.py{SEPARATOR}NAME")
+        file = Path(path)
+        if not file.is_file() or file.suffix != ".py":
+            raise BnMigrateError(f"{label} {text!r}: {path} is not a Python file")
+        return cls(file, name)
+
+
+def is_model_ref(text: str) -> bool:
+    return SEPARATOR in text
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How the two models are trained (the same on both sides)."""
+
+    input_shape: tuple[int, ...]
+    batch: int = 16
+    steps: int = 5
+    optimizer: str = "adam"
+    learning_rate: float = 0.01
+    seed: int = 0
+    training_param: str | None = None  # None: found by name (TRAINING_PARAMETERS)
+    builder_args: dict[str, Any] = field(default_factory=dict)
+    new_args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.input_shape or any(d < 1 for d in self.input_shape):
+            raise BnMigrateError(f"--input-shape must be positive sizes, got {self.input_shape}")
+        if self.batch < 2:
+            raise BnMigrateError("--batch must be at least 2 (batch statistics need two examples)")
+        if self.steps < 1:
+            raise BnMigrateError("--steps must be at least 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise BnMigrateError(
+                f"--optimizer {self.optimizer!r}: one of {', '.join(sorted(OPTIMIZERS))}"
+            )
+        if not (self.learning_rate > 0 and self.learning_rate < float("inf")):
+            raise BnMigrateError(f"--learning-rate must be positive, got {self.learning_rate}")
+
+
+def parse_assignments(items: list[str], option: str) -> dict[str, Any]:
+    """``K=V`` items, each ``V`` a Python literal (``--builder-arg num_classes=10``)."""
+    result: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise BnMigrateError(f"{option} {item!r}: expected NAME=VALUE")
+        try:
+            result[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise BnMigrateError(
+                f"{option} {item!r}: VALUE must be a Python literal (a number, string, tuple...)"
+            ) from None
+    return result
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise BnMigrateError(f"--input-shape {text!r}: expected sizes like 32,32,3") from None
+
+
+_COMMON = """\
+import importlib.util
+import sys
+
+import numpy as np
+
+SEED, BATCH, STEPS, SHAPE = {seed!r}, {batch!r}, {steps!r}, {shape!r}
+DATA = np.random.RandomState(SEED).randn(STEPS, BATCH, *SHAPE).astype(np.float32)
+
+
+def load(path, name):
+    sys.path.insert(0, {folder!r})
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+"""
+
+_OLD_DRIVER = """\
+import inspect
+
+import tensorflow as tf
+
+builder = getattr(load({path!r}, {module!r}), {name!r})
+TRAINING = {training!r}
+if TRAINING is None:
+    names = list(inspect.signature(builder).parameters)
+    TRAINING = next((n for n in {candidates!r} if n in names), None)
+x = tf.placeholder(tf.float32, [None, *SHAPE], name="inputs")
+is_training = tf.placeholder(tf.bool, [], name="is_training")
+kwargs = dict({builder_args!r})
+if TRAINING is not None:
+    kwargs[TRAINING] = is_training
+out = builder(x, **kwargs)
+if isinstance(out, (tuple, list)):
+    out = out[0]
+loss = tf.reduce_mean(tf.square(out))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = {optimizer}.minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(STEPS):
+        _, value = sess.run([train_op, loss], {{x: DATA[step], is_training: True}})
+        print("step %d loss %.6f" % (step, value))
+"""
+
+_NEW_DRIVER = """\
+import tensorflow as tf
+
+model = getattr(load({path!r}, {module!r}), {name!r})
+if isinstance(model, type):
+    model = model(**dict({new_args!r}))
+if not isinstance(model, tf.keras.layers.Layer):
+    raise SystemExit("{label} is not a Keras Layer or Model class or instance")
+optimizer = {optimizer}
+
+
+@tf.function
+def train_step(x):
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        loss = tf.reduce_mean(tf.square(out))
+    variables = model.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
+
+
+for step in range(STEPS):
+    print("step %d loss %.6f" % (step, float(train_step(DATA[step]))))
+"""
+
+
+def write_drivers(
+    old: ModelRef, new: ModelRef, options: ModelOptions, folder: Path
+) -> tuple[Path, Path]:
+    """The two driver programs (OLD under TF1 semantics, NEW under TF2), written into ``folder``."""
+    old_tf1, new_keras = OPTIMIZERS[options.optimizer]
+    lr = repr(options.learning_rate)
+    sources = {
+        "old_model_driver.py": (old, _OLD_DRIVER, {"optimizer": old_tf1.format(lr=lr)}),
+        "new_model_driver.py": (new, _NEW_DRIVER, {"optimizer": new_keras.format(lr=lr)}),
+    }
+    written = []
+    for file_name, (ref, template, extra) in sources.items():
+        path = ref.path.resolve()
+        common = _COMMON.format(
+            seed=options.seed,
+            batch=options.batch,
+            steps=options.steps,
+            shape=options.input_shape,
+            folder=str(path.parent),
+        )
+        body = template.format(
+            path=str(path),
+            module=f"_bn_migrate_model_{path.stem}",
+            name=ref.name,
+            training=options.training_param,
+            candidates=TRAINING_PARAMETERS,
+            builder_args=options.builder_args,
+            new_args=options.new_args,
+            label=f"{ref.path}{SEPARATOR}{ref.name}",
+            **extra,
+        )
+        target = folder / file_name
+        target.write_text(common + "\n" + body, encoding="utf-8")
+        written.append(target)
+    return written[0], written[1]
+
+
+def check_models(
+    old: ModelRef,
+    new: ModelRef,
+    model_options: ModelOptions,
+    options: Any = None,
+    keep_dir: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The program check of the two drivers (:func:`write_drivers`); returns its ``CheckResult``, whose
+    report names the models, not the drivers."""
+    from bn_migrate.check.api import check_programs
+
+    drivers = Path(tempfile.mkdtemp(prefix="bn-migrate-models-"))
+    try:
+        old_driver, new_driver = write_drivers(old, new, model_options, drivers)
+        result = check_programs(old_driver, new_driver, options, keep_dir=keep_dir)
+    finally:
+        shutil.rmtree(drivers, ignore_errors=True)
+    result.old = f"{old.path}{SEPARATOR}{old.name}"
+    result.new = f"{new.path}{SEPARATOR}{new.name}"
+    result.notes.append(
+        f"model check: {model_options.steps} {model_options.optimizer} steps (lr "
+        f"{model_options.learning_rate:g}) on N(0,1) inputs of shape "
+        f"({model_options.batch}, {', '.join(map(str, model_options.input_shape))}), loss mean(output^2), "
+        "every UPDATE_OPS op run with the train op; which update ops the real program runs is a "
+        "program fact this does not check"
+    )
+    return result

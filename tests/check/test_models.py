@@ -1,0 +1,135 @@
+"""Model-level check (``bn-migrate check OLD.py::builder NEW.py::Model``): a migrated model against its TF1
+builder, trained the same way by generated drivers, without running either program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.models import (
+    ModelOptions,
+    ModelRef,
+    check_models,
+    parse_assignments,
+    parse_shape,
+    write_drivers,
+)
+from bn_migrate.cli import main
+from bn_migrate.errors import BnMigrateError
+
+MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+BUILDER = ModelRef(MODELS / "tf1_builder.py", "mlp")
+MODEL = ModelRef(MODELS / "tf2_model.py", "Mlp")
+
+
+@pytest.mark.slow
+def test_a_correct_model_migration_is_equivalent(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        [
+            "check",
+            f"{BUILDER.path}::mlp",
+            f"{MODEL.path}::Mlp",
+            "--input-shape",
+            "4",
+            "--steps",
+            "4",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "EQUIVALENT" in out and "mlp/bn1" in out and "model check: 4 adam steps" in out
+
+
+@pytest.mark.slow
+def test_a_planted_momentum_is_different_and_named() -> None:
+    result = check_models(
+        BUILDER, MODEL, ModelOptions(input_shape=(4,), new_args={"bn_momentum": 0.99})
+    )
+    assert result.verdict == "different", result.render_text()
+    assert Cause.MOMENTUM_CHANGED in result.causes, result.render_text()
+
+
+@pytest.mark.slow
+def test_slim_fused_kernel_against_plain_keras_is_named_and_quantified() -> None:
+    """A slim builder under arg_scope (normalizer_params in a variable, tuple output) against plain Keras
+    BN: the fused kernel's n/(n-1) is the one, named difference."""
+    result = check_models(
+        ModelRef(MODELS / "slim_builder.py", "net"),
+        ModelRef(MODELS / "slim_keras.py", "Net"),
+        ModelOptions(input_shape=(6,), steps=3),
+    )
+    assert result.verdict == "different", result.render_text()
+    assert result.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.BESSEL_CORRECTION}, (
+        result.render_text()
+    )
+    assert "n = 16" in result.render_text()
+
+
+def test_drivers_train_both_sides_alike(tmp_path: Path) -> None:
+    options = ModelOptions(input_shape=(4,), optimizer="momentum", learning_rate=0.1, batch=8)
+    old, new = write_drivers(BUILDER, MODEL, options, tmp_path)
+    old_text, new_text = old.read_text(), new.read_text()
+    for text in (old_text, new_text):
+        compile(text, "driver", "exec")
+        assert "SEED, BATCH, STEPS, SHAPE = 0, 8, 5, (4,)" in text
+    assert "tf.train.MomentumOptimizer(0.1, 0.9)" in old_text
+    assert "tf.keras.optimizers.SGD(0.1, momentum=0.9)" in new_text
+    assert "tf.GraphKeys.UPDATE_OPS" in old_text and "training=True" in new_text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x.py::mlp", "y.py::Mlp"], "--input-shape"),
+        ([f"{BUILDER.path}::mlp", f"{MODEL.path}::1x", "--input-shape", "4"], "FILE.py::NAME"),
+        ([f"{BUILDER.path}::mlp", "missing.py::Mlp", "--input-shape", "4"], "not a Python file"),
+        ([f"{BUILDER.path}::mlp", f"{MODEL.path}::Mlp", "--input-shape", "4,a"], "--input-shape"),
+        (
+            [f"{BUILDER.path}::mlp", f"{MODEL.path}::Mlp", "--input-shape", "4", "--batch", "1"],
+            "--batch",
+        ),
+        (
+            [
+                f"{BUILDER.path}::mlp",
+                f"{MODEL.path}::Mlp",
+                "--input-shape",
+                "4",
+                "--learning-rate",
+                "nan",
+            ],
+            "nan",
+        ),
+        (
+            [
+                f"{BUILDER.path}::mlp",
+                f"{MODEL.path}::Mlp",
+                "--input-shape",
+                "4",
+                "--model-arg",
+                "x=f()",
+            ],
+            "Python literal",
+        ),
+    ],
+)
+def test_usage_errors_name_what_to_fix(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        status = main(["check", *argv])
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_assignments_and_shapes() -> None:
+    assert parse_assignments(["n=10", "names=('a', 'b')"], "--model-arg") == {
+        "n": 10,
+        "names": ("a", "b"),
+    }
+    assert parse_shape("32, 32,3") == (32, 32, 3)
+    with pytest.raises(BnMigrateError):
+        parse_assignments(["=3"], "--builder-arg")
