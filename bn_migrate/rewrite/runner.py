@@ -637,13 +637,27 @@ def engine_transform(
     source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
 ) -> RewriteResult:
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
-    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most."""
+    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most, and so does a
+    file with TF1 code that another module of its program can change (left with ``blockers``)."""
     if prefilter.leaves_unchanged(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
+    if blockers and _certainly_tf1(source):
+        left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
+        return RewriteResult(status=Status.SKIPPED, code=source, left=left)
     from bn_migrate.rewrite.engine import rewrite_source
 
     program = {"blockers": blockers} if blockers else {}
     return rewrite_source(source, path=path, options=options, **program)
+
+
+def _certainly_tf1(source: str) -> bool:
+    from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False  # the engine reports why
+    return certainly_refers_to_tf1(tree)
 
 
 def _engine_needed(jobs: Sequence[FileJob]) -> bool:

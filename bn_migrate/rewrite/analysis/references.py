@@ -1,0 +1,67 @@
+"""TF1 references found with the standard library's ``ast`` (about ten times cheaper than libcst).
+
+A file that another module of its program can change (``BN016``, see ``analysis.modules``) is left
+whatever its own code is, provided it has TF1 code at all. :func:`certainly_refers_to_tf1` answers that
+question without libcst, so such a file costs an ``ast.parse``: True only when the engine's libcst walk
+would find a TF1 reference too, or would report a TensorFlow name as shadowed (either way the engine
+leaves the file); False means "not certain", and the engine decides as before.
+
+Why True is safe: a reference found here is a ``Name``/``Attribute`` chain rooted at a module-level import
+of this file, qualified the way ``names.AliasTable.qualify`` does. The engine walks the same chains with
+the same import table; it finds the reference unless it considers the root name shadowed, and a shadowed
+root bound to TensorFlow is itself a reason to leave the file (``_report_shadowed_tensorflow``).
+``tests/rewrite/test_references.py`` checks this on every Python file of the repository and the fixtures.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from bn_migrate.rewrite import api_tables as api
+
+
+def certainly_refers_to_tf1(tree: ast.Module) -> bool:
+    """True when the engine would leave the file for its TF1 code (see the module docstring)."""
+    imports = _module_imports(tree)
+    if not imports:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if node.attr in api.LAYER_UPDATE_ATTRIBUTES and _qualify(node, imports) is None:
+                return True  # a graph-mode Keras ``.updates`` access
+        elif not isinstance(node, ast.Name):
+            continue
+        qualified = _qualify(node, imports)
+        if qualified is not None and api.is_tf1_only(qualified):
+            return True
+    return False
+
+
+def _module_imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name of the module-level imports (the engine's ``AliasTable``)."""
+    bindings: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname is not None:
+                    bindings[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    bindings[root] = root
+        elif isinstance(statement, ast.ImportFrom):
+            if statement.level or statement.module is None:
+                continue
+            for alias in statement.names:
+                if alias.name != "*":
+                    bindings[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
+    return bindings
+
+
+def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imports:
+        return None
+    return api.canonical_name(".".join([imports[node.id], *reversed(parts)]))
