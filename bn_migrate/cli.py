@@ -32,8 +32,10 @@ def _cmd_run_tf1(args: argparse.Namespace) -> int:
 def _cmd_rewrite(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bn_migrate.rewrite.formats import OutputFormat
     from bn_migrate.rewrite.options import RewriteOptions
     from bn_migrate.rewrite.runner import Mode, RunConfig, rewrite_command
+    from bn_migrate.rewrite.selection import RuleSelection, parse_rule_prefixes
 
     if args.output_dir is not None:
         mode = Mode.OUTPUT_DIR
@@ -46,6 +48,11 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
     if args.output_dir is not None and (args.check or args.diff):
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
     _refuse_empty_paths(args)
+    output_format = OutputFormat(args.format)
+    selection = RuleSelection(
+        select=parse_rule_prefixes(args.select, "--select"),
+        ignore=parse_rule_prefixes(args.ignore, "--ignore"),
+    )
     config = RunConfig(
         paths=tuple(Path(p) for p in args.paths),
         mode=mode,
@@ -56,9 +63,12 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         options=RewriteOptions(
             plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
         ),
+        selection=selection,
     )
     report_path = Path(args.report) if args.report is not None else None
-    return rewrite_command(config, report_path=report_path, quiet=args.quiet)
+    return rewrite_command(
+        config, report_path=report_path, quiet=args.quiet, output_format=output_format
+    )
 
 
 def _refuse_empty_paths(args: argparse.Namespace) -> None:
@@ -87,6 +97,17 @@ Output: diffs go to stdout; one line per rewritten or failed file, every site le
 ('file:line:col RULE message') and a summary go to stderr. A diff is in each file's own encoding,
 with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
 ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
+
+--format json|sarif|github writes the run to stdout instead: the --report document, a SARIF 2.1.0
+log (code scanning), or GitHub workflow commands (::warning/::error annotations); stderr keeps only
+the summary. A left site is a warning under its rule id; with --check a file that would change is a
+warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
+with these formats (both would write to stdout).
+
+--select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN016) choose
+which rules' left sites are shown, reported and counted by --check. They never change what is
+rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
+hidden (counted in the summary), and --check passes when every reason of a left file is hidden.
 
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.
@@ -316,6 +337,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rewrite.add_argument("--output-dir", metavar="DIR", help="write migrated copies under DIR")
     rewrite.add_argument("--report", metavar="FILE.json", help="write per-file results as JSON")
+    rewrite.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "github"],
+        default="text",
+        help="what stdout carries: text (diffs; lines on stderr, the default), json (the --report "
+        "document), sarif (SARIF 2.1.0) or github (workflow annotations)",
+    )
+    rewrite.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULES",
+        help="report only these rules' left sites (ids or prefixes, comma-separated, repeatable)",
+    )
+    rewrite.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULES",
+        help="hide these rules' left sites from output and --check (never rewrites a left file)",
+    )
     rewrite.add_argument(
         "-j",
         "--jobs",
