@@ -118,7 +118,8 @@ given on the command line.
 
 Exit status:
   0    done: every file written, unchanged, or left for a human (see the lines on stderr)
-  1    --check: a file would change, or has TF1 batch-norm code left for a human
+  1    --check: a file would change, or has TF1 batch-norm code left for a human (for a reason
+       --select/--ignore do not hide)
   2    usage error, or a file could not be read, parsed or written (the other files are still done)
   130  interrupted: files already rewritten stay rewritten, no file is left half-written
   143  terminated (SIGTERM): as 130; worker processes end
