@@ -232,6 +232,10 @@ def sarif_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **config: object) 
     return log
 
 
+def uri_of(result: dict) -> str:
+    return result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
 def test_sarif_validates_and_holds_one_result_per_finding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -244,8 +248,7 @@ def test_sarif_validates_and_holds_one_result_per_finding(
     assert list(rules) == ["BN-ERROR", "BN-REWRITE", "BN004", "BN016"]  # only the ids used
     assert rules["BN004"]["name"] == "update-plumbing"
     assert rules["BN004"]["shortDescription"]["text"].startswith("update plumbing removed")
-    results = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): r
-               for r in run_["results"]}  # fmt: skip
+    results = {(r["ruleId"], uri_of(r)): r for r in run_["results"]}
     assert sorted(results) == [
         ("BN-ERROR", "src/broken.py"),
         ("BN-REWRITE", "src/a.py"),
