@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -314,3 +315,40 @@ def test_github_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "::warning file=odd%3A a%2Cb.py,line=3,col=10,title=BN004::left: 100%25 3,%0Aok",
     ]
     assert err.count("\n") == 1 and "would change" in err  # the summary only
+
+
+def test_selection_applies_to_outcomes_from_worker_processes(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": LEFT_4, "b.py": LEFT_4_16, "c.py": TF1})
+    selection = RuleSelection(ignore=("BN004",))
+    status, _, err = run(tmp_path, mode=Mode.WRITE, jobs=2, selection=selection)
+    assert status == 0
+    assert (tmp_path / "a.py").read_text() == LEFT_4 and (
+        tmp_path / "b.py"
+    ).read_text() == LEFT_4_16
+    assert (tmp_path / "c.py").read_text() == TF1.replace(OLD, NEW)
+    assert "BN004" not in err and "BN016" in err and "2 left sites hidden" in err
+
+
+def test_files_outside_the_working_folder_and_unread_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    write(tmp_path, {"elsewhere/left.py": LEFT_4})
+    os.mkfifo(work / "pipe.py")
+    paths = (tmp_path / "elsewhere", work / "pipe.py")
+    status, out, _ = run(*paths, mode=Mode.CHECK, output_format=OutputFormat.SARIF)
+    assert status == 1
+    log = json.loads(out)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    (result,) = log["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": (tmp_path / "elsewhere" / "left.py").as_uri()}
+    (note,) = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["message"]["text"] == "skipped: not a regular file"
+    _, out, _ = run(*paths, mode=Mode.CHECK, output_format=OutputFormat.GITHUB)
+    assert (
+        out.splitlines()[-1]
+        == "::notice file=pipe.py,title=bn-migrate::skipped: not a regular file"
+    )
