@@ -105,7 +105,8 @@ warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff 
 with these formats (both would write to stdout).
 
 --select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN016) choose
-which rules' left sites are shown, reported and counted by --check. They never change what is
+which rules' left sites are shown, reported and counted by --check (shown: matches a --select
+prefix, or none given, and no --ignore prefix). They never change what is
 rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
 hidden (counted in the summary), and --check passes when every reason of a left file is hidden.
 
