@@ -33,8 +33,10 @@ def _cmd_run_tf1(args: argparse.Namespace) -> int:
 def _cmd_rewrite(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bn_migrate.rewrite.formats import OutputFormat
     from bn_migrate.rewrite.options import RewriteOptions
     from bn_migrate.rewrite.runner import Mode, RunConfig, rewrite_command
+    from bn_migrate.rewrite.selection import RuleSelection, parse_rule_prefixes
 
     if args.output_dir is not None:
         mode = Mode.OUTPUT_DIR
@@ -47,6 +49,11 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
     if args.output_dir is not None and (args.check or args.diff):
         raise BnMigrateError("--output-dir cannot be combined with --diff or --check")
     _refuse_empty_paths(args)
+    output_format = OutputFormat(args.format)
+    selection = RuleSelection(
+        select=parse_rule_prefixes(args.select, "--select"),
+        ignore=parse_rule_prefixes(args.ignore, "--ignore"),
+    )
     config = RunConfig(
         paths=tuple(Path(p) for p in args.paths),
         mode=mode,
@@ -57,9 +64,12 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         options=RewriteOptions(
             plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
         ),
+        selection=selection,
     )
     report_path = Path(args.report) if args.report is not None else None
-    return rewrite_command(config, report_path=report_path, quiet=args.quiet)
+    return rewrite_command(
+        config, report_path=report_path, quiet=args.quiet, output_format=output_format
+    )
 
 
 def _refuse_empty_paths(args: argparse.Namespace) -> None:
@@ -89,6 +99,18 @@ Output: diffs go to stdout; one line per rewritten or failed file, every site le
 with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
 ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
 
+--format json|sarif|github writes the run to stdout instead: the --report document, a SARIF 2.1.0
+log (code scanning), or GitHub workflow commands (::warning/::error annotations); stderr keeps only
+the summary. A left site is a warning under its rule id; with --check a file that would change is a
+warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
+with these formats (both would write to stdout).
+
+--select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN016) choose
+which rules' left sites are shown, reported and counted by --check (shown: matches a --select
+prefix, or none given, and no --ignore prefix). They never change what is
+rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
+hidden (counted in the summary), and --check passes when every reason of a left file is hidden.
+
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.
 Folders are searched recursively for *.py, skipping hidden folders, __pycache__, site-packages and
@@ -98,7 +120,8 @@ given on the command line.
 
 Exit status:
   0    done: every file written, unchanged, or left for a human (see the lines on stderr)
-  1    --check: a file would change, or has TF1 batch-norm code left for a human
+  1    --check: a file would change, or has TF1 batch-norm code left for a human (for a reason
+       --select/--ignore do not hide)
   2    usage error, or a file could not be read, parsed or written (the other files are still done)
   130  interrupted: files already rewritten stay rewritten, no file is left half-written
   143  terminated (SIGTERM): as 130; worker processes end
@@ -394,6 +417,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rewrite.add_argument("--output-dir", metavar="DIR", help="write migrated copies under DIR")
     rewrite.add_argument("--report", metavar="FILE.json", help="write per-file results as JSON")
+    rewrite.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "github"],
+        default="text",
+        help="what stdout carries: text (diffs; lines on stderr, the default), json (the --report "
+        "document), sarif (SARIF 2.1.0) or github (workflow annotations)",
+    )
+    rewrite.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULES",
+        help="report only these rules' left sites (ids or prefixes, comma-separated, repeatable)",
+    )
+    rewrite.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULES",
+        help="hide these rules' left sites from output and --check (never rewrites a left file)",
+    )
     rewrite.add_argument(
         "-j",
         "--jobs",

@@ -3,7 +3,8 @@
 Keys are canonical qualified names: ``tensorflow.compat.v1.X`` is ``tensorflow.X``, and tf-slim /
 ``tensorflow.contrib.slim`` / ``tensorflow.contrib.layers`` are one family keyed ``tensorflow.contrib.layers``.
 Rules read these tables; no rule spells a TensorFlow symbol itself. Defaults below are the TF1 ones
-measured in KNOWLEDGE.md; every one that differs from Keras 3 (or that a reader could doubt) is emitted.
+measured in docs/reference.md ("Defaults"); every one that differs from Keras 3 (or that a reader could
+doubt) is emitted.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ _TF_LAYERS_BN_PARAMS = (
 _KERAS2_BN_PARAMS = (*_TF_LAYERS_BN_PARAMS, "renorm", "renorm_clipping", "renorm_momentum", "fused")
 _TF1_BN_UNSUPPORTED = frozenset({"virtual_batch_size", "adjustment", "reuse"})
 
-# trainable=False on a TF1 layer means "normalize with batch statistics, never update" (KNOWLEDGE.md),
+# trainable=False on a TF1 layer means "normalize with batch statistics, never update" (docs/reference.md),
 # on a Keras layer "inference mode": never mapped. ``renorm*`` on tf.layers exists in Keras 3 too.
 BATCH_NORM: dict[str, BatchNormSpec] = {
     "tensorflow.layers.batch_normalization": BatchNormSpec(

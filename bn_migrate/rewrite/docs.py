@@ -8,10 +8,44 @@ from __future__ import annotations
 
 import difflib
 import sys
+from dataclasses import dataclass
 
 from bn_migrate.rewrite.analysis import modules
 from bn_migrate.rewrite.context import Example, Rule
-from bn_migrate.rewrite.rules import RULES
+from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
+
+ENGINE_SUMMARY = (
+    "TF1 code no rule migrates, a shadowed TensorFlow name, or an internal error: "
+    "the file is left unchanged."
+)
+"""What a BN000 (the engine's own) reason means; the engine has no rule module to document it."""
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """A rule as machine-readable output names it (SARIF's ``rules``)."""
+
+    id: str
+    name: str
+    summary: str  # the first line of the rule's docstring, without the id
+
+
+def _summary(doc: str | None, rule_id: str) -> str:
+    first = (doc or "").strip().split("\n\n", 1)[0]
+    text = " ".join(first.split())
+    return text.removeprefix(f"{rule_id}:").strip().replace("``", "`")
+
+
+def rule_docs() -> dict[str, RuleDoc]:
+    """Every rule id a left site can carry, with its name and one-line summary."""
+    docs = {ENGINE_RULE: RuleDoc(ENGINE_RULE, "engine", ENGINE_SUMMARY)}
+    for rule in RULES:
+        module = sys.modules[type(rule).__module__]
+        docs[rule.id] = RuleDoc(rule.id, rule.name, _summary(module.__doc__, rule.id))
+    docs[modules.PROGRAM_RULE] = RuleDoc(
+        modules.PROGRAM_RULE, "program", _summary(modules.__doc__, modules.PROGRAM_RULE)
+    )
+    return dict(sorted(docs.items()))
 
 
 def _example(example: Example) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bn_migrate import __version__
 from bn_migrate.rewrite.result import FileOutcome, RunResult, Site, Status
+from bn_migrate.rewrite.selection import RuleSelection
 
 
 class Mode(str, Enum):
@@ -33,12 +34,13 @@ REPORT_FORMAT_VERSION = 1
 
 def exit_status(result: RunResult, mode: Mode) -> int:
     """130 interrupted; else 2 if any file failed; else (``--check`` only) 1 if any file would change or
-    is left for a human, because a CI gate must not pass while TF1 code remains; else 0."""
+    is left for a human, because a CI gate must not pass while TF1 code remains; else 0. A file left
+    only for reasons hidden by ``--select``/``--ignore`` does not count."""
     if result.interrupted:
         return EXIT_INTERRUPTED
     if result.count(Status.FAILED):
         return EXIT_ERROR
-    pending = result.count(Status.CHANGED) + result.count(Status.SKIPPED)
+    pending = result.count(Status.CHANGED) + sum(o.needs_human for o in result.outcomes)
     if mode is Mode.CHECK and pending:
         return EXIT_CHANGES
     return EXIT_OK
@@ -112,6 +114,8 @@ def summary_line(result: RunResult, mode: Mode) -> str:
     )
     if result.not_followed:
         text += f"; {_plural(len(result.not_followed), 'symbolic link')} not followed"
+    if result.hidden:
+        text += f"; {_plural(result.hidden, 'left site')} hidden by --select/--ignore"
     if result.interrupted:
         text += " (interrupted: the remaining files were not processed)"
     return text
@@ -209,16 +213,23 @@ def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
         "left": [site_json(s) for s in outcome.left],
         "error": error,
         "reason": outcome.reason,
+        "hidden": outcome.hidden,
     }
 
 
-def build_report(result: RunResult, mode: Mode, options: Any) -> dict[str, Any]:
-    """The ``--report`` document: one entry per file, in the same sorted order as the run."""
+def build_report(
+    result: RunResult, mode: Mode, options: Any, selection: RuleSelection | None = None
+) -> dict[str, Any]:
+    """The ``--report`` document: one entry per file, in the same sorted order as the run. ``left``
+    holds the sites of the rules ``selection`` shows; ``hidden`` counts the others."""
+    selection = selection or RuleSelection()
     return {
         "format": REPORT_FORMAT_VERSION,
         "bn_migrate": __version__,
         "mode": mode.value,
         "options": _options_json(options),
+        "select": list(selection.select),
+        "ignore": list(selection.ignore),
         "interrupted": result.interrupted,
         "exit_code": exit_status(result, mode),
         "summary": {status.value: result.count(status) for status in Status},

@@ -50,6 +50,14 @@ class FileOutcome:
     diff: bytes | None = None  # unified diff in the file's encoding, when asked for and it changed
     written_to: str | None = None  # where new content was written (in place or under --output-dir)
     reason: str | None = None  # why a SKIPPED file was not even read (e.g. NOT_REGULAR)
+    hidden: int = (
+        0  # left sites of rules that --select/--ignore do not show (moved out of ``left``)
+    )
+
+    @property
+    def needs_human(self) -> bool:
+        """SKIPPED and not every reason hidden by --select/--ignore: what ``--check`` counts."""
+        return self.status is Status.SKIPPED and not (self.hidden and not self.left)
 
 
 @dataclass
@@ -60,3 +68,8 @@ class RunResult:
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def hidden(self) -> int:
+        """Left sites not shown because of --select/--ignore."""
+        return sum(o.hidden for o in self.outcomes)

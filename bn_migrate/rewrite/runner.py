@@ -52,10 +52,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
-from bn_migrate.rewrite import prefilter, report
+from bn_migrate.rewrite import formats, prefilter, report
+from bn_migrate.rewrite.formats import OutputFormat
 from bn_migrate.rewrite.progress import Progress, wants_progress
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
+from bn_migrate.rewrite.selection import RuleSelection
 from bn_migrate.signals import deferred
 
 Transform = Callable[..., RewriteResult]
@@ -77,6 +79,8 @@ class RunConfig:
     jobs: int = 0  # 0: default_jobs()
     excludes: tuple[str, ...] = ()
     options: Any = None  # the engine's RewriteOptions, passed through untouched
+    # which rules' left sites are reported (applied to outcomes here, never seen by the transform)
+    selection: RuleSelection = field(default_factory=RuleSelection)
 
 
 @dataclass(frozen=True)
@@ -768,6 +772,7 @@ def run_files(
     result = RunResult(outcomes=[], not_followed=[str(p) for p in found.not_followed])
 
     def record(outcome: FileOutcome) -> None:
+        outcome = config.selection.apply(outcome)  # after the file was decided (and written)
         result.outcomes.append(outcome)
         on_outcome(outcome)
 
@@ -932,12 +937,22 @@ def rewrite_command(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     quiet: bool = False,
+    output_format: OutputFormat = OutputFormat.TEXT,
 ) -> int:
     """``bn-migrate rewrite``: run, stream diffs to stdout and per-file lines to stderr, write the JSON
     report, print the summary; return the exit status (see :func:`report.exit_status`). A progress
-    line is kept on stderr when it is a terminal, unless ``quiet``."""
+    line is kept on stderr when it is a terminal, unless ``quiet``.
+
+    With another ``output_format`` than text, stdout carries that document alone (no diffs: the
+    command line refuses ``--diff`` with it) and stderr only the summary and errors."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    text = output_format is OutputFormat.TEXT
+    if not text and config.diff:
+        raise BnMigrateError(
+            f"--diff writes diffs to stdout, where --format {output_format.value} writes its "
+            "document; use one of them (--check --format ... says which files would change)"
+        )
     progress: Progress | None = None
 
     def start(total: int) -> None:
@@ -946,7 +961,7 @@ def rewrite_command(
             progress = Progress(err, total)
 
     def show(outcome: FileOutcome) -> None:
-        lines = report.outcome_lines(outcome, config.mode)
+        lines = report.outcome_lines(outcome, config.mode) if text else []
         if progress is not None and (lines or outcome.diff):
             progress.clear()
         if outcome.diff:
@@ -963,14 +978,17 @@ def rewrite_command(
     finally:
         if progress is not None:
             progress.clear()
-    for link in result.not_followed:
-        print(f"{link}: symbolic link not followed", file=err)
+    if text:
+        for link in result.not_followed:
+            print(f"{link}: symbolic link not followed", file=err)
     status = report.exit_status(result, config.mode)
+    document = report.build_report(result, config.mode, config.options, config.selection)
+    if output_format is not OutputFormat.TEXT:
+        write_formatted(out, output_format, result, config.mode, document)
     if report_path is not None:
-        document = report.build_report(result, config.mode, config.options)
-        text = json.dumps(document, indent=2, default=str) + "\n"
+        report_text = json.dumps(document, indent=2, default=str) + "\n"
         try:
-            atomic_write(report_path, text.encode("utf-8"))
+            atomic_write(report_path, report_text.encode("utf-8"))
         except OSError as exc:
             print(
                 f"bn-migrate: error: cannot write the report {report_path}: {exc.strerror}",
@@ -978,7 +996,29 @@ def rewrite_command(
             )
             if status != report.EXIT_INTERRUPTED:
                 status = report.EXIT_ERROR
-    for line in report.left_reason_lines(result):
-        print(line, file=err)
+    if text:
+        for line in report.left_reason_lines(result):
+            print(line, file=err)
     print(report.summary_line(result, config.mode), file=err)
     return status
+
+
+def write_formatted(
+    out: TextIO,
+    output_format: OutputFormat,
+    result: RunResult,
+    mode: Mode,
+    document: dict[str, Any],
+) -> None:
+    """The run on stdout as ``--format`` asks: the report document, a SARIF log or GitHub commands.
+    The document's ``exit_code`` is the command's exit status, except that a failure to write
+    ``--report`` afterwards still turns the status to 2."""
+    cwd = Path.cwd()
+    if output_format is OutputFormat.JSON:
+        out.write(json.dumps(document, indent=2, default=str) + "\n")
+    elif output_format is OutputFormat.SARIF:
+        out.write(json.dumps(formats.sarif_log(result, mode, cwd), indent=2) + "\n")
+    else:
+        for line in formats.github_lines(result, mode, cwd):
+            out.write(line + "\n")
+    out.flush()

@@ -7,7 +7,7 @@
 * v2 behaviour is disabled (graph mode, sessions, placeholders, collections);
 * ``import tensorflow as tf`` and ``import tensorflow.compat.v1 as tf`` both give the v1 API;
 * ``tf.contrib.layers`` and ``tf.contrib.slim`` (and ``tensorflow.contrib.slim`` imports) come from tf-slim,
-  patched as ``shared/KNOWLEDGE.md`` describes;
+  patched as ``docs/reference.md`` ("Running TF1 programs on TF 2.21") describes;
 * APIs that cannot be emulated (``tf.estimator``, other ``tf.contrib`` modules) raise
   :class:`LegacyAPIUnavailable` naming the API, which :func:`run_tf1` reports with the user's line and exit 2.
 
@@ -99,7 +99,7 @@ _installed: types.ModuleType | None = None
 
 
 def _patch_tf_slim(tf2: Any, v1: Any) -> Any:
-    """Make tf-slim 1.1.0 import and run on TensorFlow 2.21 (the three patches of KNOWLEDGE.md)."""
+    """Make tf-slim 1.1.0 import and run on TensorFlow 2.21 (the three patches listed in docs/reference.md)."""
     import tf_keras.src.legacy_tf_layers as legacy_layers
 
     sys.modules.setdefault("tf_keras.legacy_tf_layers", legacy_layers)

@@ -607,6 +607,7 @@ def test_report_json(tmp_path: Path) -> None:
         "left": [],
         "error": None,
         "reason": None,
+        "hidden": 0,
     }
     assert files["c.py"]["left"] == [
         {"rule": "T900", "line": 2, "col": 1, "message": "cannot migrate this"}

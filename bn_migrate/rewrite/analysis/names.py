@@ -1,10 +1,11 @@
 """What names refer to: a light import/alias table with shadowing detection.
 
-libcst's ``QualifiedNameProvider`` costs about seven parses (KNOWLEDGE.md). TF1 programs bind TensorFlow
-through module-level imports, so a table of those imports plus a list of every other place a name is
-bound is enough: a name bound by an import AND rebound anywhere else (an assignment, a parameter, a loop
-target, a nested import...) is *shadowed*, and references through it are never resolved. The engine
-reports shadowed TensorFlow names instead of guessing what they mean at each use.
+libcst's ``QualifiedNameProvider`` costs about seven parses (docs/reference.md, "Codemod speed"). TF1
+programs bind TensorFlow through module-level imports, so a table of those imports plus a list of every
+other place a name is bound is enough: a name bound by an import AND rebound anywhere else (an
+assignment, a parameter, a loop target, a nested import...) is *shadowed*, and references through it are
+never resolved. The engine reports shadowed TensorFlow names instead of guessing what they mean at each
+use.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """BN004: update plumbing removed, because Keras 3 applies a BN layer's updates when it is called.
 
 Removes ``tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, layer.updates)`` (whole list, or ``updates[0]``
-and ``updates[1]`` one by one: KNOWLEDGE.md measured both the same) and ``update_ops =
+and ``updates[1]`` one by one: both give the same statistics, see docs/reference.md) and ``update_ops =
 tf.get_collection(tf.GraphKeys.UPDATE_OPS)``. Running ``update_ops`` becomes a call of the model (BN007).
 Any other use of the collection (``tf.control_dependencies``, ``tf.group``) is not migrated in this
 version and leaves the file.
