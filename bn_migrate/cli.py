@@ -88,12 +88,17 @@ Output: diffs go to stdout; one line per rewritten or failed file, every site le
 with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
 ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
 
+Notebooks (*.ipynb): the code cells are migrated as one program, in cell order; magics and shell
+lines are kept as they are, outputs, metadata and markdown cells too. Places read
+'nb.ipynb:cell N:line L:col C' (N counts every cell from 1, markdown too). --diff shows one diff per
+changed cell ('--- nb.ipynb (cell N)'), for review: patch cannot apply it to the notebook.
+
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.
-Folders are searched recursively for *.py, skipping hidden folders, __pycache__, site-packages and
-virtual environments; symbolic links inside folders are not followed (--output-dir copies them as
-links). --exclude GLOB (repeatable) matches a file or folder name, or its path relative to the folder
-given on the command line.
+Folders are searched recursively for *.py and *.ipynb, skipping hidden folders (so
+.ipynb_checkpoints), __pycache__, site-packages and virtual environments; symbolic links inside
+folders are not followed (--output-dir copies them as links). --exclude GLOB (repeatable) matches
+a file or folder name, or its path relative to the folder given on the command line.
 
 Exit status:
   0    done: every file written, unchanged, or left for a human (see the lines on stderr)
@@ -309,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=REWRITE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rewrite.add_argument("paths", nargs="+", metavar="PATH", help="Python files or folders")
+    rewrite.add_argument(
+        "paths", nargs="+", metavar="PATH", help="Python files, notebooks or folders"
+    )
     rewrite.add_argument("--diff", action="store_true", help="print unified diffs, write nothing")
     rewrite.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if anything would change"
