@@ -77,8 +77,9 @@ def _is_ipython_statement(line: str) -> bool:
         return False
     if stripped[0] in "%!?" or _ASSIGNED_MAGIC.match(line):
         return True
-    code = line[: _scan_line(line, _Scan())].rstrip()
-    return code.endswith("?")
+    scan = _Scan()
+    code = line[: _scan_line(line, scan)].rstrip()
+    return scan.quote is None and code.endswith("?")  # a "?" in a string the line opens is text
 
 
 def _scan_line(line: str, scan: _Scan) -> int:

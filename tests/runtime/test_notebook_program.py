@@ -41,6 +41,8 @@ def notebook(path: Path, *cells: tuple[str, str]) -> Path:
         ("tf.layers.batch_normalization?", True),
         ("?tf.layers", True),
         ("x = 1  # really?", False),
+        ('s = """Why?', False),
+        ("t = 'why?'", False),
         ("x = '%d' % 3", False),
         ("y = x % 2", False),
         ("# %% a cell marker", False),
