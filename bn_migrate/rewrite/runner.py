@@ -427,7 +427,9 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
     if job.path.suffix == NOTEBOOK_SUFFIX:
         return _process_notebook(job, settings, data)
     if job.explicit and not _looks_like_python(job.path):
-        return FileOutcome(display, Status.FAILED, error="not a Python source file (expected *.py or *.ipynb)")
+        return FileOutcome(
+            display, Status.FAILED, error="not a Python source file (expected *.py or *.ipynb)"
+        )
     try:
         source = decode_source(data)
         check_python_syntax(source.text, display)
