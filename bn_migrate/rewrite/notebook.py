@@ -28,6 +28,8 @@ from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
 from bn_migrate.rewrite.report import quote_file_name, unified_diff_lines
 from bn_migrate.rewrite.result import Site
 
+NOTEBOOK_SUFFIX = ".ipynb"
+
 
 class NotebookError(Exception):
     """A file named ``*.ipynb`` that is not a notebook bn-migrate can read; the message is one line."""

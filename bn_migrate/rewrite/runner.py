@@ -57,6 +57,7 @@ from typing import Any, TextIO
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import notebook as nbcells
 from bn_migrate.rewrite import prefilter, report
+from bn_migrate.rewrite.notebook import NOTEBOOK_SUFFIX
 from bn_migrate.rewrite.progress import Progress, wants_progress
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
@@ -70,7 +71,6 @@ PREFILTER_NEEDLES: tuple[bytes, ...] = (b"tensorflow", b"tf_slim")
 
 SKIPPED_DIR_NAMES = frozenset({"__pycache__", "site-packages", "dist-packages", "node_modules"})
 TEMP_SUFFIX = ".bn-migrate.tmp"
-NOTEBOOK_SUFFIX = ".ipynb"
 
 
 @dataclass(frozen=True)
@@ -469,7 +469,8 @@ def _process_notebook(job: FileJob, settings: JobSettings, data: bytes) -> FileO
         return _copy_unchanged(job, settings, _in_cells(_failed(display, exc), joined))
     if not any(needle.decode() in joined.text for needle in PREFILTER_NEEDLES):
         return _copy_unchanged(job, settings, FileOutcome(display, Status.UNCHANGED))
-    result = settings.transform(joined.text, path=display, options=settings.options)
+    program = {"blockers": job.blockers} if job.blockers else {}
+    result = settings.transform(joined.text, path=display, options=settings.options, **program)
     outcome = _in_cells(_outcome_from_result(display, joined.text, result), joined)
     if outcome.status is not Status.CHANGED:
         return _copy_unchanged(job, settings, outcome)
@@ -840,9 +841,7 @@ def with_program_blockers(jobs: list[FileJob], paths: Sequence[Path]) -> list[Fi
     ``analysis.modules``): files whose bytes mention TensorFlow only, the others cannot be rewritten."""
     from bn_migrate.rewrite.analysis.modules import ProgramGraph
 
-    candidates = [
-        job for job in jobs if job.path.suffix != NOTEBOOK_SUFFIX and _mentions_tensorflow(job.path)
-    ]
+    candidates = [job for job in jobs if _mentions_tensorflow(job.path)]
     if not candidates:
         return jobs
     graph = ProgramGraph.build([job.path for job in candidates], [p for p in paths if p.is_dir()])

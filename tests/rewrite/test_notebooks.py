@@ -215,3 +215,25 @@ def test_fixtures_are_valid_notebooks(name: str) -> None:
     import nbformat
 
     nbformat.validate(nbformat.read(NOTEBOOKS / name, as_version=4))
+
+
+def test_a_notebook_and_the_tf_module_it_imports_are_one_program(tmp_path: Path) -> None:
+    # the notebook trains what model.py builds: neither is migrated alone (BN016), places by cell
+    model = tmp_path / "model.py"
+    model.write_text(
+        "import tensorflow as tf\n\n\ndef net(x, training):\n"
+        "    return tf.layers.batch_normalization(x, training=training)\n",
+        encoding="utf-8",
+    )
+    nb = notebook(
+        tmp_path / "train.ipynb",
+        "%matplotlib inline\nimport tensorflow as tf",
+        "from model import net\nh = net(tf.placeholder(tf.float32, [None, 4]), True)",
+    )
+    data = nb.read_bytes()
+    status, _, err = run(nb)  # the notebook alone: model.py is read from its folder
+    assert status == EXIT_OK
+    assert f"{nb}:cell 3:line 1:col 1 BN016 imports `model` (model.py)" in err
+    assert nb.read_bytes() == data
+    status, _, err = run(model)
+    assert f"{model}:1:1 BN016 imported by train.ipynb:cell 3:line 1" in err
