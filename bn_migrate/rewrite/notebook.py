@@ -126,6 +126,7 @@ class JoinedCells:
     separators: list[str]  # the line before cells[1:], in order
     # (placeholder's indentation, original line) of each line IPython reads
     ipython: list[tuple[str, str]] = field(default_factory=list)
+    ipython_places: list[tuple[int, int]] = field(default_factory=list)  # (cell, line) of each
     token: str = ""
 
     def place(self, line: int) -> tuple[int, int]:
@@ -142,31 +143,45 @@ class JoinedCells:
     def split(self, new_text: str) -> dict[int, str]:
         """The new source of each code cell (by number) from the rewritten module; raise
         CellMappingError when separators or placeholders did not survive as they were."""
-        lines = split_lines(new_text)
-        restored = self._restore_ipython(lines)
+        restored = self._restore_ipython(split_lines(new_text))
+        self._check_separators(restored)
         chunks: list[list[str]] = [[]]
-        expected = iter(self.separators)
-        following = next(expected, None)
+        boundaries = set(self.separators)
         for line in restored:
-            if line == following:
+            if line in boundaries:
                 chunks.append([])
-                following = next(expected, None)
-            elif self.token in line:
-                raise CellMappingError(
-                    "a cell boundary moved or was changed by the migration "
-                    f"(near the start of cell {self.cells[len(chunks)][0]})"
-                    if len(chunks) < len(self.cells)
-                    else "a cell boundary moved or was changed by the migration"
-                )
             else:
                 chunks[-1].append(line)
-        if following is not None:
-            raise CellMappingError("a cell boundary was removed by the migration")
         sources = {}
         for (number, old), chunk in zip(self.cells, chunks):
             if chunk != split_lines(old):
                 sources[number] = "\n".join(chunk) + ("\n" if chunk and old.endswith("\n") else "")
         return sources
+
+    def _check_separators(self, lines: list[str]) -> None:
+        """Every separator once, verbatim and in order; else say which cells the migration spans."""
+        where: dict[str, list[int]] = {}
+        for index, line in enumerate(lines):
+            if self.token in line:
+                where.setdefault(line, []).append(index)
+        broken: list[int] = []  # positions in self.cells whose separator did not survive
+        last = -1
+        for position, separator in enumerate(self.separators, start=1):
+            found = where.get(separator, [])
+            if len(found) == 1 and found[0] > last:
+                last = found[0]
+            else:
+                broken.append(position)
+        if not broken:
+            return
+        first, final = self.cells[broken[0] - 1][0], self.cells[broken[-1]][0]
+        starts = ", ".join(str(self.cells[position][0]) for position in broken)
+        plural = "s" if len(broken) > 1 else ""
+        raise CellMappingError(
+            f"the migration moves code across the start of cell{plural} {starts} (it restructures "
+            "code those cells share, e.g. into one function); notebook left unchanged: merge cells "
+            f"{first} to {final} into one cell and run again, or migrate them by hand"
+        )
 
     def _restore_ipython(self, lines: list[str]) -> list[str]:
         pattern = re.compile(
@@ -186,7 +201,14 @@ class JoinedCells:
                 original = match.group(1) + original.lstrip()
             restored.append(original)
         if seen != list(range(len(self.ipython))):
-            raise CellMappingError("the migration moved or removed an IPython magic or shell line")
+            agree = (n for n, k in enumerate(seen) if k != n)
+            missing = min(next(agree, len(seen)), len(self.ipython) - 1)
+            cell, in_cell = self.ipython_places[missing]
+            raise CellMappingError(
+                f"the migration moves or removes the IPython line at cell {cell}, line {in_cell} "
+                f"(`{self.ipython[missing][1].strip()}`); notebook left unchanged: move that line "
+                "to a cell of its own, or migrate by hand"
+            )
         return restored
 
 
@@ -209,6 +231,7 @@ def join_cells(cells: Sequence[tuple[int, str]]) -> JoinedCells:
                 statement = "pass  " if indent else ""
                 marker = f"# bn-migrate IPython line {len(joined.ipython)} {token}"
                 joined.ipython.append((indent, line))
+                joined.ipython_places.append((number, in_cell))
                 line = f"{indent}{statement}{marker}"
             lines.append(line)
             joined.line_places.append((number, in_cell))

@@ -477,8 +477,7 @@ def _process_notebook(job: FileJob, settings: JobSettings, data: bytes) -> FileO
     try:
         sources = joined.split(result.code)
     except nbcells.CellMappingError as exc:
-        reason = f"{exc}; notebook left unchanged: migrate these cells by hand, or merge them first"
-        skipped = FileOutcome(display, Status.SKIPPED, left=outcome.left, reason=reason)
+        skipped = FileOutcome(display, Status.SKIPPED, left=outcome.left, reason=str(exc))
         return _copy_unchanged(job, settings, skipped)
     new_bytes = nbcells.write_notebook(notebook, sources)
     if not sources or new_bytes == data:

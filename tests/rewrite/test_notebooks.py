@@ -178,6 +178,17 @@ def test_left_sites_and_errors_name_the_cell(tmp_path: Path) -> None:
     assert f"{broken}:cell 3:line 1:col 5: error: syntax error: '(' was never closed" in err
 
 
+def test_a_magic_moved_by_the_migration_leaves_the_notebook(tmp_path: Path) -> None:
+    def dropping_magics(source: str, *, path: str = "<string>", options: object = None):
+        lines = [line for line in source.split("\n") if "IPython line" not in line]
+        return RewriteResult(Status.CHANGED, "\n".join(lines).replace(OLD, NEW))
+
+    nb = notebook(tmp_path / "nb.ipynb", "import tensorflow as tf\n", f"%who\nx = {OLD}(x)\n")
+    status, _, err = run(nb, transform=dropping_magics)
+    assert "moves or removes the IPython line at cell 3, line 1 (`%who`)" in err
+    assert status == EXIT_OK
+
+
 def dropping_separators(
     source: str, *, path: str = "<string>", options: object = None
 ) -> RewriteResult:
@@ -192,10 +203,30 @@ def test_cell_boundaries_lost_leave_the_notebook_unchanged(tmp_path: Path) -> No
     status, _, err = run(nb, transform=dropping_separators)
     assert status == EXIT_OK
     assert (
-        f"{nb}: skipped: a cell boundary was removed by the migration; notebook left unchanged"
-        in err
-    )
+        f"{nb}: skipped: the migration moves code across the start of cell 3 (it restructures code "
+        "those cells share, e.g. into one function); notebook left unchanged: merge cells 2 to 3 "
+        "into one cell and run again, or migrate them by hand"
+    ) in err.splitlines()
     assert nb.read_bytes() == data
+
+
+def test_the_engine_restructuring_across_cells_names_the_cells_to_merge(tmp_path: Path) -> None:
+    # the model built over three cells becomes one function: cells 3 to 5 cannot be split back
+    source = (REPO / "tests" / "fixtures" / "tf1" / "layers_mlp_placeholder.py").read_text()
+    head, rest = source.split("h = tf.layers.dense(x, 16")
+    model, loop = ("h = tf.layers.dense(x, 16" + rest).split("update_ops = ")
+    first, second = model.split("h = tf.layers.dense(h, 16")
+    cells = [head, first, "h = tf.layers.dense(h, 16" + second, "%who\nupdate_ops = " + loop]
+    nb = notebook(tmp_path / "nb.ipynb", *cells)
+    data = nb.read_bytes()
+    status, _, err = run(nb)
+    assert status == EXIT_OK
+    assert "the migration moves code across the start of cells 3, 4" in err
+    assert "merge cells 2 to 4 into one cell" in err
+    assert nb.read_bytes() == data
+    merged = notebook(tmp_path / "merged.ipynb", "".join(cells[:3]), cells[3])
+    status, _, err = run(merged)  # the advice works
+    assert f"rewrote {merged}" in err
 
 
 def test_placeholders_keep_line_numbers() -> None:
