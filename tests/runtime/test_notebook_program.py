@@ -97,3 +97,25 @@ def test_traceback_shows_the_cell_and_its_own_line(
     assert f'File "{path}", cell 3, line 2, in fail' in text
     assert "raise ValueError('boom')" in text
     assert '"cell_type"' not in text  # the JSON is never shown as code
+
+
+def test_unavailable_api_error_names_the_cell_line_and_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bn_migrate.runtime.legacy import EXIT_UNSUPPORTED, report_program_failure
+
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("markdown", "# uses an API run-tf1 cannot give"),
+        ("code", "from bn_migrate.runtime.legacy import UnavailableAttributeError as Gone\n"),
+        ("code", "%time x = 1\nraise Gone('tf.estimator', 'removed')"),
+    )
+    program = load_program(path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(AttributeError) as caught:
+        execute(program, [])
+    assert report_program_failure(caught.value, program) == EXIT_UNSUPPORTED
+    assert capsys.readouterr().err == (
+        f"{path}:cell 3:line 2: error: tf.estimator is not available: removed; this program "
+        "cannot run unmodified  (raise Gone('tf.estimator', 'removed'))\n"
+    )
