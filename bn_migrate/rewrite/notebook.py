@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +59,8 @@ _INDENT = re.compile(r"\{\s*?\n( *)\"")
 
 
 def read_notebook(data: bytes) -> Notebook:
-    """Parse a notebook's bytes with nbformat (version 4, not converted); raise NotebookError."""
+    """Parse a notebook's bytes into nbformat's node (version 4, neither converted nor normalized: no
+    cell ids added); raise NotebookError with a one-line reason."""
     import nbformat
 
     try:
@@ -82,11 +82,10 @@ def read_notebook(data: bytes) -> Notebook:
         )
     if not all(isinstance(cell, dict) for cell in raw["cells"]):
         raise NotebookError("not a notebook: a cell is not a JSON object")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        node = nbformat.from_dict(raw)
     match = _INDENT.match(text)
-    return Notebook(node, len(match.group(1)) if match else None, text.endswith("\n"))
+    return Notebook(
+        nbformat.from_dict(raw), len(match.group(1)) if match else None, text.endswith("\n")
+    )
 
 
 def write_notebook(notebook: Notebook, sources: dict[int, str]) -> bytes:
@@ -120,9 +119,8 @@ class JoinedCells:
 
     text: str
     cells: list[tuple[int, str]]  # (cell number, original source)
-    line_places: list[
-        tuple[int, int]
-    ]  # module line - 1 -> (cell number, line in cell; 0: separator)
+    # module line - 1 -> (cell number, line in cell; 0 for the separator before the cell)
+    line_places: list[tuple[int, int]]
     separators: list[str]  # the line before cells[1:], in order
     # (placeholder's indentation, original line) of each line IPython reads
     ipython: list[tuple[str, str]] = field(default_factory=list)
@@ -150,6 +148,10 @@ class JoinedCells:
         for line in restored:
             if line in boundaries:
                 chunks.append([])
+            elif self.token in line:  # a copy of a separator, say: never written into a cell
+                raise CellMappingError(
+                    "the migration copies a cell boundary; notebook left unchanged: migrate it by hand"
+                )
             else:
                 chunks[-1].append(line)
         sources = {}

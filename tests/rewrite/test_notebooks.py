@@ -16,7 +16,7 @@ import pytest
 
 from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
 from bn_migrate.rewrite import runner
-from bn_migrate.rewrite.notebook import join_cells
+from bn_migrate.rewrite.notebook import CellMappingError, join_cells
 from bn_migrate.rewrite.report import EXIT_ERROR, EXIT_OK
 from bn_migrate.rewrite.result import RewriteResult, Status
 from bn_migrate.rewrite.runner import Mode, RunConfig, rewrite_command
@@ -238,6 +238,9 @@ def test_placeholders_keep_line_numbers() -> None:
     assert joined.place(5) == (4, 2)
     assert joined.place(6) == (4, 3)
     assert joined.split(joined.text) == {}
+    copied = joined.text + "    " + joined.separators[0] + "\n"
+    with pytest.raises(CellMappingError, match="copies a cell boundary"):
+        joined.split(copied)
     compile(joined.text, "<joined>", "exec")
 
 
