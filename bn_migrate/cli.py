@@ -111,12 +111,17 @@ prefix, or none given, and no --ignore prefix). They never change what is
 rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
 hidden (counted in the summary), and --check passes when every reason of a left file is hidden.
 
+Notebooks (*.ipynb): the code cells are migrated as one program, in cell order; magics and shell
+lines are kept as they are, outputs, metadata and markdown cells too. Places read
+'nb.ipynb:cell N:line L:col C' (N counts every cell from 1, markdown too). --diff shows one diff per
+changed cell ('--- nb.ipynb (cell N)'), for review: patch cannot apply it to the notebook.
+
 --output-dir writes a complete copy of the input tree (every file, migrated where changed) under DIR,
 relative to the deepest folder holding all the inputs, so old and new can be checked side by side.
-Folders are searched recursively for *.py, skipping hidden folders, __pycache__, site-packages and
-virtual environments; symbolic links inside folders are not followed (--output-dir copies them as
-links). --exclude GLOB (repeatable) matches a file or folder name, or its path relative to the folder
-given on the command line.
+Folders are searched recursively for *.py and *.ipynb, skipping hidden folders (so
+.ipynb_checkpoints), __pycache__, site-packages and virtual environments; symbolic links inside
+folders are not followed (--output-dir copies them as links). --exclude GLOB (repeatable) matches
+a file or folder name, or its path relative to the folder given on the command line.
 
 Exit status:
   0    done: every file written, unchanged, or left for a human (see the lines on stderr)
@@ -410,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=REWRITE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rewrite.add_argument("paths", nargs="+", metavar="PATH", help="Python files or folders")
+    rewrite.add_argument(
+        "paths", nargs="+", metavar="PATH", help="Python files, notebooks or folders"
+    )
     rewrite.add_argument("--diff", action="store_true", help="print unified diffs, write nothing")
     rewrite.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if anything would change"

@@ -97,3 +97,12 @@ def test_commands_needing_tensorflow_say_which_extra(
     assert len(lines) == 1, result.stderr
     assert "pip install 'bn-migrate[tf]'" in lines[0]
     assert f"'{command}'" in lines[0]
+
+
+def test_rewrite_of_a_notebook(bare_install: Path, tmp_path: Path) -> None:
+    notebooks = REPO / "tests" / "fixtures" / "notebooks"
+    notebook = tmp_path / "nb.ipynb"
+    shutil.copy(notebooks / "layers_mlp.ipynb", notebook)
+    result = _run(bare_install, "rewrite", str(notebook), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert notebook.read_bytes() == (notebooks / "layers_mlp.migrated.ipynb").read_bytes()

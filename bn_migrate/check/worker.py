@@ -61,11 +61,11 @@ def _user_traceback(exc: BaseException, program: Any) -> str:
         *shown,
         *traceback.format_exception_only(type(exc), exc),
     ]
-    return "".join(text).rstrip("\n")
+    return program.in_cells("".join(text)).rstrip("\n")
 
 
 def _run_program(program: Any, argv: list[str]) -> RunStatus:
-    from bn_migrate.runtime.script import execute
+    from bn_migrate.runtime.script import execute, format_exception
 
     try:
         execute(program, argv)
@@ -75,7 +75,7 @@ def _run_program(program: Any, argv: list[str]) -> RunStatus:
             return RunStatus("ok")
         return RunStatus("failed", f"{program.path}: the program exited with status {code}")
     except BaseException as exc:  # noqa: BLE001 - every failure of the user's program is reported
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        print(format_exception(exc, program), end="", file=sys.stderr)
         return _failure_status(exc, program)
     return RunStatus("ok")
 

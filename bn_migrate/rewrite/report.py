@@ -51,12 +51,16 @@ def unified_diff(path: str, old: str, new: str, encoding: str = "utf-8") -> byte
     matches a latin-1 file's bytes); a missing final newline is marked as diff(1) does. The file name
     is quoted as GNU diff quotes it (``--- "a b.py"``, C escapes for other bytes), which GNU patch reads.
     """
-    name = quote_file_name(path)
-    lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=name, tofile=name)
-    text = "".join(
+    text = unified_diff_lines(quote_file_name(path), old, new)
+    return text.encode(encoding, errors="surrogateescape")
+
+
+def unified_diff_lines(label: str, old: str, new: str) -> str:
+    """The unified diff of two ``\\n`` texts under ``---``/``+++`` headers ``label`` (as given)."""
+    lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=label, tofile=label)
+    return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
-    return text.encode(encoding, errors="surrogateescape")
 
 
 _PLAIN_NAME_CHARS = frozenset(
@@ -125,7 +129,8 @@ def error_line(outcome: FileOutcome) -> str:
     """``file:line:col: error: message``, or ``file: error: message`` when the place is unknown."""
     where = outcome.path
     if outcome.error_line is not None:
-        where += f":{outcome.error_line}:{outcome.error_col or 1}"
+        place = Site("", outcome.error_line, outcome.error_col or 1, "", cell=outcome.error_cell)
+        where += f":{place.place()}"
     return f"{where}: error: {outcome.error}"
 
 
@@ -198,13 +203,16 @@ def left_reason_lines(result: RunResult, most: int = 10) -> list[str]:
 
 
 def site_json(site: Site) -> dict[str, Any]:
-    return {"rule": site.rule, "line": site.line, "col": site.col, "message": site.message}
+    place: dict[str, Any] = {} if site.cell is None else {"cell": site.cell}
+    return {"rule": site.rule, **place, "line": site.line, "col": site.col, "message": site.message}
 
 
 def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
     error = None
     if outcome.error is not None:
         error = {"message": outcome.error, "line": outcome.error_line, "col": outcome.error_col}
+        if outcome.error_cell is not None:
+            error["cell"] = outcome.error_cell
     return {
         "path": outcome.path,
         "status": outcome.status.value,

@@ -22,10 +22,17 @@ class Site:
     line: int  # 1-based
     col: int  # 1-based
     message: str
+    cell: int | None = None  # in a notebook: the cell (1-based over all cells), ``line`` within it
 
     def format(self, path: str) -> str:
-        """``file:line:col RULE message``, the one-line form every report uses."""
-        return f"{path}:{self.line}:{self.col} {self.rule} {self.message}"
+        """``file:line:col RULE message``, the one-line form every report uses; in a notebook
+        ``nb.ipynb:cell N:line L:col C RULE message``."""
+        return f"{path}:{self.place()} {self.rule} {self.message}"
+
+    def place(self) -> str:
+        if self.cell is None:
+            return f"{self.line}:{self.col}"
+        return f"cell {self.cell}:line {self.line}:col {self.col}"
 
 
 @dataclass
@@ -47,6 +54,7 @@ class FileOutcome:
     error: str | None = None
     error_line: int | None = None  # where the error is, when known (1-based)
     error_col: int | None = None
+    error_cell: int | None = None  # in a notebook: the cell holding error_line
     diff: bytes | None = None  # unified diff in the file's encoding, when asked for and it changed
     written_to: str | None = None  # where new content was written (in place or under --output-dir)
     reason: str | None = None  # why a SKIPPED file was not even read (e.g. NOT_REGULAR)

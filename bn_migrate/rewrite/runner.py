@@ -7,7 +7,8 @@ declared encoding, so untouched lines come back byte for byte.
 
 Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
 
-- Folders are walked recursively for ``*.py``, skipping hidden folders, ``__pycache__``,
+- Folders are walked recursively for ``*.py`` and ``*.ipynb``, skipping hidden folders (so
+  ``.ipynb_checkpoints``), ``__pycache__``,
   ``site-packages``/``dist-packages``, ``node_modules`` and virtual environments (any folder holding a
   ``pyvenv.cfg``). Files named on the command line are taken wherever they are, if they look like
   Python (``*.py`` or a python shebang); ``--exclude`` still applies to their names.
@@ -21,6 +22,8 @@ Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
 - ``--output-dir DIR`` writes a complete copy of the input tree (every file the walk visits, migrated
   where changed) under DIR, relative to the deepest folder holding every input, so ``bn-migrate check
   OLD NEW`` can run the two side by side.
+- A notebook's code cells are migrated as one program (:mod:`bn_migrate.rewrite.notebook`); its places
+  are given by cell, its diffs per cell, and it is written back (by nbformat) only when a cell changed.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ from typing import Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
+from bn_migrate.rewrite import notebook as nbcells
 from bn_migrate.rewrite.formats import OutputFormat
+from bn_migrate.rewrite.notebook import NOTEBOOK_SUFFIX
 from bn_migrate.rewrite.progress import Progress, wants_progress
 from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
@@ -235,7 +240,7 @@ def _walk(
             elif entry.is_dir():
                 if not _skip_dir(entry) and (skip is None or path.resolve() != skip):
                     stack.append(path)
-            elif entry.name.endswith(".py"):
+            elif entry.name.endswith((".py", NOTEBOOK_SUFFIX)):
                 real = path.resolve()
                 if real not in seen:
                     seen.add(real)
@@ -423,8 +428,12 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         return FileOutcome(display, Status.SKIPPED, reason=NOT_REGULAR)
     except OSError as exc:
         return FileOutcome(display, Status.FAILED, error=f"cannot read: {exc.strerror}")
+    if job.path.suffix == NOTEBOOK_SUFFIX:
+        return _process_notebook(job, settings, data)
     if job.explicit and not _looks_like_python(job.path):
-        return FileOutcome(display, Status.FAILED, error="not a Python source file (expected *.py)")
+        return FileOutcome(
+            display, Status.FAILED, error="not a Python source file (expected *.py or *.ipynb)"
+        )
     try:
         source = decode_source(data)
         check_python_syntax(source.text, display)
@@ -447,6 +456,50 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         old_text, new_text = data.decode(codec), new_bytes.decode(codec)
         outcome.diff = unified_diff(display, old_text, new_text, codec)
     return _write_changed(job, settings, outcome, new_bytes)
+
+
+def _process_notebook(job: FileJob, settings: JobSettings, data: bytes) -> FileOutcome:
+    """Rewrite a notebook's code cells as one program (:mod:`bn_migrate.rewrite.notebook`): places are
+    reported by cell, diffs shown per cell, and the notebook is written back only when a cell changed."""
+    display = str(job.path)
+    try:
+        notebook = nbcells.read_notebook(data)
+    except nbcells.NotebookError as exc:
+        return _copy_unchanged(job, settings, FileOutcome(display, Status.FAILED, error=str(exc)))
+    joined = nbcells.join_cells(notebook.code_cells())
+    try:
+        check_python_syntax(joined.text, display)
+    except SourceError as exc:
+        return _copy_unchanged(job, settings, _in_cells(_failed(display, exc), joined))
+    if not any(needle.decode() in joined.text for needle in PREFILTER_NEEDLES):
+        return _copy_unchanged(job, settings, FileOutcome(display, Status.UNCHANGED))
+    program = {"blockers": job.blockers} if job.blockers else {}
+    result = settings.transform(joined.text, path=display, options=settings.options, **program)
+    outcome = _in_cells(_outcome_from_result(display, joined.text, result), joined)
+    if outcome.status is not Status.CHANGED:
+        return _copy_unchanged(job, settings, outcome)
+    try:
+        sources = joined.split(result.code)
+    except nbcells.CellMappingError as exc:
+        skipped = FileOutcome(display, Status.SKIPPED, left=outcome.left, reason=str(exc))
+        return _copy_unchanged(job, settings, skipped)
+    new_bytes = nbcells.write_notebook(notebook, sources)
+    if not sources or new_bytes == data:
+        outcome.status, outcome.applied = Status.UNCHANGED, []
+        return _copy_unchanged(job, settings, outcome)
+    if settings.diff:
+        diffs = nbcells.cell_diffs(display, joined.cells, sources)
+        outcome.diff = diffs.encode("utf-8", errors="surrogateescape")
+    return _write_changed(job, settings, outcome, new_bytes)
+
+
+def _in_cells(outcome: FileOutcome, joined: nbcells.JoinedCells) -> FileOutcome:
+    """The outcome with its places (module lines of the joined cells) given as cell and line."""
+    outcome.applied = [joined.site(site) for site in outcome.applied]
+    outcome.left = [joined.site(site) for site in outcome.left]
+    if outcome.error_line is not None:
+        outcome.error_cell, outcome.error_line = joined.place(outcome.error_line)
+    return outcome
 
 
 def _failed(display: str, exc: SourceError, result: RewriteResult | None = None) -> FileOutcome:

@@ -21,12 +21,18 @@ import importlib.abc
 import os
 import pkgutil
 import sys
-import traceback
 import types
 from typing import Any
 
 from bn_migrate.errors import BnMigrateError, MissingDependencyError
-from bn_migrate.runtime.script import Program, execute, format_location, load_program, user_frames
+from bn_migrate.runtime.script import (
+    Program,
+    execute,
+    format_exception,
+    format_location,
+    load_program,
+    user_frames,
+)
 
 #: Exit code when a program uses an API that the legacy runtime cannot provide.
 EXIT_UNSUPPORTED = 2
@@ -255,7 +261,7 @@ def report_program_failure(exc: BaseException, program: Program) -> int:
     if isinstance(exc, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
-    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    print(format_exception(exc, program), end="", file=sys.stderr)
     return 1
 
 

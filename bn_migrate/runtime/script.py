@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import linecache
 import os
+import re
 import sys
 import tokenize
 import traceback
@@ -16,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
 
 
 @dataclass
@@ -31,15 +34,31 @@ class Program:
         """``path:line`` for a script, ``path:cell N:line M`` for a notebook."""
         if lineno in self.cell_lines:
             cell, line = self.cell_lines[lineno]
-            return f"{self.path}:cell {cell}:{line}"
+            return f"{self.path}:cell {cell}:line {line}"
         return f"{self.path}:{lineno}"
 
+    def show_source(self) -> None:
+        """Let tracebacks read a notebook's lines from its code (:mod:`linecache` would read the
+        ``.ipynb`` file's JSON at those line numbers)."""
+        if self.cell_lines:
+            name = str(self.path)
+            lines = self.source.splitlines(keepends=True)
+            linecache.cache[name] = (len(self.source), None, lines, name)  # no mtime: never stale
 
-def _is_magic(line: str) -> bool:
-    stripped = line.lstrip()
-    return stripped.startswith(("%", "!")) or (
-        stripped.endswith("?") and not stripped.startswith("#")
-    )
+    def in_cells(self, text: str) -> str:
+        """Traceback text with each frame of a notebook placed in its cell:
+        ``File "nb.ipynb", cell 3, line 4, in <module>`` (unchanged for a script)."""
+        if not self.cell_lines:
+            return text
+        head = f'File "{self.path}", line '
+
+        def place(match: re.Match[str]) -> str:
+            where = self.cell_lines.get(int(match.group(1)))
+            if where is None:
+                return match.group(0)
+            return f'File "{self.path}", cell {where[0]}, line {where[1]}'
+
+        return re.sub(re.escape(head) + r"(\d+)", place, text)
 
 
 def load_program(path: str | os.PathLike[str]) -> Program:
@@ -50,22 +69,33 @@ def load_program(path: str | os.PathLike[str]) -> Program:
     if not p.is_file():
         raise BnMigrateError(f"{p}: no such file")
     if p.suffix == ".ipynb":
-        try:
-            nb = json.loads(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BnMigrateError(f"{p}: not a readable notebook ({exc})") from None
-        lines: list[str] = []
-        cell_lines: dict[int, tuple[int, int]] = {}
-        code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-        for number, cell in enumerate(code_cells, start=1):
-            src = cell.get("source", "")
-            text = "".join(src) if isinstance(src, list) else str(src)
-            for in_cell, line in enumerate(text.splitlines(), start=1):
-                lines.append("pass  # magic skipped" if _is_magic(line) else line)
-                cell_lines[len(lines)] = (number, in_cell)
-            lines.append("")
-        return Program(p, "\n".join(lines) + "\n", cell_lines)
+        return _load_notebook(p)
     return Program(p, read_python_source(p))
+
+
+def _load_notebook(path: Path) -> Program:
+    """The code cells of a notebook in order, as one program. A line IPython reads (a magic, a shell
+    escape; see :mod:`bn_migrate.notebooks`) becomes ``pass`` at its own indentation, so a magic in an
+    indented block keeps the block valid and every line keeps its number. Cells are numbered from 1 over
+    all cells, markdown included (``cells[N-1]`` in the JSON)."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BnMigrateError(f"{path}: not a readable notebook ({exc})") from None
+    cells = nb.get("cells", []) if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise BnMigrateError(f"{path}: not a readable notebook (no list of cells)")
+    lines: list[str] = []
+    cell_lines: dict[int, tuple[int, int]] = {}
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        cell_code = split_lines(cell_source(cell))
+        for in_cell, (line, indent) in enumerate(zip(cell_code, ipython_lines(cell_code)), start=1):
+            lines.append(line if indent is None else f"{indent}pass  # IPython line skipped")
+            cell_lines[len(lines)] = (number, in_cell)
+        lines.append("")
+    return Program(path, "\n".join(lines) + "\n", cell_lines)
 
 
 def read_python_source(path: Path) -> str:
@@ -98,6 +128,7 @@ def execute(program: Program, argv: list[str]) -> None:
     Exceptions and ``SystemExit`` propagate to the caller, exactly as the program raised them.
     """
     script = program.path.resolve()
+    program.show_source()
     code = compile(program.source, str(program.path), "exec", dont_inherit=True)
     main_mod = sys.modules["__main__"]
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
@@ -140,6 +171,12 @@ def user_frames(tb: TracebackType | None, program: Program) -> list[traceback.Fr
         if f == program.path.resolve() or (root in f.parents and "site-packages" not in f.parts):
             frames.append(frame)
     return frames
+
+
+def format_exception(exc: BaseException, program: Program) -> str:
+    """The traceback ``python`` would print, a notebook's frames shown in their cells."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return program.in_cells(text)
 
 
 def format_location(frame: traceback.FrameSummary, program: Program) -> str:

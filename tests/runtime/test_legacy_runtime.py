@@ -129,6 +129,43 @@ def test_notebook_runs_code_cells_in_order_skipping_magics(tmp_path: Path) -> No
     assert "got 6.0" in result.stdout
 
 
+def test_notebook_magic_in_a_block_runs_and_tracebacks_show_cell_lines(tmp_path: Path) -> None:
+    # ageron/handson-ml 11_deep_learning.ipynb: a magic inside a block was an unindented `pass`
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# title"]},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": [
+                    "import tensorflow as tf\n",
+                    "with tf.Session() as sess:\n",
+                    "    %time total = sess.run(tf.constant(2.0) * 3)\n",
+                    "    print('got', sess.run(tf.constant(2.0) * 3))\n",
+                ],
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": ["x = 1\n", "raise ValueError('boom in the notebook')"],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    result = run_cli("run-tf1", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "got 6.0" in result.stdout
+    assert f'File "{path}", cell 3, line 2, in <module>' in result.stderr
+    assert "raise ValueError('boom in the notebook')" in result.stderr
+    assert '"cell_type"' not in result.stderr
+
+
 def test_missing_script_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_cli("run-tf1", str(tmp_path / "nope.py"))
     assert result.returncode == 2

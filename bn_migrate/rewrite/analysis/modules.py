@@ -21,6 +21,8 @@ Imports are resolved the way ``python script.py`` and ``python -m package.module
 file's own folder first, then the folder above its top-level package, then the folders named on the
 command line; relative imports from the file's package. A name found there is a module of the program;
 the standard library and installed packages are libraries.
+A notebook is read as its code cells (``rewrite.notebook.join_cells``), its places given by cell; it
+imports from its own folder first, as Jupyter's kernel does.
 Only the standard library's ``ast`` is used: this runs over whole trees before any file is parsed with
 libcst, and costs about one ``ast.parse`` per file that mentions an import.
 """
@@ -34,6 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.notebook import (
+    NOTEBOOK_SUFFIX,
+    JoinedCells,
+    NotebookError,
+    join_cells,
+    read_notebook,
+)
 from bn_migrate.rewrite.result import Site
 
 PROGRAM_RULE = "BN016"
@@ -66,6 +75,16 @@ class ModuleFacts:
     unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # found nowhere
     changes_sys_path: bool = False
     readable: bool = True
+    cells: JoinedCells | None = (
+        None  # a notebook: its code cells as the module read (lines map to cells)
+    )
+
+    def place(self, line: int) -> str:
+        """``line`` of this module as a user finds it: ``12``, or ``cell 3:line 2`` in a notebook."""
+        if self.cells is None:
+            return str(line)
+        cell, in_cell = self.cells.place(line)
+        return f"cell {cell}:line {in_cell}"
 
 
 class ProgramGraph:
@@ -104,6 +123,16 @@ class ProgramGraph:
         except OSError:
             facts.readable = False
             return
+        if path.suffix == NOTEBOOK_SUFFIX:
+            try:
+                facts.cells = join_cells(read_notebook(data).code_cells())
+            except NotebookError:
+                facts.readable = False
+                facts.uses_tensorflow = any(
+                    root.encode() in data for root in api.TENSORFLOW_PACKAGES
+                )
+                return
+            data = facts.cells.text.encode("utf-8")
         if b"import" not in data:
             return
         try:
@@ -191,12 +220,16 @@ class ProgramGraph:
                     PROGRAM_RULE,
                     1,
                     1,
-                    f"imported by {self._display(edge.importer, path)}:{edge.line}, which may build, train "
+                    f"imported by {self._display(edge.importer, path)}:{self._place(edge)}, which may build, train "
                     "or run this module's graph (update ops, variables, training flags): modules of "
                     "one program are not migrated separately",
                 )
             )
         return sites
+
+    def _place(self, edge: LocalImport) -> str:
+        importer = self.facts.get(edge.importer)
+        return importer.place(edge.line) if importer is not None else str(edge.line)
 
     @staticmethod
     def _display(path: Path, beside: Path) -> str:
@@ -366,7 +399,7 @@ def _is_library(root: str) -> bool:
 
 
 def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
-    """``files`` plus the ``*.py`` files that may import them: their folders, and the tree of their
+    """``files`` plus the ``*.py`` files and notebooks that may import them: their folders, and the tree of their
     top-level package (the folder above it included), at most ``_MAX_SIBLING_FILES``."""
     found: dict[Path, None] = dict.fromkeys(files)
     folders: dict[Path, bool] = {}  # folder -> walk recursively
@@ -397,7 +430,9 @@ def _python_files(folder: Path, recursive: bool) -> Iterable[Path]:
         for entry in entries:
             if entry.name.startswith(".") or entry.name == "__pycache__":
                 continue
-            if entry.is_file(follow_symlinks=False) and entry.name.endswith(".py"):
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(
+                (".py", NOTEBOOK_SUFFIX)
+            ):
                 yield Path(os.path.abspath(entry.path))
             elif recursive and entry.is_dir(follow_symlinks=False):
                 stack.append(Path(entry.path))

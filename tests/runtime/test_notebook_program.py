@@ -1,0 +1,121 @@
+"""Notebooks as programs for run-tf1 and check: which lines are IPython's, and how they are skipped.
+
+No TensorFlow here: ``load_program`` and the traceback placement are pure Python."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bn_migrate.notebooks import ipython_lines
+from bn_migrate.runtime.script import execute, format_exception, load_program
+
+
+def notebook(path: Path, *cells: tuple[str, str]) -> Path:
+    doc = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source, "outputs": []}
+            if kind == "code"
+            else {"cell_type": kind, "metadata": {}, "source": source}
+            for kind, source in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "ipython"),
+    [
+        ("%matplotlib inline", True),
+        ("    %time f()", True),
+        ("!pip install tensorflow==1.15", True),
+        ("files = !ls", True),
+        ("a, b = %who_ls", True),
+        ("tf.layers.batch_normalization?", True),
+        ("?tf.layers", True),
+        ("x = 1  # really?", False),
+        ('s = """Why?', False),
+        ("t = 'why?'", False),
+        ("x = '%d' % 3", False),
+        ("y = x % 2", False),
+        ("# %% a cell marker", False),
+        ("", False),
+    ],
+)
+def test_ipython_statements(line: str, ipython: bool) -> None:
+    assert (ipython_lines([line])[0] is not None) is ipython
+
+
+def test_lines_inside_strings_and_brackets_are_python() -> None:
+    lines = ['text = """', "%not a magic", '"""', "total = (1 +", "  !x)", "!ls"]
+    assert ipython_lines(lines) == [None, None, None, None, None, ""]
+
+
+def test_cell_magics_hide_their_body_unless_it_is_python() -> None:
+    assert ipython_lines(["%%bash", "echo hi", "  ls"]) == ["", "", ""]
+    assert ipython_lines(["%%time", "x = 1", "%who"]) == ["", None, ""]
+
+
+def test_magic_in_an_indented_block_keeps_the_block(tmp_path: Path) -> None:
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("markdown", "# title"),
+        ("code", "total = 0\nfor i in range(3):\n    %time pass\n    total += i\n"),
+        ("code", ["if total:\n", "    !echo hi\n", "print('total', total)"]),
+    )
+    program = load_program(path)
+    compile(program.source, str(path), "exec")
+    assert "    pass  # IPython line skipped" in program.source.splitlines()
+    # cells are numbered over all cells (the markdown cell is 1), lines within the cell
+    assert program.describe_line(3) == f"{path}:cell 2:line 3"
+    assert program.describe_line(7) == f"{path}:cell 3:line 2"
+
+
+def test_traceback_shows_the_cell_and_its_own_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("code", "x = 1\n"),
+        ("markdown", "text"),
+        ("code", "def fail():\n    raise ValueError('boom')\n\nfail()"),
+    )
+    program = load_program(path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(ValueError) as caught:
+        execute(program, [])
+    text = format_exception(caught.value, program)
+    assert f'File "{path}", cell 3, line 4, in <module>' in text
+    assert "    fail()" in text
+    assert f'File "{path}", cell 3, line 2, in fail' in text
+    assert "raise ValueError('boom')" in text
+    assert '"cell_type"' not in text  # the JSON is never shown as code
+
+
+def test_unavailable_api_error_names_the_cell_line_and_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bn_migrate.runtime.legacy import EXIT_UNSUPPORTED, report_program_failure
+
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("markdown", "# uses an API run-tf1 cannot give"),
+        ("code", "from bn_migrate.runtime.legacy import UnavailableAttributeError as Gone\n"),
+        ("code", "%time x = 1\nraise Gone('tf.estimator', 'removed')"),
+    )
+    program = load_program(path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(AttributeError) as caught:
+        execute(program, [])
+    assert report_program_failure(caught.value, program) == EXIT_UNSUPPORTED
+    assert capsys.readouterr().err == (
+        f"{path}:cell 3:line 2: error: tf.estimator is not available: removed; this program "
+        "cannot run unmodified  (raise Gone('tf.estimator', 'removed'))\n"
+    )
