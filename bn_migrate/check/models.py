@@ -232,6 +232,37 @@ def write_drivers(
     return written[0], written[1]
 
 
+def _training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
+    """A note when the builder gets no training flag (its own default then decides), and an error when
+    ``--training-param`` names no parameter of it. Read with ``ast``; a builder not defined by a plain
+    ``def`` in OLD's file is not second-guessed."""
+    try:
+        tree = ast.parse(old.path.read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, OSError, UnicodeDecodeError):
+        return None
+    definition = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == old.name), None
+    )
+    if definition is None:
+        return None
+    arguments = definition.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    if options.training_param is not None:
+        if options.training_param not in names and arguments.kwarg is None:
+            raise BnMigrateError(
+                f"--training-param {options.training_param}: {old.name}() has no such parameter "
+                f"(it has {', '.join(sorted(names)) or 'none'})"
+            )
+        return None
+    if not names & set(TRAINING_PARAMETERS):
+        return (
+            f"{old.name}() has no parameter named {', '.join(TRAINING_PARAMETERS)}: it was called "
+            "without a training flag, so its own default decides whether BN trains (name one with "
+            "--training-param)"
+        )
+    return None
+
+
 def check_models(
     old: ModelRef,
     new: ModelRef,
@@ -243,12 +274,20 @@ def check_models(
     report names the models, not the drivers."""
     from bn_migrate.check.api import check_programs
 
-    drivers = Path(tempfile.mkdtemp(prefix="bn-migrate-models-"))
+    flag_note = _training_flag_note(old, model_options)
+    if keep_dir is not None:  # kept with the runs, so a traceback's driver lines can be read
+        drivers = Path(keep_dir) / "drivers"
+        drivers.mkdir(parents=True, exist_ok=True)
+    else:
+        drivers = Path(tempfile.mkdtemp(prefix="bn-migrate-models-"))
     try:
         old_driver, new_driver = write_drivers(old, new, model_options, drivers)
         result = check_programs(old_driver, new_driver, options, keep_dir=keep_dir)
     finally:
-        shutil.rmtree(drivers, ignore_errors=True)
+        if keep_dir is None:
+            shutil.rmtree(drivers, ignore_errors=True)
+    if flag_note:
+        result.notes.append(flag_note)
     result.old = f"{old.path}{SEPARATOR}{old.name}"
     result.new = f"{new.path}{SEPARATOR}{new.name}"
     result.notes.append(

@@ -82,6 +82,32 @@ class CheckResult:
     steps_old: int | None = None
     steps_new: int | None = None
 
+    def _differing_other_variables(self) -> list[str]:
+        """Model variables other than moving statistics that differ beyond tolerance (kernels, gamma,
+        beta...): the layer table shows only BN statistics, so they are listed here, largest first."""
+        if self.verdict != "different":
+            return []
+        mode = "lockstep" if self.lockstep else "free-running"
+        stats = ("moving_mean", "moving_variance")
+        rows = [
+            v for v in self.variables if v.get("role") not in stats and _differing(v, self.lockstep)
+        ]
+        if not rows:
+            return []
+        rows.sort(key=lambda v: _largest(v, self.lockstep), reverse=True)
+        lines = [f"Other variables that differ ({mode}, largest first):"]
+        for v in rows[:OTHER_VARIABLES_SHOWN]:
+            step = v.get("first_bad_step")
+            at = f", first at step {step}" if step is not None else ""
+            lines.append(
+                f"  {v['old']} <-> {v['new']} ({v['role']}): up to {_largest(v, self.lockstep):.2g}{at}"
+            )
+        if len(rows) > OTHER_VARIABLES_SHOWN:
+            lines.append(
+                f"  ... and {len(rows) - OTHER_VARIABLES_SHOWN} more (every variable is in --json)"
+            )
+        return lines
+
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
@@ -123,6 +149,10 @@ class CheckResult:
         if self.layers:
             lines.append("")
             lines.extend(_layer_table(self.layers, self.lockstep))
+        differing = self._differing_other_variables()
+        if differing:
+            lines.append("")
+            lines.extend(differing)
         if self.diagnoses:
             lines.append("")
             lines.append("Diagnoses:")
@@ -141,6 +171,18 @@ class CheckResult:
             lines.append("Traceback tail of the failing program:")
             lines.extend(f"  {line}" for line in self.traceback_tail.splitlines())
         return "\n".join(lines) + "\n"
+
+
+OTHER_VARIABLES_SHOWN = 6
+
+
+def _differing(entry: dict[str, Any], lockstep: bool) -> bool:
+    return not entry.get("lock_ok" if lockstep else "free_ok", True)
+
+
+def _largest(entry: dict[str, Any], lockstep: bool) -> float:
+    value = entry.get("lock_abs" if lockstep else "free_abs")
+    return value if isinstance(value, float) else 0.0
 
 
 def _finite(value: Any) -> Any:
