@@ -8,7 +8,6 @@ reason never gets a left file rewritten.
 from __future__ import annotations
 
 import ast
-import io
 import json
 import os
 from pathlib import Path
@@ -21,8 +20,8 @@ from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite.formats import OutputFormat, escape_data, escape_property
 from bn_migrate.rewrite.report import Mode
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
-from bn_migrate.rewrite.runner import RunConfig, rewrite_command
 from bn_migrate.rewrite.selection import RULE_IDS, RuleSelection, parse_rule_prefixes
+from tests.rewrite.test_runner import run as run_command
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-2.1.0.json"
 OLD = "tf.layers.batch_normalization"
@@ -63,17 +62,13 @@ def run(
     report: Path | None = None,
     **config: object,
 ) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    config.setdefault("jobs", 1)
-    status = rewrite_command(
-        RunConfig(paths=paths, **config),  # type: ignore[arg-type]
-        report_path=report,
+    return run_command(
+        *paths,
         transform=marker_transform,
-        stdout=out,
-        stderr=err,
-        output_format=output_format,
+        report=report,
+        command={"output_format": output_format},
+        **config,
     )
-    return status, out.getvalue(), err.getvalue()
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -81,8 +81,13 @@ def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def run(
-    *paths: Path, transform=toy_transform, report: Path | None = None, **config: object
+    *paths: Path,
+    transform=toy_transform,
+    report: Path | None = None,
+    command: dict[str, object] | None = None,
+    **config: object,
 ) -> tuple[int, str, str]:
+    """``rewrite_command`` on ``paths`` with output captured; ``command``: its other keywords."""
     out, err = io.StringIO(), io.StringIO()
     config.setdefault("jobs", 1)
     status = rewrite_command(
@@ -91,6 +96,7 @@ def run(
         transform=transform,
         stdout=out,
         stderr=err,
+        **(command or {}),  # type: ignore[arg-type]
     )
     return status, out.getvalue(), err.getvalue()
 
