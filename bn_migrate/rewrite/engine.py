@@ -119,11 +119,15 @@ def _rewrite_module(
         rule.plan(ctx)
     unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
     if unclaimed:
-        sessions = sum(
-            1 for call in ctx.program.calls if call_target(aliases, call) in api.SESSION_CLASSES
-        )
+        targets = [call_target(aliases, call) for call in ctx.program.calls]
+        sessions = sum(1 for target in targets if target in api.SESSION_CLASSES)
+        interactive = "tensorflow.InteractiveSession" in targets
         for reference in unclaimed:
-            ctx.leave(ENGINE_RULE, reference.node, _unclaimed_reason(ctx, reference, sessions))
+            ctx.leave(
+                ENGINE_RULE,
+                reference.node,
+                _unclaimed_reason(ctx, reference, sessions, interactive),
+            )
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
@@ -229,7 +233,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
     return found
 
 
-def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int) -> str:
+def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, interactive: bool) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
     what = f"`{reference.what}`"
@@ -254,6 +258,13 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int) -> str
             "module-level graph (not in functions called several times, from loops, from other modules, "
             "or from the training code)"
         )
+    if program.session is None and sessions:
+        return (
+            f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "
+            "`sess = tf.Session()` at module level, the forms that are migrated"
+        )
+    if program.session is None and interactive:
+        return f"{what}: the module runs an `InteractiveSession`, which is not migrated"
     if program.session is None:
         return (
             f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "

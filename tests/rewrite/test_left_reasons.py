@@ -117,3 +117,22 @@ def test_a_site_a_rule_leaves_gets_no_second_reason_from_the_engine() -> None:
     )
     result = rewrite_source(source)
     assert [(s.rule, s.line) for s in result.left] == [("BN001", 5)], result.left
+
+
+def test_a_module_with_an_interactive_session_says_so() -> None:
+    source = FIXTURE[: FIXTURE.index("with tf.Session() as sess:")] + (
+        "sess = tf.InteractiveSession()\nsess.run(tf.global_variables_initializer())\n"
+    )
+    reasons = engine_reasons(source)
+    assert any("runs an `InteractiveSession`" in m for _, m in reasons), reasons
+
+
+def test_a_session_in_another_form_says_so() -> None:
+    body = FIXTURE[FIXTURE.index("with tf.Session() as sess:") :]
+    source = (
+        FIXTURE[: FIXTURE.index("with tf.Session() as sess:")]
+        + "def main():\n"
+        + "".join("    " + line + "\n" for line in body.splitlines())
+    )
+    reasons = engine_reasons(source)
+    assert any("is not made as `with tf.Session() as sess:`" in m for _, m in reasons), reasons
