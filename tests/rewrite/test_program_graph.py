@@ -258,3 +258,75 @@ def test_graph_reads_each_file_once_and_finds_importers(tmp_path: Path) -> None:
     assert graph.facts[tmp_path / "a.py"].uses_tensorflow
     assert [e.importer.name for e in graph.importers[tmp_path / "c.py"]] == ["b.py"]
     assert graph.reaches_tensorflow(tmp_path / "a.py") is None
+
+
+def test_imports_nested_in_any_block_are_found(tmp_path: Path) -> None:
+    """Imports are read from every statement, at any depth (functions, classes, try/except, with,
+    match...); an import written in a string is not one."""
+    nested = """\
+        import tensorflow as tf
+        '''Usage: import m0'''
+
+
+        def build():
+            try:
+                import m1
+            except ImportError:
+                import m2
+            else:
+                import m3
+            finally:
+                import m4
+            with open("x"):
+                for _ in range(2):
+                    while True:
+                        import m5
+            match tf:
+                case _:
+                    import m6
+
+
+        class Model:
+            if True:
+                import m7
+    """
+    modules = {f"m{k}.py": "import tensorflow\n" for k in range(8)}
+    write(tmp_path, {"main.py": nested, **modules})
+    graph = ProgramGraph.build([tmp_path / "main.py"])
+    found = sorted(edge.module for edge in graph.facts[tmp_path / "main.py"].imports)
+    assert found == [f"m{k}" for k in range(1, 8)]
+
+
+def test_a_neighbours_dynamic_imports_are_not_its_importers_business(tmp_path: Path) -> None:
+    """Only the files of the run are asked for their own blockers; a sibling's dynamic import or
+    unresolved import does not reach them (the sibling is read for its imports alone)."""
+    sibling = "import importlib\nimport nowhere_to_be_found\nimportlib.import_module('x')\n"
+    write(tmp_path, {"train.py": TRAIN, "tools.py": sibling})
+    assert rewrite(tmp_path / "train.py")["train.py"].status is Status.CHANGED
+    graph = ProgramGraph.build([tmp_path / "train.py"])
+    assert not graph.facts[tmp_path / "tools.py"].dynamic
+    assert not graph.facts[tmp_path / "tools.py"].unresolved
+
+
+def test_installed_packages_beside_a_package_are_libraries(tmp_path: Path) -> None:
+    """A package under ``site-packages``: its own tree is read for importers, the other installed
+    packages there are not (they are libraries of their own, not modules of its program)."""
+    site = tmp_path / "lib" / "site-packages"
+    write(
+        site,
+        {
+            "pkg/__init__.py": "",
+            "pkg/model.py": RESNET_MODEL,
+            "pkg/train.py": "from . import model\nimport tensorflow\n",
+            "other/__init__.py": "",
+            "other/user.py": "import pkg.model\nimport tensorflow\n",
+        },
+    )
+    graph = ProgramGraph.build([site / "pkg" / "model.py"])
+    assert [e.importer.name for e in graph.importers[site / "pkg" / "model.py"]] == ["train.py"]
+    assert site / "other" / "user.py" not in graph.facts
+    write(tmp_path / "project", {"pkg/__init__.py": "", "pkg/model.py": RESNET_MODEL})
+    write(tmp_path / "project", {"other/__init__.py": "", "other/user.py": "import pkg.model\n"})
+    project = ProgramGraph.build([tmp_path / "project" / "pkg" / "model.py"])
+    importers = project.importers[tmp_path / "project" / "pkg" / "model.py"]
+    assert [e.importer.name for e in importers] == ["user.py"]

@@ -30,6 +30,7 @@ libcst, and costs about one ``ast.parse`` per file that mentions an import.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,8 +102,9 @@ class ProgramGraph:
         files of their folders and of their top-level package's tree."""
         graph = cls(roots)
         wanted = [Path(os.path.abspath(f)) for f in files]
+        asked = set(wanted)
         for path in _neighbourhood(wanted, graph.roots):
-            graph._read(path)
+            graph._read(path, wanted=path in asked)
         pending = list(graph.facts)
         while pending:  # imported files outside the neighbourhood (a sibling package) are read too
             path = pending.pop()
@@ -115,7 +117,9 @@ class ProgramGraph:
                 graph.importers.setdefault(edge.target, []).append(edge)
         return graph
 
-    def _read(self, path: Path) -> None:
+    def _read(self, path: Path, *, wanted: bool = False) -> None:
+        """Record ``path``'s facts. Only a ``wanted`` file's own blockers are asked for: the dynamic
+        imports, ``sys.path`` changes and unresolved imports of the others are not looked for."""
         facts = ModuleFacts(path)
         self.facts[path] = facts
         try:
@@ -141,7 +145,9 @@ class ProgramGraph:
             facts.readable = False
             facts.uses_tensorflow = any(root.encode() in data for root in api.TENSORFLOW_PACKAGES)
             return
-        _ImportReader(self, facts).read(tree)
+        _ImportReader(self, facts, wanted=wanted).read(
+            tree, calls=wanted and _may_call_importers(data)
+        )
 
     # -- questions ---------------------------------------------------------------------------------
     def reaches_tensorflow(self, path: Path) -> Path | None:
@@ -289,23 +295,29 @@ class _ImportReader:
     """Fills a ``ModuleFacts`` from one file's tree, walked without recursion (``ast.walk``): a valid
     file may nest deeper than Python's recursion limit."""
 
-    def __init__(self, graph: ProgramGraph, facts: ModuleFacts) -> None:
+    def __init__(self, graph: ProgramGraph, facts: ModuleFacts, *, wanted: bool = True) -> None:
         self.graph = graph
         self.facts = facts
+        self.wanted = wanted
         self.search = graph.search_path(facts.path)
         self.changes_sys_path = False
         self.missing: list[tuple[int, int, str]] = []
 
-    def read(self, tree: ast.Module) -> None:
-        for node in ast.walk(tree):
+    def read(self, tree: ast.Module, *, calls: bool = True) -> None:
+        """Read every statement; every expression too when ``calls`` (see ``_may_call_importers``):
+        imports and assignments are statements, so most files need no walk of their expressions.
+        What is found does not depend on the order of the walk (every list is sorted)."""
+        for node in _statements(tree):
             if isinstance(node, ast.Import):
                 self.visit_Import(node)
             elif isinstance(node, ast.ImportFrom):
                 self.visit_ImportFrom(node)
-            elif isinstance(node, ast.Call):
-                self.visit_Call(node)
             elif isinstance(node, ast.Assign):
                 self.visit_Assign(node)
+        if calls:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    self.visit_Call(node)
         self.facts.unresolved.extend(sorted(self.missing))
         self.facts.dynamic.sort()
         self.facts.changes_sys_path = self.changes_sys_path
@@ -321,7 +333,7 @@ class _ImportReader:
             written = "." * node.level + (node.module or "")
             parts = node.module.split(".") if node.module else []
             target = _module_file(folder, parts) if parts else None
-            if parts and target is None and not _is_namespace(folder, parts):
+            if self.wanted and parts and target is None and not _is_namespace(folder, parts):
                 self.missing.append((node.lineno, node.col_offset + 1, written))
             self._local(node, written, target)
             for name in names:  # ``from . import model``: a submodule
@@ -344,8 +356,10 @@ class _ImportReader:
         if target is None and "." in module:
             target = self.graph.resolve(root, self.search)  # a package's own __init__
         if target is None:
-            if not _is_library(root) and not any(
-                _is_namespace(folder, module.split(".")) for folder in self.search
+            if (
+                self.wanted
+                and not _is_library(root)
+                and not any(_is_namespace(folder, module.split(".")) for folder in self.search)
             ):
                 self.missing.append((node.lineno, node.col_offset + 1, module))
             return False
@@ -370,6 +384,34 @@ class _ImportReader:
     def visit_Assign(self, node: ast.Assign) -> None:
         if any(_dotted(t) == "sys.path" for t in node.targets):
             self.changes_sys_path = True
+
+
+_CALL_WORDS = (b"import_module", b"__import__", b"load_source")
+
+
+def _may_call_importers(data: bytes) -> bool:
+    """False only when no call in ``data`` can be a dynamic import or change ``sys.path``: the last
+    part of each such name (``import_module``, ``sys``...) would be in the text. Identifiers that are
+    not ASCII may be spelled otherwise (Python normalizes them): such a file is walked whole."""
+    if not data.isascii():
+        return True
+    return any(word in data for word in _CALL_WORDS) or (b"sys" in data and b"path" in data)
+
+
+def _statements(tree: ast.Module) -> Iterable[ast.stmt]:
+    """Every statement of ``tree``, nested ones included (expressions hold none), without recursion."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                stack.extend(block)
+        for handler in getattr(node, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(node, "cases", ()):
+            stack.extend(case.body)
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -400,7 +442,9 @@ def _is_library(root: str) -> bool:
 
 def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
     """``files`` plus the ``*.py`` files and notebooks that may import them: their folders, and the tree of their
-    top-level package (the folder above it included), at most ``_MAX_SIBLING_FILES``."""
+    top-level package (the folder above it included), at most ``_MAX_SIBLING_FILES``. When the folder above
+    is one installed packages live in (``site-packages``), only the package's own tree: the other packages
+    there are libraries, not modules of the program (and reading them all would cost seconds)."""
     found: dict[Path, None] = dict.fromkeys(files)
     folders: dict[Path, bool] = {}  # folder -> walk recursively
     for path in files:
@@ -409,7 +453,12 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
         top = folder
         while (top / "__init__.py").is_file():
             top = top.parent
-        if top != folder:
+        if top != folder and _is_library_folder(top):
+            package = folder
+            while package.parent != top:
+                package = package.parent
+            folders[package] = True
+        elif top != folder:
             folders[top] = True
     for folder, recursive in folders.items():
         for candidate in _python_files(folder, recursive):
@@ -417,6 +466,26 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
                 return list(found)
             found.setdefault(candidate, None)
     return list(found)
+
+
+_LIBRARY_FOLDER_NAMES = frozenset({"site-packages", "dist-packages"})
+
+
+def _is_library_folder(folder: Path) -> bool:
+    """A folder installed packages live in: named so (any interpreter's), or this interpreter's."""
+    return folder.name in _LIBRARY_FOLDER_NAMES or folder in _library_folders()
+
+
+@functools.cache
+def _library_folders() -> frozenset[Path]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return frozenset(
+        Path(os.path.abspath(paths[key]))
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if key in paths
+    )
 
 
 def _python_files(folder: Path, recursive: bool) -> Iterable[Path]:
