@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
-from bn_migrate.rewrite.analysis.syntax import call_target
+from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
@@ -106,7 +105,7 @@ def _rewrite_module(
         return RewriteResult(status=Status.UNCHANGED, code=source)
     if blockers:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(list(blockers)))
-    positions = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    positions = node_positions(module)
     ctx = Context(
         module=module,
         aliases=aliases,

@@ -2,7 +2,9 @@
 
 - ``_add_imports`` runs libcst's ``AddImportsVisitor`` on the module's head only;
 - ``_ApplyEdits`` skips subtrees that hold no edit;
-- ``_check_parses`` asks CPython's parser first.
+- ``_check_parses`` asks CPython's parser first;
+- ``node_positions`` resolves positions without the metadata wrapper's extra walk;
+- ``Program`` reads ranks only when a rule asks for one.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import engine
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
+from bn_migrate.rewrite.analysis.syntax import node_positions
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
@@ -99,3 +105,35 @@ def test_the_programs_exercise_the_edit_walk() -> None:
         if rewrite_source(p.read_text(encoding="utf-8")).status is Status.CHANGED
     ]
     assert len(changed) >= 10
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.name)
+def test_node_positions_are_the_metadata_wrappers(path: Path) -> None:
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert node_positions(module) == dict(expected)
+
+
+def test_ranks_are_read_when_first_asked_and_equal_an_eager_read() -> None:
+    """A BN input's rank fixed by a literal: asking ``rank_of`` reads them then (and once),
+    giving what reading them with the rest of the program gave."""
+    source = (
+        "import tensorflow as tf\n"
+        "x = tf.keras.layers.Input(shape=(3,))\n"
+        "h = tf.layers.dense(x, 4)\n"
+        "h = tf.layers.batch_normalization(h, training=True)\n"
+    )
+    module = cst.parse_module(source)
+    program = Program.read(module, AliasTable.build(module))
+    assert not program.rank_at
+    bn_inputs = [
+        call.args[0].value
+        for call in program.calls
+        if program.aliases.qualify(call.func) == "tensorflow.layers.batch_normalization"
+    ]
+    ranks = [program.rank_of(node) for node in bn_inputs]
+    assert ranks and all(rank == 2 for rank in ranks)
+    recorded = dict(program.rank_at)
+    assert recorded
+    program.rank_of(bn_inputs[0])
+    assert program.rank_at == recorded

@@ -123,6 +123,8 @@ class Program:
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
     _graph_tensors: set[str] | None = None
+    module: cst.Module | None = None
+    _ranks_read: bool = False
 
     @property
     def shape(self) -> str | None:
@@ -137,7 +139,7 @@ class Program:
 
     @classmethod
     def read(cls, module: cst.Module, aliases: AliasTable) -> Program:
-        program = cls(aliases=aliases)
+        program = cls(aliases=aliases, module=module)
         program.bound_names = set(aliases.bindings) | aliases.bound_elsewhere
         body: list[cst.BaseStatement] = list(module.body)
         for index, statement in enumerate(body):
@@ -154,7 +156,6 @@ class Program:
             if layers:
                 program.registered_layers |= set(layers)
         program._read_builders(module)
-        program._read_ranks(module)
         return program
 
     def _read_builders(self, module: cst.Module) -> None:
@@ -397,10 +398,13 @@ class Program:
             return receiver
         return None
 
-    def _read_ranks(self, module: cst.Module) -> None:
+    def _read_ranks(self) -> None:
         """What the graph's literals fix about tensor ranks, recorded at each use of a name (names are
-        often rebound: ``h = ...``); see ``RankReader``."""
-        reader = RankReader(self, module)
+        often rebound: ``h = ...``); see ``RankReader``. Read when a rule first asks for a rank
+        (``rank_of``): most files, left for other reasons or without BN calls, never need it, and it
+        reads only facts fixed by ``read``."""
+        self._ranks_read = True
+        reader = RankReader(self, self.module)
         reader.read(self.graph)
         for (
             builder
@@ -422,6 +426,8 @@ class Program:
 
     def rank_of(self, node: cst.BaseExpression) -> int | None:
         """Rank of a graph expression, when the literals in the program fix it (None: unknown)."""
+        if not self._ranks_read:
+            self._read_ranks()
         value = RankReader(self).value(node, lambda name: self.rank_at.get(id(name)))
         return value.rank if value is not None and value.kind == "tensor" else None
 
