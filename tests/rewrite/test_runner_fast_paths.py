@@ -96,3 +96,24 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(OSError, match="not a regular file"):
         runner.copy_regular_file(fifo, tmp_path / "copy")
+
+
+def test_real_paths_are_what_resolve_gives(tmp_path: Path) -> None:
+    """``RealPaths`` (one resolve per folder) against ``Path.resolve`` on links to files and folders,
+    a dangling link, a link to a link, and paths that do not exist yet."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.py").write_text("x = 1\n")
+    (tmp_path / "data" / "b.txt").write_text("b\n")
+    (tmp_path / "via").symlink_to(tmp_path / "data")
+    (tmp_path / "data" / "link.py").symlink_to(tmp_path / "data" / "a.py")
+    (tmp_path / "data" / "chain.py").symlink_to(tmp_path / "data" / "link.py")
+    (tmp_path / "data" / "dangling.py").symlink_to(tmp_path / "nowhere" / "x.py")
+    (tmp_path / "data" / "up").symlink_to(tmp_path)
+    paths = [
+        tmp_path / folder / name
+        for folder in ("data", "via", "via/up/via", "missing", "data/up/missing")
+        for name in ("a.py", "b.txt", "link.py", "chain.py", "dangling.py", "new.py")
+    ]
+    real = runner.RealPaths()
+    assert [real(p) for p in paths] == [p.resolve() for p in paths]
+    assert len(real.folders) == 5
