@@ -43,6 +43,24 @@ def timed(command: list[str]) -> float:
     return elapsed
 
 
+def measure(
+    old: str = str(SEED / "tf_layers.py"),
+    new: str = str(SEED / "tf2.py"),
+    repeat: int = 3,
+    lockstep: bool = True,
+) -> tuple[float, float, float]:
+    """Medians of (OLD bare, NEW bare, check OLD NEW) over ``repeat`` rounds, taken in turn."""
+    cli = [sys.executable, "-m", "bn_migrate"]
+    check = [*cli, "check", old, new, *([] if lockstep else ["--no-lockstep"])]
+    old_times, new_times, check_times = [], [], []
+    for _ in range(repeat):
+        old_times.append(timed([*cli, "run-tf1", old]))
+        new_times.append(timed([sys.executable, new]))
+        check_times.append(timed(check))
+    old_s, new_s, check_s = (statistics.median(t) for t in (old_times, new_times, check_times))
+    return old_s, new_s, check_s
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default=str(SEED / "tf_layers.py"))
@@ -52,14 +70,7 @@ def main() -> int:
         "--no-lockstep", action="store_true", help="time check --no-lockstep instead"
     )
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "bn_migrate"]
-    check = [*cli, "check", args.old, args.new, *(["--no-lockstep"] if args.no_lockstep else [])]
-    old_times, new_times, check_times = [], [], []
-    for _ in range(args.repeat):
-        old_times.append(timed([*cli, "run-tf1", args.old]))
-        new_times.append(timed([sys.executable, args.new]))
-        check_times.append(timed(check))
-    old_s, new_s, check_s = (statistics.median(t) for t in (old_times, new_times, check_times))
+    old_s, new_s, check_s = measure(args.old, args.new, args.repeat, not args.no_lockstep)
     ratio = check_s / (old_s + new_s)
     print(f"cores: {os.cpu_count()}  repeats: {args.repeat}  (medians)")
     print(f"OLD bare (run-tf1)   {old_s:7.2f} s")

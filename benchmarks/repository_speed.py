@@ -13,21 +13,32 @@ Sections (``--only NAME`` runs some of them):
   Goal: at most 0.3 s wall.
 - ``copy``: ``rewrite --output-dir`` against ``cp -r`` on a generated tree of ``--megabytes`` MB of
   mixed files that need no rewrite. Goal: at most 1.2x.
+- ``left``: in this process, each file of the library tree through the runner's transform against its
+  ``ast.parse``: a file without TF1 code should cost no more than its parse, a file that is left at most
+  2x its parse; counts the files decided before libcst parses them.
+- ``check``: ``bn-migrate check`` on the seed example against its two bare runs
+  (``check_overhead.py``). Goal: at most 2.5x.
+
+A table of every ratio against its goal ends the run.
 
 Peak RSS is the largest single process a command waited for (``os.wait4``); a figure near the floor
 printed first is the forked launcher's, not the command's.
 
-    .venv/bin/python benchmarks/repository_speed.py [--only trees scaling startup copy] [--repeat R]
+    .venv/bin/python benchmarks/repository_speed.py [--only trees scaling startup copy left check]
+        [--repeat R]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import random
 import shutil
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,7 +46,9 @@ from _measure import BN_MIGRATE, REPO, Pair, paired, run
 
 FIXTURES = REPO / "tests" / "fixtures" / "tf1"
 TF_UPGRADE_V2 = Path(sys.executable).parent / "tf_upgrade_v2"
-SECTIONS = ("trees", "scaling", "startup", "copy")
+SECTIONS = ("trees", "scaling", "startup", "copy", "left", "check")
+SUMMARY: list[tuple[str, str, str]] = []
+"""(what, measured, goal) of each ratio, printed as a table at the end."""
 
 
 def lines_in(tree: Path) -> int:
@@ -90,6 +103,7 @@ def compare_tree(name: str, tree: Path, scratch: Path, repeat: int) -> None:
     print(show("bn-migrate rewrite --diff", pair.a, lines))
     print(show("tf_upgrade_v2 --intree --outtree", pair.b, lines))
     print(f"  tf_upgrade_v2 / bn-migrate: {1 / pair.ratio:.2f}x (goal >= 5x)")
+    SUMMARY.append((f"tree speed vs tf_upgrade_v2: {name}", f"{1 / pair.ratio:.2f}x", ">= 5x"))
 
 
 def section_trees(scratch: Path, args: argparse.Namespace) -> None:
@@ -133,7 +147,7 @@ def scaled_file(root: Path, times: int) -> Path:
 
 def section_scaling(scratch: Path, args: argparse.Namespace) -> None:
     print(f"scaling: one file at 1x, 4x, 16x (rewrite --diff -j1, median of {args.repeat})")
-    base: tuple[float, float] | None = None
+    base: tuple[float, float, int] | None = None
     for times in (1, 4, 16):
         path = scaled_file(scratch, times)
         samples = [
@@ -143,11 +157,24 @@ def section_scaling(scratch: Path, args: argparse.Namespace) -> None:
         print(show(f"{times:>2}x ({lines} lines)", samples, lines))
         wall, peak = Pair.median_wall(samples), Pair.peak(samples)
         if base is None:
-            base = (wall, peak)
-        else:
-            print(
-                f"      time {wall / base[0]:.1f}x and peak RSS {peak / base[1]:.1f}x of 1x (linear: {times}x)"
-            )
+            base = (wall, peak, path.stat().st_size)
+            continue
+        print(
+            f"      time {wall / base[0]:.1f}x and peak RSS {peak / base[1]:.1f}x of 1x (linear: {times}x)"
+        )
+        if times == 16:
+            SUMMARY.append(("time at 16x the size / 1x", f"{wall / base[0]:.1f}x", "<= 16x"))
+            SUMMARY.append(("peak RSS at 16x the size / 1x", f"{peak / base[1]:.1f}x", "<= 16x"))
+            # Projected to a 5 MB file from the 1x-16x slope (measure it with a bigger --scale-mb).
+            size = path.stat().st_size
+            per_byte = (wall - base[0]) / (size - base[2])
+            rss_per_byte = (peak - base[1]) / (size - base[2])
+            five = 5 * 2**20
+            seconds = base[0] + per_byte * (five - base[2])
+            megabytes = base[1] + rss_per_byte * (five - base[2])
+            print(f"      projected for a 5 MB file: {seconds:.0f} s, {megabytes:.0f} MB peak")
+            SUMMARY.append(("5 MB file (projected from 1x-16x)", f"{seconds:.0f} s", "<= 30 s"))
+            SUMMARY.append(("5 MB file peak RSS (projected)", f"{megabytes:.0f} MB", "<= 1024 MB"))
 
 
 # --- startup ----------------------------------------------------------------------------------------
@@ -166,6 +193,7 @@ def section_startup(scratch: Path, args: argparse.Namespace) -> None:
         f"  rewrite / python -c pass: {pair.ratio:.2f}x; rewrite "
         f"{Pair.median_wall(pair.a):.2f} s (goal <= 0.3 s)"
     )
+    SUMMARY.append(("rewrite one file without TF", f"{Pair.median_wall(pair.a):.2f} s", "<= 0.3 s"))
 
 
 # --- copy -------------------------------------------------------------------------------------------
@@ -232,6 +260,76 @@ def section_copy(scratch: Path, args: argparse.Namespace) -> None:
     print(show("bn-migrate rewrite --output-dir", pair.a))
     print(show("cp -r", pair.b))
     print(f"  --output-dir / cp -r: {pair.ratio:.2f}x (goal <= 1.2x)")
+    SUMMARY.append(("--output-dir / cp -r", f"{pair.ratio:.2f}x", "<= 1.2x"))
+
+
+# --- left -------------------------------------------------------------------------------------------
+
+
+def section_left(scratch: Path, args: argparse.Namespace) -> None:
+    """Each file through the runner's transform (blockers included) against its ``ast.parse``."""
+    sys.path.insert(0, str(REPO))
+    from bn_migrate.rewrite import engine, runner
+    from bn_migrate.rewrite.result import Status
+
+    tree = tf_slim_tree() or fixture_tree(scratch, 1)
+    jobs = runner.with_program_blockers(runner.discover([tree]).jobs, [tree])
+    full_engine = engine.rewrite_source
+    parsed_by_libcst: set[str] = set()
+
+    def counting(source: str, **kwargs: object) -> object:
+        parsed_by_libcst.add(str(kwargs.get("path")))
+        return full_engine(source, **kwargs)  # type: ignore[arg-type]
+
+    engine.rewrite_source = counting  # type: ignore[assignment]
+    ratios: dict[Status, list[tuple[float, float]]] = {}
+    try:
+        for job in jobs:
+            source = runner.decode_source(runner.read_regular(job.path)).text
+            parse = min(_parse_time(source) for _ in range(3))
+            start = time.perf_counter()
+            result = runner.engine_transform(source, path=str(job.path), blockers=job.blockers)
+            seconds = time.perf_counter() - start
+            ratios.setdefault(result.status, []).append((seconds, parse))
+    finally:
+        engine.rewrite_source = full_engine
+    print(f"left: {tree.name}, each file's transform against its ast.parse (in this process)")
+    for status, pairs in sorted(ratios.items(), key=lambda item: item[0].value):
+        each = sorted(seconds / parse for seconds, parse in pairs)
+        total = sum(seconds for seconds, _ in pairs) / sum(parse for _, parse in pairs)
+        within = sum(r <= 2 for r in each)
+        print(
+            f"  {status.value:<10} {len(each):4} files: {total:6.1f}x their parse in all, median "
+            f"{statistics.median(each):5.1f}x, max {each[-1]:6.1f}x, {within} within 2x"
+        )
+        if status is Status.SKIPPED:
+            SUMMARY.append(("left file / its ast.parse (all left files)", f"{total:.1f}x", "<= 2x"))
+        if status is Status.UNCHANGED:
+            SUMMARY.append(("unchanged file / its ast.parse", f"{total:.1f}x", "<= 1x"))
+    print(
+        f"  decided before libcst: {len(jobs) - len(parsed_by_libcst)} of {len(jobs)} files "
+        "(the others parsed and analysed with libcst)"
+    )
+
+
+def _parse_time(source: str) -> float:
+    start = time.perf_counter()
+    ast.parse(source)
+    return time.perf_counter() - start
+
+
+# --- check ------------------------------------------------------------------------------------------
+
+
+def section_check(scratch: Path, args: argparse.Namespace) -> None:
+    from check_overhead import GOAL, measure
+
+    old_s, new_s, check_s = measure(repeat=args.repeat)
+    ratio = check_s / (old_s + new_s)
+    print(f"check: the seed example (median of {args.repeat})")
+    print(f"  run-tf1 OLD {old_s:.2f} s, python NEW {new_s:.2f} s, check OLD NEW {check_s:.2f} s")
+    print(f"  check / (old + new): {ratio:.2f}x (goal <= {GOAL}x)")
+    SUMMARY.append(("check / two bare runs", f"{ratio:.2f}x", f"<= {GOAL}x"))
 
 
 def main() -> int:
@@ -248,6 +346,10 @@ def main() -> int:
         for name in SECTIONS:
             if name in args.only:
                 globals()[f"section_{name}"](Path(tmp), args)
+    width = max((len(what) for what, _, _ in SUMMARY), default=0)
+    print("\nsummary (this run)")
+    for what, measured, goal in SUMMARY:
+        print(f"  {what:<{width}}  {measured:>9}  goal {goal}")
     return 0
 
 

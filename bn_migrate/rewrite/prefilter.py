@@ -47,11 +47,12 @@ def leaves_unchanged(source: str) -> bool:
     parse goes to the engine, which reports where."""
     if not may_contain_tf(source):
         return True
-    if may_refer_to_tf1(source):
-        return False
+    text_may_refer = may_refer_to_tf1(source)
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    if text_may_refer and may_refer_to_tf1_in(tree):
         return False
     return not may_shadow_tensorflow(tree)
 
@@ -75,6 +76,84 @@ def may_refer_to_tf1(source: str) -> bool:
         return True
     aliases = set(_AS_NAME.findall(source))
     return any(_may_be_tf_member(source, word, aliases) for word in triggers)
+
+
+_DEEPEST = 60
+"""Deeper ``ast`` trees go to the engine: libcst's recursive visitors may give up on them ("too deeply
+nested", its own reason) where CPython's parser does not (nested lists fail from about 130 levels)."""
+
+
+def may_refer_to_tf1_in(tree: ast.Module) -> bool:
+    """False only when the engine's reference walk (``_tf1_references``) finds nothing in the module
+    ``tree``: the same walk over CPython's tree, counting more. A reference is a Name or an Attribute
+    chain rooted at a module-level import (``AliasTable``: the same import statements, the last one
+    winning) whose canonical name is TF1-only, or a ``.updates`` access not rooted at an import. libcst
+    spells more identifiers as ``Name`` nodes than ``ast`` does (def, class, parameter, keyword, global
+    and ``except ... as`` names, match captures): every identifier field counts here as such a Name.
+    The engine's table also drops shadowed names (never references), so this walk finds a superset.
+    Imports are skipped as the engine skips them. Trees deeper than ``_DEEPEST`` answer True."""
+    imports = _module_imports(tree)
+    tf1_locals = {
+        local
+        for local, qualified in imports.items()
+        if api.is_tf1_only(api.canonical_name(qualified))
+    }
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _DEEPEST:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Attribute):
+            qualified = _qualify(node, imports)
+            if qualified is not None and api.is_tf1_only(qualified):
+                return True
+            if qualified is None and node.attr in api.LAYER_UPDATE_ATTRIBUTES:
+                return True
+        elif isinstance(node, ast.Name):
+            if node.id in tf1_locals:
+                return True
+        elif (
+            not isinstance(node, ast.Constant)
+            and tf1_locals
+            and any(name in tf1_locals for name in _identifiers(node))
+        ):
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    """The strings of ``node``'s own fields (def and parameter names, keywords, ``global`` lists...)."""
+    found: list[str] = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, str))
+    return found
+
+
+def _module_imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name of the module-level imports, as ``names.AliasTable`` reads them."""
+    bindings: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            bindings.update(_import_bindings(statement))
+    return bindings
+
+
+def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
+    """Canonical name of a Name/Attribute chain rooted at an import (``AliasTable.qualify``)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imports:
+        return None
+    return api.canonical_name(".".join([imports[node.id], *reversed(parts)]))
 
 
 def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:

@@ -11,6 +11,7 @@ cases built for its ``ast`` test.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
@@ -58,8 +59,24 @@ TRICKY = {
         "        return tf.gradients(loss, model.trainable_variables)\n"
     ),
     "tf2_only": "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3)])\n",
+    "keyword_named_like_an_import": "from tensorflow import placeholder\nf(placeholder=1)\n",
+    "class_keyword_named_like_an_import": (
+        "from tensorflow import placeholder\n\n\nclass A(B, placeholder=1):\n    pass\n"
+    ),
+    "updates_of_a_call": "import tensorflow as tf\nu = tf.keras.Model().updates\n",
+    "reference_in_an_fstring": "import tensorflow as tf\nprint(f'{tf.layers.dense(x, 3)}')\n",
+    "reference_in_a_decorator": (
+        "import tensorflow as tf\n\n\n@tf.contrib.framework.add_arg_scope\ndef f():\n    pass\n"
+    ),
+    "tf1_word_in_a_string_only": "import tensorflow as tf\nx = 'tf.layers.dense'\ny = tf.keras.layers\n",
+    "tf1_word_as_another_attribute": "import tensorflow as tf\ny = model.layers\nz = tf.nn.relu(y)\n",
 }
-NO_TF1_REFERENCE = {"tf2_only", "tf2_trainer"}
+NO_TF1_REFERENCE = {
+    "tf2_only",
+    "tf2_trainer",
+    "tf1_word_in_a_string_only",
+    "tf1_word_as_another_attribute",
+}
 
 
 def _python_files() -> list[Path]:
@@ -107,6 +124,39 @@ def test_prefilter_on_cases_built_to_slip_past_a_text_test(name: str) -> None:
     assert bool(references) is (name not in NO_TF1_REFERENCE)
     if references:
         assert prefilter.may_refer_to_tf1(source)
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_the_ast_walk_sees_every_reference_on_cases_built_to_slip_past_it(name: str) -> None:
+    """``may_refer_to_tf1_in`` against the engine's walk: identifiers libcst spells as Names
+    (keywords), ``.updates`` of a call, references in f-strings and decorators; and it lets through
+    the TF1 words that are not references (a string, another object's attribute)."""
+    source = TRICKY[name]
+    found = prefilter.may_refer_to_tf1_in(ast.parse(source))
+    assert found is bool(_references(source))
+    if name in NO_TF1_REFERENCE:
+        assert prefilter.leaves_unchanged(source)
+
+
+@pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_the_ast_walk_never_hides_a_reference_in_the_repository(path: Path) -> None:
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    if not prefilter.may_refer_to_tf1_in(tree):
+        assert not _references(source)
+
+
+def test_a_tree_too_deep_for_the_engine_goes_to_it() -> None:
+    """libcst's visitors give up on deep nesting where CPython does not: such a file is the
+    engine's to decide (it says "too deeply nested"), even without a TF1 reference."""
+    source = "import tensorflow as tf\nlayers = 1\ny = " + "[" * 150 + "x" + "]" * 150 + "\n"
+    assert not prefilter.leaves_unchanged(source)
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    assert "too deeply nested" in result.left[0].message
 
 
 @pytest.mark.parametrize("name", sorted(TRICKY))

@@ -307,13 +307,13 @@ class _ImportReader:
         """Read every statement; every expression too when ``calls`` (see ``_may_call_importers``):
         imports and assignments are statements, so most files need no walk of their expressions.
         What is found does not depend on the order of the walk (every list is sorted)."""
-        for node in _statements(tree):
-            if isinstance(node, ast.Import):
-                self.visit_Import(node)
-            elif isinstance(node, ast.ImportFrom):
-                self.visit_ImportFrom(node)
-            elif isinstance(node, ast.Assign):
-                self.visit_Assign(node)
+        for statement in _statements(tree):
+            if isinstance(statement, ast.Import):
+                self.visit_Import(statement)
+            elif isinstance(statement, ast.ImportFrom):
+                self.visit_ImportFrom(statement)
+            elif isinstance(statement, ast.Assign):
+                self.visit_Assign(statement)
         if calls:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.prefilter import _module_imports, _qualify
 
 
 def certainly_refers_to_tf1(tree: ast.Module) -> bool:
@@ -35,33 +36,3 @@ def certainly_refers_to_tf1(tree: ast.Module) -> bool:
         if qualified is not None and api.is_tf1_only(qualified):
             return True
     return False
-
-
-def _module_imports(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name of the module-level imports (the engine's ``AliasTable``)."""
-    bindings: dict[str, str] = {}
-    for statement in tree.body:
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.asname is not None:
-                    bindings[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    bindings[root] = root
-        elif isinstance(statement, ast.ImportFrom):
-            if statement.level or statement.module is None:
-                continue
-            for alias in statement.names:
-                if alias.name != "*":
-                    bindings[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
-    return bindings
-
-
-def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in imports:
-        return None
-    return api.canonical_name(".".join([imports[node.id], *reversed(parts)]))

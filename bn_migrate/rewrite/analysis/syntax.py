@@ -112,4 +112,5 @@ def node_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
     pass: the wrapper's resolver also walks the whole tree once more for the batchable providers,
     even when there are none (a fifth of the analysis of a file that is left)."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    return dict(PositionProvider()._gen(wrapper))
+    positions: dict[cst.CSTNode, CodeRange] = dict(PositionProvider()._gen(wrapper))  # type: ignore[arg-type]
+    return positions
