@@ -40,18 +40,20 @@ def may_contain_tf(source: str) -> bool:
     return _MAY_CONTAIN_TF.search(source) is not None
 
 
-def leaves_unchanged(source: str) -> bool:
+def leaves_unchanged(source: str, tree: ast.Module | None = None) -> bool:
     """True only when the engine would return ``source`` unchanged: it names no TensorFlow, or it has
-    no TF1 reference (:func:`may_refer_to_tf1`) and ``ast`` finds no name bound to TensorFlow by an
-    import and bound again elsewhere (which the engine reports as shadowed). A file ``ast`` cannot
-    parse goes to the engine, which reports where."""
+    no TF1 reference (none in its text, :func:`may_refer_to_tf1`, or none in its tree,
+    :func:`may_refer_to_tf1_in`) and ``ast`` finds no name bound to TensorFlow by an import and bound
+    again elsewhere (which the engine reports as shadowed). A file ``ast`` cannot parse goes to the
+    engine, which reports where. ``tree``: ``source`` already parsed by ``ast``."""
     if not may_contain_tf(source):
         return True
     text_may_refer = may_refer_to_tf1(source)
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
     if text_may_refer and may_refer_to_tf1_in(tree):
         return False
     return not may_shadow_tensorflow(tree)

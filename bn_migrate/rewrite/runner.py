@@ -697,24 +697,31 @@ def engine_transform(
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
     when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most, and so does a
     file with TF1 code that another module of its program can change (left with ``blockers``)."""
-    if prefilter.leaves_unchanged(source):
+    if not prefilter.may_contain_tf(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
-    if blockers and _certainly_tf1(source):
+    tree = _parsed(source)  # once, for both questions below
+    if tree is not None and prefilter.leaves_unchanged(source, tree):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
+    if blockers and tree is not None and _certainly_tf1(tree):
         left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
         return RewriteResult(status=Status.SKIPPED, code=source, left=left)
+    del tree  # not kept alive while libcst holds its own tree
     from bn_migrate.rewrite.engine import rewrite_source
 
     program = {"blockers": blockers} if blockers else {}
     return rewrite_source(source, path=path, options=options, **program)
 
 
-def _certainly_tf1(source: str) -> bool:
+def _parsed(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the engine reports why
+
+
+def _certainly_tf1(tree: ast.Module) -> bool:
     from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False  # the engine reports why
     return certainly_refers_to_tf1(tree)
 
 
