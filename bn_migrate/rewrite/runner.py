@@ -729,7 +729,8 @@ def _engine_needed(jobs: Sequence[FileJob]) -> bool:
     """Whether some file needs the engine: its bytes mention TensorFlow and the prefilter cannot
     leave it (files are read until the first such one). Without one, each file costs a read and at
     most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
-    process. Only the choice of process depends on this answer, never a file's result."""
+    process, and no program graph is built (blockers matter only to a file the engine sees). Only the
+    choice of process and that work depend on this answer, never a file's result."""
     for job in jobs:
         try:
             data = read_regular(job.path)
@@ -842,7 +843,11 @@ def run_files(
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
     check_targets(found, output_dir, report_path)
-    found.jobs = with_program_blockers(found.jobs, config.paths)
+    # Blockers matter only to a file the prefilter cannot leave unchanged; without one, the program
+    # graph (an ``ast.parse`` of every neighbour) is not built at all.
+    engine_needed = transform is not None or _engine_needed(found.jobs)
+    if engine_needed:
+        found.jobs = with_program_blockers(found.jobs, config.paths)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -865,12 +870,7 @@ def run_files(
                 record(failure)
         on_start(len(found.jobs))
         jobs = config.jobs or default_jobs()
-        if (
-            jobs > 1
-            and len(found.jobs) > 1
-            and transform is None
-            and not _engine_needed(found.jobs)
-        ):
+        if jobs > 1 and len(found.jobs) > 1 and not engine_needed:
             jobs = 1
         if jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:

@@ -58,6 +58,35 @@ def test_a_file_needing_the_engine_starts_the_workers(
     assert [o.status for o in result.outcomes][:2] == [Status.UNCHANGED] * 2
 
 
+def _graphs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each program graph the runner builds (its number of files)."""
+    built: list[int] = []
+    real = runner.with_program_blockers
+
+    def counting(jobs, paths):  # type: ignore[no-untyped-def]
+        built.append(len(jobs))
+        return real(jobs, paths)
+
+    monkeypatch.setattr(runner, "with_program_blockers", counting)
+    return built
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_no_program_graph_when_every_file_is_left_unchanged_by_the_prefilter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    built = _graphs(monkeypatch)
+    tree = make_tree(tmp_path / "src", {"a.py": KERAS, "b.py": PLAIN, "c/d.py": KERAS})
+    result = run_files(RunConfig(paths=(tree,), mode=Mode.CHECK, jobs=jobs))
+    assert built == []
+    assert [o.status for o in result.outcomes] == [Status.UNCHANGED] * 3
+    make_tree(tmp_path / "src", {"train.py": TF1, "model.py": TF1})
+    result = run_files(RunConfig(paths=(tree,), mode=Mode.CHECK, jobs=jobs))
+    assert built == [5]
+    left = [o for o in result.outcomes if o.status is Status.SKIPPED]
+    assert {Path(o.path).name for o in left} == {"train.py", "model.py"}
+
+
 # --- copies under --output-dir ------------------------------------------------------------------------
 
 
