@@ -20,7 +20,9 @@ not count.
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
 command line; relative imports from the file's package. A name found there is a module of the program;
-the standard library and installed packages are libraries.
+the standard library and installed packages are libraries. The files that may import a file are looked
+for in its folder and its top-level package's tree (the folder above it included, except when that folder
+holds installed packages, ``site-packages``: the packages beside it are libraries).
 A notebook is read as its code cells (``rewrite.notebook.join_cells``), its places given by cell; it
 imports from its own folder first, as Jupyter's kernel does.
 Only the standard library's ``ast`` is used: this runs over whole trees before any file is parsed with
