@@ -738,6 +738,8 @@ def _engine_needed(jobs: Sequence[FileJob]) -> bool:
             continue
         if not any(needle in data for needle in PREFILTER_NEEDLES):
             continue
+        if job.path.suffix == NOTEBOOK_SUFFIX:
+            return True  # its code is in its cells: the JSON text says nothing (it even parses)
         try:
             text = decode_source(data).text
         except SourceError:
