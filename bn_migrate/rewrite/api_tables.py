@@ -315,6 +315,10 @@ KERAS_STATEFUL_PREFIXES = (
 )
 """Keras classes (capitalized names below these) whose construction creates a layer or model: a placeholder
 graph's function, called every step, must not construct them."""
+VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
+"""``with tf.variable_scope(NAME, reuse=...)``: a builder's shared scope (``analysis.builders``)."""
+AUTO_REUSE = frozenset({"tensorflow.AUTO_REUSE"})
+"""``reuse=tf.AUTO_REUSE``: create on first use, reuse after."""
 GET_VARIABLE = "tensorflow.get_variable"
 GET_VARIABLE_PARAMS = (
     "name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections", "caching_device",

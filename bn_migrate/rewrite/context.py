@@ -256,6 +256,18 @@ def dissolve_session(
     ctx.apply(rule, opener, message)
 
 
+def dissolved_block(updated: cst.CSTNode) -> cst.FlattenSentinel:
+    """An edit replacing a ``with`` block by its body, one level out; the block's blank and comment
+    lines stay above the first statement."""
+    assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+    body = list(updated.body.body)
+    if body:
+        body[0] = body[0].with_changes(
+            leading_lines=[*updated.leading_lines, *leading_lines(body[0])]
+        )
+    return cst.FlattenSentinel(body)
+
+
 def deleted(updated: cst.CSTNode) -> Replacement:
     """An edit deleting a statement: what it leaves is its comments (leading lines, then the end-of-line
     comment as a line of its own), as an empty line the engine hands to the next statement."""

@@ -515,17 +515,26 @@ def finish(
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
-            training = _as_called(
+            trainings = _as_called(
                 ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
-            if training is None:
+            if any(training is None for training in trainings):
                 ctx.leave(
                     rule,
                     call,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
                 return
-            ctx.bn_training.append(code(ctx, training))
+            texts = [code(ctx, training) for training in trainings if training is not None]
+            if sum(text != "False" for text in texts) > 1:
+                ctx.leave(
+                    rule,
+                    call,
+                    f"the builder's calls pass training={', '.join(texts)}: TF1 made update ops at more "
+                    "than one call of this shared layer, and which of them ran together is not migrated",
+                )
+                return
+            ctx.bn_training.extend(texts)
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
@@ -615,14 +624,15 @@ class _Substitute(cst.CSTTransformer):
 
 def _as_called(
     ctx: Context, call: cst.Call, training: cst.BaseExpression
-) -> cst.BaseExpression | None:
-    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what its call passes."""
+) -> list[cst.BaseExpression | None]:
+    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what each of its calls
+    passes (None where a call's value is unknown)."""
     builder = ctx.program.builder_of(call)
     if builder is None or not isinstance(training, cst.Name):
-        return training
+        return [training]
     if training.value not in builder.parameters():
-        return training
-    return builder.argument(training.value)
+        return [training]
+    return builder.arguments(training.value)
 
 
 def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:

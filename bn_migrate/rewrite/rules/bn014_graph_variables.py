@@ -19,8 +19,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import assigned_names, target_names
-from bn_migrate.rewrite.analysis.program import Builder
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
