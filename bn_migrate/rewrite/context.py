@@ -31,6 +31,17 @@ _S = TypeVar("_S", bound=cst.BaseStatement)
 
 
 @dataclass
+class Evaluation:
+    """A function computing only what one evaluation run fetched (``outputs``): the graph statements
+    they depend on (``statements``, originals), as TF1 ran only what a fetch needed."""
+
+    name: str
+    params: list[str]
+    outputs: list[str]
+    statements: list[cst.BaseStatement]
+
+
+@dataclass
 class GraphFunction:
     name: str  # the graph function
     step_name: str  # the train step
@@ -52,6 +63,15 @@ class GraphFunction:
     keras_objects: list[tuple[tuple[int, int], str]] = field(
         default_factory=list
     )  # kept Keras layers
+    collected: list[cst.BaseStatement] = field(
+        default_factory=list
+    )  # the original graph statements ``body`` is made from, in order (BN005)
+    origins: list[cst.BaseStatement] = field(
+        default_factory=list
+    )  # for each statement of ``body``, the original it was edited from
+    evaluations: list[Evaluation] = field(
+        default_factory=list
+    )  # evaluation functions: parts of the graph an evaluation run computes alone (BN007)
 
     def add_output(self, name: str) -> int:
         if name not in self.outputs:
@@ -113,9 +133,10 @@ class Context:
     untrainable_layers: set[str] = field(
         default_factory=set
     )  # hoisted layers the train step leaves out
-    bn_training: list[str] = field(
+    bn_training: list[tuple[str, cst.Call]] = field(
         default_factory=list
-    )  # training= of BN layers moved by update ops
+    )  # training= (source) of BN layers moved by update ops, with the graph's call that applies them
+    # (the layer call, or the call of the builder it is made in)
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
     free_variables: dict[str, FreeVariable] = field(
         default_factory=dict

@@ -248,15 +248,13 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             f"inside `{kind} {definition.name.value}` (line {ctx.positions[definition].start.line})"
         )
         if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
-            return (
-                f"{what} {where}, a builder called once: this construct is not migrated in builders"
-            )
+            return f"{what} {where}, a builder: this construct is not migrated in builders"
         if kind == "class":
             return f"{what} {where}: graph code in classes is not migrated in this version"
         return (
-            f"{what} {where}: graph code in functions is migrated only in builders called once from a "
-            "module-level graph (not in functions called several times, from loops, from other modules, "
-            "or from the training code)"
+            f"{what} {where}: graph code in functions is migrated only in builders called from a "
+            "module-level graph, once or sharing one variable scope (not in functions called from "
+            "loops, from other modules, or from the training code)"
         )
     if program.session is None and sessions:
         return (

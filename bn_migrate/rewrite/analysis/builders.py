@@ -65,6 +65,10 @@ class Builder:
             return None
         return first
 
+    def statements(self) -> tuple[cst.BaseStatement, ...]:
+        """The statements that build: the body, or the body of its variable scope."""
+        return _body(self.scope.statement) if self.scope else _body(self.definition)
+
     def scope_parameters(self) -> set[str]:
         """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
         they mean nothing, so they go too."""

@@ -525,6 +525,8 @@ def finish(
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
                 return
+            builder = ctx.program.builder_of(call)
+            sites = builder.calls if builder is not None else (call,)
             texts = [code(ctx, training) for training in trainings if training is not None]
             if sum(text != "False" for text in texts) > 1:
                 ctx.leave(
@@ -534,7 +536,7 @@ def finish(
                     "than one call of this shared layer, and which of them ran together is not migrated",
                 )
                 return
-            ctx.bn_training.extend(texts)
+            ctx.bn_training.extend(zip(texts, sites))
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
@@ -555,8 +557,9 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         ctx.leave(
             rule,
             call,
-            "layer made in a function or class that is not called exactly once from the module-level "
-            "graph: cannot tell how many layers TF1 made; not migrated",
+            "layer made in a function or class that is not a builder (called once from the module-level "
+            "graph, or several times sharing one variable scope): cannot tell how many layers TF1 "
+            "made; not migrated",
         )
         return False
     return True
@@ -625,13 +628,14 @@ class _Substitute(cst.CSTTransformer):
 def _as_called(
     ctx: Context, call: cst.Call, training: cst.BaseExpression
 ) -> list[cst.BaseExpression | None]:
-    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what each of its calls
-    passes (None where a call's value is unknown)."""
+    """A BN layer's ``training=`` as the graph sees it, at each call of the builder it is made in (a
+    builder's parameter is what that call passes; None where unknown); just ``training`` outside
+    builders."""
     builder = ctx.program.builder_of(call)
-    if builder is None or not isinstance(training, cst.Name):
+    if builder is None:
         return [training]
-    if training.value not in builder.parameters():
-        return [training]
+    if not isinstance(training, cst.Name) or training.value not in builder.parameters():
+        return [training] * len(builder.calls)
     return builder.arguments(training.value)
 
 

@@ -68,7 +68,11 @@ class VariableScopesRule(Rule):
         assert builder.scope is not None
         name = scope_name(builder)
         assert name is not None  # a builder's scope has a literal name (analysis.builders)
-        elsewhere = _strings_naming(ctx, name, builder.scope.call)
+        sources: set[int] = set()  # where the name itself is written: a scope parameter's values
+        if isinstance(builder.scope.name, cst.Name):
+            values = builder.arguments(builder.scope.name.value)
+            sources = {id(value) for value in values if value is not None}
+        elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
         if elsewhere is not None:
             ctx.leave(
                 RULE,
@@ -98,8 +102,9 @@ class VariableScopesRule(Rule):
         )
 
 
-def _strings_naming(ctx: Context, name: str, scope_call: cst.Call) -> int | None:
-    """Line of a string literal outside the scope call that is the scope's name or a path under it."""
+def _strings_naming(ctx: Context, name: str, scope_call: cst.Call, sources: set[int]) -> int | None:
+    """Line of a string literal that is the scope's name or a path under it, outside the scope call
+    and the ``sources`` that pass the name to it."""
     found: list[cst.SimpleString] = []
 
     class Strings(cst.CSTVisitor):
@@ -108,7 +113,8 @@ def _strings_naming(ctx: Context, name: str, scope_call: cst.Call) -> int | None
 
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             value = node.evaluated_value
-            if isinstance(value, str) and (value == name or value.startswith(name + "/")):
+            named = isinstance(value, str) and (value == name or value.startswith(name + "/"))
+            if named and id(node) not in sources:
                 found.append(node)
 
     ctx.module.visit(Strings())
