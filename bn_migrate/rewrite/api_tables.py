@@ -317,6 +317,8 @@ KERAS_STATEFUL_PREFIXES = (
 graph's function, called every step, must not construct them."""
 VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
 """``with tf.variable_scope(NAME, reuse=...)``: a builder's shared scope (``analysis.builders``)."""
+CURRENT_VARIABLE_SCOPE = frozenset({"tensorflow.get_variable_scope"})
+"""``tf.get_variable_scope()``: ``.reuse_variables()`` on it makes the current scope reuse."""
 AUTO_REUSE = frozenset({"tensorflow.AUTO_REUSE"})
 """``reuse=tf.AUTO_REUSE``: create on first use, reuse after."""
 GET_VARIABLE = "tensorflow.get_variable"

@@ -24,6 +24,7 @@ from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
+from bn_migrate.rewrite.planning import main_function
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
@@ -54,6 +55,10 @@ def rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
+        if not blockers:
+            main = main_function.find(module, AliasTable.build(module))
+            if main is not None:
+                return _rewrite_main(main, source, options)
         return _rewrite_module(module, source, options, blockers)
     except RecursionError:
         return _too_deeply_nested(source)
@@ -62,6 +67,32 @@ def rewrite_source(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def _rewrite_main(
+    main: main_function.MainFunction, source: str, options: RewriteOptions
+) -> RewriteResult:
+    """A program whose training code is ``main()``: its body migrated as module-level code (see
+    ``planning.main_function``), put back into ``main()``, places mapped back to the file."""
+    virtual = main.virtual()
+    result = _rewrite_module(cst.parse_module(virtual.code), virtual.code, options, ())
+    applied = [virtual.site(site) for site in result.applied]
+    left = _sorted([virtual.site(site) for site in result.left])
+    if result.status is not Status.CHANGED:
+        status = Status.UNCHANGED if result.status is Status.UNCHANGED else result.status
+        return RewriteResult(status=status, code=source, left=left, error=result.error)
+    code = main.restore(result.code)
+    try:
+        _check_parses(code)
+    except cst.ParserSyntaxError as exc:  # never write code that does not parse
+        site = Site(
+            ENGINE_RULE,
+            1,
+            1,
+            f"internal: the rewrite does not parse ({exc.message}); please report",
+        )
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    return RewriteResult(status=Status.CHANGED, code=code, applied=_sorted(applied))
 
 
 def _too_deeply_nested(source: str) -> RewriteResult:

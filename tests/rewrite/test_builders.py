@@ -366,3 +366,24 @@ def test_evaluation_slice_keeps_every_fed_value_it_cannot_drop() -> None:
         evaluation="    feed = {x: data, is_training: False}\n    print(sess.run(score, feed))\n",
     )
     left_by(named, "BN007", "feeds is_training, which it does not read")
+
+
+def test_reuse_variables_switch_of_dcgan_shares_too() -> None:
+    """``with tf.variable_scope(NAME) as scope: if reuse: scope.reuse_variables()`` (DCGAN's form, and
+    ``tf.get_variable_scope().reuse_variables()``)."""
+    switch = SHARED.replace(
+        '    with tf.variable_scope("net", reuse=reuse):\n',
+        '    with tf.variable_scope("net") as scope:\n        if reuse:\n            scope.reuse_variables()\n',
+    )
+    result = rewrite_source(towers(TOWERS, builder=switch), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "def net(inputs, training):\n    h = hidden(inputs)\n    return bn(h" in result.code
+    current = switch.replace(" as scope:", ":").replace(
+        "scope.reuse_variables()", "tf.get_variable_scope().reuse_variables()"
+    )
+    result = rewrite_source(towers(TOWERS, builder=current), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    read_later = switch.replace(
+        "        return tf.layers", "        print(scope.name)\n        return tf.layers"
+    )
+    left_by(towers(TOWERS, builder=read_later), "BN001", "not a builder")

@@ -42,6 +42,7 @@ SUPPORTED_FIXTURES = (
     "get_variable_mlp",
     "builder_once",
     "reuse_builder",
+    "main_function",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -3,8 +3,9 @@ make are made once.
 
 A builder called once makes its layers once. A builder called several times makes them once only when
 TF1 shared its variables between the calls: the whole body is one ``with tf.variable_scope(NAME,
-reuse=...)`` block with a literal ``NAME``, the first call does not reuse (``reuse`` False, None or
-``tf.AUTO_REUSE``) and every later call does (True or ``tf.AUTO_REUSE``). Entering the same scope again
+reuse=...)`` block with a literal ``NAME`` (or ``with tf.variable_scope(NAME) as scope:`` opening with
+``if reuse: scope.reuse_variables()``, DCGAN's form), the first call does not reuse (``reuse`` False,
+None or ``tf.AUTO_REUSE``) and every later call does (True or ``tf.AUTO_REUSE``). Entering the same scope again
 resets TF1's layer-name counters under it, so the layers of every call get the same names and the same
 variables (``net/fc1/kernel``); one Keras layer object per TF1 layer, called by each call, is then
 exactly what TF1 computed. Anything else (a computed scope name, ``default_name=``, ``as scope``, a
@@ -37,7 +38,8 @@ class VariableScope:
     statement: cst.With
     call: cst.Call  # the ``tf.variable_scope(...)`` call
     name: cst.BaseExpression  # its scope name: a string literal, or a parameter of the builder
-    reuse: cst.BaseExpression | None  # its ``reuse=`` (None: not given)
+    reuse: cst.BaseExpression | None  # its ``reuse=``, or the test of ``switch`` (None: neither)
+    switch: cst.If | None = None  # ``if reuse: scope.reuse_variables()`` opening the block
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,11 @@ class Builder:
         return first
 
     def statements(self) -> tuple[cst.BaseStatement, ...]:
-        """The statements that build: the body, or the body of its variable scope."""
-        return _body(self.scope.statement) if self.scope else _body(self.definition)
+        """The statements that build: the body, or the body of its variable scope (without its
+        ``reuse_variables()`` switch)."""
+        if self.scope is None:
+            return _body(self.definition)
+        return tuple(s for s in _body(self.scope.statement) if s is not self.scope.switch)
 
     def scope_parameters(self) -> set[str]:
         """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
@@ -80,9 +85,7 @@ class Builder:
             if isinstance(node, cst.Name) and node.value in self.parameters()
         }
         elsewhere = {
-            name.value
-            for statement in _body(self.scope.statement)
-            for name in name_references(statement)
+            name.value for statement in self.statements() for name in name_references(statement)
         }
         return chosen - elsewhere
 
@@ -127,7 +130,7 @@ def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variabl
     if len(statements) != 1 or not isinstance(statements[0], cst.With):
         return None
     block = statements[0]
-    if len(block.items) != 1 or block.items[0].asname is not None:
+    if len(block.items) != 1:
         return None
     call = block.items[0].item
     if call_target(aliases, call) not in api.VARIABLE_SCOPES:
@@ -145,7 +148,52 @@ def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variabl
     if _literal_string(name) is None and not isinstance(name, cst.Name):
         return None
     reuse = keyword(call, "reuse")
+    asname = block.items[0].asname
+    alias = asname.name.value if asname and isinstance(asname.name, cst.Name) else None
+    if asname is not None and alias is None:
+        return None
+    switch = _reuse_switch(aliases, block, alias)
+    if switch is not None and reuse is None:
+        return VariableScope(block, call, name, switch.test, switch)
+    if alias is not None:  # ``as scope`` read for anything else: not a plain scope
+        return None
     return VariableScope(block, call, name, reuse.value if reuse else None)
+
+
+def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:
+    """``if reuse: scope.reuse_variables()`` (or ``tf.get_variable_scope().reuse_variables()``) as the
+    block's first statement, ``scope`` (the block's alias) read nowhere else."""
+    body = _body(block)
+    first = body[0] if body else None
+    if not isinstance(first, cst.If) or first.orelse is not None:
+        return None
+    inner = _body_of_if(first)
+    if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine):
+        return None
+    small = inner[0].body
+    if len(small) != 1 or not isinstance(small[0], cst.Expr):
+        return None
+    call = small[0].value
+    if not (
+        isinstance(call, cst.Call)
+        and not call.args
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "reuse_variables"
+    ):
+        return None
+    owner = call.func.value
+    if alias is not None and isinstance(owner, cst.Name) and owner.value == alias:
+        if any(n.value == alias for s in body[1:] for n in name_references(s)):
+            return None
+        return first
+    if call_target(aliases, owner) in api.CURRENT_VARIABLE_SCOPE:
+        return first
+    return None
+
+
+def _body_of_if(statement: cst.If) -> tuple[cst.BaseStatement, ...]:
+    body = statement.body
+    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
 
 
 def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | None:
@@ -160,9 +208,10 @@ def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | No
     if value is None:
         return "no"
     if isinstance(value, cst.Name) and value.value in ("None", "False", "True"):
+        # ``reuse=None`` inherits the outer scope's, which at module level does not reuse
         return "yes" if value.value == "True" else "no"
     if aliases.qualify(value) in api.AUTO_REUSE:
-        return "auto"
+        return "yes" if builder.scope.switch is not None else "auto"  # a switch tests truth
     return None
 
 

@@ -83,6 +83,12 @@ class VariableScopesRule(Rule):
             return
         ctx.claim_within(builder.scope.call)
         ctx.edit(RULE, builder.scope.statement, dissolved_block)
+        if builder.scope.switch is not None:
+            ctx.remove(
+                RULE,
+                builder.scope.switch,
+                "reuse_variables(): the shared layer objects are reused by every call",
+            )
         removable = [p for p in sorted(builder.scope_parameters()) if _removable(builder, p)]
         if removable:
             ctx.edit(RULE, builder.definition.params, _without_params(set(removable)))
