@@ -105,7 +105,7 @@ the summary. A left site is a warning under its rule id; with --check a file tha
 warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
 with these formats (both would write to stdout).
 
---select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN017) choose
+--select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN018) choose
 which rules' left sites are shown, reported and counted by --check (shown: matches a --select
 prefix, or none given, and no --ignore prefix). They never change what is
 rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only

@@ -141,6 +141,9 @@ class Context:
     free_variables: dict[str, FreeVariable] = field(
         default_factory=dict
     )  # hoisted tf.Variable / tf.get_variable (BN014), by module-level name
+    builder_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
+        default_factory=dict
+    )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
         where = self.positions.get(node)
@@ -367,6 +370,7 @@ SHARED_FIELDS = frozenset(
         "bn_training",
         "fused_requested",
         "free_variables",
+        "builder_objects",
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The

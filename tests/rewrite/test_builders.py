@@ -29,20 +29,25 @@ def test_builder_called_once_keeps_its_function_and_calls_layers_made_once() -> 
     after = """import numpy as np
 import tensorflow as tf
 
-def net(inputs, training, units=4):
-    h = hidden(inputs)
-    return bn(h, training=training)
+class Net(tf.keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = tf.keras.layers.Dense(4, name="hidden")
+        self.bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+    def call(self, inputs, training, units=4):
+        h = self.hidden(inputs)
+        return self.bn(h, training=training)
 
 
 data = np.ones((8, 3), np.float32)
 
-hidden = tf.keras.layers.Dense(4, name="hidden")
-bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+net = Net(name="net")
 
 
 def graph(x, is_training):
     x = tf.cast(x, tf.float32)
-    h = net(x, is_training)
+    h = net(x, training=is_training)
     loss = tf.reduce_mean(tf.square(h))
     return loss
 
@@ -54,7 +59,7 @@ optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
 def train_step(x, is_training):
     with tf.GradientTape() as tape:
         loss = graph(x, is_training)
-    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    variables = [v for layer in (net,) for v in layer.trainable_variables]
     gradients = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return None
@@ -164,7 +169,9 @@ def test_variables_of_a_builder_are_created_once_under_a_name_of_their_own() -> 
         in code
     )
     assert "    h = tf.matmul(inputs, net_w)\n" in code
-    assert "variables = [net_w] + [v for layer in (bn,) for v in layer.trainable_variables]" in code
+    assert (
+        "variables = [net_w] + [v for layer in (net,) for v in layer.trainable_variables]" in code
+    )
     assert rewrite_source(code).code == code
 
 
@@ -227,21 +234,26 @@ def test_shared_builder_makes_its_layers_once_and_loses_its_scope() -> None:
     after = """import numpy as np
 import tensorflow as tf
 
-def net(inputs, training):
-    h = hidden(inputs)
-    return bn(h, training=training)
+class Net(tf.keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = tf.keras.layers.Dense(4, name="hidden")
+        self.bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+    def call(self, inputs, training):
+        h = self.hidden(inputs)
+        return self.bn(h, training=training)
 
 
 data = np.ones((8, 3), np.float32)
 
-hidden = tf.keras.layers.Dense(4, name="hidden")
-bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+net = Net(name="net")
 
 
 def graph(x, is_training):
     x = tf.cast(x, tf.float32)
-    h = net(x, is_training)
-    e = net(x, False)
+    h = net(x, training=is_training)
+    e = net(x, training=False)
     score = tf.reduce_mean(e)
     loss = tf.reduce_mean(tf.square(h))
     return loss
@@ -249,7 +261,7 @@ def graph(x, is_training):
 
 def graph_score(x):
     x = tf.cast(x, tf.float32)
-    e = net(x, False)
+    e = net(x, training=False)
     score = tf.reduce_mean(e)
     return score
 
@@ -261,7 +273,7 @@ optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
 def train_step(x, is_training):
     with tf.GradientTape() as tape:
         loss = graph(x, is_training)
-    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    variables = [v for layer in (net,) for v in layer.trainable_variables]
     gradients = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return None
@@ -292,14 +304,14 @@ def test_auto_reuse_and_a_literal_scope_parameter_share_too() -> None:
     auto = SHARED.replace("reuse=reuse", "reuse=tf.AUTO_REUSE")
     result = rewrite_source(towers(TOWERS, builder=auto), options=PLAIN)
     assert result.status is Status.CHANGED, result.left
-    assert "def net(inputs, training, reuse=False):" in result.code  # still read by its callers
+    assert "def call(self, inputs, training, reuse=False):" in result.code  # its callers pass it
     named = SHARED.replace(
         "def net(inputs, training, reuse=False):",
         'def net(inputs, training, scope="net", reuse=False):',
     ).replace('tf.variable_scope("net",', "tf.variable_scope(scope,")
     result = rewrite_source(towers(TOWERS, builder=named), options=PLAIN)
     assert result.status is Status.CHANGED, result.left
-    assert "def net(inputs, training):" in result.code
+    assert "def call(self, inputs, training):" in result.code
 
 
 def test_builders_whose_calls_do_not_share_their_variables_are_left() -> None:
@@ -377,7 +389,7 @@ def test_reuse_variables_switch_of_dcgan_shares_too() -> None:
     )
     result = rewrite_source(towers(TOWERS, builder=switch), options=PLAIN)
     assert result.status is Status.CHANGED, result.left
-    assert "def net(inputs, training):\n    h = hidden(inputs)\n    return bn(h" in result.code
+    assert "def call(self, inputs, training):\n        h = self.hidden(inputs)\n" in result.code
     current = switch.replace(" as scope:", ":").replace(
         "scope.reuse_variables()", "tf.get_variable_scope().reuse_variables()"
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
@@ -261,3 +261,23 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def becomes_class(
+    builder: Builder, graph_region: list[cst.BaseStatement], graph_names: set[str]
+) -> bool:
+    """Can the builder become a Keras layer class (BN018)? It is defined before the graph region, reads
+    no graph tensor as a global (a class's ``call`` could not see it), has plain parameters, and each
+    call passes the inputs positionally (Keras takes only tensors positionally, the rest by keyword)."""
+    params = builder.definition.params
+    if params.posonly_params or isinstance(params.star_arg, cst.Param) or params.star_kwarg:
+        return False
+    if any(
+        not positional(call) or len(positional(call)) > len(params.params) for call in builder.calls
+    ):
+        return False
+    if any(statement is builder.definition for statement in graph_region):
+        return False
+    body = builder.definition.body
+    free = {n.value for n in name_references(body)} - parameter_names(params) - bound_names(body)
+    return not free & graph_names
