@@ -381,6 +381,151 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_cmd_check)
 
 
+def _cmd_convert_checkpoint(args: argparse.Namespace) -> int:
+    require_tf_extra("convert-checkpoint")
+    import json
+
+    from bn_migrate.check.models import ModelRef, parse_assignments, parse_shape
+    from bn_migrate.checkpoints.convert import ConvertOptions, convert_checkpoint
+    from bn_migrate.checkpoints.sources import explicit_mapping
+
+    model = ModelRef.parse(args.model, "MODEL")
+    builder = ModelRef.parse(args.builder, "--builder") if args.builder is not None else None
+    options = ConvertOptions(
+        input_shape=parse_shape(args.input_shape),
+        builder=builder,
+        verify=not args.no_verify,
+        batch=args.batch,
+        model_args=parse_assignments(args.model_arg, "--model-arg"),
+        builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
+        training_param=args.training_param,
+        explicit=explicit_mapping(args.mapping, args.map, args.model),
+        drops=tuple(args.drop),
+        rtol=args.rtol,
+        atol=args.atol,
+        timeout=args.timeout,
+    )
+    result = convert_checkpoint(
+        args.checkpoint, model, args.output, options, keep_dir=args.keep_dir
+    )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(result.render_text())
+    if not result.written:
+        print(f"bn-migrate convert-checkpoint: nothing written: {result.reason}", file=sys.stderr)
+    return result.exit_code
+
+
+CONVERT_EPILOG = """\
+Pairs, in order: --mapping FILE.json ({"tf1/name": "new/weight/path" or null to drop}, or a
+rewrite report's 'models' entry), then --map OLD=NEW items; then names equal after normalisation
+(case, ':0', an enclosing model scope on one side, contrib's BatchNorm scope as batch_normalization,
+weights/biases as kernel/bias); then, within a layer already paired, the variable of the same role
+and shape; then layers whose (role, shape) set no other unpaired layer shares. Creation order is
+never used. Optimizer state (slots such as dense/kernel/Adam, beta1_power, global_step) is skipped
+and listed. Anything left unpaired, ambiguous or of another shape fails the conversion unless
+--drop GLOB names it (a TF1 variable is then not converted, a new weight keeps its initial value).
+
+Verification (unless --no-verify): the same N(0,1) inputs go through the TF1 builder restored from
+the checkpoint (training flag False, under run-tf1's legacy runtime) and through a fresh instance
+of MODEL that loaded the written file (training=False). Every weight must hold its TF1 value
+exactly and the outputs must agree within --atol + --rtol x |TF1 output|.
+
+The output is written only when everything agrees (atomically: a temporary file beside it, then
+renamed). FILE.weights.h5 is for model.load_weights(FILE); any other path is a tf.train.Checkpoint
+prefix, for tf.train.Checkpoint(model=model).read(PREFIX).
+
+Exit status:
+  0  written (and verified)
+  1  not written: a variable could not be paired, or the verification found a difference
+  2  not written: bad input, or a side failed (the message names it)
+"""
+
+
+def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
+    convert = sub.add_parser(
+        "convert-checkpoint",
+        help="convert a TF1 checkpoint into the migrated Keras model's weights, and prove it",
+        description=(
+            "Read a TF1 checkpoint (a Saver prefix, a folder with a 'checkpoint' file, an Estimator "
+            "model_dir), pair every variable with a weight of the migrated Keras model MODEL, and "
+            "write the weights MODEL loads; verified against the TF1 builder restored from the "
+            "checkpoint."
+        ),
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    convert.add_argument("checkpoint", help="TF1 checkpoint prefix, or a folder holding one")
+    convert.add_argument("model", help="the migrated model: NEW.py::ClassOrInstance")
+    convert.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="FILE.weights.h5 (Keras load_weights) or a tf.train.Checkpoint prefix",
+    )
+    convert.add_argument(
+        "--input-shape",
+        required=True,
+        metavar="D,D,...",
+        help="shape of one input example (MODEL is built by calling it once)",
+    )
+    convert.add_argument(
+        "--builder", metavar="OLD.py::builder", help="the TF1 model function (for verification)"
+    )
+    convert.add_argument(
+        "--no-verify", action="store_true", help="write without running the TF1 builder"
+    )
+    convert.add_argument(
+        "--mapping", metavar="FILE.json", help="explicit TF1 name -> new weight path map"
+    )
+    convert.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="one explicit pair (repeatable; wins over --mapping)",
+    )
+    convert.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="NAME_OR_GLOB",
+        help="TF1 variables not to convert / new weights to leave as initialised (repeatable)",
+    )
+    convert.add_argument("--format", choices=["text", "json"], default="text")
+    convert.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for MODEL's class, a Python literal (repeatable)",
+    )
+    convert.add_argument(
+        "--builder-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for the builder, a Python literal (repeatable)",
+    )
+    convert.add_argument(
+        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
+    )
+    convert.add_argument("--batch", type=int, default=8, help="inputs compared (default: 8)")
+    convert.add_argument(
+        "--rtol", type=float, default=1e-5, help="output tolerance, relative (default: 1e-05)"
+    )
+    convert.add_argument(
+        "--atol", type=float, default=1e-6, help="output tolerance, absolute (default: 1e-06)"
+    )
+    convert.add_argument(
+        "--timeout", type=float, default=300.0, metavar="S", help="seconds (default: 300)"
+    )
+    convert.add_argument("--keep-dir", metavar="DIR", help="keep the two runs' files in DIR")
+    convert.set_defaults(func=_cmd_convert_checkpoint)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bn-migrate",
@@ -478,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rewrite.set_defaults(func=_cmd_rewrite)
     _add_check_parser(sub)
+    _add_convert_parser(sub)
     return parser
 
 
