@@ -22,7 +22,7 @@ from typing import Any
 from bn_migrate.check.models import SEPARATOR, TRAINING_PARAMETERS, ModelRef
 from bn_migrate.check.roles import prefix_of, role_of
 from bn_migrate.check.runner import POLL_SECONDS, Worker, kill, start, stderr_tail
-from bn_migrate.checkpoints.mapping import FROM_FILE, FROM_MAP, Plan, normalized_key
+from bn_migrate.checkpoints.mapping import FROM_FILE, FROM_MAP, Plan, name_score
 from bn_migrate.checkpoints.report import ConversionResult, VariableRow
 from bn_migrate.checkpoints.sources import Explicit, checkpoint_location
 from bn_migrate.checkpoints.worker import RESULT_JSON, VALUES_NPZ
@@ -153,6 +153,8 @@ def _run(
             start(w, _config(w.side, location, model, staged, options), module=WORKER)
         deadline = time.monotonic() + options.timeout
         while any(w.process is not None and w.process.poll() is None for w in workers):
+            if _nothing_to_verify(workers[0]):
+                break
             if time.monotonic() > deadline:
                 raise BnMigrateError(
                     f"the conversion did not finish within {options.timeout:g} s (--timeout)"
@@ -162,6 +164,15 @@ def _run(
         for w in workers:
             kill(w)
     return {w.side: _read_result(w) for w in workers}
+
+
+def _nothing_to_verify(new: Worker) -> bool:
+    """The new side ended without a file to verify (it failed, or the plan has problems): the TF1 side
+    need not finish."""
+    if new.process is None or new.process.poll() is None:
+        return False
+    result = _read_result(new)
+    return result["state"] != "ok" or bool(result.get("plan", {}).get("problems"))
 
 
 def _read_result(worker: Worker) -> dict[str, Any]:
@@ -202,7 +213,7 @@ def _judge(
     ]
     if not result.plan.ok:
         result.status = "unmapped"
-        result.reason = f"{len(result.plan.problems)} variable(s) could not be paired (below)"
+        result.reason = f"{len(result.plan.problems)} pairing problem(s), listed below"
         return result
     if not options.verify:
         result.status = "written"
@@ -293,12 +304,13 @@ def suspects(plan: Plan) -> list[str]:
                 for old, names in sorted(sources.items())
             )
             lines.append(f"new layer {layer} is filled from {len(sources)} TF1 layers: {parts}")
-    old_keys = {normalized_key(p.old): p.old for p in plan.pairs}
+    olds = [p.old for p in plan.pairs]
     for pair in plan.pairs:
         if pair.source not in (FROM_FILE, FROM_MAP):
             continue
-        namesake = old_keys.get(normalized_key(pair.new))
-        if namesake is not None and namesake != pair.old:
+        scores = {old: name_score(old, pair.new) for old in olds}
+        namesake = max(scores, key=lambda old: scores[old], default=None)
+        if namesake is not None and scores[namesake] > scores[pair.old]:
             lines.append(
                 f"{pair.source} puts {pair.old} into {pair.new}, whose name is {namesake}'s"
             )

@@ -4,7 +4,7 @@ Pure Python (no TensorFlow): both sides come in as names and shapes. Sources, in
 
 1. the explicit mapping (``--mapping FILE`` entries, then ``--map OLD=NEW`` items), checked against both
    sides (a name that is not there, a weight filled twice, a shape that differs are problems);
-2. names that match after normalisation: case, ``:0``, an enclosing model scope present on one side only,
+2. names that match after normalisation: case, ``:0``, enclosing scopes (the longest common tail wins),
    contrib's ``BatchNorm`` scope spelled ``batch_normalization``, ``weights``/``biases`` read as
    ``kernel``/``bias``; each side's best match must be the other (a tie is ambiguous, never broken);
 3. layer affinity: a weight of a new layer some of whose weights are already paired with one old layer
@@ -155,14 +155,18 @@ def normalized_key(name: str) -> tuple[str, ...]:
 
 
 def name_score(old: str, new: str) -> int:
-    """How well two names match: 0 when they do not (after normalisation, one must be the other or end
-    with it on a component boundary), else the number of components matched, exact matches first."""
+    """How well two names match after normalisation: 0 when they do not, else the number of trailing
+    components they share (enclosing scopes may differ: ``tower/conv1/BatchNorm/beta`` and
+    ``model/conv1/batch_normalization/beta`` share 3), an exact match above any partial one. At least
+    the layer and the variable must match, unless one name is wholly the other's tail."""
     a, b = normalized_key(old), normalized_key(new)
     if a == b:
         return 1000 + len(a)
-    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
-    if longer[-len(shorter) :] == shorter:
-        return len(shorter)
+    shared = 0
+    while shared < min(len(a), len(b)) and a[-1 - shared] == b[-1 - shared]:
+        shared += 1
+    if shared >= 2 or shared == min(len(a), len(b)):
+        return shared
     return 0
 
 

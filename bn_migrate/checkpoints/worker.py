@@ -110,8 +110,14 @@ def run_new(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     _read(tf, fresh, config["output"])
     out = first_output(fresh(data, training=False))
     values = {f"w:{p}": np.asarray(w.numpy()) for p, w in zip(paths, fresh.weights, strict=True)}
-    np.savez(folder / VALUES_NPZ, **{"output": np.asarray(out), **values})
+    _save_arrays(folder, {"output": np.asarray(out), **values})
     return result
+
+
+def _save_arrays(folder: Path, arrays: dict[str, Any]) -> None:
+    import numpy as np
+
+    np.savez(folder / VALUES_NPZ, **arrays)
 
 
 def _build(tf: Any, config: dict[str, Any], data: Any, module_name: str) -> Any:
@@ -176,7 +182,7 @@ def run_old(config: dict[str, Any], folder: Path) -> dict[str, Any]:
         tf.train.Saver(var_list=names).restore(session, prefix)
         output, values = session.run([out, names], {x: data})
     arrays = {f"v:{n}": np.asarray(v) for n, v in values.items()}
-    np.savez(folder / VALUES_NPZ, **{"output": np.asarray(output), **arrays})
+    _save_arrays(folder, {"output": np.asarray(output), **arrays})
     return {"checkpoint": prefix, "training_param": flag}
 
 
