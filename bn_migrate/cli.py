@@ -140,6 +140,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from bn_migrate.check.report_files import write_json, write_plot
 
     _refuse_outputs_over_programs(args)
+    if args.from_report is not None:
+        if args.old is not None or args.new is not None:
+            raise BnMigrateError("--from-report checks the pairs of the report: give no OLD NEW")
+        if args.plot or args.old_cache:
+            raise BnMigrateError("--plot and --old-cache are for one check, not --from-report")
+    elif args.old is None or args.new is None:
+        raise BnMigrateError("give OLD and NEW (programs, or FILE.py::builder FILE.py::Model)")
     options = CheckOptions(
         timeout=args.timeout,
         old_args=tuple(args.old_arg),
@@ -152,12 +159,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         lockstep=not args.no_lockstep,
         old_repeats=args.old_repeats,
     )
-    if is_model_ref(args.old) or is_model_ref(args.new):
+    if args.from_report is not None:
+        return _check_report_pairs(args, options)
+    old, new = str(args.old), str(args.new)
+    if is_model_ref(old) or is_model_ref(new):
         result = _check_models(args, options)
     else:
-        result = check_programs(
-            args.old, args.new, options, keep_dir=args.keep_dir, old_cache=args.old_cache
-        )
+        result = check_programs(old, new, options, keep_dir=args.keep_dir, old_cache=args.old_cache)
     sys.stdout.write(result.render_text())
     if args.json:
         write_json(result, args.json)
@@ -168,14 +176,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _check_report_pairs(args: argparse.Namespace, options: Any) -> int:
+    import json
+    from pathlib import Path
+
+    from bn_migrate.check.models import parse_shape
+    from bn_migrate.check.report_pairs import check_report_pairs, exit_code, render_table
+
+    report = Path(args.from_report)
+    shape = parse_shape(args.input_shape) if args.input_shape is not None else None
+    base = _model_options(args, shape or (1,))
+    outcomes = check_report_pairs(report, base, options, shape, keep_dir=args.keep_dir)
+    sys.stdout.write(render_table(report, outcomes))
+    if args.json:
+        document = {"report": str(report), "exit_code": exit_code(outcomes)}
+        document["pairs"] = [o.to_json() for o in outcomes]
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return exit_code(outcomes)
+
+
 def _check_models(args: argparse.Namespace, options: Any) -> Any:
-    from bn_migrate.check.models import (
-        ModelOptions,
-        ModelRef,
-        check_models,
-        parse_assignments,
-        parse_shape,
-    )
+    from bn_migrate.check.models import ModelRef, check_models, parse_shape
 
     if args.input_shape is None:
         raise BnMigrateError(
@@ -183,8 +204,17 @@ def _check_models(args: argparse.Namespace, options: Any) -> Any:
         )
     if args.old_cache:
         raise BnMigrateError("--old-cache is for program checks, not model checks")
-    model_options = ModelOptions(
-        input_shape=parse_shape(args.input_shape),
+    model_options = _model_options(args, parse_shape(args.input_shape))
+    old = ModelRef.parse(args.old, "OLD")
+    new = ModelRef.parse(args.new, "NEW")
+    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
+
+
+def _model_options(args: argparse.Namespace, input_shape: tuple[int, ...]) -> Any:
+    from bn_migrate.check.models import ModelOptions, parse_assignments
+
+    return ModelOptions(
+        input_shape=input_shape,
         batch=args.batch,
         steps=args.steps,
         optimizer=args.optimizer,
@@ -193,16 +223,14 @@ def _check_models(args: argparse.Namespace, options: Any) -> Any:
         builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
         new_args=parse_assignments(args.model_arg, "--model-arg"),
     )
-    old = ModelRef.parse(args.old, "OLD")
-    new = ModelRef.parse(args.new, "NEW")
-    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
 
 
 def _refuse_outputs_over_programs(args: argparse.Namespace) -> None:
     """``--json``/``--plot`` naming OLD or NEW (or empty) would replace a program with a report."""
     from pathlib import Path
 
-    programs = {Path(p.rpartition("::")[0] or p).resolve() for p in (args.old, args.new)}
+    given = [p for p in (args.old, args.new, args.from_report) if p]
+    programs = {Path(p.rpartition("::")[0] or p).resolve() for p in given}
     for option, value in (("--json", args.json), ("--plot", args.plot)):
         if value is None:
             continue
@@ -257,10 +285,20 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument(
-        "old", help="the original TF1 program (.py or .ipynb), or FILE.py::builder (model check)"
+        "old",
+        nargs="?",
+        help="the original TF1 program (.py or .ipynb), or FILE.py::builder (model check)",
     )
     check.add_argument(
-        "new", help="the migrated TF2 program (.py or .ipynb), or FILE.py::Model (model check)"
+        "new",
+        nargs="?",
+        help="the migrated TF2 program (.py or .ipynb), or FILE.py::Model (model check)",
+    )
+    check.add_argument(
+        "--from-report",
+        metavar="REPORT.json",
+        help="model-check every (builder, model) pair in a rewrite report's 'models' entries, "
+        "one summary table (with --input-shape for pairs that give none)",
     )
     check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     check.add_argument(
