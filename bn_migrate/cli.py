@@ -264,6 +264,27 @@ Exit status:
 """
 
 
+def _add_model_arguments(group: Any, model: str) -> None:
+    """How the builder and the model are called (the model check and convert-checkpoint alike)."""
+    group.add_argument(
+        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
+    )
+    group.add_argument(
+        "--builder-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for the builder, a Python literal (repeatable)",
+    )
+    group.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"keyword argument for {model}'s class, a Python literal (repeatable)",
+    )
+
+
 def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     from bn_migrate.check.defaults import (
         DEFAULT_ATOL,
@@ -391,23 +412,7 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     models.add_argument(
         "--learning-rate", type=float, default=0.01, help="learning rate (default: 0.01)"
     )
-    models.add_argument(
-        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
-    )
-    models.add_argument(
-        "--builder-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for the builder, a Python literal (repeatable)",
-    )
-    models.add_argument(
-        "--model-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for NEW's Model class, a Python literal (repeatable)",
-    )
+    _add_model_arguments(models, "NEW")
     check.add_argument("--keep-dir", metavar="DIR", help="keep the runs' traces and output in DIR")
     check.add_argument(
         "--old-cache",
@@ -533,23 +538,7 @@ def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
         help="TF1 variables not to convert / new weights to leave as initialised (repeatable)",
     )
     convert.add_argument("--format", choices=["text", "json"], default="text")
-    convert.add_argument(
-        "--model-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for MODEL's class, a Python literal (repeatable)",
-    )
-    convert.add_argument(
-        "--builder-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for the builder, a Python literal (repeatable)",
-    )
-    convert.add_argument(
-        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
-    )
+    _add_model_arguments(convert, "MODEL")
     convert.add_argument("--batch", type=int, default=8, help="inputs compared (default: 8)")
     convert.add_argument(
         "--rtol", type=float, default=1e-5, help="output tolerance, relative (default: 1e-05)"

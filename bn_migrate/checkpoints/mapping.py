@@ -269,17 +269,23 @@ class _Planner:
                     "unknown-name", [new_key], f"{label} -> {new_key}: that weight is filled twice"
                 )
                 continue
-            old_shape, new_shape = self.every_old[old_key].shape, self.new[new_key].shape
-            if old_shape != new_shape:
-                self._problem(
-                    "shape-mismatch",
-                    [old_key, new_key],
-                    f"{old_key} {_shape(old_shape)} -> {new_key} {_shape(new_shape)}: shapes differ",
-                )
-                self.old_left.pop(old_key, None)
-                self.new_left.pop(new_key, None)
-                continue
-            self._take(old_key, new_key, source)
+            if self._shapes_agree(self.every_old[old_key], new_key, "shapes differ"):
+                self._take(old_key, new_key, source)
+
+    def _shapes_agree(self, old: Variable, new_name: str, why: str) -> bool:
+        """True when *old* fits the weight *new_name*; else a shape-mismatch problem, and neither side
+        is paired with anything else."""
+        new_shape = self.new[new_name].shape
+        if old.shape == new_shape:
+            return True
+        self._problem(
+            "shape-mismatch",
+            [old.name, new_name],
+            f"{old.name} {_shape(old.shape)} -> {new_name} {_shape(new_shape)}: {why}",
+        )
+        self.old_left.pop(old.name, None)
+        self.new_left.pop(new_name, None)
+        return False
 
     def _pair_by_name(self) -> None:
         best_old = {n: _best(n, self.old_left) for n in self.new_left}
@@ -297,17 +303,10 @@ class _Planner:
             (old_name,) = olds
             if best_new.get(old_name) != [new_name] or old_name not in self.old_left:
                 continue
-            old_shape, new_shape = self.old[old_name].shape, self.new[new_name].shape
-            if old_shape != new_shape:
-                self._problem(
-                    "shape-mismatch",
-                    [old_name, new_name],
-                    f"{old_name} {_shape(old_shape)} -> {new_name} {_shape(new_shape)}: the names "
-                    "match but the shapes differ",
-                )
-                del self.old_left[old_name], self.new_left[new_name]
-                continue
-            self._take(old_name, new_name, BY_NAME)
+            if self._shapes_agree(
+                self.old[old_name], new_name, "the names match but the shapes differ"
+            ):
+                self._take(old_name, new_name, BY_NAME)
 
     def _pair_by_layer(self) -> bool:
         changed = False

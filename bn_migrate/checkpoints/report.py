@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bn_migrate.checkpoints.mapping import Plan
@@ -32,14 +32,7 @@ class VariableRow:
     ok: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "old": self.old,
-            "new": self.new,
-            "source": self.source,
-            "role": self.role,
-            "difference": self.difference,
-            "ok": self.ok,
-        }
+        return asdict(self)
 
 
 @dataclass

@@ -86,6 +86,11 @@ def run_new(config: dict[str, Any], folder: Path) -> dict[str, Any]:
             f"{prefix}: not a readable TF1 checkpoint ({exc.__class__.__name__})"
         ) from None
     shapes = reader.get_variable_to_shape_map()
+    if any(".ATTRIBUTES" in name for name in shapes):
+        raise UserError(
+            f"{prefix}: an object-based (TF2) checkpoint; this converts TF1 name-based checkpoints "
+            "(tf.train.Saver): load it with tf.train.Checkpoint"
+        )
     old = [Variable(name, tuple(int(d) for d in shape)) for name, shape in sorted(shapes.items())]
     data = inputs(config)
     model = _build(tf, config, data, "_bn_migrate_convert_a")
