@@ -22,6 +22,7 @@ from typing import Any
 from bn_migrate.check.models import SEPARATOR, TRAINING_PARAMETERS, ModelRef
 from bn_migrate.check.roles import prefix_of, role_of
 from bn_migrate.check.runner import POLL_SECONDS, Worker, kill, start, stderr_tail
+from bn_migrate.checkpoints.layers import compare_bn_layers
 from bn_migrate.checkpoints.mapping import FROM_FILE, FROM_MAP, Plan, name_score
 from bn_migrate.checkpoints.report import ConversionResult, VariableRow
 from bn_migrate.checkpoints.sources import Explicit, checkpoint_location
@@ -223,7 +224,7 @@ def _judge(
     if old["state"] != "ok":
         result.reason = f"TF1 builder: {old['message']}"
         return result
-    _compare(result, Path(new["folder"]), Path(old["folder"]), options)
+    _compare(result, new, old, options)
     return result
 
 
@@ -233,61 +234,84 @@ def _in_model_order(plan: Plan, new: dict[str, Any]) -> list[Any]:
 
 
 def _compare(
-    result: ConversionResult, new_folder: Path, old_folder: Path, options: ConvertOptions
+    result: ConversionResult, new: dict[str, Any], old: dict[str, Any], options: ConvertOptions
 ) -> None:
     import numpy as np
 
+    def close(a: Any, b: Any) -> bool:
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        return bool(np.all(np.abs(a - b) <= options.atol + options.rtol * np.abs(b)))
+
     with (
-        np.load(new_folder / VALUES_NPZ) as new_values,
-        np.load(old_folder / VALUES_NPZ) as old_values,
+        np.load(Path(new["folder"]) / VALUES_NPZ) as new_values,
+        np.load(Path(old["folder"]) / VALUES_NPZ) as old_values,
     ):
-        not_built = []
-        for row in result.rows:
-            key = f"v:{row.old}"
-            if key not in old_values:
-                not_built.append(row.old)
-                continue
-            loaded = new_values[f"w:{row.new}"]
-            restored = old_values[key].astype(loaded.dtype)
-            row.difference = float(np.max(np.abs(restored - loaded), initial=0.0))
-            row.ok = row.difference == 0.0
+        not_built = _compare_weights(result, new_values, old_values)
         new_out = new_values["output"].astype(np.float64)
         old_out = old_values["output"].astype(np.float64)
+        result.layers, layer_diagnoses = compare_bn_layers(
+            result.plan,
+            list(new.get("bn_layers", [])),
+            list(old.get("bn_layers", [])),
+            new_values,
+            old_values,
+            close,
+        )
     result.output_shape = tuple(int(d) for d in old_out.shape)
     differing = [row for row in result.rows if row.ok is False]
+    result.status = "different"
     if not_built:
-        result.status = "different"
         result.reason = (
             f"the TF1 builder creates no {', '.join(not_built)}: the checkpoint variable mapped there "
             "is not part of this model"
         )
-        return
-    if differing:
-        result.status = "different"
+    elif differing:
         result.reason = "loaded weights differ from the TF1 values: " + ", ".join(
             f"{row.new} (from {row.old})" for row in differing
         )
-        return
-    if new_out.shape != old_out.shape:
-        result.status = "different"
+    elif new_out.shape != old_out.shape:
         result.reason = f"outputs have shapes {old_out.shape} (TF1) and {new_out.shape} (new)"
-        return
-    gap = np.abs(new_out - old_out)
-    result.output_difference = float(np.max(gap, initial=0.0))
-    if np.all(gap <= options.atol + options.rtol * np.abs(old_out)):
-        result.status = "verified"
-        return
-    result.status = "different"
-    result.diagnoses = suspects(result.plan)
-    named = (
-        "; see the diagnoses"
-        if result.diagnoses
-        else (
-            ": every weight holds its TF1 value, so the pairs join variables of layers that do not "
-            "correspond, or the two models compute differently (activation, epsilon, layer order)"
-        )
-    )
-    result.reason = f"outputs differ by up to {result.output_difference:.3g}{named}"
+    else:
+        result.output_difference = float(np.max(np.abs(new_out - old_out), initial=0.0))
+        bad_layers = [row.new for row in result.layers if row.verdict == "different"]
+        if close(new_out, old_out) and not bad_layers:
+            result.status = "verified"
+            return
+        result.diagnoses = layer_diagnoses or suspects(result.plan)
+        if bad_layers:
+            result.reason = (
+                f"BN layer(s) {', '.join(bad_layers)} compute another output than the TF1 layer "
+                "in their place; see the diagnoses"
+            )
+        elif result.diagnoses:
+            result.reason = (
+                f"outputs differ by up to {result.output_difference:.3g}; see the diagnoses"
+            )
+        else:
+            result.reason = (
+                f"outputs differ by up to {result.output_difference:.3g}: every weight holds its TF1 "
+                "value, so the pairs join variables of layers that do not correspond, or the two "
+                "models compute differently (activation, epsilon, layer order)"
+            )
+
+
+def _compare_weights(result: ConversionResult, new_values: Any, old_values: Any) -> list[str]:
+    """Each pair's largest difference between the TF1 value as restored and the weight as loaded (in
+    the weight's dtype: a float64 TF1 variable is compared as the float32 it became). Returns the TF1
+    names the builder does not create."""
+    import numpy as np
+
+    not_built = []
+    for row in result.rows:
+        key = f"v:{row.old}"
+        if key not in old_values:
+            not_built.append(row.old)
+            continue
+        loaded = new_values[f"w:{row.new}"]
+        restored = old_values[key].astype(loaded.dtype)
+        row.difference = float(np.max(np.abs(restored - loaded), initial=0.0))
+        row.ok = row.difference == 0.0
+    return not_built
 
 
 def suspects(plan: Plan) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bn_migrate.checkpoints.layers import LayerRow, layer_table
 from bn_migrate.checkpoints.mapping import Plan
 
 # status -> exit code. Nothing is written unless the status is "verified" or "written".
@@ -45,6 +46,7 @@ class ConversionResult:
     reason: str | None = None
     plan: Plan = field(default_factory=Plan)
     rows: list[VariableRow] = field(default_factory=list)
+    layers: list[LayerRow] = field(default_factory=list)
     output_difference: float | None = None
     output_shape: tuple[int, ...] | None = None
     tolerance: str = ""
@@ -70,6 +72,7 @@ class ConversionResult:
             "builder": self.builder,
             "output": self.output,
             "pairs": [row.to_json() for row in self.rows],
+            "bn_layers": [row.to_json() for row in self.layers],
             "skipped": list(self.plan.skipped),
             "dropped_old": list(self.plan.dropped_old),
             "dropped_new": list(self.plan.dropped_new),
@@ -99,6 +102,10 @@ class ConversionResult:
         if self.rows:
             lines.append("")
             lines.extend(_pair_table(self.rows))
+        if self.layers:
+            lines.append("")
+            lines.append("BN layers, placed by their inputs (training=False):")
+            lines.extend(f"  {line}" for line in layer_table(self.layers))
         if self.output_difference is not None:
             shape = "x".join(map(str, self.output_shape or ()))
             lines.append("")

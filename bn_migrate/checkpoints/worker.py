@@ -113,10 +113,41 @@ def run_new(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     if len(fresh.weights) != len(weights):
         raise UserError(f"{config['model_label']}: a second instance has other weights")
     _read(tf, fresh, config["output"])
+    calls = _record_bn_layers(tf, fresh, paths)
     out = first_output(fresh(data, training=False))
     values = {f"w:{p}": np.asarray(w.numpy()) for p, w in zip(paths, fresh.weights, strict=True)}
+    for layer, seen in calls.items():
+        if len(seen) == 1:  # a layer applied twice has no one input to compare
+            values[f"in:{layer}"], values[f"out:{layer}"] = seen[0]
     _save_arrays(folder, {"output": np.asarray(out), **values})
+    result["bn_layers"] = [layer for layer, seen in calls.items() if len(seen) == 1]
     return result
+
+
+def _record_bn_layers(tf: Any, model: Any, paths: list[str]) -> dict[str, list[Any]]:
+    """Record each Keras BatchNormalization layer's input and output in the next call of *model*, by
+    the layer's path (its weights' prefix, as *paths* name the weights of the first instance)."""
+    import numpy as np
+
+    from bn_migrate.check.roles import prefix_of
+
+    index = {id(w): i for i, w in enumerate(model.weights)}
+    calls: dict[str, list[Any]] = {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not isinstance(layer, tf.keras.layers.BatchNormalization) or not layer.weights:
+            continue
+        key = prefix_of(paths[index[id(layer.weights[0])]])
+        seen = calls.setdefault(key, [])
+
+        def call(
+            inputs: Any, *args: Any, _call: Any = layer.call, _seen: Any = seen, **kw: Any
+        ) -> Any:
+            out = _call(inputs, *args, **kw)
+            _seen.append((np.asarray(inputs), np.asarray(out)))
+            return out
+
+        layer.call = call
+    return calls
 
 
 def _save_arrays(folder: Path, arrays: dict[str, Any]) -> None:
@@ -183,12 +214,46 @@ def run_old(config: dict[str, Any], folder: Path) -> dict[str, Any]:
             f"{config['builder_label']} creates {', '.join(missing)}, which the checkpoint "
             f"{prefix} does not hold (is it this model's checkpoint?)"
         )
+    layers = bn_boundaries(tf, {n: v.op.name for n, v in names.items()})
+    fetches = {f"{side}:{layer}": t for layer, ends in layers.items() for side, t in ends.items()}
     with tf.Session() as session:
         tf.train.Saver(var_list=names).restore(session, prefix)
-        output, values = session.run([out, names], {x: data})
+        output, values, ends = session.run([out, names, fetches], {x: data})
     arrays = {f"v:{n}": np.asarray(v) for n, v in values.items()}
+    arrays.update({key: np.asarray(v) for key, v in ends.items()})
     _save_arrays(folder, {"output": np.asarray(output), **arrays})
-    return {"checkpoint": prefix, "training_param": flag}
+    return {"checkpoint": prefix, "training_param": flag, "bn_layers": list(layers)}
+
+
+def bn_boundaries(tf: Any, variables: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each BN layer's input and output tensors in the default graph, by its checkpoint prefix.
+
+    *variables*: checkpoint name -> the graph variable's op name. A layer is the scope of its
+    variables; its input is the one float tensor made outside the scope and read inside it, its output
+    the one float tensor made inside and read outside (tf.layers, contrib's fused kernel and graph-mode
+    tf.keras alike). A scope with more than one of either is left out."""
+    from bn_migrate.check.roles import bn_layers, prefix_of
+
+    graph = tf.get_default_graph()
+    operations = graph.get_operations()
+    found = {}
+    for layer, roles in bn_layers(variables).items():
+        scope = prefix_of(variables[roles["moving_mean"]]) + "/"
+        inside = {op.name for op in operations if op.name.startswith(scope)}
+        entering: set[Any] = set()
+        leaving: set[Any] = set()
+        for op in operations:
+            if op.name not in inside:
+                continue
+            entering.update(
+                t for t in op.inputs if t.op.name not in inside and t.dtype == tf.float32
+            )
+            for t in op.outputs:
+                if t.dtype == tf.float32 and any(c.name not in inside for c in t.consumers()):
+                    leaving.add(t)
+        if len(entering) == 1 and len(leaving) == 1:
+            found[layer] = {"in": entering.pop(), "out": leaving.pop()}
+    return found
 
 
 def _training_parameter(builder: Any, candidates: list[str]) -> str | None:

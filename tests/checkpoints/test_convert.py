@@ -92,6 +92,10 @@ def test_keras_layers_in_a_tf1_graph_and_planted_mistakes(trained: Path, tmp_pat
     )
     assert status == 0 and report["status"] == "verified", report
     assert {p["source"] for p in report["pairs"]} == {"name"} and len(report["pairs"]) == 14
+    assert [(r["new"], r["in_place_of"], r["verdict"]) for r in report["bn_layers"]] == [
+        ("keras_net/bn1", "bn1", "agrees"),
+        ("keras_net/bn2", "bn2", "agrees"),
+    ]
 
     # Planted: the two BN layers' statistics swapped by the mapping. Every weight holds the value it was
     # given, so only the outputs can tell; the diagnosis names the layers and weights.
@@ -109,11 +113,13 @@ def test_keras_layers_in_a_tf1_graph_and_planted_mistakes(trained: Path, tmp_pat
     )
     assert status == 1 and report["status"] == "different", report
     assert report["outputs"]["max_abs_difference"] > 1e-3
-    assert any(
-        "new layer keras_net/bn1 is filled from 2 TF1 layers" in d
-        and "keras_net/bn1/moving_mean, keras_net/bn1/moving_variance from bn2" in d
-        for d in report["diagnoses"]
-    ), report["diagnoses"]
+    assert report["reason"].startswith("BN layer(s) keras_net/bn1 compute another output")
+    (diagnosis,) = report["diagnoses"]
+    assert diagnosis.startswith("BN layer keras_net/bn1 takes the input of TF1 layer bn1")
+    assert "keras_net/bn1/moving_mean, keras_net/bn1/moving_variance from bn2" in diagnosis
+    rows = {row["new"]: row for row in report["bn_layers"]}
+    assert rows["keras_net/bn1"]["verdict"] == "different"
+    assert rows["keras_net/bn1"]["input_difference"] == 0.0
 
     # Planted: both BN layers renamed in the migration; names cannot decide and the structures are alike.
     status, report = convert(

@@ -88,3 +88,51 @@ def test_a_failed_side_writes_nothing_and_says_which(tmp_path: Path) -> None:
     result = judge(results)
     assert result.status == "failed" and result.exit_code == 2 and not result.written
     assert result.reason == "TF1 builder: TypeError: net() missing 1 argument (old.py:3)"
+
+
+def test_bn_layers_are_placed_by_their_inputs_not_by_the_mapping() -> None:
+    """Two BN layers swapped whole by a mapping: each layer's weights are consistent (no layer mixes two
+    TF1 layers), yet the first one placed by its input gives another output, and is named."""
+    from bn_migrate.checkpoints.layers import compare_bn_layers
+
+    rng = np.random.RandomState(0)
+    x1, y1, y2 = rng.randn(4, 3), rng.randn(4, 3), rng.randn(4, 3)
+    x2 = np.maximum(y1, 0)
+    old = {"in:bn1": x1, "out:bn1": y1, "in:bn2": x2, "out:bn2": y2}
+    stats = ("gamma", "beta", "moving_mean", "moving_variance")
+    variables = [Variable(f"{layer}/{s}", (3,)) for layer in ("bn1", "bn2") for s in stats]
+    new_variables = [Variable(f"m/{v.name}", (3,)) for v in variables]
+    swap = {f"bn{a}/{s}": (f"m/bn{b}/{s}", "--map") for a, b in ((1, 2), (2, 1)) for s in stats}
+    plan = make_plan(variables, new_variables, swap)
+
+    def close(a: np.ndarray, b: np.ndarray) -> bool:
+        return bool(np.allclose(a, b, rtol=1e-5, atol=1e-6))
+
+    new = {"in:m/bn1": x1, "out:m/bn1": y2, "in:m/bn2": np.maximum(y2, 0), "out:m/bn2": y1}
+    rows, diagnoses = compare_bn_layers(plan, ["m/bn1", "m/bn2"], ["bn1", "bn2"], new, old, close)
+    assert [(r.new, r.in_place_of, r.verdict) for r in rows] == [
+        ("m/bn1", "bn1", "different"),
+        ("m/bn2", None, "upstream"),
+    ]
+    assert diagnoses == [
+        f"BN layer m/bn1 takes the input of TF1 layer bn1 but gives another output (up to "
+        f"{np.max(np.abs(y2 - y1)):.3g}): its weights are bn2's, not bn1's"
+    ]
+    right = {"in:m/bn1": x1, "out:m/bn1": y1 + 1e-7, "in:m/bn2": x2, "out:m/bn2": y2}
+    rows, diagnoses = compare_bn_layers(
+        make_plan(variables, new_variables), ["m/bn1", "m/bn2"], ["bn1", "bn2"], right, old, close
+    )
+    assert [r.verdict for r in rows] == ["agrees", "agrees"] and diagnoses == []
+    upstream = {**right, "in:m/bn1": x1 + 1}
+    rows, diagnoses = compare_bn_layers(
+        make_plan(variables, new_variables),
+        ["m/bn1", "m/bn2"],
+        ["bn1", "bn2"],
+        upstream,
+        old,
+        close,
+    )
+    assert diagnoses == [
+        "the input of BN layer m/bn1 matches no TF1 BN layer's input: the difference starts before it "
+        "(a kernel, bias or activation)"
+    ]
