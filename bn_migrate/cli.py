@@ -473,7 +473,9 @@ and listed. Anything left unpaired, ambiguous or of another shape fails the conv
 Verification (unless --no-verify): the same N(0,1) inputs go through the TF1 builder restored from
 the checkpoint (training flag False, under run-tf1's legacy runtime) and through a fresh instance
 of MODEL that loaded the written file (training=False). Every weight must hold its TF1 value
-exactly and the outputs must agree within --atol + --rtol x |TF1 output|.
+exactly and the outputs must agree within --atol + --rtol x |TF1 output|. Each Keras BN layer is
+placed where its input matches a TF1 BN layer's input (not by the mapping) and must give that
+layer's output: a layer filled with another layer's weights is named.
 
 The output is written only when everything agrees (atomically: a temporary file beside it, then
 renamed). FILE.weights.h5 is for model.load_weights(FILE); any other path is a tf.train.Checkpoint
