@@ -10,7 +10,10 @@ Pure Python (no TensorFlow): both sides come in as names and shapes. Sources, in
 3. layer affinity: a weight of a new layer some of whose weights are already paired with one old layer
    takes the old layer's variable of the same role and shape;
 4. layer structure: a new layer whose set of (role, shape) is held by exactly one unpaired old layer (and by
-   no other unpaired new layer) is paired with it, role by role; layers sharing a structure are ambiguous.
+   no other unpaired new layer) is paired with it, role by role; layers sharing a structure are ambiguous;
+5. then, only when nothing else pairs, layers whose sets hold one another (a Keras BN with a gamma against
+   contrib's ``scale=False`` layer), again only when that is unique both ways: the common weights pair and
+   the extra ones are left, each named.
 
 Creation order is never used: contrib creates beta before gamma, Keras gamma first, and a checkpoint keeps
 no order anyway. Optimizer state (slots such as ``dense/kernel/Adam``, ``beta1_power``, ``global_step``)
@@ -212,6 +215,8 @@ class _Planner:
         self._pair_by_name()
         while changed:
             changed = self._pair_by_layer() | self._pair_by_structure()
+            if not changed:
+                changed = self._pair_by_overlap()
         self._report_leftovers()
         return self.plan
 
@@ -360,6 +365,37 @@ class _Planner:
                 changed = True
         return changed
 
+    def _pair_by_overlap(self) -> bool:
+        """Layers one of whose (role, shape) sets contains the other's (contrib's ``scale=False`` BN
+        against a Keras BN with a gamma; a TF1 dense layer without a bias): when that relation is unique
+        both ways, the common weights pair role by role and the extra ones are left, to be named."""
+        old_layers = _layers(self.old_left.values())
+        new_layers = _layers(self.new_left.values())
+        old_sets = _signature_sets(old_layers)
+        new_sets = _signature_sets(new_layers)
+        changed = False
+        for new_layer, new_set in new_sets.items():
+            olds = [o for o, old_set in old_sets.items() if _nested(new_set, old_set)]
+            if len(olds) != 1:
+                continue
+            (old_layer,) = olds
+            rivals = [n for n, other in new_sets.items() if _nested(other, old_sets[old_layer])]
+            if rivals != [new_layer]:
+                continue
+            for new_var in new_layers[new_layer]:
+                old_var = next(
+                    (
+                        v
+                        for v in old_layers[old_layer]
+                        if v.role == new_var.role and v.shape == new_var.shape
+                    ),
+                    None,
+                )
+                if old_var is not None:
+                    self._take(old_var.name, new_var.name, BY_STRUCTURE)
+            changed = True
+        return changed
+
     def _report_leftovers(self) -> None:
         old_layers = _layers(self.old_left.values())
         new_layers = _layers(self.new_left.values())
@@ -417,6 +453,22 @@ def _signature(variables: list[Variable]) -> tuple[tuple[str, tuple[int, ...]], 
     if len(set(items)) != len(items) or any(role == "other" for role, _ in items):
         return None
     return tuple(items)
+
+
+def _signature_sets(
+    layers: dict[str, list[Variable]],
+) -> dict[str, frozenset[tuple[str, tuple[int, ...]]]]:
+    sets = {}
+    for layer, variables in layers.items():
+        signature = _signature(variables)
+        if signature is not None:
+            sets[layer] = frozenset(signature)
+    return sets
+
+
+def _nested(a: frozenset[object], b: frozenset[object]) -> bool:
+    """One set holds the other, and they share something."""
+    return bool(a & b) and (a <= b or b <= a)
 
 
 def _glob(name: str, pattern: str) -> bool:

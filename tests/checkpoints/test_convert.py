@@ -68,7 +68,8 @@ def test_tf_layers_saver_folder_into_weights_h5(trained: Path, tmp_path: Path) -
 @pytest.mark.slow
 def test_slim_prefix_into_a_tf_train_checkpoint(trained: Path, tmp_path: Path) -> None:
     """contrib batch_norm scopes (beta before gamma, scale=False) into a Keras layer named otherwise;
-    the output is a tf.train.Checkpoint prefix."""
+    the output is a tf.train.Checkpoint prefix. A migration that lost scale=False is refused, naming the
+    gamma it added."""
     status, report = convert(
         trained / "slim" / "model.ckpt",
         "slim_keras.py::Net",
@@ -79,6 +80,21 @@ def test_slim_prefix_into_a_tf_train_checkpoint(trained: Path, tmp_path: Path) -
     sources = {p["new"]: (p["old"], p["source"]) for p in report["pairs"]}
     assert sources["net/fc1_bn/moving_mean"] == ("net/fc1/BatchNorm/moving_mean", "structure")
     assert sources["net/fc1/kernel"] == ("net/fc1/weights", "name")
+    assert leftovers(tmp_path) == ["net.data-00000-of-00001", "net.index"]
+
+    # Planted: contrib's scale=False lost in the migration (a gamma no TF1 variable fills).
+    status, report = convert(
+        trained / "slim" / "model.ckpt",
+        "slim_keras.py::Net",
+        "slim_builder.py::net",
+        tmp_path / "scaled",
+        "--model-arg",
+        "scale=True",
+    )
+    assert status == 1 and report["status"] == "unmapped", report
+    assert [(p["kind"], p["names"]) for p in report["problems"]] == [
+        ("unmapped-new", ["net/fc1_bn/gamma"])
+    ]
     assert leftovers(tmp_path) == ["net.data-00000-of-00001", "net.index"]
 
 

@@ -160,6 +160,11 @@ def test_a_missing_or_extra_variable_fails_naming_it() -> None:
     assert kinds["unmapped-new"].names == ("net/fc1/batch_norm/gamma",)
     assert kinds["extra-old"].names == ("net/logits/biases",)
     assert "net/fc1/batch_norm/beta" in pairs(plan)  # the rest of the layer still pairs by name
+    # Named otherwise, the layer still pairs by the weights both sides hold; the extra one is named.
+    keras_named = [*SLIM_KERAS[:1], *bn("net/fc1_bn", 8), *SLIM_KERAS[4:]]
+    plan = make_plan(SLIM, keras_named)
+    assert [(p.kind, p.names) for p in plan.problems] == [("unmapped-new", ("net/fc1_bn/gamma",))]
+    assert pairs(plan)["net/fc1_bn/beta"] == ("net/fc1/BatchNorm/beta", BY_STRUCTURE)
     dropped = make_plan(SLIM, new, drops=["net/fc1/batch_norm/gamma", "*/biases"])
     assert dropped.ok and dropped.dropped_new == ["net/fc1/batch_norm/gamma"]
     assert dropped.dropped_old == ["net/logits/biases"]
