@@ -468,7 +468,7 @@ weights/biases as kernel/bias); then, within a layer already paired, the variabl
 and shape; then layers whose (role, shape) set no other unpaired layer shares. Creation order is
 never used. Optimizer state (slots such as dense/kernel/Adam, beta1_power, global_step) is skipped
 and listed. Anything left unpaired, ambiguous or of another shape fails the conversion unless
---drop GLOB names it (a TF1 variable is then not converted, a new weight keeps its initial value).
+--drop GLOB names it: TF1 names first (not converted), else new weight paths (left as initialised).
 
 Verification (unless --no-verify): the same N(0,1) inputs go through the TF1 builder restored from
 the checkpoint (training flag False, under run-tf1's legacy runtime) and through a fresh instance

@@ -182,7 +182,8 @@ def make_plan(
     """Pair every TF1 model variable with a new weight (see the module docstring).
 
     *explicit*: TF1 name -> (new path, or None to drop it; the source, FROM_FILE or FROM_MAP).
-    *drops*: globs matched against TF1 names and new paths (fnmatch, ``:0`` ignored).
+    *drops*: globs (fnmatch, ``:0`` ignored) matched against TF1 names, or, when one matches none,
+    against new paths.
     """
     return _Planner(list(old), list(new), dict(explicit or {}), list(drops)).run()
 
@@ -230,9 +231,9 @@ class _Planner:
         self.plan.problems.append(Problem(kind, tuple(names), message))
 
     def _apply_drops(self) -> None:
-        for pattern in self.drops:
+        for pattern in self.drops:  # TF1 names first: new paths only when no TF1 name matches
             old = [n for n in self.old_left if _glob(n, pattern)]
-            new = [n for n in self.new_left if _glob(n, pattern)]
+            new = [] if old else [n for n in self.new_left if _glob(n, pattern)]
             if not old and not new:
                 self._problem(
                     "unknown-name",
@@ -270,12 +271,15 @@ class _Planner:
                 )
                 continue
             if new_key not in self.new_left:
-                self._problem(
-                    "unknown-name", [new_key], f"{label} -> {new_key}: that weight is filled twice"
+                why = (
+                    "is dropped (--drop)" if new_key in self.plan.dropped_new else "is filled twice"
                 )
+                self._problem("unknown-name", [new_key], f"{label} -> {new_key}: that weight {why}")
                 continue
             if self._shapes_agree(self.every_old[old_key], new_key, "shapes differ"):
                 self._take(old_key, new_key, source)
+                if old_key in self.plan.skipped:  # an averaged weight chosen on purpose
+                    self.plan.skipped.remove(old_key)
 
     def _shapes_agree(self, old: Variable, new_name: str, why: str) -> bool:
         """True when *old* fits the weight *new_name*; else a shape-mismatch problem, and neither side

@@ -229,6 +229,18 @@ def test_swapped_statistics_are_named_as_suspects() -> None:
     assert suspects(make_plan(old, new)) == []
 
 
+def test_an_averaged_weight_can_be_chosen_explicitly() -> None:
+    """ExponentialMovingAverage shadows are skipped like slots unless a --map picks one."""
+    old = [*TF_LAYERS, Variable("mlp/fc1/kernel/ExponentialMovingAverage", (6, 16))]
+    plan = make_plan(old, MLP)
+    assert plan.ok and "mlp/fc1/kernel/ExponentialMovingAverage" in plan.skipped
+    explicit = {"mlp/fc1/kernel/ExponentialMovingAverage": ("mlp/fc1/kernel", FROM_MAP)}
+    plan = make_plan(old, MLP, explicit, drops=["mlp/fc1/kernel"])
+    assert "mlp/fc1/kernel/ExponentialMovingAverage" not in plan.skipped
+    assert pairs(plan)["mlp/fc1/kernel"] == ("mlp/fc1/kernel/ExponentialMovingAverage", FROM_MAP)
+    assert plan.ok and plan.dropped_old == ["mlp/fc1/kernel"]
+
+
 def test_optimizer_state_recognised() -> None:
     names = ["d/kernel", "d/kernel/Momentum", "d/kernel/ExponentialMovingAverage", "Adam/iter"]
     assert [is_optimizer_state(n, names) for n in names] == [False, True, True, True]
