@@ -116,11 +116,12 @@ def run_new(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     calls = _record_bn_layers(tf, fresh, paths)
     out = first_output(fresh(data, training=False))
     values = {f"w:{p}": np.asarray(w.numpy()) for p, w in zip(paths, fresh.weights, strict=True)}
-    for layer, seen in calls.items():
-        if len(seen) == 1:  # a layer applied twice has no one input to compare
-            values[f"in:{layer}"], values[f"out:{layer}"] = seen[0]
+    # A layer applied twice has no one input to compare; one traced in a tf.function has no values.
+    recorded = {layer: seen[0] for layer, seen in calls.items() if len(seen) == 1 and seen[0]}
+    for layer, (x, y) in recorded.items():
+        values[f"in:{layer}"], values[f"out:{layer}"] = x, y
     _save_arrays(folder, {"output": np.asarray(out), **values})
-    result["bn_layers"] = [layer for layer, seen in calls.items() if len(seen) == 1]
+    result["bn_layers"] = list(recorded)
     return result
 
 
@@ -143,7 +144,10 @@ def _record_bn_layers(tf: Any, model: Any, paths: list[str]) -> dict[str, list[A
             inputs: Any, *args: Any, _call: Any = layer.call, _seen: Any = seen, **kw: Any
         ) -> Any:
             out = _call(inputs, *args, **kw)
-            _seen.append((np.asarray(inputs), np.asarray(out)))
+            try:
+                _seen.append((np.asarray(inputs), np.asarray(out)))
+            except (TypeError, ValueError, NotImplementedError):  # traced in a tf.function
+                _seen.append(None)
             return out
 
         layer.call = call
