@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bn_migrate.check.models import SEPARATOR, TRAINING_PARAMETERS, ModelRef
+from bn_migrate.check.models import (
+    SEPARATOR,
+    TRAINING_PARAMETERS,
+    ModelOptions,
+    ModelRef,
+    training_flag_note,
+)
 from bn_migrate.check.roles import prefix_of, role_of
 from bn_migrate.check.runner import POLL_SECONDS, Worker, kill, start, stderr_tail
 from bn_migrate.checkpoints.layers import compare_bn_layers
@@ -101,6 +107,12 @@ def convert_checkpoint(
 ) -> ConversionResult:
     """Convert and (unless ``options.verify`` is off) verify; the file is written only on success."""
     location = checkpoint_location(checkpoint)
+    flag_note = None
+    if options.builder is not None and options.verify:
+        flag_options = ModelOptions(
+            input_shape=options.input_shape, training_param=options.training_param
+        )
+        flag_note = training_flag_note(options.builder, flag_options)
     protected = [model.path, *([options.builder.path] if options.builder else [])]
     target = output_location(output, protected)
     try:
@@ -114,6 +126,8 @@ def convert_checkpoint(
         staged = work / ("staged" + H5_SUFFIX if str(target).endswith(H5_SUFFIX) else "staged")
         results = _run(location, model, staged, options, runs)
         result = _judge(results, location, model, target, options)
+        if flag_note is not None:
+            result.notes.append(flag_note)
         if result.written:
             try:
                 _move_into_place(staged, target)
