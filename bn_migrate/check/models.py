@@ -232,7 +232,7 @@ def write_drivers(
     return written[0], written[1]
 
 
-def _training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
+def training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
     """A note when the builder gets no training flag (its own default then decides), and an error when
     ``--training-param`` names no parameter of it. Read with ``ast``; a builder not defined by a plain
     ``def`` in OLD's file is not second-guessed."""
@@ -274,7 +274,7 @@ def check_models(
     report names the models, not the drivers."""
     from bn_migrate.check.api import check_programs
 
-    flag_note = _training_flag_note(old, model_options)
+    flag_note = training_flag_note(old, model_options)
     if keep_dir is not None:  # kept with the runs, so a traceback's driver lines can be read
         drivers = Path(keep_dir) / "drivers"
         drivers.mkdir(parents=True, exist_ok=True)
