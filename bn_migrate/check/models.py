@@ -16,6 +16,10 @@ The training flag is the builder's first parameter named ``is_training``, ``trai
 first element (``logits, end_points = net(...)``). The inputs are ``N(0, 1)`` draws of shape
 ``(batch, *input_shape)`` from ``numpy.random.RandomState(seed)``, the same on both sides.
 
+Each file is loaded for its definitions only (imports, functions, classes, constant assignments, and the
+assignment of the name asked for): a script's own graph, session and training loop do not run, so a
+builder or class can be checked where it is written, inside the training script.
+
 What this proves is the model's own batch-norm behaviour under that training; which update ops the real
 program runs and which variables it trains are program facts (``bn-migrate check OLD.py NEW.py``).
 """
@@ -31,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.rewrite.api_tables import TRAINING_FLAG_NAMES
 
 SEPARATOR = "::"
-TRAINING_PARAMETERS = ("is_training", "training", "phase_train", "is_train", "train")
+TRAINING_PARAMETERS = TRAINING_FLAG_NAMES
 
 # TF1 optimizer -> Keras optimizer with TF1's defaults written out (Adam's epsilon is 1e-8 in TF1).
 OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -121,8 +126,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 _COMMON = """\
-import importlib.util
+import ast
 import sys
+import types
 
 import numpy as np
 
@@ -130,12 +136,30 @@ SEED, BATCH, STEPS, SHAPE = {seed!r}, {batch!r}, {steps!r}, {shape!r}
 DATA = np.random.RandomState(SEED).randn(STEPS, BATCH, *SHAPE).astype(np.float32)
 
 
-def load(path, name):
+def _definition(node, wanted):
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return True  # the docstring
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        named = any(isinstance(t, ast.Name) and t.id == wanted for t in targets)
+        calls = any(isinstance(n, ast.Call) for n in ast.walk(node.value)) if node.value else False
+        return named or not calls
+    return False
+
+
+def load(path, name, wanted):
+    # The module's definitions only (imports, functions, classes, constants, and the assignment of
+    # the name asked for): a script's own graph, session and training loop do not run.
     sys.path.insert(0, {folder!r})
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), path)
+    tree.body = [node for node in tree.body if _definition(node, wanted)]
+    module = types.ModuleType(name)
+    module.__file__ = path
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(compile(tree, path, "exec"), module.__dict__)
     return module
 """
 
@@ -144,7 +168,7 @@ import inspect
 
 import tensorflow as tf
 
-builder = getattr(load({path!r}, {module!r}), {name!r})
+builder = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 TRAINING = {training!r}
 if TRAINING is None:
     names = list(inspect.signature(builder).parameters)
@@ -170,7 +194,7 @@ with tf.Session() as sess:
 _NEW_DRIVER = """\
 import tensorflow as tf
 
-model = getattr(load({path!r}, {module!r}), {name!r})
+model = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 if isinstance(model, type):
     model = model(**dict({new_args!r}))
 if not isinstance(model, tf.keras.layers.Layer):

@@ -2,11 +2,12 @@
 pair a rewrite report lists, summed up in one table.
 
 The report's ``models`` entries are objects ``{"old": "path.py::builder", "new": "path.py::Class",
-"input_shape": null or [sizes], "variables": {"tf1/name": "new/path"}}``. A relative path is read from
-the working folder, else from the report's folder. A pair is checked with its own ``input_shape``, else
-with ``--input-shape``; a pair with neither is UNDECIDED (a shape is never guessed), as is a pair whose
-files cannot be found. The exit status is the worst verdict: 1 when a pair is different, else 2 when
-one is undecided, else 0.
+"input_shape": null or [sizes], "variables": {"tf1/name": "new/path"}, "builder_args": {"reuse": false}}``
+(``builder_args``, optional: literals the program passed the builder; ``--builder-arg`` wins). A relative
+path is read from the working folder, else from the report's folder. A pair is checked with its own
+``input_shape``, else with ``--input-shape``; a pair with neither is UNDECIDED (a shape is never guessed),
+as is a pair whose files cannot be found. The exit status is the worst verdict: 1 when a pair is
+different, else 2 when one is undecided, else 0.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ReportPair:
     new: str
     input_shape: tuple[int, ...] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    builder_args: dict[str, Any] = field(default_factory=dict)  # what the program's call passed
 
 
 @dataclass
@@ -81,12 +83,16 @@ def read_pairs(path: Path) -> list[ReportPair]:
         ):
             raise BnMigrateError(f"{where}: 'input_shape' must be null or a list of positive sizes")
         variables = entry.get("variables") or {}
+        builder_args = entry.get("builder_args") or {}
+        if not isinstance(builder_args, dict):
+            raise BnMigrateError(f"{where}: 'builder_args' must be an object of NAME: value")
         pairs.append(
             ReportPair(
                 entry["old"],
                 entry["new"],
                 tuple(shape) if shape else None,
                 dict(variables) if isinstance(variables, dict) else {},
+                dict(builder_args),
             )
         )
     return pairs
@@ -124,7 +130,9 @@ def check_report_pairs(
         try:
             old = _ref(pair.old, "old", report)
             new = _ref(pair.new, "new", report)
-            model_options = dataclasses.replace(base, input_shape=shape)
+            model_options = dataclasses.replace(
+                base, input_shape=shape, builder_args={**pair.builder_args, **base.builder_args}
+            )
         except BnMigrateError as exc:
             outcomes.append(PairOutcome(pair, "undecided", str(exc)))
             continue

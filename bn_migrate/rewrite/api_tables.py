@@ -414,6 +414,24 @@ LAYERS: dict[str, LayerSpec] = {
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file."""
+KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
+    "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
+    KERAS_BN_CLASS: (
+        ("gamma", "scale"),
+        ("beta", "center"),
+        ("moving_mean", None),
+        ("moving_variance", None),
+    ),
+}
+"""The weights a Keras layer the codemod emits owns, each with the argument that removes it when
+False; tf.layers named the same weights alike (``<layer>/kernel``), so the report maps TF1 names to
+Keras paths with it."""
+TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train")
+"""Parameter names TF1 builders give their training flag (the model check passes it, in this order)."""
+TF_LAYERS = "tensorflow.layers"
+"""The tf.layers family: TF1 weight names ``<scope>/<name>/<weight>`` as in ``KERAS_WEIGHTS``."""
+
 WEIGHTLESS_KERAS_LAYERS = frozenset(
     "tf.keras.layers." + name
     for name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU")

@@ -18,7 +18,7 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import single_target
-from bn_migrate.rewrite.result import Site
+from bn_migrate.rewrite.result import ModelPair, Site
 
 if TYPE_CHECKING:
     from bn_migrate.rewrite.analysis.program import Program
@@ -144,6 +144,7 @@ class Context:
     builder_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
+    models: list[ModelPair] = field(default_factory=list)  # builders made layer classes (BN018)
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
         where = self.positions.get(node)
@@ -371,6 +372,7 @@ SHARED_FIELDS = frozenset(
         "fused_requested",
         "free_variables",
         "builder_objects",
+        "models",
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The

@@ -92,7 +92,9 @@ def _rewrite_main(
             f"internal: the rewrite does not parse ({exc.message}); please report",
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
-    return RewriteResult(status=Status.CHANGED, code=code, applied=_sorted(applied))
+    return RewriteResult(
+        status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
+    )
 
 
 def _too_deeply_nested(source: str) -> RewriteResult:
@@ -173,7 +175,8 @@ def _rewrite_module(
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     status = Status.CHANGED if code != source else Status.UNCHANGED
-    return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied))
+    models = list(ctx.models) if status is Status.CHANGED else []
+    return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied), models=models)
 
 
 def _check_parses(code: str) -> None:
