@@ -16,12 +16,21 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v2.", "tensorflow."),
     ("tensorflow.contrib.slim.", "tensorflow.contrib.layers."),
     ("tensorflow.contrib.framework.", "tensorflow.contrib.layers."),
+    # contrib's own module paths (cbfinn/maml: ``from tensorflow.contrib.layers.python import layers``)
+    ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
+    ("tensorflow.contrib.layers.python.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.", "tensorflow.contrib.layers."),
 )
 _CANONICAL_MODULES: dict[str, str] = {
     "tensorflow.compat.v1": "tensorflow",
     "tensorflow.compat.v2": "tensorflow",
     "tensorflow.contrib.slim": "tensorflow.contrib.layers",
+    "tensorflow.contrib.layers.python.layers": "tensorflow.contrib.layers",
+    "tensorflow.contrib.layers.python.layers.layers": "tensorflow.contrib.layers",
+    "tf_slim.layers": "tensorflow.contrib.layers",
+    "tf_slim.layers.layers": "tensorflow.contrib.layers",
     "tf_slim": "tensorflow.contrib.layers",
 }
 
