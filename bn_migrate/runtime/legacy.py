@@ -192,7 +192,14 @@ def install() -> types.ModuleType:
     return tf1
 
 
-CONTRIB_LAYERS_SUBMODULES = ("layers", "initializers", "regularizers", "utils", "optimizers", "summaries")
+CONTRIB_LAYERS_SUBMODULES = (
+    "layers",
+    "initializers",
+    "regularizers",
+    "utils",
+    "optimizers",
+    "summaries",
+)
 """Modules of TF1's ``tensorflow/contrib/layers/python/layers/`` that tf-slim keeps under the same names."""
 
 
@@ -200,7 +207,9 @@ def _contrib_layers_modules() -> dict[str, types.ModuleType]:
     """contrib's own module paths, as real code imports them (``from tensorflow.contrib.layers.python
     import layers``, ``from tensorflow.contrib.layers.python.layers import initializers``): tf-slim's."""
     package = "tensorflow.contrib.layers.python"
-    layers = importlib.import_module("tf_slim.layers")  # the package (``tf_slim.layers`` is a module)
+    layers = importlib.import_module(
+        "tf_slim.layers"
+    )  # the package (``tf_slim.layers`` is a module)
     python = types.ModuleType(package)
     python.__dict__["__path__"] = []
     python.__dict__["layers"] = layers
