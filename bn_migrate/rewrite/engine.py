@@ -267,6 +267,54 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
     return found
 
 
+def _not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
+    """Which condition of a builder (``analysis.builders``) the function holding graph code fails."""
+    program = ctx.program
+    name = definition.name.value
+    calls = [c for c in program.calls if isinstance(c.func, cst.Name) and c.func.value == name]
+
+    def line(node: cst.CSTNode) -> int:
+        where = ctx.positions.get(node)
+        return where.start.line if where else 1
+
+    if definition not in ctx.module.body:
+        return "graph code in a function defined inside another block is not migrated"
+    if not calls:
+        return (
+            f"`{name}` is never called in this module (model code for other modules): it becomes a "
+            "Keras layer class only together with the program that calls it, and programs spread over "
+            "several modules are not migrated in this version"
+        )
+    for call in calls:
+        if id(call) in program.repeated_calls:
+            return (
+                f"`{name}` is called in a loop, comprehension or lambda (line {line(call)}): TF1 made "
+                "new layers at each call; not migrated"
+            )
+    for call in calls:
+        caller = program.defined_in.get(id(call))
+        if isinstance(caller, (cst.FunctionDef, cst.ClassDef)):
+            kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
+            kind = "the builder" if caller.name.value in program.builders else kind
+            return (
+                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): a "
+                "function making layers called from another function is not migrated in this version "
+                "(only from the module-level graph)"
+            )
+    if len(calls) > 1:
+        lines = ", ".join(str(line(call)) for call in calls)
+        return (
+            f"`{name}` is called {len(calls)} times (lines {lines}) without sharing one variable scope "
+            "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
+            "others reusing): each call made its own layers, which this version does not migrate"
+        )
+    return (
+        "graph code in functions is migrated only in builders called from a module-level graph, "
+        "once or sharing one variable scope (not in functions used as values, called from other "
+        "modules, or from the training code)"
+    )
+
+
 def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, interactive: bool) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
@@ -285,11 +333,8 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             return f"{what} {where}, a builder: this construct is not migrated in builders"
         if kind == "class":
             return f"{what} {where}: graph code in classes is not migrated in this version"
-        return (
-            f"{what} {where}: graph code in functions is migrated only in builders called from a "
-            "module-level graph, once or sharing one variable scope (not in functions called from "
-            "loops, from other modules, or from the training code)"
-        )
+        assert isinstance(definition, cst.FunctionDef)
+        return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if program.session is None and sessions:
         return (
             f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "
