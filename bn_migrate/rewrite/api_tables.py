@@ -750,8 +750,8 @@ ONE_HOT = "tensorflow.one_hot"
 """float32 by default, and never differentiable in its indices (``on_value``/``off_value`` aside)."""
 
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
-    "tensorflow.variable_scope": "variable scopes (a builder reused with reuse=True shares variables) are "
-    "outside the canonical shape",
+    "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
+    "literal name; reuse at every call after the first, or called once)",
     "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
