@@ -825,11 +825,37 @@ def _cast(dtype: str) -> OpRenameSpec:
     return OpRenameSpec("tf.cast", ("x", "name"), ("x", "dtype", "name"), added={"dtype": dtype})
 
 
+_GFILE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "Exists": ("tf.io.gfile.exists", ("filename",), ("path",)),
+    "MakeDirs": ("tf.io.gfile.makedirs", ("dirname",), ("path",)),
+    "MkDir": ("tf.io.gfile.mkdir", ("dirname",), ("path",)),
+    "IsDirectory": ("tf.io.gfile.isdir", ("dirname",), ("path",)),
+    "ListDirectory": ("tf.io.gfile.listdir", ("dirname",), ("path",)),
+    "Glob": ("tf.io.gfile.glob", ("filename",), ("pattern",)),
+    "Remove": ("tf.io.gfile.remove", ("filename",), ("path",)),
+    "DeleteRecursively": ("tf.io.gfile.rmtree", ("dirname",), ("path",)),
+    "Stat": ("tf.io.gfile.stat", ("filename",), ("path",)),
+    "Rename": ("tf.io.gfile.rename", ("oldname", "newname", "overwrite"), ("src", "dst", "overwrite")),
+    "Copy": ("tf.io.gfile.copy", ("oldpath", "newpath", "overwrite"), ("src", "dst", "overwrite")),
+    "GFile": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+    "Open": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+    "FastGFile": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+}  # fmt: skip
+"""``tf.gfile`` -> ``tf.io.gfile``: the same file operations under TF2's names (``tf_upgrade_v2``'s
+renames; ``FastGFile`` was ``GFile`` without locking). ``Walk`` is not here: its ``in_order`` is not
+``topdown``."""
+
 OP_RENAMES: dict[str, OpRenameSpec] = {
     **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},
     **{
         f"tensorflow.{name}": OpRenameSpec(target, random=True)
         for name, target in _SAME_RANDOM_FUNCTION.items()
+    },
+    **{
+        f"tensorflow.gfile.{name}": OpRenameSpec(
+            target, tf1, tf2, dict(zip(tf1, tf2)), makes_tensor=False
+        )
+        for name, (target, tf1, tf2) in _GFILE.items()
     },
     "tensorflow.arg_max": _ARG_MAX,
     "tensorflow.arg_min": OpRenameSpec(
