@@ -399,3 +399,71 @@ def test_reuse_variables_switch_of_dcgan_shares_too() -> None:
         "        return tf.layers", "        print(scope.name)\n        return tf.layers"
     )
     left_by(towers(TOWERS, builder=read_later), "BN001", "not a builder")
+
+
+# --- builders calling builders --------------------------------------------------------------------
+
+DENSE_BN = """def dense_bn(inputs, units, training, name):
+    h = tf.layers.dense(inputs, units, name=name)
+    return tf.layers.batch_normalization(h, training=training, name=name + "_bn")
+
+
+def net(inputs, training):
+    h = dense_bn(inputs, 4, training, "a")
+    return dense_bn(h, 2, training, name="b")
+
+
+"""
+
+
+def test_a_builder_called_from_a_builder_is_one_instance_per_call() -> None:
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=DENSE_BN), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert (
+        "class DenseBn(tf.keras.layers.Layer):\n"
+        "    def __init__(self, units, name, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.dense = tf.keras.layers.Dense(units, name=name)\n"
+        "        self.batch_normalization = tf.keras.layers.BatchNormalization("
+        'momentum=0.99, epsilon=0.001, name=name + "_bn")\n'
+        "\n"
+        "    def call(self, inputs, training):\n"
+        "        h = self.dense(inputs)\n"
+        "        return self.batch_normalization(h, training=training)\n"
+    ) in code
+    assert (
+        '        self.dense_bn_1 = DenseBn(units=4, name="a")\n'
+        '        self.dense_bn_2 = DenseBn(units=2, name="b")\n'
+    ) in code
+    assert "        h = self.dense_bn_1(inputs, training=training)\n" in code
+    assert "        return self.dense_bn_2(h, training=training)\n" in code
+    assert rewrite_source(code).status is Status.UNCHANGED
+
+
+def test_literal_parameters_read_in_the_body_are_kept_on_the_instance() -> None:
+    scaled = DENSE_BN.replace(
+        '    return tf.layers.batch_normalization(h, training=training, name=name + "_bn")\n',
+        '    h = tf.layers.batch_normalization(h, training=training, name=name + "_bn")\n'
+        "    return h * units\n",
+    )
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=scaled), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "        self.units = units\n" in result.code
+    assert "        return h * self.units\n" in result.code
+
+
+def test_builders_of_builders_that_cannot_be_instances_are_left() -> None:
+    computed = DENSE_BN.replace(
+        'dense_bn(inputs, 4, training, "a")', 'dense_bn(inputs, 4 * 1, training, "a")'
+    )
+    left_by(
+        program("h = net(x, is_training)\n", builder=computed),
+        "BN003",
+        "not a literal at every call",
+    )
+    variable = DENSE_BN.replace(
+        "    h = tf.layers.dense(inputs, units, name=name)\n",
+        '    w = tf.get_variable("w", [3, 4])\n    h = tf.matmul(inputs, w)\n',
+    )
+    left_by(program("h = net(x, is_training)\n", builder=variable), "BN014", "called from builders")

@@ -43,6 +43,7 @@ SUPPORTED_FIXTURES = (
     "builder_once",
     "reuse_builder",
     "main_function",
+    "nested_builders",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -50,6 +50,7 @@ class Builder:
     definition: cst.FunctionDef
     calls: tuple[cst.Call, ...]  # in source order
     scope: VariableScope | None = None
+    nested: bool = False  # called from other builders' bodies: each call makes its own layers
 
     def parameters(self) -> set[str]:
         return parameter_names(self.definition.params)
@@ -57,6 +58,13 @@ class Builder:
     def arguments(self, parameter: str) -> list[cst.BaseExpression | None]:
         """What each call passes for ``parameter`` (its default when not passed; None: unknown)."""
         return [_argument(self.definition.params, call, parameter) for call in self.calls]
+
+    def arguments_at(self, call: cst.Call) -> list[cst.BaseExpression | None]:
+        """What ``call`` passes for each positional-or-keyword parameter, in order (defaults too)."""
+        return [
+            _argument(self.definition.params, call, p.name.value)
+            for p in self.definition.params.params
+        ]
 
     def argument(self, parameter: str) -> cst.BaseExpression | None:
         """What every call passes for ``parameter``, when they all pass the same expression (None:
@@ -107,6 +115,17 @@ def read_builder(
         if reuse not in allowed:
             return None
     return builder
+
+
+def read_nested_builder(
+    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call]
+) -> Builder | None:
+    """``definition`` as a builder called from other builders' bodies (``calls``): each call made its own
+    layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
+    layer class. A function with a variable scope (which may share) is not read this way."""
+    if _variable_scope(aliases, definition) is not None:
+        return None
+    return Builder(definition, tuple(calls), None, nested=True)
 
 
 def scope_name(builder: Builder) -> str | None:

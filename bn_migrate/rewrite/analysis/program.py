@@ -22,7 +22,12 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder, read_builder
+from bn_migrate.rewrite.analysis.builders import (
+    Builder,
+    becomes_class,
+    read_builder,
+    read_nested_builder,
+)
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.syntax import (
@@ -189,6 +194,61 @@ class Program:
             builder = read_builder(self.aliases, statement, found)
             if builder is not None:
                 self.builders[builder_name] = builder
+        self._read_nested_builders(module, calls, mentions)
+
+    def _read_nested_builders(
+        self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]
+    ) -> None:
+        """Functions called only from builders' bodies (not in loops), found until none is added:
+        builders of builders (``conv_bn`` called by ``net``)."""
+        added = True
+        while added:
+            added = False
+            for statement in module.body:
+                if not isinstance(statement, cst.FunctionDef) or statement.decorators:
+                    continue
+                name = statement.name.value
+                found = calls.get(name, [])
+                if name in self.builders or not found or mentions.get(name, 0) != len(found) + 1:
+                    continue
+                callers = [self.defined_in.get(id(call)) for call in found]
+                if any(id(call) in self.repeated_calls for call in found) or not all(
+                    isinstance(caller, cst.FunctionDef)
+                    and caller is not statement
+                    and self.builders.get(caller.name.value) is not None
+                    and self.builders[caller.name.value].definition is caller
+                    for caller in callers
+                ):
+                    continue
+                builder = read_nested_builder(self.aliases, statement, found)
+                if builder is not None:
+                    self.builders[name] = builder
+                    added = True
+
+    def builder_class(self, builder: Builder) -> bool:
+        """Does ``builder`` become a Keras layer class (BN018)? A nested builder only inside builders
+        that do too."""
+        if not becomes_class(builder, self.graph_region(), self.graph_tensor_names()):
+            return False
+        callers = {id(self.defined_in.get(id(call))) for call in builder.calls}
+        return not builder.nested or all(
+            self.builder_class(outer)
+            for outer in self.builders.values()
+            if id(outer.definition) in callers
+        )
+
+    def module_calls(self, builder: Builder) -> list[tuple[cst.Call, tuple[int, ...]]]:
+        """The module-level graph calls through which ``builder``'s layers run, each with the nested
+        call sites on the way (one instance of a nested builder per call site)."""
+        found: list[tuple[cst.Call, tuple[int, ...]]] = []
+        for call in builder.calls:
+            outer = self.builder_of(call)
+            if outer is None:
+                found.append((call, ()))
+            else:
+                instance = (id(call),) if builder.nested else ()
+                found.extend((site, path + instance) for site, path in self.module_calls(outer))
+        return found
 
     def placeholder_line(self, statement: cst.BaseStatement) -> list[str]:
         """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""

@@ -17,7 +17,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder, becomes_class
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import read_names, single_target
 from bn_migrate.rewrite.context import Context
@@ -489,9 +489,16 @@ def finish(
         if constructor is None:
             return
         builder = ctx.program.builder_of(call)
-        if builder is not None and not becomes_class(
-            builder, ctx.program.graph_region(), ctx.program.graph_tensor_names()
-        ):
+        if builder is not None and not ctx.program.builder_class(builder):
+            if builder.nested:
+                ctx.leave(
+                    rule,
+                    call,
+                    f"layer in `{builder.definition.name.value}`, called from other builders, which "
+                    "cannot all become Keras layer classes (a graph tensor read as a global, *args...): "
+                    "not migrated",
+                )
+                return
             builder = None  # its layers are module-level objects, which its body calls
         if builder is not None and not plan.trainable:
             ctx.leave(
@@ -518,25 +525,26 @@ def finish(
             trainings = _as_called(
                 ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
-            if any(training is None for training in trainings):
+            if any(training is None for training, _, _ in trainings):
                 ctx.leave(
                     rule,
                     call,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
                 return
-            builder = ctx.program.builder_of(call)
-            sites = builder.calls if builder is not None else (call,)
-            texts = [code(ctx, training) for training in trainings if training is not None]
-            if sum(text != "False" for text in texts) > 1:
-                ctx.leave(
-                    rule,
-                    call,
-                    f"the builder's calls pass training={', '.join(texts)}: TF1 made update ops at more "
-                    "than one call of this shared layer, and which of them ran together is not migrated",
-                )
-                return
-            ctx.bn_training.extend(zip(texts, sites))
+            texts = [(code(ctx, t), site, path) for t, site, path in trainings if t is not None]
+            for path in {path for _, _, path in texts}:  # one layer object per nested call site
+                training_on = [text for text, _, p in texts if p == path and text != "False"]
+                if len(training_on) > 1:
+                    ctx.leave(
+                        rule,
+                        call,
+                        f"the builder's calls pass training={', '.join(training_on)}: TF1 made update "
+                        "ops at more than one call of this shared layer, and which of them ran "
+                        "together is not migrated",
+                    )
+                    return
+            ctx.bn_training.extend((text, site) for text, site, _ in texts)
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
@@ -594,6 +602,29 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     builder = program.builder_of(call)
     local: set[str] = set()
     values: dict[str, cst.BaseExpression] = {}
+    if builder is not None and builder.nested:
+        # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
+        # which every call must pass as literals
+        params = builder.parameters()
+        unfit = {
+            name
+            for name in reads & params
+            if not all(v is not None and _is_literal(v) for v in builder.arguments(name))
+        }
+        blocked = (
+            (reads & program.graph_tensor_names())
+            | (reads & (bound_names(builder.definition.body) - params))
+            | unfit
+        )
+        if blocked:
+            ctx.leave(
+                rule,
+                call,
+                f"the layer's arguments read `{min(blocked)}`, which is not a literal at every call of "
+                f"`{builder.definition.name.value}`: cannot create the layer once per call; not migrated",
+            )
+            return None
+        return constructor
     if builder is not None:
         local = bound_names(builder.definition.body) | builder.parameters()
         for name in reads & builder.parameters():
@@ -648,16 +679,39 @@ class _Substitute(cst.CSTTransformer):
 
 def _as_called(
     ctx: Context, call: cst.Call, training: cst.BaseExpression
-) -> list[cst.BaseExpression | None]:
-    """A BN layer's ``training=`` as the graph sees it, at each call of the builder it is made in (a
-    builder's parameter is what that call passes; None where unknown); just ``training`` outside
-    builders."""
+) -> list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]]:
+    """A BN layer's ``training=`` as the graph sees it: at each module-level graph call through which
+    the layer runs (with the nested call sites on the way, which tell the layer objects apart); a
+    builder's parameter is what each call passes (None where unknown)."""
     builder = ctx.program.builder_of(call)
     if builder is None:
-        return [training]
-    if not isinstance(training, cst.Name) or training.value not in builder.parameters():
-        return [training] * len(builder.calls)
-    return builder.arguments(training.value)
+        return [(training, call, ())]
+    return _through(ctx, builder, training)
+
+
+def _through(
+    ctx: Context, builder: Builder, value: cst.BaseExpression
+) -> list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]]:
+    """``value`` (an expression in ``builder``'s body) at the module-level calls of ``builder``."""
+    program = ctx.program
+    if not (isinstance(value, cst.Name) and value.value in builder.parameters()):
+        return [(value, site, path) for site, path in program.module_calls(builder)]
+    found: list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]] = []
+    for call, argument in zip(builder.calls, builder.arguments(value.value)):
+        outer = program.builder_of(call)
+        instance = (id(call),) if builder.nested else ()
+        if outer is None:
+            found.append((argument, call, instance))
+        elif argument is None:
+            found.extend(
+                (None, site, path + instance) for site, path in program.module_calls(outer)
+            )
+        else:
+            found.extend(
+                (passed, site, path + instance)
+                for passed, site, path in _through(ctx, outer, argument)
+            )
+    return found
 
 
 def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:

@@ -104,7 +104,15 @@ class GraphVariablesRule(Rule):
                 if call is None or id(call) in handled:
                     continue
                 assert isinstance(statement, cst.SimpleStatementLine)
-                if len(builder.calls) > 1 and ctx.qualify(call.func) != api.GET_VARIABLE:
+                if builder.nested:
+                    ctx.leave(
+                        RULE,
+                        call,
+                        f"`{code(ctx, call.func)}` in `{builder.definition.name.value}`, called from "
+                        "builders: TF1 made one variable per call (or failed without reuse); not migrated",
+                    )
+                    handled.add(id(call))
+                elif len(builder.calls) > 1 and ctx.qualify(call.func) != api.GET_VARIABLE:
                     ctx.leave(
                         RULE,
                         call,

@@ -19,6 +19,13 @@ by keyword (Keras accepts only tensors positionally). Sublayers are tracked by K
 trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>`` has the Keras path
 ``<name>/<layer>/<weight>``. Which builders qualify is an analysis fact (``analysis.builders``); which layers
 they make is decided by the layer rules (BN001-BN003), which write them into ``builder_objects``.
+
+A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
+layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
+(``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
+(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
+``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
+parameters.
 """
 
 from __future__ import annotations
@@ -44,22 +51,34 @@ class BuilderClassesRule(Rule):
     id = RULE
     name = "builder-classes"
     reads = frozenset({"builder_objects"})
-    writes = frozenset({"layer_objects", "models"})
+    writes = frozenset({"builder_objects", "layer_objects", "models"})  # callers get instances
 
     def plan(self, ctx: Context) -> None:
-        for name, objects in ctx.builder_objects.items():
-            builder = ctx.program.builders[name]
-            class_name = ctx.program.fresh_name(_camel(name))
+        program = ctx.program
+        for builder in _converted(ctx):
+            name = builder.definition.name.value
+            class_name = program.fresh_name(_camel(name))
+            flag = _training_flag(builder)
+            if flag is not None:
+                _rename(ctx, builder, flag)
+            if builder.nested:
+                if not self._nested(ctx, builder, class_name, flag):
+                    continue
+                ctx.apply(
+                    RULE,
+                    builder.definition,
+                    f"`{name}`, called from builders -> Keras layer class `{class_name}`, one instance "
+                    "per call, created in the caller's __init__",
+                )
+                continue
+            objects = ctx.builder_objects.get(name, [])
             made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
-            ctx.edit(RULE, builder.definition, _as_class(class_name, made))
+            ctx.edit(RULE, builder.definition, _as_class(class_name, made, [], []))
             keras_name = scope_name(builder) or name
             instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
             assert isinstance(instance, cst.SimpleStatementLine)
             where = ctx.positions[builder.calls[0]]
             ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
-            flag = _training_flag(builder)
-            if flag is not None:
-                _rename(ctx, builder, flag)
             for call in builder.calls:
                 ctx.then(RULE, call, _by_keyword(builder, call, flag))
             ctx.models.append(
@@ -78,32 +97,227 @@ class BuilderClassesRule(Rule):
                 f'__init__; `{name} = {class_name}(name="{keras_name}")` where the graph was built',
             )
 
+    @staticmethod
+    def _nested(ctx: Context, builder: Builder, class_name: str, flag: str | None) -> bool:
+        """A builder called from builders: its literal parameters become ``__init__`` parameters, each
+        call an instance created in the caller's ``__init__`` and called where the call was."""
+        program = ctx.program
+        params = builder.definition.params
+        names = [p.name.value for p in params.params]
+        init = [
+            n
+            for n in names[1:]
+            if n != flag and all(v is not None and _is_literal(v) for v in builder.arguments(n))
+        ]
+        for param in params.kwonly_params:
+            ctx.leave(
+                RULE,
+                param,
+                "keyword-only parameter of a builder called from builders: not migrated",
+            )
+            return False
+        reads = _reads_kept(ctx, builder.definition.body)
+        stored = sorted({n.value for n in reads} & set(init))
+        for name in reads:
+            if name.value in stored:
+                ctx.edit(RULE, name, _on_self(_stored(name.value)))
+        objects = ctx.builder_objects.get(builder.definition.name.value, [])
+        made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        ctx.edit(RULE, builder.definition, _as_class(class_name, made, init, stored))
+        for call in builder.calls:
+            caller = program.builder_of(call)
+            assert caller is not None  # a nested builder is called from builders only
+            attribute = program.fresh_name(builder.definition.name.value)
+            values = [
+                kwarg(n, value.deep_clone())
+                for n, value in zip(names, builder.arguments_at(call))
+                if n in init and value is not None
+            ]
+            instance = cst.SimpleStatementLine(
+                [
+                    cst.Assign(
+                        [cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(attribute)))],
+                        cst.Call(cst.Name(class_name), values),
+                    )
+                ]
+            )
+            where = ctx.positions[call]
+            ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
+                ((where.start.line, where.start.column), instance)
+            )
+            ctx.then(RULE, call, _instance_call(builder, call, attribute, set(init), flag))
+        return True
+
+
+def _converted(ctx: Context) -> list[Builder]:
+    """Builders that become classes, callees first: those that make layers (``builder_objects``) and
+    those that call such a nested builder."""
+    program = ctx.program
+    converted = {
+        name for name in ctx.builder_objects if program.builder_class(program.builders[name])
+    }
+    added = True
+    while added:
+        added = False
+        for name, builder in program.builders.items():
+            if name in converted or not program.builder_class(builder):
+                continue
+            if any(
+                program.builders[inner].nested
+                and any(program.builder_of(c) is builder for c in program.builders[inner].calls)
+                for inner in converted
+            ):
+                converted.add(name)
+                added = True
+    ordered: list[Builder] = []
+
+    def visit(builder: Builder) -> None:
+        if builder in ordered:
+            return
+        for inner in converted:
+            nested = program.builders[inner]
+            if nested.nested and any(program.builder_of(c) is builder for c in nested.calls):
+                visit(nested)
+        ordered.append(builder)
+
+    for name in program.builders:
+        if name in converted:
+            visit(program.builders[name])
+    return ordered
+
+
+def _reads_kept(ctx: Context, body: cst.BaseSuite) -> list[cst.Name]:
+    """Names the body still reads once the layer rules have rebuilt their calls: a converted layer
+    call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``."""
+    found: list[cst.Name] = []
+
+    class Reads(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> bool:
+            if node in ctx.edits and id(node.func) in ctx.claimed:
+                first = next((a for a in node.args if a.keyword is None), None)
+                if first is not None:
+                    found.extend(name_references(first.value))
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Param(self, node: cst.Param) -> bool:
+            if node.default is not None:
+                node.default.visit(self)
+            return False
+
+    body.visit(Reads())
+    return found
+
+
+_LAYER_ATTRIBUTES = frozenset(
+    {"name", "dtype", "trainable", "weights", "variables", "input", "output", "built", "losses",
+     "path", "training", "supports_masking", "dtype_policy", "metrics", "updates"}
+)  # fmt: skip
+"""Attributes a Keras layer already has: a stored parameter of that name gets another attribute."""
+
+
+def _stored(name: str) -> str:
+    return f"{name}_value" if name in _LAYER_ATTRIBUTES else name
+
+
+def _on_self(attribute: str):  # type: ignore[no-untyped-def]
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.Attribute(cst.Name("self"), cst.Name(attribute))
+
+    return edit
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+    )
+
+
+def _instance_call(  # type: ignore[no-untyped-def]
+    builder: Builder, call: cst.Call, attribute: str, init: set[str], flag: str | None
+):
+    """``conv_bn(x, 16, is_training, "c1")`` -> ``self.conv_bn(x, training=is_training)``: the
+    instance's own arguments (``__init__``'s) dropped, the others after the inputs by keyword."""
+    params = [p.name.value for p in builder.definition.params.params]
+
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        args = []
+        index = 0
+        for arg in updated.args:
+            if arg.keyword is None and not arg.star:
+                name = params[index]
+                index += 1
+                if name in init:
+                    continue
+                if index > 1:
+                    arg = kwarg("training" if name == flag else name, arg.value)
+            elif arg.keyword is not None:
+                if arg.keyword.value in init:
+                    continue
+                if arg.keyword.value == flag:
+                    arg = arg.with_changes(keyword=cst.Name("training"))
+            args.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        return updated.with_changes(
+            func=cst.Attribute(cst.Name("self"), cst.Name(attribute)),
+            args=[
+                a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                for a in args[:-1]
+            ]
+            + args[-1:],
+        )
+
+    return edit
+
 
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
 
 
-def _as_class(class_name: str, made: list[cst.SimpleStatementLine]):  # type: ignore[no-untyped-def]
+def _as_class(  # type: ignore[no-untyped-def]
+    class_name: str, made: list[cst.SimpleStatementLine], init: list[str], stored: list[str]
+):
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.FunctionDef)
+        signature = ", ".join(["self", *init, "**kwargs"])
+        keeps = "".join(f"        self.{_stored(name)} = {name}\n" for name in stored)
         template = cst.parse_statement(
             f"class {class_name}(tf.keras.layers.Layer):\n"
-            "    def __init__(self, **kwargs):\n"
-            "        super().__init__(**kwargs)\n"
+            f"    def __init__({signature}):\n"
+            "        super().__init__(**kwargs)\n" + keeps
         )
         assert isinstance(template, cst.ClassDef) and isinstance(template.body, cst.IndentedBlock)
-        init = template.body.body[0]
-        assert isinstance(init, cst.FunctionDef) and isinstance(init.body, cst.IndentedBlock)
-        init = init.with_changes(body=init.body.with_changes(body=[*init.body.body, *made]))
+        constructor = template.body.body[0]
+        assert isinstance(constructor, cst.FunctionDef)
+        assert isinstance(constructor.body, cst.IndentedBlock)
+        constructor = constructor.with_changes(
+            body=constructor.body.with_changes(body=[*constructor.body.body, *made])
+        )
         params = updated.params
+        kept = [p for p in params.params if p.name.value not in init]
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = updated.with_changes(
             name=cst.Name("call"),
-            params=params.with_changes(params=[cst.Param(cst.Name("self")), *params.params]),
+            params=params.with_changes(params=[cst.Param(cst.Name("self")), *kept]),
             leading_lines=[cst.EmptyLine(indent=False)],
             decorators=[],
         )
         return template.with_changes(
-            body=template.body.with_changes(body=[init, call]),
+            body=template.body.with_changes(body=[constructor, call]),
             leading_lines=updated.leading_lines,
         )
 
