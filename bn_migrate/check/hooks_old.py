@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bn_migrate.check.handwritten import HandwrittenStats
 from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo
 
@@ -32,9 +33,10 @@ class OldRecorder:
         self._orig_run: Any = None
         self._graph_keys: dict[int, int] = {}  # id(graph) -> graph number
         self._var_graph: dict[str, int] = {}  # variable key -> graph number it came from
-        self._var_cache: dict[int, tuple[tuple[int, int], list[tuple[str, Any]]]] = {}
+        self._var_cache: dict[int, tuple[tuple[int, int, int], list[tuple[str, Any]]]] = {}
         self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
         self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
+        self.handwritten = HandwrittenStats(trace, tf)
 
     # -- variables -------------------------------------------------------------------------------
     def _key(self, graph: Any, name: str) -> str:
@@ -45,11 +47,12 @@ class OldRecorder:
         return f"{clean}@g{number}"
 
     def model_variables(self, graph: Any) -> list[tuple[str, Any]]:
-        """(key, variable) for the model variables of *graph*, in creation order; cached per graph."""
+        """(key, variable) for the model variables of *graph*, in creation order; cached per graph.
+        A hand-written moving statistic counts under the name :mod:`~bn_migrate.check.handwritten` gives it."""
         keys = self.tf.GraphKeys
         global_vars = graph.get_collection(keys.GLOBAL_VARIABLES)
         trainable = graph.get_collection(keys.TRAINABLE_VARIABLES)
-        signature = (len(global_vars), len(trainable))
+        signature = (len(global_vars), len(trainable), len(self.handwritten.aliases))
         cached = self._var_cache.get(id(graph))
         if cached is not None and cached[0] == signature:
             return cached[1]
@@ -57,15 +60,18 @@ class OldRecorder:
         seen: set[int] = set()
         result = []
         for var in [*global_vars, *trainable]:
-            if id(var) in seen or not is_model_variable(var.name, id(var) in trainable_ids):
+            alias = self.handwritten.alias(graph, var.name)
+            if id(var) in seen or not (
+                alias or is_model_variable(var.name, id(var) in trainable_ids)
+            ):
                 continue
             seen.add(id(var))
-            key = self._key(graph, var.name)
+            key = self._key(graph, alias or var.name)
             if key not in self.trace.variables:
                 info = VariableInfo(
                     name=key,
                     shape=tuple(int(d) for d in var.shape),
-                    role=role_of(var.name),
+                    role=role_of(key),
                     order=len(self.trace.variables),
                     trainable=id(var) in trainable_ids,
                 )
@@ -147,6 +153,7 @@ class OldRecorder:
         self.tf.get_default_graph().seed = seed
         self._hook_keras_bn()
         self._hook_slim_bn()
+        self.handwritten.install()
 
     def _hook_keras_bn(self) -> None:
         from tf_keras.src.layers.normalization import batch_normalization as bn_module
@@ -204,7 +211,9 @@ class OldRecorder:
 
     def finish(self) -> None:
         """Once the program's graph is complete: every bias whose gradient is rounding noise because a BN
-        layer in training mode removes it (``noise_biases`` of that layer's config, see ``_noise_biases``)."""
+        layer in training mode removes it (``noise_biases`` of that layer's config, see ``_noise_biases``);
+        every ExponentialMovingAverage never applied."""
+        self.handwritten.finish()
         for prefix, inputs, own in self._bn_inputs:
             try:
                 found = _noise_biases(inputs, own)

@@ -1,0 +1,180 @@
+"""Hand-written batch norm on the TF1 side: moving statistics recognised by how they are updated.
+
+A TF1 program can keep batch-norm statistics without any BN layer: ``tf.nn.moments`` gives the batch mean
+and variance, and an exponential moving average of each is kept either by
+``tf.train.ExponentialMovingAverage.apply([mean, variance])`` (shadow variables named
+``.../moments/Squeeze/ExponentialMovingAverage``, the StackOverflow 33950177 recipe) or by
+``moving_averages.assign_moving_average(moving_mean, mean, decay)`` into variables of the program's own
+(a ResNet's ``resnet_update_ops``). Both go through ``assign_moving_average``, which is wrapped here: when
+the averaged value is a batch moment, its target is a moving statistic of the layer whose scope holds the
+``moments`` ops. A target not already named ``.../moving_mean`` / ``.../moving_variance`` is recorded under
+that name (``bn/moving_mean``), so that pairing, comparison and diagnoses treat it as any BN statistic; the
+report keeps the mapping to the real variable.
+
+What the code asked for goes into the layer's ``bn_config``: the decay (``momentum``), and per statistic
+whether the average is zero-debiased (``assign_moving_average``'s default ``zero_debias=True``;
+``ExponentialMovingAverage(zero_debias=True)``): such a statistic moves ``(1-d)/(1-d**t)`` of the way to the
+batch moment at its *t*-th update (all the way at the first, whatever its initial value), which
+Keras' ``BatchNormalization`` never does.
+
+An ``ExponentialMovingAverage`` that is created but never applied keeps no statistic at all; it is
+recorded with the line that created it, so the report can say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bn_migrate.check.roles import BN_STAT_ROLES, clean_name, prefix_of, role_of
+from bn_migrate.check.trace import Trace
+
+_PASS_THROUGH = ("Squeeze", "Identity")
+_LIBRARY_PARTS = ("tensorflow", "tf_keras", "tf_slim", "keras", "bn_migrate")
+
+
+def _is_batch_mean(op: Any) -> bool:
+    """A ``Mean`` whose output feeds (through ``StopGradient``) a ``SquaredDifference``: the mean that
+    ``tf.nn.moments`` also subtracts to compute the variance."""
+    for consumer in op.outputs[0].consumers():
+        if consumer.type == "StopGradient" and any(
+            c.type == "SquaredDifference" for c in consumer.outputs[0].consumers()
+        ):
+            return True
+    return False
+
+
+def batch_moment(tensor: Any) -> tuple[str, Any] | None:
+    """``("moving_mean" | "moving_variance", the moments' mean op)`` when *tensor* is an output of
+    ``tf.nn.moments`` (``Mean``, or ``Mean`` of ``SquaredDifference`` from the stopped mean), else None."""
+    op = getattr(tensor, "op", None)
+    while op is not None and op.type in _PASS_THROUGH and op.inputs:
+        op = op.inputs[0].op
+    if op is None or op.type != "Mean" or not op.inputs:
+        return None
+    source = op.inputs[0].op
+    if source.type == "SquaredDifference":
+        for operand in source.inputs:
+            mean_op = operand.op
+            if mean_op.type == "StopGradient" and mean_op.inputs:
+                mean_op = mean_op.inputs[0].op
+            if mean_op.type == "Mean" and _is_batch_mean(mean_op):
+                return "moving_variance", mean_op
+        return None
+    return ("moving_mean", op) if _is_batch_mean(op) else None
+
+
+def layer_scope(mean_op: Any) -> str:
+    """The scope holding a ``moments`` computation: ``bn/moments/mean`` -> ``bn``."""
+    parts = mean_op.name.split("/")
+    return "/".join(parts[:-2])
+
+
+def _call_site() -> str:
+    """``file:line`` of the innermost frame outside TensorFlow and this package."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        parts = Path(frame.filename).parts
+        if not any(p in _LIBRARY_PARTS or p == "site-packages" for p in parts):
+            return f"{frame.filename}:{frame.lineno}"
+    return "unknown line"
+
+
+class HandwrittenStats:
+    """Finds hand-written moving statistics while a TF1 program builds its graph."""
+
+    def __init__(self, trace: Trace, tf: Any) -> None:
+        self.trace = trace
+        self.tf = tf
+        # (id(graph), variable name) -> the name the trace records it under
+        self.aliases: dict[tuple[int, str], str] = {}
+        self._emas: dict[int, dict[str, Any]] = {}  # id(ema) -> {"site", "decay", "applied"}
+        self._applying: list[Any] = []  # the ExponentialMovingAverage whose apply() is running
+
+    def alias(self, graph: Any, name: str) -> str | None:
+        return self.aliases.get((id(graph), name))
+
+    def install(self) -> None:
+        from tensorflow.python.training import moving_averages
+
+        stats = self
+        orig_assign = moving_averages.assign_moving_average
+
+        @functools.wraps(orig_assign)
+        def assign_moving_average(
+            variable: Any, value: Any, decay: Any, zero_debias: bool = True, name: Any = None
+        ) -> Any:
+            # Best effort: an unusual graph means a statistic not recognised, never a crash.
+            with contextlib.suppress(Exception):
+                stats.on_assign(variable, value, decay, bool(zero_debias))
+            return orig_assign(variable, value, decay, zero_debias=zero_debias, name=name)
+
+        moving_averages.assign_moving_average = assign_moving_average
+        ema_cls = moving_averages.ExponentialMovingAverage
+        orig_init, orig_apply = ema_cls.__init__, ema_cls.apply
+
+        @functools.wraps(orig_init)
+        def init(ema: Any, decay: Any, *args: Any, **kwargs: Any) -> None:
+            orig_init(ema, decay, *args, **kwargs)
+            stats._emas[id(ema)] = {"site": _call_site(), "decay": decay, "applied": False}
+
+        @functools.wraps(orig_apply)
+        def apply(ema: Any, *args: Any, **kwargs: Any) -> Any:
+            entry = stats._emas.get(id(ema))
+            if entry is not None:
+                entry["applied"] = True
+            stats._applying.append(ema)
+            try:
+                return orig_apply(ema, *args, **kwargs)
+            finally:
+                stats._applying.pop()
+
+        ema_cls.__init__, ema_cls.apply = init, apply
+
+    def on_assign(self, variable: Any, value: Any, decay: Any, zero_debias: bool) -> None:
+        moment = batch_moment(value)
+        if moment is None:
+            return
+        role, mean_op = moment
+        name = clean_name(variable.name)
+        if role_of(name) in BN_STAT_ROLES:
+            if role_of(name) != role:
+                return
+            key = name
+        else:
+            scope = layer_scope(mean_op)
+            key = f"{scope}/{role}" if scope else role
+            self.aliases[(id(variable.graph), variable.name)] = key
+        entry = self.trace.bn_config.setdefault(prefix_of(key), {})
+        source = (
+            "tf.train.ExponentialMovingAverage"
+            if self._applying
+            else "moving_averages.assign_moving_average"
+        )
+        entry.setdefault("source", source)
+        entry.setdefault("momentum", self._static(decay))
+        entry.setdefault("zero_debias", {})[role] = zero_debias
+        entry["hand_written"] = True
+        if key != name:
+            entry.setdefault("statistics", {})[role] = name
+        if self._applying and getattr(self._applying[-1], "_num_updates", None) is not None:
+            entry["decay_num_updates"] = True
+
+    def _static(self, decay: Any) -> float | None:
+        if self._applying:
+            decay = self._applying[-1]._decay
+        try:
+            value = self.tf.get_static_value(decay)
+            return None if value is None else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    def finish(self) -> None:
+        """Record every ExponentialMovingAverage that was never applied."""
+        self.trace.unapplied_averages = [
+            {"site": e["site"], "decay": self._static(e["decay"])}
+            for e in self._emas.values()
+            if not e["applied"]
+        ]
