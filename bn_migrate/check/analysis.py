@@ -228,7 +228,7 @@ class Analysis:
             )
             if not found_bn and not self.result.reason:
                 self.result.reason = (
-                    "no batch-norm layer with moving statistics in OLD: it " + text[12:]
+                    "no batch-norm layer with moving statistics in OLD: it " + text[4:]
                 )
 
     def _note_hand_written(self, bn: list[BnPair]) -> None:
