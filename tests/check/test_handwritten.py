@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bn_migrate.check import CheckOptions, check_programs
 from bn_migrate.check.analysis import Runs
 from bn_migrate.check.diagnoses import Cause
 from bn_migrate.check.old_runs import OldRunCache
-from tests.check.test_analysis import F, OLD_NAMES, State, Update, batch, bn_step, check, make_runs
+from tests.check.test_analysis import OLD_NAMES, F, State, Update, batch, bn_step, check, make_runs
 
 HANDWRITTEN = Path(__file__).resolve().parent.parent / "fixtures" / "handwritten"
 
