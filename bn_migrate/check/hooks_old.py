@@ -322,12 +322,31 @@ def _only_feeds(tensor: Any, allowed: frozenset[str] | None, next_op: Any | None
     return True
 
 
+_CONVOLUTIONS = ("Conv2D", "DepthwiseConv2dNative")
+
+
+def _keeps_constant_shift(op: Any) -> bool:
+    """Whether a convolution by a variable filter maps an input shifted by the same vector at every
+    position to an output shifted by the same vector at every position: true without padding (``VALID``,
+    or a 1x1 filter), false when zero padding makes the border positions see less of the shift."""
+    if _variable_read(op.inputs[1]) is None:
+        return False
+    padding = op.get_attr("padding")
+    padding = padding.decode() if isinstance(padding, bytes) else str(padding)
+    if padding == "VALID":
+        return True
+    spatial = [int(d) for d in op.inputs[1].shape[:2]] if op.inputs[1].shape.rank == 4 else []
+    return padding == "SAME" and spatial == [1, 1]
+
+
 def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
     """Biases whose whole effect a BN layer in training mode subtracts again.
 
-    Walking back from the BN input through bias additions (``BiasAdd``/``Add`` of a variable) and
-    ``x @ W`` products of a variable ``W``: a bias added anywhere on that chain shifts every row of the
-    batch by the same vector, which the batch mean removes, so its gradient is zero in exact arithmetic
+    Walking back from the BN input through bias additions (``BiasAdd``/``Add`` of a variable),
+    ``x @ W`` products of a variable ``W`` and convolutions by a variable filter that keep a constant
+    shift constant (``_keeps_constant_shift``): a bias added anywhere on that chain shifts every row (and
+    position) of the batch by the same vector, which the batch mean removes, so its gradient is zero in
+    exact arithmetic
     (a generator's output bias feeding a discriminator's first dense layer and its BN, say). Only a chain
     whose every tensor feeds nothing but the next link (and the BN layer's own ops) counts: any other
     use gives the bias a real gradient."""
@@ -346,6 +365,8 @@ def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
                     found.append(clean_name(variable.name))
         elif op.type == "MatMul" and not op.get_attr("transpose_a"):
             data = [op.inputs[0]] if _variable_read(op.inputs[1]) is not None else []
+        elif op.type in _CONVOLUTIONS:
+            data = [op.inputs[0]] if _keeps_constant_shift(op) else []
         else:
             break
         if len(data) != 1:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Last name component -> role. contrib/slim spell kernel and bias "weights" and "biases".
+# Last name component -> role. contrib/slim spell kernel and bias "weights" and "biases"; a depthwise
+# convolution's kernel is "depthwise_kernel" in tf.layers / tf-keras / Keras 3 SeparableConv2D but "kernel"
+# in Keras 3 DepthwiseConv2D, so both are kernels (pairing tells them apart by shape and path).
 ROLE_OF_COMPONENT: dict[str, str] = {
     "kernel": "kernel",
     "weights": "kernel",
@@ -23,7 +25,7 @@ ROLE_OF_COMPONENT: dict[str, str] = {
     "beta": "beta",
     "moving_mean": "moving_mean",
     "moving_variance": "moving_variance",
-    "depthwise_kernel": "depthwise_kernel",
+    "depthwise_kernel": "kernel",
     "pointwise_kernel": "pointwise_kernel",
     "recurrent_kernel": "recurrent_kernel",
     "embeddings": "embeddings",
