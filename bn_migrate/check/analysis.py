@@ -433,8 +433,8 @@ class Analysis:
         names = ", ".join(c.new for c in differing)
         self.result.notes.append(
             f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer, directly or through "
-            "dense layers or unpadded convolutions; BN subtracts the batch mean, so the gradient is zero in exact arithmetic "
-            "and optimizers that normalize the gradient (Adam, RMSprop) turn its numerical noise into "
+            "dense layers or unpadded convolutions; BN subtracts the batch mean, so the gradient is "
+            "zero in exact arithmetic and optimizers that normalize the gradient (Adam, RMSprop) turn its numerical noise into "
             "full-size steps that differ between implementations"
         )
 
