@@ -434,8 +434,8 @@ class Analysis:
         self.result.notes.append(
             f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer, directly or through "
             "dense layers or unpadded convolutions; BN subtracts the batch mean, so the gradient is "
-            "zero in exact arithmetic and optimizers that normalize the gradient (Adam, RMSprop) turn its numerical noise into "
-            "full-size steps that differ between implementations"
+            "zero in exact arithmetic and optimizers that normalize the gradient (Adam, RMSprop) "
+            "turn its numerical noise into full-size steps that differ between implementations"
         )
 
     def _layers(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:
