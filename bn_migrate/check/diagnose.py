@@ -29,6 +29,10 @@ MOMENTUM_RATIO_TOLERANCE = 1e-3
 # A batch-variance ratio this far from 1 (and consistent) is a variance-estimator change.
 BESSEL_RATIO_TOLERANCE = 1e-5
 CONSISTENCY = 0.05  # relative spread (interquartile / deviation) allowed for "consistent"
+# moving_mean increments this close (median ratio and its spread) mean both sides saw the same batches:
+# only then is a variance ratio read as Bessel's n/(n-1). An upstream change (an epsilon) scales the
+# inputs a little in every channel, which moves the means by ~1e-3 and the variances by ~2e-3.
+SAME_BATCHES = 1e-4
 
 
 def _median_ratio(num: list[np.ndarray], den: list[np.ndarray]) -> tuple[float, float] | None:
@@ -89,6 +93,7 @@ def diagnose_layer(
                 {"parameter": role, "present_in": side, "max_change": moved},
             )
         )
+    out.extend(_epsilon(an, pair, old_cfg, new_cfg, layer))
     mm = comparisons[pair.new_vars["moving_mean"]]
     mv = comparisons[pair.new_vars["moving_variance"]]
     stats = [mm, mv]
@@ -164,6 +169,54 @@ def diagnose_layer(
     if both and (an.judged_bad(mm) or an.judged_bad(mv)):
         out.extend(_momentum_and_bessel(an, pair, both, old_moved, old_cfg, new_cfg, layer))
     return out
+
+
+def _epsilon(
+    an: Analysis, pair: BnPair, old_cfg: dict[str, Any], new_cfg: dict[str, Any], layer: str
+) -> list[Diagnosis]:
+    """Different epsilons, from what each side's code asked for; quantified as the factor the change
+    puts on the normalized outputs, sqrt((v + eps_old) / (v + eps_new)), for the variances v the layer
+    normalized with (see ``_batch_variance``)."""
+    eps_old, eps_new = old_cfg.get("epsilon"), new_cfg.get("epsilon")
+    if eps_old is None or eps_new is None or np.isclose(eps_old, eps_new, rtol=1e-6, atol=0):
+        return []
+    variance, what = _batch_variance(an, pair, old_cfg)
+    factor = np.sqrt((np.maximum(variance, 0) + eps_old) / (np.maximum(variance, 0) + eps_new))
+    worst = float(factor.flat[np.argmax(np.abs(factor - 1))])
+    return [
+        Diagnosis(
+            Cause.EPSILON_CHANGED,
+            f"epsilon {eps_old:g} in OLD, {eps_new:g} in NEW: NEW's normalized outputs are "
+            f"sqrt((v + {eps_old:g}) / (v + {eps_new:g})) times OLD's, {worst:.6g} for the channel with "
+            f"the smallest {what} ({float(np.min(variance)):.3g}); every layer after this one "
+            "sees different inputs (and moving statistics that follow it move differently)",
+            layer,
+            {
+                "epsilon_old": eps_old,
+                "epsilon_new": eps_new,
+                "output_factor_worst": worst,
+                "min_variance": float(np.min(variance)),
+            },
+        )
+    ]
+
+
+def _batch_variance(
+    an: Analysis, pair: BnPair, old_cfg: dict[str, Any]
+) -> tuple[np.ndarray, str]:
+    """Per channel, the batch variance OLD's first update moved towards (``before + d / (1 - m)``), or
+    its moving variance when that cannot be measured."""
+    name = pair.old_vars["moving_variance"]
+    momentum = old_cfg.get("momentum")
+    debiased = old_cfg.get("zero_debias", {}).get("moving_variance")
+    for step in an.old.steps:
+        if momentum is not None and momentum < 1 and step.moved(name):
+            before = step.before[name].astype(np.float64)
+            rate = 1.0 if debiased else 1 - momentum  # a zero-debiased first update goes all the way
+            return before + (step.after[name] - before) / rate, "batch variance"
+    values = [s.after[name] for s in an.old.steps if name in s.after]
+    last = values[-1] if values else an.old.initial.get(name, np.ones(1))
+    return np.asarray(last, np.float64), "moving variance"
 
 
 def _moved_steps_layer(
@@ -339,6 +392,8 @@ def _momentum_and_bessel(
     out, m_old, m_new = _momentum(an, pair, steps, old_cfg, new_cfg, layer)
     if m_old is None or m_new is None:
         return out
+    # With the moving_mean increments unexplained the two sides saw different batches (a layer upstream
+    # differs: its epsilon, say), and a variance ratio would be taken for Bessel's factor.
     count = len(steps)
     return out + _bessel(an, pair, steps, [1 - m_old] * count, [1 - m_new] * count, old_cfg, layer)
 
@@ -351,13 +406,14 @@ def _momentum(
     new_cfg: dict[str, Any],
     layer: str,
 ) -> tuple[list[Diagnosis], float | None, float | None]:
-    """A momentum change measured from the moving_mean increments; (diagnoses, OLD's and NEW's momentum)."""
+    """A momentum change measured from the moving_mean increments; (diagnoses, OLD's and NEW's momentum,
+    NEW's None unless the increments agree or differ by a consistent factor)."""
     out: list[Diagnosis] = []
     _, d_old_mean, d_new_mean = _increments(an, pair, "moving_mean", steps)
     ratio = _median_ratio(d_new_mean, d_old_mean)
     m_old = old_cfg.get("momentum")
     m_new_cfg = new_cfg.get("momentum")
-    m_new = m_new_cfg
+    m_new = None
     if ratio is not None:
         rho, iqr = ratio
         if abs(rho - 1) > MOMENTUM_RATIO_TOLERANCE and iqr <= CONSISTENCY * abs(rho - 1) + 1e-6:
@@ -371,7 +427,7 @@ def _momentum(
                     data["momentum_new_declared"] = m_new_cfg
                     text += f" (declared {m_new_cfg:g})"
             out.append(Diagnosis(Cause.MOMENTUM_CHANGED, text, layer, data))
-        elif m_old is not None and abs(rho - 1) <= MOMENTUM_RATIO_TOLERANCE:
+        elif m_old is not None and abs(rho - 1) <= SAME_BATCHES >= iqr:
             m_new = m_old
     return out, m_old, m_new
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bn_migrate.check import CheckOptions
 from bn_migrate.check.diagnoses import Cause
 from bn_migrate.check.models import (
     ModelOptions,
@@ -81,6 +82,22 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
     (note,) = [n for n in result.notes if n.startswith("not judged")]
     assert "net/conv1/bias" in note and "net/dw/bias" in note
     assert [row.old for row in result.layers] == ["net/bn1", "net/bn2"]
+    # Planted: epsilon 1e-5 where tf.layers used 1e-3. bn2's inputs come through bn1: its statistics
+    # differ by ~1e-3 relative in every channel, which is the epsilon, not a Bessel n/(n-1) with n ~ 1000.
+    planted = check_models(
+        ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
+        ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
+        ModelOptions(
+            input_shape=(6, 6, 2), steps=4, learning_rate=0.001, new_args={"epsilon": 1e-5}
+        ),
+        CheckOptions(old_repeats=1),
+    )
+    assert planted.verdict == "different", planted.render_text()
+    assert planted.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.EPSILON_CHANGED}, (
+        planted.render_text()
+    )
+    factors = [d.data["output_factor_worst"] for d in planted.diagnoses if d.layer]
+    assert len(factors) == 2 and all(1.0001 < f < 1.01 for f in factors), factors
 
 
 def test_drivers_train_both_sides_alike(tmp_path: Path) -> None:
