@@ -201,9 +201,7 @@ def _epsilon(
     ]
 
 
-def _batch_variance(
-    an: Analysis, pair: BnPair, old_cfg: dict[str, Any]
-) -> tuple[np.ndarray, str]:
+def _batch_variance(an: Analysis, pair: BnPair, old_cfg: dict[str, Any]) -> tuple[np.ndarray, str]:
     """Per channel, the batch variance OLD's first update moved towards (``before + d / (1 - m)``), or
     its moving variance when that cannot be measured."""
     name = pair.old_vars["moving_variance"]
@@ -212,7 +210,9 @@ def _batch_variance(
     for step in an.old.steps:
         if momentum is not None and momentum < 1 and step.moved(name):
             before = step.before[name].astype(np.float64)
-            rate = 1.0 if debiased else 1 - momentum  # a zero-debiased first update goes all the way
+            rate = (
+                1.0 if debiased else 1 - momentum
+            )  # a zero-debiased first update goes all the way
             return before + (step.after[name] - before) / rate, "batch variance"
     values = [s.after[name] for s in an.old.steps if name in s.after]
     last = values[-1] if values else an.old.initial.get(name, np.ones(1))
