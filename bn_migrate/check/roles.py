@@ -30,6 +30,7 @@ ROLE_OF_COMPONENT: dict[str, str] = {
     "recurrent_kernel": "recurrent_kernel",
     "embeddings": "embeddings",
 }
+OTHER = "other"  # the role of a variable whose name gives none (``w1``, ``temperature``)
 BN_STAT_ROLES = ("moving_mean", "moving_variance")
 BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 
@@ -44,7 +45,7 @@ def clean_name(name: str) -> str:
 def role_of(name: str) -> str:
     """The role of a variable from its (cleaned) name: kernel, bias, gamma, ... or ``other``."""
     last = clean_name(name).rsplit("/", 1)[-1]
-    return ROLE_OF_COMPONENT.get(last, "other")
+    return ROLE_OF_COMPONENT.get(last, OTHER)
 
 
 def prefix_of(name: str) -> str:
@@ -54,7 +55,7 @@ def prefix_of(name: str) -> str:
 
 
 def is_model_variable(name: str, trainable: bool) -> bool:
-    return trainable or role_of(name) != "other"
+    return trainable or role_of(name) != OTHER
 
 
 def bn_layers(names: Iterable[str]) -> dict[str, dict[str, str]]:
