@@ -242,6 +242,7 @@ class Analysis:
                 f"OLD {pair.old} is hand-written batch norm: tf.nn.moments averaged by "
                 f"{cfg.get('source')} (decay {'unknown' if decay is None else f'{decay:g}'}"
                 + (", depends on num_updates" if cfg.get("decay_num_updates") else "")
+                + (f", epsilon {cfg['epsilon']:g}" if cfg.get("epsilon") is not None else "")
                 + (f", zero-debiased: {', '.join(debiased)}" if debiased else ", not zero-debiased")
                 + "; biased batch variance)"
             )

@@ -11,7 +11,8 @@ the averaged value is a batch moment, its target is a moving statistic of the la
 that name (``bn/moving_mean``), so that pairing, comparison and diagnoses treat it as any BN statistic; the
 report keeps the mapping to the real variable.
 
-What the code asked for goes into the layer's ``bn_config``: the decay (``momentum``), and per statistic
+What the code asked for goes into the layer's ``bn_config``: the decay (``momentum``), the epsilon of the
+``tf.nn.batch_normalization`` that uses the layer's moments, and per statistic
 whether the average is zero-debiased (``assign_moving_average``'s default ``zero_debias=True``;
 ``ExponentialMovingAverage(zero_debias=True)``): such a statistic moves ``(1-d)/(1-d**t)`` of the way to the
 batch moment at its *t*-th update (all the way at the first, whatever its initial value), which
@@ -67,6 +68,22 @@ def batch_moment(tensor: Any) -> tuple[str, Any] | None:
     return ("moving_mean", op) if _is_batch_mean(op) else None
 
 
+def moments_feeding(tensor: Any, limit: int = 32) -> Any | None:
+    """The ``tf.nn.moments`` mean op found walking back from *tensor* (through ``tf.cond``'s Merge and
+    Switch, identities...), looking at no more than *limit* ops."""
+    queue: list[Any] = [tensor.op]
+    seen: set[str] = set()
+    while queue and len(seen) < limit:
+        op = queue.pop(0)
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        if op.type == "Mean" and _is_batch_mean(op):
+            return op
+        queue.extend(t.op for t in op.inputs)
+    return None
+
+
 def layer_scope(mean_op: Any) -> str:
     """The scope holding a ``moments`` computation: ``bn/moments/mean`` -> ``bn``."""
     parts = mean_op.name.split("/")
@@ -92,6 +109,12 @@ class HandwrittenStats:
         self.aliases: dict[tuple[int, str], str] = {}
         self._emas: dict[int, dict[str, Any]] = {}  # id(ema) -> {"site", "decay", "applied"}
         self._applying: list[Any] = []  # the ExponentialMovingAverage whose apply() is running
+        self._layer_of_moments: dict[
+            str, str
+        ] = {}  # moments' mean op -> the layer's bn_config prefix
+        self._epsilons: dict[
+            str, float
+        ] = {}  # moments' mean op -> epsilon of tf.nn.batch_normalization
 
     def alias(self, graph: Any, name: str) -> str | None:
         return self.aliases.get((id(graph), name))
@@ -132,6 +155,36 @@ class HandwrittenStats:
                 stats._applying.pop()
 
         ema_cls.__init__, ema_cls.apply = init, apply
+        self._hook_batch_normalization()
+
+    def _hook_batch_normalization(self) -> None:
+        """``tf.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon)``: the epsilon of
+        the hand-written layer whose batch mean (or its moving average, through ``tf.cond``) it uses."""
+        from tensorflow.python.ops import nn_impl
+
+        stats = self
+        orig = nn_impl.batch_normalization
+
+        @functools.wraps(orig)
+        def batch_normalization(
+            x: Any,
+            mean: Any,
+            variance: Any,
+            offset: Any,
+            scale: Any,
+            variance_epsilon: Any,
+            name: Any = None,
+        ) -> Any:
+            with contextlib.suppress(Exception):
+                mean_op = moments_feeding(mean)
+                epsilon = stats.tf.get_static_value(variance_epsilon)
+                if mean_op is not None and epsilon is not None:
+                    stats._epsilons[mean_op.name] = float(epsilon)
+            return orig(x, mean, variance, offset, scale, variance_epsilon, name=name)
+
+        for module in (nn_impl, self.tf.nn, self.tf.compat.v1.nn):
+            if getattr(module, "batch_normalization", None) is orig:
+                module.batch_normalization = batch_normalization
 
     def on_assign(self, variable: Any, value: Any, decay: Any, zero_debias: bool) -> None:
         moment = batch_moment(value)
@@ -147,6 +200,7 @@ class HandwrittenStats:
             scope = layer_scope(mean_op)
             key = f"{scope}/{role}" if scope else role
             self.aliases[(id(variable.graph), variable.name)] = key
+        self._layer_of_moments[mean_op.name] = prefix_of(key)
         entry = self.trace.bn_config.setdefault(prefix_of(key), {})
         source = (
             "tf.train.ExponentialMovingAverage"
@@ -172,7 +226,11 @@ class HandwrittenStats:
             return None
 
     def finish(self) -> None:
-        """Record every ExponentialMovingAverage that was never applied."""
+        """Record the epsilon of each hand-written layer and every ExponentialMovingAverage never applied."""
+        for mean_name, epsilon in self._epsilons.items():
+            prefix = self._layer_of_moments.get(mean_name)
+            if prefix is not None:
+                self.trace.bn_config[prefix].setdefault("epsilon", epsilon)
         self.trace.unapplied_averages = [
             {"site": e["site"], "decay": self._static(e["decay"])}
             for e in self._emas.values()

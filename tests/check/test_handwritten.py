@@ -145,7 +145,7 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     assert result.verdict == "equivalent", result.render_text()
     assert [(row.old, row.new, row.steps) for row in result.layers] == [("bn", "bn", 6)]
     (note,) = [n for n in result.notes if "hand-written" in n]
-    assert "ExponentialMovingAverage (decay 0.5, not zero-debiased" in note
+    assert "ExponentialMovingAverage (decay 0.5, epsilon 0.001, not zero-debiased" in note
     assert "bn/moving_mean is bn/bn/moments/Squeeze/ExponentialMovingAverage" in note
 
 
