@@ -35,6 +35,7 @@ from bn_migrate.check.trace import Trace
 
 _PASS_THROUGH = ("Squeeze", "Identity")
 _LIBRARY_PARTS = ("tensorflow", "tf_keras", "tf_slim", "keras", "bn_migrate")
+_BN_LIBRARIES = ("tf_slim", "tf_keras")  # their batch_norm calls assign_moving_average itself
 
 
 def _is_batch_mean(op: Any) -> bool:
@@ -88,6 +89,15 @@ def layer_scope(mean_op: Any) -> str:
     """The scope holding a ``moments`` computation: ``bn/moments/mean`` -> ``bn``."""
     parts = mean_op.name.split("/")
     return "/".join(parts[:-2])
+
+
+def _inside_bn_library() -> bool:
+    """Whether a library's batch norm (non-fused slim ``batch_norm``) is running, not the program's own."""
+    return any(
+        part in _BN_LIBRARIES
+        for frame in traceback.extract_stack()
+        for part in Path(frame.filename).parts
+    )
 
 
 def _call_site() -> str:
@@ -207,9 +217,11 @@ class HandwrittenStats:
             if self._applying
             else "moving_averages.assign_moving_average"
         )
-        entry.setdefault("source", source)
+        entry.setdefault("source", source)  # a library's own hook overwrites it with its name
         entry.setdefault("momentum", self._static(decay))
         entry.setdefault("zero_debias", {})[role] = zero_debias
+        if _inside_bn_library():
+            return
         entry["hand_written"] = True
         if key != name:
             entry.setdefault("statistics", {})[role] = name
