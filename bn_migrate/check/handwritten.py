@@ -36,6 +36,9 @@ from bn_migrate.check.trace import Trace
 _PASS_THROUGH = ("Squeeze", "Identity")
 _LIBRARY_PARTS = ("tensorflow", "tf_keras", "tf_slim", "keras", "bn_migrate")
 _BN_LIBRARIES = ("tf_slim", "tf_keras")  # their batch_norm calls assign_moving_average itself
+# Graph collection of the hand-written statistics' update ops made outside tf.cond (a ResNet collects them
+# in a collection of its own): the model check's TF1 driver runs them with its train op, beside UPDATE_OPS.
+UPDATES_COLLECTION = "bn_migrate_statistic_updates"
 
 
 def _is_batch_mean(op: Any) -> bool:
@@ -140,9 +143,14 @@ class HandwrittenStats:
             variable: Any, value: Any, decay: Any, zero_debias: bool = True, name: Any = None
         ) -> Any:
             # Best effort: an unusual graph means a statistic not recognised, never a crash.
+            hand_written = False
             with contextlib.suppress(Exception):
-                stats.on_assign(variable, value, decay, bool(zero_debias))
-            return orig_assign(variable, value, decay, zero_debias=zero_debias, name=name)
+                hand_written = stats.on_assign(variable, value, decay, bool(zero_debias))
+            update = orig_assign(variable, value, decay, zero_debias=zero_debias, name=name)
+            op = getattr(update, "op", update)
+            if hand_written and getattr(op, "_control_flow_context", None) is None:
+                op.graph.add_to_collection(UPDATES_COLLECTION, update)
+            return update
 
         moving_averages.assign_moving_average = assign_moving_average
         ema_cls = moving_averages.ExponentialMovingAverage
@@ -196,15 +204,16 @@ class HandwrittenStats:
             if getattr(module, "batch_normalization", None) is orig:
                 module.batch_normalization = batch_normalization
 
-    def on_assign(self, variable: Any, value: Any, decay: Any, zero_debias: bool) -> None:
+    def on_assign(self, variable: Any, value: Any, decay: Any, zero_debias: bool) -> bool:
+        """Record *variable* if it averages a batch moment; whether it is a hand-written statistic."""
         moment = batch_moment(value)
         if moment is None:
-            return
+            return False
         role, mean_op = moment
         name = clean_name(variable.name)
         if role_of(name) in BN_STAT_ROLES:
             if role_of(name) != role:
-                return
+                return False
             key = name
         else:
             scope = layer_scope(mean_op)
@@ -221,12 +230,13 @@ class HandwrittenStats:
         entry.setdefault("momentum", self._static(decay))
         entry.setdefault("zero_debias", {})[role] = zero_debias
         if _inside_bn_library():
-            return
+            return False
         entry["hand_written"] = True
         if key != name:
             entry.setdefault("statistics", {})[role] = name
         if self._applying and getattr(self._applying[-1], "_num_updates", None) is not None:
             entry["decay_num_updates"] = True
+        return True
 
     def _static(self, decay: Any) -> float | None:
         if self._applying:

@@ -100,6 +100,24 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
     assert len(factors) == 2 and all(1.0001 < f < 1.01 for f in factors), factors
 
 
+@pytest.mark.slow
+def test_a_resnet_shaped_builder_with_its_own_update_collection() -> None:
+    """Hand-written BN whose assign_moving_average updates go to the builder's own collection (not
+    UPDATE_OPS): the TF1 driver runs them as the real training script would, the statistics are found by
+    how they are updated, and a Keras layer keeping the zero-debiasing is equivalent."""
+    result = check_models(
+        ModelRef(MODELS / "moments_builder.py", "inference"),
+        ModelRef(MODELS / "moments_keras.py", "Inference"),
+        ModelOptions(input_shape=(6, 6, 2), steps=4, optimizer="momentum"),
+        CheckOptions(old_repeats=1),
+    )
+    assert result.verdict == "equivalent", result.render_text()
+    assert [(row.old, row.new, row.moved_old) for row in result.layers] == [
+        ("scale1", "resnet/scale1_bn", 4)
+    ]
+    assert any("zero-debiased: moving_mean, moving_variance" in n for n in result.notes)
+
+
 def test_drivers_train_both_sides_alike(tmp_path: Path) -> None:
     options = ModelOptions(input_shape=(4,), optimizer="momentum", learning_rate=0.1, batch=8)
     old, new = write_drivers(BUILDER, MODEL, options, tmp_path)
