@@ -246,7 +246,7 @@ class Analysis:
                 + (f", zero-debiased: {', '.join(debiased)}" if debiased else ", not zero-debiased")
                 + "; biased batch variance)"
             )
-            stats = cfg.get("statistics", {})
+            stats = cfg.get("variables", {})
             if stats:
                 text += "; " + ", ".join(f"{pair.old}/{r} is {v}" for r, v in sorted(stats.items()))
             self.result.notes.append(text)

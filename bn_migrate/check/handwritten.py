@@ -41,6 +41,18 @@ _BN_LIBRARIES = ("tf_slim", "tf_keras")  # their batch_norm calls assign_moving_
 UPDATES_COLLECTION = "bn_migrate_statistic_updates"
 
 
+_READ_OPS = ("Identity", "ReadVariableOp")
+_VARIABLE_OPS = ("VariableV2", "VarHandleOp", "Variable")
+
+
+def variable_op(tensor: Any) -> Any | None:
+    """The variable op a tensor reads (through Identity/ReadVariableOp), if it is one."""
+    source = tensor.op
+    while source.type in _READ_OPS and source.inputs:
+        source = source.inputs[0].op
+    return source if source.type in _VARIABLE_OPS else None
+
+
 def _is_batch_mean(op: Any) -> bool:
     """A ``Mean`` whose output feeds (through ``StopGradient``) a ``SquaredDifference``: the mean that
     ``tf.nn.moments`` also subtracts to compute the variance."""
@@ -122,12 +134,11 @@ class HandwrittenStats:
         self.aliases: dict[tuple[int, str], str] = {}
         self._emas: dict[int, dict[str, Any]] = {}  # id(ema) -> {"site", "decay", "applied"}
         self._applying: list[Any] = []  # the ExponentialMovingAverage whose apply() is running
-        self._layer_of_moments: dict[
-            str, str
-        ] = {}  # moments' mean op -> the layer's bn_config prefix
-        self._epsilons: dict[
-            str, float
-        ] = {}  # moments' mean op -> epsilon of tf.nn.batch_normalization
+        # moments' mean op -> the bn_config prefix of the layer whose statistics average them
+        self._layer_of_moments: dict[str, str] = {}
+        # tf.nn.batch_normalization calls on a moments computation not yet given to their layer:
+        # (the moments' mean op, its graph, {"beta" | "gamma": variable name}, epsilon)
+        self._normalizations: list[tuple[str, Any, dict[str, str], float | None]] = []
 
     def alias(self, graph: Any, name: str) -> str | None:
         return self.aliases.get((id(graph), name))
@@ -176,8 +187,9 @@ class HandwrittenStats:
         self._hook_batch_normalization()
 
     def _hook_batch_normalization(self) -> None:
-        """``tf.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon)``: the epsilon of
-        the hand-written layer whose batch mean (or its moving average, through ``tf.cond``) it uses."""
+        """``tf.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon)``: the epsilon,
+        beta (offset) and gamma (scale) of the hand-written layer whose batch mean (or its moving average,
+        through ``tf.cond``) it uses."""
         from tensorflow.python.ops import nn_impl
 
         stats = self
@@ -194,10 +206,7 @@ class HandwrittenStats:
             name: Any = None,
         ) -> Any:
             with contextlib.suppress(Exception):
-                mean_op = moments_feeding(mean)
-                epsilon = stats.tf.get_static_value(variance_epsilon)
-                if mean_op is not None and epsilon is not None:
-                    stats._epsilons[mean_op.name] = float(epsilon)
+                stats.on_normalize(mean, offset, scale, variance_epsilon)
             return orig(x, mean, variance, offset, scale, variance_epsilon, name=name)
 
         for module in (nn_impl, self.tf.nn, self.tf.compat.v1.nn):
@@ -233,10 +242,46 @@ class HandwrittenStats:
             return False
         entry["hand_written"] = True
         if key != name:
-            entry.setdefault("statistics", {})[role] = name
+            entry.setdefault("variables", {})[role] = name
         if self._applying and getattr(self._applying[-1], "_num_updates", None) is not None:
             entry["decay_num_updates"] = True
+        self._resolve()
         return True
+
+    def on_normalize(self, mean: Any, offset: Any, scale: Any, epsilon: Any) -> None:
+        mean_op = moments_feeding(mean)
+        if mean_op is None:
+            return
+        parameters = {}
+        for role, tensor in (("beta", offset), ("gamma", scale)):
+            source = variable_op(tensor) if tensor is not None else None
+            if source is not None:
+                parameters[role] = source.name + ":0"
+        value = self.tf.get_static_value(epsilon)
+        eps = None if value is None else float(value)
+        self._normalizations.append((mean_op.name, mean_op.graph, parameters, eps))
+        self._resolve()
+
+    def _resolve(self) -> None:
+        """Give each hand-written layer the epsilon, beta and gamma of the normalization that uses its
+        moments (a beta named ``beta1`` is compared as ``<layer>/beta``), once both are known."""
+        pending = []
+        for entry_data in self._normalizations:
+            mean_name, graph, parameters, epsilon = entry_data
+            prefix = self._layer_of_moments.get(mean_name)
+            entry = self.trace.bn_config.get(prefix) if prefix is not None else None
+            if entry is None or not entry.get("hand_written"):
+                pending.append(entry_data)
+                continue
+            if epsilon is not None:
+                entry.setdefault("epsilon", epsilon)
+            taken = set(self.aliases.values())
+            for role, name in parameters.items():
+                key = f"{prefix}/{role}" if prefix else role
+                if role_of(name) != role and key not in taken and key != clean_name(name):
+                    self.aliases[(id(graph), name)] = key
+                    entry.setdefault("variables", {})[role] = clean_name(name)
+        self._normalizations = pending
 
     def _static(self, decay: Any) -> float | None:
         if self._applying:
@@ -248,11 +293,7 @@ class HandwrittenStats:
             return None
 
     def finish(self) -> None:
-        """Record the epsilon of each hand-written layer and every ExponentialMovingAverage never applied."""
-        for mean_name, epsilon in self._epsilons.items():
-            prefix = self._layer_of_moments.get(mean_name)
-            if prefix is not None:
-                self.trace.bn_config[prefix].setdefault("epsilon", epsilon)
+        """Record every ExponentialMovingAverage never applied."""
         self.trace.unapplied_averages = [
             {"site": e["site"], "decay": self._static(e["decay"])}
             for e in self._emas.values()

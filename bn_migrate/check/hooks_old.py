@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bn_migrate.check.handwritten import HandwrittenStats
+from bn_migrate.check.handwritten import HandwrittenStats, variable_op
 from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo
 
@@ -293,19 +293,7 @@ class OldRecorder:
             entry["fused"] = True
 
 
-_READ_OPS = ("Identity", "ReadVariableOp")
-_VARIABLE_OPS = ("VariableV2", "VarHandleOp", "Variable")
-
-
 _GRADIENT_OP = re.compile(r"(^|/)gradients(_\d+)?/")
-
-
-def _variable_read(tensor: Any) -> Any | None:
-    """The variable op a tensor reads (through Identity/ReadVariableOp), if it is one."""
-    source = tensor.op
-    while source.type in _READ_OPS and source.inputs:
-        source = source.inputs[0].op
-    return source if source.type in _VARIABLE_OPS else None
 
 
 def _only_feeds(tensor: Any, allowed: frozenset[str] | None, next_op: Any | None) -> bool:
@@ -329,7 +317,7 @@ def _keeps_constant_shift(op: Any) -> bool:
     """Whether a convolution by a variable filter maps an input shifted by the same vector at every
     position to an output shifted by the same vector at every position: true without padding (``VALID``,
     or a 1x1 filter), false when zero padding makes the border positions see less of the shift."""
-    if _variable_read(op.inputs[1]) is None:
+    if variable_op(op.inputs[1]) is None:
         return False
     padding = op.get_attr("padding")
     padding = padding.decode() if isinstance(padding, bytes) else str(padding)
@@ -358,13 +346,13 @@ def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
         if op.type == "Identity" and op.inputs:
             data = [op.inputs[0]]
         elif op.type in ("BiasAdd", "Add", "AddV2"):
-            data = [t for t in op.inputs if _variable_read(t) is None]
+            data = [t for t in op.inputs if variable_op(t) is None]
             for operand in op.inputs:
-                variable = _variable_read(operand)
+                variable = variable_op(operand)
                 if variable is not None and role_of(variable.name) == "bias":
                     found.append(clean_name(variable.name))
         elif op.type == "MatMul" and not op.get_attr("transpose_a"):
-            data = [op.inputs[0]] if _variable_read(op.inputs[1]) is not None else []
+            data = [op.inputs[0]] if variable_op(op.inputs[1]) is not None else []
         elif op.type in _CONVOLUTIONS:
             data = [op.inputs[0]] if _keeps_constant_shift(op) else []
         else:
@@ -385,9 +373,7 @@ def _bias_feeding(tensor: Any) -> str | None:
     if op is None or op.type not in ("BiasAdd", "Add", "AddV2"):
         return None
     for operand in op.inputs:
-        source = operand.op
-        while source.type in _READ_OPS and source.inputs:
-            source = source.inputs[0].op
-        if source.type in _VARIABLE_OPS and role_of(source.name) == "bias":
+        source = variable_op(operand)
+        if source is not None and role_of(source.name) == "bias":
             return clean_name(source.name)
     return None

@@ -147,6 +147,7 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     (note,) = [n for n in result.notes if "hand-written" in n]
     assert "ExponentialMovingAverage (decay 0.5, epsilon 0.001, not zero-debiased" in note
     assert "bn/moving_mean is bn/bn/moments/Squeeze/ExponentialMovingAverage" in note
+    assert "bn/beta is bn/beta1" in note and "bn/gamma is bn/gamma1" in note
 
 
 @pytest.mark.slow
