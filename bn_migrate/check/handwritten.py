@@ -11,8 +11,9 @@ the averaged value is a batch moment, its target is a moving statistic of the la
 that name (``bn/moving_mean``), so that pairing, comparison and diagnoses treat it as any BN statistic; the
 report keeps the mapping to the real variable.
 
-What the code asked for goes into the layer's ``bn_config``: the decay (``momentum``), the epsilon of the
-``tf.nn.batch_normalization`` that uses the layer's moments, and per statistic
+The ``tf.nn.batch_normalization`` that uses the layer's moments gives its epsilon, beta (offset) and gamma
+(scale), whatever their names. What the code asked for goes into the layer's ``bn_config``: the decay
+(``momentum``), the epsilon, and per statistic
 whether the average is zero-debiased (``assign_moving_average``'s default ``zero_debias=True``;
 ``ExponentialMovingAverage(zero_debias=True)``): such a statistic moves ``(1-d)/(1-d**t)`` of the way to the
 batch moment at its *t*-th update (all the way at the first, whatever its initial value), which
