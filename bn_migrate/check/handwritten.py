@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,17 @@ def _call_site() -> str:
     return "unknown line"
 
 
+@dataclass(frozen=True)
+class _Average:
+    """How an ``assign_moving_average`` call averages: who called it, with what decay and debiasing."""
+
+    source: str
+    decay: float | None
+    zero_debias: bool
+    num_updates: bool  # the decay depends on an ExponentialMovingAverage's num_updates
+    library: bool  # a library's batch norm (non-fused slim), not the program's own
+
+
 class HandwrittenStats:
     """Finds hand-written moving statistics while a TF1 program builds its graph."""
 
@@ -135,6 +147,8 @@ class HandwrittenStats:
         self.aliases: dict[tuple[int, str], str] = {}
         self._emas: dict[int, dict[str, Any]] = {}  # id(ema) -> {"site", "decay", "applied"}
         self._applying: list[Any] = []  # the ExponentialMovingAverage whose apply() is running
+        # (shadow, averaged variable op, how) for averages of variables, see resolve_averaged_variables
+        self._averaged_variables: list[tuple[Any, Any, _Average]] = []
         # moments' mean op -> the bn_config prefix of the layer whose statistics average them
         self._layer_of_moments: dict[str, str] = {}
         # tf.nn.batch_normalization calls on a moments computation not yet given to their layer:
@@ -216,6 +230,26 @@ class HandwrittenStats:
 
     def on_assign(self, variable: Any, value: Any, decay: Any, zero_debias: bool) -> bool:
         """Record *variable* if it averages a batch moment; whether it is a hand-written statistic."""
+        how = _Average(
+            source="tf.train.ExponentialMovingAverage"
+            if self._applying
+            else "moving_averages.assign_moving_average",
+            decay=self._static(decay),
+            zero_debias=zero_debias,
+            num_updates=bool(self._applying)
+            and getattr(self._applying[-1], "_num_updates", None) is not None,
+            library=_inside_bn_library(),
+        )
+        if batch_moment(value) is None:
+            source = variable_op(value) if hasattr(value, "op") else None
+            if (
+                source is not None
+            ):  # an average of a variable: of batch moments if they are assigned to it
+                self._averaged_variables.append((variable, source, how))
+            return False
+        return self._record(variable, value, how)
+
+    def _record(self, variable: Any, value: Any, how: _Average) -> bool:
         moment = batch_moment(value)
         if moment is None:
             return False
@@ -226,28 +260,52 @@ class HandwrittenStats:
                 return False
             key = name
         else:
-            scope = layer_scope(mean_op)
-            key = f"{scope}/{role}" if scope else role
+            key = self._layer_key(variable, mean_op, role)
             self.aliases[(id(variable.graph), variable.name)] = key
         self._layer_of_moments[mean_op.name] = prefix_of(key)
         entry = self.trace.bn_config.setdefault(prefix_of(key), {})
-        source = (
-            "tf.train.ExponentialMovingAverage"
-            if self._applying
-            else "moving_averages.assign_moving_average"
-        )
-        entry.setdefault("source", source)  # a library's own hook overwrites it with its name
-        entry.setdefault("momentum", self._static(decay))
-        entry.setdefault("zero_debias", {})[role] = zero_debias
-        if _inside_bn_library():
+        entry.setdefault("source", how.source)  # a library's own hook overwrites it with its name
+        entry.setdefault("momentum", how.decay)
+        entry.setdefault("zero_debias", {})[role] = how.zero_debias
+        if how.library:
             return False
         entry["hand_written"] = True
         if key != name:
             entry.setdefault("variables", {})[role] = name
-        if self._applying and getattr(self._applying[-1], "_num_updates", None) is not None:
+        if how.num_updates:
             entry["decay_num_updates"] = True
         self._resolve()
         return True
+
+    def _layer_key(self, variable: Any, mean_op: Any, role: str) -> str:
+        """``<scope>/moving_mean`` for the scope holding the moments ops; the moments' own scope
+        (``moments_1/moving_mean``) at top level or when another layer's statistic has that name."""
+        own = (id(variable.graph), variable.name)
+        taken = {key for place, key in self.aliases.items() if place != own}
+        for scope in (layer_scope(mean_op), mean_op.name.rsplit("/", 1)[0]):
+            if scope and f"{scope}/{role}" not in taken:
+                return f"{scope}/{role}"
+        return f"{clean_name(variable.name)}/{role}"
+
+    def resolve_averaged_variables(self, graph: Any) -> None:
+        """Averages of variables (``ExponentialMovingAverage.apply([self.mean, ...])``) that are assigned
+        batch moments (``self.mean.assign(mean)``, an earlier StackOverflow 33950177 answer): once the graph
+        holds the assignments, their shadows are the moving statistics."""
+        waiting = [a for a in self._averaged_variables if a[0].graph is graph]
+        if not waiting:
+            return
+        assigned: dict[str, Any] = {}
+        for op in graph.get_operations():
+            if op.type in ("Assign", "AssignVariableOp") and len(op.inputs) == 2:
+                target = variable_op(op.inputs[0])
+                if target is not None and batch_moment(op.inputs[1]) is not None:
+                    assigned.setdefault(target.name, op.inputs[1])
+        for average in waiting:
+            shadow, source, how = average
+            self._averaged_variables.remove(average)
+            if source.name in assigned:
+                with contextlib.suppress(Exception):
+                    self._record(shadow, assigned[source.name], how)
 
     def on_normalize(self, mean: Any, offset: Any, scale: Any, epsilon: Any) -> None:
         mean_op = moments_feeding(mean)

@@ -50,6 +50,7 @@ class OldRecorder:
         """(key, variable) for the model variables of *graph*, in creation order; cached per graph.
         A hand-written moving statistic counts under the name :mod:`~bn_migrate.check.handwritten` gives it."""
         keys = self.tf.GraphKeys
+        self.handwritten.resolve_averaged_variables(graph)
         global_vars = graph.get_collection(keys.GLOBAL_VARIABLES)
         trainable = graph.get_collection(keys.TRAINABLE_VARIABLES)
         signature = (len(global_vars), len(trainable), len(self.handwritten.aliases))

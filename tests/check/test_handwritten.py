@@ -151,6 +151,24 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_average_of_variables_assigned_batch_moments() -> None:
+    """The earlier answer's ConvolutionalBatchNormalizer: an ExponentialMovingAverage of tf.Variables that
+    the forward pass assigns the batch moments to (top-level moments, anonymous Variables,
+    batch_norm_with_global_normalization): found once the graph holds the assignments; equivalent to the
+    same Keras BN as the tf.cond recipe."""
+    result = check_programs(
+        HANDWRITTEN / "variable_ema_tf1.py",
+        HANDWRITTEN / "moments_ema_cond_keras_bn.py",
+        ONE_OLD_RUN,
+    )
+    assert result.verdict == "equivalent", result.render_text()
+    assert [(row.old, row.new, row.moved_old) for row in result.layers] == [("moments", "bn", 6)]
+    (note,) = [n for n in result.notes if "hand-written" in n]
+    assert "moments/moving_mean is Variable/ExponentialMovingAverage" in note
+    assert "moments/gamma is Variable_3" in note
+
+
+@pytest.mark.slow
 def test_assign_moving_average_migrations(old_cache: OldRunCache) -> None:
     """assign_moving_average into the program's own collection (zero_debias=True by default): the exact
     hand migration is equivalent, plain Keras BN differs by the named zero-debiasing, a wrong decay is
