@@ -18,6 +18,10 @@ The training flag is the builder's first parameter named ``is_training``, ``trai
 first element (``logits, end_points = net(...)``). The inputs are ``N(0, 1)`` draws of shape
 ``(batch, *input_shape)`` from ``numpy.random.RandomState(seed)``, the same on both sides.
 
+Each file is loaded for its definitions only (imports, functions, classes, constant assignments, and the
+assignment of the name asked for): a script's own graph, session and training loop do not run, so a
+builder or class can be checked where it is written, inside the training script.
+
 What this proves is the model's own batch-norm behaviour under that training; which update ops the real
 program runs and which variables it trains are program facts (``bn-migrate check OLD.py NEW.py``).
 """
@@ -34,9 +38,10 @@ from typing import Any
 
 from bn_migrate.check.handwritten import UPDATES_COLLECTION
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.rewrite.api_tables import TRAINING_FLAG_NAMES
 
 SEPARATOR = "::"
-TRAINING_PARAMETERS = ("is_training", "training", "phase_train", "is_train", "train")
+TRAINING_PARAMETERS = TRAINING_FLAG_NAMES
 
 # TF1 optimizer -> Keras optimizer with TF1's defaults written out (Adam's epsilon is 1e-8 in TF1).
 OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -124,8 +129,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 _COMMON = """\
-import importlib.util
+import ast
 import sys
+import types
 
 import numpy as np
 
@@ -133,12 +139,30 @@ SEED, BATCH, STEPS, SHAPE = {seed!r}, {batch!r}, {steps!r}, {shape!r}
 DATA = np.random.RandomState(SEED).randn(STEPS, BATCH, *SHAPE).astype(np.float32)
 
 
-def load(path, name):
+def _definition(node, wanted):
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return True  # the docstring
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        named = any(isinstance(t, ast.Name) and t.id == wanted for t in targets)
+        calls = any(isinstance(n, ast.Call) for n in ast.walk(node.value)) if node.value else False
+        return named or not calls
+    return False
+
+
+def load(path, name, wanted):
+    # The module's definitions only (imports, functions, classes, constants, and the assignment of
+    # the name asked for): a script's own graph, session and training loop do not run.
     sys.path.insert(0, {folder!r})
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), path)
+    tree.body = [node for node in tree.body if _definition(node, wanted)]
+    module = types.ModuleType(name)
+    module.__file__ = path
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(compile(tree, path, "exec"), module.__dict__)
     return module
 """
 
@@ -147,7 +171,7 @@ import inspect
 
 import tensorflow as tf
 
-builder = getattr(load({path!r}, {module!r}), {name!r})
+builder = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 TRAINING = {training!r}
 if TRAINING is None:
     names = list(inspect.signature(builder).parameters)
@@ -176,7 +200,7 @@ with tf.Session() as sess:
 _NEW_DRIVER = """\
 import tensorflow as tf
 
-model = getattr(load({path!r}, {module!r}), {name!r})
+model = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 if isinstance(model, type):
     model = model(**dict({new_args!r}))
 if not isinstance(model, tf.keras.layers.Layer):
@@ -239,7 +263,7 @@ def write_drivers(
     return written[0], written[1]
 
 
-def _training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
+def training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
     """A note when the builder gets no training flag (its own default then decides), and an error when
     ``--training-param`` names no parameter of it. Read with ``ast``; a builder not defined by a plain
     ``def`` in OLD's file is not second-guessed."""
@@ -281,7 +305,7 @@ def check_models(
     report names the models, not the drivers."""
     from bn_migrate.check.api import check_programs
 
-    flag_note = _training_flag_note(old, model_options)
+    flag_note = training_flag_note(old, model_options)
     if keep_dir is not None:  # kept with the runs, so a traceback's driver lines can be read
         drivers = Path(keep_dir) / "drivers"
         drivers.mkdir(parents=True, exist_ok=True)

@@ -187,14 +187,14 @@ def test_assignments_and_shapes() -> None:
 
 
 def test_a_builder_without_a_training_flag_is_noted(tmp_path: Path) -> None:
-    from bn_migrate.check.models import _training_flag_note
+    from bn_migrate.check.models import training_flag_note
 
     builder = tmp_path / "b.py"
     builder.write_text("def net(x, keep_prob=1.0):\n    return x\n", encoding="utf-8")
-    note = _training_flag_note(ModelRef(builder, "net"), ModelOptions(input_shape=(4,)))
+    note = training_flag_note(ModelRef(builder, "net"), ModelOptions(input_shape=(4,)))
     assert note is not None and "without a training flag" in note
-    assert _training_flag_note(BUILDER, ModelOptions(input_shape=(4,))) is None
+    assert training_flag_note(BUILDER, ModelOptions(input_shape=(4,))) is None
     with pytest.raises(BnMigrateError, match="has no such parameter"):
-        _training_flag_note(
+        training_flag_note(
             ModelRef(builder, "net"), ModelOptions(input_shape=(4,), training_param="mode")
         )

@@ -22,13 +22,13 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, read_builder
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
     keyword,
-    parameter_names,
     positional,
     reads_any,
     single_target,
@@ -158,8 +158,9 @@ class Program:
         return program
 
     def _read_builders(self, module: cst.Module) -> None:
-        """Module-level functions called exactly once, from a graph statement at module level (not in
-        a loop): the layers they create are created once, as at module level."""
+        """Module-level functions called from graph statements at module level (not in a loop), once,
+        or several times sharing one variable scope (``analysis.builders``): the layers they create are
+        created once, as at module level."""
         calls: dict[str, list[cst.Call]] = {}
         for call in self.calls:
             if isinstance(call.func, cst.Name):
@@ -174,15 +175,20 @@ class Program:
                 continue
             builder_name = statement.name.value
             found = calls.get(builder_name, [])
-            # mentioned twice: the def's name and the one call
-            if len(found) != 1 or mentions.get(builder_name, 0) != 2:
+            # mentioned only by the def's name and the calls
+            if not found or mentions.get(builder_name, 0) != len(found) + 1:
                 continue
-            call = found[0]
-            if id(call) in self.repeated_calls or id(call) in self.defined_in:
+            if any(
+                id(call) in self.repeated_calls or id(call) in self.defined_in for call in found
+            ):
                 continue
-            if not any(id(s) in top_level and contains(s, call) for s in self.graph):
+            if not all(
+                any(id(s) in top_level and contains(s, call) for s in self.graph) for call in found
+            ):
                 continue
-            self.builders[builder_name] = Builder(statement, call)
+            builder = read_builder(self.aliases, statement, found)
+            if builder is not None:
+                self.builders[builder_name] = builder
 
     def placeholder_line(self, statement: cst.BaseStatement) -> list[str]:
         """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""
@@ -402,9 +408,7 @@ class Program:
         often rebound: ``h = ...``); see ``RankReader``."""
         reader = RankReader(self, module)
         reader.read(self.graph)
-        for (
-            builder
-        ) in self.builders.values():  # called once: its parameters hold what the call passes
+        for builder in self.builders.values():  # parameters every call passes alike hold that value
             state: dict[str, Shaped] = {}
             for parameter in builder.parameters():
                 argument = builder.argument(parameter)
@@ -530,44 +534,6 @@ _REPEATING = (
     cst.GeneratorExp,
     cst.Lambda,
 )
-
-
-@dataclass(frozen=True)
-class Builder:
-    """A module-level function building part of the graph, called once (``logits = net(x, is_training)``)."""
-
-    definition: cst.FunctionDef
-    call: cst.Call
-
-    def parameters(self) -> set[str]:
-        return parameter_names(self.definition.params)
-
-    def argument(self, parameter: str) -> cst.BaseExpression | None:
-        """What the one call passes for ``parameter`` (its default when not passed; None: unknown)."""
-        params = self.definition.params
-        if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
-            return None
-        if any(arg.star for arg in self.call.args):
-            return None
-        ordered = [*params.posonly_params, *params.params]
-        for index, param in enumerate(ordered):
-            if param.name.value != parameter:
-                continue
-            positional = [a for a in self.call.args if a.keyword is None]
-            if index < len(positional):
-                return positional[index].value
-            return _passed_or_default(self.call, param)
-        for param in params.kwonly_params:
-            if param.name.value == parameter:
-                return _passed_or_default(self.call, param)
-        return None
-
-
-def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression | None:
-    given = keyword(call, param.name.value)
-    if given is not None:
-        return given.value
-    return param.default
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, becomes_class
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import read_names, single_target
 from bn_migrate.rewrite.context import Context
@@ -80,7 +81,7 @@ class LayerPlan:
     def apply_to(self, inputs: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
         """``layer(inputs, training=...)``, then the normalizer and activations, as TF1 chained them."""
         layer: cst.BaseExpression = (
-            cst.Name(self.object_name) if self.object_name else self.constructor(args)
+            cst.parse_expression(self.object_name) if self.object_name else self.constructor(args)
         )
         call_args = [cst.Arg(value=inputs)]
         if self.training is not None:
@@ -487,48 +488,79 @@ def finish(
         )
         if constructor is None:
             return
-        plan.object_name = object_name(ctx, call, plan, auto)
-        statement = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(plan.object_name))], constructor)]
-        )
+        builder = ctx.program.builder_of(call)
+        if builder is not None and not becomes_class(
+            builder, ctx.program.graph_region(), ctx.program.graph_tensor_names()
+        ):
+            builder = None  # its layers are module-level objects, which its body calls
+        if builder is not None and not plan.trainable:
+            ctx.leave(
+                rule,
+                call,
+                "trainable=False layer in a builder (which becomes a Keras layer class whose variables "
+                "all train): not migrated",
+            )
+            return
         where = ctx.positions.get(call)
-        ctx.layer_objects.append(
-            ((where.start.line, where.start.column) if where else (0, 0), statement)
-        )
+        place = (where.start.line, where.start.column) if where else (0, 0)
+        name = object_name(ctx, call, plan, auto)
+        plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
-            plan.normalizer.object_name = ctx.program.fresh_name(f"{plan.object_name}_bn")
-            plan.normalizer.kwargs.append(("name", f'"{plan.normalizer.object_name}"'))
-            ctx.layer_objects.append(
-                (
-                    (where.start.line, where.start.column + 1) if where else (0, 1),
-                    cst.SimpleStatementLine(
-                        [
-                            cst.Assign(
-                                [cst.AssignTarget(cst.Name(plan.normalizer.object_name))],
-                                plan.normalizer.constructor([]),
-                            )
-                        ]
-                    ),
-                )
+            normalizer = ctx.program.fresh_name(f"{name}_bn")
+            plan.normalizer.kwargs.append(("name", f'"{normalizer}"'))
+            plan.normalizer.object_name = _hoist(
+                ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
-            training = _as_called(
+            trainings = _as_called(
                 ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
-            if training is None:
+            if any(training is None for training in trainings):
                 ctx.leave(
                     rule,
                     call,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
                 return
-            ctx.bn_training.append(code(ctx, training))
+            builder = ctx.program.builder_of(call)
+            sites = builder.calls if builder is not None else (call,)
+            texts = [code(ctx, training) for training in trainings if training is not None]
+            if sum(text != "False" for text in texts) > 1:
+                ctx.leave(
+                    rule,
+                    call,
+                    f"the builder's calls pass training={', '.join(texts)}: TF1 made update ops at more "
+                    "than one call of this shared layer, and which of them ran together is not migrated",
+                )
+                return
+            ctx.bn_training.extend(zip(texts, sites))
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
+
+
+def _hoist(
+    ctx: Context,
+    builder: Builder | None,
+    place: tuple[int, int],
+    name: str,
+    constructor: cst.Call,
+) -> str:
+    """Create a layer object once: at module level, or in the ``__init__`` of the Keras layer class a
+    builder becomes (BN018); returns how the graph refers to it (``name`` or ``self.<name>``)."""
+    target = name if builder is None else f"self.{name}"
+    assigned: cst.BaseAssignTargetExpression = (
+        cst.Name(name) if builder is None else cst.Attribute(cst.Name("self"), cst.Name(name))
+    )
+    statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(assigned)], constructor)])
+    if builder is None:
+        ctx.layer_objects.append((place, statement))
+    else:
+        ctx.builder_objects.setdefault(builder.definition.name.value, []).append((place, statement))
+    return target
 
 
 def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
@@ -546,8 +578,9 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         ctx.leave(
             rule,
             call,
-            "layer made in a function or class that is not called exactly once from the module-level "
-            "graph: cannot tell how many layers TF1 made; not migrated",
+            "layer made in a function or class that is not a builder (called once from the module-level "
+            "graph, or several times sharing one variable scope): cannot tell how many layers TF1 "
+            "made; not migrated",
         )
         return False
     return True
@@ -615,14 +648,16 @@ class _Substitute(cst.CSTTransformer):
 
 def _as_called(
     ctx: Context, call: cst.Call, training: cst.BaseExpression
-) -> cst.BaseExpression | None:
-    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what its call passes."""
+) -> list[cst.BaseExpression | None]:
+    """A BN layer's ``training=`` as the graph sees it, at each call of the builder it is made in (a
+    builder's parameter is what that call passes; None where unknown); just ``training`` outside
+    builders."""
     builder = ctx.program.builder_of(call)
-    if builder is None or not isinstance(training, cst.Name):
-        return training
-    if training.value not in builder.parameters():
-        return training
-    return builder.argument(training.value)
+    if builder is None:
+        return [training]
+    if not isinstance(training, cst.Name) or training.value not in builder.parameters():
+        return [training] * len(builder.calls)
+    return builder.arguments(training.value)
 
 
 def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
