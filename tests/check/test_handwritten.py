@@ -129,6 +129,48 @@ def test_batch_moments_are_recognised_in_a_graph() -> None:
         assert batch_moment(x) is None
 
 
+def test_statistics_layers_and_parameters_from_a_built_graph() -> None:
+    """HandwrittenStats fed by hand (no hooks installed): two top-level moments get a layer each, a
+    variable average is resolved once the assignment of batch moments exists, beta/gamma come from the
+    normalization whatever their names, a library's batch norm is not hand-written."""
+    tf = pytest.importorskip("tensorflow")
+    from bn_migrate.check.handwritten import HandwrittenStats
+    from bn_migrate.check.trace import RunStatus, Trace
+
+    v1 = tf.compat.v1
+    trace = Trace("old", RunStatus("ok"))
+    stats = HandwrittenStats(trace, tf)
+    with tf.Graph().as_default() as graph:
+        x = v1.placeholder(tf.float32, [None, 3])
+
+        def variable(name: str) -> object:
+            return v1.get_variable(name, [3], use_resource=False, trainable=False)
+
+        first, first_var = tf.nn.moments(x, [0])
+        second, _ = tf.nn.moments(x, [0])
+        assert stats.on_assign(variable("a/ExponentialMovingAverage"), first, 0.9, False)
+        assert stats.on_assign(variable("b/ExponentialMovingAverage"), second, 0.5, True)
+        beta, gamma = variable("beta1"), variable("gamma1")
+        stats.on_normalize(tf.identity(first), beta, gamma, 1e-5)
+        held = variable("held_mean")
+        assert not stats.on_assign(variable("held/ExponentialMovingAverage"), held, 0.7, False)
+        assert "moments_2" not in trace.bn_config
+        held.assign(first_var)  # a variance assigned to the averaged variable
+        stats.resolve_averaged_variables(graph)
+
+    names = {name.split(":")[0]: key for (_, name), key in stats.aliases.items()}
+    assert names == {
+        "a/ExponentialMovingAverage": "moments/moving_mean",
+        "b/ExponentialMovingAverage": "moments_1/moving_mean",
+        "beta1": "moments/beta",
+        "gamma1": "moments/gamma",
+        "held/ExponentialMovingAverage": "moments/moving_variance",
+    }
+    assert trace.bn_config["moments"]["epsilon"] == 1e-5
+    assert trace.bn_config["moments"]["momentum"] == 0.9  # the first average's decay
+    assert trace.bn_config["moments_1"]["zero_debias"] == {"moving_mean": True}
+
+
 ONE_OLD_RUN = CheckOptions(old_repeats=1)
 
 
