@@ -182,6 +182,7 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     result = check_programs(
         HANDWRITTEN / "moments_ema_cond_tf1.py",
         HANDWRITTEN / "moments_ema_cond_keras_bn.py",
+        ONE_OLD_RUN,
         keep_dir=tmp_path,
     )
     assert result.verdict == "equivalent", result.render_text()

@@ -77,6 +77,7 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
         ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
         ModelOptions(input_shape=(6, 6, 2), steps=4, learning_rate=0.001),
+        CheckOptions(old_repeats=1),
     )
     assert result.verdict == "equivalent", result.render_text()
     (note,) = [n for n in result.notes if n.startswith("not judged")]
