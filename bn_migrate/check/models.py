@@ -7,7 +7,9 @@ program check's own (same initial weights, lockstep and free-running, the same d
 
 - OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders,
   the loss ``mean(output ** 2)``, every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
-  trains the model correctly runs it), ``steps`` session runs on synthetic inputs;
+  trains the model correctly runs it) and so is every update of a hand-written statistic made outside
+  ``tf.cond`` (a ResNet keeps them in a collection of its own, see :mod:`bn_migrate.check.handwritten`),
+  ``steps`` session runs on synthetic inputs;
 - NEW: ``Model(**new_args)`` (or a Layer/Model instance named in NEW.py) called with ``training=True``
   in a ``@tf.function`` step with ``tf.GradientTape`` and the Keras optimizer with TF1's exact settings.
 
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check.handwritten import UPDATES_COLLECTION
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite.api_tables import TRAINING_FLAG_NAMES
 
@@ -182,7 +185,10 @@ out = builder(x, **kwargs)
 if isinstance(out, (tuple, list)):
     out = out[0]
 loss = tf.reduce_mean(tf.square(out))
-with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+known = {{id(u) for u in updates}}
+updates += [u for u in tf.get_collection({handwritten!r}) if id(u) not in known]
+with tf.control_dependencies(updates):
     train_op = {optimizer}.minimize(loss)
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
@@ -248,6 +254,7 @@ def write_drivers(
             builder_args=options.builder_args,
             new_args=options.new_args,
             label=f"{ref.path}{SEPARATOR}{ref.name}",
+            handwritten=UPDATES_COLLECTION,
             **extra,
         )
         target = folder / file_name
@@ -318,7 +325,7 @@ def check_models(
         f"model check: {model_options.steps} {model_options.optimizer} steps (lr "
         f"{model_options.learning_rate:g}) on N(0,1) inputs of shape "
         f"({model_options.batch}, {', '.join(map(str, model_options.input_shape))}), loss mean(output^2), "
-        "every UPDATE_OPS op run with the train op; which update ops the real program runs is a "
-        "program fact this does not check"
+        "every UPDATE_OPS op (and every hand-written statistics update outside tf.cond) run with the "
+        "train op; which update ops the real program runs is a program fact this does not check"
     )
     return result
