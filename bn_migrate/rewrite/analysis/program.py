@@ -158,7 +158,8 @@ class Program:
             layers = program.update_loop_layers(statement)
             if layers:
                 program.registered_layers |= set(layers)
-        program._read_builders(module)
+        if program.session is not None:  # builders are read relative to the graph a session runs
+            program._read_builders(module)
         program._read_ranks(module)
         return program
 
