@@ -297,9 +297,9 @@ def _not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
             kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
             kind = "the builder" if caller.name.value in program.builders else kind
             return (
-                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): a "
-                "function making layers called from another function is not migrated in this version "
-                "(only from the module-level graph)"
+                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): graph "
+                "code in a function called from another function is migrated only when both are "
+                "builders (called, in the end, from the graph a module-level session runs)"
             )
     if len(calls) > 1:
         lines = ", ".join(str(line(call)) for call in calls)
