@@ -63,3 +63,41 @@ def test_every_migrated_model_of_a_tree_is_checked_from_the_report(tmp_path: Pat
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 pair(s): 2 equivalent (exit 0)" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_trained_tf1_checkpoint_goes_into_the_migrated_model_with_the_report_mapping(
+    tmp_path: Path,
+) -> None:
+    """A TF1 program trained and saved with a Saver -> the codemod's copy and report -> the checkpoint
+    converted with the report's TF1 -> Keras names, verified against the TF1 builder. (The codemod
+    leaves a file that uses ``tf.train.Saver``, so the saving run is a copy of the program with one
+    line added.)"""
+    source = tmp_path / "src"
+    source.mkdir()
+    script = (FIXTURES / "reuse_builder.py").read_text()
+    (source / "train.py").write_text(script)
+    saving = '    tf.train.Saver().save(sess, "ckpt/model")\n'
+    (tmp_path / "train_and_save.py").write_text(script.rstrip("\n") + "\n" + saving)
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bn_migrate", *argv],
+            cwd=tmp_path, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+
+    trained = run("run-tf1", "train_and_save.py")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    rewritten = run("rewrite", "-q", "-j1", "src", "--output-dir", "out", "--report", "r.json")
+    assert rewritten.returncode == 0, rewritten.stderr
+    converted = run(
+        "convert-checkpoint", "ckpt", "out/train.py::Net", "-o", "net.weights.h5",
+        "--input-shape", "4", "--builder", "src/train.py::net", "--builder-arg", "reuse=False",
+        "--mapping", "r.json",
+    )  # fmt: skip
+    assert converted.returncode == 0, converted.stdout + converted.stderr
+    assert "VERIFIED" in converted.stdout
+    assert "net/bn1/moving_variance  net/bn1/moving_variance  moving_variance  mapping file" in (
+        converted.stdout
+    )
+    assert (tmp_path / "net.weights.h5").is_file()

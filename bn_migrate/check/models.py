@@ -129,41 +129,20 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 _COMMON = """\
-import ast
 import sys
-import types
 
 import numpy as np
+
+from bn_migrate.definitions import load_definitions
 
 SEED, BATCH, STEPS, SHAPE = {seed!r}, {batch!r}, {steps!r}, {shape!r}
 DATA = np.random.RandomState(SEED).randn(STEPS, BATCH, *SHAPE).astype(np.float32)
 
 
-def _definition(node, wanted):
-    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
-        return True
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-        return True  # the docstring
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        named = any(isinstance(t, ast.Name) and t.id == wanted for t in targets)
-        calls = any(isinstance(n, ast.Call) for n in ast.walk(node.value)) if node.value else False
-        return named or not calls
-    return False
-
-
 def load(path, name, wanted):
-    # The module's definitions only (imports, functions, classes, constants, and the assignment of
-    # the name asked for): a script's own graph, session and training loop do not run.
+    # the file's definitions only: a script's own graph, session and training loop do not run
     sys.path.insert(0, {folder!r})
-    with open(path, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), path)
-    tree.body = [node for node in tree.body if _definition(node, wanted)]
-    module = types.ModuleType(name)
-    module.__file__ = path
-    sys.modules[name] = module
-    exec(compile(tree, path, "exec"), module.__dict__)
-    return module
+    return load_definitions(path, wanted, name)
 """
 
 _OLD_DRIVER = """\

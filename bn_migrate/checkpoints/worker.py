@@ -13,7 +13,6 @@ CONFIG.json``. Writes ``result.json`` (and ``values.npz``) into the configured f
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import os
@@ -21,6 +20,8 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+from bn_migrate.definitions import load_definitions
 
 RESULT_JSON = "result.json"
 VALUES_NPZ = "values.npz"
@@ -38,16 +39,10 @@ def inputs(config: dict[str, Any]) -> Any:
 
 
 def load_attribute(path: str, name: str, module_name: str) -> Any:
-    """``name`` from the file at ``path``, imported as ``module_name`` with its folder on ``sys.path``
-    (a second call with another module name gives fresh objects)."""
-    folder = str(Path(path).resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    """``name`` from the file at ``path``, loaded for its definitions only (a training script's own
+    graph and loop do not run) as ``module_name`` (a second call with another module name gives fresh
+    objects)."""
+    module = load_definitions(path, name, module_name)
     if not hasattr(module, name):
         raise UserError(f"{path}: defines no {name!r}")
     return getattr(module, name)

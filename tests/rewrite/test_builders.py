@@ -29,7 +29,7 @@ def test_builder_called_once_keeps_its_function_and_calls_layers_made_once() -> 
     after = """import numpy as np
 import tensorflow as tf
 
-class Net(tf.keras.layers.Layer):
+class Net(tf.keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.hidden = tf.keras.layers.Dense(4, name="hidden")
@@ -234,7 +234,7 @@ def test_shared_builder_makes_its_layers_once_and_loses_its_scope() -> None:
     after = """import numpy as np
 import tensorflow as tf
 
-class Net(tf.keras.layers.Layer):
+class Net(tf.keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.hidden = tf.keras.layers.Dense(4, name="hidden")

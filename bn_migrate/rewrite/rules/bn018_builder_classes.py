@@ -1,8 +1,9 @@
-"""BN018: a builder function -> a Keras layer class, its layers created once in ``__init__``.
+"""BN018: a builder function -> a Keras model class (``tf.keras.Model``: it can ``save_weights``), its
+layers created once in ``__init__``.
 
 ``def net(inputs, training): h = tf.layers.dense(inputs, 4, name="hidden") ...`` becomes
 
-    class Net(tf.keras.layers.Layer):
+    class Net(tf.keras.Model):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.hidden = tf.keras.layers.Dense(4, name="hidden")
@@ -123,7 +124,11 @@ class BuilderClassesRule(Rule):
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
-        ctx.edit(RULE, builder.definition, _as_class(class_name, made, init, stored))
+        ctx.edit(
+            RULE,
+            builder.definition,
+            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
+        )
         for call in builder.calls:
             caller = program.builder_of(call)
             assert caller is not None  # a nested builder is called from builders only
@@ -288,14 +293,18 @@ def _camel(name: str) -> str:
 
 
 def _as_class(  # type: ignore[no-untyped-def]
-    class_name: str, made: list[cst.SimpleStatementLine], init: list[str], stored: list[str]
+    class_name: str,
+    made: list[cst.SimpleStatementLine],
+    init: list[str],
+    stored: list[str],
+    base: str = "tf.keras.Model",
 ):
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.FunctionDef)
         signature = ", ".join(["self", *init, "**kwargs"])
         keeps = "".join(f"        self.{_stored(name)} = {name}\n" for name in stored)
         template = cst.parse_statement(
-            f"class {class_name}(tf.keras.layers.Layer):\n"
+            f"class {class_name}({base}):\n"
             f"    def __init__({signature}):\n"
             "        super().__init__(**kwargs)\n" + keeps
         )
