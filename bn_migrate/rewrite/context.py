@@ -145,6 +145,7 @@ class Context:
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
     models: list[ModelPair] = field(default_factory=list)  # builders made layer classes (BN018)
+    engine_notes: dict[int, str] = field(default_factory=dict)  # the engine's own, per node id
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
         where = self.positions.get(node)

@@ -268,7 +268,15 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
 
 
 def _not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
-    """Which condition of a builder (``analysis.builders``) the function holding graph code fails."""
+    """Which condition of a builder (``analysis.builders``) the function holding graph code fails
+    (worked out once per function: a library module has hundreds of references in one)."""
+    reason = ctx.engine_notes.get(id(definition))
+    if reason is None:
+        reason = ctx.engine_notes[id(definition)] = _why_not_a_builder(ctx, definition)
+    return reason
+
+
+def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
     program = ctx.program
     name = definition.name.value
     calls = [c for c in program.calls if isinstance(c.func, cst.Name) and c.func.value == name]
