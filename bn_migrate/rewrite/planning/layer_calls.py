@@ -609,7 +609,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         unfit = {
             name
             for name in reads & params
-            if not all(v is not None and _is_literal(v) for v in builder.arguments(name))
+            if not all(v is not None and is_literal(v) for v in builder.arguments(name))
         }
         blocked = (
             (reads & program.graph_tensor_names())
@@ -629,7 +629,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         local = bound_names(builder.definition.body) | builder.parameters()
         for name in reads & builder.parameters():
             value = builder.argument(name)
-            if value is not None and _is_literal(value):
+            if value is not None and is_literal(value):
                 values[name] = value
     blocked = (reads & program.graph_tensor_names()) | ((reads & local) - set(values))
     if blocked:
@@ -647,7 +647,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     return result
 
 
-def _is_literal(node: cst.BaseExpression) -> bool:
+def is_literal(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         node = node.expression
     return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (

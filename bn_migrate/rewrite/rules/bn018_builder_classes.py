@@ -40,7 +40,7 @@ from bn_migrate.rewrite.analysis.builders import Builder, scope_name
 from bn_migrate.rewrite.analysis.names import bound_names, dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional, read_names
 from bn_migrate.rewrite.context import Context, Rule
-from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, kwarg
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg
 from bn_migrate.rewrite.result import ModelPair
 
 RULE = "BN018"
@@ -81,7 +81,7 @@ class BuilderClassesRule(Rule):
             where = ctx.positions[builder.calls[0]]
             ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
             for call in builder.calls:
-                ctx.then(RULE, call, _by_keyword(builder, call, flag))
+                ctx.then(RULE, call, _call_edit(builder, flag))
             ctx.models.append(
                 ModelPair(
                     name,
@@ -108,7 +108,7 @@ class BuilderClassesRule(Rule):
         init = [
             n
             for n in names[1:]
-            if n != flag and all(v is not None and _is_literal(v) for v in builder.arguments(n))
+            if n != flag and all(v is not None and is_literal(v) for v in builder.arguments(n))
         ]
         for param in params.kwonly_params:
             ctx.leave(
@@ -117,7 +117,7 @@ class BuilderClassesRule(Rule):
                 "keyword-only parameter of a builder called from builders: not migrated",
             )
             return False
-        reads = _reads_kept(ctx, builder.definition.body)
+        reads = _reads_kept(ctx, builder)
         stored = sorted({n.value for n in reads} & set(init))
         for name in reads:
             if name.value in stored:
@@ -150,7 +150,7 @@ class BuilderClassesRule(Rule):
             ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                 ((where.start.line, where.start.column), instance)
             )
-            ctx.then(RULE, call, _instance_call(builder, call, attribute, set(init), flag))
+            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), f"self.{attribute}"))
         return True
 
 
@@ -191,38 +191,20 @@ def _converted(ctx: Context) -> list[Builder]:
     return ordered
 
 
-def _reads_kept(ctx: Context, body: cst.BaseSuite) -> list[cst.Name]:
-    """Names the body still reads once the layer rules have rebuilt their calls: a converted layer
-    call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``."""
-    found: list[cst.Name] = []
-
-    class Reads(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> bool:
-            if node in ctx.edits and id(node.func) in ctx.claimed:
-                first = next((a for a in node.args if a.keyword is None), None)
-                if first is not None:
-                    found.extend(name_references(first.value))
-                return False
-            return True
-
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Param(self, node: cst.Param) -> bool:
-            if node.default is not None:
-                node.default.visit(self)
-            return False
-
-    body.visit(Reads())
-    return found
+def _reads_kept(ctx: Context, builder: Builder) -> list[cst.Name]:
+    """Names the builder's body still reads once the layer rules have rebuilt their calls: a converted
+    layer call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``."""
+    gone: set[int] = set()
+    for call in ctx.program.calls:
+        if (
+            call in ctx.edits
+            and id(call.func) in ctx.claimed
+            and ctx.program.builder_of(call) is builder
+        ):
+            inputs = next((a.value for a in call.args if a.keyword is None), None)
+            kept = {id(n) for n in name_references(inputs)} if inputs is not None else set()
+            gone |= {id(n) for n in name_references(call)} - kept
+    return [n for n in name_references(builder.definition.body) if id(n) not in gone]
 
 
 _LAYER_ATTRIBUTES = frozenset(
@@ -239,51 +221,6 @@ def _stored(name: str) -> str:
 def _on_self(attribute: str):  # type: ignore[no-untyped-def]
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.Attribute(cst.Name("self"), cst.Name(attribute))
-
-    return edit
-
-
-def _is_literal(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        node = node.expression
-    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
-        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
-    )
-
-
-def _instance_call(  # type: ignore[no-untyped-def]
-    builder: Builder, call: cst.Call, attribute: str, init: set[str], flag: str | None
-):
-    """``conv_bn(x, 16, is_training, "c1")`` -> ``self.conv_bn(x, training=is_training)``: the
-    instance's own arguments (``__init__``'s) dropped, the others after the inputs by keyword."""
-    params = [p.name.value for p in builder.definition.params.params]
-
-    def edit(updated: cst.CSTNode) -> cst.CSTNode:
-        assert isinstance(updated, cst.Call)
-        args = []
-        index = 0
-        for arg in updated.args:
-            if arg.keyword is None and not arg.star:
-                name = params[index]
-                index += 1
-                if name in init:
-                    continue
-                if index > 1:
-                    arg = kwarg("training" if name == flag else name, arg.value)
-            elif arg.keyword is not None:
-                if arg.keyword.value in init:
-                    continue
-                if arg.keyword.value == flag:
-                    arg = arg.with_changes(keyword=cst.Name("training"))
-            args.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-        return updated.with_changes(
-            func=cst.Attribute(cst.Name("self"), cst.Name(attribute)),
-            args=[
-                a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                for a in args[:-1]
-            ]
-            + args[-1:],
-        )
 
     return edit
 
@@ -359,27 +296,41 @@ def _rename(ctx: Context, builder: Builder, flag: str) -> None:
             ctx.edit(RULE, name, renamed)
 
 
-def _by_keyword(builder: Builder, call: cst.Call, flag: str | None):  # type: ignore[no-untyped-def]
-    """Every positional argument after the inputs passed by its parameter's name (the training flag
-    as ``training``)."""
+def _call_edit(  # type: ignore[no-untyped-def]
+    builder: Builder,
+    flag: str | None,
+    dropped: frozenset[str] = frozenset(),
+    function: str | None = None,
+):
+    """A call of the builder as its class's instance is called: every positional argument after the
+    inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
+    parameters in ``dropped`` (the instance's ``__init__``'s) left out, and the callee ``function``
+    (``self.conv_bn``) when given: ``conv_bn(x, 16, is_training, "c1")`` ->
+    ``self.conv_bn(x, training=is_training)``."""
     params = [p.name.value for p in builder.definition.params.params]
-
-    def keyword_of(name: str) -> str:
-        return "training" if name == flag else name
 
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.Call)
         args = []
         index = 0
         for arg in updated.args:
+            name = arg.keyword.value if arg.keyword is not None else None
             if arg.keyword is None and not arg.star:
-                if index > 0:
-                    arg = kwarg(keyword_of(params[index]), arg.value).with_changes(comma=arg.comma)
+                name = params[index]
                 index += 1
-            elif arg.keyword is not None and arg.keyword.value == flag:
+                if index > 1 and name not in dropped:
+                    arg = kwarg(name, arg.value).with_changes(comma=arg.comma)
+            if name in dropped:
+                continue
+            if name is not None and name == flag:
                 arg = arg.with_changes(keyword=cst.Name("training"))
             args.append(arg)
-        return updated.with_changes(args=args)
+        if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        changes: dict[str, object] = {"args": args}
+        if function is not None:
+            changes["func"] = cst.parse_expression(function)
+        return updated.with_changes(**changes)
 
     return edit
 
