@@ -105,7 +105,7 @@ the summary. A left site is a warning under its rule id; with --check a file tha
 warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
 with these formats (both would write to stdout).
 
---select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN016) choose
+--select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN018) choose
 which rules' left sites are shown, reported and counted by --check (shown: matches a --select
 prefix, or none given, and no --ignore prefix). They never change what is
 rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
@@ -140,6 +140,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from bn_migrate.check.report_files import write_json, write_plot
 
     _refuse_outputs_over_programs(args)
+    if args.from_report is not None:
+        if args.old is not None or args.new is not None:
+            raise BnMigrateError("--from-report checks the pairs of the report: give no OLD NEW")
+        if args.plot or args.old_cache:
+            raise BnMigrateError("--plot and --old-cache are for one check, not --from-report")
+    elif args.old is None or args.new is None:
+        raise BnMigrateError("give OLD and NEW (programs, or FILE.py::builder FILE.py::Model)")
     options = CheckOptions(
         timeout=args.timeout,
         old_args=tuple(args.old_arg),
@@ -152,12 +159,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         lockstep=not args.no_lockstep,
         old_repeats=args.old_repeats,
     )
-    if is_model_ref(args.old) or is_model_ref(args.new):
+    if args.from_report is not None:
+        return _check_report_pairs(args, options)
+    old, new = str(args.old), str(args.new)
+    if is_model_ref(old) or is_model_ref(new):
         result = _check_models(args, options)
     else:
-        result = check_programs(
-            args.old, args.new, options, keep_dir=args.keep_dir, old_cache=args.old_cache
-        )
+        result = check_programs(old, new, options, keep_dir=args.keep_dir, old_cache=args.old_cache)
     sys.stdout.write(result.render_text())
     if args.json:
         write_json(result, args.json)
@@ -168,14 +176,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _check_report_pairs(args: argparse.Namespace, options: Any) -> int:
+    import json
+    from pathlib import Path
+
+    from bn_migrate.check.models import parse_shape
+    from bn_migrate.check.report_pairs import check_report_pairs, exit_code, render_table
+
+    report = Path(args.from_report)
+    shape = parse_shape(args.input_shape) if args.input_shape is not None else None
+    base = _model_options(args, shape or (1,))
+    outcomes = check_report_pairs(report, base, options, shape, keep_dir=args.keep_dir)
+    sys.stdout.write(render_table(report, outcomes))
+    if args.json:
+        document = {"report": str(report), "exit_code": exit_code(outcomes)}
+        document["pairs"] = [o.to_json() for o in outcomes]
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return exit_code(outcomes)
+
+
 def _check_models(args: argparse.Namespace, options: Any) -> Any:
-    from bn_migrate.check.models import (
-        ModelOptions,
-        ModelRef,
-        check_models,
-        parse_assignments,
-        parse_shape,
-    )
+    from bn_migrate.check.models import ModelRef, check_models, parse_shape
 
     if args.input_shape is None:
         raise BnMigrateError(
@@ -183,8 +204,17 @@ def _check_models(args: argparse.Namespace, options: Any) -> Any:
         )
     if args.old_cache:
         raise BnMigrateError("--old-cache is for program checks, not model checks")
-    model_options = ModelOptions(
-        input_shape=parse_shape(args.input_shape),
+    model_options = _model_options(args, parse_shape(args.input_shape))
+    old = ModelRef.parse(args.old, "OLD")
+    new = ModelRef.parse(args.new, "NEW")
+    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
+
+
+def _model_options(args: argparse.Namespace, input_shape: tuple[int, ...]) -> Any:
+    from bn_migrate.check.models import ModelOptions, parse_assignments
+
+    return ModelOptions(
+        input_shape=input_shape,
         batch=args.batch,
         steps=args.steps,
         optimizer=args.optimizer,
@@ -193,16 +223,14 @@ def _check_models(args: argparse.Namespace, options: Any) -> Any:
         builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
         new_args=parse_assignments(args.model_arg, "--model-arg"),
     )
-    old = ModelRef.parse(args.old, "OLD")
-    new = ModelRef.parse(args.new, "NEW")
-    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
 
 
 def _refuse_outputs_over_programs(args: argparse.Namespace) -> None:
     """``--json``/``--plot`` naming OLD or NEW (or empty) would replace a program with a report."""
     from pathlib import Path
 
-    programs = {Path(p.rpartition("::")[0] or p).resolve() for p in (args.old, args.new)}
+    given = [p for p in (args.old, args.new, args.from_report) if p]
+    programs = {Path(p.rpartition("::")[0] or p).resolve() for p in given}
     for option, value in (("--json", args.json), ("--plot", args.plot)):
         if value is None:
             continue
@@ -236,6 +264,27 @@ Exit status:
 """
 
 
+def _add_model_arguments(group: Any, model: str) -> None:
+    """How the builder and the model are called (the model check and convert-checkpoint alike)."""
+    group.add_argument(
+        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
+    )
+    group.add_argument(
+        "--builder-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keyword argument for the builder, a Python literal (repeatable)",
+    )
+    group.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"keyword argument for {model}'s class, a Python literal (repeatable)",
+    )
+
+
 def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     from bn_migrate.check.defaults import (
         DEFAULT_ATOL,
@@ -257,10 +306,20 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument(
-        "old", help="the original TF1 program (.py or .ipynb), or FILE.py::builder (model check)"
+        "old",
+        nargs="?",
+        help="the original TF1 program (.py or .ipynb), or FILE.py::builder (model check)",
     )
     check.add_argument(
-        "new", help="the migrated TF2 program (.py or .ipynb), or FILE.py::Model (model check)"
+        "new",
+        nargs="?",
+        help="the migrated TF2 program (.py or .ipynb), or FILE.py::Model (model check)",
+    )
+    check.add_argument(
+        "--from-report",
+        metavar="REPORT.json",
+        help="model-check every (builder, model) pair in a rewrite report's 'models' entries, "
+        "one summary table (with --input-shape for pairs that give none)",
     )
     check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     check.add_argument(
@@ -353,23 +412,7 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
     models.add_argument(
         "--learning-rate", type=float, default=0.01, help="learning rate (default: 0.01)"
     )
-    models.add_argument(
-        "--training-param", metavar="NAME", help="the builder's training-flag parameter"
-    )
-    models.add_argument(
-        "--builder-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for the builder, a Python literal (repeatable)",
-    )
-    models.add_argument(
-        "--model-arg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="keyword argument for NEW's Model class, a Python literal (repeatable)",
-    )
+    _add_model_arguments(models, "NEW")
     check.add_argument("--keep-dir", metavar="DIR", help="keep the runs' traces and output in DIR")
     check.add_argument(
         "--old-cache",
@@ -379,6 +422,137 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         "and keep this check's OLD runs there",
     )
     check.set_defaults(func=_cmd_check)
+
+
+def _cmd_convert_checkpoint(args: argparse.Namespace) -> int:
+    require_tf_extra("convert-checkpoint")
+    import json
+
+    from bn_migrate.check.models import ModelRef, parse_assignments, parse_shape
+    from bn_migrate.checkpoints.convert import ConvertOptions, convert_checkpoint
+    from bn_migrate.checkpoints.sources import explicit_mapping
+
+    model = ModelRef.parse(args.model, "MODEL")
+    builder = ModelRef.parse(args.builder, "--builder") if args.builder is not None else None
+    options = ConvertOptions(
+        input_shape=parse_shape(args.input_shape),
+        builder=builder,
+        verify=not args.no_verify,
+        batch=args.batch,
+        model_args=parse_assignments(args.model_arg, "--model-arg"),
+        builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
+        training_param=args.training_param,
+        explicit=explicit_mapping(args.mapping, args.map, args.model),
+        drops=tuple(args.drop),
+        rtol=args.rtol,
+        atol=args.atol,
+        timeout=args.timeout,
+    )
+    result = convert_checkpoint(
+        args.checkpoint, model, args.output, options, keep_dir=args.keep_dir
+    )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(result.render_text())
+    if not result.written:
+        print(f"bn-migrate convert-checkpoint: nothing written: {result.reason}", file=sys.stderr)
+    return result.exit_code
+
+
+CONVERT_EPILOG = """\
+Pairs, in order: --mapping FILE.json ({"tf1/name": "new/weight/path" or null to drop}, or a
+rewrite report's 'models' entry), then --map OLD=NEW items; then names equal after normalisation
+(case, ':0', an enclosing model scope on one side, contrib's BatchNorm scope as batch_normalization,
+weights/biases as kernel/bias); then, within a layer already paired, the variable of the same role
+and shape; then layers whose (role, shape) set no other unpaired layer shares. Creation order is
+never used. Optimizer state (slots such as dense/kernel/Adam, beta1_power, global_step) is skipped
+and listed. Anything left unpaired, ambiguous or of another shape fails the conversion unless
+--drop GLOB names it: TF1 names first (not converted), else new weight paths (left as initialised).
+
+Verification (unless --no-verify): the same N(0,1) inputs go through the TF1 builder restored from
+the checkpoint (training flag False, under run-tf1's legacy runtime) and through a fresh instance
+of MODEL that loaded the written file (training=False). Every weight must hold its TF1 value
+exactly and the outputs must agree within --atol + --rtol x |TF1 output|. Each Keras BN layer is
+placed where its input matches a TF1 BN layer's input (not by the mapping) and must give that
+layer's output: a layer filled with another layer's weights is named.
+
+The output is written only when everything agrees (atomically: a temporary file beside it, then
+renamed). FILE.weights.h5 is for model.load_weights(FILE); any other path is a tf.train.Checkpoint
+prefix, for tf.train.Checkpoint(model=model).read(PREFIX).
+
+Exit status:
+  0  written (and verified)
+  1  not written: a variable could not be paired, or the verification found a difference
+  2  not written: bad input, or a side failed (the message names it)
+"""
+
+
+def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
+    convert = sub.add_parser(
+        "convert-checkpoint",
+        help="convert a TF1 checkpoint into the migrated Keras model's weights, and prove it",
+        description=(
+            "Read a TF1 checkpoint (a Saver prefix, a folder with a 'checkpoint' file, an Estimator "
+            "model_dir), pair every variable with a weight of the migrated Keras model MODEL, and "
+            "write the weights MODEL loads; verified against the TF1 builder restored from the "
+            "checkpoint."
+        ),
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    convert.add_argument("checkpoint", help="TF1 checkpoint prefix, or a folder holding one")
+    convert.add_argument("model", help="the migrated model: NEW.py::ClassOrInstance")
+    convert.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="FILE.weights.h5 (Keras load_weights) or a tf.train.Checkpoint prefix",
+    )
+    convert.add_argument(
+        "--input-shape",
+        required=True,
+        metavar="D,D,...",
+        help="shape of one input example (MODEL is built by calling it once)",
+    )
+    convert.add_argument(
+        "--builder", metavar="OLD.py::builder", help="the TF1 model function (for verification)"
+    )
+    convert.add_argument(
+        "--no-verify", action="store_true", help="write without running the TF1 builder"
+    )
+    convert.add_argument(
+        "--mapping", metavar="FILE.json", help="explicit TF1 name -> new weight path map"
+    )
+    convert.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="one explicit pair (repeatable; wins over --mapping)",
+    )
+    convert.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="NAME_OR_GLOB",
+        help="TF1 variables not to convert / new weights to leave as initialised (repeatable)",
+    )
+    convert.add_argument("--format", choices=["text", "json"], default="text")
+    _add_model_arguments(convert, "MODEL")
+    convert.add_argument("--batch", type=int, default=8, help="inputs compared (default: 8)")
+    convert.add_argument(
+        "--rtol", type=float, default=1e-5, help="output tolerance, relative (default: 1e-05)"
+    )
+    convert.add_argument(
+        "--atol", type=float, default=1e-6, help="output tolerance, absolute (default: 1e-06)"
+    )
+    convert.add_argument(
+        "--timeout", type=float, default=300.0, metavar="S", help="seconds (default: 300)"
+    )
+    convert.add_argument("--keep-dir", metavar="DIR", help="keep the two runs' files in DIR")
+    convert.set_defaults(func=_cmd_convert_checkpoint)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,6 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rewrite.set_defaults(func=_cmd_rewrite)
     _add_check_parser(sub)
+    _add_convert_parser(sub)
     return parser
 
 

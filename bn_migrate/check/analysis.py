@@ -147,6 +147,7 @@ class Analysis:
         bn = self._pair_bn_layers()
         if bn is None:
             return r
+        self._note_hand_written(bn)
         unexplained = self._unpaired_variables(bn)
         if unexplained:
             r.reason = (
@@ -171,11 +172,14 @@ class Analysis:
     def _pair_bn_layers(self) -> list[BnPair] | None:
         old_bn = bn_layers(self.old.variables)
         new_bn = bn_layers(self.new.variables)
+        self._note_unapplied_averages(bool(old_bn))
         if not old_bn:
-            self.result.reason = (
-                "no batch-norm layer found in OLD "
-                "(no variables named .../moving_mean and .../moving_variance)"
-            )
+            if not self.result.reason:
+                self.result.reason = (
+                    "no batch-norm layer found in OLD (no variables named .../moving_mean and "
+                    ".../moving_variance, and no tf.nn.moments averaged by an ExponentialMovingAverage "
+                    "or assign_moving_average)"
+                )
             return None
         pairs: list[BnPair] = []
         for old_prefix, old_vars in old_bn.items():
@@ -207,6 +211,45 @@ class Analysis:
             )
             return None
         return pairs
+
+    def _note_unapplied_averages(self, found_bn: bool) -> None:
+        """An ExponentialMovingAverage created and never applied keeps no statistic: said as such (the
+        reason, when OLD has no BN layer otherwise), never taken for a BN layer that trains."""
+        for average in self.old.unapplied_averages:
+            decay = average.get("decay")
+            text = (
+                f"OLD creates a tf.train.ExponentialMovingAverage at {average['site']}"
+                + (f" (decay {decay:g})" if decay is not None else "")
+                + " but never applies it: it keeps no moving statistics, so that normalization uses "
+                "batch statistics in training and evaluation alike"
+            )
+            self.result.diagnoses.append(
+                Diagnosis(Cause.AVERAGE_NEVER_APPLIED, text, None, dict(average))
+            )
+            if not found_bn and not self.result.reason:
+                self.result.reason = (
+                    "no batch-norm layer with moving statistics in OLD: it " + text[4:]
+                )
+
+    def _note_hand_written(self, bn: list[BnPair]) -> None:
+        for pair in bn:
+            cfg = self.old.bn_config.get(pair.old, {})
+            if not cfg.get("hand_written"):
+                continue
+            debiased = sorted(r for r, on in cfg.get("zero_debias", {}).items() if on)
+            decay = cfg.get("momentum")
+            text = (
+                f"OLD {pair.old} is hand-written batch norm: tf.nn.moments averaged by "
+                f"{cfg.get('source')} (decay {'unknown' if decay is None else f'{decay:g}'}"
+                + (", depends on num_updates" if cfg.get("decay_num_updates") else "")
+                + (f", epsilon {cfg['epsilon']:g}" if cfg.get("epsilon") is not None else "")
+                + (f", zero-debiased: {', '.join(debiased)}" if debiased else ", not zero-debiased")
+                + "; biased batch variance)"
+            )
+            stats = cfg.get("variables", {})
+            if stats:
+                text += "; " + ", ".join(f"{pair.old}/{r} is {v}" for r, v in sorted(stats.items()))
+            self.result.notes.append(text)
 
     def _unpaired_variables(self, bn: list[BnPair]) -> list[str]:
         """Unpaired model variables that no known cause explains (a gamma/beta missing from one side of
@@ -391,9 +434,9 @@ class Analysis:
         names = ", ".join(c.new for c in differing)
         self.result.notes.append(
             f"not judged: {names} (up to {worst:.2g} apart) feed(s) a BN layer, directly or through "
-            "dense layers; BN subtracts the batch mean, so the gradient is zero in exact arithmetic "
-            "and optimizers that normalize the gradient (Adam, RMSprop) turn its numerical noise into "
-            "full-size steps that differ between implementations"
+            "dense layers or unpadded convolutions; BN subtracts the batch mean, so the gradient is "
+            "zero in exact arithmetic and optimizers that normalize the gradient (Adam, RMSprop) "
+            "turn its numerical noise into full-size steps that differ between implementations"
         )
 
     def _layers(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:

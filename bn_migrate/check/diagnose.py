@@ -1,12 +1,8 @@
 """Matching a difference (or statistics that never move) to a known cause, and quantifying it.
 
-With the lockstep run, the value before each step is the same on both sides, so per element
-
-    moving_mean:      d = (1 - m) * (batch_mean - before)
-    moving_variance:  d = (1 - m) * (c * batch_var - before)      c = n/(n-1) for the fused TF1 kernel
-
-and the ratio of the two sides' increments measures ``(1 - m_new) / (1 - m_old)`` directly; with the
-momenta known, the batch variances each side used follow, and their ratio measures Bessel's ``n/(n-1)``.
+Per BN layer: parameters on one side only, statistics that never move or move in the wrong steps, the
+epsilon; how far the statistics move per step (momentum, zero-debiasing, Bessel) is
+:mod:`bn_migrate.check.rates`. Then the causes that concern the whole run (optimizer, drift...).
 """
 
 from __future__ import annotations
@@ -17,33 +13,13 @@ import numpy as np
 
 from bn_migrate.check.compare import VariableComparison
 from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.rates import momentum_and_bessel
 from bn_migrate.check.result import Diagnosis
 from bn_migrate.check.roles import BN_STAT_ROLES
 from bn_migrate.check.trace import Trace
 
 if TYPE_CHECKING:
     from bn_migrate.check.analysis import Analysis, BnPair
-
-# An increment ratio this far from 1 (and consistent across elements) is a momentum change.
-MOMENTUM_RATIO_TOLERANCE = 1e-3
-# A batch-variance ratio this far from 1 (and consistent) is a variance-estimator change.
-BESSEL_RATIO_TOLERANCE = 1e-5
-CONSISTENCY = 0.05  # relative spread (interquartile / deviation) allowed for "consistent"
-
-
-def _median_ratio(num: list[np.ndarray], den: list[np.ndarray]) -> tuple[float, float] | None:
-    """Median of num/den over elements with a usable denominator, and the interquartile range."""
-    if not num:
-        return None
-    n = np.concatenate([a.ravel() for a in num])
-    d = np.concatenate([a.ravel() for a in den])
-    scale = np.max(np.abs(d)) if d.size else 0.0
-    usable = np.abs(d) > max(1e-12, 1e-3 * scale)
-    if not usable.any():
-        return None
-    ratios = n[usable] / d[usable]
-    q1, med, q3 = np.percentile(ratios, [25, 50, 75])
-    return float(med), float(q3 - q1)
 
 
 def _max_change(trace: Trace, name: str) -> float:
@@ -89,6 +65,7 @@ def diagnose_layer(
                 {"parameter": role, "present_in": side, "max_change": moved},
             )
         )
+    out.extend(_epsilon(an, pair, old_cfg, new_cfg, layer))
     mm = comparisons[pair.new_vars["moving_mean"]]
     mv = comparisons[pair.new_vars["moving_variance"]]
     stats = [mm, mv]
@@ -162,8 +139,56 @@ def diagnose_layer(
             )
         )
     if both and (an.judged_bad(mm) or an.judged_bad(mv)):
-        out.extend(_momentum_and_bessel(an, pair, both, old_cfg, new_cfg, layer))
+        out.extend(momentum_and_bessel(an, pair, both, old_moved, old_cfg, new_cfg, layer))
     return out
+
+
+def _epsilon(
+    an: Analysis, pair: BnPair, old_cfg: dict[str, Any], new_cfg: dict[str, Any], layer: str
+) -> list[Diagnosis]:
+    """Different epsilons, from what each side's code asked for; quantified as the factor the change
+    puts on the normalized outputs, sqrt((v + eps_old) / (v + eps_new)), for the variances v the layer
+    normalized with (see ``_batch_variance``)."""
+    eps_old, eps_new = old_cfg.get("epsilon"), new_cfg.get("epsilon")
+    if eps_old is None or eps_new is None or np.isclose(eps_old, eps_new, rtol=1e-6, atol=0):
+        return []
+    variance, what = _batch_variance(an, pair, old_cfg)
+    factor = np.sqrt((np.maximum(variance, 0) + eps_old) / (np.maximum(variance, 0) + eps_new))
+    worst = float(factor.flat[np.argmax(np.abs(factor - 1))])
+    return [
+        Diagnosis(
+            Cause.EPSILON_CHANGED,
+            f"epsilon {eps_old:g} in OLD, {eps_new:g} in NEW: NEW's normalized outputs are "
+            f"sqrt((v + {eps_old:g}) / (v + {eps_new:g})) times OLD's, {worst:.6g} for the channel with "
+            f"the smallest {what} ({float(np.min(variance)):.3g}); every layer after this one "
+            "sees different inputs (and moving statistics that follow it move differently)",
+            layer,
+            {
+                "epsilon_old": eps_old,
+                "epsilon_new": eps_new,
+                "output_factor_worst": worst,
+                "min_variance": float(np.min(variance)),
+            },
+        )
+    ]
+
+
+def _batch_variance(an: Analysis, pair: BnPair, old_cfg: dict[str, Any]) -> tuple[np.ndarray, str]:
+    """Per channel, the batch variance OLD's first update moved towards (``before + d / (1 - m)``), or
+    its moving variance when that cannot be measured."""
+    name = pair.old_vars["moving_variance"]
+    momentum = old_cfg.get("momentum")
+    debiased = old_cfg.get("zero_debias", {}).get("moving_variance")
+    for step in an.old.steps:
+        if momentum is not None and momentum < 1 and step.moved(name):
+            before = step.before[name].astype(np.float64)
+            rate = (
+                1.0 if debiased else 1 - momentum
+            )  # a zero-debiased first update goes all the way
+            return before + (step.after[name] - before) / rate, "batch variance"
+    values = [s.after[name] for s in an.old.steps if name in s.after]
+    last = values[-1] if values else an.old.initial.get(name, np.ones(1))
+    return np.asarray(last, np.float64), "moving variance"
 
 
 def _moved_steps_layer(
@@ -184,79 +209,6 @@ def _inference_reason(new_cfg: dict[str, Any]) -> str:
     return ""
 
 
-def _increments(
-    an: Analysis, pair: BnPair, role: str, steps: list[int]
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    arrays = an.step_arrays(pair.old_vars[role], pair.new_vars[role])
-    befores, d_old, d_new = [], [], []
-    for k in steps:
-        if k < len(arrays):
-            before, old_after, new_after = arrays[k]
-            befores.append(before)
-            d_old.append(old_after - before)
-            d_new.append(new_after - before)
-    return befores, d_old, d_new
-
-
-def _momentum_and_bessel(
-    an: Analysis,
-    pair: BnPair,
-    steps: list[int],
-    old_cfg: dict[str, Any],
-    new_cfg: dict[str, Any],
-    layer: str,
-) -> list[Diagnosis]:
-    out: list[Diagnosis] = []
-    _, d_old_mean, d_new_mean = _increments(an, pair, "moving_mean", steps)
-    ratio = _median_ratio(d_new_mean, d_old_mean)
-    m_old = old_cfg.get("momentum")
-    m_new_cfg = new_cfg.get("momentum")
-    m_new = m_new_cfg
-    if ratio is not None:
-        rho, iqr = ratio
-        if abs(rho - 1) > MOMENTUM_RATIO_TOLERANCE and iqr <= CONSISTENCY * abs(rho - 1) + 1e-6:
-            data: dict[str, Any] = {"increment_ratio": rho}
-            text = f"moving_mean moves {rho:.4g}x as far per step in NEW as in OLD"
-            if m_old is not None:
-                m_new = 1 - rho * (1 - m_old)
-                data.update({"momentum_old": m_old, "momentum_new_measured": round(m_new, 6)})
-                text += f": momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW"
-                if m_new_cfg is not None:
-                    data["momentum_new_declared"] = m_new_cfg
-                    text += f" (declared {m_new_cfg:g})"
-            out.append(Diagnosis(Cause.MOMENTUM_CHANGED, text, layer, data))
-        elif m_old is not None and abs(rho - 1) <= MOMENTUM_RATIO_TOLERANCE:
-            m_new = m_old
-    if m_old is None or m_new is None:
-        return out
-    befores, d_old_var, d_new_var = _increments(an, pair, "moving_variance", steps)
-    v_old = [b + d / (1 - m_old) for b, d in zip(befores, d_old_var)]
-    v_new = [b + d / (1 - m_new) for b, d in zip(befores, d_new_var)]
-    var_ratio = _median_ratio(v_old, v_new)
-    if var_ratio is None:
-        return out
-    c, iqr = var_ratio
-    if abs(c - 1) > BESSEL_RATIO_TOLERANCE and iqr <= CONSISTENCY * abs(c - 1) + 1e-7:
-        if c > 1:
-            n = 1 + 1 / (c - 1)
-            who = "OLD updates moving_variance with the unbiased batch variance (fused kernel), NEW with the biased one"
-        else:
-            n = 1 / (1 - c)
-            who = "NEW updates moving_variance with the unbiased batch variance, OLD with the biased one"
-        fused = old_cfg.get("fused")
-        note = f" (OLD layer fused={fused})" if fused is not None else ""
-        out.append(
-            Diagnosis(
-                Cause.BESSEL_CORRECTION,
-                f"batch variances differ by the factor {c:.6g} = n/(n-1) with n = {n:.0f} elements per channel: "
-                f"{who}{note}",
-                layer,
-                {"variance_ratio": c, "n": round(n), "old_fused": fused},
-            )
-        )
-    return out
-
-
 def diagnose_global(
     an: Analysis, bn: list[BnPair], comparisons: dict[str, VariableComparison]
 ) -> list[Diagnosis]:
@@ -273,6 +225,8 @@ def diagnose_global(
         Cause.CENTER_DEFAULT_CHANGED,
         Cause.MOMENTUM_CHANGED,
         Cause.BESSEL_CORRECTION,
+        Cause.ZERO_DEBIAS,
+        Cause.EPSILON_CHANGED,
     }
     untrained = [c for c in bad_other if any(c.old_moved) and not any(c.new_moved)]
     if an.runs.lock is not None and untrained:

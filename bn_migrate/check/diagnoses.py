@@ -50,5 +50,18 @@ class Cause(str, Enum):
     CENTER_DEFAULT_CHANGED = "center-default-changed"
     """beta exists on one side only: ``center`` differs between the two BN layers."""
 
+    ZERO_DEBIAS = "zero-debias"
+    """One side's moving statistics are zero-debiased (``assign_moving_average``'s default
+    ``zero_debias=True``, ``ExponentialMovingAverage(zero_debias=True)``): its *t*-th update moves them
+    ``(1-d)/(1-d**t)`` of the way to the batch moment (all the way at the first), the other side's a
+    constant ``1-m``."""
+
+    AVERAGE_NEVER_APPLIED = "average-never-applied"
+    """The original creates a ``tf.train.ExponentialMovingAverage`` but never applies it: it keeps no moving
+    statistics and normalizes with batch statistics only."""
+
+    EPSILON_CHANGED = "epsilon-changed"
+    """The BN layers add different epsilons to the variance before normalizing (e.g. 1e-3 vs 1e-5)."""
+
     FREE_RUNNING_DRIFT = "free-running-drift"
     """Free-running runs drift apart by accumulated last-bit differences while lockstep agrees: benign."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bn_migrate.check.handwritten import HandwrittenStats, variable_op
 from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo
 
@@ -32,9 +33,10 @@ class OldRecorder:
         self._orig_run: Any = None
         self._graph_keys: dict[int, int] = {}  # id(graph) -> graph number
         self._var_graph: dict[str, int] = {}  # variable key -> graph number it came from
-        self._var_cache: dict[int, tuple[tuple[int, int], list[tuple[str, Any]]]] = {}
+        self._var_cache: dict[int, tuple[tuple[int, int, int], list[tuple[str, Any]]]] = {}
         self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
         self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
+        self.handwritten = HandwrittenStats(trace, tf)
 
     # -- variables -------------------------------------------------------------------------------
     def _key(self, graph: Any, name: str) -> str:
@@ -45,11 +47,13 @@ class OldRecorder:
         return f"{clean}@g{number}"
 
     def model_variables(self, graph: Any) -> list[tuple[str, Any]]:
-        """(key, variable) for the model variables of *graph*, in creation order; cached per graph."""
+        """(key, variable) for the model variables of *graph*, in creation order; cached per graph.
+        A hand-written moving statistic counts under the name :mod:`~bn_migrate.check.handwritten` gives it."""
         keys = self.tf.GraphKeys
+        self.handwritten.resolve_averaged_variables(graph)
         global_vars = graph.get_collection(keys.GLOBAL_VARIABLES)
         trainable = graph.get_collection(keys.TRAINABLE_VARIABLES)
-        signature = (len(global_vars), len(trainable))
+        signature = (len(global_vars), len(trainable), len(self.handwritten.aliases))
         cached = self._var_cache.get(id(graph))
         if cached is not None and cached[0] == signature:
             return cached[1]
@@ -57,15 +61,18 @@ class OldRecorder:
         seen: set[int] = set()
         result = []
         for var in [*global_vars, *trainable]:
-            if id(var) in seen or not is_model_variable(var.name, id(var) in trainable_ids):
+            alias = self.handwritten.alias(graph, var.name)
+            if id(var) in seen or not (
+                alias or is_model_variable(var.name, id(var) in trainable_ids)
+            ):
                 continue
             seen.add(id(var))
-            key = self._key(graph, var.name)
+            key = self._key(graph, alias or var.name)
             if key not in self.trace.variables:
                 info = VariableInfo(
                     name=key,
                     shape=tuple(int(d) for d in var.shape),
-                    role=role_of(var.name),
+                    role=role_of(key),
                     order=len(self.trace.variables),
                     trainable=id(var) in trainable_ids,
                 )
@@ -147,6 +154,7 @@ class OldRecorder:
         self.tf.get_default_graph().seed = seed
         self._hook_keras_bn()
         self._hook_slim_bn()
+        self.handwritten.install()
 
     def _hook_keras_bn(self) -> None:
         from tf_keras.src.layers.normalization import batch_normalization as bn_module
@@ -204,7 +212,9 @@ class OldRecorder:
 
     def finish(self) -> None:
         """Once the program's graph is complete: every bias whose gradient is rounding noise because a BN
-        layer in training mode removes it (``noise_biases`` of that layer's config, see ``_noise_biases``)."""
+        layer in training mode removes it (``noise_biases`` of that layer's config, see ``_noise_biases``);
+        every ExponentialMovingAverage never applied."""
+        self.handwritten.finish()
         for prefix, inputs, own in self._bn_inputs:
             try:
                 found = _noise_biases(inputs, own)
@@ -284,19 +294,7 @@ class OldRecorder:
             entry["fused"] = True
 
 
-_READ_OPS = ("Identity", "ReadVariableOp")
-_VARIABLE_OPS = ("VariableV2", "VarHandleOp", "Variable")
-
-
 _GRADIENT_OP = re.compile(r"(^|/)gradients(_\d+)?/")
-
-
-def _variable_read(tensor: Any) -> Any | None:
-    """The variable op a tensor reads (through Identity/ReadVariableOp), if it is one."""
-    source = tensor.op
-    while source.type in _READ_OPS and source.inputs:
-        source = source.inputs[0].op
-    return source if source.type in _VARIABLE_OPS else None
 
 
 def _only_feeds(tensor: Any, allowed: frozenset[str] | None, next_op: Any | None) -> bool:
@@ -313,12 +311,31 @@ def _only_feeds(tensor: Any, allowed: frozenset[str] | None, next_op: Any | None
     return True
 
 
+_CONVOLUTIONS = ("Conv2D", "DepthwiseConv2dNative")
+
+
+def _keeps_constant_shift(op: Any) -> bool:
+    """Whether a convolution by a variable filter maps an input shifted by the same vector at every
+    position to an output shifted by the same vector at every position: true without padding (``VALID``,
+    or a 1x1 filter), false when zero padding makes the border positions see less of the shift."""
+    if variable_op(op.inputs[1]) is None:
+        return False
+    padding = op.get_attr("padding")
+    padding = padding.decode() if isinstance(padding, bytes) else str(padding)
+    if padding == "VALID":
+        return True
+    spatial = [int(d) for d in op.inputs[1].shape[:2]] if op.inputs[1].shape.rank == 4 else []
+    return padding == "SAME" and spatial == [1, 1]
+
+
 def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
     """Biases whose whole effect a BN layer in training mode subtracts again.
 
-    Walking back from the BN input through bias additions (``BiasAdd``/``Add`` of a variable) and
-    ``x @ W`` products of a variable ``W``: a bias added anywhere on that chain shifts every row of the
-    batch by the same vector, which the batch mean removes, so its gradient is zero in exact arithmetic
+    Walking back from the BN input through bias additions (``BiasAdd``/``Add`` of a variable),
+    ``x @ W`` products of a variable ``W`` and convolutions by a variable filter that keep a constant
+    shift constant (``_keeps_constant_shift``): a bias added anywhere on that chain shifts every row (and
+    position) of the batch by the same vector, which the batch mean removes, so its gradient is zero in
+    exact arithmetic
     (a generator's output bias feeding a discriminator's first dense layer and its BN, say). Only a chain
     whose every tensor feeds nothing but the next link (and the BN layer's own ops) counts: any other
     use gives the bias a real gradient."""
@@ -330,13 +347,15 @@ def _noise_biases(tensor: Any, own: frozenset[str]) -> list[str]:
         if op.type == "Identity" and op.inputs:
             data = [op.inputs[0]]
         elif op.type in ("BiasAdd", "Add", "AddV2"):
-            data = [t for t in op.inputs if _variable_read(t) is None]
+            data = [t for t in op.inputs if variable_op(t) is None]
             for operand in op.inputs:
-                variable = _variable_read(operand)
+                variable = variable_op(operand)
                 if variable is not None and role_of(variable.name) == "bias":
                     found.append(clean_name(variable.name))
         elif op.type == "MatMul" and not op.get_attr("transpose_a"):
-            data = [op.inputs[0]] if _variable_read(op.inputs[1]) is not None else []
+            data = [op.inputs[0]] if variable_op(op.inputs[1]) is not None else []
+        elif op.type in _CONVOLUTIONS:
+            data = [op.inputs[0]] if _keeps_constant_shift(op) else []
         else:
             break
         if len(data) != 1:
@@ -355,9 +374,7 @@ def _bias_feeding(tensor: Any) -> str | None:
     if op is None or op.type not in ("BiasAdd", "Add", "AddV2"):
         return None
     for operand in op.inputs:
-        source = operand.op
-        while source.type in _READ_OPS and source.inputs:
-            source = source.inputs[0].op
-        if source.type in _VARIABLE_OPS and role_of(source.name) == "bias":
+        source = variable_op(operand)
+        if source is not None and role_of(source.name) == "bias":
             return clean_name(source.name)
     return None

@@ -7,7 +7,9 @@ program check's own (same initial weights, lockstep and free-running, the same d
 
 - OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders,
   the loss ``mean(output ** 2)``, every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
-  trains the model correctly runs it), ``steps`` session runs on synthetic inputs;
+  trains the model correctly runs it) and so is every update of a hand-written statistic made outside
+  ``tf.cond`` (a ResNet keeps them in a collection of its own, see :mod:`bn_migrate.check.handwritten`),
+  ``steps`` session runs on synthetic inputs;
 - NEW: ``Model(**new_args)`` (or a Layer/Model instance named in NEW.py) called with ``training=True``
   in a ``@tf.function`` step with ``tf.GradientTape`` and the Keras optimizer with TF1's exact settings.
 
@@ -15,6 +17,10 @@ The training flag is the builder's first parameter named ``is_training``, ``trai
 ``is_train`` or ``train`` (or ``--training-param``). A builder returning a tuple or list is judged on its
 first element (``logits, end_points = net(...)``). The inputs are ``N(0, 1)`` draws of shape
 ``(batch, *input_shape)`` from ``numpy.random.RandomState(seed)``, the same on both sides.
+
+Each file is loaded for its definitions only (imports, functions, classes, constant assignments, and the
+assignment of the name asked for): a script's own graph, session and training loop do not run, so a
+builder or class can be checked where it is written, inside the training script.
 
 What this proves is the model's own batch-norm behaviour under that training; which update ops the real
 program runs and which variables it trains are program facts (``bn-migrate check OLD.py NEW.py``).
@@ -30,10 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check.handwritten import UPDATES_COLLECTION
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.rewrite.api_tables import TRAINING_FLAG_NAMES
 
 SEPARATOR = "::"
-TRAINING_PARAMETERS = ("is_training", "training", "phase_train", "is_train", "train")
+TRAINING_PARAMETERS = TRAINING_FLAG_NAMES
 
 # TF1 optimizer -> Keras optimizer with TF1's defaults written out (Adam's epsilon is 1e-8 in TF1).
 OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -121,22 +129,20 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 _COMMON = """\
-import importlib.util
 import sys
 
 import numpy as np
+
+from bn_migrate.definitions import load_definitions
 
 SEED, BATCH, STEPS, SHAPE = {seed!r}, {batch!r}, {steps!r}, {shape!r}
 DATA = np.random.RandomState(SEED).randn(STEPS, BATCH, *SHAPE).astype(np.float32)
 
 
-def load(path, name):
+def load(path, name, wanted):
+    # the file's definitions only: a script's own graph, session and training loop do not run
     sys.path.insert(0, {folder!r})
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_definitions(path, wanted, name)
 """
 
 _OLD_DRIVER = """\
@@ -144,7 +150,7 @@ import inspect
 
 import tensorflow as tf
 
-builder = getattr(load({path!r}, {module!r}), {name!r})
+builder = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 TRAINING = {training!r}
 if TRAINING is None:
     names = list(inspect.signature(builder).parameters)
@@ -158,7 +164,10 @@ out = builder(x, **kwargs)
 if isinstance(out, (tuple, list)):
     out = out[0]
 loss = tf.reduce_mean(tf.square(out))
-with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+known = {{id(u) for u in updates}}
+updates += [u for u in tf.get_collection({handwritten!r}) if id(u) not in known]
+with tf.control_dependencies(updates):
     train_op = {optimizer}.minimize(loss)
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
@@ -170,7 +179,7 @@ with tf.Session() as sess:
 _NEW_DRIVER = """\
 import tensorflow as tf
 
-model = getattr(load({path!r}, {module!r}), {name!r})
+model = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
 if isinstance(model, type):
     model = model(**dict({new_args!r}))
 if not isinstance(model, tf.keras.layers.Layer):
@@ -224,6 +233,7 @@ def write_drivers(
             builder_args=options.builder_args,
             new_args=options.new_args,
             label=f"{ref.path}{SEPARATOR}{ref.name}",
+            handwritten=UPDATES_COLLECTION,
             **extra,
         )
         target = folder / file_name
@@ -232,7 +242,7 @@ def write_drivers(
     return written[0], written[1]
 
 
-def _training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
+def training_flag_note(old: ModelRef, options: ModelOptions) -> str | None:
     """A note when the builder gets no training flag (its own default then decides), and an error when
     ``--training-param`` names no parameter of it. Read with ``ast``; a builder not defined by a plain
     ``def`` in OLD's file is not second-guessed."""
@@ -274,7 +284,7 @@ def check_models(
     report names the models, not the drivers."""
     from bn_migrate.check.api import check_programs
 
-    flag_note = _training_flag_note(old, model_options)
+    flag_note = training_flag_note(old, model_options)
     if keep_dir is not None:  # kept with the runs, so a traceback's driver lines can be read
         drivers = Path(keep_dir) / "drivers"
         drivers.mkdir(parents=True, exist_ok=True)
@@ -294,7 +304,7 @@ def check_models(
         f"model check: {model_options.steps} {model_options.optimizer} steps (lr "
         f"{model_options.learning_rate:g}) on N(0,1) inputs of shape "
         f"({model_options.batch}, {', '.join(map(str, model_options.input_shape))}), loss mean(output^2), "
-        "every UPDATE_OPS op run with the train op; which update ops the real program runs is a "
-        "program fact this does not check"
+        "every UPDATE_OPS op (and every hand-written statistics update outside tf.cond) run with the "
+        "train op; which update ops the real program runs is a program fact this does not check"
     )
     return result

@@ -10,6 +10,11 @@ of preference, with an unconsumed old variable of the same role and shape that
 4. comes first in creation order.
 
 A BN parameter whose new layer is already paired never borrows from another old layer.
+
+A weight whose name gives no role on one side (``tf.get_variable("w1", ...)``, role ``other``) and a role on
+the other (a Keras ``kernel``) pairs only when shape and order within one layer decide: the same path, or
+the first unconsumed role-less variable of that shape in the old layer already paired with the new
+variable's layer, or in the only old layer holding such a variable; never by creation order across layers.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bn_migrate.check.roles import BN_ROLES, path_matches, prefix_of, role_of
+from bn_migrate.check.roles import BN_ROLES, OTHER, path_matches, prefix_of, role_of
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,10 @@ class Pairer:
         candidates = [
             v for v in self._unconsumed if v.role == role and tuple(v.shape) == tuple(shape)
         ]
-        if not candidates:
-            return None
         mapped = self._layer_map.get(new_prefix)
+        if not candidates:
+            loose = self._role_less(new_name, role, shape, mapped)
+            return self._take(new_name, loose) if loose is not None else None
         if (
             mapped is not None
             and role in BN_ROLES
@@ -66,12 +72,38 @@ class Pairer:
             )
             or candidates[0]
         )
+        return self._take(new_name, choice)
+
+    def _take(self, new_name: str, choice: OldVariable) -> str:
         self._unconsumed.remove(choice)
         old_prefix = prefix_of(choice.name)
-        self._layer_map.setdefault(new_prefix, old_prefix)
+        self._layer_map.setdefault(prefix_of(new_name), old_prefix)
         self._old_layers_taken.add(old_prefix)
         self.pairs[new_name] = choice.name
         return choice.name
+
+    def _role_less(
+        self, new_name: str, role: str, shape: tuple[int, ...], mapped: str | None
+    ) -> OldVariable | None:
+        """A weight with a role on one side only (see the module docstring), or None."""
+        if role in BN_ROLES:
+            return None
+        loose = [
+            v
+            for v in self._unconsumed
+            if tuple(v.shape) == tuple(shape)
+            and v.role not in BN_ROLES
+            and v.role != role
+            and OTHER in (v.role, role)
+        ]
+        same_path = next((v for v in loose if path_matches(v.name, new_name)), None)
+        if same_path is not None:
+            return same_path
+        if mapped is not None:
+            return next((v for v in loose if prefix_of(v.name) == mapped), None)
+        if len({prefix_of(v.name) for v in loose}) != 1:
+            return None  # none, or several old layers: creation order alone would decide
+        return loose[0]
 
     @property
     def unconsumed(self) -> list[str]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Last name component -> role. contrib/slim spell kernel and bias "weights" and "biases".
+# Last name component -> role. contrib/slim spell kernel and bias "weights" and "biases"; a depthwise
+# convolution's kernel is "depthwise_kernel" in tf.layers / tf-keras / Keras 3 SeparableConv2D but "kernel"
+# in Keras 3 DepthwiseConv2D, so both are kernels (pairing tells them apart by shape and path).
 ROLE_OF_COMPONENT: dict[str, str] = {
     "kernel": "kernel",
     "weights": "kernel",
@@ -23,11 +25,12 @@ ROLE_OF_COMPONENT: dict[str, str] = {
     "beta": "beta",
     "moving_mean": "moving_mean",
     "moving_variance": "moving_variance",
-    "depthwise_kernel": "depthwise_kernel",
+    "depthwise_kernel": "kernel",
     "pointwise_kernel": "pointwise_kernel",
     "recurrent_kernel": "recurrent_kernel",
     "embeddings": "embeddings",
 }
+OTHER = "other"  # the role of a variable whose name gives none (``w1``, ``temperature``)
 BN_STAT_ROLES = ("moving_mean", "moving_variance")
 BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 
@@ -42,7 +45,7 @@ def clean_name(name: str) -> str:
 def role_of(name: str) -> str:
     """The role of a variable from its (cleaned) name: kernel, bias, gamma, ... or ``other``."""
     last = clean_name(name).rsplit("/", 1)[-1]
-    return ROLE_OF_COMPONENT.get(last, "other")
+    return ROLE_OF_COMPONENT.get(last, OTHER)
 
 
 def prefix_of(name: str) -> str:
@@ -52,7 +55,7 @@ def prefix_of(name: str) -> str:
 
 
 def is_model_variable(name: str, trainable: bool) -> bool:
-    return trainable or role_of(name) != "other"
+    return trainable or role_of(name) != OTHER
 
 
 def bn_layers(names: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -57,7 +57,8 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def start(worker: Worker, config: dict[str, Any]) -> None:
+def start(worker: Worker, config: dict[str, Any], module: str = "bn_migrate.check.worker") -> None:
+    """Start ``python -m MODULE CONFIG.json`` for *worker*, *config* written beside its output."""
     worker.folder.mkdir(parents=True, exist_ok=True)
     config = {**config, "out": str(worker.folder), "side": worker.side}
     config_path = worker.folder / "config.json"
@@ -75,7 +76,7 @@ def start(worker: Worker, config: dict[str, Any]) -> None:
         open(worker.folder / "stderr.txt", "wb") as err,
     ):
         worker.process = subprocess.Popen(
-            [sys.executable, "-m", "bn_migrate.check.worker", str(config_path)],
+            [sys.executable, "-m", module, str(config_path)],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,

@@ -67,6 +67,8 @@ class Trace:
     steps: list[Step] = field(default_factory=list)
     # BN layer prefix -> what the code asked for (momentum, epsilon, fused, scale, center, trainable...).
     bn_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # TF1 side: ExponentialMovingAverage objects created but never applied ({"site", "decay"}).
+    unapplied_averages: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
         arrays: dict[str, np.ndarray] = {}
@@ -85,6 +87,7 @@ class Trace:
             "variables": [asdict(v) for v in self.variables.values()],
             "steps": [{"bn_modes": s.bn_modes} for s in self.steps],
             "bn_config": self.bn_config,
+            "unapplied_averages": self.unapplied_averages,
         }
         tmp_npz = folder / (TRACE_NPZ + ".tmp.npz")
         np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]  # keys are "init/0", "a3/1"...
@@ -115,7 +118,13 @@ class Trace:
                 else:
                     steps[int(kind[1:])].after[name] = value
         return cls(
-            meta["side"], RunStatus(**meta["status"]), variables, initial, steps, meta["bn_config"]
+            meta["side"],
+            RunStatus(**meta["status"]),
+            variables,
+            initial,
+            steps,
+            meta["bn_config"],
+            meta.get("unapplied_averages", []),
         )
 
 

@@ -16,12 +16,21 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v2.", "tensorflow."),
     ("tensorflow.contrib.slim.", "tensorflow.contrib.layers."),
     ("tensorflow.contrib.framework.", "tensorflow.contrib.layers."),
+    # contrib's own module paths (cbfinn/maml: ``from tensorflow.contrib.layers.python import layers``)
+    ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
+    ("tensorflow.contrib.layers.python.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.", "tensorflow.contrib.layers."),
 )
 _CANONICAL_MODULES: dict[str, str] = {
     "tensorflow.compat.v1": "tensorflow",
     "tensorflow.compat.v2": "tensorflow",
     "tensorflow.contrib.slim": "tensorflow.contrib.layers",
+    "tensorflow.contrib.layers.python.layers": "tensorflow.contrib.layers",
+    "tensorflow.contrib.layers.python.layers.layers": "tensorflow.contrib.layers",
+    "tf_slim.layers": "tensorflow.contrib.layers",
+    "tf_slim.layers.layers": "tensorflow.contrib.layers",
     "tf_slim": "tensorflow.contrib.layers",
 }
 
@@ -315,6 +324,12 @@ KERAS_STATEFUL_PREFIXES = (
 )
 """Keras classes (capitalized names below these) whose construction creates a layer or model: a placeholder
 graph's function, called every step, must not construct them."""
+VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
+"""``with tf.variable_scope(NAME, reuse=...)``: a builder's shared scope (``analysis.builders``)."""
+CURRENT_VARIABLE_SCOPE = frozenset({"tensorflow.get_variable_scope"})
+"""``tf.get_variable_scope()``: ``.reuse_variables()`` on it makes the current scope reuse."""
+AUTO_REUSE = frozenset({"tensorflow.AUTO_REUSE"})
+"""``reuse=tf.AUTO_REUSE``: create on first use, reuse after."""
 GET_VARIABLE = "tensorflow.get_variable"
 GET_VARIABLE_PARAMS = (
     "name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections", "caching_device",
@@ -408,6 +423,24 @@ LAYERS: dict[str, LayerSpec] = {
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file."""
+KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
+    "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
+    KERAS_BN_CLASS: (
+        ("gamma", "scale"),
+        ("beta", "center"),
+        ("moving_mean", None),
+        ("moving_variance", None),
+    ),
+}
+"""The weights a Keras layer the codemod emits owns, each with the argument that removes it when
+False; tf.layers named the same weights alike (``<layer>/kernel``), so the report maps TF1 names to
+Keras paths with it."""
+TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train")
+"""Parameter names TF1 builders give their training flag (the model check passes it, in this order)."""
+TF_LAYERS = "tensorflow.layers"
+"""The tf.layers family: TF1 weight names ``<scope>/<name>/<weight>`` as in ``KERAS_WEIGHTS``."""
+
 WEIGHTLESS_KERAS_LAYERS = frozenset(
     "tf.keras.layers." + name
     for name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU")
@@ -717,8 +750,8 @@ ONE_HOT = "tensorflow.one_hot"
 """float32 by default, and never differentiable in its indices (``on_value``/``off_value`` aside)."""
 
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
-    "tensorflow.variable_scope": "variable scopes (a builder reused with reuse=True shares variables) are "
-    "outside the canonical shape",
+    "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
+    "literal name; reuse at every call after the first, or called once)",
     "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
@@ -792,11 +825,37 @@ def _cast(dtype: str) -> OpRenameSpec:
     return OpRenameSpec("tf.cast", ("x", "name"), ("x", "dtype", "name"), added={"dtype": dtype})
 
 
+_GFILE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "Exists": ("tf.io.gfile.exists", ("filename",), ("path",)),
+    "MakeDirs": ("tf.io.gfile.makedirs", ("dirname",), ("path",)),
+    "MkDir": ("tf.io.gfile.mkdir", ("dirname",), ("path",)),
+    "IsDirectory": ("tf.io.gfile.isdir", ("dirname",), ("path",)),
+    "ListDirectory": ("tf.io.gfile.listdir", ("dirname",), ("path",)),
+    "Glob": ("tf.io.gfile.glob", ("filename",), ("pattern",)),
+    "Remove": ("tf.io.gfile.remove", ("filename",), ("path",)),
+    "DeleteRecursively": ("tf.io.gfile.rmtree", ("dirname",), ("path",)),
+    "Stat": ("tf.io.gfile.stat", ("filename",), ("path",)),
+    "Rename": ("tf.io.gfile.rename", ("oldname", "newname", "overwrite"), ("src", "dst", "overwrite")),
+    "Copy": ("tf.io.gfile.copy", ("oldpath", "newpath", "overwrite"), ("src", "dst", "overwrite")),
+    "GFile": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+    "Open": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+    "FastGFile": ("tf.io.gfile.GFile", ("name", "mode"), ("name", "mode")),
+}  # fmt: skip
+"""``tf.gfile`` -> ``tf.io.gfile``: the same file operations under TF2's names (``tf_upgrade_v2``'s
+renames; ``FastGFile`` was ``GFile`` without locking). ``Walk`` is not here: its ``in_order`` is not
+``topdown``."""
+
 OP_RENAMES: dict[str, OpRenameSpec] = {
     **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},
     **{
         f"tensorflow.{name}": OpRenameSpec(target, random=True)
         for name, target in _SAME_RANDOM_FUNCTION.items()
+    },
+    **{
+        f"tensorflow.gfile.{name}": OpRenameSpec(
+            target, tf1, tf2, dict(zip(tf1, tf2)), makes_tensor=False
+        )
+        for name, (target, tf1, tf2) in _GFILE.items()
     },
     "tensorflow.arg_max": _ARG_MAX,
     "tensorflow.arg_min": OpRenameSpec(

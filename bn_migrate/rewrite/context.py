@@ -18,7 +18,7 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import single_target
-from bn_migrate.rewrite.result import Site
+from bn_migrate.rewrite.result import ModelPair, Site
 
 if TYPE_CHECKING:
     from bn_migrate.rewrite.analysis.program import Program
@@ -28,6 +28,17 @@ Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]  # no
 Edit = Callable[[cst.CSTNode], Replacement]
 _N = TypeVar("_N", bound=cst.CSTNode)
 _S = TypeVar("_S", bound=cst.BaseStatement)
+
+
+@dataclass
+class Evaluation:
+    """A function computing only what one evaluation run fetched (``outputs``): the graph statements
+    they depend on (``statements``, originals), as TF1 ran only what a fetch needed."""
+
+    name: str
+    params: list[str]
+    outputs: list[str]
+    statements: list[cst.BaseStatement]
 
 
 @dataclass
@@ -52,6 +63,15 @@ class GraphFunction:
     keras_objects: list[tuple[tuple[int, int], str]] = field(
         default_factory=list
     )  # kept Keras layers
+    collected: list[cst.BaseStatement] = field(
+        default_factory=list
+    )  # the original graph statements ``body`` is made from, in order (BN005)
+    origins: list[cst.BaseStatement] = field(
+        default_factory=list
+    )  # for each statement of ``body``, the original it was edited from
+    evaluations: list[Evaluation] = field(
+        default_factory=list
+    )  # evaluation functions: parts of the graph an evaluation run computes alone (BN007)
 
     def add_output(self, name: str) -> int:
         if name not in self.outputs:
@@ -113,13 +133,19 @@ class Context:
     untrainable_layers: set[str] = field(
         default_factory=set
     )  # hoisted layers the train step leaves out
-    bn_training: list[str] = field(
+    bn_training: list[tuple[str, cst.Call]] = field(
         default_factory=list
-    )  # training= of BN layers moved by update ops
+    )  # training= (source) of BN layers moved by update ops, with the graph's call that applies them
+    # (the layer call, or the call of the builder it is made in)
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
     free_variables: dict[str, FreeVariable] = field(
         default_factory=dict
     )  # hoisted tf.Variable / tf.get_variable (BN014), by module-level name
+    builder_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
+        default_factory=dict
+    )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
+    models: list[ModelPair] = field(default_factory=list)  # builders made layer classes (BN018)
+    engine_notes: dict[int, str] = field(default_factory=dict)  # the engine's own, per node id
 
     def _site(self, rule: str, node: cst.CSTNode, message: str) -> Site:
         where = self.positions.get(node)
@@ -256,6 +282,18 @@ def dissolve_session(
     ctx.apply(rule, opener, message)
 
 
+def dissolved_block(updated: cst.CSTNode) -> cst.FlattenSentinel:
+    """An edit replacing a ``with`` block by its body, one level out; the block's blank and comment
+    lines stay above the first statement."""
+    assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+    body = list(updated.body.body)
+    if body:
+        body[0] = body[0].with_changes(
+            leading_lines=[*updated.leading_lines, *leading_lines(body[0])]
+        )
+    return cst.FlattenSentinel(body)
+
+
 def deleted(updated: cst.CSTNode) -> Replacement:
     """An edit deleting a statement: what it leaves is its comments (leading lines, then the end-of-line
     comment as a line of its own), as an empty line the engine hands to the next statement."""
@@ -334,6 +372,8 @@ SHARED_FIELDS = frozenset(
         "bn_training",
         "fused_requested",
         "free_variables",
+        "builder_objects",
+        "models",
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The

@@ -23,6 +23,7 @@ from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
+from bn_migrate.rewrite.planning import main_function
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
@@ -53,6 +54,10 @@ def rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
+        if not blockers:
+            main = main_function.find(module, AliasTable.build(module))
+            if main is not None:
+                return _rewrite_main(main, source, options)
         return _rewrite_module(module, source, options, blockers)
     except RecursionError:
         return _too_deeply_nested(source)
@@ -61,6 +66,34 @@ def rewrite_source(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def _rewrite_main(
+    main: main_function.MainFunction, source: str, options: RewriteOptions
+) -> RewriteResult:
+    """A program whose training code is ``main()``: its body migrated as module-level code (see
+    ``planning.main_function``), put back into ``main()``, places mapped back to the file."""
+    virtual = main.virtual()
+    result = _rewrite_module(cst.parse_module(virtual.code), virtual.code, options, ())
+    applied = [virtual.site(site) for site in result.applied]
+    left = _sorted([virtual.site(site) for site in result.left])
+    if result.status is not Status.CHANGED:
+        status = Status.UNCHANGED if result.status is Status.UNCHANGED else result.status
+        return RewriteResult(status=status, code=source, left=left, error=result.error)
+    code = main.restore(result.code)
+    try:
+        _check_parses(code)
+    except cst.ParserSyntaxError as exc:  # never write code that does not parse
+        site = Site(
+            ENGINE_RULE,
+            1,
+            1,
+            f"internal: the rewrite does not parse ({exc.message}); please report",
+        )
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    return RewriteResult(
+        status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
+    )
 
 
 def _too_deeply_nested(source: str) -> RewriteResult:
@@ -141,7 +174,8 @@ def _rewrite_module(
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     status = Status.CHANGED if code != source else Status.UNCHANGED
-    return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied))
+    models = list(ctx.models) if status is Status.CHANGED else []
+    return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied), models=models)
 
 
 def _check_parses(code: str) -> None:
@@ -232,6 +266,62 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
     return found
 
 
+def _not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
+    """Which condition of a builder (``analysis.builders``) the function holding graph code fails
+    (worked out once per function: a library module has hundreds of references in one)."""
+    reason = ctx.engine_notes.get(id(definition))
+    if reason is None:
+        reason = ctx.engine_notes[id(definition)] = _why_not_a_builder(ctx, definition)
+    return reason
+
+
+def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
+    program = ctx.program
+    name = definition.name.value
+    calls = [c for c in program.calls if isinstance(c.func, cst.Name) and c.func.value == name]
+
+    def line(node: cst.CSTNode) -> int:
+        where = ctx.positions.get(node)
+        return where.start.line if where else 1
+
+    if definition not in ctx.module.body:
+        return "graph code in a function defined inside another block is not migrated"
+    if not calls:
+        return (
+            f"`{name}` is never called in this module (model code for other modules): it becomes a "
+            "Keras layer class only together with the program that calls it, and programs spread over "
+            "several modules are not migrated in this version"
+        )
+    for call in calls:
+        if id(call) in program.repeated_calls:
+            return (
+                f"`{name}` is called in a loop, comprehension or lambda (line {line(call)}): TF1 made "
+                "new layers at each call; not migrated"
+            )
+    for call in calls:
+        caller = program.defined_in.get(id(call))
+        if isinstance(caller, (cst.FunctionDef, cst.ClassDef)):
+            kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
+            kind = "the builder" if caller.name.value in program.builders else kind
+            return (
+                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): graph "
+                "code in a function called from another function is migrated only when both are "
+                "builders (called, in the end, from the graph a module-level session runs)"
+            )
+    if len(calls) > 1:
+        lines = ", ".join(str(line(call)) for call in calls)
+        return (
+            f"`{name}` is called {len(calls)} times (lines {lines}) without sharing one variable scope "
+            "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
+            "others reusing): each call made its own layers, which this version does not migrate"
+        )
+    return (
+        "graph code in functions is migrated only in builders called from a module-level graph, "
+        "once or sharing one variable scope (not in functions used as values, called from other "
+        "modules, or from the training code)"
+    )
+
+
 def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, interactive: bool) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
@@ -247,16 +337,11 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             f"inside `{kind} {definition.name.value}` (line {ctx.positions[definition].start.line})"
         )
         if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
-            return (
-                f"{what} {where}, a builder called once: this construct is not migrated in builders"
-            )
+            return f"{what} {where}, a builder: this construct is not migrated in builders"
         if kind == "class":
             return f"{what} {where}: graph code in classes is not migrated in this version"
-        return (
-            f"{what} {where}: graph code in functions is migrated only in builders called once from a "
-            "module-level graph (not in functions called several times, from loops, from other modules, "
-            "or from the training code)"
-        )
+        assert isinstance(definition, cst.FunctionDef)
+        return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if program.session is None and sessions:
         return (
             f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "

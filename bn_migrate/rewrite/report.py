@@ -243,7 +243,31 @@ def build_report(
         "summary": {status.value: result.count(status) for status in Status},
         "files": [outcome_json(o) for o in result.outcomes],
         "not_followed": list(result.not_followed),
+        "models": models_json(result),
     }
+
+
+def models_json(result: RunResult) -> list[dict[str, Any]]:
+    """Each (TF1 builder, Keras layer class) pair of the files written to a copy (``--output-dir``),
+    as ``bn-migrate check --from-report`` and ``convert-checkpoint --mapping`` read them: the original
+    is still there to compare against (a file rewritten in place is not listed)."""
+    entries = []
+    for outcome in result.outcomes:
+        if outcome.written_to is None or os.path.abspath(outcome.written_to) == os.path.abspath(
+            outcome.path
+        ):
+            continue
+        for pair in outcome.models:
+            entries.append(
+                {
+                    "old": f"{outcome.path}::{pair.builder}",
+                    "new": f"{outcome.written_to}::{pair.model}",
+                    "input_shape": list(pair.input_shape) if pair.input_shape else None,
+                    "variables": dict(pair.variables),
+                    "builder_args": dict(pair.builder_args),
+                }
+            )
+    return entries
 
 
 def _options_json(options: Any) -> dict[str, Any]:

@@ -35,6 +35,19 @@ class Site:
         return f"cell {self.cell}:line {self.line}:col {self.col}"
 
 
+@dataclass(frozen=True)
+class ModelPair:
+    """A TF1 builder function and the Keras layer class the codemod made of it (BN018), with the TF1
+    variable names mapped to the Keras weight paths (``net/bn1/moving_mean`` -> ``net/bn1/moving_mean``)
+    where the tf.layers names fix them."""
+
+    builder: str
+    model: str
+    input_shape: tuple[int, ...] | None  # per example, when the graph's placeholder fixes it
+    variables: tuple[tuple[str, str], ...] = ()
+    builder_args: tuple[tuple[str, object], ...] = ()  # literals the program's first call passes
+
+
 @dataclass
 class RewriteResult:
     status: Status
@@ -43,6 +56,7 @@ class RewriteResult:
     # reasons the file (or a site) was left for a human
     left: list[Site] = field(default_factory=list)
     error: str | None = None  # for FAILED: one line saying what is wrong
+    models: list[ModelPair] = field(default_factory=list)  # CHANGED: builders made layer classes
 
 
 @dataclass
@@ -61,6 +75,7 @@ class FileOutcome:
     hidden: int = (
         0  # left sites of rules that --select/--ignore do not show (moved out of ``left``)
     )
+    models: list[ModelPair] = field(default_factory=list)
 
     @property
     def needs_human(self) -> bool:

@@ -540,8 +540,10 @@ def _outcome_from_result(display: str, text: str, result: RewriteResult) -> File
             raise RuntimeError(
                 f"the rewritten code does not parse (line {exc.lineno}): {exc.msg}"
             ) from exc
-    applied = list(result.applied) if status is Status.CHANGED else []
-    return FileOutcome(display, status, applied=applied, left=list(result.left))
+    changed = status is Status.CHANGED
+    applied = list(result.applied) if changed else []
+    models = list(result.models) if changed else []
+    return FileOutcome(display, status, applied=applied, left=list(result.left), models=models)
 
 
 _LEADING_POSITION = re.compile(r"^(\d+):(\d+):? (.*)$", re.DOTALL)

@@ -5,7 +5,7 @@ after the file was decided, and the engine never sees it, so it cannot change wh
 left for a human because of an ignored rule is still left byte-identical (a file is migrated
 completely or not at all); only its reasons are hidden, and ``--check`` no longer fails on it.
 
-Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN016, ``BN`` every rule. A rule is shown when
+Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN018, ``BN`` every rule. A rule is shown when
 it matches a ``--select`` prefix (every rule when none is given) and no ``--ignore`` prefix.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite.result import FileOutcome
 
-RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(17))
-"""Every rule id a left site can carry: BN000 (the engine), BN001-BN015 (``rules.RULES``) and BN016
+RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(19))
+"""Every rule id a left site can carry: BN000 (the engine), BN001-BN015, BN017 and BN018 (``rules.RULES``) and BN016
 (``analysis.modules.PROGRAM_RULE``). Spelled out here so that parsing options needs no libcst;
 tests/rewrite/test_formats.py checks it against the rules."""
 

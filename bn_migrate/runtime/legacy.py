@@ -164,6 +164,8 @@ def install() -> types.ModuleType:
     contrib.__dict__["layers"] = contrib_layers
     contrib.__dict__["slim"] = tf_slim
     contrib.__dict__["__path__"] = []
+    contrib_modules = _contrib_layers_modules()
+    contrib_layers.__dict__["python"] = contrib_modules["tensorflow.contrib.layers.python"]
 
     tf1 = _DelegatingModule("tensorflow", v1, {"estimator": UNAVAILABLE["estimator"]}, "tf")
     compat = _DelegatingModule("tensorflow.compat", tf2.compat, {}, "tf.compat")
@@ -184,9 +186,37 @@ def install() -> types.ModuleType:
     sys.modules["tensorflow.contrib"] = contrib
     sys.modules["tensorflow.contrib.layers"] = contrib_layers
     sys.modules["tensorflow.contrib.slim"] = tf_slim
+    sys.modules.update(contrib_modules)
     sys.meta_path.insert(0, _UnavailableContribFinder())
     _installed = tf1
     return tf1
+
+
+CONTRIB_LAYERS_SUBMODULES = (
+    "layers",
+    "initializers",
+    "regularizers",
+    "utils",
+    "optimizers",
+    "summaries",
+)
+"""Modules of TF1's ``tensorflow/contrib/layers/python/layers/`` that tf-slim keeps under the same names."""
+
+
+def _contrib_layers_modules() -> dict[str, types.ModuleType]:
+    """contrib's own module paths, as real code imports them (``from tensorflow.contrib.layers.python
+    import layers``, ``from tensorflow.contrib.layers.python.layers import initializers``): tf-slim's."""
+    package = "tensorflow.contrib.layers.python"
+    layers = importlib.import_module(
+        "tf_slim.layers"
+    )  # the package (``tf_slim.layers`` is a module)
+    python = types.ModuleType(package)
+    python.__dict__["__path__"] = []
+    python.__dict__["layers"] = layers
+    modules: dict[str, types.ModuleType] = {package: python, f"{package}.layers": layers}
+    for name in CONTRIB_LAYERS_SUBMODULES:
+        modules[f"{package}.layers.{name}"] = importlib.import_module(f"tf_slim.layers.{name}")
+    return modules
 
 
 class _Chain:

@@ -198,6 +198,58 @@ def test_bessel_correction_reports_n() -> None:
     assert result.layers[0].first_stat == "moving_variance"
 
 
+def scaled_inputs(momentum: float, factor: float) -> Update:
+    """The statistics' update when an upstream layer's outputs are *factor* times larger (its epsilon
+    changed): the batch mean scales by *factor*, the batch variance by its square, in every channel."""
+
+    def update(state: State, k: int) -> State:
+        mean, var = batch(k)
+        rate = F(1 - momentum)
+        out = dict(state)
+        for name, value in (
+            ("bn/moving_mean", mean * F(factor)),
+            ("bn/moving_variance", var * F(factor**2)),
+        ):
+            out[name] = (state[name] - (state[name] - value) * rate).astype(F)
+        out["dense/kernel"] = (state["dense/kernel"] - F(0.01) * mean[:, None]).astype(F)
+        out["bn/gamma"] = (state["bn/gamma"] - F(0.01) * var).astype(F)
+        return out
+
+    return update
+
+
+def test_epsilon_change_is_named_and_quantified() -> None:
+    old_config = {"bn": {**OLD_CFG["bn"], "epsilon": 1e-5}}
+    new_config = {"net/bn": {"momentum": 0.99, "epsilon": 1e-3}}
+    result = check(
+        make_runs(
+            bn_step(0.99), scaled_inputs(0.99, 1.0005), old_config=old_config, new_config=new_config
+        )
+    )
+    assert result.verdict == "different"
+    (diag,) = [d for d in result.diagnoses if d.cause is Cause.EPSILON_CHANGED]
+    assert (diag.data["epsilon_old"], diag.data["epsilon_new"]) == (1e-5, 1e-3)
+    # The first batch's variances are batch(0)'s, 0.5 to 2: the outputs shrink by up to sqrt((v+1e-5)/(v+1e-3)).
+    v = float(np.min(batch(0)[1]))
+    assert diag.data["min_variance"] == pytest.approx(v, rel=1e-4)
+    assert diag.data["output_factor_worst"] == pytest.approx(
+        np.sqrt((v + 1e-5) / (v + 1e-3)), rel=1e-6
+    )
+    # Inputs scaled by 1.0005 move the variance by 1.001 = n/(n-1) for n = 1000 in every channel: not
+    # a variance estimator's n/(n-1) (the means differ too), nor a momentum.
+    assert Cause.BESSEL_CORRECTION not in result.causes
+    assert Cause.MOMENTUM_CHANGED not in result.causes
+
+
+def test_same_epsilon_is_not_a_diagnosis() -> None:
+    config = {"bn": {**OLD_CFG["bn"], "epsilon": 1e-3}}
+    new_config = {"net/bn": {"momentum": 0.99, "epsilon": 1e-3}}
+    result = check(
+        make_runs(bn_step(0.99), bn_step(0.99), old_config=config, new_config=new_config)
+    )
+    assert result.verdict == "equivalent" and result.causes == set()
+
+
 def test_original_that_never_updates_is_different() -> None:
     # The seed question's bug: OLD's statistics never move; here OLD still trains its kernel.
     result = check(make_runs(bn_step(0.99, moves=False), bn_step(0.99), old_config=OLD_CFG))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bn_migrate.check import CheckOptions
 from bn_migrate.check.diagnoses import Cause
 from bn_migrate.check.models import (
     ModelOptions,
@@ -65,6 +66,57 @@ def test_slim_fused_kernel_against_plain_keras_is_named_and_quantified() -> None
         result.render_text()
     )
     assert "n = 16" in result.render_text()
+
+
+@pytest.mark.slow
+def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
+    """A bias before a 1x1 (or VALID) convolution and BN, and a depthwise convolution's bias: zero
+    gradients in exact arithmetic, which Adam turns into steps of about lr that differ between TF1 and
+    TF2 (1e-5 to 1e-4 here). Reported, not judged: equivalent, not a false optimizer mismatch."""
+    result = check_models(
+        ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
+        ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
+        ModelOptions(input_shape=(6, 6, 2), steps=4, learning_rate=0.001),
+        CheckOptions(old_repeats=1),
+    )
+    assert result.verdict == "equivalent", result.render_text()
+    (note,) = [n for n in result.notes if n.startswith("not judged")]
+    assert "net/conv1/bias" in note and "net/dw/bias" in note
+    assert [row.old for row in result.layers] == ["net/bn1", "net/bn2"]
+    # Planted: epsilon 1e-5 where tf.layers used 1e-3. bn2's inputs come through bn1: its statistics
+    # differ by ~1e-3 relative in every channel, which is the epsilon, not a Bessel n/(n-1) with n ~ 1000.
+    planted = check_models(
+        ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
+        ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
+        ModelOptions(
+            input_shape=(6, 6, 2), steps=4, learning_rate=0.001, new_args={"epsilon": 1e-5}
+        ),
+        CheckOptions(old_repeats=1),
+    )
+    assert planted.verdict == "different", planted.render_text()
+    assert planted.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.EPSILON_CHANGED}, (
+        planted.render_text()
+    )
+    factors = [d.data["output_factor_worst"] for d in planted.diagnoses if d.layer]
+    assert len(factors) == 2 and all(1.0001 < f < 1.01 for f in factors), factors
+
+
+@pytest.mark.slow
+def test_a_resnet_shaped_builder_with_its_own_update_collection() -> None:
+    """Hand-written BN whose assign_moving_average updates go to the builder's own collection (not
+    UPDATE_OPS): the TF1 driver runs them as the real training script would, the statistics are found by
+    how they are updated, and a Keras layer keeping the zero-debiasing is equivalent."""
+    result = check_models(
+        ModelRef(MODELS / "moments_builder.py", "inference"),
+        ModelRef(MODELS / "moments_keras.py", "Inference"),
+        ModelOptions(input_shape=(6, 6, 2), steps=4, optimizer="momentum"),
+        CheckOptions(old_repeats=1),
+    )
+    assert result.verdict == "equivalent", result.render_text()
+    assert [(row.old, row.new, row.moved_old) for row in result.layers] == [
+        ("scale1", "resnet/scale1_bn", 4)
+    ]
+    assert any("zero-debiased: moving_mean, moving_variance" in n for n in result.notes)
 
 
 def test_drivers_train_both_sides_alike(tmp_path: Path) -> None:
@@ -136,14 +188,14 @@ def test_assignments_and_shapes() -> None:
 
 
 def test_a_builder_without_a_training_flag_is_noted(tmp_path: Path) -> None:
-    from bn_migrate.check.models import _training_flag_note
+    from bn_migrate.check.models import training_flag_note
 
     builder = tmp_path / "b.py"
     builder.write_text("def net(x, keep_prob=1.0):\n    return x\n", encoding="utf-8")
-    note = _training_flag_note(ModelRef(builder, "net"), ModelOptions(input_shape=(4,)))
+    note = training_flag_note(ModelRef(builder, "net"), ModelOptions(input_shape=(4,)))
     assert note is not None and "without a training flag" in note
-    assert _training_flag_note(BUILDER, ModelOptions(input_shape=(4,))) is None
+    assert training_flag_note(BUILDER, ModelOptions(input_shape=(4,))) is None
     with pytest.raises(BnMigrateError, match="has no such parameter"):
-        _training_flag_note(
+        training_flag_note(
             ModelRef(builder, "net"), ModelOptions(input_shape=(4,), training_param="mode")
         )

@@ -121,3 +121,32 @@ def test_bn_layers_need_both_statistics() -> None:
 def test_path_matches_ignores_outer_scope_and_suffix() -> None:
     assert path_matches("dense/kernel:0", "sequential/dense/kernel")
     assert not path_matches("dense/kernel", "sequential/dense_1/kernel")
+
+
+def test_role_less_weights_pair_with_keras_kernels_by_shape_within_one_layer() -> None:
+    """tf.get_variable("w1") (no role in its name) against Keras Dense kernels and biases."""
+    pairer = Pairer(
+        old(("w1", (4, 16)), ("b1", (16,)), ("w2", (16, 16)), ("w3", (16, 16)), ("w4", (16, 1)))
+    )
+    assert pairer.pair("dense/kernel", (4, 16)) == "w1"
+    assert pairer.pair("dense/bias", (16,)) == "b1"
+    # Same shape twice in the one old layer: order within it decides.
+    assert pairer.pair("dense_1/kernel", (16, 16)) == "w2"
+    assert pairer.pair("dense_2/kernel", (16, 16)) == "w3"
+    assert pairer.pair("dense_3/kernel", (16, 1)) == "w4"
+
+
+def test_role_less_weights_in_several_layers_are_not_paired_by_creation_order() -> None:
+    pairer = Pairer(old(("a/w", (8, 8)), ("b/w", (8, 8))))
+    assert pairer.pair("dense/kernel", (8, 8)) is None
+    assert pairer.unconsumed == ["a/w", "b/w"]
+    # The same path still decides; a role-less NEW variable pairs with a named OLD kernel the same way.
+    assert pairer.pair("net/b/w", (8, 8)) == "b/w"
+    assert Pairer(old(("fc/kernel", (3, 2)))).pair("w_fc", (3, 2)) == "fc/kernel"
+
+
+def test_role_less_weight_follows_its_layer_and_never_takes_bn_parameters() -> None:
+    pairer = Pairer(old(("x/w", (4,)), ("x/bn/gamma", (4,)), ("y/w", (4,)), ("y/k", (2, 4))))
+    assert pairer.pair("dense/kernel", (2, 4)) == "y/k"  # the only old variable of that shape
+    assert pairer.pair("dense/bias", (4,)) == "y/w"  # dense is paired with layer y
+    assert pairer.pair("other/gamma", (7,)) is None

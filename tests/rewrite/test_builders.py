@@ -29,20 +29,25 @@ def test_builder_called_once_keeps_its_function_and_calls_layers_made_once() -> 
     after = """import numpy as np
 import tensorflow as tf
 
-def net(inputs, training, units=4):
-    h = hidden(inputs)
-    return bn(h, training=training)
+class Net(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = tf.keras.layers.Dense(4, name="hidden")
+        self.bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+    def call(self, inputs, training, units=4):
+        h = self.hidden(inputs)
+        return self.bn(h, training=training)
 
 
 data = np.ones((8, 3), np.float32)
 
-hidden = tf.keras.layers.Dense(4, name="hidden")
-bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+net = Net(name="net")
 
 
 def graph(x, is_training):
     x = tf.cast(x, tf.float32)
-    h = net(x, is_training)
+    h = net(x, training=is_training)
     loss = tf.reduce_mean(tf.square(h))
     return loss
 
@@ -54,7 +59,7 @@ optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
 def train_step(x, is_training):
     with tf.GradientTape() as tape:
         loss = graph(x, is_training)
-    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    variables = [v for layer in (net,) for v in layer.trainable_variables]
     gradients = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
     return None
@@ -83,9 +88,9 @@ def test_training_flag_is_followed_through_the_builder_call() -> None:
 
 def test_builders_that_cannot_be_made_once_leave_the_file() -> None:
     twice = program("h = net(x, is_training)\nh = h + net(x, is_training)\n")
-    left_by(twice, "BN001", "not called exactly once")
+    left_by(twice, "BN001", "not a builder")
     in_loop = program("for _ in range(2):\n    h = net(x, is_training)\n")
-    left_by(in_loop, "BN001", "not called exactly once")
+    left_by(in_loop, "BN001", "not a builder")
     computed = program("h = net(x, is_training, units=x.shape[1])\n")
     left_by(computed, "BN003", "read `units`")
     global_tensor = BUILDER.replace("tf.layers.dense(inputs,", "tf.layers.dense(x,")
@@ -164,7 +169,9 @@ def test_variables_of_a_builder_are_created_once_under_a_name_of_their_own() -> 
         in code
     )
     assert "    h = tf.matmul(inputs, net_w)\n" in code
-    assert "variables = [net_w] + [v for layer in (bn,) for v in layer.trainable_variables]" in code
+    assert (
+        "variables = [net_w] + [v for layer in (net,) for v in layer.trainable_variables]" in code
+    )
     assert rewrite_source(code).code == code
 
 
@@ -197,3 +204,266 @@ def test_rank_of_a_builder_parameter_is_what_its_call_passes() -> None:
     unknown = rewrite_source(program("h = net(tf.reshape(x, [-1, 3]), is_training)\n"))
     assert unknown.status is Status.CHANGED, unknown.left
     assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in unknown.code
+
+
+# --- builders called several times, sharing one variable scope (train and eval towers) -------------
+
+SHARED = """def net(inputs, training, reuse=False):
+    with tf.variable_scope("net", reuse=reuse):
+        h = tf.layers.dense(inputs, 4, name="hidden")
+        return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+
+
+def towers(graph: str, *, builder: str = SHARED, evaluation: str | None = None) -> str:
+    """A program whose graph is ``graph`` (it binds ``h`` for training, ``e`` for evaluation)."""
+    source = program(graph, builder=builder)
+    if evaluation is not None:
+        source = source.replace(
+            "    print(sess.run(loss, {x: data, is_training: False}))\n", evaluation
+        )
+    return source
+
+
+TOWERS = "h = net(x, is_training)\ne = net(x, False, reuse=True)\nscore = tf.reduce_mean(e)\n"
+
+
+def test_shared_builder_makes_its_layers_once_and_loses_its_scope() -> None:
+    after = """import numpy as np
+import tensorflow as tf
+
+class Net(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = tf.keras.layers.Dense(4, name="hidden")
+        self.bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+    def call(self, inputs, training):
+        h = self.hidden(inputs)
+        return self.bn(h, training=training)
+
+
+data = np.ones((8, 3), np.float32)
+
+net = Net(name="net")
+
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+    h = net(x, training=is_training)
+    e = net(x, training=False)
+    score = tf.reduce_mean(e)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+def graph_score(x):
+    x = tf.cast(x, tf.float32)
+    e = net(x, training=False)
+    score = tf.reduce_mean(e)
+    return score
+
+
+optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+    variables = [v for layer in (net,) for v in layer.trainable_variables]
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+for step in range(2):
+    train_step(x=data, is_training=True)
+print(graph_score(x=data).numpy())
+"""
+    before = towers(TOWERS, evaluation="    print(sess.run(score, {x: data}))\n")
+    result = assert_rewrite(before, after, options=PLAIN)
+    assert any(
+        s.rule == "BN017" and "shared by the 2 calls of `net`; `reuse` removed" in s.message
+        for s in result.applied
+    ), result.applied
+
+
+def test_evaluation_reading_the_training_tower_is_left() -> None:
+    """The evaluation fetches what the training tower (training fed False) computes: the whole graph
+    function would run, which is what the single-tower program does too."""
+    source = towers(TOWERS, evaluation="    print(sess.run(score + loss, {x: data}))\n")
+    left_by(source, "BN007", "fetches that are not named")
+    unfed = towers(TOWERS, evaluation="    print(sess.run(loss, {x: data}))\n")
+    left_by(unfed, "BN007", "training=is_training not False")
+
+
+def test_auto_reuse_and_a_literal_scope_parameter_share_too() -> None:
+    auto = SHARED.replace("reuse=reuse", "reuse=tf.AUTO_REUSE")
+    result = rewrite_source(towers(TOWERS, builder=auto), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "def call(self, inputs, training, reuse=False):" in result.code  # its callers pass it
+    named = SHARED.replace(
+        "def net(inputs, training, reuse=False):",
+        'def net(inputs, training, scope="net", reuse=False):',
+    ).replace('tf.variable_scope("net",', "tf.variable_scope(scope,")
+    result = rewrite_source(towers(TOWERS, builder=named), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "def call(self, inputs, training):" in result.code
+
+
+def test_builders_whose_calls_do_not_share_their_variables_are_left() -> None:
+    not_reusing = TOWERS.replace(", reuse=True", "")
+    left_by(towers(not_reusing), "BN001", "not a builder")
+    first_reuses = "h = net(x, is_training, reuse=True)\ne = net(x, False)\nscore = e\n"
+    left_by(towers(first_reuses), "BN001", "not a builder")
+    two_scopes = SHARED.replace(
+        "def net(inputs, training, reuse=False):", "def net(inputs, training, scope, reuse=False):"
+    ).replace('tf.variable_scope("net",', "tf.variable_scope(scope,")
+    different = 'h = net(x, is_training, "a")\ne = net(x, False, "b", reuse=True)\nscore = e\n'
+    left_by(towers(different, builder=two_scopes), "BN001", "not a builder")
+    computed = SHARED.replace('tf.variable_scope("net",', 'tf.variable_scope("net" + "",')
+    left_by(towers(TOWERS, builder=computed), "BN001", "not a builder")
+
+
+def test_two_training_towers_of_one_shared_layer_are_left() -> None:
+    """Both calls make update ops in TF1 (training fed at each): which ran together is a race."""
+    both = "h = net(x, is_training)\ne = net(x, is_training, reuse=True)\nscore = e\n"
+    left_by(towers(both), "BN001", "made update ops at more than one call")
+
+
+def test_a_scope_named_elsewhere_is_left() -> None:
+    selected = towers(TOWERS).replace(
+        ".minimize(loss", '.minimize(loss, var_list=tf.trainable_variables("net")'
+    )
+    left_by(selected, "BN017", 'variable scope "net" is named again at line')
+
+
+def test_variables_in_a_shared_builder() -> None:
+    """tf.get_variable is shared through the scope (made once); tf.Variable was made at each call."""
+    shared = SHARED.replace(
+        '        h = tf.layers.dense(inputs, 4, name="hidden")\n',
+        '        w = tf.get_variable("w", [3, 4])\n        h = tf.matmul(inputs, w)\n',
+    )
+    result = rewrite_source(towers(TOWERS, builder=shared), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        'net_w = tf.Variable(tf.keras.initializers.GlorotUniform()(shape=[3, 4]), name="w")'
+        in result.code
+    )
+    per_call = shared.replace('tf.get_variable("w", [3, 4])', "tf.Variable(tf.ones([3, 4]))")
+    left_by(towers(TOWERS, builder=per_call), "BN014", "made a new variable at each call")
+
+
+ALWAYS_TRAINING = TOWERS.replace("net(x, is_training)", "net(x, True)")
+
+
+def test_evaluation_slice_keeps_every_fed_value_it_cannot_drop() -> None:
+    """A slice reads fewer inputs than the run feeds: plain fed values are dropped, a call (it may
+    have effects, ``next(batches)``) or a named feed dict leaves the file."""
+    plain = towers(
+        ALWAYS_TRAINING, evaluation="    print(sess.run(score, {x: data, is_training: False}))\n"
+    )
+    result = rewrite_source(plain, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "print(graph_score(x=data).numpy())" in result.code
+    called = towers(
+        ALWAYS_TRAINING, evaluation="    print(sess.run(score, {x: data, is_training: bool(0)}))\n"
+    )
+    left_by(called, "BN007", "feeds is_training, which it does not read")
+    named = towers(
+        ALWAYS_TRAINING,
+        evaluation="    feed = {x: data, is_training: False}\n    print(sess.run(score, feed))\n",
+    )
+    left_by(named, "BN007", "feeds is_training, which it does not read")
+
+
+def test_reuse_variables_switch_of_dcgan_shares_too() -> None:
+    """``with tf.variable_scope(NAME) as scope: if reuse: scope.reuse_variables()`` (DCGAN's form, and
+    ``tf.get_variable_scope().reuse_variables()``)."""
+    switch = SHARED.replace(
+        '    with tf.variable_scope("net", reuse=reuse):\n',
+        '    with tf.variable_scope("net") as scope:\n        if reuse:\n            scope.reuse_variables()\n',
+    )
+    result = rewrite_source(towers(TOWERS, builder=switch), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "def call(self, inputs, training):\n        h = self.hidden(inputs)\n" in result.code
+    current = switch.replace(" as scope:", ":").replace(
+        "scope.reuse_variables()", "tf.get_variable_scope().reuse_variables()"
+    )
+    result = rewrite_source(towers(TOWERS, builder=current), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    read_later = switch.replace(
+        "        return tf.layers", "        print(scope.name)\n        return tf.layers"
+    )
+    left_by(towers(TOWERS, builder=read_later), "BN001", "not a builder")
+
+
+# --- builders calling builders --------------------------------------------------------------------
+
+DENSE_BN = """def dense_bn(inputs, units, training, name):
+    h = tf.layers.dense(inputs, units, name=name)
+    return tf.layers.batch_normalization(h, training=training, name=name + "_bn")
+
+
+def net(inputs, training):
+    h = dense_bn(inputs, 4, training, "a")
+    return dense_bn(h, 2, training, name="b")
+
+
+"""
+
+
+def test_a_builder_called_from_a_builder_is_one_instance_per_call() -> None:
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=DENSE_BN), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert (
+        "class DenseBn(tf.keras.layers.Layer):\n"
+        "    def __init__(self, units, name, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.dense = tf.keras.layers.Dense(units, name=name)\n"
+        "        self.batch_normalization = tf.keras.layers.BatchNormalization("
+        'momentum=0.99, epsilon=0.001, name=name + "_bn")\n'
+        "\n"
+        "    def call(self, inputs, training):\n"
+        "        h = self.dense(inputs)\n"
+        "        return self.batch_normalization(h, training=training)\n"
+    ) in code
+    assert (
+        '        self.dense_bn_1 = DenseBn(units=4, name="a")\n'
+        '        self.dense_bn_2 = DenseBn(units=2, name="b")\n'
+    ) in code
+    assert "        h = self.dense_bn_1(inputs, training=training)\n" in code
+    assert "        return self.dense_bn_2(h, training=training)\n" in code
+    assert rewrite_source(code).status is Status.UNCHANGED
+
+
+def test_literal_parameters_read_in_the_body_are_kept_on_the_instance() -> None:
+    scaled = DENSE_BN.replace(
+        '    return tf.layers.batch_normalization(h, training=training, name=name + "_bn")\n',
+        '    h = tf.layers.batch_normalization(h, training=training, name=name + "_bn")\n'
+        "    return h * units\n",
+    )
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=scaled), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "        self.units = units\n" in result.code
+    assert "        return h * self.units\n" in result.code
+
+
+def test_builders_of_builders_that_cannot_be_instances_are_left() -> None:
+    computed = DENSE_BN.replace(
+        'dense_bn(inputs, 4, training, "a")', 'dense_bn(inputs, 4 * 1, training, "a")'
+    )
+    left_by(
+        program("h = net(x, is_training)\n", builder=computed),
+        "BN003",
+        "not a literal at every call",
+    )
+    variable = DENSE_BN.replace(
+        "    h = tf.layers.dense(inputs, units, name=name)\n",
+        '    w = tf.get_variable("w", [3, 4])\n    h = tf.matmul(inputs, w)\n',
+    )
+    left_by(program("h = net(x, is_training)\n", builder=variable), "BN014", "called from builders")

@@ -637,3 +637,37 @@ def test_dict_fetch_of_an_evaluation_becomes_a_dict_and_of_a_train_run_is_left()
     result = rewrite_source(train)
     assert result.status is Status.SKIPPED
     assert any("train run fetching a dict" in site.message for site in result.left)
+
+
+def test_contrib_module_paths_are_contrib_batch_norm() -> None:
+    """``from tensorflow.contrib.layers.python import layers`` (cbfinn/maml) and tf_slim's own module
+    paths name contrib's batch_norm: migrated as contrib BN (decay 0.999, scale=False)."""
+    from bn_migrate.rewrite import api_tables as api
+
+    for spelling in (
+        "tensorflow.contrib.layers.python.layers.batch_norm",
+        "tensorflow.contrib.layers.python.layers.layers.batch_norm",
+        "tf_slim.layers.batch_norm",
+        "tf_slim.layers.layers.batch_norm",
+    ):
+        assert api.canonical_name(spelling) in api.BATCH_NORM, spelling
+    source = (
+        PLACEHOLDER_BEFORE.format(
+            loss="tf.reduce_mean(tf.square(h))", optimizer="tf.train.AdamOptimizer(0.1)"
+        )
+        .replace(
+            "import tensorflow as tf\n",
+            "import tensorflow as tf\nfrom tensorflow.contrib.layers.python import layers as tf_layers\n",
+        )
+        .replace(
+            'tf.layers.batch_normalization(h, training=is_training, name="bn")',
+            'tf_layers.batch_norm(h, is_training=is_training, scope="bn")',
+        )
+    )
+    result = rewrite_source(source, options=RewriteOptions(plain_keras_bn=True))
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        'tf.keras.layers.BatchNormalization(momentum=0.999, epsilon=0.001, center=True, scale=False, name="bn")'
+        in result.code
+    )
+    assert "tf_layers" not in result.code

@@ -41,6 +41,9 @@ SUPPORTED_FIXTURES = (
     "multi_fetch_eval",
     "get_variable_mlp",
     "builder_once",
+    "reuse_builder",
+    "main_function",
+    "nested_builders",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -97,9 +97,13 @@ def test_rule_ids_are_every_id_a_site_can_carry() -> None:
 def test_prefixes_match_like_ruff() -> None:
     assert parse_rule_prefixes(["BN01", "bn004,BN01"], "--select") == ("BN01", "BN004")
     selection = RuleSelection(select=("BN01",))
-    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [f"BN01{n}" for n in range(7)]
+    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [f"BN01{n}" for n in range(9)]
     selection = RuleSelection(select=("BN",), ignore=("BN00", "BN016"))
-    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [f"BN01{n}" for n in range(6)]
+    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [
+        *(f"BN01{n}" for n in range(6)),
+        "BN017",
+        "BN018",
+    ]
     assert all(RuleSelection().shows(rule) for rule in RULE_IDS)
 
 

@@ -32,10 +32,31 @@ def test_graph_code_in_a_function_that_is_not_a_builder_called_once() -> None:
         )
     )
     assert any(
-        "`tf.Print` inside `def tower` (line 14): graph code in functions is migrated only in "
-        "builders called once" in message
+        "`tf.Print` inside `def tower` (line 14): `tower` is called 2 times (lines 18, 18) without "
+        "sharing one variable scope" in message
         for _, message in reasons
     ), reasons
+
+
+def test_why_a_function_with_graph_code_is_not_a_builder() -> None:
+    """The reason names the condition that failed: never called (a model library), called from
+    another function, called in a loop."""
+
+    def reasons_with(graph: str) -> list[str]:
+        source = FIXTURE.replace(
+            'h = tf.layers.dense(x, 16, name="dense1")',
+            "def tower(t):\n    return tf.Print(t, [t])\n\n\n" + graph,
+        )
+        return [message for _, message in engine_reasons(source)]
+
+    library = reasons_with('h = tf.layers.dense(x, 16, name="dense1")')
+    assert any("`tower` is never called in this module" in m for m in library), library
+    nested = reasons_with(
+        "def outer(t):\n    return tower(t)\n\n\nh = tf.layers.dense(outer(x) + outer(x), 16)"
+    )
+    assert any("`tower` is called from the function `outer` (line" in m for m in nested), nested
+    looped = reasons_with("h = x\nfor _ in range(2):\n    h = tower(h)\nh = tf.layers.dense(h, 16)")
+    assert any("`tower` is called in a loop" in m for m in looped), looped
 
 
 def test_graph_code_in_a_builder_called_once() -> None:
@@ -45,7 +66,7 @@ def test_graph_code_in_a_builder_called_once() -> None:
             "def tower(t):\n    return tf.Print(t, [t])\n\n\nh = tf.layers.dense(tower(x), 16)",
         )
     )
-    assert any("a builder called once: this construct is not migrated" in m for _, m in reasons)
+    assert any("a builder: this construct is not migrated" in m for _, m in reasons)
 
 
 def test_graph_code_in_a_class() -> None:

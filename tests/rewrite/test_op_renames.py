@@ -401,3 +401,38 @@ def test_renamed_ops_compute_what_tf1_computed(tmp_path: Path) -> None:
     assert [line for line, _ in got] == [line for line, _ in expected]  # shapes, dtypes, argmax
     for (line, wanted), (_, values) in zip(expected, got):
         assert values == pytest.approx(wanted, rel=1e-5, abs=1e-6), line
+
+
+GFILE_BEFORE = """import tensorflow as tf
+
+if not tf.gfile.Exists("out"):
+    tf.gfile.MakeDirs(dirname="out")
+with tf.gfile.GFile("out/a.txt", "w") as f:
+    f.write("x")
+tf.gfile.Rename("out/a.txt", "out/b.txt", overwrite=True)
+print(tf.gfile.ListDirectory("out"), tf.gfile.Glob(filename="out/*"))
+for root, dirs, files in tf.gfile.Walk("out"):
+    print(root)
+"""
+
+
+def test_gfile_operations_become_tf_io_gfile() -> None:
+    """The same operations under TF2's names, keywords renamed (``dirname=`` -> ``path=``); ``Walk``,
+    whose ``in_order`` is not ``topdown``, leaves the file. (Measured: the renamed program prints what
+    the TF1 one printed under run-tf1.)"""
+    source = GFILE_BEFORE.replace(
+        'for root, dirs, files in tf.gfile.Walk("out"):\n    print(root)\n', ""
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, result.left
+    assert result.code == (
+        source.replace('tf.gfile.Exists("out")', 'tf.io.gfile.exists("out")')
+        .replace('tf.gfile.MakeDirs(dirname="out")', 'tf.io.gfile.makedirs(path="out")')
+        .replace("tf.gfile.GFile(", "tf.io.gfile.GFile(")
+        .replace("tf.gfile.Rename(", "tf.io.gfile.rename(")
+        .replace("tf.gfile.ListDirectory(", "tf.io.gfile.listdir(")
+        .replace('tf.gfile.Glob(filename="out/*")', 'tf.io.gfile.glob(pattern="out/*")')
+    )
+    assert rewrite_source(result.code).status is Status.UNCHANGED
+    walked = rewrite_source(GFILE_BEFORE)
+    assert walked.status is Status.SKIPPED and walked.code == GFILE_BEFORE

@@ -95,6 +95,13 @@ def test_contrib_and_compat_spellings(tmp_path: Path) -> None:
         b = layers.batch_norm(x, is_training=True, scope="b")
         c = batch_norm(x, scale=True, scope="c")
         reg = tf.contrib.layers.l2_regularizer(0.1)
+        # contrib's own module paths (cbfinn/maml), also through tf.contrib.layers.python
+        from tensorflow.contrib.layers.python import layers as tf_layers
+        from tensorflow.contrib.layers.python.layers import layers as contrib_layers
+        from tensorflow.contrib.layers.python.layers import initializers
+        d = tf_layers.batch_norm(x, scope="d")
+        e = contrib_layers.fully_connected(x, 2, weights_initializer=initializers.xavier_initializer())
+        assert tf.contrib.layers.python.layers.batch_norm is tf_layers.batch_norm
         print(sorted(v.name for v in tf.global_variables()))
         print(len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)))
         """,
@@ -104,7 +111,10 @@ def test_contrib_and_compat_spellings(tmp_path: Path) -> None:
     assert "'a/moving_mean:0'" in result.stdout
     assert "'c/gamma:0'" in result.stdout
     assert "'b/gamma:0'" not in result.stdout  # contrib's scale=False default
-    assert result.stdout.strip().endswith("4")  # b and c add updates; a updates in place
+    assert (
+        "'d/moving_variance:0'" in result.stdout and "'fully_connected/weights:0'" in result.stdout
+    )
+    assert result.stdout.strip().endswith("6")  # b, c and d add updates; a updates in place
 
 
 def test_notebook_runs_code_cells_in_order_skipping_magics(tmp_path: Path) -> None:

@@ -22,13 +22,18 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import (
+    Builder,
+    becomes_class,
+    read_builder,
+    read_nested_builder,
+)
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
     keyword,
-    parameter_names,
     positional,
     reads_any,
     single_target,
@@ -155,12 +160,14 @@ class Program:
             layers = program.update_loop_layers(statement)
             if layers:
                 program.registered_layers |= set(layers)
-        program._read_builders(module)
+        if program.session is not None:  # builders are read relative to the graph a session runs
+            program._read_builders(module)
         return program
 
     def _read_builders(self, module: cst.Module) -> None:
-        """Module-level functions called exactly once, from a graph statement at module level (not in
-        a loop): the layers they create are created once, as at module level."""
+        """Module-level functions called from graph statements at module level (not in a loop), once,
+        or several times sharing one variable scope (``analysis.builders``): the layers they create are
+        created once, as at module level."""
         calls: dict[str, list[cst.Call]] = {}
         for call in self.calls:
             if isinstance(call.func, cst.Name):
@@ -175,15 +182,75 @@ class Program:
                 continue
             builder_name = statement.name.value
             found = calls.get(builder_name, [])
-            # mentioned twice: the def's name and the one call
-            if len(found) != 1 or mentions.get(builder_name, 0) != 2:
+            # mentioned only by the def's name and the calls
+            if not found or mentions.get(builder_name, 0) != len(found) + 1:
                 continue
-            call = found[0]
-            if id(call) in self.repeated_calls or id(call) in self.defined_in:
+            if any(
+                id(call) in self.repeated_calls or id(call) in self.defined_in for call in found
+            ):
                 continue
-            if not any(id(s) in top_level and contains(s, call) for s in self.graph):
+            if not all(
+                any(id(s) in top_level and contains(s, call) for s in self.graph) for call in found
+            ):
                 continue
-            self.builders[builder_name] = Builder(statement, call)
+            builder = read_builder(self.aliases, statement, found)
+            if builder is not None:
+                self.builders[builder_name] = builder
+        self._read_nested_builders(module, calls, mentions)
+
+    def _read_nested_builders(
+        self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]
+    ) -> None:
+        """Functions called only from builders' bodies (not in loops), found until none is added:
+        builders of builders (``conv_bn`` called by ``net``)."""
+        added = True
+        while added:
+            added = False
+            for statement in module.body:
+                if not isinstance(statement, cst.FunctionDef) or statement.decorators:
+                    continue
+                name = statement.name.value
+                found = calls.get(name, [])
+                if name in self.builders or not found or mentions.get(name, 0) != len(found) + 1:
+                    continue
+                callers = [self.defined_in.get(id(call)) for call in found]
+                if any(id(call) in self.repeated_calls for call in found) or not all(
+                    isinstance(caller, cst.FunctionDef)
+                    and caller is not statement
+                    and self.builders.get(caller.name.value) is not None
+                    and self.builders[caller.name.value].definition is caller
+                    for caller in callers
+                ):
+                    continue
+                builder = read_nested_builder(self.aliases, statement, found)
+                if builder is not None:
+                    self.builders[name] = builder
+                    added = True
+
+    def builder_class(self, builder: Builder) -> bool:
+        """Does ``builder`` become a Keras layer class (BN018)? A nested builder only inside builders
+        that do too."""
+        if not becomes_class(builder, self.graph_region(), self.graph_tensor_names()):
+            return False
+        callers = {id(self.defined_in.get(id(call))) for call in builder.calls}
+        return not builder.nested or all(
+            self.builder_class(outer)
+            for outer in self.builders.values()
+            if id(outer.definition) in callers
+        )
+
+    def module_calls(self, builder: Builder) -> list[tuple[cst.Call, tuple[int, ...]]]:
+        """The module-level graph calls through which ``builder``'s layers run, each with the nested
+        call sites on the way (one instance of a nested builder per call site)."""
+        found: list[tuple[cst.Call, tuple[int, ...]]] = []
+        for call in builder.calls:
+            outer = self.builder_of(call)
+            if outer is None:
+                found.append((call, ()))
+            else:
+                instance = (id(call),) if builder.nested else ()
+                found.extend((site, path + instance) for site, path in self.module_calls(outer))
+        return found
 
     def placeholder_line(self, statement: cst.BaseStatement) -> list[str]:
         """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""
@@ -406,9 +473,7 @@ class Program:
         self._ranks_read = True
         reader = RankReader(self, self.module)
         reader.read(self.graph)
-        for (
-            builder
-        ) in self.builders.values():  # called once: its parameters hold what the call passes
+        for builder in self.builders.values():  # parameters every call passes alike hold that value
             state: dict[str, Shaped] = {}
             for parameter in builder.parameters():
                 argument = builder.argument(parameter)
@@ -536,44 +601,6 @@ _REPEATING = (
     cst.GeneratorExp,
     cst.Lambda,
 )
-
-
-@dataclass(frozen=True)
-class Builder:
-    """A module-level function building part of the graph, called once (``logits = net(x, is_training)``)."""
-
-    definition: cst.FunctionDef
-    call: cst.Call
-
-    def parameters(self) -> set[str]:
-        return parameter_names(self.definition.params)
-
-    def argument(self, parameter: str) -> cst.BaseExpression | None:
-        """What the one call passes for ``parameter`` (its default when not passed; None: unknown)."""
-        params = self.definition.params
-        if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
-            return None
-        if any(arg.star for arg in self.call.args):
-            return None
-        ordered = [*params.posonly_params, *params.params]
-        for index, param in enumerate(ordered):
-            if param.name.value != parameter:
-                continue
-            positional = [a for a in self.call.args if a.keyword is None]
-            if index < len(positional):
-                return positional[index].value
-            return _passed_or_default(self.call, param)
-        for param in params.kwonly_params:
-            if param.name.value == parameter:
-                return _passed_or_default(self.call, param)
-        return None
-
-
-def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression | None:
-    given = keyword(call, param.name.value)
-    if given is not None:
-        return given.value
-    return param.default
 
 
 @dataclass(frozen=True)

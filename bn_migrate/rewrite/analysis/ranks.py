@@ -105,6 +105,12 @@ class RankReader:
                     self._small(small, state, record=record)
             elif isinstance(statement, cst.For) and self._followed(statement):
                 state = self._loop(statement, state, record=record)
+            elif isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock):
+                for item in statement.items:  # the body runs once, after the items
+                    if item.asname is not None:
+                        for name in bound_names(item.asname):
+                            state.pop(name, None)
+                state = self._block(list(statement.body.body), state, record=record)
             else:
                 for name in bound_names(statement):
                     state.pop(name, None)

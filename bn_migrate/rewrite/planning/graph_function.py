@@ -17,7 +17,13 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import dotted
-from bn_migrate.rewrite.context import Context, GraphFunction, after_blank_lines, leading_lines
+from bn_migrate.rewrite.context import (
+    Context,
+    Evaluation,
+    GraphFunction,
+    after_blank_lines,
+    leading_lines,
+)
 
 
 def function_source(plan: GraphFunction) -> list[cst.BaseStatement]:
@@ -32,6 +38,35 @@ def function_source(plan: GraphFunction) -> list[cst.BaseStatement]:
     casts = list(header.body.body[:-1])
     body = [*casts, *_nested(_strip_first_blank(plan.body)), header.body.body[-1]]
     return [header.with_changes(body=header.body.with_changes(body=body))]
+
+
+def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.FunctionDef:
+    """``def graph_<name>(...)``: the casts of its inputs, the graph statements ``evaluation`` needs
+    (as edited for the graph function), ``return`` what it fetched."""
+    wanted = {id(statement) for statement in evaluation.statements}
+    body = [
+        edited.deep_clone()
+        for edited, origin in zip(plan.body, plan.origins)
+        if id(origin) in wanted
+    ]
+    casts = [(name, dtype) for name, dtype in plan.casts if name in evaluation.params]
+    lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in casts]
+    header = cst.parse_statement(
+        f"def {evaluation.name}({', '.join(_signature(plan, evaluation.params))}):\n"
+        + "".join(lines)
+        + f"    return {', '.join(evaluation.outputs)}\n"
+    )
+    assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
+    statements = [*header.body.body[:-1], *_nested(_strip_first_blank(body)), header.body.body[-1]]
+    return header.with_changes(body=header.body.with_changes(body=statements))
+
+
+def _signature(plan: GraphFunction, names: list[str]) -> list[str]:
+    return [
+        f"{name}={default}" if default is not None else name
+        for name, default in plan.params
+        if name in names
+    ]
 
 
 def layer_objects(ctx: Context) -> list[cst.BaseStatement]:
@@ -64,6 +99,7 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
     pieces: list[cst.BaseStatement] = [*plan.module_level, *objects]
     blocks: list[cst.BaseStatement] = [*function_source(plan)]
+    blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)
     blocks.extend(cst.parse_statement(str(source)) for source in plan.after)
     result = list(pieces)
     for block in blocks:

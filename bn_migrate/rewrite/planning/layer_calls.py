@@ -17,6 +17,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import read_names, single_target
 from bn_migrate.rewrite.context import Context
@@ -80,7 +81,7 @@ class LayerPlan:
     def apply_to(self, inputs: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
         """``layer(inputs, training=...)``, then the normalizer and activations, as TF1 chained them."""
         layer: cst.BaseExpression = (
-            cst.Name(self.object_name) if self.object_name else self.constructor(args)
+            cst.parse_expression(self.object_name) if self.object_name else self.constructor(args)
         )
         call_args = [cst.Arg(value=inputs)]
         if self.training is not None:
@@ -487,48 +488,87 @@ def finish(
         )
         if constructor is None:
             return
-        plan.object_name = object_name(ctx, call, plan, auto)
-        statement = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(plan.object_name))], constructor)]
-        )
+        builder = ctx.program.builder_of(call)
+        if builder is not None and not ctx.program.builder_class(builder):
+            if builder.nested:
+                ctx.leave(
+                    rule,
+                    call,
+                    f"layer in `{builder.definition.name.value}`, called from other builders, which "
+                    "cannot all become Keras layer classes (a graph tensor read as a global, *args...): "
+                    "not migrated",
+                )
+                return
+            builder = None  # its layers are module-level objects, which its body calls
+        if builder is not None and not plan.trainable:
+            ctx.leave(
+                rule,
+                call,
+                "trainable=False layer in a builder (which becomes a Keras layer class whose variables "
+                "all train): not migrated",
+            )
+            return
         where = ctx.positions.get(call)
-        ctx.layer_objects.append(
-            ((where.start.line, where.start.column) if where else (0, 0), statement)
-        )
+        place = (where.start.line, where.start.column) if where else (0, 0)
+        name = object_name(ctx, call, plan, auto)
+        plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
-            plan.normalizer.object_name = ctx.program.fresh_name(f"{plan.object_name}_bn")
-            plan.normalizer.kwargs.append(("name", f'"{plan.normalizer.object_name}"'))
-            ctx.layer_objects.append(
-                (
-                    (where.start.line, where.start.column + 1) if where else (0, 1),
-                    cst.SimpleStatementLine(
-                        [
-                            cst.Assign(
-                                [cst.AssignTarget(cst.Name(plan.normalizer.object_name))],
-                                plan.normalizer.constructor([]),
-                            )
-                        ]
-                    ),
-                )
+            normalizer = ctx.program.fresh_name(f"{name}_bn")
+            plan.normalizer.kwargs.append(("name", f'"{normalizer}"'))
+            plan.normalizer.object_name = _hoist(
+                ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
-            training = _as_called(
+            trainings = _as_called(
                 ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
-            if training is None:
+            if any(training is None for training, _, _ in trainings):
                 ctx.leave(
                     rule,
                     call,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
                 return
-            ctx.bn_training.append(code(ctx, training))
+            texts = [(code(ctx, t), site, path) for t, site, path in trainings if t is not None]
+            for path in {path for _, _, path in texts}:  # one layer object per nested call site
+                training_on = [text for text, _, p in texts if p == path and text != "False"]
+                if len(training_on) > 1:
+                    ctx.leave(
+                        rule,
+                        call,
+                        f"the builder's calls pass training={', '.join(training_on)}: TF1 made update "
+                        "ops at more than one call of this shared layer, and which of them ran "
+                        "together is not migrated",
+                    )
+                    return
+            ctx.bn_training.extend((text, site) for text, site, _ in texts)
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
+
+
+def _hoist(
+    ctx: Context,
+    builder: Builder | None,
+    place: tuple[int, int],
+    name: str,
+    constructor: cst.Call,
+) -> str:
+    """Create a layer object once: at module level, or in the ``__init__`` of the Keras layer class a
+    builder becomes (BN018); returns how the graph refers to it (``name`` or ``self.<name>``)."""
+    target = name if builder is None else f"self.{name}"
+    assigned: cst.BaseAssignTargetExpression = (
+        cst.Name(name) if builder is None else cst.Attribute(cst.Name("self"), cst.Name(name))
+    )
+    statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(assigned)], constructor)])
+    if builder is None:
+        ctx.layer_objects.append((place, statement))
+    else:
+        ctx.builder_objects.setdefault(builder.definition.name.value, []).append((place, statement))
+    return target
 
 
 def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
@@ -546,8 +586,9 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         ctx.leave(
             rule,
             call,
-            "layer made in a function or class that is not called exactly once from the module-level "
-            "graph: cannot tell how many layers TF1 made; not migrated",
+            "layer made in a function or class that is not a builder (called once from the module-level "
+            "graph, or several times sharing one variable scope): cannot tell how many layers TF1 "
+            "made; not migrated",
         )
         return False
     return True
@@ -561,11 +602,34 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     builder = program.builder_of(call)
     local: set[str] = set()
     values: dict[str, cst.BaseExpression] = {}
+    if builder is not None and builder.nested:
+        # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
+        # which every call must pass as literals
+        params = builder.parameters()
+        unfit = {
+            name
+            for name in reads & params
+            if not all(v is not None and is_literal(v) for v in builder.arguments(name))
+        }
+        blocked = (
+            (reads & program.graph_tensor_names())
+            | (reads & (bound_names(builder.definition.body) - params))
+            | unfit
+        )
+        if blocked:
+            ctx.leave(
+                rule,
+                call,
+                f"the layer's arguments read `{min(blocked)}`, which is not a literal at every call of "
+                f"`{builder.definition.name.value}`: cannot create the layer once per call; not migrated",
+            )
+            return None
+        return constructor
     if builder is not None:
         local = bound_names(builder.definition.body) | builder.parameters()
         for name in reads & builder.parameters():
             value = builder.argument(name)
-            if value is not None and _is_literal(value):
+            if value is not None and is_literal(value):
                 values[name] = value
     blocked = (reads & program.graph_tensor_names()) | ((reads & local) - set(values))
     if blocked:
@@ -583,7 +647,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     return result
 
 
-def _is_literal(node: cst.BaseExpression) -> bool:
+def is_literal(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         node = node.expression
     return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
@@ -615,14 +679,39 @@ class _Substitute(cst.CSTTransformer):
 
 def _as_called(
     ctx: Context, call: cst.Call, training: cst.BaseExpression
-) -> cst.BaseExpression | None:
-    """A BN layer's ``training=`` as the graph sees it: a builder's parameter is what its call passes."""
+) -> list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]]:
+    """A BN layer's ``training=`` as the graph sees it: at each module-level graph call through which
+    the layer runs (with the nested call sites on the way, which tell the layer objects apart); a
+    builder's parameter is what each call passes (None where unknown)."""
     builder = ctx.program.builder_of(call)
-    if builder is None or not isinstance(training, cst.Name):
-        return training
-    if training.value not in builder.parameters():
-        return training
-    return builder.argument(training.value)
+    if builder is None:
+        return [(training, call, ())]
+    return _through(ctx, builder, training)
+
+
+def _through(
+    ctx: Context, builder: Builder, value: cst.BaseExpression
+) -> list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]]:
+    """``value`` (an expression in ``builder``'s body) at the module-level calls of ``builder``."""
+    program = ctx.program
+    if not (isinstance(value, cst.Name) and value.value in builder.parameters()):
+        return [(value, site, path) for site, path in program.module_calls(builder)]
+    found: list[tuple[cst.BaseExpression | None, cst.Call, tuple[int, ...]]] = []
+    for call, argument in zip(builder.calls, builder.arguments(value.value)):
+        outer = program.builder_of(call)
+        instance = (id(call),) if builder.nested else ()
+        if outer is None:
+            found.append((argument, call, instance))
+        elif argument is None:
+            found.extend(
+                (None, site, path + instance) for site, path in program.module_calls(outer)
+            )
+        else:
+            found.extend(
+                (passed, site, path + instance)
+                for passed, site, path in _through(ctx, outer, argument)
+            )
+    return found
 
 
 def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:

@@ -19,10 +19,18 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.program import fetch_names
 from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
-from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
-from bn_migrate.rewrite.context import Context, dissolve_session
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    contains,
+    keyword,
+    positional,
+    read_names,
+    single_target,
+)
+from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 
@@ -154,12 +162,11 @@ class StepsPlanner:
         feed, arguments = self._arguments(call, feed_node)
         if feed is None:
             return
-        unfed = {p for p, _ in self.plan.params} - set(feed)
-        required = sorted(p for p in unfed if ctx.program.placeholders[p].default is None)
-        if required:  # the graph function computes every fetched tensor, so it needs every input
-            ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
-            return
+        required = self._unfed(feed, [p for p, _ in self.plan.params])
         if any(name in ctx.train_ops for name in names):
+            if required:  # the train step computes the whole graph, so it needs every input
+                ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
+                return
             if isinstance(fetch, cst.Dict):
                 ctx.leave(RULE, call, "a train run fetching a dict is not migrated")
                 return
@@ -171,7 +178,12 @@ class StepsPlanner:
             )
         else:
             several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
-            self._plan_eval_run(statement, call, names, several, feed, arguments)
+            self._plan_eval_run(statement, call, names, several, feed, arguments, required)
+
+    def _unfed(self, feed: dict[str, cst.BaseExpression], params: list[str]) -> list[str]:
+        """The ``params`` (placeholders) a run neither feeds nor has a default for."""
+        placeholders = self.ctx.program.placeholders
+        return sorted(p for p in params if p not in feed and placeholders[p].default is None)
 
     def _arguments(
         self, call: cst.Call, feed_node: cst.BaseExpression | None
@@ -240,6 +252,7 @@ class StepsPlanner:
         is_list: bool,
         feed: dict[str, cst.BaseExpression],
         arguments: list[cst.Arg],
+        required: list[str],
     ) -> None:
         ctx = self.ctx
         outside = [name for name in names if name not in ctx.graph_names]
@@ -249,15 +262,18 @@ class StepsPlanner:
         if len(set(names)) != len(names):
             ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
             return
-        for training in ctx.bn_training:
-            if not self._false_in(training, feed):
-                ctx.leave(
-                    RULE,
-                    call,
-                    f"evaluation with a BN layer's training={training} not False: TF1 ran no update ops here, "
-                    "Keras 3 would update the statistics",
-                )
+        training = next((t for t, _ in ctx.bn_training if not self._false_in(t, feed)), None)
+        if training is not None or required:
+            # the whole graph cannot run here (a BN layer would train, an input is not fed): TF1 ran
+            # only what the fetch needs, and so may a function of just that part
+            if not is_list:
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
+            if training is not None:
+                ctx.leave(RULE, call, _training_on(training))
+            else:
+                ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
+            return
         if isinstance(statement, cst.Expr) and statement.value is call:
             self._handle(call)
             ctx.remove(
@@ -282,6 +298,80 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _plan_sliced_eval(
+        self,
+        statement: cst.BaseSmallStatement | None,
+        call: cst.Call,
+        name: str,
+        feed: dict[str, cst.BaseExpression],
+        arguments: list[cst.Arg],
+    ) -> None:
+        """An evaluation of ``name`` as a function of just the graph statements it depends on (an
+        ``Evaluation``), when those run no BN layer in training and read only fed inputs."""
+        ctx = self.ctx
+        plan = self.plan
+        statements = graph_slice(plan.collected, {name})
+        training = next(
+            (
+                t
+                for t, site in ctx.bn_training
+                if not self._false_in(t, feed) and any(contains(s, site) for s in statements)
+            ),
+            None,
+        )
+        if training is not None:
+            ctx.leave(RULE, call, _training_on(training))
+            return
+        reads = set().union(*(read_names(s) for s in statements)) | {name}
+        params = [p for p, _ in plan.params if p in reads]
+        required = self._unfed(feed, params)
+        if required:
+            ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
+            return
+        extra = sorted(set(feed) - set(params))
+        literal = all(a.star != "**" for a in arguments)
+        if extra and not (
+            literal and all(_plain(feed[p]) for p in extra)
+        ):  # a dict literal's plain values can be dropped; a named feed dict cannot
+            ctx.leave(
+                RULE,
+                call,
+                f"evaluation of `{name}` feeds {', '.join(extra)}, which it does not read, through a "
+                "feed the migration cannot trim: not migrated",
+            )
+            return
+        kept = [
+            a for a in arguments if a.keyword is None or a.keyword.value in params
+        ]  # ``**feed`` (no extras) or the dict literal's needed keys
+        evaluation = next(
+            (
+                e
+                for e in plan.evaluations
+                if e.outputs == [name] and e.statements == statements and e.params == params
+            ),
+            None,
+        )
+        if evaluation is None:
+            evaluation = Evaluation(
+                ctx.program.fresh_name(f"{plan.name}_{name}"), params, [name], statements
+            )
+            plan.evaluations.append(evaluation)
+        self._handle(call)
+        ctx.claim_within(call)
+        function = evaluation.name
+        ctx.edit(
+            RULE,
+            call,
+            lambda updated: cst.Call(
+                func=cst.Attribute(cst.Call(cst.Name(function), kept), cst.Name("numpy"))
+            ),
+        )
+        ctx.apply(
+            RULE,
+            call,
+            f"evaluation -> {function}(...), the part of the graph `{name}` needs (TF1 ran only that)",
+        )
 
     def _plan_multi_eval(
         self,
@@ -564,3 +654,39 @@ def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(element, cst.DictElement) and isinstance(element.key, cst.Name)
         args.append(kwarg(element.key.value, element.value))
     return cst.Call(func=cst.Name("dict"), args=args)
+
+
+def _training_on(training: str) -> str:
+    return (
+        f"evaluation with a BN layer's training={training} not False: TF1 ran no update ops here, "
+        "Keras 3 would update the statistics"
+    )
+
+
+def _plain(value: cst.BaseExpression) -> bool:
+    """A feed value whose evaluation has no effect (names, attributes, subscripts, literals)."""
+    return not any(isinstance(n, cst.Call) for n in _nodes(value))
+
+
+def _nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+
+    class Collector(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            found.append(n)
+            return True
+
+    node.visit(Collector())
+    return found
+
+
+def graph_slice(statements: list[cst.BaseStatement], wanted: set[str]) -> list[cst.BaseStatement]:
+    """The ``statements`` (graph statements, in order) that ``wanted`` names depend on: walking back,
+    a statement binding a needed name is kept and what it reads becomes needed."""
+    needed = set(wanted)
+    kept: list[cst.BaseStatement] = []
+    for statement in reversed(statements):
+        if assigned_names(statement) & needed:
+            kept.append(statement)
+            needed |= read_names(statement)
+    return kept[::-1]

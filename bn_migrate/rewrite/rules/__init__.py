@@ -26,6 +26,8 @@ from bn_migrate.rewrite.rules.bn012_arg_scope import ArgScopeRule
 from bn_migrate.rewrite.rules.bn013_initializers import InitializersRule
 from bn_migrate.rewrite.rules.bn014_graph_variables import GraphVariablesRule
 from bn_migrate.rewrite.rules.bn015_op_renames import OpRenamesRule
+from bn_migrate.rewrite.rules.bn017_variable_scopes import VariableScopesRule
+from bn_migrate.rewrite.rules.bn018_builder_classes import BuilderClassesRule
 
 RULES: tuple[Rule, ...] = (
     InitializersRule(),  # BN013 first: layers hoisted to module level copy its edited initializers
@@ -39,6 +41,8 @@ RULES: tuple[Rule, ...] = (
     KerasGraphRule(),  # BN009 graph-mode Keras; checks TF ops after BN001/2/4 claimed theirs
     FusedBatchNormRule(),  # BN008 emits its BatchNormalization subclass if BN001/2/9 asked for it
     GraphVariablesRule(),  # BN014 hoists free variables (not global steps) before BN006 reads var_list
+    VariableScopesRule(),  # BN017 dissolves shared builders' scopes before BN005 moves their calls
+    BuilderClassesRule(),  # BN018 builders -> Keras layer classes (after every layer rule made objects)
     OptimizerRule(),  # BN006 before BN005: the statements it consumes stay out of the graph function
     PlaceholderGraphRule(),  # BN005 placeholders -> parameters; moves the graph region into a function
     SessionRule(),  # BN007 Session -> model calls; checks every BN layer feeds the model

@@ -22,7 +22,9 @@ class TfLayersBatchNormRule(Rule):
 
     id = "BN001"
     name = "tf-layers-batch-norm"
-    writes = frozenset({"bn_training", "fused_requested", "layer_objects", "untrainable_layers"})
+    writes = frozenset(
+        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+    )
     EXAMPLES = (
         Example(
             program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)"),

@@ -21,7 +21,9 @@ class ContribBatchNormRule(Rule):
 
     id = "BN002"
     name = "contrib-batch-norm"
-    writes = frozenset({"bn_training", "fused_requested", "layer_objects", "untrainable_layers"})
+    writes = frozenset(
+        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+    )
     EXAMPLES = (
         Example(
             program(

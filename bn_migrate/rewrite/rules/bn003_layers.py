@@ -26,7 +26,9 @@ class LayersRule(Rule):
 
     id = "BN003"
     name = "layers"
-    writes = frozenset({"bn_training", "fused_requested", "layer_objects", "untrainable_layers"})
+    writes = frozenset(
+        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+    )
     EXAMPLES = (
         Example(
             program(SEED_BEFORE, bn="tf.layers.dense(hidden, 4, name='proj')"),

@@ -120,7 +120,8 @@ class PlaceholderGraphRule(Rule):
                 )
                 continue
             graph_names |= assigned_names(statement)
-            collect = _collect(plan.body)
+            plan.collected.append(statement)
+            collect = _collect(plan.body, plan.origins, statement)
             ctx.then(
                 RULE, statement, collect
             )  # an arg_scope block (BN012): dissolved, then collected
@@ -243,8 +244,13 @@ def _free_names(function: cst.FunctionDef) -> set[str]:
     return read_names(function.body) - received - bound_names(function.body)
 
 
-def _collect(into: list[cst.BaseStatement]):  # type: ignore[no-untyped-def]
-    """An edit that moves the edited statement into ``into`` (assembled by BN007) and removes it here."""
+def _collect(  # type: ignore[no-untyped-def]
+    into: list[cst.BaseStatement],
+    origins: list[cst.BaseStatement] | None = None,
+    origin: cst.BaseStatement | None = None,
+):
+    """An edit that moves the edited statement into ``into`` (assembled by BN007) and removes it here;
+    ``origins`` gets ``origin`` (the original statement) once for each statement moved."""
 
     def move(
         updated: cst.CSTNode | cst.FlattenSentinel,
@@ -257,6 +263,8 @@ def _collect(into: list[cst.BaseStatement]):  # type: ignore[no-untyped-def]
             else:
                 assert isinstance(node, cst.BaseStatement)
                 into.append(node)
+                if origins is not None and origin is not None:
+                    origins.append(origin)
         if comments:
             return cst.SimpleStatementLine(body=[], leading_lines=comments)
         return cst.RemovalSentinel.REMOVE

@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite.analysis.syntax import contains, positional
-from bn_migrate.rewrite.context import Context, Example, Rule, leading_lines
+from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
 _SCOPED = (
@@ -71,17 +71,7 @@ class ArgScopeRule(Rule):
                 )
                 continue
             ctx.claim_within(call)
-            ctx.edit(RULE, scope, _dissolve)
+            ctx.edit(RULE, scope, dissolved_block)
             ctx.apply(
                 RULE, scope, "arg_scope dissolved: its defaults are written at each call it covered"
             )
-
-
-def _dissolve(updated: cst.CSTNode) -> cst.FlattenSentinel:
-    assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
-    body = list(updated.body.body)
-    if body:
-        body[0] = body[0].with_changes(
-            leading_lines=[*updated.leading_lines, *leading_lines(body[0])]
-        )
-    return cst.FlattenSentinel(body)

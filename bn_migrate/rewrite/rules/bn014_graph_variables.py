@@ -19,8 +19,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import assigned_names, target_names
-from bn_migrate.rewrite.analysis.program import Builder
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
@@ -99,13 +99,30 @@ class GraphVariablesRule(Rule):
                 continue
             graph_names |= assigned_names(statement)
         for builder in program.builders.values():
-            body = builder.definition.body
-            for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
+            for statement in builder.statements():
                 call = self._variable_call(ctx, statement)
-                if call is not None and id(call) not in handled:
-                    assert isinstance(statement, cst.SimpleStatementLine)
-                    if self._hoist(ctx, statement, call, graph_names, builder):
-                        handled.add(id(call))
+                if call is None or id(call) in handled:
+                    continue
+                assert isinstance(statement, cst.SimpleStatementLine)
+                if builder.nested:
+                    ctx.leave(
+                        RULE,
+                        call,
+                        f"`{code(ctx, call.func)}` in `{builder.definition.name.value}`, called from "
+                        "builders: TF1 made one variable per call (or failed without reuse); not migrated",
+                    )
+                    handled.add(id(call))
+                elif len(builder.calls) > 1 and ctx.qualify(call.func) != api.GET_VARIABLE:
+                    ctx.leave(
+                        RULE,
+                        call,
+                        f"`{code(ctx, call.func)}` in a builder called {len(builder.calls)} times: "
+                        "TF1 made a new variable at each call (only tf.get_variable shares through "
+                        "the scope); not migrated",
+                    )
+                    handled.add(id(call))
+                elif self._hoist(ctx, statement, call, graph_names, builder):
+                    handled.add(id(call))
         for call in makers:
             if id(call) in handled:
                 continue

@@ -1,0 +1,302 @@
+"""Builder functions: module-level functions that build part of the graph, and whether the layers they
+make are made once.
+
+A builder called once makes its layers once. A builder called several times makes them once only when
+TF1 shared its variables between the calls: the whole body is one ``with tf.variable_scope(NAME,
+reuse=...)`` block with a literal ``NAME`` (or ``with tf.variable_scope(NAME) as scope:`` opening with
+``if reuse: scope.reuse_variables()``, DCGAN's form), the first call does not reuse (``reuse`` False,
+None or ``tf.AUTO_REUSE``) and every later call does (True or ``tf.AUTO_REUSE``). Entering the same scope again
+resets TF1's layer-name counters under it, so the layers of every call get the same names and the same
+variables (``net/fc1/kernel``); one Keras layer object per TF1 layer, called by each call, is then
+exactly what TF1 computed. Anything else (a computed scope name, ``default_name=``, ``as scope``, a
+``reuse`` that is not a literal at some call, layers outside the block) is not a shared builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    keyword,
+    name_references,
+    parameter_names,
+    positional,
+)
+
+_SCOPE_KEYWORDS = ("name_or_scope", "reuse")
+
+
+@dataclass(frozen=True)
+class VariableScope:
+    """The ``with tf.variable_scope(...)`` block that is a builder's whole body."""
+
+    statement: cst.With
+    call: cst.Call  # the ``tf.variable_scope(...)`` call
+    name: cst.BaseExpression  # its scope name: a string literal, or a parameter of the builder
+    reuse: cst.BaseExpression | None  # its ``reuse=``, or the test of ``switch`` (None: neither)
+    switch: cst.If | None = None  # ``if reuse: scope.reuse_variables()`` opening the block
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A module-level function building part of the graph (``logits = net(x, is_training)``), called
+    from module-level graph statements: once, or several times sharing one variable scope."""
+
+    definition: cst.FunctionDef
+    calls: tuple[cst.Call, ...]  # in source order
+    scope: VariableScope | None = None
+    nested: bool = False  # called from other builders' bodies: each call makes its own layers
+
+    def parameters(self) -> set[str]:
+        return parameter_names(self.definition.params)
+
+    def arguments(self, parameter: str) -> list[cst.BaseExpression | None]:
+        """What each call passes for ``parameter`` (its default when not passed; None: unknown)."""
+        return [_argument(self.definition.params, call, parameter) for call in self.calls]
+
+    def arguments_at(self, call: cst.Call) -> list[cst.BaseExpression | None]:
+        """What ``call`` passes for each positional-or-keyword parameter, in order (defaults too)."""
+        return [
+            _argument(self.definition.params, call, p.name.value)
+            for p in self.definition.params.params
+        ]
+
+    def argument(self, parameter: str) -> cst.BaseExpression | None:
+        """What every call passes for ``parameter``, when they all pass the same expression (None:
+        unknown, or different at different calls)."""
+        values = self.arguments(parameter)
+        first = values[0]
+        if first is None or any(v is None or not v.deep_equals(first) for v in values[1:]):
+            return None
+        return first
+
+    def statements(self) -> tuple[cst.BaseStatement, ...]:
+        """The statements that build: the body, or the body of its variable scope (without its
+        ``reuse_variables()`` switch)."""
+        if self.scope is None:
+            return _body(self.definition)
+        return tuple(s for s in _body(self.scope.statement) if s is not self.scope.switch)
+
+    def scope_parameters(self) -> set[str]:
+        """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
+        they mean nothing, so they go too."""
+        if self.scope is None:
+            return set()
+        chosen = {
+            node.value
+            for node in (self.scope.name, self.scope.reuse)
+            if isinstance(node, cst.Name) and node.value in self.parameters()
+        }
+        elsewhere = {
+            name.value for statement in self.statements() for name in name_references(statement)
+        }
+        return chosen - elsewhere
+
+
+def read_builder(
+    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call]
+) -> Builder | None:
+    """``definition`` as a builder called by ``calls`` (source order), or None when TF1 may have made
+    new layers at some call (see the module docstring)."""
+    scope = _variable_scope(aliases, definition)
+    builder = Builder(definition, tuple(calls), scope)
+    if scope is None:
+        return builder if len(calls) == 1 else None
+    if scope_name(builder) is None:  # a parameter passed different names: different scopes
+        return None
+    for index, call in enumerate(calls):
+        reuse = _reuse_at(aliases, builder, call)
+        allowed = ("no", "auto") if index == 0 else ("yes", "auto")
+        if reuse not in allowed:
+            return None
+    return builder
+
+
+def read_nested_builder(
+    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call]
+) -> Builder | None:
+    """``definition`` as a builder called from other builders' bodies (``calls``): each call made its own
+    layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
+    layer class. A function with a variable scope (which may share) is not read this way."""
+    if _variable_scope(aliases, definition) is not None:
+        return None
+    return Builder(definition, tuple(calls), None, nested=True)
+
+
+def scope_name(builder: Builder) -> str | None:
+    """The literal name of the builder's variable scope (None: no scope)."""
+    if builder.scope is None:
+        return None
+    name = builder.scope.name
+    if isinstance(name, cst.Name):
+        if name.value not in builder.parameters():
+            return None
+        return _literal_string(builder.argument(name.value))
+    return _literal_string(name)
+
+
+def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
+    """The ``with tf.variable_scope("name"[, reuse=...]):`` block that is the whole body (after a
+    docstring), with nothing else in the with item."""
+    statements = list(_body(definition))
+    if statements and _is_docstring(statements[0]):
+        statements = statements[1:]
+    if len(statements) != 1 or not isinstance(statements[0], cst.With):
+        return None
+    block = statements[0]
+    if len(block.items) != 1:
+        return None
+    call = block.items[0].item
+    if call_target(aliases, call) not in api.VARIABLE_SCOPES:
+        return None
+    assert isinstance(call, cst.Call)
+    if any(arg.star for arg in call.args):
+        return None
+    args = positional(call)
+    given = keyword(call, "name_or_scope")
+    if len(args) > 1 or (args and given) or not (args or given):
+        return None
+    name = args[0].value if args else given.value  # type: ignore[union-attr]
+    if any(a.keyword is not None and a.keyword.value not in _SCOPE_KEYWORDS for a in call.args):
+        return None  # default_name=, values=, initializer=, custom_getter=...: not read here
+    if _literal_string(name) is None and not isinstance(name, cst.Name):
+        return None
+    reuse = keyword(call, "reuse")
+    asname = block.items[0].asname
+    alias = asname.name.value if asname and isinstance(asname.name, cst.Name) else None
+    if asname is not None and alias is None:
+        return None
+    switch = _reuse_switch(aliases, block, alias)
+    if switch is not None and reuse is None:
+        return VariableScope(block, call, name, switch.test, switch)
+    if alias is not None:  # ``as scope`` read for anything else: not a plain scope
+        return None
+    return VariableScope(block, call, name, reuse.value if reuse else None)
+
+
+def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:
+    """``if reuse: scope.reuse_variables()`` (or ``tf.get_variable_scope().reuse_variables()``) as the
+    block's first statement, ``scope`` (the block's alias) read nowhere else."""
+    body = _body(block)
+    first = body[0] if body else None
+    if not isinstance(first, cst.If) or first.orelse is not None:
+        return None
+    inner = _body_of_if(first)
+    if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine):
+        return None
+    small = inner[0].body
+    if len(small) != 1 or not isinstance(small[0], cst.Expr):
+        return None
+    call = small[0].value
+    if not (
+        isinstance(call, cst.Call)
+        and not call.args
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "reuse_variables"
+    ):
+        return None
+    owner = call.func.value
+    if alias is not None and isinstance(owner, cst.Name) and owner.value == alias:
+        if any(n.value == alias for s in body[1:] for n in name_references(s)):
+            return None
+        return first
+    if call_target(aliases, owner) in api.CURRENT_VARIABLE_SCOPE:
+        return first
+    return None
+
+
+def _body_of_if(statement: cst.If) -> tuple[cst.BaseStatement, ...]:
+    body = statement.body
+    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
+
+
+def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | None:
+    """What the scope's ``reuse`` is at ``call``: "no" (None/False), "yes" (True), "auto"
+    (``tf.AUTO_REUSE``), or None (not a literal)."""
+    assert builder.scope is not None
+    value = builder.scope.reuse
+    if isinstance(value, cst.Name) and value.value in builder.parameters():
+        value = _argument(builder.definition.params, call, value.value)
+        if value is None:
+            return None
+    if value is None:
+        return "no"
+    if isinstance(value, cst.Name) and value.value in ("None", "False", "True"):
+        # ``reuse=None`` inherits the outer scope's, which at module level does not reuse
+        return "yes" if value.value == "True" else "no"
+    if aliases.qualify(value) in api.AUTO_REUSE:
+        return "yes" if builder.scope.switch is not None else "auto"  # a switch tests truth
+    return None
+
+
+def _argument(params: cst.Parameters, call: cst.Call, parameter: str) -> cst.BaseExpression | None:
+    """What ``call`` passes for ``parameter`` (its default when not passed; None: unknown)."""
+    if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
+        return None
+    if any(arg.star for arg in call.args):
+        return None
+    ordered = [*params.posonly_params, *params.params]
+    for index, param in enumerate(ordered):
+        if param.name.value != parameter:
+            continue
+        given = positional(call)
+        if index < len(given):
+            return given[index].value
+        return _passed_or_default(call, param)
+    for param in params.kwonly_params:
+        if param.name.value == parameter:
+            return _passed_or_default(call, param)
+    return None
+
+
+def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression | None:
+    given = keyword(call, param.name.value)
+    if given is not None:
+        return given.value
+    return param.default
+
+
+def _literal_string(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _body(node: cst.FunctionDef | cst.With) -> tuple[cst.BaseStatement, ...]:
+    body = node.body
+    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def becomes_class(
+    builder: Builder, graph_region: list[cst.BaseStatement], graph_names: set[str]
+) -> bool:
+    """Can the builder become a Keras layer class (BN018)? It is defined before the graph region, reads
+    no graph tensor as a global (a class's ``call`` could not see it), has plain parameters, and each
+    call passes the inputs positionally (Keras takes only tensors positionally, the rest by keyword)."""
+    params = builder.definition.params
+    if params.posonly_params or isinstance(params.star_arg, cst.Param) or params.star_kwarg:
+        return False
+    if any(
+        not positional(call) or len(positional(call)) > len(params.params) for call in builder.calls
+    ):
+        return False
+    if any(statement is builder.definition for statement in graph_region):
+        return False
+    body = builder.definition.body
+    free = {n.value for n in name_references(body)} - parameter_names(params) - bound_names(body)
+    return not free & graph_names

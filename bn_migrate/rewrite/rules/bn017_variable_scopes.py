@@ -1,0 +1,174 @@
+"""BN017: a builder's ``tf.variable_scope`` -> layer objects shared by every call.
+
+``def net(x, is_training, reuse): with tf.variable_scope("net", reuse=reuse): ...`` called for the
+training graph and again with ``reuse=True`` (train and eval towers) made one set of variables in TF1:
+``net/fc1/kernel``... The layers inside become Keras layer objects created once (BN001/BN002/BN003), so
+every call of the builder already uses the same layers and the scope has nothing left to do: the block
+is dissolved into the function body, and the parameters that only chose the scope (``reuse``, a scope
+name) leave the function and its calls. Keras names each layer as TF1 named it under the scope
+(``fc1``), so a weight's TF1 name is the scope name, ``/``, its Keras path.
+
+What makes a builder shared is an analysis fact (``analysis.builders``): the scope block is the whole
+body, its name is a literal (or one literal at every call), the first call does not reuse and every
+later call does (``tf.AUTO_REUSE`` either). The file is left when the scope's name is written anywhere
+else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
+select by the name that would disappear.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.syntax import positional
+from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
+from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
+
+RULE = "BN017"
+
+_SHARED = (
+    placeholder_program(PLACEHOLDER_BEFORE)
+    .replace(
+        'h = tf.layers.dense(x, 4, name="hidden")\n'
+        'h = tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
+        "h = net(x, is_training)\n",
+    )
+    .replace(
+        "data = np.ones",
+        "def net(inputs, training, reuse=False):\n"
+        '    with tf.variable_scope("net", reuse=reuse):\n'
+        '        h = tf.layers.dense(inputs, 4, name="hidden")\n'
+        '        return tf.layers.batch_normalization(h, training=training, name="bn")\n'
+        "\n\n"
+        "data = np.ones",
+    )
+)
+
+
+class VariableScopesRule(Rule):
+    """Dissolve the variable scope of a builder whose calls share its layers."""
+
+    id = RULE
+    name = "variable-scopes"
+    EXAMPLES = (
+        Example(  # the scope's name selects variables elsewhere: left
+            _SHARED.replace(
+                ".minimize(loss)", '.minimize(loss, var_list=tf.trainable_variables("net"))'
+            ),
+            left=("BN017",),
+        ),
+    )
+
+    def plan(self, ctx: Context) -> None:
+        for builder in ctx.program.builders.values():
+            if builder.scope is not None:
+                self._dissolve(ctx, builder)
+
+    def _dissolve(self, ctx: Context, builder: Builder) -> None:
+        assert builder.scope is not None
+        name = scope_name(builder)
+        assert name is not None  # a builder's scope has a literal name (analysis.builders)
+        sources: set[int] = set()  # where the name itself is written: a scope parameter's values
+        if isinstance(builder.scope.name, cst.Name):
+            values = builder.arguments(builder.scope.name.value)
+            sources = {id(value) for value in values if value is not None}
+        elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
+        if elsewhere is not None:
+            ctx.leave(
+                RULE,
+                builder.scope.call,
+                f'variable scope "{name}" is named again at line {elsewhere}: what selects variables or '
+                "update ops by that name would select nothing once the scope is gone; not migrated",
+            )
+            return
+        ctx.claim_within(builder.scope.call)
+        ctx.edit(RULE, builder.scope.statement, dissolved_block)
+        if builder.scope.switch is not None:
+            ctx.remove(
+                RULE,
+                builder.scope.switch,
+                "reuse_variables(): the shared layer objects are reused by every call",
+            )
+        removable = [p for p in sorted(builder.scope_parameters()) if _removable(builder, p)]
+        if removable:
+            ctx.edit(RULE, builder.definition.params, _without_params(set(removable)))
+            for call in builder.calls:
+                ctx.edit(RULE, call, _without_args(builder, call, set(removable)))
+        calls = len(builder.calls)
+        ctx.apply(
+            RULE,
+            builder.scope.statement,
+            f'variable scope "{name}" dissolved: the layers inside are created once and shared by '
+            + (
+                f"the {calls} calls of `{builder.definition.name.value}`"
+                if calls > 1
+                else "its call"
+            )
+            + (f"; `{'`, `'.join(removable)}` removed" if removable else ""),
+        )
+
+
+def _strings_naming(ctx: Context, name: str, scope_call: cst.Call, sources: set[int]) -> int | None:
+    """Line of a string literal that is the scope's name or a path under it, outside the scope call
+    and the ``sources`` that pass the name to it."""
+    found: list[cst.SimpleString] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> bool:
+            return node is not scope_call
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            value = node.evaluated_value
+            named = isinstance(value, str) and (value == name or value.startswith(name + "/"))
+            if named and id(node) not in sources:
+                found.append(node)
+
+    ctx.module.visit(Strings())
+    if not found:
+        return None
+    where = ctx.positions.get(found[0])
+    return where.start.line if where else 1
+
+
+def _removable(builder: Builder, parameter: str) -> bool:
+    """Can ``parameter`` leave the signature and every call? Each call passes it by keyword, leaves it
+    to its default, or passes it as the last positional argument at its own position."""
+    params = builder.definition.params
+    ordered = [p.name.value for p in (*params.posonly_params, *params.params)]
+    if parameter not in ordered:
+        return True
+    index = ordered.index(parameter)
+    return all(
+        index >= len(given) or index == len(given) - 1
+        for given in (positional(call) for call in builder.calls)
+    )
+
+
+def _without_params(names: set[str]):  # type: ignore[no-untyped-def]
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Parameters)
+        kept = [p for p in updated.params if p.name.value not in names]
+        kwonly = [p for p in updated.kwonly_params if p.name.value not in names]
+        if kept and not kwonly and updated.star_arg is cst.MaybeSentinel.DEFAULT:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(params=kept, kwonly_params=kwonly)
+
+    return edit
+
+
+def _without_args(builder: Builder, call: cst.Call, names: set[str]):  # type: ignore[no-untyped-def]
+    params = builder.definition.params
+    ordered = [p.name.value for p in (*params.posonly_params, *params.params)]
+    given = positional(call)
+    dropped = {id(a) for a in call.args if a.keyword is not None and a.keyword.value in names}
+    dropped |= {id(given[i]) for i, p in enumerate(ordered) if p in names and i < len(given)}
+    drop = [index for index, arg in enumerate(call.args) if id(arg) in dropped]
+
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        args = [a for i, a in enumerate(updated.args) if i not in drop]
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=args)
+
+    return edit

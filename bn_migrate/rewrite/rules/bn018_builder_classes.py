@@ -1,0 +1,421 @@
+"""BN018: a builder function -> a Keras model class (``tf.keras.Model``: it can ``save_weights``), its
+layers created once in ``__init__``.
+
+``def net(inputs, training): h = tf.layers.dense(inputs, 4, name="hidden") ...`` becomes
+
+    class Net(tf.keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = tf.keras.layers.Dense(4, name="hidden")
+
+        def call(self, inputs, training):
+            h = self.hidden(inputs)
+            ...
+
+and the name ``net`` is bound, where TF1 built the graph, to one instance, ``net = Net(name="net")``
+(named after the builder's variable scope when it has one), so every call of the builder calls the same
+layers, as the builder called once, or its calls sharing one variable scope, used the same variables in
+TF1. The body, parameters and comments stay as they were; a call passes every argument after the inputs
+by keyword (Keras accepts only tensors positionally). Sublayers are tracked by Keras, so the train step
+trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>`` has the Keras path
+``<name>/<layer>/<weight>``. Which builders qualify is an analysis fact (``analysis.builders``); which layers
+they make is decided by the layer rules (BN001-BN003), which write them into ``builder_objects``.
+
+A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
+layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
+(``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
+(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
+``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
+parameters.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.names import bound_names, dotted
+from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional, read_names
+from bn_migrate.rewrite.context import Context, Rule
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg
+from bn_migrate.rewrite.result import ModelPair
+
+RULE = "BN018"
+
+
+class BuilderClassesRule(Rule):
+    """Turn each builder that makes layers into a Keras layer class with one instance."""
+
+    id = RULE
+    name = "builder-classes"
+    reads = frozenset({"builder_objects"})
+    writes = frozenset({"builder_objects", "layer_objects", "models"})  # callers get instances
+
+    def plan(self, ctx: Context) -> None:
+        program = ctx.program
+        for builder in _converted(ctx):
+            name = builder.definition.name.value
+            class_name = program.fresh_name(_camel(name))
+            flag = _training_flag(builder)
+            if flag is not None:
+                _rename(ctx, builder, flag)
+            if builder.nested:
+                if not self._nested(ctx, builder, class_name, flag):
+                    continue
+                ctx.apply(
+                    RULE,
+                    builder.definition,
+                    f"`{name}`, called from builders -> Keras layer class `{class_name}`, one instance "
+                    "per call, created in the caller's __init__",
+                )
+                continue
+            objects = ctx.builder_objects.get(name, [])
+            made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+            ctx.edit(RULE, builder.definition, _as_class(class_name, made, [], []))
+            keras_name = scope_name(builder) or name
+            instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
+            assert isinstance(instance, cst.SimpleStatementLine)
+            where = ctx.positions[builder.calls[0]]
+            ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
+            for call in builder.calls:
+                ctx.then(RULE, call, _call_edit(builder, flag))
+            ctx.models.append(
+                ModelPair(
+                    name,
+                    class_name,
+                    _input_shape(ctx, builder),
+                    tuple(_weights(ctx, builder, keras_name, made)),
+                    tuple(_literal_arguments(ctx, builder)),
+                )
+            )
+            ctx.apply(
+                RULE,
+                builder.definition,
+                f"builder `{name}` -> Keras layer class `{class_name}`, its layers created once in "
+                f'__init__; `{name} = {class_name}(name="{keras_name}")` where the graph was built',
+            )
+
+    @staticmethod
+    def _nested(ctx: Context, builder: Builder, class_name: str, flag: str | None) -> bool:
+        """A builder called from builders: its literal parameters become ``__init__`` parameters, each
+        call an instance created in the caller's ``__init__`` and called where the call was."""
+        program = ctx.program
+        params = builder.definition.params
+        names = [p.name.value for p in params.params]
+        init = [
+            n
+            for n in names[1:]
+            if n != flag and all(v is not None and is_literal(v) for v in builder.arguments(n))
+        ]
+        for param in params.kwonly_params:
+            ctx.leave(
+                RULE,
+                param,
+                "keyword-only parameter of a builder called from builders: not migrated",
+            )
+            return False
+        reads = _reads_kept(ctx, builder)
+        stored = sorted({n.value for n in reads} & set(init))
+        for name in reads:
+            if name.value in stored:
+                ctx.edit(RULE, name, _on_self(_stored(name.value)))
+        objects = ctx.builder_objects.get(builder.definition.name.value, [])
+        made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        ctx.edit(
+            RULE,
+            builder.definition,
+            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
+        )
+        for call in builder.calls:
+            caller = program.builder_of(call)
+            assert caller is not None  # a nested builder is called from builders only
+            attribute = program.fresh_name(builder.definition.name.value)
+            values = [
+                kwarg(n, value.deep_clone())
+                for n, value in zip(names, builder.arguments_at(call))
+                if n in init and value is not None
+            ]
+            instance = cst.SimpleStatementLine(
+                [
+                    cst.Assign(
+                        [cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(attribute)))],
+                        cst.Call(cst.Name(class_name), values),
+                    )
+                ]
+            )
+            where = ctx.positions[call]
+            ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
+                ((where.start.line, where.start.column), instance)
+            )
+            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), f"self.{attribute}"))
+        return True
+
+
+def _converted(ctx: Context) -> list[Builder]:
+    """Builders that become classes, callees first: those that make layers (``builder_objects``) and
+    those that call such a nested builder."""
+    program = ctx.program
+    converted = {
+        name for name in ctx.builder_objects if program.builder_class(program.builders[name])
+    }
+    added = True
+    while added:
+        added = False
+        for name, builder in program.builders.items():
+            if name in converted or not program.builder_class(builder):
+                continue
+            if any(
+                program.builders[inner].nested
+                and any(program.builder_of(c) is builder for c in program.builders[inner].calls)
+                for inner in converted
+            ):
+                converted.add(name)
+                added = True
+    ordered: list[Builder] = []
+
+    def visit(builder: Builder) -> None:
+        if builder in ordered:
+            return
+        for inner in converted:
+            nested = program.builders[inner]
+            if nested.nested and any(program.builder_of(c) is builder for c in nested.calls):
+                visit(nested)
+        ordered.append(builder)
+
+    for name in program.builders:
+        if name in converted:
+            visit(program.builders[name])
+    return ordered
+
+
+def _reads_kept(ctx: Context, builder: Builder) -> list[cst.Name]:
+    """Names the builder's body still reads once the layer rules have rebuilt their calls: a converted
+    layer call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``."""
+    gone: set[int] = set()
+    for call in ctx.program.calls:
+        if (
+            call in ctx.edits
+            and id(call.func) in ctx.claimed
+            and ctx.program.builder_of(call) is builder
+        ):
+            inputs = next((a.value for a in call.args if a.keyword is None), None)
+            kept = {id(n) for n in name_references(inputs)} if inputs is not None else set()
+            gone |= {id(n) for n in name_references(call)} - kept
+    return [n for n in name_references(builder.definition.body) if id(n) not in gone]
+
+
+_LAYER_ATTRIBUTES = frozenset(
+    {"name", "dtype", "trainable", "weights", "variables", "input", "output", "built", "losses",
+     "path", "training", "supports_masking", "dtype_policy", "metrics", "updates"}
+)  # fmt: skip
+"""Attributes a Keras layer already has: a stored parameter of that name gets another attribute."""
+
+
+def _stored(name: str) -> str:
+    return f"{name}_value" if name in _LAYER_ATTRIBUTES else name
+
+
+def _on_self(attribute: str):  # type: ignore[no-untyped-def]
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.Attribute(cst.Name("self"), cst.Name(attribute))
+
+    return edit
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
+
+
+def _as_class(  # type: ignore[no-untyped-def]
+    class_name: str,
+    made: list[cst.SimpleStatementLine],
+    init: list[str],
+    stored: list[str],
+    base: str = "tf.keras.Model",
+):
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.FunctionDef)
+        signature = ", ".join(["self", *init, "**kwargs"])
+        keeps = "".join(f"        self.{_stored(name)} = {name}\n" for name in stored)
+        template = cst.parse_statement(
+            f"class {class_name}({base}):\n"
+            f"    def __init__({signature}):\n"
+            "        super().__init__(**kwargs)\n" + keeps
+        )
+        assert isinstance(template, cst.ClassDef) and isinstance(template.body, cst.IndentedBlock)
+        constructor = template.body.body[0]
+        assert isinstance(constructor, cst.FunctionDef)
+        assert isinstance(constructor.body, cst.IndentedBlock)
+        constructor = constructor.with_changes(
+            body=constructor.body.with_changes(body=[*constructor.body.body, *made])
+        )
+        params = updated.params
+        kept = [p for p in params.params if p.name.value not in init]
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        call = updated.with_changes(
+            name=cst.Name("call"),
+            params=params.with_changes(params=[cst.Param(cst.Name("self")), *kept]),
+            leading_lines=[cst.EmptyLine(indent=False)],
+            decorators=[],
+        )
+        return template.with_changes(
+            body=template.body.with_changes(body=[constructor, call]),
+            leading_lines=updated.leading_lines,
+        )
+
+    return edit
+
+
+def _training_flag(builder: Builder) -> str | None:
+    """The builder's training-flag parameter when it is not named ``training`` (``is_training``,
+    ``phase_train``...): renamed ``training``, the name Keras gives the flag (and passes on to
+    sublayers), unless ``training`` is taken or the body rebinds the flag."""
+    names = [p.name.value for p in builder.definition.params.params]
+    body = builder.definition.body
+    if "training" in names or "training" in bound_names(body) | read_names(body):
+        return None
+    flag = next((name for name in api.TRAINING_FLAG_NAMES if name in names), None)
+    if flag is None or flag in bound_names(body):
+        return None
+    return flag
+
+
+def _rename(ctx: Context, builder: Builder, flag: str) -> None:
+    def renamed(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Name)
+        return updated.with_changes(value="training")
+
+    param = next(p for p in builder.definition.params.params if p.name.value == flag)
+    ctx.edit(RULE, param.name, renamed)
+    for name in name_references(builder.definition.body):
+        if name.value == flag:
+            ctx.edit(RULE, name, renamed)
+
+
+def _call_edit(  # type: ignore[no-untyped-def]
+    builder: Builder,
+    flag: str | None,
+    dropped: frozenset[str] = frozenset(),
+    function: str | None = None,
+):
+    """A call of the builder as its class's instance is called: every positional argument after the
+    inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
+    parameters in ``dropped`` (the instance's ``__init__``'s) left out, and the callee ``function``
+    (``self.conv_bn``) when given: ``conv_bn(x, 16, is_training, "c1")`` ->
+    ``self.conv_bn(x, training=is_training)``."""
+    params = [p.name.value for p in builder.definition.params.params]
+
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        args = []
+        index = 0
+        for arg in updated.args:
+            name = arg.keyword.value if arg.keyword is not None else None
+            if arg.keyword is None and not arg.star:
+                name = params[index]
+                index += 1
+                if index > 1 and name not in dropped:
+                    arg = kwarg(name, arg.value).with_changes(comma=arg.comma)
+            if name in dropped:
+                continue
+            if name is not None and name == flag:
+                arg = arg.with_changes(keyword=cst.Name("training"))
+            args.append(arg)
+        if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        changes: dict[str, object] = {"args": args}
+        if function is not None:
+            changes["func"] = cst.parse_expression(function)
+        return updated.with_changes(**changes)
+
+    return edit
+
+
+def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
+    """The per-example shape of what the first call passes, when it is a placeholder whose literal
+    shape fixes it (``tf.placeholder(tf.float32, [None, 32, 32, 3])`` -> (32, 32, 3))."""
+    inputs = positional(builder.calls[0])[0].value
+    placeholder = (
+        ctx.program.placeholders.get(inputs.value) if isinstance(inputs, cst.Name) else None
+    )
+    if placeholder is None or not isinstance(placeholder.statement.value, cst.Call):
+        return None
+    call = placeholder.statement.value
+    given = keyword(call, "shape") or next(iter(positional(call)[1:2]), None)
+    shape = given.value if given is not None else None
+    if not isinstance(shape, (cst.List, cst.Tuple)) or not shape.elements:
+        return None
+    sizes = [element.value for element in shape.elements]
+    if not (isinstance(sizes[0], cst.Name) and sizes[0].value == "None"):
+        return None
+    if not all(isinstance(size, cst.Integer) for size in sizes[1:]):
+        return None
+    return tuple(int(size.value) for size in sizes[1:] if isinstance(size, cst.Integer)) or None
+
+
+def _weights(
+    ctx: Context, builder: Builder, keras_name: str, made: list[cst.SimpleStatementLine]
+) -> list[tuple[str, str]]:
+    """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers with
+    a literal ``name=`` (what fixes both names); other layers are left to name matching."""
+    tf_layers = {
+        name
+        for call in ctx.program.calls
+        if ctx.program.builder_of(call) is builder
+        and (ctx.qualify(call.func) or "").startswith(api.TF_LAYERS + ".")
+        and (name := _literal_name(call)) is not None
+    }
+    scope = scope_name(builder)
+    pairs = []
+    for statement in made:
+        small = statement.body[0]
+        if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
+            continue
+        constructor = small.value
+        layer = _literal_name(constructor)
+        kind = dotted(constructor.func)
+        kind = api.KERAS_BN_CLASS if kind == FUSED_CLASS else kind
+        if layer is None or layer not in tf_layers or kind not in api.KERAS_WEIGHTS:
+            continue
+        for weight, switch in api.KERAS_WEIGHTS[kind]:
+            given = keyword(constructor, switch) if switch else None
+            if (
+                given is not None
+                and isinstance(given.value, cst.Name)
+                and given.value.value == "False"
+            ):
+                continue
+            tf1 = f"{scope}/{layer}/{weight}" if scope else f"{layer}/{weight}"
+            pairs.append((tf1, f"{keras_name}/{layer}/{weight}"))
+    return pairs
+
+
+def _literal_name(call: cst.Call) -> str | None:
+    given = keyword(call, "name")
+    value = given.value if given is not None else None
+    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+        return value.evaluated_value
+    return None
+
+
+def _literal_arguments(ctx: Context, builder: Builder) -> list[tuple[str, object]]:
+    """The literal values the program's first call passes to parameters other than the inputs and the
+    training flag (``reuse=False``, ``units=6``): the model check builds the TF1 model as it was."""
+    params = builder.definition.params
+    names = [p.name.value for p in params.params][1:] + [p.name.value for p in params.kwonly_params]
+    found = []
+    for name in names:
+        if name in api.TRAINING_FLAG_NAMES:
+            continue
+        value = builder.arguments(name)[0]
+        if value is None:
+            continue
+        try:
+            found.append((name, ast.literal_eval(ctx.module.code_for_node(value).strip())))
+        except (ValueError, SyntaxError):
+            continue  # a tensor or a computed value: the model check's own choice stands
+    return found

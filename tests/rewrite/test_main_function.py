@@ -1,0 +1,61 @@
+"""Programs whose training code is ``def main():`` called as the module's last statement."""
+
+from __future__ import annotations
+
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from tests.conftest import REPO
+
+FIXTURE = (REPO / "tests" / "fixtures" / "tf1" / "main_function.py").read_text()
+PLAIN = RewriteOptions(plain_keras_bn=True)
+
+
+def test_main_body_is_migrated_inside_main_and_the_guard_is_kept() -> None:
+    result = rewrite_source(FIXTURE, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert (
+        "\n\ndef main():\n    x_data, y_data = make_data(0)\n\n    fc1 = tf.keras.layers.Dense("
+        in code
+    )
+    assert "\n    @tf.function\n    def train_step(x, y, is_training):\n" in code
+    assert code.endswith('\n\nif __name__ == "__main__":\n    main()\n')
+    assert "tf.placeholder" not in code and "Session" not in code
+    assert not any(line != line.rstrip() for line in code.splitlines())  # no indented blank lines
+    # places are the original file's: the BN call is on line 22, column 9 (inside main)
+    lines = FIXTURE.splitlines()
+    bn = next(s for s in result.applied if s.rule == "BN001")
+    assert lines[bn.line - 1][bn.col - 1 :].startswith("tf.layers.batch_normalization(")
+    again = rewrite_source(code, options=PLAIN)
+    assert again.status is Status.UNCHANGED and again.code == code
+
+
+def test_left_main_keeps_the_file_and_reports_original_places() -> None:
+    source = FIXTURE.replace(
+        '        print("eval loss', '        sess.run(loss, options=None)\n        print("eval loss'
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    site = next(s for s in result.left if "options/run_metadata" in s.message)
+    line = source.splitlines()[site.line - 1]
+    assert line[site.col - 1 :].startswith("sess.run(loss, options=None)")
+
+
+def _leaves_main_alone(source: str) -> None:
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any("inside `def main`" in s.message for s in result.left), result.left
+
+
+def test_mains_that_are_not_the_program_are_left() -> None:
+    _leaves_main_alone(FIXTURE.replace("def main():", "def main(argv=None):"))
+    _leaves_main_alone(FIXTURE + "print('done')\n")  # main() is not the last statement
+    _leaves_main_alone(FIXTURE.replace("BATCH = 32\n", "BATCH = 32\nentry = main\n"))
+    returning = FIXTURE.replace(
+        "    x_data, y_data = make_data(0)\n",
+        "    x_data, y_data = make_data(0)\n    if x_data is None:\n        return\n",
+    )
+    _leaves_main_alone(returning)
+    session_outside = FIXTURE.replace("BATCH = 32\n", "BATCH = 32\nspare = tf.Session()\n")
+    result = rewrite_source(session_outside)
+    assert result.status is Status.SKIPPED and result.code == session_outside
