@@ -930,6 +930,8 @@ def _ignore_stop_signals() -> None:
     write, and shuts the pool down (the workers end with it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # started blocked: see below
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def pool_context() -> BaseContext:
@@ -945,18 +947,20 @@ def pool_context() -> BaseContext:
 
 
 @contextlib.contextmanager
-def _sigint_ignored_while_spawning() -> Iterator[None]:
-    """Workers start while files are submitted. An ignored SIGINT survives exec, so a Ctrl-C landing
-    before a worker's initializer runs cannot kill it with a traceback; the price is that a Ctrl-C
-    during the submit loop itself (milliseconds) is ignored."""
+def _sigint_held_while_spawning() -> Iterator[None]:
+    """Workers start while files are submitted, with this process's signal handlers (fork) until their
+    initializer runs. SIGINT is blocked meanwhile: the workers start with it blocked and ignore it once
+    their initializer runs, so a Ctrl-C cannot kill one with a traceback; this process keeps it pending
+    and receives it as soon as the submit loop ends (a Ctrl-C in that loop is no longer lost: on a busy
+    machine the first files are written before the loop ends)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run_parallel(
@@ -970,10 +974,11 @@ def _run_parallel(
         mp_context=pool_context(),
         initializer=_ignore_stop_signals,
     )
-    with _sigint_ignored_while_spawning(), deferred(signal.SIGTERM):
-        futures = [executor.submit(process_file, job, settings) for job in jobs]
+    futures: list[Future[FileOutcome]] = []
     consumed = 0
     try:
+        with _sigint_held_while_spawning(), deferred(signal.SIGTERM):
+            futures = [executor.submit(process_file, job, settings) for job in jobs]
         for job, future in zip(jobs, futures):
             outcome = _outcome_of(job, future)
             consumed += 1

@@ -747,3 +747,17 @@ def test_pool_context_forks_only_a_single_threaded_process() -> None:
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert single.stdout.strip() == ("fork" if sys.platform == "linux" else "spawn")
+
+
+def test_ctrl_c_while_workers_start_is_held_not_lost() -> None:
+    """A Ctrl-C while files are submitted (workers starting) used to be ignored: on a busy machine the
+    first files were written before the submit loop ended, and the run went on to the end. It is now
+    held back and arrives when the loop ends."""
+    from bn_migrate.rewrite.runner import _sigint_held_while_spawning
+
+    reached_end_of_block = False
+    with pytest.raises(KeyboardInterrupt), _sigint_held_while_spawning():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # a signal that were not held would interrupt here
+        reached_end_of_block = True
+    assert reached_end_of_block
