@@ -421,9 +421,12 @@ def test_ctrl_c_on_a_parallel_run_leaves_whole_files_and_no_temp_files(tmp_path:
     make_tree(tmp_path, {f"f{i:02}.py": TF1 for i in range(40)})
     script = textwrap.dedent(
         f"""
+        import signal
         import sys
         from pathlib import Path
         from bn_migrate.rewrite.runner import RunConfig, rewrite_command
+        # as in a terminal: a job started in the background of a script inherits an ignored SIGINT
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from tests.rewrite.test_runner import slow_transform
         print("started", flush=True)
         sys.exit(rewrite_command(RunConfig(paths=(Path({str(tmp_path)!r}),), jobs=2),
@@ -749,13 +752,16 @@ def test_pool_context_forks_only_a_single_threaded_process() -> None:
     assert single.stdout.strip() == ("fork" if sys.platform == "linux" else "spawn")
 
 
-def test_ctrl_c_while_workers_start_is_held_not_lost() -> None:
+def test_ctrl_c_while_workers_start_is_held_not_lost(request: pytest.FixtureRequest) -> None:
     """A Ctrl-C while files are submitted (workers starting) used to be ignored: on a busy machine the
     first files were written before the submit loop ended, and the run went on to the end. It is now
     held back and arrives when the loop ends."""
     from bn_migrate.rewrite.runner import _sigint_held_while_spawning
 
     reached_end_of_block = False
+    # as in a terminal (a test run started in the background inherits an ignored SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     with pytest.raises(KeyboardInterrupt), _sigint_held_while_spawning():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # a signal that were not held would interrupt here
