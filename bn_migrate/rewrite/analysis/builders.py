@@ -136,8 +136,8 @@ def scope_name(builder: Builder) -> str | None:
     if isinstance(name, cst.Name):
         if name.value not in builder.parameters():
             return None
-        return _literal_string(builder.argument(name.value))
-    return _literal_string(name)
+        return literal_string(builder.argument(name.value))
+    return literal_string(name)
 
 
 def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
@@ -164,7 +164,7 @@ def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variabl
     name = args[0].value if args else given.value  # type: ignore[union-attr]
     if any(a.keyword is not None and a.keyword.value not in _SCOPE_KEYWORDS for a in call.args):
         return None  # default_name=, values=, initializer=, custom_getter=...: not read here
-    if _literal_string(name) is None and not isinstance(name, cst.Name):
+    if literal_string(name) is None and not isinstance(name, cst.Name):
         return None
     reuse = keyword(call, "reuse")
     asname = block.items[0].asname
@@ -186,7 +186,7 @@ def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cs
     first = body[0] if body else None
     if not isinstance(first, cst.If) or first.orelse is not None:
         return None
-    inner = _body_of_if(first)
+    inner = _body(first)
     if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine):
         return None
     small = inner[0].body
@@ -208,11 +208,6 @@ def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cs
     if call_target(aliases, owner) in api.CURRENT_VARIABLE_SCOPE:
         return first
     return None
-
-
-def _body_of_if(statement: cst.If) -> tuple[cst.BaseStatement, ...]:
-    body = statement.body
-    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
 
 
 def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | None:
@@ -261,14 +256,14 @@ def _passed_or_default(call: cst.Call, param: cst.Param) -> cst.BaseExpression |
     return param.default
 
 
-def _literal_string(node: cst.BaseExpression | None) -> str | None:
+def literal_string(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
 
 
-def _body(node: cst.FunctionDef | cst.With) -> tuple[cst.BaseStatement, ...]:
+def _body(node: cst.FunctionDef | cst.With | cst.If) -> tuple[cst.BaseStatement, ...]:
     body = node.body
     return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
 

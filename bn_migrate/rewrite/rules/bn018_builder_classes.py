@@ -36,7 +36,7 @@ import ast
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.builders import Builder, literal_string, scope_name
 from bn_migrate.rewrite.analysis.names import bound_names, dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional, read_names
 from bn_migrate.rewrite.context import Context, Rule
@@ -396,10 +396,7 @@ def _weights(
 
 def _literal_name(call: cst.Call) -> str | None:
     given = keyword(call, "name")
-    value = given.value if given is not None else None
-    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-        return value.evaluated_value
-    return None
+    return literal_string(given.value if given is not None else None)
 
 
 def _literal_arguments(ctx: Context, builder: Builder) -> list[tuple[str, object]]:
