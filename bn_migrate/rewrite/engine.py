@@ -18,13 +18,15 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
-from bn_migrate.rewrite.planning import main_function
-from bn_migrate.rewrite.result import RewriteResult, Site, Status
+from bn_migrate.rewrite.planning import inlined_modules, main_function
+from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
+from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
 
@@ -66,6 +68,111 @@ def rewrite_source(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def rewrite_program(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    *,
+    options: RewriteOptions | None = None,
+    blockers: Sequence[Sequence[Site]] = (),
+) -> list[RewriteResult]:
+    """Migrate a program spread over ``files`` (the entry script first, then the modules it imports
+    at ``edges``, see ``planning.inlined_modules``) as one: every file migrated, or all left together.
+
+    ``blockers`` (per file) are the reasons each file is given when the files cannot be read as one
+    module; the reason why not is added to the file it concerns. A result per file, in order."""
+    options = options or RewriteOptions()
+    reasons = [list(blockers[i]) if i < len(blockers) else [] for i in range(len(files))]
+    try:
+        inlined = inlined_modules.inline(files, edges)
+    except InliningError as exc:
+        return _separately(files, options, reasons, exc)
+    result = rewrite_source(inlined.code, path=files[0].path, options=options)
+    applied: list[list[Site]] = [[] for _ in files]
+    left: list[list[Site]] = [[] for _ in files]
+    for site in result.applied:
+        index, place = inlined.site(site)
+        applied[index].append(place)
+    for site in result.left:
+        index, place = inlined.site(site)
+        left[index].append(place)
+    if result.status is Status.UNCHANGED:
+        return [RewriteResult(status=Status.UNCHANGED, code=f.source) for f in files]
+    if result.status is not Status.CHANGED:
+        return [_left_with_program(files, index, left[index]) for index in range(len(files))]
+    try:
+        texts = inlined.split(result.code)
+        for index, text in enumerate(texts):
+            try:
+                _check_parses(text)
+            except cst.ParserSyntaxError as exc:
+                raise InliningError(
+                    index, 1, f"internal: the rewrite does not parse ({exc.message}); please report"
+                ) from exc
+    except InliningError as exc:
+        return _separately(files, options, reasons, exc)
+    models: list[list[ModelPair]] = [[] for _ in files]
+    for pair in result.models:
+        models[inlined.owner(pair, texts)].append(pair)
+    results = []
+    for index, (file, text) in enumerate(zip(files, texts)):
+        changed = text != file.source
+        results.append(
+            RewriteResult(
+                status=Status.CHANGED if changed else Status.UNCHANGED,
+                code=text if changed else file.source,
+                applied=_sorted(applied[index]) if changed else [],
+                models=models[index] if changed else [],
+            )
+        )
+    return results
+
+
+def _separately(
+    files: Sequence[ProgramFile],
+    options: RewriteOptions,
+    reasons: list[list[Site]],
+    exc: InliningError,
+) -> list[RewriteResult]:
+    """Each file left with its program reasons: why the files cannot be merged, in the file it
+    concerns; in the others, that they belong to that program (never migrated alone)."""
+    message = f"the program's modules cannot be migrated together: {exc.message}"
+    reasons[exc.file].append(Site(PROGRAM_RULE, exc.line, 1, message))
+    for index in range(len(files)):
+        if index != exc.file:
+            reasons[index].append(
+                Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    f"belongs to one program with {files[exc.file].path}, whose modules cannot be "
+                    f"migrated together (see its line {exc.line})",
+                )
+            )
+    return [
+        rewrite_source(file.source, path=file.path, options=options, blockers=reasons[index])
+        for index, file in enumerate(files)
+    ]
+
+
+def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site]) -> RewriteResult:
+    """File ``index`` of a program that is left: its own reasons, else one naming the program."""
+    source = files[index].source
+    if not left and prefilter.leaves_unchanged(source):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
+    if not left:
+        others = ", ".join(f.path for i, f in enumerate(files) if i != index)
+        left = [
+            Site(
+                PROGRAM_RULE,
+                1,
+                1,
+                f"migrated only together with the other modules of its program ({others}), "
+                "which are left: see their reasons",
+            )
+        ]
+    return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(left))
 
 
 def _rewrite_main(
@@ -288,9 +395,8 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         return "graph code in a function defined inside another block is not migrated"
     if not calls:
         return (
-            f"`{name}` is never called in this module (model code for other modules): it becomes a "
-            "Keras layer class only together with the program that calls it, and programs spread over "
-            "several modules are not migrated in this version"
+            f"`{name}` is never called in its program (model code for other programs, or unused): it "
+            "becomes a Keras layer class only together with the training code that calls it"
         )
     for call in calls:
         if id(call) in program.repeated_calls:

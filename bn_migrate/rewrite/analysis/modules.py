@@ -90,6 +90,16 @@ class ModuleFacts:
         return f"cell {cell}:line {in_cell}"
 
 
+@dataclass(frozen=True)
+class ProgramUnit:
+    """A program migrated as one: its entry script, the modules it runs, and every import among
+    them as (importer, line, module)."""
+
+    entry: Path
+    members: tuple[Path, ...]
+    edges: tuple[tuple[Path, int, Path], ...]
+
+
 class ProgramGraph:
     """The local-import graph of a set of files and their neighbours."""
 
@@ -234,6 +244,121 @@ class ProgramGraph:
                 )
             )
         return sites
+
+    def units(self, files: Iterable[Path]) -> tuple[list[ProgramUnit], dict[Path, Site]]:
+        """The programs among ``files`` whose modules can be migrated together: an entry script that
+        no local module imports, and the local modules with TensorFlow code it imports (directly or
+        through each other), imported by none but them, without import cycles, all among ``files``
+        and free of dynamic or unresolved imports. Also, per entry whose program does not qualify,
+        the first reason why (at the import that breaks it)."""
+        wanted = {Path(os.path.abspath(f)) for f in files}
+        found: list[ProgramUnit] = []
+        refused: dict[Path, Site] = {}
+        for entry in sorted(wanted):
+            facts = self.facts.get(entry)
+            if (
+                facts is None
+                or entry.suffix != ".py"
+                or not facts.readable
+                or facts.dynamic
+                or facts.unresolved
+                or any(edge.importer != entry for edge in self.importers.get(entry, []))
+            ):
+                continue
+            members: list[Path] = []
+            edges: list[tuple[Path, int, Path]] = []
+            why: Site | None = None
+            queue, program = [entry], self._runs(entry)
+            while queue and why is None:
+                current = queue.pop(0)
+                for edge in self.facts[current].imports:
+                    if not self._builds_graph(edge.target):
+                        continue
+                    why = self._not_a_member(edge, wanted, entry, program)
+                    if why is not None:
+                        break
+                    edges.append((current, edge.line, edge.target))
+                    if edge.target not in members:
+                        members.append(edge.target)
+                        queue.append(edge.target)
+            if why is None and self._cycle(entry, edges):
+                why = Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    "the program's modules import each other in a cycle: "
+                    "they are not migrated together in this version",
+                )
+            if why is not None:
+                refused[entry] = why
+            elif members:
+                found.append(ProgramUnit(entry, tuple(members), tuple(edges)))
+        return found, refused
+
+    @staticmethod
+    def _cycle(entry: Path, edges: list[tuple[Path, int, Path]]) -> bool:
+        after: dict[Path, set[Path]] = {}
+        for importer, _, module in edges:
+            after.setdefault(importer, set()).add(module)
+        state: dict[Path, int] = {}  # 1: being visited, 2: done
+
+        def visit(node: Path) -> bool:
+            state[node] = 1
+            for following in after.get(node, ()):
+                if state.get(following) == 1 or (following not in state and visit(following)):
+                    return True
+            state[node] = 2
+            return False
+
+        return visit(entry)
+
+    def _runs(self, entry: Path) -> set[Path]:
+        """``entry`` and every local module it imports, directly or not."""
+        found = {entry}
+        stack = [entry]
+        while stack:
+            for edge in self.facts.get(stack.pop(), ModuleFacts(entry)).imports:
+                if edge.target not in found:
+                    found.add(edge.target)
+                    stack.append(edge.target)
+        return found
+
+    def _builds_graph(self, path: Path) -> bool:
+        facts = self.facts.get(path)
+        if facts is None:
+            return False
+        return (
+            facts.uses_tensorflow or not facts.readable or self.reaches_tensorflow(path) is not None
+        )
+
+    def _not_a_member(
+        self, edge: LocalImport, wanted: set[Path], entry: Path, program: set[Path]
+    ) -> Site | None:
+        """Why ``edge.target`` cannot be migrated together with the program of ``entry``, if so."""
+        target = edge.target
+        shown = self._display(target, entry)
+        facts = self.facts[target]
+        why = None
+        importers = {other.importer for other in self.importers.get(target, [])}
+        if target == entry:
+            why = f"`{shown}`, the program's script, is imported by its own modules"
+        elif target not in wanted:
+            why = f"`{shown}` is not among the files being rewritten: pass its folder too"
+        elif target.name == "__init__.py" or target.suffix != ".py":
+            why = f"`{shown}` is a package's `__init__` or a notebook, not merged with its importer"
+        elif not importers <= program:
+            others = sorted(self._display(o, entry) for o in importers - program)
+            why = f"`{shown}` is also imported by {', '.join(others)}, outside this program"
+        elif facts.dynamic or facts.unresolved or not facts.readable:
+            why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
+        if why is None:
+            return None
+        return Site(
+            PROGRAM_RULE,
+            edge.line,
+            edge.col,
+            f"{why}: the program's modules are not migrated together in this version",
+        )
 
     def _place(self, edge: LocalImport) -> str:
         importer = self.facts.get(edge.importer)
