@@ -12,10 +12,18 @@ change them. This module finds, for each file of a run, the places where another
   module found neither beside it nor installed (nor among the well-known libraries of
   ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved.
 
-A file with TF1 code and any such place is left byte-identical, with a ``BN016`` reason at each place
-(the import line, or line 1 naming the importer): this version migrates a program only when it is one
-file. Files without TF1 code are not affected, and a local module without TensorFlow (a data loader) does
-not count.
+Such files are one *program* (``ProgramGraph.units``): a script no local module imports, and the local
+modules with TensorFlow code it imports, directly or through each other. A program migrates as one
+(``planning.inlined_modules``: its modules read as Python runs them, each imported module's code where its
+first import stands, then split back into the files), or all its files are left together. A file with TF1
+code is left byte-identical, with a ``BN016`` reason at each place (the import line, or line 1 naming the
+importer), when its program cannot be read as one module: a module shared with another program (a
+training and an evaluation script importing one model), an import cycle, a module not among the files
+given, dynamic or unresolved imports, or (found when the files are merged) an import inside a block or
+sharing its line, names imported under other names, a module object used other than as ``m.NAME``, a
+top-level name bound differently in two modules, a module reading ``__name__``/``__file__``/``globals()``.
+Files without TF1 code are not affected, and a local module without TensorFlow (a data loader, settings)
+is not part of the program: it stays as it is.
 
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
