@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -74,16 +74,120 @@ def rewrite_program(
     files: Sequence[ProgramFile],
     edges: Sequence[ProgramEdge],
     *,
+    entries: Sequence[int] = (0,),
     options: RewriteOptions | None = None,
     blockers: Sequence[Sequence[Site]] = (),
 ) -> list[RewriteResult]:
-    """Migrate a program spread over ``files`` (the entry script first, then the modules it imports
+    """Migrate a program spread over ``files`` (its entry script first, then the modules it imports
     at ``edges``, see ``planning.inlined_modules``) as one: every file migrated, or all left together.
+    Programs sharing modules come together (their scripts at ``entries``): each is migrated, and a
+    module they share must come out the same from every one of them, else all are left.
 
     ``blockers`` (per file) are the reasons each file is given when the files cannot be read as one
     module; the reason why not is added to the file it concerns. A result per file, in order."""
     options = options or RewriteOptions()
     reasons = [list(blockers[i]) if i < len(blockers) else [] for i in range(len(files))]
+    if list(entries) == [0]:
+        return _rewrite_one_program(files, edges, options, reasons)
+    results: dict[int, list[RewriteResult]] = {}
+    programs: dict[int, list[int]] = {}  # file -> the entries of the programs it is part of
+    for entry in entries:
+        order = _reached(entry, edges)
+        for index in order:
+            programs.setdefault(index, []).append(entry)
+        sub_edges = [
+            ProgramEdge(order.index(e.importer), e.line, order.index(e.member))
+            for e in edges
+            if e.importer in order
+        ]
+        done = _rewrite_one_program(
+            [files[i] for i in order], sub_edges, options, [reasons[i] for i in order]
+        )
+        for index, result in zip(order, done):
+            results.setdefault(index, []).append(result)
+    return _reconciled(files, entries, results, programs)
+
+
+def _reached(entry: int, edges: Sequence[ProgramEdge]) -> list[int]:
+    """``entry`` and the files it imports, directly or not, in the order they are first reached."""
+    order = [entry]
+    for current in order:
+        for edge in edges:
+            if edge.importer == current and edge.member not in order:
+                order.append(edge.member)
+    return order
+
+
+def _reconciled(
+    files: Sequence[ProgramFile],
+    entries: Sequence[int],
+    results: dict[int, list[RewriteResult]],
+    programs: dict[int, list[int]],
+) -> list[RewriteResult]:
+    """One result per file of programs sharing modules: the migration when every program migrated
+    and each shared module came out the same from all of them; else every file left."""
+    scripts = ", ".join(files[i].path for i in entries)
+    every = [result for found in results.values() for result in found]
+    left = any(result.status not in (Status.CHANGED, Status.UNCHANGED) for result in every)
+    differs = [
+        index
+        for index, found in sorted(results.items())
+        if not left and len({result.code for result in found}) > 1
+    ]
+    combined: list[RewriteResult] = []
+    for index, file in enumerate(files):
+        found = results.get(index, [])
+        sites = _sorted([site for result in found for site in result.left])
+        if index in differs:
+            one_code, other_code = _first_difference(found[0].code, found[1].code)
+            one, other = (files[programs[index][i]].path for i in (0, 1))
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    f"shared by the programs of {scripts}, which migrate it differently (`{one_code}` "
+                    f"for {one}, `{other_code}` for {other}: what one program decides, such as whether "
+                    "update ops run, the other does not): all are left",
+                )
+            )
+        if left or differs:
+            if not sites and not prefilter.leaves_unchanged(file.source):
+                sites = [
+                    Site(
+                        PROGRAM_RULE,
+                        1,
+                        1,
+                        f"migrated only together with the programs sharing its modules ({scripts}), "
+                        "which are left: see their reasons",
+                    )
+                ]
+            status = Status.SKIPPED if sites else Status.UNCHANGED
+            combined.append(RewriteResult(status=status, code=file.source, left=sites))
+            continue
+        first = found[0]
+        applied = _sorted([site for result in found for site in result.applied])
+        combined.append(replace(first, applied=applied if first.status is Status.CHANGED else []))
+    return combined
+
+
+def _first_difference(one: str, other: str) -> tuple[str, str]:
+    """Where two migrations of one module first differ: each version around that place."""
+    ones, others = one.splitlines(), other.splitlines()
+    for a, b in zip([*ones, ""], [*others, ""]):
+        if a != b:
+            column = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            start = max(0, column - 30)
+            return a[start : column + 40].strip(), b[start : column + 40].strip()
+    return "", ""
+
+
+def _rewrite_one_program(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    options: RewriteOptions,
+    reasons: list[list[Site]],
+) -> list[RewriteResult]:
     try:
         inlined = inlined_modules.inline(files, edges)
     except InliningError as exc:

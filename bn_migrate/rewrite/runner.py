@@ -104,6 +104,7 @@ class FileJob:
     # program's files as (importer, line, module), files given by index (0: this one, i: program[i-1])
     program: tuple[FileJob, ...] = ()
     imports: tuple[tuple[int, int, int], ...] = ()
+    entries: tuple[int, ...] = (0,)  # the programs' scripts (programs sharing modules go together)
 
 
 NOT_REGULAR = "not a regular file"
@@ -448,7 +449,7 @@ def process_job(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
 
 def _program_jobs(job: FileJob) -> list[FileJob]:
     """The jobs of a program's files, the entry first, each as a single file."""
-    return [replace(job, program=(), imports=()), *job.program]
+    return [replace(job, program=(), imports=(), entries=(0,)), *job.program]
 
 
 def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
@@ -472,7 +473,11 @@ def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
     files = [ProgramFile(str(member.path), source.text) for member, source in zip(jobs, sources)]
     edges = [ProgramEdge(importer, line, module) for importer, line, module in job.imports]
     results = rewrite_program(
-        files, edges, options=settings.options, blockers=[member.blockers for member in jobs]
+        files,
+        edges,
+        entries=job.entries,
+        options=settings.options,
+        blockers=[member.blockers for member in jobs],
     )
     outcomes = [
         _outcome_from_result(file.path, file.source, result) for file, result in zip(files, results)
@@ -1056,17 +1061,21 @@ def with_program_blockers(
     if not merge:
         return jobs
     by_path = {os.path.abspath(job.path): job for job in jobs}
-    units, refused = graph.units([job.path for job in candidates])
+    groups, refused = graph.units([job.path for job in candidates])
     merged: dict[str, FileJob] = {}
-    for unit in units:
-        order = [unit.entry, *unit.members]
+    for group in groups:
+        order: list[Path] = []
+        for unit in group:
+            order.extend(path for path in (unit.entry, *unit.members) if path not in order)
         entry = replace(
-            by_path[str(unit.entry)],
-            program=tuple(by_path[str(module)] for module in unit.members),
+            by_path[str(order[0])],
+            program=tuple(by_path[str(path)] for path in order[1:]),
             imports=tuple(
                 (order.index(importer), line, order.index(module))
+                for unit in group
                 for importer, line, module in unit.edges
             ),
+            entries=tuple(order.index(unit.entry) for unit in group),
         )
         for path in order:
             merged[str(path)] = entry

@@ -199,13 +199,46 @@ def write(root: Path, files: dict[str, str]) -> None:
         (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def test_a_module_two_programs_share_is_left_with_both(tmp_path: Path) -> None:
+def test_a_module_two_programs_share_migrates_once_when_both_agree(tmp_path: Path) -> None:
     train = TRAIN.format(import_line="from model import net", call="net")
     write(tmp_path, {"model.py": MODEL, "train.py": train, "evaluate.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=2)))
+    assert {name: o.status for name, o in outcomes.items()} == dict.fromkeys(
+        ("evaluate.py", "model.py", "train.py"), Status.CHANGED
+    )
+    assert b"+class Net(tf.keras.Model):" in (outcomes["model.py"].diff or b"")
+
+
+def test_a_module_two_programs_migrate_differently_is_left_with_both(tmp_path: Path) -> None:
+    """evaluate.py never runs the update ops (momentum 1.0 for it), train.py does: no single
+    migration of model.py serves both, so all three are left, the difference named."""
+    train = TRAIN.format(import_line="from model import net", call="net")
+    evaluate = train.replace(
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n    train_op",
+        "train_op",
+    )
+    assert "UPDATE_OPS" not in evaluate
+    write(tmp_path, {"model.py": MODEL, "train.py": train, "evaluate.py": evaluate})
     outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
     assert {o.status for o in outcomes.values()} == {Status.SKIPPED}
+    [reason] = outcomes["model.py"].left
+    assert "migrate it differently" in reason.message and "momentum=1.0" in reason.message
+    for script in ("train.py", "evaluate.py"):
+        [reason] = outcomes[script].left
+        assert "migrated only together with the programs sharing its modules" in reason.message
+
+
+def test_a_module_also_imported_outside_any_program_is_left(tmp_path: Path) -> None:
+    """A module imported by a file that is no program migrated here (its import is dynamic): migrating
+    the module would break that file."""
+    train = TRAIN.format(import_line="from model import net", call="net")
+    other = "import importlib\nfrom model import net\n\nimportlib.import_module('x')\n"
+    write(tmp_path, {"model.py": MODEL, "train.py": train, "serve.py": other})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert outcomes["train.py"].status is Status.SKIPPED
     assert any(
-        "`model.py` is also imported by evaluate.py, outside this program" in site.message
+        "`model.py` is also imported by serve.py, which is not part of a program" in site.message
         for site in outcomes["train.py"].left
     )
 
