@@ -164,7 +164,7 @@ def test_a_left_program_keeps_each_reason_in_its_file_and_line() -> None:
         (
             "from model import net",
             "net",
-            MODEL + "\nif __name__ == '__main__':\n    print(1)\n",
+            MODEL + "\nLOGGER = __name__\n",
             "",
             1,
             "reads `__name__`",
@@ -191,6 +191,28 @@ def test_programs_that_cannot_be_merged_are_left_with_the_reason(
     assert all(r.code == f.source for r, f in zip(results, files))
     reasons = [site for site in results[where].left if site.rule == PROGRAM_RULE]
     assert any(expected in site.message for site in reasons), results[where].left
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("    print(HIDDEN)\n", None),
+        ("    print(net)\n", "block reads `net`, which the migration changes"),
+        ("    with tf.Session() as session:\n        pass\n", "block runs TF1 code"),
+    ],
+)
+def test_a_modules_main_block_stands_aside(block: str, expected: str | None) -> None:
+    """``if __name__ == "__main__":`` does not run on import: it is kept as written, provided it
+    holds no TF1 code and every name it reads survives the migration."""
+    model = MODEL + '\nHIDDEN = 8\n\nif __name__ == "__main__":\n' + block
+    files = _program("from model import net", "net", model)
+    train, migrated = rewrite_program(files, EDGE)
+    if expected is None:
+        assert migrated.status is Status.CHANGED and train.status is Status.CHANGED
+        assert migrated.code.endswith('\nif __name__ == "__main__":\n' + block)
+    else:
+        assert migrated.status is Status.SKIPPED and train.status is Status.SKIPPED
+        assert any(expected in site.message for site in migrated.left), migrated.left
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -13,8 +13,10 @@ the markers then give each file its part back:
   imports it from a module it already imports, else gets its own copy; a part no longer using one
   loses it;
 - an import a part needs and another part holds is copied (``import tensorflow as tf``);
-- ``from __future__`` imports of an imported module (not allowed mid-module) stand aside as markers
-  and come back at their place.
+- ``from __future__`` imports of an imported module (not allowed mid-module) and its ``if __name__ ==
+  "__main__":`` block (which does not run on import) stand aside as markers and come back at their
+  place, as written; a block that runs TF1 code itself is a program of its own, and the module is
+  left.
 
 Merging namespaces is sound only when no name means two things: the modules' top-level names must not
 clash (identical imports excepted), an imported module must not read a name it does not bind that
@@ -31,10 +33,12 @@ import re
 import symtable
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
+from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
@@ -202,6 +206,7 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
     for index, tree in enumerate(trees):
         if index:
             _check_module_reads(index, tree)
+            _check_main_block(index, tree)
     _check_names(files, names, imports)
     lines: list[str] = []
     origins: list[tuple[int, int]] = []
@@ -393,9 +398,47 @@ def _global_reads(tree: ast.Module) -> set[str]:
     return found
 
 
+def _is_main_block(statement: ast.stmt) -> TypeGuard[ast.If]:
+    """``if __name__ == "__main__":`` (either side), without ``else``."""
+    if not isinstance(statement, ast.If) or statement.orelse:
+        return False
+    test = statement.test
+    if not (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
+
+
+def _check_main_block(index: int, tree: ast.Module) -> None:
+    """A module's ``__main__`` block stands aside unmigrated: it must not hold TF1 code itself."""
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    for statement in tree.body:
+        if _is_main_block(statement) and certainly_refers_to_tf1(
+            ast.Module(body=[*imports, *statement.body], type_ignores=[])
+        ):
+            raise InliningError(
+                index,
+                statement.lineno,
+                'its `if __name__ == "__main__":` block runs TF1 code when the module is run as a '
+                "script: that is a program of its own, which this version does not migrate with "
+                "its importers",
+            )
+
+
 def _check_module_reads(index: int, tree: ast.Module) -> None:
-    """An imported module must not read what merging changes: its own name, file or namespace."""
+    """An imported module must not read what merging changes: its own name, file or namespace (its
+    ``__main__`` test aside: the block stands aside, see ``_is_main_block``)."""
+    tests: set[int] = set()
+    for statement in tree.body:
+        if _is_main_block(statement):
+            tests.update(id(node) for node in ast.walk(statement.test))
     for node in ast.walk(tree):
+        if id(node) in tests:
+            continue
         name = node.id if isinstance(node, ast.Name) else None
         if (
             isinstance(node, ast.Call)
@@ -501,10 +544,13 @@ def _render(
     ran.add(index)
     own = edited.get(index) or _lines(files[index].source)
     at: dict[int, _Import] = {edge.first: edge for edge in imports if edge.importer == index}
-    future: dict[int, ast.ImportFrom] = {}
+    future: dict[int, ast.stmt] = {}
     if index:
         for statement in trees[index].body:
-            if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            future_import = (
+                isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+            )
+            if future_import or _is_main_block(statement):
                 future[statement.lineno] = statement
     line = 1
     while line <= len(own):
@@ -522,7 +568,7 @@ def _render(
             line = edge.last + 1
             continue
         if line in future:
-            statement = future[line]
+            statement = future[line]  # a ``from __future__`` import or the ``__main__`` block
             last = statement.end_lineno or line
             text = "\n".join(own[line - 1 : last]) + "\n"
             marker = _FUTURE.format(index, len([f for f in futures if f[0] == index]))
@@ -832,11 +878,26 @@ class _Splitter:
             if name is not None and name.startswith(_PREFIX + "future_"):
                 file, k = (int(p) for p in name[len(_PREFIX + "future_") : -2].split("_"))
                 text = next(t for f, n, t in self.inlined.futures if f == file and n == k)
+                self._still_bound(index, text)
                 statement = _statement(text).with_changes(leading_lines=leading_lines(statement))
             body.append(statement)
         header = self.migrated.header if index == 0 else []
         footer = self.migrated.footer if index == 0 else self.footers[index]
         return self.migrated.with_changes(body=body, header=header, footer=footer).code
+
+    def _still_bound(self, index: int, text: str) -> None:
+        """A statement set aside unmigrated (the ``__main__`` block) must find every module-level
+        name it reads in the migrated module."""
+        bound = set(_names(ast.parse(self._code(index))).bound) | _BUILTINS
+        reads = _global_reads(ast.parse(text)) - set(_names(ast.parse(text)).bound)
+        missing = sorted(reads - bound)
+        if missing:
+            raise InliningError(
+                index,
+                1,
+                f'its `if __name__ == "__main__":` block reads `{missing[0]}`, which the '
+                "migration changes: the module run as a script would fail",
+            )
 
 
 def _statement(text: str) -> cst.BaseStatement:
