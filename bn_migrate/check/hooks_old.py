@@ -242,6 +242,7 @@ class OldRecorder:
             scoped.update(kwargs)
             graph = recorder.tf.get_default_graph()
             known = {id(v) for v in graph.get_collection(recorder.tf.GraphKeys.GLOBAL_VARIABLES)}
+            known_ops = {op.name for op in graph.get_operations()}
             outputs = orig(inputs, *args, **kwargs)
             created = [
                 v
@@ -249,7 +250,11 @@ class OldRecorder:
                 if id(v) not in known and role_of(v.name) == "moving_mean"
             ]
             if created:
-                recorder._record_slim(prefix_of(created[0].name), inputs, scoped)
+                prefix = prefix_of(created[0].name)
+                recorder._record_slim(prefix, inputs, scoped)
+                if scoped.get("is_training", True) is not False:  # biases it cancels: ``finish``
+                    own = frozenset(op.name for op in graph.get_operations()) - known_ops
+                    recorder._bn_inputs.append((prefix, inputs, own))
             return outputs
 
         slim_layers.batch_norm = batch_norm

@@ -436,7 +436,7 @@ KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
 """The weights a Keras layer the codemod emits owns, each with the argument that removes it when
 False; tf.layers named the same weights alike (``<layer>/kernel``), so the report maps TF1 names to
 Keras paths with it."""
-TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train")
+TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train", "phase")
 """Parameter names TF1 builders give their training flag (the model check passes it, in this order)."""
 TF_LAYERS = "tensorflow.layers"
 """The tf.layers family: TF1 weight names ``<scope>/<name>/<weight>`` as in ``KERAS_WEIGHTS``."""

@@ -467,3 +467,72 @@ def test_builders_of_builders_that_cannot_be_instances_are_left() -> None:
         '    w = tf.get_variable("w", [3, 4])\n    h = tf.matmul(inputs, w)\n',
     )
     left_by(program("h = net(x, is_training)\n", builder=variable), "BN014", "called from builders")
+
+
+PER_CALL = """def block(inputs, units, training, scope):
+    with tf.variable_scope(scope):
+        h = tf.layers.dense(inputs, units, name="dense")
+        return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+
+
+def test_each_call_with_its_own_scope_is_its_own_instance_named_after_it() -> None:
+    """``block(x, 4, is_training, "layer1")`` then ``"layer2"``: each call made its own variables
+    under its own scope (layer1/dense/kernel): one module-level instance per call, named so."""
+    graph = 'h = block(x, 4, is_training, "layer1")\nh = block(h, 2, is_training, "layer2")\n'
+    result = rewrite_source(program(graph, builder=PER_CALL), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert (
+        "class Block(tf.keras.layers.Layer):\n"
+        "    def __init__(self, units, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        '        self.dense = tf.keras.layers.Dense(units, name="dense")\n'
+        "        self.bn = tf.keras.layers.BatchNormalization("
+        'momentum=0.99, epsilon=0.001, name="bn")\n'
+        "\n"
+        "    def call(self, inputs, training):\n"
+        "        h = self.dense(inputs)\n"
+        "        return self.bn(h, training=training)\n"
+    ) in code
+    assert (
+        'block_1 = Block(units=4, name="layer1")\nblock_2 = Block(units=2, name="layer2")\n'
+    ) in code
+    assert (
+        "    h = block_1(x, training=is_training)\n    h = block_2(h, training=is_training)\n"
+        in (code)
+    )
+    assert "for layer in (block_1, block_2)" in code
+    applied = {site.rule: site.message for site in result.applied}
+    assert 'variable scopes "layer1", "layer2" dissolved' in applied["BN017"]
+    assert rewrite_source(code).status is Status.UNCHANGED
+
+
+def test_a_builder_calling_one_with_its_own_scope_per_call() -> None:
+    nested = PER_CALL + (
+        "def net(inputs, training):\n"
+        '    h = block(inputs, 4, training, "block1")\n'
+        '    return block(h, 2, training, "block2")\n\n\n'
+    )
+    result = rewrite_source(program("h = net(x, is_training)\n", builder=nested), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        '        self.block_1 = Block(units=4, name="block1")\n'
+        '        self.block_2 = Block(units=2, name="block2")\n'
+    ) in result.code
+
+
+def test_per_call_scopes_that_cannot_be_proven_are_left() -> None:
+    same = 'h = block(x, 4, is_training, "layer1")\nh = block(h, 2, is_training, "layer1")\n'
+    left_by(program(same, builder=PER_CALL), "BN001", "not a builder")  # TF1: already exists
+    computed = 'h = block(x, 4, is_training, "layer" + "1")\nh = block(h, 2, is_training, "b")\n'
+    left_by(program(computed, builder=PER_CALL), "BN001", "not a builder")
+    graph = 'h = block(x, 4, is_training, "layer1")\nh = block(h, 2, is_training, "layer2")\n'
+    selected = program(graph, builder=PER_CALL).replace(
+        ".minimize(loss", '.minimize(loss, var_list=tf.trainable_variables("layer2")'
+    )
+    left_by(selected, "BN017", 'variable scope "layer2" is named again')
+    named = PER_CALL.replace("units, training, scope", "units, training, scope, name=None")
+    left_by(program(graph, builder=named), "BN018", "`name` parameter")

@@ -10,6 +10,12 @@ resets TF1's layer-name counters under it, so the layers of every call get the s
 variables (``net/fc1/kernel``); one Keras layer object per TF1 layer, called by each call, is then
 exactly what TF1 computed. Anything else (a computed scope name, ``default_name=``, ``as scope``, a
 ``reuse`` that is not a literal at some call, layers outside the block) is not a shared builder.
+
+A builder whose scope name is a parameter that every call passes as a different string literal, never
+reusing (``dense_bn_relu(x, is_training, "layer1")``, ``dense_bn_relu(h, is_training, "layer2")``),
+made new variables at each call, under each call's scope (``layer1/dense/kernel``): it is a *per-call*
+builder, read like a builder called from builders (``nested``: one instance per call), each instance
+named after its call's scope.
 """
 
 from __future__ import annotations
@@ -50,7 +56,25 @@ class Builder:
     definition: cst.FunctionDef
     calls: tuple[cst.Call, ...]  # in source order
     scope: VariableScope | None = None
-    nested: bool = False  # called from other builders' bodies: each call makes its own layers
+    nested: bool = (
+        False  # each call makes its own layers (called from builders, or per-call scopes)
+    )
+
+    @property
+    def per_call_scope(self) -> bool:
+        """Each call enters its own variable scope, named by a parameter (see the module docstring)."""
+        return self.nested and self.scope is not None
+
+    def scope_names(self) -> list[str]:
+        """The scope each call enters, in call order (a per-call builder's; else its one name)."""
+        if self.scope is None:
+            return []
+        if not self.per_call_scope:
+            shared = scope_name(self)
+            return [shared] * len(self.calls) if shared is not None else []
+        assert isinstance(self.scope.name, cst.Name)
+        names = [literal_string(v) for v in self.arguments(self.scope.name.value)]
+        return [name for name in names if name is not None]
 
     def parameters(self) -> set[str]:
         return parameter_names(self.definition.params)
@@ -108,7 +132,7 @@ def read_builder(
     if scope is None:
         return builder if len(calls) == 1 else None
     if scope_name(builder) is None:  # a parameter passed different names: different scopes
-        return None
+        return _per_call(aliases, builder)
     for index, call in enumerate(calls):
         reuse = _reuse_at(aliases, builder, call)
         allowed = ("no", "auto") if index == 0 else ("yes", "auto")
@@ -122,10 +146,29 @@ def read_nested_builder(
 ) -> Builder | None:
     """``definition`` as a builder called from other builders' bodies (``calls``): each call made its own
     layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
-    layer class. A function with a variable scope (which may share) is not read this way."""
-    if _variable_scope(aliases, definition) is not None:
-        return None
+    layer class. A function with a variable scope is read this way only when each call enters its own
+    (a per-call builder, see the module docstring)."""
+    scope = _variable_scope(aliases, definition)
+    if scope is not None:
+        return _per_call(aliases, Builder(definition, tuple(calls), scope))
     return Builder(definition, tuple(calls), None, nested=True)
+
+
+def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
+    """``builder`` as a per-call builder: its scope's name is a parameter each call passes as its own
+    string literal, no call reuses, and no ``reuse_variables()`` switch."""
+    scope = builder.scope
+    assert scope is not None
+    if scope.switch is not None or not isinstance(scope.name, cst.Name):
+        return None
+    if scope.name.value not in builder.parameters():
+        return None
+    names = [literal_string(v) for v in builder.arguments(scope.name.value)]
+    if any(name is None for name in names) or len(set(names)) != len(names):
+        return None
+    if any(_reuse_at(aliases, builder, call) != "no" for call in builder.calls):
+        return None
+    return Builder(builder.definition, builder.calls, scope, nested=True)
 
 
 def scope_name(builder: Builder) -> str | None:

@@ -10,7 +10,12 @@ name) leave the function and its calls. Keras names each layer as TF1 named it u
 
 What makes a builder shared is an analysis fact (``analysis.builders``): the scope block is the whole
 body, its name is a literal (or one literal at every call), the first call does not reuse and every
-later call does (``tf.AUTO_REUSE`` either). The file is left when the scope's name is written anywhere
+later call does (``tf.AUTO_REUSE`` either). A *per-call* builder (the scope's name a parameter each
+call passes as its own literal, never reusing: ``dense_bn(x, is_training, "layer1")``) made new layers
+under each call's scope: its scope is dissolved the same way, each call becoming its own layer object
+named after its scope (BN018), so ``layer1/dense/kernel`` keeps its TF1 name.
+
+The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
 select by the name that would disappear.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
@@ -66,21 +71,23 @@ class VariableScopesRule(Rule):
 
     def _dissolve(self, ctx: Context, builder: Builder) -> None:
         assert builder.scope is not None
-        name = scope_name(builder)
-        assert name is not None  # a builder's scope has a literal name (analysis.builders)
+        names = builder.scope_names()
+        assert names  # a builder's scope has literal names (analysis.builders)
         sources: set[int] = set()  # where the name itself is written: a scope parameter's values
         if isinstance(builder.scope.name, cst.Name):
             values = builder.arguments(builder.scope.name.value)
             sources = {id(value) for value in values if value is not None}
-        elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
-        if elsewhere is not None:
-            ctx.leave(
-                RULE,
-                builder.scope.call,
-                f'variable scope "{name}" is named again at line {elsewhere}: what selects variables or '
-                "update ops by that name would select nothing once the scope is gone; not migrated",
-            )
-            return
+        for name in dict.fromkeys(names):
+            elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
+            if elsewhere is not None:
+                ctx.leave(
+                    RULE,
+                    builder.scope.call,
+                    f'variable scope "{name}" is named again at line {elsewhere}: what selects '
+                    "variables or update ops by that name would select nothing once the scope is "
+                    "gone; not migrated",
+                )
+                return
         ctx.claim_within(builder.scope.call)
         ctx.edit(RULE, builder.scope.statement, dissolved_block)
         if builder.scope.switch is not None:
@@ -95,16 +102,28 @@ class VariableScopesRule(Rule):
             for call in builder.calls:
                 ctx.edit(RULE, call, _without_args(builder, call, set(removable)))
         calls = len(builder.calls)
+        removed = f"; `{'`, `'.join(removable)}` removed" if removable else ""
+        if builder.per_call_scope:
+            listed = ", ".join(f'"{name}"' for name in names)
+            ctx.apply(
+                RULE,
+                builder.scope.statement,
+                f"variable scopes {listed} dissolved: each call of "
+                f"`{builder.definition.name.value}` gets its own layer object, named after its "
+                f"scope{removed}",
+            )
+            return
         ctx.apply(
             RULE,
             builder.scope.statement,
-            f'variable scope "{name}" dissolved: the layers inside are created once and shared by '
+            f'variable scope "{names[0]}" dissolved: the layers inside are created once and shared '
+            "by "
             + (
                 f"the {calls} calls of `{builder.definition.name.value}`"
                 if calls > 1
                 else "its call"
             )
-            + (f"; `{'`, `'.join(removable)}` removed" if removable else ""),
+            + removed,
         )
 
 

@@ -105,11 +105,22 @@ class BuilderClassesRule(Rule):
         program = ctx.program
         params = builder.definition.params
         names = [p.name.value for p in params.params]
+        scoped = builder.scope_parameters()  # dissolved with the scope (BN017): they name it
         init = [
             n
             for n in names[1:]
-            if n != flag and all(v is not None and is_literal(v) for v in builder.arguments(n))
+            if n != flag
+            and n not in scoped
+            and all(v is not None and is_literal(v) for v in builder.arguments(n))
         ]
+        if builder.per_call_scope and "name" in init:
+            ctx.leave(
+                RULE,
+                builder.definition.params,
+                "a builder with its own variable scope per call and a `name` parameter: its "
+                "instances' Keras names would clash with it; not migrated",
+            )
+            return False
         for param in params.kwonly_params:
             ctx.leave(
                 RULE,
@@ -129,28 +140,34 @@ class BuilderClassesRule(Rule):
             builder.definition,
             _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
         )
-        for call in builder.calls:
+        scopes = builder.scope_names() if builder.per_call_scope else []
+        for index, call in enumerate(builder.calls):
             caller = program.builder_of(call)
-            assert caller is not None  # a nested builder is called from builders only
             attribute = program.fresh_name(builder.definition.name.value)
             values = [
                 kwarg(n, value.deep_clone())
                 for n, value in zip(names, builder.arguments_at(call))
                 if n in init and value is not None
             ]
-            instance = cst.SimpleStatementLine(
-                [
-                    cst.Assign(
-                        [cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(attribute)))],
-                        cst.Call(cst.Name(class_name), values),
-                    )
-                ]
-            )
+            if scopes:  # named after the call's variable scope, as TF1 named its variables
+                values.append(kwarg("name", cst.SimpleString(_quoted(scopes[index]))))
             where = ctx.positions[call]
-            ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
-                ((where.start.line, where.start.column), instance)
+            if caller is None:  # a per-call builder called from the graph: a module-level object
+                target: cst.BaseAssignTargetExpression = cst.Name(attribute)
+                called = attribute
+            else:
+                target = cst.Attribute(cst.Name("self"), cst.Name(attribute))
+                called = f"self.{attribute}"
+            instance = cst.SimpleStatementLine(
+                [cst.Assign([cst.AssignTarget(target)], cst.Call(cst.Name(class_name), values))]
             )
-            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), f"self.{attribute}"))
+            if caller is None:
+                ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
+            else:
+                ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
+                    ((where.start.line, where.start.column), instance)
+                )
+            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called))
         return True
 
 
@@ -223,6 +240,11 @@ def _on_self(attribute: str):  # type: ignore[no-untyped-def]
         return cst.Attribute(cst.Name("self"), cst.Name(attribute))
 
     return edit
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _camel(name: str) -> str:
