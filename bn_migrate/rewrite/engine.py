@@ -18,6 +18,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite.analysis import per_call
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
@@ -39,9 +40,23 @@ def rewrite_source(
 
     ``blockers`` are the places where other modules of the program can change what this one means
     (``analysis.modules.ProgramGraph.blockers``): a file with TF1 code and a blocker is left with them
-    as its reasons, before the per-file analysis."""
-    options = options or RewriteOptions()
-    if prefilter.leaves_unchanged(source):
+    as its reasons, before the per-file analysis. Whatever the status, the result carries the BN019
+    warnings (``analysis.per_call``), found on the ``ast`` tree the prefilter parses anyway."""
+    tree = None
+    if prefilter.may_contain_tf(source) or per_call.may_make_layers(source):
+        tree = prefilter.parsed(source)
+    warnings = per_call.per_call_sites(tree, source) if tree is not None else []
+    unchanged = prefilter.leaves_unchanged(source, tree)
+    del tree  # not kept alive while libcst holds its own tree
+    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers)
+    result.warnings = warnings
+    return result
+
+
+def _rewrite_source(
+    source: str, unchanged: bool, options: RewriteOptions, blockers: Sequence[Site]
+) -> RewriteResult:
+    if unchanged:
         return RewriteResult(status=Status.UNCHANGED, code=source)
     try:
         module = cst.parse_module(source)
