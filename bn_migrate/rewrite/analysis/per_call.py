@@ -55,8 +55,10 @@ from bn_migrate.rewrite.result import Site
 PER_CALL_RULE = "BN019"
 """Id of the warnings given for batch-norm layers made at every call (this module)."""
 
-_TRIGGER = "BatchNormalization"
-"""Every name the check resolves ends with this word, so a file without it has nothing to report."""
+_LAYER, _TAPE, _FUNCTION = "BatchNormalization", "GradientTape", "function"
+"""The last parts of the names a call is recorded for (or of the import a local alias stands for).
+Every layer class the check resolves ends with ``_LAYER``, in the text of the file (its import at
+least): a file without that word has nothing to report."""
 
 _STORING_METHODS = frozenset({"append", "insert", "extend", "add", "setdefault", "__setitem__"})
 
@@ -141,7 +143,7 @@ model = tf.keras.Model(inputs, x)
 
 def may_make_layers(source: str) -> bool:
     """False when ``source`` cannot construct a batch-norm layer this check reports."""
-    return _TRIGGER in source
+    return _LAYER in source
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ class _Facts:
     tapes: list[tuple[ast.expr, _Function | None, tuple[_Loop, ...]]] = field(default_factory=list)
     stored: set[int] = field(default_factory=set)  # ids of calls whose value is stored on an object
     constructions: list[_Construction] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # last name of a call -> what it may be
 
     def qualify(self, node: ast.expr) -> str | None:
         return _qualify(node, self.imports)
@@ -262,6 +265,13 @@ class _Facts:
                 if imported.get(local, qualified) != qualified:
                     shadowed.add(local)
                 imported[local] = qualified
+        kinds = {name: name for name in (_LAYER, _TAPE, _FUNCTION)}
+        kinds.update(
+            (local, qualified.rpartition(".")[2])
+            for local, qualified in imported.items()
+            if qualified.rpartition(".")[2] in kinds
+        )  # ``from tensorflow.keras.layers import BatchNormalization as BN``: ``BN()`` is recorded
+        facts.kinds = kinds
         bound = facts._walk(tree, {id(s) for s in top})
         facts.imports = {k: v for k, v in imported.items() if k not in shadowed | bound}
         facts.constructions = [
@@ -335,11 +345,12 @@ class _Facts:
     def _call(self, node: ast.Call, frame: _Frame) -> None:
         func = node.func
         last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if last == _TRIGGER:
+        kind = self.kinds.get(last) if isinstance(last, str) else None
+        if kind == _LAYER:
             self.candidates.append(_Construction(node, frame.function, frame.loops))
-        elif last == "GradientTape":
+        elif kind == _TAPE:
             self.tapes.append((func, frame.function, frame.loops))
-        elif last == "function" and node.args and isinstance(node.args[0], ast.Name):
+        elif kind == _FUNCTION and node.args and isinstance(node.args[0], ast.Name):
             self.wrapped.append(node)
         elif last in _STORING_METHODS or last == "setattr":
             self.stored.update(id(arg) for arg in node.args)
