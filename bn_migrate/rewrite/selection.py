@@ -6,7 +6,7 @@ after the file was decided, and the engine never sees it, so it cannot change wh
 left for a human because of an ignored rule is still left byte-identical (a file is migrated
 completely or not at all); only its reasons are hidden, and ``--check`` no longer fails on it.
 
-Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN018, ``BN`` every rule. A rule is shown when
+Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN019, ``BN`` every rule. A rule is shown when
 it matches a ``--select`` prefix (every rule when none is given) and no ``--ignore`` prefix.
 """
 
