@@ -272,7 +272,7 @@ class _Facts:
             if qualified.rpartition(".")[2] in kinds
         )  # ``from tensorflow.keras.layers import BatchNormalization as BN``: ``BN()`` is recorded
         facts.kinds = kinds
-        bound = facts._walk(tree, {id(s) for s in top})
+        bound = facts._walk(tree, {id(s) for s in top}, set(imported))
         facts.imports = {k: v for k, v in imported.items() if k not in shadowed | bound}
         facts.constructions = [
             c
@@ -282,27 +282,43 @@ class _Facts:
         ]
         return facts
 
-    def _walk(self, tree: ast.Module, top_imports: set[int]) -> set[str]:
-        """Record the facts of every node; return every name bound other than by a top import."""
+    def _walk(self, tree: ast.Module, top_imports: set[int], imported: set[str]) -> set[str]:
+        """Record the facts of every node; return the ``imported`` names bound other than by a top
+        import (``prefilter._names_bound_by``: what ``names.AliasTable`` counts as shadowing)."""
         bound: set[str] = set()
         stack: _Stack = [(tree, _Frame(None, None, ()))]
         while stack:
             node, frame = stack.pop()
-            bound.update(_names_bound_by(node, top_imports))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._function(node, frame, stack)
-            elif isinstance(node, ast.ClassDef):
-                self._class(node, frame, stack)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-                self._loop(node, frame, stack)
-            else:
+            if isinstance(node, ast.expr):
+                if isinstance(node, ast.Name):  # its only child is its context
+                    if node.id in imported and not isinstance(node.ctx, ast.Load):
+                        bound.add(node.id)
+                    continue
+                if isinstance(node, ast.Constant):
+                    continue
                 if isinstance(node, ast.Call):
                     self._call(node, frame)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            else:  # statements, parameters, handlers, patterns: the other binders
+                bound.update(_names_bound_by(node, top_imports))
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._function(node, frame, stack)
+                    continue
+                if isinstance(node, ast.ClassDef):
+                    self._class(node, frame, stack)
+                    continue
+                if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                    self._loop(node, frame, stack)
+                    continue
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     self._assignment(node)
-                body_frame = _Frame(frame.function, None, frame.loops)
-                stack.extend((child, body_frame) for child in ast.iter_child_nodes(node))
-        return bound
+            if frame.owner is not None:
+                frame = _Frame(frame.function, None, frame.loops)
+            stack.extend(
+                (child, frame)
+                for child in ast.iter_child_nodes(node)
+                if not isinstance(child, ast.expr_context)
+            )
+        return bound & imported
 
     def _function(self, node: _FunctionNode, frame: _Frame, stack: _Stack) -> None:
         parent = frame.function if frame.owner is None else None
