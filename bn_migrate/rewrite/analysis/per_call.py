@@ -36,7 +36,9 @@ layers as L`` and ``L.BatchNormalization()`` is found and a local class of that 
 derived from a class of another module, and functions called from other modules, are not followed.
 
 BN019 is a warning: it never leaves a file, never changes what is written, and does not make
-``--check`` fail. A file without TF1 code stays ``unchanged`` and gets its warnings; ``--ignore BN019``
+``--check`` fail. The rewrite neither makes nor moves these layers (they are Keras code, kept as they
+are), so leaving a file for them would only keep its TF1 code, and a file without TF1 code has nothing to
+migrate. A file without TF1 code stays ``unchanged`` and gets its warnings; ``--ignore BN019``
 hides them. Only the standard library's ``ast`` is used, on the tree the runner parses anyway, and only
 for files whose text holds ``BatchNormalization``.
 """
