@@ -103,9 +103,9 @@ ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular fi
 
 --format json|sarif|github writes the run to stdout instead: the --report document, a SARIF 2.1.0
 log (code scanning), or GitHub workflow commands (::warning/::error annotations); stderr keeps only
-the summary. A left site and a BN019 warning are warnings under their rule id; with --check a file that would change is a
-warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
-with these formats (both would write to stdout).
+the summary. A left site and a BN019 warning are warnings under their rule id; with --check a file
+that would change is a warning under BN-REWRITE; a file that failed is an error under BN-ERROR.
+--diff cannot be combined with these formats (both would write to stdout).
 
 --select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN019) choose
 which rules' left sites (and BN019 warnings) are shown, reported and counted by --check (shown: matches a --select
