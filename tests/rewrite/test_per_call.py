@@ -385,6 +385,18 @@ def test_tape_and_tf_function_aliases() -> None:
             def call(self, x, tf=None):
                 return tf.keras.layers.BatchNormalization()(x)
         """,
+        # a training function called once: its layer is made before its loop
+        """\
+        import tensorflow as tf
+
+        def train(model, data):
+            bn = tf.keras.layers.BatchNormalization()
+            for x in data:
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(bn(model(x), training=True))
+
+        train(model, data)
+        """,
         # a base class from another module is not followed; a tape outside any loop calls once
         """\
         import tensorflow as tf
@@ -408,6 +420,7 @@ def test_tape_and_tf_function_aliases() -> None:
         "stored",
         "not-keras",
         "shadowed",
+        "train-function",
         "other",
     ],
 )

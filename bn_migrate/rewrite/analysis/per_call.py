@@ -23,7 +23,8 @@ Code that runs at every step, as this check finds it in one module:
   Keras ``Layer`` / ``Model`` (``tf.Module``, ``tf.layers.Layer``), directly or through classes of the
   same module;
 - a function decorated with ``@tf.function`` (or wrapped as ``f = tf.function(f)``);
-- a train step: a function that records a ``tf.GradientTape``;
+- a train step: a function that records a ``tf.GradientTape`` (outside any loop of its own: a function
+  whose loop records it runs every step in one call, and only that loop runs at every step);
 - a function called in a training loop: a ``for`` / ``while`` whose body records a ``tf.GradientTape``
   or calls one of the above;
 - any function or method (``self.m(...)``) of the module those call, except ``__init__`` and ``build``.
@@ -423,10 +424,12 @@ class _Verdicts:
         self.why: dict[_Function, _Why] = {}
         self.training_loops: dict[_Loop, None] = {}
         for func, function, loops in facts.tapes:
-            if facts.qualify(func) == api.GRADIENT_TAPE:
-                if function is not None:
-                    function.tape = True
+            if facts.qualify(func) != api.GRADIENT_TAPE:
+                continue
+            if loops:  # a loop of steps; the function holding it runs them all in one call
                 self.training_loops.update(dict.fromkeys(loops))
+            elif function is not None:
+                function.tape = True
         self._roots()
         self._spread()
 
