@@ -1,8 +1,9 @@
 """Rewrite one source text: pre-filter, parse once, let every rule plan, then all-or-nothing.
 
 A file either migrates completely (every TF1-only reference claimed by a rule, no rule left anything)
-or comes back byte-identical with every reason as a ``Site`` in ``left``. Nothing here raises for bad
-input: a syntax error is ``Status.FAILED`` with ``error`` "line:col message".
+or comes back byte-identical with every reason as a ``Site`` in ``left``; either way the BN019 warnings
+(``analysis.per_call``) come in ``warnings``. Nothing here raises for bad input: a syntax error is
+``Status.FAILED`` with ``error`` "line:col message".
 """
 
 from __future__ import annotations
