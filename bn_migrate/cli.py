@@ -95,18 +95,20 @@ def _positive_int(text: str) -> int:
 
 REWRITE_EPILOG = """\
 Output: diffs go to stdout; one line per rewritten or failed file, every site left for a human
-('file:line:col RULE message') and a summary go to stderr. A diff is in each file's own encoding,
+('file:line:col RULE message'), every BN019 warning (a batch-norm layer made at every call of a
+Keras call, a tf.function, a train step or a training loop; never a reason to leave a file, never a
+--check failure) and a summary go to stderr. A diff is in each file's own encoding,
 with names quoted as GNU diff quotes them: apply it with 'patch -p0' from the folder the command
 ran in. FIFOs, sockets and devices are skipped ('FILE: skipped: not a regular file'), never opened.
 
 --format json|sarif|github writes the run to stdout instead: the --report document, a SARIF 2.1.0
 log (code scanning), or GitHub workflow commands (::warning/::error annotations); stderr keeps only
-the summary. A left site is a warning under its rule id; with --check a file that would change is a
-warning under BN-REWRITE; a file that failed is an error under BN-ERROR. --diff cannot be combined
-with these formats (both would write to stdout).
+the summary. A left site and a BN019 warning are warnings under their rule id; with --check a file
+that would change is a warning under BN-REWRITE; a file that failed is an error under BN-ERROR.
+--diff cannot be combined with these formats (both would write to stdout).
 
---select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN018) choose
-which rules' left sites are shown, reported and counted by --check (shown: matches a --select
+--select/--ignore RULES (comma-separated ids or prefixes, repeatable; BN01 means BN010-BN019) choose
+which rules' left sites (and BN019 warnings) are shown, reported and counted by --check (shown: matches a --select
 prefix, or none given, and no --ignore prefix). They never change what is
 rewritten: a file left for a human is left whole, whatever its reasons; an ignored reason is only
 hidden (counted in the summary), and --check passes when every reason of a left file is hidden.

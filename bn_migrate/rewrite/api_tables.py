@@ -985,3 +985,37 @@ PYTHON2_STANDARD_LIBRARY = frozenset(
     }
 )
 """Python 2 standard modules (TF1 programs often import them): libraries, not modules of the program."""
+
+# ---------------------------------------------------------------------------------------------------
+# Layers made at every call (BN019, ``analysis.per_call``)
+
+PER_CALL_BN_CLASSES = frozenset(
+    {
+        "tensorflow.keras.layers.BatchNormalization",
+        "keras.layers.BatchNormalization",
+        "tf_keras.layers.BatchNormalization",
+        "tensorflow.layers.BatchNormalization",  # tf.compat.v1.layers too (canonical)
+    }
+)
+"""Batch-norm layer classes whose construction inside a function run at every step BN019 reports."""
+
+KERAS_LAYER_BASES = frozenset(
+    {
+        *(f"{keras}.{name}" for keras in ("tensorflow.keras", "keras", "tf_keras")
+          for name in ("Model", "Layer", "Sequential", "layers.Layer", "models.Model",
+                       "models.Sequential")),
+        "tensorflow.layers.Layer",
+        "tensorflow.Module",
+    }
+)  # fmt: skip
+"""Base classes whose subclasses' ``call`` runs at every forward pass (``tf.Module``'s ``__call__``)."""
+
+KERAS_STEP_METHODS = frozenset({"call", "__call__", "train_step", "test_step", "predict_step"})
+"""Methods of a Keras layer, model or ``tf.Module`` that run at every forward pass or batch."""
+
+TF_FUNCTION = "tensorflow.function"
+GRADIENT_TAPE = "tensorflow.GradientTape"
+"""What makes a function (or a loop body) a TF2 train step: it records a ``tf.GradientTape``."""
+
+RUN_ONCE_METHODS = frozenset({"__init__", "build"})
+"""Methods Keras (or Python) runs once per object: layers made there are made once."""

@@ -10,7 +10,7 @@ import difflib
 import sys
 from dataclasses import dataclass
 
-from bn_migrate.rewrite.analysis import modules
+from bn_migrate.rewrite.analysis import modules, per_call
 from bn_migrate.rewrite.context import Example, Rule
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
@@ -45,6 +45,11 @@ def rule_docs() -> dict[str, RuleDoc]:
     docs[modules.PROGRAM_RULE] = RuleDoc(
         modules.PROGRAM_RULE, "program", _summary(modules.__doc__, modules.PROGRAM_RULE)
     )
+    docs[per_call.PER_CALL_RULE] = RuleDoc(
+        per_call.PER_CALL_RULE,
+        "per-call-layers",
+        _summary(per_call.__doc__, per_call.PER_CALL_RULE),
+    )
     return dict(sorted(docs.items()))
 
 
@@ -78,12 +83,33 @@ def program_markdown() -> str:
     return f"## {modules.PROGRAM_RULE} `program` (program-level analysis)\n\n{doc}\n"
 
 
+def per_call_markdown() -> str:
+    """The BN019 warnings: found by the analysis layer, whatever the rules decide."""
+    doc = (per_call.__doc__ or "").strip()
+    examples = "\n".join(_warning_example(example) for example in per_call.EXAMPLES)
+    return (
+        f"## {per_call.PER_CALL_RULE} `per-call-layers` (a warning, from the analysis layer)\n\n"
+        f"{doc}\n\n{examples}"
+    )
+
+
+def _warning_example(example: per_call.Example) -> str:
+    verdict = (
+        "Reported at line " + ", ".join(str(line) for line in example.lines)
+        if example.lines
+        else "Not reported"
+    )
+    return f"{verdict}:\n\n```python\n{example.source}```\n"
+
+
 def rules_markdown() -> str:
     """Every rule, by id (``RULES`` holds the order the engine runs them in), then the program-level
-    reasons."""
+    reasons and the BN019 warnings."""
     ordered = sorted(RULES, key=lambda rule: rule.id)
     pages = [rule_markdown(rule) for rule in ordered]
-    return "# bn-migrate rewrite rules\n\n" + "\n".join([*pages, program_markdown()])
+    return "# bn-migrate rewrite rules\n\n" + "\n".join(
+        [*pages, program_markdown(), per_call_markdown()]
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Rewrite one source text: pre-filter, parse once, let every rule plan, then all-or-nothing.
 
 A file either migrates completely (every TF1-only reference claimed by a rule, no rule left anything)
-or comes back byte-identical with every reason as a ``Site`` in ``left``. Nothing here raises for bad
-input: a syntax error is ``Status.FAILED`` with ``error`` "line:col message".
+or comes back byte-identical with every reason as a ``Site`` in ``left``; either way the BN019 warnings
+(``analysis.per_call``) come in ``warnings``. Nothing here raises for bad input: a syntax error is
+``Status.FAILED`` with ``error`` "line:col message".
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
+from bn_migrate.rewrite.analysis import per_call
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
@@ -41,9 +43,23 @@ def rewrite_source(
 
     ``blockers`` are the places where other modules of the program can change what this one means
     (``analysis.modules.ProgramGraph.blockers``): a file with TF1 code and a blocker is left with them
-    as its reasons, before the per-file analysis."""
-    options = options or RewriteOptions()
-    if prefilter.leaves_unchanged(source):
+    as its reasons, before the per-file analysis. Whatever the status, the result carries the BN019
+    warnings (``analysis.per_call``), found on the ``ast`` tree the prefilter parses anyway."""
+    tree = None
+    if prefilter.may_contain_tf(source) or per_call.may_make_layers(source):
+        tree = prefilter.parsed(source)
+    warnings = per_call.per_call_sites(tree, source) if tree is not None else []
+    unchanged = prefilter.leaves_unchanged(source, tree)
+    del tree  # not kept alive while libcst holds its own tree
+    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers)
+    result.warnings = warnings
+    return result
+
+
+def _rewrite_source(
+    source: str, unchanged: bool, options: RewriteOptions, blockers: Sequence[Site]
+) -> RewriteResult:
+    if unchanged:
         return RewriteResult(status=Status.UNCHANGED, code=source)
     try:
         module = cst.parse_module(source)
@@ -88,7 +104,30 @@ def rewrite_program(
     options = options or RewriteOptions()
     reasons = [list(blockers[i]) if i < len(blockers) else [] for i in range(len(files))]
     if list(entries) == [0]:
-        return _rewrite_one_program(files, edges, options, reasons)
+        results = _rewrite_one_program(files, edges, options, reasons)
+    else:
+        results = _rewrite_programs(files, edges, entries, options, reasons)
+    for file, result in zip(files, results):  # each module's own (BN019 reads one module)
+        result.warnings = _warnings(file.source)
+    return results
+
+
+def _warnings(source: str) -> list[Site]:
+    """The BN019 warnings of one module's text (``analysis.per_call``)."""
+    if not (prefilter.may_contain_tf(source) or per_call.may_make_layers(source)):
+        return []
+    tree = prefilter.parsed(source)
+    return per_call.per_call_sites(tree, source) if tree is not None else []
+
+
+def _rewrite_programs(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    entries: Sequence[int],
+    options: RewriteOptions,
+    reasons: list[list[Site]],
+) -> list[RewriteResult]:
+    """Programs sharing modules: each migrated, then reconciled (``_reconciled``)."""
     results: dict[int, list[RewriteResult]] = {}
     programs: dict[int, list[int]] = {}  # file -> the entries of the programs it is part of
     for entry in entries:

@@ -3,8 +3,8 @@ code scanning, and GitHub Actions workflow commands (annotations).
 
 What becomes a finding, in SARIF and GitHub alike:
 
-- every site left for a human (the rules ``--select``/``--ignore`` show): level ``warning``, under its
-  rule id, at its line and column;
+- every site left for a human and every BN019 warning (the rules ``--select``/``--ignore`` show): level
+  ``warning``, under its rule id, at its line and column;
 - with ``--check``, every file that would be rewritten: a ``warning`` at line 1 under ``BN-REWRITE``
   (``--check`` fails on it, so the output says why);
 - every file that could not be read, parsed or written: level ``error`` under ``BN-ERROR``, at the
@@ -83,7 +83,7 @@ def _outcome_findings(outcome: FileOutcome, mode: Mode) -> Iterator[Finding]:
             1,
             1,
         )
-    for site in outcome.left:
+    for site in [*outcome.left, *outcome.warnings]:
         yield Finding(site.rule, "warning", outcome.path, site.message, site.line, site.col)
 
 

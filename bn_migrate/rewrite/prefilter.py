@@ -40,6 +40,14 @@ def may_contain_tf(source: str) -> bool:
     return _MAY_CONTAIN_TF.search(source) is not None
 
 
+def parsed(source: str) -> ast.Module | None:
+    """``source`` parsed by ``ast``, or None when it does not parse (the engine reports why)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def leaves_unchanged(source: str, tree: ast.Module | None = None) -> bool:
     """True only when the engine would return ``source`` unchanged: it names no TensorFlow, or it has
     no TF1 reference (none in its text, :func:`may_refer_to_tf1`, or none in its tree,

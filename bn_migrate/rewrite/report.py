@@ -109,7 +109,8 @@ def _plural(count: int, noun: str) -> str:
 
 
 def summary_line(result: RunResult, mode: Mode) -> str:
-    """``3 files changed, 10 unchanged, 1 skipped, 1 failed`` ("would change" when nothing is written)."""
+    """``3 files changed, 10 unchanged, 1 skipped, 1 failed`` ("would change" when nothing is written),
+    then the number of warnings (BN019) when there are."""
     verb = "changed" if mode in (Mode.WRITE, Mode.OUTPUT_DIR) else "would change"
     text = (
         f"{_plural(result.count(Status.CHANGED), 'file')} {verb}, "
@@ -118,6 +119,9 @@ def summary_line(result: RunResult, mode: Mode) -> str:
     )
     if result.not_followed:
         text += f"; {_plural(len(result.not_followed), 'symbolic link')} not followed"
+    warnings = sum(len(o.warnings) for o in result.outcomes)
+    if warnings:
+        text += f"; {_plural(warnings, 'warning')}"
     if result.hidden:
         text += f"; {_plural(result.hidden, 'left site')} hidden by --select/--ignore"
     if result.interrupted:
@@ -135,7 +139,8 @@ def error_line(outcome: FileOutcome) -> str:
 
 
 def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
-    """The stderr lines for one file: what happened to it, then every site left for a human."""
+    """The stderr lines for one file: what happened to it, every site left for a human, then its
+    warnings (BN019: reported whatever the status, never a reason to leave the file)."""
     lines = []
     if outcome.status is Status.CHANGED:
         if mode is Mode.WRITE:
@@ -148,7 +153,8 @@ def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
         lines.append(error_line(outcome))
     elif outcome.reason is not None:
         lines.append(f"{outcome.path}: skipped: {outcome.reason}")
-    lines.extend(_left_lines(outcome))
+    lines.extend(_site_lines(outcome.path, outcome.left))
+    lines.extend(_site_lines(outcome.path, outcome.warnings))
     return lines
 
 
@@ -164,20 +170,21 @@ def reason_of(site: Site) -> str:
     return f"{site.rule} {_NUMBER.sub('…', _QUOTED.sub('`…`', site.message))}"
 
 
-def _left_lines(outcome: FileOutcome) -> list[str]:
-    totals = Counter(reason_of(site) for site in outcome.left)
+def _site_lines(path: str, sites: list[Site]) -> list[str]:
+    """``file:line:col RULE message`` per site, at most ``SITES_SHOWN_PER_REASON`` of one reason."""
+    totals = Counter(reason_of(site) for site in sites)
     shown: Counter[str] = Counter()
     lines: list[str] = []
-    for site in outcome.left:
+    for site in sites:
         reason = reason_of(site)
         if shown[reason] == SITES_SHOWN_PER_REASON:
             continue
         shown[reason] += 1
-        lines.append(site.format(outcome.path))
+        lines.append(site.format(path))
         if shown[reason] == SITES_SHOWN_PER_REASON and totals[reason] > SITES_SHOWN_PER_REASON:
             hidden = totals[reason] - SITES_SHOWN_PER_REASON
             lines.append(
-                f"{outcome.path}: ... and {hidden} more {site.rule} sites like the above "
+                f"{path}: ... and {hidden} more {site.rule} sites like the above "
                 "(every site is in --report)"
             )
     return lines
@@ -219,6 +226,7 @@ def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
         "written_to": outcome.written_to,
         "applied": [site_json(s) for s in outcome.applied],
         "left": [site_json(s) for s in outcome.left],
+        "warnings": [site_json(s) for s in outcome.warnings],
         "error": error,
         "reason": outcome.reason,
         "hidden": outcome.hidden,

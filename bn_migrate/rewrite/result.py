@@ -73,6 +73,8 @@ class RewriteResult:
     left: list[Site] = field(default_factory=list)
     error: str | None = None  # for FAILED: one line saying what is wrong
     models: list[ModelPair] = field(default_factory=list)  # CHANGED: builders made layer classes
+    # reported whatever the status, never a reason to leave the file (BN019, ``analysis.per_call``)
+    warnings: list[Site] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +94,7 @@ class FileOutcome:
         0  # left sites of rules that --select/--ignore do not show (moved out of ``left``)
     )
     models: list[ModelPair] = field(default_factory=list)
+    warnings: list[Site] = field(default_factory=list)  # reported; they leave nothing (BN019)
 
     @property
     def needs_human(self) -> bool:

@@ -61,6 +61,7 @@ from typing import Any, TextIO
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
 from bn_migrate.rewrite import notebook as nbcells
+from bn_migrate.rewrite.analysis import per_call
 from bn_migrate.rewrite.formats import OutputFormat
 from bn_migrate.rewrite.notebook import NOTEBOOK_SUFFIX
 from bn_migrate.rewrite.progress import Progress, wants_progress
@@ -72,8 +73,9 @@ from bn_migrate.signals import deferred
 Transform = Callable[..., RewriteResult]
 """``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
 
-PREFILTER_NEEDLES: tuple[bytes, ...] = (b"tensorflow", b"tf_slim")
-"""A file whose bytes hold none of these cannot import TF1 code, so it is unchanged without parsing."""
+PREFILTER_NEEDLES: tuple[bytes, ...] = (b"tensorflow", b"tf_slim", b"BatchNormalization")
+"""A file whose bytes hold none of these cannot import TF1 code nor make a batch-norm layer at every
+call (BN019), so it is unchanged, without a warning, without parsing."""
 
 SKIPPED_DIR_NAMES = frozenset({"__pycache__", "site-packages", "dist-packages", "node_modules"})
 TEMP_SUFFIX = ".bn-migrate.tmp"
@@ -636,7 +638,9 @@ def _process_notebook(job: FileJob, settings: JobSettings, data: bytes) -> FileO
     try:
         sources = joined.split(result.code)
     except nbcells.CellMappingError as exc:
-        skipped = FileOutcome(display, Status.SKIPPED, left=outcome.left, reason=str(exc))
+        skipped = FileOutcome(
+            display, Status.SKIPPED, left=outcome.left, reason=str(exc), warnings=outcome.warnings
+        )
         return _copy_unchanged(job, settings, skipped)
     new_bytes = nbcells.write_notebook(notebook, sources)
     if not sources or new_bytes == data:
@@ -652,6 +656,7 @@ def _in_cells(outcome: FileOutcome, joined: nbcells.JoinedCells) -> FileOutcome:
     """The outcome with its places (module lines of the joined cells) given as cell and line."""
     outcome.applied = [joined.site(site) for site in outcome.applied]
     outcome.left = [joined.site(site) for site in outcome.left]
+    outcome.warnings = [joined.site(site) for site in outcome.warnings]
     if outcome.error_line is not None:
         outcome.error_cell, outcome.error_line = joined.place(outcome.error_line)
     return outcome
@@ -666,6 +671,7 @@ def _failed(display: str, exc: SourceError, result: RewriteResult | None = None)
         error=str(exc),
         error_line=exc.line,
         error_col=exc.col,
+        warnings=list(result.warnings) if result else [],
     )
 
 
@@ -681,7 +687,13 @@ def _outcome_from_result(display: str, text: str, result: RewriteResult) -> File
             if line is None:
                 line, col = int(engine_place.group(1)), int(engine_place.group(2))
         return FileOutcome(
-            display, status, left=list(result.left), error=message, error_line=line, error_col=col
+            display,
+            status,
+            left=list(result.left),
+            error=message,
+            error_line=line,
+            error_col=col,
+            warnings=list(result.warnings),
         )
     if status is Status.CHANGED and result.code == text:
         status = Status.UNCHANGED if not result.left else Status.SKIPPED
@@ -697,7 +709,14 @@ def _outcome_from_result(display: str, text: str, result: RewriteResult) -> File
     changed = status is Status.CHANGED
     applied = list(result.applied) if changed else []
     models = list(result.models) if changed else []
-    return FileOutcome(display, status, applied=applied, left=list(result.left), models=models)
+    return FileOutcome(
+        display,
+        status,
+        applied=applied,
+        left=list(result.left),
+        models=models,
+        warnings=list(result.warnings),
+    )
 
 
 _LEADING_POSITION = re.compile(r"^(\d+):(\d+):? (.*)$", re.DOTALL)
@@ -852,27 +871,23 @@ def engine_transform(
 ) -> RewriteResult:
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
     when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most, and so does a
-    file with TF1 code that another module of its program can change (left with ``blockers``)."""
-    if not prefilter.may_contain_tf(source):
+    file with TF1 code that another module of its program can change (left with ``blockers``). The
+    BN019 warnings (``analysis.per_call``) of those files come from the same ``ast`` tree."""
+    if not prefilter.may_contain_tf(source) and not per_call.may_make_layers(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
-    tree = _parsed(source)  # once, for both questions below
+    tree = prefilter.parsed(source)  # once, for the questions below
     if tree is not None and prefilter.leaves_unchanged(source, tree):
-        return RewriteResult(status=Status.UNCHANGED, code=source)
+        warnings = per_call.per_call_sites(tree, source)
+        return RewriteResult(status=Status.UNCHANGED, code=source, warnings=warnings)
     if blockers and tree is not None and _certainly_tf1(tree):
         left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
-        return RewriteResult(status=Status.SKIPPED, code=source, left=left)
+        warnings = per_call.per_call_sites(tree, source)
+        return RewriteResult(status=Status.SKIPPED, code=source, left=left, warnings=warnings)
     del tree  # not kept alive while libcst holds its own tree
     from bn_migrate.rewrite.engine import rewrite_source
 
     program = {"blockers": blockers} if blockers else {}
     return rewrite_source(source, path=path, options=options, **program)
-
-
-def _parsed(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the engine reports why
 
 
 def _certainly_tf1(tree: ast.Module) -> bool:

@@ -1,11 +1,12 @@
-"""``--select`` / ``--ignore``: which rules' left sites a run shows, reports and counts for ``--check``.
+"""``--select`` / ``--ignore``: which rules' left sites (and BN019 warnings) a run shows, reports and
+counts for ``--check``.
 
 A selection only filters what is *reported*. It is applied in the parent process to each file's outcome
 after the file was decided, and the engine never sees it, so it cannot change what is written: a file
 left for a human because of an ignored rule is still left byte-identical (a file is migrated
 completely or not at all); only its reasons are hidden, and ``--check`` no longer fails on it.
 
-Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN018, ``BN`` every rule. A rule is shown when
+Ids match by prefix, as in ruff: ``BN01`` means BN010 to BN019, ``BN`` every rule. A rule is shown when
 it matches a ``--select`` prefix (every rule when none is given) and no ``--ignore`` prefix.
 """
 
@@ -17,10 +18,11 @@ from dataclasses import dataclass, replace
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite.result import FileOutcome
 
-RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(19))
-"""Every rule id a left site can carry: BN000 (the engine), BN001-BN015, BN017 and BN018 (``rules.RULES``) and BN016
-(``analysis.modules.PROGRAM_RULE``). Spelled out here so that parsing options needs no libcst;
-tests/rewrite/test_formats.py checks it against the rules."""
+RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(20))
+"""Every rule id a site can carry: BN000 (the engine), BN001-BN015, BN017 and BN018 (``rules.RULES``),
+BN016 (``analysis.modules.PROGRAM_RULE``) and the BN019 warnings (``analysis.per_call.PER_CALL_RULE``).
+Spelled out here so that parsing options needs no libcst; tests/rewrite/test_formats.py checks it
+against the rules."""
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,16 @@ class RuleSelection:
 
     def apply(self, outcome: FileOutcome) -> FileOutcome:
         """``outcome`` with the left sites of rules not shown moved out of ``left`` (counted in
-        ``hidden``). Status, applied sites and errors are kept: a selection never changes a decision."""
-        if not self.filters or not outcome.left:
+        ``hidden``) and the warnings of rules not shown dropped. Status, applied sites and errors are
+        kept: a selection never changes a decision."""
+        if not self.filters or not (outcome.left or outcome.warnings):
             return outcome
         shown = [site for site in outcome.left if self.shows(site.rule)]
-        if len(shown) == len(outcome.left):
+        warnings = [site for site in outcome.warnings if self.shows(site.rule)]
+        if len(shown) == len(outcome.left) and len(warnings) == len(outcome.warnings):
             return outcome
-        return replace(outcome, left=shown, hidden=len(outcome.left) - len(shown))
+        hidden = len(outcome.left) - len(shown)
+        return replace(outcome, left=shown, hidden=hidden, warnings=warnings)
 
 
 def parse_rule_prefixes(values: Iterable[str], option: str) -> tuple[str, ...]:

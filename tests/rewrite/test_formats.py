@@ -82,10 +82,11 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 def test_rule_ids_are_every_id_a_site_can_carry() -> None:
     from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
+    from bn_migrate.rewrite.analysis.per_call import PER_CALL_RULE
     from bn_migrate.rewrite.docs import rule_docs
     from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
-    expected = sorted({ENGINE_RULE, PROGRAM_RULE, *(rule.id for rule in RULES)})
+    expected = sorted({ENGINE_RULE, PROGRAM_RULE, PER_CALL_RULE, *(rule.id for rule in RULES)})
     assert list(RULE_IDS) == expected
     docs = rule_docs()
     assert list(docs) == expected
@@ -97,12 +98,13 @@ def test_rule_ids_are_every_id_a_site_can_carry() -> None:
 def test_prefixes_match_like_ruff() -> None:
     assert parse_rule_prefixes(["BN01", "bn004,BN01"], "--select") == ("BN01", "BN004")
     selection = RuleSelection(select=("BN01",))
-    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [f"BN01{n}" for n in range(9)]
+    assert [rule for rule in RULE_IDS if selection.shows(rule)] == [f"BN01{n}" for n in range(10)]
     selection = RuleSelection(select=("BN",), ignore=("BN00", "BN016"))
     assert [rule for rule in RULE_IDS if selection.shows(rule)] == [
         *(f"BN01{n}" for n in range(6)),
         "BN017",
         "BN018",
+        "BN019",
     ]
     assert all(RuleSelection().shows(rule) for rule in RULE_IDS)
 

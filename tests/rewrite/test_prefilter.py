@@ -166,7 +166,7 @@ def test_rewrite_is_the_same_with_and_without_the_prefilter(
     source = TRICKY[name]
     filtered = rewrite_source(source)
     monkeypatch.setattr(prefilter, "may_refer_to_tf1", lambda _source: True)
-    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source: False)
+    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source, _tree=None: False)
     assert rewrite_source(source) == filtered
 
 
@@ -228,7 +228,7 @@ def test_a_file_the_prefilter_leaves_is_unchanged_by_the_engine(
     source = path.read_text(encoding="utf-8", errors="replace")
     if not prefilter.leaves_unchanged(source):
         return
-    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source: False)
+    monkeypatch.setattr(prefilter, "leaves_unchanged", lambda _source, _tree=None: False)
     result = rewrite_source(source)
     assert (result.status, result.code) == (Status.UNCHANGED, source)
 

@@ -614,6 +614,7 @@ def test_report_json(tmp_path: Path) -> None:
         "written_to": None,
         "applied": [],
         "left": [],
+        "warnings": [],
         "error": None,
         "reason": None,
         "hidden": 0,

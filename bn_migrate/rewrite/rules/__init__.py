@@ -6,6 +6,11 @@ edited arguments), then the layer conversions (they claim references, hoist laye
 ask for BN008's class), BN006 consumes the optimizer statements before BN005 moves the rest of the graph
 into a function, the session rule needs everything before it (outputs, train ops, BN training flags),
 and the imports rule runs last because it acts only when something was edited.
+
+Two ids have no module here, as they edit nothing and are decided by the analysis layer on the ``ast`` tree,
+also for files no rule reads: BN016 (``analysis.modules``, places where another module of the program can
+change the file: the file is left) and BN019 (``analysis.per_call``, batch-norm layers made at every call:
+warnings, which leave nothing).
 """
 
 from __future__ import annotations
