@@ -23,6 +23,23 @@ tf.GraphKeys.TRAINABLE_VARIABLES, scope)`` or ``[v for v in tf.trainable_variabl
 v.name.startswith(prefix)]`` -> the train step differentiates only the layers whose TF1 variables
 (``<name>/...``) that selects. Every layer must have a literal ``name=``/``scope=`` (TF1 made the
 variable names from it) and the selection must take whole layers; otherwise the file is left.
+
+Several ``minimize`` calls (a GAN's discriminator and generator train ops) become one train step each
+(``d_train`` -> ``d_train_step`` with its own optimizer ``d_optimizer``), when every one
+
+- is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
+- has ``var_list=NAME2``, ``NAME2 = tf.get_collection(TRAINABLE_VARIABLES, scope=S2)``,
+- and the scopes select exactly one shared builder's update ops / variables (see
+  ``analysis.scoped_collections``: literal names equal to the builders' variable scopes, every layer
+  made in such a builder), builders that become Keras model classes (BN018).
+
+Each step differentiates ``<S2 builder>.trainable_variables`` and computes only what its loss needs
+(``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
+ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
+``stateless_call`` in training mode, batch statistics, the new moving statistics dropped, as TF1 ran
+none of that network's update ops in this step. Anything else (a scope selecting something else, a
+``var_list`` computed otherwise, a ``global_step=``, one optimizer object for several train ops) leaves
+the file with the reason.
 """
 
 from __future__ import annotations

@@ -1,0 +1,381 @@
+"""Several train ops (a GAN's discriminator and generator steps): one train step each, the other networks
+called without state updates; every shape whose facts cannot be proven is left with its reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
+from tests.conftest import REPO
+from tests.rewrite.helpers import assert_rewrite
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
+
+PLAIN = RewriteOptions(plain_keras_bn=True)
+
+GAN = """import numpy as np
+import tensorflow as tf
+
+
+def generator(z, is_training):
+    with tf.variable_scope("gen"):
+        h = tf.layers.dense(z, 4, name="g_fc")
+        return tf.layers.batch_normalization(h, training=is_training, name="g_bn")
+
+
+def discriminator(x, is_training, reuse=False):
+    with tf.variable_scope("disc", reuse=reuse):
+        h = tf.layers.dense(x, 4, name="d_fc")
+        h = tf.layers.batch_normalization(h, training=is_training, name="d_bn")
+        return tf.layers.dense(h, 1, name="d_out")
+
+
+data = np.ones((8, 3), np.float32)
+noise = np.ones((8, 2), np.float32)
+x = tf.placeholder(tf.float32, [None, 3])
+z = tf.placeholder(tf.float32, [None, 2])
+is_training = tf.placeholder(tf.bool)
+fake = generator(z, is_training)
+d_real = discriminator(x, is_training)
+d_fake = discriminator(fake, is_training, reuse=True)
+d_loss = tf.reduce_mean(d_fake - d_real)
+g_loss = tf.reduce_mean(-d_fake)
+d_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")
+g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")
+d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")
+g_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="gen")
+with tf.control_dependencies(d_updates):
+    d_train = tf.train.GradientDescentOptimizer(0.1).minimize(d_loss, var_list=d_vars)
+with tf.control_dependencies(g_updates):
+    g_train = tf.train.GradientDescentOptimizer(0.1).minimize(g_loss, var_list=g_vars)
+
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(2):
+        feed = {x: data, z: noise, is_training: True}
+        _, d_value = sess.run([d_train, d_loss], feed_dict=feed)
+        sess.run(g_train, feed_dict=feed)
+    print(sess.run(g_loss, feed_dict={x: data, z: noise, is_training: False}))
+"""
+
+GAN_AFTER = '''import numpy as np
+import tensorflow as tf
+
+
+def without_state_updates(model, inputs, **kwargs):
+    """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
+    was: the TF1 train op running here did not depend on this network's update ops."""
+    if not model.built:
+        model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
+    outputs, _ = model.stateless_call(
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        inputs,
+        **kwargs,
+    )
+    return outputs
+
+
+class Generator(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.g_fc = tf.keras.layers.Dense(4, name="g_fc")
+        self.g_bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="g_bn")
+
+    def call(self, z, training):
+        h = self.g_fc(z)
+        return self.g_bn(h, training=training)
+
+
+class Discriminator(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.d_fc = tf.keras.layers.Dense(4, name="d_fc")
+        self.d_bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="d_bn")
+        self.d_out = tf.keras.layers.Dense(1, name="d_out")
+
+    def call(self, x, training):
+        h = self.d_fc(x)
+        h = self.d_bn(h, training=training)
+        return self.d_out(h)
+
+
+data = np.ones((8, 3), np.float32)
+noise = np.ones((8, 2), np.float32)
+
+generator = Generator(name="gen")
+discriminator = Discriminator(name="disc")
+
+
+def graph(x, z, is_training):
+    x = tf.cast(x, tf.float32)
+    z = tf.cast(z, tf.float32)
+    fake = generator(z, training=is_training)
+    d_real = discriminator(x, training=is_training)
+    d_fake = discriminator(fake, training=is_training)
+    d_loss = tf.reduce_mean(d_fake - d_real)
+    g_loss = tf.reduce_mean(-d_fake)
+    return g_loss
+
+
+def graph_d_train(x, z, is_training):
+    x = tf.cast(x, tf.float32)
+    z = tf.cast(z, tf.float32)
+    fake = without_state_updates(generator, z, training=is_training)
+    d_real = discriminator(x, training=is_training)
+    d_fake = discriminator(fake, training=is_training)
+    d_loss = tf.reduce_mean(d_fake - d_real)
+    return d_loss
+
+
+def graph_g_train(z, is_training):
+    z = tf.cast(z, tf.float32)
+    fake = generator(z, training=is_training)
+    d_fake = without_state_updates(discriminator, fake, training=is_training)
+    g_loss = tf.reduce_mean(-d_fake)
+    return g_loss
+
+
+d_optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def d_train_step(x, z, is_training):
+    with tf.GradientTape() as tape:
+        d_loss = graph_d_train(x, z, is_training)
+    variables = [v for layer in (discriminator,) for v in layer.trainable_variables]
+    gradients = tape.gradient(d_loss, variables)
+    d_optimizer.apply_gradients(zip(gradients, variables))
+    return d_loss
+
+
+g_optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def g_train_step(x, z, is_training):
+    with tf.GradientTape() as tape:
+        g_loss = graph_g_train(z, is_training)
+    variables = [v for layer in (generator,) for v in layer.trainable_variables]
+    gradients = tape.gradient(g_loss, variables)
+    g_optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+for step in range(2):
+    feed = dict(x=data, z=noise, is_training=True)
+    d_value = d_train_step(**feed).numpy()
+    g_train_step(**feed)
+print(graph(x=data, z=noise, is_training=False).numpy())
+'''
+
+
+def test_each_train_op_becomes_its_own_step_and_the_other_network_keeps_its_statistics() -> None:
+    result = assert_rewrite(GAN, GAN_AFTER, options=PLAIN)
+    messages = [site.message for site in result.applied if site.rule == "BN006"]
+    assert any(
+        "d_train_step()" in m and "`generator` called without state updates" in m for m in messages
+    )
+    assert any('update ops of `discriminator`' in s.message for s in result.applied)
+
+
+def test_named_optimizers_keep_their_names() -> None:
+    before = GAN.replace(
+        "with tf.control_dependencies(d_updates):\n",
+        "d_opt = tf.train.GradientDescentOptimizer(0.1)\n"
+        "g_opt = tf.train.GradientDescentOptimizer(0.1)\n"
+        "with tf.control_dependencies(d_updates):\n",
+    ).replace("tf.train.GradientDescentOptimizer(0.1).minimize(d", "d_opt.minimize(d")
+    before = before.replace("tf.train.GradientDescentOptimizer(0.1).minimize(g", "g_opt.minimize(g")
+    result = rewrite_source(before, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "d_opt = tf.keras.optimizers.SGD(learning_rate=0.1)" in result.code
+    assert "    d_opt.apply_gradients(zip(gradients, variables))" in result.code
+    assert "g_opt = tf.keras.optimizers.SGD(learning_rate=0.1)" in result.code
+
+
+def test_scoped_collections_with_one_train_op_stay_left() -> None:
+    """The several-steps path reads scoped collections only beside several train ops: with one, the
+    scope's name still selects variables by a name that would disappear (BN017 leaves the file)."""
+    single = GAN.replace(
+        "with tf.control_dependencies(g_updates):\n"
+        "    g_train = tf.train.GradientDescentOptimizer(0.1).minimize(g_loss, var_list=g_vars)\n",
+        "",
+    ).replace("        sess.run(g_train, feed_dict=feed)\n", "")
+    _left(single, "BN017", 'variable scope "disc" is named again')
+
+
+def _left(source: str, rule: str, fragment: str) -> None:
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED and result.code == source, result.applied
+    assert any(s.rule == rule and fragment in s.message for s in result.left), result.left
+    assert all(s.line >= 1 and s.col >= 1 for s in result.left)
+
+
+def test_a_scope_naming_no_builder_is_left() -> None:
+    source = GAN.replace('TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="dis")')
+    _left(source, "BN006", 'var_list `d_vars`: no builder with variable scope "dis"')
+
+
+def test_a_scope_that_is_a_regex_is_left() -> None:
+    source = GAN.replace('UPDATE_OPS, scope="disc")', 'UPDATE_OPS, scope="disc.*")')
+    _left(source, "BN004", "the scope is not a plain string literal")
+    _left(source, "BN006", "update ops of `d_updates`: the scope is not a plain string literal")
+
+
+def test_a_scope_that_also_matches_another_builder_is_left() -> None:
+    source = GAN.replace('tf.variable_scope("gen")', 'tf.variable_scope("disc_gen")').replace(
+        'scope="gen"', 'scope="disc_gen"'
+    )
+    _left(source, "BN006", 'scope "disc" also matches the variable scope "disc_gen"')
+
+
+def test_a_layer_outside_the_builders_is_left() -> None:
+    source = GAN.replace(
+        "fake = generator(z, is_training)\n",
+        'fake = tf.layers.dense(generator(z, is_training), 3, name="proj")\n',
+    )
+    _left(source, "BN006", "a layer or variable is made outside the variable-scoped builders")
+
+
+def test_a_var_list_computed_otherwise_is_left() -> None:
+    source = GAN.replace(
+        "minimize(d_loss, var_list=d_vars)",
+        'minimize(d_loss, var_list=[v for v in tf.trainable_variables() if v.name.startswith("disc")])',
+    )
+    _left(source, "BN006", "var_list is not a name bound to tf.get_collection(TRAINABLE_VARIABLES")
+
+
+def test_update_ops_of_several_scopes_are_left() -> None:
+    source = GAN.replace(
+        'd_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")\n',
+        "d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n",
+    )
+    _left(source, "BN006", "tf.control_dependencies() of something other than one get_collection")
+
+
+def test_a_train_op_without_control_dependencies_is_left() -> None:
+    source = GAN.replace(
+        "with tf.control_dependencies(g_updates):\n    g_train", "if True:\n    g_train"
+    )
+    _left(source, "BN006", "minimize() is not the only statement under tf.control_dependencies")
+
+
+def test_a_train_op_without_var_list_is_left() -> None:
+    source = GAN.replace("minimize(g_loss, var_list=g_vars)", "minimize(g_loss)")
+    _left(source, "BN006", "minimize() without var_list= beside other train ops")
+
+
+def test_one_optimizer_for_both_train_ops_is_left() -> None:
+    source = GAN.replace(
+        "with tf.control_dependencies(d_updates):\n",
+        "opt = tf.train.GradientDescentOptimizer(0.1)\nwith tf.control_dependencies(d_updates):\n",
+    ).replace("tf.train.GradientDescentOptimizer(0.1).minimize(", "opt.minimize(")
+    _left(source, "BN006", "one optimizer for several minimize() calls")
+
+
+def test_a_global_step_with_several_train_ops_is_left() -> None:
+    source = GAN.replace(
+        "minimize(d_loss, var_list=d_vars)",
+        "minimize(d_loss, var_list=d_vars, global_step=tf.train.get_or_create_global_step())",
+    )
+    _left(source, "BN006", "global_step= with several train ops")
+
+
+def test_update_ops_used_elsewhere_are_left() -> None:
+    source = GAN.replace(
+        "        sess.run(g_train, feed_dict=feed)\n",
+        "        sess.run(g_train, feed_dict=feed)\n        sess.run(d_updates, feed_dict=feed)\n",
+    )
+    _left(source, "BN004", "`d_updates` is used other than as the control dependencies")
+
+
+def test_update_ops_of_a_network_the_loss_does_not_call_are_left() -> None:
+    source = GAN.replace(
+        "d_loss = tf.reduce_mean(d_fake - d_real)", "d_loss = tf.reduce_mean(d_real)"
+    ).replace("control_dependencies(d_updates)", "control_dependencies(g_updates_for_d)")
+    source = source.replace(
+        "g_updates = tf.get_collection",
+        'g_updates_for_d = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="gen")\n'
+        "g_updates = tf.get_collection",
+    )
+    source = source.replace(
+        "d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope=\"disc\")\n", ""
+    )
+    _left(source, "BN006", "update ops belong to `generator`, which its loss does not call")
+
+
+def test_a_network_without_a_training_parameter_is_left() -> None:
+    source = GAN.replace("def generator(z, is_training):", "def generator(z, mode):").replace(
+        "return tf.layers.batch_normalization(h, training=is_training,",
+        "return tf.layers.batch_normalization(h, training=mode,",
+    )
+    _left(source, "BN006", "`generator` has no training parameter")
+
+
+STATELESS_PROGRAM = """
+import numpy as np
+import tensorflow as tf
+
+{helper}
+
+class Net(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bn = tf.keras.layers.BatchNormalization(momentum=0.5)
+
+    def call(self, x, training):
+        return self.bn(x, training=training)
+
+
+x = np.arange(12, dtype=np.float32).reshape(4, 3)
+frozen, moved = Net(), Net()
+out = tf.function(lambda v: without_state_updates(frozen, v, training=True))(x)
+assert all(np.all(v.numpy() == i) for v, i in zip(frozen.bn.non_trainable_variables, (0, 1)))
+np.testing.assert_allclose(out.numpy(), moved(x, training=True).numpy(), atol=1e-6)
+assert not np.all(moved.bn.moving_mean.numpy() == 0)
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_stateless_helper_keeps_statistics_and_the_planted_mistake_is_caught(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """On TF 2.21 / Keras 3 (about 25 s): the emitted helper, on a model not yet built, computes the
+    training-mode output and moves no statistics; the committed GAN migration with its generator step
+    calling the discriminator normally (D's statistics moving in the G step) is found different."""
+    from bn_migrate.check import Cause, CheckOptions, check_programs
+    from bn_migrate.rewrite.planning.graph_function import STATELESS_HELPER
+
+    script = tmp_path / "stateless.py"
+    helper = STATELESS_HELPER.format(name="without_state_updates")
+    script.write_text(STATELESS_PROGRAM.format(helper=helper), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+    golden = (REPO / "examples/migrated/fixtures/gan_two_steps.py").read_text(encoding="utf-8")
+    frozen_call = "d_fake = without_state_updates(discriminator, fake, training=is_training)"
+    assert golden.count(frozen_call) == 1
+    planted = tmp_path / "gan_d_moves_in_g_step.py"
+    planted.write_text(
+        golden.replace(frozen_call, "d_fake = discriminator(fake, training=is_training)"),
+        encoding="utf-8",
+    )
+    result = check_programs(
+        REPO / "tests/fixtures/tf1/gan_two_steps.py",
+        planted,
+        CheckOptions(timeout=240),
+        old_cache=old_cache,
+    )
+    assert result.verdict == "different", result.render_text()
+    assert Cause.UPDATES_WRONG_STEP in result.causes, result.render_text()
