@@ -183,7 +183,7 @@ def test_each_train_op_becomes_its_own_step_and_the_other_network_keeps_its_stat
     assert any(
         "d_train_step()" in m and "`generator` called without state updates" in m for m in messages
     )
-    assert any('update ops of `discriminator`' in s.message for s in result.applied)
+    assert any("update ops of `discriminator`" in s.message for s in result.applied)
 
 
 def test_named_optimizers_keep_their_names() -> None:
@@ -307,7 +307,7 @@ def test_update_ops_of_a_network_the_loss_does_not_call_are_left() -> None:
         "g_updates = tf.get_collection",
     )
     source = source.replace(
-        "d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope=\"disc\")\n", ""
+        'd_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")\n', ""
     )
     _left(source, "BN006", "update ops belong to `generator`, which its loss does not call")
 
@@ -317,7 +317,31 @@ def test_a_network_without_a_training_parameter_is_left() -> None:
         "return tf.layers.batch_normalization(h, training=is_training,",
         "return tf.layers.batch_normalization(h, training=mode,",
     )
-    _left(source, "BN006", "`generator` has no training parameter")
+    _left(source, "BN006", "`generator`'s batch norms do not all take training= from its training")
+
+
+def test_a_network_training_its_batch_norm_always_is_left() -> None:
+    """The helper builds a network by calling it with training=False: a literal training=True inside
+    would move its statistics then."""
+    source = GAN.replace(
+        "return tf.layers.batch_normalization(h, training=is_training,",
+        "return tf.layers.batch_normalization(h, training=True,",
+    )
+    _left(source, "BN006", "`generator`'s batch norms do not all take training= from its training")
+
+
+def test_a_train_op_training_one_network_and_updating_another_is_left() -> None:
+    source = GAN.replace("minimize(g_loss, var_list=g_vars)", "minimize(g_loss, var_list=d_vars)")
+    source = source.replace(
+        'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n',
+        'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
+        'd_vars_for_g = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n',
+    ).replace("minimize(g_loss, var_list=d_vars)", "minimize(g_loss, var_list=d_vars_for_g)")
+    _left(
+        source,
+        "BN006",
+        "this train op trains `discriminator` but runs the update ops of `generator`",
+    )
 
 
 STATELESS_PROGRAM = """

@@ -115,7 +115,11 @@ def _resolve(
     """(the builder ``scope`` selects exactly, None) or (None, why not)."""
     if scope is None or REGEX_SPECIALS & set(scope):
         return None, "the scope is not a plain string literal (TF1 re.match()es it)"
-    scoped = {name: scope_name(b) for name, b in builders.items() if scope_name(b) is not None}
+    scoped: dict[str, str] = {}
+    for name, builder in builders.items():
+        given = scope_name(builder)
+        if given is not None:
+            scoped[name] = given
     matching = sorted(name for name, given in scoped.items() if given == scope)
     if len(matching) != 1:
         return None, f'no builder with variable scope "{scope}" whose calls share its variables'

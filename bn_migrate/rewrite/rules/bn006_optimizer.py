@@ -287,10 +287,10 @@ class OptimizerRule(Rule):
         models = {pair.builder for pair in ctx.models}
         planned: list[_PlannedStep] = []
         for train_op, minimize in program.minimize.items():
-            step = self._step(ctx, train_op, minimize, models)
-            if step is None:
+            found = self._step(ctx, train_op, minimize, models)
+            if found is None:
                 return
-            planned.append(step)
+            planned.append(found)
         calls = [step.optimizer_call for step in planned]
         if len({id(call) for call in calls}) != len(calls):
             ctx.leave(
@@ -301,7 +301,7 @@ class OptimizerRule(Rule):
             )
             return
         plan = graph_function(ctx)
-        if any(step.step.frozen for step in planned):
+        if any(planned_step.step.frozen for planned_step in planned):
             helper = program.fresh_name("without_state_updates")
             plan.stateless_helper = helper
             ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
@@ -312,7 +312,7 @@ class OptimizerRule(Rule):
             plan.after.append(_StepSource(plan, planned_step.optimizer, step.loss, None, step))
             if planned_step.ones_accumulator:
                 self._emit_rmsprop(ctx, planned_step.optimizer_call)
-        consumed = self._consumed(ctx, {step.optimizer for step in planned})
+        consumed = self._consumed(ctx, {planned_step.optimizer for planned_step in planned})
         for planned_step in planned:
             if not any(contains(statement, planned_step.minimize) for statement in consumed):
                 ctx.leave(
@@ -399,13 +399,20 @@ class OptimizerRule(Rule):
                 )
                 return None
         frozen = frozenset(called - {moving})
+        if trained in frozen:
+            ctx.leave(
+                RULE,
+                minimize,
+                f"this train op trains `{trained}` but runs the update ops of `{moving}`: not migrated",
+            )
+            return None
         for builder in sorted(frozen):
-            if not _takes_training(program.builders[builder]):
+            if not _trains_by_flag(ctx, program.builders[builder]):
                 ctx.leave(
                     RULE,
                     minimize,
-                    f"`{builder}` has no training parameter: it cannot be built without moving its "
-                    "statistics; not migrated",
+                    f"`{builder}`'s batch norms do not all take training= from its training parameter: "
+                    "it cannot be built without moving its statistics; not migrated",
                 )
                 return None
         spec = api.OPTIMIZERS[call_target(ctx.aliases, optimizer_call) or ""]
@@ -825,10 +832,27 @@ def _step_base(train_op: str) -> str:
     return train_op
 
 
-def _takes_training(builder: Builder) -> bool:
-    """Does the builder's Keras class take ``training`` (its own, or its renamed flag, BN018)?"""
+def _trains_by_flag(ctx: Context, builder: Builder) -> bool:
+    """Does every batch norm the builder makes take ``training=`` from the builder's training parameter
+    (``training``, or the flag BN018 renames so), or not at all (TF1's default False)? Then calling its
+    Keras class with ``training=False`` moves no statistics (how the stateless helper builds it)."""
     names = {p.name.value for p in builder.definition.params.params}
-    return "training" in names or training_flag(builder) is not None
+    renamed = training_flag(builder)
+    flags = ({"training"} & names) | ({renamed} if renamed is not None else set())
+    for call in ctx.program.calls:
+        spec = api.BATCH_NORM.get(ctx.qualify(call.func) or "")
+        if spec is None or ctx.program.builder_of(call) is not builder:
+            continue
+        if not spec.is_function or spec.training_arg is None:
+            return False
+        given = keyword(call, spec.training_arg)
+        if spec.training_arg in spec.positional[: len(positional(call)) - 1]:
+            return False
+        if given is not None and not (
+            isinstance(given.value, cst.Name) and given.value.value in flags
+        ):
+            return False
+    return True
 
 
 _REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
