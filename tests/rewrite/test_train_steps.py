@@ -344,6 +344,22 @@ def test_a_train_op_training_one_network_and_updating_another_is_left() -> None:
     )
 
 
+def test_a_run_of_both_train_ops_is_left() -> None:
+    source = GAN.replace(
+        "sess.run(g_train, feed_dict=feed)", "sess.run([d_train, g_train], feed_dict=feed)"
+    )
+    _left(source, "BN007", "a run fetching several train ops is not migrated")
+
+
+def test_a_run_of_a_step_grouped_with_every_update_op_is_left() -> None:
+    source = GAN.replace(
+        "\nwith tf.Session() as sess:",
+        "all_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "d_all = tf.group(d_train, *all_updates)\n\nwith tf.Session() as sess:",
+    ).replace("sess.run(g_train, feed_dict=feed)", "sess.run(d_all, feed_dict=feed)")
+    _left(source, "BN007", "`d_all` is not one of the train steps' minimize()")
+
+
 STATELESS_PROGRAM = """
 import numpy as np
 import tensorflow as tf

@@ -237,6 +237,11 @@ class StepsPlanner:
         if steps and len(ops) != 1:
             ctx.leave(RULE, call, "a run fetching several train ops is not migrated")
             return
+        if steps and ops[0] not in steps:
+            ctx.leave(
+                RULE, call, f"`{ops[0]}` is not one of the train steps' minimize(): not migrated"
+            )
+            return
         step = steps.get(ops[0])
         seen = (
             self.steps_seen.get(ops[0])
