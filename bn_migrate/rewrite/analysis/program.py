@@ -535,12 +535,15 @@ class Program:
         for builder in self.builders.values():  # parameters every call passes alike hold that value
             state: dict[str, Shaped] = {}
             for parameter in builder.parameters():
-                argument = builder.argument(parameter)
-                shaped = None
-                if argument is not None:
-                    shaped = reader.value(argument, lambda name: self.rank_at.get(id(name)))
-                if shaped is not None and shaped.kind == "tensor":
-                    state[parameter] = shaped
+                shaped = [
+                    reader.value(argument, lambda name: self.rank_at.get(id(name)))
+                    if argument is not None
+                    else None
+                    for argument in builder.arguments(parameter)
+                ]
+                first = shaped[0]
+                if first is not None and first.kind == "tensor" and all(v == first for v in shaped):
+                    state[parameter] = first
             body = builder.definition.body
             if isinstance(body, cst.IndentedBlock) and state:
                 module_untrusted = reader.untrusted  # the builder's locals shadow module names
