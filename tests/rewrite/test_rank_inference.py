@@ -7,9 +7,9 @@ import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.rule_examples import GAN_BEFORE as GAN
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
 from tests.rewrite.helpers import assert_rewrite
-from tests.rewrite.test_train_steps import GAN
 
 # The seed question's shape: the BN input is 2-D, but only through a list comprehension of inputs, a
 # Lambda concatenating them, and a loop rebinding `out`. TF1 ran BN non-fused on it (measured).

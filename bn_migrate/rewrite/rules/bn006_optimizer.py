@@ -72,6 +72,8 @@ from bn_migrate.rewrite.planning.graph_function import (
 )
 from bn_migrate.rewrite.planning.layer_calls import bind, code
 from bn_migrate.rewrite.rule_examples import (
+    GAN_AFTER,
+    GAN_BEFORE,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
@@ -160,6 +162,13 @@ class OptimizerRule(Rule):
         Example(
             _decay_program(PLACEHOLDER_BEFORE).replace(
                 "tf.train.AdamOptimizer(lr)", "tf.train.MomentumOptimizer(lr, 0.9)"
+            ),
+            left=("BN006",),
+        ),
+        Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
+        Example(  # the discriminator's var_list names a scope no builder has
+            GAN_BEFORE.replace(
+                'TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="d")'
             ),
             left=("BN006",),
         ),
