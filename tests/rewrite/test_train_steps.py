@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import libcst as cst
 import pytest
 
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
+from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, UPDATES
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.rule_examples import GAN_AFTER
@@ -30,6 +34,21 @@ def test_each_train_op_becomes_its_own_step_and_the_other_network_keeps_its_stat
         "d_train_step()" in m and "`generator` called without state updates" in m for m in messages
     )
     assert any("update ops of `discriminator`" in s.message for s in result.applied)
+
+
+def test_the_analysis_maps_each_scope_to_its_builder_and_each_train_op_to_its_update_ops() -> None:
+    module = cst.parse_module(GAN)
+    program = Program.read(module, AliasTable.build(module))
+    found = {name: (c.kind, c.builder, c.reason) for name, c in program.scoped_collections.items()}
+    assert found == {
+        "d_vars": (TRAINABLE, "discriminator", None),
+        "g_vars": (TRAINABLE, "generator", None),
+        "d_updates": (UPDATES, "discriminator", None),
+        "g_updates": (UPDATES, "generator", None),
+    }
+    updates = {op: getattr(c, "name", c) for op, c in program.step_updates.items()}
+    assert updates == {"d_train": "d_updates", "g_train": "g_updates"}
+    assert program.steps_run_whole_scopes() and program.updates_run
 
 
 def test_named_optimizers_keep_their_names() -> None:
