@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from bn_migrate.check.old_runs import OldRunCache
 
 PLAIN = RewriteOptions(plain_keras_bn=True)
+_D_UPDATES = 'd_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")\n'
+_D_VARS = 'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
+_G_RUN = "sess.run(g_train, feed_dict=feed)"
+_G_BN = "return tf.layers.batch_normalization(h, training=is_training,"
+_SESSION = "\nwith tf.Session() as sess:"
 
 
 def test_each_train_op_becomes_its_own_step_and_the_other_network_keeps_its_statistics() -> None:
@@ -49,6 +54,29 @@ def test_the_analysis_maps_each_scope_to_its_builder_and_each_train_op_to_its_up
     updates = {op: getattr(c, "name", c) for op, c in program.step_updates.items()}
     assert updates == {"d_train": "d_updates", "g_train": "g_updates"}
     assert program.steps_run_whole_scopes() and program.updates_run
+
+
+_IN_PLACE = ("var_list=d_vars)", 'var_list=tf.trainable_variables("disc"))')
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        ((_D_VARS, 'd_vars = tf.trainable_variables(scope="disc")\n'),),
+        ((_D_VARS, 'd_vars = tf.trainable_variables("disc")\n'),),
+        ((_D_VARS, 'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, "disc")\n'),),
+        ((_D_VARS, ""), _IN_PLACE),
+    ],
+    ids=["trainable_variables(scope=)", "trainable_variables()", "positional scope", "in place"],
+)
+def test_every_spelling_of_a_scope_s_trainable_variables_gives_the_same_step(
+    edits: tuple[tuple[str, str], ...],
+) -> None:
+    before = GAN
+    for old, new in edits:
+        assert old in before
+        before = before.replace(old, new)
+    assert_rewrite(before, GAN_AFTER, options=PLAIN)
 
 
 def test_named_optimizers_keep_their_names() -> None:
@@ -83,12 +111,6 @@ def _left(source: str, rule: str, fragment: str) -> None:
     assert any(s.rule == rule and fragment in s.message for s in result.left), result.left
     assert all(s.line >= 1 and s.col >= 1 for s in result.left)
 
-
-_D_UPDATES = 'd_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")\n'
-_D_VARS = 'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
-_G_RUN = "sess.run(g_train, feed_dict=feed)"
-_G_BN = "return tf.layers.batch_normalization(h, training=is_training,"
-_SESSION = "\nwith tf.Session() as sess:"
 
 # (what is changed in GAN, in order: (old, new) pairs), the rule that leaves the file, its reason
 LEFT: dict[str, tuple[tuple[tuple[str, str], ...], str, str]] = {
@@ -130,7 +152,7 @@ LEFT: dict[str, tuple[tuple[tuple[str, str], ...], str, str]] = {
             ),
         ),
         "BN006",
-        "var_list is not a name bound to tf.get_collection(TRAINABLE_VARIABLES",
+        "var_list is not tf.get_collection(TRAINABLE_VARIABLES, scope=...) or tf.trainable_var",
     ),
     "update ops of every scope": (
         ((_D_UPDATES, "d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"),),

@@ -33,6 +33,7 @@ from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.scoped_collections import (
     ScopedCollection,
     read_scoped_collections,
+    read_var_lists,
     train_op_updates,
 )
 from bn_migrate.rewrite.analysis.syntax import (
@@ -135,6 +136,9 @@ class Program:
     scoped_collections: dict[str, ScopedCollection] = field(
         default_factory=dict
     )  # ``NAME = tf.get_collection(KEY, scope=...)`` (see ``analysis.scoped_collections``)
+    var_lists: dict[str, ScopedCollection] = field(
+        default_factory=dict
+    )  # several train ops: ``minimize(var_list=tf.trainable_variables("S"))`` written in place
     step_updates: dict[str, ScopedCollection | str] = field(
         default_factory=dict
     )  # several train ops: each one's scoped update ops, or why they are not read
@@ -184,6 +188,9 @@ class Program:
             self.aliases, module, self.builders, self.layer_making_calls()
         )
         if len(self.minimize) > 1:
+            self.var_lists = read_var_lists(
+                self.aliases, self.minimize, self.builders, self.layer_making_calls()
+            )
             self.step_updates = train_op_updates(
                 self.aliases, module, self.minimize, self.scoped_collections
             )

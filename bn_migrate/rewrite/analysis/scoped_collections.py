@@ -41,12 +41,13 @@ TRAINABLE = "trainable_variables"
 
 @dataclass(frozen=True)
 class ScopedCollection:
-    """``NAME = tf.get_collection(KEY, scope="S")`` at module level, for the update ops or the trainable
-    variables. ``builder`` is the builder whose update ops / variables it holds exactly (None: not
+    """``NAME = tf.get_collection(KEY, scope="S")`` at module level (or ``tf.trainable_variables("S")``),
+    for the update ops or the trainable variables, or such a call written as a ``var_list=`` (``name`` and
+    ``statement`` None). ``builder`` is the builder whose update ops / variables it holds exactly (None: not
     proven, and ``reason`` says why)."""
 
-    name: str
-    statement: cst.SimpleStatementLine
+    name: str | None
+    statement: cst.SimpleStatementLine | None
     call: cst.Call
     kind: str  # UPDATES or TRAINABLE
     scope: cst.BaseExpression | None  # the scope argument
@@ -54,18 +55,23 @@ class ScopedCollection:
     reason: str | None
 
 
-def collection_kind(aliases: AliasTable, node: cst.BaseExpression) -> str | None:
-    """UPDATES / TRAINABLE for ``tf.get_collection(KEY, scope)`` (scope positional or by keyword; None:
-    any other call, or no scope)."""
-    if call_target(aliases, node) != api.GET_COLLECTION:
+def collection_kind(aliases: AliasTable, node: cst.BaseExpression | None) -> str | None:
+    """UPDATES / TRAINABLE for ``tf.get_collection(KEY, scope)``, TRAINABLE for
+    ``tf.trainable_variables(scope)`` (scope positional or by keyword; None: any other call, or no
+    scope)."""
+    target = call_target(aliases, node)
+    if target not in (api.GET_COLLECTION, api.TRAINABLE_VARIABLES):
         return None
     assert isinstance(node, cst.Call)
     args = positional(node)
     scope = keyword(node, "scope")
-    if any(a.star for a in node.args) or not args or len(args) + (scope is not None) != 2:
+    wanted = 2 if target == api.GET_COLLECTION else 1
+    if any(a.star for a in node.args) or len(args) + (scope is not None) != wanted:
         return None
-    if len(node.args) != 2:
+    if len(node.args) != wanted:
         return None
+    if target == api.TRAINABLE_VARIABLES:
+        return TRAINABLE
     key = aliases.qualify(args[0].value)
     if key in api.UPDATE_OPS_KEYS:
         return UPDATES
@@ -75,9 +81,30 @@ def collection_kind(aliases: AliasTable, node: cst.BaseExpression) -> str | None
 
 
 def scope_argument(call: cst.Call) -> cst.BaseExpression:
-    """The scope of a call ``collection_kind`` recognized."""
+    """The scope of a call ``collection_kind`` recognized (its keyword, or its last positional)."""
     given = keyword(call, "scope")
-    return given.value if given is not None else positional(call)[1].value
+    return given.value if given is not None else positional(call)[-1].value
+
+
+def read_var_lists(
+    aliases: AliasTable,
+    minimize: dict[str, cst.Call],
+    builders: dict[str, Builder],
+    layer_calls: Sequence[tuple[cst.Call, Builder | None]],
+) -> dict[str, ScopedCollection]:
+    """Train op -> its ``minimize(..., var_list=<collection call>)`` written in place, resolved."""
+    found: dict[str, ScopedCollection] = {}
+    for train_op, call in minimize.items():
+        given = keyword(call, "var_list")
+        value = given.value if given is not None else None
+        kind = collection_kind(aliases, value)
+        if kind != TRAINABLE:
+            continue
+        assert isinstance(value, cst.Call)
+        scope = scope_argument(value)
+        builder, reason = _resolve(literal_string(scope), builders, layer_calls)
+        found[train_op] = ScopedCollection(None, None, value, kind, scope, builder, reason)
+    return found
 
 
 def read_scoped_collections(

@@ -69,7 +69,7 @@ class UpdatePlumbingRule(Rule):
         program = ctx.program
         depended = {id(found) for found in program.step_updates.values()}
         for name, collection in program.scoped_collections.items():
-            if collection.kind != UPDATES:
+            if collection.kind != UPDATES or collection.statement is None:
                 continue
             if collection.builder is None:
                 ctx.leave(self.id, collection.call, f"update ops of `{name}`: {collection.reason}")

@@ -28,7 +28,8 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
 (``d_train`` -> ``d_train_step`` with its own optimizer ``d_optimizer``), when every one
 
 - is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
-- has ``var_list=NAME2``, ``NAME2 = tf.get_collection(TRAINABLE_VARIABLES, scope=S2)``,
+- has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
+  in place or bound to a name at module level,
 - and the scopes select exactly one shared builder's update ops / variables (see
   ``analysis.scoped_collections``: literal names equal to the builders' variable scopes, every layer
   made in such a builder), builders that become Keras model classes (BN018).
@@ -378,7 +379,7 @@ class OptimizerRule(Rule):
             )
             return None
         training = _Training()
-        trained = self._scoped_var_list(ctx, extras["var_list"], training)
+        trained = self._scoped_var_list(ctx, train_op, extras["var_list"], training)
         if trained is None:
             return None
         moving = updates.builder
@@ -451,32 +452,40 @@ class OptimizerRule(Rule):
             spec.ones_accumulator,
         )
 
-    def _scoped_var_list(self, ctx: Context, arg: cst.Arg, training: _Training) -> str | None:
-        """``var_list=NAME``, ``NAME = tf.get_collection(TRAINABLE_VARIABLES, scope=S)``: the builder
-        whose variables those exactly are (None: left)."""
+    def _scoped_var_list(
+        self, ctx: Context, train_op: str, arg: cst.Arg, training: _Training
+    ) -> str | None:
+        """``var_list=`` a trainable-variables collection of one scope (``tf.get_collection(
+        TRAINABLE_VARIABLES, scope=S)`` or ``tf.trainable_variables(S)``, in place or bound to a name at
+        module level): the builder whose variables those exactly are (None: left)."""
         value = arg.value
+        program = ctx.program
         collection = (
-            ctx.program.scoped_collections.get(value.value) if isinstance(value, cst.Name) else None
+            program.scoped_collections.get(value.value)
+            if isinstance(value, cst.Name)
+            else program.var_lists.get(train_op)
         )
         if collection is None or collection.kind != TRAINABLE:
             ctx.leave(
                 RULE,
                 arg,
-                "var_list is not a name bound to tf.get_collection(TRAINABLE_VARIABLES, scope=...): "
-                "cannot tell which network's variables it holds",
+                "var_list is not tf.get_collection(TRAINABLE_VARIABLES, scope=...) or "
+                "tf.trainable_variables(scope), in place or by name: cannot tell which network's "
+                "variables it holds",
             )
             return None
         if collection.builder is None:
-            ctx.leave(RULE, arg, f"var_list `{collection.name}`: {collection.reason}")
+            ctx.leave(RULE, arg, f"var_list `{collection.name or 'in place'}`: {collection.reason}")
             return None
-        training.watched.add(collection.name)
-        training.statements.append(
-            (
-                collection.statement,
-                f"var_list -> the train step differentiates `{collection.builder}`'s trainable "
-                "variables",
+        if collection.name is not None and collection.statement is not None:
+            training.watched.add(collection.name)
+            training.statements.append(
+                (
+                    collection.statement,
+                    f"var_list -> the train step differentiates `{collection.builder}`'s trainable "
+                    "variables",
+                )
             )
-        )
         return collection.builder
 
     # --- learning-rate decays and the global step ------------------------------------------------

@@ -76,9 +76,13 @@ class VariableScopesRule(Rule):
             values = builder.arguments(builder.scope.name.value)
             sources = {id(value) for value in values if value is not None}
         if len(ctx.program.minimize) > 1:  # several train steps: BN004 / BN006 migrate these
+            collections = [
+                *ctx.program.scoped_collections.values(),
+                *ctx.program.var_lists.values(),
+            ]
             sources |= {
                 id(collection.scope)
-                for collection in ctx.program.scoped_collections.values()
+                for collection in collections
                 if collection.builder == builder.definition.name.value
             }
         elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
