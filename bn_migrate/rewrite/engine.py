@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -18,13 +18,15 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
-from bn_migrate.rewrite.planning import main_function
-from bn_migrate.rewrite.result import RewriteResult, Site, Status
+from bn_migrate.rewrite.planning import inlined_modules, main_function
+from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
+from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
 
@@ -66,6 +68,215 @@ def rewrite_source(
             ENGINE_RULE, 1, 1, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+
+
+def rewrite_program(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    *,
+    entries: Sequence[int] = (0,),
+    options: RewriteOptions | None = None,
+    blockers: Sequence[Sequence[Site]] = (),
+) -> list[RewriteResult]:
+    """Migrate a program spread over ``files`` (its entry script first, then the modules it imports
+    at ``edges``, see ``planning.inlined_modules``) as one: every file migrated, or all left together.
+    Programs sharing modules come together (their scripts at ``entries``): each is migrated, and a
+    module they share must come out the same from every one of them, else all are left.
+
+    ``blockers`` (per file) are the reasons each file is given when the files cannot be read as one
+    module; the reason why not is added to the file it concerns. A result per file, in order."""
+    options = options or RewriteOptions()
+    reasons = [list(blockers[i]) if i < len(blockers) else [] for i in range(len(files))]
+    if list(entries) == [0]:
+        return _rewrite_one_program(files, edges, options, reasons)
+    results: dict[int, list[RewriteResult]] = {}
+    programs: dict[int, list[int]] = {}  # file -> the entries of the programs it is part of
+    for entry in entries:
+        order = _reached(entry, edges)
+        for index in order:
+            programs.setdefault(index, []).append(entry)
+        sub_edges = [
+            ProgramEdge(order.index(e.importer), e.line, order.index(e.member))
+            for e in edges
+            if e.importer in order
+        ]
+        done = _rewrite_one_program(
+            [files[i] for i in order], sub_edges, options, [reasons[i] for i in order]
+        )
+        for index, result in zip(order, done):
+            results.setdefault(index, []).append(result)
+    return _reconciled(files, entries, results, programs)
+
+
+def _reached(entry: int, edges: Sequence[ProgramEdge]) -> list[int]:
+    """``entry`` and the files it imports, directly or not, in the order they are first reached."""
+    order = [entry]
+    for current in order:
+        for edge in edges:
+            if edge.importer == current and edge.member not in order:
+                order.append(edge.member)
+    return order
+
+
+def _reconciled(
+    files: Sequence[ProgramFile],
+    entries: Sequence[int],
+    results: dict[int, list[RewriteResult]],
+    programs: dict[int, list[int]],
+) -> list[RewriteResult]:
+    """One result per file of programs sharing modules: the migration when every program migrated
+    and each shared module came out the same from all of them; else every file left."""
+    scripts = ", ".join(files[i].path for i in entries)
+    every = [result for found in results.values() for result in found]
+    left = any(result.status not in (Status.CHANGED, Status.UNCHANGED) for result in every)
+    differs = [
+        index
+        for index, found in sorted(results.items())
+        if not left and len({result.code for result in found}) > 1
+    ]
+    combined: list[RewriteResult] = []
+    for index, file in enumerate(files):
+        found = results.get(index, [])
+        sites = _sorted([site for result in found for site in result.left])
+        if index in differs:
+            one_code, other_code = _first_difference(found[0].code, found[1].code)
+            one, other = (files[programs[index][i]].path for i in (0, 1))
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    f"shared by the programs of {scripts}, which migrate it differently (`{one_code}` "
+                    f"for {one}, `{other_code}` for {other}: what one program decides, such as whether "
+                    "update ops run, the other does not): all are left",
+                )
+            )
+        if left or differs:
+            if not sites and not prefilter.leaves_unchanged(file.source):
+                sites = [
+                    Site(
+                        PROGRAM_RULE,
+                        1,
+                        1,
+                        f"migrated only together with the programs sharing its modules ({scripts}), "
+                        "which are left: see their reasons",
+                    )
+                ]
+            status = Status.SKIPPED if sites else Status.UNCHANGED
+            combined.append(RewriteResult(status=status, code=file.source, left=sites))
+            continue
+        first = found[0]
+        applied = _sorted([site for result in found for site in result.applied])
+        combined.append(replace(first, applied=applied if first.status is Status.CHANGED else []))
+    return combined
+
+
+def _first_difference(one: str, other: str) -> tuple[str, str]:
+    """Where two migrations of one module first differ: each version around that place."""
+    ones, others = one.splitlines(), other.splitlines()
+    for a, b in zip([*ones, ""], [*others, ""]):
+        if a != b:
+            column = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            start = max(0, column - 30)
+            return a[start : column + 40].strip(), b[start : column + 40].strip()
+    return "", ""
+
+
+def _rewrite_one_program(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    options: RewriteOptions,
+    reasons: list[list[Site]],
+) -> list[RewriteResult]:
+    try:
+        inlined = inlined_modules.inline(files, edges)
+    except InliningError as exc:
+        return _separately(files, options, reasons, exc)
+    result = rewrite_source(inlined.code, path=files[0].path, options=options)
+    applied: list[list[Site]] = [[] for _ in files]
+    left: list[list[Site]] = [[] for _ in files]
+    for site in result.applied:
+        index, place = inlined.site(site)
+        applied[index].append(place)
+    for site in result.left:
+        index, place = inlined.site(site)
+        left[index].append(place)
+    if result.status is Status.UNCHANGED:
+        return [RewriteResult(status=Status.UNCHANGED, code=f.source) for f in files]
+    if result.status is not Status.CHANGED:
+        return [_left_with_program(files, index, left[index]) for index in range(len(files))]
+    try:
+        texts = inlined.split(result.code)
+        for index, text in enumerate(texts):
+            try:
+                _check_parses(text)
+            except cst.ParserSyntaxError as exc:
+                raise InliningError(
+                    index, 1, f"internal: the rewrite does not parse ({exc.message}); please report"
+                ) from exc
+    except InliningError as exc:
+        return _separately(files, options, reasons, exc)
+    models: list[list[ModelPair]] = [[] for _ in files]
+    for pair in result.models:
+        models[inlined.owner(pair, texts)].append(pair)
+    results = []
+    for index, (file, text) in enumerate(zip(files, texts)):
+        changed = text != file.source
+        results.append(
+            RewriteResult(
+                status=Status.CHANGED if changed else Status.UNCHANGED,
+                code=text if changed else file.source,
+                applied=_sorted(applied[index]) if changed else [],
+                models=models[index] if changed else [],
+            )
+        )
+    return results
+
+
+def _separately(
+    files: Sequence[ProgramFile],
+    options: RewriteOptions,
+    reasons: list[list[Site]],
+    exc: InliningError,
+) -> list[RewriteResult]:
+    """Each file left with its program reasons: why the files cannot be merged, in the file it
+    concerns; in the others, that they belong to that program (never migrated alone)."""
+    message = f"the program's modules cannot be migrated together: {exc.message}"
+    reasons[exc.file].append(Site(PROGRAM_RULE, exc.line, 1, message))
+    for index in range(len(files)):
+        if index != exc.file:
+            reasons[index].append(
+                Site(
+                    PROGRAM_RULE,
+                    1,
+                    1,
+                    f"belongs to one program with {files[exc.file].path}, whose modules cannot be "
+                    f"migrated together (see its line {exc.line})",
+                )
+            )
+    return [
+        rewrite_source(file.source, path=file.path, options=options, blockers=reasons[index])
+        for index, file in enumerate(files)
+    ]
+
+
+def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site]) -> RewriteResult:
+    """File ``index`` of a program that is left: its own reasons, else one naming the program."""
+    source = files[index].source
+    if not left and prefilter.leaves_unchanged(source):
+        return RewriteResult(status=Status.UNCHANGED, code=source)
+    if not left:
+        others = ", ".join(f.path for i, f in enumerate(files) if i != index)
+        left = [
+            Site(
+                PROGRAM_RULE,
+                1,
+                1,
+                f"migrated only together with the other modules of its program ({others}), "
+                "which are left: see their reasons",
+            )
+        ]
+    return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(left))
 
 
 def _rewrite_main(
@@ -288,9 +499,8 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         return "graph code in a function defined inside another block is not migrated"
     if not calls:
         return (
-            f"`{name}` is never called in this module (model code for other modules): it becomes a "
-            "Keras layer class only together with the program that calls it, and programs spread over "
-            "several modules are not migrated in this version"
+            f"`{name}` is never called in its program (model code for other programs, or unused): it "
+            "becomes a Keras layer class only together with the training code that calls it"
         )
     for call in calls:
         if id(call) in program.repeated_calls:

@@ -3,8 +3,24 @@ and per run (``RunResult``). Shared by the engine, the file runner and the repor
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+
+_LINE_CITATION = re.compile(r"\b(lines?) (\d+(?:, \d+)*)\b")
+
+
+def cite_lines(message: str, place: Callable[[int], str]) -> str:
+    """``message`` with each line it cites ("line 12", "lines 3, 5") given as ``place(line)``: a
+    site found in a virtual module (a ``main()`` body at module level, a program's modules merged)
+    names its lines as the user's files number them."""
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = ", ".join(place(int(number)) for number in match.group(2).split(", "))
+        return f"{match.group(1)} {numbers}"
+
+    return _LINE_CITATION.sub(replace, message)
 
 
 class Status(str, Enum):

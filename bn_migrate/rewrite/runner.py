@@ -22,6 +22,10 @@ Decisions a user can rely on (also in ``bn-migrate rewrite --help``):
 - ``--output-dir DIR`` writes a complete copy of the input tree (every file the walk visits, migrated
   where changed) under DIR, relative to the deepest folder holding every input, so ``bn-migrate check
   OLD NEW`` can run the two side by side.
+- A program spread over several files (a training script and the local modules with TensorFlow code
+  it imports, each imported only by one of them) is migrated as one: all its files change together or
+  are all left (:mod:`bn_migrate.rewrite.planning.inlined_modules`); they are written after every one
+  of them is ready, so a failed write leaves all of them as they were.
 - A notebook's code cells are migrated as one program (:mod:`bn_migrate.rewrite.notebook`); its places
   are given by cell, its diffs per cell, and it is written back (by nbformat) only when a cell changed.
 """
@@ -96,6 +100,11 @@ class FileJob:
     rel: Path
     explicit: bool = False  # named on the command line rather than found in a folder
     blockers: tuple[Site, ...] = ()  # other modules of its program that can change its semantics
+    # for a program's entry script: the modules migrated with it, and every import among the
+    # program's files as (importer, line, module), files given by index (0: this one, i: program[i-1])
+    program: tuple[FileJob, ...] = ()
+    imports: tuple[tuple[int, int, int], ...] = ()
+    entries: tuple[int, ...] = (0,)  # the programs' scripts (programs sharing modules go together)
 
 
 NOT_REGULAR = "not a regular file"
@@ -378,13 +387,8 @@ def atomic_write(target: Path, data: bytes, mode: int | None = None) -> None:
     target = target.resolve()  # write through a link to its target; the link stays a link
     if mode is None:
         mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    tmp = _stage(target, data, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -419,6 +423,156 @@ def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
         with contextlib.suppress(Exception):
             _copy_unchanged(job, settings, outcome)
         return outcome
+
+
+def process_job(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+    """The outcomes of one job: a file, or a program's files (its entry first). Never raises (but
+    KeyboardInterrupt)."""
+    if not job.program:
+        return [process_file(job, settings)]
+    try:
+        return _process_program(job, settings)
+    except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
+        first_line = (str(exc).splitlines() or [""])[0]
+        outcomes = []
+        for member in _program_jobs(job):
+            outcome = FileOutcome(
+                str(member.path),
+                Status.FAILED,
+                error=f"internal error: {type(exc).__name__}: {first_line}",
+            )
+            with contextlib.suppress(Exception):
+                _copy_unchanged(member, settings, outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+
+def _program_jobs(job: FileJob) -> list[FileJob]:
+    """The jobs of a program's files, the entry first, each as a single file."""
+    return [replace(job, program=(), imports=(), entries=(0,)), *job.program]
+
+
+def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+    """Rewrite a program's files as one (``engine.rewrite_program``); when a file cannot be read,
+    decoded or parsed, each file on its own (left with its program reasons)."""
+    from bn_migrate.rewrite.engine import rewrite_program
+    from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
+
+    jobs = _program_jobs(job)
+    sources: list[SourceText] = []
+    datas: list[bytes] = []
+    for member in jobs:
+        try:
+            data = read_regular(member.path)
+            source = decode_source(data)
+            check_python_syntax(source.text, str(member.path))
+        except (OSError, SourceError):
+            return [process_file(member, settings) for member in jobs]
+        datas.append(data)
+        sources.append(source)
+    files = [ProgramFile(str(member.path), source.text) for member, source in zip(jobs, sources)]
+    edges = [ProgramEdge(importer, line, module) for importer, line, module in job.imports]
+    results = rewrite_program(
+        files,
+        edges,
+        entries=job.entries,
+        options=settings.options,
+        blockers=[member.blockers for member in jobs],
+    )
+    outcomes = [
+        _outcome_from_result(file.path, file.source, result) for file, result in zip(files, results)
+    ]
+    staged: dict[int, bytes] = {}
+    for index, (outcome, result) in enumerate(zip(outcomes, results)):
+        if outcome.status is not Status.CHANGED:
+            continue
+        try:
+            staged[index] = encode_source(result.code, sources[index])
+        except SourceError as exc:
+            outcomes[index] = _failed(outcome.path, exc, result)
+            return _program_not_written(jobs, settings, outcomes, index)
+        if settings.diff:
+            codec = "utf-8" if sources[index].encoding == "utf-8-sig" else sources[index].encoding
+            old_text = datas[index].decode(codec)
+            new_text = staged[index].decode(codec)
+            outcome.diff = unified_diff(outcome.path, old_text, new_text, codec)
+    failed = _write_together(jobs, settings, outcomes, staged)
+    if failed is not None:
+        return _program_not_written(jobs, settings, outcomes, failed)
+    for index, member in enumerate(jobs):
+        if index not in staged:
+            outcomes[index] = _copy_unchanged(member, settings, outcomes[index])
+    return outcomes
+
+
+def _program_not_written(
+    jobs: list[FileJob], settings: JobSettings, outcomes: list[FileOutcome], failed: int
+) -> list[FileOutcome]:
+    """A program one of whose files (``failed``) cannot be written: the others are not written either
+    (they would import a module that was not migrated), each saying why."""
+    for index, outcome in enumerate(outcomes):
+        if index != failed and outcome.status is Status.CHANGED:
+            why = f"not written: {outcomes[failed].path}, of the same program, could not be"
+            outcomes[index] = FileOutcome(outcome.path, Status.FAILED, error=why)
+        outcomes[index].diff = None
+        if outcomes[index].written_to is None:
+            outcomes[index] = _copy_unchanged(jobs[index], settings, outcomes[index])
+    return outcomes
+
+
+def _write_together(
+    jobs: list[FileJob],
+    settings: JobSettings,
+    outcomes: list[FileOutcome],
+    staged: dict[int, bytes],
+) -> int | None:
+    """Write every staged file of a program, or none: each goes to a temporary file beside its
+    target first, and only when all are there do they replace their targets. The index of the
+    file that could not be written (its outcome saying why), else None."""
+    if settings.mode not in (Mode.WRITE, Mode.OUTPUT_DIR) or not staged:
+        return None
+    temporary: dict[int, tuple[str, Path]] = {}
+    try:
+        for index, data in staged.items():
+            job, outcome = jobs[index], outcomes[index]
+            target = _destination(job, settings)
+            try:
+                mode = stat.S_IMODE(job.path.stat().st_mode)
+                if settings.mode is Mode.WRITE and not mode & 0o222:
+                    raise PermissionError(
+                        13, "the file is read-only (chmod u+w to allow the rewrite)"
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary[index] = (_stage(target.resolve(), data, mode), target)
+            except OSError as exc:
+                outcome.status = Status.FAILED
+                outcome.error = f"cannot write {target}: {exc.strerror or exc}"
+                return index
+        for index, (tmp, target) in temporary.items():
+            os.replace(tmp, target.resolve())
+            outcomes[index].written_to = str(target)
+        temporary.clear()
+        return None
+    finally:
+        for tmp, _ in temporary.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _stage(target: Path, data: bytes, mode: int) -> str:
+    """``data`` in a new temporary file beside ``target`` (flushed to disk, with ``mode``)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
@@ -851,7 +1005,7 @@ def run_files(
     # graph (an ``ast.parse`` of every neighbour) is not built at all.
     engine_needed = transform is not None or _engine_needed(found.jobs)
     if engine_needed:
-        found.jobs = with_program_blockers(found.jobs, config.paths)
+        found.jobs = with_program_blockers(found.jobs, config.paths, merge=transform is None)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -872,13 +1026,14 @@ def run_files(
         if output_dir is not None:
             for failure in _copy_others(found, output_dir):
                 record(failure)
-        on_start(len(found.jobs))
+        on_start(sum(1 + len(job.program) for job in found.jobs))
         jobs = config.jobs or default_jobs()
         if jobs > 1 and len(found.jobs) > 1 and not engine_needed:
             jobs = 1
         if jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
-                record(process_file(job, settings))
+                for outcome in process_job(job, settings):
+                    record(outcome)
         else:
             _run_parallel(found.jobs, settings, jobs, record)
     except KeyboardInterrupt:
@@ -886,9 +1041,13 @@ def run_files(
     return result
 
 
-def with_program_blockers(jobs: list[FileJob], paths: Sequence[Path]) -> list[FileJob]:
+def with_program_blockers(
+    jobs: list[FileJob], paths: Sequence[Path], *, merge: bool = True
+) -> list[FileJob]:
     """Each job with the sites where another module of its program can change what it means (see
-    ``analysis.modules``): files whose bytes mention TensorFlow only, the others cannot be rewritten."""
+    ``analysis.modules``): files whose bytes mention TensorFlow only, the others cannot be rewritten.
+    With ``merge``, each program whose files can be migrated together becomes one job (its entry
+    script's, holding the others); an entry whose program cannot gets the reason why."""
     from bn_migrate.rewrite.analysis.modules import ProgramGraph
 
     candidates = [job for job in jobs if _mentions_tensorflow(job.path)]
@@ -898,7 +1057,38 @@ def with_program_blockers(jobs: list[FileJob], paths: Sequence[Path]) -> list[Fi
     updated = {
         id(job): replace(job, blockers=tuple(graph.blockers(job.path))) for job in candidates
     }
-    return [updated.get(id(job), job) for job in jobs]
+    jobs = [updated.get(id(job), job) for job in jobs]
+    if not merge:
+        return jobs
+    by_path = {os.path.abspath(job.path): job for job in jobs}
+    groups, refused = graph.units([job.path for job in candidates])
+    merged: dict[str, FileJob] = {}
+    for group in groups:
+        order: list[Path] = []
+        for unit in group:
+            order.extend(path for path in (unit.entry, *unit.members) if path not in order)
+        entry = replace(
+            by_path[str(order[0])],
+            program=tuple(by_path[str(path)] for path in order[1:]),
+            imports=tuple(
+                (order.index(importer), line, order.index(module))
+                for unit in group
+                for importer, line, module in unit.edges
+            ),
+            entries=tuple(order.index(unit.entry) for unit in group),
+        )
+        for path in order:
+            merged[str(path)] = entry
+    result: list[FileJob] = []
+    for job in jobs:
+        absolute = os.path.abspath(job.path)
+        if absolute in merged:
+            if merged[absolute].path == job.path:
+                result.append(merged[absolute])
+            continue
+        why = refused.get(Path(absolute))
+        result.append(replace(job, blockers=(*job.blockers, why)) if why else job)
+    return result
 
 
 def _mentions_tensorflow(path: Path) -> bool:
@@ -974,34 +1164,37 @@ def _run_parallel(
         mp_context=pool_context(),
         initializer=_ignore_stop_signals,
     )
-    futures: list[Future[FileOutcome]] = []
+    futures: list[Future[list[FileOutcome]]] = []
     consumed = 0
     try:
         with _sigint_held_while_spawning(), deferred(signal.SIGTERM):
-            futures = [executor.submit(process_file, job, settings) for job in jobs]
+            futures = [executor.submit(process_job, job, settings) for job in jobs]
         for job, future in zip(jobs, futures):
-            outcome = _outcome_of(job, future)
+            outcomes = _outcome_of(job, future)
             consumed += 1
-            record(outcome)
+            for outcome in outcomes:
+                record(outcome)
     except KeyboardInterrupt:
         # Let the files being worked on finish (each write is atomic), drop the rest, and still
         # report every file that was done, so the summary and --report match the disk.
         executor.shutdown(wait=True, cancel_futures=True)
         for job, future in list(zip(jobs, futures))[consumed:]:
             if future.done() and not future.cancelled():
-                record(_outcome_of(job, future))
+                for outcome in _outcome_of(job, future):
+                    record(outcome)
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _outcome_of(job: FileJob, future: Future[FileOutcome]) -> FileOutcome:
+def _outcome_of(job: FileJob, future: Future[list[FileOutcome]]) -> list[FileOutcome]:
     try:
         return future.result()
     except BrokenProcessPool:
-        return FileOutcome(
-            str(job.path), Status.FAILED, error="internal error: a worker process died"
-        )
+        return [
+            FileOutcome(str(one.path), Status.FAILED, error="internal error: a worker process died")
+            for one in _program_jobs(job)
+        ]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -85,7 +85,21 @@ def rewrite(*paths: Path) -> dict[str, FileOutcome]:
 
 
 def program_reasons(outcome: FileOutcome) -> list[tuple[int, str]]:
-    return [(site.line, site.message) for site in outcome.left if site.rule == PROGRAM_RULE]
+    """The BN016 reasons naming the modules that share the file's program (not why they could not
+    be migrated together: see ``merge_refusals``)."""
+    return [
+        (site.line, site.message)
+        for site in outcome.left
+        if site.rule == PROGRAM_RULE and "migrated together" not in site.message
+    ]
+
+
+def merge_refusals(outcome: FileOutcome) -> list[tuple[int, str]]:
+    return [
+        (site.line, site.message)
+        for site in outcome.left
+        if site.rule == PROGRAM_RULE and "migrated together" in site.message
+    ]
 
 
 def with_import(line: str) -> str:
@@ -100,15 +114,16 @@ def test_a_program_alone_in_its_folder_still_migrates(tmp_path: Path) -> None:
 
 def test_unsound_case_1_script_whose_bn_helper_is_a_sibling_module_is_left(tmp_path: Path) -> None:
     """brando90/tensor_flow_experiments shape: the script was migrated without the helper's variables
-    and statistics. Now both are left, each naming the other."""
+    and statistics. Now the two are one program, left together: the helper with its own reasons
+    (moments + EMA are not migrated), the script naming it."""
     write(tmp_path, {"train.py": with_import("import bn_helper"), "bn_helper.py": BN_HELPER})
     outcomes = rewrite(tmp_path)
     script, helper = outcomes["train.py"], outcomes["bn_helper.py"]
     assert script.status is Status.SKIPPED and helper.status is Status.SKIPPED
     [(line, message)] = program_reasons(script)
-    assert line == 5 and "imports `bn_helper` (" in message and "bn_helper.py" in message
-    [(line, message)] = program_reasons(helper)
-    assert line == 1 and "imported by" in message and "train.py:5" in message
+    assert line == 1 and "migrated only together with" in message and "bn_helper.py" in message
+    assert any("ExponentialMovingAverage" in site.message for site in helper.left)
+    assert all(site.rule != PROGRAM_RULE for site in helper.left)
 
 
 def test_unsound_case_1_also_when_only_the_script_is_named(tmp_path: Path) -> None:
@@ -120,16 +135,20 @@ def test_unsound_case_1_also_when_only_the_script_is_named(tmp_path: Path) -> No
 
 def test_unsound_case_2_model_module_whose_update_ops_another_module_runs(tmp_path: Path) -> None:
     """CapProNet_tf shape: resnet_model.py alone got momentum=1.0 ("update ops never ran") although the
-    run loop runs UPDATE_OPS. Given alone, its importer is found on disk; given with it, both are left."""
+    run loop runs UPDATE_OPS. Given alone, its importer is found on disk and it is left; given with it,
+    the two migrate as one program and the momentum stays 0.997."""
     write(tmp_path, {"resnet_model.py": RESNET_MODEL, "run_loop.py": RUN_LOOP})
     alone = rewrite(tmp_path / "resnet_model.py")["resnet_model.py"]
     assert alone.status is Status.SKIPPED
     assert any("imported by" in m and "run_loop.py:4" in m for _, m in program_reasons(alone))
-    both = rewrite(tmp_path)
+    both = rewrite(tmp_path)  # one program: migrated together, with the run loop's update ops
     assert {name: o.status for name, o in both.items()} == {
-        "resnet_model.py": Status.SKIPPED,
-        "run_loop.py": Status.SKIPPED,
+        "resnet_model.py": Status.CHANGED,
+        "run_loop.py": Status.CHANGED,
     }
+    model = (both["resnet_model.py"].diff or b"").decode()
+    assert "momentum=0.997" in model and "momentum=1.0" not in model
+    assert "resnet_model.BatchNormRelu(" in (both["run_loop.py"].diff or b"").decode()
 
 
 def test_a_model_module_without_session_or_importer_keeps_its_momentum_undecided(
@@ -162,8 +181,10 @@ def test_tensorflow_reached_through_a_module_without_it_blocks(tmp_path: Path) -
             "bn_helper.py": BN_HELPER,
         },
     )
-    [(_, message)] = program_reasons(rewrite(tmp_path)["train.py"])
+    script = rewrite(tmp_path)["train.py"]
+    [(_, message)] = program_reasons(script)
     assert "imports `utils`" in message and "through bn_helper.py" in message
+    assert merge_refusals(script)
 
 
 @pytest.mark.parametrize(
@@ -241,12 +262,14 @@ def test_a_namespace_package_folder_resolves(tmp_path: Path) -> None:
 
 def test_a_module_imported_only_by_itself_or_by_a_file_without_tf1_code(tmp_path: Path) -> None:
     """The graph is asked only about files with TF1 code; a TF2 file importing a TF1 module is fine
-    for the TF2 file (nothing to migrate) and still blocks the TF1 module."""
+    for the TF2 file (nothing to migrate); the TF1 module is left for its own reasons."""
     tf2 = "import tensorflow as tf\nimport bn_helper\n\nlayer = tf.keras.layers.Dense(3)\n"
     write(tmp_path, {"bn_helper.py": BN_HELPER, "serve.py": tf2})
     outcomes = rewrite(tmp_path)
     assert outcomes["serve.py"].status is Status.UNCHANGED
-    assert program_reasons(outcomes["bn_helper.py"])
+    helper = outcomes["bn_helper.py"]  # merged with serve.py, and left for its own reasons
+    assert helper.status is Status.SKIPPED
+    assert any("ExponentialMovingAverage" in site.message for site in helper.left)
 
 
 def test_graph_reads_each_file_once_and_finds_importers(tmp_path: Path) -> None:

@@ -63,9 +63,9 @@ def _graphs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     built: list[int] = []
     real = runner.with_program_blockers
 
-    def counting(jobs, paths):  # type: ignore[no-untyped-def]
+    def counting(jobs, paths, **options):  # type: ignore[no-untyped-def]
         built.append(len(jobs))
-        return real(jobs, paths)
+        return real(jobs, paths, **options)
 
     monkeypatch.setattr(runner, "with_program_blockers", counting)
     return built

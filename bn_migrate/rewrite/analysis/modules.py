@@ -12,10 +12,20 @@ change them. This module finds, for each file of a run, the places where another
   module found neither beside it nor installed (nor among the well-known libraries of
   ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved.
 
-A file with TF1 code and any such place is left byte-identical, with a ``BN016`` reason at each place
-(the import line, or line 1 naming the importer): this version migrates a program only when it is one
-file. Files without TF1 code are not affected, and a local module without TensorFlow (a data loader) does
-not count.
+Such files are one *program* (``ProgramGraph.units``): a script no local module imports, and the local
+modules with TensorFlow code it imports, directly or through each other. Programs sharing a module (a
+training and an evaluation script importing one model) go together: each is migrated, and the shared
+module must come out the same from all of them, else all are left. A program migrates as one
+(``planning.inlined_modules``: its modules read as Python runs them, each imported module's code where its
+first import stands, then split back into the files), or all its files are left together. A file with TF1
+code is left byte-identical, with a ``BN016`` reason at each place (the import line, or line 1 naming the
+importer), when its program cannot be read as one module: a module also imported by a file that is no
+program migrated here, an import cycle, a module not among the files
+given, dynamic or unresolved imports, or (found when the files are merged) an import inside a block or
+sharing its line, names imported under other names, a module object used other than as ``m.NAME``, a
+top-level name bound differently in two modules, a module reading ``__name__``/``__file__``/``globals()``.
+Files without TF1 code are not affected, and a local module without TensorFlow (a data loader, settings)
+is not part of the program: it stays as it is.
 
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
@@ -49,6 +59,7 @@ from bn_migrate.rewrite.notebook import (
 from bn_migrate.rewrite.result import Site
 
 PROGRAM_RULE = "BN016"
+_NOT_TOGETHER = "the program's modules are not migrated together in this version"
 """Id of the reasons given when another module of the program can change a file's semantics."""
 
 _DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "imp.load_source"})
@@ -88,6 +99,16 @@ class ModuleFacts:
             return str(line)
         cell, in_cell = self.cells.place(line)
         return f"cell {cell}:line {in_cell}"
+
+
+@dataclass(frozen=True)
+class ProgramUnit:
+    """A program migrated as one: its entry script, the modules it runs, and every import among
+    them as (importer, line, module)."""
+
+    entry: Path
+    members: tuple[Path, ...]
+    edges: tuple[tuple[Path, int, Path], ...]
 
 
 class ProgramGraph:
@@ -234,6 +255,138 @@ class ProgramGraph:
                 )
             )
         return sites
+
+    def units(self, files: Iterable[Path]) -> tuple[list[list[ProgramUnit]], dict[Path, Site]]:
+        """The programs among ``files`` whose modules can be migrated together, grouped: programs
+        sharing a module are one group, migrated together. A program is an entry script no local
+        module imports and the local modules with TensorFlow code it imports (directly or through
+        each other), without import cycles, all among ``files`` and free of dynamic or unresolved
+        imports; each importer of its modules must belong to a program of the group. Also, per
+        entry whose program (or group) does not qualify, the first reason why."""
+        wanted = {Path(os.path.abspath(f)) for f in files}
+        programs: dict[Path, ProgramUnit] = {}
+        refused: dict[Path, Site] = {}
+        for entry in sorted(wanted):
+            facts = self.facts.get(entry)
+            if (
+                facts is None
+                or entry.suffix != ".py"
+                or not facts.readable
+                or facts.dynamic
+                or facts.unresolved
+                or any(edge.importer != entry for edge in self.importers.get(entry, []))
+            ):
+                continue
+            unit, why = self._program(entry, wanted)
+            if why is not None:
+                refused[entry] = why
+            elif unit is not None:
+                programs[entry] = unit
+        self._refuse_outside_importers(programs, refused)
+        return self._groups(programs, refused), refused
+
+    def _program(self, entry: Path, wanted: set[Path]) -> tuple[ProgramUnit | None, Site | None]:
+        members: list[Path] = []
+        edges: list[tuple[Path, int, Path]] = []
+        queue = [entry]
+        while queue:
+            current = queue.pop(0)
+            for edge in self.facts[current].imports:
+                if not self._builds_graph(edge.target):
+                    continue
+                why = self._not_a_member(edge, wanted, entry)
+                if why is not None:
+                    return None, why
+                edges.append((current, edge.line, edge.target))
+                if edge.target not in members:
+                    members.append(edge.target)
+                    queue.append(edge.target)
+        if self._cycle(entry, edges):
+            cycle = "the program's modules import each other in a cycle"
+            return None, Site(PROGRAM_RULE, 1, 1, f"{cycle}: {_NOT_TOGETHER}")
+        return (ProgramUnit(entry, tuple(members), tuple(edges)) if members else None), None
+
+    def _refuse_outside_importers(
+        self, programs: dict[Path, ProgramUnit], refused: dict[Path, Site]
+    ) -> None:
+        """A program one of whose modules is imported by a file of no program migrated here (a
+        script left, a notebook, a file not given) is left: migrating the module would break it."""
+        changed = True
+        while changed:
+            changed = False
+            covered = {path for unit in programs.values() for path in (unit.entry, *unit.members)}
+            for entry, unit in list(programs.items()):
+                for module in unit.members:
+                    outside = sorted(
+                        {edge.importer for edge in self.importers.get(module, [])} - covered
+                    )
+                    if outside:
+                        why = (
+                            f"`{self._display(module, entry)}` is also imported by "
+                            f"{self._display(outside[0], entry)}, which is not part of a program "
+                            "migrated here"
+                        )
+                        refused[entry] = Site(PROGRAM_RULE, 1, 1, f"{why}: {_NOT_TOGETHER}")
+                        del programs[entry]
+                        changed = True
+                        break
+
+    def _groups(
+        self, programs: dict[Path, ProgramUnit], refused: dict[Path, Site]
+    ) -> list[list[ProgramUnit]]:
+        """Programs sharing modules, grouped (each group migrates or is left as one)."""
+        groups: list[list[ProgramUnit]] = []
+        for unit in sorted(programs.values(), key=lambda u: u.entry):
+            files = {unit.entry, *unit.members}
+            joined = [g for g in groups if any(files & {u.entry, *u.members} for u in g)]
+            merged = [unit, *(u for g in joined for u in g)]
+            groups = [g for g in groups if g not in joined] + [
+                sorted(merged, key=lambda u: u.entry)
+            ]
+        return sorted(groups, key=lambda g: g[0].entry)
+
+    @staticmethod
+    def _cycle(entry: Path, edges: list[tuple[Path, int, Path]]) -> bool:
+        after: dict[Path, set[Path]] = {}
+        for importer, _, module in edges:
+            after.setdefault(importer, set()).add(module)
+        state: dict[Path, int] = {}  # 1: being visited, 2: done
+
+        def visit(node: Path) -> bool:
+            state[node] = 1
+            for following in after.get(node, ()):
+                if state.get(following) == 1 or (following not in state and visit(following)):
+                    return True
+            state[node] = 2
+            return False
+
+        return visit(entry)
+
+    def _builds_graph(self, path: Path) -> bool:
+        facts = self.facts.get(path)
+        if facts is None:
+            return False
+        return (
+            facts.uses_tensorflow or not facts.readable or self.reaches_tensorflow(path) is not None
+        )
+
+    def _not_a_member(self, edge: LocalImport, wanted: set[Path], entry: Path) -> Site | None:
+        """Why ``edge.target`` cannot be migrated together with the program of ``entry``, if so."""
+        target = edge.target
+        shown = self._display(target, entry)
+        facts = self.facts[target]
+        why = None
+        if target == entry:
+            why = f"`{shown}`, the program's script, is imported by its own modules"
+        elif target not in wanted:
+            why = f"`{shown}` is not among the files being rewritten: pass its folder too"
+        elif target.name == "__init__.py" or target.suffix != ".py":
+            why = f"`{shown}` is a package's `__init__` or a notebook, not merged with its importer"
+        elif facts.dynamic or facts.unresolved or not facts.readable:
+            why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
+        if why is None:
+            return None
+        return Site(PROGRAM_RULE, edge.line, edge.col, f"{why}: {_NOT_TOGETHER}")
 
     def _place(self, edge: LocalImport) -> str:
         importer = self.facts.get(edge.importer)

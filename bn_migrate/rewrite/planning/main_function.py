@@ -26,7 +26,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.context import leading_lines
-from bn_migrate.rewrite.result import Site
+from bn_migrate.rewrite.result import Site, cite_lines
 
 _BEGIN = "__bn_migrate_main_begin__"
 _END = "__bn_migrate_main_end__"
@@ -83,14 +83,23 @@ class VirtualModule:
         index = bisect.bisect_right(starts, site.line) - 1
         if index < 0 or site.line > self.lines[index][1]:
             return site
-        first, _, original = self.lines[index]
-        line = original + site.line - first
+        line = self.line(site.line)
         here = _text(self.code, site.line)
         there = _text(self.main.module.code, line)
         shift = 0
         if here.strip() == there.strip():  # the same line, indented as main's body was
             shift = (len(there) - len(there.lstrip())) - (len(here) - len(here.lstrip()))
-        return Site(site.rule, line, site.col + shift, site.message)
+        message = cite_lines(site.message, lambda cited: str(self.line(cited)))
+        return Site(site.rule, line, site.col + shift, message)
+
+    def line(self, virtual: int) -> int:
+        """The original file's line for line ``virtual`` of the virtual module."""
+        starts = [first for first, _, _ in self.lines]
+        index = bisect.bisect_right(starts, virtual) - 1
+        if index < 0 or virtual > self.lines[index][1]:
+            return virtual
+        first, _, original = self.lines[index]
+        return original + virtual - first
 
 
 def _text(code: str, line: int) -> str:

@@ -1,0 +1,870 @@
+"""Programs spread over several modules: migrated as one module, then split back into their files.
+
+``train.py`` runs ``from model import net`` and trains what ``model.net`` builds: which update ops run,
+which variables train and what ``is_training`` is are facts of the two files together. Python runs an
+imported module's statements where the import stands, so the program means what one *virtual module*
+means: the importer with each imported module's text in place of its import statement, between two
+marker statements (nested imports inlined the same way). The rules migrate that module as any script;
+the markers then give each file its part back:
+
+- the import statement comes back naming what the importer now uses from the module (``from model
+  import Net`` once ``net`` became a class and its instance), kept as written when that did not change;
+- a definition the rules emitted (BN008's class, a helper) goes to every part that uses it: a module
+  imports it from a module it already imports, else gets its own copy; a part no longer using one
+  loses it;
+- an import a part needs and another part holds is copied (``import tensorflow as tf``);
+- ``from __future__`` imports of an imported module (not allowed mid-module) stand aside as markers
+  and come back at their place.
+
+Merging namespaces is sound only when no name means two things: the modules' top-level names must not
+clash (identical imports excepted), an imported module must not read a name it does not bind that
+another part binds, nor ``__name__``/``__file__``/``globals()``. Each import is a top-level ``from
+module import name, ...`` (or ``*``) alone on its lines. Anything else raises ``InliningError``, naming
+the file and line, and the program's files are left together.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import symtable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ScopeProvider
+
+from bn_migrate.rewrite.context import leading_lines
+from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
+
+_PREFIX = "__bn_migrate_"
+_BEGIN = _PREFIX + "begin_{}__"  # per import statement (edge) that runs the module
+_END = _PREFIX + "end_{}__"
+_AGAIN = _PREFIX + "again_{}__"  # an import of a module that has already run
+_FUTURE = _PREFIX + "future_{}_{}__"
+_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__"}
+_MODULE_DUNDERS = frozenset({"__name__", "__file__", "__package__", "__spec__", "__path__"})
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_NAMESPACE_CALLS = frozenset({"globals", "vars", "locals", "__import__"})
+
+
+@dataclass(frozen=True)
+class ProgramFile:
+    """One file of a program: the entry script comes first."""
+
+    path: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ProgramEdge:
+    """File ``importer`` (an index in the program's list) imports file ``member`` at ``line``."""
+
+    importer: int
+    line: int
+    member: int
+
+
+class InliningError(Exception):
+    """Why a program's files cannot be read as one module: ``file`` is an index, ``line`` in it."""
+
+    def __init__(self, file: int, line: int, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class _Import:
+    """The statement of ``importer`` (lines ``first``..``last``) that imports ``member``; ``edge`` is
+    its index among the program's imports."""
+
+    edge: int
+    member: int
+    importer: int
+    first: int
+    last: int
+    node: ast.ImportFrom | ast.Import
+    text: str  # as written
+    attributes: set[str] = field(
+        default_factory=set
+    )  # ``import m``: the ``m.NAME`` the importer reads
+
+    @property
+    def module(self) -> str:
+        if isinstance(self.node, ast.Import):
+            return self.node.names[0].name
+        return "." * self.node.level + (self.node.module or "")
+
+    @property
+    def local(self) -> str | None:
+        """The name ``import module [as local]`` binds; None for ``from`` imports."""
+        if not isinstance(self.node, ast.Import):
+            return None
+        alias = self.node.names[0]
+        return alias.asname or alias.name
+
+    @property
+    def names(self) -> set[str] | None:
+        """The names it imports; None for ``*``; the attributes read through it for ``import m``."""
+        if isinstance(self.node, ast.Import):
+            return set(self.attributes)
+        if any(alias.name == "*" for alias in self.node.names):
+            return None
+        return {alias.name for alias in self.node.names}
+
+
+@dataclass
+class _Names:
+    """A module's top level: the names it binds (an import's with what it imports) and reads."""
+
+    bound: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # import -> its source
+    imports: dict[str, ast.Import | ast.ImportFrom] = field(default_factory=dict)
+    needs: set[str] = field(default_factory=set)  # read but not bound (builtins excluded)
+    definitions: dict[str, int] = field(default_factory=dict)  # def/class name -> statement index
+    tree: ast.Module | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # name -> line of its first binding
+
+
+@dataclass(frozen=True)
+class Inlined:
+    """The virtual module of a program and how to split its migration back into the files."""
+
+    files: tuple[ProgramFile, ...]
+    code: str
+    origins: tuple[tuple[int, int], ...]  # per virtual line: (file index, line in that file)
+    imports: tuple[_Import, ...]
+    futures: tuple[tuple[int, int, str], ...]  # (file, k, statement text) per future marker
+    original_names: frozenset[str]
+    deletions: dict[
+        tuple[int, int], list[tuple[int, int]]
+    ]  # ``m.`` removed: (col, length) per line
+
+    def site(self, site: Site) -> tuple[int, Site]:
+        """``site`` (a place in the virtual module) as (file index, its place in that file)."""
+        if 0 < site.line <= len(self.origins):
+            file, line = self.origins[site.line - 1]
+            col = site.col
+            for start, length in self.deletions.get((file, line), []):
+                if start < col:  # a ``m.`` removed before the place: the place is further right
+                    col += length
+            return file, Site(site.rule, line, col, cite_lines(site.message, self._cite(file)))
+        return 0, site
+
+    def _cite(self, file: int) -> Callable[[int], str]:
+        """How a site in ``file`` cites a virtual line: its line there, or ``path:line`` elsewhere."""
+
+        def place(line: int) -> str:
+            if not 0 < line <= len(self.origins):
+                return str(line)
+            there, number = self.origins[line - 1]
+            return str(number) if there == file else f"{self.files[there].path}:{number}"
+
+        return place
+
+    def split(self, code: str) -> list[str]:
+        """The migrated virtual module ``code`` as the new text of each file (see module docstring)."""
+        return _Splitter(self, cst.parse_module(code)).texts()
+
+    def owner(self, pair: ModelPair, texts: Sequence[str]) -> int:
+        """The file that defines the class of ``pair`` in the migrated ``texts``."""
+        for index, text in enumerate(texts):
+            if pair.model in _names(ast.parse(text)).definitions:
+                return index
+        return 0
+
+
+def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inlined:
+    """The program's virtual module; raises ``InliningError`` when its files cannot be merged."""
+    trees = []
+    for index, file in enumerate(files):
+        try:
+            trees.append(ast.parse(file.source))
+        except SyntaxError as exc:  # the runner checks first; the API may be called directly
+            raise InliningError(index, exc.lineno or 1, f"does not parse: {exc.msg}") from exc
+    imports = [_import_of(files, trees, number, edge) for number, edge in enumerate(edges)]
+    for index in range(1, len(files)):
+        if not any(edge.member == index for edge in edges):
+            raise InliningError(
+                index, 1, "a module of the program is imported by none of its files"
+            )
+    deletions: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (file, line) -> (col, length)
+    for edge in imports:
+        if edge.local is None:
+            continue
+        for node in _attribute_reads(trees[edge.importer], edge, files[edge.member].path):
+            edge.attributes.add(node.attr)
+            found = deletions.setdefault((edge.importer, node.value.lineno), [])
+            _delete_prefix(files[edge.importer].source, node, found, edge)
+    names = [_names(tree) for tree in trees]
+    for index, tree in enumerate(trees):
+        if index:
+            _check_module_reads(index, tree)
+    _check_names(files, names, imports)
+    lines: list[str] = []
+    origins: list[tuple[int, int]] = []
+    futures: list[tuple[int, int, str]] = []
+    edited = _edited_lines(files, deletions)
+    _render(0, files, trees, imports, lines, origins, futures, set(), edited)
+    return Inlined(
+        tuple(files),
+        "".join(lines),
+        tuple(origins),
+        tuple(imports),
+        tuple(futures),
+        frozenset(name for facts in names for name in facts.bound),
+        {place: sorted(found) for place, found in deletions.items()},
+    )
+
+
+def _import_of(
+    files: Sequence[ProgramFile], trees: Sequence[ast.Module], number: int, edge: ProgramEdge
+) -> _Import:
+    file = files[edge.member]
+    source = files[edge.importer].source
+    tree = trees[edge.importer]
+    place = (edge.importer, edge.line)
+    found = [s for s in tree.body if s.lineno <= edge.line <= (s.end_lineno or s.lineno)]
+    if not found:
+        raise InliningError(
+            *place,
+            f"`{file.path}` is imported inside a block here: a program's modules are migrated "
+            "together only when imported at module level",
+        )
+    statement = found[0]
+    if isinstance(statement, ast.Import):
+        alias = statement.names[0]
+        if len(statement.names) != 1 or ("." in alias.name and alias.asname is None):
+            raise InliningError(
+                *place,
+                f"`{file.path}` is imported together with other modules or as a dotted name "
+                "without `as`: not merged",
+            )
+    elif not isinstance(statement, ast.ImportFrom):
+        raise InliningError(*place, f"`{file.path}` is imported inside a block: not merged")
+    elif any(alias.asname not in (None, alias.name) for alias in statement.names):
+        raise InliningError(
+            *place, f"`{file.path}`'s names are imported under other names (`as`): not merged"
+        )
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    text_lines = [line + "\n" for line in _lines(source)]
+    alone = statement.col_offset == 0 and all(
+        other is statement or (other.end_lineno or other.lineno) < first or other.lineno > last
+        for other in tree.body
+    )
+    tail = text_lines[last - 1][statement.end_col_offset or 0 :] if last <= len(text_lines) else ""
+    if not alone or tail.strip()[:1] not in ("", "#"):
+        raise InliningError(*place, "the import shares its line with another statement: not merged")
+    text = "".join(text_lines[first - 1 : last])
+    return _Import(number, edge.member, edge.importer, first, last, statement, text)
+
+
+def _lines(source: str) -> list[str]:
+    lines = _LINE_BREAK.split(source)
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Attribute]:
+    """Every use of the module name ``import m`` binds, each ``m.NAME`` read (the module object
+    itself used otherwise, assigned to or rebound cannot be merged)."""
+    local = edge.local
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    found = []
+    for node in ast.walk(tree):
+        bad: ast.AST | None = None
+        if isinstance(node, ast.Name) and node.id == local:
+            parent = parents.get(id(node))
+            if (
+                isinstance(node.ctx, ast.Load)
+                and isinstance(parent, ast.Attribute)
+                and parent.value is node
+                and isinstance(parent.ctx, ast.Load)
+            ):
+                found.append(parent)
+                continue
+            bad = node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bad = node if node.name == local else None
+        elif isinstance(node, ast.arg) and node.arg == local:
+            bad = node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and node is not edge.node:
+            bad = (
+                node
+                if any((a.asname or a.name.split(".")[0]) == local for a in node.names)
+                else None
+            )
+        if bad is not None:
+            raise InliningError(
+                edge.importer,
+                getattr(bad, "lineno", edge.first),
+                f"`{local}` (the module `{path}`) is used here other than to read `{local}.NAME`: "
+                "not merged",
+            )
+    return found
+
+
+def _names(tree: ast.Module) -> _Names:
+    facts = _Names(tree=tree)
+    for index, statement in enumerate(tree.body):
+        for node in _top_level(statement):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    local = alias.asname or alias.name.split(".")[0]
+                    source = (
+                        (alias.name,)
+                        if isinstance(node, ast.Import)
+                        else ("." * node.level + (node.module or ""), alias.name)
+                    )
+                    facts.bound[local] = source if local not in facts.bound else None
+                    facts.imports[local] = node
+                    facts.lines.setdefault(local, node.lineno)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                facts.bound[node.name] = None
+                facts.lines.setdefault(node.name, node.lineno)
+                if node is statement:
+                    facts.definitions[node.name] = index
+            else:
+                for name in _targets(node):
+                    facts.bound[name] = None
+                    facts.lines.setdefault(name, node.lineno)
+    facts.needs = _global_reads(tree) - set(facts.bound) - _BUILTINS
+    return facts
+
+
+def _top_level(statement: ast.stmt) -> list[ast.stmt]:
+    """``statement`` and the statements of its blocks that run in the module's scope."""
+    found = [statement]
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return found
+    for name in ("body", "orelse", "finalbody"):
+        for inner in getattr(statement, name, None) or ():
+            found.extend(_top_level(inner))
+    for handler in getattr(statement, "handlers", ()):
+        for inner in handler.body:
+            found.extend(_top_level(inner))
+    return found
+
+
+def _targets(node: ast.stmt) -> list[str]:
+    """Names a module-level statement (not a def/class/import) binds in the module's scope."""
+    found: list[str] = []
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+    elif isinstance(node, ast.Try):
+        found.extend(h.name for h in node.handlers if h.name)
+    elif isinstance(node, ast.Delete):
+        targets = list(node.targets)
+    for target in targets:
+        found.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    for inner in ast.walk(node) if not isinstance(node, (ast.For, ast.With)) else ():
+        if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+            found.append(inner.target.id)
+    return found
+
+
+def _global_reads(tree: ast.Module) -> set[str]:
+    """Names read in the module's scope or looked up there from a function or class body."""
+    try:
+        table = symtable.symtable(ast.unparse(tree), "<module>", "exec")
+    except SyntaxError:  # pragma: no cover - ``tree`` parsed
+        return set()
+    found = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        scope = stack.pop()
+        stack.extend(scope.get_children())
+        found.update(
+            s.get_name() for s in scope.get_symbols() if s.is_referenced() and s.is_global()
+        )
+    return found
+
+
+def _check_module_reads(index: int, tree: ast.Module) -> None:
+    """An imported module must not read what merging changes: its own name, file or namespace."""
+    for node in ast.walk(tree):
+        name = node.id if isinstance(node, ast.Name) else None
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _NAMESPACE_CALLS
+        ):
+            name = node.func.id + "()"
+        if name in _MODULE_DUNDERS or (name or "").endswith("()"):
+            raise InliningError(
+                index,
+                getattr(node, "lineno", 1),
+                f"reads `{name}`, which means something else once the module is merged with its "
+                "importer: the program's modules are not migrated together",
+            )
+
+
+def _check_names(
+    files: Sequence[ProgramFile], names: Sequence[_Names], imports: Sequence[_Import]
+) -> None:
+    """No top-level name may mean two things once the modules share one namespace."""
+    from_member: dict[int, set[str]] = {}  # names bound to the imported module's own objects
+    module_names: dict[int, set[str]] = {}  # ``import m`` binds ``m``: gone once merged
+    for edge in imports:
+        if edge.local is not None:
+            module_names.setdefault(edge.importer, set()).add(edge.local)
+            continue
+        imported = edge.names if edge.names is not None else set(names[edge.member].bound)
+        from_member.setdefault(edge.importer, set()).update(imported)
+    for edge in imports:
+        clash = edge.attributes & _bound_anywhere(names[edge.importer].tree)
+        if clash:
+            name = sorted(clash)[0]
+            raise InliningError(
+                edge.importer,
+                edge.first,
+                f"`{edge.local}.{name}` is read here and `{name}` is also a name of this module: "
+                "merged, the two would clash",
+            )
+    owner: dict[str, tuple[int, tuple[str, ...] | None]] = {}
+    for index, facts in enumerate(names):
+        for name, source in facts.bound.items():
+            if name in from_member.get(index, set()) | module_names.get(index, set()):
+                continue  # the same object as the imported module's, or a module name
+            if name.startswith(_PREFIX):
+                raise InliningError(index, 1, f"binds `{name}`, a name the codemod reserves")
+            seen = owner.get(name)
+            if seen is None:
+                owner[name] = (index, source)
+            elif source is None or source != seen[1]:
+                raise InliningError(
+                    index,
+                    _line_binding(names[index], name),
+                    f"`{name}` is bound both here and in {files[seen[0]].path}: merged into one "
+                    "program they would clash; rename one",
+                )
+    for index, facts in enumerate(names):
+        if not index:
+            continue
+        for name in sorted(facts.needs - from_member.get(index, set())):
+            if name in owner and owner[name][0] != index:
+                raise InliningError(
+                    index,
+                    1,
+                    f"reads `{name}` without binding it, and {files[owner[name][0]].path} binds it: "
+                    "merged into one program it would find that one",
+                )
+
+
+def _bound_anywhere(tree: ast.Module | None) -> set[str]:
+    """Every name ``tree`` binds, in any scope."""
+    found: set[str] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((a.asname or a.name.split(".")[0]) for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+    return found
+
+
+def _line_binding(facts: _Names, name: str) -> int:
+    return facts.lines.get(name, 1)
+
+
+def _render(
+    index: int,
+    files: Sequence[ProgramFile],
+    trees: Sequence[ast.Module],
+    imports: Sequence[_Import],
+    lines: list[str],
+    origins: list[tuple[int, int]],
+    futures: list[tuple[int, int, str]],
+    ran: set[int],
+    edited: dict[int, list[str]],
+) -> None:
+    """Append file ``index`` to the virtual module, each module it imports inlined at the first
+    import that runs it (as Python runs it once), a marker at the others."""
+    ran.add(index)
+    own = edited.get(index) or _lines(files[index].source)
+    at: dict[int, _Import] = {edge.first: edge for edge in imports if edge.importer == index}
+    future: dict[int, ast.ImportFrom] = {}
+    if index:
+        for statement in trees[index].body:
+            if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+                future[statement.lineno] = statement
+    line = 1
+    while line <= len(own):
+        if line in at:
+            edge = at[line]
+            if edge.member in ran:
+                lines.append(_AGAIN.format(edge.edge) + " = 0\n")
+                origins.append((index, line))
+            else:
+                lines.append(_BEGIN.format(edge.edge) + " = 0\n")
+                origins.append((index, line))
+                _render(edge.member, files, trees, imports, lines, origins, futures, ran, edited)
+                lines.append(_END.format(edge.edge) + " = 0\n")
+                origins.append((index, line))
+            line = edge.last + 1
+            continue
+        if line in future:
+            statement = future[line]
+            last = statement.end_lineno or line
+            text = "\n".join(own[line - 1 : last]) + "\n"
+            marker = _FUTURE.format(index, len([f for f in futures if f[0] == index]))
+            futures.append((index, len([f for f in futures if f[0] == index]), text))
+            lines.append(marker + " = 0\n")
+            origins.append((index, line))
+            line = last + 1
+            continue
+        lines.append(own[line - 1] + "\n")
+        origins.append((index, line))
+        line += 1
+
+
+def _delete_prefix(
+    source: str, node: ast.Attribute, found: list[tuple[int, int]], edge: _Import
+) -> None:
+    """Record the ``m.`` of ``m.NAME`` (1-based character column, length) to remove."""
+    line = _lines(source)[node.value.lineno - 1]
+    data = line.encode("utf-8")
+    start = len(data[: node.value.col_offset].decode("utf-8"))
+    end = len(data[: node.value.end_col_offset or 0].decode("utf-8"))
+    if line[end : end + 1] != "." or line[end + 1 : end + 1 + len(node.attr)] != node.attr:
+        raise InliningError(
+            edge.importer,
+            node.value.lineno,
+            f"`{edge.local}.{node.attr}` is written across lines or with spaces: not merged",
+        )
+    found.append((start + 1, end + 1 - start))
+
+
+def _edited_lines(
+    files: Sequence[ProgramFile], deletions: dict[tuple[int, int], list[tuple[int, int]]]
+) -> dict[int, list[str]]:
+    """Each importer's lines with the ``m.`` of every ``m.NAME`` removed."""
+    edited: dict[int, list[str]] = {}
+    for (file, number), found in deletions.items():
+        lines = edited.setdefault(file, _lines(files[file].source))
+        line = lines[number - 1]
+        for start, length in sorted(found, reverse=True):
+            line = line[: start - 1] + line[start - 1 + length :]
+        lines[number - 1] = line
+    return edited
+
+
+def _marker(statement: cst.BaseStatement) -> str | None:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+            name = small.targets[0].target.value
+            return name if name.startswith(_PREFIX) else None
+    return None
+
+
+class _Splitter:
+    """Gives each file its part of the migrated virtual module (see the module docstring)."""
+
+    def __init__(self, inlined: Inlined, migrated: cst.Module) -> None:
+        self.inlined = inlined
+        self.migrated = migrated
+        count = len(inlined.files)
+        self.parts: list[list[cst.BaseStatement]] = [[] for _ in range(count)]
+        self.footers: list[list[cst.EmptyLine]] = [[] for _ in range(count)]
+        self.edges = {edge.edge: edge for edge in inlined.imports}
+        self.taken: dict[int, set[str]] = {}  # module -> the names its importers import from it
+        stack = [0]
+        for statement in migrated.body:
+            name = _marker(statement)
+            edge = self._edge(name, "begin")
+            if edge is not None:
+                self.parts[stack[-1]].append(statement)  # stands for the import
+                stack.append(self.edges[edge].member)
+                continue
+            edge = self._edge(name, "end")
+            if edge is not None:
+                if stack[-1] != self.edges[edge].member:
+                    raise self._moved(edge)
+                stack.pop()
+                self.footers[self.edges[edge].member] = list(leading_lines(statement))
+                continue
+            self.parts[stack[-1]].append(statement)
+        if stack != [0]:
+            raise self._moved(next(e for e in self.edges.values() if e.member == stack[-1]).edge)
+        standing = {self._import_edge(s) for part in self.parts for s in part}
+        for edge in self.edges:
+            if edge not in standing:
+                raise self._moved(edge)
+
+    def _edge(self, name: str | None, kind: str) -> int | None:
+        if name is None or not name.startswith(f"{_PREFIX}{kind}_"):
+            return None
+        return int(name[len(f"{_PREFIX}{kind}_") : -2])
+
+    def _import_edge(self, statement: cst.BaseStatement) -> int | None:
+        """The edge a begin or again marker stands for."""
+        name = _marker(statement)
+        found = self._edge(name, "begin")
+        return found if found is not None else self._edge(name, "again")
+
+    def _moved(self, edge: int) -> InliningError:
+        found = self.edges[edge]
+        return InliningError(
+            found.importer,
+            found.first,
+            f"the import of `{found.module}` ends up inside code the rewrite moves (the graph code "
+            "of the program): import it at the top of the module, before the graph is built",
+        )
+
+    def texts(self) -> list[str]:
+        order = self._bottom_up()
+        facts = {index: _names(ast.parse(self._code(index))) for index in order}
+        emitted = {
+            name
+            for index in order
+            for name in facts[index].definitions
+            if name not in self.inlined.original_names
+        }
+        for index in order:
+            facts[index] = self._fix(index, facts, emitted)
+        for index in order:  # an emitted definition a part no longer reads leaves it
+            unused = {
+                name
+                for name in facts[index].definitions
+                if name in emitted and name not in self._read_by(index, facts)
+            }
+            if unused:
+                self.parts[index] = [s for s in self.parts[index] if _defined(s) not in unused]
+        return [self._final(index) for index in range(len(self.parts))]
+
+    def _bottom_up(self) -> list[int]:
+        """Files ordered so that every module comes before the files importing it."""
+        depth = dict.fromkeys(range(len(self.parts)), 0)
+        for _ in range(len(self.parts)):  # longest import chain from the entry (no cycles)
+            for edge in self.edges.values():
+                depth[edge.member] = max(depth[edge.member], depth[edge.importer] + 1)
+        return sorted(depth, key=lambda index: -depth[index])
+
+    def _read_by(self, index: int, facts: dict[int, _Names]) -> set[str]:
+        reads = set(facts[index].needs)
+        reads |= _global_reads(ast.parse(self._code(index))) & set(facts[index].bound)
+        return reads | self.taken.get(index, set())  # what its importers take from it
+
+    def _imports(self, index: int) -> list[_Import]:
+        return [edge for edge in self.edges.values() if edge.importer == index]
+
+    def _fix(self, index: int, facts: dict[int, _Names], emitted: set[str]) -> _Names:
+        """Give part ``index`` every name it reads: from the modules it imports, an emitted
+        definition, or a copied import; a name another part binds otherwise cannot be split."""
+        imports = self._imports(index)
+        for _ in range(len(self.parts) + 8):  # copied definitions may need more names
+            wanted: dict[int, set[str]] = {edge.edge: set() for edge in imports}
+            copies: list[cst.BaseStatement] = []
+            for name in sorted(facts[index].needs):
+                source = next(
+                    (
+                        edge
+                        for edge in imports
+                        if name in facts[edge.member].bound
+                        and name not in facts[edge.member].imports
+                    ),
+                    None,
+                )
+                if source is not None and (
+                    name not in emitted or name in facts[source.member].definitions
+                ):
+                    wanted[source.edge].add(name)
+                elif name in emitted:
+                    copies.append(self._definition(name))
+                elif any(name in facts[other].bound for other in facts if other != index):
+                    copies.append(self._import(index, name, facts))
+            if copies:
+                self._insert(index, copies)
+                facts[index] = _names(ast.parse(self._code(index)))
+                continue
+            for edge in imports:
+                self.taken.setdefault(edge.member, set()).update(wanted[edge.edge])
+            self._set_imports(index, wanted, facts)
+            for edge in imports:
+                if edge.local is not None and wanted[edge.edge]:
+                    self._qualify(index, edge.local, wanted[edge.edge])
+            return _names(ast.parse(self._code(index)))
+        raise InliningError(index, 1, "internal: the program's parts could not be separated")
+
+    def _qualify(self, index: int, local: str, names: set[str]) -> None:
+        """Write each global read of ``names`` in part ``index`` as ``local.NAME`` (the module it
+        reads them from is imported as ``local``)."""
+        wrapper = MetadataWrapper(self._module(index), unsafe_skip_copy=True)
+        scopes = wrapper.resolve(ScopeProvider)
+        reads: set[cst.Name] = set()
+        for scope in {scope for scope in scopes.values() if scope is not None}:
+            for access in scope.accesses:
+                node = access.node
+                if isinstance(node, cst.Name) and node.value in names and not access.referents:
+                    reads.add(node)
+
+        class Qualify(cst.CSTTransformer):
+            def leave_Name(
+                self, original_node: cst.Name, updated_node: cst.Name
+            ) -> cst.BaseExpression:
+                if original_node in reads:
+                    return cst.Attribute(value=cst.Name(local), attr=updated_node)
+                return updated_node
+
+        module = wrapper.module.visit(Qualify())
+        self.parts[index] = list(module.body)
+
+    def _definition(self, name: str) -> cst.BaseStatement:
+        for part in self.parts:
+            for statement in part:
+                if _defined(statement) == name:
+                    return statement
+        raise InliningError(0, 1, f"internal: `{name}` emitted but not found")
+
+    def _import(self, index: int, name: str, facts: dict[int, _Names]) -> cst.BaseStatement:
+        for other, known in facts.items():
+            node = known.imports.get(name)
+            if other == index or node is None:
+                continue
+            alias = next(a for a in node.names if (a.asname or a.name.split(".")[0]) == name)
+            if isinstance(node, ast.ImportFrom) and node.level:
+                break
+            text = (
+                f"import {alias.name}"
+                if isinstance(node, ast.Import)
+                else f"from {node.module} import {alias.name}"
+            ) + (f" as {alias.asname}" if alias.asname else "")
+            return cst.parse_statement(text + "\n")
+        raise InliningError(
+            index,
+            1,
+            f"after the rewrite this module reads `{name}`, which another module of its program "
+            "defines: the program's modules could not be separated again",
+        )
+
+    def _set_imports(
+        self, index: int, wanted: dict[int, set[str]], facts: dict[int, _Names]
+    ) -> None:
+        for position, statement in enumerate(self.parts[index]):
+            edge = self._import_edge(statement)
+            if edge is not None:
+                self.parts[index][position] = self._import_statement(
+                    self.edges[edge], wanted[edge], facts, statement
+                )
+
+    def _import_statement(
+        self,
+        edge: _Import,
+        names: set[str],
+        facts: dict[int, _Names],
+        standing: cst.BaseStatement,
+    ) -> cst.BaseStatement:
+        """The import ``standing`` stands for, naming ``names`` (what the importer reads from the
+        module): as written while every name it imports still exists and covers them."""
+        bound = facts[edge.member].bound
+        if (
+            edge.local is not None
+        ):  # ``import m``: what it reads is written ``m.NAME`` (``_qualify``)
+            return _statement(edge.text).with_changes(leading_lines=leading_lines(standing))
+        if edge.names is None:  # ``*``: every public name, as long as the module has no ``__all__``
+            keep = "__all__" not in bound and all(not name.startswith("_") for name in names)
+            written: list[str] = []
+        else:
+            written = [alias.name for alias in edge.node.names]
+            keep = all(name in bound for name in written) and names <= set(written)
+        if keep:
+            statement = _statement(edge.text)
+        else:
+            kept = [name for name in written or () if name in bound]
+            listed = kept + sorted(names - set(kept))
+            if not listed:
+                raise InliningError(
+                    edge.importer,
+                    edge.first,
+                    f"after the rewrite nothing of `{edge.module}` is used here: the import cannot "
+                    "be written back",
+                )
+            statement = cst.parse_statement(f"from {edge.module} import {', '.join(listed)}\n")
+        return statement.with_changes(leading_lines=leading_lines(standing))
+
+    def _insert(self, index: int, statements: list[cst.BaseStatement]) -> None:
+        part = self.parts[index]
+        position = 0
+        for at, statement in enumerate(part):
+            if _is_import(statement) or (at == position and _is_docstring_or_future(statement)):
+                position = at + 1
+        imports = [s for s in statements if _is_import(s)]
+        definitions = [
+            s.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            for s in statements
+            if not _is_import(s)
+        ]
+        self.parts[index] = [*part[:position], *imports, *definitions, *part[position:]]
+
+    def _code(self, index: int) -> str:
+        return self._module(index).code
+
+    def _module(self, index: int) -> cst.Module:
+        body = [
+            cst.SimpleStatementLine(body=[cst.Pass()]) if self._import_edge(s) is not None else s
+            for s in self.parts[index]
+        ]
+        return self.migrated.with_changes(body=body, header=[], footer=[])
+
+    def _final(self, index: int) -> str:
+        body = []
+        for statement in self.parts[index]:
+            name = _marker(statement)
+            if name is not None and name.startswith(_PREFIX + "future_"):
+                file, k = (int(p) for p in name[len(_PREFIX + "future_") : -2].split("_"))
+                text = next(t for f, n, t in self.inlined.futures if f == file and n == k)
+                statement = _statement(text).with_changes(leading_lines=leading_lines(statement))
+            body.append(statement)
+        header = self.migrated.header if index == 0 else []
+        footer = self.migrated.footer if index == 0 else self.footers[index]
+        return self.migrated.with_changes(body=body, header=header, footer=footer).code
+
+
+def _statement(text: str) -> cst.BaseStatement:
+    module = cst.parse_module(text)
+    return module.body[0].with_changes(
+        leading_lines=[*module.header, *leading_lines(module.body[0])]
+    )
+
+
+def _defined(statement: cst.BaseStatement) -> str | None:
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        return statement.name.value
+    return None
+
+
+def _is_import(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+    )
+
+
+def _is_docstring_or_future(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr) and isinstance(
+        small.value, (cst.SimpleString, cst.ConcatenatedString)
+    ):
+        return True
+    name = _marker(statement)
+    return name is not None and name.startswith(_PREFIX + "future_")

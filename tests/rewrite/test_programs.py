@@ -1,0 +1,299 @@
+"""Programs spread over several modules, migrated as one (``planning.inlined_modules``).
+
+Golden cases: each ``tests/fixtures/programs/<case>/`` tree migrates (``--output-dir``) to the committed
+``examples/migrated/programs/<case>/`` tree (``<case>.diff`` beside it shows every file's change),
+every output parses, and migrating the output again changes nothing. Slow tests run the checker on the
+original and migrated programs, and on a planted mistake in each (``tests/fixtures/programs/planted/``:
+the files that differ from the golden tree, each with a ``# PLANTED:`` line).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
+from bn_migrate.rewrite.engine import rewrite_program
+from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
+from bn_migrate.rewrite.report import Mode, models_json, unified_diff
+from bn_migrate.rewrite.result import FileOutcome, RunResult, Status
+from bn_migrate.rewrite.runner import RunConfig, run_files
+from tests.conftest import EXAMPLES, REPO
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
+
+PROGRAMS = REPO / "tests" / "fixtures" / "programs"
+GOLDEN = EXAMPLES / "migrated" / "programs"
+CASES = ("two_module", "layered")
+PLANTED = PROGRAMS / "planted"
+
+
+def _migrate(folder: Path, out: Path) -> RunResult:
+    return run_files(RunConfig(paths=(folder,), mode=Mode.OUTPUT_DIR, output_dir=out, jobs=1))
+
+
+def _by_name(result: RunResult) -> dict[str, FileOutcome]:
+    return {Path(outcome.path).name: outcome for outcome in result.outcomes}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_program_migrates_to_its_golden_tree(case: str, tmp_path: Path) -> None:
+    original = PROGRAMS / case
+    result = _migrate(original, tmp_path / "out")
+    outcomes = _by_name(result)
+    assert all(o.status in (Status.CHANGED, Status.UNCHANGED) for o in outcomes.values()), [
+        (name, o.left) for name, o in outcomes.items()
+    ]
+    golden = GOLDEN / case
+    update = os.environ.get("BN_MIGRATE_UPDATE_GOLDEN") == "1"
+    diffs = []
+    for path in sorted(original.glob("*.py")):
+        migrated = (tmp_path / "out" / path.name).read_text(encoding="utf-8")
+        ast.parse(migrated)
+        if update:
+            golden.mkdir(parents=True, exist_ok=True)
+            (golden / path.name).write_text(migrated, encoding="utf-8")
+        assert migrated == (golden / path.name).read_text(encoding="utf-8"), path.name
+        diffs.append(
+            unified_diff(
+                path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8"), migrated
+            )
+        )
+    diff_path = GOLDEN / f"{case}.diff"
+    if update:
+        diff_path.write_bytes(b"".join(diffs))
+    assert diff_path.read_bytes() == b"".join(diffs), f"{diff_path} is stale"
+    again = run_files(RunConfig(paths=(tmp_path / "out",), mode=Mode.CHECK, jobs=1))
+    assert {o.status for o in again.outcomes} == {Status.UNCHANGED}
+
+
+def test_places_and_models_belong_to_the_file_they_are_in(tmp_path: Path) -> None:
+    result = _migrate(PROGRAMS / "two_module", tmp_path / "out")
+    outcomes = _by_name(result)
+    model, train = outcomes["model.py"], outcomes["train.py"]
+    assert ("BN018", 11) in {(site.rule, site.line) for site in model.applied}  # def net(...)
+    assert ("BN005", 12) in {(site.rule, site.line) for site in train.applied}  # x = placeholder
+    assert not train.models and [pair.model for pair in model.models] == ["Net"]
+    [entry] = models_json(result)
+    assert entry["old"].endswith("two_module/model.py::net")
+    assert entry["new"] == f"{tmp_path / 'out' / 'model.py'}::Net"
+    assert entry["variables"]["net/bn1/moving_mean"] == "net/bn1/moving_mean"
+
+
+MODEL = """\
+import tensorflow as tf
+
+
+def net(inputs, is_training):
+    h = tf.layers.dense(inputs, 8, name="fc1")
+    h = tf.layers.batch_normalization(h, training=is_training, name="bn1")
+    return tf.layers.dense(h, 1, name="out")
+"""
+
+TRAIN = """\
+import numpy as np
+import tensorflow as tf
+
+{import_line}
+
+x = tf.placeholder(tf.float32, [None, 4])
+y = tf.placeholder(tf.float32, [None, 1])
+is_training = tf.placeholder(tf.bool, [])
+loss = tf.reduce_mean(tf.square({call}(x, is_training) - y))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.AdamOptimizer(0.01).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(3):
+        sess.run(train_op, {{x: np.ones((8, 4)), y: np.ones((8, 1)), is_training: True}})
+"""
+
+
+def _program(import_line: str, call: str, model: str = MODEL, extra: str = "") -> list[ProgramFile]:
+    train = TRAIN.format(import_line=import_line, call=call) + extra
+    return [ProgramFile("train.py", train), ProgramFile("model.py", model)]
+
+
+EDGE = [ProgramEdge(0, 4, 1)]
+
+
+def test_import_of_the_module_object_reads_its_names_through_it() -> None:
+    """``import model as m`` ... ``m.net(x)``: merged as ``net(x)``, and every name the script then
+    reads from the module (the new class) is written ``m.NAME`` again."""
+    train, model = rewrite_program(_program("import model as m", "m.net"), EDGE)
+    assert train.status is Status.CHANGED and model.status is Status.CHANGED
+    assert "import model as m\n" in train.code and 'net = m.Net(name="net")' in train.code
+    assert "class Net(tf.keras.Model):" in model.code
+    ast.parse(train.code)
+
+
+def test_a_left_program_keeps_each_reason_in_its_file_and_line() -> None:
+    """A construct no rule migrates in the model module leaves both files: the model with the
+    reason at its own line (line numbers it cites are its own), the script naming the program."""
+    model = MODEL.replace(
+        "    return tf.layers", "    tf.add_to_collection('extra', h)\n    return tf.layers"
+    )
+    train, left = rewrite_program(_program("from model import net", "net", model), EDGE)
+    assert train.status is Status.SKIPPED and left.status is Status.SKIPPED
+    assert train.code == _program("from model import net", "net")[0].source
+    [reason] = [site for site in left.left if "add_to_collection" in site.message]
+    assert reason.line == 7 and "(line 4)" in reason.message  # inside `def net` (line 4)
+    [(rule, line)] = [(site.rule, site.line) for site in train.left]
+    assert rule == PROGRAM_RULE and line == 1
+
+
+@pytest.mark.parametrize(
+    ("import_line", "call", "model", "extra", "where", "expected"),
+    [
+        (
+            "from model import net",
+            "net",
+            MODEL + "\nHIDDEN = 8\n",
+            "HIDDEN = 3\n",
+            1,
+            "`HIDDEN` is bound both here and in train.py",
+        ),
+        (
+            "from model import net",
+            "net",
+            MODEL + "\nif __name__ == '__main__':\n    print(1)\n",
+            "",
+            1,
+            "reads `__name__`",
+        ),
+        ("from model import net as build", "build", MODEL, "", 0, "under other names (`as`)"),
+        ("import model", "model.net", MODEL, "print(model)\n", 0, "used here other than"),
+        (
+            "import model",
+            "model.net",
+            MODEL,
+            "net = 1\n",
+            0,
+            "`model.net` is read here and `net` is also a name of this module",
+        ),
+        ("from model import net; import os", "net", MODEL, "", 0, "shares its line"),
+    ],
+)
+def test_programs_that_cannot_be_merged_are_left_with_the_reason(
+    import_line: str, call: str, model: str, extra: str, where: int, expected: str
+) -> None:
+    files = _program(import_line, call, model, extra)
+    results = rewrite_program(files, EDGE)
+    assert all(r.status is Status.SKIPPED for r in results)
+    assert all(r.code == f.source for r, f in zip(results, files))
+    reasons = [site for site in results[where].left if site.rule == PROGRAM_RULE]
+    assert any(expected in site.message for site in reasons), results[where].left
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def test_a_module_two_programs_share_migrates_once_when_both_agree(tmp_path: Path) -> None:
+    train = TRAIN.format(import_line="from model import net", call="net")
+    write(tmp_path, {"model.py": MODEL, "train.py": train, "evaluate.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=2)))
+    assert {name: o.status for name, o in outcomes.items()} == dict.fromkeys(
+        ("evaluate.py", "model.py", "train.py"), Status.CHANGED
+    )
+    assert b"+class Net(tf.keras.Model):" in (outcomes["model.py"].diff or b"")
+
+
+def test_a_module_two_programs_migrate_differently_is_left_with_both(tmp_path: Path) -> None:
+    """evaluate.py never runs the update ops (momentum 1.0 for it), train.py does: no single
+    migration of model.py serves both, so all three are left, the difference named."""
+    train = TRAIN.format(import_line="from model import net", call="net")
+    evaluate = train.replace(
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n    train_op",
+        "train_op",
+    )
+    assert "UPDATE_OPS" not in evaluate
+    write(tmp_path, {"model.py": MODEL, "train.py": train, "evaluate.py": evaluate})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert {o.status for o in outcomes.values()} == {Status.SKIPPED}
+    [reason] = outcomes["model.py"].left
+    assert "migrate it differently" in reason.message and "momentum=1.0" in reason.message
+    for script in ("train.py", "evaluate.py"):
+        [reason] = outcomes[script].left
+        assert "migrated only together with the programs sharing its modules" in reason.message
+
+
+def test_a_module_also_imported_outside_any_program_is_left(tmp_path: Path) -> None:
+    """A module imported by a file that is no program migrated here (its import is dynamic): migrating
+    the module would break that file."""
+    train = TRAIN.format(import_line="from model import net", call="net")
+    other = "import importlib\nfrom model import net\n\nimportlib.import_module('x')\n"
+    write(tmp_path, {"model.py": MODEL, "train.py": train, "serve.py": other})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert outcomes["train.py"].status is Status.SKIPPED
+    assert any(
+        "`model.py` is also imported by serve.py, which is not part of a program" in site.message
+        for site in outcomes["train.py"].left
+    )
+
+
+def test_modules_importing_each_other_are_left(tmp_path: Path) -> None:
+    model = "from ops import helper\n" + MODEL
+    ops = "import tensorflow as tf\nfrom model import net\n\n\ndef helper(x):\n    return x\n"
+    train = TRAIN.format(import_line="from model import net", call="net")
+    write(tmp_path, {"model.py": model, "ops.py": ops, "train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert outcomes["train.py"].status is Status.SKIPPED
+    assert any("in a cycle" in site.message for site in outcomes["train.py"].left)
+
+
+def test_a_program_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """A file of the program cannot be written (read-only): no file of it is, each says why."""
+    train = TRAIN.format(import_line="from model import net", call="net")
+    write(tmp_path, {"model.py": MODEL, "train.py": train})
+    (tmp_path / "model.py").chmod(0o444)
+    try:
+        outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.WRITE, jobs=1)))
+    finally:
+        (tmp_path / "model.py").chmod(0o644)
+    assert outcomes["model.py"].status is Status.FAILED
+    assert "read-only" in (outcomes["model.py"].error or "")
+    assert outcomes["train.py"].status is Status.FAILED
+    assert "model.py, of the same program, could not be" in (outcomes["train.py"].error or "")
+    assert (tmp_path / "train.py").read_text(encoding="utf-8") == textwrap.dedent(train)
+    assert (tmp_path / "model.py").read_text(encoding="utf-8") == MODEL
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_entry_alone_names_its_modules_to_pass(tmp_path: Path) -> None:
+    train = TRAIN.format(import_line="from model import net", call="net")
+    write(tmp_path, {"model.py": MODEL, "train.py": train})
+    [outcome] = run_files(RunConfig(paths=(tmp_path / "train.py",), mode=Mode.DIFF)).outcomes
+    assert outcome.status is Status.SKIPPED
+    assert any("not among the files being rewritten" in site.message for site in outcome.left)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_migrated_program_is_equivalent_and_a_planted_mistake_is_caught(
+    case: str, tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    from bn_migrate.check import CheckOptions, check_programs
+
+    original = PROGRAMS / case / "train.py"
+    options = CheckOptions(timeout=240)
+    good = check_programs(original, GOLDEN / case / "train.py", options, old_cache=old_cache)
+    assert good.verdict == "equivalent", good.render_text()
+    planted = tmp_path / case
+    shutil.copytree(GOLDEN / case, planted)
+    for mistake in (PLANTED / case).glob("*.py"):
+        assert "# PLANTED:" in mistake.read_text(encoding="utf-8")
+        shutil.copy(mistake, planted / mistake.name)
+    bad = check_programs(original, planted / "train.py", options, old_cache=old_cache)
+    assert bad.verdict == "different", bad.render_text()
