@@ -42,6 +42,24 @@ class Evaluation:
 
 
 @dataclass
+class TrainStep:
+    """One of several train ops (a GAN's discriminator and generator steps): its own ``@tf.function``
+    step, computing only what its loss needs through its own graph function (BN006)."""
+
+    train_op: str
+    name: str  # the train step
+    graph_name: str  # the function computing the loss (and what the run fetched besides the op)
+    loss: str
+    trained: str  # the builder instance whose trainable variables the step differentiates
+    frozen: frozenset[str]  # builder instances it calls without state updates (their BN statistics)
+    returns: list[str] = field(default_factory=list)  # fetched besides the op (BN007)
+
+    def outputs(self) -> list[str]:
+        """What its graph function returns: the loss, then the other fetched tensors."""
+        return [self.loss, *(name for name in self.returns if name != self.loss)]
+
+
+@dataclass
 class GraphFunction:
     name: str  # the graph function
     step_name: str  # the train step
@@ -72,6 +90,10 @@ class GraphFunction:
     evaluations: list[Evaluation] = field(
         default_factory=list
     )  # evaluation functions: parts of the graph an evaluation run computes alone (BN007)
+    steps: dict[str, TrainStep] = field(
+        default_factory=dict
+    )  # several train ops: each one's step, by train op (BN006; empty: one step, ``step_name``)
+    stateless_helper: str | None = None  # the function calling a network without state updates
 
     def add_output(self, name: str) -> int:
         if name not in self.outputs:

@@ -102,3 +102,161 @@ ADAM_KERAS = "tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-08)"
 def placeholder_program(template: str, *, loss: str = MEAN_LOSS, optimizer: str = ADAM) -> str:
     """The placeholder-graph template with its loss and optimizer expressions."""
     return template.format(loss=loss, optimizer=optimizer)
+
+
+# A GAN's two train ops, each under its own scope's update ops and training its own network (BN006).
+GAN_BEFORE = """import numpy as np
+import tensorflow as tf
+
+
+def generator(z, is_training):
+    with tf.variable_scope("gen"):
+        h = tf.layers.dense(z, 4, name="g_fc")
+        return tf.layers.batch_normalization(h, training=is_training, name="g_bn")
+
+
+def discriminator(x, is_training, reuse=False):
+    with tf.variable_scope("disc", reuse=reuse):
+        h = tf.layers.dense(x, 4, name="d_fc")
+        h = tf.layers.batch_normalization(h, training=is_training, name="d_bn")
+        return tf.layers.dense(h, 1, name="d_out")
+
+
+data = np.ones((8, 3), np.float32)
+noise = np.ones((8, 2), np.float32)
+x = tf.placeholder(tf.float32, [None, 3])
+z = tf.placeholder(tf.float32, [None, 2])
+is_training = tf.placeholder(tf.bool)
+fake = generator(z, is_training)
+d_real = discriminator(x, is_training)
+d_fake = discriminator(fake, is_training, reuse=True)
+d_loss = tf.reduce_mean(d_fake - d_real)
+g_loss = tf.reduce_mean(-d_fake)
+d_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")
+g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")
+d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="disc")
+g_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="gen")
+with tf.control_dependencies(d_updates):
+    d_train = tf.train.GradientDescentOptimizer(0.1).minimize(d_loss, var_list=d_vars)
+with tf.control_dependencies(g_updates):
+    g_train = tf.train.GradientDescentOptimizer(0.1).minimize(g_loss, var_list=g_vars)
+
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(2):
+        feed = {x: data, z: noise, is_training: True}
+        _, d_value = sess.run([d_train, d_loss], feed_dict=feed)
+        sess.run(g_train, feed_dict=feed)
+    print(sess.run(g_loss, feed_dict={x: data, z: noise, is_training: False}))
+"""
+
+GAN_AFTER = '''import numpy as np
+import tensorflow as tf
+
+
+def without_state_updates(model, inputs, **kwargs):
+    """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
+    was: the TF1 train op running here did not depend on this network's update ops."""
+    if not model.built:
+        model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
+    outputs, _ = model.stateless_call(
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        inputs,
+        **kwargs,
+    )
+    return outputs
+
+
+class Generator(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.g_fc = tf.keras.layers.Dense(4, name="g_fc")
+        self.g_bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="g_bn")
+
+    def call(self, z, training):
+        h = self.g_fc(z)
+        return self.g_bn(h, training=training)
+
+
+class Discriminator(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.d_fc = tf.keras.layers.Dense(4, name="d_fc")
+        self.d_bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="d_bn")
+        self.d_out = tf.keras.layers.Dense(1, name="d_out")
+
+    def call(self, x, training):
+        h = self.d_fc(x)
+        h = self.d_bn(h, training=training)
+        return self.d_out(h)
+
+
+data = np.ones((8, 3), np.float32)
+noise = np.ones((8, 2), np.float32)
+
+generator = Generator(name="gen")
+discriminator = Discriminator(name="disc")
+
+
+def graph(x, z, is_training):
+    x = tf.cast(x, tf.float32)
+    z = tf.cast(z, tf.float32)
+    fake = generator(z, training=is_training)
+    d_real = discriminator(x, training=is_training)
+    d_fake = discriminator(fake, training=is_training)
+    d_loss = tf.reduce_mean(d_fake - d_real)
+    g_loss = tf.reduce_mean(-d_fake)
+    return g_loss
+
+
+def graph_d_train(x, z, is_training):
+    x = tf.cast(x, tf.float32)
+    z = tf.cast(z, tf.float32)
+    fake = without_state_updates(generator, z, training=is_training)
+    d_real = discriminator(x, training=is_training)
+    d_fake = discriminator(fake, training=is_training)
+    d_loss = tf.reduce_mean(d_fake - d_real)
+    return d_loss
+
+
+def graph_g_train(z, is_training):
+    z = tf.cast(z, tf.float32)
+    fake = generator(z, training=is_training)
+    d_fake = without_state_updates(discriminator, fake, training=is_training)
+    g_loss = tf.reduce_mean(-d_fake)
+    return g_loss
+
+
+d_optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def d_train_step(x, z, is_training):
+    with tf.GradientTape() as tape:
+        d_loss = graph_d_train(x, z, is_training)
+    variables = [v for layer in (discriminator,) for v in layer.trainable_variables]
+    gradients = tape.gradient(d_loss, variables)
+    d_optimizer.apply_gradients(zip(gradients, variables))
+    return d_loss
+
+
+g_optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def g_train_step(x, z, is_training):
+    with tf.GradientTape() as tape:
+        g_loss = graph_g_train(z, is_training)
+    variables = [v for layer in (generator,) for v in layer.trainable_variables]
+    gradients = tape.gradient(g_loss, variables)
+    g_optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+for step in range(2):
+    feed = dict(x=data, z=noise, is_training=True)
+    d_value = d_train_step(**feed).numpy()
+    g_train_step(**feed)
+print(graph(x=data, z=noise, is_training=False).numpy())
+'''

@@ -45,6 +45,7 @@ SUPPORTED_FIXTURES = (
     "main_function",
     "nested_builders",
     "per_call_scopes",
+    "gan_two_steps",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

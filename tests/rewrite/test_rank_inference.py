@@ -7,6 +7,7 @@ import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.rule_examples import GAN_BEFORE as GAN
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
 from tests.rewrite.helpers import assert_rewrite
 
@@ -235,3 +236,34 @@ def test_a_comprehension_target_is_not_the_module_name_it_shadows() -> None:
         "batch_normed = [tf.layers.batch_normalization(hidden, training=True) for hidden in cubes][0]\n"
     )
     _keeps_subclass(STRAIGHT.replace(BN_LINE, shadowed))
+
+
+def test_a_builder_call_has_the_rank_its_return_statement_gives() -> None:
+    """A GAN's discriminator is called on a placeholder and on the generator's output: both 2-D, so its
+    BN is plain Keras BN."""
+    result = rewrite_source(GAN)
+    assert result.status is Status.CHANGED, result.left
+    assert SUBCLASS not in result.code
+
+
+@pytest.mark.parametrize(
+    ("reason", "old", "new"),
+    [
+        (
+            "a builder with another return",
+            '        h = tf.layers.dense(z, 4, name="g_fc")\n',
+            '        h = tf.layers.dense(z, 4, name="g_fc")\n        if h is None:\n            return z\n',
+        ),
+        (
+            "a builder returning what rank inference cannot follow",
+            '        return tf.layers.batch_normalization(h, training=is_training, name="g_bn")\n',
+            '        h = tf.layers.batch_normalization(h, training=is_training, name="g_bn")\n'
+            "        return tf.reshape(h, [-1, 4])\n",
+        ),
+    ],
+)
+def test_a_builder_result_of_unknown_rank_keeps_the_subclass(
+    reason: str, old: str, new: str
+) -> None:
+    assert old in GAN, reason
+    _keeps_subclass(GAN.replace(old, new))

@@ -32,6 +32,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     name_references,
     parameter_names,
     positional,
+    read_names,
 )
 
 _SCOPE_KEYWORDS = ("name_or_scope", "reuse")
@@ -338,3 +339,17 @@ def becomes_class(
     body = builder.definition.body
     free = {n.value for n in name_references(body)} - parameter_names(params) - bound_names(body)
     return not free & graph_names
+
+
+def training_flag(builder: Builder) -> str | None:
+    """The builder's training-flag parameter when it is not named ``training`` (``is_training``,
+    ``phase_train``...): renamed ``training``, the name Keras gives the flag (and passes on to
+    sublayers), unless ``training`` is taken or the body rebinds the flag."""
+    names = [p.name.value for p in builder.definition.params.params]
+    body = builder.definition.body
+    if "training" in names or "training" in bound_names(body) | read_names(body):
+        return None
+    flag = next((name for name in api.TRAINING_FLAG_NAMES if name in names), None)
+    if flag is None or flag in bound_names(body):
+        return None
+    return flag

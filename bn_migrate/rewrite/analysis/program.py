@@ -30,6 +30,12 @@ from bn_migrate.rewrite.analysis.builders import (
 )
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
+from bn_migrate.rewrite.analysis.scoped_collections import (
+    ScopedCollection,
+    read_scoped_collections,
+    read_var_lists,
+    train_op_updates,
+)
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -127,6 +133,15 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    scoped_collections: dict[str, ScopedCollection] = field(
+        default_factory=dict
+    )  # ``NAME = tf.get_collection(KEY, scope=...)`` (see ``analysis.scoped_collections``)
+    var_lists: dict[str, ScopedCollection] = field(
+        default_factory=dict
+    )  # several train ops: ``minimize(var_list=tf.trainable_variables("S"))`` written in place
+    step_updates: dict[str, ScopedCollection | str] = field(
+        default_factory=dict
+    )  # several train ops: each one's scoped update ops, or why they are not read
     _graph_tensors: set[str] | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
@@ -162,7 +177,55 @@ class Program:
                 program.registered_layers |= set(layers)
         if program.session is not None:  # builders are read relative to the graph a session runs
             program._read_builders(module)
+            program._read_scoped_updates(module)
+        program._read_updates_run()
         return program
+
+    def _read_scoped_updates(self, module: cst.Module) -> None:
+        """Scoped collections, and with several train ops the update ops each one depends on: a train
+        op depending on one builder's update ops runs them (``train_ops_with_updates``)."""
+        self.scoped_collections = read_scoped_collections(
+            self.aliases, module, self.builders, self.layer_making_calls()
+        )
+        if len(self.minimize) > 1:
+            self.var_lists = read_var_lists(
+                self.aliases, self.minimize, self.builders, self.layer_making_calls()
+            )
+            self.step_updates = train_op_updates(
+                self.aliases, module, self.minimize, self.scoped_collections
+            )
+            self.train_ops_with_updates |= {
+                op for op, found in self.step_updates.items() if isinstance(found, ScopedCollection)
+            }
+
+    def steps_run_whole_scopes(self) -> bool:
+        """Several train ops, each depending on the update ops of one builder's whole scope: the update
+        ops every call of a shared builder made run together (in the steps depending on its scope) or
+        not at all; a step calls the other networks without state updates (BN006)."""
+        return bool(self.step_updates) and all(
+            isinstance(found, ScopedCollection) for found in self.step_updates.values()
+        )
+
+    def mentions(self, name: str) -> int:
+        """How many times the module writes the name ``name`` (bindings and reads, not attributes)."""
+        return sum(
+            1 for node in self.names if node.value == name and id(node) not in self.attribute_names
+        )
+
+    def layer_making_calls(self) -> list[tuple[cst.Call, Builder | None]]:
+        """Every call making a layer or a variable (TF1 layer functions, Keras layer classes,
+        ``tf.Variable`` / ``tf.get_variable``), with the builder it is written in."""
+        found = []
+        for call in self.calls:
+            name = self.aliases.qualify(call.func) or ""
+            if (
+                name in api.LAYERS
+                or name in api.BATCH_NORM
+                or name in api.TF_VARIABLE_MAKERS
+                or name.startswith(api.KERAS_LAYERS_MODULE + ".")
+            ):
+                found.append((call, self.builder_of(call)))
+        return found
 
     def _read_builders(self, module: cst.Module) -> None:
         """Module-level functions called from graph statements at module level (not in a loop), once,
@@ -401,6 +464,9 @@ class Program:
                         if args[0].value.value in self.update_ops_names:
                             inside = {single_target(s) for s in small_statements(block.body)}
                             self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+
+    def _read_updates_run(self) -> None:
+        """Does a session run execute update ops (with a train op that carries them, or fetched)?"""
         if self.session_name is None:
             return
         for statement in self.statements:
@@ -476,12 +542,15 @@ class Program:
         for builder in self.builders.values():  # parameters every call passes alike hold that value
             state: dict[str, Shaped] = {}
             for parameter in builder.parameters():
-                argument = builder.argument(parameter)
-                shaped = None
-                if argument is not None:
-                    shaped = reader.value(argument, lambda name: self.rank_at.get(id(name)))
-                if shaped is not None and shaped.kind == "tensor":
-                    state[parameter] = shaped
+                shaped = [
+                    reader.value(argument, lambda name: self.rank_at.get(id(name)))
+                    if argument is not None
+                    else None
+                    for argument in builder.arguments(parameter)
+                ]
+                first = shaped[0]
+                if first is not None and first.kind == "tensor" and all(v == first for v in shaped):
+                    state[parameter] = first
             body = builder.definition.body
             if isinstance(body, cst.IndentedBlock) and state:
                 module_untrusted = reader.untrusted  # the builder's locals shadow module names

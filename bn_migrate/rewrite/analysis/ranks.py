@@ -16,6 +16,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
 
@@ -28,6 +29,7 @@ class RankInputs(Protocol):
     attribute_names: set[int]
     rank_at: dict[int, Shaped]
     scope_defaults: dict[int, list[cst.Arg]]
+    builders: dict[str, Builder]
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,11 @@ class RankReader:
                 return self._lambda(node.func, node, env)
             if layer_class in api.RANK_CONCAT and len(node.args) == 1 == len(args):
                 return _joined(self.value(args[0].value, env))
+        builder = (
+            self.program.builders.get(node.func.value) if isinstance(node.func, cst.Name) else None
+        )
+        if builder is not None and not builder.nested and any(c is node for c in builder.calls):
+            return self._builder_result(builder, node, env)
         if isinstance(node.func, (cst.Call, cst.Name)) and args:
             layer = self.value(node.func, env)
             if layer is not None and layer.kind == "layer":
@@ -271,6 +278,36 @@ class RankReader:
             if layer is not None and layer.kind == "layer2":
                 return Shaped("tensor", 2)
         return None
+
+    def _builder_result(self, builder: Builder, call: cst.Call, env: Env) -> Shaped | None:
+        """What a builder's ``call`` returns: its statements followed with each parameter holding what
+        the call passes, up to the one ``return`` that ends them (None: another return, or unknown)."""
+        statements = list(builder.statements())
+        last = statements[-1] if statements else None
+        if not (
+            isinstance(last, cst.SimpleStatementLine)
+            and len(last.body) == 1
+            and isinstance(last.body[0], cst.Return)
+            and last.body[0].value is not None
+        ):
+            return None
+        returned = last.body[0].value
+        if any(m.findall(statement, m.Return()) for statement in statements[:-1]):
+            return None
+        state: dict[str, Shaped] = {}
+        names = [p.name.value for p in builder.definition.params.params]
+        for name, argument in zip(names, builder.arguments_at(call)):
+            value = self.value(argument, env) if argument is not None else None
+            if value is not None and value.kind == "tensor":
+                state[name] = value
+        module_untrusted = self.untrusted  # the builder's locals shadow module names
+        body = builder.definition.body
+        self.untrusted = module_untrusted - bound_names(body) - builder.parameters()
+        try:
+            end = self._block(statements[:-1], state, record=False)
+            return self.value(returned, lambda name: end.get(name.value))
+        finally:
+            self.untrusted = module_untrusted
 
     def _tensor_of_shape(self, shape: cst.Arg | None, env: Env, extra: int) -> Shaped | None:
         value = self.value(shape.value, env) if shape is not None else None

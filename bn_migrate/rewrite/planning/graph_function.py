@@ -16,14 +16,33 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.analysis.names import assigned_names, dotted
+from bn_migrate.rewrite.analysis.syntax import read_names
 from bn_migrate.rewrite.context import (
     Context,
     Evaluation,
     GraphFunction,
+    TrainStep,
     after_blank_lines,
     leading_lines,
 )
+
+STATELESS_HELPER = '''
+def {name}(model, inputs, **kwargs):
+    """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
+    was: the TF1 train op running here did not depend on this network's update ops."""
+    if not model.built:
+        model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
+    outputs, _ = model.stateless_call(
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        inputs,
+        **kwargs,
+    )
+    return outputs
+'''
+"""Called in a train step for each network whose statistics that step must not move. ``stateless_call``
+computes the call from the given variable values and returns the new state apart, which is dropped."""
 
 
 def function_source(plan: GraphFunction) -> list[cst.BaseStatement]:
@@ -59,6 +78,58 @@ def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.Functi
     assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
     statements = [*header.body.body[:-1], *_nested(_strip_first_blank(body)), header.body.body[-1]]
     return header.with_changes(body=header.body.with_changes(body=statements))
+
+
+def step_evaluation(plan: GraphFunction, step: TrainStep) -> Evaluation:
+    """The part of the graph a train step computes: the statements its outputs depend on, and the
+    placeholders they read."""
+    outputs = step.outputs()
+    statements = graph_slice(plan.collected, set(outputs))
+    reads = set(outputs).union(*(read_names(statement) for statement in statements))
+    params = [name for name, _ in plan.params if name in reads]
+    return Evaluation(step.graph_name, params, outputs, statements)
+
+
+def step_graph_source(plan: GraphFunction, step: TrainStep) -> cst.FunctionDef:
+    """``def graph_<train op>(...)``: the graph a train step computes, every call of a network in
+    ``step.frozen`` made through the stateless helper."""
+    function = evaluation_source(plan, step_evaluation(plan, step))
+    if not step.frozen:
+        return function
+    assert plan.stateless_helper is not None
+    result = function.visit(_WithoutStateUpdates(step.frozen, plan.stateless_helper))
+    assert isinstance(result, cst.FunctionDef)
+    return result
+
+
+class _WithoutStateUpdates(cst.CSTTransformer):
+    """``net(x, training=t)`` -> ``helper(net, x, training=t)`` for the networks in ``frozen`` (module-level
+    builder instances, which the graph mentions only to call them)."""
+
+    def __init__(self, frozen: frozenset[str], helper: str) -> None:
+        self.frozen = frozen
+        self.helper = helper
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        func = updated_node.func
+        if not isinstance(func, cst.Name) or func.value not in self.frozen:
+            return updated_node
+        model = cst.Arg(cst.Name(func.value))
+        return updated_node.with_changes(
+            func=cst.Name(self.helper), args=[model, *updated_node.args]
+        )
+
+
+def graph_slice(statements: list[cst.BaseStatement], wanted: set[str]) -> list[cst.BaseStatement]:
+    """The ``statements`` (graph statements, in order) that ``wanted`` names depend on: walking back,
+    a statement binding a needed name is kept and what it reads becomes needed."""
+    needed = set(wanted)
+    kept: list[cst.BaseStatement] = []
+    for statement in reversed(statements):
+        if assigned_names(statement) & needed:
+            kept.append(statement)
+            needed |= read_names(statement)
+    return kept[::-1]
 
 
 def _signature(plan: GraphFunction, names: list[str]) -> list[str]:
@@ -98,8 +169,11 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         definition = isinstance(before, (cst.FunctionDef, cst.ClassDef))
         objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
     pieces: list[cst.BaseStatement] = [*plan.module_level, *objects]
-    blocks: list[cst.BaseStatement] = [*function_source(plan)]
+    blocks: list[cst.BaseStatement] = []
+    if plan.outputs or not plan.steps:  # with several steps, only evaluations call the whole graph
+        blocks.extend(function_source(plan))
     blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)
+    blocks.extend(step_graph_source(plan, step) for step in plan.steps.values())
     blocks.extend(cst.parse_statement(str(source)) for source in plan.after)
     result = list(pieces)
     for block in blocks:

@@ -535,7 +535,10 @@ def finish(
             texts = [(code(ctx, t), site, path) for t, site, path in trainings if t is not None]
             for path in {path for _, _, path in texts}:  # one layer object per nested call site
                 training_on = [text for text, _, p in texts if p == path and text != "False"]
-                if len(training_on) > 1:
+                together = ctx.program.builder_of(call) is not None and (
+                    ctx.program.steps_run_whole_scopes()
+                )
+                if len(training_on) > 1 and not together:
                     ctx.leave(
                         rule,
                         call,

@@ -19,7 +19,6 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.program import fetch_names
 from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
 from bn_migrate.rewrite.analysis.syntax import (
@@ -31,7 +30,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
 )
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
-from bn_migrate.rewrite.planning.graph_function import assemble, graph_function
+from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 
 RULE = "BN007"
@@ -48,6 +47,7 @@ class StepsPlanner:
         self.handled: set[int] = set()
         self.feeds: dict[str, dict[str, cst.BaseExpression]] = {}
         self.step_seen = False
+        self.steps_seen: dict[str, list[str]] = {}  # several train steps: what each run returns
         self.seen: set[int] = set()  # sess.run calls already planned (or left)
         # runs whose several fetched values are used as one list (see _plan_multi_eval)
         self.exact_fetches: list[tuple[cst.Call, list[str]]] = []
@@ -76,8 +76,9 @@ class StepsPlanner:
                 RULE, session, "the session never runs the train op: outside the canonical shape"
             )
         plan = self.plan
+        steps = [step.name for step in plan.steps.values()] or [plan.step_name]
         message = (
-            f"Session dissolved: train runs call {plan.step_name}(), evaluations {plan.name}()"
+            f"Session dissolved: train runs call {'(), '.join(steps)}(), evaluations {plan.name}()"
         )
         dissolve_session(ctx, RULE, lambda: assemble(ctx, plan), message, spaced=True)
 
@@ -231,18 +232,40 @@ class StepsPlanner:
                 returns.append(name)
                 if target is not None:
                     kept.append(target)
-        if self.step_seen and returns != self.plan.step_returns:
+        ops = [name for name in names if name in ctx.train_ops]
+        steps = self.plan.steps
+        if steps and len(ops) != 1:
+            ctx.leave(RULE, call, "a run fetching several train ops is not migrated")
+            return
+        if steps and ops[0] not in steps:
+            ctx.leave(
+                RULE, call, f"`{ops[0]}` is not one of the train steps' minimize(): not migrated"
+            )
+            return
+        step = steps.get(ops[0])
+        seen = (
+            self.steps_seen.get(ops[0])
+            if steps
+            else (self.plan.step_returns if self.step_seen else None)
+        )
+        if seen is not None and returns != seen:
             ctx.leave(RULE, call, "train runs fetch different tensors: not migrated")
             return
         self.step_seen = True
-        self.plan.step_returns = returns
-        for name in returns:
-            self.plan.add_output(name)
+        if step is None:
+            self.plan.step_returns = returns
+            for name in returns:
+                self.plan.add_output(name)
+        else:
+            self.steps_seen[step.train_op] = returns
+            step.returns = returns
+        step_name = self.plan.step_name if step is None else step.name
         self._handle(call)
         ctx.claim_within(call)
-        step = cst.Call(func=cst.Name(self.plan.step_name), args=arguments)
-        self._replace(statement, step, kept, len(returns))
-        ctx.apply(RULE, call, f"train run -> {self.plan.step_name}()")
+        self._replace(
+            statement, cst.Call(func=cst.Name(step_name), args=arguments), kept, len(returns)
+        )
+        ctx.apply(RULE, call, f"train run -> {step_name}()")
 
     def _plan_eval_run(
         self,
@@ -678,15 +701,3 @@ def _nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
 
     node.visit(Collector())
     return found
-
-
-def graph_slice(statements: list[cst.BaseStatement], wanted: set[str]) -> list[cst.BaseStatement]:
-    """The ``statements`` (graph statements, in order) that ``wanted`` names depend on: walking back,
-    a statement binding a needed name is kept and what it reads becomes needed."""
-    needed = set(wanted)
-    kept: list[cst.BaseStatement] = []
-    for statement in reversed(statements):
-        if assigned_names(statement) & needed:
-            kept.append(statement)
-            needed |= read_names(statement)
-    return kept[::-1]

@@ -5,6 +5,12 @@ and ``updates[1]`` one by one: both give the same statistics, see docs/reference
 tf.get_collection(tf.GraphKeys.UPDATE_OPS)``. Running ``update_ops`` becomes a call of the model (BN007).
 Any other use of the collection (``tf.control_dependencies``, ``tf.group``) is not migrated in this
 version and leaves the file.
+
+With several train ops (a GAN), ``d_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS,
+scope="discriminator")`` under whose ``tf.control_dependencies`` one ``minimize`` is made is removed
+when the scope selects exactly one builder's update ops (``analysis.scoped_collections``): the train
+step BN006 makes for it calls that network normally (its statistics move) and every other network
+without state updates. A scope that selects something else leaves the file with the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.program import is_update_ops_collection, layer_updates_of
+from bn_migrate.rewrite.analysis.scoped_collections import UPDATES
 from bn_migrate.rewrite.analysis.syntax import call_target, positional, single_target
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
@@ -53,6 +60,32 @@ class UpdatePlumbingRule(Rule):
                     self.id,
                     statement,
                     "UPDATE_OPS collection removed: Keras 3 applies updates itself",
+                )
+        if len(ctx.program.minimize) > 1:
+            self._plan_scoped(ctx)
+
+    def _plan_scoped(self, ctx: Context) -> None:
+        """Several train ops: the update collections of one scope their control dependencies name."""
+        program = ctx.program
+        depended = {id(found) for found in program.step_updates.values()}
+        for name, collection in program.scoped_collections.items():
+            if collection.kind != UPDATES or collection.statement is None:
+                continue
+            if collection.builder is None:
+                ctx.leave(self.id, collection.call, f"update ops of `{name}`: {collection.reason}")
+            elif id(collection) not in depended or program.mentions(name) != 2:
+                ctx.leave(
+                    self.id,
+                    collection.call,
+                    f"`{name}` is used other than as the control dependencies of one train op: "
+                    "not migrated",
+                )
+            else:
+                ctx.remove(
+                    self.id,
+                    collection.statement,
+                    f"update ops of `{collection.builder}`: the train step depending on them calls "
+                    "it normally (Keras 3 moves its statistics), other networks without state updates",
                 )
 
     @staticmethod

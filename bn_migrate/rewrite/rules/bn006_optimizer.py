@@ -23,6 +23,24 @@ tf.GraphKeys.TRAINABLE_VARIABLES, scope)`` or ``[v for v in tf.trainable_variabl
 v.name.startswith(prefix)]`` -> the train step differentiates only the layers whose TF1 variables
 (``<name>/...``) that selects. Every layer must have a literal ``name=``/``scope=`` (TF1 made the
 variable names from it) and the selection must take whole layers; otherwise the file is left.
+
+Several ``minimize`` calls (a GAN's discriminator and generator train ops) become one train step each
+(``d_train`` -> ``d_train_step`` with its own optimizer ``d_optimizer``), when every one
+
+- is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
+- has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
+  in place or bound to a name at module level,
+- and the scopes select exactly one shared builder's update ops / variables (see
+  ``analysis.scoped_collections``: literal names equal to the builders' variable scopes, every layer
+  made in such a builder), builders that become Keras model classes (BN018).
+
+Each step differentiates ``<S2 builder>.trainable_variables`` and computes only what its loss needs
+(``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
+ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
+``stateless_call`` in training mode, batch statistics, the new moving statistics dropped, as TF1 ran
+none of that network's update ops in this step. Anything else (a scope selecting something else, a
+``var_list`` computed otherwise, a ``global_step=``, one optimizer object for several train ops) leaves
+the file with the reason.
 """
 
 from __future__ import annotations
@@ -34,6 +52,8 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, training_flag
+from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -43,10 +63,18 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.context import Context, Edit, Example, Rule
-from bn_migrate.rewrite.planning.graph_function import GraphFunction, graph_function
+from bn_migrate.rewrite.context import Context, Edit, Example, Rule, TrainStep
+from bn_migrate.rewrite.planning.graph_function import (
+    STATELESS_HELPER,
+    GraphFunction,
+    graph_function,
+    graph_slice,
+    step_evaluation,
+)
 from bn_migrate.rewrite.planning.layer_calls import bind, code
 from bn_migrate.rewrite.rule_examples import (
+    GAN_AFTER,
+    GAN_BEFORE,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
@@ -101,7 +129,7 @@ class OptimizerRule(Rule):
 
     id = RULE
     name = "optimizer-train-step"
-    reads = frozenset({"free_variables", "untrainable_layers"})
+    reads = frozenset({"free_variables", "models", "untrainable_layers"})
     writes = frozenset({"graph_function", "prelude", "train_ops"})
     # layer_objects: var_list scopes are resolved through the tf.layers / contrib / variable objects
     # BN001-BN003 and BN014 hoisted; the Keras layers BN005 hoists later have no TF1 scope name, and a
@@ -138,20 +166,30 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
+        Example(  # the discriminator's var_list names a scope no builder has
+            GAN_BEFORE.replace(
+                'TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="d")'
+            ),
+            left=("BN006",),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
         program = ctx.program
         if program.shape != "placeholder":
             return
-        if len(program.minimize) != 1:
+        if len(program.minimize) > 1:
+            self._plan_steps(ctx)
+            return
+        if not program.minimize:
             ctx.leave(
                 RULE,
                 ctx.program.session or ctx.module,
-                "not exactly one minimize(): outside the canonical shape",
+                "no minimize(): outside the canonical shape",
             )
             return
-        ((train_op, minimize),) = program.minimize.items()
+        (minimize,) = program.minimize.values()
         parsed = self._minimize_arguments(ctx, minimize)
         optimizer_call = program.minimize_call(minimize)
         if parsed is None or optimizer_call is None:
@@ -178,7 +216,7 @@ class OptimizerRule(Rule):
         plan.after.append(_StepSource(plan, optimizer, loss, training.layers))
         if spec.ones_accumulator:
             self._emit_rmsprop(ctx, optimizer_call)
-        consumed = self._consumed(ctx, train_op, optimizer)
+        consumed = self._consumed(ctx, {optimizer})
         if not any(contains(statement, minimize) for statement in consumed):
             ctx.leave(
                 RULE,
@@ -249,6 +287,206 @@ class OptimizerRule(Rule):
         present = {part.split("=")[0] for part in parts}
         parts.extend(f"{key}={text}" for key, text in spec.explicit.items() if key not in present)
         return ", ".join(parts)
+
+    # --- several train ops (a GAN's steps) --------------------------------------------------------
+
+    def _plan_steps(self, ctx: Context) -> None:
+        """Several train ops, each depending on the update ops of one builder's scope and training one
+        builder's variables: one train step each, calling the other networks without state updates."""
+        program = ctx.program
+        models = {pair.builder for pair in ctx.models}
+        planned: list[_PlannedStep] = []
+        for train_op, minimize in program.minimize.items():
+            found = self._step(ctx, train_op, minimize, models)
+            if found is None:
+                return
+            planned.append(found)
+        calls = [step.optimizer_call for step in planned]
+        if len({id(call) for call in calls}) != len(calls):
+            ctx.leave(
+                RULE,
+                calls[0],
+                "one optimizer for several minimize() calls: its step count and slots are shared "
+                "between the train ops; not migrated",
+            )
+            return
+        plan = graph_function(ctx)
+        if any(planned_step.step.frozen for planned_step in planned):
+            helper = program.fresh_name("without_state_updates")
+            plan.stateless_helper = helper
+            ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
+        for planned_step in planned:
+            step = planned_step.step
+            plan.steps[step.train_op] = step
+            plan.after.append(f"{planned_step.optimizer} = {planned_step.arguments}\n")
+            plan.after.append(_StepSource(plan, planned_step.optimizer, step.loss, None, step))
+            if planned_step.ones_accumulator:
+                self._emit_rmsprop(ctx, planned_step.optimizer_call)
+        consumed = self._consumed(ctx, {planned_step.optimizer for planned_step in planned})
+        for planned_step in planned:
+            if not any(contains(statement, planned_step.minimize) for statement in consumed):
+                ctx.leave(
+                    RULE,
+                    planned_step.minimize,
+                    "minimize() inside a block other than tf.control_dependencies: not migrated",
+                )
+                return
+        for statement in consumed:
+            ctx.remove(RULE, statement, "optimizers/minimize -> Keras optimizers and train steps")
+        for planned_step in planned:
+            for statement, message in planned_step.training.statements:
+                ctx.remove(RULE, statement, message)
+            ctx.claim(planned_step.optimizer_call.func)
+            step = planned_step.step
+            frozen = ", ".join(f"`{name}`" for name in sorted(step.frozen))
+            ctx.apply(
+                RULE,
+                planned_step.minimize,
+                f"`{step.train_op}` -> {step.name}(): differentiates `{step.trained}`'s trainable "
+                f"variables; the statistics of `{planned_step.moving}` move"
+                + (f"; {frozen} called without state updates" if frozen else ""),
+            )
+        ctx.train_ops = set(program.train_ops)
+
+    def _step(
+        self, ctx: Context, train_op: str, minimize: cst.Call, models: set[str]
+    ) -> _PlannedStep | None:
+        """One train op of several, or None (left with the reason)."""
+        program = ctx.program
+        updates = program.step_updates[train_op]
+        if isinstance(updates, str):
+            ctx.leave(RULE, minimize, updates)
+            return None
+        parsed = self._minimize_arguments(ctx, minimize)
+        optimizer_call = program.minimize_call(minimize)
+        if parsed is None or optimizer_call is None:
+            return None
+        loss, extras = parsed
+        if "global_step" in extras:
+            ctx.leave(
+                RULE,
+                extras["global_step"],
+                "global_step= with several train ops: each Keras optimizer counts only its own "
+                "steps; not migrated",
+            )
+            return None
+        if "var_list" not in extras:
+            ctx.leave(
+                RULE,
+                minimize,
+                "minimize() without var_list= beside other train ops: not migrated (each step "
+                "trains the variables of one builder's scope)",
+            )
+            return None
+        training = _Training()
+        trained = self._scoped_var_list(ctx, train_op, extras["var_list"], training)
+        if trained is None:
+            return None
+        moving = updates.builder
+        assert moving is not None  # step_updates holds resolved collections or reasons
+        for builder in (trained, moving):
+            if builder not in models:
+                ctx.leave(
+                    RULE,
+                    minimize,
+                    f"`{builder}` does not become a Keras model class (BN018): its variables and "
+                    "statistics cannot be told apart; not migrated",
+                )
+                return None
+        statements = graph_slice(program.graph_region(), {loss})
+        called = {
+            name
+            for name in models
+            if any(contains(s, c) for s in statements for c in program.builders[name].calls)
+        }
+        for builder, what in ((trained, "var_list"), (moving, "update ops")):
+            if builder not in called:
+                ctx.leave(
+                    RULE,
+                    minimize,
+                    f"this train op's {what} belong to `{builder}`, which its loss does not call: "
+                    "not migrated",
+                )
+                return None
+        frozen = frozenset(called - {moving})
+        if trained in frozen:
+            ctx.leave(
+                RULE,
+                minimize,
+                f"this train op trains `{trained}` but runs the update ops of `{moving}`: not migrated",
+            )
+            return None
+        for builder in sorted(frozen):
+            if not _trains_by_flag(ctx, program.builders[builder]):
+                ctx.leave(
+                    RULE,
+                    minimize,
+                    f"`{builder}`'s batch norms do not all take training= from its training parameter: "
+                    "it cannot be built without moving its statistics; not migrated",
+                )
+                return None
+        spec = api.OPTIMIZERS[call_target(ctx.aliases, optimizer_call) or ""]
+        arguments = self._optimizer_arguments(ctx, spec, optimizer_call, training)
+        if arguments is None:
+            return None
+        optimizer = next((n for n, c in program.optimizers.items() if c is optimizer_call), None)
+        optimizer = optimizer or program.fresh_name(f"{_step_base(train_op)}_optimizer")
+        if self._reads(ctx, training, (minimize, optimizer_call), optimizer) is None:
+            return None
+        step = TrainStep(
+            train_op=train_op,
+            name=program.fresh_name(f"{train_op}_step"),
+            graph_name=program.fresh_name(f"graph_{train_op}"),
+            loss=loss,
+            trained=trained,
+            frozen=frozen,
+        )
+        return _PlannedStep(
+            step,
+            minimize,
+            optimizer_call,
+            optimizer,
+            f"{spec.keras_class}({arguments})",
+            training,
+            moving,
+            spec.ones_accumulator,
+        )
+
+    def _scoped_var_list(
+        self, ctx: Context, train_op: str, arg: cst.Arg, training: _Training
+    ) -> str | None:
+        """``var_list=`` a trainable-variables collection of one scope (``tf.get_collection(
+        TRAINABLE_VARIABLES, scope=S)`` or ``tf.trainable_variables(S)``, in place or bound to a name at
+        module level): the builder whose variables those exactly are (None: left)."""
+        value = arg.value
+        program = ctx.program
+        collection = (
+            program.scoped_collections.get(value.value)
+            if isinstance(value, cst.Name)
+            else program.var_lists.get(train_op)
+        )
+        if collection is None or collection.kind != TRAINABLE:
+            ctx.leave(
+                RULE,
+                arg,
+                "var_list is not tf.get_collection(TRAINABLE_VARIABLES, scope=...) or "
+                "tf.trainable_variables(scope), in place or by name: cannot tell which network's "
+                "variables it holds",
+            )
+            return None
+        if collection.builder is None:
+            ctx.leave(RULE, arg, f"var_list `{collection.name or 'in place'}`: {collection.reason}")
+            return None
+        if collection.name is not None and collection.statement is not None:
+            training.watched.add(collection.name)
+            training.statements.append(
+                (
+                    collection.statement,
+                    f"var_list -> the train step differentiates `{collection.builder}`'s trainable "
+                    "variables",
+                )
+            )
+        return collection.builder
 
     # --- learning-rate decays and the global step ------------------------------------------------
 
@@ -561,8 +799,8 @@ class OptimizerRule(Rule):
             "TF1RMSprop: mean-square accumulators start at one, epsilon 1e-10, as in TF1",
         )
 
-    def _consumed(self, ctx: Context, train_op: str, optimizer: str) -> list[cst.BaseStatement]:
-        """Module-level statements that only build the optimizer, the train op and its plumbing."""
+    def _consumed(self, ctx: Context, optimizers: set[str]) -> list[cst.BaseStatement]:
+        """Module-level statements that only build the optimizers, the train ops and their plumbing."""
         consumed: list[cst.BaseStatement] = []
         for statement in ctx.module.body:
             smalls = (
@@ -581,13 +819,60 @@ class OptimizerRule(Rule):
                 continue
             target = single_target(smalls[0])
             if target in ctx.program.train_ops or (
-                target == optimizer and target in ctx.program.optimizers
+                target in optimizers and target in ctx.program.optimizers
             ):
                 consumed.append(statement)
         return consumed
 
 
 _MIGRATED_KEYWORDS = frozenset({"global_step", "var_list"})
+
+
+@dataclass
+class _PlannedStep:
+    """One train op of several, planned before anything is edited."""
+
+    step: TrainStep
+    minimize: cst.Call
+    optimizer_call: cst.Call
+    optimizer: str  # its name in the migrated program
+    arguments: str  # ``tf.keras.optimizers.X(...)``
+    training: _Training
+    moving: str  # the builder instance whose statistics the step moves
+    ones_accumulator: bool
+
+
+def _step_base(train_op: str) -> str:
+    """``d`` for ``d_train`` / ``d_train_op`` / ``d_op``: what names the train op's optimizer."""
+    for suffix in ("_train_op", "_train", "_op"):
+        if train_op.endswith(suffix) and len(train_op) > len(suffix):
+            return train_op[: -len(suffix)]
+    return train_op
+
+
+def _trains_by_flag(ctx: Context, builder: Builder) -> bool:
+    """Does every batch norm the builder makes take ``training=`` from the builder's training parameter
+    (``training``, or the flag BN018 renames so), or not at all (TF1's default False)? Then calling its
+    Keras class with ``training=False`` moves no statistics (how the stateless helper builds it)."""
+    names = {p.name.value for p in builder.definition.params.params}
+    renamed = training_flag(builder)
+    flags = ({"training"} & names) | ({renamed} if renamed is not None else set())
+    for call in ctx.program.calls:
+        spec = api.BATCH_NORM.get(ctx.qualify(call.func) or "")
+        if spec is None or ctx.program.builder_of(call) is not builder:
+            continue
+        if not spec.is_function or spec.training_arg is None:
+            return False
+        given = keyword(call, spec.training_arg)
+        if spec.training_arg in spec.positional[: len(positional(call)) - 1]:
+            return False
+        if given is not None and not (
+            isinstance(given.value, cst.Name) and given.value.value in flags
+        ):
+            return False
+    return True
+
+
 _REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
 
 
@@ -729,15 +1014,35 @@ class _StepSource:
     """Source of the train step, produced when the file is assembled (outputs are known by then)."""
 
     def __init__(
-        self, plan: GraphFunction, optimizer: str, loss: str, only: frozenset[str] | None
+        self,
+        plan: GraphFunction,
+        optimizer: str,
+        loss: str,
+        only: frozenset[str] | None,
+        step: TrainStep | None = None,
     ) -> None:
         self.plan = plan
         self.optimizer = optimizer
         self.loss = loss
         self.only = only  # var_list: the layers differentiated (None: every trainable layer)
+        self.step = step  # one of several train steps (None: the program's one train step)
 
     def __str__(self) -> str:
         plan = self.plan
+        step = self.step
+        if step is not None:
+            evaluation = step_evaluation(plan, step)
+            return (
+                "@tf.function\n"
+                f"def {step.name}({plan.signature()}):\n"
+                "    with tf.GradientTape() as tape:\n"
+                f"        {', '.join(evaluation.outputs)} = "
+                f"{step.graph_name}({', '.join(evaluation.params)})\n"
+                + _variables_source([step.trained], [])
+                + f"    gradients = tape.gradient({step.loss}, variables)\n"
+                f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
+                f"    return {', '.join(step.returns) if step.returns else 'None'}\n"
+            )
         returns = ", ".join(plan.step_returns) if plan.step_returns else "None"
         layers = [n for n in plan.layer_names if self.only is None or n in self.only]
         free = [n for n in plan.variable_names if self.only is None or n in self.only]

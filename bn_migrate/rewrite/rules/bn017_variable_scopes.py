@@ -17,7 +17,10 @@ named after its scope (BN018), so ``layer1/dense/kernel`` keeps its TF1 name.
 
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
-select by the name that would disappear.
+select by the name that would disappear. Except, in a program with several train ops (a GAN), in
+``tf.get_collection(KEY, scope="net")`` assignments that select exactly this builder's variables or update
+ops (``analysis.scoped_collections``): BN006 and BN004 migrate those to the network's own variables and
+statistics.
 """
 
 from __future__ import annotations
@@ -77,6 +80,16 @@ class VariableScopesRule(Rule):
         if isinstance(builder.scope.name, cst.Name):
             values = builder.arguments(builder.scope.name.value)
             sources = {id(value) for value in values if value is not None}
+        if len(ctx.program.minimize) > 1:  # several train steps: BN004 / BN006 migrate these
+            collections = [
+                *ctx.program.scoped_collections.values(),
+                *ctx.program.var_lists.values(),
+            ]
+            sources |= {
+                id(collection.scope)
+                for collection in collections
+                if collection.builder == builder.definition.name.value
+            }
         for name in dict.fromkeys(names):
             elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
             if elsewhere is not None:

@@ -36,9 +36,14 @@ import ast
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder, literal_string, scope_name
-from bn_migrate.rewrite.analysis.names import bound_names, dotted
-from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional, read_names
+from bn_migrate.rewrite.analysis.builders import (
+    Builder,
+    literal_string,
+    scope_name,
+    training_flag,
+)
+from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
 from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg
 from bn_migrate.rewrite.result import ModelPair
@@ -59,7 +64,7 @@ class BuilderClassesRule(Rule):
         for builder in _converted(ctx):
             name = builder.definition.name.value
             class_name = program.fresh_name(_camel(name))
-            flag = _training_flag(builder)
+            flag = training_flag(builder)
             if flag is not None:
                 _rename(ctx, builder, flag)
             if builder.nested:
@@ -290,20 +295,6 @@ def _as_class(  # type: ignore[no-untyped-def]
         )
 
     return edit
-
-
-def _training_flag(builder: Builder) -> str | None:
-    """The builder's training-flag parameter when it is not named ``training`` (``is_training``,
-    ``phase_train``...): renamed ``training``, the name Keras gives the flag (and passes on to
-    sublayers), unless ``training`` is taken or the body rebinds the flag."""
-    names = [p.name.value for p in builder.definition.params.params]
-    body = builder.definition.body
-    if "training" in names or "training" in bound_names(body) | read_names(body):
-        return None
-    flag = next((name for name in api.TRAINING_FLAG_NAMES if name in names), None)
-    if flag is None or flag in bound_names(body):
-        return None
-    return flag
 
 
 def _rename(ctx: Context, builder: Builder, flag: str) -> None:

@@ -1,0 +1,206 @@
+"""Collections selected by scope: ``tf.get_collection(KEY, scope="S")``, and the train ops that depend on
+the update ops of one scope (a GAN's ``with tf.control_dependencies(d_updates): d_train = ...``).
+
+TF1 selects a collection's items by ``re.match(S, item.name)``: a variable's name is its variable
+scope, ``/``, its layer and weight (``discriminator/fc1/kernel:0``); an update op's name starts with its
+name scope, which is the variable scope at the first entry and ``S_1``, ``S_2``... when a builder enters
+it again (``discriminator_1/bn1/AssignMovingAvg``). ``scope="S"`` therefore holds exactly the variables
+(or update ops) of one shared builder (``analysis.builders``) when:
+
+- ``S`` is a plain literal (no regex character) equal to that builder's scope name;
+- no other builder's scope name starts with ``S`` (``"discriminator"`` also matches
+  ``discriminator_head/...``);
+- every layer and variable of the program is made inside a builder with a variable scope (a layer
+  made elsewhere has a name nothing here can compare with ``S``);
+- the builder makes no variable outside its layers (``tf.get_variable`` in its body would not be one of
+  the Keras model's weights).
+
+Otherwise the collection is not resolved, and ``reason`` says why: a rule consuming it leaves the file.
+Train ops are read this way only in programs with several ``minimize`` calls: each must be the only
+statement under ``tf.control_dependencies(NAME)`` with ``NAME`` an update collection of one scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, literal_string, scope_name
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+
+REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
+"""Characters that make TF1's ``re.match`` of a scope more than a prefix test."""
+
+UPDATES = "update_ops"
+TRAINABLE = "trainable_variables"
+
+
+@dataclass(frozen=True)
+class ScopedCollection:
+    """``NAME = tf.get_collection(KEY, scope="S")`` at module level (or ``tf.trainable_variables("S")``),
+    for the update ops or the trainable variables, or such a call written as a ``var_list=`` (``name`` and
+    ``statement`` None). ``builder`` is the builder whose update ops / variables it holds exactly (None: not
+    proven, and ``reason`` says why)."""
+
+    name: str | None
+    statement: cst.SimpleStatementLine | None
+    call: cst.Call
+    kind: str  # UPDATES or TRAINABLE
+    scope: cst.BaseExpression | None  # the scope argument
+    builder: str | None
+    reason: str | None
+
+
+def collection_kind(aliases: AliasTable, node: cst.BaseExpression | None) -> str | None:
+    """UPDATES / TRAINABLE for ``tf.get_collection(KEY, scope)``, TRAINABLE for
+    ``tf.trainable_variables(scope)`` (scope positional or by keyword; None: any other call, or no
+    scope)."""
+    target = call_target(aliases, node)
+    if target not in (api.GET_COLLECTION, api.TRAINABLE_VARIABLES):
+        return None
+    assert isinstance(node, cst.Call)
+    args = positional(node)
+    scope = keyword(node, "scope")
+    wanted = 2 if target == api.GET_COLLECTION else 1
+    if any(a.star for a in node.args) or len(args) + (scope is not None) != wanted:
+        return None
+    if len(node.args) != wanted:
+        return None
+    if target == api.TRAINABLE_VARIABLES:
+        return TRAINABLE
+    key = aliases.qualify(args[0].value)
+    if key in api.UPDATE_OPS_KEYS:
+        return UPDATES
+    if key in api.TRAINABLE_VARIABLES_KEYS:
+        return TRAINABLE
+    return None
+
+
+def scope_argument(call: cst.Call) -> cst.BaseExpression:
+    """The scope of a call ``collection_kind`` recognized (its keyword, or its last positional)."""
+    given = keyword(call, "scope")
+    return given.value if given is not None else positional(call)[-1].value
+
+
+def read_var_lists(
+    aliases: AliasTable,
+    minimize: dict[str, cst.Call],
+    builders: dict[str, Builder],
+    layer_calls: Sequence[tuple[cst.Call, Builder | None]],
+) -> dict[str, ScopedCollection]:
+    """Train op -> its ``minimize(..., var_list=<collection call>)`` written in place, resolved."""
+    found: dict[str, ScopedCollection] = {}
+    for train_op, call in minimize.items():
+        given = keyword(call, "var_list")
+        value = given.value if given is not None else None
+        kind = collection_kind(aliases, value)
+        if kind != TRAINABLE:
+            continue
+        assert isinstance(value, cst.Call)
+        scope = scope_argument(value)
+        builder, reason = _resolve(literal_string(scope), builders, layer_calls)
+        found[train_op] = ScopedCollection(None, None, value, kind, scope, builder, reason)
+    return found
+
+
+def read_scoped_collections(
+    aliases: AliasTable,
+    module: cst.Module,
+    builders: dict[str, Builder],
+    layer_calls: Sequence[tuple[cst.Call, Builder | None]],
+) -> dict[str, ScopedCollection]:
+    """Every module-level ``NAME = tf.get_collection(KEY, scope=...)`` of update ops or trainable
+    variables, by ``NAME``, each resolved to a builder or given the reason it is not.
+    ``layer_calls``: every call making a layer or a variable, with the builder it is written in."""
+    found: dict[str, ScopedCollection] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        small = statement.body[0]
+        name = single_target(small)
+        if name is None or not isinstance(small, cst.Assign):
+            continue
+        kind = collection_kind(aliases, small.value)
+        if kind is None:
+            continue
+        assert isinstance(small.value, cst.Call)
+        scope = scope_argument(small.value)
+        builder, reason = _resolve(literal_string(scope), builders, layer_calls)
+        found[name] = ScopedCollection(name, statement, small.value, kind, scope, builder, reason)
+    return found
+
+
+def _resolve(
+    scope: str | None,
+    builders: dict[str, Builder],
+    layer_calls: Sequence[tuple[cst.Call, Builder | None]],
+) -> tuple[str | None, str | None]:
+    """(the builder ``scope`` selects exactly, None) or (None, why not)."""
+    if scope is None or REGEX_SPECIALS & set(scope):
+        return None, "the scope is not a plain string literal (TF1 re.match()es it)"
+    scoped: dict[str, str] = {}
+    for name, builder in builders.items():
+        given = scope_name(builder)
+        if given is not None:
+            scoped[name] = given
+    matching = sorted(name for name, given in scoped.items() if given == scope)
+    if len(matching) != 1:
+        return None, f'no builder with variable scope "{scope}" whose calls share its variables'
+    others = sorted(
+        given for name, given in scoped.items() if name not in matching and given.startswith(scope)
+    )
+    if others:
+        return None, f'scope "{scope}" also matches the variable scope "{others[0]}"'
+    for _, owner in layer_calls:
+        if owner is None or owner.scope is None or owner.nested:
+            return None, (
+                f"a layer or variable is made outside the variable-scoped builders: cannot tell what "
+                f'scope "{scope}" selects'
+            )
+    return matching[0], None
+
+
+def train_op_updates(
+    aliases: AliasTable,
+    module: cst.Module,
+    minimize: dict[str, cst.Call],
+    collections: dict[str, ScopedCollection],
+) -> dict[str, ScopedCollection | str]:
+    """For each train op (several ``minimize`` calls): the scoped update collection of the
+    ``tf.control_dependencies`` block that holds it alone, or why it is not read."""
+    unread = (
+        "minimize() is not the only statement under tf.control_dependencies(get_collection("
+        "UPDATE_OPS, scope=...)): cannot tell which update ops this train op runs"
+    )
+    found: dict[str, ScopedCollection | str] = dict.fromkeys(minimize, unread)
+    for block in module.body:
+        if not isinstance(block, cst.With) or len(block.items) != 1:
+            continue
+        item = block.items[0].item
+        if call_target(aliases, item) != api.CONTROL_DEPENDENCIES:
+            continue
+        assert isinstance(item, cst.Call)
+        body = block.body.body if isinstance(block.body, cst.IndentedBlock) else []
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine):
+            continue
+        smalls = body[0].body
+        target = single_target(smalls[0]) if len(smalls) == 1 else None
+        if target not in minimize:
+            continue
+        args = positional(item)
+        argument = args[0].value if len(args) == 1 == len(item.args) else None
+        collection = collections.get(argument.value) if isinstance(argument, cst.Name) else None
+        if collection is None or collection.kind != UPDATES:
+            found[target] = (
+                "tf.control_dependencies() of something other than one get_collection(UPDATE_OPS, "
+                "scope=...) name: cannot tell which update ops this train op runs"
+            )
+        elif collection.builder is None:
+            found[target] = f"update ops of `{collection.name}`: {collection.reason}"
+        else:
+            found[target] = collection
+    return found
