@@ -286,9 +286,13 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
         "tensorflow.layers.batch_normalization", "tensorflow.layers.dense", "tensorflow.layers.dropout",
         "tensorflow.layers.conv2d", "tensorflow.layers.max_pooling2d", "tensorflow.layers.average_pooling2d",
         "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm",
+        "tensorflow.nn.conv2d", "tensorflow.nn.bias_add", "tensorflow.nn.max_pool",
+        "tensorflow.nn.avg_pool", "tensorflow.matmul",
     }
 )  # fmt: skip
-"""Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``)."""
+"""Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``;
+``tf.nn.conv2d`` and the pools keep their 4-D input's rank, TF1's ``tf.matmul`` its equal-rank
+operands')."""
 RANK_PRESERVING_LAYERS = RANK_PRESERVING_CLASSES | RANK_PRESERVING_FUNCTIONS
 RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "tensorflow.keras.layers.Dense": (("activation", 1),),

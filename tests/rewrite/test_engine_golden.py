@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 GOLDEN = EXAMPLES / "migrated"
 SEED = EXAMPLES / "seed_question"
 FIXTURES = REPO / "tests" / "fixtures" / "tf1"
+HANDWRITTEN = REPO / "tests" / "fixtures" / "handwritten"
+HANDWRITTEN_SUPPORTED = (
+    "moments_ema_cond_tf1",
+)  # hand-written BN programs the rewrite migrates (BN020)
 SUPPORTED_FIXTURES = (
     "layers_mlp_placeholder",
     "compat_v1_spellings",
@@ -63,6 +67,14 @@ CASES: dict[str, tuple[Path, Path, RewriteOptions]] = {
     **{
         f"fixture/{f}": (FIXTURES / f"{f}.py", GOLDEN / "fixtures" / f"{f}.py", RewriteOptions())
         for f in SUPPORTED_FIXTURES
+    },
+    **{
+        f"handwritten/{f}": (
+            HANDWRITTEN / f"{f}.py",
+            GOLDEN / "handwritten" / f"{f}.py",
+            RewriteOptions(),
+        )
+        for f in HANDWRITTEN_SUPPORTED
     },
 }
 UNSUPPORTED = sorted(p.stem for p in FIXTURES.glob("*.py") if p.stem not in SUPPORTED_FIXTURES)

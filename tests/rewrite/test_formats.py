@@ -105,6 +105,7 @@ def test_prefixes_match_like_ruff() -> None:
         "BN017",
         "BN018",
         "BN019",
+        "BN020",
     ]
     assert all(RuleSelection().shows(rule) for rule in RULE_IDS)
 

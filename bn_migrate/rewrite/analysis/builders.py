@@ -128,7 +128,7 @@ def read_builder(
 ) -> Builder | None:
     """``definition`` as a builder called by ``calls`` (source order), or None when TF1 may have made
     new layers at some call (see the module docstring)."""
-    scope = _variable_scope(aliases, definition)
+    scope = variable_scope(aliases, definition)
     builder = Builder(definition, tuple(calls), scope)
     if scope is None:
         return builder if len(calls) == 1 else None
@@ -149,7 +149,7 @@ def read_nested_builder(
     layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
     layer class. A function with a variable scope is read this way only when each call enters its own
     (a per-call builder, see the module docstring)."""
-    scope = _variable_scope(aliases, definition)
+    scope = variable_scope(aliases, definition)
     if scope is not None:
         return _per_call(aliases, Builder(definition, tuple(calls), scope))
     return Builder(definition, tuple(calls), None, nested=True)
@@ -184,7 +184,7 @@ def scope_name(builder: Builder) -> str | None:
     return literal_string(name)
 
 
-def _variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
+def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
     """The ``with tf.variable_scope("name"[, reuse=...]):`` block that is the whole body (after a
     docstring), with nothing else in the with item."""
     statements = list(_body(definition))

@@ -28,6 +28,7 @@ from bn_migrate.rewrite.analysis.builders import (
     read_builder,
     read_nested_builder,
 )
+from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.scoped_collections import (
@@ -133,6 +134,9 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    handwritten: dict[str, tuple[HandwrittenBatchNorm, tuple[cst.Call, ...]]] = field(
+        default_factory=dict
+    )  # hand-written batch norm (``analysis.handwritten``) called from the graph, with its calls
     scoped_collections: dict[str, ScopedCollection] = field(
         default_factory=dict
     )  # ``NAME = tf.get_collection(KEY, scope=...)`` (see ``analysis.scoped_collections``)
@@ -255,6 +259,10 @@ class Program:
             if not all(
                 any(id(s) in top_level and contains(s, call) for s in self.graph) for call in found
             ):
+                continue
+            recipe = read_handwritten(self.aliases, statement)
+            if recipe is not None:
+                self.handwritten[builder_name] = (recipe, tuple(found))
                 continue
             builder = read_builder(self.aliases, statement, found)
             if builder is not None:

@@ -17,6 +17,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
 
@@ -30,6 +31,7 @@ class RankInputs(Protocol):
     rank_at: dict[int, Shaped]
     scope_defaults: dict[int, list[cst.Arg]]
     builders: dict[str, Builder]
+    handwritten: dict[str, tuple[HandwrittenBatchNorm, tuple[cst.Call, ...]]]
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,13 @@ class RankReader:
         )
         if builder is not None and not builder.nested and any(c is node for c in builder.calls):
             return self._builder_result(builder, node, env)
+        recipe = (
+            self.program.handwritten.get(node.func.value)
+            if isinstance(node.func, cst.Name)
+            else None
+        )
+        if recipe is not None and args and any(c is node for c in recipe[1]):
+            return _tensor(self.value(args[0].value, env))  # hand-written BN keeps its input's rank
         if isinstance(node.func, (cst.Call, cst.Name)) and args:
             layer = self.value(node.func, env)
             if layer is not None and layer.kind == "layer":

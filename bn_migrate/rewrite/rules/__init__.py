@@ -33,12 +33,14 @@ from bn_migrate.rewrite.rules.bn014_graph_variables import GraphVariablesRule
 from bn_migrate.rewrite.rules.bn015_op_renames import OpRenamesRule
 from bn_migrate.rewrite.rules.bn017_variable_scopes import VariableScopesRule
 from bn_migrate.rewrite.rules.bn018_builder_classes import BuilderClassesRule
+from bn_migrate.rewrite.rules.bn020_handwritten_batch_norm import HandwrittenBatchNormRule
 
 RULES: tuple[Rule, ...] = (
     InitializersRule(),  # BN013 first: layers hoisted to module level copy its edited initializers
     OpRenamesRule(),  # BN015 early: layers and variables hoisted later copy its edited ops
     TfLayersBatchNormRule(),  # BN001 tf.layers BN -> Keras BN (may request BN008's class)
     ContribBatchNormRule(),  # BN002 contrib/slim BN -> Keras BN (may request BN008's class)
+    HandwrittenBatchNormRule(),  # BN020 moments + EMA recipe -> Keras BN (a layer object per call)
     LayersRule(),  # BN003 other tf.layers / contrib layers -> Keras layers (with arg_scope defaults)
     ArgScopeRule(),  # BN012 arg_scope blocks dissolved (BN003 applied their defaults)
     LossesRule(),  # BN011 tf.losses -> explicit reductions

@@ -124,7 +124,7 @@ class GraphVariablesRule(Rule):
                 elif self._hoist(ctx, statement, call, graph_names, builder):
                     handled.add(id(call))
         for call in makers:
-            if id(call) in handled:
+            if id(call) in handled or id(call.func) in ctx.claimed:  # claimed: an earlier rule's
                 continue
             ctx.leave(
                 RULE,
