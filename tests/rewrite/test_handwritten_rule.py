@@ -116,3 +116,69 @@ def test_a_planted_momentum_in_the_migration_is_caught() -> None:
     result = check_programs(original, planted, CheckOptions(timeout=240, old_repeats=1))
     assert result.verdict == "different", result.render_text()
     assert Cause.MOMENTUM_CHANGED in result.causes
+
+
+def test_the_normalized_output_may_be_returned_after_the_scope_block() -> None:
+    """``normed = tf.nn.batch_normalization(...)`` in the scope block, ``return normed`` after it (as
+    brando90/tensor_flow_experiments writes it)."""
+    after_block = _RECIPE.replace(
+        "        return tf.nn.batch_normalization(x, mean, var, beta, gamma, 1e-3)\n",
+        "        normed = tf.nn.batch_normalization(x, mean, var, beta, gamma, 1e-3)\n    return normed\n",
+    )
+    assert after_block != _RECIPE
+    fact = _recipe_fact(after_block)
+    assert fact is not None and fact.scope is not None
+    result = rewrite_source(after_block)
+    assert result.status is Status.CHANGED, result.left
+    assert 'moving_variance_initializer="zeros", name="bn")' in result.code
+
+
+NESTED = (
+    _RECIPE.replace("def bn(x, n_out, phase_train):", "def bn(x, n_out, phase_train, scope):")
+    .replace('tf.variable_scope("bn")', "tf.variable_scope(scope)")
+    .replace(
+        "data = np.ones",
+        "def net(x, phase_train):\n"
+        '    h = tf.layers.dense(x, 4, name="hidden")\n'
+        '    return bn(h, 4, phase_train, "bn1")\n\n\n'
+        "data = np.ones",
+    )
+    .replace(
+        'h = tf.layers.dense(x, 4, name="hidden")\nloss = tf.reduce_mean(tf.square(bn(h, 4, phase_train)))',
+        "loss = tf.reduce_mean(tf.square(net(x, phase_train)))",
+    )
+)
+
+
+def test_a_call_in_a_builder_is_a_layer_of_the_class_it_becomes() -> None:
+    assert "net(x, phase_train)))" in NESTED
+    result = rewrite_source(NESTED)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "        self.bn_1 = tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, "
+        'moving_variance_initializer="zeros", name="bn1")\n'
+    ) in result.code
+    assert "        return self.bn_1(h, training=training)\n" in result.code
+    assert rewrite_source(result.code).status is Status.UNCHANGED
+
+
+def test_a_call_in_a_builder_shared_by_two_calls_is_left() -> None:
+    """tf.Variable ignores reuse: each tower made its own hand-written statistics."""
+    shared = (
+        NESTED.replace(
+            "def net(x, phase_train):\n",
+            'def net(x, phase_train, reuse=False):\n    with tf.variable_scope("net", reuse=reuse):\n',
+        )
+        .replace(
+            '    h = tf.layers.dense(x, 4, name="hidden")\n    return bn(h, 4, phase_train, "bn1")\n',
+            '        h = tf.layers.dense(x, 4, name="hidden")\n        return bn(h, 4, phase_train, "bn1")\n',
+        )
+        .replace(
+            "loss = tf.reduce_mean(tf.square(net(x, phase_train)))",
+            "loss = tf.reduce_mean(tf.square(net(x, phase_train)))\n"
+            "score = tf.reduce_mean(net(x, False, reuse=True))",
+        )
+    )
+    result = rewrite_source(shared)
+    assert result.status is Status.SKIPPED
+    assert any(s.rule == "BN020" and "ignore reuse" in s.message for s in result.left), result.left

@@ -192,7 +192,11 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
         statements = statements[1:]
     if len(statements) != 1 or not isinstance(statements[0], cst.With):
         return None
-    block = statements[0]
+    return scope_block(aliases, statements[0])
+
+
+def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
+    """``block`` as a ``with tf.variable_scope(...)`` block read by ``variable_scope``, else None."""
     if len(block.items) != 1:
         return None
     call = block.items[0].item

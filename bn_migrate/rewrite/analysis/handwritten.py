@@ -16,7 +16,8 @@
                                 lambda: (ema.average(batch_mean), ema.average(batch_var)))
             return tf.nn.batch_normalization(x, mean, var, beta, gamma, 1e-3)
 
-is, statement for statement, a Keras ``BatchNormalization(momentum=0.5, epsilon=1e-3,
+(or with ``normed = tf.nn.batch_normalization(...)`` in the block and ``return normed`` after it) is,
+statement for statement, a Keras ``BatchNormalization(momentum=0.5, epsilon=1e-3,
 moving_variance_initializer="zeros")`` over the last axis when ``x`` has rank ``len(axes) + 1``: in
 training it normalizes with the batch moments (``tf.nn.moments``' variance is the biased one, as Keras'),
 and moves each average ``shadow -= (shadow - moment) * (1 - decay)`` inside the forward pass (the
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import VariableScope, variable_scope
+from bn_migrate.rewrite.analysis.builders import VariableScope, scope_block, variable_scope
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, parameter_names, positional
 
@@ -79,6 +80,11 @@ def read_handwritten(
     statements = list(_body(scope.statement if scope else definition))
     if not scope and statements and _is_docstring(statements[0]):
         statements = statements[1:]
+    if not scope and len(statements) == 2 and isinstance(statements[0], cst.With):
+        # ``with tf.variable_scope(s): ... normed = ...`` then ``return normed`` after the block
+        scope = scope_block(aliases, statements[0])
+        if scope is not None:
+            statements = [*_body(scope.statement), statements[1]]
     return _Reader(aliases, names, params.params[0].name.value).read(definition, statements, scope)
 
 

@@ -293,6 +293,12 @@ class Program:
                     for caller in callers
                 ):
                     continue
+                if name in self.handwritten:
+                    continue
+                recipe = read_handwritten(self.aliases, statement)
+                if recipe is not None:  # hand-written BN called from builders: a layer per call
+                    self.handwritten[name] = (recipe, tuple(found))
+                    continue
                 builder = read_nested_builder(self.aliases, statement, found)
                 if builder is not None:
                     self.builders[name] = builder

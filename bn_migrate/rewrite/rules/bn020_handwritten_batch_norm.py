@@ -7,8 +7,10 @@ branch of ``tf.cond(phase_train, ...)``, ``tf.nn.batch_normalization``) is, stat
 Keras batch-norm layer (``analysis.handwritten`` says why): ``BatchNormalization(momentum=DECAY,
 epsilon=EPS, moving_variance_initializer="zeros")``, the average's decay as the momentum, its epsilon,
 and its averages' zero start (Keras starts the moving variance at one otherwise). The function goes, and
-each call of it, from the graph, becomes its own layer object made once where the graph was built and
-called as ``bn(x, training=phase_train)``: in TF1 each call made its own variables and averages. The
+each call of it becomes its own layer object, made once where the graph was built (or, for a call in a
+builder, in the ``__init__`` of the Keras class the builder becomes, BN018) and called as ``bn(x,
+training=phase_train)``: in TF1 each call made its own variables and averages (even in a builder whose
+calls share a variable scope, where the file is left: ``tf.Variable`` ignores reuse). The
 layer is named after the call's variable scope (``bn``), as TF1 named its variables (``bn/beta``), so
 checkpoints and ``bn-migrate check`` pair them.
 
@@ -108,7 +110,7 @@ class HandwrittenBatchNormRule(Rule):
         Example(_RECIPE, _RECIPE_AFTER),
         Example(_RECIPE.replace("tf.nn.moments(x, [0]", "tf.nn.moments(x, [0, 1]"), left=(RULE,)),
     )
-    writes = frozenset({"layer_objects"})
+    writes = frozenset({"builder_objects", "layer_objects"})
 
     def plan(self, ctx: Context) -> None:
         for name, (recipe, calls) in ctx.program.handwritten.items():
@@ -161,6 +163,16 @@ class HandwrittenBatchNormRule(Rule):
             if self._argument(recipe, call, recipe.flag) is None:
                 ctx.leave(RULE, call, "the call does not pass the training flag: not migrated")
                 return
+            caller = ctx.program.builder_of(call)
+            if caller is not None and not caller.nested and len(caller.calls) > 1:
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"hand-written batch norm in `{caller.definition.name.value}`, whose calls share "
+                    "its variable scope: its tf.Variables and averages were made again at each call "
+                    "(they ignore reuse), which one shared layer would not be; not migrated",
+                )
+                return
         ctx.remove(
             RULE,
             definition,
@@ -168,7 +180,11 @@ class HandwrittenBatchNormRule(Rule):
             "Keras BatchNormalization, one per call",
         )
         for call, scope in zip(calls, scopes):
-            instance = name if len(calls) == 1 else ctx.program.fresh_name(name)
+            caller = ctx.program.builder_of(call)
+            if caller is None:
+                instance = name if len(calls) == 1 else ctx.program.fresh_name(name)
+            else:  # made in the calling builder's __init__ (it becomes a layer class, BN018)
+                instance = "self." + ctx.program.fresh_name(name)
             self._instance(ctx, recipe, call, instance, scope)
 
     @staticmethod
@@ -214,16 +230,24 @@ class HandwrittenBatchNormRule(Rule):
         ]
         if scope is not None:
             arguments.append(kwarg("name", cst.SimpleString(f'"{scope}"')))
+        target = cst.parse_expression(instance)
+        assert isinstance(target, (cst.Name, cst.Attribute))
         statement = cst.SimpleStatementLine(
             [
                 cst.Assign(
-                    [cst.AssignTarget(cst.Name(instance))],
+                    [cst.AssignTarget(target)],
                     cst.Call(cst.parse_expression("tf.keras.layers.BatchNormalization"), arguments),
                 )
             ]
         )
         where = ctx.positions[call]
-        ctx.layer_objects.append(((where.start.line, where.start.column - 1), statement))
+        caller = ctx.program.builder_of(call)
+        if caller is None:
+            ctx.layer_objects.append(((where.start.line, where.start.column - 1), statement))
+        else:
+            ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
+                ((where.start.line, where.start.column), statement)
+            )
 
         def edit(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Call)  # its arguments as other rules edited them
@@ -231,7 +255,7 @@ class HandwrittenBatchNormRule(Rule):
             flag = self._argument(recipe, updated, recipe.flag)
             assert inputs is not None and flag is not None  # checked on the original call
             return updated.with_changes(
-                func=cst.Name(instance),
+                func=cst.parse_expression(instance),
                 args=[cst.Arg(inputs), kwarg("training", flag.deep_clone())],
             )
 
