@@ -753,6 +753,49 @@ RANK_OF_FIRST_ARGUMENT = frozenset(
 ONE_HOT = "tensorflow.one_hot"
 """float32 by default, and never differentiable in its indices (``on_value``/``off_value`` aside)."""
 
+POSITIONAL_ORDER_CHANGED: dict[str, int] = {
+    "tensorflow.argmax": 2, "tensorflow.argmin": 2, "tensorflow.batch_to_space": 1,
+    "tensorflow.boolean_mask": 2, "tensorflow.cond": 3, "tensorflow.convert_to_tensor": 2,
+    "tensorflow.debugging.assert_all_finite": 3,
+    "tensorflow.feature_column.categorical_column_with_vocabulary_file": 3,
+    "tensorflow.gather_nd": 2, "tensorflow.gradients": 4, "tensorflow.hessians": 2,
+    "tensorflow.image.sample_distorted_bounding_box": 3, "tensorflow.io.decode_csv": 4,
+    "tensorflow.io.parse_example": 2, "tensorflow.io.parse_single_example": 2,
+    "tensorflow.io.serialize_many_sparse": 1, "tensorflow.io.serialize_sparse": 1,
+    "tensorflow.linalg.norm": 5, "tensorflow.math.argmax": 2, "tensorflow.math.argmin": 2,
+    "tensorflow.math.confusion_matrix": 3, "tensorflow.math.in_top_k": 0,
+    "tensorflow.math.reduce_all": 4, "tensorflow.math.reduce_any": 4,
+    "tensorflow.math.reduce_logsumexp": 4, "tensorflow.math.reduce_max": 4,
+    "tensorflow.math.reduce_mean": 4, "tensorflow.math.reduce_min": 4,
+    "tensorflow.math.reduce_prod": 4, "tensorflow.math.reduce_sum": 4, "tensorflow.nn.avg_pool": 6,
+    "tensorflow.nn.avg_pool2d": 6, "tensorflow.nn.conv1d": 4, "tensorflow.nn.conv2d": 4,
+    "tensorflow.nn.convolution": 2, "tensorflow.nn.crelu": 1,
+    "tensorflow.nn.ctc_beam_search_decoder": 4, "tensorflow.nn.depth_to_space": 2,
+    "tensorflow.nn.depthwise_conv2d": 4, "tensorflow.nn.embedding_lookup": 2,
+    "tensorflow.nn.embedding_lookup_sparse": 3, "tensorflow.nn.fractional_avg_pool": 4,
+    "tensorflow.nn.fractional_max_pool": 4, "tensorflow.nn.in_top_k": 0,
+    "tensorflow.nn.max_pool": 6, "tensorflow.nn.moments": 3, "tensorflow.nn.pool": 3,
+    "tensorflow.nn.separable_conv2d": 5, "tensorflow.nn.softmax_cross_entropy_with_logits": 4,
+    "tensorflow.nn.space_to_batch": 1, "tensorflow.nn.space_to_depth": 2,
+    "tensorflow.nn.weighted_moments": 3, "tensorflow.norm": 5, "tensorflow.pad": 3,
+    "tensorflow.random.poisson": 0, "tensorflow.reduce_all": 4, "tensorflow.reduce_any": 4,
+    "tensorflow.reduce_logsumexp": 4, "tensorflow.reduce_max": 4, "tensorflow.reduce_mean": 4,
+    "tensorflow.reduce_min": 4, "tensorflow.reduce_prod": 4, "tensorflow.reduce_sum": 4,
+    "tensorflow.reverse_sequence": 5, "tensorflow.shape": 1, "tensorflow.size": 1,
+    "tensorflow.space_to_batch": 1, "tensorflow.sparse.add": 3, "tensorflow.sparse.concat": 2,
+    "tensorflow.sparse.reduce_max": 3, "tensorflow.sparse.segment_mean": 3,
+    "tensorflow.sparse.segment_sqrt_n": 3, "tensorflow.sparse.segment_sum": 3,
+    "tensorflow.sparse.split": 0, "tensorflow.strings.length": 1,
+    "tensorflow.strings.reduce_join": 5, "tensorflow.strings.substr": 3,
+    "tensorflow.test.assert_equal_graph_def": 0, "tensorflow.transpose": 2, "tensorflow.tuple": 1,
+    "tensorflow.while_loop": 7,
+}  # fmt: skip
+"""TF functions TF2 still has under the TF1 name, whose parameter at this position is another one (after
+TF2's keyword renames): a call with more positional arguments than that means something else, or fails,
+on TF2. Computed from TF 2.21's ``tf_upgrade_v2`` reorder table and each TF2 function's signature
+(``tests/rewrite/test_op_renames.py`` recomputes it). BN015 rewrites those it knows (``OP_RENAMES``,
+whose ``positional`` binds TF1's order); any other such call leaves the file."""
+
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
     "literal name; reuse at every call after the first, or called once)",
@@ -787,6 +830,11 @@ class OpRenameSpec:
     random: bool = False  # draws new values each time it runs (stateful random op)
     makes_tensor: bool = True  # False: returns no tensor (``set_random_seed``)
 
+
+_IN_TOP_K = OpRenameSpec(
+    None, ("predictions", "targets", "k", "name"), ("targets", "predictions", "k", "name")
+)
+"""TF2 swapped the first two parameters: a TF1 call by position would compare the wrong way round."""
 
 _SAME_FUNCTION: dict[str, str] = {
     "log": "tf.math.log", "log1p": "tf.math.log1p", "log_sigmoid": "tf.math.log_sigmoid",
@@ -912,6 +960,8 @@ OP_RENAMES: dict[str, OpRenameSpec] = {
         None, ("x", "keep_prob", "noise_shape", "seed", "name", "rate"),
         ("x", "rate", "noise_shape", "seed", "name"), complement={"keep_prob": "rate"}, random=True,
     ),
+    "tensorflow.nn.in_top_k": _IN_TOP_K,
+    "tensorflow.math.in_top_k": _IN_TOP_K,
 }  # fmt: skip
 """TF1 ops and their TF2 spelling (rule BN015), taken from TF 2.21's own ``tf_upgrade_v2`` tables
 (``all_renames_v2.symbol_renames``, ``function_keyword_renames``, ``reorders_v2``, the ``to_*`` cast

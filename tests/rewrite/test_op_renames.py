@@ -124,6 +124,11 @@ MIGRATED = {
         "tf.reduce_mean(tf.compat.v1.log(tf.abs(h) + 1.0))",
         "tf.reduce_mean(tf.math.log(tf.abs(h) + 1.0))",
     ),
+    "in-top-k-by-position": (  # TF2 swapped predictions and targets: by keyword on both sides
+        "tf.reduce_mean(tf.cast(tf.nn.in_top_k(h, tf.argmax(h, 1), 1), tf.float32))",
+        "tf.reduce_mean(tf.cast(tf.nn.in_top_k(predictions=h, targets=tf.argmax(h, 1), k=1), "
+        "tf.float32))",
+    ),
 }
 
 
@@ -256,6 +261,16 @@ def test_what_cannot_be_proven_leaves_the_file(case: str) -> None:
     line = loss_line(loss)
     result = assert_rewrite(before(loss), None, left=[("BN015", line)])
     assert result.status is Status.SKIPPED
+
+
+def test_a_call_by_position_past_a_tf2_reordering_leaves_the_file() -> None:
+    """``tf.shape(x, "name")``: TF2's second parameter is ``out_type``, not ``name``."""
+    loss = 'tf.reduce_mean(h) * tf.cast(tf.shape(h, "size")[0], tf.float32)'
+    result = assert_rewrite(before(loss), None, left=[("BN015", loss_line(loss))])
+    [site] = result.left
+    assert "takes its arguments in another order in TF2 (from position 2)" in site.message
+    by_keyword = 'tf.reduce_mean(h) * tf.cast(tf.shape(h, name="size")[0], tf.float32)'
+    assert rewrite_source(before(by_keyword)).status is Status.CHANGED
 
 
 def test_a_keyword_given_twice_leaves_the_file() -> None:
@@ -436,3 +451,34 @@ def test_gfile_operations_become_tf_io_gfile() -> None:
     assert rewrite_source(result.code).status is Status.UNCHANGED
     walked = rewrite_source(GFILE_BEFORE)
     assert walked.status is Status.SKIPPED and walked.code == GFILE_BEFORE
+
+
+@pytest.mark.slow
+def test_positional_order_table_is_what_tensorflow_2_21_gives() -> None:
+    """``api.POSITIONAL_ORDER_CHANGED`` recomputed: for each function of TF 2.21's ``tf_upgrade_v2``
+    reorder table that TF2 still has, the first TF1 position whose parameter (after TF2's keyword
+    renames) is not TF2's parameter at that position."""
+    import tensorflow as tf
+    from tensorflow.tools.compatibility import reorders_v2, tf_upgrade_v2
+
+    renames = tf_upgrade_v2.TFAPIChangeSpec().function_keyword_renames
+    expected: dict[str, int] = {}
+    for name, order in reorders_v2.reorders.items():
+        function = _resolve(tf, name.removeprefix("tf."))
+        try:
+            signature = inspect.signature(function)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        tf2 = [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        own = renames.get(name, {})
+        for index, parameter in enumerate(order):
+            if parameter is None:
+                continue
+            if index >= len(tf2) or tf2[index] != own.get(parameter, parameter):
+                expected["tensorflow." + name.removeprefix("tf.")] = index
+                break
+    assert api.POSITIONAL_ORDER_CHANGED == expected

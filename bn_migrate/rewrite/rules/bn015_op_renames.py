@@ -6,7 +6,11 @@
 ``tf.nn.dropout(x, keep_prob)`` ``tf.nn.dropout(x, rate=1.0 - keep_prob)``, in any spelling
 (``tf.compat.v1``, ``from tensorflow import log``). The table (``api_tables.OP_RENAMES``) comes from
 TF 2.21's own ``tf_upgrade_v2`` and keeps only targets with the same semantics; positional arguments
-whose parameter moved become keywords. ``tf.div`` is migrated only when a float literal operand
+whose parameter moved become keywords (``tf.nn.in_top_k(predictions, targets, k)``, whose TF2 order is
+``targets, predictions``, becomes ``tf.nn.in_top_k(predictions=..., targets=..., k=...)``). A call of
+another function TF2 kept under its TF1 name but with its parameters in another order
+(``api_tables.POSITIONAL_ORDER_CHANGED``: ``tf.argmax(x, 1, "name")``, whose third parameter is now
+``output_type``) that passes arguments by position past the change is left. ``tf.div`` is migrated only when a float literal operand
 proves real division (integers divide with floor division). Left: a TF1 keyword TF2 would receive twice,
 an argument that is not a TF1 parameter, ``*args``, a reworked op used without being called, a tensor
 op applied in a Keras functional graph at module level (Keras 3 needs a ``Lambda``), and a random op
@@ -29,7 +33,9 @@ from bn_migrate.rewrite.rule_examples import (
 )
 
 RULE = "BN015"
-_LAST_PARTS = frozenset(name.rpartition(".")[2] for name in api.OP_RENAMES)
+_LAST_PARTS = frozenset(
+    name.rpartition(".")[2] for name in (*api.OP_RENAMES, *api.POSITIONAL_ORDER_CHANGED)
+)
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
 
 
@@ -77,7 +83,27 @@ class OpRenamesRule(Rule):
                 continue
             called.add(id(call.func))
             _plan_call(ctx, places, call, str(name), spec)
+        for call in ctx.program.calls:
+            if id(call.func) not in called:
+                _check_positions(ctx, call)
         _plan_uncalled(ctx, called)
+
+
+def _check_positions(ctx: Context, call: cst.Call) -> None:
+    """Leave a call of a function whose TF2 parameters are in another order
+    (``api.POSITIONAL_ORDER_CHANGED``) when it passes an argument by position past the change."""
+    name = ctx.qualify(call.func)
+    first = api.POSITIONAL_ORDER_CHANGED.get(name) if name is not None else None
+    if first is None:
+        return
+    given = [arg for arg in call.args if arg.keyword is None]
+    if len(given) > first or any(arg.star for arg in given):
+        ctx.leave(
+            RULE,
+            call,
+            f"`{code(ctx, call.func)}` takes its arguments in another order in TF2 (from position "
+            f"{first + 1}); this call passes {len(given)} by position: write them by keyword",
+        )
 
 
 class _Places:
