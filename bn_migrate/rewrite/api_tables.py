@@ -169,6 +169,8 @@ BATCH_NORM: dict[str, BatchNormSpec] = {
 }
 """Every TF1 batch-norm spelling the codemod migrates."""
 
+CONTRIB_BATCH_NORM = "tensorflow.contrib.layers.batch_norm"
+"""contrib/slim ``batch_norm``: also the normalizer ``normalizer_fn=`` names (BN003)."""
 CONTRIB_SCOPE_ARG = "scope"
 """contrib/slim name the layer through ``scope=``; Keras through ``name=``."""
 
@@ -312,6 +314,24 @@ RANK_LAMBDA = "tensorflow.keras.layers.Lambda"
 """Keras ``Lambda``: keeps a known rank only when its function is a ``lambda`` the rank inference reads."""
 
 ARG_SCOPE = "tensorflow.contrib.layers.arg_scope"
+SLIM_LAYERS_PREFIX = "tensorflow.contrib.layers."
+"""Functions below it are slim's ``add_arg_scope`` layers: the ops an ``arg_scope`` may list."""
+SLIM_OP_ALIASES: dict[str, str] = {
+    f"tensorflow.contrib.layers.{long}": f"tensorflow.contrib.layers.{short}"
+    for long, short in (
+        ("convolution1d", "conv1d"), ("convolution2d", "conv2d"), ("convolution3d", "conv3d"),
+        ("convolution2d_transpose", "conv2d_transpose"), ("convolution3d_transpose", "conv3d_transpose"),
+        ("convolution2d_in_plane", "conv2d_in_plane"), ("separable_convolution2d", "separable_conv2d"),
+    )
+}  # fmt: skip
+"""tf-slim binds these names to one function (``conv2d = convolution2d``): an ``arg_scope`` listing either
+spelling gives its defaults to calls of both."""
+SLIM_REPEATERS: dict[str, str] = {
+    "tensorflow.contrib.layers.repeat": "repeat",
+    "tensorflow.contrib.layers.stack": "stack",
+}
+"""``slim.repeat(inputs, n, layer, *args, scope=S)`` / ``slim.stack(inputs, layer, [args...], scope=S)``:
+one call of ``layer`` per repetition, each under ``variable_scope(S)`` with ``scope=S_1``, ``S_2``..."""
 PLACEHOLDERS = frozenset({"tensorflow.placeholder"})
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
@@ -976,6 +996,9 @@ LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
 """Third-party packages a TF1 program imports that are not modules of the program: when one is not
 installed where the codemod runs, it is still a library (any other name found nowhere may be a module of
 the program that was not given, so the file is left)."""
+SCOPE_SAFE_PACKAGES = TENSORFLOW_PACKAGES | LIBRARIES_WITHOUT_GRAPH_CODE | frozenset({"math", "os", "sys"})
+"""Packages whose functions, called inside an ``arg_scope``, cannot reach a slim layer through it (the
+TensorFlow layers it reaches are read at their own calls)."""
 
 PYTHON2_STANDARD_LIBRARY = frozenset(
     {

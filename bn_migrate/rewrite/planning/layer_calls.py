@@ -11,6 +11,7 @@ created once at module level (``ctx.layer_objects``) and the call site calls it.
 from __future__ import annotations
 
 import keyword as python_keyword
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -23,8 +24,8 @@ from bn_migrate.rewrite.analysis.syntax import read_names, single_target
 from bn_migrate.rewrite.context import Context
 
 Source = (
-    int | str | cst.BaseExpression
-)  # index into the call's arguments, new source text, or a node
+    int | str | cst.BaseExpression | Callable[[], cst.BaseExpression]
+)  # index into the call's arguments, new source text, a node, or a node read when the tree is rebuilt
 
 FUSED_CLASS = "BatchNormalization"
 """Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
@@ -101,6 +102,8 @@ def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.Bas
         return args[source].value.deep_clone()
     if isinstance(source, str):
         return cst.parse_expression(source)
+    if callable(source):
+        return source()
     return source.deep_clone()
 
 
@@ -143,6 +146,27 @@ def bind(
             ctx.leave(rule, call, f"{what} without inputs")
             return None
     return bound, inputs
+
+
+def scoped_call(
+    ctx: Context, call: cst.Call, op: str, origin: cst.Call | None = None
+) -> tuple[cst.Call, list[cst.Arg]]:
+    """``call`` with the keywords an ``arg_scope`` gives ``op`` where ``origin`` (default: ``call``) runs
+    and ``call`` does not pass (a call's own keywords win, as in slim), and those added arguments."""
+    defaults = ctx.program.scopes.defaults(origin or call, op) or {}
+    given = {a.keyword.value for a in call.args if a.keyword is not None}
+    extra = [
+        a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        for key, a in defaults.items()
+        if key not in given
+    ]
+    if not extra:
+        return call, []
+    effective = call.with_changes(args=[*call.args, *extra])
+    where = ctx.positions.get(origin or call)
+    if where is not None:
+        ctx.positions[effective] = where
+    return effective, extra
 
 
 def plan_batch_norm(
@@ -233,8 +257,15 @@ def plan_batch_norm(
     return plan
 
 
-def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> LayerPlan | None:
-    """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left."""
+def plan_layer(
+    ctx: Context,
+    rule: str,
+    spec: api.LayerSpec,
+    call: cst.Call,
+    normalizer_defaults: dict[str, cst.Arg] | None = None,
+) -> LayerPlan | None:
+    """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left. ``normalizer_defaults``:
+    what an ``arg_scope`` gives ``batch_norm`` where the layer calls it as its normalizer."""
     what = spec.keras_class.rsplit(".", 1)[-1]
     bound_and_inputs = bind(ctx, rule, what, spec.positional, call, has_inputs=True)
     if bound_and_inputs is None:
@@ -246,7 +277,12 @@ def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> 
         params = bound.pop("normalizer_params", None)
         if code(ctx, normalizer_fn) != "None":
             normalizer = _normalizer(
-                ctx, rule, call, normalizer_fn, call.args[params].value if params else None
+                ctx,
+                rule,
+                call,
+                normalizer_fn,
+                call.args[params].value if params else None,
+                normalizer_defaults or {},
             )
             if normalizer is None:
                 return None
@@ -294,8 +330,11 @@ def _normalizer(
     call: cst.Call,
     function: cst.BaseExpression,
     params: cst.BaseExpression | None,
+    defaults: dict[str, cst.Arg],
 ) -> LayerPlan | None:
-    """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes."""
+    """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes. slim calls
+    ``batch_norm(outputs, **normalizer_params)``, so an ``arg_scope``'s ``defaults`` for batch_norm apply
+    under the params; a dict held in a variable is read from its one assignment (``analysis.held_dicts``)."""
     spec = api.BATCH_NORM.get(ctx.qualify(function) or "")
     if spec is None or spec.family != "contrib/slim":
         ctx.leave(
@@ -304,7 +343,12 @@ def _normalizer(
             f"normalizer_fn={code(ctx, function)} is not migrated (only contrib/slim batch_norm)",
         )
         return None
-    pairs: list[tuple[str, cst.BaseExpression]] = []
+    given: dict[str, cst.BaseExpression] = {}
+    if isinstance(params, cst.Name) and id(params) in ctx.program.held_dicts.reasons:
+        ctx.leave(rule, call, ctx.program.held_dicts.reasons[id(params)])
+        return None
+    if isinstance(params, cst.Name) and id(params) in ctx.program.held_dicts.held:
+        params = ctx.program.held_dicts.held[id(params)].value
     if params is not None:
         if not isinstance(params, cst.Dict):
             ctx.leave(rule, call, "normalizer_params is not a dict literal")
@@ -314,7 +358,8 @@ def _normalizer(
             if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
-            pairs.append((key.evaluated_value, element.value))
+            given[key.evaluated_value] = element.value
+    pairs = [(k, a.value) for k, a in defaults.items() if k not in given] + list(given.items())
     synthetic = cst.Call(
         func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]]
     )
@@ -331,7 +376,9 @@ def _normalizer(
         for k, v in plan.kwargs
     ]
     if isinstance(plan.training, int):
-        plan.training = synthetic.args[plan.training].value
+        # read at rebuild, with the edits later rules make inside it (a builder's flag renamed, BN018)
+        training = synthetic.args[plan.training].value
+        plan.training = lambda: ctx.materialized(training).deep_clone()
     plan.inputs = 0
     return plan
 
@@ -453,7 +500,7 @@ def object_name(ctx: Context, call: cst.Call, plan: LayerPlan, auto: str) -> str
     """Module-level name for a hoisted layer: its TF1 ``name=``/``scope=``, else TF1's auto-name."""
     given = next(
         (
-            call.args[source].value
+            plan.arguments(call)[source].value
             for key, source in plan.kwargs
             if key == "name" and isinstance(source, int)
         ),
@@ -725,9 +772,13 @@ def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
                 f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them",
             )
             continue
-        plan = plan_batch_norm(ctx, spec, call, updates_happen=updates_happen(ctx, spec, target))
+        effective, extra = scoped_call(ctx, call, ctx.qualify(call.func) or "")
+        plan = plan_batch_norm(
+            ctx, spec, effective, updates_happen=updates_happen(ctx, spec, target)
+        )
         if plan is None:
             continue
+        plan.extra_args = [ctx.materialized(a) for a in extra]
         auto = "batch_normalization" + (f"_{counter}" if counter else "")
         counter += 1
         finish(

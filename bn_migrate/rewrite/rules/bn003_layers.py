@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import libcst as cst
-
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.context import Context, Example, Rule
-from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer
+from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer, scoped_call
 from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
@@ -41,17 +39,9 @@ class LayersRule(Rule):
         counts: Counter[str] = Counter()
         for call, spec, _ in layer_calls(ctx, api.LAYERS):
             assert isinstance(spec, api.LayerSpec)
-            defaults = ctx.program.scope_defaults.get(id(call), [])
-            given = {a.keyword.value for a in call.args if a.keyword is not None}
-            extra = [  # arg_scope defaults are keyword arguments (Program._read_arg_scopes)
-                a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                for a in defaults
-                if a.keyword is not None and a.keyword.value not in given
-            ]
-            effective = call.with_changes(args=[*call.args, *extra]) if extra else call
-            if effective is not call and call in ctx.positions:
-                ctx.positions[effective] = ctx.positions[call]
-            plan = plan_layer(ctx, self.id, spec, effective)
+            effective, extra = scoped_call(ctx, call, ctx.qualify(call.func) or "")
+            normalizer_defaults = ctx.program.scopes.defaults(call, api.CONTRIB_BATCH_NORM)
+            plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults)
             if plan is None:
                 continue
             plan.extra_args = [ctx.materialized(a) for a in extra]

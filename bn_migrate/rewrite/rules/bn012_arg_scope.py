@@ -50,28 +50,41 @@ class ArgScopeRule(Rule):
     )
 
     def plan(self, ctx: Context) -> None:
+        scopes = ctx.program.scopes
+        for node, reason in scopes.unresolved:
+            ctx.leave(RULE, node, reason)
+        for definition, first, other in scopes.conflicts:
+            ctx.leave(
+                RULE,
+                definition,
+                f"`{definition.name.value}` is called under different arg_scopes (lines "
+                f"{_line(ctx, first)} and {_line(ctx, other)}): the defaults its layers get differ "
+                "per call; not migrated",
+            )
+        for call in scopes.escapes:
+            ctx.leave(
+                RULE,
+                call,
+                f"`{ctx.qualify(call.func)}` runs inside an arg_scope: slim gives the scope's defaults to "
+                "the layers it makes in another module, which this file cannot see; not migrated",
+            )
         for scope in ctx.program.arg_scopes:
-            call = scope.items[0].item
-            assert isinstance(call, cst.Call)
-            args = positional(call)
-            if scope not in ctx.module.body or any(
-                contains(other, scope) for other in ctx.program.arg_scopes if other is not scope
-            ):
-                ctx.leave(
-                    RULE, scope, "arg_scope inside a block or another arg_scope is not migrated"
-                )
+            if id(scope) not in scopes.resolved:
                 continue
-            if (
-                len(args) != 1
-                or not isinstance(args[0].value, (cst.List, cst.Tuple))
-                or scope.items[0].asname
-            ):
-                ctx.leave(
-                    RULE, scope, "arg_scope without a literal list of functions is not migrated"
-                )
-                continue
-            ctx.claim_within(call)
+            ctx.claim_within(scope.items[0].item)
             ctx.edit(RULE, scope, dissolved_block)
             ctx.apply(
                 RULE, scope, "arg_scope dissolved: its defaults are written at each call it covered"
             )
+        for held in ctx.program.held_dicts.statements():
+            ctx.remove(
+                RULE,
+                held.statement,
+                f"normalizer_params dict `{held.name}`: its entries are written into the batch-norm "
+                "layers it configured",
+            )
+
+
+def _line(ctx: Context, node: cst.CSTNode) -> int:
+    where = ctx.positions.get(node)
+    return where.start.line if where else 0

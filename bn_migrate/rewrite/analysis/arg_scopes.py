@@ -1,0 +1,277 @@
+"""slim/contrib ``arg_scope``: the defaults each layer call receives, resolved statically as slim does.
+
+``with slim.arg_scope([op, ...], **defaults):`` copies the current scope and, for each listed op, updates
+that op's defaults with ``defaults`` (tf_slim ``arg_scope``: an inner scope overrides an outer one key by
+key and keeps the outer's other keys; a dict value such as ``normalizer_params`` is replaced whole). A
+decorated op called inside merges its own keywords over the scope's. The scope is dynamic: a function
+called inside the block sees it too, so the scope a builder's body starts from is the one at its calls
+(all of them must agree).
+
+A block is resolved when its first argument is a literal list of slim layer functions and its defaults
+are plain keywords; anything else (ops held in a variable, a scope object returned by a factory or bound
+by ``as``, ``**kwargs``, a function of this module listed as an op, several context managers in one
+``with``) is recorded with its reason, and calls under it have no known scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.names import AliasTable, dotted
+
+Scope = Mapping[str, Mapping[str, cst.Arg]]
+"""op key (canonical qualified name) -> keyword -> the ``arg_scope`` argument that gave it."""
+
+_EMPTY: Scope = {}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One resolved ``with arg_scope([ops], **defaults):`` block."""
+
+    statement: cst.With
+    ops: tuple[str, ...]
+    defaults: tuple[cst.Arg, ...]
+
+
+@dataclass
+class _Site:
+    function: cst.FunctionDef | None  # module-level function the call is written in (None: module)
+    chain: tuple[Block, ...]  # enclosing resolved blocks inside that function, outermost first
+    known: bool  # False: under an unresolved block, or in a nested function/class/lambda
+
+
+@dataclass
+class ArgScopes:
+    """Every ``arg_scope`` block of a module and the scope in force at each call."""
+
+    blocks: list[cst.With] = field(default_factory=list)  # every with holding an arg_scope
+    resolved: dict[int, Block] = field(default_factory=dict)  # id(with) -> its resolved block
+    unresolved: list[tuple[cst.CSTNode, str]] = field(default_factory=list)  # node, reason
+    # functions called under different scopes: the definition and two calls that differ
+    conflicts: list[tuple[cst.FunctionDef, cst.Call, cst.Call]] = field(default_factory=list)
+    # calls, inside a scope, of functions imported from other (non-TensorFlow) modules
+    escapes: list[cst.Call] = field(default_factory=list)
+    _imported: list[cst.Call] = field(default_factory=list)
+    _sites: dict[int, _Site] = field(default_factory=dict)
+    _entry: dict[int, Scope | None] = field(default_factory=dict)  # id(def) -> scope at its calls
+
+    def scope_at(self, call: cst.Call) -> Scope | None:
+        """The scope in force where ``call`` runs (None: not known)."""
+        site = self._sites.get(id(call))
+        if site is None or not self.blocks:
+            return _EMPTY
+        if not site.known:
+            return None
+        start = _EMPTY if site.function is None else self._entry.get(id(site.function), _EMPTY)
+        if start is None:
+            return None
+        return merged(start, site.chain)
+
+    def defaults(self, call: cst.Call, op: str) -> dict[str, cst.Arg] | None:
+        """The keywords the scope gives ``op`` called at ``call`` (None: the scope is not known)."""
+        scope = self.scope_at(call)
+        if scope is None:
+            return None
+        return dict(scope.get(op_key(op), {}))
+
+    def in_scope(self, call: cst.Call) -> bool:
+        """Is ``call`` written inside a resolved block, or in a function that runs inside one?"""
+        scope = self.scope_at(call)
+        return scope is None or bool(scope)
+
+
+def op_key(name: str) -> str:
+    """The key slim files an op under: aliases (``convolution2d`` / ``conv2d``) share one."""
+    return api.SLIM_OP_ALIASES.get(name, name)
+
+
+def merged(scope: Scope, chain: tuple[Block, ...]) -> Scope:
+    """``scope`` with ``chain``'s blocks entered in order (tf_slim ``arg_scope``)."""
+    result = {op: dict(given) for op, given in scope.items()}
+    for block in chain:
+        for op in block.ops:
+            current = result.setdefault(op, {})
+            for arg in block.defaults:
+                assert arg.keyword is not None
+                current[arg.keyword.value] = arg
+    return result
+
+
+def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
+    """Read every ``arg_scope`` block and where each call runs; then the scope at each function's calls."""
+    facts = ArgScopes()
+    functions = {
+        statement.name.value: statement
+        for statement in module.body
+        if isinstance(statement, cst.FunctionDef)
+    }
+    module.visit(_Reader(facts, aliases, set(functions)))
+    calls_of: dict[str, list[cst.Call]] = {}
+    for call in _named_calls(module, set(functions)):
+        assert isinstance(call.func, cst.Name)
+        calls_of.setdefault(call.func.value, []).append(call)
+    entering: set[int] = set()
+
+    def entry(definition: cst.FunctionDef) -> Scope | None:
+        key = id(definition)
+        if key in facts._entry:
+            return facts._entry[key]
+        if key in entering:  # recursion: the scope of a recursive call is not read
+            return None
+        entering.add(key)
+        found: Scope | None = _EMPTY
+        scopes = []
+        for call in calls_of.get(definition.name.value, []):
+            site = facts._sites.get(id(call))
+            if site is None or not site.known:
+                found = None
+                break
+            start = _EMPTY if site.function is None else entry(site.function)
+            if start is None:
+                found = None
+                break
+            scopes.append((call, merged(start, site.chain)))
+        if found is not None and scopes:
+            found = scopes[0][1]
+            different = next((c for c, s in scopes[1:] if not same_scope(s, found)), None)
+            if different is not None:
+                facts.conflicts.append((definition, scopes[0][0], different))
+                found = None
+        entering.discard(key)
+        facts._entry[key] = found
+        return found
+
+    for definition in functions.values():
+        entry(definition)
+    facts.escapes = [call for call in facts._imported if facts.scope_at(call)]
+    return facts
+
+
+def same_scope(first: Scope, second: Scope) -> bool:
+    """The same ops with the same keywords from the same arguments."""
+    if first.keys() != second.keys():
+        return False
+    return all(
+        first[op].keys() == second[op].keys()
+        and all(first[op][k] is second[op][k] for k in first[op])
+        for op in first
+    )
+
+
+def _named_calls(module: cst.Module, names: set[str]) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in names:
+                found.append(node)
+
+    module.visit(Calls())
+    return found
+
+
+class _Reader(cst.CSTVisitor):
+    """One walk: each ``with`` holding an ``arg_scope`` is resolved or given its reason; each call gets
+    the function it is written in and the blocks around it there."""
+
+    def __init__(self, facts: ArgScopes, aliases: AliasTable, functions: set[str]) -> None:
+        self.facts = facts
+        self.aliases = aliases
+        self.functions = functions
+        self.function: cst.FunctionDef | None = None
+        self.depth = 0  # nested definitions, classes and lambdas inside the current function
+        self.chain: list[Block] = []
+        self.unknown = 0  # enclosing unresolved blocks
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.function is None and self.depth == 0 and not self.chain and not self.unknown:
+            self.function = node
+        else:
+            self.depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if self.function is original_node:
+            self.function = None
+        else:
+            self.depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.depth += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.depth -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.depth -= 1
+
+    def visit_With(self, node: cst.With) -> None:
+        calls = [item.item for item in node.items]
+        if not any(self._is_arg_scope(call) for call in calls):
+            return
+        self.facts.blocks.append(node)
+        block_or_reason = self._resolve(node)
+        if isinstance(block_or_reason, Block):
+            self.facts.resolved[id(node)] = block_or_reason
+            self.chain.append(block_or_reason)
+        else:
+            self.facts.unresolved.append((node, block_or_reason))
+            self.unknown += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if self.chain and self.chain[-1].statement is original_node:
+            self.chain.pop()
+        elif original_node in self.facts.blocks:
+            self.unknown -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        known = not self.unknown and not self.depth
+        self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), known)
+        name = self.aliases.qualify(node.func)
+        if name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES:
+            self.facts._imported.append(node)
+
+    def _is_arg_scope(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.aliases.qualify(node.func) == api.ARG_SCOPE
+
+    def _resolve(self, node: cst.With) -> Block | str:
+        if len(node.items) != 1:
+            return "arg_scope beside other context managers in one `with`: not migrated"
+        if node.items[0].asname is not None:
+            return "arg_scope bound with `as` (a scope object that may be entered again): not migrated"
+        call = node.items[0].item
+        assert isinstance(call, cst.Call)
+        if any(arg.star for arg in call.args):
+            return "arg_scope with *args/**kwargs: cannot tell its defaults; not migrated"
+        listed = [arg for arg in call.args if arg.keyword is None]
+        if len(listed) != 1:
+            return "arg_scope without one list of functions: not migrated"
+        ops = listed[0].value
+        if isinstance(ops, cst.Call):
+            return (
+                f"arg_scope from a scope factory (`{dotted(ops.func) or 'a call'}(...)`): its "
+                "defaults are made by another function; not migrated"
+            )
+        if not isinstance(ops, (cst.List, cst.Tuple)):
+            what = dotted(ops)
+            return (
+                f"arg_scope over ops given as a variable (`{what}`): cannot tell which functions it covers; not migrated"
+                if what
+                else "arg_scope without a literal list of functions: not migrated"
+            )
+        keys: list[str] = []
+        for element in ops.elements:
+            name = self.aliases.qualify(element.value)
+            if name is None or not name.startswith(api.SLIM_LAYERS_PREFIX):
+                text = dotted(element.value) or "an expression"
+                return f"arg_scope over `{text}`, not a slim layer function: not migrated"
+            keys.append(op_key(name))
+        defaults = tuple(arg for arg in call.args if arg.keyword is not None)
+        return Block(node, tuple(keys), defaults)
