@@ -523,40 +523,52 @@ def layer_object_name(ctx: Context, given: cst.BaseExpression | None, auto: str)
 
 
 def finish(
-    ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str
-) -> None:
-    """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
+    ctx: Context,
+    rule: str,
+    call: cst.Call,
+    plan: LayerPlan,
+    auto: str,
+    message: str,
+    *,
+    origin: cst.Call | None = None,
+    order: int = 0,
+) -> bool:
+    """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site;
+    False when the call is left. ``origin``: the call of the original tree that ``call`` (made by the
+    rule) stands for, one of several layers it makes (``slim.repeat``): its layer is hoisted (``order``
+    among them) but the rule edits ``origin`` itself."""
+    site = origin or call
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
-    if hoisted and not created_once(ctx, rule, call):
-        return
+    if hoisted and not created_once(ctx, rule, site):
+        return False
     if hoisted:
         constructor = module_level(
-            ctx, rule, call, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
+            ctx, rule, site, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
         )
         if constructor is None:
-            return
-        builder = ctx.program.builder_of(call)
+            return False
+        builder = ctx.program.builder_of(site)
         if builder is not None and not ctx.program.builder_class(builder):
             if builder.nested:
                 ctx.leave(
                     rule,
-                    call,
+                    site,
                     f"layer in `{builder.definition.name.value}`, called from other builders, which "
                     "cannot all become Keras layer classes (a graph tensor read as a global, *args...): "
                     "not migrated",
                 )
-                return
+                return False
             builder = None  # its layers are module-level objects, which its body calls
         if builder is not None and not plan.trainable:
             ctx.leave(
                 rule,
-                call,
+                site,
                 "trainable=False layer in a builder (which becomes a Keras layer class whose variables "
                 "all train): not migrated",
             )
-            return
-        where = ctx.positions.get(call)
-        place = (where.start.line, where.start.column) if where else (0, 0)
+            return False
+        where = ctx.positions.get(site)
+        place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
         name = object_name(ctx, call, plan, auto)
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
@@ -570,31 +582,34 @@ def finish(
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
             trainings = _as_called(
-                ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
+                ctx, site, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
             if any(training is None for training, _, _ in trainings):
                 ctx.leave(
                     rule,
-                    call,
+                    site,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
-                return
-            texts = [(code(ctx, t), site, path) for t, site, path in trainings if t is not None]
+                return False
+            texts = [(code(ctx, t), at, path) for t, at, path in trainings if t is not None]
             for path in {path for _, _, path in texts}:  # one layer object per nested call site
                 training_on = [text for text, _, p in texts if p == path and text != "False"]
                 if len(training_on) > 1:
                     ctx.leave(
                         rule,
-                        call,
+                        site,
                         f"the builder's calls pass training={', '.join(training_on)}: TF1 made update "
                         "ops at more than one call of this shared layer, and which of them ran "
                         "together is not migrated",
                     )
-                    return
-            ctx.bn_training.extend((text, site) for text, site, _ in texts)
+                    return False
+            ctx.bn_training.extend((text, at) for text, at, _ in texts)
+    if origin is not None:
+        return True
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
+    return True
 
 
 def _hoist(

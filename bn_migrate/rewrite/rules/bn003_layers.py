@@ -16,6 +16,7 @@ from collections import Counter
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer, scoped_call
+from bn_migrate.rewrite.planning.repeats import plan_repeats
 from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
@@ -50,3 +51,4 @@ class LayersRule(Rule):
             finish(
                 ctx, self.id, call, plan, auto, f"{ctx.qualify(call.func)} -> {plan.layer_class}"
             )
+        plan_repeats(ctx, self.id)
