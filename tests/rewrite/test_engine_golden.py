@@ -44,6 +44,7 @@ SUPPORTED_FIXTURES = (
     "reuse_builder",
     "main_function",
     "nested_builders",
+    "slim_nested_scopes",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
