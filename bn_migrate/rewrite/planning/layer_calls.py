@@ -50,6 +50,9 @@ class LayerPlan:
     positional: int = 0  # how many leading kwargs are written positionally
     trainable: bool = True  # False: its variables stay out of the train step (TF1 trainable=False)
     extra_args: list[cst.Arg] = field(default_factory=list)  # arguments an arg_scope supplied
+    # how they are read when the call is rebuilt: with the edits made inside them (``ctx.materialized``:
+    # they lie outside the call, in the ``arg_scope``, so the engine's pass gives them only there)
+    read_extra: Callable[[cst.Arg], cst.Arg] | None = None
     normalizer: LayerPlan | None = (
         None  # contrib normalizer_fn=batch_norm, applied before activation
     )
@@ -69,7 +72,8 @@ class LayerPlan:
 
     def arguments(self, call: cst.Call) -> list[cst.Arg]:
         """The call's arguments as the plan indexes them (explicit ones, then the arg_scope's)."""
-        return [*call.args, *self.extra_args]
+        read = self.read_extra
+        return [*call.args, *(read(a) if read else a for a in self.extra_args)]
 
     def rebuild(self, updated: cst.CSTNode) -> cst.CSTNode:
         """The edited original call -> ``layer(inputs, training=...)`` (or ``Ctor(...)`` for classes)."""
@@ -793,7 +797,7 @@ def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
         )
         if plan is None:
             continue
-        plan.extra_args = [ctx.materialized(a) for a in extra]
+        plan.extra_args, plan.read_extra = extra, ctx.materialized
         auto = "batch_normalization" + (f"_{counter}" if counter else "")
         counter += 1
         finish(

@@ -51,7 +51,7 @@ def _plan(ctx: Context, rule: str, call: cst.Call, kind: str) -> None:
         if plan is None:
             ctx.claim(call.func)
             return
-        plan.extra_args = list(extra)
+        plan.extra_args, plan.read_extra = extra, ctx.materialized
         message = f"{what} -> {plan.layer_class}"
         if not finish(ctx, rule, effective, plan, spec.auto_name, message, origin=call, order=index):
             ctx.claim(call.func)

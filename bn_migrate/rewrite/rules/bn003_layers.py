@@ -45,7 +45,7 @@ class LayersRule(Rule):
             plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults)
             if plan is None:
                 continue
-            plan.extra_args = [ctx.materialized(a) for a in extra]
+            plan.extra_args, plan.read_extra = extra, ctx.materialized
             auto = spec.auto_name + (f"_{counts[spec.auto_name]}" if counts[spec.auto_name] else "")
             counts[spec.auto_name] += 1
             finish(
