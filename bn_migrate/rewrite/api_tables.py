@@ -996,7 +996,9 @@ LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
 """Third-party packages a TF1 program imports that are not modules of the program: when one is not
 installed where the codemod runs, it is still a library (any other name found nowhere may be a module of
 the program that was not given, so the file is left)."""
-SCOPE_SAFE_PACKAGES = TENSORFLOW_PACKAGES | LIBRARIES_WITHOUT_GRAPH_CODE | frozenset({"math", "os", "sys"})
+SCOPE_SAFE_PACKAGES = (
+    TENSORFLOW_PACKAGES | LIBRARIES_WITHOUT_GRAPH_CODE | frozenset({"math", "os", "sys"})
+)
 """Packages whose functions, called inside an ``arg_scope``, cannot reach a slim layer through it (the
 TensorFlow layers it reaches are read at their own calls)."""
 

@@ -73,11 +73,13 @@ def test_nested_scopes_merge_inner_over_outer_key_by_key() -> None:
     assert f'self.c = tf.keras.layers.Dense(2, activation=tf.nn.tanh, {keep}, name="c")' in code
     assert "arg_scope" not in code and "slim" not in code
     # before: a nested arg_scope was left; the outer scope's activation is the one a later call sees
-    assert "activation=tf.nn.sigmoid, name=\"c\"" not in code
+    assert 'activation=tf.nn.sigmoid, name="c"' not in code
 
 
 def test_a_call_keyword_wins_over_both_scopes() -> None:
-    code = migrated(program(NESTED.replace('(h, 4, scope="b")', '(h, 4, activation_fn=None, scope="b")')))
+    code = migrated(
+        program(NESTED.replace('(h, 4, scope="b")', '(h, 4, activation_fn=None, scope="b")'))
+    )
     assert 'Dense(4, activation=None, kernel_regularizer=None, name="b")' in code
 
 
@@ -112,9 +114,8 @@ def test_normalizer_params_held_in_a_variable_map_through_the_batch_norm_table()
 
 
 def test_module_level_params_read_in_a_builder() -> None:
-    body = (
-        "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
-        + "\n".join("    " + line for line in PARAMS.split("\n")[2:])
+    body = "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n" + "\n".join(
+        "    " + line for line in PARAMS.split("\n")[2:]
     )
     before = program(body).replace(
         "\n\ndef net", '\nbn_params = {"decay": 0.8, "scale": True}\n\n\ndef net'
@@ -130,7 +131,8 @@ def test_batch_norm_scope_defaults_reach_the_normalizer_under_its_params() -> No
     the params override them."""
     body = (
         "    with slim.arg_scope([slim.batch_norm], decay=0.7, epsilon=0.01, is_training=is_training):\n"
-        + PARAMS.replace('"decay": 0.9, ', "").replace(
+        + PARAMS.replace('"decay": 0.9, ', "")
+        .replace(
             ', "updates_collections": tf.GraphKeys.UPDATE_OPS,\n                 "is_training": is_training',
             "",
         )
@@ -204,18 +206,25 @@ def test_scope_keys_follow_slims_aliases() -> None:
 
 
 def scoped(head: str) -> str:
-    return program(f"    with {head}:\n        return slim.fully_connected(inputs, 4, scope=\"a\")")
+    return program(f'    with {head}:\n        return slim.fully_connected(inputs, 4, scope="a")')
 
 
 def test_arg_scope_over_ops_held_in_a_variable_is_left() -> None:
-    body = "    ops = [slim.fully_connected]\n" + scoped("slim.arg_scope(ops, activation_fn=None)").split(
-        "def net(inputs, is_training):\n", 1
-    )[1].split("\n\n\n")[0]
+    body = (
+        "    ops = [slim.fully_connected]\n"
+        + scoped("slim.arg_scope(ops, activation_fn=None)")
+        .split("def net(inputs, is_training):\n", 1)[1]
+        .split("\n\n\n")[0]
+    )
     left(program(body), "BN012", "arg_scope over ops given as a variable (`ops`)")
 
 
 def test_arg_scope_from_a_factory_is_left() -> None:
-    left(scoped("slim.arg_scope(my_scope())"), "BN012", "arg_scope from a scope factory (`my_scope(...)`)")
+    left(
+        scoped("slim.arg_scope(my_scope())"),
+        "BN012",
+        "arg_scope from a scope factory (`my_scope(...)`)",
+    )
 
 
 def test_arg_scope_bound_with_as_is_left() -> None:
@@ -257,19 +266,25 @@ def test_builder_called_under_different_scopes_is_left() -> None:
 
 
 def test_a_function_of_another_module_inside_a_scope_is_left() -> None:
-    source = scoped("slim.arg_scope([slim.fully_connected], activation_fn=None)").replace(
-        'return slim.fully_connected(inputs, 4, scope="a")', "return nets.block(inputs)"
-    ).replace("import numpy as np\n", "import numpy as np\nimport nets\n")
+    source = (
+        scoped("slim.arg_scope([slim.fully_connected], activation_fn=None)")
+        .replace('return slim.fully_connected(inputs, 4, scope="a")', "return nets.block(inputs)")
+        .replace("import numpy as np\n", "import numpy as np\nimport nets\n")
+    )
     left(source, "BN012", "`nets.block` runs inside an arg_scope")
 
 
 def test_params_dict_changed_after_it_is_made_is_left() -> None:
-    source = program(PARAMS.replace("    with slim", '    bn_params["decay"] = 0.5\n    with slim', 1))
+    source = program(
+        PARAMS.replace("    with slim", '    bn_params["decay"] = 0.5\n    with slim', 1)
+    )
     left(source, "BN003", "normalizer_params `bn_params` is also used otherwise")
 
 
 def test_params_dict_assigned_twice_is_left() -> None:
-    source = program(PARAMS.replace("    with slim", '    bn_params = {"decay": 0.5}\n    with slim', 1))
+    source = program(
+        PARAMS.replace("    with slim", '    bn_params = {"decay": 0.5}\n    with slim', 1)
+    )
     left(source, "BN003", "normalizer_params `bn_params` is assigned more than once")
 
 
@@ -283,9 +298,9 @@ def test_params_dict_reading_a_name_assigned_again_is_left() -> None:
 
 
 def test_params_that_are_a_parameter_are_left() -> None:
-    source = program(
-        PARAMS.split("\n", 2)[2], "h = net(x, is_training, {'decay': 0.9})"
-    ).replace("def net(inputs, is_training):", "def net(inputs, is_training, bn_params):")
+    source = program(PARAMS.split("\n", 2)[2], "h = net(x, is_training, {'decay': 0.9})").replace(
+        "def net(inputs, is_training):", "def net(inputs, is_training, bn_params):"
+    )
     left(source, "BN003", "normalizer_params `bn_params` is also used otherwise")
 
 
@@ -315,7 +330,9 @@ def test_repeat_count_that_is_not_a_literal_is_left() -> None:
 
 def test_stack_without_a_literal_list_is_left() -> None:
     left(
-        program('    sizes = [4, 4]\n    return slim.stack(inputs, slim.fully_connected, sizes, scope="s")'),
+        program(
+            '    sizes = [4, 4]\n    return slim.stack(inputs, slim.fully_connected, sizes, scope="s")'
+        ),
         "BN003",
         "slim.stack without a literal list of layer arguments",
     )

@@ -245,7 +245,9 @@ class _Reader(cst.CSTVisitor):
         if len(node.items) != 1:
             return "arg_scope beside other context managers in one `with`: not migrated"
         if node.items[0].asname is not None:
-            return "arg_scope bound with `as` (a scope object that may be entered again): not migrated"
+            return (
+                "arg_scope bound with `as` (a scope object that may be entered again): not migrated"
+            )
         call = node.items[0].item
         assert isinstance(call, cst.Call)
         if any(arg.star for arg in call.args):
@@ -261,10 +263,11 @@ class _Reader(cst.CSTVisitor):
             )
         if not isinstance(ops, (cst.List, cst.Tuple)):
             what = dotted(ops)
+            if what is None:
+                return "arg_scope without a literal list of functions: not migrated"
             return (
-                f"arg_scope over ops given as a variable (`{what}`): cannot tell which functions it covers; not migrated"
-                if what
-                else "arg_scope without a literal list of functions: not migrated"
+                f"arg_scope over ops given as a variable (`{what}`): cannot tell which functions it "
+                "covers; not migrated"
             )
         keys: list[str] = []
         for element in ops.elements:

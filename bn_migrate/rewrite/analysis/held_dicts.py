@@ -64,7 +64,10 @@ def read_held_dicts(
             if found is None and scope is not module:  # a module-level dict read in a function
                 found = _held(module, arg.value.value)
             if found is None:
-                found = f"normalizer_params `{arg.value.value}` is not assigned in this module: cannot tell its entries; not migrated"
+                found = (
+                    f"normalizer_params `{arg.value.value}` is not assigned in this module: cannot "
+                    "tell its entries; not migrated"
+                )
             if isinstance(found, HeldDict):
                 facts.held[id(arg.value)] = found
             else:
@@ -124,10 +127,15 @@ class _Mentions(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         target = node.targets[0].target if len(node.targets) == 1 else None
-        if isinstance(target, cst.Name) and target.value == self.name and self._line is not None:
-            if len(self._line.body) == 1:
-                self.assignments.append((self._line, node.value))
-                self._target = target
+        line = self._line
+        if (
+            isinstance(target, cst.Name)
+            and target.value == self.name
+            and line is not None
+            and len(line.body) == 1
+        ):
+            self.assignments.append((line, node.value))
+            self._target = target
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)

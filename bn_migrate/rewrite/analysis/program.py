@@ -344,7 +344,6 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-
         module.visit(Index())
 
     def _read_arg_scopes(self, module: cst.Module) -> None:

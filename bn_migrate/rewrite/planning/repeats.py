@@ -53,7 +53,9 @@ def _plan(ctx: Context, rule: str, call: cst.Call, kind: str) -> None:
             return
         plan.extra_args, plan.read_extra = extra, ctx.materialized
         message = f"{what} -> {plan.layer_class}"
-        if not finish(ctx, rule, effective, plan, spec.auto_name, message, origin=call, order=index):
+        if not finish(
+            ctx, rule, effective, plan, spec.auto_name, message, origin=call, order=index
+        ):
             ctx.claim(call.func)
             return
         planned.append((effective, plan))
@@ -124,7 +126,11 @@ def _repetitions(
     if kind == "repeat":
         count = given[1].value
         if not isinstance(count, cst.Integer) or int(count.value, 0) < 1:
-            ctx.leave(rule, call, f"{what} with a repetition count that is not a positive integer literal: not migrated")
+            ctx.leave(
+                rule,
+                call,
+                f"{what} with a repetition count that is not a positive integer literal: not migrated",
+            )
             return None
         arguments = [[a.value for a in given[3:]]] * int(count.value, 0)
     else:

@@ -5,8 +5,14 @@ and contrib/slim ``fully_connected`` become Keras layers with the same arguments
 ``num_outputs`` -> units, ``activation_fn`` -> activation with its ReLU default written out,
 ``weights_initializer`` -> kernel_initializer, ``scope`` -> name). In a placeholder graph the layer
 object is created once at module level, named after its TF1 ``name=`` (or TF1's auto-name), and the
-graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. ``reuse``, ``trainable``
-and contrib's ``normalizer_fn`` leave the file.
+graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. contrib's
+``normalizer_fn=slim.batch_norm`` becomes a bias-free layer followed by the BN layer that
+``normalizer_params`` (a dict literal, or a dict held in a variable nothing else touches) and the
+``arg_scope`` defaults for ``batch_norm`` configure, then the activation. ``slim.repeat(net, 2,
+slim.fully_connected, 64, scope='fc')`` / ``slim.stack(net, slim.fully_connected, [64, 32], scope='fc')``
+become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``),
+applied in a chain. ``reuse``, ``trainable``, other normalizers, a repeat without a literal ``scope=`` or
+count, and params that may have changed leave the file.
 """
 
 from __future__ import annotations

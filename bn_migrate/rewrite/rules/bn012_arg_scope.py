@@ -1,17 +1,24 @@
 """BN012: slim/contrib ``arg_scope`` -> the defaults written at each call it covered.
 
-``with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm, normalizer_params={...}):``
-gives every listed call inside the block those keyword defaults. BN003 plans each covered call with
-them (a call's own keywords win, as in slim), so the block is dissolved and its statements stay where
-they were. Only a module-level, non-nested ``arg_scope`` whose first argument is a literal list of
-functions is migrated; anything else leaves the file.
+``with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm, normalizer_params=params):``
+gives every listed layer called inside the block those keyword defaults. The scopes are resolved as
+tf-slim resolves them: a nested scope overrides the outer one keyword by keyword for the same op (a dict
+such as ``normalizer_params`` is replaced whole), a call's own keywords win, and a function called inside
+a block (a builder) runs under it, so its layers get the scope at its calls. BN002/BN003 plan each covered
+call with its defaults (``normalizer_fn=slim.batch_norm`` gets the scope's ``batch_norm`` defaults under
+its ``normalizer_params``); this rule dissolves every block, at any depth, and removes a
+``normalizer_params`` dict held in a variable once its entries are written into the layers.
+
+Left, each with its reason: ops held in a variable, a scope from a factory (``arg_scope(net_arg_scope())``)
+or bound by ``as``, ``**kwargs``, a listed function that is not a slim layer, an ``arg_scope`` beside other
+context managers in one ``with``, a function called under different scopes, and a call inside a scope of a
+function from another module (the scope would reach layers this file cannot see).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.syntax import contains, positional
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
@@ -39,11 +46,10 @@ class ArgScopeRule(Rule):
     id = RULE
     name = "arg-scope"
     EXAMPLES = (
-        Example(  # nested in a block: left
-            _SCOPED.replace("with slim.arg_scope", "if True:\n  with slim.arg_scope")
-            .replace("    h = slim.fully_connected", "      h = slim.fully_connected")
-            .replace(
-                "                    normalizer_params", "                      normalizer_params"
+        Example(  # the ops a scope covers held in a variable: left
+            _SCOPED.replace(
+                "with slim.arg_scope([slim.fully_connected],",
+                "ops = [slim.fully_connected]\nwith slim.arg_scope(ops,",
             ),
             left=("BN012",),
         ),
