@@ -347,3 +347,13 @@ def test_scope_defaults_for_repeat_itself_are_left() -> None:
         "BN003",
         "arg_scope defaults for slim.repeat itself",
     )
+
+
+def test_layers_under_a_scope_that_is_not_migrated_say_so() -> None:
+    """The scope in force is unknown there: the layer is not planned as if no scope applied."""
+    result = rewrite_source(scoped("slim.arg_scope(my_scope())"), options=PLAIN)
+    assert result.status is Status.SKIPPED
+    assert any(
+        s.rule == "BN003" and "slim layer where the arg_scope in force is not known" in s.message
+        for s in result.left
+    ), result.left

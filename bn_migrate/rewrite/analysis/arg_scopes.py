@@ -79,11 +79,6 @@ class ArgScopes:
             return None
         return dict(scope.get(op_key(op), {}))
 
-    def in_scope(self, call: cst.Call) -> bool:
-        """Is ``call`` written inside a resolved block, or in a function that runs inside one?"""
-        scope = self.scope_at(call)
-        return scope is None or bool(scope)
-
 
 def op_key(name: str) -> str:
     """The key slim files an op under: aliases (``convolution2d`` / ``conv2d``) share one."""

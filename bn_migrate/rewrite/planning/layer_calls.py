@@ -153,11 +153,22 @@ def bind(
 
 
 def scoped_call(
-    ctx: Context, call: cst.Call, op: str, origin: cst.Call | None = None
-) -> tuple[cst.Call, list[cst.Arg]]:
+    ctx: Context, rule: str, call: cst.Call, op: str, origin: cst.Call | None = None
+) -> tuple[cst.Call, list[cst.Arg]] | None:
     """``call`` with the keywords an ``arg_scope`` gives ``op`` where ``origin`` (default: ``call``) runs
-    and ``call`` does not pass (a call's own keywords win, as in slim), and those added arguments."""
-    defaults = ctx.program.scopes.defaults(origin or call, op) or {}
+    and ``call`` does not pass (a call's own keywords win, as in slim), and those added arguments; None
+    (left) for a slim layer where the scope in force is not known."""
+    defaults = ctx.program.scopes.defaults(origin or call, op)
+    if defaults is None and op.startswith(api.SLIM_LAYERS_PREFIX):
+        ctx.leave(
+            rule,
+            origin or call,
+            "slim layer where the arg_scope in force is not known (under a scope that is not migrated, "
+            "in a nested function or lambda, or in a function called under different scopes): "
+            "not migrated",
+        )
+        return None
+    defaults = defaults or {}
     given = {a.keyword.value for a in call.args if a.keyword is not None}
     extra = [
         a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -791,7 +802,10 @@ def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
                 f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them",
             )
             continue
-        effective, extra = scoped_call(ctx, call, ctx.qualify(call.func) or "")
+        scoped = scoped_call(ctx, rule, call, ctx.qualify(call.func) or "")
+        if scoped is None:
+            continue
+        effective, extra = scoped
         plan = plan_batch_norm(
             ctx, spec, effective, updates_happen=updates_happen(ctx, spec, target)
         )

@@ -46,7 +46,11 @@ def _plan(ctx: Context, rule: str, call: cst.Call, kind: str) -> None:
     for index, synthetic in enumerate(repetitions):
         if call in ctx.positions:
             ctx.positions[synthetic] = ctx.positions[call]
-        effective, extra = scoped_call(ctx, synthetic, layer_name, origin=call)
+        scoped = scoped_call(ctx, rule, synthetic, layer_name, origin=call)
+        if scoped is None:
+            ctx.claim(call.func)
+            return
+        effective, extra = scoped
         plan = plan_layer(ctx, rule, spec, effective, normalizer_defaults)
         if plan is None:
             ctx.claim(call.func)

@@ -46,7 +46,10 @@ class LayersRule(Rule):
         counts: Counter[str] = Counter()
         for call, spec, _ in layer_calls(ctx, api.LAYERS):
             assert isinstance(spec, api.LayerSpec)
-            effective, extra = scoped_call(ctx, call, ctx.qualify(call.func) or "")
+            scoped = scoped_call(ctx, self.id, call, ctx.qualify(call.func) or "")
+            if scoped is None:
+                continue
+            effective, extra = scoped
             normalizer_defaults = ctx.program.scopes.defaults(call, api.CONTRIB_BATCH_NORM)
             plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults)
             if plan is None:
