@@ -288,6 +288,7 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
         "tensorflow.layers.batch_normalization", "tensorflow.layers.dense", "tensorflow.layers.dropout",
         "tensorflow.layers.conv2d", "tensorflow.layers.max_pooling2d", "tensorflow.layers.average_pooling2d",
         "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm",
+        "tensorflow.contrib.layers.conv2d", "tensorflow.contrib.layers.convolution2d",
     }
 )  # fmt: skip
 """Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``)."""
@@ -299,6 +300,8 @@ RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "tensorflow.layers.conv2d": (("activation", 7),),
     "tensorflow.contrib.layers.fully_connected": (("activation_fn", 2), ("normalizer_fn", 3)),
     "tensorflow.contrib.layers.batch_norm": (("activation_fn", 5),),
+    "tensorflow.contrib.layers.conv2d": (("activation_fn", 6), ("normalizer_fn", 7)),
+    "tensorflow.contrib.layers.convolution2d": (("activation_fn", 6), ("normalizer_fn", 7)),
 }
 """(keyword, position) of the function arguments a layer applies to its output (constructor arguments
 for classes, call arguments for functions). The layer keeps its input's rank only if each is absent
@@ -440,9 +443,33 @@ LAYERS: dict[str, LayerSpec] = {
         scope_arg="scope",
         keras_positional=("units",),
     ),
+    **{
+        f"tensorflow.contrib.layers.{name}": LayerSpec(
+            "tf.keras.layers.Conv2D",
+            ("num_outputs", "kernel_size", "stride", "padding", "data_format", "rate", "activation_fn",
+             "normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
+             "biases_initializer", "biases_regularizer"),
+            renames={
+                "num_outputs": "filters", "stride": "strides", "rate": "dilation_rate",
+                "activation_fn": "activation", "weights_initializer": "kernel_initializer",
+                "weights_regularizer": "kernel_regularizer", "biases_initializer": "bias_initializer",
+                "biases_regularizer": "bias_regularizer",
+            },
+            explicit={"activation": "tf.nn.relu", "padding": '"same"'},
+            unsupported=frozenset({"data_format", "reuse", "variables_collections", "outputs_collections",
+                                   "trainable"}),
+            auto_name="Conv",
+            scope_arg="scope",
+            keras_positional=("filters", "kernel_size", "strides"),
+        )
+        for name in ("conv2d", "convolution2d")
+    },
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
-activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file."""
+activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
+``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
+``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
+``dilation_rate``; a ``data_format`` (NCHW) leaves the file."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),

@@ -314,9 +314,9 @@ def test_repeat_without_a_literal_scope_is_left() -> None:
 
 def test_repeat_of_a_layer_this_tool_does_not_migrate_is_left() -> None:
     left(
-        program('    return slim.repeat(inputs, 2, slim.conv2d, 4, [3, 3], scope="c")'),
+        program('    return slim.repeat(inputs, 2, slim.max_pool2d, [2, 2], scope="p")'),
         "BN003",
-        "slim.repeat of `slim.conv2d`",
+        "slim.repeat of `slim.max_pool2d`",
     )
 
 
@@ -357,3 +357,33 @@ def test_layers_under_a_scope_that_is_not_migrated_say_so() -> None:
         s.rule == "BN003" and "slim layer where the arg_scope in force is not known" in s.message
         for s in result.left
     ), result.left
+
+
+def test_slim_conv2d_with_its_defaults_written_out() -> None:
+    """contrib conv2d pads SAME and applies a ReLU unless told otherwise; stride/rate are Keras'
+    strides/dilation_rate; a repeat of it under a scope gets the scope's padding."""
+    body = (
+        "    with slim.arg_scope([slim.conv2d], padding='VALID'):\n"
+        '        h = slim.repeat(inputs, 2, slim.conv2d, 4, [3, 3], scope="c")\n'
+        '    h = slim.convolution2d(h, 4, 3, stride=2, rate=1, scope="d")\n'
+        "    return tf.reduce_mean(h, axis=[1, 2])"
+    )
+    code = migrated(
+        program(body).replace("[None, 3])", "[None, 8, 8, 3])").replace("(8, 3)", "(8, 8, 8, 3)")
+    )
+    assert (
+        "self.c_1 = tf.keras.layers.Conv2D(4, [3, 3], padding='VALID', activation=tf.nn.relu, "
+        'name="c_1")' in code
+    )
+    assert (
+        "self.d = tf.keras.layers.Conv2D(4, 3, strides=2, dilation_rate=1, "
+        'activation=tf.nn.relu, padding="same", name="d")' in code
+    )
+
+
+def test_slim_conv2d_with_a_data_format_is_left() -> None:
+    left(
+        program('    return slim.conv2d(inputs, 4, 3, data_format="NCHW", scope="c")'),
+        "BN003",
+        "`data_format=\"NCHW\"` is not migrated for Conv2D",
+    )

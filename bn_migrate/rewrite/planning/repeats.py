@@ -104,7 +104,7 @@ def _repetitions(
             rule,
             call,
             f"{what} of `{ctx.module.code_for_node(layer)}`: only slim layer functions this tool "
-            "migrates (fully_connected) are repeated; not migrated",
+            "migrates (fully_connected, conv2d) are repeated; not migrated",
         )
         return None
     if ctx.program.scopes.defaults(call, ctx.qualify(call.func) or ""):
