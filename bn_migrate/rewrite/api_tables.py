@@ -15,6 +15,9 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
     ("tensorflow.compat.v2.", "tensorflow."),
     ("tensorflow.contrib.slim.", "tensorflow.contrib.layers."),
+    # arg_scope's own module (tf-slim nets: ``from tf_slim.ops.arg_scope import arg_scope``)
+    ("tensorflow.contrib.framework.python.ops.arg_scope.", "tensorflow.contrib.layers."),
+    ("tf_slim.ops.arg_scope.", "tensorflow.contrib.layers."),
     ("tensorflow.contrib.framework.", "tensorflow.contrib.layers."),
     # contrib's own module paths (cbfinn/maml: ``from tensorflow.contrib.layers.python import layers``)
     ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
@@ -32,6 +35,8 @@ _CANONICAL_MODULES: dict[str, str] = {
     "tf_slim.layers": "tensorflow.contrib.layers",
     "tf_slim.layers.layers": "tensorflow.contrib.layers",
     "tf_slim": "tensorflow.contrib.layers",
+    "tf_slim.ops.arg_scope": "tensorflow.contrib.layers",
+    "tensorflow.contrib.framework.python.ops.arg_scope": "tensorflow.contrib.layers",
 }
 
 

@@ -385,5 +385,37 @@ def test_slim_conv2d_with_a_data_format_is_left() -> None:
     left(
         program('    return slim.conv2d(inputs, 4, 3, data_format="NCHW", scope="c")'),
         "BN003",
-        "`data_format=\"NCHW\"` is not migrated for Conv2D",
+        '`data_format="NCHW"` is not migrated for Conv2D',
     )
+
+
+def test_arg_scope_imported_from_its_own_module_is_read() -> None:
+    """tf-slim's nets import ``arg_scope`` from ``tf_slim.ops.arg_scope`` (contrib: from
+    ``tensorflow.contrib.framework.python.ops.arg_scope``); before, that spelling was not read as a
+    scope at all and its defaults were lost."""
+    for spelling in ("tf_slim.ops.arg_scope", "tensorflow.contrib.framework.python.ops.arg_scope"):
+        before = program(NESTED.replace("slim.arg_scope(", "arg_scope(")).replace(
+            "import tensorflow.contrib.slim as slim\n",
+            f"import tensorflow.contrib.slim as slim\nfrom {spelling} import arg_scope\n",
+        )
+        code = migrated(before)
+        assert 'Dense(4, activation=tf.nn.sigmoid, kernel_regularizer=None, name="b")' in code
+
+
+def test_slim_layer_in_a_function_this_module_never_calls_is_left() -> None:
+    """Library code (tf-slim's nets) runs under the arg_scope its callers open in other modules; before,
+    its layers were migrated as if no scope applied."""
+    source = (
+        "import tensorflow.contrib.slim as slim\n\n\n"
+        "def block(x):\n"
+        '    return slim.fully_connected(x, 4, scope="d")\n'
+    )
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert [(s.rule, s.message) for s in result.left] == [
+        (
+            "BN003",
+            "slim layer where the arg_scope in force is not known: `block` is not called in this "
+            "module: the arg_scope its callers run it under is not known; not migrated",
+        )
+    ]

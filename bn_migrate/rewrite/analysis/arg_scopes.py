@@ -42,7 +42,7 @@ class Block:
 class _Site:
     function: cst.FunctionDef | None  # module-level function the call is written in (None: module)
     chain: tuple[Block, ...]  # enclosing resolved blocks inside that function, outermost first
-    known: bool  # False: under an unresolved block, or in a nested function/class/lambda
+    unknown: str | None  # why the scope here is not known (under an unresolved block, nested code)
 
 
 @dataclass
@@ -59,18 +59,31 @@ class ArgScopes:
     _imported: list[cst.Call] = field(default_factory=list)
     _sites: dict[int, _Site] = field(default_factory=dict)
     _entry: dict[int, Scope | None] = field(default_factory=dict)  # id(def) -> scope at its calls
+    _entry_unknown: dict[int, str] = field(default_factory=dict)  # id(def) -> why not known
 
     def scope_at(self, call: cst.Call) -> Scope | None:
         """The scope in force where ``call`` runs (None: not known)."""
         site = self._sites.get(id(call))
-        if site is None or not self.blocks:
+        if site is None:
             return _EMPTY
-        if not site.known:
+        if site.unknown is not None:
             return None
-        start = _EMPTY if site.function is None else self._entry.get(id(site.function), _EMPTY)
+        start = _EMPTY if site.function is None else self._entry.get(id(site.function))
         if start is None:
             return None
         return merged(start, site.chain)
+
+    def unknown_reason(self, call: cst.Call) -> str:
+        """Why the scope at ``call`` is not known (when ``scope_at`` is None)."""
+        site = self._sites.get(id(call))
+        if site is None:
+            return ""
+        if site.unknown is not None:
+            return site.unknown
+        assert site.function is not None
+        return self._entry_unknown.get(
+            id(site.function), f"in `{site.function.name.value}`, not a module-level function"
+        )
 
     def defaults(self, call: cst.Call, op: str) -> dict[str, cst.Arg] | None:
         """The keywords the scope gives ``op`` called at ``call`` (None: the scope is not known)."""
@@ -116,19 +129,34 @@ def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
         key = id(definition)
         if key in facts._entry:
             return facts._entry[key]
+        name = definition.name.value
         if key in entering:  # recursion: the scope of a recursive call is not read
+            facts._entry_unknown[key] = f"`{name}` calls itself"
             return None
         entering.add(key)
         found: Scope | None = _EMPTY
         scopes = []
-        for call in calls_of.get(definition.name.value, []):
+        calls = calls_of.get(name, [])
+        if not calls:
+            found = None
+            facts._entry_unknown[key] = (
+                f"`{name}` is not called in this module: the arg_scope its callers run it under is "
+                "not known"
+            )
+        for call in calls:
             site = facts._sites.get(id(call))
-            if site is None or not site.known:
+            start = (
+                None
+                if site is None or site.unknown is not None
+                else _EMPTY
+                if site.function is None
+                else entry(site.function)
+            )
+            if site is None or start is None:
                 found = None
-                break
-            start = _EMPTY if site.function is None else entry(site.function)
-            if start is None:
-                found = None
+                facts._entry_unknown[key] = (
+                    f"`{name}` is called where the arg_scope in force is not known"
+                )
                 break
             scopes.append((call, merged(start, site.chain)))
         if found is not None and scopes:
@@ -136,6 +164,7 @@ def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
             different = next((c for c, s in scopes[1:] if not same_scope(s, found)), None)
             if different is not None:
                 facts.conflicts.append((definition, scopes[0][0], different))
+                facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
                 found = None
         entering.discard(key)
         facts._entry[key] = found
@@ -227,8 +256,12 @@ class _Reader(cst.CSTVisitor):
             self.unknown -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        known = not self.unknown and not self.depth
-        self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), known)
+        unknown = None
+        if self.unknown:
+            unknown = "under an arg_scope that is not migrated"
+        elif self.depth:
+            unknown = "in a nested function, class or lambda (where it runs is not read)"
+        self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), unknown)
         name = self.aliases.qualify(node.func)
         if name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES:
             self.facts._imported.append(node)

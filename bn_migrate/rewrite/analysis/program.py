@@ -347,14 +347,16 @@ class Program:
         module.visit(Index())
 
     def _read_arg_scopes(self, module: cst.Module) -> None:
-        """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives."""
-        if not any(self.aliases.qualify(call.func) == api.ARG_SCOPE for call in self.calls):
+        """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives
+        (read in modules that call slim at all: a slim layer in a function this module never calls may
+        run under a scope its callers elsewhere open)."""
+        names = [self.aliases.qualify(call.func) or "" for call in self.calls]
+        if not any(name.startswith(api.SLIM_LAYERS_PREFIX) for name in names):
             return
         self.scopes = read_arg_scopes(module, self.aliases)
         self.arg_scopes = list(self.scopes.blocks)
-        for call in self.calls:
-            name = self.aliases.qualify(call.func)
-            defaults = self.scopes.defaults(call, name) if name is not None else None
+        for call, name in zip(self.calls, names):
+            defaults = self.scopes.defaults(call, name) if name else None
             if defaults:
                 self.scope_defaults[id(call)] = list(defaults.values())
 

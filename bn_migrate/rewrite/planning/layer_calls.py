@@ -160,12 +160,11 @@ def scoped_call(
     (left) for a slim layer where the scope in force is not known."""
     defaults = ctx.program.scopes.defaults(origin or call, op)
     if defaults is None and op.startswith(api.SLIM_LAYERS_PREFIX):
+        why = ctx.program.scopes.unknown_reason(origin or call)
         ctx.leave(
             rule,
             origin or call,
-            "slim layer where the arg_scope in force is not known (under a scope that is not migrated, "
-            "in a nested function or lambda, or in a function called under different scopes): "
-            "not migrated",
+            f"slim layer where the arg_scope in force is not known: {why}; not migrated",
         )
         return None
     defaults = defaults or {}

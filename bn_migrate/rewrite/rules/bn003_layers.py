@@ -1,8 +1,9 @@
 """BN003: other TF1 layer functions -> Keras 3 layers created once.
 
 ``tf.layers.dense`` / ``conv2d`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten`` / ``dropout``
-and contrib/slim ``fully_connected`` become Keras layers with the same arguments (contrib's renamed:
-``num_outputs`` -> units, ``activation_fn`` -> activation with its ReLU default written out,
+and contrib/slim ``fully_connected`` / ``conv2d`` become Keras layers with the same arguments (contrib's
+renamed: ``num_outputs`` -> units/filters, ``activation_fn`` -> activation with its ReLU default written
+out, ``stride`` -> strides, ``rate`` -> dilation_rate, conv2d's "SAME" padding default written out,
 ``weights_initializer`` -> kernel_initializer, ``scope`` -> name). In a placeholder graph the layer
 object is created once at module level, named after its TF1 ``name=`` (or TF1's auto-name), and the
 graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. contrib's
