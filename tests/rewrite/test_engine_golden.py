@@ -45,6 +45,7 @@ SUPPORTED_FIXTURES = (
     "main_function",
     "nested_builders",
     "slim_nested_scopes",
+    "slim_conv_repeat",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

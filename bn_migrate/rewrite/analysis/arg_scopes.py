@@ -118,11 +118,9 @@ def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
         for statement in module.body
         if isinstance(statement, cst.FunctionDef)
     }
-    module.visit(_Reader(facts, aliases, set(functions)))
-    calls_of: dict[str, list[cst.Call]] = {}
-    for call in _named_calls(module, set(functions)):
-        assert isinstance(call.func, cst.Name)
-        calls_of.setdefault(call.func.value, []).append(call)
+    reader = _Reader(facts, aliases, set(functions))
+    module.visit(reader)
+    calls_of = reader.calls_of
     entering: set[int] = set()
 
     def entry(definition: cst.FunctionDef) -> Scope | None:
@@ -177,26 +175,16 @@ def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
 
 
 def same_scope(first: Scope, second: Scope) -> bool:
-    """The same ops with the same keywords from the same arguments."""
-    if first.keys() != second.keys():
-        return False
+    """The same ops given the same keywords by the same arguments (an op listed without keywords
+    gets nothing, as an op not listed)."""
+    ops = {op for op, given in first.items() if given} | {
+        op for op, given in second.items() if given
+    }
     return all(
-        first[op].keys() == second[op].keys()
-        and all(first[op][k] is second[op][k] for k in first[op])
-        for op in first
+        first.get(op, {}).keys() == second.get(op, {}).keys()
+        and all(first[op][k] is second[op][k] for k in first.get(op, {}))
+        for op in ops
     )
-
-
-def _named_calls(module: cst.Module, names: set[str]) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value in names:
-                found.append(node)
-
-    module.visit(Calls())
-    return found
 
 
 class _Reader(cst.CSTVisitor):
@@ -208,6 +196,7 @@ class _Reader(cst.CSTVisitor):
         self.aliases = aliases
         self.functions = functions
         self.function: cst.FunctionDef | None = None
+        self.calls_of: dict[str, list[cst.Call]] = {}  # module-level function -> its calls by name
         self.depth = 0  # nested definitions, classes and lambdas inside the current function
         self.chain: list[Block] = []
         self.unknown = 0  # enclosing unresolved blocks
@@ -262,6 +251,8 @@ class _Reader(cst.CSTVisitor):
         elif self.depth:
             unknown = "in a nested function, class or lambda (where it runs is not read)"
         self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), unknown)
+        if isinstance(node.func, cst.Name) and node.func.value in self.functions:
+            self.calls_of.setdefault(node.func.value, []).append(node)
         name = self.aliases.qualify(node.func)
         if name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES:
             self.facts._imported.append(node)
