@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.arg_scopes import read_arg_scopes
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 
@@ -195,7 +195,7 @@ def test_scope_keys_follow_slims_aliases() -> None:
         "with slim.arg_scope([slim.conv2d], padding='VALID'):\n"
         "    y = slim.convolution2d(x, 4, 3)\n"
     )
-    scopes = read_arg_scopes(module, AliasTable.build(module))
+    scopes = Program.read(module, AliasTable.build(module)).scopes
     call = module.body[1].body.body[0].body[0].value  # type: ignore[attr-defined]
     assert isinstance(call, cst.Call)
     defaults = scopes.defaults(call, "tensorflow.contrib.layers.convolution2d")

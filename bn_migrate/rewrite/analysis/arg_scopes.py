@@ -56,7 +56,6 @@ class ArgScopes:
     conflicts: list[tuple[cst.FunctionDef, cst.Call, cst.Call]] = field(default_factory=list)
     # calls, inside a scope, of functions imported from other (non-TensorFlow) modules
     escapes: list[cst.Call] = field(default_factory=list)
-    _imported: list[cst.Call] = field(default_factory=list)
     _sites: dict[int, _Site] = field(default_factory=dict)
     _entry: dict[int, Scope | None] = field(default_factory=dict)  # id(def) -> scope at its calls
     _entry_unknown: dict[int, str] = field(default_factory=dict)  # id(def) -> why not known
@@ -110,70 +109,6 @@ def merged(scope: Scope, chain: tuple[Block, ...]) -> Scope:
     return result
 
 
-def read_arg_scopes(module: cst.Module, aliases: AliasTable) -> ArgScopes:
-    """Read every ``arg_scope`` block and where each call runs; then the scope at each function's calls."""
-    facts = ArgScopes()
-    functions = {
-        statement.name.value: statement
-        for statement in module.body
-        if isinstance(statement, cst.FunctionDef)
-    }
-    reader = _Reader(facts, aliases, set(functions))
-    module.visit(reader)
-    calls_of = reader.calls_of
-    entering: set[int] = set()
-
-    def entry(definition: cst.FunctionDef) -> Scope | None:
-        key = id(definition)
-        if key in facts._entry:
-            return facts._entry[key]
-        name = definition.name.value
-        if key in entering:  # recursion: the scope of a recursive call is not read
-            facts._entry_unknown[key] = f"`{name}` calls itself"
-            return None
-        entering.add(key)
-        found: Scope | None = _EMPTY
-        scopes = []
-        calls = calls_of.get(name, [])
-        if not calls:
-            found = None
-            facts._entry_unknown[key] = (
-                f"`{name}` is not called in this module: the arg_scope its callers run it under is "
-                "not known"
-            )
-        for call in calls:
-            site = facts._sites.get(id(call))
-            start = (
-                None
-                if site is None or site.unknown is not None
-                else _EMPTY
-                if site.function is None
-                else entry(site.function)
-            )
-            if site is None or start is None:
-                found = None
-                facts._entry_unknown[key] = (
-                    f"`{name}` is called where the arg_scope in force is not known"
-                )
-                break
-            scopes.append((call, merged(start, site.chain)))
-        if found is not None and scopes:
-            found = scopes[0][1]
-            different = next((c for c, s in scopes[1:] if not same_scope(s, found)), None)
-            if different is not None:
-                facts.conflicts.append((definition, scopes[0][0], different))
-                facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
-                found = None
-        entering.discard(key)
-        facts._entry[key] = found
-        return found
-
-    for definition in functions.values():
-        entry(definition)
-    facts.escapes = [call for call in facts._imported if facts.scope_at(call)]
-    return facts
-
-
 def same_scope(first: Scope, second: Scope) -> bool:
     """The same ops given the same keywords by the same arguments (an op listed without keywords
     gets nothing, as an op not listed)."""
@@ -187,14 +122,21 @@ def same_scope(first: Scope, second: Scope) -> bool:
     )
 
 
-class _Reader(cst.CSTVisitor):
-    """One walk: each ``with`` holding an ``arg_scope`` is resolved or given its reason; each call gets
-    the function it is written in and the blocks around it there."""
+class ArgScopeReader(cst.CSTVisitor):
+    """Reads a module in one walk (its own, or another visitor's that forwards ``on_visit`` and
+    ``on_leave``): each ``with`` holding an ``arg_scope`` is resolved or given its reason; each call gets
+    the function it is written in and the blocks around it there. ``finish`` then computes the scope at
+    each module-level function's calls."""
 
-    def __init__(self, facts: ArgScopes, aliases: AliasTable, functions: set[str]) -> None:
-        self.facts = facts
+    def __init__(self, module: cst.Module, aliases: AliasTable) -> None:
+        self.facts = ArgScopes()
         self.aliases = aliases
-        self.functions = functions
+        self.functions = {
+            statement.name.value
+            for statement in module.body
+            if isinstance(statement, cst.FunctionDef)
+        }
+        self.definitions = [s for s in module.body if isinstance(s, cst.FunctionDef)]
         self.function: cst.FunctionDef | None = None
         self.calls_of: dict[str, list[cst.Call]] = {}  # module-level function -> its calls by name
         self.depth = 0  # nested definitions, classes and lambdas inside the current function
@@ -253,9 +195,69 @@ class _Reader(cst.CSTVisitor):
         self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), unknown)
         if isinstance(node.func, cst.Name) and node.func.value in self.functions:
             self.calls_of.setdefault(node.func.value, []).append(node)
-        name = self.aliases.qualify(node.func)
-        if name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES:
-            self.facts._imported.append(node)
+
+    def finish(self, calls: list[cst.Call]) -> ArgScopes:
+        """The facts, with the scope each module-level function runs under (read after the walk of the
+        module whose ``calls`` these are)."""
+        facts = self.facts
+        entering: set[int] = set()
+
+        def entry(definition: cst.FunctionDef) -> Scope | None:
+            key = id(definition)
+            if key in facts._entry:
+                return facts._entry[key]
+            name = definition.name.value
+            if key in entering:  # recursion: the scope of a recursive call is not read
+                facts._entry_unknown[key] = f"`{name}` calls itself"
+                return None
+            entering.add(key)
+            found: Scope | None = _EMPTY
+            scopes = []
+            calls = self.calls_of.get(name, [])
+            if not calls:
+                found = None
+                facts._entry_unknown[key] = (
+                    f"`{name}` is not called in this module: the arg_scope its callers run it under is "
+                    "not known"
+                )
+            for call in calls:
+                site = facts._sites.get(id(call))
+                start = (
+                    None
+                    if site is None or site.unknown is not None
+                    else _EMPTY
+                    if site.function is None
+                    else entry(site.function)
+                )
+                if site is None or start is None:
+                    found = None
+                    facts._entry_unknown[key] = (
+                        f"`{name}` is called where the arg_scope in force is not known"
+                    )
+                    break
+                scopes.append((call, merged(start, site.chain)))
+            if found is not None and scopes:
+                found = scopes[0][1]
+                different = next((c for c, s in scopes[1:] if not same_scope(s, found)), None)
+                if different is not None:
+                    facts.conflicts.append((definition, scopes[0][0], different))
+                    facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
+                    found = None
+            entering.discard(key)
+            facts._entry[key] = found
+            return found
+
+        for definition in self.definitions:
+            entry(definition)
+        facts.escapes = [
+            call for call in calls if self._from_another_module(call) and facts.scope_at(call)
+        ]
+        return facts
+
+    def _from_another_module(self, call: cst.Call) -> bool:
+        """Does ``call`` call a function imported from a module that may hold slim layers?"""
+        name = self.aliases.qualify(call.func)
+        return name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES
 
     def _is_arg_scope(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Call) and self.aliases.qualify(node.func) == api.ARG_SCOPE

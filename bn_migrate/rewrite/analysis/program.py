@@ -22,7 +22,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.arg_scopes import ArgScopes, read_arg_scopes
+from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
@@ -132,6 +132,7 @@ class Program:
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
     _graph_tensors: set[str] | None = None
+    _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
 
@@ -312,9 +313,11 @@ class Program:
 
         repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
         defining: list[cst.CSTNode] = []  # enclosing function and class definitions
+        scopes = self._scope_reader = ArgScopeReader(module, self.aliases)
 
         class Index(cst.CSTVisitor):
             def on_visit(self, node: cst.CSTNode) -> bool:
+                scopes.on_visit(node)
                 if isinstance(node, _REPEATING):
                     repeating.append(node)
                 elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -326,6 +329,7 @@ class Program:
                     repeating.pop()
                 elif defining and defining[-1] is original_node:
                     defining.pop()
+                scopes.on_leave(original_node)
                 super().on_leave(original_node)
 
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
@@ -353,7 +357,8 @@ class Program:
         names = [self.aliases.qualify(call.func) or "" for call in self.calls]
         if not any(name.startswith(api.SLIM_LAYERS_PREFIX) for name in names):
             return
-        self.scopes = read_arg_scopes(module, self.aliases)
+        assert self._scope_reader is not None  # ``_index`` drove it
+        self.scopes = self._scope_reader.finish(self.calls)
         self.arg_scopes = list(self.scopes.blocks)
         for call, name in zip(self.calls, names):
             defaults = self.scopes.defaults(call, name) if name else None
