@@ -419,3 +419,53 @@ def test_slim_layer_in_a_function_this_module_never_calls_is_left() -> None:
             "module: the arg_scope its callers run it under is not known; not migrated",
         )
     ]
+
+
+def test_scope_reaches_a_builder_of_a_builder() -> None:
+    """``net`` opens the scope and calls ``block`` inside it: the layers ``block`` makes get its defaults."""
+    before = program(
+        "    with slim.arg_scope([slim.fully_connected], activation_fn=tf.nn.tanh):\n"
+        '        return block(inputs, "b1")'
+    ).replace(
+        "\n\ndef net",
+        "\n\ndef block(inputs, name):\n    return slim.fully_connected(inputs, 4, scope=name)\n\n\ndef net",
+    )
+    code = migrated(before)
+    assert (
+        "self.fully_connected = tf.keras.layers.Dense(4, activation=tf.nn.tanh, name=name)" in code
+    )
+
+
+def scopes_of(source: str) -> tuple[cst.Module, Program]:
+    module = cst.parse_module(source)
+    return module, Program.read(module, AliasTable.build(module))
+
+
+def test_an_op_listed_without_keywords_is_the_same_scope_as_none() -> None:
+    """Two calls of ``f``, one inside a scope that gives fully_connected nothing: no conflict."""
+    _, read = scopes_of(
+        "import tensorflow.contrib.slim as slim\n"
+        "def f(x):\n    return slim.fully_connected(x, 4)\n"
+        "with slim.arg_scope([slim.fully_connected]):\n    a = f(1)\n"
+        "b = f(2)\n"
+    )
+    assert not read.scopes.conflicts
+    call = next(
+        c
+        for c in read.calls
+        if isinstance(c.func, cst.Attribute) and c.func.attr.value == "fully_connected"
+    )
+    assert read.scopes.defaults(call, "tensorflow.contrib.layers.fully_connected") == {}
+
+
+def test_a_recursive_function_has_no_known_scope() -> None:
+    _, read = scopes_of(
+        "import tensorflow.contrib.slim as slim\n"
+        "def f(x, n):\n    return f(slim.fully_connected(x, 4), n - 1) if n else x\n"
+        "with slim.arg_scope([slim.fully_connected], activation_fn=None):\n    y = f(1, 2)\n"
+    )
+    layer = next(c for c in read.calls if isinstance(c.func, cst.Attribute))
+    assert read.scopes.defaults(layer, "tensorflow.contrib.layers.fully_connected") is None
+    assert "is called where the arg_scope in force is not known" in read.scopes.unknown_reason(
+        layer
+    )

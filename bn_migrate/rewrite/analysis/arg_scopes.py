@@ -137,6 +137,7 @@ class ArgScopeReader(cst.CSTVisitor):
             if isinstance(statement, cst.FunctionDef)
         }
         self.definitions = [s for s in module.body if isinstance(s, cst.FunctionDef)]
+        self._entering: set[int] = set()  # functions whose entry scope is being computed
         self.function: cst.FunctionDef | None = None
         self.calls_of: dict[str, list[cst.Call]] = {}  # module-level function -> its calls by name
         self.depth = 0  # nested definitions, classes and lambdas inside the current function
@@ -199,60 +200,57 @@ class ArgScopeReader(cst.CSTVisitor):
     def finish(self, calls: list[cst.Call]) -> ArgScopes:
         """The facts, with the scope each module-level function runs under (read after the walk of the
         module whose ``calls`` these are)."""
-        facts = self.facts
-        entering: set[int] = set()
-
-        def entry(definition: cst.FunctionDef) -> Scope | None:
-            key = id(definition)
-            if key in facts._entry:
-                return facts._entry[key]
-            name = definition.name.value
-            if key in entering:  # recursion: the scope of a recursive call is not read
-                facts._entry_unknown[key] = f"`{name}` calls itself"
-                return None
-            entering.add(key)
-            found: Scope | None = _EMPTY
-            scopes = []
-            calls = self.calls_of.get(name, [])
-            if not calls:
-                found = None
-                facts._entry_unknown[key] = (
-                    f"`{name}` is not called in this module: the arg_scope its callers run it under is "
-                    "not known"
-                )
-            for call in calls:
-                site = facts._sites.get(id(call))
-                start = (
-                    None
-                    if site is None or site.unknown is not None
-                    else _EMPTY
-                    if site.function is None
-                    else entry(site.function)
-                )
-                if site is None or start is None:
-                    found = None
-                    facts._entry_unknown[key] = (
-                        f"`{name}` is called where the arg_scope in force is not known"
-                    )
-                    break
-                scopes.append((call, merged(start, site.chain)))
-            if found is not None and scopes:
-                found = scopes[0][1]
-                different = next((c for c, s in scopes[1:] if not same_scope(s, found)), None)
-                if different is not None:
-                    facts.conflicts.append((definition, scopes[0][0], different))
-                    facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
-                    found = None
-            entering.discard(key)
-            facts._entry[key] = found
-            return found
-
         for definition in self.definitions:
-            entry(definition)
+            self._entry(definition)
+        facts = self.facts
         facts.escapes = [
             call for call in calls if self._from_another_module(call) and facts.scope_at(call)
         ]
         return facts
+
+    def _entry(self, definition: cst.FunctionDef) -> Scope | None:
+        """The scope ``definition`` runs under: the same at all its calls (None: not known, with the
+        reason in ``_entry_unknown``)."""
+        facts, key, name = self.facts, id(definition), definition.name.value
+        if key in facts._entry:
+            return facts._entry[key]
+        if key in self._entering:  # recursion: the scope of a recursive call is not read
+            facts._entry_unknown[key] = f"`{name}` calls itself"
+            return None
+        self._entering.add(key)
+        found = self._scope_at_calls(definition)
+        self._entering.discard(key)
+        facts._entry[key] = found
+        return found
+
+    def _scope_at_calls(self, definition: cst.FunctionDef) -> Scope | None:
+        facts, key, name = self.facts, id(definition), definition.name.value
+        calls = self.calls_of.get(name, [])
+        if not calls:
+            facts._entry_unknown[key] = (
+                f"`{name}` is not called in this module: the arg_scope its callers run it under is "
+                "not known"
+            )
+            return None
+        scopes: list[tuple[cst.Call, Scope]] = []
+        for call in calls:
+            site = facts._sites.get(id(call))
+            start: Scope | None = None
+            if site is not None and site.unknown is None:
+                start = _EMPTY if site.function is None else self._entry(site.function)
+            if site is None or start is None:
+                facts._entry_unknown[key] = (
+                    f"`{name}` is called where the arg_scope in force is not known"
+                )
+                return None
+            scopes.append((call, merged(start, site.chain)))
+        first, found = scopes[0]
+        different = next((c for c, scope in scopes[1:] if not same_scope(scope, found)), None)
+        if different is not None:
+            facts.conflicts.append((definition, first, different))
+            facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
+            return None
+        return found
 
     def _from_another_module(self, call: cst.Call) -> bool:
         """Does ``call`` call a function imported from a module that may hold slim layers?"""
