@@ -219,12 +219,73 @@ def test_arg_scope_over_ops_held_in_a_variable_is_left() -> None:
     left(program(body), "BN012", "arg_scope over ops given as a variable (`ops`)")
 
 
-def test_arg_scope_from_a_factory_is_left() -> None:
+def test_arg_scope_from_a_factory_of_another_module_is_left() -> None:
     left(
         scoped("slim.arg_scope(my_scope())"),
         "BN012",
-        "arg_scope from a scope factory (`my_scope(...)`)",
+        "arg_scope from a scope factory (`my_scope(...)`) that is not a function of this module",
     )
+
+
+FACTORY = """def net_arg_scope(decay=0.9):
+    \"\"\"The scope every layer of the net is made under.\"\"\"
+    with slim.arg_scope([slim.fully_connected], activation_fn=tf.nn.tanh):
+        with slim.arg_scope([slim.fully_connected], weights_regularizer=None) as sc:
+            return sc
+
+
+"""
+
+
+def with_factory(body: str, factory: str = FACTORY) -> str:
+    return program(body).replace("\n\ndef net", "\n\n" + factory + "def net", 1)
+
+
+def test_scope_factory_of_this_module_gives_its_blocks_and_goes() -> None:
+    """``with arg_scope(net_arg_scope()):`` is the scope in force there plus the factory's blocks."""
+    before = with_factory(
+        "    with slim.arg_scope([slim.fully_connected], activation_fn=None,\n"
+        "                        weights_initializer=tf.zeros_initializer()):\n"
+        "        with slim.arg_scope(net_arg_scope()):\n"
+        '            return slim.fully_connected(inputs, 4, scope="a")'
+    )
+    code = migrated(before)
+    assert (
+        "self.a = tf.keras.layers.Dense(4, activation=tf.nn.tanh, kernel_initializer=tf.keras.initializers.Zeros(), "
+        'kernel_regularizer=None, name="a")' in code
+    )
+    assert "net_arg_scope" not in code and "arg_scope" not in code
+
+
+def test_scope_factory_reading_its_parameter_is_left() -> None:
+    factory = FACTORY.replace("weights_regularizer=None", "weights_regularizer=decay")
+    source = with_factory(
+        "    with slim.arg_scope(net_arg_scope()):\n"
+        '        return slim.fully_connected(inputs, 4, scope="a")',
+        factory,
+    )
+    left(
+        source,
+        "BN012",
+        "the scope factory `net_arg_scope` gives defaults that read its parameter `decay`",
+    )
+
+
+def test_scope_factory_called_with_arguments_is_left() -> None:
+    source = with_factory(
+        "    with slim.arg_scope(net_arg_scope(0.5)):\n"
+        '        return slim.fully_connected(inputs, 4, scope="a")'
+    )
+    left(source, "BN012", "arg_scope from the scope factory `net_arg_scope` with arguments")
+
+
+def test_scope_factory_also_used_otherwise_is_left() -> None:
+    source = with_factory(
+        "    scope = net_arg_scope()\n"
+        "    with slim.arg_scope(net_arg_scope()):\n"
+        '        return slim.fully_connected(inputs, 4, scope="a")'
+    )
+    left(source, "BN012", "scope factory `net_arg_scope` is also used otherwise")
 
 
 def test_arg_scope_bound_with_as_is_left() -> None:
@@ -469,3 +530,42 @@ def test_a_recursive_function_has_no_known_scope() -> None:
     assert "is called where the arg_scope in force is not known" in read.scopes.unknown_reason(
         layer
     )
+
+
+def test_a_default_reading_a_local_name_of_another_function_is_left() -> None:
+    """The scope in ``net`` gives ``is_training=is_training`` (net's parameter) to a batch norm made in
+    ``block``: written there, the name would mean block's own (or a global) variable."""
+    before = program(
+        "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+        "        return block(inputs)"
+    ).replace(
+        "\n\ndef net",
+        '\n\ndef block(inputs):\n    return slim.batch_norm(inputs, scope="bn")\n\n\ndef net',
+    )
+    left(
+        before,
+        "BN002",
+        "`is_training=is_training` comes from `net` and reads `is_training`, which means something "
+        "else where the layer is made (`block`)",
+    )
+    # written where the layer is made, the same default is migrated
+    code = migrated(
+        program(
+            "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+            '        return slim.batch_norm(inputs, scope="bn")'
+        )
+    )
+    assert "self.bn(inputs, training=training)" in code
+
+
+def test_module_level_params_reading_a_name_the_builder_binds_are_left() -> None:
+    before = (
+        program(
+            "    with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
+            "                        normalizer_params=bn_params):\n"
+            '        return slim.fully_connected(inputs, 4, scope="a")'
+        )
+        .replace("\n\ndef net", '\ndecay = 0.9\nbn_params = {"decay": decay}\n\n\ndef net')
+        .replace("def net(inputs, is_training):", "def net(inputs, is_training, decay=0.5):")
+    )
+    left(before, "BN003", "`decay=decay` comes from module level and reads `decay`")

@@ -8,9 +8,10 @@ called inside the block sees it too, so the scope a builder's body starts from i
 (all of them must agree).
 
 A block is resolved when its first argument is a literal list of slim layer functions and its defaults
-are plain keywords; anything else (ops held in a variable, a scope object returned by a factory or bound
-by ``as``, ``**kwargs``, a function of this module listed as an op, several context managers in one
-``with``) is recorded with its reason, and calls under it have no known scope.
+are plain keywords, or a call of a scope factory of this module (``analysis.arg_scope_blocks``); anything
+else (ops held in a variable, another module's factory, a scope bound by ``as``, ``**kwargs``, a function
+that is not a slim layer listed as an op, several context managers in one ``with``) is recorded with its
+reason, and calls under it have no known scope.
 """
 
 from __future__ import annotations
@@ -21,21 +22,20 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable, dotted
+from bn_migrate.rewrite.analysis.arg_scope_blocks import (
+    Block,
+    Factory,
+    is_arg_scope,
+    op_key,
+    read_factory,
+    resolve_block,
+)
+from bn_migrate.rewrite.analysis.names import AliasTable
 
 Scope = Mapping[str, Mapping[str, cst.Arg]]
 """op key (canonical qualified name) -> keyword -> the ``arg_scope`` argument that gave it."""
 
 _EMPTY: Scope = {}
-
-
-@dataclass(frozen=True)
-class Block:
-    """One resolved ``with arg_scope([ops], **defaults):`` block."""
-
-    statement: cst.With
-    ops: tuple[str, ...]
-    defaults: tuple[cst.Arg, ...]
 
 
 @dataclass
@@ -50,7 +50,13 @@ class ArgScopes:
     """Every ``arg_scope`` block of a module and the scope in force at each call."""
 
     blocks: list[cst.With] = field(default_factory=list)  # every with holding an arg_scope
-    resolved: dict[int, Block] = field(default_factory=dict)  # id(with) -> its resolved block
+    resolved: dict[int, tuple[Block, ...]] = field(default_factory=dict)  # id(with) -> its blocks
+    factories: dict[str, Factory] = field(default_factory=dict)  # readable scope factories, by name
+    # id(a default's value) -> the module-level function it is written in (None: module level); a
+    # default carried into a layer made in another function reads its names where it was written
+    written_in: dict[int, cst.FunctionDef | None] = field(default_factory=dict)
+    # the ``with arg_scope(factory()):`` blocks resolved through each factory
+    factory_uses: dict[str, list[cst.With]] = field(default_factory=dict)
     unresolved: list[tuple[cst.CSTNode, str]] = field(default_factory=list)  # node, reason
     # functions called under different scopes: the definition and two calls that differ
     conflicts: list[tuple[cst.FunctionDef, cst.Call, cst.Call]] = field(default_factory=list)
@@ -90,11 +96,6 @@ class ArgScopes:
         if scope is None:
             return None
         return dict(scope.get(op_key(op), {}))
-
-
-def op_key(name: str) -> str:
-    """The key slim files an op under: aliases (``convolution2d`` / ``conv2d``) share one."""
-    return api.SLIM_OP_ALIASES.get(name, name)
 
 
 def merged(scope: Scope, chain: tuple[Block, ...]) -> Scope:
@@ -137,6 +138,13 @@ class ArgScopeReader(cst.CSTVisitor):
             if isinstance(statement, cst.FunctionDef)
         }
         self.definitions = [s for s in module.body if isinstance(s, cst.FunctionDef)]
+        self.factories: dict[str, Factory | str] = {}
+        for definition in self.definitions:
+            factory = read_factory(aliases, definition)
+            if factory is not None:
+                self.factories[definition.name.value] = factory
+        self.facts.factories = {n: f for n, f in self.factories.items() if isinstance(f, Factory)}
+        self.in_factory: cst.FunctionDef | None = None  # a factory's blocks are read with it
         self._entering: set[int] = set()  # functions whose entry scope is being computed
         self.function: cst.FunctionDef | None = None
         self.calls_of: dict[str, list[cst.Call]] = {}  # module-level function -> its calls by name
@@ -145,12 +153,17 @@ class ArgScopeReader(cst.CSTVisitor):
         self.unknown = 0  # enclosing unresolved blocks
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        name = node.name.value
+        if self.in_factory is None and name in self.factories and node in self.definitions:
+            self.in_factory = node
         if self.function is None and self.depth == 0 and not self.chain and not self.unknown:
             self.function = node
         else:
             self.depth += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if self.in_factory is original_node:
+            self.in_factory = None
         if self.function is original_node:
             self.function = None
         else:
@@ -169,22 +182,33 @@ class ArgScopeReader(cst.CSTVisitor):
         self.depth -= 1
 
     def visit_With(self, node: cst.With) -> None:
-        calls = [item.item for item in node.items]
-        if not any(self._is_arg_scope(call) for call in calls):
+        if self.in_factory is not None:
+            return
+        if not any(is_arg_scope(self.aliases, item.item) for item in node.items):
             return
         self.facts.blocks.append(node)
-        block_or_reason = self._resolve(node)
-        if isinstance(block_or_reason, Block):
-            self.facts.resolved[id(node)] = block_or_reason
-            self.chain.append(block_or_reason)
-        else:
-            self.facts.unresolved.append((node, block_or_reason))
+        blocks = resolve_block(self.aliases, node, self.factories)
+        if isinstance(blocks, str):
+            self.facts.unresolved.append((node, blocks))
             self.unknown += 1
+            return
+        self.facts.resolved[id(node)] = blocks
+        self.chain.extend(blocks)
+        factory = self.factories.get(_factory_name(node) or "")
+        written = factory.definition if isinstance(factory, Factory) else self.function
+        for block in blocks:
+            for arg in block.defaults:
+                self.facts.written_in[id(arg.value)] = written
+        if isinstance(factory, Factory):
+            self.facts.factory_uses.setdefault(factory.definition.name.value, []).append(node)
 
     def leave_With(self, original_node: cst.With) -> None:
-        if self.chain and self.chain[-1].statement is original_node:
-            self.chain.pop()
-        elif original_node in self.facts.blocks:
+        if self.in_factory is not None:
+            return
+        if id(original_node) in self.facts.resolved:
+            while self.chain and self.chain[-1].statement is original_node:
+                self.chain.pop()
+        elif any(b is original_node for b in self.facts.blocks):
             self.unknown -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -257,43 +281,11 @@ class ArgScopeReader(cst.CSTVisitor):
         name = self.aliases.qualify(call.func)
         return name is not None and name.split(".")[0] not in api.SCOPE_SAFE_PACKAGES
 
-    def _is_arg_scope(self, node: cst.BaseExpression) -> bool:
-        return isinstance(node, cst.Call) and self.aliases.qualify(node.func) == api.ARG_SCOPE
 
-    def _resolve(self, node: cst.With) -> Block | str:
-        if len(node.items) != 1:
-            return "arg_scope beside other context managers in one `with`: not migrated"
-        if node.items[0].asname is not None:
-            return (
-                "arg_scope bound with `as` (a scope object that may be entered again): not migrated"
-            )
-        call = node.items[0].item
-        assert isinstance(call, cst.Call)
-        if any(arg.star for arg in call.args):
-            return "arg_scope with *args/**kwargs: cannot tell its defaults; not migrated"
-        listed = [arg for arg in call.args if arg.keyword is None]
-        if len(listed) != 1:
-            return "arg_scope without one list of functions: not migrated"
-        ops = listed[0].value
-        if isinstance(ops, cst.Call):
-            return (
-                f"arg_scope from a scope factory (`{dotted(ops.func) or 'a call'}(...)`): its "
-                "defaults are made by another function; not migrated"
-            )
-        if not isinstance(ops, (cst.List, cst.Tuple)):
-            what = dotted(ops)
-            if what is None:
-                return "arg_scope without a literal list of functions: not migrated"
-            return (
-                f"arg_scope over ops given as a variable (`{what}`): cannot tell which functions it "
-                "covers; not migrated"
-            )
-        keys: list[str] = []
-        for element in ops.elements:
-            name = self.aliases.qualify(element.value)
-            if name is None or not name.startswith(api.SLIM_LAYERS_PREFIX):
-                text = dotted(element.value) or "an expression"
-                return f"arg_scope over `{text}`, not a slim layer function: not migrated"
-            keys.append(op_key(name))
-        defaults = tuple(arg for arg in call.args if arg.keyword is not None)
-        return Block(node, tuple(keys), defaults)
+def _factory_name(node: cst.With) -> str | None:
+    """``f`` of ``with arg_scope(f()):``."""
+    call = node.items[0].item
+    made = call.args[0].value if isinstance(call, cst.Call) and call.args else None
+    if isinstance(made, cst.Call) and isinstance(made.func, cst.Name):
+        return made.func.value
+    return None

@@ -27,6 +27,7 @@ class HeldDict:
     name: str
     statement: cst.SimpleStatementLine  # the ``name = {...}`` line
     value: cst.Dict
+    function: cst.FunctionDef | None  # where it is bound (None: module level)
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
             f"{what} reads `{rebound[0]}`, which is assigned again: cannot tell the value it held; "
             "not migrated"
         )
-    return HeldDict(name, statement, value)
+    return HeldDict(name, statement, value, scope if isinstance(scope, cst.FunctionDef) else None)
 
 
 def _assignments(body: cst.CSTNode, name: str) -> int:

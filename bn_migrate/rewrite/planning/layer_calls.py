@@ -20,7 +20,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import bound_names
-from bn_migrate.rewrite.analysis.syntax import read_names, single_target
+from bn_migrate.rewrite.analysis.syntax import parameter_names, read_names, single_target
 from bn_migrate.rewrite.context import Context
 
 Source = (
@@ -174,6 +174,10 @@ def scoped_call(
         for key, a in defaults.items()
         if key not in given
     ]
+    for arg in extra:
+        written = ctx.program.scopes.written_in.get(id(arg.value))
+        if not carried(ctx, rule, origin or call, arg, written):
+            return None
     if not extra:
         return call, []
     effective = call.with_changes(args=[*call.args, *extra])
@@ -181,6 +185,40 @@ def scoped_call(
     if where is not None:
         ctx.positions[effective] = where
     return effective, extra
+
+
+def carried(
+    ctx: Context, rule: str, site: cst.Call, arg: cst.Arg, written: cst.FunctionDef | None
+) -> bool:
+    """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
+    makes? Only when it reads no name that is local to either function: such a name means something
+    else (or nothing) at the other place. False: left with the reason."""
+    used = _site_function(ctx, site)
+    if used is written:
+        return True
+    local: set[str] = set()
+    for definition in (written, used):
+        if definition is not None:
+            local |= bound_names(definition.body) | parameter_names(definition.params)
+    clash = sorted(read_names(arg.value) & local)
+    if not clash:
+        return True
+    where = f"`{written.name.value}`" if written is not None else "module level"
+    there = f"`{used.name.value}`" if used is not None else "module level"
+    what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+    ctx.leave(
+        rule,
+        site,
+        f"`{what}{code(ctx, arg.value)}` comes from {where} and reads `{clash[0]}`, which means something "
+        f"else where the layer is made ({there}): not migrated",
+    )
+    return False
+
+
+def _site_function(ctx: Context, site: cst.Call) -> cst.FunctionDef | None:
+    """The module-level function the layer call ``site`` is written in (None: module level)."""
+    found = ctx.program.defined_in.get(id(site))
+    return found if isinstance(found, cst.FunctionDef) else None
 
 
 def plan_batch_norm(
@@ -277,6 +315,7 @@ def plan_layer(
     spec: api.LayerSpec,
     call: cst.Call,
     normalizer_defaults: dict[str, cst.Arg] | None = None,
+    site: cst.Call | None = None,
 ) -> LayerPlan | None:
     """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left. ``normalizer_defaults``:
     what an ``arg_scope`` gives ``batch_norm`` where the layer calls it as its normalizer."""
@@ -297,6 +336,7 @@ def plan_layer(
                 normalizer_fn,
                 call.args[params].value if params else None,
                 normalizer_defaults or {},
+                site or call,
             )
             if normalizer is None:
                 return None
@@ -345,6 +385,7 @@ def _normalizer(
     function: cst.BaseExpression,
     params: cst.BaseExpression | None,
     defaults: dict[str, cst.Arg],
+    site: cst.Call,
 ) -> LayerPlan | None:
     """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes. slim calls
     ``batch_norm(outputs, **normalizer_params)``, so an ``arg_scope``'s ``defaults`` for batch_norm apply
@@ -358,11 +399,14 @@ def _normalizer(
         )
         return None
     given: dict[str, cst.BaseExpression] = {}
-    if isinstance(params, cst.Name) and id(params) in ctx.program.held_dicts.reasons:
-        ctx.leave(rule, call, ctx.program.held_dicts.reasons[id(params)])
+    scopes, held = ctx.program.scopes, ctx.program.held_dicts
+    if isinstance(params, cst.Name) and id(params) in held.reasons:
+        ctx.leave(rule, call, held.reasons[id(params)])
         return None
-    if isinstance(params, cst.Name) and id(params) in ctx.program.held_dicts.held:
-        params = ctx.program.held_dicts.held[id(params)].value
+    written = scopes.written_in.get(id(params), _site_function(ctx, site))
+    if isinstance(params, cst.Name) and id(params) in held.held:
+        written = held.held[id(params)].function
+        params = held.held[id(params)].value
     if params is not None:
         if not isinstance(params, cst.Dict):
             ctx.leave(rule, call, "normalizer_params is not a dict literal")
@@ -373,6 +417,13 @@ def _normalizer(
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
             given[key.evaluated_value] = element.value
+            if not carried(ctx, rule, site, kwarg(key.evaluated_value, element.value), written):
+                return None
+    for word, arg in defaults.items():
+        if word not in given and not carried(
+            ctx, rule, site, arg, scopes.written_in.get(id(arg.value))
+        ):
+            return None
     pairs = [(k, a.value) for k, a in defaults.items() if k not in given] + list(given.items())
     synthetic = cst.Call(
         func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]]

@@ -51,7 +51,7 @@ def _plan(ctx: Context, rule: str, call: cst.Call, kind: str) -> None:
             ctx.claim(call.func)
             return
         effective, extra = scoped
-        plan = plan_layer(ctx, rule, spec, effective, normalizer_defaults)
+        plan = plan_layer(ctx, rule, spec, effective, normalizer_defaults, site=call)
         if plan is None:
             ctx.claim(call.func)
             return

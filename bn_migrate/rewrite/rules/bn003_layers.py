@@ -52,7 +52,7 @@ class LayersRule(Rule):
                 continue
             effective, extra = scoped
             normalizer_defaults = ctx.program.scopes.defaults(call, api.CONTRIB_BATCH_NORM)
-            plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults)
+            plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults, site=call)
             if plan is None:
                 continue
             plan.extra_args, plan.read_extra = extra, ctx.materialized

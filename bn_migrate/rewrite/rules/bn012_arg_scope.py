@@ -82,12 +82,36 @@ class ArgScopeRule(Rule):
             ctx.apply(
                 RULE, scope, "arg_scope dissolved: its defaults are written at each call it covered"
             )
+        self._remove_factories(ctx)
         for held in ctx.program.held_dicts.statements():
             ctx.remove(
                 RULE,
                 held.statement,
                 f"normalizer_params dict `{held.name}`: its entries are written into the batch-norm "
                 "layers it configured",
+            )
+
+    @staticmethod
+    def _remove_factories(ctx: Context) -> None:
+        """A scope factory every use of which is dissolved goes too (nothing else calls it)."""
+        program = ctx.program
+        for name, uses in program.scopes.factory_uses.items():
+            factory = program.scopes.factories[name]
+            mentions = sum(
+                1 for n in program.names if n.value == name and id(n) not in program.attribute_names
+            )
+            if mentions != len(uses) + 1:  # its def, and one call per use
+                ctx.leave(
+                    RULE,
+                    factory.definition,
+                    f"scope factory `{name}` is also used otherwise than in `with arg_scope({name}())`: "
+                    "not migrated",
+                )
+                continue
+            ctx.remove(
+                RULE,
+                factory.definition,
+                f"scope factory `{name}`: its defaults are written at each call its scopes covered",
             )
 
 
