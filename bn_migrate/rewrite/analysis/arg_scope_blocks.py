@@ -17,7 +17,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
-from bn_migrate.rewrite.analysis.syntax import parameter_names, read_names
+from bn_migrate.rewrite.analysis.syntax import is_docstring, parameter_names, read_names
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,4 @@ def _returns_its_scope(block: cst.With, body: tuple[cst.BaseStatement, ...]) -> 
 def _statements(node: cst.FunctionDef | cst.With) -> tuple[cst.BaseStatement, ...]:
     """The body's statements, without a leading docstring."""
     body = tuple(node.body.body) if isinstance(node.body, cst.IndentedBlock) else ()
-    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
-        first = body[0].body[0]
-        if isinstance(first, cst.Expr) and isinstance(
-            first.value, (cst.SimpleString, cst.ConcatenatedString)
-        ):
-            return body[1:]
-    return body
+    return body[1:] if body and is_docstring(body[0]) else body
