@@ -15,6 +15,9 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
     ("tensorflow.compat.v2.", "tensorflow."),
     ("tensorflow.contrib.slim.", "tensorflow.contrib.layers."),
+    # arg_scope's own module (tf-slim nets: ``from tf_slim.ops.arg_scope import arg_scope``)
+    ("tensorflow.contrib.framework.python.ops.arg_scope.", "tensorflow.contrib.layers."),
+    ("tf_slim.ops.arg_scope.", "tensorflow.contrib.layers."),
     ("tensorflow.contrib.framework.", "tensorflow.contrib.layers."),
     # contrib's own module paths (cbfinn/maml: ``from tensorflow.contrib.layers.python import layers``)
     ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
@@ -32,6 +35,8 @@ _CANONICAL_MODULES: dict[str, str] = {
     "tf_slim.layers": "tensorflow.contrib.layers",
     "tf_slim.layers.layers": "tensorflow.contrib.layers",
     "tf_slim": "tensorflow.contrib.layers",
+    "tf_slim.ops.arg_scope": "tensorflow.contrib.layers",
+    "tensorflow.contrib.framework.python.ops.arg_scope": "tensorflow.contrib.layers",
 }
 
 
@@ -169,6 +174,8 @@ BATCH_NORM: dict[str, BatchNormSpec] = {
 }
 """Every TF1 batch-norm spelling the codemod migrates."""
 
+CONTRIB_BATCH_NORM = "tensorflow.contrib.layers.batch_norm"
+"""contrib/slim ``batch_norm``: also the normalizer ``normalizer_fn=`` names (BN003)."""
 CONTRIB_SCOPE_ARG = "scope"
 """contrib/slim name the layer through ``scope=``; Keras through ``name=``."""
 
@@ -288,6 +295,7 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
         "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm",
         "tensorflow.nn.conv2d", "tensorflow.nn.bias_add", "tensorflow.nn.max_pool",
         "tensorflow.nn.avg_pool", "tensorflow.matmul",
+        "tensorflow.contrib.layers.conv2d", "tensorflow.contrib.layers.convolution2d",
     }
 )  # fmt: skip
 """Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``;
@@ -301,6 +309,8 @@ RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "tensorflow.layers.conv2d": (("activation", 7),),
     "tensorflow.contrib.layers.fully_connected": (("activation_fn", 2), ("normalizer_fn", 3)),
     "tensorflow.contrib.layers.batch_norm": (("activation_fn", 5),),
+    "tensorflow.contrib.layers.conv2d": (("activation_fn", 6), ("normalizer_fn", 7)),
+    "tensorflow.contrib.layers.convolution2d": (("activation_fn", 6), ("normalizer_fn", 7)),
 }
 """(keyword, position) of the function arguments a layer applies to its output (constructor arguments
 for classes, call arguments for functions). The layer keeps its input's rank only if each is absent
@@ -316,6 +326,24 @@ RANK_LAMBDA = "tensorflow.keras.layers.Lambda"
 """Keras ``Lambda``: keeps a known rank only when its function is a ``lambda`` the rank inference reads."""
 
 ARG_SCOPE = "tensorflow.contrib.layers.arg_scope"
+SLIM_LAYERS_PREFIX = "tensorflow.contrib.layers."
+"""Functions below it are slim's ``add_arg_scope`` layers: the ops an ``arg_scope`` may list."""
+SLIM_OP_ALIASES: dict[str, str] = {
+    f"tensorflow.contrib.layers.{long}": f"tensorflow.contrib.layers.{short}"
+    for long, short in (
+        ("convolution1d", "conv1d"), ("convolution2d", "conv2d"), ("convolution3d", "conv3d"),
+        ("convolution2d_transpose", "conv2d_transpose"), ("convolution3d_transpose", "conv3d_transpose"),
+        ("convolution2d_in_plane", "conv2d_in_plane"), ("separable_convolution2d", "separable_conv2d"),
+    )
+}  # fmt: skip
+"""tf-slim binds these names to one function (``conv2d = convolution2d``): an ``arg_scope`` listing either
+spelling gives its defaults to calls of both."""
+SLIM_REPEATERS: dict[str, str] = {
+    "tensorflow.contrib.layers.repeat": "repeat",
+    "tensorflow.contrib.layers.stack": "stack",
+}
+"""``slim.repeat(inputs, n, layer, *args, scope=S)`` / ``slim.stack(inputs, layer, [args...], scope=S)``:
+one call of ``layer`` per repetition, each under ``variable_scope(S)`` with ``scope=S_1``, ``S_2``..."""
 PLACEHOLDERS = frozenset({"tensorflow.placeholder"})
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
@@ -424,9 +452,33 @@ LAYERS: dict[str, LayerSpec] = {
         scope_arg="scope",
         keras_positional=("units",),
     ),
+    **{
+        f"tensorflow.contrib.layers.{name}": LayerSpec(
+            "tf.keras.layers.Conv2D",
+            ("num_outputs", "kernel_size", "stride", "padding", "data_format", "rate", "activation_fn",
+             "normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
+             "biases_initializer", "biases_regularizer"),
+            renames={
+                "num_outputs": "filters", "stride": "strides", "rate": "dilation_rate",
+                "activation_fn": "activation", "weights_initializer": "kernel_initializer",
+                "weights_regularizer": "kernel_regularizer", "biases_initializer": "bias_initializer",
+                "biases_regularizer": "bias_regularizer",
+            },
+            explicit={"activation": "tf.nn.relu", "padding": '"same"'},
+            unsupported=frozenset({"data_format", "reuse", "variables_collections", "outputs_collections",
+                                   "trainable"}),
+            auto_name="Conv",
+            scope_arg="scope",
+            keras_positional=("filters", "kernel_size", "strides"),
+        )
+        for name in ("conv2d", "convolution2d")
+    },
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
-activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file."""
+activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
+``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
+``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
+``dilation_rate``; a ``data_format`` (NCHW) leaves the file."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
@@ -1030,6 +1082,11 @@ LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
 """Third-party packages a TF1 program imports that are not modules of the program: when one is not
 installed where the codemod runs, it is still a library (any other name found nowhere may be a module of
 the program that was not given, so the file is left)."""
+SCOPE_SAFE_PACKAGES = (
+    TENSORFLOW_PACKAGES | LIBRARIES_WITHOUT_GRAPH_CODE | frozenset({"math", "os", "sys"})
+)
+"""Packages whose functions, called inside an ``arg_scope``, cannot reach a slim layer through it (the
+TensorFlow layers it reaches are read at their own calls)."""
 
 PYTHON2_STANDARD_LIBRARY = frozenset(
     {

@@ -50,6 +50,8 @@ SUPPORTED_FIXTURES = (
     "nested_builders",
     "per_call_scopes",
     "gan_two_steps",
+    "slim_nested_scopes",
+    "slim_conv_repeat",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -481,4 +481,4 @@ def test_positional_order_table_is_what_tensorflow_2_21_gives() -> None:
             if index >= len(tf2) or tf2[index] != own.get(parameter, parameter):
                 expected["tensorflow." + name.removeprefix("tf.")] = index
                 break
-    assert api.POSITIONAL_ORDER_CHANGED == expected
+    assert expected == api.POSITIONAL_ORDER_CHANGED

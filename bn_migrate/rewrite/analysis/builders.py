@@ -28,6 +28,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
+    is_docstring,
     keyword,
     name_references,
     parameter_names,
@@ -188,7 +189,7 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
     """The ``with tf.variable_scope("name"[, reuse=...]):`` block that is the whole body (after a
     docstring), with nothing else in the with item."""
     statements = list(_body(definition))
-    if statements and _is_docstring(statements[0]):
+    if statements and is_docstring(statements[0]):
         statements = statements[1:]
     if len(statements) != 1 or not isinstance(statements[0], cst.With):
         return None
@@ -314,15 +315,6 @@ def literal_string(node: cst.BaseExpression | None) -> str | None:
 def _body(node: cst.FunctionDef | cst.With | cst.If) -> tuple[cst.BaseStatement, ...]:
     body = node.body
     return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def becomes_class(

@@ -22,6 +22,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
@@ -29,6 +30,7 @@ from bn_migrate.rewrite.analysis.builders import (
     read_nested_builder,
 )
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
+from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.scoped_collections import (
@@ -115,7 +117,9 @@ class Program:
     attribute_names: set[int] = field(default_factory=set)  # ids of the Names that are ``x.<attr>``
     arg_scopes: list[cst.With] = field(
         default_factory=list
-    )  # every ``with arg_scope(...)``, any depth
+    )  # every ``with`` holding an ``arg_scope(...)``, any depth
+    scopes: ArgScopes = field(default_factory=ArgScopes)  # see ``analysis.arg_scopes``
+    held_dicts: HeldDicts = field(default_factory=HeldDicts)  # see ``analysis.held_dicts``
     scope_defaults: dict[int, list[cst.Arg]] = field(
         default_factory=dict
     )  # id(call) -> arg_scope keywords
@@ -147,6 +151,7 @@ class Program:
         default_factory=dict
     )  # several train ops: each one's scoped update ops, or why they are not read
     _graph_tensors: set[str] | None = None
+    _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
 
@@ -175,6 +180,7 @@ class Program:
         program._read_statements(program.statements)
         program._read_training(module)
         program._read_arg_scopes(module)
+        program.held_dicts = read_held_dicts(module, program.calls, program.defined_in)
         for statement in module.body:
             layers = program.update_loop_layers(statement)
             if layers:
@@ -384,9 +390,11 @@ class Program:
 
         repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
         defining: list[cst.CSTNode] = []  # enclosing function and class definitions
+        scopes = self._scope_reader = ArgScopeReader(module, self.aliases)
 
         class Index(cst.CSTVisitor):
             def on_visit(self, node: cst.CSTNode) -> bool:
+                scopes.on_visit(node)
                 if isinstance(node, _REPEATING):
                     repeating.append(node)
                 elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -398,6 +406,7 @@ class Program:
                     repeating.pop()
                 elif defining and defining[-1] is original_node:
                     defining.pop()
+                scopes.on_leave(original_node)
                 super().on_leave(original_node)
 
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
@@ -416,30 +425,22 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-            def visit_With(self, node: cst.With) -> None:
-                if (
-                    len(node.items) == 1
-                    and call_target(program.aliases, node.items[0].item) == api.ARG_SCOPE
-                ):
-                    program.arg_scopes.append(node)
-
         module.visit(Index())
 
     def _read_arg_scopes(self, module: cst.Module) -> None:
-        """slim/contrib ``arg_scope([functions], **defaults)``: the defaults each call inside receives.
-        (``_index`` found the blocks.)"""
-        for scope in self.arg_scopes:
-            call = scope.items[0].item
-            assert isinstance(call, cst.Call)
-            args = positional(call)
-            listed = args[0].value if len(args) == 1 else None
-            if not isinstance(listed, (cst.List, cst.Tuple)):
-                continue
-            functions = {self.aliases.qualify(e.value) for e in listed.elements}
-            defaults = [a for a in call.args if a.keyword is not None]
-            for inner in self.calls:
-                if self.aliases.qualify(inner.func) in functions and contains(scope.body, inner):
-                    self.scope_defaults.setdefault(id(inner), []).extend(defaults)
+        """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives
+        (read in modules that call slim at all: a slim layer in a function this module never calls may
+        run under a scope its callers elsewhere open)."""
+        names = [self.aliases.qualify(call.func) or "" for call in self.calls]
+        if not any(name.startswith(api.SLIM_LAYERS_PREFIX) for name in names):
+            return
+        assert self._scope_reader is not None  # ``_index`` drove it
+        self.scopes = self._scope_reader.finish(self.calls)
+        self.arg_scopes = list(self.scopes.blocks)
+        for call, name in zip(self.calls, names):
+            defaults = self.scopes.defaults(call, name) if name else None
+            if defaults:
+                self.scope_defaults[id(call)] = list(defaults.values())
 
     def _read_training(self, module: cst.Module) -> None:
         """Optimizers, ``minimize`` train ops, and which train ops carry the update ops with them."""

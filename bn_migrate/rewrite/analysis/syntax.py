@@ -47,6 +47,16 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     return found
 
 
+def is_docstring(statement: cst.BaseStatement) -> bool:
+    """Is ``statement`` a bare string (a docstring when it comes first)?"""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
 def parameter_names(params: cst.Parameters) -> set[str]:
     """Every name a function's parameters bind."""
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}

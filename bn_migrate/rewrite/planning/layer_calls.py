@@ -11,6 +11,7 @@ created once at module level (``ctx.layer_objects``) and the call site calls it.
 from __future__ import annotations
 
 import keyword as python_keyword
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -19,12 +20,12 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import bound_names
-from bn_migrate.rewrite.analysis.syntax import read_names, single_target
+from bn_migrate.rewrite.analysis.syntax import parameter_names, read_names, single_target
 from bn_migrate.rewrite.context import Context
 
 Source = (
-    int | str | cst.BaseExpression
-)  # index into the call's arguments, new source text, or a node
+    int | str | cst.BaseExpression | Callable[[], cst.BaseExpression]
+)  # index into the call's arguments, new source text, a node, or a node read when the tree is rebuilt
 
 FUSED_CLASS = "BatchNormalization"
 """Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
@@ -49,6 +50,9 @@ class LayerPlan:
     positional: int = 0  # how many leading kwargs are written positionally
     trainable: bool = True  # False: its variables stay out of the train step (TF1 trainable=False)
     extra_args: list[cst.Arg] = field(default_factory=list)  # arguments an arg_scope supplied
+    # how they are read when the call is rebuilt: with the edits made inside them (``ctx.materialized``:
+    # they lie outside the call, in the ``arg_scope``, so the engine's pass gives them only there)
+    read_extra: Callable[[cst.Arg], cst.Arg] | None = None
     normalizer: LayerPlan | None = (
         None  # contrib normalizer_fn=batch_norm, applied before activation
     )
@@ -68,7 +72,8 @@ class LayerPlan:
 
     def arguments(self, call: cst.Call) -> list[cst.Arg]:
         """The call's arguments as the plan indexes them (explicit ones, then the arg_scope's)."""
-        return [*call.args, *self.extra_args]
+        read = self.read_extra
+        return [*call.args, *(read(a) if read else a for a in self.extra_args)]
 
     def rebuild(self, updated: cst.CSTNode) -> cst.CSTNode:
         """The edited original call -> ``layer(inputs, training=...)`` (or ``Ctor(...)`` for classes)."""
@@ -101,6 +106,8 @@ def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.Bas
         return args[source].value.deep_clone()
     if isinstance(source, str):
         return cst.parse_expression(source)
+    if callable(source):
+        return source()
     return source.deep_clone()
 
 
@@ -143,6 +150,75 @@ def bind(
             ctx.leave(rule, call, f"{what} without inputs")
             return None
     return bound, inputs
+
+
+def scoped_call(
+    ctx: Context, rule: str, call: cst.Call, op: str, origin: cst.Call | None = None
+) -> tuple[cst.Call, list[cst.Arg]] | None:
+    """``call`` with the keywords an ``arg_scope`` gives ``op`` where ``origin`` (default: ``call``) runs
+    and ``call`` does not pass (a call's own keywords win, as in slim), and those added arguments; None
+    (left) for a slim layer where the scope in force is not known."""
+    defaults = ctx.program.scopes.defaults(origin or call, op)
+    if defaults is None and op.startswith(api.SLIM_LAYERS_PREFIX):
+        why = ctx.program.scopes.unknown_reason(origin or call)
+        ctx.leave(
+            rule,
+            origin or call,
+            f"slim layer where the arg_scope in force is not known: {why}; not migrated",
+        )
+        return None
+    defaults = defaults or {}
+    given = {a.keyword.value for a in call.args if a.keyword is not None}
+    extra = [
+        a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        for key, a in defaults.items()
+        if key not in given
+    ]
+    for arg in extra:
+        written = ctx.program.scopes.written_in.get(id(arg.value))
+        if not carried(ctx, rule, origin or call, arg, written):
+            return None
+    if not extra:
+        return call, []
+    effective = call.with_changes(args=[*call.args, *extra])
+    where = ctx.positions.get(origin or call)
+    if where is not None:
+        ctx.positions[effective] = where
+    return effective, extra
+
+
+def carried(
+    ctx: Context, rule: str, site: cst.Call, arg: cst.Arg, written: cst.FunctionDef | None
+) -> bool:
+    """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
+    makes? Only when it reads no name that is local to either function: such a name means something
+    else (or nothing) at the other place. False: left with the reason."""
+    used = _site_function(ctx, site)
+    if used is written:
+        return True
+    local: set[str] = set()
+    for definition in (written, used):
+        if definition is not None:
+            local |= bound_names(definition.body) | parameter_names(definition.params)
+    clash = sorted(read_names(arg.value) & local)
+    if not clash:
+        return True
+    where = f"`{written.name.value}`" if written is not None else "module level"
+    there = f"`{used.name.value}`" if used is not None else "module level"
+    what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+    ctx.leave(
+        rule,
+        site,
+        f"`{what}{code(ctx, arg.value)}` comes from {where} and reads `{clash[0]}`, which means something "
+        f"else where the layer is made ({there}): not migrated",
+    )
+    return False
+
+
+def _site_function(ctx: Context, site: cst.Call) -> cst.FunctionDef | None:
+    """The module-level function the layer call ``site`` is written in (None: module level)."""
+    found = ctx.program.defined_in.get(id(site))
+    return found if isinstance(found, cst.FunctionDef) else None
 
 
 def plan_batch_norm(
@@ -233,8 +309,16 @@ def plan_batch_norm(
     return plan
 
 
-def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> LayerPlan | None:
-    """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left."""
+def plan_layer(
+    ctx: Context,
+    rule: str,
+    spec: api.LayerSpec,
+    call: cst.Call,
+    normalizer_defaults: dict[str, cst.Arg] | None = None,
+    site: cst.Call | None = None,
+) -> LayerPlan | None:
+    """Plan a non-BN TF1 layer function (BN003) as a Keras 3 layer; None: left. ``normalizer_defaults``:
+    what an ``arg_scope`` gives ``batch_norm`` where the layer calls it as its normalizer."""
     what = spec.keras_class.rsplit(".", 1)[-1]
     bound_and_inputs = bind(ctx, rule, what, spec.positional, call, has_inputs=True)
     if bound_and_inputs is None:
@@ -246,7 +330,13 @@ def plan_layer(ctx: Context, rule: str, spec: api.LayerSpec, call: cst.Call) -> 
         params = bound.pop("normalizer_params", None)
         if code(ctx, normalizer_fn) != "None":
             normalizer = _normalizer(
-                ctx, rule, call, normalizer_fn, call.args[params].value if params else None
+                ctx,
+                rule,
+                call,
+                normalizer_fn,
+                call.args[params].value if params else None,
+                normalizer_defaults or {},
+                site or call,
             )
             if normalizer is None:
                 return None
@@ -294,8 +384,12 @@ def _normalizer(
     call: cst.Call,
     function: cst.BaseExpression,
     params: cst.BaseExpression | None,
+    defaults: dict[str, cst.Arg],
+    site: cst.Call,
 ) -> LayerPlan | None:
-    """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes."""
+    """contrib ``normalizer_fn=batch_norm, normalizer_params={...}``: the BN layer it makes. slim calls
+    ``batch_norm(outputs, **normalizer_params)``, so an ``arg_scope``'s ``defaults`` for batch_norm apply
+    under the params; a dict held in a variable is read from its one assignment (``analysis.held_dicts``)."""
     spec = api.BATCH_NORM.get(ctx.qualify(function) or "")
     if spec is None or spec.family != "contrib/slim":
         ctx.leave(
@@ -304,7 +398,15 @@ def _normalizer(
             f"normalizer_fn={code(ctx, function)} is not migrated (only contrib/slim batch_norm)",
         )
         return None
-    pairs: list[tuple[str, cst.BaseExpression]] = []
+    given: dict[str, cst.BaseExpression] = {}
+    scopes, held = ctx.program.scopes, ctx.program.held_dicts
+    if isinstance(params, cst.Name) and id(params) in held.reasons:
+        ctx.leave(rule, call, held.reasons[id(params)])
+        return None
+    written = scopes.written_in.get(id(params), _site_function(ctx, site))
+    if isinstance(params, cst.Name) and id(params) in held.held:
+        written = held.held[id(params)].function
+        params = held.held[id(params)].value
     if params is not None:
         if not isinstance(params, cst.Dict):
             ctx.leave(rule, call, "normalizer_params is not a dict literal")
@@ -314,7 +416,15 @@ def _normalizer(
             if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
-            pairs.append((key.evaluated_value, element.value))
+            given[key.evaluated_value] = element.value
+            if not carried(ctx, rule, site, kwarg(key.evaluated_value, element.value), written):
+                return None
+    for word, arg in defaults.items():
+        if word not in given and not carried(
+            ctx, rule, site, arg, scopes.written_in.get(id(arg.value))
+        ):
+            return None
+    pairs = [(k, a.value) for k, a in defaults.items() if k not in given] + list(given.items())
     synthetic = cst.Call(
         func=function, args=[cst.Arg(cst.Name("inputs")), *[kwarg(k, v) for k, v in pairs]]
     )
@@ -331,7 +441,9 @@ def _normalizer(
         for k, v in plan.kwargs
     ]
     if isinstance(plan.training, int):
-        plan.training = synthetic.args[plan.training].value
+        # read at rebuild, with the edits later rules make inside it (a builder's flag renamed, BN018)
+        training = synthetic.args[plan.training].value
+        plan.training = lambda: ctx.materialized(training).deep_clone()
     plan.inputs = 0
     return plan
 
@@ -453,7 +565,7 @@ def object_name(ctx: Context, call: cst.Call, plan: LayerPlan, auto: str) -> str
     """Module-level name for a hoisted layer: its TF1 ``name=``/``scope=``, else TF1's auto-name."""
     given = next(
         (
-            call.args[source].value
+            plan.arguments(call)[source].value
             for key, source in plan.kwargs
             if key == "name" and isinstance(source, int)
         ),
@@ -476,40 +588,52 @@ def layer_object_name(ctx: Context, given: cst.BaseExpression | None, auto: str)
 
 
 def finish(
-    ctx: Context, rule: str, call: cst.Call, plan: LayerPlan, auto: str, message: str
-) -> None:
-    """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site."""
+    ctx: Context,
+    rule: str,
+    call: cst.Call,
+    plan: LayerPlan,
+    auto: str,
+    message: str,
+    *,
+    origin: cst.Call | None = None,
+    order: int = 0,
+) -> bool:
+    """Claim the call, hoist the layer object in placeholder graphs, register the edit and the site;
+    False when the call is left. ``origin``: the call of the original tree that ``call`` (made by the
+    rule) stands for, one of several layers it makes (``slim.repeat``): its layer is hoisted (``order``
+    among them) but the rule edits ``origin`` itself."""
+    site = origin or call
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
-    if hoisted and not created_once(ctx, rule, call):
-        return
+    if hoisted and not created_once(ctx, rule, site):
+        return False
     if hoisted:
         constructor = module_level(
-            ctx, rule, call, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
+            ctx, rule, site, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
         )
         if constructor is None:
-            return
-        builder = ctx.program.builder_of(call)
+            return False
+        builder = ctx.program.builder_of(site)
         if builder is not None and not ctx.program.builder_class(builder):
             if builder.nested:
                 ctx.leave(
                     rule,
-                    call,
+                    site,
                     f"layer in `{builder.definition.name.value}`, called from other builders, which "
                     "cannot all become Keras layer classes (a graph tensor read as a global, *args...): "
                     "not migrated",
                 )
-                return
+                return False
             builder = None  # its layers are module-level objects, which its body calls
         if builder is not None and not plan.trainable:
             ctx.leave(
                 rule,
-                call,
+                site,
                 "trainable=False layer in a builder (which becomes a Keras layer class whose variables "
                 "all train): not migrated",
             )
-            return
-        where = ctx.positions.get(call)
-        place = (where.start.line, where.start.column) if where else (0, 0)
+            return False
+        where = ctx.positions.get(site)
+        place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
         name = object_name(ctx, call, plan, auto)
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
@@ -523,16 +647,16 @@ def finish(
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
             trainings = _as_called(
-                ctx, call, _value(bn.arguments(call) if bn is plan else [], bn.training)
+                ctx, site, _value(bn.arguments(call) if bn is plan else [], bn.training)
             )
             if any(training is None for training, _, _ in trainings):
                 ctx.leave(
                     rule,
-                    call,
+                    site,
                     "training= is a builder parameter its call does not pass: not migrated",
                 )
-                return
-            texts = [(code(ctx, t), site, path) for t, site, path in trainings if t is not None]
+                return False
+            texts = [(code(ctx, t), at, path) for t, at, path in trainings if t is not None]
             for path in {path for _, _, path in texts}:  # one layer object per nested call site
                 training_on = [text for text, _, p in texts if p == path and text != "False"]
                 together = ctx.program.builder_of(call) is not None and (
@@ -541,16 +665,19 @@ def finish(
                 if len(training_on) > 1 and not together:
                     ctx.leave(
                         rule,
-                        call,
+                        site,
                         f"the builder's calls pass training={', '.join(training_on)}: TF1 made update "
                         "ops at more than one call of this shared layer, and which of them ran "
                         "together is not migrated",
                     )
-                    return
-            ctx.bn_training.extend((text, site) for text, site, _ in texts)
+                    return False
+            ctx.bn_training.extend((text, at) for text, at, _ in texts)
+    if origin is not None:
+        return True
     ctx.claim(call.func)
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
+    return True
 
 
 def _hoist(
@@ -728,9 +855,16 @@ def migrate_batch_norm_calls(ctx: Context, rule: str) -> None:
                 f"only some of `{target}.updates` reach UPDATE_OPS: Keras 3 cannot split them",
             )
             continue
-        plan = plan_batch_norm(ctx, spec, call, updates_happen=updates_happen(ctx, spec, target))
+        scoped = scoped_call(ctx, rule, call, ctx.qualify(call.func) or "")
+        if scoped is None:
+            continue
+        effective, extra = scoped
+        plan = plan_batch_norm(
+            ctx, spec, effective, updates_happen=updates_happen(ctx, spec, target)
+        )
         if plan is None:
             continue
+        plan.extra_args, plan.read_extra = extra, ctx.materialized
         auto = "batch_normalization" + (f"_{counter}" if counter else "")
         counter += 1
         finish(

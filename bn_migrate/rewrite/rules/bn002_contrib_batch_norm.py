@@ -3,8 +3,9 @@
 ``tf.contrib.layers.batch_norm``, ``slim.batch_norm`` and ``tf_slim.batch_norm`` (any import spelling)
 become ``tf.keras.layers.BatchNormalization`` with contrib's own defaults written out: momentum=0.999
 (from ``decay``), epsilon=0.001, center=True and **scale=False**; ``is_training`` (default True) becomes
-the call-time ``training=``, ``scope=`` the layer ``name=``. contrib ran the fused kernel for 2-D and 4-D
-input by default: see BN008. Arguments Keras 3 cannot express exactly (``zero_debias_moving_mean``,
+the call-time ``training=``, ``scope=`` the layer ``name=``; an ``arg_scope([slim.batch_norm], ...)``
+around the call gives the defaults its own keywords do not (BN012). contrib ran the fused kernel for
+2-D and 4-D input by default: see BN008. Arguments Keras 3 cannot express exactly (``zero_debias_moving_mean``,
 ``batch_weights``, ``renorm_decay``, ``activation_fn``, ``updates_collections``, ``data_format``...)
 leave the file.
 """

@@ -1,23 +1,29 @@
 """BN003: other TF1 layer functions -> Keras 3 layers created once.
 
 ``tf.layers.dense`` / ``conv2d`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten`` / ``dropout``
-and contrib/slim ``fully_connected`` become Keras layers with the same arguments (contrib's renamed:
-``num_outputs`` -> units, ``activation_fn`` -> activation with its ReLU default written out,
+and contrib/slim ``fully_connected`` / ``conv2d`` become Keras layers with the same arguments (contrib's
+renamed: ``num_outputs`` -> units/filters, ``activation_fn`` -> activation with its ReLU default written
+out, ``stride`` -> strides, ``rate`` -> dilation_rate, conv2d's "SAME" padding default written out,
 ``weights_initializer`` -> kernel_initializer, ``scope`` -> name). In a placeholder graph the layer
 object is created once at module level, named after its TF1 ``name=`` (or TF1's auto-name), and the
-graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. ``reuse``, ``trainable``
-and contrib's ``normalizer_fn`` leave the file.
+graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. contrib's
+``normalizer_fn=slim.batch_norm`` becomes a bias-free layer followed by the BN layer that
+``normalizer_params`` (a dict literal, or a dict held in a variable nothing else touches) and the
+``arg_scope`` defaults for ``batch_norm`` configure, then the activation. ``slim.repeat(net, 2,
+slim.fully_connected, 64, scope='fc')`` / ``slim.stack(net, slim.fully_connected, [64, 32], scope='fc')``
+become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``),
+applied in a chain. ``reuse``, ``trainable``, other normalizers, a repeat without a literal ``scope=`` or
+count, and params that may have changed leave the file.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-import libcst as cst
-
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.context import Context, Example, Rule
-from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer
+from bn_migrate.rewrite.planning.layer_calls import finish, layer_calls, plan_layer, scoped_call
+from bn_migrate.rewrite.planning.repeats import plan_repeats
 from bn_migrate.rewrite.rule_examples import SEED_AFTER, SEED_BEFORE, program
 
 
@@ -41,22 +47,18 @@ class LayersRule(Rule):
         counts: Counter[str] = Counter()
         for call, spec, _ in layer_calls(ctx, api.LAYERS):
             assert isinstance(spec, api.LayerSpec)
-            defaults = ctx.program.scope_defaults.get(id(call), [])
-            given = {a.keyword.value for a in call.args if a.keyword is not None}
-            extra = [  # arg_scope defaults are keyword arguments (Program._read_arg_scopes)
-                a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                for a in defaults
-                if a.keyword is not None and a.keyword.value not in given
-            ]
-            effective = call.with_changes(args=[*call.args, *extra]) if extra else call
-            if effective is not call and call in ctx.positions:
-                ctx.positions[effective] = ctx.positions[call]
-            plan = plan_layer(ctx, self.id, spec, effective)
+            scoped = scoped_call(ctx, self.id, call, ctx.qualify(call.func) or "")
+            if scoped is None:
+                continue
+            effective, extra = scoped
+            normalizer_defaults = ctx.program.scopes.defaults(call, api.CONTRIB_BATCH_NORM)
+            plan = plan_layer(ctx, self.id, spec, effective, normalizer_defaults, site=call)
             if plan is None:
                 continue
-            plan.extra_args = [ctx.materialized(a) for a in extra]
+            plan.extra_args, plan.read_extra = extra, ctx.materialized
             auto = spec.auto_name + (f"_{counts[spec.auto_name]}" if counts[spec.auto_name] else "")
             counts[spec.auto_name] += 1
             finish(
                 ctx, self.id, call, plan, auto, f"{ctx.qualify(call.func)} -> {plan.layer_class}"
             )
+        plan_repeats(ctx, self.id)

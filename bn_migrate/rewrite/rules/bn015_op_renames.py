@@ -9,10 +9,10 @@ TF 2.21's own ``tf_upgrade_v2`` and keeps only targets with the same semantics; 
 whose parameter moved become keywords (``tf.nn.in_top_k(predictions, targets, k)``, whose TF2 order is
 ``targets, predictions``, becomes ``tf.nn.in_top_k(predictions=..., targets=..., k=...)``). A call of
 another function TF2 kept under its TF1 name but with its parameters in another order
-(``api_tables.POSITIONAL_ORDER_CHANGED``: ``tf.argmax(x, 1, "name")``, whose third parameter is now
-``output_type``) that passes arguments by position past the change is left. ``tf.div`` is migrated only when a float literal operand
-proves real division (integers divide with floor division). Left: a TF1 keyword TF2 would receive twice,
-an argument that is not a TF1 parameter, ``*args``, a reworked op used without being called, a tensor
+(``api_tables.POSITIONAL_ORDER_CHANGED``: ``tf.shape(x, "name")``, whose second parameter is now
+``out_type``) that passes arguments by position past the change is left. ``tf.div`` is migrated only
+when a float literal operand proves real division (integers divide with floor division). Left: a TF1
+keyword TF2 would receive twice, an argument that is not a TF1 parameter, ``*args``, a reworked op used without being called, a tensor
 op applied in a Keras functional graph at module level (Keras 3 needs a ``Lambda``), and a random op
 TF2 would run once at module level where TF1 drew new values at every ``session.run``.
 """
