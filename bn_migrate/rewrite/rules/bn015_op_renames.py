@@ -12,9 +12,10 @@ another function TF2 kept under its TF1 name but with its parameters in another 
 (``api_tables.POSITIONAL_ORDER_CHANGED``: ``tf.shape(x, "name")``, whose second parameter is now
 ``out_type``) that passes arguments by position past the change is left. ``tf.div`` is migrated only
 when a float literal operand proves real division (integers divide with floor division). Left: a TF1
-keyword TF2 would receive twice, an argument that is not a TF1 parameter, ``*args``, a reworked op used without being called, a tensor
-op applied in a Keras functional graph at module level (Keras 3 needs a ``Lambda``), and a random op
-TF2 would run once at module level where TF1 drew new values at every ``session.run``.
+keyword TF2 would receive twice, an argument that is not a TF1 parameter, ``*args``, a reworked op used
+without being called, a tensor op applied in a Keras functional graph at module level (Keras 3 needs a
+``Lambda``), and a random op TF2 would run once at module level where TF1 drew new values at every
+``session.run``.
 """
 
 from __future__ import annotations
