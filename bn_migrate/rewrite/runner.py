@@ -107,6 +107,7 @@ class FileJob:
     program: tuple[FileJob, ...] = ()
     imports: tuple[tuple[int, int, int], ...] = ()
     entries: tuple[int, ...] = (0,)  # the programs' scripts (programs sharing modules go together)
+    through_star: bool = False  # names no TensorFlow, but star-imports a module that uses it
 
 
 NOT_REGULAR = "not a regular file"
@@ -598,6 +599,9 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         outcome = _failed(display, exc)
         return _copy_unchanged(job, settings, outcome)
     if not any(needle in data for needle in PREFILTER_NEEDLES):
+        if job.through_star and job.blockers:  # its TensorFlow names come from another module
+            outcome = FileOutcome(display, Status.SKIPPED, left=list(job.blockers))
+            return _copy_unchanged(job, settings, outcome)
         return _copy_unchanged(job, settings, FileOutcome(display, Status.UNCHANGED))
     program = {"blockers": job.blockers} if job.blockers else {}
     result = settings.transform(source.text, path=display, options=settings.options, **program)
@@ -902,13 +906,20 @@ def _engine_needed(jobs: Sequence[FileJob]) -> bool:
     most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
     process, and no program graph is built (blockers matter only to a file the engine sees). Only the
     choice of process and that work depend on this answer, never a file's result."""
+    tensorflow = stars = False
     for job in jobs:
         try:
             data = read_regular(job.path)
         except OSError:  # NotRegularFile included
             continue
+        stars = stars or b"import *" in data
         if not any(needle in data for needle in PREFILTER_NEEDLES):
+            if stars and tensorflow:  # may use TensorFlow through a star import: the graph says
+                return True
             continue
+        tensorflow = True
+        if stars:
+            return True
         if job.path.suffix == NOTEBOOK_SUFFIX:
             return True  # its code is in its cells: the JSON text says nothing (it even parses)
         try:
@@ -1068,7 +1079,17 @@ def with_program_blockers(
     candidates = [job for job in jobs if _mentions_tensorflow(job.path)]
     if not candidates:
         return jobs
-    graph = ProgramGraph.build([job.path for job in candidates], [p for p in paths if p.is_dir()])
+    roots = [p for p in paths if p.is_dir()]
+    graph = ProgramGraph.build([job.path for job in candidates], roots)
+    # a file taking every name of a TensorFlow module (``from utils import *``) may use TensorFlow
+    # without naming it: it is a candidate too (its own imports then read as a wanted file's)
+    stars = graph.star_importers(job.path for job in candidates)
+    starred = {id(job) for job in jobs if Path(os.path.abspath(job.path)) in stars}
+    starred -= {id(job) for job in candidates}
+    if starred:
+        jobs = [replace(job, through_star=True) if id(job) in starred else job for job in jobs]
+        candidates = [job for job in jobs if job.through_star or _mentions_tensorflow(job.path)]
+        graph = ProgramGraph.build([job.path for job in candidates], roots)
     updated = {
         id(job): replace(job, blockers=tuple(graph.blockers(job.path))) for job in candidates
     }

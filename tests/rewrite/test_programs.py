@@ -319,3 +319,27 @@ def test_migrated_program_is_equivalent_and_a_planted_mistake_is_caught(
         shutil.copy(mistake, planted / mistake.name)
     bad = check_programs(original, planted / "train.py", options, old_cache=old_cache)
     assert bad.verdict == "different", bad.render_text()
+
+
+STAR_UTILS = "import tensorflow as tf\n\n\ndef square(t):\n    return tf.square(t)\n"
+
+
+def test_a_script_using_tensorflow_only_through_a_star_import_is_part_of_its_program(
+    tmp_path: Path,
+) -> None:
+    """``from utils import *`` where utils imports tensorflow: the script names no TensorFlow itself,
+    yet all its TF1 code is TensorFlow's. Once silently "unchanged"; now migrated with its module, or
+    left with the reasons when the program cannot be merged."""
+    train = TRAIN.format(import_line="", call="square").replace(
+        "import numpy as np\nimport tensorflow as tf\n", "import numpy as np\nfrom utils import *\n"
+    )
+    assert "tensorflow" not in train
+    write(tmp_path, {"utils.py": STAR_UTILS, "train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left
+    assert b"+import tensorflow as tf\n" in (outcomes["train.py"].diff or b"")
+    dynamic = train + "import importlib\nimportlib.import_module('json')\n"
+    write(tmp_path, {"train.py": dynamic})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.CHECK, jobs=1)))
+    assert outcomes["train.py"].status is Status.SKIPPED
+    assert any("chosen at run time" in site.message for site in outcomes["train.py"].left)

@@ -76,6 +76,7 @@ class LocalImport:
     col: int
     module: str  # the module as written, relative dots included
     target: Path
+    star: bool = False  # ``from module import *``: the importer's names may be the module's
 
 
 @dataclass
@@ -362,6 +363,18 @@ class ProgramGraph:
 
         return visit(entry)
 
+    def star_importers(self, files: Iterable[Path]) -> set[Path]:
+        """The files that take every name of one of ``files`` (``from module import *``), directly
+        or through further star imports: they may use TensorFlow without naming it."""
+        found: set[Path] = set()
+        stack = [Path(os.path.abspath(f)) for f in files]
+        while stack:
+            for edge in self.importers.get(stack.pop(), []):
+                if edge.star and edge.importer not in found:
+                    found.add(edge.importer)
+                    stack.append(edge.importer)
+        return found
+
     def _builds_graph(self, path: Path) -> bool:
         facts = self.facts.get(path)
         if facts is None:
@@ -524,7 +537,8 @@ class _ImportReader:
     def _local(self, node: ast.stmt, module: str, target: Path | None) -> None:
         if target is None or target == self.facts.path:
             return
-        edge = LocalImport(self.facts.path, node.lineno, node.col_offset + 1, module, target)
+        star = isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+        edge = LocalImport(self.facts.path, node.lineno, node.col_offset + 1, module, target, star)
         if edge not in self.facts.imports:
             self.facts.imports.append(edge)
             self.facts.imports.sort(key=lambda e: (e.line, e.col, str(e.target)))
