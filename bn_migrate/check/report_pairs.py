@@ -2,7 +2,8 @@
 pair a rewrite report lists, summed up in one table.
 
 The report's ``models`` entries are objects ``{"old": "path.py::builder", "new": "path.py::Class",
-"input_shape": null or [sizes], "variables": {"tf1/name": "new/path"}, "builder_args": {"reuse": false}}``
+"input_shape": null or [sizes], "variables": {"tf1/name": "new/path"}, "builder_args": {"reuse": false},
+"model_args": {"units": 8, "name": "layer1"}}``
 (``builder_args``, optional: literals the program passed the builder; ``--builder-arg`` wins). A relative
 path is read from the working folder, else from the report's folder. A pair is checked with its own
 ``input_shape``, else with ``--input-shape``; a pair with neither is UNDECIDED (a shape is never guessed),
@@ -34,6 +35,7 @@ class ReportPair:
     input_shape: tuple[int, ...] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     builder_args: dict[str, Any] = field(default_factory=dict)  # what the program's call passed
+    model_args: dict[str, Any] = field(default_factory=dict)  # the class's constructor arguments
 
 
 @dataclass
@@ -86,6 +88,9 @@ def read_pairs(path: Path) -> list[ReportPair]:
         builder_args = entry.get("builder_args") or {}
         if not isinstance(builder_args, dict):
             raise BnMigrateError(f"{where}: 'builder_args' must be an object of NAME: value")
+        model_args = entry.get("model_args") or {}
+        if not isinstance(model_args, dict):
+            raise BnMigrateError(f"{where}: 'model_args' must be an object of NAME: value")
         pairs.append(
             ReportPair(
                 entry["old"],
@@ -93,6 +98,7 @@ def read_pairs(path: Path) -> list[ReportPair]:
                 tuple(shape) if shape else None,
                 dict(variables) if isinstance(variables, dict) else {},
                 dict(builder_args),
+                dict(model_args),
             )
         )
     return pairs
@@ -131,7 +137,10 @@ def check_report_pairs(
             old = _ref(pair.old, "old", report)
             new = _ref(pair.new, "new", report)
             model_options = dataclasses.replace(
-                base, input_shape=shape, builder_args={**pair.builder_args, **base.builder_args}
+                base,
+                input_shape=shape,
+                builder_args={**pair.builder_args, **base.builder_args},
+                new_args={**pair.model_args, **base.new_args},
             )
         except BnMigrateError as exc:
             outcomes.append(PairOutcome(pair, "undecided", str(exc)))

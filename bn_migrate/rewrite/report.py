@@ -273,6 +273,7 @@ def models_json(result: RunResult) -> list[dict[str, Any]]:
                     "input_shape": list(pair.input_shape) if pair.input_shape else None,
                     "variables": dict(pair.variables),
                     "builder_args": dict(pair.builder_args),
+                    "model_args": dict(pair.model_args),
                 }
             )
     return entries

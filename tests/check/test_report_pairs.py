@@ -102,6 +102,10 @@ def test_a_pair_without_an_input_shape_is_undecided_not_guessed(
             '{"models": [{"old": "a.py::f", "new": "b.py::M", "input_shape": [0]}]}',
             "positive sizes",
         ),
+        (
+            '{"models": [{"old": "a.py::f", "new": "b.py::M", "model_args": [1]}]}',
+            "'model_args' must be an object",
+        ),
     ],
 )
 def test_unusable_reports_are_refused_naming_the_file(
@@ -112,6 +116,14 @@ def test_unusable_reports_are_refused_naming_the_file(
     with pytest.raises(BnMigrateError, match=message) as info:
         read_pairs(report)
     assert str(report) in str(info.value)
+
+
+def test_model_args_are_read_for_the_class_constructor(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    entry = '{"old": "a.py::f", "new": "b.py::M", "model_args": {"units": 8, "name": "layer1"}}'
+    report.write_text('{"models": [' + entry + "]}", encoding="utf-8")
+    [pair] = read_pairs(report)
+    assert pair.model_args == {"units": 8, "name": "layer1"} and pair.builder_args == {}
 
 
 def test_from_report_excludes_old_and_new(

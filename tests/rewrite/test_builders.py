@@ -35,7 +35,7 @@ class Net(tf.keras.Model):
         self.hidden = tf.keras.layers.Dense(4, name="hidden")
         self.bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
 
-    def call(self, inputs, training, units=4):
+    def call(self, inputs, training):
         h = self.hidden(inputs)
         return self.bn(h, training=training)
 
@@ -304,7 +304,7 @@ def test_auto_reuse_and_a_literal_scope_parameter_share_too() -> None:
     auto = SHARED.replace("reuse=reuse", "reuse=tf.AUTO_REUSE")
     result = rewrite_source(towers(TOWERS, builder=auto), options=PLAIN)
     assert result.status is Status.CHANGED, result.left
-    assert "def call(self, inputs, training, reuse=False):" in result.code  # its callers pass it
+    assert "def call(self, inputs, training):" in result.code  # nothing reads `reuse` any more
     named = SHARED.replace(
         "def net(inputs, training, reuse=False):",
         'def net(inputs, training, scope="net", reuse=False):',
@@ -507,6 +507,10 @@ def test_each_call_with_its_own_scope_is_its_own_instance_named_after_it() -> No
     assert "for layer in (block_1, block_2)" in code
     applied = {site.rule: site.message for site in result.applied}
     assert 'variable scopes "layer1", "layer2" dissolved' in applied["BN017"]
+    [pair] = result.models  # the model check builds the first call's instance
+    assert (pair.builder, pair.model) == ("block", "Block")
+    assert dict(pair.builder_args) == {"units": 4, "scope": "layer1"}
+    assert dict(pair.model_args) == {"units": 4, "name": "layer1"}
     assert rewrite_source(code).status is Status.UNCHANGED
 
 
@@ -536,3 +540,20 @@ def test_per_call_scopes_that_cannot_be_proven_are_left() -> None:
     left_by(selected, "BN017", 'variable scope "layer2" is named again')
     named = PER_CALL.replace("units, training, scope", "units, training, scope, name=None")
     left_by(program(graph, builder=named), "BN018", "`name` parameter")
+
+
+def test_parameters_the_class_no_longer_reads_leave_its_call() -> None:
+    """``dense(x, size, scope)`` passing both to the layer: they are written into the layer made in
+    ``__init__``, so ``call(self, x)`` and ``dense(h)``: Keras (and the model check) call it so."""
+    builder = (
+        "def dense(x, size, scope):\n"
+        "    return tf.layers.dense(x, size, name=scope)\n\n\n"
+        "def net(inputs, training):\n"
+        '    h = tf.layers.batch_normalization(inputs, training=training, name="bn")\n'
+        "    return h\n\n\n"
+    )
+    graph = 'h = dense(net(x, is_training), 4, "logits")\n'
+    result = rewrite_source(program(graph, builder=builder), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    assert "    def call(self, x):\n" in result.code
+    assert "dense(net(x, training=is_training))" in result.code

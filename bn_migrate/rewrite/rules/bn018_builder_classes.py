@@ -70,23 +70,28 @@ class BuilderClassesRule(Rule):
             if builder.nested:
                 if not self._nested(ctx, builder, class_name, flag):
                     continue
-                ctx.apply(
-                    RULE,
-                    builder.definition,
-                    f"`{name}`, called from builders -> Keras layer class `{class_name}`, one instance "
-                    "per call, created in the caller's __init__",
+                from_graph = all(program.builder_of(call) is None for call in builder.calls)
+                where = (
+                    "its own variable scope at each call -> Keras layer class "
+                    f"`{class_name}`, one instance per call named after its scope, created where "
+                    "the graph was built"
+                    if from_graph
+                    else f"called from builders -> Keras layer class `{class_name}`, one instance "
+                    "per call, created in the caller's __init__"
                 )
+                ctx.apply(RULE, builder.definition, f"`{name}`, {where}")
                 continue
             objects = ctx.builder_objects.get(name, [])
             made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
-            ctx.edit(RULE, builder.definition, _as_class(class_name, made, [], []))
+            dead = _dead_parameters(ctx, builder, flag)
+            ctx.edit(RULE, builder.definition, _as_class(class_name, made, [], [], dropped=dead))
             keras_name = scope_name(builder) or name
             instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
             assert isinstance(instance, cst.SimpleStatementLine)
             where = ctx.positions[builder.calls[0]]
             ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
             for call in builder.calls:
-                ctx.then(RULE, call, _call_edit(builder, flag))
+                ctx.then(RULE, call, _call_edit(builder, flag, dead))
             ctx.models.append(
                 ModelPair(
                     name,
@@ -168,6 +173,17 @@ class BuilderClassesRule(Rule):
             )
             if caller is None:
                 ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
+                if index == 0:  # the model check builds this class as the first call made it
+                    ctx.models.append(
+                        ModelPair(
+                            builder.definition.name.value,
+                            class_name,
+                            _input_shape(ctx, builder),
+                            (),
+                            tuple(_literal_arguments(ctx, builder)),
+                            tuple(_constructor_arguments(values)),
+                        )
+                    )
             else:
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
@@ -256,12 +272,42 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
 
 
+def _constructor_arguments(values: list[cst.Arg]) -> list[tuple[str, object]]:
+    """The literal keyword arguments of an instance's construction, as values."""
+    found = []
+    for arg in values:
+        if arg.keyword is None:
+            continue
+        try:
+            found.append((arg.keyword.value, ast.literal_eval(cst.Module([]).code_for_node(arg.value))))
+        except (ValueError, SyntaxError):
+            continue
+    return found
+
+
+def _dead_parameters(ctx: Context, builder: Builder, flag: str | None) -> frozenset[str]:
+    """Parameters after the inputs that the class's ``call`` no longer reads (the layer rules wrote
+    the literal every call passes into the layers made in ``__init__``): they leave ``call`` and its
+    calls, so that the model is called as Keras calls it, ``model(x, training=...)``."""
+    read = {name.value for name in _reads_kept(ctx, builder)}
+    names = [p.name.value for p in builder.definition.params.params]
+    return frozenset(
+        name
+        for name in names[1:]
+        if name != flag
+        and name not in read
+        and name not in builder.scope_parameters()
+        and all(v is not None and is_literal(v) for v in builder.arguments(name))
+    )
+
+
 def _as_class(  # type: ignore[no-untyped-def]
     class_name: str,
     made: list[cst.SimpleStatementLine],
     init: list[str],
     stored: list[str],
     base: str = "tf.keras.Model",
+    dropped: frozenset[str] = frozenset(),
 ):
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.FunctionDef)
@@ -280,7 +326,7 @@ def _as_class(  # type: ignore[no-untyped-def]
             body=constructor.body.with_changes(body=[*constructor.body.body, *made])
         )
         params = updated.params
-        kept = [p for p in params.params if p.name.value not in init]
+        kept = [p for p in params.params if p.name.value not in init and p.name.value not in dropped]
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = updated.with_changes(
