@@ -62,7 +62,9 @@ class ModelPair:
     input_shape: tuple[int, ...] | None  # per example, when the graph's placeholder fixes it
     variables: tuple[tuple[str, str], ...] = ()
     builder_args: tuple[tuple[str, object], ...] = ()  # literals the program's first call passes
-    model_args: tuple[tuple[str, object], ...] = ()  # the class's constructor arguments at that call
+    model_args: tuple[
+        tuple[str, object], ...
+    ] = ()  # the class's constructor arguments at that call
 
 
 @dataclass

@@ -279,7 +279,9 @@ def _constructor_arguments(values: list[cst.Arg]) -> list[tuple[str, object]]:
         if arg.keyword is None:
             continue
         try:
-            found.append((arg.keyword.value, ast.literal_eval(cst.Module([]).code_for_node(arg.value))))
+            found.append(
+                (arg.keyword.value, ast.literal_eval(cst.Module([]).code_for_node(arg.value)))
+            )
         except (ValueError, SyntaxError):
             continue
     return found
@@ -326,7 +328,9 @@ def _as_class(  # type: ignore[no-untyped-def]
             body=constructor.body.with_changes(body=[*constructor.body.body, *made])
         )
         params = updated.params
-        kept = [p for p in params.params if p.name.value not in init and p.name.value not in dropped]
+        kept = [
+            p for p in params.params if p.name.value not in init and p.name.value not in dropped
+        ]
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = updated.with_changes(
