@@ -71,7 +71,7 @@ class BuilderClassesRule(Rule):
                 if not self._nested(ctx, builder, class_name, flag):
                     continue
                 from_graph = all(program.builder_of(call) is None for call in builder.calls)
-                where = (
+                made_at = (
                     "its own variable scope at each call -> Keras layer class "
                     f"`{class_name}`, one instance per call named after its scope, created where "
                     "the graph was built"
@@ -79,7 +79,7 @@ class BuilderClassesRule(Rule):
                     else f"called from builders -> Keras layer class `{class_name}`, one instance "
                     "per call, created in the caller's __init__"
                 )
-                ctx.apply(RULE, builder.definition, f"`{name}`, {where}")
+                ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
             objects = ctx.builder_objects.get(name, [])
             made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
