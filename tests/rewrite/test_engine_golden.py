@@ -46,6 +46,7 @@ SUPPORTED_FIXTURES = (
     "nested_builders",
     "per_call_scopes",
     "gan_two_steps",
+    "app_run_flags",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -29,7 +29,8 @@ from bn_migrate.rewrite.rule_examples import (
 )
 
 RULE = "BN015"
-_LAST_PARTS = frozenset(name.rpartition(".")[2] for name in api.OP_RENAMES)
+_RENAMES = {**api.OP_RENAMES, **api.FLAG_RENAMES}
+_LAST_PARTS = frozenset(name.rpartition(".")[2] for name in _RENAMES) | {"flags"}
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
 
 
@@ -38,7 +39,7 @@ class OpRenamesRule(Rule):
 
     id = RULE
     name = "op-renames"
-    writes = frozenset({"removable_imports"})
+    writes = frozenset({"removable_imports", "needed_imports"})
     EXAMPLES = (
         Example(
             placeholder_program(
@@ -72,12 +73,14 @@ class OpRenamesRule(Rule):
         called: set[int] = set()
         for call in ctx.program.calls:
             name = ctx.qualify(call.func)
-            spec = api.OP_RENAMES.get(name) if name is not None else None
+            spec = _RENAMES.get(name) if name is not None else None
             if spec is None or _written_as_v2(ctx, call.func):
                 continue
             called.add(id(call.func))
-            _plan_call(ctx, places, call, str(name), spec)
+            if _absl_allows(ctx, call, str(name), spec):
+                _plan_call(ctx, places, call, str(name), spec)
         _plan_uncalled(ctx, called)
+        _plan_flags_aliases(ctx)
 
 
 class _Places:
@@ -187,6 +190,7 @@ def _plan_call(
         return
     if spec.target is not None:
         _remove_import_of(ctx, call.func)
+    ctx.needed_imports.update(spec.imports)
     ctx.claim(call.func)
     ctx.edit(RULE, call, _rebuild(arguments, spec))
     ctx.apply(RULE, call, _message(what, spec, call, arguments))
@@ -317,6 +321,7 @@ def _rename_reference(
     assert spec.target is not None
     target = spec.target
     _remove_import_of(ctx, node)
+    ctx.needed_imports.update(spec.imports)
     ctx.claim(node)
     ctx.edit(RULE, node, lambda _: cst.parse_expression(target))
     ctx.apply(RULE, node, f"{what} -> {target} (the same function in TF2)")
@@ -354,10 +359,12 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
 
         def _check(self, node: cst.Name | cst.Attribute) -> bool:
             name = ctx.qualify(node)
-            spec = api.OP_RENAMES.get(name) if name is not None else None
+            spec = _RENAMES.get(name) if name is not None else None
             if spec is None or id(node) in called or _written_as_v2(ctx, node):
                 return spec is not None
             what = f"tf.{str(name).removeprefix(api.TF + '.')}"
+            if not _absl_allows(ctx, node, str(name), spec):
+                return True
             if not spec.positional:
                 _rename_reference(ctx, node, spec, what)
             elif api.is_tf1_only(str(name)):
@@ -370,3 +377,65 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
             return True
 
     ctx.module.visit(Finder())
+
+
+def _absl_allows(ctx: Context, node: cst.CSTNode, name: str, spec: api.OpRenameSpec) -> bool:
+    """A flags or ``tf.app.run`` rename (``api.FLAG_RENAMES``) is migrated only where the flags are
+    parsed before they are read, and only where the absl names it writes are free; else left."""
+    what = f"tf.{name.removeprefix(api.TF + '.')}"
+    if spec.after_app_run and not ctx.flags_parsed:
+        ctx.leave(
+            RULE,
+            node,
+            f"`{what}` outside a `main` run by `tf.app.run`: TF1's FLAGS parse sys.argv when first "
+            "read, absl's only in app.run (the migrated form is `def main(_):` run by "
+            "`tf.app.run()` with the flags read inside it)",
+        )
+        return False
+    for module in spec.imports:
+        local = module.rpartition(".")[2]
+        if _binds_other(ctx, local, module):
+            ctx.leave(
+                RULE,
+                node,
+                f"`{what}` becomes absl's `{local}`, but `{local}` is bound to something else here",
+            )
+            return False
+    return True
+
+
+def _binds_other(ctx: Context, local: str, module: str) -> bool:
+    """Is ``local`` bound in the module to something other than ``module`` (or TF1's flags alias)?"""
+    if local in ctx.aliases.assigned:
+        return module != api.ABSL_FLAGS
+    if local in ctx.aliases.bindings and local not in ctx.aliases.shadowed:
+        return ctx.aliases.bindings[local] != module
+    return local in ctx.program.bound_names
+
+
+def _plan_flags_aliases(ctx: Context) -> None:
+    """``flags = tf.app.flags``: absl's module under that name (``from absl import flags``, the
+    assignment dropped, or ``name = flags`` for another name); its uses are migrated one by one."""
+    for local, assign in ctx.aliases.assigned.items():
+        if _binds_other(ctx, "flags", api.ABSL_FLAGS) and local != "flags":
+            ctx.leave(
+                RULE, assign, "`flags` is bound to something else here: absl's cannot be imported"
+            )
+            continue
+        ctx.claim_within(assign)
+        ctx.needed_imports.add(api.ABSL_FLAGS)
+        statement = _statement_of(ctx, assign)
+        if local == "flags" and statement is not None:
+            ctx.edit(RULE, statement, lambda _: cst.RemovalSentinel.REMOVE)
+            ctx.apply(RULE, assign, "`flags = tf.app.flags` -> `from absl import flags`")
+        else:
+            ctx.edit(RULE, assign.value, lambda _: cst.Name("flags"))
+            ctx.apply(RULE, assign, f"`{local} = tf.app.flags` -> `{local} = flags` (absl's)")
+
+
+def _statement_of(ctx: Context, assign: cst.Assign) -> cst.SimpleStatementLine | None:
+    """The module-level line that holds ``assign`` alone."""
+    for statement in ctx.module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [assign]:
+            return statement
+    return None
