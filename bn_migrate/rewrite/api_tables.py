@@ -42,8 +42,8 @@ def canonical_name(qualified: str) -> str:
     if qualified in _CANONICAL_MODULES:
         return _CANONICAL_MODULES[qualified]
     for prefix, replacement in _CANONICAL_PREFIXES:
-        if qualified.startswith(prefix):
-            return replacement + qualified[len(prefix) :]
+        if qualified.startswith(prefix):  # again: ``tensorflow.compat.v1.flags.FLAGS``
+            return canonical_name(replacement + qualified[len(prefix) :])
     return qualified
 
 

@@ -69,7 +69,7 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
         return result
     sessions = _SessionGraphs(aliases, name)
     for statement in body:
-        if statement is not block and statement is not assignment:
+        if statement is not assignment:
             statement.visit(sessions)
     if name is not None and _mentions(body, name) != 2 + len(sessions.keywords):
         result.left.append(
@@ -98,17 +98,14 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
     for i, statement in enumerate(body):
         if statement is assignment:
             continue
-        if i == index:
-            first, *rest = inner
-            lines = [*block.leading_lines, *leading_lines(first)]
-            statements.append(first.with_changes(leading_lines=lines))
-            result.originals.append((statements[-1], first))
-            statements.extend(rest)
-            continue
-        new = _without_graph_keywords(statement, sessions.keywords)
-        if new is not statement:
-            result.originals.append((new, statement))
-        statements.append(new)
+        for position, original in enumerate(inner if i == index else [statement]):
+            new = _without_graph_keywords(original, sessions.keywords)
+            if i == index and position == 0:  # the block's comments and blank lines above
+                lines = [*block.leading_lines, *leading_lines(new)]
+                new = new.with_changes(leading_lines=lines)
+            if new is not original:
+                result.originals.append((new, original))
+            statements.append(new)
     result.statements = statements
     what = "with tf.Graph().as_default():" if name is None else f"with {name}.as_default():"
     result.applied.append(
@@ -197,6 +194,10 @@ def _mentions(body: list[cst.BaseStatement], name: str) -> int:
         def visit_Name(self, node: cst.Name) -> None:
             nonlocal count
             count += node.value == name
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)  # ``graph=`` names a parameter, not the graph
+            return False
 
     for statement in body:
         statement.visit(Counter())

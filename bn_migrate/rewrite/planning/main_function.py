@@ -167,8 +167,14 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | None:
     definition.visit(inside)
     everywhere = _Sessions(aliases)
     module.visit(everywhere)
-    mentions = 0 if kind == _APP else 1
-    if not inside.found or everywhere.found != inside.found or everywhere.mentions_main != mentions:
+    called = _Sessions(aliases)  # ``main`` is named only by its caller
+    caller.visit(called)
+    if (
+        not inside.found
+        or everywhere.found != inside.found
+        or everywhere.mentions_main != called.mentions_main
+        or (kind != _APP and not called.mentions_main)
+    ):
         return None
     if _leaves_function(definition):
         return None

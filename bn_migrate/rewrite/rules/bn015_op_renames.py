@@ -324,7 +324,10 @@ def _rename_reference(
     ctx.needed_imports.update(spec.imports)
     ctx.claim(node)
     ctx.edit(RULE, node, lambda _: cst.parse_expression(target))
-    ctx.apply(RULE, node, f"{what} -> {target} (the same function in TF2)")
+    if spec.after_app_run:  # FLAGS: TF1's forwards to absl's once app.run parsed the flags
+        ctx.apply(RULE, node, f"{what} -> {target} (absl's, parsed by app.run before main)")
+    else:
+        ctx.apply(RULE, node, f"{what} -> {target} (the same function in TF2)")
 
 
 def _remove_import_of(ctx: Context, node: cst.BaseExpression) -> None:
