@@ -109,7 +109,7 @@ def test_named_graph_and_session_on_it() -> None:
 
 def test_main_reading_argv_is_not_the_program() -> None:
     source = SOURCE.replace("def main(_):\n", "def main(argv):\n    print(argv)\n")
-    _left(source, "BN015", "outside a `main` run by `tf.app.run`", "tf.app.run()")
+    _left(source, "BN015", "runs a `main` that is not migrated as the program", "tf.app.run()")
 
 
 def test_flags_read_at_module_level_before_app_run_parses_them() -> None:
@@ -124,7 +124,7 @@ def test_flags_read_at_module_level_before_app_run_parses_them() -> None:
 
 def test_bare_app_run_without_guard_is_left() -> None:
     source = SOURCE.replace('if __name__ == "__main__":\n    tf.app.run()', "tf.app.run()")
-    _left(source, "BN015", "outside a `main` run by `tf.app.run`", "tf.app.run()")
+    _left(source, "BN015", "runs a `main` that is not migrated as the program", "tf.app.run()")
 
 
 def test_flags_name_taken_by_something_else() -> None:

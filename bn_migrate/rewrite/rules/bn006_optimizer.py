@@ -8,6 +8,9 @@ step differentiates the loss with respect to every layer's trainable variables, 
 with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf.control_dependencies
 (update_ops)``, ``tf.group(train, *update_ops)``) goes: Keras applies BN updates in the forward pass.
 
+A learning rate read from a flag (``FLAGS.learning_rate``, ``FLAGS = tf.app.flags.FLAGS``) is a constant:
+the Keras optimizer reads it where TF1's did, once the flags are parsed.
+
 ``minimize(loss, global_step=gs)`` with ``gs`` a global step starting at 0 (``get_or_create_global_step()``,
 ``create_global_step()``, ``get_global_step()`` after one of those, ``tf.Variable(0, trainable=False)``)
 and a learning rate that decays with it (``api_tables.LR_SCHEDULES``) -> the Keras 3 schedule, which the

@@ -11,6 +11,19 @@ proves real division (integers divide with floor division). Left: a TF1 keyword 
 an argument that is not a TF1 parameter, ``*args``, a reworked op used without being called, a tensor
 op applied in a Keras functional graph at module level (Keras 3 needs a ``Lambda``), and a random op
 TF2 would run once at module level where TF1 drew new values at every ``session.run``.
+
+Flags and ``tf.app.run`` (``api_tables.FLAG_RENAMES``) go to absl, which TF1 ran them on:
+``tf.app.flags.DEFINE_integer("steps", 100, "help")`` (or ``tf.flags``, or ``flags = tf.app.flags``,
+which becomes ``from absl import flags``) becomes ``flags.DEFINE_integer("steps", 100, "help")``, the same
+flag (TF1's old ``flag_name=``/``default_value=``/``docstring=`` become ``name=``/``default=``/``help=``);
+``FLAGS = tf.app.flags.FLAGS`` becomes ``FLAGS = flags.FLAGS``; ``tf.app.run()`` becomes ``app.run(main,
+flags_parser=lambda argv: flags.FLAGS(argv, known_only=True))``: absl's run with TF1's parser, which
+passes unknown command-line flags on to ``main`` where absl's default would exit. ``FLAGS`` and
+``tf.app.run`` are migrated only in a program whose ``main`` is run by ``tf.app.run`` and reads the
+flags after it parsed them (``planning.main_function``): TF1's ``FLAGS`` parsed ``sys.argv`` on its
+first read, absl's raises when read before ``app.run``. Left: flags read at module level (or by a
+function called there), a ``main`` that reads its ``argv`` or is not the program, ``flags`` or ``app``
+bound to something else.
 """
 
 from __future__ import annotations
@@ -23,6 +36,8 @@ from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
+    APP_MAIN_AFTER,
+    APP_MAIN_BEFORE,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
@@ -62,6 +77,11 @@ class OpRenamesRule(Rule):
         ),
         Example(
             placeholder_program(PLACEHOLDER_BEFORE, loss="tf.reduce_mean(tf.div(h, h))"),
+            left=(RULE,),
+        ),
+        Example(APP_MAIN_BEFORE, APP_MAIN_AFTER),
+        Example(
+            APP_MAIN_BEFORE.replace("def main(_):", "def main(argv):\n    print(argv)"),
             left=(RULE,),
         ),
     )
@@ -382,18 +402,22 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
     ctx.module.visit(Finder())
 
 
+_NOT_AFTER_APP_RUN = (
+    "`{what}` outside a `main` run by `tf.app.run`: TF1's FLAGS parse sys.argv when first read, "
+    "absl's only in app.run (the migrated form is `def main(_):` run by `tf.app.run()` with the "
+    "flags read inside it)",
+    "`{what}` runs a `main` that is not migrated as the program: only a `main` taking one argument "
+    "it never reads, making the module's only tf.Session in its own body, with no flag read at "
+    "module level",
+)
+
+
 def _absl_allows(ctx: Context, node: cst.CSTNode, name: str, spec: api.OpRenameSpec) -> bool:
     """A flags or ``tf.app.run`` rename (``api.FLAG_RENAMES``) is migrated only where the flags are
     parsed before they are read, and only where the absl names it writes are free; else left."""
     what = f"tf.{name.removeprefix(api.TF + '.')}"
     if spec.after_app_run and not ctx.flags_parsed:
-        ctx.leave(
-            RULE,
-            node,
-            f"`{what}` outside a `main` run by `tf.app.run`: TF1's FLAGS parse sys.argv when first "
-            "read, absl's only in app.run (the migrated form is `def main(_):` run by "
-            "`tf.app.run()` with the flags read inside it)",
-        )
+        ctx.leave(RULE, node, _NOT_AFTER_APP_RUN[spec.target == "app.run"].format(what=what))
         return False
     for module in spec.imports:
         local = module.rpartition(".")[2]
