@@ -104,6 +104,20 @@ def test_named_graph_and_session_on_it() -> None:
     _at(source, dissolved, "with graph.as_default():")
 
 
+def test_flags_alias_under_another_name_and_flags_read_directly() -> None:
+    source = (
+        SOURCE.replace("flags = tf.app.flags\n", "tf_flags = tf.app.flags\n")
+        .replace("\nflags.DEFINE", "\ntf_flags.DEFINE")
+        .replace("FLAGS = flags.FLAGS", "FLAGS = tf_flags.FLAGS")
+        .replace("range(FLAGS.steps)", "range(tf.app.flags.FLAGS.steps)")
+    )
+    assert "\ntf_flags.DEFINE_integer(" in source
+    code = _changed(source).code
+    assert '\ntf_flags = flags\nflags.DEFINE_integer("steps", 6,' in code  # uses are absl's
+    assert "\nFLAGS = flags.FLAGS\n" in code and "range(flags.FLAGS.steps)" in code
+    assert code.endswith(f"    {APP_RUN}\n")
+
+
 # --- left, with the reason -------------------------------------------------------------------------
 
 
@@ -120,6 +134,14 @@ def test_flags_read_at_module_level_before_app_run_parses_them() -> None:
         "def steps():\n    return FLAGS.steps\n\n\nWARMUP = steps()\n\n\ndef main(_):",
     )
     _left(calls, "BN015", "TF1's FLAGS parse sys.argv when first read", "flags.FLAGS")
+    through = SOURCE.replace(
+        "def main(_):",
+        "def steps():\n    return FLAGS.steps\n\n\ndef warmup():\n    return steps() // 2\n\n\n"
+        "WARMUP = warmup()\n\n\ndef main(_):",
+    )
+    _left(through, "BN015", "TF1's FLAGS parse sys.argv when first read", "flags.FLAGS")
+    default = SOURCE.replace("def make_data(seed):", "def make_data(seed, rows=FLAGS.batch_size):")
+    _left(default, "BN015", "TF1's FLAGS parse sys.argv when first read", "flags.FLAGS")
 
 
 def test_bare_app_run_without_guard_is_left() -> None:

@@ -287,18 +287,22 @@ def _flags_read_before_parsing(
 ) -> bool:
     """Does a module-level statement read the flags (``FLAGS.x``, ``tf.app.flags.FLAGS``) before
     ``tf.app.run`` parses them, itself or through a module-level function it calls?"""
-    holders = _flags_holders(module, aliases)
-    readers = {
-        s.name.value
-        for s in module.body
-        if isinstance(s, cst.FunctionDef) and s is not definition and _reads(s, holders, aliases)
-    }
+    functions = [s for s in module.body if isinstance(s, cst.FunctionDef) and s is not definition]
+    readers = _flags_holders(module, aliases)  # then the functions that read them, transitively
+    while True:
+        more = {f.name.value for f in functions if _reads(f.body, readers, aliases)} - readers
+        if not more:
+            break
+        readers |= more
     for statement in module.body:
-        if statement is definition or statement is caller or isinstance(statement, cst.FunctionDef):
+        if statement is caller or _holds_flags(statement, aliases):
             continue
-        if _holds_flags(statement, aliases):
-            continue
-        if _reads(statement, holders | readers, aliases):
+        if isinstance(statement, cst.FunctionDef):  # its decorators and defaults run now
+            if any(
+                _reads(part, readers, aliases) for part in (*statement.decorators, statement.params)
+            ):
+                return True
+        elif _reads(statement, readers, aliases):
             return True
     return False
 
@@ -325,11 +329,8 @@ def _holds_flags(statement: cst.BaseStatement, aliases: AliasTable) -> bool:
         isinstance(small, cst.Assign)
         and len(small.targets) == 1
         and isinstance(small.targets[0].target, cst.Name)
-        and aliases.qualify(small.value) == _FLAGS
+        and aliases.qualify(small.value) == api.FLAGS_VALUES
     )
-
-
-_FLAGS = api.FLAGS_VALUES
 
 
 def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
@@ -343,7 +344,7 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
 
         def visit_Attribute(self, attribute: cst.Attribute) -> None:
             nonlocal found
-            found = found or aliases.qualify(attribute) == _FLAGS
+            found = found or aliases.qualify(attribute) == api.FLAGS_VALUES
 
     node.visit(Finder())
     return found

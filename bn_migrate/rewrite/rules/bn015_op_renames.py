@@ -371,6 +371,8 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
             if self._check(node):
                 return False
             node.value.visit(self)
+            if id(node.value) in ctx.claimed:  # ``tf.app.flags.FLAGS.steps``: its TF1 part renamed
+                ctx.claim(node)
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
