@@ -185,6 +185,17 @@ def test_tensorflow_outside_the_graph_block_is_kept() -> None:
         "TensorFlow used outside `with tf.Graph().as_default():`",
         "scale = tf.constant(2.0)",
     )
+    # a helper called before the block seeds the outer graph, not the one the program runs in
+    helper = SOURCE.replace(
+        "    rng = np.random.RandomState(seed)\n",
+        "    tf.set_random_seed(seed)\n    rng = np.random.RandomState(seed)\n",
+    )
+    _left(
+        helper,
+        "BN007",
+        "TensorFlow used outside `with tf.Graph().as_default():`",
+        "x_data, y_data = make_data(1)",
+    )
 
 
 def test_two_graphs_are_kept() -> None:

@@ -8,8 +8,8 @@ the rule that turns the graph's session into model calls). It is dissolved only 
 
 - the module makes one ``tf.Graph()``, at the top level of ``main``, entered by ``with`` without ``as``;
 - its name, if any, is read only by ``with NAME.as_default():`` and ``tf.Session(graph=NAME)``;
-- no other statement of ``main`` uses TensorFlow, except those sessions (ops made outside the block
-  went to another graph in TF1).
+- no other statement of ``main`` uses TensorFlow or calls a module function that does, except those
+  sessions (ops made outside the block went to another graph in TF1).
 
 Otherwise the block is kept, with the reason, and the rules leave what it holds.
 """
@@ -80,8 +80,11 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
             )
         )
         return result
+    builders = _tensorflow_functions(module, aliases)
     outside = [
-        s for s in body if s is not block and s is not assignment and _uses_tensorflow(s, aliases)
+        s
+        for s in body
+        if s is not block and s is not assignment and _uses_tensorflow(s, aliases, builders)
     ]
     if any(not _only_sessions(s, sessions) for s in outside):
         first = next(s for s in outside if not _only_sessions(s, sessions))
@@ -204,17 +207,31 @@ def _mentions(body: list[cst.BaseStatement], name: str) -> int:
     return count
 
 
-def _uses_tensorflow(statement: cst.BaseStatement, aliases: AliasTable) -> bool:
+def _uses_tensorflow(node: cst.CSTNode, aliases: AliasTable, functions: set[str]) -> bool:
+    """Does ``node`` name TensorFlow, or one of the module's ``functions`` that use it?"""
     found = False
 
     class Finder(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
+        def visit_Name(self, name: cst.Name) -> None:
             nonlocal found
-            qualified = aliases.qualify(node)
-            found = found or (qualified is not None and api.is_tensorflow(qualified))
+            qualified = aliases.qualify(name)
+            tensorflow = qualified is not None and api.is_tensorflow(qualified)
+            found = found or tensorflow or name.value in functions
 
-    statement.visit(Finder())
+    node.visit(Finder())
     return found
+
+
+def _tensorflow_functions(module: cst.Module, aliases: AliasTable) -> set[str]:
+    """Module-level functions that use TensorFlow, themselves or through each other: called outside
+    the block, they made ops in another graph."""
+    functions = [s for s in module.body if isinstance(s, cst.FunctionDef)]
+    found: set[str] = set()
+    while True:
+        more = {f.name.value for f in functions if _uses_tensorflow(f.body, aliases, found)} - found
+        if not more:
+            return found
+        found |= more
 
 
 def _only_sessions(statement: cst.BaseStatement, sessions: _SessionGraphs) -> bool:
