@@ -17,6 +17,7 @@ import pytest
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Site, Status
+from bn_migrate.rewrite.rule_examples import APP_MAIN_BEFORE
 from tests.conftest import EXAMPLES, REPO
 
 TF1 = REPO / "tests" / "fixtures" / "tf1" / "app_run_flags.py"
@@ -278,3 +279,37 @@ def test_both_sides_take_the_same_flags_and_pass_unknown_ones() -> None:
     assert tf1.returncode == 0, tf1.stderr[-2000:]
     assert tf2.returncode == 0, tf2.stderr[-2000:]
     assert _steps(tf1.stdout) == _steps(tf2.stdout) == ["step 0", "step 1", "eval"]
+
+
+# --- a script without main: the module-level graph block ------------------------------------------
+
+SCRIPT = APP_MAIN_BEFORE.split("def main(_):\n")[1].split("\n\nif __name__")[0]
+SCRIPT = (
+    "import numpy as np\nimport tensorflow as tf\n\n"
+    + "\n".join(line.removeprefix("    ") for line in SCRIPT.splitlines()).replace(
+        "range(FLAGS.steps)", "range(2)"
+    )
+    + "\n"
+)
+
+
+def test_module_level_graph_block_is_dissolved() -> None:
+    assert SCRIPT.startswith("import numpy as np\nimport tensorflow as tf\n\ndata = np.ones(")
+    assert "\nwith tf.Graph().as_default():\n    x = tf.placeholder(" in SCRIPT
+    result = _changed(SCRIPT)
+    assert "as_default" not in result.code and "\n\ndef graph(x, is_training):\n" in result.code
+    dissolved = next(s for s in result.applied if "dissolved" in s.message)
+    _at(SCRIPT, dissolved, "with tf.Graph().as_default():")
+    bn = next(s for s in result.applied if s.rule == "BN001")
+    _at(SCRIPT, bn, "tf.layers.batch_normalization(")
+
+
+def test_module_level_block_left_reasons_are_at_original_places() -> None:
+    source = SCRIPT.replace(
+        "        print(value)\n", "        print(value)\n    sess.run(loss, options=None)\n"
+    )
+    _left(source, "BN007", "", "sess.run(loss, options=None)")
+    outside = SCRIPT.replace("data = np.ones(", "seed = tf.set_random_seed(1)\ndata = np.ones(")
+    _left(
+        outside, "BN007", "outside `with tf.Graph().as_default():` in the module", "seed = tf.set"
+    )

@@ -1,4 +1,5 @@
-"""The graph a ``main()`` builds its program in, dissolved: TF2 has no graph to enter.
+"""The graph a ``main()`` (or a script at module level) builds its program in, dissolved: TF2 has no
+graph to enter.
 
 ``with tf.Graph().as_default():`` (or ``graph = tf.Graph()``, ``with graph.as_default():`` and
 ``tf.Session(graph=graph)``) only chooses which graph the ops inside go to. When it holds the program's one
@@ -6,10 +7,11 @@ graph, the same ops in the default graph are the same program: the ``with`` is r
 assignment and ``graph=`` are dropped, and the rules migrate the body as any graph code (reported as BN007,
 the rule that turns the graph's session into model calls). It is dissolved only when all of this holds:
 
-- the module makes one ``tf.Graph()``, at the top level of ``main``, entered by ``with`` without ``as``;
+- the module makes one ``tf.Graph()``, at the top level of ``main`` (or of the module, for a script
+  without ``main``), entered by ``with`` without ``as``;
 - its name, if any, is read only by ``with NAME.as_default():`` and ``tf.Session(graph=NAME)``;
-- no other statement of ``main`` uses TensorFlow or calls a module function that does, except those
-  sessions (ops made outside the block went to another graph in TF1).
+- no other statement there (imports and definitions aside) uses TensorFlow or calls a module function
+  that does, except those sessions (ops made outside the block went to another graph in TF1).
 
 Otherwise the block is kept, with the reason, and the rules leave what it holds.
 """
@@ -39,8 +41,11 @@ class Dissolved:
     left: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
 
 
-def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTable) -> Dissolved:
-    """``body`` (main's statements) without its graph block, when that is sound (module docstring)."""
+def dissolve(
+    module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTable, where: str = "`main`"
+) -> Dissolved:
+    """``body`` (main's statements, or the module's: ``where``) without its graph block, when that is
+    sound (module docstring)."""
     graphs = _GraphCalls(aliases)
     module.visit(graphs)
     result = Dissolved(list(body))
@@ -48,10 +53,10 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
         return result
     blocks = [(i, s) for i, s in enumerate(body) if _entered_graph(s, aliases) is not None]
     if len(graphs.calls) != 1 or len(blocks) != 1:
-        where = blocks[0][1] if blocks else graphs.calls[0]
+        place = blocks[0][1] if blocks else graphs.calls[0]
         result.left.append(
             (
-                where,
+                place,
                 "the program makes several graphs (or enters none with `with`): "
                 "which ops share a graph decides the program; migrate it by hand",
             )
@@ -64,7 +69,7 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
     assignment = _assignment(body, name, aliases) if name is not None else None
     if name is not None and assignment is None:
         result.left.append(
-            (block, f"`{name}` is not assigned `tf.Graph()` in `main`: its graph is kept")
+            (block, f"`{name}` is not assigned `tf.Graph()` in {where}: its graph is kept")
         )
         return result
     sessions = _SessionGraphs(aliases, name)
@@ -84,15 +89,18 @@ def dissolve(module: cst.Module, body: list[cst.BaseStatement], aliases: AliasTa
     outside = [
         s
         for s in body
-        if s is not block and s is not assignment and _uses_tensorflow(s, aliases, builders)
+        if s is not block
+        and s is not assignment
+        and not _defines(s)
+        and _uses_tensorflow(s, aliases, builders)
     ]
     if any(not _only_sessions(s, sessions) for s in outside):
         first = next(s for s in outside if not _only_sessions(s, sessions))
         result.left.append(
             (
                 first,
-                "TensorFlow used outside `with tf.Graph().as_default():` in "
-                "`main`: those ops went to another graph in TF1; the block is kept",
+                f"TensorFlow used outside `with tf.Graph().as_default():` in {where}: those ops "
+                "went to another graph in TF1; the block is kept",
             )
         )
         return result
@@ -274,3 +282,17 @@ def _without_graph_keywords(
 def _block_statements(block: cst.With) -> list[cst.BaseStatement]:
     inner = block.body
     return list(inner.body) if isinstance(inner, cst.IndentedBlock) else []
+
+
+def _defines(statement: cst.BaseStatement) -> bool:
+    """Imports, functions and classes: they make no ops where they stand."""
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        return True
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
+
+
+def has_block(body: list[cst.BaseStatement], aliases: AliasTable) -> bool:
+    """Does ``body`` enter a graph with ``with`` at its own level?"""
+    return any(_entered_graph(statement, aliases) is not None for statement in body)

@@ -75,15 +75,7 @@ class MainFunction:
             caller = _with_main_argument(self.caller, self.aliases)
             body.append(caller)
             pairs.append((caller, self.caller))
-        virtual = self.module.with_changes(body=body)
-        positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return VirtualModule(
-            self,
-            virtual.code,
-            _line_map(self.module, virtual, pairs),
-            applied=[_site(positions, node, message) for node, message in dissolved.applied],
-            left=[_site(positions, node, message) for node, message in dissolved.left],
-        )
+        return _virtual_module(self.module, body, pairs, dissolved, self)
 
     def restore(self, code: str) -> str:
         """The migrated virtual module ``code`` with main's new body put back into ``def main():``."""
@@ -101,9 +93,44 @@ class MainFunction:
         return migrated.with_changes(body=[*outer, *callers]).code
 
 
+def graph_module(module: cst.Module, aliases: AliasTable) -> VirtualModule | None:
+    """A script (no ``main``) whose program is built in a module-level graph block: the module with
+    the block dissolved (or kept, with the reason), else None (no graph block)."""
+    if not graph_wrapper.has_block(list(module.body), aliases):
+        return None
+    dissolved = graph_wrapper.dissolve(module, list(module.body), aliases, where="the module")
+    originals = dict(dissolved.originals)
+    pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = [
+        (s, originals.get(s, s)) for s in dissolved.statements
+    ]
+    return _virtual_module(module, dissolved.statements, pairs, dissolved, None)
+
+
+def _virtual_module(
+    module: cst.Module,
+    body: list[cst.BaseStatement],
+    pairs: list[tuple[cst.CSTNode, cst.CSTNode]],
+    dissolved: graph_wrapper.Dissolved,
+    main: MainFunction | None,
+) -> VirtualModule:
+    virtual = module.with_changes(body=body)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return VirtualModule(
+        main,
+        module.code,
+        virtual.code,
+        _line_map(module, virtual, pairs),
+        applied=[_site(positions, node, message) for node, message in dissolved.applied],
+        left=[_site(positions, node, message) for node, message in dissolved.left],
+    )
+
+
 @dataclass(frozen=True)
 class VirtualModule:
-    main: MainFunction
+    """The module as the rules read it, and how to map their places back to the original file."""
+
+    main: MainFunction | None  # None: a module-level graph block dissolved in place
+    original: str
     code: str
     lines: list[tuple[int, int, int]]  # sorted (virtual first line, last line, original first line)
     applied: list[Site]  # what the planning did (the graph block dissolved), at original places
@@ -117,7 +144,7 @@ class VirtualModule:
             return site
         line = self.line(site.line)
         here = _text(self.code, site.line)
-        there = _text(self.main.module.code, line)
+        there = _text(self.original, line)
         shift = 0
         if here.strip() == there.strip():  # the same line, indented as main's body was
             shift = (len(there) - len(there.lstrip())) - (len(here) - len(here.lstrip()))
@@ -451,18 +478,13 @@ def _line_map(
     new statement in ``pairs``): its lines here, its first line there."""
     before = MetadataWrapper(original, unsafe_skip_copy=True).resolve(PositionProvider)
     after = MetadataWrapper(virtual, unsafe_skip_copy=True).resolve(PositionProvider)
-    nodes: list[tuple[cst.CSTNode, cst.CSTNode]] = [
-        (s, s)
-        for s in original.body
-        if not (isinstance(s, cst.FunctionDef) and s.name.value == _MAIN)
-    ]
-    nodes.extend(pairs)
+    nodes = [*pairs, *((s, s) for s in original.body)]
     mapped = [
         (after[here].start.line, after[here].end.line, before[there].start.line)
         for here, there in nodes
         if here in after and there in before
     ]
-    return sorted(mapped)
+    return sorted(set(mapped))
 
 
 def _site(positions: Mapping[cst.CSTNode, CodeRange], node: cst.CSTNode, message: str) -> Site:

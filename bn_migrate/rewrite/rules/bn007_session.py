@@ -16,12 +16,12 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
 Fetches whose value is used, feeds that are not the model's inputs, other session uses, free-standing
 ``tf.Variable``s (which the model would not hold) leave the file.
 
-The graph a ``main()`` builds its program in (``with tf.Graph().as_default():``, or ``graph =
+The graph a ``main()`` or a script builds its program in (``with tf.Graph().as_default():``, or ``graph =
 tf.Graph()`` entered by ``with graph.as_default():`` and given to ``tf.Session(graph=graph)``) is
 dissolved before the rules run, and reported here: when it is the module's one graph, its name is read
-by nothing else, and no other statement of ``main`` uses TensorFlow, the same ops in the default graph are
-the same program (``planning.graph_wrapper``). Otherwise the block is kept and the file left, with the
-reason at the block.
+by nothing else, and no other statement beside it uses TensorFlow (itself or through a module function),
+the same ops in the default graph are the same program (``planning.graph_wrapper``). Otherwise the
+block is kept and the file left, with the reason at the block.
 """
 
 from __future__ import annotations
