@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
     ("tensorflow.compat.v2.", "tensorflow."),
+    ("tensorflow.flags.", "tensorflow.app.flags."),  # one module under two names
     ("tensorflow.contrib.slim.", "tensorflow.contrib.layers."),
     # arg_scope's own module (tf-slim nets: ``from tf_slim.ops.arg_scope import arg_scope``)
     ("tensorflow.contrib.framework.python.ops.arg_scope.", "tensorflow.contrib.layers."),
@@ -29,6 +30,7 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
 _CANONICAL_MODULES: dict[str, str] = {
     "tensorflow.compat.v1": "tensorflow",
     "tensorflow.compat.v2": "tensorflow",
+    "tensorflow.flags": "tensorflow.app.flags",
     "tensorflow.contrib.slim": "tensorflow.contrib.layers",
     "tensorflow.contrib.layers.python.layers": "tensorflow.contrib.layers",
     "tensorflow.contrib.layers.python.layers.layers": "tensorflow.contrib.layers",
@@ -45,8 +47,8 @@ def canonical_name(qualified: str) -> str:
     if qualified in _CANONICAL_MODULES:
         return _CANONICAL_MODULES[qualified]
     for prefix, replacement in _CANONICAL_PREFIXES:
-        if qualified.startswith(prefix):
-            return replacement + qualified[len(prefix) :]
+        if qualified.startswith(prefix):  # again: ``tensorflow.compat.v1.flags.FLAGS``
+            return canonical_name(replacement + qualified[len(prefix) :])
     return qualified
 
 
@@ -881,6 +883,10 @@ class OpRenameSpec:
     float_operand: bool = False  # migrated only when an operand is a float literal (``tf.div``)
     random: bool = False  # draws new values each time it runs (stateful random op)
     makes_tensor: bool = True  # False: returns no tensor (``set_random_seed``)
+    imports: tuple[
+        str, ...
+    ] = ()  # ``from`` imports the target needs ("absl.flags": ``from absl import flags``)
+    after_app_run: bool = False  # only where the flags are read after ``tf.app.run`` parsed them
 
 
 _IN_TOP_K = OpRenameSpec(
@@ -948,6 +954,62 @@ _GFILE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 """``tf.gfile`` -> ``tf.io.gfile``: the same file operations under TF2's names (``tf_upgrade_v2``'s
 renames; ``FastGFile`` was ``GFile`` without locking). ``Walk`` is not here: its ``in_order`` is not
 ``topdown``."""
+
+# TF1's tf.flags is absl.flags with five DEFINE functions wrapped to accept old keyword names, and a
+# FLAGS object that parses sys.argv on its first read; the other functions are absl's own.
+FLAGS_MODULE = "tensorflow.app.flags"
+ABSL_FLAGS = "absl.flags"
+ABSL_APP = "absl.app"
+FLAGS_VALUES = f"{FLAGS_MODULE}.FLAGS"
+FROM_IMPORTED = frozenset({ABSL_FLAGS, ABSL_APP})
+"""Modules the output imports as ``from absl import flags``."""
+_FLAG_KEYWORDS = {"flag_name": "name", "default_value": "default", "docstring": "help"}
+_WRAPPED_DEFINES: dict[str, tuple[str, ...]] = {
+    "DEFINE_integer": ("name", "default", "help", "lower_bound", "upper_bound", "flag_values", "required"),
+    "DEFINE_float": ("name", "default", "help", "lower_bound", "upper_bound", "flag_values", "required"),
+    "DEFINE_string": ("name", "default", "help", "flag_values", "required"),
+    "DEFINE_boolean": ("name", "default", "help", "flag_values", "module_name", "required"),
+    "DEFINE_bool": ("name", "default", "help", "flag_values", "module_name", "required"),
+}  # fmt: skip
+_ABSL_FLAG_FUNCTIONS = (
+    "DEFINE_enum", "DEFINE_list", "DEFINE_spaceseplist", "DEFINE_multi_string", "DEFINE_multi_integer",
+    "DEFINE_multi_float", "DEFINE_multi_enum", "mark_flag_as_required", "mark_flags_as_required",
+)  # fmt: skip
+FLAG_RENAMES: dict[str, OpRenameSpec] = {
+    **{
+        f"{FLAGS_MODULE}.{name}": OpRenameSpec(
+            f"flags.{name}", (*parameters, *_FLAG_KEYWORDS), parameters, _FLAG_KEYWORDS,
+            makes_tensor=False, imports=(ABSL_FLAGS,),
+        )
+        for name, parameters in _WRAPPED_DEFINES.items()
+    },
+    **{
+        f"{FLAGS_MODULE}.{name}": OpRenameSpec(
+            f"flags.{name}", makes_tensor=False, imports=(ABSL_FLAGS,)
+        )
+        for name in _ABSL_FLAG_FUNCTIONS
+    },
+    FLAGS_VALUES: OpRenameSpec(
+        "flags.FLAGS", makes_tensor=False, imports=(ABSL_FLAGS,), after_app_run=True
+    ),
+    "tensorflow.app.run": OpRenameSpec(
+        "app.run", ("main", "argv"), ("main", "argv", "flags_parser"),
+        added={"flags_parser": "lambda argv: flags.FLAGS(argv, known_only=True)"},
+        makes_tensor=False, imports=(ABSL_APP, ABSL_FLAGS), after_app_run=True,
+    ),
+}  # fmt: skip
+"""``tf.flags`` / ``tf.app.flags`` and ``tf.app.run`` -> absl (rule BN015), the library TF1 itself ran
+them on (checked against TF 2.21's ``tf.compat.v1`` by ``tests/rewrite/test_app_main.py``).
+
+- ``DEFINE_integer/float/string/boolean/bool``: TF1's wrappers turn ``flag_name=``, ``default_value=``,
+  ``docstring=`` into absl's ``name=``, ``default=``, ``help=`` and call absl's function: the same flag
+  (name, default, help, type), defined in the same ``FLAGS``. The other functions are absl's own.
+- ``FLAGS``: TF1's object forwards to absl's ``FLAGS`` and, read before any parse, parses ``sys.argv``
+  itself (absl's raises instead): the same values wherever the flags are read after ``tf.app.run`` parsed
+  them, the only case migrated (``after_app_run``: ``main`` run by ``tf.app.run``, ``planning.main_function``).
+- ``tf.app.run(main, argv)`` is ``absl.app.run(main, argv, flags_parser=...)`` with a parser that keeps
+  unknown flags (``FLAGS(argv, known_only=True)``): absl's default parser exits on them, TF1 passed them
+  on to ``main`` in ``argv``; the migration writes TF1's parser out as the ``flags_parser=`` lambda."""
 
 OP_RENAMES: dict[str, OpRenameSpec] = {
     **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},

@@ -139,6 +139,8 @@ class Context:
     options: RewriteOptions
     positions: dict[cst.CSTNode, CodeRange]
     program: Program
+    # the module's code runs after ``tf.app.run`` parsed the flags (``planning.main_function``)
+    flags_parsed: bool = False
     edits: dict[cst.CSTNode, Edit] = field(default_factory=dict)
     claimed: set[int] = field(default_factory=set)
     applied: list[Site] = field(default_factory=list)
@@ -399,7 +401,8 @@ SHARED_FIELDS = frozenset(
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The
-inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``) are read-only facts; ``edits``,
+inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``) are read-only
+facts; ``edits``,
 ``claimed``, ``applied`` and ``left`` are written only through ``Context``'s methods."""
 
 

@@ -73,9 +73,12 @@ def _rewrite_source(
         return _too_deeply_nested(source)
     try:
         if not blockers:
-            main = main_function.find(module, AliasTable.build(module))
-            if main is not None:
-                return _rewrite_main(main, source, options)
+            aliases = AliasTable.build(module)
+            main = main_function.find(module, aliases)
+            virtual = main.virtual() if main is not None else None
+            virtual = virtual or main_function.graph_module(module, aliases)
+            if virtual is not None:
+                return _rewrite_virtual(virtual, source, options)
         return _rewrite_module(module, source, options, blockers)
     except RecursionError:
         return _too_deeply_nested(source)
@@ -318,19 +321,28 @@ def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site
     return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(left))
 
 
-def _rewrite_main(
-    main: main_function.MainFunction, source: str, options: RewriteOptions
+def _rewrite_virtual(
+    virtual: main_function.VirtualModule, source: str, options: RewriteOptions
 ) -> RewriteResult:
-    """A program whose training code is ``main()``: its body migrated as module-level code (see
-    ``planning.main_function``), put back into ``main()``, places mapped back to the file."""
-    virtual = main.virtual()
-    result = _rewrite_module(cst.parse_module(virtual.code), virtual.code, options, ())
-    applied = [virtual.site(site) for site in result.applied]
-    left = _sorted([virtual.site(site) for site in result.left])
+    """A program whose training code is ``main()`` (its body migrated as module-level code, put back
+    into ``main()``) or a module-level graph block (migrated dissolved): see
+    ``planning.main_function``; places mapped back to the file."""
+    main = virtual.main
+    result = _rewrite_module(
+        cst.parse_module(virtual.code),
+        virtual.code,
+        options,
+        (),
+        flags_parsed=main is not None and main.run_by_app,
+    )
+    applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]
+    left = _sorted([*virtual.left, *(virtual.site(site) for site in result.left)])
+    if virtual.left and result.status is Status.CHANGED:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=left)
     if result.status is not Status.CHANGED:
         status = Status.UNCHANGED if result.status is Status.UNCHANGED else result.status
         return RewriteResult(status=status, code=source, left=left, error=result.error)
-    code = main.restore(result.code)
+    code = main.restore(result.code) if main is not None else result.code
     try:
         _check_parses(code)
     except cst.ParserSyntaxError as exc:  # never write code that does not parse
@@ -380,7 +392,12 @@ def deepest_place(source: str) -> tuple[int, int]:
 
 
 def _rewrite_module(
-    module: cst.Module, source: str, options: RewriteOptions, blockers: Sequence[Site]
+    module: cst.Module,
+    source: str,
+    options: RewriteOptions,
+    blockers: Sequence[Site],
+    *,
+    flags_parsed: bool = False,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
@@ -395,6 +412,7 @@ def _rewrite_module(
         options=options,
         positions=positions,
         program=Program.read(module, aliases),
+        flags_parsed=flags_parsed,
     )
     _report_shadowed_tensorflow(ctx)
     for rule in RULES:
@@ -724,7 +742,13 @@ def _apply(ctx: Context) -> str:
         return module.code
     context = CodemodContext()
     for name in sorted(ctx.needed_imports):
-        AddImportsVisitor.add_needed_import(context, name, asname="tf" if name == api.TF else None)
+        if name in api.FROM_IMPORTED:  # ``from absl import flags``
+            module_name, _, obj = name.rpartition(".")
+            AddImportsVisitor.add_needed_import(context, module_name, obj)
+        else:
+            AddImportsVisitor.add_needed_import(
+                context, name, asname="tf" if name == api.TF else None
+            )
     for qualified, local in sorted(ctx.removable_imports):
         node = ctx.aliases.import_nodes[local]
         if isinstance(node, cst.ImportFrom):

@@ -260,3 +260,74 @@ for step in range(2):
     g_train_step(**feed)
 print(graph(x=data, z=noise, is_training=False).numpy())
 '''
+
+# A train script run by ``tf.app.run()``: flags, ``def main(_)``, the graph block (BN015, BN007).
+APP_MAIN_BEFORE = """import numpy as np
+import tensorflow as tf
+
+tf.app.flags.DEFINE_integer("steps", 2, "Training steps.")
+FLAGS = tf.app.flags.FLAGS
+
+
+def main(_):
+    data = np.ones((8, 3), np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 3])
+        is_training = tf.placeholder(tf.bool)
+        h = tf.layers.dense(x, 4, name="hidden")
+        h = tf.layers.batch_normalization(h, training=is_training, name="bn")
+        loss = tf.reduce_mean(tf.square(h))
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for step in range(FLAGS.steps):
+                _, value = sess.run([train_op, loss], {x: data, is_training: True})
+                print(value)
+
+
+if __name__ == "__main__":
+    tf.app.run()
+"""
+
+APP_MAIN_AFTER = """import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+flags.DEFINE_integer("steps", 2, "Training steps.")
+FLAGS = flags.FLAGS
+
+
+def main(_):
+    data = np.ones((8, 3), np.float32)
+
+    hidden = tf.keras.layers.Dense(4, name="hidden")
+    bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+    def graph(x, is_training):
+        x = tf.cast(x, tf.float32)
+        h = hidden(x)
+        h = bn(h, training=is_training)
+        loss = tf.reduce_mean(tf.square(h))
+        return loss
+
+    optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+    @tf.function
+    def train_step(x, is_training):
+        with tf.GradientTape() as tape:
+            loss = graph(x, is_training)
+        variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+        return loss
+
+    for step in range(FLAGS.steps):
+        value = train_step(x=data, is_training=True).numpy()
+        print(value)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=lambda argv: flags.FLAGS(argv, known_only=True))
+"""

@@ -52,6 +52,7 @@ SUPPORTED_FIXTURES = (
     "gan_two_steps",
     "slim_nested_scopes",
     "slim_conv_repeat",
+    "app_run_flags",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

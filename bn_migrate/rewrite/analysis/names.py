@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from bn_migrate.rewrite.api_tables import canonical_name
+from bn_migrate.rewrite.api_tables import FLAGS_MODULE, canonical_name
+
+ASSIGNED_MODULES = frozenset({FLAGS_MODULE})
+"""Modules TF1 programs bind by assignment rather than import (``flags = tf.app.flags``)."""
 
 
 def dotted(node: cst.BaseExpression) -> str | None:
@@ -62,10 +65,12 @@ class BindingCollector(cst.CSTVisitor):
     def __init__(self, module_imports: set[int]) -> None:
         self.module_imports = module_imports
         self.bound: dict[str, cst.CSTNode] = {}
+        self.assignments: dict[str, int] = {}  # name -> how many assignment targets bind it
 
     def _bind_target(self, target: cst.BaseExpression, node: cst.CSTNode) -> None:
         if isinstance(target, cst.Name):
             self.bound.setdefault(target.value, node)
+            self.assignments[target.value] = self.assignments.get(target.value, 0) + 1
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._bind_target(element.value, node)
@@ -128,6 +133,8 @@ class AliasTable:
     shadowed: dict[str, cst.CSTNode] = field(default_factory=dict)
     # every name bound other than by a top import
     bound_elsewhere: set[str] = field(default_factory=set)
+    # local name -> the one module-level ``name = tf.app.flags`` (``ASSIGNED_MODULES``) binding it
+    assigned: dict[str, cst.Assign] = field(default_factory=dict)
 
     @classmethod
     def build(cls, module: cst.Module) -> AliasTable:
@@ -150,7 +157,26 @@ class AliasTable:
         for local, binder in collector.bound.items():
             if local in table.bindings:
                 table.shadowed.setdefault(local, binder)
+        table._read_assigned_modules(module, collector)
         return table
+
+    def _read_assigned_modules(self, module: cst.Module, collector: BindingCollector) -> None:
+        """``flags = tf.app.flags`` at module level, its name bound nowhere else: an alias."""
+        for statement in module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
+                    continue
+                local = small.targets[0].target.value
+                binders = collector.assignments.get(local, 0)
+                only = binders == 1 and collector.bound.get(local) is small.targets[0]
+                if only and self.qualify(small.value) in ASSIGNED_MODULES:
+                    self.assigned[local] = small
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         """Canonical qualified name of a Name/Attribute chain rooted at an unshadowed import, else None."""
@@ -158,6 +184,8 @@ class AliasTable:
         if text is None:
             return None
         root, _, rest = text.partition(".")
+        if root in self.assigned:
+            return FLAGS_MODULE + (f".{rest}" if rest else "")
         if root not in self.bindings or root in self.shadowed:
             return None
         full = self.bindings[root] + (f".{rest}" if rest else "")

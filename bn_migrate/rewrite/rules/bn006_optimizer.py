@@ -8,6 +8,9 @@ step differentiates the loss with respect to every layer's trainable variables, 
 with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf.control_dependencies
 (update_ops)``, ``tf.group(train, *update_ops)``) goes: Keras applies BN updates in the forward pass.
 
+A learning rate read from a flag (``FLAGS.learning_rate``, ``FLAGS = tf.app.flags.FLAGS``) is a constant:
+the Keras optimizer reads it where TF1's did, once the flags are parsed.
+
 ``minimize(loss, global_step=gs)`` with ``gs`` a global step starting at 0 (``get_or_create_global_step()``,
 ``create_global_step()``, ``get_global_step()`` after one of those, ``tf.Variable(0, trainable=False)``)
 and a learning rate that decays with it (``api_tables.LR_SCHEDULES``) -> the Keras 3 schedule, which the
@@ -513,7 +516,7 @@ class OptimizerRule(Rule):
         if call_target(ctx.aliases, value) in api.LR_SCHEDULES:
             assert isinstance(value, cst.Call)
             return self._schedule(ctx, value, training)
-        if isinstance(value, (cst.Float, cst.Integer)):
+        if isinstance(value, (cst.Float, cst.Integer)) or _flag_value(ctx, value):
             return code(ctx, value)
         ctx.leave(
             RULE,
@@ -1088,3 +1091,12 @@ def _variables_source(layers: list[str], free: list[str]) -> str:
 def _tf1_rmsprop_class() -> cst.BaseStatement:
     """The class as a tree, parsed once per process (nodes are immutable, so it can be shared)."""
     return cst.parse_statement(_TF1_RMSPROP.strip() + "\n")
+
+
+def _flag_value(ctx: Context, value: cst.BaseExpression) -> bool:
+    """``FLAGS.learning_rate`` (``FLAGS = tf.app.flags.FLAGS`` at module level): a value fixed when
+    the flags are parsed, read once where the optimizer is made, in TF1 as in the migration."""
+    if not (isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name)):
+        return False
+    definition = ctx.module_assignment(value.value.value)
+    return definition is not None and ctx.qualify(definition[1]) == api.FLAGS_VALUES

@@ -15,6 +15,13 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
 
 Fetches whose value is used, feeds that are not the model's inputs, other session uses, free-standing
 ``tf.Variable``s (which the model would not hold) leave the file.
+
+The graph a ``main()`` or a script builds its program in (``with tf.Graph().as_default():``, or ``graph =
+tf.Graph()`` entered by ``with graph.as_default():`` and given to ``tf.Session(graph=graph)``) is
+dissolved before the rules run, and reported here: when it is the module's one graph, its name is read
+by nothing else, and no other statement beside it uses TensorFlow (itself or through a module function),
+the same ops in the default graph are the same program (``planning.graph_wrapper``). Otherwise the
+block is kept and the file left, with the reason at the block.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
+    APP_MAIN_BEFORE,
     PLACEHOLDER_BEFORE,
     SEED_BEFORE,
     placeholder_program,
@@ -67,6 +75,16 @@ class SessionRule(Rule):
         Example(  # the train op's value is used
             placeholder_program(PLACEHOLDER_BEFORE).replace(
                 "_, value = sess.run", "op, value = sess.run"
+            ),
+            left=("BN007",),
+        ),
+        Example(  # the graph object is used beside its block: kept (see also BN015's example)
+            APP_MAIN_BEFORE.replace(
+                "    with tf.Graph().as_default():\n",
+                "    graph = tf.Graph()\n    with graph.as_default():\n",
+            ).replace(
+                "        with tf.Session() as sess:\n",
+                "        graph.finalize()\n        with tf.Session() as sess:\n",
             ),
             left=("BN007",),
         ),

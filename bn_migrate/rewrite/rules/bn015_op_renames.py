@@ -16,6 +16,19 @@ keyword TF2 would receive twice, an argument that is not a TF1 parameter, ``*arg
 without being called, a tensor op applied in a Keras functional graph at module level (Keras 3 needs a
 ``Lambda``), and a random op TF2 would run once at module level where TF1 drew new values at every
 ``session.run``.
+
+Flags and ``tf.app.run`` (``api_tables.FLAG_RENAMES``) go to absl, which TF1 ran them on:
+``tf.app.flags.DEFINE_integer("steps", 100, "help")`` (or ``tf.flags``, or ``flags = tf.app.flags``,
+which becomes ``from absl import flags``) becomes ``flags.DEFINE_integer("steps", 100, "help")``, the same
+flag (TF1's old ``flag_name=``/``default_value=``/``docstring=`` become ``name=``/``default=``/``help=``);
+``FLAGS = tf.app.flags.FLAGS`` becomes ``FLAGS = flags.FLAGS``; ``tf.app.run()`` becomes ``app.run(main,
+flags_parser=lambda argv: flags.FLAGS(argv, known_only=True))``: absl's run with TF1's parser, which
+passes unknown command-line flags on to ``main`` where absl's default would exit. ``FLAGS`` and
+``tf.app.run`` are migrated only in a program whose ``main`` is run by ``tf.app.run`` and reads the
+flags after it parsed them (``planning.main_function``): TF1's ``FLAGS`` parsed ``sys.argv`` on its
+first read, absl's raises when read before ``app.run``. Left: flags read at module level (or by a
+function called there), a ``main`` that reads its ``argv`` or is not the program, ``flags`` or ``app``
+bound to something else.
 """
 
 from __future__ import annotations
@@ -28,15 +41,18 @@ from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
+    APP_MAIN_AFTER,
+    APP_MAIN_BEFORE,
     PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     placeholder_program,
 )
 
 RULE = "BN015"
+_RENAMES = {**api.OP_RENAMES, **api.FLAG_RENAMES}
 _LAST_PARTS = frozenset(
-    name.rpartition(".")[2] for name in (*api.OP_RENAMES, *api.POSITIONAL_ORDER_CHANGED)
-)
+    name.rpartition(".")[2] for name in (*_RENAMES, *api.POSITIONAL_ORDER_CHANGED)
+) | {"flags"}
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
 
 
@@ -45,7 +61,7 @@ class OpRenamesRule(Rule):
 
     id = RULE
     name = "op-renames"
-    writes = frozenset({"removable_imports"})
+    writes = frozenset({"removable_imports", "needed_imports"})
     EXAMPLES = (
         Example(
             placeholder_program(
@@ -70,6 +86,11 @@ class OpRenamesRule(Rule):
             placeholder_program(PLACEHOLDER_BEFORE, loss="tf.reduce_mean(tf.div(h, h))"),
             left=(RULE,),
         ),
+        Example(APP_MAIN_BEFORE, APP_MAIN_AFTER),
+        Example(
+            APP_MAIN_BEFORE.replace("def main(_):", "def main(argv):\n    print(argv)"),
+            left=(RULE,),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
@@ -79,15 +100,17 @@ class OpRenamesRule(Rule):
         called: set[int] = set()
         for call in ctx.program.calls:
             name = ctx.qualify(call.func)
-            spec = api.OP_RENAMES.get(name) if name is not None else None
+            spec = _RENAMES.get(name) if name is not None else None
             if spec is None or _written_as_v2(ctx, call.func):
                 continue
             called.add(id(call.func))
-            _plan_call(ctx, places, call, str(name), spec)
+            if _absl_allows(ctx, call, str(name), spec):
+                _plan_call(ctx, places, call, str(name), spec)
         for call in ctx.program.calls:
             if id(call.func) not in called:
                 _check_positions(ctx, call)
         _plan_uncalled(ctx, called)
+        _plan_flags_aliases(ctx)
 
 
 def _check_positions(ctx: Context, call: cst.Call) -> None:
@@ -214,6 +237,7 @@ def _plan_call(
         return
     if spec.target is not None:
         _remove_import_of(ctx, call.func)
+    ctx.needed_imports.update(spec.imports)
     ctx.claim(call.func)
     ctx.edit(RULE, call, _rebuild(arguments, spec))
     ctx.apply(RULE, call, _message(what, spec, call, arguments))
@@ -344,9 +368,13 @@ def _rename_reference(
     assert spec.target is not None
     target = spec.target
     _remove_import_of(ctx, node)
+    ctx.needed_imports.update(spec.imports)
     ctx.claim(node)
     ctx.edit(RULE, node, lambda _: cst.parse_expression(target))
-    ctx.apply(RULE, node, f"{what} -> {target} (the same function in TF2)")
+    if spec.after_app_run:  # FLAGS: TF1's forwards to absl's once app.run parsed the flags
+        ctx.apply(RULE, node, f"{what} -> {target} (absl's, parsed by app.run before main)")
+    else:
+        ctx.apply(RULE, node, f"{what} -> {target} (the same function in TF2)")
 
 
 def _remove_import_of(ctx: Context, node: cst.BaseExpression) -> None:
@@ -370,6 +398,8 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
             if self._check(node):
                 return False
             node.value.visit(self)
+            if id(node.value) in ctx.claimed:  # ``tf.app.flags.FLAGS.steps``: its TF1 part renamed
+                ctx.claim(node)
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
@@ -381,10 +411,12 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
 
         def _check(self, node: cst.Name | cst.Attribute) -> bool:
             name = ctx.qualify(node)
-            spec = api.OP_RENAMES.get(name) if name is not None else None
+            spec = _RENAMES.get(name) if name is not None else None
             if spec is None or id(node) in called or _written_as_v2(ctx, node):
                 return spec is not None
             what = f"tf.{str(name).removeprefix(api.TF + '.')}"
+            if not _absl_allows(ctx, node, str(name), spec):
+                return True
             if not spec.positional:
                 _rename_reference(ctx, node, spec, what)
             elif api.is_tf1_only(str(name)):
@@ -397,3 +429,69 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
             return True
 
     ctx.module.visit(Finder())
+
+
+_NOT_AFTER_APP_RUN = (
+    "`{what}` outside a `main` run by `tf.app.run`: TF1's FLAGS parse sys.argv when first read, "
+    "absl's only in app.run (the migrated form is `def main(_):` run by `tf.app.run()` with the "
+    "flags read inside it)",
+    "`{what}` runs a `main` that is not migrated as the program: only a `main` taking one argument "
+    "it never reads, making the module's only tf.Session in its own body, with no flag read at "
+    "module level",
+)
+
+
+def _absl_allows(ctx: Context, node: cst.CSTNode, name: str, spec: api.OpRenameSpec) -> bool:
+    """A flags or ``tf.app.run`` rename (``api.FLAG_RENAMES``) is migrated only where the flags are
+    parsed before they are read, and only where the absl names it writes are free; else left."""
+    what = f"tf.{name.removeprefix(api.TF + '.')}"
+    if spec.after_app_run and not ctx.flags_parsed:
+        ctx.leave(RULE, node, _NOT_AFTER_APP_RUN[spec.target == "app.run"].format(what=what))
+        return False
+    for module in spec.imports:
+        local = module.rpartition(".")[2]
+        if _binds_other(ctx, local, module):
+            ctx.leave(
+                RULE,
+                node,
+                f"`{what}` becomes absl's `{local}`, but `{local}` is bound to something else here",
+            )
+            return False
+    return True
+
+
+def _binds_other(ctx: Context, local: str, module: str) -> bool:
+    """Is ``local`` bound in the module to something other than ``module`` (or TF1's flags alias)?"""
+    if local in ctx.aliases.assigned:
+        return module != api.ABSL_FLAGS
+    if local in ctx.aliases.bindings and local not in ctx.aliases.shadowed:
+        return ctx.aliases.bindings[local] != module
+    return local in ctx.program.bound_names
+
+
+def _plan_flags_aliases(ctx: Context) -> None:
+    """``flags = tf.app.flags``: absl's module under that name (``from absl import flags``, the
+    assignment dropped, or ``name = flags`` for another name); its uses are migrated one by one."""
+    for local, assign in ctx.aliases.assigned.items():
+        if _binds_other(ctx, "flags", api.ABSL_FLAGS) and local != "flags":
+            ctx.leave(
+                RULE, assign, "`flags` is bound to something else here: absl's cannot be imported"
+            )
+            continue
+        ctx.claim_within(assign)
+        ctx.needed_imports.add(api.ABSL_FLAGS)
+        statement = _statement_of(ctx, assign)
+        if local == "flags" and statement is not None:
+            ctx.edit(RULE, statement, lambda _: cst.RemovalSentinel.REMOVE)
+            ctx.apply(RULE, assign, "`flags = tf.app.flags` -> `from absl import flags`")
+        else:
+            ctx.edit(RULE, assign.value, lambda _: cst.Name("flags"))
+            ctx.apply(RULE, assign, f"`{local} = tf.app.flags` -> `{local} = flags` (absl's)")
+
+
+def _statement_of(ctx: Context, assign: cst.Assign) -> cst.SimpleStatementLine | None:
+    """The module-level line that holds ``assign`` alone."""
+    for statement in ctx.module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [assign]:
+            return statement
+    return None
