@@ -554,6 +554,14 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
 
     if definition not in ctx.module.body:
         return "graph code in a function defined inside another block is not migrated"
+    if name == "main":
+        clashing = main_function.shadowing(ctx.module)
+        if clashing:
+            return (
+                f"`main` binds `{clashing[0]}`, a name the module (or a function it calls) also uses "
+                "at module level: read as the module's own code, main's body would change what that "
+                "code reads; rename the local to migrate `main` as the program"
+            )
     if not calls:
         return (
             f"`{name}` is never called in its program (model code for other programs, or unused): it "

@@ -59,3 +59,27 @@ def test_mains_that_are_not_the_program_are_left() -> None:
     session_outside = FIXTURE.replace("BATCH = 32\n", "BATCH = 32\nspare = tf.Session()\n")
     result = rewrite_source(session_outside)
     assert result.status is Status.SKIPPED and result.code == session_outside
+
+
+def test_a_main_whose_locals_shadow_module_names_is_not_read_as_the_module() -> None:
+    """``lr = 0.5`` in main beside a module-level ``lr`` that ``scaled`` reads: made module-level code, main's
+    ``lr`` would change what ``scaled`` computes. Left, naming the local."""
+    source = (
+        "import numpy as np\nimport tensorflow as tf\n\nlr = 0.1\n\n\ndef scaled(v):\n    return v * lr\n\n\n"
+        "def main():\n    lr = 0.5\n    x = tf.placeholder(tf.float32, [None, 3])\n"
+        "    is_training = tf.placeholder(tf.bool, [])\n"
+        '    h = tf.layers.batch_normalization(tf.layers.dense(x, 4, name="fc"), training=is_training)\n'
+        "    loss = scaled(tf.reduce_mean(tf.square(h)))\n"
+        "    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "    with tf.control_dependencies(update_ops):\n"
+        "        train_op = tf.train.GradientDescentOptimizer(lr).minimize(loss)\n"
+        "    with tf.Session() as sess:\n        sess.run(tf.global_variables_initializer())\n"
+        "        sess.run(train_op, {x: np.ones((8, 3)), is_training: True})\n\n\nmain()\n"
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    assert any("`main` binds `lr`" in site.message for site in result.left), result.left
+    renamed = source.replace("    lr = 0.5\n", "    rate = 0.5\n").replace(
+        "GradientDescentOptimizer(lr)", "GradientDescentOptimizer(rate)"
+    )
+    assert rewrite_source(renamed).status is Status.CHANGED

@@ -25,6 +25,7 @@ in reports are mapped back to the original file.
 from __future__ import annotations
 
 import bisect
+import symtable
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -207,7 +208,37 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | None:
         return None
     if run_by_app and _flags_read_before_parsing(module, definition, caller, aliases):
         return None
+    if shadowing(module):
+        return None
     return MainFunction(module, definition, caller, aliases, run_by_app)
+
+
+def shadowing(module: cst.Module) -> list[str]:
+    """The locals of main that, once module-level names, change what other code reads: a name main binds
+    that is also bound at module level, or that a module-level function or class reads as a global
+    (``def step(): return lr * 2`` beside main's own ``lr = 0.5``), means something else in the
+    virtual module."""
+    try:
+        table = symtable.symtable(module.code, "<module>", "exec")
+    except SyntaxError:  # pragma: no cover - the module parsed
+        return []
+    scopes = table.get_children()
+    main = next((t for t in scopes if t.get_name() == _MAIN and t.get_type() == "function"), None)
+    if main is None:
+        return []
+    own = {s.get_name() for s in main.get_symbols() if s.is_local() and not s.is_global()}
+    module_level = {
+        s.get_name()
+        for s in table.get_symbols()
+        if (s.is_assigned() or s.is_imported()) and s.get_name() != _MAIN
+    }
+    read_elsewhere: set[str] = set()
+    stack = [t for t in scopes if t is not main]
+    while stack:
+        scope = stack.pop()
+        stack.extend(scope.get_children())
+        read_elsewhere |= {s.get_name() for s in scope.get_symbols() if s.is_global()}
+    return sorted(own & (module_level | read_elsewhere))
 
 
 _CALL = "main()"
