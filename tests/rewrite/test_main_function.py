@@ -79,6 +79,9 @@ def test_a_main_whose_locals_shadow_module_names_is_not_read_as_the_module() -> 
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED
     assert any("`main` binds `lr`" in site.message for site in result.left), result.left
+    assert any(  # the module has a session: it is not "a module without a session"
+        "whose session is not one this version reads" in site.message for site in result.left
+    )
     renamed = source.replace("    lr = 0.5\n", "    rate = 0.5\n").replace(
         "GradientDescentOptimizer(lr)", "GradientDescentOptimizer(rate)"
     )

@@ -20,7 +20,12 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import bound_names
-from bn_migrate.rewrite.analysis.syntax import parameter_names, read_names, single_target
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    parameter_names,
+    read_names,
+    single_target,
+)
 from bn_migrate.rewrite.context import Context
 
 Source = (
@@ -286,11 +291,20 @@ def plan_batch_norm(
             "gamma/beta; momentum=1.0 keeps the statistics frozen and the train step leaves its variables out",
         )
     elif updates_happen is None and not in_place:
+        sessions = [
+            c for c in ctx.program.calls if call_target(ctx.aliases, c) in api.SESSION_CLASSES
+        ]
+        where = (
+            "in a module whose session is not one this version reads (inside a function, an "
+            "InteractiveSession, or several sessions)"
+            if sessions
+            else "in a module without a session"
+        )
         ctx.leave(
             spec.rule,
             call,
-            f"{what} in a module without a session: whether its update ops run is decided by the "
-            "code that trains it (another module or a caller), so its momentum cannot be chosen here",
+            f"{what} {where}: whether its update ops run is decided by the code that trains it "
+            "(another module or a caller), so its momentum cannot be chosen here",
         )
         return None
     elif not (updates_happen or in_place):
