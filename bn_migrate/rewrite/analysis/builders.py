@@ -83,12 +83,12 @@ class Builder:
 
     def arguments(self, parameter: str) -> list[cst.BaseExpression | None]:
         """What each call passes for ``parameter`` (its default when not passed; None: unknown)."""
-        return [_argument(self.definition.params, call, parameter) for call in self.calls]
+        return [argument_of(self.definition.params, call, parameter) for call in self.calls]
 
     def arguments_at(self, call: cst.Call) -> list[cst.BaseExpression | None]:
         """What ``call`` passes for each positional-or-keyword parameter, in order (defaults too)."""
         return [
-            _argument(self.definition.params, call, p.name.value)
+            argument_of(self.definition.params, call, p.name.value)
             for p in self.definition.params.params
         ]
 
@@ -265,7 +265,7 @@ def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | No
     assert builder.scope is not None
     value = builder.scope.reuse
     if isinstance(value, cst.Name) and value.value in builder.parameters():
-        value = _argument(builder.definition.params, call, value.value)
+        value = argument_of(builder.definition.params, call, value.value)
         if value is None:
             return None
     if value is None:
@@ -278,7 +278,9 @@ def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | No
     return None
 
 
-def _argument(params: cst.Parameters, call: cst.Call, parameter: str) -> cst.BaseExpression | None:
+def argument_of(
+    params: cst.Parameters, call: cst.Call, parameter: str
+) -> cst.BaseExpression | None:
     """What ``call`` passes for ``parameter`` (its default when not passed; None: unknown)."""
     if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
         return None

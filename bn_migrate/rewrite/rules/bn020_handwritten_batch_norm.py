@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import literal_string
+from bn_migrate.rewrite.analysis.builders import argument_of, literal_string
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm
-from bn_migrate.rewrite.analysis.syntax import keyword, positional
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 
@@ -202,18 +201,7 @@ class HandwrittenBatchNormRule(Rule):
         recipe: HandwrittenBatchNorm, call: cst.Call, parameter: str
     ) -> cst.BaseExpression | None:
         """What ``call`` passes for ``parameter`` (its default when not passed; None: neither)."""
-        params = recipe.definition.params.params
-        for index, param in enumerate(params):
-            if param.name.value != parameter:
-                continue
-            given = positional(call)
-            if index < len(given):
-                return given[index].value
-            passed = keyword(call, parameter)
-            if passed is not None:
-                return passed.value
-            return param.default
-        return None
+        return argument_of(recipe.definition.params, call, parameter)
 
     def _instance(
         self,
