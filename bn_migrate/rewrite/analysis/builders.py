@@ -27,6 +27,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
+    block_body,
     call_target,
     is_docstring,
     keyword,
@@ -105,8 +106,8 @@ class Builder:
         """The statements that build: the body, or the body of its variable scope (without its
         ``reuse_variables()`` switch)."""
         if self.scope is None:
-            return _body(self.definition)
-        return tuple(s for s in _body(self.scope.statement) if s is not self.scope.switch)
+            return block_body(self.definition)
+        return tuple(s for s in block_body(self.scope.statement) if s is not self.scope.switch)
 
     def scope_parameters(self) -> set[str]:
         """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
@@ -188,7 +189,7 @@ def scope_name(builder: Builder) -> str | None:
 def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
     """The ``with tf.variable_scope("name"[, reuse=...]):`` block that is the whole body (after a
     docstring), with nothing else in the with item."""
-    statements = list(_body(definition))
+    statements = list(block_body(definition))
     if statements and is_docstring(statements[0]):
         statements = statements[1:]
     if len(statements) != 1 or not isinstance(statements[0], cst.With):
@@ -231,11 +232,11 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
 def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:
     """``if reuse: scope.reuse_variables()`` (or ``tf.get_variable_scope().reuse_variables()``) as the
     block's first statement, ``scope`` (the block's alias) read nowhere else."""
-    body = _body(block)
+    body = block_body(block)
     first = body[0] if body else None
     if not isinstance(first, cst.If) or first.orelse is not None:
         return None
-    inner = _body(first)
+    inner = block_body(first)
     if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine):
         return None
     small = inner[0].body
@@ -312,11 +313,6 @@ def literal_string(node: cst.BaseExpression | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _body(node: cst.FunctionDef | cst.With | cst.If) -> tuple[cst.BaseStatement, ...]:
-    body = node.body
-    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
 
 
 def becomes_class(

@@ -37,7 +37,14 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.builders import VariableScope, scope_block, variable_scope
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, keyword, parameter_names, positional
+from bn_migrate.rewrite.analysis.syntax import (
+    block_body,
+    call_target,
+    is_docstring,
+    keyword,
+    parameter_names,
+    positional,
+)
 
 _VARIABLE = "tensorflow.Variable"
 _CONSTANT = "tensorflow.constant"
@@ -77,14 +84,14 @@ def read_handwritten(
         return None
     names = parameter_names(params)
     scope = variable_scope(aliases, definition)
-    statements = list(_body(scope.statement if scope else definition))
-    if not scope and statements and _is_docstring(statements[0]):
+    statements = list(block_body(scope.statement if scope else definition))
+    if not scope and statements and is_docstring(statements[0]):
         statements = statements[1:]
     if not scope and len(statements) == 2 and isinstance(statements[0], cst.With):
         # ``with tf.variable_scope(s): ... normed = ...`` then ``return normed`` after the block
         scope = scope_block(aliases, statements[0])
         if scope is not None:
-            statements = [*_body(scope.statement), statements[1]]
+            statements = [*block_body(scope.statement), statements[1]]
     return _Reader(aliases, names, params.params[0].name.value).read(definition, statements, scope)
 
 
@@ -236,7 +243,7 @@ class _Reader:
             or statement.params.star_arg is not cst.MaybeSentinel.DEFAULT
         ):
             return None
-        body = list(_body(statement))
+        body = list(block_body(statement))
         if len(body) != 2:
             return None
         found = self._assign(body[0])
@@ -262,7 +269,7 @@ class _Reader:
             and block.items[0].asname is None
         ):
             return None
-        inner = list(_body(block))
+        inner = list(block_body(block))
         if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine):
             return None
         small = inner[0].body
@@ -345,20 +352,6 @@ class _Reader:
             return None
         epsilon = args[5].value
         return epsilon if _number(epsilon) is not None else None
-
-
-def _body(node: cst.FunctionDef | cst.With) -> tuple[cst.BaseStatement, ...]:
-    body = node.body
-    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _returned(statement: cst.BaseStatement) -> cst.BaseExpression | None:

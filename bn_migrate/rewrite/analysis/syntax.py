@@ -47,6 +47,12 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     return found
 
 
+def block_body(node: cst.FunctionDef | cst.With | cst.If) -> tuple[cst.BaseStatement, ...]:
+    """The statements of a compound statement's indented block (none for a one-line body)."""
+    body = node.body
+    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()
+
+
 def is_docstring(statement: cst.BaseStatement) -> bool:
     """Is ``statement`` a bare string (a docstring when it comes first)?"""
     return (

@@ -39,6 +39,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
+from bn_migrate.rewrite.analysis.syntax import is_docstring
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
@@ -920,12 +921,7 @@ def _is_import(statement: cst.BaseStatement) -> bool:
 
 
 def _is_docstring_or_future(statement: cst.BaseStatement) -> bool:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return False
-    small = statement.body[0]
-    if isinstance(small, cst.Expr) and isinstance(
-        small.value, (cst.SimpleString, cst.ConcatenatedString)
-    ):
+    if is_docstring(statement):
         return True
     name = _marker(statement)
     return name is not None and name.startswith(_PREFIX + "future_")
