@@ -128,7 +128,7 @@ class _Names:
     bound: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # import -> its source
     imports: dict[str, ast.Import | ast.ImportFrom] = field(default_factory=dict)
     needs: set[str] = field(default_factory=set)  # read but not bound (builtins excluded)
-    definitions: dict[str, int] = field(default_factory=dict)  # def/class name -> statement index
+    definitions: set[str] = field(default_factory=set)  # top-level def/class statements' names
     tree: ast.Module | None = None
     lines: dict[str, int] = field(default_factory=dict)  # name -> line of its first binding
 
@@ -176,7 +176,7 @@ class Inlined:
     def owner(self, pair: ModelPair, texts: Sequence[str]) -> int:
         """The file that defines the class of ``pair`` in the migrated ``texts``."""
         for index, text in enumerate(texts):
-            if pair.model in _names(ast.parse(text)).definitions:
+            if pair.model in _names(text).definitions:
                 return index
         return 0
 
@@ -203,7 +203,7 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
             edge.attributes.add(node.attr)
             found = deletions.setdefault((edge.importer, node.value.lineno), [])
             _delete_prefix(files[edge.importer].source, node, found, edge)
-    names = [_names(tree) for tree in trees]
+    names = [_names(file.source) for file in files]
     for index, tree in enumerate(trees):
         if index:
             _check_module_reads(index, tree)
@@ -316,33 +316,35 @@ def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Att
     return found
 
 
-def _names(tree: ast.Module) -> _Names:
+def _names(source: str) -> _Names:
+    """The top-level names of the module ``source`` (one parse, one symbol table)."""
+    tree = ast.parse(source)
     facts = _Names(tree=tree)
-    for index, statement in enumerate(tree.body):
+    for statement in tree.body:
         for node in _top_level(statement):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
                     if alias.name == "*":
                         continue
                     local = alias.asname or alias.name.split(".")[0]
-                    source = (
+                    origin = (
                         (alias.name,)
                         if isinstance(node, ast.Import)
                         else ("." * node.level + (node.module or ""), alias.name)
                     )
-                    facts.bound[local] = source if local not in facts.bound else None
+                    facts.bound[local] = origin if local not in facts.bound else None
                     facts.imports[local] = node
                     facts.lines.setdefault(local, node.lineno)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 facts.bound[node.name] = None
                 facts.lines.setdefault(node.name, node.lineno)
                 if node is statement:
-                    facts.definitions[node.name] = index
+                    facts.definitions.add(node.name)
             else:
                 for name in _targets(node):
                     facts.bound[name] = None
                     facts.lines.setdefault(name, node.lineno)
-    facts.needs = _global_reads(tree) - set(facts.bound) - _BUILTINS
+    facts.needs = _global_reads(source) - set(facts.bound) - _BUILTINS
     return facts
 
 
@@ -382,11 +384,11 @@ def _targets(node: ast.stmt) -> list[str]:
     return found
 
 
-def _global_reads(tree: ast.Module) -> set[str]:
+def _global_reads(source: str) -> set[str]:
     """Names read in the module's scope or looked up there from a function or class body."""
     try:
-        table = symtable.symtable(ast.unparse(tree), "<module>", "exec")
-    except SyntaxError:  # pragma: no cover - ``tree`` parsed
+        table = symtable.symtable(source, "<module>", "exec")
+    except SyntaxError:  # pragma: no cover - the source parsed
         return set()
     found = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
     stack = list(table.get_children())
@@ -491,7 +493,7 @@ def _check_names(
             elif source is None or source != seen[1]:
                 raise InliningError(
                     index,
-                    _line_binding(names[index], name),
+                    names[index].lines.get(name, 1),
                     f"`{name}` is bound both here and in {files[seen[0]].path}: merged into one "
                     "program they would clash; rename one",
                 )
@@ -523,10 +525,6 @@ def _bound_anywhere(tree: ast.Module | None) -> set[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             found.add(node.name)
     return found
-
-
-def _line_binding(facts: _Names, name: str) -> int:
-    return facts.lines.get(name, 1)
 
 
 def _render(
@@ -572,8 +570,9 @@ def _render(
             statement = future[line]  # a ``from __future__`` import or the ``__main__`` block
             last = statement.end_lineno or line
             text = "\n".join(own[line - 1 : last]) + "\n"
-            marker = _FUTURE.format(index, len([f for f in futures if f[0] == index]))
-            futures.append((index, len([f for f in futures if f[0] == index]), text))
+            number = sum(1 for f in futures if f[0] == index)
+            futures.append((index, number, text))
+            marker = _FUTURE.format(index, number)
             lines.append(marker + " = 0\n")
             origins.append((index, line))
             line = last + 1
@@ -679,7 +678,7 @@ class _Splitter:
 
     def texts(self) -> list[str]:
         order = self._bottom_up()
-        facts = {index: _names(ast.parse(self._code(index))) for index in order}
+        facts = {index: _names(self._code(index)) for index in order}
         emitted = {
             name
             for index in order
@@ -708,7 +707,7 @@ class _Splitter:
 
     def _read_by(self, index: int, facts: dict[int, _Names]) -> set[str]:
         reads = set(facts[index].needs)
-        reads |= _global_reads(ast.parse(self._code(index))) & set(facts[index].bound)
+        reads |= _global_reads(self._code(index)) & set(facts[index].bound)
         return reads | self.taken.get(index, set())  # what its importers take from it
 
     def _imports(self, index: int) -> list[_Import]:
@@ -741,7 +740,7 @@ class _Splitter:
                     copies.append(self._import(index, name, facts))
             if copies:
                 self._insert(index, copies)
-                facts[index] = _names(ast.parse(self._code(index)))
+                facts[index] = _names(self._code(index))
                 continue
             for edge in imports:
                 self.taken.setdefault(edge.member, set()).update(wanted[edge.edge])
@@ -749,7 +748,7 @@ class _Splitter:
             for edge in imports:
                 if edge.local is not None and wanted[edge.edge]:
                     self._qualify(index, edge.local, wanted[edge.edge])
-            return _names(ast.parse(self._code(index)))
+            return _names(self._code(index))
         raise InliningError(index, 1, "internal: the program's parts could not be separated")
 
     def _qualify(self, index: int, local: str, names: set[str]) -> None:
@@ -889,8 +888,8 @@ class _Splitter:
     def _still_bound(self, index: int, text: str) -> None:
         """A statement set aside unmigrated (the ``__main__`` block) must find every module-level
         name it reads in the migrated module."""
-        bound = set(_names(ast.parse(self._code(index))).bound) | _BUILTINS
-        reads = _global_reads(ast.parse(text)) - set(_names(ast.parse(text)).bound)
+        bound = set(_names(self._code(index)).bound) | _BUILTINS
+        reads = _global_reads(text) - set(_names(text).bound)
         missing = sorted(reads - bound)
         if missing:
             raise InliningError(
