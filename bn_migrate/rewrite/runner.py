@@ -495,10 +495,7 @@ def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
             outcomes[index] = _failed(outcome.path, exc, result)
             return _program_not_written(jobs, settings, outcomes, index)
         if settings.diff:
-            codec = "utf-8" if sources[index].encoding == "utf-8-sig" else sources[index].encoding
-            old_text = datas[index].decode(codec)
-            new_text = staged[index].decode(codec)
-            outcome.diff = unified_diff(outcome.path, old_text, new_text, codec)
+            outcome.diff = _file_diff(outcome.path, datas[index], staged[index], sources[index])
     failed = _write_together(jobs, settings, outcomes, staged)
     if failed is not None:
         return _program_not_written(jobs, settings, outcomes, failed)
@@ -540,11 +537,7 @@ def _write_together(
             job, outcome = jobs[index], outcomes[index]
             target = _destination(job, settings)
             try:
-                mode = stat.S_IMODE(job.path.stat().st_mode)
-                if settings.mode is Mode.WRITE and not mode & 0o222:
-                    raise PermissionError(
-                        13, "the file is read-only (chmod u+w to allow the rewrite)"
-                    )
+                mode = _writable_mode(job, settings)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 temporary[index] = (_stage(target.resolve(), data, mode), target)
             except OSError as exc:
@@ -612,11 +605,15 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         new_bytes = encode_source(result.code, source)
     except SourceError as exc:
         return _copy_unchanged(job, settings, _failed(display, exc, result))
-    if settings.diff:  # the file's own bytes (encoding, BOM, line endings): patch(1) applies it
-        codec = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
-        old_text, new_text = data.decode(codec), new_bytes.decode(codec)
-        outcome.diff = unified_diff(display, old_text, new_text, codec)
+    if settings.diff:
+        outcome.diff = _file_diff(display, data, new_bytes, source)
     return _write_changed(job, settings, outcome, new_bytes)
+
+
+def _file_diff(display: str, data: bytes, new_bytes: bytes, source: SourceText) -> bytes:
+    """The diff of a file in its own bytes (encoding, BOM, line endings): patch(1) applies it."""
+    codec = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
+    return unified_diff(display, data.decode(codec), new_bytes.decode(codec), codec)
 
 
 def _process_notebook(job: FileJob, settings: JobSettings, data: bytes) -> FileOutcome:
@@ -750,9 +747,7 @@ def _write_changed(
         return outcome
     target = _destination(job, settings)
     try:
-        mode = stat.S_IMODE(job.path.stat().st_mode)
-        if settings.mode is Mode.WRITE and not mode & 0o222:
-            raise PermissionError(13, "the file is read-only (chmod u+w to allow the rewrite)")
+        mode = _writable_mode(job, settings)
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, new_bytes, mode)
     except OSError as exc:
@@ -761,6 +756,14 @@ def _write_changed(
         return outcome
     outcome.written_to = str(target)
     return outcome
+
+
+def _writable_mode(job: FileJob, settings: JobSettings) -> int:
+    """The mode the rewritten file keeps; PermissionError when rewriting in place a read-only file."""
+    mode = stat.S_IMODE(job.path.stat().st_mode)
+    if settings.mode is Mode.WRITE and not mode & 0o222:
+        raise PermissionError(13, "the file is read-only (chmod u+w to allow the rewrite)")
+    return mode
 
 
 def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -> FileOutcome:
