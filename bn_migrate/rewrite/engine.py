@@ -23,7 +23,7 @@ from bn_migrate.rewrite.analysis import per_call
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
-from bn_migrate.rewrite.analysis.syntax import call_target, node_positions
+from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import inlined_modules, main_function
@@ -808,9 +808,7 @@ def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement
     body = list(module.body)
     index = 0
     for position, statement in enumerate(body):
-        if isinstance(statement, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
-        ):
+        if is_import_line(statement):
             index = position + 1
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
     padded = [s.with_changes(leading_lines=two_blank) for s in statements]

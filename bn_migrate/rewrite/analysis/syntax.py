@@ -63,6 +63,13 @@ def is_docstring(statement: cst.BaseStatement) -> bool:
     )
 
 
+def is_import_line(statement: cst.BaseStatement) -> bool:
+    """An ``import``/``from ... import`` line (every small statement on it an import)."""
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+    )
+
+
 def parameter_names(params: cst.Parameters) -> set[str]:
     """Every name a function's parameters bind."""
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}

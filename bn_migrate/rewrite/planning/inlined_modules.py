@@ -39,7 +39,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
-from bn_migrate.rewrite.analysis.syntax import is_docstring
+from bn_migrate.rewrite.analysis.syntax import is_docstring, is_import_line
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
@@ -851,13 +851,13 @@ class _Splitter:
         part = self.parts[index]
         position = 0
         for at, statement in enumerate(part):
-            if _is_import(statement) or (at == position and _is_docstring_or_future(statement)):
+            if is_import_line(statement) or (at == position and _is_docstring_or_future(statement)):
                 position = at + 1
-        imports = [s for s in statements if _is_import(s)]
+        imports = [s for s in statements if is_import_line(s)]
         definitions = [
             s.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
             for s in statements
-            if not _is_import(s)
+            if not is_import_line(s)
         ]
         self.parts[index] = [*part[:position], *imports, *definitions, *part[position:]]
 
@@ -911,12 +911,6 @@ def _defined(statement: cst.BaseStatement) -> str | None:
     if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
         return statement.name.value
     return None
-
-
-def _is_import(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and all(
-        isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
-    )
 
 
 def _is_docstring_or_future(statement: cst.BaseStatement) -> bool:
