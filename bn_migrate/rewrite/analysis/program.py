@@ -31,6 +31,7 @@ from bn_migrate.rewrite.analysis.builders import (
 )
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
+from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.scoped_collections import (
@@ -150,6 +151,9 @@ class Program:
     step_updates: dict[str, ScopedCollection | str] = field(
         default_factory=dict
     )  # several train ops: each one's scoped update ops, or why they are not read
+    initializers: Initializers = field(
+        default_factory=Initializers
+    )  # ``init = tf.global_variables_initializer()`` run as ``sess.run(init)`` (``analysis.initializers``)
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -189,6 +193,13 @@ class Program:
             program._read_builders(module)
             program._read_scoped_updates(module)
         program._read_updates_run()
+        program.initializers = read_initializers(
+            aliases,
+            [*program.graph, *program.session_body],
+            program.session_name,
+            program.names,
+            program.attribute_names,
+        )
         return program
 
     def _read_scoped_updates(self, module: cst.Module) -> None:

@@ -39,6 +39,11 @@ from bn_migrate.rewrite.analysis.syntax import (
     small_statements,
 )
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
+from bn_migrate.rewrite.planning.initializers import (
+    REMOVED,
+    plan_named_initializers,
+    runs_initializer,
+)
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
@@ -127,7 +132,10 @@ class _SessionPlanner:
         assert ctx.program.session is not None
         if not self._session_arguments_ok():
             return
+        plan_named_initializers(ctx)
         for statement in ctx.program.session_statements():
+            if ctx.program.initializers.removes_line_of(statement):
+                continue
             self._plan_statement(statement)
         self._plan_variable_loops()
         self._check_leftover_session_uses()
@@ -181,11 +189,9 @@ class _SessionPlanner:
         if len(call.args) > (2 if feed is not None else 1):
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
-        if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed is None:
+        if feed is None and runs_initializer(ctx, statement, fetch):
             self._handle(call)
-            ctx.remove(
-                RULE, statement, "variable initialization: Keras initializes variables when built"
-            )
+            ctx.remove(RULE, statement, REMOVED)
         elif isinstance(fetch, cst.Name) and fetch.value in ctx.program.update_ops_names:
             model_args = self._model_args(call, feed)
             if model_args is None:
