@@ -856,6 +856,12 @@ OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
+    **{
+        f"tensorflow.logging.{name}": "counts the calls of each call site and logs some of them; the "
+        "tensorflow logger (`tf.get_logger()`) has no such method: write the count out (or use "
+        "absl.logging's)"
+        for name in ("log_every_n", "log_first_n", "log_if")
+    },
 }
 """TF1 constructs the codemod leaves on purpose, with the reason users read (symbol or module prefix)."""
 
@@ -1010,6 +1016,33 @@ them on (checked against TF 2.21's ``tf.compat.v1`` by ``tests/rewrite/test_app_
 - ``tf.app.run(main, argv)`` is ``absl.app.run(main, argv, flags_parser=...)`` with a parser that keeps
   unknown flags (``FLAGS(argv, known_only=True)``): absl's default parser exits on them, TF1 passed them
   on to ``main`` in ``argv``; the migration writes TF1's parser out as the ``flags_parser=`` lambda."""
+
+LOGGING_MODULE = "tensorflow.logging"
+_LOGGER_METHODS = {
+    "info": "info", "warn": "warning", "warning": "warning", "error": "error", "debug": "debug",
+    "fatal": "fatal", "log": "log", "vlog": "log", "set_verbosity": "setLevel",
+    "get_verbosity": "getEffectiveLevel",
+}  # fmt: skip
+_LOGGING_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+LOGGING_RENAMES: dict[str, OpRenameSpec] = {
+    **{
+        f"{LOGGING_MODULE}.{name}": OpRenameSpec(f"tf.get_logger().{method}", makes_tensor=False)
+        for name, method in _LOGGER_METHODS.items()
+    },
+    **{
+        f"{LOGGING_MODULE}.{level}": OpRenameSpec(
+            f"logging.{level}", makes_tensor=False, imports=("logging",)
+        )
+        for level in _LOGGING_LEVELS
+    },
+}  # fmt: skip
+"""``tf.logging`` -> the ``tensorflow`` Python logger TF2 returns from ``tf.get_logger()`` (rule BN015).
+TF1's ``tf.logging.info(msg, *args, **kwargs)`` is ``get_logger().info(msg, *args, **kwargs)`` on that very
+logger (``warn`` calls ``warning``, ``vlog`` calls ``log``), ``set_verbosity(v)`` is ``setLevel(v)``,
+``get_verbosity()`` is ``getEffectiveLevel()``, and its levels are the standard library's (``tf.logging.INFO``
+is ``logging.INFO``, 20): the same records, on the same logger, at the same levels (checked against TF 2.21's
+``tf.compat.v1.logging`` by ``tests/rewrite/test_logging.py``). ``log_every_n``, ``log_first_n``, ``log_if``
+(which count calls per site), ``flush`` and ``TaskLevelStatusMessage`` are not here: they leave the file."""
 
 OP_RENAMES: dict[str, OpRenameSpec] = {
     **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},

@@ -6,7 +6,9 @@ In a placeholder graph, train runs call the train step and evaluations the graph
 The module-level graph becomes ``model = tf.keras.Model(inputs, outputs)`` (built once, where the
 session started); ``with tf.Session() as sess:`` is dissolved into its body, and inside it:
 
-- ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables);
+- ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables), and so are a
+  name bound to an initializer (``init = tf.group(tf.global_variables_initializer(), ...)``) and its
+  ``sess.run(init)`` statements; a name used any other way is left at that use (``analysis.initializers``);
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
