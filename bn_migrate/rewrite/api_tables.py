@@ -214,6 +214,20 @@ VARIABLE_INITIALIZERS = frozenset(
         "tensorflow.local_variables_initializer",
     }
 )
+SAVER = "tensorflow.train.Saver"
+SAVER_DEFAULT_MAX_TO_KEEP = "5"
+SAVER_SAVE_KEYWORDS = frozenset({"sess", "save_path", "global_step", "write_meta_graph"})
+"""``tf.train.Saver`` -> ``tf.train.Checkpoint`` + ``tf.train.CheckpointManager`` (``planning.checkpoints``):
+Saver's ``max_to_keep`` (default 5) is the manager's; ``save(sess, DIR/NAME, global_step=N)`` writes
+``DIR/NAME-N`` and records it in ``DIR/checkpoint``, as ``manager.save(checkpoint_number=N)`` with
+``checkpoint_name=NAME`` does; ``write_meta_graph`` only concerns the graph file TF2 does not write."""
+CHECKPOINT_RESTORE_NOTE = (
+    "a checkpoint written by the TF1 program does not load into the Keras variables (other names): "
+    "convert it with `bn-migrate convert-checkpoint`"
+)
+OS_PATH_JOIN = "os.path.join"
+LATEST_CHECKPOINT = "tensorflow.train.latest_checkpoint"
+"""The same function in TF2 (it reads the ``checkpoint`` file a CheckpointManager writes too)."""
 GET_COLLECTION = "tensorflow.get_collection"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"
 UPDATE_OPS_KEYS = frozenset({"tensorflow.GraphKeys.UPDATE_OPS"})
@@ -266,8 +280,27 @@ A reference to one of them, or below one of them, that no rule migrates keeps th
 does not carry over, so they are listed conservatively."""
 
 
+TF2_UNDER_TF1_ONLY = frozenset(
+    {
+        "tensorflow.train.latest_checkpoint", "tensorflow.train.Checkpoint",
+        "tensorflow.train.CheckpointManager",
+    }
+)  # fmt: skip
+"""Names under a ``TF1_ONLY`` module that TF2 has, with the same meaning (what the Saver migration writes
+and reads, ``planning.checkpoints``)."""
+
+
+def is_kept_in_tf2(qualified: str) -> bool:
+    """``qualified`` is, or lies under, one of ``TF2_UNDER_TF1_ONLY``."""
+    parts = qualified.split(".")
+    return any(".".join(parts[:i]) in TF2_UNDER_TF1_ONLY for i in range(1, len(parts) + 1))
+
+
 def is_tf1_only(qualified: str) -> bool:
-    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names)."""
+    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names), and is not
+    one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
+    if is_kept_in_tf2(qualified):
+        return False
     parts = qualified.split(".")
     return any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1))
 

@@ -34,6 +34,7 @@ from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
+from bn_migrate.rewrite.analysis.savers import Savers, read_savers
 from bn_migrate.rewrite.analysis.scoped_collections import (
     ScopedCollection,
     read_scoped_collections,
@@ -154,6 +155,7 @@ class Program:
     initializers: Initializers = field(
         default_factory=Initializers
     )  # ``init = tf.global_variables_initializer()`` run as ``sess.run(init)`` (``analysis.initializers``)
+    savers: Savers = field(default_factory=Savers)  # ``tf.train.Saver`` (``analysis.savers``)
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -200,6 +202,16 @@ class Program:
             program.names,
             program.attribute_names,
         )
+        if program.session is not None:
+            program.savers = read_savers(
+                aliases,
+                [*program.graph, *program.session_body],
+                program.graph,
+                program.session_name,
+                program.names,
+                program.attribute_names,
+                program.graph_tensor_names(),
+            )
         return program
 
     def _read_scoped_updates(self, module: cst.Module) -> None:

@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
 )
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
+from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
 from bn_migrate.rewrite.planning.initializers import (
     REMOVED,
@@ -69,6 +70,9 @@ class StepsPlanner:
             return
         ctx.claim_within(call)
         plan_named_initializers(ctx)
+        checkpoint = plan_checkpoints(ctx, self.handled)
+        if checkpoint is not None:
+            self.plan.checkpoint = checkpoint.source
         for statement in ctx.program.session_statements():
             if ctx.program.initializers.removes_line_of(statement):
                 continue

@@ -9,6 +9,8 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
 - ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables), and so are a
   name bound to an initializer (``init = tf.group(tf.global_variables_initializer(), ...)``) and its
   ``sess.run(init)`` statements; a name used any other way is left at that use (``analysis.initializers``);
+- in a placeholder program, a ``tf.train.Saver`` becomes a ``tf.train.Checkpoint`` and its
+  ``CheckpointManager`` (``planning.checkpoints``), a restore warned about TF1 checkpoints;
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
@@ -114,6 +116,14 @@ class SessionRule(Rule):
                 "the graph has no Keras Input: placeholders are not migrated yet",
             )
             return
+        for line in program.savers.bindings:
+            ctx.claim_within(line)
+            ctx.leave(
+                RULE,
+                line,
+                "tf.train.Saver in a Keras-input (functional) program: Saver -> tf.train.Checkpoint "
+                "is migrated in placeholder programs only",
+            )
         planner = _SessionPlanner(ctx, program.session_name)
         planner.plan()
 
