@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
     PLACEHOLDER_AFTER,
@@ -179,3 +182,14 @@ def test_the_migrated_program_restarts_from_its_checkpoint_as_if_never_stopped(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_analysis_reads_the_saver_its_saves_and_restores() -> None:
+    module = cst.parse_module(_before())
+    savers = Program.read(module, AliasTable.build(module)).savers
+    assert savers.saver is not None and not savers.refused
+    saver = savers.saver
+    assert saver.name == "saver" and isinstance(saver.max_to_keep, cst.Integer)
+    ((save,), (restore,)) = saver.saves, saver.restores
+    assert save.file_name == "model.ckpt" and isinstance(save.directory, cst.Name)
+    assert save.directory.value == "CKPT" and isinstance(restore.path, cst.Call)

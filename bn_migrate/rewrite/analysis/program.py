@@ -202,7 +202,9 @@ class Program:
             program.names,
             program.attribute_names,
         )
-        if program.session is not None:
+        if program.session is not None and any(
+            call_target(aliases, call) == api.SAVER for call in program.calls
+        ):
             program.savers = read_savers(
                 aliases,
                 [*program.graph, *program.session_body],
