@@ -304,14 +304,13 @@ class OldRecorder:
                 if scoped.get("is_training", True) is not False:  # biases it cancels: ``finish``
                     own = frozenset(op.name for op in graph.get_operations()) - known_ops
                     recorder._bn_inputs.append((prefix, inputs, own))
-            if scoped.get("is_training", True) is not False and (
-                recorder._keras_training_calls()
-                == keras_calls  # slim's own kernel: not counted yet
-            ):
+            # slim's own kernel (no tf-keras layer counted the call), or a call reusing a scope
+            counted = recorder._keras_training_calls() != keras_calls
+            if scoped.get("is_training", True) is not False and not counted:
                 own_ops = [op for op in graph.get_operations() if op.name not in known_ops]
-                prefix = _moving_mean_read(own_ops)
-                if prefix is not None:
-                    entry = recorder.trace.bn_config.setdefault(prefix, {})
+                layer = _moving_mean_read(own_ops)
+                if layer is not None:
+                    entry = recorder.trace.bn_config.setdefault(layer, {})
                     entry["training_calls"] = entry.get("training_calls", 0) + 1
             return outputs
 
