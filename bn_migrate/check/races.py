@@ -123,3 +123,37 @@ def judge(
         old_error=min(errors.values()),
         new_error=_distance(new_after, expected),
     )
+
+
+def fit_momentum(
+    befores: list[np.ndarray], moments: list[list[np.ndarray]], afters: list[np.ndarray]
+) -> tuple[float, float] | None:
+    """The momentum that best explains a side's statistics moving from *befores* to *afters* by its
+    updates towards *moments* (per step, in the order applied), and the worst remaining error relative
+    to the largest change; None without a step to fit. After two updates the value is a quadratic in the
+    momentum (``(v - a) m^2 + (a - b) m + b`` for ``a`` then ``b``), so no increment ratio is constant
+    across elements: the fit is a search over ``m`` in [0, 1]."""
+    if not befores:
+        return None
+    v = np.concatenate([np.ravel(b).astype(np.float64) for b in befores])
+    y = np.concatenate([np.ravel(a).astype(np.float64) for a in afters])
+    xs = [
+        np.concatenate([np.ravel(step[i]).astype(np.float64) for step in moments])
+        for i in range(min(len(step) for step in moments))
+    ]
+    if not xs:
+        return None
+
+    def error(m: np.ndarray) -> np.ndarray:
+        value = np.repeat(v[None, :], m.size, axis=0)
+        for x in xs:
+            value = value * m[:, None] + x[None, :] * (1 - m[:, None])
+        return np.max(np.abs(value - y[None, :]), axis=1)
+
+    grid = np.linspace(0.0, 1.0, 2001)
+    best = float(grid[np.argmin(error(grid))])
+    for width in (1e-3, 1e-5, 1e-7):
+        fine = np.clip(np.linspace(best - width, best + width, 201), 0.0, 1.0)
+        best = float(fine[np.argmin(error(fine))])
+    change = float(np.max(np.abs(y - v))) or 1.0
+    return best, float(error(np.array([best]))[0]) / change
