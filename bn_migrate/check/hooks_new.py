@@ -192,21 +192,24 @@ class NewRecorder:
             modes.append(mode)
 
     def record_moments(self, layer: Any, mean: Any, variance: Any) -> None:
-        """Record the batch moments a training-mode call of *layer* moves its statistics towards."""
+        """Record the batch moments a training-mode call of *layer* moves its statistics towards. A call on
+        symbolic tensors (a Keras functional model being built) records nothing."""
         prefix = prefix_of(layer.moving_mean.path)
         order = self._order
         self._order += 1
-        if self.tf.executing_eagerly():
-            self._moments.append((order, prefix, np.array(mean), np.array(variance)))
-            return
         if getattr(self._local, "jit", False):
+            return
+        if self.tf.executing_eagerly():
+            with contextlib.suppress(Exception):
+                self._moments.append((order, prefix, np.array(mean), np.array(variance)))
             return
 
         def record(m: np.ndarray, v: np.ndarray) -> np.bool_:
             self._moments.append((order, prefix, np.array(m), np.array(v)))
             return np.bool_(True)
 
-        self.tf.numpy_function(record, [mean, variance], self.tf.bool, stateful=True)
+        with contextlib.suppress(Exception):
+            self.tf.numpy_function(record, [mean, variance], self.tf.bool, stateful=True)
 
     # -- installation ----------------------------------------------------------------------------
     def install(self, seed: int) -> None:
