@@ -6,7 +6,8 @@ Verdict rules (the checker never says "equivalent" without evidence):
   or a BN layer could not be paired; no training step on either side; step counts that differ for no known
   reason; the original's two runs made different numbers of steps; no BN layer at all.
 * ``different`` (exit 1): some paired variable differs beyond tolerance in lockstep (free-running when
-  lockstep is off), or a BN layer has parameters on one side only (scale/center), or the original never
+  lockstep is off; a step of a BN layer whose two updates race in OLD is judged by
+  :mod:`bn_migrate.check.races` instead), or a BN layer has parameters on one side only (scale/center), or the original never
   moved its statistics while the migration did.
 * ``equivalent`` (exit 0): otherwise. Every BN pair was compared over >= 1 step and both programs trained.
 """
@@ -390,7 +391,7 @@ class Analysis:
                 for step in self.old.steps
                 if any(step.moved(n) for n in stats)
             )
-            if recorded:
+            if recorded and any(pair.old in step.bn_calls for step in self.old.steps):
                 out[pair.old] = float(decay)
         return out
 
@@ -402,6 +403,8 @@ class Analysis:
         assert lock is not None
 
         def accept(k: int) -> bool:
+            if k >= min(len(self.old.steps), len(lock.steps)):
+                return False
             old_step, new_step = self.old.steps[k], lock.steps[k]
             old_calls = old_step.bn_calls.get(pair.old, [])
             new_calls = new_step.bn_calls.get(pair.new, [])
