@@ -7,8 +7,8 @@ Verdict rules (the checker never says "equivalent" without evidence):
   reason; the original's two runs made different numbers of steps; no BN layer at all.
 * ``different`` (exit 1): some paired variable differs beyond tolerance in lockstep (free-running when
   lockstep is off; a step of a BN layer whose two updates race in OLD is judged by
-  :mod:`bn_migrate.check.races` instead), or a BN layer has parameters on one side only (scale/center), or the original never
-  moved its statistics while the migration did.
+  :mod:`bn_migrate.check.races` instead), or a BN layer has parameters on one side only (scale/center),
+  or the original never moved its statistics while the migration did.
 * ``equivalent`` (exit 0): otherwise. Every BN pair was compared over >= 1 step and both programs trained.
 """
 
