@@ -54,7 +54,9 @@ _BEGIN = "__bn_migrate_main_begin__"
 _END = "__bn_migrate_main_end__"
 _DEF = "__bn_migrate_main_def__"
 _PARAMS = "__bn_migrate_main_params__"  # the parameter assignments end here
-_GUARD = "__bn_migrate_main_guard__"  # the ``__main__`` guard's statements before the call start here
+_GUARD = (
+    "__bn_migrate_main_guard__"  # the ``__main__`` guard's statements before the call start here
+)
 _MARKERS = (_BEGIN, _END, _DEF, _PARAMS, _GUARD)
 _MAIN = "main"
 APP_RUN = "tensorflow.app.run"
@@ -137,9 +139,7 @@ class MainFunction:
         statements = list(migrated.body)
         markers = {_marker_name(s): i for i, s in enumerate(statements) if _marker_name(s)}
         begin, params, end, where = (markers[m] for m in (_BEGIN, _PARAMS, _END, _DEF))
-        if [_bare(s) for s in statements[begin + 1 : params]] != [
-            _bare(s) for s in self.bindings
-        ]:
+        if [_bare(s) for s in statements[begin + 1 : params]] != [_bare(s) for s in self.bindings]:
             raise NotRestorable(
                 f"the rules changed the assignments that stand for `{self.definition.name.value}`'s "
                 "parameters; please report"
@@ -270,7 +270,7 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
             definition,
             f"`{name}` holds the training code (the module's session) but {why}: a function is "
             "migrated as the program only when called once, as the module's last statement "
-            "(directly, or under `if __name__ == \"__main__\":` after plain statements)",
+            '(directly, or under `if __name__ == "__main__":` after plain statements)',
         )
 
     if definition.decorators:
@@ -512,7 +512,9 @@ def shadowing(
     except SyntaxError:  # pragma: no cover - the module parsed
         return []
     scopes = table.get_children()
-    own_scope = next((t for t in scopes if t.get_name() == name and t.get_type() == "function"), None)
+    own_scope = next(
+        (t for t in scopes if t.get_name() == name and t.get_type() == "function"), None
+    )
     if own_scope is None:
         return []
     own = {
@@ -704,7 +706,12 @@ def _leaving(definition: cst.FunctionDef) -> tuple[cst.CSTNode, str] | None:
     after other statements."""
     found: list[tuple[cst.CSTNode, str]] = []
     leading = set(_leading_globals(definition))
-    words = {cst.Return: "returns", cst.Yield: "yields", cst.Await: "awaits", cst.Nonlocal: "nonlocal"}
+    words = {
+        cst.Return: "returns",
+        cst.Yield: "yields",
+        cst.Await: "awaits",
+        cst.Nonlocal: "nonlocal",
+    }
 
     class Finder(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
