@@ -169,13 +169,14 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
 @pytest.mark.parametrize(
     ("source", "words"),
     [
-        (program(call="train(0.1)\ntrain(0.2)\n"), "is called twice or named again (lines 20"),
+        (program(call="train(0.1)\ntrain(0.2)\n"), "is called 2 times (lines 20 besides the last"),
         (
             program(call="train(0.1)\nprint('done')\n"),
             "is called at line 20, not by the module's last",
         ),
         (program(call="print('start')\n"), "is never called in this module"),
-        (program(call="entry = train\ntrain(0.1)\n"), "is called twice or named again (lines 20"),
+        (program(call="entry = train\ntrain(0.1)\n"), "is named 2 times (lines 20 besides the last"),
+        (program(call="train(0.1)\ntrain(0.2)\nprint(1)\n"), "is called 2 times (lines 20, 21)"),
         (program(first="    if lr is None:\n        return\n"), "returns at line 7"),
         (
             program(first="    lr = lr\n    global COUNT\n"),
@@ -212,6 +213,7 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
         "not-last",
         "never-called",
         "named-as-value",
+        "called-twice-not-last",
         "early-return",
         "late-global",
         "star-param",

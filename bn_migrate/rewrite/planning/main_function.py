@@ -296,10 +296,12 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         if len(uses) == 1:
             return refuse(f"is called at line {line(uses[0])}, not by the module's last statement")
         lines = ", ".join(str(line(use)) for use in uses)
-        return refuse(f"is named {len(uses)} times (lines {lines})")
+        how = "called" if _all_called(module, uses) else "named"
+        return refuse(f"is {how} {len(uses)} times (lines {lines})")
     elif len(uses) != 1:
         others = ", ".join(str(line(use)) for use in uses if use is not site.call.func)
-        return refuse(f"is called twice or named again (lines {others} besides the last statement)")
+        how = "called" if _all_called(module, uses) else "named"
+        return refuse(f"is {how} {len(uses)} times (lines {others} besides the last statement)")
     leaving = _leaving(definition)
     if leaving is not None:
         return refuse(f"{leaving[1]} at line {line(leaving[0])}")
@@ -339,6 +341,18 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         bindings=tuple(bindings),
         globals=globals_,
     )
+
+
+def _all_called(module: cst.Module, uses: list[cst.CSTNode]) -> bool:
+    """Is every use the function of a call?"""
+    called: set[int] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            called.add(id(node.func))
+
+    module.visit(Calls())
+    return all(id(use) in called for use in uses)
 
 
 def _training_function(module: cst.Module, aliases: AliasTable) -> cst.FunctionDef | None:
