@@ -350,7 +350,7 @@ def _rewrite_virtual(
         code = main.restore(result.code) if main is not None else result.code
     except main_function.NotRestorable as exc:
         assert main is not None
-        site = Site(ENGINE_RULE, main.line(), 1, f"internal: {exc}")
+        site = Site(ENGINE_RULE, main.line(), 1, str(exc))
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     try:
         _check_parses(code)

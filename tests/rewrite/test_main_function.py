@@ -152,6 +152,25 @@ def test_global_statements_kept_before_the_body() -> None:
     assert "\ndef train(lr, momentum=0.9, steps=2):\n    global COUNT\n    COUNT += 1\n" in code
 
 
+def test_a_last_return_of_a_name_is_kept_after_the_migrated_body() -> None:
+    """``return model_dir`` ending the body: the caller drops the value; put back after the new body."""
+    source = program(first="    model_dir = 'runs'\n").replace(
+        "is_training: True})\n", "is_training: True})\n    return model_dir\n"
+    )
+    code = _changed(source).code
+    assert code.endswith("\n    return model_dir\n\n\ntrain(0.1)\n")
+    bare = program().replace("is_training: True})\n", "is_training: True})\n    return\n")
+    assert _changed(bare).code.endswith("\n    return\n\n\ntrain(0.1)\n")
+
+
+def test_a_last_return_of_a_name_the_migration_removes_is_left() -> None:
+    """``return loss``: the graph tensor ``loss`` is gone from the migrated body: left, saying so."""
+    source = program().replace("is_training: True})\n", "is_training: True})\n    return loss\n")
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any("ends with `return loss`" in s.message for s in result.left), result.left
+
+
 def test_left_function_keeps_the_file_and_reports_original_places() -> None:
     source = FIXTURE.replace(
         '        print("eval loss', '        sess.run(loss, options=None)\n        print("eval loss'
@@ -175,9 +194,13 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
             "is called at line 20, not by the module's last",
         ),
         (program(call="print('start')\n"), "is never called in this module"),
-        (program(call="entry = train\ntrain(0.1)\n"), "is named 2 times (lines 20 besides the last"),
+        (
+            program(call="entry = train\ntrain(0.1)\n"),
+            "is named 2 times (lines 20 besides the last",
+        ),
         (program(call="train(0.1)\ntrain(0.2)\nprint(1)\n"), "is called 2 times (lines 20, 21)"),
         (program(first="    if lr is None:\n        return\n"), "returns at line 7"),
+        (program(call="entry = train\n"), "is named at line 20, not by the module's last"),
         (
             program(first="    lr = lr\n    global COUNT\n"),
             "declares `global` after other statements",
@@ -214,6 +237,7 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
         "never-called",
         "named-as-value",
         "called-twice-not-last",
+        "named-once",
         "early-return",
         "late-global",
         "star-param",

@@ -17,8 +17,9 @@ step land where the session was, inside the function, where they read its locals
 Each condition is checked, and a training function that fails one is left with the condition named
 (``Refusal``): called once (its references resolved by binding: ``mnist.train.next_batch`` is not a use
 of ``train``), that call the module's last statement, no decorator, bound once, no ``return``/``yield``/
-``await``/``nonlocal`` at its own level, ``global`` statements only before the rest of its body (they are
-kept there), parameters bindable (no ``*args``/``**kwargs`` in the definition or the call, every
+``await``/``nonlocal`` at its own level but a last ``return`` or ``return NAME`` (the caller drops the
+value: it is put back after the migrated body, provided NAME is still assigned there), ``global``
+statements only before the rest of its body (they are kept there), parameters bindable (no ``*args``/``**kwargs`` in the definition or the call, every
 parameter given an argument or a literal default, no argument reading a parameter bound before it; a
 parameter passed the module name it is named after, ``train(args)``, is that name and is not
 reassigned), and no local that, made module-level, changes what other code reads (``shadowing``).
@@ -37,14 +38,18 @@ from __future__ import annotations
 
 import bisect
 import symtable
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable, assigned_names, target_names
+from bn_migrate.rewrite.analysis.names import (
+    AliasTable,
+    assigned_names,
+    target_names,
+)
 from bn_migrate.rewrite.analysis.syntax import is_docstring
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
@@ -88,6 +93,9 @@ class MainFunction:
     graph: cst.With | None = None  # ``with tf.Graph().as_default():`` around the call
     bindings: tuple[cst.SimpleStatementLine, ...] = ()  # ``parameter = argument``, in call order
     globals: tuple[cst.BaseStatement, ...] = ()  # the body's leading ``global`` statements
+    tail: cst.SimpleStatementLine | None = (
+        None  # the body's last statement, ``return`` / ``return NAME``
+    )
 
     def virtual(self) -> VirtualModule:
         """The module as the rules read it: the guard's statements, the parameter assignments and the
@@ -102,7 +110,8 @@ class MainFunction:
         if isinstance(self.caller, cst.If) and not self.run_by_app:
             body.append(_marker(_GUARD))
         inner: list[cst.BaseStatement] = [*self.bindings, _marker(_PARAMS)]
-        inner.extend(s for s in _statements(self.definition) if s not in self.globals)
+        kept = (*self.globals, self.tail)
+        inner.extend(s for s in _statements(self.definition) if s not in kept)
         runs: list[cst.BaseStatement] = [*self.guard, _marker(_BEGIN)]
         made: dict[cst.CSTNode, cst.CSTNode] = {}  # our own nodes -> the original they stand for
         if self.graph is not None:
@@ -141,7 +150,7 @@ class MainFunction:
         begin, params, end, where = (markers[m] for m in (_BEGIN, _PARAMS, _END, _DEF))
         if [_bare(s) for s in statements[begin + 1 : params]] != [_bare(s) for s in self.bindings]:
             raise NotRestorable(
-                f"the rules changed the assignments that stand for `{self.definition.name.value}`'s "
+                f"internal: the rules changed the assignments that stand for `{self.definition.name.value}`'s "
                 "parameters; please report"
             )
         inner = [_one_blank_line(s) for s in statements[params + 1 : end]]
@@ -149,7 +158,11 @@ class MainFunction:
         assert isinstance(block, cst.IndentedBlock)
         docstring = 1 if inner and is_docstring(inner[0]) else 0
         body = [*inner[:docstring], *self.globals, *inner[docstring:]]
+        if self.tail is not None:
+            body.append(self.tail)
         definition = self.definition.with_changes(body=block.with_changes(body=body))
+        if self.tail is not None:
+            self._check_returned(definition)
         start = markers.get(_GUARD, begin)
         outer = statements[:start]
         outer[where] = definition
@@ -157,6 +170,26 @@ class MainFunction:
             return migrated.with_changes(body=[*outer, *statements[end + 1 :]]).code
         guard = [_one_blank_line(s) for s in statements[start + 1 : begin]]
         return migrated.with_changes(body=[*outer, self._caller(guard)]).code
+
+    def _check_returned(self, definition: cst.FunctionDef) -> None:
+        """The name the kept ``return NAME`` reads is still bound in the migrated function (assigned
+        there, or a parameter): reading it then has no effect, as the caller drops the value."""
+        assert self.tail is not None
+        returned = self.tail.body[0]
+        assert isinstance(returned, cst.Return)
+        if returned.value is None:
+            return
+        assert isinstance(returned.value, cst.Name)
+        name = returned.value.value
+        table = symtable.symtable(cst.Module([definition]).code, "<function>", "exec")
+        function = table.get_children()[0]
+        if name not in function.get_identifiers() or not (
+            function.lookup(name).is_assigned() or function.lookup(name).is_parameter()
+        ):
+            raise NotRestorable(
+                f"`{self.definition.name.value}` ends with `return {name}`, and the migration no "
+                f"longer binds `{name}` there: left"
+            )
 
     def line(self) -> int:
         """The line of the function's ``def``."""
@@ -294,7 +327,8 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         if not uses:
             return refuse("is never called in this module")
         if len(uses) == 1:
-            return refuse(f"is called at line {line(uses[0])}, not by the module's last statement")
+            how = "called" if _all_called(module, uses) else "named"
+            return refuse(f"is {how} at line {line(uses[0])}, not by the module's last statement")
         lines = ", ".join(str(line(use)) for use in uses)
         how = "called" if _all_called(module, uses) else "named"
         return refuse(f"is {how} {len(uses)} times (lines {lines})")
@@ -302,7 +336,8 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         others = ", ".join(str(line(use)) for use in uses if use is not site.call.func)
         how = "called" if _all_called(module, uses) else "named"
         return refuse(f"is {how} {len(uses)} times (lines {others} besides the last statement)")
-    leaving = _leaving(definition)
+    tail = _tail(definition)
+    leaving = _leaving(definition, tail)
     if leaving is not None:
         return refuse(f"{leaving[1]} at line {line(leaving[0])}")
     globals_ = _leading_globals(definition)
@@ -340,10 +375,11 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         graph=site.graph if site is not None else None,
         bindings=tuple(bindings),
         globals=globals_,
+        tail=tail,
     )
 
 
-def _all_called(module: cst.Module, uses: list[cst.CSTNode]) -> bool:
+def _all_called(module: cst.Module, uses: Sequence[cst.CSTNode]) -> bool:
     """Is every use the function of a call?"""
     called: set[int] = set()
 
@@ -714,10 +750,27 @@ class _Sessions(cst.CSTVisitor):
             self.found.add(id(node))
 
 
-def _leaving(definition: cst.FunctionDef) -> tuple[cst.CSTNode, str] | None:
+def _tail(definition: cst.FunctionDef) -> cst.SimpleStatementLine | None:
+    """The body's last statement when it is ``return`` or ``return NAME``: the caller drops the value,
+    so it is kept out of the module-level reading and put back after the migrated body."""
+    statements = _statements(definition)
+    last = statements[-1] if len(statements) > 1 else None
+    if not isinstance(last, cst.SimpleStatementLine) or len(last.body) != 1:
+        return None
+    returned = last.body[0]
+    if isinstance(returned, cst.Return) and (
+        returned.value is None or isinstance(returned.value, cst.Name)
+    ):
+        return last
+    return None
+
+
+def _leaving(
+    definition: cst.FunctionDef, tail: cst.SimpleStatementLine | None
+) -> tuple[cst.CSTNode, str] | None:
     """The first statement of the function's own body (not nested functions) that would mean
-    something else at module level: ``return``, ``yield``, ``await``, ``nonlocal``, or ``global``
-    after other statements."""
+    something else at module level: ``return`` (but a last ``return``/``return NAME``), ``yield``,
+    ``await``, ``nonlocal``, or ``global`` after other statements."""
     found: list[tuple[cst.CSTNode, str]] = []
     leading = set(_leading_globals(definition))
     words = {
@@ -743,6 +796,8 @@ def _leaving(definition: cst.FunctionDef) -> tuple[cst.CSTNode, str] | None:
             return True
 
         def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is tail:
+                return False
             word = words.get(type(node))
             if word is not None:
                 found.append((node, word))
