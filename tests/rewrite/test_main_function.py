@@ -220,6 +220,14 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
         ),
         (
             program(
+                call="train(lr)\n",
+                top="\nlr = 0.1",
+                first="    with open('f') as lr:\n        pass\n",
+            ),
+            "passed the module's `lr`, is reassigned",
+        ),
+        (
+            program(
                 top="\ndef deco(f):\n    return f",
                 header="@deco\ndef train(lr, momentum=0.9, steps=2):",
             ),
@@ -247,6 +255,7 @@ def test_left_function_keeps_the_file_and_reports_original_places() -> None:
         "default-not-literal",
         "argument-reads-parameter",
         "same-name-reassigned",
+        "same-name-rebound-by-with",
         "decorated",
         "too-many",
         "unknown-keyword",

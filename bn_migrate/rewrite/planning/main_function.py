@@ -19,10 +19,11 @@ Each condition is checked, and a training function that fails one is left with t
 of ``train``), that call the module's last statement, no decorator, bound once, no ``return``/``yield``/
 ``await``/``nonlocal`` at its own level but a last ``return`` or ``return NAME`` (the caller drops the
 value: it is put back after the migrated body, provided NAME is still assigned there), ``global``
-statements only before the rest of its body (they are kept there), parameters bindable (no ``*args``/``**kwargs`` in the definition or the call, every
-parameter given an argument or a literal default, no argument reading a parameter bound before it; a
-parameter passed the module name it is named after, ``train(args)``, is that name and is not
-reassigned), and no local that, made module-level, changes what other code reads (``shadowing``).
+statements only before the rest of its body (they are kept there), parameters bindable (no
+``*args``/``**kwargs`` in the definition or the call, every parameter given an argument or a literal
+default, no argument reading a parameter bound before it; a parameter passed the module name it is
+named after, ``train(args)``, is that name and is not rebound), and no local that, made module-level,
+changes what other code reads (``shadowing``).
 
 ``main`` run by ``tf.app.run()`` (``tf.app.run(main)``, ``tf.compat.v1.app.run()``, the no-argument
 form only under the ``__name__`` guard, where it finds this module's ``main``) has one parameter its
@@ -47,7 +48,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ScopeP
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import (
     AliasTable,
-    assigned_names,
+    bound_names,
     target_names,
 )
 from bn_migrate.rewrite.analysis.syntax import is_docstring
@@ -349,7 +350,7 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
             return refuse(bound)
         bindings, same = bound
         for parameter in sorted(same):
-            if parameter in assigned_names(definition.body):
+            if parameter in bound_names(definition.body):
                 return refuse(
                     f"parameter `{parameter}`, passed the module's `{parameter}`, is reassigned in its "
                     "body (made module-level code, that would change the module's name)"
