@@ -139,6 +139,38 @@ def test_args_object_passed_under_its_own_name() -> None:
     assert code.endswith("    FLAGS = parser.parse_args()\n    run_training(FLAGS)\n")
 
 
+def test_main_of_parsed_arguments() -> None:
+    """facenet's shape: ``main(parse_arguments(sys.argv[1:]))``; the call evaluated once, as before."""
+    body = BODY.replace("range(steps)", "range(args.steps)").replace("=momentum", "=0.9")
+    source = (
+        "import argparse\nimport sys\nimport numpy as np\nimport tensorflow as tf\n\n\n"
+        "def main(args, lr=0.1):\n" + body + "\n\ndef parse_arguments(argv):\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--steps', type=int, default=2)\n"
+        "    return parser.parse_args(argv)\n\n\n"
+        "if __name__ == '__main__':\n    main(parse_arguments(sys.argv[1:]))\n"
+    )
+    code = _changed(source).code
+    assert code.endswith(
+        "\n\nif __name__ == '__main__':\n    main(parse_arguments(sys.argv[1:]))\n"
+    )
+    assert "args = parse_arguments" not in code
+
+
+def test_an_argument_using_tensorflow_outside_the_functions_graph_keeps_it() -> None:
+    """The body's own ``with tf.Graph().as_default():`` and an argument made before it, in TF1's
+    default graph: dissolving the block would put both in one graph. Kept, with the reason."""
+    inner = "".join("    " + line + "\n" if line else "\n" for line in BODY.splitlines())
+    source = program(
+        header="def train(scale, lr=0.1, momentum=0.9, steps=2):",
+        first="    with tf.Graph().as_default():\n" + inner,
+        call="train(tf.constant(2.0))\n",
+    ).replace(BODY, "")
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any("TensorFlow used outside" in s.message for s in result.left), result.left
+
+
 def test_an_attribute_named_like_the_function_is_not_a_call_of_it() -> None:
     """``mnist.train.next_batch`` names the attribute ``train``, not the function: resolved by binding."""
     top = "\n\ndef batches(mnist):\n    return mnist.train.next_batch(8)\n"
