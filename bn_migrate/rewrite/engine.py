@@ -423,6 +423,7 @@ def _rewrite_module(
         positions=positions,
         program=Program.read(module, aliases),
         flags_parsed=flags_parsed,
+        training_refusal=refused.condition if refused is not None else None,
     )
     if refused is not None:  # the training function's own reason (``planning.main_function``)
         ctx.engine_notes[id(refused.definition)] = refused.reason

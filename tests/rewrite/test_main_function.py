@@ -315,13 +315,32 @@ def test_a_function_whose_locals_shadow_module_names_is_not_read_as_the_module()
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED
     assert any("`main` binds `lr`" in site.message for site in result.left), result.left
-    assert any(  # the module has a session: it is not "a module without a session"
-        "whose session is not one this version reads" in site.message for site in result.left
-    )
+    assert any(  # the BN layer's site names why the training code is not read
+        "whose session is in a function not read as the program (`main` binds `lr`, also a "
+        "module-level name)" in site.message
+        for site in result.left
+    ), result.left
     renamed = source.replace("    lr = 0.5\n", "    rate = 0.5\n").replace(
         "GradientDescentOptimizer(lr)", "GradientDescentOptimizer(rate)"
     )
     assert rewrite_source(renamed).status is Status.CHANGED
+
+
+def test_a_builders_batch_norm_names_the_training_functions_condition() -> None:
+    """A BN layer in a builder outside the training function: its momentum depends on the training code,
+    and its site says which condition kept that code from being read."""
+    top = (
+        "\n\ndef block(x, is_training):\n"
+        "    return tf.layers.batch_normalization(x, training=is_training)\n"
+    )
+    source = program(top=top, call="train(0.1)\ntrain(0.2)\n")
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    assert any(
+        "function not read as the program (`train` is called 2 times (lines 24 besides the last "
+        "statement))" in s.message
+        for s in result.left
+    ), result.left
 
 
 def test_a_parameter_named_like_a_module_name_is_shadowing() -> None:

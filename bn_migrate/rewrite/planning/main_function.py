@@ -77,7 +77,8 @@ class Refusal:
     """The module's training function, and the condition that keeps it from being read as the program."""
 
     definition: cst.FunctionDef
-    reason: str
+    reason: str  # the whole reason, given at each TF1 site in the function
+    condition: str  # the condition alone (``main` returns at line 623``), for sites elsewhere
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
             f"`{name}` holds the training code (the module's session) but {why}: a function is "
             "migrated as the program only when called once, as the module's last statement "
             '(directly, or under `if __name__ == "__main__":` after plain statements)',
+            f"`{name}` {why}",
         )
 
     if definition.decorators:
@@ -364,6 +366,7 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
             f"`{name}` binds `{clashing[0]}`, a name the module (or a function it calls) also uses at "
             f"module level: read as the module's own code, {name}'s body would change what that code "
             f"reads; rename the local to migrate `{name}` as the program",
+            f"`{name}` binds `{clashing[0]}`, also a module-level name",
         )
     return MainFunction(
         module,
