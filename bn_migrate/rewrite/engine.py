@@ -72,14 +72,18 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
+        refused = None
         if not blockers:
             aliases = AliasTable.build(module)
             main = main_function.find(module, aliases)
-            virtual = main.virtual() if main is not None else None
-            virtual = virtual or main_function.graph_module(module, aliases)
+            if isinstance(main, main_function.Refusal):
+                refused = main
+            virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
+            if virtual is None and refused is None:
+                virtual = main_function.graph_module(module, aliases)
             if virtual is not None:
                 return _rewrite_virtual(virtual, source, options)
-        return _rewrite_module(module, source, options, blockers)
+        return _rewrite_module(module, source, options, blockers, refused=refused)
     except RecursionError:
         return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
@@ -342,7 +346,12 @@ def _rewrite_virtual(
     if result.status is not Status.CHANGED:
         status = Status.UNCHANGED if result.status is Status.UNCHANGED else result.status
         return RewriteResult(status=status, code=source, left=left, error=result.error)
-    code = main.restore(result.code) if main is not None else result.code
+    try:
+        code = main.restore(result.code) if main is not None else result.code
+    except main_function.NotRestorable as exc:
+        assert main is not None
+        site = Site(ENGINE_RULE, main.line(), 1, str(exc))
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     try:
         _check_parses(code)
     except cst.ParserSyntaxError as exc:  # never write code that does not parse
@@ -398,6 +407,7 @@ def _rewrite_module(
     blockers: Sequence[Site],
     *,
     flags_parsed: bool = False,
+    refused: main_function.Refusal | None = None,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
@@ -413,7 +423,10 @@ def _rewrite_module(
         positions=positions,
         program=Program.read(module, aliases),
         flags_parsed=flags_parsed,
+        training_refusal=refused.condition if refused is not None else None,
     )
+    if refused is not None:  # the training function's own reason (``planning.main_function``)
+        ctx.engine_notes[id(refused.definition)] = refused.reason
     _report_shadowed_tensorflow(ctx)
     for rule in RULES:
         rule.plan(ctx)
@@ -562,14 +575,6 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
 
     if definition not in ctx.module.body:
         return "graph code in a function defined inside another block is not migrated"
-    if name == "main":
-        clashing = main_function.shadowing(ctx.module)
-        if clashing:
-            return (
-                f"`main` binds `{clashing[0]}`, a name the module (or a function it calls) also uses "
-                "at module level: read as the module's own code, main's body would change what that "
-                "code reads; rename the local to migrate `main` as the program"
-            )
     if not calls:
         return (
             f"`{name}` is never called in its program (model code for other programs, or unused): it "
