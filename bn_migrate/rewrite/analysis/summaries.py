@@ -101,7 +101,9 @@ class Summaries:
 
     def graph_line(self, statement: cst.CSTNode) -> bool:
         """Is ``statement`` a summary line that becomes a tensor of the graph function?"""
-        return any(s.line is statement for s in [*self.scalars, *self.merged])
+        return any(s.line is statement for s in self.scalars) or any(
+            m.line is statement for m in self.merged
+        )
 
     def migrated(self) -> bool:
         return self.writer is not None and not self.refused
@@ -276,7 +278,9 @@ class _Reader:
             args = positional(call)
             listed = args[0].value if len(call.args) == 1 and args else None
             if not isinstance(listed, (cst.List, cst.Tuple)) or not all(
-                isinstance(e.value, cst.Name) and e.value.value in self.names and not e.star
+                isinstance(e, cst.Element)
+                and isinstance(e.value, cst.Name)
+                and e.value.value in self.names
                 for e in listed.elements
             ):
                 self.refuse(
@@ -375,10 +379,10 @@ class _Uses(cst.CSTVisitor):
     def _statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement) -> None:
         reader = self.reader
         merged = {m.name: m for m in reader.result.merged}
-        found: Scalar | Merged
-        for found in [*reader.result.scalars, *reader.result.merged]:
-            if found.line is line:
-                self.allowed.add(id(found.call))
+        for call in [s.call for s in reader.result.scalars if s.line is line] + [
+            m.call for m in reader.result.merged if m.line is line
+        ]:
+            self.allowed.add(id(call))
         if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
             run = small.value
             if (
