@@ -37,6 +37,11 @@ def plan_summaries(ctx: Context, handled: set[int]) -> None:
     if writer is None or summaries.refused:
         for call in summaries.calls:
             ctx.claim_within(call)  # left above, at the node that broke a condition
+            handled.update(  # ``FileWriter(DIR, sess.graph)``: no other use of the session to report
+                id(arg.value.value)
+                for arg in call.args
+                if isinstance(arg.value, cst.Attribute) and isinstance(arg.value.value, cst.Name)
+            )
         return
     names: dict[int, str] = {}  # each scalar's name in the graph function
     for scalar in summaries.scalars:
