@@ -176,11 +176,10 @@ def test_the_analysis_reads_the_scalars_the_merge_and_the_writes() -> None:
 _READ = """import sys
 import numpy as np
 import tensorflow as tf
-from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 import glob
 rows = []
 for path in sorted(glob.glob(sys.argv[1] + "/events.out.tfevents.*")):
-    for event in EventFileLoader(path).Load():
+    for event in tf.compat.v1.train.summary_iterator(path):
         for value in event.summary.value:
             if value.HasField("simple_value"):
                 number = np.float32(value.simple_value)
