@@ -7,6 +7,7 @@ under ``bn-migrate run-tf1``."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.program import Program
+from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
@@ -239,3 +241,10 @@ def test_the_migrated_program_writes_the_summaries_tf1_wrote(tmp_path: Path) -> 
         for line in printed[side]:
             _, step, _, loss = line.split()
             assert abs(losses[int(step)] - float(loss)) < 1e-6, (side, line)
+
+
+def test_only_tf2_s_scalar_with_step_is_not_counted_as_tf1() -> None:
+    assert not certainly_refers_to_tf1(ast.parse(_after()))
+    assert certainly_refers_to_tf1(
+        ast.parse('import tensorflow as tf\ntf.summary.scalar("a", x)\n')
+    )
