@@ -534,6 +534,15 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
             return False
 
+        def visit_Call(self, node: cst.Call) -> bool:
+            if aliases.qualify(node.func) == api.SUMMARY_SCALAR and any(
+                arg.keyword is not None and arg.keyword.value == "step" for arg in node.args
+            ):  # TF2's tf.summary.scalar (TF1's has no step), as ``planning.summaries`` writes it
+                for arg in node.args:
+                    arg.value.visit(self)
+                return False
+            return True
+
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             name = aliases.qualify(node)
             if name is not None and api.is_kept_in_tf2(name):
