@@ -206,7 +206,7 @@ GRAPH_SETUP_CALLS = frozenset(
 """Calls that only prepare TF1's global graph: nothing to do in TF2."""
 GET_DEFAULT_GRAPH = "tensorflow.get_default_graph"
 
-SESSION_CLASSES = frozenset({"tensorflow.Session"})
+SESSION_CLASSES = frozenset({"tensorflow.Session", "tensorflow.InteractiveSession"})
 VARIABLE_INITIALIZERS = frozenset(
     {
         "tensorflow.global_variables_initializer",

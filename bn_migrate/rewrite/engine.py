@@ -26,7 +26,7 @@ from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
-from bn_migrate.rewrite.planning import inlined_modules, main_function
+from bn_migrate.rewrite.planning import inlined_modules, interactive_session, main_function
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -410,6 +410,12 @@ def _rewrite_module(
     refused: main_function.Refusal | None = None,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
+    if "InteractiveSession" in source:  # its ``.run()``/``.eval()`` read as ``sess.run``
+        graph = Program.read(module, aliases).graph_tensor_names()
+        normalized = interactive_session.normalize(module, aliases, graph)
+        if normalized.rewritten:
+            module = normalized.module
+            aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)

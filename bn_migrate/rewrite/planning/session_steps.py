@@ -18,6 +18,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.program import fetch_names
 from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
 from bn_migrate.rewrite.analysis.syntax import (
@@ -36,7 +37,7 @@ from bn_migrate.rewrite.planning.initializers import (
     plan_named_initializers,
     runs_initializer,
 )
-from bn_migrate.rewrite.planning.layer_calls import kwarg
+from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, kwarg
 from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
 RULE = "BN007"
@@ -177,6 +178,10 @@ class StepsPlanner:
         if feed is None:
             return
         required = self._unfed(feed, [p for p, _ in self.plan.params])
+        updates = [name for name in names if name in ctx.program.update_ops_names]
+        if updates and not any(name in ctx.train_ops for name in names):
+            self._plan_statistics_run(statement, call, names, feed, arguments)
+            return
         if any(name in ctx.train_ops for name in names):
             if required:  # the train step computes the whole graph, so it needs every input
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
@@ -193,6 +198,111 @@ class StepsPlanner:
         else:
             several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
             self._plan_eval_run(statement, call, names, several, feed, arguments, required)
+
+    def _plan_statistics_run(
+        self,
+        statement: cst.BaseSmallStatement | None,
+        call: cst.Call,
+        names: list[str],
+        feed: dict[str, cst.BaseExpression],
+        arguments: list[cst.Arg],
+    ) -> None:
+        """``sess.run(update_ops, feed_dict={x: batch, is_training: True})``, result discarded: a
+        forward pass that only moves the BN layers' moving statistics. It becomes a call of the part
+        of the graph the BN layers need, with the feed's ``training`` True (Keras moves the statistics
+        of a layer called with ``training=True``), when TF1's run moved exactly those layers: every BN
+        layer is a ``tf.layers`` one made before the unscoped ``UPDATE_OPS`` collection fetched here,
+        at module level, its ``training`` a placeholder this run feeds ``True``."""
+        ctx = self.ctx
+        why = self._statistics_refusal(statement, call, names, feed)
+        if why is not None:
+            ctx.leave(RULE, call, f"forward-only statistics run not migrated: {why}")
+            return
+        plan = self.plan
+        sites = [site for _, site in ctx.bn_training]
+        holders = [s for s in plan.collected if any(contains(s, site) for site in sites)]
+        wanted = set().union(*(assigned_names(s) for s in holders))
+        statements = graph_slice(plan.collected, wanted)
+        reads = set().union(*(read_names(s) for s in statements))
+        params = [p for p, _ in plan.params if p in reads]
+        required = self._unfed(feed, params)
+        if required or not all(any(contains(s, site) for s in statements) for site in sites):
+            missing = ", ".join(required) or "a BN layer's input"
+            ctx.leave(
+                RULE,
+                call,
+                f"forward-only statistics run that does not feed {missing}: not migrated",
+            )
+            return
+        extra = sorted(set(feed) - set(params))
+        literal = all(a.star != "**" for a in arguments)
+        if extra and not (literal and all(_plain(feed[p]) for p in extra)):
+            ctx.leave(
+                RULE,
+                call,
+                f"forward-only statistics run feeds {', '.join(extra)}, which the BN layers do not "
+                "read, through a feed the migration cannot trim: not migrated",
+            )
+            return
+        kept = [a for a in arguments if a.keyword is None or a.keyword.value in params]
+        outputs = sorted(wanted)
+        evaluation = Evaluation(
+            ctx.program.fresh_name(f"{plan.name}_statistics"), params, outputs, statements
+        )
+        plan.evaluations.append(evaluation)
+        self._handle(call)
+        ctx.claim_within(call)
+        assert statement is not None
+        function = evaluation.name
+        ctx.edit(RULE, statement, lambda updated: cst.Expr(cst.Call(cst.Name(function), kept)))
+        ctx.apply(
+            RULE,
+            call,
+            f"forward-only statistics run -> {function}(...) with training=True, output discarded "
+            "(Keras moves the moving statistics in the forward pass)",
+        )
+
+    def _statistics_refusal(
+        self,
+        statement: cst.BaseSmallStatement | None,
+        call: cst.Call,
+        names: list[str],
+        feed: dict[str, cst.BaseExpression],
+    ) -> str | None:
+        """Why a run of the update ops cannot be the forward call (None when it can)."""
+        ctx = self.ctx
+        program = ctx.program
+        if len(names) != 1 or not isinstance(call.args[0].value, cst.Name):
+            return "it fetches more than the update ops"
+        if not isinstance(statement, cst.Expr) or statement.value is not call:
+            return "the update ops' result is used"
+        name = names[0]
+        binding = [s for s in program.graph if name in assigned_names(s)]
+        if len(binding) != 1 or not m.matches(
+            binding[0],
+            m.SimpleStatementLine(body=[m.Assign(value=m.Call(args=[m.Arg(keyword=None)]))]),
+        ):
+            return (
+                f"`{name}` is not bound once, at module level, to the whole UPDATE_OPS collection"
+            )
+        tf_layers = {id(c) for c, _, _ in batch_norm_calls(ctx, "BN001")}
+        every = [
+            c for rule in ("BN001", "BN002", "BN009") for c, _, _ in batch_norm_calls(ctx, rule)
+        ]
+        sites = [site for _, site in ctx.bn_training]
+        if not sites or len(sites) != len(every) or any(id(s) not in tf_layers for s in sites):
+            return "every BN layer must be a tf.layers batch norm whose updates reach UPDATE_OPS"
+        place = program.graph.index(binding[0])
+        for training, site in ctx.bn_training:
+            holder = next((i for i, s in enumerate(program.graph) if contains(s, site)), None)
+            if holder is None or holder > place:
+                return f"a BN layer is made after `{name}` or outside the module's graph code"
+            value = feed.get(training)
+            if training not in program.placeholders or value is None:
+                return f"a BN layer's training={training} is not a placeholder this run feeds"
+            if not m.matches(value, m.Name("True")):
+                return f"the run feeds {training} something other than True"
+        return None
 
     def _unfed(self, feed: dict[str, cst.BaseExpression], params: list[str]) -> list[str]:
         """The ``params`` (placeholders) a run neither feeds nor has a default for."""
