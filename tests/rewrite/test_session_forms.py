@@ -1,0 +1,161 @@
+"""Session forms (BN007): ``sess = tf.InteractiveSession()`` scripts, whose ``op.run(feed)`` and
+``tensor.eval(feed)`` are read as ``sess.run`` (``planning.interactive_session``), and forward-only
+statistics runs (``sess.run(update_ops, {x: batch, is_training: True})``) -> a call of the part of the
+graph the BN layers need, with training True. Anything else is left with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.result import RewriteResult, Status
+
+GRAPH = """\
+import numpy as np
+import tensorflow as tf
+
+x_data = np.random.rand(64, 4).astype(np.float32)
+y_data = x_data[:, :1]
+
+x = tf.placeholder(tf.float32, [None, 4], name="x")
+y = tf.placeholder(tf.float32, [None, 1], name="y")
+is_training = tf.placeholder(tf.bool, name="is_training")
+
+h = tf.layers.dense(x, 16, name="dense1")
+h = tf.layers.batch_normalization(h, training=is_training, name="bn1")
+h = tf.nn.relu(h)
+prediction = tf.layers.dense(h, 1, name="out")
+loss = tf.reduce_mean(tf.square(prediction - y))
+
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.GradientDescentOptimizer(learning_rate=0.1).minimize(loss)
+
+"""
+
+INTERACTIVE = (
+    GRAPH
+    + """\
+sess = tf.InteractiveSession()
+tf.global_variables_initializer().run()
+for step in range(4):
+    feed = {x: x_data, y: y_data, is_training: True}
+    train_op.run(feed_dict=feed)
+    print(loss.eval(feed_dict={x: x_data, y: y_data, is_training: False}))
+for step in range(3):
+    sess.run(update_ops, feed_dict={x: x_data[step:step + 16], is_training: True})
+print(loss.eval({x: x_data, y: y_data, is_training: False}))
+sess.close()
+"""
+)
+
+SESSION = (
+    GRAPH
+    + """\
+sess = tf.Session()
+sess.run(tf.global_variables_initializer())
+for step in range(4):
+    feed = {x: x_data, y: y_data, is_training: True}
+    sess.run(train_op, feed_dict=feed)
+    print(sess.run(loss, feed_dict={x: x_data, y: y_data, is_training: False}))
+for step in range(3):
+    sess.run(update_ops, feed_dict={x: x_data[step:step + 16], is_training: True})
+print(sess.run(loss, {x: x_data, y: y_data, is_training: False}))
+sess.close()
+"""
+)
+
+
+def _rewrite(source: str) -> RewriteResult:
+    return rewrite_source(source, path="case.py")
+
+
+def _reasons(result: RewriteResult) -> list[str]:
+    return [f"{site.line} {site.rule} {site.message}" for site in result.left]
+
+
+def test_interactive_session_migrates_as_the_session_form() -> None:
+    """Same train step, same evaluation functions, same statistics call as ``sess = tf.Session()``."""
+    interactive = _rewrite(INTERACTIVE)
+    session = _rewrite(SESSION)
+    assert session.status is Status.CHANGED, _reasons(session)
+    assert interactive.status is Status.CHANGED, _reasons(interactive)
+    assert interactive.code == session.code
+    code = interactive.code
+    assert "train_step(**feed)" in code
+    assert "graph_statistics(x=x_data[step:step + 16], is_training=True)" in code
+    assert "def graph_statistics(x, is_training):" in code
+    assert ".eval(" not in code and ".run(" not in code and "sess" not in code
+    compile(code, "case.py", "exec")
+
+
+@pytest.mark.parametrize("source", [INTERACTIVE, SESSION])
+def test_idempotent(source: str) -> None:
+    once = _rewrite(source).code
+    again = _rewrite(once)
+    assert again.code == once
+    assert again.status is not Status.CHANGED
+
+
+def test_user_object_run_is_not_a_graph_run() -> None:
+    """Only names bound to the graph's tensors/ops are read as session runs: a user object's
+    ``.run()`` stays as written."""
+    source = INTERACTIVE.replace(
+        "sess.close()\n", "sess.close()\nrunner = Runner()\nrunner.run(feed_dict=1)\n"
+    ).replace("import numpy as np\n", "import numpy as np\nfrom runners import Runner\n")
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "runner.run(feed_dict=1)" in result.code
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (  # TF1 ran this evaluation in training mode without the update ops
+            "print(loss.eval(feed_dict={x: x_data, y: y_data, is_training: False}))",
+            "print(loss.eval(feed_dict={x: x_data, y: y_data, is_training: True}))",
+            "Keras 3 would update the statistics",
+        ),
+        (  # session= is not the feed
+            "print(loss.eval({x: x_data, y: y_data, is_training: False}))",
+            "print(loss.eval({x: x_data, y: y_data, is_training: False}, session=sess))",
+            "`loss` is a graph tensor used outside a session fetch",
+        ),
+        (  # `loss` rebound in the session's span: its `.eval` may be another object's
+            "sess.close()\n",
+            "loss = 1.0\nsess.close()\n",
+            "`loss` is a graph tensor used outside a session fetch",
+        ),
+        (  # the statistics run feeds is_training False: no statistics moved in TF1
+            "x_data[step:step + 16], is_training: True})",
+            "x_data[step:step + 16], is_training: False})",
+            "forward-only statistics run not migrated: the run feeds is_training something other "
+            "than True",
+        ),
+        (  # the update ops' value is used
+            "    sess.run(update_ops, feed_dict",
+            "    ops = sess.run(update_ops, feed_dict",
+            "forward-only statistics run not migrated: the update ops' result is used",
+        ),
+        (  # the run does not feed the BN layers' input
+            "feed_dict={x: x_data[step:step + 16], is_training: True}",
+            "feed_dict={is_training: True}",
+            "forward-only statistics run that does not feed x",
+        ),
+    ],
+)
+def test_refusals(old: str, new: str, reason: str) -> None:
+    source = INTERACTIVE.replace(old, new, 1)
+    assert source != INTERACTIVE
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert result.code == source
+    assert any(reason in r for r in _reasons(result)), _reasons(result)
+
+
+def test_interactive_session_without_name_is_left() -> None:
+    source = INTERACTIVE.replace("sess = tf.InteractiveSession()", "tf.InteractiveSession()")
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert result.code == source
+    assert any("InteractiveSession" in r for r in _reasons(result)), _reasons(result)
