@@ -39,6 +39,9 @@ class Evaluation:
     params: list[str]
     outputs: list[str]
     statements: list[cst.BaseStatement]
+    traced: bool = (
+        False  # a ``@tf.function`` (a forward-only statistics step), not a plain function
+    )
 
 
 @dataclass

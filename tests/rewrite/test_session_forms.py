@@ -84,7 +84,7 @@ def test_interactive_session_migrates_as_the_session_form() -> None:
     code = interactive.code
     assert "train_step(**feed)" in code
     assert "graph_statistics(x=x_data[step:step + 16], is_training=True)" in code
-    assert "def graph_statistics(x, is_training):" in code
+    assert "@tf.function\ndef graph_statistics(x, is_training):" in code
     assert ".eval(" not in code and ".run(" not in code and "sess" not in code
     compile(code, "case.py", "exec")
 
@@ -95,6 +95,35 @@ def test_idempotent(source: str) -> None:
     again = _rewrite(once)
     assert again.code == once
     assert again.status is not Status.CHANGED
+
+
+def test_forward_only_program_without_optimizer() -> None:
+    """No optimizer at all: the session only re-estimates the statistics, then evaluates."""
+    source = (
+        INTERACTIVE.replace(
+            "with tf.control_dependencies(update_ops):\n"
+            "    train_op = tf.train.GradientDescentOptimizer(learning_rate=0.1).minimize(loss)\n",
+            "",
+        )
+        .replace("    train_op.run(feed_dict=feed)\n", "")
+        .replace("    feed = {x: x_data, y: y_data, is_training: True}\n", "")
+    )
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "train_step" not in result.code and "optimizer" not in result.code
+    assert "    graph_statistics(x=x_data[step:step + 16], is_training=True)\n" in result.code
+    assert _rewrite(result.code).code == result.code
+
+
+def test_no_optimizer_without_statistics_run_is_left() -> None:
+    source = SESSION.replace(
+        "with tf.control_dependencies(update_ops):\n"
+        "    train_op = tf.train.GradientDescentOptimizer(learning_rate=0.1).minimize(loss)\n",
+        "",
+    ).replace("    sess.run(update_ops, feed_dict", "    ops = sess.run(update_ops, feed_dict")
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert any("no minimize()" in r for r in _reasons(result)), _reasons(result)
 
 
 def test_user_object_run_is_not_a_graph_run() -> None:

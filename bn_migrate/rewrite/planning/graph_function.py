@@ -71,7 +71,8 @@ def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.Functi
     casts = [(name, dtype) for name, dtype in plan.casts if name in evaluation.params]
     lines = [f"    {name} = tf.cast({name}, {dtype})\n" for name, dtype in casts]
     header = cst.parse_statement(
-        f"def {evaluation.name}({', '.join(_signature(plan, evaluation.params))}):\n"
+        ("@tf.function\n" if evaluation.traced else "")
+        + f"def {evaluation.name}({', '.join(_signature(plan, evaluation.params))}):\n"
         + "".join(lines)
         + f"    return {', '.join(evaluation.outputs)}\n"
     )

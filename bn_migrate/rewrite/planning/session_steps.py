@@ -54,6 +54,7 @@ class StepsPlanner:
         self.handled: set[int] = set()
         self.feeds: dict[str, dict[str, cst.BaseExpression]] = {}
         self.step_seen = False
+        self.statistics_seen = False  # a forward-only statistics run was migrated
         self.steps_seen: dict[str, list[str]] = {}  # several train steps: what each run returns
         self.seen: set[int] = set()  # sess.run calls already planned (or left)
         # runs whose several fetched values are used as one list (see _plan_multi_eval)
@@ -86,7 +87,7 @@ class StepsPlanner:
         self._check_leftover_uses()
         self._check_exact_fetches()
         check_merged_slices(ctx, self.plan)
-        if not self.step_seen:
+        if not self.step_seen and not (self.statistics_seen and not ctx.program.minimize):
             ctx.leave(
                 RULE, session, "the session never runs the train op: outside the canonical shape"
             )
@@ -247,9 +248,14 @@ class StepsPlanner:
         kept = [a for a in arguments if a.keyword is None or a.keyword.value in params]
         outputs = sorted(wanted)
         evaluation = Evaluation(
-            ctx.program.fresh_name(f"{plan.name}_statistics"), params, outputs, statements
+            ctx.program.fresh_name(f"{plan.name}_statistics"),
+            params,
+            outputs,
+            statements,
+            traced=True,
         )
         plan.evaluations.append(evaluation)
+        self.statistics_seen = True
         self._handle(call)
         ctx.claim_within(call)
         assert statement is not None
@@ -258,8 +264,8 @@ class StepsPlanner:
         ctx.apply(
             RULE,
             call,
-            f"forward-only statistics run -> {function}(...) with training=True, output discarded "
-            "(Keras moves the moving statistics in the forward pass)",
+            f"forward-only statistics run -> @tf.function {function}(...) with training=True, output "
+            "discarded (Keras moves the moving statistics in the forward pass)",
         )
 
     def _statistics_refusal(

@@ -185,6 +185,8 @@ class OptimizerRule(Rule):
         if len(program.minimize) > 1:
             self._plan_steps(ctx)
             return
+        if not program.minimize and program.updates_run:
+            return  # forward-only: the session only runs the update ops (BN007 plans those runs)
         if not program.minimize:
             ctx.leave(
                 RULE,
