@@ -2,12 +2,16 @@
 
 In a placeholder graph, train runs call the train step and evaluations the graph function (see
 ``session_steps``). A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
-is_training: True})`` with its result discarded, calls the part of the graph the BN layers need with
-training True (Keras moves the statistics in the forward pass) when every BN layer is a ``tf.layers`` one
-made before the unscoped ``UPDATE_OPS`` collection; otherwise it is left with the condition that failed.
+is_training: True})`` with its result discarded, calls a ``@tf.function`` of the part of the graph the BN
+layers need with training True (Keras moves the statistics in the forward pass) when every BN layer is a
+``tf.layers`` one made before the unscoped ``UPDATE_OPS`` collection; otherwise it is left with the
+condition that failed. A program with no optimizer whose session runs such statistics runs (and
+evaluations) is migrated without a train step.
 ``sess = tf.InteractiveSession()`` scripts are the ``sess = tf.Session()`` form: ``op.run(feed)``,
 ``tensor.eval(feed)`` and ``tf.global_variables_initializer().run()`` on names bound to the graph's
-tensors/ops are read as ``sess.run`` (``planning.interactive_session``). In a Keras-input graph (below), the graph becomes a functional model.
+tensors/ops are read as ``sess.run`` (``planning.interactive_session``).
+
+In a Keras-input graph (below), the graph becomes a functional model.
 
 The module-level graph becomes ``model = tf.keras.Model(inputs, outputs)`` (built once, where the
 session started); ``with tf.Session() as sess:`` is dissolved into its body, and inside it:
