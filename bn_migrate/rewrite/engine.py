@@ -410,7 +410,7 @@ def _rewrite_module(
     refused: main_function.Refusal | None = None,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
-    if "InteractiveSession" in source:  # its ``.run()``/``.eval()`` read as ``sess.run``
+    if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
         if normalized.rewritten:
@@ -469,6 +469,10 @@ def _rewrite_module(
         models=models,
         warnings=_sorted(ctx.warnings),
     )
+
+
+_DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")
+"""Text without any of these has no default-session run to read (``planning.interactive_session``)."""
 
 
 def _check_parses(code: str) -> None:

@@ -188,3 +188,38 @@ def test_interactive_session_without_name_is_left() -> None:
     assert result.status is Status.SKIPPED
     assert result.code == source
     assert any("InteractiveSession" in r for r in _reasons(result)), _reasons(result)
+
+
+def test_eval_and_run_inside_a_with_session_block() -> None:
+    """``with tf.Session() as sess:`` makes it the default session inside the block: ``init.run()``,
+    ``train_op.run(feed)`` and ``loss.eval(feed)`` there are its runs."""
+    loop = """\
+    for step in range(4):
+        feed = {x: x_data, y: y_data, is_training: True}
+        TRAIN
+        print(EVAL)
+"""
+    runs = loop.replace("TRAIN", "sess.run(train_op, feed_dict=feed)").replace(
+        "EVAL", "sess.run(loss, {x: x_data, y: y_data, is_training: False})"
+    )
+    methods = loop.replace("TRAIN", "train_op.run(feed)").replace(
+        "EVAL", "loss.eval(feed_dict={x: x_data, y: y_data, is_training: False})"
+    )
+    init = "init = tf.global_variables_initializer()\nwith tf.Session() as sess:\n"
+    reference = _rewrite(GRAPH + init + "    sess.run(init)\n" + runs)
+    assert reference.status is Status.CHANGED, _reasons(reference)
+    result = _rewrite(GRAPH + init + "    init.run()\n" + methods)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.code == reference.code
+
+
+def test_interactive_session_in_main() -> None:
+    """The training function's body is the program (``planning.main_function``): the same reading."""
+    body = INTERACTIVE[INTERACTIVE.index("x = tf.placeholder") :]
+    head = INTERACTIVE[: INTERACTIVE.index("x = tf.placeholder")]
+    indented = "".join("    " + line if line.strip() else line for line in body.splitlines(True))
+    source = head + "def main():\n" + indented + '\n\nif __name__ == "__main__":\n    main()\n'
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "        graph_statistics(x=x_data[step:step + 16], is_training=True)\n" in result.code
+    assert "sess" not in result.code

@@ -1,14 +1,17 @@
-"""``sess = tf.InteractiveSession()`` scripts, read as the ``sess = tf.Session()`` form (BN007).
+"""``sess = tf.InteractiveSession()`` scripts, read as the ``sess = tf.Session()`` form (BN007), and
+``.eval()``/``.run()`` inside ``with tf.Session() as sess:``.
 
-An ``InteractiveSession`` installs itself as the default session, so ``op.run(feed_dict=...)`` and
-``tensor.eval(feed_dict=...)`` are ``sess.run(op, feed_dict=...)`` and ``sess.run(tensor, ...)``.
+An ``InteractiveSession`` installs itself as the default session, as a session entered by ``with`` does
+inside its block, so ``op.run(feed_dict=...)`` and ``tensor.eval(feed_dict=...)`` are
+``sess.run(op, feed_dict=...)`` and ``sess.run(tensor, ...)``.
 Before the rules run, those calls are written in that form, and the session planner then migrates the
 script exactly as a ``sess = tf.Session()`` ... ``sess.close()`` program (``planning.session_steps``):
 train runs call the train step, evaluations the graph function. Only these are rewritten:
 
-- the session is made once, at module level, as ``NAME = tf.InteractiveSession()``;
-- the call is in the session's span (the module-level statements after it, up to ``NAME.close()``),
-  not inside a function, class or lambda;
+- the session is made at module level, as ``NAME = tf.InteractiveSession()`` or entered as ``with
+  tf.Session() as NAME:`` (the first such block);
+- the call is in the session's span (the module-level statements after the InteractiveSession, up to
+  ``NAME.close()``, or the ``with`` block's body), not inside a function, class or lambda;
 - its receiver is a name the graph binds to a tensor or op (a placeholder, or a name bound from one or
   from a TensorFlow call: ``Program.graph_tensor_names``) that the span never rebinds, or an initializer
   call (``tf.global_variables_initializer().run()``). A numpy array's or a user object's ``.run`` is
@@ -49,6 +52,24 @@ def normalize(module: cst.Module, aliases: AliasTable, graph_names: set[str]) ->
     """``module`` with ``X.eval(feed)``/``X.run(feed)`` in the InteractiveSession's span as
     ``sess.run(X, feed)`` (module docstring); unchanged when the module has no such session."""
     body = list(module.body)
+    block = next((i for i, s in enumerate(body) if _default_session_block(s, aliases)), None)
+    if block is not None:
+        statement = body[block]
+        assert isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock)
+        session = _default_session_block(statement, aliases)
+        assert session is not None
+        inner = list(statement.body.body)
+        rebound = set().union(*(bound_names(s) for s in inner)) if inner else set()
+        receivers = graph_names - rebound
+        runs = _MethodRuns(session, receivers, aliases)
+        new_inner = [s.visit(runs) for s in inner]
+        if not runs.rewritten:
+            return Normalized(module, session, receivers)
+        new_block = statement.with_changes(body=statement.body.with_changes(body=new_inner))
+        new_body = [*body[:block], new_block, *body[block + 1 :]]
+        return Normalized(
+            module.with_changes(body=new_body), session, receivers, rewritten=runs.rewritten
+        )
     opener = next((i for i, s in enumerate(body) if _interactive_target(s, aliases)), None)
     if opener is None:
         return Normalized(module)
@@ -82,6 +103,19 @@ def _interactive_target(statement: cst.BaseStatement, aliases: AliasTable) -> st
     if target is None or not isinstance(small, cst.Assign):
         return None
     return target if is_interactive(aliases, small.value) else None
+
+
+def _default_session_block(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
+    """``NAME`` of ``with tf.Session() as NAME:`` (or an InteractiveSession): a session entered by
+    ``with`` is the default session inside the block, where ``.eval()``/``.run()`` use it."""
+    if not isinstance(statement, cst.With) or len(statement.items) != 1:
+        return None
+    item = statement.items[0]
+    if call_target(aliases, item.item) not in api.SESSION_CLASSES:
+        return None
+    if item.asname is None or not isinstance(item.asname.name, cst.Name):
+        return None
+    return item.asname.name.value
 
 
 def _is_close(statement: cst.BaseStatement, session: str) -> bool:
