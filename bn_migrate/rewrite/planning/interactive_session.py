@@ -49,7 +49,7 @@ class Normalized:
 
 
 def normalize(module: cst.Module, aliases: AliasTable, graph_names: set[str]) -> Normalized:
-    """``module`` with ``X.eval(feed)``/``X.run(feed)`` in the InteractiveSession's span as
+    """``module`` with ``X.eval(feed)``/``X.run(feed)`` in the default session's span as
     ``sess.run(X, feed)`` (module docstring); unchanged when the module has no such session."""
     body = list(module.body)
     block = next((i for i, s in enumerate(body) if _default_session_block(s, aliases)), None)
@@ -58,37 +58,37 @@ def normalize(module: cst.Module, aliases: AliasTable, graph_names: set[str]) ->
         assert isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock)
         session = _default_session_block(statement, aliases)
         assert session is not None
-        inner = list(statement.body.body)
-        rebound = set().union(*(bound_names(s) for s in inner)) if inner else set()
-        receivers = graph_names - rebound
-        runs = _MethodRuns(session, receivers, aliases)
-        new_inner = [s.visit(runs) for s in inner]
-        if not runs.rewritten:
-            return Normalized(module, session, receivers)
-        new_block = statement.with_changes(body=statement.body.with_changes(body=new_inner))
+        inner, receivers, count = _span(list(statement.body.body), session, graph_names, aliases)
+        new_block = statement.with_changes(body=statement.body.with_changes(body=inner))
         new_body = [*body[:block], new_block, *body[block + 1 :]]
-        return Normalized(
-            module.with_changes(body=new_body), session, receivers, rewritten=runs.rewritten
-        )
-    opener = next((i for i, s in enumerate(body) if _interactive_target(s, aliases)), None)
-    if opener is None:
-        return Normalized(module)
-    session = _interactive_target(body[opener], aliases)
-    assert session is not None
-    span_end = next(
-        (i for i in range(opener + 1, len(body)) if _is_close(body[i], session)), len(body)
-    )
-    span = body[opener + 1 : span_end]
-    rebound: set[str] = set().union(*(bound_names(s) for s in span)) if span else set()
+    else:
+        opener = next((i for i, s in enumerate(body) if _interactive_target(s, aliases)), None)
+        if opener is None:
+            return Normalized(module)
+        session = _interactive_target(body[opener], aliases)
+        assert session is not None
+        end = next((i for i in range(opener + 1, len(body)) if _is_close(body[i], session)), None)
+        end = len(body) if end is None else end
+        span, receivers, count = _span(body[opener + 1 : end], session, graph_names, aliases)
+        new_body = [*body[: opener + 1], *span, *body[end:]]
+    if not count:
+        return Normalized(module, session, receivers)
+    return Normalized(module.with_changes(body=new_body), session, receivers, rewritten=count)
+
+
+def _span(
+    statements: list[cst.BaseStatement], session: str, graph_names: set[str], aliases: AliasTable
+) -> tuple[list[cst.BaseStatement], set[str], int]:
+    """``statements`` with their method runs rewritten, the receivers read, how many were."""
+    rebound: set[str] = set().union(*(bound_names(s) for s in statements)) if statements else set()
     receivers = graph_names - rebound
     runs = _MethodRuns(session, receivers, aliases)
-    new_span = [s.visit(runs) for s in span]
-    if not runs.rewritten:
-        return Normalized(module, session, receivers)
-    new_body = [*body[: opener + 1], *new_span, *body[span_end:]]
-    return Normalized(
-        module.with_changes(body=new_body), session, receivers, rewritten=runs.rewritten
-    )
+    rewritten = []
+    for statement in statements:
+        new = statement.visit(runs)
+        assert isinstance(new, cst.BaseStatement)  # the transformer replaces only calls
+        rewritten.append(new)
+    return rewritten, receivers, runs.rewritten
 
 
 def is_interactive(aliases: AliasTable, node: cst.BaseExpression) -> bool:
