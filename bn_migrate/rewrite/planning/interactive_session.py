@@ -24,6 +24,7 @@ Nothing of this reaches the output unless the whole session is migrated: a left 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -77,7 +78,10 @@ def normalize(module: cst.Module, aliases: AliasTable, graph_names: set[str]) ->
 
 
 def _span(
-    statements: list[cst.BaseStatement], session: str, graph_names: set[str], aliases: AliasTable
+    statements: Sequence[cst.BaseStatement],
+    session: str,
+    graph_names: set[str],
+    aliases: AliasTable,
 ) -> tuple[list[cst.BaseStatement], set[str], int]:
     """``statements`` with their method runs rewritten, the receivers read, how many were."""
     rebound: set[str] = set().union(*(bound_names(s) for s in statements)) if statements else set()
