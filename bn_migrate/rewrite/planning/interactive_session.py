@@ -61,7 +61,7 @@ def normalize(module: cst.Module, aliases: AliasTable, graph_names: set[str]) ->
         assert session is not None
         inner, receivers, count = _span(list(statement.body.body), session, graph_names, aliases)
         new_block = statement.with_changes(body=statement.body.with_changes(body=inner))
-        new_body = [*body[:block], new_block, *body[block + 1 :]]
+        new_body: list[cst.BaseStatement] = [*body[:block], new_block, *body[block + 1 :]]
     else:
         opener = next((i for i, s in enumerate(body) if _interactive_target(s, aliases)), None)
         if opener is None:
