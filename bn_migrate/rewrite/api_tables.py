@@ -927,7 +927,8 @@ whose ``positional`` binds TF1's order); any other such call leaves the file."""
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
     "literal name; reuse at every call after the first, or called once)",
-    "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
+    "tensorflow.InteractiveSession": "an InteractiveSession is migrated as `sess = tf.InteractiveSession()` "
+    "after the graph it runs, in a program whose session is migrated (see the other reasons)",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
     **{

@@ -649,13 +649,17 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             return f"{what} {where}: graph code in classes is not migrated in this version"
         assert isinstance(definition, cst.FunctionDef)
         return f"{what} {where}: {_not_a_builder(ctx, definition)}"
+    if program.session is None and interactive:
+        return (
+            f"{what}: the module's `InteractiveSession` is not made as `sess = "
+            "tf.InteractiveSession()` at module level (or in the training function), the form that "
+            "is migrated"
+        )
     if program.session is None and sessions:
         return (
             f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "
             "`sess = tf.Session()` at module level, the forms that are migrated"
         )
-    if program.session is None and interactive:
-        return f"{what}: the module runs an `InteractiveSession`, which is not migrated"
     if program.session is None:
         return (
             f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "

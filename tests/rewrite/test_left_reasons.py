@@ -141,11 +141,24 @@ def test_a_site_a_rule_leaves_gets_no_second_reason_from_the_engine() -> None:
 
 
 def test_a_module_with_an_interactive_session_says_so() -> None:
+    """``sess = tf.InteractiveSession()`` is read as ``sess = tf.Session()``: that form's reason."""
     source = FIXTURE[: FIXTURE.index("with tf.Session() as sess:")] + (
         "sess = tf.InteractiveSession()\nsess.run(tf.global_variables_initializer())\n"
     )
-    reasons = engine_reasons(source)
-    assert any("runs an `InteractiveSession`" in m for _, m in reasons), reasons
+    result = rewrite_source(source)
+    assert [(s.rule, s.message) for s in result.left] == [
+        ("BN007", "the session never runs the train op: outside the canonical shape")
+    ]
+
+
+def test_a_graph_built_after_its_session_says_so() -> None:
+    graph = FIXTURE[: FIXTURE.index("with tf.Session() as sess:")]
+    imports = "import tensorflow as tf\n"
+    head, _, rest = graph.partition(imports)
+    source = head + imports + "sess = tf.InteractiveSession()\n" + rest
+    source += "sess.run(tf.global_variables_initializer())\n"
+    reasons = [s.message for s in rewrite_source(source).left if s.rule == "BN007"]
+    assert any("the graph is built after the session" in m for m in reasons), reasons
 
 
 def test_a_session_in_another_form_says_so() -> None:

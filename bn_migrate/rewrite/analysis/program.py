@@ -402,6 +402,10 @@ class Program:
             self._graph_tensors = names
         return self._graph_tensors
 
+    def uses_tensorflow(self, statement: cst.CSTNode) -> bool:
+        """Does ``statement`` name a TensorFlow symbol (through the module's imports)?"""
+        return self._uses_tensorflow(statement)
+
     def _uses_tensorflow(self, statement: cst.CSTNode) -> bool:
         found = False
         aliases = self.aliases

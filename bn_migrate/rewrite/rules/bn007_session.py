@@ -121,6 +121,17 @@ class SessionRule(Rule):
         if program.sessions_found != 1:
             ctx.leave(RULE, program.session, "more than one Session: outside the canonical shape")
             return
+        if not any(program.uses_tensorflow(s) for s in program.graph) and any(
+            program.uses_tensorflow(s) for s in program.session_body
+        ):
+            ctx.leave(
+                RULE,
+                program.session,
+                "the graph is built after the session is made (in its block, or after `sess = "
+                "tf.InteractiveSession()`): only a graph built before its session is migrated; move "
+                "the session below the graph code",
+            )
+            return
         if program.shape == "placeholder":
             StepsPlanner(ctx, program.session_name).plan_session()
             return
