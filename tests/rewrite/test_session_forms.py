@@ -166,6 +166,12 @@ def test_user_object_run_is_not_a_graph_run() -> None:
             "    ops = sess.run(update_ops, feed_dict",
             "forward-only statistics run not migrated: the update ops' result is used",
         ),
+        (  # the train op does not carry the update ops: TF1 trained without moving the statistics
+            "with tf.control_dependencies(update_ops):\n    train_op = ",
+            "train_op = ",
+            "forward-only statistics run not migrated: the train op `train_op` does not run the "
+            "update ops",
+        ),
         (  # the run does not feed the BN layers' input
             "feed_dict={x: x_data[step:step + 16], is_training: True}",
             "feed_dict={is_training: True}",

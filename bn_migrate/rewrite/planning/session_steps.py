@@ -213,7 +213,8 @@ class StepsPlanner:
         of the graph the BN layers need, with the feed's ``training`` True (Keras moves the statistics
         of a layer called with ``training=True``), when TF1's run moved exactly those layers: every BN
         layer is a ``tf.layers`` one made before the unscoped ``UPDATE_OPS`` collection fetched here,
-        at module level, its ``training`` a placeholder this run feeds ``True``."""
+        at module level, its ``training`` a placeholder this run feeds ``True``, and every train op
+        runs the update ops too (Keras moves the statistics in every training-mode call)."""
         ctx = self.ctx
         why = self._statistics_refusal(statement, call, names, feed)
         if why is not None:
@@ -290,6 +291,13 @@ class StepsPlanner:
         ):
             return (
                 f"`{name}` is not bound once, at module level, to the whole UPDATE_OPS collection"
+            )
+        without = sorted(set(program.minimize) - program.train_ops_with_updates)
+        if without:  # Keras would move the statistics in that train step too, TF1 did not
+            return (
+                f"the train op `{without[0]}` does not run the update ops (no "
+                "tf.control_dependencies(update_ops) around its minimize), this run does: Keras "
+                "cannot move the statistics here and not in the train step"
             )
         tf_layers = {id(c) for c, _, _ in batch_norm_calls(ctx, "BN001")}
         every = [
