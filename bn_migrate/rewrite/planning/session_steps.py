@@ -222,9 +222,11 @@ class StepsPlanner:
             return
         plan = self.plan
         sites = [site for _, site in ctx.bn_training]
-        holders = [s for s in plan.collected if any(contains(s, site) for site in sites)]
-        wanted = set().union(*(assigned_names(s) for s in holders))
-        statements = graph_slice(plan.collected, wanted)
+        holders = [i for i, s in enumerate(plan.collected) if any(contains(s, x) for x in sites)]
+        wanted = set().union(*(assigned_names(plan.collected[i]) for i in holders))
+        # up to the last BN layer: TF1's update ops needed nothing computed after it
+        upto = plan.collected[: max(holders) + 1] if holders else []
+        statements = graph_slice(upto, wanted)
         reads = set().union(*(read_names(s) for s in statements))
         params = [p for p, _ in plan.params if p in reads]
         required = self._unfed(feed, params)
