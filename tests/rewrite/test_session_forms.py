@@ -229,3 +229,23 @@ def test_interactive_session_in_main() -> None:
     assert result.status is Status.CHANGED, _reasons(result)
     assert "        graph_statistics(x=x_data[step:step + 16], is_training=True)\n" in result.code
     assert "sess" not in result.code
+
+
+def test_statistics_through_control_dependencies_is_left() -> None:
+    """A fetch made under ``tf.control_dependencies(update_ops)`` (no optimizer): left, the reason
+    naming the form that is migrated."""
+    source = (
+        SESSION.replace(
+            "with tf.control_dependencies(update_ops):\n"
+            "    train_op = tf.train.GradientDescentOptimizer(learning_rate=0.1).minimize(loss)\n",
+            "with tf.control_dependencies(update_ops):\n    stats = tf.identity(h)\n",
+        )
+        .replace("    sess.run(train_op, feed_dict=feed)\n", "")
+        .replace("sess.run(update_ops, feed_dict", "sess.run(stats, feed_dict")
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert result.code == source
+    reasons = _reasons(result)
+    assert any("sess.run(update_ops, feed_dict={..., is_training: True})" in r for r in reasons)
+    assert any("neither trains nor re-estimates BN statistics" in r for r in reasons), reasons

@@ -88,9 +88,13 @@ class StepsPlanner:
         self._check_exact_fetches()
         check_merged_slices(ctx, self.plan)
         if not self.step_seen and not (self.statistics_seen and not ctx.program.minimize):
-            ctx.leave(
-                RULE, session, "the session never runs the train op: outside the canonical shape"
+            what = (
+                "the session never runs the train op"
+                if ctx.program.minimize
+                else "the session neither trains nor re-estimates BN statistics by running the "
+                "update ops"
             )
+            ctx.leave(RULE, session, f"{what}: outside the canonical shape")
         plan = self.plan
         steps = [step.name for step in plan.steps.values()] or [plan.step_name]
         message = (

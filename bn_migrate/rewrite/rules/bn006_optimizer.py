@@ -191,7 +191,9 @@ class OptimizerRule(Rule):
             ctx.leave(
                 RULE,
                 ctx.program.session or ctx.module,
-                "no minimize(): outside the canonical shape",
+                "no minimize(): the program trains nothing; without an optimizer, a session is "
+                "migrated only when it re-estimates BN statistics by running the update ops "
+                "(`sess.run(update_ops, feed_dict={..., is_training: True})` as a statement)",
             )
             return
         (minimize,) = program.minimize.values()
