@@ -141,6 +141,7 @@ class Context:
     program: Program
     # the module's code runs after ``tf.app.run`` parsed the flags (``planning.main_function``)
     flags_parsed: bool = False
+    library: bool = False  # a library module read with its driver (``planning.library``)
     edits: dict[cst.CSTNode, Edit] = field(default_factory=dict)
     claimed: set[int] = field(default_factory=set)
     applied: list[Site] = field(default_factory=list)
@@ -401,7 +402,7 @@ SHARED_FIELDS = frozenset(
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The
-inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``) are read-only
+inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``, ``library``) are read-only
 facts; ``edits``,
 ``claimed``, ``applied`` and ``left`` are written only through ``Context``'s methods."""
 

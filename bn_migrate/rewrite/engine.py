@@ -26,7 +26,7 @@ from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
-from bn_migrate.rewrite.planning import inlined_modules, main_function
+from bn_migrate.rewrite.planning import inlined_modules, library, main_function
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -51,13 +51,17 @@ def rewrite_source(
     warnings = per_call.per_call_sites(tree, source) if tree is not None else []
     unchanged = prefilter.leaves_unchanged(source, tree)
     del tree  # not kept alive while libcst holds its own tree
-    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers)
+    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
     result.warnings = warnings
     return result
 
 
 def _rewrite_source(
-    source: str, unchanged: bool, options: RewriteOptions, blockers: Sequence[Site]
+    source: str,
+    unchanged: bool,
+    options: RewriteOptions,
+    blockers: Sequence[Site],
+    path: str = "<string>",
 ) -> RewriteResult:
     if unchanged:
         return RewriteResult(status=Status.UNCHANGED, code=source)
@@ -72,6 +76,10 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
+        if not blockers and options.is_library(path):
+            driven = _library_driven(module)
+            if driven is not None:
+                return _rewrite_library(driven, source, options)
         if not blockers:
             aliases = AliasTable.build(module)
             main = main_function.find(module, aliases)
@@ -321,6 +329,60 @@ def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site
     return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(left))
 
 
+def _library_driven(module: cst.Module) -> library.Driven | None:
+    """The library module with its driver (``planning.library``), or None: it has a session (a
+    program of its own), no public builder, or no ``tensorflow`` import to drive it with."""
+    aliases = AliasTable.build(module)
+    tf = next((local for local, name in aliases.bindings.items() if name == api.TF), None)
+    if tf is None or any(
+        call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)
+    ):
+        return None
+    found, _ = library.entries(module)
+    return library.drive(module, found, tf)
+
+
+def _calls(module: cst.Module) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    module.visit(Calls())
+    return found
+
+
+def _rewrite_library(driven: library.Driven, source: str, options: RewriteOptions) -> RewriteResult:
+    """A library module migrated with its driver, the driver cut off after (``planning.library``)."""
+    module = cst.parse_module(driven.code)
+    _, reasons = library.entries(module)
+    result = _rewrite_module(module, driven.code, options, (), library=True)
+    left = [driven.site(site) for site in result.left]
+    left += [Site(library.RULE, line, 1, message) for line, message in reasons]
+    if result.status is not Status.CHANGED or left:
+        status = Status.SKIPPED if left else Status.UNCHANGED
+        return RewriteResult(status=status, code=source, left=_sorted(left), error=result.error)
+    code = driven.restore(result.code)
+    try:
+        _check_parses(code)
+    except cst.ParserSyntaxError as exc:  # never write code that does not parse
+        site = Site(
+            ENGINE_RULE,
+            1,
+            1,
+            f"internal: the rewrite does not parse ({exc.message}); please report",
+        )
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    applied = [site for site in result.applied if site.line < driven.first_driver_line]
+    return RewriteResult(
+        status=Status.CHANGED if code != source else Status.UNCHANGED,
+        code=code,
+        applied=_sorted(applied),
+        models=result.models,
+    )
+
+
 def _rewrite_virtual(
     virtual: main_function.VirtualModule, source: str, options: RewriteOptions
 ) -> RewriteResult:
@@ -398,6 +460,7 @@ def _rewrite_module(
     blockers: Sequence[Site],
     *,
     flags_parsed: bool = False,
+    library: bool = False,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
@@ -413,6 +476,7 @@ def _rewrite_module(
         positions=positions,
         program=Program.read(module, aliases),
         flags_parsed=flags_parsed,
+        library=library,
     )
     _report_shadowed_tensorflow(ctx)
     for rule in RULES:

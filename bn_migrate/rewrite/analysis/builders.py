@@ -37,7 +37,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
 )
 
-_SCOPE_KEYWORDS = ("name_or_scope", "reuse")
+_SCOPE_KEYWORDS = ("name_or_scope", "reuse", "default_name", "values")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class VariableScope:
     name: cst.BaseExpression  # its scope name: a string literal, or a parameter of the builder
     reuse: cst.BaseExpression | None  # its ``reuse=``, or the test of ``switch`` (None: neither)
     switch: cst.If | None = None  # ``if reuse: scope.reuse_variables()`` opening the block
+    default: cst.BaseExpression | None = None  # ``default_name``: the name when ``name`` is None
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,10 @@ class Builder:
         ``reuse_variables()`` switch)."""
         if self.scope is None:
             return block_body(self.definition)
-        return tuple(s for s in block_body(self.scope.statement) if s is not self.scope.switch)
+        inside = tuple(s for s in block_body(self.scope.statement) if s is not self.scope.switch)
+        outside = block_body(self.definition)  # statements around the block that make nothing
+        at = outside.index(self.scope.statement)
+        return (*outside[:at], *inside, *outside[at + 1 :])
 
     def scope_parameters(self) -> set[str]:
         """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
@@ -182,8 +186,15 @@ def scope_name(builder: Builder) -> str | None:
     if isinstance(name, cst.Name):
         if name.value not in builder.parameters():
             return None
-        return literal_string(builder.argument(name.value))
+        value = builder.argument(name.value)
+        if _is_none(value) and len(builder.calls) == 1:  # TF1 names a scope entered once
+            return literal_string(builder.scope.default)  # by its default name
+        return literal_string(value)
     return literal_string(name)
+
+
+def _is_none(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
@@ -192,9 +203,47 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
     statements = list(block_body(definition))
     if statements and is_docstring(statements[0]):
         statements = statements[1:]
-    if len(statements) != 1 or not isinstance(statements[0], cst.With):
+    blocks = [s for s in statements if isinstance(s, cst.With)]
+    if len(blocks) != 1:
         return None
-    return scope_block(aliases, statements[0])
+    at = statements.index(blocks[0])
+    before, after = statements[:at], statements[at + 1 :]
+    if not all(_builds_nothing(s) for s in before) or not all(_returns(s) for s in after):
+        return None
+    return scope_block(aliases, blocks[0])
+
+
+def _builds_nothing(statement: cst.BaseStatement) -> bool:
+    """An assignment that calls nothing (``end_points = {}``): it makes no layer or variable, so it may
+    stand before the scope block."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(
+        isinstance(small, cst.Assign) and not _calls_anything(small) for small in statement.body
+    )
+
+
+def _returns(statement: cst.BaseStatement) -> bool:
+    """``return net, end_points`` after the scope block: it makes nothing."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, cst.Return) and not _calls_anything(small)
+
+
+def _calls_anything(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Calls())
+    return found
 
 
 def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
@@ -209,12 +258,16 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
         return None
     args = positional(call)
     given = keyword(call, "name_or_scope")
-    if len(args) > 1 or (args and given) or not (args or given):
+    if len(args) > 3 or (args and given) or not (args or given):
         return None
     name = args[0].value if args else given.value  # type: ignore[union-attr]
     if any(a.keyword is not None and a.keyword.value not in _SCOPE_KEYWORDS for a in call.args):
-        return None  # default_name=, values=, initializer=, custom_getter=...: not read here
+        return None  # initializer=, custom_getter=...: not read here
     if literal_string(name) is None and not isinstance(name, cst.Name):
+        return None
+    default_given = keyword(call, "default_name")
+    default = args[1].value if len(args) > 1 else (default_given.value if default_given else None)
+    if default is not None and literal_string(default) is None:
         return None
     reuse = keyword(call, "reuse")
     asname = block.items[0].asname
@@ -223,10 +276,10 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
         return None
     switch = _reuse_switch(aliases, block, alias)
     if switch is not None and reuse is None:
-        return VariableScope(block, call, name, switch.test, switch)
+        return VariableScope(block, call, name, switch.test, switch, default)
     if alias is not None:  # ``as scope`` read for anything else: not a plain scope
         return None
-    return VariableScope(block, call, name, reuse.value if reuse else None)
+    return VariableScope(block, call, name, reuse.value if reuse else None, default=default)
 
 
 def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:

@@ -746,9 +746,9 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     builder = program.builder_of(call)
     local: set[str] = set()
     values: dict[str, cst.BaseExpression] = {}
-    if builder is not None and builder.nested:
+    if builder is not None and (builder.nested or ctx.library):
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
-        # which every call must pass as literals
+        # which every call must pass as literals (a library's builder: the defaults its driver keeps)
         params = builder.parameters()
         unfit = {
             name
