@@ -76,9 +76,7 @@ class Builder:
         if not self.per_call_scope:
             shared = scope_name(self)
             return [shared] * len(self.calls) if shared is not None else []
-        assert isinstance(self.scope.name, cst.Name)
-        names = [literal_string(v) for v in self.arguments(self.scope.name.value)]
-        return [name for name in names if name is not None]
+        return [name for name in _call_scope_names(self) if name is not None]
 
     def parameters(self) -> set[str]:
         return parameter_names(self.definition.params)
@@ -170,12 +168,23 @@ def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
         return None
     if scope.name.value not in builder.parameters():
         return None
-    names = [literal_string(v) for v in builder.arguments(scope.name.value)]
+    names = _call_scope_names(builder)
     if any(name is None for name in names) or len(set(names)) != len(names):
         return None
     if any(_reuse_at(aliases, builder, call) != "no" for call in builder.calls):
         return None
     return Builder(builder.definition, builder.calls, scope, nested=True)
+
+
+def _call_scope_names(builder: Builder) -> list[str | None]:
+    """The scope each call of a per-call builder enters: the literal its scope parameter gets, or the
+    default name when it is called once leaving it None (None: unknown; several calls would get names
+    TF1 makes unique per enclosing scope, ``Block_1``..., which this version does not follow)."""
+    assert builder.scope is not None and isinstance(builder.scope.name, cst.Name)
+    values = builder.arguments(builder.scope.name.value)
+    if len(values) == 1 and _is_none(values[0]):
+        return [literal_string(builder.scope.default)]
+    return [literal_string(v) for v in values]
 
 
 def scope_name(builder: Builder) -> str | None:

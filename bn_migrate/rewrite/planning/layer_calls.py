@@ -205,7 +205,11 @@ def carried(
     for definition in (written, used):
         if definition is not None:
             local |= bound_names(definition.body) | parameter_names(definition.params)
-    clash = sorted(read_names(arg.value) & local)
+    value: cst.BaseExpression = arg.value
+    held = ctx.program.held_dicts.held.get(id(value))
+    if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
+        value = held.value  # is its dict literal: what its entries read must mean the same there
+    clash = sorted(read_names(value) & local)
     if not clash:
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
