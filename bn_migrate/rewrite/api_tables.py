@@ -298,6 +298,7 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
         "tensorflow.nn.conv2d", "tensorflow.nn.bias_add", "tensorflow.nn.max_pool",
         "tensorflow.nn.avg_pool", "tensorflow.matmul",
         "tensorflow.contrib.layers.conv2d", "tensorflow.contrib.layers.convolution2d",
+        "tensorflow.contrib.layers.max_pool2d", "tensorflow.contrib.layers.avg_pool2d",
     }
 )  # fmt: skip
 """Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``;
@@ -318,7 +319,9 @@ RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
 for classes, call arguments for functions). The layer keeps its input's rank only if each is absent
 (the default keeps it), ``None``, a string (a built-in Keras activation, all elementwise or softmax) or
 a ``RANK_PRESERVING_FUNCTIONS`` name; any other callable may change the rank."""
-RANK_TWO_LAYERS = frozenset({"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten"})
+RANK_TWO_LAYERS = frozenset(
+    {"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten", "tensorflow.contrib.layers.flatten"}
+)
 """Layers whose output is 2-D."""
 RANK_CONCAT = frozenset(
     {"tensorflow.concat", "tensorflow.keras.layers.concatenate", "tensorflow.keras.layers.Concatenate"}
@@ -475,8 +478,27 @@ LAYERS: dict[str, LayerSpec] = {
         )
         for name in ("conv2d", "convolution2d")
     },
+    **{
+        f"tensorflow.contrib.layers.{name}": LayerSpec(
+            keras, ("kernel_size", "stride", "padding", "data_format"),
+            renames={"kernel_size": "pool_size", "stride": "strides"},
+            explicit={"strides": "2"},
+            unsupported=frozenset({"data_format", "outputs_collections"}),
+            auto_name=auto, scope_arg="scope", keras_positional=("pool_size", "strides"),
+        )
+        for name, keras, auto in (
+            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D"),
+            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D"),
+        )
+    },
+    "tensorflow.contrib.layers.flatten": LayerSpec(
+        "tf.keras.layers.Flatten", (), unsupported=frozenset({"outputs_collections"}),
+        auto_name="Flatten", scope_arg="scope",
+    ),
 }  # fmt: skip
-"""TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
+"""TF1 layer functions other than batch norm (rule BN003). contrib/slim ``max_pool2d`` / ``avg_pool2d``
+stride 2 by default (Keras: the pool size), written out, and pad "VALID" as Keras does; they and
+contrib ``flatten`` make no variables. contrib ``fully_connected`` defaults to a ReLU
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
 ``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
 ``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /

@@ -198,6 +198,17 @@ def carried(
     """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
     makes? Only when it reads no name that is local to either function: such a name means something
     else (or nothing) at the other place. False: left with the reason."""
+    regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
+    tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
+    if tf1 is not None:  # claimed with its arg_scope, it would be copied into TF2 code as it is
+        what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+        ctx.leave(
+            rule,
+            site,
+            f"`{what}{code(ctx, arg.value)}` from an arg_scope calls TF1's `{tf1}`, which no rule "
+            "migrates (a regularizer's losses go to a TF1 collection): not migrated",
+        )
+        return False
     used = _site_function(ctx, site)
     if used is written:
         return True
@@ -222,6 +233,27 @@ def carried(
         f"else where the layer is made ({there}): not migrated",
     )
     return False
+
+
+def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
+    """The first TF1-only name ``value`` reads (``slim.l2_regularizer``), else None."""
+    found: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            name = ctx.qualify(node)
+            if name is not None and api.is_tf1_only(name):
+                found.append(name)
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            name = ctx.qualify(node)
+            if name is not None and api.is_tf1_only(name):
+                found.append(name)
+
+    value.visit(Finder())
+    return found[0] if found else None
 
 
 def _site_function(ctx: Context, site: cst.Call) -> cst.FunctionDef | None:
