@@ -320,7 +320,11 @@ for classes, call arguments for functions). The layer keeps its input's rank onl
 (the default keeps it), ``None``, a string (a built-in Keras activation, all elementwise or softmax) or
 a ``RANK_PRESERVING_FUNCTIONS`` name; any other callable may change the rank."""
 RANK_TWO_LAYERS = frozenset(
-    {"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten", "tensorflow.contrib.layers.flatten"}
+    {
+        "tensorflow.layers.flatten",
+        "tensorflow.keras.layers.Flatten",
+        "tensorflow.contrib.layers.flatten",
+    }
 )
 """Layers whose output is 2-D."""
 RANK_CONCAT = frozenset(

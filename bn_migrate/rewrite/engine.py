@@ -80,6 +80,7 @@ def _rewrite_source(
             driven = _library_driven(module)
             if driven is not None:
                 return _rewrite_library(driven, source, options)
+            return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
         if not blockers:
             aliases = AliasTable.build(module)
             main = main_function.find(module, aliases)
@@ -351,6 +352,16 @@ def _calls(module: cst.Module) -> list[cst.Call]:
 
     module.visit(Calls())
     return found
+
+
+def _with_library_reasons(result: RewriteResult, module: cst.Module) -> RewriteResult:
+    """A library module no driver could call: why its public builders were not driven, beside the
+    other reasons it is left."""
+    if result.status is not Status.SKIPPED:
+        return result
+    _, reasons = library.entries(module)
+    extra = [Site(library.RULE, line, 1, message) for line, message in reasons]
+    return replace(result, left=_sorted([*result.left, *extra]))
 
 
 def _rewrite_library(driven: library.Driven, source: str, options: RewriteOptions) -> RewriteResult:

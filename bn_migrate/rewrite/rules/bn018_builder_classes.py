@@ -109,11 +109,16 @@ class BuilderClassesRule(Rule):
                     tuple(_literal_arguments(ctx, builder)),
                 )
             )
+            made_where = (
+                f'the library\'s users create `{class_name}(name="{keras_name}")`'
+                if ctx.library
+                else f'`{name} = {class_name}(name="{keras_name}")` where the graph was built'
+            )
             ctx.apply(
                 RULE,
                 builder.definition,
                 f"builder `{name}` -> Keras layer class `{class_name}`, its layers created once in "
-                f'__init__; `{name} = {class_name}(name="{keras_name}")` where the graph was built',
+                f"__init__; {made_where}",
             )
 
     @staticmethod
