@@ -27,6 +27,11 @@ layers at each call in TF1, so each call becomes an instance created in the call
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
 ``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
 parameters.
+
+In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
+codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
+read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
+**kwargs)``) instead of the values one program passed, and no instance is made (the driver is cut off).
 """
 
 from __future__ import annotations
