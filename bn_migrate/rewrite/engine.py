@@ -375,6 +375,17 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
         status = Status.SKIPPED if left else Status.UNCHANGED
         return RewriteResult(status=status, code=source, left=_sorted(left), error=result.error)
     code = driven.restore(result.code)
+    lost = driven.lost_names(code)
+    if lost:
+        site = Site(
+            library.RULE,
+            1,
+            1,
+            f"the migration makes `{lost[0]}` where a training program builds its graph, which a "
+            "library does not have (a variable a builder makes with `tf.get_variable` or "
+            "`tf.Variable`): not migrated",
+        )
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     try:
         _check_parses(code)
     except cst.ParserSyntaxError as exc:  # never write code that does not parse

@@ -191,3 +191,18 @@ def test_rewrite_library_then_check_from_report(tmp_path: Path) -> None:
     assert main(["check", "--from-report", str(planted), *options, "--json", str(caught)]) == 1
     report_of_pair = json.loads(caught.read_text())["pairs"][0]["report"]
     assert "momentum-changed" in report_of_pair["causes"]
+
+
+def test_a_variable_made_where_the_graph_was_built_is_not_cut_off_silently() -> None:
+    """BN014 hoists a builder's ``tf.get_variable`` to where the graph was built: the driver, which is
+    cut off; the library is left rather than read a name it no longer binds."""
+    left_in_library(
+        "import tensorflow as tf\n\n\n"
+        "def net(inputs, is_training=True):\n"
+        '    with tf.variable_scope("net"):\n'
+        '        w = tf.get_variable("w", [3, 4], initializer=tf.zeros_initializer())\n'
+        "        h = tf.matmul(inputs, w)\n"
+        '        return tf.layers.batch_normalization(h, training=is_training, name="bn")\n',
+        "BN000",
+        "the migration makes `net_w` where a training program builds its graph",
+    )

@@ -22,6 +22,8 @@ kept (BN018). A module without one is read as before.
 from __future__ import annotations
 
 import ast
+import builtins
+import symtable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -58,6 +60,12 @@ class Driven:
         body = list(migrated.body)
         cut = next(i for i, s in enumerate(body) if _is_marker(s))
         return migrated.with_changes(body=body[:cut]).code
+
+    def lost_names(self, code: str) -> list[str]:
+        """Global names the migrated library ``code`` reads and no longer binds, though the original
+        did not lack them: what the rules put where the graph was built (a variable a builder made
+        with ``tf.get_variable``, hoisted to module level) went with the driver."""
+        return sorted(_unbound(code) - _unbound(self.original))
 
     def site(self, site: Site) -> Site:
         """A place in the driver stands for the builder the driver calls: line 1 of the module."""
@@ -163,3 +171,17 @@ def _is_marker(statement: cst.BaseStatement) -> bool:
             target = small.targets[0].target
             return isinstance(target, cst.Name) and target.value == MARKER
     return False
+
+
+def _unbound(code: str) -> set[str]:
+    """Names read at module level, or as globals from a function or class, that the module does not
+    bind (builtins excepted)."""
+    table = symtable.symtable(code, "<module>", "exec")
+    bound = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    read = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        scope = stack.pop()
+        stack.extend(scope.get_children())
+        read |= {s.get_name() for s in scope.get_symbols() if s.is_referenced() and s.is_global()}
+    return read - bound - set(dir(builtins))
