@@ -24,6 +24,7 @@ SEEN_OPTIONS: list[object] = []
 class StandInOptions:
     plain_keras_bn: bool = False
     fix_missing_updates: bool = False
+    library: tuple[str, ...] = ()
 
 
 def recording_transform(source: str, *, path: str = "<string>", options: object = None):
@@ -72,9 +73,11 @@ def test_options_reach_the_engine(tmp_path: Path, capsys: pytest.CaptureFixture[
     make_tree(tmp_path, {"a.py": TF1})
     cli(capsys, str(tmp_path), "--check", "--plain-keras-bn", "-j1")
     cli(capsys, str(tmp_path), "--check", "--fix-missing-updates", "-j1")
+    cli(capsys, str(tmp_path), "--check", "--library", "models", "--library", "nets", "-j1")
     assert [
         StandInOptions(plain_keras_bn=True),
         StandInOptions(fix_missing_updates=True),
+        StandInOptions(library=("models", "nets")),
     ] == SEEN_OPTIONS
 
 
