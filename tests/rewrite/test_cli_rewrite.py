@@ -102,7 +102,11 @@ def test_output_dir_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (tmp_path / "new/notes.md").read_text() == "hi\n"
     document = json.loads(report.read_text())
     assert document["mode"] == "output-dir"
-    assert document["options"] == {"plain_keras_bn": False, "fix_missing_updates": False}
+    assert document["options"] == {
+        "plain_keras_bn": False,
+        "fix_missing_updates": False,
+        "library": [],
+    }
     assert document["files"][0]["written_to"] == str(tmp_path / "new/a.py")
 
 
