@@ -19,6 +19,7 @@ from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import Status
 from tests.conftest import EXAMPLES, REPO
 from tests.rewrite.helpers import assert_program_rewrite
+from tests.rewrite.test_engine_golden import _assert_committed_diff
 
 MODELS = REPO / "tests" / "fixtures" / "models"
 FIXTURE = MODELS / "library_facenet.py"
@@ -43,6 +44,7 @@ def test_library_fixture_migrates_to_its_golden_file() -> None:
     assert "__bn_migrate" not in result.code  # the driver is cut off
     assert [(m.builder, m.model) for m in result.models] == [("inference", "Inference")]
     assert not any(s.line > len(FIXTURE.read_text().splitlines()) for s in result.applied)
+    _assert_committed_diff(FIXTURE, GOLDEN)
 
 
 def test_without_library_the_builders_are_left_as_never_called() -> None:
