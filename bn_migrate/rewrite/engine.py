@@ -332,13 +332,18 @@ def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site
 
 def _library_driven(module: cst.Module) -> library.Driven | None:
     """The library module with its driver (``planning.library``), or None: it has a session (a
-    program of its own), no public builder, or no ``tensorflow`` import to drive it with."""
+    program of its own) or no public builder."""
     aliases = AliasTable.build(module)
-    tf = next((local for local, name in aliases.bindings.items() if name == api.TF), None)
-    if tf is None or any(
-        call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)
-    ):
+    if any(call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)):
         return None
+    tf = next(
+        (
+            local
+            for local, name in aliases.bindings.items()
+            if api.canonical_name(name) == api.TF and local not in aliases.shadowed
+        ),
+        None,
+    )
     found, _ = library.entries(module)
     return library.drive(module, found, tf)
 
@@ -374,7 +379,8 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
     if result.status is not Status.CHANGED or left:
         status = Status.SKIPPED if left else Status.UNCHANGED
         return RewriteResult(status=status, code=source, left=_sorted(left), error=result.error)
-    code = driven.restore(result.code)
+    kept, moved = driven.restore(result.code)
+    code = _insert_after_imports(kept, moved).code if moved else kept.code
     lost = driven.lost_names(code)
     if lost:
         site = Site(

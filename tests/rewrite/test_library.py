@@ -208,3 +208,24 @@ def test_a_variable_made_where_the_graph_was_built_is_not_cut_off_silently() -> 
         "BN000",
         "the migration makes `net_w` where a training program builds its graph",
     )
+
+
+def test_a_library_without_a_tensorflow_import_is_driven_with_the_drivers_own() -> None:
+    """tf-slim's nets import ``tf_slim`` and TensorFlow's modules one by one: the driver imports
+    TensorFlow itself, and what the rules put after that import moves after the module's imports."""
+    before = (
+        "from tf_slim import layers\n"
+        "from tf_slim.ops.arg_scope import arg_scope\n\n\n"
+        "def net(inputs, is_training=True, depth=4):\n"
+        "    with arg_scope([layers.conv2d], normalizer_fn=layers.batch_norm, "
+        'normalizer_params={"is_training": is_training}):\n'
+        '        return layers.conv2d(inputs, depth, 3, scope="c")\n'
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert "__bn_migrate" not in result.code
+    head = result.code.split("\n\n\n")[:3]
+    assert head[0].endswith("import tensorflow as tf")
+    assert head[1].startswith("class BatchNormalization(tf.keras.layers.BatchNormalization):")
+    assert result.code.index("class BatchNormalization") < result.code.index("class Net(")
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code

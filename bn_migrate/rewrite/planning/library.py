@@ -33,6 +33,8 @@ from bn_migrate.rewrite.result import Site
 
 MARKER = "__bn_migrate_library_driver__"
 _PREFIX = "__bn_migrate_library_"
+_OWN_TF = _PREFIX + "tf__"
+_OWN_IMPORT = f"import tensorflow.compat.v1 as {_OWN_TF}"
 RULE = "BN000"
 
 
@@ -55,11 +57,16 @@ class Driven:
     entries: tuple[Entry, ...]
     first_driver_line: int  # lines from here on are the driver's
 
-    def restore(self, code: str) -> str:
+    def restore(self, code: str) -> tuple[cst.Module, list[cst.BaseStatement]]:
+        """The migration without the driver, and the statements the rules put after the driver's own
+        import (the last import of the module they read): they belong after the module's imports."""
         migrated = cst.parse_module(code)
-        body = list(migrated.body)
+        body: list[cst.BaseStatement] = list(migrated.body)
         cut = next(i for i, s in enumerate(body) if _is_marker(s))
-        return migrated.with_changes(body=body[:cut]).code
+        own = next((i for i, s in enumerate(body[:cut]) if _is_own_import(s)), None)
+        if own is None:
+            return migrated.with_changes(body=body[:cut]), []
+        return migrated.with_changes(body=body[:own]), body[own + 1 : cut]
 
     def lost_names(self, code: str) -> list[str]:
         """Global names the migrated library ``code`` reads and no longer binds, though the original
@@ -125,13 +132,18 @@ def _tuple_size(function: ast.FunctionDef) -> int:
     return sizes.pop() if len(sizes) == 1 else 0
 
 
-def drive(module: cst.Module, found: list[Entry], tf: str) -> Driven | None:
+def drive(module: cst.Module, found: list[Entry], tf: str | None) -> Driven | None:
     """``module`` with a driver calling each of ``found`` once (see the module docstring); ``tf`` is
-    the local name bound to TF1's ``tensorflow``. None when the module already ends in a marker."""
+    the local name bound to ``tensorflow`` (or its ``compat.v1``), None: the driver imports its own.
+    None when there is nothing to call, or the module already names the driver's markers."""
     if not found or _PREFIX in module.code:
         return None
     p = _PREFIX
-    lines = [
+    lines = []
+    if tf is None:  # tf-slim's nets import TensorFlow's modules one by one
+        tf = _OWN_TF
+        lines.append(_OWN_IMPORT)
+    lines += [
         f"{MARKER} = 0",
         f"{p}inputs__ = {tf}.placeholder({tf}.float32)",
         f"{p}training__ = {tf}.placeholder({tf}.bool, [])",
@@ -162,6 +174,15 @@ def drive(module: cst.Module, found: list[Entry], tf: str) -> Driven | None:
         code += "\n"
     first = code.count("\n") + 2
     return Driven(module.code, code + "\n" + "\n".join(lines) + "\n", tuple(found), first)
+
+
+def _is_own_import(statement: cst.BaseStatement) -> bool:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Import) and small.names[0].asname is not None:
+            name = small.names[0].asname.name
+            return isinstance(name, cst.Name) and name.value == _OWN_TF
+    return False
 
 
 def _is_marker(statement: cst.BaseStatement) -> bool:
