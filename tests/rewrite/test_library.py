@@ -24,7 +24,7 @@ from tests.rewrite.test_engine_golden import _assert_committed_diff
 MODELS = REPO / "tests" / "fixtures" / "models"
 FIXTURE = MODELS / "library_facenet.py"
 GOLDEN = EXAMPLES / "migrated" / "library" / "library_facenet.py"
-PLANTED = REPO / "tests" / "fixtures" / "planted" / "library_facenet_decay_lost.py"
+PLANTED = MODELS / "library_facenet_decay_lost.py"
 LIBRARY = RewriteOptions(library=(str(MODELS), str(GOLDEN.parent), "case.py"))
 HEAD = "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n\n\n"
 SLIM_CONV = (
