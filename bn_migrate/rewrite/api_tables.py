@@ -214,6 +214,20 @@ VARIABLE_INITIALIZERS = frozenset(
         "tensorflow.local_variables_initializer",
     }
 )
+SAVER = "tensorflow.train.Saver"
+SAVER_DEFAULT_MAX_TO_KEEP = "5"
+SAVER_SAVE_KEYWORDS = frozenset({"sess", "save_path", "global_step", "write_meta_graph"})
+"""``tf.train.Saver`` -> ``tf.train.Checkpoint`` + ``tf.train.CheckpointManager`` (``planning.checkpoints``):
+Saver's ``max_to_keep`` (default 5) is the manager's; ``save(sess, DIR/NAME, global_step=N)`` writes
+``DIR/NAME-N`` and records it in ``DIR/checkpoint``, as ``manager.save(checkpoint_number=N)`` with
+``checkpoint_name=NAME`` does; ``write_meta_graph`` only concerns the graph file TF2 does not write."""
+CHECKPOINT_RESTORE_NOTE = (
+    "a checkpoint written by the TF1 program does not load into the Keras variables (other names): "
+    "convert it with `bn-migrate convert-checkpoint`"
+)
+OS_PATH_JOIN = "os.path.join"
+LATEST_CHECKPOINT = "tensorflow.train.latest_checkpoint"
+"""The same function in TF2 (it reads the ``checkpoint`` file a CheckpointManager writes too)."""
 GET_COLLECTION = "tensorflow.get_collection"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"
 UPDATE_OPS_KEYS = frozenset({"tensorflow.GraphKeys.UPDATE_OPS"})
@@ -266,8 +280,27 @@ A reference to one of them, or below one of them, that no rule migrates keeps th
 does not carry over, so they are listed conservatively."""
 
 
+TF2_UNDER_TF1_ONLY = frozenset(
+    {
+        "tensorflow.train.latest_checkpoint", "tensorflow.train.Checkpoint",
+        "tensorflow.train.CheckpointManager",
+    }
+)  # fmt: skip
+"""Names under a ``TF1_ONLY`` module that TF2 has, with the same meaning (what the Saver migration writes
+and reads, ``planning.checkpoints``)."""
+
+
+def is_kept_in_tf2(qualified: str) -> bool:
+    """``qualified`` is, or lies under, one of ``TF2_UNDER_TF1_ONLY``."""
+    parts = qualified.split(".")
+    return any(".".join(parts[:i]) in TF2_UNDER_TF1_ONLY for i in range(1, len(parts) + 1))
+
+
 def is_tf1_only(qualified: str) -> bool:
-    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names)."""
+    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names), and is not
+    one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
+    if is_kept_in_tf2(qualified):
+        return False
     parts = qualified.split(".")
     return any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1))
 
@@ -882,6 +915,12 @@ OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "tensorflow.InteractiveSession": "InteractiveSession with tensor .run()/.eval() is outside the canonical shape",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
+    **{
+        f"tensorflow.logging.{name}": "counts the calls of each call site and logs some of them; the "
+        "tensorflow logger (`tf.get_logger()`) has no such method: write the count out (or use "
+        "absl.logging's)"
+        for name in ("log_every_n", "log_first_n", "log_if")
+    },
 }
 """TF1 constructs the codemod leaves on purpose, with the reason users read (symbol or module prefix)."""
 
@@ -1036,6 +1075,33 @@ them on (checked against TF 2.21's ``tf.compat.v1`` by ``tests/rewrite/test_app_
 - ``tf.app.run(main, argv)`` is ``absl.app.run(main, argv, flags_parser=...)`` with a parser that keeps
   unknown flags (``FLAGS(argv, known_only=True)``): absl's default parser exits on them, TF1 passed them
   on to ``main`` in ``argv``; the migration writes TF1's parser out as the ``flags_parser=`` lambda."""
+
+LOGGING_MODULE = "tensorflow.logging"
+_LOGGER_METHODS = {
+    "info": "info", "warn": "warning", "warning": "warning", "error": "error", "debug": "debug",
+    "fatal": "fatal", "log": "log", "vlog": "log", "set_verbosity": "setLevel",
+    "get_verbosity": "getEffectiveLevel",
+}  # fmt: skip
+_LOGGING_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+LOGGING_RENAMES: dict[str, OpRenameSpec] = {
+    **{
+        f"{LOGGING_MODULE}.{name}": OpRenameSpec(f"tf.get_logger().{method}", makes_tensor=False)
+        for name, method in _LOGGER_METHODS.items()
+    },
+    **{
+        f"{LOGGING_MODULE}.{level}": OpRenameSpec(
+            f"logging.{level}", makes_tensor=False, imports=("logging",)
+        )
+        for level in _LOGGING_LEVELS
+    },
+}  # fmt: skip
+"""``tf.logging`` -> the ``tensorflow`` Python logger TF2 returns from ``tf.get_logger()`` (rule BN015).
+TF1's ``tf.logging.info(msg, *args, **kwargs)`` is ``get_logger().info(msg, *args, **kwargs)`` on that very
+logger (``warn`` calls ``warning``, ``vlog`` calls ``log``), ``set_verbosity(v)`` is ``setLevel(v)``,
+``get_verbosity()`` is ``getEffectiveLevel()``, and its levels are the standard library's (``tf.logging.INFO``
+is ``logging.INFO``, 20): the same records, on the same logger, at the same levels (checked against TF 2.21's
+``tf.compat.v1.logging`` by ``tests/rewrite/test_logging.py``). ``log_every_n``, ``log_first_n``, ``log_if``
+(which count calls per site), ``flush`` and ``TaskLevelStatusMessage`` are not here: they leave the file."""
 
 OP_RENAMES: dict[str, OpRenameSpec] = {
     **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},

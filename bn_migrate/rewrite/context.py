@@ -94,6 +94,9 @@ class GraphFunction:
         default_factory=dict
     )  # several train ops: each one's step, by train op (BN006; empty: one step, ``step_name``)
     stateless_helper: str | None = None  # the function calling a network without state updates
+    optimizers: list[str] = field(default_factory=list)  # every optimizer object (BN006)
+    # the tf.train.Checkpoint source replacing a Saver, given the objects to track (BN007)
+    checkpoint: Callable[[list[str]], str] | None = None
 
     def add_output(self, name: str) -> int:
         if name not in self.outputs:
@@ -146,6 +149,7 @@ class Context:
     claimed: set[int] = field(default_factory=set)
     applied: list[Site] = field(default_factory=list)
     left: list[Site] = field(default_factory=list)
+    warnings: list[Site] = field(default_factory=list)  # reported with the result; leave nothing
     needed_imports: set[str] = field(default_factory=set)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # emitted after the imports
     layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(
@@ -179,6 +183,10 @@ class Context:
 
     def apply(self, rule: str, node: cst.CSTNode, message: str) -> None:
         self.applied.append(self._site(rule, node, message))
+
+    def warn(self, rule: str, node: cst.CSTNode, message: str) -> None:
+        """Record something a user must know about a migrated site (it leaves nothing)."""
+        self.warnings.append(self._site(rule, node, message))
 
     def leave(self, rule: str, node: cst.CSTNode, message: str) -> None:
         """Record why ``node`` is left for a human. The rule owns that decision: the engine adds no

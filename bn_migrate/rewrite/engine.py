@@ -52,7 +52,7 @@ def rewrite_source(
     unchanged = prefilter.leaves_unchanged(source, tree)
     del tree  # not kept alive while libcst holds its own tree
     result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
-    result.warnings = warnings
+    result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
     return result
 
 
@@ -120,7 +120,7 @@ def rewrite_program(
     else:
         results = _rewrite_programs(files, edges, entries, options, reasons)
     for file, result in zip(files, results):  # each module's own (BN019 reads one module)
-        result.warnings = _warnings(file.source)
+        result.warnings = [*_warnings(file.source), *result.warnings]
     return results
 
 
@@ -535,7 +535,13 @@ def _rewrite_module(
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     models = list(ctx.models) if status is Status.CHANGED else []
-    return RewriteResult(status=status, code=code, applied=_sorted(ctx.applied), models=models)
+    return RewriteResult(
+        status=status,
+        code=code,
+        applied=_sorted(ctx.applied),
+        models=models,
+        warnings=_sorted(ctx.warnings),
+    )
 
 
 def _check_parses(code: str) -> None:
@@ -609,6 +615,8 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             name = aliases.qualify(node)
+            if name is not None and api.is_kept_in_tf2(name):
+                return False  # ``tf.train.latest_checkpoint``: not its TF1-only module ``tf.train``
             if name is not None and api.is_tf1_only(name):
                 self._found(node, dotted(node) or name, name)
                 return False

@@ -53,6 +53,8 @@ SUPPORTED_FIXTURES = (
     "slim_nested_scopes",
     "slim_conv_repeat",
     "app_run_flags",
+    "named_init_logging",
+    "saver_summaries",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -31,8 +31,10 @@ from bn_migrate.rewrite.analysis.builders import (
 )
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
+from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
+from bn_migrate.rewrite.analysis.savers import Savers, read_savers
 from bn_migrate.rewrite.analysis.scoped_collections import (
     ScopedCollection,
     read_scoped_collections,
@@ -150,6 +152,10 @@ class Program:
     step_updates: dict[str, ScopedCollection | str] = field(
         default_factory=dict
     )  # several train ops: each one's scoped update ops, or why they are not read
+    initializers: Initializers = field(
+        default_factory=Initializers
+    )  # ``init = tf.global_variables_initializer()`` run as ``sess.run(init)`` (``analysis.initializers``)
+    savers: Savers = field(default_factory=Savers)  # ``tf.train.Saver`` (``analysis.savers``)
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -189,6 +195,25 @@ class Program:
             program._read_builders(module)
             program._read_scoped_updates(module)
         program._read_updates_run()
+        program.initializers = read_initializers(
+            aliases,
+            [*program.graph, *program.session_body],
+            program.session_name,
+            program.names,
+            program.attribute_names,
+        )
+        if program.session is not None and any(
+            call_target(aliases, call) == api.SAVER for call in program.calls
+        ):
+            program.savers = read_savers(
+                aliases,
+                [*program.graph, *program.session_body],
+                program.graph,
+                program.session_name,
+                program.names,
+                program.attribute_names,
+                program.graph_tensor_names(),
+            )
         return program
 
     def _read_scoped_updates(self, module: cst.Module) -> None:

@@ -26,8 +26,17 @@ def certainly_refers_to_tf1(tree: ast.Module) -> bool:
     imports = _module_imports(tree)
     if not imports:
         return False
+    kept: set[int] = set()  # the ``tf.train`` of ``tf.train.latest_checkpoint`` (TF2 has it)
     for node in ast.walk(tree):
+        if id(node) in kept:
+            if isinstance(node, ast.Attribute):
+                kept.add(id(node.value))
+            continue
         if isinstance(node, ast.Attribute):
+            qualified = _qualify(node, imports)
+            if qualified is not None and api.is_kept_in_tf2(qualified):
+                kept.add(id(node.value))
+                continue
             if node.attr in api.LAYER_UPDATE_ATTRIBUTES and _qualify(node, imports) is None:
                 return True  # a graph-mode Keras ``.updates`` access
         elif not isinstance(node, ast.Name):

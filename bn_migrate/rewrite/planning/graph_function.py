@@ -175,9 +175,17 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
     blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)
     blocks.extend(step_graph_source(plan, step) for step in plan.steps.values())
     blocks.extend(cst.parse_statement(str(source)) for source in plan.after)
+    if plan.checkpoint is not None:  # every object holding variables, as TF1's Saver saved them all
+        tracked = [*plan.optimizers, *(name for name in every if name not in weightless)]
+        made = cst.parse_module(plan.checkpoint(tracked)).body
+        blocks.append(made[0])
+        result_tail = list(made[1:])
+    else:
+        result_tail = []
     result = list(pieces)
     for block in blocks:
         result.append(after_blank_lines(block, 2))
+    result.extend(result_tail)
     return result
 
 

@@ -18,19 +18,24 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.program import fetch_names
 from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
 from bn_migrate.rewrite.analysis.syntax import (
-    call_target,
     contains,
     keyword,
+    name_references,
     positional,
     read_names,
     single_target,
 )
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
+from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
+from bn_migrate.rewrite.planning.initializers import (
+    REMOVED,
+    plan_named_initializers,
+    runs_initializer,
+)
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 
 RULE = "BN007"
@@ -64,7 +69,13 @@ class StepsPlanner:
             )
             return
         ctx.claim_within(call)
+        plan_named_initializers(ctx)
+        checkpoint = plan_checkpoints(ctx, self.handled)
+        if checkpoint is not None:
+            self.plan.checkpoint = checkpoint.source
         for statement in ctx.program.session_statements():
+            if ctx.program.initializers.removes_line_of(statement):
+                continue
             self._plan_statement(statement)
         for call in ctx.program.calls:
             if self._is_unhandled_run(call) and ctx.program.in_session(call):
@@ -145,15 +156,14 @@ class StepsPlanner:
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
         fetch = args[0].value
-        if (
-            call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS
-            and feed_node is None
-            and statement
-        ):
+        initializers = ctx.program.initializers
+        if any(initializers.refuses(name) for name in name_references(fetch)):
+            self._handle(call)  # left at the initializer's name (``planning.initializers``)
+            ctx.claim_within(call)
+            return
+        if feed_node is None and statement and runs_initializer(ctx, statement, fetch):
             self._handle(call)
-            ctx.remove(
-                RULE, statement, "variable initialization: Keras initializes variables when built"
-            )
+            ctx.remove(RULE, statement, REMOVED)
             return
         names = _dict_fetch_names(fetch) if isinstance(fetch, cst.Dict) else fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]

@@ -216,6 +216,7 @@ class OptimizerRule(Rule):
         plan.add_output(loss)
         plan.after.extend(training.schedules)
         plan.after.append(f"{optimizer} = {spec.keras_class}({arguments})\n")
+        plan.optimizers.append(optimizer)
         plan.after.append(_StepSource(plan, optimizer, loss, training.layers))
         if spec.ones_accumulator:
             self._emit_rmsprop(ctx, optimizer_call)
@@ -322,6 +323,7 @@ class OptimizerRule(Rule):
             step = planned_step.step
             plan.steps[step.train_op] = step
             plan.after.append(f"{planned_step.optimizer} = {planned_step.arguments}\n")
+            plan.optimizers.append(planned_step.optimizer)
             plan.after.append(_StepSource(plan, planned_step.optimizer, step.loss, None, step))
             if planned_step.ones_accumulator:
                 self._emit_rmsprop(ctx, planned_step.optimizer_call)

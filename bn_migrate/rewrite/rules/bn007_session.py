@@ -6,7 +6,11 @@ In a placeholder graph, train runs call the train step and evaluations the graph
 The module-level graph becomes ``model = tf.keras.Model(inputs, outputs)`` (built once, where the
 session started); ``with tf.Session() as sess:`` is dissolved into its body, and inside it:
 
-- ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables);
+- ``sess.run(tf.global_variables_initializer())`` is removed (Keras initializes variables), and so are a
+  name bound to an initializer (``init = tf.group(tf.global_variables_initializer(), ...)``) and its
+  ``sess.run(init)`` statements; a name used any other way is left at that use (``analysis.initializers``);
+- in a placeholder program, a ``tf.train.Saver`` becomes a ``tf.train.Checkpoint`` and its
+  ``CheckpointManager`` (``planning.checkpoints``), a restore warned about TF1 checkpoints;
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
@@ -39,6 +43,11 @@ from bn_migrate.rewrite.analysis.syntax import (
     small_statements,
 )
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
+from bn_migrate.rewrite.planning.initializers import (
+    REMOVED,
+    plan_named_initializers,
+    runs_initializer,
+)
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
@@ -107,6 +116,14 @@ class SessionRule(Rule):
                 "the graph has no Keras Input: placeholders are not migrated yet",
             )
             return
+        for line in program.savers.bindings:
+            ctx.claim_within(line)
+            ctx.leave(
+                RULE,
+                line,
+                "tf.train.Saver in a Keras-input (functional) program: Saver -> tf.train.Checkpoint "
+                "is migrated in placeholder programs only",
+            )
         planner = _SessionPlanner(ctx, program.session_name)
         planner.plan()
 
@@ -127,7 +144,10 @@ class _SessionPlanner:
         assert ctx.program.session is not None
         if not self._session_arguments_ok():
             return
+        plan_named_initializers(ctx)
         for statement in ctx.program.session_statements():
+            if ctx.program.initializers.removes_line_of(statement):
+                continue
             self._plan_statement(statement)
         self._plan_variable_loops()
         self._check_leftover_session_uses()
@@ -181,11 +201,9 @@ class _SessionPlanner:
         if len(call.args) > (2 if feed is not None else 1):
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
-        if call_target(ctx.aliases, fetch) in api.VARIABLE_INITIALIZERS and feed is None:
+        if feed is None and runs_initializer(ctx, statement, fetch):
             self._handle(call)
-            ctx.remove(
-                RULE, statement, "variable initialization: Keras initializes variables when built"
-            )
+            ctx.remove(RULE, statement, REMOVED)
         elif isinstance(fetch, cst.Name) and fetch.value in ctx.program.update_ops_names:
             model_args = self._model_args(call, feed)
             if model_args is None:

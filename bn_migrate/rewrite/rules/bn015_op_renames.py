@@ -17,6 +17,11 @@ without being called, a tensor op applied in a Keras functional graph at module 
 ``Lambda``), and a random op TF2 would run once at module level where TF1 drew new values at every
 ``session.run``.
 
+``tf.logging`` (``api_tables.LOGGING_RENAMES``) becomes the logger TF1 wrote to: ``tf.logging.info(msg,
+step)`` -> ``tf.get_logger().info(msg, step)``, ``tf.logging.set_verbosity(tf.logging.INFO)`` ->
+``tf.get_logger().setLevel(logging.INFO)`` (``import logging`` added; left when ``logging`` names
+something else). ``log_every_n``/``log_first_n``/``log_if`` leave the file.
+
 Flags and ``tf.app.run`` (``api_tables.FLAG_RENAMES``) go to absl, which TF1 ran them on:
 ``tf.app.flags.DEFINE_integer("steps", 100, "help")`` (or ``tf.flags``, or ``flags = tf.app.flags``,
 which becomes ``from absl import flags``) becomes ``flags.DEFINE_integer("steps", 100, "help")``, the same
@@ -49,7 +54,7 @@ from bn_migrate.rewrite.rule_examples import (
 )
 
 RULE = "BN015"
-_RENAMES = {**api.OP_RENAMES, **api.FLAG_RENAMES}
+_RENAMES = {**api.OP_RENAMES, **api.FLAG_RENAMES, **api.LOGGING_RENAMES}
 _LAST_PARTS = frozenset(
     name.rpartition(".")[2] for name in (*_RENAMES, *api.POSITIONAL_ORDER_CHANGED)
 ) | {"flags"}
@@ -443,7 +448,8 @@ _NOT_AFTER_APP_RUN = (
 
 def _absl_allows(ctx: Context, node: cst.CSTNode, name: str, spec: api.OpRenameSpec) -> bool:
     """A flags or ``tf.app.run`` rename (``api.FLAG_RENAMES``) is migrated only where the flags are
-    parsed before they are read, and only where the absl names it writes are free; else left."""
+    parsed before they are read, and only where the module names it writes (absl's ``flags``, the
+    standard library's ``logging``) are free; else left."""
     what = f"tf.{name.removeprefix(api.TF + '.')}"
     if spec.after_app_run and not ctx.flags_parsed:
         ctx.leave(RULE, node, _NOT_AFTER_APP_RUN[spec.target == "app.run"].format(what=what))
@@ -454,7 +460,8 @@ def _absl_allows(ctx: Context, node: cst.CSTNode, name: str, spec: api.OpRenameS
             ctx.leave(
                 RULE,
                 node,
-                f"`{what}` becomes absl's `{local}`, but `{local}` is bound to something else here",
+                f"`{what}` becomes `{module}`'s `{local}`, but `{local}` is bound to something else "
+                "here",
             )
             return False
     return True
