@@ -6,13 +6,15 @@ Verdict rules (the checker never says "equivalent" without evidence):
   or a BN layer could not be paired; no training step on either side; step counts that differ for no known
   reason; the original's two runs made different numbers of steps; no BN layer at all.
 * ``different`` (exit 1): some paired variable differs beyond tolerance in lockstep (free-running when
-  lockstep is off), or a BN layer has parameters on one side only (scale/center), or the original never
-  moved its statistics while the migration did.
+  lockstep is off; a step of a BN layer whose two updates race in OLD is judged by
+  :mod:`bn_migrate.check.races` instead), or a BN layer has parameters on one side only (scale/center),
+  or the original never moved its statistics while the migration did.
 * ``equivalent`` (exit 0): otherwise. Every BN pair was compared over >= 1 step and both programs trained.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,8 @@ from bn_migrate.check.compare import (
 )
 from bn_migrate.check.diagnoses import Cause
 from bn_migrate.check.options import CheckOptions
+from bn_migrate.check.race_report import judged_note, rejected_note
+from bn_migrate.check.races import RaceJudgement, judge
 from bn_migrate.check.result import CheckResult, Diagnosis, LayerRow, RunInfo
 from bn_migrate.check.roles import BN_STAT_ROLES, bn_layers, prefix_of
 from bn_migrate.check.trace import Step, Trace
@@ -139,6 +143,10 @@ class Analysis:
         for cfg in self.old.bn_config.values():
             noise_biases.update(cfg.get("noise_biases", []))
         self.noise_biases = {n for n, o in self.pairs.items() if o in noise_biases}
+        # OLD prefix -> decay, for the BN layers whose racing updates the rule of
+        # :mod:`bn_migrate.check.races` judges (filled by ``_race_layers``), and its judgements.
+        self.race_layers: dict[str, float] = {}
+        self.race_judgements: dict[str, dict[tuple[str, int], RaceJudgement]] = {}
 
     # -- entry -----------------------------------------------------------------------------------
     def run(self) -> CheckResult:
@@ -158,10 +166,12 @@ class Analysis:
             return r
         if not self._steps_align(bn):
             return r
+        self.race_layers = self._race_layers(bn)
         floors = self._spread(bn)
         if floors is None:
             return r
-        comparisons = self._compare(floors)
+        comparisons = self._compare(floors, bn)
+        self._note_races(bn)
         self._layers(bn, comparisons)
         self._note_noise_biases(comparisons)
         self._diagnose(bn, comparisons)
@@ -340,10 +350,11 @@ class Analysis:
             beyond.update(over)
         for pair in bn:
             stats = [pair.old_vars[s] for s in BN_STAT_ROLES]
-            shared = max(worst.get(n, 0.0) for n in stats)
+            shared = 0.0 if pair.old in self.race_layers else max(worst.get(n, 0.0) for n in stats)
             for n in stats:
                 worst[n] = shared
-        self._note_races(bn)
+                if pair.old in self.race_layers:
+                    beyond.discard(n)
         if beyond:
             top = max(beyond, key=lambda n: worst[n])
             self.result.diagnoses.append(
@@ -360,8 +371,75 @@ class Analysis:
             )
         return {name: SPREAD_FACTOR * value for name, value in worst.items()}
 
+    def _race_layers(self, bn: list[BnPair]) -> dict[str, float]:
+        """OLD prefix -> decay of the BN layers applied twice per step in training mode whose racing
+        updates :mod:`bn_migrate.check.races` judges: in lockstep, with OLD's decay known and the batch
+        moments of every update recorded (at most two per step). The others keep the spread."""
+        if self.runs.lock is None:
+            return {}
+        out = {}
+        for pair in bn:
+            cfg = self.old.bn_config.get(pair.old, {})
+            decay = cfg.get("momentum")
+            debiased = any(cfg.get("zero_debias", {}).values())
+            if cfg.get("training_calls", 0) != 2 or decay is None or debiased:
+                continue
+            stats = [pair.old_vars[s] for s in BN_STAT_ROLES]
+            recorded = all(
+                0 < len(step.bn_calls.get(pair.old, [])) <= 2
+                and all(set(BN_STAT_ROLES) <= set(c) for c in step.bn_calls[pair.old])
+                for step in self.old.steps
+                if any(step.moved(n) for n in stats)
+            )
+            if recorded and any(pair.old in step.bn_calls for step in self.old.steps):
+                out[pair.old] = float(decay)
+        return out
+
+    def _race_acceptor(self, pair: BnPair, role: str) -> Callable[[int], bool]:
+        """The ``accept`` callback of :func:`compare_variable` for one statistic of a racing layer."""
+        decay = self.race_layers[pair.old]
+        judgements = self.race_judgements.setdefault(pair.old, {})
+        lock = self.runs.lock
+        assert lock is not None
+
+        def accept(k: int) -> bool:
+            if k >= min(len(self.old.steps), len(lock.steps)):
+                return False
+            old_step, new_step = self.old.steps[k], lock.steps[k]
+            old_calls = old_step.bn_calls.get(pair.old, [])
+            new_calls = new_step.bn_calls.get(pair.new, [])
+            old_name, new_name = pair.old_vars[role], pair.new_vars[role]
+            if len(old_calls) != 2 or len(new_calls) != 2 or new_name not in new_step.after:
+                return False
+            if not all(role in c for c in (*old_calls, *new_calls)):
+                return False
+            after = old_step.after[old_name]
+            judgement = judge(
+                old_step.before.get(old_name, after),
+                after,
+                new_step.after[new_name],
+                [c[role] for c in old_calls],
+                [c[role] for c in new_calls],
+                decay,
+                self.options.tolerance,
+            )
+            judgements[(role, k)] = judgement
+            return judgement.accepted
+
+        return accept
+
     def _note_races(self, bn: list[BnPair]) -> None:
         for pair in bn:
+            if pair.old in self.race_layers:
+                judgements = self.race_judgements.get(pair.old, {})
+                self.result.notes.append(
+                    judged_note(pair.old, self.race_layers[pair.old], judgements)
+                )
+                for (role, k), judgement in sorted(judgements.items(), key=lambda i: i[0][1]):
+                    if not judgement.accepted:
+                        self.result.notes.append(rejected_note(pair.old, role, k, judgement))
+                        break
+                continue
             calls = self.old.bn_config.get(pair.old, {}).get("training_calls", 0)
             if calls >= 2:
                 self.result.notes.append(
@@ -371,13 +449,19 @@ class Analysis:
                 )
 
     # -- comparisons -----------------------------------------------------------------------------
-    def _compare(self, floors: dict[str, float]) -> dict[str, VariableComparison]:
+    def _compare(self, floors: dict[str, float], bn: list[BnPair]) -> dict[str, VariableComparison]:
         count = len(self.new.steps)
         old_steps = old_steps_for(self.old, count)
         lock_steps = self.runs.lock.steps if self.runs.lock is not None else None
         free_tol = (
             self.options.tolerance if self.runs.lock is not None else self.options.free_tolerance
         )
+        acceptors = {
+            pair.new_vars[stat]: self._race_acceptor(pair, stat)
+            for pair in bn
+            if pair.old in self.race_layers
+            for stat in BN_STAT_ROLES
+        }
         comparisons: dict[str, VariableComparison] = {}
         for new_name, old_name in self.pairs.items():
             role = self.new.variables[new_name].role
@@ -391,6 +475,7 @@ class Analysis:
                 self.options.tolerance,
                 free_tol,
                 floors.get(old_name, 0.0),
+                acceptors.get(new_name),
             )
         for c in comparisons.values():
             if not c.new_moved and self.runs.lock is None:

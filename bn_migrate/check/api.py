@@ -16,7 +16,8 @@ from bn_migrate.check.runner import Worker, kill, start, supervise, worker_env
 from bn_migrate.check.trace import RunStatus, Trace
 from bn_migrate.errors import BnMigrateError
 
-# Runs of OLD, in all, when it applies a BN layer more than once per step in training mode.
+# Runs of OLD, in all, when it applies a BN layer more than once per step in training mode and the
+# race rule (:mod:`bn_migrate.check.races`) cannot judge it: its run-to-run spread is the tolerance.
 RACE_REPEATS = 4
 # The message of an OLD run taken from the cache (``runs`` of the JSON report; the text report and the
 # verdict do not show whether runs were reused).
@@ -72,12 +73,30 @@ def check_programs(
 
 def old_runs_needed(options: CheckOptions, first: Trace) -> int:
     """How many OLD runs the check needs, given OLD's first trace: a race-prone original (a BN layer
-    applied twice per step in training mode) gets extra runs, as two runs often miss its races and
-    their spread is the tolerance floor."""
-    races = any(cfg.get("training_calls", 0) >= 2 for cfg in first.bn_config.values())
-    if races and options.old_repeats >= 2:
-        return max(RACE_REPEATS, options.old_repeats)
+    applied twice or more per step in training mode) gets extra runs when its run-to-run spread is the
+    tolerance floor, as two runs often miss its races: with lockstep off, with three or more updates per
+    step, or when the batch moments of its updates were not recorded. In lockstep, a layer applied twice
+    whose moments were recorded is judged by :mod:`bn_migrate.check.races`, which needs no spread."""
+    if options.old_repeats < 2:
+        return options.old_repeats
+    for prefix, cfg in first.bn_config.items():
+        calls = cfg.get("training_calls", 0)
+        if calls < 2:
+            continue
+        if not options.lockstep or calls > 2 or not _moments_recorded(first, prefix):
+            return max(RACE_REPEATS, options.old_repeats)
     return options.old_repeats
+
+
+def _moments_recorded(trace: Trace, prefix: str) -> bool:
+    """Whether every step that updated BN layer *prefix* recorded the batch moments of its updates."""
+    steps = [s for s in trace.steps if prefix in s.bn_calls]
+    moved = [
+        s
+        for s in trace.steps
+        if any(s.moved(f"{prefix}/{role}") for role in ("moving_mean", "moving_variance"))
+    ]
+    return bool(steps) and len(steps) == len(moved)
 
 
 def _reuse(

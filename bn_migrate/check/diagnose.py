@@ -118,6 +118,7 @@ def diagnose_layer(
                 )
             )
         return out
+    out.extend(_update_counts(an, pair, layer))
     both, old_only, new_only = _moved_steps_layer(old_moved, new_moved)
     if old_only or new_only:
         parts = []
@@ -141,6 +142,35 @@ def diagnose_layer(
     if both and (an.judged_bad(mm) or an.judged_bad(mv)):
         out.extend(momentum_and_bessel(an, pair, both, old_moved, old_cfg, new_cfg, layer))
     return out
+
+
+def _update_counts(an: Analysis, pair: BnPair, layer: str) -> list[Diagnosis]:
+    """Steps in which both sides update the layer's statistics, a different number of times (from the
+    batch moments each update recorded)."""
+    new_steps = (an.runs.lock or an.runs.free).steps
+    differing = []
+    for k, (o, n) in enumerate(zip(an.old.steps, new_steps)):
+        old_count, new_count = len(o.bn_calls.get(pair.old, [])), len(n.bn_calls.get(pair.new, []))
+        if old_count and new_count and old_count != new_count:
+            differing.append((k, old_count, new_count))
+    if not differing:
+        return []
+    k, old_count, new_count = differing[0]
+    return [
+        Diagnosis(
+            Cause.UPDATE_COUNT_CHANGED,
+            f"OLD updates the statistics {old_count} time(s) per step, NEW {new_count} time(s) (from step "
+            f"{k}, {len(differing)} step(s)): the layer is applied in training mode a different number "
+            "of times (e.g. once on real and fake batches concatenated instead of once on each), and "
+            "each update moves the statistics towards its own batch's moments",
+            layer,
+            {
+                "steps": [s for s, _, _ in differing],
+                "old_updates": old_count,
+                "new_updates": new_count,
+            },
+        )
+    ]
 
 
 def _epsilon(
@@ -221,6 +251,7 @@ def diagnose_global(
         Cause.INFERENCE_MODE,
         Cause.UPDATES_NEVER_RAN,
         Cause.UPDATES_WRONG_STEP,
+        Cause.UPDATE_COUNT_CHANGED,
         Cause.SCALE_DEFAULT_CHANGED,
         Cause.CENTER_DEFAULT_CHANGED,
         Cause.MOMENTUM_CHANGED,

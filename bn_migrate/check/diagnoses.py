@@ -32,6 +32,11 @@ class Cause(str, Enum):
     """Statistics move in a step where the other side's do not (e.g. a GAN discriminator's BN updated
     during the generator step)."""
 
+    UPDATE_COUNT_CHANGED = "update-count-changed"
+    """A BN layer updates its moving statistics a different number of times per step in the two programs
+    (e.g. a discriminator applied once to real and fake batches concatenated instead of once to each):
+    each update moves them towards its own batch's moments, so the statistics part."""
+
     OPTIMIZER_MISMATCH = "optimizer-mismatch"
     """Moving statistics agree in lockstep but the weights the optimizer writes do not (e.g. Adam
     epsilon 1e-7 instead of TF1's 1e-8)."""
@@ -41,7 +46,8 @@ class Cause(str, Enum):
     are missing from the variables the train step differentiates (or frozen)."""
 
     NONDETERMINISTIC_ORIGINAL = "nondeterministic-original"
-    """The original gives different statistics on two identical runs; its spread is the floor."""
+    """The original gives different statistics on two identical runs; its spread is the floor (a BN layer
+    applied twice per step is judged by :mod:`bn_migrate.check.races` in lockstep instead)."""
 
     NO_UPDATE_OPS_NON_TRAINABLE = "non-trainable-no-updates"
     """Statistics never move on either side because the TF1 layer was built with trainable=False

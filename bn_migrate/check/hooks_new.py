@@ -8,7 +8,12 @@
   a top-level ``tf.GradientTape`` is entered and closes after the next ``apply_gradients``. A candidate
   that changed a model variable is a training step.
 * Lockstep mode: before step *k*, every paired variable is set to the TF1 run's value before its step *k*.
-* Keras ``BatchNormalization`` calls record whether they normalized with batch statistics.
+* Keras ``BatchNormalization`` calls record whether they normalized with batch statistics, and each call
+  that moves the moving statistics records the batch moments it moved them towards, in program order
+  (inside a ``tf.function`` through a ``tf.numpy_function`` that runs with the step; the updates of one
+  layer run in program order there too, as they share its variables). Calls under Keras'
+  ``StatelessScope`` (``stateless_call``) move nothing and record nothing; inside a ``jit_compile``
+  function nothing is recorded (XLA cannot run Python).
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class NewRecorder:
         self._pending = False
         self._before: dict[str, np.ndarray] = {}
         self._modes: dict[str, list[bool]] = {}
+        self._order = 0  # program order of the training-mode BN calls that move statistics
+        # (order, prefix, mean, variance) per such call of the current step, as the step runs.
+        self._moments: list[tuple[int, str, np.ndarray, np.ndarray]] = []
 
     # -- variables -------------------------------------------------------------------------------
     def _unique(self, name: str) -> str:
@@ -96,6 +104,7 @@ class NewRecorder:
                     variable.assign(before[old_name])
         self._before = self.snapshot()
         self._modes = {}
+        self._moments = []
 
     def _end(self) -> None:
         after = self.snapshot()
@@ -104,8 +113,13 @@ class NewRecorder:
             if key not in before and key in self.trace.initial:
                 before[key] = self.trace.initial[key]
         if any(k in after and not np.array_equal(v, after[k]) for k, v in before.items()):
-            self.trace.steps.append(Step(before, after, self._modes))
-        self._before, self._modes = {}, {}
+            calls: dict[str, list[dict[str, np.ndarray]]] = {}
+            for _, prefix, mean, variance in sorted(self._moments, key=lambda m: m[0]):
+                calls.setdefault(prefix, []).append(
+                    {"moving_mean": mean, "moving_variance": variance}
+                )
+            self.trace.steps.append(Step(before, after, self._modes, calls))
+        self._before, self._modes, self._moments = {}, {}, []
 
     def _eager_top(self) -> bool:
         return self._depth == 0 and self.tf.executing_eagerly()
@@ -176,6 +190,26 @@ class NewRecorder:
         modes = entry.setdefault("training_modes", [])
         if mode not in modes:
             modes.append(mode)
+
+    def record_moments(self, layer: Any, mean: Any, variance: Any) -> None:
+        """Record the batch moments a training-mode call of *layer* moves its statistics towards. A call on
+        symbolic tensors (a Keras functional model being built) records nothing."""
+        prefix = prefix_of(layer.moving_mean.path)
+        order = self._order
+        self._order += 1
+        if getattr(self._local, "jit", False):
+            return
+        if self.tf.executing_eagerly():
+            with contextlib.suppress(Exception):
+                self._moments.append((order, prefix, np.array(mean), np.array(variance)))
+            return
+
+        def record(m: np.ndarray, v: np.ndarray) -> np.bool_:
+            self._moments.append((order, prefix, np.array(m), np.array(v)))
+            return np.bool_(True)
+
+        with contextlib.suppress(Exception):
+            self.tf.numpy_function(record, [mean, variance], self.tf.bool, stateful=True)
 
     # -- installation ----------------------------------------------------------------------------
     def install(self, seed: int) -> None:
@@ -258,7 +292,8 @@ class NewRecorder:
         def function(func: Any = None, *args: Any, **kwargs: Any) -> Any:
             if func is None:
                 return lambda f: function(f, *args, **kwargs)
-            return _StepFunction(orig_function(func, *args, **kwargs), recorder)
+            jit = bool(kwargs.get("jit_compile"))
+            return _StepFunction(orig_function(func, *args, **kwargs), recorder, jit)
 
         tf.function = function
 
@@ -275,14 +310,32 @@ class NewRecorder:
         candidate_method(Layer, "__call__", "call")
         candidate_method(BaseOptimizer, "apply_gradients", "apply")
 
+        from keras.src.backend.common.stateless_scope import in_stateless_scope
+
         orig_bn_call = BatchNormalization.call
+        orig_moments = BatchNormalization._moments
 
         @functools.wraps(orig_bn_call)
         def bn_call(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> Any:
             recorder.record_bn_call(layer, training)
-            return orig_bn_call(layer, inputs, training=training, mask=mask)
+            moves = not in_stateless_scope() and not getattr(layer, "renorm", False)
+            outer = getattr(recorder._local, "bn_layer", None)
+            recorder._local.bn_layer = layer if moves else None
+            try:
+                return orig_bn_call(layer, inputs, training=training, mask=mask)
+            finally:
+                recorder._local.bn_layer = outer
+
+        @functools.wraps(orig_moments)
+        def bn_moments(layer: Any, inputs: Any, mask: Any) -> Any:
+            mean, variance = orig_moments(layer, inputs, mask)
+            if getattr(recorder._local, "bn_layer", None) is layer:
+                recorder._local.bn_layer = None  # once per call
+                recorder.record_moments(layer, mean, variance)
+            return mean, variance
 
         BatchNormalization.call = bn_call
+        BatchNormalization._moments = bn_moments
 
         tape = backprop.GradientTape
         orig_enter, orig_exit = tape.__enter__, tape.__exit__
@@ -301,22 +354,31 @@ class NewRecorder:
 class _StepFunction:
     """A ``tf.function`` whose outermost eager calls are candidate training steps."""
 
-    def __init__(self, function: Any, recorder: NewRecorder) -> None:
+    def __init__(self, function: Any, recorder: NewRecorder, jit: bool = False) -> None:
         self._bn_function = function
         self._bn_recorder = recorder
+        self._bn_jit = jit
         for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
             with contextlib.suppress(AttributeError):
                 object.__setattr__(self, attr, getattr(function, attr))
         self.__wrapped__ = function
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with self._bn_recorder.candidate("function"):
-            return self._bn_function(*args, **kwargs)
+        local = self._bn_recorder._local
+        outer = getattr(local, "jit", False)
+        local.jit = outer or self._bn_jit
+        try:
+            with self._bn_recorder.candidate("function"):
+                return self._bn_function(*args, **kwargs)
+        finally:
+            local.jit = outer
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        return _StepFunction(self._bn_function.__get__(instance, owner), self._bn_recorder)
+        return _StepFunction(
+            self._bn_function.__get__(instance, owner), self._bn_recorder, self._bn_jit
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bn_function, name)

@@ -8,7 +8,11 @@ Installed after :func:`bn_migrate.runtime.legacy.install`, before the program ru
   model variable is a training step; the first value a variable is seen with is its initial value;
 * tf-keras ``BatchNormalization`` (behind ``tf.layers`` and graph-mode ``tf.keras``) and tf-slim
   ``batch_norm`` record what the code asked for (momentum/decay, epsilon, fused, scale, trainable...),
-  which the diagnoses use.
+  which the diagnoses use, and how often each layer is applied in training mode (``training_calls``; a
+  slim/contrib call reusing a scope counts);
+* each moving-average update of a tf-keras BN layer in training mode records, when it runs, the batch
+  moment it moves the statistic towards (a ``py_func`` the update op depends on): a layer applied twice
+  per step has two racing updates, and :mod:`bn_migrate.check.races` needs both moments.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class OldRecorder:
         self._var_cache: dict[int, tuple[tuple[int, int, int], list[tuple[str, Any]]]] = {}
         self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
         self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
+        self._call_index: dict[int, int] = {}  # id(layer) -> index of the training call being built
+        # prefix -> call index -> statistic role -> batch moment, filled while a session runs.
+        self._moments: dict[str, dict[int, dict[str, np.ndarray]]] = {}
         self.handwritten = HandwrittenStats(trace, tf)
 
     # -- variables -------------------------------------------------------------------------------
@@ -107,6 +114,7 @@ class OldRecorder:
             before = cached[1]
         else:
             before = self.read(session, variables)
+        self._moments = {}
         result = call()
         after = self.read(session, variables)
         self._last_after[id(session)] = (len(variables), after)
@@ -118,7 +126,12 @@ class OldRecorder:
             self.trace.initial.setdefault(key, value)
         changed = [k for k in before if k in after and not np.array_equal(before[k], after[k])]
         if changed:
-            self.trace.steps.append(Step(dict(before), dict(after)))
+            calls = {
+                prefix: [by_index[j] for j in sorted(by_index)]
+                for prefix, by_index in self._moments.items()
+            }
+            self.trace.steps.append(Step(dict(before), dict(after), bn_calls=calls))
+        self._moments = {}
 
     # -- installation ----------------------------------------------------------------------------
     def install(self, seed: int) -> None:
@@ -163,6 +176,7 @@ class OldRecorder:
         recorder = self
         cls = bn_module.BatchNormalizationBase
         orig_build, orig_call = cls.build, cls.call
+        orig_assign = cls._assign_moving_average
 
         @functools.wraps(orig_build)
         def build(layer: Any, input_shape: Any) -> Any:
@@ -197,6 +211,7 @@ class OldRecorder:
                 entry["training"] = mode
                 if mode is not False:
                     entry["training_calls"] = entry.get("training_calls", 0) + 1
+                    recorder._call_index[id(layer)] = entry["training_calls"] - 1
                 bias = _bias_feeding(inputs)
                 if bias is not None:
                     entry["input_bias"] = bias
@@ -208,7 +223,40 @@ class OldRecorder:
                 recorder._bn_inputs.append((prefix_of(mm.name), inputs, own))
             return outputs
 
+        @functools.wraps(orig_assign)
+        def assign_moving_average(
+            layer: Any, variable: Any, value: Any, momentum: Any, inputs_size: Any
+        ) -> Any:
+            record = recorder._record_moment(layer, variable, value)
+            if record is None:
+                return orig_assign(layer, variable, value, momentum, inputs_size)
+            with recorder.tf.control_dependencies([record]):
+                return orig_assign(layer, variable, value, momentum, inputs_size)
+
         cls.build, cls.call = build, call
+        cls._assign_moving_average = assign_moving_average
+
+    def _record_moment(self, layer: Any, variable: Any, value: Any) -> Any | None:
+        """A ``py_func`` op that records *value* (the batch moment *variable* moves towards) when the
+        update runs, or None when there is nothing to record (a renorm variable, eager execution)."""
+        roles = {
+            id(getattr(layer, "moving_mean", None)): "moving_mean",
+            id(getattr(layer, "moving_variance", None)): "moving_variance",
+        }
+        role = roles.get(id(variable))
+        if role is None or self.tf.executing_eagerly() or id(layer) not in self._call_index:
+            return None
+        prefix = prefix_of(layer.moving_mean.name)
+        index = self._call_index[id(layer)]
+
+        def record(moment: np.ndarray) -> np.bool_:
+            # Runs inside session.run; ``around_run`` resets ``self._moments`` between runs.
+            self._moments.setdefault(prefix, {}).setdefault(index, {})[role] = np.array(moment)
+            return np.bool_(True)
+
+        return self.tf.py_func(
+            record, [value], self.tf.bool, stateful=True, name="bn_migrate_moment"
+        )
 
     def finish(self) -> None:
         """Once the program's graph is complete: every bias whose gradient is rounding noise because a BN
@@ -243,6 +291,7 @@ class OldRecorder:
             graph = recorder.tf.get_default_graph()
             known = {id(v) for v in graph.get_collection(recorder.tf.GraphKeys.GLOBAL_VARIABLES)}
             known_ops = {op.name for op in graph.get_operations()}
+            keras_calls = recorder._keras_training_calls()
             outputs = orig(inputs, *args, **kwargs)
             created = [
                 v
@@ -255,12 +304,23 @@ class OldRecorder:
                 if scoped.get("is_training", True) is not False:  # biases it cancels: ``finish``
                     own = frozenset(op.name for op in graph.get_operations()) - known_ops
                     recorder._bn_inputs.append((prefix, inputs, own))
+            # slim's own kernel (no tf-keras layer counted the call), or a call reusing a scope
+            counted = recorder._keras_training_calls() != keras_calls
+            if scoped.get("is_training", True) is not False and not counted:
+                own_ops = [op for op in graph.get_operations() if op.name not in known_ops]
+                layer = _moving_mean_read(own_ops)
+                if layer is not None:
+                    entry = recorder.trace.bn_config.setdefault(layer, {})
+                    entry["training_calls"] = entry.get("training_calls", 0) + 1
             return outputs
 
         slim_layers.batch_norm = batch_norm
         for module in (tf_slim, getattr(tf_slim, "layers", None)):
             if module is not None and getattr(module, "batch_norm", None) is orig:
                 module.batch_norm = batch_norm
+
+    def _keras_training_calls(self) -> int:
+        return sum(cfg.get("training_calls", 0) for cfg in self.trace.bn_config.values())
 
     def _record_slim(self, prefix: str, inputs: Any, kwargs: dict[str, Any]) -> None:
         tf = self.tf
@@ -297,6 +357,17 @@ class OldRecorder:
         )
         if own_kernel:
             entry["fused"] = True
+
+
+def _moving_mean_read(ops: list[Any]) -> str | None:
+    """The BN layer prefix of a ``moving_mean`` variable that one of *ops* reads (a slim call that reuses a
+    scope creates no variable: this is how its layer is found)."""
+    for op in ops:
+        for tensor in op.inputs:
+            source = variable_op(tensor)
+            if source is not None and role_of(source.name) == "moving_mean":
+                return prefix_of(clean_name(source.name))
+    return None
 
 
 _GRADIENT_OP = re.compile(r"(^|/)gradients(_\d+)?/")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.races import fit_momentum
 from bn_migrate.check.result import Diagnosis
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ CONSISTENCY = 0.05  # relative spread (interquartile / deviation) allowed for "c
 # only then is a variance ratio read as Bessel's n/(n-1). An upstream change (an epsilon) scales the
 # inputs a little in every channel, which moves the means by ~1e-3 and the variances by ~2e-3.
 SAME_BATCHES = 1e-4
+# A momentum fitted to a racing layer's two updates per step explains them when the worst element is off
+# by at most this fraction of the largest change.
+RACE_FIT_RESIDUAL = 1e-3
 
 
 def _median_ratio(num: list[np.ndarray], den: list[np.ndarray]) -> tuple[float, float] | None:
@@ -196,6 +200,8 @@ def momentum_and_bessel(
     new_cfg: dict[str, Any],
     layer: str,
 ) -> list[Diagnosis]:
+    if pair.old in an.race_layers:
+        return _race_momentum(an, pair, steps, old_cfg, new_cfg, layer)
     debiased = _zero_debias(an, pair, steps, old_moved, old_cfg, new_cfg, layer)
     if debiased is not None:
         out, old_rates, new_rates = debiased
@@ -209,6 +215,51 @@ def momentum_and_bessel(
     # differs: its epsilon, say), and a variance ratio would be taken for Bessel's factor.
     count = len(steps)
     return out + _bessel(an, pair, steps, [1 - m_old] * count, [1 - m_new] * count, old_cfg, layer)
+
+
+def _race_momentum(
+    an: Analysis,
+    pair: BnPair,
+    steps: list[int],
+    old_cfg: dict[str, Any],
+    new_cfg: dict[str, Any],
+    layer: str,
+) -> list[Diagnosis]:
+    """A momentum change in a layer updated twice per step (its updates race in OLD): NEW's momentum
+    fitted to its own updates, from its recorded batch moments in the order it applied them."""
+    m_old = old_cfg.get("momentum")
+    new_steps = (an.runs.lock or an.runs.free).steps
+    name = pair.new_vars["moving_mean"]
+    befores, moments, afters = [], [], []
+    for k in steps:
+        calls = new_steps[k].bn_calls.get(pair.new, []) if k < len(new_steps) else []
+        step = new_steps[k] if k < len(new_steps) else None
+        if step is None or len(calls) != 2 or name not in step.after or name not in step.before:
+            continue
+        befores.append(step.before[name])
+        moments.append([c["moving_mean"] for c in calls])
+        afters.append(step.after[name])
+    fitted = fit_momentum(befores, moments, afters)
+    if m_old is None or fitted is None:
+        return []
+    m_new, residual = fitted
+    if residual > RACE_FIT_RESIDUAL or abs(m_new - m_old) <= MOMENTUM_RATIO_TOLERANCE * (1 - m_old):
+        return []
+    data: dict[str, Any] = {
+        "momentum_old": m_old,
+        "momentum_new_measured": round(m_new, 6),
+        "fit_residual": residual,
+        "updates_per_step": 2,
+    }
+    text = (
+        f"momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW (fitted to NEW's two updates per step "
+        "from its recorded batch moments"
+    )
+    m_new_cfg = new_cfg.get("momentum")
+    if m_new_cfg is not None:
+        data["momentum_new_declared"] = m_new_cfg
+        text += f"; declared {m_new_cfg:g}"
+    return [Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data)]
 
 
 def _momentum(

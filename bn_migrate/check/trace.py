@@ -2,7 +2,9 @@
 
 A trace is a JSON document (variables, steps, BN layer configurations, how the run ended) plus one
 ``.npz`` file of arrays: ``init/<i>`` the initial value of variable *i*, ``b<k>/<i>`` and ``a<k>/<i>``
-its value before and after training step *k*.
+its value before and after training step *k*, and ``c<k>/<p>.<j>.<role>`` the batch moment (``moving_mean``
+or ``moving_variance``) that the *j*-th training-mode call of BN layer *p* (an index into the step's
+``bn_calls`` names) moved that statistic towards in step *k*.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class Step:
     after: dict[str, np.ndarray]
     # TF2 side: BN layer prefix -> list of "training" flags of its calls during the step.
     bn_modes: dict[str, list[bool]] = field(default_factory=dict)
+    # BN layer prefix -> one entry per update of its moving statistics in the step, in the order they
+    # were applied (NEW) or their ops were built (OLD, whose order is not fixed): statistic role ->
+    # the batch moment the update moved it towards.
+    bn_calls: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
 
     def moved(self, name: str) -> bool:
         """Whether *name* changed in this step (exactly: any bit)."""
@@ -81,11 +87,18 @@ class Trace:
                 for name, value in values.items():
                     if name in index:
                         arrays[f"{kind}{k}/{index[name]}"] = value
+            for p, prefix in enumerate(step.bn_calls):
+                for j, call in enumerate(step.bn_calls[prefix]):
+                    for role, value in call.items():
+                        arrays[f"c{k}/{p}.{j}.{role}"] = value
         meta = {
             "side": self.side,
             "status": asdict(self.status),
             "variables": [asdict(v) for v in self.variables.values()],
-            "steps": [{"bn_modes": s.bn_modes} for s in self.steps],
+            "steps": [
+                {"bn_modes": s.bn_modes, "bn_calls": {p: len(c) for p, c in s.bn_calls.items()}}
+                for s in self.steps
+            ],
             "bn_config": self.bn_config,
             "unapplied_averages": self.unapplied_averages,
         }
@@ -105,11 +118,25 @@ class Trace:
             variables[v["name"]] = VariableInfo(**v)
         names = list(variables)
         initial: dict[str, np.ndarray] = {}
-        steps = [Step({}, {}, s.get("bn_modes", {})) for s in meta["steps"]]
+        steps = [
+            Step(
+                {},
+                {},
+                s.get("bn_modes", {}),
+                {p: [{} for _ in range(n)] for p, n in s.get("bn_calls", {}).items()},
+            )
+            for s in meta["steps"]
+        ]
         with np.load(folder / TRACE_NPZ) as data:
             for key in data.files:
                 kind, i = key.split("/")
                 value = data[key]
+                if kind[0] == "c":
+                    step = steps[int(kind[1:])]
+                    p, j, role = i.split(".")
+                    step_prefixes = list(step.bn_calls)
+                    step.bn_calls[step_prefixes[int(p)]][int(j)][role] = value
+                    continue
                 name = names[int(i)]
                 if kind == "init":
                     initial[name] = value

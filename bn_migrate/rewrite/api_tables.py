@@ -228,6 +228,47 @@ CHECKPOINT_RESTORE_NOTE = (
 OS_PATH_JOIN = "os.path.join"
 LATEST_CHECKPOINT = "tensorflow.train.latest_checkpoint"
 """The same function in TF2 (it reads the ``checkpoint`` file a CheckpointManager writes too)."""
+SUMMARY_MODULE = "tensorflow.summary"
+SUMMARY_SCALAR = "tensorflow.summary.scalar"
+SUMMARY_MERGE_ALL = "tensorflow.summary.merge_all"
+SUMMARY_MERGE = "tensorflow.summary.merge"
+SUMMARY_FILE_WRITER = "tensorflow.summary.FileWriter"
+SUMMARY_CREATE_FILE_WRITER = "tensorflow.summary.create_file_writer"
+"""TF1 ``tf.summary.scalar(tag, tensor)`` run and written by ``FileWriter.add_summary(summary, step)``
+stores the tensor as a float32 ``simple_value`` under ``tag`` at ``step``; TF2's
+``tf.summary.scalar(tag, value, step=step)`` under ``writer.as_default()`` stores the same float32 value
+(as a scalar tensor) under the same tag and step (``planning.summaries``, checked by reading both event
+files back). ``tf.summary.scalar`` with ``step=`` is TF2's (TF1's has no such parameter)."""
+SUMMARY_REFUSED = {
+    "tensorflow.summary.histogram": "TF2's tf.summary.histogram writes other buckets (30 equal ones, as "
+    "a tensor) than TF1's HistogramProto (exponential bucket limits): the values read back differ",
+    "tensorflow.summary.image": "TF2's tf.summary.image takes other arguments (max_outputs, step) and "
+    "encodes other tags (one per image in TF1): not migrated",
+    "tensorflow.summary.audio": "TF2's tf.summary.audio writes other tags and encodings: not migrated",
+    "tensorflow.summary.text": "TF1's text summary is written through the TensorBoard text plugin "
+    "metadata TF2 writes differently: not migrated",
+    "tensorflow.summary.tensor_summary": "a tensor summary's plugin metadata has no TF2 equivalent here",
+}
+"""TF1 summaries left with the reason (``analysis.summaries``)."""
+TF1_DEFAULT_OP_NAMES = frozenset(
+    {
+        "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "and", "or", "xor", "invert",
+        "dense", "conv2d", "conv1d", "conv3d", "batch_normalization", "dropout", "flatten",
+        "max_pooling2d", "average_pooling2d", "gradients", "init", "init_1", "save", "group_deps",
+        "control_dependency", "global_step", "beta1_power", "beta2_power", "truncated_normal",
+        "random_normal", "random_uniform", "zeros", "ones", "strided_slice", "clip_by_value",
+        "clip_by_global_norm", "moments", "mean_squared_error", "softmax_cross_entropy_loss",
+        "sparse_softmax_cross_entropy_loss", "sigmoid_cross_entropy_loss", "absolute_difference",
+        "huber_loss", "log_loss", "hinge_loss", "softmax_cross_entropy_with_logits_sg",
+        "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits",
+        "sigmoid_cross_entropy_with_logits", "l2_normalize", "batchnorm", "summaries",
+        "report_uninitialized_variables", "cond", "while", "map", "scan", "foldl", "foldr",
+        "weights", "biases", "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance",
+    }
+)  # fmt: skip
+"""Lower-case op and scope names TF1 gives by default (Python operators, tf.layers, losses, optimizers,
+initializers); every op type name starts with an upper-case letter (``Mean``, ``MatMul``). A summary tag
+equal to one of them (or to its first ``/`` part) may be written by TF1 as ``TAG_1``, so it is refused."""
 GET_COLLECTION = "tensorflow.get_collection"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"
 UPDATE_OPS_KEYS = frozenset({"tensorflow.GraphKeys.UPDATE_OPS"})
@@ -283,11 +324,11 @@ does not carry over, so they are listed conservatively."""
 TF2_UNDER_TF1_ONLY = frozenset(
     {
         "tensorflow.train.latest_checkpoint", "tensorflow.train.Checkpoint",
-        "tensorflow.train.CheckpointManager",
+        "tensorflow.train.CheckpointManager", "tensorflow.summary.create_file_writer",
     }
 )  # fmt: skip
 """Names under a ``TF1_ONLY`` module that TF2 has, with the same meaning (what the Saver migration writes
-and reads, ``planning.checkpoints``)."""
+and reads, ``planning.checkpoints``; the summary writer, ``planning.summaries``)."""
 
 
 def is_kept_in_tf2(qualified: str) -> bool:

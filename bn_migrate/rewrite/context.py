@@ -145,6 +145,9 @@ class Context:
     # the module's code runs after ``tf.app.run`` parsed the flags (``planning.main_function``)
     flags_parsed: bool = False
     library: bool = False  # a library module read with its driver (``planning.library``)
+    # the module's training function is not read as the program, for this condition
+    # (``planning.main_function.Refusal``): named where a site's fate depends on the training code
+    training_refusal: str | None = None
     edits: dict[cst.CSTNode, Edit] = field(default_factory=dict)
     claimed: set[int] = field(default_factory=set)
     applied: list[Site] = field(default_factory=list)
@@ -410,7 +413,8 @@ SHARED_FIELDS = frozenset(
     }
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The
-inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``, ``library``) are read-only
+inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``,
+``library``, ``training_refusal``) are read-only
 facts; ``edits``,
 ``claimed``, ``applied`` and ``left`` are written only through ``Context``'s methods."""
 

@@ -81,14 +81,18 @@ def _rewrite_source(
             if driven is not None:
                 return _rewrite_library(driven, source, options)
             return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
+        refused = None
         if not blockers:
             aliases = AliasTable.build(module)
             main = main_function.find(module, aliases)
-            virtual = main.virtual() if main is not None else None
-            virtual = virtual or main_function.graph_module(module, aliases)
+            if isinstance(main, main_function.Refusal):
+                refused = main
+            virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
+            if virtual is None and refused is None:
+                virtual = main_function.graph_module(module, aliases)
             if virtual is not None:
                 return _rewrite_virtual(virtual, source, options)
-        return _rewrite_module(module, source, options, blockers)
+        return _rewrite_module(module, source, options, blockers, refused=refused)
     except RecursionError:
         return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
@@ -432,7 +436,12 @@ def _rewrite_virtual(
     if result.status is not Status.CHANGED:
         status = Status.UNCHANGED if result.status is Status.UNCHANGED else result.status
         return RewriteResult(status=status, code=source, left=left, error=result.error)
-    code = main.restore(result.code) if main is not None else result.code
+    try:
+        code = main.restore(result.code) if main is not None else result.code
+    except main_function.NotRestorable as exc:
+        assert main is not None
+        site = Site(ENGINE_RULE, main.line(), 1, str(exc))
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
     try:
         _check_parses(code)
     except cst.ParserSyntaxError as exc:  # never write code that does not parse
@@ -489,6 +498,7 @@ def _rewrite_module(
     *,
     flags_parsed: bool = False,
     library: bool = False,
+    refused: main_function.Refusal | None = None,
 ) -> RewriteResult:
     aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
@@ -505,7 +515,10 @@ def _rewrite_module(
         program=Program.read(module, aliases),
         flags_parsed=flags_parsed,
         library=library,
+        training_refusal=refused.condition if refused is not None else None,
     )
+    if refused is not None:  # the training function's own reason (``planning.main_function``)
+        ctx.engine_notes[id(refused.definition)] = refused.reason
     _report_shadowed_tensorflow(ctx)
     for rule in RULES:
         rule.plan(ctx)
@@ -613,6 +626,15 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
             return False
 
+        def visit_Call(self, node: cst.Call) -> bool:
+            if aliases.qualify(node.func) == api.SUMMARY_SCALAR and any(
+                arg.keyword is not None and arg.keyword.value == "step" for arg in node.args
+            ):  # TF2's tf.summary.scalar (TF1's has no step), as ``planning.summaries`` writes it
+                for arg in node.args:
+                    arg.value.visit(self)
+                return False
+            return True
+
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             name = aliases.qualify(node)
             if name is not None and api.is_kept_in_tf2(name):
@@ -654,14 +676,6 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
 
     if definition not in ctx.module.body:
         return "graph code in a function defined inside another block is not migrated"
-    if name == "main":
-        clashing = main_function.shadowing(ctx.module)
-        if clashing:
-            return (
-                f"`main` binds `{clashing[0]}`, a name the module (or a function it calls) also uses "
-                "at module level: read as the module's own code, main's body would change what that "
-                "code reads; rename the local to migrate `main` as the program"
-            )
     if not calls:
         return (
             f"`{name}` is never called in its program (model code for other programs, or unused): it "

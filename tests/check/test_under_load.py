@@ -7,6 +7,11 @@ discriminator's dense layer and BN, so its gradient is pure rounding noise, whic
 learning-rate-sized steps. The checker now finds such biases through dense layers (not only right before
 BN) and reports them without judging them; this module checks that under CPU load and checks the
 detection itself on a program where one bias has a real gradient.
+
+The discriminator's two update ops per step race in TF1, so OLD's statistics take either order (or both
+updates read the value before the step) from run to run, more or less often depending on the load. They
+are judged by TF1's possible outcomes (:mod:`bn_migrate.check.races`), not by a run-to-run spread that a
+few runs may not show.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ SUPPORTED_FIXTURES = (
     "builder_once",
     "reuse_builder",
     "main_function",
+    "train_function",
     "nested_builders",
     "per_call_scopes",
     "gan_two_steps",

@@ -41,6 +41,7 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     read_var_lists,
     train_op_updates,
 )
+from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -156,6 +157,9 @@ class Program:
         default_factory=Initializers
     )  # ``init = tf.global_variables_initializer()`` run as ``sess.run(init)`` (``analysis.initializers``)
     savers: Savers = field(default_factory=Savers)  # ``tf.train.Saver`` (``analysis.savers``)
+    summaries: Summaries = field(
+        default_factory=Summaries
+    )  # ``tf.summary`` (``analysis.summaries``)
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -212,6 +216,18 @@ class Program:
                 program.session_name,
                 program.names,
                 program.attribute_names,
+                program.graph_tensor_names(),
+            )
+        if program.session is not None and any(
+            (call_target(aliases, call) or "").startswith(api.SUMMARY_MODULE + ".")
+            for call in program.calls
+        ):
+            program.summaries = read_summaries(
+                aliases,
+                program.graph,
+                program.session_body,
+                program.session_name,
+                module,
                 program.graph_tensor_names(),
             )
         return program

@@ -32,6 +32,14 @@ def certainly_refers_to_tf1(tree: ast.Module) -> bool:
             if isinstance(node, ast.Attribute):
                 kept.add(id(node.value))
             continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and _qualify(node.func, imports) == api.SUMMARY_SCALAR
+            and any(k.arg == "step" for k in node.keywords)
+        ):  # TF2's tf.summary.scalar (TF1's has no step parameter)
+            kept.add(id(node.func))
+            continue
         if isinstance(node, ast.Attribute):
             qualified = _qualify(node, imports)
             if qualified is not None and api.is_kept_in_tf2(qualified):

@@ -51,7 +51,7 @@ def dissolve(
     result = Dissolved(list(body))
     if not graphs.calls:
         return result
-    blocks = [(i, s) for i, s in enumerate(body) if _entered_graph(s, aliases) is not None]
+    blocks = [(i, s) for i, s in enumerate(body) if entered_graph(s, aliases) is not None]
     if len(graphs.calls) != 1 or len(blocks) != 1:
         place = blocks[0][1] if blocks else graphs.calls[0]
         result.left.append(
@@ -64,7 +64,7 @@ def dissolve(
         return result
     index, block = blocks[0]
     assert isinstance(block, cst.With)
-    entered = _entered_graph(block, aliases)
+    entered = entered_graph(block, aliases)
     name = entered if isinstance(entered, str) else None
     assignment = _assignment(body, name, aliases) if name is not None else None
     if name is not None and assignment is None:
@@ -135,7 +135,7 @@ class _GraphCalls(cst.CSTVisitor):
             self.calls.append(node)
 
 
-def _entered_graph(statement: cst.BaseStatement, aliases: AliasTable) -> str | bool | None:
+def entered_graph(statement: cst.BaseStatement, aliases: AliasTable) -> str | bool | None:
     """For ``with tf.Graph().as_default():`` True, for ``with NAME.as_default():`` NAME, else None."""
     if not isinstance(statement, cst.With) or len(statement.items) != 1:
         return None
@@ -295,4 +295,4 @@ def _defines(statement: cst.BaseStatement) -> bool:
 
 def has_block(body: list[cst.BaseStatement], aliases: AliasTable) -> bool:
     """Does ``body`` enter a graph with ``with`` at its own level?"""
-    return any(_entered_graph(statement, aliases) is not None for statement in body)
+    return any(entered_graph(statement, aliases) is not None for statement in body)

@@ -336,6 +336,11 @@ def plan_batch_norm(
             if sessions
             else "in a module without a session"
         )
+        if sessions and ctx.training_refusal is not None:
+            where = (
+                "in a module whose session is in a function not read as the program "
+                f"({ctx.training_refusal})"
+            )
         ctx.leave(
             spec.rule,
             call,

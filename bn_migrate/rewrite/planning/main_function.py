@@ -1,39 +1,57 @@
-"""Programs whose training code is a ``main()`` function: migrated as the program it runs.
+"""Programs whose training code is a function: migrated as the program it runs.
 
-``def main(): <graph, session, loop>`` called once as the module's last statement (``main()``, or
-``if __name__ == "__main__": main()``) runs its body after every other module-level statement, exactly
-as if the body stood at the end of the module. The codemod reads it that way: the rules see a *virtual
-module* (the module without ``def main`` and its call, then the body at module level between two marker
-statements) and migrate it as any script; the markers then give back what belongs inside ``main()``, and
-the new body is put back into the original ``def main():`` (its header, decorators and comments kept),
-followed by the original call. What the rules add at the top (imports, BN008's class) stays at module
-level; layer objects, the graph function and the train step land where the session was, inside
-``main()``, where they read main's locals as the original did.
+The *training function* is the module-level function that makes the module's sessions (all of them).
+Called once, as the module's last statement (``train(args)``, or under ``if __name__ == "__main__":``
+after plain statements such as argument parsing, or inside ``with tf.Graph().as_default():``), it runs
+its body after every other module-level statement, exactly as if the body stood at the end of the
+module with its parameters assigned the call's arguments. The codemod reads it that way: the rules see a
+*virtual module* (the module without the function and its call; the statements the ``__main__`` guard
+runs before the call; one assignment per parameter, ``lr = 0.01``, in the order the call evaluates its
+arguments, defaults last; then the body) between marker statements, and migrate it as any script. The
+markers then give back what belongs where: the new body goes into the original ``def`` (header,
+decorators and comments kept), the guard's statements back under the guard, followed by the original
+call; the parameter assignments, which must come out unchanged, are dropped. What the rules add at the
+top (imports, BN008's class) stays at module level; layer objects, the graph function and the train
+step land where the session was, inside the function, where they read its locals as the original did.
 
-Only a ``main`` without ``global``/``nonlocal``/``return``/``yield`` at its own level, named nowhere
-else, whose body makes the module's only ``tf.Session``, takes this path. Called as ``main()`` it has no
-parameters. Run by ``tf.app.run()`` (``tf.app.run(main)``, ``tf.compat.v1.app.run()``, the no-argument
-form only under the ``__name__`` guard, where it finds this module's ``main``) it has one parameter its
+Each condition is checked, and a training function that fails one is left with the condition named
+(``Refusal``): called once (its references resolved by binding: ``mnist.train.next_batch`` is not a use
+of ``train``), that call the module's last statement, no decorator, bound once, no ``return``/``yield``/
+``await``/``nonlocal`` at its own level but a last ``return`` or ``return NAME`` (the caller drops the
+value: it is put back after the migrated body, provided NAME is still assigned there), ``global``
+statements only before the rest of its body (they are kept there), parameters bindable (no
+``*args``/``**kwargs`` in the definition or the call, every parameter given an argument or a literal
+default, no argument reading a parameter bound before it; a parameter passed the module name it is
+named after, ``train(args)``, is that name and is not rebound), and no local that, made module-level,
+changes what other code reads (``shadowing``).
+
+``main`` run by ``tf.app.run()`` (``tf.app.run(main)``, ``tf.compat.v1.app.run()``, the no-argument
+form only under the ``__name__`` guard, where it finds this module's ``main``) has one parameter its
 body never names (``def main(_):``, ``def main(argv=None):``), as TF1 calls ``main(argv)`` after parsing
 the flags: the rules then see the call after the body (``tf.app.run(main)``) and migrate it with the
 flags as code that runs after the flags are parsed (``Context.flags_parsed``, BN015), provided no
 module-level statement reads the flags (``FLAGS.x`` or a call of a function that reads them) before.
-The graph block ``main`` builds its program in is dissolved first (``planning.graph_wrapper``). Places
-in reports are mapped back to the original file.
+The graph block the function builds its program in (or the one around its call) is dissolved first
+(``planning.graph_wrapper``). Places in reports are mapped back to the original file.
 """
 
 from __future__ import annotations
 
 import bisect
 import symtable
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable, target_names
+from bn_migrate.rewrite.analysis.names import (
+    AliasTable,
+    bound_names,
+    target_names,
+)
+from bn_migrate.rewrite.analysis.syntax import is_docstring
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines
@@ -41,57 +59,157 @@ from bn_migrate.rewrite.result import Site, cite_lines
 _BEGIN = "__bn_migrate_main_begin__"
 _END = "__bn_migrate_main_end__"
 _DEF = "__bn_migrate_main_def__"
+_PARAMS = "__bn_migrate_main_params__"  # the parameter assignments end here
+_GUARD = (
+    "__bn_migrate_main_guard__"  # the ``__main__`` guard's statements before the call start here
+)
+_MARKERS = (_BEGIN, _END, _DEF, _PARAMS, _GUARD)
 _MAIN = "main"
 APP_RUN = "tensorflow.app.run"
 
 
+class NotRestorable(Exception):
+    """The rules changed what ``MainFunction.restore`` must find unchanged (the parameter assignments)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The module's training function, and the condition that keeps it from being read as the program."""
+
+    definition: cst.FunctionDef
+    reason: str  # the whole reason, given at each TF1 site in the function
+    condition: str  # the condition alone (``main` returns at line 623``), for sites elsewhere
+
+
 @dataclass(frozen=True)
 class MainFunction:
-    """The module's ``def main():`` and the statement that calls it (the module's last)."""
+    """The module's training function and the statement that calls it (the module's last)."""
 
     module: cst.Module
     definition: cst.FunctionDef
     caller: cst.BaseStatement
     aliases: AliasTable
     run_by_app: bool = False  # ``tf.app.run``: flags parsed, then ``main(argv)``
+    call: cst.BaseStatement | None = None  # the statement ``train(...)`` (not for ``tf.app.run``)
+    guard: tuple[cst.BaseStatement, ...] = ()  # the ``__main__`` guard's statements before the call
+    graph: cst.With | None = None  # ``with tf.Graph().as_default():`` around the call
+    bindings: tuple[cst.SimpleStatementLine, ...] = ()  # ``parameter = argument``, in call order
+    globals: tuple[cst.BaseStatement, ...] = ()  # the body's leading ``global`` statements
+    tail: cst.SimpleStatementLine | None = (
+        None  # the body's last statement, ``return`` / ``return NAME``
+    )
 
     def virtual(self) -> VirtualModule:
-        """The module as the rules read it: main's body at module level, between markers (the graph
-        block dissolved), then, for ``tf.app.run``, the call as ``tf.app.run(main)``."""
+        """The module as the rules read it: the guard's statements, the parameter assignments and the
+        body at module level, between markers (the graph block dissolved), then, for ``tf.app.run``,
+        the call as ``tf.app.run(main)``."""
         body: list[cst.BaseStatement] = []
         for statement in self.module.body:
             if statement is self.definition:
                 body.append(_marker(_DEF, statement))
             elif statement is not self.caller:
                 body.append(statement)
-        body.append(_marker(_BEGIN))
-        dissolved = graph_wrapper.dissolve(self.module, _statements(self.definition), self.aliases)
+        if isinstance(self.caller, cst.If) and not self.run_by_app:
+            body.append(_marker(_GUARD))
+        inner: list[cst.BaseStatement] = [*self.bindings, _marker(_PARAMS)]
+        kept = (*self.globals, self.tail)
+        inner.extend(s for s in _statements(self.definition) if s not in kept)
+        runs: list[cst.BaseStatement] = [*self.guard, _marker(_BEGIN)]
+        made: dict[cst.CSTNode, cst.CSTNode] = {}  # our own nodes -> the original they stand for
+        if self.graph is not None:
+            block = self.graph.body
+            assert isinstance(block, cst.IndentedBlock)
+            wrapped = self.graph.with_changes(body=block.with_changes(body=inner))
+            made[wrapped] = self.graph
+            runs.append(wrapped)
+        else:
+            runs.extend(inner)
+        runs.append(_marker(_END))
+        name = self.definition.name.value
+        dissolved = graph_wrapper.dissolve(self.module, runs, self.aliases, where=f"`{name}`")
         body.extend(dissolved.statements)
-        body.append(_marker(_END))
+        if self.call is not None:
+            made.update((binding, self.call) for binding in self.bindings)
         originals = dict(dissolved.originals)
-        pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = [
-            (s, originals.get(s, s)) for s in dissolved.statements
-        ]
+        pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+        for new in dissolved.statements:
+            original: cst.CSTNode = originals.get(new, new)
+            pairs.append((new, made.get(original, original)))
         if self.run_by_app:
             caller = _with_main_argument(self.caller, self.aliases)
             body.append(caller)
             pairs.append((caller, self.caller))
+        dissolved.applied = [(made.get(n, n), m) for n, m in dissolved.applied]
+        dissolved.left = [(made.get(n, n), m) for n, m in dissolved.left]
         return _virtual_module(self.module, body, pairs, dissolved, self)
 
     def restore(self, code: str) -> str:
-        """The migrated virtual module ``code`` with main's new body put back into ``def main():``."""
+        """The migrated virtual module ``code`` with the new body put back into the function, the
+        guard's statements under the guard, and the call (raises ``NotRestorable``)."""
         migrated = cst.parse_module(code)
         statements = list(migrated.body)
         markers = {_marker_name(s): i for i, s in enumerate(statements) if _marker_name(s)}
-        begin, end, where = markers[_BEGIN], markers[_END], markers[_DEF]
-        inner = [_one_blank_line(s) for s in statements[begin + 1 : end]]
+        begin, params, end, where = (markers[m] for m in (_BEGIN, _PARAMS, _END, _DEF))
+        if [_bare(s) for s in statements[begin + 1 : params]] != [_bare(s) for s in self.bindings]:
+            raise NotRestorable(
+                f"internal: the rules changed the assignments that stand for `{self.definition.name.value}`'s "
+                "parameters; please report"
+            )
+        inner = [_one_blank_line(s) for s in statements[params + 1 : end]]
         block = self.definition.body
         assert isinstance(block, cst.IndentedBlock)
-        definition = self.definition.with_changes(body=block.with_changes(body=inner))
-        outer = statements[:begin]
+        docstring = 1 if inner and is_docstring(inner[0]) else 0
+        body = [*inner[:docstring], *self.globals, *inner[docstring:]]
+        if self.tail is not None:
+            body.append(self.tail)
+        definition = self.definition.with_changes(body=block.with_changes(body=body))
+        if self.tail is not None:
+            self._check_returned(definition)
+        start = markers.get(_GUARD, begin)
+        outer = statements[:start]
         outer[where] = definition
-        callers = statements[end + 1 :] if self.run_by_app else [self.caller]
-        return migrated.with_changes(body=[*outer, *callers]).code
+        if self.run_by_app:
+            return migrated.with_changes(body=[*outer, *statements[end + 1 :]]).code
+        guard = [_one_blank_line(s) for s in statements[start + 1 : begin]]
+        return migrated.with_changes(body=[*outer, self._caller(guard)]).code
+
+    def _check_returned(self, definition: cst.FunctionDef) -> None:
+        """The name the kept ``return NAME`` reads is still bound in the migrated function (assigned
+        there, or a parameter): reading it then has no effect, as the caller drops the value."""
+        assert self.tail is not None
+        returned = self.tail.body[0]
+        assert isinstance(returned, cst.Return)
+        if returned.value is None:
+            return
+        assert isinstance(returned.value, cst.Name)
+        name = returned.value.value
+        table = symtable.symtable(cst.Module([definition]).code, "<function>", "exec")
+        function = table.get_children()[0]
+        if name not in function.get_identifiers() or not (
+            function.lookup(name).is_assigned() or function.lookup(name).is_parameter()
+        ):
+            raise NotRestorable(
+                f"`{self.definition.name.value}` ends with `return {name}`, and the migration no "
+                f"longer binds `{name}` there: left"
+            )
+
+    def line(self) -> int:
+        """The line of the function's ``def``."""
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return wrapper.resolve(PositionProvider)[self.definition].start.line
+
+    def _caller(self, guard: list[cst.BaseStatement]) -> cst.BaseStatement:
+        """The call as it stands after the migration: the graph block around it dissolved (it is
+        kept only when the file is left), under the guard with its migrated statements."""
+        assert self.call is not None
+        call = self.call
+        if self.graph is not None:
+            call = call.with_changes(leading_lines=self.graph.leading_lines)
+        if not isinstance(self.caller, cst.If):
+            return call.with_changes(leading_lines=leading_lines(self.caller))
+        block = self.caller.body
+        assert isinstance(block, cst.IndentedBlock)
+        return self.caller.with_changes(body=block.with_changes(body=[*guard, call]))
 
 
 def graph_module(module: cst.Module, aliases: AliasTable) -> VirtualModule | None:
@@ -167,73 +285,304 @@ def _text(code: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def find(module: cst.Module, aliases: AliasTable) -> MainFunction | None:
-    """The module's ``main()`` when the program is its body (see the module docstring)."""
-    if not module.body:
+def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | None:
+    """The module's training function when the program is its body; the condition it fails when it
+    is not (see the module docstring); None when the module's sessions are not all in one function."""
+    if not module.body or any(m in module.code for m in _MARKERS):
         return None
+    definition = _training_function(module, aliases)
+    if definition is None:
+        return None
+    name = definition.name.value
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+
+    def line(node: cst.CSTNode) -> int:
+        return positions[node].start.line
+
+    def refuse(why: str) -> Refusal:
+        return Refusal(
+            definition,
+            f"`{name}` holds the training code (the module's session) but {why}: a function is "
+            "migrated as the program only when called once, as the module's last statement "
+            '(directly, or under `if __name__ == "__main__":` after plain statements)',
+            f"`{name}` {why}",
+        )
+
+    if definition.decorators:
+        return refuse("is decorated")
+    scope = wrapper.resolve(ScopeProvider).get(definition)
+    assignments = list(scope.assignments[name]) if scope is not None else []
+    if len(assignments) != 1:
+        return refuse(f"`{name}` is bound {len(assignments)} times at module level")
+    uses = [access.node for access in assignments[0].references]
     caller = module.body[-1]
     kind = _caller_kind(caller, aliases)
-    if kind is None:
-        return None
-    definition = next(
-        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == _MAIN), None
-    )
-    if definition is None or definition.decorators:
-        return None
-    run_by_app = kind != _CALL
-    if run_by_app and not _takes_unused_argv(definition):
-        return None
-    if not run_by_app and _has_parameters(definition.params):
-        return None
-    if sum(1 for s in module.body if _binds(s, _MAIN)) != 1:
-        return None
-    if any(
-        _MARKER in module.code_for_node(s) for s in module.body for _MARKER in (_BEGIN, _END, _DEF)
-    ):
-        return None
-    inside = _Sessions(aliases)
-    definition.visit(inside)
-    everywhere = _Sessions(aliases)
-    module.visit(everywhere)
-    called = _Sessions(aliases)  # ``main`` is named only by its caller
-    caller.visit(called)
-    if (
-        not inside.found
-        or everywhere.found != inside.found
-        or everywhere.mentions_main != called.mentions_main
-        or (kind != _APP and not called.mentions_main)
-    ):
-        return None
-    if _leaves_function(definition):
-        return None
+    run_by_app = kind in (_APP, _APP_WITH_MAIN)
+    site = None if run_by_app else _call_site(caller, aliases)
+    if run_by_app:
+        if name != _MAIN or not _takes_unused_argv(definition):
+            return None
+        if (kind == _APP and uses) or (kind == _APP_WITH_MAIN and len(uses) != 1):
+            lines = ", ".join(str(line(use)) for use in uses)
+            return refuse(f"is named elsewhere than by `tf.app.run` (lines {lines})")
+    elif site is None or not any(use is site.call.func for use in uses):
+        if not uses:
+            return refuse("is never called in this module")
+        if len(uses) == 1:
+            how = "called" if _all_called(module, uses) else "named"
+            return refuse(f"is {how} at line {line(uses[0])}, not by the module's last statement")
+        lines = ", ".join(str(line(use)) for use in uses)
+        how = "called" if _all_called(module, uses) else "named"
+        return refuse(f"is {how} {len(uses)} times (lines {lines})")
+    elif len(uses) != 1:
+        others = ", ".join(str(line(use)) for use in uses if use is not site.call.func)
+        how = "called" if _all_called(module, uses) else "named"
+        return refuse(f"is {how} {len(uses)} times (lines {others} besides the last statement)")
+    tail = _tail(definition)
+    leaving = _leaving(definition, tail)
+    if leaving is not None:
+        return refuse(f"{leaving[1]} at line {line(leaving[0])}")
+    globals_ = _leading_globals(definition)
+    bindings: list[cst.SimpleStatementLine] = []
+    same: set[str] = set()
+    if site is not None:
+        bound = _bind(definition, site.call)
+        if isinstance(bound, str):
+            return refuse(bound)
+        bindings, same = bound
+        for parameter in sorted(same):
+            if parameter in bound_names(definition.body):
+                return refuse(
+                    f"parameter `{parameter}`, passed the module's `{parameter}`, is reassigned in its "
+                    "body (made module-level code, that would change the module's name)"
+                )
     if run_by_app and _flags_read_before_parsing(module, definition, caller, aliases):
         return None
-    if shadowing(module):
+    clashing = shadowing(module, definition, same)
+    if clashing:
+        return Refusal(
+            definition,
+            f"`{name}` binds `{clashing[0]}`, a name the module (or a function it calls) also uses at "
+            f"module level: read as the module's own code, {name}'s body would change what that code "
+            f"reads; rename the local to migrate `{name}` as the program",
+            f"`{name}` binds `{clashing[0]}`, also a module-level name",
+        )
+    return MainFunction(
+        module,
+        definition,
+        caller,
+        aliases,
+        run_by_app,
+        call=site.statement if site is not None else None,
+        guard=site.guard if site is not None else (),
+        graph=site.graph if site is not None else None,
+        bindings=tuple(bindings),
+        globals=globals_,
+        tail=tail,
+    )
+
+
+def _all_called(module: cst.Module, uses: Sequence[cst.CSTNode]) -> bool:
+    """Is every use the function of a call?"""
+    called: set[int] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            called.add(id(node.func))
+
+    module.visit(Calls())
+    return all(id(use) in called for use in uses)
+
+
+def _training_function(module: cst.Module, aliases: AliasTable) -> cst.FunctionDef | None:
+    """The module-level function that makes every session of the module, if one does."""
+    everywhere = _Sessions(aliases)
+    module.visit(everywhere)
+    if not everywhere.found:
         return None
-    return MainFunction(module, definition, caller, aliases, run_by_app)
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            inside = _Sessions(aliases)
+            statement.visit(inside)
+            if inside.found == everywhere.found:
+                return statement
+    return None
 
 
-def shadowing(module: cst.Module) -> list[str]:
-    """The locals of main that, once module-level names, change what other code reads: a name main binds
-    that is also bound at module level, or that a module-level function or class reads as a global
-    (``def step(): return lr * 2`` beside main's own ``lr = 0.5``), means something else in the
-    virtual module."""
+@dataclass(frozen=True)
+class _CallSite:
+    """How the module's last statement calls the training function."""
+
+    call: cst.Call
+    statement: cst.BaseStatement  # the statement that is the call
+    guard: tuple[cst.BaseStatement, ...]  # what the ``__main__`` guard runs before it
+    graph: cst.With | None  # ``with tf.Graph().as_default():`` around it
+
+
+def _call_site(statement: cst.BaseStatement, aliases: AliasTable) -> _CallSite | None:
+    """``F(...)``, ``with tf.Graph().as_default(): F(...)``, either under the ``__main__`` guard after
+    other statements."""
+    guard: list[cst.BaseStatement] = []
+    last = statement
+    if isinstance(statement, cst.If):
+        if statement.orelse is not None or not _is_main_guard(statement.test):
+            return None
+        block = statement.body
+        inner = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+        if not inner:
+            return None
+        guard, last = inner[:-1], inner[-1]
+    graph = None
+    if isinstance(last, cst.With):
+        block = last.body
+        inner = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+        if graph_wrapper.entered_graph(last, aliases) is not True or len(inner) != 1:
+            return None
+        graph, last = last, inner[0]
+    call = _lone_call(last)
+    if call is None or not isinstance(call.func, cst.Name):
+        return None
+    return _CallSite(call, last, tuple(guard), graph)
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == "__name__"
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.Equal)
+        and isinstance(test.comparisons[0].comparator, cst.SimpleString)
+        and test.comparisons[0].comparator.evaluated_value == "__main__"
+    )
+
+
+def _bind(
+    definition: cst.FunctionDef, call: cst.Call
+) -> tuple[list[cst.SimpleStatementLine], set[str]] | str:
+    """One ``parameter = argument`` per parameter, in the order the call evaluates them (defaults
+    last), and the parameters passed the module name they are named after (no assignment); or why
+    the parameters cannot be bound that way."""
+    params = definition.params
+    if isinstance(params.star_arg, cst.Param):
+        return f"has the parameter `*{params.star_arg.name.value}`"
+    if params.star_kwarg is not None:
+        return f"has the parameter `**{params.star_kwarg.name.value}`"
+    positional = [*params.posonly_params, *params.params]
+    by_name = {p.name.value: p for p in [*positional, *params.kwonly_params]}
+    given: dict[str, cst.BaseExpression] = {}
+    order: list[str] = []
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return f"is called with `{arg.star}` arguments"
+        if arg.keyword is None:
+            if index >= len(positional):
+                return "is called with more positional arguments than it has parameters"
+            parameter = positional[index].name.value
+        else:
+            parameter = arg.keyword.value
+            if parameter not in by_name or by_name[parameter] in params.posonly_params:
+                return f"is called with the keyword `{parameter}`, which names no parameter"
+        if parameter in given:
+            return f"is called with parameter `{parameter}` given twice"
+        given[parameter] = arg.value
+        order.append(parameter)
+    for parameter, param in by_name.items():
+        if parameter in given:
+            continue
+        if param.default is None:
+            return f"gets no argument for parameter `{parameter}`"
+        if not _literal(param.default):
+            return (
+                f"parameter `{parameter}`'s default is not a literal (it is computed where `"
+                f"{definition.name.value}` is defined, not where it is called)"
+            )
+        given[parameter] = param.default
+        order.append(parameter)
+    same = {p for p in order if _names_itself(given[p], p)}
+    assigned: set[str] = set()
+    bindings: list[cst.SimpleStatementLine] = []
+    for parameter in order:
+        if parameter in same:
+            continue
+        read = sorted(_names_in(given[parameter]) & (assigned | same))
+        if read:
+            return (
+                f"the argument of parameter `{parameter}` reads `{read[0]}`, also a parameter "
+                "(bound as module-level names they would change each other)"
+            )
+        target = cst.AssignTarget(cst.Name(parameter))
+        bindings.append(cst.SimpleStatementLine([cst.Assign([target], given[parameter])]))
+        assigned.add(parameter)
+    return bindings, same
+
+
+def _names_itself(value: cst.BaseExpression, parameter: str) -> bool:
+    return isinstance(value, cst.Name) and value.value == parameter
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    """A default whose value does not depend on when it is computed."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return _literal(node.left) and _literal(node.right)
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation):
+        return isinstance(node.operator, (cst.Minus, cst.Plus)) and _literal(node.expression)
+    if isinstance(node, cst.Tuple):
+        return all(_literal(e.value) for e in node.elements)
+    return False
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)  # ``attr`` is a Name too, but reads no variable
+            return False
+
+    node.visit(Finder())
+    return names
+
+
+def shadowing(
+    module: cst.Module, definition: cst.FunctionDef, same: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """The locals of the training function that, once module-level names, change what other code reads:
+    a name it binds that is also bound at module level, or that a module-level function or class reads
+    as a global (``def step(): return lr * 2`` beside its own ``lr = 0.5``), means something else in
+    the virtual module. Parameters in ``same`` are passed the module name they are named after, hence
+    that name."""
+    name = definition.name.value
     try:
         table = symtable.symtable(module.code, "<module>", "exec")
     except SyntaxError:  # pragma: no cover - the module parsed
         return []
     scopes = table.get_children()
-    main = next((t for t in scopes if t.get_name() == _MAIN and t.get_type() == "function"), None)
-    if main is None:
+    own_scope = next(
+        (t for t in scopes if t.get_name() == name and t.get_type() == "function"), None
+    )
+    if own_scope is None:
         return []
-    own = {s.get_name() for s in main.get_symbols() if s.is_local() and not s.is_global()}
+    own = {
+        s.get_name()
+        for s in own_scope.get_symbols()
+        if s.is_local() and not s.is_global() and s.get_name() not in same
+    }
     module_level = {
         s.get_name()
         for s in table.get_symbols()
-        if (s.is_assigned() or s.is_imported()) and s.get_name() != _MAIN
+        if (s.is_assigned() or s.is_imported()) and s.get_name() != name
     }
     read_elsewhere: set[str] = set()
-    stack = [t for t in scopes if t is not main]
+    stack = [t for t in scopes if t is not own_scope]
     while stack:
         scope = stack.pop()
         stack.extend(scope.get_children())
@@ -241,28 +590,17 @@ def shadowing(module: cst.Module) -> list[str]:
     return sorted(own & (module_level | read_elsewhere))
 
 
-_CALL = "main()"
 _APP = "tf.app.run()"
 _APP_WITH_MAIN = "tf.app.run(main)"
 
 
 def _caller_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
-    """``main()`` alone, or ``if __name__ == "__main__": main()`` with nothing else; or the same with
-    ``tf.app.run(main)`` (``tf.app.run()`` only under the guard: it calls ``__main__``'s main)."""
+    """``tf.app.run(main)`` alone or under ``if __name__ == "__main__":`` with nothing else;
+    ``tf.app.run()`` only under the guard (it calls ``__main__``'s main)."""
     if isinstance(statement, cst.If) and statement.orelse is None:
-        test = statement.test
-        guarded = (
-            isinstance(test, cst.Comparison)
-            and isinstance(test.left, cst.Name)
-            and test.left.value == "__name__"
-            and len(test.comparisons) == 1
-            and isinstance(test.comparisons[0].operator, cst.Equal)
-            and isinstance(test.comparisons[0].comparator, cst.SimpleString)
-            and test.comparisons[0].comparator.evaluated_value == "__main__"
-        )
         block = statement.body
         inner = list(block.body) if isinstance(block, cst.IndentedBlock) else []
-        if not (guarded and len(inner) == 1):
+        if not (_is_main_guard(statement.test) and len(inner) == 1):
             return None
         return _call_kind(inner[0], aliases)
     kind = _call_kind(statement, aliases)
@@ -271,11 +609,7 @@ def _caller_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | Non
 
 def _call_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
     call = _lone_call(statement)
-    if call is None:
-        return None
-    if isinstance(call.func, cst.Name) and call.func.value == _MAIN:
-        return _CALL if not call.args else None
-    if aliases.qualify(call.func) != APP_RUN:
+    if call is None or aliases.qualify(call.func) != APP_RUN:
         return None
     if not call.args:
         return _APP
@@ -408,46 +742,47 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
     return found
 
 
-def _has_parameters(params: cst.Parameters) -> bool:
-    return bool(
-        params.params
-        or params.posonly_params
-        or params.kwonly_params
-        or isinstance(params.star_arg, cst.Param)
-        or params.star_kwarg
-    )
-
-
-def _binds(statement: cst.BaseStatement, name: str) -> bool:
-    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        return statement.name.value == name
-    return False
-
-
 class _Sessions(cst.CSTVisitor):
-    """Session constructions (ids) and the uses of the name ``main`` in a subtree."""
+    """Session constructions (ids) in a subtree."""
 
     def __init__(self, aliases: AliasTable) -> None:
         self.aliases = aliases
         self.found: set[int] = set()
-        self.mentions_main = 0
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.aliases.qualify(node.func) in api.SESSION_CLASSES:
             self.found.add(id(node))
 
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == _MAIN:
-            self.mentions_main += 1
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.name.value == _MAIN:  # the def's own name is not a use
-            self.mentions_main -= 1
+def _tail(definition: cst.FunctionDef) -> cst.SimpleStatementLine | None:
+    """The body's last statement when it is ``return`` or ``return NAME``: the caller drops the value,
+    so it is kept out of the module-level reading and put back after the migrated body."""
+    statements = _statements(definition)
+    last = statements[-1] if len(statements) > 1 else None
+    if not isinstance(last, cst.SimpleStatementLine) or len(last.body) != 1:
+        return None
+    returned = last.body[0]
+    if isinstance(returned, cst.Return) and (
+        returned.value is None or isinstance(returned.value, cst.Name)
+    ):
+        return last
+    return None
 
 
-def _leaves_function(definition: cst.FunctionDef) -> bool:
-    """Does main's own body (not nested functions) return, yield or declare global/nonlocal names?"""
-    found = False
+def _leaving(
+    definition: cst.FunctionDef, tail: cst.SimpleStatementLine | None
+) -> tuple[cst.CSTNode, str] | None:
+    """The first statement of the function's own body (not nested functions) that would mean
+    something else at module level: ``return`` (but a last ``return``/``return NAME``), ``yield``,
+    ``await``, ``nonlocal``, or ``global`` after other statements."""
+    found: list[tuple[cst.CSTNode, str]] = []
+    leading = set(_leading_globals(definition))
+    words = {
+        cst.Return: "returns",
+        cst.Yield: "yields",
+        cst.Await: "awaits",
+        cst.Nonlocal: "nonlocal",
+    }
 
     class Finder(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -459,14 +794,37 @@ def _leaves_function(definition: cst.FunctionDef) -> bool:
         def visit_Lambda(self, node: cst.Lambda) -> bool:
             return False
 
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            if node not in leading and any(isinstance(s, cst.Global) for s in node.body):
+                found.append((node, "declares `global` after other statements"))
+            return True
+
         def on_visit(self, node: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(node, (cst.Return, cst.Yield, cst.Global, cst.Nonlocal, cst.Await)):
-                found = True
+            if node is tail:
+                return False
+            word = words.get(type(node))
+            if word is not None:
+                found.append((node, word))
             return super().on_visit(node)
 
     definition.visit(Finder())
-    return found
+    return found[0] if found else None
+
+
+def _leading_globals(definition: cst.FunctionDef) -> tuple[cst.BaseStatement, ...]:
+    """The ``global`` statements the body starts with (after its docstring): kept where they are, they
+    mean the same as the module-level code does without them."""
+    statements = _statements(definition)
+    start = 1 if statements and is_docstring(statements[0]) else 0
+    leading: list[cst.BaseStatement] = []
+    for statement in statements[start:]:
+        if not (
+            isinstance(statement, cst.SimpleStatementLine)
+            and all(isinstance(s, cst.Global) for s in statement.body)
+        ):
+            break
+        leading.append(statement)
+    return tuple(leading)
 
 
 def _statements(definition: cst.FunctionDef) -> list[cst.BaseStatement]:
@@ -487,8 +845,13 @@ def _marker_name(statement: cst.BaseStatement) -> str | None:
         small = statement.body[0]
         if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
             name = small.targets[0].target.value
-            return name if name in (_BEGIN, _END, _DEF) else None
+            return name if name in _MARKERS else None
     return None
+
+
+def _bare(statement: cst.BaseStatement) -> str:
+    """A statement's code without the lines above it."""
+    return cst.Module([]).code_for_node(statement.with_changes(leading_lines=[])).strip()
 
 
 def _one_blank_line(statement: cst.BaseStatement) -> cst.BaseStatement:

@@ -37,6 +37,7 @@ from bn_migrate.rewrite.planning.initializers import (
     runs_initializer,
 )
 from bn_migrate.rewrite.planning.layer_calls import kwarg
+from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
 RULE = "BN007"
 
@@ -73,6 +74,7 @@ class StepsPlanner:
         checkpoint = plan_checkpoints(ctx, self.handled)
         if checkpoint is not None:
             self.plan.checkpoint = checkpoint.source
+        plan_summaries(ctx, self.handled)
         for statement in ctx.program.session_statements():
             if ctx.program.initializers.removes_line_of(statement):
                 continue
@@ -82,6 +84,7 @@ class StepsPlanner:
                 self._plan_run(None, call)
         self._check_leftover_uses()
         self._check_exact_fetches()
+        check_merged_slices(ctx, self.plan)
         if not self.step_seen:
             ctx.leave(
                 RULE, session, "the session never runs the train op: outside the canonical shape"

@@ -100,6 +100,10 @@ class PlaceholderGraphRule(Rule):
                     f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
                 )
                 continue
+            summaries = program.summaries
+            if summaries.writer is not None and statement is summaries.writer.line:
+                ctx.edit(RULE, statement, _collect(plan.module_level))  # made once (BN007)
+                continue
             if self._is_keras_layer_object(ctx, statement):
                 where = ctx.positions[statement]
                 plan.keras_objects.append(
@@ -112,8 +116,10 @@ class PlaceholderGraphRule(Rule):
             ):  # a function reading no graph tensor as a global stays a module-level function
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
-            if isinstance(statement, cst.SimpleStatementLine) and any(
-                isinstance(s, cst.Expr) for s in statement.body
+            if (
+                isinstance(statement, cst.SimpleStatementLine)
+                and any(isinstance(s, cst.Expr) for s in statement.body)
+                and not summaries.graph_line(statement)  # a scalar summary's value (BN007)
             ):
                 ctx.leave(
                     RULE,

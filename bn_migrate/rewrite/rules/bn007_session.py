@@ -11,6 +11,11 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
   ``sess.run(init)`` statements; a name used any other way is left at that use (``analysis.initializers``);
 - in a placeholder program, a ``tf.train.Saver`` becomes a ``tf.train.Checkpoint`` and its
   ``CheckpointManager`` (``planning.checkpoints``), a restore warned about TF1 checkpoints;
+- in a placeholder program, scalar summaries (``tf.summary.scalar``, ``merge_all``/``merge``) written by a
+  ``tf.summary.FileWriter``'s ``add_summary(summary, step)`` become ``tf.summary.create_file_writer`` and
+  ``tf.summary.scalar(tag, value, step=step)`` under ``writer.as_default()`` where the session wrote them,
+  the same tags, float32 values and steps (``planning.summaries``); a tag TF1 would rename, a histogram,
+  image or audio summary, a summary fetched but not written, several writers are left with the reason;
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
@@ -123,6 +128,14 @@ class SessionRule(Rule):
                 line,
                 "tf.train.Saver in a Keras-input (functional) program: Saver -> tf.train.Checkpoint "
                 "is migrated in placeholder programs only",
+            )
+        for call in program.summaries.calls:
+            ctx.claim_within(call)
+            ctx.leave(
+                RULE,
+                call,
+                "tf.summary in a Keras-input (functional) program: summaries are migrated in "
+                "placeholder programs only",
             )
         planner = _SessionPlanner(ctx, program.session_name)
         planner.plan()
