@@ -19,11 +19,12 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
-from bn_migrate.rewrite.analysis import per_call
+from bn_migrate.rewrite.analysis import per_call, trees
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
+from bn_migrate.rewrite.analysis.trees import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import inlined_modules, main_function
@@ -72,14 +73,15 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
-        if not blockers:
-            aliases = AliasTable.build(module)
-            main = main_function.find(module, aliases)
-            virtual = main.virtual() if main is not None else None
-            virtual = virtual or main_function.graph_module(module, aliases)
-            if virtual is not None:
-                return _rewrite_virtual(virtual, source, options)
-        return _rewrite_module(module, source, options, blockers)
+        with trees.indexed(module):
+            if not blockers:
+                aliases = AliasTable.build(module)
+                main = main_function.find(module, aliases)
+                virtual = main.virtual() if main is not None else None
+                virtual = virtual or main_function.graph_module(module, aliases)
+                if virtual is not None:
+                    return _rewrite_virtual(virtual, source, options)
+            return _rewrite_module(module, source, options, blockers)
     except RecursionError:
         return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
@@ -328,13 +330,11 @@ def _rewrite_virtual(
     into ``main()``) or a module-level graph block (migrated dissolved): see
     ``planning.main_function``; places mapped back to the file."""
     main = virtual.main
-    result = _rewrite_module(
-        cst.parse_module(virtual.code),
-        virtual.code,
-        options,
-        (),
-        flags_parsed=main is not None and main.run_by_app,
-    )
+    module = cst.parse_module(virtual.code)
+    with trees.indexed(module):
+        result = _rewrite_module(
+            module, virtual.code, options, (), flags_parsed=main is not None and main.run_by_app
+        )
     applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]
     left = _sorted([*virtual.left, *(virtual.site(site) for site in result.left)])
     if virtual.left and result.status is Status.CHANGED:
@@ -522,7 +522,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
                 return False
             if node.attr.value in api.LAYER_UPDATE_ATTRIBUTES and name is None:
                 self._found(node, f".{node.attr.value}", "")
-            node.value.visit(self)  # ``attr`` is a Name too, but not a reference: never visit it
+            walk(node.value, self)  # ``attr`` is a Name too, but not a reference: never visit it
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
@@ -530,7 +530,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             if name is not None and api.is_tf1_only(name):
                 self._found(node, node.value, name)
 
-    module.visit(Finder())
+    walk(module, Finder())
     return found
 
 

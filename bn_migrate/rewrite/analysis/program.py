@@ -48,6 +48,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
+from bn_migrate.rewrite.analysis.trees import walk
 
 
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
@@ -372,7 +373,7 @@ class Program:
                 found = found or (name is not None and api.is_tensorflow(name))
                 return not found
 
-        statement.visit(Finder())
+        walk(statement, Finder())
         return found
 
     def builder_of(self, node: cst.Call) -> Builder | None:
@@ -425,7 +426,7 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-        module.visit(Index())
+        walk(module, Index())
 
     def _read_arg_scopes(self, module: cst.Module) -> None:
         """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives

@@ -7,6 +7,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.trees import walk
 
 
 def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
@@ -43,7 +44,7 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
             found.extend(node.body)
             return False  # no statement lies inside a simple statement: skip its expressions
 
-    body.visit(Collector())
+    walk(body, Collector())
     return found
 
 
@@ -99,19 +100,19 @@ def name_references(node: cst.CSTNode) -> list[cst.Name]:
             found.append(name)
 
         def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
+            walk(attribute.value, self)
             return False
 
         def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
+            walk(arg.value, self)
             return False
 
         def visit_Param(self, param: cst.Param) -> bool:
             if param.default is not None:
-                param.default.visit(self)
+                walk(param.default, self)
             return False
 
-    node.visit(References())
+    walk(node, References())
     return found
 
 
@@ -125,7 +126,7 @@ def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
             found = found or n is node
             return not found
 
-    tree.visit(Finder())
+    walk(tree, Finder())
     return found
 
 

@@ -34,6 +34,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, target_names
+from bn_migrate.rewrite.analysis.trees import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines
@@ -192,11 +193,11 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | None:
     ):
         return None
     inside = _Sessions(aliases)
-    definition.visit(inside)
+    walk(definition, inside)
     everywhere = _Sessions(aliases)
-    module.visit(everywhere)
+    walk(module, everywhere)
     called = _Sessions(aliases)  # ``main`` is named only by its caller
-    caller.visit(called)
+    walk(caller, called)
     if (
         not inside.found
         or everywhere.found != inside.found
@@ -336,7 +337,7 @@ def _takes_unused_argv(definition: cst.FunctionDef) -> bool:
         def visit_For(self, node: cst.For) -> None:
             stores.update(id(n) for n in target_names(node.target))
 
-    definition.body.visit(Finder())
+    walk(definition.body, Finder())
     return all(occurrence in stores for occurrence in occurrences)
 
 
@@ -404,7 +405,7 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
             nonlocal found
             found = found or aliases.qualify(attribute) == api.FLAGS_VALUES
 
-    node.visit(Finder())
+    walk(node, Finder())
     return found
 
 
@@ -465,7 +466,7 @@ def _leaves_function(definition: cst.FunctionDef) -> bool:
                 found = True
             return super().on_visit(node)
 
-    definition.visit(Finder())
+    walk(definition, Finder())
     return found
 
 

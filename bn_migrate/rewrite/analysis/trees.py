@@ -1,0 +1,138 @@
+"""One parse of each tree, shared: CPython's ``ast`` tree of a source text, and one recorded walk of a
+libcst module that every analysis replays instead of walking the tree again.
+
+A libcst walk (``node.visit(visitor)``) rebuilds every node it passes (``_visit_and_replace_children``)
+and asks the visitor about every attribute of every node: a module walk costs about what its parse
+costs. The analysis of one module walks it, or its statements, dozens of times. :func:`indexed` walks
+the module once and records the nodes in the order libcst visits them, with where each one's subtree
+ends; while it is active, :func:`walk` gives a visitor the very same ``on_visit`` / ``on_leave`` calls,
+in the same order, from that record (skipping a subtree when ``on_visit`` says False, as libcst does),
+so every fact read is the same. A node outside the recorded module (a tree built by a rule, a node met
+twice in the tree) is walked by libcst as before.
+
+:func:`parse` keeps the last ``ast`` tree it gave: the runner, the prefilter and the engine ask for the
+same text in turn, and get one parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+from collections.abc import Iterator
+
+import libcst as cst
+
+
+class _Recorder(cst.CSTVisitor):
+    """Every node in libcst's visit order; ``ends[i]``: one past the last node of ``order[i]``'s subtree."""
+
+    def __init__(self) -> None:
+        self.order: list[cst.CSTNode] = []
+        self.ends: list[int] = []
+        self._open: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._open.append(len(self.order))
+        self.order.append(node)
+        self.ends.append(0)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.ends[self._open.pop()] = len(self.order)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+
+class TreeIndex:
+    """A module's nodes in libcst's visit order (see the module docstring)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        recorder = _Recorder()
+        module.visit(recorder)
+        self.module = module
+        self.order = recorder.order
+        self.ends = recorder.ends
+        self.start: dict[int, int] = {}
+        twice: set[int] = set()
+        for position, node in enumerate(self.order):
+            key = id(node)
+            if key in self.start:
+                twice.add(key)
+            self.start[key] = position
+        for key in twice:  # a shared node object: which of its places is meant is unknown
+            del self.start[key]
+
+    def replay(self, node: cst.CSTNode, visitor: cst.CSTVisitor) -> bool:
+        """Visit ``node``'s subtree from the record as ``node.visit(visitor)`` would; False (nothing
+        done) when ``node`` is not recorded here."""
+        position = self.start.get(id(node))
+        if position is None or self.order[position] is not node:
+            return False
+        order, ends = self.order, self.ends
+        on_visit, on_leave = visitor.on_visit, visitor.on_leave
+        stop = ends[position]
+        open_nodes: list[tuple[int, cst.CSTNode]] = []
+        while position < stop:
+            while open_nodes and open_nodes[-1][0] <= position:
+                on_leave(open_nodes.pop()[1])
+            current = order[position]
+            if on_visit(current):
+                open_nodes.append((ends[position], current))
+                position += 1
+            else:
+                on_leave(current)
+                position = ends[position]
+        while open_nodes:
+            on_leave(open_nodes.pop()[1])
+        return True
+
+
+_ACTIVE: list[TreeIndex] = []
+
+
+@contextlib.contextmanager
+def indexed(module: cst.Module) -> Iterator[TreeIndex]:
+    """Record ``module`` once; :func:`walk` replays that record until the block ends."""
+    index = TreeIndex(module)
+    _ACTIVE.append(index)
+    try:
+        yield index
+    finally:
+        _ACTIVE.remove(index)
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a read-only visitor, replayed from the active record when it holds
+    ``node`` (same calls, same order)."""
+    for index in reversed(_ACTIVE):
+        if index.replay(node, visitor):
+            return
+    node.visit(visitor)
+
+
+_last: tuple[str, ast.Module | None] | None = None
+
+
+def parse(source: str) -> ast.Module | None:
+    """``source`` parsed by ``ast``, or None when it does not parse; the last answer is kept, so the
+    runner, the prefilter and the engine asking in turn about one text parse it once. The tree is
+    shared: callers only read it."""
+    global _last
+    if _last is not None and _last[0] is source:
+        return _last[1]
+    try:
+        tree: ast.Module | None = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    _last = (source, tree)
+    return tree
+
+
+def forget() -> None:
+    """Drop the kept ``ast`` tree (before libcst builds its own tree of a large file)."""
+    global _last
+    _last = None
