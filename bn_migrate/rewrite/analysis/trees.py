@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -74,6 +74,9 @@ class TreeIndex:
             return False
         order, ends = self.order, self.ends
         on_visit, on_leave = visitor.on_visit, visitor.on_leave
+        kind = type(visitor)
+        if kind.on_visit is cst.CSTVisitor.on_visit and kind.on_leave is cst.CSTVisitor.on_leave:
+            on_visit, on_leave = _dispatching(visitor)
         stop = ends[position]
         open_nodes: list[tuple[int, cst.CSTNode]] = []
         while position < stop:
@@ -89,6 +92,34 @@ class TreeIndex:
         while open_nodes:
             on_leave(open_nodes.pop()[1])
         return True
+
+
+def _dispatching(
+    visitor: cst.CSTVisitor,
+) -> tuple[Callable[[cst.CSTNode], bool], Callable[[cst.CSTNode], None]]:
+    """``CSTVisitor.on_visit`` / ``on_leave`` of ``visitor`` (which keeps libcst's), with the
+    ``visit_<Type>`` / ``leave_<Type>`` look-up done once per node type rather than once per node."""
+    visits: dict[type, Callable[[cst.CSTNode], object] | None] = {}
+    leaves: dict[type, Callable[[cst.CSTNode], object] | None] = {}
+
+    def on_visit(node: cst.CSTNode) -> bool:
+        kind = type(node)
+        try:
+            method = visits[kind]
+        except KeyError:
+            method = visits[kind] = getattr(visitor, f"visit_{kind.__name__}", None)
+        return method is None or method(node) is not False
+
+    def on_leave(node: cst.CSTNode) -> None:
+        kind = type(node)
+        try:
+            method = leaves[kind]
+        except KeyError:
+            method = leaves[kind] = getattr(visitor, f"leave_{kind.__name__}", None)
+        if method is not None:
+            method(node)
+
+    return on_visit, on_leave
 
 
 _ACTIVE: list[TreeIndex] = []
