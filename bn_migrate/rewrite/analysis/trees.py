@@ -73,7 +73,8 @@ class TreeIndex:
         if position is None or self.order[position] is not node:
             return False
         order, ends = self.order, self.ends
-        on_visit, on_leave = visitor.on_visit, visitor.on_leave
+        on_visit: Callable[[cst.CSTNode], bool] = visitor.on_visit
+        on_leave: Callable[[cst.CSTNode], None] = visitor.on_leave
         kind = type(visitor)
         if kind.on_visit is cst.CSTVisitor.on_visit and kind.on_leave is cst.CSTVisitor.on_leave:
             on_visit, on_leave = _dispatching(visitor)
