@@ -18,7 +18,7 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import single_target
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.result import ModelPair, Site
 
 if TYPE_CHECKING:

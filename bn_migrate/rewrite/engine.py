@@ -19,12 +19,12 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
-from bn_migrate.rewrite.analysis import per_call, trees
+from bn_migrate.rewrite.analysis import per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import inlined_modules, main_function
@@ -52,6 +52,7 @@ def rewrite_source(
     warnings = per_call.per_call_sites(tree, source) if tree is not None else []
     unchanged = prefilter.leaves_unchanged(source, tree)
     del tree  # not kept alive while libcst holds its own tree
+    trees.forget()
     result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers)
     result.warnings = warnings
     return result
@@ -73,7 +74,7 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
-        with trees.indexed(module):
+        with walks.indexed(module):
             if not blockers:
                 aliases = AliasTable.build(module)
                 main = main_function.find(module, aliases)
@@ -331,7 +332,7 @@ def _rewrite_virtual(
     ``planning.main_function``; places mapped back to the file."""
     main = virtual.main
     module = cst.parse_module(virtual.code)
-    with trees.indexed(module):
+    with walks.indexed(module):
         result = _rewrite_module(
             module, virtual.code, options, (), flags_parsed=main is not None and main.run_by_app
         )

@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import tokenize
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,7 +60,7 @@ from typing import Any, TextIO
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
 from bn_migrate.rewrite import notebook as nbcells
-from bn_migrate.rewrite.analysis import per_call
+from bn_migrate.rewrite.analysis import per_call, trees
 from bn_migrate.rewrite.formats import OutputFormat
 from bn_migrate.rewrite.notebook import NOTEBOOK_SUFFIX
 from bn_migrate.rewrite.progress import Progress, wants_progress
@@ -321,9 +320,7 @@ def check_python_syntax(text: str, display: str) -> None:
     parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
     "unchanged", even when it does not mention TensorFlow."""
     try:
-        with warnings.catch_warnings():  # invalid escapes and the like are the file's business
-            warnings.simplefilter("ignore")
-            compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        trees.parse_checked(text, display)  # kept: the prefilter and the engine read this tree
     except SyntaxError as exc:
         raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except (RecursionError, MemoryError):

@@ -16,7 +16,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.syntax import read_names
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 
 NORMALIZER_PARAMS = "normalizer_params"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.api_tables import FLAGS_MODULE, canonical_name
 
 ASSIGNED_MODULES = frozenset({FLAGS_MODULE})

@@ -48,7 +48,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:

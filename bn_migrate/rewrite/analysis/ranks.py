@@ -20,7 +20,7 @@ from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 class RankInputs(Protocol):

@@ -11,7 +11,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import BindingCollector, target_names
 from bn_migrate.rewrite.analysis.syntax import parameter_names
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 class _LocalBinders(BindingCollector):

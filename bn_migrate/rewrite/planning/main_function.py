@@ -34,7 +34,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, target_names
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines

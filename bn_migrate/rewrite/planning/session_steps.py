@@ -29,7 +29,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
 from bn_migrate.rewrite.planning.layer_calls import kwarg

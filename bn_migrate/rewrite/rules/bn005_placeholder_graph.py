@@ -23,7 +23,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names, read_names
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.graph_function import graph_function
 from bn_migrate.rewrite.planning.layer_calls import created_once, layer_object_name, module_level

@@ -38,7 +38,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner

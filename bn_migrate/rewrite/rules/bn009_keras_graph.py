@@ -18,7 +18,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, single_target
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import kwarg as _kwarg
 from bn_migrate.rewrite.planning.layer_calls import migrate_batch_norm_calls

@@ -16,7 +16,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, layer_calls
 from bn_migrate.rewrite.rule_examples import (

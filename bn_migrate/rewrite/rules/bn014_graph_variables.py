@@ -28,7 +28,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, FreeVariable, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, module_level
 from bn_migrate.rewrite.rule_examples import (

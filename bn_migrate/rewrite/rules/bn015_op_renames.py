@@ -37,7 +37,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import dotted
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
 from bn_migrate.rewrite.rule_examples import (

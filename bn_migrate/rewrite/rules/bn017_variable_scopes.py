@@ -29,7 +29,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.syntax import positional
-from bn_migrate.rewrite.analysis.trees import walk
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
