@@ -9,8 +9,10 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite.analysis import walks
+from bn_migrate.rewrite.analysis.syntax import node_positions
 from bn_migrate.rewrite.analysis.walks import TreeIndex, walk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,3 +124,17 @@ def test_without_a_record_walk_is_libcst() -> None:
     visitor = Typed()
     walk(module, visitor)
     assert visitor.events == _libcst(module, Typed)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_positions_are_libcsts(path: Path) -> None:
+    module = cst.parse_module(path.read_text())
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = node_positions(module)
+    assert list(found.items()) == list(expected.items())
+
+
+def test_positions_with_carriage_returns() -> None:
+    module = cst.parse_module("a = 1\r\nb = (2,\r\n     3)\rc = '''x\r\ny'''\n")
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert list(node_positions(module).items()) == list(expected.items())
