@@ -82,6 +82,7 @@ def _rewrite_source(
                 virtual = virtual or main_function.graph_module(module, aliases)
                 if virtual is not None:
                     return _rewrite_virtual(virtual, source, options)
+                return _rewrite_module(module, source, options, blockers, aliases=aliases)
             return _rewrite_module(module, source, options, blockers)
     except RecursionError:
         return _too_deeply_nested(source)
@@ -399,8 +400,10 @@ def _rewrite_module(
     blockers: Sequence[Site],
     *,
     flags_parsed: bool = False,
+    aliases: AliasTable | None = None,
 ) -> RewriteResult:
-    aliases = AliasTable.build(module)
+    """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
+    aliases = aliases or AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)

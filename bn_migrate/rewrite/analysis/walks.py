@@ -72,7 +72,7 @@ class TreeIndex:
         on_leave: Callable[[cst.CSTNode], None] = visitor.on_leave
         kind = type(visitor)
         if kind.on_visit is cst.CSTVisitor.on_visit and kind.on_leave is cst.CSTVisitor.on_leave:
-            on_visit, on_leave = _dispatching(visitor)
+            on_visit, on_leave = dispatching(visitor)
         stop = ends[position]
         open_nodes: list[tuple[int, cst.CSTNode]] = []
         while position < stop:
@@ -90,7 +90,7 @@ class TreeIndex:
         return True
 
 
-def _dispatching(
+def dispatching(
     visitor: cst.CSTVisitor,
 ) -> tuple[Callable[[cst.CSTNode], bool], Callable[[cst.CSTNode], None]]:
     """``CSTVisitor.on_visit`` / ``on_leave`` of ``visitor`` (which keeps libcst's), with the
