@@ -12,7 +12,9 @@ twice in the tree) is walked by libcst as before.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 
 import libcst as cst
@@ -60,6 +62,8 @@ class TreeIndex:
             self.start[key] = position
         for key in twice:  # a shared node object: which of its places is meant is unknown
             del self.start[key]
+        self._places: dict[type, list[int]] | None = None  # node type -> its places, in order
+        self._handled_by: dict[type, list[tuple[type, list[int]]]] = {}
 
     def replay(self, node: cst.CSTNode, visitor: cst.CSTVisitor) -> bool:
         """Visit ``node``'s subtree from the record as ``node.visit(visitor)`` would; False (nothing
@@ -68,11 +72,12 @@ class TreeIndex:
         if position is None or self.order[position] is not node:
             return False
         order, ends = self.order, self.ends
-        on_visit: Callable[[cst.CSTNode], bool] = visitor.on_visit
-        on_leave: Callable[[cst.CSTNode], None] = visitor.on_leave
         kind = type(visitor)
         if kind.on_visit is cst.CSTVisitor.on_visit and kind.on_leave is cst.CSTVisitor.on_leave:
-            on_visit, on_leave = dispatching(visitor)
+            self._replay_typed(position, visitor)
+            return True
+        on_visit: Callable[[cst.CSTNode], bool] = visitor.on_visit
+        on_leave: Callable[[cst.CSTNode], None] = visitor.on_leave
         stop = ends[position]
         open_nodes: list[tuple[int, cst.CSTNode]] = []
         while position < stop:
@@ -88,6 +93,79 @@ class TreeIndex:
         while open_nodes:
             on_leave(open_nodes.pop()[1])
         return True
+
+    def _replay_typed(self, position: int, visitor: cst.CSTVisitor) -> None:
+        """``replay`` for a visitor keeping libcst's ``on_visit`` / ``on_leave``: only the nodes of
+        the types it has a ``visit_<Type>`` or ``leave_<Type>`` method for are met (libcst's stubs
+        for the others do nothing and let the walk go on), in record order; a subtree is skipped
+        where ``visit_<Type>`` returns False, and ``leave_<Type>`` comes after the node's subtree."""
+        order, ends = self.order, self.ends
+        stop = ends[position]
+        visits: dict[type, Callable[[cst.CSTNode], object] | None] = {}
+        leaves: dict[type, Callable[[cst.CSTNode], object] | None] = {}
+        runs: list[list[int]] = []
+        for node_type, places in self._handled(type(visitor)):
+            name = node_type.__name__
+            method = getattr(visitor, f"visit_{name}")
+            visits[node_type] = None if _is_stub(method, f"visit_{name}") else method
+            method = getattr(visitor, f"leave_{name}")
+            leaves[node_type] = None if _is_stub(method, f"leave_{name}") else method
+            first = bisect.bisect_left(places, position)
+            last = bisect.bisect_left(places, stop, first)
+            if first < last:
+                runs.append(places[first:last])
+        if not runs:
+            return
+        met = runs[0] if len(runs) == 1 else sorted(itertools.chain.from_iterable(runs))
+        skip_to = position
+        open_nodes: list[tuple[int, cst.CSTNode, Callable[[cst.CSTNode], object]]] = []
+        for place in met:
+            if place < skip_to:
+                continue
+            while open_nodes and open_nodes[-1][0] <= place:
+                _, done, leave = open_nodes.pop()
+                leave(done)
+            current = order[place]
+            node_type = type(current)
+            visit, leave_current = visits[node_type], leaves[node_type]
+            if visit is None or visit(current) is not False:
+                if leave_current is not None:
+                    open_nodes.append((ends[place], current, leave_current))
+            else:
+                if leave_current is not None:
+                    leave_current(current)
+                skip_to = ends[place]
+        while open_nodes:
+            _, done, leave = open_nodes.pop()
+            leave(done)
+
+    def _handled(self, visitor_type: type) -> list[tuple[type, list[int]]]:
+        """The node types of this module ``visitor_type`` has a method for, with their places."""
+        found = self._handled_by.get(visitor_type)
+        if found is None:
+            if self._places is None:
+                self._places = {}
+                for place, node in enumerate(self.order):
+                    self._places.setdefault(type(node), []).append(place)
+            found = self._handled_by[visitor_type] = [
+                (node_type, places)
+                for node_type, places in self._places.items()
+                if not _is_stub(
+                    getattr(visitor_type, f"visit_{node_type.__name__}", None),
+                    f"visit_{node_type.__name__}",
+                )
+                or not _is_stub(
+                    getattr(visitor_type, f"leave_{node_type.__name__}", None),
+                    f"leave_{node_type.__name__}",
+                )
+            ]
+        return found
+
+
+def _is_stub(method: object, name: str) -> bool:
+    """Whether ``method`` (of a visitor or its class) is libcst's do-nothing ``CSTVisitor`` one."""
+    stub = getattr(cst.CSTVisitor, name, None)
+    return method is None or getattr(method, "__func__", method) is stub
 
 
 def dispatching(
