@@ -18,6 +18,7 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import single_target
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.result import ModelPair, Site
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ class Context:
 
     def claim_within(self, node: cst.CSTNode) -> None:
         """Claim every reference inside ``node`` (it is removed or rebuilt as a whole)."""
-        node.visit(_Claimer(self.claimed))
+        walk(node, _Claimer(self.claimed))
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         return self.aliases.qualify(node)

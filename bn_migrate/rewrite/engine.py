@@ -19,11 +19,12 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
-from bn_migrate.rewrite.analysis import per_call
+from bn_migrate.rewrite.analysis import per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import inlined_modules, library, main_function
@@ -51,6 +52,7 @@ def rewrite_source(
     warnings = per_call.per_call_sites(tree, source) if tree is not None else []
     unchanged = prefilter.leaves_unchanged(source, tree)
     del tree  # not kept alive while libcst holds its own tree
+    trees.forget()
     result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
     result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
     return result
@@ -76,23 +78,27 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
-        if not blockers and options.is_library(path):
-            driven = _library_driven(module)
-            if driven is not None:
-                return _rewrite_library(driven, source, options)
-            return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
-        refused = None
-        if not blockers:
-            aliases = AliasTable.build(module)
-            main = main_function.find(module, aliases)
-            if isinstance(main, main_function.Refusal):
-                refused = main
-            virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
-            if virtual is None and refused is None:
-                virtual = main_function.graph_module(module, aliases)
-            if virtual is not None:
-                return _rewrite_virtual(virtual, source, options)
-        return _rewrite_module(module, source, options, blockers, refused=refused)
+        with walks.indexed(module):
+            if not blockers and options.is_library(path):
+                driven = _library_driven(module)
+                if driven is not None:
+                    return _rewrite_library(driven, source, options)
+                return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
+            refused = None
+            aliases = None
+            if not blockers:
+                aliases = AliasTable.build(module)
+                main = main_function.find(module, aliases)
+                if isinstance(main, main_function.Refusal):
+                    refused = main
+                virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
+                if virtual is None and refused is None:
+                    virtual = main_function.graph_module(module, aliases)
+                if virtual is not None:
+                    return _rewrite_virtual(virtual, source, options)
+            return _rewrite_module(
+                module, source, options, blockers, refused=refused, aliases=aliases
+            )
     except RecursionError:
         return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
@@ -422,13 +428,11 @@ def _rewrite_virtual(
     into ``main()``) or a module-level graph block (migrated dissolved): see
     ``planning.main_function``; places mapped back to the file."""
     main = virtual.main
-    result = _rewrite_module(
-        cst.parse_module(virtual.code),
-        virtual.code,
-        options,
-        (),
-        flags_parsed=main is not None and main.run_by_app,
-    )
+    module = cst.parse_module(virtual.code)
+    with walks.indexed(module):
+        result = _rewrite_module(
+            module, virtual.code, options, (), flags_parsed=main is not None and main.run_by_app
+        )
     applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]
     left = _sorted([*virtual.left, *(virtual.site(site) for site in result.left)])
     if virtual.left and result.status is Status.CHANGED:
@@ -499,8 +503,10 @@ def _rewrite_module(
     flags_parsed: bool = False,
     library: bool = False,
     refused: main_function.Refusal | None = None,
+    aliases: AliasTable | None = None,
 ) -> RewriteResult:
-    aliases = AliasTable.build(module)
+    """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
+    aliases = aliases or AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)
@@ -644,7 +650,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
                 return False
             if node.attr.value in api.LAYER_UPDATE_ATTRIBUTES and name is None:
                 self._found(node, f".{node.attr.value}", "")
-            node.value.visit(self)  # ``attr`` is a Name too, but not a reference: never visit it
+            walk(node.value, self)  # ``attr`` is a Name too, but not a reference: never visit it
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
@@ -652,7 +658,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             if name is not None and api.is_tf1_only(name):
                 self._found(node, node.value, name)
 
-    module.visit(Finder())
+    walk(module, Finder())
     return found
 
 

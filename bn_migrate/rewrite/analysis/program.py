@@ -51,6 +51,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
+from bn_migrate.rewrite.analysis.walks import dispatching, walk
 
 
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
@@ -413,7 +414,7 @@ class Program:
                 found = found or (name is not None and api.is_tensorflow(name))
                 return not found
 
-        statement.visit(Finder())
+        walk(statement, Finder())
         return found
 
     def builder_of(self, node: cst.Call) -> Builder | None:
@@ -432,23 +433,36 @@ class Program:
         repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
         defining: list[cst.CSTNode] = []  # enclosing function and class definitions
         scopes = self._scope_reader = ArgScopeReader(module, self.aliases)
+        # libcst's on_visit/on_leave of the scope reader and of the index below, with their
+        # ``visit_<Type>`` look-ups and the isinstance tests done once per node type
+        scope_visit, scope_leave = dispatching(scopes)
+        roles: dict[type, list[cst.CSTNode] | None] = {}
 
         class Index(cst.CSTVisitor):
             def on_visit(self, node: cst.CSTNode) -> bool:
-                scopes.on_visit(node)
-                if isinstance(node, _REPEATING):
-                    repeating.append(node)
-                elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                    defining.append(node)
-                return super().on_visit(node)
+                scope_visit(node)
+                kind = type(node)
+                try:
+                    stack = roles[kind]
+                except KeyError:
+                    stack = roles[kind] = (
+                        repeating
+                        if isinstance(node, _REPEATING)
+                        else defining
+                        if isinstance(node, (cst.FunctionDef, cst.ClassDef))
+                        else None
+                    )
+                if stack is not None:
+                    stack.append(node)
+                return own_visit(node)
 
             def on_leave(self, original_node: cst.CSTNode) -> None:
                 if repeating and repeating[-1] is original_node:
                     repeating.pop()
                 elif defining and defining[-1] is original_node:
                     defining.pop()
-                scopes.on_leave(original_node)
-                super().on_leave(original_node)
+                scope_leave(original_node)
+                own_leave(original_node)
 
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
                 program.statements.extend(node.body)
@@ -466,7 +480,9 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-        module.visit(Index())
+        index = Index()
+        own_visit, own_leave = dispatching(index)
+        walk(module, index)
 
     def _read_arg_scopes(self, module: cst.Module) -> None:
         """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives

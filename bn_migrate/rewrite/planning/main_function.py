@@ -52,6 +52,7 @@ from bn_migrate.rewrite.analysis.names import (
     target_names,
 )
 from bn_migrate.rewrite.analysis.syntax import is_docstring
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines
@@ -670,7 +671,7 @@ def _takes_unused_argv(definition: cst.FunctionDef) -> bool:
         def visit_For(self, node: cst.For) -> None:
             stores.update(id(n) for n in target_names(node.target))
 
-    definition.body.visit(Finder())
+    walk(definition.body, Finder())
     return all(occurrence in stores for occurrence in occurrences)
 
 
@@ -738,7 +739,7 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
             nonlocal found
             found = found or aliases.qualify(attribute) == api.FLAGS_VALUES
 
-    node.visit(Finder())
+    walk(node, Finder())
     return found
 
 
@@ -807,7 +808,7 @@ def _leaving(
                 found.append((node, word))
             return super().on_visit(node)
 
-    definition.visit(Finder())
+    walk(definition, Finder())
     return found[0] if found else None
 
 

@@ -28,6 +28,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
@@ -485,7 +486,7 @@ class StepsPlanner:
         binds nowhere when the module reads ``_`` (gettext's ``_("...")``, a value kept in ``_``)."""
         if self.unused is None:
             reads = _ReadsName("_")
-            self.ctx.module.visit(reads)
+            walk(self.ctx.module, reads)
             self.unused = self.ctx.program.fresh_name("_unused") if reads.found else "_"
         return self.unused
 
@@ -563,15 +564,15 @@ class StepsPlanner:
                     )
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
-                node.value.visit(self)
+                walk(node.value, self)
                 return False
 
             def visit_Arg(self, node: cst.Arg) -> bool:
-                node.value.visit(self)
+                walk(node.value, self)
                 return False
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
-            statement.visit(Uses())
+            walk(statement, Uses())
 
 
 def _targets_of(
@@ -712,5 +713,5 @@ def _nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
             found.append(n)
             return True
 
-    node.visit(Collector())
+    walk(node, Collector())
     return found
