@@ -25,12 +25,24 @@ default, no argument reading a parameter bound before it; a parameter passed the
 named after, ``train(args)``, is that name and is not rebound), and no local that, made module-level,
 changes what other code reads (``shadowing``).
 
+The training function may be run by an *entry function* instead (``def main(unused_argv): train()``
+under ``tf.app.run()``, ``def main(): train(args)`` called last): a module-level function whose body
+holds the training function's one use, as a call statement, beside plain statements only (``_plain``:
+calls of builtins and standard-library modules that bind nothing, so the rules may read the program
+without them). The entry then meets the conditions on the last call (decorator, bound once, called
+once; called without arguments and without parameters, or ``main(argv)`` run by ``tf.app.run``), the
+training function is bound to the arguments of the entry's call, which read only module names (the
+entry has no other locals), and the entry is kept as it is (a marker holds its place).
+An early ``return`` stays refused: the function's code after it is not the module's code read after
+the rest (pix2pix's ``if a.mode == "export": ... return`` builds and runs a second TF1 program).
+
 ``main`` run by ``tf.app.run()`` (``tf.app.run(main)``, ``tf.compat.v1.app.run()``, the no-argument
-form only under the ``__name__`` guard, where it finds this module's ``main``) has one parameter its
-body never names (``def main(_):``, ``def main(argv=None):``), as TF1 calls ``main(argv)`` after parsing
-the flags: the rules then see the call after the body (``tf.app.run(main)``) and migrate it with the
-flags as code that runs after the flags are parsed (``Context.flags_parsed``, BN015), provided no
-module-level statement reads the flags (``FLAGS.x`` or a call of a function that reads them) before.
+form only under the ``__name__`` guard after plain statements, where it finds this module's ``main``)
+has one parameter its body never names (``def main(_):``, ``def main(argv=None):``), as TF1 calls
+``main(argv)`` after parsing the flags: the rules then see the call after the body
+(``tf.app.run(main)``) and migrate it with the flags as code that runs after the flags are parsed
+(``Context.flags_parsed``, BN015), provided no module-level statement reads the flags (``FLAGS.x`` or
+a call of a function that reads them) before.
 The graph block the function builds its program in (or the one around its call) is dissolved first
 (``planning.graph_wrapper``). Places in reports are mapped back to the original file.
 """
