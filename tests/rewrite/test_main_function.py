@@ -103,7 +103,7 @@ def test_train_function_fixture_argparse_guard_graph_block_and_global() -> None:
 def test_positional_argument_and_defaults_bound_direct_call() -> None:
     code = _changed(program()).code
     assert code.endswith("\n\ntrain(0.1)\n")
-    assert "\ndef train(lr, momentum=0.9, steps=2):\n" in code
+    assert "\ndef train(lr, momentum=0.9, steps=2):\n    fc = tf.keras" in code  # no blank line
     assert "momentum=momentum" in code and "for _ in range(steps):" in code
     assert "lr = 0.1" not in code and "momentum = 0.9" not in code
 

@@ -192,6 +192,8 @@ class MainFunction:
                 "parameters; please report"
             )
         inner = [_one_blank_line(s) for s in statements[params + 1 : end]]
+        if inner:  # no blank line right under the ``def`` (the rules removed what stood there)
+            inner[0] = _no_blank_line_above(inner[0])
         block = self.definition.body
         assert isinstance(block, cst.IndentedBlock)
         docstring = 1 if inner and is_docstring(inner[0]) else 0
@@ -1046,6 +1048,14 @@ def _one_blank_line(statement: cst.BaseStatement) -> cst.BaseStatement:
         if line.comment is None and lines and lines[-1].comment is None:
             continue
         lines.append(line.with_changes(indent=line.comment is not None))
+    return statement.with_changes(leading_lines=lines)
+
+
+def _no_blank_line_above(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """``statement`` without the blank lines above it, before its first comment."""
+    lines = list(leading_lines(statement))
+    while lines and lines[0].comment is None:
+        lines.pop(0)
     return statement.with_changes(leading_lines=lines)
 
 
