@@ -463,3 +463,22 @@ def test_entry_fixture_migrates_to_its_golden() -> None:
 )
 def test_entry_refusals_name_the_condition(source: str, words: str) -> None:
     _refused(source, words)
+
+
+def test_an_early_return_names_its_if_and_the_tensorflow_in_its_branch() -> None:
+    """pix2pix's ``if a.mode == "export": ... (a graph and a session) ... return`` before the training
+    graph: still left (the code after the return is not module code), naming the branch's TF line."""
+    branch = (
+        "    if steps == 0:\n"
+        "        export = tf.placeholder(tf.string, [1])\n"
+        "        print(export)\n"
+        "        return\n"
+    )
+    _refused(
+        program(first=branch),
+        "returns at line 9 (in the `if` at line 6, whose branch uses TensorFlow from line 7",
+    )
+    _refused(
+        program(first="    if lr is None:\n        return\n"),
+        "returns at line 7 (in the `if` at line 6)",
+    )

@@ -53,7 +53,7 @@ import bisect
 import builtins
 import symtable
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -403,7 +403,10 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
     tail = _tail(definition)
     leaving = _leaving(definition, tail)
     if leaving is not None:
-        return refuse(f"{leaving[1]} at line {line(leaving[0])}")
+        node, word = leaving
+        return refuse(
+            f"{word} at line {line(node)}{_early_return(definition, node, aliases, line)}"
+        )
     globals_ = _leading_globals(definition)
     bindings: list[cst.SimpleStatementLine] = []
     same: set[str] = set()
@@ -995,6 +998,55 @@ def _leaving(
 
     definition.visit(Finder())
     return found[0] if found else None
+
+
+def _early_return(
+    definition: cst.FunctionDef,
+    node: cst.CSTNode,
+    aliases: AliasTable,
+    line: Callable[[cst.CSTNode], int],
+) -> str:
+    """For a ``return`` inside an ``if`` of the body: that ``if``'s line and, when its branch uses
+    TensorFlow (a second program, as pix2pix's ``if a.mode == "export": ... return``), the first line
+    that does; else ``""``."""
+    if not isinstance(node, cst.Return):
+        return ""
+    for statement in _statements(definition):
+        if not isinstance(statement, cst.If) or not _contains(statement, node):
+            continue
+        used: list[cst.CSTNode] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                qualified = aliases.qualify(attribute)
+                if qualified is not None and qualified.partition(".")[0] == "tensorflow":
+                    used.append(attribute)
+                    return False
+                return True
+
+        statement.visit(Finder())
+        where = f" (in the `if` at line {line(statement)}"
+        if used:
+            first = min(line(u) for u in used)
+            return (
+                f"{where}, whose branch uses TensorFlow from line {first}: code after an early "
+                "return is not the module's code, and the branch's TF1 code would be left as it is)"
+            )
+        return where + ")"
+    return ""
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or visited is node
+            return not found
+
+    tree.visit(Finder())
+    return found
 
 
 def _leading_globals(definition: cst.FunctionDef) -> tuple[cst.BaseStatement, ...]:
