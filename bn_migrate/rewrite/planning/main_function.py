@@ -1011,29 +1011,29 @@ def _early_return(
     that does; else ``""``."""
     if not isinstance(node, cst.Return):
         return ""
-    for statement in _statements(definition):
-        if not isinstance(statement, cst.If) or not _contains(statement, node):
-            continue
-        used: list[cst.CSTNode] = []
+    branch = next(
+        (s for s in _statements(definition) if isinstance(s, cst.If) and _contains(s, node)), None
+    )
+    if branch is None:
+        return ""
+    used: list[cst.CSTNode] = []
 
-        class Finder(cst.CSTVisitor):
-            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-                qualified = aliases.qualify(attribute)
-                if qualified is not None and qualified.partition(".")[0] == "tensorflow":
-                    used.append(attribute)
-                    return False
-                return True
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            qualified = aliases.qualify(attribute)
+            if qualified is not None and qualified.partition(".")[0] == "tensorflow":
+                used.append(attribute)
+                return False
+            return True
 
-        statement.visit(Finder())
-        where = f" (in the `if` at line {line(statement)}"
-        if used:
-            first = min(line(u) for u in used)
-            return (
-                f"{where}, whose branch uses TensorFlow from line {first}: code after an early "
-                "return is not the module's code, and the branch's TF1 code would be left as it is)"
-            )
+    branch.visit(Finder())
+    where = f" (in the `if` at line {line(branch)}"
+    if not used:
         return where + ")"
-    return ""
+    return (
+        f"{where}, whose branch uses TensorFlow from line {min(line(u) for u in used)}: code after "
+        "an early return is not the module's code, and the branch's TF1 code would be left as it is)"
+    )
 
 
 def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
