@@ -432,6 +432,13 @@ def test_entry_fixture_migrates_to_its_golden() -> None:
             "whose line 23 is not a plain statement",
         ),
         (
+            program(
+                top="import sys",
+                call="def main():\n    sys.modules[__name__].train(0.2)\n    train(0.1)\n\n\nmain()\n",
+            ),
+            "whose line 21 is not a plain statement",
+        ),
+        (
             program(call="def main():\n    train(0.1)\n\n\nmain()\nmain()\n"),
             "is run by `main` (line 21), which is called 2 times",
         ),
@@ -455,6 +462,7 @@ def test_entry_fixture_migrates_to_its_golden() -> None:
         "binds-a-name",
         "calls-a-module-function",
         "lambda",
+        "reaches-the-module",
         "entry-called-twice",
         "entry-parameters",
         "entry-never-called",

@@ -82,19 +82,23 @@ _MARKERS = (_BEGIN, _END, _DEF, _PARAMS, _GUARD, _ENTRY)
 _MAIN = "main"
 APP_RUN = "tensorflow.app.run"
 # builtins a plain statement may call: not those that run code or reach the module's names
-_BUILTINS = frozenset(dir(builtins)) - {
-    "__import__",
+_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__")) - {
     "breakpoint",
     "compile",
     "delattr",
     "eval",
     "exec",
+    "getattr",
     "globals",
     "locals",
     "setattr",
     "vars",
 }
-_NOT_PLAIN_MODULES = frozenset({"builtins", "code", "ctypes", "importlib", "runpy"})  # run code
+# modules that run code or reach the program's own functions (``sys.modules[__name__].train()``)
+_NOT_PLAIN_MODULES = frozenset(
+    {"builtins", "code", "ctypes", "gc", "importlib", "inspect", "runpy"}
+)
+_NOT_PLAIN_NAMES = ("sys.modules", "sys._getframe")
 
 
 class NotRestorable(Exception):
@@ -549,6 +553,10 @@ def _plain(
             return False
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
+            nonlocal plain
+            qualified = aliases.qualify(node) or ""
+            if any(qualified == n or qualified.startswith(n + ".") for n in _NOT_PLAIN_NAMES):
+                plain = False
             node.value.visit(self)  # ``attr`` names no variable
             return False
 
