@@ -1015,8 +1015,8 @@ def _early_return(
     line: Callable[[cst.CSTNode], int],
 ) -> str:
     """For a ``return`` inside an ``if`` of the body: that ``if``'s line and, when its branch uses
-    TensorFlow (a second program, as pix2pix's ``if a.mode == "export": ... return``), the first line
-    that does; else ``""``."""
+    TensorFlow (a second program, as pix2pix's ``if a.mode == "export": ... return``: code that would
+    stay TF1 beside the migrated rest), the first line that does; else ``""``."""
     if not isinstance(node, cst.Return):
         return ""
     branch = next(
@@ -1038,10 +1038,7 @@ def _early_return(
     where = f" (in the `if` at line {line(branch)}"
     if not used:
         return where + ")"
-    return (
-        f"{where}, whose branch uses TensorFlow from line {min(line(u) for u in used)}: code after "
-        "an early return is not the module's code, and the branch's TF1 code would be left as it is)"
-    )
+    return f"{where}, whose branch uses TensorFlow from line {min(line(u) for u in used)})"
 
 
 def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
