@@ -490,3 +490,23 @@ def test_an_early_return_names_its_if_and_the_tensorflow_in_its_branch() -> None
         program(first="    if lr is None:\n        return\n"),
         "returns at line 7 (in the `if` at line 6)",
     )
+
+
+def test_entry_defined_first_with_a_docstring_under_guard_and_graph_block() -> None:
+    """``main`` before ``train``, the argument read from the guard's ``args``, the call inside
+    ``with tf.Graph().as_default():`` (dissolved)."""
+    source = (
+        "import argparse\nimport numpy as np\nimport tensorflow as tf\n\n\n"
+        'def main():\n    """Entry."""\n    train(args.lr)\n\n\n'
+        f"def train(lr, momentum=0.9, steps=2):\n{BODY}\n\n"
+        'if __name__ == "__main__":\n    parser = argparse.ArgumentParser()\n'
+        "    parser.add_argument('--lr', type=float, default=0.1)\n    args = parser.parse_args()\n"
+        "    with tf.Graph().as_default():\n        main()\n"
+    )
+    code = _changed(source).code
+    assert (
+        '\n\ndef main():\n    """Entry."""\n    train(args.lr)\n\n\ndef train(lr, momentum=0.9'
+        in code
+    )
+    assert code.endswith("    args = parser.parse_args()\n    main()\n")
+    assert "lr = args.lr" not in code
