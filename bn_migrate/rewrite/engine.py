@@ -269,12 +269,9 @@ def _rewrite_one_program(
     try:
         texts = inlined.split(result.code)
         for index, text in enumerate(texts):
-            try:
-                _check_parses(text)
-            except cst.ParserSyntaxError as exc:
-                raise InliningError(
-                    index, 1, f"internal: the rewrite does not parse ({exc.message}); please report"
-                ) from exc
+            unparsable = _unparsable(text)
+            if unparsable is not None:
+                raise InliningError(index, 1, unparsable.message)
     except InliningError as exc:
         return _separately(files, options, reasons, exc)
     models: list[list[ModelPair]] = [[] for _ in files]
@@ -402,16 +399,9 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
             "`tf.Variable`): not migrated",
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
-    try:
-        _check_parses(code)
-    except cst.ParserSyntaxError as exc:  # never write code that does not parse
-        site = Site(
-            ENGINE_RULE,
-            1,
-            1,
-            f"internal: the rewrite does not parse ({exc.message}); please report",
-        )
-        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # never write code that does not parse
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     applied = [site for site in result.applied if site.line < driven.first_driver_line]
     return RewriteResult(
         status=Status.CHANGED if code != source else Status.UNCHANGED,
@@ -446,16 +436,9 @@ def _rewrite_virtual(
         assert main is not None
         site = Site(ENGINE_RULE, main.line(), 1, str(exc))
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
-    try:
-        _check_parses(code)
-    except cst.ParserSyntaxError as exc:  # never write code that does not parse
-        site = Site(
-            ENGINE_RULE,
-            1,
-            1,
-            f"internal: the rewrite does not parse ({exc.message}); please report",
-        )
-        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # never write code that does not parse
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     return RewriteResult(
         status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
     )
@@ -542,16 +525,9 @@ def _rewrite_module(
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
-    try:
-        _check_parses(code)
-    except cst.ParserSyntaxError as exc:  # a rule produced invalid code: never write it
-        site = Site(
-            ENGINE_RULE,
-            1,
-            1,
-            f"internal: the rewrite does not parse ({exc.message}); please report",
-        )
-        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # a rule produced invalid code: never write it
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     models = list(ctx.models) if status is Status.CHANGED else []
     return RewriteResult(
@@ -563,14 +539,19 @@ def _rewrite_module(
     )
 
 
-def _check_parses(code: str) -> None:
-    """Raise ``ParserSyntaxError`` unless ``code`` parses. CPython's own parser (several times
-    faster) answers first; only code it rejects, such as syntax newer than this interpreter, goes to
-    libcst, whose verdict decides as before."""
+def _unparsable(code: str) -> Site | None:
+    """The internal-error site when the rewrite ``code`` does not parse (never written), else None.
+    CPython's own parser (several times faster) answers first; only code it rejects, such as syntax
+    newer than this interpreter, goes to libcst, whose verdict decides."""
     try:
         ast.parse(code)
     except (SyntaxError, ValueError):
-        cst.parse_module(code)
+        try:
+            cst.parse_module(code)
+        except cst.ParserSyntaxError as exc:
+            message = f"internal: the rewrite does not parse ({exc.message}); please report"
+            return Site(ENGINE_RULE, 1, 1, message)
+    return None
 
 
 def _sorted(sites: list[Site]) -> list[Site]:

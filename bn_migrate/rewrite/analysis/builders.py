@@ -36,6 +36,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     positional,
     read_names,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 
 _SCOPE_KEYWORDS = ("name_or_scope", "reuse", "default_name", "values")
 
@@ -251,7 +252,7 @@ def _calls_anything(node: cst.CSTNode) -> bool:
         def visit_Lambda(self, node: cst.Lambda) -> bool:
             return False
 
-    node.visit(Calls())
+    walk(node, Calls())
     return found
 
 

@@ -26,6 +26,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
 
 Source = (
@@ -252,7 +253,7 @@ def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
             if name is not None and api.is_tf1_only(name):
                 found.append(name)
 
-    value.visit(Finder())
+    walk(value, Finder())
     return found[0] if found else None
 
 

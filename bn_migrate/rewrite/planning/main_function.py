@@ -65,7 +65,7 @@ from bn_migrate.rewrite.analysis.names import (
     bound_names,
     target_names,
 )
-from bn_migrate.rewrite.analysis.syntax import is_docstring
+from bn_migrate.rewrite.analysis.syntax import contains, is_docstring
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
@@ -572,7 +572,7 @@ def _plain(
                 root = qualified.partition(".")[0] if qualified is not None else ""
                 plain = plain and root in sys.stdlib_module_names and root not in _NOT_PLAIN_MODULES
 
-    statement.visit(Finder())
+    walk(statement, Finder())
     return plain
 
 
@@ -584,20 +584,20 @@ def _all_called(module: cst.Module, uses: Sequence[cst.CSTNode]) -> bool:
         def visit_Call(self, node: cst.Call) -> None:
             called.add(id(node.func))
 
-    module.visit(Calls())
+    walk(module, Calls())
     return all(id(use) in called for use in uses)
 
 
 def _training_function(module: cst.Module, aliases: AliasTable) -> cst.FunctionDef | None:
     """The module-level function that makes every session of the module, if one does."""
     everywhere = _Sessions(aliases)
-    module.visit(everywhere)
+    walk(module, everywhere)
     if not everywhere.found:
         return None
     for statement in module.body:
         if isinstance(statement, cst.FunctionDef):
             inside = _Sessions(aliases)
-            statement.visit(inside)
+            walk(statement, inside)
             if inside.found == everywhere.found:
                 return statement
     return None
@@ -741,7 +741,7 @@ def _names_in(node: cst.CSTNode) -> set[str]:
             attribute.value.visit(self)  # ``attr`` is a Name too, but reads no variable
             return False
 
-    node.visit(Finder())
+    walk(node, Finder())
     return names
 
 
@@ -1021,7 +1021,7 @@ def _early_return(
     if not isinstance(node, cst.Return):
         return ""
     branch = next(
-        (s for s in _statements(definition) if isinstance(s, cst.If) and _contains(s, node)), None
+        (s for s in _statements(definition) if isinstance(s, cst.If) and contains(s, node)), None
     )
     if branch is None:
         return ""
@@ -1035,24 +1035,11 @@ def _early_return(
                 return False
             return True
 
-    branch.visit(Finder())
+    walk(branch, Finder())
     where = f" (in the `if` at line {line(branch)}"
     if not used:
         return where + ")"
     return f"{where}, whose branch uses TensorFlow from line {min(line(u) for u in used)})"
-
-
-def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or visited is node
-            return not found
-
-    tree.visit(Finder())
-    return found
 
 
 def _leading_globals(definition: cst.FunctionDef) -> tuple[cst.BaseStatement, ...]:
