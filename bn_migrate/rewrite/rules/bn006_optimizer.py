@@ -8,6 +8,20 @@ step differentiates the loss with respect to every layer's trainable variables, 
 with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf.control_dependencies
 (update_ops)``, ``tf.group(train, *update_ops)``) goes: Keras applies BN updates in the forward pass.
 
+The train op written in three steps, ``grads_and_vars = opt.compute_gradients(loss[, var_list])`` ->
+clipping -> ``train_op = opt.apply_gradients(pairs[, global_step])`` (``analysis.gradients``, read by
+binding from ``apply_gradients`` back to ``compute_gradients`` of the same optimizer object), becomes the
+same train step with the same clipping ops, in the same order, on the tape's gradients before
+``apply_gradients``: ``[(tf.clip_by_value(g, a, b), v) for g, v in pairs]`` and ``tf.clip_by_norm`` of each
+gradient, ``gradients, variables = zip(*pairs)`` then ``tf.clip_by_global_norm(gradients, c)`` and
+``zip(gradients, variables)``. ``var_list`` and ``global_step`` are migrated as for ``minimize``; the update
+ops may be made the control dependencies of any op of the chain, or grouped with it (``tf.group(train_op,
+update_ops)``, ``tf.group(*update_ops, train_op)``). Left, with the line and the condition: gradients
+changed otherwise (scaled, filtered to those not None, summed over several losses), computed by another
+optimizer object, clip arguments other than the bounds (``axes``, ``use_norm``) or bounds read from the
+graph, a name of the chain read elsewhere, any other ``compute_gradients`` argument (``aggregation_method``,
+``gate_gradients``, ``grad_loss``), and such a train op beside other train ops.
+
 A learning rate read from a flag (``FLAGS.learning_rate``, ``FLAGS = tf.app.flags.FLAGS``) is a constant:
 the Keras optimizer reads it where TF1's did, once the flags are parsed.
 
@@ -78,6 +92,7 @@ from bn_migrate.rewrite.planning.graph_function import (
 )
 from bn_migrate.rewrite.planning.layer_calls import bind, code
 from bn_migrate.rewrite.rule_examples import (
+    ADAM_KERAS,
     GAN_AFTER,
     GAN_BEFORE,
     PLACEHOLDER_AFTER,
@@ -129,6 +144,30 @@ def _decay_program(template: str) -> str:
     )
 
 
+_CHAIN = """optimizer = tf.train.AdamOptimizer(0.1)
+with tf.control_dependencies(update_ops):
+    grads_and_vars = optimizer.compute_gradients(loss)
+gradients, variables = zip(*grads_and_vars)
+gradients, _ = tf.clip_by_global_norm(gradients, 5.0)
+train_op = optimizer.apply_gradients(zip(gradients, variables))
+"""
+
+
+def _gradient_chain_program(template: str, chain: str = _CHAIN) -> str:
+    """The placeholder example trained by compute_gradients -> clip_by_global_norm -> apply_gradients."""
+    if template == PLACEHOLDER_BEFORE:
+        return placeholder_program(template).replace(
+            "with tf.control_dependencies(update_ops):\n"
+            "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
+            chain,
+        )
+    return placeholder_program(template, optimizer=ADAM_KERAS).replace(
+        "    gradients = tape.gradient(loss, variables)\n",
+        "    gradients = tape.gradient(loss, variables)\n"
+        "    gradients, _ = tf.clip_by_global_norm(gradients, 5.0)\n",
+    )
+
+
 class OptimizerRule(Rule):
     """tf.train optimizer + minimize -> Keras optimizer + ``@tf.function`` train step."""
 
@@ -171,6 +210,20 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(
+            _gradient_chain_program(PLACEHOLDER_BEFORE),
+            _gradient_chain_program(PLACEHOLDER_AFTER),
+        ),
+        Example(  # the gradients scaled: not a clipping the train step repeats
+            _gradient_chain_program(
+                PLACEHOLDER_BEFORE,
+                _CHAIN.replace(
+                    "gradients, _ = tf.clip_by_global_norm(gradients, 5.0)",
+                    "gradients = [0.5 * g for g in gradients]",
+                ),
+            ),
+            left=("BN006",),
+        ),
         Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
         Example(  # the discriminator's var_list names a scope no builder has
             GAN_BEFORE.replace(
@@ -204,8 +257,7 @@ class OptimizerRule(Rule):
             ctx.leave(
                 RULE,
                 ctx.program.session or ctx.module,
-                "no minimize() or compute_gradients() -> apply_gradients(): outside the canonical "
-                "shape",
+                "no minimize(): outside the canonical shape",
             )
             return
         if gradient is not None:
@@ -249,12 +301,13 @@ class OptimizerRule(Rule):
         consumed = self._consumed(ctx, {optimizer}, chain)
         for node in (minimize, *chain):
             if not any(contains(statement, node) for statement in consumed):
-                what = "minimize()" if gradient is None else "this line of the gradient chain"
                 ctx.leave(
                     RULE,
                     node,
-                    f"{what} inside a block other than tf.control_dependencies, or beside other "
-                    "statements in one: not migrated",
+                    "minimize() inside a block other than tf.control_dependencies: not migrated"
+                    if gradient is None
+                    else "this line of the gradient chain is inside a block other than "
+                    "tf.control_dependencies, or beside other statements in one: not migrated",
                 )
                 return
         if gradient is not None:
