@@ -278,6 +278,21 @@ def test_the_migration_is_idempotent_on_its_output() -> None:
             "capped = [",
             "clip bound reads `bound`, a tensor of the graph",
         ),
+        (
+            "gv = opt.compute_gradients(loss)\n"
+            "g, v = zip(*gv)\n"
+            "g2, norm = tf.clip_by_global_norm(g, 1.0)\n"
+            "train_op = opt.apply_gradients(zip(norm, v))\n",
+            "g2, norm",
+            "`norm` is not the clipped gradients of tf.clip_by_global_norm()",
+        ),
+        (
+            "gv = opt.compute_gradients(loss)\n"
+            "g, v = zip(*gv)\n"
+            "train_op = opt.apply_gradients(zip(v, v))\n",
+            "train_op = ",
+            "`v` is not the gradients `g` of zip(*pairs)",
+        ),
     ],
     ids=[
         "scaled",
@@ -288,6 +303,8 @@ def test_the_migration_is_idempotent_on_its_output() -> None:
         "clip-axes",
         "chain-read-elsewhere",
         "clip-bound-from-graph",
+        "norm-applied",
+        "variables-applied",
     ],
 )
 def test_chains_the_step_cannot_keep_are_left_with_the_reason(

@@ -287,6 +287,13 @@ class _Chain:
         while True:
             index, binding = self._binding(name, at)
             if index == split_at:
+                first = target_names(split.targets[0].target)[0]
+                if first.value != name.value:
+                    raise _Refused(
+                        name,
+                        f"`{name.value}` is not the gradients `{first.value}` of zip(*pairs): not "
+                        "migrated",
+                    )
                 return self._pairs(pairs, split_at, optimizer)
             if index < split_at:
                 raise _Refused(binding, f"`{name.value}` is bound before the gradients are split")
@@ -367,10 +374,15 @@ class _Chain:
         if call_target(self.aliases, expression) == api.GLOBAL_NORM_CLIP:
             assert isinstance(expression, cst.Call)
             names = target_names(target)
-            if not (isinstance(target, cst.Tuple) and len(names) == 2 == len(target.elements)):
+            if not (
+                isinstance(target, cst.Tuple)
+                and len(names) == 2 == len(target.elements)
+                and names[0].value == name
+            ):
                 raise _Refused(
                     value,
-                    "tf.clip_by_global_norm() not unpacked into (gradients, norm): not migrated",
+                    f"`{name}` is not the clipped gradients of tf.clip_by_global_norm() unpacked as "
+                    "(gradients, norm): not migrated",
                 )
             args = positional(expression)
             if (
@@ -387,6 +399,7 @@ class _Chain:
             return args[0].value
         if (
             isinstance(expression, cst.ListComp)
+            and isinstance(target, cst.Name)
             and isinstance(expression.for_in.target, cst.Name)
             and isinstance(expression.for_in.iter, cst.Name)
             and isinstance(expression.elt, cst.Call)
