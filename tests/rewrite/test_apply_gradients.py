@@ -316,3 +316,17 @@ def test_chains_the_step_cannot_keep_are_left_with_the_reason(
     reasons = [s for s in result.left if s.rule == "BN006" and expected in s.message]
     assert reasons, result.left
     assert reasons[0].line == line_of(source, where), (reasons[0], result.left)
+
+
+def test_apply_gradients_of_a_keras_optimizer_is_no_tf1_train_op() -> None:
+    """Already TF2 at module level (a Keras optimizer): neither a chain nor a refusal."""
+    source = (
+        "import tensorflow as tf\n\n"
+        "opt = tf.keras.optimizers.SGD(0.1)\n"
+        "w = tf.Variable(1.0)\n"
+        "opt.apply_gradients([(tf.constant(0.5), w)])\n"
+    )
+    module = cst.parse_module(source)
+    program = Program.read(module, AliasTable.build(module))
+    assert not program.gradient_ops and not program.gradient_refusals
+    assert_rewrite(source, None)
