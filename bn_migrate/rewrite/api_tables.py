@@ -771,6 +771,27 @@ GLOBAL_STEP_GETTER = "tensorflow.train.get_global_step"
 TF_VARIABLE = "tensorflow.Variable"
 GLOBAL_STEP_VARIABLE_KEYWORDS = frozenset({"trainable", "name", "dtype"})
 """``tf.Variable(0, trainable=False, ...)`` as a global step: the keywords accepted beside it."""
+COMPUTE_GRADIENTS = "compute_gradients"
+"""Optimizer method returning ``[(gradient, variable), ...]`` (``analysis.gradients``)."""
+APPLY_GRADIENTS = "apply_gradients"
+"""Optimizer method applying ``[(gradient, variable), ...]``: the train op of ``analysis.gradients``."""
+PER_GRADIENT_CLIPS = frozenset({"tensorflow.clip_by_value", "tensorflow.clip_by_norm"})
+"""Clipping ops applied to one gradient at a time, the same TF op in the train step on the tape's
+gradients (their arguments after the gradient, by TF1 keyword)."""
+GLOBAL_NORM_CLIP = "tensorflow.clip_by_global_norm"
+CLIP_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "tensorflow.clip_by_value": ("clip_value_min", "clip_value_max"),
+    "tensorflow.clip_by_norm": ("clip_norm",),
+    "tensorflow.clip_by_global_norm": ("clip_norm",),
+}
+"""Arguments after the gradient(s) that the train step repeats; any other (``axes``, ``use_norm``,
+``name``) leaves the train op."""
+COMPUTE_GRADIENTS_ARGS = ("loss", "var_list")
+"""``compute_gradients`` arguments migrated (positional order); any other (``aggregation_method``,
+``gate_gradients``, ``grad_loss``, ...) leaves the train op."""
+APPLY_GRADIENTS_ARGS = ("grads_and_vars", "global_step")
+"""``apply_gradients`` arguments migrated (positional order); ``name=`` leaves the train op."""
+
 OPTIMIZER_STEPS = "iterations"
 """Keras optimizer attribute counting ``apply_gradients`` calls: what a TF1 global step read becomes."""
 

@@ -42,6 +42,7 @@ SUPPORTED_FIXTURES = (
     "trainable_false",
     "slim_arg_scope",
     "lr_decay_var_list",
+    "clipped_gradients",
     "multi_fetch_eval",
     "get_variable_mlp",
     "builder_once",

@@ -29,6 +29,11 @@ from bn_migrate.rewrite.analysis.builders import (
     read_builder,
     read_nested_builder,
 )
+from bn_migrate.rewrite.analysis.gradients import (
+    GradientRefusal,
+    GradientTrainOp,
+    read_gradient_train_ops,
+)
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
@@ -133,6 +138,12 @@ class Program:
     minimize: dict[str, cst.Call] = field(
         default_factory=dict
     )  # train op name -> its ``.minimize(...)`` call
+    gradient_ops: dict[str, GradientTrainOp] = field(
+        default_factory=dict
+    )  # train op name -> its compute_gradients -> clipping -> apply_gradients chain
+    gradient_refusals: list[GradientRefusal] = field(
+        default_factory=list
+    )  # apply_gradients train ops not read as a chain, with the reason
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
     repeated_calls: set[int] = field(
@@ -500,7 +511,19 @@ class Program:
                 self.scope_defaults[id(call)] = list(defaults.values())
 
     def _read_training(self, module: cst.Module) -> None:
-        """Optimizers, ``minimize`` train ops, and which train ops carry the update ops with them."""
+        """Optimizers, ``minimize`` and ``apply_gradients`` train ops, and which train ops carry the
+        update ops with them."""
+        if any(
+            m.matches(call.func, m.Attribute(attr=m.Name(api.APPLY_GRADIENTS)))
+            for call in self.calls
+        ):
+            self.gradient_ops, self.gradient_refusals = read_gradient_train_ops(
+                self.aliases, module, self.update_ops_names
+            )
+            self.train_ops |= set(self.gradient_ops)
+            self.train_ops_with_updates |= {
+                name for name, op in self.gradient_ops.items() if op.with_updates
+            }
         for statement in self.statements:
             target = single_target(statement)
             if target is None or not isinstance(statement, cst.Assign):
@@ -515,14 +538,7 @@ class Program:
                 self.train_ops.add(target)
             elif call_target(self.aliases, value) == api.GROUP:
                 assert isinstance(value, cst.Call)
-                parts = [a.value for a in value.args if a.keyword is None]
-                names = {p.value for p in parts if isinstance(p, cst.Name)}
-                starred = {
-                    a.value.value
-                    for a in value.args
-                    if a.star == "*" and isinstance(a.value, cst.Name)
-                }
-                if names & self.train_ops and starred <= self.update_ops_names and starred:
+                if self._groups_train_op_and_updates(value):
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
         for block in module.body:
@@ -536,6 +552,24 @@ class Program:
                         if args[0].value.value in self.update_ops_names:
                             inside = {single_target(s) for s in small_statements(block.body)}
                             self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+
+    def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
+        """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(
+        train_op, update_ops)`` (``tf.group`` flattens nested lists): one train op and the UPDATE_OPS
+        collection, nothing else."""
+        ops: list[str] = []
+        updates: list[str] = []
+        for arg in group.args:
+            if arg.keyword is not None or not isinstance(arg.value, cst.Name):
+                return False
+            name = arg.value.value
+            if name in self.update_ops_names and arg.star in ("", "*"):
+                updates.append(name)
+            elif name in self.train_ops and not arg.star:
+                ops.append(name)
+            else:
+                return False
+        return len(ops) == 1 and len(updates) >= 1
 
     def _read_updates_run(self) -> None:
         """Does a session run execute update ops (with a train op that carries them, or fetched)?"""
