@@ -62,7 +62,9 @@ def _cmd_rewrite(args: argparse.Namespace) -> int:
         jobs=args.jobs or 0,
         excludes=tuple(args.exclude),
         options=RewriteOptions(
-            plain_keras_bn=args.plain_keras_bn, fix_missing_updates=args.fix_missing_updates
+            plain_keras_bn=args.plain_keras_bn,
+            fix_missing_updates=args.fix_missing_updates,
+            library=tuple(args.library),
         ),
         selection=selection,
     )
@@ -638,6 +640,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix-missing-updates",
         action="store_true",
         help="let statistics move where the original never ran its update ops (changes behaviour)",
+    )
+    rewrite.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="read the modules under PATH as a model library: each public builder is migrated as "
+        "if a training program called it once (repeatable)",
     )
     rewrite.add_argument(
         "-q",

@@ -372,6 +372,7 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
         "tensorflow.nn.conv2d", "tensorflow.nn.bias_add", "tensorflow.nn.max_pool",
         "tensorflow.nn.avg_pool", "tensorflow.matmul",
         "tensorflow.contrib.layers.conv2d", "tensorflow.contrib.layers.convolution2d",
+        "tensorflow.contrib.layers.max_pool2d", "tensorflow.contrib.layers.avg_pool2d",
     }
 )  # fmt: skip
 """Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``;
@@ -392,7 +393,13 @@ RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
 for classes, call arguments for functions). The layer keeps its input's rank only if each is absent
 (the default keeps it), ``None``, a string (a built-in Keras activation, all elementwise or softmax) or
 a ``RANK_PRESERVING_FUNCTIONS`` name; any other callable may change the rank."""
-RANK_TWO_LAYERS = frozenset({"tensorflow.layers.flatten", "tensorflow.keras.layers.Flatten"})
+RANK_TWO_LAYERS = frozenset(
+    {
+        "tensorflow.layers.flatten",
+        "tensorflow.keras.layers.Flatten",
+        "tensorflow.contrib.layers.flatten",
+    }
+)
 """Layers whose output is 2-D."""
 RANK_CONCAT = frozenset(
     {"tensorflow.concat", "tensorflow.keras.layers.concatenate", "tensorflow.keras.layers.Concatenate"}
@@ -549,8 +556,27 @@ LAYERS: dict[str, LayerSpec] = {
         )
         for name in ("conv2d", "convolution2d")
     },
+    **{
+        f"tensorflow.contrib.layers.{name}": LayerSpec(
+            keras, ("kernel_size", "stride", "padding", "data_format"),
+            renames={"kernel_size": "pool_size", "stride": "strides"},
+            explicit={"strides": "2"},
+            unsupported=frozenset({"data_format", "outputs_collections"}),
+            auto_name=auto, scope_arg="scope", keras_positional=("pool_size", "strides"),
+        )
+        for name, keras, auto in (
+            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D"),
+            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D"),
+        )
+    },
+    "tensorflow.contrib.layers.flatten": LayerSpec(
+        "tf.keras.layers.Flatten", (), unsupported=frozenset({"outputs_collections"}),
+        auto_name="Flatten", scope_arg="scope",
+    ),
 }  # fmt: skip
-"""TF1 layer functions other than batch norm (rule BN003). contrib ``fully_connected`` defaults to a ReLU
+"""TF1 layer functions other than batch norm (rule BN003). contrib/slim ``max_pool2d`` / ``avg_pool2d``
+stride 2 by default (Keras: the pool size), written out, and pad "VALID" as Keras does; they and
+contrib ``flatten`` make no variables. contrib ``fully_connected`` defaults to a ReLU
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
 ``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
 ``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
@@ -745,6 +771,27 @@ GLOBAL_STEP_GETTER = "tensorflow.train.get_global_step"
 TF_VARIABLE = "tensorflow.Variable"
 GLOBAL_STEP_VARIABLE_KEYWORDS = frozenset({"trainable", "name", "dtype"})
 """``tf.Variable(0, trainable=False, ...)`` as a global step: the keywords accepted beside it."""
+COMPUTE_GRADIENTS = "compute_gradients"
+"""Optimizer method returning ``[(gradient, variable), ...]`` (``analysis.gradients``)."""
+APPLY_GRADIENTS = "apply_gradients"
+"""Optimizer method applying ``[(gradient, variable), ...]``: the train op of ``analysis.gradients``."""
+PER_GRADIENT_CLIPS = frozenset({"tensorflow.clip_by_value", "tensorflow.clip_by_norm"})
+"""Clipping ops applied to one gradient at a time, the same TF op in the train step on the tape's
+gradients (their arguments after the gradient, by TF1 keyword)."""
+GLOBAL_NORM_CLIP = "tensorflow.clip_by_global_norm"
+CLIP_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "tensorflow.clip_by_value": ("clip_value_min", "clip_value_max"),
+    "tensorflow.clip_by_norm": ("clip_norm",),
+    "tensorflow.clip_by_global_norm": ("clip_norm",),
+}
+"""Arguments after the gradient(s) that the train step repeats; any other (``axes``, ``use_norm``,
+``name``) leaves the train op."""
+COMPUTE_GRADIENTS_ARGS = ("loss", "var_list")
+"""``compute_gradients`` arguments migrated (positional order); any other (``aggregation_method``,
+``gate_gradients``, ``grad_loss``, ...) leaves the train op."""
+APPLY_GRADIENTS_ARGS = ("grads_and_vars", "global_step")
+"""``apply_gradients`` arguments migrated (positional order); ``name=`` leaves the train op."""
+
 OPTIMIZER_STEPS = "iterations"
 """Keras optimizer attribute counting ``apply_gradients`` calls: what a TF1 global step read becomes."""
 

@@ -18,6 +18,7 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import single_target
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.result import ModelPair, Site
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ class Context:
     program: Program
     # the module's code runs after ``tf.app.run`` parsed the flags (``planning.main_function``)
     flags_parsed: bool = False
+    library: bool = False  # a library module read with its driver (``planning.library``)
     # the module's training function is not read as the program, for this condition
     # (``planning.main_function.Refusal``): named where a site's fate depends on the training code
     training_refusal: str | None = None
@@ -235,7 +237,7 @@ class Context:
 
     def claim_within(self, node: cst.CSTNode) -> None:
         """Claim every reference inside ``node`` (it is removed or rebuilt as a whole)."""
-        node.visit(_Claimer(self.claimed))
+        walk(node, _Claimer(self.claimed))
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         return self.aliases.qualify(node)
@@ -416,7 +418,7 @@ SHARED_FIELDS = frozenset(
 )
 """The ``Context`` fields through which rules pass decisions to each other (and to the engine). The
 inputs (``module``, ``aliases``, ``options``, ``positions``, ``program``, ``flags_parsed``,
-``training_refusal``) are read-only
+``library``, ``training_refusal``) are read-only
 facts; ``edits``,
 ``claimed``, ``applied`` and ``left`` are written only through ``Context``'s methods."""
 

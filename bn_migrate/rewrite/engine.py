@@ -19,14 +19,15 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
-from bn_migrate.rewrite.analysis import per_call
+from bn_migrate.rewrite.analysis import per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
-from bn_migrate.rewrite.planning import inlined_modules, interactive_session, main_function
+from bn_migrate.rewrite.planning import inlined_modules, interactive_session, library, main_function
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -51,13 +52,18 @@ def rewrite_source(
     warnings = per_call.per_call_sites(tree, source) if tree is not None else []
     unchanged = prefilter.leaves_unchanged(source, tree)
     del tree  # not kept alive while libcst holds its own tree
-    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers)
+    trees.forget()
+    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
     result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
     return result
 
 
 def _rewrite_source(
-    source: str, unchanged: bool, options: RewriteOptions, blockers: Sequence[Site]
+    source: str,
+    unchanged: bool,
+    options: RewriteOptions,
+    blockers: Sequence[Site],
+    path: str = "<string>",
 ) -> RewriteResult:
     if unchanged:
         return RewriteResult(status=Status.UNCHANGED, code=source)
@@ -72,18 +78,27 @@ def _rewrite_source(
     except RecursionError:
         return _too_deeply_nested(source)
     try:
-        refused = None
-        if not blockers:
-            aliases = AliasTable.build(module)
-            main = main_function.find(module, aliases)
-            if isinstance(main, main_function.Refusal):
-                refused = main
-            virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
-            if virtual is None and refused is None:
-                virtual = main_function.graph_module(module, aliases)
-            if virtual is not None:
-                return _rewrite_virtual(virtual, source, options)
-        return _rewrite_module(module, source, options, blockers, refused=refused)
+        with walks.indexed(module):
+            if not blockers and options.is_library(path):
+                driven = _library_driven(module)
+                if driven is not None:
+                    return _rewrite_library(driven, source, options)
+                return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
+            refused = None
+            aliases = None
+            if not blockers:
+                aliases = AliasTable.build(module)
+                main = main_function.find(module, aliases)
+                if isinstance(main, main_function.Refusal):
+                    refused = main
+                virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
+                if virtual is None and refused is None:
+                    virtual = main_function.graph_module(module, aliases)
+                if virtual is not None:
+                    return _rewrite_virtual(virtual, source, options)
+            return _rewrite_module(
+                module, source, options, blockers, refused=refused, aliases=aliases
+            )
     except RecursionError:
         return _too_deeply_nested(source)
     except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the file or stop a run
@@ -254,12 +269,9 @@ def _rewrite_one_program(
     try:
         texts = inlined.split(result.code)
         for index, text in enumerate(texts):
-            try:
-                _check_parses(text)
-            except cst.ParserSyntaxError as exc:
-                raise InliningError(
-                    index, 1, f"internal: the rewrite does not parse ({exc.message}); please report"
-                ) from exc
+            unparsable = _unparsable(text)
+            if unparsable is not None:
+                raise InliningError(index, 1, unparsable.message)
     except InliningError as exc:
         return _separately(files, options, reasons, exc)
     models: list[list[ModelPair]] = [[] for _ in files]
@@ -325,6 +337,80 @@ def _left_with_program(files: Sequence[ProgramFile], index: int, left: list[Site
     return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(left))
 
 
+def _library_driven(module: cst.Module) -> library.Driven | None:
+    """The library module with its driver (``planning.library``), or None: it has a session (a
+    program of its own) or no public builder."""
+    aliases = AliasTable.build(module)
+    if any(call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)):
+        return None
+    tf = next(
+        (
+            local
+            for local, name in aliases.bindings.items()
+            if api.canonical_name(name) == api.TF and local not in aliases.shadowed
+        ),
+        None,
+    )
+    found, _ = library.entries(module)
+    return library.drive(module, found, tf)
+
+
+def _calls(module: cst.Module) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    module.visit(Calls())
+    return found
+
+
+def _with_library_reasons(result: RewriteResult, module: cst.Module) -> RewriteResult:
+    """A library module no driver could call: why its public builders were not driven, beside the
+    other reasons it is left."""
+    if result.status is not Status.SKIPPED:
+        return result
+    _, reasons = library.entries(module)
+    extra = [Site(library.RULE, line, 1, message) for line, message in reasons]
+    return replace(result, left=_sorted([*result.left, *extra]))
+
+
+def _rewrite_library(driven: library.Driven, source: str, options: RewriteOptions) -> RewriteResult:
+    """A library module migrated with its driver, the driver cut off after (``planning.library``)."""
+    module = cst.parse_module(driven.code)
+    _, reasons = library.entries(module)
+    result = _rewrite_module(module, driven.code, options, (), library=True)
+    left = [driven.site(site) for site in result.left]
+    left += [Site(library.RULE, line, 1, message) for line, message in reasons]
+    if result.status is not Status.CHANGED or left:
+        status = Status.SKIPPED if left else Status.UNCHANGED
+        return RewriteResult(status=status, code=source, left=_sorted(left), error=result.error)
+    kept, moved = driven.restore(result.code)
+    code = _insert_after_imports(kept, moved).code if moved else kept.code
+    lost = driven.lost_names(code)
+    if lost:
+        site = Site(
+            library.RULE,
+            1,
+            1,
+            f"the migration makes `{lost[0]}` where a training program builds its graph, which a "
+            "library does not have (a variable a builder makes with `tf.get_variable` or "
+            "`tf.Variable`): not migrated",
+        )
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # never write code that does not parse
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
+    applied = [site for site in result.applied if site.line < driven.first_driver_line]
+    return RewriteResult(
+        status=Status.CHANGED if code != source else Status.UNCHANGED,
+        code=code,
+        applied=_sorted(applied),
+        models=result.models,
+    )
+
+
 def _rewrite_virtual(
     virtual: main_function.VirtualModule, source: str, options: RewriteOptions
 ) -> RewriteResult:
@@ -332,13 +418,11 @@ def _rewrite_virtual(
     into ``main()``) or a module-level graph block (migrated dissolved): see
     ``planning.main_function``; places mapped back to the file."""
     main = virtual.main
-    result = _rewrite_module(
-        cst.parse_module(virtual.code),
-        virtual.code,
-        options,
-        (),
-        flags_parsed=main is not None and main.run_by_app,
-    )
+    module = cst.parse_module(virtual.code)
+    with walks.indexed(module):
+        result = _rewrite_module(
+            module, virtual.code, options, (), flags_parsed=main is not None and main.run_by_app
+        )
     applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]
     left = _sorted([*virtual.left, *(virtual.site(site) for site in result.left)])
     if virtual.left and result.status is Status.CHANGED:
@@ -352,16 +436,9 @@ def _rewrite_virtual(
         assert main is not None
         site = Site(ENGINE_RULE, main.line(), 1, str(exc))
         return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
-    try:
-        _check_parses(code)
-    except cst.ParserSyntaxError as exc:  # never write code that does not parse
-        site = Site(
-            ENGINE_RULE,
-            1,
-            1,
-            f"internal: the rewrite does not parse ({exc.message}); please report",
-        )
-        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # never write code that does not parse
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     return RewriteResult(
         status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
     )
@@ -407,9 +484,12 @@ def _rewrite_module(
     blockers: Sequence[Site],
     *,
     flags_parsed: bool = False,
+    library: bool = False,
     refused: main_function.Refusal | None = None,
+    aliases: AliasTable | None = None,
 ) -> RewriteResult:
-    aliases = AliasTable.build(module)
+    """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
+    aliases = aliases or AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -429,6 +509,7 @@ def _rewrite_module(
         positions=positions,
         program=Program.read(module, aliases),
         flags_parsed=flags_parsed,
+        library=library,
         training_refusal=refused.condition if refused is not None else None,
     )
     if refused is not None:  # the training function's own reason (``planning.main_function``)
@@ -450,16 +531,9 @@ def _rewrite_module(
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
-    try:
-        _check_parses(code)
-    except cst.ParserSyntaxError as exc:  # a rule produced invalid code: never write it
-        site = Site(
-            ENGINE_RULE,
-            1,
-            1,
-            f"internal: the rewrite does not parse ({exc.message}); please report",
-        )
-        return RewriteResult(status=Status.SKIPPED, code=source, left=[site])
+    unparsable = _unparsable(code)  # a rule produced invalid code: never write it
+    if unparsable is not None:
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     models = list(ctx.models) if status is Status.CHANGED else []
     return RewriteResult(
@@ -475,14 +549,19 @@ _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", 
 """Text without any of these has no default-session run to read (``planning.interactive_session``)."""
 
 
-def _check_parses(code: str) -> None:
-    """Raise ``ParserSyntaxError`` unless ``code`` parses. CPython's own parser (several times
-    faster) answers first; only code it rejects, such as syntax newer than this interpreter, goes to
-    libcst, whose verdict decides as before."""
+def _unparsable(code: str) -> Site | None:
+    """The internal-error site when the rewrite ``code`` does not parse (never written), else None.
+    CPython's own parser (several times faster) answers first; only code it rejects, such as syntax
+    newer than this interpreter, goes to libcst, whose verdict decides."""
     try:
         ast.parse(code)
     except (SyntaxError, ValueError):
-        cst.parse_module(code)
+        try:
+            cst.parse_module(code)
+        except cst.ParserSyntaxError as exc:
+            message = f"internal: the rewrite does not parse ({exc.message}); please report"
+            return Site(ENGINE_RULE, 1, 1, message)
+    return None
 
 
 def _sorted(sites: list[Site]) -> list[Site]:
@@ -562,7 +641,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
                 return False
             if node.attr.value in api.LAYER_UPDATE_ATTRIBUTES and name is None:
                 self._found(node, f".{node.attr.value}", "")
-            node.value.visit(self)  # ``attr`` is a Name too, but not a reference: never visit it
+            walk(node.value, self)  # ``attr`` is a Name too, but not a reference: never visit it
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
@@ -570,7 +649,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             if name is not None and api.is_tf1_only(name):
                 self._found(node, node.value, name)
 
-    module.visit(Finder())
+    walk(module, Finder())
     return found
 
 

@@ -17,6 +17,7 @@ import ast
 import re
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis import trees
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -41,11 +42,9 @@ def may_contain_tf(source: str) -> bool:
 
 
 def parsed(source: str) -> ast.Module | None:
-    """``source`` parsed by ``ast``, or None when it does not parse (the engine reports why)."""
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    """``source`` parsed by ``ast``, or None when it does not parse (the engine reports why); one
+    parse per text, shared (``analysis.trees``)."""
+    return trees.parse(source)
 
 
 def leaves_unchanged(source: str, tree: ast.Module | None = None) -> bool:
@@ -58,9 +57,8 @@ def leaves_unchanged(source: str, tree: ast.Module | None = None) -> bool:
         return True
     text_may_refer = may_refer_to_tf1(source)
     if tree is None:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = trees.parse(source)
+        if tree is None:
             return False
     if text_may_refer and may_refer_to_tf1_in(tree):
         return False

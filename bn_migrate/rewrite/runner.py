@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import tokenize
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,7 +60,7 @@ from typing import Any, TextIO
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
 from bn_migrate.rewrite import notebook as nbcells
-from bn_migrate.rewrite.analysis import per_call
+from bn_migrate.rewrite.analysis import per_call, trees
 from bn_migrate.rewrite.formats import OutputFormat
 from bn_migrate.rewrite.notebook import NOTEBOOK_SUFFIX
 from bn_migrate.rewrite.progress import Progress, wants_progress
@@ -321,9 +320,7 @@ def check_python_syntax(text: str, display: str) -> None:
     parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
     "unchanged", even when it does not mention TensorFlow."""
     try:
-        with warnings.catch_warnings():  # invalid escapes and the like are the file's business
-            warnings.simplefilter("ignore")
-            compile(text, display, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        trees.parse_checked(text, display)  # kept: the prefilter and the engine read this tree
     except SyntaxError as exc:
         raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except (RecursionError, MemoryError):
@@ -1192,6 +1189,23 @@ def _sigint_held_while_spawning() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def job_size(job: FileJob) -> int:
+    """Bytes a job reads: its file's, or its program's files' (0 for a file that cannot be read)."""
+    total = 0
+    for one in _program_jobs(job) if job.program else [job]:
+        with contextlib.suppress(OSError):
+            total += os.stat(one.path).st_size
+    return total
+
+
+def largest_first(jobs: Sequence[FileJob]) -> list[int]:
+    """The order in which workers get ``jobs`` (their indexes): largest first, ties in the given
+    order, so the largest file does not start last and leave one worker busy while others idle.
+    Outcomes are still recorded in the given order."""
+    sizes = [job_size(job) for job in jobs]
+    return sorted(range(len(jobs)), key=lambda index: -sizes[index])
+
+
 def _run_parallel(
     jobs: list[FileJob],
     settings: JobSettings,
@@ -1207,7 +1221,10 @@ def _run_parallel(
     consumed = 0
     try:
         with _sigint_held_while_spawning(), deferred(signal.SIGTERM):
-            futures = [executor.submit(process_job, job, settings) for job in jobs]
+            submitted: dict[int, Future[list[FileOutcome]]] = {}
+            for index in largest_first(jobs):
+                submitted[index] = executor.submit(process_job, jobs[index], settings)
+            futures = [submitted[index] for index in range(len(jobs))]
         for job, future in zip(jobs, futures):
             outcomes = _outcome_of(job, future)
             consumed += 1

@@ -24,6 +24,7 @@ SEEN_OPTIONS: list[object] = []
 class StandInOptions:
     plain_keras_bn: bool = False
     fix_missing_updates: bool = False
+    library: tuple[str, ...] = ()
 
 
 def recording_transform(source: str, *, path: str = "<string>", options: object = None):
@@ -72,9 +73,11 @@ def test_options_reach_the_engine(tmp_path: Path, capsys: pytest.CaptureFixture[
     make_tree(tmp_path, {"a.py": TF1})
     cli(capsys, str(tmp_path), "--check", "--plain-keras-bn", "-j1")
     cli(capsys, str(tmp_path), "--check", "--fix-missing-updates", "-j1")
+    cli(capsys, str(tmp_path), "--check", "--library", "models", "--library", "nets", "-j1")
     assert [
         StandInOptions(plain_keras_bn=True),
         StandInOptions(fix_missing_updates=True),
+        StandInOptions(library=("models", "nets")),
     ] == SEEN_OPTIONS
 
 
@@ -99,7 +102,11 @@ def test_output_dir_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (tmp_path / "new/notes.md").read_text() == "hi\n"
     document = json.loads(report.read_text())
     assert document["mode"] == "output-dir"
-    assert document["options"] == {"plain_keras_bn": False, "fix_missing_updates": False}
+    assert document["options"] == {
+        "plain_keras_bn": False,
+        "fix_missing_updates": False,
+        "library": [],
+    }
     assert document["files"][0]["written_to"] == str(tmp_path / "new/a.py")
 
 

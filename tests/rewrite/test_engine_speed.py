@@ -2,7 +2,7 @@
 
 - ``_add_imports`` runs libcst's ``AddImportsVisitor`` on the module's head only;
 - ``_ApplyEdits`` skips subtrees that hold no edit;
-- ``_check_parses`` asks CPython's parser first;
+- ``_unparsable`` asks CPython's parser first;
 - ``node_positions`` resolves positions without the metadata wrapper's extra walk;
 - ``Program`` reads ranks only when a rule asks for one.
 """
@@ -81,10 +81,11 @@ def test_pruned_edit_application_equals_the_full_walk(monkeypatch: pytest.Monkey
     assert rewrite_source(source) == pruned
 
 
-def test_check_parses_accepts_what_libcst_accepts_and_rejects_invalid_code() -> None:
-    engine._check_parses("x = 1\n")
-    with pytest.raises(cst.ParserSyntaxError):
-        engine._check_parses("x = = 1\n")
+def test_unparsable_accepts_what_libcst_accepts_and_names_invalid_code() -> None:
+    assert engine._unparsable("x = 1\n") is None
+    site = engine._unparsable("x = = 1\n")
+    assert site is not None and site.rule == engine.ENGINE_RULE
+    assert site.message.startswith("internal: the rewrite does not parse (")
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.name)

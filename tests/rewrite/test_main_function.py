@@ -103,7 +103,7 @@ def test_train_function_fixture_argparse_guard_graph_block_and_global() -> None:
 def test_positional_argument_and_defaults_bound_direct_call() -> None:
     code = _changed(program()).code
     assert code.endswith("\n\ntrain(0.1)\n")
-    assert "\ndef train(lr, momentum=0.9, steps=2):\n" in code
+    assert "\ndef train(lr, momentum=0.9, steps=2):\n    fc = tf.keras" in code  # no blank line
     assert "momentum=momentum" in code and "for _ in range(steps):" in code
     assert "lr = 0.1" not in code and "momentum = 0.9" not in code
 
@@ -362,3 +362,151 @@ def test_tensorflow_in_the_guard_outside_the_graph_block_keeps_it() -> None:
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED and result.code == source
     assert any("TensorFlow used outside" in s.message for s in result.left), result.left
+
+
+# --- an entry function that runs the training function ----------------------------------------------
+
+APP_ENTRY = (
+    "def main(unused_argv):\n"
+    "    logging.info('start')\n"
+    "    train(0.1, steps=3)\n"
+    "    print('done', 1)\n"
+    "\n\n"
+    'if __name__ == "__main__":\n'
+    "    logging.basicConfig(level=logging.INFO)\n"
+    "    tf.app.run()\n"
+)
+
+
+def test_entry_under_app_run_with_plain_statements_is_read_through() -> None:
+    """``def main(unused_argv): train(...)`` run by ``tf.app.run()`` (vanhuyz/CycleGAN-TensorFlow):
+    ``train`` is migrated in place with the arguments ``main`` passes; ``main``, its logging and the
+    guard's ``logging.basicConfig`` stay as they are."""
+    source = program(top="import logging", call=APP_ENTRY)
+    result = _changed(source)
+    code = result.code
+    assert "\ndef train(lr, momentum=0.9, steps=2):\n" in code
+    assert "momentum=momentum" in code and "for _ in range(steps):" in code
+    assert "lr = 0.1" not in code and "steps = 3" not in code
+    assert (
+        "\n\n\ndef main(unused_argv):\n    logging.info('start')\n    train(0.1, steps=3)\n" in code
+    )
+    assert code.endswith(
+        '\nif __name__ == "__main__":\n    logging.basicConfig(level=logging.INFO)\n'
+        "    app.run(main, flags_parser=lambda argv: flags.FLAGS(argv, known_only=True))\n"
+    )
+    lines = source.splitlines()  # places are the original file's (inside train)
+    bn = next(s for s in result.applied if s.rule == "BN001")
+    assert lines[bn.line - 1][bn.col - 1 :].startswith("tf.layers.batch_normalization(")
+
+
+def test_entry_called_last_is_read_through() -> None:
+    entry = "def main():\n    train(lr=0.5)\n\n\nmain()\n"
+    code = _changed(program(call=entry)).code
+    assert "\ndef train(lr, momentum=0.9, steps=2):\n" in code and "lr = 0.5" not in code
+    assert code.endswith("\n\ndef main():\n    train(lr=0.5)\n\n\nmain()\n")
+
+
+def test_entry_fixture_migrates_to_its_golden() -> None:
+    source = (REPO / "tests" / "fixtures" / "tf1" / "entry_calls_train.py").read_text()
+    golden = REPO / "examples" / "migrated" / "fixtures" / "entry_calls_train.py"
+    assert _changed(source).code == golden.read_text()
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        (
+            program(top="import logging", call=APP_ENTRY.replace("print('done', 1)", "x = 1")),
+            "is run by `main` (line 22), whose line 23 is not a plain statement",
+        ),
+        (
+            program(call="def main():\n    setup()\n    train(0.1)\n\n\nmain()\n"),
+            "whose line 21 is not a plain statement",
+        ),
+        (
+            program(
+                top="import logging",
+                call=APP_ENTRY.replace("print('done', 1)", "print(lambda: tf)"),
+            ),
+            "whose line 23 is not a plain statement",
+        ),
+        (
+            program(
+                top="import sys",
+                call="def main():\n    sys.modules[__name__].train(0.2)\n    train(0.1)\n\n\nmain()\n",
+            ),
+            "whose line 21 is not a plain statement",
+        ),
+        (
+            program(call="def main():\n    train(0.1)\n\n\nmain()\nmain()\n"),
+            "is run by `main` (line 21), which is called 2 times",
+        ),
+        (
+            program(call="def main(n):\n    train(0.1)\n\n\nmain(1)\n"),
+            "which takes parameters or is called with arguments",
+        ),
+        (
+            program(call="def main():\n    train(0.1)\n\n\nprint(1)\n"),
+            "is run by `main` (line 21), which is never called in this module",
+        ),
+        (
+            program(
+                top="\ndef deco(f):\n    return f",
+                call="@deco\ndef main():\n    train(0.1)\n\n\nmain()\n",
+            ),
+            "which is decorated",
+        ),
+    ],
+    ids=[
+        "binds-a-name",
+        "calls-a-module-function",
+        "lambda",
+        "reaches-the-module",
+        "entry-called-twice",
+        "entry-parameters",
+        "entry-never-called",
+        "entry-decorated",
+    ],
+)
+def test_entry_refusals_name_the_condition(source: str, words: str) -> None:
+    _refused(source, words)
+
+
+def test_an_early_return_names_its_if_and_the_tensorflow_in_its_branch() -> None:
+    """pix2pix's ``if a.mode == "export": ... (a graph and a session) ... return`` before the training
+    graph: still left (the code after the return is not module code), naming the branch's TF line."""
+    branch = (
+        "    if steps == 0:\n"
+        "        export = tf.placeholder(tf.string, [1])\n"
+        "        print(export)\n"
+        "        return\n"
+    )
+    _refused(
+        program(first=branch),
+        "returns at line 9 (in the `if` at line 6, whose branch uses TensorFlow from line 7",
+    )
+    _refused(
+        program(first="    if lr is None:\n        return\n"),
+        "returns at line 7 (in the `if` at line 6)",
+    )
+
+
+def test_entry_defined_first_with_a_docstring_under_guard_and_graph_block() -> None:
+    """``main`` before ``train``, the argument read from the guard's ``args``, the call inside
+    ``with tf.Graph().as_default():`` (dissolved)."""
+    source = (
+        "import argparse\nimport numpy as np\nimport tensorflow as tf\n\n\n"
+        'def main():\n    """Entry."""\n    train(args.lr)\n\n\n'
+        f"def train(lr, momentum=0.9, steps=2):\n{BODY}\n\n"
+        'if __name__ == "__main__":\n    parser = argparse.ArgumentParser()\n'
+        "    parser.add_argument('--lr', type=float, default=0.1)\n    args = parser.parse_args()\n"
+        "    with tf.Graph().as_default():\n        main()\n"
+    )
+    code = _changed(source).code
+    assert (
+        '\n\ndef main():\n    """Entry."""\n    train(args.lr)\n\n\ndef train(lr, momentum=0.9'
+        in code
+    )
+    assert code.endswith("    args = parser.parse_args()\n    main()\n")
+    assert "lr = args.lr" not in code

@@ -146,3 +146,43 @@ def test_real_paths_are_what_resolve_gives(tmp_path: Path) -> None:
     real = runner.RealPaths()
     assert [real(p) for p in paths] == [p.resolve() for p in paths]
     assert len(real.folders) == 5
+
+
+def test_workers_get_the_largest_files_first(tmp_path: Path) -> None:
+    tree = make_tree(
+        tmp_path, {"a.py": TF1, "b.py": TF1 * 20, "c.py": TF1 * 5, "d.py": TF1 * 20, "e.py": ""}
+    )
+    jobs = runner.discover([tree]).jobs
+    assert [job.path.name for job in jobs] == ["a.py", "b.py", "c.py", "d.py", "e.py"]
+    # largest first; equal sizes keep the walk's order
+    assert [jobs[i].path.name for i in runner.largest_first(jobs)] == [
+        "b.py",
+        "d.py",
+        "c.py",
+        "a.py",
+        "e.py",
+    ]
+    assert runner.job_size(jobs[1]) == len(TF1 * 20)
+
+
+def test_a_missing_file_counts_as_empty(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path, {"a.py": TF1})
+    jobs = runner.discover([tree]).jobs
+    (tmp_path / "a.py").unlink()
+    assert runner.job_size(jobs[0]) == 0
+
+
+def test_parallel_outcomes_come_in_path_order_whatever_the_schedule(tmp_path: Path) -> None:
+    files = {f"m{k}.py": TF1 * (1 + (7 * k) % 5) for k in range(6)}
+    tree = make_tree(tmp_path, files)
+    seen: list[str] = []
+    result = run_files(
+        RunConfig(paths=(tree,), mode=Mode.CHECK, jobs=2),
+        on_outcome=lambda outcome: seen.append(Path(outcome.path).name),
+    )
+    assert seen == sorted(files)
+    assert [Path(o.path).name for o in result.outcomes] == sorted(files)
+    one = run_files(RunConfig(paths=(tree,), mode=Mode.CHECK, jobs=1))
+    assert [(o.path, o.status, o.left) for o in one.outcomes] == [
+        (o.path, o.status, o.left) for o in result.outcomes
+    ]

@@ -375,9 +375,9 @@ def test_repeat_without_a_literal_scope_is_left() -> None:
 
 def test_repeat_of_a_layer_this_tool_does_not_migrate_is_left() -> None:
     left(
-        program('    return slim.repeat(inputs, 2, slim.max_pool2d, [2, 2], scope="p")'),
+        program('    return slim.repeat(inputs, 2, slim.layer_norm, scope="p")'),
         "BN003",
-        "slim.repeat of `slim.max_pool2d`",
+        "slim.repeat of `slim.layer_norm`",
     )
 
 

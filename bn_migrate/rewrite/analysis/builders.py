@@ -36,8 +36,9 @@ from bn_migrate.rewrite.analysis.syntax import (
     positional,
     read_names,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 
-_SCOPE_KEYWORDS = ("name_or_scope", "reuse")
+_SCOPE_KEYWORDS = ("name_or_scope", "reuse", "default_name", "values")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class VariableScope:
     name: cst.BaseExpression  # its scope name: a string literal, or a parameter of the builder
     reuse: cst.BaseExpression | None  # its ``reuse=``, or the test of ``switch`` (None: neither)
     switch: cst.If | None = None  # ``if reuse: scope.reuse_variables()`` opening the block
+    default: cst.BaseExpression | None = None  # ``default_name``: the name when ``name`` is None
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,7 @@ class Builder:
         if not self.per_call_scope:
             shared = scope_name(self)
             return [shared] * len(self.calls) if shared is not None else []
-        assert isinstance(self.scope.name, cst.Name)
-        names = [literal_string(v) for v in self.arguments(self.scope.name.value)]
-        return [name for name in names if name is not None]
+        return [name for name in _call_scope_names(self) if name is not None]
 
     def parameters(self) -> set[str]:
         return parameter_names(self.definition.params)
@@ -107,7 +107,10 @@ class Builder:
         ``reuse_variables()`` switch)."""
         if self.scope is None:
             return block_body(self.definition)
-        return tuple(s for s in block_body(self.scope.statement) if s is not self.scope.switch)
+        inside = tuple(s for s in block_body(self.scope.statement) if s is not self.scope.switch)
+        outside = block_body(self.definition)  # statements around the block that make nothing
+        at = outside.index(self.scope.statement)
+        return (*outside[:at], *inside, *outside[at + 1 :])
 
     def scope_parameters(self) -> set[str]:
         """Parameters that only choose the variable scope (its name or ``reuse``): with the scope gone
@@ -166,12 +169,23 @@ def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
         return None
     if scope.name.value not in builder.parameters():
         return None
-    names = [literal_string(v) for v in builder.arguments(scope.name.value)]
+    names = _call_scope_names(builder)
     if any(name is None for name in names) or len(set(names)) != len(names):
         return None
     if any(_reuse_at(aliases, builder, call) != "no" for call in builder.calls):
         return None
     return Builder(builder.definition, builder.calls, scope, nested=True)
+
+
+def _call_scope_names(builder: Builder) -> list[str | None]:
+    """The scope each call of a per-call builder enters: the literal its scope parameter gets, or the
+    default name when it is called once leaving it None (None: unknown; several calls would get names
+    TF1 makes unique per enclosing scope, ``Block_1``..., which this version does not follow)."""
+    assert builder.scope is not None and isinstance(builder.scope.name, cst.Name)
+    values = builder.arguments(builder.scope.name.value)
+    if len(values) == 1 and _is_none(values[0]):
+        return [literal_string(builder.scope.default)]
+    return [literal_string(v) for v in values]
 
 
 def scope_name(builder: Builder) -> str | None:
@@ -182,8 +196,15 @@ def scope_name(builder: Builder) -> str | None:
     if isinstance(name, cst.Name):
         if name.value not in builder.parameters():
             return None
-        return literal_string(builder.argument(name.value))
+        value = builder.argument(name.value)
+        if _is_none(value) and len(builder.calls) == 1:  # TF1 names a scope entered once
+            return literal_string(builder.scope.default)  # by its default name
+        return literal_string(value)
     return literal_string(name)
+
+
+def _is_none(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> VariableScope | None:
@@ -192,9 +213,47 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
     statements = list(block_body(definition))
     if statements and is_docstring(statements[0]):
         statements = statements[1:]
-    if len(statements) != 1 or not isinstance(statements[0], cst.With):
+    blocks = [s for s in statements if isinstance(s, cst.With)]
+    if len(blocks) != 1:
         return None
-    return scope_block(aliases, statements[0])
+    at = statements.index(blocks[0])
+    before, after = statements[:at], statements[at + 1 :]
+    if not all(_builds_nothing(s) for s in before) or not all(_returns(s) for s in after):
+        return None
+    return scope_block(aliases, blocks[0])
+
+
+def _builds_nothing(statement: cst.BaseStatement) -> bool:
+    """An assignment that calls nothing (``end_points = {}``): it makes no layer or variable, so it may
+    stand before the scope block."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(
+        isinstance(small, cst.Assign) and not _calls_anything(small) for small in statement.body
+    )
+
+
+def _returns(statement: cst.BaseStatement) -> bool:
+    """``return net, end_points`` after the scope block: it makes nothing."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, cst.Return) and not _calls_anything(small)
+
+
+def _calls_anything(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    walk(node, Calls())
+    return found
 
 
 def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
@@ -209,12 +268,16 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
         return None
     args = positional(call)
     given = keyword(call, "name_or_scope")
-    if len(args) > 1 or (args and given) or not (args or given):
+    if len(args) > 3 or (args and given) or not (args or given):
         return None
     name = args[0].value if args else given.value  # type: ignore[union-attr]
     if any(a.keyword is not None and a.keyword.value not in _SCOPE_KEYWORDS for a in call.args):
-        return None  # default_name=, values=, initializer=, custom_getter=...: not read here
+        return None  # initializer=, custom_getter=...: not read here
     if literal_string(name) is None and not isinstance(name, cst.Name):
+        return None
+    default_given = keyword(call, "default_name")
+    default = args[1].value if len(args) > 1 else (default_given.value if default_given else None)
+    if default is not None and literal_string(default) is None:
         return None
     reuse = keyword(call, "reuse")
     asname = block.items[0].asname
@@ -223,10 +286,10 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
         return None
     switch = _reuse_switch(aliases, block, alias)
     if switch is not None and reuse is None:
-        return VariableScope(block, call, name, switch.test, switch)
+        return VariableScope(block, call, name, switch.test, switch, default)
     if alias is not None:  # ``as scope`` read for anything else: not a plain scope
         return None
-    return VariableScope(block, call, name, reuse.value if reuse else None)
+    return VariableScope(block, call, name, reuse.value if reuse else None, default=default)
 
 
 def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:

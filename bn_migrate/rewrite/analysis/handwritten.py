@@ -84,9 +84,10 @@ def read_handwritten(
         return None
     names = parameter_names(params)
     scope = variable_scope(aliases, definition)
-    statements = list(block_body(scope.statement if scope else definition))
-    if not scope and statements and is_docstring(statements[0]):
-        statements = statements[1:]
+    statements = [s for s in block_body(definition) if not is_docstring(s)]
+    if scope is not None:  # the block's body among what stands around it (``return normed`` after)
+        at = statements.index(scope.statement)
+        statements = [*statements[:at], *block_body(scope.statement), *statements[at + 1 :]]
     if not scope and len(statements) == 2 and isinstance(statements[0], cst.With):
         # ``with tf.variable_scope(s): ... normed = ...`` then ``return normed`` after the block
         scope = scope_block(aliases, statements[0])

@@ -16,6 +16,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.syntax import read_names
+from bn_migrate.rewrite.analysis.walks import walk
 
 NORMALIZER_PARAMS = "normalizer_params"
 
@@ -79,7 +80,7 @@ def read_held_dicts(
 def _held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
     """The dict ``name`` holds in ``scope``, or why it is not known (None: ``scope`` never binds it)."""
     mentions = _Mentions(name)
-    scope.visit(mentions)
+    walk(scope, mentions)
     what = f"normalizer_params `{name}`"
     if not mentions.assignments and not mentions.other:
         return None
@@ -139,7 +140,7 @@ class _Mentions(cst.CSTVisitor):
             self._target = target
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
@@ -150,7 +151,7 @@ class _Mentions(cst.CSTVisitor):
             and node.value.value == self.name
         ):
             return False
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -161,5 +162,5 @@ class _Mentions(cst.CSTVisitor):
         if node.name.value == self.name:
             self.other += 1
         if node.default is not None:
-            node.default.visit(self)
+            walk(node.default, self)
         return False

@@ -30,6 +30,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 @dataclass(frozen=True)
@@ -168,5 +169,5 @@ def _session_runs(
                     runs[id(fetch)] = node
 
     for line in lines:
-        line.visit(Runs())
+        walk(line, Runs())
     return runs

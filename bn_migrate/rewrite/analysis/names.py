@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.api_tables import FLAGS_MODULE, canonical_name
 
 ASSIGNED_MODULES = frozenset({FLAGS_MODULE})
@@ -152,7 +153,7 @@ class AliasTable:
                 table.bindings[local] = qualified
                 table.import_nodes[local] = node
         collector = BindingCollector({id(node) for node in imports})
-        module.visit(collector)
+        walk(module, collector)
         table.bound_elsewhere = set(collector.bound)
         for local, binder in collector.bound.items():
             if local in table.bindings:
@@ -232,7 +233,7 @@ class _Binders(BindingCollector):
 def bound_names(node: cst.CSTNode) -> set[str]:
     """Every name ``node`` may (re)bind in the scope it runs in."""
     binders = _Binders()
-    node.visit(binders)
+    walk(node, binders)
     return set(binders.bound)
 
 
@@ -253,7 +254,7 @@ def assigned_names(node: cst.CSTNode) -> set[str]:
         def visit_For(self, loop: cst.For) -> None:
             names.update(name.value for name in target_names(loop.target))
 
-    node.visit(Targets())
+    walk(node, Targets())
     return names
 
 

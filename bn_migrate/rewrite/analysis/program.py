@@ -29,6 +29,11 @@ from bn_migrate.rewrite.analysis.builders import (
     read_builder,
     read_nested_builder,
 )
+from bn_migrate.rewrite.analysis.gradients import (
+    GradientRefusal,
+    GradientTrainOp,
+    read_gradient_train_ops,
+)
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
@@ -51,6 +56,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
+from bn_migrate.rewrite.analysis.walks import dispatching, walk
 
 
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
@@ -132,6 +138,12 @@ class Program:
     minimize: dict[str, cst.Call] = field(
         default_factory=dict
     )  # train op name -> its ``.minimize(...)`` call
+    gradient_ops: dict[str, GradientTrainOp] = field(
+        default_factory=dict
+    )  # train op name -> its compute_gradients -> clipping -> apply_gradients chain
+    gradient_refusals: list[GradientRefusal] = field(
+        default_factory=list
+    )  # apply_gradients train ops not read as a chain, with the reason
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
     repeated_calls: set[int] = field(
@@ -417,7 +429,7 @@ class Program:
                 found = found or (name is not None and api.is_tensorflow(name))
                 return not found
 
-        statement.visit(Finder())
+        walk(statement, Finder())
         return found
 
     def builder_of(self, node: cst.Call) -> Builder | None:
@@ -436,23 +448,36 @@ class Program:
         repeating: list[cst.CSTNode] = []  # enclosing loops, comprehensions, lambdas
         defining: list[cst.CSTNode] = []  # enclosing function and class definitions
         scopes = self._scope_reader = ArgScopeReader(module, self.aliases)
+        # libcst's on_visit/on_leave of the scope reader and of the index below, with their
+        # ``visit_<Type>`` look-ups and the isinstance tests done once per node type
+        scope_visit, scope_leave = dispatching(scopes)
+        roles: dict[type, list[cst.CSTNode] | None] = {}
 
         class Index(cst.CSTVisitor):
             def on_visit(self, node: cst.CSTNode) -> bool:
-                scopes.on_visit(node)
-                if isinstance(node, _REPEATING):
-                    repeating.append(node)
-                elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                    defining.append(node)
-                return super().on_visit(node)
+                scope_visit(node)
+                kind = type(node)
+                try:
+                    stack = roles[kind]
+                except KeyError:
+                    stack = roles[kind] = (
+                        repeating
+                        if isinstance(node, _REPEATING)
+                        else defining
+                        if isinstance(node, (cst.FunctionDef, cst.ClassDef))
+                        else None
+                    )
+                if stack is not None:
+                    stack.append(node)
+                return own_visit(node)
 
             def on_leave(self, original_node: cst.CSTNode) -> None:
                 if repeating and repeating[-1] is original_node:
                     repeating.pop()
                 elif defining and defining[-1] is original_node:
                     defining.pop()
-                scopes.on_leave(original_node)
-                super().on_leave(original_node)
+                scope_leave(original_node)
+                own_leave(original_node)
 
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
                 program.statements.extend(node.body)
@@ -470,7 +495,9 @@ class Program:
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 program.attribute_names.add(id(node.attr))
 
-        module.visit(Index())
+        index = Index()
+        own_visit, own_leave = dispatching(index)
+        walk(module, index)
 
     def _read_arg_scopes(self, module: cst.Module) -> None:
         """slim/contrib ``arg_scope`` blocks (``analysis.arg_scopes``): the defaults each call receives
@@ -488,7 +515,19 @@ class Program:
                 self.scope_defaults[id(call)] = list(defaults.values())
 
     def _read_training(self, module: cst.Module) -> None:
-        """Optimizers, ``minimize`` train ops, and which train ops carry the update ops with them."""
+        """Optimizers, ``minimize`` and ``apply_gradients`` train ops, and which train ops carry the
+        update ops with them."""
+        if any(
+            m.matches(call.func, m.Attribute(attr=m.Name(api.APPLY_GRADIENTS)))
+            for call in self.calls
+        ):
+            self.gradient_ops, self.gradient_refusals = read_gradient_train_ops(
+                self.aliases, module, self.update_ops_names
+            )
+            self.train_ops |= set(self.gradient_ops)
+            self.train_ops_with_updates |= {
+                name for name, op in self.gradient_ops.items() if op.with_updates
+            }
         for statement in self.statements:
             target = single_target(statement)
             if target is None or not isinstance(statement, cst.Assign):
@@ -503,14 +542,7 @@ class Program:
                 self.train_ops.add(target)
             elif call_target(self.aliases, value) == api.GROUP:
                 assert isinstance(value, cst.Call)
-                parts = [a.value for a in value.args if a.keyword is None]
-                names = {p.value for p in parts if isinstance(p, cst.Name)}
-                starred = {
-                    a.value.value
-                    for a in value.args
-                    if a.star == "*" and isinstance(a.value, cst.Name)
-                }
-                if names & self.train_ops and starred <= self.update_ops_names and starred:
+                if self._groups_train_op_and_updates(value):
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
         for block in module.body:
@@ -524,6 +556,24 @@ class Program:
                         if args[0].value.value in self.update_ops_names:
                             inside = {single_target(s) for s in small_statements(block.body)}
                             self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+
+    def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
+        """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(
+        train_op, update_ops)`` (``tf.group`` flattens nested lists): one train op and the UPDATE_OPS
+        collection, nothing else."""
+        ops: list[str] = []
+        updates: list[str] = []
+        for arg in group.args:
+            if arg.keyword is not None or not isinstance(arg.value, cst.Name):
+                return False
+            name = arg.value.value
+            if name in self.update_ops_names and arg.star in ("", "*"):
+                updates.append(name)
+            elif name in self.train_ops and not arg.star:
+                ops.append(name)
+            else:
+                return False
+        return len(ops) == 1 and len(updates) >= 1
 
     def _read_updates_run(self) -> None:
         """Does a session run execute update ops (with a train op that carries them, or fetched)?"""

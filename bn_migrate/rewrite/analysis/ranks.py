@@ -20,6 +20,7 @@ from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 class RankInputs(Protocol):
@@ -124,7 +125,7 @@ class RankReader:
         self, small: cst.BaseSmallStatement, state: dict[str, Shaped], *, record: bool
     ) -> None:
         if record:
-            small.visit(_Uses(state, self.program.rank_at))
+            walk(small, _Uses(state, self.program.rank_at))
         target = single_target(small)
         value = None
         if target is not None and isinstance(small, cst.Assign):
@@ -142,7 +143,7 @@ class RankReader:
     def _loop(self, loop: cst.For, entry: dict[str, Shaped], *, record: bool) -> dict[str, Shaped]:
         """State after ``loop``: the fixpoint of (entry joined with the state after one more pass)."""
         if record:
-            loop.iter.visit(_Uses(entry, self.program.rank_at))
+            walk(loop.iter, _Uses(entry, self.program.rank_at))
         element = _element(self.value(loop.iter, lambda name: entry.get(name.value)))
         body = _loop_body(loop)
         assert body is not None
@@ -379,7 +380,7 @@ class RankReader:
         ):
             return None
         check = _PureBody(self.program.aliases, params.params[0].name.value)
-        lam.body.visit(check)
+        walk(lam.body, check)
         return lam if check.pure else None
 
     # names holding lists and layer objects ---------------------------------------------------------------
@@ -398,7 +399,7 @@ class RankReader:
             return False
         if self._facts is None:
             self._facts = _ModuleFacts(self)
-            self.module.visit(self._facts)
+            walk(self.module, self._facts)
         facts = self._facts
         if layer and facts.attributes_set:
             return False
@@ -604,11 +605,11 @@ class _ModuleFacts(cst.CSTVisitor):
         self.bindings.add(id(node.name))
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        node.visit(_AllNames(self.bindings))
+        walk(node, _AllNames(self.bindings))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.module is not None:
-            node.module.visit(_AllNames(self.bindings))
+            walk(node.module, _AllNames(self.bindings))
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None:

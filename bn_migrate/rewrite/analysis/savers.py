@@ -34,6 +34,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     reads_any,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _saver_calls(aliases: AliasTable, line: cst.BaseStatement) -> list[cst.Call]
             if call_target(aliases, node) == api.SAVER:
                 found.append(node)
 
-    line.visit(Finder())
+    walk(line, Finder())
     return found
 
 
@@ -340,7 +341,7 @@ def _smalls(line: cst.BaseStatement) -> list[cst.BaseSmallStatement]:
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
             return False
 
-    line.visit(Finder())
+    walk(line, Finder())
     return found
 
 

@@ -11,6 +11,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import BindingCollector, target_names
 from bn_migrate.rewrite.analysis.syntax import parameter_names
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 class _LocalBinders(BindingCollector):
@@ -46,7 +47,7 @@ def function_locals(function: cst.FunctionDef | cst.Lambda) -> set[str]:
     if isinstance(function, cst.Lambda):
         return names
     binders = _LocalBinders()
-    function.body.visit(binders)
+    walk(function.body, binders)
     return (names | set(binders.bound)) - binders.declared
 
 
@@ -79,40 +80,40 @@ class ScopedNameVisitor(cst.CSTVisitor):
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             for part in (param.default, param.annotation):
                 if part is not None:
-                    part.visit(self)
+                    walk(part, self)
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param) and star.annotation is not None:
-                star.annotation.visit(self)
+                walk(star.annotation, self)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         for decorator in node.decorators:
-            decorator.visit(self)
+            walk(decorator, self)
         self._visit_params_outside(node.params)
         if node.returns is not None:
-            node.returns.visit(self)
+            walk(node.returns, self)
         self.scopes.append(function_locals(node))
-        node.body.visit(self)
+        walk(node.body, self)
         self.scopes.pop()
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         self._visit_params_outside(node.params)
         self.scopes.append(function_locals(node))
-        node.body.visit(self)
+        walk(node.body, self)
         self.scopes.pop()
         return False
 
     def _visit_comprehension(self, node: Comprehension, parts: list[cst.CSTNode]) -> bool:
-        node.for_in.iter.visit(self)
+        walk(node.for_in.iter, self)
         self.scopes.append(comprehension_targets(node))
         for part in parts:
-            part.visit(self)
+            walk(part, self)
         current: cst.CompFor | None = node.for_in
         while current is not None:
             if current is not node.for_in:
-                current.iter.visit(self)
+                walk(current.iter, self)
             for condition in current.ifs:
-                condition.visit(self)
+                walk(condition, self)
             current = current.inner_for_in
         self.scopes.pop()
         return False

@@ -41,6 +41,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, reads_any
+from bn_migrate.rewrite.analysis.walks import walk
 
 _TAG = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 
@@ -172,7 +173,7 @@ class _Reader:
                     reader.result.calls.append(node)
                     reader.found.append((node, self.line[-1] if self.line else None))
 
-        module.visit(Finder())
+        walk(module, Finder())
 
     def _bound(self, call: cst.Call, line: cst.SimpleStatementLine | None) -> str | None:
         """NAME when ``line`` is exactly ``NAME = call``."""

@@ -3,10 +3,14 @@ names an expression reads, whether one node lies inside another. No TensorFlow k
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
@@ -43,7 +47,7 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
             found.extend(node.body)
             return False  # no statement lies inside a simple statement: skip its expressions
 
-    body.visit(Collector())
+    walk(body, Collector())
     return found
 
 
@@ -99,19 +103,19 @@ def name_references(node: cst.CSTNode) -> list[cst.Name]:
             found.append(name)
 
         def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
+            walk(attribute.value, self)
             return False
 
         def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
+            walk(arg.value, self)
             return False
 
         def visit_Param(self, param: cst.Param) -> bool:
             if param.default is not None:
-                param.default.visit(self)
+                walk(param.default, self)
             return False
 
-    node.visit(References())
+    walk(node, References())
     return found
 
 
@@ -125,15 +129,98 @@ def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
             found = found or n is node
             return not found
 
-    tree.visit(Finder())
+    walk(tree, Finder())
     return found
 
 
 def node_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
     """``PositionProvider``'s positions of every node of ``module``, as
-    ``MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)`` gives them, in one
-    pass: the wrapper's resolver also walks the whole tree once more for the batchable providers,
-    even when there are none (a fifth of the analysis of a file that is left)."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions: dict[cst.CSTNode, CodeRange] = dict(PositionProvider()._gen(wrapper))  # type: ignore[arg-type]
-    return positions
+    ``MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)`` gives them (same
+    ranges, same order; ``tests/rewrite/test_walks.py`` compares them), in one pass: the wrapper's
+    resolver also walks the whole tree once more for the batchable providers. The codegen state
+    keys its work by node id (a node's ``__hash__`` is a Python call) and records syntactic
+    positions without a generator per node."""
+    state = _PositionState(module)
+    module._codegen(state)
+    nodes, ranges = state.nodes, state.ranges
+    return {nodes[key]: where for key, where in ranges.items()}
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+class _PositionState(PositionProvidingCodegenState):
+    """libcst's ``PositionProvidingCodegenState``, computing the same ranges (see ``node_positions``)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=None,  # type: ignore[arg-type]  # never read: ranges are kept below
+        )
+        self.ranges: dict[int, CodeRange] = {}
+        self.nodes: dict[int, cst.CSTNode] = {}
+
+    def _update_position(self, value: str) -> None:
+        if "\r" in value:
+            segments = _NEWLINE.split(value)
+            if len(segments) == 1:
+                self.column += len(value)
+            else:
+                self.line += len(segments) - 1
+                self.column = len(segments[-1])
+            return
+        newlines = value.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(value) - value.rfind("\n") - 1
+        else:
+            self.column += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._stack.append(CodePosition(self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self._stack.pop()
+        key = id(node)
+        if key not in self.ranges:
+            self.ranges[key] = CodeRange(start, CodePosition(self.line, self.column))
+            self.nodes[key] = node
+
+    def record_syntactic_position(  # type: ignore[override]
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> _Syntactic:
+        return _Syntactic(self, node, start_node, end_node)
+
+
+class _Syntactic:
+    """``PositionProvidingCodegenState.record_syntactic_position`` as a plain context manager."""
+
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(
+        self,
+        state: _PositionState,
+        node: cst.CSTNode,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = CodePosition(self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        state = self.state
+        end = CodePosition(state.line, state.column)
+        ranges = state.ranges
+        start = ranges[id(self.start_node)].start if self.start_node is not None else self.start
+        if self.end_node is not None:
+            end = ranges[id(self.end_node)].end
+        key = id(self.node)
+        ranges[key] = CodeRange(start, end)
+        state.nodes[key] = self.node

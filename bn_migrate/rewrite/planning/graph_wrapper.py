@@ -24,6 +24,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 
 RULE = "BN007"
@@ -47,7 +48,7 @@ def dissolve(
     """``body`` (main's statements, or the module's: ``where``) without its graph block, when that is
     sound (module docstring)."""
     graphs = _GraphCalls(aliases)
-    module.visit(graphs)
+    walk(module, graphs)
     result = Dissolved(list(body))
     if not graphs.calls:
         return result
@@ -75,7 +76,7 @@ def dissolve(
     sessions = _SessionGraphs(aliases, name)
     for statement in body:
         if statement is not assignment:
-            statement.visit(sessions)
+            walk(statement, sessions)
     if name is not None and _mentions(body, name) != 2 + len(sessions.keywords):
         result.left.append(
             (
@@ -207,11 +208,11 @@ def _mentions(body: list[cst.BaseStatement], name: str) -> int:
             count += node.value == name
 
         def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)  # ``graph=`` names a parameter, not the graph
+            walk(node.value, self)  # ``graph=`` names a parameter, not the graph
             return False
 
     for statement in body:
-        statement.visit(Counter())
+        walk(statement, Counter())
     return count
 
 
@@ -226,7 +227,7 @@ def _uses_tensorflow(node: cst.CSTNode, aliases: AliasTable, functions: set[str]
             tensorflow = qualified is not None and api.is_tensorflow(qualified)
             found = found or tensorflow or name.value in functions
 
-    node.visit(Finder())
+    walk(node, Finder())
     return found
 
 
@@ -254,7 +255,7 @@ def _only_sessions(statement: cst.BaseStatement, sessions: _SessionGraphs) -> bo
             if any(id(arg) in keyword_ids for arg in node.args):
                 found[0] = True
 
-    statement.visit(Finder())
+    walk(statement, Finder())
     return found[0]
 
 

@@ -26,6 +26,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
 
 Source = (
@@ -198,6 +199,17 @@ def carried(
     """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
     makes? Only when it reads no name that is local to either function: such a name means something
     else (or nothing) at the other place. False: left with the reason."""
+    regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
+    tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
+    if tf1 is not None:  # claimed with its arg_scope, it would be copied into TF2 code as it is
+        what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+        ctx.leave(
+            rule,
+            site,
+            f"`{what}{code(ctx, arg.value)}` from an arg_scope calls TF1's `{tf1}`, which no rule "
+            "migrates (a regularizer's losses go to a TF1 collection): not migrated",
+        )
+        return False
     used = _site_function(ctx, site)
     if used is written:
         return True
@@ -205,7 +217,11 @@ def carried(
     for definition in (written, used):
         if definition is not None:
             local |= bound_names(definition.body) | parameter_names(definition.params)
-    clash = sorted(read_names(arg.value) & local)
+    value: cst.BaseExpression = arg.value
+    held = ctx.program.held_dicts.held.get(id(value))
+    if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
+        value = held.value  # is its dict literal: what its entries read must mean the same there
+    clash = sorted(read_names(value) & local)
     if not clash:
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
@@ -218,6 +234,27 @@ def carried(
         f"else where the layer is made ({there}): not migrated",
     )
     return False
+
+
+def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
+    """The first TF1-only name ``value`` reads (``slim.l2_regularizer``), else None."""
+    found: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            name = ctx.qualify(node)
+            if name is not None and api.is_tf1_only(name):
+                found.append(name)
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            name = ctx.qualify(node)
+            if name is not None and api.is_tf1_only(name):
+                found.append(name)
+
+    walk(value, Finder())
+    return found[0] if found else None
 
 
 def _site_function(ctx: Context, site: cst.Call) -> cst.FunctionDef | None:
@@ -751,9 +788,9 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     builder = program.builder_of(call)
     local: set[str] = set()
     values: dict[str, cst.BaseExpression] = {}
-    if builder is not None and builder.nested:
+    if builder is not None and (builder.nested or ctx.library):
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
-        # which every call must pass as literals
+        # which every call must pass as literals (a library's builder: the defaults its driver keeps)
         params = builder.parameters()
         unfit = {
             name

@@ -25,12 +25,24 @@ default, no argument reading a parameter bound before it; a parameter passed the
 named after, ``train(args)``, is that name and is not rebound), and no local that, made module-level,
 changes what other code reads (``shadowing``).
 
+The training function may be run by an *entry function* instead (``def main(unused_argv): train()``
+under ``tf.app.run()``, ``def main(): train(args)`` called last): a module-level function whose body
+holds the training function's one use, as a call statement, beside plain statements only (``_plain``:
+calls of builtins and standard-library modules that bind nothing, so the rules may read the program
+without them). The entry then meets the conditions on the last call (decorator, bound once, called
+once; called without arguments and without parameters, or ``main(argv)`` run by ``tf.app.run``), the
+training function is bound to the arguments of the entry's call, which read only module names (the
+entry has no other locals), and the entry is kept as it is (a marker holds its place).
+An early ``return`` stays refused: the function's code after it is not the module's code read after
+the rest (pix2pix's ``if a.mode == "export": ... return`` builds and runs a second TF1 program).
+
 ``main`` run by ``tf.app.run()`` (``tf.app.run(main)``, ``tf.compat.v1.app.run()``, the no-argument
-form only under the ``__name__`` guard, where it finds this module's ``main``) has one parameter its
-body never names (``def main(_):``, ``def main(argv=None):``), as TF1 calls ``main(argv)`` after parsing
-the flags: the rules then see the call after the body (``tf.app.run(main)``) and migrate it with the
-flags as code that runs after the flags are parsed (``Context.flags_parsed``, BN015), provided no
-module-level statement reads the flags (``FLAGS.x`` or a call of a function that reads them) before.
+form only under the ``__name__`` guard after plain statements, where it finds this module's ``main``)
+has one parameter its body never names (``def main(_):``, ``def main(argv=None):``), as TF1 calls
+``main(argv)`` after parsing the flags: the rules then see the call after the body
+(``tf.app.run(main)``) and migrate it with the flags as code that runs after the flags are parsed
+(``Context.flags_parsed``, BN015), provided no module-level statement reads the flags (``FLAGS.x`` or
+a call of a function that reads them) before.
 The graph block the function builds its program in (or the one around its call) is dissolved first
 (``planning.graph_wrapper``). Places in reports are mapped back to the original file.
 """
@@ -38,8 +50,10 @@ The graph block the function builds its program in (or the one around its call) 
 from __future__ import annotations
 
 import bisect
+import builtins
 import symtable
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -51,7 +65,8 @@ from bn_migrate.rewrite.analysis.names import (
     bound_names,
     target_names,
 )
-from bn_migrate.rewrite.analysis.syntax import is_docstring
+from bn_migrate.rewrite.analysis.syntax import contains, is_docstring
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines
@@ -63,9 +78,28 @@ _PARAMS = "__bn_migrate_main_params__"  # the parameter assignments end here
 _GUARD = (
     "__bn_migrate_main_guard__"  # the ``__main__`` guard's statements before the call start here
 )
-_MARKERS = (_BEGIN, _END, _DEF, _PARAMS, _GUARD)
+_ENTRY = "__bn_migrate_main_entry__"  # the entry function that runs the training function
+_MARKERS = (_BEGIN, _END, _DEF, _PARAMS, _GUARD, _ENTRY)
 _MAIN = "main"
 APP_RUN = "tensorflow.app.run"
+# builtins a plain statement may call: not those that run code or reach the module's names
+_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__")) - {
+    "breakpoint",
+    "compile",
+    "delattr",
+    "eval",
+    "exec",
+    "getattr",
+    "globals",
+    "locals",
+    "setattr",
+    "vars",
+}
+# modules that run code or reach the program's own functions (``sys.modules[__name__].train()``)
+_NOT_PLAIN_MODULES = frozenset(
+    {"builtins", "code", "ctypes", "gc", "importlib", "inspect", "runpy"}
+)
+_NOT_PLAIN_NAMES = ("sys.modules", "sys._getframe")
 
 
 class NotRestorable(Exception):
@@ -98,6 +132,10 @@ class MainFunction:
     tail: cst.SimpleStatementLine | None = (
         None  # the body's last statement, ``return`` / ``return NAME``
     )
+    entry: cst.FunctionDef | None = (
+        None  # the function that runs this one (``def main(_): train()``)
+    )
+    inner: cst.SimpleStatementLine | None = None  # the entry's statement that calls this function
 
     def virtual(self) -> VirtualModule:
         """The module as the rules read it: the guard's statements, the parameter assignments and the
@@ -107,6 +145,8 @@ class MainFunction:
         for statement in self.module.body:
             if statement is self.definition:
                 body.append(_marker(_DEF, statement))
+            elif statement is self.entry:
+                body.append(_marker(_ENTRY, statement))
             elif statement is not self.caller:
                 body.append(statement)
         if isinstance(self.caller, cst.If) and not self.run_by_app:
@@ -128,8 +168,9 @@ class MainFunction:
         name = self.definition.name.value
         dissolved = graph_wrapper.dissolve(self.module, runs, self.aliases, where=f"`{name}`")
         body.extend(dissolved.statements)
-        if self.call is not None:
-            made.update((binding, self.call) for binding in self.bindings)
+        calling = self.inner if self.inner is not None else self.call
+        if calling is not None:
+            made.update((binding, calling) for binding in self.bindings)
         originals = dict(dissolved.originals)
         pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = []
         for new in dissolved.statements:
@@ -156,6 +197,8 @@ class MainFunction:
                 "parameters; please report"
             )
         inner = [_one_blank_line(s) for s in statements[params + 1 : end]]
+        if inner:  # no blank line right under the ``def`` (the rules removed what stood there)
+            inner[0] = _no_blank_line_above(inner[0])
         block = self.definition.body
         assert isinstance(block, cst.IndentedBlock)
         docstring = 1 if inner and is_docstring(inner[0]) else 0
@@ -168,6 +211,8 @@ class MainFunction:
         start = markers.get(_GUARD, begin)
         outer = statements[:start]
         outer[where] = definition
+        if self.entry is not None:  # put back as it was: it only calls the function
+            outer[markers[_ENTRY]] = self.entry
         if self.run_by_app:
             return migrated.with_changes(body=[*outer, *statements[end + 1 :]]).code
         guard = [_one_blank_line(s) for s in statements[start + 1 : begin]]
@@ -316,38 +361,68 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
     if len(assignments) != 1:
         return refuse(f"`{name}` is bound {len(assignments)} times at module level")
     uses = [access.node for access in assignments[0].references]
+    chain = _entry(module, definition, uses, wrapper, aliases)
+    if isinstance(chain, str):
+        return refuse(chain)
+    entry, inner = chain if chain is not None else (None, None)
+    called = entry if entry is not None else definition
+    via = ""  # the entry, when the conditions on the last call are the entry's
+    if entry is not None:
+        assert inner is not None
+        entry_name = entry.name.value
+        via = f"is run by `{entry_name}` (line {line(inner)}), which "
+        if entry.decorators:
+            return refuse(f"{via}is decorated")
+        entry_scope = wrapper.resolve(ScopeProvider).get(entry)
+        entry_bound = list(entry_scope.assignments[entry_name]) if entry_scope is not None else []
+        if len(entry_bound) != 1:
+            return refuse(f"{via}is bound {len(entry_bound)} times at module level")
+        uses = [access.node for access in entry_bound[0].references]
     caller = module.body[-1]
-    kind = _caller_kind(caller, aliases)
+    kind = _caller_kind(caller, module, aliases)
     run_by_app = kind in (_APP, _APP_WITH_MAIN)
     site = None if run_by_app else _call_site(caller, aliases)
     if run_by_app:
-        if name != _MAIN or not _takes_unused_argv(definition):
+        if called.name.value != _MAIN or not _takes_unused_argv(called):
             return None
         if (kind == _APP and uses) or (kind == _APP_WITH_MAIN and len(uses) != 1):
             lines = ", ".join(str(line(use)) for use in uses)
-            return refuse(f"is named elsewhere than by `tf.app.run` (lines {lines})")
+            return refuse(f"{via}is named elsewhere than by `tf.app.run` (lines {lines})")
     elif site is None or not any(use is site.call.func for use in uses):
         if not uses:
-            return refuse("is never called in this module")
+            return refuse(f"{via}is never called in this module")
         if len(uses) == 1:
             how = "called" if _all_called(module, uses) else "named"
-            return refuse(f"is {how} at line {line(uses[0])}, not by the module's last statement")
+            return refuse(
+                f"{via}is {how} at line {line(uses[0])}, not by the module's last statement"
+            )
         lines = ", ".join(str(line(use)) for use in uses)
         how = "called" if _all_called(module, uses) else "named"
-        return refuse(f"is {how} {len(uses)} times (lines {lines})")
+        return refuse(f"{via}is {how} {len(uses)} times (lines {lines})")
     elif len(uses) != 1:
         others = ", ".join(str(line(use)) for use in uses if use is not site.call.func)
         how = "called" if _all_called(module, uses) else "named"
-        return refuse(f"is {how} {len(uses)} times (lines {others} besides the last statement)")
+        return refuse(
+            f"{via}is {how} {len(uses)} times (lines {others} besides the last statement)"
+        )
     tail = _tail(definition)
     leaving = _leaving(definition, tail)
     if leaving is not None:
-        return refuse(f"{leaving[1]} at line {line(leaving[0])}")
+        node, word = leaving
+        return refuse(
+            f"{word} at line {line(node)}{_early_return(definition, node, aliases, line)}"
+        )
     globals_ = _leading_globals(definition)
     bindings: list[cst.SimpleStatementLine] = []
     same: set[str] = set()
-    if site is not None:
-        bound = _bind(definition, site.call)
+    if entry is not None and site is not None and (_parameters(entry) or site.call.args):
+        return refuse(
+            f"{via}takes parameters or is called with arguments (an entry function is read through "
+            "as `main()` called last, or `main(argv)` run by `tf.app.run`)"
+        )
+    called_by = _lone_call(inner) if inner is not None else site.call if site is not None else None
+    if called_by is not None:
+        bound = _bind(definition, called_by)
         if isinstance(bound, str):
             return refuse(bound)
         bindings, same = bound
@@ -380,7 +455,125 @@ def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | No
         bindings=tuple(bindings),
         globals=globals_,
         tail=tail,
+        entry=entry,
+        inner=inner,
     )
+
+
+def _entry(
+    module: cst.Module,
+    definition: cst.FunctionDef,
+    uses: Sequence[cst.CSTNode],
+    wrapper: MetadataWrapper,
+    aliases: AliasTable,
+) -> tuple[cst.FunctionDef, cst.SimpleStatementLine] | str | None:
+    """The entry function that runs the training function (``def main(_): train()``): the module-level
+    function whose own body holds the training function's one use, as a call statement, beside plain
+    statements only (``_plain``); with that statement. A string says why such a function is not read
+    through; None when the one use is not a call statement directly in a module-level function."""
+    if len(uses) != 1:
+        return None
+    use = uses[0]
+    positions = wrapper.resolve(PositionProvider)
+    for entry in module.body:
+        if not isinstance(entry, cst.FunctionDef) or entry is definition:
+            continue
+        statements = _statements(entry)
+        inner = next(
+            (s for s in statements if (call := _lone_call(s)) is not None and call.func is use),
+            None,
+        )
+        if inner is None:
+            continue
+        assert isinstance(inner, cst.SimpleStatementLine)
+        entry_name = entry.name.value
+        params = {p.name.value for p in _parameters(entry)}
+        for statement in statements:
+            if statement is inner or is_docstring(statement):
+                continue
+            if not _plain(statement, module, params, aliases):
+                return (
+                    f"is run by `{entry_name}` (line {positions[inner].start.line}), whose line "
+                    f"{positions[statement].start.line} is not a plain statement (beside the call, "
+                    "an entry function may only call builtins and standard-library modules, "
+                    "binding nothing)"
+                )
+        return entry, inner
+    return None
+
+
+def _parameters(definition: cst.FunctionDef) -> list[cst.Param]:
+    params = definition.params
+    extra = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+    return [*params.posonly_params, *params.params, *params.kwonly_params, *extra]
+
+
+def _plain(
+    statement: cst.BaseStatement,
+    module: cst.Module,
+    local: set[str] | frozenset[str],
+    aliases: AliasTable,
+) -> bool:
+    """A statement that can neither touch TensorFlow nor change a name the program reads, so the rules
+    may read the program without it (it stays where it is): calls (``print(...)``,
+    ``logging.basicConfig(level=logging.INFO)``) whose every name is an unshadowed builtin or a
+    standard-library module (no module of this program: it could build graph), no ``lambda``,
+    comprehension or ``:=``."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    if not all(
+        isinstance(small, cst.Pass)
+        or (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call))
+        for small in statement.body
+    ):
+        return False
+    module_names = bound_names(module)
+    plain = True
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal plain
+            if isinstance(
+                node,
+                (
+                    cst.Lambda,
+                    cst.NamedExpr,
+                    cst.ListComp,
+                    cst.SetComp,
+                    cst.DictComp,
+                    cst.GeneratorExp,
+                    cst.Yield,
+                    cst.Await,
+                ),
+            ):
+                plain = False
+            return plain and super().on_visit(node)
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)  # the keyword names no variable
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            nonlocal plain
+            qualified = aliases.qualify(node) or ""
+            if any(qualified == n or qualified.startswith(n + ".") for n in _NOT_PLAIN_NAMES):
+                plain = False
+            node.value.visit(self)  # ``attr`` names no variable
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal plain
+            if node.value in local:
+                plain = False
+            elif node.value in _BUILTINS:
+                plain = plain and node.value not in module_names
+            else:
+                qualified = aliases.qualify(node)
+                root = qualified.partition(".")[0] if qualified is not None else ""
+                plain = plain and root in sys.stdlib_module_names and root not in _NOT_PLAIN_MODULES
+
+    walk(statement, Finder())
+    return plain
 
 
 def _all_called(module: cst.Module, uses: Sequence[cst.CSTNode]) -> bool:
@@ -391,20 +584,20 @@ def _all_called(module: cst.Module, uses: Sequence[cst.CSTNode]) -> bool:
         def visit_Call(self, node: cst.Call) -> None:
             called.add(id(node.func))
 
-    module.visit(Calls())
+    walk(module, Calls())
     return all(id(use) in called for use in uses)
 
 
 def _training_function(module: cst.Module, aliases: AliasTable) -> cst.FunctionDef | None:
     """The module-level function that makes every session of the module, if one does."""
     everywhere = _Sessions(aliases)
-    module.visit(everywhere)
+    walk(module, everywhere)
     if not everywhere.found:
         return None
     for statement in module.body:
         if isinstance(statement, cst.FunctionDef):
             inside = _Sessions(aliases)
-            statement.visit(inside)
+            walk(statement, inside)
             if inside.found == everywhere.found:
                 return statement
     return None
@@ -548,7 +741,7 @@ def _names_in(node: cst.CSTNode) -> set[str]:
             attribute.value.visit(self)  # ``attr`` is a Name too, but reads no variable
             return False
 
-    node.visit(Finder())
+    walk(node, Finder())
     return names
 
 
@@ -594,15 +787,20 @@ _APP = "tf.app.run()"
 _APP_WITH_MAIN = "tf.app.run(main)"
 
 
-def _caller_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
-    """``tf.app.run(main)`` alone or under ``if __name__ == "__main__":`` with nothing else;
-    ``tf.app.run()`` only under the guard (it calls ``__main__``'s main)."""
+def _caller_kind(
+    statement: cst.BaseStatement, module: cst.Module, aliases: AliasTable
+) -> str | None:
+    """``tf.app.run(main)`` alone or under ``if __name__ == "__main__":`` after plain statements only
+    (``logging.basicConfig(...)``, ``_plain``); ``tf.app.run()`` only under the guard (it calls
+    ``__main__``'s main)."""
     if isinstance(statement, cst.If) and statement.orelse is None:
         block = statement.body
         inner = list(block.body) if isinstance(block, cst.IndentedBlock) else []
-        if not (_is_main_guard(statement.test) and len(inner) == 1):
+        if not (_is_main_guard(statement.test) and inner):
             return None
-        return _call_kind(inner[0], aliases)
+        if not all(_plain(s, module, frozenset(), aliases) for s in inner[:-1]):
+            return None
+        return _call_kind(inner[-1], aliases)
     kind = _call_kind(statement, aliases)
     return None if kind == _APP else kind
 
@@ -670,7 +868,7 @@ def _takes_unused_argv(definition: cst.FunctionDef) -> bool:
         def visit_For(self, node: cst.For) -> None:
             stores.update(id(n) for n in target_names(node.target))
 
-    definition.body.visit(Finder())
+    walk(definition.body, Finder())
     return all(occurrence in stores for occurrence in occurrences)
 
 
@@ -738,7 +936,7 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
             nonlocal found
             found = found or aliases.qualify(attribute) == api.FLAGS_VALUES
 
-    node.visit(Finder())
+    walk(node, Finder())
     return found
 
 
@@ -807,8 +1005,41 @@ def _leaving(
                 found.append((node, word))
             return super().on_visit(node)
 
-    definition.visit(Finder())
+    walk(definition, Finder())
     return found[0] if found else None
+
+
+def _early_return(
+    definition: cst.FunctionDef,
+    node: cst.CSTNode,
+    aliases: AliasTable,
+    line: Callable[[cst.CSTNode], int],
+) -> str:
+    """For a ``return`` inside an ``if`` of the body: that ``if``'s line and, when its branch uses
+    TensorFlow (a second program, as pix2pix's ``if a.mode == "export": ... return``: code that would
+    stay TF1 beside the migrated rest), the first line that does; else ``""``."""
+    if not isinstance(node, cst.Return):
+        return ""
+    branch = next(
+        (s for s in _statements(definition) if isinstance(s, cst.If) and contains(s, node)), None
+    )
+    if branch is None:
+        return ""
+    used: list[cst.CSTNode] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            qualified = aliases.qualify(attribute)
+            if qualified is not None and qualified.partition(".")[0] == "tensorflow":
+                used.append(attribute)
+                return False
+            return True
+
+    walk(branch, Finder())
+    where = f" (in the `if` at line {line(branch)}"
+    if not used:
+        return where + ")"
+    return f"{where}, whose branch uses TensorFlow from line {min(line(u) for u in used)})"
 
 
 def _leading_globals(definition: cst.FunctionDef) -> tuple[cst.BaseStatement, ...]:
@@ -862,6 +1093,14 @@ def _one_blank_line(statement: cst.BaseStatement) -> cst.BaseStatement:
         if line.comment is None and lines and lines[-1].comment is None:
             continue
         lines.append(line.with_changes(indent=line.comment is not None))
+    return statement.with_changes(leading_lines=lines)
+
+
+def _no_blank_line_above(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """``statement`` without the blank lines above it, before its first comment."""
+    lines = list(leading_lines(statement))
+    while lines and lines[0].comment is None:
+        lines.pop(0)
     return statement.with_changes(leading_lines=lines)
 
 

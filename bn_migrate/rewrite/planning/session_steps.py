@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
@@ -87,10 +88,11 @@ class StepsPlanner:
         self._check_leftover_uses()
         self._check_exact_fetches()
         check_merged_slices(ctx, self.plan)
-        if not self.step_seen and not (self.statistics_seen and not ctx.program.minimize):
+        trains = bool(ctx.program.minimize or ctx.program.gradient_ops)
+        if not self.step_seen and not (self.statistics_seen and not trains):
             what = (
                 "the session never runs the train op"
-                if ctx.program.minimize
+                if trains
                 else "the session neither trains nor re-estimates BN statistics by running the "
                 "update ops"
             )
@@ -298,6 +300,8 @@ class StepsPlanner:
             return (
                 f"`{name}` is not bound once, at module level, to the whole UPDATE_OPS collection"
             )
+        if program.gradient_ops:
+            return "the train op is made by apply_gradients: whether it runs the update ops is not read"
         without = sorted(set(program.minimize) - program.train_ops_with_updates)
         if without:  # Keras would move the statistics in that train step too, TF1 did not
             return (
@@ -615,7 +619,7 @@ class StepsPlanner:
         binds nowhere when the module reads ``_`` (gettext's ``_("...")``, a value kept in ``_``)."""
         if self.unused is None:
             reads = _ReadsName("_")
-            self.ctx.module.visit(reads)
+            walk(self.ctx.module, reads)
             self.unused = self.ctx.program.fresh_name("_unused") if reads.found else "_"
         return self.unused
 
@@ -693,15 +697,15 @@ class StepsPlanner:
                     )
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
-                node.value.visit(self)
+                walk(node.value, self)
                 return False
 
             def visit_Arg(self, node: cst.Arg) -> bool:
-                node.value.visit(self)
+                walk(node.value, self)
                 return False
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
-            statement.visit(Uses())
+            walk(statement, Uses())
 
 
 def _targets_of(
@@ -842,5 +846,5 @@ def _nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
             found.append(n)
             return True
 
-    node.visit(Collector())
+    walk(node, Collector())
     return found

@@ -1,7 +1,8 @@
 """BN003: other TF1 layer functions -> Keras 3 layers created once.
 
 ``tf.layers.dense`` / ``conv2d`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten`` / ``dropout``
-and contrib/slim ``fully_connected`` / ``conv2d`` become Keras layers with the same arguments (contrib's
+and contrib/slim ``fully_connected`` / ``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` (stride 2 written out)
+/ ``flatten`` become Keras layers with the same arguments (contrib's
 renamed: ``num_outputs`` -> units/filters, ``activation_fn`` -> activation with its ReLU default written
 out, ``stride`` -> strides, ``rate`` -> dilation_rate, conv2d's "SAME" padding default written out,
 ``weights_initializer`` -> kernel_initializer, ``scope`` -> name). In a placeholder graph the layer
@@ -13,7 +14,8 @@ graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. cont
 slim.fully_connected, 64, scope='fc')`` / ``slim.stack(net, slim.fully_connected, [64, 32], scope='fc')``
 become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``),
 applied in a chain. ``reuse``, ``trainable``, other normalizers, a repeat without a literal ``scope=`` or
-count, and params that may have changed leave the file.
+count, params that may have changed, and a TF1 regularizer given through an ``arg_scope`` (its losses
+went to a TF1 collection) leave the file.
 """
 
 from __future__ import annotations

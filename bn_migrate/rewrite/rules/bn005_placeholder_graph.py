@@ -23,6 +23,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
 from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names, read_names
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.graph_function import graph_function
 from bn_migrate.rewrite.planning.layer_calls import created_once, layer_object_name, module_level
@@ -217,10 +218,10 @@ class PlaceholderGraphRule(Rule):
                 nonlocal touches
                 name = ctx.qualify(node)
                 touches = touches or (name is not None and api.is_tensorflow(name))
-                node.value.visit(self)
+                walk(node.value, self)
                 return False
 
-        statement.visit(Finder())
+        walk(statement, Finder())
         return touches
 
 
@@ -231,7 +232,7 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 
-    node.visit(Calls())
+    walk(node, Calls())
     return found
 
 

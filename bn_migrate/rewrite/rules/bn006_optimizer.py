@@ -8,6 +8,20 @@ step differentiates the loss with respect to every layer's trainable variables, 
 with ``tf.trainable_variables()``. The update plumbing around ``minimize`` (``tf.control_dependencies
 (update_ops)``, ``tf.group(train, *update_ops)``) goes: Keras applies BN updates in the forward pass.
 
+The train op written in three steps, ``grads_and_vars = opt.compute_gradients(loss[, var_list])`` ->
+clipping -> ``train_op = opt.apply_gradients(pairs[, global_step])`` (``analysis.gradients``, read by
+binding from ``apply_gradients`` back to ``compute_gradients`` of the same optimizer object), becomes the
+same train step with the same clipping ops, in the same order, on the tape's gradients before
+``apply_gradients``: ``[(tf.clip_by_value(g, a, b), v) for g, v in pairs]`` and ``tf.clip_by_norm`` of each
+gradient, ``gradients, variables = zip(*pairs)`` then ``tf.clip_by_global_norm(gradients, c)`` and
+``zip(gradients, variables)``. ``var_list`` and ``global_step`` are migrated as for ``minimize``; the update
+ops may be made the control dependencies of any op of the chain, or grouped with it (``tf.group(train_op,
+update_ops)``, ``tf.group(*update_ops, train_op)``). Left, with the line and the condition: gradients
+changed otherwise (scaled, filtered to those not None, summed over several losses), computed by another
+optimizer object, clip arguments other than the bounds (``axes``, ``use_norm``) or bounds read from the
+graph, a name of the chain read elsewhere, any other ``compute_gradients`` argument (``aggregation_method``,
+``gate_gradients``, ``grad_loss``), and such a train op beside other train ops.
+
 A learning rate read from a flag (``FLAGS.learning_rate``, ``FLAGS = tf.app.flags.FLAGS``) is a constant:
 the Keras optimizer reads it where TF1's did, once the flags are parsed.
 
@@ -56,6 +70,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
+from bn_migrate.rewrite.analysis.gradients import GradientTrainOp
 from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -63,6 +78,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     keyword,
     name_references,
     positional,
+    read_names,
     single_target,
     small_statements,
 )
@@ -76,6 +92,7 @@ from bn_migrate.rewrite.planning.graph_function import (
 )
 from bn_migrate.rewrite.planning.layer_calls import bind, code
 from bn_migrate.rewrite.rule_examples import (
+    ADAM_KERAS,
     GAN_AFTER,
     GAN_BEFORE,
     PLACEHOLDER_AFTER,
@@ -127,6 +144,30 @@ def _decay_program(template: str) -> str:
     )
 
 
+_CHAIN = """optimizer = tf.train.AdamOptimizer(0.1)
+with tf.control_dependencies(update_ops):
+    grads_and_vars = optimizer.compute_gradients(loss)
+gradients, variables = zip(*grads_and_vars)
+gradients, _ = tf.clip_by_global_norm(gradients, 5.0)
+train_op = optimizer.apply_gradients(zip(gradients, variables))
+"""
+
+
+def _gradient_chain_program(template: str, chain: str = _CHAIN) -> str:
+    """The placeholder example trained by compute_gradients -> clip_by_global_norm -> apply_gradients."""
+    if template == PLACEHOLDER_BEFORE:
+        return placeholder_program(template).replace(
+            "with tf.control_dependencies(update_ops):\n"
+            "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
+            chain,
+        )
+    return placeholder_program(template, optimizer=ADAM_KERAS).replace(
+        "    gradients = tape.gradient(loss, variables)\n",
+        "    gradients = tape.gradient(loss, variables)\n"
+        "    gradients, _ = tf.clip_by_global_norm(gradients, 5.0)\n",
+    )
+
+
 class OptimizerRule(Rule):
     """tf.train optimizer + minimize -> Keras optimizer + ``@tf.function`` train step."""
 
@@ -169,6 +210,20 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(
+            _gradient_chain_program(PLACEHOLDER_BEFORE),
+            _gradient_chain_program(PLACEHOLDER_AFTER),
+        ),
+        Example(  # the gradients scaled: not a clipping the train step repeats
+            _gradient_chain_program(
+                PLACEHOLDER_BEFORE,
+                _CHAIN.replace(
+                    "gradients, _ = tf.clip_by_global_norm(gradients, 5.0)",
+                    "gradients = [0.5 * g for g in gradients]",
+                ),
+            ),
+            left=("BN006",),
+        ),
         Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
         Example(  # the discriminator's var_list names a scope no builder has
             GAN_BEFORE.replace(
@@ -182,12 +237,25 @@ class OptimizerRule(Rule):
         program = ctx.program
         if program.shape != "placeholder":
             return
+        for refusal in program.gradient_refusals:
+            ctx.leave(RULE, refusal.node, refusal.reason)
+        if program.gradient_refusals:
+            return
+        if program.gradient_ops and len(program.minimize) + len(program.gradient_ops) > 1:
+            ctx.leave(
+                RULE,
+                next(iter(program.gradient_ops.values())).apply,
+                "apply_gradients() beside other train ops: only one compute_gradients -> "
+                "apply_gradients train op is migrated",
+            )
+            return
         if len(program.minimize) > 1:
             self._plan_steps(ctx)
             return
-        if not program.minimize and program.updates_run:
+        gradient = next(iter(program.gradient_ops.values()), None)
+        if not program.minimize and gradient is None and program.updates_run:
             return  # forward-only: the session only runs the update ops (BN007 plans those runs)
-        if not program.minimize:
+        if not program.minimize and gradient is None:
             ctx.leave(
                 RULE,
                 ctx.program.session or ctx.module,
@@ -196,9 +264,19 @@ class OptimizerRule(Rule):
                 "(`sess.run(update_ops, feed_dict={..., is_training: True})` as a statement)",
             )
             return
-        (minimize,) = program.minimize.values()
-        parsed = self._minimize_arguments(ctx, minimize)
-        optimizer_call = program.minimize_call(minimize)
+        if gradient is not None:
+            minimize = gradient.apply
+            parsed = self._gradient_arguments(ctx, gradient)
+            optimizer_call: cst.Call | None = program.optimizers.get(gradient.optimizer)
+            chain: tuple[cst.SimpleStatementLine, ...] = gradient.lines
+            clips = self._clips(ctx, gradient)
+            if clips is None:
+                return
+        else:
+            (minimize,) = program.minimize.values()
+            parsed = self._minimize_arguments(ctx, minimize)
+            optimizer_call = program.minimize_call(minimize)
+            chain, clips = (), []
         if parsed is None or optimizer_call is None:
             return
         loss, extras = parsed
@@ -213,7 +291,7 @@ class OptimizerRule(Rule):
             return
         optimizer = next((n for n, c in program.optimizers.items() if c is optimizer_call), None)
         optimizer = optimizer or program.fresh_name("optimizer")
-        reads = self._reads(ctx, training, (minimize, optimizer_call), optimizer)
+        reads = self._reads(ctx, training, (minimize, optimizer_call, *chain), optimizer)
         if reads is None:
             return
         plan = graph_function(ctx)
@@ -221,17 +299,28 @@ class OptimizerRule(Rule):
         plan.after.extend(training.schedules)
         plan.after.append(f"{optimizer} = {spec.keras_class}({arguments})\n")
         plan.optimizers.append(optimizer)
-        plan.after.append(_StepSource(plan, optimizer, loss, training.layers))
+        plan.after.append(_StepSource(plan, optimizer, loss, training.layers, clips=clips))
         if spec.ones_accumulator:
             self._emit_rmsprop(ctx, optimizer_call)
-        consumed = self._consumed(ctx, {optimizer})
-        if not any(contains(statement, minimize) for statement in consumed):
-            ctx.leave(
+        consumed = self._consumed(ctx, {optimizer}, chain)
+        for node in (minimize, *chain):
+            if not any(contains(statement, node) for statement in consumed):
+                ctx.leave(
+                    RULE,
+                    node,
+                    "minimize() inside a block other than tf.control_dependencies: not migrated"
+                    if gradient is None
+                    else "this line of the gradient chain is inside a block other than "
+                    "tf.control_dependencies, or beside other statements in one: not migrated",
+                )
+                return
+        if gradient is not None:
+            ctx.apply(
                 RULE,
-                minimize,
-                "minimize() inside a block other than tf.control_dependencies: not migrated",
+                gradient.apply,
+                "compute_gradients -> apply_gradients: the train step differentiates the loss on a "
+                "tape" + (", then " + ", ".join(_clip_names(gradient)) if gradient.clips else ""),
             )
-            return
         for statement in consumed:
             ctx.remove(
                 RULE,
@@ -269,6 +358,78 @@ class OptimizerRule(Rule):
             ctx.leave(RULE, minimize, "minimize() of something other than one named loss tensor")
             return None
         return loss.value, extras
+
+    def _gradient_arguments(
+        self, ctx: Context, gradient: GradientTrainOp
+    ) -> tuple[str, dict[str, cst.Arg]] | None:
+        """The loss (``compute_gradients``) and the keywords migrated: ``var_list`` (compute),
+        ``global_step`` (apply, also its second positional argument)."""
+        extras: dict[str, cst.Arg] = {}
+        loss: cst.BaseExpression | None = None
+        for call, names in (
+            (gradient.compute, api.COMPUTE_GRADIENTS_ARGS),
+            (gradient.apply, api.APPLY_GRADIENTS_ARGS),
+        ):
+            method = api.COMPUTE_GRADIENTS if call is gradient.compute else api.APPLY_GRADIENTS
+            position = 0
+            for arg in call.args:
+                if arg.star:
+                    ctx.leave(RULE, arg, f"{method}() with *args/**kwargs: not migrated")
+                    return None
+                key = arg.keyword.value if arg.keyword is not None else None
+                if key is None:
+                    key = names[position] if position < len(names) else None
+                    position += 1
+                if key not in names:
+                    ctx.leave(
+                        RULE,
+                        arg,
+                        f"{method}(..., {key or 'extra positional argument'}"
+                        f"{'=' if key else ''}) is not migrated"
+                        + (
+                            ": the tape sums gradients its own way"
+                            if key == "aggregation_method"
+                            else ""
+                        ),
+                    )
+                    return None
+                if key == "loss":
+                    loss = arg.value
+                elif key in _MIGRATED_KEYWORDS:
+                    extras[key] = arg
+        if not isinstance(loss, cst.Name):
+            ctx.leave(
+                RULE, gradient.compute, "compute_gradients() of something other than one named loss"
+            )
+            return None
+        return loss.value, extras
+
+    def _clips(self, ctx: Context, gradient: GradientTrainOp) -> list[str] | None:
+        """The train step's clipping lines, on ``gradients``, in TF1's order (None: left)."""
+        tensors = ctx.program.graph_tensor_names()
+        lines: list[str] = []
+        for clip in gradient.clips:
+            for arg in clip.arguments:
+                read = read_names(arg.value)
+                if read & (tensors | _STEP_LOCALS):
+                    ctx.leave(
+                        RULE,
+                        arg,
+                        f"clip bound reads `{min(read & (tensors | _STEP_LOCALS))}`, a tensor of the "
+                        "graph (or a name of the train step): only constants and module-level values "
+                        "are migrated",
+                    )
+                    return None
+            rest = ", ".join(
+                (f"{arg.keyword.value}=" if arg.keyword is not None else "") + code(ctx, arg.value)
+                for arg in clip.arguments
+            )
+            function = "tf." + clip.function.removeprefix(api.TF + ".")
+            if clip.function == api.GLOBAL_NORM_CLIP:
+                lines.append(f"gradients, _ = {function}(gradients, {rest})")
+            else:
+                lines.append(f"gradients = [{function}(g, {rest}) for g in gradients]")
+        return lines
 
     def _optimizer_arguments(
         self, ctx: Context, spec: api.OptimizerSpec, call: cst.Call, training: _Training
@@ -632,7 +793,7 @@ class OptimizerRule(Rule):
         self,
         ctx: Context,
         training: _Training,
-        consumed: tuple[cst.Call, cst.Call],
+        consumed: tuple[cst.CSTNode, ...],
         optimizer: str,
     ) -> list[tuple[cst.Call, str, str]] | None:
         """``sess.run(gs)`` / ``sess.run(lr)`` as Keras reads; any other use of a watched name
@@ -808,8 +969,15 @@ class OptimizerRule(Rule):
             "TF1RMSprop: mean-square accumulators start at one, epsilon 1e-10, as in TF1",
         )
 
-    def _consumed(self, ctx: Context, optimizers: set[str]) -> list[cst.BaseStatement]:
-        """Module-level statements that only build the optimizers, the train ops and their plumbing."""
+    def _consumed(
+        self,
+        ctx: Context,
+        optimizers: set[str],
+        chain: tuple[cst.SimpleStatementLine, ...] = (),
+    ) -> list[cst.BaseStatement]:
+        """Module-level statements that only build the optimizers, the train ops and their plumbing
+        (``chain``: the lines of a compute_gradients -> apply_gradients train op)."""
+        lines = {id(line) for line in chain}
         consumed: list[cst.BaseStatement] = []
         for statement in ctx.module.body:
             smalls = (
@@ -819,12 +987,21 @@ class OptimizerRule(Rule):
             )
             if isinstance(statement, cst.With):
                 item = statement.items[0].item if len(statement.items) == 1 else None
+                body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
                 if call_target(ctx.aliases, item) == api.CONTROL_DEPENDENCIES and all(
-                    single_target(s) in ctx.program.minimize for s in smalls
+                    id(line) in lines
+                    or (
+                        isinstance(line, cst.SimpleStatementLine)
+                        and all(single_target(s) in ctx.program.minimize for s in line.body)
+                    )
+                    for line in body
                 ):
                     consumed.append(statement)
                 continue
             if not isinstance(statement, cst.SimpleStatementLine) or len(smalls) != 1:
+                continue
+            if id(statement) in lines:
+                consumed.append(statement)
                 continue
             target = single_target(smalls[0])
             if target in ctx.program.train_ops or (
@@ -835,6 +1012,11 @@ class OptimizerRule(Rule):
 
 
 _MIGRATED_KEYWORDS = frozenset({"global_step", "var_list"})
+_STEP_LOCALS = frozenset({"g", "gradients", "variables", "tape"})  # names the train step binds
+
+
+def _clip_names(gradient: GradientTrainOp) -> list[str]:
+    return [clip.function.removeprefix(api.TF + ".") for clip in gradient.clips]
 
 
 @dataclass
@@ -1029,7 +1211,10 @@ class _StepSource:
         loss: str,
         only: frozenset[str] | None,
         step: TrainStep | None = None,
+        *,
+        clips: list[str] | None = None,
     ) -> None:
+        self.clips = clips or []  # clipping lines between tape.gradient and apply_gradients
         self.plan = plan
         self.optimizer = optimizer
         self.loss = loss
@@ -1062,7 +1247,8 @@ class _StepSource:
             f"        {plan.outputs_target()} = {plan.name}({plan.call_params()})\n"
             + _variables_source(layers, free)
             + f"    gradients = tape.gradient({self.loss}, variables)\n"
-            f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
+            + "".join(f"    {line}\n" for line in self.clips)
+            + f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
             f"    return {returns}\n"
         )
 

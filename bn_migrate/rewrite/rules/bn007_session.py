@@ -57,6 +57,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
 from bn_migrate.rewrite.planning.initializers import (
     REMOVED,
@@ -342,7 +343,7 @@ class _SessionPlanner:
                         planner._plan_variable_reads(node.body, node.target.value)
 
         for statement in ctx.program.session_body:
-            statement.visit(Loops())
+            walk(statement, Loops())
 
     def _plan_variable_reads(self, body: cst.BaseSuite, variable: str) -> None:
         ctx = self.ctx
@@ -387,7 +388,7 @@ class _SessionPlanner:
                         "variable.name differs in Keras 3 (no scope, no ':0'): not migrated",
                     )
 
-        body.visit(Reads())
+        walk(body, Reads())
 
     def _handle(self, call: cst.Call) -> None:
         assert isinstance(call.func, cst.Attribute)
@@ -403,7 +404,7 @@ class _SessionPlanner:
                     ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
-            statement.visit(Uses())
+            walk(statement, Uses())
 
     def _check_free_variables(self) -> None:
         ctx = self.ctx
@@ -459,7 +460,7 @@ def _names_in(node: cst.CSTNode) -> set[str]:
         def visit_Name(self, n: cst.Name) -> None:
             names.add(n.value)
 
-    node.visit(Collector())
+    walk(node, Collector())
     return names
 
 

@@ -18,6 +18,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, single_target
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import kwarg as _kwarg
 from bn_migrate.rewrite.planning.layer_calls import migrate_batch_norm_calls
@@ -121,7 +122,7 @@ class KerasGraphRule(Rule):
     def _check_graph_ops(self, ctx: Context) -> None:
         """TF ops on Keras symbolic tensors fail in Keras 3 unless wrapped in a Lambda layer."""
         for statement in ctx.program.graph:
-            statement.visit(_GraphOpFinder(ctx))
+            walk(statement, _GraphOpFinder(ctx))
 
 
 def _add_training(updated: cst.CSTNode) -> cst.CSTNode:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, layer_calls
 from bn_migrate.rewrite.rule_examples import (
@@ -130,7 +131,7 @@ class InitializersRule(Rule):
         class Finder(cst.CSTVisitor):
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 self._check(node)
-                node.value.visit(self)  # ``attr`` is a name, not a reference
+                walk(node.value, self)  # ``attr`` is a name, not a reference
                 return False
 
             def visit_Name(self, node: cst.Name) -> None:
@@ -151,7 +152,7 @@ class InitializersRule(Rule):
             def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
                 return False
 
-        ctx.module.visit(Finder())
+        walk(ctx.module, Finder())
 
 
 def _reason(

@@ -28,6 +28,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, FreeVariable, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, module_level
 from bn_migrate.rewrite.rule_examples import (
@@ -333,8 +334,8 @@ def _bindings(function: cst.FunctionDef, name: str) -> int:
         def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
             binding.update(id(item.name) for item in node.names)
 
-    function.visit(Targets())
-    function.visit(Binders())
+    walk(function, Targets())
+    walk(function, Binders())
     return count
 
 

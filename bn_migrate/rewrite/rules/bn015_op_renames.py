@@ -42,6 +42,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
 from bn_migrate.rewrite.rule_examples import (
@@ -195,7 +196,7 @@ def _module_level_calls(
             return not (skip_variables and ctx.qualify(node.func) in api.TF_VARIABLE_MAKERS)
 
     for statement in statements:
-        statement.visit(Finder())
+        walk(statement, Finder())
     return found
 
 
@@ -402,7 +403,7 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             if self._check(node):
                 return False
-            node.value.visit(self)
+            walk(node.value, self)
             if id(node.value) in ctx.claimed:  # ``tf.app.flags.FLAGS.steps``: its TF1 part renamed
                 ctx.claim(node)
             return False
@@ -411,7 +412,7 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
             self._check(node)
 
         def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)  # ``f(log=...)``: a keyword is not a reference
+            walk(node.value, self)  # ``f(log=...)``: a keyword is not a reference
             return False
 
         def _check(self, node: cst.Name | cst.Attribute) -> bool:
@@ -433,7 +434,7 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
                 )
             return True
 
-    ctx.module.visit(Finder())
+    walk(ctx.module, Finder())
 
 
 _NOT_AFTER_APP_RUN = (

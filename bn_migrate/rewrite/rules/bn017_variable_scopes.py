@@ -29,6 +29,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.syntax import positional
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
@@ -155,7 +156,7 @@ def _strings_naming(ctx: Context, name: str, scope_call: cst.Call, sources: set[
             if named and id(node) not in sources:
                 found.append(node)
 
-    ctx.module.visit(Strings())
+    walk(ctx.module, Strings())
     if not found:
         return None
     where = ctx.positions.get(found[0])

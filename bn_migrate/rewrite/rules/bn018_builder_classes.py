@@ -27,6 +27,11 @@ layers at each call in TF1, so each call becomes an instance created in the call
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
 ``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
 parameters.
+
+In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
+codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
+read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
+**kwargs)``) instead of the values one program passed, and no instance is made (the driver is cut off).
 """
 
 from __future__ import annotations
@@ -84,7 +89,15 @@ class BuilderClassesRule(Rule):
             objects = ctx.builder_objects.get(name, [])
             made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
             dead = _dead_parameters(ctx, builder, flag)
-            ctx.edit(RULE, builder.definition, _as_class(class_name, made, [], [], dropped=dead))
+            init: list[cst.Param] = []
+            stored: list[str] = []
+            if ctx.library:  # the layers' parameters, with their defaults, configure the class
+                init = _layer_parameters(ctx, builder, made, flag)
+                dead = dead | {p.name.value for p in init}
+                stored = _store_read_parameters(ctx, builder, [p.name.value for p in init])
+            ctx.edit(
+                RULE, builder.definition, _as_class(class_name, made, init, stored, dropped=dead)
+            )
             keras_name = scope_name(builder) or name
             instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
             assert isinstance(instance, cst.SimpleStatementLine)
@@ -101,11 +114,16 @@ class BuilderClassesRule(Rule):
                     tuple(_literal_arguments(ctx, builder)),
                 )
             )
+            made_where = (
+                f'the library\'s users create `{class_name}(name="{keras_name}")`'
+                if ctx.library
+                else f'`{name} = {class_name}(name="{keras_name}")` where the graph was built'
+            )
             ctx.apply(
                 RULE,
                 builder.definition,
                 f"builder `{name}` -> Keras layer class `{class_name}`, its layers created once in "
-                f'__init__; `{name} = {class_name}(name="{keras_name}")` where the graph was built',
+                f"__init__; {made_where}",
             )
 
     @staticmethod
@@ -190,6 +208,31 @@ class BuilderClassesRule(Rule):
                 )
             ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called))
         return True
+
+
+def _layer_parameters(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine], flag: str | None
+) -> list[cst.Param]:
+    """A library builder's parameters (after the inputs) that the layers made in ``__init__`` read:
+    they become ``__init__`` parameters with the builder's defaults (``planning.library``)."""
+    read = {name.value for statement in made for name in name_references(statement)}
+    scoped = builder.scope_parameters()
+    return [
+        param
+        for param in builder.definition.params.params[1:]
+        if param.name.value in read and param.name.value != flag and param.name.value not in scoped
+    ]
+
+
+def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> list[str]:
+    """The ``call`` body's reads of ``__init__`` parameters become reads of what ``__init__`` keeps
+    (``self.NAME``); the parameters it keeps."""
+    stored: set[str] = set()
+    for name in _reads_kept(ctx, builder):
+        if name.value in names:
+            ctx.edit(RULE, name, _on_self(_stored(name.value)))
+            stored.add(name.value)
+    return sorted(stored)
 
 
 def _converted(ctx: Context) -> list[Builder]:
@@ -306,14 +349,24 @@ def _dead_parameters(ctx: Context, builder: Builder, flag: str | None) -> frozen
 def _as_class(  # type: ignore[no-untyped-def]
     class_name: str,
     made: list[cst.SimpleStatementLine],
-    init: list[str],
+    init: list[str] | list[cst.Param],
     stored: list[str],
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
 ):
+    """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
+    defaults kept); those in ``stored`` are kept on the instance."""
+    names = [p if isinstance(p, str) else p.name.value for p in init]
+    written = [
+        p
+        if isinstance(p, str)
+        else cst.Module([]).code_for_node(p.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        for p in init
+    ]
+
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.FunctionDef)
-        signature = ", ".join(["self", *init, "**kwargs"])
+        signature = ", ".join(["self", *written, "**kwargs"])
         keeps = "".join(f"        self.{_stored(name)} = {name}\n" for name in stored)
         template = cst.parse_statement(
             f"class {class_name}({base}):\n"
@@ -329,7 +382,7 @@ def _as_class(  # type: ignore[no-untyped-def]
         )
         params = updated.params
         kept = [
-            p for p in params.params if p.name.value not in init and p.name.value not in dropped
+            p for p in params.params if p.name.value not in names and p.name.value not in dropped
         ]
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
