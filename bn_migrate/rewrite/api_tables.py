@@ -421,6 +421,41 @@ SLIM_REPEATERS: dict[str, str] = {
 """``slim.repeat(inputs, n, layer, *args, scope=S)`` / ``slim.stack(inputs, layer, [args...], scope=S)``:
 one call of ``layer`` per repetition, each under ``variable_scope(S)`` with ``scope=S_1``, ``S_2``..."""
 PLACEHOLDERS = frozenset({"tensorflow.placeholder"})
+TF_DATA = "tensorflow.data"
+DATASET_CONSTRUCTORS = frozenset(
+    {
+        "tensorflow.data.Dataset.from_tensor_slices",
+        "tensorflow.data.Dataset.from_tensors",
+        "tensorflow.data.Dataset.range",
+    }
+)
+"""``tf.data`` datasets a migrated iterator may read (``analysis.datasets``): the same in TF2."""
+DATASET_METHODS = frozenset({"batch", "repeat", "shuffle", "take", "skip", "prefetch"})
+"""Dataset methods whose elements and order are the same in TF2 eager as in a TF1 session (``shuffle``
+only with ``seed=``): a dataset built from them is kept as written."""
+MAKE_ONE_SHOT_ITERATOR = frozenset({"tensorflow.data.make_one_shot_iterator"})
+"""``tf.compat.v1.data.make_one_shot_iterator(dataset)`` (``compat.v1`` qualifies as ``tensorflow``)."""
+DATASET_ITERATOR_METHODS = frozenset(
+    {"make_one_shot_iterator", "make_initializable_iterator", "get_next"}
+)
+DATASET_REFUSED: dict[str, str] = {
+    "tensorflow.data.make_initializable_iterator": (
+        "an initializable iterator: re-initialisation (each `sess.run(iterator.initializer)`) is "
+        "not migrated"
+    ),
+    "tensorflow.data.Iterator.from_structure": (
+        "a reinitializable iterator (`Iterator.from_structure`): not migrated"
+    ),
+    "tensorflow.data.Iterator.from_string_handle": (
+        "a feedable iterator (`Iterator.from_string_handle`, the dataset chosen by a fed handle): "
+        "not migrated"
+    ),
+}
+"""``tf.data`` iterator constructions left for a human, with the reason (``analysis.datasets``)."""
+DATASET_REFUSED_METHODS: dict[str, str] = {
+    "make_initializable_iterator": DATASET_REFUSED["tensorflow.data.make_initializable_iterator"],
+    "string_handle": "a feedable iterator (`iterator.string_handle()`): not migrated",
+}
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"

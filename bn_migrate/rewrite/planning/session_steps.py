@@ -177,6 +177,20 @@ class StepsPlanner:
         if feed is None:
             return
         required = self._unfed(feed, [p for p, _ in self.plan.params])
+        iterator = ctx.program.datasets.feed
+        if iterator is not None and set(iterator.targets) & set(required):
+            if set(iterator.targets) & set(feed) or not any(n in ctx.train_ops for n in names):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"run that reads `{iterator.iterator}.get_next()` without the train op (TF1 "
+                    "advances the iterator at every run that depends on it; the migration takes "
+                    "an element per train step only): not migrated",
+                )
+                return
+            required = [name for name in required if name not in iterator.targets]
+            element = cst.Call(func=cst.Name("next"), args=[cst.Arg(cst.Name(iterator.iterator))])
+            arguments = [cst.Arg(element, star="*" if iterator.unpacked else ""), *arguments]
         if any(name in ctx.train_ops for name in names):
             if required:  # the train step computes the whole graph, so it needs every input
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")

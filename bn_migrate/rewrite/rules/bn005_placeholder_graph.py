@@ -75,6 +75,7 @@ class PlaceholderGraphRule(Rule):
             )
             return
         start = len(program.graph) - len(region)
+        _plan_iterator(ctx)
         for statement in program.graph[:start]:
             if not isinstance(statement, cst.FunctionDef):
                 continue
@@ -94,10 +95,14 @@ class PlaceholderGraphRule(Rule):
                 continue  # a named variable initializer or the Saver: removed by BN007
             placeholders = program.placeholder_line(statement)
             if placeholders:
+                feed = program.datasets.feed
                 ctx.remove(
                     RULE,
                     statement,
-                    f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
+                    f"`{feed.iterator}.get_next()` -> parameters {', '.join(feed.targets)} of "
+                    f"{plan.name}(), each train step given next({feed.iterator})"
+                    if feed is not None and statement is feed.get_next_line
+                    else f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
                 )
                 continue
             summaries = program.summaries
@@ -278,3 +283,22 @@ def _collect(  # type: ignore[no-untyped-def]
         return cst.RemovalSentinel.REMOVE
 
     return move
+
+
+def _plan_iterator(ctx: Context) -> None:
+    """A one-shot iterator feeding the graph (``analysis.datasets``): the dataset kept as written,
+    ``iterator = iter(dataset)`` where TF1 made the iterator; its ``get_next()`` line is a placeholder
+    line (its targets become parameters) and BN007 passes ``next(iterator)`` to each train step."""
+    feed = ctx.program.datasets.feed
+    if feed is None:
+        return
+    for line in feed.dataset_lines:
+        ctx.claim_within(line)  # tf.data.Dataset and these methods mean the same in TF2
+    ctx.claim_within(feed.iterator_call)
+    dataset = feed.dataset
+    ctx.edit(
+        RULE,
+        feed.iterator_call,
+        lambda _: cst.Call(func=cst.Name("iter"), args=[cst.Arg(cst.Name(dataset))]),
+    )
+    ctx.apply(RULE, feed.iterator_call, f"one-shot iterator -> iter({dataset})")
