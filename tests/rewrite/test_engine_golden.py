@@ -56,6 +56,7 @@ SUPPORTED_FIXTURES = (
     "app_run_flags",
     "named_init_logging",
     "saver_summaries",
+    "dataset_iterator",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
