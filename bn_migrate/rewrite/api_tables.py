@@ -276,8 +276,11 @@ MODEL_VARIABLE_KEYS = frozenset({"tensorflow.GraphKeys.GLOBAL_VARIABLES"})
 """Collections whose members are exactly a functional model's variables when the graph has no
 optimizer and no free-standing variables (the only case the codemod migrates)."""
 
-LAYER_UPDATE_ATTRIBUTES = frozenset({"updates", "get_updates_for"})
-"""Attributes of a Keras 2 layer/model that exist only in graph mode (no Keras 3 equivalent)."""
+LAYER_UPDATE_ATTRIBUTES = frozenset(
+    {"updates", "get_updates_for", "make_one_shot_iterator", "make_initializable_iterator"}
+)
+"""Attributes that exist only in graph mode: of a Keras 2 layer/model (no Keras 3 equivalent), and a
+TF1 dataset's iterator makers (TF2's ``tf.data.Dataset`` has neither; ``analysis.datasets``)."""
 
 TF1_ONLY: frozenset[str] = frozenset(
     {
@@ -325,10 +328,12 @@ TF2_UNDER_TF1_ONLY = frozenset(
     {
         "tensorflow.train.latest_checkpoint", "tensorflow.train.Checkpoint",
         "tensorflow.train.CheckpointManager", "tensorflow.summary.create_file_writer",
+        "tensorflow.data.Dataset",
     }
 )  # fmt: skip
 """Names under a ``TF1_ONLY`` module that TF2 has, with the same meaning (what the Saver migration writes
-and reads, ``planning.checkpoints``; the summary writer, ``planning.summaries``)."""
+and reads, ``planning.checkpoints``; the summary writer, ``planning.summaries``; datasets, whose TF1-only
+iterator makers are attributes, ``LAYER_UPDATE_ATTRIBUTES``)."""
 
 
 def is_kept_in_tf2(qualified: str) -> bool:

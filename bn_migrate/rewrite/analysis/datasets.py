@@ -47,7 +47,9 @@ class IteratorFeed:
     iterator_line: cst.BaseStatement
     get_next_line: cst.SimpleStatementLine  # ``x, y = iterator.get_next()``
     targets: tuple[str, ...]  # ``("x", "y")``
-    unpacked: bool  # targets are a tuple/list (``*next(iterator)``) or one name (``next(iterator)``)
+    unpacked: (
+        bool  # targets are a tuple/list (``*next(iterator)``) or one name (``next(iterator)``)
+    )
 
 
 @dataclass
@@ -93,10 +95,13 @@ def read_datasets(
         name = call_target(aliases, call) or ""
         if name in api.DATASET_REFUSED:
             found.refuse(call, api.DATASET_REFUSED[name])
-        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in api.DATASET_REFUSED_METHODS:
+        elif (
+            isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in api.DATASET_REFUSED_METHODS
+        ):
             found.refuse(call, api.DATASET_REFUSED_METHODS[call.func.attr.value])
     for name_node in names:
-        if name_node.value == "OutOfRangeError" and id(name_node) in attribute_names:
+        if name_node.value == "OutOfRangeError":
             found.refuse(
                 name_node,
                 "a loop ended by `OutOfRangeError` (the end of a dataset read in a session): its TF2 "
@@ -154,7 +159,9 @@ def read_datasets(
     if dataset_lines is None:
         return found
     reads = sum(1 for n in names if n.value == dataset and id(n) not in attribute_names)
-    if reads != 2 * len(dataset_lines):  # each line binds it (all but the first read it), the iterator
+    if reads != 2 * len(
+        dataset_lines
+    ):  # each line binds it (all but the first read it), the iterator
         found.refuse(
             dataset_lines[0],
             f"dataset `{dataset}` is used other than to build it and make the iterator (TF1-only "
@@ -259,7 +266,7 @@ def _dataset_lines(
 ) -> list[cst.BaseStatement] | None:
     """The module-level lines binding ``dataset`` before the iterator, each a chain of
     ``api.DATASET_METHODS`` on a ``tf.data.Dataset`` constructor or on the dataset itself."""
-    lines = [
+    lines: list[cst.BaseStatement] = [
         s
         for s in graph[:before]
         if isinstance(s, cst.SimpleStatementLine)
@@ -272,6 +279,7 @@ def _dataset_lines(
         )
         return None
     for line in lines:
+        assert isinstance(line, cst.SimpleStatementLine)
         small = line.body[0]
         assert isinstance(small, cst.Assign)
         node: cst.BaseExpression = small.value

@@ -404,8 +404,13 @@ class Program:
         feed = self.datasets.feed
         if feed is not None and statement is feed.get_next_line:
             return list(feed.targets)
-        names = [single_target(s) for s in statement.body]
-        found = [n for n in names if n is not None and n in self.placeholders]
+        found = [
+            name
+            for small in statement.body
+            if (name := single_target(small)) is not None
+            and name in self.placeholders
+            and self.placeholders[name].statement is small  # not ``x = tf.reshape(x, ...)``
+        ]
         return found if len(found) == len(statement.body) else []
 
     def graph_region(self) -> list[cst.BaseStatement]:

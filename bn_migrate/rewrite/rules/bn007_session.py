@@ -111,8 +111,12 @@ class SessionRule(Rule):
         if program.sessions_found != 1:
             ctx.leave(RULE, program.session, "more than one Session: outside the canonical shape")
             return
+        for node, reason in program.datasets.refusals:  # ``analysis.datasets``
+            ctx.leave(RULE, node, reason)
         if program.shape == "placeholder":
             StepsPlanner(ctx, program.session_name).plan_session()
+            return
+        if program.datasets.refusals:
             return
         if not program.inputs:
             ctx.leave(
