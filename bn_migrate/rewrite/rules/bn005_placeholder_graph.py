@@ -12,6 +12,12 @@ The graph function runs at every step, where TF1 built the graph once: a Keras l
 made (``tf.keras.layers.Dense(8)(x)``, in the graph or in a builder called once) becomes a layer object
 created once at module level; any other layer the function (or a builder) would construct at
 each call leaves the file, as does a module-level function reading a graph tensor as a global.
+
+A graph fed by a ``tf.data`` one-shot iterator (``x, y = iterator.get_next()``, the iterator made by
+``dataset.make_one_shot_iterator()`` or ``tf.compat.v1.data.make_one_shot_iterator(dataset)``) is read the
+same way: the get_next targets become the first parameters, the dataset stays as written and the iterator
+becomes ``iterator = iter(dataset)``; BN007 gives each train step ``*next(iterator)``
+(``analysis.datasets``, which also lists the iterator forms left with their reason).
 """
 
 from __future__ import annotations
