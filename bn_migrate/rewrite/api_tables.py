@@ -443,11 +443,8 @@ MAKE_ONE_SHOT_ITERATOR = frozenset({"tensorflow.data.make_one_shot_iterator"})
 DATASET_ITERATOR_METHODS = frozenset(
     {"make_one_shot_iterator", "make_initializable_iterator", "get_next"}
 )
+MAKE_INITIALIZABLE_ITERATOR = frozenset({"tensorflow.data.make_initializable_iterator"})
 DATASET_REFUSED: dict[str, str] = {
-    "tensorflow.data.make_initializable_iterator": (
-        "an initializable iterator: re-initialisation (each `sess.run(iterator.initializer)`) is "
-        "not migrated"
-    ),
     "tensorflow.data.Iterator.from_structure": (
         "a reinitializable iterator (`Iterator.from_structure`): not migrated"
     ),
@@ -458,7 +455,6 @@ DATASET_REFUSED: dict[str, str] = {
 }
 """``tf.data`` iterator constructions left for a human, with the reason (``analysis.datasets``)."""
 DATASET_REFUSED_METHODS: dict[str, str] = {
-    "make_initializable_iterator": DATASET_REFUSED["tensorflow.data.make_initializable_iterator"],
     "string_handle": "a feedable iterator (`iterator.string_handle()`): not migrated",
 }
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"

@@ -100,6 +100,29 @@ def test_a_dataset_built_over_several_lines_is_kept_as_written() -> None:
     assert_rewrite(_before(dataset=dataset), _after(dataset=dataset))
 
 
+def test_an_initializable_iterator_is_made_where_the_session_initializes_it() -> None:
+    """Re-initialized at each epoch without a shuffle: a new ``iter(dataset)`` at the same place gives
+    the elements from the start, as TF1's initializer did (with a shuffle the orders differ: left)."""
+    dataset = "dataset = tf.data.Dataset.from_tensor_slices((data, labels)).batch(4)\n"
+    before = _before(
+        dataset=dataset, iterator="iterator = dataset.make_initializable_iterator()\n"
+    ).replace(
+        "    for step in range(4):\n" + RUN,
+        "    for epoch in range(2):\n        sess.run(iterator.initializer)\n"
+        "        for step in range(4):\n            sess.run(train_op)\n",
+    )
+    after = (
+        _after(dataset=dataset)
+        .replace("iterator = iter(dataset)\n\n", "\n")
+        .replace(
+            "for step in range(4):\n    train_step(*next(iterator))\n",
+            "for epoch in range(2):\n    iterator = iter(dataset)\n"
+            "    for step in range(4):\n        train_step(*next(iterator))\n",
+        )
+    )
+    assert_rewrite(before, after)
+
+
 def test_the_output_is_left_alone() -> None:
     assert_rewrite(_after(), None)
 
@@ -154,10 +177,17 @@ def test_an_evaluation_feeding_the_get_next_tensors_calls_the_graph() -> None:
         ),
         (
             lambda s: s.replace("make_one_shot_iterator", "make_initializable_iterator").replace(
-                "    for step", "    sess.run(iterator.initializer)\n    for step"
+                "    for step in range(4):\n",
+                "    for epoch in range(2):\n        sess.run(iterator.initializer)\n"
+                "        for step in range(4):\n    ",
             ),
+            18,
+            "re-initialized in a loop over a shuffled dataset",
+        ),
+        (
+            lambda s: s.replace("make_one_shot_iterator", "make_initializable_iterator"),
             7,
-            "an initializable iterator",
+            "never initialized",
         ),
         (
             lambda s: s.replace(RUN, RUN + "        print(sess.run(loss))\n"),
@@ -194,7 +224,8 @@ def test_an_evaluation_feeding_the_get_next_tensors_calls_the_graph() -> None:
     ids=[
         "shuffle-unseeded",
         "map",
-        "initializable",
+        "reinit-shuffled",
+        "never-initialized",
         "eval-run",
         "two-get-next",
         "out-of-range",

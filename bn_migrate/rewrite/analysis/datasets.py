@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
@@ -47,9 +48,10 @@ class IteratorFeed:
     iterator_line: cst.BaseStatement
     get_next_line: cst.SimpleStatementLine  # ``x, y = iterator.get_next()``
     targets: tuple[str, ...]  # ``("x", "y")``
-    unpacked: (
-        bool  # targets are a tuple/list (``*next(iterator)``) or one name (``next(iterator)``)
-    )
+    unpacked: bool  # a tuple/list of targets (``*next(iterator)``), or one (``next(iterator)``)
+    # initializable iterator: each ``sess.run(iterator.initializer)`` statement (-> ``iterator =
+    # iter(dataset)``; the iterator's own line is removed); empty for a one-shot iterator
+    initializer_runs: tuple[cst.Expr, ...] = ()
 
 
 @dataclass
@@ -87,6 +89,7 @@ def read_datasets(
     names: list[cst.Name],
     attribute_names: set[int],
     positions_of_placeholders: list[cst.BaseStatement],
+    session: tuple[str, list[cst.BaseSmallStatement], set[int]] | None = None,
 ) -> Datasets:
     """The facts above. ``graph``: module-level graph statements in order; ``positions_of_placeholders``:
     the statements declaring ``tf.placeholder``s (the dataset and the iterator must precede them)."""
@@ -139,16 +142,27 @@ def read_datasets(
         found.refuse(call, f"iterator `{iterator}` is not bound once at module level: not migrated")
         return found
     iterator_line, value = made
-    dataset = _iterator_source(aliases, value)
-    if dataset is None:
+    source = _iterator_source(aliases, value)
+    if source is None:
         found.refuse(
             value,
-            f"iterator `{iterator}` is not made by `make_one_shot_iterator()` of a named dataset: "
-            "not migrated",
+            f"iterator `{iterator}` is not made by `make_one_shot_iterator()` or "
+            "`make_initializable_iterator()` of a named dataset: not migrated",
+        )
+        return found
+    dataset, initializable = source
+    runs = _initializer_runs(session, iterator) if initializable else []
+    if initializable and not runs:
+        found.refuse(
+            value,
+            f"initializable iterator `{iterator}` never initialized by a whole-statement "
+            f"`sess.run({iterator}.initializer)` in the session: not migrated",
         )
         return found
     uses = sum(1 for n in names if n.value == iterator and id(n) not in attribute_names)
-    if uses != 2:  # its binding and the get_next() call
+    if (
+        uses != 2 + len(runs)
+    ):  # its binding, the get_next() call, the initializer runs  # its binding and the get_next() call
         found.refuse(
             call,
             f"iterator `{iterator}` is used other than by one `get_next()`: TF1 advances it at "
@@ -166,6 +180,17 @@ def read_datasets(
             dataset_lines[0],
             f"dataset `{dataset}` is used other than to build it and make the iterator (TF1-only "
             "attributes such as `output_types`, or another iterator): not migrated",
+        )
+        return found
+    repeated = session is not None and any(
+        isinstance(run.value, cst.Call) and id(run.value) in session[2] for run in runs
+    )
+    if repeated and _shuffles(dataset_lines):
+        found.refuse(
+            runs[0],
+            f"`{iterator}` re-initialized in a loop over a shuffled dataset: TF1 repeats the seeded "
+            "order at each initialization, TF2's `iter(dataset)` reshuffles (measured on TF 2.21); "
+            "not migrated",
         )
         return found
     order = [graph.index(s) for s in positions_of_placeholders if s in graph]
@@ -187,7 +212,38 @@ def read_datasets(
         targets=tuple(targets),
         unpacked=isinstance(line.body[0], cst.Assign)
         and isinstance(line.body[0].targets[0].target, (cst.Tuple, cst.List)),
+        initializer_runs=tuple(runs),
     )
+    return found
+
+
+def _initializer_runs(
+    session: tuple[str, list[cst.BaseSmallStatement], set[int]] | None, iterator: str
+) -> list[cst.Expr]:
+    """The session's statements ``sess.run(iterator.initializer)``."""
+    if session is None:
+        return []
+    name, statements, _ = session
+    initializer = m.Attribute(value=m.Name(iterator), attr=m.Name("initializer"))
+    wanted = m.Expr(
+        m.Call(
+            func=m.Attribute(value=m.Name(name), attr=m.Name("run")),
+            args=[m.Arg(initializer, keyword=None)],
+        )
+    )
+    return [s for s in statements if isinstance(s, cst.Expr) and m.matches(s, wanted)]
+
+
+def _shuffles(lines: list[cst.BaseStatement]) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            found = found or node.attr.value == "shuffle"
+
+    for line in lines:
+        line.visit(Finder())
     return found
 
 
@@ -237,23 +293,25 @@ def _binding(
     return found[0], small.value
 
 
-def _iterator_source(aliases: AliasTable, value: cst.BaseExpression) -> str | None:
-    """``D`` of ``D.make_one_shot_iterator()`` / ``tf.compat.v1.data.make_one_shot_iterator(D)``."""
+def _iterator_source(aliases: AliasTable, value: cst.BaseExpression) -> tuple[str, bool] | None:
+    """(``D``, initializable) of ``D.make_one_shot_iterator()`` /
+    ``tf.compat.v1.data.make_one_shot_iterator(D)`` (or ``make_initializable_iterator``)."""
     if not isinstance(value, cst.Call):
         return None
-    if call_target(aliases, value) in api.MAKE_ONE_SHOT_ITERATOR:
+    name = call_target(aliases, value)
+    if name in api.MAKE_ONE_SHOT_ITERATOR | api.MAKE_INITIALIZABLE_ITERATOR:
         args = positional(value)
         if len(args) == 1 == len(value.args) and isinstance(args[0].value, cst.Name):
-            return args[0].value.value
+            return args[0].value.value, name in api.MAKE_INITIALIZABLE_ITERATOR
         return None
     func = value.func
     if (
         isinstance(func, cst.Attribute)
-        and func.attr.value == "make_one_shot_iterator"
+        and func.attr.value in ("make_one_shot_iterator", "make_initializable_iterator")
         and isinstance(func.value, cst.Name)
         and not value.args
     ):
-        return func.value.value
+        return func.value.value, func.attr.value == "make_initializable_iterator"
     return None
 
 

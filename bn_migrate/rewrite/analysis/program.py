@@ -242,8 +242,19 @@ class Program:
         """A one-shot iterator's ``get_next()`` targets feed the graph as placeholders do (first in the
         graph function's parameters); see ``analysis.datasets``."""
         declaring = [s for s in self.graph if self.placeholder_line(s)]
+        session = (
+            (self.session_name, self.session_statements(), self.repeated_calls)
+            if self.session_name is not None
+            else None
+        )
         self.datasets = read_datasets(
-            self.aliases, self.graph, self.calls, self.names, self.attribute_names, declaring
+            self.aliases,
+            self.graph,
+            self.calls,
+            self.names,
+            self.attribute_names,
+            declaring,
+            session,
         )
         feed = self.datasets.feed
         if feed is None:

@@ -100,6 +100,18 @@ class StepsPlanner:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
         if value is None:
             return
+        feed = self.ctx.program.datasets.feed
+        if feed is not None and statement in feed.initializer_runs:
+            assert isinstance(value, cst.Call)
+            self.seen.add(id(value))
+            self._handle(value)
+            self.ctx.claim_within(statement)
+            made = cst.parse_statement(f"{feed.iterator} = iter({feed.dataset})\n")
+            assert isinstance(made, cst.SimpleStatementLine)
+            self.ctx.edit(RULE, statement, lambda _: made.body[0])
+            message = f"iterator initialized -> {feed.iterator} = iter({feed.dataset})"
+            self.ctx.apply(RULE, statement, message)
+            return
         if (
             isinstance(statement, cst.Assign)
             and isinstance(value, cst.Dict)

@@ -300,8 +300,15 @@ def _plan_iterator(ctx: Context) -> None:
         return
     for line in feed.dataset_lines:
         ctx.claim_within(line)  # tf.data.Dataset and these methods mean the same in TF2
-    ctx.claim_within(feed.iterator_call)
     dataset = feed.dataset
+    if feed.initializer_runs:  # made where the session initialized it (BN007)
+        ctx.remove(
+            RULE,
+            feed.iterator_line,
+            f"initializable iterator -> {feed.iterator} = iter({dataset}) at each initialization",
+        )
+        return
+    ctx.claim_within(feed.iterator_call)
     ctx.edit(
         RULE,
         feed.iterator_call,
