@@ -12,9 +12,12 @@ The migrated shape (BN005 / BN007)::
 becomes ``iterator = iter(dataset)`` (same place), the get_next targets parameters of the graph function
 (as placeholders are, ``program.Placeholder(iterator=True)``), and each train run
 ``train_step(*next(iterator))``: TF1 takes one element per run that depends on ``get_next()``, the
-migration one per train step call. What else reads the iterator is left with the reason
-(``Datasets.refusals``): several ``get_next()`` calls, the iterator used otherwise, initializable /
-reinitializable / feedable iterators, loops ended by ``OutOfRangeError``, a dataset built in a way
+migration one per train step call. An initializable iterator (``make_initializable_iterator``) becomes
+``iterator = iter(dataset)`` at each whole-statement ``sess.run(iterator.initializer)`` (its own line is
+removed). What else reads the iterator is left with the reason (``Datasets.refusals``): several
+``get_next()`` calls, the iterator used otherwise, an initializable iterator re-initialized in a loop over
+a shuffled dataset (TF1 repeats the seeded order at each initialization, TF2's ``iter`` reshuffles:
+measured on TF 2.21), reinitializable / feedable iterators, loops ended by ``OutOfRangeError``, a dataset built in a way
 whose TF2 element order is not known to be TF1's (a ``shuffle`` without ``seed=``: TF1 derives the op
 seed from the graph's op count, TF2 eager from its own counter; the orders differ), dataset methods
 outside ``api.DATASET_METHODS``. Runs other than train runs that read get_next() tensors are left by

@@ -16,7 +16,8 @@ each call leaves the file, as does a module-level function reading a graph tenso
 A graph fed by a ``tf.data`` one-shot iterator (``x, y = iterator.get_next()``, the iterator made by
 ``dataset.make_one_shot_iterator()`` or ``tf.compat.v1.data.make_one_shot_iterator(dataset)``) is read the
 same way: the get_next targets become the first parameters, the dataset stays as written and the iterator
-becomes ``iterator = iter(dataset)``; BN007 gives each train step ``*next(iterator)``
+becomes ``iterator = iter(dataset)`` (an initializable iterator's line is removed: BN007 makes it at
+each ``sess.run(iterator.initializer)``); BN007 gives each train step ``*next(iterator)``
 (``analysis.datasets``, which also lists the iterator forms left with their reason).
 """
 

@@ -19,8 +19,10 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
 - in a placeholder program fed by a ``tf.data`` one-shot iterator, a train run that does not feed the
   iterator's ``get_next()`` tensors becomes ``train_step(*next(iterator), ...)``: TF1 takes one element
   per run that depends on ``get_next()``, the migration one per train step. A run that feeds all of them
-  (an evaluation on arrays) takes none, as in TF1. Any other run reading them, several ``get_next()``
-  calls, initializable / reinitializable / feedable iterators, loops ended by ``OutOfRangeError``, a
+  (an evaluation on arrays) takes none, as in TF1. ``sess.run(iterator.initializer)`` of an initializable
+  iterator becomes ``iterator = iter(dataset)`` at the same place (each epoch, when re-initialized). Any
+  other run reading them, several ``get_next()`` calls, re-initialization in a loop over a shuffled
+  dataset (TF1 repeats the seeded order, TF2 reshuffles), reinitializable / feedable iterators, loops ended by ``OutOfRangeError``, a
   ``shuffle`` without ``seed=`` and dataset methods whose TF2 order is not known to be TF1's are left with
   the reason (``analysis.datasets``, ``api_tables.DATASET_METHODS``);
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
