@@ -22,9 +22,9 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
   (an evaluation on arrays) takes none, as in TF1. ``sess.run(iterator.initializer)`` of an initializable
   iterator becomes ``iterator = iter(dataset)`` at the same place (each epoch, when re-initialized). Any
   other run reading them, several ``get_next()`` calls, re-initialization in a loop over a shuffled
-  dataset (TF1 repeats the seeded order, TF2 reshuffles), reinitializable / feedable iterators, loops ended by ``OutOfRangeError``, a
-  ``shuffle`` without ``seed=`` and dataset methods whose TF2 order is not known to be TF1's are left with
-  the reason (``analysis.datasets``, ``api_tables.DATASET_METHODS``);
+  dataset (TF1 repeats the seeded order, TF2 reshuffles), reinitializable / feedable iterators, loops
+  ended by ``OutOfRangeError``, a ``shuffle`` without ``seed=`` and dataset methods whose TF2 order is not
+  known to be TF1's are left with the reason (``analysis.datasets``, ``api_tables.DATASET_METHODS``);
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
