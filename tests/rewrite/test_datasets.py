@@ -166,6 +166,16 @@ def test_an_evaluation_feeding_the_get_next_tensors_calls_the_graph() -> None:
     ("change", "line", "reason"),
     [
         (
+            lambda s: s.replace(
+                "with tf.control_dependencies(update_ops):\n"
+                "    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n",
+                "minimize = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+                "train_op = tf.group(minimize, *update_ops)\n",
+            ),
+            18,
+            "whether TF1 advanced the iterator in it is not decided",
+        ),
+        (
             lambda s: s.replace(".shuffle(16, seed=3)", ".shuffle(16)"),
             6,
             "`shuffle` without `seed=`",
@@ -222,6 +232,7 @@ def test_an_evaluation_feeding_the_get_next_tensors_calls_the_graph() -> None:
         ),
     ],
     ids=[
+        "grouped-train-op",
         "shuffle-unseeded",
         "map",
         "reinit-shuffled",

@@ -200,6 +200,15 @@ class StepsPlanner:
                     "an element per train step only): not migrated",
                 )
                 return
+            if not self._reads_iterator(names, iterator.targets):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"train run whose loss does not visibly read `{iterator.iterator}.get_next()` (or "
+                    "one of several train ops): whether TF1 advanced the iterator in it is not "
+                    "decided; not migrated",
+                )
+                return
             required = [name for name in required if name not in iterator.targets]
             element = cst.Call(func=cst.Name("next"), args=[cst.Arg(cst.Name(iterator.iterator))])
             arguments = [cst.Arg(element, star="*" if iterator.unpacked else ""), *arguments]
@@ -219,6 +228,24 @@ class StepsPlanner:
         else:
             several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
             self._plan_eval_run(statement, call, names, several, feed, arguments, required)
+
+    def _reads_iterator(self, names: list[str], targets: tuple[str, ...]) -> bool:
+        """Does the one train op fetched among ``names`` minimize a loss computed from the iterator's
+        elements (TF1 runs ``get_next()``, one op for all of them, in that run)? Several train ops: no
+        (each step's dependence is not decided here)."""
+        ctx = self.ctx
+        ops = [name for name in names if name in ctx.program.minimize]
+        if self.plan.steps or len(ops) != 1:
+            return False
+        call = ctx.program.minimize[ops[0]]
+        loss = keyword(call, "loss") or next(iter(positional(call)), None)
+        if loss is None:
+            return False
+        wanted = read_names(loss.value)
+        reads = wanted.union(
+            *(read_names(statement) for statement in graph_slice(self.plan.collected, wanted))
+        )
+        return bool(reads & set(targets))
 
     def _unfed(self, feed: dict[str, cst.BaseExpression], params: list[str]) -> list[str]:
         """The ``params`` (placeholders) a run neither feeds nor has a default for."""
