@@ -17,8 +17,9 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
   the same tags, float32 values and steps (``planning.summaries``); a tag TF1 would rename, a histogram,
   image or audio summary, a summary fetched but not written, several writers are left with the reason;
 - in a placeholder program fed by a ``tf.data`` one-shot iterator, a train run that does not feed the
-  iterator's ``get_next()`` tensors becomes ``train_step(*next(iterator), ...)``: TF1 takes one element
-  per run that depends on ``get_next()``, the migration one per train step. A run that feeds all of them
+  iterator's ``get_next()`` tensors becomes ``train_step(*next(iterator), ...)`` when the loss its one
+  ``minimize`` reads is computed from them: TF1 takes one element per run that depends on ``get_next()``,
+  the migration one per train step. A run that feeds all of them
   (an evaluation on arrays) takes none, as in TF1. ``sess.run(iterator.initializer)`` of an initializable
   iterator becomes ``iterator = iter(dataset)`` at the same place (each epoch, when re-initialized). Any
   other run reading them, several ``get_next()`` calls, re-initialization in a loop over a shuffled
