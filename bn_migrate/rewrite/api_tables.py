@@ -276,8 +276,11 @@ MODEL_VARIABLE_KEYS = frozenset({"tensorflow.GraphKeys.GLOBAL_VARIABLES"})
 """Collections whose members are exactly a functional model's variables when the graph has no
 optimizer and no free-standing variables (the only case the codemod migrates)."""
 
-LAYER_UPDATE_ATTRIBUTES = frozenset({"updates", "get_updates_for"})
-"""Attributes of a Keras 2 layer/model that exist only in graph mode (no Keras 3 equivalent)."""
+LAYER_UPDATE_ATTRIBUTES = frozenset(
+    {"updates", "get_updates_for", "make_one_shot_iterator", "make_initializable_iterator"}
+)
+"""Attributes that exist only in graph mode: of a Keras 2 layer/model (no Keras 3 equivalent), and a
+TF1 dataset's iterator makers (TF2's ``tf.data.Dataset`` has neither; ``analysis.datasets``)."""
 
 TF1_ONLY: frozenset[str] = frozenset(
     {
@@ -325,10 +328,12 @@ TF2_UNDER_TF1_ONLY = frozenset(
     {
         "tensorflow.train.latest_checkpoint", "tensorflow.train.Checkpoint",
         "tensorflow.train.CheckpointManager", "tensorflow.summary.create_file_writer",
+        "tensorflow.data.Dataset",
     }
 )  # fmt: skip
 """Names under a ``TF1_ONLY`` module that TF2 has, with the same meaning (what the Saver migration writes
-and reads, ``planning.checkpoints``; the summary writer, ``planning.summaries``)."""
+and reads, ``planning.checkpoints``; the summary writer, ``planning.summaries``; datasets, whose TF1-only
+iterator makers are attributes, ``LAYER_UPDATE_ATTRIBUTES``)."""
 
 
 def is_kept_in_tf2(qualified: str) -> bool:
@@ -428,6 +433,37 @@ SLIM_REPEATERS: dict[str, str] = {
 """``slim.repeat(inputs, n, layer, *args, scope=S)`` / ``slim.stack(inputs, layer, [args...], scope=S)``:
 one call of ``layer`` per repetition, each under ``variable_scope(S)`` with ``scope=S_1``, ``S_2``..."""
 PLACEHOLDERS = frozenset({"tensorflow.placeholder"})
+TF_DATA = "tensorflow.data"
+DATASET_CONSTRUCTORS = frozenset(
+    {
+        "tensorflow.data.Dataset.from_tensor_slices",
+        "tensorflow.data.Dataset.from_tensors",
+        "tensorflow.data.Dataset.range",
+    }
+)
+"""``tf.data`` datasets a migrated iterator may read (``analysis.datasets``): the same in TF2."""
+DATASET_METHODS = frozenset({"batch", "repeat", "shuffle", "take", "skip", "prefetch"})
+"""Dataset methods whose elements and order are the same in TF2 eager as in a TF1 session (``shuffle``
+only with ``seed=``): a dataset built from them is kept as written."""
+MAKE_ONE_SHOT_ITERATOR = frozenset({"tensorflow.data.make_one_shot_iterator"})
+"""``tf.compat.v1.data.make_one_shot_iterator(dataset)`` (``compat.v1`` qualifies as ``tensorflow``)."""
+DATASET_ITERATOR_METHODS = frozenset(
+    {"make_one_shot_iterator", "make_initializable_iterator", "get_next"}
+)
+MAKE_INITIALIZABLE_ITERATOR = frozenset({"tensorflow.data.make_initializable_iterator"})
+DATASET_REFUSED: dict[str, str] = {
+    "tensorflow.data.Iterator.from_structure": (
+        "a reinitializable iterator (`Iterator.from_structure`): not migrated"
+    ),
+    "tensorflow.data.Iterator.from_string_handle": (
+        "a feedable iterator (`Iterator.from_string_handle`, the dataset chosen by a fed handle): "
+        "not migrated"
+    ),
+}
+"""``tf.data`` iterator constructions left for a human, with the reason (``analysis.datasets``)."""
+DATASET_REFUSED_METHODS: dict[str, str] = {
+    "string_handle": "a feedable iterator (`iterator.string_handle()`): not migrated",
+}
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"

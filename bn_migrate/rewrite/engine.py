@@ -748,6 +748,10 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
         return (
             f"{what}: the module makes {sessions} sessions; programs with one session are migrated"
         )
+    if program.shape is None and program.datasets.refusals:
+        node, reason = program.datasets.refusals[0]
+        line = ctx.positions[node].start.line
+        return f"{what}: the graph is fed by a tf.data iterator left at line {line} ({reason})"
     if program.shape is None:
         fed = (
             "both Keras inputs and placeholders"

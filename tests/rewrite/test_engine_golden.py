@@ -59,6 +59,7 @@ SUPPORTED_FIXTURES = (
     "named_init_logging",
     "saver_summaries",
     "interactive_forward_stats",
+    "dataset_iterator",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

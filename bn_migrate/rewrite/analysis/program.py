@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.builders import (
     read_builder,
     read_nested_builder,
 )
+from bn_migrate.rewrite.analysis.datasets import Datasets, mentions_tf_data, read_datasets
 from bn_migrate.rewrite.analysis.gradients import (
     GradientRefusal,
     GradientTrainOp,
@@ -172,6 +173,9 @@ class Program:
     summaries: Summaries = field(
         default_factory=Summaries
     )  # ``tf.summary`` (``analysis.summaries``)
+    datasets: Datasets = field(
+        default_factory=Datasets
+    )  # a ``tf.data`` iterator feeding the graph (``analysis.datasets``)
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -200,6 +204,8 @@ class Program:
                 program.graph.append(statement)
         program._index(module)
         program._read_statements(program.statements)
+        if program.session is not None and mentions_tf_data(aliases, program.calls):
+            program._read_datasets()
         program._read_training(module)
         program._read_arg_scopes(module)
         program.held_dicts = read_held_dicts(module, program.calls, program.defined_in)
@@ -243,6 +249,32 @@ class Program:
                 program.graph_tensor_names(),
             )
         return program
+
+    def _read_datasets(self) -> None:
+        """A one-shot iterator's ``get_next()`` targets feed the graph as placeholders do (first in the
+        graph function's parameters); see ``analysis.datasets``."""
+        declaring = [s for s in self.graph if self.placeholder_line(s)]
+        session = (
+            (self.session_name, self.session_statements(), self.repeated_calls)
+            if self.session_name is not None
+            else None
+        )
+        self.datasets = read_datasets(
+            self.aliases,
+            self.graph,
+            self.calls,
+            self.names,
+            self.attribute_names,
+            declaring,
+            session,
+        )
+        feed = self.datasets.feed
+        if feed is None:
+            return
+        small = feed.get_next_line.body[0]
+        assert isinstance(small, cst.Assign)
+        fed = {name: Placeholder(small, None, None, iterator=True) for name in feed.targets}
+        self.placeholders = {**fed, **self.placeholders}
 
     def _read_scoped_updates(self, module: cst.Module) -> None:
         """Scoped collections, and with several train ops the update ops each one depends on: a train
@@ -392,8 +424,16 @@ class Program:
         """The placeholders a line declares, when it declares nothing else (``x = tf.placeholder(...)``)."""
         if not isinstance(statement, cst.SimpleStatementLine):
             return []
-        names = [single_target(s) for s in statement.body]
-        found = [n for n in names if n is not None and n in self.placeholders]
+        feed = self.datasets.feed
+        if feed is not None and statement is feed.get_next_line:
+            return list(feed.targets)
+        found = [
+            name
+            for small in statement.body
+            if (name := single_target(small)) is not None
+            and name in self.placeholders
+            and self.placeholders[name].statement is small  # not ``x = tf.reshape(x, ...)``
+        ]
         return found if len(found) == len(statement.body) else []
 
     def graph_region(self) -> list[cst.BaseStatement]:
@@ -787,8 +827,9 @@ class Placeholder:
     """A ``tf.placeholder`` (or ``placeholder_with_default``) the graph is fed through."""
 
     statement: cst.Assign
-    dtype: cst.BaseExpression | None  # None: with default (the default's type)
+    dtype: cst.BaseExpression | None  # None: with default (the default's type), or an iterator's
     default: cst.BaseExpression | None
+    iterator: bool = False  # a ``get_next()`` target of a one-shot iterator (``analysis.datasets``)
 
     @property
     def is_bool(self) -> bool:

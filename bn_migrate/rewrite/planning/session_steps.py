@@ -108,6 +108,18 @@ class StepsPlanner:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
         if value is None:
             return
+        feed = self.ctx.program.datasets.feed
+        if feed is not None and statement in feed.initializer_runs:
+            assert isinstance(value, cst.Call)
+            self.seen.add(id(value))
+            self._handle(value)
+            self.ctx.claim_within(statement)
+            made = cst.parse_statement(f"{feed.iterator} = iter({feed.dataset})\n")
+            assert isinstance(made, cst.SimpleStatementLine)
+            self.ctx.edit(RULE, statement, lambda _: made.body[0])
+            message = f"iterator initialized -> {feed.iterator} = iter({feed.dataset})"
+            self.ctx.apply(RULE, statement, message)
+            return
         if (
             isinstance(statement, cst.Assign)
             and isinstance(value, cst.Dict)
@@ -189,6 +201,29 @@ class StepsPlanner:
         if updates and not any(name in ctx.train_ops for name in names):
             self._plan_statistics_run(statement, call, names, feed, arguments)
             return
+        iterator = ctx.program.datasets.feed
+        if iterator is not None and set(iterator.targets) & set(required):
+            if set(iterator.targets) & set(feed) or not any(n in ctx.train_ops for n in names):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"run that reads `{iterator.iterator}.get_next()` without the train op (TF1 "
+                    "advances the iterator at every run that depends on it; the migration takes "
+                    "an element per train step only): not migrated",
+                )
+                return
+            if not self._reads_iterator(names, iterator.targets):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"train run whose loss does not visibly read `{iterator.iterator}.get_next()` (or "
+                    "one of several train ops): whether TF1 advanced the iterator in it is not "
+                    "decided; not migrated",
+                )
+                return
+            required = [name for name in required if name not in iterator.targets]
+            element = cst.Call(func=cst.Name("next"), args=[cst.Arg(cst.Name(iterator.iterator))])
+            arguments = [cst.Arg(element, star="*" if iterator.unpacked else ""), *arguments]
         if any(name in ctx.train_ops for name in names):
             if required:  # the train step computes the whole graph, so it needs every input
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
@@ -327,6 +362,24 @@ class StepsPlanner:
             if not m.matches(value, m.Name("True")):
                 return f"the run feeds {training} something other than True"
         return None
+
+    def _reads_iterator(self, names: list[str], targets: tuple[str, ...]) -> bool:
+        """Does the one train op fetched among ``names`` minimize a loss computed from the iterator's
+        elements (TF1 runs ``get_next()``, one op for all of them, in that run)? Several train ops: no
+        (each step's dependence is not decided here)."""
+        ctx = self.ctx
+        ops = [name for name in names if name in ctx.program.minimize]
+        if self.plan.steps or len(ops) != 1:
+            return False
+        call = ctx.program.minimize[ops[0]]
+        loss = keyword(call, "loss") or next(iter(positional(call)), None)
+        if loss is None:
+            return False
+        wanted = read_names(loss.value)
+        reads = wanted.union(
+            *(read_names(statement) for statement in graph_slice(self.plan.collected, wanted))
+        )
+        return bool(reads & set(targets))
 
     def _unfed(self, feed: dict[str, cst.BaseExpression], params: list[str]) -> list[str]:
         """The ``params`` (placeholders) a run neither feeds nor has a default for."""

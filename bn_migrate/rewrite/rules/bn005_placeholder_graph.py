@@ -12,6 +12,13 @@ The graph function runs at every step, where TF1 built the graph once: a Keras l
 made (``tf.keras.layers.Dense(8)(x)``, in the graph or in a builder called once) becomes a layer object
 created once at module level; any other layer the function (or a builder) would construct at
 each call leaves the file, as does a module-level function reading a graph tensor as a global.
+
+A graph fed by a ``tf.data`` one-shot iterator (``x, y = iterator.get_next()``, the iterator made by
+``dataset.make_one_shot_iterator()`` or ``tf.compat.v1.data.make_one_shot_iterator(dataset)``) is read the
+same way: the get_next targets become the first parameters, the dataset stays as written and the iterator
+becomes ``iterator = iter(dataset)`` (an initializable iterator's line is removed: BN007 makes it at
+each ``sess.run(iterator.initializer)``); BN007 gives each train step ``*next(iterator)``
+(``analysis.datasets``, which also lists the iterator forms left with their reason).
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ class PlaceholderGraphRule(Rule):
             )
             return
         start = len(program.graph) - len(region)
+        _plan_iterator(ctx)
         for statement in program.graph[:start]:
             if not isinstance(statement, cst.FunctionDef):
                 continue
@@ -95,10 +103,14 @@ class PlaceholderGraphRule(Rule):
                 continue  # a named variable initializer or the Saver: removed by BN007
             placeholders = program.placeholder_line(statement)
             if placeholders:
+                feed = program.datasets.feed
                 ctx.remove(
                     RULE,
                     statement,
-                    f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
+                    f"`{feed.iterator}.get_next()` -> parameters {', '.join(feed.targets)} of "
+                    f"{plan.name}(), each train step given next({feed.iterator})"
+                    if feed is not None and statement is feed.get_next_line
+                    else f"placeholder `{placeholders[0]}` -> parameter of {plan.name}()",
                 )
                 continue
             summaries = program.summaries
@@ -279,3 +291,29 @@ def _collect(  # type: ignore[no-untyped-def]
         return cst.RemovalSentinel.REMOVE
 
     return move
+
+
+def _plan_iterator(ctx: Context) -> None:
+    """A one-shot iterator feeding the graph (``analysis.datasets``): the dataset kept as written,
+    ``iterator = iter(dataset)`` where TF1 made the iterator; its ``get_next()`` line is a placeholder
+    line (its targets become parameters) and BN007 passes ``next(iterator)`` to each train step."""
+    feed = ctx.program.datasets.feed
+    if feed is None:
+        return
+    for line in feed.dataset_lines:
+        ctx.claim_within(line)  # tf.data.Dataset and these methods mean the same in TF2
+    dataset = feed.dataset
+    if feed.initializer_runs:  # made where the session initialized it (BN007)
+        ctx.remove(
+            RULE,
+            feed.iterator_line,
+            f"initializable iterator -> {feed.iterator} = iter({dataset}) at each initialization",
+        )
+        return
+    ctx.claim_within(feed.iterator_call)
+    ctx.edit(
+        RULE,
+        feed.iterator_call,
+        lambda _: cst.Call(func=cst.Name("iter"), args=[cst.Arg(cst.Name(dataset))]),
+    )
+    ctx.apply(RULE, feed.iterator_call, f"one-shot iterator -> iter({dataset})")

@@ -26,6 +26,16 @@ session started); ``with tf.Session() as sess:`` is dissolved into its body, and
   ``tf.summary.scalar(tag, value, step=step)`` under ``writer.as_default()`` where the session wrote them,
   the same tags, float32 values and steps (``planning.summaries``); a tag TF1 would rename, a histogram,
   image or audio summary, a summary fetched but not written, several writers are left with the reason;
+- in a placeholder program fed by a ``tf.data`` one-shot iterator, a train run that does not feed the
+  iterator's ``get_next()`` tensors becomes ``train_step(*next(iterator), ...)`` when the loss its one
+  ``minimize`` reads is computed from them: TF1 takes one element per run that depends on ``get_next()``,
+  the migration one per train step. A run that feeds all of them
+  (an evaluation on arrays) takes none, as in TF1. ``sess.run(iterator.initializer)`` of an initializable
+  iterator becomes ``iterator = iter(dataset)`` at the same place (each epoch, when re-initialized). Any
+  other run reading them, several ``get_next()`` calls, re-initialization in a loop over a shuffled
+  dataset (TF1 repeats the seeded order, TF2 reshuffles), reinitializable / feedable iterators, loops
+  ended by ``OutOfRangeError``, a ``shuffle`` without ``seed=`` and dataset methods whose TF2 order is not
+  known to be TF1's are left with the reason (``analysis.datasets``, ``api_tables.DATASET_METHODS``);
 - ``sess.run(update_ops, {inputs: data})`` becomes ``model(data)``: a call in which every BN layer
   whose updates the original ran moves its statistics (they are called with ``training=True``);
 - ``sess.run(tensor, feed)`` whose result is discarded is removed: fetching changes nothing in TF1;
@@ -133,8 +143,12 @@ class SessionRule(Rule):
                 "the session below the graph code",
             )
             return
+        for node, reason in program.datasets.refusals:  # ``analysis.datasets``
+            ctx.leave(RULE, node, reason)
         if program.shape == "placeholder":
             StepsPlanner(ctx, program.session_name).plan_session()
+            return
+        if program.datasets.refusals:
             return
         if not program.inputs:
             ctx.leave(
