@@ -1,0 +1,185 @@
+"""The emitted definitions once per folder (``planning.helpers_module``), through ``bn-migrate rewrite``
+in every mode: one module, each file importing what it used to define; a file alone keeps them."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bn_migrate.cli import main
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.planning.helpers_module import MODULE_NAME
+from tests.conftest import REPO
+
+FUSED = (
+    REPO / "tests" / "fixtures" / "tf1" / "conv_fused.py"
+)  # needs BN008's BatchNormalization subclass
+MODULE = MODULE_NAME + ".py"
+IMPORT = f"from {MODULE_NAME} import BatchNormalization\n"
+
+
+def _tree(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FUSED, root / name)
+    return root
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def inline() -> str:
+    """The fixture migrated alone: the class inline."""
+    return rewrite_source(FUSED.read_text(), path=str(FUSED)).code
+
+
+def _class_source(text: str) -> str:
+    """The text of the top-level ``class BatchNormalization`` in ``text``."""
+    lines = text.splitlines(keepends=True)
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ClassDef) and node.name == "BatchNormalization":
+            assert node.end_lineno is not None
+            return "".join(lines[node.lineno - 1 : node.end_lineno])
+    raise AssertionError("no class BatchNormalization")
+
+
+def test_two_scripts_share_one_module(tmp_path: Path, inline: str) -> None:
+    root = _tree(tmp_path, "a.py", "b.py")
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert sorted(p.name for p in root.iterdir()) == ["a.py", "b.py", MODULE]
+    module = (root / MODULE).read_text()
+    assert module.count("class BatchNormalization(") == 1
+    assert _class_source(module) == _class_source(inline)  # the same text as inline
+    assert "import tensorflow as tf\n" in module
+    expected = inline.replace(_class_source(inline), "")
+    for name in ("a.py", "b.py"):
+        text = (root / name).read_text()
+        ast.parse(text)
+        assert text.count(IMPORT) == 1
+        assert "class BatchNormalization" not in text
+        # the import joins the imports; nothing else of the file changes
+        assert text.replace(IMPORT, "") == expected.replace("\n\n\n\n\n", "\n\n\n")
+
+
+def test_a_file_alone_keeps_its_definitions(tmp_path: Path, inline: str) -> None:
+    root = _tree(tmp_path, "a.py")
+    (root / "notes.py").write_text("x = 1\n")
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert (root / "a.py").read_text() == inline
+    assert not (root / MODULE).exists()
+
+
+def test_a_file_of_the_user_with_the_name_is_kept(tmp_path: Path) -> None:
+    root = _tree(tmp_path, "a.py", "b.py")
+    (root / MODULE).write_text("USER = 1\n")
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert (root / MODULE).read_text() == "USER = 1\n"
+    assert "class BatchNormalization(" in (root / f"{MODULE_NAME}_2.py").read_text()
+    assert f"from {MODULE_NAME}_2 import BatchNormalization\n" in (root / "a.py").read_text()
+
+
+def test_rewriting_the_output_again_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path, "a.py", "b.py")
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    after = _snapshot(root)
+    capsys.readouterr()
+    assert main(["rewrite", "--check", "-j1", str(root)]) == 0
+    assert "0 files would change" in capsys.readouterr().err
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert _snapshot(root) == after  # no second module
+
+
+def test_diff_and_check_show_the_new_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path / "src", "a.py", "b.py")
+    before = _snapshot(root)
+    report = tmp_path / "report.json"
+    assert main(["rewrite", "--diff", "-j1", "--report", str(report), str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert _snapshot(root) == before
+    assert f"--- /dev/null\n+++ {root / MODULE}\n@@ -0,0 +1," in out
+    assert out.count("+" + IMPORT) == 2
+    assert f"would create {root / MODULE}" in err
+    assert "3 files would change" in err
+    files = {Path(f["path"]).name: f for f in json.loads(report.read_text())["files"]}
+    assert files[MODULE]["created"] is True and files[MODULE]["status"] == "changed"
+    assert [site["message"] for site in files[MODULE]["applied"]] == [
+        "`BatchNormalization` defined once here, imported by a.py, b.py"
+    ]
+    assert files["a.py"]["created"] is False
+    assert main(["rewrite", "--check", "-j1", str(root)]) == 1  # counted as a change
+
+
+def test_output_dir_gets_the_module(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "src", "a.py", "b.py")
+    before = _snapshot(root)
+    out = tmp_path / "out"
+    assert main(["rewrite", "-j2", "--output-dir", str(out), str(root)]) == 0
+    assert _snapshot(root) == before
+    assert sorted(p.name for p in out.iterdir()) == ["a.py", "b.py", MODULE]
+    assert IMPORT in (out / "a.py").read_text()
+
+
+_FAKE_TF = """\
+import sys, types
+tf = types.ModuleType("tensorflow")
+tf.keras = types.SimpleNamespace(layers=types.SimpleNamespace(BatchNormalization=object))
+sys.modules["tensorflow"] = tf
+"""
+"""A stand-in for TensorFlow, enough to import the helper module (the import is what is tested)."""
+
+
+def _imports_of(path: Path) -> str:
+    """The script's top-level import lines."""
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    found = [
+        "".join(lines[node.lineno - 1 : node.end_lineno or node.lineno])
+        for node in ast.parse(text).body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    return "".join(found)
+
+
+def _run_as_script(script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python script`` run from ``cwd`` (its folder first on ``sys.path``), with its imports only."""
+    probe = script.with_name("probe_" + script.name)
+    body = _imports_of(script) + "print(BatchNormalization.__module__)\n"
+    probe.write_text(_FAKE_TF + body)
+    try:
+        return subprocess.run(
+            [sys.executable, str(probe)], capture_output=True, text=True, cwd=cwd, check=False
+        )
+    finally:
+        probe.unlink()
+
+
+def test_scripts_in_two_folders_each_import_their_folder_module(
+    tmp_path: Path, inline: str
+) -> None:
+    root = _tree(tmp_path, "one/a.py", "one/b.py", "two/c.py", "two/d.py", "pkg/e.py", "pkg/f.py")
+    (root / "pkg" / "__init__.py").write_text("")
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert (root / "one" / MODULE).is_file() and (root / "two" / MODULE).is_file()
+    assert not (root / MODULE).exists()
+    for script in ("one/a.py", "one/b.py", "two/c.py", "two/d.py"):
+        assert IMPORT in (root / script).read_text()
+        ran = _run_as_script(root / script, cwd=tmp_path)  # not the script's folder
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout == f"{MODULE_NAME}\n"
+    # in a package, ``python pkg/e.py`` and ``python -m pkg.e`` differ: the files keep their copy
+    assert not (root / "pkg" / MODULE).exists()
+    assert (root / "pkg" / "e.py").read_text() == inline
