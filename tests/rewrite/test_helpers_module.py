@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ from bn_migrate.cli import main
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.planning.helpers_module import MODULE_NAME
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 FUSED = (
     REPO / "tests" / "fixtures" / "tf1" / "conv_fused.py"
@@ -183,3 +187,25 @@ def test_scripts_in_two_folders_each_import_their_folder_module(
     # in a package, ``python pkg/e.py`` and ``python -m pkg.e`` differ: the files keep their copy
     assert not (root / "pkg" / MODULE).exists()
     assert (root / "pkg" / "e.py").read_text() == inline
+
+
+@pytest.mark.slow
+def test_two_programs_sharing_the_module_are_equivalent(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """A tree holding the layered program (its BN class in ``ops.py``) and a script needing the class:
+    both import it from the module, run on TF 2.21 and are equivalent to their TF1 originals."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    layered = REPO / "tests" / "fixtures" / "programs" / "layered"
+    root = _tree(tmp_path, "conv_fused.py")
+    for source in layered.glob("*.py"):
+        shutil.copy(source, root / source.name)
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert IMPORT in (root / "ops.py").read_text()
+    assert IMPORT in (root / "conv_fused.py").read_text()
+    assert (root / MODULE).is_file()
+    options = CheckOptions(timeout=240)
+    for original, new in ((layered / "train.py", "train.py"), (FUSED, "conv_fused.py")):
+        result = check_programs(original, root / new, options, old_cache=old_cache)
+        assert result.verdict == "equivalent", result.render_text()
