@@ -15,7 +15,8 @@ import pytest
 
 from bn_migrate.cli import main
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.planning.helpers_module import MODULE_NAME
+from bn_migrate.rewrite.planning import helpers_module
+from bn_migrate.rewrite.planning.helpers_module import MODULE_NAME, Migrated
 from tests.conftest import REPO
 
 if TYPE_CHECKING:
@@ -209,3 +210,50 @@ def test_two_programs_sharing_the_module_are_equivalent(
     for original, new in ((layered / "train.py", "train.py"), (FUSED, "conv_fused.py")):
         result = check_programs(original, root / new, options, old_cache=old_cache)
         assert result.verdict == "equivalent", result.render_text()
+
+
+def test_each_file_imports_exactly_the_names_it_used(tmp_path: Path, inline: str) -> None:
+    root = _tree(tmp_path, "a.py")
+    rmsprop = FUSED.read_text().replace(
+        "tf.train.MomentumOptimizer(learning_rate=0.05, momentum=0.9)",
+        "tf.train.RMSPropOptimizer(learning_rate=0.01)",
+    )
+    (root / "rms.py").write_text(rmsprop)
+    alone = rewrite_source(rmsprop, path="rms.py").code
+    assert main(["rewrite", "-j1", str(root)]) == 0
+    assert IMPORT in (root / "a.py").read_text()
+    text = (root / "rms.py").read_text()
+    assert f"from {MODULE_NAME} import BatchNormalization, TF1RMSprop\n" in text
+    module = (root / MODULE).read_text()
+    assert module.index("class BatchNormalization(") < module.index("class TF1RMSprop(")
+    for definition in ast.parse(alone).body:  # the module holds the text the file held
+        if isinstance(definition, ast.ClassDef) and definition.name == "TF1RMSprop":
+            assert ast.get_source_segment(alone, definition) in module
+            break
+    else:
+        raise AssertionError("no TF1RMSprop emitted")
+
+
+def _migrated(path: Path, body: str) -> Migrated:
+    return Migrated(path, f"import tensorflow as tf\n\n\n{body}\n\n\nx = helper(tf)\n", ("helper",))
+
+
+def _nothing_there(folder: Path, name: str) -> str | None:
+    return None
+
+
+def test_plan_keeps_copies_that_differ_or_read_another_tf(tmp_path: Path) -> None:
+    one = _migrated(tmp_path / "a.py", "def helper(t):\n    return t")
+    other = _migrated(tmp_path / "b.py", "def helper(t):\n    return None")
+    assert helpers_module.plan([one, other], _nothing_there).modules == []
+    rebinding = Migrated(tmp_path / "b.py", one.text + "tf = None\n", one.helpers)
+    assert helpers_module.plan([one, rebinding], _nothing_there).modules == []
+    placed = helpers_module.plan(
+        [one, _migrated(tmp_path / "b.py", "def helper(t):\n    return t")], _nothing_there
+    )
+    assert [module.name for module in placed.modules] == [MODULE_NAME]
+    assert (
+        placed.texts[0]
+        == f"import tensorflow as tf\nfrom {MODULE_NAME} import helper\n\n\nx = helper(tf)\n"
+    )
+    assert "import tensorflow" not in placed.modules[0].text  # the helper does not read tf
