@@ -502,6 +502,7 @@ def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
                 datas[index],
                 results[index].code,
                 results[index].helpers,
+                job.path,
             )
         for index, member in enumerate(jobs):
             if index not in staged:
@@ -639,6 +640,7 @@ class Staged:
     data: bytes  # the file's bytes as read
     code: str  # the migrated text, its emitted definitions inline
     helpers: tuple[str, ...]
+    program: Path | None = None  # its program's entry script: the program's files go together
 
 
 def _may_share_helpers(job: FileJob, result: RewriteResult) -> bool:
@@ -1124,7 +1126,8 @@ def run_files(
 def finish_staged(outcomes: list[FileOutcome], settings: JobSettings) -> list[FileOutcome]:
     """Write the staged files among ``outcomes`` (or show their diffs), their emitted definitions
     moved into a helper module where several files of a folder hold them (``planning.helpers_module``),
-    each module's outcome after its last importer's. All are written, or none (each saying why)."""
+    each module's outcome after its last importer's. A file alone is written as any file; a module
+    with the files importing it, and a program's files, are written together, all or none."""
     staged = [(i, o.staged) for i, o in enumerate(outcomes) if isinstance(o.staged, Staged)]
     if not staged:
         return outcomes
@@ -1139,39 +1142,115 @@ def finish_staged(outcomes: list[FileOutcome], settings: JobSettings) -> list[Fi
         for file, (_, one) in zip(files, staged)
     }
     placement = helpers_module.plan(files, lambda folder, name: _existing(folder, name, targets))
-    writes: list[tuple[Path, bytes, int]] = []
-    try:
-        for (index, one), text in zip(staged, placement.texts):
-            new_bytes = encode_source(text, one.source)
-            outcome = outcomes[index]
-            if settings.diff:
-                outcome.diff = _file_diff(outcome.path, one.data, new_bytes, one.source)
-            target = _destination(one.job, settings)
-            writes.append((target, new_bytes, _writable_mode(one.job, settings)))
-            outcome.written_to = str(target) if _writes(settings) else None
-            outcome.staged = None
-    except (OSError, SourceError) as exc:
-        why = f"cannot write {outcomes[index].path}: {getattr(exc, 'strerror', None) or exc}"
-        return [_not_written(outcome, settings, why) for outcome in outcomes]
-    made: dict[int, FileOutcome] = {}  # after the outcome of this index
-    for module in placement.modules:
-        if module.exists:
-            continue
-        first = staged[module.users[0]][1].job
-        created = _module_outcome(module, first, settings, [files[i].path for i in module.users])
-        if created.written_to is not None:
-            mode = _writable_mode(first, settings) & 0o666
-            writes.append((Path(created.written_to), module.text.encode("utf-8"), mode))
-        made[staged[module.users[-1]][0]] = created
-    failed = _write_all(writes) if _writes(settings) else None
-    if failed is not None:
-        return [_not_written(outcome, settings, failed) for outcome in outcomes]
+    units = _write_units(staged, placement)
+    made: dict[int, FileOutcome] = {}  # a module's outcome, after the outcome of this index
+    for members, modules in units:
+        created = _finish_unit(outcomes, staged, placement, members, modules, settings)
+        for number, outcome in created.items():
+            made[staged[placement.modules[number].users[-1]][0]] = outcome
     ordered: list[FileOutcome] = []
     for index, outcome in enumerate(outcomes):
         ordered.append(outcome)
         if index in made:
             ordered.append(made[index])
     return ordered
+
+
+def _write_units(
+    staged: list[tuple[int, Staged]], placement: helpers_module.Placement
+) -> list[tuple[list[int], list[int]]]:
+    """The staged files (positions in ``staged``) written together, with the modules (indexes in
+    ``placement.modules``) written with them: a program's files, a module's importers, joined
+    where they share a file."""
+    root = list(range(len(staged)))
+
+    def find(k: int) -> int:
+        while root[k] != k:
+            k = root[k]
+        return k
+
+    def join(ks: list[int]) -> None:
+        for k in ks[1:]:
+            root[find(k)] = find(ks[0])
+
+    programs: dict[Path, list[int]] = {}
+    for k, (_, one) in enumerate(staged):
+        if one.program is not None:
+            programs.setdefault(one.program, []).append(k)
+    for ks in programs.values():
+        join(ks)
+    for module in placement.modules:
+        join(module.users)
+    units: dict[int, tuple[list[int], list[int]]] = {}
+    for k in range(len(staged)):
+        units.setdefault(find(k), ([], []))[0].append(k)
+    for number, module in enumerate(placement.modules):
+        units[find(module.users[0])][1].append(number)
+    return list(units.values())
+
+
+def _finish_unit(
+    outcomes: list[FileOutcome],
+    staged: list[tuple[int, Staged]],
+    placement: helpers_module.Placement,
+    members: list[int],
+    modules: list[int],
+    settings: JobSettings,
+) -> dict[int, FileOutcome]:
+    """Diff and write the files ``members`` with their ``modules``; the modules' outcomes."""
+    alone = len(members) == 1 and not modules and staged[members[0]][1].program is None
+    writes: list[tuple[Path, bytes, int]] = []
+    index = staged[members[0]][0]
+    try:
+        for k in members:
+            index, one = staged[k]
+            new_bytes = encode_source(placement.texts[k], one.source)
+            outcome = outcomes[index]
+            outcome.staged = None
+            if settings.diff:
+                outcome.diff = _file_diff(outcome.path, one.data, new_bytes, one.source)
+            if alone:
+                outcomes[index] = _write_changed(one.job, settings, outcome, new_bytes)
+                return {}
+            target = _destination(one.job, settings)
+            writes.append((target, new_bytes, _writable_mode(one.job, settings)))
+    except (OSError, SourceError) as exc:
+        why = f"{outcomes[index].path}: {getattr(exc, 'strerror', None) or exc}"
+        _unit_not_written(outcomes, staged, members, settings, why)
+        return {}
+    created: dict[int, FileOutcome] = {}
+    for number in modules:
+        module = placement.modules[number]
+        if module.exists:
+            continue
+        users = [staged[k][1].job for k in module.users]
+        made = _module_outcome(module, users[0], settings, [job.path for job in users])
+        if made.written_to is not None:
+            mode = _writable_mode(users[0], settings) & 0o666
+            writes.append((Path(made.written_to), module.text.encode("utf-8"), mode))
+        created[number] = made
+    if not _writes(settings):
+        return created
+    failed = _write_all(writes)
+    if failed is not None:
+        _unit_not_written(outcomes, staged, members, settings, failed)
+        return {}
+    for k, (target, _, _) in zip(members, writes):
+        outcomes[staged[k][0]].written_to = str(target)
+    return created
+
+
+def _unit_not_written(
+    outcomes: list[FileOutcome],
+    staged: list[tuple[int, Staged]],
+    members: list[int],
+    settings: JobSettings,
+    why: str,
+) -> None:
+    for k in members:
+        index, one = staged[k]
+        outcomes[index].staged = one
+        outcomes[index] = _not_written(outcomes[index], settings, why)
 
 
 def _writes(settings: JobSettings) -> bool:

@@ -257,3 +257,15 @@ def test_plan_keeps_copies_that_differ_or_read_another_tf(tmp_path: Path) -> Non
         == f"import tensorflow as tf\nfrom {MODULE_NAME} import helper\n\n\nx = helper(tf)\n"
     )
     assert "import tensorflow" not in placed.modules[0].text  # the helper does not read tf
+
+
+def test_a_module_and_its_importers_are_written_all_or_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path, "a.py", "b.py")
+    (root / "b.py").chmod(0o444)
+    before = _snapshot(root)
+    assert main(["rewrite", "-j1", str(root)]) == 2
+    assert _snapshot(root) == before  # a.py would import a module that is not there
+    err = capsys.readouterr().err
+    assert f"{root / 'a.py'}: error: not written: {root / 'b.py'}: the file is read-only" in err
