@@ -269,3 +269,12 @@ def test_a_module_and_its_importers_are_written_all_or_none(
     assert _snapshot(root) == before  # a.py would import a module that is not there
     err = capsys.readouterr().err
     assert f"{root / 'a.py'}: error: not written: {root / 'b.py'}: the file is read-only" in err
+
+
+def test_github_annotations_name_the_importers_not_the_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path, "a.py", "b.py")
+    assert main(["rewrite", "--check", "--format", "github", "-j1", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "a.py" in out and "b.py" in out and MODULE not in out
