@@ -190,6 +190,52 @@ def test_scripts_in_two_folders_each_import_their_folder_module(
     assert (root / "pkg" / "e.py").read_text() == inline
 
 
+_PART = """\
+import tensorflow as tf
+
+
+def block_{x}(inputs, is_training):
+    h = tf.layers.conv2d(inputs, {units}, 3, padding="same", name="conv_{x}")
+    h = tf.layers.batch_normalization(h, training=is_training, momentum=0.9)
+    return tf.nn.relu(h)
+"""
+_TRAIN = """\
+import numpy as np
+import tensorflow as tf
+
+from part_a import block_a
+from part_b import block_b
+
+x_data = np.random.rand(8, 4, 4, 3).astype(np.float32)
+x = tf.placeholder(tf.float32, [None, 4, 4, 3])
+is_training = tf.placeholder(tf.bool, [])
+loss = tf.reduce_mean(tf.square(block_b(block_a(x, is_training), is_training)))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.AdamOptimizer(0.01).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(3):
+        sess.run(train_op, {x: x_data, is_training: True})
+"""
+"""A program whose two imported modules each need the class (neither imports the other): each part
+got its own copy (``planning.inlined_modules``); now they share the module."""
+
+
+def test_two_modules_of_one_program_share_the_module(tmp_path: Path) -> None:
+    (tmp_path / "part_a.py").write_text(_PART.format(x="a", units=8))
+    (tmp_path / "part_b.py").write_text(_PART.format(x="b", units=4))
+    (tmp_path / "train.py").write_text(_TRAIN)
+    assert main(["rewrite", "-j1", str(tmp_path)]) == 0
+    assert (tmp_path / MODULE).is_file()
+    for part in ("part_a.py", "part_b.py"):
+        text = (tmp_path / part).read_text()
+        assert IMPORT in text and "class BatchNormalization" not in text
+        ran = _run_as_script(tmp_path / part, cwd=tmp_path.parent)
+        assert ran.returncode == 0, ran.stderr
+    assert MODULE_NAME not in (tmp_path / "train.py").read_text()
+
+
 @pytest.mark.slow
 def test_two_programs_sharing_the_module_are_equivalent(
     tmp_path: Path, old_cache: OldRunCache
