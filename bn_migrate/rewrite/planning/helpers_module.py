@@ -14,7 +14,7 @@ the scripts is found either way, as their imports of each other are. A module hi
 would need ``sys.path`` edits in the user's code. A file in a package (its folder has an
 ``__init__.py``) keeps its definitions inline: ``python pkg/train.py`` and ``python -m pkg.train`` put
 different folders on ``sys.path``, and no one import line works for both (a relative import fails
-the first, a plain one the second).
+the first, a plain one the second). Notebooks keep theirs too (the runner stages ``.py`` files only).
 
 A folder's files share the module only when each binds ``tf`` once, by ``import tensorflow as tf``
 (what the definitions read), and every definition of one name is the same text; else they keep
