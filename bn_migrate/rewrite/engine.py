@@ -55,7 +55,20 @@ def rewrite_source(
     trees.forget()
     result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
     result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
+    result.helpers = _emitted(result) if result.status is Status.CHANGED else ()
     return result
+
+
+def _emitted(result: RewriteResult) -> tuple[str, ...]:
+    """The emitted definitions (``result.helpers``) that stand at the top level of ``result.code``."""
+    if not result.helpers:
+        return ()
+    defined = {
+        statement.name
+        for statement in ast.parse(result.code).body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    return tuple(name for name in result.helpers if name in defined)
 
 
 def _rewrite_source(
@@ -280,14 +293,15 @@ def _rewrite_one_program(
     results = []
     for index, (file, text) in enumerate(zip(files, texts)):
         changed = text != file.source
-        results.append(
-            RewriteResult(
-                status=Status.CHANGED if changed else Status.UNCHANGED,
-                code=text if changed else file.source,
-                applied=_sorted(applied[index]) if changed else [],
-                models=models[index] if changed else [],
-            )
+        part = RewriteResult(
+            status=Status.CHANGED if changed else Status.UNCHANGED,
+            code=text if changed else file.source,
+            applied=_sorted(applied[index]) if changed else [],
+            models=models[index] if changed else [],
+            helpers=result.helpers if changed else (),
         )
+        part.helpers = _emitted(part)  # the parts holding their own copy (``inlined_modules``)
+        results.append(part)
     return results
 
 
@@ -408,6 +422,7 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
         code=code,
         applied=_sorted(applied),
         models=result.models,
+        helpers=result.helpers,
     )
 
 
@@ -440,7 +455,11 @@ def _rewrite_virtual(
     if unparsable is not None:
         return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     return RewriteResult(
-        status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
+        status=Status.CHANGED,
+        code=code,
+        applied=_sorted(applied),
+        models=result.models,
+        helpers=result.helpers,
     )
 
 
@@ -542,7 +561,14 @@ def _rewrite_module(
         applied=_sorted(ctx.applied),
         models=models,
         warnings=_sorted(ctx.warnings),
+        helpers=tuple(_defined_name(statement) for statement in ctx.prelude),
     )
+
+
+def _defined_name(statement: cst.BaseStatement) -> str:
+    """The name an emitted definition (``ctx.prelude``: a class or a function) binds."""
+    assert isinstance(statement, (cst.ClassDef, cst.FunctionDef))
+    return statement.name.value
 
 
 _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")

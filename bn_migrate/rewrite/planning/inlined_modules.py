@@ -11,7 +11,8 @@ the markers then give each file its part back:
   import Net`` once ``net`` became a class and its instance), kept as written when that did not change;
 - a definition the rules emitted (BN008's class, a helper) goes to every part that uses it: a module
   imports it from a module it already imports, else gets its own copy; a part no longer using one
-  loses it;
+  loses it (the runner then moves copies in several files of a folder into one module they import,
+  ``planning.helpers_module``);
 - an import a part needs and another part holds is copied (``import tensorflow as tf``);
 - ``from __future__`` imports of an imported module (not allowed mid-module) and its ``if __name__ ==
   "__main__":`` block (which does not run on import) stand aside as markers and come back at their
