@@ -148,6 +148,14 @@ class SessionRule(Rule):
         if program.shape == "placeholder":
             StepsPlanner(ctx, program.session_name).plan_session()
             return
+        if program.monitored is not None:
+            ctx.leave(
+                RULE,
+                program.monitored.call,
+                f"{program.monitored.kind}: migrated in placeholder programs only (the graph is "
+                "fed through tf.placeholder)",
+            )
+            return
         if program.datasets.refusals:
             return
         if not program.inputs:
