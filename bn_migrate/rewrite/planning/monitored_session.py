@@ -22,13 +22,16 @@ def plan_monitored(ctx: Context, handled: set[int], unused: Callable[[], str]) -
     ``unused()``: the name for a value nobody reads (the loop variable)."""
     found = ctx.program.monitored
     assert found is not None
+    ctx.claim_within(found.call)  # reported here, migrated or not
+    for part in (found.hook, found.hooks_line):
+        if part is not None:
+            ctx.claim_within(part)
     if found.refusals:
         for node, reason in found.refusals:
             ctx.leave(RULE, node, reason)
         return False
-    loop, steps, hook = found.loop, found.steps, found.hook
-    assert loop is not None and steps is not None and hook is not None
-    ctx.claim_within(found.call)
+    loop, steps = found.loop, found.steps
+    assert loop is not None and steps is not None
     if found.hooks_line is not None:
         ctx.remove(
             RULE, found.hooks_line, "StopAtStepHook -> the loop's step count (the session is gone)"

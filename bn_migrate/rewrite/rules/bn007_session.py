@@ -149,6 +149,7 @@ class SessionRule(Rule):
             StepsPlanner(ctx, program.session_name).plan_session()
             return
         if program.monitored is not None:
+            ctx.claim_within(program.monitored.call)
             ctx.leave(
                 RULE,
                 program.monitored.call,
