@@ -78,7 +78,7 @@ def read_monitored(
     kind = (call_target(aliases, call) or "").rpartition(".")[2]
     found = MonitoredSession(call, kind)
     _read_arguments(found, aliases, call, graph, module)
-    _read_global_step(found, call, minimize, train_ops)
+    _read_global_step(found, aliases, call, minimize, train_ops)
     _read_loop(found, session, session_body, train_ops)
     if reads_dataset:
         found.refuse(
@@ -200,7 +200,11 @@ def _stop_steps(found: MonitoredSession, hook: cst.Call) -> int | None:
 
 
 def _read_global_step(
-    found: MonitoredSession, call: cst.Call, minimize: dict[str, cst.Call], train_ops: set[str]
+    found: MonitoredSession,
+    aliases: AliasTable,
+    call: cst.Call,
+    minimize: dict[str, cst.Call],
+    train_ops: set[str],
 ) -> None:
     """One ``minimize(..., global_step=NAME)`` (run itself or in a ``tf.group``): the step
     StopAtStepHook counts moves by one per train run (BN006 proves it starts at 0 and nothing else
@@ -214,10 +218,11 @@ def _read_global_step(
         return
     (op,) = minimize.values()
     step = keyword(op, "global_step")
-    if step is None or not isinstance(step.value, cst.Name):
+    made_here = step is not None and call_target(aliases, step.value) in api.GLOBAL_STEP_CREATORS
+    if step is None or not (isinstance(step.value, cst.Name) or made_here):
         found.refuse(
             op,
-            "this minimize() does not move a global step (global_step=NAME): StopAtStepHook would "
+            "this minimize() does not move a global step (global_step=): StopAtStepHook would "
             "never stop the TF1 loop; not migrated",
         )
 
