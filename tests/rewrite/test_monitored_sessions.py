@@ -271,3 +271,23 @@ def test_session_made_without_with_is_left_with_its_form() -> None:
     assert any(
         "is not entered as `with tf.train.MonitoredTrainingSession" in r for r in _reasons(result)
     )
+
+
+def test_inside_main_under_a_graph_block() -> None:
+    """The cifar10_train shape: the program in ``def main():`` under ``with tf.Graph().as_default():``."""
+    head, _, graph = MONITORED.partition("x_data = np.random")
+    lines = ("x_data = np.random" + graph).splitlines()
+    body = "\n".join(f"        {line}" if line else "" for line in lines)
+    source = (
+        head
+        + "def main():\n    with tf.Graph().as_default():\n"
+        + body
+        + '\n\n\nif __name__ == "__main__":\n    main()\n'
+    )
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "    for _ in range(4):\n        train_step(x=x_data, y=y_data, is_training=True)\n" in (
+        result.code
+    )
+    assert _rewrite(result.code).code == result.code
+    compile(result.code, "case.py", "exec")
