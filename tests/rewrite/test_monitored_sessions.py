@@ -238,6 +238,12 @@ def test_facts() -> None:
             "        sess.run(train_op, feed_dict={x: batch, y: y_data, is_training: True})\n",
             "the session ends the loop quietly at StopIteration",
         ),
+        (
+            "        sess.run(train_op, feed_dict={x: x_data, y: y_data, is_training: True})\n",
+            "        sess.run(tf.global_variables_initializer())\n"
+            "        sess.run(train_op, feed_dict={x: x_data, y: y_data, is_training: True})\n",
+            "an initializer run in the loop",
+        ),
         ("    while not sess.should_stop():\n", "    for _ in range(4):\n", "is not one `while"),
     ],
 )
@@ -291,3 +297,17 @@ def test_inside_main_under_a_graph_block() -> None:
     )
     assert _rewrite(result.code).code == result.code
     compile(result.code, "case.py", "exec")
+
+
+def test_named_initializer_run_in_the_loop_is_left() -> None:
+    """Running ``init`` again inside the monitored session re-draws the variables in TF1: the session
+    planner would remove ``sess.run(init)``, so the loop is left."""
+    source = MONITORED.replace(
+        "hooks = [", "init = tf.global_variables_initializer()\nhooks = ["
+    ).replace(
+        "    while not sess.should_stop():\n",
+        "    while not sess.should_stop():\n        sess.run(init)\n",
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert any("an initializer run in the loop" in r for r in _reasons(result)), _reasons(result)

@@ -15,12 +15,14 @@ Refused, each with the construct and what a human must decide: any other hook, a
 the single-process default (``checkpoint_dir``, ``summary_dir``, ``scaffold``, ``is_chief``, ``master``,
 ``config``, ``chief_only_hooks``), a step count that is not an integer literal, no or several train ops
 moving the global step, a loop of another shape (``break``/``continue``, ``else``, no or several train
-runs, a session use after the train run, ``next(...)`` or a ``tf.data`` iterator, whose end the
-session swallows), and session uses outside the loop.
+runs, a session use after the train run, an initializer run (the session initialized the variables and
+finalized the graph), ``next(...)`` or a ``tf.data`` iterator, whose end the session swallows), and
+session uses outside the loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -72,6 +74,7 @@ def read_monitored(
     minimize: dict[str, cst.Call],
     train_ops: set[str],
     reads_dataset: bool,
+    initializes: Callable[[AliasTable, cst.BaseExpression], bool],
 ) -> MonitoredSession:
     """The facts of the monitored session ``call`` entered as ``session``, whose block is
     ``session_body``; ``graph``: the module-level statements before it."""
@@ -79,7 +82,7 @@ def read_monitored(
     found = MonitoredSession(call, kind)
     _read_arguments(found, aliases, call, graph, module)
     _read_global_step(found, aliases, call, minimize, train_ops)
-    _read_loop(found, session, session_body, train_ops)
+    _read_loop(found, session, session_body, train_ops, lambda fetch: initializes(aliases, fetch))
     if reads_dataset:
         found.refuse(
             call,
@@ -232,6 +235,7 @@ def _read_loop(
     session: str,
     body: list[cst.BaseStatement],
     train_ops: set[str],
+    initializes: Callable[[cst.BaseExpression], bool],
 ) -> None:
     loops = [s for s in body if isinstance(s, cst.While)]
     outside = [s for s in body if s not in loops and session in read_names(s)]
@@ -253,7 +257,7 @@ def _read_loop(
         found.refuse(loop.orelse, "a while loop's else: clause is not migrated")
     statements = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
     runs = [i for i, s in enumerate(statements) if _is_train_run(s, session, train_ops)]
-    nested = _Nested(session, train_ops)
+    nested = _Nested(session, train_ops, initializes)
     for statement in statements:
         walk(statement, nested)
     if len(runs) != 1 or nested.train_runs != 1:
@@ -286,8 +290,12 @@ def _is_should_stop(test: cst.BaseExpression, session: str) -> bool:
     )
 
 
+def _is_run(node: cst.BaseExpression, session: str) -> bool:
+    return m.matches(node, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("run"))))
+
+
 def _run_fetches(node: cst.BaseExpression, session: str) -> set[str]:
-    if not m.matches(node, m.Call(func=m.Attribute(value=m.Name(session), attr=m.Name("run")))):
+    if not _is_run(node, session):
         return set()
     assert isinstance(node, cst.Call)
     args = positional(node)
@@ -310,15 +318,28 @@ def _is_train_run(statement: cst.BaseStatement, session: str, train_ops: set[str
 class _Nested(cst.CSTVisitor):
     """Train runs anywhere in the loop's body, and what changes its iteration count."""
 
-    def __init__(self, session: str, train_ops: set[str]) -> None:
+    def __init__(
+        self, session: str, train_ops: set[str], initializes: Callable[[cst.BaseExpression], bool]
+    ) -> None:
         self.session = session
         self.train_ops = train_ops
+        self.initializes = initializes
         self.train_runs = 0
         self.refusals: list[tuple[cst.CSTNode, str]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         if _run_fetches(node, self.session) & self.train_ops:
             self.train_runs += 1
+        fetch = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if _is_run(node, self.session) and fetch is not None and self.initializes(fetch):
+            self.refusals.append(
+                (
+                    node,
+                    "an initializer run in the loop: the session initialized the variables and "
+                    "finalized the graph, so TF1 re-initializes them here (or raises on a new op); "
+                    "not migrated",
+                )
+            )
         if m.matches(node.func, m.Name("next")):
             self.refusals.append(
                 (

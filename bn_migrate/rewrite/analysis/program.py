@@ -223,6 +223,13 @@ class Program:
             program._read_builders(module)
             program._read_scoped_updates(module)
         program._read_updates_run()
+        program.initializers = read_initializers(
+            aliases,
+            [*program.graph, *program.session_body],
+            program.session_name,
+            program.names,
+            program.attribute_names,
+        )
         call, name = program.session_call, program.session_name
         if call is not None and name is not None and is_monitored(aliases, call):
             program.monitored = read_monitored(
@@ -235,14 +242,8 @@ class Program:
                 program.minimize,
                 program.train_ops,
                 mentions_tf_data(aliases, program.calls),
+                program.initializers.initializes,
             )
-        program.initializers = read_initializers(
-            aliases,
-            [*program.graph, *program.session_body],
-            program.session_name,
-            program.names,
-            program.attribute_names,
-        )
         if program.session is not None and any(
             call_target(aliases, call) == api.SAVER for call in program.calls
         ):

@@ -25,8 +25,9 @@ and at the end), ``summary_dir``, ``scaffold``, ``is_chief``, ``master``, ``conf
 any other hook (``LoggingTensorHook``, ``SummarySaverHook``, ``NanTensorHook``, custom ones), a step count that
 is not an integer literal, no global step moved by the train op, ``break``/``continue``, a train run not
 alone at the loop's top level, a session use after the train run or outside the loop (TF1 raises once
-stopped), ``next(...)`` or a ``tf.data`` iterator (the session ends the loop quietly at ``StopIteration`` /
-``OutOfRangeError``), and a monitored session in a Keras-input program.
+stopped), an initializer run in the loop (TF1 re-initializes there), ``next(...)`` or a ``tf.data``
+iterator (the session ends the loop quietly at ``StopIteration`` / ``OutOfRangeError``), and a monitored
+session in a Keras-input program.
 
 In a Keras-input graph (below), the graph becomes a functional model.
 
