@@ -311,3 +311,10 @@ def test_named_initializer_run_in_the_loop_is_left() -> None:
     result = _rewrite(source)
     assert result.status is Status.SKIPPED
     assert any("an initializer run in the loop" in r for r in _reasons(result)), _reasons(result)
+
+
+def test_hooks_name_read_after_the_session_is_left() -> None:
+    source = MONITORED + "print(hooks)\n"
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert any("`hooks` is not one list literal" in r for r in _reasons(result)), _reasons(result)

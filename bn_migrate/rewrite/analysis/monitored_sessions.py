@@ -33,6 +33,7 @@ from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
+    name_references,
     positional,
     read_names,
     single_target,
@@ -114,7 +115,7 @@ def _read_arguments(
     if hooks is None:
         found.refuse(call, "no StopAtStepHook ends the loop: the number of steps is not known")
         return
-    elements = _hook_list(found, aliases, hooks.value, graph)
+    elements = _hook_list(found, aliases, hooks.value, graph, module)
     if elements is None:
         return
     stops = [e for e in elements if call_target(aliases, e) == api.STOP_AT_STEP_HOOK]
@@ -143,6 +144,7 @@ def _hook_list(
     aliases: AliasTable,
     value: cst.BaseExpression,
     graph: list[cst.BaseStatement],
+    module: cst.Module,
 ) -> list[cst.BaseExpression] | None:
     """The hooks' list literal, in place or bound to a name at module level used only by ``hooks=``."""
     if isinstance(value, cst.Name):
@@ -153,8 +155,9 @@ def _hook_list(
             and len(s.body) == 1
             and single_target(s.body[0]) == value.value
         ]
-        uses = [s for s in graph if value.value in read_names(s) or s in lines]
-        if len(lines) != 1 or len(uses) != 1:
+        # every Name node spelled so in the module, any scope: the binding and ``hooks=NAME`` only
+        uses = [n for n in name_references(module) if n.value == value.value]
+        if len(lines) != 1 or len(uses) != 2:
             found.refuse(
                 value,
                 f"`{value.value}` is not one list literal of hooks assigned once before the session "
