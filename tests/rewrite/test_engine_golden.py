@@ -174,6 +174,12 @@ def test_checker_finds_the_migration_equivalent_and_printouts_match(
     old = (tmp_path / "old_1" / "stdout.txt").read_text(encoding="utf-8").splitlines()
     new = (tmp_path / "new_free" / "stdout.txt").read_text(encoding="utf-8").splitlines()
     assert old and _masked(new) == _masked(old)
+    kind, name = case.split("/", 1)
+    if kind == "fixture":  # what tests/check/test_verdicts.py asks of a correct hand migration
+        from tests.check.fixture_checks import assert_correct_migration
+        from tests.fixtures.catalog import FIXTURES_BY_NAME
+
+        assert_correct_migration(result, FIXTURES_BY_NAME[name], tmp_path)
 
 
 @pytest.mark.slow

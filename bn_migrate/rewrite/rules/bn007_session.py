@@ -191,7 +191,9 @@ class SessionRule(Rule):
             ctx.leave(
                 RULE,
                 program.session,
-                "the graph has no Keras Input: placeholders are not migrated yet",
+                "the graph this session runs is fed by neither module-level placeholders nor Keras "
+                "Inputs (it is built in a class or function the migration does not read, or from "
+                "variables and constants only): not migrated",
             )
             return
         for line in program.savers.bindings:
