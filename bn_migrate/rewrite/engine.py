@@ -355,7 +355,7 @@ def _library_driven(module: cst.Module) -> library.Driven | None:
     """The library module with its driver (``planning.library``), or None: it has a session (a
     program of its own) or no public builder."""
     aliases = AliasTable.build(module)
-    if any(call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)):
+    if any(call_target(aliases, call) in api.SESSION_MAKERS for call in _calls(module)):
         return None
     tf = next(
         (
@@ -539,13 +539,14 @@ def _rewrite_module(
     unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
     if unclaimed:
         targets = [call_target(aliases, call) for call in ctx.program.calls]
-        sessions = sum(1 for target in targets if target in api.SESSION_CLASSES)
+        sessions = sum(1 for target in targets if target in api.SESSION_MAKERS)
         interactive = "tensorflow.InteractiveSession" in targets
+        monitored = next((t for t in targets if t in api.MONITORED_SESSIONS), None)
         for reference in unclaimed:
             ctx.leave(
                 ENGINE_RULE,
                 reference.node,
-                _unclaimed_reason(ctx, reference, sessions, interactive),
+                _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
             )
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
@@ -734,7 +735,13 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
     )
 
 
-def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, interactive: bool) -> str:
+def _unclaimed_reason(
+    ctx: Context,
+    reference: _Reference,
+    sessions: int,
+    interactive: bool,
+    monitored: str | None = None,
+) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
     what = f"`{reference.what}`"
@@ -759,6 +766,12 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             f"{what}: the module's `InteractiveSession` is not made as `sess = "
             "tf.InteractiveSession()` at module level (or in the training function), the form that "
             "is migrated"
+        )
+    if program.session is None and monitored is not None:
+        kind = monitored.rpartition(".")[2]
+        return (
+            f"{what}: the module's `{kind}` is not entered as `with tf.train.{kind}(...) as sess:` "
+            "at module level (or in the training function), the form that is migrated"
         )
     if program.session is None and sessions:
         return (

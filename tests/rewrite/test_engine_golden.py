@@ -60,6 +60,7 @@ SUPPORTED_FIXTURES = (
     "saver_summaries",
     "interactive_forward_stats",
     "dataset_iterator",
+    "monitored_session",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
