@@ -578,7 +578,21 @@ class OptimizerRule(Rule):
                     "not migrated",
                 )
                 return None
-        frozen = frozenset(called - {moving})
+        updates = {name: _updates_in_place(ctx, program.builders[name]) for name in called}
+        in_place = {name for name, where in updates.items() if where}
+        for builder in sorted(name for name, where in updates.items() if where is None):
+            if builder != moving:
+                ctx.leave(
+                    RULE,
+                    minimize,
+                    f"`{builder}` has batch norms updating their statistics in place "
+                    "(`updates_collections=None`) and others through update ops: which of them "
+                    "move in this step is not migrated",
+                )
+                return None
+        # in place: TF1 moved those statistics at every training-mode run, in this step too, as a
+        # Keras layer called with training=True does: such a network is called normally
+        frozen = frozenset(called - {moving} - in_place)
         if trained in frozen:
             ctx.leave(
                 RULE,
@@ -1039,6 +1053,26 @@ def _step_base(train_op: str) -> str:
         if train_op.endswith(suffix) and len(train_op) > len(suffix):
             return train_op[: -len(suffix)]
     return train_op
+
+
+def _updates_in_place(ctx: Context, builder: Builder) -> bool | None:
+    """Do the builder's batch norms update their statistics in place (contrib's
+    ``updates_collections=None``: every training-mode run moves them, whatever the train op)? True
+    when all do, False when none does, None when some do."""
+    found: list[bool] = []
+    for call in ctx.program.calls:
+        spec = api.BATCH_NORM.get(ctx.qualify(call.func) or "")
+        if spec is None or ctx.program.builder_of(call) is not builder:
+            continue
+        given = keyword(call, "updates_collections")
+        found.append(
+            spec.family == "contrib/slim"
+            and given is not None
+            and m.matches(given.value, m.Name("None"))
+        )
+    if found and all(found):
+        return True
+    return None if any(found) else False
 
 
 def _trains_by_flag(ctx: Context, builder: Builder) -> bool:
