@@ -578,9 +578,9 @@ class OptimizerRule(Rule):
                     "not migrated",
                 )
                 return None
-        updates = {name: _updates_in_place(ctx, program.builders[name]) for name in called}
-        in_place = {name for name, where in updates.items() if where}
-        for builder in sorted(name for name, where in updates.items() if where is None):
+        in_place_of = {name: _updates_in_place(ctx, program.builders[name]) for name in called}
+        in_place = {name for name, where in in_place_of.items() if where}
+        for builder in sorted(name for name, where in in_place_of.items() if where is None):
             if builder != moving:
                 ctx.leave(
                     RULE,
