@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names, dotted
 from bn_migrate.rewrite.analysis.syntax import call_target, is_docstring
 from bn_migrate.rewrite.analysis.walks import walk
 
@@ -104,24 +104,53 @@ def read(module: cst.Module, aliases: AliasTable) -> Wrappers:
     return result
 
 
+def refused_calls(module: cst.Module, aliases: AliasTable) -> dict[int, str]:
+    """id(batch-norm call) inside a module-level class that is not a wrapper -> the reason (for the
+    rule that leaves the call)."""
+    found: dict[int, str] = {}
+    refusals = read(module, aliases).refusals
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef) and statement.name.value in refusals:
+            reason = refusals[statement.name.value]
+            for call in _batch_norm_calls(statement, aliases):
+                found[id(call)] = reason
+    return found
+
+
 def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -> str:
     """Why graph code in ``definition`` is not migrated: the first wrapper condition it fails."""
+    name = definition.name.value
     if not any(statement is definition for statement in module.body):
-        return f"class `{definition.name.value}` is defined inside another block"
-    try:
-        _wrapper(module, aliases, definition)
-    except _Refused as refused:
-        return str(refused)
-    return f"class `{definition.name.value}` does not call a batch-norm function itself"
+        return f"class `{name}` is defined inside another block: not migrated"
+    if _calls_batch_norm(definition, aliases):
+        try:
+            _wrapper(module, aliases, definition)
+        except _Refused as refused:
+            return str(refused)
+    methods = [
+        s.name.value
+        for s in definition.body.body
+        if isinstance(s, cst.FunctionDef) and s.name.value != "__init__"
+    ]
+    shown = ", ".join(methods[:4]) + (", ..." if len(methods) > 4 else "")
+    return (
+        f"class `{name}` builds graph code in its methods ({shown}): a model class is not "
+        "migrated in this version (only batch-norm wrapper classes are: `__init__` storing "
+        "literals, `__call__` returning one batch-norm call)"
+    )
 
 
 def _calls_batch_norm(definition: cst.ClassDef, aliases: AliasTable) -> bool:
-    found = False
+    return bool(_batch_norm_calls(definition, aliases))
+
+
+def _batch_norm_calls(definition: cst.ClassDef, aliases: AliasTable) -> list[cst.Call]:
+    found: list[cst.Call] = []
 
     class Calls(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
-            nonlocal found
-            found = found or call_target(aliases, node) in api.BATCH_NORM
+            if call_target(aliases, node) in api.BATCH_NORM:
+                found.append(node)
 
     walk(definition, Calls())
     return found
@@ -354,6 +383,12 @@ def _instances(
         n for n in _names(module, name) if id(n) not in creations and n is not definition.name
     ]
     if others:
+        attribute = _attribute_instance(module, name)
+        if attribute is not None:
+            raise _Refused(
+                f"instances of `{name}` are attributes (`{attribute} = {name}(...)`): a class "
+                "holding them builds its graph in methods, which is not migrated in this version"
+            )
         raise _Refused(
             f"class `{name}` is used other than as `NAME = {name}(literals...)` in a module-level "
             "statement or a statement of a module-level function's body"
@@ -361,6 +396,24 @@ def _instances(
     if not found:
         raise _Refused(f"class `{name}` has no instance in this module (or program)")
     return found
+
+
+def _attribute_instance(module: cst.Module, name: str) -> str | None:
+    """``self.d_bn1`` of a ``self.d_bn1 = <name>(...)`` anywhere in ``module``."""
+    found: list[str] = []
+
+    class Assigns(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            target = node.targets[0].target if len(node.targets) == 1 else None
+            if (
+                isinstance(target, cst.Attribute)
+                and isinstance(node.value, cst.Call)
+                and _is_name_in(node.value.func, {name})
+            ):
+                found.append(dotted(target) or target.attr.value)
+
+    walk(module, Assigns())
+    return found[0] if found else None
 
 
 def _calls(
