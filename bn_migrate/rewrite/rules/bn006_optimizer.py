@@ -55,7 +55,10 @@ Each step differentiates ``<S2 builder>.trainable_variables`` and computes only 
 (``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
 ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
 ``stateless_call`` in training mode, batch statistics, the new moving statistics dropped, as TF1 ran
-none of that network's update ops in this step. Anything else (a scope selecting something else, a
+none of that network's update ops in this step. A network whose batch norms all update in place
+(contrib ``updates_collections=None``) is called normally in every step: TF1 moved those statistics at every
+training-mode run, whatever the train op; one mixing both kinds, in another network's step, is left. Anything
+else (a scope selecting something else, a
 ``var_list`` computed otherwise, a ``global_step=``, one optimizer object for several train ops) leaves
 the file with the reason.
 """
