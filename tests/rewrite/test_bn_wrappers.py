@@ -241,3 +241,27 @@ def test_the_analysis_reads_the_instances_and_calls() -> None:
     assert stored == {"epsilon": "1e-5", "momentum": "0.99", "name": '"bn1"'}
     (call,) = wrapper.calls
     assert set(call.arguments) == {"x", "train"}
+
+
+def test_a_wrapper_in_an_imported_module_goes_with_its_program() -> None:
+    """DCGAN's layout: the wrapper in ``ops.py``, its instances in the training script. The program is
+    migrated as one module; ``ops.py`` loses the class and holds the emitted BN class instead."""
+    from bn_migrate.rewrite.engine import rewrite_program
+    from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
+
+    source = textwrap.dedent(MODULE_LEVEL).replace("fused=False,", "")
+    start, end = source.index("class batch_norm"), source.index("data = ")
+    ops = "import tensorflow as tf\n\n\n" + source[start:end].rstrip() + "\n"
+    script = source[:start].rstrip() + "\nfrom ops import batch_norm\n\n" + source[end:]
+    line = script.splitlines().index("from ops import batch_norm") + 1
+    train, library = rewrite_program(
+        [ProgramFile("train.py", script), ProgramFile("ops.py", ops)], [ProgramEdge(0, line, 1)]
+    )
+    assert train.status is Status.CHANGED and library.status is Status.CHANGED, train.left
+    assert "from ops import BatchNormalization" in train.code
+    assert (
+        'bn1 = BatchNormalization(momentum=0.99, epsilon=1e-5, scale=True, center=True, name="bn1"'
+        in train.code
+    )
+    assert "class batch_norm" not in library.code
+    assert "class BatchNormalization(tf.keras.layers.BatchNormalization):" in library.code
