@@ -124,7 +124,7 @@ def test_module_level_instance_becomes_the_keras_layer_it_stands_for() -> None:
         MODULE_LEVEL_AFTER,
         applied_rules={"BN002", "BN003", "BN005", "BN006", "BN007"},
     )
-    wrapper_sites = [s for s in result.applied if "wrapper class `batch_norm`" in s.message]
+    wrapper_sites = [s for s in result.applied if "wrapper class `batch_norm` removed" in s.message]
     assert [(s.rule, s.line) for s in wrapper_sites] == [("BN002", 5)]
     bn_call = [s for s in result.applied if s.message.startswith("contrib/slim batch norm")]
     assert [s.line for s in bn_call] == [23]  # the line of ``bn1(h, train=...)`` in the file

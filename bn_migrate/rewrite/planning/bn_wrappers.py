@@ -24,7 +24,7 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.result import Site
+from bn_migrate.rewrite.result import Site, cite_lines
 
 
 @dataclass
@@ -45,7 +45,8 @@ class Expanded:
         return self.lines[min(line, len(self.lines)) - 1]
 
     def site(self, site: Site) -> Site:
-        return Site(site.rule, self.line(site.line), site.col, site.message, site.cell)
+        message = cite_lines(site.message, lambda line: str(self.line(line)))
+        return Site(site.rule, self.line(site.line), site.col, message, site.cell)
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per wrapper class written out, at its ``class`` line (original positions)."""
@@ -54,15 +55,15 @@ class Expanded:
             where = positions.get(wrapper.definition)
             line = where.start.line if where is not None else 1
             rule = api.BATCH_NORM[wrapper.target].rule
-            count = len(wrapper.calls)
+            instances, calls = len(wrapper.instances), len(wrapper.calls)
             sites.append(
                 Site(
                     rule,
                     line,
                     1,
-                    f"batch-norm wrapper class `{wrapper.definition.name.value}`: its "
-                    f"{len(wrapper.instances)} instance(s) called {count} time(s) written as the "
-                    "batch-norm call of `__call__` (then migrated as such); the class is removed",
+                    f"batch-norm wrapper class `{wrapper.definition.name.value}` removed: each call of "
+                    f"its instances ({instances} made, {calls} calls) is the batch-norm call of "
+                    "`__call__` with the instance's values, migrated as such",
                 )
             )
         return sites
@@ -126,7 +127,7 @@ class _WriteOut(cst.CSTTransformer):
                 comments.extend(line for line in lines if line.comment is not None)
                 continue
             if comments:
-                after = after.with_changes(leading_lines=[*lines, *comments])
+                after = after.with_changes(leading_lines=[*comments, *lines])
                 comments = []
             kept.append(after)
         return kept
