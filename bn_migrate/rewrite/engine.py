@@ -739,21 +739,22 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
     what = f"`{reference.what}`"
+    program = ctx.program
+    definition = reference.definition
+    if isinstance(definition, cst.ClassDef):  # the class is the first blocker
+        where = (
+            f"inside `class {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        )
+        return f"{what} {where}: {_not_a_wrapper(ctx, definition)}"
     known = api.unsupported_reason(reference.qualified) if reference.qualified else None
     if known:
         return f"{what}: {known}"
-    program = ctx.program
-    definition = reference.definition
     if definition is not None:
-        kind = "class" if isinstance(definition, cst.ClassDef) else "def"
         where = (
-            f"inside `{kind} {definition.name.value}` (line {ctx.positions[definition].start.line})"
+            f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
         )
         if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
             return f"{what} {where}, a builder: this construct is not migrated in builders"
-        if isinstance(definition, cst.ClassDef):
-            return f"{what} {where}: {_not_a_wrapper(ctx, definition)}"
-        assert isinstance(definition, cst.FunctionDef)
         return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if program.session is None and interactive:
         return (
