@@ -1064,10 +1064,12 @@ def _updates_in_place(ctx: Context, builder: Builder) -> bool | None:
     when all do, False when none does, None when some do."""
     found: list[bool] = []
     for call in ctx.program.calls:
-        spec = api.BATCH_NORM.get(ctx.qualify(call.func) or "")
+        target = ctx.qualify(call.func) or ""
+        spec = api.BATCH_NORM.get(target)
         if spec is None or ctx.program.builder_of(call) is not builder:
             continue
-        given = keyword(call, "updates_collections")
+        scoped = ctx.program.scopes.defaults(call, target) or {}  # an arg_scope's keyword counts
+        given = keyword(call, "updates_collections") or scoped.get("updates_collections")
         found.append(
             spec.family == "contrib/slim"
             and given is not None
