@@ -15,6 +15,7 @@ Sites found in the written-out module are given back at the lines of the file (`
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -170,10 +171,13 @@ class _Substitute(cst.CSTTransformer):
         return updated_node if value is None else value
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _line_map(before: str, after: str) -> list[int]:
     """For each line of ``after`` (index = line - 1), the line of ``before`` it comes from (a line
     written anew: the first line of the ``before`` lines it replaces)."""
-    old, new = before.splitlines(), after.splitlines()
+    old, new = _LINE_BREAK.split(before), _LINE_BREAK.split(after)  # as libcst counts lines
     lines = [1] * len(new)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
