@@ -19,7 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
-from bn_migrate.rewrite.analysis import per_call, trees, walks
+from bn_migrate.rewrite.analysis import bn_wrappers, per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
@@ -27,6 +27,7 @@ from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
+from bn_migrate.rewrite.planning import bn_wrappers as wrapper_calls
 from bn_migrate.rewrite.planning import inlined_modules, interactive_session, library, main_function
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
@@ -509,6 +510,11 @@ def _rewrite_module(
 ) -> RewriteResult:
     """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
     aliases = aliases or AliasTable.build(module)
+    original = module
+    expanded = wrapper_calls.expand(module, aliases)
+    if expanded.rewritten:
+        module = expanded.module
+        aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -548,6 +554,8 @@ def _rewrite_module(
                 reference.node,
                 _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
             )
+    if expanded.rewritten:
+        _back_to_the_file(ctx, expanded, original)
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
@@ -570,6 +578,15 @@ def _defined_name(statement: cst.BaseStatement) -> str:
     """The name an emitted definition (``ctx.prelude``: a class or a function) binds."""
     assert isinstance(statement, (cst.ClassDef, cst.FunctionDef))
     return statement.name.value
+
+
+def _back_to_the_file(ctx: Context, expanded: wrapper_calls.Expanded, original: cst.Module) -> None:
+    """Sites found in the module with its wrapper classes written out, at the file's lines; one
+    applied site per wrapper class."""
+    ctx.applied[:] = [expanded.site(site) for site in ctx.applied]
+    ctx.left[:] = [expanded.site(site) for site in ctx.left]
+    ctx.warnings[:] = [expanded.site(site) for site in ctx.warnings]
+    ctx.applied.extend(expanded.applied(node_positions(original)))
 
 
 _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")
@@ -735,6 +752,16 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
     )
 
 
+def _not_a_wrapper(ctx: Context, definition: cst.ClassDef) -> str:
+    """Which condition of a batch-norm wrapper class (``analysis.bn_wrappers``, the one kind of class
+    that is migrated) ``definition`` fails (worked out once per class)."""
+    reason = ctx.engine_notes.get(id(definition))
+    if reason is None:
+        reason = bn_wrappers.refusal(ctx.module, ctx.aliases, definition)
+        ctx.engine_notes[id(definition)] = reason
+    return reason
+
+
 def _unclaimed_reason(
     ctx: Context,
     reference: _Reference,
@@ -745,21 +772,22 @@ def _unclaimed_reason(
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
     what = f"`{reference.what}`"
+    program = ctx.program
+    definition = reference.definition
+    if isinstance(definition, cst.ClassDef):  # the class is the first blocker
+        where = (
+            f"inside `class {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        )
+        return f"{what} {where}: {_not_a_wrapper(ctx, definition)}"
     known = api.unsupported_reason(reference.qualified) if reference.qualified else None
     if known:
         return f"{what}: {known}"
-    program = ctx.program
-    definition = reference.definition
     if definition is not None:
-        kind = "class" if isinstance(definition, cst.ClassDef) else "def"
         where = (
-            f"inside `{kind} {definition.name.value}` (line {ctx.positions[definition].start.line})"
+            f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
         )
         if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
             return f"{what} {where}, a builder: this construct is not migrated in builders"
-        if kind == "class":
-            return f"{what} {where}: graph code in classes is not migrated in this version"
-        assert isinstance(definition, cst.FunctionDef)
         return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if program.session is None and interactive:
         return (

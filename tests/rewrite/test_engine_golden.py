@@ -52,6 +52,7 @@ SUPPORTED_FIXTURES = (
     "nested_builders",
     "per_call_scopes",
     "gan_two_steps",
+    "dcgan_wrapper",
     "slim_nested_scopes",
     "slim_conv_repeat",
     "app_run_flags",

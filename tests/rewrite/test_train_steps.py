@@ -316,3 +316,36 @@ def test_the_stateless_helper_keeps_statistics_and_the_planted_mistake_is_caught
     )
     assert result.verdict == "different", result.render_text()
     assert Cause.UPDATES_WRONG_STEP in result.causes, result.render_text()
+
+
+_G_IN_PLACE = 'return tf.contrib.layers.batch_norm(h, is_training=is_training, updates_collections=None, scope="g_bn")'
+
+
+def test_a_network_updating_in_place_is_called_normally_in_the_other_step() -> None:
+    """contrib's ``updates_collections=None``: TF1 moved G's statistics at every training-mode run, in
+    the D step too (no update op to leave out), as a Keras layer called with training=True does."""
+    source = GAN.replace(
+        'return tf.layers.batch_normalization(h, training=is_training, name="g_bn")', _G_IN_PLACE
+    )
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    d_graph = result.code[result.code.index("def graph_d_train") :]
+    d_graph = d_graph[: d_graph.index("\n\n\n")]
+    assert "fake = generator(z, training=is_training)" in d_graph
+    g_graph = result.code[result.code.index("def graph_g_train") :]
+    assert "without_state_updates(discriminator, fake" in g_graph  # D's update ops: not in G's step
+    assert rewrite_source(result.code, options=PLAIN).code == result.code
+
+
+def test_a_network_mixing_in_place_and_update_op_batch_norms_is_left() -> None:
+    source = GAN.replace(
+        'return tf.layers.batch_normalization(h, training=is_training, name="g_bn")',
+        'h = tf.layers.batch_normalization(h, training=is_training, name="g_bn0")\n        '
+        + _G_IN_PLACE,
+    )
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED
+    assert any(
+        "`generator` has batch norms updating their statistics in place" in site.message
+        for site in result.left
+    ), result.left

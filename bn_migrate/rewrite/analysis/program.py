@@ -22,6 +22,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
@@ -134,6 +135,8 @@ class Program:
         default_factory=list
     )  # every ``with`` holding an ``arg_scope(...)``, any depth
     scopes: ArgScopes = field(default_factory=ArgScopes)  # see ``analysis.arg_scopes``
+    # id(batch-norm call) in a class that is not a batch-norm wrapper -> why (``analysis.bn_wrappers``)
+    wrapper_refusals: dict[int, str] = field(default_factory=dict)
     held_dicts: HeldDicts = field(default_factory=HeldDicts)  # see ``analysis.held_dicts``
     scope_defaults: dict[int, list[cst.Arg]] = field(
         default_factory=dict
@@ -214,6 +217,7 @@ class Program:
             program._read_datasets()
         program._read_training(module)
         program._read_arg_scopes(module)
+        program.wrapper_refusals = bn_wrappers.refused_calls(module, aliases)
         program.held_dicts = read_held_dicts(module, program.calls, program.defined_in)
         for statement in module.body:
             layers = program.update_loop_layers(statement)

@@ -164,6 +164,10 @@ def scoped_call(
     """``call`` with the keywords an ``arg_scope`` gives ``op`` where ``origin`` (default: ``call``) runs
     and ``call`` does not pass (a call's own keywords win, as in slim), and those added arguments; None
     (left) for a slim layer where the scope in force is not known."""
+    wrapper = ctx.program.wrapper_refusals.get(id(origin or call))
+    if wrapper is not None:
+        ctx.leave(rule, origin or call, f"batch norm in a class: {wrapper}; not migrated")
+        return None
     defaults = ctx.program.scopes.defaults(origin or call, op)
     if defaults is None and op.startswith(api.SLIM_LAYERS_PREFIX):
         why = ctx.program.scopes.unknown_reason(origin or call)

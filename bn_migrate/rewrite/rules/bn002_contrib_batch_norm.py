@@ -7,7 +7,18 @@ the call-time ``training=``, ``scope=`` the layer ``name=``; an ``arg_scope([sli
 around the call gives the defaults its own keywords do not (BN012). contrib ran the fused kernel for
 2-D and 4-D input by default: see BN008. Arguments Keras 3 cannot express exactly (``zero_debias_moving_mean``,
 ``batch_weights``, ``renorm_decay``, ``activation_fn``, ``updates_collections``, ``data_format``...)
-leave the file.
+leave the file. ``updates_collections=None`` (statistics moved in place at every training-mode run) is what
+Keras does and is dropped.
+
+Batch-norm wrapper classes (DCGAN's ``class batch_norm(object)``: ``__init__`` storing ``epsilon``,
+``momentum``, ``name``; ``__call__(self, x, train=True)`` returning ``tf.contrib.layers.batch_norm(x,
+decay=self.momentum, updates_collections=None, epsilon=self.epsilon, scale=True, is_training=train,
+scope=self.name)``) are written out before the rules (``planning.bn_wrappers``): each instance call
+``d_bn1(h, train=flag)`` becomes the call ``__call__`` makes with the instance's values, which this rule then
+migrates (``d_bn1 = BatchNormalization(momentum=0.9, epsilon=1e-5, scale=True, center=True, name="d_bn1")``
+called ``d_bn1(h, training=flag)``); the class goes, reported here at its line. A class that is not provably
+such a wrapper (``analysis.bn_wrappers`` lists the conditions) leaves its batch-norm call with the condition
+that failed. (A wrapper around ``tf.layers.batch_normalization`` is reported under BN001 the same way.)
 """
 
 from __future__ import annotations

@@ -55,7 +55,10 @@ Each step differentiates ``<S2 builder>.trainable_variables`` and computes only 
 (``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
 ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
 ``stateless_call`` in training mode, batch statistics, the new moving statistics dropped, as TF1 ran
-none of that network's update ops in this step. Anything else (a scope selecting something else, a
+none of that network's update ops in this step. A network whose batch norms all update in place
+(contrib ``updates_collections=None``) is called normally in every step: TF1 moved those statistics at every
+training-mode run, whatever the train op; one mixing both kinds, in another network's step, is left. Anything
+else (a scope selecting something else, a
 ``var_list`` computed otherwise, a ``global_step=``, one optimizer object for several train ops) leaves
 the file with the reason.
 """
@@ -578,7 +581,21 @@ class OptimizerRule(Rule):
                     "not migrated",
                 )
                 return None
-        frozen = frozenset(called - {moving})
+        in_place_of = {name: _updates_in_place(ctx, program.builders[name]) for name in called}
+        in_place = {name for name, where in in_place_of.items() if where}
+        for builder in sorted(name for name, where in in_place_of.items() if where is None):
+            if builder != moving:
+                ctx.leave(
+                    RULE,
+                    minimize,
+                    f"`{builder}` has batch norms updating their statistics in place "
+                    "(`updates_collections=None`) and others through update ops: which of them "
+                    "move in this step is not migrated",
+                )
+                return None
+        # in place: TF1 moved those statistics at every training-mode run, in this step too, as a
+        # Keras layer called with training=True does: such a network is called normally
+        frozen = frozenset(called - {moving} - in_place)
         if trained in frozen:
             ctx.leave(
                 RULE,
@@ -1039,6 +1056,28 @@ def _step_base(train_op: str) -> str:
         if train_op.endswith(suffix) and len(train_op) > len(suffix):
             return train_op[: -len(suffix)]
     return train_op
+
+
+def _updates_in_place(ctx: Context, builder: Builder) -> bool | None:
+    """Do the builder's batch norms update their statistics in place (contrib's
+    ``updates_collections=None``: every training-mode run moves them, whatever the train op)? True
+    when all do, False when none does, None when some do."""
+    found: list[bool] = []
+    for call in ctx.program.calls:
+        target = ctx.qualify(call.func) or ""
+        spec = api.BATCH_NORM.get(target)
+        if spec is None or ctx.program.builder_of(call) is not builder:
+            continue
+        scoped = ctx.program.scopes.defaults(call, target) or {}  # an arg_scope's keyword counts
+        given = keyword(call, "updates_collections") or scoped.get("updates_collections")
+        found.append(
+            spec.family == "contrib/slim"
+            and given is not None
+            and m.matches(given.value, m.Name("None"))
+        )
+    if found and all(found):
+        return True
+    return None if any(found) else False
 
 
 def _trains_by_flag(ctx: Context, builder: Builder) -> bool:
