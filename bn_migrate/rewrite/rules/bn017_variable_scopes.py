@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, keras_name
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
@@ -72,6 +73,42 @@ class VariableScopesRule(Rule):
         for builder in ctx.program.builders.values():
             if builder.scope is not None:
                 self._dissolve(ctx, builder)
+        scope_calls = {id(block.call) for inner in ctx.program.inner_scopes.values() for block in inner.blocks}
+        for name, inner in ctx.program.inner_scopes.items():
+            self._dissolve_inner(ctx, ctx.program.builders[name], inner, scope_calls)
+
+    def _dissolve_inner(
+        self, ctx: Context, builder: Builder, inner: InnerScopes, scope_calls: set[int]
+    ) -> None:
+        """The variable scopes inside the builder's body: each ``with`` line goes, the layers made
+        under it are named after its path (``planning.layer_calls``)."""
+        for node, reason in inner.refusals:
+            ctx.leave(RULE, node, reason)
+        if inner.refusals:
+            return
+        outer = scope_name(builder) if builder.scope is not None else None
+        function = builder.definition.name.value
+        for block in inner.blocks:
+            full = "/".join((outer, *block.path)) if outer else "/".join(block.path)
+            elsewhere = _strings_naming(ctx, full, scope_calls, set())
+            if elsewhere is not None:
+                ctx.leave(
+                    RULE,
+                    block.call,
+                    f'variable scope "{full}" is named again at line {elsewhere}: what selects '
+                    "variables or update ops by that name would select nothing once the scope is "
+                    "gone; not migrated",
+                )
+                continue
+            ctx.claim_within(block.call)
+            ctx.edit(RULE, block.statement, dissolved_block)
+            ctx.apply(
+                RULE,
+                block.statement,
+                f'variable scope "{full}" inside `{function}` dissolved: the layers made under it '
+                f'are named `{keras_name(block.path, "<layer>")}` (a Keras name cannot hold "/"); '
+                "the report maps their TF1 names",
+            )
 
     def _dissolve(self, ctx: Context, builder: Builder) -> None:
         assert builder.scope is not None
@@ -92,7 +129,7 @@ class VariableScopesRule(Rule):
                 if collection.builder == builder.definition.name.value
             }
         for name in dict.fromkeys(names):
-            elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
+            elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
             if elsewhere is not None:
                 ctx.leave(
                     RULE,
@@ -141,14 +178,16 @@ class VariableScopesRule(Rule):
         )
 
 
-def _strings_naming(ctx: Context, name: str, scope_call: cst.Call, sources: set[int]) -> int | None:
-    """Line of a string literal that is the scope's name or a path under it, outside the scope call
+def _strings_naming(
+    ctx: Context, name: str, scope_calls: set[int], sources: set[int]
+) -> int | None:
+    """Line of a string literal that is the scope's name or a path under it, outside the scope calls
     and the ``sources`` that pass the name to it."""
     found: list[cst.SimpleString] = []
 
     class Strings(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
-            return node is not scope_call
+            return id(node) not in scope_calls
 
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             value = node.evaluated_value
