@@ -630,6 +630,17 @@ KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
 """The weights a Keras layer the codemod emits owns, each with the argument that removes it when
 False; tf.layers named the same weights alike (``<layer>/kernel``), so the report maps TF1 names to
 Keras paths with it."""
+SLIM_WEIGHTS: dict[str, dict[str, str]] = {
+    **{
+        f"tensorflow.contrib.layers.{name}": {"kernel": "weights", "bias": "biases"}
+        for name in ("conv2d", "convolution2d", "fully_connected")
+    },
+    CONTRIB_BATCH_NORM: {name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")},
+}
+"""slim layers whose TF1 weight names the report maps: Keras weight -> slim's (``<scope>/weights``)."""
+SLIM_NORMALIZER_SCOPE = "BatchNorm"
+"""``normalizer_fn=slim.batch_norm`` makes its variables under ``<scope>/BatchNorm/``; the codemod names
+the Keras layer ``<name>_bn``."""
 TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train", "phase")
 """Parameter names TF1 builders give their training flag (the model check passes it, in this order)."""
 TF_LAYERS = "tensorflow.layers"

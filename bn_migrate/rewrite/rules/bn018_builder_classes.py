@@ -47,6 +47,8 @@ from bn_migrate.rewrite.analysis.builders import (
     scope_name,
     training_flag,
 )
+from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
+from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
@@ -476,15 +478,11 @@ def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
 def _weights(
     ctx: Context, builder: Builder, keras_name: str, made: list[cst.SimpleStatementLine]
 ) -> list[tuple[str, str]]:
-    """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers with
-    a literal ``name=`` (what fixes both names); other layers are left to name matching."""
-    tf_layers = {
-        name
-        for call in ctx.program.calls
-        if ctx.program.builder_of(call) is builder
-        and (ctx.qualify(call.func) or "").startswith(api.TF_LAYERS + ".")
-        and (name := _literal_name(call)) is not None
-    }
+    """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers or
+    slim with a literal ``name=`` / ``scope=`` (what fixes both names); other layers are left to name
+    matching. A layer made under variable scopes inside the body (``analysis.inner_scopes``) has the
+    scope path in its TF1 name and the path joined by ``_`` in its Keras name."""
+    tf1_names = _tf1_layer_names(ctx, builder)
     scope = scope_name(builder)
     pairs = []
     for statement in made:
@@ -495,19 +493,57 @@ def _weights(
         layer = _literal_name(constructor)
         kind = dotted(constructor.func)
         kind = api.KERAS_BN_CLASS if kind == FUSED_CLASS else kind
-        if layer is None or layer not in tf_layers or kind not in api.KERAS_WEIGHTS:
+        if layer is None or layer not in tf1_names or kind not in api.KERAS_WEIGHTS:
             continue
+        tf1_layer, weight_names = tf1_names[layer]
         for weight, switch in api.KERAS_WEIGHTS[kind]:
             given = keyword(constructor, switch) if switch else None
             if (
                 given is not None
                 and isinstance(given.value, cst.Name)
                 and given.value.value == "False"
-            ):
+            ) or weight not in weight_names:
                 continue
-            tf1 = f"{scope}/{layer}/{weight}" if scope else f"{layer}/{weight}"
-            pairs.append((tf1, f"{keras_name}/{layer}/{weight}"))
+            tf1 = f"{tf1_layer}/{weight_names[weight]}"
+            pairs.append((f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{layer}/{weight}"))
     return pairs
+
+
+_TF_LAYERS_WEIGHTS = {name: name for kind in api.KERAS_WEIGHTS.values() for name, _ in kind}
+
+
+def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dict[str, str]]]:
+    """Keras layer name -> (its TF1 name below the builder's scope, Keras weight -> TF1 weight) for
+    the builder's tf.layers and slim calls with a literal name; a slim layer's normalizer too."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    ambiguous: set[str] = set()
+    for call in ctx.program.calls:
+        if ctx.program.builder_of(call) is not builder:
+            continue
+        target = ctx.qualify(call.func) or ""
+        path = ctx.program.inner_path(call)
+        if target.startswith(api.TF_LAYERS + "."):
+            name = _literal_name(call)
+            if name is not None:
+                keras = inner_keras_name(path, name)
+                if keras in found:
+                    ambiguous.add(keras)
+                found[keras] = (tf1_name(path, name), _TF_LAYERS_WEIGHTS)
+            continue
+        weights = api.SLIM_WEIGHTS.get(api.SLIM_OP_ALIASES.get(target, target))
+        given = keyword(call, "scope")
+        name = literal_string(given.value if given is not None else None)
+        if weights is None or name is None:
+            continue
+        keras = inner_keras_name(path, name)
+        if keras in found:
+            ambiguous.add(keras)
+        found[keras] = (tf1_name(path, name), weights)
+        normalizer = api.SLIM_WEIGHTS[api.CONTRIB_BATCH_NORM]
+        normalized = (f"{tf1_name(path, name)}/{api.SLIM_NORMALIZER_SCOPE}", normalizer)
+        if found.setdefault(f"{keras}_bn", normalized) != normalized:
+            ambiguous.add(f"{keras}_bn")  # a layer of that very name: which one is not known
+    return {name: value for name, value in found.items() if name not in ambiguous}
 
 
 def _literal_name(call: cst.Call) -> str | None:
