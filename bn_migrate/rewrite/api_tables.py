@@ -1019,8 +1019,9 @@ on TF2. Computed from TF 2.21's ``tf_upgrade_v2`` reorder table and each TF2 fun
 whose ``positional`` binds TF1's order); any other such call leaves the file."""
 
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
-    "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
-    "literal name; reuse at every call after the first, or called once)",
+    "tensorflow.variable_scope": "a variable scope is migrated only in a builder: as its whole body (a "
+    "literal name; reuse at every call after the first, or called once), or inside it as "
+    '`with tf.variable_scope("NAME"):`',
     "tensorflow.InteractiveSession": "an InteractiveSession is migrated as `sess = tf.InteractiveSession()` "
     "after the graph it runs, in a program whose session is migrated (see the other reasons)",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
