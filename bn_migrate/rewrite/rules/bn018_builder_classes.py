@@ -113,7 +113,7 @@ class BuilderClassesRule(Rule):
                     class_name,
                     _input_shape(ctx, builder),
                     tuple(_weights(ctx, builder, keras_name, made)),
-                    tuple(_literal_arguments(ctx, builder)),
+                    tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
                 )
             )
             made_where = (
@@ -551,11 +551,28 @@ def _literal_name(call: cst.Call) -> str | None:
     return literal_string(given.value if given is not None else None)
 
 
-def _literal_arguments(ctx: Context, builder: Builder) -> list[tuple[str, object]]:
+def _call_defaults(builder: Builder, dropped: frozenset[str]) -> frozenset[str]:
+    """Parameters with a default that stay parameters of the class's ``call`` (``scale=1.0``): the
+    model check calls the Keras model with the inputs and ``training`` only, so they take their
+    defaults there, and the TF1 builder must too."""
+    return frozenset(
+        p.name.value
+        for p in builder.definition.params.params[1:]
+        if p.default is not None
+        and p.name.value not in dropped
+        and p.name.value not in builder.scope_parameters()
+    )
+
+
+def _literal_arguments(
+    ctx: Context, builder: Builder, skipped: frozenset[str] = frozenset()
+) -> list[tuple[str, object]]:
     """The literal values the program's first call passes to parameters other than the inputs and the
-    training flag (``reuse=False``, ``units=6``): the model check builds the TF1 model as it was."""
+    training flag (``reuse=False``, ``units=6``) and ``skipped``: the model check builds the TF1 model as
+    it was."""
     params = builder.definition.params
     names = [p.name.value for p in params.params][1:] + [p.name.value for p in params.kwonly_params]
+    names = [name for name in names if name not in skipped]
     found = []
     for name in names:
         if name in api.TRAINING_FLAG_NAMES:
