@@ -635,7 +635,9 @@ SLIM_WEIGHTS: dict[str, dict[str, str]] = {
         f"tensorflow.contrib.layers.{name}": {"kernel": "weights", "bias": "biases"}
         for name in ("conv2d", "convolution2d", "fully_connected")
     },
-    CONTRIB_BATCH_NORM: {name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")},
+    CONTRIB_BATCH_NORM: {
+        name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")
+    },
 }
 """slim layers whose TF1 weight names the report maps: Keras weight -> slim's (``<scope>/weights``)."""
 SLIM_NORMALIZER_SCOPE = "BatchNorm"

@@ -731,7 +731,9 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
         and isinstance(definition, cst.FunctionDef)
         and definition.name.value not in program.builders
     ):  # the scope would be read in a builder: why the function is not one is the reason
-        where = f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        where = (
+            f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        )
         return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if known:
         return f"{what}: {known}"

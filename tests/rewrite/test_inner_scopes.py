@@ -98,7 +98,9 @@ def test_one_and_two_levels_in_a_program_builder() -> None:
     ) in result.code
     assert "variable_scope" not in result.code
     messages = [s.message for s in result.applied if s.rule == "BN017"]
-    assert any('variable scope "block/Branch_1/inner" inside `block` dissolved' in m for m in messages)
+    assert any(
+        'variable scope "block/Branch_1/inner" inside `block` dissolved' in m for m in messages
+    )
 
 
 def test_the_report_maps_full_tf1_names_to_keras_paths() -> None:
@@ -120,8 +122,9 @@ def test_the_report_maps_full_tf1_names_to_keras_paths() -> None:
 def test_a_builder_without_a_scope_of_its_own() -> None:
     builder = TWO_LEVELS.replace('    with tf.variable_scope("block"):\n', "    if True:\n")
     result = migrated(program(GRAPH, builder=builder))
-    assert '        self.Branch_1_inner_fc = tf.keras.layers.Dense(4, name="Branch_1_inner_fc")\n' in (
-        result.code
+    assert (
+        '        self.Branch_1_inner_fc = tf.keras.layers.Dense(4, name="Branch_1_inner_fc")\n'
+        in (result.code)
     )
     assert dict(result.models[0].variables)["Branch_1/inner/fc/kernel"] == (
         "block/Branch_1_inner_fc/kernel"
@@ -132,11 +135,12 @@ def test_library_block_with_a_default_name_scope_and_branches() -> None:
     result = migrated(SLIM_BLOCK, LIBRARY)
     code = result.code
     assert (
-        "        self.Branch_0_Conv2d_1x1 = tf.keras.layers.Conv2D(4, 1, padding=\"same\", "
+        '        self.Branch_0_Conv2d_1x1 = tf.keras.layers.Conv2D(4, 1, padding="same", '
         'use_bias=False, name="Branch_0_Conv2d_1x1")\n'
     ) in code
-    assert '        self.Conv2d_1x1 = tf.keras.layers.Conv2D(3, 1, activation=None, padding="same", ' in (
-        code
+    assert (
+        '        self.Conv2d_1x1 = tf.keras.layers.Conv2D(3, 1, activation=None, padding="same", '
+        in (code)
     )
     assert (
         "        tower_conv1 = tf.nn.relu(self.Branch_1_Conv2d_0a_1x1_bn("
@@ -168,7 +172,7 @@ def test_a_scope_inside_a_library_builder_body_migrates() -> None:
 
 
 WITH_BRANCH = TWO_LEVELS.replace(
-    '        with tf.variable_scope("Branch_0"):\n', '        with tf.variable_scope({scope}):\n'
+    '        with tf.variable_scope("Branch_0"):\n', "        with tf.variable_scope({scope}):\n"
 )
 
 
@@ -184,14 +188,17 @@ WITH_BRANCH = TWO_LEVELS.replace(
         (
             WITH_BRANCH.format(scope='"Branch_0", default_name="B"'),
             "BN017",
-            "only `with tf.variable_scope(\"NAME\"):` is migrated",
+            'only `with tf.variable_scope("NAME"):` is migrated',
         ),
-        (WITH_BRANCH.format(scope='"Branch_1"'), "BN017", 'variable scope "Branch_1" is entered twice'),
+        (
+            WITH_BRANCH.format(scope='"Branch_1"'),
+            "BN017",
+            'variable scope "Branch_1" is entered twice',
+        ),
         (
             TWO_LEVELS.replace(
                 '        with tf.variable_scope("Branch_0"):\n',
-                "        for _ in range(1):\n"
-                '          with tf.variable_scope("Branch_0"):\n',
+                '        for _ in range(1):\n          with tf.variable_scope("Branch_0"):\n',
             ),
             "BN017",
             "entered in a loop",
@@ -205,21 +212,28 @@ WITH_BRANCH = TWO_LEVELS.replace(
             'tf.get_variable / tf.Variable under the inner variable scope "Branch_0"',
         ),
         (
-            TWO_LEVELS.replace('name="fc")\n        b = tf.layers.dense(b', 'name="fc")\n'
-                               '        b = tf.layers.dense(b, 4, name="Branch_1_inner_fc")\n'
-                               '        b = tf.layers.dense(b'),
+            TWO_LEVELS.replace(
+                'name="fc")\n        b = tf.layers.dense(b',
+                'name="fc")\n'
+                '        b = tf.layers.dense(b, 4, name="Branch_1_inner_fc")\n'
+                "        b = tf.layers.dense(b",
+            ),
             "BN017",
             'would both be named "Branch_1_inner_fc"',
         ),
         (
-            TWO_LEVELS.replace('a = tf.layers.dense(inputs, 4, name="fc")', "a = tf.layers.dense(inputs, 4)"),
+            TWO_LEVELS.replace(
+                'a = tf.layers.dense(inputs, 4, name="fc")', "a = tf.layers.dense(inputs, 4)"
+            ),
             "BN003",
             "layer without a literal name",
         ),
     ],
     ids=["computed", "reuse", "default_name", "twice", "loop", "get_variable", "clash", "unnamed"],
 )
-def test_what_cannot_be_proven_is_left_with_its_reason(builder: str, rule: str, fragment: str) -> None:
+def test_what_cannot_be_proven_is_left_with_its_reason(
+    builder: str, rule: str, fragment: str
+) -> None:
     left(program(GRAPH, builder=builder), rule, fragment)
 
 
@@ -233,7 +247,9 @@ def test_a_builder_called_under_an_inner_scope_is_left() -> None:
         "        a = dense_bn(inputs, training)\n"
         "    return tf.nn.relu(a)\n\n\n"
     )
-    left(program(GRAPH, builder=nested), "BN017", "a call of `dense_bn`, a function of this module,")
+    left(
+        program(GRAPH, builder=nested), "BN017", "a call of `dense_bn`, a function of this module,"
+    )
 
 
 def test_a_library_block_only_passed_to_slim_repeat_says_so() -> None:

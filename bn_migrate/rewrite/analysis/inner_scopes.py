@@ -96,7 +96,9 @@ class _Reader:
             self._scan(node, path, looped)
             return
         for child in node.children:
-            if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler, cst.Finally)):
+            if isinstance(
+                child, (cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler, cst.Finally)
+            ):
                 self.statement(child, path, looped)
             else:
                 self._scan(child, path, looped)
@@ -148,7 +150,7 @@ class _Reader:
         ):
             return (
                 "variable scope inside a builder with more than a name (default_name, values, "
-                "`as`, another context manager): only `with tf.variable_scope(\"NAME\"):` is "
+                '`as`, another context manager): only `with tf.variable_scope("NAME"):` is '
                 "migrated; not migrated"
             )
         if literal_string(given[0].value) is None:
@@ -201,10 +203,7 @@ class _Reader:
         class Names(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
                 target = call_target(reader.aliases, call) or ""
-                if not (
-                    target.startswith(api.TF_LAYERS + ".")
-                    or target.startswith(api.SLIM_LAYERS_PREFIX)
-                ):
+                if not target.startswith((api.TF_LAYERS + ".", api.SLIM_LAYERS_PREFIX)):
                     return
                 given = next((keyword(call, k) for k in _NAMING_KEYWORDS if keyword(call, k)), None)
                 name = literal_string(given.value) if given is not None else None

@@ -364,10 +364,10 @@ class Program:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
-        for name, builder in self.builders.items():
+        for builder_name, builder in self.builders.items():
             inner = read_inner_scopes(self.aliases, builder, functions)
             if inner is not None:
-                self.inner_scopes[name] = inner
+                self.inner_scopes[builder_name] = inner
 
     def _read_nested_builders(
         self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]

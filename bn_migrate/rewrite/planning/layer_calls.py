@@ -663,11 +663,15 @@ def finish(
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
     if hoisted and not created_once(ctx, rule, site):
         return False
-    path = ctx.program.inner_path(site)
-    if path and not (hoisted and _named_under(ctx, rule, site, call, plan, path)):
+    scopes = ctx.program.inner_path(site)
+    if scopes and not (hoisted and _named_under(ctx, rule, site, call, plan, scopes)):
         if not hoisted:
-            ctx.leave(rule, site, f"layer under the inner variable scope \"{'/'.join(path)}\" "
-                      "of a graph built inline: not migrated")
+            ctx.leave(
+                rule,
+                site,
+                f'layer under the inner variable scope "{"/".join(scopes)}" '
+                "of a graph built inline: not migrated",
+            )
         return False
     if hoisted:
         constructor = module_level(
@@ -697,7 +701,7 @@ def finish(
             return False
         where = ctx.positions.get(site)
         place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
-        name = object_name(ctx, call, plan, auto) if not path else _path_object_name(ctx, plan)
+        name = object_name(ctx, call, plan, auto) if not scopes else _path_object_name(ctx, plan)
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
@@ -757,7 +761,7 @@ def _named_under(
         ctx.leave(
             rule,
             site,
-            f'layer without a literal name (`name=` / `scope=`) under the inner variable scope '
+            f"layer without a literal name (`name=` / `scope=`) under the inner variable scope "
             f'"{"/".join(path)}": TF1 numbered its name under the scope, which is not followed; '
             "not migrated",
         )

@@ -15,6 +15,15 @@ call passes as its own literal, never reusing: ``dense_bn(x, is_training, "layer
 under each call's scope: its scope is dissolved the same way, each call becoming its own layer object
 named after its scope (BN018), so ``layer1/dense/kernel`` keeps its TF1 name.
 
+Variable scopes inside a builder's body (``with tf.variable_scope("Branch_0"):``, facenet's Inception-ResNet
+blocks; facts in ``analysis.inner_scopes``) are dissolved too, at any depth, when each has a literal name and
+nothing else and is entered once: the layers made under one are named after the path joined by ``_``
+(``Branch_0_Conv2d_1x1``: a Keras 3 layer name cannot hold ``/``; a ``tf.name_scope`` kept in ``call`` would
+not change the paths of variables made in ``__init__``), and the report maps the full TF1 names to the Keras
+paths (BN018). A name computed at run time, ``reuse=`` or ``default_name=`` inside, a scope entered in a loop
+or twice, and ``tf.get_variable``, ``slim.repeat`` or a call of another function of the module under one
+(their names under the scope are not followed) are left with the reason.
+
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
 select by the name that would disappear. Except, in a program with several train ops (a GAN), in
@@ -67,13 +76,23 @@ class VariableScopesRule(Rule):
             ),
             left=("BN017",),
         ),
+        Example(  # a scope inside the body that reuses: which calls share it is not followed
+            _SHARED.replace(
+                '        h = tf.layers.dense(inputs, 4, name="hidden")\n',
+                '        with tf.variable_scope("branch", reuse=True):\n'
+                '            h = tf.layers.dense(inputs, 4, name="hidden")\n',
+            ),
+            left=("BN017",),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
         for builder in ctx.program.builders.values():
             if builder.scope is not None:
                 self._dissolve(ctx, builder)
-        scope_calls = {id(block.call) for inner in ctx.program.inner_scopes.values() for block in inner.blocks}
+        scope_calls = {
+            id(block.call) for inner in ctx.program.inner_scopes.values() for block in inner.blocks
+        }
         for name, inner in ctx.program.inner_scopes.items():
             self._dissolve_inner(ctx, ctx.program.builders[name], inner, scope_calls)
 

@@ -18,8 +18,12 @@ layers, as the builder called once, or its calls sharing one variable scope, use
 TF1. The body, parameters and comments stay as they were; a call passes every argument after the inputs
 by keyword (Keras accepts only tensors positionally). Sublayers are tracked by Keras, so the train step
 trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>`` has the Keras path
-``<name>/<layer>/<weight>``. Which builders qualify is an analysis fact (``analysis.builders``); which layers
-they make is decided by the layer rules (BN001-BN003), which write them into ``builder_objects``.
+``<name>/<layer>/<weight>`` (slim's ``<scope>/weights`` and ``<scope>/BatchNorm/moving_mean`` map to
+``<name>/<scope>/kernel`` and ``<name>/<scope>_bn/moving_mean``; a layer under variable scopes inside the
+body, ``Branch_0/Conv2d_1x1``, is named ``Branch_0_Conv2d_1x1``: the report lists every pair, which
+``convert-checkpoint --mapping`` reads). Which builders qualify is an analysis fact
+(``analysis.builders``); which layers they make is decided by the layer rules (BN001-BN003), which
+write them into ``builder_objects``.
 
 A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
 layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
@@ -47,8 +51,8 @@ from bn_migrate.rewrite.analysis.builders import (
     scope_name,
     training_flag,
 )
-from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
+from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
