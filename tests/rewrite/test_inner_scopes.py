@@ -119,6 +119,14 @@ def test_the_report_maps_full_tf1_names_to_keras_paths() -> None:
     }
 
 
+def test_the_report_names_the_instance_its_paths_start_with() -> None:
+    """``check --from-report`` and ``convert-checkpoint --mapping`` build the class with these
+    arguments: a class built without its name would be ``Block35`` -> ``block35`` in Keras."""
+    result = migrated(SLIM_BLOCK, LIBRARY)
+    assert result.models[0].model_args == (("name", "Block35"),)
+    assert result.models[0].builder_args == (("scope", None), ("reuse", None))  # not scale=1.0
+
+
 def test_a_builder_without_a_scope_of_its_own() -> None:
     builder = TWO_LEVELS.replace('    with tf.variable_scope("block"):\n', "    if True:\n")
     result = migrated(program(GRAPH, builder=builder))

@@ -118,6 +118,7 @@ class BuilderClassesRule(Rule):
                     _input_shape(ctx, builder),
                     tuple(_weights(ctx, builder, keras_name, made)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
+                    (("name", keras_name),),  # the Keras paths above start with the instance's name
                 )
             )
             made_where = (
