@@ -250,18 +250,54 @@ def test_what_cannot_be_proven_is_left_with_its_reason(
     left(program(GRAPH, builder=builder), rule, fragment)
 
 
-def test_a_builder_called_under_an_inner_scope_is_left() -> None:
-    nested = (
-        "def dense_bn(inputs, training):\n"
-        '    h = tf.layers.dense(inputs, 4, name="fc")\n'
-        '    return tf.layers.batch_normalization(h, training=training, name="bn")\n\n\n'
-        "def block(inputs, training):\n"
-        '    with tf.variable_scope("Branch_0"):\n'
-        "        a = dense_bn(inputs, training)\n"
-        "    return tf.nn.relu(a)\n\n\n"
+REDUCTION = """def reduction(inputs, training):
+    with tf.variable_scope("Branch_0"):
+        a = tf.layers.dense(inputs, 4, name="fc")
+    with tf.variable_scope("Branch_1"):
+        b = tf.layers.dense(inputs, 4, name="fc")
+        b = tf.layers.batch_normalization(b, training=training, name="bn")
+    return a + b
+
+
+def block(inputs, training):
+    with tf.variable_scope("block"):
+        h = tf.layers.dense(inputs, 3, name="stem")
+        with tf.variable_scope("Mixed_6a"):
+            h = reduction(h, training)
+        return h
+
+
+"""
+
+
+def test_a_builder_called_under_an_inner_scope_is_an_instance_named_after_it() -> None:
+    """TF1 named its layers ``block/Mixed_6a/Branch_1/bn``: the instance ``Mixed_6a`` holds
+    ``Branch_1_bn``, so the Keras path is ``block/Mixed_6a/Branch_1_bn``."""
+    result = migrated(program(GRAPH, builder=REDUCTION))
+    assert '        self.reduction_1 = Reduction(name="Mixed_6a")\n' in result.code
+    assert "        self.Branch_1_bn = tf.keras.layers.BatchNormalization(" in result.code
+    assert "        h = self.reduction_1(h, training=training)\n" in result.code
+
+
+def test_builders_called_under_an_inner_scope_that_cannot_be_named_are_left() -> None:
+    twice = REDUCTION.replace(
+        "            h = reduction(h, training)\n",
+        "            h = reduction(h, training)\n            h = reduction(h, training)\n",
+    )
+    left(program(GRAPH, builder=twice), "BN017", "a second call of a builder (`reduction`)")
+    not_a_builder = REDUCTION + "ALIAS = reduction\n\n\n"
+    left(
+        program(GRAPH, builder=not_a_builder),
+        "BN017",
+        "a call of `reduction`, a function of this module that is not a builder,",
+    )
+    named = REDUCTION.replace(
+        "def reduction(inputs, training):", 'def reduction(inputs, training, name="r"):'
     )
     left(
-        program(GRAPH, builder=nested), "BN017", "a call of `dense_bn`, a function of this module,"
+        program(GRAPH, builder=named),
+        "BN018",
+        "its instance's Keras name, the scope's, would clash",
     )
 
 

@@ -11,8 +11,11 @@ tf.variable_scope("NAME"):`` blocks, any depth, each with one string literal and
 name once under the same enclosing path. Anything else stays, with the reason (``refusals``): a name
 computed at run time, ``reuse`` inside a builder, a scope entered in a loop, a name used twice, and,
 under a scope, what names its variables some other way (``tf.get_variable`` / ``tf.Variable``,
-``slim.repeat``/``slim.stack``, a call of another function of the module, whose layers' names under the
-scope are not followed). Two layers whose joined names would be the same Keras name are refused too.
+``slim.repeat``/``slim.stack``, a call of a function of the module that is not a builder, a second call
+of a builder under the same scope: their names under the scope are not followed). One call of a builder
+under a scope (facenet's ``with tf.variable_scope("Mixed_6a"): net = reduction_a(net, ...)``) is read: its
+instance is named after the path (BN018), so its layers' Keras paths hold the scope as TF1's names do.
+Two layers whose joined names would be the same Keras name are refused too.
 """
 
 from __future__ import annotations
@@ -63,11 +66,12 @@ def tf1_name(path: tuple[str, ...], name: str) -> str:
 
 
 def read_inner_scopes(
-    aliases: AliasTable, builder: Builder, functions: set[str]
+    aliases: AliasTable, builder: Builder, functions: set[str], builders: set[str]
 ) -> InnerScopes | None:
     """The inner variable scopes of ``builder`` (None: it has none). ``functions``: the names of the
-    module's functions (a call of one under a scope is refused)."""
-    reader = _Reader(aliases, functions)
+    module's functions (a call of one under a scope is refused), ``builders``: those that are builders
+    (one call of one under a scope is read: its instance is named after the scope, BN018)."""
+    reader = _Reader(aliases, functions, builders)
     for statement in builder.statements():
         reader.statement(statement, (), looped=False)
     if not reader.found.blocks and not reader.found.refusals:
@@ -77,9 +81,11 @@ def read_inner_scopes(
 
 
 class _Reader:
-    def __init__(self, aliases: AliasTable, functions: set[str]) -> None:
+    def __init__(self, aliases: AliasTable, functions: set[str], builders: set[str]) -> None:
         self.aliases = aliases
         self.functions = functions
+        self.builders = builders
+        self.builder_calls: set[tuple[str, ...]] = set()  # paths holding a builder's call
         self.found = InnerScopes()
         self.entered: set[tuple[str, ...]] = set()
 
@@ -175,7 +181,7 @@ class _Reader:
                 if not path:
                     return
                 reader.found.paths[id(call)] = path
-                reason = reader._refused_under_scope(call)
+                reason = reader._refused_under_scope(call, path)
                 if reason is not None:
                     where = "/".join(path)
                     reader.found.refusals.append(
@@ -184,14 +190,21 @@ class _Reader:
 
         walk(node, Calls())
 
-    def _refused_under_scope(self, call: cst.Call) -> str | None:
+    def _refused_under_scope(self, call: cst.Call, path: tuple[str, ...]) -> str | None:
         target = call_target(self.aliases, call)
         if target in api.TF_VARIABLE_MAKERS:
             return "a variable made with tf.get_variable / tf.Variable"
         if target in api.SLIM_REPEATERS:
             return "slim.repeat / slim.stack"
-        if isinstance(call.func, cst.Name) and call.func.value in self.functions:
-            return f"a call of `{call.func.value}`, a function of this module,"
+        if not (isinstance(call.func, cst.Name) and call.func.value in self.functions):
+            return None
+        if call.func.value not in self.builders:
+            return (
+                f"a call of `{call.func.value}`, a function of this module that is not a builder,"
+            )
+        if path in self.builder_calls:  # TF1 put both calls' layers side by side under the scope
+            return f"a second call of a builder (`{call.func.value}`)"
+        self.builder_calls.add(path)
         return None
 
     def check_names(self, builder: Builder) -> None:

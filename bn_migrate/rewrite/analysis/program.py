@@ -365,7 +365,7 @@ class Program:
         self._read_nested_builders(module, calls, mentions)
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
         for builder_name, builder in self.builders.items():
-            inner = read_inner_scopes(self.aliases, builder, functions)
+            inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
 

@@ -21,8 +21,9 @@ nothing else and is entered once: the layers made under one are named after the 
 (``Branch_0_Conv2d_1x1``: a Keras 3 layer name cannot hold ``/``; a ``tf.name_scope`` kept in ``call`` would
 not change the paths of variables made in ``__init__``), and the report maps the full TF1 names to the Keras
 paths (BN018). A name computed at run time, ``reuse=`` or ``default_name=`` inside, a scope entered in a loop
-or twice, and ``tf.get_variable``, ``slim.repeat`` or a call of another function of the module under one
-(their names under the scope are not followed) are left with the reason.
+or twice, and ``tf.get_variable``, ``slim.repeat``, a call of a function of the module that is not a builder
+or a second call of a builder under one (their names under the scope are not followed) are left with the
+reason; one call of a builder under a scope is an instance named after it (BN018).
 
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those

@@ -30,7 +30,8 @@ layers at each call in TF1, so each call becomes an instance created in the call
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
 ``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
-parameters.
+parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
+net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
@@ -156,6 +157,15 @@ class BuilderClassesRule(Rule):
                 "instances' Keras names would clash with it; not migrated",
             )
             return False
+        paths = [program.inner_path(call) for call in builder.calls]
+        if any(paths) and "name" in init:
+            ctx.leave(
+                RULE,
+                builder.definition.params,
+                "a builder called under a variable scope inside another builder, with a `name` "
+                "parameter: its instance's Keras name, the scope's, would clash with it; not migrated",
+            )
+            return False
         for param in params.kwonly_params:
             ctx.leave(
                 RULE,
@@ -184,8 +194,14 @@ class BuilderClassesRule(Rule):
                 for n, value in zip(names, builder.arguments_at(call))
                 if n in init and value is not None
             ]
-            if scopes:  # named after the call's variable scope, as TF1 named its variables
-                values.append(kwarg("name", cst.SimpleString(_quoted(scopes[index]))))
+            # named after the call's variable scope (under the caller's inner scopes: the path
+            # joined by "_"), as TF1 named its variables
+            named = scopes[index] if scopes else None
+            if paths[index]:
+                named = inner_keras_name(paths[index][:-1], paths[index][-1])
+                named = inner_keras_name(paths[index], scopes[index]) if scopes else named
+            if named is not None:
+                values.append(kwarg("name", cst.SimpleString(_quoted(named))))
             where = ctx.positions[call]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
