@@ -766,7 +766,7 @@ def _named_under(
             "not migrated",
         )
         return False
-    plan.kwargs[at] = ("name", cst.SimpleString(_quoted(keras_name(path, text))))
+    plan.kwargs[at] = ("name", cst.SimpleString(quoted(keras_name(path, text))))
     return True
 
 
@@ -777,7 +777,8 @@ def _path_object_name(ctx: Context, plan: LayerPlan) -> str:
     return layer_object_name(ctx, given, "layer")
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
+    """``text`` as a double-quoted Python string literal."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -57,7 +57,7 @@ from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
-from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg, quoted
 from bn_migrate.rewrite.result import ModelPair
 
 RULE = "BN018"
@@ -201,7 +201,7 @@ class BuilderClassesRule(Rule):
                 named = inner_keras_name(paths[index][:-1], paths[index][-1])
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
             if named is not None:
-                values.append(kwarg("name", cst.SimpleString(_quoted(named))))
+                values.append(kwarg("name", cst.SimpleString(quoted(named))))
             where = ctx.positions[call]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
@@ -327,11 +327,6 @@ def _on_self(attribute: str):  # type: ignore[no-untyped-def]
         return cst.Attribute(cst.Name("self"), cst.Name(attribute))
 
     return edit
-
-
-def _quoted(text: str) -> str:
-    """``text`` as a double-quoted Python string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _camel(name: str) -> str:
