@@ -580,7 +580,23 @@ class Analysis:
 
         for pair in bn:
             self.result.diagnoses.extend(diagnose_layer(self, pair, comparisons))
+        self._explain_inputs()
         self.result.diagnoses.extend(diagnose_global(self, bn, comparisons))
+
+    def _explain_inputs(self) -> None:
+        """An ``inputs-differ`` layer names the other layers' diagnoses that change what flows into it
+        (an epsilon changed upstream changes every later layer's batches)."""
+        found = self.result.diagnoses
+        others = [d for d in found if d.layer and d.cause is not Cause.INPUTS_DIFFER]
+        for diagnosis in found:
+            if diagnosis.cause is not Cause.INPUTS_DIFFER:
+                continue
+            named = sorted(
+                {f"{d.layer} ({d.cause.value})" for d in others if d.layer != diagnosis.layer}
+            )
+            if named:
+                diagnosis.message += f"; other layers' diagnoses may explain it: {', '.join(named)}"
+                diagnosis.data["other_diagnoses"] = named
 
     def _decide(self, comparisons: dict[str, VariableComparison]) -> None:
         r = self.result

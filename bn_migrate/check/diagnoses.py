@@ -69,5 +69,11 @@ class Cause(str, Enum):
     EPSILON_CHANGED = "epsilon-changed"
     """The BN layers add different epsilons to the variance before normalizing (e.g. 1e-3 vs 1e-5)."""
 
+    INPUTS_DIFFER = "inputs-differ"
+    """From the same weights (lockstep), the two sides' BN layer normalizes different batches: the batch
+    means its training-mode call recorded differ. The data, its preprocessing or order, or a layer before
+    this one differs; the moving statistics follow their batches (a momentum is then measured from each
+    side's own batch moments, never from the ratio of the two sides' steps)."""
+
     FREE_RUNNING_DRIFT = "free-running-drift"
     """Free-running runs drift apart by accumulated last-bit differences while lockstep agrees: benign."""

@@ -37,6 +37,9 @@ SAME_BATCHES = 1e-4
 # A momentum fitted to a racing layer's two updates per step explains them when the worst element is off
 # by at most this fraction of the largest change.
 RACE_FIT_RESIDUAL = 1e-3
+# Batch means recorded from the same weights agree to float rounding (the same kernels on the same data);
+# inputs that differ move them far more than this fraction of their size.
+INPUT_TOLERANCE = 1e-4
 
 
 def _median_ratio(num: list[np.ndarray], den: list[np.ndarray]) -> tuple[float, float] | None:
@@ -208,6 +211,11 @@ def momentum_and_bessel(
         if not old_cfg.get("zero_debias", {}).get("moving_variance"):
             old_rates = [1 - old_cfg["momentum"]] * len(steps)
         return out + _bessel(an, pair, steps, old_rates, new_rates, old_cfg, layer)
+    inputs = _different_batches(an, pair, steps, old_cfg, new_cfg, layer)
+    if (
+        inputs is not None
+    ):  # increment ratios compare moves towards different batches: not a momentum
+        return inputs
     out, m_old, m_new = _momentum(an, pair, steps, old_cfg, new_cfg, layer)
     if m_old is None or m_new is None:
         return out
@@ -260,6 +268,93 @@ def _race_momentum(
         data["momentum_new_declared"] = m_new_cfg
         text += f"; declared {m_new_cfg:g}"
     return [Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data)]
+
+
+def _single_call_moments(
+    an: Analysis, pair: BnPair, steps: list[int]
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per lockstep step of ``steps`` in which each side updated the layer once and recorded the batch
+    mean it moved towards: (step, OLD's batch mean, NEW's batch mean)."""
+    lock = an.runs.lock
+    if lock is None:
+        return []
+    found = []
+    for k in steps:
+        if k >= min(len(an.old.steps), len(lock.steps)):
+            continue
+        old_calls = an.old.steps[k].bn_calls.get(pair.old, [])
+        new_calls = lock.steps[k].bn_calls.get(pair.new, [])
+        if len(old_calls) == 1 == len(new_calls) and all(
+            "moving_mean" in c for c in (*old_calls, *new_calls)
+        ):
+            found.append((k, old_calls[0]["moving_mean"], new_calls[0]["moving_mean"]))
+    return found
+
+
+def _different_batches(
+    an: Analysis,
+    pair: BnPair,
+    steps: list[int],
+    old_cfg: dict[str, Any],
+    new_cfg: dict[str, Any],
+    layer: str,
+) -> list[Diagnosis] | None:
+    """When, from the same weights, the two sides' batch means differ (lockstep, one update per step,
+    both recorded): an ``inputs-differ`` diagnosis, and NEW's momentum fitted to its own batch means
+    (a ``momentum-changed`` only if that differs from OLD's). None when the batches agree or were not
+    recorded: the increment ratios then measure the momentum."""
+    recorded = _single_call_moments(an, pair, steps)
+    if not recorded:
+        return None
+    gaps = [
+        (k, float(np.max(np.abs(new.astype(np.float64) - old))), float(np.max(np.abs(old))))
+        for k, old, new in recorded
+    ]
+    differing = [
+        (k, gap, scale) for k, gap, scale in gaps if gap > INPUT_TOLERANCE * max(scale, 1.0)
+    ]
+    if not differing:
+        return None
+    k, gap, scale = differing[0]
+    worst = max(gap for _, gap, _ in differing)
+    out = [
+        Diagnosis(
+            Cause.INPUTS_DIFFER,
+            f"from the same weights, the batch means this layer normalizes differ in {len(differing)} of "
+            f"{len(recorded)} steps (first step {k}: up to {gap:.3g} apart, OLD's up to {scale:.3g}; "
+            f"worst {worst:.3g}): its inputs differ (the data, its preprocessing or order, or a layer "
+            "before this one), and the moving statistics follow their batches",
+            layer,
+            {"steps": [s for s, _, _ in differing], "first_step": k, "max_abs": worst},
+        )
+    ]
+    m_old = old_cfg.get("momentum")
+    lock = an.runs.lock
+    assert lock is not None
+    name = pair.new_vars["moving_mean"]
+    befores, moments, afters = [], [], []
+    for k, _, new in recorded:
+        step = lock.steps[k]
+        if name in step.before and name in step.after:
+            befores.append(step.before[name])
+            moments.append([new])
+            afters.append(step.after[name])
+    fitted = fit_momentum(befores, moments, afters)
+    if m_old is None or fitted is None:
+        return out
+    m_new, residual = fitted
+    if residual > RACE_FIT_RESIDUAL or abs(m_new - m_old) <= MOMENTUM_RATIO_TOLERANCE * (1 - m_old):
+        return out
+    data: dict[str, Any] = {"momentum_old": m_old, "momentum_new_measured": round(m_new, 6)}
+    text = (
+        f"momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW (fitted to NEW's own recorded batch "
+        "means, as the two sides' batches differ"
+    )
+    if new_cfg.get("momentum") is not None:
+        data["momentum_new_declared"] = new_cfg["momentum"]
+        text += f"; declared {new_cfg['momentum']:g}"
+    out.append(Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data))
+    return out
 
 
 def _momentum(

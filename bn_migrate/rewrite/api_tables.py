@@ -207,6 +207,70 @@ GRAPH_SETUP_CALLS = frozenset(
 GET_DEFAULT_GRAPH = "tensorflow.get_default_graph"
 
 SESSION_CLASSES = frozenset({"tensorflow.Session", "tensorflow.InteractiveSession"})
+MONITORED_SESSIONS = frozenset(
+    {"tensorflow.train.MonitoredTrainingSession", "tensorflow.train.SingularMonitoredSession"}
+)
+"""Sessions that initialize the variables themselves and run hooks around every ``run``: read as the
+``with tf.Session() as sess:`` form when they train until a ``StopAtStepHook`` stops them
+(``analysis.monitored_sessions``)."""
+SESSION_MAKERS = SESSION_CLASSES | MONITORED_SESSIONS
+STOP_AT_STEP_HOOK = "tensorflow.train.StopAtStepHook"
+STOP_AT_STEP_PARAMS = ("num_steps", "last_step")
+"""``StopAtStepHook(num_steps=None, last_step=None)``: stop once the global step read after a run
+reaches ``last_step`` (``num_steps``: the global step at the session's start plus ``num_steps``)."""
+MONITORED_SESSION_INERT = frozenset(
+    {
+        "save_checkpoint_secs",
+        "save_checkpoint_steps",
+        "save_summaries_steps",
+        "save_summaries_secs",
+        "log_step_count_steps",
+        "stop_grace_period_secs",
+        "max_wait_secs",
+        "save_graph_def",
+    }
+)
+"""MonitoredTrainingSession keywords that do nothing without ``checkpoint_dir`` / ``summary_dir`` (the
+default saver, summary and step-counter hooks are only made for a directory), or only concern threads
+and distributed workers (TF 1.15 / 2.21 ``monitored_session.py``)."""
+MONITORED_SESSION_DEFAULTS = {
+    "checkpoint_dir": "None",
+    "summary_dir": "None",
+    "scaffold": "None",
+    "chief_only_hooks": "None",
+    "config": "None",
+    "is_chief": "True",
+    "master": '""',
+    "checkpoint_filename_with_path": "None",
+}
+"""Keywords whose default value (source text) is the plain single-process session; any other value
+is left with its reason (``MONITORED_SESSION_REASONS``)."""
+MONITORED_SESSION_REASONS = {
+    "checkpoint_dir": (
+        "MonitoredTrainingSession restores the directory's latest checkpoint at start (the global "
+        "step with it, so StopAtStepHook runs only the remaining steps) and saves one every 600 s "
+        "(or save_checkpoint_secs/steps) and at the end; not migrated: decide how the TF2 program "
+        "checkpoints (tf.train.CheckpointManager) and whether it must read the TF1 checkpoints"
+    ),
+    "checkpoint_filename_with_path": (
+        "the session restores this checkpoint at start; not migrated: decide whether the TF2 "
+        "program must read the TF1 checkpoint (other variable names)"
+    ),
+    "summary_dir": (
+        "MonitoredTrainingSession writes the merged summaries and the global step rate there; not "
+        "migrated: decide which summaries the TF2 loop writes (tf.summary.create_file_writer)"
+    ),
+    "scaffold": (
+        "a Scaffold's init/ready/saver ops decide how the variables start; not migrated: decide "
+        "the TF2 initialization"
+    ),
+    "chief_only_hooks": "hooks run on the chief only; not migrated: decide what the loop must do",
+    "config": "a session ConfigProto (threads, devices) is not migrated",
+    "is_chief": (
+        "a non-chief worker waits for the chief to initialize: distributed training is not migrated"
+    ),
+    "master": "a remote or distributed session target is not migrated",
+}
 VARIABLE_INITIALIZERS = frozenset(
     {
         "tensorflow.global_variables_initializer",

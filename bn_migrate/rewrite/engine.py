@@ -55,7 +55,20 @@ def rewrite_source(
     trees.forget()
     result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
     result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
+    result.helpers = _emitted(result) if result.status is Status.CHANGED else ()
     return result
+
+
+def _emitted(result: RewriteResult) -> tuple[str, ...]:
+    """The emitted definitions (``result.helpers``) that stand at the top level of ``result.code``."""
+    if not result.helpers:
+        return ()
+    defined = {
+        statement.name
+        for statement in ast.parse(result.code).body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    return tuple(name for name in result.helpers if name in defined)
 
 
 def _rewrite_source(
@@ -280,14 +293,15 @@ def _rewrite_one_program(
     results = []
     for index, (file, text) in enumerate(zip(files, texts)):
         changed = text != file.source
-        results.append(
-            RewriteResult(
-                status=Status.CHANGED if changed else Status.UNCHANGED,
-                code=text if changed else file.source,
-                applied=_sorted(applied[index]) if changed else [],
-                models=models[index] if changed else [],
-            )
+        part = RewriteResult(
+            status=Status.CHANGED if changed else Status.UNCHANGED,
+            code=text if changed else file.source,
+            applied=_sorted(applied[index]) if changed else [],
+            models=models[index] if changed else [],
+            helpers=result.helpers if changed else (),
         )
+        part.helpers = _emitted(part)  # the parts holding their own copy (``inlined_modules``)
+        results.append(part)
     return results
 
 
@@ -341,7 +355,7 @@ def _library_driven(module: cst.Module) -> library.Driven | None:
     """The library module with its driver (``planning.library``), or None: it has a session (a
     program of its own) or no public builder."""
     aliases = AliasTable.build(module)
-    if any(call_target(aliases, call) in api.SESSION_CLASSES for call in _calls(module)):
+    if any(call_target(aliases, call) in api.SESSION_MAKERS for call in _calls(module)):
         return None
     tf = next(
         (
@@ -408,6 +422,7 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
         code=code,
         applied=_sorted(applied),
         models=result.models,
+        helpers=result.helpers,
     )
 
 
@@ -440,7 +455,11 @@ def _rewrite_virtual(
     if unparsable is not None:
         return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     return RewriteResult(
-        status=Status.CHANGED, code=code, applied=_sorted(applied), models=result.models
+        status=Status.CHANGED,
+        code=code,
+        applied=_sorted(applied),
+        models=result.models,
+        helpers=result.helpers,
     )
 
 
@@ -520,13 +539,14 @@ def _rewrite_module(
     unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
     if unclaimed:
         targets = [call_target(aliases, call) for call in ctx.program.calls]
-        sessions = sum(1 for target in targets if target in api.SESSION_CLASSES)
+        sessions = sum(1 for target in targets if target in api.SESSION_MAKERS)
         interactive = "tensorflow.InteractiveSession" in targets
+        monitored = next((t for t in targets if t in api.MONITORED_SESSIONS), None)
         for reference in unclaimed:
             ctx.leave(
                 ENGINE_RULE,
                 reference.node,
-                _unclaimed_reason(ctx, reference, sessions, interactive),
+                _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
             )
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
@@ -542,7 +562,14 @@ def _rewrite_module(
         applied=_sorted(ctx.applied),
         models=models,
         warnings=_sorted(ctx.warnings),
+        helpers=tuple(_defined_name(statement) for statement in ctx.prelude),
     )
+
+
+def _defined_name(statement: cst.BaseStatement) -> str:
+    """The name an emitted definition (``ctx.prelude``: a class or a function) binds."""
+    assert isinstance(statement, (cst.ClassDef, cst.FunctionDef))
+    return statement.name.value
 
 
 _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")
@@ -718,7 +745,13 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
     )
 
 
-def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, interactive: bool) -> str:
+def _unclaimed_reason(
+    ctx: Context,
+    reference: _Reference,
+    sessions: int,
+    interactive: bool,
+    monitored: str | None = None,
+) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
     what = f"`{reference.what}`"
@@ -753,6 +786,12 @@ def _unclaimed_reason(ctx: Context, reference: _Reference, sessions: int, intera
             f"{what}: the module's `InteractiveSession` is not made as `sess = "
             "tf.InteractiveSession()` at module level (or in the training function), the form that "
             "is migrated"
+        )
+    if program.session is None and monitored is not None:
+        kind = monitored.rpartition(".")[2]
+        return (
+            f"{what}: the module's `{kind}` is not entered as `with tf.train.{kind}(...) as sess:` "
+            "at module level (or in the training function), the form that is migrated"
         )
     if program.session is None and sessions:
         return (

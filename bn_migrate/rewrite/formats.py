@@ -72,7 +72,8 @@ def _outcome_findings(outcome: FileOutcome, mode: Mode) -> Iterator[Finding]:
             outcome.error_line,
             outcome.error_col or (1 if outcome.error_line else None),
         )
-    elif outcome.status is Status.CHANGED and mode is Mode.CHECK:
+    elif outcome.status is Status.CHANGED and mode is Mode.CHECK and not outcome.created:
+        # (a helper module to create is no file to annotate: its importers are)
         rules = ", ".join(sorted({site.rule for site in outcome.applied}))
         yield Finding(
             REWRITE_RULE,

@@ -55,6 +55,14 @@ def unified_diff(path: str, old: str, new: str, encoding: str = "utf-8") -> byte
     return text.encode(encoding, errors="surrogateescape")
 
 
+def new_file_diff(path: str, new: str) -> bytes:
+    """The diff creating ``path`` with ``new`` (UTF-8 text), from ``/dev/null`` as git writes it."""
+    lines = difflib.unified_diff(
+        [], _split_keep(new), fromfile="/dev/null", tofile=quote_file_name(path)
+    )
+    return "".join(lines).encode("utf-8", errors="surrogateescape")
+
+
 def unified_diff_lines(label: str, old: str, new: str) -> str:
     """The unified diff of two ``\\n`` texts under ``---``/``+++`` headers ``label`` (as given)."""
     lines = difflib.unified_diff(_split_keep(old), _split_keep(new), fromfile=label, tofile=label)
@@ -142,7 +150,11 @@ def outcome_lines(outcome: FileOutcome, mode: Mode) -> list[str]:
     """The stderr lines for one file: what happened to it, every site left for a human, then its
     warnings (BN019: reported whatever the status, never a reason to leave the file)."""
     lines = []
-    if outcome.status is Status.CHANGED:
+    if outcome.status is Status.CHANGED and outcome.created:
+        where = f" -> {outcome.written_to}" if mode is Mode.OUTPUT_DIR else ""
+        verb = "created" if mode in (Mode.WRITE, Mode.OUTPUT_DIR) else "would create"
+        lines.append(f"{verb} {outcome.path}{where}")
+    elif outcome.status is Status.CHANGED:
         if mode is Mode.WRITE:
             lines.append(f"rewrote {outcome.path}")
         elif mode is Mode.OUTPUT_DIR:
@@ -224,6 +236,7 @@ def outcome_json(outcome: FileOutcome) -> dict[str, Any]:
         "path": outcome.path,
         "status": outcome.status.value,
         "written_to": outcome.written_to,
+        "created": outcome.created,
         "applied": [site_json(s) for s in outcome.applied],
         "left": [site_json(s) for s in outcome.left],
         "warnings": [site_json(s) for s in outcome.warnings],

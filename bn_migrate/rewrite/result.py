@@ -78,6 +78,9 @@ class RewriteResult:
     models: list[ModelPair] = field(default_factory=list)  # CHANGED: builders made layer classes
     # reported whatever the status, never a reason to leave the file (BN019, ``analysis.per_call``)
     warnings: list[Site] = field(default_factory=list)
+    # CHANGED: the top-level definitions of ``code`` the rules emitted (BN008's class, BN006's
+    # helpers), which ``planning.helpers_module`` may move into one module shared by several files
+    helpers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -98,6 +101,12 @@ class FileOutcome:
     )
     models: list[ModelPair] = field(default_factory=list)
     warnings: list[Site] = field(default_factory=list)  # reported; they leave nothing (BN019)
+    created: bool = (
+        False  # a new file the run writes (the helper module of ``planning.helpers_module``)
+    )
+    # ``runner.Staged``: a migrated file written at the end of the run, when where its emitted
+    # definitions go is known (``planning.helpers_module``); None once written or shown
+    staged: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def needs_human(self) -> bool:

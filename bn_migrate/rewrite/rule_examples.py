@@ -331,3 +331,58 @@ def main(_):
 if __name__ == "__main__":
     app.run(main, flags_parser=lambda argv: flags.FLAGS(argv, known_only=True))
 """
+
+
+# A MonitoredTrainingSession ended by a StopAtStepHook, the global step moved by minimize (BN007).
+MONITORED_BEFORE = """import numpy as np
+import tensorflow as tf
+
+data = np.ones((8, 3), np.float32)
+x = tf.placeholder(tf.float32, [None, 3])
+is_training = tf.placeholder(tf.bool)
+h = tf.layers.dense(x, 4, name="hidden")
+h = tf.layers.batch_normalization(h, training=is_training, name="bn")
+loss = tf.reduce_mean(tf.square(h))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.AdamOptimizer(0.1).minimize(loss, global_step=tf.train.get_or_create_global_step())
+with tf.train.MonitoredTrainingSession(hooks=[tf.train.StopAtStepHook(last_step=2)]) as sess:
+    while not sess.should_stop():
+        _, value = sess.run([train_op, loss], {x: data, is_training: True})
+        print(value)
+"""
+
+MONITORED_AFTER = """import numpy as np
+import tensorflow as tf
+
+data = np.ones((8, 3), np.float32)
+
+hidden = tf.keras.layers.Dense(4, name="hidden")
+bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+    h = hidden(x)
+    h = bn(h, training=is_training)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+optimizer = tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-08)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss
+
+
+for _ in range(2):
+    value = train_step(x=data, is_training=True).numpy()
+    print(value)
+"""

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
@@ -68,6 +68,9 @@ from bn_migrate.rewrite.report import Mode, unified_diff
 from bn_migrate.rewrite.result import FileOutcome, RewriteResult, RunResult, Site, Status
 from bn_migrate.rewrite.selection import RuleSelection
 from bn_migrate.signals import deferred
+
+if TYPE_CHECKING:  # imported where used: it needs libcst, which most runs never load
+    from bn_migrate.rewrite.planning import helpers_module
 
 Transform = Callable[..., RewriteResult]
 """``transform(source, *, path=..., options=...) -> RewriteResult``, the engine's ``rewrite_source`` shape."""
@@ -491,6 +494,23 @@ def _process_program(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
         except SourceError as exc:
             outcomes[index] = _failed(outcome.path, exc, result)
             return _program_not_written(jobs, settings, outcomes, index)
+    if any(_may_share_helpers(jobs[index], results[index]) for index in staged):
+        for index in staged:  # written with the others at the end of the run, all or none
+            outcomes[index].staged = Staged(
+                jobs[index],
+                sources[index],
+                datas[index],
+                results[index].code,
+                results[index].helpers,
+                job.path,
+            )
+        for index, member in enumerate(jobs):
+            if index not in staged:
+                outcomes[index] = _copy_unchanged(member, settings, outcomes[index])
+        return outcomes
+    for index, outcome in enumerate(outcomes):
+        if index not in staged:
+            continue
         if settings.diff:
             outcome.diff = _file_diff(outcome.path, datas[index], staged[index], sources[index])
     failed = _write_together(jobs, settings, outcomes, staged)
@@ -602,9 +622,34 @@ def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
         new_bytes = encode_source(result.code, source)
     except SourceError as exc:
         return _copy_unchanged(job, settings, _failed(display, exc, result))
+    if _may_share_helpers(job, result):
+        outcome.staged = Staged(job, source, data, result.code, result.helpers)
+        return outcome
     if settings.diff:
         outcome.diff = _file_diff(display, data, new_bytes, source)
     return _write_changed(job, settings, outcome, new_bytes)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A migrated file written (or its diff shown) at the end of the run: its emitted definitions
+    may go into a helper module it shares with other files (``planning.helpers_module``)."""
+
+    job: FileJob
+    source: SourceText
+    data: bytes  # the file's bytes as read
+    code: str  # the migrated text, its emitted definitions inline
+    helpers: tuple[str, ...]
+    program: Path | None = None  # its program's entry script: the program's files go together
+
+
+def _may_share_helpers(job: FileJob, result: RewriteResult) -> bool:
+    """A ``.py`` file outside a package that holds emitted definitions (``helpers_module``)."""
+    return (
+        bool(result.helpers)
+        and job.path.suffix == ".py"
+        and not (job.path.parent / "__init__.py").is_file()
+    )
 
 
 def _file_diff(display: str, data: bytes, new_bytes: bytes, source: SourceText) -> bytes:
@@ -1040,11 +1085,18 @@ def run_files(
         transform=resolve_transform(transform),
     )
     result = RunResult(outcomes=[], not_followed=[str(p) for p in found.not_followed])
+    held: list[FileOutcome] = []  # from the first staged file on, recorded at the end in order
 
-    def record(outcome: FileOutcome) -> None:
+    def show(outcome: FileOutcome) -> None:
         outcome = config.selection.apply(outcome)  # after the file was decided (and written)
         result.outcomes.append(outcome)
         on_outcome(outcome)
+
+    def record(outcome: FileOutcome) -> None:
+        if held or outcome.staged is not None:
+            held.append(outcome)
+        else:
+            show(outcome)
 
     try:
         for folder, why in found.unlisted:
@@ -1062,9 +1114,218 @@ def run_files(
                     record(outcome)
         else:
             _run_parallel(found.jobs, settings, jobs, record)
+        finished = finish_staged(held, settings)
     except KeyboardInterrupt:
         result.interrupted = True
+        finished = [_not_written(outcome, settings, "the run was interrupted") for outcome in held]
+    for outcome in finished:
+        show(outcome)
     return result
+
+
+def finish_staged(outcomes: list[FileOutcome], settings: JobSettings) -> list[FileOutcome]:
+    """Write the staged files among ``outcomes`` (or show their diffs), their emitted definitions
+    moved into a helper module where several files of a folder hold them (``planning.helpers_module``),
+    each module's outcome after its last importer's. A file alone is written as any file; a module
+    with the files importing it, and a program's files, are written together, all or none."""
+    staged = [(i, o.staged) for i, o in enumerate(outcomes) if isinstance(o.staged, Staged)]
+    if not staged:
+        return outcomes
+    from bn_migrate.rewrite.planning import helpers_module  # libcst: only when a file is staged
+
+    files = [
+        helpers_module.Migrated(Path(os.path.abspath(one.job.path)), one.code, one.helpers)
+        for _, one in staged
+    ]
+    targets = {
+        file.path.parent: _destination(one.job, settings).parent
+        for file, (_, one) in zip(files, staged)
+    }
+    placement = helpers_module.plan(files, lambda folder, name: _existing(folder, name, targets))
+    units = _write_units(staged, placement)
+    made: dict[int, FileOutcome] = {}  # a module's outcome, after the outcome of this index
+    for members, modules in units:
+        created = _finish_unit(outcomes, staged, placement, members, modules, settings)
+        for number, outcome in created.items():
+            made[staged[placement.modules[number].users[-1]][0]] = outcome
+    ordered: list[FileOutcome] = []
+    for index, outcome in enumerate(outcomes):
+        ordered.append(outcome)
+        if index in made:
+            ordered.append(made[index])
+    return ordered
+
+
+def _write_units(
+    staged: list[tuple[int, Staged]], placement: helpers_module.Placement
+) -> list[tuple[list[int], list[int]]]:
+    """The staged files (positions in ``staged``) written together, with the modules (indexes in
+    ``placement.modules``) written with them: a program's files, a module's importers, joined
+    where they share a file."""
+    root = list(range(len(staged)))
+
+    def find(k: int) -> int:
+        while root[k] != k:
+            k = root[k]
+        return k
+
+    def join(ks: list[int]) -> None:
+        for k in ks[1:]:
+            root[find(k)] = find(ks[0])
+
+    programs: dict[Path, list[int]] = {}
+    for k, (_, one) in enumerate(staged):
+        if one.program is not None:
+            programs.setdefault(one.program, []).append(k)
+    for ks in programs.values():
+        join(ks)
+    for module in placement.modules:
+        join(module.users)
+    units: dict[int, tuple[list[int], list[int]]] = {}
+    for k in range(len(staged)):
+        units.setdefault(find(k), ([], []))[0].append(k)
+    for number, module in enumerate(placement.modules):
+        units[find(module.users[0])][1].append(number)
+    return list(units.values())
+
+
+def _finish_unit(
+    outcomes: list[FileOutcome],
+    staged: list[tuple[int, Staged]],
+    placement: helpers_module.Placement,
+    members: list[int],
+    modules: list[int],
+    settings: JobSettings,
+) -> dict[int, FileOutcome]:
+    """Diff and write the files ``members`` with their ``modules``; the modules' outcomes."""
+    alone = len(members) == 1 and not modules and staged[members[0]][1].program is None
+    writes: list[tuple[Path, bytes, int]] = []
+    index = staged[members[0]][0]
+    try:
+        for k in members:
+            index, one = staged[k]
+            new_bytes = encode_source(placement.texts[k], one.source)
+            outcome = outcomes[index]
+            outcome.staged = None
+            if settings.diff:
+                outcome.diff = _file_diff(outcome.path, one.data, new_bytes, one.source)
+            if alone:
+                outcomes[index] = _write_changed(one.job, settings, outcome, new_bytes)
+                return {}
+            target = _destination(one.job, settings)
+            writes.append((target, new_bytes, _writable_mode(one.job, settings)))
+    except (OSError, SourceError) as exc:
+        why = f"{outcomes[index].path}: {getattr(exc, 'strerror', None) or exc}"
+        _unit_not_written(outcomes, staged, members, settings, why)
+        return {}
+    created: dict[int, FileOutcome] = {}
+    for number in modules:
+        module = placement.modules[number]
+        if module.exists:
+            continue
+        users = [staged[k][1].job for k in module.users]
+        made = _module_outcome(module, users[0], settings, [job.path for job in users])
+        if made.written_to is not None:
+            mode = _writable_mode(users[0], settings) & 0o666
+            writes.append((Path(made.written_to), module.text.encode("utf-8"), mode))
+        created[number] = made
+    if not _writes(settings):
+        return created
+    failed = _write_all(writes)
+    if failed is not None:
+        _unit_not_written(outcomes, staged, members, settings, failed)
+        return {}
+    for k, (target, _, _) in zip(members, writes):
+        outcomes[staged[k][0]].written_to = str(target)
+    return created
+
+
+def _unit_not_written(
+    outcomes: list[FileOutcome],
+    staged: list[tuple[int, Staged]],
+    members: list[int],
+    settings: JobSettings,
+    why: str,
+) -> None:
+    for k in members:
+        index, one = staged[k]
+        outcomes[index].staged = one
+        outcomes[index] = _not_written(outcomes[index], settings, why)
+
+
+def _writes(settings: JobSettings) -> bool:
+    return settings.mode in (Mode.WRITE, Mode.OUTPUT_DIR)
+
+
+def _existing(folder: Path, name: str, targets: dict[Path, Path]) -> str | None:
+    """What ``folder`` (and its mirror under --output-dir) holds as ``name``: None when nothing,
+    the text of ``name.py``, or "" when that cannot be read or differs between the two."""
+    texts: list[str] = []
+    for place in dict.fromkeys((folder, targets.get(folder, folder))):
+        module = place / f"{name}.py"
+        if module.is_file():
+            try:
+                texts.append(read_regular(module).decode("utf-8"))
+            except (OSError, UnicodeDecodeError):
+                texts.append("")
+        elif os.path.lexists(module) or os.path.lexists(place / name):
+            texts.append("")
+    if not texts:
+        return None
+    return texts[0] if all(text == texts[0] for text in texts) else ""
+
+
+def _module_outcome(
+    module: helpers_module.HelperModule, first: FileJob, settings: JobSettings, users: list[Path]
+) -> FileOutcome:
+    """The outcome of a helper module to create beside ``first``, the first file importing it."""
+    from bn_migrate.rewrite.rules import ENGINE_RULE
+
+    display = str(first.path.parent / module.file_name)
+    target = _destination(first, settings).parent / module.file_name
+    names = ", ".join(path.name for path in users)
+    applied = [
+        Site(ENGINE_RULE, 1, 1, f"`{helper}` defined once here, imported by {names}")
+        for helper in module.helpers
+    ]
+    outcome = FileOutcome(display, Status.CHANGED, applied=applied, created=True)
+    if settings.diff:
+        outcome.diff = report.new_file_diff(display, module.text)
+    if _writes(settings):
+        outcome.written_to = str(target)
+    return outcome
+
+
+def _not_written(outcome: FileOutcome, settings: JobSettings, why: str) -> FileOutcome:
+    """A staged file that is not written: failed, saying why (under --output-dir copied as it was)."""
+    staged = outcome.staged
+    if not isinstance(staged, Staged):
+        return outcome
+    failed = FileOutcome(
+        outcome.path, Status.FAILED, left=outcome.left, error=f"not written: {why}"
+    )
+    return _copy_unchanged(staged.job, settings, failed)
+
+
+def _write_all(writes: list[tuple[Path, bytes, int]]) -> str | None:
+    """Write every file, or none: each to a temporary file beside its target first, then all
+    renamed. Why a file could not be written, else None."""
+    temporary: list[tuple[str, Path]] = []
+    try:
+        for target, data, mode in writes:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary.append((_stage(target.resolve(), data, mode), target))
+            except OSError as exc:
+                return f"cannot write {target}: {exc.strerror or exc}"
+        for tmp, target in temporary:
+            os.replace(tmp, target.resolve())
+        temporary.clear()
+        return None
+    finally:
+        for tmp, _ in temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def with_program_blockers(

@@ -94,10 +94,16 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         CheckOptions(old_repeats=1),
     )
     assert planted.verdict == "different", planted.render_text()
-    assert planted.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.EPSILON_CHANGED}, (
-        planted.render_text()
-    )
-    factors = [d.data["output_factor_worst"] for d in planted.diagnoses if d.layer]
+    assert planted.causes - {Cause.FREE_RUNNING_DRIFT, Cause.INPUTS_DIFFER} == {
+        Cause.EPSILON_CHANGED
+    }, planted.render_text()
+    # bn2 normalizes what bn1 (its epsilon changed) let through: named, with bn1's diagnosis beside it
+    for inputs in [d for d in planted.diagnoses if d.cause is Cause.INPUTS_DIFFER]:
+        assert inputs.layer.startswith("net/bn2"), planted.render_text()
+        assert "net/bn1 <-> net/bn1 (epsilon-changed)" in inputs.message, inputs.message
+    factors = [
+        d.data["output_factor_worst"] for d in planted.diagnoses if d.cause is Cause.EPSILON_CHANGED
+    ]
     assert len(factors) == 2 and all(1.0001 < f < 1.01 for f in factors), factors
 
 

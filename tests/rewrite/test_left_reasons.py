@@ -170,3 +170,25 @@ def test_a_session_in_another_form_says_so() -> None:
     )
     reasons = engine_reasons(source)
     assert any("is not made as `with tf.Session() as sess:`" in m for _, m in reasons), reasons
+
+
+def test_a_session_over_a_graph_fed_by_neither_placeholders_nor_inputs_says_so() -> None:
+    """A graph of variables only (or built where the migration does not read) is not a placeholder or
+    Keras-input program: the session's reason says that, not that placeholders are unsupported."""
+    result = rewrite_source(
+        textwrap.dedent(
+            """\
+            import tensorflow as tf
+            w = tf.Variable(tf.ones([3]))
+            out = tf.layers.batch_normalization(tf.reshape(w, [1, 3]), training=True)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                print(sess.run(out))
+            """
+        )
+    )
+    assert result.status is Status.SKIPPED
+    [session] = [site for site in result.left if site.rule == "BN007"]
+    assert session.line == 4
+    assert "fed by neither module-level placeholders nor Keras Inputs" in session.message
+    assert "placeholders are not migrated" not in session.message

@@ -150,6 +150,36 @@ def test_a_left_program_keeps_each_reason_in_its_file_and_line() -> None:
     assert rule == PROGRAM_RULE and line == 1
 
 
+def test_a_name_bound_to_the_same_module_attribute_in_both_modules_is_merged() -> None:
+    """``FLAGS = flags.FLAGS`` in the script and in the model module (cbfinn/maml's three modules do it):
+    both bind one object, so merged they do not clash; each file keeps its own line."""
+    flags = "from tensorflow.python.platform import flags\n\nFLAGS = flags.FLAGS\n"
+    model = MODEL.replace("import tensorflow as tf\n", "import tensorflow as tf\n" + flags)
+    files = _program("from model import net", "net", model, flags + "print(FLAGS is None)\n")
+    train, migrated = rewrite_program(files, EDGE)
+    assert train.status is Status.CHANGED and migrated.status is Status.CHANGED, train.left
+    assert train.code.count("FLAGS = flags.FLAGS\n") == 1
+    assert migrated.code.count("FLAGS = flags.FLAGS\n") == 1
+    ast.parse(train.code)
+
+
+@pytest.mark.parametrize(
+    ("model_binding", "script_binding"),
+    [
+        ("import numpy as np\nDTYPE = np.float32\n", "DTYPE = np.float64\n"),  # other objects
+        ("import numpy as np\nDTYPE = np.float32\nDTYPE = np.float64\n", "DTYPE = np.float32\n"),
+    ],
+)
+def test_names_bound_to_other_or_unknown_attributes_still_clash(
+    model_binding: str, script_binding: str
+) -> None:
+    files = _program("from model import net", "net", MODEL + model_binding, script_binding)
+    results = rewrite_program(files, EDGE)
+    assert all(r.status is Status.SKIPPED for r in results)
+    reasons = [s.message for r in results for s in r.left if s.rule == PROGRAM_RULE]
+    assert any("`DTYPE` is bound both here and in" in m for m in reasons), reasons
+
+
 @pytest.mark.parametrize(
     ("import_line", "call", "model", "extra", "where", "expected"),
     [

@@ -612,6 +612,7 @@ def test_report_json(tmp_path: Path) -> None:
         "path": str(src / "b.py"),
         "status": "unchanged",
         "written_to": None,
+        "created": False,
         "applied": [],
         "left": [],
         "warnings": [],

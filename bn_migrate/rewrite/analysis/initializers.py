@@ -70,6 +70,14 @@ class Initializers:
         """Is ``node`` a use that refused a named initializer (already left)?"""
         return any(refused.used is node for refused in self.refused.values())
 
+    def initializes(self, aliases: AliasTable, fetch: cst.BaseExpression) -> bool:
+        """Is the fetch ``fetch`` an initializer, inline or one of the named ones (removed or refused)?"""
+        if is_initializer(aliases, fetch):
+            return True
+        return isinstance(fetch, cst.Name) and (
+            fetch.value in self.named or fetch.value in self.refused
+        )
+
     def run_by(self, statement: cst.CSTNode) -> NamedInitializer | None:
         """The named initializer the statement ``statement`` (``sess.run(NAME)``) runs, if any."""
         return next(

@@ -23,7 +23,8 @@ importer), when its program cannot be read as one module: a module also imported
 program migrated here, an import cycle, a module not among the files
 given, dynamic or unresolved imports, or (found when the files are merged) an import inside a block or
 sharing its line, names imported under other names, a module object used other than as ``m.NAME``, a
-top-level name bound differently in two modules, a module reading ``__name__``/``__file__``/``globals()``.
+top-level name bound differently in two modules (two imports of one object, or ``FLAGS = flags.FLAGS``
+under the same absolute import, bind it alike), a module reading ``__name__``/``__file__``/``globals()``.
 Files without TF1 code are not affected, and a local module without TensorFlow (a data loader, settings)
 is not part of the program: it stays as it is.
 

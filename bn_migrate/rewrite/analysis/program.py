@@ -39,6 +39,11 @@ from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_h
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
 from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, read_inner_scopes
+from bn_migrate.rewrite.analysis.monitored_sessions import (
+    MonitoredSession,
+    is_monitored,
+    read_monitored,
+)
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.savers import Savers, read_savers
@@ -180,6 +185,7 @@ class Program:
     datasets: Datasets = field(
         default_factory=Datasets
     )  # a ``tf.data`` iterator feeding the graph (``analysis.datasets``)
+    monitored: MonitoredSession | None = None  # ``analysis.monitored_sessions``
     _graph_tensors: set[str] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -228,6 +234,20 @@ class Program:
             program.names,
             program.attribute_names,
         )
+        call, name = program.session_call, program.session_name
+        if call is not None and name is not None and is_monitored(aliases, call):
+            program.monitored = read_monitored(
+                aliases,
+                call,
+                name,
+                program.session_body,
+                program.graph,
+                module,
+                program.minimize,
+                program.train_ops,
+                mentions_tf_data(aliases, program.calls),
+                program.initializers.initializes,
+            )
         if program.session is not None and any(
             call_target(aliases, call) == api.SAVER for call in program.calls
         ):
@@ -736,7 +756,7 @@ class Program:
         """``with tf.Session() as sess:`` or ``sess = tf.Session()`` ... ``sess.close()``."""
         if isinstance(statement, cst.With) and len(statement.items) == 1:
             item = statement.items[0]
-            if call_target(self.aliases, item.item) not in api.SESSION_CLASSES:
+            if call_target(self.aliases, item.item) not in api.SESSION_MAKERS:
                 return False
             self.sessions_found += 1
             if item.asname is None or not isinstance(item.asname.name, cst.Name):

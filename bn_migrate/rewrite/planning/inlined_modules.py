@@ -11,7 +11,8 @@ the markers then give each file its part back:
   import Net`` once ``net`` became a class and its instance), kept as written when that did not change;
 - a definition the rules emitted (BN008's class, a helper) goes to every part that uses it: a module
   imports it from a module it already imports, else gets its own copy; a part no longer using one
-  loses it;
+  loses it (the runner then moves copies in several files of a folder into one module they import,
+  ``planning.helpers_module``);
 - an import a part needs and another part holds is copied (``import tensorflow as tf``);
 - ``from __future__`` imports of an imported module (not allowed mid-module) and its ``if __name__ ==
   "__main__":`` block (which does not run on import) stand aside as markers and come back at their
@@ -320,6 +321,8 @@ def _names(source: str) -> _Names:
     """The top-level names of the module ``source`` (one parse, one symbol table)."""
     tree = ast.parse(source)
     facts = _Names(tree=tree)
+    counts: dict[str, int] = {}  # how many statements bind each non-import name
+    aliases: dict[str, list[str]] = {}  # ``NAME = module.attr`` (the last one per name)
     for statement in tree.body:
         for node in _top_level(statement):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -333,19 +336,64 @@ def _names(source: str) -> _Names:
                         else ("." * node.level + (node.module or ""), alias.name)
                     )
                     facts.bound[local] = origin if local not in facts.bound else None
+                    counts[local] = counts.get(local, 0) + 1
                     facts.imports[local] = node
                     facts.lines.setdefault(local, node.lineno)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 facts.bound[node.name] = None
                 facts.lines.setdefault(node.name, node.lineno)
+                counts[node.name] = counts.get(node.name, 0) + 1
                 if node is statement:
                     facts.definitions.add(node.name)
             else:
                 for name in _targets(node):
                     facts.bound[name] = None
                     facts.lines.setdefault(name, node.lineno)
+                    counts[name] = counts.get(name, 0) + 1
+                binding = _module_attribute_alias(node)
+                if binding is not None:
+                    aliases[binding[0]] = binding[1]
+    for name, chain in aliases.items():
+        if counts[name] == 1:
+            facts.bound[name] = _imported_attribute(facts, chain)
     facts.needs = _global_reads(source) - set(facts.bound) - _BUILTINS
     return facts
+
+
+def _module_attribute_alias(node: ast.stmt) -> tuple[str, list[str]] | None:
+    """``FLAGS = flags.FLAGS``: (the name bound, the dotted chain read), else None."""
+    if not (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    ):
+        return None
+    chain: list[str] = []
+    value: ast.expr = node.value
+    while isinstance(value, ast.Attribute):
+        chain.insert(0, value.attr)
+        value = value.value
+    if not chain or not isinstance(value, ast.Name):
+        return None
+    return node.targets[0].id, [value.id, *chain]
+
+
+def _imported_attribute(facts: _Names, chain: list[str]) -> tuple[str, ...] | None:
+    """The source of a name bound once to an attribute of an absolutely imported module (bound once):
+    ``("=", "tensorflow.python.platform.flags.FLAGS")``. Two modules binding a name to the same
+    attribute of the same module bind the same object, so merged they do not clash."""
+    head, attributes = chain[0], chain[1:]
+    node = facts.imports.get(head)
+    if node is None or facts.bound.get(head) is None:
+        return None
+    if isinstance(node, ast.ImportFrom):
+        if node.level or not node.module:
+            return None
+        path = f"{node.module}.{next(a.name for a in node.names if (a.asname or a.name) == head)}"
+    else:
+        imported = next(a for a in node.names if (a.asname or a.name.split(".")[0]) == head)
+        path = imported.name if imported.asname else head
+    return ("=", ".".join([path, *attributes]))
 
 
 def _top_level(statement: ast.stmt) -> list[ast.stmt]:

@@ -948,7 +948,7 @@ class _Sessions(cst.CSTVisitor):
         self.found: set[int] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.aliases.qualify(node.func) in api.SESSION_CLASSES:
+        if self.aliases.qualify(node.func) in api.SESSION_MAKERS:
             self.found.add(id(node))
 
 

@@ -39,6 +39,7 @@ from bn_migrate.rewrite.planning.initializers import (
     runs_initializer,
 )
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, kwarg
+from bn_migrate.rewrite.planning.monitored_session import plan_monitored
 from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
 RULE = "BN007"
@@ -67,7 +68,10 @@ class StepsPlanner:
         session = ctx.program.session
         call = ctx.program.session_call
         assert session is not None and call is not None
-        if [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
+        if ctx.program.monitored is not None:
+            if not plan_monitored(ctx, self.handled, self._unused_target):
+                return
+        elif [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
             ctx.leave(
                 RULE, call, "Session arguments other than graph= (config, target) are not migrated"
             )

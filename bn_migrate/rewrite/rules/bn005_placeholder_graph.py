@@ -99,8 +99,12 @@ class PlaceholderGraphRule(Rule):
         for statement in program.graph[start:]:
             if statement in ctx.edits and statement not in program.arg_scopes:
                 continue  # removed or rebuilt by another rule (update plumbing, optimizer)
-            if program.initializers.removes(statement) or program.savers.removes(statement):
-                continue  # a named variable initializer or the Saver: removed by BN007
+            if (
+                program.initializers.removes(statement)
+                or program.savers.removes(statement)
+                or (program.monitored is not None and program.monitored.removes(statement))
+            ):
+                continue  # a named variable initializer, the Saver or the hooks: removed by BN007
             placeholders = program.placeholder_line(statement)
             if placeholders:
                 feed = program.datasets.feed

@@ -11,6 +11,24 @@ evaluations) is migrated without a train step.
 ``tensor.eval(feed)`` and ``tf.global_variables_initializer().run()`` on names bound to the graph's
 tensors/ops are read as ``sess.run`` (``planning.interactive_session``).
 
+``with tf.train.MonitoredTrainingSession(hooks=[tf.train.StopAtStepHook(last_step=N)]) as sess:`` (or
+``num_steps=N``, or ``SingularMonitoredSession``, the hooks list in place or bound to a name used only there)
+around ``while not sess.should_stop():`` is the ``with tf.Session()`` form in a placeholder program: the
+session initialized the variables (Keras does), the hooks line goes, and the loop becomes ``for _ in
+range(N):`` (``analysis.monitored_sessions``, ``planning.monitored_session``). Measured under ``run-tf1``: the
+hook asks for the stop after the run that brings the global step to N (``num_steps``: the start's step + N),
+so with the global step from 0 moved by the one ``minimize(..., global_step=)`` (BN006 proves it) and one
+train run per iteration, TF1 made ``max(N, 1)`` train runs. Keywords inert without a checkpoint or summary
+directory (``save_checkpoint_secs``, ``log_step_count_steps``...) are ignored. Left with the construct and
+what a human must decide: ``checkpoint_dir`` (restore at start, global step included, and saving every 600 s
+and at the end), ``summary_dir``, ``scaffold``, ``is_chief``, ``master``, ``config``, ``chief_only_hooks``,
+any other hook (``LoggingTensorHook``, ``SummarySaverHook``, ``NanTensorHook``, custom ones), a step count that
+is not an integer literal, no global step moved by the train op, ``break``/``continue``, a train run not
+alone at the loop's top level, a session use after the train run or outside the loop (TF1 raises once
+stopped), an initializer run in the loop (TF1 re-initializes there), ``next(...)`` or a ``tf.data``
+iterator (the session ends the loop quietly at ``StopIteration`` / ``OutOfRangeError``), and a monitored
+session in a Keras-input program.
+
 In a Keras-input graph (below), the graph becomes a functional model.
 
 The module-level graph becomes ``model = tf.keras.Model(inputs, outputs)`` (built once, where the
@@ -78,6 +96,8 @@ from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
     APP_MAIN_BEFORE,
+    MONITORED_AFTER,
+    MONITORED_BEFORE,
     PLACEHOLDER_BEFORE,
     SEED_BEFORE,
     placeholder_program,
@@ -95,6 +115,14 @@ class SessionRule(Rule):
     reads = frozenset({"bn_training", "graph_function", "graph_names", "train_ops"})
     writes = frozenset({"graph_function", "needed_imports"})
     EXAMPLES = (
+        Example(MONITORED_BEFORE, MONITORED_AFTER),
+        Example(  # the session would restore and save checkpoints: a decision for a human
+            MONITORED_BEFORE.replace(
+                "StopAtStepHook(last_step=2)])",
+                'StopAtStepHook(last_step=2)], checkpoint_dir="ckpt")',
+            ),
+            left=("BN007",),
+        ),
         Example(
             program(SEED_BEFORE, bn="tf.layers.batch_normalization(hidden, training=True)").replace(
                 "        sess.run(out, {x: data})", "        print(sess.run(out, {x: data}))"
@@ -148,13 +176,24 @@ class SessionRule(Rule):
         if program.shape == "placeholder":
             StepsPlanner(ctx, program.session_name).plan_session()
             return
+        if program.monitored is not None:
+            ctx.claim_within(program.monitored.call)
+            ctx.leave(
+                RULE,
+                program.monitored.call,
+                f"{program.monitored.kind}: migrated in placeholder programs only (the graph is "
+                "fed through tf.placeholder)",
+            )
+            return
         if program.datasets.refusals:
             return
         if not program.inputs:
             ctx.leave(
                 RULE,
                 program.session,
-                "the graph has no Keras Input: placeholders are not migrated yet",
+                "the graph this session runs is fed by neither module-level placeholders nor Keras "
+                "Inputs (it is built in a class or function the migration does not read, or from "
+                "variables and constants only): not migrated",
             )
             return
         for line in program.savers.bindings:

@@ -6,7 +6,9 @@ TF1's fused kernel (``tf.layers`` / graph-mode Keras BN on 4-D input with ``fuse
 always uses the biased variance. By default the migrated file defines a small ``BatchNormalization``
 subclass (named ``BatchNormalization``, see FUSED_CLASS) that reproduces the TF1 update exactly and decides, like TF1, from the input's rank at call
 time; the file keeps no dependency on bn_migrate. With ``plain_keras_bn`` the conversions emit plain
-Keras BN instead and report the quantified difference.
+Keras BN instead and report the quantified difference. When a run migrates several files of one folder
+that need the class, it goes once into ``bn_migrate_helpers.py`` beside them, imported by each
+(``planning.helpers_module``).
 """  # noqa: E501 (rewrapping this docstring would change the committed docs/rules.md)
 
 from __future__ import annotations
