@@ -253,7 +253,11 @@ def test_what_cannot_be_proven_is_left_with_its_reason(
 def test_an_inner_scope_named_elsewhere_is_left() -> None:
     """``tf.trainable_variables("block/Branch_0")`` selects by the path that would disappear."""
     graph = GRAPH + 'branch = tf.trainable_variables("block/Branch_0")\n'
-    left(program(graph, builder=TWO_LEVELS), "BN017", 'variable scope "block/Branch_0" is named again')
+    left(
+        program(graph, builder=TWO_LEVELS),
+        "BN017",
+        'variable scope "block/Branch_0" is named again',
+    )
 
 
 REDUCTION = """def reduction(inputs, training):
