@@ -434,17 +434,18 @@ def _cmd_convert_checkpoint(args: argparse.Namespace) -> int:
 
     from bn_migrate.check.models import ModelRef, parse_assignments, parse_shape
     from bn_migrate.checkpoints.convert import ConvertOptions, convert_checkpoint
-    from bn_migrate.checkpoints.sources import explicit_mapping
+    from bn_migrate.checkpoints.sources import explicit_mapping, report_arguments
 
     model = ModelRef.parse(args.model, "MODEL")
     builder = ModelRef.parse(args.builder, "--builder") if args.builder is not None else None
+    model_args, builder_args = report_arguments(args.mapping, args.model)
     options = ConvertOptions(
         input_shape=parse_shape(args.input_shape),
         builder=builder,
         verify=not args.no_verify,
         batch=args.batch,
-        model_args=parse_assignments(args.model_arg, "--model-arg"),
-        builder_args=parse_assignments(args.builder_arg, "--builder-arg"),
+        model_args={**model_args, **parse_assignments(args.model_arg, "--model-arg")},
+        builder_args={**builder_args, **parse_assignments(args.builder_arg, "--builder-arg")},
         training_param=args.training_param,
         explicit=explicit_mapping(args.mapping, args.map, args.model),
         drops=tuple(args.drop),
@@ -466,7 +467,8 @@ def _cmd_convert_checkpoint(args: argparse.Namespace) -> int:
 
 CONVERT_EPILOG = """\
 Pairs, in order: --mapping FILE.json ({"tf1/name": "new/weight/path" or null to drop}, or a
-rewrite report's 'models' entry), then --map OLD=NEW items; then names equal after normalisation
+rewrite report's 'models' entry, whose model_args and builder_args then are the defaults of
+--model-arg and --builder-arg), then --map OLD=NEW items; then names equal after normalisation
 (case, ':0', an enclosing model scope on one side, contrib's BatchNorm scope as batch_normalization,
 weights/biases as kernel/bias); then, within a layer already paired, the variable of the same role
 and shape; then layers whose (role, shape) set no other unpaired layer shares. Creation order is

@@ -80,8 +80,34 @@ def _read_mapping_file(path: Path, new_ref: str | None) -> dict[str, str | None]
     return data
 
 
+def report_arguments(mapping: str | None, new_ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``model_args`` and ``builder_args`` of the rewrite report's ``models`` entry for the model
+    being converted, when ``--mapping`` is such a report (the class's constructor arguments, its Keras
+    name among them, which the report's Keras paths start with; the builder's literal arguments); else
+    empty. The command line's ``--model-arg`` / ``--builder-arg`` win over them."""
+    if mapping is None:
+        return {}, {}
+    try:
+        data = json.loads(Path(mapping).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}, {}  # _read_mapping_file names the problem
+    if not (isinstance(data, dict) and isinstance(data.get("models"), list)):
+        return {}, {}
+    entry = _report_entry(Path(mapping), data["models"], new_ref)
+    model_args, builder_args = entry.get("model_args"), entry.get("builder_args")
+    return (
+        dict(model_args) if isinstance(model_args, dict) else {},
+        dict(builder_args) if isinstance(builder_args, dict) else {},
+    )
+
+
 def _report_variables(path: Path, models: list[Any], new_ref: str | None) -> Any:
     """The ``variables`` of the rewrite report's ``models`` entry for the model being converted."""
+    return _report_entry(path, models, new_ref).get("variables") or {}
+
+
+def _report_entry(path: Path, models: list[Any], new_ref: str | None) -> dict[str, Any]:
+    """The rewrite report's ``models`` entry for the model being converted."""
     entries = [m for m in models if isinstance(m, dict)]
     if new_ref is not None and len(entries) > 1:
         name = new_ref.rpartition("::")[2]
@@ -91,4 +117,5 @@ def _report_variables(path: Path, models: list[Any], new_ref: str | None) -> Any
             f"--mapping {path}: the report's 'models' has {len(entries)} entries for this model; "
             "expected exactly one"
         )
-    return entries[0].get("variables") or {}
+    entry: dict[str, Any] = entries[0]
+    return entry

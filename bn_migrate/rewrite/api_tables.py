@@ -694,6 +694,19 @@ KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
 """The weights a Keras layer the codemod emits owns, each with the argument that removes it when
 False; tf.layers named the same weights alike (``<layer>/kernel``), so the report maps TF1 names to
 Keras paths with it."""
+SLIM_WEIGHTS: dict[str, dict[str, str]] = {
+    **{
+        f"tensorflow.contrib.layers.{name}": {"kernel": "weights", "bias": "biases"}
+        for name in ("conv2d", "convolution2d", "fully_connected")
+    },
+    CONTRIB_BATCH_NORM: {
+        name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")
+    },
+}
+"""slim layers whose TF1 weight names the report maps: Keras weight -> slim's (``<scope>/weights``)."""
+SLIM_NORMALIZER_SCOPE = "BatchNorm"
+"""``normalizer_fn=slim.batch_norm`` makes its variables under ``<scope>/BatchNorm/``; the codemod names
+the Keras layer ``<name>_bn``."""
 TRAINING_FLAG_NAMES = ("is_training", "training", "phase_train", "is_train", "train", "phase")
 """Parameter names TF1 builders give their training flag (the model check passes it, in this order)."""
 TF_LAYERS = "tensorflow.layers"
@@ -1072,8 +1085,9 @@ on TF2. Computed from TF 2.21's ``tf_upgrade_v2`` reorder table and each TF2 fun
 whose ``positional`` binds TF1's order); any other such call leaves the file."""
 
 OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
-    "tensorflow.variable_scope": "a variable scope is migrated only as the whole body of a builder (a "
-    "literal name; reuse at every call after the first, or called once)",
+    "tensorflow.variable_scope": "a variable scope is migrated only in a builder: as its whole body (a "
+    "literal name; reuse at every call after the first, or called once), or inside it as "
+    '`with tf.variable_scope("NAME"):`',
     "tensorflow.InteractiveSession": "an InteractiveSession is migrated as `sess = tf.InteractiveSession()` "
     "after the graph it runs, in a program whose session is migrated (see the other reasons)",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",

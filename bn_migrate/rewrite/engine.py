@@ -717,6 +717,16 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
 
     if definition not in ctx.module.body:
         return "graph code in a function defined inside another block is not migrated"
+    values = [
+        n
+        for n in program.names
+        if n.value == name and n is not definition.name and id(n) not in program.attribute_names
+    ]
+    if not calls and values:
+        return (
+            f"`{name}` is not called but passed as a value (line {line(values[0])}, e.g. to "
+            "slim.repeat): the layers made through it are not followed; not migrated"
+        )
     if not calls:
         return (
             f"`{name}` is never called in its program (model code for other programs, or unused): it "
@@ -780,6 +790,16 @@ def _unclaimed_reason(
         )
         return f"{what} {where}: {_not_a_wrapper(ctx, definition)}"
     known = api.unsupported_reason(reference.qualified) if reference.qualified else None
+    if (
+        known
+        and reference.qualified in api.VARIABLE_SCOPES
+        and isinstance(definition, cst.FunctionDef)
+        and definition.name.value not in program.builders
+    ):  # the scope would be read in a builder: why the function is not one is the reason
+        where = (
+            f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        )
+        return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if known:
         return f"{what}: {known}"
     if definition is not None:

@@ -23,7 +23,11 @@ from bn_migrate.checkpoints.mapping import (
     make_plan,
     normalized_key,
 )
-from bn_migrate.checkpoints.sources import checkpoint_location, explicit_mapping
+from bn_migrate.checkpoints.sources import (
+    checkpoint_location,
+    explicit_mapping,
+    report_arguments,
+)
 from bn_migrate.errors import BnMigrateError
 
 ADAM = ("Adam", "Adam_1")
@@ -293,6 +297,12 @@ def test_explicit_mapping_sources(tmp_path: Path) -> None:
     assert explicit_mapping(str(report), [], "b.py::Net") == {
         "x/kernel": ("net/x/kernel", FROM_FILE)
     }
+    assert report_arguments(str(report), "b.py::Net") == ({}, {})
+    models[0] |= {"model_args": {"name": "Net"}, "builder_args": {"reuse": False}}
+    report.write_text(json.dumps({"files": [], "models": models}))
+    assert report_arguments(str(report), "b.py::Net") == ({"name": "Net"}, {"reuse": False})
+    assert report_arguments(str(plain), "b.py::Net") == ({}, {})  # a plain map: no arguments
+    assert report_arguments(None, "b.py::Net") == ({}, {})
     for text, message in (("[1, 2]", "expected a JSON object"), ("{", "not JSON")):
         plain.write_text(text)
         with pytest.raises(BnMigrateError, match=message):

@@ -55,6 +55,7 @@ SUPPORTED_FIXTURES = (
     "dcgan_wrapper",
     "slim_nested_scopes",
     "slim_conv_repeat",
+    "inner_scopes",
     "app_run_flags",
     "entry_calls_train",
     "named_init_logging",

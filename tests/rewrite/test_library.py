@@ -129,19 +129,6 @@ def test_regularizer_from_a_parameter_is_left() -> None:
     )
 
 
-def test_scope_inside_a_builder_body_is_left() -> None:
-    left_in_library(
-        HEAD
-        + "def net(inputs, is_training=True):\n"
-        + SLIM_CONV
-        + '        with tf.variable_scope("Branch_0"):\n'
-        '            h = slim.conv2d(inputs, 4, 3, scope="c")\n'
-        "    return h\n",
-        "BN000",
-        "a variable scope is migrated only as the whole body of a builder",
-    )
-
-
 def test_sizes_from_get_shape_are_left() -> None:
     left_in_library(
         HEAD

@@ -39,6 +39,7 @@ from bn_migrate.rewrite.analysis.gradients import (
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
+from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, read_inner_scopes
 from bn_migrate.rewrite.analysis.monitored_sessions import (
     MonitoredSession,
     is_monitored,
@@ -162,6 +163,9 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    inner_scopes: dict[str, InnerScopes] = field(
+        default_factory=dict
+    )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
     handwritten: dict[str, tuple[HandwrittenBatchNorm, tuple[cst.Call, ...]]] = field(
         default_factory=dict
     )  # hand-written batch norm (``analysis.handwritten``) called from the graph, with its calls
@@ -383,6 +387,11 @@ class Program:
             if builder is not None:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
+        functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
+        for builder_name, builder in self.builders.items():
+            inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
+            if inner is not None:
+                self.inner_scopes[builder_name] = inner
 
     def _read_nested_builders(
         self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]
@@ -495,6 +504,14 @@ class Program:
 
         walk(statement, Finder())
         return found
+
+    def inner_path(self, node: cst.CSTNode) -> tuple[str, ...]:
+        """The variable scopes inside its builder's body that ``node`` (a call) is made under."""
+        definition = self.defined_in.get(id(node))
+        if not isinstance(definition, cst.FunctionDef):
+            return ()
+        inner = self.inner_scopes.get(definition.name.value)
+        return inner.path_of(node) if inner is not None else ()
 
     def builder_of(self, node: cst.Call) -> Builder | None:
         """The builder function ``node`` is written in (None: module level, or another function)."""

@@ -19,6 +19,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.inner_scopes import keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -666,6 +667,16 @@ def finish(
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
     if hoisted and not created_once(ctx, rule, site):
         return False
+    scopes = ctx.program.inner_path(site)
+    if scopes and not (hoisted and _named_under(ctx, rule, site, call, plan, scopes)):
+        if not hoisted:
+            ctx.leave(
+                rule,
+                site,
+                f'layer under the inner variable scope "{"/".join(scopes)}" '
+                "of a graph built inline: not migrated",
+            )
+        return False
     if hoisted:
         constructor = module_level(
             ctx, rule, site, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
@@ -694,7 +705,7 @@ def finish(
             return False
         where = ctx.positions.get(site)
         place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
-        name = object_name(ctx, call, plan, auto)
+        name = object_name(ctx, call, plan, auto) if not scopes else _path_object_name(ctx, plan)
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
@@ -738,6 +749,41 @@ def finish(
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
     return True
+
+
+def _named_under(
+    ctx: Context, rule: str, site: cst.Call, call: cst.Call, plan: LayerPlan, path: tuple[str, ...]
+) -> bool:
+    """A layer made under variable scopes inside its builder (``analysis.inner_scopes``): its Keras
+    name becomes the scope path and its TF1 name joined by ``_``; False (left) when TF1 named it with
+    a counter (no literal ``name=``/``scope=``)."""
+    at = next((i for i, (key, _) in enumerate(plan.kwargs) if key == "name"), None)
+    source = plan.kwargs[at][1] if at is not None else None
+    given = plan.arguments(call)[source].value if isinstance(source, int) else None
+    text = given.evaluated_value if isinstance(given, cst.SimpleString) else None
+    if at is None or not isinstance(text, str):
+        ctx.leave(
+            rule,
+            site,
+            f"layer without a literal name (`name=` / `scope=`) under the inner variable scope "
+            f'"{"/".join(path)}": TF1 numbered its name under the scope, which is not followed; '
+            "not migrated",
+        )
+        return False
+    plan.kwargs[at] = ("name", cst.SimpleString(quoted(keras_name(path, text))))
+    return True
+
+
+def _path_object_name(ctx: Context, plan: LayerPlan) -> str:
+    """The layer object's name: its Keras name (set by ``_named_under``)."""
+    given = next(source for key, source in plan.kwargs if key == "name")
+    assert isinstance(given, cst.SimpleString)
+    return layer_object_name(ctx, given, "layer")
+
+
+def quoted(text: str) -> str:
+    """``text`` as a double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _hoist(

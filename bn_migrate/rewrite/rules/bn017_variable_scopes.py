@@ -15,6 +15,16 @@ call passes as its own literal, never reusing: ``dense_bn(x, is_training, "layer
 under each call's scope: its scope is dissolved the same way, each call becoming its own layer object
 named after its scope (BN018), so ``layer1/dense/kernel`` keeps its TF1 name.
 
+Variable scopes inside a builder's body (``with tf.variable_scope("Branch_0"):``, facenet's Inception-ResNet
+blocks; facts in ``analysis.inner_scopes``) are dissolved too, at any depth, when each has a literal name and
+nothing else and is entered once: the layers made under one are named after the path joined by ``_``
+(``Branch_0_Conv2d_1x1``: a Keras 3 layer name cannot hold ``/``; a ``tf.name_scope`` kept in ``call`` would
+not change the paths of variables made in ``__init__``), and the report maps the full TF1 names to the Keras
+paths (BN018). A name computed at run time, ``reuse=`` or ``default_name=`` inside, a scope entered in a loop
+or twice, and ``tf.get_variable``, ``slim.repeat``, a call of a function of the module that is not a builder
+or a second call of a builder under one (their names under the scope are not followed) are left with the
+reason; one call of a builder under a scope is an instance named after it (BN018).
+
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
 select by the name that would disappear. Except, in a program with several train ops (a GAN), in
@@ -27,7 +37,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, keras_name
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
@@ -66,12 +77,58 @@ class VariableScopesRule(Rule):
             ),
             left=("BN017",),
         ),
+        Example(  # a scope inside the body that reuses: which calls share it is not followed
+            _SHARED.replace(
+                '        h = tf.layers.dense(inputs, 4, name="hidden")\n',
+                '        with tf.variable_scope("branch", reuse=True):\n'
+                '            h = tf.layers.dense(inputs, 4, name="hidden")\n',
+            ),
+            left=("BN017",),
+        ),
     )
 
     def plan(self, ctx: Context) -> None:
         for builder in ctx.program.builders.values():
             if builder.scope is not None:
                 self._dissolve(ctx, builder)
+        scope_calls = {
+            id(block.call) for inner in ctx.program.inner_scopes.values() for block in inner.blocks
+        }
+        for name, inner in ctx.program.inner_scopes.items():
+            self._dissolve_inner(ctx, ctx.program.builders[name], inner, scope_calls)
+
+    def _dissolve_inner(
+        self, ctx: Context, builder: Builder, inner: InnerScopes, scope_calls: set[int]
+    ) -> None:
+        """The variable scopes inside the builder's body: each ``with`` line goes, the layers made
+        under it are named after its path (``planning.layer_calls``)."""
+        for node, reason in inner.refusals:
+            ctx.leave(RULE, node, reason)
+        if inner.refusals:
+            return
+        outer = scope_name(builder) if builder.scope is not None else None
+        function = builder.definition.name.value
+        for block in inner.blocks:
+            full = "/".join((outer, *block.path)) if outer else "/".join(block.path)
+            elsewhere = _strings_naming(ctx, full, scope_calls, set())
+            if elsewhere is not None:
+                ctx.leave(
+                    RULE,
+                    block.call,
+                    f'variable scope "{full}" is named again at line {elsewhere}: what selects '
+                    "variables or update ops by that name would select nothing once the scope is "
+                    "gone; not migrated",
+                )
+                continue
+            ctx.claim_within(block.call)
+            ctx.edit(RULE, block.statement, dissolved_block)
+            ctx.apply(
+                RULE,
+                block.statement,
+                f'variable scope "{full}" inside `{function}` dissolved: the layers made under it '
+                f'are named `{keras_name(block.path, "<layer>")}` (a Keras name cannot hold "/"); '
+                "the report maps their TF1 names",
+            )
 
     def _dissolve(self, ctx: Context, builder: Builder) -> None:
         assert builder.scope is not None
@@ -92,7 +149,7 @@ class VariableScopesRule(Rule):
                 if collection.builder == builder.definition.name.value
             }
         for name in dict.fromkeys(names):
-            elsewhere = _strings_naming(ctx, name, builder.scope.call, sources)
+            elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
             if elsewhere is not None:
                 ctx.leave(
                     RULE,
@@ -141,14 +198,16 @@ class VariableScopesRule(Rule):
         )
 
 
-def _strings_naming(ctx: Context, name: str, scope_call: cst.Call, sources: set[int]) -> int | None:
-    """Line of a string literal that is the scope's name or a path under it, outside the scope call
+def _strings_naming(
+    ctx: Context, name: str, scope_calls: set[int], sources: set[int]
+) -> int | None:
+    """Line of a string literal that is the scope's name or a path under it, outside the scope calls
     and the ``sources`` that pass the name to it."""
     found: list[cst.SimpleString] = []
 
     class Strings(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
-            return node is not scope_call
+            return id(node) not in scope_calls
 
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             value = node.evaluated_value

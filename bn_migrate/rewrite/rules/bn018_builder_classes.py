@@ -18,15 +18,20 @@ layers, as the builder called once, or its calls sharing one variable scope, use
 TF1. The body, parameters and comments stay as they were; a call passes every argument after the inputs
 by keyword (Keras accepts only tensors positionally). Sublayers are tracked by Keras, so the train step
 trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>`` has the Keras path
-``<name>/<layer>/<weight>``. Which builders qualify is an analysis fact (``analysis.builders``); which layers
-they make is decided by the layer rules (BN001-BN003), which write them into ``builder_objects``.
+``<name>/<layer>/<weight>`` (slim's ``<scope>/weights`` and ``<scope>/BatchNorm/moving_mean`` map to
+``<name>/<scope>/kernel`` and ``<name>/<scope>_bn/moving_mean``; a layer under variable scopes inside the
+body, ``Branch_0/Conv2d_1x1``, is named ``Branch_0_Conv2d_1x1``: the report lists every pair, which
+``convert-checkpoint --mapping`` reads). Which builders qualify is an analysis fact
+(``analysis.builders``); which layers they make is decided by the layer rules (BN001-BN003), which
+write them into ``builder_objects``.
 
 A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
 layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
 ``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
-parameters.
+parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
+net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
@@ -47,10 +52,12 @@ from bn_migrate.rewrite.analysis.builders import (
     scope_name,
     training_flag,
 )
+from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
+from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
-from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg, quoted
 from bn_migrate.rewrite.result import ModelPair
 
 RULE = "BN018"
@@ -111,7 +118,8 @@ class BuilderClassesRule(Rule):
                     class_name,
                     _input_shape(ctx, builder),
                     tuple(_weights(ctx, builder, keras_name, made)),
-                    tuple(_literal_arguments(ctx, builder)),
+                    tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
+                    (("name", keras_name),),  # the Keras paths above start with the instance's name
                 )
             )
             made_where = (
@@ -149,6 +157,15 @@ class BuilderClassesRule(Rule):
                 "instances' Keras names would clash with it; not migrated",
             )
             return False
+        paths = [program.inner_path(call) for call in builder.calls]
+        if any(paths) and "name" in init:
+            ctx.leave(
+                RULE,
+                builder.definition.params,
+                "a builder called under a variable scope inside another builder, with a `name` "
+                "parameter: its instance's Keras name, the scope's, would clash with it; not migrated",
+            )
+            return False
         for param in params.kwonly_params:
             ctx.leave(
                 RULE,
@@ -177,8 +194,14 @@ class BuilderClassesRule(Rule):
                 for n, value in zip(names, builder.arguments_at(call))
                 if n in init and value is not None
             ]
-            if scopes:  # named after the call's variable scope, as TF1 named its variables
-                values.append(kwarg("name", cst.SimpleString(_quoted(scopes[index]))))
+            # named after the call's variable scope (under the caller's inner scopes: the path
+            # joined by "_"), as TF1 named its variables
+            named = scopes[index] if scopes else None
+            if paths[index]:
+                named = inner_keras_name(paths[index][:-1], paths[index][-1])
+                named = inner_keras_name(paths[index], scopes[index]) if scopes else named
+            if named is not None:
+                values.append(kwarg("name", cst.SimpleString(quoted(named))))
             where = ctx.positions[call]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
@@ -304,11 +327,6 @@ def _on_self(attribute: str):  # type: ignore[no-untyped-def]
         return cst.Attribute(cst.Name("self"), cst.Name(attribute))
 
     return edit
-
-
-def _quoted(text: str) -> str:
-    """``text`` as a double-quoted Python string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _camel(name: str) -> str:
@@ -476,15 +494,11 @@ def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
 def _weights(
     ctx: Context, builder: Builder, keras_name: str, made: list[cst.SimpleStatementLine]
 ) -> list[tuple[str, str]]:
-    """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers with
-    a literal ``name=`` (what fixes both names); other layers are left to name matching."""
-    tf_layers = {
-        name
-        for call in ctx.program.calls
-        if ctx.program.builder_of(call) is builder
-        and (ctx.qualify(call.func) or "").startswith(api.TF_LAYERS + ".")
-        and (name := _literal_name(call)) is not None
-    }
+    """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers or
+    slim with a literal ``name=`` / ``scope=`` (what fixes both names); other layers are left to name
+    matching. A layer made under variable scopes inside the body (``analysis.inner_scopes``) has the
+    scope path in its TF1 name and the path joined by ``_`` in its Keras name."""
+    tf1_names = _tf1_layer_names(ctx, builder)
     scope = scope_name(builder)
     pairs = []
     for statement in made:
@@ -495,19 +509,57 @@ def _weights(
         layer = _literal_name(constructor)
         kind = dotted(constructor.func)
         kind = api.KERAS_BN_CLASS if kind == FUSED_CLASS else kind
-        if layer is None or layer not in tf_layers or kind not in api.KERAS_WEIGHTS:
+        if layer is None or layer not in tf1_names or kind not in api.KERAS_WEIGHTS:
             continue
+        tf1_layer, weight_names = tf1_names[layer]
         for weight, switch in api.KERAS_WEIGHTS[kind]:
             given = keyword(constructor, switch) if switch else None
             if (
                 given is not None
                 and isinstance(given.value, cst.Name)
                 and given.value.value == "False"
-            ):
+            ) or weight not in weight_names:
                 continue
-            tf1 = f"{scope}/{layer}/{weight}" if scope else f"{layer}/{weight}"
-            pairs.append((tf1, f"{keras_name}/{layer}/{weight}"))
+            tf1 = f"{tf1_layer}/{weight_names[weight]}"
+            pairs.append((f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{layer}/{weight}"))
     return pairs
+
+
+_TF_LAYERS_WEIGHTS = {name: name for kind in api.KERAS_WEIGHTS.values() for name, _ in kind}
+
+
+def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dict[str, str]]]:
+    """Keras layer name -> (its TF1 name below the builder's scope, Keras weight -> TF1 weight) for
+    the builder's tf.layers and slim calls with a literal name; a slim layer's normalizer too."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    ambiguous: set[str] = set()
+    for call in ctx.program.calls:
+        if ctx.program.builder_of(call) is not builder:
+            continue
+        target = ctx.qualify(call.func) or ""
+        path = ctx.program.inner_path(call)
+        if target.startswith(api.TF_LAYERS + "."):
+            name = _literal_name(call)
+            if name is not None:
+                keras = inner_keras_name(path, name)
+                if keras in found:
+                    ambiguous.add(keras)
+                found[keras] = (tf1_name(path, name), _TF_LAYERS_WEIGHTS)
+            continue
+        weights = api.SLIM_WEIGHTS.get(api.SLIM_OP_ALIASES.get(target, target))
+        given = keyword(call, "scope")
+        name = literal_string(given.value if given is not None else None)
+        if weights is None or name is None:
+            continue
+        keras = inner_keras_name(path, name)
+        if keras in found:
+            ambiguous.add(keras)
+        found[keras] = (tf1_name(path, name), weights)
+        normalizer = api.SLIM_WEIGHTS[api.CONTRIB_BATCH_NORM]
+        normalized = (f"{tf1_name(path, name)}/{api.SLIM_NORMALIZER_SCOPE}", normalizer)
+        if found.setdefault(f"{keras}_bn", normalized) != normalized:
+            ambiguous.add(f"{keras}_bn")  # a layer of that very name: which one is not known
+    return {name: value for name, value in found.items() if name not in ambiguous}
 
 
 def _literal_name(call: cst.Call) -> str | None:
@@ -515,11 +567,28 @@ def _literal_name(call: cst.Call) -> str | None:
     return literal_string(given.value if given is not None else None)
 
 
-def _literal_arguments(ctx: Context, builder: Builder) -> list[tuple[str, object]]:
+def _call_defaults(builder: Builder, dropped: frozenset[str]) -> frozenset[str]:
+    """Parameters with a default that stay parameters of the class's ``call`` (``scale=1.0``): the
+    model check calls the Keras model with the inputs and ``training`` only, so they take their
+    defaults there, and the TF1 builder must too."""
+    return frozenset(
+        p.name.value
+        for p in builder.definition.params.params[1:]
+        if p.default is not None
+        and p.name.value not in dropped
+        and p.name.value not in builder.scope_parameters()
+    )
+
+
+def _literal_arguments(
+    ctx: Context, builder: Builder, skipped: frozenset[str] = frozenset()
+) -> list[tuple[str, object]]:
     """The literal values the program's first call passes to parameters other than the inputs and the
-    training flag (``reuse=False``, ``units=6``): the model check builds the TF1 model as it was."""
+    training flag (``reuse=False``, ``units=6``) and ``skipped``: the model check builds the TF1 model as
+    it was."""
     params = builder.definition.params
     names = [p.name.value for p in params.params][1:] + [p.name.value for p in params.kwonly_params]
+    names = [name for name in names if name not in skipped]
     found = []
     for name in names:
         if name in api.TRAINING_FLAG_NAMES:

@@ -1,0 +1,241 @@
+"""Variable scopes nested inside a builder's body, and the scope path each layer call is made under.
+
+``def block(net, is_training): ... with tf.variable_scope("Branch_0"): tower = slim.conv2d(net, 32, 1,
+scope="Conv2d_1x1")`` made ``<builder scope>/Branch_0/Conv2d_1x1/weights`` in TF1. A Keras 3 layer name
+cannot hold ``/``, so the layer made there is named ``Branch_0_Conv2d_1x1`` (the path joined by ``_``)
+and the report maps one name to the other (BN018); the ``with`` line goes (BN017).
+
+What is read (each builder's body, below its whole-body scope when it has one): ``with
+tf.variable_scope("NAME"):`` blocks, any depth, each with one string literal and nothing else (no
+``reuse``, ``default_name``, ``values``, ``as``), entered once (not in a loop or a nested function), each
+name once under the same enclosing path. Anything else stays, with the reason (``refusals``): a name
+computed at run time, ``reuse`` inside a builder, a scope entered in a loop, a name used twice, and,
+under a scope, what names its variables some other way (``tf.get_variable`` / ``tf.Variable``,
+``slim.repeat``/``slim.stack``, a call of a function of the module that is not a builder, a second call
+of a builder under the same scope: their names under the scope are not followed). One call of a builder
+under a scope (facenet's ``with tf.variable_scope("Mixed_6a"): net = reduction_a(net, ...)``) is read: its
+instance is named after the path (BN018), so its layers' Keras paths hold the scope as TF1's names do.
+Two layers whose joined names would be the same Keras name are refused too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builders import Builder, literal_string
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional
+from bn_migrate.rewrite.analysis.walks import walk
+
+_NAMING_KEYWORDS = ("name", "scope")
+
+
+@dataclass(frozen=True)
+class InnerScope:
+    """One ``with tf.variable_scope("NAME"):`` block inside a builder's body."""
+
+    statement: cst.With
+    call: cst.Call
+    path: tuple[str, ...]  # the enclosing inner scopes' names, then its own
+
+
+@dataclass
+class InnerScopes:
+    """A builder's inner variable scopes (see the module docstring)."""
+
+    blocks: list[InnerScope] = field(default_factory=list)
+    paths: dict[int, tuple[str, ...]] = field(default_factory=dict)  # id(call) -> its scope path
+    refusals: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+
+    def path_of(self, call: cst.CSTNode) -> tuple[str, ...]:
+        """The inner scopes ``call`` is made under, outermost first (() when none)."""
+        return self.paths.get(id(call), ())
+
+
+def keras_name(path: tuple[str, ...], name: str) -> str:
+    """The Keras name of a layer TF1 named ``name`` under the inner scopes ``path``."""
+    return "_".join((*path, name))
+
+
+def tf1_name(path: tuple[str, ...], name: str) -> str:
+    """The TF1 name (below the builder's own scope) of that layer."""
+    return "/".join((*path, name))
+
+
+def read_inner_scopes(
+    aliases: AliasTable, builder: Builder, functions: set[str], builders: set[str]
+) -> InnerScopes | None:
+    """The inner variable scopes of ``builder`` (None: it has none). ``functions``: the names of the
+    module's functions (a call of one under a scope is refused), ``builders``: those that are builders
+    (one call of one under a scope is read: its instance is named after the scope, BN018)."""
+    reader = _Reader(aliases, functions, builders)
+    for statement in builder.statements():
+        reader.statement(statement, (), looped=False)
+    if not reader.found.blocks and not reader.found.refusals:
+        return None
+    reader.check_names(builder)
+    return reader.found
+
+
+class _Reader:
+    def __init__(self, aliases: AliasTable, functions: set[str], builders: set[str]) -> None:
+        self.aliases = aliases
+        self.functions = functions
+        self.builders = builders
+        self.builder_calls: set[tuple[str, ...]] = set()  # paths holding a builder's call
+        self.found = InnerScopes()
+        self.entered: set[tuple[str, ...]] = set()
+
+    def statement(self, node: cst.CSTNode, path: tuple[str, ...], looped: bool) -> None:
+        if isinstance(node, cst.With) and self._scope_call(node) is not None:
+            self._scope(node, path, looped)
+            return
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self._scan(node, path, looped=True)
+            return
+        if isinstance(node, (cst.For, cst.While)):
+            looped = True
+        if isinstance(node, cst.SimpleStatementLine) or not hasattr(node, "body"):
+            self._scan(node, path, looped)
+            return
+        for child in node.children:
+            if isinstance(
+                child, (cst.BaseSuite, cst.BaseStatement, cst.Else, cst.ExceptHandler, cst.Finally)
+            ):
+                self.statement(child, path, looped)
+            else:
+                self._scan(child, path, looped)
+
+    def _scope_call(self, block: cst.With) -> cst.Call | None:
+        for item in block.items:
+            if call_target(self.aliases, item.item) in api.VARIABLE_SCOPES:
+                assert isinstance(item.item, cst.Call)
+                return item.item
+        return None
+
+    def _scope(self, block: cst.With, path: tuple[str, ...], looped: bool) -> None:
+        call = self._scope_call(block)
+        assert call is not None
+        reason = self._unreadable(block, call, looped)
+        name = literal_string(positional(call)[0].value) if reason is None else None
+        if reason is None and name is not None and (*path, name) in self.entered:
+            reason = (
+                f'variable scope "{tf1_name(path, name)}" is entered twice in the builder: TF1 put '
+                "both blocks' variables under one name, which one Keras layer per call cannot "
+                "follow; not migrated"
+            )
+        if reason is not None or name is None:
+            self.found.refusals.append((call, reason or ""))
+            self.statement(block.body, path, looped)
+            return
+        inner = (*path, name)
+        self.entered.add(inner)
+        self.found.blocks.append(InnerScope(block, call, inner))
+        self.statement(block.body, inner, looped)
+
+    def _unreadable(self, block: cst.With, call: cst.Call, looped: bool) -> str | None:
+        if looped:
+            return (
+                "variable scope entered in a loop, comprehension or nested function inside a "
+                "builder: TF1 entered it once per pass; not migrated"
+            )
+        if keyword(call, "reuse") is not None:
+            return (
+                "variable scope with `reuse=` inside a builder: which calls share its variables "
+                "is not followed; not migrated"
+            )
+        given = positional(call)
+        if (
+            len(block.items) != 1
+            or block.items[0].asname is not None
+            or len(call.args) != 1
+            or len(given) != 1
+        ):
+            return (
+                "variable scope inside a builder with more than a name (default_name, values, "
+                '`as`, another context manager): only `with tf.variable_scope("NAME"):` is '
+                "migrated; not migrated"
+            )
+        if literal_string(given[0].value) is None:
+            return (
+                "variable scope inside a builder whose name is computed at run time: the TF1 "
+                "variable names under it are not known; not migrated"
+            )
+        return None
+
+    def _scan(self, node: cst.CSTNode, path: tuple[str, ...], looped: bool) -> None:
+        """Record the scope path of every call in ``node``; refuse what names variables otherwise."""
+        reader = self
+
+        class Calls(cst.CSTVisitor):
+            def visit_With(self, block: cst.With) -> bool:
+                if reader._scope_call(block) is not None:  # in a nested function or lambda
+                    reader._scope(block, path, looped=True)
+                    return False
+                return True
+
+            def visit_Call(self, call: cst.Call) -> None:
+                if not path:
+                    return
+                reader.found.paths[id(call)] = path
+                reason = reader._refused_under_scope(call, path)
+                if reason is not None:
+                    where = "/".join(path)
+                    reader.found.refusals.append(
+                        (call, f'{reason} under the inner variable scope "{where}": {_FOLLOWED}')
+                    )
+
+        walk(node, Calls())
+
+    def _refused_under_scope(self, call: cst.Call, path: tuple[str, ...]) -> str | None:
+        target = call_target(self.aliases, call)
+        if target in api.TF_VARIABLE_MAKERS:
+            return "a variable made with tf.get_variable / tf.Variable"
+        if target in api.SLIM_REPEATERS:
+            return "slim.repeat / slim.stack"
+        if not (isinstance(call.func, cst.Name) and call.func.value in self.functions):
+            return None
+        if call.func.value not in self.builders:
+            return (
+                f"a call of `{call.func.value}`, a function of this module that is not a builder,"
+            )
+        if path in self.builder_calls:  # TF1 put both calls' layers side by side under the scope
+            return f"a second call of a builder (`{call.func.value}`)"
+        self.builder_calls.add(path)
+        return None
+
+    def check_names(self, builder: Builder) -> None:
+        """Refuse two layers whose joined Keras names are the same (``a_b`` under ``x`` and ``b``
+        under ``x/a``)."""
+        seen: dict[str, str] = {}
+        reader = self
+
+        class Names(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                target = call_target(reader.aliases, call) or ""
+                if not target.startswith((api.TF_LAYERS + ".", api.SLIM_LAYERS_PREFIX)):
+                    return
+                given = next((keyword(call, k) for k in _NAMING_KEYWORDS if keyword(call, k)), None)
+                name = literal_string(given.value) if given is not None else None
+                if name is None:
+                    return
+                path = reader.found.path_of(call)
+                joined, full = keras_name(path, name), tf1_name(path, name)
+                if seen.get(joined, full) != full:
+                    reader.found.refusals.append(
+                        (
+                            call,
+                            f'layers "{seen[joined]}" and "{full}" would both be named '
+                            f'"{joined}" in Keras (a name cannot hold "/"); not migrated',
+                        )
+                    )
+                seen.setdefault(joined, full)
+
+        for statement in builder.statements():
+            walk(statement, Names())
+
+
+_FOLLOWED = "its variables' TF1 names under the scope are not followed; not migrated"
