@@ -171,7 +171,8 @@ def test_rewrite_library_then_check_from_report(tmp_path: Path) -> None:
     pairs = json.loads(checked.read_text())["pairs"]
     assert [p["verdict"] for p in pairs] == ["equivalent"]
     layers = {layer["new"] for layer in pairs[0]["report"]["layers"]}
-    assert "inference/Block/Conv2d_3x3_bn" in layers
+    # built with the report's model_args (name="Net", the builder's scope): the TF1 names' own prefix
+    assert "Net/Block/Conv2d_3x3_bn" in layers
     document = json.loads(report.read_text())
     document["models"][0]["new"] = f"{PLANTED}::Inference"
     planted = tmp_path / "planted.json"
