@@ -13,6 +13,7 @@ import pytest
 from bn_migrate.check import Cause, CheckOptions, check_programs
 from bn_migrate.check.old_runs import OldRunCache
 from bn_migrate.errors import BnMigrateError
+from tests.check.fixture_checks import EXPLANATORY
 from tests.conftest import EXAMPLES, REPO, run_cli
 
 SEED = EXAMPLES / "seed_question"
@@ -62,6 +63,7 @@ def test_seed_tf_layers_against_tf2_is_equivalent_with_json_and_plot(
     assert data["verdict"] == "equivalent" and data["steps"] == {"old": 10, "new": 10}
     assert [row["verdict"] for row in data["layers"]] == ["equivalent", "equivalent"]
     assert all(row["lock_abs"] < 1e-6 for row in data["layers"])
+    assert set(data["causes"]) <= {c.value for c in EXPLANATORY}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -97,6 +99,7 @@ def test_seed_updates_added_one_by_one_is_equivalent(old_cache: OldRunCache) -> 
         old_cache=old_cache,
     )
     assert result.verdict == "equivalent", result.render_text()
+    assert len(result.layers) == 2 and result.causes <= EXPLANATORY, result.render_text()
 
 
 @pytest.mark.slow
@@ -154,10 +157,10 @@ def test_timeout_is_undecided_and_leaves_nothing_running(tmp_path: Path) -> None
         """,
     )
     started = time.monotonic()
-    result = check_programs(old, SEED / "tf2.py", CheckOptions(timeout=12, old_repeats=2))
+    result = check_programs(old, SEED / "tf2.py", CheckOptions(timeout=6, old_repeats=2))
     assert time.monotonic() - started < 60
     assert result.verdict == "undecided"
-    assert result.reason == "OLD (TF1) timed out: did not finish within 12 s"
+    assert result.reason == "OLD (TF1) timed out: did not finish within 6 s"
     assert processes_with(marker) == []
 
 
