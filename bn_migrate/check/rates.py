@@ -225,6 +225,46 @@ def momentum_and_bessel(
     return out + _bessel(an, pair, steps, [1 - m_old] * count, [1 - m_new] * count, old_cfg, layer)
 
 
+def _fitted_momentum(
+    pair: BnPair,
+    fitted_steps: list[tuple[Any, list[np.ndarray]]],
+    old_cfg: dict[str, Any],
+    new_cfg: dict[str, Any],
+    layer: str,
+    how: str,
+    data: dict[str, Any],
+) -> list[Diagnosis]:
+    """A ``momentum-changed`` when NEW's momentum, fitted to NEW's own updates towards its recorded batch
+    means (``fitted_steps``: per step, NEW's step and the means in the order applied), differs from OLD's;
+    ``how`` says which updates were fitted."""
+    m_old = old_cfg.get("momentum")
+    name = pair.new_vars["moving_mean"]
+    befores, moments, afters = [], [], []
+    for step, means in fitted_steps:
+        if name in step.before and name in step.after:
+            befores.append(step.before[name])
+            moments.append(means)
+            afters.append(step.after[name])
+    fitted = fit_momentum(befores, moments, afters)
+    if m_old is None or fitted is None:
+        return []
+    m_new, residual = fitted
+    if residual > RACE_FIT_RESIDUAL or abs(m_new - m_old) <= MOMENTUM_RATIO_TOLERANCE * (1 - m_old):
+        return []
+    data = {
+        "momentum_old": m_old,
+        "momentum_new_measured": round(m_new, 6),
+        "fit_residual": residual,
+        **data,
+    }
+    text = f"momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW (fitted to {how}"
+    m_new_cfg = new_cfg.get("momentum")
+    if m_new_cfg is not None:
+        data["momentum_new_declared"] = m_new_cfg
+        text += f"; declared {m_new_cfg:g}"
+    return [Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data)]
+
+
 def _race_momentum(
     an: Analysis,
     pair: BnPair,
@@ -235,39 +275,21 @@ def _race_momentum(
 ) -> list[Diagnosis]:
     """A momentum change in a layer updated twice per step (its updates race in OLD): NEW's momentum
     fitted to its own updates, from its recorded batch moments in the order it applied them."""
-    m_old = old_cfg.get("momentum")
     new_steps = (an.runs.lock or an.runs.free).steps
-    name = pair.new_vars["moving_mean"]
-    befores, moments, afters = [], [], []
+    twice = []
     for k in steps:
         calls = new_steps[k].bn_calls.get(pair.new, []) if k < len(new_steps) else []
-        step = new_steps[k] if k < len(new_steps) else None
-        if step is None or len(calls) != 2 or name not in step.after or name not in step.before:
-            continue
-        befores.append(step.before[name])
-        moments.append([c["moving_mean"] for c in calls])
-        afters.append(step.after[name])
-    fitted = fit_momentum(befores, moments, afters)
-    if m_old is None or fitted is None:
-        return []
-    m_new, residual = fitted
-    if residual > RACE_FIT_RESIDUAL or abs(m_new - m_old) <= MOMENTUM_RATIO_TOLERANCE * (1 - m_old):
-        return []
-    data: dict[str, Any] = {
-        "momentum_old": m_old,
-        "momentum_new_measured": round(m_new, 6),
-        "fit_residual": residual,
-        "updates_per_step": 2,
-    }
-    text = (
-        f"momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW (fitted to NEW's two updates per step "
-        "from its recorded batch moments"
+        if len(calls) == 2:
+            twice.append((new_steps[k], [c["moving_mean"] for c in calls]))
+    return _fitted_momentum(
+        pair,
+        twice,
+        old_cfg,
+        new_cfg,
+        layer,
+        "NEW's two updates per step from its recorded batch moments",
+        {"updates_per_step": 2},
     )
-    m_new_cfg = new_cfg.get("momentum")
-    if m_new_cfg is not None:
-        data["momentum_new_declared"] = m_new_cfg
-        text += f"; declared {m_new_cfg:g}"
-    return [Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data)]
 
 
 def _single_call_moments(
@@ -328,33 +350,11 @@ def _different_batches(
             {"steps": [s for s, _, _ in differing], "first_step": k, "max_abs": worst},
         )
     ]
-    m_old = old_cfg.get("momentum")
     lock = an.runs.lock
     assert lock is not None
-    name = pair.new_vars["moving_mean"]
-    befores, moments, afters = [], [], []
-    for k, _, new in recorded:
-        step = lock.steps[k]
-        if name in step.before and name in step.after:
-            befores.append(step.before[name])
-            moments.append([new])
-            afters.append(step.after[name])
-    fitted = fit_momentum(befores, moments, afters)
-    if m_old is None or fitted is None:
-        return out
-    m_new, residual = fitted
-    if residual > RACE_FIT_RESIDUAL or abs(m_new - m_old) <= MOMENTUM_RATIO_TOLERANCE * (1 - m_old):
-        return out
-    data: dict[str, Any] = {"momentum_old": m_old, "momentum_new_measured": round(m_new, 6)}
-    text = (
-        f"momentum {m_old:g} in OLD, {m_new:.4g} measured in NEW (fitted to NEW's own recorded batch "
-        "means, as the two sides' batches differ"
-    )
-    if new_cfg.get("momentum") is not None:
-        data["momentum_new_declared"] = new_cfg["momentum"]
-        text += f"; declared {new_cfg['momentum']:g}"
-    out.append(Diagnosis(Cause.MOMENTUM_CHANGED, text + ")", layer, data))
-    return out
+    own = [(lock.steps[k], [new]) for k, _, new in recorded]
+    how = "NEW's own recorded batch means, as the two sides' batches differ"
+    return out + _fitted_momentum(pair, own, old_cfg, new_cfg, layer, how, {})
 
 
 def _momentum(

@@ -46,7 +46,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names, dotted
-from bn_migrate.rewrite.analysis.syntax import call_target, is_docstring
+from bn_migrate.rewrite.analysis.syntax import call_target, contains, is_docstring, is_literal
 from bn_migrate.rewrite.analysis.walks import walk
 
 
@@ -462,9 +462,9 @@ def _check_order(module: cst.Module, instance: Instance, calls: list[cst.Call]) 
     later = body[index + 1 :]
     functions = [s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))]
     for call in calls:
-        if any(_contains(s, call) for s in later):
+        if any(contains(s, call) for s in later):
             continue
-        if at_module_level and any(_contains(f, call) for f in functions):
+        if at_module_level and any(contains(f, call) for f in functions):
             continue
         raise _Refused(
             f"instance `{instance.name}` is called before it is made, or outside the function that "
@@ -544,26 +544,4 @@ def _label(node: cst.Name, parent: cst.CSTNode | None) -> bool:
     """Is ``node`` an attribute's or a keyword argument's name (no reference)?"""
     return (isinstance(parent, cst.Attribute) and parent.attr is node) or (
         isinstance(parent, cst.Arg) and parent.keyword is node
-    )
-
-
-def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or n is node
-            return not found
-
-    tree.visit(Finder())
-    return found
-
-
-def is_literal(node: cst.BaseExpression) -> bool:
-    """A number, string, True/False/None (a negative number too): the same value wherever it is read."""
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        node = node.expression
-    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
-        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
     )

@@ -224,3 +224,12 @@ class _Syntactic:
         key = id(self.node)
         ranges[key] = CodeRange(start, end)
         state.nodes[key] = self.node
+
+
+def is_literal(node: cst.BaseExpression) -> bool:
+    """A number, string, True/False/None (a negative number too): the same value wherever it is read."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+    )

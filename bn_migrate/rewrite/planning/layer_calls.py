@@ -23,6 +23,7 @@ from bn_migrate.rewrite.analysis.inner_scopes import keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
+    is_literal,
     parameter_names,
     read_names,
     single_target,
@@ -881,14 +882,6 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     result = constructor.visit(_Substitute(values))
     assert isinstance(result, cst.Call)
     return result
-
-
-def is_literal(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        node = node.expression
-    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
-        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
-    )
 
 
 class _Substitute(cst.CSTTransformer):

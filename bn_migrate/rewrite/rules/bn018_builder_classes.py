@@ -55,9 +55,9 @@ from bn_migrate.rewrite.analysis.builders import (
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
 from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.names import dotted
-from bn_migrate.rewrite.analysis.syntax import keyword, name_references, positional
+from bn_migrate.rewrite.analysis.syntax import is_literal, keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
-from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, is_literal, kwarg, quoted
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, kwarg, quoted
 from bn_migrate.rewrite.result import ModelPair
 
 RULE = "BN018"
