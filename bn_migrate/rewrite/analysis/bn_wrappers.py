@@ -536,7 +536,7 @@ def _names_with_parents(
         def on_leave(self, original_node: cst.CSTNode) -> None:
             stack.pop()
 
-    module.visit(Names())
+    walk(module, Names())
     return found
 
 

@@ -38,6 +38,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+from bn_migrate.rewrite.analysis.walks import walk
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def _shuffles(lines: list[cst.BaseStatement]) -> bool:
             found = found or node.attr.value == "shuffle"
 
     for line in lines:
-        line.visit(Finder())
+        walk(line, Finder())
     return found
 
 
