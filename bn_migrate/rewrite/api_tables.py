@@ -791,8 +791,11 @@ class OptimizerSpec:
     renames: dict[str, str]
     explicit: dict[str, str]  # TF1 defaults written out (Keras 3 defaults differ)
     unsupported: frozenset[str] = frozenset({"use_locking", "name"})
-    ones_accumulator: bool = False  # RMSProp: mean-square slot starts at ones in TF1
-    constant_lr_only: str | None = None  # why a decaying learning rate would change the update
+    decaying_class: str | None = None  # the class keeping TF1's update under a decaying rate
+
+    def class_for(self, decays: bool) -> str:
+        """The class to emit: ``decaying_class`` when the learning rate decays, if there is one."""
+        return self.decaying_class if decays and self.decaying_class else self.keras_class
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
@@ -801,9 +804,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     ),
     "tensorflow.train.MomentumOptimizer": OptimizerSpec(
         "tf.keras.optimizers.SGD", ("learning_rate", "momentum", "use_locking", "name", "use_nesterov"),
-        {"use_nesterov": "nesterov"}, {},
-        constant_lr_only="tf.train.MomentumOptimizer scales its accumulator by the current learning "
-        "rate, Keras SGD bakes each step's rate into its momentum: equal only at a constant rate",
+        {"use_nesterov": "nesterov"}, {}, decaying_class="TF1Momentum",
     ),
     "tensorflow.train.AdamOptimizer": OptimizerSpec(
         "tf.keras.optimizers.Adam", ("learning_rate", "beta1", "beta2", "epsilon"),
@@ -811,18 +812,40 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     ),
     "tensorflow.train.RMSPropOptimizer": OptimizerSpec(
         "TF1RMSprop", ("learning_rate", "decay", "momentum", "epsilon"),
-        {"decay": "rho"}, {"rho": "0.9", "epsilon": "1e-10"}, ones_accumulator=True,
+        {"decay": "rho"}, {"rho": "0.9", "epsilon": "1e-10"},
     ),
     "tensorflow.train.AdagradOptimizer": OptimizerSpec(
         "tf.keras.optimizers.Adagrad", ("learning_rate", "initial_accumulator_value"),
         {}, {"initial_accumulator_value": "0.1", "epsilon": "0.0"},
     ),
+    "tensorflow.train.AdadeltaOptimizer": OptimizerSpec(
+        "tf.keras.optimizers.Adadelta", ("learning_rate", "rho", "epsilon"), {}, {"epsilon": "1e-08"},
+    ),
+    "tensorflow.train.FtrlOptimizer": OptimizerSpec(
+        "tf.keras.optimizers.Ftrl",
+        ("learning_rate", "learning_rate_power", "initial_accumulator_value",
+         "l1_regularization_strength", "l2_regularization_strength", "use_locking", "name",
+         "accum_name", "linear_name", "l2_shrinkage_regularization_strength", "beta"),
+        {}, {}, unsupported=frozenset({"use_locking", "name", "accum_name", "linear_name"}),
+    ),
 }  # fmt: skip
 """``tf.train`` optimizers (rule BN006). Adam: epsilon 1e-8 (Keras 1e-7). RMSProp: epsilon 1e-10 and a
 mean-square accumulator starting at ones (a small subclass is emitted). Momentum: Keras SGD with
 momentum= and nesterov=, the same update with a sign-flipped slot, but only at a constant learning rate
-(TF1 multiplies the whole accumulator by the current rate, Keras each gradient by its step's rate: a
-decaying rate is left; measured by ``bn-migrate check``). Adagrad: accumulator 0.1, no epsilon."""
+(TF1 multiplies the whole accumulator by the current rate, Keras each gradient by its step's rate); with
+a decaying rate, an emitted ``TF1Momentum`` that runs TF1's own kernel (bit-identical weights, measured).
+Adagrad: accumulator 0.1, no epsilon. Adadelta: epsilon 1e-8 (Keras 1e-7). Ftrl: the same defaults and
+update (``beta`` included). Adadelta and Ftrl measured bit-identical to TF1 over 10 steps, at a constant
+and at a decaying rate, with every Ftrl regularization strength set."""
+
+EMITTED_OPTIMIZERS: dict[str, str] = {
+    "TF1RMSprop": "mean-square accumulators start at one, epsilon 1e-10, as in TF1",
+    "TF1Momentum": "tf.train.MomentumOptimizer's update under a decaying learning rate (TF1's kernel: "
+    "the accumulator sums the gradients, the current rate scales it; Keras SGD would differ from the "
+    "first change of rate)",
+}
+"""Optimizer classes BN006 emits into the migrated file (or its folder's helper module), with what each
+keeps of TF1 (the note is the report's message)."""
 
 
 @dataclass(frozen=True)

@@ -417,15 +417,6 @@ def test_piecewise_constant_and_a_constant_rate_with_a_global_step() -> None:
     assert_rewrite(constant, placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS))
 
 
-def test_decay_with_momentum_is_left() -> None:
-    before = _training(
-        GLOBAL_STEP + DECAY,
-        "global_step=global_step",
-        optimizer="tf.train.MomentumOptimizer(lr, 0.9)",
-    )
-    _left_by_bn006(before, "MomentumOptimizer", "constant rate")
-
-
 def test_decay_of_a_step_minimize_does_not_increment_is_left() -> None:
     before = placeholder_program(PLACEHOLDER_BEFORE, optimizer="tf.train.AdamOptimizer(lr)")
     before = before.replace(
