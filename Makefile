@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(PY) examples/demo.py
 
+# -n auto: one worker per core (pytest-xdist); the tests that run TensorFlow programs are most of the time.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"

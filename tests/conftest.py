@@ -45,4 +45,8 @@ def old_cache(tmp_path_factory: pytest.TempPathFactory) -> OldRunCache:
     ``check_programs(..., old_cache=old_cache)`` or ``--old-cache str(old_cache.folder)``."""
     from bn_migrate.check.old_runs import OldRunCache
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Workers of one `pytest -n` run share the run's base folder (the cache is process-safe), so a
+        # fixture's planted and golden checks run its original once whichever worker gets them.
+        return OldRunCache(tmp_path_factory.getbasetemp().parent / "old-runs")
     return OldRunCache(tmp_path_factory.mktemp("old-runs"))
