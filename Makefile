@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n auto
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto -m "not slow"
 
 # Static checks (rules and exclusions in pyproject.toml). tests/test_lint.py runs the same three
 # commands, so `make test` fails on them too.

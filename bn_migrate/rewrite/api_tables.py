@@ -1240,6 +1240,16 @@ _ABSL_FLAG_FUNCTIONS = (
     "DEFINE_enum", "DEFINE_list", "DEFINE_spaceseplist", "DEFINE_multi_string", "DEFINE_multi_integer",
     "DEFINE_multi_float", "DEFINE_multi_enum", "mark_flag_as_required", "mark_flags_as_required",
 )  # fmt: skip
+FLAG_DEFINES = frozenset(
+    f"{module}.{name}"
+    for module in (FLAGS_MODULE, ABSL_FLAGS)
+    for name in (*_WRAPPED_DEFINES, *_ABSL_FLAG_FUNCTIONS)
+    if name.startswith("DEFINE_")
+)
+INTEGER_FLAG_DEFINES = frozenset(
+    f"{module}.DEFINE_integer" for module in (FLAGS_MODULE, ABSL_FLAGS)
+)
+"""Flag definitions, and those whose value is an int (``StopAtStepHook(last_step=FLAGS.steps)``)."""
 FLAG_RENAMES: dict[str, OpRenameSpec] = {
     **{
         f"{FLAGS_MODULE}.{name}": OpRenameSpec(

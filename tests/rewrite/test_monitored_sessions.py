@@ -160,7 +160,7 @@ def test_facts() -> None:
     program = Program.read(module, AliasTable.build(module))
     monitored = program.monitored
     assert monitored is not None and not monitored.refusals
-    assert monitored.steps == 4 and monitored.kind == "MonitoredTrainingSession"
+    assert monitored.steps == "4" and monitored.kind == "MonitoredTrainingSession"
     assert monitored.hooks_line is not None and monitored.removes(monitored.hooks_line)
 
 
@@ -196,7 +196,7 @@ def test_facts() -> None:
         (
             "StopAtStepHook(last_step=4)",
             "StopAtStepHook(last_step=FLAGS.steps)",
-            "StopAtStepHook last_step= is not an integer literal",
+            "StopAtStepHook last_step= is neither an integer literal nor an integer flag",
         ),
         (
             ", global_step=global_step)",
@@ -297,6 +297,60 @@ def test_inside_main_under_a_graph_block() -> None:
     )
     assert _rewrite(result.code).code == result.code
     compile(result.code, "case.py", "exec")
+
+
+def _flag_program(define: str, *, extra: str = "") -> str:
+    """The monitored program in ``main(_)`` run by ``tf.app.run()``, stopping at ``FLAGS.steps``."""
+    head, _, graph = MONITORED.replace("last_step=4", "last_step=FLAGS.steps").partition(
+        "x_data = np.random"
+    )
+    lines = ("x_data = np.random" + graph + extra).splitlines()
+    body = "\n".join(f"        {line}" if line else "" for line in lines)
+    return (
+        head
+        + f'{define}("steps", 4, "Training steps.")\nFLAGS = tf.app.flags.FLAGS\n\n\n'
+        + "def main(_):\n    with tf.Graph().as_default():\n"
+        + body
+        + '\n\n\nif __name__ == "__main__":\n    tf.app.run()\n'
+    )
+
+
+def test_stop_at_an_integer_flag() -> None:
+    """``last_step=FLAGS.steps`` with ``steps`` a DEFINE_integer flag of the module, read after
+    ``tf.app.run`` parsed the flags: the loop counts ``max(FLAGS.steps, 1)`` runs."""
+    result = _rewrite(_flag_program("tf.app.flags.DEFINE_integer"))
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert (
+        "    for _ in range(max(FLAGS.steps, 1)):\n"
+        "        train_step(x=x_data, y=y_data, is_training=True)\n"
+    ) in result.code
+    assert 'flags.DEFINE_integer("steps", 4, "Training steps.")' in result.code
+    assert _rewrite(result.code).code == result.code
+    compile(result.code, "case.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("define", "extra", "why"),
+    [
+        ("tf.app.flags.DEFINE_float", "", "a float flag: range() would not take it"),
+        ("tf.app.flags.DEFINE_string", "", "a string flag"),
+        ("tf.app.flags.DEFINE_integer", "FLAGS.steps = 2\n", "assigned in the program"),
+    ],
+)
+def test_a_flag_that_may_not_be_an_integer_is_left(define: str, extra: str, why: str) -> None:
+    source = _flag_program(define, extra=extra)
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source, why
+    assert any("nor an integer flag" in r for r in _reasons(result)), _reasons(result)
+
+
+def test_an_undefined_flag_is_left() -> None:
+    source = _flag_program("tf.app.flags.DEFINE_integer").replace(
+        'tf.app.flags.DEFINE_integer("steps", 4, "Training steps.")\n', ""
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any("nor an integer flag" in r for r in _reasons(result)), _reasons(result)
 
 
 def test_named_initializer_run_in_the_loop_is_left() -> None:

@@ -9,11 +9,16 @@ after the stop raises ``RuntimeError: Run called even after should_stop requeste
 step starting at 0 that only the train op's ``minimize(..., global_step=)`` moves, one train run per
 iteration makes exactly ``max(N, 1)`` runs (``last_step=0`` still runs once): the loop is
 ``for _ in range(N)`` for a literal N >= 1, the same count whichever of ``last_step``/``num_steps`` was
-given. Without ``checkpoint_dir``/``summary_dir`` no other hook is made.
+given. Without ``checkpoint_dir``/``summary_dir`` no other hook is made. N may also be an integer flag,
+``FLAGS.max_steps`` (``FLAGS`` bound once at module level to TF1's flag values, the name defined once in
+the module by ``DEFINE_integer``, never assigned): the loop is ``for _ in range(max(FLAGS.max_steps, 1))``,
+read where the loop starts; flags are fixed once parsed (BN015 migrates ``FLAGS`` only where
+``tf.app.run`` parsed them first), so that is the value the hook read.
 
 Refused, each with the construct and what a human must decide: any other hook, a keyword that is not
 the single-process default (``checkpoint_dir``, ``summary_dir``, ``scaffold``, ``is_chief``, ``master``,
-``config``, ``chief_only_hooks``), a step count that is not an integer literal, no or several train ops
+``config``, ``chief_only_hooks``), a step count that is neither an integer literal nor an integer flag,
+no or several train ops
 moving the global step, a loop of another shape (``break``/``continue``, ``else``, no or several train
 runs, a session use after the train run, an initializer run (the session initialized the variables and
 finalized the graph), ``next(...)`` or a ``tf.data`` iterator, whose end the session swallows), and
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import libcst as cst
 import libcst.matchers as m
@@ -48,7 +54,7 @@ class MonitoredSession:
     call: cst.Call
     kind: str  # "MonitoredTrainingSession" / "SingularMonitoredSession"
     loop: cst.While | None = None
-    steps: int | None = None  # train runs TF1 makes
+    steps: str | None = None  # train runs TF1 makes: an integer, or ``max(FLAGS.name, 1)``
     hooks_line: cst.SimpleStatementLine | None = None  # ``hooks = [StopAtStepHook(...)]``, removed
     hook: cst.Call | None = None
     refusals: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
@@ -136,7 +142,7 @@ def _read_arguments(
     hook = stops[0]
     assert isinstance(hook, cst.Call)
     found.hook = hook
-    found.steps = _stop_steps(found, hook)
+    found.steps = _stop_steps(found, aliases, hook, module)
 
 
 def _hook_list(
@@ -176,9 +182,11 @@ def _hook_list(
     return [e.value for e in value.elements]
 
 
-def _stop_steps(found: MonitoredSession, hook: cst.Call) -> int | None:
-    """``max(N, 1)`` for ``StopAtStepHook(last_step=N)`` / ``(num_steps=N)`` with a literal N (module
-    docstring), else None with the reason."""
+def _stop_steps(
+    found: MonitoredSession, aliases: AliasTable, hook: cst.Call, module: cst.Module
+) -> str | None:
+    """``max(N, 1)`` for ``StopAtStepHook(last_step=N)`` / ``(num_steps=N)`` with a literal N, or its
+    expression for an integer flag (module docstring), else None with the reason."""
     params = api.STOP_AT_STEP_PARAMS
     named = []
     for index, arg in enumerate(hook.args):
@@ -194,15 +202,92 @@ def _stop_steps(found: MonitoredSession, hook: cst.Call) -> int | None:
         found.refuse(hook, "StopAtStepHook without exactly one of num_steps/last_step")
         return None
     name, arg = named[0]
-    if not isinstance(arg.value, cst.Integer):
+    if isinstance(arg.value, cst.Integer):
+        return str(max(int(arg.value.value, 0), 1))
+    flag = _integer_flag(aliases, arg.value, module)
+    if flag is None:
         found.refuse(
             arg,
-            f"StopAtStepHook {name}= is not an integer literal: the migrated loop's step count "
-            "would be computed from it; not migrated (write the count, or migrate by hand as "
-            "`for _ in range(max(N, 1))`)",
+            f"StopAtStepHook {name}= is neither an integer literal nor an integer flag "
+            "(`FLAGS.name` defined by DEFINE_integer in this module): the migrated loop's step "
+            "count would be computed from it; not migrated (write the count, or migrate by hand "
+            "as `for _ in range(max(N, 1))`)",
         )
         return None
-    return max(int(arg.value.value, 0), 1)
+    return f"max({flag}, 1)"
+
+
+def _integer_flag(aliases: AliasTable, value: cst.BaseExpression, module: cst.Module) -> str | None:
+    """``FLAGS.name`` as written, when ``FLAGS`` is bound once at module level to TF1's flag values,
+    ``name`` is defined once at module level by ``DEFINE_integer`` and nothing assigns to it."""
+    if not (isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name)):
+        return None
+    holder, name = value.value.value, value.attr.value
+    smalls = [
+        small
+        for line in module.body
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+    ]
+    bound = [s for s in smalls if isinstance(s, cst.Assign) and single_target(s) == holder]
+    if len(bound) != 1 or aliases.qualify(cast(cst.Assign, bound[0]).value) != api.FLAGS_VALUES:
+        return None
+    defines = [
+        target
+        for small in smalls
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)
+        if (target := call_target(aliases, small.value)) in api.FLAG_DEFINES
+        and _flag_name(small.value) == name
+    ]
+    if defines != [t for t in defines if t in api.INTEGER_FLAG_DEFINES] or len(defines) != 1:
+        return None
+    if _assigns_attribute(module, holder, name):
+        return None
+    return f"{holder}.{name}"
+
+
+def _flag_name(call: cst.Call) -> str | None:
+    """The literal flag name of a ``DEFINE_*`` call (first argument, ``name=`` or ``flag_name=``)."""
+    arg = keyword(call, "name") or keyword(call, "flag_name") or next(iter(positional(call)), None)
+    value = arg.value if arg is not None else None
+    if isinstance(value, cst.SimpleString):
+        evaluated = value.evaluated_value
+        return evaluated if isinstance(evaluated, str) else None
+    return None
+
+
+def _assigns_attribute(module: cst.Module, holder: str, name: str) -> bool:
+    """Does any statement of ``module`` assign, augment or delete ``holder.name``?"""
+    found = False
+
+    def hits(target: cst.BaseExpression) -> bool:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            return any(hits(element.value) for element in target.elements)
+        return (
+            isinstance(target, cst.Attribute)
+            and target.attr.value == name
+            and m.matches(target.value, m.Name(holder))
+        )
+
+    class Assignments(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal found
+            found = found or any(hits(t.target) for t in node.targets)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal found
+            found = found or hits(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal found
+            found = found or hits(node.target)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            nonlocal found
+            found = found or hits(node.target)
+
+    walk(module, Assignments())
+    return found
 
 
 def _read_global_step(
