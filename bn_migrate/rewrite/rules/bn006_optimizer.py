@@ -250,11 +250,20 @@ class OptimizerRule(Rule):
             left=("BN006",),
         ),
         Example(_decay_program(PLACEHOLDER_BEFORE), _decay_program(PLACEHOLDER_AFTER)),
-        Example(
+        Example(  # a decaying rate with Momentum: TF1's own kernel, in an emitted class
             _decay_program(PLACEHOLDER_BEFORE).replace(
                 "tf.train.AdamOptimizer(lr)", "tf.train.MomentumOptimizer(lr, 0.9)"
             ),
-            left=("BN006",),
+            _decay_program(PLACEHOLDER_AFTER)
+            .replace(
+                "tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-08)",
+                "TF1Momentum(learning_rate=lr, momentum=0.9)",
+            )
+            .replace(
+                "import tensorflow as tf\n",
+                f"import tensorflow as tf\n\n\n{_TF1_MOMENTUM.strip()}\n\n",
+                1,
+            ),
         ),
         Example(
             _gradient_chain_program(PLACEHOLDER_BEFORE),
