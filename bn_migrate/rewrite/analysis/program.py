@@ -24,6 +24,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
+from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_builder_repeats
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
@@ -163,6 +164,12 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    builder_repeats: list[BuilderRepeat] = field(
+        default_factory=list
+    )  # ``slim.repeat`` of the module's functions (``analysis.builder_repeats``)
+    repeat_of: dict[int, BuilderRepeat] = field(
+        default_factory=dict
+    )  # id(call of a builder a repeat makes, not in the tree) -> the repeat
     inner_scopes: dict[str, InnerScopes] = field(
         default_factory=dict
     )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
@@ -355,10 +362,16 @@ class Program:
         or several times sharing one variable scope (``analysis.builders``): the layers they create are
         created once, as at module level."""
         calls: dict[str, list[cst.Call]] = {}
+        mentions: dict[str, int] = {}
+        self._read_builder_repeats(module)
+        repeats = {id(r.call): r for r in self.builder_repeats if r.calls}
         for call in self.calls:
             if isinstance(call.func, cst.Name):
                 calls.setdefault(call.func.value, []).append(call)
-        mentions: dict[str, int] = {}
+            repeat = repeats.get(id(call))
+            if repeat is not None:  # the calls it makes, in place of the repeat; one mention each
+                calls.setdefault(repeat.function, []).extend(repeat.calls)
+                mentions[repeat.function] = mentions.get(repeat.function, 0) + len(repeat.calls) - 1
         for name in self.names:
             if id(name) not in self.attribute_names:
                 mentions[name.value] = mentions.get(name.value, 0) + 1
@@ -392,6 +405,18 @@ class Program:
             inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
+
+    def _read_builder_repeats(self, module: cst.Module) -> None:
+        """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
+        written where the repeat is."""
+        self.builder_repeats = read_builder_repeats(
+            self.aliases, module, self.repeated_calls, self.defined_in
+        )
+        for repeat in self.builder_repeats:
+            for call in repeat.calls:
+                self.repeat_of[id(call)] = repeat
+                if id(repeat.call) in self.defined_in:
+                    self.defined_in[id(call)] = self.defined_in[id(repeat.call)]
 
     def _read_nested_builders(
         self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]

@@ -42,10 +42,12 @@ read become ``__init__`` parameters with the builder's defaults (``def __init__(
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     literal_string,
@@ -186,8 +188,11 @@ class BuilderClassesRule(Rule):
             _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
+        repeats: dict[int, tuple[BuilderRepeat, list[tuple[cst.Call, CallEdit]]]] = {}
         for index, call in enumerate(builder.calls):
-            caller = program.builder_of(call)
+            repeat = program.repeat_of.get(id(call))  # a call that slim.repeat makes
+            site = repeat.call if repeat is not None else call
+            caller = program.builder_of(site)
             attribute = program.fresh_name(builder.definition.name.value)
             values = [
                 kwarg(n, value.deep_clone())
@@ -197,12 +202,15 @@ class BuilderClassesRule(Rule):
             # named after the call's variable scope (under the caller's inner scopes: the path
             # joined by "_"), as TF1 named its variables
             named = scopes[index] if scopes else None
+            if named is not None and "/" in named:  # a repeat's ``Repeat/block35_1``
+                *outer, last = named.split("/")
+                named = inner_keras_name(tuple(outer), last)
             if paths[index]:
                 named = inner_keras_name(paths[index][:-1], paths[index][-1])
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
             if named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
-            where = ctx.positions[call]
+            where = ctx.positions[site]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
                 called = attribute
@@ -229,7 +237,20 @@ class BuilderClassesRule(Rule):
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
                 )
-            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called))
+            edit = _call_edit(builder, flag, frozenset(init), called)
+            if repeat is None:
+                ctx.then(RULE, call, edit)
+            else:
+                repeats.setdefault(id(site), (repeat, []))[1].append((call, edit))
+        for repeat, edits in repeats.values():
+            ctx.claim(repeat.call.func)
+            ctx.edit(RULE, repeat.call, _chained(repeat, edits, scoped | {api.CONTRIB_SCOPE_ARG}))
+            ctx.apply(
+                RULE,
+                repeat.call,
+                f"slim.repeat of `{repeat.function}` -> {len(edits)} `{class_name}` instances "
+                "created once in the caller's __init__, applied in a chain",
+            )
         return True
 
 
@@ -465,6 +486,34 @@ def _call_edit(  # type: ignore[no-untyped-def]
         if function is not None:
             changes["func"] = cst.parse_expression(function)
         return updated.with_changes(**changes)
+
+    return edit
+
+
+CallEdit = Callable[[cst.CSTNode], cst.CSTNode]
+
+
+def _chained(
+    repeat: BuilderRepeat, edits: list[tuple[cst.Call, CallEdit]], dropped: set[str]
+) -> CallEdit:
+    """``slim.repeat(net, 2, block, scale=0.17)`` -> ``self.block_2(self.block_1(net))``: each
+    repetition's call (``analysis.builder_repeats``) with the repeat's keywords as they were rewritten
+    (``dropped``, which only named the variable scope, left out), edited as a call of its instance."""
+
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        outputs = positional(updated)[0].value
+        keywords = [
+            a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            for a in updated.args
+            if a.keyword is not None and a.keyword.value not in dropped
+        ]
+        for _, one in edits:
+            call = cst.Call(cst.Name(repeat.function), [cst.Arg(outputs), *keywords])
+            made = one(call)
+            assert isinstance(made, cst.BaseExpression)
+            outputs = made
+        return outputs
 
     return edit
 
