@@ -411,3 +411,21 @@ def training_flag(builder: Builder) -> str | None:
     if flag is None or flag in bound_names(body):
         return None
     return flag
+
+
+def caller_flag(
+    builder: Builder, caller: Builder, given: cst.BaseExpression | None
+) -> str | None:
+    """The training flag of ``caller`` that ``builder``, called only from ``caller`` and taking no flag
+    of its own, receives through the ``arg_scope`` in force at its calls (facenet's blocks: ``is_training``
+    ``given`` to ``slim.batch_norm`` by the caller's scope): ``builder``'s class then takes ``training``
+    and its calls pass the caller's, renamed ``training`` too (BN018). None: not so."""
+    own = parameter_names(builder.definition.params)
+    body = builder.definition.body
+    flags = {*api.TRAINING_FLAG_NAMES, "training"}
+    if own & flags or "training" in bound_names(body) | read_names(body):
+        return None
+    flag = "training" if "training" in caller.parameters() else training_flag(caller)
+    if flag is None or not isinstance(given, cst.Name) or given.value != flag:
+        return None
+    return None if flag in bound_names(body) | read_names(body) else flag

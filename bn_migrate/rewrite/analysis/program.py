@@ -28,6 +28,7 @@ from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_buil
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
+    caller_flag,
     read_builder,
     read_nested_builder,
 )
@@ -170,6 +171,9 @@ class Program:
     repeat_of: dict[int, BuilderRepeat] = field(
         default_factory=dict
     )  # id(call of a builder a repeat makes, not in the tree) -> the repeat
+    caller_flags: dict[str, str] = field(
+        default_factory=dict
+    )  # a builder's name -> its caller's flag it gets through an arg_scope (``builders.caller_flag``)
     inner_scopes: dict[str, InnerScopes] = field(
         default_factory=dict
     )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
@@ -400,11 +404,36 @@ class Program:
             if builder is not None:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
+        self._read_caller_flags()
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
         for builder_name, builder in self.builders.items():
             inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
+
+    def _read_caller_flags(self) -> None:
+        """Nested builders given their one caller's training flag by the ``arg_scope`` at their calls
+        (``is_training`` for ``slim.batch_norm``): ``builders.caller_flag``."""
+        for name, builder in self.builders.items():
+            if not builder.nested:
+                continue
+            sites = [self.repeat_of[id(c)].call if id(c) in self.repeat_of else c for c in builder.calls]
+            callers = {id(self.builder_of(site)) for site in sites}
+            caller = self.builder_of(sites[0])
+            if caller is None or len(callers) != 1:
+                continue
+            given = [
+                (self.scopes.defaults(site, api.CONTRIB_BATCH_NORM) or {}).get("is_training")
+                for site in sites
+            ]
+            values = {id(arg.value) if arg is not None else None for arg in given}
+            if len(values) != 1 or given[0] is None:
+                continue
+            if self.scopes.written_in.get(id(given[0].value)) is not caller.definition:
+                continue
+            flag = caller_flag(builder, caller, given[0].value)
+            if flag is not None:
+                self.caller_flags[name] = flag
 
     def _read_builder_repeats(self, module: cst.Module) -> None:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,

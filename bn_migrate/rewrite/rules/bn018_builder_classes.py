@@ -182,10 +182,11 @@ class BuilderClassesRule(Rule):
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        passed = builder.definition.name.value in program.caller_flags  # the caller's flag
         ctx.edit(
             RULE,
             builder.definition,
-            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
+            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer", flag=passed),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
         repeats: dict[int, tuple[BuilderRepeat, list[tuple[cst.Call, CallEdit]]]] = {}
@@ -237,7 +238,7 @@ class BuilderClassesRule(Rule):
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
                 )
-            edit = _call_edit(builder, flag, frozenset(init), called)
+            edit = _call_edit(builder, flag, frozenset(init), called, passed)
             if repeat is None:
                 ctx.then(RULE, call, edit)
             else:
@@ -392,9 +393,11 @@ def _as_class(  # type: ignore[no-untyped-def]
     stored: list[str],
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
+    flag: bool = False,
 ):
     """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
-    defaults kept); those in ``stored`` are kept on the instance."""
+    defaults kept); those in ``stored`` are kept on the instance. ``flag``: ``call`` takes
+    ``training`` after the inputs (the builder received its caller's flag through an arg_scope)."""
     names = [p if isinstance(p, str) else p.name.value for p in init]
     written = [
         p
@@ -423,6 +426,8 @@ def _as_class(  # type: ignore[no-untyped-def]
         kept = [
             p for p in params.params if p.name.value not in names and p.name.value not in dropped
         ]
+        if flag and kept:
+            kept.insert(1, cst.Param(cst.Name("training"), comma=kept[0].comma))
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = updated.with_changes(
@@ -456,6 +461,7 @@ def _call_edit(  # type: ignore[no-untyped-def]
     flag: str | None,
     dropped: frozenset[str] = frozenset(),
     function: str | None = None,
+    passed: bool = False,
 ):
     """A call of the builder as its class's instance is called: every positional argument after the
     inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
@@ -482,6 +488,13 @@ def _call_edit(  # type: ignore[no-untyped-def]
             args.append(arg)
         if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if passed:  # the caller's training flag, which BN018 names ``training`` there too
+            training = kwarg("training", cst.Name("training"))
+            if len(args) > 1:  # between the inputs and the rest, separated as they were
+                training = training.with_changes(comma=args[0].comma)
+            else:
+                args[0] = args[0].with_changes(comma=cst.Comma(cst.SimpleWhitespace(""), cst.SimpleWhitespace(" ")))
+            args.insert(1, training)
         changes: dict[str, object] = {"args": args}
         if function is not None:
             changes["func"] = cst.parse_expression(function)
