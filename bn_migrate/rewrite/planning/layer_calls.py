@@ -742,7 +742,10 @@ def finish(
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
             normalizer = ctx.program.fresh_name(f"{name}_bn")
-            plan.normalizer.kwargs.append(("name", f'"{normalizer}"'))
+            # under inner scopes the Keras name follows the layer's (the object's may have taken a
+            # suffix: another class made a layer of that path, ``Branch_0_Conv2d_1x1_layer``)
+            named = f"{_keras_name(plan)}_bn" if scopes else normalizer
+            plan.normalizer.kwargs.append(("name", quoted(named)))
             plan.normalizer.object_name = _hoist(
                 ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
             )
@@ -810,6 +813,13 @@ def _path_object_name(ctx: Context, plan: LayerPlan) -> str:
     given = next(source for key, source in plan.kwargs if key == "name")
     assert isinstance(given, cst.SimpleString)
     return layer_object_name(ctx, given, "layer")
+
+
+def _keras_name(plan: LayerPlan) -> str:
+    """The Keras name ``_named_under`` gave the layer."""
+    given = next(source for key, source in plan.kwargs if key == "name")
+    assert isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str)
+    return given.evaluated_value
 
 
 def quoted(text: str) -> str:
