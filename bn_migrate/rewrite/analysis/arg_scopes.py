@@ -30,8 +30,8 @@ from bn_migrate.rewrite.analysis.arg_scope_blocks import (
     read_factory,
     resolve_block,
 )
-from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.builder_repeats import repeated_function
+from bn_migrate.rewrite.analysis.names import AliasTable
 
 Scope = Mapping[str, Mapping[str, cst.Arg]]
 """op key (canonical qualified name) -> keyword -> the ``arg_scope`` argument that gave it."""

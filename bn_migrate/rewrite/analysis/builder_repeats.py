@@ -97,9 +97,7 @@ def read_builder_repeats(
     return found
 
 
-def _refusal(
-    call: cst.Call, function: cst.FunctionDef, branched: bool, looped: bool
-) -> str | None:
+def _refusal(call: cst.Call, function: cst.FunctionDef, branched: bool, looped: bool) -> str | None:
     """Why the repeat of ``function`` at ``call`` is not read (None: it is)."""
     if any(arg.star for arg in call.args):
         return "its *args/**kwargs hide the calls' arguments"

@@ -413,9 +413,7 @@ def training_flag(builder: Builder) -> str | None:
     return flag
 
 
-def caller_flag(
-    builder: Builder, caller: Builder, given: cst.BaseExpression | None
-) -> str | None:
+def caller_flag(builder: Builder, caller: Builder, given: cst.BaseExpression | None) -> str | None:
     """The training flag of ``caller`` that ``builder``, called only from ``caller`` and taking no flag
     of its own, receives through the ``arg_scope`` in force at its calls (facenet's blocks: ``is_training``
     ``given`` to ``slim.batch_norm`` by the caller's scope): ``builder``'s class then takes ``training``

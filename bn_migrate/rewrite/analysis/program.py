@@ -417,7 +417,9 @@ class Program:
         for name, builder in self.builders.items():
             if not builder.nested:
                 continue
-            sites = [self.repeat_of[id(c)].call if id(c) in self.repeat_of else c for c in builder.calls]
+            sites = [
+                self.repeat_of[id(c)].call if id(c) in self.repeat_of else c for c in builder.calls
+            ]
             callers = {id(self.builder_of(site)) for site in sites}
             caller = self.builder_of(sites[0])
             if caller is None or len(callers) != 1:

@@ -235,7 +235,9 @@ def carried(
     if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
         value = held.value  # is its dict literal: what its entries read must mean the same there
     clash = sorted(read_names(value) & local)
-    if not clash or (flag and isinstance(value, cst.Name) and _caller_flag(ctx, used, written) == clash):
+    if not clash or (
+        flag and isinstance(value, cst.Name) and _caller_flag(ctx, used, written) == clash
+    ):
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
     there = f"`{used.name.value}`" if used is not None else "module level"

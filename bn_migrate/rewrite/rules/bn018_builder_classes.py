@@ -493,7 +493,9 @@ def _call_edit(  # type: ignore[no-untyped-def]
             if len(args) > 1:  # between the inputs and the rest, separated as they were
                 training = training.with_changes(comma=args[0].comma)
             else:
-                args[0] = args[0].with_changes(comma=cst.Comma(cst.SimpleWhitespace(""), cst.SimpleWhitespace(" ")))
+                args[0] = args[0].with_changes(
+                    comma=cst.Comma(cst.SimpleWhitespace(""), cst.SimpleWhitespace(" "))
+                )
             args.insert(1, training)
         changes: dict[str, object] = {"args": args}
         if function is not None:
