@@ -232,6 +232,7 @@ class Program:
             program._read_datasets()
         program._read_training(module)
         program._read_arg_scopes(module)
+        program._read_builder_repeats(module)
         program.wrapper_refusals = bn_wrappers.refused_calls(module, aliases)
         program.held_dicts = read_held_dicts(module, program.calls, program.defined_in)
         for statement in module.body:
@@ -367,7 +368,6 @@ class Program:
         created once, as at module level."""
         calls: dict[str, list[cst.Call]] = {}
         mentions: dict[str, int] = {}
-        self._read_builder_repeats(module)
         repeats = {id(r.call): r for r in self.builder_repeats if r.calls}
         for call in self.calls:
             if isinstance(call.func, cst.Name):
