@@ -75,6 +75,7 @@ class BuilderClassesRule(Rule):
 
     def plan(self, ctx: Context) -> None:
         program = ctx.program
+        instances: Instances = {}  # caller -> the nested instances its __init__ creates
         for builder in _converted(ctx):
             name = builder.definition.name.value
             class_name = program.fresh_name(_camel(name))
@@ -82,7 +83,7 @@ class BuilderClassesRule(Rule):
             if flag is not None:
                 _rename(ctx, builder, flag)
             if builder.nested:
-                if not self._nested(ctx, builder, class_name, flag):
+                if not self._nested(ctx, builder, class_name, flag, instances):
                     continue
                 from_graph = all(program.builder_of(call) is None for call in builder.calls)
                 made_at = (
@@ -119,7 +120,7 @@ class BuilderClassesRule(Rule):
                     name,
                     class_name,
                     _input_shape(ctx, builder),
-                    tuple(_weights(ctx, builder, keras_name, made)),
+                    tuple(_weights(ctx, builder, keras_name, made, instances)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
                     (("name", keras_name),),  # the Keras paths above start with the instance's name
                 )
@@ -137,7 +138,9 @@ class BuilderClassesRule(Rule):
             )
 
     @staticmethod
-    def _nested(ctx: Context, builder: Builder, class_name: str, flag: str | None) -> bool:
+    def _nested(
+        ctx: Context, builder: Builder, class_name: str, flag: str | None, instances: Instances
+    ) -> bool:
         """A builder called from builders: its literal parameters become ``__init__`` parameters, each
         call an instance created in the caller's ``__init__`` and called where the call was."""
         program = ctx.program
@@ -211,6 +214,11 @@ class BuilderClassesRule(Rule):
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
             if named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
+                if caller is not None:  # the TF1 scope path its layers are made under
+                    tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
+                    instances.setdefault(caller.definition.name.value, []).append(
+                        (tf1, named, builder, made)
+                    )
             where = ctx.positions[site]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
@@ -555,15 +563,49 @@ def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
     return tuple(int(size.value) for size in sizes[1:] if isinstance(size, cst.Integer)) or None
 
 
+Instances = dict[str, list[tuple[str, str, Builder, list[cst.SimpleStatementLine]]]]
+"""A builder's name -> the instances of nested builders its class creates: (the TF1 scope path their
+layers are made under, below the caller's; the instance's Keras name; its builder; its layers)."""
+
+
 def _weights(
-    ctx: Context, builder: Builder, keras_name: str, made: list[cst.SimpleStatementLine]
+    ctx: Context,
+    builder: Builder,
+    keras_name: str,
+    made: list[cst.SimpleStatementLine],
+    instances: Instances,
 ) -> list[tuple[str, str]]:
     """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers or
-    slim with a literal ``name=`` / ``scope=`` (what fixes both names); other layers are left to name
-    matching. A layer made under variable scopes inside the body (``analysis.inner_scopes``) has the
-    scope path in its TF1 name and the path joined by ``_`` in its Keras name."""
-    tf1_names = _tf1_layer_names(ctx, builder)
+    slim with a literal ``name=`` / ``scope=`` (what fixes both names), and those of the nested
+    instances named after a scope (``Repeat/block35_1`` -> ``Repeat_block35_1``, ``Mixed_6a``); other
+    layers are left to name matching. A layer made under variable scopes inside the body
+    (``analysis.inner_scopes``) has the scope path in its TF1 name and the path joined by ``_`` in its
+    Keras name."""
     scope = scope_name(builder)
+    return [
+        (f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{keras}")
+        for tf1, keras in _relative_weights(ctx, builder, made, instances)
+    ]
+
+
+def _relative_weights(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine], instances: Instances
+) -> list[tuple[str, str]]:
+    """``_weights`` below the builder's scope and its instance's name."""
+    pairs = _own_weights(ctx, builder, made)
+    for tf1_scope, keras_scope, nested, nested_made in instances.get(
+        builder.definition.name.value, []
+    ):
+        for tf1, keras in _relative_weights(ctx, nested, nested_made, instances):
+            pairs.append((f"{tf1_scope}/{tf1}" if tf1_scope else tf1, f"{keras_scope}/{keras}"))
+    return pairs
+
+
+def _own_weights(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
+) -> list[tuple[str, str]]:
+    """The pairs of the layers the builder's own body makes, relative to its scope and name."""
+    tf1_names = _tf1_layer_names(ctx, builder)
     pairs = []
     for statement in made:
         small = statement.body[0]
@@ -584,8 +626,7 @@ def _weights(
                 and given.value.value == "False"
             ) or weight not in weight_names:
                 continue
-            tf1 = f"{tf1_layer}/{weight_names[weight]}"
-            pairs.append((f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{layer}/{weight}"))
+            pairs.append((f"{tf1_layer}/{weight_names[weight]}", f"{layer}/{weight}"))
     return pairs
 
 
