@@ -33,6 +33,15 @@ layers at each call in TF1, so each call becomes an instance created in the call
 parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
 net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
+``slim.repeat(net, 5, block35, scale=0.17)`` of such a builder made ``Repeat/block35_1`` ...
+``Repeat/block35_5`` in TF1 (``Repeat_1``, ``Repeat_2``... for the later repeats of the same scope;
+``analysis.builder_repeats``): each repetition becomes its own instance, ``Block35(scale=0.17,
+name="Repeat_block35_1")``, and the repeat the chain ``self.block35_5(...self.block35_1(net)...)``; the
+report maps ``Repeat/block35_1/Branch_0/Conv2d_1x1/weights`` to ``Repeat_block35_1/Branch_0_Conv2d_1x1/
+kernel``. A builder that takes no training flag but whose batch norms get their caller's through the
+caller's ``arg_scope`` (facenet's blocks: ``slim.arg_scope([slim.batch_norm], is_training=is_training)``
+around the calls) gets a ``training`` parameter, and each call passes the caller's.
+
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
