@@ -157,3 +157,31 @@ def test_a_repeat_at_module_level_is_left() -> None:
     result = rewrite_source(source, path="case.py")
     assert result.code == source
     assert any("runs at module level" in s.message for s in result.left), result.left
+
+
+def test_a_flag_from_a_module_level_arg_scope_into_a_builder_is_left() -> None:
+    """The builder becomes a class whose ``call`` cannot read the module's placeholder (it lives in the
+    graph function): left, where it was written ``training=is_training`` into the class (a NameError)."""
+    source = (
+        HEAD
+        + BLOCK
+        + (
+            "x = tf.placeholder(tf.float32, [None, 4, 4, 3])\n"
+            "is_training = tf.placeholder(tf.bool, [])\n"
+            "with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, "
+            'normalizer_params={"updates_collections": None}):\n'
+            "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+            "        net = block(x)\n"
+            "loss = tf.reduce_mean(net)\n"
+            "train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+            "with tf.Session() as sess:\n"
+            "    sess.run(tf.global_variables_initializer())\n"
+            "    for step in range(2):\n"
+            "        _, value = sess.run([train_op, loss], feed_dict={x: 0.0, is_training: True})\n"
+        )
+    )
+    result = rewrite_source(source, path="case.py")
+    assert result.code == source
+    assert any("reads the graph tensor `is_training`" in s.message for s in result.left), (
+        result.left
+    )

@@ -226,6 +226,18 @@ def carried(
     used = _site_function(ctx, site)
     if used is written:
         return True
+    builder = ctx.program.builder_of(site)
+    tensors = sorted(read_names(arg.value) & ctx.program.graph_tensor_names())
+    if written is None and builder is not None and tensors:
+        what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+        ctx.leave(
+            rule,
+            site,
+            f"`{what}{code(ctx, arg.value)}` comes from an arg_scope at module level and reads the "
+            f"graph tensor `{tensors[0]}`, which the Keras class `{used.name.value if used else ''}` "
+            "becomes cannot read (it exists only in the graph function): not migrated",
+        )
+        return False
     local: set[str] = set()
     for definition in (written, used):
         if definition is not None:
