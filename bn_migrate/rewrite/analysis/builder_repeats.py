@@ -61,14 +61,19 @@ def read_builder_repeats(
     module: cst.Module,
     repeated_calls: set[int],
     defined_in: dict[int, cst.CSTNode],
+    calls: list[cst.Call],
 ) -> list[BuilderRepeat]:
-    """Every ``slim.repeat`` of a module-level function, in source order, read or refused."""
+    """Every ``slim.repeat`` of a module-level function, in source order, read or refused (``calls``:
+    the module's calls, to skip the walks when there is none)."""
     definitions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+    functions = set(definitions)
+    if not any(repeated_function(aliases, call, functions) for call in calls):
+        return []
     found: list[BuilderRepeat] = []
     for function in definitions.values():
         numbered = 0  # default-named ``Repeat`` scopes opened so far in this function
         for call, branched in _repeats_in(aliases, function):
-            name = repeated_function(aliases, call, set(definitions))
+            name = repeated_function(aliases, call, functions)
             scope = keyword(call, api.CONTRIB_SCOPE_ARG)
             if name is None:
                 numbered += scope is None

@@ -441,7 +441,7 @@ class Program:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
         written where the repeat is."""
         self.builder_repeats = read_builder_repeats(
-            self.aliases, module, self.repeated_calls, self.defined_in
+            self.aliases, module, self.repeated_calls, self.defined_in, self.calls
         )
         for repeat in self.builder_repeats:
             for call in repeat.calls:
