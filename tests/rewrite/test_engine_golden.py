@@ -54,6 +54,7 @@ SUPPORTED_FIXTURES = (
     "slim_nested_scopes",
     "slim_conv_repeat",
     "inner_scopes",
+    "repeat_blocks",
     "app_run_flags",
     "entry_calls_train",
     "named_init_logging",

@@ -173,7 +173,13 @@ def test_rewrite_library_then_check_from_report(tmp_path: Path) -> None:
     layers = {layer["new"] for layer in pairs[0]["report"]["layers"]}
     # built with the report's model_args (name="Net", the builder's scope): the TF1 names' own prefix
     assert "Net/Block/Conv2d_3x3_bn" in layers
+    # slim.repeat's repetitions, each its own instance named after its TF1 scope, mapped by the report
+    assert "Net/Repeat_block_2/Conv2d_3x3_bn" in layers
     document = json.loads(report.read_text())
+    assert (
+        document["models"][0]["variables"]["Net/Repeat/block_2/Conv2d_3x3/BatchNorm/moving_mean"]
+        == "Net/Repeat_block_2/Conv2d_3x3_bn/moving_mean"
+    )
     document["models"][0]["new"] = f"{PLANTED}::Inference"
     planted = tmp_path / "planted.json"
     planted.write_text(json.dumps(document), encoding="utf-8")

@@ -30,6 +30,7 @@ from bn_migrate.rewrite.analysis.arg_scope_blocks import (
     read_factory,
     resolve_block,
 )
+from bn_migrate.rewrite.analysis.builder_repeats import repeated_function
 from bn_migrate.rewrite.analysis.names import AliasTable
 
 Scope = Mapping[str, Mapping[str, cst.Arg]]
@@ -220,6 +221,9 @@ class ArgScopeReader(cst.CSTVisitor):
         self.facts._sites[id(node)] = _Site(self.function, tuple(self.chain), unknown)
         if isinstance(node.func, cst.Name) and node.func.value in self.functions:
             self.calls_of.setdefault(node.func.value, []).append(node)
+        repeated = repeated_function(self.aliases, node, self.functions)
+        if repeated is not None:  # ``slim.repeat(net, n, block)`` calls ``block`` where it runs
+            self.calls_of.setdefault(repeated, []).append(node)
 
     def finish(self, calls: list[cst.Call]) -> ArgScopes:
         """The facts, with the scope each module-level function runs under (read after the walk of the

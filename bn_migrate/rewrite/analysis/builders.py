@@ -179,13 +179,14 @@ def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
 
 def _call_scope_names(builder: Builder) -> list[str | None]:
     """The scope each call of a per-call builder enters: the literal its scope parameter gets, or the
-    default name when it is called once leaving it None (None: unknown; several calls would get names
-    TF1 makes unique per enclosing scope, ``Block_1``..., which this version does not follow)."""
+    default name for the one call leaving it None (None: unknown; several such calls would get names
+    TF1 makes unique per enclosing scope, ``Block_1``..., which this version does not follow). A call
+    that ``slim.repeat`` makes passes the path below its caller's scope, ``Repeat/block35_1``."""
     assert builder.scope is not None and isinstance(builder.scope.name, cst.Name)
     values = builder.arguments(builder.scope.name.value)
-    if len(values) == 1 and _is_none(values[0]):
-        return [literal_string(builder.scope.default)]
-    return [literal_string(v) for v in values]
+    unnamed = sum(1 for v in values if _is_none(v))
+    default = literal_string(builder.scope.default) if unnamed == 1 else None
+    return [default if _is_none(v) else literal_string(v) for v in values]
 
 
 def scope_name(builder: Builder) -> str | None:
@@ -410,3 +411,19 @@ def training_flag(builder: Builder) -> str | None:
     if flag is None or flag in bound_names(body):
         return None
     return flag
+
+
+def caller_flag(builder: Builder, caller: Builder, given: cst.BaseExpression | None) -> str | None:
+    """The training flag of ``caller`` that ``builder``, called only from ``caller`` and taking no flag
+    of its own, receives through the ``arg_scope`` in force at its calls (facenet's blocks: ``is_training``
+    ``given`` to ``slim.batch_norm`` by the caller's scope): ``builder``'s class then takes ``training``
+    and its calls pass the caller's, renamed ``training`` too (BN018). None: not so."""
+    own = parameter_names(builder.definition.params)
+    body = builder.definition.body
+    flags = {*api.TRAINING_FLAG_NAMES, "training"}
+    if own & flags or "training" in bound_names(body) | read_names(body):
+        return None
+    flag = "training" if "training" in caller.parameters() else training_flag(caller)
+    if flag is None or not isinstance(given, cst.Name) or given.value != flag:
+        return None
+    return None if flag in bound_names(body) | read_names(body) else flag

@@ -24,9 +24,11 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
+from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_builder_repeats
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
+    caller_flag,
     read_builder,
     read_nested_builder,
 )
@@ -163,6 +165,15 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    builder_repeats: list[BuilderRepeat] = field(
+        default_factory=list
+    )  # ``slim.repeat`` of the module's functions (``analysis.builder_repeats``)
+    repeat_of: dict[int, BuilderRepeat] = field(
+        default_factory=dict
+    )  # id(call of a builder a repeat makes, not in the tree) -> the repeat
+    caller_flags: dict[str, str] = field(
+        default_factory=dict
+    )  # a builder's name -> its caller's flag it gets through an arg_scope (``builders.caller_flag``)
     inner_scopes: dict[str, InnerScopes] = field(
         default_factory=dict
     )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
@@ -221,6 +232,7 @@ class Program:
             program._read_datasets()
         program._read_training(module)
         program._read_arg_scopes(module)
+        program._read_builder_repeats(module)
         program.wrapper_refusals = bn_wrappers.refused_calls(module, aliases)
         program.held_dicts = read_held_dicts(module, program.calls, program.defined_in)
         for statement in module.body:
@@ -355,10 +367,15 @@ class Program:
         or several times sharing one variable scope (``analysis.builders``): the layers they create are
         created once, as at module level."""
         calls: dict[str, list[cst.Call]] = {}
+        mentions: dict[str, int] = {}
+        repeats = {id(r.call): r for r in self.builder_repeats if r.calls}
         for call in self.calls:
             if isinstance(call.func, cst.Name):
                 calls.setdefault(call.func.value, []).append(call)
-        mentions: dict[str, int] = {}
+            repeat = repeats.get(id(call))
+            if repeat is not None:  # the calls it makes, in place of the repeat; one mention each
+                calls.setdefault(repeat.function, []).extend(repeat.calls)
+                mentions[repeat.function] = mentions.get(repeat.function, 0) + len(repeat.calls) - 1
         for name in self.names:
             if id(name) not in self.attribute_names:
                 mentions[name.value] = mentions.get(name.value, 0) + 1
@@ -387,11 +404,50 @@ class Program:
             if builder is not None:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
+        self._read_caller_flags()
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
         for builder_name, builder in self.builders.items():
             inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
+
+    def _read_caller_flags(self) -> None:
+        """Nested builders given their one caller's training flag by the ``arg_scope`` at their calls
+        (``is_training`` for ``slim.batch_norm``): ``builders.caller_flag``."""
+        for name, builder in self.builders.items():
+            if not builder.nested:
+                continue
+            sites = [
+                self.repeat_of[id(c)].call if id(c) in self.repeat_of else c for c in builder.calls
+            ]
+            callers = {id(self.builder_of(site)) for site in sites}
+            caller = self.builder_of(sites[0])
+            if caller is None or len(callers) != 1:
+                continue
+            given = [
+                (self.scopes.defaults(site, api.CONTRIB_BATCH_NORM) or {}).get("is_training")
+                for site in sites
+            ]
+            values = {id(arg.value) if arg is not None else None for arg in given}
+            if len(values) != 1 or given[0] is None:
+                continue
+            if self.scopes.written_in.get(id(given[0].value)) is not caller.definition:
+                continue
+            flag = caller_flag(builder, caller, given[0].value)
+            if flag is not None:
+                self.caller_flags[name] = flag
+
+    def _read_builder_repeats(self, module: cst.Module) -> None:
+        """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
+        written where the repeat is."""
+        self.builder_repeats = read_builder_repeats(
+            self.aliases, module, self.repeated_calls, self.defined_in, self.calls
+        )
+        for repeat in self.builder_repeats:
+            for call in repeat.calls:
+                self.repeat_of[id(call)] = repeat
+                if id(repeat.call) in self.defined_in:
+                    self.defined_in[id(call)] = self.defined_in[id(repeat.call)]
 
     def _read_nested_builders(
         self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]

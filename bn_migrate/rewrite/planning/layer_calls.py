@@ -200,11 +200,18 @@ def scoped_call(
 
 
 def carried(
-    ctx: Context, rule: str, site: cst.Call, arg: cst.Arg, written: cst.FunctionDef | None
+    ctx: Context,
+    rule: str,
+    site: cst.Call,
+    arg: cst.Arg,
+    written: cst.FunctionDef | None,
+    flag: bool = False,
 ) -> bool:
     """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
     makes? Only when it reads no name that is local to either function: such a name means something
-    else (or nothing) at the other place. False: left with the reason."""
+    else (or nothing) at the other place. ``flag``: ``arg`` is a batch norm's ``is_training``, read when
+    the layer is rebuilt: the caller's training flag given to a builder that receives it
+    (``Program.caller_flags``, BN018) is ``training`` in both. False: left with the reason."""
     regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
     tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
     if tf1 is not None:  # claimed with its arg_scope, it would be copied into TF2 code as it is
@@ -219,6 +226,18 @@ def carried(
     used = _site_function(ctx, site)
     if used is written:
         return True
+    builder = ctx.program.builder_of(site)
+    tensors = sorted(read_names(arg.value) & ctx.program.graph_tensor_names())
+    if written is None and builder is not None and tensors:
+        what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+        ctx.leave(
+            rule,
+            site,
+            f"`{what}{code(ctx, arg.value)}` comes from an arg_scope at module level and reads the "
+            f"graph tensor `{tensors[0]}`, which the Keras class `{used.name.value if used else ''}` "
+            "becomes cannot read (it exists only in the graph function): not migrated",
+        )
+        return False
     local: set[str] = set()
     for definition in (written, used):
         if definition is not None:
@@ -228,7 +247,9 @@ def carried(
     if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
         value = held.value  # is its dict literal: what its entries read must mean the same there
     clash = sorted(read_names(value) & local)
-    if not clash:
+    if not clash or (
+        flag and isinstance(value, cst.Name) and _caller_flag(ctx, used, written) == clash
+    ):
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
     there = f"`{used.name.value}`" if used is not None else "module level"
@@ -240,6 +261,25 @@ def carried(
         f"else where the layer is made ({there}): not migrated",
     )
     return False
+
+
+def _caller_flag(
+    ctx: Context, used: cst.FunctionDef | None, written: cst.FunctionDef | None
+) -> list[str]:
+    """``[flag]`` when the builder ``used`` receives the training flag ``flag`` of the builder ``written``
+    (its one caller) through an arg_scope (``Program.caller_flags``); else []."""
+    if used is None or written is None:
+        return []
+    flag = ctx.program.caller_flags.get(used.name.value)
+    builder = ctx.program.builders.get(used.name.value)
+    if flag is None or builder is None:
+        return []
+    sites = [ctx.program.repeat_of.get(id(c)) for c in builder.calls]
+    callers = {
+        ctx.program.defined_in.get(id(s.call if s is not None else c))
+        for s, c in zip(sites, builder.calls)
+    }
+    return [flag] if callers == {written} else []
 
 
 def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
@@ -479,11 +519,12 @@ def _normalizer(
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
             given[key.evaluated_value] = element.value
-            if not carried(ctx, rule, site, kwarg(key.evaluated_value, element.value), written):
+            entry = kwarg(key.evaluated_value, element.value)
+            if not carried(ctx, rule, site, entry, written, key.evaluated_value == _FLAG):
                 return None
     for word, arg in defaults.items():
         if word not in given and not carried(
-            ctx, rule, site, arg, scopes.written_in.get(id(arg.value))
+            ctx, rule, site, arg, scopes.written_in.get(id(arg.value)), word == _FLAG
         ):
             return None
     pairs = [(k, a.value) for k, a in defaults.items() if k not in given] + list(given.items())
@@ -508,6 +549,9 @@ def _normalizer(
         plan.training = lambda: ctx.materialized(training).deep_clone()
     plan.inputs = 0
     return plan
+
+
+_FLAG = "is_training"  # slim batch_norm's training flag
 
 
 def _input_rank(ctx: Context, call: cst.Call, inputs: int | None) -> int | None:
@@ -712,7 +756,10 @@ def finish(
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
             normalizer = ctx.program.fresh_name(f"{name}_bn")
-            plan.normalizer.kwargs.append(("name", f'"{normalizer}"'))
+            # under inner scopes the Keras name follows the layer's (the object's may have taken a
+            # suffix: another class made a layer of that path, ``Branch_0_Conv2d_1x1_layer``)
+            named = f"{_keras_name(plan)}_bn" if scopes else normalizer
+            plan.normalizer.kwargs.append(("name", quoted(named)))
             plan.normalizer.object_name = _hoist(
                 ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
             )
@@ -780,6 +827,13 @@ def _path_object_name(ctx: Context, plan: LayerPlan) -> str:
     given = next(source for key, source in plan.kwargs if key == "name")
     assert isinstance(given, cst.SimpleString)
     return layer_object_name(ctx, given, "layer")
+
+
+def _keras_name(plan: LayerPlan) -> str:
+    """The Keras name ``_named_under`` gave the layer."""
+    given = next(source for key, source in plan.kwargs if key == "name")
+    assert isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str)
+    return given.evaluated_value
 
 
 def quoted(text: str) -> str:

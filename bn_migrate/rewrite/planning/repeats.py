@@ -14,6 +14,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat
 from bn_migrate.rewrite.analysis.builders import literal_string
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.context import Context
@@ -27,11 +28,29 @@ from bn_migrate.rewrite.planning.layer_calls import (
 
 
 def plan_repeats(ctx: Context, rule: str) -> None:
-    """Plan every ``slim.repeat`` / ``slim.stack`` call; each one migrated whole or left."""
+    """Plan every ``slim.repeat`` / ``slim.stack`` call; each one migrated whole or left. A repeat of
+    a builder function of the module is the builder rule's (BN018: one instance per repetition)."""
+    of_builders = {id(repeat.call): repeat for repeat in ctx.program.builder_repeats}
     for call in ctx.program.calls:
         kind = api.SLIM_REPEATERS.get(ctx.qualify(call.func) or "")
-        if kind is not None:
+        repeat = of_builders.get(id(call))
+        if repeat is not None:
+            _leave_unless_builder(ctx, rule, repeat)
+        elif kind is not None:
             _plan(ctx, rule, call, kind)
+
+
+def _leave_unless_builder(ctx: Context, rule: str, repeat: BuilderRepeat) -> None:
+    """Leave a repeat of a function of the module that was not read (``analysis.builder_repeats``) or
+    whose function does not become a Keras layer class, with the reason."""
+    builder = ctx.program.builders.get(repeat.function)
+    if repeat.refusal is None and builder is not None and ctx.program.builder_class(builder):
+        return
+    why = repeat.refusal or (
+        f"`{repeat.function}` does not become a Keras layer class (its own sites say why)"
+    )
+    ctx.leave(rule, repeat.call, f"slim.repeat of `{repeat.function}`: {why}; not migrated")
+    ctx.claim(repeat.call.func)
 
 
 def _plan(ctx: Context, rule: str, call: cst.Call, kind: str) -> None:

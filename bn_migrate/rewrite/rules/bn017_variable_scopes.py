@@ -171,7 +171,8 @@ class VariableScopesRule(Rule):
         if removable:
             ctx.edit(RULE, builder.definition.params, _without_params(set(removable)))
             for call in builder.calls:
-                ctx.edit(RULE, call, _without_args(builder, call, set(removable)))
+                if id(call) not in ctx.program.repeat_of:  # a repeat's call is BN018's chain
+                    ctx.edit(RULE, call, _without_args(builder, call, set(removable)))
         calls = len(builder.calls)
         removed = f"; `{'`, `'.join(removable)}` removed" if removable else ""
         if builder.per_call_scope:

@@ -33,6 +33,15 @@ layers at each call in TF1, so each call becomes an instance created in the call
 parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
 net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
+``slim.repeat(net, 5, block35, scale=0.17)`` of such a builder made ``Repeat/block35_1`` ...
+``Repeat/block35_5`` in TF1 (``Repeat_1``, ``Repeat_2``... for the later repeats of the same scope;
+``analysis.builder_repeats``): each repetition becomes its own instance, ``Block35(scale=0.17,
+name="Repeat_block35_1")``, and the repeat the chain ``self.block35_5(...self.block35_1(net)...)``; the
+report maps ``Repeat/block35_1/Branch_0/Conv2d_1x1/weights`` to ``Repeat_block35_1/Branch_0_Conv2d_1x1/
+kernel``. A builder that takes no training flag but whose batch norms get their caller's through the
+caller's ``arg_scope`` (facenet's blocks: ``slim.arg_scope([slim.batch_norm], is_training=is_training)``
+around the calls) gets a ``training`` parameter, and each call passes the caller's.
+
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
@@ -42,10 +51,12 @@ read become ``__init__`` parameters with the builder's defaults (``def __init__(
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     literal_string,
@@ -73,6 +84,7 @@ class BuilderClassesRule(Rule):
 
     def plan(self, ctx: Context) -> None:
         program = ctx.program
+        instances: Instances = {}  # caller -> the nested instances its __init__ creates
         for builder in _converted(ctx):
             name = builder.definition.name.value
             class_name = program.fresh_name(_camel(name))
@@ -80,7 +92,7 @@ class BuilderClassesRule(Rule):
             if flag is not None:
                 _rename(ctx, builder, flag)
             if builder.nested:
-                if not self._nested(ctx, builder, class_name, flag):
+                if not self._nested(ctx, builder, class_name, flag, instances):
                     continue
                 from_graph = all(program.builder_of(call) is None for call in builder.calls)
                 made_at = (
@@ -117,7 +129,7 @@ class BuilderClassesRule(Rule):
                     name,
                     class_name,
                     _input_shape(ctx, builder),
-                    tuple(_weights(ctx, builder, keras_name, made)),
+                    tuple(_weights(ctx, builder, keras_name, made, instances)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
                     (("name", keras_name),),  # the Keras paths above start with the instance's name
                 )
@@ -135,7 +147,9 @@ class BuilderClassesRule(Rule):
             )
 
     @staticmethod
-    def _nested(ctx: Context, builder: Builder, class_name: str, flag: str | None) -> bool:
+    def _nested(
+        ctx: Context, builder: Builder, class_name: str, flag: str | None, instances: Instances
+    ) -> bool:
         """A builder called from builders: its literal parameters become ``__init__`` parameters, each
         call an instance created in the caller's ``__init__`` and called where the call was."""
         program = ctx.program
@@ -180,14 +194,18 @@ class BuilderClassesRule(Rule):
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        passed = builder.definition.name.value in program.caller_flags  # the caller's flag
         ctx.edit(
             RULE,
             builder.definition,
-            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
+            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer", flag=passed),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
+        repeats: dict[int, tuple[BuilderRepeat, list[tuple[cst.Call, CallEdit]]]] = {}
         for index, call in enumerate(builder.calls):
-            caller = program.builder_of(call)
+            repeat = program.repeat_of.get(id(call))  # a call that slim.repeat makes
+            site = repeat.call if repeat is not None else call
+            caller = program.builder_of(site)
             attribute = program.fresh_name(builder.definition.name.value)
             values = [
                 kwarg(n, value.deep_clone())
@@ -197,12 +215,20 @@ class BuilderClassesRule(Rule):
             # named after the call's variable scope (under the caller's inner scopes: the path
             # joined by "_"), as TF1 named its variables
             named = scopes[index] if scopes else None
+            if named is not None and "/" in named:  # a repeat's ``Repeat/block35_1``
+                *outer, last = named.split("/")
+                named = inner_keras_name(tuple(outer), last)
             if paths[index]:
                 named = inner_keras_name(paths[index][:-1], paths[index][-1])
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
             if named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
-            where = ctx.positions[call]
+                if caller is not None:  # the TF1 scope path its layers are made under
+                    tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
+                    instances.setdefault(caller.definition.name.value, []).append(
+                        (tf1, named, builder, made)
+                    )
+            where = ctx.positions[site]
             if caller is None:  # a per-call builder called from the graph: a module-level object
                 target: cst.BaseAssignTargetExpression = cst.Name(attribute)
                 called = attribute
@@ -229,7 +255,20 @@ class BuilderClassesRule(Rule):
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
                 )
-            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called))
+            edit = _call_edit(builder, flag, frozenset(init), called, passed)
+            if repeat is None:
+                ctx.then(RULE, call, edit)
+            else:
+                repeats.setdefault(id(site), (repeat, []))[1].append((call, edit))
+        for repeat, edits in repeats.values():
+            ctx.claim(repeat.call.func)
+            ctx.edit(RULE, repeat.call, _chained(repeat, edits, scoped | {api.CONTRIB_SCOPE_ARG}))
+            ctx.apply(
+                RULE,
+                repeat.call,
+                f"slim.repeat of `{repeat.function}` -> {len(edits)} `{class_name}` instances "
+                "created once in the caller's __init__, applied in a chain",
+            )
         return True
 
 
@@ -371,9 +410,11 @@ def _as_class(  # type: ignore[no-untyped-def]
     stored: list[str],
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
+    flag: bool = False,
 ):
     """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
-    defaults kept); those in ``stored`` are kept on the instance."""
+    defaults kept); those in ``stored`` are kept on the instance. ``flag``: ``call`` takes
+    ``training`` after the inputs (the builder received its caller's flag through an arg_scope)."""
     names = [p if isinstance(p, str) else p.name.value for p in init]
     written = [
         p
@@ -402,6 +443,8 @@ def _as_class(  # type: ignore[no-untyped-def]
         kept = [
             p for p in params.params if p.name.value not in names and p.name.value not in dropped
         ]
+        if flag and kept:
+            kept.insert(1, cst.Param(cst.Name("training"), comma=kept[0].comma))
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = updated.with_changes(
@@ -435,6 +478,7 @@ def _call_edit(  # type: ignore[no-untyped-def]
     flag: str | None,
     dropped: frozenset[str] = frozenset(),
     function: str | None = None,
+    passed: bool = False,
 ):
     """A call of the builder as its class's instance is called: every positional argument after the
     inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
@@ -461,10 +505,47 @@ def _call_edit(  # type: ignore[no-untyped-def]
             args.append(arg)
         if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if passed:  # the caller's training flag, which BN018 names ``training`` there too
+            training = kwarg("training", cst.Name("training"))
+            if len(args) > 1:  # between the inputs and the rest, separated as they were
+                training = training.with_changes(comma=args[0].comma)
+            else:
+                args[0] = args[0].with_changes(
+                    comma=cst.Comma(cst.SimpleWhitespace(""), cst.SimpleWhitespace(" "))
+                )
+            args.insert(1, training)
         changes: dict[str, object] = {"args": args}
         if function is not None:
             changes["func"] = cst.parse_expression(function)
         return updated.with_changes(**changes)
+
+    return edit
+
+
+CallEdit = Callable[[cst.CSTNode], cst.CSTNode]
+
+
+def _chained(
+    repeat: BuilderRepeat, edits: list[tuple[cst.Call, CallEdit]], dropped: set[str]
+) -> CallEdit:
+    """``slim.repeat(net, 2, block, scale=0.17)`` -> ``self.block_2(self.block_1(net))``: each
+    repetition's call (``analysis.builder_repeats``) with the repeat's keywords as they were rewritten
+    (``dropped``, which only named the variable scope, left out), edited as a call of its instance."""
+
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        outputs = positional(updated)[0].value
+        keywords = [
+            a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            for a in updated.args
+            if a.keyword is not None and a.keyword.value not in dropped
+        ]
+        for _, one in edits:
+            call = cst.Call(cst.Name(repeat.function), [cst.Arg(outputs), *keywords])
+            made = one(call)
+            assert isinstance(made, cst.BaseExpression)
+            outputs = made
+        return outputs
 
     return edit
 
@@ -491,15 +572,49 @@ def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
     return tuple(int(size.value) for size in sizes[1:] if isinstance(size, cst.Integer)) or None
 
 
+Instances = dict[str, list[tuple[str, str, Builder, list[cst.SimpleStatementLine]]]]
+"""A builder's name -> the instances of nested builders its class creates: (the TF1 scope path their
+layers are made under, below the caller's; the instance's Keras name; its builder; its layers)."""
+
+
 def _weights(
-    ctx: Context, builder: Builder, keras_name: str, made: list[cst.SimpleStatementLine]
+    ctx: Context,
+    builder: Builder,
+    keras_name: str,
+    made: list[cst.SimpleStatementLine],
+    instances: Instances,
 ) -> list[tuple[str, str]]:
     """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers or
-    slim with a literal ``name=`` / ``scope=`` (what fixes both names); other layers are left to name
-    matching. A layer made under variable scopes inside the body (``analysis.inner_scopes``) has the
-    scope path in its TF1 name and the path joined by ``_`` in its Keras name."""
-    tf1_names = _tf1_layer_names(ctx, builder)
+    slim with a literal ``name=`` / ``scope=`` (what fixes both names), and those of the nested
+    instances named after a scope (``Repeat/block35_1`` -> ``Repeat_block35_1``, ``Mixed_6a``); other
+    layers are left to name matching. A layer made under variable scopes inside the body
+    (``analysis.inner_scopes``) has the scope path in its TF1 name and the path joined by ``_`` in its
+    Keras name."""
     scope = scope_name(builder)
+    return [
+        (f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{keras}")
+        for tf1, keras in _relative_weights(ctx, builder, made, instances)
+    ]
+
+
+def _relative_weights(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine], instances: Instances
+) -> list[tuple[str, str]]:
+    """``_weights`` below the builder's scope and its instance's name."""
+    pairs = _own_weights(ctx, builder, made)
+    for tf1_scope, keras_scope, nested, nested_made in instances.get(
+        builder.definition.name.value, []
+    ):
+        for tf1, keras in _relative_weights(ctx, nested, nested_made, instances):
+            pairs.append((f"{tf1_scope}/{tf1}" if tf1_scope else tf1, f"{keras_scope}/{keras}"))
+    return pairs
+
+
+def _own_weights(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
+) -> list[tuple[str, str]]:
+    """The pairs of the layers the builder's own body makes, relative to its scope and name."""
+    tf1_names = _tf1_layer_names(ctx, builder)
     pairs = []
     for statement in made:
         small = statement.body[0]
@@ -520,8 +635,7 @@ def _weights(
                 and given.value.value == "False"
             ) or weight not in weight_names:
                 continue
-            tf1 = f"{tf1_layer}/{weight_names[weight]}"
-            pairs.append((f"{scope}/{tf1}" if scope else tf1, f"{keras_name}/{layer}/{weight}"))
+            pairs.append((f"{tf1_layer}/{weight_names[weight]}", f"{layer}/{weight}"))
     return pairs
 
 

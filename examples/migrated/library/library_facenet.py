@@ -4,7 +4,8 @@
 ``inference`` holds the batch-norm parameters in a variable, hands them to every conv and dense layer
 through ``slim.arg_scope`` with ``normalizer_fn=slim.batch_norm``, and builds the network under its
 own scope, calling the block once (the block takes the training flag and gives it to its own
-batch norms through an inner `arg_scope`). Contrib batch norm updates its statistics in place
+batch norms through an inner `arg_scope`) and repeating it twice with ``slim.repeat`` (TF1 scopes
+``Repeat/block_1``, ``Repeat/block_2``). Contrib batch norm updates its statistics in place
 (``updates_collections=None``, decay 0.9)."""
 
 import tensorflow as tf
@@ -70,6 +71,8 @@ class Inference(tf.keras.Model):
         self.Conv2d_1a_3x3 = tf.keras.layers.Conv2D(6, 3, strides=2, padding="same", use_bias=False, name="Conv2d_1a_3x3")
         self.Conv2d_1a_3x3_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_1a_3x3_bn")
         self.block_1 = Block(scale=0.17, name="Block")
+        self.block_2 = Block(scale=0.1, name="Repeat_block_1")
+        self.block_3 = Block(scale=0.1, name="Repeat_block_2")
         self.Hidden = tf.keras.layers.Dense(8, use_bias=False, name="Hidden")
         self.Hidden_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Hidden_bn")
         self.Bottleneck = tf.keras.layers.Dense(bottleneck_layer_size, activation=None, name="Bottleneck")
@@ -79,6 +82,7 @@ class Inference(tf.keras.Model):
         net = tf.nn.relu(self.Conv2d_1a_3x3_bn(self.Conv2d_1a_3x3(images), training=training))
         end_points["Conv2d_1a_3x3"] = net
         net = self.block_1(net, training=training)
+        net = self.block_3(self.block_2(net, training=training), training=training)
         net = tf.reduce_mean(net, [1, 2])
         net = tf.nn.relu(self.Hidden_bn(self.Hidden(net), training=training))
         net = self.Bottleneck(net)
