@@ -32,6 +32,7 @@ from bn_migrate.check.race_report import judged_note, rejected_note
 from bn_migrate.check.races import RaceJudgement, judge
 from bn_migrate.check.result import CheckResult, Diagnosis, LayerRow, RunInfo
 from bn_migrate.check.roles import BN_STAT_ROLES, bn_layers, prefix_of
+from bn_migrate.check.runner import rounding_variant
 from bn_migrate.check.trace import Step, Trace
 
 RUN_LABELS = {
@@ -331,10 +332,14 @@ class Analysis:
 
     def _spread(self, bn: list[BnPair]) -> dict[str, float] | None:
         """Tolerance floors from OLD's run-to-run spread (None, with a reason, if its runs disagree on the
-        number of steps). A BN layer's statistics share one floor: one race moves both."""
+        number of steps). A BN layer's statistics share one floor: one race moves both. Every second
+        run of OLD has oneDNN's kernels switched (``runner.rounding_variant``): its spread is the
+        rounding noise of the original's own computation (named ``rounding-noise``); the spread of
+        runs made alike is nondeterminism (``nondeterministic-original``)."""
         worst: dict[str, float] = {}
-        beyond: set[str] = set()
-        for other in self.runs.old[1:]:
+        beyond: dict[bool, set[str]] = {False: set(), True: set()}
+        noise: dict[bool, dict[str, float]] = {False: {}, True: {}}
+        for index, other in enumerate(self.runs.old[1:], start=1):
             if len(other.steps) != len(self.old.steps):
                 self.result.reason = (
                     f"OLD is not deterministic: its runs made {len(self.old.steps)} and "
@@ -344,27 +349,41 @@ class Analysis:
                     Diagnosis(Cause.NONDETERMINISTIC_ORIGINAL, self.result.reason)
                 )
                 return None
+            rounding = rounding_variant(index)
             values, over = spread(self.old, other, self.options.tolerance)
             for name, value in values.items():
                 worst[name] = max(worst.get(name, 0.0), value)
-            beyond.update(over)
+                noise[rounding][name] = max(noise[rounding].get(name, 0.0), value)
+            beyond[rounding].update(over)
         for pair in bn:
             stats = [pair.old_vars[s] for s in BN_STAT_ROLES]
             shared = 0.0 if pair.old in self.race_layers else max(worst.get(n, 0.0) for n in stats)
             for n in stats:
                 worst[n] = shared
                 if pair.old in self.race_layers:
-                    beyond.discard(n)
-        if beyond:
-            top = max(beyond, key=lambda n: worst[n])
+                    for kind in beyond.values():
+                        kind.discard(n)
+        for rounding, names in beyond.items():
+            if not names:
+                continue
+            top = max(names, key=lambda n: noise[rounding][n])
+            size = f"up to {noise[rounding][top]:.2g} in {top}, {len(names)} variable(s)"
             self.result.diagnoses.append(
                 Diagnosis(
+                    Cause.ROUNDING_NOISE,
+                    f"OLD run with TensorFlow's oneDNN kernels switched (the same operations, sums "
+                    f"accumulated in another order) differs from its first run ({size}): the "
+                    f"original's own float32 rounding noise; {SPREAD_FACTOR:g}x it is added to the "
+                    "tolerance",
+                    data={"variables": {n: noise[rounding][n] for n in sorted(names)}},
+                )
+                if rounding
+                else Diagnosis(
                     Cause.NONDETERMINISTIC_ORIGINAL,
-                    f"OLD's {len(self.runs.old)} runs with identical seeds and inputs differ (up to "
-                    f"{worst[top]:.2g} in {top}, {len(beyond)} variable(s)); {SPREAD_FACTOR:g}x this "
-                    "spread is added to the tolerance",
+                    f"OLD's runs with identical seeds, inputs and kernels differ ({size}); "
+                    f"{SPREAD_FACTOR:g}x this spread is added to the tolerance",
                     data={
-                        "variables": {n: worst[n] for n in sorted(beyond)},
+                        "variables": {n: noise[rounding][n] for n in sorted(names)},
                         "runs": len(self.runs.old),
                     },
                 )

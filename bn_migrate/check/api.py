@@ -12,7 +12,7 @@ from bn_migrate.check.analysis import Runs, analyze
 from bn_migrate.check.old_runs import OldRunCache, copy_run, run_key
 from bn_migrate.check.options import CheckOptions
 from bn_migrate.check.result import CheckResult
-from bn_migrate.check.runner import Worker, kill, start, supervise, worker_env
+from bn_migrate.check.runner import Worker, kill, rounding_variant, start, supervise, worker_env
 from bn_migrate.check.trace import RunStatus, Trace
 from bn_migrate.errors import BnMigrateError
 
@@ -110,7 +110,7 @@ def _reuse(
     cache.hits += 1
     reused = []
     for i, source in enumerate(cached.folders[: old_runs_needed(options, cached.first)]):
-        w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
+        w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
         copy_run(source, w.folder)
         w.trace = Trace.load(w.folder)
         w.trace.status.message = REUSED
@@ -129,7 +129,7 @@ def _run_all(
     reused = old_workers[0].trace if old_workers else None
     wanted = old_runs_needed(options, reused) if reused is not None else options.old_repeats
     fresh = [
-        Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
+        Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
         for i in range(len(old_workers), wanted)
     ]
     old_workers.extend(fresh)
@@ -159,7 +159,7 @@ def _run_all(
         assert first.trace is not None
         extra = []
         for i in range(len(old_workers), old_runs_needed(options, first.trace)):
-            w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}")
+            w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
             start(w, {**base, "program": str(old), "argv": list(options.old_args), "mode": "free"})
             extra.append(w)
         old_workers.extend(extra)

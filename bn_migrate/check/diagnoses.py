@@ -49,6 +49,12 @@ class Cause(str, Enum):
     """The original gives different statistics on two identical runs; its spread is the floor (a BN layer
     applied twice per step is judged by :mod:`bn_migrate.check.races` in lockstep instead)."""
 
+    ROUNDING_NOISE = "rounding-noise"
+    """OLD's run with TensorFlow's oneDNN kernels switched (the same operations, other float32 rounding)
+    differs from its first run: deep networks' gradients carry that much rounding noise (measured on
+    facenet's Inception-ResNet-v1: up to 2.6% of the largest gradient of the first convolution); the
+    spread is the floor, so such noise is not taken for a different optimizer."""
+
     NO_UPDATE_OPS_NON_TRAINABLE = "non-trainable-no-updates"
     """Statistics never move on either side because the TF1 layer was built with trainable=False
     (such a layer contributes no update ops), and the migration keeps that behaviour."""

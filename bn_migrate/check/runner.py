@@ -42,18 +42,33 @@ class Worker:
     trace: Trace | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     token: str = ""  # marks every process of this run (RUN_TOKEN_VARIABLE in its environment)
+    rounding: bool = False  # runs with oneDNN switched (``rounding_variant``)
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.status is None
 
 
-def worker_env() -> dict[str, str]:
-    """The environment every worker runs in."""
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+"""TensorFlow's switch for its oneDNN kernels (on by default on x86 Linux): the same operations, their
+sums accumulated in another order, so other float32 rounding."""
+
+
+def rounding_variant(index: int) -> bool:
+    """Whether OLD's run number ``index`` (0-based) runs with oneDNN switched (every second run): its
+    difference from the first run is the rounding noise of the original's own computation."""
+    return index % 2 == 1
+
+
+def worker_env(rounding: bool = False) -> dict[str, str]:
+    """The environment every worker runs in; ``rounding``: with TensorFlow's oneDNN kernels switched
+    (off when they are on, the default, or on when the caller turned them off)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env.update({"PYTHONHASHSEED": "0", "TF_DETERMINISTIC_OPS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    if rounding:
+        env[ONEDNN] = "1" if env.get(ONEDNN, "").strip() in ("0", "false", "False") else "0"
     return env
 
 
@@ -63,7 +78,7 @@ def start(worker: Worker, config: dict[str, Any], module: str = "bn_migrate.chec
     config = {**config, "out": str(worker.folder), "side": worker.side}
     config_path = worker.folder / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
-    env = worker_env()
+    env = worker_env(worker.rounding)
     # Temporary files (TensorFlow's AutoGraph writes one module per converted function) stay in the
     # worker's folder, which the check removes unless asked to keep it.
     temporary = worker.folder / "tmp"

@@ -14,6 +14,7 @@ from tests.runtime.test_fixtures_run_tf1 import assert_printout
 EXPLANATORY = {
     Cause.FREE_RUNNING_DRIFT,
     Cause.NONDETERMINISTIC_ORIGINAL,
+    Cause.ROUNDING_NOISE,
     Cause.NO_UPDATE_OPS_NON_TRAINABLE,
 }
 

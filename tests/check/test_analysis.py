@@ -416,13 +416,33 @@ def test_nondeterministic_original_raises_the_floor() -> None:
 
         return noisy
 
-    # NEW differs from OLD's first run by less than twice OLD's own spread: not held against it.
+    # NEW differs from OLD's first run by less than twice OLD's own spread: not held against it. OLD's
+    # second run has oneDNN's kernels switched: its spread is rounding noise; a third run made like the
+    # first that differs too is nondeterminism.
     runs = make_runs(bn_step(0.99), bn_step(0.99), old_repeat=jitter(bn_step(0.99)))
     for s in runs.lock.steps:
         s.after["net/bn/moving_mean"] = (s.after["net/bn/moving_mean"] + F(5e-5)).astype(F)
     result = check(runs)
-    assert Cause.NONDETERMINISTIC_ORIGINAL in result.causes
+    assert Cause.ROUNDING_NOISE in result.causes
+    assert Cause.NONDETERMINISTIC_ORIGINAL not in result.causes
     assert result.verdict == "equivalent"
+    noted = next(d for d in result.diagnoses if d.cause is Cause.ROUNDING_NOISE)
+    assert "oneDNN" in noted.message and "bn/moving_mean" in noted.message
+
+    runs.old.append(runs.old[1])
+    result = check(runs)
+    assert {Cause.ROUNDING_NOISE, Cause.NONDETERMINISTIC_ORIGINAL} <= set(result.causes)
+    assert result.verdict == "equivalent"
+
+
+def test_rounding_variant_runs_switch_onednn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bn_migrate.check.runner import ONEDNN, rounding_variant, worker_env
+
+    assert [rounding_variant(i) for i in range(4)] == [False, True, False, True]
+    monkeypatch.delenv(ONEDNN, raising=False)
+    assert ONEDNN not in worker_env() and worker_env(rounding=True)[ONEDNN] == "0"
+    monkeypatch.setenv(ONEDNN, "0")  # the user turned them off: the variant turns them on
+    assert worker_env()[ONEDNN] == "0" and worker_env(rounding=True)[ONEDNN] == "1"
 
 
 def test_bias_feeding_a_bn_layer_is_reported_not_judged() -> None:
