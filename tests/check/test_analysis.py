@@ -435,6 +435,27 @@ def test_nondeterministic_original_raises_the_floor() -> None:
     assert result.verdict == "equivalent"
 
 
+def test_rounding_noise_is_measured_at_the_first_step_only() -> None:
+    """The oneDNN run's later steps carry free-running drift, which lockstep never has: as a floor it
+    would hide real differences, so only the first step (both runs from the same values) counts."""
+
+    def drifts_later(update: Update) -> Update:
+        def later(s: State, k: int) -> State:
+            out = update(s, k)
+            if k >= 1:
+                out["bn/moving_mean"] = (out["bn/moving_mean"] + F(1e-3)).astype(F)
+            return out
+
+        return later
+
+    runs = make_runs(bn_step(0.99), bn_step(0.99), old_repeat=drifts_later(bn_step(0.99)))
+    for s in runs.lock.steps[1:]:
+        s.after["net/bn/moving_mean"] = (s.after["net/bn/moving_mean"] + F(5e-4)).astype(F)
+    result = check(runs)
+    assert Cause.ROUNDING_NOISE not in result.causes
+    assert result.verdict == "different", result.render_text()
+
+
 def test_rounding_variant_runs_switch_onednn(monkeypatch: pytest.MonkeyPatch) -> None:
     from bn_migrate.check.runner import ONEDNN, rounding_variant, worker_env
 
