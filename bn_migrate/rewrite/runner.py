@@ -52,10 +52,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
@@ -115,10 +116,27 @@ class FileJob:
 NOT_REGULAR = "not a regular file"
 
 
+class Kind(Enum):
+    """What the walk saw at a path it does not rewrite (from the folder listing, without a ``stat``)."""
+
+    FILE = "file"  # a regular file
+    LINK = "link"  # a symbolic link, copied as a link
+    SPECIAL = "special"  # a FIFO, socket or device: skipped, never opened
+
+
+class Copy(NamedTuple):
+    """A file ``--output-dir`` copies as it is: ``source`` as the user will see it, ``rel`` its place
+    under the mirror base (``/``-separated)."""
+
+    source: str
+    rel: str
+    kind: Kind
+
+
 @dataclass
 class Discovery:
     jobs: list[FileJob]
-    copies: list[tuple[Path, Path]]  # (source, rel) of non-Python files and links, for --output-dir
+    copies: list[Copy]  # non-Python files and links, for --output-dir
     not_followed: list[Path]  # symbolic links met inside folders
     base: Path  # the folder --output-dir mirrors
     unlisted: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be read
@@ -147,9 +165,9 @@ def default_jobs() -> int:
     return max(1, cpus)
 
 
-def _is_excluded(name: str, rel: Path, excludes: Sequence[str]) -> bool:
-    posix = rel.as_posix()
-    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(posix, g) for g in excludes)
+def _is_excluded(name: str, rel: str, excludes: Sequence[str]) -> bool:
+    """Whether a glob matches the file's name or its ``/``-separated path ``rel`` under its argument."""
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in excludes)
 
 
 def _skip_dir(entry: os.DirEntry[str]) -> bool:
@@ -208,21 +226,29 @@ def discover(
     if missing:
         raise BnMigrateError(f"no such file or directory: {', '.join(missing)}")
     base = mirror_base(paths)
-    seen: set[Path] = set()
+    seen: set[str] = set()  # real paths of the Python files taken
     discovery = Discovery(jobs=[], copies=[], not_followed=[], base=base)
     for path in paths:
         if path.is_dir():
             _walk(path, base, excludes, skip, seen, discovery)
             continue
         real = path.resolve()
-        if real in seen or _is_excluded(path.name, Path(path.name), excludes):
+        if str(real) in seen or _is_excluded(path.name, path.name, excludes):
             continue
-        seen.add(real)
-        discovery.jobs.append(FileJob(path, path.resolve().relative_to(base), explicit=True))
+        seen.add(str(real))
+        discovery.jobs.append(FileJob(path, real.relative_to(base), explicit=True))
     discovery.jobs.sort(key=lambda job: str(job.path))
-    discovery.copies = sorted(set(discovery.copies))
+    discovery.copies = sorted(set(discovery.copies), key=_copy_order)
     discovery.not_followed.sort()
     return discovery
+
+
+def _copy_order(copy: Copy) -> tuple[list[str], list[str]]:
+    """The order of ``(Path(source), Path(rel))`` pairs, without making the paths."""
+    parts = copy.source.split(os.sep)
+    if not parts[0]:
+        parts[0] = os.sep  # an absolute path: Path's first part is the root
+    return parts, copy.rel.split("/")
 
 
 def _walk(
@@ -230,38 +256,53 @@ def _walk(
     base: Path,
     excludes: Sequence[str],
     skip: Path | None,
-    seen: set[Path],
+    seen: set[str],
     discovery: Discovery,
 ) -> None:
-    stack = [top]
+    """Walk ``top`` with strings (a tree of thousands of files costs no ``Path`` per file). Links are
+    never followed, so an entry's real path is ``top``'s real path joined with its names, and its
+    place in the mirror ``base`` joined with the same names."""
     top_real = top.resolve()
-    real_path = RealPaths()
+    mirror_top = top_real.relative_to(base).as_posix()
+    mirror_prefix = "" if mirror_top == "." else mirror_top + "/"
+    real_prefix = str(base).rstrip(os.sep) + os.sep
+    skip_rel = _relative_posix(skip, top_real) if skip is not None else None
+    stack: list[tuple[str, str]] = [(str(top), "")]  # (folder, its path under top with a "/")
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            discovery.unlisted.append((folder, f"cannot list the folder: {exc.strerror}"))
+            discovery.unlisted.append((Path(folder), f"cannot list the folder: {exc.strerror}"))
             continue
         for entry in entries:
-            path = Path(entry.path)
-            rel_to_arg = path.relative_to(top)
-            if entry.name.endswith(TEMP_SUFFIX) or _is_excluded(entry.name, rel_to_arg, excludes):
+            name = entry.name
+            rel = prefix + name
+            if name.endswith(TEMP_SUFFIX) or (excludes and _is_excluded(name, rel, excludes)):
                 continue  # a temporary file is what a killed (SIGKILL) run can leave behind
-            mirror_rel = top_real.relative_to(base) / rel_to_arg
+            mirror_rel = mirror_prefix + rel
             if entry.is_symlink():
-                discovery.not_followed.append(path)
-                discovery.copies.append((path, mirror_rel))
+                discovery.not_followed.append(Path(entry.path))
+                discovery.copies.append(Copy(entry.path, mirror_rel, Kind.LINK))
             elif entry.is_dir():
-                if not _skip_dir(entry) and (skip is None or path.resolve() != skip):
-                    stack.append(path)
-            elif entry.name.endswith((".py", NOTEBOOK_SUFFIX)):
-                real = real_path(path)
+                if not _skip_dir(entry) and rel != skip_rel:
+                    stack.append((entry.path, rel + "/"))
+            elif name.endswith((".py", NOTEBOOK_SUFFIX)):
+                real = real_prefix + mirror_rel
                 if real not in seen:
                     seen.add(real)
-                    discovery.jobs.append(FileJob(path, mirror_rel))
+                    discovery.jobs.append(FileJob(Path(entry.path), Path(mirror_rel)))
             else:
-                discovery.copies.append((path, mirror_rel))
+                kind = Kind.FILE if entry.is_file() else Kind.SPECIAL
+                discovery.copies.append(Copy(entry.path, mirror_rel, kind))
+
+
+def _relative_posix(path: Path, folder: Path) -> str | None:
+    """``path`` under ``folder`` as a ``/``-separated string, or None when it is not below it."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -814,31 +855,33 @@ def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -
         return outcome
     target = _destination(job, settings)
     try:
-        copy_file(job.path, target)
+        # a file found in a folder was read as a regular file; one named may be a link, kept as one
+        copy_file(job.path, target, None if job.explicit else Kind.FILE)
     except OSError as exc:
         outcome.status = Status.FAILED
         outcome.error = f"cannot copy to {target}: {exc.strerror or exc}"
     return outcome
 
 
-def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
-    """Copy bytes, mode and times (a symbolic link as a link). A regular file is copied by the kernel
+def copy_file(source: str | Path, target: str | Path, kind: Kind | None = None) -> None:
+    """Copy bytes, mode and times (a symbolic link as a link), making the target's folder when it is
+    missing (it is made even when the copy fails, as when it was made first). ``kind`` is what the
+    walk saw at ``source`` (None: look). A regular file is copied by the kernel
     (:func:`copy_regular_file`) under a temporary name then renamed, so the target is never seen
-    half-copied; unlike :func:`atomic_write` there is no fsync: a copy is as durable as ``cp``'s.
-    ``made`` holds folders already created in this run."""
-    folder = target.parent
-    if made is None or folder not in made:
-        folder.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(folder)
-    if source.is_symlink():
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        os.symlink(os.readlink(source), target)
+    half-copied; unlike :func:`atomic_write` there is no fsync: a copy is as durable as ``cp``'s."""
+    source, target = os.fspath(source), os.fspath(target)
+    if kind is None:
+        kind = Kind.LINK if os.path.islink(source) else Kind.FILE
+    folder, name = os.path.split(target)
+    if kind is Kind.LINK:
+        _in_folder(folder, lambda: _copy_link(source, target))
         return
-    tmp = folder / f".{target.name}.{os.getpid()}{TEMP_SUFFIX}"
+    if kind is Kind.SPECIAL:
+        os.makedirs(folder, exist_ok=True)
+        raise NotRegularFile(Path(source))
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
-        copy_regular_file(source, tmp)
+        _in_folder(folder, lambda: copy_regular_file(source, tmp, checked=kind is Kind.FILE))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -846,29 +889,55 @@ def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None
         raise
 
 
-def copy_regular_file(source: Path, target: Path) -> None:
+def _in_folder(folder: str, write: Callable[[], None]) -> None:
+    """Run ``write`` (which creates one entry in ``folder``); when it fails, make ``folder`` (with
+    its parents) and, if it was missing, run ``write`` again. A folder that exists costs nothing."""
+    try:
+        write()
+    except OSError as exc:
+        missing = isinstance(exc, (FileNotFoundError, NotADirectoryError)) and not os.path.isdir(
+            folder
+        )
+        os.makedirs(folder, exist_ok=True)
+        if not missing:
+            raise
+        write()
+
+
+def _copy_link(source: str, target: str) -> None:
+    """Make ``target`` a symbolic link to where the link ``source`` points, replacing what is there."""
+    if os.path.lexists(target):
+        os.unlink(target)
+    os.symlink(os.readlink(source), target)
+
+
+def copy_regular_file(source: str | Path, target: str | Path, *, checked: bool = False) -> None:
     """Copy ``source``'s bytes, mode and times to a new ``target`` with one open and one fstat of
     each side (``shutil.copy2`` stats each path several times and copies extended attributes, which
     ``cp -r`` does not). The bytes never enter Python: ``copy_file_range``, else ``sendfile``, else
-    a read/write loop. Anything but a regular file (a FIFO would block a plain open) is refused."""
-    if not stat.S_ISREG(os.stat(source).st_mode):  # a socket cannot even be opened
-        raise NotRegularFile(source)
-    fd_in = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    a read/write loop. Anything but a regular file (a FIFO would block a plain open) is refused:
+    ``checked`` says the folder listing showed a regular file, so no ``stat`` precedes the open (the
+    ``fstat`` after it still refuses a file replaced meanwhile)."""
+    if not checked and not stat.S_ISREG(os.stat(source).st_mode):  # a socket cannot be opened
+        raise NotRegularFile(Path(source))
+    fd_in = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         info = os.fstat(fd_in)
         if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(source)
+            raise NotRegularFile(Path(source))
         fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             _copy_descriptor(fd_in, fd_out)
             os.fchmod(fd_out, stat.S_IMODE(info.st_mode))
+            times = (info.st_atime_ns, info.st_mtime_ns)
+            os.utime(fd_out if _UTIME_FD else target, ns=times)
         finally:
             os.close(fd_out)
-        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
     finally:
         os.close(fd_in)
 
 
+_UTIME_FD = os.utime in os.supports_fd
 _CHUNK = 8 * 2**20
 
 
@@ -1014,44 +1083,83 @@ def _check_report_path(config: RunConfig, report_path: Path) -> None:
 
 
 def check_targets(found: Discovery, output_dir: Path | None, report_path: Path | None) -> None:
-    """Refuse, before anything is written, a report or mirror copy that would land on an input file."""
-    real = RealPaths()
-    inputs = {real(job.path): job.path for job in found.jobs}
-    inputs.update({real(source): source for source, _ in found.copies})
-    if report_path is not None and report_path.resolve() in inputs:
-        raise BnMigrateError(
-            f"--report {report_path} is the input file {inputs[report_path.resolve()]}; "
-            "write the report elsewhere"
-        )
+    """Refuse, before anything is written, a report or mirror copy that would land on an input file.
+    Only a target that exists can be an input: the targets in folders of the mirror that do not exist
+    yet (every one, for a new ``--output-dir``) cost nothing, the others an ``lstat`` each, and the
+    inputs' real paths are listed only when some target or the report may be one of them."""
+    inputs: dict[str, str] = {}
+
+    def input_named(real: str) -> str | None:
+        if not inputs:
+            inputs.update(_real_inputs(found))
+        return inputs.get(real)
+
+    if report_path is not None:
+        shown = input_named(str(report_path.resolve()))
+        if shown is not None:
+            raise BnMigrateError(
+                f"--report {report_path} is the input file {shown}; write the report elsewhere"
+            )
     if output_dir is None:
         return
-    rels = [job.rel for job in found.jobs] + [rel for _, rel in found.copies]
+    folders = MirrorFolders(output_dir)
+    rels = [job.rel.as_posix() for job in found.jobs] + [copy.rel for copy in found.copies]
     for rel in rels:
-        target = real(output_dir / rel)
-        if target in inputs:
+        folder, _, name = rel.rpartition("/")
+        real_folder = folders.existing(folder)
+        if real_folder is None:
+            continue
+        target = os.path.join(real_folder, name)
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+        shown = input_named(target)
+        if shown is not None:
             raise BnMigrateError(
-                f"--output-dir {output_dir} would overwrite the input {inputs[target]}; "
+                f"--output-dir {output_dir} would overwrite the input {shown}; "
                 "choose a folder outside the inputs"
             )
 
 
-class RealPaths:
-    """``Path.resolve()`` of many files of few folders: each folder is resolved once, and only a last
-    component that is a link is followed further (what ``resolve`` does, component by component). A
-    tree of thousands of files costs one ``lstat`` per file instead of one per component."""
+def _real_inputs(found: Discovery) -> dict[str, str]:
+    """The real path of every input file -> the path the user knows it by. Links inside folders are
+    never followed, so a file's real path is the mirror base joined with its place in the mirror; a
+    link's is where it leads."""
+    base = str(found.base)
+    inputs = {os.path.join(base, job.rel): str(job.path) for job in found.jobs}
+    for copy in found.copies:
+        linked = copy.kind is Kind.LINK
+        real = os.path.realpath(copy.source) if linked else os.path.join(base, copy.rel)
+        inputs[real] = copy.source
+    return inputs
 
-    def __init__(self) -> None:
-        self.folders: dict[Path, Path] = {}
 
-    def __call__(self, path: Path) -> Path:
-        folder = path.parent
-        real_folder = self.folders.get(folder)
-        if real_folder is None:
-            real_folder = self.folders[folder] = folder.resolve()
-        if path.name in ("", ".", ".."):
-            return path.resolve()
-        candidate = real_folder / path.name
-        return candidate.resolve() if candidate.is_symlink() else candidate
+class MirrorFolders:
+    """The real paths of the folders of a mirror (``Path.resolve``, links followed) that exist, each
+    found once from its parent's: a folder whose parent does not exist costs no system call."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.known: dict[str, str | None] = {}
+
+    def existing(self, rel: str) -> str | None:
+        """The real path of the folder ``rel`` (``/``-separated, "" for the root), None when it
+        is not a folder that exists."""
+        if rel in self.known:
+            return self.known[rel]
+        pending = [rel]
+        while pending[-1] and pending[-1].rpartition("/")[0] not in self.known:
+            pending.append(pending[-1].rpartition("/")[0])
+        for folder in reversed(pending):
+            parent, _, name = folder.rpartition("/")
+            if not folder:
+                path: str | None = os.path.realpath(self.root)
+            else:
+                real_parent = self.known[parent]
+                path = None if real_parent is None else os.path.join(real_parent, name)
+                if path is not None and os.path.islink(path):
+                    path = os.path.realpath(path)
+            self.known[folder] = path if path is not None and os.path.isdir(path) else None
+        return self.known[rel]
 
 
 def run_files(
@@ -1400,15 +1508,16 @@ def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
     """Copy the tree's other files (data, configs, links) into the mirror; return the failures (and
     the FIFOs, sockets and devices, skipped)."""
     failures = []
-    made: set[Path] = set()
-    for source, rel in found.copies:
+    out = str(output_dir)
+    for source, rel, kind in found.copies:
+        target = os.path.join(out, rel)
         try:
-            copy_file(source, output_dir / rel, made)
+            copy_file(source, target, kind)
         except NotRegularFile:
-            failures.append(FileOutcome(str(source), Status.SKIPPED, reason=NOT_REGULAR))
+            failures.append(FileOutcome(source, Status.SKIPPED, reason=NOT_REGULAR))
         except OSError as exc:
-            error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
-            failures.append(FileOutcome(str(source), Status.FAILED, error=error))
+            error = f"cannot copy to {target}: {exc.strerror or exc}"
+            failures.append(FileOutcome(source, Status.FAILED, error=error))
     return failures
 
 

@@ -127,25 +127,23 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
         runner.copy_regular_file(fifo, tmp_path / "copy")
 
 
-def test_real_paths_are_what_resolve_gives(tmp_path: Path) -> None:
-    """``RealPaths`` (one resolve per folder) against ``Path.resolve`` on links to files and folders,
-    a dangling link, a link to a link, and paths that do not exist yet."""
-    (tmp_path / "data").mkdir()
+def test_mirror_folders_are_what_resolve_gives(tmp_path: Path) -> None:
+    """``MirrorFolders`` (each folder found from its parent's) against ``Path.resolve`` on folders
+    reached through links, a link to a file, a dangling link, and folders that do not exist yet."""
+    (tmp_path / "data" / "deep").mkdir(parents=True)
     (tmp_path / "data" / "a.py").write_text("x = 1\n")
-    (tmp_path / "data" / "b.txt").write_text("b\n")
     (tmp_path / "via").symlink_to(tmp_path / "data")
-    (tmp_path / "data" / "link.py").symlink_to(tmp_path / "data" / "a.py")
-    (tmp_path / "data" / "chain.py").symlink_to(tmp_path / "data" / "link.py")
-    (tmp_path / "data" / "dangling.py").symlink_to(tmp_path / "nowhere" / "x.py")
+    (tmp_path / "data" / "file_link").symlink_to(tmp_path / "data" / "a.py")
+    (tmp_path / "data" / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "data" / "up").symlink_to(tmp_path)
-    paths = [
-        tmp_path / folder / name
-        for folder in ("data", "via", "via/up/via", "missing", "data/up/missing")
-        for name in ("a.py", "b.txt", "link.py", "chain.py", "dangling.py", "new.py")
+    rels = ["", "data", "via", "via/deep", "via/up/via/deep", "data/file_link", "data/dangling"]
+    rels += ["missing", "missing/below", "data/up/missing", "data/a.py", "data/a.py/below"]
+    folders = runner.MirrorFolders(tmp_path)
+    expected = [
+        str((tmp_path / rel).resolve()) if (tmp_path / rel).is_dir() else None for rel in rels
     ]
-    real = runner.RealPaths()
-    assert [real(p) for p in paths] == [p.resolve() for p in paths]
-    assert len(real.folders) == 5
+    assert [folders.existing(rel) for rel in rels] == expected
+    assert [folders.existing(rel) for rel in reversed(rels)] == expected[::-1]  # from the cache
 
 
 def test_workers_get_the_largest_files_first(tmp_path: Path) -> None:
