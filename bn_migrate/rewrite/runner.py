@@ -451,12 +451,16 @@ class JobSettings:
     output_dir: Path | None
     options: Any
     transform: Transform
+    # in this process only (``_decided_here``): the outcomes whose files are copied into the mirror
+    # when they are recorded, instead of at once
+    deferred_copies: list[FileOutcome] | None = None
 
 
-def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
-    """Rewrite one file. Never raises (but KeyboardInterrupt): anything unexpected is FAILED."""
+def process_file(job: FileJob, settings: JobSettings, data: bytes | None = None) -> FileOutcome:
+    """Rewrite one file (``data``: its bytes, when already read). Never raises (but
+    KeyboardInterrupt): anything unexpected is FAILED."""
     try:
-        return _process(job, settings)
+        return _process(job, settings, data)
     except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
         first_line = (str(exc).splitlines() or [""])[0]
         outcome = FileOutcome(
@@ -469,11 +473,13 @@ def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
         return outcome
 
 
-def process_job(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+def process_job(
+    job: FileJob, settings: JobSettings, data: bytes | None = None
+) -> list[FileOutcome]:
     """The outcomes of one job: a file, or a program's files (its entry first). Never raises (but
-    KeyboardInterrupt)."""
+    KeyboardInterrupt). ``data``: the bytes of a job of one file, when already read."""
     if not job.program:
-        return [process_file(job, settings)]
+        return [process_file(job, settings, data)]
     try:
         return _process_program(job, settings)
     except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
@@ -629,10 +635,11 @@ def _stage(target: Path, data: bytes, mode: int) -> str:
     return tmp
 
 
-def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
+def _process(job: FileJob, settings: JobSettings, data: bytes | None = None) -> FileOutcome:
     display = str(job.path)
     try:
-        data = read_regular(job.path)
+        if data is None:
+            data = read_regular(job.path)
     except NotRegularFile:
         return FileOutcome(display, Status.SKIPPED, reason=NOT_REGULAR)
     except OSError as exc:
@@ -853,6 +860,9 @@ def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -
     """Under --output-dir every input file lands in the mirror, migrated or not."""
     if settings.mode is not Mode.OUTPUT_DIR:
         return outcome
+    if settings.deferred_copies is not None:
+        settings.deferred_copies.append(outcome)
+        return outcome
     target = _destination(job, settings)
     try:
         # a file found in a folder was read as a regular file; one named may be a link, kept as one
@@ -988,9 +998,21 @@ def engine_transform(
     source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
 ) -> RewriteResult:
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
-    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most, and so does a
-    file with TF1 code that another module of its program can change (left with ``blockers``). The
-    BN019 warnings (``analysis.per_call``) of those files come from the same ``ast`` tree."""
+    when a file needs it (:func:`prefilter_result`)."""
+    decided = prefilter_result(source, blockers)
+    if decided is not None:
+        return decided
+    from bn_migrate.rewrite.engine import rewrite_source
+
+    program = {"blockers": blockers} if blockers else {}
+    return rewrite_source(source, path=path, options=options, **program)
+
+
+def prefilter_result(source: str, blockers: Sequence[Site] = ()) -> RewriteResult | None:
+    """The engine's result for ``source`` when it is known without the engine, else None: a file the
+    prefilter leaves costs its ``ast.parse`` at most, and so does a file with TF1 code that another
+    module of its program can change (left with ``blockers``). The BN019 warnings
+    (``analysis.per_call``) of those files come from the same ``ast`` tree."""
     if not prefilter.may_contain_tf(source) and not per_call.may_make_layers(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     tree = prefilter.parsed(source)  # once, for the questions below
@@ -1001,11 +1023,7 @@ def engine_transform(
         left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
         warnings = per_call.per_call_sites(tree, source)
         return RewriteResult(status=Status.SKIPPED, code=source, left=left, warnings=warnings)
-    del tree  # not kept alive while libcst holds its own tree
-    from bn_migrate.rewrite.engine import rewrite_source
-
-    program = {"blockers": blockers} if blockers else {}
-    return rewrite_source(source, path=path, options=options, **program)
+    return None  # the tree is not kept alive here while libcst builds its own
 
 
 def _certainly_tf1(tree: ast.Module) -> bool:
@@ -1014,35 +1032,71 @@ def _certainly_tf1(tree: ast.Module) -> bool:
     return certainly_refers_to_tf1(tree)
 
 
-def _engine_needed(jobs: Sequence[FileJob]) -> bool:
-    """Whether some file needs the engine: its bytes mention TensorFlow and the prefilter cannot
-    leave it (files are read until the first such one). Without one, each file costs a read and at
-    most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
-    process, and no program graph is built (blockers matter only to a file the engine sees). Only the
-    choice of process and that work depend on this answer, never a file's result."""
+@dataclass
+class _Decided:
+    """What :func:`_decided_here` found: the outcomes of the jobs (by index) whose bytes mention
+    TensorFlow, each with whether the run copies its file into the mirror when it records it."""
+
+    outcomes: dict[int, list[tuple[FileOutcome, bool]]]
+
+    def recorded(self, index: int, job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+        """The outcomes of job ``index``, each copied where the run copies it (``settings``: the
+        run's)."""
+        return [
+            _copy_unchanged(job, settings, outcome) if copied else outcome
+            for outcome, copied in self.outcomes[index]
+        ]
+
+
+def _decided_here(jobs: Sequence[FileJob], settings: JobSettings) -> _Decided | None:
+    """The outcomes of the jobs whose bytes mention TensorFlow, when no file needs the engine; None
+    as soon as one does: its bytes mention TensorFlow and the prefilter cannot leave it, or it is a
+    notebook (its code is in its cells: the JSON text says nothing), or TensorFlow may come through a
+    star import (the program graph says). Files are read until the first such one; each file that
+    mentions TensorFlow is decided on that read, as the run would decide it, once (its copy under
+    --output-dir is made when its outcome is recorded: :meth:`_Decided.recorded`); the others are
+    left to the run.
+
+    Without such a file, each file costs a read and at most an ``ast.parse``, less than sending it to
+    a worker process and back: the run stays in this process, and no program graph is built (blockers
+    matter only to a file the engine sees). Only the choice of process and that work depend on this
+    answer, never a file's result."""
+    needed: list[str] = []
+
+    def prefilter_only(
+        source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
+    ) -> RewriteResult:
+        decided = prefilter_result(source, blockers)
+        if decided is None:
+            needed.append(path)
+            return RewriteResult(status=Status.UNCHANGED, code=source)  # dropped: see below
+        return decided
+
+    decided = _Decided({})
+    deferred: list[FileOutcome] = []
+    here = replace(settings, transform=prefilter_only, deferred_copies=deferred)
     tensorflow = stars = False
-    for job in jobs:
+    for index, job in enumerate(jobs):
         try:
             data = read_regular(job.path)
-        except OSError:  # NotRegularFile included
+        except OSError:  # NotRegularFile included: decided (and said why) with the others
             continue
         stars = stars or b"import *" in data
         if not any(needle in data for needle in PREFILTER_NEEDLES):
             if stars and tensorflow:  # may use TensorFlow through a star import: the graph says
-                return True
+                return None
             continue
         tensorflow = True
-        if stars:
-            return True
-        if job.path.suffix == NOTEBOOK_SUFFIX:
-            return True  # its code is in its cells: the JSON text says nothing (it even parses)
-        try:
-            text = decode_source(data).text
-        except SourceError:
-            continue
-        if not prefilter.leaves_unchanged(text):
-            return True
-    return False
+        if stars or job.path.suffix == NOTEBOOK_SUFFIX:
+            return None
+        outcomes = process_job(job, here, data)
+        if needed:
+            return None
+        decided.outcomes[index] = [
+            (outcome, any(outcome is copy for copy in deferred)) for outcome in outcomes
+        ]
+        deferred.clear()
+    return decided
 
 
 def check_config(config: RunConfig, report_path: Path | None = None) -> None:
@@ -1180,11 +1234,6 @@ def run_files(
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
     check_targets(found, output_dir, report_path)
-    # Blockers matter only to a file the prefilter cannot leave unchanged; without one, the program
-    # graph (an ``ast.parse`` of every neighbour) is not built at all.
-    engine_needed = transform is not None or _engine_needed(found.jobs)
-    if engine_needed:
-        found.jobs = with_program_blockers(found.jobs, config.paths, merge=transform is None)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -1192,6 +1241,11 @@ def run_files(
         options=config.options,
         transform=resolve_transform(transform),
     )
+    # Blockers matter only to a file the prefilter cannot leave unchanged; without one, the program
+    # graph (an ``ast.parse`` of every neighbour) is not built at all.
+    decided = None if transform is not None else _decided_here(found.jobs, settings)
+    if decided is None:
+        found.jobs = with_program_blockers(found.jobs, config.paths, merge=transform is None)
     result = RunResult(outcomes=[], not_followed=[str(p) for p in found.not_followed])
     held: list[FileOutcome] = []  # from the first staged file on, recorded at the end in order
 
@@ -1214,9 +1268,15 @@ def run_files(
                 record(failure)
         on_start(sum(1 + len(job.program) for job in found.jobs))
         jobs = config.jobs or default_jobs()
-        if jobs > 1 and len(found.jobs) > 1 and not engine_needed:
-            jobs = 1
-        if jobs <= 1 or len(found.jobs) <= 1:
+        if decided is not None:  # in this process, each file read once more at most
+            for index, job in enumerate(found.jobs):
+                if index in decided.outcomes:
+                    outcomes = decided.recorded(index, job, settings)
+                else:
+                    outcomes = process_job(job, settings)
+                for outcome in outcomes:
+                    record(outcome)
+        elif jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
                 for outcome in process_job(job, settings):
                     record(outcome)
