@@ -191,12 +191,26 @@ def read_regular(path: Path, limit: int = -1) -> bytes:
         raise NotRegularFile(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(path)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit)
+        return _read_descriptor(fd, info.st_size, limit)
     finally:
         os.close(fd)
+
+
+def _read_descriptor(fd: int, size: int, limit: int = -1) -> bytes:
+    """The bytes of ``fd`` to its end (at most ``limit``), ``size`` long as far as ``fstat`` knows:
+    ``os.read`` without Python's buffered reader (its own ``fstat``, ``lseek`` and ``ioctl``)."""
+    chunks = []
+    remaining = limit
+    while remaining:
+        chunk = os.read(fd, size + 1 if remaining < 0 else remaining)  # 1 more: the end is seen
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk) if remaining > 0 else 0
+    return b"".join(chunks)
 
 
 def _looks_like_python(path: Path) -> bool:
