@@ -197,45 +197,48 @@ def may_shadow_tensorflow(tree: ast.Module, source: str | None = None) -> bool:
         return False
     if any(imported[name] > 1 for name in tf_names):
         return True
-    if source is not None and bound_only_by_top_imports(source, tf_names, top_imports):
+    if source is not None and bound_only_by_top_imports(source, tf_names, tree):
         return False
     top = {id(s) for s in top_imports}
     return any(name in tf_names for node in ast.walk(tree) for name in _names_bound_by(node, top))
 
 
-_IMPORT_WORD = re.compile(r"\bimport\b")
+_IMPORT_KEYWORD = re.compile(r"(?<![^\s;:.])import\b")
+"""The word ``import`` where it may be the keyword: at the start, or after a space, ``;``, ``:`` or ``.``
+(``from .import x``), as the keyword always is; not in ``# pylint: disable=unused-import``."""
 
 
-def bound_only_by_top_imports(
-    source: str, names: set[str], top_imports: list[ast.Import | ast.ImportFrom]
-) -> bool:
-    """True only when no name of ``names`` can be bound in ``source`` but by the module-level
-    imports ``top_imports`` (statements of its tree): the text says so without a walk of the tree.
+def bound_only_by_top_imports(source: str, names: set[str], tree: ast.Module) -> bool:
+    """True only when no name of ``names`` can be bound in ``source`` (the text of ``tree``) but by
+    the module-level imports: the text says so without a walk of the tree.
 
     Every other binding of a name N (assignment, ``for``, ``with``/``except ... as``, parameter,
     ``def``/``class``, walrus, ``global``, ``del``, a ``match`` capture) is the identifier N written
-    somewhere else than in those statements, and not followed by a dot (N followed by a dot is read:
-    the value of an attribute); but for an ``import N.sub`` inside the module, which holds the word
-    ``import`` somewhere else than in those statements. So True when neither is found. A text that is
-    not ASCII is not answered (identifiers are NFKC-normalized: the fullwidth ``tf`` binds ``tf``), nor one with
-    carriage returns (the statements' places are counted in lines of ``\n``)."""
+    outside those imports, and not followed by a dot (N followed by a dot is read: the value of an
+    attribute); but for an ``import N.sub`` inside the module, which holds the keyword ``import``
+    outside them. So True when neither is found outside those imports and the module's docstring (a
+    string, no code). A text that is not ASCII is not answered (identifiers are NFKC-normalized: the
+    fullwidth ``tf`` binds ``tf``), nor one with carriage returns (places are counted in lines of
+    ``\n``)."""
     if not source.isascii() or "\r" in source:
         return False
-    spans = _statement_spans(source, top_imports)
+    known: list[ast.stmt] = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        known.append(first)  # the docstring (an f-string is a JoinedStr: code)
+    spans = _statement_spans(source, known)
 
     def outside(offset: int) -> bool:
         return not any(start <= offset < end for start, end in spans)
 
-    if any(outside(m.start()) for m in _IMPORT_WORD.finditer(source)):
+    if any(outside(m.start()) for m in _IMPORT_KEYWORD.finditer(source)):
         return False
     words = "|".join(re.escape(name) for name in sorted(names))
     unread = re.compile(rf"(?<!\w)(?:{words})(?!\w)(?!\s*\.)")
     return not any(outside(m.start()) for m in unread.finditer(source))
 
 
-def _statement_spans(
-    source: str, statements: list[ast.Import | ast.ImportFrom]
-) -> list[tuple[int, int]]:
+def _statement_spans(source: str, statements: list[ast.stmt]) -> list[tuple[int, int]]:
     """The offsets in ``source`` (ASCII, ``\n`` lines) where each statement starts and ends."""
     last = max((s.end_lineno or s.lineno for s in statements), default=0)
     line_starts = [0]

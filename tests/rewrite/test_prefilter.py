@@ -261,6 +261,21 @@ TEXT_TRAPS = {
         '"""Then import it."""\nimport tensorflow as tf\ny = tf.keras\n',
         False,
     ),
+    "tf_in_the_docstring_import_in_a_comment": (
+        '"""Uses tf, as tf does."""\n'
+        "import tensorflow as tf  # pylint: disable=g-direct-tensorflow-import\ny = tf.keras\n",
+        False,
+    ),
+    "import_after_a_hash_in_a_string": (
+        "import tensorflow\n\n\ndef f():\n    x = '#'; import tensorflow.compat.v1\n",
+        True,
+    ),
+    "relative_import_without_a_space": (
+        "import tensorflow as tf\n\n\ndef f():\n    from .import tf\n",
+        True,
+    ),
+    "one_line_compound_import": ("import tensorflow\nif True:import tensorflow.compat.v1\n", True),
+    "fstring_first_is_code": ("f'{(tf := 1)}'\nimport tensorflow as tf\n", True),
     "multi_line_top_import": (
         "from tensorflow import (\n    keras,\n    nn as tnn,\n)\ny = tnn.relu(keras.x)\n",
         False,
@@ -286,6 +301,7 @@ def test_the_walk_sees_the_bindings_built_to_slip_past_the_text(name: str) -> No
 
 def test_the_text_test_answers_for_plain_tf2_code() -> None:
     """Not vacuous: TF2 code that only reads ``tf.`` attributes is answered without a walk."""
-    for source in (TRICKY["tf2_only"], TRICKY["tf2_trainer"], TEXT_TRAPS["spaced_read"][0]):
-        top = [s for s in ast.parse(source).body if isinstance(s, (ast.Import, ast.ImportFrom))]
-        assert prefilter.bound_only_by_top_imports(source, {"tf"}, top)
+    sources = [TRICKY["tf2_only"], TRICKY["tf2_trainer"], TEXT_TRAPS["spaced_read"][0]]
+    sources.append(TEXT_TRAPS["tf_in_the_docstring_import_in_a_comment"][0])
+    for source in sources:
+        assert prefilter.bound_only_by_top_imports(source, {"tf"}, ast.parse(source))
