@@ -281,6 +281,8 @@ def _walk(
     mirror_prefix = "" if mirror_top == "." else mirror_top + "/"
     real_prefix = str(base).rstrip(os.sep) + os.sep
     skip_rel = _relative_posix(skip, top_real) if skip is not None else None
+    # each path as Path(entry.path) shows it: "a.py", not "./a.py", under the folder "."
+    shown_prefix = "" if str(top) == "." else os.path.join(str(top), "")
     stack: list[tuple[str, str]] = [(str(top), "")]  # (folder, its path under top with a "/")
     while stack:
         folder, prefix = stack.pop()
@@ -294,21 +296,21 @@ def _walk(
             rel = prefix + name
             if name.endswith(TEMP_SUFFIX) or (excludes and _is_excluded(name, rel, excludes)):
                 continue  # a temporary file is what a killed (SIGKILL) run can leave behind
-            mirror_rel = mirror_prefix + rel
+            shown, mirror_rel = shown_prefix + rel, mirror_prefix + rel
             if entry.is_symlink():
-                discovery.not_followed.append(Path(entry.path))
-                discovery.copies.append(Copy(entry.path, mirror_rel, Kind.LINK))
+                discovery.not_followed.append(Path(shown))
+                discovery.copies.append(Copy(shown, mirror_rel, Kind.LINK))
             elif entry.is_dir():
                 if not _skip_dir(entry) and rel != skip_rel:
-                    stack.append((entry.path, rel + "/"))
+                    stack.append((shown, rel + "/"))
             elif name.endswith((".py", NOTEBOOK_SUFFIX)):
                 real = real_prefix + mirror_rel
                 if real not in seen:
                     seen.add(real)
-                    discovery.jobs.append(FileJob(Path(entry.path), Path(mirror_rel)))
+                    discovery.jobs.append(FileJob(Path(shown), Path(mirror_rel)))
             else:
                 kind = Kind.FILE if entry.is_file() else Kind.SPECIAL
-                discovery.copies.append(Copy(entry.path, mirror_rel, kind))
+                discovery.copies.append(Copy(shown, mirror_rel, kind))
 
 
 def _relative_posix(path: Path, folder: Path) -> str | None:

@@ -287,3 +287,18 @@ def test_files_decided_before_the_run_have_the_outcomes_of_the_run(tmp_path: Pat
     ]
     assert here.outcomes[3].warnings  # BN019, from the decision made before the run
     assert copied == {name: (src / name).read_bytes() for name in files}
+
+
+@pytest.mark.parametrize("top", [".", "src", "./src/", "src/../src"])
+def test_walked_paths_read_as_their_paths_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, top: str
+) -> None:
+    """The walk builds paths as strings; they read as ``Path`` shows them (``a.py``, not ``./a.py``)."""
+    make_tree(tmp_path / "src", {"a.py": PLAIN, "d/b.csv": "1\n", "d/e/c.py": PLAIN})
+    (tmp_path / "src/d/link").symlink_to("b.csv")
+    monkeypatch.chdir(tmp_path if top != "." else tmp_path / "src")
+    found = runner.discover([Path(top)])
+    root = Path(top)
+    assert [str(job.path) for job in found.jobs] == [str(root / "a.py"), str(root / "d/e/c.py")]
+    assert [copy.source for copy in found.copies] == [str(root / "d/b.csv"), str(root / "d/link")]
+    assert found.not_followed == [root / "d/link"]
