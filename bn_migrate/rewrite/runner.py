@@ -355,10 +355,13 @@ def decode_source(data: bytes) -> SourceText:
     if b"\0" in data:
         line, col = _position(data, data.index(b"\0"))
         raise SourceError("not a Python source file: it contains NUL bytes", line, col)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise _undecodable(data, "utf-8", str(exc)) from None
+    if data.isascii() and b"coding" not in _first_two_lines(data):
+        encoding = "utf-8"  # what tokenize.detect_encoding says of it, found without tokenize
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            raise _undecodable(data, "utf-8", str(exc)) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -373,6 +376,13 @@ def decode_source(data: bytes) -> SourceText:
         return SourceText(text, encoding, ("\n",) * text.count("\n"))
     parts = _NEWLINE.split(text)
     return SourceText("\n".join(parts[0::2]), encoding, tuple(parts[1::2]))
+
+
+def _first_two_lines(data: bytes) -> bytes:
+    """Where a PEP 263 encoding declaration can be (``tokenize`` reads lines ending in ``\\n``)."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    return data if second < 0 else data[:second]
 
 
 def check_python_syntax(text: str, display: str) -> None:

@@ -6,8 +6,10 @@ less than a round trip to a worker, so it runs in this process; the results are 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -302,3 +304,25 @@ def test_walked_paths_read_as_their_paths_do(
     assert [str(job.path) for job in found.jobs] == [str(root / "a.py"), str(root / "d/e/c.py")]
     assert [copy.source for copy in found.copies] == [str(root / "d/b.csv"), str(root / "d/link")]
     assert found.not_followed == [root / "d/link"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"x = 1\n",
+        b"x = 1",
+        b"#!/usr/bin/env python\nx = 1\n",
+        b"\n\n# coding: latin-1\nx = 1\n",  # a third line: not a declaration
+        b"# -*- coding: ascii -*-\nx = 1\n",
+        b"#!/usr/bin/python\n# vim: set fileencoding=latin-1 :\nx = 1\n",
+        b"x = 1\r\n# coding: latin-1\r\n",
+        b"x = 1\r# coding: latin-1\r",
+    ],
+)
+def test_ascii_files_decode_as_tokenize_says(data: bytes) -> None:
+    """ASCII text without ``coding`` in its first two lines skips ``tokenize``: same encoding."""
+    expected, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    decoded = runner.decode_source(data)
+    assert decoded.encoding == expected
+    assert decoded.text == data.decode(expected).replace("\r\n", "\n").replace("\r", "\n")
