@@ -49,12 +49,8 @@ import threading
 import tokenize
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from multiprocessing import get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
@@ -71,6 +67,9 @@ from bn_migrate.rewrite.selection import RuleSelection
 from bn_migrate.signals import deferred
 
 if TYPE_CHECKING:  # imported where used: it needs libcst, which most runs never load
+    from concurrent.futures import Future  # worker processes: only when a file needs the engine
+    from multiprocessing.context import BaseContext
+
     from bn_migrate.rewrite.planning import helpers_module
 
 Transform = Callable[..., RewriteResult]
@@ -1625,6 +1624,8 @@ def pool_context() -> BaseContext:
         single_threaded = len(os.listdir("/proc/self/task")) == 1
     except OSError:  # no /proc: not Linux
         single_threaded = False
+    from multiprocessing import get_context  # only runs with worker processes load it
+
     return get_context("fork" if single_threaded else "spawn")
 
 
@@ -1668,6 +1669,8 @@ def _run_parallel(
     workers: int,
     record: Callable[[FileOutcome], None],
 ) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
     executor = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=pool_context(),
@@ -1700,6 +1703,8 @@ def _run_parallel(
 
 
 def _outcome_of(job: FileJob, future: Future[list[FileOutcome]]) -> list[FileOutcome]:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool:
