@@ -76,13 +76,30 @@ def paired(
 ) -> Pair:
     """Run A and B in turn ``repeat`` times (after ``warmup`` untimed rounds); ``before`` runs,
     untimed, before every command (to remove an output folder, say)."""
-    result = Pair([], [])
+    samples_a, samples_b = interleaved(
+        [(a, None), (b, None)], repeat, before=before, ok=ok, warmup=warmup
+    )
+    return Pair(samples_a, samples_b)
+
+
+def interleaved(
+    commands: Sequence[tuple[Sequence[str], Path | None]],
+    repeat: int,
+    *,
+    before: Callable[[], None] = lambda: None,
+    ok: Sequence[int] = (0,),
+    warmup: int = 1,
+) -> list[list[Sample]]:
+    """Run each ``(command, cwd)`` in turn ``repeat`` times (after ``warmup`` untimed rounds): the
+    samples of each command. ``cwd`` None: the repository (``python -m bn_migrate`` there imports
+    its package; another checkout's folder imports that one's)."""
+    samples: list[list[Sample]] = [[] for _ in commands]
     for round_ in range(repeat + warmup):
-        for command, samples in ((a, result.a), (b, result.b)):
+        for (command, cwd), taken in zip(commands, samples):
             before()
-            sample = run(command)
+            sample = run(command, cwd=cwd)
             if sample.returncode not in ok:
                 raise SystemExit(f"failed (exit {sample.returncode}): {' '.join(command)}")
             if round_ >= warmup:
-                samples.append(sample)
-    return result
+                taken.append(sample)
+    return samples

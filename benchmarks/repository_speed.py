@@ -12,7 +12,8 @@ Sections (``--only NAME`` runs some of them):
 - ``startup``: ``bn-migrate rewrite FILE`` on a file without TensorFlow against ``python -c pass``.
   Goal: at most 0.3 s wall.
 - ``copy``: ``rewrite --output-dir`` against ``cp -r`` on a generated tree of ``--megabytes`` MB of
-  mixed files that need no rewrite. Goal: at most 1.2x.
+  mixed files that need no rewrite. Goal: at most 1.2x. ``--before CHECKOUT`` runs another checkout's
+  ``bn-migrate`` (the code before a change) in the same rounds: its ratio is the "was".
 - ``left``: in this process, each file of the library tree through the runner's transform against its
   ``ast.parse``: a file without TF1 code should cost no more than its parse, a file that is left at most
   2x its parse; counts the files decided before libcst parses them.
@@ -25,7 +26,7 @@ Peak RSS is the largest single process a command waited for (``os.wait4``); a fi
 printed first is the forked launcher's, not the command's.
 
     .venv/bin/python benchmarks/repository_speed.py [--only trees scaling startup copy left check]
-        [--repeat R]
+        [--repeat R] [--before CHECKOUT]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import BN_MIGRATE, REPO, Pair, paired, run
+from _measure import BN_MIGRATE, REPO, Pair, interleaved, paired, run
 
 FIXTURES = REPO / "tests" / "fixtures" / "tf1"
 TF_UPGRADE_V2 = Path(sys.executable).parent / "tf_upgrade_v2"
@@ -254,21 +255,30 @@ def section_copy(scratch: Path, args: argparse.Namespace) -> None:
     def clear() -> None:
         shutil.rmtree(dst, ignore_errors=True)
 
-    pair = paired(
-        [*BN_MIGRATE, "rewrite", "--output-dir", str(dst), str(src)],
-        ["cp", "-r", str(src), str(dst)],
-        args.repeat,
-        before=clear,
-    )
+    rewrite = [*BN_MIGRATE, "rewrite", "--output-dir", str(dst), str(src)]
+    commands: list[tuple[list[str], Path | None]] = [
+        (rewrite, None),
+        (["cp", "-r", str(src), str(dst)], None),
+    ]
+    if args.before:
+        commands.append((rewrite, args.before))
+    samples = interleaved(commands, args.repeat, before=clear)
     clear()
     shutil.rmtree(src)
     print(
         f"copy: {files} files, {size / 2**20:.0f} MB, nothing to rewrite (median of {args.repeat})"
     )
+    pair = Pair(samples[0], samples[1])
     print(show("bn-migrate rewrite --output-dir", pair.a))
     print(show("cp -r", pair.b))
     print(f"  --output-dir / cp -r: {pair.ratio:.2f}x (goal <= 1.2x)")
-    SUMMARY.append(("--output-dir / cp -r", f"{pair.ratio:.2f}x", "<= 1.2x"))
+    measured = f"{pair.ratio:.2f}x"
+    if args.before:
+        was = Pair(samples[2], samples[1])
+        print(show(f"the same, {args.before}", was.a))
+        print(f"  {args.before} / cp -r, in the same rounds: {was.ratio:.2f}x")
+        measured += f" (was {was.ratio:.2f}x)"
+    SUMMARY.append(("--output-dir / cp -r", measured, "<= 1.2x"))
 
 
 # --- left -------------------------------------------------------------------------------------------
@@ -349,6 +359,11 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="scratch folder (default: the system's temp)")
     parser.add_argument(
         "--tree", type=Path, action="append", default=[], help="another tree to compare (trees)"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of bn_migrate (the code before a change), run in the same rounds (copy)",
     )
     args = parser.parse_args()
     floor = run([sys.executable, "-c", "pass"]).peak_mb

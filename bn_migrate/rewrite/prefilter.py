@@ -62,7 +62,7 @@ def leaves_unchanged(source: str, tree: ast.Module | None = None) -> bool:
             return False
     if text_may_refer and may_refer_to_tf1_in(tree):
         return False
-    return not may_shadow_tensorflow(tree)
+    return not may_shadow_tensorflow(tree, source)
 
 
 def may_refer_to_tf1(source: str) -> bool:
@@ -179,10 +179,12 @@ def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:
     return False
 
 
-def may_shadow_tensorflow(tree: ast.Module) -> bool:
+def may_shadow_tensorflow(tree: ast.Module, source: str | None = None) -> bool:
     """Whether a name a module-level import binds to TensorFlow is bound anywhere else, or by two
     module-level imports: a superset of what ``AliasTable`` calls shadowed (it also counts ``del``,
-    ``global``, ``match`` captures and a repeated identical import, where the engine decides)."""
+    ``global``, ``match`` captures and a repeated identical import, where the engine decides).
+    ``source``: the text of ``tree``, which often answers without walking the tree
+    (:func:`bound_only_by_top_imports`)."""
     top_imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
     imported: dict[str, int] = {}
     tf_names: set[str] = set()
@@ -195,8 +197,60 @@ def may_shadow_tensorflow(tree: ast.Module) -> bool:
         return False
     if any(imported[name] > 1 for name in tf_names):
         return True
+    if source is not None and bound_only_by_top_imports(source, tf_names, tree):
+        return False
     top = {id(s) for s in top_imports}
     return any(name in tf_names for node in ast.walk(tree) for name in _names_bound_by(node, top))
+
+
+_IMPORT_KEYWORD = re.compile(r"(?<![^\s;:.])import\b")
+"""The word ``import`` where it may be the keyword: at the start, or after a space, ``;``, ``:`` or ``.``
+(``from .import x``), as the keyword always is; not in ``# pylint: disable=unused-import``."""
+
+
+def bound_only_by_top_imports(source: str, names: set[str], tree: ast.Module) -> bool:
+    """True only when no name of ``names`` can be bound in ``source`` (the text of ``tree``) but by
+    the module-level imports: the text says so without a walk of the tree.
+
+    Every other binding of a name N (assignment, ``for``, ``with``/``except ... as``, parameter,
+    ``def``/``class``, walrus, ``global``, ``del``, a ``match`` capture) is the identifier N written
+    outside those imports, and not followed by a dot (N followed by a dot is read: the value of an
+    attribute); but for an ``import N.sub`` inside the module, which holds the keyword ``import``
+    outside them. So True when neither is found outside those imports and the module's docstring (a
+    string, no code). A text that is not ASCII is not answered (identifiers are NFKC-normalized: the
+    fullwidth ``tf`` binds ``tf``), nor one with carriage returns (places are counted in lines of
+    ``\n``)."""
+    if not source.isascii() or "\r" in source:
+        return False
+    known: list[ast.stmt] = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        known.append(first)  # the docstring (an f-string is a JoinedStr: code)
+    spans = _statement_spans(source, known)
+
+    def outside(offset: int) -> bool:
+        return not any(start <= offset < end for start, end in spans)
+
+    if any(outside(m.start()) for m in _IMPORT_KEYWORD.finditer(source)):
+        return False
+    words = "|".join(re.escape(name) for name in sorted(names))
+    unread = re.compile(rf"(?<!\w)(?:{words})(?!\w)(?!\s*\.)")
+    return not any(outside(m.start()) for m in unread.finditer(source))
+
+
+def _statement_spans(source: str, statements: list[ast.stmt]) -> list[tuple[int, int]]:
+    """The offsets in ``source`` (ASCII, ``\n`` lines) where each statement starts and ends."""
+    last = max((s.end_lineno or s.lineno for s in statements), default=0)
+    line_starts = [0]
+    while len(line_starts) <= last:
+        line_starts.append(source.find("\n", line_starts[-1]) + 1 or len(source) + 1)
+    return [
+        (
+            line_starts[s.lineno - 1] + s.col_offset,
+            line_starts[(s.end_lineno or s.lineno) - 1] + (s.end_col_offset or 0),
+        )
+        for s in statements
+    ]
 
 
 def _import_bindings(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:

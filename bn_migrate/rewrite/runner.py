@@ -49,13 +49,10 @@ import threading
 import tokenize
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
-from multiprocessing.context import BaseContext
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import formats, prefilter, report
@@ -70,6 +67,9 @@ from bn_migrate.rewrite.selection import RuleSelection
 from bn_migrate.signals import deferred
 
 if TYPE_CHECKING:  # imported where used: it needs libcst, which most runs never load
+    from concurrent.futures import Future  # worker processes: only when a file needs the engine
+    from multiprocessing.context import BaseContext
+
     from bn_migrate.rewrite.planning import helpers_module
 
 Transform = Callable[..., RewriteResult]
@@ -115,10 +115,27 @@ class FileJob:
 NOT_REGULAR = "not a regular file"
 
 
+class Kind(Enum):
+    """What the walk saw at a path it does not rewrite (from the folder listing, without a ``stat``)."""
+
+    FILE = "file"  # a regular file
+    LINK = "link"  # a symbolic link, copied as a link
+    SPECIAL = "special"  # a FIFO, socket or device: skipped, never opened
+
+
+class Copy(NamedTuple):
+    """A file ``--output-dir`` copies as it is: ``source`` as the user will see it, ``rel`` its place
+    under the mirror base (``/``-separated)."""
+
+    source: str
+    rel: str
+    kind: Kind
+
+
 @dataclass
 class Discovery:
     jobs: list[FileJob]
-    copies: list[tuple[Path, Path]]  # (source, rel) of non-Python files and links, for --output-dir
+    copies: list[Copy]  # non-Python files and links, for --output-dir
     not_followed: list[Path]  # symbolic links met inside folders
     base: Path  # the folder --output-dir mirrors
     unlisted: list[tuple[Path, str]] = field(default_factory=list)  # folders that could not be read
@@ -147,9 +164,9 @@ def default_jobs() -> int:
     return max(1, cpus)
 
 
-def _is_excluded(name: str, rel: Path, excludes: Sequence[str]) -> bool:
-    posix = rel.as_posix()
-    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(posix, g) for g in excludes)
+def _is_excluded(name: str, rel: str, excludes: Sequence[str]) -> bool:
+    """Whether a glob matches the file's name or its ``/``-separated path ``rel`` under its argument."""
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in excludes)
 
 
 def _skip_dir(entry: os.DirEntry[str]) -> bool:
@@ -173,12 +190,26 @@ def read_regular(path: Path, limit: int = -1) -> bytes:
         raise NotRegularFile(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(path)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit)
+        return _read_descriptor(fd, info.st_size, limit)
     finally:
         os.close(fd)
+
+
+def _read_descriptor(fd: int, size: int, limit: int = -1) -> bytes:
+    """The bytes of ``fd`` to its end (at most ``limit``), ``size`` long as far as ``fstat`` knows:
+    ``os.read`` without Python's buffered reader (its own ``fstat``, ``lseek`` and ``ioctl``)."""
+    chunks = []
+    remaining = limit
+    while remaining:
+        chunk = os.read(fd, size + 1 if remaining < 0 else remaining)  # 1 more: the end is seen
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk) if remaining > 0 else 0
+    return b"".join(chunks)
 
 
 def _looks_like_python(path: Path) -> bool:
@@ -208,21 +239,29 @@ def discover(
     if missing:
         raise BnMigrateError(f"no such file or directory: {', '.join(missing)}")
     base = mirror_base(paths)
-    seen: set[Path] = set()
+    seen: set[str] = set()  # real paths of the Python files taken
     discovery = Discovery(jobs=[], copies=[], not_followed=[], base=base)
     for path in paths:
         if path.is_dir():
             _walk(path, base, excludes, skip, seen, discovery)
             continue
         real = path.resolve()
-        if real in seen or _is_excluded(path.name, Path(path.name), excludes):
+        if str(real) in seen or _is_excluded(path.name, path.name, excludes):
             continue
-        seen.add(real)
-        discovery.jobs.append(FileJob(path, path.resolve().relative_to(base), explicit=True))
+        seen.add(str(real))
+        discovery.jobs.append(FileJob(path, real.relative_to(base), explicit=True))
     discovery.jobs.sort(key=lambda job: str(job.path))
-    discovery.copies = sorted(set(discovery.copies))
+    discovery.copies = sorted(set(discovery.copies), key=_copy_order)
     discovery.not_followed.sort()
     return discovery
+
+
+def _copy_order(copy: Copy) -> tuple[list[str], list[str]]:
+    """The order of ``(Path(source), Path(rel))`` pairs, without making the paths."""
+    parts = copy.source.split(os.sep)
+    if not parts[0]:
+        parts[0] = os.sep  # an absolute path: Path's first part is the root
+    return parts, copy.rel.split("/")
 
 
 def _walk(
@@ -230,38 +269,55 @@ def _walk(
     base: Path,
     excludes: Sequence[str],
     skip: Path | None,
-    seen: set[Path],
+    seen: set[str],
     discovery: Discovery,
 ) -> None:
-    stack = [top]
+    """Walk ``top`` with strings (a tree of thousands of files costs no ``Path`` per file). Links are
+    never followed, so an entry's real path is ``top``'s real path joined with its names, and its
+    place in the mirror ``base`` joined with the same names."""
     top_real = top.resolve()
-    real_path = RealPaths()
+    mirror_top = top_real.relative_to(base).as_posix()
+    mirror_prefix = "" if mirror_top == "." else mirror_top + "/"
+    real_prefix = str(base).rstrip(os.sep) + os.sep
+    skip_rel = _relative_posix(skip, top_real) if skip is not None else None
+    # each path as Path(entry.path) shows it: "a.py", not "./a.py", under the folder "."
+    shown_prefix = "" if str(top) == "." else os.path.join(str(top), "")
+    stack: list[tuple[str, str]] = [(str(top), "")]  # (folder, its path under top with a "/")
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            discovery.unlisted.append((folder, f"cannot list the folder: {exc.strerror}"))
+            discovery.unlisted.append((Path(folder), f"cannot list the folder: {exc.strerror}"))
             continue
         for entry in entries:
-            path = Path(entry.path)
-            rel_to_arg = path.relative_to(top)
-            if entry.name.endswith(TEMP_SUFFIX) or _is_excluded(entry.name, rel_to_arg, excludes):
+            name = entry.name
+            rel = prefix + name
+            if name.endswith(TEMP_SUFFIX) or (excludes and _is_excluded(name, rel, excludes)):
                 continue  # a temporary file is what a killed (SIGKILL) run can leave behind
-            mirror_rel = top_real.relative_to(base) / rel_to_arg
+            shown, mirror_rel = shown_prefix + rel, mirror_prefix + rel
             if entry.is_symlink():
-                discovery.not_followed.append(path)
-                discovery.copies.append((path, mirror_rel))
+                discovery.not_followed.append(Path(shown))
+                discovery.copies.append(Copy(shown, mirror_rel, Kind.LINK))
             elif entry.is_dir():
-                if not _skip_dir(entry) and (skip is None or path.resolve() != skip):
-                    stack.append(path)
-            elif entry.name.endswith((".py", NOTEBOOK_SUFFIX)):
-                real = real_path(path)
+                if not _skip_dir(entry) and rel != skip_rel:
+                    stack.append((shown, rel + "/"))
+            elif name.endswith((".py", NOTEBOOK_SUFFIX)):
+                real = real_prefix + mirror_rel
                 if real not in seen:
                     seen.add(real)
-                    discovery.jobs.append(FileJob(path, mirror_rel))
+                    discovery.jobs.append(FileJob(Path(shown), Path(mirror_rel)))
             else:
-                discovery.copies.append((path, mirror_rel))
+                kind = Kind.FILE if entry.is_file() else Kind.SPECIAL
+                discovery.copies.append(Copy(shown, mirror_rel, kind))
+
+
+def _relative_posix(path: Path, folder: Path) -> str | None:
+    """``path`` under ``folder`` as a ``/``-separated string, or None when it is not below it."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -298,10 +354,13 @@ def decode_source(data: bytes) -> SourceText:
     if b"\0" in data:
         line, col = _position(data, data.index(b"\0"))
         raise SourceError("not a Python source file: it contains NUL bytes", line, col)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise _undecodable(data, "utf-8", str(exc)) from None
+    if data.isascii() and b"coding" not in _first_two_lines(data):
+        encoding = "utf-8"  # what tokenize.detect_encoding says of it, found without tokenize
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            raise _undecodable(data, "utf-8", str(exc)) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -316,6 +375,13 @@ def decode_source(data: bytes) -> SourceText:
         return SourceText(text, encoding, ("\n",) * text.count("\n"))
     parts = _NEWLINE.split(text)
     return SourceText("\n".join(parts[0::2]), encoding, tuple(parts[1::2]))
+
+
+def _first_two_lines(data: bytes) -> bytes:
+    """Where a PEP 263 encoding declaration can be (``tokenize`` reads lines ending in ``\\n``)."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    return data if second < 0 else data[:second]
 
 
 def check_python_syntax(text: str, display: str) -> None:
@@ -410,12 +476,16 @@ class JobSettings:
     output_dir: Path | None
     options: Any
     transform: Transform
+    # in this process only (``_decided_here``): the outcomes whose files are copied into the mirror
+    # when they are recorded, instead of at once
+    deferred_copies: list[FileOutcome] | None = None
 
 
-def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
-    """Rewrite one file. Never raises (but KeyboardInterrupt): anything unexpected is FAILED."""
+def process_file(job: FileJob, settings: JobSettings, data: bytes | None = None) -> FileOutcome:
+    """Rewrite one file (``data``: its bytes, when already read). Never raises (but
+    KeyboardInterrupt): anything unexpected is FAILED."""
     try:
-        return _process(job, settings)
+        return _process(job, settings, data)
     except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
         first_line = (str(exc).splitlines() or [""])[0]
         outcome = FileOutcome(
@@ -428,11 +498,13 @@ def process_file(job: FileJob, settings: JobSettings) -> FileOutcome:
         return outcome
 
 
-def process_job(job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+def process_job(
+    job: FileJob, settings: JobSettings, data: bytes | None = None
+) -> list[FileOutcome]:
     """The outcomes of one job: a file, or a program's files (its entry first). Never raises (but
-    KeyboardInterrupt)."""
+    KeyboardInterrupt). ``data``: the bytes of a job of one file, when already read."""
     if not job.program:
-        return [process_file(job, settings)]
+        return [process_file(job, settings, data)]
     try:
         return _process_program(job, settings)
     except Exception as exc:  # noqa: BLE001 - the run must go on; the message names the bug
@@ -588,10 +660,11 @@ def _stage(target: Path, data: bytes, mode: int) -> str:
     return tmp
 
 
-def _process(job: FileJob, settings: JobSettings) -> FileOutcome:
+def _process(job: FileJob, settings: JobSettings, data: bytes | None = None) -> FileOutcome:
     display = str(job.path)
     try:
-        data = read_regular(job.path)
+        if data is None:
+            data = read_regular(job.path)
     except NotRegularFile:
         return FileOutcome(display, Status.SKIPPED, reason=NOT_REGULAR)
     except OSError as exc:
@@ -812,33 +885,38 @@ def _copy_unchanged(job: FileJob, settings: JobSettings, outcome: FileOutcome) -
     """Under --output-dir every input file lands in the mirror, migrated or not."""
     if settings.mode is not Mode.OUTPUT_DIR:
         return outcome
+    if settings.deferred_copies is not None:
+        settings.deferred_copies.append(outcome)
+        return outcome
     target = _destination(job, settings)
     try:
-        copy_file(job.path, target)
+        # a file found in a folder was read as a regular file; one named may be a link, kept as one
+        copy_file(job.path, target, None if job.explicit else Kind.FILE)
     except OSError as exc:
         outcome.status = Status.FAILED
         outcome.error = f"cannot copy to {target}: {exc.strerror or exc}"
     return outcome
 
 
-def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
-    """Copy bytes, mode and times (a symbolic link as a link). A regular file is copied by the kernel
+def copy_file(source: str | Path, target: str | Path, kind: Kind | None = None) -> None:
+    """Copy bytes, mode and times (a symbolic link as a link), making the target's folder when it is
+    missing (it is made even when the copy fails, as when it was made first). ``kind`` is what the
+    walk saw at ``source`` (None: look). A regular file is copied by the kernel
     (:func:`copy_regular_file`) under a temporary name then renamed, so the target is never seen
-    half-copied; unlike :func:`atomic_write` there is no fsync: a copy is as durable as ``cp``'s.
-    ``made`` holds folders already created in this run."""
-    folder = target.parent
-    if made is None or folder not in made:
-        folder.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(folder)
-    if source.is_symlink():
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        os.symlink(os.readlink(source), target)
+    half-copied; unlike :func:`atomic_write` there is no fsync: a copy is as durable as ``cp``'s."""
+    source, target = os.fspath(source), os.fspath(target)
+    if kind is None:
+        kind = Kind.LINK if os.path.islink(source) else Kind.FILE
+    folder, name = os.path.split(target)
+    if kind is Kind.LINK:
+        _in_folder(folder, lambda: _copy_link(source, target))
         return
-    tmp = folder / f".{target.name}.{os.getpid()}{TEMP_SUFFIX}"
+    if kind is Kind.SPECIAL:
+        os.makedirs(folder, exist_ok=True)
+        raise NotRegularFile(Path(source))
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
-        copy_regular_file(source, tmp)
+        _in_folder(folder, lambda: copy_regular_file(source, tmp, checked=kind is Kind.FILE))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -846,29 +924,55 @@ def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None
         raise
 
 
-def copy_regular_file(source: Path, target: Path) -> None:
+def _in_folder(folder: str, write: Callable[[], None]) -> None:
+    """Run ``write`` (which creates one entry in ``folder``); when it fails, make ``folder`` (with
+    its parents) and, if it was missing, run ``write`` again. A folder that exists costs nothing."""
+    try:
+        write()
+    except OSError as exc:
+        missing = isinstance(exc, (FileNotFoundError, NotADirectoryError)) and not os.path.isdir(
+            folder
+        )
+        os.makedirs(folder, exist_ok=True)
+        if not missing:
+            raise
+        write()
+
+
+def _copy_link(source: str, target: str) -> None:
+    """Make ``target`` a symbolic link to where the link ``source`` points, replacing what is there."""
+    if os.path.lexists(target):
+        os.unlink(target)
+    os.symlink(os.readlink(source), target)
+
+
+def copy_regular_file(source: str | Path, target: str | Path, *, checked: bool = False) -> None:
     """Copy ``source``'s bytes, mode and times to a new ``target`` with one open and one fstat of
     each side (``shutil.copy2`` stats each path several times and copies extended attributes, which
     ``cp -r`` does not). The bytes never enter Python: ``copy_file_range``, else ``sendfile``, else
-    a read/write loop. Anything but a regular file (a FIFO would block a plain open) is refused."""
-    if not stat.S_ISREG(os.stat(source).st_mode):  # a socket cannot even be opened
-        raise NotRegularFile(source)
-    fd_in = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    a read/write loop. Anything but a regular file (a FIFO would block a plain open) is refused:
+    ``checked`` says the folder listing showed a regular file, so no ``stat`` precedes the open (the
+    ``fstat`` after it still refuses a file replaced meanwhile)."""
+    if not checked and not stat.S_ISREG(os.stat(source).st_mode):  # a socket cannot be opened
+        raise NotRegularFile(Path(source))
+    fd_in = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         info = os.fstat(fd_in)
         if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(source)
+            raise NotRegularFile(Path(source))
         fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             _copy_descriptor(fd_in, fd_out)
             os.fchmod(fd_out, stat.S_IMODE(info.st_mode))
+            times = (info.st_atime_ns, info.st_mtime_ns)
+            os.utime(fd_out if _UTIME_FD else target, ns=times)
         finally:
             os.close(fd_out)
-        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
     finally:
         os.close(fd_in)
 
 
+_UTIME_FD = os.utime in os.supports_fd
 _CHUNK = 8 * 2**20
 
 
@@ -919,9 +1023,21 @@ def engine_transform(
     source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
 ) -> RewriteResult:
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
-    when a file needs it: a file the prefilter leaves costs its ``ast.parse`` at most, and so does a
-    file with TF1 code that another module of its program can change (left with ``blockers``). The
-    BN019 warnings (``analysis.per_call``) of those files come from the same ``ast`` tree."""
+    when a file needs it (:func:`prefilter_result`)."""
+    decided = prefilter_result(source, blockers)
+    if decided is not None:
+        return decided
+    from bn_migrate.rewrite.engine import rewrite_source
+
+    program = {"blockers": blockers} if blockers else {}
+    return rewrite_source(source, path=path, options=options, **program)
+
+
+def prefilter_result(source: str, blockers: Sequence[Site] = ()) -> RewriteResult | None:
+    """The engine's result for ``source`` when it is known without the engine, else None: a file the
+    prefilter leaves costs its ``ast.parse`` at most, and so does a file with TF1 code that another
+    module of its program can change (left with ``blockers``). The BN019 warnings
+    (``analysis.per_call``) of those files come from the same ``ast`` tree."""
     if not prefilter.may_contain_tf(source) and not per_call.may_make_layers(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     tree = prefilter.parsed(source)  # once, for the questions below
@@ -932,11 +1048,7 @@ def engine_transform(
         left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
         warnings = per_call.per_call_sites(tree, source)
         return RewriteResult(status=Status.SKIPPED, code=source, left=left, warnings=warnings)
-    del tree  # not kept alive while libcst holds its own tree
-    from bn_migrate.rewrite.engine import rewrite_source
-
-    program = {"blockers": blockers} if blockers else {}
-    return rewrite_source(source, path=path, options=options, **program)
+    return None  # the tree is not kept alive here while libcst builds its own
 
 
 def _certainly_tf1(tree: ast.Module) -> bool:
@@ -945,35 +1057,71 @@ def _certainly_tf1(tree: ast.Module) -> bool:
     return certainly_refers_to_tf1(tree)
 
 
-def _engine_needed(jobs: Sequence[FileJob]) -> bool:
-    """Whether some file needs the engine: its bytes mention TensorFlow and the prefilter cannot
-    leave it (files are read until the first such one). Without one, each file costs a read and at
-    most an ``ast.parse``, less than sending it to a worker process and back: the run stays in this
-    process, and no program graph is built (blockers matter only to a file the engine sees). Only the
-    choice of process and that work depend on this answer, never a file's result."""
+@dataclass
+class _Decided:
+    """What :func:`_decided_here` found: the outcomes of the jobs (by index) whose bytes mention
+    TensorFlow, each with whether the run copies its file into the mirror when it records it."""
+
+    outcomes: dict[int, list[tuple[FileOutcome, bool]]]
+
+    def recorded(self, index: int, job: FileJob, settings: JobSettings) -> list[FileOutcome]:
+        """The outcomes of job ``index``, each copied where the run copies it (``settings``: the
+        run's)."""
+        return [
+            _copy_unchanged(job, settings, outcome) if copied else outcome
+            for outcome, copied in self.outcomes[index]
+        ]
+
+
+def _decided_here(jobs: Sequence[FileJob], settings: JobSettings) -> _Decided | None:
+    """The outcomes of the jobs whose bytes mention TensorFlow, when no file needs the engine; None
+    as soon as one does: its bytes mention TensorFlow and the prefilter cannot leave it, or it is a
+    notebook (its code is in its cells: the JSON text says nothing), or TensorFlow may come through a
+    star import (the program graph says). Files are read until the first such one; each file that
+    mentions TensorFlow is decided on that read, as the run would decide it, once (its copy under
+    --output-dir is made when its outcome is recorded: :meth:`_Decided.recorded`); the others are
+    left to the run.
+
+    Without such a file, each file costs a read and at most an ``ast.parse``, less than sending it to
+    a worker process and back: the run stays in this process, and no program graph is built (blockers
+    matter only to a file the engine sees). Only the choice of process and that work depend on this
+    answer, never a file's result."""
+    needed: list[str] = []
+
+    def prefilter_only(
+        source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
+    ) -> RewriteResult:
+        decided = prefilter_result(source, blockers)
+        if decided is None:
+            needed.append(path)
+            return RewriteResult(status=Status.UNCHANGED, code=source)  # dropped: see below
+        return decided
+
+    decided = _Decided({})
+    deferred: list[FileOutcome] = []
+    here = replace(settings, transform=prefilter_only, deferred_copies=deferred)
     tensorflow = stars = False
-    for job in jobs:
+    for index, job in enumerate(jobs):
         try:
             data = read_regular(job.path)
-        except OSError:  # NotRegularFile included
+        except OSError:  # NotRegularFile included: decided (and said why) with the others
             continue
         stars = stars or b"import *" in data
         if not any(needle in data for needle in PREFILTER_NEEDLES):
             if stars and tensorflow:  # may use TensorFlow through a star import: the graph says
-                return True
+                return None
             continue
         tensorflow = True
-        if stars:
-            return True
-        if job.path.suffix == NOTEBOOK_SUFFIX:
-            return True  # its code is in its cells: the JSON text says nothing (it even parses)
-        try:
-            text = decode_source(data).text
-        except SourceError:
-            continue
-        if not prefilter.leaves_unchanged(text):
-            return True
-    return False
+        if stars or job.path.suffix == NOTEBOOK_SUFFIX:
+            return None
+        outcomes = process_job(job, here, data)
+        if needed:
+            return None
+        decided.outcomes[index] = [
+            (outcome, any(outcome is copy for copy in deferred)) for outcome in outcomes
+        ]
+        deferred.clear()
+    return decided
 
 
 def check_config(config: RunConfig, report_path: Path | None = None) -> None:
@@ -1014,44 +1162,83 @@ def _check_report_path(config: RunConfig, report_path: Path) -> None:
 
 
 def check_targets(found: Discovery, output_dir: Path | None, report_path: Path | None) -> None:
-    """Refuse, before anything is written, a report or mirror copy that would land on an input file."""
-    real = RealPaths()
-    inputs = {real(job.path): job.path for job in found.jobs}
-    inputs.update({real(source): source for source, _ in found.copies})
-    if report_path is not None and report_path.resolve() in inputs:
-        raise BnMigrateError(
-            f"--report {report_path} is the input file {inputs[report_path.resolve()]}; "
-            "write the report elsewhere"
-        )
+    """Refuse, before anything is written, a report or mirror copy that would land on an input file.
+    Only a target that exists can be an input: the targets in folders of the mirror that do not exist
+    yet (every one, for a new ``--output-dir``) cost nothing, the others an ``lstat`` each, and the
+    inputs' real paths are listed only when some target or the report may be one of them."""
+    inputs: dict[str, str] = {}
+
+    def input_named(real: str) -> str | None:
+        if not inputs:
+            inputs.update(_real_inputs(found))
+        return inputs.get(real)
+
+    if report_path is not None:
+        shown = input_named(str(report_path.resolve()))
+        if shown is not None:
+            raise BnMigrateError(
+                f"--report {report_path} is the input file {shown}; write the report elsewhere"
+            )
     if output_dir is None:
         return
-    rels = [job.rel for job in found.jobs] + [rel for _, rel in found.copies]
+    folders = MirrorFolders(output_dir)
+    rels = [job.rel.as_posix() for job in found.jobs] + [copy.rel for copy in found.copies]
     for rel in rels:
-        target = real(output_dir / rel)
-        if target in inputs:
+        folder, _, name = rel.rpartition("/")
+        real_folder = folders.existing(folder)
+        if real_folder is None:
+            continue
+        target = os.path.join(real_folder, name)
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+        shown = input_named(target)
+        if shown is not None:
             raise BnMigrateError(
-                f"--output-dir {output_dir} would overwrite the input {inputs[target]}; "
+                f"--output-dir {output_dir} would overwrite the input {shown}; "
                 "choose a folder outside the inputs"
             )
 
 
-class RealPaths:
-    """``Path.resolve()`` of many files of few folders: each folder is resolved once, and only a last
-    component that is a link is followed further (what ``resolve`` does, component by component). A
-    tree of thousands of files costs one ``lstat`` per file instead of one per component."""
+def _real_inputs(found: Discovery) -> dict[str, str]:
+    """The real path of every input file -> the path the user knows it by. Links inside folders are
+    never followed, so a file's real path is the mirror base joined with its place in the mirror; a
+    link's is where it leads."""
+    base = str(found.base)
+    inputs = {os.path.join(base, job.rel): str(job.path) for job in found.jobs}
+    for copy in found.copies:
+        linked = copy.kind is Kind.LINK
+        real = os.path.realpath(copy.source) if linked else os.path.join(base, copy.rel)
+        inputs[real] = copy.source
+    return inputs
 
-    def __init__(self) -> None:
-        self.folders: dict[Path, Path] = {}
 
-    def __call__(self, path: Path) -> Path:
-        folder = path.parent
-        real_folder = self.folders.get(folder)
-        if real_folder is None:
-            real_folder = self.folders[folder] = folder.resolve()
-        if path.name in ("", ".", ".."):
-            return path.resolve()
-        candidate = real_folder / path.name
-        return candidate.resolve() if candidate.is_symlink() else candidate
+class MirrorFolders:
+    """The real paths of the folders of a mirror (``Path.resolve``, links followed) that exist, each
+    found once from its parent's: a folder whose parent does not exist costs no system call."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.known: dict[str, str | None] = {}
+
+    def existing(self, rel: str) -> str | None:
+        """The real path of the folder ``rel`` (``/``-separated, "" for the root), None when it
+        is not a folder that exists."""
+        if rel in self.known:
+            return self.known[rel]
+        pending = [rel]
+        while pending[-1] and pending[-1].rpartition("/")[0] not in self.known:
+            pending.append(pending[-1].rpartition("/")[0])
+        for folder in reversed(pending):
+            parent, _, name = folder.rpartition("/")
+            if not folder:
+                path: str | None = os.path.realpath(self.root)
+            else:
+                real_parent = self.known[parent]
+                path = None if real_parent is None else os.path.join(real_parent, name)
+                if path is not None and os.path.islink(path):
+                    path = os.path.realpath(path)
+            self.known[folder] = path if path is not None and os.path.isdir(path) else None
+        return self.known[rel]
 
 
 def run_files(
@@ -1072,11 +1259,6 @@ def run_files(
     output_dir = config.output_dir.resolve() if config.output_dir else None
     found = discover(config.paths, config.excludes, skip=output_dir)
     check_targets(found, output_dir, report_path)
-    # Blockers matter only to a file the prefilter cannot leave unchanged; without one, the program
-    # graph (an ``ast.parse`` of every neighbour) is not built at all.
-    engine_needed = transform is not None or _engine_needed(found.jobs)
-    if engine_needed:
-        found.jobs = with_program_blockers(found.jobs, config.paths, merge=transform is None)
     settings = JobSettings(
         mode=config.mode,
         diff=config.diff or config.mode is Mode.DIFF,
@@ -1084,6 +1266,11 @@ def run_files(
         options=config.options,
         transform=resolve_transform(transform),
     )
+    # Blockers matter only to a file the prefilter cannot leave unchanged; without one, the program
+    # graph (an ``ast.parse`` of every neighbour) is not built at all.
+    decided = None if transform is not None else _decided_here(found.jobs, settings)
+    if decided is None:
+        found.jobs = with_program_blockers(found.jobs, config.paths, merge=transform is None)
     result = RunResult(outcomes=[], not_followed=[str(p) for p in found.not_followed])
     held: list[FileOutcome] = []  # from the first staged file on, recorded at the end in order
 
@@ -1106,9 +1293,15 @@ def run_files(
                 record(failure)
         on_start(sum(1 + len(job.program) for job in found.jobs))
         jobs = config.jobs or default_jobs()
-        if jobs > 1 and len(found.jobs) > 1 and not engine_needed:
-            jobs = 1
-        if jobs <= 1 or len(found.jobs) <= 1:
+        if decided is not None:  # in this process, each file read once more at most
+            for index, job in enumerate(found.jobs):
+                if index in decided.outcomes:
+                    outcomes = decided.recorded(index, job, settings)
+                else:
+                    outcomes = process_job(job, settings)
+                for outcome in outcomes:
+                    record(outcome)
+        elif jobs <= 1 or len(found.jobs) <= 1:
             for job in found.jobs:
                 for outcome in process_job(job, settings):
                     record(outcome)
@@ -1400,15 +1593,16 @@ def _copy_others(found: Discovery, output_dir: Path) -> list[FileOutcome]:
     """Copy the tree's other files (data, configs, links) into the mirror; return the failures (and
     the FIFOs, sockets and devices, skipped)."""
     failures = []
-    made: set[Path] = set()
-    for source, rel in found.copies:
+    out = str(output_dir)
+    for source, rel, kind in found.copies:
+        target = os.path.join(out, rel)
         try:
-            copy_file(source, output_dir / rel, made)
+            copy_file(source, target, kind)
         except NotRegularFile:
-            failures.append(FileOutcome(str(source), Status.SKIPPED, reason=NOT_REGULAR))
+            failures.append(FileOutcome(source, Status.SKIPPED, reason=NOT_REGULAR))
         except OSError as exc:
-            error = f"cannot copy to {output_dir / rel}: {exc.strerror or exc}"
-            failures.append(FileOutcome(str(source), Status.FAILED, error=error))
+            error = f"cannot copy to {target}: {exc.strerror or exc}"
+            failures.append(FileOutcome(source, Status.FAILED, error=error))
     return failures
 
 
@@ -1430,6 +1624,8 @@ def pool_context() -> BaseContext:
         single_threaded = len(os.listdir("/proc/self/task")) == 1
     except OSError:  # no /proc: not Linux
         single_threaded = False
+    from multiprocessing import get_context  # only runs with worker processes load it
+
     return get_context("fork" if single_threaded else "spawn")
 
 
@@ -1473,6 +1669,8 @@ def _run_parallel(
     workers: int,
     record: Callable[[FileOutcome], None],
 ) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
     executor = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=pool_context(),
@@ -1505,6 +1703,8 @@ def _run_parallel(
 
 
 def _outcome_of(job: FileJob, future: Future[list[FileOutcome]]) -> list[FileOutcome]:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool:

@@ -237,3 +237,71 @@ def test_a_syntax_error_still_goes_to_the_engine() -> None:
     source = "import tensorflow as tf\ndef f(:\n"
     assert not prefilter.leaves_unchanged(source)
     assert rewrite_source(source).status is Status.FAILED
+
+
+# Texts built to slip past the text test in front of the walk (``bound_only_by_top_imports``): a
+# binding written after a dot-looking spelling, a dotted import inside a function, NFKC-normalized
+# identifiers, carriage returns. True: the walk finds a binding other than the module's imports.
+TEXT_TRAPS = {
+    "dotted_import_in_a_function": (
+        "import tensorflow\n\n\ndef f():\n    import tensorflow.compat.v1\n    return tensorflow\n",
+        True,
+    ),
+    "fullwidth_name": ("import tensorflow as tf\n\uff54\uff46 = 1\n", True),
+    "walrus_in_an_fstring": ("import tensorflow as tf\nprint(f'{(tf := 1)}')\n", True),
+    "same_line_after_a_semicolon": ("import tensorflow as tf; tf = 1\n", True),
+    "carriage_returns": ("import tensorflow as tf\r\ntf = 1\r\n", True),
+    "for_target_beside_a_read": ("import tensorflow as tf\nfor tf in [tf.x]:\n    pass\n", True),
+    "del": ("import tensorflow as tf\ndel tf\n", True),
+    "global": ("import tensorflow as tf\n\n\ndef f():\n    global tf\n", True),
+    "match_capture": ("import tensorflow as tf\nmatch 1:\n    case tf:\n        pass\n", True),
+    "spaced_read": ("import tensorflow as tf\ny = tf . keras\n", False),
+    "read_across_lines": ("import tensorflow as tf\ny = (tf\n     .keras)\n", False),
+    "import_in_a_docstring": (
+        '"""Then import it."""\nimport tensorflow as tf\ny = tf.keras\n',
+        False,
+    ),
+    "tf_in_the_docstring_import_in_a_comment": (
+        '"""Uses tf, as tf does."""\n'
+        "import tensorflow as tf  # pylint: disable=g-direct-tensorflow-import\ny = tf.keras\n",
+        False,
+    ),
+    "import_after_a_hash_in_a_string": (
+        "import tensorflow\n\n\ndef f():\n    x = '#'; import tensorflow.compat.v1\n",
+        True,
+    ),
+    "relative_import_without_a_space": (
+        "import tensorflow as tf\n\n\ndef f():\n    from .import tf\n",
+        True,
+    ),
+    "one_line_compound_import": ("import tensorflow\nif True:import tensorflow.compat.v1\n", True),
+    "fstring_first_is_code": ("f'{(tf := 1)}'\nimport tensorflow as tf\n", True),
+    "multi_line_top_import": (
+        "from tensorflow import (\n    keras,\n    nn as tnn,\n)\ny = tnn.relu(keras.x)\n",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [*SHADOWING.values(), *NOT_SHADOWING.values(), *(text for text, _ in TEXT_TRAPS.values())],
+)
+def test_the_text_test_answers_as_the_walk(source: str) -> None:
+    """``may_shadow_tensorflow`` given the text (which may answer without a walk) and without it."""
+    tree = ast.parse(source)
+    assert prefilter.may_shadow_tensorflow(tree, source) is prefilter.may_shadow_tensorflow(tree)
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_TRAPS))
+def test_the_walk_sees_the_bindings_built_to_slip_past_the_text(name: str) -> None:
+    source, shadowed = TEXT_TRAPS[name]
+    assert prefilter.may_shadow_tensorflow(ast.parse(source), source) is shadowed
+
+
+def test_the_text_test_answers_for_plain_tf2_code() -> None:
+    """Not vacuous: TF2 code that only reads ``tf.`` attributes is answered without a walk."""
+    sources = [TRICKY["tf2_only"], TRICKY["tf2_trainer"], TEXT_TRAPS["spaced_read"][0]]
+    sources.append(TEXT_TRAPS["tf_in_the_docstring_import_in_a_comment"][0])
+    for source in sources:
+        assert prefilter.bound_only_by_top_imports(source, {"tf"}, ast.parse(source))

@@ -365,10 +365,10 @@ def test_output_dir_copy_failure_of_a_data_file_is_failed_and_the_rest_done(
     src = make_tree(tmp_path / "src", {"a.py": TF1, "data.bin": b"\x00"})
     real_copy = runner.copy_file
 
-    def copy_file(source: Path, target: Path, made: set[Path] | None = None) -> None:
-        if source.name == "data.bin":
+    def copy_file(source: str, target: str, kind: runner.Kind | None = None) -> None:
+        if Path(source).name == "data.bin":
             raise OSError(28, "No space left on device")
-        real_copy(source, target, made)
+        real_copy(source, target, kind)
 
     monkeypatch.setattr(runner, "copy_file", copy_file)
     status, _, err = run(src, mode=Mode.OUTPUT_DIR, output_dir=tmp_path / "out")
@@ -659,7 +659,7 @@ def test_discovery_skips_tooling_folders_and_sorts(tmp_path: Path) -> None:
     )
     found = runner.discover([tmp_path])
     assert [j.path.relative_to(tmp_path).as_posix() for j in found.jobs] == ["a/b.py", "z.py"]
-    assert [rel.as_posix() for _, rel in found.copies] == ["a/c.txt"]
+    assert [copy.rel for copy in found.copies] == ["a/c.txt"]
 
 
 def test_exclude_matches_names_and_relative_paths(tmp_path: Path) -> None:

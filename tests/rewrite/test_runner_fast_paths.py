@@ -6,12 +6,15 @@ less than a round trip to a worker, so it runs in this process; the results are 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
+import tokenize
 from pathlib import Path
 
 import pytest
 
+from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite import runner
 from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.runner import Mode, RunConfig, run_files
@@ -127,25 +130,23 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
         runner.copy_regular_file(fifo, tmp_path / "copy")
 
 
-def test_real_paths_are_what_resolve_gives(tmp_path: Path) -> None:
-    """``RealPaths`` (one resolve per folder) against ``Path.resolve`` on links to files and folders,
-    a dangling link, a link to a link, and paths that do not exist yet."""
-    (tmp_path / "data").mkdir()
+def test_mirror_folders_are_what_resolve_gives(tmp_path: Path) -> None:
+    """``MirrorFolders`` (each folder found from its parent's) against ``Path.resolve`` on folders
+    reached through links, a link to a file, a dangling link, and folders that do not exist yet."""
+    (tmp_path / "data" / "deep").mkdir(parents=True)
     (tmp_path / "data" / "a.py").write_text("x = 1\n")
-    (tmp_path / "data" / "b.txt").write_text("b\n")
     (tmp_path / "via").symlink_to(tmp_path / "data")
-    (tmp_path / "data" / "link.py").symlink_to(tmp_path / "data" / "a.py")
-    (tmp_path / "data" / "chain.py").symlink_to(tmp_path / "data" / "link.py")
-    (tmp_path / "data" / "dangling.py").symlink_to(tmp_path / "nowhere" / "x.py")
+    (tmp_path / "data" / "file_link").symlink_to(tmp_path / "data" / "a.py")
+    (tmp_path / "data" / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "data" / "up").symlink_to(tmp_path)
-    paths = [
-        tmp_path / folder / name
-        for folder in ("data", "via", "via/up/via", "missing", "data/up/missing")
-        for name in ("a.py", "b.txt", "link.py", "chain.py", "dangling.py", "new.py")
+    rels = ["", "data", "via", "via/deep", "via/up/via/deep", "data/file_link", "data/dangling"]
+    rels += ["missing", "missing/below", "data/up/missing", "data/a.py", "data/a.py/below"]
+    folders = runner.MirrorFolders(tmp_path)
+    expected = [
+        str((tmp_path / rel).resolve()) if (tmp_path / rel).is_dir() else None for rel in rels
     ]
-    real = runner.RealPaths()
-    assert [real(p) for p in paths] == [p.resolve() for p in paths]
-    assert len(real.folders) == 5
+    assert [folders.existing(rel) for rel in rels] == expected
+    assert [folders.existing(rel) for rel in reversed(rels)] == expected[::-1]  # from the cache
 
 
 def test_workers_get_the_largest_files_first(tmp_path: Path) -> None:
@@ -186,3 +187,142 @@ def test_parallel_outcomes_come_in_path_order_whatever_the_schedule(tmp_path: Pa
     assert [(o.path, o.status, o.left) for o in one.outcomes] == [
         (o.path, o.status, o.left) for o in result.outcomes
     ]
+
+
+# --- the mirror under --output-dir, as a user sees it ---------------------------------------------------
+
+
+def _mirror(tmp_path: Path, files: dict[str, str | bytes]) -> tuple[Path, Path]:
+    return make_tree(tmp_path / "src", files), tmp_path / "out"
+
+
+def test_the_mirror_keeps_modes_times_and_links(tmp_path: Path) -> None:
+    src, out = _mirror(
+        tmp_path,
+        {"run.py": PLAIN, "pkg/model.py": KERAS, "pkg/data/w.bin": b"\x00\x01", "notes.txt": "n"},
+    )
+    (src / "run.py").chmod(0o750)
+    (src / "pkg/data/w.bin").chmod(0o600)
+    os.utime(src / "pkg/model.py", ns=(1_600_000_000_000_000_000, 1_500_000_000_000_000_001))
+    (src / "pkg/latest").symlink_to("data/w.bin")
+    (src / "dangling").symlink_to("nowhere")
+    result = run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out))
+    assert [o.status for o in result.outcomes] == [Status.UNCHANGED] * 2
+    assert stat.S_IMODE((out / "run.py").stat().st_mode) == 0o750
+    assert stat.S_IMODE((out / "pkg/data/w.bin").stat().st_mode) == 0o600
+    assert (out / "pkg/model.py").stat().st_mtime_ns == 1_500_000_000_000_000_001
+    assert os.readlink(out / "pkg/latest") == "data/w.bin"
+    assert os.readlink(out / "dangling") == "nowhere"
+    mirrored = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert mirrored == sorted(str(p.relative_to(src)) for p in src.rglob("*"))
+    # again into the same mirror: links and files are replaced, nothing else is left there
+    (src / "notes.txt").write_text("changed")
+    run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out))
+    assert (out / "notes.txt").read_text() == "changed"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == mirrored
+
+
+def test_a_file_that_cannot_be_read_is_failed_by_name_and_its_folder_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = _mirror(tmp_path, {"a.py": PLAIN, "locked/secret.csv": "1,2\n", "b.txt": "b"})
+    real_open = os.open
+
+    def refusing(path, flags, *args):  # type: ignore[no-untyped-def]
+        if str(path).endswith("secret.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(runner.os, "open", refusing)
+    result = run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out))
+    failed = [o for o in result.outcomes if o.status is Status.FAILED]
+    assert [(o.path, o.error) for o in failed] == [
+        (
+            str(src / "locked/secret.csv"),
+            f"cannot copy to {out / 'locked/secret.csv'}: Permission denied",
+        )
+    ]
+    assert (out / "locked").is_dir() and not os.listdir(out / "locked")  # made, as before
+    assert (out / "b.txt").read_text() == "b" and (out / "a.py").read_text() == PLAIN
+
+
+def test_a_mirror_reaching_an_input_through_a_folder_link_is_refused(tmp_path: Path) -> None:
+    """A folder of an existing --output-dir that is a link into the input: the copies there would
+    overwrite the input. Refused before anything is written."""
+    src, out = _mirror(tmp_path, {"pkg/deep/data.csv": "1\n", "pkg/m.py": PLAIN, "top.txt": "t"})
+    (out / "pkg").mkdir(parents=True)
+    (out / "pkg/deep").symlink_to(src / "pkg/deep")
+    with pytest.raises(BnMigrateError, match=r"would overwrite the input .*data\.csv"):
+        run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out))
+    assert sorted(p.name for p in out.rglob("*")) == ["deep", "pkg"]
+    (out / "pkg/deep").unlink()
+    (out / "pkg/m.py").symlink_to(src / "pkg/m.py")  # the Python file, by a link to it
+    with pytest.raises(BnMigrateError, match=r"would overwrite the input .*m\.py"):
+        run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out))
+    assert (src / "pkg/m.py").read_text() == PLAIN
+
+
+def test_files_decided_before_the_run_have_the_outcomes_of_the_run(tmp_path: Path) -> None:
+    """The files mentioning TensorFlow are decided on the read that chooses the process; when a later
+    file needs the engine, that work is dropped and the run decides them: the same outcomes, and
+    under --output-dir the same copies, either way."""
+    files: dict[str, str | bytes] = {
+        "a_keras.py": KERAS,
+        "b_plain.py": PLAIN,
+        "c_broken.py": "import tensorflow as tf\n(\n",
+        "d_warned.py": "import tensorflow as tf\n\n\n@tf.function\ndef step(x):\n"
+        "    return tf.keras.layers.BatchNormalization()(x, training=True)\n",
+    }
+    src, out = _mirror(tmp_path, files)
+    here = run_files(RunConfig(paths=(src,), mode=Mode.OUTPUT_DIR, output_dir=out, jobs=1))
+    copied = {p.name: p.read_bytes() for p in out.iterdir()}
+    make_tree(src, {"z_tf1.py": TF1})
+    engine = run_files(RunConfig(paths=(src,), mode=Mode.CHECK, jobs=1))
+    assert [(o.path, o.status, o.error, o.warnings) for o in here.outcomes] == [
+        (o.path, o.status, o.error, o.warnings) for o in engine.outcomes[:-1]
+    ]
+    assert [o.status for o in here.outcomes] == [
+        Status.UNCHANGED,
+        Status.UNCHANGED,
+        Status.FAILED,
+        Status.UNCHANGED,
+    ]
+    assert here.outcomes[3].warnings  # BN019, from the decision made before the run
+    assert copied == {name: (src / name).read_bytes() for name in files}
+
+
+@pytest.mark.parametrize("top", [".", "src", "./src/", "src/../src"])
+def test_walked_paths_read_as_their_paths_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, top: str
+) -> None:
+    """The walk builds paths as strings; they read as ``Path`` shows them (``a.py``, not ``./a.py``)."""
+    make_tree(tmp_path / "src", {"a.py": PLAIN, "d/b.csv": "1\n", "d/e/c.py": PLAIN})
+    (tmp_path / "src/d/link").symlink_to("b.csv")
+    monkeypatch.chdir(tmp_path if top != "." else tmp_path / "src")
+    found = runner.discover([Path(top)])
+    root = Path(top)
+    assert [str(job.path) for job in found.jobs] == [str(root / "a.py"), str(root / "d/e/c.py")]
+    assert [copy.source for copy in found.copies] == [str(root / "d/b.csv"), str(root / "d/link")]
+    assert found.not_followed == [root / "d/link"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"x = 1\n",
+        b"x = 1",
+        b"#!/usr/bin/env python\nx = 1\n",
+        b"\n\n# coding: latin-1\nx = 1\n",  # a third line: not a declaration
+        b"# -*- coding: ascii -*-\nx = 1\n",
+        b"#!/usr/bin/python\n# vim: set fileencoding=latin-1 :\nx = 1\n",
+        b"x = 1\r\n# coding: latin-1\r\n",
+        b"x = 1\r# coding: latin-1\r",
+    ],
+)
+def test_ascii_files_decode_as_tokenize_says(data: bytes) -> None:
+    """ASCII text without ``coding`` in its first two lines skips ``tokenize``: same encoding."""
+    expected, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    decoded = runner.decode_source(data)
+    assert decoded.encoding == expected
+    assert decoded.text == data.decode(expected).replace("\r\n", "\n").replace("\r", "\n")
