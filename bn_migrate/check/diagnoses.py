@@ -83,3 +83,14 @@ class Cause(str, Enum):
 
     FREE_RUNNING_DRIFT = "free-running-drift"
     """Free-running runs drift apart by accumulated last-bit differences while lockstep agrees: benign."""
+
+
+EXPLANATORY = frozenset(
+    {
+        Cause.FREE_RUNNING_DRIFT,
+        Cause.NONDETERMINISTIC_ORIGINAL,
+        Cause.ROUNDING_NOISE,
+        Cause.NO_UPDATE_OPS_NON_TRAINABLE,
+    }
+)
+"""Causes that explain a benign difference (an EQUIVALENT report may name them); the others accuse."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check.diagnoses import EXPLANATORY
 from bn_migrate.check.models import ModelOptions, ModelRef
 from bn_migrate.errors import BnMigrateError
 
@@ -152,10 +153,24 @@ def check_report_pairs(
 
 
 def main_reason(result: Any) -> str:
-    """The one line a summary shows: the undecided reason, else the first diagnosis, else nothing."""
+    """The one line a summary shows: the undecided reason, else the first diagnosis that accuses (an
+    explanatory one, such as ``rounding-noise``, is no reason for a DIFFERENT verdict), else the first
+    layer that differs, else nothing."""
     if result.reason:
         return str(result.reason)
-    if result.verdict != "equivalent" and result.diagnoses:
+    if result.verdict == "equivalent":
+        return ""
+    for d in result.diagnoses:
+        if d.cause not in EXPLANATORY:
+            return f"{d.cause.value}{f' [{d.layer}]' if d.layer else ''}: {d.message}"
+    for row in result.layers:
+        if row.verdict.startswith("different"):
+            size = row.lock_abs if row.lock_abs is not None else row.free_abs
+            return (
+                f"{row.old} differs from {row.new} from step {row.first_step} ({row.first_stat}, "
+                f"up to {size:.2g}) with no known cause"
+            )
+    if result.diagnoses:
         d = result.diagnoses[0]
         return f"{d.cause.value}{f' [{d.layer}]' if d.layer else ''}: {d.message}"
     return ""

@@ -133,3 +133,31 @@ def test_from_report_excludes_old_and_new(
     assert "give no OLD NEW" in capsys.readouterr().err
     assert main(["check", "a.py"]) == 2
     assert "give OLD and NEW" in capsys.readouterr().err
+
+
+def test_main_reason_of_a_different_pair_is_never_an_explanation() -> None:
+    """A DIFFERENT pair whose only diagnoses explain (``rounding-noise``) names the layer that differs."""
+    from bn_migrate.check.diagnoses import Cause
+    from bn_migrate.check.report_pairs import main_reason
+    from bn_migrate.check.result import CheckResult, Diagnosis, LayerRow
+
+    result = CheckResult(verdict="different", old="old.py::f", new="new.py::F")
+    result.diagnoses.append(Diagnosis(Cause.ROUNDING_NOISE, "OLD run with oneDNN switched differs"))
+    result.layers.append(LayerRow("a/bn", "bn", verdict="equivalent"))
+    result.layers.append(
+        LayerRow(
+            "b/bn",
+            "bn_1",
+            lock_abs=2e-5,
+            verdict="different",
+            first_step=1,
+            first_stat="moving_variance",
+        )
+    )
+    assert main_reason(result) == (
+        "b/bn differs from bn_1 from step 1 (moving_variance, up to 2e-05) with no known cause"
+    )
+    result.diagnoses.append(
+        Diagnosis(Cause.MOMENTUM_CHANGED, "momentum 0.9 measured, 0.99 declared")
+    )
+    assert main_reason(result).startswith("momentum-changed: momentum 0.9")
