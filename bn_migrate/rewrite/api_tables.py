@@ -580,6 +580,7 @@ class LayerSpec:
     auto_name: str = ""  # TF1's default layer name (Keras 3 derives the same from the class)
     scope_arg: str = "name"
     keras_positional: tuple[str, ...] = ()  # leading positional parameters of the Keras constructor
+    complement: frozenset[str] = frozenset()  # TF1 keywords whose Keras value is 1.0 minus TF1's
 
 
 _DENSE_PARAMS = (
@@ -593,6 +594,10 @@ _CONV_PARAMS = (
 )  # fmt: skip
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format", "name")
 _LAYER_UNSUPPORTED = frozenset({"reuse", "trainable"})
+LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {"reuse": frozenset({"False", "None"})}
+"""Layer keywords at values that do what leaving them out does, dropped (BN003): a layer's
+``reuse=False`` (or None) inherits the enclosing scope's reuse, as no ``reuse=`` does (TF1's
+``variable_scope``: ``reuse or parent.reuse``; measured: under a reusing scope it still reuses)."""
 
 LAYERS: dict[str, LayerSpec] = {
     "tensorflow.layers.dense": LayerSpec(
@@ -673,6 +678,13 @@ LAYERS: dict[str, LayerSpec] = {
         "tf.keras.layers.Flatten", (), unsupported=frozenset({"outputs_collections"}),
         auto_name="Flatten", scope_arg="scope",
     ),
+    "tensorflow.contrib.layers.dropout": LayerSpec(
+        "tf.keras.layers.Dropout", ("keep_prob", "noise_shape", "is_training", "outputs_collections",
+                                    "scope", "seed"),
+        renames={"keep_prob": "rate"}, explicit={"rate": "0.5"}, training_arg="is_training",
+        training_default="True", unsupported=frozenset({"outputs_collections"}), auto_name="Dropout",
+        scope_arg="scope", keras_positional=("rate",), complement=frozenset({"keep_prob"}),
+    ),
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib/slim ``max_pool2d`` / ``avg_pool2d``
 stride 2 by default (Keras: the pool size), written out, and pad "VALID" as Keras does; they and
@@ -680,7 +692,9 @@ contrib ``flatten`` make no variables. contrib ``fully_connected`` defaults to a
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
 ``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
 ``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
-``dilation_rate``; a ``data_format`` (NCHW) leaves the file."""
+``dilation_rate``; a ``data_format`` (NCHW) leaves the file. contrib ``dropout`` keeps ``keep_prob``
+(default 0.5): the Keras rate is ``1.0 - keep_prob``, and it runs in training mode unless ``is_training``
+says otherwise (TF1's default True, written out)."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
@@ -912,6 +926,17 @@ TRAINABLE_VARIABLES = "tensorflow.trainable_variables"
 TRAINABLE_VARIABLES_KEYS = frozenset({"tensorflow.GraphKeys.TRAINABLE_VARIABLES"})
 """``var_list=tf.trainable_variables(scope)`` / ``get_collection(TRAINABLE_VARIABLES, scope=)``: the
 trainable variables whose name ``re.match``es ``scope``."""
+TRAINABLE_STATISTICS_NOTE = (
+    "`variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`: in TF1 the moving mean and variance "
+    "were also in `tf.trainable_variables()` (in a training-mode step they get no gradient, so the "
+    "model trains the same); the Keras layer keeps them in `non_trainable_variables`: a caller that "
+    "lists trainable variables (an optimizer's var_list, a weight ExponentialMovingAverage, a Saver of "
+    "`tf.trainable_variables()`) no longer sees them, and a step run with the flag False no longer "
+    "trains them"
+)
+"""What a library's callers see differently when contrib batch norm put its statistics in the
+trainable collection (measured on TF1: same variables after training steps, statistics without
+gradient); the codemod migrates it in library modules only, with this warning."""
 
 
 @dataclass(frozen=True)

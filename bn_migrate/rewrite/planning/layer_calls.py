@@ -66,17 +66,28 @@ class LayerPlan:
     )
     post_activation: Source | None = None  # activation applied after the normalizer
     moves_with_update_ops: bool = False  # statistics move in TF1 only when the update ops run
+    complemented: frozenset[str] = frozenset()  # keys given as ``1.0 - <the TF1 argument>``
 
     def constructor(self, args: tuple[cst.Arg, ...] | list[cst.Arg]) -> cst.Call:
         return cst.Call(
             func=cst.parse_expression(self.layer_class),
             args=[
-                cst.Arg(_value(args, source))
+                cst.Arg(self._argument(args, key, source))
                 if index < self.positional
-                else kwarg(key, _value(args, source))
+                else kwarg(key, self._argument(args, key, source))
                 for index, (key, source) in enumerate(self.kwargs)
             ],
         )
+
+    def _argument(
+        self, args: tuple[cst.Arg, ...] | list[cst.Arg], key: str, source: Source
+    ) -> cst.BaseExpression:
+        value = _value(args, source)
+        if key not in self.complemented or not isinstance(source, int):
+            return value
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Float, cst.Integer, cst.Call)):
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return cst.BinaryOperation(cst.Float("1.0"), cst.Subtract(), value)
 
     def arguments(self, call: cst.Call) -> list[cst.Arg]:
         """The call's arguments as the plan indexes them (explicit ones, then the arg_scope's)."""
@@ -297,6 +308,11 @@ def plan_batch_norm(
         collection = call.args[bound["updates_collections"]].value
         if in_place or ctx.qualify(collection) in api.UPDATE_OPS_KEYS:
             bound.pop("updates_collections")
+    statistics_trainable = "variables_collections" in bound and _lists_trainable(
+        ctx, call.args[bound["variables_collections"]].value
+    )
+    if statistics_trainable:
+        bound.pop("variables_collections")
     untrainable = spec.frozen_when_untrainable and texts.get("trainable") == "False"
     if untrainable:
         bound.pop("trainable")
@@ -367,8 +383,23 @@ def plan_batch_norm(
     if fused:
         layer_class = _fused_choice(ctx, spec, call, kwargs)
     plan = LayerPlan(layer_class, kwargs, inputs, training, activation, trainable=not untrainable)
+    if statistics_trainable:
+        ctx.warn(spec.rule, call, api.TRAINABLE_STATISTICS_NOTE)
     plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
+
+
+def _lists_trainable(ctx: Context, value: cst.BaseExpression) -> bool:
+    """``variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`` in a library module: the moving
+    statistics joined TF1's trainable collection, which only a caller listing it sees (a library has no
+    training code of its own; ``api.TRAINABLE_STATISTICS_NOTE``)."""
+    if not ctx.library or not isinstance(value, (cst.List, cst.Tuple)) or len(value.elements) != 1:
+        return False
+    element = value.elements[0]
+    return (
+        isinstance(element, cst.Element)
+        and ctx.qualify(element.value) in api.TRAINABLE_VARIABLES_KEYS
+    )
 
 
 def plan_layer(
@@ -404,6 +435,9 @@ def plan_layer(
                 return None
             for key in ("biases_initializer", "biases_regularizer"):  # contrib ignores them then
                 bound.pop(key, None)
+    for key, index in list(bound.items()):
+        if code(ctx, call.args[index].value) in api.LAYER_NO_OP_VALUES.get(key, ()):
+            bound.pop(key)
     for key, index in bound.items():
         if key in spec.unsupported:
             ctx.leave(
@@ -428,6 +462,7 @@ def plan_layer(
             break
         positional += 1
     plan = LayerPlan(spec.keras_class, kwargs, inputs, training, positional=positional)
+    plan.complemented = frozenset(spec.renames.get(key, key) for key in spec.complement)
     if normalizer is not None:  # contrib: no bias, then the normalizer, then the activation
         activation = next((source for key, source in kwargs if key == "activation"), None)
         plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]
