@@ -926,6 +926,15 @@ TRAINABLE_VARIABLES = "tensorflow.trainable_variables"
 TRAINABLE_VARIABLES_KEYS = frozenset({"tensorflow.GraphKeys.TRAINABLE_VARIABLES"})
 """``var_list=tf.trainable_variables(scope)`` / ``get_collection(TRAINABLE_VARIABLES, scope=)``: the
 trainable variables whose name ``re.match``es ``scope``."""
+DRIVER_VALUES: dict[str, tuple[int, str, str]] = {
+    "tensorflow.contrib.layers.dropout": (1, "keep_prob", "1.0"),
+    "tensorflow.nn.dropout": (1, "keep_prob", "1.0"),
+}
+"""Layer functions whose argument (position, keyword) is a Python number that configures the layer,
+and the value a library driver passes for a builder parameter that only feeds it
+(``analysis.parameter_values``): a keep probability of 1.0 turns dropout off, so TF1 and Keras
+compute the same outputs and the model check is deterministic."""
+
 TRAINABLE_STATISTICS_NOTE = (
     "`variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`: in TF1 the moving mean and variance "
     "were also in `tf.trainable_variables()` (in a training-mode step they get no gradient, so the "

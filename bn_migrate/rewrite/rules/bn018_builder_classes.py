@@ -119,7 +119,9 @@ class BuilderClassesRule(Rule):
                     _input_shape(ctx, builder),
                     tuple(_weights(ctx, builder, keras_name, made)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
-                    (("name", keras_name),),  # the Keras paths above start with the instance's name
+                    # the Keras paths above start with the instance's name; a library class's
+                    # required parameters get what its driver passed (``planning.library``)
+                    (("name", keras_name), *_required_arguments(builder, init)),
                 )
             )
             made_where = (
@@ -245,6 +247,16 @@ def _layer_parameters(
         for param in builder.definition.params.params[1:]
         if param.name.value in read and param.name.value != flag and param.name.value not in scoped
     ]
+
+
+def _required_arguments(builder: Builder, init: list[cst.Param]) -> list[tuple[str, object]]:
+    """The ``__init__`` parameters without default, with the literal the builder's call passes."""
+    values = [
+        kwarg(param.name.value, value)
+        for param in init
+        if param.default is None and (value := builder.argument(param.name.value)) is not None
+    ]
+    return _constructor_arguments(values)
 
 
 def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> list[str]:
