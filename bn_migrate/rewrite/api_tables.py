@@ -581,6 +581,8 @@ class LayerSpec:
     scope_arg: str = "name"
     keras_positional: tuple[str, ...] = ()  # leading positional parameters of the Keras constructor
     complement: frozenset[str] = frozenset()  # TF1 keywords whose Keras value is 1.0 minus TF1's
+    # the Keras global pooling class a pool whose kernel is its input's spatial size becomes
+    whole_input: str = ""
 
 
 _DENSE_PARAMS = (
@@ -668,10 +670,12 @@ LAYERS: dict[str, LayerSpec] = {
             explicit={"strides": "2"},
             unsupported=frozenset({"data_format", "outputs_collections"}),
             auto_name=auto, scope_arg="scope", keras_positional=("pool_size", "strides"),
+            whole_input=whole,
         )
-        for name, keras, auto in (
-            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D"),
-            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D"),
+        for name, keras, auto, whole in (
+            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D", "tf.keras.layers.GlobalMaxPooling2D"),
+            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D",
+             "tf.keras.layers.GlobalAveragePooling2D"),
         )
     },
     "tensorflow.contrib.layers.flatten": LayerSpec(
@@ -694,7 +698,10 @@ activation, written out; ``biases_initializer=None`` (no bias) is not mapped and
 ``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
 ``dilation_rate``; a ``data_format`` (NCHW) leaves the file. contrib ``dropout`` keeps ``keep_prob``
 (default 0.5): the Keras rate is ``1.0 - keep_prob``, and it runs in training mode unless ``is_training``
-says otherwise (TF1's default True, written out)."""
+says otherwise (TF1's default True, written out). A contrib pool whose kernel is its input's spatial
+size (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``, facenet) pools each channel over
+the whole input into one value whatever the stride: the Keras global pool with ``keepdims=True``, which
+needs no size when it is made."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),

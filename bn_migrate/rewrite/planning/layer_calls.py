@@ -389,6 +389,65 @@ def plan_batch_norm(
     return plan
 
 
+def _whole_input_pool(
+    ctx: Context, spec: api.LayerSpec, call: cst.Call, bound: dict[str, int], inputs: int | None
+) -> LayerPlan | None:
+    """A contrib pool whose kernel is ``X.get_shape()[1:3]`` (or ``X.shape[1:3]``) of its own inputs
+    ``X``, with "VALID" padding and no ``data_format``: one value per channel over the whole input,
+    whatever the stride; the Keras global pool keeping the spatial axes (``api.LAYERS``)."""
+    if not spec.whole_input or inputs is None or "kernel_size" not in bound:
+        return None
+    source = call.args[inputs].value
+    if not isinstance(source, cst.Name) or not _spatial_size_of(
+        call.args[bound["kernel_size"]].value, source.value
+    ):
+        return None
+    padding = call.args[bound["padding"]].value if "padding" in bound else None
+    if padding is not None and not (
+        isinstance(padding, cst.SimpleString) and padding.evaluated_value in ("VALID", "valid")
+    ):
+        return None
+    stride = call.args[bound["stride"]].value if "stride" in bound else None
+    if "data_format" in bound or (stride is not None and not is_literal(stride)):
+        return None
+    unknown = set(bound) - {"kernel_size", "padding", "stride", spec.scope_arg}
+    if unknown:
+        return None
+    kwargs: list[tuple[str, Source]] = [("keepdims", "True")]
+    if spec.scope_arg in bound:
+        kwargs.append(("name", bound[spec.scope_arg]))
+    return LayerPlan(spec.whole_input, kwargs, inputs)
+
+
+def _spatial_size_of(node: cst.BaseExpression, name: str) -> bool:
+    """``name.get_shape()[1:3]`` or ``name.shape[1:3]``."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+        return False
+    index = node.slice[0].slice
+    if not (
+        isinstance(index, cst.Slice)
+        and isinstance(index.lower, cst.Integer)
+        and index.lower.value == "1"
+        and isinstance(index.upper, cst.Integer)
+        and index.upper.value == "3"
+        and index.step is None
+    ):
+        return False
+    shape = node.value
+    if isinstance(shape, cst.Call):
+        method = shape.func
+        if shape.args or not (
+            isinstance(method, cst.Attribute) and method.attr.value == "get_shape"
+        ):
+            return False
+        owner = method.value
+    elif isinstance(shape, cst.Attribute) and shape.attr.value == "shape":
+        owner = shape.value
+    else:
+        return False
+    return isinstance(owner, cst.Name) and owner.value == name
+
+
 def _lists_trainable(ctx: Context, value: cst.BaseExpression) -> bool:
     """``variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`` in a library module: the moving
     statistics joined TF1's trainable collection, which only a caller listing it sees (a library has no
@@ -417,6 +476,9 @@ def plan_layer(
     if bound_and_inputs is None:
         return None
     bound, inputs = bound_and_inputs
+    whole = _whole_input_pool(ctx, spec, call, bound, inputs)
+    if whole is not None:
+        return whole
     normalizer: LayerPlan | None = None
     if "normalizer_fn" in bound:
         normalizer_fn = call.args[bound.pop("normalizer_fn")].value
