@@ -596,10 +596,14 @@ _CONV_PARAMS = (
 )  # fmt: skip
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format", "name")
 _LAYER_UNSUPPORTED = frozenset({"reuse", "trainable"})
-LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {"reuse": frozenset({"False", "None"})}
+LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {
+    "reuse": frozenset({"False", "None"}),
+    "outputs_collections": frozenset({"None"}),
+}
 """Layer keywords at values that do what leaving them out does, dropped (BN003): a layer's
 ``reuse=False`` (or None) inherits the enclosing scope's reuse, as no ``reuse=`` does (TF1's
-``variable_scope``: ``reuse or parent.reuse``; measured: under a reusing scope it still reuses)."""
+``variable_scope``: ``reuse or parent.reuse``; measured: under a reusing scope it still reuses), and
+contrib's ``outputs_collections=None``, its default (no collection gets the output)."""
 
 LAYERS: dict[str, LayerSpec] = {
     "tensorflow.layers.dense": LayerSpec(

@@ -26,10 +26,12 @@ def driver_value(
 ) -> str | None:
     """The source text a driver may pass for ``parameter`` of ``function`` (a module-level function),
     or None when a use of it is not a layer's Python-number argument (see the module docstring)."""
+    defined = [s for s in module.body if isinstance(s, cst.FunctionDef)]
+    names = [s.name.value for s in defined]
     functions = {
         s.name.value: s
-        for s in module.body
-        if isinstance(s, cst.FunctionDef) and s.name.value not in aliases.bound_elsewhere
+        for s in defined
+        if names.count(s.name.value) == 1 and s.name.value not in aliases.bindings
     }
     values: set[str] = set()
     if not _follow(aliases, functions, function, parameter, values, set()) or len(values) > 1:

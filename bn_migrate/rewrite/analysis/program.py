@@ -27,6 +27,7 @@ from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
+    flag_owners,
     read_builder,
     read_nested_builder,
 )
@@ -58,6 +59,7 @@ from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
+    is_literal,
     keyword,
     positional,
     reads_any,
@@ -163,6 +165,8 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    # a nested builder without a flag -> the builder whose flag is in force at its calls
+    flag_owners: dict[str, str] = field(default_factory=dict)  # ``analysis.builders.flag_owners``
     inner_scopes: dict[str, InnerScopes] = field(
         default_factory=dict
     )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
@@ -392,6 +396,7 @@ class Program:
             inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
+        self.flag_owners = flag_owners(self.builders, self.builder_of)
 
     def _read_nested_builders(
         self, module: cst.Module, calls: dict[str, list[cst.Call]], mentions: dict[str, int]
@@ -423,10 +428,53 @@ class Program:
                 if recipe is not None:  # hand-written BN called from builders: a layer per call
                     self.handwritten[name] = (recipe, tuple(found))
                     continue
-                builder = read_nested_builder(self.aliases, statement, found)
+                builder = read_nested_builder(self.aliases, statement, found, self._passed_on)
                 if builder is not None:
                     self.builders[name] = builder
                     added = True
+
+    def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
+        """What every call of the builder ``call`` is written in passes for its parameter ``name``
+        reads (None: not such a parameter, rebound, or not one literal)."""
+        caller = self.builder_of(call)
+        if (
+            caller is None
+            or name.value not in caller.parameters()
+            or name.value in bound_names(caller.definition.body)
+        ):
+            return None
+        value = caller.argument(name.value)
+        return value if value is not None and is_literal(value) else None
+
+    def fixed(self, builder: Builder, parameter: str, library: bool) -> bool:
+        """Does every call of ``builder`` pass ``parameter`` a value fixed when the model is made: a
+        literal, or (the builder called from a builder that becomes a class taking it in
+        ``__init__``: a nested one, or a library's public builder) a parameter of the calling builder
+        that is fixed in turn (facenet's ``fire_module(net, squeeze_depth, ...)`` calls ``squeeze(net,
+        squeeze_depth)``)? Such a parameter configures the class's ``__init__`` (BN018)."""
+        return self._fixed(builder, parameter, library, set())
+
+    def _fixed(
+        self, builder: Builder, parameter: str, library: bool, seen: set[tuple[str, str]]
+    ) -> bool:
+        key = (builder.definition.name.value, parameter)
+        if key in seen:
+            return False
+        seen.add(key)
+        for call, value in zip(builder.calls, builder.arguments(parameter)):
+            if value is not None and is_literal(value):
+                continue
+            caller = self.builder_of(call)
+            if (
+                not isinstance(value, cst.Name)
+                or caller is None
+                or not (caller.nested or library)
+                or value.value not in caller.parameters()
+                or value.value in bound_names(caller.definition.body)
+                or not self._fixed(caller, value.value, library, seen)
+            ):
+                return False
+        return True
 
     def builder_class(self, builder: Builder) -> bool:
         """Does ``builder`` become a Keras layer class (BN018)? A nested builder only inside builders

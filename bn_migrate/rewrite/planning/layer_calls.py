@@ -18,7 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import (
@@ -239,7 +239,7 @@ def carried(
     if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
         value = held.value  # is its dict literal: what its entries read must mean the same there
     clash = sorted(read_names(value) & local)
-    if not clash:
+    if not clash or _owners_flag(ctx, written, used) == clash:
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
     there = f"`{used.name.value}`" if used is not None else "module level"
@@ -251,6 +251,22 @@ def carried(
         f"else where the layer is made ({there}): not migrated",
     )
     return False
+
+
+def _owners_flag(
+    ctx: Context, written: cst.FunctionDef | None, used: cst.FunctionDef | None
+) -> list[str]:
+    """``[flag]`` when ``used`` is a builder that inherits the training flag of the builder
+    ``written`` (``analysis.builders.flag_owners``): the flag, read in ``written``, means at the layer
+    what the ``training`` its Keras class is called with means (BN018 passes it on); else []."""
+    if written is None or used is None:
+        return []
+    program = ctx.program
+    owner = program.builders.get(written.name.value)
+    if owner is None or program.flag_owners.get(used.name.value) != written.name.value:
+        return []
+    flag = training_flag(owner)
+    return [flag] if flag is not None else []
 
 
 def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
@@ -940,11 +956,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
         # which every call must pass as literals (a library's builder: the defaults its driver keeps)
         params = builder.parameters()
-        unfit = {
-            name
-            for name in reads & params
-            if not all(v is not None and is_literal(v) for v in builder.arguments(name))
-        }
+        unfit = {name for name in reads & params if not program.fixed(builder, name, ctx.library)}
         blocked = (
             (reads & program.graph_tensor_names())
             | (reads & (bound_names(builder.definition.body) - params))

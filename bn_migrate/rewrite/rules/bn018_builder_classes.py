@@ -147,9 +147,7 @@ class BuilderClassesRule(Rule):
         init = [
             n
             for n in names[1:]
-            if n != flag
-            and n not in scoped
-            and all(v is not None and is_literal(v) for v in builder.arguments(n))
+            if n != flag and n not in scoped and program.fixed(builder, n, ctx.library)
         ]
         if builder.per_call_scope and "name" in init:
             ctx.leave(
@@ -182,10 +180,13 @@ class BuilderClassesRule(Rule):
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        inherits = builder.definition.name.value in program.flag_owners
         ctx.edit(
             RULE,
             builder.definition,
-            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer"),
+            _as_class(
+                class_name, made, init, stored, base="tf.keras.layers.Layer", inherits=inherits
+            ),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
         for index, call in enumerate(builder.calls):
@@ -231,7 +232,7 @@ class BuilderClassesRule(Rule):
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
                 )
-            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called))
+            ctx.then(RULE, call, _call_edit(builder, flag, frozenset(init), called, inherits))
         return True
 
 
@@ -383,9 +384,11 @@ def _as_class(  # type: ignore[no-untyped-def]
     stored: list[str],
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
+    inherits: bool = False,
 ):
     """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
-    defaults kept); those in ``stored`` are kept on the instance."""
+    defaults kept); those in ``stored`` are kept on the instance. ``inherits``: ``call`` takes
+    ``training`` after the inputs (the caller's flag, ``analysis.builders.flag_owners``)."""
     names = [p if isinstance(p, str) else p.name.value for p in init]
     written = [
         p
@@ -416,6 +419,9 @@ def _as_class(  # type: ignore[no-untyped-def]
         ]
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if inherits:
+            kept.insert(min(1, len(kept)), _TRAINING_PARAM)
+            kept = [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in kept]
         call = updated.with_changes(
             name=cst.Name("call"),
             params=params.with_changes(params=[cst.Param(cst.Name("self")), *kept]),
@@ -428,6 +434,13 @@ def _as_class(  # type: ignore[no-untyped-def]
         )
 
     return edit
+
+
+_TRAINING_PARAM = cst.Param(
+    cst.Name("training"),
+    default=cst.Name("None"),
+    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+)
 
 
 def _rename(ctx: Context, builder: Builder, flag: str) -> None:
@@ -447,12 +460,14 @@ def _call_edit(  # type: ignore[no-untyped-def]
     flag: str | None,
     dropped: frozenset[str] = frozenset(),
     function: str | None = None,
+    inherits: bool = False,
 ):
     """A call of the builder as its class's instance is called: every positional argument after the
     inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
     parameters in ``dropped`` (the instance's ``__init__``'s) left out, and the callee ``function``
     (``self.conv_bn``) when given: ``conv_bn(x, 16, is_training, "c1")`` ->
-    ``self.conv_bn(x, training=is_training)``."""
+    ``self.conv_bn(x, training=is_training)``; ``inherits``: the caller's ``training`` passed on
+    (``fire_module(net, 16, 64)`` -> ``self.fire_module(net, training=training)``)."""
     params = [p.name.value for p in builder.definition.params.params]
 
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
@@ -473,6 +488,9 @@ def _call_edit(  # type: ignore[no-untyped-def]
             args.append(arg)
         if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if inherits:
+            args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+            args.append(kwarg("training", cst.Name("training")))
         changes: dict[str, object] = {"args": args}
         if function is not None:
             changes["func"] = cst.parse_expression(function)
