@@ -739,8 +739,11 @@ TF_LAYERS = "tensorflow.layers"
 
 WEIGHTLESS_KERAS_LAYERS = frozenset(
     "tf.keras.layers." + name
-    for name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU")
-)
+    for name in (
+        "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU",
+        "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    )
+)  # fmt: skip
 """Keras 3 layers that never own a variable: the train step does not list them."""
 
 
@@ -789,10 +792,13 @@ INITIALIZERS: dict[str, InitializerSpec] = {
         },
     ),
     "tensorflow.orthogonal_initializer": InitializerSpec("tf.keras.initializers.Orthogonal", ("gain", *_SEED_DTYPE)),
-    "tensorflow.contrib.layers.xavier_initializer": InitializerSpec(
-        "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
-        literal={"uniform": frozenset({"True"})}, dropped=frozenset({"uniform"}),
-    ),
+    **{
+        f"tensorflow.contrib.layers.{name}": InitializerSpec(
+            "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
+            literal={"uniform": frozenset({"True"})}, dropped=frozenset({"uniform"}),
+        )
+        for name in ("xavier_initializer", "xavier_initializer_conv2d")  # one function in contrib
+    },
 }  # fmt: skip
 """TF1 initializers (rule BN013), measured against ``inspect.signature`` on TF 2.21 and Keras 3.15: the
 TF1 defaults ``stddev=1.0`` (normal, truncated normal) and ``minval=0.0, maxval=1.0`` (uniform) differ

@@ -80,12 +80,19 @@ def tf1_name(path: tuple[str, ...], name: str) -> str:
 
 
 def read_inner_scopes(
-    aliases: AliasTable, builder: Builder, functions: set[str], builders: set[str]
+    aliases: AliasTable,
+    builder: Builder,
+    functions: set[str],
+    builders: set[str],
+    per_call: frozenset[str] = frozenset(),
 ) -> InnerScopes | None:
     """The inner variable scopes of ``builder`` (None: it has none). ``functions``: the names of the
     module's functions (a call of one under a scope is refused), ``builders``: those that are builders
-    (one call of one under a scope is read: its instance is named after the scope, BN018)."""
+    (one call of one under a scope is read: its instance is named after the scope, BN018), ``per_call``:
+    those that enter their own scope at each call (several calls under a scope are read: each instance
+    is named after the path and its call's scope)."""
     reader = _Reader(aliases, functions, builders, builder)
+    reader.per_call = per_call
     for statement in builder.statements():
         reader.statement(statement, (), looped=False)
     if not reader.found.blocks and not reader.found.refusals:
@@ -103,6 +110,7 @@ class _Reader:
         self.functions = functions
         self.builders = builders
         self.builder_calls: set[tuple[str, ...]] = set()  # paths holding a builder's call
+        self.per_call: frozenset[str] = frozenset()
         self.found = InnerScopes()
         self.entered: set[tuple[str, ...]] = set()
 
@@ -235,6 +243,8 @@ class _Reader:
             return (
                 f"a call of `{call.func.value}`, a function of this module that is not a builder,"
             )
+        if call.func.value in self.per_call:  # its own literal scope at each call
+            return None
         if path in self.builder_calls:  # TF1 put both calls' layers side by side under the scope
             return f"a second call of a builder (`{call.func.value}`)"
         self.builder_calls.add(path)

@@ -393,7 +393,10 @@ class Program:
         self._read_nested_builders(module, calls, mentions)
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
         for builder_name, builder in self.builders.items():
-            inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
+            per_call = frozenset(n for n, b in self.builders.items() if b.per_call_scope)
+            inner = read_inner_scopes(
+                self.aliases, builder, functions, set(self.builders), per_call
+            )
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)

@@ -819,7 +819,10 @@ def finish(
             return False
         where = ctx.positions.get(site)
         place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
-        name = object_name(ctx, call, plan, auto) if not scopes else _path_object_name(ctx, plan)
+        named = any(key == "name" for key, _ in plan.kwargs)
+        name = (
+            _path_object_name(ctx, plan) if scopes and named else object_name(ctx, call, plan, auto)
+        )
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
@@ -870,8 +873,11 @@ def _named_under(
 ) -> bool:
     """A layer made under variable scopes inside its builder (``analysis.inner_scopes``): its Keras
     name becomes the scope path and its TF1 name joined by ``_``; False (left) when TF1 named it with
-    a counter (no literal ``name=``/``scope=``)."""
+    a counter (no literal ``name=``/``scope=``), unless the layer owns no variable (a dropout, a pool:
+    nothing is named after it)."""
     at = next((i for i, (key, _) in enumerate(plan.kwargs) if key == "name"), None)
+    if at is None and plan.layer_class in api.WEIGHTLESS_KERAS_LAYERS:
+        return True
     source = plan.kwargs[at][1] if at is not None else None
     given = plan.arguments(call)[source].value if isinstance(source, int) else None
     text = given.evaluated_value if isinstance(given, cst.SimpleString) else None
