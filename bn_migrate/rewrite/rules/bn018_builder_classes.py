@@ -28,15 +28,21 @@ write them into ``builder_objects``.
 A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
 layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
-(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
-``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
-parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
+(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals, or as
+``__init__`` parameters of the caller's class (``Program.fixed``), become ``__init__`` parameters (kept on
+the instance when the body still reads them); the others stay ``call`` parameters. A builder called from
+builders that has no training flag of its own, whose layers get the flag of the one builder it is called
+from (directly or through such builders) by an ``arg_scope`` (``analysis.builders.flag_owners``), gets
+``call(self, inputs, training=None)`` and each call passes ``training=training``. A call made under
+variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
 net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
-**kwargs)``) instead of the values one program passed, and no instance is made (the driver is cut off).
+**kwargs)``) instead of the values one program passed, a parameter without default that the driver gives
+a value (a dropout's keep probability) a required one, the report's ``model_args`` giving that value, and
+no instance is made (the driver is cut off).
 """
 
 from __future__ import annotations
