@@ -474,6 +474,8 @@ class Program:
                 or not (caller.nested or library)
                 or value.value not in caller.parameters()
                 or value.value in bound_names(caller.definition.body)
+                or value.value in caller.scope_parameters()  # not an ``__init__`` parameter
+                or value.value in api.TRAINING_FLAG_NAMES
                 or not self._fixed(caller, value.value, library, seen)
             ):
                 return False
