@@ -79,7 +79,7 @@ def test_repeats_and_a_direct_call_become_instances_named_after_their_tf1_scopes
     assert "net = self.block_2(self.block_1(net, training=training), training=training)" in code
     assert "net = self.block_6(net, training=training, activation_fn=None)" in code
     # the block took no flag: it gets its caller's, given to its batch norms by the arg_scope
-    assert "    def call(self, net, training, activation_fn=tf.nn.relu):" in code
+    assert "    def call(self, net, training=None, activation_fn=tf.nn.relu):" in code
     assert "slim" not in code.split("class Block(")[1]
     messages = [s.message for s in result.applied if s.rule == "BN018"]
     assert any("slim.repeat of `block` -> 3 `Block` instances" in m for m in messages), messages
