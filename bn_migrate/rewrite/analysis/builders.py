@@ -437,7 +437,10 @@ def flag_owners(
     which calls ``squeeze`` and ``expand``: their layers train when ``phase_train`` says. A builder
     inherits the flag of ``owner`` when every call of it is written in ``owner`` (a builder whose flag
     becomes Keras' ``training``, ``training_flag``) or in a builder that inherits it from ``owner``;
-    its Keras class takes ``training`` and each call passes it on (BN018)."""
+    its Keras class takes ``training`` and each call passes it on (BN018). A call that ``slim.repeat``
+    makes counts as written where the repeat is (``builder_of`` reads ``Program.defined_in``, which
+    ``analysis.builder_repeats`` fills): facenet's ``slim.repeat(net, 5, block35)`` in
+    ``inception_resnet_v1(inputs, is_training)``."""
     owners: dict[str, str] = {}
     added = True
     while added:
