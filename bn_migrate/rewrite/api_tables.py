@@ -580,6 +580,9 @@ class LayerSpec:
     auto_name: str = ""  # TF1's default layer name (Keras 3 derives the same from the class)
     scope_arg: str = "name"
     keras_positional: tuple[str, ...] = ()  # leading positional parameters of the Keras constructor
+    complement: frozenset[str] = frozenset()  # TF1 keywords whose Keras value is 1.0 minus TF1's
+    # the Keras global pooling class a pool whose kernel is its input's spatial size becomes
+    whole_input: str = ""
 
 
 _DENSE_PARAMS = (
@@ -593,6 +596,14 @@ _CONV_PARAMS = (
 )  # fmt: skip
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format", "name")
 _LAYER_UNSUPPORTED = frozenset({"reuse", "trainable"})
+LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {
+    "reuse": frozenset({"False", "None"}),
+    "outputs_collections": frozenset({"None"}),
+}
+"""Layer keywords at values that do what leaving them out does, dropped (BN003): a layer's
+``reuse=False`` (or None) inherits the enclosing scope's reuse, as no ``reuse=`` does (TF1's
+``variable_scope``: ``reuse or parent.reuse``; measured: under a reusing scope it still reuses), and
+contrib's ``outputs_collections=None``, its default (no collection gets the output)."""
 
 LAYERS: dict[str, LayerSpec] = {
     "tensorflow.layers.dense": LayerSpec(
@@ -663,15 +674,24 @@ LAYERS: dict[str, LayerSpec] = {
             explicit={"strides": "2"},
             unsupported=frozenset({"data_format", "outputs_collections"}),
             auto_name=auto, scope_arg="scope", keras_positional=("pool_size", "strides"),
+            whole_input=whole,
         )
-        for name, keras, auto in (
-            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D"),
-            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D"),
+        for name, keras, auto, whole in (
+            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D", "tf.keras.layers.GlobalMaxPooling2D"),
+            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D",
+             "tf.keras.layers.GlobalAveragePooling2D"),
         )
     },
     "tensorflow.contrib.layers.flatten": LayerSpec(
         "tf.keras.layers.Flatten", (), unsupported=frozenset({"outputs_collections"}),
         auto_name="Flatten", scope_arg="scope",
+    ),
+    "tensorflow.contrib.layers.dropout": LayerSpec(
+        "tf.keras.layers.Dropout", ("keep_prob", "noise_shape", "is_training", "outputs_collections",
+                                    "scope", "seed"),
+        renames={"keep_prob": "rate"}, explicit={"rate": "0.5"}, training_arg="is_training",
+        training_default="True", unsupported=frozenset({"outputs_collections"}), auto_name="Dropout",
+        scope_arg="scope", keras_positional=("rate",), complement=frozenset({"keep_prob"}),
     ),
 }  # fmt: skip
 """TF1 layer functions other than batch norm (rule BN003). contrib/slim ``max_pool2d`` / ``avg_pool2d``
@@ -680,7 +700,12 @@ contrib ``flatten`` make no variables. contrib ``fully_connected`` defaults to a
 activation, written out; ``biases_initializer=None`` (no bias) is not mapped and leaves the file. contrib
 ``conv2d`` (``convolution2d``) pads "SAME" and applies a ReLU by default, both written out; its
 ``padding`` strings are the Keras ones in either case, ``stride`` / ``rate`` are Keras' ``strides`` /
-``dilation_rate``; a ``data_format`` (NCHW) leaves the file."""
+``dilation_rate``; a ``data_format`` (NCHW) leaves the file. contrib ``dropout`` keeps ``keep_prob``
+(default 0.5): the Keras rate is ``1.0 - keep_prob``, and it runs in training mode unless ``is_training``
+says otherwise (TF1's default True, written out). A contrib pool whose kernel is its input's spatial
+size (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``, facenet) pools each channel over
+the whole input into one value whatever the stride: the Keras global pool with ``keepdims=True``, which
+needs no size when it is made."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
@@ -714,8 +739,11 @@ TF_LAYERS = "tensorflow.layers"
 
 WEIGHTLESS_KERAS_LAYERS = frozenset(
     "tf.keras.layers." + name
-    for name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU")
-)
+    for name in (
+        "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation", "ReLU",
+        "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    )
+)  # fmt: skip
 """Keras 3 layers that never own a variable: the train step does not list them."""
 
 
@@ -764,10 +792,13 @@ INITIALIZERS: dict[str, InitializerSpec] = {
         },
     ),
     "tensorflow.orthogonal_initializer": InitializerSpec("tf.keras.initializers.Orthogonal", ("gain", *_SEED_DTYPE)),
-    "tensorflow.contrib.layers.xavier_initializer": InitializerSpec(
-        "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
-        literal={"uniform": frozenset({"True"})}, dropped=frozenset({"uniform"}),
-    ),
+    **{
+        f"tensorflow.contrib.layers.{name}": InitializerSpec(
+            "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
+            literal={"uniform": frozenset({"True"})}, dropped=frozenset({"uniform"}),
+        )
+        for name in ("xavier_initializer", "xavier_initializer_conv2d")  # one function in contrib
+    },
 }  # fmt: skip
 """TF1 initializers (rule BN013), measured against ``inspect.signature`` on TF 2.21 and Keras 3.15: the
 TF1 defaults ``stddev=1.0`` (normal, truncated normal) and ``minval=0.0, maxval=1.0`` (uniform) differ
@@ -935,6 +966,26 @@ TRAINABLE_VARIABLES = "tensorflow.trainable_variables"
 TRAINABLE_VARIABLES_KEYS = frozenset({"tensorflow.GraphKeys.TRAINABLE_VARIABLES"})
 """``var_list=tf.trainable_variables(scope)`` / ``get_collection(TRAINABLE_VARIABLES, scope=)``: the
 trainable variables whose name ``re.match``es ``scope``."""
+DRIVER_VALUES: dict[str, tuple[int, str, str]] = {
+    "tensorflow.contrib.layers.dropout": (1, "keep_prob", "1.0"),
+    "tensorflow.nn.dropout": (1, "keep_prob", "1.0"),
+}
+"""Layer functions whose argument (position, keyword) is a Python number that configures the layer,
+and the value a library driver passes for a builder parameter that only feeds it
+(``analysis.parameter_values``): a keep probability of 1.0 turns dropout off, so TF1 and Keras
+compute the same outputs and the model check is deterministic."""
+
+TRAINABLE_STATISTICS_NOTE = (
+    "`variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`: in TF1 the moving mean and variance "
+    "were also in `tf.trainable_variables()` (in a training-mode step they get no gradient, so the "
+    "model trains the same); the Keras layer keeps them in `non_trainable_variables`: a caller that "
+    "lists trainable variables (an optimizer's var_list, a weight ExponentialMovingAverage, a Saver of "
+    "`tf.trainable_variables()`) no longer sees them, and a step run with the flag False no longer "
+    "trains them"
+)
+"""What a library's callers see differently when contrib batch norm put its statistics in the
+trainable collection (measured on TF1: same variables after training steps, statistics without
+gradient); the codemod migrates it in library modules only, with this warning."""
 
 
 @dataclass(frozen=True)

@@ -424,6 +424,7 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
         applied=_sorted(applied),
         models=result.models,
         helpers=result.helpers,
+        warnings=_sorted([driven.site(site) for site in result.warnings]),
     )
 
 

@@ -79,7 +79,7 @@ def test_repeats_and_a_direct_call_become_instances_named_after_their_tf1_scopes
     assert "net = self.block_2(self.block_1(net, training=training), training=training)" in code
     assert "net = self.block_6(net, training=training, activation_fn=None)" in code
     # the block took no flag: it gets its caller's, given to its batch norms by the arg_scope
-    assert "    def call(self, net, training, activation_fn=tf.nn.relu):" in code
+    assert "    def call(self, net, training=None, activation_fn=tf.nn.relu):" in code
     assert "slim" not in code.split("class Block(")[1]
     messages = [s.message for s in result.applied if s.rule == "BN018"]
     assert any("slim.repeat of `block` -> 3 `Block` instances" in m for m in messages), messages
@@ -185,3 +185,28 @@ def test_a_flag_from_a_module_level_arg_scope_into_a_builder_is_left() -> None:
     assert any("reads the graph tensor `is_training`" in s.message for s in result.left), (
         result.left
     )
+
+
+def test_a_repeated_block_passes_the_flag_on_to_its_own_sub_builder() -> None:
+    """The flag is inherited through the repeat and then through the block (``flag_owners``): the
+    tower the block calls takes ``training`` too; a parameter without default stays before it."""
+    block = BLOCK.replace(
+        '            tower = slim.conv2d(net, 4, 1, scope="Conv2d_1x1")\n',
+        "            tower = tower_of(net, 4)\n",
+    )
+    tower = (
+        'def tower_of(net, depth):\n    return slim.conv2d(net, depth, 1, scope="Conv2d_1x1")\n\n\n'
+    )
+    code = migrated(library("net = slim.repeat(net, 2, block)", block=tower + block)).code
+    assert "    def call(self, net, training=None):" in code.split("class TowerOf(")[1]
+    assert "tower = self.tower_of_1(net, training=training)" in code
+    assert "net = self.block_2(self.block_1(net, training=training), training=training)" in code
+
+
+def test_an_inheriting_builder_takes_training_after_its_parameters_without_default() -> None:
+    block = BLOCK.replace(
+        "def block(net, scale=1.0,", "def block(net, shortcut, scale=1.0,"
+    ).replace("net += scale * up\n", "net += scale * up + shortcut\n")
+    code = migrated(library("net = block(net, net)", block=block)).code
+    assert "    def call(self, net, shortcut, training=None, activation_fn=tf.nn.relu):" in code
+    assert "net = self.block_1(net, training=training, shortcut=net)" in code

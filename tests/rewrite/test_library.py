@@ -25,6 +25,9 @@ MODELS = REPO / "tests" / "fixtures" / "models"
 FIXTURE = MODELS / "library_facenet.py"
 GOLDEN = EXAMPLES / "migrated" / "library" / "library_facenet.py"
 PLANTED = MODELS / "library_facenet_decay_lost.py"
+INFERENCE = MODELS / "library_inference.py"
+INFERENCE_GOLDEN = EXAMPLES / "migrated" / "library" / "library_inference.py"
+INFERENCE_PLANTED = MODELS / "library_inference_decay_lost.py"
 LIBRARY = RewriteOptions(library=(str(MODELS), str(GOLDEN.parent), "case.py"))
 HEAD = "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n\n\n"
 SLIM_CONV = (
@@ -45,6 +48,22 @@ def test_library_fixture_migrates_to_its_golden_file() -> None:
     assert [(m.builder, m.model) for m in result.models] == [("inference", "Inference")]
     assert not any(s.line > len(FIXTURE.read_text().splitlines()) for s in result.applied)
     _assert_committed_diff(FIXTURE, GOLDEN)
+
+
+def test_inference_fixture_migrates_to_its_golden_file() -> None:
+    result = assert_program_rewrite(INFERENCE, INFERENCE_GOLDEN, options=LIBRARY)
+    [model] = result.models
+    assert (model.builder, model.model) == ("inference", "Inference")
+    # the parameter without default, only a dropout's keep probability: 1.0 on both sides
+    assert ("keep_probability", 1.0) in model.builder_args
+    assert model.model_args == (("name", "inference"), ("keep_probability", 1.0))
+    assert "def __init__(self, keep_probability, bottleneck_layer_size=4, **kwargs):" in result.code
+    # sub-builders without a flag take the caller's `training` and pass it on
+    assert "self.tower_1(net, training=training)" in result.code
+    assert "tf.keras.layers.GlobalAveragePooling2D(keepdims=True" in result.code
+    trainable = [s for s in result.warnings if "tf.trainable_variables()" in s.message]
+    assert [s.line for s in trainable] == [17, 18, 31]
+    _assert_committed_diff(INFERENCE, INFERENCE_GOLDEN)
 
 
 def test_without_library_the_builders_are_left_as_never_called() -> None:
@@ -107,14 +126,167 @@ def test_pools_and_flatten_become_keras_layers() -> None:
     assert "tf.keras.layers.Flatten()" in result.code
 
 
-def test_builder_without_a_default_is_left_with_the_parameter_named() -> None:
+def test_builder_parameter_without_default_used_as_a_tensor_is_left() -> None:
     left_in_library(
         HEAD
-        + "def net(inputs, keep_probability, is_training=True):\n"
+        + "def net(inputs, scale, is_training=True):\n"
         + SLIM_CONV
-        + '        return slim.conv2d(inputs, 4, 3, scope="c")\n',
+        + '        return slim.conv2d(inputs * scale, 4, 3, scope="c")\n',
         "BN000",
-        "`keep_probability` has no default",
+        "`scale` has no default and is not only a layer's Python value",
+    )
+
+
+def test_keep_probability_without_default_is_a_required_init_parameter() -> None:
+    before = HEAD + (
+        "def head(net, keep):\n"
+        "    return slim.dropout(net, keep_prob=keep)\n\n\n"
+        "def model(inputs, keep_probability, unused, is_training=True):\n"
+        + SLIM_CONV
+        + "        with slim.arg_scope([slim.dropout], is_training=is_training):\n"
+        '            h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        "            h = slim.dropout(h, keep_probability)\n"
+        "            return head(h, keep_probability)\n"
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert "class Model(tf.keras.Model):\n    def __init__(self, keep_probability, **kwargs):" in (
+        result.code
+    )
+    assert "tf.keras.layers.Dropout(1.0 - keep_probability)" in result.code
+    assert "self.Dropout_1(h, training=training)" in result.code
+    assert "tf.keras.layers.Dropout(rate=1.0 - keep)" in result.code  # in the class of `head`
+    [model] = result.models
+    # a parameter never read is given None; the keep probability 1.0 (no dropout: a check compares)
+    assert model.builder_args[:2] == (("keep_probability", 1.0), ("unused", None))
+    assert ("keep_probability", 1.0) in model.model_args
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
+def test_contrib_dropout_rate_is_one_minus_keep_prob() -> None:
+    before = HEAD + (
+        "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        '        h = slim.dropout(h, 0.5 + 0.3, is_training=is_training, scope="d")\n'
+        "        return slim.dropout(h)\n"
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert 'tf.keras.layers.Dropout(1.0 - (0.5 + 0.3), name="d")' in result.code
+    assert "tf.keras.layers.Dropout(rate=0.5)" in result.code  # keep_prob's default 0.5
+    assert "return self.Dropout_1(h, training=True)" in result.code  # contrib's default: training
+
+
+def test_layer_reuse_false_and_outputs_collections_none_are_dropped() -> None:
+    before = HEAD + (
+        "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c", reuse=False, outputs_collections=None)\n'
+        '        return slim.fully_connected(slim.flatten(h), 2, scope="f", reuse=None)\n'
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert "reuse" not in result.code and "outputs_collections" not in result.code
+
+
+def test_layer_reuse_true_is_left() -> None:
+    left_in_library(
+        HEAD
+        + "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        return slim.conv2d(inputs, 4, 3, scope="c", reuse=True)\n',
+        "BN003",
+        "`reuse=True` is not migrated for Conv2D",
+    )
+
+
+def test_pool_over_the_whole_input_is_a_global_pool() -> None:
+    before = HEAD + (
+        "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        '        h = slim.avg_pool2d(h, h.get_shape()[1:3], padding="VALID", scope="pool")\n'
+        "        h = slim.max_pool2d(h, h.shape[1:3], stride=1)\n"
+        "        return tf.squeeze(h, [1, 2])\n"
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert 'tf.keras.layers.GlobalAveragePooling2D(keepdims=True, name="pool")' in result.code
+    assert "tf.keras.layers.GlobalMaxPooling2D(keepdims=True)" in result.code
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        'slim.avg_pool2d(h, h.get_shape()[1:3], padding="SAME")',  # windows past the edges
+        "slim.avg_pool2d(h, inputs.get_shape()[1:3])",  # another tensor's size
+        "slim.avg_pool2d(h, h.get_shape()[0:2])",
+    ],
+)
+def test_pool_sized_otherwise_from_a_shape_is_left(pool: str) -> None:
+    left_in_library(
+        HEAD
+        + "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        + f"        return {pool}\n",
+        "BN003",
+        "the layer's arguments read",
+    )
+
+
+def test_sub_builders_without_a_flag_take_the_callers_training() -> None:
+    before = HEAD + (
+        "def unit(net, depth):\n"
+        '    return slim.conv2d(net, depth, 1, scope="u")\n\n\n'
+        "def pair(net, depth, scope=None):\n"
+        '    with tf.variable_scope(scope, "pair", [net]):\n'
+        "        return unit(net, depth) + net\n\n\n"
+        "def model(inputs, phase_train=True):\n"
+        "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm):\n"
+        '        with tf.variable_scope("net", [inputs], reuse=None):\n'
+        "            with slim.arg_scope([slim.batch_norm], is_training=phase_train):\n"
+        '                h = pair(inputs, 3, scope="p1")\n'
+        '                return pair(h, 3, scope="p2")\n'
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert "class Unit(tf.keras.layers.Layer):\n    def __init__(self, depth, **kwargs):" in (
+        result.code
+    )
+    assert "    def call(self, net, training=None):" in result.code
+    assert "self.unit_1(net, training=training) + net" in result.code
+    assert 'Pair(depth=3, name="net_p1")' in result.code
+    assert 'Pair(depth=3, name="net_p2")' in result.code
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
+def test_flag_of_another_builder_at_a_sub_builder_is_left() -> None:
+    """``unit`` is called from ``net`` and from ``other``: whose flag its layers get is not one."""
+    left_in_library(
+        HEAD + "def unit(net):\n"
+        '    return slim.conv2d(net, 4, 1, scope="u")\n\n\n'
+        "def other(net, is_training=True):\n"
+        "    return unit(net)\n\n\n"
+        "def model(inputs, phase_train=True):\n"
+        "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm):\n"
+        "        with slim.arg_scope([slim.batch_norm], is_training=phase_train):\n"
+        "            return other(unit(inputs), phase_train)\n",
+        "BN003",
+        "which means something else where the layer is made (`unit`)",
+    )
+
+
+def test_inner_scope_that_reuses_is_left() -> None:
+    left_in_library(
+        HEAD
+        + "def net(inputs, is_training=True, reuse=True):\n"
+        + SLIM_CONV
+        + '        with tf.variable_scope("net", [inputs], reuse=reuse):\n'
+        '            return slim.conv2d(inputs, 4, 3, scope="c")\n',
+        "BN017",
+        "variable scope with `reuse=` inside a builder",
     )
 
 
@@ -140,47 +312,86 @@ def test_sizes_from_get_shape_are_left() -> None:
     )
 
 
-def test_moving_statistics_in_trainable_variables_are_left() -> None:
-    left_in_library(
-        HEAD + "def net(inputs, is_training=True):\n"
+def _statistics_in(collections: str) -> str:
+    return HEAD + (
+        "def net(inputs, is_training=True):\n"
         "    params = {\n"
         '        "is_training": is_training,\n'
-        '        "variables_collections": [tf.GraphKeys.TRAINABLE_VARIABLES],\n'
+        f'        "variables_collections": {collections},\n'
         "    }\n"
         "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, "
         "normalizer_params=params):\n"
-        '        return slim.conv2d(inputs, 4, 3, scope="c")\n',
-        "BN002",
-        "variables_collections",
+        '        return slim.conv2d(inputs, 4, 3, scope="c")\n'
     )
 
 
+def test_moving_statistics_in_trainable_variables_migrate_with_a_warning() -> None:
+    result = rewrite_source(
+        _statistics_in("[tf.GraphKeys.TRAINABLE_VARIABLES]"), path="case.py", options=LIBRARY
+    )
+    assert result.status is Status.CHANGED, result.left
+    [warning] = result.warnings
+    assert warning.rule == "BN002" and warning.line == 11
+    assert "a Saver of `tf.trainable_variables()`" in warning.message
+
+
+def test_moving_statistics_in_another_collection_are_left() -> None:
+    left_in_library(_statistics_in('["stats"]'), "BN002", "variables_collections")
+
+
 @pytest.mark.slow
-def test_rewrite_library_then_check_from_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "golden", "planted", "names", "variables"),
+    [
+        # built with the report's model_args (name="Net", the builder's scope): TF1's own prefix;
+        # slim.repeat's repetitions, each its own instance named after its TF1 scope, mapped by the report
+        (
+            FIXTURE,
+            GOLDEN,
+            PLANTED,
+            ("Net/Block/Conv2d_3x3_bn", "Net/Repeat_block_2/Conv2d_3x3_bn"),
+            {
+                "Net/Repeat/block_2/Conv2d_3x3/BatchNorm/moving_mean": (
+                    "Net/Repeat_block_2/Conv2d_3x3_bn/moving_mean"
+                )
+            },
+        ),
+        # keep_probability=1.0 from the report's model_args; a sub-builder's layer under its caller's
+        (
+            INFERENCE,
+            INFERENCE_GOLDEN,
+            INFERENCE_PLANTED,
+            ("inference/InnerNet/Block/tower/Conv2d_3x3_bn",),
+            {},
+        ),
+    ],
+)
+def test_rewrite_library_then_check_from_report(
+    tmp_path: Path,
+    fixture: Path,
+    golden: Path,
+    planted: Path,
+    names: tuple[str, ...],
+    variables: dict[str, str],
+) -> None:
     out, report = tmp_path / "out", tmp_path / "report.json"
     status = main(
         ["rewrite", "-q", "--library", str(MODELS), "--output-dir", str(out), "--report",
-         str(report), str(FIXTURE)]
+         str(report), str(fixture)]
     )  # fmt: skip
     assert status == 0
-    migrated = out / FIXTURE.name
-    assert migrated.read_text(encoding="utf-8") == GOLDEN.read_text(encoding="utf-8")
+    migrated = out / fixture.name
+    assert migrated.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8")
     options = ["--input-shape", "8,8,3", "--optimizer", "momentum", "--old-repeats", "1"]
     checked = tmp_path / "checked.json"
     assert main(["check", "--from-report", str(report), *options, "--json", str(checked)]) == 0
     pairs = json.loads(checked.read_text())["pairs"]
     assert [p["verdict"] for p in pairs] == ["equivalent"]
     layers = {layer["new"] for layer in pairs[0]["report"]["layers"]}
-    # built with the report's model_args (name="Net", the builder's scope): the TF1 names' own prefix
-    assert "Net/Block/Conv2d_3x3_bn" in layers
-    # slim.repeat's repetitions, each its own instance named after its TF1 scope, mapped by the report
-    assert "Net/Repeat_block_2/Conv2d_3x3_bn" in layers
+    assert set(names) <= layers, sorted(layers)
     document = json.loads(report.read_text())
-    assert (
-        document["models"][0]["variables"]["Net/Repeat/block_2/Conv2d_3x3/BatchNorm/moving_mean"]
-        == "Net/Repeat_block_2/Conv2d_3x3_bn/moving_mean"
-    )
-    document["models"][0]["new"] = f"{PLANTED}::Inference"
+    assert {k: document["models"][0]["variables"][k] for k in variables} == variables
+    document["models"][0]["new"] = f"{planted}::Inference"
     planted = tmp_path / "planted.json"
     planted.write_text(json.dumps(document), encoding="utf-8")
     caught = tmp_path / "caught.json"

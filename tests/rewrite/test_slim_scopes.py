@@ -533,10 +533,11 @@ def test_a_recursive_function_has_no_known_scope() -> None:
 
 
 def test_a_default_reading_a_local_name_of_another_function_is_left() -> None:
-    """The scope in ``net`` gives ``is_training=is_training`` (net's parameter) to a batch norm made in
-    ``block``: written there, the name would mean block's own (or a global) variable."""
+    """The scope in ``net`` gives ``decay=d`` (net's local name) to a batch norm made in ``block``:
+    written there, the name would mean block's own (or a global) variable."""
     before = program(
-        "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+        "    d = 0.5\n"
+        "    with slim.arg_scope([slim.batch_norm], decay=d, is_training=is_training):\n"
         "        return block(inputs)"
     ).replace(
         "\n\ndef net",
@@ -545,17 +546,27 @@ def test_a_default_reading_a_local_name_of_another_function_is_left() -> None:
     left(
         before,
         "BN002",
-        "`is_training=is_training` comes from `net` and reads `is_training`, which means something "
-        "else where the layer is made (`block`)",
+        "`decay=d` comes from `net` and reads `d`, which means something else where the layer is "
+        "made (`block`)",
     )
-    # written where the layer is made, the same default is migrated
-    code = migrated(
-        program(
-            "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
-            '        return slim.batch_norm(inputs, scope="bn")'
-        )
+
+
+def test_the_callers_flag_given_to_a_sub_builder_becomes_its_training() -> None:
+    """The scope in ``net`` gives ``is_training=is_training`` (net's flag) to a batch norm made in
+    ``block``, which takes no flag: ``Block.call`` takes ``training`` and net passes its own."""
+    before = program(
+        "    with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+        "        return block(inputs)"
+    ).replace(
+        "\n\ndef net",
+        '\n\ndef block(inputs):\n    return slim.batch_norm(inputs, scope="bn")\n\n\ndef net',
     )
-    assert "self.bn(inputs, training=training)" in code
+    code = migrated(before)
+    assert (
+        "    def call(self, inputs, training=None):\n        return self.bn(inputs, training=training)"
+        in (code)
+    )
+    assert "self.block_1(inputs, training=training)" in code
 
 
 def test_module_level_params_reading_a_name_the_builder_binds_are_left() -> None:

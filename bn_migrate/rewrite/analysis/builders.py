@@ -20,6 +20,7 @@ named after its call's scope.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -147,20 +148,30 @@ def read_builder(
     return builder
 
 
+Passed = Callable[[cst.Call, cst.Name], "cst.BaseExpression | None"]
+"""What the builder a call is written in passes for the parameter a Name reads there (None: unknown)."""
+
+
 def read_nested_builder(
-    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call]
+    aliases: AliasTable,
+    definition: cst.FunctionDef,
+    calls: list[cst.Call],
+    passed: Passed | None = None,
 ) -> Builder | None:
     """``definition`` as a builder called from other builders' bodies (``calls``): each call made its own
     layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
     layer class. A function with a variable scope is read this way only when each call enters its own
-    (a per-call builder, see the module docstring)."""
+    (a per-call builder, see the module docstring). ``passed``: a ``reuse`` the caller passes on from
+    its own parameter (facenet's ``inception_resnet_v1(..., reuse=reuse)``) is what it was given."""
     scope = variable_scope(aliases, definition)
     if scope is not None:
-        return _per_call(aliases, Builder(definition, tuple(calls), scope))
+        return _per_call(aliases, Builder(definition, tuple(calls), scope), passed)
     return Builder(definition, tuple(calls), None, nested=True)
 
 
-def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
+def _per_call(
+    aliases: AliasTable, builder: Builder, passed: Passed | None = None
+) -> Builder | None:
     """``builder`` as a per-call builder: its scope's name is a parameter each call passes as its own
     string literal, no call reuses, and no ``reuse_variables()`` switch."""
     scope = builder.scope
@@ -172,7 +183,7 @@ def _per_call(aliases: AliasTable, builder: Builder) -> Builder | None:
     names = _call_scope_names(builder)
     if any(name is None for name in names) or len(set(names)) != len(names):
         return None
-    if any(_reuse_at(aliases, builder, call) != "no" for call in builder.calls):
+    if any(_reuse_at(aliases, builder, call, passed) != "no" for call in builder.calls):
         return None
     return Builder(builder.definition, builder.calls, scope, nested=True)
 
@@ -324,13 +335,17 @@ def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cs
     return None
 
 
-def _reuse_at(aliases: AliasTable, builder: Builder, call: cst.Call) -> str | None:
+def _reuse_at(
+    aliases: AliasTable, builder: Builder, call: cst.Call, passed: Passed | None = None
+) -> str | None:
     """What the scope's ``reuse`` is at ``call``: "no" (None/False), "yes" (True), "auto"
     (``tf.AUTO_REUSE``), or None (not a literal)."""
     assert builder.scope is not None
     value = builder.scope.reuse
     if isinstance(value, cst.Name) and value.value in builder.parameters():
         value = argument_of(builder.definition.params, call, value.value)
+        if isinstance(value, cst.Name) and passed is not None:
+            value = passed(call, value) or value
         if value is None:
             return None
     if value is None:
@@ -413,17 +428,47 @@ def training_flag(builder: Builder) -> str | None:
     return flag
 
 
-def caller_flag(builder: Builder, caller: Builder, given: cst.BaseExpression | None) -> str | None:
-    """The training flag of ``caller`` that ``builder``, called only from ``caller`` and taking no flag
-    of its own, receives through the ``arg_scope`` in force at its calls (facenet's blocks: ``is_training``
-    ``given`` to ``slim.batch_norm`` by the caller's scope): ``builder``'s class then takes ``training``
-    and its calls pass the caller's, renamed ``training`` too (BN018). None: not so."""
-    own = parameter_names(builder.definition.params)
+def flag_owners(
+    builders: dict[str, Builder], builder_of: Callable[[cst.Call], Builder | None]
+) -> dict[str, str]:
+    """Nested builders that take no training flag and are called only where one builder's flag is in
+    force: name -> that builder's name. squeezenet's ``inference(images, ..., phase_train)`` gives
+    ``is_training=phase_train`` to its layers through an ``arg_scope``, and calls ``fire_module``,
+    which calls ``squeeze`` and ``expand``: their layers train when ``phase_train`` says. A builder
+    inherits the flag of ``owner`` when every call of it is written in ``owner`` (a builder whose flag
+    becomes Keras' ``training``, ``training_flag``) or in a builder that inherits it from ``owner``;
+    its Keras class takes ``training`` and each call passes it on (BN018). A call that ``slim.repeat``
+    makes counts as written where the repeat is (``builder_of`` reads ``Program.defined_in``, which
+    ``analysis.builder_repeats`` fills): facenet's ``slim.repeat(net, 5, block35)`` in
+    ``inception_resnet_v1(inputs, is_training)``."""
+    owners: dict[str, str] = {}
+    added = True
+    while added:
+        added = False
+        for name, builder in builders.items():
+            if name in owners or not builder.nested or _takes_training(builder):
+                continue
+            roots: set[str | None] = set()
+            for call in builder.calls:
+                caller = builder_of(call)
+                if caller is None:
+                    roots.add(None)
+                    continue
+                caller_name = caller.definition.name.value
+                if training_flag(caller) is not None:
+                    roots.add(caller_name)
+                else:
+                    roots.add(owners.get(caller_name))
+            if len(roots) == 1 and None not in roots:
+                owners[name] = str(roots.pop())
+                added = True
+    return owners
+
+
+def _takes_training(builder: Builder) -> bool:
+    """Does the builder have a training-flag parameter, or use the name ``training``?"""
+    names = parameter_names(builder.definition.params)
     body = builder.definition.body
-    flags = {*api.TRAINING_FLAG_NAMES, "training"}
-    if own & flags or "training" in bound_names(body) | read_names(body):
-        return None
-    flag = "training" if "training" in caller.parameters() else training_flag(caller)
-    if flag is None or not isinstance(given, cst.Name) or given.value != flag:
-        return None
-    return None if flag in bound_names(body) | read_names(body) else flag
+    return bool(names & {"training", *api.TRAINING_FLAG_NAMES}) or "training" in (
+        bound_names(body) | read_names(body)
+    )

@@ -27,7 +27,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, literal_string
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional
+from bn_migrate.rewrite.analysis.syntax import call_target, keyword, parameter_names, positional
 from bn_migrate.rewrite.analysis.walks import walk
 
 _NAMING_KEYWORDS = ("name", "scope")
@@ -60,18 +60,39 @@ def keras_name(path: tuple[str, ...], name: str) -> str:
     return "_".join((*path, name))
 
 
+def _names_only(arg: cst.Arg, index: int) -> bool:
+    """A ``default_name`` (second) or ``values`` (third) argument of a scope with a literal name that
+    only reads names (``[images]``): TF1 ignores the first and only checks the graph of the second,
+    so neither changes a variable name."""
+    where = arg.keyword.value if arg.keyword is not None else ("default_name", "values")[index - 1]
+    if where not in ("default_name", "values") or index > 2:
+        return False
+    value = arg.value
+    items = (
+        [e.value for e in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+    )
+    return all(isinstance(item, cst.Name) for item in items)
+
+
 def tf1_name(path: tuple[str, ...], name: str) -> str:
     """The TF1 name (below the builder's own scope) of that layer."""
     return "/".join((*path, name))
 
 
 def read_inner_scopes(
-    aliases: AliasTable, builder: Builder, functions: set[str], builders: set[str]
+    aliases: AliasTable,
+    builder: Builder,
+    functions: set[str],
+    builders: set[str],
+    per_call: frozenset[str] = frozenset(),
 ) -> InnerScopes | None:
     """The inner variable scopes of ``builder`` (None: it has none). ``functions``: the names of the
     module's functions (a call of one under a scope is refused), ``builders``: those that are builders
-    (one call of one under a scope is read: its instance is named after the scope, BN018)."""
-    reader = _Reader(aliases, functions, builders)
+    (one call of one under a scope is read: its instance is named after the scope, BN018), ``per_call``:
+    those that enter their own scope at each call (several calls under a scope are read: each instance
+    is named after the path and its call's scope)."""
+    reader = _Reader(aliases, functions, builders, builder)
+    reader.per_call = per_call
     for statement in builder.statements():
         reader.statement(statement, (), looped=False)
     if not reader.found.blocks and not reader.found.refusals:
@@ -81,11 +102,15 @@ def read_inner_scopes(
 
 
 class _Reader:
-    def __init__(self, aliases: AliasTable, functions: set[str], builders: set[str]) -> None:
+    def __init__(
+        self, aliases: AliasTable, functions: set[str], builders: set[str], builder: Builder
+    ) -> None:
         self.aliases = aliases
+        self.builder = builder
         self.functions = functions
         self.builders = builders
         self.builder_calls: set[tuple[str, ...]] = set()  # paths holding a builder's call
+        self.per_call: frozenset[str] = frozenset()
         self.found = InnerScopes()
         self.entered: set[tuple[str, ...]] = set()
 
@@ -142,17 +167,19 @@ class _Reader:
                 "variable scope entered in a loop, comprehension or nested function inside a "
                 "builder: TF1 entered it once per pass; not migrated"
             )
-        if keyword(call, "reuse") is not None:
+        reuse = keyword(call, "reuse")
+        if reuse is not None and not self._never_reuses(reuse.value):
             return (
                 "variable scope with `reuse=` inside a builder: which calls share its variables "
                 "is not followed; not migrated"
             )
         given = positional(call)
+        others = [a for a in call.args if a is not reuse and a not in given[:1]]
         if (
             len(block.items) != 1
             or block.items[0].asname is not None
-            or len(call.args) != 1
-            or len(given) != 1
+            or len(given) < 1
+            or not all(_names_only(a, index) for index, a in enumerate(others, 1))
         ):
             return (
                 "variable scope inside a builder with more than a name (default_name, values, "
@@ -165,6 +192,20 @@ class _Reader:
                 "variable names under it are not known; not migrated"
             )
         return None
+
+    def _never_reuses(self, value: cst.BaseExpression) -> bool:
+        """``reuse=`` that is None or False at every call of the builder (a literal, or a parameter
+        every call leaves at such a default): the scope creates its variables, as one without it."""
+        if isinstance(value, cst.Name) and value.value in ("None", "False"):
+            return True
+        if not isinstance(value, cst.Name) or value.value not in parameter_names(
+            self.builder.definition.params
+        ):
+            return False
+        passed = self.builder.arguments(value.value)
+        return bool(passed) and all(
+            isinstance(v, cst.Name) and v.value in ("None", "False") for v in passed
+        )
 
     def _scan(self, node: cst.CSTNode, path: tuple[str, ...], looped: bool) -> None:
         """Record the scope path of every call in ``node``; refuse what names variables otherwise."""
@@ -202,6 +243,8 @@ class _Reader:
             return (
                 f"a call of `{call.func.value}`, a function of this module that is not a builder,"
             )
+        if call.func.value in self.per_call:  # its own literal scope at each call
+            return None
         if path in self.builder_calls:  # TF1 put both calls' layers side by side under the scope
             return f"a second call of a builder (`{call.func.value}`)"
         self.builder_calls.add(path)

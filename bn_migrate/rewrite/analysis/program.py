@@ -28,7 +28,7 @@ from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_buil
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
-    caller_flag,
+    flag_owners,
     read_builder,
     read_nested_builder,
 )
@@ -60,6 +60,7 @@ from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
+    is_literal,
     keyword,
     positional,
     reads_any,
@@ -171,9 +172,8 @@ class Program:
     repeat_of: dict[int, BuilderRepeat] = field(
         default_factory=dict
     )  # id(call of a builder a repeat makes, not in the tree) -> the repeat
-    caller_flags: dict[str, str] = field(
-        default_factory=dict
-    )  # a builder's name -> its caller's flag it gets through an arg_scope (``builders.caller_flag``)
+    # a nested builder without a flag -> the builder whose flag is in force at its calls
+    flag_owners: dict[str, str] = field(default_factory=dict)  # ``analysis.builders.flag_owners``
     inner_scopes: dict[str, InnerScopes] = field(
         default_factory=dict
     )  # a builder's name -> the variable scopes inside its body (``analysis.inner_scopes``)
@@ -404,38 +404,15 @@ class Program:
             if builder is not None:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
-        self._read_caller_flags()
         functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
         for builder_name, builder in self.builders.items():
-            inner = read_inner_scopes(self.aliases, builder, functions, set(self.builders))
+            per_call = frozenset(n for n, b in self.builders.items() if b.per_call_scope)
+            inner = read_inner_scopes(
+                self.aliases, builder, functions, set(self.builders), per_call
+            )
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
-
-    def _read_caller_flags(self) -> None:
-        """Nested builders given their one caller's training flag by the ``arg_scope`` at their calls
-        (``is_training`` for ``slim.batch_norm``): ``builders.caller_flag``."""
-        for name, builder in self.builders.items():
-            if not builder.nested:
-                continue
-            sites = [
-                self.repeat_of[id(c)].call if id(c) in self.repeat_of else c for c in builder.calls
-            ]
-            callers = {id(self.builder_of(site)) for site in sites}
-            caller = self.builder_of(sites[0])
-            if caller is None or len(callers) != 1:
-                continue
-            given = [
-                (self.scopes.defaults(site, api.CONTRIB_BATCH_NORM) or {}).get("is_training")
-                for site in sites
-            ]
-            values = {id(arg.value) if arg is not None else None for arg in given}
-            if len(values) != 1 or given[0] is None:
-                continue
-            if self.scopes.written_in.get(id(given[0].value)) is not caller.definition:
-                continue
-            flag = caller_flag(builder, caller, given[0].value)
-            if flag is not None:
-                self.caller_flags[name] = flag
+        self.flag_owners = flag_owners(self.builders, self.builder_of)
 
     def _read_builder_repeats(self, module: cst.Module) -> None:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
@@ -479,10 +456,55 @@ class Program:
                 if recipe is not None:  # hand-written BN called from builders: a layer per call
                     self.handwritten[name] = (recipe, tuple(found))
                     continue
-                builder = read_nested_builder(self.aliases, statement, found)
+                builder = read_nested_builder(self.aliases, statement, found, self._passed_on)
                 if builder is not None:
                     self.builders[name] = builder
                     added = True
+
+    def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
+        """What every call of the builder ``call`` is written in passes for its parameter ``name``
+        reads (None: not such a parameter, rebound, or not one literal)."""
+        caller = self.builder_of(call)
+        if (
+            caller is None
+            or name.value not in caller.parameters()
+            or name.value in bound_names(caller.definition.body)
+        ):
+            return None
+        value = caller.argument(name.value)
+        return value if value is not None and is_literal(value) else None
+
+    def fixed(self, builder: Builder, parameter: str, library: bool) -> bool:
+        """Does every call of ``builder`` pass ``parameter`` a value fixed when the model is made: a
+        literal, or (the builder called from a builder that becomes a class taking it in
+        ``__init__``: a nested one, or a library's public builder) a parameter of the calling builder
+        that is fixed in turn (facenet's ``fire_module(net, squeeze_depth, ...)`` calls ``squeeze(net,
+        squeeze_depth)``)? Such a parameter configures the class's ``__init__`` (BN018)."""
+        return self._fixed(builder, parameter, library, set())
+
+    def _fixed(
+        self, builder: Builder, parameter: str, library: bool, seen: set[tuple[str, str]]
+    ) -> bool:
+        key = (builder.definition.name.value, parameter)
+        if key in seen:
+            return False
+        seen.add(key)
+        for call, value in zip(builder.calls, builder.arguments(parameter)):
+            if value is not None and is_literal(value):
+                continue
+            caller = self.builder_of(call)
+            if (
+                not isinstance(value, cst.Name)
+                or caller is None
+                or not (caller.nested or library)
+                or value.value not in caller.parameters()
+                or value.value in bound_names(caller.definition.body)
+                or value.value in caller.scope_parameters()  # not an ``__init__`` parameter
+                or value.value in api.TRAINING_FLAG_NAMES
+                or not self._fixed(caller, value.value, library, seen)
+            ):
+                return False
+        return True
 
     def builder_class(self, builder: Builder) -> bool:
         """Does ``builder`` become a Keras layer class (BN018)? A nested builder only inside builders

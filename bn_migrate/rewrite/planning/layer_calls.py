@@ -18,7 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder
+from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.syntax import (
@@ -66,17 +66,28 @@ class LayerPlan:
     )
     post_activation: Source | None = None  # activation applied after the normalizer
     moves_with_update_ops: bool = False  # statistics move in TF1 only when the update ops run
+    complemented: frozenset[str] = frozenset()  # keys given as ``1.0 - <the TF1 argument>``
 
     def constructor(self, args: tuple[cst.Arg, ...] | list[cst.Arg]) -> cst.Call:
         return cst.Call(
             func=cst.parse_expression(self.layer_class),
             args=[
-                cst.Arg(_value(args, source))
+                cst.Arg(self._argument(args, key, source))
                 if index < self.positional
-                else kwarg(key, _value(args, source))
+                else kwarg(key, self._argument(args, key, source))
                 for index, (key, source) in enumerate(self.kwargs)
             ],
         )
+
+    def _argument(
+        self, args: tuple[cst.Arg, ...] | list[cst.Arg], key: str, source: Source
+    ) -> cst.BaseExpression:
+        value = _value(args, source)
+        if key not in self.complemented or not isinstance(source, int):
+            return value
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Float, cst.Integer, cst.Call)):
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return cst.BinaryOperation(cst.Float("1.0"), cst.Subtract(), value)
 
     def arguments(self, call: cst.Call) -> list[cst.Arg]:
         """The call's arguments as the plan indexes them (explicit ones, then the arg_scope's)."""
@@ -200,18 +211,12 @@ def scoped_call(
 
 
 def carried(
-    ctx: Context,
-    rule: str,
-    site: cst.Call,
-    arg: cst.Arg,
-    written: cst.FunctionDef | None,
-    flag: bool = False,
+    ctx: Context, rule: str, site: cst.Call, arg: cst.Arg, written: cst.FunctionDef | None
 ) -> bool:
     """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
     makes? Only when it reads no name that is local to either function: such a name means something
-    else (or nothing) at the other place. ``flag``: ``arg`` is a batch norm's ``is_training``, read when
-    the layer is rebuilt: the caller's training flag given to a builder that receives it
-    (``Program.caller_flags``, BN018) is ``training`` in both. False: left with the reason."""
+    else (or nothing) at the other place, except the training flag of a builder that ``site``'s builder
+    inherits (``_owners_flag``): ``training`` in both. False: left with the reason."""
     regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
     tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
     if tf1 is not None:  # claimed with its arg_scope, it would be copied into TF2 code as it is
@@ -247,9 +252,7 @@ def carried(
     if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
         value = held.value  # is its dict literal: what its entries read must mean the same there
     clash = sorted(read_names(value) & local)
-    if not clash or (
-        flag and isinstance(value, cst.Name) and _caller_flag(ctx, used, written) == clash
-    ):
+    if not clash or _owners_flag(ctx, written, used) == clash:
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
     there = f"`{used.name.value}`" if used is not None else "module level"
@@ -263,23 +266,20 @@ def carried(
     return False
 
 
-def _caller_flag(
-    ctx: Context, used: cst.FunctionDef | None, written: cst.FunctionDef | None
+def _owners_flag(
+    ctx: Context, written: cst.FunctionDef | None, used: cst.FunctionDef | None
 ) -> list[str]:
-    """``[flag]`` when the builder ``used`` receives the training flag ``flag`` of the builder ``written``
-    (its one caller) through an arg_scope (``Program.caller_flags``); else []."""
-    if used is None or written is None:
+    """``[flag]`` when ``used`` is a builder that inherits the training flag of the builder
+    ``written`` (``analysis.builders.flag_owners``): the flag, read in ``written``, means at the layer
+    what the ``training`` its Keras class is called with means (BN018 passes it on); else []."""
+    if written is None or used is None:
         return []
-    flag = ctx.program.caller_flags.get(used.name.value)
-    builder = ctx.program.builders.get(used.name.value)
-    if flag is None or builder is None:
+    program = ctx.program
+    owner = program.builders.get(written.name.value)
+    if owner is None or program.flag_owners.get(used.name.value) != written.name.value:
         return []
-    sites = [ctx.program.repeat_of.get(id(c)) for c in builder.calls]
-    callers = {
-        ctx.program.defined_in.get(id(s.call if s is not None else c))
-        for s, c in zip(sites, builder.calls)
-    }
-    return [flag] if callers == {written} else []
+    flag = training_flag(owner)
+    return [flag] if flag is not None else []
 
 
 def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
@@ -337,6 +337,11 @@ def plan_batch_norm(
         collection = call.args[bound["updates_collections"]].value
         if in_place or ctx.qualify(collection) in api.UPDATE_OPS_KEYS:
             bound.pop("updates_collections")
+    statistics_trainable = "variables_collections" in bound and _lists_trainable(
+        ctx, call.args[bound["variables_collections"]].value
+    )
+    if statistics_trainable:
+        bound.pop("variables_collections")
     untrainable = spec.frozen_when_untrainable and texts.get("trainable") == "False"
     if untrainable:
         bound.pop("trainable")
@@ -407,8 +412,82 @@ def plan_batch_norm(
     if fused:
         layer_class = _fused_choice(ctx, spec, call, kwargs)
     plan = LayerPlan(layer_class, kwargs, inputs, training, activation, trainable=not untrainable)
+    if statistics_trainable:
+        ctx.warn(spec.rule, call, api.TRAINABLE_STATISTICS_NOTE)
     plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
+
+
+def _whole_input_pool(
+    ctx: Context, spec: api.LayerSpec, call: cst.Call, bound: dict[str, int], inputs: int | None
+) -> LayerPlan | None:
+    """A contrib pool whose kernel is ``X.get_shape()[1:3]`` (or ``X.shape[1:3]``) of its own inputs
+    ``X``, with "VALID" padding and no ``data_format``: one value per channel over the whole input,
+    whatever the stride; the Keras global pool keeping the spatial axes (``api.LAYERS``)."""
+    if not spec.whole_input or inputs is None or "kernel_size" not in bound:
+        return None
+    source = call.args[inputs].value
+    if not isinstance(source, cst.Name) or not _spatial_size_of(
+        call.args[bound["kernel_size"]].value, source.value
+    ):
+        return None
+    padding = call.args[bound["padding"]].value if "padding" in bound else None
+    if padding is not None and not (
+        isinstance(padding, cst.SimpleString) and padding.evaluated_value in ("VALID", "valid")
+    ):
+        return None
+    stride = call.args[bound["stride"]].value if "stride" in bound else None
+    if "data_format" in bound or (stride is not None and not is_literal(stride)):
+        return None
+    unknown = set(bound) - {"kernel_size", "padding", "stride", spec.scope_arg}
+    if unknown:
+        return None
+    kwargs: list[tuple[str, Source]] = [("keepdims", "True")]
+    if spec.scope_arg in bound:
+        kwargs.append(("name", bound[spec.scope_arg]))
+    return LayerPlan(spec.whole_input, kwargs, inputs)
+
+
+def _spatial_size_of(node: cst.BaseExpression, name: str) -> bool:
+    """``name.get_shape()[1:3]`` or ``name.shape[1:3]``."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+        return False
+    index = node.slice[0].slice
+    if not (
+        isinstance(index, cst.Slice)
+        and isinstance(index.lower, cst.Integer)
+        and index.lower.value == "1"
+        and isinstance(index.upper, cst.Integer)
+        and index.upper.value == "3"
+        and index.step is None
+    ):
+        return False
+    shape = node.value
+    if isinstance(shape, cst.Call):
+        method = shape.func
+        if shape.args or not (
+            isinstance(method, cst.Attribute) and method.attr.value == "get_shape"
+        ):
+            return False
+        owner = method.value
+    elif isinstance(shape, cst.Attribute) and shape.attr.value == "shape":
+        owner = shape.value
+    else:
+        return False
+    return isinstance(owner, cst.Name) and owner.value == name
+
+
+def _lists_trainable(ctx: Context, value: cst.BaseExpression) -> bool:
+    """``variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`` in a library module: the moving
+    statistics joined TF1's trainable collection, which only a caller listing it sees (a library has no
+    training code of its own; ``api.TRAINABLE_STATISTICS_NOTE``)."""
+    if not ctx.library or not isinstance(value, (cst.List, cst.Tuple)) or len(value.elements) != 1:
+        return False
+    element = value.elements[0]
+    return (
+        isinstance(element, cst.Element)
+        and ctx.qualify(element.value) in api.TRAINABLE_VARIABLES_KEYS
+    )
 
 
 def plan_layer(
@@ -426,6 +505,9 @@ def plan_layer(
     if bound_and_inputs is None:
         return None
     bound, inputs = bound_and_inputs
+    whole = _whole_input_pool(ctx, spec, call, bound, inputs)
+    if whole is not None:
+        return whole
     normalizer: LayerPlan | None = None
     if "normalizer_fn" in bound:
         normalizer_fn = call.args[bound.pop("normalizer_fn")].value
@@ -444,6 +526,9 @@ def plan_layer(
                 return None
             for key in ("biases_initializer", "biases_regularizer"):  # contrib ignores them then
                 bound.pop(key, None)
+    for key, index in list(bound.items()):
+        if code(ctx, call.args[index].value) in api.LAYER_NO_OP_VALUES.get(key, ()):
+            bound.pop(key)
     for key, index in bound.items():
         if key in spec.unsupported:
             ctx.leave(
@@ -468,6 +553,7 @@ def plan_layer(
             break
         positional += 1
     plan = LayerPlan(spec.keras_class, kwargs, inputs, training, positional=positional)
+    plan.complemented = frozenset(spec.renames.get(key, key) for key in spec.complement)
     if normalizer is not None:  # contrib: no bias, then the normalizer, then the activation
         activation = next((source for key, source in kwargs if key == "activation"), None)
         plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]
@@ -519,12 +605,11 @@ def _normalizer(
                 ctx.leave(rule, call, "normalizer_params keys are not string literals")
                 return None
             given[key.evaluated_value] = element.value
-            entry = kwarg(key.evaluated_value, element.value)
-            if not carried(ctx, rule, site, entry, written, key.evaluated_value == _FLAG):
+            if not carried(ctx, rule, site, kwarg(key.evaluated_value, element.value), written):
                 return None
     for word, arg in defaults.items():
         if word not in given and not carried(
-            ctx, rule, site, arg, scopes.written_in.get(id(arg.value)), word == _FLAG
+            ctx, rule, site, arg, scopes.written_in.get(id(arg.value))
         ):
             return None
     pairs = [(k, a.value) for k, a in defaults.items() if k not in given] + list(given.items())
@@ -549,9 +634,6 @@ def _normalizer(
         plan.training = lambda: ctx.materialized(training).deep_clone()
     plan.inputs = 0
     return plan
-
-
-_FLAG = "is_training"  # slim batch_norm's training flag
 
 
 def _input_rank(ctx: Context, call: cst.Call, inputs: int | None) -> int | None:
@@ -750,7 +832,10 @@ def finish(
             return False
         where = ctx.positions.get(site)
         place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
-        name = object_name(ctx, call, plan, auto) if not scopes else _path_object_name(ctx, plan)
+        named = any(key == "name" for key, _ in plan.kwargs)
+        name = (
+            _path_object_name(ctx, plan) if scopes and named else object_name(ctx, call, plan, auto)
+        )
         plan.object_name = _hoist(ctx, builder, place, name, constructor)
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
@@ -758,8 +843,8 @@ def finish(
             normalizer = ctx.program.fresh_name(f"{name}_bn")
             # under inner scopes the Keras name follows the layer's (the object's may have taken a
             # suffix: another class made a layer of that path, ``Branch_0_Conv2d_1x1_layer``)
-            named = f"{_keras_name(plan)}_bn" if scopes else normalizer
-            plan.normalizer.kwargs.append(("name", quoted(named)))
+            keras = f"{_keras_name(plan)}_bn" if scopes else normalizer
+            plan.normalizer.kwargs.append(("name", quoted(keras)))
             plan.normalizer.object_name = _hoist(
                 ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
             )
@@ -804,8 +889,11 @@ def _named_under(
 ) -> bool:
     """A layer made under variable scopes inside its builder (``analysis.inner_scopes``): its Keras
     name becomes the scope path and its TF1 name joined by ``_``; False (left) when TF1 named it with
-    a counter (no literal ``name=``/``scope=``)."""
+    a counter (no literal ``name=``/``scope=``), unless the layer owns no variable (a dropout, a pool:
+    nothing is named after it)."""
     at = next((i for i, (key, _) in enumerate(plan.kwargs) if key == "name"), None)
+    if at is None and plan.layer_class in api.WEIGHTLESS_KERAS_LAYERS:
+        return True
     source = plan.kwargs[at][1] if at is not None else None
     given = plan.arguments(call)[source].value if isinstance(source, int) else None
     text = given.evaluated_value if isinstance(given, cst.SimpleString) else None
@@ -897,11 +985,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
         # which every call must pass as literals (a library's builder: the defaults its driver keeps)
         params = builder.parameters()
-        unfit = {
-            name
-            for name in reads & params
-            if not all(v is not None and is_literal(v) for v in builder.arguments(name))
-        }
+        unfit = {name for name in reads & params if not program.fixed(builder, name, ctx.library)}
         blocked = (
             (reads & program.graph_tensor_names())
             | (reads & (bound_names(builder.definition.body) - params))

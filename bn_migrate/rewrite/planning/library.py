@@ -13,10 +13,12 @@ builder's instance, the graph function and the train step go with it.
 
 A public builder is a module-level function whose name does not start with ``_``, with a parameter
 named as a training flag (``is_training``, ``phase_train``...: ``api.TRAINING_FLAG_NAMES``), called
-by no other function of the module, whose other parameters after the inputs all have defaults (the
-driver passes the inputs and the flag only; the defaults are what a library user gets). In library
-mode its parameters that the layers read become the class's ``__init__`` parameters, their defaults
-kept (BN018). A module without one is read as before.
+by no other function of the module, whose other parameters after the inputs have defaults (the
+driver passes the inputs and the flag; the defaults are what a library user gets) or are only a
+layer's Python value (``analysis.parameter_values``: a dropout's keep probability, which the driver
+passes as 1.0). In library mode its parameters that the layers read become the class's ``__init__``
+parameters, their defaults kept, a parameter without default a required one whose driver value the
+report's ``model_args`` give (BN018). A module without one is read as before.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis import parameter_values
+from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.result import Site
 
 MARKER = "__bn_migrate_library_driver__"
@@ -46,6 +50,7 @@ class Entry:
     name: str
     flag: str
     returns: int
+    values: tuple[tuple[str, str], ...] = ()  # parameters without default: the driver's values
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
     }
     found: list[Entry] = []
     reasons: list[tuple[int, str]] = []
+    aliases = AliasTable.build(module)
+    definitions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
     for function in functions:
         if function.name.startswith("_") or function.name in called:
             continue
@@ -109,8 +116,18 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
             continue
         without = len(args.args) - len(args.defaults)
         missing = [n for n in names[1:without] if n != flag]
-        if args.posonlyargs or args.vararg or args.kwarg or missing:
-            what = f"`{missing[0]}` has no default" if missing else "it takes *args/**kwargs"
+        values = [
+            (name, parameter_values.driver_value(module, aliases, definitions[function.name], name))
+            for name in missing
+        ]
+        unknown = [name for name, value in values if value is None]
+        if args.posonlyargs or args.vararg or args.kwarg or unknown:
+            what = (
+                f"`{unknown[0]}` has no default and is not only a layer's Python value (a dropout's "
+                "keep probability, given to the layer or passed on to a function that gives it)"
+                if unknown
+                else "it takes *args/**kwargs"
+            )
             reasons.append(
                 (
                     function.lineno,
@@ -119,7 +136,8 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
                 )
             )
             continue
-        found.append(Entry(function.name, flag, _tuple_size(function)))
+        known = tuple((name, value) for name, value in values if value is not None)
+        found.append(Entry(function.name, flag, _tuple_size(function), known))
     return found, reasons
 
 
@@ -151,7 +169,8 @@ def drive(module: cst.Module, found: list[Entry], tf: str | None) -> Driven | No
     losses = []
     for index, entry in enumerate(found):
         output = f"{p}output_{index}__"
-        call = f"{entry.name}({p}inputs__, {entry.flag}={p}training__)"
+        given = "".join(f", {name}={value}" for name, value in entry.values)
+        call = f"{entry.name}({p}inputs__, {entry.flag}={p}training__{given})"
         if entry.returns:
             targets = ", ".join(
                 [output] + [f"{p}rest_{index}_{k}__" for k in range(1, entry.returns)]

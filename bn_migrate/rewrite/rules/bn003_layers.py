@@ -13,9 +13,12 @@ graph calls it; ``dropout``'s ``training=`` becomes the call-time argument. cont
 ``arg_scope`` defaults for ``batch_norm`` configure, then the activation. ``slim.repeat(net, 2,
 slim.fully_connected, 64, scope='fc')`` / ``slim.stack(net, slim.fully_connected, [64, 32], scope='fc')``
 become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``),
-applied in a chain. ``reuse``, ``trainable``, other normalizers, a repeat without a literal ``scope=`` or
-count, params that may have changed, and a TF1 regularizer given through an ``arg_scope`` (its losses
-went to a TF1 collection) leave the file.
+applied in a chain. contrib ``dropout(x, keep_prob)`` becomes ``Dropout(1.0 - keep_prob)``; a contrib pool
+whose kernel is its input's spatial size (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``)
+the Keras global pool with ``keepdims=True``; ``reuse=False``/``None`` and ``outputs_collections=None`` are
+dropped (what leaving them out does). Another ``reuse``, ``trainable``, other normalizers, a repeat
+without a literal ``scope=`` or count, params that may have changed, and a TF1 regularizer given through
+an ``arg_scope`` (its losses went to a TF1 collection) leave the file.
 """
 
 from __future__ import annotations

@@ -28,9 +28,15 @@ write them into ``builder_objects``.
 A builder called from other builders (``dense_bn(h, 64, is_training, "fc1")`` inside ``net``) made its own
 layers at each call in TF1, so each call becomes an instance created in the caller's ``__init__``
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
-(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals become
-``__init__`` parameters (kept on the instance when the body still reads them); the others stay ``call``
-parameters. A call made under variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
+(``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals, or as
+``__init__`` parameters of the caller's class (``Program.fixed``), become ``__init__`` parameters (kept on
+the instance when the body still reads them); the others stay ``call`` parameters. A builder called from
+builders that has no training flag of its own, whose layers get the flag of the one builder it is called
+from (directly, through such builders, or through ``slim.repeat`` in it) by an ``arg_scope``
+(``analysis.builders.flag_owners``; facenet's blocks: ``slim.arg_scope([slim.batch_norm],
+is_training=is_training)`` around the calls), gets ``call(self, inputs, training=None)`` (after the
+parameters without default) and each call passes ``training=training`` after the inputs. A call made under
+variable scopes inside the caller's body (``with tf.variable_scope("Mixed_6a"):
 net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixed_6a")``).
 
 ``slim.repeat(net, 5, block35, scale=0.17)`` of such a builder made ``Repeat/block35_1`` ...
@@ -38,14 +44,14 @@ net = reduction_a(net)``) names its instance after them (``ReductionA(name="Mixe
 ``analysis.builder_repeats``): each repetition becomes its own instance, ``Block35(scale=0.17,
 name="Repeat_block35_1")``, and the repeat the chain ``self.block35_5(...self.block35_1(net)...)``; the
 report maps ``Repeat/block35_1/Branch_0/Conv2d_1x1/weights`` to ``Repeat_block35_1/Branch_0_Conv2d_1x1/
-kernel``. A builder that takes no training flag but whose batch norms get their caller's through the
-caller's ``arg_scope`` (facenet's blocks: ``slim.arg_scope([slim.batch_norm], is_training=is_training)``
-around the calls) gets a ``training`` parameter, and each call passes the caller's.
+kernel``.
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
-**kwargs)``) instead of the values one program passed, and no instance is made (the driver is cut off).
+**kwargs)``) instead of the values one program passed, a parameter without default that the driver gives
+a value (a dropout's keep probability) a required one, the report's ``model_args`` giving that value, and
+no instance is made (the driver is cut off).
 """
 
 from __future__ import annotations
@@ -131,7 +137,9 @@ class BuilderClassesRule(Rule):
                     _input_shape(ctx, builder),
                     tuple(_weights(ctx, builder, keras_name, made, instances)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
-                    (("name", keras_name),),  # the Keras paths above start with the instance's name
+                    # the Keras paths above start with the instance's name; a library class's
+                    # required parameters get what its driver passed (``planning.library``)
+                    (("name", keras_name), *_required_arguments(builder, init)),
                 )
             )
             made_where = (
@@ -159,9 +167,7 @@ class BuilderClassesRule(Rule):
         init = [
             n
             for n in names[1:]
-            if n != flag
-            and n not in scoped
-            and all(v is not None and is_literal(v) for v in builder.arguments(n))
+            if n != flag and n not in scoped and program.fixed(builder, n, ctx.library)
         ]
         if builder.per_call_scope and "name" in init:
             ctx.leave(
@@ -194,11 +200,13 @@ class BuilderClassesRule(Rule):
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
-        passed = builder.definition.name.value in program.caller_flags  # the caller's flag
+        inherits = builder.definition.name.value in program.flag_owners
         ctx.edit(
             RULE,
             builder.definition,
-            _as_class(class_name, made, init, stored, base="tf.keras.layers.Layer", flag=passed),
+            _as_class(
+                class_name, made, init, stored, base="tf.keras.layers.Layer", inherits=inherits
+            ),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
         repeats: dict[int, tuple[BuilderRepeat, list[tuple[cst.Call, CallEdit]]]] = {}
@@ -255,7 +263,7 @@ class BuilderClassesRule(Rule):
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
                 )
-            edit = _call_edit(builder, flag, frozenset(init), called, passed)
+            edit = _call_edit(builder, flag, frozenset(init), called, inherits)
             if repeat is None:
                 ctx.then(RULE, call, edit)
             else:
@@ -284,6 +292,16 @@ def _layer_parameters(
         for param in builder.definition.params.params[1:]
         if param.name.value in read and param.name.value != flag and param.name.value not in scoped
     ]
+
+
+def _required_arguments(builder: Builder, init: list[cst.Param]) -> list[tuple[str, object]]:
+    """The ``__init__`` parameters without default, with the literal the builder's call passes."""
+    values = [
+        kwarg(param.name.value, value)
+        for param in init
+        if param.default is None and (value := builder.argument(param.name.value)) is not None
+    ]
+    return _constructor_arguments(values)
 
 
 def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> list[str]:
@@ -410,11 +428,11 @@ def _as_class(  # type: ignore[no-untyped-def]
     stored: list[str],
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
-    flag: bool = False,
+    inherits: bool = False,
 ):
     """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
-    defaults kept); those in ``stored`` are kept on the instance. ``flag``: ``call`` takes
-    ``training`` after the inputs (the builder received its caller's flag through an arg_scope)."""
+    defaults kept); those in ``stored`` are kept on the instance. ``inherits``: ``call`` takes
+    ``training=None`` after the parameters without default (the caller's flag, ``analysis.builders.flag_owners``)."""
     names = [p if isinstance(p, str) else p.name.value for p in init]
     written = [
         p
@@ -443,10 +461,17 @@ def _as_class(  # type: ignore[no-untyped-def]
         kept = [
             p for p in params.params if p.name.value not in names and p.name.value not in dropped
         ]
-        if flag and kept:
-            kept.insert(1, cst.Param(cst.Name("training"), comma=kept[0].comma))
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if inherits:  # after the inputs and the parameters without default, separated as they were
+            at = next((i for i, p in enumerate(kept) if i and p.default is not None), len(kept))
+            follows = at < len(kept) and isinstance(kept[0].comma, cst.Comma)
+            kept.insert(
+                at,
+                _TRAINING_PARAM.with_changes(
+                    comma=kept[0].comma if follows else cst.MaybeSentinel.DEFAULT
+                ),
+            )
         call = updated.with_changes(
             name=cst.Name("call"),
             params=params.with_changes(params=[cst.Param(cst.Name("self")), *kept]),
@@ -459,6 +484,13 @@ def _as_class(  # type: ignore[no-untyped-def]
         )
 
     return edit
+
+
+_TRAINING_PARAM = cst.Param(
+    cst.Name("training"),
+    default=cst.Name("None"),
+    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+)
 
 
 def _rename(ctx: Context, builder: Builder, flag: str) -> None:
@@ -478,13 +510,14 @@ def _call_edit(  # type: ignore[no-untyped-def]
     flag: str | None,
     dropped: frozenset[str] = frozenset(),
     function: str | None = None,
-    passed: bool = False,
+    inherits: bool = False,
 ):
     """A call of the builder as its class's instance is called: every positional argument after the
     inputs passed by its parameter's name (the training flag as ``training``), the arguments of the
     parameters in ``dropped`` (the instance's ``__init__``'s) left out, and the callee ``function``
     (``self.conv_bn``) when given: ``conv_bn(x, 16, is_training, "c1")`` ->
-    ``self.conv_bn(x, training=is_training)``."""
+    ``self.conv_bn(x, training=is_training)``; ``inherits``: the caller's ``training`` passed on
+    (``fire_module(net, 16, 64)`` -> ``self.fire_module(net, training=training)``)."""
     params = [p.name.value for p in builder.definition.params.params]
 
     def edit(updated: cst.CSTNode) -> cst.CSTNode:
@@ -505,7 +538,7 @@ def _call_edit(  # type: ignore[no-untyped-def]
             args.append(arg)
         if len(args) < len(updated.args) and args:  # the last argument has no comma of its own
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        if passed:  # the caller's training flag, which BN018 names ``training`` there too
+        if inherits:  # the caller's training flag, which BN018 names ``training`` there too
             training = kwarg("training", cst.Name("training"))
             if len(args) > 1:  # between the inputs and the rest, separated as they were
                 training = training.with_changes(comma=args[0].comma)
