@@ -335,6 +335,24 @@ def test_l2_regularizer_spellings_and_a_scale_expression() -> None:
     assert "kernel_regularizer=tf.keras.regularizers.L2(0.5 * (weight_decay + 0.1))" in result.code
 
 
+def test_l2_regularizers_given_at_the_call_are_migrated_too() -> None:
+    before = HEAD + (
+        "def model(inputs, is_training=True, weight_decay=0.0):\n"
+        + SLIM_CONV
+        + "        return slim.conv2d(inputs, 4, 3, "
+        "weights_regularizer=slim.l2_regularizer(weight_decay), "
+        'biases_regularizer=slim.l2_regularizer(0.0), normalizer_fn=None, scope="c")\n'
+    )
+    result = rewrite_source(before, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "kernel_regularizer=tf.keras.regularizers.L2(0.5 * weight_decay), "
+        "bias_regularizer=tf.keras.regularizers.L2(0.5 * 0.0)"
+    ) in result.code
+    assert [s.line for s in result.warnings if "REGULARIZATION_LOSSES" in s.message] == [7]
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
 def test_l2_regularizer_outside_a_library_is_left_as_before() -> None:
     source = _regularized("slim.l2_regularizer(weight_decay)")
     result = rewrite_source(source, path="case.py")

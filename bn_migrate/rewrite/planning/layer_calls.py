@@ -360,6 +360,8 @@ def _regularizers(
                 "REGULARIZATION_LOSSES collection, which nothing fills in TF2: not migrated",
             )
             return None
+        assert isinstance(value, cst.Call)
+        ctx.claim(value.func)  # rewritten with the layer (``LayerPlan.regularized``)
         found[key] = spec
     return found
 
