@@ -6,12 +6,15 @@ driver programs and checks them with :func:`~bn_migrate.check.api.check_programs
 program check's own (same initial weights, lockstep and free-running, the same diagnoses):
 
 - OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders,
-  the loss ``mean(output ** 2)``, every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
+  the loss ``mean(output ** 2)`` plus the regularization losses (``tf.losses.get_regularization_loss()``:
+  the ``REGULARIZATION_LOSSES`` collection), every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
   trains the model correctly runs it) and so is every update of a hand-written statistic made outside
   ``tf.cond`` (a ResNet keeps them in a collection of its own, see :mod:`bn_migrate.check.handwritten`),
   ``steps`` session runs on synthetic inputs;
 - NEW: ``Model(**new_args)`` (or a Layer/Model instance named in NEW.py) called with ``training=True``
-  in a ``@tf.function`` step with ``tf.GradientTape`` and the Keras optimizer with TF1's exact settings.
+  in a ``@tf.function`` step with ``tf.GradientTape`` and the Keras optimizer with TF1's exact settings,
+  the loss ``mean(output ** 2)`` plus ``model.losses`` (its layers' regularizers), so a regularizer
+  migrated with a wrong factor trains other weights and is caught.
 
 The training flag is the builder's first parameter named ``is_training``, ``training``, ``phase_train``,
 ``is_train`` or ``train`` (or ``--training-param``). A builder returning a tuple or list is judged on its
@@ -163,7 +166,7 @@ if TRAINING is not None:
 out = builder(x, **kwargs)
 if isinstance(out, (tuple, list)):
     out = out[0]
-loss = tf.reduce_mean(tf.square(out))
+loss = tf.reduce_mean(tf.square(out)) + tf.losses.get_regularization_loss()
 updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
 known = {{id(u) for u in updates}}
 updates += [u for u in tf.get_collection({handwritten!r}) if id(u) not in known]
@@ -194,6 +197,8 @@ def train_step(x):
         if isinstance(out, (tuple, list)):
             out = out[0]
         loss = tf.reduce_mean(tf.square(out))
+        if model.losses:
+            loss += tf.add_n(model.losses)
     variables = model.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
@@ -303,7 +308,8 @@ def check_models(
     result.notes.append(
         f"model check: {model_options.steps} {model_options.optimizer} steps (lr "
         f"{model_options.learning_rate:g}) on N(0,1) inputs of shape "
-        f"({model_options.batch}, {', '.join(map(str, model_options.input_shape))}), loss mean(output^2), "
+        f"({model_options.batch}, {', '.join(map(str, model_options.input_shape))}), loss mean(output^2) "
+        "plus the regularization losses (the REGULARIZATION_LOSSES collection; model.losses), "
         "every UPDATE_OPS op (and every hand-written statistics update outside tf.cond) run with the "
         "train op; which update ops the real program runs is a program fact this does not check"
     )

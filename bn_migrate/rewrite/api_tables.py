@@ -989,6 +989,38 @@ gradient); the codemod migrates it in library modules only, with this warning.""
 
 
 @dataclass(frozen=True)
+class RegularizerSpec:
+    """A TF1 weight regularizer a library layer's ``*_regularizer=`` may give, and its Keras 3 form."""
+
+    positional: tuple[str, ...]  # TF1 parameters, in order
+    scale_arg: str  # the parameter the Keras regularizer's factor is computed from
+    keras_class: str  # ``keras_class(factor * <scale>)``
+    factor: str
+    dropped: tuple[str, ...] = ()  # parameters that only name TF1 ops
+
+
+REGULARIZERS: dict[str, RegularizerSpec] = {
+    "tensorflow.contrib.layers.l2_regularizer": RegularizerSpec(
+        ("scale", "scope"), "scale", "tf.keras.regularizers.L2", "0.5", dropped=("scope",)
+    ),
+}
+"""TF1 regularizers a layer made in a library module migrates (BN003, ``rewrite --library`` only). TF1's
+``l2_regularizer(scale)`` returns ``scale * tf.nn.l2_loss(w)`` = ``scale * sum(w ** 2) / 2`` (tf-slim
+``layers/regularizers.py``; a scale of 0.0 returns no regularizer at all), Keras 3's ``L2(l2)`` adds
+``l2 * sum(w ** 2)`` to ``layer.losses`` (measured on TF 1.15 semantics and TF 2.21: 0.10197 for both
+with scale 0.1 and ``L2(0.05)``), hence the factor 0.5. ``scope`` only names the op. Other regularizers
+(``l1_regularizer``, ``l1_l2_regularizer``, ``sum_regularizer``, a callable) stay left."""
+
+REGULARIZATION_LOSSES_NOTE = (
+    "a TF1 weight regularizer: TF1 put its loss in `tf.GraphKeys.REGULARIZATION_LOSSES`, Keras puts it in "
+    "`model.losses`: a caller whose total loss read the collection (`tf.losses.get_regularization_loss()`, "
+    "`get_collection(REGULARIZATION_LOSSES)`) must add `sum(model.losses)` instead; a scale of 0.0 gave "
+    "no loss in TF1 and gives a zero one in Keras (no effect on training)"
+)
+"""What a library's callers must change when its layers' regularizers migrate to Keras (BN003)."""
+
+
+@dataclass(frozen=True)
 class LossSpec:
     """A ``tf.losses`` function: its TF2 per-element loss and what TF1 did around it (losses_impl.py)."""
 

@@ -67,6 +67,8 @@ class LayerPlan:
     post_activation: Source | None = None  # activation applied after the normalizer
     moves_with_update_ops: bool = False  # statistics move in TF1 only when the update ops run
     complemented: frozenset[str] = frozenset()  # keys given as ``1.0 - <the TF1 argument>``
+    # keys whose TF1 ``l2_regularizer(scale)`` is given as ``L2(factor * scale)`` (``api.REGULARIZERS``)
+    regularized: dict[str, api.RegularizerSpec] = field(default_factory=dict)
 
     def constructor(self, args: tuple[cst.Arg, ...] | list[cst.Arg]) -> cst.Call:
         return cst.Call(
@@ -83,6 +85,9 @@ class LayerPlan:
         self, args: tuple[cst.Arg, ...] | list[cst.Arg], key: str, source: Source
     ) -> cst.BaseExpression:
         value = _value(args, source)
+        spec = self.regularized.get(key)
+        if spec is not None and isinstance(value, cst.Call):
+            return keras_regularizer(spec, value)
         if key not in self.complemented or not isinstance(source, int):
             return value
         if not isinstance(value, (cst.Name, cst.Attribute, cst.Float, cst.Integer, cst.Call)):
@@ -118,6 +123,35 @@ class LayerPlan:
         if self.post_activation is not None:
             call = cst.Call(func=_value(args, self.post_activation), args=[cst.Arg(call)])
         return call
+
+
+def regularizer_scale(spec: api.RegularizerSpec, call: cst.Call) -> cst.BaseExpression | None:
+    """The scale a TF1 regularizer call passes (positionally or by keyword); None when it passes
+    ``*args``/``**kwargs``, no scale, or an argument other than the scale and the ones it drops."""
+    scale: cst.BaseExpression | None = None
+    for index, arg in enumerate(call.args):
+        if arg.star or (arg.keyword is None and index >= len(spec.positional)):
+            return None
+        key = arg.keyword.value if arg.keyword is not None else spec.positional[index]
+        if key == spec.scale_arg:
+            scale = arg.value
+        elif key not in spec.dropped:
+            return None
+    return scale
+
+
+def keras_regularizer(spec: api.RegularizerSpec, call: cst.Call) -> cst.BaseExpression:
+    """``l2_regularizer(scale)`` -> ``tf.keras.regularizers.L2(0.5 * scale)``."""
+    scale = regularizer_scale(spec, call)
+    assert scale is not None  # checked when the layer was planned
+    scale = scale.deep_clone()
+    if not isinstance(scale, (cst.Name, cst.Attribute, cst.Float, cst.Integer, cst.Call)):
+        scale = scale.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    factor = cst.parse_expression(spec.factor)
+    return cst.Call(
+        cst.parse_expression(spec.keras_class),
+        [cst.Arg(cst.BinaryOperation(factor, cst.Multiply(), scale))],
+    )
 
 
 def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.BaseExpression:
@@ -219,13 +253,15 @@ def carried(
     inherits (``_owners_flag``): ``training`` in both. False: left with the reason."""
     regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
     tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
-    if tf1 is not None:  # claimed with its arg_scope, it would be copied into TF2 code as it is
+    migrated = ctx.library and _regularizer_spec(ctx, arg.value) is not None  # BN003 rewrites it
+    if tf1 is not None and not migrated:  # claimed with its scope, it would be copied as it is
         what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+        only = " (in a library, only `l2_regularizer(scale)` is migrated)" if ctx.library else ""
         ctx.leave(
             rule,
             site,
             f"`{what}{code(ctx, arg.value)}` from an arg_scope calls TF1's `{tf1}`, which no rule "
-            "migrates (a regularizer's losses go to a TF1 collection): not migrated",
+            f"migrates{only} (a regularizer's losses go to a TF1 collection): not migrated",
         )
         return False
     used = _site_function(ctx, site)
@@ -301,6 +337,46 @@ def _tf1_reference(ctx: Context, value: cst.BaseExpression) -> str | None:
 
     walk(value, Finder())
     return found[0] if found else None
+
+
+def _regularizer_spec(ctx: Context, value: cst.BaseExpression) -> api.RegularizerSpec | None:
+    """The table entry of the TF1 regularizer call ``value`` (``slim.l2_regularizer(weight_decay)``),
+    when its arguments are ones the Keras form keeps; else None."""
+    if not isinstance(value, cst.Call):
+        return None
+    spec = api.REGULARIZERS.get(ctx.qualify(value.func) or "")
+    if spec is None or regularizer_scale(spec, value) is None:
+        return None
+    return spec
+
+
+def _regularizers(
+    ctx: Context, rule: str, call: cst.Call, bound: dict[str, int], what: str
+) -> dict[str, api.RegularizerSpec] | None:
+    """In a library module, the layer's ``*_regularizer=`` keywords that are TF1 ``l2_regularizer``
+    calls (``api.REGULARIZERS``), by keyword; None (left) for any other regularizer: its losses went to
+    TF1's ``REGULARIZATION_LOSSES``, which nothing fills in TF2. Outside a library: {} (unchanged)."""
+    if not ctx.library:
+        return {}
+    found: dict[str, api.RegularizerSpec] = {}
+    for key, index in bound.items():
+        value = call.args[index].value
+        if not key.endswith("regularizer") or code(ctx, value) == "None":
+            continue
+        spec = _regularizer_spec(ctx, value)
+        if spec is None:
+            ctx.leave(
+                rule,
+                call,
+                f"`{key}={code(ctx, value)}` of {what}: only TF1's `l2_regularizer(scale)` is "
+                "migrated (to a Keras regularizer); another regularizer's losses went to TF1's "
+                "REGULARIZATION_LOSSES collection, which nothing fills in TF2: not migrated",
+            )
+            return None
+        assert isinstance(value, cst.Call)
+        ctx.claim(value.func)  # rewritten with the layer (``LayerPlan.regularized``)
+        found[key] = spec
+    return found
 
 
 def _site_function(ctx: Context, site: cst.Call) -> cst.FunctionDef | None:
@@ -537,6 +613,9 @@ def plan_layer(
                 f"`{key}={code(ctx, call.args[index].value)}` is not migrated for {what}",
             )
             return None
+    regularized = _regularizers(ctx, rule, call, bound, what)
+    if regularized is None:
+        return None
     training: Source | None = None
     if spec.training_arg is not None:
         training = bound.pop(spec.training_arg, spec.training_default)
@@ -554,6 +633,9 @@ def plan_layer(
         positional += 1
     plan = LayerPlan(spec.keras_class, kwargs, inputs, training, positional=positional)
     plan.complemented = frozenset(spec.renames.get(key, key) for key in spec.complement)
+    plan.regularized = {spec.renames.get(key, key): entry for key, entry in regularized.items()}
+    if regularized:
+        ctx.warn(rule, call, api.REGULARIZATION_LOSSES_NOTE)
     if normalizer is not None:  # contrib: no bias, then the normalizer, then the activation
         activation = next((source for key, source in kwargs if key == "activation"), None)
         plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]

@@ -16,9 +16,14 @@ become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` nam
 applied in a chain. contrib ``dropout(x, keep_prob)`` becomes ``Dropout(1.0 - keep_prob)``; a contrib pool
 whose kernel is its input's spatial size (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``)
 the Keras global pool with ``keepdims=True``; ``reuse=False``/``None`` and ``outputs_collections=None`` are
-dropped (what leaving them out does). Another ``reuse``, ``trainable``, other normalizers, a repeat
-without a literal ``scope=`` or count, params that may have changed, and a TF1 regularizer given through
-an ``arg_scope`` (its losses went to a TF1 collection) leave the file.
+dropped (what leaving them out does). In a library module (``rewrite --library``) TF1's
+``l2_regularizer(scale)`` on a layer (``weights_regularizer=`` from an ``arg_scope`` or the call) becomes
+``kernel_regularizer=tf.keras.regularizers.L2(0.5 * scale)`` (TF1: ``scale * sum(w ** 2) / 2``; Keras:
+``l2 * sum(w ** 2)``, ``api.REGULARIZERS``), with a warning: the loss is in ``model.losses``, no longer in
+``tf.GraphKeys.REGULARIZATION_LOSSES``. Another ``reuse``, ``trainable``, other normalizers, a repeat
+without a literal ``scope=`` or count, params that may have changed, any other regularizer (``l1``,
+``sum_regularizer``, a callable), and a TF1 regularizer from an ``arg_scope`` outside a library (its
+losses went to a TF1 collection the program reads) leave the file.
 """
 
 from __future__ import annotations

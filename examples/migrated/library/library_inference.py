@@ -3,7 +3,8 @@
 ``inference(images, keep_probability, phase_train=True, ...)`` has a parameter without default that
 only feeds a dropout's keep probability; it holds the batch-norm parameters (the moving statistics in
 the trainable collection, ``variables_collections``), gives them to every conv and dense layer
-through ``slim.arg_scope``, and returns the network ``inner_net(images, is_training=phase_train,
+through ``slim.arg_scope`` with an L2 weight regularizer (scale 0.1: large, so that the model check
+sees a wrong factor), and returns the network ``inner_net(images, is_training=phase_train,
 dropout_keep_prob=keep_probability, ...)``, which opens its own scope and sets the flag for its batch
 norms and dropout. ``block`` (a default-name scope) calls ``tower``; neither takes the training flag,
 ``tower`` takes the width ``block`` is given. The network ends in an average pool over the whole
@@ -50,9 +51,9 @@ class BatchNormalization(tf.keras.layers.BatchNormalization):
 class Tower(tf.keras.layers.Layer):
     def __init__(self, depth, **kwargs):
         super().__init__(**kwargs)
-        self.Conv2d_1x1 = tf.keras.layers.Conv2D(depth, 1, padding="same", use_bias=False, name="Conv2d_1x1")
+        self.Conv2d_1x1 = tf.keras.layers.Conv2D(depth, 1, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), padding="same", use_bias=False, name="Conv2d_1x1")
         self.Conv2d_1x1_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_1x1_bn")
-        self.Conv2d_3x3 = tf.keras.layers.Conv2D(6, 3, padding="same", use_bias=False, name="Conv2d_3x3")
+        self.Conv2d_3x3 = tf.keras.layers.Conv2D(6, 3, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), padding="same", use_bias=False, name="Conv2d_3x3")
         self.Conv2d_3x3_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_3x3_bn")
 
     def call(self, net, training=None):
@@ -75,13 +76,13 @@ class Block(tf.keras.layers.Layer):
 class InnerNet(tf.keras.layers.Layer):
     def __init__(self, dropout_keep_prob, bottleneck_layer_size, **kwargs):
         super().__init__(**kwargs)
-        self.Conv2d_1a_3x3 = tf.keras.layers.Conv2D(6, 3, strides=2, padding="same", use_bias=False, name="Conv2d_1a_3x3")
+        self.Conv2d_1a_3x3 = tf.keras.layers.Conv2D(6, 3, strides=2, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), padding="same", use_bias=False, name="Conv2d_1a_3x3")
         self.Conv2d_1a_3x3_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_1a_3x3_bn")
         self.block_1 = Block(depth=5, scale=0.17, name="Block")
         self.AvgPool_1a = tf.keras.layers.GlobalAveragePooling2D(keepdims=True, name="AvgPool_1a")
         self.Flatten = tf.keras.layers.Flatten()
         self.Dropout = tf.keras.layers.Dropout(1.0 - dropout_keep_prob, name="Dropout")
-        self.Bottleneck = tf.keras.layers.Dense(bottleneck_layer_size, activation=None, name="Bottleneck")
+        self.Bottleneck = tf.keras.layers.Dense(bottleneck_layer_size, activation=None, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), name="Bottleneck")
 
     def call(self, inputs, training=True):
         end_points = {}
