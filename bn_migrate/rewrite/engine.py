@@ -23,7 +23,7 @@ from bn_migrate.rewrite.analysis import bn_wrappers, per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
-from bn_migrate.rewrite.analysis.syntax import call_target, is_import_line, node_positions
+from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_import_line, node_positions
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
@@ -356,7 +356,7 @@ def _library_driven(module: cst.Module) -> library.Driven | None:
     """The library module with its driver (``planning.library``), or None: it has a session (a
     program of its own) or no public builder."""
     aliases = AliasTable.build(module)
-    if any(call_target(aliases, call) in api.SESSION_MAKERS for call in _calls(module)):
+    if any(call_target(aliases, call) in api.SESSION_MAKERS for call in calls_in(module)):
         return None
     tf = next(
         (
@@ -368,17 +368,6 @@ def _library_driven(module: cst.Module) -> library.Driven | None:
     )
     found, _ = library.entries(module)
     return library.drive(module, found, tf)
-
-
-def _calls(module: cst.Module) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            found.append(node)
-
-    module.visit(Calls())
-    return found
 
 
 def _with_library_reasons(result: RewriteResult, module: cst.Module) -> RewriteResult:

@@ -17,8 +17,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
-from bn_migrate.rewrite.analysis.syntax import call_target, name_references
-from bn_migrate.rewrite.analysis.walks import walk
+from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, name_references
 
 
 def driver_value(
@@ -56,7 +55,7 @@ def _follow(
         return False  # rebound: its reads may not be the parameter
     reads = [n for n in name_references(function.body) if n.value == parameter]
     explained: set[int] = set()
-    for call in _calls(function.body):
+    for call in calls_in(function.body):
         for index, arg in enumerate(call.args):
             if not (isinstance(arg.value, cst.Name) and arg.value.value == parameter) or arg.star:
                 continue
@@ -100,14 +99,3 @@ def _use(
         return None
     ordered = [*params.posonly_params, *params.params]
     return (callee, ordered[index].name.value) if index < len(ordered) else None
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    walk(node, Calls())
-    return found

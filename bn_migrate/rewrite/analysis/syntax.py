@@ -119,6 +119,18 @@ def name_references(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call inside ``node`` (``node`` itself too), in source order."""
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    walk(node, Calls())
+    return found
+
+
 def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
     """Is ``node`` (by identity) inside ``tree``?"""
     found = False

@@ -29,7 +29,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
-from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names, read_names
+from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, parameter_names, read_names
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.graph_function import graph_function
@@ -165,7 +165,7 @@ class PlaceholderGraphRule(Rule):
             if (
                 index < start and not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             ) or kept:
-                once |= {id(call) for call in _calls_in(statement)}
+                once |= {id(call) for call in calls_in(statement)}
         applied = {id(call.func): call for call in program.calls if isinstance(call.func, cst.Call)}
         for call in program.calls:
             if not self._makes_layer(ctx, call) or id(call) in once:
@@ -239,17 +239,6 @@ class PlaceholderGraphRule(Rule):
 
         walk(statement, Finder())
         return touches
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    walk(node, Calls())
-    return found
 
 
 def _object_name(ctx: Context, constructor: cst.Call) -> str:
