@@ -250,7 +250,7 @@ apply_gradients (NEW) that changed a model variable (trainable variables and BN 
 optimizer slots and counters are not). NEW's variables start from OLD's initial values, paired by role,
 name and shape. Lockstep: before each NEW step every paired variable is set to OLD's value before that
 step, so a difference can only come from that step. OLD runs twice (4 times when it applies a BN layer
-more than once per step: its update ops race), every second run with TensorFlow's oneDNN kernels
+more than once per step: its update ops race), the second run with TensorFlow's oneDNN kernels
 switched (the same maths, other float32 rounding); its own spread (x2) is added to the tolerance.
 
 Tolerance per element: max(atol, rtol*|x|, ulps*ulp32(|x|), step_rtol*|d|), |x| the largest of the
@@ -393,7 +393,7 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=2,
         metavar="N",
-        help="runs of OLD, every second one with oneDNN kernels switched, to measure its own "
+        help="runs of OLD, the second with oneDNN kernels switched, to measure its own "
         "spread and rounding noise (default: 2)",
     )
     models = check.add_argument_group(

@@ -332,13 +332,14 @@ class Analysis:
 
     def _spread(self, bn: list[BnPair]) -> dict[str, float] | None:
         """Tolerance floors from OLD's run-to-run spread (None, with a reason, if its runs disagree on the
-        number of steps). A BN layer's statistics share one floor: one race moves both. Every second
-        run of OLD has oneDNN's kernels switched (``runner.rounding_variant``): its difference at the
-        first step, which both runs start from the same values as lockstep does, is one step's rounding
-        noise of the original's own computation (named ``rounding-noise``; the later steps' differences
-        carry the free-running drift and would hide real differences in a deep network: measured up to
-        1.1 in a moving variance after three Adam steps); the spread of runs made alike, over every step,
-        is nondeterminism (``nondeterministic-original``)."""
+        number of steps). A BN layer's statistics share one floor: one race moves both. OLD's second
+        run has oneDNN's kernels switched (``runner.rounding_variant``): its difference at the first
+        step, which both runs start from the same values as lockstep does, is one step's rounding noise
+        of the original's own computation (named ``rounding-noise``; the later steps carry free-running
+        drift that would hide real differences in lockstep: up to 1.1 in a moving variance of a deep
+        network after three Adam steps; with lockstep off, free-running is what is judged, so every
+        step counts). The spread of runs made alike, over every step, is nondeterminism
+        (``nondeterministic-original``)."""
         worst: dict[str, float] = {}
         beyond: dict[bool, set[str]] = {False: set(), True: set()}
         noise: dict[bool, dict[str, float]] = {False: {}, True: {}}
@@ -353,7 +354,8 @@ class Analysis:
                 )
                 return None
             rounding = rounding_variant(index)
-            values, over = spread(self.old, other, self.options.tolerance, first_step=rounding)
+            first_step = rounding and self.options.lockstep  # free-running drift is what it judges
+            values, over = spread(self.old, other, self.options.tolerance, first_step=first_step)
             for name, value in values.items():
                 worst[name] = max(worst.get(name, 0.0), value)
                 noise[rounding][name] = max(noise[rounding].get(name, 0.0), value)
