@@ -201,6 +201,8 @@ class BuilderClassesRule(Rule):
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
         inherits = builder.definition.name.value in program.flag_owners
+        passed = _passed_parameters(ctx, builder, made)
+        init = [*init, *passed]
         ctx.edit(
             RULE,
             builder.definition,
@@ -220,6 +222,7 @@ class BuilderClassesRule(Rule):
                 for n, value in zip(names, builder.arguments_at(call))
                 if n in init and value is not None
             ]
+            values += [kwarg(n, cst.Name(n)) for n in passed]  # the caller's, of the same name
             # named after the call's variable scope (under the caller's inner scopes: the path
             # joined by "_"), as TF1 named its variables
             named = scopes[index] if scopes else None
@@ -278,6 +281,22 @@ class BuilderClassesRule(Rule):
                 "created once in the caller's __init__, applied in a chain",
             )
         return True
+
+
+def _passed_parameters(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
+) -> list[str]:
+    """Parameters of a builder that calls this nested one (directly or through others) that its
+    layers, or the instances it makes, read (an arg_scope value, ``weights_regularizer=
+    slim.l2_regularizer(weight_decay)``, written at its layers): its ``__init__`` takes them, each
+    caller passing its own of the same name (``Program.passed_down``)."""
+    read = {name.value for statement in made for name in name_references(statement)}
+    name = builder.definition.name.value
+    return sorted(
+        n
+        for n in read - builder.parameters()
+        if ctx.program.passed_down(name, n, ctx.library) is not None
+    )
 
 
 def _layer_parameters(
