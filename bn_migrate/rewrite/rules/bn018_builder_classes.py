@@ -30,7 +30,13 @@ layers at each call in TF1, so each call becomes an instance created in the call
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals, or as
 ``__init__`` parameters of the caller's class (``Program.fixed``), become ``__init__`` parameters (kept on
-the instance when the body still reads them); the others stay ``call`` parameters. A builder called from
+the instance when the body still reads them); the others stay ``call`` parameters. A parameter of the
+builder holding an ``arg_scope`` whose value reads it, written at layers of builders it calls (directly or
+through others; squeezenet's ``weights_regularizer=slim.l2_regularizer(weight_decay)`` in ``inference``
+reaching ``squeeze`` through ``fire_module``), becomes an ``__init__`` parameter of the same name of each
+class on the way, every caller passing its own (``Squeeze(num_outputs=squeeze_depth,
+weight_decay=weight_decay)``), when every call of each is under that one builder
+(``Program.passed_down``). A builder called from
 builders that has no training flag of its own, whose layers get the flag of the one builder it is called
 from (directly, through such builders, or through ``slim.repeat`` in it) by an ``arg_scope``
 (``analysis.builders.flag_owners``; facenet's blocks: ``slim.arg_scope([slim.batch_norm],
