@@ -13,9 +13,12 @@ import ast
 import json
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from bn_migrate.cli import main
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import Status
@@ -610,3 +613,32 @@ def test_a_library_without_a_tensorflow_import_is_driven_with_the_drivers_own() 
     assert head[1].startswith("class BatchNormalization(tf.keras.layers.BatchNormalization):")
     assert result.code.index("class BatchNormalization") < result.code.index("class Net(")
     assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
+def test_passed_down_is_an_analysis_fact_of_the_owner_and_the_call_path() -> None:
+    """``Program.passed_down``: ``model`` owns ``weight_decay`` at ``block`` and ``unit`` (a library's
+    public builder takes it in ``__init__``; a program's top builder does not), ``depth`` is
+    ``block``'s and ``unit``'s own, and ``block`` under two owners has none."""
+    graph = (  # a training program calling ``model``, as the library's driver is
+        "x = tf.placeholder(tf.float32, [None, 8, 8, 3])\n"
+        "loss = tf.reduce_mean(model(x, True, 0.1))\n"
+        "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+        "    train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+        "with tf.Session() as session:\n"
+        "    session.run(train, {x: None})\n"
+    )
+    module = cst.parse_module(_passed_down() + graph)
+    program = Program.read(module, AliasTable.build(module))
+    assert program.passed_down("unit", "weight_decay", library=True) == "model"
+    assert program.passed_down("block", "weight_decay", library=True) == "model"
+    assert program.passed_down("unit", "weight_decay", library=False) is None
+    assert program.passed_down("unit", "depth", library=True) is None
+    assert program.passed_down("unit", "is_training", library=True) is None
+    other = "def other(net, weight_decay):\n    return block(net, 2)\n\n\n"
+    two = _passed_down(other).replace(
+        "return block(net, 8)", "return other(block(net, 8), weight_decay)"
+    )
+    module = cst.parse_module(two + graph)
+    program = Program.read(module, AliasTable.build(module))
+    assert program.passed_down("block", "weight_decay", library=True) is None
+    assert program.passed_down("unit", "weight_decay", library=True) is None
