@@ -9,12 +9,16 @@ Keras' L2 at TF1's regularizer scale instead of half of it (both caught).
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from bn_migrate.cli import main
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import Status
@@ -378,18 +382,91 @@ def test_other_regularizers_are_left(regularizer: str, fragment: str) -> None:
     left_in_library(_regularized(regularizer), "BN003", fragment)
 
 
-def test_a_regularizer_scale_read_from_the_callers_parameter_is_left() -> None:
-    """facenet's squeezenet: the scale is a parameter of the builder holding the arg_scope, the layer is
-    made in a sub-builder (it would need the parameter passed on to the sub-builder's class)."""
+PASSED_DOWN = HEAD + (
+    "def unit(net, depth):\n"
+    '    return slim.conv2d(net, depth, 1, scope="u")\n\n\n'
+    "def block(net, depth):\n"
+    '    net = slim.conv2d(net, depth, 3, scope="b")\n'
+    "    return unit(net, depth)\n\n\n"
+    "{other}"
+    "def model(inputs, is_training=True, weight_decay=0.0):\n"
+    "{rebinds}"
+    "    with slim.arg_scope([slim.conv2d], "
+    "weights_regularizer=slim.l2_regularizer(weight_decay)):\n"
+    "    " + SLIM_CONV + '            net = slim.conv2d(inputs, 4, 3, scope="c")\n'
+    "            net = block(net, 4)\n"
+    "            return block(net, 8)\n"
+)
+
+
+def _passed_down(other: str = "", rebinds: str = "") -> str:
+    return PASSED_DOWN.replace("{other}", other).replace("{rebinds}", rebinds)
+
+
+def test_a_regularizer_scale_from_the_owners_parameter_is_passed_down_to_sub_builders() -> None:
+    """facenet's squeezenet: the scale is a parameter of the builder holding the arg_scope, the layers
+    are made in sub-builders two levels down (``model`` -> ``block`` -> ``unit``): every class on the
+    way takes ``weight_decay`` in its ``__init__`` and each caller passes its own."""
+    result = rewrite_source(_passed_down(), path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    keras = "kernel_regularizer=tf.keras.regularizers.L2(0.5 * weight_decay)"
+    for owner in ("Unit(tf.keras.layers.Layer)", "Block(tf.keras.layers.Layer)"):
+        assert f"class {owner}:\n    def __init__(self, depth, weight_decay, **kwargs):" in code
+    assert "class Model(tf.keras.Model):\n    def __init__(self, weight_decay=0.0, **kwargs):" in (
+        code
+    )
+    assert (
+        f'tf.keras.layers.Conv2D(depth, 1, {keras}, padding="same", use_bias=False, name="u")'
+        in (code)
+    )
+    assert (
+        f'tf.keras.layers.Conv2D(depth, 3, {keras}, padding="same", use_bias=False, name="b")'
+        in (code)
+    )
+    assert (
+        f'tf.keras.layers.Conv2D(4, 3, {keras}, padding="same", use_bias=False, name="c")' in code
+    )
+    assert "self.unit_1 = Unit(depth=depth, weight_decay=weight_decay)" in code
+    assert "self.block_1 = Block(depth=4, weight_decay=weight_decay)" in code
+    assert "self.block_2 = Block(depth=8, weight_decay=weight_decay)" in code
+    assert "slim" not in code and "l2_regularizer" not in code
+    assert [s.line for s in result.warnings if "REGULARIZATION_LOSSES" in s.message] == [6, 10, 17]
+    ast.parse(code)
+    assert rewrite_source(code, path="case.py", options=LIBRARY).code == code
+
+
+@pytest.mark.parametrize(
+    ("other", "rebinds", "where"),
+    [
+        (  # ``block`` also called from a builder with its own ``weight_decay``
+            "def other(net, weight_decay):\n    return block(net, 2)\n\n\n",
+            "",
+            "block",
+        ),
+        ("", "    weight_decay = weight_decay * 2\n", "block"),  # the owner rebinds it
+    ],
+)
+def test_a_scale_not_passed_down_soundly_is_left(other: str, rebinds: str, where: str) -> None:
+    source = _passed_down(other, rebinds)
+    if "def other" in other:
+        source = source.replace("return block(net, 8)", "return other(block(net, 8), weight_decay)")
     left_in_library(
-        HEAD + "def tower(net):\n"
-        '    return slim.conv2d(net, 4, 3, scope="c")\n\n\n'
-        "def model(inputs, is_training=True, weight_decay=0.0):\n"
-        "    with slim.arg_scope([slim.conv2d], "
-        "weights_regularizer=slim.l2_regularizer(weight_decay)):\n"
-        "    " + SLIM_CONV + "            return tower(inputs)\n",
+        source,
         "BN003",
-        "reads `weight_decay`, which means something else where the layer is made (`tower`)",
+        f"reads `weight_decay`, which means something else where the layer is made (`{where}`)",
+    )
+
+
+def test_a_sub_builders_own_name_is_not_passed_over() -> None:
+    """``unit`` reads a global ``weight_decay`` of its own: the caller's cannot be passed to it."""
+    source = _passed_down().replace(
+        "def unit(net, depth):\n", "def unit(net, depth):\n    print(weight_decay)\n"
+    )
+    left_in_library(
+        source,
+        "BN003",
+        "reads `weight_decay`, which means something else where the layer is made (`unit`)",
     )
 
 
@@ -536,3 +613,32 @@ def test_a_library_without_a_tensorflow_import_is_driven_with_the_drivers_own() 
     assert head[1].startswith("class BatchNormalization(tf.keras.layers.BatchNormalization):")
     assert result.code.index("class BatchNormalization") < result.code.index("class Net(")
     assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
+def test_passed_down_is_an_analysis_fact_of_the_owner_and_the_call_path() -> None:
+    """``Program.passed_down``: ``model`` owns ``weight_decay`` at ``block`` and ``unit`` (a library's
+    public builder takes it in ``__init__``; a program's top builder does not), ``depth`` is
+    ``block``'s and ``unit``'s own, and ``block`` under two owners has none."""
+    graph = (  # a training program calling ``model``, as the library's driver is
+        "x = tf.placeholder(tf.float32, [None, 8, 8, 3])\n"
+        "loss = tf.reduce_mean(model(x, True, 0.1))\n"
+        "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+        "    train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+        "with tf.Session() as session:\n"
+        "    session.run(train, {x: None})\n"
+    )
+    module = cst.parse_module(_passed_down() + graph)
+    program = Program.read(module, AliasTable.build(module))
+    assert program.passed_down("unit", "weight_decay", library=True) == "model"
+    assert program.passed_down("block", "weight_decay", library=True) == "model"
+    assert program.passed_down("unit", "weight_decay", library=False) is None
+    assert program.passed_down("unit", "depth", library=True) is None
+    assert program.passed_down("unit", "is_training", library=True) is None
+    other = "def other(net, weight_decay):\n    return block(net, 2)\n\n\n"
+    two = _passed_down(other).replace(
+        "return block(net, 8)", "return other(block(net, 8), weight_decay)"
+    )
+    module = cst.parse_module(two + graph)
+    program = Program.read(module, AliasTable.build(module))
+    assert program.passed_down("block", "weight_decay", library=True) is None
+    assert program.passed_down("unit", "weight_decay", library=True) is None

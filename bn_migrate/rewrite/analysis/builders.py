@@ -472,3 +472,36 @@ def _takes_training(builder: Builder) -> bool:
     return bool(names & {"training", *api.TRAINING_FLAG_NAMES}) or "training" in (
         bound_names(body) | read_names(body)
     )
+
+
+def parameter_owner(
+    builders: dict[str, Builder],
+    builder_of: Callable[[cst.Call], Builder | None],
+    name: str,
+    parameter: str,
+    seen: frozenset[str] = frozenset(),
+) -> str | None:
+    """The one builder whose parameter ``parameter`` is in force at every call of the nested builder
+    ``name``, which has no name ``parameter`` of its own (None: no such builder). squeezenet's
+    ``inference(images, ..., weight_decay=0.0)`` holds ``slim.arg_scope([slim.conv2d], weights_regularizer=
+    slim.l2_regularizer(weight_decay))`` and calls ``fire_module``, which calls ``squeeze`` and
+    ``expand``: every call of ``squeeze`` is written in ``fire_module``, which has no ``weight_decay``,
+    every call of which is written in ``inference``, which has: ``inference`` owns it. Each builder on the
+    way takes the value as an ``__init__`` parameter of that name and passes it on (BN018)."""
+    builder = builders.get(name)
+    if builder is None or not builder.nested or name in seen:
+        return None
+    body = builder.definition.body
+    if parameter in builder.parameters() | bound_names(body) | read_names(body):
+        return None
+    owners: set[str | None] = set()
+    for call in builder.calls:
+        caller = builder_of(call)
+        if caller is None:
+            return None
+        caller_name = caller.definition.name.value
+        if parameter in caller.parameters():
+            owners.add(caller_name)
+        else:
+            owners.add(parameter_owner(builders, builder_of, caller_name, parameter, seen | {name}))
+    return owners.pop() if len(owners) == 1 and None not in owners else None

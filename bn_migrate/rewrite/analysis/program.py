@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.builders import (
     Builder,
     becomes_class,
     flag_owners,
+    parameter_owner,
     read_builder,
     read_nested_builder,
 )
@@ -506,6 +507,26 @@ class Program:
                 return False
         return True
 
+    def passed_down(self, name: str, parameter: str, library: bool) -> str | None:
+        """The builder whose ``__init__`` parameter ``parameter`` the nested builder ``name``'s class
+        takes in its own ``__init__``, passed on by every class between them (``P=P`` where each makes
+        the next): an arg_scope value that reads it means at ``name``'s layers what it meant where the
+        arg_scope is (``analysis.builders.parameter_owner``). The owner never rebinds it, and takes it in
+        its ``__init__``: a nested owner when every call passes a value fixed when the model is made
+        (``fixed``), a library's public builder always (``planning.library``). None: not passed down."""
+        owner_name = parameter_owner(self.builders, self.builder_of, name, parameter)
+        owner = self.builders.get(owner_name) if owner_name is not None else None
+        if (
+            owner is None
+            or parameter in _CLASS_NAMES
+            or parameter in api.TRAINING_FLAG_NAMES
+            or parameter in bound_names(owner.definition.body)
+            or parameter in owner.scope_parameters()
+        ):
+            return None
+        in_init = self.fixed(owner, parameter, library) if owner.nested else library
+        return owner_name if in_init else None
+
     def builder_class(self, builder: Builder) -> bool:
         """Does ``builder`` become a Keras layer class (BN018)? A nested builder only inside builders
         that do too."""
@@ -929,6 +950,9 @@ class Program:
         self.bound_names.add(name)
         return name
 
+
+_CLASS_NAMES = frozenset({"self", "kwargs", "name", "training"})
+"""Names a builder class's ``__init__`` and ``call`` already use: never passed down as a parameter."""
 
 _REPEATING = (
     cst.For,

@@ -250,7 +250,8 @@ def carried(
     """Can ``arg``, written in ``written`` (None: module level), be written at the layer ``site``
     makes? Only when it reads no name that is local to either function: such a name means something
     else (or nothing) at the other place, except the training flag of a builder that ``site``'s builder
-    inherits (``_owners_flag``): ``training`` in both. False: left with the reason."""
+    inherits (``_owners_flag``): ``training`` in both, and a parameter of ``written`` that BN018 passes
+    down to ``site``'s builder's class (``Program.passed_down``). False: left with the reason."""
     regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
     tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
     migrated = ctx.library and _regularizer_spec(ctx, arg.value) is not None  # BN003 rewrites it
@@ -287,7 +288,9 @@ def carried(
     held = ctx.program.held_dicts.held.get(id(value))
     if held is not None and held.function is written:  # ``normalizer_params=<dict held in a name>``
         value = held.value  # is its dict literal: what its entries read must mean the same there
-    clash = sorted(read_names(value) & local)
+    clash = [
+        n for n in sorted(read_names(value) & local) if not _passed_down(ctx, written, used, n)
+    ]
     if not clash or _owners_flag(ctx, written, used) == clash:
         return True
     where = f"`{written.name.value}`" if written is not None else "module level"
@@ -300,6 +303,17 @@ def carried(
         f"else where the layer is made ({there}): not migrated",
     )
     return False
+
+
+def _passed_down(
+    ctx: Context, written: cst.FunctionDef | None, used: cst.FunctionDef | None, name: str
+) -> bool:
+    """Is ``name``, a parameter of the builder ``written``, passed down to ``used``'s class as an
+    ``__init__`` parameter of the same name (``Program.passed_down``)?"""
+    if written is None or used is None:
+        return False
+    owner = ctx.program.passed_down(used.name.value, name, ctx.library)
+    return owner == written.name.value and ctx.program.builders[owner].definition is written
 
 
 def _owners_flag(

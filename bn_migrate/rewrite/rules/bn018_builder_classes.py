@@ -30,7 +30,13 @@ layers at each call in TF1, so each call becomes an instance created in the call
 (``self.dense_bn_1 = DenseBn(units=64, name="fc1")``) and called where the call was
 (``self.dense_bn_1(h, training=training)``). Its parameters that every call passes as literals, or as
 ``__init__`` parameters of the caller's class (``Program.fixed``), become ``__init__`` parameters (kept on
-the instance when the body still reads them); the others stay ``call`` parameters. A builder called from
+the instance when the body still reads them); the others stay ``call`` parameters. A parameter of the
+builder holding an ``arg_scope`` whose value reads it, written at layers of builders it calls (directly or
+through others; squeezenet's ``weights_regularizer=slim.l2_regularizer(weight_decay)`` in ``inference``
+reaching ``squeeze`` through ``fire_module``), becomes an ``__init__`` parameter of the same name of each
+class on the way, every caller passing its own (``Squeeze(num_outputs=squeeze_depth,
+weight_decay=weight_decay)``), when every call of each is under that one builder
+(``Program.passed_down``). A builder called from
 builders that has no training flag of its own, whose layers get the flag of the one builder it is called
 from (directly, through such builders, or through ``slim.repeat`` in it) by an ``arg_scope``
 (``analysis.builders.flag_owners``; facenet's blocks: ``slim.arg_scope([slim.batch_norm],
@@ -201,6 +207,8 @@ class BuilderClassesRule(Rule):
         objects = ctx.builder_objects.get(builder.definition.name.value, [])
         made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
         inherits = builder.definition.name.value in program.flag_owners
+        passed = _passed_parameters(ctx, builder, made)
+        init = [*init, *passed]
         ctx.edit(
             RULE,
             builder.definition,
@@ -220,6 +228,7 @@ class BuilderClassesRule(Rule):
                 for n, value in zip(names, builder.arguments_at(call))
                 if n in init and value is not None
             ]
+            values += [kwarg(n, cst.Name(n)) for n in passed]  # the caller's, of the same name
             # named after the call's variable scope (under the caller's inner scopes: the path
             # joined by "_"), as TF1 named its variables
             named = scopes[index] if scopes else None
@@ -278,6 +287,22 @@ class BuilderClassesRule(Rule):
                 "created once in the caller's __init__, applied in a chain",
             )
         return True
+
+
+def _passed_parameters(
+    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
+) -> list[str]:
+    """Parameters of a builder that calls this nested one (directly or through others) that its
+    layers, or the instances it makes, read (an arg_scope value, ``weights_regularizer=
+    slim.l2_regularizer(weight_decay)``, written at its layers): its ``__init__`` takes them, each
+    caller passing its own of the same name (``Program.passed_down``)."""
+    read = {name.value for statement in made for name in name_references(statement)}
+    name = builder.definition.name.value
+    return sorted(
+        n
+        for n in read - builder.parameters()
+        if ctx.program.passed_down(name, n, ctx.library) is not None
+    )
 
 
 def _layer_parameters(
