@@ -99,6 +99,13 @@ def _moments_recorded(trace: Trace, prefix: str) -> bool:
     return bool(steps) and len(steps) == len(moved)
 
 
+def _old_worker(folder: Path, index: int) -> Worker:
+    """OLD's run number ``index`` (0-based): ``old_1``, ``old_2``... (the second with oneDNN switched)."""
+    return Worker(
+        f"old_{index + 1}", "old", folder / f"old_{index + 1}", rounding=rounding_variant(index)
+    )
+
+
 def _reuse(
     cache: OldRunCache, key: dict[str, Any], old: Path, options: CheckOptions, folder: Path
 ) -> list[Worker]:
@@ -110,7 +117,7 @@ def _reuse(
     cache.hits += 1
     reused = []
     for i, source in enumerate(cached.folders[: old_runs_needed(options, cached.first)]):
-        w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
+        w = _old_worker(folder, i)
         copy_run(source, w.folder)
         w.trace = Trace.load(w.folder)
         w.trace.status.message = REUSED
@@ -128,10 +135,7 @@ def _run_all(
     old_workers = _reuse(cache, key, old, options, folder) if cache and key is not None else []
     reused = old_workers[0].trace if old_workers else None
     wanted = old_runs_needed(options, reused) if reused is not None else options.old_repeats
-    fresh = [
-        Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
-        for i in range(len(old_workers), wanted)
-    ]
+    fresh = [_old_worker(folder, i) for i in range(len(old_workers), wanted)]
     old_workers.extend(fresh)
     free = Worker("new_free", "new", folder / "new_free")
     lock = Worker("new_lock", "new", folder / "new_lock") if options.lockstep else None
@@ -159,7 +163,7 @@ def _run_all(
         assert first.trace is not None
         extra = []
         for i in range(len(old_workers), old_runs_needed(options, first.trace)):
-            w = Worker(f"old_{i + 1}", "old", folder / f"old_{i + 1}", rounding=rounding_variant(i))
+            w = _old_worker(folder, i)
             start(w, {**base, "program": str(old), "argv": list(options.old_args), "mode": "free"})
             extra.append(w)
         old_workers.extend(extra)

@@ -17,7 +17,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import single_target
+from bn_migrate.rewrite.analysis.syntax import module_assignment, single_target
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.result import ModelPair, Site
 
@@ -244,19 +244,11 @@ class Context:
 
     def module_assignment(self, name: str) -> tuple[cst.BaseStatement, cst.BaseExpression] | None:
         """The one module-level ``name = value`` line (None when it is not assigned exactly once there)."""
-        found = [
-            statement
-            for statement in self.module.body
-            if isinstance(statement, cst.SimpleStatementLine)
-            and len(statement.body) == 1
-            and single_target(statement.body[0]) == name
-        ]
+        found = module_assignment(self.module, name)
         everywhere = [s for s in self.program.statements if single_target(s) == name]
-        if len(found) != 1 or len(everywhere) != 1:
+        if found is None or len(everywhere) != 1:
             return None
-        small = found[0].body[0]
-        assert isinstance(small, cst.Assign)
-        return found[0], small.value
+        return found[0], found[1].value
 
     def materialized(self, node: _N) -> _N:
         """``node`` with the edits registered so far inside it applied: for the parts of the original

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 import libcst as cst
 import libcst.matchers as m
@@ -39,6 +38,7 @@ from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
+    module_assignment,
     name_references,
     positional,
     read_names,
@@ -223,15 +223,15 @@ def _integer_flag(aliases: AliasTable, value: cst.BaseExpression, module: cst.Mo
     if not (isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name)):
         return None
     holder, name = value.value.value, value.attr.value
+    bound = module_assignment(module, holder)
+    if bound is None or aliases.qualify(bound[1].value) != api.FLAGS_VALUES:
+        return None
     smalls = [
         small
         for line in module.body
         if isinstance(line, cst.SimpleStatementLine)
         for small in line.body
     ]
-    bound = [s for s in smalls if isinstance(s, cst.Assign) and single_target(s) == holder]
-    if len(bound) != 1 or aliases.qualify(cast(cst.Assign, bound[0]).value) != api.FLAGS_VALUES:
-        return None
     defines = [
         target
         for small in smalls

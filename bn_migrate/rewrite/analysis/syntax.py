@@ -38,6 +38,24 @@ def single_target(statement: cst.BaseSmallStatement) -> str | None:
     return None
 
 
+def module_assignment(
+    module: cst.Module, name: str
+) -> tuple[cst.SimpleStatementLine, cst.Assign] | None:
+    """The one module-level line ``name = value`` of ``module`` (None when there is not exactly one)."""
+    found = [
+        statement
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and single_target(statement.body[0]) == name
+    ]
+    if len(found) != 1:
+        return None
+    small = found[0].body[0]
+    assert isinstance(small, cst.Assign)
+    return found[0], small
+
+
 def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     """Every small statement of a block and of the blocks nested in it, in source order."""
     found: list[cst.BaseSmallStatement] = []
