@@ -278,6 +278,11 @@ def _rewrite_one_program(
         left[index].append(place)
     if result.status is Status.UNCHANGED:
         return [RewriteResult(status=Status.UNCHANGED, code=f.source) for f in files]
+    if result.status is Status.FAILED:  # the merged module itself: never silently lost
+        line, _, message = (result.error or "1:1 unknown error").partition(" ")
+        index, place = inlined.site(Site(PROGRAM_RULE, int(line.split(":")[0] or 1), 1, ""))
+        why = InliningError(index, place.line, f"the merged program fails: {message}")
+        return _separately(files, options, reasons, why)
     if result.status is not Status.CHANGED:
         return [_left_with_program(files, index, left[index]) for index in range(len(files))]
     try:

@@ -1560,10 +1560,12 @@ def with_program_blockers(
         entry = replace(
             by_path[str(order[0])],
             program=tuple(by_path[str(path)] for path in order[1:]),
-            imports=tuple(
-                (order.index(importer), line, order.index(module))
-                for unit in group
-                for importer, line, module in unit.edges
+            imports=tuple(  # once each: programs sharing a module list its imports each
+                dict.fromkeys(
+                    (order.index(importer), line, order.index(module))
+                    for unit in group
+                    for importer, line, module in unit.edges
+                )
             ),
             entries=tuple(order.index(unit.entry) for unit in group),
         )

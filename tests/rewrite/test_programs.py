@@ -14,7 +14,7 @@ import os
 import shutil
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -259,6 +259,55 @@ def test_a_module_two_programs_share_migrates_once_when_both_agree(tmp_path: Pat
         ("evaluate.py", "model.py", "train.py"), Status.CHANGED
     )
     assert b"+class Net(tf.keras.Model):" in (outcomes["model.py"].diff or b"")
+
+
+def test_programs_sharing_a_module_read_through_its_name_migrate(tmp_path: Path) -> None:
+    """``import ops`` ... ``ops.act(h)`` in model.py, which two programs share: each import is
+    merged once (the import edges of programs sharing modules were listed once per program,
+    and the ``model.`` prefix was then cut three characters too wide per extra copy, so the merged
+    module failed to parse and every file was left without a reason)."""
+    train = TRAIN.format(import_line="import model", call="model.net")
+    ops = "import tensorflow as tf\n\n\ndef act(x):\n    return tf.nn.relu(x)\n"
+    model = MODEL.replace("import tensorflow as tf\n", "import tensorflow as tf\n\nimport ops\n")
+    model = model.replace(
+        '    return tf.layers.dense(h, 1, name="out")',
+        '    return tf.layers.dense(ops.act(h), 1, name="out")',
+    )
+    write(tmp_path, {"model.py": model, "ops.py": ops, "train.py": train, "evaluate.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert {name: o.status for name, o in outcomes.items()} == {
+        **dict.fromkeys(("evaluate.py", "model.py", "train.py"), Status.CHANGED),
+        "ops.py": Status.UNCHANGED,
+    }, {name: o.left for name, o in outcomes.items()}
+    assert b"+net = model.Net(" in (outcomes["train.py"].diff or b"")
+
+
+def test_a_merged_program_that_fails_is_left_with_the_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever makes the merged module fail (an inlining bug), each file says so: never a program
+    whose files all point at each other's reasons and none gives one."""
+    from bn_migrate.rewrite import engine
+    from bn_migrate.rewrite.result import RewriteResult
+
+    original = engine.rewrite_source
+
+    def failing(code: str, **kwargs: Any) -> RewriteResult:
+        if "blockers" in kwargs:  # each file on its own, after the merged module failed
+            return original(code, **kwargs)
+        return RewriteResult(status=Status.FAILED, code=code, error="3:1 tokenizer error: boom")
+
+    train = TRAIN.format(import_line="from model import net", call="net")
+    write(tmp_path, {"model.py": MODEL, "train.py": train})
+    monkeypatch.setattr(engine, "rewrite_source", failing)
+    files = [
+        ProgramFile(str(tmp_path / name), (tmp_path / name).read_text())
+        for name in ("train.py", "model.py")
+    ]
+    line = next(i for i, text in enumerate(train.splitlines(), 1) if text.startswith("from model"))
+    results = rewrite_program(files, [ProgramEdge(0, line, 1)])
+    messages = [site.message for result in results for site in result.left]
+    assert any("the merged program fails: tokenizer error: boom" in m for m in messages), messages
 
 
 def test_a_module_two_programs_migrate_differently_is_left_with_both(tmp_path: Path) -> None:
