@@ -5,7 +5,8 @@ TF1's fused kernel (``tf.layers`` / graph-mode Keras BN on 4-D input with ``fuse
 ``moving_variance`` towards the unbiased one, ``n / (n - 1) * variance`` (n values per channel). Keras 3
 always uses the biased variance. By default the migrated file defines a small ``BatchNormalization``
 subclass (named ``BatchNormalization``, see FUSED_CLASS) that reproduces the TF1 update exactly and decides, like TF1, from the input's rank at call
-time; the file keeps no dependency on bn_migrate. With ``plain_keras_bn`` the conversions emit plain
+time; in training it runs TF1's kernel itself, so outputs and gradients are TF1's bit for bit. The
+file keeps no dependency on bn_migrate. With ``plain_keras_bn`` the conversions emit plain
 Keras BN instead and report the quantified difference. When a run migrates several files of one folder
 that need the class, it goes once into ``bn_migrate_helpers.py`` beside them, imported by each
 (``planning.helpers_module``).
@@ -23,12 +24,14 @@ from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_pro
 
 _FUSED_CLASS_SOURCE = '''
 class BatchNormalization(tf.keras.layers.BatchNormalization):
-    """Keras BatchNormalization with TF1's fused-kernel moving-variance update.
+    """Keras BatchNormalization training like TF1's fused batch-norm kernel.
 
-    For inputs of rank in ``fused_ranks`` TF1 normalized with the biased batch variance but moved
-    moving_variance towards the unbiased one, n / (n - 1) * variance (n values per channel).
-    Written by bn-migrate to keep the original program's moving statistics; named like the Keras
-    class so that its layers get the names TF1 gave them (batch_normalization, batch_normalization_1...).
+    For inputs of rank in ``fused_ranks`` TF1 ran the fused kernel: it normalized with the biased batch
+    variance but moved moving_variance towards the unbiased one, n / (n - 1) * variance (n values per
+    channel), and its gradient is the kernel's own. In training this layer runs that kernel
+    (FusedBatchNormV3; 2-D inputs as [N, 1, 1, C], as TF1 did), so outputs and gradients are TF1's bit
+    for bit. Written by bn-migrate to keep the original program's numbers; named like the Keras class so
+    that its layers get the names TF1 gave them (batch_normalization, batch_normalization_1...).
     """
 
     def __init__(self, *args, fused_ranks=(4,), **kwargs):
@@ -40,18 +43,37 @@ class BatchNormalization(tf.keras.layers.BatchNormalization):
         if not (training and self.trainable and fused):
             return super().call(inputs, training=training, mask=mask)
         inputs = tf.cast(inputs, tf.float32)
-        mean, variance = self._moments(inputs, mask)
-        count = tf.cast(tf.size(inputs) // tf.size(mean), variance.dtype)
-        unbiased = variance * count / tf.maximum(count - 1.0, 1.0)
+        if self.axis % len(inputs.shape) == len(inputs.shape) - 1:
+            outputs, mean, unbiased = self._fused_kernel(inputs)
+        else:  # channels not last: the same statistics, Keras's arithmetic
+            mean, variance = self._moments(inputs, mask)
+            count = tf.cast(tf.size(inputs) // tf.size(mean), variance.dtype)
+            unbiased = variance * count / tf.maximum(count - 1.0, 1.0)
+            outputs = tf.keras.ops.batch_normalization(
+                inputs, mean, variance, axis=self.axis, offset=self.beta if self.center else None,
+                scale=self.gamma if self.scale else None, epsilon=self.epsilon,
+            )
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(
             self.moving_variance * self.momentum + unbiased * (1.0 - self.momentum)
         )
-        outputs = tf.keras.ops.batch_normalization(
-            inputs, mean, variance, axis=self.axis, offset=self.beta if self.center else None,
-            scale=self.gamma if self.scale else None, epsilon=self.epsilon,
-        )
         return tf.cast(outputs, self.compute_dtype)
+
+    def _fused_kernel(self, inputs):
+        shape = tf.shape(inputs)
+        channels = inputs.shape[-1]
+        if len(inputs.shape) == 2:
+            inputs = tf.reshape(inputs, [-1, 1, 1, channels])
+        outputs, mean, unbiased, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs,
+            scale=self.gamma if self.scale else tf.ones([channels]),
+            offset=self.beta if self.center else tf.zeros([channels]),
+            mean=tf.constant([], tf.float32),
+            variance=tf.constant([], tf.float32),
+            epsilon=self.epsilon,
+            is_training=True,
+        )
+        return tf.reshape(outputs, shape), mean, unbiased
 
     def get_config(self):
         return {**super().get_config(), "fused_ranks": self.fused_ranks}
