@@ -35,17 +35,15 @@ PACKAGE = "tensorflow_estimator"
 V1_API = "tensorflow_estimator.python.estimator.api._v1.estimator"
 INSTALL_HINT = "tensorflow-estimator 2.15 is not installed (install bn-migrate[tf])"
 
-# Modules TensorFlow 2.16+ removed -> what using them means.
+# Modules TensorFlow 2.16+ removed -> the tf.estimator feature that needed them (named when it is used).
 REMOVED_MODULES: dict[str, str] = {
     "tensorflow.python.distribute.estimator_training": (
-        "the distribute coordinator (RunConfig train_distribute/experimental_distribute) was removed "
-        "from TensorFlow"
+        "the Estimator's distribute coordinator (RunConfig train_distribute, eval_distribute or "
+        "experimental_distribute)"
     ),
-    "tensorflow.python.tpu.session_support": "TPUEstimator's worker support was removed from TensorFlow",
-    "tensorflow.python.tpu.tpu_embedding": "TPUEstimator's embedding support was removed from TensorFlow",
-    "tensorflow.python.tpu.tpu_embedding_gradient": (
-        "TPUEstimator's embedding support was removed from TensorFlow"
-    ),
+    "tensorflow.python.tpu.session_support": "TPUEstimator's worker watchdog and shutdown hooks",
+    "tensorflow.python.tpu.tpu_embedding": "TPUEstimator's embeddings",
+    "tensorflow.python.tpu.tpu_embedding_gradient": "TPUEstimator's embeddings",
 }
 
 _patched = False
@@ -56,9 +54,9 @@ def installed() -> bool:
     return PACKAGE in sys.modules or importlib.machinery.PathFinder.find_spec(PACKAGE) is not None
 
 
-def _removed_module(name: str, reason: str) -> types.ModuleType:
+def _removed_module(name: str, feature: str) -> types.ModuleType:
     """A stand-in for a removed module: every symbol exists (imports and ``isinstance`` tuples work) and
-    raises :class:`UnavailableCallError` when called or instantiated."""
+    raises :class:`UnavailableCallError` naming *feature* when called or instantiated."""
     module = types.ModuleType(name)
 
     def symbol(attr: str) -> Any:
@@ -66,7 +64,9 @@ def _removed_module(name: str, reason: str) -> types.ModuleType:
             raise AttributeError(attr)
 
         def fail(*args: Any, **kwargs: Any) -> Any:
-            raise UnavailableCallError(f"{name}.{attr}", reason)
+            raise UnavailableCallError(
+                feature, f"TensorFlow 2.16 removed {name} (its {attr}), which it needs"
+            )
 
         return type(attr, (), {"__new__": fail, "__module__": name})
 

@@ -63,6 +63,13 @@ def test_exit_status_and_exceptions_propagate(tmp_path: Path) -> None:
         ("import tensorflow as tf\ncell = tf.contrib.rnn.LSTMCell(4)\n", "tf.contrib.rnn", 2),
         ("import numpy\nimport tensorflow.contrib.learn as learn\n", "tensorflow.contrib.learn", 2),
         ("from tensorflow.contrib import rnn\n", "tensorflow.contrib.rnn", 1),
+        (
+            "import tensorflow as tf\n"
+            "config = tf.estimator.RunConfig(train_distribute=tf.distribute.MirroredStrategy())\n",
+            "the Estimator's distribute coordinator (RunConfig train_distribute, eval_distribute or "
+            "experimental_distribute)",
+            2,
+        ),
     ],
 )
 def test_unavailable_api_is_one_clear_line_and_exit_2(
