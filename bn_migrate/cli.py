@@ -578,8 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run SCRIPT as 'python SCRIPT ARGS' would have under TensorFlow 1.15: import tensorflow gives "
             "the v1 API in graph mode, tf.layers and graph-mode tf.keras come from tf-keras, "
-            "tf.contrib.layers/slim from tf-slim. Exit status is the program's; 2 when it uses an API "
-            "that cannot be emulated (tf.estimator, other tf.contrib modules)."
+            "tf.contrib.layers/slim from tf-slim, tf.estimator from tensorflow-estimator 2.15. Exit status "
+            "is the program's; 2 when it uses an API that cannot be emulated (other tf.contrib modules)."
         ),
     )
     run.add_argument("script", help="the program (.py or .ipynb)")

@@ -2,10 +2,13 @@
 
 Installed after :func:`bn_migrate.runtime.legacy.install`, before the program runs:
 
-* every new ``tf.Graph`` gets the checker's graph seed (``reset_default_graph`` included);
+* every new ``tf.Graph`` gets the checker's graph seed (``reset_default_graph`` included), which setting
+  the seed to None (as the Estimator does on each graph it builds) keeps;
 * ``BaseSession.run`` (which ``InteractiveSession``, ``Tensor.eval`` and ``Operation.run`` go through) is
   wrapped: the model variables are read before and after each run; a run that changes an initialized
   model variable is a training step; the first value a variable is seen with is its initial value;
+  a graph that restores a checkpoint saved from another graph continues its model, and queue runners'
+  enqueue runs are not the program's steps (:mod:`bn_migrate.check.old_graphs`: ``tf.estimator``);
 * tf-keras ``BatchNormalization`` (behind ``tf.layers`` and graph-mode ``tf.keras``) and tf-slim
   ``batch_norm`` record what the code asked for (momentum/decay, epsilon, fused, scale, trainable...),
   which the diagnoses use, and how often each layer is applied in training mode (``training_calls``; a
@@ -19,11 +22,13 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from typing import Any
 
 import numpy as np
 
 from bn_migrate.check.handwritten import HandwrittenStats, variable_op
+from bn_migrate.check.old_graphs import GraphNumbers, in_queue_runner_thread
 from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo
 
@@ -35,10 +40,15 @@ class OldRecorder:
         self.trace = trace
         self.tf = tf
         self._orig_run: Any = None
-        self._graph_keys: dict[int, int] = {}  # id(graph) -> graph number
+        self._graphs = GraphNumbers()
         self._var_graph: dict[str, int] = {}  # variable key -> graph number it came from
-        self._var_cache: dict[int, tuple[tuple[int, int, int], list[tuple[str, Any]]]] = {}
-        self._last_after: dict[int, tuple[int, dict[str, np.ndarray]]] = {}
+        # graph -> (its variable counts, its model variables); session -> values after its last run
+        self._var_cache: weakref.WeakKeyDictionary[
+            Any, tuple[tuple[int, int, int], list[tuple[str, Any]]]
+        ] = weakref.WeakKeyDictionary()
+        self._last_after: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, np.ndarray]]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
         self._call_index: dict[int, int] = {}  # id(layer) -> index of the training call being built
         # prefix -> call index -> statistic role -> batch moment, filled while a session runs.
@@ -47,7 +57,7 @@ class OldRecorder:
 
     # -- variables -------------------------------------------------------------------------------
     def _key(self, graph: Any, name: str) -> str:
-        number = self._graph_keys.setdefault(id(graph), len(self._graph_keys))
+        number = self._graphs.number(graph)
         clean = clean_name(name)
         if self._var_graph.setdefault(clean, number) == number:
             return clean
@@ -61,7 +71,7 @@ class OldRecorder:
         global_vars = graph.get_collection(keys.GLOBAL_VARIABLES)
         trainable = graph.get_collection(keys.TRAINABLE_VARIABLES)
         signature = (len(global_vars), len(trainable), len(self.handwritten.aliases))
-        cached = self._var_cache.get(id(graph))
+        cached = self._var_cache.get(graph)
         if cached is not None and cached[0] == signature:
             return cached[1]
         trainable_ids = {id(v) for v in trainable}
@@ -85,7 +95,7 @@ class OldRecorder:
                 )
                 self.trace.variables[key] = info
             result.append((key, var))
-        self._var_cache[id(graph)] = (signature, result)
+        self._var_cache[graph] = (signature, result)
         return result
 
     def read(self, session: Any, variables: list[tuple[str, Any]]) -> dict[str, np.ndarray]:
@@ -108,8 +118,10 @@ class OldRecorder:
 
     # -- steps -----------------------------------------------------------------------------------
     def around_run(self, session: Any, call: Any) -> Any:
+        if in_queue_runner_thread():
+            return call()
         variables = self.model_variables(session.graph)
-        cached = self._last_after.get(id(session))
+        cached = self._last_after.get(session)
         if cached is not None and cached[0] == len(variables):
             before = cached[1]
         else:
@@ -117,7 +129,7 @@ class OldRecorder:
         self._moments = {}
         result = call()
         after = self.read(session, variables)
-        self._last_after[id(session)] = (len(variables), after)
+        self._last_after[session] = (len(variables), after)
         self._observe(before, after)
         return result
 
@@ -164,6 +176,8 @@ class OldRecorder:
             graph.seed = seed
 
         ops.Graph.__init__ = graph_init
+        self._graphs.install()
+        ops.Graph.seed = _seed_kept_when_unset(ops.Graph.seed, seed)
         self.tf.get_default_graph().seed = seed
         self._hook_keras_bn()
         self._hook_slim_bn()
@@ -357,6 +371,17 @@ class OldRecorder:
         )
         if own_kernel:
             entry["fused"] = True
+
+
+def _seed_kept_when_unset(seed_property: property, seed: int) -> property:
+    """``Graph.seed`` whose setter keeps the checker's graph seed for ``None`` ("no seed"): the Estimator
+    calls ``set_random_seed(config.tf_random_seed)`` on each graph it builds, None by default."""
+
+    def set_seed(graph: Any, value: Any) -> None:
+        assert seed_property.fset is not None
+        seed_property.fset(graph, seed if value is None else value)
+
+    return property(seed_property.fget, set_seed, seed_property.fdel, seed_property.__doc__)
 
 
 def _moving_mean_read(ops: list[Any]) -> str | None:

@@ -8,8 +8,11 @@
 * ``import tensorflow as tf`` and ``import tensorflow.compat.v1 as tf`` both give the v1 API;
 * ``tf.contrib.layers`` and ``tf.contrib.slim`` (and ``tensorflow.contrib.slim`` imports) come from tf-slim,
   patched as ``docs/reference.md`` ("Running TF1 programs on TF 2.21") describes;
-* APIs that cannot be emulated (``tf.estimator``, other ``tf.contrib`` modules) raise
-  :class:`LegacyAPIUnavailable` naming the API, which :func:`run_tf1` reports with the user's line and exit 2.
+* ``tf.estimator`` (and ``import tensorflow.estimator``/``tensorflow_estimator``) is the real
+  tensorflow-estimator 2.15, patched and loaded on first use (:mod:`bn_migrate.runtime.estimator`);
+* APIs that cannot be emulated (``tf.contrib`` modules other than those above, ``tf.estimator`` without
+  tensorflow-estimator installed) raise :class:`LegacyAPIUnavailable` naming the API, which
+  :func:`run_tf1` reports with the user's line and exit 2.
 
 The replacement modules live only in this process: run each program in its own process (the CLI does).
 """
@@ -18,13 +21,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import os
 import pkgutil
 import sys
 import types
+from collections.abc import Callable
 from typing import Any
 
 from bn_migrate.errors import BnMigrateError, MissingDependencyError
+from bn_migrate.runtime import estimator
 from bn_migrate.runtime.script import (
     Program,
     execute,
@@ -33,72 +39,74 @@ from bn_migrate.runtime.script import (
     load_program,
     user_frames,
 )
+from bn_migrate.runtime.unavailable import (
+    LegacyAPIUnavailable,
+    UnavailableAttributeError,
+    UnavailableImportError,
+)
 
 #: Exit code when a program uses an API that the legacy runtime cannot provide.
 EXIT_UNSUPPORTED = 2
 
 # API name -> why it cannot be provided. One table, used for attribute access and for imports.
 UNAVAILABLE: dict[str, str] = {
-    "estimator": "tf.estimator was removed (tensorflow-estimator stops at TensorFlow 2.15)",
     "contrib": "only tf.contrib.layers and tf.contrib.slim are emulated (through tf-slim)",
 }
 
 SUPPORTED_CONTRIB = ("layers", "slim")
 
 
-class LegacyAPIUnavailable:
-    """Mixin marking an error raised because the program used an API the legacy runtime cannot provide."""
-
-    api: str
-    reason: str
-
-    def describe(self) -> str:
-        return f"{self.api} is not available: {self.reason}; this program cannot run unmodified"
-
-
-class UnavailableAttributeError(LegacyAPIUnavailable, AttributeError):
-    def __init__(self, api: str, reason: str) -> None:
-        AttributeError.__init__(self, f"{api} is not available: {reason}")
-        self.api, self.reason = api, reason
-
-
-class UnavailableImportError(LegacyAPIUnavailable, ImportError):
-    def __init__(self, api: str, reason: str) -> None:
-        ImportError.__init__(self, f"{api} is not available: {reason}", name=api)
-        self.api, self.reason = api, reason
-
-
 class _DelegatingModule(types.ModuleType):
-    """A module whose missing attributes come from *target*, except those listed as unavailable."""
+    """A module whose missing attributes come from *target*, except those listed as unavailable and
+    those *lazy* loads on first access (a load that fails with an unavailable import is reported as
+    the unavailable attribute)."""
 
     def __init__(
-        self, name: str, target: Any, unavailable: dict[str, str], api_prefix: str
+        self,
+        name: str,
+        target: Any,
+        unavailable: dict[str, str],
+        api_prefix: str,
+        lazy: dict[str, Callable[[], Any]] | None = None,
     ) -> None:
         super().__init__(name)
         self.__dict__["_bn_target"] = target
         self.__dict__["_bn_unavailable"] = unavailable
         self.__dict__["_bn_prefix"] = api_prefix
+        self.__dict__["_bn_lazy"] = dict(lazy or {})
 
     def __getattr__(self, name: str) -> Any:
         if name in self._bn_unavailable:
             raise UnavailableAttributeError(f"{self._bn_prefix}.{name}", self._bn_unavailable[name])
+        if name in self._bn_lazy:
+            try:
+                value = self._bn_lazy[name]()
+            except UnavailableImportError as exc:
+                raise UnavailableAttributeError(f"{self._bn_prefix}.{name}", exc.reason) from None
+            self.__dict__[name] = value
+            return value
         return getattr(self._bn_target, name)
 
     def __dir__(self) -> list[str]:
         return sorted(set(dir(self._bn_target)) | set(self.__dict__))
 
 
-class _UnavailableContribFinder(importlib.abc.MetaPathFinder):
-    """Turns ``import tensorflow.contrib.<other>`` into a clear :class:`UnavailableImportError`."""
+class _LegacyImportFinder(importlib.abc.MetaPathFinder):
+    """Turns ``import tensorflow.contrib.<other>`` into a clear :class:`UnavailableImportError`; imports
+    ``tensorflow.estimator[.x]`` as tensorflow-estimator's v1 API and patches TensorFlow before
+    ``tensorflow_estimator`` itself is imported (:mod:`bn_migrate.runtime.estimator`)."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname.startswith("tensorflow.contrib.") and fullname not in sys.modules:
             raise UnavailableImportError(fullname, UNAVAILABLE["contrib"])
-        if fullname == "tensorflow.estimator" or fullname.startswith("tensorflow.estimator."):
-            raise UnavailableImportError(fullname, UNAVAILABLE["estimator"])
-        if fullname == "tensorflow_estimator" or fullname.startswith("tensorflow_estimator."):
-            raise UnavailableImportError(fullname, UNAVAILABLE["estimator"])
-        return None
+        if fullname.split(".", 1)[0] == estimator.PACKAGE:
+            if not estimator.installed():
+                raise UnavailableImportError(fullname, estimator.INSTALL_HINT)
+            estimator.apply_patches()
+            return None
+        return estimator.alias_spec(fullname)
 
 
 _installed: types.ModuleType | None = None
@@ -167,7 +175,7 @@ def install() -> types.ModuleType:
     contrib_modules = _contrib_layers_modules()
     contrib_layers.__dict__["python"] = contrib_modules["tensorflow.contrib.layers.python"]
 
-    tf1 = _DelegatingModule("tensorflow", v1, {"estimator": UNAVAILABLE["estimator"]}, "tf")
+    tf1 = _DelegatingModule("tensorflow", v1, {}, "tf", lazy={"estimator": estimator.load_v1_api})
     compat = _DelegatingModule("tensorflow.compat", tf2.compat, {}, "tf.compat")
     compat.__dict__["v1"] = tf1
     compat.__dict__["__path__"] = list(getattr(tf2.compat, "__path__", []))
@@ -187,7 +195,7 @@ def install() -> types.ModuleType:
     sys.modules["tensorflow.contrib.layers"] = contrib_layers
     sys.modules["tensorflow.contrib.slim"] = tf_slim
     sys.modules.update(contrib_modules)
-    sys.meta_path.insert(0, _UnavailableContribFinder())
+    sys.meta_path.insert(0, _LegacyImportFinder())
     _installed = tf1
     return tf1
 

@@ -373,7 +373,9 @@ def test_failed_side_is_undecided_with_reason_and_tail() -> None:
 
 def test_unsupported_api_on_old_side_is_undecided() -> None:
     runs = make_runs(bn_step(0.99), bn_step(0.99))
-    runs.old[0].status = RunStatus("unsupported", "old.py:3: tf.estimator is not available: ...")
+    runs.old[0].status = RunStatus(
+        "unsupported", "old.py:3: tf.contrib.learn is not available: ..."
+    )
     result = check(runs)
     assert result.verdict == "undecided"
     assert "cannot run unmodified" in result.reason

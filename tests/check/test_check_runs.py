@@ -133,14 +133,14 @@ def test_old_side_unsupported_api_is_undecided(tmp_path: Path) -> None:
         "old.py",
         """\
         import tensorflow as tf
-        estimator = tf.estimator.Estimator
+        learn = tf.contrib.learn.Estimator
         """,
     )
     proc = run_cli("check", str(old), str(SEED / "tf2.py"), "--old-repeats", "1", "--no-lockstep")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     reason = proc.stderr.strip().splitlines()[-1]
     assert reason.startswith("bn-migrate check: undecided: OLD (TF1) cannot run unmodified: ")
-    assert "old.py:2: tf.estimator is not available" in reason
+    assert "old.py:2: tf.contrib.learn is not available" in reason
     assert "Traceback tail of the failing program:" in proc.stdout
 
 

@@ -60,11 +60,16 @@ def test_exit_status_and_exceptions_propagate(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("source", "api", "line"),
     [
-        ("import tensorflow as tf\n\nest = tf.estimator.Estimator\n", "tf.estimator", 3),
-        ("import tensorflow.compat.v1 as tf\nx = 1\nest = tf.estimator\n", "tf.estimator", 3),
         ("import tensorflow as tf\ncell = tf.contrib.rnn.LSTMCell(4)\n", "tf.contrib.rnn", 2),
         ("import numpy\nimport tensorflow.contrib.learn as learn\n", "tensorflow.contrib.learn", 2),
         ("from tensorflow.contrib import rnn\n", "tensorflow.contrib.rnn", 1),
+        (
+            "import tensorflow as tf\n"
+            "config = tf.estimator.RunConfig(train_distribute=tf.distribute.MirroredStrategy())\n",
+            "the Estimator's distribute coordinator (RunConfig train_distribute, eval_distribute or "
+            "experimental_distribute)",
+            2,
+        ),
     ],
 )
 def test_unavailable_api_is_one_clear_line_and_exit_2(

@@ -108,7 +108,7 @@ def test_unavailable_api_error_names_the_cell_line_and_code(
         tmp_path / "nb.ipynb",
         ("markdown", "# uses an API run-tf1 cannot give"),
         ("code", "from bn_migrate.runtime.legacy import UnavailableAttributeError as Gone\n"),
-        ("code", "%time x = 1\nraise Gone('tf.estimator', 'removed')"),
+        ("code", "%time x = 1\nraise Gone('tf.contrib.rnn', 'removed')"),
     )
     program = load_program(path)
     monkeypatch.setattr(sys, "path", list(sys.path))
@@ -116,6 +116,6 @@ def test_unavailable_api_error_names_the_cell_line_and_code(
         execute(program, [])
     assert report_program_failure(caught.value, program) == EXIT_UNSUPPORTED
     assert capsys.readouterr().err == (
-        f"{path}:cell 3:line 2: error: tf.estimator is not available: removed; this program "
-        "cannot run unmodified  (raise Gone('tf.estimator', 'removed'))\n"
+        f"{path}:cell 3:line 2: error: tf.contrib.rnn is not available: removed; this program "
+        "cannot run unmodified  (raise Gone('tf.contrib.rnn', 'removed'))\n"
     )
