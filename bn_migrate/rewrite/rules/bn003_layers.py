@@ -43,7 +43,14 @@ class LayersRule(Rule):
     id = "BN003"
     name = "layers"
     writes = frozenset(
-        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+        {
+            "bn_training",
+            "builder_objects",
+            "built_objects",
+            "fused_requested",
+            "layer_objects",
+            "untrainable_layers",
+        }
     )
     EXAMPLES = (
         Example(
