@@ -61,7 +61,7 @@ def _method_call(node: cst.BaseExpression, method: str) -> bool:
     )
 
 
-def _axis(node: cst.BaseSubscript | cst.BaseSlice) -> int | None:
+def _axis(node: cst.BaseSlice) -> int | None:
     """The literal integer of ``[k]`` / ``[-k]``; None for a slice or anything computed."""
     if not isinstance(node, cst.Index) or node.star is not None:
         return None

@@ -94,15 +94,13 @@ class _InputShape(cst.CSTTransformer):
     def __init__(self, reads: list[ShapeRead]) -> None:
         self.reads = reads
 
-    def on_leave(
+    def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+    ) -> cst.CSTNode:
         for read in self.reads:
             if original_node.deep_equals(read.node):
                 return cst.parse_expression(f"{INPUT_SHAPE}[{read.axis}]")
         return updated_node
 
 
-BUILT_MESSAGE = (
-    "its size read from the builder's input shape: created in the class's `build(self, input_shape)`"
-)
+BUILT_MESSAGE = "its size read from the builder's input shape: created in the class's `build(self, input_shape)`"

@@ -76,8 +76,8 @@ from bn_migrate.rewrite.analysis.builders import (
     training_flag,
 )
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
-from bn_migrate.rewrite.analysis.input_shapes import INPUT_SHAPE
 from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
+from bn_migrate.rewrite.analysis.input_shapes import INPUT_SHAPE
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import is_literal, keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
@@ -322,9 +322,7 @@ def _read_on_self(statement: cst.SimpleStatementLine, names: set[str]) -> cst.Si
     references = {id(n) for n in name_references(statement) if n.value in names}
 
     class OnSelf(cst.CSTTransformer):
-        def leave_Name(
-            self, original_node: cst.Name, updated_node: cst.Name
-        ) -> cst.BaseExpression:
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
             if id(original_node) not in references:
                 return updated_node
             return cst.Attribute(cst.Name("self"), cst.Name(_stored(original_node.value)))
