@@ -21,7 +21,10 @@ trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>``
 ``<name>/<layer>/<weight>`` (slim's ``<scope>/weights`` and ``<scope>/BatchNorm/moving_mean`` map to
 ``<name>/<scope>/kernel`` and ``<name>/<scope>_bn/moving_mean``; a layer under variable scopes inside the
 body, ``Branch_0/Conv2d_1x1``, is named ``Branch_0_Conv2d_1x1``: the report lists every pair, which
-``convert-checkpoint --mapping`` reads). Which builders qualify is an analysis fact
+``convert-checkpoint --mapping`` reads). A layer sized by the builder's input (``slim.conv2d(mixed,
+net.get_shape()[3], 1, scope='Conv2d_1x1')``, BN003) is created in ``def build(self, input_shape)``, which
+Keras calls with the input's shape before the first call, reading the ``__init__`` parameters it needs
+as ``self.NAME``; it keeps its name, so its weights map as the others'. Which builders qualify is an analysis fact
 (``analysis.builders``); which layers they make is decided by the layer rules (BN001-BN003), which
 write them into ``builder_objects``.
 
