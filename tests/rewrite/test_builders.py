@@ -587,3 +587,15 @@ def test_a_layer_sized_by_the_input_of_a_builder_with_module_level_layers_is_lef
         "BN003",
         "the builder's layers are module-level objects",
     )
+
+
+def test_a_size_read_in_a_function_nested_in_the_builder_is_left() -> None:
+    """``inputs`` there is the nested function's own parameter (twice as deep), not the builder's."""
+    nested = (
+        "def net(inputs, training):\n"
+        "    def inner(inputs):\n"
+        '        return tf.layers.dense(inputs, inputs.get_shape()[-1], name="hidden")\n'
+        "    h = inner(tf.concat([inputs, inputs], 1))\n"
+        '    return tf.layers.batch_normalization(h, training=training, name="bn")\n\n\n'
+    )
+    left_by(program("h = net(x, is_training)\n", builder=nested), "BN003", "read `inputs`")

@@ -21,6 +21,8 @@ from bn_migrate.rewrite.analysis.input_shapes import (
     shape_reads,
 )
 from bn_migrate.rewrite.analysis.names import bound_names
+from bn_migrate.rewrite.analysis.syntax import contains
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
 
 
@@ -33,7 +35,7 @@ def input_sized(
     the builder's input, or of another of its tensors, cannot be made so. Reads of other names stay
     as they were (what the layer may read is decided after)."""
     builder = ctx.program.builder_of(call)
-    if builder is None:
+    if builder is None or _in_nested_scope(builder, call):  # its names may be another scope's
         return args, False
     builtin_int = "int" not in ctx.aliases.bindings and "int" not in ctx.aliases.bound_elsewhere
     reads = [read for arg in call.args for read in shape_reads(arg.value, builtin_int=builtin_int)]
@@ -62,6 +64,22 @@ def input_sized(
     own = len(call.args)
     replaced = [arg.visit(_InputShape(accepted)) for arg in args[:own]]
     return [a for a in replaced if isinstance(a, cst.Arg)] + args[own:], True
+
+
+def _in_nested_scope(builder: Builder, call: cst.Call) -> bool:
+    """Is ``call`` inside a function, lambda or class nested in the builder's body?"""
+    found = False
+
+    class Scopes(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                found = found or contains(node, call)
+                return False
+            return not found
+
+    walk(builder.definition.body, Scopes())
+    return found
 
 
 def _refusal(ctx: Context, builder: Builder, read: ShapeRead) -> str | None:
