@@ -23,6 +23,9 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     # contrib's own module paths (cbfinn/maml: ``from tensorflow.contrib.layers.python import layers``)
     ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
     ("tensorflow.contrib.layers.python.layers.", "tensorflow.contrib.layers."),
+    # the initializers module contrib.layers (and slim) re-exports: ``slim.initializers.xavier_initializer``
+    # (facenet's Inception-ResNet) is ``tf.contrib.layers.xavier_initializer``
+    ("tensorflow.contrib.layers.initializers.", "tensorflow.contrib.layers."),
     ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.", "tensorflow.contrib.layers."),

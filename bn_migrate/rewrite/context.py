@@ -180,6 +180,10 @@ class Context:
     builder_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
+    built_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
+        default_factory=dict
+    )  # builder name -> ``self.<layer> = ...`` for the class's ``build(self, input_shape)``: layers
+    # sized by the builder's input (``analysis.input_shapes``)
     models: list[ModelPair] = field(default_factory=list)  # builders made layer classes (BN018)
     engine_notes: dict[int, str] = field(default_factory=dict)  # the engine's own, per node id
 
@@ -405,6 +409,7 @@ SHARED_FIELDS = frozenset(
         "fused_requested",
         "free_variables",
         "builder_objects",
+        "built_objects",
         "models",
     }
 )

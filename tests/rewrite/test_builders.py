@@ -557,3 +557,45 @@ def test_parameters_the_class_no_longer_reads_leave_its_call() -> None:
     assert result.status is Status.CHANGED, result.left
     assert "    def call(self, x):\n" in result.code
     assert "dense(net(x, training=is_training))" in result.code
+
+
+SIZED = """def net(inputs, training):
+    h = tf.layers.dense({inputs}, inputs.get_shape()[-1], name="hidden")
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+
+
+"""
+
+
+def test_a_layer_sized_by_the_builders_input_is_made_in_its_class_build() -> None:
+    result = rewrite_source(
+        program("h = net(x, is_training)\n", builder=SIZED.format(inputs="inputs")), options=PLAIN
+    )
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "    def build(self, input_shape):\n"
+        '        self.hidden = tf.keras.layers.Dense(input_shape[-1], name="hidden")\n'
+    ) in result.code
+    assert rewrite_source(result.code, options=PLAIN).code == result.code
+
+
+def test_a_layer_sized_by_the_input_of_a_builder_with_module_level_layers_is_left() -> None:
+    """The builder reads the graph tensor ``x`` as a global: it cannot become a class, its layers
+    would be made at module level, before any input is seen."""
+    left_by(
+        program("h = net(x, is_training)\n", builder=SIZED.format(inputs="inputs + x")),
+        "BN003",
+        "the builder's layers are module-level objects",
+    )
+
+
+def test_a_size_read_in_a_function_nested_in_the_builder_is_left() -> None:
+    """``inputs`` there is the nested function's own parameter (twice as deep), not the builder's."""
+    nested = (
+        "def net(inputs, training):\n"
+        "    def inner(inputs):\n"
+        '        return tf.layers.dense(inputs, inputs.get_shape()[-1], name="hidden")\n'
+        "    h = inner(tf.concat([inputs, inputs], 1))\n"
+        '    return tf.layers.batch_normalization(h, training=training, name="bn")\n\n\n'
+    )
+    left_by(program("h = net(x, is_training)\n", builder=nested), "BN003", "read `inputs`")

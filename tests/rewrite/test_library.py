@@ -51,6 +51,10 @@ def test_library_fixture_migrates_to_its_golden_file() -> None:
     result = assert_program_rewrite(FIXTURE, GOLDEN, options=LIBRARY)
     assert "__bn_migrate" not in result.code  # the driver is cut off
     assert [(m.builder, m.model) for m in result.models] == [("inference", "Inference")]
+    # the layer sized by the block's input is made in its build, its weights mapped as the others
+    assert ("Net/Repeat/block_1/Up_1x1/weights", "Net/Repeat_block_1/Up_1x1/kernel") in (
+        result.models[0].variables
+    )
     assert not any(s.line > len(FIXTURE.read_text().splitlines()) for s in result.applied)
     _assert_committed_diff(FIXTURE, GOLDEN)
 
@@ -470,14 +474,121 @@ def test_a_sub_builders_own_name_is_not_passed_over() -> None:
     )
 
 
-def test_sizes_from_get_shape_are_left() -> None:
-    left_in_library(
-        HEAD
-        + "def net(inputs, is_training=True):\n"
+def migrated_in_library(source: str) -> str:
+    """The library's migration of ``source``: changed, parsing, and unchanged by a second rewrite."""
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    ast.parse(result.code)
+    again = rewrite_source(result.code, path="case.py", options=LIBRARY)
+    assert again.code == result.code and again.status is not Status.CHANGED
+    return result.code
+
+
+def _sized(size: str, before: str = "", layer: str = "h = ") -> str:
+    """A builder whose layer ``c`` is sized by ``size`` (after the statements ``before``)."""
+    return HEAD + (
+        "def net(inputs, is_training=True):\n"
         + SLIM_CONV
-        + '        return slim.conv2d(inputs, inputs.get_shape()[3], 3, scope="c")\n',
-        "BN003",
-        "the layer's arguments read `inputs`",
+        + "".join(f"        {line}\n" for line in before.splitlines())
+        + f'        {layer}slim.conv2d(inputs, {size}, 3, scope="c")\n'
+        "    return h\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "axis"),
+    [
+        ("inputs.get_shape()[3]", "3"),
+        ("inputs.get_shape()[-1]", "-1"),
+        ("int(inputs.get_shape()[3])", "3"),
+        ("inputs.get_shape()[3].value", "3"),
+        ("inputs.get_shape().as_list()[3]", "3"),
+        ("inputs.shape[3]", "3"),
+        ("inputs.shape.as_list()[-1]", "-1"),
+    ],
+)
+def test_a_size_read_from_the_builders_input_shape_is_made_in_build(size: str, axis: str) -> None:
+    code = migrated_in_library(_sized(size))
+    assert (
+        "    def build(self, input_shape):\n"
+        f'        self.c = tf.keras.layers.Conv2D(input_shape[{axis}], 3, padding="same", '
+        'use_bias=False, name="c")\n\n'
+        "    def call(self, inputs, training=True):\n"
+    ) in code
+    assert "get_shape" not in code and ".shape[" not in code.split("class Net")[1]
+
+
+def test_an_input_rebound_by_the_layers_own_assignment_is_read_before_it() -> None:
+    code = migrated_in_library(
+        _sized("inputs.get_shape()[3]", layer="inputs = ").replace("return h", "return inputs")
+    )
+    assert "self.c = tf.keras.layers.Conv2D(input_shape[3], 3" in code
+
+
+def test_the_weights_of_a_layer_made_in_build_map_one_to_one() -> None:
+    result = rewrite_source(_sized("inputs.get_shape()[3]"), path="case.py", options=LIBRARY)
+    [model] = result.models
+    assert ("c/weights", "net/c/kernel") in model.variables
+    assert ("c/BatchNorm/moving_mean", "net/c_bn/moving_mean") in model.variables
+    [site] = [s for s in result.applied if s.rule == "BN003"]
+    assert "created in the class's `build(self, input_shape)`" in site.message
+
+
+def test_a_block_sized_by_its_input_reads_its_init_parameters_on_self() -> None:
+    """Facenet's Inception-ResNet blocks: the projection back to the input's depth, the regularizer
+    scale passed down from the caller, the input rebound only after the read."""
+    code = migrated_in_library(
+        HEAD + "def block(net, scale=1.0, scope=None, reuse=None):\n"
+        '    with tf.variable_scope(scope, "Block", [net], reuse=reuse):\n'
+        '        tower = slim.conv2d(net, 6, 1, scope="Conv2d_0a_1x1")\n'
+        "        up = slim.conv2d(tower, net.get_shape()[3], 1, normalizer_fn=None, "
+        'activation_fn=None, scope="Conv2d_1x1")\n'
+        "        net += scale * up\n"
+        "    return net\n\n\n"
+        "def inference(images, phase_train=True, weight_decay=0.0):\n"
+        "    with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer("
+        "weight_decay), normalizer_fn=slim.batch_norm, normalizer_params={'decay': 0.9}):\n"
+        "        with slim.arg_scope([slim.batch_norm], is_training=phase_train):\n"
+        '            net = slim.conv2d(images, 6, 3, scope="c")\n'
+        "            net = slim.repeat(net, 2, block, scale=0.1)\n"
+        "    return net\n"
+    )
+    assert (
+        "        self.weight_decay = weight_decay\n"
+        "        self.Conv2d_0a_1x1 = tf.keras.layers.Conv2D(6, 1, kernel_regularizer="
+        "tf.keras.regularizers.L2(0.5 * weight_decay)"
+    ) in code
+    assert (
+        "    def build(self, input_shape):\n"
+        "        self.Conv2d_1x1 = tf.keras.layers.Conv2D(input_shape[3], 1, activation=None, "
+        "kernel_regularizer=tf.keras.regularizers.L2(0.5 * self.weight_decay)"
+    ) in code
+    assert "        up = self.Conv2d_1x1(tower)\n        net += self.scale * up\n" in code
+
+
+@pytest.mark.parametrize(
+    ("size", "before", "fragment"),
+    [
+        # the name no longer holds the input
+        ("inputs.get_shape()[3]", "inputs = tf.nn.relu(inputs)", "rebound or reshaped before the read (line 7)"),
+        ("inputs.get_shape()[3]", "inputs.set_shape([None, 8, 8, 3])", "rebound or reshaped before"),
+        ("inputs.get_shape()[3]", "with tf.name_scope('a') as inputs:\n    pass", "(line 7)"),
+        # another tensor's shape: known only while the graph is built
+        ("h.get_shape()[3]", "h = tf.nn.relu(inputs)", "not of `net`'s input `inputs`"),
+        # the batch axis: None when Keras builds the layer
+        ("inputs.get_shape()[0]", "", "axis 0 of `inputs`'s shape, the batch axis"),
+        ("inputs.shape[-4]", "", "axis -4 of `inputs`'s shape"),
+        # build's own parameter name taken
+        ("inputs.get_shape()[3]", "input_shape = 3", "a name `net` already uses"),
+    ],
+)  # fmt: skip
+def test_other_sizes_read_from_a_shape_are_left(size: str, before: str, fragment: str) -> None:
+    left_in_library(_sized(size, before), "BN003", fragment)
+
+
+def test_a_size_from_a_shape_slice_is_left_as_before() -> None:
+    left_in_library(
+        _sized("inputs.get_shape()[1:3]"), "BN003", "the layer's arguments read `inputs`"
     )
 
 
@@ -522,7 +633,10 @@ def test_moving_statistics_in_another_collection_are_left() -> None:
             {
                 "Net/Repeat/block_2/Conv2d_3x3/BatchNorm/moving_mean": (
                     "Net/Repeat_block_2/Conv2d_3x3_bn/moving_mean"
-                )
+                ),
+                # made in the block's build (sized by its input): still one to one
+                "Net/Repeat/block_2/Up_1x1/weights": "Net/Repeat_block_2/Up_1x1/kernel",
+                "Net/Block/Up_1x1/biases": "Net/Block/Up_1x1/bias",
             },
         ),
         # keep_probability=1.0 from the report's model_args; a sub-builder's layer under its caller's

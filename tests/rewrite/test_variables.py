@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from tests.rewrite.helpers import assert_rewrite
@@ -190,6 +192,31 @@ def test_initializers_keep_tf1_defaults_in_layers_and_arg_scopes() -> None:
         "activation=tf.nn.relu, name='fc')"
     ) in result.code, result.code
     assert "_initializer(" not in result.code.replace("tf.keras.initializers.", "")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "slim.initializers.xavier_initializer()",  # facenet's Inception-ResNet
+        "tf.contrib.layers.initializers.xavier_initializer()",
+        "slim.xavier_initializer()",
+    ],
+)
+def test_xavier_initializer_through_the_initializers_module_is_glorot_uniform(
+    spelling: str,
+) -> None:
+    before = (
+        HEAD.replace(
+            "import tensorflow as tf\n",
+            "import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n",
+        )
+        + f"h = slim.fully_connected(x, 4, scope='fc', weights_initializer={spelling})\n"
+        + TAIL.format(minimize="")
+    )
+    result = rewrite_source(before)
+    assert result.status is Status.CHANGED, result.left
+    assert "kernel_initializer=tf.keras.initializers.GlorotUniform()" in result.code
+    assert "slim" not in result.code and "contrib" not in result.code
 
 
 def test_initializers_that_keras_cannot_draw_alike_leave_the_file() -> None:

@@ -30,6 +30,7 @@ from bn_migrate.rewrite.analysis.syntax import (
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
+from bn_migrate.rewrite.planning.input_sized import BUILT_MESSAGE, input_sized
 
 Source = (
     int | str | cst.BaseExpression | Callable[[], cst.BaseExpression]
@@ -900,10 +901,15 @@ def finish(
                 "of a graph built inline: not migrated",
             )
         return False
+    built = False  # sized by the builder's input: made in its class's ``build``
     if hoisted:
-        constructor = module_level(
-            ctx, rule, site, plan.constructor([ctx.materialized(a) for a in plan.arguments(call)])
-        )
+        args = [ctx.materialized(a) for a in plan.arguments(call)]
+        if origin is None:
+            sized = input_sized(ctx, rule, call, args)
+            if sized is None:
+                return False
+            args, built = sized
+        constructor = module_level(ctx, rule, site, plan.constructor(args))
         if constructor is None:
             return False
         builder = ctx.program.builder_of(site)
@@ -918,6 +924,14 @@ def finish(
                 )
                 return False
             builder = None  # its layers are module-level objects, which its body calls
+        if built and builder is None:
+            ctx.leave(
+                rule,
+                site,
+                "the layer's size is read from its builder's input shape, and the builder's layers "
+                "are module-level objects, made before any input is seen: not migrated",
+            )
+            return False
         if builder is not None and not plan.trainable:
             ctx.leave(
                 rule,
@@ -932,7 +946,9 @@ def finish(
         name = (
             _path_object_name(ctx, plan) if scopes and named else object_name(ctx, call, plan, auto)
         )
-        plan.object_name = _hoist(ctx, builder, place, name, constructor)
+        plan.object_name = _hoist(ctx, builder, place, name, constructor, built=built)
+        if built:
+            message = f"{message}; {BUILT_MESSAGE}"
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
@@ -1031,9 +1047,12 @@ def _hoist(
     place: tuple[int, int],
     name: str,
     constructor: cst.Call,
+    *,
+    built: bool = False,
 ) -> str:
     """Create a layer object once: at module level, or in the ``__init__`` of the Keras layer class a
-    builder becomes (BN018); returns how the graph refers to it (``name`` or ``self.<name>``)."""
+    builder becomes (BN018), or in its ``build`` when ``built`` (sized by the builder's input);
+    returns how the graph refers to it (``name`` or ``self.<name>``)."""
     target = name if builder is None else f"self.{name}"
     assigned: cst.BaseAssignTargetExpression = (
         cst.Name(name) if builder is None else cst.Attribute(cst.Name("self"), cst.Name(name))
@@ -1042,7 +1061,8 @@ def _hoist(
     if builder is None:
         ctx.layer_objects.append((place, statement))
     else:
-        ctx.builder_objects.setdefault(builder.definition.name.value, []).append((place, statement))
+        objects = ctx.built_objects if built else ctx.builder_objects
+        objects.setdefault(builder.definition.name.value, []).append((place, statement))
     return target
 
 

@@ -23,7 +23,14 @@ class TfLayersBatchNormRule(Rule):
     id = "BN001"
     name = "tf-layers-batch-norm"
     writes = frozenset(
-        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+        {
+            "bn_training",
+            "builder_objects",
+            "built_objects",
+            "fused_requested",
+            "layer_objects",
+            "untrainable_layers",
+        }
     )
     EXAMPLES = (
         Example(

@@ -34,7 +34,14 @@ class ContribBatchNormRule(Rule):
     id = "BN002"
     name = "contrib-batch-norm"
     writes = frozenset(
-        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+        {
+            "bn_training",
+            "builder_objects",
+            "built_objects",
+            "fused_requested",
+            "layer_objects",
+            "untrainable_layers",
+        }
     )
     EXAMPLES = (
         Example(

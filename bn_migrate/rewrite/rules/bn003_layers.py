@@ -16,7 +16,13 @@ become one layer per repetition created once (TF1's ``fc/fc_1``, ``fc/fc_2`` nam
 applied in a chain. contrib ``dropout(x, keep_prob)`` becomes ``Dropout(1.0 - keep_prob)``; a contrib pool
 whose kernel is its input's spatial size (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``)
 the Keras global pool with ``keepdims=True``; ``reuse=False``/``None`` and ``outputs_collections=None`` are
-dropped (what leaving them out does). In a library module (``rewrite --library``) TF1's
+dropped (what leaving them out does). A layer in a builder that becomes a Keras class (BN018) whose size
+is read from the builder's own input shape (``slim.conv2d(mixed, net.get_shape()[3], 1)``, also ``[-1]``,
+``int(...)``, ``.value``, ``.as_list()[k]``, ``net.shape[k]``; ``net`` the builder's first parameter,
+rebound or ``set_shape``'d nowhere before the read) is created in the class's ``build(self,
+input_shape)`` with ``input_shape[3]`` (``planning.input_sized``); a size read from another tensor's
+shape, from the batch axis (0, or counted from the end other than -1), or after the input's name was
+rebound leaves the file. In a library module (``rewrite --library``) TF1's
 ``l2_regularizer(scale)`` on a layer (``weights_regularizer=`` from an ``arg_scope`` or the call) becomes
 ``kernel_regularizer=tf.keras.regularizers.L2(0.5 * scale)`` (TF1: ``scale * sum(w ** 2) / 2``; Keras:
 ``l2 * sum(w ** 2)``, ``api.REGULARIZERS``), with a warning: the loss is in ``model.losses``, no longer in
@@ -43,7 +49,14 @@ class LayersRule(Rule):
     id = "BN003"
     name = "layers"
     writes = frozenset(
-        {"bn_training", "builder_objects", "fused_requested", "layer_objects", "untrainable_layers"}
+        {
+            "bn_training",
+            "builder_objects",
+            "built_objects",
+            "fused_requested",
+            "layer_objects",
+            "untrainable_layers",
+        }
     )
     EXAMPLES = (
         Example(

@@ -21,7 +21,10 @@ trains ``net.trainable_variables`` and a TF1 weight ``<scope>/<layer>/<weight>``
 ``<name>/<layer>/<weight>`` (slim's ``<scope>/weights`` and ``<scope>/BatchNorm/moving_mean`` map to
 ``<name>/<scope>/kernel`` and ``<name>/<scope>_bn/moving_mean``; a layer under variable scopes inside the
 body, ``Branch_0/Conv2d_1x1``, is named ``Branch_0_Conv2d_1x1``: the report lists every pair, which
-``convert-checkpoint --mapping`` reads). Which builders qualify is an analysis fact
+``convert-checkpoint --mapping`` reads). A layer sized by the builder's input (``slim.conv2d(mixed,
+net.get_shape()[3], 1, scope='Conv2d_1x1')``, BN003) is created in ``def build(self, input_shape)``, which
+Keras calls with the input's shape before the first call, reading the ``__init__`` parameters it needs
+as ``self.NAME``; it keeps its name, so its weights map as the others'. Which builders qualify is an analysis fact
 (``analysis.builders``); which layers they make is decided by the layer rules (BN001-BN003), which
 write them into ``builder_objects``.
 
@@ -77,6 +80,7 @@ from bn_migrate.rewrite.analysis.builders import (
 )
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_name
 from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
+from bn_migrate.rewrite.analysis.input_shapes import INPUT_SHAPE
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.syntax import is_literal, keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
@@ -91,7 +95,7 @@ class BuilderClassesRule(Rule):
 
     id = RULE
     name = "builder-classes"
-    reads = frozenset({"builder_objects"})
+    reads = frozenset({"builder_objects", "built_objects"})
     writes = frozenset({"builder_objects", "layer_objects", "models"})  # callers get instances
 
     def plan(self, ctx: Context) -> None:
@@ -117,17 +121,20 @@ class BuilderClassesRule(Rule):
                 )
                 ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
-            objects = ctx.builder_objects.get(name, [])
-            made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+            made = _statements(ctx.builder_objects.get(name, []))
+            built = _statements(ctx.built_objects.get(name, []))
             dead = _dead_parameters(ctx, builder, flag)
             init: list[cst.Param] = []
             stored: list[str] = []
             if ctx.library:  # the layers' parameters, with their defaults, configure the class
-                init = _layer_parameters(ctx, builder, made, flag)
+                init = _layer_parameters(ctx, builder, made + built, flag)
                 dead = dead | {p.name.value for p in init}
                 stored = _store_read_parameters(ctx, builder, [p.name.value for p in init])
+                built, stored = _built_on_self(built, [p.name.value for p in init], stored)
             ctx.edit(
-                RULE, builder.definition, _as_class(class_name, made, init, stored, dropped=dead)
+                RULE,
+                builder.definition,
+                _as_class(class_name, made, init, stored, dropped=dead, built=built),
             )
             keras_name = scope_name(builder) or name
             instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
@@ -141,7 +148,7 @@ class BuilderClassesRule(Rule):
                     name,
                     class_name,
                     _input_shape(ctx, builder),
-                    tuple(_weights(ctx, builder, keras_name, made, instances)),
+                    tuple(_weights(ctx, builder, keras_name, made + built, instances)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
                     # the Keras paths above start with the instance's name; a library class's
                     # required parameters get what its driver passed (``planning.library``)
@@ -204,16 +211,23 @@ class BuilderClassesRule(Rule):
         for name in reads:
             if name.value in stored:
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
-        objects = ctx.builder_objects.get(builder.definition.name.value, [])
-        made = [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+        made = _statements(ctx.builder_objects.get(builder.definition.name.value, []))
+        built = _statements(ctx.built_objects.get(builder.definition.name.value, []))
         inherits = builder.definition.name.value in program.flag_owners
-        passed = _passed_parameters(ctx, builder, made)
+        passed = _passed_parameters(ctx, builder, made + built)
         init = [*init, *passed]
+        built, stored = _built_on_self(built, init, stored)
         ctx.edit(
             RULE,
             builder.definition,
             _as_class(
-                class_name, made, init, stored, base="tf.keras.layers.Layer", inherits=inherits
+                class_name,
+                made,
+                init,
+                stored,
+                base="tf.keras.layers.Layer",
+                inherits=inherits,
+                built=built,
             ),
         )
         scopes = builder.scope_names() if builder.per_call_scope else []
@@ -243,7 +257,7 @@ class BuilderClassesRule(Rule):
                 if caller is not None:  # the TF1 scope path its layers are made under
                     tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
                     instances.setdefault(caller.definition.name.value, []).append(
-                        (tf1, named, builder, made)
+                        (tf1, named, builder, made + built)
                     )
             where = ctx.positions[site]
             if caller is None:  # a per-call builder called from the graph: a module-level object
@@ -287,6 +301,38 @@ class BuilderClassesRule(Rule):
                 "created once in the caller's __init__, applied in a chain",
             )
         return True
+
+
+def _statements(
+    objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]],
+) -> list[cst.SimpleStatementLine]:
+    """A class's layer statements in the order of the calls that made them."""
+    return [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+
+
+def _built_on_self(
+    built: list[cst.SimpleStatementLine], init: list[str], stored: list[str]
+) -> tuple[list[cst.SimpleStatementLine], list[str]]:
+    """The layers made in ``build`` read the ``__init__`` parameters they need from what ``__init__``
+    keeps (``self.NAME``); those parameters are kept too."""
+    needed = {n.value for statement in built for n in name_references(statement)} & set(init)
+    if not needed:
+        return built, stored
+    return [_read_on_self(statement, needed) for statement in built], sorted(set(stored) | needed)
+
+
+def _read_on_self(statement: cst.SimpleStatementLine, names: set[str]) -> cst.SimpleStatementLine:
+    references = {id(n) for n in name_references(statement) if n.value in names}
+
+    class OnSelf(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            if id(original_node) not in references:
+                return updated_node
+            return cst.Attribute(cst.Name("self"), cst.Name(_stored(original_node.value)))
+
+    result = statement.visit(OnSelf())
+    assert isinstance(result, cst.SimpleStatementLine)
+    return result
 
 
 def _passed_parameters(
@@ -341,11 +387,14 @@ def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> 
 
 
 def _converted(ctx: Context) -> list[Builder]:
-    """Builders that become classes, callees first: those that make layers (``builder_objects``) and
+    """Builders that become classes, callees first: those that make layers (``builder_objects``,
+    ``built_objects``) and
     those that call such a nested builder."""
     program = ctx.program
     converted = {
-        name for name in ctx.builder_objects if program.builder_class(program.builders[name])
+        name
+        for name in (*ctx.builder_objects, *ctx.built_objects)
+        if program.builder_class(program.builders[name])
     }
     added = True
     while added:
@@ -454,10 +503,13 @@ def _as_class(  # type: ignore[no-untyped-def]
     base: str = "tf.keras.Model",
     dropped: frozenset[str] = frozenset(),
     inherits: bool = False,
+    built: list[cst.SimpleStatementLine] | None = None,
 ):
     """``init``: the ``__init__`` parameters, by name, or as the builder's parameters (their
     defaults kept); those in ``stored`` are kept on the instance. ``inherits``: ``call`` takes
-    ``training=None`` after the parameters without default (the caller's flag, ``analysis.builders.flag_owners``)."""
+    ``training=None`` after the parameters without default (the caller's flag, ``analysis.builders.flag_owners``).
+    ``built``: layers sized by the input, made in ``build(self, input_shape)``
+    (``planning.input_sized``)."""
     names = [p if isinstance(p, str) else p.name.value for p in init]
     written = [
         p
@@ -503,12 +555,26 @@ def _as_class(  # type: ignore[no-untyped-def]
             leading_lines=[cst.EmptyLine(indent=False)],
             decorators=[],
         )
+        methods: list[cst.BaseStatement] = [constructor, call]
+        if built:
+            methods.insert(1, _build_method(built))
         return template.with_changes(
-            body=template.body.with_changes(body=[constructor, call]),
+            body=template.body.with_changes(body=methods),
             leading_lines=updated.leading_lines,
         )
 
     return edit
+
+
+def _build_method(built: list[cst.SimpleStatementLine]) -> cst.FunctionDef:
+    """``def build(self, input_shape):`` creating ``built``, which Keras calls with the shape of the
+    class's input before its first call."""
+    method = cst.parse_statement(f"def build(self, {INPUT_SHAPE}):\n    pass\n")
+    assert isinstance(method, cst.FunctionDef) and isinstance(method.body, cst.IndentedBlock)
+    return method.with_changes(
+        body=method.body.with_changes(body=built),
+        leading_lines=[cst.EmptyLine(indent=False)],
+    )
 
 
 _TRAINING_PARAM = cst.Param(

@@ -5,7 +5,9 @@
 through ``slim.arg_scope`` with ``normalizer_fn=slim.batch_norm``, and builds the network under its
 own scope, calling the block once (the block takes the training flag and gives it to its own
 batch norms through an inner `arg_scope`) and repeating it twice with ``slim.repeat`` (TF1 scopes
-``Repeat/block_1``, ``Repeat/block_2``). Contrib batch norm updates its statistics in place
+``Repeat/block_1``, ``Repeat/block_2``). The block's last convolution takes its size from the
+block's input, ``net.get_shape()[3]``, as facenet's blocks do (``net`` rebound only after it): it is
+made in the Keras class's ``build``. Contrib batch norm updates its statistics in place
 (``updates_collections=None``, decay 0.9)."""
 
 import tensorflow as tf
@@ -73,14 +75,18 @@ class Block(tf.keras.layers.Layer):
         self.scale = scale
         self.Conv2d_1x1 = tf.keras.layers.Conv2D(6, 1, padding="same", use_bias=False, name="Conv2d_1x1")
         self.Conv2d_1x1_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_1x1_bn")
-        self.Conv2d_3x3 = tf.keras.layers.Conv2D(6, 3, padding="same", use_bias=False, name="Conv2d_3x3")
+        self.Conv2d_3x3 = tf.keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="Conv2d_3x3")
         self.Conv2d_3x3_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_3x3_bn")
 
+    def build(self, input_shape):
+        self.Up_1x1 = tf.keras.layers.Conv2D(input_shape[3], 1, activation=None, padding="same", name="Up_1x1")
+
     def call(self, net, training, activation_fn=tf.nn.relu):
-        """A residual block: a 1x1 and a 3x3 convolution, added back scaled."""
+        """A residual block: two convolutions, projected back to the input's depth, added back scaled."""
         tower = tf.nn.relu(self.Conv2d_1x1_bn(self.Conv2d_1x1(net), training=training))
         tower = tf.nn.relu(self.Conv2d_3x3_bn(self.Conv2d_3x3(tower), training=training))
-        net += self.scale * tower
+        up = self.Up_1x1(tower)
+        net += self.scale * up
         if activation_fn:
             net = activation_fn(net)
         return net
