@@ -590,7 +590,8 @@ def test_a_layer_sized_by_the_input_of_a_builder_with_module_level_layers_is_lef
 
 
 def test_a_size_read_in_a_function_nested_in_the_builder_is_left() -> None:
-    """``inputs`` there is the nested function's own parameter (twice as deep), not the builder's."""
+    """``inputs`` there is the nested function's own parameter (twice as deep), not the builder's; and a
+    layer made in a nested function is made at each of its calls: left for that first."""
     nested = (
         "def net(inputs, training):\n"
         "    def inner(inputs):\n"
@@ -598,4 +599,19 @@ def test_a_size_read_in_a_function_nested_in_the_builder_is_left() -> None:
         "    h = inner(tf.concat([inputs, inputs], 1))\n"
         '    return tf.layers.batch_normalization(h, training=training, name="bn")\n\n\n'
     )
-    left_by(program("h = net(x, is_training)\n", builder=nested), "BN003", "read `inputs`")
+    left_by(program("h = net(x, is_training)\n", builder=nested), "BN003", "defined inside another")
+
+
+def test_a_layer_made_in_a_function_nested_in_the_builder_is_left() -> None:
+    """TF1 made a new dense and batch norm at each call of ``block`` (two of each here): creating them
+    once in the class would share one layer between both calls (found in review: it was migrated so)."""
+    nested = (
+        "def net(inputs, training):\n"
+        "    def block(h):\n"
+        "        h = tf.layers.dense(h, 8)\n"
+        "        return tf.layers.batch_normalization(h, training=training)\n"
+        "    return block(block(inputs))\n\n\n"
+    )
+    source = program("h = net(x, is_training)\n", builder=nested)
+    left_by(source, "BN001", "defined inside another function: TF1 made a new layer at each call")
+    left_by(source, "BN003", "defined inside another function: TF1 made a new layer at each call")

@@ -163,6 +163,9 @@ class Program:
     repeated_calls: set[int] = field(
         default_factory=set
     )  # ids of calls in a loop, comprehension or lambda (run again and again)
+    nested_calls: set[int] = field(
+        default_factory=set
+    )  # ids of calls in a function or class defined inside a function (made at each call of it)
     defined_in: dict[int, cst.CSTNode] = field(
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
@@ -668,6 +671,8 @@ class Program:
                     program.repeated_calls.add(id(node))
                 if defining:
                     program.defined_in[id(node)] = defining[0]
+                    if any(isinstance(d, cst.FunctionDef) for d in defining[:-1]):
+                        program.nested_calls.add(id(node))
 
             def visit_Name(self, node: cst.Name) -> None:
                 program.names.append(node)

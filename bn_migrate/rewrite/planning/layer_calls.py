@@ -1077,6 +1077,14 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
             "not migrated",
         )
         return False
+    if id(call) in program.nested_calls:
+        ctx.leave(
+            rule,
+            call,
+            "layer made in a function or class defined inside another function: TF1 made a new layer "
+            "at each call of it; not migrated",
+        )
+        return False
     if id(call) in program.defined_in and program.builder_of(call) is None:
         ctx.leave(
             rule,
