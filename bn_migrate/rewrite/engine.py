@@ -102,7 +102,7 @@ def _rewrite_source(
             aliases = None
             if not blockers:
                 aliases = AliasTable.build(module)
-                main = main_function.find(module, aliases)
+                main = main_function.find(module, aliases, source)
                 if isinstance(main, main_function.Refusal):
                     refused = main
                 virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
