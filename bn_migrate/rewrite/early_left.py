@@ -29,6 +29,7 @@ from typing import Any
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.result import Site
 
 ENGINE_RULE = "BN000"
@@ -315,7 +316,7 @@ def _reason(ref: _Reference, tree: ast.Module, identifiers: Counter[str]) -> str
     what = f"`{ref.what}`"
     definition = ref.definition
     if isinstance(definition, ast.ClassDef):
-        return inside_class(
+        return texts.inside_class(
             what, definition.name, definition.lineno, _class_reason(definition, tree)
         )
     known = api.unsupported_reason(ref.qualified)
@@ -323,7 +324,7 @@ def _reason(ref: _Reference, tree: ast.Module, identifiers: Counter[str]) -> str
         return f"{what}: {known}"
     if definition is None:
         raise _Undecided  # module level: the module's session decides
-    return inside_function(
+    return texts.inside_function(
         what, definition.name, definition.lineno, _function_reason(definition, tree, identifiers)
     )
 
@@ -331,13 +332,13 @@ def _reason(ref: _Reference, tree: ast.Module, identifiers: Counter[str]) -> str
 def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
     """``bn_wrappers.refusal`` for a class that calls no batch norm (a name of the tables)."""
     if not any(statement is definition for statement in tree.body):
-        return class_in_block(definition.name)
+        return texts.class_in_block(definition.name)
     methods = [
         s.name
         for s in definition.body
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name != "__init__"
     ]
-    return class_with_methods(definition.name, methods)
+    return texts.class_with_methods(definition.name, methods)
 
 
 def _function_reason(
@@ -348,39 +349,5 @@ def _function_reason(
     if identifiers[definition.name] != 1:
         raise _Undecided  # called or passed: the builder analysis decides
     if not any(statement is definition for statement in tree.body):
-        return FUNCTION_IN_BLOCK
-    return never_called(definition.name)
-
-
-# --- the texts, shared with the engine ----------------------------------------------------------
-
-
-def inside_class(what: str, name: str, line: int, why: str) -> str:
-    return f"{what} inside `class {name}` (line {line}): {why}"
-
-
-def inside_function(what: str, name: str, line: int, why: str) -> str:
-    return f"{what} inside `def {name}` (line {line}): {why}"
-
-
-def class_in_block(name: str) -> str:
-    return f"class `{name}` is defined inside another block: not migrated"
-
-
-def class_with_methods(name: str, methods: list[str]) -> str:
-    shown = ", ".join(methods[:4]) + (", ..." if len(methods) > 4 else "")
-    return (
-        f"class `{name}` builds graph code in its methods ({shown}): a model class is not "
-        "migrated in this version (only batch-norm wrapper classes are: `__init__` storing "
-        "literals, `__call__` returning one batch-norm call)"
-    )
-
-
-FUNCTION_IN_BLOCK = "graph code in a function defined inside another block is not migrated"
-
-
-def never_called(name: str) -> str:
-    return (
-        f"`{name}` is never called in its program (model code for other programs, or unused): it "
-        "becomes a Keras layer class only together with the training code that calls it"
-    )
+        return texts.FUNCTION_IN_BLOCK
+    return texts.never_called(definition.name)
