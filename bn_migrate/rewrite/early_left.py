@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from collections import Counter
 from typing import Any
 
@@ -162,16 +163,13 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program
         imports = _imports(tree)
-        references, identifiers, named = _walk(tree, imports)
+        references, named, written = _walk(tree, imports)
         if not references or any(_read_by_rules(name) for name in named):
             return None
         lines = source.split("\n")
         sites = {
             Site(
-                ENGINE_RULE,
-                ref.node.lineno,
-                _column(lines, ref.node),
-                _reason(ref, tree, identifiers),
+                ENGINE_RULE, ref.node.lineno, _column(lines, ref.node), _reason(ref, tree, written)
             )
             for ref in references
         }
@@ -191,11 +189,9 @@ def _enters_a_graph(statement: ast.stmt) -> bool:
 
 
 def _imports(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name of the module-level imports, when no name they bind is bound
-    anywhere else or twice (``AliasTable`` would call it shadowed, or might) and no import is a star
-    or relative one."""
+    """Local name -> qualified name of the module-level imports, when no name is bound by two of
+    them (``AliasTable`` may call it shadowed) and none is a star or relative import."""
     imports: dict[str, str] = {}
-    top: set[int] = set()
     for statement in tree.body:
         if not isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue
@@ -203,93 +199,195 @@ def _imports(tree: ast.Module) -> dict[str, str]:
             statement.level or any(alias.name == "*" for alias in statement.names)
         ):
             raise _Undecided
-        top.add(id(statement))
         for local, qualified in prefilter._import_bindings(statement):
             if local in imports:
                 raise _Undecided
             imports[local] = qualified
-    for node in ast.walk(tree):
-        if any(name in imports for name in prefilter._names_bound_by(node, top)):
-            raise _Undecided
     return imports
+
+
+_SKIPPED_FIELDS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "type_ignores", "kind", "conversion", "level", "is_async"}
+    | {"id", "attr", "name", "names", "arg", "module", "asname", "rest", "kwd_attrs"}
+)
+"""Fields of ``ast`` nodes that hold no node to walk (identifiers, flags, operators, contexts)."""
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)  # type: ignore[attr-defined]
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+_BINDING_FIELDS: dict[type, str] = {
+    ast.FunctionDef: "name",
+    ast.AsyncFunctionDef: "name",
+    ast.ClassDef: "name",
+    ast.arg: "arg",
+    ast.ExceptHandler: "name",
+    ast.MatchAs: "name",
+    ast.MatchStar: "name",
+    ast.MatchMapping: "rest",
+}
+"""Nodes binding the identifier in one field (``prefilter._names_bound_by``), besides stored
+Names, ``global``/``nonlocal`` and imports inside the module."""
 
 
 def _walk(
     tree: ast.Module, imports: dict[str, str]
-) -> tuple[list[_Reference], Counter[str], set[str]]:
-    """The engine's reference walk (``engine._tf1_references``) over ``tree``; with every identifier
-    written (counted) and the qualified name of every chain rooted at an import, and of each chain
-    inside it (what a rule reading any node of the file could see)."""
+) -> tuple[list[_Reference], set[str], Counter[str]]:
+    """The engine's reference walk (``engine._tf1_references``) over ``tree``, with the qualified
+    name of every chain rooted at an import and of each chain inside it (what a rule reading any node
+    could see), and how many times the name of each module-level function is written as an
+    identifier. Undecided when a name an import binds is bound anywhere else (``AliasTable`` calls
+    it shadowed), or is written where libcst has a Name and ``ast`` a string (``f(tf=...)``)."""
     references: list[_Reference] = []
-    identifiers: Counter[str] = Counter()
     named: set[str] = set()
+    functions = {
+        s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    written: Counter[str] = Counter()
     stack: list[tuple[ast.AST, Any, int]] = [(tree, None, 0)]
+    top = {id(statement) for statement in tree.body}
     while stack:
         node, definition, depth = stack.pop()
         if depth > _DEEPEST:
             raise _Undecided
-        if isinstance(node, ast.Constant):
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                identifiers.update(alias.name.split("."))
-                if alias.asname:
-                    identifiers[alias.asname] += 1
-            continue
-        if isinstance(node, (ast.Attribute, ast.Name)):
-            qualified = _qualify(node, imports)
-            if qualified is not None:
+        kind = type(node)
+        if kind is ast.Name:
+            assert isinstance(node, ast.Name)
+            if node.id in imports:
+                if type(node.ctx) is not ast.Load:
+                    raise _Undecided  # rebound
+                qualified = _canonical(imports[node.id])
                 named.add(qualified)
-            if isinstance(node, ast.Name):
-                identifiers[node.id] += 1
-                if qualified is not None and api.is_tf1_only(qualified):
+                if _is_tf1_only(qualified):
                     references.append(_Reference(node, node.id, qualified, definition))
-                continue
-            identifiers[node.attr] += 1
-            if qualified is not None and api.is_kept_in_tf2(qualified):
-                _count_chain(node.value, identifiers, imports, named)
-                continue
-            if qualified is not None and api.is_tf1_only(qualified):
-                what = _dotted(node)
-                assert what is not None
-                references.append(_Reference(node, what, qualified, definition))
-                _count_chain(node.value, identifiers, imports, named)
-                continue
-            if node.attr in api.LAYER_UPDATE_ATTRIBUTES and qualified is None:
+            elif node.id in functions:
+                written[node.id] += 1
+            continue
+        if kind is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if node.attr in functions:
+                written[node.attr] += 1
+            chain = _qualify(node, imports)
+            if chain is not None:
+                named.add(chain)
+                if _is_kept_in_tf2(chain) or _is_tf1_only(chain):
+                    if _is_tf1_only(chain):
+                        what = _dotted(node)
+                        assert what is not None
+                        references.append(_Reference(node, what, chain, definition))
+                    _name_chain(node.value, imports, named, functions, written)
+                    continue
+            elif node.attr in api.LAYER_UPDATE_ATTRIBUTES:
                 raise _Undecided  # ``.updates``: read by the plumbing rules
             stack.append((node.value, definition, depth + 1))
             continue
-        for name in prefilter._identifiers(node):
-            if name in imports and not isinstance(node, _DEFINITIONS):
-                qualified = api.canonical_name(imports[name])
-                named.add(qualified)
-                if api.is_tf1_only(qualified):
-                    raise _Undecided  # ``f(tf=...)``: libcst's Name, a reference for the engine
-            identifiers[name] += 1
-        if definition is None and isinstance(node, _DEFINITIONS):
+        if kind is ast.Constant:
+            continue
+        if kind is ast.Import or kind is ast.ImportFrom:
+            assert isinstance(node, (ast.Import, ast.ImportFrom))
+            if id(node) not in top and any(
+                (a.asname or a.name.split(".")[0]) in imports for a in node.names
+            ):
+                raise _Undecided  # rebound
+            module = (
+                node.module.split(".") if isinstance(node, ast.ImportFrom) and node.module else []
+            )
+            for name in (*module, *(p for a in node.names for p in (*a.name.split("."), a.asname))):
+                if name in functions:
+                    written[name] += 1
+            continue
+        field = _BINDING_FIELDS.get(kind)
+        if field is not None:
+            name = getattr(node, field)
+            if name in imports:
+                raise _Undecided  # rebound
+            if name in functions:
+                written[name] += 1
+        if kind is ast.Global or kind is ast.Nonlocal:
+            assert isinstance(node, (ast.Global, ast.Nonlocal))
+            if any(name in imports for name in node.names):
+                raise _Undecided  # rebound
+            written.update(name for name in node.names if name in functions)
+        elif kind is ast.keyword or kind is ast.MatchClass:
+            words = [node.arg] if isinstance(node, ast.keyword) else node.kwd_attrs  # type: ignore[attr-defined]
+            for name in words:
+                if name in functions:
+                    written[name] += 1
+                if name in imports:
+                    qualified = _canonical(imports[name])
+                    named.add(qualified)
+                    if _is_tf1_only(qualified):
+                        raise _Undecided  # ``f(tf=...)``: libcst's Name, a reference there
+        if definition is None and kind in _DEFINITION_KINDS:
             definition = node
-        stack.extend((child, definition, depth + 1) for child in ast.iter_child_nodes(node))
-    return references, identifiers, named
+        depth += 1
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if isinstance(value, list):
+                stack.extend(
+                    (item, definition, depth) for item in value if isinstance(item, ast.AST)
+                )
+            elif isinstance(value, ast.AST):
+                stack.append((value, definition, depth))
+    return references, named, written
 
 
-def _count_chain(
-    node: ast.expr, identifiers: Counter[str], imports: dict[str, str], named: set[str]
+_DEFINITION_KINDS = frozenset(_DEFINITIONS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(qualified: str) -> str:
+    return api.canonical_name(qualified)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_tf1_only(qualified: str) -> bool:
+    return api.is_tf1_only(qualified)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_kept_in_tf2(qualified: str) -> bool:
+    return api.is_kept_in_tf2(qualified)
+
+
+def _name_chain(
+    node: ast.expr,
+    imports: dict[str, str],
+    named: set[str],
+    functions: set[str],
+    written: Counter[str],
 ) -> None:
-    """The identifiers and names of a chain the engine does not walk into."""
+    """The names of the chains inside a chain the engine does not walk into."""
     while isinstance(node, ast.Attribute):
-        identifiers[node.attr] += 1
+        if node.attr in functions:
+            written[node.attr] += 1
         qualified = _qualify(node, imports)
         if qualified is not None:
             named.add(qualified)
         node = node.value
-    if isinstance(node, ast.Name):
-        identifiers[node.id] += 1
+    if isinstance(node, ast.Name) and node.id in imports:
+        named.add(_canonical(imports[node.id]))
+    elif isinstance(node, ast.Name) and node.id in functions:
+        written[node.id] += 1
 
 
 def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
     """``AliasTable.qualify``: the canonical name of a chain rooted at an import (its module-level
     ``flags = tf.app.flags`` aliases are names of the tables: such a file is not decided here)."""
-    return prefilter._qualify(node, imports)
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imports:
+        return None
+    return _canonical(".".join([imports[node.id], *reversed(parts)]))
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -311,7 +409,7 @@ def _column(lines: list[str], node: ast.expr) -> int:
     return len(line.encode()[: node.col_offset].decode()) + 1
 
 
-def _reason(ref: _Reference, tree: ast.Module, identifiers: Counter[str]) -> str:
+def _reason(ref: _Reference, tree: ast.Module, written: Counter[str]) -> str:
     """``engine._unclaimed_reason`` for a reference no rule claimed, where it is known here."""
     what = f"`{ref.what}`"
     definition = ref.definition
@@ -325,7 +423,7 @@ def _reason(ref: _Reference, tree: ast.Module, identifiers: Counter[str]) -> str
     if definition is None:
         raise _Undecided  # module level: the module's session decides
     return texts.inside_function(
-        what, definition.name, definition.lineno, _function_reason(definition, tree, identifiers)
+        what, definition.name, definition.lineno, _function_reason(definition, tree, written)
     )
 
 
@@ -342,12 +440,19 @@ def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
 
 
 def _function_reason(
-    definition: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, identifiers: Counter[str]
+    definition: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, written: Counter[str]
 ) -> str:
-    """``engine._why_not_a_builder`` for a function whose name is written only where it is defined:
-    nothing calls it, nothing passes it, so it is no builder."""
-    if identifiers[definition.name] != 1:
-        raise _Undecided  # called or passed: the builder analysis decides
+    """``engine._why_not_a_builder`` for a function nothing can make a builder: one inside another
+    block that no module-level function shares a name with (builders are module-level functions,
+    found by name), or a module-level one whose name is written once, where it is defined (nothing
+    calls it, nothing passes it)."""
     if not any(statement is definition for statement in tree.body):
+        if any(
+            isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == definition.name
+            for s in tree.body
+        ):
+            raise _Undecided  # ``program.builders`` may hold the name
         return texts.FUNCTION_IN_BLOCK
+    if written[definition.name] != 1:
+        raise _Undecided  # called or passed: the builder analysis decides
     return texts.never_called(definition.name)
