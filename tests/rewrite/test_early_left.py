@@ -18,6 +18,8 @@ from bn_migrate.rewrite import early_left, report, runner
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.runner import Mode, RunConfig
+from tests.rewrite.test_runner import make_tree
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "bn_migrate" / "rewrite"
@@ -224,6 +226,25 @@ def test_options_blockers_and_the_switch_send_the_file_to_the_engine(
     assert runner.prefilter_result(source, options=RewriteOptions(library=("x",))) is None
     monkeypatch.setattr(runner, "EARLY_LEFT", False)
     assert runner.prefilter_result(source) is None
+
+
+def test_a_run_reports_the_same_with_the_early_path_on_and_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run level: a file decided early whose program the graph leaves (an import found nowhere,
+    BN016) gets the program's reason, as the engine gives it; the others their early sites."""
+    files = {f"{name}.py": source for name, source in DECIDED.items()}
+    files["lonely_test.py"] = "import nowhere_to_be_found\n" + DECIDED["test_class"]
+    tree = make_tree(tmp_path / "src", files)
+    documents = []
+    for early in (True, False):
+        monkeypatch.setattr(runner, "EARLY_LEFT", early)
+        config = RunConfig(paths=(tree,), mode=Mode.CHECK, jobs=1)
+        document = report.build_report(runner.run_files(config), Mode.CHECK, None)
+        documents.append(json.dumps(document, indent=2, sort_keys=True))
+    assert documents[0] == documents[1]
+    lonely = next(f for f in json.loads(documents[0])["files"] if "lonely" in f["path"])
+    assert {site["rule"] for site in lonely["left"]} == {"BN016"}
 
 
 def test_the_engine_rule_id_is_the_rules_one() -> None:
