@@ -167,9 +167,13 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         if not references or any(_read_by_rules(name) for name in named):
             return None
         lines = source.split("\n")
+        reasons: dict[int, str] = {}  # a definition's own reason, read once
         sites = {
             Site(
-                ENGINE_RULE, ref.node.lineno, _column(lines, ref.node), _reason(ref, tree, written)
+                ENGINE_RULE,
+                ref.node.lineno,
+                _column(lines, ref.node),
+                _reason(ref, tree, written, reasons),
             )
             for ref in references
         }
@@ -253,6 +257,7 @@ def _walk(
     written: Counter[str] = Counter()
     stack: list[tuple[ast.AST, Any, int]] = [(tree, None, 0)]
     top = {id(statement) for statement in tree.body}
+    push = stack.append
     while stack:
         node, definition, depth = stack.pop()
         if depth > _DEEPEST:
@@ -328,14 +333,14 @@ def _walk(
         if definition is None and kind in _DEFINITION_KINDS:
             definition = node
         depth += 1
-        for name in _child_fields(kind):
+        for name in _CHILD_FIELDS.get(kind) or _child_fields(kind):
             value = getattr(node, name)
-            if isinstance(value, list):
-                stack.extend(
-                    (item, definition, depth) for item in value if isinstance(item, ast.AST)
-                )
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push((item, definition, depth))
             elif isinstance(value, ast.AST):
-                stack.append((value, definition, depth))
+                push((value, definition, depth))
     return references, named, written
 
 
@@ -409,22 +414,27 @@ def _column(lines: list[str], node: ast.expr) -> int:
     return len(line.encode()[: node.col_offset].decode()) + 1
 
 
-def _reason(ref: _Reference, tree: ast.Module, written: Counter[str]) -> str:
-    """``engine._unclaimed_reason`` for a reference no rule claimed, where it is known here."""
+def _reason(
+    ref: _Reference, tree: ast.Module, written: Counter[str], reasons: dict[int, str]
+) -> str:
+    """``engine._unclaimed_reason`` for a reference no rule claimed, where it is known here
+    (``reasons``: the definitions' own reasons read so far, by id)."""
     what = f"`{ref.what}`"
     definition = ref.definition
     if isinstance(definition, ast.ClassDef):
-        return texts.inside_class(
-            what, definition.name, definition.lineno, _class_reason(definition, tree)
-        )
+        why = reasons.get(id(definition))
+        if why is None:
+            why = reasons[id(definition)] = _class_reason(definition, tree)
+        return texts.inside_class(what, definition.name, definition.lineno, why)
     known = api.unsupported_reason(ref.qualified)
     if known and not (ref.qualified in api.VARIABLE_SCOPES and definition is not None):
         return f"{what}: {known}"
     if definition is None:
         raise _Undecided  # module level: the module's session decides
-    return texts.inside_function(
-        what, definition.name, definition.lineno, _function_reason(definition, tree, written)
-    )
+    why = reasons.get(id(definition))
+    if why is None:
+        why = reasons[id(definition)] = _function_reason(definition, tree, written)
+    return texts.inside_function(what, definition.name, definition.lineno, why)
 
 
 def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
