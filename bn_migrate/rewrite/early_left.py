@@ -7,15 +7,18 @@ inside a function that nothing in the module names, or with the tables' own reas
 (``OUTSIDE_CANONICAL_SHAPE``), and no rule able to say anything. That last condition is read from
 the names the file refers to: every rule, the planning before it (training function, graph block,
 default session, batch-norm wrapper classes) and the program facts it reads start from a name of
-the API tables (a session maker, a layer, an optimizer...). A file none of whose qualified names
-(nor any module above one) is such a name gets no site from a rule, and no rule claims its
-references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read that way, and why.
+the API tables (a session maker, a layer, an optimizer...), or from a name under a module they test
+names against as a prefix (``RULE_PREFIXES``). A file none of whose chains (a Name or attribute
+chain rooted at an import, and each chain inside one) names such a name gets no site from a rule,
+and no rule claims its references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read
+that way, and why, and ``NAMES_IN_CODE`` the names the code compares against outside the tables.
 
 Everything else answers None ("not known here"): references at module level (the session decides
 their reason), a function called or passed somewhere (the builder analysis decides), ``.updates``
 accesses, shadowed or star imports, text with carriage returns or form feeds, deep trees. The engine
-then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture and example and
-cases built for each condition through both paths and compares the reports byte for byte.
+then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture and example, cases
+built for each condition and a whole run through both paths and compares the reports byte for
+byte; it also checks the name lists against the code.
 
 This module imports neither libcst nor the rules.
 """
