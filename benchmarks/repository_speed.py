@@ -7,6 +7,8 @@ Sections (``--only NAME`` runs some of them):
   ``tf_upgrade_v2 --intree TREE --outtree OUT`` (it ships with the ``tf`` extra) on (a) the installed
   ``tf_slim`` package, a library tree, (b) a BN-dense tree: the TF1 fixtures (``tests/fixtures/tf1``)
   copied ``--copies`` times, and (c) every ``--tree PATH`` given. Goal: bn-migrate at least 5x faster.
+  ``--before CHECKOUT`` runs another checkout's ``bn-migrate`` in the same rounds: its ratio is the
+  "was".
 - ``scaling``: one file holding a TF1 training program and plain functions, repeated to 1x, 4x and
   16x its size: lines/s and peak RSS of ``rewrite --diff -j1``. Goal: time and memory linear in size.
 - ``startup``: ``bn-migrate rewrite FILE`` on a file without TensorFlow against ``python -c pass``.
@@ -80,7 +82,9 @@ def fixture_tree(root: Path, copies: int) -> Path:
     return tree
 
 
-def compare_tree(name: str, tree: Path, scratch: Path, repeat: int) -> None:
+def compare_tree(
+    name: str, tree: Path, scratch: Path, repeat: int, before: Path | None = None
+) -> None:
     out = scratch / "upgraded"
 
     def clear() -> None:
@@ -95,22 +99,26 @@ def compare_tree(name: str, tree: Path, scratch: Path, repeat: int) -> None:
         "--reportfile",
         str(scratch / "report.txt"),
     ]
+    rewrite = [*BN_MIGRATE, "rewrite", "--diff", str(tree)]
+    commands: list[tuple[list[str], Path | None]] = [(rewrite, None), (upgrade, None)]
+    if before:
+        commands.append((rewrite, before))
     # Exit 1: some file failed (Python 2 code, say), on either side; the others were done.
-    pair = paired(
-        [*BN_MIGRATE, "rewrite", "--diff", str(tree)],
-        upgrade,
-        repeat,
-        before=clear,
-        warmup=0,
-        ok=(0, 1),
-    )
+    samples = interleaved(commands, repeat, before=clear, warmup=0, ok=(0, 1))
+    pair = Pair(samples[0], samples[1])
     lines = lines_in(tree)
     files = len(list(tree.rglob("*.py")))
     print(f"{name}: {files} files, {lines} lines (median of {repeat})")
     print(show("bn-migrate rewrite --diff", pair.a, lines))
     print(show("tf_upgrade_v2 --intree --outtree", pair.b, lines))
     print(f"  tf_upgrade_v2 / bn-migrate: {1 / pair.ratio:.2f}x (goal >= 5x)")
-    SUMMARY.append((f"tree speed vs tf_upgrade_v2: {name}", f"{1 / pair.ratio:.2f}x", ">= 5x"))
+    measured = f"{1 / pair.ratio:.2f}x"
+    if before:
+        was = Pair(samples[2], samples[1])
+        print(show(f"the same, {before}", was.a, lines))
+        print(f"  tf_upgrade_v2 / {before}, in the same rounds: {1 / was.ratio:.2f}x")
+        measured += f" (was {1 / was.ratio:.2f}x)"
+    SUMMARY.append((f"tree speed vs tf_upgrade_v2: {name}", measured, ">= 5x"))
 
 
 def section_trees(scratch: Path, args: argparse.Namespace) -> None:
@@ -121,10 +129,11 @@ def section_trees(scratch: Path, args: argparse.Namespace) -> None:
     if library is None:
         print("trees: tf_slim not installed, library tree skipped")
     else:
-        compare_tree("tf_slim (library tree)", library, scratch, args.repeat)
-    compare_tree("BN-dense tree", fixture_tree(scratch, args.copies), scratch, args.repeat)
+        compare_tree("tf_slim (library tree)", library, scratch, args.repeat, args.before)
+    dense = fixture_tree(scratch, args.copies)
+    compare_tree("BN-dense tree", dense, scratch, args.repeat, args.before)
     for tree in args.tree:
-        compare_tree(str(tree), tree, scratch, args.repeat)
+        compare_tree(str(tree), tree, scratch, args.repeat, args.before)
 
 
 # --- scaling -----------------------------------------------------------------------------------------
@@ -363,7 +372,8 @@ def main() -> int:
     parser.add_argument(
         "--before",
         type=Path,
-        help="another checkout of bn_migrate (the code before a change), run in the same rounds (copy)",
+        help="another checkout of bn_migrate (the code before a change), run in the same rounds "
+        "(trees, copy)",
     )
     args = parser.parse_args()
     floor = run([sys.executable, "-c", "pass"]).peak_mb

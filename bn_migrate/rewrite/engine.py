@@ -19,6 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, per_call, trees, walks
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
@@ -102,7 +103,7 @@ def _rewrite_source(
             aliases = None
             if not blockers:
                 aliases = AliasTable.build(module)
-                main = main_function.find(module, aliases)
+                main = main_function.find(module, aliases, source)
                 if isinstance(main, main_function.Refusal):
                     refused = main
                 virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
@@ -711,7 +712,7 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         return where.start.line if where else 1
 
     if definition not in ctx.module.body:
-        return "graph code in a function defined inside another block is not migrated"
+        return texts.FUNCTION_IN_BLOCK
     values = [
         n
         for n in program.names
@@ -723,10 +724,7 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
             "slim.repeat): the layers made through it are not followed; not migrated"
         )
     if not calls:
-        return (
-            f"`{name}` is never called in its program (model code for other programs, or unused): it "
-            "becomes a Keras layer class only together with the training code that calls it"
-        )
+        return texts.never_called(name)
     for call in calls:
         if id(call) in program.repeated_calls:
             return (
@@ -780,10 +778,10 @@ def _unclaimed_reason(
     program = ctx.program
     definition = reference.definition
     if isinstance(definition, cst.ClassDef):  # the class is the first blocker
-        where = (
-            f"inside `class {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        line = ctx.positions[definition].start.line
+        return texts.inside_class(
+            what, definition.name.value, line, _not_a_wrapper(ctx, definition)
         )
-        return f"{what} {where}: {_not_a_wrapper(ctx, definition)}"
     known = api.unsupported_reason(reference.qualified) if reference.qualified else None
     if (
         known
@@ -791,10 +789,10 @@ def _unclaimed_reason(
         and isinstance(definition, cst.FunctionDef)
         and definition.name.value not in program.builders
     ):  # the scope would be read in a builder: why the function is not one is the reason
-        where = (
-            f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"
+        line = ctx.positions[definition].start.line
+        return texts.inside_function(
+            what, definition.name.value, line, _not_a_builder(ctx, definition)
         )
-        return f"{what} {where}: {_not_a_builder(ctx, definition)}"
     if known:
         return f"{what}: {known}"
     if definition is not None:
@@ -803,7 +801,11 @@ def _unclaimed_reason(
         )
         if isinstance(definition, cst.FunctionDef) and definition.name.value in program.builders:
             return f"{what} {where}, a builder: this construct is not migrated in builders"
-        return f"{what} {where}: {_not_a_builder(ctx, definition)}"
+        assert isinstance(definition, cst.FunctionDef)  # a class returned above
+        line = ctx.positions[definition].start.line
+        return texts.inside_function(
+            what, definition.name.value, line, _not_a_builder(ctx, definition)
+        )
     if program.session is None and interactive:
         return (
             f"{what}: the module's `InteractiveSession` is not made as `sess = "

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from bn_migrate.errors import BnMigrateError
-from bn_migrate.rewrite import formats, prefilter, report
+from bn_migrate.rewrite import early_left, formats, prefilter, report
 from bn_migrate.rewrite import notebook as nbcells
 from bn_migrate.rewrite.analysis import per_call, trees
 from bn_migrate.rewrite.formats import OutputFormat
@@ -1024,7 +1024,7 @@ def engine_transform(
 ) -> RewriteResult:
     """The engine's ``rewrite_source``, imported (with libcst and the rules, about a second) only
     when a file needs it (:func:`prefilter_result`)."""
-    decided = prefilter_result(source, blockers)
+    decided = prefilter_result(source, blockers, options)
     if decided is not None:
         return decided
     from bn_migrate.rewrite.engine import rewrite_source
@@ -1033,22 +1033,46 @@ def engine_transform(
     return rewrite_source(source, path=path, options=options, **program)
 
 
-def prefilter_result(source: str, blockers: Sequence[Site] = ()) -> RewriteResult | None:
+EARLY_LEFT = True
+"""Decide files :func:`early_left.left_sites` knows to be left before the engine (tests turn it off
+to compare both paths)."""
+
+
+def prefilter_result(
+    source: str, blockers: Sequence[Site] = (), options: Any = None, *, early: bool = True
+) -> RewriteResult | None:
     """The engine's result for ``source`` when it is known without the engine, else None: a file the
     prefilter leaves costs its ``ast.parse`` at most, and so does a file with TF1 code that another
-    module of its program can change (left with ``blockers``). The BN019 warnings
+    module of its program can change (left with ``blockers``); a file whose every left site
+    ``early_left`` knows (default ``options``, ``early`` and no blockers: only once the program graph
+    has said the file has none) costs that parse and a walk of its tree. The BN019 warnings
     (``analysis.per_call``) of those files come from the same ``ast`` tree."""
     if not prefilter.may_contain_tf(source) and not per_call.may_make_layers(source):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     tree = prefilter.parsed(source)  # once, for the questions below
-    if tree is not None and prefilter.leaves_unchanged(source, tree):
+    if tree is None:
+        return None  # the engine says where it does not parse
+    if prefilter.leaves_unchanged(source, tree):
         warnings = per_call.per_call_sites(tree, source)
         return RewriteResult(status=Status.UNCHANGED, code=source, warnings=warnings)
-    if blockers and tree is not None and _certainly_tf1(tree):
+    left: list[Site] | None = None
+    if blockers and _certainly_tf1(tree):
         left = sorted(set(blockers), key=lambda s: (s.line, s.col, s.rule, s.message))
+    elif not blockers and early and EARLY_LEFT and _default(options):
+        left = early_left.left_sites(source, tree)
+    if left:
         warnings = per_call.per_call_sites(tree, source)
         return RewriteResult(status=Status.SKIPPED, code=source, left=left, warnings=warnings)
     return None  # the tree is not kept alive here while libcst builds its own
+
+
+def _default(options: Any) -> bool:
+    """No option that changes what the engine decides (``--library``, the BN choices)."""
+    if options is None:
+        return True
+    from bn_migrate.rewrite.options import RewriteOptions
+
+    return bool(options == RewriteOptions())
 
 
 def _certainly_tf1(tree: ast.Module) -> bool:
@@ -1075,7 +1099,8 @@ class _Decided:
 
 def _decided_here(jobs: Sequence[FileJob], settings: JobSettings) -> _Decided | None:
     """The outcomes of the jobs whose bytes mention TensorFlow, when no file needs the engine; None
-    as soon as one does: its bytes mention TensorFlow and the prefilter cannot leave it, or it is a
+    as soon as one does: its bytes mention TensorFlow and the prefilter cannot leave it unchanged (a
+    file ``early_left`` could leave too: the blockers of its program come first), or it is a
     notebook (its code is in its cells: the JSON text says nothing), or TensorFlow may come through a
     star import (the program graph says). Files are read until the first such one; each file that
     mentions TensorFlow is decided on that read, as the run would decide it, once (its copy under
@@ -1091,7 +1116,7 @@ def _decided_here(jobs: Sequence[FileJob], settings: JobSettings) -> _Decided | 
     def prefilter_only(
         source: str, *, path: str, options: Any = None, blockers: Sequence[Site] = ()
     ) -> RewriteResult:
-        decided = prefilter_result(source, blockers)
+        decided = prefilter_result(source, blockers, options, early=False)  # blockers unknown
         if decided is None:
             needed.append(path)
             return RewriteResult(status=Status.UNCHANGED, code=source)  # dropped: see below

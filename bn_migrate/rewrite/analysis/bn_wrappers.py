@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names, dotted
 from bn_migrate.rewrite.analysis.syntax import call_target, contains, is_docstring, is_literal
 from bn_migrate.rewrite.analysis.walks import walk
@@ -121,7 +122,7 @@ def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -
     """Why graph code in ``definition`` is not migrated: the first wrapper condition it fails."""
     name = definition.name.value
     if not any(statement is definition for statement in module.body):
-        return f"class `{name}` is defined inside another block: not migrated"
+        return texts.class_in_block(name)
     if _calls_batch_norm(definition, aliases):
         try:
             _wrapper(module, aliases, definition)
@@ -132,12 +133,7 @@ def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -
         for s in definition.body.body
         if isinstance(s, cst.FunctionDef) and s.name.value != "__init__"
     ]
-    shown = ", ".join(methods[:4]) + (", ..." if len(methods) > 4 else "")
-    return (
-        f"class `{name}` builds graph code in its methods ({shown}): a model class is not "
-        "migrated in this version (only batch-norm wrapper classes are: `__init__` storing "
-        "literals, `__call__` returning one batch-norm call)"
-    )
+    return texts.class_with_methods(name, methods)
 
 
 def _calls_batch_norm(definition: cst.ClassDef, aliases: AliasTable) -> bool:

@@ -330,10 +330,15 @@ def _text(code: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def find(module: cst.Module, aliases: AliasTable) -> MainFunction | Refusal | None:
+def find(
+    module: cst.Module, aliases: AliasTable, code: str | None = None
+) -> MainFunction | Refusal | None:
     """The module's training function when the program is its body; the condition it fails when it
-    is not (see the module docstring); None when the module's sessions are not all in one function."""
-    if not module.body or any(m in module.code for m in _MARKERS):
+    is not (see the module docstring); None when the module's sessions are not all in one function.
+    ``code``: ``module``'s text when the caller has it (generating it from the tree costs about a
+    third of the analysis of a file that is left)."""
+    code = module.code if code is None else code
+    if not module.body or any(m in code for m in _MARKERS):
         return None
     definition = _training_function(module, aliases)
     if definition is None:

@@ -1,0 +1,471 @@
+"""Deciding, with ``ast`` and before libcst, that a file is left, with every site the engine would list.
+
+A file is left when any TF1 reference is left, and its report lists every one of them; so a file is
+decided here only when every site of the engine's report is known from CPython's tree: the file's TF1
+references (``engine._tf1_references``, the same walk over the ``ast`` tree) each inside a class or
+inside a function that nothing in the module names, or with the tables' own reason
+(``OUTSIDE_CANONICAL_SHAPE``), and no rule able to say anything. That last condition is read from
+the names the file refers to: every rule, the planning before it (training function, graph block,
+default session, batch-norm wrapper classes) and the program facts it reads start from a name of
+the API tables (a session maker, a layer, an optimizer...), or from a name under a module they test
+names against as a prefix (``RULE_PREFIXES``). A file none of whose chains (a Name or attribute
+chain rooted at an import, and each chain inside one) names such a name gets no site from a rule,
+and no rule claims its references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read
+that way, and why, and ``NAMES_IN_CODE`` the names the code compares against outside the tables.
+
+Everything else answers None ("not known here"): references at module level (the session decides
+their reason), a function called or passed somewhere (the builder analysis decides), ``.updates``
+accesses, shadowed or star imports, text with carriage returns or form feeds, deep trees. The engine
+then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture and example, cases
+built for each condition and a whole run through both paths and compares the reports byte for
+byte; it also checks the name lists against the code.
+
+This module imports neither libcst nor the rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+from collections import Counter
+from typing import Any
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite import prefilter
+from bn_migrate.rewrite import reason_texts as texts
+from bn_migrate.rewrite.result import Site
+
+ENGINE_RULE = "BN000"
+"""``rules.ENGINE_RULE`` (that package imports every rule, and libcst)."""
+
+TABLES_READ_ELSEWHERE = frozenset(
+    {
+        "TF1_ONLY",  # the reference walk (done here) and rules acting on names of other tables
+        "TF2_UNDER_TF1_ONLY",  # the same
+        "OUTSIDE_CANONICAL_SHAPE",  # the engine's reasons (given here)
+        "_CANONICAL_MODULES",  # canonicalization (applied here)
+        "_CANONICAL_PREFIXES",
+        "GRAPH_SETUP_CALLS",  # BN009 only, which acts only on a module with a session (a maker)
+        "TENSORFLOW_PACKAGES",  # package roots: the program graph; arg_scope (its names gate it)
+        "SCOPE_SAFE_PACKAGES",
+        "TF",  # the root every file names
+        "SLIM_LAYERS_PREFIX",  # arg_scope facts (no site without an arg_scope, a name), layer specs
+        "FLOAT32_DTYPES",  # dtypes read as arguments of calls of other tables' names
+        "VARIABLE_DTYPES",
+        "INITIALIZER_DTYPES",
+        "OS_PATH_JOIN",  # a Saver's path (a name), in a module with a session
+    }
+)
+"""Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""
+
+RULE_PREFIXES = (
+    api.KERAS_LAYERS_MODULE,
+    *(prefix.rstrip(".") for prefix in api.KERAS_STATEFUL_PREFIXES),
+    api.TF_LAYERS,
+    api.SUMMARY_MODULE,
+    api.TF_DATA,
+    "tensorflow.keras",  # rules.bn009_keras_graph
+)
+"""Modules the rules and the analysis test names against as prefixes (``startswith``): a name under
+one makes a file undecidable here too."""
+
+NAMES_IN_CODE = (
+    "tensorflow.Graph",  # planning.graph_wrapper
+    "tensorflow.InteractiveSession",  # planning.interactive_session, engine
+    "tensorflow.app.run",  # planning.main_function
+    "tensorflow.python.platform.flags.FLAGS",  # planning.inlined_modules
+    "tensorflow.Variable",  # rules.bn014_graph_variables, analysis.handwritten
+    "tensorflow.int32",  # rules.bn006_optimizer
+    "tensorflow.int64",
+    "tensorflow.compat.v2",  # rules.bn015_op_renames (a prefix)
+    "tensorflow.cast",  # rules.bn011_losses
+    "tensorflow.constant",  # analysis.handwritten
+    "tensorflow.nn.moments",
+    "tensorflow.train.ExponentialMovingAverage",
+    "tensorflow.control_dependencies",
+    "tensorflow.identity",
+    "tensorflow.cond",
+    "tensorflow.nn.batch_normalization",
+)
+"""Qualified names written in the code of the rules and the analysis rather than in the tables
+(``tests/rewrite/test_early_left.py`` checks the list is complete)."""
+
+_DEEPEST = 60
+"""Deeper trees go to the engine (libcst's recursion may give up where CPython does not)."""
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _strings(value: Any, found: set[str], seen: set[int]) -> None:
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, str):
+        found.add(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _strings(key, found, seen)
+            _strings(item, found, seen)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _strings(item, found, seen)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            _strings(getattr(value, item.name), found, seen)
+
+
+def _rule_names() -> frozenset[str]:
+    """Every string of the API tables but those of ``TABLES_READ_ELSEWHERE``, with the names of
+    ``NAMES_IN_CODE``, in written and canonical form."""
+    found: set[str] = set(NAMES_IN_CODE)
+    for name, value in vars(api).items():
+        if name.startswith("__") or name in TABLES_READ_ELSEWHERE or isinstance(value, type):
+            continue
+        if callable(value):
+            continue
+        _strings(value, found, set())
+    return frozenset(found | {api.canonical_name(name) for name in found})
+
+
+RULE_NAMES = _rule_names()
+"""The names a rule, a planner or a program fact starts from (see the module docstring)."""
+
+
+def _read_by_rules(qualified: str) -> bool:
+    """Whether a rule may start from ``qualified``. A name of one part is a package root (``import
+    numpy``): the tables' one-word strings are parameter names, and package roots the program graph
+    reads (``analysis.modules``), not a rule."""
+    return "." in qualified and (
+        qualified in RULE_NAMES or qualified.startswith(_UNDER_RULE_PREFIXES)
+    )
+
+
+_UNDER_RULE_PREFIXES = tuple(prefix + "." for prefix in RULE_PREFIXES)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reference:
+    node: ast.expr
+    what: str
+    qualified: str
+    definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None
+
+
+class _Undecided(Exception):
+    """Something only the engine can decide."""
+
+
+def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
+    """The sites the engine lists for ``source`` (parsed as ``tree``) when it leaves the file, sorted
+    as the engine sorts them; None when that is not known here (see the module docstring). Only for a
+    file read on its own: no blockers, default options."""
+    if "\r" in source or "\f" in source:
+        return None  # places are counted in lines of ``\n``
+    try:
+        if any(_enters_a_graph(statement) for statement in tree.body):
+            return None  # ``planning.graph_wrapper``: the module's graph block is read as a program
+        imports = _imports(tree)
+        references, named, written = _walk(tree, imports)
+        if not references or any(_read_by_rules(name) for name in named):
+            return None
+        lines = source.split("\n")
+        reasons: dict[int, str] = {}  # a definition's own reason, read once
+        sites = {
+            Site(
+                ENGINE_RULE,
+                ref.node.lineno,
+                _column(lines, ref.node),
+                _reason(ref, tree, written, reasons),
+            )
+            for ref in references
+        }
+    except _Undecided:
+        return None
+    return sorted(sites, key=lambda s: (s.line, s.col, s.rule, s.message))
+
+
+def _enters_a_graph(statement: ast.stmt) -> bool:
+    """``with X.as_default():`` (``graph_wrapper.entered_graph``, whatever ``X`` is)."""
+    return isinstance(statement, (ast.With, ast.AsyncWith)) and any(
+        isinstance(item.context_expr, ast.Call)
+        and isinstance(item.context_expr.func, ast.Attribute)
+        and item.context_expr.func.attr == "as_default"
+        for item in statement.items
+    )
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name of the module-level imports, when no name is bound by two of
+    them (``AliasTable`` may call it shadowed) and none is a star or relative import."""
+    imports: dict[str, str] = {}
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(statement, ast.ImportFrom) and (
+            statement.level or any(alias.name == "*" for alias in statement.names)
+        ):
+            raise _Undecided
+        for local, qualified in prefilter._import_bindings(statement):
+            if local in imports:
+                raise _Undecided
+            imports[local] = qualified
+    return imports
+
+
+_SKIPPED_FIELDS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "type_ignores", "kind", "conversion", "level", "is_async"}
+    | {"id", "attr", "name", "names", "arg", "module", "asname", "rest", "kwd_attrs"}
+)
+"""Fields of ``ast`` nodes that hold no node to walk (identifiers, flags, operators, contexts)."""
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)  # type: ignore[attr-defined]
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+_BINDING_FIELDS: dict[type, str] = {
+    ast.FunctionDef: "name",
+    ast.AsyncFunctionDef: "name",
+    ast.ClassDef: "name",
+    ast.arg: "arg",
+    ast.ExceptHandler: "name",
+    ast.MatchAs: "name",
+    ast.MatchStar: "name",
+    ast.MatchMapping: "rest",
+}
+"""Nodes binding the identifier in one field (``prefilter._names_bound_by``), besides stored
+Names, ``global``/``nonlocal`` and imports inside the module."""
+
+
+def _walk(
+    tree: ast.Module, imports: dict[str, str]
+) -> tuple[list[_Reference], set[str], Counter[str]]:
+    """The engine's reference walk (``engine._tf1_references``) over ``tree``, with the qualified
+    name of every chain rooted at an import and of each chain inside it (what a rule reading any node
+    could see), and how many times the name of each module-level function is written as an
+    identifier. Undecided when a name an import binds is bound anywhere else (``AliasTable`` calls
+    it shadowed), or is written where libcst has a Name and ``ast`` a string (``f(tf=...)``)."""
+    references: list[_Reference] = []
+    named: set[str] = set()
+    functions = {
+        s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    written: Counter[str] = Counter()
+    stack: list[tuple[ast.AST, Any, int]] = [(tree, None, 0)]
+    top = {id(statement) for statement in tree.body}
+    push = stack.append
+    while stack:
+        node, definition, depth = stack.pop()
+        if depth > _DEEPEST:
+            raise _Undecided
+        kind = type(node)
+        if kind is ast.Name:
+            assert isinstance(node, ast.Name)
+            if node.id in imports:
+                if type(node.ctx) is not ast.Load:
+                    raise _Undecided  # rebound
+                qualified = _canonical(imports[node.id])
+                named.add(qualified)
+                if _is_tf1_only(qualified):
+                    references.append(_Reference(node, node.id, qualified, definition))
+            elif node.id in functions:
+                written[node.id] += 1
+            continue
+        if kind is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if node.attr in functions:
+                written[node.attr] += 1
+            chain = _qualify(node, imports)
+            if chain is not None:
+                named.add(chain)
+                if _is_kept_in_tf2(chain) or _is_tf1_only(chain):
+                    if _is_tf1_only(chain):
+                        what = _dotted(node)
+                        assert what is not None
+                        references.append(_Reference(node, what, chain, definition))
+                    _name_chain(node.value, imports, named, functions, written)
+                    continue
+            elif node.attr in api.LAYER_UPDATE_ATTRIBUTES:
+                raise _Undecided  # ``.updates``: read by the plumbing rules
+            stack.append((node.value, definition, depth + 1))
+            continue
+        if kind is ast.Constant:
+            continue
+        if kind is ast.Import or kind is ast.ImportFrom:
+            assert isinstance(node, (ast.Import, ast.ImportFrom))
+            if id(node) not in top and any(
+                (a.asname or a.name.split(".")[0]) in imports for a in node.names
+            ):
+                raise _Undecided  # rebound
+            module = (
+                node.module.split(".") if isinstance(node, ast.ImportFrom) and node.module else []
+            )
+            for name in (*module, *(p for a in node.names for p in (*a.name.split("."), a.asname))):
+                if name in functions:
+                    written[name] += 1
+            continue
+        field = _BINDING_FIELDS.get(kind)
+        if field is not None:
+            name = getattr(node, field)
+            if name in imports:
+                raise _Undecided  # rebound
+            if name in functions:
+                written[name] += 1
+        if kind is ast.Global or kind is ast.Nonlocal:
+            assert isinstance(node, (ast.Global, ast.Nonlocal))
+            if any(name in imports for name in node.names):
+                raise _Undecided  # rebound
+            written.update(name for name in node.names if name in functions)
+        elif kind is ast.keyword or kind is ast.MatchClass:
+            words = [node.arg] if isinstance(node, ast.keyword) else node.kwd_attrs  # type: ignore[attr-defined]
+            for name in words:
+                if name in functions:
+                    written[name] += 1
+                if name in imports:
+                    qualified = _canonical(imports[name])
+                    named.add(qualified)
+                    if _is_tf1_only(qualified):
+                        raise _Undecided  # ``f(tf=...)``: libcst's Name, a reference there
+        if definition is None and kind in _DEFINITION_KINDS:
+            definition = node
+        depth += 1
+        for name in _CHILD_FIELDS.get(kind) or _child_fields(kind):
+            value = getattr(node, name)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push((item, definition, depth))
+            elif isinstance(value, ast.AST):
+                push((value, definition, depth))
+    return references, named, written
+
+
+_DEFINITION_KINDS = frozenset(_DEFINITIONS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(qualified: str) -> str:
+    return api.canonical_name(qualified)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_tf1_only(qualified: str) -> bool:
+    return api.is_tf1_only(qualified)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_kept_in_tf2(qualified: str) -> bool:
+    return api.is_kept_in_tf2(qualified)
+
+
+def _name_chain(
+    node: ast.expr,
+    imports: dict[str, str],
+    named: set[str],
+    functions: set[str],
+    written: Counter[str],
+) -> None:
+    """The names of the chains inside a chain the engine does not walk into."""
+    while isinstance(node, ast.Attribute):
+        if node.attr in functions:
+            written[node.attr] += 1
+        qualified = _qualify(node, imports)
+        if qualified is not None:
+            named.add(qualified)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in imports:
+        named.add(_canonical(imports[node.id]))
+    elif isinstance(node, ast.Name) and node.id in functions:
+        written[node.id] += 1
+
+
+def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
+    """``AliasTable.qualify``: the canonical name of a chain rooted at an import (its module-level
+    ``flags = tf.app.flags`` aliases are names of the tables: such a file is not decided here)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imports:
+        return None
+    return _canonical(".".join([imports[node.id], *reversed(parts)]))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``names.dotted``: ``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _column(lines: list[str], node: ast.expr) -> int:
+    """libcst's 1-based column (characters) of ``node`` (``ast`` counts UTF-8 bytes)."""
+    line = lines[node.lineno - 1]
+    if line.isascii():
+        return node.col_offset + 1
+    return len(line.encode()[: node.col_offset].decode()) + 1
+
+
+def _reason(
+    ref: _Reference, tree: ast.Module, written: Counter[str], reasons: dict[int, str]
+) -> str:
+    """``engine._unclaimed_reason`` for a reference no rule claimed, where it is known here
+    (``reasons``: the definitions' own reasons read so far, by id)."""
+    what = f"`{ref.what}`"
+    definition = ref.definition
+    if isinstance(definition, ast.ClassDef):
+        why = reasons.get(id(definition))
+        if why is None:
+            why = reasons[id(definition)] = _class_reason(definition, tree)
+        return texts.inside_class(what, definition.name, definition.lineno, why)
+    known = api.unsupported_reason(ref.qualified)
+    if known and not (ref.qualified in api.VARIABLE_SCOPES and definition is not None):
+        return f"{what}: {known}"
+    if definition is None:
+        raise _Undecided  # module level: the module's session decides
+    why = reasons.get(id(definition))
+    if why is None:
+        why = reasons[id(definition)] = _function_reason(definition, tree, written)
+    return texts.inside_function(what, definition.name, definition.lineno, why)
+
+
+def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
+    """``bn_wrappers.refusal`` for a class that calls no batch norm (a name of the tables)."""
+    if not any(statement is definition for statement in tree.body):
+        return texts.class_in_block(definition.name)
+    methods = [
+        s.name
+        for s in definition.body
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name != "__init__"
+    ]
+    return texts.class_with_methods(definition.name, methods)
+
+
+def _function_reason(
+    definition: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, written: Counter[str]
+) -> str:
+    """``engine._why_not_a_builder`` for a function nothing can make a builder: one inside another
+    block that no module-level function shares a name with (builders are module-level functions,
+    found by name), or a module-level one whose name is written once, where it is defined (nothing
+    calls it, nothing passes it)."""
+    if not any(statement is definition for statement in tree.body):
+        if any(
+            isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == definition.name
+            for s in tree.body
+        ):
+            raise _Undecided  # ``program.builders`` may hold the name
+        return texts.FUNCTION_IN_BLOCK
+    if written[definition.name] != 1:
+        raise _Undecided  # called or passed: the builder analysis decides
+    return texts.never_called(definition.name)
