@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bn_migrate.rewrite.tf2_api import in_tf2
+
 _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
     ("tensorflow.compat.v2.", "tensorflow."),
@@ -410,12 +412,15 @@ def is_kept_in_tf2(qualified: str) -> bool:
 
 
 def is_tf1_only(qualified: str) -> bool:
-    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names), and is not
-    one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
+    """True when ``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (canonical names), or is a
+    public ``tensorflow`` name TF2 does not have (``tf2_api``: ``tf.sub``, ``tf.image.resize_bilinear``),
+    and is not one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
     if is_kept_in_tf2(qualified):
         return False
     parts = qualified.split(".")
-    return any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1))
+    if any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1)):
+        return True
+    return in_tf2(qualified) is False
 
 
 def is_tensorflow(qualified: str) -> bool:
@@ -1218,7 +1223,18 @@ def unsupported_reason(qualified: str) -> str | None:
         reason = OUTSIDE_CANONICAL_SHAPE.get(".".join(parts[:i]))
         if reason is not None:
             return reason
+    if not any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1)) and (
+        in_tf2(qualified) is False
+    ):
+        return NOT_IN_TF2
     return None
+
+
+NOT_IN_TF2 = (
+    "TensorFlow 2 has no such name (it is not in the public API of TensorFlow 2.21, nor does a rule "
+    "of this version migrate it): a migrated file cannot keep it; replace it by hand with what "
+    "TensorFlow 2 calls it, then run the migration again"
+)
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,9 @@ def test_a_group_named_by_its_name_argument_is_an_initializer() -> None:
 
 def test_an_initializer_of_chosen_variables_is_left_as_the_engine_says() -> None:
     before = _named("tf.variables_initializer(tf.global_variables())")
-    result = assert_rewrite(before, None, left=[("BN000", 13)])
-    assert "`tf.global_variables` in the graph" in result.left[0].message
+    result = assert_rewrite(before, None, left=[("BN000", 13), ("BN000", 13)])
+    assert "`tf.variables_initializer`: TensorFlow 2 has no such name" in result.left[0].message
+    assert "`tf.global_variables` in the graph" in result.left[1].message
 
 
 def test_a_same_named_function_from_another_module_is_not_an_initializer() -> None:
