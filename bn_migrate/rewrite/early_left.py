@@ -34,6 +34,7 @@ from typing import Any
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
+from bn_migrate.rewrite.ast_names import dotted, qualify
 from bn_migrate.rewrite.result import Site
 
 ENGINE_RULE = "BN000"
@@ -282,12 +283,12 @@ def _walk(
             assert isinstance(node, ast.Attribute)
             if node.attr in functions:
                 written[node.attr] += 1
-            chain = _qualify(node, imports)
+            chain = qualify(node, imports, _canonical)
             if chain is not None:
                 named.add(chain)
                 if _is_kept_in_tf2(chain) or _is_tf1_only(chain):
                     if _is_tf1_only(chain):
-                        what = _dotted(node)
+                        what = dotted(node)
                         assert what is not None
                         references.append(_Reference(node, what, chain, definition))
                     _name_chain(node.value, imports, named, functions, written)
@@ -376,7 +377,7 @@ def _name_chain(
     while isinstance(node, ast.Attribute):
         if node.attr in functions:
             written[node.attr] += 1
-        qualified = _qualify(node, imports)
+        qualified = qualify(node, imports, _canonical)
         if qualified is not None:
             named.add(qualified)
         node = node.value
@@ -384,29 +385,6 @@ def _name_chain(
         named.add(_canonical(imports[node.id]))
     elif isinstance(node, ast.Name) and node.id in functions:
         written[node.id] += 1
-
-
-def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
-    """``AliasTable.qualify``: the canonical name of a chain rooted at an import (its module-level
-    ``flags = tf.app.flags`` aliases are names of the tables: such a file is not decided here)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in imports:
-        return None
-    return _canonical(".".join([imports[node.id], *reversed(parts)]))
-
-
-def _dotted(node: ast.expr) -> str | None:
-    """``names.dotted``: ``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
 
 
 def _column(lines: list[str], node: ast.expr) -> int:

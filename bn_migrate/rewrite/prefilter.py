@@ -18,6 +18,7 @@ import re
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import trees
+from bn_migrate.rewrite.ast_names import qualify
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -114,7 +115,7 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if isinstance(node, ast.Attribute):
-            qualified = _qualify(node, imports)
+            qualified = qualify(node, imports)
             if qualified is not None and api.is_tf1_only(qualified):
                 return True
             if qualified is None and node.attr in api.LAYER_UPDATE_ATTRIBUTES:
@@ -151,17 +152,6 @@ def _module_imports(tree: ast.Module) -> dict[str, str]:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             bindings.update(_import_bindings(statement))
     return bindings
-
-
-def _qualify(node: ast.expr, imports: dict[str, str]) -> str | None:
-    """Canonical name of a Name/Attribute chain rooted at an import (``AliasTable.qualify``)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in imports:
-        return None
-    return api.canonical_name(".".join([imports[node.id], *reversed(parts)]))
 
 
 def _may_be_tf_member(source: str, word: str, aliases: set[str]) -> bool:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.ast_names import dotted
 from bn_migrate.rewrite.notebook import (
     NOTEBOOK_SUFFIX,
     JoinedCells,
@@ -545,14 +546,14 @@ class _ImportReader:
             self.facts.imports.sort(key=lambda e: (e.line, e.col, str(e.target)))
 
     def visit_Call(self, node: ast.Call) -> None:
-        name = _dotted(node.func)
+        name = dotted(node.func)
         if name in _DYNAMIC_IMPORTS:
             self.facts.dynamic.append((node.lineno, node.col_offset + 1, name))
         elif name is not None and name.startswith("sys.path."):
             self.changes_sys_path = True
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        if any(_dotted(t) == "sys.path" for t in node.targets):
+        if any(dotted(t) == "sys.path" for t in node.targets):
             self.changes_sys_path = True
 
 
@@ -582,17 +583,6 @@ def _statements(tree: ast.Module) -> Iterable[ast.stmt]:
             stack.extend(handler.body)
         for case in getattr(node, "cases", ()):
             stack.extend(case.body)
-
-
-def _dotted(node: ast.expr) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
 
 
 def _is_library(root: str) -> bool:

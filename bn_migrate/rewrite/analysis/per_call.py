@@ -52,7 +52,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.prefilter import _import_bindings, _names_bound_by, _qualify
+from bn_migrate.rewrite.ast_names import qualify
+from bn_migrate.rewrite.prefilter import _import_bindings, _names_bound_by
 from bn_migrate.rewrite.result import Site
 
 PER_CALL_RULE = "BN019"
@@ -255,7 +256,7 @@ class _Facts:
     kinds: dict[str, str] = field(default_factory=dict)  # last name of a call -> what it may be
 
     def qualify(self, node: ast.expr) -> str | None:
-        return _qualify(node, self.imports)
+        return qualify(node, self.imports)
 
     @classmethod
     def collect(cls, tree: ast.Module) -> _Facts:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import ast
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.prefilter import _module_imports, _qualify
+from bn_migrate.rewrite.ast_names import qualify
+from bn_migrate.rewrite.prefilter import _module_imports
 
 
 def certainly_refers_to_tf1(tree: ast.Module) -> bool:
@@ -35,21 +36,21 @@ def certainly_refers_to_tf1(tree: ast.Module) -> bool:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and _qualify(node.func, imports) == api.SUMMARY_SCALAR
+            and qualify(node.func, imports) == api.SUMMARY_SCALAR
             and any(k.arg == "step" for k in node.keywords)
         ):  # TF2's tf.summary.scalar (TF1's has no step parameter)
             kept.add(id(node.func))
             continue
         if isinstance(node, ast.Attribute):
-            qualified = _qualify(node, imports)
+            qualified = qualify(node, imports)
             if qualified is not None and api.is_kept_in_tf2(qualified):
                 kept.add(id(node.value))
                 continue
-            if node.attr in api.LAYER_UPDATE_ATTRIBUTES and _qualify(node, imports) is None:
+            if node.attr in api.LAYER_UPDATE_ATTRIBUTES and qualify(node, imports) is None:
                 return True  # a graph-mode Keras ``.updates`` access
         elif not isinstance(node, ast.Name):
             continue
-        qualified = _qualify(node, imports)
+        qualified = qualify(node, imports)
         if qualified is not None and api.is_tf1_only(qualified):
             return True
     return False
