@@ -417,10 +417,13 @@ def is_tf1_only(qualified: str) -> bool:
     and is not one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
     if is_kept_in_tf2(qualified):
         return False
+    return _listed_tf1_only(qualified) or in_tf2(qualified) is False
+
+
+def _listed_tf1_only(qualified: str) -> bool:
+    """``qualified`` is, or lies under, a symbol of ``TF1_ONLY``."""
     parts = qualified.split(".")
-    if any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1)):
-        return True
-    return in_tf2(qualified) is False
+    return any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1))
 
 
 def is_tensorflow(qualified: str) -> bool:
@@ -1223,9 +1226,7 @@ def unsupported_reason(qualified: str) -> str | None:
         reason = OUTSIDE_CANONICAL_SHAPE.get(".".join(parts[:i]))
         if reason is not None:
             return reason
-    if not any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1)) and (
-        in_tf2(qualified) is False
-    ):
+    if not _listed_tf1_only(qualified) and in_tf2(qualified) is False:
         return NOT_IN_TF2
     return None
 
