@@ -174,6 +174,7 @@ class Context:
     )  # training= (source) of BN layers moved by update ops, with the graph's call that applies them
     # (the layer call, or the call of the builder it is made in)
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
+    pool_requested: bool = False  # a whole-input avg_pool2d needs BN003's emitted pooling class
     free_variables: dict[str, FreeVariable] = field(
         default_factory=dict
     )  # hoisted tf.Variable / tf.get_variable (BN014), by module-level name
@@ -407,6 +408,7 @@ SHARED_FIELDS = frozenset(
         "untrainable_layers",
         "bn_training",
         "fused_requested",
+        "pool_requested",
         "free_variables",
         "builder_objects",
         "built_objects",

@@ -69,7 +69,8 @@ def test_inference_fixture_migrates_to_its_golden_file() -> None:
     assert "def __init__(self, keep_probability, bottleneck_layer_size=4, **kwargs):" in result.code
     # sub-builders without a flag take the caller's `training` and pass it on
     assert "self.tower_1(net, training=training)" in result.code
-    assert "tf.keras.layers.GlobalAveragePooling2D(keepdims=True" in result.code
+    assert "WholeAveragePooling2D(name=" in result.code
+    assert result.code.count("class WholeAveragePooling2D(tf.keras.layers.Layer):") == 1
     trainable = [s for s in result.warnings if "tf.trainable_variables()" in s.message]
     assert [s.line for s in trainable] == [18, 19, 32]
     # the arg_scope's l2_regularizer(0.1) on every conv and dense layer, with TF1's factor 1/2
@@ -214,7 +215,7 @@ def test_layer_reuse_true_is_left() -> None:
     )
 
 
-def test_pool_over_the_whole_input_is_a_global_pool() -> None:
+def test_pool_over_the_whole_input_pools_each_channel_into_one_value() -> None:
     before = HEAD + (
         "def net(inputs, is_training=True):\n"
         + SLIM_CONV
@@ -225,8 +226,25 @@ def test_pool_over_the_whole_input_is_a_global_pool() -> None:
     )
     result = rewrite_source(before, path="case.py", options=LIBRARY)
     assert result.status is Status.CHANGED, result.left
-    assert 'tf.keras.layers.GlobalAveragePooling2D(keepdims=True, name="pool")' in result.code
+    # the average by TF1's AvgPool kernel (an emitted class, once), the max by Keras's global pool
+    assert 'self.pool = WholeAveragePooling2D(name="pool")' in result.code
+    assert result.code.count("class WholeAveragePooling2D(tf.keras.layers.Layer):") == 1
     assert "tf.keras.layers.GlobalMaxPooling2D(keepdims=True)" in result.code
+    assert "tf.keras.layers.GlobalAveragePooling2D(" not in result.code
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
+
+
+def test_whole_input_average_pool_is_left_when_the_module_binds_its_class_name() -> None:
+    left_in_library(
+        HEAD
+        + "WholeAveragePooling2D = None\n\n\n"
+        + "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        + '        return slim.avg_pool2d(h, h.get_shape()[1:3], padding="VALID", scope="pool")\n',
+        "BN003",
+        "the module already binds `WholeAveragePooling2D`; cannot emit the class",
+    )
 
 
 @pytest.mark.parametrize(

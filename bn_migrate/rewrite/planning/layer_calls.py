@@ -514,7 +514,8 @@ def _whole_input_pool(
 ) -> LayerPlan | None:
     """A contrib pool whose kernel is ``X.get_shape()[1:3]`` (or ``X.shape[1:3]``) of its own inputs
     ``X``, with "VALID" padding and no ``data_format``: one value per channel over the whole input,
-    whatever the stride; the Keras global pool keeping the spatial axes (``api.LAYERS``)."""
+    whatever the stride; the Keras global max pool keeping the spatial axes, or BN003's emitted average
+    pool (``api.LAYERS``)."""
     if not spec.whole_input or inputs is None or "kernel_size" not in bound:
         return None
     source = call.args[inputs].value
@@ -533,7 +534,11 @@ def _whole_input_pool(
     unknown = set(bound) - {"kernel_size", "padding", "stride", spec.scope_arg}
     if unknown:
         return None
-    kwargs: list[tuple[str, Source]] = [("keepdims", "True")]
+    kwargs: list[tuple[str, Source]] = []
+    if spec.whole_input == api.WHOLE_AVERAGE_POOL:
+        ctx.pool_requested = True  # BN003 emits the class (TF1's AvgPool kernel: keeps the axes)
+    else:
+        kwargs.append(("keepdims", "True"))
     if spec.scope_arg in bound:
         kwargs.append(("name", bound[spec.scope_arg]))
     return LayerPlan(spec.whole_input, kwargs, inputs)

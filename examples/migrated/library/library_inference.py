@@ -13,6 +13,19 @@ input (``net.get_shape()[1:3]``), then dropout and a linear bottleneck."""
 import tensorflow as tf
 
 
+class WholeAveragePooling2D(tf.keras.layers.Layer):
+    """The average of each channel over the whole input, by TF1's AvgPool kernel.
+
+    What slim/contrib avg_pool2d(net, net.get_shape()[1:3], padding="VALID") computed: a window of the
+    input's spatial size, one value per channel, the spatial axes kept. Keras's GlobalAveragePooling2D
+    takes a mean instead, which rounds differently. Written by bn-migrate to keep the original
+    program's numbers.
+    """
+
+    def call(self, inputs):
+        return tf.nn.avg_pool2d(inputs, ksize=list(inputs.shape[1:3]), strides=1, padding="VALID")
+
+
 class BatchNormalization(tf.keras.layers.BatchNormalization):
     """Keras BatchNormalization training like TF1's fused batch-norm kernel.
 
@@ -100,7 +113,7 @@ class InnerNet(tf.keras.layers.Layer):
         self.Conv2d_1a_3x3 = tf.keras.layers.Conv2D(6, 3, strides=2, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), padding="same", use_bias=False, name="Conv2d_1a_3x3")
         self.Conv2d_1a_3x3_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="Conv2d_1a_3x3_bn")
         self.block_1 = Block(depth=5, scale=0.17, name="Block")
-        self.AvgPool_1a = tf.keras.layers.GlobalAveragePooling2D(keepdims=True, name="AvgPool_1a")
+        self.AvgPool_1a = WholeAveragePooling2D(name="AvgPool_1a")
         self.Flatten = tf.keras.layers.Flatten()
         self.Dropout = tf.keras.layers.Dropout(1.0 - dropout_keep_prob, name="Dropout")
         self.Bottleneck = tf.keras.layers.Dense(bottleneck_layer_size, activation=None, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 0.1), name="Bottleneck")
