@@ -211,6 +211,17 @@ GRAPH_SETUP_CALLS = frozenset(
 )
 """Calls that only prepare TF1's global graph: nothing to do in TF2."""
 GET_DEFAULT_GRAPH = "tensorflow.get_default_graph"
+ENABLE_EAGER = "tensorflow.enable_eager_execution"
+GRAPH_PROGRAM_CALLS = frozenset(
+    {
+        "tensorflow.Session", "tensorflow.InteractiveSession", "tensorflow.Graph",
+        "tensorflow.placeholder", "tensorflow.disable_eager_execution",
+        "tensorflow.disable_v2_behavior", "tensorflow.train.MonitoredTrainingSession",
+        "tensorflow.train.MonitoredSession", "tensorflow.train.SingularMonitoredSession",
+    }
+)  # fmt: skip
+"""``tf.enable_eager_execution()`` (rule BN015) is removed only from a program that calls none of these:
+TF1 ran it eagerly, as TF2 does by default; one that also builds graphs or sessions is left."""
 
 SESSION_CLASSES = frozenset({"tensorflow.Session", "tensorflow.InteractiveSession"})
 MONITORED_SESSIONS = frozenset(

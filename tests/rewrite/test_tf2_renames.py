@@ -11,6 +11,8 @@ import pytest
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import tf2_renames
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.tf2_api import in_tf2
 from tests.rewrite.helpers import assert_rewrite
 
@@ -176,3 +178,55 @@ def test_a_file_whose_only_tf1_name_is_one_tf2_lacks_is_not_passed_over() -> Non
         "import tensorflow as tf\n\nprint(tf.image.resize_images(tf.zeros([1, 4, 4, 1]), [2, 2]))\n"
     )
     assert_rewrite(resized, None, left=[("BN000", 3)])
+
+
+EAGER = """
+import numpy as np
+import tensorflow as tf
+
+tf.enable_eager_execution()
+
+raw = tf.read_file("data.txt")
+model = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])
+with tf.GradientTape() as tape:
+    loss = tf.reduce_mean(model(np.ones((2, 3), np.float32), training=True))
+print(len(raw.numpy()), tape.gradient(loss, model.trainable_variables)[0].shape)
+"""
+
+
+def test_an_eager_program_loses_its_eager_switch() -> None:
+    """TF1 ran it eagerly, TF2 does so by default. (Measured: the TF1 program under ``bn-migrate run-tf1``
+    and its migration on TF 2.21 both run.)"""
+    after = EAGER.replace("tf.enable_eager_execution()\n\n", "").replace(
+        "tf.read_file", "tf.io.read_file"
+    )
+    assert_rewrite(EAGER, after, applied_rules={"BN015"})
+    compat = EAGER.replace("tf.enable_eager_execution()", "tf.compat.v1.enable_eager_execution()")
+    assert_rewrite(compat, after, applied_rules={"BN015"})
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            ("tf.enable_eager_execution()", "tf.enable_eager_execution(device_policy=None)"),
+            "arguments",
+        ),
+        (
+            ("import tensorflow as tf\n", "import tensorflow as tf\n\nx = tf.constant(1.0)\n"),
+            "after other",
+        ),
+        (("print(", "tf.Session()\nprint("), "`tf.Session`"),
+        (
+            ("tf.enable_eager_execution()\n", "def setup():\n    tf.enable_eager_execution()\n"),
+            "not written as a statement at module level",
+        ),
+    ],
+)
+def test_an_eager_switch_not_known_to_be_the_whole_program_is_left(
+    change: tuple[str, str], reason: str
+) -> None:
+    source = EAGER.replace(*change)
+    result = rewrite_source(source.lstrip("\n"))
+    assert result.status is Status.SKIPPED
+    assert any(site.rule == "BN015" and reason in site.message for site in result.left), result.left

@@ -61,7 +61,7 @@ from bn_migrate.rewrite.rule_examples import (
 RULE = "BN015"
 _RENAMES = {**api.OP_RENAMES, **api.FLAG_RENAMES, **api.LOGGING_RENAMES}
 _LAST_PARTS = frozenset(
-    name.rpartition(".")[2] for name in (*_RENAMES, *api.POSITIONAL_ORDER_CHANGED)
+    name.rpartition(".")[2] for name in (*_RENAMES, *api.POSITIONAL_ORDER_CHANGED, api.ENABLE_EAGER)
 ) | {"flags"}
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
 
@@ -121,6 +121,82 @@ class OpRenamesRule(Rule):
                 _check_positions(ctx, call)
         _plan_uncalled(ctx, called)
         _plan_flags_aliases(ctx)
+        _plan_eager_switch(ctx)
+
+
+def _plan_eager_switch(ctx: Context) -> None:
+    """``tf.enable_eager_execution()``, a statement at module level before any other TF call, in a
+    program that builds no graph and runs no session: TF1 ran it eagerly, TF2 does so by default,
+    so the statement goes. Anywhere else, or with arguments (a config, a device policy), left."""
+    calls = [call for call in ctx.program.calls if ctx.qualify(call.func) == api.ENABLE_EAGER]
+    if not calls:
+        return
+    graph = next(
+        (call for call in ctx.program.calls if ctx.qualify(call.func) in api.GRAPH_PROGRAM_CALLS),
+        None,
+    )
+    seen_tf = False
+    for statement in ctx.module.body:
+        call = _lone_call(statement)
+        if call is not None and any(call is switch for switch in calls):
+            reason = _eager_refusal(ctx, call, graph, seen_tf)
+            if reason is None:
+                ctx.remove(
+                    RULE, statement, "TF1 eager execution switched on: TF2 runs eagerly by default"
+                )
+            else:
+                ctx.leave(RULE, call, reason)
+            calls = [other for other in calls if other is not call]
+        elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            seen_tf = seen_tf or _calls_tensorflow(ctx, statement)
+    for call in calls:
+        ctx.leave(
+            RULE,
+            call,
+            "`tf.enable_eager_execution()` not written as a statement at module level: only there "
+            "is it known to switch the whole program to eager execution, as TF2 runs",
+        )
+
+
+def _lone_call(statement: cst.BaseStatement) -> cst.Call | None:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        expr = statement.body[0]
+        if isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call):
+            return expr.value
+    return None
+
+
+def _eager_refusal(
+    ctx: Context, call: cst.Call, graph: cst.Call | None, seen_tf: bool
+) -> str | None:
+    if call.args:
+        return (
+            "`tf.enable_eager_execution(...)` with arguments (a config or device policy): TF2 has "
+            "no such switch; set them with tf.config by hand"
+        )
+    if seen_tf:
+        return (
+            "`tf.enable_eager_execution()` after other TensorFlow calls: TF1 raised there (eager "
+            "execution must be switched on at program startup)"
+        )
+    if graph is not None:
+        return (
+            f"`tf.enable_eager_execution()` in a program that also calls `{code(ctx, graph.func)}` "
+            "(graph or session code): which parts ran eagerly in TF1 is not known here"
+        )
+    return None
+
+
+def _calls_tensorflow(ctx: Context, statement: cst.BaseStatement) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = found or api.is_tensorflow(ctx.qualify(node.func) or "")
+
+    walk(statement, Finder())
+    return found
 
 
 def _check_positions(ctx: Context, call: cst.Call) -> None:
