@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bn_migrate.rewrite.tf2_api import in_tf2
+from bn_migrate.rewrite.tf2_renames import nearest_names, same_objects
 
 _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
@@ -210,6 +211,17 @@ GRAPH_SETUP_CALLS = frozenset(
 )
 """Calls that only prepare TF1's global graph: nothing to do in TF2."""
 GET_DEFAULT_GRAPH = "tensorflow.get_default_graph"
+ENABLE_EAGER = "tensorflow.enable_eager_execution"
+GRAPH_PROGRAM_CALLS = frozenset(
+    {
+        "tensorflow.Session", "tensorflow.InteractiveSession", "tensorflow.Graph",
+        "tensorflow.placeholder", "tensorflow.disable_eager_execution",
+        "tensorflow.disable_v2_behavior", "tensorflow.train.MonitoredTrainingSession",
+        "tensorflow.train.MonitoredSession", "tensorflow.train.SingularMonitoredSession",
+    }
+)  # fmt: skip
+"""``tf.enable_eager_execution()`` (rule BN015) is removed only from a program that calls none of these:
+TF1 ran it eagerly, as TF2 does by default; one that also builds graphs or sessions is left."""
 
 SESSION_CLASSES = frozenset({"tensorflow.Session", "tensorflow.InteractiveSession"})
 MONITORED_SESSIONS = frozenset(
@@ -1234,7 +1246,7 @@ def unsupported_reason(qualified: str) -> str | None:
         if reason is not None:
             return reason
     if not _listed_tf1_only(qualified) and in_tf2(qualified) is False:
-        return NOT_IN_TF2
+        return not_in_tf2(qualified)
     return None
 
 
@@ -1243,6 +1255,28 @@ NOT_IN_TF2 = (
     "of this version migrate it): a migrated file cannot keep it; replace it by hand with what "
     "TensorFlow 2 calls it, then run the migration again"
 )
+NOT_IN_TF2_SAME = (
+    "TensorFlow 2 has no such name; it calls the same function `{target}`, but this reference was "
+    "not renamed (see the file's other reasons): write `{target}`, then run the migration again"
+)
+NOT_IN_TF2_NEAREST = (
+    "TensorFlow 2 has no such name; tf_upgrade_v2 renames it `{target}`, which is not the same "
+    "object in TensorFlow 2.21 (its parameters or behaviour may differ): check it, write the TF2 "
+    "call by hand, then run the migration again"
+)
+
+
+def not_in_tf2(qualified: str) -> str:
+    """Why a reference to ``qualified``, a name TF2 lacks, is left, naming TF2's spelling of it when
+    there is one: the same object (``tf2_renames.same_objects``, a rename BN015 could not apply here),
+    else ``tf_upgrade_v2``'s target (``tf2_renames.nearest_names``, another object)."""
+    spec = OP_RENAMES.get(qualified)
+    if spec is not None and spec.target is not None and not spec.positional:
+        return NOT_IN_TF2_SAME.format(target=spec.target)
+    nearest = nearest_names().get(qualified)
+    if nearest is not None:
+        return NOT_IN_TF2_NEAREST.format(target=nearest)
+    return NOT_IN_TF2
 
 
 @dataclass(frozen=True)
@@ -1269,21 +1303,6 @@ _IN_TOP_K = OpRenameSpec(
 )
 """TF2 swapped the first two parameters: a TF1 call by position would compare the wrong way round."""
 
-_SAME_FUNCTION: dict[str, str] = {
-    "log": "tf.math.log", "log1p": "tf.math.log1p", "log_sigmoid": "tf.math.log_sigmoid",
-    "squared_difference": "tf.math.squared_difference", "is_nan": "tf.math.is_nan",
-    "is_inf": "tf.math.is_inf", "is_finite": "tf.math.is_finite", "ceil": "tf.math.ceil",
-    "rsqrt": "tf.math.rsqrt", "reciprocal": "tf.math.reciprocal", "erf": "tf.math.erf",
-    "expm1": "tf.math.expm1", "floordiv": "tf.math.floordiv", "floormod": "tf.math.floormod",
-    "mod": "tf.math.floormod", "div_no_nan": "tf.math.divide_no_nan", "lgamma": "tf.math.lgamma",
-    "digamma": "tf.math.digamma", "cumprod": "tf.math.cumprod", "rint": "tf.math.rint",
-    "logical_xor": "tf.math.logical_xor", "matrix_transpose": "tf.linalg.matrix_transpose",
-    "matrix_inverse": "tf.linalg.inv", "matrix_determinant": "tf.linalg.det",
-    "matrix_band_part": "tf.linalg.band_part", "matrix_diag": "tf.linalg.diag",
-    "matrix_diag_part": "tf.linalg.diag_part", "diag": "tf.linalg.tensor_diag",
-    "diag_part": "tf.linalg.tensor_diag_part", "trace": "tf.linalg.trace",
-    "global_norm": "tf.linalg.global_norm",
-}  # fmt: skip
 _SAME_RANDOM_FUNCTION: dict[str, str] = {
     "random_normal": "tf.random.normal", "truncated_normal": "tf.random.truncated_normal",
     "random_uniform": "tf.random.uniform", "random_shuffle": "tf.random.shuffle",
@@ -1423,8 +1442,24 @@ is ``logging.INFO``, 20): the same records, on the same logger, at the same leve
 ``tf.compat.v1.logging`` by ``tests/rewrite/test_logging.py``). ``log_every_n``, ``log_first_n``, ``log_if``
 (which count calls per site), ``flush`` and ``TaskLevelStatusMessage`` are not here: they leave the file."""
 
+
+def _same_object(name: str, target: str) -> OpRenameSpec:
+    """A TF1 name of the very TF2 function (``tf2_renames.same_objects``); one that draws random values
+    is a random op (``OpRenameSpec.random``)."""
+    draws = target.startswith("tf.random.") or "random" in name.rpartition(".")[2].lower()
+    return OpRenameSpec(target, random=draws)
+
+
+SAME_OBJECT_RENAMES: dict[str, OpRenameSpec] = {
+    canonical_name(name): _same_object(name, target) for name, target in same_objects().items()
+}
+"""Every TF1 name TF2 lacks whose object TF2 has under another name (generated from TF 2.21 by
+``python -m bn_migrate.rewrite.tf2_renames --write``): renamed for any use, called or not, in any
+spelling (rule BN015). Entries of the tables below take precedence (random ops, ``tf.gfile``'s keyword
+renames)."""
+
 OP_RENAMES: dict[str, OpRenameSpec] = {
-    **{f"tensorflow.{name}": OpRenameSpec(target) for name, target in _SAME_FUNCTION.items()},
+    **SAME_OBJECT_RENAMES,
     **{
         f"tensorflow.{name}": OpRenameSpec(target, random=True)
         for name, target in _SAME_RANDOM_FUNCTION.items()

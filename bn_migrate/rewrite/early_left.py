@@ -56,6 +56,8 @@ TABLES_READ_ELSEWHERE = frozenset(
         "VARIABLE_DTYPES",
         "INITIALIZER_DTYPES",
         "OS_PATH_JOIN",  # a Saver's path (a name), in a module with a session
+        # BN015's eager switch reads them only in a module calling ENABLE_EAGER (a name of the tables)
+        "GRAPH_PROGRAM_CALLS",
     }
 )
 """Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""

@@ -19,17 +19,21 @@ import re
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import trees
 from bn_migrate.rewrite.ast_names import qualify
+from bn_migrate.rewrite.tf2_renames import tf1_names
 
 _MAY_CONTAIN_TF = re.compile(r"\b(tensorflow|tf_slim)\b")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_TF1_NAMES = api.TF1_ONLY | tf1_names()
+"""TF1-only names: the tables', and every name of TF 2.21's ``tf.compat.v1`` that TF2 lacks (a name
+``tf2_api`` judges absent is TF1-only too, ``api.is_tf1_only``; those TF1 had are listed here)."""
 _TF1_TRIGGERS = frozenset(
-    {name.rpartition(".")[2] for name in api.TF1_ONLY} | api.LAYER_UPDATE_ATTRIBUTES | {"tf_slim"}
+    {name.rpartition(".")[2] for name in _TF1_NAMES} | api.LAYER_UPDATE_ATTRIBUTES | {"tf_slim"}
 )
 _TF_MODULE_MEMBERS = frozenset(
     name.split(".")[1]
-    for name in api.TF1_ONLY
+    for name in _TF1_NAMES
     if name.count(".") == 1 and name.startswith("tensorflow.")
-) - {name.rpartition(".")[2] for name in api.TF1_ONLY if name.count(".") > 1}
+) - {name.rpartition(".")[2] for name in _TF1_NAMES if name.count(".") > 1}
 """Trigger words that are only ever TF1 as ``tensorflow.<word>``."""
 _TF_OWNERS = frozenset({"tensorflow", "v1", "v2"})
 _AS_NAME = re.compile(r"\bas(?:\s|\\\n|#[^\n]*)+([^\W\d]\w*)")
@@ -73,7 +77,8 @@ def may_refer_to_tf1(source: str) -> bool:
     A reference's qualified name is its import's dotted path followed by the attributes written after
     the local name, so every part of it is an identifier of the text, except for the parts
     canonicalization brings (``tf_slim`` becomes ``tensorflow.contrib.layers``). A TF1-only name is
-    an entry of ``TF1_ONLY`` or lies below one, so the entry's last part is in the text; so is
+    an entry of ``TF1_ONLY`` or lies below one, or a name of TF1 that TF2 lacks (``_TF1_NAMES``), so
+    the entry's last part is in the text; so is
     ``updates`` / ``get_updates_for`` for a graph-mode Keras access. For an entry ``tensorflow.W``
     (``tf.layers``, ``tf.losses``...: words TF2 code uses too), an occurrence written ``P.W`` can
     only be that entry when ``P`` is ``tensorflow``, ``v1``, ``v2`` or a name bound with ``as P``;

@@ -70,7 +70,8 @@ def in_tf2(qualified: str) -> bool | None:
     return True
 
 
-def _public(module: types.ModuleType) -> dict[str, object]:
+def public_members(module: types.ModuleType) -> dict[str, object]:
+    """The public names of a TensorFlow API module and their values (what ``dir`` lists and loads)."""
     found = {}
     for name in dir(module):
         if name.startswith("_"):
@@ -89,7 +90,7 @@ def generate() -> str:
     lines: list[str] = []
 
     def walk(module: types.ModuleType, path: str, above: tuple[int, ...]) -> None:
-        members = _public(module)
+        members = public_members(module)
         lines.append(" ".join([path, *sorted(members)]))
         for name, value in sorted(members.items()):
             child = f"{path}.{name}"
