@@ -92,3 +92,35 @@ MODEL_CLASS_CONDITIONAL = (
     "makes a placeholder under an `if`: the graph depends on a Python setting, which is not "
     "decided in this version"
 )
+
+
+def builder_method_not_shared(name: str, calls: int) -> str:
+    return (
+        f"the builder method `{name}` is called {calls} times without sharing one variable scope "
+        "(the whole body under `tf.variable_scope(NAME)`, the first call creating, the others "
+        "reusing): each call made its own variables, which this version does not migrate"
+    )
+
+
+def builder_method_scope_shared(name: str, scope: str, other: str) -> str:
+    return (
+        f'the builder method `{name}` enters the variable scope "{scope}" that `{other}` enters '
+        "too: the two methods share variables (one model called two ways), which is not decided "
+        "in this version"
+    )
+
+
+def builder_method_called_from(name: str, caller: str) -> str:
+    return (
+        f"the builder method `{name}` is called from `{caller}`, not from the build method: the "
+        "graph it builds there is not decided in this version"
+    )
+
+
+def builder_method_scope_unread(name: str, scope: str) -> str:
+    return (
+        f'the builder method `{name}` enters the variable scope "{scope}" in a form this version '
+        "does not read (the whole body under `with tf.variable_scope(NAME):`, `reuse=` a parameter "
+        "or `if reuse: scope.reuse_variables()` first, `as scope` read nowhere else): the TF1 names "
+        "of its variables are not known"
+    )

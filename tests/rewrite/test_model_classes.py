@@ -116,7 +116,7 @@ def test_the_name_filters_are_left_at_their_lines() -> None:
     [
         pytest.param(
             "        self.G = self.generator(self.z)\n",
-            "        self.G = self.generator(self.z)\n        self.generator = self.generator(self.z)\n",
+            "        self.generator = self.generator(self.z)\n        self.G = self.generator\n",
             "self.generator = self.generator(self.z)",
             texts.method_rebound("generator"),
             id="method-rebinding",
@@ -220,3 +220,91 @@ def test_a_callable_class_is_not_a_model_class() -> None:
         in s.message
         for s in _left(source)
     )
+
+
+def test_the_builder_methods_share_as_tf1_made_their_variables() -> None:
+    model = _model(SOURCE)
+    assert model is not None
+    facts = [(b.name, len(b.calls), b.scope, b.shared) for b in model.builder_methods]
+    assert facts == [
+        ("generator", 1, "generator", True),
+        ("discriminator", 2, "discriminator", True),
+    ]
+
+
+DISCRIMINATOR = """    def discriminator(self, x, reuse=False):
+        with tf.variable_scope("discriminator") as scope:
+            if reuse:
+                scope.reuse_variables()
+"""
+
+
+SHARED = texts.builder_method_not_shared
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            DISCRIMINATOR,
+            '    def discriminator(self, x, reuse=False):\n        with tf.variable_scope("discriminator"):\n',
+            [("def discriminator", SHARED("discriminator", 2))],
+            id="two-calls-without-reuse",
+        ),
+        pytest.param(
+            DISCRIMINATOR,
+            '    def discriminator(self, x, reuse=False):\n        with tf.variable_scope("discriminator") as scope:\n'
+            "            scope.reuse_variables()\n",
+            [
+                ("def discriminator", SHARED("discriminator", 2)),
+                (
+                    "def discriminator",
+                    texts.builder_method_scope_unread("discriminator", "discriminator"),
+                ),
+            ],
+            id="unconditional-reuse",
+        ),
+        pytest.param(
+            'with tf.variable_scope("generator"):',
+            'with tf.variable_scope("generator") as scope:',
+            [("def generator", texts.builder_method_scope_unread("generator", "generator"))],
+            id="scope-alias-unread",
+        ),
+        pytest.param(
+            'with tf.variable_scope("generator"):',
+            'with tf.variable_scope("discriminator"):',
+            [
+                (
+                    "def discriminator",
+                    texts.builder_method_scope_shared(
+                        "discriminator", "discriminator", "generator"
+                    ),
+                )
+            ],
+            id="two-methods-one-scope",
+        ),
+        pytest.param(
+            "        tf.global_variables_initializer().run()\n",
+            "        sample = self.generator(self.z)\n        tf.global_variables_initializer().run()\n",
+            [
+                ("def generator", SHARED("generator", 2)),
+                ("self.generator(self.z)", texts.builder_method_called_from("generator", "train")),
+            ],
+            id="called-from-train",
+        ),
+    ],
+)
+def test_each_builder_method_that_cannot_be_one_model_is_left_at_its_line(
+    old: str, new: str, expected: list[tuple[str, str]]
+) -> None:
+    assert old in BY_SCOPE
+    source = BY_SCOPE.replace(old, new, 1)
+    sites = _blocker_sites(source)
+    line = _line(source, "class GAN(object):")
+    assert sorted(s.message for s in sites) == sorted(
+        texts.model_class_site(construct, "GAN", line, why) for construct, why in expected
+    )
+    for site in sites:
+        construct = site.message.split("`")[1]
+        where = "sample = " + construct if construct.startswith("self.") else construct
+        assert site.line == _line(source, where), site

@@ -34,6 +34,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import reason_texts as texts
+from bn_migrate.rewrite.analysis import builders
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_docstring
 from bn_migrate.rewrite.analysis.walks import walk
@@ -53,6 +54,19 @@ class Blocker:
 
 
 @dataclass(frozen=True)
+class BuilderMethod:
+    """A builder method and how TF1 made its variables: ``scope`` is the literal variable scope its
+    whole body enters (None: none, or not a form ``analysis.builders`` reads); ``shared``: its calls
+    share one set of variables (called once, or the first call creating and the others reusing), so
+    one Keras model stands for every call."""
+
+    name: str
+    calls: tuple[cst.Call, ...]  # ``self.name(...)`` in the class, in source order
+    scope: str | None
+    shared: bool
+
+
+@dataclass(frozen=True)
 class ModelClass:
     definition: cst.ClassDef
     methods: tuple[str, ...]  # every method, in order
@@ -64,6 +78,7 @@ class ModelClass:
     placeholders: tuple[str, ...]  # attributes bound to placeholders
     instances: tuple[cst.Call, ...]  # ``Class(...)`` calls in the module (the program's, inlined)
     blockers: tuple[Blocker, ...]
+    builder_methods: tuple[BuilderMethod, ...] = ()  # one per name of ``builders``
 
     @property
     def name(self) -> str:
@@ -124,8 +139,37 @@ def model_class(
         instances,
         (),
     )
+    builder_methods = tuple(
+        _builder_method(aliases, methods, self_names, name) for name in model.builders
+    )
+    model = ModelClass(**{**model.__dict__, "builder_methods": builder_methods})
     blockers = tuple(_blockers(module, aliases, model, methods, self_names))
     return ModelClass(**{**model.__dict__, "blockers": blockers})
+
+
+def _builder_method(
+    aliases: AliasTable,
+    methods: dict[str, cst.FunctionDef],
+    self_names: dict[str, str | None],
+    name: str,
+) -> BuilderMethod:
+    """``name`` read as ``analysis.builders`` reads a module-level builder: the method without its
+    ``self`` parameter, called by the ``self.name(...)`` calls of the class."""
+    method = methods[name]
+    calls = [
+        call
+        for other, body in methods.items()
+        for call in calls_in(body)
+        if _is_self_attribute(call.func, self_names[other]) == name
+    ]
+    params = method.params
+    unbound = method.with_changes(params=params.with_changes(params=params.params[1:]))
+    builder = builders.read_builder(aliases, unbound, calls)
+    scope = builders.scope_name(builder) if builder is not None else None
+    if builder is None:  # calls that do not share: the scope's name still tells what it is
+        read = builders.variable_scope(aliases, unbound)
+        scope = builders.literal_string(read.name) if read is not None else None
+    return BuilderMethod(name, tuple(calls), scope, builder is not None)
 
 
 def reason(model: ModelClass) -> str:
@@ -292,6 +336,7 @@ def _blockers(
     self_names: dict[str, str | None],
 ) -> Iterator[Blocker]:
     """The constructs a migration could not prove, in source order within each kind."""
+    yield from _builder_blockers(module, aliases, model, methods)
     for name, method in methods.items():
         self_name = self_names[name]
         yield from _rebindings(module, method, self_name, methods)
@@ -304,6 +349,62 @@ def _blockers(
             f"{model.name}(...)",
             texts.model_class_instances(model.name, len(model.instances)),
         )
+
+
+def _builder_blockers(
+    module: cst.Module,
+    aliases: AliasTable,
+    model: ModelClass,
+    methods: dict[str, cst.FunctionDef],
+) -> Iterator[Blocker]:
+    """Builder methods whose calls do not share their variables, or that enter a scope another
+    builder method enters, or that are called from a method other than the build method."""
+    scopes: dict[str, str] = {}
+    for builder in model.builder_methods:
+        method = methods[builder.name]
+        if not builder.shared:
+            yield Blocker(
+                method.name,
+                f"def {builder.name}",
+                texts.builder_method_not_shared(builder.name, len(builder.calls)),
+            )
+        entered = builder.scope or _first_scope_literal(aliases, method)
+        if entered is not None and entered in scopes:
+            yield Blocker(
+                method.name,
+                f"def {builder.name}",
+                texts.builder_method_scope_shared(builder.name, entered, scopes[entered]),
+            )
+        elif entered is not None:
+            scopes[entered] = builder.name
+            if builder.scope is None:
+                yield Blocker(
+                    method.name,
+                    f"def {builder.name}",
+                    texts.builder_method_scope_unread(builder.name, entered),
+                )
+        for call in builder.calls:
+            caller = next(n for n, m in methods.items() if _contains(m, call))
+            if caller != model.build_method:
+                yield Blocker(
+                    call,
+                    _shown(module, call),
+                    texts.builder_method_called_from(builder.name, caller),
+                )
+
+
+def _first_scope_literal(aliases: AliasTable, method: cst.FunctionDef) -> str | None:
+    """The literal name of the first ``with tf.variable_scope("NAME"...)`` of the method's body."""
+    for statement in method.body.body if isinstance(method.body, cst.IndentedBlock) else ():
+        if isinstance(statement, cst.With) and statement.items:
+            call = statement.items[0].item
+            if isinstance(call, cst.Call) and call_target(aliases, call) in api.VARIABLE_SCOPES:
+                return builders.literal_string(call.args[0].value) if call.args else None
+    return None
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    return any(call is node for call in calls_in(tree))
 
 
 def _rebindings(
