@@ -148,7 +148,7 @@ def model_class(
     batch-norm function itself (such a class is read as a wrapper, and refused as one)."""
     if not any(statement is definition for statement in module.body):
         return None
-    if _calls_batch_norm(definition, aliases):
+    if not model_classes.candidate(definition) or _calls_batch_norm(definition, aliases):
         return None
     wrappers = frozenset(w.definition.name.value for w in read(module, aliases).found)
     wrappers |= frozenset(_wrapper_candidates(module, aliases))

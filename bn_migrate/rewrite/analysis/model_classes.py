@@ -94,13 +94,9 @@ def model_class(
     """``definition`` read as a model class; None when it derives from a class other than ``object``,
     has no method besides ``__init__``, has ``__call__``, or no method calls TensorFlow or a wrapper
     class."""
-    if definition.keywords or any(
-        not (isinstance(b.value, cst.Name) and b.value.value == "object") for b in definition.bases
-    ):
-        return None  # a test case, a Keras model...: not the plain class TF1 programs write
+    if not candidate(definition):
+        return None
     methods = _methods(definition)
-    if not set(methods) - {"__init__"} or "__call__" in methods:
-        return None  # no method, or a callable object (a layer's shape: CycleGAN's `Generator`)
     if not any(_builds_graph(aliases, m, wrapper_classes) for m in methods.values()):
         return None
     init = methods.get("__init__")
@@ -145,6 +141,17 @@ def model_class(
     model = ModelClass(**{**model.__dict__, "builder_methods": builder_methods})
     blockers = tuple(_blockers(module, aliases, model, methods, self_names))
     return ModelClass(**{**model.__dict__, "blockers": blockers})
+
+
+def candidate(definition: cst.ClassDef) -> bool:
+    """The class's own shape allows a model class (cheap: read before any analysis of the module)."""
+    if definition.keywords or any(
+        not (isinstance(b.value, cst.Name) and b.value.value == "object") for b in definition.bases
+    ):
+        return False  # a test case, a Keras model...: not the plain class TF1 programs write
+    methods = _methods(definition)
+    # no method, or a callable object (a layer's shape: CycleGAN's `Generator`)
+    return bool(set(methods) - {"__init__"}) and "__call__" not in methods
 
 
 def _builder_method(
