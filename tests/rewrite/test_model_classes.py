@@ -10,7 +10,8 @@ import pytest
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, model_classes
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.engine import rewrite_program, rewrite_source
+from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import Site, Status
 from tests.conftest import REPO
 
@@ -308,3 +309,32 @@ def test_each_builder_method_that_cannot_be_one_model_is_left_at_its_line(
         construct = site.message.split("`")[1]
         where = "sample = " + construct if construct.startswith("self.") else construct
         assert site.line == _line(source, where), site
+
+
+def test_a_class_in_a_module_of_its_program_is_reported_in_each_file() -> None:
+    """DCGAN's layout: the class in model.py, made by main.py (twice, in the branches of an ``if``): each
+    site is in the file and at the line it names, the class's line in model.py."""
+    start = SOURCE.index("class GAN(object):")
+    model = BY_SCOPE[: BY_SCOPE.index("with tf.Session() as sess:")]
+    main = (
+        "import sys\n\nimport tensorflow as tf\n\nfrom model import GAN, Config\n\n"
+        "with tf.Session() as sess:\n"
+        "    if len(sys.argv) > 1:\n        gan = GAN(sess, z_dim=4)\n"
+        "    else:\n        gan = GAN(sess)\n"
+        "    gan.train(Config())\n"
+    )
+    main_result, model_result = rewrite_program(
+        [ProgramFile("main.py", main), ProgramFile("model.py", model)], [ProgramEdge(0, 5, 1)]
+    )
+    assert main_result.status is Status.SKIPPED and model_result.status is Status.SKIPPED
+    assert (main_result.code, model_result.code) == (main, model)
+    line = SOURCE[:start].count("\n") + 1
+    [instances] = [s for s in main_result.left if "in class `GAN`" in s.message]
+    assert (instances.line, instances.col) == (11, 15), instances
+    expected = texts.model_class_site(
+        "GAN(...)", "GAN", line, texts.model_class_instances("GAN", 2)
+    )
+    assert instances.message == expected.replace(f"(line {line})", f"(line model.py:{line})")
+    in_class = [s for s in model_result.left if "inside `class GAN`" in s.message]
+    assert in_class and all(f"(line {line})" in s.message for s in in_class)
+    assert not [s for s in model_result.left if "in class `GAN`" in s.message]
