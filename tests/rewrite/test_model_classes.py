@@ -338,3 +338,14 @@ def test_a_class_in_a_module_of_its_program_is_reported_in_each_file() -> None:
     in_class = [s for s in model_result.left if "inside `class GAN`" in s.message]
     assert in_class and all(f"(line {line})" in s.message for s in in_class)
     assert not [s for s in model_result.left if "in class `GAN`" in s.message]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a model class is not migrated in this version (issue #8 item 3): its builder methods would "
+    "become Keras models created in build_model, its train ops @tf.function steps in train; the hand "
+    "migration tests/fixtures/tf2/dcgan_model_class.py is the target, checked EQUIVALENT",
+)
+def test_the_model_class_shape_is_migrated() -> None:
+    result = rewrite_source(BY_SCOPE, path="dcgan_model_class.py")
+    assert result.status is Status.CHANGED and not result.left
