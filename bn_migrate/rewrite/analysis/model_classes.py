@@ -27,6 +27,7 @@ are what a migration of the shape will read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import builders
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_docstring
+from bn_migrate.rewrite.analysis.syntax import call_target, calls_in
 from bn_migrate.rewrite.analysis.walks import walk
 
 _SUMMARY_PREFIXES = ("tensorflow.summary.",)
@@ -104,7 +105,7 @@ def model_class(
     stored = _stored(init, self_names.get("__init__")) if init is not None else {}
     session = _session(definition, stored)
     build_method = _build_method(init, self_names.get("__init__"), methods)
-    builders = (
+    called = (
         _called_methods(methods[build_method], self_names[build_method], methods)
         if build_method is not None
         else []
@@ -128,7 +129,7 @@ def model_class(
         tuple(methods),
         session,
         build_method,
-        tuple(b for b in builders if b not in train_methods),
+        tuple(b for b in called if b not in train_methods),
         train_methods,
         wrappers,
         placeholders,
@@ -138,9 +139,9 @@ def model_class(
     builder_methods = tuple(
         _builder_method(aliases, methods, self_names, name) for name in model.builders
     )
-    model = ModelClass(**{**model.__dict__, "builder_methods": builder_methods})
+    model = dataclasses.replace(model, builder_methods=builder_methods)
     blockers = tuple(_blockers(module, aliases, model, methods, self_names))
-    return ModelClass(**{**model.__dict__, "blockers": blockers})
+    return dataclasses.replace(model, blockers=blockers)
 
 
 def candidate(definition: cst.ClassDef) -> bool:
@@ -197,11 +198,7 @@ def reason(model: ModelClass) -> str:
 def _methods(definition: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     if not isinstance(definition.body, cst.IndentedBlock):
         return {}
-    return {
-        s.name.value: s
-        for s in definition.body.body
-        if isinstance(s, cst.FunctionDef) and not is_docstring(s)
-    }
+    return {s.name.value: s for s in definition.body.body if isinstance(s, cst.FunctionDef)}
 
 
 def _self_name(method: cst.FunctionDef) -> str | None:
