@@ -429,6 +429,12 @@ def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
         for s in definition.body
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name != "__init__"
     ]
+    if (
+        methods
+        and not definition.keywords
+        and all(isinstance(base, ast.Name) and base.id == "object" for base in definition.bases)
+    ):
+        raise _Undecided  # maybe a model class: ``analysis.model_classes`` reads its roles
     return texts.class_with_methods(definition.name, methods)
 
 

@@ -550,6 +550,7 @@ def _rewrite_module(
                 reference.node,
                 _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
             )
+    _leave_model_class_blockers(ctx, unclaimed)
     if expanded.rewritten:
         _back_to_the_file(ctx, expanded, original)
     if ctx.left:
@@ -763,6 +764,22 @@ def _not_a_wrapper(ctx: Context, definition: cst.ClassDef) -> str:
         reason = bn_wrappers.refusal(ctx.module, ctx.aliases, definition)
         ctx.engine_notes[id(definition)] = reason
     return reason
+
+
+def _leave_model_class_blockers(ctx: Context, unclaimed: list[_Reference]) -> None:
+    """Each construct of a model class left here that a migration could not prove, at its own place
+    (``analysis.model_classes``), beside the class's TF1 sites."""
+    classes = {
+        id(r.definition): r.definition for r in unclaimed if isinstance(r.definition, cst.ClassDef)
+    }
+    for definition in classes.values():
+        model = bn_wrappers.model_class(ctx.module, ctx.aliases, definition)
+        if model is None:
+            continue
+        line = ctx.positions[definition].start.line
+        for blocker in model.blockers:
+            message = texts.model_class_site(blocker.construct, model.name, line, blocker.why)
+            ctx.leave(ENGINE_RULE, blocker.node, message)
 
 
 def _unclaimed_reason(

@@ -34,3 +34,93 @@ def never_called(name: str) -> str:
         f"`{name}` is never called in its program (model code for other programs, or unused): it "
         "becomes a Keras layer class only together with the training code that calls it"
     )
+
+
+def model_class(roles: list[str]) -> str:
+    """The reason at a TF1 site inside a model class (``analysis.model_classes``), after
+    ``inside_class``'s words."""
+    read = f" (read: {'; '.join(roles)})" if roles else ""
+    return (
+        f"a class whose methods build the graph{read}: such a class is not migrated in this version "
+        "(what else of it a migration could not prove is reported at its own line)"
+    )
+
+
+def model_class_site(construct: str, name: str, line: int, why: str) -> str:
+    """The reason at a construct of a model class that a migration could not prove."""
+    return f"`{construct}` in class `{name}` (line {line}), whose methods build the graph: {why}"
+
+
+def model_class_instances(name: str, count: int) -> str:
+    return (
+        f"`{name}(...)` is called at {count} places in the program: which instances build graphs "
+        "when it runs, with which arguments (their own variables, or shared ones under the same "
+        "scopes), is not decided in this version"
+    )
+
+
+def method_rebound(method: str) -> str:
+    return (
+        f"rebinds the method `{method}` to what it returned: `self.{method}` names a method "
+        "before this statement and a tensor after, so its calls cannot become one Keras model"
+    )
+
+
+def session_used(attr: str) -> str:
+    return (
+        f"uses the session `self.{attr}` other than to run fetches (`self.{attr}.run(...)`): "
+        "what it stands for in TF2 is not decided"
+    )
+
+
+VARIABLES_CHOSEN_BY_NAME = (
+    "chooses variables by their TF1 names (`var.name`): which Keras variables these are is "
+    'not decided in this version (a var_list by scope, `tf.trainable_variables("scope")`, is)'
+)
+MODEL_CLASS_SUMMARY = "a summary in such a class is not migrated in this version"
+MODEL_CLASS_SAVER = "a `tf.train.Saver` in such a class is not migrated in this version"
+MODEL_CLASS_EVAL = (
+    "evaluates a tensor attribute in the default session: the part of the graph it runs is "
+    "not decided in this version"
+)
+MODEL_CLASS_TRY = (
+    "graph code under `try:` (which branch built the graph is decided when it runs, by the "
+    "exception)"
+)
+MODEL_CLASS_INNER_FUNCTION = "graph code in a function defined inside a method is not migrated"
+MODEL_CLASS_CONDITIONAL = (
+    "makes a placeholder under an `if`: the graph depends on a Python setting, which is not "
+    "decided in this version"
+)
+
+
+def builder_method_not_shared(name: str, calls: int) -> str:
+    return (
+        f"the builder method `{name}` is called {calls} times without sharing one variable scope "
+        "(the whole body under `tf.variable_scope(NAME)`, the first call creating, the others "
+        "reusing): each call made its own variables, which this version does not migrate"
+    )
+
+
+def builder_method_scope_shared(name: str, scope: str, other: str) -> str:
+    return (
+        f'the builder method `{name}` enters the variable scope "{scope}" that `{other}` enters '
+        "too: the two methods share variables (one model called two ways), which is not decided "
+        "in this version"
+    )
+
+
+def builder_method_called_from(name: str, caller: str) -> str:
+    return (
+        f"the builder method `{name}` is called from `{caller}`, not from the build method: the "
+        "graph it builds there is not decided in this version"
+    )
+
+
+def builder_method_scope_unread(name: str, scope: str) -> str:
+    return (
+        f'the builder method `{name}` enters the variable scope "{scope}" in a form this version '
+        "does not read (the whole body under `with tf.variable_scope(NAME):`, `reuse=` a parameter "
+        "or `if reuse: scope.reuse_variables()` first, `as scope` read nowhere else): the TF1 names "
+        "of its variables are not known"
+    )

@@ -46,6 +46,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import reason_texts as texts
+from bn_migrate.rewrite.analysis import model_classes
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names, dotted
 from bn_migrate.rewrite.analysis.syntax import call_target, contains, is_docstring, is_literal
 from bn_migrate.rewrite.analysis.walks import walk
@@ -119,7 +120,8 @@ def refused_calls(module: cst.Module, aliases: AliasTable) -> dict[int, str]:
 
 
 def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -> str:
-    """Why graph code in ``definition`` is not migrated: the first wrapper condition it fails."""
+    """Why graph code in ``definition`` is not migrated: the first wrapper
+    condition it fails, or, for a model class (``analysis.model_classes``), why that is not migrated."""
     name = definition.name.value
     if not any(statement is definition for statement in module.body):
         return texts.class_in_block(name)
@@ -133,7 +135,33 @@ def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -
         for s in definition.body.body
         if isinstance(s, cst.FunctionDef) and s.name.value != "__init__"
     ]
+    model = model_class(module, aliases, definition)
+    if model is not None:  # a model class: its roles, and what a migration could not prove
+        return model_classes.reason(model)
     return texts.class_with_methods(name, methods)
+
+
+def model_class(
+    module: cst.Module, aliases: AliasTable, definition: cst.ClassDef
+) -> model_classes.ModelClass | None:
+    """``definition`` read as a model class, when it is one: a module-level class that calls no
+    batch-norm function itself (such a class is read as a wrapper, and refused as one)."""
+    if not any(statement is definition for statement in module.body):
+        return None
+    if not model_classes.candidate(definition) or _calls_batch_norm(definition, aliases):
+        return None
+    wrappers = frozenset(w.definition.name.value for w in read(module, aliases).found)
+    wrappers |= frozenset(_wrapper_candidates(module, aliases))
+    return model_classes.model_class(module, aliases, definition, wrappers)
+
+
+def _wrapper_candidates(module: cst.Module, aliases: AliasTable) -> list[str]:
+    """Module-level classes calling a batch-norm function: wrappers, or refused as wrappers."""
+    return [
+        s.name.value
+        for s in module.body
+        if isinstance(s, cst.ClassDef) and _calls_batch_norm(s, aliases)
+    ]
 
 
 def _calls_batch_norm(definition: cst.ClassDef, aliases: AliasTable) -> bool:
