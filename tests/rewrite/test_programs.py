@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 PROGRAMS = REPO / "tests" / "fixtures" / "programs"
 GOLDEN = EXAMPLES / "migrated" / "programs"
-CASES = ("two_module", "layered")
+CASES = ("two_module", "layered", "dotted")
 PLANTED = PROGRAMS / "planted"
 
 
@@ -54,13 +54,14 @@ def test_program_migrates_to_its_golden_tree(case: str, tmp_path: Path) -> None:
     golden = GOLDEN / case
     update = os.environ.get("BN_MIGRATE_UPDATE_GOLDEN") == "1"
     diffs = []
-    for path in sorted(original.glob("*.py")):
-        migrated = (tmp_path / "out" / path.name).read_text(encoding="utf-8")
+    for path in sorted(original.rglob("*.py")):  # packages too (``dotted``'s nets/models/)
+        name = path.relative_to(original)
+        migrated = (tmp_path / "out" / name).read_text(encoding="utf-8")
         ast.parse(migrated)
         if update:
-            golden.mkdir(parents=True, exist_ok=True)
-            (golden / path.name).write_text(migrated, encoding="utf-8")
-        assert migrated == (golden / path.name).read_text(encoding="utf-8"), path.name
+            (golden / name).parent.mkdir(parents=True, exist_ok=True)
+            (golden / name).write_text(migrated, encoding="utf-8")
+        assert migrated == (golden / name).read_text(encoding="utf-8"), name
         diffs.append(
             unified_diff(
                 path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8"), migrated
@@ -210,6 +211,24 @@ def test_names_bound_to_other_or_unknown_attributes_still_clash(
             "`model.net` is read here and `net` is also a name of this module",
         ),
         ("from model import net; import os", "net", MODEL, "", 0, "shares its line"),
+        (
+            "import pkg.model",
+            "pkg.model.net",
+            MODEL,
+            "print(pkg.other)\n",
+            0,
+            "used here other than to read `pkg.model.NAME`",
+        ),
+        ("import pkg.model", "pkg.model.net", MODEL, "print(pkg)\n", 0, "used here other than"),
+        ("import pkg.model, os", "pkg.model.net", MODEL, "", 0, "together with other modules"),
+        (
+            "import pkg.model",
+            "pkg . model.net",
+            MODEL,
+            "",
+            0,
+            "`pkg.model.net` is written across lines or with spaces",
+        ),
     ],
 )
 def test_programs_that_cannot_be_merged_are_left_with_the_reason(
@@ -221,6 +240,46 @@ def test_programs_that_cannot_be_merged_are_left_with_the_reason(
     assert all(r.code == f.source for r, f in zip(results, files))
     reasons = [site for site in results[where].left if site.rule == PROGRAM_RULE]
     assert any(expected in site.message for site in reasons), results[where].left
+
+
+def test_a_dotted_import_is_merged_and_read_through_its_full_name_again() -> None:
+    """``import pkg.model`` binds ``pkg``, the module reachable as ``pkg.model``: merged, each
+    ``pkg.model.NAME`` read becomes ``NAME``, and what the script then reads from the module (the new
+    class) is written ``pkg.model.NAME`` again under the import as written."""
+    train, model = rewrite_program(_program("import pkg.model", "pkg.model.net"), EDGE)
+    assert train.status is Status.CHANGED and model.status is Status.CHANGED, train.left
+    assert "\nimport pkg.model\n" in train.code and 'net = pkg.model.Net(name="net")' in train.code
+    assert "class Net(tf.keras.Model):" in model.code
+    ast.parse(train.code)
+
+
+@pytest.mark.parametrize(
+    ("init", "merged"),
+    [
+        ("", True),
+        ('"""A package."""\nfrom __future__ import print_function\n', True),
+        ("from .model import net as model\n", False),  # ``pkg.model`` is then a function
+        ("VERSION = 1\n", False),
+    ],
+)
+def test_a_dotted_import_through_a_package_that_runs_code_is_left(
+    init: str, merged: bool, tmp_path: Path
+) -> None:
+    """``import pkg.model`` reaches the module through ``pkg``'s attribute ``model``, which the
+    package's ``__init__`` may bind to something else: merged only when the ``__init__`` runs no
+    code of its own."""
+    train = TRAIN.format(import_line="import pkg.model", call="pkg.model.net")
+    write(tmp_path, {"pkg/__init__.py": init, "pkg/model.py": MODEL, "train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    if merged:
+        assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left
+        assert outcomes["model.py"].status is Status.CHANGED
+        return
+    assert outcomes["train.py"].status is Status.SKIPPED
+    assert any(
+        "`pkg/__init__.py` runs code of its own that may bind them" in site.message
+        for site in outcomes["train.py"].left
+    ), outcomes["train.py"].left
 
 
 @pytest.mark.parametrize(
@@ -393,9 +452,9 @@ def test_migrated_program_is_equivalent_and_a_planted_mistake_is_caught(
     assert good.verdict == "equivalent", good.render_text()
     planted = tmp_path / case
     shutil.copytree(GOLDEN / case, planted)
-    for mistake in (PLANTED / case).glob("*.py"):
+    for mistake in (PLANTED / case).rglob("*.py"):
         assert "# PLANTED:" in mistake.read_text(encoding="utf-8")
-        shutil.copy(mistake, planted / mistake.name)
+        shutil.copy(mistake, planted / mistake.relative_to(PLANTED / case))
     bad = check_programs(original, planted / "train.py", options, old_cache=old_cache)
     assert bad.verdict == "different", bad.render_text()
 

@@ -106,7 +106,18 @@ class _Import:
 
     @property
     def local(self) -> str | None:
-        """The name ``import module [as local]`` binds; None for ``from`` imports."""
+        """The name ``import module [as local]`` binds (``a`` for ``import a.b.c``); None for
+        ``from`` imports."""
+        if not isinstance(self.node, ast.Import):
+            return None
+        alias = self.node.names[0]
+        return alias.asname or alias.name.split(".")[0]
+
+    @property
+    def prefix(self) -> str | None:
+        """What the importer writes before ``.NAME`` to read the module's names: ``m`` for ``import
+        m [as m]``, ``a.b.c`` for ``import a.b.c`` (which binds ``a``, the module reachable as its
+        attribute ``b.c``); None for ``from`` imports."""
         if not isinstance(self.node, ast.Import):
             return None
         alias = self.node.names[0]
@@ -242,12 +253,9 @@ def _import_of(
         )
     statement = found[0]
     if isinstance(statement, ast.Import):
-        alias = statement.names[0]
-        if len(statement.names) != 1 or ("." in alias.name and alias.asname is None):
+        if len(statement.names) != 1:
             raise InliningError(
-                *place,
-                f"`{file.path}` is imported together with other modules or as a dotted name "
-                "without `as`: not merged",
+                *place, f"`{file.path}` is imported together with other modules: not merged"
             )
     elif not isinstance(statement, ast.ImportFrom):
         raise InliningError(*place, f"`{file.path}` is imported inside a block: not merged")
@@ -276,9 +284,11 @@ def _lines(source: str) -> list[str]:
 
 
 def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Attribute]:
-    """Every use of the module name ``import m`` binds, each ``m.NAME`` read (the module object
-    itself used otherwise, assigned to or rebound cannot be merged)."""
+    """Every use of the module name ``import m`` binds, each ``m.NAME`` read (``a.b.c.NAME`` after
+    ``import a.b.c``, which binds ``a``): the module object itself used otherwise (``a.b.other``,
+    ``a`` alone), assigned to or rebound cannot be merged."""
     local = edge.local
+    chain = (edge.prefix or "").split(".")[1:]  # the attributes from ``a`` to the module
     parents: dict[int, ast.AST] = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
@@ -287,14 +297,9 @@ def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Att
     for node in ast.walk(tree):
         bad: ast.AST | None = None
         if isinstance(node, ast.Name) and node.id == local:
-            parent = parents.get(id(node))
-            if (
-                isinstance(node.ctx, ast.Load)
-                and isinstance(parent, ast.Attribute)
-                and parent.value is node
-                and isinstance(parent.ctx, ast.Load)
-            ):
-                found.append(parent)
+            read = _read_through(node, chain, parents)
+            if read is not None:
+                found.append(read)
                 continue
             bad = node
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -311,10 +316,31 @@ def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Att
             raise InliningError(
                 edge.importer,
                 getattr(bad, "lineno", edge.first),
-                f"`{local}` (the module `{path}`) is used here other than to read `{local}.NAME`: "
-                "not merged",
+                f"`{local}` (the module `{path}`) is used here other than to read "
+                f"`{edge.prefix}.NAME`: not merged",
             )
     return found
+
+
+def _read_through(
+    name: ast.Name, chain: Sequence[str], parents: dict[int, ast.AST]
+) -> ast.Attribute | None:
+    """The ``a.b.c.NAME`` read that starts at ``name`` (``a``), the attributes ``chain`` (``b``,
+    ``c``) leading to the module; None when ``name`` is used otherwise."""
+    if not isinstance(name.ctx, ast.Load):
+        return None
+    node: ast.expr = name
+    for attribute in [*chain, None]:
+        parent = parents.get(id(node))
+        if not (
+            isinstance(parent, ast.Attribute)
+            and parent.value is node
+            and isinstance(parent.ctx, ast.Load)
+            and attribute in (None, parent.attr)
+        ):
+            return None
+        node = parent
+    return node if isinstance(node, ast.Attribute) else None
 
 
 def _names(source: str) -> _Names:
@@ -525,7 +551,7 @@ def _check_names(
             raise InliningError(
                 edge.importer,
                 edge.first,
-                f"`{edge.local}.{name}` is read here and `{name}` is also a name of this module: "
+                f"`{edge.prefix}.{name}` is read here and `{name}` is also a name of this module: "
                 "merged, the two would clash",
             )
     owner: dict[str, tuple[int, tuple[str, ...] | None]] = {}
@@ -638,11 +664,16 @@ def _delete_prefix(
     data = line.encode("utf-8")
     start = len(data[: node.value.col_offset].decode("utf-8"))
     end = len(data[: node.value.end_col_offset or 0].decode("utf-8"))
-    if line[end : end + 1] != "." or line[end + 1 : end + 1 + len(node.attr)] != node.attr:
+    if (
+        node.value.end_lineno != node.value.lineno
+        or line[start:end] != edge.prefix
+        or line[end : end + 1] != "."
+        or line[end + 1 : end + 1 + len(node.attr)] != node.attr
+    ):
         raise InliningError(
             edge.importer,
             node.value.lineno,
-            f"`{edge.local}.{node.attr}` is written across lines or with spaces: not merged",
+            f"`{edge.prefix}.{node.attr}` is written across lines or with spaces: not merged",
         )
     found.append((start + 1, end + 1 - start))
 
@@ -794,14 +825,14 @@ class _Splitter:
                 self.taken.setdefault(edge.member, set()).update(wanted[edge.edge])
             self._set_imports(index, wanted, facts)
             for edge in imports:
-                if edge.local is not None and wanted[edge.edge]:
-                    self._qualify(index, edge.local, wanted[edge.edge])
+                if edge.prefix is not None and wanted[edge.edge]:
+                    self._qualify(index, edge.prefix, wanted[edge.edge])
             return _names(self._code(index))
         raise InliningError(index, 1, "internal: the program's parts could not be separated")
 
-    def _qualify(self, index: int, local: str, names: set[str]) -> None:
-        """Write each global read of ``names`` in part ``index`` as ``local.NAME`` (the module it
-        reads them from is imported as ``local``)."""
+    def _qualify(self, index: int, prefix: str, names: set[str]) -> None:
+        """Write each global read of ``names`` in part ``index`` as ``prefix.NAME`` (the module it
+        reads them from is imported as ``prefix``: ``m``, or ``a.b.c`` for ``import a.b.c``)."""
         wrapper = MetadataWrapper(self._module(index), unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         reads: set[cst.Name] = set()
@@ -816,7 +847,7 @@ class _Splitter:
                 self, original_node: cst.Name, updated_node: cst.Name
             ) -> cst.BaseExpression:
                 if original_node in reads:
-                    return cst.Attribute(value=cst.Name(local), attr=updated_node)
+                    return cst.Attribute(value=cst.parse_expression(prefix), attr=updated_node)
                 return updated_node
 
         module = wrapper.module.visit(Qualify())
