@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 PROGRAMS = REPO / "tests" / "fixtures" / "programs"
 GOLDEN = EXAMPLES / "migrated" / "programs"
-CASES = ("two_module", "layered", "dotted")
+CASES = ("two_module", "layered", "dotted", "try_import")
 PLANTED = PROGRAMS / "planted"
 
 
@@ -280,6 +280,87 @@ def test_a_dotted_import_through_a_package_that_runs_code_is_left(
         "`pkg/__init__.py` runs code of its own that may bind them" in site.message
         for site in outcomes["train.py"].left
     ), outcomes["train.py"].left
+
+
+GRADS = """\
+from tensorflow.python.framework import ops
+
+
+@ops.RegisterGradient("BnMigrateTestGrad")
+def _grad(op, grad):
+    return grad
+"""
+
+TRY_IMPORT = """\
+from model import net
+try:
+    import grads
+except KeyError as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize(
+    ("block", "grads", "extra", "expected"),
+    [
+        (TRY_IMPORT, GRADS, "", None),
+        (TRY_IMPORT.replace("try:\n", "if x_of_run():\n", 1).split("except")[0], GRADS, "", None),
+        (
+            TRY_IMPORT.replace("    print(e)", "    import grads_v2 as grads"),
+            GRADS,
+            "",
+            "imported inside `try:` (line 5)",
+        ),
+        (TRY_IMPORT, GRADS, "print(grads._grad)\n", "imported inside `try:` (line 5)"),
+        (TRY_IMPORT, GRADS + "CACHE = {}\n", "", "imported inside `try:` (line 5)"),
+        (
+            TRY_IMPORT,
+            "import tensorflow as tf\n"
+            + GRADS
+            + "\n\ndef helper(x):\n    return tf.layers.dense(x, 1)\n",
+            "",
+            "imported inside `try:` (line 5)",  # merged: it needs a migration of its own
+        ),
+    ],
+)
+def test_a_module_imported_only_to_register_gradients_is_kept_as_written(
+    block: str, grads: str, extra: str, expected: str | None
+) -> None:
+    """cbfinn/maml's ``try: import special_grads`` / ``except KeyError``: a module whose import only
+    registers gradient functions, its name never read, stays as written outside the merged program,
+    its import where it was (the ``except`` branch runs as before when the registration fails).
+    Merged inside the ``try``, names it bound before failing would stay; so any other such import
+    (the ``except`` branch binding the name to another module, the name read, the module doing
+    more on import, or needing a migration itself) leaves the program, saying why."""
+    train = TRAIN.format(import_line=block, call="net") + extra
+    files = [
+        ProgramFile("train.py", train),
+        ProgramFile("model.py", MODEL),
+        ProgramFile("grads.py", grads),
+    ]
+    results = rewrite_program(files, [ProgramEdge(0, 4, 1), ProgramEdge(0, 6, 2)])
+    if expected is None:
+        assert [r.status for r in results] == [Status.CHANGED, Status.CHANGED, Status.UNCHANGED], [
+            r.left for r in results
+        ]
+        assert block.replace("from model import net\n", "") in results[0].code
+        assert results[2].code == grads
+        ast.parse(results[0].code)
+        return
+    assert all(r.status is Status.SKIPPED for r in results[:2]), [r.left for r in results]
+    assert all(r.code == f.source for r, f in zip(results, files))
+    reasons = [site.message for r in results for site in r.left if site.rule == PROGRAM_RULE]
+    assert any(expected in message for message in reasons), reasons
+
+
+def test_a_model_module_imported_inside_a_function_is_left_saying_so() -> None:
+    """The module's code would run when and if ``build`` is called: not merged where it stands."""
+    block = "def build(inputs, training):\n    from model import net\n\n    return net(inputs, training)\n"
+    files = _program(block, "build")
+    results = rewrite_program(files, [ProgramEdge(0, 5, 1)])
+    assert all(r.status is Status.SKIPPED for r in results)
+    reasons = [site.message for site in results[0].left if site.rule == PROGRAM_RULE]
+    assert any("imported inside `def build` (line 4)" in m for m in reasons), reasons
 
 
 @pytest.mark.parametrize(

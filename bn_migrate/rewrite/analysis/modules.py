@@ -28,7 +28,10 @@ runs code of its own, which may bind ``a.b.c`` to something else), a
 top-level name bound differently in two modules (two imports of one object, or ``FLAGS = flags.FLAGS``
 under the same absolute import, bind it alike), a module reading ``__name__``/``__file__``/``globals()``.
 Files without TF1 code are not affected, and a local module without TensorFlow (a data loader, settings)
-is not part of the program: it stays as it is.
+is not part of the program: it stays as it is. So is a module imported only for what importing it does
+(``import m`` alone, ``m`` never read: cbfinn/maml's ``try: import special_grads`` / ``except
+KeyError``) that only defines functions, undecorated or registered as gradients, and needs no migration
+of its own: its import stays as written (an import inside another block is left, the reason saying why).
 
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the

@@ -22,7 +22,10 @@ the markers then give each file its part back:
 Merging namespaces is sound only when no name means two things: the modules' top-level names must not
 clash (identical imports excepted), an imported module must not read a name it does not bind that
 another part binds, nor ``__name__``/``__file__``/``globals()``. Each import is a top-level ``from
-module import name, ...`` (or ``*``) alone on its lines. Anything else raises ``InliningError``, naming
+module import name, ...`` (or ``*``), or ``import module [as name]`` (``import a.b.c``, read as
+``a.b.c.NAME``), alone on its lines. A module imported only for what importing it does (only function
+definitions, gradient registrations among them; its name never read) is not merged: its import stays
+as written, wherever it stands (``_standing_aside``). Anything else raises ``InliningError``, naming
 the file and line, and the program's files are left together.
 """
 
@@ -39,9 +42,12 @@ from typing import TypeGuard
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 from bn_migrate.rewrite.analysis.syntax import is_docstring, is_import_line
+from bn_migrate.rewrite.ast_names import qualify
 from bn_migrate.rewrite.context import leading_lines
+from bn_migrate.rewrite.prefilter import _module_imports
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
 _PREFIX = "__bn_migrate_"
@@ -158,6 +164,7 @@ class Inlined:
     deletions: dict[
         tuple[int, int], list[tuple[int, int]]
     ]  # ``m.`` removed: (col, length) per line
+    aside: frozenset[int] = frozenset()  # modules kept as written, not merged (``_standing_aside``)
 
     def site(self, site: Site) -> tuple[int, Site]:
         """``site`` (a place in the virtual module) as (file index, its place in that file)."""
@@ -183,7 +190,8 @@ class Inlined:
 
     def split(self, code: str) -> list[str]:
         """The migrated virtual module ``code`` as the new text of each file (see module docstring)."""
-        return _Splitter(self, cst.parse_module(code)).texts()
+        texts = _Splitter(self, cst.parse_module(code)).texts()
+        return [self.files[i].source if i in self.aside else t for i, t in enumerate(texts)]
 
     def owner(self, pair: ModelPair, texts: Sequence[str]) -> int:
         """The file that defines the class of ``pair`` in the migrated ``texts``."""
@@ -193,15 +201,26 @@ class Inlined:
         return 0
 
 
-def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inlined:
-    """The program's virtual module; raises ``InliningError`` when its files cannot be merged."""
+def inline(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    *,
+    merged: frozenset[int] = frozenset(),
+) -> Inlined:
+    """The program's virtual module; raises ``InliningError`` when its files cannot be merged. The
+    files ``merged`` are merged even when they could stand aside (they need a migration of their own)."""
     trees = []
     for index, file in enumerate(files):
         try:
             trees.append(ast.parse(file.source))
         except SyntaxError as exc:  # the runner checks first; the API may be called directly
             raise InliningError(index, exc.lineno or 1, f"does not parse: {exc.msg}") from exc
-    imports = [_import_of(files, trees, number, edge) for number, edge in enumerate(edges)]
+    aside = _standing_aside(files, trees, edges) - merged
+    imports = [
+        _import_of(files, trees, number, edge)
+        for number, edge in enumerate(edges)
+        if edge.member not in aside
+    ]
     for index in range(1, len(files)):
         if not any(edge.member == index for edge in edges):
             raise InliningError(
@@ -215,9 +234,9 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
             edge.attributes.add(node.attr)
             found = deletions.setdefault((edge.importer, node.value.lineno), [])
             _delete_prefix(files[edge.importer].source, node, found, edge)
-    names = [_names(file.source) for file in files]
+    names = [_Names() if i in aside else _names(file.source) for i, file in enumerate(files)]
     for index, tree in enumerate(trees):
-        if index:
+        if index and index not in aside:
             _check_module_reads(index, tree)
             _check_main_block(index, tree)
     _check_names(files, names, imports)
@@ -234,7 +253,91 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
         tuple(futures),
         frozenset(name for facts in names for name in facts.bound),
         {place: sorted(found) for place, found in deletions.items()},
+        aside,
     )
+
+
+def _standing_aside(
+    files: Sequence[ProgramFile], trees: Sequence[ast.Module], edges: Sequence[ProgramEdge]
+) -> frozenset[int]:
+    """The modules kept as written, outside the merged module: each imported only for what importing
+    it does (``import m`` alone, ``m`` never read, wherever the import stands: inside ``try:``, a
+    function...), and doing nothing on import but define functions and register TensorFlow gradient
+    functions (cbfinn/maml's ``special_grads``). Its import stays in the merged module as written, so
+    it runs (or fails into the importer's ``except``) exactly where and when it did; it builds no graph,
+    trains no variable and binds no name the program reads, so no fact of the program depends on it.
+    One that needs a migration of its own is merged instead (the engine checks each alone)."""
+    aside = set()
+    for index in range(1, len(files)):
+        into = [edge for edge in edges if edge.member == index]
+        if (
+            into
+            and not any(edge.importer == index for edge in edges)
+            and _registers_only(trees[index])
+            and all(_side_effect_import(trees[edge.importer], edge.line) for edge in into)
+        ):
+            aside.add(index)
+    return frozenset(aside)
+
+
+def _registers_only(tree: ast.Module) -> bool:
+    """Whether the module's top level is only a docstring, imports and function definitions, each
+    undecorated or registered as a gradient function (``@ops.RegisterGradient("MaxPoolGrad")``)."""
+    imports = _module_imports(tree)
+    for position, statement in enumerate(tree.body):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) or (
+            not position
+            and isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        ):
+            continue
+        if not isinstance(statement, ast.FunctionDef) or not all(
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, (ast.Name, ast.Attribute))
+            and qualify(decorator.func, imports) in api.GRADIENT_REGISTRATIONS
+            and all(isinstance(arg, ast.Constant) for arg in decorator.args)
+            and not decorator.keywords
+            for decorator in statement.decorator_list
+        ):
+            return False
+    return True
+
+
+def _side_effect_import(tree: ast.Module, line: int) -> bool:
+    """Whether the import at ``line`` is ``import m`` (one module, no dotted name) and nothing else
+    in the module binds or reads ``m``."""
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    if len(found) != 1 or not isinstance(found[0], ast.Import) or len(found[0].names) != 1:
+        return False
+    alias = found[0].names[0]
+    local = alias.asname or alias.name
+    if "." in alias.name:
+        return False
+    for node in ast.walk(tree):
+        if node is found[0]:
+            continue
+        if (
+            (isinstance(node, ast.Name) and node.id == local)
+            or (isinstance(node, ast.arg) and node.arg == local)
+            or (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name == local
+            )
+            or (isinstance(node, ast.ExceptHandler) and node.name == local)
+            or (
+                isinstance(node, (ast.Import, ast.ImportFrom))
+                and any((a.asname or a.name.split(".")[0]) == local for a in node.names)
+            )
+            or (isinstance(node, (ast.Global, ast.Nonlocal)) and local in node.names)
+        ):
+            return False
+    return True
 
 
 def _import_of(
@@ -246,19 +349,15 @@ def _import_of(
     place = (edge.importer, edge.line)
     found = [s for s in tree.body if s.lineno <= edge.line <= (s.end_lineno or s.lineno)]
     if not found:
-        raise InliningError(
-            *place,
-            f"`{file.path}` is imported inside a block here: a program's modules are migrated "
-            "together only when imported at module level",
-        )
+        raise InliningError(*place, _nested_import(file.path, tree, edge.line))
     statement = found[0]
+    if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        raise InliningError(*place, _nested_import(file.path, tree, edge.line))
     if isinstance(statement, ast.Import):
         if len(statement.names) != 1:
             raise InliningError(
                 *place, f"`{file.path}` is imported together with other modules: not merged"
             )
-    elif not isinstance(statement, ast.ImportFrom):
-        raise InliningError(*place, f"`{file.path}` is imported inside a block: not merged")
     elif any(alias.asname not in (None, alias.name) for alias in statement.names):
         raise InliningError(
             *place, f"`{file.path}`'s names are imported under other names (`as`): not merged"
@@ -274,6 +373,60 @@ def _import_of(
         raise InliningError(*place, "the import shares its line with another statement: not merged")
     text = "".join(text_lines[first - 1 : last])
     return _Import(number, edge.member, edge.importer, first, last, statement, text)
+
+
+def _nested_import(path: str, tree: ast.Module, line: int) -> str:
+    """Why the module ``path``, imported at ``line`` inside a block of ``tree``, is not merged."""
+    block: ast.stmt | None = None
+    for statement in _statements_at(tree.body, line):
+        block = statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+            break
+    kept = (
+        " (a module only imported to register gradient functions, its name never read, is kept "
+        "as written instead)"
+    )
+    if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return (
+            f"`{path}` is imported inside `def {block.name}` (line {block.lineno}): its code runs "
+            f"when and if the function is called, not where it would be merged{kept}: not merged"
+        )
+    if isinstance(block, ast.ClassDef):
+        return (
+            f"`{path}` is imported inside `class {block.name}` (line {block.lineno}): its names "
+            f"would be the class's, not the module's{kept}: not merged"
+        )
+    if isinstance(block, ast.Try):
+        return (
+            f"`{path}` is imported inside `try:` (line {block.lineno}): merged there, a failure "
+            "part-way through its code would leave the names it bound so far beside what the "
+            f"`except` branch binds{kept}: not merged"
+        )
+    kind = type(block).__name__.lower() if block is not None else "a block"
+    return (
+        f"`{path}` is imported inside `{kind}` (line {getattr(block, 'lineno', line)}): whether "
+        f"and when its code runs depends on the block{kept}: not merged"
+    )
+
+
+def _statements_at(body: Sequence[ast.stmt], line: int) -> list[ast.stmt]:
+    """The compound statements enclosing ``line``, outermost first (the import itself excluded)."""
+    found: list[ast.stmt] = []
+    while True:
+        inner = next(
+            (s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)),
+            None,
+        )
+        if inner is None or isinstance(inner, (ast.Import, ast.ImportFrom)):
+            return found
+        found.append(inner)
+        body = [
+            *getattr(inner, "body", []),
+            *getattr(inner, "orelse", []),
+            *getattr(inner, "finalbody", []),
+            *(s for h in getattr(inner, "handlers", []) for s in h.body),
+            *(s for c in getattr(inner, "cases", []) for s in c.body),
+        ]
 
 
 def _lines(source: str) -> list[str]:
