@@ -1555,6 +1555,13 @@ sends to ``tf.compat.v1``."""
 TENSORFLOW_PACKAGES = frozenset({"tensorflow", "tf_slim", "keras", "tf_keras"})
 """Top-level packages whose import means a module builds TensorFlow code."""
 
+GRADIENT_REGISTRATIONS = frozenset(
+    {"tensorflow.RegisterGradient", "tensorflow.python.framework.ops.RegisterGradient"}
+)
+"""Decorators (canonical names) that register a gradient function in TensorFlow's global registry
+when the module is imported, building no graph: a module doing only that is imported for its side
+effect (cbfinn/maml's ``special_grads``) and kept as written (``planning.inlined_modules``)."""
+
 LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
     {
         # numerics, data, images, plots: they never create TF variables, layers or update ops

@@ -266,6 +266,14 @@ def _rewrite_one_program(
 ) -> list[RewriteResult]:
     try:
         inlined = inlined_modules.inline(files, edges)
+        merged = frozenset(  # kept as written only when nothing in it needs migrating
+            index
+            for index in inlined.aside
+            if rewrite_source(files[index].source, path=files[index].path, options=options).status
+            is not Status.UNCHANGED
+        )
+        if merged:
+            inlined = inlined_modules.inline(files, edges, merged=merged)
     except InliningError as exc:
         return _separately(files, options, reasons, exc)
     result = rewrite_source(inlined.code, path=files[0].path, options=options)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 PROGRAMS = REPO / "tests" / "fixtures" / "programs"
 GOLDEN = EXAMPLES / "migrated" / "programs"
-CASES = ("two_module", "layered")
+CASES = ("two_module", "layered", "dotted", "try_import")
 PLANTED = PROGRAMS / "planted"
 
 
@@ -54,13 +54,14 @@ def test_program_migrates_to_its_golden_tree(case: str, tmp_path: Path) -> None:
     golden = GOLDEN / case
     update = os.environ.get("BN_MIGRATE_UPDATE_GOLDEN") == "1"
     diffs = []
-    for path in sorted(original.glob("*.py")):
-        migrated = (tmp_path / "out" / path.name).read_text(encoding="utf-8")
+    for path in sorted(original.rglob("*.py")):  # packages too (``dotted``'s nets/models/)
+        name = path.relative_to(original)
+        migrated = (tmp_path / "out" / name).read_text(encoding="utf-8")
         ast.parse(migrated)
         if update:
-            golden.mkdir(parents=True, exist_ok=True)
-            (golden / path.name).write_text(migrated, encoding="utf-8")
-        assert migrated == (golden / path.name).read_text(encoding="utf-8"), path.name
+            (golden / name).parent.mkdir(parents=True, exist_ok=True)
+            (golden / name).write_text(migrated, encoding="utf-8")
+        assert migrated == (golden / name).read_text(encoding="utf-8"), name
         diffs.append(
             unified_diff(
                 path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8"), migrated
@@ -210,6 +211,24 @@ def test_names_bound_to_other_or_unknown_attributes_still_clash(
             "`model.net` is read here and `net` is also a name of this module",
         ),
         ("from model import net; import os", "net", MODEL, "", 0, "shares its line"),
+        (
+            "import pkg.model",
+            "pkg.model.net",
+            MODEL,
+            "print(pkg.other)\n",
+            0,
+            "used here other than to read `pkg.model.NAME`",
+        ),
+        ("import pkg.model", "pkg.model.net", MODEL, "print(pkg)\n", 0, "used here other than"),
+        ("import pkg.model, os", "pkg.model.net", MODEL, "", 0, "together with other modules"),
+        (
+            "import pkg.model",
+            "pkg . model.net",
+            MODEL,
+            "",
+            0,
+            "`pkg.model.net` is written across lines or with spaces",
+        ),
     ],
 )
 def test_programs_that_cannot_be_merged_are_left_with_the_reason(
@@ -221,6 +240,127 @@ def test_programs_that_cannot_be_merged_are_left_with_the_reason(
     assert all(r.code == f.source for r, f in zip(results, files))
     reasons = [site for site in results[where].left if site.rule == PROGRAM_RULE]
     assert any(expected in site.message for site in reasons), results[where].left
+
+
+def test_a_dotted_import_is_merged_and_read_through_its_full_name_again() -> None:
+    """``import pkg.model`` binds ``pkg``, the module reachable as ``pkg.model``: merged, each
+    ``pkg.model.NAME`` read becomes ``NAME``, and what the script then reads from the module (the new
+    class) is written ``pkg.model.NAME`` again under the import as written."""
+    train, model = rewrite_program(_program("import pkg.model", "pkg.model.net"), EDGE)
+    assert train.status is Status.CHANGED and model.status is Status.CHANGED, train.left
+    assert "\nimport pkg.model\n" in train.code and 'net = pkg.model.Net(name="net")' in train.code
+    assert "class Net(tf.keras.Model):" in model.code
+    ast.parse(train.code)
+
+
+@pytest.mark.parametrize(
+    ("init", "merged"),
+    [
+        ("", True),
+        ('"""A package."""\nfrom __future__ import print_function\n', True),
+        ("from .model import net as model\n", False),  # ``pkg.model`` is then a function
+        ("VERSION = 1\n", False),
+    ],
+)
+def test_a_dotted_import_through_a_package_that_runs_code_is_left(
+    init: str, merged: bool, tmp_path: Path
+) -> None:
+    """``import pkg.model`` reaches the module through ``pkg``'s attribute ``model``, which the
+    package's ``__init__`` may bind to something else: merged only when the ``__init__`` runs no
+    code of its own."""
+    train = TRAIN.format(import_line="import pkg.model", call="pkg.model.net")
+    write(tmp_path, {"pkg/__init__.py": init, "pkg/model.py": MODEL, "train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    if merged:
+        assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left
+        assert outcomes["model.py"].status is Status.CHANGED
+        return
+    assert outcomes["train.py"].status is Status.SKIPPED
+    assert any(
+        "`pkg/__init__.py` runs code of its own that may bind them" in site.message
+        for site in outcomes["train.py"].left
+    ), outcomes["train.py"].left
+
+
+GRADS = """\
+from tensorflow.python.framework import ops
+
+
+@ops.RegisterGradient("BnMigrateTestGrad")
+def _grad(op, grad):
+    return grad
+"""
+
+TRY_IMPORT = """\
+from model import net
+try:
+    import grads
+except KeyError as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize(
+    ("block", "grads", "extra", "expected"),
+    [
+        (TRY_IMPORT, GRADS, "", None),
+        (TRY_IMPORT.replace("try:\n", "if x_of_run():\n", 1).split("except")[0], GRADS, "", None),
+        (
+            TRY_IMPORT.replace("    print(e)", "    import grads_v2 as grads"),
+            GRADS,
+            "",
+            "imported inside `try:` (line 5)",
+        ),
+        (TRY_IMPORT, GRADS, "print(grads._grad)\n", "imported inside `try:` (line 5)"),
+        (TRY_IMPORT, GRADS + "CACHE = {}\n", "", "imported inside `try:` (line 5)"),
+        (
+            TRY_IMPORT,
+            "import tensorflow as tf\n"
+            + GRADS
+            + "\n\ndef helper(x):\n    return tf.layers.dense(x, 1)\n",
+            "",
+            "imported inside `try:` (line 5)",  # merged: it needs a migration of its own
+        ),
+    ],
+)
+def test_a_module_imported_only_to_register_gradients_is_kept_as_written(
+    block: str, grads: str, extra: str, expected: str | None
+) -> None:
+    """cbfinn/maml's ``try: import special_grads`` / ``except KeyError``: a module whose import only
+    registers gradient functions, its name never read, stays as written outside the merged program,
+    its import where it was (the ``except`` branch runs as before when the registration fails).
+    Merged inside the ``try``, names it bound before failing would stay; so any other such import
+    (the ``except`` branch binding the name to another module, the name read, the module doing
+    more on import, or needing a migration itself) leaves the program, saying why."""
+    train = TRAIN.format(import_line=block, call="net") + extra
+    files = [
+        ProgramFile("train.py", train),
+        ProgramFile("model.py", MODEL),
+        ProgramFile("grads.py", grads),
+    ]
+    results = rewrite_program(files, [ProgramEdge(0, 4, 1), ProgramEdge(0, 6, 2)])
+    if expected is None:
+        assert [r.status for r in results] == [Status.CHANGED, Status.CHANGED, Status.UNCHANGED], [
+            r.left for r in results
+        ]
+        assert block.replace("from model import net\n", "") in results[0].code
+        assert results[2].code == grads
+        ast.parse(results[0].code)
+        return
+    assert all(r.status is Status.SKIPPED for r in results[:2]), [r.left for r in results]
+    assert all(r.code == f.source for r, f in zip(results, files))
+    reasons = [site.message for r in results for site in r.left if site.rule == PROGRAM_RULE]
+    assert any(expected in message for message in reasons), reasons
+
+
+def test_a_model_module_imported_inside_a_function_is_left_saying_so() -> None:
+    """The module's code would run when and if ``build`` is called: not merged where it stands."""
+    block = "def build(inputs, training):\n    from model import net\n\n    return net(inputs, training)\n"
+    files = _program(block, "build")
+    results = rewrite_program(files, [ProgramEdge(0, 5, 1)])
+    assert all(r.status is Status.SKIPPED for r in results)
+    reasons = [site.message for site in results[0].left if site.rule == PROGRAM_RULE]
+    assert any("imported inside `def build` (line 4)" in m for m in reasons), reasons
 
 
 @pytest.mark.parametrize(
@@ -393,9 +533,9 @@ def test_migrated_program_is_equivalent_and_a_planted_mistake_is_caught(
     assert good.verdict == "equivalent", good.render_text()
     planted = tmp_path / case
     shutil.copytree(GOLDEN / case, planted)
-    for mistake in (PLANTED / case).glob("*.py"):
+    for mistake in (PLANTED / case).rglob("*.py"):
         assert "# PLANTED:" in mistake.read_text(encoding="utf-8")
-        shutil.copy(mistake, planted / mistake.name)
+        shutil.copy(mistake, planted / mistake.relative_to(PLANTED / case))
     bad = check_programs(original, planted / "train.py", options, old_cache=old_cache)
     assert bad.verdict == "different", bad.render_text()
 

@@ -22,11 +22,16 @@ code is left byte-identical, with a ``BN016`` reason at each place (the import l
 importer), when its program cannot be read as one module: a module also imported by a file that is no
 program migrated here, an import cycle, a module not among the files
 given, dynamic or unresolved imports, or (found when the files are merged) an import inside a block or
-sharing its line, names imported under other names, a module object used other than as ``m.NAME``, a
+sharing its line, names imported under other names, a module object used other than as ``m.NAME``
+(``a.b.c.NAME`` after ``import a.b.c``, which binds ``a``; left when an ``__init__.py`` of its packages
+runs code of its own, which may bind ``a.b.c`` to something else), a
 top-level name bound differently in two modules (two imports of one object, or ``FLAGS = flags.FLAGS``
 under the same absolute import, bind it alike), a module reading ``__name__``/``__file__``/``globals()``.
 Files without TF1 code are not affected, and a local module without TensorFlow (a data loader, settings)
-is not part of the program: it stays as it is.
+is not part of the program: it stays as it is. So is a module imported only for what importing it does
+(``import m`` alone, ``m`` never read: cbfinn/maml's ``try: import special_grads`` / ``except
+KeyError``) that only defines functions, undecorated or registered as gradients, and needs no migration
+of its own: its import stays as written (an import inside another block is left, the reason saying why).
 
 Imports are resolved the way ``python script.py`` and ``python -m package.module`` resolve them: the
 file's own folder first, then the folder above its top-level package, then the folders named on the
@@ -79,6 +84,8 @@ class LocalImport:
     module: str  # the module as written, relative dots included
     target: Path
     star: bool = False  # ``from module import *``: the importer's names may be the module's
+    # ``import a.b.c``: the first package ``__init__`` on the way that runs code of its own
+    through: Path | None = None
 
 
 @dataclass
@@ -397,6 +404,12 @@ class ProgramGraph:
             why = f"`{shown}` is not among the files being rewritten: pass its folder too"
         elif target.name == "__init__.py" or target.suffix != ".py":
             why = f"`{shown}` is a package's `__init__` or a notebook, not merged with its importer"
+        elif edge.through is not None:
+            why = (
+                f"`import {edge.module}` reaches the module through its packages' attributes "
+                f"(`{edge.module}`), and `{self._display(edge.through, entry)}` runs code of its "
+                "own that may bind them to something else"
+            )
         elif facts.dynamic or facts.unresolved or not facts.readable:
             why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
         if why is None:
@@ -494,7 +507,7 @@ class _ImportReader:
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self._absolute(node, alias.name)
+            self._absolute(node, alias.name, dotted="." in alias.name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         names = [alias.name for alias in node.names if alias.name != "*"]
@@ -516,8 +529,11 @@ class _ImportReader:
             target = self.graph.resolve(f"{module}.{name}", self.search)
             self._local(node, module, target)
 
-    def _absolute(self, node: ast.Import | ast.ImportFrom, module: str) -> bool:
-        """Record ``module``; True when it (or its package) is local."""
+    def _absolute(
+        self, node: ast.Import | ast.ImportFrom, module: str, *, dotted: bool = False
+    ) -> bool:
+        """Record ``module``; True when it (or its package) is local. ``dotted``: ``import a.b.c
+        [as m]``, which reaches the module through the attributes of its packages (``a.b.c``)."""
         root = module.split(".")[0]
         if root in api.TENSORFLOW_PACKAGES:
             self.facts.uses_tensorflow = True
@@ -533,14 +549,31 @@ class _ImportReader:
             ):
                 self.missing.append((node.lineno, node.col_offset + 1, module))
             return False
-        self._local(node, module, target)
+        through = self._package_code(module) if dotted else None
+        self._local(node, module, target, through)
         return True
 
-    def _local(self, node: ast.stmt, module: str, target: Path | None) -> None:
+    def _package_code(self, module: str) -> Path | None:
+        """The first ``__init__.py`` of ``module``'s packages that runs code of its own (anything but
+        a docstring, ``pass`` and ``from __future__`` imports): it may bind the attribute through
+        which ``import a.b.c`` reads the module (``from .c import c`` in ``a/b/__init__.py`` makes
+        ``a.b.c`` a function)."""
+        parts = module.split(".")
+        for end in range(1, len(parts)):
+            package = self.graph.resolve(".".join(parts[:end]), self.search)
+            if package is not None and package.name == "__init__.py" and _runs_code(package):
+                return package
+        return None
+
+    def _local(
+        self, node: ast.stmt, module: str, target: Path | None, through: Path | None = None
+    ) -> None:
         if target is None or target == self.facts.path:
             return
         star = isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
-        edge = LocalImport(self.facts.path, node.lineno, node.col_offset + 1, module, target, star)
+        edge = LocalImport(
+            self.facts.path, node.lineno, node.col_offset + 1, module, target, star, through
+        )
         if edge not in self.facts.imports:
             self.facts.imports.append(edge)
             self.facts.imports.sort(key=lambda e: (e.line, e.col, str(e.target)))
@@ -555,6 +588,25 @@ class _ImportReader:
     def visit_Assign(self, node: ast.Assign) -> None:
         if any(dotted(t) == "sys.path" for t in node.targets):
             self.changes_sys_path = True
+
+
+def _runs_code(path: Path) -> bool:
+    """Whether the module ``path`` runs more than a docstring, ``pass`` or ``from __future__``."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    for position, statement in enumerate(tree.body):
+        docstring = (
+            not position
+            and isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        )
+        future = isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+        if not (docstring or future or isinstance(statement, ast.Pass)):
+            return True
+    return False
 
 
 _CALL_WORDS = (b"import_module", b"__import__", b"load_source")

@@ -22,7 +22,10 @@ the markers then give each file its part back:
 Merging namespaces is sound only when no name means two things: the modules' top-level names must not
 clash (identical imports excepted), an imported module must not read a name it does not bind that
 another part binds, nor ``__name__``/``__file__``/``globals()``. Each import is a top-level ``from
-module import name, ...`` (or ``*``) alone on its lines. Anything else raises ``InliningError``, naming
+module import name, ...`` (or ``*``), or ``import module [as name]`` (``import a.b.c``, read as
+``a.b.c.NAME``), alone on its lines. A module imported only for what importing it does (only function
+definitions, gradient registrations among them; its name never read) is not merged: its import stays
+as written, wherever it stands (``_standing_aside``). Anything else raises ``InliningError``, naming
 the file and line, and the program's files are left together.
 """
 
@@ -39,9 +42,12 @@ from typing import TypeGuard
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 from bn_migrate.rewrite.analysis.syntax import is_docstring, is_import_line
+from bn_migrate.rewrite.ast_names import qualify
 from bn_migrate.rewrite.context import leading_lines
+from bn_migrate.rewrite.prefilter import _module_imports
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
 _PREFIX = "__bn_migrate_"
@@ -106,7 +112,18 @@ class _Import:
 
     @property
     def local(self) -> str | None:
-        """The name ``import module [as local]`` binds; None for ``from`` imports."""
+        """The name ``import module [as local]`` binds (``a`` for ``import a.b.c``); None for
+        ``from`` imports."""
+        if not isinstance(self.node, ast.Import):
+            return None
+        alias = self.node.names[0]
+        return alias.asname or alias.name.split(".")[0]
+
+    @property
+    def prefix(self) -> str | None:
+        """What the importer writes before ``.NAME`` to read the module's names: ``m`` for ``import
+        m [as m]``, ``a.b.c`` for ``import a.b.c`` (which binds ``a``, the module reachable as its
+        attribute ``b.c``); None for ``from`` imports."""
         if not isinstance(self.node, ast.Import):
             return None
         alias = self.node.names[0]
@@ -147,6 +164,7 @@ class Inlined:
     deletions: dict[
         tuple[int, int], list[tuple[int, int]]
     ]  # ``m.`` removed: (col, length) per line
+    aside: frozenset[int] = frozenset()  # modules kept as written, not merged (``_standing_aside``)
 
     def site(self, site: Site) -> tuple[int, Site]:
         """``site`` (a place in the virtual module) as (file index, its place in that file)."""
@@ -172,7 +190,8 @@ class Inlined:
 
     def split(self, code: str) -> list[str]:
         """The migrated virtual module ``code`` as the new text of each file (see module docstring)."""
-        return _Splitter(self, cst.parse_module(code)).texts()
+        texts = _Splitter(self, cst.parse_module(code)).texts()
+        return [self.files[i].source if i in self.aside else t for i, t in enumerate(texts)]
 
     def owner(self, pair: ModelPair, texts: Sequence[str]) -> int:
         """The file that defines the class of ``pair`` in the migrated ``texts``."""
@@ -182,15 +201,26 @@ class Inlined:
         return 0
 
 
-def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inlined:
-    """The program's virtual module; raises ``InliningError`` when its files cannot be merged."""
+def inline(
+    files: Sequence[ProgramFile],
+    edges: Sequence[ProgramEdge],
+    *,
+    merged: frozenset[int] = frozenset(),
+) -> Inlined:
+    """The program's virtual module; raises ``InliningError`` when its files cannot be merged. The
+    files ``merged`` are merged even when they could stand aside (they need a migration of their own)."""
     trees = []
     for index, file in enumerate(files):
         try:
             trees.append(ast.parse(file.source))
         except SyntaxError as exc:  # the runner checks first; the API may be called directly
             raise InliningError(index, exc.lineno or 1, f"does not parse: {exc.msg}") from exc
-    imports = [_import_of(files, trees, number, edge) for number, edge in enumerate(edges)]
+    aside = _standing_aside(files, trees, edges) - merged
+    imports = [
+        _import_of(files, trees, number, edge)
+        for number, edge in enumerate(edges)
+        if edge.member not in aside
+    ]
     for index in range(1, len(files)):
         if not any(edge.member == index for edge in edges):
             raise InliningError(
@@ -204,9 +234,9 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
             edge.attributes.add(node.attr)
             found = deletions.setdefault((edge.importer, node.value.lineno), [])
             _delete_prefix(files[edge.importer].source, node, found, edge)
-    names = [_names(file.source) for file in files]
+    names = [_Names() if i in aside else _names(file.source) for i, file in enumerate(files)]
     for index, tree in enumerate(trees):
-        if index:
+        if index and index not in aside:
             _check_module_reads(index, tree)
             _check_main_block(index, tree)
     _check_names(files, names, imports)
@@ -223,7 +253,91 @@ def inline(files: Sequence[ProgramFile], edges: Sequence[ProgramEdge]) -> Inline
         tuple(futures),
         frozenset(name for facts in names for name in facts.bound),
         {place: sorted(found) for place, found in deletions.items()},
+        aside,
     )
+
+
+def _standing_aside(
+    files: Sequence[ProgramFile], trees: Sequence[ast.Module], edges: Sequence[ProgramEdge]
+) -> frozenset[int]:
+    """The modules kept as written, outside the merged module: each imported only for what importing
+    it does (``import m`` alone, ``m`` never read, wherever the import stands: inside ``try:``, a
+    function...), and doing nothing on import but define functions and register TensorFlow gradient
+    functions (cbfinn/maml's ``special_grads``). Its import stays in the merged module as written, so
+    it runs (or fails into the importer's ``except``) exactly where and when it did; it builds no graph,
+    trains no variable and binds no name the program reads, so no fact of the program depends on it.
+    One that needs a migration of its own is merged instead (the engine checks each alone)."""
+    aside = set()
+    for index in range(1, len(files)):
+        into = [edge for edge in edges if edge.member == index]
+        if (
+            into
+            and not any(edge.importer == index for edge in edges)
+            and _registers_only(trees[index])
+            and all(_side_effect_import(trees[edge.importer], edge.line) for edge in into)
+        ):
+            aside.add(index)
+    return frozenset(aside)
+
+
+def _registers_only(tree: ast.Module) -> bool:
+    """Whether the module's top level is only a docstring, imports and function definitions, each
+    undecorated or registered as a gradient function (``@ops.RegisterGradient("MaxPoolGrad")``)."""
+    imports = _module_imports(tree)
+    for position, statement in enumerate(tree.body):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) or (
+            not position
+            and isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        ):
+            continue
+        if not isinstance(statement, ast.FunctionDef) or not all(
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, (ast.Name, ast.Attribute))
+            and qualify(decorator.func, imports) in api.GRADIENT_REGISTRATIONS
+            and all(isinstance(arg, ast.Constant) for arg in decorator.args)
+            and not decorator.keywords
+            for decorator in statement.decorator_list
+        ):
+            return False
+    return True
+
+
+def _side_effect_import(tree: ast.Module, line: int) -> bool:
+    """Whether the import at ``line`` is ``import m`` (one module, no dotted name) and nothing else
+    in the module binds or reads ``m``."""
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    if len(found) != 1 or not isinstance(found[0], ast.Import) or len(found[0].names) != 1:
+        return False
+    alias = found[0].names[0]
+    local = alias.asname or alias.name
+    if "." in alias.name:
+        return False
+    for node in ast.walk(tree):
+        if node is found[0]:
+            continue
+        if (
+            (isinstance(node, ast.Name) and node.id == local)
+            or (isinstance(node, ast.arg) and node.arg == local)
+            or (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name == local
+            )
+            or (isinstance(node, ast.ExceptHandler) and node.name == local)
+            or (
+                isinstance(node, (ast.Import, ast.ImportFrom))
+                and any((a.asname or a.name.split(".")[0]) == local for a in node.names)
+            )
+            or (isinstance(node, (ast.Global, ast.Nonlocal)) and local in node.names)
+        ):
+            return False
+    return True
 
 
 def _import_of(
@@ -235,22 +349,15 @@ def _import_of(
     place = (edge.importer, edge.line)
     found = [s for s in tree.body if s.lineno <= edge.line <= (s.end_lineno or s.lineno)]
     if not found:
-        raise InliningError(
-            *place,
-            f"`{file.path}` is imported inside a block here: a program's modules are migrated "
-            "together only when imported at module level",
-        )
+        raise InliningError(*place, _nested_import(file.path, tree, edge.line))
     statement = found[0]
+    if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        raise InliningError(*place, _nested_import(file.path, tree, edge.line))
     if isinstance(statement, ast.Import):
-        alias = statement.names[0]
-        if len(statement.names) != 1 or ("." in alias.name and alias.asname is None):
+        if len(statement.names) != 1:
             raise InliningError(
-                *place,
-                f"`{file.path}` is imported together with other modules or as a dotted name "
-                "without `as`: not merged",
+                *place, f"`{file.path}` is imported together with other modules: not merged"
             )
-    elif not isinstance(statement, ast.ImportFrom):
-        raise InliningError(*place, f"`{file.path}` is imported inside a block: not merged")
     elif any(alias.asname not in (None, alias.name) for alias in statement.names):
         raise InliningError(
             *place, f"`{file.path}`'s names are imported under other names (`as`): not merged"
@@ -268,6 +375,60 @@ def _import_of(
     return _Import(number, edge.member, edge.importer, first, last, statement, text)
 
 
+def _nested_import(path: str, tree: ast.Module, line: int) -> str:
+    """Why the module ``path``, imported at ``line`` inside a block of ``tree``, is not merged."""
+    block: ast.stmt | None = None
+    for statement in _statements_at(tree.body, line):
+        block = statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+            break
+    kept = (
+        " (a module only imported to register gradient functions, its name never read, is kept "
+        "as written instead)"
+    )
+    if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return (
+            f"`{path}` is imported inside `def {block.name}` (line {block.lineno}): its code runs "
+            f"when and if the function is called, not where it would be merged{kept}: not merged"
+        )
+    if isinstance(block, ast.ClassDef):
+        return (
+            f"`{path}` is imported inside `class {block.name}` (line {block.lineno}): its names "
+            f"would be the class's, not the module's{kept}: not merged"
+        )
+    if isinstance(block, ast.Try):
+        return (
+            f"`{path}` is imported inside `try:` (line {block.lineno}): merged there, a failure "
+            "part-way through its code would leave the names it bound so far beside what the "
+            f"`except` branch binds{kept}: not merged"
+        )
+    kind = type(block).__name__.lower() if block is not None else "a block"
+    return (
+        f"`{path}` is imported inside `{kind}` (line {getattr(block, 'lineno', line)}): whether "
+        f"and when its code runs depends on the block{kept}: not merged"
+    )
+
+
+def _statements_at(body: Sequence[ast.stmt], line: int) -> list[ast.stmt]:
+    """The compound statements enclosing ``line``, outermost first (the import itself excluded)."""
+    found: list[ast.stmt] = []
+    while True:
+        inner = next(
+            (s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)),
+            None,
+        )
+        if inner is None or isinstance(inner, (ast.Import, ast.ImportFrom)):
+            return found
+        found.append(inner)
+        body = [
+            *getattr(inner, "body", []),
+            *getattr(inner, "orelse", []),
+            *getattr(inner, "finalbody", []),
+            *(s for h in getattr(inner, "handlers", []) for s in h.body),
+            *(s for c in getattr(inner, "cases", []) for s in c.body),
+        ]
+
+
 def _lines(source: str) -> list[str]:
     lines = _LINE_BREAK.split(source)
     if lines and not lines[-1]:
@@ -276,9 +437,11 @@ def _lines(source: str) -> list[str]:
 
 
 def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Attribute]:
-    """Every use of the module name ``import m`` binds, each ``m.NAME`` read (the module object
-    itself used otherwise, assigned to or rebound cannot be merged)."""
+    """Every use of the module name ``import m`` binds, each ``m.NAME`` read (``a.b.c.NAME`` after
+    ``import a.b.c``, which binds ``a``): the module object itself used otherwise (``a.b.other``,
+    ``a`` alone), assigned to or rebound cannot be merged."""
     local = edge.local
+    chain = (edge.prefix or "").split(".")[1:]  # the attributes from ``a`` to the module
     parents: dict[int, ast.AST] = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
@@ -287,14 +450,9 @@ def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Att
     for node in ast.walk(tree):
         bad: ast.AST | None = None
         if isinstance(node, ast.Name) and node.id == local:
-            parent = parents.get(id(node))
-            if (
-                isinstance(node.ctx, ast.Load)
-                and isinstance(parent, ast.Attribute)
-                and parent.value is node
-                and isinstance(parent.ctx, ast.Load)
-            ):
-                found.append(parent)
+            read = _read_through(node, chain, parents)
+            if read is not None:
+                found.append(read)
                 continue
             bad = node
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -311,10 +469,31 @@ def _attribute_reads(tree: ast.Module, edge: _Import, path: str) -> list[ast.Att
             raise InliningError(
                 edge.importer,
                 getattr(bad, "lineno", edge.first),
-                f"`{local}` (the module `{path}`) is used here other than to read `{local}.NAME`: "
-                "not merged",
+                f"`{local}` (the module `{path}`) is used here other than to read "
+                f"`{edge.prefix}.NAME`: not merged",
             )
     return found
+
+
+def _read_through(
+    name: ast.Name, chain: Sequence[str], parents: dict[int, ast.AST]
+) -> ast.Attribute | None:
+    """The ``a.b.c.NAME`` read that starts at ``name`` (``a``), the attributes ``chain`` (``b``,
+    ``c``) leading to the module; None when ``name`` is used otherwise."""
+    if not isinstance(name.ctx, ast.Load):
+        return None
+    node: ast.expr = name
+    for attribute in [*chain, None]:
+        parent = parents.get(id(node))
+        if not (
+            isinstance(parent, ast.Attribute)
+            and parent.value is node
+            and isinstance(parent.ctx, ast.Load)
+            and attribute in (None, parent.attr)
+        ):
+            return None
+        node = parent
+    return node if isinstance(node, ast.Attribute) else None
 
 
 def _names(source: str) -> _Names:
@@ -525,7 +704,7 @@ def _check_names(
             raise InliningError(
                 edge.importer,
                 edge.first,
-                f"`{edge.local}.{name}` is read here and `{name}` is also a name of this module: "
+                f"`{edge.prefix}.{name}` is read here and `{name}` is also a name of this module: "
                 "merged, the two would clash",
             )
     owner: dict[str, tuple[int, tuple[str, ...] | None]] = {}
@@ -638,11 +817,16 @@ def _delete_prefix(
     data = line.encode("utf-8")
     start = len(data[: node.value.col_offset].decode("utf-8"))
     end = len(data[: node.value.end_col_offset or 0].decode("utf-8"))
-    if line[end : end + 1] != "." or line[end + 1 : end + 1 + len(node.attr)] != node.attr:
+    if (
+        node.value.end_lineno != node.value.lineno
+        or line[start:end] != edge.prefix
+        or line[end : end + 1] != "."
+        or line[end + 1 : end + 1 + len(node.attr)] != node.attr
+    ):
         raise InliningError(
             edge.importer,
             node.value.lineno,
-            f"`{edge.local}.{node.attr}` is written across lines or with spaces: not merged",
+            f"`{edge.prefix}.{node.attr}` is written across lines or with spaces: not merged",
         )
     found.append((start + 1, end + 1 - start))
 
@@ -794,14 +978,14 @@ class _Splitter:
                 self.taken.setdefault(edge.member, set()).update(wanted[edge.edge])
             self._set_imports(index, wanted, facts)
             for edge in imports:
-                if edge.local is not None and wanted[edge.edge]:
-                    self._qualify(index, edge.local, wanted[edge.edge])
+                if edge.prefix is not None and wanted[edge.edge]:
+                    self._qualify(index, edge.prefix, wanted[edge.edge])
             return _names(self._code(index))
         raise InliningError(index, 1, "internal: the program's parts could not be separated")
 
-    def _qualify(self, index: int, local: str, names: set[str]) -> None:
-        """Write each global read of ``names`` in part ``index`` as ``local.NAME`` (the module it
-        reads them from is imported as ``local``)."""
+    def _qualify(self, index: int, prefix: str, names: set[str]) -> None:
+        """Write each global read of ``names`` in part ``index`` as ``prefix.NAME`` (the module it
+        reads them from is imported as ``prefix``: ``m``, or ``a.b.c`` for ``import a.b.c``)."""
         wrapper = MetadataWrapper(self._module(index), unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         reads: set[cst.Name] = set()
@@ -816,7 +1000,7 @@ class _Splitter:
                 self, original_node: cst.Name, updated_node: cst.Name
             ) -> cst.BaseExpression:
                 if original_node in reads:
-                    return cst.Attribute(value=cst.Name(local), attr=updated_node)
+                    return cst.Attribute(value=cst.parse_expression(prefix), attr=updated_node)
                 return updated_node
 
         module = wrapper.module.visit(Qualify())
