@@ -151,16 +151,8 @@ def test_the_table_is_what_the_installed_tensorflow_gives() -> None:
     assert lacking == tf2_renames.tf1_names()
     v1 = tf.compat.v1
     for name, target in same.items():  # the proof itself, spelled out
-        tf1 = _resolve(v1, name.removeprefix("tensorflow."))
-        assert tf1 is not None and tf1 is _resolve(tf, target.removeprefix("tf.")), name
-
-
-def _resolve(root: object, path: str) -> object | None:
-    for part in path.split("."):
-        root = getattr(root, part, None)
-        if root is None:
-            return None
-    return root
+        tf1 = tf2_renames._resolve(v1, name.removeprefix("tensorflow."))
+        assert tf1 is not None and tf1 is tf2_renames._resolve(tf, target.removeprefix("tf.")), name
 
 
 def test_a_file_whose_only_tf1_name_is_one_tf2_lacks_is_not_passed_over() -> None:
