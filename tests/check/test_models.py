@@ -43,10 +43,16 @@ def test_a_correct_model_migration_is_equivalent(capsys: pytest.CaptureFixture[s
     assert "EQUIVALENT" in out and "mlp/bn1" in out and "model check: 4 adam steps" in out
 
 
+# A planted mistake is large next to OLD's run-to-run spread: one TF1 run is enough (as for the planted
+# programs of tests/check/test_verdicts.py), and saves a TensorFlow process. The correct migration above
+# is checked with the defaults (two TF1 runs).
+ONE_OLD_RUN = CheckOptions(old_repeats=1)
+
+
 @pytest.mark.slow
 def test_a_planted_momentum_is_different_and_named() -> None:
     result = check_models(
-        BUILDER, MODEL, ModelOptions(input_shape=(4,), new_args={"bn_momentum": 0.99})
+        BUILDER, MODEL, ModelOptions(input_shape=(4,), new_args={"bn_momentum": 0.99}), ONE_OLD_RUN
     )
     assert result.verdict == "different", result.render_text()
     assert Cause.MOMENTUM_CHANGED in result.causes, result.render_text()
@@ -60,6 +66,7 @@ def test_slim_fused_kernel_against_plain_keras_is_named_and_quantified() -> None
         ModelRef(MODELS / "slim_builder.py", "net"),
         ModelRef(MODELS / "slim_keras.py", "Net"),
         ModelOptions(input_shape=(6,), steps=3),
+        ONE_OLD_RUN,
     )
     assert result.verdict == "different", result.render_text()
     assert result.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.BESSEL_CORRECTION}, (
@@ -77,7 +84,7 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
         ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
         ModelOptions(input_shape=(6, 6, 2), steps=4, learning_rate=0.001),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
     )
     assert result.verdict == "equivalent", result.render_text()
     (note,) = [n for n in result.notes if n.startswith("not judged")]
@@ -91,7 +98,7 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         ModelOptions(
             input_shape=(6, 6, 2), steps=4, learning_rate=0.001, new_args={"epsilon": 1e-5}
         ),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
     )
     assert planted.verdict == "different", planted.render_text()
     assert planted.causes - {Cause.FREE_RUNNING_DRIFT, Cause.INPUTS_DIFFER} == {
@@ -116,7 +123,7 @@ def test_a_resnet_shaped_builder_with_its_own_update_collection() -> None:
         ModelRef(MODELS / "moments_builder.py", "inference"),
         ModelRef(MODELS / "moments_keras.py", "Inference"),
         ModelOptions(input_shape=(6, 6, 2), steps=4, optimizer="momentum"),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
     )
     assert result.verdict == "equivalent", result.render_text()
     assert [(row.old, row.new, row.moved_old) for row in result.layers] == [
