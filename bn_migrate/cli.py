@@ -147,8 +147,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.from_report is not None:
         if args.old is not None or args.new is not None:
             raise BnMigrateError("--from-report checks the pairs of the report: give no OLD NEW")
-        if args.plot or args.old_cache:
-            raise BnMigrateError("--plot and --old-cache are for one check, not --from-report")
+        if args.plot:
+            raise BnMigrateError("--plot is for one check, not --from-report")
     elif args.old is None or args.new is None:
         raise BnMigrateError("give OLD and NEW (programs, or FILE.py::builder FILE.py::Model)")
     options = CheckOptions(
@@ -190,7 +190,9 @@ def _check_report_pairs(args: argparse.Namespace, options: Any) -> int:
     report = Path(args.from_report)
     shape = parse_shape(args.input_shape) if args.input_shape is not None else None
     base = _model_options(args, shape or (1,))
-    outcomes = check_report_pairs(report, base, options, shape, keep_dir=args.keep_dir)
+    outcomes = check_report_pairs(
+        report, base, options, shape, keep_dir=args.keep_dir, old_cache=args.old_cache
+    )
     sys.stdout.write(render_table(report, outcomes))
     if args.json:
         document = {"report": str(report), "exit_code": exit_code(outcomes)}
@@ -206,12 +208,12 @@ def _check_models(args: argparse.Namespace, options: Any) -> Any:
         raise BnMigrateError(
             "a model check needs --input-shape (one example's shape, e.g. 32,32,3)"
         )
-    if args.old_cache:
-        raise BnMigrateError("--old-cache is for program checks, not model checks")
     model_options = _model_options(args, parse_shape(args.input_shape))
     old = ModelRef.parse(args.old, "OLD")
     new = ModelRef.parse(args.new, "NEW")
-    return check_models(old, new, model_options, options, keep_dir=args.keep_dir)
+    return check_models(
+        old, new, model_options, options, keep_dir=args.keep_dir, old_cache=args.old_cache
+    )
 
 
 def _model_options(args: argparse.Namespace, input_shape: tuple[int, ...]) -> Any:
@@ -425,7 +427,8 @@ def _add_check_parser(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="reuse OLD's runs kept in DIR by earlier checks made under the same "
         "conditions (program, files it read, arguments, seed, environment, versions), "
-        "and keep this check's OLD runs there",
+        "and keep this check's OLD runs there (model checks too: the builder's driver is the "
+        "original)",
     )
     check.set_defaults(func=_cmd_check)
 

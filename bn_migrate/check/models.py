@@ -284,9 +284,13 @@ def check_models(
     model_options: ModelOptions,
     options: Any = None,
     keep_dir: str | os.PathLike[str] | None = None,
+    old_cache: Any = None,
 ) -> Any:
     """The program check of the two drivers (:func:`write_drivers`); returns its ``CheckResult``, whose
-    report names the models, not the drivers."""
+    report names the models, not the drivers. *old_cache*: as for
+    :func:`~bn_migrate.check.api.check_programs`; the OLD driver is the same program for every check of
+    one builder under the same model options (it reads the builder's file, which the cache tracks), so
+    checks of several migrations of one builder run it once."""
     from bn_migrate.check.api import check_programs
 
     flag_note = training_flag_note(old, model_options)
@@ -297,7 +301,9 @@ def check_models(
         drivers = Path(tempfile.mkdtemp(prefix="bn-migrate-models-"))
     try:
         old_driver, new_driver = write_drivers(old, new, model_options, drivers)
-        result = check_programs(old_driver, new_driver, options, keep_dir=keep_dir)
+        result = check_programs(
+            old_driver, new_driver, options, keep_dir=keep_dir, old_cache=old_cache
+        )
     finally:
         if keep_dir is None:
             shutil.rmtree(drivers, ignore_errors=True)

@@ -16,9 +16,10 @@ An entry is used only when all of this is unchanged (the key, or the entry's rec
   every module it imported from outside the Python installation: each stored with its SHA-256 (a folder:
   its sorted names) and checked again before reuse. Paths inside the program's folder are kept relative
   to it, so the same program and inputs in another folder hit the same entry;
-* ``old_args``, ``seed``; the working directory; the workers' environment (but for ``PYTEST_CURRENT_TEST``
-  and shell bookkeeping, :data:`VOLATILE_ENV`); the Python executable and version, every installed
-  distribution's version, and the source of the ``bn_migrate`` package (hooks and legacy runtime).
+* ``old_args``, ``seed``; the working directory; the workers' environment (but for pytest's
+  ``PYTEST_CURRENT_TEST`` and ``PYTEST_XDIST_WORKER`` and shell bookkeeping, :data:`VOLATILE_ENV`); the
+  Python executable and version, every installed distribution's version, and the source of the
+  ``bn_migrate`` package (hooks and legacy runtime).
 
 Not part of the key: the tolerances, ``lockstep``, ``new_args`` and NEW itself (they do not touch OLD's
 runs); ``timeout`` (a run is reused only if it took less than the check's timeout); ``old_repeats`` (an
@@ -53,8 +54,11 @@ CACHE_FORMAT = 1
 READS_JSON = "reads.json"
 META_JSON = "entry.json"
 # Environment variables that change between otherwise identical invocations and that no TF1 program
-# should read; every other variable of the workers' environment is part of the key.
-VOLATILE_ENV = frozenset({"PYTEST_CURRENT_TEST", "_", "SHLVL", "OLDPWD", "PWD"})
+# should read; every other variable of the workers' environment is part of the key. PYTEST_XDIST_WORKER
+# names the pytest-xdist worker (gw0, gw1...) a check runs in: the workers of one run share a cache.
+VOLATILE_ENV = frozenset(
+    {"PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "_", "SHLVL", "OLDPWD", "PWD"}
+)
 # Files of a worker folder kept in the cache (config.json names the folder it was written for).
 KEPT_FILES = ("trace.json", "trace.npz", "stdout.txt", "stderr.txt", READS_JSON)
 SYSTEM_DIRS = ("/proc", "/sys", "/dev")  # what is read there describes the machine, not the inputs

@@ -120,8 +120,10 @@ def check_report_pairs(
     options: Any,
     default_shape: tuple[int, ...] | None,
     keep_dir: str | os.PathLike[str] | None = None,
+    old_cache: Any = None,
 ) -> list[PairOutcome]:
-    """Run the model check of each pair (``base`` with the pair's input shape), in the report's order."""
+    """Run the model check of each pair (``base`` with the pair's input shape), in the report's order;
+    *old_cache* as for :func:`~bn_migrate.check.models.check_models`."""
     from bn_migrate.check.models import check_models
 
     outcomes = []
@@ -147,7 +149,7 @@ def check_report_pairs(
             outcomes.append(PairOutcome(pair, "undecided", str(exc)))
             continue
         keep = Path(keep_dir) / f"pair_{i + 1}" if keep_dir is not None else None
-        result = check_models(old, new, model_options, options, keep_dir=keep)
+        result = check_models(old, new, model_options, options, keep_dir=keep, old_cache=old_cache)
         outcomes.append(PairOutcome(pair, result.verdict, main_reason(result), result))
     return outcomes
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.check import CheckOptions
+from bn_migrate.check.api import REUSED
 from bn_migrate.check.diagnoses import Cause
 from bn_migrate.check.models import (
     ModelOptions,
@@ -17,6 +18,7 @@ from bn_migrate.check.models import (
     parse_shape,
     write_drivers,
 )
+from bn_migrate.check.old_runs import OldRunCache
 from bn_migrate.cli import main
 from bn_migrate.errors import BnMigrateError
 
@@ -26,7 +28,9 @@ MODEL = ModelRef(MODELS / "tf2_model.py", "Mlp")
 
 
 @pytest.mark.slow
-def test_a_correct_model_migration_is_equivalent(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_correct_model_migration_is_equivalent(
+    capsys: pytest.CaptureFixture[str], old_cache: OldRunCache
+) -> None:
     status = main(
         [
             "check",
@@ -36,6 +40,8 @@ def test_a_correct_model_migration_is_equivalent(capsys: pytest.CaptureFixture[s
             "4",
             "--steps",
             "4",
+            "--old-cache",
+            str(old_cache.folder),
         ]
     )
     out = capsys.readouterr().out
@@ -43,10 +49,21 @@ def test_a_correct_model_migration_is_equivalent(capsys: pytest.CaptureFixture[s
     assert "EQUIVALENT" in out and "mlp/bn1" in out and "model check: 4 adam steps" in out
 
 
+# A planted mistake is large next to OLD's run-to-run spread: one TF1 run is enough (as for the planted
+# programs of tests/check/test_verdicts.py), and saves a TensorFlow process. The correct migration above
+# is checked with the defaults (two TF1 runs); with the same model options, its first TF1 run serves
+# the planted check through the session's `old_cache`.
+ONE_OLD_RUN = CheckOptions(old_repeats=1)
+
+
 @pytest.mark.slow
-def test_a_planted_momentum_is_different_and_named() -> None:
+def test_a_planted_momentum_is_different_and_named(old_cache: OldRunCache) -> None:
     result = check_models(
-        BUILDER, MODEL, ModelOptions(input_shape=(4,), new_args={"bn_momentum": 0.99})
+        BUILDER,
+        MODEL,
+        ModelOptions(input_shape=(4,), steps=4, new_args={"bn_momentum": 0.99}),
+        ONE_OLD_RUN,
+        old_cache=old_cache,
     )
     assert result.verdict == "different", result.render_text()
     assert Cause.MOMENTUM_CHANGED in result.causes, result.render_text()
@@ -60,6 +77,7 @@ def test_slim_fused_kernel_against_plain_keras_is_named_and_quantified() -> None
         ModelRef(MODELS / "slim_builder.py", "net"),
         ModelRef(MODELS / "slim_keras.py", "Net"),
         ModelOptions(input_shape=(6,), steps=3),
+        ONE_OLD_RUN,
     )
     assert result.verdict == "different", result.render_text()
     assert result.causes - {Cause.FREE_RUNNING_DRIFT} == {Cause.BESSEL_CORRECTION}, (
@@ -69,7 +87,7 @@ def test_slim_fused_kernel_against_plain_keras_is_named_and_quantified() -> None
 
 
 @pytest.mark.slow
-def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
+def test_conv_biases_before_batch_norm_are_not_judged_under_adam(old_cache: OldRunCache) -> None:
     """A bias before a 1x1 (or VALID) convolution and BN, and a depthwise convolution's bias: zero
     gradients in exact arithmetic, which Adam turns into steps of about lr that differ between TF1 and
     TF2 (1e-5 to 1e-4 here). Reported, not judged: equivalent, not a false optimizer mismatch."""
@@ -77,7 +95,8 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         ModelRef(MODELS / "conv_bias_builder.py", "conv_net"),
         ModelRef(MODELS / "conv_bias_keras.py", "ConvNet"),
         ModelOptions(input_shape=(6, 6, 2), steps=4, learning_rate=0.001),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
+        old_cache=old_cache,
     )
     assert result.verdict == "equivalent", result.render_text()
     (note,) = [n for n in result.notes if n.startswith("not judged")]
@@ -91,8 +110,11 @@ def test_conv_biases_before_batch_norm_are_not_judged_under_adam() -> None:
         ModelOptions(
             input_shape=(6, 6, 2), steps=4, learning_rate=0.001, new_args={"epsilon": 1e-5}
         ),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
+        old_cache=old_cache,
     )
+    # the builder's driver is the same program: the planted check reuses the first check's TF1 run
+    assert planted.runs[0].message == REUSED, planted.render_text()
     assert planted.verdict == "different", planted.render_text()
     assert planted.causes - {Cause.FREE_RUNNING_DRIFT, Cause.INPUTS_DIFFER} == {
         Cause.EPSILON_CHANGED
@@ -116,7 +138,7 @@ def test_a_resnet_shaped_builder_with_its_own_update_collection() -> None:
         ModelRef(MODELS / "moments_builder.py", "inference"),
         ModelRef(MODELS / "moments_keras.py", "Inference"),
         ModelOptions(input_shape=(6, 6, 2), steps=4, optimizer="momentum"),
-        CheckOptions(old_repeats=1),
+        ONE_OLD_RUN,
     )
     assert result.verdict == "equivalent", result.render_text()
     assert [(row.old, row.new, row.moved_old) for row in result.layers] == [

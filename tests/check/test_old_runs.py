@@ -87,6 +87,11 @@ def test_key_covers_the_environment_without_writing_it_down(
     assert changed != key and "s3cr3t-value" not in json.dumps(changed)
     monkeypatch.setenv("PYTEST_CURRENT_TEST", "another test")
     assert key_of(program) == changed
+    # The workers of one `pytest -n` run share the suite's cache (tests/conftest.py): their ids differ.
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    assert key_of(program) == changed
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    assert key_of(program) == changed
 
 
 # -- what a run read ----------------------------------------------------------------------------------

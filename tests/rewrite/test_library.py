@@ -16,6 +16,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from bn_migrate.check.api import REUSED
+from bn_migrate.check.old_runs import OldRunCache
 from bn_migrate.cli import main
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.program import Program
@@ -669,6 +671,7 @@ def test_moving_statistics_in_another_collection_are_left() -> None:
 )
 def test_rewrite_library_then_check_from_report(
     tmp_path: Path,
+    old_cache: OldRunCache,
     fixture: Path,
     golden: Path,
     planted: Path,
@@ -683,7 +686,9 @@ def test_rewrite_library_then_check_from_report(
     assert status == 0
     migrated = out / fixture.name
     assert migrated.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8")
-    options = ["--input-shape", "8,8,3", "--optimizer", "momentum", "--old-repeats", "1"]
+    # The three checks share the builder's TF1 run (--old-cache): only the migration changes.
+    options = ["--input-shape", "8,8,3", "--optimizer", "momentum", "--old-repeats", "1",
+               "--old-cache", str(old_cache.folder)]  # fmt: skip
     checked = tmp_path / "checked.json"
     assert main(["check", "--from-report", str(report), *options, "--json", str(checked)]) == 0
     pairs = json.loads(checked.read_text())["pairs"]
@@ -699,6 +704,7 @@ def test_rewrite_library_then_check_from_report(
     assert main(["check", "--from-report", str(planted), *options, "--json", str(caught)]) == 1
     report_of_pair = json.loads(caught.read_text())["pairs"][0]["report"]
     assert "momentum-changed" in report_of_pair["causes"]
+    assert report_of_pair["runs"][0]["message"] == REUSED  # the same TF1 driver: its run reused
     if "regularizers.L2(0.5 * " not in golden.read_text(encoding="utf-8"):
         return
     # the model check adds the regularization losses on both sides: Keras' L2 at TF1's scale (not
