@@ -85,6 +85,16 @@ def is_docstring(statement: cst.BaseStatement) -> bool:
     )
 
 
+def lone_call(statement: cst.BaseStatement) -> cst.Call | None:
+    """The call of a line that is only a call (``f(x)`` alone on its line), else None."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        return small.value
+    return None
+
+
 def is_import_line(statement: cst.BaseStatement) -> bool:
     """An ``import``/``from ... import`` line (every small statement on it an import)."""
     return isinstance(statement, cst.SimpleStatementLine) and all(

@@ -65,7 +65,7 @@ from bn_migrate.rewrite.analysis.names import (
     bound_names,
     target_names,
 )
-from bn_migrate.rewrite.analysis.syntax import contains, is_docstring
+from bn_migrate.rewrite.analysis.syntax import contains, is_docstring, lone_call
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
@@ -425,7 +425,7 @@ def find(
             f"{via}takes parameters or is called with arguments (an entry function is read through "
             "as `main()` called last, or `main(argv)` run by `tf.app.run`)"
         )
-    called_by = _lone_call(inner) if inner is not None else site.call if site is not None else None
+    called_by = lone_call(inner) if inner is not None else site.call if site is not None else None
     if called_by is not None:
         bound = _bind(definition, called_by)
         if isinstance(bound, str):
@@ -485,7 +485,7 @@ def _entry(
             continue
         statements = _statements(entry)
         inner = next(
-            (s for s in statements if (call := _lone_call(s)) is not None and call.func is use),
+            (s for s in statements if (call := lone_call(s)) is not None and call.func is use),
             None,
         )
         if inner is None:
@@ -638,7 +638,7 @@ def _call_site(statement: cst.BaseStatement, aliases: AliasTable) -> _CallSite |
         if graph_wrapper.entered_graph(last, aliases) is not True or len(inner) != 1:
             return None
         graph, last = last, inner[0]
-    call = _lone_call(last)
+    call = lone_call(last)
     if call is None or not isinstance(call.func, cst.Name):
         return None
     return _CallSite(call, last, tuple(guard), graph)
@@ -811,7 +811,7 @@ def _caller_kind(
 
 
 def _call_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
-    call = _lone_call(statement)
+    call = lone_call(statement)
     if call is None or aliases.qualify(call.func) != APP_RUN:
         return None
     if not call.args:
@@ -821,15 +821,6 @@ def _call_kind(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
         keyword = arg.keyword.value if arg.keyword is not None else _MAIN
         if keyword == _MAIN and isinstance(arg.value, cst.Name) and arg.value.value == _MAIN:
             return _APP_WITH_MAIN
-    return None
-
-
-def _lone_call(statement: cst.BaseStatement) -> cst.Call | None:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    small = statement.body[0]
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-        return small.value
     return None
 
 

@@ -46,6 +46,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.analysis.syntax import lone_call
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
@@ -137,7 +138,7 @@ def _plan_eager_switch(ctx: Context) -> None:
     )
     seen_tf = False
     for statement in ctx.module.body:
-        call = _lone_call(statement)
+        call = lone_call(statement)
         if call is not None and any(call is switch for switch in calls):
             reason = _eager_refusal(ctx, call, graph, seen_tf)
             if reason is None:
@@ -156,14 +157,6 @@ def _plan_eager_switch(ctx: Context) -> None:
             "`tf.enable_eager_execution()` not written as a statement at module level: only there "
             "is it known to switch the whole program to eager execution, as TF2 runs",
         )
-
-
-def _lone_call(statement: cst.BaseStatement) -> cst.Call | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        expr = statement.body[0]
-        if isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call):
-            return expr.value
-    return None
 
 
 def _eager_refusal(
