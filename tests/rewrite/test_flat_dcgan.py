@@ -1,0 +1,163 @@
+"""DCGAN's shape without its model class (tests/fixtures/tf1/dcgan_flat.py): what blocks its migration, each
+construct reported at its own line, and the proof that these are all the blockers: the same program with
+each of them written in a spelling the codemod migrates is migrated."""
+
+from __future__ import annotations
+
+import pytest
+
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.result import Status
+from tests.conftest import REPO
+
+FIXTURE = REPO / "tests" / "fixtures" / "tf1" / "dcgan_flat.py"
+SOURCE = FIXTURE.read_text(encoding="utf-8")
+
+LINEAR = """def linear(input_, output_size, scope=None, stddev=0.5, bias_start=0.0):
+    shape = input_.get_shape().as_list()
+    with tf.variable_scope(scope or "Linear"):
+        matrix = tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
+                                 tf.random_normal_initializer(stddev=stddev))
+        bias = tf.get_variable("bias", [output_size], initializer=tf.constant_initializer(bias_start))
+        return tf.matmul(input_, matrix) + bias
+
+
+"""
+NAME_VAR_LISTS = """t_vars = tf.trainable_variables()
+d_vars = [var for var in t_vars if "d_" in var.name]
+g_vars = [var for var in t_vars if "g_" in var.name]
+"""
+TRAIN_OPS_IN_SESSION = """with tf.Session() as sess:
+    d_optim = tf.train.GradientDescentOptimizer(learning_rate) \\
+        .minimize(d_loss, var_list=d_vars)
+    g_optim = tf.train.GradientDescentOptimizer(learning_rate) \\
+        .minimize(g_loss, var_list=g_vars)
+"""
+BARE_TRAIN_OPS = (
+    "d_optim = tf.train.GradientDescentOptimizer(learning_rate).minimize(d_loss, var_list=d_vars)\n"
+    "g_optim = tf.train.GradientDescentOptimizer(learning_rate).minimize(g_loss, var_list=g_vars)\n"
+)
+G_STEP = "_, g_value = sess.run([g_optim, g_loss], feed_dict={z: batch_z})"
+G_EVAL = "g_value = sess.run(g_loss, feed_dict={z: noise_data})"
+
+
+def _line(text: str) -> int:
+    return SOURCE[: SOURCE.index(text)].count("\n") + 1
+
+
+def _linear_as_dense(source: str) -> str:
+    """Blocker 1 away: `linear` (tf.get_variable under a computed scope) -> tf.layers.dense in place."""
+    source = source.replace(LINEAR, "")
+    for inputs, units, scope in (
+        ("x", 16, "d_h0_lin"),
+        ("h", 1, "d_h1_lin"),
+        ("z", 16, "g_h0_lin"),
+        ("h", 2, "g_h1_lin"),
+    ):
+        source = source.replace(
+            f'linear({inputs}, {units}, "{scope}")',
+            f'tf.layers.dense({inputs}, {units}, name="{scope}")',
+        )
+    return source
+
+
+def _var_lists_by_scope(source: str) -> str:
+    """Blocker 2 away: var_lists by name substring -> by the builders' scopes."""
+    return source.replace(
+        NAME_VAR_LISTS,
+        'd_vars = tf.trainable_variables("discriminator")\n'
+        'g_vars = tf.trainable_variables("generator")\n',
+    )
+
+
+def _train_ops_before_session(source: str) -> str:
+    """Blocker 3 away: the train ops made before the session."""
+    return source.replace(TRAIN_OPS_IN_SESSION, BARE_TRAIN_OPS + "\nwith tf.Session() as sess:\n")
+
+
+def _train_ops_under_update_ops(source: str) -> str:
+    """Blocker 4 away (once the train ops are before the session): each train op depending on its
+    scope's UPDATE_OPS (empty: the wrappers update in place), as the codemod reads several train ops."""
+    return source.replace(
+        BARE_TRAIN_OPS,
+        'd_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="discriminator")\n'
+        'g_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="generator")\n'
+        "with tf.control_dependencies(d_updates):\n"
+        "    d_optim = tf.train.GradientDescentOptimizer(learning_rate).minimize(d_loss, var_list=d_vars)\n"
+        "with tf.control_dependencies(g_updates):\n"
+        "    g_optim = tf.train.GradientDescentOptimizer(learning_rate).minimize(g_loss, var_list=g_vars)\n",
+    )
+
+
+def _g_runs_feed_real(source: str) -> str:
+    """Blocker 5 away: the G runs feed `real` too (which their fetches do not read)."""
+    return source.replace(
+        G_STEP,
+        "_, g_value = sess.run([g_optim, g_loss], feed_dict={real: batch_real, z: batch_z})",
+    ).replace(G_EVAL, "g_value = sess.run(g_loss, feed_dict={real: real_data, z: noise_data})")
+
+
+def test_the_flattened_dcgan_is_left_with_each_blocker_at_its_line() -> None:
+    result = rewrite_source(SOURCE, path="dcgan_flat.py")
+    assert result.status is Status.SKIPPED and result.code == SOURCE
+    sites = {(site.line, site.rule, site.message) for site in result.left}
+    expected = [
+        (_line('with tf.variable_scope(scope or "Linear"):'), "BN017", "computed at run time"),
+        (_line("matrix = tf.get_variable("), "BN014", "`tf.get_variable` not assigned"),
+        (_line("bias = tf.get_variable("), "BN014", "`tf.get_variable` not assigned"),
+        (_line("initializer=tf.constant_initializer(bias_start)"), "BN013", "`value=bias_start`"),
+        (_line("t_vars = tf.trainable_variables()"), "BN000", "`tf.trainable_variables`"),
+        (_line("    d_optim = "), "BN000", "`tf.train.GradientDescentOptimizer` in the session"),
+        (_line("    g_optim = "), "BN000", "`tf.train.GradientDescentOptimizer` in the session"),
+    ]
+    for line, rule, text in expected:
+        found = [m for at, by, m in sites if (at, by) == (line, rule) and text in m]
+        assert found, (line, rule, text, sorted(sites))
+
+
+AWAY = {
+    "linear": _linear_as_dense,
+    "var_lists": _var_lists_by_scope,
+    "train_ops": _train_ops_before_session,
+    "bare_minimize": _train_ops_under_update_ops,
+    "g_feed": _g_runs_feed_real,
+}
+
+
+def _without(*kept: str) -> str:
+    """The fixture with every blocker but ``kept`` written in a spelling the codemod migrates."""
+    source = SOURCE
+    for name, remove in AWAY.items():
+        if name not in kept:
+            changed = remove(source)
+            assert changed != source or "train_ops" in kept, name
+            source = changed
+    return source
+
+
+@pytest.mark.parametrize("kept", sorted(AWAY))
+def test_each_blocker_alone_leaves_the_program(kept: str) -> None:
+    """With every other blocker written in a migrating spelling, each one alone still leaves the file:
+    none of them is a consequence of another."""
+    source = _without(kept)
+    result = rewrite_source(source, path="dcgan_flat.py")
+    assert result.status is Status.SKIPPED and result.code == source and result.left, kept
+
+
+def test_without_its_blockers_the_flattened_dcgan_migrates() -> None:
+    result = rewrite_source(_without(), path="dcgan_flat.py")
+    assert result.status is Status.CHANGED, result.left
+    assert not result.left
+    assert rewrite_source(result.code, path="dcgan_flat.py").status is Status.UNCHANGED
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not migrated yet: DCGAN's `linear` (tf.get_variable under tf.variable_scope(scope or "
+    '"Linear") in a helper called from builders), var_lists by a substring of the TF1 names, train '
+    "ops made in the session block, runs that do not feed every placeholder; the hand migration "
+    "tests/fixtures/tf2/dcgan_flat.py is the target, checked EQUIVALENT",
+)
+def test_the_flattened_dcgan_is_migrated() -> None:
+    result = rewrite_source(SOURCE, path="dcgan_flat.py")
+    assert result.status is Status.CHANGED and not result.left
