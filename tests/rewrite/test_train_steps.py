@@ -13,7 +13,7 @@ import pytest
 
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.program import Program
-from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, UPDATES
+from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, UPDATES, NoUpdateOps
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.rule_examples import GAN_AFTER
@@ -349,3 +349,106 @@ def test_a_network_mixing_in_place_and_update_op_batch_norms_is_left() -> None:
         "`generator` has batch norms updating their statistics in place" in site.message
         for site in result.left
     ), result.left
+
+
+_D_BN = 'h = tf.layers.batch_normalization(h, training=is_training, name="d_bn")'
+_D_IN_PLACE = 'h = tf.contrib.layers.batch_norm(h, is_training=is_training, updates_collections=None, scope="d_bn")'
+_G_BN_LINE = 'return tf.layers.batch_normalization(h, training=is_training, name="g_bn")'
+IN_PLACE_GAN = GAN.replace(_G_BN_LINE, _G_IN_PLACE).replace(_D_BN, _D_IN_PLACE)
+_UPDATE_LINES = _D_UPDATES + _D_UPDATES.replace("d_", "g_").replace('"disc"', '"gen"')
+
+
+def _bare(source: str) -> str:
+    """DCGAN's spelling: each ``minimize`` a module-level statement under no control dependencies."""
+    assert _UPDATE_LINES in source
+    return (
+        source.replace(_UPDATE_LINES, "")
+        .replace("with tf.control_dependencies(d_updates):\n    ", "")
+        .replace("with tf.control_dependencies(g_updates):\n    ", "")
+    )
+
+
+def test_bare_train_ops_of_networks_updating_in_place_are_the_steps_of_their_scoped_spelling() -> (
+    None
+):
+    """Every batch norm updates in place (``updates_collections=None``): UPDATE_OPS holds nothing, so a
+    ``minimize`` under no control dependencies runs what one under its scope's (empty) update ops ran,
+    and the migration is the very same program."""
+    module = cst.parse_module(_bare(IN_PLACE_GAN))
+    program = Program.read(module, AliasTable.build(module))
+    assert {op: type(found) for op, found in program.step_updates.items()} == {
+        "d_train": NoUpdateOps,
+        "g_train": NoUpdateOps,
+    }
+    assert not program.update_ops_reads
+    scoped = rewrite_source(IN_PLACE_GAN, options=PLAIN)
+    assert scoped.status is Status.CHANGED, scoped.left
+    bare = rewrite_source(_bare(IN_PLACE_GAN), options=PLAIN)
+    assert bare.status is Status.CHANGED and not bare.left, bare.left
+    assert bare.code == scoped.code
+    assert "without_state_updates" not in bare.code  # both networks move their statistics in place
+    assert any(
+        "d_train_step()" in s.message and "runs no update op" in s.message for s in bare.applied
+    ), bare.applied
+    assert rewrite_source(bare.code, options=PLAIN).status is Status.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("edits", "fragment", "line_of"),
+    [
+        (
+            ((_D_IN_PLACE, _D_BN),),
+            "this makes update ops (not updates_collections=None)",
+            _D_BN,
+        ),
+        (
+            ((_SESSION, "\nall_updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)" + _SESSION),),
+            "this names UPDATE_OPS",
+            "all_updates = ",
+        ),
+        (
+            ((_SESSION, '\nall_updates = tf.get_collection("update_ops")' + _SESSION),),
+            "this names UPDATE_OPS",
+            "all_updates = ",
+        ),
+    ],
+    ids=["a batch norm with update ops", "UPDATE_OPS named", "UPDATE_OPS by its string"],
+)
+def test_bare_train_ops_beside_update_ops_are_left_at_the_update_ops(
+    edits: tuple[tuple[str, str], ...], fragment: str, line_of: str
+) -> None:
+    """A bare ``minimize`` runs no update op: where the program makes or names some, which statistics
+    move in its step is not read, and the reason stands at the batch norm or the name."""
+    source = _bare(IN_PLACE_GAN)
+    for old, new in edits:
+        assert old in source
+        source = source.replace(old, new)
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED and result.code == source, result.applied
+    line = source[: source.index(line_of)].count("\n") + 1
+    assert any(
+        s.rule == "BN006" and s.line == line and fragment in s.message for s in result.left
+    ), result.left
+
+
+_EVAL = "    print(sess.run(g_loss, feed_dict={x: data, z: noise, is_training: False}))\n"
+
+
+def test_an_evaluation_of_networks_updating_in_place_runs_only_what_its_fetch_needs() -> None:
+    """TF1 ran only the ops a fetch needs, and a batch norm updating in place moves its statistics at
+    every training-mode run that reaches it: the evaluation is the slice of the graph its fetch needs
+    (not the whole graph, which would run D again for ``g_loss``), one ``@tf.function`` call as TF1's
+    one run; with several fetches whose slice is not the whole graph, the run is left."""
+    fed = "feed_dict={x: data, z: noise, is_training: True}"
+    source = _bare(IN_PLACE_GAN).replace(_EVAL, f"    print(sess.run(d_loss, {fed}))\n")
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert "\nprint(graph_d_loss(x=data, z=noise, is_training=True).numpy())\n" in code
+    function = code[code.index("@tf.function\ndef graph_d_loss(") :]
+    function = function[: function.index("\n\n\n")]
+    assert "d_loss = tf.reduce_mean(d_fake - d_real)" in function
+    assert "g_loss" not in function
+    assert rewrite_source(code, options=PLAIN).code == code
+    several = _bare(IN_PLACE_GAN).replace(_EVAL, f"    print(sess.run([d_real, d_fake], {fed}))\n")
+    _left(several, "BN007", "an evaluation of several tensors is not sliced")

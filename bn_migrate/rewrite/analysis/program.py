@@ -52,10 +52,12 @@ from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.savers import Savers, read_savers
 from bn_migrate.rewrite.analysis.scoped_collections import (
+    NoUpdateOps,
     ScopedCollection,
     read_scoped_collections,
     read_var_lists,
     train_op_updates,
+    update_ops_reads,
 )
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
@@ -190,9 +192,12 @@ class Program:
     var_lists: dict[str, ScopedCollection] = field(
         default_factory=dict
     )  # several train ops: ``minimize(var_list=tf.trainable_variables("S"))`` written in place
-    step_updates: dict[str, ScopedCollection | str] = field(
+    update_ops_reads: list[cst.CSTNode] = field(
+        default_factory=list
+    )  # where UPDATE_OPS is named, read when a train op runs no update op (``NoUpdateOps``)
+    step_updates: dict[str, ScopedCollection | NoUpdateOps | str] = field(
         default_factory=dict
-    )  # several train ops: each one's scoped update ops, or why they are not read
+    )  # several train ops: each one's scoped update ops, none (``NoUpdateOps``), or why not read
     initializers: Initializers = field(
         default_factory=Initializers
     )  # ``init = tf.global_variables_initializer()`` run as ``sess.run(init)`` (``analysis.initializers``)
@@ -336,6 +341,8 @@ class Program:
             self.train_ops_with_updates |= {
                 op for op, found in self.step_updates.items() if isinstance(found, ScopedCollection)
             }
+            if any(isinstance(found, NoUpdateOps) for found in self.step_updates.values()):
+                self.update_ops_reads = update_ops_reads(self.aliases, module)
 
     def steps_run_whole_scopes(self) -> bool:
         """Several train ops, each depending on the update ops of one builder's whole scope: the update
@@ -350,6 +357,21 @@ class Program:
         return sum(
             1 for node in self.names if node.value == name and id(node) not in self.attribute_names
         )
+
+    def updates_in_place(self, call: cst.Call) -> bool:
+        """Is ``call`` a batch norm updating its statistics in place at every training-mode run
+        (contrib's ``updates_collections=None``, given or from an ``arg_scope``)?"""
+        target = self.aliases.qualify(call.func) or ""
+        spec = api.BATCH_NORM.get(target)
+        if spec is None or spec.family != "contrib/slim":
+            return False
+        scoped = self.scopes.defaults(call, target) or {}
+        given = keyword(call, "updates_collections") or scoped.get("updates_collections")
+        return given is not None and m.matches(given.value, m.Name("None"))
+
+    def batch_norm_calls(self) -> list[cst.Call]:
+        """Every TF1 batch-norm call of the module (``api.BATCH_NORM``)."""
+        return [c for c in self.calls if (self.aliases.qualify(c.func) or "") in api.BATCH_NORM]
 
     def layer_making_calls(self) -> list[tuple[cst.Call, Builder | None]]:
         """Every call making a layer or a variable (TF1 layer functions, Keras layer classes,

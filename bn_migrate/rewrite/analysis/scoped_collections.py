@@ -17,7 +17,9 @@ it again (``discriminator_1/bn1/AssignMovingAvg``). ``scope="S"`` therefore hold
 
 Otherwise the collection is not resolved, and ``reason`` says why: a rule consuming it leaves the file.
 Train ops are read this way only in programs with several ``minimize`` calls: each must be the only
-statement under ``tf.control_dependencies(NAME)`` with ``NAME`` an update collection of one scope.
+statement under ``tf.control_dependencies(NAME)`` with ``NAME`` an update collection of one scope, or a
+module-level statement under no ``tf.control_dependencies`` at all (``NoUpdateOps``: DCGAN's
+``d_optim = tf.train.AdamOptimizer(...).minimize(d_loss, var_list=d_vars)``), which runs no update op.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, literal_string, scope_name
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+from bn_migrate.rewrite.analysis.walks import walk
 
 REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
 """Characters that make TF1's ``re.match`` of a scope more than a prefix test."""
 
 UPDATES = "update_ops"
+UPDATE_OPS_KEY = "update_ops"  # the string tf.GraphKeys.UPDATE_OPS holds
 TRAINABLE = "trainable_variables"
 
 
@@ -53,6 +57,16 @@ class ScopedCollection:
     scope: cst.BaseExpression | None  # the scope argument
     builder: str | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class NoUpdateOps:
+    """A train op of several whose ``minimize`` is a module-level statement under no
+    ``tf.control_dependencies``: running it runs no op of the ``UPDATE_OPS`` collection (statistics
+    updated in place, contrib's ``updates_collections=None``, still move at every training-mode run)."""
+
+    train_op: str
+    statement: cst.SimpleStatementLine
 
 
 def collection_kind(aliases: AliasTable, node: cst.BaseExpression | None) -> str | None:
@@ -169,14 +183,20 @@ def train_op_updates(
     module: cst.Module,
     minimize: dict[str, cst.Call],
     collections: dict[str, ScopedCollection],
-) -> dict[str, ScopedCollection | str]:
+) -> dict[str, ScopedCollection | NoUpdateOps | str]:
     """For each train op (several ``minimize`` calls): the scoped update collection of the
-    ``tf.control_dependencies`` block that holds it alone, or why it is not read."""
+    ``tf.control_dependencies`` block that holds it alone, ``NoUpdateOps`` for one made at module level
+    outside any such block, or why it is not read."""
     unread = (
         "minimize() is not the only statement under tf.control_dependencies(get_collection("
         "UPDATE_OPS, scope=...)): cannot tell which update ops this train op runs"
     )
-    found: dict[str, ScopedCollection | str] = dict.fromkeys(minimize, unread)
+    found: dict[str, ScopedCollection | NoUpdateOps | str] = dict.fromkeys(minimize, unread)
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            target = single_target(statement.body[0])
+            if target in minimize and _assigns(statement, minimize[target]):
+                found[target] = NoUpdateOps(target, statement)
     for block in module.body:
         if not isinstance(block, cst.With) or len(block.items) != 1:
             continue
@@ -204,3 +224,34 @@ def train_op_updates(
         else:
             found[target] = collection
     return found
+
+
+def _assigns(statement: cst.SimpleStatementLine, call: cst.Call) -> bool:
+    """Is ``statement`` ``NAME = <call>`` (the minimize call itself, or a chain ending in it)?"""
+    small = statement.body[0]
+    return isinstance(small, cst.Assign) and small.value is call
+
+
+class _UpdateOpsNames(cst.CSTVisitor):
+    """Every ``tf.GraphKeys.UPDATE_OPS`` (by what it refers to) and ``"update_ops"`` string."""
+
+    def __init__(self, aliases: AliasTable) -> None:
+        self.aliases = aliases
+        self.found: list[cst.CSTNode] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if self.aliases.qualify(node) in api.UPDATE_OPS_KEYS:
+            self.found.append(node)
+            return False
+        return True
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if literal_string(node) == UPDATE_OPS_KEY:
+            self.found.append(node)
+
+
+def update_ops_reads(aliases: AliasTable, module: cst.Module) -> list[cst.CSTNode]:
+    """Where the module names the ``UPDATE_OPS`` collection (its key or the key's string)."""
+    visitor = _UpdateOpsNames(aliases)
+    walk(module, visitor)
+    return visitor.found

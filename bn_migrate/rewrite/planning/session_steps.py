@@ -490,6 +490,21 @@ class StepsPlanner:
             ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
             return
         training = next((t for t, _ in ctx.bn_training if not self._false_in(t, feed)), None)
+        extra = self._calls_not_fetched(names)
+        if training is None and not required and extra is not None:
+            # batch norms updating in place move their statistics wherever a training-mode run
+            # reaches them: the whole graph would run calls TF1 did not run for these fetches
+            if not is_list:
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments)
+            else:
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"this run does not need line {extra}'s calls, which the whole graph makes, "
+                    "and batch norms updating in place (updates_collections=None) would move their "
+                    "statistics there: an evaluation of several tensors is not sliced; not migrated",
+                )
+            return
         if training is not None or required:
             # the whole graph cannot run here (a BN layer would train, an input is not fed): TF1 ran
             # only what the fetch needs, and so may a function of just that part
@@ -525,6 +540,24 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _updates_in_place(self) -> bool:
+        """Does a batch norm of the program update its statistics in place (every training-mode run
+        reaching it moves them, evaluations too)?"""
+        program = self.ctx.program
+        return any(program.updates_in_place(c) for c in program.batch_norm_calls())
+
+    def _calls_not_fetched(self, names: list[str]) -> int | None:
+        """In a program with batch norms updating in place: the line of a graph statement making a
+        call that the fetches ``names`` do not need (None: there is none, or no such batch norm)."""
+        if not self._updates_in_place():
+            return None
+        needed = {id(s) for s in graph_slice(self.plan.collected, set(names))}
+        for statement in self.plan.collected:
+            if id(statement) not in needed and m.findall(statement, m.Call()):
+                where = self.ctx.positions.get(statement)
+                return where.start.line if where is not None else 0
+        return None
 
     def _plan_sliced_eval(
         self,
@@ -571,17 +604,26 @@ class StepsPlanner:
         kept = [
             a for a in arguments if a.keyword is None or a.keyword.value in params
         ]  # ``**feed`` (no extras) or the dict literal's needed keys
+        # statistics updated in place may move in this run: one @tf.function call, as TF1's one run
+        traced = self._updates_in_place()
         evaluation = next(
             (
                 e
                 for e in plan.evaluations
-                if e.outputs == [name] and e.statements == statements and e.params == params
+                if e.outputs == [name]
+                and e.statements == statements
+                and e.params == params
+                and e.traced == traced
             ),
             None,
         )
         if evaluation is None:
             evaluation = Evaluation(
-                ctx.program.fresh_name(f"{plan.name}_{name}"), params, [name], statements
+                ctx.program.fresh_name(f"{plan.name}_{name}"),
+                params,
+                [name],
+                statements,
+                traced=traced,
             )
             plan.evaluations.append(evaluation)
         self._handle(call)

@@ -49,6 +49,9 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
 (``d_train`` -> ``d_train_step`` with its own optimizer ``d_optimizer``), when every one
 
 - is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
+  or is a module-level statement under no ``tf.control_dependencies`` (DCGAN's bare ``minimize``: it runs
+  no update op) in a program whose every batch norm updates in place and that never reads
+  ``UPDATE_OPS``,
 - has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
   in place or bound to a name at module level,
 - and the scopes select exactly one shared builder's update ops / variables (see
@@ -78,7 +81,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.gradients import GradientTrainOp
-from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE
+from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, NoUpdateOps
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -566,7 +569,12 @@ class OptimizerRule(Rule):
                 RULE,
                 planned_step.minimize,
                 f"`{step.train_op}` -> {step.name}(): differentiates `{step.trained}`'s trainable "
-                f"variables; the statistics of `{planned_step.moving}` move"
+                "variables; "
+                + (
+                    f"the statistics of `{planned_step.moving}` move"
+                    if planned_step.moving is not None
+                    else "it runs no update op (every batch norm updates in place)"
+                )
                 + (f"; {frozen} called without state updates" if frozen else ""),
             )
         ctx.train_ops = set(program.train_ops)
@@ -605,10 +613,15 @@ class OptimizerRule(Rule):
         trained = self._scoped_var_list(ctx, train_op, extras["var_list"], training)
         if trained is None:
             return None
-        moving = updates.builder
-        assert moving is not None  # step_updates holds resolved collections or reasons
+        if isinstance(updates, NoUpdateOps):
+            if not self._no_update_ops_exist(ctx, train_op):
+                return None
+            moving = None
+        else:
+            moving = updates.builder
+            assert moving is not None  # step_updates holds resolved collections or reasons
         for builder in (trained, moving):
-            if builder not in models:
+            if builder is not None and builder not in models:
                 ctx.leave(
                     RULE,
                     minimize,
@@ -623,7 +636,7 @@ class OptimizerRule(Rule):
             if any(contains(s, c) for s in statements for c in program.builders[name].calls)
         }
         for builder, what in ((trained, "var_list"), (moving, "update ops")):
-            if builder not in called:
+            if builder is not None and builder not in called:
                 ctx.leave(
                     RULE,
                     minimize,
@@ -646,6 +659,12 @@ class OptimizerRule(Rule):
         # in place: TF1 moved those statistics at every training-mode run, in this step too, as a
         # Keras layer called with training=True does: such a network is called normally
         frozen = frozenset(called - {moving} - in_place)
+        if (
+            moving is None and frozen
+        ):  # every batch norm updates in place: no network has statistics
+            frozen = frozenset(
+                name for name in frozen if _makes_batch_norm(ctx, program.builders[name])
+            )
         if trained in frozen:
             ctx.leave(
                 RULE,
@@ -689,6 +708,27 @@ class OptimizerRule(Rule):
             moving,
             keras_class if keras_class in api.EMITTED_OPTIMIZERS else None,
         )
+
+    @staticmethod
+    def _no_update_ops_exist(ctx: Context, train_op: str) -> bool:
+        """A bare ``minimize`` runs no update op: the same step as Keras' only when the program makes no
+        update op (every batch norm updates in place) and never names ``UPDATE_OPS``; else left at the
+        batch norm or the name."""
+        program = ctx.program
+        blocking: list[tuple[cst.CSTNode, str]] = [
+            (node, "names UPDATE_OPS") for node in program.update_ops_reads
+        ]
+        for call in program.batch_norm_calls():
+            if not program.updates_in_place(call):
+                blocking.append((call, "makes update ops (not updates_collections=None)"))
+        for node, what in blocking:
+            ctx.leave(
+                RULE,
+                node,
+                f"the train op `{train_op}` depends on no update ops (no tf.control_dependencies), "
+                f"and this {what}: which statistics move in its step is not migrated",
+            )
+        return not blocking
 
     def _scoped_var_list(
         self, ctx: Context, train_op: str, arg: cst.Arg, training: _Training
@@ -1095,7 +1135,7 @@ class _PlannedStep:
     optimizer: str  # its name in the migrated program
     arguments: str  # ``tf.keras.optimizers.X(...)``
     training: _Training
-    moving: str  # the builder instance whose statistics the step moves
+    moving: str | None  # the builder whose update ops the step runs (None: no update op)
     emitted: str | None  # the optimizer class emitted for it (``api.EMITTED_OPTIMIZERS``)
 
 
@@ -1117,16 +1157,18 @@ def _updates_in_place(ctx: Context, builder: Builder) -> bool | None:
         spec = api.BATCH_NORM.get(target)
         if spec is None or ctx.program.builder_of(call) is not builder:
             continue
-        scoped = ctx.program.scopes.defaults(call, target) or {}  # an arg_scope's keyword counts
-        given = keyword(call, "updates_collections") or scoped.get("updates_collections")
-        found.append(
-            spec.family == "contrib/slim"
-            and given is not None
-            and m.matches(given.value, m.Name("None"))
-        )
+        found.append(ctx.program.updates_in_place(call))
     if found and all(found):
         return True
     return None if any(found) else False
+
+
+def _makes_batch_norm(ctx: Context, builder: Builder) -> bool:
+    """Does the builder make a batch norm (a network without one has no statistics to keep)?"""
+    return any(
+        ctx.qualify(call.func) in api.BATCH_NORM and ctx.program.builder_of(call) is builder
+        for call in ctx.program.calls
+    )
 
 
 def _trains_by_flag(ctx: Context, builder: Builder) -> bool:
