@@ -57,6 +57,8 @@ class TrainStep:
     trained: str  # the builder instance whose trainable variables the step differentiates
     frozen: frozenset[str]  # builder instances it calls without state updates (their BN statistics)
     returns: list[str] = field(default_factory=list)  # fetched besides the op (BN007)
+    # a run of it feeds only some placeholders: it takes just those its graph reads (BN007)
+    trimmed: bool = False
 
     def outputs(self) -> list[str]:
         """What its graph function returns: the loss, then the other fetched tensors."""
@@ -107,9 +109,12 @@ class GraphFunction:
             self.outputs.append(name)
         return self.outputs.index(name)
 
-    def signature(self) -> str:
+    def signature(self, only: list[str] | None = None) -> str:
+        """The placeholders as parameters (``only``: just those), with their defaults."""
         parts = []
         for name, default in self.params:
+            if only is not None and name not in only:
+                continue
             parts.append(f"{name}={default}" if default is not None else name)
         return ", ".join(parts)
 

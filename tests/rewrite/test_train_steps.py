@@ -452,3 +452,44 @@ def test_an_evaluation_of_networks_updating_in_place_runs_only_what_its_fetch_ne
     assert rewrite_source(code, options=PLAIN).code == code
     several = _bare(IN_PLACE_GAN).replace(_EVAL, f"    print(sess.run([d_real, d_fake], {fed}))\n")
     _left(several, "BN007", "an evaluation of several tensors is not sliced")
+
+
+_G_ONLY = "sess.run(g_train, feed_dict={z: noise, is_training: True})"
+
+
+def test_a_step_whose_runs_feed_only_what_it_reads_takes_only_that() -> None:
+    """DCGAN's generator run feeds only ``z``: TF1 ran only the part of the graph ``g_train`` needs,
+    which reads no ``x``; its step takes the placeholders it reads, the discriminator's all of them."""
+    result = rewrite_source(GAN.replace(_G_RUN, _G_ONLY), options=PLAIN)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert "def g_train_step(z, is_training):\n" in code
+    assert "        g_loss = graph_g_train(z, is_training)\n" in code
+    assert "\n    g_train_step(z=noise, is_training=True)\n" in code
+    assert "def d_train_step(x, z, is_training):\n" in code
+    assert rewrite_source(code, options=PLAIN).code == code
+
+
+@pytest.mark.parametrize(
+    ("run", "fragment"),
+    [
+        (
+            "sess.run(g_train, feed_dict={x: data, is_training: True})",
+            "run that does not feed z",
+        ),
+        (
+            _G_ONLY + "\n        sess.run(g_train, feed_dict=feed)",
+            "another run of `g_train` feeds only what its step reads",
+        ),
+        (
+            _G_ONLY
+            + "\n        sess.run(g_train, feed_dict={x: np.ones((8, 3)), z: noise, is_training: True})",
+            "another run of `g_train` feeds only what its step reads",
+        ),
+    ],
+    ids=["what the step reads unfed", "named feed beside", "a call dropped"],
+)
+def test_a_step_fed_less_than_it_reads_or_with_what_cannot_be_dropped_is_left(
+    run: str, fragment: str
+) -> None:
+    _left(GAN.replace(_G_RUN, run), "BN007", fragment)

@@ -15,6 +15,8 @@ train run fetching a dict is left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 import libcst.matchers as m
 
@@ -30,9 +32,14 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
 )
 from bn_migrate.rewrite.analysis.walks import walk
-from bn_migrate.rewrite.context import Context, Evaluation, dissolve_session
+from bn_migrate.rewrite.context import Context, Evaluation, TrainStep, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
-from bn_migrate.rewrite.planning.graph_function import assemble, graph_function, graph_slice
+from bn_migrate.rewrite.planning.graph_function import (
+    assemble,
+    graph_function,
+    graph_slice,
+    step_evaluation,
+)
 from bn_migrate.rewrite.planning.initializers import (
     REMOVED,
     plan_named_initializers,
@@ -58,6 +65,8 @@ class StepsPlanner:
         self.step_seen = False
         self.statistics_seen = False  # a forward-only statistics run was migrated
         self.steps_seen: dict[str, list[str]] = {}  # several train steps: what each run returns
+        # several train steps: each run of one (its call, the arguments it passes)
+        self.step_runs: dict[str, list[tuple[cst.Call, list[cst.Arg]]]] = {}
         self.seen: set[int] = set()  # sess.run calls already planned (or left)
         # runs whose several fetched values are used as one list (see _plan_multi_eval)
         self.exact_fetches: list[tuple[cst.Call, list[str]]] = []
@@ -89,6 +98,7 @@ class StepsPlanner:
         for call in ctx.program.calls:
             if self._is_unhandled_run(call) and ctx.program.in_session(call):
                 self._plan_run(None, call)
+        self._check_trimmed_steps()
         self._check_leftover_uses()
         self._check_exact_fetches()
         check_merged_slices(ctx, self.plan)
@@ -229,9 +239,13 @@ class StepsPlanner:
             element = cst.Call(func=cst.Name("next"), args=[cst.Arg(cst.Name(iterator.iterator))])
             arguments = [cst.Arg(element, star="*" if iterator.unpacked else ""), *arguments]
         if any(name in ctx.train_ops for name in names):
-            if required:  # the train step computes the whole graph, so it needs every input
+            trimmed = self._step_not_reading(names, required) if required else None
+            if required and trimmed is None:
+                # the train step computes the whole graph, so it needs every input
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
                 return
+            if trimmed is not None:
+                trimmed.trimmed = True
             if isinstance(fetch, cst.Dict):
                 ctx.leave(RULE, call, "a train run fetching a dict is not migrated")
                 return
@@ -463,11 +477,15 @@ class StepsPlanner:
         else:
             self.steps_seen[step.train_op] = returns
             step.returns = returns
+            self.step_runs.setdefault(step.train_op, []).append((call, arguments))
         step_name = self.plan.step_name if step is None else step.name
         self._handle(call)
         ctx.claim_within(call)
         self._replace(
-            statement, cst.Call(func=cst.Name(step_name), args=arguments), kept, len(returns)
+            statement,
+            lambda: cst.Call(func=cst.Name(step_name), args=self._passed(step, arguments)),
+            kept,
+            len(returns),
         )
         ctx.apply(RULE, call, f"train run -> {step_name}()")
 
@@ -540,6 +558,52 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _step_not_reading(self, names: list[str], unfed: list[str]) -> TrainStep | None:
+        """A run of one of several train steps that feeds not every placeholder: the step, when what
+        it computes (its loss and the run's other fetches) reads none of the ``unfed`` ones (TF1 ran
+        only that part of the graph); None otherwise."""
+        ctx = self.ctx
+        ops = [name for name in names if name in ctx.train_ops]
+        step = self.plan.steps.get(ops[0]) if len(ops) == 1 else None
+        if step is None:
+            return None
+        wanted = {step.loss} | {n for n in names if n in ctx.graph_names and n not in ops}
+        statements = graph_slice(self.plan.collected, wanted)
+        reads = set(wanted).union(*(read_names(s) for s in statements))
+        return None if reads & set(unfed) else step
+
+    def _passed(self, step: TrainStep | None, arguments: list[cst.Arg]) -> list[cst.Arg]:
+        """The arguments of a run's step call: for a trimmed step, those its graph reads."""
+        if step is None or not step.trimmed:
+            return arguments
+        params = step_evaluation(self.plan, step).params
+        return [a for a in arguments if a.keyword is None or a.keyword.value in params]
+
+    def _check_trimmed_steps(self) -> None:
+        """Every run of a trimmed step passes only what it can drop: keyword values without effects
+        (``real=batch_real``), no ``**feed`` holding more, nothing positional."""
+        ctx = self.ctx
+        for train_op, runs in self.step_runs.items():
+            step = self.plan.steps[train_op]
+            if not step.trimmed:
+                continue
+            params = step_evaluation(self.plan, step).params
+            for call, arguments in runs:
+                for argument in arguments:
+                    if argument.keyword is not None and (
+                        argument.keyword.value in params or _plain(argument.value)
+                    ):
+                        continue
+                    ctx.leave(
+                        RULE,
+                        call,
+                        f"another run of `{train_op}` feeds only what its step reads, and this one "
+                        "passes a value the step would drop that is not a plain name or literal (a "
+                        "call may have effects; a named feed dict or an iterator element cannot be "
+                        "trimmed): not migrated",
+                    )
+                    break
 
     def _updates_in_place(self) -> bool:
         """Does a batch norm of the program update its statistics in place (every training-mode run
@@ -746,22 +810,26 @@ class StepsPlanner:
     def _replace(
         self,
         statement: cst.BaseSmallStatement,
-        step: cst.Call,
+        make_step: Callable[[], cst.Call],
         kept: list[cst.BaseExpression],
         returned: int,
     ) -> None:
-        value: cst.BaseExpression
-        if returned == 0:
-            value = step
-        elif returned == 1:
-            value = cst.Call(func=cst.Attribute(step, cst.Name("numpy")))
-        else:
-            value = cst.ListComp(
+        """The train run ``statement`` -> the step call ``make_step()`` makes when the file is edited
+        (once every run is planned: a later run may trim the step's arguments)."""
+
+        def value() -> cst.BaseExpression:
+            step = make_step()
+            if returned == 0:
+                return step
+            if returned == 1:
+                return cst.Call(func=cst.Attribute(step, cst.Name("numpy")))
+            return cst.ListComp(
                 elt=cst.parse_expression("value.numpy()"),
                 for_in=cst.CompFor(target=cst.Name("value"), iter=step),
             )
+
         if not kept:
-            self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value))
+            self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value()))
             return
         target: cst.BaseAssignTargetExpression
         if len(kept) == 1:
@@ -772,7 +840,7 @@ class StepsPlanner:
         else:
             target = cst.Tuple([cst.Element(t) for t in kept], lpar=[], rpar=[])
         self.ctx.edit(
-            RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value)
+            RULE, statement, lambda updated: cst.Assign([cst.AssignTarget(target)], value())
         )
 
     def _handle(self, call: cst.Call) -> None:

@@ -1358,7 +1358,7 @@ class _StepSource:
             evaluation = step_evaluation(plan, step)
             return (
                 "@tf.function\n"
-                f"def {step.name}({plan.signature()}):\n"
+                f"def {step.name}({plan.signature(evaluation.params if step.trimmed else None)}):\n"
                 "    with tf.GradientTape() as tape:\n"
                 f"        {', '.join(evaluation.outputs)} = "
                 f"{step.graph_name}({', '.join(evaluation.params)})\n"

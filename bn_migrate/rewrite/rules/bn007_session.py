@@ -1,7 +1,13 @@
 """BN007: the Session block -> calls of the migrated graph with the arrays the original fed.
 
 In a placeholder graph, train runs call the train step and evaluations the graph function (see
-``session_steps``). A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
+``session_steps``). With several train steps (BN006), a run may feed only the placeholders its step reads
+(DCGAN's ``sess.run([g_optim, g_loss], feed_dict={z: batch_z})``): that step takes just those, and its
+other runs drop plain values it does not read (a call, a named feed dict or an iterator element: left).
+In a program whose batch norms update in place (``updates_collections=None``), an evaluation computes
+only what its fetch needs, one ``@tf.function`` call (TF1 ran only that, and a training-mode network the
+fetch does not need would move its statistics); several fetches whose part is not the whole graph: left.
+A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
 is_training: True})`` with its result discarded, calls a ``@tf.function`` of the part of the graph the BN
 layers need with training True (Keras moves the statistics in the forward pass) when every BN layer is a
 ``tf.layers`` one made before the unscoped ``UPDATE_OPS`` collection; otherwise it is left with the
