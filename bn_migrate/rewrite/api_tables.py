@@ -353,6 +353,15 @@ equal to one of them (or to its first ``/`` part) may be written by TF1 as ``TAG
 GET_COLLECTION = "tensorflow.get_collection"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"
 UPDATE_OPS_KEYS = frozenset({"tensorflow.GraphKeys.UPDATE_OPS"})
+MOVING_AVERAGE_MAKERS = frozenset(
+    {
+        "tensorflow.train.ExponentialMovingAverage",
+        "tensorflow.python.training.moving_averages.assign_moving_average",
+        "tensorflow.python.training.moving_averages.ExponentialMovingAverage",
+    }
+)
+"""What makes moving-average update ops outside batch-norm layers: a train op that depends on no update op
+does not run them."""
 MODEL_VARIABLE_KEYS = frozenset({"tensorflow.GraphKeys.GLOBAL_VARIABLES"})
 """Collections whose members are exactly a functional model's variables when the graph has no
 optimizer and no free-standing variables (the only case the codemod migrates)."""

@@ -133,6 +133,28 @@ def test_without_its_blockers_the_flattened_dcgan_migrates() -> None:
     assert rewrite_source(result.code, path="dcgan_flat.py").status is Status.UNCHANGED
 
 
+def test_bare_train_ops_beside_a_wrapper_making_update_ops_are_left() -> None:
+    """Without ``updates_collections=None`` the wrapper's batch norms put their update ops in
+    UPDATE_OPS, which DCGAN's bare ``minimize`` calls never run: left at each wrapper call."""
+    in_place = "                                            updates_collections=None,\n"
+    source = _without().replace(in_place, "")
+    assert source != _without()
+    result = rewrite_source(source, path="dcgan_flat.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    lines = {
+        site.line
+        for site in result.left
+        if site.rule == "BN006"
+        and "makes update ops (not updates_collections=None)" in site.message
+    }
+    wrapper_calls = {
+        number
+        for number, text in enumerate(source.splitlines(), 1)
+        if "d_bn1(" in text or "g_bn0(" in text
+    }
+    assert lines and lines <= wrapper_calls, (lines, wrapper_calls)
+
+
 @pytest.mark.slow
 def test_the_flattened_dcgan_without_its_blockers_migrates_equivalent(
     tmp_path: Path, old_cache: OldRunCache

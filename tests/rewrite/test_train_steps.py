@@ -380,7 +380,7 @@ def test_bare_train_ops_of_networks_updating_in_place_are_the_steps_of_their_sco
         "d_train": NoUpdateOps,
         "g_train": NoUpdateOps,
     }
-    assert not program.update_ops_reads
+    assert not program.update_makers
     scoped = rewrite_source(IN_PLACE_GAN, options=PLAIN)
     assert scoped.status is Status.CHANGED, scoped.left
     bare = rewrite_source(_bare(IN_PLACE_GAN), options=PLAIN)
@@ -411,8 +411,24 @@ def test_bare_train_ops_of_networks_updating_in_place_are_the_steps_of_their_sco
             "this names UPDATE_OPS",
             "all_updates = ",
         ),
+        (
+            ((_SESSION, "\nnormalizer = tf.contrib.layers.batch_norm" + _SESSION),),
+            "this passes a batch norm as a value",
+            "normalizer = ",
+        ),
+        (
+            ((_SESSION, "\nema = tf.train.ExponentialMovingAverage(0.9)" + _SESSION),),
+            "this makes moving averages",
+            "ema = ",
+        ),
     ],
-    ids=["a batch norm with update ops", "UPDATE_OPS named", "UPDATE_OPS by its string"],
+    ids=[
+        "a batch norm with update ops",
+        "UPDATE_OPS named",
+        "UPDATE_OPS by its string",
+        "a batch norm as a value",
+        "a moving average",
+    ],
 )
 def test_bare_train_ops_beside_update_ops_are_left_at_the_update_ops(
     edits: tuple[tuple[str, str], ...], fragment: str, line_of: str

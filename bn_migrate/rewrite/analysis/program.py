@@ -57,7 +57,7 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     read_scoped_collections,
     read_var_lists,
     train_op_updates,
-    update_ops_reads,
+    update_makers,
 )
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
@@ -192,9 +192,9 @@ class Program:
     var_lists: dict[str, ScopedCollection] = field(
         default_factory=dict
     )  # several train ops: ``minimize(var_list=tf.trainable_variables("S"))`` written in place
-    update_ops_reads: list[cst.CSTNode] = field(
+    update_makers: list[tuple[cst.CSTNode, str]] = field(
         default_factory=list
-    )  # where UPDATE_OPS is named, read when a train op runs no update op (``NoUpdateOps``)
+    )  # UPDATE_OPS, a batch norm as a value, moving averages: read for ``NoUpdateOps``
     step_updates: dict[str, ScopedCollection | NoUpdateOps | str] = field(
         default_factory=dict
     )  # several train ops: each one's scoped update ops, none (``NoUpdateOps``), or why not read
@@ -342,7 +342,7 @@ class Program:
                 op for op, found in self.step_updates.items() if isinstance(found, ScopedCollection)
             }
             if any(isinstance(found, NoUpdateOps) for found in self.step_updates.values()):
-                self.update_ops_reads = update_ops_reads(self.aliases, module)
+                self.update_makers = update_makers(self.aliases, module)
 
     def steps_run_whole_scopes(self) -> bool:
         """Several train ops, each depending on the update ops of one builder's whole scope: the update

@@ -232,26 +232,47 @@ def _assigns(statement: cst.SimpleStatementLine, call: cst.Call) -> bool:
     return isinstance(small, cst.Assign) and small.value is call
 
 
-class _UpdateOpsNames(cst.CSTVisitor):
-    """Every ``tf.GraphKeys.UPDATE_OPS`` (by what it refers to) and ``"update_ops"`` string."""
+class _UpdateMakers(cst.CSTVisitor):
+    """Every name of the ``UPDATE_OPS`` collection (``tf.GraphKeys.UPDATE_OPS`` by what it refers to, or
+    its ``"update_ops"`` string), of a batch norm other than as the function of a call
+    (``normalizer_fn=slim.batch_norm``: where its updates go is not read here), and of what makes moving
+    averages (``tf.train.ExponentialMovingAverage``)."""
 
     def __init__(self, aliases: AliasTable) -> None:
         self.aliases = aliases
-        self.found: list[cst.CSTNode] = []
+        self.found: list[tuple[cst.CSTNode, str]] = []
+        self.called: set[int] = set()
+
+    def _name(self, node: cst.Attribute | cst.Name) -> bool:
+        name = self.aliases.qualify(node)
+        if name in api.UPDATE_OPS_KEYS:
+            self.found.append((node, "names UPDATE_OPS"))
+        elif name in api.BATCH_NORM and id(node) not in self.called:
+            self.found.append((node, "passes a batch norm as a value"))
+        elif name in api.MOVING_AVERAGE_MAKERS:
+            self.found.append((node, "makes moving averages"))
+        else:
+            return True
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if (self.aliases.qualify(node.func) or "") in api.BATCH_NORM:
+            self.called.add(id(node.func))  # the call itself: BN006 reads where its updates go
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if self.aliases.qualify(node) in api.UPDATE_OPS_KEYS:
-            self.found.append(node)
-            return False
-        return True
+        return self._name(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self._name(node)
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if literal_string(node) == UPDATE_OPS_KEY:
-            self.found.append(node)
+            self.found.append((node, "names UPDATE_OPS"))
 
 
-def update_ops_reads(aliases: AliasTable, module: cst.Module) -> list[cst.CSTNode]:
-    """Where the module names the ``UPDATE_OPS`` collection (its key or the key's string)."""
-    visitor = _UpdateOpsNames(aliases)
+def update_makers(aliases: AliasTable, module: cst.Module) -> list[tuple[cst.CSTNode, str]]:
+    """Where the module names the ``UPDATE_OPS`` collection, a batch norm other than in a call, or a
+    moving-average maker, with what it does there (``_UpdateMakers``)."""
+    visitor = _UpdateMakers(aliases)
     walk(module, visitor)
     return visitor.found

@@ -50,8 +50,8 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
 
 - is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
   or is a module-level statement under no ``tf.control_dependencies`` (DCGAN's bare ``minimize``: it runs
-  no update op) in a program whose every batch norm updates in place and that never reads
-  ``UPDATE_OPS``,
+  no update op) in a program whose every batch norm is a call updating in place (none passed as a
+  value, hand-written or a moving average) and that never names ``UPDATE_OPS``,
 - has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
   in place or bound to a name at module level,
 - and the scopes select exactly one shared builder's update ops / variables (see
@@ -712,12 +712,15 @@ class OptimizerRule(Rule):
     @staticmethod
     def _no_update_ops_exist(ctx: Context, train_op: str) -> bool:
         """A bare ``minimize`` runs no update op: the same step as Keras' only when the program makes no
-        update op (every batch norm updates in place) and never names ``UPDATE_OPS``; else left at the
-        batch norm or the name."""
+        update op (every batch norm is a call updating in place, none hand-written, no moving average)
+        and never names ``UPDATE_OPS``; else left at the batch norm or the name."""
         program = ctx.program
-        blocking: list[tuple[cst.CSTNode, str]] = [
-            (node, "names UPDATE_OPS") for node in program.update_ops_reads
-        ]
+        blocking = list(program.update_makers)
+        blocking.extend(
+            (call, "is hand-written batch norm")
+            for _, calls in program.handwritten.values()
+            for call in calls
+        )
         for call in program.batch_norm_calls():
             if not program.updates_in_place(call):
                 blocking.append((call, "makes update ops (not updates_collections=None)"))
