@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,3 +51,24 @@ def old_cache(tmp_path_factory: pytest.TempPathFactory) -> OldRunCache:
         # fixture's planted and golden checks run its original once whichever worker gets them.
         return OldRunCache(tmp_path_factory.getbasetemp().parent / "old-runs")
     return OldRunCache(tmp_path_factory.mktemp("old-runs"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every check of the session, and every ``bn-migrate`` command a test starts, forks its workers
+    from warm servers (``bn_migrate.check.forkserver``): TensorFlow is imported once per kind of worker
+    instead of once per run. ``tests/check/test_forkserver.py`` shows that a forked run records what a
+    fresh process records; tests of the fresh processes themselves unset the variable."""
+    from bn_migrate.check.forkserver import FOLDER_VARIABLE, shut_down
+
+    folder = tmp_path_factory.mktemp("fork-servers")
+    saved = os.environ.get(FOLDER_VARIABLE)
+    os.environ[FOLDER_VARIABLE] = str(folder)
+    try:
+        yield folder
+    finally:
+        if saved is None:
+            os.environ.pop(FOLDER_VARIABLE, None)
+        else:
+            os.environ[FOLDER_VARIABLE] = saved
+        shut_down(folder)

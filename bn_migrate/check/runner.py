@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check.forkserver import FOLDER_VARIABLE, ForkedProcess, spawn
 from bn_migrate.check.trace import TRACE_JSON, RunStatus, Trace
 
 POLL_SECONDS = 0.02
@@ -36,7 +37,7 @@ class Worker:
     name: str
     side: str
     folder: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | ForkedProcess | None = None
     deadline: float | None = None
     status: RunStatus | None = None
     trace: Trace | None = None
@@ -64,7 +65,7 @@ def rounding_variant(index: int) -> bool:
 def worker_env(rounding: bool = False) -> dict[str, str]:
     """The environment every worker runs in; ``rounding``: with TensorFlow's oneDNN kernels switched
     (off when they are on, the default, or on when the caller turned them off)."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", FOLDER_VARIABLE)}
     env.update({"PYTHONHASHSEED": "0", "TF_DETERMINISTIC_OPS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -87,9 +88,13 @@ def start(worker: Worker, config: dict[str, Any], module: str = "bn_migrate.chec
     env["TMPDIR"] = str(temporary)
     worker.token = uuid.uuid4().hex
     env[RUN_TOKEN_VARIABLE] = worker.token
+    stdout, stderr = worker.folder / "stdout.txt", worker.folder / "stderr.txt"
+    worker.process = spawn(worker.side, env, module, config_path, stdout, stderr)
+    if worker.process is not None:  # forked from a warm server (bn_migrate.check.forkserver)
+        return
     with (
-        open(worker.folder / "stdout.txt", "wb") as out,
-        open(worker.folder / "stderr.txt", "wb") as err,
+        open(stdout, "wb") as out,
+        open(stderr, "wb") as err,
     ):
         worker.process = subprocess.Popen(
             [sys.executable, "-m", module, str(config_path)],

@@ -130,18 +130,25 @@ def _patch_tf_slim(tf2: Any, v1: Any) -> Any:
     return tf_slim
 
 
+def _legacy_environment() -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def install() -> types.ModuleType:
     """Prepare this process to run TF1 programs; returns the module ``import tensorflow`` now gives."""
     global _installed
     if _installed is not None:
+        # Again in a process forked after the install (bn_migrate.check.forkserver), whose environment
+        # was replaced by the run's: the program and its children see what a fresh install sets.
+        _legacy_environment()
         return _installed
     if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
         raise BnMigrateError(
             "TensorFlow was imported before the legacy runtime was installed; "
             "TF_USE_LEGACY_KERAS=1 must be set first (run the program through bn-migrate run-tf1)"
         )
-    os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _legacy_environment()
     try:
         import tensorflow as tf2
     except ImportError as exc:
