@@ -81,6 +81,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.gradients import GradientTrainOp
+from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList
 from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, NoUpdateOps
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -559,6 +560,13 @@ class OptimizerRule(Rule):
                 return
         for statement in consumed:
             ctx.remove(RULE, statement, "optimizers/minimize -> Keras optimizers and train steps")
+        sources = {id(s): s for step in planned for s in step.training.sources}
+        for source in sources.values():
+            ctx.remove(
+                RULE,
+                source,
+                "tf.trainable_variables(): the var_lists filtering it became networks' variables",
+            )
         for planned_step in planned:
             for statement, message in planned_step.training.statements:
                 ctx.remove(RULE, statement, message)
@@ -741,6 +749,8 @@ class OptimizerRule(Rule):
         module level): the builder whose variables those exactly are (None: left)."""
         value = arg.value
         program = ctx.program
+        if isinstance(value, cst.Name) and value.value in program.name_filters:
+            return self._name_filtered_var_list(ctx, program.name_filters[value.value], training)
         collection = (
             program.scoped_collections.get(value.value)
             if isinstance(value, cst.Name)
@@ -768,6 +778,33 @@ class OptimizerRule(Rule):
                 )
             )
         return collection.builder
+
+    @staticmethod
+    def _name_filtered_var_list(
+        ctx: Context, filtered: NameFilteredVarList, training: _Training
+    ) -> str | None:
+        """``var_list=`` a filter of the trainable variables by their TF1 names
+        (``analysis.name_filters``): the builder whose variables it selects exactly (None: left at the
+        filter's line)."""
+        if filtered.builder is None:
+            ctx.leave(
+                RULE,
+                filtered.statement,
+                f"var_list `{filtered.name}` selects variables by their TF1 names, which Keras "
+                f"variables do not carry, and `{filtered.test}` is not decided: {filtered.reason}",
+            )
+            return None
+        training.watched.add(filtered.name)
+        training.statements.append(
+            (
+                filtered.statement,
+                f"var_list -> the train step differentiates `{filtered.builder}`'s trainable "
+                f"variables: the TF1 names `{filtered.test}` selects are exactly theirs",
+            )
+        )
+        if filtered.source is not None:
+            training.sources.append(filtered.source)
+        return filtered.builder
 
     # --- learning-rate decays and the global step ------------------------------------------------
 
@@ -1212,6 +1249,8 @@ class _Training:
     step_name: str | None = None  # the global step
     schedule_name: str | None = None  # the decayed learning-rate tensor
     layers: frozenset[str] | None = None  # var_list: the layers differentiated
+    # ``t_vars = tf.trainable_variables()`` read only by name filters that are var_lists: removed once
+    sources: list[cst.SimpleStatementLine] = field(default_factory=list)
     decays: bool = False  # the learning rate is a schedule
 
 

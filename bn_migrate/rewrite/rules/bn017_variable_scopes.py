@@ -148,6 +148,11 @@ class VariableScopesRule(Rule):
                 for collection in collections
                 if collection.builder == builder.definition.name.value
             }
+            sources |= {  # var_lists by a prefix of the TF1 names ("gen/"), decided by BN006
+                id(filtered.literal)
+                for filtered in ctx.program.name_filters.values()
+                if filtered.builder == builder.definition.name.value
+            }
         for name in dict.fromkeys(names):
             elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
             if elsewhere is not None:
