@@ -92,7 +92,7 @@ def read_name_filters(
             filters.append(_Filter(index, name, statement, value, None))
     if not filters:
         return {}
-    names = _trainable_names(aliases, builders, layer_calls, inner_scopes, arg_scoped)
+    names = trainable_names(aliases, builders, layer_calls, inner_scopes, arg_scoped)
     found: dict[str, NameFilteredVarList] = {}
     for each in filters:
         ifs = each.comprehension.for_in.ifs
@@ -242,7 +242,7 @@ def _source_reason(
     return None
 
 
-def _trainable_names(
+def trainable_names(
     aliases: AliasTable,
     builders: dict[str, Builder],
     layer_calls: Sequence[tuple[cst.Call, Builder | None]],

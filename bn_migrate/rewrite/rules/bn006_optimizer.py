@@ -58,6 +58,18 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
   ``analysis.scoped_collections``: literal names equal to the builders' variable scopes, every layer
   made in such a builder), builders that become Keras model classes (BN018).
 
+A ``var_list=`` may also filter the trainable variables by their TF1 names, as DCGAN does
+(``t_vars = tf.trainable_variables()``, ``d_vars = [var for var in t_vars if "d_" in var.name]``, or
+``var.name.startswith("...")``): Keras variables do not carry those names, so the filter is decided at
+migration time (``analysis.name_filters``) from the full TF1 name of every trainable variable the program
+makes (its builder's scope, inner scopes, the layer's literal name, the weights its arguments make
+trainable; the moving statistics are not). When it selects exactly one builder's trainable variables, all
+of them, it is that builder's var_list, and ``t_vars`` goes with the filters. A trainable variable whose
+name is not known statically (a layer without a literal name, a ``tf.get_variable``, a layer outside the
+builders, an ``arg_scope``), a filter of any other shape, one selecting part of a network (``"d_"`` also
+in a generator layer named ``g_h1_lin_d_x``), several networks or nothing, or ``t_vars`` read elsewhere
+or listed before the networks are built, leaves the file at the filter's line with the reason.
+
 Each step differentiates ``<S2 builder>.trainable_variables`` and computes only what its loss needs
 (``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
 ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
@@ -218,6 +230,23 @@ def _gradient_chain_program(template: str, chain: str = _CHAIN) -> str:
     )
 
 
+_GAN_SCOPED_VAR_LISTS = (
+    'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
+    'g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")\n'
+)
+
+
+def _gan_by_name(d_test: str, g_test: str) -> str:
+    """The GAN example with its var_lists filtering ``tf.trainable_variables()`` by TF1 name."""
+    assert _GAN_SCOPED_VAR_LISTS in GAN_BEFORE
+    return GAN_BEFORE.replace(
+        _GAN_SCOPED_VAR_LISTS,
+        "t_vars = tf.trainable_variables()\n"
+        f"d_vars = [v for v in t_vars if {d_test}]\n"
+        f"g_vars = [v for v in t_vars if {g_test}]\n",
+    )
+
+
 class OptimizerRule(Rule):
     """tf.train optimizer + minimize -> Keras optimizer + ``@tf.function`` train step."""
 
@@ -284,6 +313,12 @@ class OptimizerRule(Rule):
             left=("BN006",),
         ),
         Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
+        Example(
+            _gan_by_name('"d_" in v.name', '"g_" in v.name'), GAN_AFTER
+        ),  # var_lists by TF1 name
+        Example(  # "_" is in both networks' TF1 names: the var_list is not one network's
+            _gan_by_name('"_" in v.name', '"g_" in v.name'), left=("BN006",)
+        ),
         Example(  # the discriminator's var_list names a scope no builder has
             GAN_BEFORE.replace(
                 'TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="d")'
