@@ -37,9 +37,9 @@ from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
     keyword,
+    lone_assignment,
     module_assignment,
     name_references,
-    single_target,
 )
 
 
@@ -76,20 +76,17 @@ def read_name_filters(
     sources = _sources(aliases, module)
     filters: list[_Filter] = []
     for index, statement in enumerate(module.body):
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        assignment = lone_assignment(statement)
+        if assignment is None:
             continue
-        small = statement.body[0]
-        name = single_target(small)
-        if name is None or not isinstance(small, cst.Assign):
-            continue
-        value = small.value
+        line, name, value = assignment
         if not isinstance(value, cst.ListComp):
             continue
         iterated = value.for_in.iter
         if isinstance(iterated, cst.Name) and iterated.value in sources:
-            filters.append(_Filter(index, name, statement, value, iterated.value))
+            filters.append(_Filter(index, name, line, value, iterated.value))
         elif _all_trainable(aliases, iterated):
-            filters.append(_Filter(index, name, statement, value, None))
+            filters.append(_Filter(index, name, line, value, None))
     if not filters:
         return {}
     names = trainable_names(aliases, builders, layer_calls, inner_scopes, arg_scoped)
@@ -155,19 +152,12 @@ def _sources(
     """``NAME = tf.trainable_variables()`` bound once at module level: NAME -> (index, line)."""
     found: dict[str, tuple[int, cst.SimpleStatementLine]] = {}
     for index, statement in enumerate(module.body):
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        assignment = lone_assignment(statement)
+        if assignment is None or not _all_trainable(aliases, assignment.value):
             continue
-        small = statement.body[0]
-        name = single_target(small)
-        if (
-            name is None
-            or not isinstance(small, cst.Assign)
-            or not _all_trainable(aliases, small.value)
-        ):
-            continue
-        assigned = module_assignment(module, name)
+        assigned = module_assignment(module, assignment.name)
         if assigned is not None and assigned[0] is statement:
-            found[name] = (index, statement)
+            found[assignment.name] = (index, assignment.line)
     return found
 
 

@@ -32,7 +32,13 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, literal_string, scope_name
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, keyword, positional, single_target
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    keyword,
+    lone_assignment,
+    positional,
+    single_target,
+)
 from bn_migrate.rewrite.analysis.walks import walk
 
 REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
@@ -132,19 +138,17 @@ def read_scoped_collections(
     ``layer_calls``: every call making a layer or a variable, with the builder it is written in."""
     found: dict[str, ScopedCollection] = {}
     for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        assignment = lone_assignment(statement)
+        if assignment is None:
             continue
-        small = statement.body[0]
-        name = single_target(small)
-        if name is None or not isinstance(small, cst.Assign):
-            continue
-        kind = collection_kind(aliases, small.value)
+        line, name, value = assignment
+        kind = collection_kind(aliases, value)
         if kind is None:
             continue
-        assert isinstance(small.value, cst.Call)
-        scope = scope_argument(small.value)
+        assert isinstance(value, cst.Call)
+        scope = scope_argument(value)
         builder, reason = _resolve(literal_string(scope), builders, layer_calls)
-        found[name] = ScopedCollection(name, statement, small.value, kind, scope, builder, reason)
+        found[name] = ScopedCollection(name, line, value, kind, scope, builder, reason)
     return found
 
 

@@ -4,6 +4,7 @@ names an expression reads, whether one node lies inside another. No TensorFlow k
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -83,6 +84,23 @@ def is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+class LoneAssignment(NamedTuple):
+    line: cst.SimpleStatementLine
+    name: str
+    value: cst.BaseExpression
+
+
+def lone_assignment(statement: cst.BaseStatement) -> LoneAssignment | None:
+    """The line, ``NAME`` and ``value`` of a line that is only ``NAME = value``, else None."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    name = single_target(small)
+    if name is None or not isinstance(small, cst.Assign):
+        return None
+    return LoneAssignment(statement, name, small.value)
 
 
 def lone_call(statement: cst.BaseStatement) -> cst.Call | None:

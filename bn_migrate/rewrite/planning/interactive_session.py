@@ -32,7 +32,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
-from bn_migrate.rewrite.analysis.syntax import call_target, single_target
+from bn_migrate.rewrite.analysis.syntax import call_target, lone_assignment
 
 INTERACTIVE_SESSION = "tensorflow.InteractiveSession"
 METHODS = frozenset({"eval", "run"})
@@ -100,13 +100,10 @@ def is_interactive(aliases: AliasTable, node: cst.BaseExpression) -> bool:
 
 
 def _interactive_target(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    assignment = lone_assignment(statement)
+    if assignment is None:
         return None
-    small = statement.body[0]
-    target = single_target(small)
-    if target is None or not isinstance(small, cst.Assign):
-        return None
-    return target if is_interactive(aliases, small.value) else None
+    return assignment.name if is_interactive(aliases, assignment.value) else None
 
 
 def _default_session_block(statement: cst.BaseStatement, aliases: AliasTable) -> str | None:
