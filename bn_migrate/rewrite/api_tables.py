@@ -596,6 +596,14 @@ DEFAULT_VARIABLE_INITIALIZER = "tf.keras.initializers.GlorotUniform()"
 """``tf.get_variable`` without ``initializer=``: TF1 draws a float variable from glorot_uniform."""
 VARIABLE_DTYPES = frozenset({"tensorflow.float32"})
 """``tf.get_variable(dtype=...)`` values the migrated ``tf.Variable`` reproduces by default."""
+MATMUL = frozenset({"tensorflow.matmul"})
+"""``tf.matmul(input, weight) + bias`` of a dense helper (``analysis.dense_helpers``)."""
+DENSE_HELPER_LAYER = "layers.dense"
+"""What each call of a dense helper is written as, under the module's TensorFlow name, before the rules
+run (``planning.dense_helpers``): the TF1 layer making the same scope, weight, bias and product."""
+DENSE_KERNEL = "kernel"
+"""The weight's name in ``tf.layers.dense`` and Keras ``Dense`` (a dense helper's may differ: ``Matrix``)."""
+DENSE_BIAS = "bias"
 
 
 WHOLE_AVERAGE_POOL = "WholeAveragePooling2D"
