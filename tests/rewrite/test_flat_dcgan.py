@@ -166,6 +166,55 @@ def test_the_flattened_dcgan_without_its_blockers_migrates_equivalent(
     assert Cause.MOMENTUM_CHANGED in caught.causes, caught.render_text()
 
 
+def test_the_linear_helper_becomes_one_dense_layer_per_scope() -> None:
+    """DCGAN's `linear` (LINEAR, kept as the fixture writes it): each builder's calls become Dense
+    sublayers named after their scopes, N(0, 0.5) weights and zero biases; the report pairs each TF1
+    `Matrix` with its Keras `kernel`."""
+    assert LINEAR in _without()
+    result = rewrite_source(_without(), path="dcgan_flat.py")
+    assert result.status is Status.CHANGED, result.left
+    for units, scope in ((16, "d_h0_lin"), (1, "d_h1_lin"), (16, "g_h0_lin"), (2, "g_h1_lin")):
+        layer = (
+            f"self.{scope} = tf.keras.layers.Dense({units}, kernel_initializer=tf.keras.initializers."
+            "RandomNormal(stddev=0.5), bias_initializer=tf.keras.initializers.Constant(value=0.0), "
+            f'name="{scope}")'
+        )
+        assert result.code.count(layer) == 1, result.code
+    variables = {old: new for pair in result.models for old, new in pair.variables}
+    for path in ("discriminator/d_h0_lin", "discriminator/d_h1_lin", "generator/g_h0_lin"):
+        assert variables[f"{path}/Matrix"] == f"{path}/kernel"
+        assert variables[f"{path}/bias"] == f"{path}/bias"
+
+
+@pytest.mark.slow
+def test_the_flattened_dcgan_with_its_linear_helper_migrates_equivalent(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """On TF 2.21 / Keras 3 (about 2 min): with `linear` as the fixture writes it (the other blockers
+    away), the migration is EQUIVALENT, each TF1 `Matrix` paired with its Keras `kernel`; the same
+    migration with D's last Dense given an activation (the helper's product has none) is found
+    different at that layer's weights."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    old = tmp_path / "dcgan_flat_linear_tf1.py"
+    old.write_text(_without(), encoding="utf-8")
+    result = rewrite_source(_without(), path="dcgan_flat.py")
+    assert result.status is Status.CHANGED, result.left
+    new = tmp_path / "dcgan_flat_linear_tf2.py"
+    new.write_text(result.code, encoding="utf-8")
+    options = CheckOptions(timeout=300)
+    checked = check_programs(old, new, options, old_cache=old_cache)
+    assert checked.verdict == "equivalent", checked.render_text()
+    last = 'name="d_h1_lin")'
+    assert result.code.count(last) == 1
+    planted = tmp_path / "dcgan_flat_linear_activation.py"
+    planted.write_text(result.code.replace(last, 'activation="relu", ' + last), encoding="utf-8")
+    caught = check_programs(old, planted, options, old_cache=old_cache)
+    assert caught.verdict == "different", caught.render_text()
+    pair = "discriminator/d_h1_lin/Matrix <-> discriminator/d_h1_lin/kernel"
+    assert pair in caught.render_text(), caught.render_text()
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="not migrated yet: var_lists by a substring of the TF1 names, train ops made in the "

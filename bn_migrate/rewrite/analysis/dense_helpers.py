@@ -221,22 +221,23 @@ def _body(
         inner = [*inner, rest[0]]
     elif rest:
         raise _Refused(rest[0], "a statement after the variable scope other than the return")
-    if len(inner) != 3:
-        where = inner[3] if len(inner) > 3 else block
-        raise _Refused(
-            where,
-            "the variable scope holds something other than the weight, the bias and "
-            "`return tf.matmul(input, weight) + bias`",
-        )
+    if len(inner) < 3:
+        raise _Refused(block, "the variable scope does not hold a weight, a bias and the product")
     first, second = (_variable(module, aliases, statement) for statement in inner[:2])
     inputs, weight, bias = _product(aliases, inner[2], params)
+    if len(inner) > 3:
+        raise _Refused(inner[3], "a statement after the return")
     by_name = {first[0]: first, second[0]: second}
-    if set(by_name) != {weight, bias} or weight == bias:
+    if set(by_name) != {weight, bias} or weight == bias or {weight, bias} & set(params):
         raise _Refused(
             inner[2], "the product does not multiply by the weight and add the bias made above"
         )
     _, weight_name, weight_shape, kernel_initializer = by_name[weight]
     _, bias_name, bias_shape, bias_initializer = by_name[bias]
+    if weight_name == bias_name:
+        raise _Refused(
+            inner[1], "the weight and the bias have one name (TF1 fails to make the second)"
+        )
     units = _units(module, bias_shape, params)
     _weight_shape(module, weight_shape, inputs, units, shape_name, shape_of)
     if bias_initializer is None:
@@ -311,6 +312,12 @@ def _variable(
     module: cst.Module, aliases: AliasTable, statement: cst.BaseStatement
 ) -> tuple[str, str, cst.BaseExpression, cst.BaseExpression | None]:
     """``W = tf.get_variable("Matrix", SHAPE, tf.float32, INIT)``: W, "Matrix", SHAPE, INIT."""
+    if isinstance(statement, cst.Try):
+        raise _Refused(
+            statement,
+            "`try:` around the variables (DCGAN's hint on a ValueError): a Keras layer raises other "
+            "errors at other times",
+        )
     assigned = _assignment(statement)
     call = assigned[1] if assigned is not None else None
     if not (isinstance(call, cst.Call) and call_target(aliases, call) == api.GET_VARIABLE):

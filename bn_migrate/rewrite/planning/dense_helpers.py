@@ -23,7 +23,7 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import dense_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import name_references
+from bn_migrate.rewrite.analysis.syntax import name_references, node_positions
 from bn_migrate.rewrite.planning.bn_wrappers import line_map
 from bn_migrate.rewrite.planning.layer_calls import quoted
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
@@ -38,6 +38,7 @@ class Expanded:
     module: cst.Module
     helpers: dense_helpers.DenseHelpers
     lines: list[int] = field(default_factory=list)  # written-out line - 1 -> original line
+    calls: dict[int, int] = field(default_factory=dict)  # original line -> its first call's column
 
     @property
     def rewritten(self) -> bool:
@@ -49,8 +50,14 @@ class Expanded:
         return self.lines[min(line, len(self.lines)) - 1]
 
     def site(self, site: Site) -> Site:
+        """``site`` at the file's line; one inside a written-out call (at or after the column where the
+        helper call started) at the helper call."""
         message = cite_lines(site.message, lambda line: str(self.line(line)))
-        return Site(site.rule, self.line(site.line), site.col, message, site.cell)
+        line = self.line(site.line)
+        col = site.col
+        if line in self.calls and col >= self.calls[line]:
+            col = self.calls[line]
+        return Site(site.rule, line, col, message, site.cell)
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per helper written out, at its ``def`` line (original positions)."""
@@ -122,7 +129,13 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
     result = module.visit(_WriteOut(removed, calls, f"{tf}.{api.DENSE_HELPER_LAYER}"))
     assert isinstance(result, cst.Module)
-    return Expanded(result, helpers, line_map(module.code, result.code))
+    positions = node_positions(module)
+    starts: dict[int, int] = {}
+    for helper in helpers.found:
+        for call in helper.calls:
+            where = positions[call.call].start
+            starts[where.line] = min(starts.get(where.line, where.column + 1), where.column + 1)
+    return Expanded(result, helpers, line_map(module.code, result.code), starts)
 
 
 def _tensorflow(aliases: AliasTable) -> str | None:
