@@ -331,3 +331,26 @@ def test_a_helper_imported_from_another_module_is_not_written_out() -> None:
     source = "import numpy as np\nimport tensorflow as tf\n" + source
     result = rewrite_source(source)
     assert "Dense(" not in result.code and "dense helper" not in str(result.applied)
+
+
+def test_a_helper_in_an_imported_module_goes_with_its_program() -> None:
+    """DCGAN's layout: `linear` (and `lrelu`) in ``ops.py``, the calls in the training script. The
+    program is migrated as one module: ``ops.py`` loses `linear`, keeps `lrelu`, and the script
+    imports only that."""
+    from bn_migrate.rewrite.engine import rewrite_program
+    from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
+
+    source = textwrap.dedent(PROGRAM).removeprefix("\n")
+    start, end = source.index("def linear"), source.index("data = ")
+    lrelu = "def lrelu(x):\n    return tf.maximum(x, 0.2 * x)\n\n\n"
+    ops = "import tensorflow as tf\n\n\n" + lrelu + source[start:end].rstrip() + "\n"
+    script = source[:start].rstrip() + "\nfrom ops import linear, lrelu\n\n" + source[end:]
+    script = script.replace("tf.nn.relu(h)", "lrelu(h)")
+    line = script.splitlines().index("from ops import linear, lrelu") + 1
+    train, library = rewrite_program(
+        [ProgramFile("train.py", script), ProgramFile("ops.py", ops)], [ProgramEdge(0, line, 1)]
+    )
+    assert train.status is Status.CHANGED and library.status is Status.CHANGED, train.left
+    assert "from ops import lrelu\n" in train.code
+    assert "out = tf.keras.layers.Dense(1, kernel_initializer=" in train.code
+    assert library.code == "import tensorflow as tf\n\n\n" + lrelu.rstrip() + "\n"
