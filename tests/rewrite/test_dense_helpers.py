@@ -5,6 +5,8 @@ call that does not fix its layer, leaves the file with the condition that failed
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 import libcst as cst
@@ -258,6 +260,14 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
             id="scope-named-elsewhere",
         ),
         pytest.param(
+            PROGRAM.replace('"out", bias_start=0.5', "bias_start=0.5").replace(
+                '"hidden", stddev=0.1', "stddev=0.1"
+            ),
+            "linear(tf.nn.relu(h)",
+            'a second call making the scope "Linear" in the same body',
+            id="default-scope-twice",
+        ),
+        pytest.param(
             PROGRAM.replace("data = ", "dense = linear\ndata = "),
             "dense = linear",
             "`linear` is used here other than called",
@@ -354,3 +364,95 @@ def test_a_helper_in_an_imported_module_goes_with_its_program() -> None:
     assert "from ops import lrelu\n" in train.code
     assert "out = tf.keras.layers.Dense(1, kernel_initializer=" in train.code
     assert library.code == "import tensorflow as tf\n\n\n" + lrelu.rstrip() + "\n"
+
+
+SCOPES = """
+from bn_migrate.runtime.legacy import install
+
+tf = install()
+
+
+def linear(input_, output_size, scope=None):
+    shape = input_.get_shape().as_list()
+    with tf.variable_scope(scope or "Linear"):
+        matrix = tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
+                                 tf.random_normal_initializer(stddev=0.02))
+        bias = tf.get_variable("bias", [output_size], initializer=tf.constant_initializer(0.0))
+        return tf.matmul(input_, matrix) + bias
+
+
+def dense(inputs, units, scope=None):
+    return tf.layers.dense(inputs, units, name=scope or "Linear")
+
+
+def twice(make, inputs):
+    make(inputs, 2, "s")
+    make(inputs, 2, "s")
+
+
+def auto_reuse(make, inputs):
+    with tf.variable_scope("outer", reuse=tf.AUTO_REUSE):
+        twice(make, inputs)
+
+
+def reentered(make, inputs):
+    for _ in range(2):
+        with tf.variable_scope("outer", reuse=tf.AUTO_REUSE):
+            make(inputs, 2, "s")
+
+
+def reused_builder(make, inputs):
+    def builder(x, reuse=False):
+        with tf.variable_scope("net", reuse=reuse):
+            return make(x, 2, "s")
+
+    builder(inputs)
+    builder(inputs, True)
+
+
+def scoped_builder_twice(make, inputs):
+    def builder(x):
+        with tf.variable_scope("net"):
+            return make(x, 2, "s")
+
+    builder(inputs)
+    builder(inputs)
+
+
+def reuse_variables(make, inputs):
+    with tf.variable_scope("net") as scope:
+        make(inputs, 2, "s")
+        scope.reuse_variables()
+        make(inputs, 2, "s")
+
+
+for case in (twice, auto_reuse, reentered, reused_builder, scoped_builder_twice, reuse_variables):
+    for make in (linear, dense):
+        tf.reset_default_graph()
+        inputs = tf.placeholder(tf.float32, [None, 3])
+        try:
+            case(make, inputs)
+            made = sorted(v.name.replace("kernel", "Matrix") for v in tf.global_variables())
+        except ValueError:
+            made = "ValueError"
+        print(case.__name__, make.__name__, made)
+"""
+
+
+@pytest.mark.slow
+def test_the_helper_and_tf_layers_dense_make_the_same_scopes() -> None:
+    """On the legacy runtime (TF1 semantics, about 20 s): under each arrangement of scopes, `linear`'s
+    ``variable_scope(scope)`` and ``tf.layers.dense(name=scope)`` make the same variables (the weight's
+    name aside) or both fail, so writing one as the other keeps what TF1 ran."""
+    ran = subprocess.run(
+        [sys.executable, "-c", SCOPES], capture_output=True, text=True, timeout=300, check=True
+    )
+    rows = [line.split(" ", 2) for line in ran.stdout.splitlines() if line.strip()]
+    by_case: dict[str, dict[str, str]] = {}
+    for case, make, made in rows:
+        by_case.setdefault(case, {})[make] = made
+    assert len(by_case) == 6, ran.stdout
+    for case, made in by_case.items():
+        assert made["linear"] == made["dense"], (case, made)
+    assert by_case["twice"]["linear"] == "ValueError"
+    assert by_case["reused_builder"]["linear"] == "['net/s/Matrix:0', 'net/s/bias:0']"

@@ -14,7 +14,9 @@ DCGAN's ``linear``::
 makes, at each call ``linear(h, 1, "d_h1_lin")``, what ``tf.layers.dense(h, 1,
 kernel_initializer=tf.random_normal_initializer(stddev=0.02),
 bias_initializer=tf.constant_initializer(0.0), name="d_h1_lin")`` makes: the variable scope of that name
-(same reuse: TF1's ``variable_scope(NAME)`` in both), a ``[in, out]`` float32 weight then an ``[out]``
+(same reuse: measured on the legacy runtime, both make the same variables, or fail alike, under a
+reusing or ``AUTO_REUSE`` scope, ``reuse_variables()``, a builder called twice with or without its
+own scope; ``tests/rewrite/test_dense_helpers.py``), a ``[in, out]`` float32 weight then an ``[out]``
 bias with those initializers, and ``input @ weight + bias``; only the weight's TF1 name differs
 (``d_h1_lin/Matrix`` for ``d_h1_lin/kernel``), which ``planning.dense_helpers`` gives back in the
 report's variable mapping. A function is such a helper (``DenseHelper``) when every condition below
@@ -33,7 +35,8 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
 - the helper's name is bound once and only called; at least one call;
 - at each call (no ``*``/``**``) the scope is a literal string (or left to a literal default), each
   parameter an initializer reads a literal (or its literal default), the input written before the
-  output size;
+  output size; no two calls in one function body (or at module level) make one scope (TF1 fails at
+  the second unless the scope reuses by then, which is not decided here);
 - no string elsewhere in the module names a call's scope, or holds the weight's TF1 name or
   ``kernel`` (a program selecting variables by name would select others).
 """
@@ -163,6 +166,7 @@ def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef
             )
     calls = _calls(module, definition)
     made = tuple(_call(call, definition, body) for call in calls)
+    _one_scope_per_body(module, made)
     _names_elsewhere(module, definition, made, body)
     return DenseHelper(
         definition,
@@ -509,6 +513,35 @@ def _scope_at(value: cst.BaseExpression, default: str | None) -> str | None:
     if isinstance(value, cst.Name) and value.value == "None":
         return default
     return None
+
+
+def _one_scope_per_body(module: cst.Module, calls: tuple[HelperCall, ...]) -> None:
+    """No two calls in one function body (or at module level) with one scope: TF1 fails at the second
+    unless the scope reuses by then (``scope.reuse_variables()``, ``AUTO_REUSE``), which is not
+    decided here."""
+    by_call = {id(call.call): call for call in calls}
+    seen: list[dict[str, HelperCall]] = [{}]
+
+    class Bodies(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            seen.append({})
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            seen.pop()
+
+        def visit_Call(self, node: cst.Call) -> None:
+            call = by_call.get(id(node))
+            if call is None:
+                return
+            if call.scope in seen[-1]:
+                raise _Refused(
+                    node,
+                    f'a second call making the scope "{call.scope}" in the same body (TF1 fails '
+                    "here unless that scope reuses by then, which is not decided)",
+                )
+            seen[-1][call.scope] = call
+
+    walk(module, Bodies())
 
 
 def _names_elsewhere(
