@@ -604,6 +604,12 @@ run (``planning.dense_helpers``): the TF1 layer making the same scope, weight, b
 DENSE_KERNEL = "kernel"
 """The weight's name in ``tf.layers.dense`` and Keras ``Dense`` (a dense helper's may differ: ``Matrix``)."""
 DENSE_BIAS = "bias"
+VARIABLE_LISTS = frozenset({
+    "tensorflow.trainable_variables", "tensorflow.global_variables", "tensorflow.all_variables",
+    "tensorflow.model_variables", "tensorflow.local_variables", "tensorflow.get_collection",
+    "tensorflow.moving_average_variables", "tensorflow.get_collection_ref",
+})  # fmt: skip
+"""Functions listing variables by (a prefix of) their TF1 names: a string passed to one selects by name."""
 
 
 WHOLE_AVERAGE_POOL = "WholeAveragePooling2D"

@@ -248,8 +248,28 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
                 'weights = [v for v in tf.trainable_variables() if "Matrix" in v.name]\nupdate_ops = ',
             ),
             "weights = ",
-            "this string may select variables by name",
+            "this string may select variables by name (it overlaps `Matrix`)",
             id="selected-by-name",
+        ),
+        pytest.param(
+            PROGRAM.replace(
+                "update_ops = ",
+                'weights = [v for v in tf.trainable_variables() if "hidden/M" in v.name]\n'
+                "update_ops = ",
+            ),
+            "weights = ",
+            "this string may select variables by name (it overlaps `Matrix`)",
+            id="selected-by-a-name-across-the-scope",
+        ),
+        pytest.param(
+            PROGRAM.replace(
+                "update_ops = ",
+                'weights = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, "out/k")\n'
+                "update_ops = ",
+            ),
+            "weights = ",
+            "this string may select variables by name (it overlaps `kernel`)",
+            id="selected-by-a-scope-prefix",
         ),
         pytest.param(
             PROGRAM.replace(
@@ -456,3 +476,24 @@ def test_the_helper_and_tf_layers_dense_make_the_same_scopes() -> None:
         assert made["linear"] == made["dense"], (case, made)
     assert by_case["twice"]["linear"] == "ValueError"
     assert by_case["reused_builder"]["linear"] == "['net/s/Matrix:0', 'net/s/bias:0']"
+
+
+@pytest.mark.parametrize(
+    ("text", "overlaps"),
+    [("hidden/M", True), ("trix", True), ("rix:0", True), ("Matrix", True), ("hid", False),
+     ("d_", False), ("ix_", True), ("/b", False), ("", False)],
+)  # fmt: skip
+def test_which_strings_would_select_other_variables(text: str, overlaps: bool) -> None:
+    """A substring of a variable's name selects the same variables among TF1's and Keras's names
+    unless it covers part of the weight's own name."""
+    assert dense_helpers.overlaps(text, "Matrix") is overlaps
+
+
+def test_a_filter_by_a_substring_away_from_the_weights_name_keeps_the_helper() -> None:
+    source = textwrap.dedent(PROGRAM).replace(
+        "update_ops = ",
+        'weights = [v for v in tf.trainable_variables() if "hid" in v.name]\nupdate_ops = ',
+    )
+    module = cst.parse_module(source)
+    found = dense_helpers.read(module, AliasTable.build(module))
+    assert not found.refusals and len(found.found) == 1

@@ -38,7 +38,8 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
   output size; no two calls in one function body (or at module level) make one scope (TF1 fails at
   the second unless the scope reuses by then, which is not decided here);
 - no string elsewhere in the module names a call's scope, or holds the weight's TF1 name or
-  ``kernel`` (a program selecting variables by name would select others).
+  ``kernel``, and no string selecting variables by name overlaps them (``"lin/M"``): a program
+  selecting variables by name would select others.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef
     calls = _calls(module, definition)
     made = tuple(_call(call, definition, body) for call in calls)
     _one_scope_per_body(module, made)
-    _names_elsewhere(module, definition, made, body)
+    _names_elsewhere(module, aliases, definition, made, body)
     return DenseHelper(
         definition,
         body.weight_name,
@@ -545,12 +546,22 @@ def _one_scope_per_body(module: cst.Module, calls: tuple[HelperCall, ...]) -> No
 
 
 def _names_elsewhere(
-    module: cst.Module, definition: cst.FunctionDef, calls: tuple[HelperCall, ...], body: _Body
+    module: cst.Module,
+    aliases: AliasTable,
+    definition: cst.FunctionDef,
+    calls: tuple[HelperCall, ...],
+    body: _Body,
 ) -> None:
-    """No string outside the helper and its calls' scopes names a scope, the weight or ``kernel``."""
+    """No string outside the helper and its calls' scopes names a scope, or holds a name the helper's
+    variables have and the Keras layer's do not (or the reverse); no string that selects variables by
+    name (read beside a ``.name``, or passed to a variable list such as ``tf.trainable_variables``)
+    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``)."""
     scopes = {call.scope for call in calls}
     own = {id(call.written_scope) for call in calls}
+    renamed = [(body.weight_name, api.DENSE_KERNEL), (body.bias_name, api.DENSE_BIAS)]
+    differ = [name for pair in renamed if pair[0] != pair[1] for name in pair]
     strings: list[cst.SimpleString] = []
+    selecting: set[int] = set()
 
     class Strings(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -563,6 +574,14 @@ def _names_elsewhere(
             if id(node) not in own:
                 strings.append(node)
 
+        def visit_Comparison(self, node: cst.Comparison) -> None:
+            if _reads_a_name(node):
+                selecting.update(id(string) for string in _strings_in(node))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if _reads_a_name(node) or call_target(aliases, node) in api.VARIABLE_LISTS:
+                selecting.update(id(string) for string in _strings_in(node))
+
     walk(module, Strings())
     for string in strings:
         text = _string(string) or ""
@@ -572,12 +591,57 @@ def _names_elsewhere(
                 f'"{text}", the name of a layer the helper makes, is written here too: the report\'s '
                 "variable mapping could not tell them apart",
             )
-        if body.weight_name in text or api.DENSE_KERNEL in text:
+        clash = next(
+            (
+                name
+                for name in differ
+                if name in text or (id(string) in selecting and overlaps(text, name))
+            ),
+            None,
+        )
+        if clash is not None:
             raise _Refused(
                 string,
-                f"this string may select variables by name: TF1 named the weight `{body.weight_name}`, "
-                f"the Keras layer names it `{api.DENSE_KERNEL}`",
+                f"this string may select variables by name (it overlaps `{clash}`): the helper's "
+                f"TF1 names (`{body.weight_name}`, `{body.bias_name}`) are not the Keras layer's "
+                f"(`{api.DENSE_KERNEL}`, `{api.DENSE_BIAS}`)",
             )
+
+
+def _reads_a_name(node: cst.CSTNode) -> bool:
+    """``node`` reads some ``X.name`` (a variable's name, as filters do)."""
+    found: list[cst.Attribute] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if attribute.attr.value == "name":
+                found.append(attribute)
+
+    walk(node, Names())
+    return bool(found)
+
+
+def _strings_in(node: cst.CSTNode) -> list[cst.SimpleString]:
+    found: list[cst.SimpleString] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            found.append(string)
+
+    walk(node, Strings())
+    return found
+
+
+def overlaps(text: str, name: str) -> bool:
+    """``text`` found in a variable name would cover part of ``name`` (its last component): it holds
+    or is held by ``name``, ends with a start of ``name`` or starts with an end of it."""
+    if not text:
+        return False
+    if text in name or name in text:
+        return True
+    ends_inside = any(name.startswith(text[i:]) for i in range(1, len(text)))
+    starts_inside = any(text.startswith(name[j:]) for j in range(1, len(name)))
+    return ends_inside or starts_inside
 
 
 def _string(node: cst.SimpleString) -> str | None:
