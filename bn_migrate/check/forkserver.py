@@ -8,7 +8,8 @@ each run. The child leaves the server's session, takes the run's environment, wo
 streams and arguments, and runs the worker module as ``python -m MODULE CONFIG.json`` would: a run
 forked from a server computes what a fresh process computes (the tests compare every recorded value).
 
-Servers are used when ``BN_MIGRATE_FORKSERVER`` names a folder (or inside :func:`fork_servers`). A
+Servers are used when ``BN_MIGRATE_FORKSERVER`` names a folder, inside :func:`fork_servers`, and by the
+commands that run several checks (``check --from-report``: :func:`for_checks`). A
 server is started there on first need, one per worker kind and environment: the socket's name hashes
 the side, the oneDNN switch and the environment the server imports TensorFlow in, so a check run with
 another environment never gets a child of a server started for a different one. Servers are shared by
@@ -109,6 +110,15 @@ def fork_servers(folder: str | os.PathLike[str] | None = None) -> Iterator[Path]
             import shutil
 
             shutil.rmtree(path, ignore_errors=True)
+
+
+def for_checks(count: int) -> contextlib.AbstractContextManager[Path | None]:
+    """Fork servers for a run of *count* checks in this process: a temporary folder of them when there
+    is more than one check and none is in use already (the first check's imports serve the others),
+    else nothing."""
+    if count > 1 and active_folder() is None:
+        return fork_servers()
+    return contextlib.nullcontext()
 
 
 def server_name(side: str, env: Mapping[str, str]) -> str:

@@ -124,10 +124,26 @@ def check_report_pairs(
 ) -> list[PairOutcome]:
     """Run the model check of each pair (``base`` with the pair's input shape), in the report's order;
     *old_cache* as for :func:`~bn_migrate.check.models.check_models`."""
+    from bn_migrate.check.forkserver import for_checks
+
+    pairs = read_pairs(report)
+    with for_checks(len(pairs)):  # TensorFlow imported once per kind of worker, not once per run
+        return _check_pairs(report, pairs, base, options, default_shape, keep_dir, old_cache)
+
+
+def _check_pairs(
+    report: Path,
+    pairs: list[ReportPair],
+    base: ModelOptions,
+    options: Any,
+    default_shape: tuple[int, ...] | None,
+    keep_dir: str | os.PathLike[str] | None,
+    old_cache: Any,
+) -> list[PairOutcome]:
     from bn_migrate.check.models import check_models
 
     outcomes = []
-    for i, pair in enumerate(read_pairs(report)):
+    for i, pair in enumerate(pairs):
         shape = pair.input_shape or default_shape
         if shape is None:
             outcomes.append(

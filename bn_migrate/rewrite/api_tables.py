@@ -1019,6 +1019,37 @@ TRAINABLE_VARIABLES = "tensorflow.trainable_variables"
 TRAINABLE_VARIABLES_KEYS = frozenset({"tensorflow.GraphKeys.TRAINABLE_VARIABLES"})
 """``var_list=tf.trainable_variables(scope)`` / ``get_collection(TRAINABLE_VARIABLES, scope=)``: the
 trainable variables whose name ``re.match``es ``scope``."""
+
+
+@dataclass(frozen=True)
+class TrainableWeights:
+    """The trainable variables a TF1 layer function makes, ``<layer name>/<weight>:0``."""
+
+    name_arg: str  # the keyword naming the layer (its variable scope)
+    weights: tuple[tuple[str, str | None, bool], ...]  # (weight, keyword dropping it, its default)
+    unknown_with: frozenset[str] = frozenset()  # keywords that change which variables are trainable
+
+
+TF1_TRAINABLE_WEIGHTS: dict[str, TrainableWeights] = {
+    "tensorflow.layers.dense": TrainableWeights(
+        "name", (("kernel", None, True), ("bias", "use_bias", True))
+    ),
+    "tensorflow.layers.conv2d": TrainableWeights(
+        "name", (("kernel", None, True), ("bias", "use_bias", True))
+    ),
+    "tensorflow.layers.batch_normalization": TrainableWeights(
+        "name", (("gamma", "scale", True), ("beta", "center", True))
+    ),
+    CONTRIB_BATCH_NORM: TrainableWeights(
+        "scope",
+        (("beta", "center", True), ("gamma", "scale", False)),
+        frozenset({"variables_collections"}),
+    ),
+}
+"""TF1 layer functions whose trainable variables' full TF1 names a var_list filtered by name is decided
+with (``analysis.name_filters``): moving statistics are not trainable; ``trainable=False`` makes none
+trainable; contrib's ``variables_collections`` can add the statistics to TRAINABLE_VARIABLES (left)."""
+
 DRIVER_VALUES: dict[str, tuple[int, str, str]] = {
     "tensorflow.contrib.layers.dropout": (1, "keep_prob", "1.0"),
     "tensorflow.nn.dropout": (1, "keep_prob", "1.0"),

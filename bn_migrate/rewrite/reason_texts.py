@@ -75,7 +75,8 @@ def session_used(attr: str) -> str:
 
 VARIABLES_CHOSEN_BY_NAME = (
     "chooses variables by their TF1 names (`var.name`): which Keras variables these are is "
-    'not decided in this version (a var_list by scope, `tf.trainable_variables("scope")`, is)'
+    "not decided in a model class in this version (it is at module level, beside several train ops, "
+    'as is a var_list by scope, `tf.trainable_variables("scope")`)'
 )
 MODEL_CLASS_SUMMARY = "a summary in such a class is not migrated in this version"
 MODEL_CLASS_SAVER = "a `tf.train.Saver` in such a class is not migrated in this version"

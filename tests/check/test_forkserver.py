@@ -14,8 +14,6 @@ from bn_migrate.check import CheckOptions, check_programs
 from bn_migrate.check.forkserver import FOLDER_VARIABLE, fork_servers, shut_down
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
-
 FIXTURES = REPO / "tests" / "fixtures"
 # TensorFlow's C++ log lines carry the time and the thread; the ones of its import are the server's.
 CPP_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
@@ -32,6 +30,7 @@ def _python_stderr(folder: Path) -> list[str]:
     return [line for line in lines if not CPP_LOG.match(line)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["keras_graph_updates", "slim_arg_scope"])
 def test_a_forked_run_records_what_a_fresh_process_records(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -57,6 +56,7 @@ def test_a_forked_run_records_what_a_fresh_process_records(
         assert _python_stderr(a) == _python_stderr(b), run
 
 
+@pytest.mark.slow
 def test_servers_are_found_again_by_later_checks_and_shut_down(tmp_path: Path) -> None:
     old, new = (
         FIXTURES / "tf1" / "layers_mlp_placeholder.py",
@@ -78,6 +78,7 @@ def test_servers_are_found_again_by_later_checks_and_shut_down(tmp_path: Path) -
         shut_down(folder)
 
 
+@pytest.mark.slow
 def test_a_folder_that_cannot_hold_servers_leaves_fresh_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,3 +116,29 @@ def test_the_variable_is_not_passed_to_the_programs(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv(FOLDER_VARIABLE, "/somewhere")
     assert FOLDER_VARIABLE not in worker_env()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5])
+def test_runs_of_several_checks_get_servers_of_their_own(
+    count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bn_migrate.check.forkserver import active_folder, for_checks
+
+    monkeypatch.delenv(FOLDER_VARIABLE, raising=False)
+    with for_checks(count) as folder:
+        assert active_folder() == folder
+        assert (folder is not None) == (count > 1)
+    assert active_folder() is None
+    if folder is not None:
+        assert not folder.exists()  # its temporary folder is removed with its servers
+
+
+def test_runs_of_several_checks_keep_the_servers_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bn_migrate.check.forkserver import active_folder, for_checks
+
+    monkeypatch.setenv(FOLDER_VARIABLE, str(tmp_path))
+    with for_checks(3) as folder:
+        assert folder is None
+        assert active_folder() == tmp_path

@@ -79,6 +79,145 @@ def test_every_spelling_of_a_scope_s_trainable_variables_gives_the_same_step(
     assert_rewrite(before, GAN_AFTER, options=PLAIN)
 
 
+_G_VARS = 'g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")\n'
+_BY_NAME = (
+    "t_vars = tf.trainable_variables()\n"
+    'd_vars = [v for v in t_vars if "d_" in v.name]\n'
+    'g_vars = [var for var in t_vars if var.name.startswith("gen/")]\n'
+)
+
+
+@pytest.mark.parametrize(
+    "var_lists",
+    [
+        _BY_NAME,
+        'd_vars = [v for v in tf.trainable_variables() if "disc/" in v.name]\n'
+        'g_vars = [v for v in tf.trainable_variables() if "g_" in v.name]\n',
+    ],
+    ids=["by a listed name", "in place"],
+)
+def test_var_lists_filtering_tf1_names_become_the_selected_network_s_variables(
+    var_lists: str,
+) -> None:
+    """DCGAN's ``[v for v in t_vars if "d_" in v.name]``: the substring (or prefix) is decided on the TF1
+    names of every trainable variable (``disc/d_fc/kernel:0``...; ``gen/g_bn/moving_mean:0`` holds "g_"
+    but is not trainable); each selects exactly one network's, so each step differentiates that
+    network, as with the var_lists by scope."""
+    before = GAN.replace(_D_VARS + _G_VARS, var_lists)
+    assert before != GAN
+    result = assert_rewrite(before, GAN_AFTER, options=PLAIN)
+    messages = [site.message for site in result.applied if site.rule == "BN006"]
+    assert any("`discriminator`'s trainable variables: the TF1 names" in m for m in messages)
+
+
+def _filter_line(source: str, name: str) -> int:
+    return source[: source.index(f"{name} = [")].count("\n") + 1
+
+
+# (what is changed in GAN with var_lists by name, in order), the var_list left, its reason
+LEFT_BY_NAME: dict[str, tuple[tuple[tuple[str, str], ...], str, str]] = {
+    "substring matching part of the other network": (
+        (('name="g_fc"', 'name="g_d_fc"'),),
+        "d_vars",
+        "it selects `gen/g_d_fc/bias:0` but not `gen/g_bn/beta:0`, only some of `generator`'s",
+    ),
+    "substring matching both networks": (
+        (('"d_" in v.name', '"_" in v.name'),),
+        "d_vars",
+        "the trainable variables of several networks (`discriminator`, `generator`)",
+    ),
+    "substring matching only moving statistics": (
+        (('"d_" in v.name', '"moving" in v.name'),),
+        "d_vars",
+        "it selects no trainable variable",
+    ),
+    "another test": (
+        (('"d_" in v.name', '"d_" in v.name and "bias" not in v.name'),),
+        "d_vars",
+        'not one test `"literal" in v.name`',
+    ),
+    "a test of something else than the variable's name": (
+        (('"d_" in v.name', '"d_" in str(v)'),),
+        "d_vars",
+        'not one test `"literal" in v.name`',
+    ),
+    "a layer TF1 numbered": (
+        ((', name="d_out")', ")"),),
+        "d_vars",
+        "no literal name=: TF1 numbered it",
+    ),
+    "a variable made otherwise": (
+        (
+            (
+                'h = tf.layers.dense(z, 4, name="g_fc")',
+                'h = tf.layers.dense(z, 4, name="g_fc") * tf.get_variable("g_scale", [])',
+            ),
+        ),
+        "d_vars",
+        "a variable or layer whose TF1 variable names this version does not list",
+    ),
+    "a layer not trainable by a computed flag": (
+        (('name="g_fc"', 'name="g_fc", trainable=bool(1)'),),
+        "d_vars",
+        "its trainable= or variables_collections= is not a literal default",
+    ),
+    "the list read elsewhere": (
+        ((_SESSION, "print(len(t_vars))\n" + _SESSION),),
+        "d_vars",
+        "`t_vars` is read elsewhere too",
+    ),
+    "the list also filtered for something else": (
+        (
+            (
+                "t_vars = tf.trainable_variables()\n",
+                "t_vars = tf.trainable_variables()\n"
+                'bn_vars = [v for v in t_vars if "bn" in v.name]\n',
+            ),
+        ),
+        "d_vars",
+        "`t_vars` is also read by `bn_vars`, which is no train op's var_list=",
+    ),
+    "the list made before the networks": (
+        (
+            ("t_vars = tf.trainable_variables()\n", ""),
+            ("fake = generator(", "t_vars = tf.trainable_variables()\nfake = generator("),
+        ),
+        "d_vars",
+        "makes its variables after the trainable variables are listed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEFT_BY_NAME))
+def test_var_lists_by_name_not_decided_are_left_at_their_line(case: str) -> None:
+    """Sound or silent: when a trainable variable's TF1 name is not known statically, or the filter is
+    not one literal substring / prefix test deciding one whole network, the file is left at the
+    filter's line with the reason."""
+    edits, var_list, fragment = LEFT_BY_NAME[case]
+    source = GAN.replace(_D_VARS + _G_VARS, _BY_NAME)
+    for old, new in edits:
+        assert old in source, (case, old)
+        source = source.replace(old, new)
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED and result.code == source, result.applied
+    line = _filter_line(source, var_list)
+    found = [s.message for s in result.left if s.rule == "BN006" and s.line == line]
+    assert any(fragment in message for message in found), result.left
+
+
+def test_a_same_named_function_of_another_module_is_no_list_of_trainable_variables() -> None:
+    """``trainable_variables`` imported from elsewhere says nothing of TF1's names: the var_list is not
+    read (left as a var_list computed otherwise)."""
+    source = GAN.replace(_D_VARS + _G_VARS, _BY_NAME).replace(
+        "t_vars = tf.trainable_variables()", "t_vars = trainable_variables()"
+    )
+    source = source.replace(
+        "import tensorflow as tf\n",
+        "import tensorflow as tf\nfrom lib import trainable_variables\n",
+    )
+    _left(source, "BN006", "var_list is not tf.get_collection(TRAINABLE_VARIABLES, scope=...)")
+
+
 def test_named_optimizers_keep_their_names() -> None:
     before = GAN.replace(
         "with tf.control_dependencies(d_updates):\n",

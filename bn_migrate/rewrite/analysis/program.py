@@ -48,6 +48,7 @@ from bn_migrate.rewrite.analysis.monitored_sessions import (
     is_monitored,
     read_monitored,
 )
+from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList, read_name_filters
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.savers import Savers, read_savers
@@ -192,6 +193,9 @@ class Program:
     var_lists: dict[str, ScopedCollection] = field(
         default_factory=dict
     )  # several train ops: ``minimize(var_list=tf.trainable_variables("S"))`` written in place
+    name_filters: dict[str, NameFilteredVarList] = field(
+        default_factory=dict
+    )  # several train ops: ``NAME = [v for v in t_vars if "d_" in v.name]`` (``analysis.name_filters``)
     update_makers: list[tuple[cst.CSTNode, str]] = field(
         default_factory=list
     )  # UPDATE_OPS, a batch norm as a value, moving averages: read for ``NoUpdateOps``
@@ -334,6 +338,20 @@ class Program:
         if len(self.minimize) > 1:
             self.var_lists = read_var_lists(
                 self.aliases, self.minimize, self.builders, self.layer_making_calls()
+            )
+            self.name_filters = read_name_filters(
+                self.aliases,
+                module,
+                self.builders,
+                self.layer_making_calls(),
+                self.inner_scopes,
+                lambda call, target: self.scopes.defaults(call, target) != {},
+                {
+                    given.value.value
+                    for call in self.minimize.values()
+                    if (given := keyword(call, "var_list")) is not None
+                    and isinstance(given.value, cst.Name)
+                },
             )
             self.step_updates = train_op_updates(
                 self.aliases, module, self.minimize, self.scoped_collections

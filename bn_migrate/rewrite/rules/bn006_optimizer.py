@@ -58,6 +58,18 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
   ``analysis.scoped_collections``: literal names equal to the builders' variable scopes, every layer
   made in such a builder), builders that become Keras model classes (BN018).
 
+A ``var_list=`` may also filter the trainable variables by their TF1 names, as DCGAN does
+(``t_vars = tf.trainable_variables()``, ``d_vars = [var for var in t_vars if "d_" in var.name]``, or
+``var.name.startswith("...")``): Keras variables do not carry those names, so the filter is decided at
+migration time (``analysis.name_filters``) from the full TF1 name of every trainable variable the program
+makes (its builder's scope, inner scopes, the layer's literal name, the weights its arguments make
+trainable; the moving statistics are not). When it selects exactly one builder's trainable variables, all
+of them, it is that builder's var_list, and ``t_vars`` goes with the filters. A trainable variable whose
+name is not known statically (a layer without a literal name, a ``tf.get_variable``, a layer outside the
+builders, an ``arg_scope``), a filter of any other shape, one selecting part of a network (``"d_"`` also
+in a generator layer named ``g_h1_lin_d_x``), several networks or nothing, or ``t_vars`` read elsewhere
+or listed before the networks are built, leaves the file at the filter's line with the reason.
+
 Each step differentiates ``<S2 builder>.trainable_variables`` and computes only what its loss needs
 (``graph_<train op>``); the network of ``S`` is called normally (its statistics move, as its update ops
 ran), every other network it calls goes through ``without_state_updates`` (emitted into the file): a
@@ -81,6 +93,7 @@ import libcst.matchers as m
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.gradients import GradientTrainOp
+from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList
 from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, NoUpdateOps
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -217,6 +230,23 @@ def _gradient_chain_program(template: str, chain: str = _CHAIN) -> str:
     )
 
 
+_GAN_SCOPED_VAR_LISTS = (
+    'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
+    'g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")\n'
+)
+
+
+def _gan_by_name(d_test: str, g_test: str) -> str:
+    """The GAN example with its var_lists filtering ``tf.trainable_variables()`` by TF1 name."""
+    assert _GAN_SCOPED_VAR_LISTS in GAN_BEFORE
+    return GAN_BEFORE.replace(
+        _GAN_SCOPED_VAR_LISTS,
+        "t_vars = tf.trainable_variables()\n"
+        f"d_vars = [v for v in t_vars if {d_test}]\n"
+        f"g_vars = [v for v in t_vars if {g_test}]\n",
+    )
+
+
 class OptimizerRule(Rule):
     """tf.train optimizer + minimize -> Keras optimizer + ``@tf.function`` train step."""
 
@@ -283,6 +313,12 @@ class OptimizerRule(Rule):
             left=("BN006",),
         ),
         Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
+        Example(
+            _gan_by_name('"d_" in v.name', '"g_" in v.name'), GAN_AFTER
+        ),  # var_lists by TF1 name
+        Example(  # "_" is in both networks' TF1 names: the var_list is not one network's
+            _gan_by_name('"_" in v.name', '"g_" in v.name'), left=("BN006",)
+        ),
         Example(  # the discriminator's var_list names a scope no builder has
             GAN_BEFORE.replace(
                 'TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="d")'
@@ -559,6 +595,13 @@ class OptimizerRule(Rule):
                 return
         for statement in consumed:
             ctx.remove(RULE, statement, "optimizers/minimize -> Keras optimizers and train steps")
+        sources = {id(s): s for step in planned for s in step.training.sources}
+        for source in sources.values():
+            ctx.remove(
+                RULE,
+                source,
+                "tf.trainable_variables(): the var_lists filtering it became networks' variables",
+            )
         for planned_step in planned:
             for statement, message in planned_step.training.statements:
                 ctx.remove(RULE, statement, message)
@@ -741,6 +784,8 @@ class OptimizerRule(Rule):
         module level): the builder whose variables those exactly are (None: left)."""
         value = arg.value
         program = ctx.program
+        if isinstance(value, cst.Name) and value.value in program.name_filters:
+            return self._name_filtered_var_list(ctx, program.name_filters[value.value], training)
         collection = (
             program.scoped_collections.get(value.value)
             if isinstance(value, cst.Name)
@@ -768,6 +813,33 @@ class OptimizerRule(Rule):
                 )
             )
         return collection.builder
+
+    @staticmethod
+    def _name_filtered_var_list(
+        ctx: Context, filtered: NameFilteredVarList, training: _Training
+    ) -> str | None:
+        """``var_list=`` a filter of the trainable variables by their TF1 names
+        (``analysis.name_filters``): the builder whose variables it selects exactly (None: left at the
+        filter's line)."""
+        if filtered.builder is None:
+            ctx.leave(
+                RULE,
+                filtered.statement,
+                f"var_list `{filtered.name}` selects variables by their TF1 names, which Keras "
+                f"variables do not carry, and `{filtered.test}` is not decided: {filtered.reason}",
+            )
+            return None
+        training.watched.add(filtered.name)
+        training.statements.append(
+            (
+                filtered.statement,
+                f"var_list -> the train step differentiates `{filtered.builder}`'s trainable "
+                f"variables: the TF1 names `{filtered.test}` selects are exactly theirs",
+            )
+        )
+        if filtered.source is not None:
+            training.sources.append(filtered.source)
+        return filtered.builder
 
     # --- learning-rate decays and the global step ------------------------------------------------
 
@@ -1212,6 +1284,8 @@ class _Training:
     step_name: str | None = None  # the global step
     schedule_name: str | None = None  # the decayed learning-rate tensor
     layers: frozenset[str] | None = None  # var_list: the layers differentiated
+    # ``t_vars = tf.trainable_variables()`` read only by name filters that are var_lists: removed once
+    sources: list[cst.SimpleStatementLine] = field(default_factory=list)
     decays: bool = False  # the learning rate is a schedule
 
 

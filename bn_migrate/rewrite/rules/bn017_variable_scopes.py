@@ -29,8 +29,9 @@ The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
 select by the name that would disappear. Except, in a program with several train ops (a GAN), in
 ``tf.get_collection(KEY, scope="net")`` assignments that select exactly this builder's variables or update
-ops (``analysis.scoped_collections``): BN006 and BN004 migrate those to the network's own variables and
-statistics.
+ops (``analysis.scoped_collections``), and in a var_list filtering ``tf.trainable_variables()`` by a prefix
+of the TF1 names (``v.name.startswith("net/")``) that selects exactly this builder's trainable variables
+(``analysis.name_filters``): BN006 and BN004 migrate those to the network's own variables and statistics.
 """
 
 from __future__ import annotations
@@ -147,6 +148,11 @@ class VariableScopesRule(Rule):
                 id(collection.scope)
                 for collection in collections
                 if collection.builder == builder.definition.name.value
+            }
+            sources |= {  # var_lists by a prefix of the TF1 names ("gen/"), decided by BN006
+                id(filtered.literal)
+                for filtered in ctx.program.name_filters.values()
+                if filtered.builder == builder.definition.name.value
             }
         for name in dict.fromkeys(names):
             elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
