@@ -247,6 +247,16 @@ def test_the_linear_helper_becomes_one_dense_layer_per_scope() -> None:
         assert variables[f"{path}/bias"] == f"{path}/bias"
 
 
+def test_with_every_migrated_construct_kept_the_flattened_dcgan_migrates() -> None:
+    """The constructs of MIGRATED kept together, as the fixture writes them (only the other blockers
+    written in migrating spellings): migrated, nothing left, idempotent."""
+    source = _without(*MIGRATED)
+    assert LINEAR in source and NAME_VAR_LISTS in source
+    result = rewrite_source(source, path="dcgan_flat.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert rewrite_source(result.code, path="dcgan_flat.py").status is Status.UNCHANGED
+
+
 @pytest.mark.slow
 def test_the_flattened_dcgan_with_its_linear_helper_migrates_equivalent(
     tmp_path: Path, old_cache: OldRunCache
