@@ -58,6 +58,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     is_docstring,
     is_literal,
     name_references,
+    read_names,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 
@@ -122,8 +123,8 @@ class _Body:
 
 
 def read(module: cst.Module, aliases: AliasTable) -> DenseHelpers:
-    """Every module-level function making a ``tf.get_variable`` multiplied by ``tf.matmul``, as a
-    ``DenseHelper`` or with its refusal."""
+    """Every module-level function making a ``tf.get_variable`` multiplied by ``tf.matmul`` under a
+    variable scope its parameters name, as a ``DenseHelper`` or with its refusal."""
     result = DenseHelpers()
     for statement in module.body:
         if not isinstance(statement, cst.FunctionDef) or not _makes_a_product(statement, aliases):
@@ -143,8 +144,16 @@ def read(module: cst.Module, aliases: AliasTable) -> DenseHelpers:
 
 
 def _makes_a_product(definition: cst.FunctionDef, aliases: AliasTable) -> bool:
-    targets = {call_target(aliases, call) for call in calls_in(definition)}
-    return api.GET_VARIABLE in targets and bool(targets & api.MATMUL)
+    """A helper's shape at a glance: tf.get_variable, tf.matmul and a variable scope named by a
+    parameter (other functions, builders among them, are none of this module's business)."""
+    calls = calls_in(definition)
+    targets = {call_target(aliases, call) for call in calls}
+    params = {p.name.value for p in definition.params.params}
+    scoped = any(
+        call_target(aliases, call) in api.VARIABLE_SCOPES and read_names(call) & params
+        for call in calls
+    )
+    return scoped and api.GET_VARIABLE in targets and bool(targets & api.MATMUL)
 
 
 def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef) -> DenseHelper:
