@@ -13,8 +13,10 @@ A BN parameter whose new layer is already paired never borrows from another old 
 
 A weight whose name gives no role on one side (``tf.get_variable("w1", ...)``, role ``other``) and a role on
 the other (a Keras ``kernel``) pairs only when shape and order within one layer decide: the same path, or
-the first unconsumed role-less variable of that shape in the old layer already paired with the new
-variable's layer, or in the only old layer holding such a variable; never by creation order across layers.
+the only such variable of that shape in the layer of the same path (DCGAN's ``d_h0_lin/Matrix`` and
+``d_h0_lin/kernel``), or the first unconsumed role-less variable of that shape in the old layer already
+paired with the new variable's layer, or in the only old layer holding such a variable; never by creation
+order across layers.
 """
 
 from __future__ import annotations
@@ -99,6 +101,14 @@ class Pairer:
         same_path = next((v for v in loose if path_matches(v.name, new_name)), None)
         if same_path is not None:
             return same_path
+        new_layer = prefix_of(new_name)
+        same_layer = [
+            v
+            for v in loose
+            if new_layer and prefix_of(v.name) and path_matches(prefix_of(v.name), new_layer)
+        ]
+        if len(same_layer) == 1:  # DCGAN's `linear`: `d_h0_lin/Matrix` is `d_h0_lin/kernel`
+            return same_layer[0]
         if mapped is not None:
             return next((v for v in loose if prefix_of(v.name) == mapped), None)
         if len({prefix_of(v.name) for v in loose}) != 1:

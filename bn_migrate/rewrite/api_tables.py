@@ -596,6 +596,20 @@ DEFAULT_VARIABLE_INITIALIZER = "tf.keras.initializers.GlorotUniform()"
 """``tf.get_variable`` without ``initializer=``: TF1 draws a float variable from glorot_uniform."""
 VARIABLE_DTYPES = frozenset({"tensorflow.float32"})
 """``tf.get_variable(dtype=...)`` values the migrated ``tf.Variable`` reproduces by default."""
+MATMUL = frozenset({"tensorflow.matmul"})
+"""``tf.matmul(input, weight) + bias`` of a dense helper (``analysis.dense_helpers``)."""
+DENSE_HELPER_LAYER = "layers.dense"
+"""What each call of a dense helper is written as, under the module's TensorFlow name, before the rules
+run (``planning.dense_helpers``): the TF1 layer making the same scope, weight, bias and product."""
+DENSE_KERNEL = "kernel"
+"""The weight's name in ``tf.layers.dense`` and Keras ``Dense`` (a dense helper's may differ: ``Matrix``)."""
+DENSE_BIAS = "bias"
+VARIABLE_LISTS = frozenset({
+    "tensorflow.trainable_variables", "tensorflow.global_variables", "tensorflow.all_variables",
+    "tensorflow.model_variables", "tensorflow.local_variables", "tensorflow.get_collection",
+    "tensorflow.moving_average_variables", "tensorflow.get_collection_ref",
+})  # fmt: skip
+"""Functions listing variables by (a prefix of) their TF1 names: a string passed to one selects by name."""
 
 
 WHOLE_AVERAGE_POOL = "WholeAveragePooling2D"

@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import bn_wrappers as wrapper_calls
+from bn_migrate.rewrite.planning import dense_helpers as dense_helper_calls
 from bn_migrate.rewrite.planning import inlined_modules, interactive_session, library, main_function
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
@@ -519,6 +520,11 @@ def _rewrite_module(
     if expanded.rewritten:
         module = expanded.module
         aliases = AliasTable.build(module)
+    before_helpers = module
+    helpers = dense_helper_calls.expand(module, aliases, library=library)
+    if helpers.rewritten:
+        module = helpers.module
+        aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -559,6 +565,11 @@ def _rewrite_module(
                 _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
             )
     _leave_model_class_blockers(ctx, unclaimed)
+    if ctx.left and not helpers.rewritten:  # why a helper left with the file was not written out
+        for node, reason in helpers.helpers.refusals:
+            ctx.leave(dense_helper_calls.RULE, node, reason)
+    if helpers.rewritten:
+        _back_from_helpers(ctx, helpers, before_helpers)
     if expanded.rewritten:
         _back_to_the_file(ctx, expanded, original)
     if ctx.left:
@@ -592,6 +603,19 @@ def _back_to_the_file(ctx: Context, expanded: wrapper_calls.Expanded, original: 
     ctx.left[:] = [expanded.site(site) for site in ctx.left]
     ctx.warnings[:] = [expanded.site(site) for site in ctx.warnings]
     ctx.applied.extend(expanded.applied(node_positions(original)))
+
+
+def _back_from_helpers(
+    ctx: Context, helpers: dense_helper_calls.Expanded, before: cst.Module
+) -> None:
+    """Sites found in the module with its dense helpers written out, at the lines of the module
+    before (the file's, or the one with its wrapper classes written out); one applied site per helper;
+    the helpers' weights under their TF1 names in the report's variable mapping."""
+    ctx.applied[:] = [helpers.site(site) for site in ctx.applied]
+    ctx.left[:] = [helpers.site(site) for site in ctx.left]
+    ctx.warnings[:] = [helpers.site(site) for site in ctx.warnings]
+    ctx.applied.extend(helpers.applied(node_positions(before)))
+    ctx.models[:] = helpers.models(ctx.models)
 
 
 _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")

@@ -150,3 +150,16 @@ def test_role_less_weight_follows_its_layer_and_never_takes_bn_parameters() -> N
     assert pairer.pair("dense/kernel", (2, 4)) == "y/k"  # the only old variable of that shape
     assert pairer.pair("dense/bias", (4,)) == "y/w"  # dense is paired with layer y
     assert pairer.pair("other/gamma", (7,)) is None
+
+
+def test_role_less_weights_of_same_shape_pair_with_the_kernel_of_their_layer() -> None:
+    """DCGAN's `linear` makes `<scope>/Matrix`; its Keras Dense `<scope>/kernel`: two layers of one
+    shape pair by their layer's path (creation order alone would not decide)."""
+    pairer = Pairer(
+        old(("net/h1/Matrix", (3, 3)), ("net/h1/bias", (3,)), ("net/h2/Matrix", (3, 3)))
+    )
+    assert pairer.pair("net/h2/kernel", (3, 3)) == "net/h2/Matrix"
+    assert pairer.pair("net/h1/kernel", (3, 3)) == "net/h1/Matrix"
+    assert pairer.pair("net/h1/bias", (3,)) == "net/h1/bias"
+    # Before: neither old layer was paired and two held such a weight, so neither paired.
+    assert Pairer(old(("a/w", (8, 8)), ("b/w", (8, 8)))).pair("b/kernel", (8, 8)) == "b/w"

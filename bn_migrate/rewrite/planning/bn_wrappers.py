@@ -83,7 +83,7 @@ def expand(module: cst.Module, aliases: AliasTable) -> Expanded:
         calls.update((id(call.call), (wrapper, call)) for call in wrapper.calls)
     result = module.visit(_WriteOut(removed, calls))
     assert isinstance(result, cst.Module)
-    return Expanded(result, wrappers, _line_map(module.code, result.code))
+    return Expanded(result, wrappers, line_map(module.code, result.code))
 
 
 class _WriteOut(cst.CSTTransformer):
@@ -174,7 +174,7 @@ class _Substitute(cst.CSTTransformer):
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _line_map(before: str, after: str) -> list[int]:
+def line_map(before: str, after: str) -> list[int]:
     """For each line of ``after`` (index = line - 1), the line of ``before`` it comes from (a line
     written anew: the first line of the ``before`` lines it replaces)."""
     old, new = _LINE_BREAK.split(before), _LINE_BREAK.split(after)  # as libcst counts lines

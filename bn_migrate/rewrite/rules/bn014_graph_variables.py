@@ -12,6 +12,16 @@ variable made inside an expression, before the placeholders, or in a Keras-input
 variable assigned once on its own line of the function body is created at module level as
 ``<builder>_<name>`` (the builder reads that name); its shape and initializer may use the builder's
 parameters only where its one call passes literals.
+
+A dense helper, DCGAN's ``linear`` (``tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
+tf.random_normal_initializer(stddev=stddev))`` and ``tf.get_variable("bias", [output_size],
+initializer=tf.constant_initializer(bias_start))`` under ``tf.variable_scope(scope or "Linear")``,
+returning ``tf.matmul(input_, matrix) + bias``), is written out before the rules run: each call with a
+literal scope (or none: ``Linear``) and literal initializer values is the ``tf.layers.dense`` call making
+the same scope, variables and product, so it becomes one Keras ``Dense`` per scope with those
+initializers (BN003), and the report maps ``<scope>/Matrix`` to ``<scope>/kernel``. A helper not exactly
+that shape, or a call computing its scope or an initializer value, leaves the file with the condition at
+its line (``analysis.dense_helpers``).
 """
 
 from __future__ import annotations
@@ -42,6 +52,27 @@ RULE = "BN014"
 
 
 _SCALED_LOSS = "tf.reduce_mean(tf.square(h * scale))"
+
+
+_LINEAR = """def linear(input_, output_size, scope=None, stddev=0.02, bias_start=0.0):
+    shape = input_.get_shape().as_list()
+    with tf.variable_scope(scope or "Linear"):
+        matrix = tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
+                                 tf.random_normal_initializer(stddev=stddev))
+        bias = tf.get_variable("bias", [output_size], initializer=tf.constant_initializer(bias_start))
+        return tf.matmul(input_, matrix) + bias
+
+
+"""
+
+
+def _with_linear(call: str) -> str:
+    """The placeholder example with DCGAN's ``linear`` helper making its hidden layer by ``call``."""
+    return (
+        placeholder_program(PLACEHOLDER_BEFORE)
+        .replace("data = ", _LINEAR + "data = ", 1)
+        .replace('h = tf.layers.dense(x, 4, name="hidden")', f"h = {call}")
+    )
 
 
 def _scaled(variable: str) -> str:
@@ -76,6 +107,18 @@ class GraphVariablesRule(Rule):
             left=(RULE,),
         ),
         Example(_scaled("scale = tf.Variable(tf.ones([4]) * tf.reduce_mean(x))"), left=(RULE,)),
+        Example(
+            _with_linear('linear(x, 4, "hidden")'),
+            placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS)
+            .replace("import tensorflow as tf\n", "import tensorflow as tf\n\n", 1)
+            .replace(
+                'hidden = tf.keras.layers.Dense(4, name="hidden")',
+                "hidden = tf.keras.layers.Dense(4, kernel_initializer=tf.keras.initializers."
+                "RandomNormal(stddev=0.02), bias_initializer=tf.keras.initializers.Constant("
+                'value=0.0), name="hidden")',
+            ),
+        ),
+        Example(_with_linear('linear(x, 4, "hidden" + str(4))'), left=(RULE,)),
     )
 
     def plan(self, ctx: Context) -> None:

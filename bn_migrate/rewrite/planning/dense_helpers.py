@@ -1,0 +1,222 @@
+"""Dense helpers written out: each call becomes the ``tf.layers.dense`` call that makes what it made
+(``analysis.dense_helpers`` says when that is exactly what TF1 ran).
+
+Before the rules run, ``linear(h, 1, "d_h1_lin")`` of DCGAN's ``linear`` helper is written as
+``tf.layers.dense(h, 1, kernel_initializer=tf.random_normal_initializer(stddev=0.02),
+bias_initializer=tf.constant_initializer(0.0), name="d_h1_lin")`` (the initializers with the call's
+literals, or the defaults, for the helper's parameters) and the helper goes. The rules then migrate those
+calls as any other ``tf.layers.dense`` (BN001: one Keras ``Dense`` layer per scope, created once, named
+after it; in a builder, created in its class's ``__init__``), or leave the file with their reasons.
+The report's variable mapping gives the weight its TF1 name back (``d/d_h1_lin/Matrix`` ->
+``d/d_h1_lin/kernel``), and sites found in the written-out module are given back at the lines of the
+file (``Expanded.site``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis import dense_helpers
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import name_references, node_positions
+from bn_migrate.rewrite.planning.bn_wrappers import line_map
+from bn_migrate.rewrite.planning.layer_calls import quoted
+from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
+
+RULE = "BN014"
+
+
+@dataclass
+class Expanded:
+    """The module with its dense helpers written out (``module`` is the input when there were none)."""
+
+    module: cst.Module
+    helpers: dense_helpers.DenseHelpers
+    lines: list[int] = field(default_factory=list)  # written-out line - 1 -> original line
+    calls: dict[int, int] = field(default_factory=dict)  # original line -> its first call's column
+
+    @property
+    def rewritten(self) -> bool:
+        return bool(self.helpers.found)
+
+    def line(self, line: int) -> int:
+        if not self.lines or line < 1:
+            return line
+        return self.lines[min(line, len(self.lines)) - 1]
+
+    def site(self, site: Site) -> Site:
+        """``site`` at the file's line; one inside a written-out call (at or after the column where the
+        helper call started) at the helper call."""
+        message = cite_lines(site.message, lambda line: str(self.line(line)))
+        line = self.line(site.line)
+        col = site.col
+        if line in self.calls and col >= self.calls[line]:
+            col = self.calls[line]
+        return Site(site.rule, line, col, message, site.cell)
+
+    def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
+        """One site per helper written out, at its ``def`` line (original positions)."""
+        sites = []
+        for helper in self.helpers.found:
+            where = positions.get(helper.definition)
+            line = where.start.line if where is not None else 1
+            names = ", ".join(f"`{scope}`" for scope in sorted(helper.scopes))
+            sites.append(
+                Site(
+                    RULE,
+                    line,
+                    1,
+                    f"dense helper `{helper.definition.name.value}` removed: each of its "
+                    f"{len(helper.calls)} calls is the tf.layers.dense call making the same scope, "
+                    f"weight, bias and product ({names}), migrated as such; TF1's "
+                    f"`<scope>/{helper.weight_name}` is the Keras `<scope>/{api.DENSE_KERNEL}`",
+                )
+            )
+        return sites
+
+    def models(self, models: Sequence[ModelPair]) -> list[ModelPair]:
+        """``models`` with the TF1 names of the helpers' weights: ``<scope>/kernel`` ->
+        ``<scope>/Matrix`` (no other layer has a helper's scope name: ``analysis.dense_helpers``)."""
+        renamed: dict[tuple[str, str], str] = {}
+        for helper in self.helpers.found:
+            for scope in helper.scopes:
+                renamed[(scope, api.DENSE_KERNEL)] = helper.weight_name
+                renamed[(scope, api.DENSE_BIAS)] = helper.bias_name
+        return [
+            replace(
+                pair, variables=tuple((_renamed(old, renamed), new) for old, new in pair.variables)
+            )
+            for pair in models
+        ]
+
+
+def _renamed(name: str, renamed: Mapping[tuple[str, str], str]) -> str:
+    parts = name.split("/")
+    if len(parts) >= 2 and (parts[-2], parts[-1]) in renamed:
+        parts[-1] = renamed[(parts[-2], parts[-1])]
+    return "/".join(parts)
+
+
+def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) -> Expanded:
+    """``module`` with every dense helper written out (module docstring); none when a helper is
+    refused (its nodes give the reasons), the module has no name for TensorFlow, or it is a library
+    (whose helpers other modules may import)."""
+    helpers = dense_helpers.read(module, aliases)
+    tf = _tensorflow(aliases)
+    for helper in helpers.found:
+        if tf is None:
+            reason = "no name in the module is bound to TensorFlow to write tf.layers.dense with"
+        elif library:
+            reason = "a library module's helper may be imported by other modules"
+        else:
+            continue
+        helpers.refusals.append(
+            (
+                helper.definition,
+                f"`{helper.definition.name.value}` is not made a Keras Dense layer: {reason}",
+            )
+        )
+    if helpers.refusals:
+        helpers.found = []
+    if not helpers.found or tf is None:
+        return Expanded(module, helpers)
+    removed = {id(helper.definition) for helper in helpers.found}
+    calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
+    result = module.visit(_WriteOut(removed, calls, f"{tf}.{api.DENSE_HELPER_LAYER}"))
+    assert isinstance(result, cst.Module)
+    positions = node_positions(module)
+    starts: dict[int, int] = {}
+    for helper in helpers.found:
+        for call in helper.calls:
+            where = positions[call.call].start
+            starts[where.line] = min(starts.get(where.line, where.column + 1), where.column + 1)
+    return Expanded(result, helpers, line_map(module.code, result.code), starts)
+
+
+def _tensorflow(aliases: AliasTable) -> str | None:
+    return next(
+        (
+            local
+            for local, name in sorted(aliases.bindings.items())
+            if api.canonical_name(name) == api.TF and local not in aliases.shadowed
+        ),
+        None,
+    )
+
+
+class _WriteOut(cst.CSTTransformer):
+    def __init__(
+        self,
+        removed: set[int],
+        calls: dict[int, tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall]],
+        layer: str,
+    ) -> None:
+        self.removed = removed
+        self.calls = calls
+        self.layer = cst.parse_expression(layer)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        found = self.calls.get(id(original_node))
+        if found is None:
+            return updated_node
+        helper, call = found
+        written = {
+            id(arg.value): new.value for arg, new in zip(original_node.args, updated_node.args)
+        }
+        inputs = written.get(id(call.inputs), call.inputs)  # a helper call inside: written out too
+        units = written.get(id(call.units), call.units)
+        args = [cst.Arg(value=inputs), cst.Arg(value=units)]
+        if helper.kernel_initializer is not None:
+            args.append(
+                _keyword("kernel_initializer", _bound(helper.kernel_initializer, call.literals))
+            )
+        args.append(_keyword("bias_initializer", _bound(helper.bias_initializer, call.literals)))
+        args.append(_keyword("name", cst.SimpleString(quoted(call.scope))))
+        return cst.Call(func=self.layer.deep_clone(), args=args)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        kept: list[cst.BaseStatement] = []
+        comments: list[cst.EmptyLine] = []
+        for before, after in zip(original_node.body, updated_node.body):
+            lines = list(after.leading_lines)
+            if id(before) in self.removed:  # its comment lines go to the next statement
+                comments.extend(line for line in lines if line.comment is not None)
+                continue
+            if comments:
+                after = after.with_changes(leading_lines=[*comments, *lines])
+                comments = []
+            kept.append(after)
+        return updated_node.with_changes(body=kept)
+
+
+def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(
+        value=value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+
+
+def _bound(
+    initializer: cst.BaseExpression, literals: Mapping[str, cst.BaseExpression]
+) -> cst.BaseExpression:
+    """``initializer`` with each helper parameter it reads replaced by the call's literal."""
+    targets = {
+        id(name): literals[name.value]
+        for name in name_references(initializer)
+        if name.value in literals
+    }
+
+    class Bind(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            value = targets.get(id(original_node))
+            return updated_node if value is None else value.deep_clone()
+
+    bound = initializer.visit(Bind())
+    assert isinstance(bound, cst.BaseExpression)
+    return bound
