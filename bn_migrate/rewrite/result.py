@@ -23,6 +23,14 @@ def cite_lines(message: str, place: Callable[[int], str]) -> str:
     return _LINE_CITATION.sub(replace, message)
 
 
+def original_line(lines: list[int], line: int) -> int:
+    """Line ``line`` of a module written out from a file (wrapper classes, helpers expanded) as the file
+    numbers it: ``lines[i]`` is the file's line of written-out line ``i + 1`` (empty: the same lines)."""
+    if not lines or line < 1:
+        return line
+    return lines[min(line, len(lines)) - 1]
+
+
 class Status(str, Enum):
     CHANGED = "changed"
     UNCHANGED = "unchanged"  # no TF1 batch-norm code, or already migrated

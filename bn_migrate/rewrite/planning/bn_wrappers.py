@@ -25,7 +25,7 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.result import Site, cite_lines
+from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 
 @dataclass
@@ -41,9 +41,7 @@ class Expanded:
         return bool(self.wrappers.found)
 
     def line(self, line: int) -> int:
-        if not self.lines or line < 1:
-            return line
-        return self.lines[min(line, len(self.lines)) - 1]
+        return original_line(self.lines, line)
 
     def site(self, site: Site) -> Site:
         message = cite_lines(site.message, lambda line: str(self.line(line)))

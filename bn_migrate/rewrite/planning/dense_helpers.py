@@ -26,7 +26,7 @@ from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import name_references, node_positions
 from bn_migrate.rewrite.planning.bn_wrappers import line_map
 from bn_migrate.rewrite.planning.layer_calls import quoted
-from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
+from bn_migrate.rewrite.result import ModelPair, Site, cite_lines, original_line
 
 RULE = "BN014"
 
@@ -45,9 +45,7 @@ class Expanded:
         return bool(self.helpers.found)
 
     def line(self, line: int) -> int:
-        if not self.lines or line < 1:
-            return line
-        return self.lines[min(line, len(self.lines)) - 1]
+        return original_line(self.lines, line)
 
     def site(self, site: Site) -> Site:
         """``site`` at the file's line; one inside a written-out call (at or after the column where the
