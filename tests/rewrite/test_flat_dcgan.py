@@ -322,6 +322,30 @@ def test_the_flattened_dcgan_with_var_lists_by_name_migrates_equivalent(
     assert Cause.OPTIMIZER_MISMATCH in caught.causes, caught.render_text()
 
 
+@pytest.mark.slow
+def test_each_builder_of_the_migrated_program_is_checked_from_the_report(tmp_path: Path) -> None:
+    """The two-command workflow on the program: `rewrite --output-dir --report` then `check --from-report`.
+    The TF1 builders read the module-level wrapper instances (`d_bn1 = batch_norm(name="d_bn1")`), which
+    the model check's loader makes (instances of the file's own classes from literals); D's input, a
+    concatenation, has no shape in the report: `--input-shape 2` gives it."""
+    from tests.conftest import run_cli
+
+    source = tmp_path / "src" / "dcgan_flat.py"
+    source.parent.mkdir()
+    source.write_text(_without(), encoding="utf-8")
+    report = tmp_path / "report.json"
+    rewrite = run_cli(
+        "rewrite", "src", "--output-dir", "out", "--report", str(report), cwd=tmp_path
+    )
+    assert rewrite.returncode == 0, rewrite.stderr
+    checked = run_cli(
+        "check", "--from-report", str(report), "--input-shape", "2", cwd=tmp_path, timeout=900
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rows = [line for line in checked.stdout.splitlines() if line.startswith("src/dcgan_flat.py::")]
+    assert len(rows) == 2 and all("EQUIVALENT" in row for row in rows), checked.stdout
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="not migrated yet: train ops made in the session block; the hand migration "
