@@ -21,9 +21,10 @@ The training flag is the builder's first parameter named ``is_training``, ``trai
 first element (``logits, end_points = net(...)``). The inputs are ``N(0, 1)`` draws of shape
 ``(batch, *input_shape)`` from ``numpy.random.RandomState(seed)``, the same on both sides.
 
-Each file is loaded for its definitions only (imports, functions, classes, constant assignments, and the
-assignment of the name asked for): a script's own graph, session and training loop do not run, so a
-builder or class can be checked where it is written, inside the training script.
+Each file is loaded for its definitions only (imports, functions, classes, constant assignments, instances
+of its own classes made from literals, and the assignment of the name asked for; see
+:mod:`bn_migrate.definitions`): a script's own graph, session and training loop do not run, so a builder or
+class can be checked where it is written, inside the training script.
 
 What this proves is the model's own batch-norm behaviour under that training; which update ops the real
 program runs and which variables it trains are program facts (``bn-migrate check OLD.py NEW.py``).
