@@ -1156,11 +1156,17 @@ class OptimizerRule(Rule):
         optimizers: set[str],
         chain: tuple[cst.SimpleStatementLine, ...] = (),
     ) -> list[cst.BaseStatement]:
-        """Module-level statements that only build the optimizers, the train ops and their plumbing
-        (``chain``: the lines of a compute_gradients -> apply_gradients train op)."""
+        """Module-level statements (and the session block's leading graph statements) that only build
+        the optimizers, the train ops and their plumbing (``chain``: the lines of a compute_gradients ->
+        apply_gradients train op)."""
         lines = {id(line) for line in chain}
         consumed: list[cst.BaseStatement] = []
-        for statement in ctx.module.body:
+        module_level = {id(statement) for statement in ctx.module.body}
+        statements = [
+            *ctx.module.body,
+            *(s for s in ctx.program.session_graph if id(s) not in module_level),
+        ]  # ``sess = tf.Session()``'s leading graph statements are at module level already
+        for statement in statements:
             smalls = (
                 small_statements(statement)
                 if not isinstance(statement, cst.SimpleStatementLine)
