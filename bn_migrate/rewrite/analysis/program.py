@@ -953,10 +953,6 @@ class Program:
             self.session_graph = found.leading
             self.session_body = self.session_body[len(found.leading) :]
 
-    def in_session_graph(self, node: cst.CSTNode) -> bool:
-        """Is ``node`` in a graph statement written at the start of the session block?"""
-        return any(contains(statement, node) for statement in self.session_graph)
-
     def session_statements(self) -> list[cst.BaseSmallStatement]:
         """Every small statement of the session's body, in order."""
         return [small for statement in self.session_body for small in small_statements(statement)]

@@ -26,9 +26,6 @@ from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, single_target
 from bn_migrate.rewrite.analysis.walks import walk
 
-_NOT_GRAPH_ONLY = api.SESSION_MAKERS | api.VARIABLE_INITIALIZERS | frozenset({api.SAVER})
-"""TensorFlow calls at the start of a session block that are not read as graph statements there."""
-
 
 @dataclass(frozen=True)
 class SessionGraph:
@@ -68,6 +65,7 @@ def _builds_graph_only(
         return False
     calls: list[cst.Call] = []
     names: list[str] = []
+    lambdas: list[cst.Lambda] = []  # a function made here may run anything when called: not read
 
     class Reader(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
@@ -76,12 +74,11 @@ def _builds_graph_only(
         def visit_Name(self, node: cst.Name) -> None:
             names.append(node.value)
 
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            names.append(session)  # a function made here may run anything later: not read
-            return False
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            lambdas.append(node)
 
     walk(statement, Reader())
-    if session in names:
+    if session in names or lambdas:
         return False
     return bool(calls) and all(_graph_call(aliases, call, optimizers) for call in calls)
 
@@ -94,8 +91,6 @@ def _graph_call(aliases: AliasTable, call: cst.Call, optimizers: set[str]) -> bo
             return receiver.value in optimizers
         return call_target(aliases, receiver) in api.OPTIMIZERS
     name = call_target(aliases, call)
-    if name is None or not api.is_tensorflow(name) or name in _NOT_GRAPH_ONLY:
+    if name is None or not api.is_tensorflow(name) or name in api.SESSION_BLOCK_NOT_GRAPH:
         return False
-    if name.startswith(api.SUMMARY_MODULE + "."):
-        return False
-    return not name.startswith("tensorflow.train.") or name in api.OPTIMIZERS
+    return name in api.OPTIMIZERS or not name.startswith(api.SESSION_BLOCK_NOT_GRAPH_MODULES)
