@@ -50,7 +50,8 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
 
 - is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
   or is a module-level statement under no ``tf.control_dependencies`` (DCGAN's bare ``minimize``: it runs
-  no update op) in a program whose every batch norm is a call updating in place (none passed as a
+  no update op; or one of the graph statements that start the session block, before anything runs:
+  ``analysis.session_graph``) in a program whose every batch norm is a call updating in place (none passed as a
   value, hand-written or a moving average) and that never names ``UPDATE_OPS``,
 - has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
   in place or bound to a name at module level,
