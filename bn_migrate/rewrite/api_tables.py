@@ -922,6 +922,12 @@ Adagrad: accumulator 0.1, no epsilon. Adadelta: epsilon 1e-8 (Keras 1e-7). Ftrl:
 update (``beta`` included). Adadelta and Ftrl measured bit-identical to TF1 over 10 steps, at a constant
 and at a decaying rate, with every Ftrl regularization strength set."""
 
+SESSION_BLOCK_NOT_GRAPH = SESSION_MAKERS | VARIABLE_INITIALIZERS | frozenset({SAVER})
+SESSION_BLOCK_NOT_GRAPH_MODULES = ("tensorflow.summary.", "tensorflow.train.")
+"""TensorFlow calls that end the graph statements at the start of a session block
+(``analysis.session_graph``): sessions, initializers, a Saver, summaries and ``tf.train`` helpers other
+than the ``OPTIMIZERS`` (what they do, or how they are read, depends on where they stand)."""
+
 EMITTED_OPTIMIZERS: dict[str, str] = {
     "TF1RMSprop": "mean-square accumulators start at one, epsilon 1e-10, as in TF1",
     "TF1Momentum": "tf.train.MomentumOptimizer's update under a decaying learning rate (TF1's kernel: "

@@ -58,6 +58,9 @@ TABLES_READ_ELSEWHERE = frozenset(
         "OS_PATH_JOIN",  # a Saver's path (a name), in a module with a session
         # BN015's eager switch reads them only in a module calling ENABLE_EAGER (a name of the tables)
         "GRAPH_PROGRAM_CALLS",
+        # the session block's leading graph statements, read only in a module with a session (a maker)
+        "SESSION_BLOCK_NOT_GRAPH",
+        "SESSION_BLOCK_NOT_GRAPH_MODULES",
     }
 )
 """Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""

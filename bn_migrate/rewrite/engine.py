@@ -892,6 +892,17 @@ def _unclaimed_reason(
             else "neither Keras inputs nor placeholders"
         )
         return f"{what}: the graph is fed by {fed}; one of the two is migrated"
+    stop = program.session_graph_stop
+    if stop is not None and program.in_session(reference.node):
+        line = ctx.positions[stop].start.line
+        if ctx.positions[reference.node].start.line > line:
+            return (
+                f"{what} in the session block after line {line}, which runs the session or is not "
+                "read as graph building only: the graph is read before the session and at the start "
+                "of its block, up to the first other statement (graph built after a run differs in "
+                "TF1: an optimizer made after the initializer ran has uninitialized slots); make it "
+                "before that line"
+            )
     region = "in the session block" if program.in_session(reference.node) else "in the graph"
     return f"{what} {region}: no rule of this version migrates it"
 

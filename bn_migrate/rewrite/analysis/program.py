@@ -60,6 +60,7 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     train_op_updates,
     update_makers,
 )
+from bn_migrate.rewrite.analysis.session_graph import read_session_graph
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -115,6 +116,10 @@ class Program:
     session_call: cst.Call | None = None
     session_body: list[cst.BaseStatement] = field(default_factory=list)
     session_closer: cst.BaseStatement | None = None  # ``sess.close()`` of an explicit session
+    session_graph: list[cst.BaseStatement] = field(
+        default_factory=list
+    )  # the session block's leading graph statements, also in ``graph`` (``analysis.session_graph``)
+    session_graph_stop: cst.BaseStatement | None = None  # the statement that ends them
     after_session: list[cst.BaseStatement] = field(default_factory=list)
     sessions_found: int = 0
     inputs: dict[str, bool] = field(default_factory=dict)  # input name -> bound to a list of inputs
@@ -236,6 +241,7 @@ class Program:
         body: list[cst.BaseStatement] = list(module.body)
         for index, statement in enumerate(body):
             if program.session is None and program._as_session(statement, body[index + 1 :]):
+                program._read_session_graph()
                 continue
             if program.session is None and not _is_import_or_docstring(statement):
                 program.graph.append(statement)
@@ -354,7 +360,7 @@ class Program:
                 },
             )
             self.step_updates = train_op_updates(
-                self.aliases, module, self.minimize, self.scoped_collections
+                self.aliases, self.graph, self.minimize, self.scoped_collections
             )
             self.train_ops_with_updates |= {
                 op for op, found in self.step_updates.items() if isinstance(found, ScopedCollection)
@@ -933,6 +939,19 @@ class Program:
         self.session_closer = None if close is None else following[close]
         self.after_session = [] if close is None else following[close + 1 :]
         return True
+
+    def _read_session_graph(self) -> None:
+        """The session block's leading graph statements are graph statements (``analysis.session_graph``),
+        when a graph is built before the session (else the session comes first: BN007's reason)."""
+        assert self.session_name is not None
+        if not any(self._uses_tensorflow(s) for s in self.graph):
+            return
+        found = read_session_graph(self.aliases, self.session_body, self.session_name)
+        self.session_graph_stop = found.stop
+        if found.leading:
+            self.graph.extend(found.leading)
+            self.session_graph = found.leading
+            self.session_body = self.session_body[len(found.leading) :]
 
     def session_statements(self) -> list[cst.BaseSmallStatement]:
         """Every small statement of the session's body, in order."""

@@ -184,24 +184,25 @@ def _resolve(
 
 def train_op_updates(
     aliases: AliasTable,
-    module: cst.Module,
+    graph: Sequence[cst.BaseStatement],
     minimize: dict[str, cst.Call],
     collections: dict[str, ScopedCollection],
 ) -> dict[str, ScopedCollection | NoUpdateOps | str]:
     """For each train op (several ``minimize`` calls): the scoped update collection of the
-    ``tf.control_dependencies`` block that holds it alone, ``NoUpdateOps`` for one made at module level
-    outside any such block, or why it is not read."""
+    ``tf.control_dependencies`` block that holds it alone, ``NoUpdateOps`` for one made as a graph
+    statement (``graph``: at module level, or at the start of the session block) outside any such block,
+    or why it is not read."""
     unread = (
         "minimize() is not the only statement under tf.control_dependencies(get_collection("
         "UPDATE_OPS, scope=...)): cannot tell which update ops this train op runs"
     )
     found: dict[str, ScopedCollection | NoUpdateOps | str] = dict.fromkeys(minimize, unread)
-    for statement in module.body:
+    for statement in graph:
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             target = single_target(statement.body[0])
             if target in minimize and _assigns(statement, minimize[target]):
                 found[target] = NoUpdateOps(target, statement)
-    for block in module.body:
+    for block in graph:
         if not isinstance(block, cst.With) or len(block.items) != 1:
             continue
         item = block.items[0].item

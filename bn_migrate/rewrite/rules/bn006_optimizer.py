@@ -50,7 +50,8 @@ Several ``minimize`` calls (a GAN's discriminator and generator train ops) becom
 
 - is alone under ``tf.control_dependencies(NAME)``, ``NAME = tf.get_collection(UPDATE_OPS, scope=S)``,
   or is a module-level statement under no ``tf.control_dependencies`` (DCGAN's bare ``minimize``: it runs
-  no update op) in a program whose every batch norm is a call updating in place (none passed as a
+  no update op; or one of the graph statements that start the session block, before anything runs:
+  ``analysis.session_graph``) in a program whose every batch norm is a call updating in place (none passed as a
   value, hand-written or a moving average) and that never names ``UPDATE_OPS``,
 - has ``var_list=`` ``tf.get_collection(TRAINABLE_VARIABLES, scope=S2)`` or ``tf.trainable_variables(S2)``,
   in place or bound to a name at module level,
@@ -1156,11 +1157,17 @@ class OptimizerRule(Rule):
         optimizers: set[str],
         chain: tuple[cst.SimpleStatementLine, ...] = (),
     ) -> list[cst.BaseStatement]:
-        """Module-level statements that only build the optimizers, the train ops and their plumbing
-        (``chain``: the lines of a compute_gradients -> apply_gradients train op)."""
+        """Module-level statements (and the session block's leading graph statements) that only build
+        the optimizers, the train ops and their plumbing (``chain``: the lines of a compute_gradients ->
+        apply_gradients train op)."""
         lines = {id(line) for line in chain}
         consumed: list[cst.BaseStatement] = []
-        for statement in ctx.module.body:
+        module_level = {id(statement) for statement in ctx.module.body}
+        statements = [
+            *ctx.module.body,
+            *(s for s in ctx.program.session_graph if id(s) not in module_level),
+        ]  # ``sess = tf.Session()``'s leading graph statements are at module level already
+        for statement in statements:
             smalls = (
                 small_statements(statement)
                 if not isinstance(statement, cst.SimpleStatementLine)
