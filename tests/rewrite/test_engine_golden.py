@@ -62,6 +62,7 @@ SUPPORTED_FIXTURES = (
     "interactive_forward_stats",
     "dataset_iterator",
     "monitored_session",
+    "dcgan_flat",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
