@@ -17,6 +17,7 @@ from tests.conftest import REPO
 
 if TYPE_CHECKING:
     from bn_migrate.check.old_runs import OldRunCache
+    from bn_migrate.check.result import CheckResult
 
 FIXTURE = REPO / "tests" / "fixtures" / "tf1" / "dcgan_flat.py"
 SOURCE = FIXTURE.read_text(encoding="utf-8")
@@ -101,6 +102,32 @@ def _without(*kept: str) -> str:
     return source
 
 
+def migrate_and_check(
+    source: str, tmp_path: Path, old_cache: OldRunCache, plant: tuple[str, str]
+) -> tuple[str, CheckResult, CheckResult]:
+    """Migrate *source*, check the migration against it (EQUIVALENT), and check the migration with one
+    mistake planted (``plant``: a text of the migration, found once, and what replaces it), found
+    DIFFERENT. Returns the migration and the two check results."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    old = tmp_path / "dcgan_flat_tf1.py"
+    old.write_text(source, encoding="utf-8")
+    result = rewrite_source(source, path="dcgan_flat.py")
+    assert result.status is Status.CHANGED, result.left
+    new = tmp_path / "dcgan_flat_tf2.py"
+    new.write_text(result.code, encoding="utf-8")
+    options = CheckOptions(timeout=300)
+    checked = check_programs(old, new, options, old_cache=old_cache)
+    assert checked.verdict == "equivalent", checked.render_text()
+    text, planted_text = plant
+    assert result.code.count(text) == 1, text
+    planted = tmp_path / "dcgan_flat_planted.py"
+    planted.write_text(result.code.replace(text, planted_text), encoding="utf-8")
+    caught = check_programs(old, planted, options, old_cache=old_cache)
+    assert caught.verdict == "different", caught.render_text()
+    return result.code, checked, caught
+
+
 def test_without_its_blockers_the_flattened_dcgan_migrates() -> None:
     result = rewrite_source(_without(), path="dcgan_flat.py")
     assert result.status is Status.CHANGED, result.left
@@ -169,24 +196,12 @@ def test_the_flattened_dcgan_without_its_blockers_migrates_equivalent(
     placeholder its runs feed) is EQUIVALENT to it, with as
     many steps on both sides; the same migration with G's batch norm at Keras' default momentum is
     found different."""
-    from bn_migrate.check import Cause, CheckOptions, check_programs
+    from bn_migrate.check import Cause
 
-    old = tmp_path / "dcgan_flat_tf1.py"
-    old.write_text(_without(), encoding="utf-8")
-    result = rewrite_source(_without(), path="dcgan_flat.py")
-    assert result.status is Status.CHANGED, result.left
-    new = tmp_path / "dcgan_flat_tf2.py"
-    new.write_text(result.code, encoding="utf-8")
-    options = CheckOptions(timeout=300)
-    checked = check_programs(old, new, options, old_cache=old_cache)
-    assert checked.verdict == "equivalent", checked.render_text()
-    assert len(checked.layers) == 2, checked.render_text()
     g_bn = 'BatchNormalization(momentum=0.9, epsilon=1e-5, scale=True, center=True, name="g_bn0"'
-    assert result.code.count(g_bn) == 1
-    planted = tmp_path / "dcgan_flat_g_momentum_lost.py"
-    planted.write_text(result.code.replace(g_bn, g_bn.replace("0.9", "0.99")), encoding="utf-8")
-    caught = check_programs(old, planted, options, old_cache=old_cache)
-    assert caught.verdict == "different", caught.render_text()
+    plant = (g_bn, g_bn.replace("0.9", "0.99"))
+    _, checked, caught = migrate_and_check(_without(), tmp_path, old_cache, plant)
+    assert len(checked.layers) == 2, checked.render_text()
     assert Cause.MOMENTUM_CHANGED in caught.causes, caught.render_text()
 
 
@@ -228,25 +243,11 @@ def test_the_flattened_dcgan_with_its_linear_helper_migrates_equivalent(
     away), the migration is EQUIVALENT, each TF1 `Matrix` paired with its Keras `kernel`; the same
     migration with D's last Dense given an activation (the helper's product has none) is found
     different at that layer's weights."""
-    from bn_migrate.check import CheckOptions, check_programs
-
     source = _without("linear")
     assert LINEAR in source
-    old = tmp_path / "dcgan_flat_linear_tf1.py"
-    old.write_text(source, encoding="utf-8")
-    result = rewrite_source(source, path="dcgan_flat.py")
-    assert result.status is Status.CHANGED, result.left
-    new = tmp_path / "dcgan_flat_linear_tf2.py"
-    new.write_text(result.code, encoding="utf-8")
-    options = CheckOptions(timeout=300)
-    checked = check_programs(old, new, options, old_cache=old_cache)
-    assert checked.verdict == "equivalent", checked.render_text()
     last = 'name="d_h1_lin")'
-    assert result.code.count(last) == 1
-    planted = tmp_path / "dcgan_flat_linear_activation.py"
-    planted.write_text(result.code.replace(last, 'activation="relu", ' + last), encoding="utf-8")
-    caught = check_programs(old, planted, options, old_cache=old_cache)
-    assert caught.verdict == "different", caught.render_text()
+    plant = (last, 'activation="relu", ' + last)
+    _, _, caught = migrate_and_check(source, tmp_path, old_cache, plant)
     pair = "discriminator/d_h1_lin/Matrix <-> discriminator/d_h1_lin/kernel"
     assert pair in caught.render_text(), caught.render_text()
 
@@ -260,28 +261,13 @@ def test_the_flattened_dcgan_with_var_lists_by_name_migrates_equivalent(
     selects) is EQUIVALENT to it; the same migration with the G step differentiating the discriminator
     too (as if "g_" also matched D's names) is found different: D's weights move in G's step
     (``optimizer-mismatch``: the statistics agree in lockstep, the weights do not)."""
-    from bn_migrate.check import Cause, CheckOptions, check_programs
+    from bn_migrate.check import Cause
 
     source = _without("var_lists")
     assert NAME_VAR_LISTS in source
-    old = tmp_path / "dcgan_flat_tf1.py"
-    old.write_text(source, encoding="utf-8")
-    result = rewrite_source(source, path="dcgan_flat.py")
-    assert result.status is Status.CHANGED, result.left
-    new = tmp_path / "dcgan_flat_tf2.py"
-    new.write_text(result.code, encoding="utf-8")
-    options = CheckOptions(timeout=300)
-    checked = check_programs(old, new, options, old_cache=old_cache)
-    assert checked.verdict == "equivalent", checked.render_text()
     g_vars = "variables = [v for layer in (generator,) for v in layer.trainable_variables]"
-    assert result.code.count(g_vars) == 1
-    planted = tmp_path / "dcgan_flat_g_step_trains_d.py"
-    planted.write_text(
-        result.code.replace(g_vars, g_vars.replace("(generator,)", "(generator, discriminator)")),
-        encoding="utf-8",
-    )
-    caught = check_programs(old, planted, options, old_cache=old_cache)
-    assert caught.verdict == "different", caught.render_text()
+    plant = (g_vars, g_vars.replace("(generator,)", "(generator, discriminator)"))
+    _, _, caught = migrate_and_check(source, tmp_path, old_cache, plant)
     assert Cause.OPTIMIZER_MISMATCH in caught.causes, caught.render_text()
 
 

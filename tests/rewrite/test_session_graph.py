@@ -208,25 +208,10 @@ def test_the_flattened_dcgan_with_its_train_ops_in_the_session_migrates_equivale
     """On TF 2.21 / Keras 3 (about 2 min): the migration of the program making its train ops in the
     session block is EQUIVALENT to it; the same migration with D's optimizer made without the learning
     rate its block gave it (Keras' default 0.01 for 0.05) is found different."""
-    from bn_migrate.check import Cause, CheckOptions, check_programs
+    from bn_migrate.check import Cause
+    from tests.rewrite.test_flat_dcgan import migrate_and_check
 
-    source = _without("train_ops")
-    old = tmp_path / "dcgan_flat_tf1.py"
-    old.write_text(source, encoding="utf-8")
-    result = rewrite_source(source, path="dcgan_flat.py")
-    assert result.status is Status.CHANGED, result.left
-    new = tmp_path / "dcgan_flat_tf2.py"
-    new.write_text(result.code, encoding="utf-8")
-    options = CheckOptions(timeout=300)
-    checked = check_programs(old, new, options, old_cache=old_cache)
-    assert checked.verdict == "equivalent", checked.render_text()
     d_optimizer = "d_optim_optimizer = tf.keras.optimizers.SGD(learning_rate=learning_rate)"
-    assert result.code.count(d_optimizer) == 1
-    planted = tmp_path / "dcgan_flat_d_rate_lost.py"
-    planted.write_text(
-        result.code.replace(d_optimizer, d_optimizer.replace("learning_rate=learning_rate", "")),
-        encoding="utf-8",
-    )
-    caught = check_programs(old, planted, options, old_cache=old_cache)
-    assert caught.verdict == "different", caught.render_text()
+    plant = (d_optimizer, d_optimizer.replace("learning_rate=learning_rate", ""))
+    _, _, caught = migrate_and_check(_without("train_ops"), tmp_path, old_cache, plant)
     assert Cause.OPTIMIZER_MISMATCH in caught.causes, caught.render_text()
