@@ -21,6 +21,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, per_call, trees, walks
+from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
@@ -521,7 +522,11 @@ def _rewrite_module(
         module = expanded.module
         aliases = AliasTable.build(module)
     before_helpers = module
-    helpers = dense_helper_calls.expand(module, aliases, library=library)
+    helpers = (
+        dense_helper_calls.expand(module, aliases, library=library)
+        if "get_variable" in source  # a dense helper makes its variables with tf.get_variable
+        else dense_helper_calls.Expanded(module, DenseHelpers())
+    )
     if helpers.rewritten:
         module = helpers.module
         aliases = AliasTable.build(module)

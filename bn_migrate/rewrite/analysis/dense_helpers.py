@@ -57,6 +57,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     calls_in,
     is_docstring,
     is_literal,
+    lone_assignment,
     name_references,
     read_names,
 )
@@ -146,14 +147,14 @@ def read(module: cst.Module, aliases: AliasTable) -> DenseHelpers:
 def _makes_a_product(definition: cst.FunctionDef, aliases: AliasTable) -> bool:
     """A helper's shape at a glance: tf.get_variable, tf.matmul and a variable scope named by a
     parameter (other functions, builders among them, are none of this module's business)."""
-    calls = calls_in(definition)
-    targets = {call_target(aliases, call) for call in calls}
+    targets = [(call, call_target(aliases, call)) for call in calls_in(definition)]
+    called = {target for _, target in targets}
+    if api.GET_VARIABLE not in called or not called & api.MATMUL:
+        return False
     params = {p.name.value for p in definition.params.params}
-    scoped = any(
-        call_target(aliases, call) in api.VARIABLE_SCOPES and read_names(call) & params
-        for call in calls
+    return any(
+        target in api.VARIABLE_SCOPES and read_names(call) & params for call, target in targets
     )
-    return scoped and api.GET_VARIABLE in targets and bool(targets & api.MATMUL)
 
 
 def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef) -> DenseHelper:
@@ -215,12 +216,12 @@ def _body(
         statements = statements[1:]
     shape_name, shape_of = None, None
     if statements:
-        assigned = _assignment(statements[0])
-        if assigned is not None and _code(module, assigned[1]).endswith(
+        assigned = lone_assignment(statements[0])
+        if assigned is not None and _code(module, assigned.value).endswith(
             (".get_shape().as_list()", ".shape.as_list()")
         ):
-            shape_name = assigned[0]
-            shape_of = _code(module, assigned[1]).split(".", 1)[0]
+            shape_name = assigned.name
+            shape_of = _code(module, assigned.value).split(".", 1)[0]
             statements = statements[1:]
     if not statements or not isinstance(statements[0], cst.With):
         where = statements[0] if statements else definition
@@ -278,19 +279,6 @@ def _body(
     )
 
 
-def _assignment(statement: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
-        return None
-    small = statement.body[0]
-    if (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-    ):
-        return small.targets[0].target.value, small.value
-    return None
-
-
 def _scope(
     module: cst.Module, aliases: AliasTable, block: cst.With, params: list[str]
 ) -> tuple[str, str | None]:
@@ -332,8 +320,8 @@ def _variable(
             "`try:` around the variables (DCGAN's hint on a ValueError): a Keras layer raises other "
             "errors at other times",
         )
-    assigned = _assignment(statement)
-    call = assigned[1] if assigned is not None else None
+    assigned = lone_assignment(statement)
+    call = assigned.value if assigned is not None else None
     if not (isinstance(call, cst.Call) and call_target(aliases, call) == api.GET_VARIABLE):
         raise _Refused(statement, "expected `NAME = tf.get_variable(...)` here")
     assert assigned is not None
@@ -358,7 +346,7 @@ def _variable(
         )
     if "shape" not in bound:
         raise _Refused(call, "the variable has no shape")
-    return assigned[0], str(_string(name)), bound["shape"], bound.get("initializer")
+    return assigned.name, str(_string(name)), bound["shape"], bound.get("initializer")
 
 
 def _product(

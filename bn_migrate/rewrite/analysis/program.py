@@ -338,18 +338,17 @@ class Program:
     def _read_scoped_updates(self, module: cst.Module) -> None:
         """Scoped collections, and with several train ops the update ops each one depends on: a train
         op depending on one builder's update ops runs them (``train_ops_with_updates``)."""
+        layer_calls = self.layer_making_calls()
         self.scoped_collections = read_scoped_collections(
-            self.aliases, module, self.builders, self.layer_making_calls()
+            self.aliases, module, self.builders, layer_calls
         )
         if len(self.minimize) > 1:
-            self.var_lists = read_var_lists(
-                self.aliases, self.minimize, self.builders, self.layer_making_calls()
-            )
+            self.var_lists = read_var_lists(self.aliases, self.minimize, self.builders, layer_calls)
             self.name_filters = read_name_filters(
                 self.aliases,
                 module,
                 self.builders,
-                self.layer_making_calls(),
+                layer_calls,
                 self.inner_scopes,
                 lambda call, target: self.scopes.defaults(call, target) != {},
                 {

@@ -65,7 +65,7 @@ from bn_migrate.rewrite.analysis.names import (
     bound_names,
     target_names,
 )
-from bn_migrate.rewrite.analysis.syntax import contains, is_docstring, lone_call
+from bn_migrate.rewrite.analysis.syntax import contains, is_docstring, lone_assignment, lone_call
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
@@ -908,15 +908,8 @@ def _flags_holders(module: cst.Module, aliases: AliasTable) -> set[str]:
 
 
 def _holds_flags(statement: cst.BaseStatement, aliases: AliasTable) -> bool:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return False
-    small = statement.body[0]
-    return (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and aliases.qualify(small.value) == api.FLAGS_VALUES
-    )
+    assigned = lone_assignment(statement)
+    return assigned is not None and aliases.qualify(assigned.value) == api.FLAGS_VALUES
 
 
 def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
