@@ -34,17 +34,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import json
 import os
+import runpy
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from bn_migrate.check.old_runs import VOLATILE_ENV
 
 FOLDER_VARIABLE = "BN_MIGRATE_FORKSERVER"
 """Names the folder whose fork servers start the workers (unset: every worker is a fresh process)."""
@@ -56,17 +62,9 @@ PRELOADS = {
     "new": "bn_migrate.check.forkserver:import_tf2",
 }
 # Environment variables that change between the runs of one server and that no import reads: they are
-# not part of a server's identity (the child of a run gets the run's own value).
-RUN_VARIABLES = frozenset(
-    {
-        "PYTEST_CURRENT_TEST",
-        "PYTEST_XDIST_WORKER",
-        "TMPDIR",
-        "BN_MIGRATE_RUN_TOKEN",
-        FOLDER_VARIABLE,
-    }
-    | {"_", "SHLVL", "OLDPWD", "PWD"}
-)
+# not part of a server's identity (the child of a run gets the run's own value). Those the OLD-run cache
+# leaves out of its key too, the worker's temporary folder and its run token (runner.RUN_TOKEN_VARIABLE).
+RUN_VARIABLES = VOLATILE_ENV | {"TMPDIR", "BN_MIGRATE_RUN_TOKEN", FOLDER_VARIABLE}
 
 SERVER_LOST = 255
 """The exit status of a forked worker whose server died before it: its real status is unknown."""
@@ -94,8 +92,6 @@ def fork_servers(folder: str | os.PathLike[str] | None = None) -> Iterator[Path]
     """Start this process's workers from fork servers in *folder* (a temporary folder by default) for
     the duration of the block; servers started in it are shut down at the end."""
     global _folder_override
-    import tempfile
-
     saved = _folder_override
     made = folder is None
     path = Path(tempfile.mkdtemp(prefix="bn-migrate-fork-")) if folder is None else Path(folder)
@@ -107,8 +103,6 @@ def fork_servers(folder: str | os.PathLike[str] | None = None) -> Iterator[Path]
         _folder_override = saved
         shut_down(path)
         if made:
-            import shutil
-
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -203,11 +197,10 @@ def spawn(
     config: Path,
     stdout: Path,
     stderr: Path,
-    folder: Path | None = None,
 ) -> ForkedProcess | None:
     """Run ``python -m MODULE CONFIG`` forked from the *side* server for *env* (started if needed), its
     output into *stdout* and *stderr*; None when no server is in use or none could be had."""
-    folder = folder or active_folder()
+    folder = active_folder()
     if folder is None or side not in PRELOADS:
         return None
     name = server_name(side, env)
@@ -435,9 +428,6 @@ class _Server:
 
 def _child(request: dict[str, Any], ready: int, server_fds: list[int]) -> None:
     """In the forked child: become the run's process, then run the worker module as ``python -m``."""
-    import runpy
-    import tempfile
-
     os.setsid()
     signal.set_wakeup_fd(-1)
     for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
@@ -479,8 +469,6 @@ def _child(request: dict[str, Any], ready: int, server_fds: list[int]) -> None:
 
 def _preload(side: str) -> None:
     module, _, function = PRELOADS[side].partition(":")
-    import importlib
-
     getattr(importlib.import_module(module), function)()
 
 
