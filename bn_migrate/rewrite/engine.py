@@ -20,7 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
-from bn_migrate.rewrite.analysis import bn_wrappers, per_call, trees, walks
+from bn_migrate.rewrite.analysis import bn_wrappers, model_classes, per_call, trees, walks
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
@@ -31,7 +31,13 @@ from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import bn_wrappers as wrapper_calls
 from bn_migrate.rewrite.planning import dense_helpers as dense_helper_calls
-from bn_migrate.rewrite.planning import inlined_modules, interactive_session, library, main_function
+from bn_migrate.rewrite.planning import (
+    inlined_modules,
+    interactive_session,
+    library,
+    main_function,
+    model_class,
+)
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -102,6 +108,7 @@ def _rewrite_source(
                     return _rewrite_library(driven, source, options)
                 return _with_library_reasons(_rewrite_module(module, source, options, ()), module)
             refused = None
+            model_refusal = None
             aliases = None
             if not blockers:
                 aliases = AliasTable.build(module)
@@ -111,10 +118,22 @@ def _rewrite_source(
                 virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
                 if virtual is None and refused is None:
                     virtual = main_function.graph_module(module, aliases)
+                if virtual is None and refused is None and main is None:
+                    found = model_class.find(module, aliases, source)
+                    if isinstance(found, model_class.ModelProgram):
+                        virtual = found.virtual()
+                    elif isinstance(found, model_class.Refusal):
+                        model_refusal = found
                 if virtual is not None:
                     return _rewrite_virtual(virtual, source, options)
             return _rewrite_module(
-                module, source, options, blockers, refused=refused, aliases=aliases
+                module,
+                source,
+                options,
+                blockers,
+                refused=refused,
+                aliases=aliases,
+                model_refusal=model_refusal,
             )
     except RecursionError:
         return _too_deeply_nested(source)
@@ -513,6 +532,7 @@ def _rewrite_module(
     library: bool = False,
     refused: main_function.Refusal | None = None,
     aliases: AliasTable | None = None,
+    model_refusal: model_class.Refusal | None = None,
 ) -> RewriteResult:
     """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
     aliases = aliases or AliasTable.build(module)
@@ -552,6 +572,15 @@ def _rewrite_module(
         library=library,
         training_refusal=refused.condition if refused is not None else None,
     )
+    if model_refusal is not None:  # the model class's condition (``planning.model_class``)
+        name = model_refusal.definition.name.value
+        for statement in ctx.module.body:  # the module the rules read (wrappers expanded)
+            if isinstance(statement, cst.ClassDef) and statement.name.value == name:
+                model = bn_wrappers.model_class(ctx.module, ctx.aliases, statement)
+                if model is not None:
+                    ctx.engine_notes[id(statement)] = texts.model_class(
+                        model_classes.roles(model), model_refusal.reason
+                    )
     if refused is not None:  # the training function's own reason (``planning.main_function``)
         ctx.engine_notes[id(refused.definition)] = refused.reason
     _report_shadowed_tensorflow(ctx)

@@ -20,9 +20,9 @@ def class_in_block(name: str) -> str:
 def class_with_methods(name: str, methods: list[str]) -> str:
     shown = ", ".join(methods[:4]) + (", ..." if len(methods) > 4 else "")
     return (
-        f"class `{name}` builds graph code in its methods ({shown}): a model class is not "
-        "migrated in this version (only batch-norm wrapper classes are: `__init__` storing "
-        "literals, `__call__` returning one batch-norm call)"
+        f"class `{name}` builds graph code in its methods ({shown}): such a class is not migrated "
+        "(batch-norm wrapper classes are, `__init__` storing literals and `__call__` returning one "
+        "batch-norm call, and model classes, with no base but `object` and no `__call__`)"
     )
 
 
@@ -36,12 +36,14 @@ def never_called(name: str) -> str:
     )
 
 
-def model_class(roles: list[str]) -> str:
+def model_class(roles: list[str], condition: str | None = None) -> str:
     """The reason at a TF1 site inside a model class (``analysis.model_classes``), after
-    ``inside_class``'s words."""
+    ``inside_class``'s words; ``condition``: the condition of ``planning.model_class`` it fails."""
     read = f" (read: {'; '.join(roles)})" if roles else ""
+    why = f": {condition}" if condition else ""
     return (
-        f"a class whose methods build the graph{read}: such a class is not migrated in this version "
+        f"a class whose methods build the graph{read} is migrated only as the program of a script "
+        f"that makes it and trains it once, in its last statement, a session block{why} "
         "(what else of it a migration could not prove is reported at its own line)"
     )
 
@@ -73,11 +75,6 @@ def session_used(attr: str) -> str:
     )
 
 
-VARIABLES_CHOSEN_BY_NAME = (
-    "chooses variables by their TF1 names (`var.name`): which Keras variables these are is "
-    "not decided in a model class in this version (it is at module level, beside several train ops, "
-    'as is a var_list by scope, `tf.trainable_variables("scope")`)'
-)
 MODEL_CLASS_SUMMARY = "a summary in such a class is not migrated in this version"
 MODEL_CLASS_SAVER = "a `tf.train.Saver` in such a class is not migrated in this version"
 MODEL_CLASS_EVAL = (

@@ -224,7 +224,12 @@ def test_a_model_class_names_its_graph_building_methods() -> None:
     """
     messages = left_messages(source)
     assert any(
-        texts.model_class(["`build` called by `__init__`"]) in message for message in messages
+        texts.model_class(
+            ["`build` called by `__init__`"],
+            "class `Model` stores no session its methods run (`self.sess = sess` in `__init__`)",
+        )
+        in message
+        for message in messages
     ), messages
 
 

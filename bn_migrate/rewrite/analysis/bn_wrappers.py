@@ -205,8 +205,8 @@ def _wrapper(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) 
         what = f"other methods ({', '.join(others)})" if others else "not both methods"
         raise _Refused(
             f"class `{name}` has {what}: only wrappers made of `__init__` storing literals and "
-            "`__call__` returning one batch-norm call are migrated (a class whose methods build "
-            "the graph is not migrated in this version)"
+            "`__call__` returning one batch-norm call are migrated (a class calling batch norm in "
+            "other methods is not migrated in this version)"
         )
     stored, self_name = _stored(aliases, name, methods["__init__"])
     batch_norm, target = _returned_call(aliases, name, methods["__call__"], stored, definition)
@@ -411,7 +411,8 @@ def _instances(
         if attribute is not None:
             raise _Refused(
                 f"instances of `{name}` are attributes (`{attribute} = {name}(...)`): a class "
-                "holding them builds its graph in methods, which is not migrated in this version"
+                "holding them builds its graph in methods, and is migrated only as a model class "
+                "(see the reason at its sites)"
             )
         raise _Refused(
             f"class `{name}` is used other than as `NAME = {name}(literals...)` in a module-level "

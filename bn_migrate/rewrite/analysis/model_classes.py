@@ -20,9 +20,9 @@ The shape, as TF1 code writes it everywhere::
 ``model_class`` reads a module-level class (no base but ``object``, no ``__call__``) whose methods hold
 graph code, and that is not a batch-norm wrapper (``analysis.bn_wrappers``), as a ``ModelClass``: the
 roles of its attributes and methods, the instances the module makes, and the *blockers*, each construct
-that a migration of the class could not prove, with the node where it is written and why. A model
-class is not migrated in this version; the facts give the reasons a user reads at each construct, and
-are what a migration of the shape will read.
+that a migration of the class could not prove, with the node where it is written and why.
+``planning.model_class`` migrates a model class without blockers as the program it runs; the facts
+give the reasons a user reads at each construct of a class that is left.
 """
 
 from __future__ import annotations
@@ -180,19 +180,25 @@ def _builder_method(
     return BuilderMethod(name, tuple(calls), scope, builder is not None)
 
 
-def reason(model: ModelClass) -> str:
-    """The reason at each TF1 site inside the class. It names what the class itself says (its roles),
-    never what the program around it does: a module shared by several programs gets one reason."""
-    roles = []
+def roles(model: ModelClass) -> list[str]:
+    """What the class itself says of its roles, never what the program around it does: a module
+    shared by several programs gets one reason."""
+    found = []
     if model.session:
-        roles.append(f"the session in `self.{model.session}`")
+        found.append(f"the session in `self.{model.session}`")
     if model.build_method:
-        roles.append(f"`{model.build_method}` called by `__init__`")
+        found.append(f"`{model.build_method}` called by `__init__`")
     if model.builders:
-        roles.append("builder methods " + ", ".join(f"`{b}`" for b in model.builders))
+        found.append("builder methods " + ", ".join(f"`{b}`" for b in model.builders))
     if model.train_methods:
-        roles.append("training method " + ", ".join(f"`{t}`" for t in model.train_methods))
-    return texts.model_class(roles)
+        found.append("training method " + ", ".join(f"`{t}`" for t in model.train_methods))
+    return found
+
+
+def reason(model: ModelClass) -> str:
+    """The reason at each TF1 site inside the class when the module's program was not read (a
+    module of a program of several files, a library)."""
+    return texts.model_class(roles(model))
 
 
 def _methods(definition: cst.ClassDef) -> dict[str, cst.FunctionDef]:
@@ -344,7 +350,6 @@ def _blockers(
     for name, method in methods.items():
         self_name = self_names[name]
         yield from _rebindings(module, method, self_name, methods)
-        yield from _name_filters(module, method)
         yield from _graph_calls(module, aliases, method, self_name, model)
         yield from _blocks(module, aliases, method)
     if len(model.instances) > 1:
@@ -421,46 +426,6 @@ def _rebindings(
         attr = _is_self_attribute(target, self_name)
         if attr in methods:
             yield Blocker(assign, _shown(module, assign), texts.method_rebound(attr))
-
-
-def _name_filters(module: cst.Module, method: cst.FunctionDef) -> Iterator[Blocker]:
-    """Comprehensions choosing variables by their names (``[v for v in t_vars if "d_" in v.name]``)."""
-    found: list[cst.BaseComp] = []
-
-    class Comprehensions(cst.CSTVisitor):
-        def visit_ListComp(self, node: cst.ListComp) -> None:
-            found.append(node)
-
-        def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-            found.append(node)
-
-    walk(method, Comprehensions())
-    for comprehension in found:
-        clause = comprehension.for_in
-        if not isinstance(clause.target, cst.Name):
-            continue
-        element = clause.target.value
-        if any(_reads_name_attribute(test.test, element) for test in clause.ifs):
-            yield Blocker(
-                comprehension, _shown(module, comprehension), texts.VARIABLES_CHOSEN_BY_NAME
-            )
-
-
-def _reads_name_attribute(node: cst.CSTNode, element: str) -> bool:
-    found = False
-
-    class Reads(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            nonlocal found
-            if (
-                isinstance(attribute.value, cst.Name)
-                and attribute.value.value == element
-                and attribute.attr.value in ("name", "op")
-            ):
-                found = True
-
-    walk(node, Reads())
-    return found
 
 
 def _graph_calls(

@@ -291,3 +291,95 @@ def is_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or (
         isinstance(node, cst.Name) and node.value in ("True", "False", "None")
     )
+
+
+def plain_class_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
+    """``config.learning_rate`` where the module binds ``config = Config()`` once, ``Config`` is a
+    module-level class bound once, with no base but ``object``, no decorator, no method and no
+    ``__slots__``, whose body assigns ``learning_rate`` once, a number literal; and no statement of the
+    module assigns an attribute of ``config`` or of ``Config``: a plain Python number read where it is
+    written, the same wherever the program reads it. Refused when any statement assigns or deletes an
+    attribute of that name on any object (a function may be handed ``config``) or names ``setattr``."""
+    if not (isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name)):
+        return False
+    holder, attribute = value.value.value, value.attr.value
+    found = module_assignment(module, holder)
+    if found is None:
+        return False
+    made = found[1].value
+    if not (isinstance(made, cst.Call) and isinstance(made.func, cst.Name) and not made.args):
+        return False
+    class_name = made.func.value
+    definitions = [
+        s for s in module.body if isinstance(s, cst.ClassDef) and s.name.value == class_name
+    ]
+    if len(definitions) != 1 or any(
+        single_target(s) == class_name for s in small_statements(module)
+    ):
+        return False
+    definition = definitions[0]
+    if (
+        definition.decorators
+        or definition.keywords
+        or any(
+            not (isinstance(b.value, cst.Name) and b.value.value == "object")
+            for b in definition.bases
+        )
+    ):
+        return False
+    body = definition.body.body if isinstance(definition.body, cst.IndentedBlock) else ()
+    constants: dict[str, int] = {}
+    for statement in body:
+        if is_docstring(statement):
+            continue
+        assignment = lone_assignment(statement)
+        if assignment is None:
+            return False  # a method, a nested class, a branch...: not a plain record of values
+        if assignment.name == "__slots__":
+            return False
+        if assignment.name == attribute and not isinstance(
+            assignment.value, (cst.Integer, cst.Float)
+        ):
+            return False
+        constants[assignment.name] = constants.get(assignment.name, 0) + 1
+    if constants.get(attribute) != 1:
+        return False
+    finder = _AttributeWrites(attribute, (holder, class_name))
+    walk(module, finder)
+    return not finder.found
+
+
+class _AttributeWrites(cst.CSTVisitor):
+    """Finds an assignment or ``del`` of an attribute named ``attribute`` (on any object) or of any
+    attribute of the ``holders``, and any use of ``setattr`` or ``vars``."""
+
+    def __init__(self, attribute: str, holders: tuple[str, ...]) -> None:
+        self.attribute = attribute
+        self.holders = holders
+        self.found = False
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute) and (
+            target.attr.value == self.attribute
+            or (isinstance(target.value, cst.Name) and target.value.value in self.holders)
+        ):
+            self.found = True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._target(node.target)
+
+    def visit_Element(self, node: cst.Element) -> None:  # ``a, config.lr = ...``
+        self._target(node.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in ("setattr", "vars"):
+            self.found = True

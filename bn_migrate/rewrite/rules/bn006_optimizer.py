@@ -101,6 +101,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     contains,
     keyword,
     name_references,
+    plain_class_constant,
     positional,
     read_names,
     single_target,
@@ -867,7 +868,11 @@ class OptimizerRule(Rule):
         if call_target(ctx.aliases, value) in api.LR_SCHEDULES:
             assert isinstance(value, cst.Call)
             return self._schedule(ctx, value, training)
-        if isinstance(value, (cst.Float, cst.Integer)) or _flag_value(ctx, value):
+        if (
+            isinstance(value, (cst.Float, cst.Integer))
+            or _flag_value(ctx, value)
+            or plain_class_constant(ctx.module, value)
+        ):
             return code(ctx, value)
         ctx.leave(
             RULE,

@@ -1,0 +1,275 @@
+"""Model classes migrated as the program they run (``planning.model_class``): DCGAN's ``class DCGAN``
+shape, made and trained once in the module's last statement, a session block. The golden migration of
+``tests/fixtures/tf1/dcgan_model_class.py`` (``examples/migrated/fixtures/``) is checked EQUIVALENT by
+``test_engine_golden``; here: the variants that still migrate, each condition that leaves the class
+(with the condition at every TF1 site of the class), the column mapping, and a planted mistake."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.old_runs import OldRunCache
+from bn_migrate.rewrite.engine import rewrite_program, rewrite_source
+from bn_migrate.rewrite.planning.inlined_modules import ProgramEdge, ProgramFile
+from bn_migrate.rewrite.planning.model_class import _aligned
+from bn_migrate.rewrite.result import Status
+from tests.conftest import REPO
+from tests.rewrite.test_flat_dcgan import migrate_and_check
+
+FIXTURE = REPO / "tests" / "fixtures" / "tf1" / "dcgan_model_class.py"
+SOURCE = FIXTURE.read_text(encoding="utf-8")
+CONDITION = "class `GAN` "
+
+
+def _migrated(source: str) -> str:
+    result = rewrite_source(source, path="gan.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    ast.parse(result.code)
+    again = rewrite_source(result.code, path="gan.py")
+    assert again.status is Status.UNCHANGED, again.left  # idempotent
+    return result.code
+
+
+def test_the_fixture_migrates_into_its_class() -> None:
+    code = _migrated(SOURCE)
+    # the class keeps its interface: __init__ without the session, build_model making the networks
+    # once, the graph functions as methods, train with the optimizers, steps and loop
+    assert "    def __init__(self, z_dim=4, batch_size=32):\n        self.z_dim = z_dim\n" in code
+    assert (
+        "    def build_model(self):\n"
+        '        self.generator = Generator(name="generator")\n'
+        '        self.discriminator = Discriminator(name="discriminator")\n'
+    ) in code
+    assert "    @tf.function\n    def graph_d_loss(self, real, z):\n" in code
+    assert "            variables = [v for layer in (self.discriminator,) for v" in code
+    assert "start = (step % 2) * self.batch_size" in code
+    assert code.endswith("\n\ngan = GAN()\ngan.train(Config())\n")
+    assert "tf.Session" not in code and "self.sess" not in code and "def discriminator" not in code
+
+
+def test_the_session_and_settings_may_be_named_otherwise() -> None:
+    source = SOURCE.replace(
+        "with tf.Session() as sess:\n    gan = GAN(sess)",
+        "with tf.Session() as s:\n    gan = GAN(s, batch_size=32)",
+    )
+    source = source.replace(
+        "        self.batch_size = batch_size\n", "        self.bs = batch_size\n"
+    )
+    source = source.replace("self.batch_size", "self.bs")
+    code = _migrated(source)
+    assert (
+        "        self.z_dim = z_dim\n        self.bs = batch_size\n        self.build_model()"
+        in code
+    )
+    assert "start = (step % 2) * self.bs" in code
+    assert code.endswith("\n\ngan = GAN(batch_size=32)\ngan.train(Config())\n")
+
+
+def test_places_in_the_report_are_the_class_lines() -> None:
+    result = rewrite_source(SOURCE, path="gan.py")
+    lines = SOURCE.splitlines()
+    found = {
+        (s.rule, lines[s.line - 1][s.col - 1 :].split("(")[0].strip())
+        for s in result.applied
+        if s.line > 55  # inside the class
+    }
+    assert ("BN005", "self.real = tf.placeholder") in found
+    assert ("BN018", "def discriminator") in found
+    assert ("BN002", "self.d_bn1") in found
+    assert ("BN007", "self.sess.run") in found
+    assert ("BN006", "d_optim = tf.train.GradientDescentOptimizer") in found
+
+
+@pytest.mark.parametrize(
+    ("here", "there", "col", "expected"),
+    [
+        ("h = lrelu(d_bn1(x))", "        h = lrelu(self.d_bn1(x))", 11, 19),
+        ("    sess.run(a)", "        self.sess.run(a)", 5, 9),
+        ("x = 1", "    x = 1", 1, 5),
+        ("a = b", "    c = d", 3, 3),  # not a pair: the column as it is
+        ("myself.a = 1", "    myself.a = 1", 1, 5),
+    ],
+)
+def test_columns_are_carried_over_by_aligning_the_lines(
+    here: str, there: str, col: int, expected: int
+) -> None:
+    assert _aligned(here, there, col) == expected
+
+
+BUILD_MODEL = "    def train(self, config):"
+TRAIN_START = "        tf.global_variables_initializer().run()\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "condition"),
+    [
+        pytest.param(
+            BUILD_MODEL,
+            "    def describe(self):\n        return 'gan'\n\n" + BUILD_MODEL,
+            "has the method `describe`, which is neither a builder nor the build or training method",
+            id="other-method",
+        ),
+        pytest.param(
+            "class GAN(object):\n",
+            "class GAN(object):\n    kind = 'gan'\n\n",
+            "has statements beside its methods (class attributes)",
+            id="class-attribute",
+        ),
+        pytest.param(
+            "    gan = GAN(sess)\n",
+            "    gan = GAN(sess)\n    print('start')\n",
+            "is not made and trained in a session block holding only those two statements",
+            id="session-block-statement",
+        ),
+        pytest.param(
+            "    gan.train(Config())\n",
+            "    gan.train(Config())\nprint('done')\n",
+            "is not made and trained in the module's last statement, a `with tf.Session() as sess:` "
+            "block",
+            id="not-last",
+        ),
+        pytest.param(
+            "    gan.train(Config())",
+            "    gan.train(make_config())",
+            "is made or trained with an argument that is not a literal, a name or a plain call of a "
+            "module-level class (`make_config()`): the migration evaluates it before the graph is "
+            "built",
+            id="argument-computed",
+        ),
+        pytest.param(
+            TRAIN_START,
+            TRAIN_START + "        print(self)\n",
+            "uses `self` in `train` otherwise than to read or set an attribute or call a builder "
+            "method (`self` alone)",
+            id="self-alone",
+        ),
+        pytest.param(
+            TRAIN_START,
+            TRAIN_START + "        self.build_model()\n",
+            "uses `self` in `train` otherwise than to read or set an attribute or call a builder "
+            "method (`self.build_model`)",
+            id="build-method-called-again",
+        ),
+        pytest.param(
+            TRAIN_START,
+            TRAIN_START + "        G = None\n",
+            "uses `G` as an attribute and as a local or parameter of `train`",
+            id="local-named-like-an-attribute",
+        ),
+        pytest.param(
+            "class GAN(object):\n",
+            "G = 1\n\n\nclass GAN(object):\n",
+            "uses `G`, also a module-level name",
+            id="module-level-name",
+        ),
+        pytest.param(
+            "class GAN(object):\n",
+            "def show():\n    return gan.z_dim\n\n\nclass GAN(object):\n",
+            "has its object `gan` named outside the session block",
+            id="object-named-elsewhere",
+        ),
+        pytest.param(
+            "        self.sess = sess\n",
+            "        self.sess = sess\n        self.sess = sess\n",
+            "does not store a parameter of `__init__` as `self.sess`",
+            id="session-stored-twice",
+        ),
+        pytest.param(
+            "    gan = GAN(sess)\n",
+            "    gan = GAN(sess, sess)\n",
+            "is not given the session `sess` once where it is made",
+            id="session-passed-twice",
+        ),
+    ],
+)
+def test_each_condition_leaves_the_class_with_its_reason(
+    old: str, new: str, condition: str
+) -> None:
+    assert old in SOURCE
+    source = SOURCE.replace(old, new, 1)
+    if "make_config" in new:
+        source = source.replace(
+            "class GAN(object):", "def make_config():\n    return Config()\n\n\nclass GAN(object):"
+        )
+    result = rewrite_source(source, path="gan.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    in_class = [s for s in result.left if "inside `class GAN`" in s.message]
+    assert in_class, result.left
+    assert all(f"{CONDITION}{condition} (what else" in s.message for s in in_class), in_class[0]
+
+
+def test_a_keras_class_reading_an_attribute_leaves_the_file() -> None:
+    """A builder method reading ``self.z_dim``: its Keras class, at module level, could not read it."""
+    source = SOURCE.replace(
+        'h = lrelu(self.d_bn1(linear(x, 16, "d_h0_lin")))',
+        'h = lrelu(self.d_bn1(linear(x, 16, "d_h0_lin"))) * self.z_dim',
+    )
+    result = rewrite_source(source, path="gan.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    (site,) = result.left
+    assert site.line == SOURCE.splitlines().index("class GAN(object):") + 1
+    assert site.message == (
+        "the Keras class `Discriminator` made from a builder method of `GAN` reads `z_dim`, "
+        "which is the object's: left"
+    )
+
+
+@pytest.mark.slow
+def test_the_migrated_class_is_equivalent_and_a_planted_mistake_is_caught(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """The codemod's migration checked against the TF1 class (EQUIVALENT); the D step made to train
+    the generator's variables is caught (DIFFERENT)."""
+    code, checked, caught = migrate_and_check(
+        SOURCE,
+        tmp_path,
+        old_cache,
+        ("for layer in (self.discriminator,)", "for layer in (self.generator,)"),
+    )
+    assert "class GAN(object):" in code
+    assert len(checked.layers) == 2
+    assert Cause.VARIABLES_NOT_TRAINED in caught.causes, caught.render_text()
+
+
+HELPERS_END = SOURCE.index("class Config(object):")
+OPS = "import tensorflow as tf\n" + SOURCE[SOURCE.index("\n\nclass batch_norm") : HELPERS_END]
+ENTRY = (
+    SOURCE[: SOURCE.index("import tensorflow as tf\n") + len("import tensorflow as tf\n")]
+    + "\nfrom ops import batch_norm, linear, lrelu\n\n\n"
+    + SOURCE[HELPERS_END:]
+)
+
+
+def test_a_class_in_the_script_beside_its_helper_module_migrates_with_it() -> None:
+    """DCGAN's ops.py (the wrapper class and ``linear``) imported by the script holding the class:
+    one program, both files migrated."""
+    entry, ops = rewrite_program(
+        [ProgramFile("train.py", ENTRY), ProgramFile("ops.py", OPS)],
+        [ProgramEdge(0, ENTRY[: ENTRY.index("from ops import")].count("\n") + 1, 1)],
+    )
+    assert entry.status is Status.CHANGED and not entry.left, entry.left
+    assert ops.status is Status.CHANGED, ops.left
+    assert "class GAN(object):" in entry.code and "gan = GAN()\n" in entry.code
+    assert "self.discriminator = Discriminator(" in entry.code
+    for code in (entry.code, ops.code):
+        ast.parse(code)
+
+
+def test_a_class_in_an_imported_module_is_left_with_the_reason() -> None:
+    model = SOURCE[: SOURCE.index("with tf.Session() as sess:")]
+    main = (
+        "import tensorflow as tf\n\nfrom model import GAN, Config\n\n"
+        "with tf.Session() as sess:\n    gan = GAN(sess)\n    gan.train(Config())\n"
+    )
+    main_result, model_result = rewrite_program(
+        [ProgramFile("main.py", main), ProgramFile("model.py", model)], [ProgramEdge(0, 3, 1)]
+    )
+    assert (main_result.code, model_result.code) == (main, model)
+    in_class = [s for s in model_result.left if "inside `class GAN`" in s.message]
+    assert in_class and all(
+        "class `GAN` is defined in a module the program imports" in s.message for s in in_class
+    ), in_class[:1]
