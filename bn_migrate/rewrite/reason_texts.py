@@ -68,15 +68,6 @@ def method_rebound(method: str) -> str:
     )
 
 
-def session_used(attr: str) -> str:
-    return (
-        f"uses the session `self.{attr}` other than to run fetches (`self.{attr}.run(...)`): "
-        "what it stands for in TF2 is not decided"
-    )
-
-
-MODEL_CLASS_SUMMARY = "a summary in such a class is not migrated in this version"
-MODEL_CLASS_SAVER = "a `tf.train.Saver` in such a class is not migrated in this version"
 MODEL_CLASS_EVAL = (
     "evaluates a tensor attribute in the default session: the part of the graph it runs is "
     "not decided in this version"

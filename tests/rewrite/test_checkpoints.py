@@ -129,14 +129,16 @@ def test_a_saver_written_as_tf2_is_left_alone() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fixture", ["saver_summaries", "saver_model_class"])
 def test_the_migrated_program_restarts_from_its_checkpoint_as_if_never_stopped(
-    tmp_path: Path,
+    fixture: str, tmp_path: Path
 ) -> None:
-    """The golden migration of ``saver_summaries`` run 12 steps in one process, and 6 + 6 steps in two
-    (the second restoring the first's latest checkpoint): the same losses at every step, the same
-    evaluation (moving statistics) and the same variables in the last checkpoints, optimizer slots
-    included. Both runs start from the same weights (Keras' seed set before the program runs)."""
-    program = EXAMPLES / "migrated" / "fixtures" / "saver_summaries.py"
+    """The golden migration of ``saver_summaries`` (and of the same program as a model class) run 12
+    steps in one process, and 6 + 6 steps in two (the second restoring the first's latest checkpoint):
+    the same losses at every step, the same evaluation (moving statistics) and the same variables in
+    the last checkpoints, optimizer slots included. Both runs start from the same weights (Keras' seed
+    set before the program runs)."""
+    program = EXAMPLES / "migrated" / "fixtures" / f"{fixture}.py"
     seeded = (
         "import sys, runpy, keras; keras.utils.set_random_seed(1); sys.argv = sys.argv[1:]; "
         "runpy.run_path(sys.argv[0], run_name='__main__')"

@@ -64,6 +64,7 @@ SUPPORTED_FIXTURES = (
     "monitored_session",
     "dcgan_flat",
     "dcgan_model_class",
+    "saver_model_class",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -94,10 +94,13 @@ class _Refused(Exception):
 
 
 def read(module: cst.Module, aliases: AliasTable) -> Wrappers:
-    """Every module-level class calling a batch-norm API, as a ``Wrapper`` or with its refusal."""
+    """Every module-level class calling a batch-norm API, as a ``Wrapper`` or with its refusal; a class
+    of a model class's shape (``model_classes.candidate``: no ``__call__``) is no wrapper."""
     result = Wrappers()
     for statement in module.body:
         if not isinstance(statement, cst.ClassDef) or not _calls_batch_norm(statement, aliases):
+            continue
+        if model_classes.candidate(statement):
             continue
         try:
             result.found.append(_wrapper(module, aliases, statement))
@@ -125,6 +128,9 @@ def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -
     name = definition.name.value
     if not any(statement is definition for statement in module.body):
         return texts.class_in_block(name)
+    model = model_class(module, aliases, definition)
+    if model is not None:  # a model class: its roles, and what a migration could not prove
+        return model_classes.reason(model)
     if _calls_batch_norm(definition, aliases):
         try:
             _wrapper(module, aliases, definition)
@@ -135,20 +141,17 @@ def refusal(module: cst.Module, aliases: AliasTable, definition: cst.ClassDef) -
         for s in definition.body.body
         if isinstance(s, cst.FunctionDef) and s.name.value != "__init__"
     ]
-    model = model_class(module, aliases, definition)
-    if model is not None:  # a model class: its roles, and what a migration could not prove
-        return model_classes.reason(model)
     return texts.class_with_methods(name, methods)
 
 
 def model_class(
     module: cst.Module, aliases: AliasTable, definition: cst.ClassDef
 ) -> model_classes.ModelClass | None:
-    """``definition`` read as a model class, when it is one: a module-level class that calls no
-    batch-norm function itself (such a class is read as a wrapper, and refused as one)."""
+    """``definition`` read as a model class, when it is one: a module-level class of that shape
+    (``model_classes.candidate``), calling batch-norm functions itself or not."""
     if not any(statement is definition for statement in module.body):
         return None
-    if not model_classes.candidate(definition) or _calls_batch_norm(definition, aliases):
+    if not model_classes.candidate(definition):
         return None
     wrappers = frozenset(w.definition.name.value for w in read(module, aliases).found)
     wrappers |= frozenset(_wrapper_candidates(module, aliases))
@@ -160,7 +163,9 @@ def _wrapper_candidates(module: cst.Module, aliases: AliasTable) -> list[str]:
     return [
         s.name.value
         for s in module.body
-        if isinstance(s, cst.ClassDef) and _calls_batch_norm(s, aliases)
+        if isinstance(s, cst.ClassDef)
+        and _calls_batch_norm(s, aliases)
+        and not model_classes.candidate(s)
     ]
 
 

@@ -40,8 +40,6 @@ from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import call_target, calls_in
 from bn_migrate.rewrite.analysis.walks import walk
 
-_SUMMARY_PREFIXES = ("tensorflow.summary.",)
-_SUMMARY_SUFFIX = "_summary"  # TF1's ``tf.scalar_summary``, ``tf.merge_summary``...
 _SHOWN = 60  # characters of a construct's code shown in a reason
 
 
@@ -350,7 +348,7 @@ def _blockers(
     for name, method in methods.items():
         self_name = self_names[name]
         yield from _rebindings(module, method, self_name, methods)
-        yield from _graph_calls(module, aliases, method, self_name, model)
+        yield from _graph_calls(module, method, self_name)
         yield from _blocks(module, aliases, method)
     if len(model.instances) > 1:
         yield Blocker(
@@ -430,47 +428,19 @@ def _rebindings(
 
 def _graph_calls(
     module: cst.Module,
-    aliases: AliasTable,
     method: cst.FunctionDef,
     self_name: str | None,
-    model: ModelClass,
 ) -> Iterator[Blocker]:
-    """Summaries, Savers, ``.eval(...)`` and session uses other than ``self.sess.run(...)``."""
+    """``self.tensor.eval(...)``: which session it runs in is not read in a class. (Summaries, Savers
+    and other uses of the session are the virtual script's, decided there by the rules.)"""
     for call in calls_in(method):
-        target = call_target(aliases, call) or ""
         func = call.func
-        short = _shown(module, call)
-        if target.startswith(_SUMMARY_PREFIXES) or (
-            target.startswith("tensorflow.") and target.endswith(_SUMMARY_SUFFIX)
-        ):
-            yield Blocker(call, short, texts.MODEL_CLASS_SUMMARY)
-        elif target == api.SAVER:
-            yield Blocker(call, short, texts.MODEL_CLASS_SAVER)
-        elif (
+        if (
             isinstance(func, cst.Attribute)
             and func.attr.value == "eval"
             and _is_self_attribute(func.value, self_name) is not None
         ):
-            yield Blocker(call, short, texts.MODEL_CLASS_EVAL)
-    if model.session is None:
-        return
-    for node in _attribute_uses(method, self_name, model.session):
-        yield Blocker(node, _shown(module, node), texts.session_used(model.session))
-
-
-def _attribute_uses(
-    method: cst.FunctionDef, self_name: str | None, attr: str
-) -> Iterator[cst.Attribute]:
-    """``self.<attr>.X`` for X other than ``run`` (``self.sess.graph``...)."""
-    found: list[cst.Attribute] = []
-
-    class Uses(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if _is_self_attribute(node.value, self_name) == attr and node.attr.value != "run":
-                found.append(node)
-
-    walk(method, Uses())
-    return iter(found)
+            yield Blocker(call, _shown(module, call), texts.MODEL_CLASS_EVAL)
 
 
 def _blocks(module: cst.Module, aliases: AliasTable, method: cst.FunctionDef) -> Iterator[Blocker]:

@@ -71,7 +71,7 @@ from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, Scop
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
 from bn_migrate.rewrite.analysis.model_classes import ModelClass
-from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.syntax import call_target, is_docstring
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
@@ -226,6 +226,9 @@ class ModelProgram:
         made = list(statements[at[_INIT] + 1 : at[_METHODS]])
         build = list(statements[at[_METHODS] + 1 : at[_BUILD]])
         train = list(statements[at[_TRAIN] + 1 : at[_END]])
+        train_locals = _top_level_bound(train) | {
+            p.name.value for p in self._methods()[self.model.train_methods[0]].params.params[1:]
+        }
         classes = [s for s in made if isinstance(s, cst.ClassDef)]
         functions = [s for s in made if isinstance(s, cst.FunctionDef)]
         others = [s for s in made if s not in classes and s not in functions]
@@ -233,7 +236,13 @@ class ModelProgram:
             raise NotRestorable(
                 f"the migration of `{name}`'s builder methods left statements beside their classes: left"
             )
-        instances = [s for s in train if _made_instance(s, {c.name.value for c in classes})]
+        layer_classes = {c.name.value for c in classes} | _keras_classes(statements)
+        instances = [
+            s
+            for s in train
+            if _made_layer(s, layer_classes)
+            and not (_global_reads(migrated, _assigned_value(s)) & train_locals)
+        ]
         rest = [s for s in train if s not in instances]
         rest_bound = _top_level_bound(rest) | {
             p.name.value for p in self._methods()[self.model.train_methods[0]].params.params[1:]
@@ -950,19 +959,42 @@ def _top_level_bound(statements: Sequence[cst.BaseStatement]) -> set[str]:
     }
 
 
-def _made_instance(statement: cst.BaseStatement, classes: set[str]) -> bool:
-    """``name = Class(...)`` of a class the rules made from a builder method."""
+def _made_layer(statement: cst.BaseStatement, classes: set[str]) -> bool:
+    """``name = Class(...)`` of a Keras class of the module (one the rules made from a builder method,
+    the BatchNormalization subclass they write) or ``name = tf.keras.layers.X(...)``: a layer object."""
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return False
     small = statement.body[0]
-    return (
+    if not (
         isinstance(small, cst.Assign)
         and len(small.targets) == 1
         and isinstance(small.targets[0].target, cst.Name)
         and isinstance(small.value, cst.Call)
-        and isinstance(small.value.func, cst.Name)
-        and small.value.func.value in classes
-    )
+    ):
+        return False
+    func = small.value.func
+    if isinstance(func, cst.Name):
+        return func.value in classes
+    parts = (dotted(func) or "").split(".")
+    return len(parts) >= 3 and parts[-3:-1] == ["keras", "layers"]
+
+
+def _assigned_value(statement: cst.BaseStatement) -> cst.BaseExpression:
+    """The value of ``name = value`` (a statement ``_made_layer`` read)."""
+    assert isinstance(statement, cst.SimpleStatementLine)
+    small = statement.body[0]
+    assert isinstance(small, cst.Assign)
+    return small.value
+
+
+def _keras_classes(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    """Module-level classes deriving from a Keras class (``tf.keras.layers.BatchNormalization``)."""
+    return {
+        s.name.value
+        for s in statements
+        if isinstance(s, cst.ClassDef)
+        and any("keras" in (dotted(b.value) or "").split(".") for b in s.bases)
+    }
 
 
 def _global_names(wrapper: MetadataWrapper) -> set[int]:
