@@ -173,6 +173,44 @@ TRAIN_START = "        tf.global_variables_initializer().run()\n"
             id="object-named-elsewhere",
         ),
         pytest.param(
+            'h = lrelu(self.d_bn1(linear(x, 16, "d_h0_lin")))',
+            'self.h0 = linear(x, 16, "d_h0_lin")\n            h = lrelu(self.d_bn1(self.h0))',
+            "sets `self.h0` in a builder method (`discriminator`): as a script the value would be "
+            "a local there",
+            id="builder-sets-an-attribute",
+        ),
+        pytest.param(
+            TRAIN_START,
+            TRAIN_START + "\n        def note(value):\n            self.last = value\n\n",
+            "sets `self.last` in a function nested in it (`train`): as a script the value would be "
+            "a local there",
+            id="nested-function-sets-an-attribute",
+        ),
+        pytest.param(
+            '        print("eval d_loss %.6f g_loss %.6f" % (d_value, g_value))\n',
+            '        print("eval d_loss %.6f g_loss %.6f" % (d_value, g_value))\n        return d_value\n',
+            "has `return` in `train`, which a script cannot have",
+            id="return",
+        ),
+        pytest.param(
+            'h = tf.nn.relu(self.g_bn0(linear(z, 16, "g_h0_lin")))',
+            'h = tf.nn.relu(self.g_bn0(linear(z + 0.0 * self.z, 16, "g_h0_lin")))',
+            "reads `self.z` and its own `z` in `generator`: as a script both would be one name",
+            id="builder-parameter-named-like-an-attribute",
+        ),
+        pytest.param(
+            "        self.sess = sess\n",
+            "        super().__init__()\n        self.sess = sess\n",
+            "calls `super` in `__init__`",
+            id="super",
+        ),
+        pytest.param(
+            "class GAN(object):\n",
+            "def describe():\n    return GAN.__name__\n\n\nclass GAN(object):\n",
+            "is named elsewhere than where it is defined and made",
+            id="class-named-elsewhere",
+        ),
+        pytest.param(
             "        self.sess = sess\n",
             "        self.sess = sess\n        self.sess = sess\n",
             "does not store a parameter of `__init__` as `self.sess`",

@@ -526,6 +526,31 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
                 f"uses `{self_name}` in `{method_name}` otherwise than to read or set an attribute "
                 f"or call a builder method ({bare})"
             )
+    for method_name, method in methods.items():
+        self_name = _self_name(method)
+        builder = method_name in model.builders
+        store = _local_attribute_store(method, self_name, builder)
+        if store is not None:
+            where = "a builder method" if builder else "a function nested in it"
+            return refuse(
+                f"sets `{self_name}.{store}` in {where} (`{method_name}`): as a script the value "
+                "would be a local there"
+            )
+        if not builder:
+            leaving = _leaving(method)
+            if leaving is not None:
+                return refuse(f"has `{leaving}` in `{method_name}`, which a script cannot have")
+        else:
+            both = sorted(_locals(method) & _self_attributes_of(method, self_name))
+            if both:
+                return refuse(
+                    f"reads `{self_name}.{both[0]}` and its own `{both[0]}` in `{method_name}`: "
+                    "as a script both would be one name"
+                )
+        if _names(method, "super"):
+            return refuse(f"calls `super` in `{method_name}`")
+    if len(_names(module, name)) != 2:  # its ``class`` statement and the one call making it
+        return refuse("is named elsewhere than where it is defined and made")
     init_body = _body(init)
     kept: list[cst.BaseStatement] = []
     rest: list[cst.BaseStatement] = []
@@ -879,6 +904,126 @@ def _module_names(
         for s in table.get_symbols()
         if s.is_assigned() or s.is_imported() or s.is_namespace()
     }
+
+
+class _LocalStores(cst.CSTVisitor):
+    """``self.attr`` set in a nested function, lambda or class (or anywhere, ``everywhere``)."""
+
+    def __init__(self, self_name: str | None, everywhere: bool) -> None:
+        self.self_name = self_name
+        self.everywhere = everywhere
+        self.depth = 0
+        self.found: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.depth += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.depth -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.depth -= 1
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value)
+            return
+        if isinstance(target, cst.StarredElement):
+            self._target(target.value)
+            return
+        attribute = _self_attribute(target, self.self_name)
+        if attribute is not None and (self.everywhere or self.depth > 0):
+            self.found.append(attribute)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._target(node.asname.name)
+
+
+def _local_attribute_store(
+    method: cst.FunctionDef, self_name: str | None, builder: bool
+) -> str | None:
+    """An attribute the method sets where the virtual script would make it a local: anywhere in a
+    builder method (a function there), in a function, lambda or class nested in the others."""
+    finder = _LocalStores(self_name, everywhere=builder)
+    walk(method.body, finder)
+    return finder.found[0] if finder.found else None
+
+
+def _leaving(method: cst.FunctionDef) -> str | None:
+    """``return``, ``yield`` or ``await`` in the method's own body (not in nested functions)."""
+    found: list[str] = []
+
+    class Leaving(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append("return")
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            found.append("yield")
+
+        def visit_Await(self, node: cst.Await) -> None:
+            found.append("await")
+
+    walk(method.body, Leaving())
+    return found[0] if found else None
+
+
+def _self_attributes_of(method: cst.FunctionDef, self_name: str | None) -> set[str]:
+    visitor = _SelfAttributes(self_name)
+    walk(method, visitor)
+    return visitor.names
+
+
+def _names(node: cst.CSTNode, name: str) -> list[cst.Name]:
+    """The ``Name`` nodes spelled ``name`` in ``node`` (not attribute names nor keywords)."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value == name:
+                found.append(n)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+    walk(node, Names())
+    return found
 
 
 def _named_elsewhere(module: cst.Module, instance: str, block: cst.BaseStatement) -> bool:
