@@ -77,7 +77,7 @@ def test_graph_code_in_a_class() -> None:
     assert any(
         "inside `class Model`" in m
         and texts.model_class(
-            [], "class `Model` stores no session its methods run (`self.sess = sess` in `__init__`)"
+            [], "class `Model` has no build method called as the last statement of `__init__`"
         )
         in m
         for _, m in reasons

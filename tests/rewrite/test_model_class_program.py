@@ -311,3 +311,65 @@ def test_a_class_in_an_imported_module_is_left_with_the_reason() -> None:
     assert in_class and all(
         "class `GAN` is defined in a module the program imports" in s.message for s in in_class
     ), in_class[:1]
+
+
+OBJECT = (REPO / "tests" / "fixtures" / "tf1" / "model_object.py").read_text(encoding="utf-8")
+
+
+def test_a_model_object_trained_by_module_code_keeps_its_object() -> None:
+    code = _migrated(OBJECT)
+    assert "    def build(self):\n        self.dense1 = tf.keras.layers.Dense(self.hidden," in code
+    assert "    def graph(self, x, y, is_training):\n" in code
+    assert "\n\nmodel = Model(hidden=16)\n" in code
+    assert "optimizer = tf.keras.optimizers.SGD(learning_rate=model.learning_rate)" in code
+    assert "for layer in (model.dense1, model.bn1, model.out)" in code
+    assert "eval_loss = model.graph(x=x_data, y=y_data, is_training=False).numpy()" in code
+    program = code[code.index("import tensorflow") :]  # not the docstring
+    assert "tf.placeholder" not in program and "tf.Session" not in program
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "condition"),
+    [
+        pytest.param(
+            "    sess.run(tf.global_variables_initializer())\n",
+            "    sess.run(tf.global_variables_initializer())\n    print(model)\n",
+            "has its object `model` used otherwise than as `model.attribute`",
+            id="object-used-bare",
+        ),
+        pytest.param(
+            "    sess.run(tf.global_variables_initializer())\n",
+            "    sess.run(tf.global_variables_initializer())\n    print(model.kind)\n",
+            "has `model.kind` read, which is not an attribute it sets",
+            id="not-an-attribute",
+        ),
+        pytest.param(
+            "model = Model(hidden=16)\n",
+            "model = Model(hidden=16)\nmodel.hidden = 3\n",
+            "has `model.hidden` set outside the class",
+            id="attribute-set-outside",
+        ),
+        pytest.param(
+            "model = Model(hidden=16)\n",
+            "model = Model(hidden=16)\nother = Model()\n",
+            "has constructs a migration could not prove (each is reported at its line)",
+            id="made-twice",
+        ),
+        pytest.param(
+            "model = Model(hidden=16)\n",
+            "loss = None\nmodel = Model(hidden=16)\n",
+            "uses `loss`, also a module-level name",
+            id="module-name-like-an-attribute",
+        ),
+    ],
+)
+def test_each_condition_on_a_model_object_leaves_it_with_its_reason(
+    old: str, new: str, condition: str
+) -> None:
+    assert old in OBJECT
+    source = OBJECT.replace(old, new, 1)
+    result = rewrite_source(source, path="model.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    in_class = [s for s in result.left if "inside `class Model`" in s.message]
+    assert in_class, result.left
+    assert all(f"class `Model` {condition} (what else" in s.message for s in in_class), in_class[0]

@@ -64,6 +64,7 @@ import dataclasses
 import symtable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, ScopeProvider
@@ -108,11 +109,14 @@ class ModelProgram:
     module: cst.Module
     aliases: AliasTable
     model: ModelClass
-    block: cst.With  # ``with tf.Session() as sess:``
+    block: (
+        cst.With | None
+    )  # ``with tf.Session() as sess:``; None: the object is made at module level
     construct: cst.SimpleStatementLine  # ``gan = GAN(sess)``
-    train_call: cst.SimpleStatementLine  # ``gan.train(Config())``
-    session_name: str  # ``sess``
-    session_parameter: str  # __init__'s parameter holding the session
+    train_call: cst.SimpleStatementLine | None  # ``gan.train(Config())``
+    session_name: str | None  # ``sess``
+    session_parameter: str | None  # __init__'s parameter holding the session
+    instance: str  # ``gan``
     init_bindings: tuple[cst.SimpleStatementLine, ...]
     train_bindings: tuple[cst.SimpleStatementLine, ...]
     init_kept: tuple[cst.BaseStatement, ...]  # docstring, ``self.p = p`` stores
@@ -132,7 +136,7 @@ class ModelProgram:
         methods = self._methods()
         model = self.model
         assert model.build_method is not None
-        unself = _Unself(model.session, self.session_name)
+        unself = _Unself(model.session, self.session_name or "")
         pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = []
 
         def plain(
@@ -145,8 +149,9 @@ class ModelProgram:
                 out.append(new)
             return out
 
+        replaced = self.block if self.block is not None else self.construct
         region: list[cst.BaseStatement] = [
-            _marker(_BEGIN, self.block),
+            _marker(_BEGIN, replaced),
             *self.init_bindings,
             _marker(_PARAMS),
             *plain(self.init_rest, methods["__init__"]),
@@ -169,19 +174,27 @@ class ModelProgram:
         region.append(_marker(_BUILD))
         region.extend(self.train_bindings)
         region.append(_marker(_TRAIN))
-        (train,) = model.train_methods
-        body = plain(_body(methods[train]), methods[train])
-        block = self.block.body
-        assert isinstance(block, cst.IndentedBlock)
-        session = self.block.with_changes(body=block.with_changes(body=body), leading_lines=[])
-        pairs.append((session, self.block))
-        region.extend([session, _marker(_END)])
+        if self.block is not None:
+            (train,) = model.train_methods
+            body = plain(_body(methods[train]), methods[train])
+            block = self.block.body
+            assert isinstance(block, cst.IndentedBlock)
+            session = self.block.with_changes(body=block.with_changes(body=body), leading_lines=[])
+            pairs.append((session, self.block))
+            region.append(session)
+        region.append(_marker(_END))
+        uninstance = _Uninstance(self.instance)
         body_out: list[cst.BaseStatement] = []
         for statement in self.module.body:
             if statement is self.definition:
                 body_out.append(_marker(_DEF, statement))
-            elif statement is self.block:
+            elif statement is replaced:
                 body_out.extend(region)
+            elif self.block is None:  # ``gan.x`` read at module level -> ``x``
+                new = uninstance.apply(statement)
+                if new is not statement:
+                    pairs.append((new, statement))
+                body_out.append(new)
             else:
                 body_out.append(statement)
         virtual = self.module.with_changes(body=body_out)
@@ -226,9 +239,10 @@ class ModelProgram:
         made = list(statements[at[_INIT] + 1 : at[_METHODS]])
         build = list(statements[at[_METHODS] + 1 : at[_BUILD]])
         train = list(statements[at[_TRAIN] + 1 : at[_END]])
-        train_locals = _top_level_bound(train) | {
-            p.name.value for p in self._methods()[self.model.train_methods[0]].params.params[1:]
-        }
+        after = list(statements[at[_END] + 1 :])
+        if self.block is None:  # what the rules made where the session was is module-level code
+            train, after = after, []
+        train_locals = _top_level_bound(train) | self._train_parameters()
         classes = [s for s in made if isinstance(s, cst.ClassDef)]
         functions = [s for s in made if isinstance(s, cst.FunctionDef)]
         others = [s for s in made if s not in classes and s not in functions]
@@ -244,25 +258,32 @@ class ModelProgram:
             and not (_global_reads(migrated, _assigned_value(s)) & train_locals)
         ]
         rest = [s for s in train if s not in instances]
-        rest_bound = _top_level_bound(rest) | {
-            p.name.value for p in self._methods()[self.model.train_methods[0]].params.params[1:]
-        }
-        moved = [
-            s
-            for s in rest
-            if isinstance(s, cst.FunctionDef) and not (_global_reads(migrated, s) & rest_bound)
-        ]
+        instance_names = _top_level_bound(instances)
+        moved = [s for s in rest if isinstance(s, cst.FunctionDef)]
+        while True:  # graph functions reading only the object's names and what was bound before
+            rest_bound = (
+                _top_level_bound([s for s in rest if s not in moved]) - instance_names
+            ) | (self._train_parameters())
+            kept = [f for f in moved if not (_global_reads(migrated, f) & rest_bound)]
+            if kept == moved:
+                break
+            moved = kept
         rest = [s for s in rest if s not in moved]
         attributes = (
             self.attributes
             | _top_level_bound([*init, *build, *instances])
             | {f.name.value for f in [*functions, *moved]}
         )
-        clash = attributes & _top_level_bound(rest)
+        outer = statements[: at[_BEGIN]]
+        clash = attributes & (
+            _top_level_bound(rest)
+            | _top_level_bound([s for i, s in enumerate(outer) if i != at[_DEF]])
+        )
         if clash:
+            where = "its training method" if self.block is not None else "the module"
             raise NotRestorable(
-                f"`{sorted(clash)[0]}` would be both an attribute of `{name}` and a local of its "
-                "training method after the migration: left"
+                f"`{sorted(clash)[0]}` would be both an attribute of `{name}` and a name of "
+                f"{where} after the migration: left"
             )
         for definition in classes:
             read = _global_reads(migrated, definition) & (attributes | self.class_names)
@@ -271,10 +292,18 @@ class ModelProgram:
                     f"the Keras class `{definition.name.value}` made from a builder method of "
                     f"`{name}` reads `{sorted(read)[0]}`, which is the object's: left"
                 )
-        to_self = _ToSelf(_global_names(migrated), attributes)
-        renamed = {
-            s: to_self.apply(s) for s in [*init, *build, *instances, *functions, *moved, *rest]
-        }
+        globals_ = _global_names(migrated)
+        to_self = _ToSelf(globals_, attributes)
+        renamed = {s: to_self.apply(s) for s in [*init, *build, *instances, *functions, *moved]}
+        if self.block is not None:
+            renamed.update((s, to_self.apply(s)) for s in rest)
+        else:  # module-level code reads the object's attributes
+            to_instance = _ToSelf(globals_, attributes, self.instance)
+            renamed.update((s, to_instance.apply(s)) for s in rest)
+            outer = [
+                cast(cst.SimpleStatementLine, to_instance.apply(s)) if i != at[_DEF] else s
+                for i, s in enumerate(outer)
+            ]
         model = self.model
         assert model.build_method is not None
         new_methods: list[cst.BaseStatement] = []
@@ -301,10 +330,20 @@ class ModelProgram:
         block = self.definition.body
         assert isinstance(block, cst.IndentedBlock)
         definition = self.definition.with_changes(body=block.with_changes(body=new_methods))
-        outer = statements[: at[_BEGIN]]
         outer[at[_DEF] : at[_DEF] + 1] = [*classes, definition]
-        calls = self._calls()
-        return module.with_changes(body=[*outer, *calls, *statements[at[_END] + 1 :]]).code
+        if self.block is None:
+            construct = self.construct.with_changes(
+                leading_lines=leading_lines(statements[at[_BEGIN]])
+            )
+            tail = [renamed[s] for s in rest]
+            return module.with_changes(body=[*outer, construct, *tail]).code
+        return module.with_changes(body=[*outer, *self._calls(), *after]).code
+
+    def _train_parameters(self) -> set[str]:
+        if not self.model.train_methods:
+            return set()
+        train = self._methods()[self.model.train_methods[0]]
+        return {p.name.value for p in train.params.params[1:]}
 
     def _class_body(self) -> list[cst.BaseStatement]:
         block = self.definition.body
@@ -318,6 +357,8 @@ class ModelProgram:
         body = _body(init)
         params = init.params
         kept = [p for p in params.params if p.name.value != self.session_parameter]
+        if len(kept) == len(params.params):
+            return _with_body(init, [*self.init_kept, *migrated, body[-1]])
         if kept and kept[-1].comma is not cst.MaybeSentinel.DEFAULT and not params.star_arg:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         init = init.with_changes(params=params.with_changes(params=kept))
@@ -325,6 +366,8 @@ class ModelProgram:
 
     def _calls(self) -> list[cst.BaseStatement]:
         """The session block's two statements, without the session argument."""
+        assert self.train_call is not None
+        assert self.block is not None and self.session_name is not None
         statement = self.construct
         assign = statement.body[0]
         assert isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call)
@@ -416,14 +459,14 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     methods = _methods(model.definition)
     if model.blockers:
         return refuse("has constructs a migration could not prove (each is reported at its line)")
-    if model.session is None:
-        return refuse("stores no session its methods run (`self.sess = sess` in `__init__`)")
     if model.build_method is None:
         return refuse("has no build method called as the last statement of `__init__`")
-    if len(model.train_methods) != 1:
+    if model.session is None and model.train_methods:  # pragma: no cover - train needs a session
+        return refuse("runs a session it does not store")
+    train = model.train_methods[0] if len(model.train_methods) == 1 else None
+    if model.session is not None and train is None:
         return refuse(f"has {len(model.train_methods)} methods running the session, not one")
-    (train,) = model.train_methods
-    roles = {"__init__", model.build_method, train, *model.builders}
+    roles = {"__init__", model.build_method, *model.train_methods, *model.builders}
     for statement in _class_body(model.definition):
         if isinstance(statement, cst.FunctionDef):
             if statement.name.value not in roles:
@@ -439,48 +482,23 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             return refuse("has statements beside its methods (class attributes)")
     if model.definition.decorators:
         return refuse("is decorated")
-    # the module's last statement: the session block making the object and training it
-    last = module.body[-1]
-    session = _session_block(last, aliases)
-    if session is None:
-        return refuse(
-            "is not made and trained in the module's last statement, a `with tf.Session() as sess:` block"
-        )
-    block, session_name = session
-    inner = _body_of(block)
-    if len(inner) != 2:
-        return refuse(
-            "is not made and trained in a session block holding only those two statements"
-        )
-    construct, train_call = inner
-    instance = _construction(construct, name)
-    assert isinstance(construct, cst.SimpleStatementLine)  # (read by ``_construction``)
-    assert isinstance(train_call, cst.SimpleStatementLine)
-    if instance is None:
-        return refuse(
-            "is not made by the session block's first statement (`model = Class(sess, ...)`)"
-        )
-    instance_name, call = instance
-    if not isinstance(train_call, cst.SimpleStatementLine) or not _is_train_call(
-        train_call, instance_name, train
-    ):
-        return refuse(
-            f"is not trained by the session block's second statement (`{instance_name}.{train}(...)`)"
-        )
     init = methods["__init__"]
     init_self = _self_name(init)
-    stores = [
-        stored
-        for statement in _body(init)
-        for stored in [_session_store(statement, init_self, model.session)]
-        if stored is not None
-    ]
     parameters = {p.name.value for p in init.params.params[1:]}
-    session_parameter = stores[0] if len(stores) == 1 and stores[0] in parameters else None
-    if session_parameter is None or len(_session_sets(model.definition, model.session)) != 1:
-        return refuse(f"does not store a parameter of `__init__` as `self.{model.session}`")
-    session_args = [a for a in call.args if _is_name(a.value, session_name)]
-    if len(session_args) != 1:
+    if model.session is not None:
+        shape = _session_shape(module, aliases, model, init, parameters)
+    else:
+        shape = _instance_shape(module, model)
+    if isinstance(shape, str):
+        return refuse(shape)
+    call, instance_name, session_name, session_parameter = (
+        shape.call,
+        shape.instance,
+        shape.session_name,
+        shape.session_parameter,
+    )
+    session_args = [a for a in call.args if session_name and _is_name(a.value, session_name)]
+    if session_name is not None and len(session_args) != 1:
         return refuse(f"is not given the session `{session_name}` once where it is made")
     bound = main_function._bind(
         init.with_changes(params=init.params.with_changes(params=init.params.params[1:])), call
@@ -493,27 +511,31 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     ]
     if init_same - {session_parameter}:
         return refuse("is made with arguments named like its parameters")
-    train_method = methods[train]
-    train_call_node = _call_of(train_call)
-    assert train_call_node is not None
-    for arg in [*(a for a in call.args if a not in session_args), *train_call_node.args]:
-        if not _plain_argument(arg.value, module, aliases, {session_name, instance_name}):
+    excluded = {instance_name} | ({session_name} if session_name else set())
+    train_call_node = _call_of(shape.train_call) if shape.train_call is not None else None
+    train_args = train_call_node.args if train_call_node is not None else ()
+    for arg in [*(a for a in call.args if a not in session_args), *train_args]:
+        if not _plain_argument(arg.value, module, aliases, excluded):
             return refuse(
                 "is made or trained with an argument that is not a literal, a name or a plain call "
                 f"of a module-level class (`{cst.Module([]).code_for_node(arg.value)}`): the "
                 "migration evaluates it before the graph is built"
             )
-    bound = main_function._bind(
-        train_method.with_changes(
-            params=train_method.params.with_changes(params=train_method.params.params[1:])
-        ),
-        train_call_node,
-    )
-    if isinstance(bound, str):
-        return refuse(f"cannot be read as a program: `{train}` {bound}")
-    train_bindings, train_same = bound
-    if train_same:
-        return refuse(f"is trained with arguments named like the parameters of `{train}`")
+    train_bindings: list[cst.SimpleStatementLine] = []
+    if train is not None:
+        assert train_call_node is not None
+        train_method = methods[train]
+        bound = main_function._bind(
+            train_method.with_changes(
+                params=train_method.params.with_changes(params=train_method.params.params[1:])
+            ),
+            train_call_node,
+        )
+        if isinstance(bound, str):
+            return refuse(f"cannot be read as a program: `{train}` {bound}")
+        train_bindings, train_same = bound
+        if train_same:
+            return refuse(f"is trained with arguments named like the parameters of `{train}`")
     # self only as self.attr
     for method_name, method in methods.items():
         self_name = _self_name(method)
@@ -558,18 +580,23 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
         store = _param_store(statement, init_self, parameters)
         if is_docstring(statement) and statement is init_body[0]:
             kept.append(statement)
-        elif _session_store(statement, init_self, model.session) is not None:
+        elif (
+            model.session is not None
+            and _session_store(statement, init_self, model.session) is not None
+        ):
             continue
         elif store is not None:
             kept.append(statement)
         else:
             rest.append(statement)
     attributes = frozenset(_attributes(model.definition) - set(methods))
-    locals_by_method = {m: _locals(methods[m]) for m in ("__init__", model.build_method, train)}
+    locals_by_method = {
+        m: _locals(methods[m]) for m in ("__init__", model.build_method, *model.train_methods)
+    }
     groups: list[tuple[str, set[str]]] = [
         ("an attribute", set(attributes) - {model.session}),
         ("a builder method", set(model.builders)),
-        ("the session", {session_name}),
+        ("the session", {session_name} if session_name else set()),
     ]
     stored_params = {
         s for statement in kept for s in [_param_store(statement, init_self, parameters)] if s
@@ -584,19 +611,25 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             if local in seen and seen[local] != what:
                 return refuse(f"uses `{local}` as {seen[local]} and as {what}")
             seen[local] = what
-    module_level = _module_names(module, model.definition, last) | _BUILTINS
+    replaced = shape.block if shape.block is not None else shape.construct
+    module_level = _module_names(module, model.definition, replaced) | _BUILTINS
     clash = sorted(set(seen) & module_level)
     if clash:
         return refuse(f"uses `{clash[0]}`, also a module-level name")
-    if _named_elsewhere(module, instance_name, last):
+    if shape.block is not None and _named_elsewhere(module, instance_name, shape.block):
         return refuse(f"has its object `{instance_name}` named outside the session block")
+    if shape.block is None:
+        misuse = _instance_misuse(module, instance_name, shape.construct, attributes)
+        if misuse is not None:
+            return refuse(misuse)
     return ModelProgram(
         module=module,
         aliases=aliases,
         model=model,
-        block=block,
-        construct=construct,
-        train_call=train_call,
+        block=shape.block,
+        construct=shape.construct,
+        train_call=shape.train_call,
+        instance=instance_name,
         session_name=session_name,
         session_parameter=session_parameter,
         init_bindings=tuple(init_bindings),
@@ -604,8 +637,164 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
         init_kept=tuple(kept),
         init_rest=tuple(rest),
         attributes=attributes,
-        class_names=frozenset(seen) - {session_name},
+        class_names=frozenset(seen) - {session_name or ""},
     )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the module makes (and trains) the object."""
+
+    block: cst.With | None
+    construct: cst.SimpleStatementLine
+    train_call: cst.SimpleStatementLine | None
+    call: cst.Call
+    instance: str
+    session_name: str | None
+    session_parameter: str | None
+
+
+def _session_shape(
+    module: cst.Module,
+    aliases: AliasTable,
+    model: ModelClass,
+    init: cst.FunctionDef,
+    parameters: set[str],
+) -> _Shape | str:
+    """The module's last statement, a session block making the object and training it once."""
+    assert model.session is not None
+    (train,) = model.train_methods
+    session = _session_block(module.body[-1], aliases)
+    if session is None:
+        return (
+            "is not made and trained in the module's last statement, a `with tf.Session() as "
+            "sess:` block"
+        )
+    block, session_name = session
+    inner = _body_of(block)
+    if len(inner) != 2:
+        return "is not made and trained in a session block holding only those two statements"
+    construct, train_call = inner
+    instance = _construction(construct, model.name)
+    if instance is None or not isinstance(construct, cst.SimpleStatementLine):
+        return "is not made by the session block's first statement (`model = Class(sess, ...)`)"
+    instance_name, call = instance
+    if not isinstance(train_call, cst.SimpleStatementLine) or not _is_train_call(
+        train_call, instance_name, train
+    ):
+        return (
+            "is not trained by the session block's second statement "
+            f"(`{instance_name}.{train}(...)`)"
+        )
+    init_self = _self_name(init)
+    stores = [
+        stored
+        for statement in _body(init)
+        for stored in [_session_store(statement, init_self, model.session)]
+        if stored is not None
+    ]
+    session_parameter = stores[0] if len(stores) == 1 and stores[0] in parameters else None
+    if session_parameter is None or len(_session_sets(model.definition, model.session)) != 1:
+        return f"does not store a parameter of `__init__` as `self.{model.session}`"
+    return _Shape(
+        block, construct, train_call, call, instance_name, session_name, session_parameter
+    )
+
+
+def _instance_shape(module: cst.Module, model: ModelClass) -> _Shape | str:
+    """A module-level statement making the object, whose attributes module-level code reads."""
+    found = [
+        (statement, made)
+        for statement in module.body
+        for made in [_construction(statement, model.name)]
+        if made is not None and isinstance(statement, cst.SimpleStatementLine)
+    ]
+    if len(found) != 1:
+        return (
+            "is not made by a module-level statement (`model = Class(...)`) once, nor made and "
+            "trained in the module's last statement, a session block"
+        )
+    ((construct, (instance_name, call)),) = found
+    assert isinstance(construct, cst.SimpleStatementLine)
+    return _Shape(None, construct, None, call, instance_name, None, None)
+
+
+def _instance_misuse(
+    module: cst.Module, instance: str, construct: cst.BaseStatement, attributes: frozenset[str]
+) -> str | None:
+    """Why module-level code's uses of the object are not all reads of its attributes
+    (``model.loss``) after the statement making it."""
+    seen_construct = False
+    for statement in module.body:
+        if statement is construct:
+            seen_construct = True
+            continue
+        for node, attribute in _instance_uses(statement, instance):
+            if attribute is None:
+                return f"has its object `{instance}` used otherwise than as `{instance}.attribute`"
+            if attribute not in attributes:
+                return f"has `{instance}.{attribute}` read, which is not an attribute it sets"
+            if not seen_construct and not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                return f"has `{instance}.{attribute}` read before the object is made"
+            del node
+    stores = _instance_stores(module, instance)
+    if stores:
+        return f"has `{instance}.{stores[0]}` set outside the class"
+    return None
+
+
+def _instance_uses(
+    statement: cst.BaseStatement, instance: str
+) -> list[tuple[cst.CSTNode, str | None]]:
+    """Each use of the name ``instance``: ``(node, attribute)`` for ``instance.attribute``, else
+    ``(node, None)``."""
+    found: list[tuple[cst.CSTNode, str | None]] = []
+
+    class Uses(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == instance:
+                found.append((node, node.attr.value))
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == instance:
+                found.append((node, None))
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    walk(statement, Uses())
+    return found
+
+
+def _instance_stores(module: cst.Module, instance: str) -> list[str]:
+    found: list[str] = []
+
+    class Stores(cst.CSTVisitor):
+        def _target(self, target: cst.BaseExpression) -> None:
+            if isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._target(element.value)
+            elif (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value == instance
+            ):
+                found.append(target.attr.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            self._target(node.target)
+
+    walk(module, Stores())
+    return found
 
 
 def _in_imported_module(module: cst.Module, definition: cst.ClassDef) -> bool:
@@ -1073,6 +1262,26 @@ class _Unself(cst.CSTTransformer):
         return updated
 
 
+class _Uninstance(cst.CSTTransformer):
+    """``<instance>.attr`` -> ``attr`` in module-level code."""
+
+    def __init__(self, instance: str) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def apply(self, statement: cst.BaseStatement) -> cst.BaseStatement:
+        result = statement.visit(self)
+        assert isinstance(result, cst.BaseStatement)
+        return result
+
+    def leave_Attribute(
+        self, original: cst.Attribute, updated: cst.Attribute
+    ) -> cst.BaseExpression:
+        if isinstance(updated.value, cst.Name) and updated.value.value == self.instance:
+            return cst.Name(updated.attr.value)
+        return updated
+
+
 def _marker(name: str, replacing: cst.BaseStatement | None = None) -> cst.SimpleStatementLine:
     statement = cst.parse_statement(f"{name} = 0\n")
     assert isinstance(statement, cst.SimpleStatementLine)
@@ -1186,12 +1395,16 @@ def _global_reads(wrapper: MetadataWrapper, node: cst.CSTNode) -> set[str]:
 
 
 class _ToSelf(cst.CSTTransformer):
-    """Names of ``attributes`` that read or bind the module-level name -> ``self.name``."""
+    """Names of ``attributes`` that read or bind the module-level name -> ``self.name`` (or
+    ``<owner>.name``: the object's name, in module-level code)."""
 
-    def __init__(self, globals_: set[int], attributes: frozenset[str] | set[str]) -> None:
+    def __init__(
+        self, globals_: set[int], attributes: frozenset[str] | set[str], owner: str = "self"
+    ) -> None:
         super().__init__()
         self.globals = globals_
         self.attributes = attributes
+        self.owner = owner
 
     def apply(self, statement: cst.BaseStatement) -> cst.BaseStatement:
         if isinstance(statement, cst.FunctionDef):
@@ -1207,7 +1420,7 @@ class _ToSelf(cst.CSTTransformer):
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         if id(original) in self.globals and original.value in self.attributes:
-            return cst.Attribute(cst.Name("self"), cst.Name(original.value))
+            return cst.Attribute(cst.Name(self.owner), cst.Name(original.value))
         return updated
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
