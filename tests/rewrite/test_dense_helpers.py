@@ -199,6 +199,27 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
 )
 
 
+DCGAN_LINEAR = WITH_TRY.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").replace(
+    "        return tf.matmul(input_, matrix) + bias\n",
+    "        if with_w:\n"
+    "            return tf.matmul(input_, matrix) + bias, matrix, bias\n"
+    "        else:\n"
+    "            return tf.matmul(input_, matrix) + bias\n",
+)
+
+
+@pytest.mark.parametrize(
+    "helper", [WITH_TRY, WITH_W, DCGAN_LINEAR], ids=["try", "with-w", "dcgan-linear"]
+)
+def test_dcgans_try_and_with_w_make_the_same_dense_layers(helper: str) -> None:
+    """DCGAN's ``linear`` as written there: the ``try:`` around the weight only adds a hint to the
+    ValueError it re-raises (the same weight when it runs), and ``with_w`` False (its default at
+    every call) returns the product alone: the same Dense layers as the plain helper."""
+    source = helper + PROGRAM[len(HELPER) :]
+    result = assert_rewrite(source, PROGRAM_AFTER)
+    assert any("dense helper `linear` removed" in s.message for s in result.applied)
+
+
 @pytest.mark.parametrize(
     ("source", "at", "reason"),
     [
@@ -219,16 +240,42 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
             id="initializer-value-computed",
         ),
         pytest.param(
-            WITH_TRY + PROGRAM[len(HELPER) :],
+            WITH_TRY.replace("            raise\n", "            matrix = None\n")
+            + PROGRAM[len(HELPER) :],
             "try:",
-            "`try:` around the variables",
-            id="dcgan-try",
+            "`try:` other than one statement whose handler re-raises what it caught",
+            id="try-swallowing-the-error",
         ),
         pytest.param(
-            WITH_W + PROGRAM[len(HELPER) :],
+            WITH_TRY.replace("except ValueError as err", "except (ValueError, TypeError) as err")
+            + PROGRAM[len(HELPER) :],
+            "try:",
+            "`try:` other than one statement whose handler re-raises what it caught",
+            id="try-catching-other-errors",
+        ),
+        pytest.param(
+            WITH_W.replace("+ bias, matrix, bias", "+ bias, bias, matrix") + PROGRAM[len(HELPER) :],
+            "with tf.variable_scope(",
+            "the variables returned with the output are not the weight and bias",
+            id="with-w-returning-other-variables",
+        ),
+        pytest.param(
+            WITH_W.replace("+ bias, matrix, bias", "* 2.0 + bias, matrix, bias")
+            + PROGRAM[len(HELPER) :],
             "if with_w:",
-            "expected `return tf.matmul(input, weight) + bias` here",
-            id="dcgan-with-w",
+            "expected `if with_w: return out, weight, bias` then `return out`",
+            id="with-w-returning-another-output",
+        ),
+        pytest.param(
+            WITH_W
+            + PROGRAM[len(HELPER) :].replace(
+                'linear(tf.nn.relu(h), 1, "out", bias_start=0.5)',
+                'linear(tf.nn.relu(h), 1, "out", bias_start=0.5, with_w=True)[0]',
+            ),
+            "with_w=True",
+            "`with_w` is not False at this call: the weight and bias it returns would be the "
+            "Keras layer's `kernel` and `bias` attributes",
+            id="with-w-true",
         ),
         pytest.param(
             PROGRAM.replace(", initializer=tf.constant_initializer(bias_start)", ""),

@@ -64,15 +64,27 @@ class Expanded:
             where = positions.get(helper.definition)
             line = where.start.line if where is not None else 1
             names = ", ".join(f"`{scope}`" for scope in sorted(helper.scopes))
+            renamed = [
+                f"`<scope>/{old}` is the Keras `<scope>/{new}`"
+                for old, new in (
+                    (helper.weight_name, api.DENSE_KERNEL),
+                    (helper.bias_name, api.DENSE_BIAS),
+                )
+                if old != new
+            ]
+            if helper.layer == api.DENSE_HELPER_LAYER:
+                made = "dense helper", "weight, bias and product"
+            else:
+                made = "convolution helper", "kernel, bias and output"
             sites.append(
                 Site(
                     RULE,
                     line,
                     1,
-                    f"dense helper `{helper.definition.name.value}` removed: each of its "
-                    f"{len(helper.calls)} calls is the tf.layers.dense call making the same scope, "
-                    f"weight, bias and product ({names}), migrated as such; TF1's "
-                    f"`<scope>/{helper.weight_name}` is the Keras `<scope>/{api.DENSE_KERNEL}`",
+                    f"{made[0]} `{helper.definition.name.value}` removed: each of its "
+                    f"{len(helper.calls)} calls is the tf.{helper.layer} call making the same "
+                    f"scope, {made[1]} ({names}), migrated as such; "
+                    + ("TF1's " + " and ".join(renamed) if renamed else "the same variable names"),
                 )
             )
         return sites
@@ -116,7 +128,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         helpers.refusals.append(
             (
                 helper.definition,
-                f"`{helper.definition.name.value}` is not made a Keras Dense layer: {reason}",
+                dense_helpers.refusal(helper.definition, helper.layer, reason),
             )
         )
     if helpers.refusals:
@@ -125,7 +137,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         return Expanded(module, helpers)
     removed = {id(helper.definition) for helper in helpers.found}
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
-    result = module.visit(_WriteOut(removed, calls, f"{tf}.{api.DENSE_HELPER_LAYER}"))
+    result = module.visit(_WriteOut(removed, calls, tf))
     assert isinstance(result, cst.Module)
     positions = node_positions(module)
     starts: dict[int, int] = {}
@@ -152,11 +164,11 @@ class _WriteOut(cst.CSTTransformer):
         self,
         removed: set[int],
         calls: dict[int, tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall]],
-        layer: str,
+        tf: str,
     ) -> None:
         self.removed = removed
         self.calls = calls
-        self.layer = cst.parse_expression(layer)
+        self.tf = tf
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         found = self.calls.get(id(original_node))
@@ -169,13 +181,14 @@ class _WriteOut(cst.CSTTransformer):
         inputs = written.get(id(call.inputs), call.inputs)  # a helper call inside: written out too
         units = written.get(id(call.units), call.units)
         args = [cst.Arg(value=inputs), cst.Arg(value=units)]
+        args.extend(_keyword(keyword, value.deep_clone()) for keyword, value in call.options)
         if helper.kernel_initializer is not None:
             args.append(
                 _keyword("kernel_initializer", _bound(helper.kernel_initializer, call.literals))
             )
         args.append(_keyword("bias_initializer", _bound(helper.bias_initializer, call.literals)))
         args.append(_keyword("name", cst.SimpleString(quoted(call.scope))))
-        return cst.Call(func=self.layer.deep_clone(), args=args)
+        return cst.Call(func=cst.parse_expression(f"{self.tf}.{helper.layer}"), args=args)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         kept: list[cst.BaseStatement] = []
