@@ -800,10 +800,13 @@ the whole input into one value whatever the stride: ``max_pool2d`` the Keras glo
 ``keepdims=True``, which needs no size when it is made; ``avg_pool2d`` the small emitted class
 ``WHOLE_AVERAGE_POOL`` (BN003), which runs TF1's ``AvgPool`` kernel over the input's spatial size: Keras's
 ``GlobalAveragePooling2D`` takes a mean, whose rounding differs from the kernel's by up to 2.4e-7
-(measured on TF 2.21; the gradients are the same)."""
+(measured on TF 2.21; the gradients are the same). ``tf.layers.conv2d_transpose`` is Keras's
+``Conv2DTranspose`` (the same parameters, defaults and ``[k_h, k_w, filters, in]`` kernel; both compute
+the output size from the input's, "same": input times strides)."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
+    "tf.keras.layers.Conv2DTranspose": (("kernel", None), ("bias", "use_bias")),
     KERAS_BN_CLASS: (
         ("gamma", "scale"),
         ("beta", "center"),

@@ -63,6 +63,7 @@ SUPPORTED_FIXTURES = (
     "dataset_iterator",
     "monitored_session",
     "dcgan_flat",
+    "dcgan_conv",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"
