@@ -544,3 +544,36 @@ def test_a_filter_by_a_substring_away_from_the_weights_name_keeps_the_helper() -
     module = cst.parse_module(source)
     found = dense_helpers.read(module, AliasTable.build(module))
     assert not found.refusals and len(found.found) == 1
+
+
+BRANCHES = (
+    HELPER
+    + """
+def net(x, labels=None):
+    with tf.variable_scope("net"):
+        if labels is None:
+            h = linear(x, 4, "hidden")
+        elif labels is False:
+            h = linear(x, 4, "hidden") * 2.0
+        else:
+            h = linear(tf.concat([x, labels], 1), 4, "hidden")
+        AFTER
+        return h
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("after", "refused"),
+    [("h = tf.nn.relu(h)", False), ('h = linear(h, 4, "hidden")', True)],
+    ids=["branches-only", "again-after-the-if"],
+)
+def test_calls_in_exclusive_branches_make_their_scope_once(after: str, refused: bool) -> None:
+    """DCGAN's discriminator makes ``d_h0_conv`` in both branches of ``if not self.y_dim: / else:``:
+    one run takes one branch, so the scope is made once; a call after the ``if`` makes it again."""
+    module = cst.parse_module(textwrap.dedent(BRANCHES.replace("AFTER", after)))
+    found = dense_helpers.read(module, AliasTable.build(module))
+    reasons = [reason for _, reason in found.refusals]
+    assert bool(reasons) is refused, reasons
+    if refused:
+        assert 'a second call making the scope "hidden" in the same body' in reasons[0]

@@ -1,4 +1,5 @@
-"""Dense helpers: module-level functions that make one fully connected layer out of free variables.
+"""Dense (and convolution) helpers: module-level functions that make one fully connected (or
+convolution) layer out of free variables.
 
 DCGAN's ``linear``::
 
@@ -40,6 +41,31 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
 - no string elsewhere in the module names a call's scope, or holds the weight's TF1 name or
   ``kernel``, and no string selecting variables by name overlaps them (``"lin/M"``): a program
   selecting variables by name would select others.
+
+DCGAN's own ``linear`` is read too. Its ``try:`` around the weight, ``except ValueError as err: msg =
+...; err.args = err.args + (msg,); raise``, re-raises what it caught with a hint: when the weight is made
+the statement ran alone (``_tried``). Its ``if with_w: return out, matrix, bias`` / ``else: return out``
+returns the product alone where ``with_w`` is False (or None), which every call must pass or leave to a
+False default (a call passing True is left: the weight and bias it returns would be the Keras layer's
+``kernel`` and ``bias``).
+
+Convolution helpers, DCGAN's ``conv2d`` and ``deconv2d``, are read alike (``_convolution``): in the
+scope, the kernel ``W = tf.get_variable("w", [k_h, k_w, input.get_shape()[-1], out], initializer=INIT)``
+(``deconv2d``: ``[k_h, k_w, output_shape[-1], input.get_shape()[-1]]``), ``C = tf.nn.conv2d(input, W,
+strides=[1, d_h, d_w, 1], padding="SAME")`` (or "VALID"; ``deconv2d``: ``tf.nn.conv2d_transpose(input,
+W, output_shape=output_shape, strides=[1, d_h, d_w, 1])``, SAME, under DCGAN's ``try: / except
+AttributeError: C = tf.nn.deconv2d(...)``, a fallback TF 1.15 lacks, which raises in turn), the bias
+``B = tf.get_variable("biases", [out], initializer=INIT)``, ``C = tf.reshape(tf.nn.bias_add(C, B),
+C.get_shape())`` and ``return C``. That is ``tf.layers.conv2d(input, out, kernel_size=(k_h, k_w),
+strides=(d_h, d_w), padding="same")`` (``conv2d_transpose``) with those initializers: the same
+``[k_h, k_w, in, out]`` (``[k_h, k_w, out, in]``) kernel and ``[out]`` bias under the scope, the same
+convolution (measured on the legacy runtime: equal outputs bit for bit from equal variables,
+``tests/rewrite/test_conv_helpers.py``), and the reshape to the static shape changes nothing where it
+runs (TF1 cannot reshape to a partly unknown static shape: a ValueError when the graph is built). The
+kernel and stride sizes are integer literals or parameters each call gives (or leaves to) an integer
+literal. A transposed call's output shape is ``[batch, H, W, C]`` with H and W integers the strides
+divide (``_output_channels``: then Keras's output size, the input's times the strides, is TF1's) and no
+call in the batch or C (C is the layer's filters, the batch is dropped).
 """
 
 from __future__ import annotations
@@ -956,7 +982,8 @@ def _scope_at(value: cst.BaseExpression, default: str | None) -> str | None:
 def _one_scope_per_body(module: cst.Module, calls: tuple[HelperCall, ...]) -> None:
     """No two calls in one function body (or at module level) with one scope: TF1 fails at the second
     unless the scope reuses by then (``scope.reuse_variables()``, ``AUTO_REUSE``), which is not
-    decided here."""
+    decided here. The two branches of an ``if`` / ``else`` never both run: a scope made in each (DCGAN's
+    discriminator with and without labels) is made once; after the ``if``, it is made."""
     by_call = {id(call.call): call for call in calls}
     seen: list[dict[str, HelperCall]] = [{}]
 
@@ -966,6 +993,19 @@ def _one_scope_per_body(module: cst.Module, calls: tuple[HelperCall, ...]) -> No
 
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             seen.pop()
+
+        def visit_If(self, node: cst.If) -> bool:
+            walk(node.test, self)
+            before = seen[-1]
+            made: dict[str, HelperCall] = {}
+            for branch in (node.body, node.orelse):
+                if branch is None:
+                    continue
+                seen[-1] = dict(before)
+                walk(branch, self)
+                made.update(seen[-1])
+            seen[-1] = {**before, **made}
+            return False
 
         def visit_Call(self, node: cst.Call) -> None:
             call = by_call.get(id(node))

@@ -9,7 +9,9 @@ calls as any other ``tf.layers.dense`` (BN001: one Keras ``Dense`` layer per sco
 after it; in a builder, created in its class's ``__init__``), or leave the file with their reasons.
 The report's variable mapping gives the weight its TF1 name back (``d/d_h1_lin/Matrix`` ->
 ``d/d_h1_lin/kernel``), and sites found in the written-out module are given back at the lines of the
-file (``Expanded.site``).
+file (``Expanded.site``). Convolution helpers (DCGAN's ``conv2d`` / ``deconv2d``) are written alike as
+``tf.layers.conv2d`` / ``tf.layers.conv2d_transpose`` calls with the call's ``kernel_size``, ``strides``
+and ``padding`` (``HelperCall.options``); their ``w`` / ``biases`` are given back the same way.
 """
 
 from __future__ import annotations
