@@ -327,3 +327,92 @@ def test_a_planted_padding_in_the_migrated_fixture_is_caught(
         'd_h0_conv = tf.keras.layers.Conv2D(4, kernel_size=(3, 3), strides=(2, 2), padding="same"'
     )
     migrate_and_check(source, tmp_path, old_cache, (text, text.replace('"same"', '"valid"')))
+
+
+TF1_SIDE = """import sys
+import numpy as np
+from bn_migrate.runtime.legacy import install
+tf = install()
+rng = np.random.RandomState(0)
+out = {}
+SIZES = (((2, 8, 8, 3), 5, 2, 4), ((2, 7, 5, 3), 3, 2, 2), ((2, 8, 8, 3), 3, 1, 4))
+for i, (shape, k, d, oc) in enumerate(SIZES):
+    tf.reset_default_graph()
+    x = rng.randn(*shape).astype(np.float32)
+    w = rng.randn(k, k, shape[3], oc).astype(np.float32)
+    wt = rng.randn(k, k, oc, shape[3]).astype(np.float32)
+    b = rng.randn(oc).astype(np.float32)
+    xt = tf.constant(x)
+    conv = tf.nn.conv2d(xt, w, strides=[1, d, d, 1], padding="SAME")
+    conv = tf.reshape(tf.nn.bias_add(conv, b), conv.get_shape())
+    os_ = [shape[0], shape[1] * d, shape[2] * d, oc]
+    de = tf.nn.conv2d_transpose(xt, wt, output_shape=os_, strides=[1, d, d, 1])
+    de = tf.reshape(tf.nn.bias_add(de, b), de.get_shape())
+    with tf.Session() as s:
+        c, dd = s.run([conv, de])
+    out.update({f"x{i}": x, f"w{i}": w, f"wt{i}": wt, f"b{i}": b, f"c{i}": c, f"d{i}": dd})
+tf.reset_default_graph()
+tn = tf.get_variable("tn", [1000000], initializer=tf.truncated_normal_initializer(stddev=0.3))
+rn = tf.get_variable("rn", [1000000], initializer=tf.random_normal_initializer(stddev=0.3))
+with tf.Session() as s:
+    s.run(tf.global_variables_initializer())
+    out["tn"], out["rn"] = s.run([tn, rn])
+np.savez(sys.argv[1], **out)
+"""
+
+TF2_SIDE = """import sys
+import numpy as np
+import tensorflow as tf
+z = np.load(sys.argv[1])
+for i, (k, d, oc) in enumerate(((5, 2, 4), (3, 2, 2), (3, 1, 4))):
+    x = z[f"x{i}"]
+    conv = tf.keras.layers.Conv2D(oc, (k, k), strides=(d, d), padding="same")
+    conv.build(x.shape); conv.kernel.assign(z[f"w{i}"]); conv.bias.assign(z[f"b{i}"])
+    de = tf.keras.layers.Conv2DTranspose(oc, (k, k), strides=(d, d), padding="same")
+    de.build(x.shape); de.kernel.assign(z[f"wt{i}"]); de.bias.assign(z[f"b{i}"])
+    c, dd = conv(x).numpy(), de(x).numpy()
+    old_c, old_d = z[f"c{i}"], z[f"d{i}"]
+    print(i, "conv", c.shape == old_c.shape, float(np.abs(c - old_c).max()), np.array_equal(c, old_c),
+          "deconv", dd.shape == old_d.shape, float(np.abs(dd - old_d).max()), np.array_equal(dd, old_d))
+tn = tf.keras.initializers.TruncatedNormal(stddev=0.3)(shape=[1000000]).numpy()
+rn = tf.keras.initializers.RandomNormal(stddev=0.3)(shape=[1000000]).numpy()
+for name, a, b in (("truncated", z["tn"], tn), ("normal", z["rn"], rn)):
+    print(name, "TF1 mean %.5f std %.5f max|x| %.4f  Keras mean %.5f std %.5f max|x| %.4f"
+          % (a.mean(), a.std(), np.abs(a).max(), b.mean(), b.std(), np.abs(b).max()))
+"""
+
+
+@pytest.mark.slow
+def test_keras_convolutions_compute_what_the_tf1_helpers_computed(tmp_path: Path) -> None:
+    """From the same inputs and variables, DCGAN's ``conv2d`` / ``deconv2d`` maths on the legacy runtime
+    (TF1 semantics: ``tf.nn.conv2d`` SAME, ``conv2d_transpose`` to the input's size times the strides,
+    ``bias_add``, the reshape) and Keras's ``Conv2D`` / ``Conv2DTranspose(padding="same")`` on TF 2.21
+    give the same outputs bit for bit (odd sizes, strides 1 and 2): the kernel layouts are the same.
+    The initializers draw alike: TF1's ``truncated_normal_initializer(stddev=0.3)`` and Keras's
+    ``TruncatedNormal`` cut at two deviations (0.6, deviation 0.264 after the cut), the normal ones 0.3."""
+    saved = tmp_path / "tf1.npz"
+    subprocess.run(
+        [sys.executable, "-c", TF1_SIDE, str(saved)], capture_output=True, timeout=300, check=True
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", TF2_SIDE, str(saved)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = ran.stdout.splitlines()
+    same = [row for row in rows if row.split()[0] in ("0", "1", "2")]
+    assert len(same) == 3, ran.stdout + ran.stderr
+    for row in same:
+        assert row.split()[1:] == ["conv", "True", "0.0", "True", "deconv", "True", "0.0", "True"]
+    drawn = [row for row in rows if row.startswith(("truncated", "normal"))]
+    assert [row.split()[0] for row in drawn] == ["truncated", "normal"], ran.stdout
+    for row in drawn:
+        numbers = [float(word) for word in row.split() if word[0].isdigit() or word[0] == "-"]
+        tf1_std, tf1_max, keras_std, keras_max = numbers[1], numbers[2], numbers[4], numbers[5]
+        assert abs(tf1_std - keras_std) < 0.002, row
+        if row.startswith("truncated"):
+            assert abs(tf1_std - 0.2639) < 0.002 and tf1_max <= 0.6 and keras_max <= 0.6, row
+        else:
+            assert abs(tf1_std - 0.3) < 0.002, row
