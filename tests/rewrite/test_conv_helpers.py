@@ -176,7 +176,7 @@ def test_the_analysis_reads_the_sizes_of_each_call() -> None:
         pytest.param(
             PROGRAM.replace('stddev=0.1, name="d1")', 'stddev=0.1, name="d1", with_w=True)[0]'),
             "deconv2d(tf.nn.relu(h)",
-            "`with_w` is not False at this call",
+            "`with_w` is True at this call and the weight or bias it returns is read",
             id="with-w-true",
         ),
         pytest.param(

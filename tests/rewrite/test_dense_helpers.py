@@ -199,6 +199,26 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
 )
 
 
+HIDDEN = (
+    'h = tf.layers.batch_normalization(linear(x, 4, "hidden", stddev=0.1), training=is_training)'
+)
+UNPACKED = (
+    'pre, hidden_w, hidden_b = linear(x, 4, "hidden", stddev=0.1, with_w=True)\n'
+    "h = tf.layers.batch_normalization(pre, training=is_training)"
+)
+
+
+def test_with_w_true_whose_variables_are_read_nowhere_binds_the_output_alone() -> None:
+    """``pre, hidden_w, hidden_b = linear(..., with_w=True)`` with the two variables read nowhere: the
+    statement becomes ``pre = <the layer call>`` (the names bound nowhere else, the same graph)."""
+    source = textwrap.dedent(WITH_W + PROGRAM[len(HELPER) :].replace(HIDDEN, UNPACKED))
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert "hidden_w" not in result.code and "pre = hidden(x)" in result.code, result.code
+    assert "h = batch_normalization(pre, training=is_training)" in result.code, result.code
+    assert rewrite_source(result.code).status is Status.UNCHANGED
+
+
 DCGAN_LINEAR = WITH_TRY.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").replace(
     "        return tf.matmul(input_, matrix) + bias\n",
     "        if with_w:\n"
@@ -273,9 +293,19 @@ def test_dcgans_try_and_with_w_make_the_same_dense_layers(helper: str) -> None:
                 'linear(tf.nn.relu(h), 1, "out", bias_start=0.5, with_w=True)[0]',
             ),
             "with_w=True",
-            "`with_w` is not False at this call: the weight and bias it returns would be the "
-            "Keras layer's `kernel` and `bias` attributes",
-            id="with-w-true",
+            "`with_w` is True at this call and the weight or bias it returns is read (or not "
+            "bound to a name of its own, read nowhere): they would be the Keras layer's `kernel` "
+            "and `bias` attributes",
+            id="with-w-true-indexed",
+        ),
+        pytest.param(
+            WITH_W
+            + PROGRAM[len(HELPER) :]
+            .replace(HIDDEN, UNPACKED)
+            .replace("update_ops = ", "penalty = tf.nn.l2_loss(hidden_w)\nupdate_ops = "),
+            "pre, hidden_w, hidden_b = ",
+            "`with_w` is True at this call and the weight or bias it returns is read",
+            id="with-w-true-weight-read",
         ),
         pytest.param(
             PROGRAM.replace(", initializer=tf.constant_initializer(bias_start)", ""),

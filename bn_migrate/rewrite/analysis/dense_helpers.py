@@ -45,9 +45,10 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
 DCGAN's own ``linear`` is read too. Its ``try:`` around the weight, ``except ValueError as err: msg =
 ...; err.args = err.args + (msg,); raise``, re-raises what it caught with a hint: when the weight is made
 the statement ran alone (``_tried``). Its ``if with_w: return out, matrix, bias`` / ``else: return out``
-returns the product alone where ``with_w`` is False (or None), which every call must pass or leave to a
-False default (a call passing True is left: the weight and bias it returns would be the Keras layer's
-``kernel`` and ``bias``).
+returns the product alone where ``with_w`` is False (or None); a call passing True must be the whole
+value of ``out, w, b = linear(..., with_w=True)`` with ``w`` and ``b`` read nowhere in the module
+(``_unpacked``: the statement then binds ``out`` alone), else it is left: the weight and bias it returns
+would be the Keras layer's ``kernel`` and ``bias``.
 
 Convolution helpers, DCGAN's ``conv2d`` and ``deconv2d``, are read alike (``_convolution``): in the
 scope, the kernel ``W = tf.get_variable("w", [k_h, k_w, input.get_shape()[-1], out], initializer=INIT)``
@@ -71,7 +72,7 @@ call in the batch or C (C is the layer's filters, the batch is dropped).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -102,6 +103,7 @@ class HelperCall:
     literals: dict[str, cst.BaseExpression]
     written_scope: cst.BaseExpression | None  # the call's scope argument, None: the default
     options: tuple[tuple[str, cst.BaseExpression], ...] = ()  # the layer's other keywords here
+    unpacked: cst.Assign | None = None  # ``out, w, b = helper(..., with_w=True)``: binds out alone
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def _helper(
                 default, f"the default of `{name}`, {_role(body, name)}, is not a literal"
             )
     calls = _calls(module, definition)
-    made = tuple(_call(call, definition, body) for call in calls)
+    made = tuple(_call(module, call, definition, body) for call in calls)
     _one_scope_per_body(module, made)
     _names_elsewhere(module, aliases, definition, made, body, helpers)
     return DenseHelper(
@@ -863,7 +865,9 @@ def _calls(module: cst.Module, definition: cst.FunctionDef) -> list[cst.Call]:
     return calls
 
 
-def _call(call: cst.Call, definition: cst.FunctionDef, body: _Body) -> HelperCall:
+def _call(
+    module: cst.Module, call: cst.Call, definition: cst.FunctionDef, body: _Body
+) -> HelperCall:
     params = definition.params.params
     names = [p.name.value for p in params]
     given: dict[str, tuple[int, cst.BaseExpression]] = {}
@@ -906,15 +910,12 @@ def _call(call: cst.Call, definition: cst.FunctionDef, body: _Body) -> HelperCal
             raise _Refused(value, f"`{name}`, {_role(body, name)}, is not a literal at this call")
         if name in body.size_params and not isinstance(value, cst.Integer):
             raise _Refused(value, f"`{name}`, a size of the kernel or stride, is not an integer")
+    with_w = False
     if body.with_w is not None:
         flag = values[body.with_w]
-        if not (isinstance(flag, cst.Name) and flag.value in ("False", "None")):
-            raise _Refused(
-                flag,
-                f"`{body.with_w}` is not False at this call: the weight and bias it returns would "
-                "be the Keras layer's `kernel` and `bias` attributes, which this version does not "
-                "write",
-            )
+        with_w = isinstance(flag, cst.Name) and flag.value == "True"
+        if not (isinstance(flag, cst.Name) and flag.value in ("False", "None", "True")):
+            raise _Refused(flag, f"`{body.with_w}` is not a literal True or False at this call")
     written = given[body.scope][1] if body.scope in given else None
     sizes = {
         keyword: tuple(_bound(size, literals) for size in pair)
@@ -929,7 +930,42 @@ def _call(call: cst.Call, definition: cst.FunctionDef, body: _Body) -> HelperCal
     )
     if body.padding is not None:
         options += (("padding", cst.SimpleString(f'"{body.padding}"')),)
-    return HelperCall(call, values[body.inputs], units, scope, literals, written, options)
+    made = HelperCall(call, values[body.inputs], units, scope, literals, written, options)
+    return replace(made, unpacked=_unpacked(module, call, body)) if with_w else made
+
+
+def _unpacked(module: cst.Module, call: cst.Call, body: _Body) -> cst.Assign:
+    """``out, w, b = helper(..., with_w=True)`` where ``w`` and ``b`` are read nowhere: the call makes
+    what it makes without the flag, and the statement binds ``out`` alone."""
+    found: list[cst.Assign] = []
+
+    class Assigns(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if node.value is call:
+                found.append(node)
+
+    walk(module, Assigns())
+    targets = found[0].targets if found else ()
+    target = targets[0].target if len(targets) == 1 else None
+    items = list(target.elements) if isinstance(target, (cst.Tuple, cst.List)) else []
+    elements = [item.value for item in items]
+    if (
+        len(elements) == 3
+        and not any(isinstance(item, cst.StarredElement) for item in items)
+        and isinstance(elements[0], cst.Name)
+        and all(isinstance(element, cst.Name) for element in elements[1:])
+    ):
+        named = {element.value for element in elements[1:] if isinstance(element, cst.Name)}
+        reads = [name for name in name_references(module) if name.value in named]
+        first = read_names(elements[0])
+        if len(named) == 2 and len(reads) == 2 and not named & first:
+            return found[0]
+    raise _Refused(
+        call,
+        f"`{body.with_w}` is True at this call and the weight or bias it returns is read (or not "
+        "bound to a name of its own, read nowhere): they would be the Keras layer's `kernel` and "
+        "`bias` attributes, which this version does not write",
+    )
 
 
 def _bound(size: cst.BaseExpression, literals: dict[str, cst.BaseExpression]) -> cst.BaseExpression:

@@ -171,6 +171,19 @@ class _WriteOut(cst.CSTTransformer):
         self.removed = removed
         self.calls = calls
         self.tf = tf
+        self.unpacked = {
+            id(call.unpacked) for _, call in calls.values() if call.unpacked is not None
+        }
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        """``out, w, b = helper(..., with_w=True)`` (``w`` and ``b`` read nowhere): ``out = layer``."""
+        if id(original_node) not in self.unpacked:
+            return updated_node
+        target = updated_node.targets[0].target
+        assert isinstance(target, (cst.Tuple, cst.List))
+        first = target.elements[0].value
+        assert isinstance(first, cst.Name)  # analysis.dense_helpers._unpacked
+        return updated_node.with_changes(targets=[cst.AssignTarget(first)])
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         found = self.calls.get(id(original_node))

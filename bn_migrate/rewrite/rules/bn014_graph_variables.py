@@ -23,8 +23,9 @@ initializers (BN003), and the report maps ``<scope>/Matrix`` to ``<scope>/kernel
 that shape, or a call computing its scope or an initializer value, leaves the file with the condition at
 its line (``analysis.dense_helpers``). DCGAN's own spelling is read too: the ``try:`` around the weight
 whose ``except ValueError as err:`` only adds to the message and re-raises, and ``if with_w: return out,
-matrix, bias`` / ``else: return out`` with ``with_w`` False at every call (a call passing True is left:
-what it returns would be the Keras layer's ``kernel`` and ``bias``).
+matrix, bias`` / ``else: return out`` (``out, w, b = linear(..., with_w=True)`` with ``w`` and ``b``
+read nowhere binds ``out`` alone; a call whose weight or bias is read is left: they would be the Keras
+layer's ``kernel`` and ``bias``).
 
 Convolution helpers, DCGAN's ``conv2d`` (``tf.get_variable('w', [k_h, k_w, input_.get_shape()[-1],
 output_dim], initializer=...)``, ``tf.nn.conv2d(input_, w, strides=[1, d_h, d_w, 1], padding='SAME')``,
