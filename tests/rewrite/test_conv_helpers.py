@@ -416,3 +416,33 @@ def test_keras_convolutions_compute_what_the_tf1_helpers_computed(tmp_path: Path
             assert abs(tf1_std - 0.2639) < 0.002 and tf1_max <= 0.6 and keras_max <= 0.6, row
         else:
             assert abs(tf1_std - 0.3) < 0.002, row
+
+
+def test_tf_layers_conv2d_transpose_becomes_a_keras_conv2d_transpose() -> None:
+    """BN003 (what a ``deconv2d`` call is written as): ``tf.layers.conv2d_transpose`` with its arguments
+    as they are, one Keras ``Conv2DTranspose`` created once and called in the graph function."""
+    source = textwrap.dedent(
+        """
+        import numpy as np
+        import tensorflow as tf
+
+        data = np.ones((4, 4, 4, 2), np.float32)
+        x = tf.placeholder(tf.float32, [None, 4, 4, 2])
+        y = tf.layers.conv2d_transpose(x, 3, (3, 3), (2, 2), padding="same", name="up")
+        loss = tf.reduce_mean(tf.square(y))
+        train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for step in range(2):
+                _, value = sess.run([train_op, loss], {x: data})
+                print(value)
+        """
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert (
+        'up = tf.keras.layers.Conv2DTranspose(3, (3, 3), (2, 2), padding="same", name="up")'
+        in result.code
+    ), result.code
+    assert "y = up(x)" in result.code, result.code
+    assert rewrite_source(result.code).status is Status.UNCHANGED
