@@ -446,3 +446,19 @@ def test_tf_layers_conv2d_transpose_becomes_a_keras_conv2d_transpose() -> None:
     ), result.code
     assert "y = up(x)" in result.code, result.code
     assert rewrite_source(result.code).status is Status.UNCHANGED
+
+
+def test_a_valid_convolution_helper_keeps_its_padding() -> None:
+    """``tf.nn.conv2d(..., padding='VALID')`` in the helper: the Conv2D pads "valid" (the same
+    arithmetic as TF1's VALID)."""
+    source = (
+        textwrap.dedent(PROGRAM).removeprefix("\n").replace("padding='SAME')", "padding='VALID')")
+    )
+    source = source.replace("[4, 8, 8, 1], k_h=3", "[4, 6, 6, 1], k_h=3")  # 3x3 rows -> 6x6
+    source = source.replace("tf.square(y - x)", "tf.square(y)")
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert (
+        'c1 = tf.keras.layers.Conv2D(2, kernel_size=(3, 3), strides=(2, 2), padding="valid", '
+        in result.code
+    ), result.code
