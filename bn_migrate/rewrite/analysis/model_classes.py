@@ -95,11 +95,11 @@ def model_class(
     class."""
     if not candidate(definition):
         return None
-    methods = _methods(definition)
+    methods = methods_of(definition)
     if not any(_builds_graph(aliases, m, wrapper_classes) for m in methods.values()):
         return None
     init = methods.get("__init__")
-    self_names = {name: _self_name(method) for name, method in methods.items()}
+    self_names = {name: self_name_of(method) for name, method in methods.items()}
     stored = _stored(init, self_names.get("__init__")) if init is not None else {}
     session = _session(definition, stored)
     build_method = _build_method(init, self_names.get("__init__"), methods)
@@ -148,7 +148,7 @@ def candidate(definition: cst.ClassDef) -> bool:
         not (isinstance(b.value, cst.Name) and b.value.value == "object") for b in definition.bases
     ):
         return False  # a test case, a Keras model...: not the plain class TF1 programs write
-    methods = _methods(definition)
+    methods = methods_of(definition)
     # no method, or a callable object (a layer's shape: CycleGAN's `Generator`)
     return bool(set(methods) - {"__init__"}) and "__call__" not in methods
 
@@ -166,7 +166,7 @@ def _builder_method(
         call
         for other, body in methods.items()
         for call in calls_in(body)
-        if _is_self_attribute(call.func, self_names[other]) == name
+        if self_attribute(call.func, self_names[other]) == name
     ]
     params = method.params
     unbound = method.with_changes(params=params.with_changes(params=params.params[1:]))
@@ -199,18 +199,18 @@ def reason(model: ModelClass) -> str:
     return texts.model_class(roles(model))
 
 
-def _methods(definition: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+def methods_of(definition: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     if not isinstance(definition.body, cst.IndentedBlock):
         return {}
     return {s.name.value: s for s in definition.body.body if isinstance(s, cst.FunctionDef)}
 
 
-def _self_name(method: cst.FunctionDef) -> str | None:
+def self_name_of(method: cst.FunctionDef) -> str | None:
     params = method.params.params
     return params[0].name.value if params else None
 
 
-def _is_self_attribute(node: cst.CSTNode, self_name: str | None) -> str | None:
+def self_attribute(node: cst.CSTNode, self_name: str | None) -> str | None:
     """``self.<attr>`` -> ``attr``."""
     if (
         self_name is not None
@@ -257,7 +257,7 @@ def _stored(init: cst.FunctionDef, self_name: str | None) -> dict[str, cst.BaseE
             continue
         for small in statement.body:
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                attr = _is_self_attribute(small.targets[0].target, self_name)
+                attr = self_attribute(small.targets[0].target, self_name)
                 if attr is not None:
                     stored[attr] = small.value
     return stored
@@ -288,7 +288,7 @@ def _build_method(
     if not isinstance(expression, cst.Expr) or not isinstance(expression.value, cst.Call):
         return None
     call = expression.value
-    name = _is_self_attribute(call.func, self_name)
+    name = self_attribute(call.func, self_name)
     return name if name in methods and not call.args else None
 
 
@@ -297,7 +297,7 @@ def _called_methods(
 ) -> list[str]:
     called: list[str] = []
     for call in calls_in(method):
-        name = _is_self_attribute(call.func, self_name)
+        name = self_attribute(call.func, self_name)
         if name in methods and name not in called:
             called.append(name)
     return called
@@ -309,7 +309,7 @@ def _runs_session(method: cst.FunctionDef, self_name: str | None, session: str) 
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value == "run"
-            and _is_self_attribute(func.value, self_name) == session
+            and self_attribute(func.value, self_name) == session
         ):
             return True
     return False
@@ -322,7 +322,7 @@ def _placeholders(
 ) -> Iterator[str]:
     for name, method in methods.items():
         for assign, target in _assignments(method):
-            attr = _is_self_attribute(target, self_names[name])
+            attr = self_attribute(target, self_names[name])
             if attr is not None and call_target(aliases, assign.value) in api.PLACEHOLDERS:
                 yield attr
 
@@ -421,7 +421,7 @@ def _rebindings(
     methods: dict[str, cst.FunctionDef],
 ) -> Iterator[Blocker]:
     for assign, target in _assignments(method):
-        attr = _is_self_attribute(target, self_name)
+        attr = self_attribute(target, self_name)
         if attr in methods:
             yield Blocker(assign, _shown(module, assign), texts.method_rebound(attr))
 
@@ -438,7 +438,7 @@ def _graph_calls(
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value == "eval"
-            and _is_self_attribute(func.value, self_name) is not None
+            and self_attribute(func.value, self_name) is not None
         ):
             yield Blocker(call, _shown(module, call), texts.MODEL_CLASS_EVAL)
 

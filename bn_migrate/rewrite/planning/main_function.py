@@ -1061,12 +1061,8 @@ def _marker(name: str, replacing: cst.FunctionDef | None = None) -> cst.SimpleSt
 
 
 def _marker_name(statement: cst.BaseStatement) -> str | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
-            name = small.targets[0].target.value
-            return name if name in _MARKERS else None
-    return None
+    assignment = lone_assignment(statement)
+    return assignment.name if assignment is not None and assignment.name in _MARKERS else None
 
 
 def _bare(statement: cst.BaseStatement) -> str:

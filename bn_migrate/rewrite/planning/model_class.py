@@ -71,9 +71,14 @@ from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, Scop
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import bn_wrappers
-from bn_migrate.rewrite.analysis.model_classes import ModelClass
+from bn_migrate.rewrite.analysis.model_classes import (
+    ModelClass,
+    methods_of,
+    self_attribute,
+    self_name_of,
+)
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
-from bn_migrate.rewrite.analysis.syntax import call_target, is_docstring
+from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_docstring, lone_assignment
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import main_function
@@ -130,7 +135,7 @@ class ModelProgram:
         return self.model.definition
 
     def _methods(self) -> dict[str, cst.FunctionDef]:
-        return _methods(self.definition)
+        return methods_of(self.definition)
 
     def virtual(self) -> VirtualModule:
         methods = self._methods()
@@ -144,7 +149,7 @@ class ModelProgram:
         ) -> list[cst.BaseStatement]:
             out = []
             for statement in statements:
-                new = unself.apply(statement, _self_name(method))
+                new = unself.apply(statement, self_name_of(method))
                 pairs.append((new, statement))
                 out.append(new)
             return out
@@ -162,7 +167,7 @@ class ModelProgram:
             params = method.params
             function = unself.apply(
                 method.with_changes(params=params.with_changes(params=params.params[1:])),
-                _self_name(method),
+                self_name_of(method),
             )
             function = function.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
             pairs.append((function, method))
@@ -318,7 +323,7 @@ class ModelProgram:
                 body = [renamed[s] for s in [*build, *instances]]
                 new_methods.append(_with_body(statement, body))
                 new_methods.extend(
-                    _as_method(renamed[f], self_name=_self_name(statement))
+                    _as_method(renamed[f], self_name=self_name_of(statement))
                     for f in [*functions, *moved]
                 )
             elif method_name in model.builders:
@@ -337,7 +342,7 @@ class ModelProgram:
             )
             tail = [renamed[s] for s in rest]
             return module.with_changes(body=[*outer, construct, *tail]).code
-        return module.with_changes(body=[*outer, *self._calls(), *after]).code
+        return module.with_changes(body=[*outer, *self.calls_in(), *after]).code
 
     def _train_parameters(self) -> set[str]:
         if not self.model.train_methods:
@@ -364,7 +369,7 @@ class ModelProgram:
         init = init.with_changes(params=params.with_changes(params=kept))
         return _with_body(init, [*self.init_kept, *migrated, body[-1]])
 
-    def _calls(self) -> list[cst.BaseStatement]:
+    def calls_in(self) -> list[cst.BaseStatement]:
         """The session block's two statements, without the session argument."""
         assert self.train_call is not None
         assert self.block is not None and self.session_name is not None
@@ -389,14 +394,9 @@ class _ClassVirtualModule(VirtualModule):
 
     def site(self, site: Site) -> Site:
         mapped = super().site(site)
-        here = _text(self.code, site.line)
-        there = _text(self.original, mapped.line)
+        here = main_function._text(self.code, site.line)
+        there = main_function._text(self.original, mapped.line)
         return dataclasses.replace(mapped, col=_aligned(here, there, site.col))
-
-
-def _text(code: str, line: int) -> str:
-    lines = code.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _aligned(here: str, there: str, col: int) -> int:
@@ -456,7 +456,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             "in the program's own file in this version"
         )
 
-    methods = _methods(model.definition)
+    methods = methods_of(model.definition)
     if model.blockers:
         return refuse("has constructs a migration could not prove (each is reported at its line)")
     if model.build_method is None:
@@ -483,7 +483,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     if model.definition.decorators:
         return refuse("is decorated")
     init = methods["__init__"]
-    init_self = _self_name(init)
+    init_self = self_name_of(init)
     parameters = {p.name.value for p in init.params.params[1:]}
     if model.session is not None:
         shape = _session_shape(module, aliases, model, init, parameters)
@@ -538,7 +538,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             return refuse(f"is trained with arguments named like the parameters of `{train}`")
     # self only as self.attr
     for method_name, method in methods.items():
-        self_name = _self_name(method)
+        self_name = self_name_of(method)
         called = frozenset(model.builders) if method_name != "__init__" else frozenset()
         if method is init:  # its last statement calls the build method
             method = _with_body(init, _body(init)[:-1])
@@ -549,7 +549,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
                 f"or call a builder method ({bare})"
             )
     for method_name, method in methods.items():
-        self_name = _self_name(method)
+        self_name = self_name_of(method)
         builder = method_name in model.builders
         store = _local_attribute_store(method, self_name, builder)
         if store is not None:
@@ -686,7 +686,7 @@ def _session_shape(
             "is not trained by the session block's second statement "
             f"(`{instance_name}.{train}(...)`)"
         )
-    init_self = _self_name(init)
+    init_self = self_name_of(init)
     stores = [
         stored
         for statement in _body(init)
@@ -802,7 +802,8 @@ def _in_imported_module(module: cst.Module, definition: cst.ClassDef) -> bool:
     (``planning.inlined_modules``), not in the entry script's own statements."""
     depth = 0
     for statement in module.body:
-        marker = _any_marker(statement)
+        assignment = lone_assignment(statement)
+        marker = assignment.name if assignment is not None else None
         if marker is not None and marker.startswith(_INLINED_BEGIN):
             depth += 1
         elif marker is not None and marker.startswith(_INLINED_END):
@@ -812,26 +813,12 @@ def _in_imported_module(module: cst.Module, definition: cst.ClassDef) -> bool:
     return False
 
 
-def _any_marker(statement: cst.BaseStatement) -> str | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
-            return small.targets[0].target.value
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Name):
-            return small.value.value
-    return None
-
-
 # --- reading the class -------------------------------------------------------------------------
 
 
 def _class_body(definition: cst.ClassDef) -> list[cst.BaseStatement]:
     block = definition.body
     return list(block.body) if isinstance(block, cst.IndentedBlock) else []
-
-
-def _methods(definition: cst.ClassDef) -> dict[str, cst.FunctionDef]:
-    return {s.name.value: s for s in _class_body(definition) if isinstance(s, cst.FunctionDef)}
 
 
 def _body(definition: cst.FunctionDef) -> list[cst.BaseStatement]:
@@ -844,24 +831,8 @@ def _body_of(block: cst.With) -> list[cst.BaseStatement]:
     return list(body.body) if isinstance(body, cst.IndentedBlock) else []
 
 
-def _self_name(method: cst.FunctionDef) -> str | None:
-    params = method.params.params
-    return params[0].name.value if params else None
-
-
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
-
-
-def _self_attribute(node: cst.CSTNode, self_name: str | None) -> str | None:
-    if (
-        self_name is not None
-        and isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == self_name
-    ):
-        return node.attr.value
-    return None
 
 
 def _session_block(
@@ -924,7 +895,7 @@ def _session_store(
     if (
         isinstance(small, cst.Assign)
         and len(small.targets) == 1
-        and _self_attribute(small.targets[0].target, self_name) == attribute
+        and self_attribute(small.targets[0].target, self_name) == attribute
         and isinstance(small.value, cst.Name)
     ):
         return small.value.value
@@ -940,7 +911,7 @@ def _param_store(
     small = statement.body[0]
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return None
-    attribute = _self_attribute(small.targets[0].target, self_name)
+    attribute = self_attribute(small.targets[0].target, self_name)
     value = small.value
     if not isinstance(value, cst.Name) or value.value not in parameters or attribute != value.value:
         return None
@@ -966,24 +937,13 @@ def _plain_argument(
         if len(classes) == 1:
             tf_calls = [
                 c
-                for c in _calls(classes[0])
+                for c in calls_in(classes[0])
                 if (call_target(aliases, c) or "").startswith("tensorflow")
             ]
             return not tf_calls and not any(
                 isinstance(s, cst.FunctionDef) for s in _class_body(classes[0])
             )
     return False
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    walk(node, Calls())
-    return found
 
 
 def _bare_self(
@@ -998,11 +958,11 @@ def _bare_self(
 
     class Uses(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
-            if _self_attribute(call.func, self_name) in called:
+            if self_attribute(call.func, self_name) in called:
                 calls.add(id(call.func))
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
-            attribute = _self_attribute(node, self_name)
+            attribute = self_attribute(node, self_name)
             if attribute is None:
                 return True
             if attribute in methods and id(node) not in calls:
@@ -1032,12 +992,12 @@ class _SelfAttributes(cst.CSTVisitor):
         self.sets: dict[str, list[cst.CSTNode]] = {}
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        attribute = _self_attribute(node, self.self_name)
+        attribute = self_attribute(node, self.self_name)
         if attribute is not None:
             self.names.add(attribute)
 
     def _set(self, node: cst.CSTNode, target: cst.BaseExpression) -> None:
-        attribute = _self_attribute(target, self.self_name)
+        attribute = self_attribute(target, self.self_name)
         if attribute is not None:
             self.sets.setdefault(attribute, []).append(node)
 
@@ -1050,8 +1010,8 @@ class _SelfAttributes(cst.CSTVisitor):
 
 def _self_attributes(definition: cst.ClassDef) -> list[_SelfAttributes]:
     found = []
-    for method in _methods(definition).values():
-        visitor = _SelfAttributes(_self_name(method))
+    for method in methods_of(definition).values():
+        visitor = _SelfAttributes(self_name_of(method))
         walk(method, visitor)
         found.append(visitor)
     return found
@@ -1072,7 +1032,7 @@ def _locals(method: cst.FunctionDef) -> set[str]:
     code = cst.Module([method.with_changes(decorators=[])]).code
     table = symtable.symtable(code, "<method>", "exec")
     function = table.get_children()[0]
-    self_name = _self_name(method)
+    self_name = self_name_of(method)
     return {
         s.get_name()
         for s in function.get_symbols()
@@ -1130,7 +1090,7 @@ class _LocalStores(cst.CSTVisitor):
         if isinstance(target, cst.StarredElement):
             self._target(target.value)
             return
-        attribute = _self_attribute(target, self.self_name)
+        attribute = self_attribute(target, self.self_name)
         if attribute is not None and (self.everywhere or self.depth > 0):
             self.found.append(attribute)
 
@@ -1291,12 +1251,8 @@ def _marker(name: str, replacing: cst.BaseStatement | None = None) -> cst.Simple
 
 
 def _marker_name(statement: cst.BaseStatement) -> str | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
-            name = small.targets[0].target.value
-            return name if name in MARKERS else None
-    return None
+    assignment = lone_assignment(statement)
+    return assignment.name if assignment is not None and assignment.name in MARKERS else None
 
 
 def _bare(statement: cst.BaseStatement) -> str:
