@@ -453,17 +453,34 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
 
 
 def _rewrite_virtual(
-    virtual: main_function.VirtualModule, source: str, options: RewriteOptions
+    virtual: main_function.VirtualModule,
+    source: str,
+    options: RewriteOptions,
+    flags_parsed: bool = False,
 ) -> RewriteResult:
     """A program whose training code is ``main()`` (its body migrated as module-level code, put back
     into ``main()``) or a module-level graph block (migrated dissolved): see
-    ``planning.main_function``; places mapped back to the file."""
+    ``planning.main_function``; or a model class (``planning.model_class``), also one made and
+    trained in ``main()`` (the class's script read inside the function's); places mapped back to the
+    file. ``flags_parsed``: the code runs after ``tf.app.run`` parsed the flags."""
     main = virtual.main
     module = cst.parse_module(virtual.code)
+    flags_parsed = flags_parsed or (main is not None and main.run_by_app)
     with walks.indexed(module):
-        result = _rewrite_module(
-            module, virtual.code, options, (), flags_parsed=main is not None and main.run_by_app
-        )
+        inner: model_class.ModelProgram | model_class.Refusal | None = None
+        if isinstance(main, main_function.MainFunction):  # a model class made in the function
+            inner = model_class.find(module, AliasTable.build(module), virtual.code)
+        if isinstance(inner, model_class.ModelProgram):
+            result = _rewrite_virtual(inner.virtual(), virtual.code, options, flags_parsed)
+        else:
+            result = _rewrite_module(
+                module,
+                virtual.code,
+                options,
+                (),
+                flags_parsed=flags_parsed,
+                model_refusal=inner,
+            )
     applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]
     left = _sorted([*virtual.left, *(virtual.site(site) for site in result.left)])
     if virtual.left and result.status is Status.CHANGED:

@@ -373,3 +373,57 @@ def test_each_condition_on_a_model_object_leaves_it_with_its_reason(
     in_class = [s for s in result.left if "inside `class Model`" in s.message]
     assert in_class, result.left
     assert all(f"class `Model` {condition} (what else" in s.message for s in in_class), in_class[0]
+
+
+IN_MAIN = SOURCE.replace(
+    "with tf.Session() as sess:\n    gan = GAN(sess)\n    gan.train(Config())\n",
+    "def main():\n    with tf.Session() as sess:\n        gan = GAN(sess)\n        gan.train(Config())\n"
+    '\n\nif __name__ == "__main__":\n    main()\n',
+)
+RUN_BY_APP = IN_MAIN.replace("def main():", "def main(_):").replace(
+    "    main()\n", "    tf.app.run()\n"
+)
+
+
+@pytest.mark.parametrize("source", [IN_MAIN, RUN_BY_APP], ids=["main", "tf-app-run"])
+def test_a_class_made_and_trained_in_main_migrates_there(source: str) -> None:
+    """The training function read as the program (``planning.main_function``), the class read as the
+    script it runs inside it: the session block in ``main`` becomes the object made and trained."""
+    assert source != SOURCE
+    code = _migrated(source)
+    assert "    gan = GAN()\n    gan.train(Config())\n" in code
+    assert "    def build_model(self):\n        self.generator = Generator(" in code
+    result = rewrite_source(source, path="gan.py")
+    lines = source.splitlines()
+    session = [s for s in result.applied if s.message.startswith("Session dissolved")]
+    assert [lines[s.line - 1][s.col - 1 :] for s in session] == ["with tf.Session() as sess:"]
+
+
+def test_a_class_made_in_main_beside_other_statements_is_left_with_the_condition() -> None:
+    source = IN_MAIN.replace(
+        "        gan = GAN(sess)\n", "        gan = GAN(sess)\n        print(1)\n"
+    )
+    result = rewrite_source(source, path="gan.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    in_class = [s for s in result.left if "inside `class GAN`" in s.message]
+    assert in_class and all(
+        "is not made and trained in a session block holding only those two statements" in s.message
+        for s in in_class
+    )
+
+
+def test_two_model_classes_in_one_module_are_left_with_the_reason() -> None:
+    source = SOURCE.replace(
+        "class GAN(object):",
+        "class Probe(object):\n    def __init__(self):\n        self.build()\n\n"
+        "    def build(self):\n        self.v = tf.placeholder(tf.float32, [None, 2])\n\n\n"
+        "class GAN(object):",
+    )
+    result = rewrite_source(source, path="gan.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    in_probe = [s for s in result.left if "inside `class Probe`" in s.message]
+    assert in_probe and all(
+        "class `Probe` is one of several model classes of the module (`Probe`, `GAN`): which one "
+        "the program is read as is not decided" in s.message
+        for s in in_probe
+    ), in_probe[:1]

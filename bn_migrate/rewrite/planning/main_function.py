@@ -71,6 +71,7 @@ from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
 from bn_migrate.rewrite.result import Site, cite_lines
 
+MARKER_PREFIX = "__bn_migrate_main_"
 _BEGIN = "__bn_migrate_main_begin__"
 _END = "__bn_migrate_main_end__"
 _DEF = "__bn_migrate_main_def__"

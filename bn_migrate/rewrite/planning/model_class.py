@@ -78,7 +78,12 @@ from bn_migrate.rewrite.analysis.model_classes import (
     self_name_of,
 )
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
-from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_docstring, lone_assignment
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    calls_in,
+    is_docstring,
+    lone_assignment,
+)
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import main_function
@@ -443,7 +448,12 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     if not models:
         return None
     if len(models) > 1:
-        return Refusal(models[0].definition, "the module has several model classes")
+        names = ", ".join(f"`{m.name}`" for m in models)
+        return Refusal(
+            models[0].definition,
+            f"class `{models[0].name}` is one of several model classes of the module ({names}): "
+            "which one the program is read as is not decided",
+        )
     model = models[0]
     name = model.name
 
@@ -664,7 +674,7 @@ def _session_shape(
     """The module's last statement, a session block making the object and training it once."""
     assert model.session is not None
     (train,) = model.train_methods
-    session = _session_block(module.body[-1], aliases)
+    session = _session_block(_last_statement(module), aliases)
     if session is None:
         return (
             "is not made and trained in the module's last statement, a `with tf.Session() as "
@@ -699,6 +709,25 @@ def _session_shape(
     return _Shape(
         block, construct, train_call, call, instance_name, session_name, session_parameter
     )
+
+
+def _last_statement(module: cst.Module) -> cst.BaseStatement:
+    """The module's last statement; in a training function read as the program
+    (``planning.main_function``: its body stands at module level before its end marker, followed by
+    ``tf.app.run(main)`` when the flags are parsed first), the body's last statement."""
+    body = list(module.body)
+    ends = [i for i, s in enumerate(body) if _main_marker(s)]
+    if not ends:
+        return body[-1]
+    for statement in reversed(body[: ends[-1]]):
+        if not _main_marker(statement):
+            return statement
+    return body[-1]
+
+
+def _main_marker(statement: cst.BaseStatement) -> bool:
+    assignment = lone_assignment(statement)
+    return assignment is not None and assignment.name.startswith(main_function.MARKER_PREFIX)
 
 
 def _instance_shape(module: cst.Module, model: ModelClass) -> _Shape | str:
