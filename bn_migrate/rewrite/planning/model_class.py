@@ -98,8 +98,6 @@ _BUILD = "__bn_migrate_class_build__"  # the build method's body ends here
 _TRAIN = "__bn_migrate_class_train__"  # the training method's parameter assignments end here
 _END = "__bn_migrate_class_end__"
 _DEF = "__bn_migrate_class_def__"  # the class stood here
-_INLINED_BEGIN = "__bn_migrate_begin_"  # ``planning.inlined_modules``' markers
-_INLINED_END = "__bn_migrate_end_"
 _BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 MARKERS = (_BEGIN, _PARAMS, _INIT, _METHODS, _BUILD, _TRAIN, _END, _DEF)
 
@@ -460,12 +458,6 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     def refuse(why: str) -> Refusal:
         return Refusal(model.definition, f"class `{name}` {why}")
 
-    if _in_imported_module(module, model.definition):
-        return refuse(
-            "is defined in a module the program imports: a class is read as the script it runs only "
-            "in the program's own file in this version"
-        )
-
     methods = methods_of(model.definition)
     if model.blockers:
         return refuse("has constructs a migration could not prove (each is reported at its line)")
@@ -824,25 +816,6 @@ def _instance_stores(module: cst.Module, instance: str) -> list[str]:
 
     walk(module, Stores())
     return found
-
-
-def _in_imported_module(module: cst.Module, definition: cst.ClassDef) -> bool:
-    """``definition`` stands between the markers of a module inlined into the program's code
-    (``planning.inlined_modules``), not in the entry script's own statements."""
-    depth = 0
-    for statement in module.body:
-        assignment = lone_assignment(statement)
-        marker = assignment.name if assignment is not None else None
-        if marker is not None and marker.startswith(_INLINED_BEGIN):
-            depth += 1
-        elif marker is not None and marker.startswith(_INLINED_END):
-            depth -= 1
-        elif statement is definition:
-            return depth > 0
-    return False
-
-
-# --- reading the class -------------------------------------------------------------------------
 
 
 def _class_body(definition: cst.ClassDef) -> list[cst.BaseStatement]:
