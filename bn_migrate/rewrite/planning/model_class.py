@@ -46,15 +46,32 @@ the virtual module as any script; ``restore`` then puts the result back into the
 Each name of the class (attributes, parameters and locals of ``__init__``, the build and training
 methods, the builder methods) must mean one thing in the virtual module: a collision refuses the class.
 
-Conditions (``Refusal`` names the first that fails, at each TF1 site of the class): one module-level
-model class with a session attribute stored from an ``__init__`` parameter, a build method called as
-``__init__``'s last statement, builder methods called only from the build method and from each other,
-one training method that runs the session; no other method, nested class or decorator; ``self`` used only
-as ``self.attr`` (``self.m(...)`` for builder methods); the module's last statement is ``with
-tf.Session() as NAME:`` holding ``INSTANCE = Class(...)`` with ``NAME`` as the session argument, then
-``INSTANCE.train(...)``, and the instance named nowhere else; the arguments of the training call are
-literals, names or plain calls of module-level classes (they are evaluated before the session, where the
-virtual module binds them).
+Conditions (``Refusal`` names the first that fails, at each TF1 site of the class): one model class in
+the module (or in the program of several files read as one, ``planning.inlined_modules``: DCGAN's
+``model.py`` made by ``main.py``), without the constructs ``analysis.model_classes`` reports; a build
+method called as ``__init__``'s last statement, builder methods called only from the build method and
+from each other, at most one training method (the one running the stored session); no other method,
+class attribute or decorator; ``self`` used only as ``self.attr`` (``self.m(...)`` for builder methods),
+no ``super()``; no attribute set in a builder method or in a function nested in a method (it would be a
+local of the function), no ``return``/``yield``/``await`` in ``__init__``, the build or training method,
+no builder method reading ``self.x`` beside its own ``x``; each name of the class meaning one thing in the
+virtual module and none a module-level name or builtin; the class named only where it is defined and made.
+
+Two shapes make and train the object:
+- *session*: the class stores the session (``self.sess = sess``, a parameter of ``__init__``); the
+  module's last statement (or the last statement of a training function read as the program,
+  ``planning.main_function``: ``def main(): with tf.Session() as sess: ...``) is ``with tf.Session() as
+  NAME:`` holding ``INSTANCE = Class(...)`` with ``NAME`` as the session argument, then
+  ``INSTANCE.train(...)``; the instance named nowhere else;
+- *object*: no session in the class; one module-level statement ``INSTANCE = Class(...)``, and
+  module-level code reading only attributes the class sets (``model.loss``), after that statement (or in
+  functions). The class's script stands where the object is made, module code reading ``model.x`` reads
+  ``x``; after the migration the layers are made in the build method, graph functions reading only the
+  object become methods, and the rest (optimizer, train step, loop) stays module-level code reading
+  ``INSTANCE.x``.
+The arguments of the calls making and training the object are literals, names or argument-less calls of
+module-level classes without methods (they are evaluated before the graph is built, where the virtual
+module binds them).
 """
 
 from __future__ import annotations
