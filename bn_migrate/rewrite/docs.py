@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bn_migrate.rewrite.analysis import modules, per_call
 from bn_migrate.rewrite.context import Example, Rule
+from bn_migrate.rewrite.planning import model_class
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
 ENGINE_SUMMARY = (
@@ -83,6 +84,13 @@ def program_markdown() -> str:
     return f"## {modules.PROGRAM_RULE} `program` (program-level analysis)\n\n{doc}\n"
 
 
+def model_class_markdown() -> str:
+    """Model classes read as the program they run (``planning.model_class``): before the rules, which
+    migrate the class's script as any other."""
+    doc = (model_class.__doc__ or "").strip()
+    return f"## Model classes (planning, before the rules)\n\n{doc}\n"
+
+
 def per_call_markdown() -> str:
     """The BN019 warnings: found by the analysis layer, whatever the rules decide."""
     doc = (per_call.__doc__ or "").strip()
@@ -104,11 +112,11 @@ def _warning_example(example: per_call.Example) -> str:
 
 def rules_markdown() -> str:
     """Every rule, by id (``RULES`` holds the order the engine runs them in), then the program-level
-    reasons and the BN019 warnings."""
+    reasons, the model classes read as programs and the BN019 warnings."""
     ordered = sorted(RULES, key=lambda rule: rule.id)
     pages = [rule_markdown(rule) for rule in ordered]
     return "# bn-migrate rewrite rules\n\n" + "\n".join(
-        [*pages, program_markdown(), per_call_markdown()]
+        [*pages, program_markdown(), model_class_markdown(), per_call_markdown()]
     )
 
 
