@@ -469,7 +469,8 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
     {
         "tensorflow.layers.batch_normalization", "tensorflow.layers.dense", "tensorflow.layers.dropout",
         "tensorflow.layers.conv2d", "tensorflow.layers.max_pooling2d", "tensorflow.layers.average_pooling2d",
-        "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.layers.batch_norm",
+        "tensorflow.layers.conv2d_transpose", "tensorflow.contrib.layers.fully_connected",
+        "tensorflow.contrib.layers.batch_norm",
         "tensorflow.nn.conv2d", "tensorflow.nn.bias_add", "tensorflow.nn.max_pool",
         "tensorflow.nn.avg_pool", "tensorflow.matmul",
         "tensorflow.contrib.layers.conv2d", "tensorflow.contrib.layers.convolution2d",
@@ -485,6 +486,7 @@ RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "tensorflow.keras.layers.Activation": (("activation", 0),),
     "tensorflow.layers.dense": (("activation", 2),),
     "tensorflow.layers.conv2d": (("activation", 7),),
+    "tensorflow.layers.conv2d_transpose": (("activation", 6),),
     "tensorflow.contrib.layers.fully_connected": (("activation_fn", 2), ("normalizer_fn", 3)),
     "tensorflow.contrib.layers.batch_norm": (("activation_fn", 5),),
     "tensorflow.contrib.layers.conv2d": (("activation_fn", 6), ("normalizer_fn", 7)),
@@ -604,6 +606,37 @@ run (``planning.dense_helpers``): the TF1 layer making the same scope, weight, b
 DENSE_KERNEL = "kernel"
 """The weight's name in ``tf.layers.dense`` and Keras ``Dense`` (a dense helper's may differ: ``Matrix``)."""
 DENSE_BIAS = "bias"
+CONV_HELPER_LAYER = "layers.conv2d"
+CONV_TRANSPOSE_HELPER_LAYER = "layers.conv2d_transpose"
+HELPER_CONVOLUTIONS: dict[str, str] = {
+    "tensorflow.nn.conv2d": CONV_HELPER_LAYER,
+    "tensorflow.nn.conv2d_transpose": CONV_TRANSPOSE_HELPER_LAYER,
+}
+"""The convolution of a convolution helper (DCGAN's ``conv2d`` / ``deconv2d``) and the TF1 layer each of
+its calls is written as (``analysis.dense_helpers``): ``tf.nn.conv2d(x, w, strides=[1, d_h, d_w, 1],
+padding=P)`` is ``tf.layers.conv2d(x, out, (k_h, k_w), (d_h, d_w), padding=p)`` with a ``[k_h, k_w, in,
+out]`` kernel, ``tf.nn.conv2d_transpose(x, w, output_shape, strides)`` (SAME) is
+``tf.layers.conv2d_transpose`` with a ``[k_h, k_w, out, in]`` kernel, the layouts Keras keeps."""
+HELPER_LAYERS: dict[str, tuple[str, str]] = {
+    DENSE_HELPER_LAYER: ("tf.get_variable times tf.matmul", "Dense"),
+    CONV_HELPER_LAYER: ("tf.get_variable convolved by tf.nn.conv2d", "Conv2D"),
+    CONV_TRANSPOSE_HELPER_LAYER: (
+        "tf.get_variable under tf.nn.conv2d_transpose",
+        "Conv2DTranspose",
+    ),
+}
+"""Each helper layer: what its helper computes (said in its reasons) and the Keras class it becomes."""
+HELPER_CONVOLUTION_PARAMS: dict[str, tuple[str, ...]] = {
+    "tensorflow.nn.conv2d": ("input", "filter", "strides", "padding"),
+    "tensorflow.nn.conv2d_transpose": ("value", "filter", "output_shape", "strides", "padding"),
+}
+"""The leading parameters of TF 1.15's convolutions a helper may pass (positionally or by keyword); any
+other (``data_format``, ``dilations``...) leaves the helper."""
+BIAS_ADD = "tensorflow.nn.bias_add"
+RESHAPE = "tensorflow.reshape"
+ABSENT_FROM_TF1 = frozenset({"tensorflow.nn.deconv2d"})
+"""Functions TF 1.15 lacks (measured: ``hasattr(tf.nn, "deconv2d")`` is False): DCGAN's ``except
+AttributeError:`` fallback to one raises AttributeError in turn, so only the ``try:`` body ever ran."""
 VARIABLE_LISTS = frozenset({
     "tensorflow.trainable_variables", "tensorflow.global_variables", "tensorflow.all_variables",
     "tensorflow.model_variables", "tensorflow.local_variables", "tensorflow.get_collection",
@@ -645,6 +678,11 @@ _CONV_PARAMS = (
     "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
     "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name",
 )  # fmt: skip
+_CONV_TRANSPOSE_PARAMS = (
+    "filters", "kernel_size", "strides", "padding", "data_format", "activation", "use_bias",
+    "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+    "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name",
+)  # fmt: skip
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format", "name")
 _LAYER_UNSUPPORTED = frozenset({"reuse", "trainable"})
 LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {
@@ -664,6 +702,10 @@ LAYERS: dict[str, LayerSpec] = {
     "tensorflow.layers.conv2d": LayerSpec(
         "tf.keras.layers.Conv2D", _CONV_PARAMS, unsupported=_LAYER_UNSUPPORTED, auto_name="conv2d",
         keras_positional=("filters", "kernel_size", "strides"),
+    ),
+    "tensorflow.layers.conv2d_transpose": LayerSpec(
+        "tf.keras.layers.Conv2DTranspose", _CONV_TRANSPOSE_PARAMS, unsupported=_LAYER_UNSUPPORTED,
+        auto_name="conv2d_transpose", keras_positional=("filters", "kernel_size", "strides"),
     ),
     "tensorflow.layers.max_pooling2d": LayerSpec(
         "tf.keras.layers.MaxPooling2D", _POOL_PARAMS, unsupported=_LAYER_UNSUPPORTED, auto_name="max_pooling2d",
@@ -758,10 +800,13 @@ the whole input into one value whatever the stride: ``max_pool2d`` the Keras glo
 ``keepdims=True``, which needs no size when it is made; ``avg_pool2d`` the small emitted class
 ``WHOLE_AVERAGE_POOL`` (BN003), which runs TF1's ``AvgPool`` kernel over the input's spatial size: Keras's
 ``GlobalAveragePooling2D`` takes a mean, whose rounding differs from the kernel's by up to 2.4e-7
-(measured on TF 2.21; the gradients are the same)."""
+(measured on TF 2.21; the gradients are the same). ``tf.layers.conv2d_transpose`` is Keras's
+``Conv2DTranspose`` (the same parameters, defaults and ``[k_h, k_w, filters, in]`` kernel; both compute
+the output size from the input's, "same": input times strides)."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
+    "tf.keras.layers.Conv2DTranspose": (("kernel", None), ("bias", "use_bias")),
     KERAS_BN_CLASS: (
         ("gamma", "scale"),
         ("beta", "center"),
@@ -1041,6 +1086,9 @@ TF1_TRAINABLE_WEIGHTS: dict[str, TrainableWeights] = {
         "name", (("kernel", None, True), ("bias", "use_bias", True))
     ),
     "tensorflow.layers.conv2d": TrainableWeights(
+        "name", (("kernel", None, True), ("bias", "use_bias", True))
+    ),
+    "tensorflow.layers.conv2d_transpose": TrainableWeights(
         "name", (("kernel", None, True), ("bias", "use_bias", True))
     ),
     "tensorflow.layers.batch_normalization": TrainableWeights(

@@ -199,6 +199,47 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
 )
 
 
+HIDDEN = (
+    'h = tf.layers.batch_normalization(linear(x, 4, "hidden", stddev=0.1), training=is_training)'
+)
+UNPACKED = (
+    'pre, hidden_w, hidden_b = linear(x, 4, "hidden", stddev=0.1, with_w=True)\n'
+    "h = tf.layers.batch_normalization(pre, training=is_training)"
+)
+
+
+def test_with_w_true_whose_variables_are_read_nowhere_binds_the_output_alone() -> None:
+    """``pre, hidden_w, hidden_b = linear(..., with_w=True)`` with the two variables read nowhere: the
+    statement becomes ``pre = <the layer call>`` (the names bound nowhere else, the same graph)."""
+    source = textwrap.dedent(WITH_W + PROGRAM[len(HELPER) :].replace(HIDDEN, UNPACKED))
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert "hidden_w" not in result.code and "pre = hidden(x)" in result.code, result.code
+    assert "h = batch_normalization(pre, training=is_training)" in result.code, result.code
+    assert rewrite_source(result.code).status is Status.UNCHANGED
+
+
+DCGAN_LINEAR = WITH_TRY.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").replace(
+    "        return tf.matmul(input_, matrix) + bias\n",
+    "        if with_w:\n"
+    "            return tf.matmul(input_, matrix) + bias, matrix, bias\n"
+    "        else:\n"
+    "            return tf.matmul(input_, matrix) + bias\n",
+)
+
+
+@pytest.mark.parametrize(
+    "helper", [WITH_TRY, WITH_W, DCGAN_LINEAR], ids=["try", "with-w", "dcgan-linear"]
+)
+def test_dcgans_try_and_with_w_make_the_same_dense_layers(helper: str) -> None:
+    """DCGAN's ``linear`` as written there: the ``try:`` around the weight only adds a hint to the
+    ValueError it re-raises (the same weight when it runs), and ``with_w`` False (its default at
+    every call) returns the product alone: the same Dense layers as the plain helper."""
+    source = helper + PROGRAM[len(HELPER) :]
+    result = assert_rewrite(source, PROGRAM_AFTER)
+    assert any("dense helper `linear` removed" in s.message for s in result.applied)
+
+
 @pytest.mark.parametrize(
     ("source", "at", "reason"),
     [
@@ -219,16 +260,52 @@ WITH_W = HELPER.replace("bias_start=0.0):", "bias_start=0.0, with_w=False):").re
             id="initializer-value-computed",
         ),
         pytest.param(
-            WITH_TRY + PROGRAM[len(HELPER) :],
+            WITH_TRY.replace("            raise\n", "            matrix = None\n")
+            + PROGRAM[len(HELPER) :],
             "try:",
-            "`try:` around the variables",
-            id="dcgan-try",
+            "`try:` other than one statement whose handler re-raises what it caught",
+            id="try-swallowing-the-error",
         ),
         pytest.param(
-            WITH_W + PROGRAM[len(HELPER) :],
+            WITH_TRY.replace("except ValueError as err", "except (ValueError, TypeError) as err")
+            + PROGRAM[len(HELPER) :],
+            "try:",
+            "`try:` other than one statement whose handler re-raises what it caught",
+            id="try-catching-other-errors",
+        ),
+        pytest.param(
+            WITH_W.replace("+ bias, matrix, bias", "+ bias, bias, matrix") + PROGRAM[len(HELPER) :],
+            "with tf.variable_scope(",
+            "the variables returned with the output are not the weight and bias",
+            id="with-w-returning-other-variables",
+        ),
+        pytest.param(
+            WITH_W.replace("+ bias, matrix, bias", "* 2.0 + bias, matrix, bias")
+            + PROGRAM[len(HELPER) :],
             "if with_w:",
-            "expected `return tf.matmul(input, weight) + bias` here",
-            id="dcgan-with-w",
+            "expected `if with_w: return out, weight, bias` then `return out`",
+            id="with-w-returning-another-output",
+        ),
+        pytest.param(
+            WITH_W
+            + PROGRAM[len(HELPER) :].replace(
+                'linear(tf.nn.relu(h), 1, "out", bias_start=0.5)',
+                'linear(tf.nn.relu(h), 1, "out", bias_start=0.5, with_w=True)[0]',
+            ),
+            "with_w=True",
+            "`with_w` is True at this call and the weight or bias it returns is read (or not "
+            "bound to a name of its own, read nowhere): they would be the Keras layer's `kernel` "
+            "and `bias` attributes",
+            id="with-w-true-indexed",
+        ),
+        pytest.param(
+            WITH_W
+            + PROGRAM[len(HELPER) :]
+            .replace(HIDDEN, UNPACKED)
+            .replace("update_ops = ", "penalty = tf.nn.l2_loss(hidden_w)\nupdate_ops = "),
+            "pre, hidden_w, hidden_b = ",
+            "`with_w` is True at this call and the weight or bias it returns is read",
+            id="with-w-true-weight-read",
         ),
         pytest.param(
             PROGRAM.replace(", initializer=tf.constant_initializer(bias_start)", ""),
@@ -497,3 +574,36 @@ def test_a_filter_by_a_substring_away_from_the_weights_name_keeps_the_helper() -
     module = cst.parse_module(source)
     found = dense_helpers.read(module, AliasTable.build(module))
     assert not found.refusals and len(found.found) == 1
+
+
+BRANCHES = (
+    HELPER
+    + """
+def net(x, labels=None):
+    with tf.variable_scope("net"):
+        if labels is None:
+            h = linear(x, 4, "hidden")
+        elif labels is False:
+            h = linear(x, 4, "hidden") * 2.0
+        else:
+            h = linear(tf.concat([x, labels], 1), 4, "hidden")
+        AFTER
+        return h
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("after", "refused"),
+    [("h = tf.nn.relu(h)", False), ('h = linear(h, 4, "hidden")', True)],
+    ids=["branches-only", "again-after-the-if"],
+)
+def test_calls_in_exclusive_branches_make_their_scope_once(after: str, refused: bool) -> None:
+    """DCGAN's discriminator makes ``d_h0_conv`` in both branches of ``if not self.y_dim: / else:``:
+    one run takes one branch, so the scope is made once; a call after the ``if`` makes it again."""
+    module = cst.parse_module(textwrap.dedent(BRANCHES.replace("AFTER", after)))
+    found = dense_helpers.read(module, AliasTable.build(module))
+    reasons = [reason for _, reason in found.refusals]
+    assert bool(reasons) is refused, reasons
+    if refused:
+        assert 'a second call making the scope "hidden" in the same body' in reasons[0]

@@ -70,7 +70,9 @@ def small_statements(body: cst.CSTNode) -> list[cst.BaseSmallStatement]:
     return found
 
 
-def block_body(node: cst.FunctionDef | cst.With | cst.If) -> tuple[cst.BaseStatement, ...]:
+def block_body(
+    node: cst.FunctionDef | cst.With | cst.If | cst.Else | cst.Try | cst.ExceptHandler,
+) -> tuple[cst.BaseStatement, ...]:
     """The statements of a compound statement's indented block (none for a one-line body)."""
     body = node.body
     return tuple(body.body) if isinstance(body, cst.IndentedBlock) else ()

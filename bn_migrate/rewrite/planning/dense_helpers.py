@@ -9,7 +9,9 @@ calls as any other ``tf.layers.dense`` (BN001: one Keras ``Dense`` layer per sco
 after it; in a builder, created in its class's ``__init__``), or leave the file with their reasons.
 The report's variable mapping gives the weight its TF1 name back (``d/d_h1_lin/Matrix`` ->
 ``d/d_h1_lin/kernel``), and sites found in the written-out module are given back at the lines of the
-file (``Expanded.site``).
+file (``Expanded.site``). Convolution helpers (DCGAN's ``conv2d`` / ``deconv2d``) are written alike as
+``tf.layers.conv2d`` / ``tf.layers.conv2d_transpose`` calls with the call's ``kernel_size``, ``strides``
+and ``padding`` (``HelperCall.options``); their ``w`` / ``biases`` are given back the same way.
 """
 
 from __future__ import annotations
@@ -64,15 +66,27 @@ class Expanded:
             where = positions.get(helper.definition)
             line = where.start.line if where is not None else 1
             names = ", ".join(f"`{scope}`" for scope in sorted(helper.scopes))
+            renamed = [
+                f"`<scope>/{old}` is the Keras `<scope>/{new}`"
+                for old, new in (
+                    (helper.weight_name, api.DENSE_KERNEL),
+                    (helper.bias_name, api.DENSE_BIAS),
+                )
+                if old != new
+            ]
+            if helper.layer == api.DENSE_HELPER_LAYER:
+                made = "dense helper", "weight, bias and product"
+            else:
+                made = "convolution helper", "kernel, bias and output"
             sites.append(
                 Site(
                     RULE,
                     line,
                     1,
-                    f"dense helper `{helper.definition.name.value}` removed: each of its "
-                    f"{len(helper.calls)} calls is the tf.layers.dense call making the same scope, "
-                    f"weight, bias and product ({names}), migrated as such; TF1's "
-                    f"`<scope>/{helper.weight_name}` is the Keras `<scope>/{api.DENSE_KERNEL}`",
+                    f"{made[0]} `{helper.definition.name.value}` removed: each of its "
+                    f"{len(helper.calls)} calls is the tf.{helper.layer} call making the same "
+                    f"scope, {made[1]} ({names}), migrated as such; "
+                    + ("TF1's " + " and ".join(renamed) if renamed else "the same variable names"),
                 )
             )
         return sites
@@ -116,7 +130,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         helpers.refusals.append(
             (
                 helper.definition,
-                f"`{helper.definition.name.value}` is not made a Keras Dense layer: {reason}",
+                dense_helpers.refusal(helper.definition, helper.layer, reason),
             )
         )
     if helpers.refusals:
@@ -125,7 +139,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         return Expanded(module, helpers)
     removed = {id(helper.definition) for helper in helpers.found}
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
-    result = module.visit(_WriteOut(removed, calls, f"{tf}.{api.DENSE_HELPER_LAYER}"))
+    result = module.visit(_WriteOut(removed, calls, tf))
     assert isinstance(result, cst.Module)
     positions = node_positions(module)
     starts: dict[int, int] = {}
@@ -152,11 +166,24 @@ class _WriteOut(cst.CSTTransformer):
         self,
         removed: set[int],
         calls: dict[int, tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall]],
-        layer: str,
+        tf: str,
     ) -> None:
         self.removed = removed
         self.calls = calls
-        self.layer = cst.parse_expression(layer)
+        self.tf = tf
+        self.unpacked = {
+            id(call.unpacked) for _, call in calls.values() if call.unpacked is not None
+        }
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        """``out, w, b = helper(..., with_w=True)`` (``w`` and ``b`` read nowhere): ``out = layer``."""
+        if id(original_node) not in self.unpacked:
+            return updated_node
+        target = updated_node.targets[0].target
+        assert isinstance(target, (cst.Tuple, cst.List))
+        first = target.elements[0].value
+        assert isinstance(first, cst.Name)  # analysis.dense_helpers._unpacked
+        return updated_node.with_changes(targets=[cst.AssignTarget(first)])
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         found = self.calls.get(id(original_node))
@@ -169,13 +196,14 @@ class _WriteOut(cst.CSTTransformer):
         inputs = written.get(id(call.inputs), call.inputs)  # a helper call inside: written out too
         units = written.get(id(call.units), call.units)
         args = [cst.Arg(value=inputs), cst.Arg(value=units)]
+        args.extend(_keyword(keyword, value.deep_clone()) for keyword, value in call.options)
         if helper.kernel_initializer is not None:
             args.append(
                 _keyword("kernel_initializer", _bound(helper.kernel_initializer, call.literals))
             )
         args.append(_keyword("bias_initializer", _bound(helper.bias_initializer, call.literals)))
         args.append(_keyword("name", cst.SimpleString(quoted(call.scope))))
-        return cst.Call(func=self.layer.deep_clone(), args=args)
+        return cst.Call(func=cst.parse_expression(f"{self.tf}.{helper.layer}"), args=args)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         kept: list[cst.BaseStatement] = []

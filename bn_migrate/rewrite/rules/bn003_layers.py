@@ -1,7 +1,7 @@
 """BN003: other TF1 layer functions -> Keras 3 layers created once.
 
-``tf.layers.dense`` / ``conv2d`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten`` / ``dropout``
-and contrib/slim ``fully_connected`` / ``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` (stride 2 written out)
+``tf.layers.dense`` / ``conv2d`` / ``conv2d_transpose`` / ``max_pooling2d`` / ``average_pooling2d`` / ``flatten``
+/ ``dropout`` and contrib/slim ``fully_connected`` / ``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` (stride 2 written out)
 / ``flatten`` become Keras layers with the same arguments (contrib's renamed: ``num_outputs`` ->
 units/filters, ``activation_fn`` -> activation with its ReLU default written out, ``stride`` -> strides,
 ``rate`` -> dilation_rate, conv2d's "SAME" padding default written out, ``weights_initializer`` ->

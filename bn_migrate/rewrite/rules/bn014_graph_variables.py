@@ -21,7 +21,24 @@ literal scope (or none: ``Linear``) and literal initializer values is the ``tf.l
 the same scope, variables and product, so it becomes one Keras ``Dense`` per scope with those
 initializers (BN003), and the report maps ``<scope>/Matrix`` to ``<scope>/kernel``. A helper not exactly
 that shape, or a call computing its scope or an initializer value, leaves the file with the condition at
-its line (``analysis.dense_helpers``).
+its line (``analysis.dense_helpers``). DCGAN's own spelling is read too: the ``try:`` around the weight
+whose ``except ValueError as err:`` only adds to the message and re-raises, and ``if with_w: return out,
+matrix, bias`` / ``else: return out`` (``out, w, b = linear(..., with_w=True)`` with ``w`` and ``b``
+read nowhere binds ``out`` alone; a call whose weight or bias is read is left: they would be the Keras
+layer's ``kernel`` and ``bias``).
+
+Convolution helpers, DCGAN's ``conv2d`` (``tf.get_variable('w', [k_h, k_w, input_.get_shape()[-1],
+output_dim], initializer=...)``, ``tf.nn.conv2d(input_, w, strides=[1, d_h, d_w, 1], padding='SAME')``,
+``tf.get_variable('biases', [output_dim], initializer=...)`` and ``tf.reshape(tf.nn.bias_add(conv,
+biases), conv.get_shape())`` under ``tf.variable_scope(name)``) and ``deconv2d`` (a ``[k_h, k_w,
+output_shape[-1], in]`` kernel, ``tf.nn.conv2d_transpose(input_, w, output_shape=output_shape,
+strides=[1, d_h, d_w, 1])`` under DCGAN's ``try: / except AttributeError: tf.nn.deconv2d(...)``, which
+TF 1.15 lacks), are written out alike: each call with literal sizes is the ``tf.layers.conv2d`` /
+``tf.layers.conv2d_transpose`` call with ``kernel_size=(k_h, k_w)``, ``strides=(d_h, d_w)``,
+``padding="same"`` and the helper's initializers, then a Keras ``Conv2D`` / ``Conv2DTranspose``; the report
+maps ``<scope>/w`` to ``<scope>/kernel`` and ``<scope>/biases`` to ``<scope>/bias``. A transposed call's
+``output_shape`` must be ``[batch, H, W, C]`` with H and W integers its strides divide: TF1 ran it only
+from an input of ``ceil(H / d_h)`` rows, so then the input has ``H / d_h`` rows and Keras makes H.
 """
 
 from __future__ import annotations
