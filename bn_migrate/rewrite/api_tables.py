@@ -643,6 +643,15 @@ VARIABLE_LISTS = frozenset({
     "tensorflow.moving_average_variables", "tensorflow.get_collection_ref",
 })  # fmt: skip
 """Functions listing variables by (a prefix of) their TF1 names: a string passed to one selects by name."""
+TEXT_PASSING = frozenset({
+    "builtins.str", "builtins.repr", "builtins.list", "builtins.tuple", "builtins.sorted",
+    "builtins.reversed", "builtins.dict", "builtins.set", "builtins.frozenset", "json.dumps",
+    "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext",
+})  # fmt: skip
+"""Functions whose result holds (parts of) the text of their arguments: where the result goes, the
+string goes."""
+FILE_WRITES = frozenset({"write", "writelines"})
+"""Methods of a file ``open`` returned that write their argument out."""
 
 
 WHOLE_AVERAGE_POOL = "WholeAveragePooling2D"
@@ -1487,6 +1496,20 @@ INTEGER_FLAG_DEFINES = frozenset(
     f"{module}.DEFINE_integer" for module in (FLAGS_MODULE, ABSL_FLAGS)
 )
 """Flag definitions, and those whose value is an int (``StopAtStepHook(last_step=FLAGS.steps)``)."""
+TEXT_OUTPUTS: dict[str, tuple[tuple[int, ...] | None, tuple[str, ...]]] = {
+    "builtins.print": (None, ("sep", "end")),
+    "builtins.open": ((0, 1, 2, 3, 4, 5), ("file", "mode", "buffering", "encoding", "errors", "newline")),
+    "json.dump": ((0,), ("obj",)),
+    **{
+        f"{module}.{name}": ((2,), ("help", "docstring"))
+        for module in (FLAGS_MODULE, ABSL_FLAGS)
+        for name in _WRAPPED_DEFINES
+    },
+}  # fmt: skip
+"""Functions whose arguments (these positions, these keywords) are only written out or used as a file's
+name or mode, never compared with anything: a printed message, ``open``'s path and mode, what
+``json.dump`` writes, a flag's help text (None: every positional argument). A string reaching only them
+selects no variable."""
 FLAG_RENAMES: dict[str, OpRenameSpec] = {
     **{
         f"{FLAGS_MODULE}.{name}": OpRenameSpec(

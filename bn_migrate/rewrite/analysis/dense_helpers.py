@@ -78,6 +78,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import (
     block_body,
     call_target,
@@ -1097,6 +1098,7 @@ def _names_elsewhere(
                 selecting.update(id(string) for string in _strings_in(node))
 
     walk(module, Strings())
+    uses: StringUses | None = None
     for string in strings:
         text = _string(string) or ""
         if text in scopes:
@@ -1113,6 +1115,10 @@ def _names_elsewhere(
             ),
             None,
         )
+        if clash is not None and id(string) not in selecting:
+            uses = uses or StringUses(module, aliases)
+            if uses.only_written_out(string):  # a file mode, a printed message...
+                continue
         if clash is not None:
             raise _Refused(
                 string,
