@@ -45,6 +45,13 @@ WRITTEN_OUT = {
         '            lines += "var %s;" % (fs,)\n'
         '        out.write(" ".join(lines.replace("\'", "").split()))\n'
     ),
+    "beside-an-eval-method": (
+        "def save(path, t):\n"
+        '    mode = "w"\n'
+        "    print(t.eval())\n"
+        "    with open(path, mode) as f:\n"
+        "        pass\n"
+    ),
 }
 
 MAY_MATCH = {
@@ -75,6 +82,7 @@ MAY_MATCH = {
     "flag-name": 'import tensorflow as tf\ntf.app.flags.DEFINE_string("w", "", "help")\n',
     "flag-default": 'import tensorflow as tf\ntf.app.flags.DEFINE_string("mode", "w", "help")\n',
     "local-read-by-locals": ('def save(path):\n    mode = "w"\n    print(locals())\n'),
+    "local-read-by-eval": 'def save(path):\n    mode = "w"\n    print(eval("mo" + "de"))\n',
     "unpacked": 'def f(g):\n    for mode, x in [("w", 1)]:\n        g(mode)\n',
 }
 
@@ -159,3 +167,28 @@ def test_a_w_reaching_a_match_or_an_unknown_use_still_refuses(
     reason = f"this string may select variables by name (it overlaps `{clash}`)"
     found = [s for s in result.left if s.rule == "BN014" and s.line == line and reason in s.message]
     assert found, (line, sorted((s.line, s.rule, s.message) for s in result.left))
+
+
+SHOW = "def show(variables):\n    for v in variables:\n        if TEXT in v.name:\n            print(v.name)\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "clash"),
+    [('"lin/"', None), ('"c1/w"', "w"), ('"_w"', "w"), ('"c1/ker"', "kernel"), ('"w.*"', "w")],
+)
+def test_a_name_filter_keeps_the_conv_helper_unless_it_covers_part_of_a_weights_name(
+    text: str, clash: str | None
+) -> None:
+    """DCGAN's ``"lin/" in w.name``: no variable's name has ``kernel`` then ``in/`` (``:`` or ``/``
+        follows the weight's name), so it selects alike among TF1's and Keras's names; before, it was
+        said to overlap ``kernel`` (its ``l``). ``"c1/w"`` selects TF1's kernel only, and a regular
+        expression may match anything: those still refuse, and so does any string holding a weight's name
+    (``"_w"``: this test does not tell how a string is cut before it is matched)."""
+    source = _with(SHOW.replace("TEXT", text))
+    result = rewrite_source(source)
+    if clash is None:
+        assert result.status is Status.CHANGED and not result.left, result.left
+        return
+    assert result.status is Status.SKIPPED and result.code == source
+    reason = f"this string may select variables by name (it overlaps `{clash}`)"
+    assert [s for s in result.left if s.rule == "BN014" and reason in s.message], result.left

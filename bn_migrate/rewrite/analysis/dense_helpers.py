@@ -1152,16 +1152,39 @@ def _strings_in(node: cst.CSTNode) -> list[cst.SimpleString]:
     return found
 
 
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+
+
 def overlaps(text: str, name: str) -> bool:
-    """``text`` found in a variable name would cover part of ``name`` (its last component): it holds
-    or is held by ``name``, ends with a start of ``name`` or starts with an end of it."""
+    """``text`` found in a variable's name would cover part of ``name``, that name's last component:
+    placed over the name, the two agree where they meet, a ``/`` comes before ``name`` and ``:`` or
+    ``/`` after it (``scope/name:0``, the slot ``scope/name/Adam:0``, ``scope/name/read``, a
+    checkpoint's ``scope/name``). So ``"hidden/M"`` and ``"rix:0"`` overlap ``Matrix``, ``"ix_"``
+    does not (no ``_`` follows ``Matrix``), nor ``"lin/"`` ``kernel``. A text with a regular
+    expression's special characters (``re.match(text, v.name)``, ``tf.get_collection(key, text)``)
+    may match anything: it overlaps."""
     if not text:
         return False
-    if text in name or name in text:
+    if not _REGEX_SPECIAL.isdisjoint(text):
         return True
-    ends_inside = any(name.startswith(text[i:]) for i in range(1, len(text)))
-    starts_inside = any(text.startswith(name[j:]) for j in range(1, len(name)))
-    return ends_inside or starts_inside
+    return any(_placed(text, name, start) for start in range(1 - len(name), len(text)))
+
+
+def _placed(text: str, name: str, start: int) -> bool:
+    """``name`` can begin at ``text[start]`` (``start`` < 0: before the text) in a variable's name."""
+    for index, char in enumerate(text):
+        inside = index - start
+        if 0 <= inside < len(name):
+            expected = name[inside]
+        elif inside == -1:
+            expected = "/"
+        elif inside == len(name):
+            expected = ":/"
+        else:
+            continue
+        if char not in expected:
+            return False
+    return True
 
 
 def _string(node: cst.SimpleString) -> str | None:

@@ -165,6 +165,10 @@ class StringUses:
                 if node.value == name or node.value in _NAMESPACE_READERS:
                     found.append(node)
 
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                walk(node.value, self)  # ``x.eval``: a label, not the built-in
+                return False
+
         walk(function if isinstance(function, cst.Module) else function.body, Names())
         return found
 
