@@ -40,7 +40,8 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
   the second unless the scope reuses by then, which is not decided here);
 - no string elsewhere in the module names a call's scope, or holds the weight's TF1 name or
   ``kernel``, and no string selecting variables by name overlaps them (``"lin/M"``): a program
-  selecting variables by name would select others.
+  selecting variables by name would select others. A string whose text is only ever written out (a
+  file mode, a printed message: ``analysis.string_uses``) selects nothing and is not counted.
 
 DCGAN's own ``linear`` is read too. Its ``try:`` around the weight, ``except ValueError as err: msg =
 ...; err.args = err.args + (msg,); raise``, re-raises what it caught with a hint: when the weight is made
@@ -1070,7 +1071,8 @@ def _names_elsewhere(
     """No string outside the helper and its calls' scopes names a scope, or holds a name the helper's
     variables have and the Keras layer's do not (or the reverse); no string that selects variables by
     name (read beside a ``.name``, or passed to a variable list such as ``tf.trainable_variables``)
-    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``)."""
+    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``). A string not read
+    beside a name whose text is only written out (``open(path, "w")``) holds nothing that matters."""
     scopes = {call.scope for call in calls}
     own = {id(call.written_scope) for call in calls}
     renamed = [(body.weight_name, api.DENSE_KERNEL), (body.bias_name, api.DENSE_BIAS)]
