@@ -7,6 +7,8 @@ cannot follow, still does."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import pytest
@@ -16,6 +18,10 @@ from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import Status
 from tests.rewrite.test_conv_helpers import PROGRAM
+from tests.rewrite.test_flat_dcgan import migrate_and_check
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 WRITTEN_OUT = {
     "file-mode": 'with open("log.txt", "w") as log:\n    pass\n',
@@ -192,3 +198,28 @@ def test_a_name_filter_keeps_the_conv_helper_unless_it_covers_part_of_a_weights_
     assert result.status is Status.SKIPPED and result.code == source
     reason = f"this string may select variables by name (it overlaps `{clash}`)"
     assert [s for s in result.left if s.rule == "BN014" and reason in s.message], result.left
+
+
+SAVED = """
+
+def save(path, values):
+    with open(path, "w") as out:
+        out.write("%s" % ({"w": [float(v) for v in values]},))
+
+
+save(os.devnull, [value])
+"""
+
+
+@pytest.mark.slow
+def test_a_program_writing_its_w_to_a_file_migrates_equivalent(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """The conv helpers' program that then writes its loss under the key "w" to a file (file mode "w",
+    DCGAN's ``to_json`` shape): migrated (before: left at the mode), the migration runs on TF 2.21 and is
+    EQUIVALENT, and a planted momentum in it is found DIFFERENT."""
+    source = textwrap.dedent(PROGRAM).removeprefix("\n")
+    source = source.replace("import numpy as np\n", "import os\n\nimport numpy as np\n", 1) + SAVED
+    text = "BatchNormalization(momentum=0.99"
+    code, _, _ = migrate_and_check(source, tmp_path, old_cache, (text, text.replace("0.99", "0.5")))
+    assert SAVED in code and "def conv2d" not in code
