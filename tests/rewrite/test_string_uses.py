@@ -58,6 +58,7 @@ WRITTEN_OUT = {
         "    with open(path, mode) as f:\n"
         "        pass\n"
     ),
+    "printed-to-a-file": 'def f(p):\n    with open(p, "a") as log:\n        print("w", file=log)\n',
 }
 
 MAY_MATCH = {
@@ -89,6 +90,20 @@ MAY_MATCH = {
     "flag-default": 'import tensorflow as tf\ntf.app.flags.DEFINE_string("mode", "w", "help")\n',
     "local-read-by-locals": ('def save(path):\n    mode = "w"\n    print(locals())\n'),
     "local-read-by-eval": 'def save(path):\n    mode = "w"\n    print(eval("mo" + "de"))\n',
+    "printed-to-an-object": 'def f(obj):\n    print("w", file=obj)\n',
+    "json-dump-to-an-object": 'import json\ndef f(obj):\n    json.dump({"w": 1}, obj)\n',
+    "json-dump-custom-encoder": (
+        "import json\n"
+        "def f(path, encoder):\n"
+        "    with open(path) as fp:\n"
+        '        json.dump({"w": 1}, fp, cls=encoder)\n'
+    ),
+    "sorted-by-a-key": 'def f(g):\n    print(sorted(["w"], key=g))\n',
+    "flag-help-in-other-flag-values": (
+        "import tensorflow as tf\n"
+        "def f(values):\n"
+        '    tf.app.flags.DEFINE_string("mode", "", "the width", flag_values=values)\n'
+    ),
     "unpacked": 'def f(g):\n    for mode, x in [("w", 1)]:\n        g(mode)\n',
 }
 

@@ -119,15 +119,10 @@ class StringUses:
     def _argument_out(self, call: cst.Call, arg: cst.Arg, seen: set[int]) -> bool:
         target = self._target(call.func)
         if target in api.TEXT_OUTPUTS:
-            positions, keywords = api.TEXT_OUTPUTS[target]
-            if arg.keyword is not None:
-                return arg.keyword.value in keywords
-            if positions is None:
-                return True
-            index = next(i for i, a in enumerate(call.args) if a is arg)
-            return index in positions and not any(a.star for a in call.args[:index])
+            return self._written_out(call, arg, api.TEXT_OUTPUTS[target])
         if target in api.TEXT_PASSING:
-            return self._flows_out(call, seen)
+            plain = all(a.keyword is None and not a.star for a in call.args)
+            return plain and self._flows_out(call, seen)
         if not isinstance(call.func, cst.Attribute):
             return False
         receiver, method = call.func.value, call.func.attr.value
@@ -140,6 +135,30 @@ class StringUses:
         if method in ("append", "extend", "insert", "add") and self._always(receiver, _CONTAINERS):
             return self._name_out(receiver, seen)
         return False
+
+    def _written_out(self, call: cst.Call, arg: cst.Arg, output: api.TextOutput) -> bool:
+        """``arg`` of ``call`` is one that ``output`` only writes out, to standard output or a file."""
+        if any(a.star for a in call.args):
+            return False
+        positional = [a for a in call.args if a.keyword is None]
+        stream_at, stream_keyword = output.stream or (None, None)
+        streams = [
+            a for a in call.args if a.keyword is not None and a.keyword.value == stream_keyword
+        ]
+        if stream_at is not None and stream_at < len(positional):
+            streams.append(positional[stream_at])
+        for stream in streams:
+            if not (isinstance(stream.value, cst.Name) and self._opened_file(stream.value)):
+                return False
+        allowed = (*output.keywords, *output.others, stream_keyword)
+        if any(a.keyword is not None and a.keyword.value not in allowed for a in call.args):
+            return False
+        if output.most is not None and len(positional) > output.most:
+            return False
+        if arg.keyword is not None:
+            return arg.keyword.value in output.keywords
+        index = next(i for i, a in enumerate(positional) if a is arg)
+        return output.positions is None or index in output.positions
 
     def _target(self, func: cst.BaseExpression) -> str | None:
         if (
