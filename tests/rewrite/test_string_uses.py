@@ -104,6 +104,12 @@ MAY_MATCH = {
         "def f(values):\n"
         '    tf.app.flags.DEFINE_string("mode", "", "the width", flag_values=values)\n'
     ),
+    "class-attribute": (
+        "def f(variables):\n"
+        "    class Settings:\n"
+        '        pattern = "w"\n'
+        "    print([v for v in variables if Settings.pattern in v.name])\n"
+    ),
     "unpacked": 'def f(g):\n    for mode, x in [("w", 1)]:\n        g(mode)\n',
 }
 

@@ -170,11 +170,15 @@ class StringUses:
             return f"builtins.{func.value}"
         return self.aliases.qualify(func)
 
-    def _function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+    def _scope(self, node: cst.CSTNode) -> cst.FunctionDef | cst.Module | None:
+        """The function, or the module, whose names ``node`` sees; None in a class body (its names
+        are read as attributes too, ``C.name``, which are not followed)."""
         parent = self.parents.get(id(node))
-        while parent is not None and not isinstance(parent, cst.FunctionDef):
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.ClassDef)):
             parent = self.parents.get(id(parent))
-        return parent
+        if isinstance(parent, cst.ClassDef):
+            return None
+        return parent or self.module
 
     def _occurrences(self, function: cst.FunctionDef | cst.Module, name: str) -> list[cst.Name]:
         found: list[cst.Name] = []
@@ -193,9 +197,9 @@ class StringUses:
 
     def _name_out(self, name: cst.Name, seen: set[int]) -> bool:
         """Every read of ``name`` (bound in a function) sends the value only out."""
-        function = self._function(name)
-        if function is None:
-            return False  # a module-level name: any module may read it
+        function = self._scope(name)
+        if not isinstance(function, cst.FunctionDef):
+            return False  # a module-level name (any module may read it), a class attribute
         key = hash((id(function), name.value))
         if key in seen:
             return True
@@ -253,7 +257,9 @@ class StringUses:
     def _bindings(self, name: cst.Name) -> list[cst.CSTNode] | None:
         """The nodes binding ``name`` in its function (their parents), None when not all are known. At
         module level, every binding of the name in the module (in its functions too) counts."""
-        function = self._function(name) or self.module
+        function = self._scope(name)
+        if function is None:
+            return None
         found: list[cst.CSTNode] = []
         for occurrence in self._occurrences(function, name.value):
             if occurrence.value != name.value:
