@@ -7,8 +7,10 @@ or where this analysis cannot follow it. ``only_written_out`` says True when eve
 value reaches is one of these, and False otherwise (when unsure):
 
 - an argument ``api.TEXT_OUTPUTS`` only writes out or opens a file with: ``print``'s message, ``open``'s
-  path and mode (``open(path, "w")``), what ``json.dump`` writes, a flag's help text; the argument of
-  ``f.write(...)`` where ``f`` is bound once in its function, by ``with open(...) as f``;
+  path and mode (``open(path, "w")``), what ``json.dump`` writes, a flag's help text, when the call
+  writes to standard output or a file ``open`` returned and passes no keyword that could hand the text
+  elsewhere (``file=obj``, ``cls=``, ``flag_values=``); the argument of ``f.write(...)`` where ``f`` is
+  bound once in its function (or module), by ``with open(...) as f``;
 - a statement of its own (``"text"`` alone: it is dropped);
 - through what holds its text, followed in turn: a concatenation with other literals, ``"%s" % ...``
   with a literal format, ``+`` of two texts, a method of the value (``"{}".format(...)``,
@@ -20,7 +22,8 @@ value reaches is one of these, and False otherwise (when unsure):
   and calls neither ``locals``, ``vars``, ``eval`` nor ``exec``.
 
 Anything else is a use that may match names: a comparison, an index (``d["w"]``), an unknown function or
-method, a return, a module-level name (other modules may import it), an attribute, a subscript target.
+method, a return, a module-level name (other modules may import it), a name of a class body (read as
+``C.name`` too), an attribute, a subscript target.
 Built-in names count as built-ins only when the module binds them nowhere and has no star import.
 """
 
@@ -45,6 +48,7 @@ class StringUses:
         self.aliases = aliases
         self.parents: dict[int, cst.CSTNode] = {}
         self.star_import = False
+        self._found: dict[tuple[int, str], list[cst.Name]] = {}
         parents = self.parents
         stack: list[cst.CSTNode] = []
         uses = self
@@ -181,6 +185,13 @@ class StringUses:
         return parent or self.module
 
     def _occurrences(self, function: cst.FunctionDef | cst.Module, name: str) -> list[cst.Name]:
+        """The names ``name`` (and the built-ins reading a namespace) in ``function``, once each."""
+        key = (id(function), name)
+        if key not in self._found:
+            self._found[key] = self._names_in(function, name)
+        return self._found[key]
+
+    def _names_in(self, function: cst.FunctionDef | cst.Module, name: str) -> list[cst.Name]:
         found: list[cst.Name] = []
 
         class Names(cst.CSTVisitor):
