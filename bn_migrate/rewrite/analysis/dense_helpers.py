@@ -1071,8 +1071,8 @@ def _names_elsewhere(
     """No string outside the helper and its calls' scopes names a scope, or holds a name the helper's
     variables have and the Keras layer's do not (or the reverse); no string that selects variables by
     name (read beside a ``.name``, or passed to a variable list such as ``tf.trainable_variables``)
-    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``). A string not read
-    beside a name whose text is only written out (``open(path, "w")``) holds nothing that matters."""
+    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``). A string whose
+    text is only written out (``open(path, "w")``, ``print("w", v.name)``) selects nothing."""
     scopes = {call.scope for call in calls}
     own = {id(call.written_scope) for call in calls}
     renamed = [(body.weight_name, api.DENSE_KERNEL), (body.bias_name, api.DENSE_BIAS)]
@@ -1117,9 +1117,9 @@ def _names_elsewhere(
             ),
             None,
         )
-        if clash is not None and id(string) not in selecting:
+        if clash is not None:
             uses = uses or StringUses(module, aliases)
-            if uses.only_written_out(string):  # a file mode, a printed message...
+            if uses.only_written_out(string):  # a file mode, a message printed beside a v.name...
                 continue
         if clash is not None:
             raise _Refused(
