@@ -110,6 +110,7 @@ MAY_MATCH = {
         '        pattern = "w"\n'
         "    print([v for v in variables if Settings.pattern in v.name])\n"
     ),
+    "augmented-by-an-unknown-value": 'def f(x):\n    mode = "w"\n    mode -= x\n',
     "unpacked": 'def f(g):\n    for mode, x in [("w", 1)]:\n        g(mode)\n',
 }
 

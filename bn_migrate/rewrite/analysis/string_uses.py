@@ -223,6 +223,12 @@ class StringUses:
                 return False
             if role == "read" and not self._flows_out(occurrence, seen):
                 return False
+            augmented = self.parents.get(id(occurrence))
+            if isinstance(augmented, cst.AugAssign) and not (
+                isinstance(augmented.operator, cst.AddAssign)
+                and self._is_text(augmented.value, set())
+            ):
+                return False  # ``name -= x``: x.__rsub__ may get the text
         return True
 
     def _role(self, name: cst.Name) -> str:
