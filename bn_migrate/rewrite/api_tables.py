@@ -643,6 +643,31 @@ VARIABLE_LISTS = frozenset({
     "tensorflow.moving_average_variables", "tensorflow.get_collection_ref",
 })  # fmt: skip
 """Functions listing variables by (a prefix of) their TF1 names: a string passed to one selects by name."""
+TEXT_PASSING = frozenset({
+    "builtins.str", "builtins.repr", "builtins.list", "builtins.tuple", "builtins.sorted",
+    "builtins.reversed", "builtins.dict", "builtins.set", "builtins.frozenset",
+    "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext",
+})  # fmt: skip
+"""Functions whose result holds (parts of) the text of their positional arguments: where the result
+goes, the string goes (a call with keywords, ``sorted(x, key=f)``, may hand it elsewhere)."""
+
+
+@dataclass(frozen=True)
+class TextOutput:
+    """A function writing out its arguments at ``positions`` (None: every positional one) and
+    ``keywords``, when the call passes no other keyword than ``others`` and these, at most ``most``
+    positional arguments, and its ``stream`` argument (position, keyword), if any, is absent (standard
+    output) or a file ``open`` returned: another object's ``write`` may do anything with the text."""
+
+    positions: tuple[int, ...] | None
+    keywords: tuple[str, ...]
+    stream: tuple[int | None, str] | None = None
+    others: tuple[str, ...] = ()
+    most: int | None = None
+
+
+FILE_WRITES = frozenset({"write", "writelines"})
+"""Methods of a file ``open`` returned that write their argument out."""
 
 
 WHOLE_AVERAGE_POOL = "WholeAveragePooling2D"
@@ -1487,6 +1512,30 @@ INTEGER_FLAG_DEFINES = frozenset(
     f"{module}.DEFINE_integer" for module in (FLAGS_MODULE, ABSL_FLAGS)
 )
 """Flag definitions, and those whose value is an int (``StopAtStepHook(last_step=FLAGS.steps)``)."""
+TEXT_OUTPUTS: dict[str, TextOutput] = {
+    "builtins.print": TextOutput(None, ("sep", "end"), stream=(None, "file"), others=("flush",)),
+    "builtins.open": TextOutput(
+        (0, 1, 2, 3, 4, 5), ("file", "mode", "buffering", "encoding", "errors", "newline"),
+        others=("closefd",),
+    ),
+    "json.dump": TextOutput(
+        (0,), ("obj",), stream=(1, "fp"),
+        others=("skipkeys", "ensure_ascii", "check_circular", "allow_nan", "indent", "separators",
+                "sort_keys"),
+    ),
+    **{
+        f"{module}.{name}": TextOutput(
+            (2,), ("help", "docstring"), most=3,
+            others=("name", "flag_name", "default", "default_value", "lower_bound", "upper_bound",
+                    "required", "module_name", "short_name"),
+        )
+        for module in (FLAGS_MODULE, ABSL_FLAGS)
+        for name in _WRAPPED_DEFINES
+    },
+}  # fmt: skip
+"""Functions that only write out some of their arguments or use them as a file's name or mode, never
+compared with anything: a printed message, ``open``'s path and mode, what ``json.dump`` writes, a
+flag's help text (``TextOutput``)."""
 FLAG_RENAMES: dict[str, OpRenameSpec] = {
     **{
         f"{FLAGS_MODULE}.{name}": OpRenameSpec(

@@ -558,11 +558,15 @@ def test_the_helper_and_tf_layers_dense_make_the_same_scopes() -> None:
 @pytest.mark.parametrize(
     ("text", "overlaps"),
     [("hidden/M", True), ("trix", True), ("rix:0", True), ("Matrix", True), ("hid", False),
-     ("d_", False), ("ix_", True), ("/b", False), ("", False)],
+     ("d_", False), ("ix_", False), ("/b", False), ("", False), ("Matrix/Adam", True),
+     ("/Matrix:", True), ("xMatrix", False), ("Matrixx", False), ("hidden/Mat", True),
+     ("hidden_M", False), ("ix:", True), ("d_.*", True), ("Mat(rix)?", True)],
 )  # fmt: skip
 def test_which_strings_would_select_other_variables(text: str, overlaps: bool) -> None:
     """A substring of a variable's name selects the same variables among TF1's and Keras's names
-    unless it covers part of the weight's own name."""
+    unless it covers part of the weight's own name, which a ``/`` precedes and ``:`` or ``/``
+    follows: ``"ix_"`` was said to overlap ``Matrix`` (any end of the name then anything); no
+    variable's name has ``Matrix_``. A regular expression may match anything."""
     assert dense_helpers.overlaps(text, "Matrix") is overlaps
 
 

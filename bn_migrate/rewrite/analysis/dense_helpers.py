@@ -40,7 +40,8 @@ holds; otherwise ``refusals`` gives the first that failed, at its node:
   the second unless the scope reuses by then, which is not decided here);
 - no string elsewhere in the module names a call's scope, or holds the weight's TF1 name or
   ``kernel``, and no string selecting variables by name overlaps them (``"lin/M"``): a program
-  selecting variables by name would select others.
+  selecting variables by name would select others. A string whose text is only ever written out (a
+  file mode, a printed message: ``analysis.string_uses``) selects nothing and is not counted.
 
 DCGAN's own ``linear`` is read too. Its ``try:`` around the weight, ``except ValueError as err: msg =
 ...; err.args = err.args + (msg,); raise``, re-raises what it caught with a hint: when the weight is made
@@ -78,6 +79,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import (
     block_body,
     call_target,
@@ -1069,7 +1071,8 @@ def _names_elsewhere(
     """No string outside the helper and its calls' scopes names a scope, or holds a name the helper's
     variables have and the Keras layer's do not (or the reverse); no string that selects variables by
     name (read beside a ``.name``, or passed to a variable list such as ``tf.trainable_variables``)
-    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``)."""
+    overlaps one (``"lin/M"`` matches TF1's ``lin/Matrix``, not ``lin/kernel``). A string whose
+    text is only written out (``open(path, "w")``, ``print("w", v.name)``) selects nothing."""
     scopes = {call.scope for call in calls}
     own = {id(call.written_scope) for call in calls}
     renamed = [(body.weight_name, api.DENSE_KERNEL), (body.bias_name, api.DENSE_BIAS)]
@@ -1097,6 +1100,7 @@ def _names_elsewhere(
                 selecting.update(id(string) for string in _strings_in(node))
 
     walk(module, Strings())
+    uses: StringUses | None = None
     for string in strings:
         text = _string(string) or ""
         if text in scopes:
@@ -1113,6 +1117,10 @@ def _names_elsewhere(
             ),
             None,
         )
+        if clash is not None:
+            uses = uses or StringUses(module, aliases)
+            if uses.only_written_out(string):  # a file mode, a message printed beside a v.name...
+                continue
         if clash is not None:
             raise _Refused(
                 string,
@@ -1146,16 +1154,39 @@ def _strings_in(node: cst.CSTNode) -> list[cst.SimpleString]:
     return found
 
 
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+
+
 def overlaps(text: str, name: str) -> bool:
-    """``text`` found in a variable name would cover part of ``name`` (its last component): it holds
-    or is held by ``name``, ends with a start of ``name`` or starts with an end of it."""
+    """``text`` found in a variable's name would cover part of ``name``, that name's last component:
+    placed over the name, the two agree where they meet, a ``/`` comes before ``name`` and ``:`` or
+    ``/`` after it (``scope/name:0``, the slot ``scope/name/Adam:0``, ``scope/name/read``, a
+    checkpoint's ``scope/name``). So ``"hidden/M"`` and ``"rix:0"`` overlap ``Matrix``, ``"ix_"``
+    does not (no ``_`` follows ``Matrix``), nor ``"lin/"`` ``kernel``. A text with a regular
+    expression's special characters (``re.match(text, v.name)``, ``tf.get_collection(key, text)``)
+    may match anything: it overlaps."""
     if not text:
         return False
-    if text in name or name in text:
+    if not _REGEX_SPECIAL.isdisjoint(text):
         return True
-    ends_inside = any(name.startswith(text[i:]) for i in range(1, len(text)))
-    starts_inside = any(text.startswith(name[j:]) for j in range(1, len(name)))
-    return ends_inside or starts_inside
+    return any(_placed(text, name, start) for start in range(1 - len(name), len(text)))
+
+
+def _placed(text: str, name: str, start: int) -> bool:
+    """``name`` can begin at ``text[start]`` (``start`` < 0: before the text) in a variable's name."""
+    for index, char in enumerate(text):
+        inside = index - start
+        if 0 <= inside < len(name):
+            expected = name[inside]
+        elif inside == -1:
+            expected = "/"
+        elif inside == len(name):
+            expected = ":/"
+        else:
+            continue
+        if char not in expected:
+            return False
+    return True
 
 
 def _string(node: cst.SimpleString) -> str | None:
