@@ -65,6 +65,7 @@ SUPPORTED_FIXTURES = (
     "dcgan_flat",
     "dcgan_model_class",
     "saver_model_class",
+    "interactive_session",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

@@ -2,8 +2,11 @@
 
 Feeds keyed by placeholders become keyword arguments named after them; a run that fetches the train op
 becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
-call of the graph function (BN005) whose training arguments are whatever the original fed, and is left
-when that would let Keras 3 update statistics TF1 did not update (no update ops ran in it).
+call of the graph function (BN005) whose training arguments are whatever the original fed. An evaluation
+of one tensor that puts BN layers in training mode (TF1 ran no update op in it) calls the part of the graph
+it needs, each such layer through the stateless helper (batch statistics, moving statistics unmoved); it
+is left when that cannot be proven (a layer inside a builder's class, batch norms updating in place,
+several fetches), as Keras 3 would update statistics TF1 did not update.
 
 The graph function returns every tensor any run fetched, in first-fetched order (just the tensor when
 there is one). A run of several tensors takes its own: unpacked into names, as
@@ -35,6 +38,7 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, TrainStep, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import (
+    STATELESS_HELPER,
     assemble,
     graph_function,
     graph_slice,
@@ -45,7 +49,7 @@ from bn_migrate.rewrite.planning.initializers import (
     plan_named_initializers,
     runs_initializer,
 )
-from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, kwarg
+from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, code, kwarg
 from bn_migrate.rewrite.planning.monitored_session import plan_monitored
 from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
@@ -530,7 +534,12 @@ class StepsPlanner:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
             if training is not None:
-                ctx.leave(RULE, call, _training_on(training))
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"{_training_on(training)} (an evaluation of several tensors runs the whole "
+                    "graph function, which calls the layers as trained): not migrated",
+                )
             else:
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
             return
@@ -636,16 +645,13 @@ class StepsPlanner:
         ctx = self.ctx
         plan = self.plan
         statements = graph_slice(plan.collected, {name})
-        training = next(
-            (
-                t
-                for t, site in ctx.bn_training
-                if not self._false_in(t, feed) and any(contains(s, site) for s in statements)
-            ),
-            None,
-        )
-        if training is not None:
-            ctx.leave(RULE, call, _training_on(training))
+        training_on = [
+            (t, site)
+            for t, site in ctx.bn_training
+            if not self._false_in(t, feed) and any(contains(s, site) for s in statements)
+        ]
+        frozen = self._frozen_layers(call, training_on)
+        if frozen is None:
             return
         reads = set().union(*(read_names(s) for s in statements)) | {name}
         params = [p for p, _ in plan.params if p in reads]
@@ -678,6 +684,7 @@ class StepsPlanner:
                 and e.statements == statements
                 and e.params == params
                 and e.traced == traced
+                and e.frozen == frozen
             ),
             None,
         )
@@ -688,8 +695,13 @@ class StepsPlanner:
                 [name],
                 statements,
                 traced=traced,
+                frozen=frozen,
             )
             plan.evaluations.append(evaluation)
+        if frozen and plan.stateless_helper is None:
+            helper = ctx.program.fresh_name("without_state_updates")
+            plan.stateless_helper = helper
+            ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
         self._handle(call)
         ctx.claim_within(call)
         function = evaluation.name
@@ -700,11 +712,51 @@ class StepsPlanner:
                 func=cst.Attribute(cst.Call(cst.Name(function), kept), cst.Name("numpy"))
             ),
         )
+        layers = ", ".join(f"`{layer}`" for layer in sorted(frozen))
         ctx.apply(
             RULE,
             call,
-            f"evaluation -> {function}(...), the part of the graph `{name}` needs (TF1 ran only that)",
+            f"evaluation -> {function}(...), the part of the graph `{name}` needs (TF1 ran only that)"
+            + (
+                f"; {layers} called in training mode without state updates (TF1 ran no update op "
+                "here)"
+                if frozen
+                else ""
+            ),
         )
+
+    def _frozen_layers(
+        self, call: cst.Call, training_on: list[tuple[str, cst.Call]]
+    ) -> frozenset[str] | None:
+        """An evaluation that runs BN layers in training mode (``training_on``: their ``training=`` and
+        call), no update op with it: the layer objects to call through the stateless helper (batch
+        statistics, moving statistics left as TF1 left them); None when left (with the reason)."""
+        ctx = self.ctx
+        if not training_on:
+            return frozenset()
+        training, _ = training_on[0]
+        if self._updates_in_place():
+            ctx.leave(
+                RULE,
+                call,
+                f"{_training_on(training)}, and a batch norm of the program updates in place "
+                "(updates_collections=None; TF1 moved it in any run reaching it in training mode): "
+                "which layers to hold still is not decided; not migrated",
+            )
+            return None
+        unknown = [(t, site) for t, site in training_on if id(site) not in ctx.bn_objects]
+        if unknown:
+            training, site = unknown[0]
+            callee = code(ctx, site.func)
+            ctx.leave(
+                RULE,
+                call,
+                f"{_training_on(training)}; its layer runs inside `{callee}`, not as a module-level "
+                "layer object the evaluation calls, so it cannot be called without state updates: "
+                "not migrated",
+            )
+            return None
+        return frozenset(ctx.bn_objects[id(site)] for _, site in training_on)
 
     def _plan_multi_eval(
         self,

@@ -7,6 +7,12 @@ other runs drop plain values it does not read (a call, a named feed dict or an i
 In a program whose batch norms update in place (``updates_collections=None``), an evaluation computes
 only what its fetch needs, one ``@tf.function`` call (TF1 ran only that, and a training-mode network the
 fetch does not need would move its statistics); several fetches whose part is not the whole graph: left.
+An evaluation of one tensor whose feed puts BN layers in training mode (``loss.eval({..., is_training:
+True})``, no train op in the run: TF1 normalized with batch statistics and ran no update op) computes
+that part of the graph with each such layer called through the emitted ``without_state_updates`` helper
+(Keras 3 ``stateless_call`` in training mode, the new moving statistics dropped), when every one is a
+module-level layer object the graph calls itself; a layer inside a builder's class, a program with batch
+norms updating in place, or several fetches: left.
 A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
 is_training: True})`` with its result discarded, calls a ``@tf.function`` of the part of the graph the BN
 layers need with training True (Keras moves the statistics in the forward pass) when every BN layer is a
@@ -102,6 +108,7 @@ from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
     APP_MAIN_BEFORE,
+    EVAL_TRAINING_AFTER,
     MONITORED_AFTER,
     MONITORED_BEFORE,
     PLACEHOLDER_BEFORE,
@@ -118,8 +125,8 @@ class SessionRule(Rule):
 
     id = RULE
     name = "session-to-model"
-    reads = frozenset({"bn_training", "graph_function", "graph_names", "train_ops"})
-    writes = frozenset({"graph_function", "needed_imports"})
+    reads = frozenset({"bn_objects", "bn_training", "graph_function", "graph_names", "train_ops"})
+    writes = frozenset({"graph_function", "needed_imports", "prelude"})
     EXAMPLES = (
         Example(MONITORED_BEFORE, MONITORED_AFTER),
         Example(  # the session would restore and save checkpoints: a decision for a human
@@ -135,9 +142,16 @@ class SessionRule(Rule):
             ),
             left=("BN007",),
         ),
-        Example(  # an evaluation in training mode would move the statistics in Keras 3, not in TF1
+        Example(  # an evaluation in training mode: batch statistics, the moving ones left as TF1 did
             placeholder_program(PLACEHOLDER_BEFORE).replace(
                 "{x: data, is_training: False}", "{x: data, is_training: True}"
+            ),
+            EVAL_TRAINING_AFTER,
+        ),
+        Example(  # several tensors in training mode: the whole graph function would move statistics
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "print(sess.run(loss, {x: data, is_training: False}))",
+                "print(sess.run([loss, h], {x: data, is_training: True}))",
             ),
             left=("BN007",),
         ),
