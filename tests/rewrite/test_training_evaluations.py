@@ -172,7 +172,7 @@ def test_a_plain_training_mode_call_in_the_evaluation_is_caught(
 ) -> None:
     """The planted mistake: the evaluation calls the BN layer as trained (``bn1(h, training=True)``),
     moving its statistics where TF1 moved none: DIFFERENT."""
-    from bn_migrate.check import CheckOptions, check_programs
+    from bn_migrate.check import Cause, CheckOptions, check_programs
 
     original = REPO / "tests" / "fixtures" / "tf1" / "interactive_session.py"
     golden = (EXAMPLES / "migrated" / "fixtures" / "interactive_session.py").read_text()
@@ -184,3 +184,36 @@ def test_a_plain_training_mode_call_in_the_evaluation_is_caught(
         original, planted, CheckOptions(timeout=240, old_repeats=1), old_cache=old_cache
     )
     assert result.verdict == "different", result.render_text()
+    assert Cause.UPDATES_WRONG_STEP in result.causes, result.render_text()
+
+
+@pytest.mark.slow
+def test_the_module_level_session_form_of_the_fixture_migrates_equivalent(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    """``interactive_session`` written with ``sess = tf.Session()`` and ``sess.run``: migrated, it runs
+    on TF 2.21 and is EQUIVALENT to its original."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    fixture = (REPO / "tests" / "fixtures" / "tf1" / "interactive_session.py").read_text()
+    source = fixture
+    for old, new in (
+        ("sess = tf.InteractiveSession()", "sess = tf.Session()"),
+        ("tf.global_variables_initializer().run()", "sess.run(tf.global_variables_initializer())"),
+        ("train_op.run(feed_dict=feed)", "sess.run(train_op, feed_dict=feed)"),
+        ("loss.eval(feed_dict=feed)", "sess.run(loss, feed_dict=feed)"),
+        ("loss.eval(feed_dict={", "sess.run(loss, feed_dict={"),
+    ):
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    original = tmp_path / "module_session.py"
+    original.write_text(source, encoding="utf-8")
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _left(result)
+    assert "h = without_state_updates(bn1, h, training=is_training)" in result.code
+    migrated = tmp_path / "module_session_tf2.py"
+    migrated.write_text(result.code, encoding="utf-8")
+    checked = check_programs(
+        original, migrated, CheckOptions(timeout=240, old_repeats=1), old_cache=old_cache
+    )
+    assert checked.verdict == "equivalent", checked.render_text()
