@@ -112,6 +112,44 @@ def test_an_evaluation_in_inference_mode_calls_the_graph_function_as_before() ->
     assert "without_state_updates" not in result.code and "stateless_call" not in result.code
 
 
+@pytest.mark.parametrize(
+    ("fetch", "migrated"),
+    [
+        (
+            "l, p = sess.run([loss, prediction], feed_dict=feed)",
+            "l, p = [value.numpy() for value in graph_loss_prediction(**feed)]",
+        ),
+        (
+            "l, p = sess.run((loss, prediction), feed_dict=feed)",
+            "l, p = tuple(value.numpy() for value in graph_loss_prediction(**feed))",
+        ),
+        (
+            "l, p = sess.run({'l': loss, 'p': prediction}, feed_dict=feed).values()",
+            "l, p = dict(zip(('l', 'p'), [value.numpy() for value in graph_loss_prediction(**feed)]))"
+            ".values()",
+        ),
+        ("[l] = sess.run([loss], feed_dict=feed)", "[l] = [graph_loss(**feed).numpy()]"),
+        ("(l,) = sess.run((loss,), feed_dict=feed)", "(l,) = (graph_loss(**feed).numpy(),)"),
+    ],
+    ids=["list", "tuple", "dict", "list_of_one", "tuple_of_one"],
+)
+def test_several_tensors_in_training_mode_come_from_one_function_of_their_part(
+    fetch: str, migrated: str
+) -> None:
+    source = GRAPH + LOOP.replace("print(sess.run(loss, feed_dict=feed))", fetch + "\n    print(l)")
+    result = _rewrite(source)
+    assert result.status is Status.CHANGED, _left(result)
+    assert f"    {migrated}\n" in result.code
+    function = "graph_loss_prediction" if "prediction" in fetch else "graph_loss"
+    returned = "loss, prediction" if "prediction" in fetch else "loss"
+    assert f"def {function}(x, y, is_training):\n" in result.code
+    assert "    h = without_state_updates(bn1, h, training=is_training)\n" in result.code
+    assert f"    return {returned}\n" in result.code
+    assert "    return loss\n" in result.code  # the graph function returns only what it did
+    compile(result.code, "case.py", "exec")
+    assert _rewrite(result.code).code == result.code
+
+
 BUILDER = GRAPH.replace(
     'h = tf.layers.dense(x, 16, name="dense1")\n'
     'h = tf.layers.batch_normalization(h, training=is_training, name="bn1")\n',
@@ -127,9 +165,6 @@ IN_PLACE = GRAPH.replace(
     "h = tf.contrib.layers.batch_norm(h, is_training=is_training, updates_collections=None, "
     'scope="bn2")\n',
 )
-SEVERAL = LOOP.replace(
-    "print(sess.run(loss, feed_dict=feed))", "print(sess.run([loss, prediction], feed_dict=feed))"
-)
 TRAINING_ON = (
     "evaluation with a BN layer's training=is_training not False: TF1 ran no update ops here, "
     "Keras 3 would update the statistics"
@@ -139,10 +174,10 @@ TRAINING_ON = (
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
-        (  # the BN layer becomes a layer of the builder's Keras class, which the graph calls
+        (  # the builder stays a function calling the module-level layer: the graph calls `block`
             BUILDER + LOOP,
             f"{TRAINING_ON}; its layer runs inside `block`, not as a module-level layer object the "
-            "evaluation calls, so it cannot be called without state updates: not migrated",
+            "evaluation calls itself, so it cannot be called without state updates: not migrated",
         ),
         (  # TF1 moved the in-place batch norm wherever a training-mode run reached it
             IN_PLACE + LOOP,
@@ -150,13 +185,8 @@ TRAINING_ON = (
             "(updates_collections=None; TF1 moved it in any run reaching it in training mode): "
             "which layers to hold still is not decided; not migrated",
         ),
-        (  # several tensors: the whole graph function, its layers called as trained
-            GRAPH + SEVERAL,
-            f"{TRAINING_ON} (an evaluation of several tensors runs the whole graph function, which "
-            "calls the layers as trained): not migrated",
-        ),
     ],
-    ids=["builder_class", "in_place", "several_tensors"],
+    ids=["builder_function", "in_place"],
 )
 def test_what_cannot_be_held_still_is_left_at_its_line(source: str, reason: str) -> None:
     lines = source.splitlines()

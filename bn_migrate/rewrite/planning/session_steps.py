@@ -3,10 +3,10 @@
 Feeds keyed by placeholders become keyword arguments named after them; a run that fetches the train op
 becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
 call of the graph function (BN005) whose training arguments are whatever the original fed. An evaluation
-of one tensor that puts BN layers in training mode (TF1 ran no update op in it) calls the part of the graph
-it needs, each such layer through the stateless helper (batch statistics, moving statistics unmoved); it
-is left when that cannot be proven (a layer inside a builder's class, batch norms updating in place,
-several fetches), as Keras 3 would update statistics TF1 did not update.
+that puts BN layers in training mode (TF1 ran no update op in it) calls the part of the graph its fetches
+need, each such layer through the stateless helper (batch statistics, moving statistics unmoved); it is
+left when that cannot be proven (a layer run inside a builder, batch norms updating in place), as Keras 3
+would update statistics TF1 did not update.
 
 The graph function returns every tensor any run fetched, in first-fetched order (just the tensor when
 there is one). A run of several tensors takes its own: unpacked into names, as
@@ -533,13 +533,9 @@ class StepsPlanner:
             if not is_list:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
-            if training is not None:
-                ctx.leave(
-                    RULE,
-                    call,
-                    f"{_training_on(training)} (an evaluation of several tensors runs the whole "
-                    "graph function, which calls the layers as trained): not migrated",
-                )
+            if training is not None and not required:
+                fetch = call.args[0].value
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetch)
             else:
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
             return
@@ -639,12 +635,17 @@ class StepsPlanner:
         name: str,
         feed: dict[str, cst.BaseExpression],
         arguments: list[cst.Arg],
+        several: list[str] | None = None,
+        fetch: cst.BaseExpression | None = None,
     ) -> None:
-        """An evaluation of ``name`` as a function of just the graph statements it depends on (an
-        ``Evaluation``), when those run no BN layer in training and read only fed inputs."""
+        """An evaluation of ``name`` (or of the tensors ``several``, fetched as the list, tuple or dict
+        ``fetch``) as a function of just the graph statements it depends on (an ``Evaluation``), when
+        those read only fed inputs; BN layers it runs in training mode without update ops are called
+        through the stateless helper (``_frozen_layers``)."""
         ctx = self.ctx
         plan = self.plan
-        statements = graph_slice(plan.collected, {name})
+        names = several or [name]
+        statements = graph_slice(plan.collected, set(names))
         training_on = [
             (t, site)
             for t, site in ctx.bn_training
@@ -653,7 +654,7 @@ class StepsPlanner:
         frozen = self._frozen_layers(call, training_on)
         if frozen is None:
             return
-        reads = set().union(*(read_names(s) for s in statements)) | {name}
+        reads = set().union(*(read_names(s) for s in statements)) | set(names)
         params = [p for p, _ in plan.params if p in reads]
         required = self._unfed(feed, params)
         if required:
@@ -667,7 +668,8 @@ class StepsPlanner:
             ctx.leave(
                 RULE,
                 call,
-                f"evaluation of `{name}` feeds {', '.join(extra)}, which it does not read, through a "
+                f"evaluation of `{'`, `'.join(names)}` feeds {', '.join(extra)}, which it does not "
+                "read, through a "
                 "feed the migration cannot trim: not migrated",
             )
             return
@@ -680,7 +682,7 @@ class StepsPlanner:
             (
                 e
                 for e in plan.evaluations
-                if e.outputs == [name]
+                if e.outputs == names
                 and e.statements == statements
                 and e.params == params
                 and e.traced == traced
@@ -690,9 +692,9 @@ class StepsPlanner:
         )
         if evaluation is None:
             evaluation = Evaluation(
-                ctx.program.fresh_name(f"{plan.name}_{name}"),
+                ctx.program.fresh_name(f"{plan.name}_{'_'.join(names)}"),
                 params,
-                [name],
+                names,
                 statements,
                 traced=traced,
                 frozen=frozen,
@@ -705,18 +707,13 @@ class StepsPlanner:
         self._handle(call)
         ctx.claim_within(call)
         function = evaluation.name
-        ctx.edit(
-            RULE,
-            call,
-            lambda updated: cst.Call(
-                func=cst.Attribute(cst.Call(cst.Name(function), kept), cst.Name("numpy"))
-            ),
-        )
+        ctx.edit(RULE, call, lambda updated: _arrays(cst.Call(cst.Name(function), kept), fetch))
         layers = ", ".join(f"`{layer}`" for layer in sorted(frozen))
         ctx.apply(
             RULE,
             call,
-            f"evaluation -> {function}(...), the part of the graph `{name}` needs (TF1 ran only that)"
+            f"evaluation -> {function}(...), the part of the graph `{'`, `'.join(names)}` needs "
+            "(TF1 ran only that)"
             + (
                 f"; {layers} called in training mode without state updates (TF1 ran no update op "
                 "here)"
@@ -752,8 +749,8 @@ class StepsPlanner:
                 RULE,
                 call,
                 f"{_training_on(training)}; its layer runs inside `{callee}`, not as a module-level "
-                "layer object the evaluation calls, so it cannot be called without state updates: "
-                "not migrated",
+                "layer object the evaluation calls itself, so it cannot be called without state "
+                "updates: not migrated",
             )
             return None
         return frozenset(ctx.bn_objects[id(site)] for _, site in training_on)
@@ -1043,6 +1040,34 @@ def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(element, cst.DictElement) and isinstance(element.key, cst.Name)
         args.append(kwarg(element.key.value, element.value))
     return cst.Call(func=cst.Name("dict"), args=args)
+
+
+def _arrays(value: cst.Call, fetch: cst.BaseExpression | None) -> cst.BaseExpression:
+    """The arrays of an evaluation function's result ``value``, as TF1 returned the ``fetch``: one
+    tensor (None), or a list, tuple or dict of the tensors the function returns in that order."""
+    only = cst.Call(func=cst.Attribute(value, cst.Name("numpy")))
+    if fetch is None:
+        return only
+    elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else []
+    elt = cst.parse_expression("value.numpy()")
+    for_in = cst.CompFor(target=cst.Name("value"), iter=value)
+    listed: cst.BaseExpression
+    if len(elements) == 1:  # the function returns the tensor itself, not a tuple
+        if isinstance(fetch, cst.Tuple):
+            return cst.Tuple([cst.Element(only)])
+        listed = cst.List([cst.Element(only)])
+    elif isinstance(fetch, cst.Tuple):
+        generator = cst.GeneratorExp(elt=elt, for_in=for_in, lpar=[], rpar=[])
+        return cst.Call(func=cst.Name("tuple"), args=[cst.Arg(generator)])
+    else:
+        listed = cst.ListComp(elt=elt, for_in=for_in)
+    if isinstance(fetch, cst.Dict):  # every element a DictElement (see _dict_fetch_names)
+        keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
+        zipped = cst.Call(
+            cst.Name("zip"), [cst.Arg(cst.Tuple([cst.Element(k) for k in keys])), cst.Arg(listed)]
+        )
+        return cst.Call(func=cst.Name("dict"), args=[cst.Arg(zipped)])
+    return listed
 
 
 def _training_on(training: str) -> str:
