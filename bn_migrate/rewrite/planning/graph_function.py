@@ -83,8 +83,11 @@ def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.Functi
     if not evaluation.frozen:
         return function
     assert plan.stateless_helper is not None
-    result = function.visit(_WithoutStateUpdates(evaluation.frozen, plan.stateless_helper))
+    wrapping = _WithoutStateUpdates(evaluation.frozen, plan.stateless_helper)
+    result = function.visit(wrapping)
     assert isinstance(result, cst.FunctionDef)
+    # every layer held still is called by its name in the function (never silently left to move)
+    assert wrapping.wrapped == evaluation.frozen, (wrapping.wrapped, evaluation.frozen)
     return result
 
 
@@ -117,11 +120,13 @@ class _WithoutStateUpdates(cst.CSTTransformer):
     def __init__(self, frozen: frozenset[str], helper: str) -> None:
         self.frozen = frozen
         self.helper = helper
+        self.wrapped: set[str] = set()  # the networks whose calls it wrapped
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         func = updated_node.func
         if not isinstance(func, cst.Name) or func.value not in self.frozen:
             return updated_node
+        self.wrapped.add(func.value)
         model = cst.Arg(cst.Name(func.value))
         return updated_node.with_changes(
             func=cst.Name(self.helper), args=[model, *updated_node.args]
