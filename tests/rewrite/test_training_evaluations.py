@@ -247,3 +247,24 @@ def test_the_module_level_session_form_of_the_fixture_migrates_equivalent(
         original, migrated, CheckOptions(timeout=240, old_repeats=1), old_cache=old_cache
     )
     assert checked.verdict == "equivalent", checked.render_text()
+
+
+def test_an_evaluation_training_a_graph_mode_keras_layer_is_left() -> None:
+    """``keras_graph_updates`` evaluated with is_training True: its Keras layers' updates reach
+    UPDATE_OPS by hand (BN009), so TF1 moved them only in the train runs; a plain call would move them
+    in the evaluation too (it was migrated so before)."""
+    fixture = (REPO / "tests" / "fixtures" / "tf1" / "keras_graph_updates.py").read_text()
+    evaluation = (
+        "    eval_loss = sess.run(loss, feed_dict={x: x_data, y: y_data, is_training: False})\n"
+    )
+    assert fixture.count(evaluation) == 1
+    source = fixture.replace(evaluation, evaluation.replace("False", "True"))
+    line = 1 + source.splitlines().index(evaluation.rstrip("\n").replace("False", "True"))
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    reason = (
+        "evaluation calling the graph-mode Keras layer `bn1` with training not False: TF1 ran none "
+        "of its update ops here, Keras 3 would update the statistics: not migrated"
+    )
+    assert (line, reason) in _left(result), _left(result)
+    assert _rewrite(fixture).status is Status.CHANGED  # evaluated with is_training False: migrated

@@ -511,6 +511,16 @@ class StepsPlanner:
         if len(set(names)) != len(names):
             ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
             return
+        keras = self._keras_layer_training(names, feed)
+        if keras is not None:
+            ctx.leave(
+                RULE,
+                call,
+                f"evaluation calling the graph-mode Keras layer `{keras}` with training not False: "
+                "TF1 ran none of its update ops here, Keras 3 would update the statistics: not "
+                "migrated",
+            )
+            return
         training = next((t for t, _ in ctx.bn_training if not self._false_in(t, feed)), None)
         extra = self._calls_not_fetched(names)
         if training is None and not required and extra is not None:
@@ -563,6 +573,31 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _keras_layer_training(
+        self, names: list[str], feed: dict[str, cst.BaseExpression]
+    ) -> str | None:
+        """A graph-mode Keras layer whose updates reach ``UPDATE_OPS`` (BN009), called in the part of
+        the graph ``names`` need with ``training=`` not False in ``feed`` (or without it under
+        ``set_learning_phase(1)``): its name, else None. TF1 moved such a layer only where the update
+        ops ran, which an evaluation does not."""
+        program = self.ctx.program
+        objects = program.registered_layers | program.partly_registered
+        if not objects:
+            return None
+        for statement in graph_slice(self.plan.collected, set(names)):
+            for found in m.findall(statement, m.Call(func=m.Name())):
+                assert isinstance(found, cst.Call) and isinstance(found.func, cst.Name)
+                if found.func.value not in objects:
+                    continue
+                training = keyword(found, "training")
+                if training is None:
+                    if program.learning_phase == "True":
+                        return found.func.value
+                    continue
+                if not self._false_in(code(self.ctx, training.value), feed):
+                    return found.func.value
+        return None
 
     def _step_not_reading(self, names: list[str], unfed: list[str]) -> TrainStep | None:
         """A run of one of several train steps that feeds not every placeholder: the step, when what
