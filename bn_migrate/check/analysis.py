@@ -321,6 +321,8 @@ class Analysis:
                 r.reason += "; NEW's BN layers ran only in inference mode (no training=True, or trainable=False)"
             return False
         if n_old != n_new or free_n != n_new:
+            if self._statistics_only_steps(bn):
+                return False
             r.reason = (
                 f"the programs made different numbers of training steps: OLD {n_old}, NEW {n_new}"
                 + (f" (free-running {free_n})" if free_n != n_new else "")
@@ -328,6 +330,58 @@ class Analysis:
                 "apply_gradients (TF2) that changed a model variable"
             )
             return False
+        return True
+
+    def _statistics_only_steps(self, bn: list[BnPair]) -> bool:
+        """NEW (free-running) made more steps than OLD, and the extra ones moved BN statistics only: every
+        other NEW step moves the statistics of the same layers as OLD's step of its rank, and OLD has no
+        statistics-only step. NEW then moved statistics in calls where the original changed no variable
+        at all (an evaluation calling a BN layer in training mode where TF1 ran no update op): DIFFERENT,
+        ``updates-wrong-step`` per layer. False (nothing decided) for any other shape."""
+        old_steps, new_steps = self.old.steps, self.runs.free.steps
+        if len(new_steps) <= len(old_steps):
+            return False
+        old_stats = {p.old_vars[s]: p for p in bn for s in BN_STAT_ROLES}
+        new_stats = {p.new_vars[s]: p for p in bn for s in BN_STAT_ROLES}
+
+        def moved(step: Step) -> set[str]:
+            return {name for name in step.after if step.moved(name)}
+
+        def statistics_only(step: Step, stats: dict[str, BnPair]) -> bool:
+            changed = moved(step)
+            return bool(changed) and changed <= set(stats)
+
+        if any(statistics_only(step, old_stats) for step in old_steps):
+            return False  # the original has statistics-only runs of its own: not this shape
+        extra = [i for i, step in enumerate(new_steps) if statistics_only(step, new_stats)]
+        kept = [step for i, step in enumerate(new_steps) if i not in extra]
+        if not extra or len(kept) != len(old_steps):
+            return False
+        for old_step, new_step in zip(old_steps, kept):
+            old_layers = {old_stats[n].old for n in moved(old_step) if n in old_stats}
+            new_layers = {new_stats[n].old for n in moved(new_step) if n in new_stats}
+            if old_layers != new_layers:
+                return False
+        r = self.result
+        for pair in bn:
+            calls = [i + 1 for i in extra if moved(new_steps[i]) & set(pair.new_vars.values())]
+            if not calls:
+                continue
+            r.diagnoses.append(
+                Diagnosis(
+                    Cause.UPDATES_WRONG_STEP,
+                    f"NEW's statistics move in {len(calls)} call(s) that change no other model "
+                    f"variable (NEW steps {', '.join(str(c) for c in calls[:6])}"
+                    + (" ..." if len(calls) > 6 else "")
+                    + f"), besides its {len(kept)} steps that move them as OLD's {len(old_steps)} "
+                    "do: OLD moved them only in runs that trained (e.g. an evaluation calling the "
+                    "BN layer in training mode where the original ran no update op)",
+                    f"{pair.old} <-> {pair.new}",
+                    {"new_only_calls": calls, "matching_steps": len(kept)},
+                )
+            )
+        r.verdict = "different"
+        r.reason = None
         return True
 
     def _spread(self, bn: list[BnPair]) -> dict[str, float] | None:

@@ -43,6 +43,8 @@ class Evaluation:
     traced: bool = (
         False  # a ``@tf.function`` (a forward-only statistics step), not a plain function
     )
+    # BN layer objects it calls through the stateless helper: training mode, statistics not moved
+    frozen: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -178,6 +180,8 @@ class Context:
         default_factory=list
     )  # training= (source) of BN layers moved by update ops, with the graph's call that applies them
     # (the layer call, or the call of the builder it is made in)
+    # the module-level layer object of such a BN layer called directly in the graph, by id of its call
+    bn_objects: dict[int, str] = field(default_factory=dict)
     fused_requested: bool = False  # a conversion needs BN008's BatchNormalization subclass
     pool_requested: bool = False  # a whole-input avg_pool2d needs BN003's emitted pooling class
     free_variables: dict[str, FreeVariable] = field(
@@ -412,6 +416,7 @@ SHARED_FIELDS = frozenset(
         "train_ops",
         "untrainable_layers",
         "bn_training",
+        "bn_objects",
         "fused_requested",
         "pool_requested",
         "free_variables",

@@ -94,6 +94,67 @@ for step in range(2):
 print(graph(x=data, is_training=False).numpy())
 """
 
+# The placeholder program evaluated in training mode (is_training True, no train op in the run): the
+# evaluation calls its BN layer without state updates, as TF1 ran no update op there (BN007).
+EVAL_TRAINING_AFTER = '''import numpy as np
+import tensorflow as tf
+
+
+def without_state_updates(model, inputs, **kwargs):
+    """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
+    was: TF1 ran none of this network's update ops here."""
+    if not model.built:
+        model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
+    outputs, _ = model.stateless_call(
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        inputs,
+        **kwargs,
+    )
+    return outputs
+
+
+data = np.ones((8, 3), np.float32)
+
+hidden = tf.keras.layers.Dense(4, name="hidden")
+bn = tf.keras.layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="bn")
+
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+    h = hidden(x)
+    h = bn(h, training=is_training)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+def graph_loss(x, is_training):
+    x = tf.cast(x, tf.float32)
+    h = hidden(x)
+    h = without_state_updates(bn, h, training=is_training)
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+optimizer = tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-08)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+    variables = [v for layer in (hidden, bn) for v in layer.trainable_variables]
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss
+
+
+for step in range(2):
+    value = train_step(x=data, is_training=True).numpy()
+    print(value)
+print(graph_loss(x=data, is_training=True).numpy())
+'''
+
 MEAN_LOSS = "tf.reduce_mean(tf.square(h))"
 ADAM = "tf.train.AdamOptimizer(0.1)"
 ADAM_KERAS = "tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-08)"
@@ -156,7 +217,7 @@ import tensorflow as tf
 
 def without_state_updates(model, inputs, **kwargs):
     """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
-    was: the TF1 train op running here did not depend on this network's update ops."""
+    was: TF1 ran none of this network's update ops here."""
     if not model.built:
         model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
     outputs, _ = model.stateless_call(

@@ -360,6 +360,66 @@ def test_different_step_counts_are_undecided() -> None:
     assert "OLD 4, NEW 3" in result.reason
 
 
+def _interleaved(first: Update, second: Update) -> Update:
+    """Call k of 2n: ``first`` (even k) or ``second`` (odd k), each on batch k // 2."""
+
+    def update(state: State, k: int) -> State:
+        return (first if k % 2 == 0 else second)(state, k // 2)
+
+    return update
+
+
+def _extra_calls_runs(new_update: Update, old_update: Update | None = None) -> Runs:
+    """OLD: 4 calls of ``old_update`` (a train step); NEW: 8 calls of ``new_update``, free-running."""
+    init = initial(OLD_NAMES)
+    old = run_steps(old_update or bn_step(0.99), init, 4)
+    new = run_steps(new_update, init, 8)
+    return Runs(
+        [trace("old", OLD_NAMES, old, init, False, OLD_CFG)] * 2,
+        trace("new", OLD_NAMES, new, init, True),
+        trace("new", OLD_NAMES, new, init, True),
+    )
+
+
+def test_statistics_moved_in_calls_that_train_nothing_are_different() -> None:
+    """The planted mistake of an evaluation in training mode: after each train step, a call moving only
+    the statistics, where the original moved them only in its train runs."""
+    evaluation = bn_step(0.99, learns=False)
+    result = check(_extra_calls_runs(_interleaved(bn_step(0.99), evaluation)))
+    assert result.verdict == "different" and result.reason is None
+    assert result.causes == {Cause.UPDATES_WRONG_STEP}
+    diagnosis = result.diagnoses[0]
+    assert diagnosis.layer == "bn <-> net/bn"
+    assert diagnosis.data == {"new_only_calls": [2, 4, 6, 8], "matching_steps": 4}
+
+
+@pytest.mark.parametrize(
+    ("new_update", "old_update"),
+    [
+        (  # statistics and weights moved in separate calls: not the shape, nothing decided
+            _interleaved(bn_step(0.99, learns=False), bn_step(0.99, moves=False)),
+            None,
+        ),
+        (  # the original has statistics-only runs of its own
+            _interleaved(bn_step(0.99), bn_step(0.99, learns=False)),
+            _interleaved(bn_step(0.99), bn_step(0.99, learns=False)),
+        ),
+    ],
+    ids=["split_step", "original_statistics_runs"],
+)
+def test_other_extra_calls_stay_undecided(new_update: Update, old_update: Update | None) -> None:
+    result = check(_extra_calls_runs(new_update, old_update))
+    assert result.verdict == "undecided"
+    assert "different numbers of training steps" in result.reason
+
+
+def test_calls_moving_nothing_are_no_steps() -> None:
+    """Calls that change no variable are not steps at all: nothing extra to judge."""
+    nothing = bn_step(0.99, learns=False, moves=False)
+    result = check(_extra_calls_runs(_interleaved(bn_step(0.99), nothing)))
+    assert result.verdict == "equivalent", result.reason
+
+
 def test_failed_side_is_undecided_with_reason_and_tail() -> None:
     runs = make_runs(bn_step(0.99), bn_step(0.99))
     runs.free.status = RunStatus(

@@ -572,8 +572,8 @@ def test_evaluation_of_several_tensors_left_when_it_cannot_be_migrated() -> None
         "one tensor twice": "    a, b = sess.run([loss, loss], {x: data, is_training: False})\n",
         "not unpacked into names": "    l, *rest = sess.run([loss, h], {x: data, is_training: False})\n"
         "    print(sess.run([h, loss], {x: data, is_training: False}))\n",
-        "training=is_training not False": "    h_value, l = sess.run([h, loss], {x: data, is_training: True})\n",
     }
+    # in training mode (is_training True) they migrate: tests/rewrite/test_training_evaluations.py
     for reason, evaluation in cases.items():
         result = rewrite_source(_with_evaluation(PLACEHOLDER, evaluation))
         assert result.status is Status.SKIPPED, reason

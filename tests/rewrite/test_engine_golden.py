@@ -67,6 +67,7 @@ SUPPORTED_FIXTURES = (
     "saver_model_class",
     "model_object",
     "dcgan_conv",
+    "interactive_session",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

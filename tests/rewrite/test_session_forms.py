@@ -140,11 +140,6 @@ def test_user_object_run_is_not_a_graph_run() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "reason"),
     [
-        (  # TF1 ran this evaluation in training mode without the update ops
-            "print(loss.eval(feed_dict={x: x_data, y: y_data, is_training: False}))",
-            "print(loss.eval(feed_dict={x: x_data, y: y_data, is_training: True}))",
-            "Keras 3 would update the statistics",
-        ),
         (  # session= is not the feed
             "print(loss.eval({x: x_data, y: y_data, is_training: False}))",
             "print(loss.eval({x: x_data, y: y_data, is_training: False}, session=sess))",

@@ -30,7 +30,7 @@ from bn_migrate.rewrite.context import (
 STATELESS_HELPER = '''
 def {name}(model, inputs, **kwargs):
     """``model(inputs, **kwargs)`` computed as in training, its state (BN moving statistics) left as it
-    was: the TF1 train op running here did not depend on this network's update ops."""
+    was: TF1 ran none of this network's update ops here."""
     if not model.built:
         model(inputs, **dict(kwargs, training=False))  # makes the variables; moves no statistics
     outputs, _ = model.stateless_call(
@@ -61,7 +61,8 @@ def function_source(plan: GraphFunction) -> list[cst.BaseStatement]:
 
 def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.FunctionDef:
     """``def graph_<name>(...)``: the casts of its inputs, the graph statements ``evaluation`` needs
-    (as edited for the graph function), ``return`` what it fetched."""
+    (as edited for the graph function), ``return`` what it fetched; every call of a layer object in
+    ``evaluation.frozen`` made through the stateless helper."""
     wanted = {id(statement) for statement in evaluation.statements}
     body = [
         edited.deep_clone()
@@ -78,7 +79,16 @@ def evaluation_source(plan: GraphFunction, evaluation: Evaluation) -> cst.Functi
     )
     assert isinstance(header, cst.FunctionDef) and isinstance(header.body, cst.IndentedBlock)
     statements = [*header.body.body[:-1], *_nested(_strip_first_blank(body)), header.body.body[-1]]
-    return header.with_changes(body=header.body.with_changes(body=statements))
+    function = header.with_changes(body=header.body.with_changes(body=statements))
+    if not evaluation.frozen:
+        return function
+    assert plan.stateless_helper is not None
+    wrapping = _WithoutStateUpdates(evaluation.frozen, plan.stateless_helper)
+    result = function.visit(wrapping)
+    assert isinstance(result, cst.FunctionDef)
+    # every layer held still is called by its name in the function (never silently left to move)
+    assert wrapping.wrapped == evaluation.frozen, (wrapping.wrapped, evaluation.frozen)
+    return result
 
 
 def step_evaluation(plan: GraphFunction, step: TrainStep) -> Evaluation:
@@ -110,11 +120,13 @@ class _WithoutStateUpdates(cst.CSTTransformer):
     def __init__(self, frozen: frozenset[str], helper: str) -> None:
         self.frozen = frozen
         self.helper = helper
+        self.wrapped: set[str] = set()  # the networks whose calls it wrapped
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         func = updated_node.func
         if not isinstance(func, cst.Name) or func.value not in self.frozen:
             return updated_node
+        self.wrapped.add(func.value)
         model = cst.Arg(cst.Name(func.value))
         return updated_node.with_changes(
             func=cst.Name(self.helper), args=[model, *updated_node.args]

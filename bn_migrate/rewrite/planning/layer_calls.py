@@ -993,6 +993,8 @@ def finish(
                     )
                     return False
             ctx.bn_training.extend((text, at) for text, at, _ in texts)
+            if bn is plan and plan.object_name is not None and ctx.program.builder_of(site) is None:
+                ctx.bn_objects[id(site)] = plan.object_name  # the graph calls it at ``site`` itself
     if origin is not None:
         return True
     ctx.claim(call.func)

@@ -2,8 +2,11 @@
 
 Feeds keyed by placeholders become keyword arguments named after them; a run that fetches the train op
 becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
-call of the graph function (BN005) whose training arguments are whatever the original fed, and is left
-when that would let Keras 3 update statistics TF1 did not update (no update ops ran in it).
+call of the graph function (BN005) whose training arguments are whatever the original fed. An evaluation
+that puts BN layers in training mode (TF1 ran no update op in it) calls the part of the graph its fetches
+need, each such layer through the stateless helper (batch statistics, moving statistics unmoved); it is
+left when that cannot be proven (a layer run inside a builder, batch norms updating in place), as Keras 3
+would update statistics TF1 did not update.
 
 The graph function returns every tensor any run fetched, in first-fetched order (just the tensor when
 there is one). A run of several tensors takes its own: unpacked into names, as
@@ -35,6 +38,7 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, TrainStep, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import (
+    STATELESS_HELPER,
     assemble,
     graph_function,
     graph_slice,
@@ -45,7 +49,7 @@ from bn_migrate.rewrite.planning.initializers import (
     plan_named_initializers,
     runs_initializer,
 )
-from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, kwarg
+from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, code, kwarg
 from bn_migrate.rewrite.planning.monitored_session import plan_monitored
 from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
@@ -507,6 +511,16 @@ class StepsPlanner:
         if len(set(names)) != len(names):
             ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
             return
+        keras = self._keras_layer_training(names, feed)
+        if keras is not None:
+            ctx.leave(
+                RULE,
+                call,
+                f"evaluation calling the graph-mode Keras layer `{keras}` with training not False: "
+                "TF1 ran none of its update ops here, Keras 3 would update the statistics: not "
+                "migrated",
+            )
+            return
         training = next((t for t, _ in ctx.bn_training if not self._false_in(t, feed)), None)
         extra = self._calls_not_fetched(names)
         if training is None and not required and extra is not None:
@@ -529,8 +543,9 @@ class StepsPlanner:
             if not is_list:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
-            if training is not None:
-                ctx.leave(RULE, call, _training_on(training))
+            if training is not None and not required:
+                fetch = call.args[0].value
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetch)
             else:
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
             return
@@ -558,6 +573,31 @@ class StepsPlanner:
 
         ctx.edit(RULE, call, evaluation)
         ctx.apply(RULE, call, f"evaluation -> {plan.name}(...) with training as fed")
+
+    def _keras_layer_training(
+        self, names: list[str], feed: dict[str, cst.BaseExpression]
+    ) -> str | None:
+        """A graph-mode Keras layer whose updates reach ``UPDATE_OPS`` (BN009), called in the part of
+        the graph ``names`` need with ``training=`` not False in ``feed`` (or without it under
+        ``set_learning_phase(1)``): its name, else None. TF1 moved such a layer only where the update
+        ops ran, which an evaluation does not."""
+        program = self.ctx.program
+        objects = program.registered_layers | program.partly_registered
+        if not objects:
+            return None
+        for statement in graph_slice(self.plan.collected, set(names)):
+            for found in m.findall(statement, m.Call(func=m.Name())):
+                assert isinstance(found, cst.Call) and isinstance(found.func, cst.Name)
+                if found.func.value not in objects:
+                    continue
+                training = keyword(found, "training")
+                if training is None:
+                    if program.learning_phase == "True":
+                        return found.func.value
+                    continue
+                if not self._false_in(code(self.ctx, training.value), feed):
+                    return found.func.value
+        return None
 
     def _step_not_reading(self, names: list[str], unfed: list[str]) -> TrainStep | None:
         """A run of one of several train steps that feeds not every placeholder: the step, when what
@@ -630,24 +670,26 @@ class StepsPlanner:
         name: str,
         feed: dict[str, cst.BaseExpression],
         arguments: list[cst.Arg],
+        several: list[str] | None = None,
+        fetch: cst.BaseExpression | None = None,
     ) -> None:
-        """An evaluation of ``name`` as a function of just the graph statements it depends on (an
-        ``Evaluation``), when those run no BN layer in training and read only fed inputs."""
+        """An evaluation of ``name`` (or of the tensors ``several``, fetched as the list, tuple or dict
+        ``fetch``) as a function of just the graph statements it depends on (an ``Evaluation``), when
+        those read only fed inputs; BN layers it runs in training mode without update ops are called
+        through the stateless helper (``_frozen_layers``)."""
         ctx = self.ctx
         plan = self.plan
-        statements = graph_slice(plan.collected, {name})
-        training = next(
-            (
-                t
-                for t, site in ctx.bn_training
-                if not self._false_in(t, feed) and any(contains(s, site) for s in statements)
-            ),
-            None,
-        )
-        if training is not None:
-            ctx.leave(RULE, call, _training_on(training))
+        names = several or [name]
+        statements = graph_slice(plan.collected, set(names))
+        training_on = [
+            (t, site)
+            for t, site in ctx.bn_training
+            if not self._false_in(t, feed) and any(contains(s, site) for s in statements)
+        ]
+        frozen = self._frozen_layers(call, training_on)
+        if frozen is None:
             return
-        reads = set().union(*(read_names(s) for s in statements)) | {name}
+        reads = set().union(*(read_names(s) for s in statements)) | set(names)
         params = [p for p, _ in plan.params if p in reads]
         required = self._unfed(feed, params)
         if required:
@@ -661,7 +703,8 @@ class StepsPlanner:
             ctx.leave(
                 RULE,
                 call,
-                f"evaluation of `{name}` feeds {', '.join(extra)}, which it does not read, through a "
+                f"evaluation of `{'`, `'.join(names)}` feeds {', '.join(extra)}, which it does not "
+                "read, through a "
                 "feed the migration cannot trim: not migrated",
             )
             return
@@ -674,37 +717,78 @@ class StepsPlanner:
             (
                 e
                 for e in plan.evaluations
-                if e.outputs == [name]
+                if e.outputs == names
                 and e.statements == statements
                 and e.params == params
                 and e.traced == traced
+                and e.frozen == frozen
             ),
             None,
         )
         if evaluation is None:
             evaluation = Evaluation(
-                ctx.program.fresh_name(f"{plan.name}_{name}"),
+                ctx.program.fresh_name(f"{plan.name}_{'_'.join(names)}"),
                 params,
-                [name],
+                names,
                 statements,
                 traced=traced,
+                frozen=frozen,
             )
             plan.evaluations.append(evaluation)
+        if frozen and plan.stateless_helper is None:
+            helper = ctx.program.fresh_name("without_state_updates")
+            plan.stateless_helper = helper
+            ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
         self._handle(call)
         ctx.claim_within(call)
         function = evaluation.name
-        ctx.edit(
-            RULE,
-            call,
-            lambda updated: cst.Call(
-                func=cst.Attribute(cst.Call(cst.Name(function), kept), cst.Name("numpy"))
-            ),
-        )
+        ctx.edit(RULE, call, lambda updated: _arrays(cst.Call(cst.Name(function), kept), fetch))
+        layers = ", ".join(f"`{layer}`" for layer in sorted(frozen))
         ctx.apply(
             RULE,
             call,
-            f"evaluation -> {function}(...), the part of the graph `{name}` needs (TF1 ran only that)",
+            f"evaluation -> {function}(...), the part of the graph `{'`, `'.join(names)}` needs "
+            "(TF1 ran only that)"
+            + (
+                f"; {layers} called in training mode without state updates (TF1 ran no update op "
+                "here)"
+                if frozen
+                else ""
+            ),
         )
+
+    def _frozen_layers(
+        self, call: cst.Call, training_on: list[tuple[str, cst.Call]]
+    ) -> frozenset[str] | None:
+        """An evaluation that runs BN layers in training mode (``training_on``: their ``training=`` and
+        call), no update op with it: the layer objects to call through the stateless helper (batch
+        statistics, moving statistics left as TF1 left them); None when left (with the reason)."""
+        ctx = self.ctx
+        if not training_on:
+            return frozenset()
+        training, _ = training_on[0]
+        if self._updates_in_place():
+            ctx.leave(
+                RULE,
+                call,
+                f"{_training_on(training)}, and a batch norm of the program updates in place "
+                "(updates_collections=None; TF1 moved it in any run reaching it in training mode): "
+                "which layers to hold still is not decided; not migrated",
+            )
+            return None
+        unknown = [(t, site) for t, site in training_on if id(site) not in ctx.bn_objects]
+        if unknown:
+            training, site = unknown[0]
+            callee = code(ctx, site.func)
+            ctx.leave(
+                RULE,
+                call,
+                f"{_training_on(training)}; its layer runs inside `{callee}`, not as a module-level "
+                "layer object the evaluation calls itself, so it cannot be called without state "
+                "updates: not migrated",
+            )
+            return None
+        return frozenset(ctx.bn_objects[id(site)] for _, site in training_on)
 
     def _plan_multi_eval(
         self,
@@ -991,6 +1075,34 @@ def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(element, cst.DictElement) and isinstance(element.key, cst.Name)
         args.append(kwarg(element.key.value, element.value))
     return cst.Call(func=cst.Name("dict"), args=args)
+
+
+def _arrays(value: cst.Call, fetch: cst.BaseExpression | None) -> cst.BaseExpression:
+    """The arrays of an evaluation function's result ``value``, as TF1 returned the ``fetch``: one
+    tensor (None), or a list, tuple or dict of the tensors the function returns in that order."""
+    only = cst.Call(func=cst.Attribute(value, cst.Name("numpy")))
+    if fetch is None:
+        return only
+    elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else []
+    elt = cst.parse_expression("value.numpy()")
+    for_in = cst.CompFor(target=cst.Name("value"), iter=value)
+    listed: cst.BaseExpression
+    if len(elements) == 1:  # the function returns the tensor itself, not a tuple
+        if isinstance(fetch, cst.Tuple):
+            return cst.Tuple([cst.Element(only)])
+        listed = cst.List([cst.Element(only)])
+    elif isinstance(fetch, cst.Tuple):
+        generator = cst.GeneratorExp(elt=elt, for_in=for_in, lpar=[], rpar=[])
+        return cst.Call(func=cst.Name("tuple"), args=[cst.Arg(generator)])
+    else:
+        listed = cst.ListComp(elt=elt, for_in=for_in)
+    if isinstance(fetch, cst.Dict):  # every element a DictElement (see _dict_fetch_names)
+        keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
+        zipped = cst.Call(
+            cst.Name("zip"), [cst.Arg(cst.Tuple([cst.Element(k) for k in keys])), cst.Arg(listed)]
+        )
+        return cst.Call(func=cst.Name("dict"), args=[cst.Arg(zipped)])
+    return listed
 
 
 def _training_on(training: str) -> str:

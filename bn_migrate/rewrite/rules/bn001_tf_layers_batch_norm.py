@@ -24,6 +24,7 @@ class TfLayersBatchNormRule(Rule):
     name = "tf-layers-batch-norm"
     writes = frozenset(
         {
+            "bn_objects",
             "bn_training",
             "builder_objects",
             "built_objects",

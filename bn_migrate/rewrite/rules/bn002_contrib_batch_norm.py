@@ -35,6 +35,7 @@ class ContribBatchNormRule(Rule):
     name = "contrib-batch-norm"
     writes = frozenset(
         {
+            "bn_objects",
             "bn_training",
             "builder_objects",
             "built_objects",

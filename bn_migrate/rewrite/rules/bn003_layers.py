@@ -56,6 +56,7 @@ class LayersRule(Rule):
     name = "layers"
     writes = frozenset(
         {
+            "bn_objects",
             "bn_training",
             "builder_objects",
             "built_objects",

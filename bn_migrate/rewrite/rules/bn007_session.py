@@ -7,6 +7,13 @@ other runs drop plain values it does not read (a call, a named feed dict or an i
 In a program whose batch norms update in place (``updates_collections=None``), an evaluation computes
 only what its fetch needs, one ``@tf.function`` call (TF1 ran only that, and a training-mode network the
 fetch does not need would move its statistics); several fetches whose part is not the whole graph: left.
+An evaluation whose feed puts BN layers in training mode (``loss.eval({..., is_training: True})``, no
+train op in the run: TF1 normalized with batch statistics and ran no update op) computes the part of the
+graph its fetches need (several: returned in the fetch's order, as its list, tuple or dict) with each such
+layer called through the emitted ``without_state_updates`` helper (Keras 3 ``stateless_call`` in training
+mode, the new moving statistics dropped), when every one is a module-level layer object the graph calls
+itself; a layer run inside a builder's function or class, or a program with batch norms updating in
+place: left.
 A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
 is_training: True})`` with its result discarded, calls a ``@tf.function`` of the part of the graph the BN
 layers need with training True (Keras moves the statistics in the forward pass) when every BN layer is a
@@ -102,6 +109,7 @@ from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
 from bn_migrate.rewrite.planning.session_steps import StepsPlanner
 from bn_migrate.rewrite.rule_examples import (
     APP_MAIN_BEFORE,
+    EVAL_TRAINING_AFTER,
     MONITORED_AFTER,
     MONITORED_BEFORE,
     PLACEHOLDER_BEFORE,
@@ -118,8 +126,8 @@ class SessionRule(Rule):
 
     id = RULE
     name = "session-to-model"
-    reads = frozenset({"bn_training", "graph_function", "graph_names", "train_ops"})
-    writes = frozenset({"graph_function", "needed_imports"})
+    reads = frozenset({"bn_objects", "bn_training", "graph_function", "graph_names", "train_ops"})
+    writes = frozenset({"graph_function", "needed_imports", "prelude"})
     EXAMPLES = (
         Example(MONITORED_BEFORE, MONITORED_AFTER),
         Example(  # the session would restore and save checkpoints: a decision for a human
@@ -135,11 +143,11 @@ class SessionRule(Rule):
             ),
             left=("BN007",),
         ),
-        Example(  # an evaluation in training mode would move the statistics in Keras 3, not in TF1
+        Example(  # an evaluation in training mode: batch statistics, the moving ones left as TF1 did
             placeholder_program(PLACEHOLDER_BEFORE).replace(
                 "{x: data, is_training: False}", "{x: data, is_training: True}"
             ),
-            left=("BN007",),
+            EVAL_TRAINING_AFTER,
         ),
         Example(  # the train op's value is used
             placeholder_program(PLACEHOLDER_BEFORE).replace(
