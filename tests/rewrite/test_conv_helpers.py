@@ -20,7 +20,7 @@ from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import Status
 from tests.conftest import REPO
-from tests.rewrite.test_flat_dcgan import migrate_and_check
+from tests.rewrite.test_flat_dcgan import golden_planted_is_caught
 
 if TYPE_CHECKING:
     from bn_migrate.check.old_runs import OldRunCache
@@ -319,14 +319,15 @@ def test_the_dcgan_conv_fixture_is_migrated_whole_with_its_variables_mapped() ->
 def test_a_planted_padding_in_the_migrated_fixture_is_caught(
     tmp_path: Path, old_cache: OldRunCache
 ) -> None:
-    """The codemod's migration of the fixture with D's first convolution padding "valid" where the
-    TF1 helper padded SAME (3x3 outputs instead of 4x4; the second convolution still makes 2x2) is
-    found DIFFERENT (the migration itself: EQUIVALENT, checked here first)."""
-    source = DCGAN_CONV.read_text(encoding="utf-8")
+    """The codemod's migration of the fixture (the golden, checked EQUIVALENT by test_engine_golden)
+    with D's first convolution padding "valid" where the TF1 helper padded SAME (3x3 outputs instead of
+    4x4; the second convolution still makes 2x2) is found DIFFERENT."""
     text = (
         'd_h0_conv = tf.keras.layers.Conv2D(4, kernel_size=(3, 3), strides=(2, 2), padding="same"'
     )
-    migrate_and_check(source, tmp_path, old_cache, (text, text.replace('"same"', '"valid"')))
+    golden_planted_is_caught(
+        "dcgan_conv", tmp_path, old_cache, (text, text.replace('"same"', '"valid"'))
+    )
 
 
 TF1_SIDE = """import sys

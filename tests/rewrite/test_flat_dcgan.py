@@ -128,6 +128,28 @@ def migrate_and_check(
     return result.code, checked, caught
 
 
+def golden_planted_is_caught(
+    fixture: str, tmp_path: Path, old_cache: OldRunCache, plant: tuple[str, str]
+) -> CheckResult:
+    """The committed golden migration of ``tests/fixtures/tf1/<fixture>.py`` (checked EQUIVALENT by
+    ``test_engine_golden``), which must be the codemod's output of today, with one mistake planted
+    (``plant``: a text found once, and what replaces it): found DIFFERENT against the TF1 program, from
+    one run of it (the planted checks' own)."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    original = REPO / "tests" / "fixtures" / "tf1" / f"{fixture}.py"
+    golden = (REPO / "examples" / "migrated" / "fixtures" / f"{fixture}.py").read_text("utf-8")
+    assert rewrite_source(original.read_text("utf-8"), path=original.name).code == golden
+    text, planted_text = plant
+    assert golden.count(text) == 1, text
+    planted = tmp_path / f"{fixture}_planted.py"
+    planted.write_text(golden.replace(text, planted_text), encoding="utf-8")
+    options = CheckOptions(timeout=300, old_repeats=1)
+    caught = check_programs(original, planted, options, old_cache=old_cache)
+    assert caught.verdict == "different", caught.render_text()
+    return caught
+
+
 def test_without_its_blockers_the_flattened_dcgan_migrates() -> None:
     result = rewrite_source(_without(), path="dcgan_flat.py")
     assert result.status is Status.CHANGED, result.left
