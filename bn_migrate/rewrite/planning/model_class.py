@@ -96,10 +96,12 @@ from bn_migrate.rewrite.analysis.model_classes import (
 )
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.syntax import (
+    block_body,
     call_target,
     calls_in,
     is_docstring,
     lone_assignment,
+    lone_call,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
@@ -195,13 +197,13 @@ class ModelProgram:
         region.append(
             _marker(_METHODS).with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
         )
-        region.extend(plain(_body(methods[model.build_method]), methods[model.build_method]))
+        region.extend(plain(block_body(methods[model.build_method]), methods[model.build_method]))
         region.append(_marker(_BUILD))
         region.extend(self.train_bindings)
         region.append(_marker(_TRAIN))
         if self.block is not None:
             (train,) = model.train_methods
-            body = plain(_body(methods[train]), methods[train])
+            body = plain(block_body(methods[train]), methods[train])
             block = self.block.body
             assert isinstance(block, cst.IndentedBlock)
             session = self.block.with_changes(body=block.with_changes(body=body), leading_lines=[])
@@ -267,7 +269,8 @@ class ModelProgram:
         after = list(statements[at[_END] + 1 :])
         if self.block is None:  # what the rules made where the session was is module-level code
             train, after = after, []
-        train_locals = _top_level_bound(train) | self._train_parameters()
+        parameters = self._train_parameters()
+        train_locals = _top_level_bound(train) | parameters
         classes = [s for s in made if isinstance(s, cst.ClassDef)]
         functions = [s for s in made if isinstance(s, cst.FunctionDef)]
         others = [s for s in made if s not in classes and s not in functions]
@@ -288,7 +291,7 @@ class ModelProgram:
         while True:  # graph functions reading only the object's names and what was bound before
             rest_bound = (
                 _top_level_bound([s for s in rest if s not in moved]) - instance_names
-            ) | (self._train_parameters())
+            ) | parameters
             kept = [f for f in moved if not (_global_reads(migrated, f) & rest_bound)]
             if kept == moved:
                 break
@@ -362,7 +365,7 @@ class ModelProgram:
             )
             tail = [renamed[s] for s in rest]
             return module.with_changes(body=[*outer, construct, *tail]).code
-        return module.with_changes(body=[*outer, *self.calls_in(), *after]).code
+        return module.with_changes(body=[*outer, *self._session_calls(), *after]).code
 
     def _train_parameters(self) -> set[str]:
         if not self.model.train_methods:
@@ -379,17 +382,16 @@ class ModelProgram:
         """``__init__`` without its session parameter, with its kept statements, the migrated ones and
         its last call."""
         init = self._methods()["__init__"]
-        body = _body(init)
+        body = block_body(init)
         params = init.params
         kept = [p for p in params.params if p.name.value != self.session_parameter]
-        if len(kept) == len(params.params):
-            return _with_body(init, [*self.init_kept, *migrated, body[-1]])
-        if kept and kept[-1].comma is not cst.MaybeSentinel.DEFAULT and not params.star_arg:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        init = init.with_changes(params=params.with_changes(params=kept))
+        if len(kept) != len(params.params):  # the session parameter goes
+            if kept and kept[-1].comma is not cst.MaybeSentinel.DEFAULT and not params.star_arg:
+                kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            init = init.with_changes(params=params.with_changes(params=kept))
         return _with_body(init, [*self.init_kept, *migrated, body[-1]])
 
-    def calls_in(self) -> list[cst.BaseStatement]:
+    def _session_calls(self) -> list[cst.BaseStatement]:
         """The session block's two statements, without the session argument."""
         assert self.train_call is not None
         assert self.block is not None and self.session_name is not None
@@ -525,13 +527,11 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
     if isinstance(bound, str):
         return refuse(f"cannot be read as a program: `__init__` {bound}")
     init_bindings, init_same = bound
-    init_bindings = [
-        b for b in init_bindings if main_function._bare(b).split(" =")[0] != session_parameter
-    ]
+    init_bindings = [b for b in init_bindings if _assigned_name(b) != session_parameter]
     if init_same - {session_parameter}:
         return refuse("is made with arguments named like its parameters")
     excluded = {instance_name} | ({session_name} if session_name else set())
-    train_call_node = _call_of(shape.train_call) if shape.train_call is not None else None
+    train_call_node = lone_call(shape.train_call) if shape.train_call is not None else None
     train_args = train_call_node.args if train_call_node is not None else ()
     for arg in [*(a for a in call.args if a not in session_args), *train_args]:
         if not _plain_argument(arg.value, module, aliases, excluded):
@@ -560,7 +560,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
         self_name = self_name_of(method)
         called = frozenset(model.builders) if method_name != "__init__" else frozenset()
         if method is init:  # its last statement calls the build method
-            method = _with_body(init, _body(init)[:-1])
+            method = _with_body(init, block_body(init)[:-1])
         bare = _bare_self(method, self_name, frozenset(methods), called)
         if bare is not None:
             return refuse(
@@ -592,9 +592,10 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             return refuse(f"calls `super` in `{method_name}`")
     if len(_names(module, name)) != 2:  # its ``class`` statement and the one call making it
         return refuse("is named elsewhere than where it is defined and made")
-    init_body = _body(init)
+    init_body = block_body(init)
     kept: list[cst.BaseStatement] = []
     rest: list[cst.BaseStatement] = []
+    stored_params: set[str] = set()
     for statement in init_body[:-1]:
         store = _param_store(statement, init_self, parameters)
         if is_docstring(statement) and statement is init_body[0]:
@@ -606,6 +607,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
             continue
         elif store is not None:
             kept.append(statement)
+            stored_params.add(store)
         else:
             rest.append(statement)
     attributes = frozenset(_attributes(model.definition) - set(methods))
@@ -617,9 +619,6 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
         ("a builder method", set(model.builders)),
         ("the session", {session_name} if session_name else set()),
     ]
-    stored_params = {
-        s for statement in kept for s in [_param_store(statement, init_self, parameters)] if s
-    }
     for method_name, bound_names in locals_by_method.items():
         if method_name == "__init__":
             bound_names = (bound_names - stored_params) - {session_parameter}
@@ -690,7 +689,7 @@ def _session_shape(
             "sess:` block"
         )
     block, session_name = session
-    inner = _body_of(block)
+    inner = block_body(block)
     if len(inner) != 2:
         return "is not made and trained in a session block holding only those two statements"
     construct, train_call = inner
@@ -708,7 +707,7 @@ def _session_shape(
     init_self = self_name_of(init)
     stores = [
         stored
-        for statement in _body(init)
+        for statement in block_body(init)
         for stored in [_session_store(statement, init_self, model.session)]
         if stored is not None
     ]
@@ -767,14 +766,13 @@ def _instance_misuse(
         if statement is construct:
             seen_construct = True
             continue
-        for node, attribute in _instance_uses(statement, instance):
+        for _, attribute in _instance_uses(statement, instance):
             if attribute is None:
                 return f"has its object `{instance}` used otherwise than as `{instance}.attribute`"
             if attribute not in attributes:
                 return f"has `{instance}.{attribute}` read, which is not an attribute it sets"
             if not seen_construct and not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 return f"has `{instance}.{attribute}` read before the object is made"
-            del node
     stores = _instance_stores(module, instance)
     if stores:
         return f"has `{instance}.{stores[0]}` set outside the class"
@@ -840,16 +838,6 @@ def _class_body(definition: cst.ClassDef) -> list[cst.BaseStatement]:
     return list(block.body) if isinstance(block, cst.IndentedBlock) else []
 
 
-def _body(definition: cst.FunctionDef) -> list[cst.BaseStatement]:
-    block = definition.body
-    return list(block.body) if isinstance(block, cst.IndentedBlock) else []
-
-
-def _body_of(block: cst.With) -> list[cst.BaseStatement]:
-    body = block.body
-    return list(body.body) if isinstance(body, cst.IndentedBlock) else []
-
-
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
 
@@ -869,33 +857,24 @@ def _session_block(
     return statement, item.asname.name.value
 
 
-def _call_of(statement: cst.BaseStatement) -> cst.Call | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            return small.value
-    return None
-
-
 def _construction(statement: cst.BaseStatement, class_name: str) -> tuple[str, cst.Call] | None:
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+    """``name = Class(...)``: ``name`` and the call."""
+    assignment = lone_assignment(statement)
+    if assignment is None:
         return None
-    small = statement.body[0]
-    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
-        return None
-    target = small.targets[0].target
-    call = small.value
-    if (
-        isinstance(target, cst.Name)
-        and isinstance(call, cst.Call)
-        and _is_name(call.func, class_name)
-    ):
-        return target.value, call
+    call = assignment.value
+    if isinstance(call, cst.Call) and _is_name(call.func, class_name):
+        return assignment.name, call
     return None
+
+
+def _assigned_name(statement: cst.SimpleStatementLine) -> str | None:
+    assignment = lone_assignment(statement)
+    return assignment.name if assignment is not None else None
 
 
 def _is_train_call(statement: cst.BaseStatement, instance: str, train: str) -> bool:
-    call = _call_of(statement)
+    call = lone_call(statement)
     return (
         call is not None
         and isinstance(call.func, cst.Attribute)
@@ -1410,7 +1389,7 @@ def _as_method(function: cst.BaseStatement, self_name: str | None) -> cst.Functi
     return method.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
 
 
-def _with_body(definition: cst.FunctionDef, body: list[cst.BaseStatement]) -> cst.FunctionDef:
+def _with_body(definition: cst.FunctionDef, body: Sequence[cst.BaseStatement]) -> cst.FunctionDef:
     statements = [main_function._one_blank_line(s) for s in body]
     if statements:
         statements[0] = main_function._no_blank_line_above(statements[0])
