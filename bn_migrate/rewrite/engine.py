@@ -468,8 +468,10 @@ def _rewrite_virtual(
     flags_parsed = flags_parsed or (main is not None and main.run_by_app)
     with walks.indexed(module):
         inner: model_class.ModelProgram | model_class.Refusal | None = None
+        aliases = None
         if isinstance(main, main_function.MainFunction):  # a model class made in the function
-            inner = model_class.find(module, AliasTable.build(module), virtual.code)
+            aliases = AliasTable.build(module)
+            inner = model_class.find(module, aliases, virtual.code)
         if isinstance(inner, model_class.ModelProgram):
             result = _rewrite_virtual(inner.virtual(), virtual.code, options, flags_parsed)
         else:
@@ -479,6 +481,7 @@ def _rewrite_virtual(
                 options,
                 (),
                 flags_parsed=flags_parsed,
+                aliases=aliases,
                 model_refusal=inner,
             )
     applied = [*virtual.applied, *(virtual.site(site) for site in result.applied)]

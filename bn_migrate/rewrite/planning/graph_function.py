@@ -251,6 +251,16 @@ def _strip_first_blank(statements: list[cst.BaseStatement]) -> list[cst.BaseStat
     return [first.with_changes(leading_lines=lines), *statements[1:]]
 
 
+def stateless_helper(ctx: Context, plan: GraphFunction) -> str:
+    """The name of the ``without_state_updates`` helper (``STATELESS_HELPER``), written into the
+    file's prelude the first time a step or an evaluation needs it."""
+    if plan.stateless_helper is None:
+        plan.stateless_helper = ctx.program.fresh_name("without_state_updates")
+        source = STATELESS_HELPER.format(name=plan.stateless_helper).lstrip()
+        ctx.prelude.append(cst.parse_statement(source))
+    return plan.stateless_helper
+
+
 def graph_function(ctx: Context) -> GraphFunction:
     """The file's graph function plan, made on first use (placeholder-shaped programs only)."""
     if ctx.graph_function is None:

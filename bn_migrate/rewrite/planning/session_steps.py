@@ -38,10 +38,10 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Evaluation, TrainStep, dissolve_session
 from bn_migrate.rewrite.planning.checkpoints import plan_checkpoints
 from bn_migrate.rewrite.planning.graph_function import (
-    STATELESS_HELPER,
     assemble,
     graph_function,
     graph_slice,
+    stateless_helper,
     step_evaluation,
 )
 from bn_migrate.rewrite.planning.initializers import (
@@ -735,10 +735,8 @@ class StepsPlanner:
                 frozen=frozen,
             )
             plan.evaluations.append(evaluation)
-        if frozen and plan.stateless_helper is None:
-            helper = ctx.program.fresh_name("without_state_updates")
-            plan.stateless_helper = helper
-            ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
+        if frozen:
+            stateless_helper(ctx, plan)
         self._handle(call)
         ctx.claim_within(call)
         function = evaluation.name

@@ -109,10 +109,10 @@ from bn_migrate.rewrite.analysis.syntax import (
 )
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule, TrainStep
 from bn_migrate.rewrite.planning.graph_function import (
-    STATELESS_HELPER,
     GraphFunction,
     graph_function,
     graph_slice,
+    stateless_helper,
     step_evaluation,
 )
 from bn_migrate.rewrite.planning.layer_calls import bind, code
@@ -575,9 +575,7 @@ class OptimizerRule(Rule):
             return
         plan = graph_function(ctx)
         if any(planned_step.step.frozen for planned_step in planned):
-            helper = program.fresh_name("without_state_updates")
-            plan.stateless_helper = helper
-            ctx.prelude.append(cst.parse_statement(STATELESS_HELPER.format(name=helper).lstrip()))
+            stateless_helper(ctx, plan)
         for planned_step in planned:
             step = planned_step.step
             plan.steps[step.train_op] = step
