@@ -1063,6 +1063,20 @@ GLOBAL_STEP_CREATORS = frozenset(
     {"tensorflow.train.get_or_create_global_step", "tensorflow.train.create_global_step"}
 )
 GLOBAL_STEP_GETTER = "tensorflow.train.get_global_step"
+
+# tf.estimator programs read as the session script they run (``planning.estimator``)
+ESTIMATOR = "tensorflow.estimator.Estimator"
+ESTIMATOR_SPEC = "tensorflow.estimator.EstimatorSpec"
+MODE_KEYS = "tensorflow.estimator.ModeKeys"
+NUMPY_INPUT_FN = "tensorflow.estimator.inputs.numpy_input_fn"
+ESTIMATOR_GRAPH_SEEDS = frozenset(
+    {"tensorflow.set_random_seed", "tensorflow.random.set_random_seed"}
+)
+"""Seeds of the default graph: the Estimator builds its graph in a graph of its own, which they never reach."""
+NUMPY_DTYPES: dict[str, str] = {
+    f"numpy.{name}": name for name in ("float16", "float32", "float64", "int32", "int64", "bool")
+}
+"""A numpy array's dtype as written (``.astype(np.float32)``) -> the ``tf.<dtype>`` of a placeholder fed it."""
 """Returns the global step a creator made earlier (None otherwise)."""
 TF_VARIABLE = "tensorflow.Variable"
 GLOBAL_STEP_VARIABLE_KEYWORDS = frozenset({"trainable", "name", "dtype"})

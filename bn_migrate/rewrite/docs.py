@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bn_migrate.rewrite.analysis import modules, per_call
 from bn_migrate.rewrite.context import Example, Rule
-from bn_migrate.rewrite.planning import model_class
+from bn_migrate.rewrite.planning import estimator, model_class
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
 ENGINE_SUMMARY = (
@@ -91,6 +91,12 @@ def model_class_markdown() -> str:
     return f"## Model classes (planning, before the rules)\n\n{doc}\n"
 
 
+def estimator_markdown() -> str:
+    """Estimator programs read as the session script they run (``planning.estimator``)."""
+    doc = (estimator.__doc__ or "").strip()
+    return f"## Estimator programs (planning, before the rules; left under {estimator.RULE})\n\n{doc}\n"
+
+
 def per_call_markdown() -> str:
     """The BN019 warnings: found by the analysis layer, whatever the rules decide."""
     doc = (per_call.__doc__ or "").strip()
@@ -116,7 +122,13 @@ def rules_markdown() -> str:
     ordered = sorted(RULES, key=lambda rule: rule.id)
     pages = [rule_markdown(rule) for rule in ordered]
     return "# bn-migrate rewrite rules\n\n" + "\n".join(
-        [*pages, program_markdown(), model_class_markdown(), per_call_markdown()]
+        [
+            *pages,
+            program_markdown(),
+            model_class_markdown(),
+            estimator_markdown(),
+            per_call_markdown(),
+        ]
     )
 
 

@@ -32,6 +32,7 @@ from bn_migrate.rewrite.options import RewriteOptions
 from bn_migrate.rewrite.planning import bn_wrappers as wrapper_calls
 from bn_migrate.rewrite.planning import dense_helpers as dense_helper_calls
 from bn_migrate.rewrite.planning import (
+    estimator,
     inlined_modules,
     interactive_session,
     library,
@@ -118,7 +119,12 @@ def _rewrite_source(
                 virtual = main.virtual() if isinstance(main, main_function.MainFunction) else None
                 if virtual is None and refused is None:
                     virtual = main_function.graph_module(module, aliases)
+                trained: estimator.EstimatorProgram | estimator.Refusal | None = None
                 if virtual is None and refused is None and main is None:
+                    trained = estimator.find(module, aliases, source)
+                    if isinstance(trained, estimator.EstimatorProgram):
+                        virtual = trained.virtual()
+                if virtual is None and refused is None and main is None and trained is None:
                     found = model_class.find(module, aliases, source)
                     if isinstance(found, model_class.ModelProgram):
                         virtual = found.virtual()
@@ -126,6 +132,10 @@ def _rewrite_source(
                         model_refusal = found
                 if virtual is not None:
                     return _rewrite_virtual(virtual, source, options)
+                if isinstance(trained, estimator.Refusal):  # the Estimator's own condition, beside
+                    result = _rewrite_module(module, source, options, blockers, aliases=aliases)
+                    left = _sorted([*result.left, trained.site(module)])
+                    return RewriteResult(status=Status.SKIPPED, code=source, left=left)
             return _rewrite_module(
                 module,
                 source,

@@ -68,6 +68,7 @@ SUPPORTED_FIXTURES = (
     "model_object",
     "dcgan_conv",
     "interactive_session",
+    "estimator_model_fn",
 )
 SEED_VARIANTS = ("tf_layers", "keras_updates_list", "keras_updates_each", "keras_no_updates")
 FIXED = "keras_no_updates_fixed"

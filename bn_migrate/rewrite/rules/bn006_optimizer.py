@@ -436,10 +436,13 @@ class OptimizerRule(Rule):
     def _minimize_arguments(
         self, ctx: Context, minimize: cst.Call
     ) -> tuple[str, dict[str, cst.Arg]] | None:
-        """The loss's name and the keywords this rule migrates (``global_step``, ``var_list``)."""
+        """The loss's name and the keywords this rule migrates (``global_step``, ``var_list``); TF1's
+        ``minimize(loss, global_step=None, var_list=None, ...)`` takes the global step second."""
         args = positional(minimize)
         loss = args[0].value if args else None
         extras: dict[str, cst.Arg] = {}
+        if len(args) == 2 and keyword(minimize, "global_step") is None:
+            extras["global_step"], args = args[1], args[:1]
         for arg in minimize.args:
             if arg.keyword is None:
                 continue
