@@ -285,3 +285,66 @@ def test_compat_v1_spelling() -> None:
     result = rewrite_source(source, path="case.py")
     assert result.status is Status.CHANGED and not result.left, result.left
     assert "tf.compat.v1" not in result.code and "estimator" not in result.code.replace("eval", "")
+
+
+PARAMS = PROGRAM.replace(
+    "def model_fn(features, labels, mode):", "def model_fn(features, labels, mode, params):"
+).replace("GradientDescentOptimizer(0.1)", 'GradientDescentOptimizer(params["learning_rate"])')
+
+
+def test_params_is_bound_first_and_its_number_is_a_constant() -> None:
+    source = PARAMS.replace(
+        "Estimator(model_fn=model_fn)",
+        'Estimator(model_fn=model_fn, params={"learning_rate": 0.1})',
+    )
+    result = rewrite_source(source, path="case.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert 'params = {"learning_rate": 0.1}' in result.code.splitlines()
+    assert 'tf.keras.optimizers.SGD(learning_rate=params["learning_rate"])' in result.code
+
+
+@pytest.mark.parametrize(
+    ("params", "text", "reason"),
+    [
+        (
+            'params={"learning_rate": rate}',
+            "estimator = tf.estimator.Estimator(",
+            "Estimator(params=...) other than a dict literal of literals",
+        ),
+        ("", "def model_fn", "model_fn's parameters are not (features, labels, mode), with params"),
+    ],
+)
+def test_params_left(params: str, text: str, reason: str) -> None:
+    source = PARAMS.replace(
+        "Estimator(model_fn=model_fn)",
+        f"Estimator(model_fn=model_fn, {params})" if params else "Estimator(model_fn=model_fn)",
+    )
+    left = _left(source)
+    line = _line(source, text)
+    assert any(r == "BN007" and at == line and reason in m for r, at, m in left), (line, left)
+
+
+@pytest.mark.parametrize(
+    ("extra", "constant"),
+    [
+        ("", True),
+        ('params["learning_rate"] = 0.5\n', False),
+        ('del params["learning_rate"]\n', False),
+        ("params.update(learning_rate=0.5)\n", False),
+        ("def change(p):\n    p['learning_rate'] = 1\n\n\nchange(params)\n", False),
+        ('params = {"learning_rate": 0.2}\n', False),
+    ],
+)
+def test_a_dict_item_is_a_constant_only_when_nothing_can_change_the_dict(
+    extra: str, constant: bool
+) -> None:
+    from bn_migrate.rewrite.analysis.syntax import plain_dict_constant
+
+    source = (
+        'params = {"learning_rate": 0.1, "other": x}\n' + extra + 'rate = params["learning_rate"]\n'
+    )
+    module = cst.parse_module(source)
+    read = module.body[-1].body[0].value  # type: ignore[attr-defined]
+    assert plain_dict_constant(module, read) is constant
+    other = cst.parse_expression('params["other"]')
+    assert not plain_dict_constant(module, other)

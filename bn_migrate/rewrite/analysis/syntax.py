@@ -351,6 +351,76 @@ def plain_class_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
     return not finder.found
 
 
+def plain_dict_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
+    """``params["learning_rate"]`` where the module binds ``params = {...}`` once, at module level, to a
+    dict literal whose string key ``"learning_rate"`` is written once, with a number literal, and every
+    other use of the name anywhere in the module reads one of its items (``params[...]`` outside an
+    assignment or ``del``): nothing can change the dict, so the item is a plain Python number, the same
+    wherever the program reads it."""
+    if not (isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name)):
+        return False
+    key = _string_index(value)
+    holder = value.value.value
+    found = module_assignment(module, holder)
+    if key is None or found is None or not isinstance(found[1].value, cst.Dict):
+        return False
+    entries = [
+        e.value
+        for e in found[1].value.elements
+        if isinstance(e, cst.DictElement)
+        and isinstance(e.key, cst.SimpleString)
+        and e.key.evaluated_value == key
+    ]
+    if any(not isinstance(e, cst.DictElement) for e in found[1].value.elements):
+        return False  # ``**other``
+    if len(entries) != 1 or not isinstance(entries[0], (cst.Integer, cst.Float)):
+        return False
+    reads = _ItemReads(holder)
+    walk(module, reads)
+    binding = found[1].targets[0].target
+    others = [n for n in name_references(module) if n.value == holder and n is not binding]
+    return not reads.written and all(id(n) in reads.read for n in others)
+
+
+def _string_index(subscript: cst.Subscript) -> str | None:
+    if len(subscript.slice) != 1:
+        return None
+    index = subscript.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+        text = index.value.evaluated_value
+        return text if isinstance(text, str) else None
+    return None
+
+
+class _ItemReads(cst.CSTVisitor):
+    """The ``NAME`` nodes of ``NAME[...]`` item reads; ``written`` when an item is assigned or deleted."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.read: set[int] = set()
+        self.written = False
+        self.targets: set[int] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.targets.add(id(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.targets.add(id(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.targets.add(id(node.target))
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.targets.add(id(node.target))
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value == self.name:
+            if id(node) in self.targets:
+                self.written = True
+            else:
+                self.read.add(id(node.value))
+
+
 class _AttributeWrites(cst.CSTVisitor):
     """Finds an assignment or ``del`` of an attribute named ``attribute`` (on any object) or of any
     attribute of the ``holders``, and any use of ``setattr`` or ``vars``."""

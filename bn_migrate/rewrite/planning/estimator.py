@@ -49,11 +49,13 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
     is_docstring,
+    is_literal,
     keyword,
     lone_assignment,
     lone_call,
     name_references,
     positional,
+    read_names,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.planning import main_function
@@ -61,6 +63,7 @@ from bn_migrate.rewrite.planning.graph_wrapper import Dissolved
 from bn_migrate.rewrite.result import Site
 
 RULE = "BN007"
+_PARAMETERS = ("features", "labels", "mode", "params")  # the names model_fn is called with
 _OTHER_INPUT = (
     "an input function other than tf.estimator.inputs.numpy_input_fn (whose batches the migration "
     "feeds as TF1 made them): not migrated"
@@ -108,6 +111,7 @@ class EstimatorProgram:
     dtypes: dict[str, str]  # array name -> ``tf.<dtype>``
     is_training: str  # the placeholder standing for ``mode == TRAIN``
     removed: set[int] = field(default_factory=set)  # ids of model_fn statements dropped
+    params: cst.Dict | None = None  # ``Estimator(params={...})``, bound as ``params`` first
     run_by_app: bool = False
 
     def virtual(self) -> main_function.VirtualModule:
@@ -127,6 +131,8 @@ class EstimatorProgram:
         assert tf is not None
         global_step = _fresh("global_step", taken)
         lines = []
+        if self.params is not None:
+            lines.append(f"params = {cst.Module([]).code_for_node(self.params)}\n")
         if _reads_global_step(self.model_fn, self.aliases):
             lines.append(f"{global_step} = {tf}.train.get_or_create_global_step()\n")
         features = self.train_input.features
@@ -333,10 +339,14 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
     assert assigned is not None and isinstance(assigned.value, cst.Call)
     estimator, made = assigned.name, assigned.value
     model_fn_name = None
+    params: cst.Dict | None = None
     for index, arg in enumerate(made.args):
         key = arg.keyword.value if arg.keyword is not None else ("model_fn" if index == 0 else None)
         if key == "model_fn" and isinstance(arg.value, cst.Name) and not arg.star:
             model_fn_name = arg.value.value
+        elif key == "params" and _literal_dict(arg.value):
+            assert isinstance(arg.value, cst.Dict)
+            params = arg.value
         else:
             return Refusal(arg, _estimator_argument(key))
     if model_fn_name is None:
@@ -424,7 +434,9 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
                     )
             if dtypes[given.labels] != dtypes[train_input.labels]:
                 return Refusal(made, "the labels have another dtype in evaluate(): not migrated")
-    shape = _model_fn_shape(module, aliases, model_fn, train_input, evaluate=eval_calls != [])
+    if params is not None and "params" in _names(module):
+        return Refusal(params, "`params` is a name of the module too: not migrated")
+    shape = _model_fn_shape(module, aliases, model_fn, train_input, params is not None)
     if isinstance(shape, Refusal):
         return shape
     is_training, removed = shape
@@ -459,6 +471,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
         dtypes,
         is_training,
         removed,
+        params=params,
     )
 
 
@@ -467,7 +480,8 @@ def _estimator_argument(key: str | None) -> str:
         "model_dir": "Estimator(model_dir=...): the Estimator restores the latest checkpoint of that "
         "folder at the start of train() and evaluate(), and writes checkpoints and summaries there",
         "config": "Estimator(config=...): a RunConfig (seed, checkpoints, devices)",
-        "params": "Estimator(params=...): model_fn's params",
+        "params": "Estimator(params=...) other than a dict literal of literals (what model_fn reads "
+        "would be evaluated later)",
         "warm_start_from": "Estimator(warm_start_from=...): weights loaded at the start",
     }
     return reasons.get(key or "", f"Estimator argument `{key or '*'}`") + ": not migrated"
@@ -707,6 +721,13 @@ def _spec_reason(arg: cst.Arg) -> str:
     )
 
 
+def _literal_dict(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Dict) and all(
+        isinstance(e, cst.DictElement) and is_literal(e.key) and is_literal(e.value)
+        for e in node.elements
+    )
+
+
 def _body(definition: cst.FunctionDef) -> Sequence[cst.BaseStatement]:
     body = definition.body
     assert isinstance(body, cst.IndentedBlock)  # checked by ``_model_fn_shape``
@@ -763,14 +784,14 @@ def _model_fn_shape(
     aliases: AliasTable,
     model_fn: cst.FunctionDef,
     given: _Input,
-    evaluate: bool,
+    with_params: bool,
 ) -> tuple[str, set[int]] | Refusal:
     """The name standing for ``mode == TRAIN`` and the statements the script drops, when ``model_fn``
     is of the migrated shape."""
     params = model_fn.params
     names = sorted(p.name.value for p in params.params)
     if (
-        names != ["features", "labels", "mode"]
+        names != sorted(["features", "labels", "mode", *(["params"] if with_params else [])])
         or any(p.default is not None for p in params.params)
         or params.star_arg is not cst.MaybeSentinel.DEFAULT
         or params.kwonly_params
@@ -780,7 +801,9 @@ def _model_fn_shape(
         or not isinstance(model_fn.body, cst.IndentedBlock)
     ):
         return Refusal(
-            model_fn.name, "model_fn's parameters are not (features, labels, mode): not migrated"
+            model_fn.name,
+            "model_fn's parameters are not (features, labels, mode), with params when the Estimator "
+            "is given params: not migrated",
         )
     statements = list(model_fn.body.body)
     removed: set[int] = set()
@@ -846,7 +869,7 @@ def _model_fn_shape(
                 )
     local = set().union(*(bound_names(s) for s in kept)) if kept else set()
     outside = set().union(*(bound_names(s) for s in module.body if s is not model_fn))
-    clash = sorted(local & (outside | {"features", "labels", "mode"}))
+    clash = sorted(local & (outside | set(_PARAMETERS)))
     if clash:
         return Refusal(
             model_fn.name,
@@ -1010,7 +1033,7 @@ def _names(module: cst.Module) -> set[str]:
             names.add(node.value)
 
     walk(module, Names())
-    return names - {"features", "labels", "mode"} | _outside_parameters(module)
+    return names - set(_PARAMETERS) | _outside_parameters(module)
 
 
 def _outside_parameters(module: cst.Module) -> set[str]:
@@ -1019,20 +1042,9 @@ def _outside_parameters(module: cst.Module) -> set[str]:
     for statement in module.body:
         if isinstance(statement, cst.FunctionDef):
             continue
-        for name in ("features", "labels"):
-            if name in _spelled(statement):
+        for name in _PARAMETERS:
+            if name in read_names(statement) | bound_names(statement):
                 names.add(name)
-    return names
-
-
-def _spelled(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-    walk(node, Names())
     return names
 
 

@@ -102,6 +102,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     keyword,
     name_references,
     plain_class_constant,
+    plain_dict_constant,
     positional,
     read_names,
     single_target,
@@ -873,6 +874,7 @@ class OptimizerRule(Rule):
             isinstance(value, (cst.Float, cst.Integer))
             or _flag_value(ctx, value)
             or plain_class_constant(ctx.module, value)
+            or plain_dict_constant(ctx.module, value)
         ):
             return code(ctx, value)
         ctx.leave(
