@@ -478,11 +478,20 @@ def _rewrite_virtual(
     flags_parsed = flags_parsed or (main is not None and main.run_by_app)
     with walks.indexed(module):
         inner: model_class.ModelProgram | model_class.Refusal | None = None
+        trained: estimator.EstimatorProgram | estimator.Refusal | None = None
         aliases = None
-        if isinstance(main, main_function.MainFunction):  # a model class made in the function
+        if isinstance(main, main_function.MainFunction):  # an Estimator or a model class in it
             aliases = AliasTable.build(module)
-            inner = model_class.find(module, aliases, virtual.code)
-        if isinstance(inner, model_class.ModelProgram):
+            trained = estimator.find(module, aliases, virtual.code)
+            if trained is None:
+                inner = model_class.find(module, aliases, virtual.code)
+        if isinstance(trained, estimator.EstimatorProgram):
+            result = _rewrite_virtual(trained.virtual(), virtual.code, options, flags_parsed)
+        elif isinstance(trained, estimator.Refusal):
+            result = _rewrite_module(module, virtual.code, options, (), aliases=aliases)
+            left = _sorted([*result.left, trained.site(module)])
+            result = RewriteResult(status=Status.SKIPPED, code=virtual.code, left=left)
+        elif isinstance(inner, model_class.ModelProgram):
             result = _rewrite_virtual(inner.virtual(), virtual.code, options, flags_parsed)
         else:
             result = _rewrite_module(

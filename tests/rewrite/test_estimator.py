@@ -348,3 +348,39 @@ def test_a_dict_item_is_a_constant_only_when_nothing_can_change_the_dict(
     assert plain_dict_constant(module, read) is constant
     other = cst.parse_expression('params["other"]')
     assert not plain_dict_constant(module, other)
+
+
+def _in_main(source: str, run: str) -> str:
+    head, _, rest = source.partition("train_input_fn = ")
+    body = "".join(
+        f"    {line}" if line.strip() else line
+        for line in ("train_input_fn = " + rest).splitlines(True)
+    )
+    return f'{head}def main({"_" if "app" in run else ""}):\n{body}\n\nif __name__ == "__main__":\n    {run}\n'
+
+
+@pytest.mark.parametrize("run", ["main()", "tf.app.run()"])
+def test_an_estimator_made_and_trained_in_main(run: str) -> None:
+    """The Estimator makes ``main`` the training function (``planning.main_function``); its script is
+    read inside the function's, and the layers, steps and loops land in ``main``."""
+    source = _in_main(PROGRAM, run)
+    result = rewrite_source(source, path="case.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    code = result.code
+    assert "estimator" not in code.replace("eval", "") and "def model_fn" not in code
+    main = code[code.index("def main(") :]
+    assert '    bn1 = BatchNormalization(momentum=0.9, epsilon=0.001, name="bn1")' in main
+    assert "    for step in range(4):" in main
+    ending = (
+        "main()" if run == "main()" else "app.run(main, flags_parser="
+    )  # absl's, as BN015 writes it
+    assert f'if __name__ == "__main__":\n    {ending}' in main
+    again = rewrite_source(code, path="case.py")
+    assert again.status is Status.UNCHANGED
+
+
+def test_an_estimator_in_main_is_left_with_its_reason() -> None:
+    source = _in_main(PROGRAM.replace("steps=4)", "steps=4, hooks=[])"), "main()")
+    left = _left(source)
+    line = _line(source, "estimator.train(")
+    assert any(r == "BN007" and at == line and "train(hooks=...)" in m for r, at, m in left), left

@@ -1,7 +1,8 @@
 """Programs whose training code is a function: migrated as the program it runs.
 
-The *training function* is the module-level function that makes the module's sessions (all of them).
-Called once, as the module's last statement (``train(args)``, or under ``if __name__ == "__main__":``
+The *training function* is the module-level function that makes the module's sessions (all of them),
+or its ``tf.estimator.Estimator`` (read, inside the function's script, as ``planning.estimator`` reads
+one at module level). Called once, as the module's last statement (``train(args)``, or under ``if __name__ == "__main__":``
 after plain statements such as argument parsing, or inside ``with tf.Graph().as_default():``), it runs
 its body after every other module-level statement, exactly as if the body stood at the end of the
 module with its parameters assigned the call's arguments. The codemod reads it that way: the rules see a
@@ -931,14 +932,16 @@ def _reads(node: cst.CSTNode, names: set[str], aliases: AliasTable) -> bool:
 
 
 class _Sessions(cst.CSTVisitor):
-    """Session constructions (ids) in a subtree."""
+    """Session constructions (ids) in a subtree, and ``tf.estimator.Estimator`` ones: an Estimator runs
+    its own sessions (``planning.estimator`` reads it as the session script it runs)."""
 
     def __init__(self, aliases: AliasTable) -> None:
         self.aliases = aliases
         self.found: set[int] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.aliases.qualify(node.func) in api.SESSION_MAKERS:
+        made = self.aliases.qualify(node.func)
+        if made in api.SESSION_MAKERS or made == api.ESTIMATOR:
             self.found.add(id(node))
 
 
