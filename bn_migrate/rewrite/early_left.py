@@ -72,6 +72,7 @@ RULE_PREFIXES = (
     api.SUMMARY_MODULE,
     api.TF_DATA,
     "tensorflow.keras",  # rules.bn009_keras_graph
+    api.MODE_KEYS,  # planning.estimator
 )
 """Modules the rules and the analysis test names against as prefixes (``startswith``): a name under
 one makes a file undecidable here too."""

@@ -2,8 +2,9 @@
 
 The *training function* is the module-level function that makes the module's sessions (all of them),
 or its ``tf.estimator.Estimator`` (read, inside the function's script, as ``planning.estimator`` reads
-one at module level). Called once, as the module's last statement (``train(args)``, or under ``if __name__ == "__main__":``
-after plain statements such as argument parsing, or inside ``with tf.Graph().as_default():``), it runs
+one at module level). Called once, as the module's last statement (``train(args)``, or under
+``if __name__ == "__main__":`` after plain statements such as argument parsing, or inside
+``with tf.Graph().as_default():``), it runs
 its body after every other module-level statement, exactly as if the body stood at the end of the
 module with its parameters assigned the call's arguments. The codemod reads it that way: the rules see a
 *virtual module* (the module without the function and its call; the statements the ``__main__`` guard
