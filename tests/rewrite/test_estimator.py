@@ -384,3 +384,28 @@ def test_an_estimator_in_main_is_left_with_its_reason() -> None:
     left = _left(source)
     line = _line(source, "estimator.train(")
     assert any(r == "BN007" and at == line and "train(hooks=...)" in m for r, at, m in left), left
+
+
+def test_the_loss_bound_again_after_the_evaluation_returns_is_left() -> None:
+    source = PROGRAM.replace(
+        "    update_ops = tf.get_collection",
+        "    loss = loss + 0.01 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])\n"
+        "    update_ops = tf.get_collection",
+    )
+    left = _left(source)
+    line = _line(source, "if mode != tf.estimator.ModeKeys.TRAIN:")
+    assert any(r == "BN007" and at == line and "is bound again after" in m for r, at, m in left), (
+        left
+    )
+
+
+def test_a_fresh_labels_name_keeps_the_keyword() -> None:
+    """The module binds ``labels`` too: the placeholder gets another name, read where ``model_fn``
+    read its parameter, never written into keywords (``labels=``)."""
+    source = PROGRAM.replace("y_data = (", "labels_text = 'x'\ny_data = (").replace(
+        "labels_text = 'x'", "labels = ['no', 'yes']"
+    )
+    result = rewrite_source(source, path="case.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    assert "sparse_softmax_cross_entropy_with_logits(labels=labels_1, logits=logits)" in result.code
+    assert "labels = ['no', 'yes']" in result.code

@@ -112,13 +112,11 @@ class EstimatorProgram:
     is_training: str  # the placeholder standing for ``mode == TRAIN``
     removed: set[int] = field(default_factory=set)  # ids of model_fn statements dropped
     params: cst.Dict | None = None  # ``Estimator(params={...})``, bound as ``params`` first
-    run_by_app: bool = False
 
     def virtual(self) -> main_function.VirtualModule:
         taken = _names(self.module)
         numpy = _numpy_name(self.aliases)
         assert numpy is not None
-        placeholders: dict[tuple[str | None, str], str] = {}
         body: list[cst.BaseStatement] = []
         pairs: list[tuple[cst.CSTNode, cst.CSTNode]] = []
 
@@ -135,26 +133,28 @@ class EstimatorProgram:
             lines.append(f"params = {cst.Module([]).code_for_node(self.params)}\n")
         if _reads_global_step(self.model_fn, self.aliases):
             lines.append(f"{global_step} = {tf}.train.get_or_create_global_step()\n")
-        features = self.train_input.features
-        for key, array in features.items():
-            name = "features" if key is None else _fresh(f"features_{_identifier(key)}", taken)
-            placeholders[(key, array)] = name
-            lines.append(_placeholder(tf, name, self.dtypes[array], array))
-        labels = _fresh("labels", taken) if "labels" in taken else "labels"
-        taken.add(labels)
+        features: dict[str | None, str] = {}  # key -> its placeholder
+        for key, array in self.train_input.features.items():
+            base = "features" if key is None else f"features_{_identifier(key)}"
+            features[key] = _fresh(base, taken)
+            lines.append(_placeholder(tf, features[key], self.dtypes[array], array))
+        labels = _fresh("labels", taken)
+        sess = _fresh("sess", taken)
         lines.append(
             _placeholder(tf, labels, self.dtypes[self.train_input.labels], self.train_input.labels)
         )
         lines.append(
             f'{self.is_training} = {tf}.placeholder({tf}.bool, [], name="{self.is_training}")\n'
         )
-        feature_names = {key: placeholders[(key, array)] for key, array in features.items()}
-        rewriter = _ModelFnBody(self.aliases, feature_names, labels, self.is_training, global_step)
         head = made("".join(lines), self.train)
         inner: list[cst.BaseStatement] = []
         for statement in _body(self.model_fn):
             if id(statement) in self.removed:
                 continue
+            references = {id(n) for n in name_references(statement)}
+            rewriter = _ModelFnBody(
+                self.aliases, features, labels, self.is_training, global_step, references
+            )
             new = statement.visit(rewriter)
             assert isinstance(new, cst.BaseStatement)
             new = new.with_changes(leading_lines=[]) if not inner else new
@@ -163,16 +163,16 @@ class EstimatorProgram:
         step = _fresh("step", taken)
         rows = _fresh("rows", taken)
         loop = [
-            f"    {self.sess}.run({tf}.global_variables_initializer())\n",
+            f"    {sess}.run({tf}.global_variables_initializer())\n",
             f"    for {step} in range({self.steps}):\n",
             f"        {rows} = {numpy}.arange({step} * {self.train_input.batch_size}, "
             f"{step} * {self.train_input.batch_size} + {self.train_input.batch_size}) "
             f"% len({self.train_input.labels})\n",
-            f"        {self.sess}.run({self._train_op}, feed_dict={{"
-            + self._feed(self.train_input, placeholders, labels, f"[{rows}]")
+            f"        {sess}.run({self._train_op}, feed_dict={{"
+            + self._feed(self.train_input, features, labels, f"[{rows}]")
             + f", {self.is_training}: True}})\n",
         ]
-        session = cst.parse_statement(f"with {tf}.Session() as {self.sess}:\n" + "".join(loop))
+        session = cst.parse_statement(f"with {tf}.Session() as {sess}:\n" + "".join(loop))
         assert isinstance(session, cst.With) and isinstance(session.body, cst.IndentedBlock)
         block: list[cst.BaseStatement] = list(session.body.body)
         pairs.extend((s, self.train) for s in block)
@@ -187,7 +187,9 @@ class EstimatorProgram:
                 state = "between" if self.evaluate is not None else "after"
                 continue
             if statement is self.evaluate:
-                block.extend(self._evaluation(statement, placeholders, labels, numpy, taken, pairs))
+                evaluation = self._evaluation(features, labels, numpy, sess, taken)
+                pairs.extend((s, statement) for s in evaluation)
+                block.extend(evaluation)
                 state = "after"
                 continue
             if state == "before":
@@ -206,35 +208,23 @@ class EstimatorProgram:
         return main_function._virtual_module(self.module, body, pairs, Dissolved([]), None)
 
     @property
-    def sess(self) -> str:
-        return _fresh("sess", _names(self.module))
-
-    @property
     def _train_op(self) -> str:
         return _spec_name(self.model_fn, "train_op") or "train_op"
 
     def _inputs(self) -> list[_Input]:
         return [i for i in (self.train_input, self.eval_input) if i is not None]
 
-    def _feed(
-        self, given: _Input, placeholders: dict[tuple[str | None, str], str], labels: str, rows: str
-    ) -> str:
-        parts = []
-        for key, array in given.features.items():
-            name = next(n for (k, _), n in placeholders.items() if k == key)
-            parts.append(f"{name}: {array}{rows}")
+    def _feed(self, given: _Input, features: dict[str | None, str], labels: str, rows: str) -> str:
+        """``feed_dict``'s items: each placeholder fed its array's ``rows``."""
+        parts = [f"{features[key]}: {array}{rows}" for key, array in given.features.items()]
         parts.append(f"{labels}: {given.labels}{rows}")
         return ", ".join(parts)
 
     def _evaluation(
-        self,
-        statement: cst.BaseStatement,
-        placeholders: dict[tuple[str | None, str], str],
-        labels: str,
-        numpy: str,
-        taken: set[str],
-        pairs: list[tuple[cst.CSTNode, cst.CSTNode]],
+        self, features: dict[str | None, str], labels: str, numpy: str, sess: str, taken: set[str]
     ) -> list[cst.BaseStatement]:
+        """``evaluate()``: the loss of each batch of one pass over the rows, averaged per batch in
+        float32 (``tf.metrics.mean``)."""
         assert self.eval_input is not None and self.metrics is not None
         total = _fresh("eval_total", taken)
         batches = _fresh("eval_batches", taken)
@@ -246,23 +236,13 @@ class EstimatorProgram:
             f"{total} = {numpy}.float32(0.0)\n"
             f"{batches} = 0\n"
             f"for {first} in range(0, len({self.eval_input.labels}), {size}):\n"
-            f"    {total} += {self.sess}.run({loss}, feed_dict={{"
-            + self._feed(self.eval_input, placeholders, labels, rows)
+            f"    {total} += {sess}.run({loss}, feed_dict={{"
+            + self._feed(self.eval_input, features, labels, rows)
             + f", {self.is_training}: False}})\n"
             f"    {batches} += 1\n"
             f'{self.metrics} = {{"loss": {total} / {numpy}.float32({batches})}}\n'
         )
-        statements: list[cst.BaseStatement] = list(cst.parse_module(code).body)
-        pairs.extend((s, statement) for s in statements)
-        return statements
-
-    def restore(self, code: str) -> str:
-        """The migrated script is the program: nothing to put back."""
-        return code
-
-    def line(self) -> int:
-        position = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return position[self.construction].start.line
+        return list(cst.parse_module(code).body)
 
 
 class _ModelFnBody(cst.CSTTransformer):
@@ -277,8 +257,12 @@ class _ModelFnBody(cst.CSTTransformer):
         labels: str,
         is_training: str,
         global_step: str,
+        references: set[int],
     ) -> None:
         super().__init__()
+        self.references = (
+            references  # ids of the Names that are references (not keywords, attributes)
+        )
         self.aliases = aliases
         self.features = features
         self.labels = labels
@@ -311,7 +295,9 @@ class _ModelFnBody(cst.CSTTransformer):
         return updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if original_node.value == "labels" and self.labels != "labels":
+        if id(original_node) not in self.references:
+            return updated_node
+        if original_node.value == "labels":
             return updated_node.with_changes(value=self.labels)
         if original_node.value == "features" and None in self.features:
             return updated_node.with_changes(value=self.features[None])
@@ -824,6 +810,7 @@ def _model_fn_shape(
     assert isinstance(loss, cst.Name)
     removed.add(id(statements[-1]))
     is_training: str | None = None
+    early_return: cst.BaseStatement | None = None
     for statement in statements[:-1]:
         if id(statement) in removed:
             continue
@@ -848,11 +835,20 @@ def _model_fn_shape(
                 and early_fields["loss"].value == loss.value
             ):
                 removed.add(id(statement))
+                early_return = statement
                 continue
         blocked = _blocked(statement)
         if blocked is not None:
             return blocked
     kept = [s for s in statements if id(s) not in removed]
+    if early_return is not None:  # the evaluation's loss is the one bound before it
+        later = statements[statements.index(early_return) + 1 :]
+        if any(loss.value in bound_names(s) for s in later):
+            return Refusal(
+                early_return,
+                f"`{loss.value}` is bound again after the non-TRAIN modes return it (the evaluation "
+                "reads the earlier one): not migrated",
+            )
     for statement in kept:
         for name in name_references(statement):
             if name.value == "mode" and not _inside_train_test(statement, name, aliases):
