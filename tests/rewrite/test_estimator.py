@@ -409,3 +409,58 @@ def test_a_fresh_labels_name_keeps_the_keyword() -> None:
     assert result.status is Status.CHANGED and not result.left, result.left
     assert "sparse_softmax_cross_entropy_with_logits(labels=labels_1, logits=logits)" in result.code
     assert "labels = ['no', 'yes']" in result.code
+
+
+DETERMINISTIC = (
+    PROGRAM.replace("np.random.rand(60, 4)", "np.linspace(-1.0, 1.0, 240).reshape(60, 4)")
+    .replace("y_data = (x_data.sum(axis=1) > 2.0)", "y_data = (np.sin(7 * x_data).sum(axis=1) > 0)")
+    .replace(
+        'tf.layers.dense(features["x"], 8, name="dense1")',
+        'tf.layers.dense(features["x"], 8, '
+        'kernel_initializer=tf.constant_initializer(0.3), name="dense1")',
+    )
+    .replace(
+        'tf.layers.dense(h, 2, name="logits")',
+        "tf.layers.dense(h, 2, "
+        'kernel_initializer=tf.constant_initializer(0.2), name="logits")',
+    )
+)
+
+
+@pytest.mark.slow
+def test_the_migration_trains_on_the_same_batches_and_evaluates_as_the_estimator(tmp_path) -> None:
+    """With constant initial weights both programs are deterministic: the migration prints the loss
+    the Estimator printed (its train batches wrap around the 60 rows; its evaluation averages the
+    losses of batches of 25, 25 and 10 rows, each counted once), to float32 rounding. The checker
+    compares the moving statistics step by step, not the evaluation; this compares the evaluation."""
+    from tests.conftest import run_cli
+    from tests.runtime.test_fixtures_run_tf1 import run_python
+
+    original = tmp_path / "original.py"
+    original.write_text(DETERMINISTIC, encoding="utf-8")
+    migrated = tmp_path / "migrated.py"
+    result = rewrite_source(DETERMINISTIC, path="original.py")
+    assert result.status is Status.CHANGED and not result.left, result.left
+    migrated.write_text(result.code, encoding="utf-8")
+    old = run_cli("run-tf1", str(original))
+    new = run_python(migrated)
+    assert old.returncode == 0 and new.returncode == 0, (old.stderr[-2000:], new.stderr[-2000:])
+    old_loss, new_loss = (float(run.stdout.split()[-1]) for run in (old, new))
+    assert abs(old_loss - new_loss) < 1e-5, (old_loss, new_loss)
+    # the evaluation's weighting matters here: the mean over all 60 rows is another number
+    assert abs(new_loss - _row_weighted(result.code, tmp_path)) > 1e-4
+
+
+def _row_weighted(code: str, tmp_path) -> float:
+    from tests.runtime.test_fixtures_run_tf1 import run_python
+
+    weighted = code.replace(
+        'metrics = {"loss": eval_total / np.float32(eval_batches)}',
+        'metrics = {"loss": graph(features_x=x_data, labels=y_data, is_training=False).numpy()}',
+    )
+    assert weighted != code
+    path = tmp_path / "weighted.py"
+    path.write_text(weighted, encoding="utf-8")
+    run = run_python(path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return float(run.stdout.split()[-1])
