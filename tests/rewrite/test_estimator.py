@@ -421,8 +421,7 @@ DETERMINISTIC = (
     )
     .replace(
         'tf.layers.dense(h, 2, name="logits")',
-        "tf.layers.dense(h, 2, "
-        'kernel_initializer=tf.constant_initializer(0.2), name="logits")',
+        'tf.layers.dense(h, 2, kernel_initializer=tf.constant_initializer(0.2), name="logits")',
     )
 )
 

@@ -244,3 +244,30 @@ def test_statistics_through_control_dependencies_is_left() -> None:
     reasons = _reasons(result)
     assert any("sess.run(update_ops, feed_dict={..., is_training: True})" in r for r in reasons)
     assert any("neither trains nor re-estimates BN statistics" in r for r in reasons), reasons
+
+
+def test_feeds_keyed_by_the_placeholders_tensor_names() -> None:
+    """``sess.run`` takes a feed keyed by a tensor's name (``x.name``, ``"x:0"``) as by the tensor: the
+    migration is the one of the feed keyed by the placeholders, inline and in a named feed dict."""
+    by_name = SESSION.replace(
+        "feed = {x: x_data, y: y_data, is_training: True}",
+        "feed = {x.name: x_data, y.name: y_data, is_training.name: True}",
+    ).replace(
+        "feed_dict={x: x_data, y: y_data, is_training: False}",
+        "feed_dict={x.name: x_data, y: y_data, is_training.name: False}",
+    )
+    assert by_name != SESSION
+    expected = _rewrite(SESSION)
+    result = _rewrite(by_name)
+    assert expected.status is Status.CHANGED
+    assert result.status is Status.CHANGED and result.code == expected.code, _reasons(result)
+
+
+def test_a_placeholder_fed_twice_by_tensor_and_by_name_is_left() -> None:
+    source = SESSION.replace(
+        "feed_dict={x: x_data, y: y_data, is_training: False}",
+        "feed_dict={x: x_data, x.name: x_data, y: y_data, is_training: False}",
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED
+    assert any("feed is not a dict literal keyed by placeholders" in r for r in _reasons(result))

@@ -1,6 +1,7 @@
 """BN007, placeholder graphs: the session's feeds, train runs and evaluations (see ``bn007_session``).
 
-Feeds keyed by placeholders become keyword arguments named after them; a run that fetches the train op
+Feeds keyed by placeholders (or by their tensors' names, ``x.name``) become keyword arguments named after
+them; a run that fetches the train op
 becomes a call of the train step (BN006) returning the other fetches; a run of other tensors becomes a
 call of the graph function (BN005) whose training arguments are whatever the original fed. An evaluation
 that puts BN layers in training mode (TF1 ran no update op in it) calls the part of the graph its fetches
@@ -170,13 +171,16 @@ class StepsPlanner:
         )
 
     def _feed_values(self, value: cst.Dict) -> dict[str, cst.BaseExpression] | None:
+        """The placeholders a feed dict literal feeds, each keyed by the placeholder or by its tensor's
+        name (``x.name``: ``sess.run`` takes either), and their values; None for any other key."""
         feed: dict[str, cst.BaseExpression] = {}
         for element in value.elements:
-            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.Name):
+            if not isinstance(element, cst.DictElement):
                 return None
-            if element.key.value not in self.ctx.program.placeholders:
+            key = _feed_key(element)
+            if key is None or key not in self.ctx.program.placeholders or key in feed:
                 return None
-            feed[element.key.value] = element.value
+            feed[key] = element.value
         return feed
 
     def _plan_run(self, statement: cst.BaseSmallStatement | None, call: cst.Call) -> None:
@@ -1066,12 +1070,22 @@ def _dict_fetch_names(fetch: cst.Dict) -> list[str]:
     return names
 
 
+def _feed_key(element: cst.DictElement) -> str | None:
+    """The placeholder a feed dict's key names: ``x`` or ``x.name`` (the tensor's name, ``"x:0"``)."""
+    key = element.key
+    if isinstance(key, cst.Attribute) and key.attr.value == "name":
+        key = key.value
+    return key.value if isinstance(key, cst.Name) else None
+
+
 def _as_dict_call(updated: cst.CSTNode) -> cst.CSTNode:
     assert isinstance(updated, cst.Dict)
     args = []
     for element in updated.elements:
-        assert isinstance(element, cst.DictElement) and isinstance(element.key, cst.Name)
-        args.append(kwarg(element.key.value, element.value))
+        assert isinstance(element, cst.DictElement)
+        key = _feed_key(element)
+        assert key is not None
+        args.append(kwarg(key, element.value))
     return cst.Call(func=cst.Name("dict"), args=args)
 
 
