@@ -437,29 +437,18 @@ def test_the_migration_trains_on_the_same_batches_and_evaluates_as_the_estimator
 
     original = tmp_path / "original.py"
     original.write_text(DETERMINISTIC, encoding="utf-8")
-    migrated = tmp_path / "migrated.py"
     result = rewrite_source(DETERMINISTIC, path="original.py")
     assert result.status is Status.CHANGED and not result.left, result.left
-    migrated.write_text(result.code, encoding="utf-8")
+    # the migration, then the mean over all 60 rows at once: another number, so the weighting matters
+    rows = (
+        'print("rows %.6f" % graph(features_x=x_data, labels=y_data, is_training=False).numpy())\n'
+    )
+    migrated = tmp_path / "migrated.py"
+    migrated.write_text(result.code + rows, encoding="utf-8")
     old = run_cli("run-tf1", str(original))
     new = run_python(migrated)
     assert old.returncode == 0 and new.returncode == 0, (old.stderr[-2000:], new.stderr[-2000:])
-    old_loss, new_loss = (float(run.stdout.split()[-1]) for run in (old, new))
+    old_loss = float(old.stdout.split()[-1])
+    new_loss, row_weighted = (float(line.split()[-1]) for line in new.stdout.splitlines()[-2:])
     assert abs(old_loss - new_loss) < 1e-5, (old_loss, new_loss)
-    # the evaluation's weighting matters here: the mean over all 60 rows is another number
-    assert abs(new_loss - _row_weighted(result.code, tmp_path)) > 1e-4
-
-
-def _row_weighted(code: str, tmp_path) -> float:
-    from tests.runtime.test_fixtures_run_tf1 import run_python
-
-    weighted = code.replace(
-        'metrics = {"loss": eval_total / np.float32(eval_batches)}',
-        'metrics = {"loss": graph(features_x=x_data, labels=y_data, is_training=False).numpy()}',
-    )
-    assert weighted != code
-    path = tmp_path / "weighted.py"
-    path.write_text(weighted, encoding="utf-8")
-    run = run_python(path)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return float(run.stdout.split()[-1])
+    assert abs(new_loss - row_weighted) > 1e-4, (new_loss, row_weighted)
