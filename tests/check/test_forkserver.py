@@ -31,22 +31,35 @@ def _python_stderr(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["keras_graph_updates", "slim_arg_scope"])
-def test_a_forked_run_records_what_a_fresh_process_records(
-    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_forked_runs_record_what_fresh_processes_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old, new = FIXTURES / "tf1" / f"{case}.py", FIXTURES / "tf2" / f"{case}.py"
+    """Two fixtures checked in fresh processes, then from one set of servers: the second fixture's runs
+    are forked from the servers the first one's started (TensorFlow imported three times, not six), and
+    no run of either may tell."""
+    cases = {
+        case: (FIXTURES / "tf1" / f"{case}.py", FIXTURES / "tf2" / f"{case}.py")
+        for case in ("keras_graph_updates", "slim_arg_scope")
+    }
     monkeypatch.delenv(FOLDER_VARIABLE, raising=False)
-    fresh = check_programs(old, new, CheckOptions(), keep_dir=tmp_path / "fresh")
+    fresh = {
+        case: check_programs(old, new, CheckOptions(), keep_dir=tmp_path / case / "fresh")
+        for case, (old, new) in cases.items()
+    }
     with fork_servers(tmp_path / "servers") as servers:
-        forked = check_programs(old, new, CheckOptions(), keep_dir=tmp_path / "forked")
-        # OLD, OLD with oneDNN switched, NEW: one server each
-        assert len(list(servers.glob("*.pid"))) == 3
-    assert fresh.verdict == forked.verdict == "equivalent"
-    runs = sorted(p.name for p in (tmp_path / "fresh").iterdir() if (p / "trace.json").exists())
+        for case, (old, new) in cases.items():
+            forked = check_programs(old, new, CheckOptions(), keep_dir=tmp_path / case / "forked")
+            # OLD, OLD with oneDNN switched, NEW: one server each, shared by both fixtures
+            assert len(list(servers.glob("*.pid"))) == 3, case
+            assert fresh[case].verdict == forked.verdict == "equivalent", case
+            _assert_the_same_runs_recorded(tmp_path / case / "fresh", tmp_path / case / "forked")
+
+
+def _assert_the_same_runs_recorded(fresh: Path, forked: Path) -> None:
+    runs = sorted(p.name for p in fresh.iterdir() if (p / "trace.json").exists())
     assert runs == ["new_free", "new_lock", "old_1", "old_2"]
     for run in runs:
-        a, b = tmp_path / "fresh" / run, tmp_path / "forked" / run
+        a, b = fresh / run, forked / run
         assert _trace_json(a) == _trace_json(b), run
         with np.load(a / "trace.npz") as values, np.load(b / "trace.npz") as others:
             assert sorted(values.files) == sorted(others.files), run

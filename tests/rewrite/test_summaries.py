@@ -175,22 +175,23 @@ def test_the_analysis_reads_the_scalars_the_merge_and_the_writes() -> None:
     assert write.value.value == "summary" and write.merged and write.scalars == (scalar,)
 
 
-_READ = """import sys
-import numpy as np
-import tensorflow as tf
-import glob
-rows = []
-for path in sorted(glob.glob(sys.argv[1] + "/events.out.tfevents.*")):
-    for event in tf.compat.v1.train.summary_iterator(path):
-        for value in event.summary.value:
-            if value.HasField("simple_value"):
-                number = np.float32(value.simple_value)
-            else:
-                number = tf.make_ndarray(value.tensor).astype(np.float32)
-            rows.append((value.tag, event.step, float(number)))
-for row in sorted(rows):
-    print(*row)
-"""
+def _read_summaries(logs: Path) -> list[tuple[str, int, float]]:
+    """Every (tag, step, value) of a summary directory, sorted. Read here, as the checkpoints of
+    ``test_checkpoints`` are (reading needs no TF1 semantics; the suite's workers have TensorFlow
+    imported already), not in one more TensorFlow process per side."""
+    import numpy as np
+    import tensorflow as tf
+
+    rows = []
+    for path in sorted(logs.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.HasField("simple_value"):
+                    number = np.float32(value.simple_value)
+                else:
+                    number = tf.make_ndarray(value.tensor).astype(np.float32)
+                rows.append((value.tag, int(event.step), float(number)))
+    return sorted(rows)
 
 
 @pytest.mark.slow
@@ -218,18 +219,7 @@ def test_the_migrated_program_writes_the_summaries_tf1_wrote(tmp_path: Path) -> 
         )
         assert done.returncode == 0, done.stderr[-2000:]
         printed[side] = [line for line in done.stdout.splitlines() if line.startswith("step")]
-        rows = subprocess.run(
-            [sys.executable, "-c", _READ, str(logs)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert rows.returncode == 0, rows.stderr[-2000:]
-        read[side] = [
-            (tag, int(step), float(value))
-            for tag, step, value in (line.split() for line in rows.stdout.splitlines())
-        ]
+        read[side] = _read_summaries(logs)
     keys = [(tag, step) for tag, step, _ in read["tf1"]]
     assert keys == [(tag, step) for tag, step, _ in read["tf2"]]
     assert keys == sorted(
