@@ -816,7 +816,7 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         loop = program.static_loops.get(id(call))
         if id(call) in program.repeated_calls and loop is not None and loop.refusal is not None:
             return (
-                f"`{name}` is called in a `for` loop (line {line(call)}) whose calls cannot each "
+                f"`{name}` is called in a for loop (line {line(call)}) whose calls cannot each "
                 f"become an instance: {loop.refusal}; not migrated"
             )
         if id(call) in program.repeated_calls and loop is None:

@@ -123,7 +123,7 @@ def test_layers_in_an_enumerate_loop_are_created_in_lists_with_each_iterations_n
     for tf1 in ("fc0/kernel", "fc1/bias", "bn_0/moving_mean", "bn_1/gamma", "out/kernel"):
         assert variables[tf1] == f"net/{tf1}", variables
     assert len(variables) == 14  # 2 dense x 2, 2 BN x 4, out x 2: every layer named, every weight
-    assert any("one per iteration of its static `for` loop" in s.message for s in result.applied)
+    assert any("one per iteration of its static for loop" in s.message for s in result.applied)
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_a_builder_called_in_a_loop_becomes_one_instance_per_iteration() -> None
         "        return self.out(h)\n"
     )
     assert "        self.dense = tf.keras.layers.Dense(units, name=name)\n" in result.code
-    assert any("one per iteration of a static `for` loop" in s.message for s in result.applied)
+    assert any("one per iteration of a static for loop" in s.message for s in result.applied)
 
 
 def test_library_mode_migrates_the_same_builder() -> None:
@@ -247,6 +247,9 @@ DENSE = '    h = tf.layers.dense(h, 4, name="fc%d" % i)'
         ),
         (("if True:", "    for i in range(2):", "    " + DENSE), "", "in a branch"),
         (("for i in range(2):", DENSE, "    i = 0"), "", "rebinds the loop variable `i`"),
+        (("SIZES = [0, 1, 2]", "for i in SIZES:", DENSE), "SIZES = (0, 1)\n", "iterable `SIZES`"),
+        (("for i in range(2):", DENSE), "range = lambda n: [0]\n", "iterable `range(2)`"),
+        (("for i in range(100000):", DENSE), "", "iterable `range(100000)`"),
         (("for units in (8, 4):", DENSE.replace("% i", "% units")), "", "no counter"),
         (("for i in range(2):", '    h = tf.layers.dense(h, 4, name="fc")'), "", "the same in two"),
         (
@@ -301,7 +304,7 @@ def test_a_builder_called_in_a_loop_that_is_not_static_is_left_with_the_loops_re
     at = line_of(source, "h = tf.layers.batch_normalization(h, training=is_training, momentum=0.8)")
     assert any(
         site.line == at
-        and "`dense_bn`, called in a `for` loop (line 17)" in site.message
+        and "`dense_bn`, called in a for loop (line 17)" in site.message
         and "`break` / `continue`" in site.message
         for site in result.left
     ), [s.message for s in result.left]

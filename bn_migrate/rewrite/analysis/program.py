@@ -181,7 +181,7 @@ class Program:
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
     static_loops: dict[int, StaticLoop] = field(
         default_factory=dict
-    )  # id(call in a ``for`` loop of a builder) -> the loop (``analysis.static_loops``)
+    )  # id(call in a ``for`` loop of a module-level function) -> the loop (``analysis.static_loops``)
     builder_repeats: list[BuilderRepeat] = field(
         default_factory=list
     )  # ``slim.repeat`` of the module's functions (``analysis.builder_repeats``)
@@ -262,6 +262,10 @@ class Program:
             layers = program.update_loop_layers(statement)
             if layers:
                 program.registered_layers |= set(layers)
+        if any(id(call) in program.repeated_calls for call in program.calls):
+            program._read_static_loops(
+                module
+            )  # before the builders: nested ones may be called in one
         if program.session is not None:  # builders are read relative to the graph a session runs
             program._read_builders(module)
             program._read_scoped_updates(module)
@@ -433,11 +437,6 @@ class Program:
             if id(name) not in self.attribute_names:
                 mentions[name.value] = mentions.get(name.value, 0) + 1
         top_level = {id(s) for s in self.graph}
-        if any(id(call) in self.repeated_calls for call in self.calls):
-            constants = module_constants(module)
-            for statement in module.body:  # before the nested builders: they may be called in one
-                if isinstance(statement, cst.FunctionDef):
-                    self.static_loops.update(read_static_loops(statement, constants))
         for statement in module.body:
             if not isinstance(statement, cst.FunctionDef) or statement.decorators:
                 continue
@@ -471,6 +470,14 @@ class Program:
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)
+
+    def _read_static_loops(self, module: cst.Module) -> None:
+        """The ``for`` loops of the module's functions, read for the calls in them
+        (``analysis.static_loops``); what is not read says why, at the builders' sites too."""
+        constants = module_constants(module)
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.static_loops.update(read_static_loops(statement, constants))
 
     def _read_builder_repeats(self, module: cst.Module) -> None:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,

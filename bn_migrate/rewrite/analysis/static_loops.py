@@ -56,6 +56,11 @@ def read_static_loops(
     """id(call) -> the loop it is made in, for every call in a ``for`` loop of ``function``'s body (not
     in a nested function, class, lambda or comprehension, which repeat it otherwise)."""
     found: dict[int, StaticLoop] = {}
+    local = bound_names(function.body) | bound_names(function.params)
+    constants = {name: value for name, value in constants.items() if name not in local}
+    if local & _BUILTINS:  # ``range`` or ``str`` rebound: not the builtins read here
+        constants = {name: value for name, value in constants.items() if name not in _BUILTINS}
+        constants[_SHADOWED] = True
     stack: list[cst.CSTNode] = []  # the enclosing loops and branches
     loops: dict[int, StaticLoop] = {}
 
@@ -81,6 +86,13 @@ def read_static_loops(
     return found
 
 
+_BUILTINS = frozenset({"range", "enumerate", "str", "int"})
+_SHADOWED = (
+    "<builtins shadowed>"  # a key no identifier can be: the builtins above are not the builtins
+)
+_MAX_ITERATIONS = 4096  # more layers than any model makes in one loop: not expanded
+_MAX_LENGTH = 4096  # the longest string or tuple ``static_value`` computes
+
 _OPAQUE = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp,
            cst.GeneratorExp)  # fmt: skip
 
@@ -102,6 +114,17 @@ def module_constants(module: cst.Module) -> dict[str, object]:
             candidates[target.value] = ast.literal_eval(_EMPTY.code_for_node(small.value).strip())
         except (ValueError, SyntaxError):
             continue
+    for statement in module.body:  # the builtins read statically, rebound at module level
+        if (
+            not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            and bound_names(statement) & _BUILTINS
+        ):
+            candidates[_SHADOWED] = True
+        if (
+            isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            and statement.name.value in _BUILTINS
+        ):
+            candidates[_SHADOWED] = True
     if not candidates:
         return {}
     touched: set[str] = set()
@@ -139,7 +162,9 @@ def _read_loop(
     refusal = _shape_refusal(loop, enclosing, targets)
     if refusal is not None:
         return StaticLoop(loop, targets, refusal=refusal)
-    items = _iterable(loop.iter, constants)
+    items = _iterable(loop.iter, constants) if _SHADOWED not in constants else None
+    if items is not None and len(items) > _MAX_ITERATIONS:
+        items = None
     if items is None:
         return StaticLoop(
             loop,
@@ -218,9 +243,10 @@ def _iterable(node: cst.BaseExpression, constants: dict[str, object]) -> list[ob
         return None
     if node.func.value == "range" and all(arg.keyword is None for arg in node.args):
         bounds = [_int(arg.value, constants) for arg in node.args]
-        if not 1 <= len(bounds) <= 3 or any(b is None for b in bounds):
+        if not 1 <= len(bounds) <= 3 or any(b is None for b in bounds) or 0 in bounds[2:]:
             return None
-        return list(range(*[b for b in bounds if b is not None]))
+        numbers = range(*[b for b in bounds if b is not None])
+        return list(numbers) if len(numbers) <= _MAX_ITERATIONS else None
     if node.func.value == "enumerate" and node.args:
         items = _iterable(node.args[0].value, constants)
         start = _enumerate_start(node, constants)
@@ -343,7 +369,16 @@ def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
         left, right = _evaluate(node.left, bindings), _evaluate(node.right, bindings)
         if not all(isinstance(v, (int, float, str, tuple)) for v in (left, right)):
             raise _NotStatic
-        return _OPERATORS[type(node.op)](left, right)
+        if (
+            isinstance(node.op, ast.Mult)
+            and any(isinstance(v, int) and abs(v) > _MAX_LENGTH for v in (left, right))
+            and any(isinstance(v, (str, tuple)) for v in (left, right))
+        ):
+            raise _NotStatic
+        value = _OPERATORS[type(node.op)](left, right)
+        if isinstance(value, (str, tuple)) and len(value) > _MAX_LENGTH:
+            raise _NotStatic
+        return value
     if isinstance(node, ast.JoinedStr):
         return "".join(str(_evaluate(v, bindings)) for v in node.values)
     if isinstance(node, ast.FormattedValue):

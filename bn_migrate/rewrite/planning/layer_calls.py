@@ -1042,7 +1042,7 @@ def _listed(
             why = f"its name `{text}` is the same in two iterations"
     if why is None:
         return True
-    ctx.leave(rule, site, f"layer made in a `for` loop: {why}; not migrated")
+    ctx.leave(rule, site, f"layer made in a for loop: {why}; not migrated")
     return False
 
 
@@ -1132,7 +1132,7 @@ def _hoist(
 
 
 LISTED_MESSAGE = (
-    "one per iteration of its static `for` loop, created in a list by the same loop in __init__"
+    "one per iteration of its static for loop, created in a list by the same loop in __init__"
 )
 
 
@@ -1155,7 +1155,7 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         ctx.leave(
             rule,
             call,
-            f"layer made in a `for` loop whose layers cannot be created in lists: {loop.refusal}; "
+            f"layer made in a for loop whose layers cannot be created in lists: {loop.refusal}; "
             "not migrated",
         )
         return False
@@ -1207,7 +1207,7 @@ def _called_in_loop(ctx: Context, definition: cst.CSTNode) -> str | None:
             "an argument it reads where it names a variable scope or is not an `__init__` "
             "parameter is computed per iteration (each iteration's scope is not followed)"
         )
-        return f"`{name}`, called in a `for` loop (line {line}) whose calls cannot each become an instance: {why}"
+        return f"`{name}`, called in a for loop (line {line}) whose calls cannot each become an instance: {why}"
     return None
 
 

@@ -55,6 +55,33 @@ name="Repeat_block35_1")``, and the repeat the chain ``self.block35_5(...self.bl
 report maps ``Repeat/block35_1/Branch_0/Conv2d_1x1/weights`` to ``Repeat_block35_1/Branch_0_Conv2d_1x1/
 kernel``.
 
+A ``for`` loop in a builder whose iterations are known statically (``analysis.static_loops``: a
+tuple/list literal of literals, ``range()`` of int literals, ``enumerate()`` of those, a module constant
+bound once and never mutated; no ``break``/``continue``/``else``, not nested in or around another loop
+nor in a branch, its loop variables not rebound) made one layer per iteration of each layer call in its
+body in TF1. Each such layer is created in a list by the same loop in ``__init__``, and ``call`` keeps
+the loop as written and calls the iteration's layer by its position, read from the loop's counter:
+
+    for i, units in enumerate((8, 4)):                  self.dense = []
+        h = tf.layers.dense(h, units, name="fc%d" % i)  for i, units in enumerate((8, 4)):
+                                                            self.dense.append(Dense(units, name="fc%d" % i))
+                                                        ...
+                                                        for i, units in enumerate((8, 4)):  # in call
+                                                            h = self.dense[i](h)
+
+(``range(1, n)`` gives ``self.dense[k - 1]``). Lists rather than one attribute per iteration keep the
+loop as the reader wrote it, and Keras tracks the layers appended to a list attribute. The layers are made
+in TF1's order, iteration by iteration, so auto-named ones get TF1's names (``dense``, ``dense_1``...); a
+``name=`` / ``scope=`` is computed for each iteration (``%``, ``+``, f-strings, ``.format``, ``str()``
+of the loop variables and literals) and the report maps ``fc0/kernel`` to ``net/fc0/kernel``... A builder
+called in such a loop (``h = dense_bn(h, 4, is_training, "block%d" % k)``) becomes one instance per
+iteration, in a list the same way, its arguments computed from the loop variables being ``__init__``
+arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
+or not of that shape, no counter to pick each iteration's layer (``for units in (8, 4):``: write ``for i,
+units in enumerate(...)``), a name not computed from the loop variables or the same in two iterations, a
+slim ``normalizer_fn`` or a layer sized by the input in a loop, variable scopes in the loop or a builder
+with its own scope per call called in one (each iteration's scope names are not followed).
+
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
@@ -122,7 +149,7 @@ class BuilderClassesRule(Rule):
                     "per call, created in the caller's __init__"
                 )
                 if any(program.static_loop(call) is not None for call in builder.calls):
-                    made_at += " (one per iteration of a static `for` loop, in a list)"
+                    made_at += " (one per iteration of a static for loop, in a list)"
                 ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
             made = _made(ctx.builder_objects.get(name, []))
@@ -199,7 +226,7 @@ class BuilderClassesRule(Rule):
             ctx.leave(
                 RULE,
                 looped,
-                f"`{builder.definition.name.value}` called in a `for` loop under a variable scope "
+                f"`{builder.definition.name.value}` called in a for loop under a variable scope "
                 "(its own per call, or one inside the caller): each iteration's scope names are not "
                 "followed; not migrated",
             )
