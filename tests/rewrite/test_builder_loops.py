@@ -152,6 +152,43 @@ def test_a_range_loops_counter_gives_the_iterations_position(
     assert len([v for v in variables if v.endswith("/kernel")]) == len(names) + 1  # and "out"
 
 
+def test_a_loop_without_a_counter_counts_its_iterations_in_call() -> None:
+    """``for units in (8, 4):`` has nothing telling the iterations apart in ``call``: it gets a counter
+    there, a name the builder does not use, and ``__init__``'s loop stays as written."""
+    result = migrated(
+        program(
+            "index = 0",
+            "for units in (8, 4):",
+            '    h = tf.layers.dense(h, units, name="fc%d" % units)',
+            "for width in [1, 2]:",
+            '    h = dense_bn(h, width, is_training, name="blk" + str(width))',
+            helpers=DENSE_BN,
+        )
+    )
+    assert net_class(result.code) == (
+        "class Net(tf.keras.Model):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.dense_1 = []\n"
+        "        for units in (8, 4):\n"
+        '            self.dense_1.append(tf.keras.layers.Dense(units, name="fc%d" % units))\n'
+        "        self.dense_bn_1 = []\n"
+        "        for width in [1, 2]:\n"
+        '            self.dense_bn_1.append(DenseBn(units=width, name="blk" + str(width)))\n'
+        '        self.out = tf.keras.layers.Dense(1, name="out")\n'
+        "\n"
+        "    def call(self, inputs, training):\n"
+        "        h = inputs\n"
+        "        index = 0\n"
+        "        for index_1, units in enumerate((8, 4)):\n"
+        "            h = self.dense_1[index_1](h)\n"
+        "        for index_1, width in enumerate([1, 2]):\n"
+        "            h = self.dense_bn_1[index_1](h, training=training)\n"
+        "        return self.out(h)\n"
+    )
+    assert {"fc8/kernel", "fc4/bias"} <= set(dict(result.models[0].variables))
+
+
 def test_auto_named_layers_over_a_module_constant_keep_tf1s_creation_order() -> None:
     """TF1 numbered them dense, dense_1... in the order they were made, as Keras numbers its layers: the
     loop in ``__init__`` makes them in that order; no name pair is written for them (name matching)."""
@@ -250,7 +287,6 @@ DENSE = '    h = tf.layers.dense(h, 4, name="fc%d" % i)'
         (("SIZES = [0, 1, 2]", "for i in SIZES:", DENSE), "SIZES = (0, 1)\n", "iterable `SIZES`"),
         (("for i in range(2):", DENSE), "range = lambda n: [0]\n", "iterable `range(2)`"),
         (("for i in range(100000):", DENSE), "", "iterable `range(100000)`"),
-        (("for units in (8, 4):", DENSE.replace("% i", "% units")), "", "no counter"),
         (("for i in range(2):", '    h = tf.layers.dense(h, 4, name="fc")'), "", "the same in two"),
         (
             ("for i in range(2):", "    h = tf.layers.dense(h, 4, name=PREFIX + str(i))"),

@@ -11,7 +11,8 @@ read from the loop's counter (``i`` of ``range(n)`` or ``enumerate(...)``; ``i -
 What is not read carries the reason (``refusal``), which names what a human must decide: an iterable that
 is not static (how many layers TF1 made is not known here), ``break`` / ``continue`` / ``else`` (which
 iterations ran), a loop inside or around another loop, a loop in a branch (``if`` / ``try``: whether it
-ran), a loop variable the body rebinds, or no counter to pick each iteration's layer.
+ran), or a loop variable the body rebinds. A loop without a counter (``for units in (8, 4):``) gets one
+in ``call``, ``for index, units in enumerate((8, 4)):`` (``counted``; BN018 writes it).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class StaticLoop:
     targets: frozenset[str]  # the names its header binds
     iterations: tuple[dict[str, object], ...] = ()  # each iteration's loop variables
     index: str | None = None  # the iteration's position, as Python reading the loop variables
+    counted: bool = False  # ``index`` is a counter ``call``'s header must add (``enumerate``)
     refusal: str | None = None  # why its layers are not created in lists (then the rest is empty)
 
     def values(self, expression: cst.BaseExpression) -> list[object] | None:
@@ -69,7 +71,7 @@ def read_static_loops(
             if isinstance(node, _OPAQUE) and node is not function:
                 return False
             if isinstance(node, cst.For):
-                loops[id(node)] = _read_loop(node, stack, constants)
+                loops[id(node)] = _read_loop(function, node, stack, constants)
             if isinstance(node, cst.Call):
                 innermost = next((n for n in reversed(stack) if isinstance(n, cst.For)), None)
                 if innermost is not None:
@@ -156,7 +158,10 @@ def module_constants(module: cst.Module) -> dict[str, object]:
 
 
 def _read_loop(
-    loop: cst.For, enclosing: list[cst.CSTNode], constants: dict[str, object]
+    function: cst.FunctionDef,
+    loop: cst.For,
+    enclosing: list[cst.CSTNode],
+    constants: dict[str, object],
 ) -> StaticLoop:
     targets = frozenset(name.value for name in target_names(loop.target))
     refusal = _shape_refusal(loop, enclosing, targets)
@@ -182,14 +187,33 @@ def _read_loop(
             )
         iterations.append(bindings)
     index = _counter(loop, constants)
-    if index is None:
-        return StaticLoop(
-            loop,
-            targets,
-            refusal="it has no counter telling each iteration's layers apart (write `for i, ... in "
-            "enumerate(...)` or loop over `range(...)`)",
-        )
+    if index is None:  # ``for units in (8, 4):``: ``call`` counts with ``enumerate`` (BN018)
+        return StaticLoop(loop, targets, tuple(iterations), _fresh(function, COUNTER), True)
     return StaticLoop(loop, targets, tuple(iterations), index)
+
+
+COUNTER = "index"
+
+
+def _fresh(function: cst.FunctionDef, wanted: str) -> str:
+    """``wanted``, or ``wanted_1``..., a name ``function`` does not use."""
+    used = {node.value for node in _names(function)}
+    name, number = wanted, 0
+    while name in used:
+        number += 1
+        name = f"{wanted}_{number}"
+    return name
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    walk(node, Names())
+    return found
 
 
 def _shape_refusal(

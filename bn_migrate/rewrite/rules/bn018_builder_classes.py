@@ -69,16 +69,17 @@ the loop as written and calls the iteration's layer by its position, read from t
                                                         for i, units in enumerate((8, 4)):  # in call
                                                             h = self.dense[i](h)
 
-(``range(1, n)`` gives ``self.dense[k - 1]``). Lists rather than one attribute per iteration keep the
-loop as the reader wrote it, and Keras tracks the layers appended to a list attribute. The layers are made
-in TF1's order, iteration by iteration, so auto-named ones get TF1's names (``dense``, ``dense_1``...); a
-``name=`` / ``scope=`` is computed for each iteration (``%``, ``+``, f-strings, ``.format``, ``str()``
-of the loop variables and literals) and the report maps ``fc0/kernel`` to ``net/fc0/kernel``... A builder
+(``range(1, n)`` gives ``self.dense[k - 1]``; a loop without a counter, ``for units in (8, 4):``, counts
+in ``call``, ``for index, units in enumerate((8, 4)):``, ``index`` a name the builder does not use).
+Lists rather than one attribute per iteration keep the loop as the reader wrote it, and Keras tracks the
+layers appended to a list attribute. The layers are made in TF1's order, iteration by iteration, so
+auto-named ones get TF1's names (``dense``, ``dense_1``...); a ``name=`` / ``scope=`` is computed for
+each iteration (``%``, ``+``, f-strings, ``.format``, ``str()`` of the loop variables and literals) and
+the report maps ``fc0/kernel`` to ``net/fc0/kernel``... A builder
 called in such a loop (``h = dense_bn(h, 4, is_training, "block%d" % k)``) becomes one instance per
 iteration, in a list the same way, its arguments computed from the loop variables being ``__init__``
 arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
-or not of that shape, no counter to pick each iteration's layer (``for units in (8, 4):``: write ``for i,
-units in enumerate(...)``), a name not computed from the loop variables or the same in two iterations, a
+or not of that shape, a name not computed from the loop variables or the same in two iterations, a
 slim ``normalizer_fn`` or a layer sized by the input in a loop, variable scopes in the loop or a builder
 with its own scope per call called in one (each iteration's scope names are not followed).
 
@@ -153,6 +154,7 @@ class BuilderClassesRule(Rule):
                 ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
             made = _made(ctx.builder_objects.get(name, []))
+            _count_iterations(ctx, made)
             built = _statements(ctx.built_objects.get(name, []))
             dead = _dead_parameters(ctx, builder, flag)
             init: list[cst.Param] = []
@@ -253,6 +255,7 @@ class BuilderClassesRule(Rule):
             if name.value in stored:
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         made = _made(ctx.builder_objects.get(builder.definition.name.value, []))
+        _count_iterations(ctx, made)
         built = _statements(ctx.built_objects.get(builder.definition.name.value, []))
         inherits = builder.definition.name.value in program.flag_owners
         passed = _passed_parameters(ctx, builder, [*made, *built])
@@ -383,6 +386,45 @@ def _made(objects: list[tuple[tuple[int, int], cst.BaseStatement]]) -> list[cst.
                 started.append(cst.parse_statement(code.split(".append(", 1)[0] + " = []\n"))
         started.append(statement)
     return started
+
+
+def _count_iterations(ctx: Context, made: list[cst.BaseStatement]) -> None:
+    """Each loop of ``made`` without a counter (``for units in (8, 4):``, ``StaticLoop.counted``) counts
+    its iterations in ``call``: ``for index, units in enumerate((8, 4)):``, the layers called as
+    ``self.dense[index]``; the loop in ``__init__`` stays as written."""
+    for statement in made:
+        loop = _loop_of(ctx, statement)
+        if loop is not None and loop.counted and loop.index is not None:
+            ctx.edit(RULE, loop.node, _counted(loop.index))
+
+
+def _loop_of(ctx: Context, statement: cst.BaseStatement) -> StaticLoop | None:
+    """The static loop a ``for`` statement of ``made`` creates layers for."""
+    if not isinstance(statement, cst.For):
+        return None
+    return next(
+        (loop for loop in ctx.program.static_loops.values() if loop.node.iter is statement.iter),
+        None,
+    )
+
+
+def _counted(index: str) -> CallEdit:
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.For)
+        target = updated.target
+        if isinstance(target, cst.Tuple) and not target.lpar:
+            target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return updated.with_changes(
+            target=cst.Tuple(
+                [cst.Element(cst.Name(index), comma=_COMMA), cst.Element(target)], lpar=[], rpar=[]
+            ),
+            iter=cst.Call(cst.Name("enumerate"), [cst.Arg(updated.iter)]),
+        )
+
+    return edit
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
 def _merged_loops(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
@@ -857,14 +899,7 @@ def _constructors(ctx: Context, made: list[cst.BaseStatement]) -> list[tuple[cst
     found: list[tuple[cst.Call, list[str]]] = []
     for statement in made:
         if isinstance(statement, cst.For) and isinstance(statement.body, cst.IndentedBlock):
-            loop = next(
-                (
-                    loop
-                    for loop in ctx.program.static_loops.values()
-                    if loop.node.iter is statement.iter
-                ),
-                None,
-            )
+            loop = _loop_of(ctx, statement)
             for line in statement.body.body:
                 small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
                 appended = small.value if isinstance(small, cst.Expr) else None
