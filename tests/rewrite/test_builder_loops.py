@@ -302,13 +302,35 @@ def test_loops_that_cannot_be_proven_are_left_naming_the_construct(
     left(source, line_of(source, "tf.layers.dense(h, 4"), fragment)
 
 
-def test_a_slim_normalizer_in_a_loop_is_left() -> None:
-    source = program(
-        "for i in range(2):",
-        '    h = slim.fully_connected(h, 4, normalizer_fn=slim.batch_norm, scope="fc%d" % i,'
-        ' normalizer_params={"is_training": is_training})',
+SLIM_LOOP = (
+    "with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,"
+    ' normalizer_params={"is_training": is_training, "decay": 0.9}):',
+    "    for i in range(2):",
+)
+
+
+def test_a_slim_layer_with_its_normalizer_in_a_loop_names_both_per_iteration() -> None:
+    result = migrated(
+        program(*SLIM_LOOP, '        h = slim.fully_connected(h, 4, scope="fc%d" % i)')
     )
-    left(source, line_of(source, "slim.fully_connected"), "slim normalizer_fn")
+    code = result.code
+    assert (
+        "        for i in range(2):\n"
+        '            self.fully_connected.append(tf.keras.layers.Dense(4, use_bias=False, name="fc%d" % i))\n'
+        "            self.fully_connected_bn.append(BatchNormalization(momentum=0.9, epsilon=0.001, "
+        'center=True, scale=False, fused_ranks=(2, 4), name=("fc%d" % i) + "_bn"))\n'
+    ) in code, code
+    assert (
+        "h = tf.nn.relu(self.fully_connected_bn[i](self.fully_connected[i](h), training=training))"
+    ) in code
+    variables = dict(result.models[0].variables)
+    assert variables["fc1/weights"] == "net/fc1/kernel"
+    assert variables["fc1/BatchNorm/moving_variance"] == "net/fc1_bn/moving_variance"
+
+
+def test_a_slim_layer_with_a_normalizer_and_no_scope_in_a_loop_is_left() -> None:
+    source = program(*SLIM_LOOP, "        h = slim.fully_connected(h, 4)")
+    left(source, line_of(source, "slim.fully_connected(h, 4)"), "normalizer_fn and no `scope=`")
 
 
 def test_a_builder_with_its_own_scope_called_in_a_loop_is_left() -> None:

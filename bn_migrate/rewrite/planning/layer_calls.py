@@ -966,10 +966,20 @@ def finish(
             normalizer = ctx.program.fresh_name(f"{name}_bn")
             # under inner scopes the Keras name follows the layer's (the object's may have taken a
             # suffix: another class made a layer of that path, ``Branch_0_Conv2d_1x1_layer``)
-            keras = f"{_keras_name(plan)}_bn" if scopes else normalizer
-            plan.normalizer.kwargs.append(("name", quoted(keras)))
+            keras = quoted(f"{_keras_name(plan)}_bn" if scopes else normalizer)
+            given = _given_name(plan, call) if loop is not None else None
+            if given is not None:  # each iteration's: the layer's name and ``_bn``
+                written = ctx.module.code_for_node(given)
+                atom = isinstance(given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name))
+                keras = f'{written if atom else f"({written})"} + "_bn"'
+            plan.normalizer.kwargs.append(("name", keras))
             plan.normalizer.object_name = _hoist(
-                ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
+                ctx,
+                builder,
+                (place[0], place[1] + 1),
+                normalizer,
+                plan.normalizer.constructor([]),
+                loop=loop,
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
@@ -1030,9 +1040,12 @@ def _listed(
         )
     elif built:
         why = "the layer's size is read from its builder's input shape"
-    elif plan.normalizer is not None:
-        why = "the layer has a slim normalizer_fn, whose per-iteration Keras names are not written"
     given = _given_name(plan, call)
+    if why is None and plan.normalizer is not None and given is None:
+        why = (
+            "the layer has a slim normalizer_fn and no `scope=`: TF1 numbered the normalizer's scope "
+            "per iteration, which is not followed"
+        )
     if why is None and given is not None:
         names = loop.values(given)
         text = ctx.module.code_for_node(given)

@@ -80,7 +80,8 @@ called in such a loop (``h = dense_bn(h, 4, is_training, "block%d" % k)``) becom
 iteration, in a list the same way, its arguments computed from the loop variables being ``__init__``
 arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
 or not of that shape, a name not computed from the loop variables or the same in two iterations, a
-slim ``normalizer_fn`` or a layer sized by the input in a loop, variable scopes in the loop or a builder
+slim ``normalizer_fn`` on a layer without ``scope=`` (its normalizer, ``("conv%d" % i) + "_bn"`` for a
+scoped one, follows the layer's name) or a layer sized by the input in a loop, variable scopes in the loop or a builder
 with its own scope per call called in one (each iteration's scope names are not followed).
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
