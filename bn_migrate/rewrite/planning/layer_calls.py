@@ -970,7 +970,9 @@ def finish(
             given = _given_name(plan, call) if loop is not None else None
             if given is not None:  # each iteration's: the layer's name and ``_bn``
                 written = ctx.module.code_for_node(given)
-                atom = isinstance(given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name))
+                atom = isinstance(
+                    given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)
+                )
                 keras = f'{written if atom else f"({written})"} + "_bn"'
             plan.normalizer.kwargs.append(("name", keras))
             plan.normalizer.object_name = _hoist(
