@@ -366,3 +366,18 @@ def test_a_builder_called_in_a_loop_that_is_not_static_is_left_with_the_loops_re
         and "`break` / `continue`" in site.message
         for site in result.left
     ), [s.message for s in result.left]
+
+
+def test_a_hand_written_batch_norm_called_in_a_static_loop_is_left() -> None:
+    """BN020 makes one layer per call site of a hand-written batch norm called from a builder
+    (tests/rewrite/test_handwritten_rule.py's ``NESTED``): in a loop TF1 made one per iteration, so it
+    stays."""
+    from tests.rewrite.test_handwritten_rule import NESTED
+
+    looped = NESTED.replace(
+        '    return bn(h, 4, phase_train, "bn1")\n',
+        '    for i in range(2):\n        h = bn(h, 4, phase_train, "bn1")\n    return h\n',
+    )
+    assert looped != NESTED and rewrite_source(NESTED).status is Status.CHANGED
+    result = rewrite_source(looped)
+    assert result.status is Status.SKIPPED and result.code == looped, result.code

@@ -518,6 +518,8 @@ class Program:
                 if name in self.handwritten:
                     continue
                 recipe = read_handwritten(self.aliases, statement)
+                if recipe is not None and any(id(c) in self.repeated_calls for c in found):
+                    continue  # BN020 makes one layer per call site, not per iteration
                 if recipe is not None:  # hand-written BN called from builders: a layer per call
                     self.handwritten[name] = (recipe, tuple(found))
                     continue
