@@ -187,9 +187,10 @@ class Context:
     free_variables: dict[str, FreeVariable] = field(
         default_factory=dict
     )  # hoisted tf.Variable / tf.get_variable (BN014), by module-level name
-    builder_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
+    builder_objects: dict[str, list[tuple[tuple[int, int], cst.BaseStatement]]] = field(
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the __init__ of the Keras layer class it becomes
+    # (a layer made in a static loop: ``for ...: self.<layer>.append(...)``, ``planning.layer_calls.listed``)
     built_objects: dict[str, list[tuple[tuple[int, int], cst.SimpleStatementLine]]] = field(
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the class's ``build(self, input_shape)``: layers

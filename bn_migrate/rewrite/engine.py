@@ -832,7 +832,13 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
     if not calls:
         return texts.never_called(name)
     for call in calls:
-        if id(call) in program.repeated_calls:
+        loop = program.static_loops.get(id(call))
+        if id(call) in program.repeated_calls and loop is not None and loop.refusal is not None:
+            return (
+                f"`{name}` is called in a for loop (line {line(call)}) whose calls cannot each "
+                f"become an instance: {loop.refusal}; not migrated"
+            )
+        if id(call) in program.repeated_calls and loop is None:
             return (
                 f"`{name}` is called in a loop, comprehension or lambda (line {line(call)}): TF1 made "
                 "new layers at each call; not migrated"

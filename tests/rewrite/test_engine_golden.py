@@ -48,6 +48,7 @@ SUPPORTED_FIXTURES = (
     "main_function",
     "train_function",
     "nested_builders",
+    "builder_loop",
     "per_call_scopes",
     "gan_two_steps",
     "dcgan_wrapper",

@@ -61,6 +61,7 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     update_makers,
 )
 from bn_migrate.rewrite.analysis.session_graph import read_session_graph
+from bn_migrate.rewrite.analysis.static_loops import StaticLoop, module_constants, read_static_loops
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -178,6 +179,9 @@ class Program:
         default_factory=dict
     )  # id(call) -> outermost function/class definition it is written in
     builders: dict[str, Builder] = field(default_factory=dict)  # see ``_read_builders``
+    static_loops: dict[int, StaticLoop] = field(
+        default_factory=dict
+    )  # id(call in a ``for`` loop of a module-level function) -> the loop (``analysis.static_loops``)
     builder_repeats: list[BuilderRepeat] = field(
         default_factory=list
     )  # ``slim.repeat`` of the module's functions (``analysis.builder_repeats``)
@@ -258,6 +262,10 @@ class Program:
             layers = program.update_loop_layers(statement)
             if layers:
                 program.registered_layers |= set(layers)
+        if any(id(call) in program.repeated_calls for call in program.calls):
+            program._read_static_loops(
+                module
+            )  # before the builders: nested ones may be called in one
         if program.session is not None:  # builders are read relative to the graph a session runs
             program._read_builders(module)
             program._read_scoped_updates(module)
@@ -463,6 +471,14 @@ class Program:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)
 
+    def _read_static_loops(self, module: cst.Module) -> None:
+        """The ``for`` loops of the module's functions, read for the calls in them
+        (``analysis.static_loops``); what is not read says why, at the builders' sites too."""
+        constants = module_constants(module)
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.static_loops.update(read_static_loops(statement, constants))
+
     def _read_builder_repeats(self, module: cst.Module) -> None:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
         written where the repeat is."""
@@ -491,7 +507,7 @@ class Program:
                 if name in self.builders or not found or mentions.get(name, 0) != len(found) + 1:
                     continue
                 callers = [self.defined_in.get(id(call)) for call in found]
-                if any(id(call) in self.repeated_calls for call in found) or not all(
+                if any(self._looped(call) for call in found) or not all(
                     isinstance(caller, cst.FunctionDef)
                     and caller is not statement
                     and self.builders.get(caller.name.value) is not None
@@ -502,6 +518,8 @@ class Program:
                 if name in self.handwritten:
                     continue
                 recipe = read_handwritten(self.aliases, statement)
+                if recipe is not None and any(id(c) in self.repeated_calls for c in found):
+                    continue  # BN020 makes one layer per call site, not per iteration
                 if recipe is not None:  # hand-written BN called from builders: a layer per call
                     self.handwritten[name] = (recipe, tuple(found))
                     continue
@@ -509,6 +527,19 @@ class Program:
                 if builder is not None:
                     self.builders[name] = builder
                     added = True
+
+    def _looped(self, call: cst.Call) -> bool:
+        """Is ``call`` run again and again, other than once per iteration of a static ``for`` loop
+        (``analysis.static_loops``), whose calls each become their own instance (BN018)?"""
+        loop = self.static_loops.get(id(call))
+        return id(call) in self.repeated_calls and (loop is None or loop.refusal is not None)
+
+    def static_loop(self, call: cst.Call) -> StaticLoop | None:
+        """The static ``for`` loop of a builder that ``call`` is made in (None: none, or not read)."""
+        loop = self.static_loops.get(id(call))
+        if loop is None or loop.refusal is not None or self.builder_of(call) is None:
+            return None
+        return loop
 
     def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
         """What every call of the builder ``call`` is written in passes for its parameter ``name``
@@ -541,6 +572,9 @@ class Program:
         for call, value in zip(builder.calls, builder.arguments(parameter)):
             if value is not None and is_literal(value):
                 continue
+            loop = self.static_loop(call)
+            if value is not None and loop is not None and loop.values(value) is not None:
+                continue  # each iteration's value, computed in the loop ``__init__`` copies
             caller = self.builder_of(call)
             if (
                 not isinstance(value, cst.Name)

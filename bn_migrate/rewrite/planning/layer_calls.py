@@ -21,6 +21,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.inner_scopes import keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
+from bn_migrate.rewrite.analysis.static_loops import StaticLoop
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     is_literal,
@@ -937,6 +938,9 @@ def finish(
                 "are module-level objects, made before any input is seen: not migrated",
             )
             return False
+        loop = ctx.program.static_loop(site)
+        if loop is not None and not _listed(ctx, rule, site, call, plan, loop, builder, built):
+            return False
         if builder is not None and not plan.trainable:
             ctx.leave(
                 rule,
@@ -951,19 +955,33 @@ def finish(
         name = (
             _path_object_name(ctx, plan) if scopes and named else object_name(ctx, call, plan, auto)
         )
-        plan.object_name = _hoist(ctx, builder, place, name, constructor, built=built)
+        plan.object_name = _hoist(ctx, builder, place, name, constructor, built=built, loop=loop)
         if built:
             message = f"{message}; {BUILT_MESSAGE}"
+        if loop is not None:
+            message = f"{message}; {LISTED_MESSAGE}"
         if not plan.trainable:
             ctx.untrainable_layers.add(plan.object_name)
         if plan.normalizer is not None:
             normalizer = ctx.program.fresh_name(f"{name}_bn")
             # under inner scopes the Keras name follows the layer's (the object's may have taken a
             # suffix: another class made a layer of that path, ``Branch_0_Conv2d_1x1_layer``)
-            keras = f"{_keras_name(plan)}_bn" if scopes else normalizer
-            plan.normalizer.kwargs.append(("name", quoted(keras)))
+            keras = quoted(f"{_keras_name(plan)}_bn" if scopes else normalizer)
+            given = _given_name(plan, call) if loop is not None else None
+            if given is not None:  # each iteration's: the layer's name and ``_bn``
+                written = ctx.module.code_for_node(given)
+                atom = isinstance(
+                    given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)
+                )
+                keras = f'{written if atom else f"({written})"} + "_bn"'
+            plan.normalizer.kwargs.append(("name", keras))
             plan.normalizer.object_name = _hoist(
-                ctx, builder, (place[0], place[1] + 1), normalizer, plan.normalizer.constructor([])
+                ctx,
+                builder,
+                (place[0], place[1] + 1),
+                normalizer,
+                plan.normalizer.constructor([]),
+                loop=loop,
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:
@@ -1001,6 +1019,54 @@ def finish(
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
     return True
+
+
+def _listed(
+    ctx: Context,
+    rule: str,
+    site: cst.Call,
+    call: cst.Call,
+    plan: LayerPlan,
+    loop: StaticLoop,
+    builder: Builder | None,
+    built: bool,
+) -> bool:
+    """A layer made in a static ``for`` loop of a builder (``analysis.static_loops``) can be created in a
+    list, one per iteration, in its class's ``__init__``: the builder becomes a class, the layer is not
+    sized by the input, has no slim normalizer, and each iteration's name is known and its own (or TF1
+    auto-named it, as Keras does in the same order); False: left with the reason."""
+    why = None
+    if builder is None:
+        why = (
+            "its builder's layers are module-level objects (it does not become a Keras layer class)"
+        )
+    elif built:
+        why = "the layer's size is read from its builder's input shape"
+    given = _given_name(plan, call)
+    if why is None and plan.normalizer is not None and given is None:
+        why = (
+            "the layer has a slim normalizer_fn and no `scope=`: TF1 numbered the normalizer's scope "
+            "per iteration, which is not followed"
+        )
+    if why is None and given is not None:
+        names = loop.values(given)
+        text = ctx.module.code_for_node(given)
+        if names is None or not all(isinstance(n, str) for n in names):
+            why = f"its name `{text}` is not computed from the loop variables and literals"
+        elif len(set(names)) != len(names):
+            why = f"its name `{text}` is the same in two iterations"
+    if why is None:
+        return True
+    ctx.leave(rule, site, f"layer made in a for loop: {why}; not migrated")
+    return False
+
+
+def _given_name(plan: LayerPlan, call: cst.Call) -> cst.BaseExpression | None:
+    """The expression the layer's ``name=`` / ``scope=`` is written as (None: TF1 auto-named it)."""
+    source = next((source for key, source in plan.kwargs if key == "name"), None)
+    if isinstance(source, int):
+        return plan.arguments(call)[source].value
+    return source if isinstance(source, cst.BaseExpression) else None
 
 
 def _named_under(
@@ -1056,14 +1122,21 @@ def _hoist(
     constructor: cst.Call,
     *,
     built: bool = False,
+    loop: StaticLoop | None = None,
 ) -> str:
     """Create a layer object once: at module level, or in the ``__init__`` of the Keras layer class a
     builder becomes (BN018), or in its ``build`` when ``built`` (sized by the builder's input);
-    returns how the graph refers to it (``name`` or ``self.<name>``)."""
+    returns how the graph refers to it (``name`` or ``self.<name>``). A layer made in a static loop
+    (``loop``) is created in a list by the same loop, ``for ...: self.<name>.append(...)`` (BN018
+    starts the list), and the graph refers to the iteration's one, ``self.<name>[i]``."""
     target = name if builder is None else f"self.{name}"
     assigned: cst.BaseAssignTargetExpression = (
         cst.Name(name) if builder is None else cst.Attribute(cst.Name("self"), cst.Name(name))
     )
+    if loop is not None and builder is not None:
+        made = ctx.builder_objects.setdefault(builder.definition.name.value, [])
+        made.append((place, listed(loop, f"{target}.append", constructor)))
+        return f"{target}[{loop.index}]"
     statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(assigned)], constructor)])
     if builder is None:
         ctx.layer_objects.append((place, statement))
@@ -1073,10 +1146,35 @@ def _hoist(
     return target
 
 
+LISTED_MESSAGE = (
+    "one per iteration of its static for loop, created in a list by the same loop in __init__"
+)
+
+
+def listed(loop: StaticLoop, append: str, constructor: cst.Call) -> cst.For:
+    """``for <the loop's header>: <append>(<constructor>)``. The header's iterable is the loop's own
+    node (a static expression, the same in ``__init__``): BN018 merges the statements of one loop by it."""
+    line = cst.SimpleStatementLine(
+        [cst.Expr(cst.Call(cst.parse_expression(append), [cst.Arg(constructor)]))]
+    )
+    return cst.For(
+        target=loop.node.target.deep_clone(), iter=loop.node.iter, body=cst.IndentedBlock([line])
+    )
+
+
 def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
     """Can the layer ``call`` makes be created once, at module level, as TF1 created it once?"""
     program = ctx.program
-    if id(call) in program.repeated_calls:
+    loop = program.static_loops.get(id(call)) if program.builder_of(call) is not None else None
+    if loop is not None and loop.refusal is not None:
+        ctx.leave(
+            rule,
+            call,
+            f"layer made in a for loop whose layers cannot be created in lists: {loop.refusal}; "
+            "not migrated",
+        )
+        return False
+    if id(call) in program.repeated_calls and loop is None:
         ctx.leave(
             rule,
             call,
@@ -1093,6 +1191,10 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         )
         return False
     if id(call) in program.defined_in and program.builder_of(call) is None:
+        looped = _called_in_loop(ctx, program.defined_in[id(call)])
+        if looped is not None:
+            ctx.leave(rule, call, f"layer in {looped}; not migrated")
+            return False
         ctx.leave(
             rule,
             call,
@@ -1104,6 +1206,26 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
     return True
 
 
+def _called_in_loop(ctx: Context, definition: cst.CSTNode) -> str | None:
+    """How the function ``definition`` is called in a ``for`` loop of a builder, and why its calls are
+    not one instance per iteration (None: it is not)."""
+    if not isinstance(definition, cst.FunctionDef):
+        return None
+    name = definition.name.value
+    for call in ctx.program.calls:
+        loop = ctx.program.static_loops.get(id(call))
+        if loop is None or not (isinstance(call.func, cst.Name) and call.func.value == name):
+            continue
+        where = ctx.positions.get(call)
+        line = where.start.line if where is not None else 0
+        why = loop.refusal or (
+            "an argument it reads where it names a variable scope or is not an `__init__` "
+            "parameter is computed per iteration (each iteration's scope is not followed)"
+        )
+        return f"`{name}`, called in a for loop (line {line}) whose calls cannot each become an instance: {why}"
+    return None
+
+
 def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call) -> cst.Call | None:
     """The layer's constructor as module-level code: a builder's parameter it reads becomes the literal
     the builder's call passes; None (left) when it reads a graph tensor or another local name."""
@@ -1112,6 +1234,8 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     builder = program.builder_of(call)
     local: set[str] = set()
     values: dict[str, cst.BaseExpression] = {}
+    loop = program.static_loop(call)
+    looped = loop.targets if loop is not None else frozenset()  # bound by the copied loop header
     if builder is not None and (builder.nested or ctx.library):
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
         # which every call must pass as literals (a library's builder: the defaults its driver keeps)
@@ -1119,7 +1243,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         unfit = {name for name in reads & params if not program.fixed(builder, name, ctx.library)}
         blocked = (
             (reads & program.graph_tensor_names())
-            | (reads & (bound_names(builder.definition.body) - params))
+            | (reads & (bound_names(builder.definition.body) - params - looped))
             | unfit
         )
         if blocked:
@@ -1132,7 +1256,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
             return None
         return constructor
     if builder is not None:
-        local = bound_names(builder.definition.body) | builder.parameters()
+        local = (bound_names(builder.definition.body) - looped) | builder.parameters()
         for name in reads & builder.parameters():
             value = builder.argument(name)
             if value is not None and is_literal(value):

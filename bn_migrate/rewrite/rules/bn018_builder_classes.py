@@ -55,6 +55,35 @@ name="Repeat_block35_1")``, and the repeat the chain ``self.block35_5(...self.bl
 report maps ``Repeat/block35_1/Branch_0/Conv2d_1x1/weights`` to ``Repeat_block35_1/Branch_0_Conv2d_1x1/
 kernel``.
 
+A ``for`` loop in a builder whose iterations are known statically (``analysis.static_loops``: a
+tuple/list literal of literals, ``range()`` of int literals, ``enumerate()`` of those, a module constant
+bound once and never mutated; no ``break``/``continue``/``else``, not nested in or around another loop
+nor in a branch, its loop variables not rebound) made one layer per iteration of each layer call in its
+body in TF1. Each such layer is created in a list by the same loop in ``__init__``, and ``call`` keeps
+the loop as written and calls the iteration's layer by its position, read from the loop's counter:
+
+    for i, units in enumerate((8, 4)):                  self.dense = []
+        h = tf.layers.dense(h, units, name="fc%d" % i)  for i, units in enumerate((8, 4)):
+                                                            self.dense.append(Dense(units, name="fc%d" % i))
+                                                        ...
+                                                        for i, units in enumerate((8, 4)):  # in call
+                                                            h = self.dense[i](h)
+
+(``range(1, n)`` gives ``self.dense[k - 1]``; a loop without a counter, ``for units in (8, 4):``, counts
+in ``call``, ``for index, units in enumerate((8, 4)):``, ``index`` a name the builder does not use).
+Lists rather than one attribute per iteration keep the loop as the reader wrote it, and Keras tracks the
+layers appended to a list attribute. The layers are made in TF1's order, iteration by iteration, so
+auto-named ones get TF1's names (``dense``, ``dense_1``...); a ``name=`` / ``scope=`` is computed for
+each iteration (``%``, ``+``, f-strings, ``.format``, ``str()`` of the loop variables and literals) and
+the report maps ``fc0/kernel`` to ``net/fc0/kernel``... A builder
+called in such a loop (``h = dense_bn(h, 4, is_training, "block%d" % k)``) becomes one instance per
+iteration, in a list the same way, its arguments computed from the loop variables being ``__init__``
+arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
+or not of that shape, a name not computed from the loop variables or the same in two iterations, a
+slim ``normalizer_fn`` on a layer without ``scope=`` (its normalizer, ``("conv%d" % i) + "_bn"`` for a
+scoped one, follows the layer's name) or a layer sized by the input in a loop, variable scopes in the loop or a builder
+with its own scope per call called in one (each iteration's scope names are not followed).
+
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
@@ -67,6 +96,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from typing import TypeVar
 
 import libcst as cst
 
@@ -82,9 +112,10 @@ from bn_migrate.rewrite.analysis.inner_scopes import keras_name as inner_keras_n
 from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.input_shapes import INPUT_SHAPE
 from bn_migrate.rewrite.analysis.names import dotted
+from bn_migrate.rewrite.analysis.static_loops import StaticLoop
 from bn_migrate.rewrite.analysis.syntax import is_literal, keyword, name_references, positional
 from bn_migrate.rewrite.context import Context, Rule
-from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, kwarg, quoted
+from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, kwarg, listed, quoted
 from bn_migrate.rewrite.result import ModelPair
 
 RULE = "BN018"
@@ -119,15 +150,18 @@ class BuilderClassesRule(Rule):
                     else f"called from builders -> Keras layer class `{class_name}`, one instance "
                     "per call, created in the caller's __init__"
                 )
+                if any(program.static_loop(call) is not None for call in builder.calls):
+                    made_at += " (one per iteration of a static for loop, in a list)"
                 ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
-            made = _statements(ctx.builder_objects.get(name, []))
+            made = _made(ctx.builder_objects.get(name, []))
+            _count_iterations(ctx, made)
             built = _statements(ctx.built_objects.get(name, []))
             dead = _dead_parameters(ctx, builder, flag)
             init: list[cst.Param] = []
             stored: list[str] = []
             if ctx.library:  # the layers' parameters, with their defaults, configure the class
-                init = _layer_parameters(ctx, builder, made + built, flag)
+                init = _layer_parameters(ctx, builder, [*made, *built], flag)
                 dead = dead | {p.name.value for p in init}
                 stored = _store_read_parameters(ctx, builder, [p.name.value for p in init])
                 built, stored = _built_on_self(built, [p.name.value for p in init], stored)
@@ -148,7 +182,7 @@ class BuilderClassesRule(Rule):
                     name,
                     class_name,
                     _input_shape(ctx, builder),
-                    tuple(_weights(ctx, builder, keras_name, made + built, instances)),
+                    tuple(_weights(ctx, builder, keras_name, [*made, *built], instances)),
                     tuple(_literal_arguments(ctx, builder, _call_defaults(builder, dead))),
                     # the Keras paths above start with the instance's name; a library class's
                     # required parameters get what its driver passed (``planning.library``)
@@ -190,6 +224,16 @@ class BuilderClassesRule(Rule):
                 "instances' Keras names would clash with it; not migrated",
             )
             return False
+        looped = next((c for c in builder.calls if program.static_loop(c) is not None), None)
+        if looped is not None and (builder.per_call_scope or program.inner_path(looped)):
+            ctx.leave(
+                RULE,
+                looped,
+                f"`{builder.definition.name.value}` called in a for loop under a variable scope "
+                "(its own per call, or one inside the caller): each iteration's scope names are not "
+                "followed; not migrated",
+            )
+            return False
         paths = [program.inner_path(call) for call in builder.calls]
         if any(paths) and "name" in init:
             ctx.leave(
@@ -211,10 +255,11 @@ class BuilderClassesRule(Rule):
         for name in reads:
             if name.value in stored:
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
-        made = _statements(ctx.builder_objects.get(builder.definition.name.value, []))
+        made = _made(ctx.builder_objects.get(builder.definition.name.value, []))
+        _count_iterations(ctx, made)
         built = _statements(ctx.built_objects.get(builder.definition.name.value, []))
         inherits = builder.definition.name.value in program.flag_owners
-        passed = _passed_parameters(ctx, builder, made + built)
+        passed = _passed_parameters(ctx, builder, [*made, *built])
         init = [*init, *passed]
         built, stored = _built_on_self(built, init, stored)
         ctx.edit(
@@ -236,6 +281,7 @@ class BuilderClassesRule(Rule):
             repeat = program.repeat_of.get(id(call))  # a call that slim.repeat makes
             site = repeat.call if repeat is not None else call
             caller = program.builder_of(site)
+            loop = program.static_loop(site) if caller is not None else None
             attribute = program.fresh_name(builder.definition.name.value)
             values = [
                 kwarg(n, value.deep_clone())
@@ -257,7 +303,7 @@ class BuilderClassesRule(Rule):
                 if caller is not None:  # the TF1 scope path its layers are made under
                     tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
                     instances.setdefault(caller.definition.name.value, []).append(
-                        (tf1, named, builder, made + built)
+                        (tf1, named, builder, [*made, *built])
                     )
             where = ctx.positions[site]
             if caller is None:  # a per-call builder called from the graph: a module-level object
@@ -282,6 +328,21 @@ class BuilderClassesRule(Rule):
                             tuple(_constructor_arguments(values)),
                         )
                     )
+            elif (
+                loop is not None
+            ):  # one instance per iteration, in a list (``analysis.static_loops``)
+                objects = ctx.builder_objects.setdefault(caller.definition.name.value, [])
+                construction = instance.body[0]
+                assert isinstance(construction, cst.Assign) and isinstance(
+                    construction.value, cst.Call
+                )
+                objects.append(
+                    (
+                        (where.start.line, where.start.column),
+                        listed(loop, f"{called}.append", construction.value),
+                    )
+                )
+                called = f"{called}[{loop.index}]"
             else:
                 ctx.builder_objects.setdefault(caller.definition.name.value, []).append(
                     ((where.start.line, where.start.column), instance)
@@ -304,10 +365,85 @@ class BuilderClassesRule(Rule):
 
 
 def _statements(
-    objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]],
-) -> list[cst.SimpleStatementLine]:
+    objects: list[tuple[tuple[int, int], S]],
+) -> list[S]:
     """A class's layer statements in the order of the calls that made them."""
     return [statement for _, statement in sorted(objects, key=lambda item: item[0])]
+
+
+S = TypeVar("S", bound=cst.BaseStatement)
+
+
+def _made(objects: list[tuple[tuple[int, int], cst.BaseStatement]]) -> list[cst.BaseStatement]:
+    """``_statements`` with the layers of one static loop (``planning.layer_calls.listed``: one ``for``
+    statement per layer, the loop's own iterable node in each) created by one loop, in the order TF1
+    made them: iteration by iteration, each iteration's layers in the order of the body; each list
+    started (``self.conv2d = []``) before the loop."""
+    started: list[cst.BaseStatement] = []
+    for statement in _merged_loops(_statements(objects)):
+        if isinstance(statement, cst.For) and isinstance(statement.body, cst.IndentedBlock):
+            for line in statement.body.body:
+                code = cst.Module([]).code_for_node(line).strip()
+                started.append(cst.parse_statement(code.split(".append(", 1)[0] + " = []\n"))
+        started.append(statement)
+    return started
+
+
+def _count_iterations(ctx: Context, made: list[cst.BaseStatement]) -> None:
+    """Each loop of ``made`` without a counter (``for units in (8, 4):``, ``StaticLoop.counted``) counts
+    its iterations in ``call``: ``for index, units in enumerate((8, 4)):``, the layers called as
+    ``self.dense[index]``; the loop in ``__init__`` stays as written."""
+    for statement in made:
+        loop = _loop_of(ctx, statement)
+        if loop is not None and loop.counted and loop.index is not None:
+            ctx.edit(RULE, loop.node, _counted(loop.index))
+
+
+def _loop_of(ctx: Context, statement: cst.BaseStatement) -> StaticLoop | None:
+    """The static loop a ``for`` statement of ``made`` creates layers for."""
+    if not isinstance(statement, cst.For):
+        return None
+    return next(
+        (loop for loop in ctx.program.static_loops.values() if loop.node.iter is statement.iter),
+        None,
+    )
+
+
+def _counted(index: str) -> CallEdit:
+    def edit(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.For)
+        target = updated.target
+        if isinstance(target, cst.Tuple) and not target.lpar:
+            target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return updated.with_changes(
+            target=cst.Tuple(
+                [cst.Element(cst.Name(index), comma=_COMMA), cst.Element(target)], lpar=[], rpar=[]
+            ),
+            iter=cst.Call(cst.Name("enumerate"), [cst.Arg(updated.iter)]),
+        )
+
+    return edit
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _merged_loops(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    merged: list[cst.BaseStatement] = []
+    for statement in statements:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(statement, cst.For)
+            and isinstance(last, cst.For)
+            and last.iter is statement.iter
+            and isinstance(last.body, cst.IndentedBlock)
+            and isinstance(statement.body, cst.IndentedBlock)
+        ):
+            body = [*last.body.body, *statement.body.body]
+            merged[-1] = last.with_changes(body=last.body.with_changes(body=body))
+            continue
+        merged.append(statement)
+    return merged
 
 
 def _built_on_self(
@@ -335,9 +471,7 @@ def _read_on_self(statement: cst.SimpleStatementLine, names: set[str]) -> cst.Si
     return result
 
 
-def _passed_parameters(
-    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
-) -> list[str]:
+def _passed_parameters(ctx: Context, builder: Builder, made: list[cst.BaseStatement]) -> list[str]:
     """Parameters of a builder that calls this nested one (directly or through others) that its
     layers, or the instances it makes, read (an arg_scope value, ``weights_regularizer=
     slim.l2_regularizer(weight_decay)``, written at its layers): its ``__init__`` takes them, each
@@ -352,7 +486,7 @@ def _passed_parameters(
 
 
 def _layer_parameters(
-    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine], flag: str | None
+    ctx: Context, builder: Builder, made: list[cst.BaseStatement], flag: str | None
 ) -> list[cst.Param]:
     """A library builder's parameters (after the inputs) that the layers made in ``__init__`` read:
     they become ``__init__`` parameters with the builder's defaults (``planning.library``)."""
@@ -497,7 +631,7 @@ def _dead_parameters(ctx: Context, builder: Builder, flag: str | None) -> frozen
 
 def _as_class(  # type: ignore[no-untyped-def]
     class_name: str,
-    made: list[cst.SimpleStatementLine],
+    made: list[cst.BaseStatement],
     init: list[str] | list[cst.Param],
     stored: list[str],
     base: str = "tf.keras.Model",
@@ -696,7 +830,7 @@ def _input_shape(ctx: Context, builder: Builder) -> tuple[int, ...] | None:
     return tuple(int(size.value) for size in sizes[1:] if isinstance(size, cst.Integer)) or None
 
 
-Instances = dict[str, list[tuple[str, str, Builder, list[cst.SimpleStatementLine]]]]
+Instances = dict[str, list[tuple[str, str, Builder, list[cst.BaseStatement]]]]
 """A builder's name -> the instances of nested builders its class creates: (the TF1 scope path their
 layers are made under, below the caller's; the instance's Keras name; its builder; its layers)."""
 
@@ -705,7 +839,7 @@ def _weights(
     ctx: Context,
     builder: Builder,
     keras_name: str,
-    made: list[cst.SimpleStatementLine],
+    made: list[cst.BaseStatement],
     instances: Instances,
 ) -> list[tuple[str, str]]:
     """TF1 variable name -> Keras weight path for every layer the builder made through tf.layers or
@@ -722,7 +856,7 @@ def _weights(
 
 
 def _relative_weights(
-    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine], instances: Instances
+    ctx: Context, builder: Builder, made: list[cst.BaseStatement], instances: Instances
 ) -> list[tuple[str, str]]:
     """``_weights`` below the builder's scope and its instance's name."""
     pairs = _own_weights(ctx, builder, made)
@@ -735,32 +869,61 @@ def _relative_weights(
 
 
 def _own_weights(
-    ctx: Context, builder: Builder, made: list[cst.SimpleStatementLine]
+    ctx: Context, builder: Builder, made: list[cst.BaseStatement]
 ) -> list[tuple[str, str]]:
     """The pairs of the layers the builder's own body makes, relative to its scope and name."""
     tf1_names = _tf1_layer_names(ctx, builder)
     pairs = []
-    for statement in made:
-        small = statement.body[0]
-        if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
-            continue
-        constructor = small.value
-        layer = _literal_name(constructor)
+    for constructor, layers in _constructors(ctx, made):
         kind = dotted(constructor.func)
         kind = api.KERAS_BN_CLASS if kind == FUSED_CLASS else kind
-        if layer is None or layer not in tf1_names or kind not in api.KERAS_WEIGHTS:
-            continue
-        tf1_layer, weight_names = tf1_names[layer]
-        for weight, switch in api.KERAS_WEIGHTS[kind]:
-            given = keyword(constructor, switch) if switch else None
-            if (
-                given is not None
-                and isinstance(given.value, cst.Name)
-                and given.value.value == "False"
-            ) or weight not in weight_names:
+        for layer in layers:
+            if layer not in tf1_names or kind not in api.KERAS_WEIGHTS:
                 continue
-            pairs.append((f"{tf1_layer}/{weight_names[weight]}", f"{layer}/{weight}"))
+            tf1_layer, weight_names = tf1_names[layer]
+            for weight, switch in api.KERAS_WEIGHTS[kind]:
+                given = keyword(constructor, switch) if switch else None
+                if (
+                    given is not None
+                    and isinstance(given.value, cst.Name)
+                    and given.value.value == "False"
+                ) or weight not in weight_names:
+                    continue
+                pairs.append((f"{tf1_layer}/{weight_names[weight]}", f"{layer}/{weight}"))
     return pairs
+
+
+def _constructors(ctx: Context, made: list[cst.BaseStatement]) -> list[tuple[cst.Call, list[str]]]:
+    """Each layer construction in ``made`` with the Keras names it gives: its literal ``name=``, or,
+    in a static loop (``for ...: self.conv.append(Conv2D(..., name="conv%d" % i))``), each
+    iteration's."""
+    found: list[tuple[cst.Call, list[str]]] = []
+    for statement in made:
+        if isinstance(statement, cst.For) and isinstance(statement.body, cst.IndentedBlock):
+            loop = _loop_of(ctx, statement)
+            for line in statement.body.body:
+                small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
+                appended = small.value if isinstance(small, cst.Expr) else None
+                if loop is None or not isinstance(appended, cst.Call) or not appended.args:
+                    continue
+                constructor = appended.args[0].value
+                if isinstance(constructor, cst.Call):
+                    found.append(
+                        (constructor, _iteration_names(loop, keyword(constructor, "name")))
+                    )
+            continue
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+        if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
+            continue
+        layer = _literal_name(small.value)
+        found.append((small.value, [layer] if layer is not None else []))
+    return found
+
+
+def _iteration_names(loop: StaticLoop, given: cst.Arg | None) -> list[str]:
+    """The names ``given`` (a ``name=`` in the loop's body) takes at each iteration ([]: none)."""
+    values = loop.values(given.value) if given is not None else None
+    return [v for v in values if isinstance(v, str)] if values is not None else []
 
 
 _TF_LAYERS_WEIGHTS = {name: name for kind in api.KERAS_WEIGHTS.values() for name, _ in kind}
@@ -776,28 +939,46 @@ def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dic
             continue
         target = ctx.qualify(call.func) or ""
         path = ctx.program.inner_path(call)
+        loop = ctx.program.static_loops.get(id(call))
         if target.startswith(api.TF_LAYERS + "."):
-            name = _literal_name(call)
-            if name is not None:
+            for name in _call_names(loop, keyword(call, "name")):
                 keras = inner_keras_name(path, name)
                 if keras in found:
                     ambiguous.add(keras)
                 found[keras] = (tf1_name(path, name), _TF_LAYERS_WEIGHTS)
             continue
         weights = api.SLIM_WEIGHTS.get(api.SLIM_OP_ALIASES.get(target, target))
-        given = keyword(call, "scope")
-        name = literal_string(given.value if given is not None else None)
-        if weights is None or name is None:
+        if weights is None:
             continue
-        keras = inner_keras_name(path, name)
-        if keras in found:
-            ambiguous.add(keras)
-        found[keras] = (tf1_name(path, name), weights)
-        normalizer = api.SLIM_WEIGHTS[api.CONTRIB_BATCH_NORM]
-        normalized = (f"{tf1_name(path, name)}/{api.SLIM_NORMALIZER_SCOPE}", normalizer)
-        if found.setdefault(f"{keras}_bn", normalized) != normalized:
-            ambiguous.add(f"{keras}_bn")  # a layer of that very name: which one is not known
+        for name in _call_names(loop, keyword(call, "scope")):
+            _slim_names(found, ambiguous, path, name, weights)
     return {name: value for name, value in found.items() if name not in ambiguous}
+
+
+def _call_names(loop: StaticLoop | None, given: cst.Arg | None) -> list[str]:
+    """The TF1 names a layer call's ``name=`` / ``scope=`` gives: its literal, or each iteration's."""
+    if loop is not None and loop.refusal is None:
+        return _iteration_names(loop, given)
+    name = literal_string(given.value if given is not None else None)
+    return [name] if name is not None else []
+
+
+def _slim_names(
+    found: dict[str, tuple[str, dict[str, str]]],
+    ambiguous: set[str],
+    path: tuple[str, ...],
+    name: str,
+    weights: dict[str, str],
+) -> None:
+    """A slim layer's Keras name -> its TF1 name and weights, and its normalizer's (``_bn``)."""
+    keras = inner_keras_name(path, name)
+    if keras in found:
+        ambiguous.add(keras)
+    found[keras] = (tf1_name(path, name), weights)
+    normalizer = api.SLIM_WEIGHTS[api.CONTRIB_BATCH_NORM]
+    normalized = (f"{tf1_name(path, name)}/{api.SLIM_NORMALIZER_SCOPE}", normalizer)
+    if found.setdefault(f"{keras}_bn", normalized) != normalized:
+        ambiguous.add(f"{keras}_bn")  # a layer of that very name: which one is not known
 
 
 def _literal_name(call: cst.Call) -> str | None:
