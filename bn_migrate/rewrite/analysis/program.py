@@ -66,6 +66,7 @@ from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
+    fresh_name,
     is_literal,
     keyword,
     positional,
@@ -1040,12 +1041,7 @@ class Program:
 
     def fresh_name(self, wanted: str) -> str:
         """``wanted``, or ``wanted_1``, ``wanted_2``... whichever the module does not bind yet."""
-        name, index = wanted, 0
-        while name in self.bound_names:
-            index += 1
-            name = f"{wanted}_{index}"
-        self.bound_names.add(name)
-        return name
+        return fresh_name(wanted, self.bound_names)
 
 
 _CLASS_NAMES = frozenset({"self", "kwargs", "name", "training"})

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import bound_names, target_names
-from bn_migrate.rewrite.analysis.syntax import module_assignment
+from bn_migrate.rewrite.analysis.syntax import fresh_name, module_assignment, spelled_names
 from bn_migrate.rewrite.analysis.walks import walk
 
 _EMPTY = cst.Module([])
@@ -197,23 +197,7 @@ COUNTER = "index"
 
 def _fresh(function: cst.FunctionDef, wanted: str) -> str:
     """``wanted``, or ``wanted_1``..., a name ``function`` does not use."""
-    used = {node.value for node in _names(function)}
-    name, number = wanted, 0
-    while name in used:
-        number += 1
-        name = f"{wanted}_{number}"
-    return name
-
-
-def _names(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-    walk(node, Names())
-    return found
+    return fresh_name(wanted, spelled_names(function))
 
 
 def _shape_refusal(

@@ -179,6 +179,29 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
+def spelled_names(node: cst.CSTNode) -> set[str]:
+    """Every name ``node`` spells: references, bindings, attribute names and keywords alike (what a new
+    name must not be)."""
+    names: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+    walk(node, Names())
+    return names
+
+
+def fresh_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted_1``, ``wanted_2``..., the first not in ``taken``; added to it."""
+    name, number = wanted, 0
+    while name in taken:
+        number += 1
+        name = f"{wanted}_{number}"
+    taken.add(name)
+    return name
+
+
 def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
     """Is ``node`` (by identity) inside ``tree``?"""
     found = False
@@ -359,7 +382,7 @@ def plain_dict_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
     wherever the program reads it."""
     if not (isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name)):
         return False
-    key = _string_index(value)
+    key = string_index(value)
     holder = value.value.value
     found = module_assignment(module, holder)
     if key is None or found is None or not isinstance(found[1].value, cst.Dict):
@@ -382,7 +405,8 @@ def plain_dict_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
     return not reads.written and all(id(n) in reads.read for n in others)
 
 
-def _string_index(subscript: cst.Subscript) -> str | None:
+def string_index(subscript: cst.Subscript) -> str | None:
+    """``"key"`` of ``x["key"]`` (a string literal, alone), else None."""
     if len(subscript.slice) != 1:
         return None
     index = subscript.slice[0].slice

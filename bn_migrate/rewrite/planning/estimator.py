@@ -48,6 +48,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
+    contains,
+    fresh_name,
     is_docstring,
     is_literal,
     keyword,
@@ -56,6 +58,8 @@ from bn_migrate.rewrite.analysis.syntax import (
     name_references,
     positional,
     read_names,
+    spelled_names,
+    string_index,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.planning import main_function
@@ -127,7 +131,7 @@ class EstimatorProgram:
 
         tf = _tensorflow_name(self.aliases)
         assert tf is not None
-        global_step = _fresh("global_step", taken)
+        global_step = fresh_name("global_step", taken)
         lines = []
         if self.params is not None:
             lines.append(f"params = {cst.Module([]).code_for_node(self.params)}\n")
@@ -136,10 +140,10 @@ class EstimatorProgram:
         features: dict[str | None, str] = {}  # key -> its placeholder
         for key, array in self.train_input.features.items():
             base = "features" if key is None else f"features_{_identifier(key)}"
-            features[key] = _fresh(base, taken)
+            features[key] = fresh_name(base, taken)
             lines.append(_placeholder(tf, features[key], self.dtypes[array], array))
-        labels = _fresh("labels", taken)
-        sess = _fresh("sess", taken)
+        labels = fresh_name("labels", taken)
+        sess = fresh_name("sess", taken)
         lines.append(
             _placeholder(tf, labels, self.dtypes[self.train_input.labels], self.train_input.labels)
         )
@@ -160,8 +164,8 @@ class EstimatorProgram:
             new = new.with_changes(leading_lines=[]) if not inner else new
             pairs.append((new, statement))
             inner.append(new)
-        step = _fresh("step", taken)
-        rows = _fresh("rows", taken)
+        step = fresh_name("step", taken)
+        rows = fresh_name("rows", taken)
         loop = [
             f"    {sess}.run({tf}.global_variables_initializer())\n",
             f"    for {step} in range({self.steps}):\n",
@@ -226,9 +230,9 @@ class EstimatorProgram:
         """``evaluate()``: the loss of each batch of one pass over the rows, averaged per batch in
         float32 (``tf.metrics.mean``)."""
         assert self.eval_input is not None and self.metrics is not None
-        total = _fresh("eval_total", taken)
-        batches = _fresh("eval_batches", taken)
-        first = _fresh("eval_first", taken)
+        total = fresh_name("eval_total", taken)
+        batches = fresh_name("eval_batches", taken)
+        first = fresh_name("eval_first", taken)
         size = self.eval_input.batch_size
         loss = _spec_name(self.model_fn, "loss") or "loss"
         rows = f"[{first}:{first} + {size}]"
@@ -433,7 +437,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
         for s in module.body
         if s is not model_fn
         for n in name_references(s)
-        if n.value == model_fn_name and not _within(n, made)
+        if n.value == model_fn_name and not contains(made, n)
     ]
     if others_read:
         return Refusal(
@@ -754,15 +758,10 @@ def _mode_test(node: cst.CSTNode | None, aliases: AliasTable) -> tuple[str, str]
 
 
 def _feature_key(node: cst.Subscript) -> str | None:
+    """``KEY`` of ``features["KEY"]``."""
     if not (isinstance(node.value, cst.Name) and node.value.value == "features"):
         return None
-    if len(node.slice) != 1:
-        return None
-    index = node.slice[0].slice
-    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
-        value = index.value.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
+    return string_index(node)
 
 
 def _model_fn_shape(
@@ -981,13 +980,7 @@ def _loss_subscript(statement: cst.CSTNode, name: cst.Name) -> bool:
     class Subscripts(cst.CSTVisitor):
         def visit_Subscript(self, node: cst.Subscript) -> bool:
             nonlocal found
-            if node.value is name and len(node.slice) == 1:
-                index = node.slice[0].slice
-                found = found or (
-                    isinstance(index, cst.Index)
-                    and isinstance(index.value, cst.SimpleString)
-                    and index.value.evaluated_value == "loss"
-                )
+            found = found or (node.value is name and string_index(node) == "loss")
             return True
 
     walk(statement, Subscripts())
@@ -1007,29 +1000,9 @@ def _reads_global_step(model_fn: cst.FunctionDef, aliases: AliasTable) -> bool:
     return found
 
 
-def _within(node: cst.CSTNode, tree: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or visited is node
-            return not found
-
-    walk(tree, Finder())
-    return found
-
-
 def _names(module: cst.Module) -> set[str]:
     """Every name the module's code spells, but ``model_fn``'s parameters' (which become placeholders)."""
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    walk(module, Names())
-    return names - set(_PARAMETERS) | _outside_parameters(module)
+    return spelled_names(module) - set(_PARAMETERS) | _outside_parameters(module)
 
 
 def _outside_parameters(module: cst.Module) -> set[str]:
@@ -1042,14 +1015,6 @@ def _outside_parameters(module: cst.Module) -> set[str]:
             if name in read_names(statement) | bound_names(statement):
                 names.add(name)
     return names
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    name, index = base, 1
-    while name in taken:
-        name, index = f"{base}_{index}", index + 1
-    taken.add(name)
-    return name
 
 
 def _identifier(key: str) -> str:

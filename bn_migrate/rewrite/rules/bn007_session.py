@@ -97,6 +97,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     positional,
     single_target,
     small_statements,
+    spelled_names,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolve_session
@@ -520,17 +521,6 @@ def _is_name_attr(node: cst.BaseExpression, variable: str) -> bool:
     return m.matches(node, m.Attribute(value=m.Name(variable), attr=m.Name("name")))
 
 
-def _names_in(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            names.add(n.value)
-
-    walk(node, Collector())
-    return names
-
-
 def _upstream(graph: list[cst.BaseStatement], outputs: set[str]) -> set[str]:
     """Names the outputs depend on through the graph's assignments (loops make this a fixpoint)."""
     deps: dict[str, set[str]] = {}
@@ -542,10 +532,10 @@ def _upstream(graph: list[cst.BaseStatement], outputs: set[str]) -> set[str]:
         ):
             target = single_target(small)
             if target and isinstance(small, cst.Assign):
-                deps.setdefault(target, set()).update(_names_in(small.value))
+                deps.setdefault(target, set()).update(spelled_names(small.value))
         if isinstance(statement, cst.For):
-            for target in _names_in(statement.target):
-                deps.setdefault(target, set()).update(_names_in(statement.iter))
+            for target in spelled_names(statement.target):
+                deps.setdefault(target, set()).update(spelled_names(statement.iter))
     seen = set(outputs)
     frontier = list(outputs)
     while frontier:
