@@ -806,40 +806,21 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         if n.value == name and n is not definition.name and id(n) not in program.attribute_names
     ]
     if not calls and values:
-        return (
-            f"`{name}` is not called but passed as a value (line {line(values[0])}, e.g. to "
-            "slim.repeat): the layers made through it are not followed; not migrated"
-        )
+        return texts.passed_as_value(name, line(values[0]))
     if not calls:
         return texts.never_called(name)
     for call in calls:
         if id(call) in program.repeated_calls:
-            return (
-                f"`{name}` is called in a loop, comprehension or lambda (line {line(call)}): TF1 made "
-                "new layers at each call; not migrated"
-            )
+            return texts.called_repeatedly(name, line(call))
     for call in calls:
         caller = program.defined_in.get(id(call))
         if isinstance(caller, (cst.FunctionDef, cst.ClassDef)):
             kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
             kind = "the builder" if caller.name.value in program.builders else kind
-            return (
-                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): graph "
-                "code in a function called from another function is migrated only when both are "
-                "builders (called, in the end, from the graph a module-level session runs)"
-            )
+            return texts.called_from(name, kind, caller.name.value, line(call))
     if len(calls) > 1:
-        lines = ", ".join(str(line(call)) for call in calls)
-        return (
-            f"`{name}` is called {len(calls)} times (lines {lines}) without sharing one variable scope "
-            "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
-            "others reusing): each call made its own layers, which this version does not migrate"
-        )
-    return (
-        "graph code in functions is migrated only in builders called from a module-level graph, "
-        "once or sharing one variable scope (not in functions used as values, called from other "
-        "modules, or from the training code)"
-    )
+        return texts.called_times(name, [line(call) for call in calls])
+    return texts.NOT_A_BUILDER
 
 
 def _not_a_wrapper(ctx: Context, definition: cst.ClassDef) -> str:
