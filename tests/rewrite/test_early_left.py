@@ -7,6 +7,7 @@ start from) against the code."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -94,6 +95,47 @@ DECIDED = {
     ),
     "one_line_class": "import tensorflow as tf\n\n\nclass A: v = tf.assign\n",
     "keyword_named_tf": "import tensorflow as tf\n\n\nclass A:\n    v = tf.assign(tf=1)\n",
+    # module-level functions with graph code, as the engine reads them when no builder exists (no
+    # session): passed as a value, called in a loop, comprehension or lambda, from a function or a
+    # class, several times, once at module level; never called but named as an attribute
+    "passed": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "def g(h=2, **k):\n    return h\n\n\ng(k=1, h=[f, f])\n"
+    ),
+    "passed_first_as_a_keyword_or_parameter": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "def g(f=1):\n    return f\n\n\ng(\n    f=2)\n"
+    ),
+    "passed_as_a_method_name": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "class A:\n    @staticmethod\n    async  def  f(): pass\n"
+    ),
+    "never_called_an_attribute": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\nx = A().f(a.f)\n"
+    ),
+    "called_in_loops": (
+        "import tensorflow as tf\n\n\ndef f(x=0):\n    tf.assign(1, 2)\n\n\n"
+        "def g():\n    tf.assign_add(1, 2)\n\n\n"
+        "def h():\n    tf.assign(3, 4)\n\n\n"
+        "def w():\n    tf.assign(5, 6)\n\n\n"
+        "f()\nfor i in range(2):\n    pass\nelse:\n    f()\n"
+        "y = [g() for _ in range(2)]\nz = lambda: h()\nwhile w():\n    break\n"
+    ),
+    "called_from_definitions": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "def g():\n    tf.assign_add(1, 2)\n\n\n"
+        "def k():\n    tf.assign(3, 4)\n\n\n"
+        "@decorate(g())\nclass A:\n    x = f()\n\n\n"
+        "async def h():\n    return f(), k()\n\n\nf()\nk()\n"
+    ),
+    "called_several_times": (
+        "import tensorflow as tf\n\n\ndef f(x=None):\n    tf.assign(1, 2)\n\n\n"
+        "f(f(\n    f()))\nif True:\n    f()\n"
+    ),
+    "called_once": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.reset_default_graph()\n\n\n"
+        "with open('x') as g:\n    (\n        f)()\n"
+    ),
     "known_reason": (
         "import tensorflow as tf\n"
         "\n"
@@ -109,8 +151,24 @@ DECIDED = {
 # Left files the engine decides: early_left does not know every site.
 UNDECIDED = {
     "module_level": "import tensorflow as tf\n\ntf.reset_default_graph()\n",
-    "called": "import tensorflow as tf\n\n\ndef f():\n    tf.reset_default_graph()\n\n\nf()\n",
-    "passed": "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\ng = [f]\n",
+    "in_an_fstring": (
+        'import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\nprint(f"{f()}")\n'
+    ),
+    "imported_name": (
+        "import tensorflow as tf\nimport os.path as f\n\n\ndef g():\n    tf.assign(1, 2)\n\n\n"
+        "def f():\n    tf.assign(1, 2)\n"
+    ),
+    "global_name": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\ndef g():\n    global f\n"
+    ),
+    "except_name": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "try:\n    pass\nexcept ValueError as f:\n    pass\n"
+    ),
+    "name_on_a_continued_line": (
+        "import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\n"
+        "class A:\n    def \\\n    f(self):\n        pass\n"
+    ),
     "a_layer": (
         "import tensorflow as tf\n\n\nclass A:\n    def f(self, x):\n"
         "        return tf.layers.dense(x, 3)\n"
@@ -190,6 +248,24 @@ def test_every_fixture_and_example_gets_the_same_report_on_both_paths(
     for path in files:
         source = runner.decode_source(path.read_bytes()).text
         _same_report(str(path), source, monkeypatch)
+
+
+def test_every_file_of_the_installed_tf_slim_gets_the_same_report_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A library tree (test modules, graph code in functions calling each other): the files the
+    early path decides get the engine's report; the others go to the engine on both paths."""
+    spec = importlib.util.find_spec("tf_slim")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("tf_slim is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(root.rglob("*.py"))
+    decided = [
+        path
+        for path in files
+        if _same_report(str(path), runner.decode_source(path.read_bytes()).text, monkeypatch)
+    ]
+    assert len(files) > 50 and decided
 
 
 @pytest.mark.parametrize("name", sorted(DECIDED))
