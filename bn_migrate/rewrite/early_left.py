@@ -4,27 +4,31 @@ A file is left when any TF1 reference is left, and its report lists every one of
 decided here only when every site of the engine's report is known from CPython's tree: the file's TF1
 references (``engine._tf1_references``, the same walk over the ``ast`` tree) each inside a class or
 inside a function, or with the tables' own reason (``OUTSIDE_CANONICAL_SHAPE``), and no rule able to
-say anything. A function's reason is why it is not a builder (``engine._why_not_a_builder``); such a
-file's program has no builders (they are read only relative to the graph a session runs, and the
-file names no session maker), so the reason follows from where the function's name is written and
-called, read on the same walk: passed as a value, never called, called in a loop, from another
-function or a class, several times, or once at module level. That last condition is read from
-the names the file refers to: every rule, the planning before it (training function, graph block,
-default session, batch-norm wrapper classes) and the program facts it reads start from a name of
-the API tables (a session maker, a layer, an optimizer...), or from a name under a module they test
-names against as a prefix (``RULE_PREFIXES``). A file none of whose chains (a Name or attribute
-chain rooted at an import, and each chain inside one) names such a name gets no site from a rule,
-and no rule claims its references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read
-that way, and why, and ``NAMES_IN_CODE`` the names the code compares against outside the tables.
+say anything. That last condition is read from the names the file refers to: every rule, the planning
+before it (training function, graph block, default session, batch-norm wrapper classes) and the
+program facts it reads start from a name of the API tables (a session maker, a layer, an
+optimizer...), or from a name under a module they test names against as a prefix
+(``RULE_PREFIXES``). A file none of whose chains (a Name or attribute chain rooted at an import, and
+each chain inside one) names such a name gets no site from a rule, and no rule claims its
+references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read that way, and why,
+``NAMES_IN_CODE`` the names the code compares against outside the tables, and ``GATED_NAMES`` names
+of either whose every reader needs another such name in the file too (a session maker, an
+optimizer...), so that naming them alone leaves the file decidable here.
+
+A reference in a function gets why the function is not a builder (``engine._why_not_a_builder``).
+Such a file's program has no builders (they are read only relative to the graph a session runs, and
+the file names no session maker), so that reason follows from where the function's name is written
+and called, read on the same walk: passed as a value, never called, called in a loop, from another
+function or a class, several times, or once at module level.
 
 Everything else answers None ("not known here"): references at module level (the session decides
 their reason), a function whose name is also written where ``ast`` gives no place for it (imports,
 ``global``, ``except ... as``, patterns, f-strings, whose places CPython 3.11 may give wrong),
 ``.updates`` accesses, shadowed or star imports, text with carriage returns or form feeds, deep
-trees. The engine
-then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture and example, cases
-built for each condition and a whole run through both paths and compares the reports byte for
-byte; it also checks the name lists against the code.
+trees. The engine then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture
+and example, every file of the installed ``tf_slim``, cases built for each condition and a whole run
+through both paths and compares the reports byte for byte; it also checks the name lists against the
+code.
 
 This module imports neither libcst nor the rules.
 """
@@ -103,6 +107,32 @@ NAMES_IN_CODE = (
 """Qualified names written in the code of the rules and the analysis rather than in the tables
 (``tests/rewrite/test_early_left.py`` checks the list is complete)."""
 
+_SESSIONS = api.SESSION_MAKERS | api.SESSION_CLASSES
+
+GATED_NAMES: dict[str, frozenset[str]] = {
+    # analysis.savers (a Saver's path: Program.read reads savers only in a module with a session);
+    # analysis.string_uses (TEXT_PASSING), read only by analysis.dense_helpers, whose helpers
+    # call tf.get_variable
+    "os.path.join": _SESSIONS | {api.GET_VARIABLE},
+    # analysis.handwritten, read only in Program._read_builders (a module with a session), after
+    # two tf.Variable(...) and tf.nn.moments
+    "tensorflow.constant": _SESSIONS,
+    # rules.bn006_optimizer: the dtype of a global step passed to an optimizer's minimize()
+    "tensorflow.int32": frozenset(api.OPTIMIZERS),
+    "tensorflow.int64": frozenset(api.OPTIMIZERS),
+    # rules.bn006_optimizer (global_step= of an optimizer's minimize()); analysis.monitored_sessions
+    # (a monitored session)
+    **{name: frozenset(api.OPTIMIZERS) | _SESSIONS for name in api.GLOBAL_STEP_CREATORS},
+    # planning.graph_wrapper: a graph block at module level (refused here first) or around the
+    # training function's call or body (the function making the module's sessions); its sessions'
+    # graph= keywords
+    "tensorflow.Graph": _SESSIONS,
+}
+"""Names of the tables or of ``NAMES_IN_CODE`` that every code reading them reads only in a file that
+names one of their gates too (rule names, so such a file is not decided here): a file naming them
+and no other name a rule starts from is decided here. ``tests/rewrite/test_early_left.py`` checks the
+gates are names the rules start from and decides files naming each of these names."""
+
 _DEEPEST = 60
 """Deeper trees go to the engine (libcst's recursion may give up where CPython does not)."""
 
@@ -127,7 +157,7 @@ def _strings(value: Any, found: set[str], seen: set[int]) -> None:
             _strings(getattr(value, item.name), found, seen)
 
 
-def _rule_names() -> frozenset[str]:
+def _read_names() -> frozenset[str]:
     """Every string of the API tables but those of ``TABLES_READ_ELSEWHERE``, with the names of
     ``NAMES_IN_CODE``, in written and canonical form."""
     found: set[str] = set(NAMES_IN_CODE)
@@ -140,7 +170,7 @@ def _rule_names() -> frozenset[str]:
     return frozenset(found | {api.canonical_name(name) for name in found})
 
 
-RULE_NAMES = _rule_names()
+RULE_NAMES = _read_names() - GATED_NAMES.keys()
 """The names a rule, a planner or a program fact starts from (see the module docstring)."""
 
 
