@@ -21,14 +21,15 @@ the file names no session maker), so that reason follows from where the function
 and called, read on the same walk: passed as a value, never called, called in a loop, from another
 function or a class, several times, or once at module level.
 
-Everything else answers None ("not known here"): references at module level (the session decides
-their reason), a function whose name is also written where ``ast`` gives no place for it (imports,
-``global``, ``except ... as``, patterns, f-strings, whose places CPython 3.11 may give wrong),
-``.updates`` accesses, shadowed or star imports, text with carriage returns or form feeds, deep
-trees. The engine then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture
-and example, every file of the installed ``tf_slim``, cases built for each condition and a whole run
-through both paths and compares the reports byte for byte; it also checks the name lists against the
-code.
+A reference at module level is in a module that runs no session (the file names no session maker).
+
+Everything else answers None ("not known here"): a function whose name is also written where
+``ast`` gives no place for it (imports, ``global``, ``except ... as``, patterns, f-strings, whose
+places CPython 3.11 may give wrong), ``.updates`` accesses, shadowed or star imports, text with
+carriage returns or form feeds, deep trees. The engine then decides as before.
+``tests/rewrite/test_early_left.py`` runs every fixture and example, every file of the installed
+``tf_slim``, cases built for each condition and a whole run through both paths and compares the
+reports byte for byte; it also checks the name lists against the code.
 
 This module imports neither libcst nor the rules.
 """
@@ -519,8 +520,8 @@ def _reason(ref: _Reference, tree: ast.Module, uses: _Uses, reasons: dict[int, s
     known = api.unsupported_reason(ref.qualified)
     if known and not (ref.qualified in api.VARIABLE_SCOPES and definition is not None):
         return f"{what}: {known}"
-    if definition is None:
-        raise _Undecided  # module level: the module's session decides
+    if definition is None:  # module level: the file names no session maker (rule names)
+        return texts.no_session(what)
     why = reasons.get(id(definition))
     if why is None:
         why = reasons[id(definition)] = _function_reason(definition, tree, uses)

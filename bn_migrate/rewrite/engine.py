@@ -908,10 +908,7 @@ def _unclaimed_reason(
             "`sess = tf.Session()` at module level, the forms that are migrated"
         )
     if program.session is None:
-        return (
-            f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "
-            "that trains it, in the same module"
-        )
+        return texts.no_session(what)
     if sessions > 1:
         return (
             f"{what}: the module makes {sessions} sessions; programs with one session are migrated"

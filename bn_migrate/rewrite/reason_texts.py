@@ -36,6 +36,13 @@ def never_called(name: str) -> str:
     )
 
 
+def no_session(what: str) -> str:
+    return (
+        f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "
+        "that trains it, in the same module"
+    )
+
+
 def passed_as_value(name: str, line: int) -> str:
     return (
         f"`{name}` is not called but passed as a value (line {line}, e.g. to "

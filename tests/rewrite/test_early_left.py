@@ -146,6 +146,11 @@ DECIDED = {
         "    return graph, os.path.join(path, 'x'), tf.train.create_global_step\n\n\n"
         "build('.')\n"
     ),
+    # module level, in a module that names no session maker: "runs no session"
+    "module_level": (
+        "import tensorflow as tf\n\ntf.reset_default_graph()\nv = [tf.assign(1, 2)]\n"
+        "if v:\n    x = tf.contrib.learn.Experiment(v)\n"
+    ),
     "known_reason": (
         "import tensorflow as tf\n"
         "\n"
@@ -160,7 +165,10 @@ DECIDED = {
 
 # Left files the engine decides: early_left does not know every site.
 UNDECIDED = {
-    "module_level": "import tensorflow as tf\n\ntf.reset_default_graph()\n",
+    "module_level_with_a_monitored_session": (
+        "import tensorflow as tf\n\ntf.reset_default_graph()\n"
+        "with tf.train.MonitoredTrainingSession() as s:\n    pass\n"
+    ),
     "in_an_fstring": (
         'import tensorflow as tf\n\n\ndef f():\n    tf.assign(1, 2)\n\n\nprint(f"{f()}")\n'
     ),
@@ -351,6 +359,14 @@ def test_the_gates_of_the_gated_names_are_names_the_rules_start_from() -> None:
         assert gates <= early_left.RULE_NAMES and not gates & early_left.GATED_NAMES.keys()
         assert name == api.canonical_name(name) and name in tables
     assert "tensorflow.Session" in early_left.RULE_NAMES  # a gate: not emptied by the subtraction
+
+
+def test_every_session_maker_is_a_name_the_rules_start_from() -> None:
+    """A reference at module level is said to be in a module that runs no session: the early path
+    must not decide a file naming any session maker."""
+    makers = api.SESSION_MAKERS | api.SESSION_CLASSES | set(api.MONITORED_SESSIONS)
+    assert "tensorflow.InteractiveSession" in makers
+    assert makers <= early_left.RULE_NAMES
 
 
 def test_the_engine_rule_id_is_the_rules_one() -> None:
