@@ -27,6 +27,10 @@ Everything else answers None ("not known here"): a function whose name is also w
 ``ast`` gives no place for it (imports, ``global``, ``except ... as``, patterns, f-strings, whose
 places CPython 3.11 may give wrong), ``.updates`` accesses, shadowed or star imports, text with
 carriage returns or form feeds, deep trees. The engine then decides as before.
+Files that name a layer, an ``arg_scope``, an initializer, a variable maker (library code: tf_slim's
+nets and layers, and their tests) are not decided here: the rules read them (BN002, BN003, BN012,
+BN013 leave sites with reasons from their own analysis of each call: arguments, scopes, what the
+layer's output flows into), and those reasons are known only from that analysis.
 ``tests/rewrite/test_early_left.py`` runs every fixture and example, every file of the installed
 ``tf_slim``, cases built for each condition and a whole run through both paths and compares the
 reports byte for byte; it also checks the name lists against the code.
