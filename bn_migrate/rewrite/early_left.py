@@ -3,22 +3,37 @@
 A file is left when any TF1 reference is left, and its report lists every one of them; so a file is
 decided here only when every site of the engine's report is known from CPython's tree: the file's TF1
 references (``engine._tf1_references``, the same walk over the ``ast`` tree) each inside a class or
-inside a function that nothing in the module names, or with the tables' own reason
-(``OUTSIDE_CANONICAL_SHAPE``), and no rule able to say anything. That last condition is read from
-the names the file refers to: every rule, the planning before it (training function, graph block,
-default session, batch-norm wrapper classes) and the program facts it reads start from a name of
-the API tables (a session maker, a layer, an optimizer...), or from a name under a module they test
-names against as a prefix (``RULE_PREFIXES``). A file none of whose chains (a Name or attribute
-chain rooted at an import, and each chain inside one) names such a name gets no site from a rule,
-and no rule claims its references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read
-that way, and why, and ``NAMES_IN_CODE`` the names the code compares against outside the tables.
+inside a function, or with the tables' own reason (``OUTSIDE_CANONICAL_SHAPE``), and no rule able to
+say anything. That last condition is read from the names the file refers to: every rule, the planning
+before it (training function, graph block, default session, batch-norm wrapper classes) and the
+program facts it reads start from a name of the API tables (a session maker, a layer, an
+optimizer...), or from a name under a module they test names against as a prefix
+(``RULE_PREFIXES``). A file none of whose chains (a Name or attribute chain rooted at an import, and
+each chain inside one) names such a name gets no site from a rule, and no rule claims its
+references; ``TABLES_READ_ELSEWHERE`` lists the tables that are not read that way, and why,
+``NAMES_IN_CODE`` the names the code compares against outside the tables, and ``GATED_NAMES`` names
+of either whose every reader needs another such name in the file too (a session maker, an
+optimizer...), so that naming them alone leaves the file decidable here.
 
-Everything else answers None ("not known here"): references at module level (the session decides
-their reason), a function called or passed somewhere (the builder analysis decides), ``.updates``
-accesses, shadowed or star imports, text with carriage returns or form feeds, deep trees. The engine
-then decides as before. ``tests/rewrite/test_early_left.py`` runs every fixture and example, cases
-built for each condition and a whole run through both paths and compares the reports byte for
-byte; it also checks the name lists against the code.
+A reference in a function gets why the function is not a builder (``engine._why_not_a_builder``).
+Such a file's program has no builders (they are read only relative to the graph a session runs, and
+the file names no session maker), so that reason follows from where the function's name is written
+and called, read on the same walk: passed as a value, never called, called in a loop, from another
+function or a class, several times, or once at module level.
+
+A reference at module level is in a module that runs no session (the file names no session maker).
+
+Everything else answers None ("not known here"): a function whose name is also written where
+``ast`` gives no place for it (imports, ``global``, ``except ... as``, patterns, f-strings, whose
+places CPython 3.11 may give wrong), ``.updates`` accesses, shadowed or star imports, text with
+carriage returns or form feeds, deep trees. The engine then decides as before.
+Files that name a layer, an ``arg_scope``, an initializer, a variable maker (library code: tf_slim's
+nets and layers, and their tests) are not decided here: the rules read them (BN002, BN003, BN012,
+BN013 leave sites with reasons from their own analysis of each call: arguments, scopes, what the
+layer's output flows into), and those reasons are known only from that analysis.
+``tests/rewrite/test_early_left.py`` runs every fixture and example, every file of the installed
+``tf_slim``, cases built for each condition and a whole run through both paths and compares the
+reports byte for byte; it also checks the name lists against the code.
 
 This module imports neither libcst nor the rules.
 """
@@ -28,7 +43,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-from collections import Counter
+import re
 from typing import Any
 
 from bn_migrate.rewrite import api_tables as api
@@ -98,6 +113,32 @@ NAMES_IN_CODE = (
 """Qualified names written in the code of the rules and the analysis rather than in the tables
 (``tests/rewrite/test_early_left.py`` checks the list is complete)."""
 
+_SESSIONS = api.SESSION_MAKERS | api.SESSION_CLASSES
+
+GATED_NAMES: dict[str, frozenset[str]] = {
+    # analysis.savers (a Saver's path: Program.read reads savers only in a module with a session);
+    # analysis.string_uses (TEXT_PASSING), read only by analysis.dense_helpers, whose helpers
+    # call tf.get_variable
+    "os.path.join": _SESSIONS | {api.GET_VARIABLE},
+    # analysis.handwritten, read only in Program._read_builders (a module with a session), after
+    # two tf.Variable(...) and tf.nn.moments
+    "tensorflow.constant": _SESSIONS,
+    # rules.bn006_optimizer: the dtype of a global step passed to an optimizer's minimize()
+    "tensorflow.int32": frozenset(api.OPTIMIZERS),
+    "tensorflow.int64": frozenset(api.OPTIMIZERS),
+    # rules.bn006_optimizer (global_step= of an optimizer's minimize()); analysis.monitored_sessions
+    # (a monitored session)
+    **{name: frozenset(api.OPTIMIZERS) | _SESSIONS for name in api.GLOBAL_STEP_CREATORS},
+    # planning.graph_wrapper: a graph block at module level (refused here first) or around the
+    # training function's call or body (the function making the module's sessions); its sessions'
+    # graph= keywords
+    "tensorflow.Graph": _SESSIONS,
+}
+"""Names of the tables or of ``NAMES_IN_CODE`` that every code reading them reads only in a file that
+names one of their gates too (rule names, so such a file is not decided here): a file naming them
+and no other name a rule starts from is decided here. ``tests/rewrite/test_early_left.py`` checks the
+gates are names the rules start from and decides files naming each of these names."""
+
 _DEEPEST = 60
 """Deeper trees go to the engine (libcst's recursion may give up where CPython does not)."""
 
@@ -122,7 +163,7 @@ def _strings(value: Any, found: set[str], seen: set[int]) -> None:
             _strings(getattr(value, item.name), found, seen)
 
 
-def _rule_names() -> frozenset[str]:
+def _read_names() -> frozenset[str]:
     """Every string of the API tables but those of ``TABLES_READ_ELSEWHERE``, with the names of
     ``NAMES_IN_CODE``, in written and canonical form."""
     found: set[str] = set(NAMES_IN_CODE)
@@ -135,7 +176,7 @@ def _rule_names() -> frozenset[str]:
     return frozenset(found | {api.canonical_name(name) for name in found})
 
 
-RULE_NAMES = _rule_names()
+RULE_NAMES = _read_names() - GATED_NAMES.keys()
 """The names a rule, a planner or a program fact starts from (see the module docstring)."""
 
 
@@ -163,6 +204,25 @@ class _Undecided(Exception):
     """Something only the engine can decide."""
 
 
+@dataclasses.dataclass
+class _Uses:
+    """How the names of the module-level functions are written: what ``engine._why_not_a_builder``
+    reads from ``Program.names`` (libcst's Names, attributes' names aside) and ``Program.calls``
+    (calls of a bare name). Places are (line, column in UTF-8 bytes): their order is the order of
+    libcst's walk, source order."""
+
+    # name -> its Names' places, each with the id of the definition it names (0: none)
+    values: dict[str, list[tuple[int, int, int]]] = dataclasses.field(default_factory=dict)
+    # name -> its calls: place, whether in a loop, comprehension or lambda, outermost definition
+    calls: dict[str, list[tuple[int, int, bool, Any]]] = dataclasses.field(default_factory=dict)
+    # names written where their place is not known here (imports, ``global``, ``except ... as``,
+    # patterns, f-strings, a definition's name not on its keyword's line)
+    unplaced: set[str] = dataclasses.field(default_factory=set)
+
+    def value(self, name: str, line: int, col: int, owner: int = 0) -> None:
+        self.values.setdefault(name, []).append((line, col, owner))
+
+
 def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
     """The sites the engine lists for ``source`` (parsed as ``tree``) when it leaves the file, sorted
     as the engine sorts them; None when that is not known here (see the module docstring). Only for a
@@ -173,7 +233,7 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program
         imports = _imports(tree)
-        references, named, written = _walk(tree, imports)
+        references, named, uses = _walk(tree, imports, source)
         if not references or any(_read_by_rules(name) for name in named):
             return None
         lines = source.split("\n")
@@ -183,7 +243,7 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
                 ENGINE_RULE,
                 ref.node.lineno,
                 _column(lines, ref.node),
-                _reason(ref, tree, written, reasons),
+                _reason(ref, tree, uses, reasons),
             )
             for ref in references
         }
@@ -252,24 +312,26 @@ Names, ``global``/``nonlocal`` and imports inside the module."""
 
 
 def _walk(
-    tree: ast.Module, imports: dict[str, str]
-) -> tuple[list[_Reference], set[str], Counter[str]]:
+    tree: ast.Module, imports: dict[str, str], source: str
+) -> tuple[list[_Reference], set[str], _Uses]:
     """The engine's reference walk (``engine._tf1_references``) over ``tree``, with the qualified
     name of every chain rooted at an import and of each chain inside it (what a rule reading any node
-    could see), and how many times the name of each module-level function is written as an
-    identifier. Undecided when a name an import binds is bound anywhere else (``AliasTable`` calls
-    it shadowed), or is written where libcst has a Name and ``ast`` a string (``f(tf=...)``)."""
+    could see), and how the name of each module-level function is written (``_Uses``). Undecided
+    when a name an import binds is bound anywhere else (``AliasTable`` calls it shadowed), or is
+    written where libcst has a Name and ``ast`` a string (``f(tf=...)``)."""
     references: list[_Reference] = []
     named: set[str] = set()
     functions = {
         s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
-    written: Counter[str] = Counter()
-    stack: list[tuple[ast.AST, Any, int]] = [(tree, None, 0)]
+    uses = _Uses()
+    lines: list[str] | None = None
+    # node, outermost definition, depth, flags (_REPEATED, _IN_FSTRING)
+    stack: list[tuple[ast.AST, Any, int, int]] = [(tree, None, 0, 0)]
     top = {id(statement) for statement in tree.body}
     push = stack.append
     while stack:
-        node, definition, depth = stack.pop()
+        node, definition, depth, flags = stack.pop()
         if depth > _DEEPEST:
             raise _Undecided
         kind = type(node)
@@ -283,12 +345,13 @@ def _walk(
                 if _is_tf1_only(qualified):
                     references.append(_Reference(node, node.id, qualified, definition))
             elif node.id in functions:
-                written[node.id] += 1
+                if flags & _IN_FSTRING:
+                    uses.unplaced.add(node.id)
+                else:
+                    uses.value(node.id, node.lineno, node.col_offset)
             continue
         if kind is ast.Attribute:
             assert isinstance(node, ast.Attribute)
-            if node.attr in functions:
-                written[node.attr] += 1
             chain = qualify(node, imports, _canonical)
             if chain is not None:
                 named.add(chain)
@@ -297,11 +360,11 @@ def _walk(
                         what = dotted(node)
                         assert what is not None
                         references.append(_Reference(node, what, chain, definition))
-                    _name_chain(node.value, imports, named, functions, written)
+                    _name_chain(node.value, imports, named)
                     continue
             elif node.attr in api.LAYER_UPDATE_ATTRIBUTES:
                 raise _Undecided  # ``.updates``: read by the plumbing rules
-            stack.append((node.value, definition, depth + 1))
+            push((node.value, definition, depth + 1, flags))
             continue
         if kind is ast.Constant:
             continue
@@ -316,30 +379,55 @@ def _walk(
             )
             for name in (*module, *(p for a in node.names for p in (*a.name.split("."), a.asname))):
                 if name in functions:
-                    written[name] += 1
+                    uses.unplaced.add(name)
             continue
+        if kind is ast.Call and not flags & _IN_FSTRING:
+            assert isinstance(node, ast.Call)
+            func = node.func
+            if type(func) is ast.Name and func.id in functions:
+                uses.calls.setdefault(func.id, []).append(
+                    (node.lineno, node.col_offset, bool(flags & _REPEATED), definition)
+                )
         field = _BINDING_FIELDS.get(kind)
         if field is not None:
             name = getattr(node, field)
             if name in imports:
                 raise _Undecided  # rebound
             if name in functions:
-                written[name] += 1
+                if kind in _DEFINITION_KINDS and not flags & _IN_FSTRING:
+                    if lines is None:
+                        lines = source.split("\n")
+                    place = _definition_name(lines, node)  # type: ignore[arg-type]
+                    if place is None:
+                        uses.unplaced.add(name)
+                    else:
+                        uses.value(name, *place, owner=id(node))
+                elif kind is ast.arg and not flags & _IN_FSTRING:
+                    uses.value(name, node.lineno, node.col_offset)  # type: ignore[attr-defined]
+                else:
+                    uses.unplaced.add(name)
         if kind is ast.Global or kind is ast.Nonlocal:
             assert isinstance(node, (ast.Global, ast.Nonlocal))
             if any(name in imports for name in node.names):
                 raise _Undecided  # rebound
-            written.update(name for name in node.names if name in functions)
+            uses.unplaced.update(name for name in node.names if name in functions)
         elif kind is ast.keyword or kind is ast.MatchClass:
             words = [node.arg] if isinstance(node, ast.keyword) else node.kwd_attrs  # type: ignore[attr-defined]
             for name in words:
                 if name in functions:
-                    written[name] += 1
+                    if kind is ast.keyword and not flags & _IN_FSTRING:
+                        uses.value(name, node.lineno, node.col_offset)  # type: ignore[attr-defined]
+                    else:
+                        uses.unplaced.add(name)
                 if name in imports:
                     qualified = _canonical(imports[name])
                     named.add(qualified)
                     if _is_tf1_only(qualified):
                         raise _Undecided  # ``f(tf=...)``: libcst's Name, a reference there
+        elif kind in _REPEATING_KINDS:
+            flags |= _REPEATED
+        elif kind is ast.JoinedStr:
+            flags |= _IN_FSTRING
         if definition is None and kind in _DEFINITION_KINDS:
             definition = node
         depth += 1
@@ -348,10 +436,42 @@ def _walk(
             if value.__class__ is list:
                 for item in value:
                     if isinstance(item, ast.AST):
-                        push((item, definition, depth))
+                        push((item, definition, depth, flags))
             elif isinstance(value, ast.AST):
-                push((value, definition, depth))
-    return references, named, written
+                push((value, definition, depth, flags))
+    return references, named, uses
+
+
+_REPEATED = 1
+"""A node inside a loop, a comprehension or a lambda (``program._REPEATING``)."""
+_IN_FSTRING = 2
+"""A node inside an f-string (CPython 3.11 places some of them wrong)."""
+
+_REPEATING_KINDS = frozenset(
+    {
+        ast.For,
+        ast.AsyncFor,
+        ast.While,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+        ast.Lambda,
+    }
+)
+"""``program._REPEATING`` (libcst's ``For`` is ``async for`` too)."""
+
+_DEFINITION_NAME = re.compile(rb"(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
+
+
+def _definition_name(
+    lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+) -> tuple[int, int] | None:
+    """The place of a definition's name (libcst's Name), when it is on its keyword's line."""
+    found = _DEFINITION_NAME.match(lines[node.lineno - 1].encode(), node.col_offset)
+    if found is None or found.group(1) != node.name.encode():
+        return None
+    return node.lineno, found.start(1)
 
 
 _DEFINITION_KINDS = frozenset(_DEFINITIONS)
@@ -372,25 +492,16 @@ def _is_kept_in_tf2(qualified: str) -> bool:
     return api.is_kept_in_tf2(qualified)
 
 
-def _name_chain(
-    node: ast.expr,
-    imports: dict[str, str],
-    named: set[str],
-    functions: set[str],
-    written: Counter[str],
-) -> None:
-    """The names of the chains inside a chain the engine does not walk into."""
+def _name_chain(node: ast.expr, imports: dict[str, str], named: set[str]) -> None:
+    """The names of the chains inside a chain the engine does not walk into (rooted at an import:
+    no function's name is written there)."""
     while isinstance(node, ast.Attribute):
-        if node.attr in functions:
-            written[node.attr] += 1
         qualified = qualify(node, imports, _canonical)
         if qualified is not None:
             named.add(qualified)
         node = node.value
     if isinstance(node, ast.Name) and node.id in imports:
         named.add(_canonical(imports[node.id]))
-    elif isinstance(node, ast.Name) and node.id in functions:
-        written[node.id] += 1
 
 
 def _column(lines: list[str], node: ast.expr) -> int:
@@ -401,9 +512,7 @@ def _column(lines: list[str], node: ast.expr) -> int:
     return len(line.encode()[: node.col_offset].decode()) + 1
 
 
-def _reason(
-    ref: _Reference, tree: ast.Module, written: Counter[str], reasons: dict[int, str]
-) -> str:
+def _reason(ref: _Reference, tree: ast.Module, uses: _Uses, reasons: dict[int, str]) -> str:
     """``engine._unclaimed_reason`` for a reference no rule claimed, where it is known here
     (``reasons``: the definitions' own reasons read so far, by id)."""
     what = f"`{ref.what}`"
@@ -416,11 +525,11 @@ def _reason(
     known = api.unsupported_reason(ref.qualified)
     if known and not (ref.qualified in api.VARIABLE_SCOPES and definition is not None):
         return f"{what}: {known}"
-    if definition is None:
-        raise _Undecided  # module level: the module's session decides
+    if definition is None:  # module level: the file names no session maker (rule names)
+        return texts.no_session(what)
     why = reasons.get(id(definition))
     if why is None:
-        why = reasons[id(definition)] = _function_reason(definition, tree, written)
+        why = reasons[id(definition)] = _function_reason(definition, tree, uses)
     return texts.inside_function(what, definition.name, definition.lineno, why)
 
 
@@ -443,12 +552,16 @@ def _class_reason(definition: ast.ClassDef, tree: ast.Module) -> str:
 
 
 def _function_reason(
-    definition: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, written: Counter[str]
+    definition: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, uses: _Uses
 ) -> str:
-    """``engine._why_not_a_builder`` for a function nothing can make a builder: one inside another
-    block that no module-level function shares a name with (builders are module-level functions,
-    found by name), or a module-level one whose name is written once, where it is defined (nothing
-    calls it, nothing passes it)."""
+    """``engine._why_not_a_builder`` for a function in a module whose program has no builders:
+    builders are read only relative to the graph a session runs (``Program.read``), and a file
+    decided here names no session maker. A function inside another block that no module-level
+    function shares a name with (builders are module-level functions, found by name) is not
+    migrated; a module-level one gets the first of the engine's conditions it meets, read from
+    where its name is written and called (``_Uses``): passed as a value, never called, called in a
+    loop, from a function or class, several times, or once at module level. Undecided when its
+    name is written somewhere whose place is not known here."""
     if not any(statement is definition for statement in tree.body):
         if any(
             isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == definition.name
@@ -456,6 +569,24 @@ def _function_reason(
         ):
             raise _Undecided  # ``program.builders`` may hold the name
         return texts.FUNCTION_IN_BLOCK
-    if written[definition.name] != 1:
-        raise _Undecided  # called or passed: the builder analysis decides
-    return texts.never_called(definition.name)
+    name = definition.name
+    if name in uses.unplaced:
+        raise _Undecided
+    calls = sorted(uses.calls.get(name, ()), key=lambda call: call[:2])
+    values = [v for v in uses.values.get(name, ()) if v[2] != id(definition)]
+    if not calls and values:
+        return texts.passed_as_value(name, min(values)[0])
+    if not calls:
+        return texts.never_called(name)
+    for line, _, repeated, caller in calls:
+        if repeated and isinstance(caller, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            raise _Undecided  # a ``for`` loop of a function: ``analysis.static_loops`` reads it
+        if repeated:
+            return texts.called_repeatedly(name, line)
+    for line, _, _, caller in calls:
+        if caller is not None:
+            kind = "the class" if isinstance(caller, ast.ClassDef) else "the function"
+            return texts.called_from(name, kind, caller.name, line)
+    if len(calls) > 1:
+        return texts.called_times(name, [call[0] for call in calls])
+    return texts.NOT_A_BUILDER

@@ -825,46 +825,24 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         if n.value == name and n is not definition.name and id(n) not in program.attribute_names
     ]
     if not calls and values:
-        return (
-            f"`{name}` is not called but passed as a value (line {line(values[0])}, e.g. to "
-            "slim.repeat): the layers made through it are not followed; not migrated"
-        )
+        return texts.passed_as_value(name, line(values[0]))
     if not calls:
         return texts.never_called(name)
     for call in calls:
         loop = program.static_loops.get(id(call))
         if id(call) in program.repeated_calls and loop is not None and loop.refusal is not None:
-            return (
-                f"`{name}` is called in a for loop (line {line(call)}) whose calls cannot each "
-                f"become an instance: {loop.refusal}; not migrated"
-            )
+            return texts.called_in_a_loop_not_static(name, line(call), loop.refusal)
         if id(call) in program.repeated_calls and loop is None:
-            return (
-                f"`{name}` is called in a loop, comprehension or lambda (line {line(call)}): TF1 made "
-                "new layers at each call; not migrated"
-            )
+            return texts.called_repeatedly(name, line(call))
     for call in calls:
         caller = program.defined_in.get(id(call))
         if isinstance(caller, (cst.FunctionDef, cst.ClassDef)):
             kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
             kind = "the builder" if caller.name.value in program.builders else kind
-            return (
-                f"`{name}` is called from {kind} `{caller.name.value}` (line {line(call)}): graph "
-                "code in a function called from another function is migrated only when both are "
-                "builders (called, in the end, from the graph a module-level session runs)"
-            )
+            return texts.called_from(name, kind, caller.name.value, line(call))
     if len(calls) > 1:
-        lines = ", ".join(str(line(call)) for call in calls)
-        return (
-            f"`{name}` is called {len(calls)} times (lines {lines}) without sharing one variable scope "
-            "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
-            "others reusing): each call made its own layers, which this version does not migrate"
-        )
-    return (
-        "graph code in functions is migrated only in builders called from a module-level graph, "
-        "once or sharing one variable scope (not in functions used as values, called from other "
-        "modules, or from the training code)"
-    )
+        return texts.called_times(name, [line(call) for call in calls])
+    return texts.NOT_A_BUILDER
 
 
 def _not_a_wrapper(ctx: Context, definition: cst.ClassDef) -> str:
@@ -952,10 +930,7 @@ def _unclaimed_reason(
             "`sess = tf.Session()` at module level, the forms that are migrated"
         )
     if program.session is None:
-        return (
-            f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "
-            "that trains it, in the same module"
-        )
+        return texts.no_session(what)
     if sessions > 1:
         return (
             f"{what}: the module makes {sessions} sessions; programs with one session are migrated"

@@ -36,6 +36,61 @@ def never_called(name: str) -> str:
     )
 
 
+def no_session(what: str) -> str:
+    return (
+        f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "
+        "that trains it, in the same module"
+    )
+
+
+def passed_as_value(name: str, line: int) -> str:
+    return (
+        f"`{name}` is not called but passed as a value (line {line}, e.g. to "
+        "slim.repeat): the layers made through it are not followed; not migrated"
+    )
+
+
+def called_repeatedly(name: str, line: int) -> str:
+    return (
+        f"`{name}` is called in a loop, comprehension or lambda (line {line}): TF1 made "
+        "new layers at each call; not migrated"
+    )
+
+
+def called_in_a_loop_not_static(name: str, line: int, refusal: str) -> str:
+    """A call in a ``for`` loop of a function whose layers cannot be made once per iteration
+    (``analysis.static_loops``: ``refusal`` says why)."""
+    return (
+        f"`{name}` is called in a for loop (line {line}) whose calls cannot each become an "
+        f"instance: {refusal}; not migrated"
+    )
+
+
+def called_from(name: str, kind: str, caller: str, line: int) -> str:
+    """``kind``: "the function", "the class" or "the builder"."""
+    return (
+        f"`{name}` is called from {kind} `{caller}` (line {line}): graph "
+        "code in a function called from another function is migrated only when both are "
+        "builders (called, in the end, from the graph a module-level session runs)"
+    )
+
+
+def called_times(name: str, lines: list[int]) -> str:
+    shown = ", ".join(str(line) for line in lines)
+    return (
+        f"`{name}` is called {len(lines)} times (lines {shown}) without sharing one variable scope "
+        "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
+        "others reusing): each call made its own layers, which this version does not migrate"
+    )
+
+
+NOT_A_BUILDER = (
+    "graph code in functions is migrated only in builders called from a module-level graph, "
+    "once or sharing one variable scope (not in functions used as values, called from other "
+    "modules, or from the training code)"
+)
+
+
 def model_class(roles: list[str], condition: str | None = None) -> str:
     """The reason at a TF1 site inside a model class (``analysis.model_classes``), after
     ``inside_class``'s words; ``condition``: the condition of ``planning.model_class`` it fails."""

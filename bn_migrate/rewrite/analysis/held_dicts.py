@@ -52,6 +52,14 @@ def read_held_dicts(
     """Resolve every ``normalizer_params=<name>`` among ``calls`` (``defined_in``: id(call) -> the
     outermost definition it is written in)."""
     facts = HeldDicts()
+    read: dict[tuple[int, str], HeldDict | str | None] = {}  # one walk per scope and name
+
+    def held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
+        key = (id(scope), name)
+        if key not in read:
+            read[key] = _held(scope, name)
+        return read[key]
+
     for call in calls:
         for arg in call.args:
             if not (
@@ -62,9 +70,9 @@ def read_held_dicts(
                 continue
             where = defined_in.get(id(call))
             scope: cst.CSTNode = where if isinstance(where, cst.FunctionDef) else module
-            found = _held(scope, arg.value.value)
+            found = held(scope, arg.value.value)
             if found is None and scope is not module:  # a module-level dict read in a function
-                found = _held(module, arg.value.value)
+                found = held(module, arg.value.value)
             if found is None:
                 found = (
                     f"normalizer_params `{arg.value.value}` is not assigned in this module: cannot "
