@@ -132,10 +132,8 @@ def _rewrite_source(
                         model_refusal = found
                 if virtual is not None:
                     return _rewrite_virtual(virtual, source, options)
-                if isinstance(trained, estimator.Refusal):  # the Estimator's own condition, beside
-                    result = _rewrite_module(module, source, options, blockers, aliases=aliases)
-                    left = _sorted([*result.left, trained.site(module)])
-                    return RewriteResult(status=Status.SKIPPED, code=source, left=left)
+                if isinstance(trained, estimator.Refusal):
+                    return _left_with_estimator(trained, module, source, options, blockers, aliases)
             return _rewrite_module(
                 module,
                 source,
@@ -488,9 +486,7 @@ def _rewrite_virtual(
         if isinstance(trained, estimator.EstimatorProgram):
             result = _rewrite_virtual(trained.virtual(), virtual.code, options, flags_parsed)
         elif isinstance(trained, estimator.Refusal):
-            result = _rewrite_module(module, virtual.code, options, (), aliases=aliases)
-            left = _sorted([*result.left, trained.site(module)])
-            result = RewriteResult(status=Status.SKIPPED, code=virtual.code, left=left)
+            result = _left_with_estimator(trained, module, virtual.code, options, (), aliases)
         elif isinstance(inner, model_class.ModelProgram):
             result = _rewrite_virtual(inner.virtual(), virtual.code, options, flags_parsed)
         else:
@@ -526,6 +522,20 @@ def _rewrite_virtual(
         models=result.models,
         helpers=result.helpers,
     )
+
+
+def _left_with_estimator(
+    refusal: estimator.Refusal,
+    module: cst.Module,
+    source: str,
+    options: RewriteOptions,
+    blockers: Sequence[Site],
+    aliases: AliasTable | None,
+) -> RewriteResult:
+    """The module left: the rules' reasons at its TF1 sites, beside the Estimator's own condition."""
+    result = _rewrite_module(module, source, options, blockers, aliases=aliases)
+    left = _sorted([*result.left, refusal.site(module)])
+    return RewriteResult(status=Status.SKIPPED, code=source, left=left)
 
 
 def _too_deeply_nested(source: str) -> RewriteResult:

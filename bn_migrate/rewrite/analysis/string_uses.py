@@ -33,6 +33,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import parents
 from bn_migrate.rewrite.analysis.walks import walk
 
 _NAMESPACE_READERS = frozenset({"locals", "vars", "eval", "exec", "globals"})
@@ -46,26 +47,13 @@ class StringUses:
     def __init__(self, module: cst.Module, aliases: AliasTable) -> None:
         self.module = module
         self.aliases = aliases
-        self.parents: dict[int, cst.CSTNode] = {}
-        self.star_import = False
+        self.parents = parents(module)
+        # an ``import`` holds at least its module's name: every one is some node's parent
+        self.star_import = any(
+            isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
+            for node in self.parents.values()
+        )
         self._found: dict[tuple[int, str], list[cst.Name]] = {}
-        parents = self.parents
-        stack: list[cst.CSTNode] = []
-        uses = self
-
-        class Parents(cst.CSTVisitor):
-            def on_visit(self, node: cst.CSTNode) -> bool:
-                if stack:
-                    parents[id(node)] = stack[-1]
-                if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
-                    uses.star_import = True
-                stack.append(node)
-                return True
-
-            def on_leave(self, original_node: cst.CSTNode) -> None:
-                stack.pop()
-
-        walk(module, Parents())
 
     def only_written_out(self, string: cst.SimpleString) -> bool:
         """Every place ``string``'s value reaches is known and matches no variable name."""

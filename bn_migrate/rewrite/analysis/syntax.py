@@ -179,6 +179,25 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
+def parents(node: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    """id(child) -> the node holding it, for every node below ``node`` (one walk)."""
+    found: dict[int, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = []
+
+    class Parents(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if stack:
+                found[id(visited)] = stack[-1]
+            stack.append(visited)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            stack.pop()
+
+    walk(node, Parents())
+    return found
+
+
 def spelled_names(node: cst.CSTNode) -> set[str]:
     """Every name ``node`` spells: references, bindings, attribute names and keywords alike (what a new
     name must not be)."""

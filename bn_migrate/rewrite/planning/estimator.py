@@ -48,6 +48,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
 from bn_migrate.rewrite.analysis.syntax import (
+    calls_in,
     contains,
     fresh_name,
     is_docstring,
@@ -56,6 +57,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     lone_assignment,
     lone_call,
     name_references,
+    parents,
     positional,
     read_names,
     spelled_names,
@@ -389,7 +391,8 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
     steps = _steps(train_call)
     if isinstance(steps, Refusal):
         return steps
-    train_input = _input(module, aliases, _input_argument(train_call), train=True)
+    bound = [bound_names(statement) for statement in module.body]  # read once, counted below
+    train_input = _input(module, aliases, bound, _input_argument(train_call), train=True)
     if isinstance(train_input, Refusal):
         return train_input
     eval_input: _Input | None = None
@@ -400,7 +403,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
                 arg.keyword is not None and arg.keyword.value == "input_fn"
             ):
                 return Refusal(arg, "evaluate() with arguments other than input_fn: not migrated")
-        given_eval = _input(module, aliases, _input_argument(evaluate_call), train=False)
+        given_eval = _input(module, aliases, bound, _input_argument(evaluate_call), train=False)
         if isinstance(given_eval, Refusal):
             return given_eval
         eval_input = given_eval
@@ -411,7 +414,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
         if given is None:
             continue
         for array in (*given.features.values(), given.labels):
-            dtype = _dtype(module, aliases, array)
+            dtype = _dtype(module, aliases, bound, array)
             if isinstance(dtype, Refusal):
                 return dtype
             dtypes[array] = dtype
@@ -426,7 +429,7 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> EstimatorProgram
                 return Refusal(made, "the labels have another dtype in evaluate(): not migrated")
     if params is not None and "params" in _names(module):
         return Refusal(params, "`params` is a name of the module too: not migrated")
-    shape = _model_fn_shape(module, aliases, model_fn, train_input, params is not None)
+    shape = _model_fn_shape(module, aliases, bound, model_fn, train_input, params is not None)
     if isinstance(shape, Refusal):
         return shape
     is_training, removed = shape
@@ -547,8 +550,14 @@ def _input_argument(call: cst.Call) -> cst.BaseExpression | None:
 
 
 def _input(
-    module: cst.Module, aliases: AliasTable, value: cst.BaseExpression | None, train: bool
+    module: cst.Module,
+    aliases: AliasTable,
+    bound: list[set[str]],
+    value: cst.BaseExpression | None,
+    train: bool,
 ) -> _Input | Refusal:
+    """The ``numpy_input_fn`` call ``value`` names or is (``bound``: the names each module-level
+    statement binds)."""
     statement = None
     call = value
     if isinstance(value, cst.Name):
@@ -557,7 +566,7 @@ def _input(
             for s in module.body
             if (a := lone_assignment(s)) is not None and a.name == value.value
         ]
-        if len(bindings) != 1 or sum(value.value in bound_names(s) for s in module.body) != 1:
+        if len(bindings) != 1 or sum(value.value in names for names in bound) != 1:
             if any(
                 isinstance(s, cst.FunctionDef) and s.name.value == value.value for s in module.body
             ):
@@ -649,16 +658,18 @@ def _input(
     return _Input(features, y.value, batch_size, statement)
 
 
-def _dtype(module: cst.Module, aliases: AliasTable, array: str) -> str | Refusal:
+def _dtype(
+    module: cst.Module, aliases: AliasTable, bound: list[set[str]], array: str
+) -> str | Refusal:
     """``tf.<dtype>`` of the array ``NAME = ....astype(np.<dtype>)`` (or ``np.<f>(..., dtype=np.<dtype>)``),
     bound once at module level."""
     bindings = [s for s in module.body if (a := lone_assignment(s)) is not None and a.name == array]
-    bound = sum(array in bound_names(s) for s in module.body)
+    binders = sum(array in names for names in bound)
     reason = (
         f"the dtype of `{array}` is not written where it is assigned once, at module level "
         "(`.astype(np.float32)`, `dtype=np.float32`): the placeholder standing for it needs it"
     )
-    if len(bindings) != 1 or bound != 1:
+    if len(bindings) != 1 or binders != 1:
         return Refusal(bindings[0] if bindings else module, reason)
     assigned = lone_assignment(bindings[0])
     assert assigned is not None
@@ -767,6 +778,7 @@ def _feature_key(node: cst.Subscript) -> str | None:
 def _model_fn_shape(
     module: cst.Module,
     aliases: AliasTable,
+    bound: list[set[str]],
     model_fn: cst.FunctionDef,
     given: _Input,
     with_params: bool,
@@ -849,21 +861,27 @@ def _model_fn_shape(
                 "reads the earlier one): not migrated",
             )
     for statement in kept:
+        holders = parents(statement)
         for name in name_references(statement):
-            if name.value == "mode" and not _inside_train_test(statement, name, aliases):
+            holder = holders.get(id(name))
+            if name.value == "mode" and not _in_train_test(name, holder, holders, aliases):
                 return Refusal(
                     name,
                     "model_fn reads `mode` otherwise than `mode == tf.estimator.ModeKeys.TRAIN`: not migrated",
                 )
             dictionary = name.value == "features" and None not in given.features
-            if dictionary and not _inside_feature(statement, name, given):
+            if dictionary and not (
+                isinstance(holder, cst.Subscript) and _feature_key(holder) in given.features
+            ):
                 return Refusal(
                     name,
                     "model_fn reads `features` otherwise than `features[KEY]` with a key of the "
                     "input's dict: not migrated",
                 )
     local = set().union(*(bound_names(s) for s in kept)) if kept else set()
-    outside = set().union(*(bound_names(s) for s in module.body if s is not model_fn))
+    outside = set().union(
+        *(n for s, n in zip(module.body, bound, strict=True) if s is not model_fn)
+    )
     clash = sorted(local & (outside | set(_PARAMETERS)))
     if clash:
         return Refusal(
@@ -874,7 +892,7 @@ def _model_fn_shape(
         is_training = "is_training"
         if is_training in local | outside:
             return Refusal(model_fn.name, "`is_training` is bound in the module: not migrated")
-    elif sum(is_training in bound_names(s) for s in kept) or is_training in outside:
+    elif is_training in local or is_training in outside:
         return Refusal(model_fn.name, f"`{is_training}` is bound again: not migrated")
     return is_training, removed
 
@@ -920,36 +938,6 @@ def _blocked(statement: cst.CSTNode) -> Refusal | None:
     return found[0] if found else None
 
 
-def _inside_train_test(statement: cst.CSTNode, name: cst.Name, aliases: AliasTable) -> bool:
-    found = False
-
-    class Tests(cst.CSTVisitor):
-        def visit_Comparison(self, node: cst.Comparison) -> bool:
-            nonlocal found
-            if _is_train_mode(node, aliases) and (
-                node.left is name or node.comparisons[0].comparator is name
-            ):
-                found = True
-            return True
-
-    walk(statement, Tests())
-    return found
-
-
-def _inside_feature(statement: cst.CSTNode, name: cst.Name, given: _Input) -> bool:
-    found = False
-
-    class Subscripts(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> bool:
-            nonlocal found
-            if node.value is name and _feature_key(node) in given.features:
-                found = True
-            return True
-
-    walk(statement, Subscripts())
-    return found
-
-
 def _metrics_reads(
     module: cst.Module, metrics: str, evaluated: cst.BaseStatement | None
 ) -> Refusal | None:
@@ -963,10 +951,17 @@ def _metrics_reads(
             return Refusal(
                 statement, f"`{metrics}` (evaluate()'s result) is bound again: not migrated"
             )
+        holders = parents(statement)
         for name in name_references(statement):
             if name.value != metrics:
                 continue
-            if not seen or not _loss_subscript(statement, name):
+            holder = holders.get(id(name))
+            loss_read = (
+                isinstance(holder, cst.Subscript)
+                and holder.value is name
+                and string_index(holder) == "loss"
+            )
+            if not seen or not loss_read:
                 return Refusal(
                     name,
                     f'`{metrics}` read otherwise than `{metrics}["loss"]` after evaluate(): not migrated',
@@ -974,30 +969,24 @@ def _metrics_reads(
     return None
 
 
-def _loss_subscript(statement: cst.CSTNode, name: cst.Name) -> bool:
-    found = False
-
-    class Subscripts(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> bool:
-            nonlocal found
-            found = found or (node.value is name and string_index(node) == "loss")
-            return True
-
-    walk(statement, Subscripts())
-    return found
+def _in_train_test(
+    name: cst.Name,
+    holder: cst.CSTNode | None,
+    holders: dict[int, cst.CSTNode],
+    aliases: AliasTable,
+) -> bool:
+    """Is ``name`` (held by ``holder``) a side of ``mode == tf.estimator.ModeKeys.TRAIN``?"""
+    if isinstance(holder, cst.ComparisonTarget):
+        holder = holders.get(id(holder))
+    return (
+        isinstance(holder, cst.Comparison)
+        and _is_train_mode(holder, aliases)
+        and (holder.left is name or holder.comparisons[0].comparator is name)
+    )
 
 
 def _reads_global_step(model_fn: cst.FunctionDef, aliases: AliasTable) -> bool:
-    found = False
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> bool:
-            nonlocal found
-            found = found or aliases.qualify(node.func) == api.GLOBAL_STEP_GETTER
-            return True
-
-    walk(model_fn, Calls())
-    return found
+    return any(aliases.qualify(call.func) == api.GLOBAL_STEP_GETTER for call in calls_in(model_fn))
 
 
 def _names(module: cst.Module) -> set[str]:
