@@ -10,6 +10,11 @@ of its own (same count, so line numbers map back one to one):
   runs its body as Python (``%%time``, ``%%timeit``, ``%%capture``, ``%%prun``, ``%%debug``).
 
 Only lines that start a statement count: a ``%`` line inside a string or brackets is Python's.
+
+Before that, IPython dedents a cell whose first non-blank line is indented (its cleanup transforms
+``leading_empty_lines`` then ``leading_indent``): that line's leading spaces and tabs are removed from
+every line that starts with them, so a cell pasted with its indentation (`` print(x)``) runs.
+:func:`cell_indent` gives that prefix; both readers remove it as IPython does.
 """
 
 from __future__ import annotations
@@ -37,6 +42,23 @@ def split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def cell_indent(lines: Sequence[str]) -> str:
+    """The leading spaces and tabs IPython removes from a cell's lines: its first non-blank line's
+    ('' when that line is not indented). Remove it from each line that starts with it."""
+    for line in lines:
+        if line and not line.isspace():
+            return line[: len(line) - len(line.lstrip(" \t"))]
+    return ""
+
+
+def dedent_cell(lines: Sequence[str]) -> tuple[str, list[str]]:
+    """(the prefix IPython removes, the lines as IPython runs them): see :func:`cell_indent`."""
+    prefix = cell_indent(lines)
+    if not prefix:
+        return "", list(lines)
+    return prefix, [line[len(prefix) :] if line.startswith(prefix) else line for line in lines]
 
 
 @dataclass

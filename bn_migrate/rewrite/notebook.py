@@ -3,8 +3,11 @@
 The engine sees one module: the code cells in order, with a separator comment line between two cells
 (``# %% bn-migrate cell N TOKEN``) and each line IPython reads rather than Python (magics, shell
 escapes, help; :mod:`bn_migrate.notebooks`) replaced by a placeholder comment at its indentation
-(``pass  # ...`` inside a block, so the block stays valid). Lines map one to one, so a site at module
-line M is at ``line_places[M - 1]`` = (cell, line in cell).
+(``pass  # ...`` inside a block, so the block stays valid). A cell whose first non-blank line is
+indented is dedented as IPython runs it (:func:`bn_migrate.notebooks.dedent_cell`); a changed line of
+such a cell gets the indentation back, the lines it kept are written as they were. Lines map one to
+one, so a site at module line M is at ``line_places[M - 1]`` = (cell, line in cell), its column moved
+by ``col_offsets[M - 1]``.
 
 The engine may add or remove lines; the rewritten module is split back at the separators, which must
 each survive exactly once, verbatim and in order, as must every placeholder. Otherwise the migration
@@ -16,6 +19,7 @@ Cells are numbered from 1 over all cells, markdown included: cell N is ``cells[N
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
+from bn_migrate.notebooks import cell_source, dedent_cell, ipython_lines, split_lines
 from bn_migrate.rewrite.report import quote_file_name, unified_diff_lines
 from bn_migrate.rewrite.result import Site
 
@@ -126,6 +130,10 @@ class JoinedCells:
     ipython: list[tuple[str, str]] = field(default_factory=list)
     ipython_places: list[tuple[int, int]] = field(default_factory=list)  # (cell, line) of each
     token: str = ""
+    col_offsets: list[int] = field(default_factory=list)  # per module line: the indentation removed
+    # cell number -> (the indentation IPython removes, its lines as IPython runs them), for cells
+    # whose first non-blank line is indented
+    dedented: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
 
     def place(self, line: int) -> tuple[int, int]:
         """(cell, line in cell) of a 1-based module line (a separator: line 1 of the next cell)."""
@@ -134,9 +142,15 @@ class JoinedCells:
         cell, in_cell = self.line_places[min(max(line, 1), len(self.line_places)) - 1]
         return cell, max(in_cell, 1)
 
+    def col_offset(self, line: int) -> int:
+        """How far a 1-based module line's columns are from the cell's (its dedent)."""
+        if not self.col_offsets:
+            return 0
+        return self.col_offsets[min(max(line, 1), len(self.col_offsets)) - 1]
+
     def site(self, site: Site) -> Site:
         cell, line = self.place(site.line)
-        return Site(site.rule, line, site.col, site.message, cell=cell)
+        return Site(site.rule, line, site.col + self.col_offset(site.line), site.message, cell=cell)
 
     def split(self, new_text: str) -> dict[int, str]:
         """The new source of each code cell (by number) from the rewritten module; raise
@@ -156,9 +170,34 @@ class JoinedCells:
                 chunks[-1].append(line)
         sources = {}
         for (number, old), chunk in zip(self.cells, chunks):
+            if number in self.dedented:
+                chunk = self._indent_back(number, old, chunk)
             if chunk != split_lines(old):
                 sources[number] = "\n".join(chunk) + ("\n" if chunk and old.endswith("\n") else "")
         return sources
+
+    def _indent_back(self, number: int, old: str, chunk: list[str]) -> list[str]:
+        """A dedented cell's new lines as the user wrote it: lines kept verbatim, changed and new lines
+        indented again; CellMappingError when a changed cell has lines IPython did not dedent (their
+        indentation cannot be given back)."""
+        prefix, ran = self.dedented[number]
+        original = split_lines(old)
+        if chunk == ran:
+            return original
+        if any(line.strip() and not line.startswith(prefix) for line in original):
+            raise CellMappingError(
+                f"cell {number} is indented as a whole (IPython removes its first line's indentation) "
+                "but holds lines indented less: its new lines cannot be indented as the cell is; "
+                "notebook left unchanged: dedent the cell and run again, or migrate it by hand"
+            )
+        lines: list[str] = []
+        matcher = difflib.SequenceMatcher(a=ran, b=chunk, autojunk=False)
+        for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+            if tag == "equal":
+                lines.extend(original[a_start:a_end])
+            else:
+                lines.extend(prefix + line if line else line for line in chunk[b_start:b_end])
+        return lines
 
     def _check_separators(self, lines: list[str]) -> None:
         """Every separator once, verbatim and in order; else say which cells the migration spans."""
@@ -225,7 +264,11 @@ def join_cells(cells: Sequence[tuple[int, str]]) -> JoinedCells:
             joined.separators.append(separator)
             lines.append(separator)
             joined.line_places.append((number, 0))
-        cell_lines = split_lines(source)
+            joined.col_offsets.append(0)
+        source_lines = split_lines(source)
+        prefix, cell_lines = dedent_cell(source_lines)
+        if prefix:
+            joined.dedented[number] = (prefix, cell_lines)
         for in_cell, (line, indent) in enumerate(
             zip(cell_lines, ipython_lines(cell_lines)), start=1
         ):
@@ -237,6 +280,9 @@ def join_cells(cells: Sequence[tuple[int, str]]) -> JoinedCells:
                 line = f"{indent}{statement}{marker}"
             lines.append(line)
             joined.line_places.append((number, in_cell))
+            joined.col_offsets.append(
+                len(prefix) if source_lines[in_cell - 1].startswith(prefix) else 0
+            )
     joined.text = "\n".join(lines) + "\n" if lines else ""
     return joined
 

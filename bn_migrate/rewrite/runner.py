@@ -774,6 +774,8 @@ def _in_cells(outcome: FileOutcome, joined: nbcells.JoinedCells) -> FileOutcome:
     outcome.left = [joined.site(site) for site in outcome.left]
     outcome.warnings = [joined.site(site) for site in outcome.warnings]
     if outcome.error_line is not None:
+        if outcome.error_col is not None:
+            outcome.error_col += joined.col_offset(outcome.error_line)
         outcome.error_cell, outcome.error_line = joined.place(outcome.error_line)
     return outcome
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bn_migrate.errors import BnMigrateError
-from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
+from bn_migrate.notebooks import cell_source, dedent_cell, ipython_lines, split_lines
 
 
 @dataclass
@@ -76,8 +76,9 @@ def load_program(path: str | os.PathLike[str]) -> Program:
 def _load_notebook(path: Path) -> Program:
     """The code cells of a notebook in order, as one program. A line IPython reads (a magic, a shell
     escape; see :mod:`bn_migrate.notebooks`) becomes ``pass`` at its own indentation, so a magic in an
-    indented block keeps the block valid and every line keeps its number. Cells are numbered from 1 over
-    all cells, markdown included (``cells[N-1]`` in the JSON)."""
+    indented block keeps the block valid and every line keeps its number. A cell whose first line is
+    indented is dedented first, as IPython does. Cells are numbered from 1 over all cells, markdown
+    included (``cells[N-1]`` in the JSON)."""
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -90,7 +91,7 @@ def _load_notebook(path: Path) -> Program:
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_code = split_lines(cell_source(cell))
+        _, cell_code = dedent_cell(split_lines(cell_source(cell)))
         for in_cell, (line, indent) in enumerate(zip(cell_code, ipython_lines(cell_code)), start=1):
             lines.append(line if indent is None else f"{indent}pass  # IPython line skipped")
             cell_lines[len(lines)] = (number, in_cell)

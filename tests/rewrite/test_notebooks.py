@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bn_migrate.notebooks import cell_source, ipython_lines, split_lines
+from bn_migrate.notebooks import cell_source, dedent_cell, ipython_lines, split_lines
 from bn_migrate.rewrite import runner
 from bn_migrate.rewrite.notebook import CellMappingError, join_cells
 from bn_migrate.rewrite.report import EXIT_ERROR, EXIT_OK
@@ -80,7 +80,7 @@ def without_sources(path: Path) -> dict[str, object]:
 def assert_cells_parse(path: Path) -> None:
     """Each code cell parses as Python once its IPython lines are placeholders (as IPython runs it)."""
     for source in code_cells(path):
-        lines = split_lines(source)
+        _, lines = dedent_cell(split_lines(source))
         python = [
             line if indent is None else f"{indent}pass"
             for line, indent in zip(lines, ipython_lines(lines))
@@ -176,6 +176,39 @@ def test_left_sites_and_errors_name_the_cell(tmp_path: Path) -> None:
     assert status == EXIT_ERROR
     assert f"{left}:cell 3:line 2:col 5 T900 cannot migrate this" in err.splitlines()
     assert f"{broken}:cell 3:line 1:col 5: error: syntax error: '(' was never closed" in err
+
+
+def test_a_cell_indented_as_a_whole_is_migrated_as_ipython_runs_it(tmp_path: Path) -> None:
+    # IPython removes the first line's indentation from each line (a cell pasted indented, as
+    # gsnaider/two-face-inpainting's ` print(r.status_code, r.reason)`): the cell is that program,
+    # its changed lines get the indentation back, the others are kept byte for byte
+    cell = f"  x = 1   \n  if x:\n      %time pass\n      y = {OLD}(x)\n  \n  z = 2\n"
+    nb = notebook(tmp_path / "nb.ipynb", "import tensorflow as tf\n", cell)
+    status, out, err = run(nb, mode=Mode.DIFF, transform=toy_transform)
+    assert status == EXIT_OK, err
+    assert f"-      y = {OLD}(x)\n+      y = {NEW}(x)\n" in out
+    left = notebook(tmp_path / "left.ipynb", "import tensorflow as tf\n", "  \n  z = NEEDS_HUMAN\n")
+    status, _, err = run(left, transform=toy_transform)
+    assert f"{left}:cell 3:line 2:col 7 T900 cannot migrate this" in err.splitlines()
+    status, _, err = run(nb, transform=toy_transform)
+    assert code_cells(nb)[1] == cell.replace(OLD, NEW)
+    assert_cells_parse(nb)
+    broken = notebook(tmp_path / "broken.ipynb", "import tensorflow as tf\n", "  x = (\n")
+    status, _, err = run(broken, transform=toy_transform)
+    assert f"{broken}:cell 3:line 1:col 7: error: syntax error: '(' was never closed" in err
+
+
+def test_an_indented_cell_with_lines_indented_less_is_left_when_it_changes(tmp_path: Path) -> None:
+    # `text` holds a line IPython did not dedent: the new lines' indentation cannot be given back
+    cell = f'  text = """\nflush left"""\n  y = {OLD}(x)\n'
+    nb = notebook(tmp_path / "nb.ipynb", "import tensorflow as tf\n", cell)
+    data = nb.read_bytes()
+    status, _, err = run(nb, transform=toy_transform)
+    assert status == EXIT_OK
+    assert "cell 3 is indented as a whole" in err and "notebook left unchanged" in err
+    assert nb.read_bytes() == data
+    joined = join_cells([(1, cell)])
+    assert joined.split(joined.text) == {}  # unchanged: never rewritten
 
 
 def test_a_magic_moved_by_the_migration_leaves_the_notebook(tmp_path: Path) -> None:

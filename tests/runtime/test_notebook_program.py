@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bn_migrate.notebooks import ipython_lines
+from bn_migrate.notebooks import dedent_cell, ipython_lines
 from bn_migrate.runtime.script import execute, format_exception, load_program
 
 
@@ -61,6 +61,39 @@ def test_lines_inside_strings_and_brackets_are_python() -> None:
 def test_cell_magics_hide_their_body_unless_it_is_python() -> None:
     assert ipython_lines(["%%bash", "echo hi", "  ls"]) == ["", "", ""]
     assert ipython_lines(["%%time", "x = 1", "%who"]) == ["", None, ""]
+
+
+@pytest.mark.parametrize(
+    ("lines", "prefix", "ran"),
+    [
+        ([" print(1)"], " ", ["print(1)"]),  # gsnaider/two-face-inpainting's Test_save_model.ipynb
+        (
+            ["", "  ", "  if x:", "      y = 1", "", "  z"],
+            "  ",
+            ["", "", "if x:", "    y = 1", "", "z"],
+        ),
+        (["\tx = 1", 's = """', '\tkept"""'], "\t", ["x = 1", 's = """', 'kept"""']),
+        (["x = 1", "  y"], "", ["x = 1", "  y"]),
+    ],
+)
+def test_a_cell_indented_as_a_whole_is_dedented_as_ipython_does(
+    lines: list[str], prefix: str, ran: list[str]
+) -> None:
+    # IPython's cleanup: leading blank lines skipped, the first line's indentation removed from
+    # every line that starts with it
+    assert dedent_cell(lines) == (prefix, ran)
+
+
+def test_an_indented_cell_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("code", "x = 2\n"),
+        ("code", ["  if x:\n", "      %time pass\n", "      print('x is', x)\n"]),
+    )
+    program = load_program(path)
+    execute(program, [])
+    assert "x is 2" in capsys.readouterr().out
+    assert program.describe_line(4) == f"{path}:cell 2:line 2"
 
 
 def test_magic_in_an_indented_block_keeps_the_block(tmp_path: Path) -> None:
