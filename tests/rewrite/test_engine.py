@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
 from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.rule_examples import (
@@ -603,7 +607,7 @@ def test_fetch_lists_keep_their_python_type_and_a_single_output_is_not_iterated(
     )
 
 
-def test_dict_fetch_of_an_evaluation_becomes_a_dict_and_of_a_train_run_is_left() -> None:
+def test_dict_fetch_of_an_evaluation_becomes_a_dict() -> None:
     before = _with_evaluation(
         PLACEHOLDER, '    print(sess.run({"loss": loss, "h": h}, {x: data, is_training: False}))\n'
     )
@@ -621,13 +625,60 @@ def test_dict_fetch_of_an_evaluation_becomes_a_dict_and_of_a_train_run_is_left()
         )
     )
     assert_rewrite(before, after)
-    train = PLACEHOLDER.replace(
-        "_, value = sess.run([train_op, loss], {x: data, is_training: True})",
-        'value = sess.run({"train": train_op, "loss": loss}, {x: data, is_training: True})',
+
+
+TRAIN_RUN = "_, value = sess.run([train_op, loss], {x: data, is_training: True})"
+
+
+@pytest.mark.parametrize(
+    ("fetch", "target", "value"),
+    [
+        # TF1 returns a dict with the fetch's keys in its order, None for an op
+        ('{"train": train_op, "loss": loss}', "value", "(None, {step}.numpy())"),
+        ('{"loss": loss, "train": train_op}', "value", "({step}.numpy(), None)"),
+        ('{"train": train_op}', "value", "({step},)"),  # the step returns None
+        ('{"train": train_op, "loss": loss}', "t, value", "(None, {step}.numpy())"),  # its keys
+    ],
+)
+def test_a_train_run_fetching_a_dict_becomes_the_dict_tf1_returned(
+    fetch: str, target: str, value: str
+) -> None:
+    before = PLACEHOLDER.replace(
+        TRAIN_RUN, f"{target} = sess.run({fetch}, {{x: data, is_training: True}})"
     )
-    result = rewrite_source(train)
+    keys = ", ".join(f'"{key}"' for key in re.findall(r'"(\w+)"', fetch))
+    keys = f"({keys},)" if "," not in keys else f"({keys})"
+    step = "train_step(x=data, is_training=True)"
+    after = PLACEHOLDER_EXPECTED.replace(
+        "    value = train_step(x=data, is_training=True).numpy()\n",
+        f"    {target} = dict(zip({keys}, {value.format(step=step)}))\n",
+    )
+    if "loss" not in fetch:  # the step returns nothing
+        head, tail = after.rsplit("    return loss\n", 1)  # the train step's, not the graph's
+        after = head + "    return None\n" + tail
+    assert_rewrite(before, after)
+
+
+@pytest.mark.parametrize(
+    ("fetch", "reason"),
+    [
+        ("{KEY: train_op, 'loss': loss}", "whose keys are not distinct string literals"),
+        ("{'a': train_op, 'a': loss}", "whose keys are not distinct string literals"),
+        ("{'l': loss, 'train': train_op, 'h': h}", "with ops between its tensors"),
+    ],
+)
+def test_a_train_run_fetching_a_dict_is_left_when_its_result_cannot_be_rebuilt(
+    fetch: str, reason: str
+) -> None:
+    source = PLACEHOLDER.replace(
+        TRAIN_RUN, f"value = sess.run({fetch}, {{x: data, is_training: True}})"
+    )
+    result = rewrite_source(source)
     assert result.status is Status.SKIPPED
-    assert any("train run fetching a dict" in site.message for site in result.left)
+    message = f"a train run fetching a dict {reason}: not migrated"
+    assert any(site.rule == "BN007" and site.message == message for site in result.left), (
+        result.left
+    )
 
 
 def test_contrib_module_paths_are_contrib_batch_norm() -> None:

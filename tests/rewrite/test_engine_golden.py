@@ -42,6 +42,7 @@ SUPPORTED_FIXTURES = (
     "lr_decay_var_list",
     "clipped_gradients",
     "multi_fetch_eval",
+    "dict_fetches",
     "get_variable_mlp",
     "builder_once",
     "reuse_builder",

@@ -1090,11 +1090,18 @@ def _placeholder(aliases: AliasTable, statement: cst.Assign) -> Placeholder | No
 
 
 def fetch_names(node: cst.BaseExpression) -> list[str]:
-    """Names fetched by a ``sess.run`` fetch argument (a name, or a list/tuple of names)."""
+    """Names fetched by a ``sess.run`` fetch argument (a name, or a list/tuple of names, or a dict
+    literal's values: TF1 runs them all the same)."""
     if isinstance(node, cst.Name):
         return [node.value]
     if isinstance(node, (cst.List, cst.Tuple)):
         return [e.value.value for e in node.elements if isinstance(e.value, cst.Name)]
+    if isinstance(node, cst.Dict):
+        return [
+            e.value.value
+            for e in node.elements
+            if isinstance(e, cst.DictElement) and isinstance(e.value, cst.Name)
+        ]
     return []
 
 

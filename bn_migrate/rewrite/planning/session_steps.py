@@ -14,12 +14,15 @@ there is one). A run of several tensors takes its own: unpacked into names, as
 ``l, _, p = [value.numpy() for value in graph(...)]`` (targets in the function's order, ``_`` for the
 others, or a name bound nowhere if the module reads ``_``); used as a whole list, tuple or dict
 (``dict(zip(keys, ...))``), only when the function returns exactly those tensors in that order. A
-train run fetching a dict is left.
+train run fetching a dict (``out = sess.run({"train": train_op, "loss": loss}, feed)``) becomes the dict
+TF1 returned, ``dict(zip(("train", "loss"), (None, train_step(...).numpy())))``: its keys distinct string
+literals, its ops (None) all before or all after its tensors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
@@ -210,7 +213,7 @@ class StepsPlanner:
             self._handle(call)
             ctx.remove(RULE, statement, REMOVED)
             return
-        names = _dict_fetch_names(fetch) if isinstance(fetch, cst.Dict) else fetch_names(fetch)
+        names = fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]
         if not names or len(names) != len(elements):
             ctx.leave(RULE, call, "fetches that are not named tensors/ops are not migrated")
@@ -254,14 +257,18 @@ class StepsPlanner:
                 return
             if trimmed is not None:
                 trimmed.trimmed = True
-            if isinstance(fetch, cst.Dict):
-                ctx.leave(RULE, call, "a train run fetching a dict is not migrated")
-                return
             if statement is None:
                 ctx.leave(RULE, call, "a train run inside an expression is not migrated")
                 return
+            layout = None
+            if isinstance(fetch, cst.Dict):
+                read = self._dict_layout(fetch, names)
+                if isinstance(read, str):
+                    ctx.leave(RULE, call, f"a train run fetching a dict {read}: not migrated")
+                    return
+                layout = read
             self._plan_train_run(
-                statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments
+                statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments, layout
             )
         else:
             several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
@@ -427,6 +434,24 @@ class StepsPlanner:
         self.ctx.leave(RULE, call, "feed is not a dict literal keyed by placeholders")
         return None, []
 
+    def _is_op(self, name: str) -> bool:
+        """A fetched op (its value is None in TF1): a train op or the update ops."""
+        return name in self.ctx.train_ops or name in self.ctx.program.update_ops_names
+
+    def _dict_layout(self, fetch: cst.Dict, names: list[str]) -> DictLayout | str:
+        """How a train run's dict fetch is rebuilt from the step's values (``DictLayout``), or why it
+        is not: its keys must be distinct string literals (TF1's result has the same keys, in the same
+        order), its ops (None in the result) all before or all after its tensors."""
+        keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
+        texts = [k.evaluated_value if isinstance(k, cst.SimpleString) else None for k in keys]
+        if None in texts or len(set(texts)) != len(texts):
+            return "whose keys are not distinct string literals"
+        ops = [i for i, name in enumerate(names) if self._is_op(name)]
+        tensors = [i for i in range(len(names)) if i not in ops]
+        if tensors and ops and min(ops) < max(tensors) and min(tensors) < max(ops):
+            return "with ops between its tensors"
+        return DictLayout(keys, len(ops), not tensors or (bool(ops) and ops[0] < tensors[0]))
+
     def _plan_train_run(
         self,
         statement: cst.BaseSmallStatement,
@@ -434,9 +459,17 @@ class StepsPlanner:
         names: list[str],
         is_list: bool,
         arguments: list[cst.Arg],
+        layout: DictLayout | None = None,
     ) -> None:
         ctx = self.ctx
-        targets = _targets_of(statement, len(names), is_list)
+        result = None  # where a dict fetch's result goes, as a whole
+        targets: list[cst.BaseExpression | None] | None
+        if layout is None:
+            targets = _targets_of(statement, len(names), is_list)
+        else:  # the dict holds the ops' None and the tensors' values, as TF1's result
+            whole = _targets_of(statement, 1, False)
+            result = whole[0] if whole else None
+            targets = None if whole is None else [None] * len(names)
         if targets is None:
             ctx.leave(
                 RULE, statement, "the train run's result is assigned in a way that is not migrated"
@@ -489,13 +522,17 @@ class StepsPlanner:
         step_name = self.plan.step_name if step is None else step.name
         self._handle(call)
         ctx.claim_within(call)
+        if result is not None:
+            kept = [result]
         self._replace(
             statement,
             lambda: cst.Call(func=cst.Name(step_name), args=self._passed(step, arguments)),
             kept,
             len(returns),
+            layout if result is not None else None,
         )
-        ctx.apply(RULE, call, f"train run -> {step_name}()")
+        shown = " as the dict of its fetches" if result is not None else ""
+        ctx.apply(RULE, call, f"train run -> {step_name}(){shown}")
 
     def _plan_eval_run(
         self,
@@ -812,7 +849,7 @@ class StepsPlanner:
             plan.add_output(name)
         as_tuple = isinstance(fetch, cst.Tuple)
         keys = None
-        if isinstance(fetch, cst.Dict):  # every element a DictElement (see _dict_fetch_names)
+        if isinstance(fetch, cst.Dict):  # every element a DictElement (see fetch_names)
             keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
         # a dict fetch unpacks into its keys: kept as a whole
         targets = None if keys is not None else _unpacked_names(statement, call, len(names))
@@ -899,11 +936,13 @@ class StepsPlanner:
         make_step: Callable[[], cst.Call],
         kept: list[cst.BaseExpression],
         returned: int,
+        layout: DictLayout | None = None,
     ) -> None:
         """The train run ``statement`` -> the step call ``make_step()`` makes when the file is edited
-        (once every run is planned: a later run may trim the step's arguments)."""
+        (once every run is planned: a later run may trim the step's arguments); with ``layout``, the
+        dict TF1's run returned, ``dict(zip(keys, (None, *values)))``."""
 
-        def value() -> cst.BaseExpression:
+        def values() -> cst.BaseExpression:
             step = make_step()
             if returned == 0:
                 return step
@@ -913,6 +952,17 @@ class StepsPlanner:
                 elt=cst.parse_expression("value.numpy()"),
                 for_in=cst.CompFor(target=cst.Name("value"), iter=step),
             )
+
+        def value() -> cst.BaseExpression:
+            if layout is None:
+                return values()
+            nones = [cst.Element(cst.Name("None"))] * (layout.ops - (returned == 0))
+            got = values()  # none returned: the step's own None stands for an op
+            own = [cst.StarredElement(got) if returned > 1 else cst.Element(got)]
+            elements = [*nones, *own] if layout.ops_first else [*own, *nones]
+            keys = cst.Tuple([cst.Element(key) for key in layout.keys])
+            zipped = cst.Call(cst.Name("zip"), [cst.Arg(keys), cst.Arg(cst.Tuple(elements))])
+            return cst.Call(cst.Name("dict"), [cst.Arg(zipped)])
 
         if not kept:
             self.ctx.edit(RULE, statement, lambda updated: cst.Expr(value()))
@@ -959,6 +1009,16 @@ class StepsPlanner:
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
             walk(statement, Uses())
+
+
+@dataclass(frozen=True)
+class DictLayout:
+    """A train run's dict fetch: its keys in order, how many of its values are ops (None in TF1's
+    result), and whether they come before the tensors."""
+
+    keys: list[cst.BaseExpression]
+    ops: int
+    ops_first: bool
 
 
 def _targets_of(
@@ -1060,16 +1120,6 @@ class _ReadsName(cst.CSTVisitor):
         self.found = self.found or (node.value == self.name and id(node) not in self.not_read)
 
 
-def _dict_fetch_names(fetch: cst.Dict) -> list[str]:
-    """The tensors of ``sess.run({key: tensor, ...})`` (empty unless every value is a name)."""
-    names = []
-    for element in fetch.elements:
-        if not isinstance(element, cst.DictElement) or not isinstance(element.value, cst.Name):
-            return []
-        names.append(element.value.value)
-    return names
-
-
 def _feed_key(element: cst.DictElement) -> str | None:
     """The placeholder a feed dict's key names: ``x`` or ``x.name`` (the tensor's name, ``"x:0"``)."""
     key = element.key
@@ -1108,7 +1158,7 @@ def _arrays(value: cst.Call, fetch: cst.BaseExpression | None) -> cst.BaseExpres
         return cst.Call(func=cst.Name("tuple"), args=[cst.Arg(generator)])
     else:
         listed = cst.ListComp(elt=elt, for_in=for_in)
-    if isinstance(fetch, cst.Dict):  # every element a DictElement (see _dict_fetch_names)
+    if isinstance(fetch, cst.Dict):  # every element a DictElement (see fetch_names)
         keys = [e.key for e in fetch.elements if isinstance(e, cst.DictElement)]
         zipped = cst.Call(
             cst.Name("zip"), [cst.Arg(cst.Tuple([cst.Element(k) for k in keys])), cst.Arg(listed)]

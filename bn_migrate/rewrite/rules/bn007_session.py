@@ -1,9 +1,14 @@
 """BN007: the Session block -> calls of the migrated graph with the arrays the original fed.
 
 In a placeholder graph, train runs call the train step and evaluations the graph function (see
-``session_steps``). With several train steps (BN006), a run may feed only the placeholders its step reads
-(DCGAN's ``sess.run([g_optim, g_loss], feed_dict={z: batch_z})``): that step takes just those, and its
-other runs drop plain values it does not read (a call, a named feed dict or an iterator element: left).
+``session_steps``). A train run fetching a dict literal, ``out = sess.run({"train": train_op, "loss": loss},
+feed)``, becomes the dict TF1 returned, ``out = dict(zip(("train", "loss"), (None,
+train_step(...).numpy())))`` (the same keys in the same order, None for an op), when its keys are distinct
+string literals and its ops all come before or all after its tensors; the program's facts read the ops a
+dict fetch runs as those of a list (a dict-fetching train run runs the update ops its train op carries).
+With several train steps (BN006), a run may feed only the placeholders its step reads (DCGAN's
+``sess.run([g_optim, g_loss], feed_dict={z: batch_z})``): that step takes just those, and its other runs
+drop plain values it does not read (a call, a named feed dict or an iterator element: left).
 In a program whose batch norms update in place (``updates_collections=None``), an evaluation computes
 only what its fetch needs, one ``@tf.function`` call (TF1 ran only that, and a training-mode network the
 fetch does not need would move its statistics); several fetches whose part is not the whole graph: left.
