@@ -88,6 +88,29 @@ def diagnose_layer(
             )
         )
         return out
+    if (
+        any(old_moved)
+        and not any(new_moved)
+        and new_cfg.get("momentum") == 1.0
+        and not inference_new
+    ):
+        decay = old_cfg.get("momentum")
+        out.append(
+            Diagnosis(
+                Cause.MOMENTUM_CHANGED,
+                f"NEW's moving statistics never moved while OLD's moved in {sum(old_moved)} of {steps} "
+                "steps: NEW's momentum is 1.0 (each update keeps the old average), OLD's decay is "
+                + ("unknown" if decay is None else f"{decay:g}"),
+                layer,
+                {
+                    "old_moved_steps": sum(old_moved),
+                    "steps": steps,
+                    "momentum_new": 1.0,
+                    "decay_old": decay,
+                },
+            )
+        )
+        return out
     if any(old_moved) and not any(new_moved):
         why = _inference_reason(new_cfg)
         out.append(

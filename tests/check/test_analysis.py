@@ -281,6 +281,22 @@ def test_migration_in_inference_mode() -> None:
     assert "trainable=False" in diag.message
 
 
+def test_migration_with_momentum_one_is_a_momentum_change_not_inference_mode() -> None:
+    # called in training mode, but momentum 1.0 keeps the old averages: the statistics never move
+    result = check(
+        make_runs(
+            bn_step(0.99),
+            bn_step(0.99, moves=False),
+            old_config=OLD_CFG,
+            new_config={"net/bn": {"momentum": 1.0, "training_modes": [True]}},
+        )
+    )
+    assert result.verdict == "different"
+    assert result.causes == {Cause.MOMENTUM_CHANGED}
+    diag = result.diagnoses[0]
+    assert "NEW's momentum is 1.0" in diag.message and diag.data["momentum_new"] == 1.0
+
+
 def test_statistics_moving_in_the_wrong_step() -> None:
     def every_other(update: Update, moves_on: int) -> Update:
         still = bn_step(0.99, moves=False)
