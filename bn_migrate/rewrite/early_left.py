@@ -133,6 +133,8 @@ GATED_NAMES: dict[str, frozenset[str]] = {
     # training function's call or body (the function making the module's sessions); its sessions'
     # graph= keywords
     "tensorflow.Graph": _SESSIONS,
+    # planning.estimator: a placeholder's dtype from the array an Estimator's numpy_input_fn feeds
+    **{name: frozenset({api.ESTIMATOR}) for name in api.NUMPY_DTYPES},
 }
 """Names of the tables or of ``NAMES_IN_CODE`` that every code reading them reads only in a file that
 names one of their gates too (rule names, so such a file is not decided here): a file naming them

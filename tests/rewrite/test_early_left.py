@@ -138,7 +138,7 @@ DECIDED = {
     ),
     # names every reader of which needs a gate too (``GATED_NAMES``)
     "gated_names": (
-        "import os\nimport tensorflow as tf\n\n\n"
+        "import os\nimport numpy as np\nimport tensorflow as tf\n\nDTYPES = (np.float32, np.int64)\n\n\n"
         "def build(path):\n    graph = tf.Graph()\n    with graph.as_default():\n"
         "        step = tf.train.get_or_create_global_step()\n"
         "        x = tf.constant(1, dtype=tf.int64) + tf.constant(2, dtype=tf.int32)\n"
