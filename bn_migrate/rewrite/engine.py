@@ -638,7 +638,7 @@ def _rewrite_module(
     unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
     if unclaimed:
         targets = [call_target(aliases, call) for call in ctx.program.calls]
-        sessions = sum(1 for target in targets if target in api.SESSION_MAKERS)
+        sessions = ctx.program.session_makers_called()
         interactive = "tensorflow.InteractiveSession" in targets
         monitored = next((t for t in targets if t in api.MONITORED_SESSIONS), None)
         for reference in unclaimed:

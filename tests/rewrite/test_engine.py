@@ -713,3 +713,18 @@ def test_contrib_module_paths_are_contrib_batch_norm() -> None:
         in result.code
     )
     assert "tf_layers" not in result.code
+
+
+def test_a_module_making_several_sessions_is_left_with_their_count_not_at_every_use() -> None:
+    # ageron/handson-ml's notebooks: one session block per cell; BN007 read the first and reported
+    # every use of the others ("use of `sess` outside the canonical shape", 60 sites in one notebook)
+    second = (
+        "with tf.Session() as sess:\n"
+        "    sess.run(tf.global_variables_initializer())\n"
+        "    print(sess.run(loss, {x: data, is_training: False}))\n"
+    )
+    result = rewrite_source(PLACEHOLDER + second)
+    assert result.status is Status.SKIPPED
+    session = [site.message for site in result.left if site.rule == "BN007"]
+    assert session == ["the module makes 2 sessions; programs with one session are migrated"]
+    assert all("use of `sess`" not in site.message for site in result.left)

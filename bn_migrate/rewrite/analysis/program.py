@@ -401,6 +401,13 @@ class Program:
         given = keyword(call, "updates_collections") or scoped.get("updates_collections")
         return given is not None and m.matches(given.value, m.Name("None"))
 
+    def session_makers_called(self) -> int:
+        """How many calls of the module make a session (``api.SESSION_MAKERS``), wherever they are:
+        a program with one session is migrated (the engine's reason and BN007 read this one count)."""
+        return sum(
+            1 for call in self.calls if call_target(self.aliases, call) in api.SESSION_MAKERS
+        )
+
     def batch_norm_calls(self) -> list[cst.Call]:
         """Every TF1 batch-norm call of the module (``api.BATCH_NORM``)."""
         return [c for c in self.calls if (self.aliases.qualify(c.func) or "") in api.BATCH_NORM]

@@ -989,17 +989,28 @@ class StepsPlanner:
         local = (ctx.graph_names - set(ctx.program.placeholders)) | set(ctx.program.placeholders)
 
         class Uses(ScopedNameVisitor):
+            def visit_Call(self, node: cst.Call) -> bool:
+                if self.is_local(planner.session):
+                    return True
+                return session_call_use(ctx, planner.session, planner.handled, node)
+
             def visit_Name(self, node: cst.Name) -> None:
                 if self.is_local(node.value):
                     return  # a function's own parameter or variable, not the module-level name
-                if node.value == planner.session and id(node) not in planner.handled:
-                    ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
+                if node.value == planner.session:
+                    if id(node) not in planner.handled and id(node) not in ctx.claimed:
+                        ctx.leave(RULE, node, session_use(node.value, "used as a value"))
                 elif node.value in local and id(node) not in ctx.claimed:
                     ctx.leave(
                         RULE, node, f"`{node.value}` is a graph tensor used outside a session fetch"
                     )
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
+                if m.matches(node.value, m.Name(planner.session)) and not self.is_local(
+                    planner.session
+                ):
+                    session_attribute_use(ctx, planner.session, planner.handled, node)
+                    return False
                 walk(node.value, self)
                 return False
 
@@ -1009,6 +1020,55 @@ class StepsPlanner:
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
             walk(statement, Uses())
+
+
+def session_use(session: str, what: str) -> str:
+    """Why a use of the session (``sess``) that no run migrated leaves the file, naming the use."""
+    return (
+        f"`{session}` {what}: a migrated program has no session; only its runs (`{session}.run` "
+        "statements of its block read as train runs or evaluations) are migrated"
+    )
+
+
+def session_call_use(ctx: Context, session: str, handled: set[int], call: cst.Call) -> bool:
+    """A call holding the session, as ``sess.X(...)`` or an argument: the reason at it, unless a run
+    was migrated or left with its own reason (then nothing in it is read again). Whether to walk into
+    the call (``cst.CSTVisitor`` style)."""
+    if id(call) in ctx.claimed:
+        return False  # a run left with its own reason, or one whose arguments are claimed
+    func = call.func
+    if isinstance(func, cst.Attribute) and m.matches(func.value, m.Name(session)):
+        if id(func.value) in handled:
+            return False
+        what = f"`{session}.{func.attr.value}(...)`"
+        ctx.leave(
+            RULE,
+            func.value,
+            session_use(session, "here, in " + what + " that is not a migrated run")
+            if func.attr.value == "run"
+            else session_use(session, f"here, in {what}"),
+        )
+        ctx.claimed.add(id(call))
+        return False
+    for argument in call.args:
+        if m.matches(argument.value, m.Name(session)) and id(argument.value) not in handled:
+            callee = ctx.module.code_for_node(func).strip()
+            ctx.leave(
+                RULE,
+                argument.value,
+                session_use(session, f"passed to `{callee}(...)`, which may run anything in it"),
+            )
+            ctx.claimed.add(id(argument.value))
+    return True
+
+
+def session_attribute_use(
+    ctx: Context, session: str, handled: set[int], node: cst.Attribute
+) -> None:
+    """``sess.X`` not called (``sess.graph``, ``sess.graph_def``): the reason at it."""
+    if id(node.value) in handled or id(node.value) in ctx.claimed:
+        return
+    ctx.leave(RULE, node.value, session_use(session, f"here, in `{session}.{node.attr.value}`"))
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,12 @@ from bn_migrate.rewrite.planning.initializers import (
     runs_initializer,
 )
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
-from bn_migrate.rewrite.planning.session_steps import StepsPlanner
+from bn_migrate.rewrite.planning.session_steps import (
+    StepsPlanner,
+    session_attribute_use,
+    session_call_use,
+    session_use,
+)
 from bn_migrate.rewrite.rule_examples import (
     APP_MAIN_BEFORE,
     EVAL_TRAINING_AFTER,
@@ -177,8 +182,14 @@ class SessionRule(Rule):
         program = ctx.program
         if program.session is None or program.session_name is None:
             return
-        if program.sessions_found != 1:
-            ctx.leave(RULE, program.session, "more than one Session: outside the canonical shape")
+        makers = program.session_makers_called()
+        if program.sessions_found != 1 or makers > 1:
+            # the engine names the count at every TF1 reference; its uses are not read one by one
+            ctx.leave(
+                RULE,
+                program.session,
+                f"the module makes {max(makers, 2)} sessions; programs with one session are migrated",
+            )
             return
         if not any(program.uses_tensorflow(s) for s in program.graph) and any(
             program.uses_tensorflow(s) for s in program.session_body
@@ -472,9 +483,20 @@ class _SessionPlanner:
         planner = self
 
         class Uses(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> bool:
+                return session_call_use(ctx, planner.session, planner.handled, node)
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                if m.matches(node.value, m.Name(planner.session)):
+                    session_attribute_use(ctx, planner.session, planner.handled, node)
+                    return False
+                return True
+
             def visit_Name(self, node: cst.Name) -> None:
-                if node.value == planner.session and id(node) not in planner.handled:
-                    ctx.leave(RULE, node, f"use of `{planner.session}` outside the canonical shape")
+                if node.value != planner.session or id(node) in planner.handled:
+                    return
+                if id(node) not in ctx.claimed:
+                    ctx.leave(RULE, node, session_use(node.value, "used as a value"))
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
             walk(statement, Uses())
