@@ -5,7 +5,9 @@ IPython turns these into Python before running a cell; bn-migrate replaces each 
 of its own (same count, so line numbers map back one to one):
 
 - line magics and shell escapes: a statement starting with ``%``, ``!`` or ``?`` (also ``x = !ls``,
-  ``x = %time f()``), and help lines ending with ``?`` (``tf.layers?``), at any indentation;
+  ``x = %time f()``), and help lines ending with ``?`` (``tf.layers?``), at any indentation, with the
+  lines a final backslash continues them on (``!t2t-trainer`` ending in a backslash, then
+  ``  --model=transformer``);
 - a cell magic ``%%name`` on a cell's first line: the line itself, and the whole body unless the magic
   runs its body as Python (``%%time``, ``%%timeit``, ``%%capture``, ``%%prun``, ``%%debug``).
 
@@ -84,9 +86,15 @@ def ipython_lines(lines: Sequence[str]) -> list[str | None]:
         return ["", *ipython_lines(lines[1:])]
     marks: list[str | None] = []
     scan = _Scan()
+    continued: str | None = None  # the indentation of an IPython line a backslash continues
     for line in lines:
+        if continued is not None:  # `!pip install`, a backslash, `    tensorflow`: one command
+            marks.append(continued)
+            continued = continued if line.endswith("\\") else None
+            continue
         if scan.at_statement_start and _is_ipython_statement(line):
             marks.append(line[: len(line) - len(line.lstrip())])
+            continued = marks[-1] if line.endswith("\\") else None
             continue
         marks.append(None)
         _scan_line(line, scan)

@@ -304,3 +304,11 @@ def test_a_notebook_and_the_tf_module_it_imports_are_one_program(tmp_path: Path)
     assert nb.read_bytes() == data
     status, _, err = run(model)
     assert f"{model}:1:1 BN016 imported by train.ipynb:cell 3:line 1" in err
+
+
+def test_a_continued_shell_line_keeps_its_lines(tmp_path: Path) -> None:
+    cell = f"for i in range(2):\n    !ls \\\n      -la\n    x = {OLD}(x)\n"
+    nb = notebook(tmp_path / "nb.ipynb", "import tensorflow as tf\n", cell)
+    status, _, err = run(nb, transform=toy_transform)
+    assert status == EXIT_OK, err
+    assert code_cells(nb)[1] == cell.replace(OLD, NEW)

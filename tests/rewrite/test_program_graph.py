@@ -353,3 +353,17 @@ def test_installed_packages_beside_a_package_are_libraries(tmp_path: Path) -> No
     project = ProgramGraph.build([tmp_path / "project" / "pkg" / "model.py"])
     importers = project.importers[tmp_path / "project" / "pkg" / "model.py"]
     assert [e.importer.name for e in importers] == ["user.py"]
+
+
+def test_a_plain_module_is_not_the_package_of_a_dotted_import(tmp_path: Path) -> None:
+    # google-research/bert's modeling.py was said to be imported by tensorpack's
+    # `from modeling.generalized_rcnn import ...` (a package of tensorpack's own): `m.sub` cannot be
+    # found in a plain module `m.py`, whose import then fails
+    write(
+        tmp_path, {"m.py": "import tensorflow\n", "x.py": "from m.sub import g\nimport m.other\n"}
+    )
+    graph = ProgramGraph.build([tmp_path / "m.py"])
+    assert graph.importers.get(tmp_path / "m.py", []) == []
+    write(tmp_path, {"p/__init__.py": "import tensorflow\n", "y.py": "from p.sub import g\n"})
+    graph = ProgramGraph.build([tmp_path / "p" / "__init__.py"])
+    assert [e.importer.name for e in graph.importers[tmp_path / "p" / "__init__.py"]] == ["y.py"]

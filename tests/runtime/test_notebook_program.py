@@ -152,3 +152,18 @@ def test_unavailable_api_error_names_the_cell_line_and_code(
         f"{path}:cell 3:line 2: error: tf.contrib.rnn is not available: removed; this program "
         "cannot run unmodified  (raise Gone('tf.contrib.rnn', 'removed'))\n"
     )
+
+
+def test_a_shell_line_continued_by_a_backslash_is_one_ipython_statement(tmp_path: Path) -> None:
+    # tensorflow/tensor2tensor's notebooks: `!t2t-trainer \` with its flags on the indented lines below
+    lines = ["!t2t-trainer \\", "  --model=transformer \\", "  --steps=1", "x = 1", "  # text"]
+    assert ipython_lines(lines) == ["", "", "", None, None]
+    assert ipython_lines(["for i in range(2):", "    !ls \\", "      -la", "    y = i"]) == [
+        None,
+        "    ",
+        "    ",
+        None,
+    ]
+    path = notebook(tmp_path / "nb.ipynb", ("code", "\n".join(lines[:4]) + "\nprint('x', x)\n"))
+    program = load_program(path)
+    compile(program.source, str(path), "exec")

@@ -540,7 +540,9 @@ class _ImportReader:
             return False
         target = self.graph.resolve(module, self.search)
         if target is None and "." in module:
-            target = self.graph.resolve(root, self.search)  # a package's own __init__
+            package = self.graph.resolve(root, self.search)  # a package's own __init__
+            # a plain module ``m.py`` is no package: ``import m.sub`` fails, it imports nothing
+            target = package if package is not None and package.name == "__init__.py" else None
         if target is None:
             if (
                 self.wanted
