@@ -19,8 +19,9 @@ def class_in_block(name: str) -> str:
 
 def class_with_methods(name: str, methods: list[str]) -> str:
     shown = ", ".join(methods[:4]) + (", ..." if len(methods) > 4 else "")
+    where = f"its methods ({shown})" if methods else "its `__init__` or its body"
     return (
-        f"class `{name}` builds graph code in its methods ({shown}): such a class is not migrated "
+        f"class `{name}` builds graph code in {where}: such a class is not migrated "
         "(batch-norm wrapper classes are, `__init__` storing literals and `__call__` returning one "
         "batch-norm call, and model classes, with no base but `object` and no `__call__`)"
     )
@@ -96,10 +97,15 @@ def model_class(roles: list[str], condition: str | None = None) -> str:
     ``inside_class``'s words; ``condition``: the condition of ``planning.model_class`` it fails."""
     read = f" (read: {'; '.join(roles)})" if roles else ""
     why = f": {condition}" if condition else ""
+    # a condition saying where the rest is reported is not said twice
+    rest = (
+        ""
+        if "reported at its" in why
+        else (" (what else of it a migration could not prove is reported at its own line)")
+    )
     return (
         f"a class whose methods build the graph{read} is migrated only as the program of a script "
-        f"that makes it and trains it once, in its last statement, a session block{why} "
-        "(what else of it a migration could not prove is reported at its own line)"
+        f"that makes it and trains it once, in its last statement, a session block{why}{rest}"
     )
 
 

@@ -728,3 +728,19 @@ def test_a_module_making_several_sessions_is_left_with_their_count_not_at_every_
     session = [site.message for site in result.left if site.rule == "BN007"]
     assert session == ["the module makes 2 sessions; programs with one session are migrated"]
     assert all("use of `sess`" not in site.message for site in result.left)
+
+
+def test_a_session_whose_train_runs_are_left_names_them_not_that_it_never_trains() -> None:
+    # the sweep found "the session never runs the train op" where the run was there, left for its
+    # own reason
+    run = "value = sess.run([train_op, loss], {x: data, is_training: True})[1]"
+    result = rewrite_source(PLACEHOLDER.replace(TRAIN_RUN, run))
+    assert result.status is Status.SKIPPED
+    reasons = {site.message: site.line for site in result.left if site.rule == "BN007"}
+    line = reasons["a train run inside an expression is not migrated"]
+    session = (
+        f"the session's train runs (line {line}) are left, each for the reason given at it: no "
+        "train step is called"
+    )
+    assert session in reasons
+    assert not any("never runs the train op" in message for message in reasons)

@@ -209,3 +209,15 @@ def test_a_session_over_a_graph_fed_by_neither_placeholders_nor_inputs_says_so()
     assert session.line == 4
     assert "fed by neither module-level placeholders nor Keras Inputs" in session.message
     assert "placeholders are not migrated" not in session.message
+
+
+def test_a_class_building_graph_only_in_init_says_so() -> None:
+    # LantaoYu/SeqGAN's shape: the reason said "builds graph code in its methods ():"
+    source = (
+        "import tensorflow as tf\n\n\n"
+        "class Model(tf.Module):\n"
+        "    def __init__(self):\n"
+        "        self.x = tf.placeholder(tf.float32, [None, 4])\n"
+    )
+    [site] = rewrite_source(source).left
+    assert "class `Model` builds graph code in its `__init__` or its body:" in site.message

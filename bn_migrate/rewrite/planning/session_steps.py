@@ -112,19 +112,38 @@ class StepsPlanner:
         check_merged_slices(ctx, self.plan)
         trains = bool(ctx.program.minimize or ctx.program.gradient_ops)
         if not self.step_seen and not (self.statistics_seen and not trains):
-            what = (
-                "the session never runs the train op"
-                if trains
-                else "the session neither trains nor re-estimates BN statistics by running the "
-                "update ops"
-            )
-            ctx.leave(RULE, session, f"{what}: outside the canonical shape")
+            left = self._train_run_lines()
+            if left:
+                shown = ", ".join(str(line) for line in left)
+                what = (
+                    f"the session's train runs (line {shown}) are left, each for the reason given "
+                    "at it: no train step is called"
+                )
+            elif trains:
+                what = "the session never runs the train op: outside the canonical shape"
+            else:
+                what = (
+                    "the session neither trains nor re-estimates BN statistics by running the "
+                    "update ops: outside the canonical shape"
+                )
+            ctx.leave(RULE, session, what)
         plan = self.plan
         steps = [step.name for step in plan.steps.values()] or [plan.step_name]
         message = (
             f"Session dissolved: train runs call {'(), '.join(steps)}(), evaluations {plan.name}()"
         )
         dissolve_session(ctx, RULE, lambda: assemble(ctx, plan), message, spaced=True)
+
+    def _train_run_lines(self) -> list[int]:
+        """The lines of the session's runs fetching a train op (none was migrated when this is read)."""
+        ctx = self.ctx
+        lines = []
+        for call in ctx.program.calls:
+            if not self._is_run(call) or not call.args or not ctx.program.in_session(call):
+                continue
+            if set(fetch_names(call.args[0].value)) & set(ctx.train_ops):
+                lines.append(ctx.positions[call].start.line)
+        return sorted(set(lines))
 
     def _plan_statement(self, statement: cst.BaseSmallStatement) -> None:
         value = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
@@ -154,11 +173,13 @@ class StepsPlanner:
             assert isinstance(value, cst.Call)
             self._plan_run(statement, value)
 
-    def _is_unhandled_run(self, call: cst.Call) -> bool:
-        is_run = m.matches(
+    def _is_run(self, call: cst.Call) -> bool:
+        return m.matches(
             call, m.Call(func=m.Attribute(value=m.Name(self.session), attr=m.Name("run")))
         )
-        return is_run and id(call) not in self.seen
+
+    def _is_unhandled_run(self, call: cst.Call) -> bool:
+        return self._is_run(call) and id(call) not in self.seen
 
     def _plan_feed_dict(self, statement: cst.Assign, value: cst.Dict) -> None:
         feed = self._feed_values(value)
