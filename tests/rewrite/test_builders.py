@@ -295,7 +295,7 @@ def test_evaluation_reading_the_training_tower_is_left() -> None:
     """The evaluation fetches what the training tower (training fed False) computes: the whole graph
     function would run, which is what the single-tower program does too."""
     source = towers(TOWERS, evaluation="    print(sess.run(score + loss, {x: data}))\n")
-    left_by(source, "BN007", "fetches that are not named")
+    left_by(source, "BN007", "fetch `score + loss` is not a name of the module's graph")
     unfed = towers(TOWERS, evaluation="    print(sess.run(loss, {x: data}))\n")
     left_by(unfed, "BN007", "training=is_training not False")
 

@@ -744,3 +744,23 @@ def test_a_session_whose_train_runs_are_left_names_them_not_that_it_never_trains
     )
     assert session in reasons
     assert not any("never runs the train op" in message for message in reasons)
+
+
+def test_a_train_op_read_nowhere_and_an_unnamed_fetch_are_named() -> None:
+    # MorvanZhou/Tensorflow-Tutorial's 502_batch_normalization.py: the optimizer in a class, runs
+    # fetching `nets[0].train` ("no minimize(): the program trains nothing" was false there)
+    source = PLACEHOLDER.replace(
+        "with tf.control_dependencies(update_ops):\n"
+        "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
+        "class Net:\n    def __init__(self):\n"
+        "        self.train = tf.train.AdamOptimizer(0.1).minimize(loss)\n\n\nnet = Net()\n",
+    ).replace(TRAIN_RUN, "_, value = sess.run([net.train, loss], {x: data, is_training: True})")
+    messages = {site.message: site.line for site in rewrite_source(source).left}
+    unread = (
+        "no minimize() in the graph code the migration reads (`.minimize(...)` or "
+        "`.apply_gradients(...)` at line 13): a class or function holding it is not read as the "
+        "program's graph"
+    )
+    assert unread in messages, messages
+    fetch = "fetch `net.train` is not a name of the module's graph (a tensor or op bound by name)"
+    assert messages.get(fetch + ": not migrated") == 20, messages

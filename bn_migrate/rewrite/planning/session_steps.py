@@ -123,8 +123,9 @@ class StepsPlanner:
                 what = "the session never runs the train op: outside the canonical shape"
             else:
                 what = (
-                    "the session neither trains nor re-estimates BN statistics by running the "
-                    "update ops: outside the canonical shape"
+                    "the session neither trains (no train op in the graph code the migration "
+                    "reads) nor re-estimates BN statistics by running the update ops: outside the "
+                    "canonical shape"
                 )
             ctx.leave(RULE, session, what)
         plan = self.plan
@@ -237,7 +238,20 @@ class StepsPlanner:
         names = fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]
         if not names or len(names) != len(elements):
-            ctx.leave(RULE, call, "fetches that are not named tensors/ops are not migrated")
+            values = (
+                [e.value for e in fetch.elements]
+                if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
+                else [fetch]
+            )
+            unnamed = next((v for v in values if not isinstance(v, cst.Name)), fetch)
+            shown = ctx.module.code_for_node(unnamed).strip()
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            ctx.leave(
+                RULE,
+                call,
+                f"fetch `{shown}` is not a name of the module's graph (a tensor or op bound by "
+                "name): not migrated",
+            )
             return
         feed, arguments = self._arguments(call, feed_node)
         if feed is None:

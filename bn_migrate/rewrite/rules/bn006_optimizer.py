@@ -353,10 +353,14 @@ class OptimizerRule(Rule):
         if not program.minimize and gradient is None and program.updates_run:
             return  # forward-only: the session only runs the update ops (BN007 plans those runs)
         if not program.minimize and gradient is None:
+            unread = _unread_train_ops(ctx)
             ctx.leave(
                 RULE,
                 ctx.program.session or ctx.module,
-                "no minimize(): the program trains nothing; without an optimizer, a session is "
+                f"no minimize() in the graph code the migration reads ({unread}): a class or "
+                "function holding it is not read as the program's graph"
+                if unread
+                else "no minimize(): the program trains nothing; without an optimizer, a session is "
                 "migrated only when it re-estimates BN statistics by running the update ops "
                 "(`sess.run(update_ops, feed_dict={..., is_training: True})` as a statement)",
             )
@@ -1518,3 +1522,22 @@ def _flag_value(ctx: Context, value: cst.BaseExpression) -> bool:
         return False
     definition = ctx.module_assignment(value.value.value)
     return definition is not None and ctx.qualify(definition[1]) == api.FLAGS_VALUES
+
+
+def _unread_train_ops(ctx: Context) -> str:
+    """Where the module calls ``.minimize(...)`` / ``.apply_gradients(...)`` outside the graph code
+    read as the program's (``line 67, line 90``), for a reason that would otherwise say it trains
+    nothing; empty when it calls none."""
+    lines = sorted(
+        {
+            ctx.positions[call].start.line
+            for call in ctx.program.calls
+            if isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("minimize", "apply_gradients")
+            and call in ctx.positions
+        }
+    )
+    if not lines:
+        return ""
+    shown = ", ".join(f"line {line}" for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
+    return f"`.minimize(...)` or `.apply_gradients(...)` at {shown}"
