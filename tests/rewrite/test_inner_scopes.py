@@ -214,7 +214,8 @@ WITH_BRANCH = TWO_LEVELS.replace(
                 '        for _ in range(1):\n          with tf.variable_scope("Branch_0"):\n',
             ),
             "BN017",
-            "entered in a loop",
+            'a layer made directly (`tf.layers.dense`) under the variable scope `"Branch_0"` '
+            "entered at each iteration of its for loop",
         ),
         (
             TWO_LEVELS.replace(

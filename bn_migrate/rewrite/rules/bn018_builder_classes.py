@@ -81,8 +81,11 @@ iteration, in a list the same way, its arguments computed from the loop variable
 arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
 or not of that shape, a name not computed from the loop variables or the same in two iterations, a
 slim ``normalizer_fn`` on a layer without ``scope=`` (its normalizer, ``("conv%d" % i) + "_bn"`` for a
-scoped one, follows the layer's name) or a layer sized by the input in a loop, variable scopes in the loop or a builder
-with its own scope per call called in one (each iteration's scope names are not followed).
+scoped one, follows the layer's name) or a layer sized by the input in a loop, a builder with its own scope
+per call called in one (each iteration's scope names are not followed). A builder called under a variable
+scope entered at each iteration (``with tf.variable_scope("block%d" % i): h = block(h, 4, is_training)``,
+``analysis.inner_scopes``) becomes one instance per iteration named after that iteration's scope,
+``Block(units=4, name="block%d" % i)``, so ``block0/fc/kernel`` keeps its TF1 name, ``net/block0/fc/kernel``.
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
@@ -235,7 +238,8 @@ class BuilderClassesRule(Rule):
             )
             return False
         paths = [program.inner_path(call) for call in builder.calls]
-        if any(paths) and "name" in init:
+        looped_scopes = [program.looped_scope(call) for call in builder.calls]
+        if (any(paths) or any(looped_scopes)) and "name" in init:
             ctx.leave(
                 RULE,
                 builder.definition.params,
@@ -298,7 +302,14 @@ class BuilderClassesRule(Rule):
             if paths[index]:
                 named = inner_keras_name(paths[index][:-1], paths[index][-1])
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
-            if named is not None:
+            entered = looped_scopes[index] if loop is not None else None
+            if entered is not None:  # each iteration's instance named after its own scope
+                values.append(kwarg("name", entered.name.deep_clone()))
+                assert caller is not None
+                instances.setdefault(caller.definition.name.value, []).extend(
+                    (name, name, builder, [*made, *built]) for name in entered.names
+                )
+            elif named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
                 if caller is not None:  # the TF1 scope path its layers are made under
                     tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
