@@ -475,6 +475,16 @@ SCOPED_CALL = "        h = block(h, is_training)"
         ),
         (
             (
+                'with tf.variable_scope("b1"):',
+                "    h = block(h, is_training)",
+                "for i in range(2):",
+                '    with tf.variable_scope("b%d" % i):',
+                SCOPED_CALL,
+            ),
+            'variable scope "b1" is entered twice in the builder (at an iteration of this loop',
+        ),
+        (
+            (
                 'with tf.variable_scope("enc"):',
                 "    for i in range(2):",
                 '        with tf.variable_scope("b%d" % i):',
@@ -492,10 +502,17 @@ def test_scopes_entered_per_iteration_that_cannot_be_proven_are_left(
     left(source, max(n for n, line in lines if "tf.variable_scope(" in line), fragment)
 
 
+UNNAMED = (
+    "a layer (`{}`) without a literal `name=` / `scope=` or not of tf.layers or slim (TF1 "
+    "numbered its name under each iteration's scope)"
+)
+
+
 @pytest.mark.parametrize(
     ("inside", "fragment"),
     [
-        ('h = tf.layers.dense(h, 4, name="fc")', "a layer made directly (`tf.layers.dense`)"),
+        ("h = tf.layers.dense(h, 4)", UNNAMED.format("tf.layers.dense")),
+        ("h = slim.fully_connected(h, 4)", UNNAMED.format("slim.fully_connected")),
         ('w = tf.get_variable("w", [4])', "a variable made with tf.get_variable / tf.Variable"),
         ("h = block(block(h, is_training), is_training)", "a second call of a builder (`block`)"),
         (
@@ -517,3 +534,58 @@ def test_what_a_scope_entered_per_iteration_holds_besides_one_builder_call_is_le
         source, 'tf.variable_scope("inner")' if "inner" in inside else inside.split("\n")[0]
     )
     left(source, at, f'{fragment} under the variable scope `"b%d" % i` entered at each iteration')
+
+
+def test_layers_named_under_a_scope_entered_per_iteration_join_its_name() -> None:
+    """TF1 named them block0/fc, block1/fc...: each iteration's Keras name is the scope's and the
+    literal joined by ``_`` (a Keras name cannot hold "/"), a slim normalizer's after it."""
+    result = migrated(
+        program(
+            "for i in range(2):",
+            '    with tf.variable_scope("block%d" % i):',
+            '        h = tf.layers.dense(h, 4, name="fc")',
+            '        h = tf.layers.batch_normalization(h, training=is_training, name="bn")',
+            *SLIM_LOOP,
+            '        with tf.variable_scope(f"s{i}"):',
+            '            h = slim.fully_connected(h, 4, scope="fc")',
+        )
+    )
+    code = result.code
+    assert (
+        "        for i in range(2):\n"
+        '            self.fc.append(tf.keras.layers.Dense(4, name=("block%d" % i) + "_fc"))\n'
+        "            self.bn.append(BatchNormalization(momentum=0.99, "
+        'epsilon=0.001, name=("block%d" % i) + "_bn"))\n'
+    ) in code, code
+    assert '(4, use_bias=False, name=f"s{i}" + "_fc"))\n' in code
+    assert 'fused_ranks=(2, 4), name=(f"s{i}" + "_fc") + "_bn"))\n' in code
+    assert (
+        "        for i in range(2):\n"
+        "            h = self.fc[i](h)\n"
+        "            h = self.bn[i](h, training=training)\n"
+    ) in code
+    assert "variable_scope" not in code
+    variables = dict(result.models[0].variables)
+    for tf1, keras in (
+        ("block0/fc/kernel", "block0_fc/kernel"),
+        ("block1/bn/moving_mean", "block1_bn/moving_mean"),
+        ("s1/fc/weights", "s1_fc/kernel"),
+        ("s0/fc/BatchNorm/moving_variance", "s0_fc_bn/moving_variance"),
+    ):
+        assert variables[tf1] == f"net/{keras}", variables
+
+
+def test_a_layer_named_per_iteration_like_another_layer_is_left() -> None:
+    """``block0_fc`` under the scope "block0" and a layer named "block0_fc" elsewhere would be one
+    Keras name for two TF1 layers."""
+    source = program(
+        'h = tf.layers.dense(h, 4, name="block0_fc")',
+        "for i in range(2):",
+        '    with tf.variable_scope("block%d" % i):',
+        '        h = tf.layers.dense(h, 4, name="fc")',
+    )
+    left(
+        source,
+        line_of(source, 'name="fc")'),
+        'layers "block0_fc" and "block0/fc" would both be named "block0_fc" in Keras',
+    )

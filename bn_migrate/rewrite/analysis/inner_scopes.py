@@ -21,11 +21,13 @@ A scope entered at each iteration of a static ``for`` loop of the builder (``ana
 pix2pix's encoder, ``for i in range(3): with tf.variable_scope("block%d" % i): h = block(h, ...)``) is
 read when it is a statement of the loop's own body, under no other inner scope, its name computed at each
 iteration from the loop variables and literals (``StaticLoop.values``) and different at each, with nothing
-but the name (``reuse`` None or False as above), and what is made under it is one call of a builder
-(``looped``): TF1 made ``block0/dense/kernel``, ``block1/dense/kernel``..., and that call's instances,
-one per iteration (BN018), are named after each iteration's scope. Anything else under such a scope
-(a layer made there directly, a variable, another scope, a function of the module that is not a builder,
-a builder with its own scope per call, a second builder call) is refused, naming it.
+but the name (``reuse`` None or False as above), and what is made under it is one call of a builder or
+tf.layers / slim layers with a literal ``name=`` / ``scope=`` (``looped``): TF1 made
+``block0/fc/kernel``, ``block1/fc/kernel``...; that call's instances, one per iteration (BN018), are named
+after each iteration's scope, and a layer ``("block%d" % i) + "_fc"`` (the layer rules), as a path is
+joined. Anything else under such a scope (a layer without a literal name, a variable, another scope, a
+function of the module that is not a builder, a builder with its own scope per call, a second builder
+call) is refused, naming it.
 """
 
 from __future__ import annotations
@@ -254,6 +256,19 @@ class _Reader:
             return
         names = loop.values(positional(call)[0].value)
         assert names is not None
+        again = next((name for name in names if (name,) in self.entered), None)
+        if again is not None:
+            self.found.refusals.append(
+                (
+                    call,
+                    f'variable scope "{again}" is entered twice in the builder (at an iteration of '
+                    "this loop and elsewhere): TF1 put both blocks' variables under one name, which "
+                    "one Keras layer per call cannot follow; not migrated",
+                )
+            )
+            self.statement(block.body, path, looped=True)
+            return
+        self.entered.update((str(name),) for name in names)
         scope = LoopedScope(block, call, loop, tuple(str(name) for name in names))
         self.found.looped.append(scope)
         self._scan_looped(scope)
@@ -290,8 +305,8 @@ class _Reader:
         return None
 
     def _scan_looped(self, scope: LoopedScope) -> None:
-        """Record the scope of every call under ``scope``; refuse all but one call of a builder
-        among what makes variables."""
+        """Record the scope of every call under ``scope``; refuse what makes variables other than one
+        call of a builder and layers named by a literal."""
         reader = self
         text = _EMPTY.code_for_node(scope.name)
         made: list[cst.Call] = []
@@ -301,7 +316,8 @@ class _Reader:
                 (
                     node,
                     f"{what} under the variable scope `{text}` entered at each iteration of its for "
-                    f"loop: only one call of a builder is migrated there; not migrated",
+                    "loop: only one call of a builder and layers named by a literal are migrated "
+                    "there; not migrated",
                 )
             )
 
@@ -330,8 +346,13 @@ class _Reader:
         target = call_target(self.aliases, call) or ""
         if target in api.TF_VARIABLE_MAKERS:
             return "a variable made with tf.get_variable / tf.Variable"
+        if _named_layer(call, target):  # named at each iteration after the scope (layer rules)
+            return None
         if target.startswith(_LAYER_PREFIXES) or target in api.SLIM_OP_ALIASES:
-            return f"a layer made directly (`{_EMPTY.code_for_node(call.func)}`)"
+            return (
+                f"a layer (`{_EMPTY.code_for_node(call.func)}`) without a literal `name=` / `scope=` "
+                "or not of tf.layers or slim (TF1 numbered its name under each iteration's scope)"
+            )
         if not (isinstance(call.func, cst.Name) and call.func.value in self.functions):
             return None
         name = call.func.value
@@ -416,20 +437,42 @@ class _Reader:
                 name = literal_string(given.value) if given is not None else None
                 if name is None:
                     return
-                path = reader.found.path_of(call)
-                joined, full = keras_name(path, name), tf1_name(path, name)
-                if seen.get(joined, full) != full:
-                    reader.found.refusals.append(
-                        (
-                            call,
-                            f'layers "{seen[joined]}" and "{full}" would both be named '
-                            f'"{joined}" in Keras (a name cannot hold "/"); not migrated',
-                        )
-                    )
-                seen.setdefault(joined, full)
+                entered = reader.found.looped_of(call)
+                paths = (
+                    [(scope,) for scope in entered.names]
+                    if entered is not None
+                    else [reader.found.path_of(call)]
+                )
+                for path in paths:
+                    reader.named(seen, call, path, name)
 
         for statement in builder.statements():
             walk(statement, Names())
+
+    def named(self, seen: dict[str, str], call: cst.Call, path: tuple[str, ...], name: str) -> None:
+        """Record the layer's joined Keras name; refuse it when another TF1 name joins the same."""
+        joined, full = keras_name(path, name), tf1_name(path, name)
+        if seen.get(joined, full) != full:
+            self.found.refusals.append(
+                (
+                    call,
+                    f'layers "{seen[joined]}" and "{full}" would both be named '
+                    f'"{joined}" in Keras (a name cannot hold "/"); not migrated',
+                )
+            )
+        seen.setdefault(joined, full)
+
+
+def _named_layer(call: cst.Call, target: str) -> bool:
+    """A tf.layers or slim layer call with a literal ``name=`` / ``scope=``: its TF1 name under a
+    scope entered per iteration is that scope's, ``/``, the literal."""
+    if target.startswith(api.TF_LAYERS + "."):
+        given = keyword(call, "name")
+    elif api.SLIM_OP_ALIASES.get(target, target) in api.SLIM_WEIGHTS:
+        given = keyword(call, "scope")
+    else:
+        return False
+    return given is not None and literal_string(given.value) is not None
 
 
 _EMPTY = cst.Module([])

@@ -26,10 +26,11 @@ or a second call of a builder under one (their names under the scope are not fol
 reason; one call of a builder under a scope is an instance named after it (BN018). A scope entered at each
 iteration of a static ``for`` loop (``for i in range(3): with tf.variable_scope("block%d" % i): h =
 block(h, ...)``) is dissolved too when its name is computed and different at each iteration and what is
-made under it is one call of a builder: each iteration's instance is named after that iteration's scope
-(``block0``, ``block1``..., BN018); a name not computed from the loop variables (pix2pix's
-``"encoder_%d" % (len(layers) + 1)``), the same name at two iterations, ``reuse=``, a layer or a variable
-made directly under it stay, with the reason.
+made under it is one call of a builder or layers named by a literal: each iteration's instance is named
+after that iteration's scope (``block0``, ``block1``..., BN018), a layer after the scope and its literal
+(``("block%d" % i) + "_fc"``: ``block0_fc``); a name not computed from the loop variables (pix2pix's
+``"encoder_%d" % (len(layers) + 1)``), the same name at two iterations, ``reuse=``, a layer without a
+literal name or a variable made under it stay, with the reason.
 
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
@@ -146,7 +147,8 @@ class VariableScopesRule(Rule):
         ctx: Context, function: str, outer: str | None, looped: LoopedScope, scope_calls: set[int]
     ) -> None:
         """A scope entered at each iteration of a static loop: the ``with`` line goes, the builder
-        instance made under it at each iteration is named after that iteration's scope (BN018)."""
+        instance made under it at each iteration is named after that iteration's scope (BN018), a
+        layer after the scope and its name joined by ``_`` (``planning.layer_calls``)."""
         for name in looped.names:
             full = f"{outer}/{name}" if outer else name
             elsewhere = _strings_naming(ctx, full, scope_calls, set())
@@ -166,7 +168,8 @@ class VariableScopesRule(Rule):
             RULE,
             looped.statement,
             f"variable scopes {listed} (one per iteration of a static for loop) inside `{function}` "
-            "dissolved: the instance made under each is named after it",
+            f"dissolved: a builder's instance made under each is named after it, a layer `{looped.names[0]}_<layer>`; "
+            "the report maps their TF1 names",
         )
 
     def _dissolve(self, ctx: Context, builder: Builder) -> None:

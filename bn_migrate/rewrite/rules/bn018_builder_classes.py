@@ -949,10 +949,9 @@ def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dic
         if ctx.program.builder_of(call) is not builder:
             continue
         target = ctx.qualify(call.func) or ""
-        path = ctx.program.inner_path(call)
         loop = ctx.program.static_loops.get(id(call))
         if target.startswith(api.TF_LAYERS + "."):
-            for name in _call_names(loop, keyword(call, "name")):
+            for path, name in _named_paths(ctx, call, loop, "name"):
                 keras = inner_keras_name(path, name)
                 if keras in found:
                     ambiguous.add(keras)
@@ -961,9 +960,24 @@ def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dic
         weights = api.SLIM_WEIGHTS.get(api.SLIM_OP_ALIASES.get(target, target))
         if weights is None:
             continue
-        for name in _call_names(loop, keyword(call, "scope")):
+        for path, name in _named_paths(ctx, call, loop, "scope"):
             _slim_names(found, ambiguous, path, name, weights)
     return {name: value for name, value in found.items() if name not in ambiguous}
+
+
+def _named_paths(
+    ctx: Context, call: cst.Call, loop: StaticLoop | None, key: str
+) -> list[tuple[tuple[str, ...], str]]:
+    """The (inner scope path, TF1 name) pairs a layer call's ``key=`` gives: under a scope entered
+    at each iteration (``analysis.inner_scopes``), each iteration's scope and the literal."""
+    names = _call_names(loop, keyword(call, key))
+    entered = ctx.program.looped_scope(call)
+    if entered is None:
+        path = ctx.program.inner_path(call)
+        return [(path, name) for name in names]
+    if len(names) != len(entered.names):
+        return []
+    return [((scope,), name) for scope, name in zip(entered.names, names, strict=True)]
 
 
 def _call_names(loop: StaticLoop | None, given: cst.Arg | None) -> list[str]:
