@@ -248,7 +248,8 @@ class _Reader:
         self, block: cst.With, call: cst.Call, path: tuple[str, ...], loop: StaticLoop
     ) -> None:
         """A scope in the body of a static ``for`` loop: read when its name is computed and its own at
-        each iteration and one builder call is made under it (the module docstring)."""
+        each iteration, entered nowhere else in the builder, and what is made under it is one builder
+        call or layers named by a literal (the module docstring)."""
         reason = self._looped_refusal(block, call, path, loop)
         if reason is not None:
             self.found.refusals.append((call, reason))
@@ -479,7 +480,6 @@ _EMPTY = cst.Module([])
 _LAYER_PREFIXES = (
     api.TF_LAYERS + ".",
     api.SLIM_LAYERS_PREFIX,
-    "tensorflow.contrib.",
     api.KERAS_LAYERS_MODULE + ".",
-)  # what makes variables under its own name: not followed under a scope entered per iteration
+)  # layers (slim's spellings qualify below contrib.layers): named otherwise under a looped scope
 _FOLLOWED = "its variables' TF1 names under the scope are not followed; not migrated"
