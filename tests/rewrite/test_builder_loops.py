@@ -381,3 +381,211 @@ def test_a_hand_written_batch_norm_called_in_a_static_loop_is_left() -> None:
     assert looped != NESTED and rewrite_source(NESTED).status is Status.CHANGED
     result = rewrite_source(looped)
     assert result.status is Status.SKIPPED and result.code == looped, result.code
+
+
+def test_a_builder_called_under_a_scope_entered_per_iteration_is_named_after_each_scope() -> None:
+    """``with tf.variable_scope("block%d" % i): h = dense_bn(...)`` made block0/fc/kernel,
+    block1/fc/kernel... in TF1: one instance per iteration, named after that iteration's scope, and the
+    ``with`` line goes (BN017); the report maps each iteration's TF1 names."""
+    helper = DENSE_BN.replace(
+        "def dense_bn(inputs, units, is_training, name)", "def dense_bn(inputs, units, is_training)"
+    ).replace("name=name", 'name="fc"')
+    result = migrated(
+        program(
+            "for i in range(1, 3):",
+            '    with tf.variable_scope("block%d" % i):',
+            "        h = dense_bn(h, 4, is_training)",
+            helpers=helper,
+        )
+    )
+    assert net_class(result.code) == (
+        "class Net(tf.keras.Model):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.dense_bn_1 = []\n"
+        "        for i in range(1, 3):\n"
+        '            self.dense_bn_1.append(DenseBn(units=4, name="block%d" % i))\n'
+        '        self.out = tf.keras.layers.Dense(1, name="out")\n'
+        "\n"
+        "    def call(self, inputs, training):\n"
+        "        h = inputs\n"
+        "        for i in range(1, 3):\n"
+        "            h = self.dense_bn_1[i - 1](h, training=training)\n"
+        "        return self.out(h)\n"
+    )
+    variables = dict(result.models[0].variables)
+    for tf1 in ("block1/fc/kernel", "block2/fc/bias", "out/kernel"):
+        assert variables[tf1] == f"net/{tf1}", variables
+    assert not any(v.startswith("fc/") for v in variables)
+    assert any(
+        s.rule == "BN017" and 'variable scopes "block1", "block2" (one per iteration' in s.message
+        for s in result.applied
+    )
+
+
+BLOCK = (
+    "def block(inputs, is_training):\n"
+    '    h = tf.layers.dense(inputs, 4, name="fc")\n'
+    "    return tf.layers.batch_normalization(h, training=is_training)\n\n\n"
+)
+SCOPED_CALL = "        h = block(h, is_training)"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            (
+                "layers = []",
+                "for i in range(2):",
+                '    with tf.variable_scope("encoder_%d" % (len(layers) + 1)):',
+                SCOPED_CALL,
+                "        layers.append(h)",
+            ),
+            'whose name `"encoder_%d" % (len(layers) + 1)` is not computed from the loop variables',
+        ),
+        (
+            ("for i in range(2):", '    with tf.variable_scope("block"):', SCOPED_CALL),
+            'whose name `"block"` is "block" at two iterations',
+        ),
+        (
+            ("for i in range(2):", '    with tf.variable_scope("b%d" % (i // 2)):', SCOPED_CALL),
+            'is "b0" at two iterations',
+        ),
+        (
+            (
+                "for i in range(2):",
+                '    with tf.variable_scope("b%d" % i, reuse=True):',
+                SCOPED_CALL,
+            ),
+            "variable scope with `reuse=` inside a builder",
+        ),
+        (
+            ("for i in range(2):", '    with tf.variable_scope("b%d" % i) as scope:', SCOPED_CALL),
+            'only `with tf.variable_scope("NAME"):` is migrated',
+        ),
+        (
+            (
+                "for i in range(2):",
+                '    with tf.variable_scope("b%d" % i):',
+                SCOPED_CALL,
+                "    break",
+            ),
+            "a loop whose iterations are not known: a `break` / `continue` in it",
+        ),
+        (
+            (
+                'with tf.variable_scope("b1"):',
+                "    h = block(h, is_training)",
+                "for i in range(2):",
+                '    with tf.variable_scope("b%d" % i):',
+                SCOPED_CALL,
+            ),
+            'variable scope "b1" is entered twice in the builder (at an iteration of this loop',
+        ),
+        (
+            (
+                'with tf.variable_scope("enc"):',
+                "    for i in range(2):",
+                '        with tf.variable_scope("b%d" % i):',
+                "    " + SCOPED_CALL,
+            ),
+            'under the inner variable scope "enc"',
+        ),
+    ],
+)
+def test_scopes_entered_per_iteration_that_cannot_be_proven_are_left(
+    body: tuple[str, ...], fragment: str
+) -> None:
+    source = program(*body, helpers=BLOCK)
+    lines = enumerate(source.split("\n"), 1)
+    left(source, max(n for n, line in lines if "tf.variable_scope(" in line), fragment)
+
+
+UNNAMED = (
+    "a layer (`{}`) without a literal `name=` / `scope=` or not of tf.layers or slim (TF1 "
+    "numbered its name under each iteration's scope)"
+)
+
+
+@pytest.mark.parametrize(
+    ("inside", "fragment"),
+    [
+        ("h = tf.layers.dense(h, 4)", UNNAMED.format("tf.layers.dense")),
+        ("h = slim.fully_connected(h, 4)", UNNAMED.format("slim.fully_connected")),
+        ('w = tf.get_variable("w", [4])', "a variable made with tf.get_variable / tf.Variable"),
+        ("h = block(block(h, is_training), is_training)", "a second call of a builder (`block`)"),
+        (
+            'with tf.variable_scope("inner"):\n                h = block(h, is_training)',
+            "a variable scope",
+        ),
+    ],
+)
+def test_what_a_scope_entered_per_iteration_holds_besides_one_builder_call_is_left(
+    inside: str, fragment: str
+) -> None:
+    source = program(
+        "for i in range(2):",
+        '    with tf.variable_scope("b%d" % i):',
+        f"        {inside}",
+        helpers=BLOCK,
+    )
+    at = line_of(
+        source, 'tf.variable_scope("inner")' if "inner" in inside else inside.split("\n")[0]
+    )
+    left(source, at, f'{fragment} under the variable scope `"b%d" % i` entered at each iteration')
+
+
+def test_layers_named_under_a_scope_entered_per_iteration_join_its_name() -> None:
+    """TF1 named them block0/fc, block1/fc...: each iteration's Keras name is the scope's and the
+    literal joined by ``_`` (a Keras name cannot hold "/"), a slim normalizer's after it."""
+    result = migrated(
+        program(
+            "for i in range(2):",
+            '    with tf.variable_scope("block%d" % i):',
+            '        h = tf.layers.dense(h, 4, name="fc")',
+            '        h = tf.layers.batch_normalization(h, training=is_training, name="bn")',
+            *SLIM_LOOP,
+            '        with tf.variable_scope(f"s{i}"):',
+            '            h = slim.fully_connected(h, 4, scope="fc")',
+        )
+    )
+    code = result.code
+    assert (
+        "        for i in range(2):\n"
+        '            self.fc.append(tf.keras.layers.Dense(4, name=("block%d" % i) + "_fc"))\n'
+        "            self.bn.append(BatchNormalization(momentum=0.99, "
+        'epsilon=0.001, name=("block%d" % i) + "_bn"))\n'
+    ) in code, code
+    assert '(4, use_bias=False, name=f"s{i}" + "_fc"))\n' in code
+    assert 'fused_ranks=(2, 4), name=(f"s{i}" + "_fc") + "_bn"))\n' in code
+    assert (
+        "        for i in range(2):\n"
+        "            h = self.fc[i](h)\n"
+        "            h = self.bn[i](h, training=training)\n"
+    ) in code
+    assert "variable_scope" not in code
+    variables = dict(result.models[0].variables)
+    for tf1, keras in (
+        ("block0/fc/kernel", "block0_fc/kernel"),
+        ("block1/bn/moving_mean", "block1_bn/moving_mean"),
+        ("s1/fc/weights", "s1_fc/kernel"),
+        ("s0/fc/BatchNorm/moving_variance", "s0_fc_bn/moving_variance"),
+    ):
+        assert variables[tf1] == f"net/{keras}", variables
+
+
+def test_a_layer_named_per_iteration_like_another_layer_is_left() -> None:
+    """``block0_fc`` under the scope "block0" and a layer named "block0_fc" elsewhere would be one
+    Keras name for two TF1 layers."""
+    source = program(
+        'h = tf.layers.dense(h, 4, name="block0_fc")',
+        "for i in range(2):",
+        '    with tf.variable_scope("block%d" % i):',
+        '        h = tf.layers.dense(h, 4, name="fc")',
+    )
+    left(
+        source,
+        line_of(source, 'name="fc")'),
+        'layers "block0_fc" and "block0/fc" would both be named "block0_fc" in Keras',
+    )

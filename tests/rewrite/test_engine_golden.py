@@ -50,6 +50,7 @@ SUPPORTED_FIXTURES = (
     "train_function",
     "nested_builders",
     "builder_loop",
+    "loop_scopes",
     "per_call_scopes",
     "gan_two_steps",
     "dcgan_wrapper",

@@ -211,10 +211,10 @@ WITH_BRANCH = TWO_LEVELS.replace(
         (
             TWO_LEVELS.replace(
                 '        with tf.variable_scope("Branch_0"):\n',
-                '        for _ in range(1):\n          with tf.variable_scope("Branch_0"):\n',
+                '        for _ in range(2):\n          with tf.variable_scope("Branch_0"):\n',
             ),
             "BN017",
-            "entered in a loop",
+            'whose name `"Branch_0"` is "Branch_0" at two iterations',
         ),
         (
             TWO_LEVELS.replace(

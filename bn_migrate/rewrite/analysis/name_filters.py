@@ -265,6 +265,8 @@ def trainable_names(
             return call, "an arg_scope gives it arguments"
         if inner is not None and inner.refusals:
             return call, f"`{builder}` has variable scopes inside it that are not read"
+        if inner is not None and inner.looped_of(call) is not None:
+            return call, "made under a variable scope entered at each iteration of a for loop"
         given = keyword(call, spec.name_arg)
         layer = literal_string(given.value if given is not None else None)
         if layer is None:

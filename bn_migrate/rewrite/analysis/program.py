@@ -42,7 +42,7 @@ from bn_migrate.rewrite.analysis.gradients import (
 from bn_migrate.rewrite.analysis.handwritten import HandwrittenBatchNorm, read_handwritten
 from bn_migrate.rewrite.analysis.held_dicts import HeldDicts, read_held_dicts
 from bn_migrate.rewrite.analysis.initializers import Initializers, read_initializers
-from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, read_inner_scopes
+from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, read_inner_scopes
 from bn_migrate.rewrite.analysis.monitored_sessions import (
     MonitoredSession,
     is_monitored,
@@ -473,7 +473,7 @@ class Program:
         for builder_name, builder in self.builders.items():
             per_call = frozenset(n for n, b in self.builders.items() if b.per_call_scope)
             inner = read_inner_scopes(
-                self.aliases, builder, functions, set(self.builders), per_call
+                self.aliases, builder, functions, set(self.builders), per_call, self.static_loops
             )
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
@@ -701,6 +701,15 @@ class Program:
             return ()
         inner = self.inner_scopes.get(definition.name.value)
         return inner.path_of(node) if inner is not None else ()
+
+    def looped_scope(self, node: cst.CSTNode) -> LoopedScope | None:
+        """The variable scope entered at each iteration of a static ``for`` loop of its builder that
+        ``node`` (a call) is made under (``analysis.inner_scopes``; None: none)."""
+        definition = self.defined_in.get(id(node))
+        if not isinstance(definition, cst.FunctionDef):
+            return None
+        inner = self.inner_scopes.get(definition.name.value)
+        return inner.looped_of(node) if inner is not None else None
 
     def builder_of(self, node: cst.Call) -> Builder | None:
         """The builder function ``node`` is written in (None: module level, or another function)."""

@@ -19,7 +19,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
-from bn_migrate.rewrite.analysis.inner_scopes import keras_name
+from bn_migrate.rewrite.analysis.inner_scopes import LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.static_loops import StaticLoop
 from bn_migrate.rewrite.analysis.syntax import (
@@ -897,6 +897,17 @@ def finish(
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
     if hoisted and not created_once(ctx, rule, site):
         return False
+    entered = ctx.program.looped_scope(site)
+    literal = None
+    if entered is not None:
+        if not hoisted:  # a builder's graph is always hoisted: said for completeness
+            ctx.leave(
+                rule, site, "layer under a variable scope of a graph built inline: not migrated"
+            )
+            return False
+        literal = _scoped_per_iteration(ctx, rule, site, call, plan, entered)
+        if literal is None:
+            return False
     scopes = ctx.program.inner_path(site)
     if scopes and not (hoisted and _named_under(ctx, rule, site, call, plan, scopes)):
         if not hoisted:
@@ -953,7 +964,11 @@ def finish(
         place = (where.start.line, where.start.column + 2 * order) if where else (0, 2 * order)
         named = any(key == "name" for key, _ in plan.kwargs)
         name = (
-            _path_object_name(ctx, plan) if scopes and named else object_name(ctx, call, plan, auto)
+            _path_object_name(ctx, plan)
+            if scopes and named
+            else layer_object_name(ctx, literal, auto)
+            if literal is not None
+            else object_name(ctx, call, plan, auto)
         )
         plan.object_name = _hoist(ctx, builder, place, name, constructor, built=built, loop=loop)
         if built:
@@ -1093,6 +1108,31 @@ def _named_under(
         return False
     plan.kwargs[at] = ("name", cst.SimpleString(quoted(keras_name(path, text))))
     return True
+
+
+def _scoped_per_iteration(
+    ctx: Context, rule: str, site: cst.Call, call: cst.Call, plan: LayerPlan, entered: LoopedScope
+) -> cst.SimpleString | None:
+    """A layer made under a variable scope entered at each iteration of a static loop
+    (``analysis.inner_scopes``, which reads only literal names there): its Keras name becomes the
+    scope's name, ``_``, its literal (``("block%d" % i) + "_fc"``), as ``_named_under`` joins a path;
+    returns the literal (None: left)."""
+    at = next((i for i, (key, _) in enumerate(plan.kwargs) if key == "name"), None)
+    source = plan.kwargs[at][1] if at is not None else None
+    given = plan.arguments(call)[source].value if isinstance(source, int) else None
+    if at is None or not isinstance(given, cst.SimpleString):
+        ctx.leave(
+            rule,
+            site,
+            "layer without a literal name under a variable scope entered at each iteration of a for "
+            "loop: TF1 numbered its name under each scope, which is not followed; not migrated",
+        )
+        return None
+    scope = ctx.module.code_for_node(entered.name)
+    atom = isinstance(entered.name, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name))
+    joined = f"{scope if atom else f'({scope})'} + {quoted('_' + str(given.evaluated_value))}"
+    plan.kwargs[at] = ("name", cst.parse_expression(joined))
+    return given
 
 
 def _path_object_name(ctx: Context, plan: LayerPlan) -> str:

@@ -23,7 +23,14 @@ not change the paths of variables made in ``__init__``), and the report maps the
 paths (BN018). A name computed at run time, ``reuse=`` or ``default_name=`` inside, a scope entered in a loop
 or twice, and ``tf.get_variable``, ``slim.repeat``, a call of a function of the module that is not a builder
 or a second call of a builder under one (their names under the scope are not followed) are left with the
-reason; one call of a builder under a scope is an instance named after it (BN018).
+reason; one call of a builder under a scope is an instance named after it (BN018). A scope entered at each
+iteration of a static ``for`` loop (``for i in range(3): with tf.variable_scope("block%d" % i): h =
+block(h, ...)``) is dissolved too when its name is computed and different at each iteration and what is
+made under it is one call of a builder or layers named by a literal: each iteration's instance is named
+after that iteration's scope (``block0``, ``block1``..., BN018), a layer after the scope and its literal
+(``("block%d" % i) + "_fc"``: ``block0_fc``); a name not computed from the loop variables (pix2pix's
+``"encoder_%d" % (len(layers) + 1)``), the same name at two iterations, ``reuse=``, a layer without a
+literal name or a variable made under it stay, with the reason.
 
 The file is left when the scope's name is written anywhere
 else in the module (``tf.trainable_variables("net")``, ``get_collection(UPDATE_OPS, "net")``): those
@@ -39,7 +46,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite.analysis.builders import Builder, scope_name
-from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, keras_name
+from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
@@ -93,7 +100,9 @@ class VariableScopesRule(Rule):
             if builder.scope is not None:
                 self._dissolve(ctx, builder)
         scope_calls = {
-            id(block.call) for inner in ctx.program.inner_scopes.values() for block in inner.blocks
+            id(call)
+            for inner in ctx.program.inner_scopes.values()
+            for call in [*(b.call for b in inner.blocks), *(b.call for b in inner.looped)]
         }
         for name, inner in ctx.program.inner_scopes.items():
             self._dissolve_inner(ctx, ctx.program.builders[name], inner, scope_calls)
@@ -130,6 +139,38 @@ class VariableScopesRule(Rule):
                 f'are named `{keras_name(block.path, "<layer>")}` (a Keras name cannot hold "/"); '
                 "the report maps their TF1 names",
             )
+        for looped in inner.looped:
+            self._dissolve_looped(ctx, function, outer, looped, scope_calls)
+
+    @staticmethod
+    def _dissolve_looped(
+        ctx: Context, function: str, outer: str | None, looped: LoopedScope, scope_calls: set[int]
+    ) -> None:
+        """A scope entered at each iteration of a static loop: the ``with`` line goes, the builder
+        instance made under it at each iteration is named after that iteration's scope (BN018), a
+        layer after the scope and its name joined by ``_`` (``planning.layer_calls``)."""
+        for name in looped.names:
+            full = f"{outer}/{name}" if outer else name
+            elsewhere = _strings_naming(ctx, full, scope_calls, set())
+            if elsewhere is not None:
+                ctx.leave(
+                    RULE,
+                    looped.call,
+                    f'variable scope "{full}" is named again at line {elsewhere}: what selects '
+                    "variables or update ops by that name would select nothing once the scope is "
+                    "gone; not migrated",
+                )
+                return
+        ctx.claim_within(looped.call)
+        ctx.edit(RULE, looped.statement, dissolved_block)
+        listed = ", ".join(f'"{name}"' for name in looped.names)
+        ctx.apply(
+            RULE,
+            looped.statement,
+            f"variable scopes {listed} (one per iteration of a static for loop) inside `{function}` "
+            f"dissolved: a builder's instance made under each is named after it, a layer `{looped.names[0]}_<layer>`; "
+            "the report maps their TF1 names",
+        )
 
     def _dissolve(self, ctx: Context, builder: Builder) -> None:
         assert builder.scope is not None

@@ -81,8 +81,11 @@ iteration, in a list the same way, its arguments computed from the loop variable
 arguments. What is not proven stays, the loop's construct named at each layer: a loop that is not static
 or not of that shape, a name not computed from the loop variables or the same in two iterations, a
 slim ``normalizer_fn`` on a layer without ``scope=`` (its normalizer, ``("conv%d" % i) + "_bn"`` for a
-scoped one, follows the layer's name) or a layer sized by the input in a loop, variable scopes in the loop or a builder
-with its own scope per call called in one (each iteration's scope names are not followed).
+scoped one, follows the layer's name) or a layer sized by the input in a loop, a builder with its own scope
+per call called in one (each iteration's scope names are not followed). A builder called under a variable
+scope entered at each iteration (``with tf.variable_scope("block%d" % i): h = block(h, 4, is_training)``,
+``analysis.inner_scopes``) becomes one instance per iteration named after that iteration's scope,
+``Block(units=4, name="block%d" % i)``, so ``block0/fc/kernel`` keeps its TF1 name, ``net/block0/fc/kernel``.
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
@@ -235,7 +238,8 @@ class BuilderClassesRule(Rule):
             )
             return False
         paths = [program.inner_path(call) for call in builder.calls]
-        if any(paths) and "name" in init:
+        looped_scopes = [program.looped_scope(call) for call in builder.calls]
+        if (any(paths) or any(looped_scopes)) and "name" in init:
             ctx.leave(
                 RULE,
                 builder.definition.params,
@@ -298,7 +302,14 @@ class BuilderClassesRule(Rule):
             if paths[index]:
                 named = inner_keras_name(paths[index][:-1], paths[index][-1])
                 named = inner_keras_name(paths[index], scopes[index]) if scopes else named
-            if named is not None:
+            entered = looped_scopes[index] if loop is not None else None
+            if entered is not None:  # each iteration's instance named after its own scope
+                values.append(kwarg("name", entered.name.deep_clone()))
+                assert caller is not None
+                instances.setdefault(caller.definition.name.value, []).extend(
+                    (name, name, builder, [*made, *built]) for name in entered.names
+                )
+            elif named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
                 if caller is not None:  # the TF1 scope path its layers are made under
                     tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
@@ -938,10 +949,9 @@ def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dic
         if ctx.program.builder_of(call) is not builder:
             continue
         target = ctx.qualify(call.func) or ""
-        path = ctx.program.inner_path(call)
         loop = ctx.program.static_loops.get(id(call))
         if target.startswith(api.TF_LAYERS + "."):
-            for name in _call_names(loop, keyword(call, "name")):
+            for path, name in _named_paths(ctx, call, loop, "name"):
                 keras = inner_keras_name(path, name)
                 if keras in found:
                     ambiguous.add(keras)
@@ -950,9 +960,24 @@ def _tf1_layer_names(ctx: Context, builder: Builder) -> dict[str, tuple[str, dic
         weights = api.SLIM_WEIGHTS.get(api.SLIM_OP_ALIASES.get(target, target))
         if weights is None:
             continue
-        for name in _call_names(loop, keyword(call, "scope")):
+        for path, name in _named_paths(ctx, call, loop, "scope"):
             _slim_names(found, ambiguous, path, name, weights)
     return {name: value for name, value in found.items() if name not in ambiguous}
+
+
+def _named_paths(
+    ctx: Context, call: cst.Call, loop: StaticLoop | None, key: str
+) -> list[tuple[tuple[str, ...], str]]:
+    """The (inner scope path, TF1 name) pairs a layer call's ``key=`` gives: under a scope entered
+    at each iteration (``analysis.inner_scopes``), each iteration's scope and the literal."""
+    names = _call_names(loop, keyword(call, key))
+    entered = ctx.program.looped_scope(call)
+    if entered is None:
+        path = ctx.program.inner_path(call)
+        return [(path, name) for name in names]
+    if len(names) != len(entered.names):
+        return []
+    return [((scope,), name) for scope, name in zip(entered.names, names, strict=True)]
 
 
 def _call_names(loop: StaticLoop | None, given: cst.Arg | None) -> list[str]:
