@@ -1311,6 +1311,24 @@ deprecated v1 op; ``_v2`` is TF2's): BN011 wraps labels that are not data in ``t
 LOSS_LABELS_STOP_GRADIENT = "tf.stop_gradient({labels})"
 FLOAT32_DTYPES = frozenset({"tensorflow.float32", "numpy.float32", "float32", "float"})
 """``dtype=`` spellings (qualified names or strings) of float32."""
+DTYPE_STRINGS: dict[str, str] = {
+    "float": "float32",
+    "float32": "float32",
+    "double": "float64",
+    "float64": "float64",
+    "half": "float16",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "uint8": "uint8",
+}
+"""A numeric placeholder's dtype written as a string (``tf.placeholder("float", ...)``) -> the
+``tf.<dtype>`` it names (``tf.as_dtype``, measured on TensorFlow 2.21: "float" is float32, "double"
+float64, "half" float16; "int" is no dtype). "bool" is not here: a training flag is read as a
+``tf.bool`` placeholder only."""
 PURE_FUNCTIONS = frozenset(
     {
         "tensorflow.cast", "tensorflow.identity", "tensorflow.stop_gradient", "tensorflow.squeeze",

@@ -68,6 +68,7 @@ TABLES_READ_ELSEWHERE = frozenset(
         "TF",  # the root every file names
         "SLIM_LAYERS_PREFIX",  # arg_scope facts (no site without an arg_scope, a name), layer specs
         "FLOAT32_DTYPES",  # dtypes read as arguments of calls of other tables' names
+        "DTYPE_STRINGS",  # string literals (a placeholder's dtype), never names
         "VARIABLE_DTYPES",
         "INITIALIZER_DTYPES",
         "OS_PATH_JOIN",  # a Saver's path (a name), in a module with a session

@@ -764,3 +764,27 @@ def test_a_train_op_read_nowhere_and_an_unnamed_fetch_are_named() -> None:
     assert unread in messages, messages
     fetch = "fetch `net.train` is not a name of the module's graph (a tensor or op bound by name)"
     assert messages.get(fetch + ": not migrated") == 20, messages
+
+
+@pytest.mark.parametrize(("written", "dtype"), [('"float"', "float32"), ("'double'", "float64")])
+def test_a_placeholder_dtype_written_as_a_string_is_its_dtype(written: str, dtype: str) -> None:
+    # tf.placeholder("float", ...) in tutorials (aymericdamien/TensorFlow-Examples, MorvanZhou): as
+    # tf.as_dtype reads it
+    spelled = "x = tf.placeholder(tf.float32, [None, 3])"
+    assert spelled in PLACEHOLDER
+    before = PLACEHOLDER.replace(spelled, f"x = tf.placeholder({written}, [None, 3])")
+    after = PLACEHOLDER_EXPECTED.replace("tf.cast(x, tf.float32)", f"tf.cast(x, tf.{dtype})")
+    assert_rewrite(before, after)
+
+
+@pytest.mark.parametrize("written", ['"int"', '"bool"', '"string"'])
+def test_a_placeholder_dtype_string_that_is_no_numeric_dtype_is_left(written: str) -> None:
+    spelled = "x = tf.placeholder(tf.float32, [None, 3])"
+    result = rewrite_source(
+        PLACEHOLDER.replace(spelled, f"x = tf.placeholder({written}, [None, 3])")
+    )
+    assert result.status is Status.SKIPPED
+    assert any(
+        site.rule == "BN005" and "nor a numeric dtype's string" in site.message
+        for site in result.left
+    ), result.left

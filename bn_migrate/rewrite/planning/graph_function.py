@@ -274,10 +274,18 @@ def graph_function(ctx: Context) -> GraphFunction:
             )
             params.append((name, default))
             if placeholder.dtype is not None and not placeholder.is_bool:
-                dtype = ctx.qualify(placeholder.dtype)
+                written = placeholder.dtype
+                named = (
+                    api.DTYPE_STRINGS.get(str(written.evaluated_value))
+                    if isinstance(written, cst.SimpleString)
+                    else None
+                )
+                dtype = api.TF + "." + named if named else ctx.qualify(written)
                 if dtype is None or not dtype.startswith(api.TF + "."):
                     ctx.leave(
-                        "BN005", placeholder.statement, "placeholder dtype is not a tf.<dtype> name"
+                        "BN005",
+                        placeholder.statement,
+                        "placeholder dtype is not a tf.<dtype> name nor a numeric dtype's string",
                     )
                     continue
                 casts.append((name, "tf." + dtype[len(api.TF) + 1 :]))
