@@ -221,3 +221,18 @@ def test_a_class_building_graph_only_in_init_says_so() -> None:
     )
     [site] = rewrite_source(source).left
     assert "class `Model` builds graph code in its `__init__` or its body:" in site.message
+
+
+def test_a_variable_made_inside_a_block_names_the_block() -> None:
+    # aymericdamien/TensorFlow-Examples' word2vec.py: the variables under `with tf.device(...)`
+    source = FIXTURE.replace(
+        "with tf.Session() as sess:",
+        'with tf.device("/cpu:0"):\n    extra = [tf.Variable(tf.zeros([3]))]\nwith tf.Session() as sess:',
+    )
+    line = source.split("\n").index("    extra = [tf.Variable(tf.zeros([3]))]") + 1
+    messages = [site.message for site in rewrite_source(source).left if site.rule == "BN014"]
+    assert messages == [
+        "`tf.Variable` not assigned to a name on its own line of the graph (after the placeholders) "
+        f'(it is inside `with tf.device("/cpu:0"):` at line {line - 1}): cannot create it once at '
+        "module level"
+    ], messages

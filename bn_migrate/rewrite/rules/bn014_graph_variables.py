@@ -52,6 +52,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
     name_references,
+    parents,
     read_names,
     single_target,
 )
@@ -184,14 +185,19 @@ class GraphVariablesRule(Rule):
                     handled.add(id(call))
                 elif self._hoist(ctx, statement, call, graph_names, builder):
                     handled.add(id(call))
+        holders: dict[int, cst.CSTNode] | None = None
         for call in makers:
             if id(call) in handled or id(call.func) in ctx.claimed:  # claimed: an earlier rule's
                 continue
+            if holders is None:
+                holders = parents(ctx.module)
+            block = _enclosing_block(ctx, call, holders)
+            where = f" (it is inside {block})" if block else ""
             ctx.leave(
                 RULE,
                 call,
                 f"`{code(ctx, call.func)}` not assigned to a name on its own line of the graph "
-                "(after the placeholders): cannot create it once at module level",
+                f"(after the placeholders){where}: cannot create it once at module level",
             )
 
     def _variable_lines(
@@ -458,3 +464,39 @@ def _string(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
         return node.evaluated_value
     return None
+
+
+_BLOCKS = (cst.With, cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try)
+
+
+def _enclosing_block(ctx: Context, node: cst.CSTNode, holders: dict[int, cst.CSTNode]) -> str:
+    """The innermost block holding ``node``, as ``with tf.device("/cpu:0"):`` (line 131), else ''."""
+    holder = holders.get(id(node))
+    while holder is not None and not isinstance(holder, _BLOCKS):
+        holder = holders.get(id(holder))
+    if holder is None:
+        return ""
+    header = _header(ctx, holder)
+    header = header if len(header) <= 60 else header[:57] + "..."
+    where = ctx.positions.get(holder)
+    return f"`{header}`" + (f" at line {where.start.line}" if where is not None else "")
+
+
+def _header(ctx: Context, block: cst.CSTNode) -> str:
+    """A block's first line as written: ``with tf.device("/cpu:0"):``, ``def net(x):``..."""
+
+    def text(node: cst.CSTNode) -> str:
+        return ctx.module.code_for_node(node).strip()
+
+    if isinstance(block, cst.With):
+        return "with " + ", ".join(text(item) for item in block.items) + ":"
+    if isinstance(block, cst.FunctionDef):
+        return f"def {block.name.value}(...):"
+    if isinstance(block, cst.ClassDef):
+        return f"class {block.name.value}:"
+    if isinstance(block, (cst.If, cst.While)):
+        keyword = "if" if isinstance(block, cst.If) else "while"
+        return f"{keyword} {text(block.test)}:"
+    if isinstance(block, cst.For):
+        return f"for {text(block.target)} in {text(block.iter)}:"
+    return "try:"
