@@ -1555,6 +1555,12 @@ TEXT_OUTPUTS: dict[str, TextOutput] = {
         others=("skipkeys", "ensure_ascii", "check_circular", "allow_nan", "indent", "separators",
                 "sort_keys"),
     ),
+    # a command line's help texts (argparse only prints them; ``argument_default`` and
+    # ``prefix_chars`` may reach parsed values: passing a text there is a use that may match names)
+    "argparse.ArgumentParser": TextOutput(
+        (0, 1, 2, 3), ("prog", "usage", "description", "epilog"), most=4,
+        others=("formatter_class", "add_help", "allow_abbrev", "exit_on_error"),
+    ),
     **{
         f"{module}.{name}": TextOutput(
             (2,), ("help", "docstring"), most=3,
@@ -1567,7 +1573,7 @@ TEXT_OUTPUTS: dict[str, TextOutput] = {
 }  # fmt: skip
 """Functions that only write out some of their arguments or use them as a file's name or mode, never
 compared with anything: a printed message, ``open``'s path and mode, what ``json.dump`` writes, a
-flag's help text (``TextOutput``)."""
+flag's help text, an ``argparse`` parser's description (``TextOutput``)."""
 FLAG_RENAMES: dict[str, OpRenameSpec] = {
     **{
         f"{FLAGS_MODULE}.{name}": OpRenameSpec(

@@ -31,6 +31,15 @@ WRITTEN_OUT = {
     "print-percent": 'print("w=%d" % 3)\n',
     "statement": '"w"\n',
     "flag-help": ('import tensorflow as tf\ntf.app.flags.DEFINE_integer("size", 3, "the width")\n'),
+    # hwalsuklee/tensorflow-generative-model-collections' main.py: `desc` then description=desc
+    "argparse-description": (
+        "import argparse\n"
+        "def parse_args():\n"
+        '    desc = "the width"\n'
+        "    parser = argparse.ArgumentParser(description=desc)\n"
+        "    return parser.parse_args()\n"
+    ),
+    "argparse-positional-usage": 'import argparse\nargparse.ArgumentParser("prog", "the width")\n',
     "local-mode": (
         'def save(path):\n    mode = "w"\n    with open(path, mode) as f:\n        pass\n'
     ),
@@ -87,6 +96,8 @@ MAY_MATCH = {
     ),
     "added-to-an-unknown-value": 'def f(x):\n    print("w" + x)\n',
     "flag-name": 'import tensorflow as tf\ntf.app.flags.DEFINE_string("w", "", "help")\n',
+    "argparse-argument-default": 'import argparse\nargparse.ArgumentParser(argument_default="w")\n',
+    "argparse-prefix-chars": 'import argparse\nargparse.ArgumentParser(prefix_chars="w")\n',
     "flag-default": 'import tensorflow as tf\ntf.app.flags.DEFINE_string("mode", "w", "help")\n',
     "local-read-by-locals": ('def save(path):\n    mode = "w"\n    print(locals())\n'),
     "local-read-by-eval": 'def save(path):\n    mode = "w"\n    print(eval("mo" + "de"))\n',
