@@ -258,6 +258,14 @@ LEFT: dict[str, tuple[tuple[tuple[str, str], ...], str, str]] = {
         "BN006",
         'var_list `d_vars`: no builder with variable scope "dis"',
     ),
+    "scope naming no builder, in place": (
+        (
+            ('TRAINABLE_VARIABLES, scope="disc")', 'TRAINABLE_VARIABLES, scope="dis")'),
+            ("var_list=d_vars)", 'var_list=tf.trainable_variables("dis"))'),
+        ),
+        "BN006",
+        'var_list written in place: no builder with variable scope "dis"',
+    ),
     "scope that is a regex (update ops)": (
         (('UPDATE_OPS, scope="disc")', 'UPDATE_OPS, scope="disc.*")'),),
         "BN004",

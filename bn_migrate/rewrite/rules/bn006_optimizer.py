@@ -809,7 +809,8 @@ class OptimizerRule(Rule):
             )
             return None
         if collection.builder is None:
-            ctx.leave(RULE, arg, f"var_list `{collection.name or 'in place'}`: {collection.reason}")
+            what = f"`{collection.name}`" if collection.name else "written in place"
+            ctx.leave(RULE, arg, f"var_list {what}: {collection.reason}")
             return None
         if collection.name is not None and collection.statement is not None:
             training.watched.add(collection.name)
