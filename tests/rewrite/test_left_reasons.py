@@ -236,3 +236,19 @@ def test_a_variable_made_inside_a_block_names_the_block() -> None:
         f'(it is inside `with tf.device("/cpu:0"):` at line {line - 1}): cannot create it once at '
         "module level"
     ], messages
+
+
+def test_placeholders_inside_a_block_name_the_block() -> None:
+    # MorvanZhou/Tensorflow-Tutorial's 406_GAN.py: the placeholders under module-level
+    # `with tf.variable_scope(...)` blocks ("declared on a line with other statements" was false)
+    lines = FIXTURE.split("\n")
+    first = next(i for i, line in enumerate(lines) if "tf.placeholder" in line)
+    last = max(i for i, line in enumerate(lines) if "tf.placeholder" in line)
+    block = ['with tf.name_scope("inputs"):'] + ["    " + line for line in lines[first : last + 1]]
+    source = "\n".join(lines[:first] + block + lines[last + 1 :])
+    messages = {s.message: s.line for s in rewrite_source(source).left if s.rule == "BN005"}
+    expected = (
+        f'placeholder declared inside `with tf.name_scope("inputs"):` (line {first + 1}): a '
+        "placeholder is migrated as a module-level line of its own"
+    )
+    assert messages == {expected: first + 2}, messages

@@ -498,3 +498,26 @@ class _AttributeWrites(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in ("setattr", "vars"):
             self.found = True
+
+
+def block_header(module: cst.Module, block: cst.CSTNode) -> str:
+    """A compound statement's first line as written, for a reason: ``with tf.device("/cpu:0"):``,
+    ``def net(...):``, ``for i in range(3):``..."""
+
+    def text(node: cst.CSTNode) -> str:
+        return module.code_for_node(node).strip()
+
+    if isinstance(block, cst.With):
+        return "with " + ", ".join(text(item) for item in block.items) + ":"
+    if isinstance(block, cst.FunctionDef):
+        return f"def {block.name.value}(...):"
+    if isinstance(block, cst.ClassDef):
+        return f"class {block.name.value}:"
+    if isinstance(block, (cst.If, cst.While)):
+        keyword = "if" if isinstance(block, cst.If) else "while"
+        return f"{keyword} {text(block.test)}:"
+    if isinstance(block, cst.For):
+        return f"for {text(block.target)} in {text(block.iter)}:"
+    if isinstance(block, cst.Try):
+        return "try:"
+    return text(block).split("\n", 1)[0]

@@ -29,7 +29,14 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
-from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, parameter_names, read_names
+from bn_migrate.rewrite.analysis.syntax import (
+    block_header,
+    call_target,
+    calls_in,
+    contains,
+    parameter_names,
+    read_names,
+)
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.graph_function import graph_function
@@ -78,8 +85,24 @@ class PlaceholderGraphRule(Rule):
         region = program.graph_region()
         if not region:
             placeholder = next(iter(program.placeholders.values()))
+            block = next(
+                (
+                    s
+                    for s in program.graph
+                    if not isinstance(s, cst.SimpleStatementLine)
+                    and contains(s, placeholder.statement)
+                ),
+                None,
+            )
+            where = ctx.positions.get(block) if block is not None else None
             ctx.leave(
-                RULE, placeholder.statement, "placeholder declared on a line with other statements"
+                RULE,
+                placeholder.statement,
+                "placeholder declared on a line with other statements"
+                if block is None
+                else f"placeholder declared inside `{block_header(ctx.module, block)}`"
+                + (f" (line {where.start.line})" if where is not None else "")
+                + ": a placeholder is migrated as a module-level line of its own",
             )
             return
         start = len(program.graph) - len(region)

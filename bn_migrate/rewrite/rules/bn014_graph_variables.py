@@ -49,6 +49,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder
 from bn_migrate.rewrite.analysis.names import assigned_names, target_names
 from bn_migrate.rewrite.analysis.syntax import (
+    block_header,
     call_target,
     keyword,
     name_references,
@@ -476,27 +477,7 @@ def _enclosing_block(ctx: Context, node: cst.CSTNode, holders: dict[int, cst.CST
         holder = holders.get(id(holder))
     if holder is None:
         return ""
-    header = _header(ctx, holder)
+    header = block_header(ctx.module, holder)
     header = header if len(header) <= 60 else header[:57] + "..."
     where = ctx.positions.get(holder)
     return f"`{header}`" + (f" at line {where.start.line}" if where is not None else "")
-
-
-def _header(ctx: Context, block: cst.CSTNode) -> str:
-    """A block's first line as written: ``with tf.device("/cpu:0"):``, ``def net(x):``..."""
-
-    def text(node: cst.CSTNode) -> str:
-        return ctx.module.code_for_node(node).strip()
-
-    if isinstance(block, cst.With):
-        return "with " + ", ".join(text(item) for item in block.items) + ":"
-    if isinstance(block, cst.FunctionDef):
-        return f"def {block.name.value}(...):"
-    if isinstance(block, cst.ClassDef):
-        return f"class {block.name.value}:"
-    if isinstance(block, (cst.If, cst.While)):
-        keyword = "if" if isinstance(block, cst.If) else "while"
-        return f"{keyword} {text(block.test)}:"
-    if isinstance(block, cst.For):
-        return f"for {text(block.target)} in {text(block.iter)}:"
-    return "try:"
