@@ -25,7 +25,14 @@ from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.program import Program
-from bn_migrate.rewrite.analysis.syntax import call_target, calls_in, is_import_line, node_positions
+from bn_migrate.rewrite.analysis.syntax import (
+    block_header,
+    call_target,
+    calls_in,
+    contains,
+    is_import_line,
+    node_positions,
+)
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
@@ -968,6 +975,33 @@ def _unclaimed_reason(
                 "before that line"
             )
     region = "in the session block" if program.in_session(reference.node) else "in the graph"
+    holder = next((s for s in ctx.module.body if contains(s, reference.node)), None)
+    span = ctx.positions.get(holder) if holder is not None else None
+    if (
+        isinstance(holder, cst.With)
+        and span is not None
+        and any(
+            call_target(program.aliases, item.item) in api.VARIABLE_SCOPES for item in holder.items
+        )
+    ):  # a module-level variable scope: its body is never read as graph code (OUTSIDE_CANONICAL_SHAPE)
+        header = block_header(ctx.module, holder)
+        header = header if len(header) <= 60 else header[:57] + "..."
+        return (
+            f"{what} inside `{header}` (line {span.start.line}): graph code in a "
+            "module-level variable scope is not read as the program's graph (a variable scope is "
+            "migrated only in a builder)"
+        )
+    if holder is program.session:  # in the session block: its own line
+        span = ctx.positions[reference.node]
+    lines = range(span.start.line, span.end.line + 1) if span is not None else range(0)
+    if any(site.line in lines and site.rule != ENGINE_RULE for site in ctx.left):
+        # a rule left its statement (or what its block holds), saying why
+        what_is_left = (
+            "its statement is"
+            if holder is program.session or isinstance(holder, cst.SimpleStatementLine)
+            else f"its block (line {lines.start}) holds what is"
+        )
+        return f"{what} {region}: {what_is_left} left with the reason given there"
     return f"{what} {region}: no rule of this version migrates it"
 
 

@@ -252,3 +252,30 @@ def test_placeholders_inside_a_block_name_the_block() -> None:
         "placeholder is migrated as a module-level line of its own"
     )
     assert messages == {expected: first + 2}, messages
+
+
+def test_a_reference_no_rule_took_names_its_block_or_its_left_statement() -> None:
+    # MorvanZhou/Tensorflow-Tutorial's 406_GAN.py: "`tf.placeholder` in the graph: no rule of this
+    # version migrates it" named no blocker
+    block = FIXTURE.replace(
+        "with tf.Session() as sess:",
+        'with tf.variable_scope("extra"):\n    extra = tf.placeholder(tf.float32)\nwith tf.Session() as sess:',
+    )
+    line = block.split("\n").index('with tf.variable_scope("extra"):') + 1
+    [site] = [s for s in rewrite_source(block).left if s.rule == "BN000" and s.line == line + 1]
+    assert site.message == (
+        f'`tf.placeholder` inside `with tf.variable_scope("extra"):` (line {line}): graph code in a '
+        "module-level variable scope is not read as the program's graph (a variable scope is "
+        "migrated only in a builder)"
+    )
+    minimize = "tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)"
+    assert minimize in FIXTURE
+    var_list = "var_list=tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope='none'))"
+    left = FIXTURE.replace(minimize, minimize[:-1] + ",\n        " + var_list)
+    reasons = [(s.rule, s.message) for s in rewrite_source(left).left]
+    assert ("BN006", "var_list selects no trainable variable (TF1 minimize() raises)") in reasons
+    block = "its block (line 24) holds what is left with the reason given there"
+    assert ("BN000", f"`tf.train.AdamOptimizer` in the graph: {block}") in reasons, reasons
+    # the session's train run is there, left because its train op is
+    run = next(n for n, line in enumerate(left.split("\n"), 1) if "sess.run([train_op" in line)
+    assert any(m.startswith(f"the session's train runs (line {run}) are left") for _, m in reasons)

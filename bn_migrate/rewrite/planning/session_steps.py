@@ -142,7 +142,8 @@ class StepsPlanner:
         for call in ctx.program.calls:
             if not self._is_run(call) or not call.args or not ctx.program.in_session(call):
                 continue
-            if set(fetch_names(call.args[0].value)) & set(ctx.train_ops):
+            ops = set(ctx.train_ops) | set(ctx.program.minimize) | set(ctx.program.gradient_ops)
+            if set(fetch_names(call.args[0].value)) & ops:
                 lines.append(ctx.positions[call].start.line)
         return sorted(set(lines))
 
