@@ -367,3 +367,14 @@ def test_a_plain_module_is_not_the_package_of_a_dotted_import(tmp_path: Path) ->
     write(tmp_path, {"p/__init__.py": "import tensorflow\n", "y.py": "from p.sub import g\n"})
     graph = ProgramGraph.build([tmp_path / "p" / "__init__.py"])
     assert [e.importer.name for e in graph.importers[tmp_path / "p" / "__init__.py"]] == ["y.py"]
+
+
+def test_a_package_folder_named_by_no_identifier_is_read_alone(tmp_path: Path) -> None:
+    # google-research/bert checked out as `google-research+bert` beside other repositories, with an
+    # `__init__.py` at its root: every sibling repository was parsed (13.7 s against 1.5 s alone)
+    write(tmp_path / "repos", {"my-bert/__init__.py": "", "my-bert/modeling.py": RESNET_MODEL})
+    write(tmp_path / "repos", {"other/train.py": "import modeling\nimport tensorflow\n"})
+    model = tmp_path / "repos" / "my-bert" / "modeling.py"
+    graph = ProgramGraph.build([model])
+    assert tmp_path / "repos" / "other" / "train.py" not in graph.facts
+    assert graph.importers.get(model, []) == []

@@ -658,7 +658,8 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
     """``files`` plus the ``*.py`` files and notebooks that may import them: their folders, and the tree of their
     top-level package (the folder above it included), at most ``_MAX_SIBLING_FILES``. When the folder above
     is one installed packages live in (``site-packages``), only the package's own tree: the other packages
-    there are libraries, not modules of the program (and reading them all would cost seconds)."""
+    there are libraries, not modules of the program (and reading them all would cost seconds); so too
+    when the package's folder is no identifier (``google-research+bert``): nothing imports it by name."""
     found: dict[Path, None] = dict.fromkeys(files)
     folders: dict[Path, bool] = {}  # folder -> walk recursively
     for path in files:
@@ -667,13 +668,15 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
         top = folder
         while (top / "__init__.py").is_file():
             top = top.parent
-        if top != folder and _is_library_folder(top):
-            package = folder
-            while package.parent != top:
-                package = package.parent
-            folders[package] = True
-        elif top != folder:
-            folders[top] = True
+        if top == folder:
+            continue
+        package = folder
+        while package.parent != top:
+            package = package.parent
+        # a package no other tree can import: installed beside other libraries, or named by no
+        # identifier (a checkout such as ``google-research+bert`` with an ``__init__.py``)
+        alone = _is_library_folder(top) or not package.name.isidentifier()
+        folders[package if alone else top] = True
     for folder, recursive in folders.items():
         for candidate in _python_files(folder, recursive):
             if len(found) >= _MAX_SIBLING_FILES:
