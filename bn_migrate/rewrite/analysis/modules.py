@@ -38,7 +38,8 @@ file's own folder first, then the folder above its top-level package, then the f
 command line; relative imports from the file's package. A name found there is a module of the program;
 the standard library and installed packages are libraries. The files that may import a file are looked
 for in its folder and its top-level package's tree (the folder above it included, except when that folder
-holds installed packages, ``site-packages``: the packages beside it are libraries).
+holds installed packages, ``site-packages``: the packages beside it are libraries, or the package's
+folder is no identifier, ``google-research+bert``: nothing imports it by name).
 A notebook is read as its code cells (``rewrite.notebook.join_cells``), its places given by cell; it
 imports from its own folder first, as Jupyter's kernel does.
 Only the standard library's ``ast`` is used: this runs over whole trees before any file is parsed with
