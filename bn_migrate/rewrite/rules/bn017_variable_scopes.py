@@ -120,15 +120,7 @@ class VariableScopesRule(Rule):
         function = builder.definition.name.value
         for block in inner.blocks:
             full = "/".join((outer, *block.path)) if outer else "/".join(block.path)
-            elsewhere = _strings_naming(ctx, full, scope_calls, set())
-            if elsewhere is not None:
-                ctx.leave(
-                    RULE,
-                    block.call,
-                    f'variable scope "{full}" is named again at line {elsewhere}: what selects '
-                    "variables or update ops by that name would select nothing once the scope is "
-                    "gone; not migrated",
-                )
+            if _named_again(ctx, block.call, full, scope_calls):
                 continue
             ctx.claim_within(block.call)
             ctx.edit(RULE, block.statement, dissolved_block)
@@ -150,16 +142,7 @@ class VariableScopesRule(Rule):
         instance made under it at each iteration is named after that iteration's scope (BN018), a
         layer after the scope and its name joined by ``_`` (``planning.layer_calls``)."""
         for name in looped.names:
-            full = f"{outer}/{name}" if outer else name
-            elsewhere = _strings_naming(ctx, full, scope_calls, set())
-            if elsewhere is not None:
-                ctx.leave(
-                    RULE,
-                    looped.call,
-                    f'variable scope "{full}" is named again at line {elsewhere}: what selects '
-                    "variables or update ops by that name would select nothing once the scope is "
-                    "gone; not migrated",
-                )
+            if _named_again(ctx, looped.call, f"{outer}/{name}" if outer else name, scope_calls):
                 return
         ctx.claim_within(looped.call)
         ctx.edit(RULE, looped.statement, dissolved_block)
@@ -312,3 +295,17 @@ def _without_args(builder: Builder, call: cst.Call, names: set[str]):  # type: i
         return updated.with_changes(args=args)
 
     return edit
+
+
+def _named_again(ctx: Context, call: cst.Call, full: str, scope_calls: set[int]) -> bool:
+    """Leave the scope ``call`` (and say True) when a string elsewhere names its path ``full``."""
+    elsewhere = _strings_naming(ctx, full, scope_calls, set())
+    if elsewhere is None:
+        return False
+    ctx.leave(
+        RULE,
+        call,
+        f'variable scope "{full}" is named again at line {elsewhere}: what selects variables or '
+        "update ops by that name would select nothing once the scope is gone; not migrated",
+    )
+    return True
