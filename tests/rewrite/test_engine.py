@@ -788,3 +788,16 @@ def test_a_placeholder_dtype_string_that_is_no_numeric_dtype_is_left(written: st
         site.rule == "BN005" and "nor a numeric dtype's string" in site.message
         for site in result.left
     ), result.left
+
+
+def test_a_graph_tensor_inside_a_call_another_rule_rewrites_is_still_read() -> None:
+    # the session-use check skips only runs (and calls holding the session) that have their own
+    # reason: `tf.to_float(h)` is BN015's, and `h` exists only inside the graph function
+    source = PLACEHOLDER.replace(
+        "        print(value)\n", "        print(value)\n        print(tf.to_float(h))\n"
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    assert [(s.rule, s.message) for s in result.left] == [
+        ("BN007", "`h` is a graph tensor used outside a session fetch")
+    ]

@@ -1068,14 +1068,13 @@ def session_use(session: str, what: str) -> str:
 
 def session_call_use(ctx: Context, session: str, handled: set[int], call: cst.Call) -> bool:
     """A call holding the session, as ``sess.X(...)`` or an argument: the reason at it, unless a run
-    was migrated or left with its own reason (then nothing in it is read again). Whether to walk into
-    the call (``cst.CSTVisitor`` style)."""
-    if id(call) in ctx.claimed:
-        return False  # a run left with its own reason, or one whose arguments are claimed
+    was migrated or left with its own reason (then nothing in it is read again), or the call holding
+    it as an argument was left with its own. Whether to walk into the call (``cst.CSTVisitor``
+    style)."""
     func = call.func
     if isinstance(func, cst.Attribute) and m.matches(func.value, m.Name(session)):
-        if id(func.value) in handled:
-            return False
+        if id(call) in ctx.claimed or id(func.value) in handled:
+            return False  # a run migrated, or left with its own reason: nothing in it is read again
         what = f"`{session}.{func.attr.value}(...)`"
         ctx.leave(
             RULE,
@@ -1088,14 +1087,18 @@ def session_call_use(ctx: Context, session: str, handled: set[int], call: cst.Ca
         return False
     for argument in call.args:
         if m.matches(argument.value, m.Name(session)) and id(argument.value) not in handled:
+            if (
+                id(call) in ctx.claimed
+            ):  # a call left with its own reason (``saver.save(sess, ...)``)
+                ctx.claimed.add(id(argument.value))
+                continue
             callee = ctx.module.code_for_node(func).strip()
             ctx.leave(
                 RULE,
                 argument.value,
                 session_use(session, f"passed to `{callee}(...)`, which may run anything in it"),
             )
-            ctx.claimed.add(id(argument.value))
-    return True
+    return True  # the other arguments are read as before (a claimed call may still hold tensors)
 
 
 def session_attribute_use(
