@@ -153,9 +153,37 @@ def model_class(
         return None
     if not model_classes.candidate(definition):
         return None
-    wrappers = frozenset(w.definition.name.value for w in read(module, aliases).found)
-    wrappers |= frozenset(_wrapper_candidates(module, aliases))
-    return model_classes.model_class(module, aliases, definition, wrappers)
+    facts = _module_facts(module, aliases)
+    key = id(definition)
+    if key not in facts.classes:
+        facts.classes[key] = model_classes.model_class(module, aliases, definition, facts.wrappers)
+    return facts.classes[key]
+
+
+@dataclass
+class _ModuleFacts:
+    """What ``model_class`` reads of one module, worked out once: the names of its wrapper classes
+    and of its classes refused as wrappers, and each class read as a model class."""
+
+    module: cst.Module
+    aliases: AliasTable
+    wrappers: frozenset[str]
+    classes: dict[int, model_classes.ModelClass | None] = field(default_factory=dict)
+
+
+_last_facts: _ModuleFacts | None = None
+
+
+def _module_facts(module: cst.Module, aliases: AliasTable) -> _ModuleFacts:
+    """The facts of ``module`` (the last module's kept, as ``trees.parse`` keeps its tree: the engine,
+    the planning and the reasons ask about one module's classes many times)."""
+    global _last_facts
+    if _last_facts is not None and _last_facts.module is module and _last_facts.aliases is aliases:
+        return _last_facts
+    names = frozenset(w.definition.name.value for w in read(module, aliases).found)
+    names |= frozenset(_wrapper_candidates(module, aliases))
+    _last_facts = _ModuleFacts(module, aliases, names)
+    return _last_facts
 
 
 def _wrapper_candidates(module: cst.Module, aliases: AliasTable) -> list[str]:

@@ -328,7 +328,25 @@ def _placeholders(
 
 
 def _instances(module: cst.Module, name: str) -> list[cst.Call]:
-    return [c for c in calls_in(module) if isinstance(c.func, cst.Name) and c.func.value == name]
+    """The calls of the bare name ``name`` in ``module``, in source order."""
+    return list(_calls_by_name(module).get(name, ()))
+
+
+_last_calls: tuple[cst.Module, dict[str, list[cst.Call]]] | None = None
+
+
+def _calls_by_name(module: cst.Module) -> dict[str, list[cst.Call]]:
+    """The calls of bare names in ``module``, by name: one walk for every class asked about (the last
+    module's kept: a merged program asks about a dozen classes, once each for several readers)."""
+    global _last_calls
+    if _last_calls is not None and _last_calls[0] is module:
+        return _last_calls[1]
+    found: dict[str, list[cst.Call]] = {}
+    for call in calls_in(module):
+        if isinstance(call.func, cst.Name):
+            found.setdefault(call.func.value, []).append(call)
+    _last_calls = (module, found)
+    return found
 
 
 def _shown(module: cst.Module, node: cst.CSTNode) -> str:
