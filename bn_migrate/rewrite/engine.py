@@ -29,9 +29,9 @@ from bn_migrate.rewrite.analysis.syntax import (
     block_header,
     call_target,
     calls_in,
-    contains,
     is_import_line,
     node_positions,
+    parents,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
@@ -648,11 +648,12 @@ def _rewrite_module(
         sessions = ctx.program.session_makers_called()
         interactive = "tensorflow.InteractiveSession" in targets
         monitored = next((t for t in targets if t in api.MONITORED_SESSIONS), None)
+        tops = _TopStatements(ctx.module)
         for reference in unclaimed:
             ctx.leave(
                 ENGINE_RULE,
                 reference.node,
-                _unclaimed_reason(ctx, reference, sessions, interactive, monitored),
+                _unclaimed_reason(ctx, reference, sessions, interactive, monitored, tops),
             )
     _leave_model_class_blockers(ctx, unclaimed)
     if ctx.left and not helpers.rewritten:  # why a helper left with the file was not written out
@@ -888,12 +889,33 @@ def _leave_model_class_blockers(ctx: Context, unclaimed: list[_Reference]) -> No
             ctx.leave(ENGINE_RULE, blocker.node, message)
 
 
+class _TopStatements:
+    """The module-level statement holding a node, from one walk of the module made on first use (the
+    reasons of a file's unclaimed references ask for many nodes)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._holders: dict[int, cst.CSTNode] | None = None
+
+    def of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if self._holders is None:
+            self._holders = parents(self.module)
+        while True:
+            holder = self._holders.get(id(node))
+            if holder is None:
+                return None
+            if holder is self.module:
+                return node
+            node = holder
+
+
 def _unclaimed_reason(
     ctx: Context,
     reference: _Reference,
     sessions: int,
     interactive: bool,
     monitored: str | None = None,
+    tops: _TopStatements | None = None,
 ) -> str:
     """Why no rule took ``reference``: the construct's own reason when the tables have one, else the
     first condition of the program's shape that does not hold, so a user knows what blocked the file."""
@@ -975,7 +997,7 @@ def _unclaimed_reason(
                 "before that line"
             )
     region = "in the session block" if program.in_session(reference.node) else "in the graph"
-    holder = next((s for s in ctx.module.body if contains(s, reference.node)), None)
+    holder = (tops or _TopStatements(ctx.module)).of(reference.node)
     span = ctx.positions.get(holder) if holder is not None else None
     if (
         isinstance(holder, cst.With)
