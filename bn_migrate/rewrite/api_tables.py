@@ -480,6 +480,10 @@ RANK_PRESERVING_FUNCTIONS = RANK_ELEMENTWISE | frozenset(
 """Layer functions whose output has the rank of their first argument (given ``RANK_ACTIVATIONS``;
 ``tf.nn.conv2d`` and the pools keep their 4-D input's rank, TF1's ``tf.matmul`` its equal-rank
 operands')."""
+RANK_FOUR_WHEN_UNKNOWN = frozenset({"tensorflow.nn.conv2d"})
+"""Functions whose output is 4-D when their input's rank is not known: ``tf.nn.conv2d`` calls the
+``Conv2D`` op, whose shape function makes an input of unknown rank 4-D (TF1's op takes nothing else; on
+TF 2.21 only an input statically known to have more dimensions goes through its batch-folding path)."""
 RANK_PRESERVING_LAYERS = RANK_PRESERVING_CLASSES | RANK_PRESERVING_FUNCTIONS
 RANK_ACTIVATIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "tensorflow.keras.layers.Dense": (("activation", 1),),

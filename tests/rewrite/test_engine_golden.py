@@ -30,6 +30,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "tf1"
 HANDWRITTEN = REPO / "tests" / "fixtures" / "handwritten"
 HANDWRITTEN_SUPPORTED = (
     "moments_ema_cond_tf1",
+    "moments_forward_stats_tf1",
 )  # hand-written BN programs the rewrite migrates (BN020)
 SUPPORTED_FIXTURES = (
     "layers_mlp_placeholder",

@@ -27,6 +27,7 @@ from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_builder_repeats
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
+    argument_of,
     becomes_class,
     flag_owners,
     parameter_owner,
@@ -400,6 +401,34 @@ class Program:
         scoped = self.scopes.defaults(call, target) or {}
         given = keyword(call, "updates_collections") or scoped.get("updates_collections")
         return given is not None and m.matches(given.value, m.Name("None"))
+
+    def handwritten_training(self) -> list[tuple[str, cst.Call]]:
+        """Each call of a hand-written batch norm (``handwritten``) with the source of the training
+        flag it passes (its default when it passes none; calls passing neither are left out, BN020
+        leaves them); a call in a builder that passes the builder's own flag parameter is given as
+        each of the builder's calls with what that call passes. Such a call applies its average in
+        ``tf.cond``'s true branch, so it moves its statistics in place in every run that reaches it
+        in training mode, an evaluation's too."""
+        found = []
+        for recipe, calls in self.handwritten.values():
+            for call in calls:
+                flag = argument_of(recipe.definition.params, call, recipe.flag)
+                site = call
+                caller = self.builder_of(call)
+                if (
+                    caller is not None
+                    and isinstance(flag, cst.Name)
+                    and flag.value in caller.parameters()
+                ):
+                    # a builder passes its own flag: each of its graph calls is such a run's site
+                    for outer in caller.calls:
+                        passed = argument_of(caller.definition.params, outer, flag.value)
+                        if passed is not None:
+                            found.append((cst.Module([]).code_for_node(passed), outer))
+                    continue
+                if flag is not None:
+                    found.append((cst.Module([]).code_for_node(flag), site))
+        return found
 
     def session_makers_called(self) -> int:
         """How many calls of the module make a session (``api.SESSION_MAKERS``), wherever they are:

@@ -260,7 +260,10 @@ class RankReader:
         if name in api.RANK_PRESERVING_FUNCTIONS and args:
             if not self._activations_keep_rank(node, name):
                 return None
-            return _tensor(self.value(args[0].value, env))
+            value = self.value(args[0].value, env)
+            if value is None and name in api.RANK_FOUR_WHEN_UNKNOWN:
+                return Shaped("tensor", 4)
+            return _tensor(value)
         if name in api.RANK_CONCAT and not _is_class(name) and args:
             return _joined(self.value(args[0].value, env))
         if isinstance(node.func, cst.Call):

@@ -183,7 +183,10 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         objects[0] = after_blank_lines(objects[0], 2 if definition else 1)
     pieces: list[cst.BaseStatement] = [*plan.module_level, *objects]
     blocks: list[cst.BaseStatement] = []
-    if plan.outputs or not plan.steps:  # with several steps, only evaluations call the whole graph
+    # with several steps, only evaluations call the whole graph; with no train step (a statistics
+    # program), only an evaluation of the whole graph does
+    stepless = not plan.after and plan.evaluations
+    if plan.outputs or (not plan.steps and not stepless):
         blocks.extend(function_source(plan))
     blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)
     blocks.extend(step_graph_source(plan, step) for step in plan.steps.values())

@@ -71,7 +71,9 @@ class StepsPlanner:
         self.handled: set[int] = set()
         self.feeds: dict[str, dict[str, cst.BaseExpression]] = {}
         self.step_seen = False
-        self.statistics_seen = False  # a forward-only statistics run was migrated
+        # a forward-only statistics run was migrated (the update ops run alone, or a hand-written
+        # batch norm's forward pass in training mode)
+        self.statistics_seen = False
         self.steps_seen: dict[str, list[str]] = {}  # several train steps: what each run returns
         # several train steps: each run of one (its call, the arguments it passes)
         self.step_runs: dict[str, list[tuple[cst.Call, list[cst.Arg]]]] = {}
@@ -598,7 +600,8 @@ class StepsPlanner:
                 "migrated",
             )
             return
-        training = next((t for t, _ in ctx.bn_training if not self._false_in(t, feed)), None)
+        sites = [*ctx.bn_training, *ctx.program.handwritten_training()]
+        training = next((t for t, _ in sites if not self._false_in(t, feed)), None)
         extra = self._calls_not_fetched(names)
         if training is None and not required and extra is not None:
             # batch norms updating in place move their statistics wherever a training-mode run
@@ -724,9 +727,12 @@ class StepsPlanner:
 
     def _updates_in_place(self) -> bool:
         """Does a batch norm of the program update its statistics in place (every training-mode run
-        reaching it moves them, evaluations too)?"""
+        reaching it moves them, evaluations too): contrib's ``updates_collections=None``, or a
+        hand-written one (its average applied in ``tf.cond``'s true branch)?"""
         program = self.ctx.program
-        return any(program.updates_in_place(c) for c in program.batch_norm_calls())
+        return bool(program.handwritten_training()) or any(
+            program.updates_in_place(c) for c in program.batch_norm_calls()
+        )
 
     def _calls_not_fetched(self, names: list[str]) -> int | None:
         """In a program with batch norms updating in place: the line of a graph statement making a
@@ -766,6 +772,10 @@ class StepsPlanner:
         frozen = self._frozen_layers(call, training_on)
         if frozen is None:
             return
+        moving = any(
+            not self._false_in(t, feed) and any(contains(s, site) for s in statements)
+            for t, site in ctx.program.handwritten_training()
+        )  # a hand-written batch norm reached in training mode: the run moves its statistics
         reads = set().union(*(read_names(s) for s in statements)) | set(names)
         params = [p for p, _ in plan.params if p in reads]
         required = self._unfed(feed, params)
@@ -814,6 +824,8 @@ class StepsPlanner:
             plan.evaluations.append(evaluation)
         if frozen:
             stateless_helper(ctx, plan)
+        if moving:
+            self.statistics_seen = True
         self._handle(call)
         ctx.claim_within(call)
         function = evaluation.name
@@ -828,6 +840,12 @@ class StepsPlanner:
                 f"; {layers} called in training mode without state updates (TF1 ran no update op "
                 "here)"
                 if frozen
+                else ""
+            )
+            + (
+                "; a hand-written batch norm in training mode moves its statistics, as TF1's "
+                "tf.cond applied its average in this run"
+                if moving
                 else ""
             ),
         )

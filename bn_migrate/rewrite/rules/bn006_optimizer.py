@@ -350,8 +350,14 @@ class OptimizerRule(Rule):
             self._plan_steps(ctx)
             return
         gradient = next(iter(program.gradient_ops.values()), None)
-        if not program.minimize and gradient is None and program.updates_run:
-            return  # forward-only: the session only runs the update ops (BN007 plans those runs)
+        if (
+            not program.minimize
+            and gradient is None
+            and (program.updates_run or program.handwritten_training())
+        ):
+            # forward-only: the session runs the update ops, or training-mode forward passes of
+            # hand-written batch norms, which move their statistics (BN007 plans those runs)
+            return
         if not program.minimize and gradient is None:
             unread = _unread_train_ops(ctx)
             ctx.leave(
@@ -362,7 +368,8 @@ class OptimizerRule(Rule):
                 if unread
                 else "no minimize(): the program trains nothing; without an optimizer, a session is "
                 "migrated only when it re-estimates BN statistics by running the update ops "
-                "(`sess.run(update_ops, feed_dict={..., is_training: True})` as a statement)",
+                "(`sess.run(update_ops, feed_dict={..., is_training: True})` as a statement) or "
+                "forward passes of hand-written batch norms in training mode",
             )
             return
         if gradient is not None:

@@ -23,8 +23,10 @@ A forward-only statistics run, ``sess.run(update_ops, feed_dict={x: batch,
 is_training: True})`` with its result discarded, calls a ``@tf.function`` of the part of the graph the BN
 layers need with training True (Keras moves the statistics in the forward pass) when every BN layer is a
 ``tf.layers`` one made before the unscoped ``UPDATE_OPS`` collection; otherwise it is left with the
-condition that failed. A program with no optimizer whose session runs such statistics runs (and
-evaluations) is migrated without a train step.
+condition that failed. A hand-written batch norm (BN020) moves its statistics in every run reaching it
+in training mode, so such an evaluation is a traced call of the part of the graph it needs (kept even when
+its value is discarded), and counts as a statistics run. A program with no optimizer whose session runs
+such statistics runs (and evaluations) is migrated without a train step.
 ``sess = tf.InteractiveSession()`` scripts are the ``sess = tf.Session()`` form: ``op.run(feed)``,
 ``tensor.eval(feed)`` and ``tf.global_variables_initializer().run()`` on names bound to the graph's
 tensors/ops are read as ``sess.run`` (``planning.interactive_session``).

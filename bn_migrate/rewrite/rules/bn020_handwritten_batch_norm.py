@@ -14,6 +14,10 @@ calls share a variable scope, where the file is left: ``tf.Variable`` ignores re
 layer is named after the call's variable scope (``bn``), as TF1 named its variables (``bn/beta``), so
 checkpoints and ``bn-migrate check`` pair them.
 
+The layer moves its statistics wherever TF1's ``tf.cond`` applied the average: in every run reaching it
+in training mode, evaluations too (BN007 plans those runs; a program whose only such runs are forward
+passes, with no optimizer, is migrated as a statistics program).
+
 Left with a reason: the input's rank unknown or not ``len(axes) + 1`` with the last axis kept (Keras
 normalizes per channel of the last axis), two calls in one scope (TF1 numbered the second's names), a
 scope whose name is not a literal at a call.
