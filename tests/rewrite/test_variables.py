@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
@@ -138,6 +140,31 @@ def test_var_list_scope_selects_free_variables_by_their_tf1_name() -> None:
     result = rewrite_source(before)
     assert result.status is Status.CHANGED, result.left
     assert "    variables = [w]\n" in result.code
+
+
+def test_a_variable_reading_a_python_constant_bound_in_the_graph_is_hoisted_after_it() -> None:
+    """``num_hidden = 64`` written among the graph statements (inside ``with graph.as_default():`` in
+    the Udacity notebooks) touches no graph tensor: BN005 keeps it at module level, so a variable
+    shaped by it is created there too (it used to be left as reading "a placeholder or graph
+    tensor")."""
+    before = program(
+        "units = 4\nw = tf.Variable(tf.ones([3, units]), name='w')\nh = tf.matmul(x, w)\n"
+    )
+    after = migrated(
+        "units = 4\n\nw = tf.Variable(tf.ones([3, units]), name='w')\n" + BN,
+        "    h = tf.matmul(x, w)\n",
+        "[w] + [v for layer in (bn,) for v in layer.trainable_variables]",
+    ).replace("np.float32)\n\nunits = 4", "np.float32)\nunits = 4")  # where the graph began
+    assert_rewrite(before, after, options=PLAIN)
+    # a name computed from a graph tensor is one: the variable is still left
+    left_by(
+        program(
+            "units = tf.shape(x)[1]\nw = tf.Variable(tf.ones([3, units]), name='w')\n"
+            "h = tf.matmul(x, w)\n"
+        ),
+        "BN014",
+        "reads `units`, a placeholder or graph tensor",
+    )
 
 
 def test_variables_that_cannot_be_hoisted_leave_the_file() -> None:
@@ -303,3 +330,47 @@ def test_placeholder_sharing_its_line_leaves_the_file() -> None:
         )
     )
     left_by(source, "BN005", "placeholder declared on a line with other statements")
+
+
+UDACITY = """import numpy as np
+import tensorflow as tf
+
+graph = tf.Graph()
+with graph.as_default():
+    x = tf.placeholder(tf.float32, [None, 4])
+    y = tf.placeholder(tf.float32, [None, 1])
+    is_training = tf.placeholder(tf.bool)
+    num_hidden = 8
+    w = tf.Variable(tf.truncated_normal([4, num_hidden]))
+    h = tf.layers.batch_normalization(tf.matmul(x, w), training=is_training, momentum=0.9)
+    w2 = tf.Variable(tf.truncated_normal([num_hidden, 1]))
+    loss = tf.reduce_mean(tf.square(tf.matmul(h, w2) - y))
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies(update_ops):
+        train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+
+np.random.seed(0)
+data = np.random.rand(16, 4).astype(np.float32)
+target = data.sum(axis=1, keepdims=True)
+with tf.Session(graph=graph) as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(4):
+        _, l = sess.run([train_op, loss], feed_dict={x: data, y: target, is_training: True})
+        print("step %d loss %.6f" % (step, l))
+"""
+
+
+@pytest.mark.slow
+def test_a_graph_block_with_a_python_constant_is_migrated_and_equivalent(tmp_path: Path) -> None:
+    """The Udacity notebooks' shape: ``num_hidden = 8`` inside ``with graph.as_default():``."""
+    from bn_migrate.check import CheckOptions, check_programs
+
+    result = rewrite_source(UDACITY)
+    assert result.status is Status.CHANGED, result.left
+    assert "\nnum_hidden = 8\n" in result.code
+    assert "w = tf.Variable(tf.random.truncated_normal([4, num_hidden]))" in result.code
+    old, new = tmp_path / "old.py", tmp_path / "new.py"
+    old.write_text(UDACITY)
+    new.write_text(result.code)
+    checked = check_programs(old, new, CheckOptions(timeout=240, old_repeats=1))
+    assert checked.verdict == "equivalent", checked.render_text()

@@ -16,8 +16,9 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import assigned_names, dotted
-from bn_migrate.rewrite.analysis.syntax import read_names
+from bn_migrate.rewrite.analysis.names import assigned_names, bound_names, dotted
+from bn_migrate.rewrite.analysis.syntax import parameter_names, read_names
+from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import (
     Context,
     Evaluation,
@@ -299,3 +300,41 @@ def graph_function(ctx: Context) -> GraphFunction:
             casts=casts,
         )
     return ctx.graph_function
+
+
+def touches_graph(ctx: Context, statement: cst.BaseStatement, graph_names: set[str]) -> bool:
+    """Does ``statement`` read a name of ``graph_names`` or name a TensorFlow symbol?"""
+    touches = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal touches
+            touches = touches or node.value in graph_names
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            nonlocal touches
+            name = ctx.qualify(node)
+            touches = touches or (name is not None and api.is_tensorflow(name))
+            walk(node.value, self)
+            return False
+
+    walk(statement, Finder())
+    return touches
+
+
+def free_names(function: cst.FunctionDef) -> set[str]:
+    """Names a function reads that it neither receives nor assigns (its globals, roughly: a name both
+    assigned and read counts as local)."""
+    received = parameter_names(function.params)
+    return read_names(function.body) - received - bound_names(function.body)
+
+
+def stays_module_level(ctx: Context, statement: cst.BaseStatement, graph_names: set[str]) -> bool:
+    """A statement of the graph region that BN005 keeps at module level rather than in the graph
+    function (``graph_names``: the placeholders and the names the region bound before it in the
+    graph): it touches no graph name and no TensorFlow symbol (``num_hidden = 64``, a data helper),
+    or it is a function reading no graph name as a global. The names it binds are not graph tensors
+    (BN014 may hoist a variable reading them)."""
+    if isinstance(statement, cst.FunctionDef) and not free_names(statement) & graph_names:
+        return True
+    return not touches_graph(ctx, statement, graph_names)

@@ -28,18 +28,19 @@ import re
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import assigned_names, bound_names
+from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.syntax import (
     block_header,
     call_target,
     calls_in,
     contains,
-    parameter_names,
-    read_names,
 )
-from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule
-from bn_migrate.rewrite.planning.graph_function import graph_function
+from bn_migrate.rewrite.planning.graph_function import (
+    free_names,
+    graph_function,
+    stays_module_level,
+)
 from bn_migrate.rewrite.planning.layer_calls import created_once, layer_object_name, module_level
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
@@ -110,7 +111,7 @@ class PlaceholderGraphRule(Rule):
         for statement in program.graph[:start]:
             if not isinstance(statement, cst.FunctionDef):
                 continue
-            tensors = _free_names(statement) & program.graph_tensor_names()
+            tensors = free_names(statement) & program.graph_tensor_names()
             if tensors:
                 ctx.leave(
                     RULE,
@@ -151,9 +152,7 @@ class PlaceholderGraphRule(Rule):
                 )
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
-            if not self._touches_graph(ctx, statement, graph_names) or (
-                isinstance(statement, cst.FunctionDef) and not _free_names(statement) & graph_names
-            ):  # a function reading no graph tensor as a global stays a module-level function
+            if stays_module_level(ctx, statement, graph_names):
                 ctx.edit(RULE, statement, _collect(plan.module_level))
                 continue
             if (
@@ -244,25 +243,6 @@ class PlaceholderGraphRule(Rule):
             spec is not None and not spec.is_function
         )
 
-    @staticmethod
-    def _touches_graph(ctx: Context, statement: cst.BaseStatement, graph_names: set[str]) -> bool:
-        touches = False
-
-        class Finder(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                nonlocal touches
-                touches = touches or node.value in graph_names
-
-            def visit_Attribute(self, node: cst.Attribute) -> bool:
-                nonlocal touches
-                name = ctx.qualify(node)
-                touches = touches or (name is not None and api.is_tensorflow(name))
-                walk(node.value, self)
-                return False
-
-        walk(statement, Finder())
-        return touches
-
 
 def _object_name(ctx: Context, constructor: cst.Call) -> str:
     """The layer's ``name=``, else Keras' auto-name for its class (``Conv2D`` -> ``conv2d``)."""
@@ -272,13 +252,6 @@ def _object_name(ctx: Context, constructor: cst.Call) -> str:
     cls = (ctx.qualify(constructor.func) or "layer").rpartition(".")[2]
     snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls)
     return layer_object_name(ctx, given, re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower())
-
-
-def _free_names(function: cst.FunctionDef) -> set[str]:
-    """Names a function reads that it neither receives nor assigns (its globals, roughly: a name both
-    assigned and read counts as local)."""
-    received = parameter_names(function.params)
-    return read_names(function.body) - received - bound_names(function.body)
 
 
 def _collect(  # type: ignore[no-untyped-def]

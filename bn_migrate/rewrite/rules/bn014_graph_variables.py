@@ -59,6 +59,7 @@ from bn_migrate.rewrite.analysis.syntax import (
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, FreeVariable, Rule
+from bn_migrate.rewrite.planning.graph_function import stays_module_level
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg, module_level
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
@@ -160,7 +161,8 @@ class GraphVariablesRule(Rule):
                 if self._hoist(ctx, statement, call, graph_names):
                     handled.add(id(call))
                 continue
-            graph_names |= assigned_names(statement)
+            if not stays_module_level(ctx, statement, graph_names):
+                graph_names |= assigned_names(statement)
         for builder in program.builders.values():
             for statement in builder.statements():
                 call = self._variable_call(ctx, statement)
