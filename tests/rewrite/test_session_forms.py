@@ -271,3 +271,50 @@ def test_a_placeholder_fed_twice_by_tensor_and_by_name_is_left() -> None:
     result = _rewrite(source)
     assert result.status is Status.SKIPPED
     assert any("feed is not a dict literal keyed by placeholders" in r for r in _reasons(result))
+
+
+def test_fetches_given_by_keyword_in_any_order() -> None:
+    """``sess.run(fetches=..., feed_dict=...)`` (either order) is ``sess.run(fetches, feed)``: the same
+    migration, and the program facts read its fetches, not its feed (a train run's update ops)."""
+    keywords = (
+        SESSION.replace(
+            "sess.run(train_op, feed_dict=feed)", "sess.run(feed_dict=feed, fetches=train_op)"
+        )
+        .replace(
+            "print(sess.run(loss, feed_dict={x: x_data, y: y_data, is_training: False}))",
+            "print(sess.run(fetches=loss, feed_dict={x: x_data, y: y_data, is_training: False}))",
+        )
+        .replace(
+            "sess.run(update_ops, feed_dict={x: x_data[step:step + 16], is_training: True})",
+            "sess.run(fetches=update_ops, feed_dict={x: x_data[step:step + 16], is_training: True})",
+        )
+        .replace(
+            "print(sess.run(loss, {x: x_data, y: y_data, is_training: False}))",
+            "print(sess.run(fetches=loss, feed_dict={x: x_data, y: y_data, is_training: False}))",
+        )
+    )
+    assert keywords.count("fetches=") == 4
+    expected = _rewrite(SESSION)
+    result = _rewrite(keywords)
+    assert expected.status is Status.CHANGED
+    assert result.status is Status.CHANGED and result.code == expected.code, _reasons(result)
+    assert "momentum=0.99" in result.code  # the update ops were seen to run with the train op
+
+
+@pytest.mark.parametrize(
+    ("run", "named"),
+    [
+        ("sess.run(train_op, feed_dict=feed, options=opts)", "`options`"),
+        ("sess.run(train_op, feed, None, meta)", "a third positional argument"),
+        ("sess.run(train_op, **kwargs)", "`**kwargs`"),
+    ],
+)
+def test_run_options_are_left_naming_the_argument(run: str, named: str) -> None:
+    source = SESSION.replace("sess.run(train_op, feed_dict=feed)", run)
+    assert source != SESSION
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any(
+        s.rule == "BN007" and f"sess.run with {named} (options/run_metadata)" in s.message
+        for s in result.left
+    ), _reasons(result)

@@ -72,6 +72,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     keyword,
     positional,
     reads_any,
+    run_fetches,
     single_target,
     small_statements,
 )
@@ -893,7 +894,8 @@ class Program:
             run = statement.value if isinstance(statement, (cst.Expr, cst.Assign)) else None
             if run is not None and _is_session_run(run, self.session_name):
                 assert isinstance(run, cst.Call)
-                fetched = set(fetch_names(run.args[0].value)) if run.args else set()
+                fetches = run_fetches(run)
+                fetched = set(fetch_names(fetches)) if fetches is not None else set()
                 if self.train_ops_with_updates & fetched or (
                     self.train_ops & fetched and self.update_ops_names & fetched
                 ):
@@ -1075,7 +1077,7 @@ class Program:
                         self.learning_phase = _truth(args[0].value)
                 if self.session_name is not None and _is_session_run(value, self.session_name):
                     assert isinstance(value, cst.Call)
-                    fetch = value.args[0].value if value.args else None
+                    fetch = run_fetches(value)
                     if isinstance(fetch, cst.Name) and fetch.value in self.update_ops_names:
                         self.updates_run = True
         for layer, parts in registered.items():

@@ -30,6 +30,31 @@ def positional(call: cst.Call) -> list[cst.Arg]:
     return [a for a in call.args if a.keyword is None and not a.star]
 
 
+RUN_ARGUMENTS = ("fetches", "feed_dict", "options", "run_metadata")
+"""``Session.run``'s parameters, in order."""
+
+
+def run_fetches(call: cst.Call) -> cst.BaseExpression | None:
+    """What a ``Session.run`` call fetches: its first positional argument, or ``fetches=`` (None:
+    neither, e.g. ``**kwargs``)."""
+    args = positional(call)
+    if args:
+        return args[0].value
+    given = keyword(call, "fetches")
+    return given.value if given is not None else None
+
+
+def run_feed(call: cst.Call) -> cst.BaseExpression | None:
+    """What a ``Session.run`` call feeds: ``feed_dict=`` or its second positional argument (the first
+    when ``fetches=`` is given by keyword)."""
+    given = keyword(call, "feed_dict")
+    if given is not None:
+        return given.value
+    args = positional(call)
+    index = 1 if keyword(call, "fetches") is None else 0
+    return args[index].value if len(args) > index else None
+
+
 def single_target(statement: cst.BaseSmallStatement) -> str | None:
     """``NAME`` of ``NAME = value``."""
     if isinstance(statement, cst.Assign) and len(statement.targets) == 1:

@@ -36,6 +36,8 @@ from bn_migrate.rewrite.analysis.syntax import (
     name_references,
     positional,
     read_names,
+    run_feed,
+    run_fetches,
     single_target,
 )
 from bn_migrate.rewrite.analysis.walks import walk
@@ -145,7 +147,8 @@ class StepsPlanner:
             if not self._is_run(call) or not call.args or not ctx.program.in_session(call):
                 continue
             ops = set(ctx.train_ops) | set(ctx.program.minimize) | set(ctx.program.gradient_ops)
-            if set(fetch_names(call.args[0].value)) & ops:
+            fetches = run_fetches(call)
+            if fetches is not None and set(fetch_names(fetches)) & ops:
                 lines.append(ctx.positions[call].start.line)
         return sorted(set(lines))
 
@@ -220,15 +223,23 @@ class StepsPlanner:
         ):  # an earlier rule rewrote this run (BN006: global step / learning rate)
             self._handle(call)
             return
-        args = positional(call)
-        feed_arg = keyword(call, "feed_dict")
-        feed_node = (
-            feed_arg.value if feed_arg is not None else (args[1].value if len(args) > 1 else None)
-        )
-        if not args or len(call.args) > (2 if feed_node is not None else 1):
-            ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
+        fetch = run_fetches(call)
+        feed_node = run_feed(call)
+        other = [
+            a.keyword.value if a.keyword is not None else "**" + code(ctx, a.value)
+            for a in call.args
+            if a.star or (a.keyword is not None and a.keyword.value not in ("fetches", "feed_dict"))
+        ]
+        if fetch is None or other or len(call.args) > (2 if feed_node is not None else 1):
+            shown = ", ".join(f"`{o}`" for o in other) or "a third positional argument"
+            ctx.leave(
+                RULE,
+                call,
+                f"sess.run with {shown} (options/run_metadata) is not migrated"
+                if fetch is not None
+                else "sess.run without its fetches: not migrated",
+            )
             return
-        fetch = args[0].value
         initializers = ctx.program.initializers
         if any(initializers.refuses(name) for name in name_references(fetch)):
             self._handle(call)  # left at the initializer's name (``planning.initializers``)
@@ -393,7 +404,7 @@ class StepsPlanner:
         """Why a run of the update ops cannot be the forward call (None when it can)."""
         ctx = self.ctx
         program = ctx.program
-        if len(names) != 1 or not isinstance(call.args[0].value, cst.Name):
+        if len(names) != 1 or not isinstance(run_fetches(call), cst.Name):
             return "it fetches more than the update ops"
         if not isinstance(statement, cst.Expr) or statement.value is not call:
             return "the update ops' result is used"
@@ -624,7 +635,8 @@ class StepsPlanner:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
             if training is not None and not required:
-                fetch = call.args[0].value
+                fetch = run_fetches(call)
+                assert fetch is not None
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetch)
             else:
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
@@ -636,7 +648,9 @@ class StepsPlanner:
             )
             return
         if is_list:
-            self._plan_multi_eval(statement, call, names, call.args[0].value, arguments)
+            fetched = run_fetches(call)
+            assert fetched is not None
+            self._plan_multi_eval(statement, call, names, fetched, arguments)
             return
         index = self.plan.add_output(names[0])
         plan = self.plan

@@ -102,6 +102,8 @@ from bn_migrate.rewrite.analysis.syntax import (
     contains,
     keyword,
     positional,
+    run_feed,
+    run_fetches,
     single_target,
     small_statements,
     spelled_names,
@@ -312,14 +314,14 @@ class _SessionPlanner:
     def _plan_run(self, statement: cst.Expr, call: cst.BaseExpression) -> None:
         ctx = self.ctx
         assert isinstance(call, cst.Call)
-        args = positional(call)
-        fetch = args[0].value if args else None
+        fetch = run_fetches(call)
         if fetch is None:
             return
-        feed = args[1].value if len(args) > 1 else None
-        feed_arg = keyword(call, "feed_dict")
-        feed = feed_arg.value if feed_arg is not None else feed
-        if len(call.args) > (2 if feed is not None else 1):
+        feed = run_feed(call)
+        if len(call.args) > (2 if feed is not None else 1) or any(
+            a.star or (a.keyword is not None and a.keyword.value not in ("fetches", "feed_dict"))
+            for a in call.args
+        ):
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
         if feed is None and runs_initializer(ctx, statement, fetch):
