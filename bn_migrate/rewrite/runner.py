@@ -384,6 +384,19 @@ def _first_two_lines(data: bytes) -> bytes:
     return data if second < 0 else data[:second]
 
 
+_PYTHON2_MESSAGES = (
+    "Missing parentheses in call to 'print'",
+    "Missing parentheses in call to 'exec'",
+    "multiple exception types must be parenthesized",
+    "leading zeros in decimal integer literals are not permitted",
+)
+"""CPython's messages for syntax only Python 2 had (``print x``, ``exec code``, ``except E, e``,
+``0777``): the file is a Python 2 program."""
+_PYTHON2_HINT = (
+    " (Python 2 syntax: convert the file to Python 3, e.g. with 2to3, then run the migration again)"
+)
+
+
 def check_python_syntax(text: str, display: str) -> None:
     """Raise SourceError (with CPython's message and place) unless the Python running bn-migrate
     parses ``text``: a file it rejects (Python 2, too many nested brackets) is reported, never
@@ -391,7 +404,8 @@ def check_python_syntax(text: str, display: str) -> None:
     try:
         trees.parse_checked(text, display)  # kept: the prefilter and the engine read this tree
     except SyntaxError as exc:
-        raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+        hint = _PYTHON2_HINT if exc.msg.startswith(_PYTHON2_MESSAGES) else ""
+        raise SourceError(f"syntax error: {exc.msg}{hint}", exc.lineno, exc.offset) from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested for Python's parser") from None
 

@@ -82,3 +82,32 @@ def test_python_s_warnings_about_a_file_are_not_errors_nor_noise(
         status, err, _ = rewrite(tmp_path, capsys, "util.py", 'import re\nr = re.compile("\\d")\n')
     assert status == 0
     assert err.splitlines() == ["0 files changed, 1 unchanged, 0 skipped, 0 failed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("print 'hello'\n", "1:1"),
+        ("exec 'x = 1'\n", "1:1"),
+        ("try:\n    pass\nexcept ValueError, error:\n    pass\n", "3:8"),
+        ("mode = 0777\n", "1:8"),
+    ],
+)
+def test_python_2_syntax_is_named_with_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, place: str
+) -> None:
+    status, err, path = rewrite(tmp_path, capsys, "old.py", text)
+    assert status == 2
+    [line] = [line for line in err.splitlines() if line.startswith(str(path))]
+    assert line.startswith(f"{path}:{place}")
+    assert line.endswith(
+        "(Python 2 syntax: convert the file to Python 3, e.g. with 2to3, then run the migration "
+        "again)"
+    )
+
+
+def test_other_syntax_errors_get_no_python_2_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err, _ = rewrite(tmp_path, capsys, "broken.py", "x = (\n")
+    assert status == 2 and "never closed" in err and "Python 2" not in err
