@@ -433,8 +433,9 @@ def _with_library_reasons(result: RewriteResult, module: cst.Module) -> RewriteR
 def _rewrite_library(driven: library.Driven, source: str, options: RewriteOptions) -> RewriteResult:
     """A library module migrated with its driver, the driver cut off after (``planning.library``)."""
     module = cst.parse_module(driven.code)
-    _, reasons = library.entries(module)
-    result = _rewrite_module(module, driven.code, options, (), library=True)
+    with walks.indexed(module):  # the driven module is a tree of its own: record it too
+        _, reasons = library.entries(module)
+        result = _rewrite_module(module, driven.code, options, (), library=True)
     left = [driven.site(site) for site in result.left]
     left += [Site(library.RULE, line, 1, message) for line, message in reasons]
     if result.status is not Status.CHANGED or left:

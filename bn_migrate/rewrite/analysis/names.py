@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.walks import walk
+from bn_migrate.rewrite.analysis.walks import subtree_fact, walk
 from bn_migrate.rewrite.api_tables import FLAGS_MODULE, canonical_name
 
 ASSIGNED_MODULES = frozenset({FLAGS_MODULE})
@@ -232,6 +232,10 @@ class _Binders(BindingCollector):
 
 def bound_names(node: cst.CSTNode) -> set[str]:
     """Every name ``node`` may (re)bind in the scope it runs in."""
+    return set(subtree_fact("bound_names", node, lambda: frozenset(_bound_names(node))))
+
+
+def _bound_names(node: cst.CSTNode) -> set[str]:
     binders = _Binders()
     walk(node, binders)
     return set(binders.bound)

@@ -11,7 +11,7 @@ from libcst.metadata import CodePosition, CodeRange
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.walks import walk
+from bn_migrate.rewrite.analysis.walks import subtree_fact, walk
 
 
 def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
@@ -169,6 +169,10 @@ def read_names(node: cst.CSTNode) -> set[str]:
 def name_references(node: cst.CSTNode) -> list[cst.Name]:
     """Every Name in ``node`` that refers to something: not ``x.<attr>``, not ``f(<keyword>=...)``, not
     a parameter's own name (its default is a reference)."""
+    return list(subtree_fact("name_references", node, lambda: tuple(_name_references(node))))
+
+
+def _name_references(node: cst.CSTNode) -> list[cst.Name]:
     found: list[cst.Name] = []
 
     class References(cst.CSTVisitor):

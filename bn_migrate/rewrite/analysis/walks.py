@@ -16,8 +16,11 @@ import bisect
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import libcst as cst
+
+T = TypeVar("T")
 
 
 class _Recorder(cst.CSTVisitor):
@@ -64,6 +67,12 @@ class TreeIndex:
             del self.start[key]
         self._places: dict[type, list[int]] | None = None  # node type -> its places, in order
         self._handled_by: dict[type, list[tuple[type, list[int]]]] = {}
+        self.facts: dict[tuple[str, int], object] = {}  # (kind, id(node)) -> a fact of that subtree
+
+    def holds(self, node: cst.CSTNode) -> bool:
+        """Is ``node`` a node of the recorded module (once)? Then it lives as long as this record."""
+        position = self.start.get(id(node))
+        return position is not None and self.order[position] is node
 
     def replay(self, node: cst.CSTNode, visitor: cst.CSTVisitor) -> bool:
         """Visit ``node``'s subtree from the record as ``node.visit(visitor)`` would; False (nothing
@@ -208,6 +217,20 @@ def indexed(module: cst.Module) -> Iterator[TreeIndex]:
         yield index
     finally:
         _ACTIVE.remove(index)
+
+
+def subtree_fact(kind: str, node: cst.CSTNode, compute: Callable[[], T]) -> T:
+    """``compute()``, a fact of ``node``'s subtree only (``kind`` names which), worked out once per
+    node of the active record: libcst trees are immutable, so the fact cannot change while the record
+    lives, and a recorded node lives as long as it (its ``id`` is not reused). A node outside the record
+    is computed each time. Callers must not change what it returns."""
+    for index in reversed(_ACTIVE):
+        if index.holds(node):
+            key = (kind, id(node))
+            if key not in index.facts:
+                index.facts[key] = compute()
+            return index.facts[key]  # type: ignore[return-value]
+    return compute()
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
