@@ -414,7 +414,6 @@ class Program:
         for recipe, calls in self.handwritten.values():
             for call in calls:
                 flag = argument_of(recipe.definition.params, call, recipe.flag)
-                site = call
                 caller = self.builder_of(call)
                 if (
                     caller is not None
@@ -428,7 +427,7 @@ class Program:
                             found.append((cst.Module([]).code_for_node(passed), outer))
                     continue
                 if flag is not None:
-                    found.append((cst.Module([]).code_for_node(flag), site))
+                    found.append((cst.Module([]).code_for_node(flag), call))
         return found
 
     def session_makers_called(self) -> int:

@@ -30,8 +30,17 @@ def positional(call: cst.Call) -> list[cst.Arg]:
     return [a for a in call.args if a.keyword is None and not a.star]
 
 
-RUN_ARGUMENTS = ("fetches", "feed_dict", "options", "run_metadata")
-"""``Session.run``'s parameters, in order."""
+def run_extra_arguments(call: cst.Call) -> list[cst.Arg]:
+    """The arguments of a ``Session.run`` call beyond its fetches and feed: ``options=``,
+    ``run_metadata=``, ``*args`` / ``**kwargs``, a third positional one."""
+    extra = [
+        a
+        for a in call.args
+        if a.star or (a.keyword is not None and a.keyword.value not in ("fetches", "feed_dict"))
+    ]
+    given = 1 if keyword(call, "fetches") is None else 0  # positionals the fetches take
+    given += 1 if keyword(call, "feed_dict") is None else 0
+    return extra + positional(call)[given:]
 
 
 def run_fetches(call: cst.Call) -> cst.BaseExpression | None:

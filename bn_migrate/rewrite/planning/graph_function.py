@@ -186,7 +186,7 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
     blocks: list[cst.BaseStatement] = []
     # with several steps, only evaluations call the whole graph; with no train step (a statistics
     # program), only an evaluation of the whole graph does
-    stepless = not plan.after and plan.evaluations
+    stepless = not plan.after and bool(plan.evaluations)
     if plan.outputs or (not plan.steps and not stepless):
         blocks.extend(function_source(plan))
     blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)

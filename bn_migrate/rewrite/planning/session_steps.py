@@ -36,6 +36,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     name_references,
     positional,
     read_names,
+    run_extra_arguments,
     run_feed,
     run_fetches,
     single_target,
@@ -225,13 +226,17 @@ class StepsPlanner:
             return
         fetch = run_fetches(call)
         feed_node = run_feed(call)
-        other = [
-            a.keyword.value if a.keyword is not None else "**" + code(ctx, a.value)
-            for a in call.args
-            if a.star or (a.keyword is not None and a.keyword.value not in ("fetches", "feed_dict"))
-        ]
-        if fetch is None or other or len(call.args) > (2 if feed_node is not None else 1):
-            shown = ", ".join(f"`{o}`" for o in other) or "a third positional argument"
+        extra = run_extra_arguments(call)
+        if fetch is None or extra:
+            named = (
+                f"`{a.keyword.value}`"
+                if a.keyword is not None
+                else f"`{a.star}{code(ctx, a.value)}`"
+                if a.star
+                else "a third positional argument"
+                for a in extra
+            )
+            shown = ", ".join(dict.fromkeys(named))
             ctx.leave(
                 RULE,
                 call,
@@ -646,6 +651,17 @@ class StepsPlanner:
             ctx.remove(
                 RULE, statement, "fetch whose result is discarded: computing it changes nothing"
             )
+            return
+        program = ctx.program
+        if not (program.minimize or program.gradient_ops) and self._updates_in_place():
+            # a statistics program: its training-mode runs call traced functions of the graph's
+            # parts; an evaluation of the same part calls the same function, not a copy of it
+            if is_list:
+                fetched = run_fetches(call)
+                assert fetched is not None
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetched)
+            else:
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments)
             return
         if is_list:
             fetched = run_fetches(call)

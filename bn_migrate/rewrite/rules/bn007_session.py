@@ -102,6 +102,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     contains,
     keyword,
     positional,
+    run_extra_arguments,
     run_feed,
     run_fetches,
     single_target,
@@ -318,10 +319,7 @@ class _SessionPlanner:
         if fetch is None:
             return
         feed = run_feed(call)
-        if len(call.args) > (2 if feed is not None else 1) or any(
-            a.star or (a.keyword is not None and a.keyword.value not in ("fetches", "feed_dict"))
-            for a in call.args
-        ):
+        if run_extra_arguments(call):
             ctx.leave(RULE, call, "sess.run with options/run_metadata is not migrated")
             return
         if feed is None and runs_initializer(ctx, statement, fetch):

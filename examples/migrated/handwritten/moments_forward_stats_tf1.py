@@ -23,14 +23,6 @@ kernel = tf.Variable(
 batch_norm = tf.keras.layers.BatchNormalization(momentum=0.5, epsilon=1e-3, moving_variance_initializer="zeros", name="bn")
 
 
-def graph(phase_train, input_image):
-    input_image = tf.cast(input_image, tf.float32)
-    conv = tf.nn.conv2d(input_image, kernel, [1, stride, stride, 1], padding="SAME")
-    conv_bn = batch_norm(conv, training=phase_train)
-    relu = tf.nn.relu(conv_bn)
-    return relu
-
-
 @tf.function
 def graph_relu(phase_train, input_image):
     input_image = tf.cast(input_image, tf.float32)
@@ -44,5 +36,5 @@ for i in range(5):
     test_image = np.random.rand(4, 8, 8, 3)
     sess_outputs = [graph_relu(input_image=test_image, phase_train=True).numpy()]
     print("step %d mean %.6f" % (i, sess_outputs[0].mean()))
-inference = graph(input_image=np.random.rand(2, 8, 8, 3), phase_train=False).numpy()
+inference = graph_relu(input_image=np.random.rand(2, 8, 8, 3), phase_train=False).numpy()
 print("inference mean %.6f" % inference.mean())
