@@ -70,7 +70,9 @@ def test_a_forward_only_statistics_program_is_migrated() -> None:
     assert "@tf.function\ndef graph_relu(phase_train, input_image):" in code
     assert "sess_outputs = [graph_relu(input_image=test_image, phase_train=True).numpy()]" in code
     # the inference-mode run calls the same traced function (no copy of it, no whole-graph `graph`)
-    assert "inference = graph_relu(input_image=np.random.rand(2, 8, 8, 3), phase_train=False)" in code
+    assert (
+        "inference = graph_relu(input_image=np.random.rand(2, 8, 8, 3), phase_train=False)" in code
+    )
     assert "def graph(" not in code and code.count("def graph_relu(") == 1
     [moving] = [
         s for s in result.applied if "hand-written batch norm in training mode" in s.message
