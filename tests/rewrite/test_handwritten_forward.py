@@ -140,3 +140,26 @@ def test_a_statistics_program_without_a_whole_graph_evaluation_has_no_graph_func
     assert result.status is Status.CHANGED, result.left
     assert "def graph(" not in result.code and "def graph_relu(" in result.code
     compile(result.code, "migrated.py", "exec")
+
+
+def test_a_flag_fed_by_an_expression_and_a_tf_layers_bn_beside_it() -> None:
+    """A training flag fed by an expression is passed as fed; a ``tf.layers`` batch norm in the same
+    forward pass, whose update ops the program never runs, keeps statistics that never move
+    (``momentum=1.0``): TF1 moved only the hand-written one (both checked EQUIVALENT by hand,
+    2026-12-04)."""
+    alternating = FORWARD.read_text().replace(
+        "phase_train.name: True}", "phase_train.name: i % 2 == 0}"
+    )
+    result = rewrite_source(alternating)
+    assert result.status is Status.CHANGED, result.left
+    assert "[graph_relu(input_image=test_image, phase_train=i % 2 == 0).numpy()]" in result.code
+    mixed = FORWARD.read_text().replace(
+        "relu = tf.nn.relu(conv_bn)",
+        'relu = tf.layers.batch_normalization(tf.nn.relu(conv_bn), training=phase_train, name="bn2")',
+    )
+    result = rewrite_source(mixed)
+    assert result.status is Status.CHANGED, result.left
+    assert 'bn2 = BatchNormalization(momentum=1.0, epsilon=0.001, name="bn2")' in result.code
+    assert (
+        'momentum=0.5, epsilon=1e-3, moving_variance_initializer="zeros", name="bn")' in result.code
+    )
