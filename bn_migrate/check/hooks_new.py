@@ -28,7 +28,7 @@ import numpy as np
 
 from bn_migrate.check.pairing import OldVariable, Pairer
 from bn_migrate.check.roles import is_model_variable, prefix_of, role_of
-from bn_migrate.check.trace import Step, Trace, VariableInfo
+from bn_migrate.check.trace import Step, Trace, VariableInfo, same_bits
 
 
 class NewRecorder:
@@ -102,7 +102,12 @@ class NewRecorder:
                 old_name = self.trace.variables[key].paired_with
                 if old_name is not None and old_name in before:
                     variable.assign(before[old_name])
-        self._before = self.snapshot()
+        before = self.snapshot()
+        last = self.trace.steps[-1].after if self.trace.steps else self.trace.initial
+        for key, value in before.items():  # unchanged since: keep one array, not two (memory)
+            if key in last and same_bits(value, last[key]):
+                before[key] = last[key]
+        self._before = before
         self._modes = {}
         self._moments = []
 

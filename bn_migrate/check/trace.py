@@ -2,9 +2,14 @@
 
 A trace is a JSON document (variables, steps, BN layer configurations, how the run ended) plus one
 ``.npz`` file of arrays: ``init/<i>`` the initial value of variable *i*, ``b<k>/<i>`` and ``a<k>/<i>``
-its value before and after training step *k*, and ``c<k>/<p>.<j>.<role>`` the batch moment (``moving_mean``
-or ``moving_variance``) that the *j*-th training-mode call of BN layer *p* (an index into the step's
-``bn_calls`` names) moved that statistic towards in step *k*.
+its value before and after training step *k*, and ``c<k>/<p>.<j>.<role>`` the batch moment
+(``moving_mean`` or ``moving_variance``) that the *j*-th training-mode call of BN layer *p* (an index into
+the step's ``bn_calls`` names) moved that statistic towards in step *k*.
+
+``b<k>/<i>`` is not written when it is, bit for bit, the value after step *k-1* (the initial value for
+*k* = 0): the step's ``before_same`` lists those *i*, and loading shares that one array. A big model's
+free-running trace is then about half the size on disk and in memory; a lockstep run's befores are the
+original's values, and stay written.
 """
 
 from __future__ import annotations
@@ -82,11 +87,21 @@ class Trace:
         for name, value in self.initial.items():
             if name in index:
                 arrays[f"init/{index[name]}"] = value
+        same: list[list[int]] = []  # per step: the variables whose before is the previous value
+        previous = self.initial
         for k, step in enumerate(self.steps):
-            for kind, values in (("b", step.before), ("a", step.after)):
-                for name, value in values.items():
-                    if name in index:
-                        arrays[f"{kind}{k}/{index[name]}"] = value
+            same.append([])
+            for name, value in step.before.items():
+                if name not in index:
+                    continue
+                if name in previous and same_bits(value, previous[name]):
+                    same[k].append(index[name])
+                else:
+                    arrays[f"b{k}/{index[name]}"] = value
+            for name, value in step.after.items():
+                if name in index:
+                    arrays[f"a{k}/{index[name]}"] = value
+            previous = step.after
             for p, prefix in enumerate(step.bn_calls):
                 for j, call in enumerate(step.bn_calls[prefix]):
                     for role, value in call.items():
@@ -96,8 +111,12 @@ class Trace:
             "status": asdict(self.status),
             "variables": [asdict(v) for v in self.variables.values()],
             "steps": [
-                {"bn_modes": s.bn_modes, "bn_calls": {p: len(c) for p, c in s.bn_calls.items()}}
-                for s in self.steps
+                {
+                    "bn_modes": s.bn_modes,
+                    "bn_calls": {p: len(c) for p, c in s.bn_calls.items()},
+                    "before_same": same[k],
+                }
+                for k, s in enumerate(self.steps)
             ],
             "bn_config": self.bn_config,
             "unapplied_averages": self.unapplied_averages,
@@ -144,6 +163,13 @@ class Trace:
                     steps[int(kind[1:])].before[name] = value
                 else:
                     steps[int(kind[1:])].after[name] = value
+        previous = initial
+        for step, described in zip(steps, meta["steps"]):
+            for i in described.get("before_same", ()):
+                step.before[names[i]] = previous[
+                    names[i]
+                ]  # one array, shared (never changed in place)
+            previous = step.after
         return cls(
             meta["side"],
             RunStatus(**meta["status"]),
@@ -153,6 +179,16 @@ class Trace:
             meta["bn_config"],
             meta.get("unapplied_averages", []),
         )
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` hold the same bits (dtype, shape and every byte: ``-0.0`` is not ``0.0``, a NaN
+    equals the same NaN)."""
+    return a is b or (
+        a.dtype == b.dtype
+        and a.shape == b.shape
+        and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -106,3 +106,32 @@ def test_a_diverging_run_never_passes_as_equal() -> None:
         "v", "v", "moving_mean", both_nan, both_nan, None, Tolerance(), Tolerance()
     )
     assert same.lock_ok and same.lock_abs == [0.0]
+
+
+def test_a_before_equal_to_the_previous_value_is_written_once(tmp_path: Path) -> None:
+    """A before that is, bit for bit, the previous after (the initial value for step 0) is not written
+    again: it comes back as that one array; a before that differs in any bit (-0.0 against 0.0) is
+    written and comes back as it was."""
+    from bn_migrate.check.trace import TRACE_NPZ
+
+    t = Trace("old", RunStatus("ok"))
+    t.variables = {"w": VariableInfo("w", (2,), "kernel", 0, True)}
+    t.initial = {"w": np.array([0.0, 1.0], F)}
+    first = np.array([0.5, 1.5], F)
+    t.steps = [
+        Step({"w": np.array([0.0, 1.0], F)}, {"w": first}),  # before == initial
+        Step({"w": first.copy()}, {"w": np.array([0.25, 2.0], F)}),  # before == previous after
+        Step({"w": np.array([0.25, 2.0], F)}, {"w": np.array([-0.0, 3.0], F)}),  # == again
+        Step({"w": np.array([0.0, 3.0], F)}, {"w": np.array([1.0, 3.0], F)}),  # 0.0 is not -0.0
+    ]
+    t.save(tmp_path)
+    with np.load(tmp_path / TRACE_NPZ) as data:
+        assert sorted(k for k in data.files if k.startswith("b")) == ["b3/0"]
+    back = Trace.load(tmp_path)
+    for mine, theirs in zip(t.steps, back.steps):
+        for values, loaded in ((mine.before, theirs.before), (mine.after, theirs.after)):
+            assert values["w"].tobytes() == loaded["w"].tobytes()
+    assert back.steps[0].before["w"] is back.initial["w"]
+    assert back.steps[2].before["w"] is back.steps[1].after["w"]
+    assert back.steps[3].before["w"] is not back.steps[2].after["w"]
+    assert [s.moved("w") for s in back.steps] == [True, True, True, True]
