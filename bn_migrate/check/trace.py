@@ -165,10 +165,8 @@ class Trace:
                     steps[int(kind[1:])].after[name] = value
         previous = initial
         for step, described in zip(steps, meta["steps"]):
-            for i in described.get("before_same", ()):
-                step.before[names[i]] = previous[
-                    names[i]
-                ]  # one array, shared (never changed in place)
+            for name in (names[i] for i in described.get("before_same", ())):
+                step.before[name] = previous[name]  # one array, shared (never changed in place)
             previous = step.after
         return cls(
             meta["side"],
@@ -184,11 +182,19 @@ class Trace:
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     """``a`` and ``b`` hold the same bits (dtype, shape and every byte: ``-0.0`` is not ``0.0``, a NaN
     equals the same NaN)."""
-    return a is b or (
-        a.dtype == b.dtype
-        and a.shape == b.shape
-        and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
-    )
+    if a is b:
+        return True
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind in "biufc" and a.dtype.itemsize in (
+        1,
+        2,
+        4,
+        8,
+    ):  # as unsigned integers: no copy
+        bits = f"u{a.dtype.itemsize}"
+        return bool(np.array_equal(a.view(bits), b.view(bits)))
+    return np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
 
 
 def _jsonable(value: Any) -> Any:

@@ -226,6 +226,7 @@ class Program:
     )  # a ``tf.data`` iterator feeding the graph (``analysis.datasets``)
     monitored: MonitoredSession | None = None  # ``analysis.monitored_sessions``
     _graph_tensors: set[str] | None = None
+    _handwritten_training: list[tuple[str, cst.Call]] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
@@ -409,8 +410,10 @@ class Program:
         leaves them); a call in a builder that passes the builder's own flag parameter is given as
         each of the builder's calls with what that call passes. Such a call applies its average in
         ``tf.cond``'s true branch, so it moves its statistics in place in every run that reaches it
-        in training mode, an evaluation's too."""
-        found = []
+        in training mode, an evaluation's too. Worked out once, when first asked."""
+        if self._handwritten_training is not None:
+            return self._handwritten_training
+        found: list[tuple[str, cst.Call]] = []
         for recipe, calls in self.handwritten.values():
             for call in calls:
                 flag = argument_of(recipe.definition.params, call, recipe.flag)
@@ -428,6 +431,7 @@ class Program:
                     continue
                 if flag is not None:
                     found.append((cst.Module([]).code_for_node(flag), call))
+        self._handwritten_training = found
         return found
 
     def session_makers_called(self) -> int:

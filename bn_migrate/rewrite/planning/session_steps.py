@@ -325,8 +325,7 @@ class StepsPlanner:
                 statement, call, names, isinstance(fetch, (cst.List, cst.Tuple)), arguments, layout
             )
         else:
-            several = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
-            self._plan_eval_run(statement, call, names, several, feed, arguments, required)
+            self._plan_eval_run(statement, call, names, fetch, feed, arguments, required)
 
     def _plan_statistics_run(
         self,
@@ -593,12 +592,13 @@ class StepsPlanner:
         statement: cst.BaseSmallStatement | None,
         call: cst.Call,
         names: list[str],
-        is_list: bool,
+        fetch: cst.BaseExpression,
         feed: dict[str, cst.BaseExpression],
         arguments: list[cst.Arg],
         required: list[str],
     ) -> None:
         ctx = self.ctx
+        is_list = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
         outside = [name for name in names if name not in ctx.graph_names]
         if outside:
             ctx.leave(RULE, call, f"evaluation fetch of `{outside[0]}`, which is not in the graph")
@@ -640,8 +640,6 @@ class StepsPlanner:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
                 return
             if training is not None and not required:
-                fetch = run_fetches(call)
-                assert fetch is not None
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetch)
             else:
                 ctx.leave(RULE, call, f"run that does not feed {', '.join(required)}: not migrated")
@@ -657,16 +655,12 @@ class StepsPlanner:
             # a statistics program: its training-mode runs call traced functions of the graph's
             # parts; an evaluation of the same part calls the same function, not a copy of it
             if is_list:
-                fetched = run_fetches(call)
-                assert fetched is not None
-                self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetched)
+                self._plan_sliced_eval(statement, call, names[0], feed, arguments, names, fetch)
             else:
                 self._plan_sliced_eval(statement, call, names[0], feed, arguments)
             return
         if is_list:
-            fetched = run_fetches(call)
-            assert fetched is not None
-            self._plan_multi_eval(statement, call, names, fetched, arguments)
+            self._plan_multi_eval(statement, call, names, fetch, arguments)
             return
         index = self.plan.add_output(names[0])
         plan = self.plan
