@@ -31,7 +31,7 @@ from bn_migrate.check.options import CheckOptions
 from bn_migrate.check.race_report import judged_note, rejected_note
 from bn_migrate.check.races import RaceJudgement, judge
 from bn_migrate.check.result import CheckResult, Diagnosis, LayerRow, RunInfo
-from bn_migrate.check.roles import BN_STAT_ROLES, bn_layers, prefix_of
+from bn_migrate.check.roles import AVERAGE, BN_STAT_ROLES, bn_layers, prefix_of
 from bn_migrate.check.runner import rounding_variant
 from bn_migrate.check.trace import Step, Trace
 
@@ -148,6 +148,8 @@ class Analysis:
         # :mod:`bn_migrate.check.races` judges (filled by ``_race_layers``), and its judgements.
         self.race_layers: dict[str, float] = {}
         self.race_judgements: dict[str, dict[tuple[str, int], RaceJudgement]] = {}
+        # OLD weight averages (``<variable>/ExponentialMovingAverage``) NEW keeps no counterpart of.
+        self.lost_averages: list[str] = []
 
     # -- entry -----------------------------------------------------------------------------------
     def run(self) -> CheckResult:
@@ -175,6 +177,7 @@ class Analysis:
         self._note_races(bn)
         self._layers(bn, comparisons)
         self._note_noise_biases(comparisons)
+        self._note_weight_averages(comparisons)
         self._diagnose(bn, comparisons)
         self._decide(comparisons)
         return r
@@ -242,6 +245,56 @@ class Analysis:
                     "no batch-norm layer with moving statistics in OLD: it " + text[4:]
                 )
 
+    def _note_weight_averages(self, comparisons: dict[str, VariableComparison]) -> None:
+        """OLD's weight averages: kept by NEW (a note), lost (``weight-averages-lost``), or kept but moving
+        otherwise while the weights they average agree (``weight-averages-differ``)."""
+        averages = self.old.weight_averages
+        if not averages:
+            return
+        first = next(iter(averages.values()))
+        how = (
+            f"{first.get('source')} (decay "
+            + ("unknown" if first.get("decay") is None else f"{first['decay']:g}")
+            + (", capped by num_updates" if first.get("num_updates") else "")
+            + ")"
+        )
+        if self.lost_averages:
+            names = self.lost_averages
+            self.result.diagnoses.append(
+                Diagnosis(
+                    Cause.WEIGHT_AVERAGES_LOST,
+                    f"OLD keeps an average of {len(names)} model variable(s) by {how} "
+                    f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}) that NEW does not "
+                    "keep: the averaged weights (what an evaluation or export restores, e.g. through "
+                    "variables_to_restore()) are lost",
+                    None,
+                    {"averages": names},
+                )
+            )
+        kept = [c for n, c in comparisons.items() if c.old in averages]
+        if kept:
+            self.result.notes.append(
+                f"{len(kept)} weight average(s) of OLD, by {how}, compared step by step with NEW's"
+            )
+        bad = [c for c in kept if self.judged_bad(c)]
+        weights_bad = [
+            c
+            for c in comparisons.values()
+            if c.old in {a["variable"] for a in averages.values()} and self.judged_bad(c)
+        ]
+        if bad and not weights_bad:
+            worst = max(bad, key=lambda c: max(c.lock_abs or c.free_abs, default=0.0))
+            self.result.diagnoses.append(
+                Diagnosis(
+                    Cause.WEIGHT_AVERAGES_DIFFER,
+                    f"{len(bad)} weight average(s) differ from step {worst.first_bad_step} (worst "
+                    f"{worst.new}) while the weights they average agree: the decay (OLD: {how}), its "
+                    "num_updates cap, or the order of the average and the optimizer's update differ",
+                    None,
+                    {"averages": [c.new for c in bad], "first_step": worst.first_bad_step},
+                )
+            )
+
     def _note_hand_written(self, bn: list[BnPair]) -> None:
         for pair in bn:
             cfg = self.old.bn_config.get(pair.old, {})
@@ -272,6 +325,9 @@ class Analysis:
             if name in self.new_of_old:
                 continue
             if info.role in ("gamma", "beta") and prefix_of(name) in old_bn_prefixes:
+                continue
+            if info.role == AVERAGE and name in self.old.weight_averages:
+                self.lost_averages.append(name)  # a difference, said by _note_lost_averages
                 continue
             problems.append(
                 f"OLD {name} ({info.role}, shape {list(info.shape)}): no NEW variable with that role and shape"
@@ -682,6 +738,8 @@ class Analysis:
             Cause.SCALE_DEFAULT_CHANGED,
             Cause.CENTER_DEFAULT_CHANGED,
             Cause.UPDATES_NEVER_RAN,
+            Cause.WEIGHT_AVERAGES_LOST,
+            Cause.WEIGHT_AVERAGES_DIFFER,
         }
         if any(self.judged_bad(c) for c in comparisons.values()) or r.causes & structural:
             r.verdict = "different"

@@ -269,7 +269,11 @@ def diagnose_global(
     stat_names = {p.new_vars[s] for p in bn for s in BN_STAT_ROLES}
     layer_causes = {d.cause for d in an.result.diagnoses}
     bad_stats = [c for n, c in comparisons.items() if n in stat_names and an.judged_bad(c)]
-    bad_other = [c for n, c in comparisons.items() if n not in stat_names and an.judged_bad(c)]
+    bad_other = [
+        c
+        for n, c in comparisons.items()
+        if n not in stat_names and c.old not in an.old.weight_averages and an.judged_bad(c)
+    ]  # a weight average that differs is said by weight-averages-differ (analysis)
     explained = layer_causes & {
         Cause.INFERENCE_MODE,
         Cause.UPDATES_NEVER_RAN,

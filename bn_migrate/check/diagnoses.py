@@ -72,6 +72,16 @@ class Cause(str, Enum):
     """The original creates a ``tf.train.ExponentialMovingAverage`` but never applies it: it keeps no moving
     statistics and normalizes with batch statistics only."""
 
+    WEIGHT_AVERAGES_LOST = "weight-averages-lost"
+    """The original keeps an ``ExponentialMovingAverage`` of model variables (``ema.apply(
+    tf.trainable_variables())`` after the optimizer: the averaged weights an evaluation or export restores)
+    that the migration does not keep."""
+
+    WEIGHT_AVERAGES_DIFFER = "weight-averages-differ"
+    """Both sides keep weight averages but, from the same values (lockstep), they move differently while
+    the weights they average agree: the decay, its ``num_updates`` cap or the order of the average and
+    the optimizer's update differ."""
+
     EPSILON_CHANGED = "epsilon-changed"
     """The BN layers add different epsilons to the variance before normalizing (e.g. 1e-3 vs 1e-5)."""
 

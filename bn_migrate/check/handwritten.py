@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bn_migrate.check.roles import BN_STAT_ROLES, clean_name, prefix_of, role_of
+from bn_migrate.check.roles import (
+    AVERAGE,
+    AVERAGE_COMPONENT,
+    BN_STAT_ROLES,
+    OTHER,
+    clean_name,
+    prefix_of,
+    role_of,
+)
 from bn_migrate.check.trace import Trace
 
 _PASS_THROUGH = ("Squeeze", "Identity")
@@ -300,12 +308,33 @@ class HandwrittenStats:
                 target = variable_op(op.inputs[0])
                 if target is not None and batch_moment(op.inputs[1]) is not None:
                     assigned.setdefault(target.name, op.inputs[1])
+        trainable = {
+            clean_name(v.name)
+            for v in graph.get_collection(self.tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+        }
         for average in waiting:
             shadow, source, how = average
             self._averaged_variables.remove(average)
             if source.name in assigned:
                 with contextlib.suppress(Exception):
                     self._record(shadow, assigned[source.name], how)
+            elif source.name in trainable or role_of(source.name) not in (OTHER, AVERAGE):
+                self._record_weight_average(graph, shadow, source, how)
+
+    def _record_weight_average(self, graph: Any, shadow: Any, source: Any, how: _Average) -> None:
+        """An average of a model variable (``ema.apply(tf.trainable_variables())``, facenet's and the
+        CIFAR-10 tutorial's weight averages): a model variable itself, under the name TF1 gives it by
+        default, ``<variable>/ExponentialMovingAverage``, which the migration must keep."""
+        key = f"{clean_name(source.name)}/{AVERAGE_COMPONENT}"
+        self.aliases[(id(graph), shadow.name)] = key
+        self.trace.weight_averages[key] = {
+            "variable": clean_name(source.name),
+            "name": clean_name(shadow.name),
+            "decay": how.decay,
+            "num_updates": how.num_updates,
+            "zero_debias": how.zero_debias,
+            "source": how.source,
+        }
 
     def on_normalize(self, mean: Any, offset: Any, scale: Any, epsilon: Any) -> None:
         mean_op = moments_feeding(mean)

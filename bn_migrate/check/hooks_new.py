@@ -1,8 +1,9 @@
 """Hooks for the TF2 side: align a TF2 / Keras 3 program with the TF1 run and record its training steps.
 
 * Variable creation (Keras 3 variables, and plain ``tf.Variable`` through a variable creator scope): each
-  model variable is paired with a TF1 variable (:mod:`bn_migrate.check.pairing`) and starts from that
-  variable's initial value. Variables an optimizer creates are not model variables.
+  model variable (and each ``<variable>/ExponentialMovingAverage`` of one: a weight average) is paired
+  with a TF1 variable (:mod:`bn_migrate.check.pairing`) and starts from that variable's initial value.
+  Variables an optimizer creates are not model variables.
 * Step detection, only while executing eagerly: an outermost call of a ``tf.function``, a top-level
   Keras layer/model call, an optimizer's ``apply_gradients``; in an eager custom loop, a step opens when
   a top-level ``tf.GradientTape`` is entered and closes after the next ``apply_gradients``. A candidate
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bn_migrate.check.pairing import OldVariable, Pairer
-from bn_migrate.check.roles import is_model_variable, prefix_of, role_of
+from bn_migrate.check.roles import AVERAGE, clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo, same_bits
 
 
@@ -61,6 +62,13 @@ class NewRecorder:
             n += 1
         return f"{name}_{n}"
 
+    def tracks(self, name: str, trainable: bool) -> bool:
+        """A model variable, or the ``ExponentialMovingAverage`` shadow of one (a weight average,
+        ``dense/kernel/ExponentialMovingAverage``, made after its variable)."""
+        if is_model_variable(name, trainable):
+            return True
+        return role_of(name) == AVERAGE and clean_name(prefix_of(name)) in self.trace.variables
+
     def on_create(
         self, name: str, shape: tuple[int, ...], trainable: bool
     ) -> tuple[str, np.ndarray | None]:
@@ -84,7 +92,10 @@ class NewRecorder:
             self.trace.initial[key] = np.array(initial)
             return
         with contextlib.suppress(Exception), self.tf.init_scope():
-            self.trace.initial[key] = np.array(variable.numpy())
+            value = np.array(variable.numpy())
+            # a variable made while a tf.function is first traced holds no value until its first call
+            if value.shape == tuple(self.trace.variables[key].shape):
+                self.trace.initial[key] = value
 
     def snapshot(self) -> dict[str, np.ndarray]:
         values = {}
@@ -234,11 +245,13 @@ class NewRecorder:
             name = kwargs.get("name") or "Variable"
             trainable = kwargs.get("trainable")
             trainable = True if trainable is None else bool(trainable)
-            if not is_model_variable(name, trainable):
+            if not recorder.tracks(name, trainable):
                 return next_creator(**kwargs)
             init = kwargs.get("initial_value")
             shape = _shape_of(init() if callable(init) else init, kwargs.get("shape"))
             key, value = recorder.on_create(name, shape, trainable)
+            if role_of(name) == AVERAGE:
+                value = None  # where a weight average starts is the migration's own (compared with OLD's)
             if value is not None:
                 kwargs["initial_value"] = value
             variable = next_creator(**kwargs)
@@ -263,7 +276,7 @@ class NewRecorder:
         def _initialize(variable: Any, value: Any) -> None:
             recorder._local.in_keras = True
             try:
-                if in_optimizer() or not is_model_variable(variable.path, bool(variable.trainable)):
+                if in_optimizer() or not recorder.tracks(variable.path, bool(variable.trainable)):
                     orig(variable, value)
                     return
                 shape = getattr(variable, "_shape", None)

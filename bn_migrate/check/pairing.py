@@ -11,6 +11,9 @@ of preference, with an unconsumed old variable of the same role and shape that
 
 A BN parameter whose new layer is already paired never borrows from another old layer.
 
+A weight average (``dense/kernel/ExponentialMovingAverage``, role ``average``) pairs with the old average
+of the old variable its own variable is paired with, and with nothing else.
+
 A weight whose name gives no role on one side (``tf.get_variable("w1", ...)``, role ``other``) and a role on
 the other (a Keras ``kernel``) pairs only when shape and order within one layer decide: the same path, or
 the only such variable of that shape in the layer of the same path (DCGAN's ``d_h0_lin/Matrix`` and
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bn_migrate.check.roles import BN_ROLES, OTHER, path_matches, prefix_of, role_of
+from bn_migrate.check.roles import AVERAGE, BN_ROLES, OTHER, path_matches, prefix_of, role_of
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,17 @@ class Pairer:
         """The old variable *new_name* mirrors, or None when no unconsumed one has its role and shape."""
         role = role_of(new_name)
         new_prefix = prefix_of(new_name)
+        if role == AVERAGE:  # the average of the old variable its own variable pairs with, or none
+            averaged = self.pairs.get(new_prefix)
+            same = [
+                v
+                for v in self._unconsumed
+                if v.role == AVERAGE
+                and averaged is not None
+                and prefix_of(v.name) == averaged
+                and tuple(v.shape) == tuple(shape)
+            ]
+            return self._take(new_name, same[0]) if same else None
         candidates = [
             v for v in self._unconsumed if v.role == role and tuple(v.shape) == tuple(shape)
         ]

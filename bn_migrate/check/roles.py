@@ -3,9 +3,10 @@
 
 Model variables are trainable variables plus every variable whose last name component is a known layer
 role (so a BN layer built with ``trainable=False`` still has its gamma/beta/moving statistics compared).
-Optimizer slots (``dense/kernel/Adam``), counters (``global_step``, ``beta1_power``, ``adam/iteration``)
-and metric accumulators are not: their last name components are not roles, and on the TF2 side the
-variables an optimizer creates are excluded by the hooks.
+An ``ExponentialMovingAverage`` of a model variable (a weight average, role ``average``) is one too, as
+the hooks recognise it. Optimizer slots (``dense/kernel/Adam``), counters (``global_step``,
+``beta1_power``, ``adam/iteration``) and metric accumulators are not: their last name components are not
+roles, and on the TF2 side the variables an optimizer creates are excluded by the hooks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ ROLE_OF_COMPONENT: dict[str, str] = {
     "embeddings": "embeddings",
 }
 OTHER = "other"  # the role of a variable whose name gives none (``w1``, ``temperature``)
+# An ExponentialMovingAverage shadow (``dense/kernel/ExponentialMovingAverage``, TF1's default name). Such a
+# variable is a model variable only where the hooks recognise it as the average of a model variable (TF1:
+# by the ``ExponentialMovingAverage.apply`` that updates it; TF2: a variable of that name whose path
+# without the last component is a model variable), never by its name alone: averages of losses are not.
+AVERAGE = "average"
+AVERAGE_COMPONENT = "ExponentialMovingAverage"
 BN_STAT_ROLES = ("moving_mean", "moving_variance")
 BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 
@@ -45,6 +52,8 @@ def clean_name(name: str) -> str:
 def role_of(name: str) -> str:
     """The role of a variable from its (cleaned) name: kernel, bias, gamma, ... or ``other``."""
     last = clean_name(name).rsplit("/", 1)[-1]
+    if last == AVERAGE_COMPONENT:
+        return AVERAGE
     return ROLE_OF_COMPONENT.get(last, OTHER)
 
 
@@ -55,7 +64,8 @@ def prefix_of(name: str) -> str:
 
 
 def is_model_variable(name: str, trainable: bool) -> bool:
-    return trainable or role_of(name) != OTHER
+    """Trainable, or named with a layer role; an average (``AVERAGE``) only as the hooks recognise it."""
+    return trainable or role_of(name) not in (OTHER, AVERAGE)
 
 
 def bn_layers(names: Iterable[str]) -> dict[str, dict[str, str]]:

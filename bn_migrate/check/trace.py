@@ -80,6 +80,9 @@ class Trace:
     bn_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     # TF1 side: ExponentialMovingAverage objects created but never applied ({"site", "decay"}).
     unapplied_averages: list[dict[str, Any]] = field(default_factory=list)
+    # TF1 side: weight averages, shadow key -> {"variable": the averaged variable's key, "name": the
+    # shadow's TF1 name, "decay", "num_updates": whether the decay reads num_updates, "source"}.
+    weight_averages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def save(self, folder: Path) -> None:
         arrays: dict[str, np.ndarray] = {}
@@ -120,6 +123,7 @@ class Trace:
             ],
             "bn_config": self.bn_config,
             "unapplied_averages": self.unapplied_averages,
+            "weight_averages": self.weight_averages,
         }
         tmp_npz = folder / (TRACE_NPZ + ".tmp.npz")
         np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]  # keys are "init/0", "a3/1"...
@@ -176,6 +180,7 @@ class Trace:
             steps,
             meta["bn_config"],
             meta.get("unapplied_averages", []),
+            meta.get("weight_averages", {}),
         )
 
 

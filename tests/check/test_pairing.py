@@ -163,3 +163,32 @@ def test_role_less_weights_of_same_shape_pair_with_the_kernel_of_their_layer() -
     assert pairer.pair("net/h1/bias", (3,)) == "net/h1/bias"
     # Before: neither old layer was paired and two held such a weight, so neither paired.
     assert Pairer(old(("a/w", (8, 8)), ("b/w", (8, 8)))).pair("b/kernel", (8, 8)) == "b/w"
+
+
+def test_weight_average_pairs_with_the_average_of_its_variables_partner() -> None:
+    # TF1's shadow names follow the TF1 variable (slim's `weights`), TF2's the Keras one (`kernel`).
+    pairer = Pairer(
+        old(
+            ("fc1/weights", (4, 16)),
+            ("fc2/weights", (4, 16)),
+            ("fc1/weights/ExponentialMovingAverage", (4, 16)),
+            ("fc2/weights/ExponentialMovingAverage", (4, 16)),
+        )
+    )
+    assert role_of("fc1/weights/ExponentialMovingAverage") == "average"
+    assert pairer.pair("fc1/kernel", (4, 16)) == "fc1/weights"
+    assert pairer.pair("fc2/kernel", (4, 16)) == "fc2/weights"
+    # made in the other order: each follows its own variable, not the creation order
+    assert pairer.pair("fc2/kernel/ExponentialMovingAverage", (4, 16)) == (
+        "fc2/weights/ExponentialMovingAverage"
+    )
+    assert pairer.pair("fc1/kernel/ExponentialMovingAverage", (4, 16)) == (
+        "fc1/weights/ExponentialMovingAverage"
+    )
+    # an average whose variable has no partner pairs with nothing, not with another average
+    assert pairer.pair("fc9/kernel/ExponentialMovingAverage", (4, 16)) is None
+
+
+def test_an_average_is_a_model_variable_only_as_the_hooks_recognise_it() -> None:
+    # a loss average (`loss/ExponentialMovingAverage`) is not model state: the name alone decides nothing
+    assert not is_model_variable("dense/kernel/ExponentialMovingAverage", trainable=False)
