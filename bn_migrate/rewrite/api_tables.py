@@ -362,6 +362,14 @@ MOVING_AVERAGE_MAKERS = frozenset(
 )
 """What makes moving-average update ops outside batch-norm layers: a train op that depends on no update op
 does not run them."""
+WEIGHT_AVERAGE_MAKERS = frozenset(
+    {
+        "tensorflow.train.ExponentialMovingAverage",
+        "tensorflow.python.training.moving_averages.ExponentialMovingAverage",
+    }
+)
+"""An ``ExponentialMovingAverage`` whose ``apply(tf.trainable_variables())`` after the train op keeps weight
+averages (``analysis.weight_averages``), which BN006 migrates to the emitted ``TF1ExponentialMovingAverage``."""
 MODEL_VARIABLE_KEYS = frozenset({"tensorflow.GraphKeys.GLOBAL_VARIABLES"})
 """Collections whose members are exactly a functional model's variables when the graph has no
 optimizer and no free-standing variables (the only case the codemod migrates)."""
@@ -1010,6 +1018,8 @@ EMITTED_OPTIMIZERS: dict[str, str] = {
 }
 """Optimizer classes BN006 emits into the migrated file (or its folder's helper module), with what each
 keeps of TF1 (the note is the report's message)."""
+WEIGHT_AVERAGE_CLASS = "TF1ExponentialMovingAverage"
+"""The weight-average class BN006 emits (TF1's ``ExponentialMovingAverage`` of Keras 3 variables)."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ SUPPORTED_FIXTURES = (
     "slim_arg_scope",
     "lr_decay_var_list",
     "clipped_gradients",
+    "weight_ema",
     "multi_fetch_eval",
     "dict_fetches",
     "get_variable_mlp",

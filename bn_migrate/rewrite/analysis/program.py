@@ -77,6 +77,11 @@ from bn_migrate.rewrite.analysis.syntax import (
     small_statements,
 )
 from bn_migrate.rewrite.analysis.walks import dispatching, walk
+from bn_migrate.rewrite.analysis.weight_averages import (
+    WeightAverage,
+    WeightAverageRefusal,
+    read_weight_averages,
+)
 
 
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
@@ -172,6 +177,10 @@ class Program:
     )  # apply_gradients train ops not read as a chain, with the reason
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
+    weight_averages: list[WeightAverage] = field(
+        default_factory=list
+    )  # ``ema.apply(tf.trainable_variables())`` after a train op (``analysis.weight_averages``)
+    weight_average_refusals: list[WeightAverageRefusal] = field(default_factory=list)
     repeated_calls: set[int] = field(
         default_factory=set
     )  # ids of calls in a loop, comprehension or lambda (run again and again)
@@ -859,6 +868,13 @@ class Program:
                 if self._groups_train_op_and_updates(value):
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
+        if any(call_target(self.aliases, c) in api.WEIGHT_AVERAGE_MAKERS for c in self.calls):
+            self.weight_averages, self.weight_average_refusals = read_weight_averages(
+                self.aliases, module, self.train_ops
+            )
+        for average in self.weight_averages:  # a train op that runs the one it averages after
+            self.train_ops.add(average.train_op)
+        self.train_ops |= {r.train_op for r in self.weight_average_refusals if r.train_op}
         for block in module.body:
             if isinstance(block, cst.With) and len(block.items) == 1:
                 item = block.items[0].item
@@ -870,6 +886,9 @@ class Program:
                         if args[0].value.value in self.update_ops_names:
                             inside = {single_target(s) for s in small_statements(block.body)}
                             self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+        self.train_ops_with_updates |= {
+            a.train_op for a in self.weight_averages if a.after in self.train_ops_with_updates
+        }
 
     def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
         """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(

@@ -191,7 +191,11 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         blocks.extend(function_source(plan))
     blocks.extend(evaluation_source(plan, evaluation) for evaluation in plan.evaluations)
     blocks.extend(step_graph_source(plan, step) for step in plan.steps.values())
-    blocks.extend(cst.parse_statement(str(source)) for source in plan.after)
+    following: set[int] = set()  # statements after the first of one source: kept right below it
+    for source in plan.after:
+        statements = cst.parse_module(str(source)).body
+        blocks.extend(statements)
+        following |= {id(statement) for statement in statements[1:]}
     if plan.checkpoint is not None:  # every object holding variables, as TF1's Saver saved them all
         tracked = [*plan.optimizers, *(name for name in every if name not in weightless)]
         made = cst.parse_module(plan.checkpoint(tracked)).body
@@ -201,7 +205,7 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         result_tail = []
     result = list(pieces)
     for block in blocks:
-        result.append(after_blank_lines(block, 2))
+        result.append(block if id(block) in following else after_blank_lines(block, 2))
     result.extend(result_tail)
     return result
 

@@ -147,7 +147,7 @@ class StepsPlanner:
         for call in ctx.program.calls:
             if not self._is_run(call) or not call.args or not ctx.program.in_session(call):
                 continue
-            ops = set(ctx.train_ops) | set(ctx.program.minimize) | set(ctx.program.gradient_ops)
+            ops = ctx.train_ops | ctx.program.train_ops
             fetches = run_fetches(call)
             if fetches is not None and set(fetch_names(fetches)) & ops:
                 lines.append(ctx.positions[call].start.line)

@@ -23,6 +23,22 @@ optimizer object, clip arguments other than the bounds (``axes``, ``use_norm``) 
 graph, a name of the chain read elsewhere, any other ``compute_gradients`` argument (``aggregation_method``,
 ``gate_gradients``, ``grad_loss``), and such a train op beside other train ops.
 
+Weight averages (``analysis.weight_averages``): ``ema = tf.train.ExponentialMovingAverage(DECAY[,
+global_step])`` and ``with tf.control_dependencies([apply_op]): train_op = ema.apply(
+tf.trainable_variables())`` (the CIFAR-10 tutorial's train op) -> ``ema = TF1ExponentialMovingAverage(DECAY[,
+optimizer.iterations])``, a small class emitted into the file, and in the train step ``ema.start(variables)``
+before ``apply_gradients`` and ``ema.apply(variables)`` after it. TF2's ``tf.train.ExponentialMovingAverage``
+does not take Keras 3 variables; the class keeps TF1's maths (each average starts at its variable's initial
+value, moves ``(1 - d)`` of the way to the updated variable, ``d = min(DECAY, (1 + n) / (10 + n))`` with the
+step count ``n`` read after the update, float32) and names (``<variable>/ExponentialMovingAverage``), and
+makes its averages in ``start`` because a variable made in a ``tf.function`` from another's value reads it
+where it is made (measured: after the update, when the layers were built before the trace). DECAY must be a
+number or a module constant, ``num_updates`` the train op's global step. Left, with the reason: the average
+grouped with the train op rather than under its control dependencies (``tf.group(apply_op, ema.apply(...))``:
+in TF1 its reads race with the update), read elsewhere (``ema.variables_to_restore()`` for an evaluation,
+``ema.average(v)``), ``name=`` or ``zero_debias=``, other variables than ``tf.trainable_variables()``, the
+inner train op run alone, a ``var_list``, several train ops.
+
 A learning rate read from a flag (``FLAGS.learning_rate``, ``FLAGS = tf.app.flags.FLAGS``) is a constant:
 the Keras optimizer reads it where TF1's did, once the flags are parsed.
 
@@ -108,6 +124,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     single_target,
     small_statements,
 )
+from bn_migrate.rewrite.analysis.weight_averages import WeightAverage
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule, TrainStep
 from bn_migrate.rewrite.planning.graph_function import (
     GraphFunction,
@@ -175,7 +192,46 @@ class TF1Momentum(tf.keras.optimizers.Optimizer):
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 '''
-_EMITTED_SOURCES = {"TF1RMSprop": _TF1_RMSPROP, "TF1Momentum": _TF1_MOMENTUM}
+_TF1_EMA = '''
+class TF1ExponentialMovingAverage:
+    """tf.train.ExponentialMovingAverage of Keras 3 variables (TF2's takes only tf.Variables): start()
+    makes each average, a variable named as TF1 named it, `<variable>/ExponentialMovingAverage`, from its
+    variable's value then: called before the first update, that is TF1's start, the initial value. apply()
+    moves each average (1 - decay) of the way to its variable, the decay capped at (1 + n) / (10 + n) for a
+    num_updates n, with TF1's float32 operations."""
+
+    def __init__(self, decay, num_updates=None, name="ExponentialMovingAverage"):
+        self.decay = decay
+        self.num_updates = num_updates
+        self.name = name
+        self.averages = {}
+
+    def start(self, var_list):
+        for variable in var_list:
+            if id(variable) not in self.averages:
+                keras_path = getattr(variable, "path", None)  # a Keras variable, else a tf.Variable
+                source = variable.value if keras_path else variable
+                path = keras_path or source.name.split(":")[0]
+                average = tf.Variable(source.read_value(), trainable=False, name=f"{path}/{self.name}")
+                self.averages[id(variable)] = (variable, average)
+
+    def apply(self, var_list):
+        decay = tf.convert_to_tensor(self.decay, tf.float32)
+        if self.num_updates is not None:
+            num_updates = tf.cast(self.num_updates, tf.float32)
+            decay = tf.minimum(decay, (1.0 + num_updates) / (10.0 + num_updates))
+        for variable in var_list:
+            average = self.averages[id(variable)][1]
+            average.assign_sub((average - variable) * (1.0 - decay))
+
+    def average(self, variable):
+        return self.averages[id(variable)][1]
+'''
+_EMITTED_SOURCES = {
+    "TF1RMSprop": _TF1_RMSPROP,
+    "TF1Momentum": _TF1_MOMENTUM,
+    api.WEIGHT_AVERAGE_CLASS: _TF1_EMA,
+}
 
 
 def _decay_program(template: str) -> str:
@@ -237,6 +293,38 @@ _GAN_SCOPED_VAR_LISTS = (
     'd_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="disc")\n'
     'g_vars = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope="gen")\n'
 )
+
+
+def _weight_average_program(template: str) -> str:
+    """The placeholder program with a weight average of its trainable variables after the train op."""
+    if template is PLACEHOLDER_BEFORE:
+        return placeholder_program(
+            template.replace(
+                "    train_op = {optimizer}.minimize(loss)\n",
+                "    apply_op = {optimizer}.minimize(loss)\n"
+                "ema = tf.train.ExponentialMovingAverage(0.99)\n"
+                "with tf.control_dependencies([apply_op]):\n"
+                "    train_op = ema.apply(tf.trainable_variables())\n",
+            )
+        )
+    return (
+        placeholder_program(template, optimizer=ADAM_KERAS)
+        .replace(
+            "import tensorflow as tf\n",
+            f"import tensorflow as tf\n\n\n{_TF1_EMA.strip()}\n\n",
+            1,
+        )
+        .replace(
+            f"optimizer = {ADAM_KERAS}\n",
+            f"optimizer = {ADAM_KERAS}\nema = TF1ExponentialMovingAverage(0.99)\n",
+        )
+        .replace(
+            "    optimizer.apply_gradients(zip(gradients, variables))\n",
+            "    ema.start(variables)  # before the first update: TF1's start\n"
+            "    optimizer.apply_gradients(zip(gradients, variables))\n"
+            "    ema.apply(variables)\n",
+        )
+    )
 
 
 def _gan_by_name(d_test: str, g_test: str) -> str:
@@ -315,6 +403,18 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(  # weight averages: TF1's ExponentialMovingAverage, in an emitted class
+            _weight_average_program(PLACEHOLDER_BEFORE), _weight_average_program(PLACEHOLDER_AFTER)
+        ),
+        Example(  # the average grouped with the train op: its reads race with the update in TF1
+            _weight_average_program(PLACEHOLDER_BEFORE).replace(
+                "with tf.control_dependencies([apply_op]):\n"
+                "    train_op = ema.apply(tf.trainable_variables())\n",
+                "ema_op = ema.apply(tf.trainable_variables())\n"
+                "train_op = tf.group(apply_op, ema_op)\n",
+            ),
+            left=("BN006",),
+        ),
         Example(GAN_BEFORE, GAN_AFTER),  # several train ops: one step each
         Example(
             _gan_by_name('"d_" in v.name', '"g_" in v.name'), GAN_AFTER
@@ -336,7 +436,16 @@ class OptimizerRule(Rule):
             return
         for refusal in program.gradient_refusals:
             ctx.leave(RULE, refusal.node, refusal.reason)
-        if program.gradient_refusals:
+        for average_refusal in program.weight_average_refusals:
+            ctx.leave(RULE, average_refusal.node, average_refusal.reason)
+        if program.gradient_refusals or program.weight_average_refusals:
+            return
+        if program.weight_averages and len(program.minimize) + len(program.gradient_ops) > 1:
+            ctx.leave(
+                RULE,
+                program.weight_averages[0].apply,
+                "a weight average beside several train ops: not migrated",
+            )
             return
         if program.gradient_ops and len(program.minimize) + len(program.gradient_ops) > 1:
             ctx.leave(
@@ -399,18 +508,46 @@ class OptimizerRule(Rule):
             return
         optimizer = next((n for n, c in program.optimizers.items() if c is optimizer_call), None)
         optimizer = optimizer or program.fresh_name("optimizer")
-        reads = self._reads(ctx, training, (minimize, optimizer_call, *chain), optimizer)
+        average = next(iter(program.weight_averages), None)
+        average_source = None
+        if average is not None:
+            average_source = self._weight_average(
+                ctx, average, minimize, extras, training, optimizer
+            )
+            if average_source is None:
+                return
+        made = (average.made,) if average is not None else ()
+        reads = self._reads(ctx, training, (minimize, optimizer_call, *chain, *made), optimizer)
         if reads is None:
             return
         plan = graph_function(ctx)
         plan.add_output(loss)
         plan.after.extend(training.schedules)
         keras_class = spec.class_for(training.decays)
-        plan.after.append(f"{optimizer} = {keras_class}({arguments})\n")
+        averages = f"{average.name} = {average_source}\n" if average is not None else ""
+        plan.after.append(f"{optimizer} = {keras_class}({arguments})\n{averages}")
         plan.optimizers.append(optimizer)
-        plan.after.append(_StepSource(plan, optimizer, loss, training.layers, clips=clips))
+        plan.after.append(
+            _StepSource(
+                plan,
+                optimizer,
+                loss,
+                training.layers,
+                clips=clips,
+                average=average.name if average is not None else None,
+            )
+        )
         if keras_class in api.EMITTED_OPTIMIZERS:
             self._emit_optimizer(ctx, optimizer_call, keras_class)
+        if average is not None:
+            self._emit_class(ctx, average.apply, api.WEIGHT_AVERAGE_CLASS)
+            ctx.apply(
+                RULE,
+                average.apply,
+                "ExponentialMovingAverage of the trainable variables -> "
+                f"{api.WEIGHT_AVERAGE_CLASS}, started before the train step's update and applied "
+                "after it",
+            )
         consumed = self._consumed(ctx, {optimizer}, chain)
         for node in (minimize, *chain):
             if not any(contains(statement, node) for statement in consumed):
@@ -1164,12 +1301,74 @@ class OptimizerRule(Rule):
 
     def _emit_optimizer(self, ctx: Context, call: cst.Call, name: str) -> None:
         """Emit the optimizer class ``name`` (``api.EMITTED_OPTIMIZERS``) once into the module."""
+        if self._emit_class(ctx, call, name):
+            ctx.apply(RULE, call, f"{name}: {api.EMITTED_OPTIMIZERS[name]}")
+
+    def _emit_class(self, ctx: Context, call: cst.Call, name: str) -> bool:
+        """Emit the class ``name`` (``_EMITTED_SOURCES``) once into the module (False: the module
+        binds that name already, and the file is left)."""
         if name in ctx.program.bound_names:
             ctx.leave(RULE, call, f"the module already binds `{name}`; cannot emit the class")
-            return
+            return False
         if not any(_defines(statement, name) for statement in ctx.prelude):
             ctx.prelude.append(_emitted_class(name))
-        ctx.apply(RULE, call, f"{name}: {api.EMITTED_OPTIMIZERS[name]}")
+        return True
+
+    def _weight_average(
+        self,
+        ctx: Context,
+        average: WeightAverage,
+        minimize: cst.Call,
+        extras: dict[str, cst.Arg],
+        training: _Training,
+        optimizer: str,
+    ) -> str | None:
+        """``TF1ExponentialMovingAverage(DECAY[, optimizer.iterations])`` for the program's weight
+        average of its one train op, or None (the file is left, with the reason)."""
+        program = ctx.program
+        train_op = next(
+            (name for name, call in program.minimize.items() if call is minimize),
+            next((n for n, op in program.gradient_ops.items() if op.apply is minimize), None),
+        )
+        if average.after != train_op:
+            ctx.leave(
+                RULE,
+                average.block,
+                f"the weight average runs after `{average.after}`, not after the train op "
+                f"`{train_op}`: not migrated",
+            )
+            return None
+        if "var_list" in extras:
+            ctx.leave(
+                RULE,
+                average.apply,
+                "a weight average of tf.trainable_variables() beside a var_list train op (the train "
+                "step differentiates only some of the variables it averages): not migrated",
+            )
+            return None
+        decay = _decay_source(ctx, average.decay)
+        if decay is None:
+            ctx.leave(
+                RULE,
+                average.decay,
+                "the average's decay is not a number, or a name bound once at module level to one: "
+                "not migrated",
+            )
+            return None
+        if average.num_updates is None:
+            return f"{api.WEIGHT_AVERAGE_CLASS}({decay})"
+        if not (
+            isinstance(average.num_updates, cst.Name)
+            and average.num_updates.value == training.step_name
+        ):
+            ctx.leave(
+                RULE,
+                average.num_updates,
+                "the average's num_updates is not the train op's global step (`minimize(..., "
+                "global_step=NAME)`, which the Keras optimizer counts as its iterations): not migrated",
+            )
+            return None
+        return f"{api.WEIGHT_AVERAGE_CLASS}({decay}, {optimizer}.{api.OPTIMIZER_STEPS})"
 
     def _consumed(
         self,
@@ -1196,6 +1395,9 @@ class OptimizerRule(Rule):
             if isinstance(statement, cst.With):
                 item = statement.items[0].item if len(statement.items) == 1 else None
                 body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+                if any(statement is a.block for a in ctx.program.weight_averages):
+                    consumed.append(statement)
+                    continue
                 if call_target(ctx.aliases, item) == api.CONTROL_DEPENDENCIES and all(
                     id(line) in lines
                     or (
@@ -1208,7 +1410,9 @@ class OptimizerRule(Rule):
                 continue
             if not isinstance(statement, cst.SimpleStatementLine) or len(smalls) != 1:
                 continue
-            if id(statement) in lines:
+            if id(statement) in lines or any(
+                statement is a.made for a in ctx.program.weight_averages
+            ):
                 consumed.append(statement)
                 continue
             target = single_target(smalls[0])
@@ -1447,8 +1651,10 @@ class _StepSource:
         step: TrainStep | None = None,
         *,
         clips: list[str] | None = None,
+        average: str | None = None,
     ) -> None:
         self.clips = clips or []  # clipping lines between tape.gradient and apply_gradients
+        self.average = average  # the weight average started before the update, applied after
         self.plan = plan
         self.optimizer = optimizer
         self.loss = loss
@@ -1482,8 +1688,14 @@ class _StepSource:
             + _variables_source(layers, free)
             + f"    gradients = tape.gradient({self.loss}, variables)\n"
             + "".join(f"    {line}\n" for line in self.clips)
+            + (
+                f"    {self.average}.start(variables)  # before the first update: TF1's start\n"
+                if self.average
+                else ""
+            )
             + f"    {self.optimizer}.apply_gradients(zip(gradients, variables))\n"
-            f"    return {returns}\n"
+            + (f"    {self.average}.apply(variables)\n" if self.average else "")
+            + f"    return {returns}\n"
         )
 
 
@@ -1521,6 +1733,18 @@ def _emitted_class(name: str) -> cst.BaseStatement:
 
 def _defines(statement: cst.BaseStatement, name: str) -> bool:
     return isinstance(statement, cst.ClassDef) and statement.name.value == name
+
+
+def _decay_source(ctx: Context, value: cst.BaseExpression) -> str | None:
+    """A decay the emitted average can take where the optimizer is made: a number literal, or a name
+    bound once at module level to one (the CIFAR-10 tutorial's ``MOVING_AVERAGE_DECAY = 0.9999``)."""
+    if isinstance(value, (cst.Float, cst.Integer)):
+        return value.value
+    if isinstance(value, cst.Name):
+        definition = ctx.module_assignment(value.value)
+        if definition is not None and isinstance(definition[1], (cst.Float, cst.Integer)):
+            return value.value
+    return None
 
 
 def _flag_value(ctx: Context, value: cst.BaseExpression) -> bool:
