@@ -103,6 +103,7 @@ class GraphFunction:
     )  # several train ops: each one's step, by train op (BN006; empty: one step, ``step_name``)
     stateless_helper: str | None = None  # the function calling a network without state updates
     optimizers: list[str] = field(default_factory=list)  # every optimizer object (BN006)
+    averages: list[str] = field(default_factory=list)  # weight averages' objects (BN006)
     # the tf.train.Checkpoint source replacing a Saver, given the objects to track (BN007)
     checkpoint: Callable[[list[str]], str] | None = None
 

@@ -8,6 +8,10 @@ migrated whose averages would run in another order, over other variables, or be 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +60,7 @@ def test_the_average_starts_before_and_applies_after_the_update() -> None:
         step.index("ema.apply(variables)"),
     )
     assert start < update < apply
-    assert code.count("class TF1ExponentialMovingAverage:") == 1
+    assert code.count("class TF1ExponentialMovingAverage(tf.Module):") == 1
     assert "ExponentialMovingAverage(0.3" not in code.replace("TF1ExponentialMovingAverage(0.3", "")
 
 
@@ -83,6 +87,55 @@ def test_the_average_starts_before_and_applies_after_the_update() -> None:
 )
 def test_accepted_forms(replacements: list[tuple[str, str]], expected: str) -> None:
     assert expected in _migrated(_variant(*replacements))
+
+
+SAVER = (
+    ("import numpy as np\n", "import os\n\nimport numpy as np\n"),
+    ("np.random.seed(0)\n", 'CKPT = "ckpt"\nnp.random.seed(0)\n'),
+    (
+        "with tf.Session() as sess:\n",
+        "saver = tf.train.Saver(max_to_keep=2)\nwith tf.Session() as sess:\n",
+    ),
+    (
+        '        print("step %d loss %.6f" % (step, loss_value))\n',
+        '        print("step %d loss %.6f" % (step, loss_value))\n'
+        '        saver.save(sess, os.path.join(CKPT, "model"), global_step=step)\n',
+    ),
+)
+
+
+def test_a_saver_s_checkpoint_keeps_the_averages() -> None:
+    # TF1's Saver() saved every global variable, the averages too: so does the migrated checkpoint
+    code = _migrated(_variant(*SAVER))
+    checkpoint = code[code.index("checkpoint = tf.train.Checkpoint(") :]
+    assert "    ema=ema,\n" in checkpoint[: checkpoint.index(")")]
+
+
+@pytest.mark.slow
+def test_the_migrated_checkpoint_holds_every_average(tmp_path: Path) -> None:
+    code = _migrated(_variant(*SAVER)).replace(
+        'CKPT = "ckpt"', f"CKPT = {str(tmp_path / 'ckpt')!r}"
+    )
+    program = tmp_path / "train.py"
+    program.write_text(code, encoding="utf-8")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, str(program)], check=True, capture_output=True, env=env)
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tensorflow as tf, sys\n"
+            "path = tf.train.latest_checkpoint(sys.argv[1])\n"
+            "print(sorted(n for n, _ in tf.train.list_variables(path) if n.startswith('ema/averages/')))",
+            str(tmp_path / "ckpt"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    # dense1 kernel and bias, bn1 gamma and beta, logits kernel and bias
+    assert listing.count("ema/averages/") == 6, listing
 
 
 def test_a_gradient_chain_train_op_gets_its_average() -> None:

@@ -197,7 +197,11 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         blocks.extend(statements)
         following |= {id(statement) for statement in statements[1:]}
     if plan.checkpoint is not None:  # every object holding variables, as TF1's Saver saved them all
-        tracked = [*plan.optimizers, *(name for name in every if name not in weightless)]
+        tracked = [
+            *plan.optimizers,
+            *plan.averages,
+            *(name for name in every if name not in weightless),
+        ]
         made = cst.parse_module(plan.checkpoint(tracked)).body
         blocks.append(made[0])
         result_tail = list(made[1:])

@@ -32,7 +32,9 @@ does not take Keras 3 variables; the class keeps TF1's maths (each average start
 value, moves ``(1 - d)`` of the way to the updated variable, ``d = min(DECAY, (1 + n) / (10 + n))`` with the
 step count ``n`` read after the update, float32) and names (``<variable>/ExponentialMovingAverage``), and
 makes its averages in ``start`` because a variable made in a ``tf.function`` from another's value reads it
-where it is made (measured: after the update, when the layers were built before the trace). DECAY must be a
+where it is made (measured: after the update, when the layers were built before the trace). The class is a
+``tf.Module``: a ``tf.train.Saver`` migrated to a ``tf.train.Checkpoint`` keeps the averages (TF1's Saver
+saved them with every global variable), restored into averages made later. DECAY must be a
 number or a module constant, ``num_updates`` the train op's global step. Left, with the reason: the average
 grouped with the train op rather than under its control dependencies (``tf.group(apply_op, ema.apply(...))``:
 in TF1 its reads race with the update), read elsewhere (``ema.variables_to_restore()`` for an evaluation,
@@ -193,27 +195,31 @@ class TF1Momentum(tf.keras.optimizers.Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 '''
 _TF1_EMA = '''
-class TF1ExponentialMovingAverage:
+class TF1ExponentialMovingAverage(tf.Module):
     """tf.train.ExponentialMovingAverage of Keras 3 variables (TF2's takes only tf.Variables): start()
     makes each average, a variable named as TF1 named it, `<variable>/ExponentialMovingAverage`, from its
     variable's value then: called before the first update, that is TF1's start, the initial value. apply()
     moves each average (1 - decay) of the way to its variable, the decay capped at (1 + n) / (10 + n) for a
-    num_updates n, with TF1's float32 operations."""
+    num_updates n, with TF1's float32 operations. A tf.train.Checkpoint of it saves the averages."""
 
     def __init__(self, decay, num_updates=None, name="ExponentialMovingAverage"):
+        super().__init__()
         self.decay = decay
         self.num_updates = num_updates
-        self.name = name
-        self.averages = {}
+        self.suffix = name
+        self.averages = []
+        self.positions = {}  # id(variable) -> its average's index in averages
 
     def start(self, var_list):
         for variable in var_list:
-            if id(variable) not in self.averages:
+            if id(variable) not in self.positions:
                 keras_path = getattr(variable, "path", None)  # a Keras variable, else a tf.Variable
                 source = variable.value if keras_path else variable
                 path = keras_path or source.name.split(":")[0]
-                average = tf.Variable(source.read_value(), trainable=False, name=f"{path}/{self.name}")
-                self.averages[id(variable)] = (variable, average)
+                self.positions[id(variable)] = len(self.averages)
+                self.averages.append(
+                    tf.Variable(source.read_value(), trainable=False, name=f"{path}/{self.suffix}")
+                )
 
     def apply(self, var_list):
         decay = tf.convert_to_tensor(self.decay, tf.float32)
@@ -221,11 +227,11 @@ class TF1ExponentialMovingAverage:
             num_updates = tf.cast(self.num_updates, tf.float32)
             decay = tf.minimum(decay, (1.0 + num_updates) / (10.0 + num_updates))
         for variable in var_list:
-            average = self.averages[id(variable)][1]
+            average = self.average(variable)
             average.assign_sub((average - variable) * (1.0 - decay))
 
     def average(self, variable):
-        return self.averages[id(variable)][1]
+        return self.averages[self.positions[id(variable)]]
 '''
 _EMITTED_SOURCES = {
     "TF1RMSprop": _TF1_RMSPROP,
@@ -527,6 +533,8 @@ class OptimizerRule(Rule):
         averages = f"{average.name} = {average_source}\n" if average is not None else ""
         plan.after.append(f"{optimizer} = {keras_class}({arguments})\n{averages}")
         plan.optimizers.append(optimizer)
+        if average is not None:
+            plan.averages.append(average.name)  # a Saver saved the averages: so does the checkpoint
         plan.after.append(
             _StepSource(
                 plan,
