@@ -454,6 +454,7 @@ def _cmd_convert_checkpoint(args: argparse.Namespace) -> int:
         training_param=args.training_param,
         explicit=explicit_mapping(args.mapping, args.map, args.model),
         drops=tuple(args.drop),
+        averages=args.averages,
         rtol=args.rtol,
         atol=args.atol,
         timeout=args.timeout,
@@ -549,6 +550,12 @@ def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="NAME_OR_GLOB",
         help="TF1 variables not to convert / new weights to leave as initialised (repeatable)",
+    )
+    convert.add_argument(
+        "--averages",
+        action="store_true",
+        help="each variable takes its <name>/ExponentialMovingAverage from the checkpoint, as TF1's "
+        "ExponentialMovingAverage.variables_to_restore() restored it for evaluation",
     )
     convert.add_argument("--format", choices=["text", "json"], default="text")
     _add_model_arguments(convert, "MODEL")

@@ -57,6 +57,8 @@ class ConvertOptions:
     training_param: str | None = None
     explicit: Explicit = field(default_factory=dict)
     drops: tuple[str, ...] = ()
+    # each variable takes its ExponentialMovingAverage shadow's value, as TF1's variables_to_restore()
+    averages: bool = False
     rtol: float = DEFAULT_OUTPUT_RTOL
     atol: float = DEFAULT_OUTPUT_ATOL
     timeout: float = 300.0
@@ -128,6 +130,14 @@ def convert_checkpoint(
         result = _judge(results, location, model, target, options)
         if flag_note is not None:
             result.notes.append(flag_note)
+        averaged = results.get("new", {}).get("averaged")
+        if averaged:
+            result.notes.append(
+                f"--averages: {len(averaged)} variable(s) took their ExponentialMovingAverage "
+                f"({', '.join(averaged[:3])}{', ...' if len(averaged) > 3 else ''}), as TF1's "
+                "variables_to_restore() restored them for evaluation; the others (BN moving "
+                "statistics) their own values"
+            )
         if result.written:
             try:
                 _move_into_place(staged, target)
@@ -146,6 +156,7 @@ def _config(
         "input_shape": list(options.input_shape),
         "batch": options.batch,
         "seed": options.seed,
+        "averages": options.averages,
     }
     if side == "new":
         config.update(

@@ -100,9 +100,13 @@ def run_new(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     if not plan.ok:
         return result
     by_path = {w.path: w for w in weights}
+    sources = {pair.old: pair.old for pair in plan.pairs}
+    if config.get("averages"):
+        sources = averaged_sources(prefix, sources, shapes)
+        result["averaged"] = sorted(old for old, source in sources.items() if source != old)
     for pair in plan.pairs:
         target = by_path[pair.new]
-        target.assign(reader.get_tensor(pair.old).astype(target.dtype))
+        target.assign(reader.get_tensor(sources[pair.old]).astype(target.dtype))
     _write(tf, model, config["output"])
     fresh = _build(tf, config, data, "_bn_migrate_convert_b")
     if len(fresh.weights) != len(weights):
@@ -179,6 +183,24 @@ def _read(tf: Any, model: Any, output: str) -> None:
         tf.train.Checkpoint(model=model).read(output).assert_existing_objects_matched()
 
 
+AVERAGE_SUFFIX = "/ExponentialMovingAverage"
+
+
+def averaged_sources(prefix: str, sources: dict[str, str], stored: Any) -> dict[str, str]:
+    """``--averages``: each TF1 variable read from its ``<name>/ExponentialMovingAverage`` where the
+    checkpoint holds one (what TF1's ``ExponentialMovingAverage.variables_to_restore()`` restores for an
+    evaluation; the BN moving statistics, never averaged, keep their own values). A checkpoint without
+    any average is an error: the flag would change nothing."""
+    averaged = {old: old + AVERAGE_SUFFIX for old in sources if old + AVERAGE_SUFFIX in stored}
+    if not averaged:
+        raise UserError(
+            f"{prefix}: --averages, but the checkpoint holds no <variable>{AVERAGE_SUFFIX} of the "
+            "model's variables (was it trained with tf.train.ExponentialMovingAverage, and saved "
+            "with the averages?)"
+        )
+    return {**sources, **averaged}
+
+
 def run_old(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     import numpy as np
 
@@ -215,8 +237,12 @@ def run_old(config: dict[str, Any], folder: Path) -> dict[str, Any]:
         )
     layers = bn_boundaries(tf, {n: v.op.name for n, v in names.items()})
     fetches = {f"{side}:{layer}": t for layer, ends in layers.items() for side, t in ends.items()}
+    restored = names
+    if config.get("averages"):  # restore each variable from its average, as variables_to_restore()
+        sources = averaged_sources(prefix, {n: n for n in names}, stored)
+        restored = {sources[n]: v for n, v in names.items()}
     with tf.Session() as session:
-        tf.train.Saver(var_list=names).restore(session, prefix)
+        tf.train.Saver(var_list=restored).restore(session, prefix)
         output, values, ends = session.run([out, names, fetches], {x: data})
     arrays = {f"v:{n}": np.asarray(v) for n, v in values.items()}
     arrays.update({key: np.asarray(v) for key, v in ends.items()})

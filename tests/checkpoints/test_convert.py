@@ -66,6 +66,42 @@ def test_tf_layers_saver_folder_into_weights_h5(trained: Path, tmp_path: Path) -
 
 
 @pytest.mark.slow
+def test_averages_take_the_exponential_moving_averages(trained: Path, tmp_path: Path) -> None:
+    """``--averages``: each weight from its ``/ExponentialMovingAverage`` (TF1's variables_to_restore()),
+    verified against the TF1 builder restored the same way; without it, the raw weights, which differ."""
+    args = ("tf2_model.py::Mlp", "tf1_builder.py::mlp")
+    status, averaged = convert(
+        trained / "mlp_ema", *args, tmp_path / "avg.weights.h5", "--averages"
+    )
+    assert status == 0 and averaged["status"] == "verified", averaged
+    assert all(p["ok"] and p["difference"] == 0.0 for p in averaged["pairs"])
+    note = next(n for n in averaged["notes"] if n.startswith("--averages"))
+    assert "6 variable(s)" in note  # fc1 and logits kernels and biases, bn1 gamma and beta
+    assert "mlp/bn1/moving_mean/ExponentialMovingAverage" not in str(averaged["skipped"])
+    status, raw = convert(trained / "mlp_ema", *args, tmp_path / "raw.weights.h5")
+    assert status == 0 and raw["status"] == "verified", raw
+    assert "mlp/fc1/kernel/ExponentialMovingAverage" in raw["skipped"]
+    outputs = [r["outputs"]["max_abs_difference"] for r in (averaged, raw)]
+    assert all(d <= 1e-6 for d in outputs)
+    weights = [(tmp_path / f).read_bytes() for f in ("avg.weights.h5", "raw.weights.h5")]
+    assert weights[0] != weights[1]  # the averages are not the weights after 4 steps of decay 0.5
+
+
+@pytest.mark.slow
+def test_averages_of_a_checkpoint_without_any_is_an_error(trained: Path, tmp_path: Path) -> None:
+    status, report = convert(
+        trained / "mlp",
+        "tf2_model.py::Mlp",
+        "tf1_builder.py::mlp",
+        tmp_path / "x.weights.h5",
+        "--averages",
+    )
+    assert status == 2 and not report["written"], report
+    assert "holds no <variable>/ExponentialMovingAverage" in report["reason"]
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
 def test_slim_prefix_into_a_tf_train_checkpoint(trained: Path, tmp_path: Path) -> None:
     """contrib batch_norm scopes (beta before gamma, scale=False) into a Keras layer named otherwise;
     the output is a tf.train.Checkpoint prefix. A migration that lost scale=False is refused, naming the
