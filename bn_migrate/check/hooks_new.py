@@ -1,9 +1,10 @@
 """Hooks for the TF2 side: align a TF2 / Keras 3 program with the TF1 run and record its training steps.
 
 * Variable creation (Keras 3 variables, and plain ``tf.Variable`` through a variable creator scope): each
-  model variable (and each ``<variable>/ExponentialMovingAverage`` of one: a weight average) is paired
-  with a TF1 variable (:mod:`bn_migrate.check.pairing`) and starts from that variable's initial value.
-  Variables an optimizer creates are not model variables.
+  model variable is paired with a TF1 variable (:mod:`bn_migrate.check.pairing`) and starts from that
+  variable's initial value; each ``<variable>/ExponentialMovingAverage`` of one (a weight average) is
+  paired too but starts where the program starts it (compared, not aligned). Variables an optimizer
+  creates are not model variables.
 * Step detection, only while executing eagerly: an outermost call of a ``tf.function``, a top-level
   Keras layer/model call, an optimizer's ``apply_gradients``; in an eager custom loop, a step opens when
   a top-level ``tf.GradientTape`` is entered and closes after the next ``apply_gradients``. A candidate
