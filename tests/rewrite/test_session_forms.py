@@ -318,3 +318,27 @@ def test_run_options_are_left_naming_the_argument(run: str, named: str) -> None:
         s.rule == "BN007" and f"sess.run with {named} (options/run_metadata)" in s.message
         for s in result.left
     ), _reasons(result)
+
+
+@pytest.mark.parametrize(
+    ("binding", "kind"),
+    [
+        ('fetches = {"train": train_op, "loss": loss}', "dict"),
+        ("fetches = [train_op, loss]", "list"),
+        ("fetches = (train_op, loss)", "tuple"),
+    ],
+)
+def test_a_run_of_a_named_container_of_fetches_is_left(binding: str, kind: str) -> None:
+    """pix2pix's ``fetches = {"train": ...}; sess.run(fetches)``: TF1 runs every op the container holds,
+    the train op too. It was migrated as an evaluation of one tensor named ``fetches`` (a graph function
+    returning the dict, called without training): never migrated now, with the reason."""
+    source = SESSION.replace(
+        "sess.run(train_op, feed_dict=feed)", "sess.run(fetches, feed_dict=feed)"
+    ).replace("sess = tf.Session()\n", f"{binding}\nsess = tf.Session()\n")
+    assert source.count("fetches") == 2
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any(
+        s.rule == "BN007" and f"fetch `fetches` names a {kind} (line" in s.message
+        for s in result.left
+    ), _reasons(result)

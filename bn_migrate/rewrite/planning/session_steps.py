@@ -63,6 +63,17 @@ from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summ
 RULE = "BN007"
 
 
+_CONTAINERS: dict[type, str] = {
+    cst.Dict: "dict",
+    cst.DictComp: "dict",
+    cst.List: "list",
+    cst.ListComp: "list",
+    cst.Tuple: "tuple",
+    cst.Set: "set",
+    cst.SetComp: "set",
+}
+
+
 class StepsPlanner:
     """Session of a placeholder graph: feeds -> keyword arguments, train runs -> the train step,
     evaluation fetches -> the graph function called with ``training`` False, as the original fed it."""
@@ -253,6 +264,15 @@ class StepsPlanner:
         if feed_node is None and statement and runs_initializer(ctx, statement, fetch):
             self._handle(call)
             ctx.remove(RULE, statement, REMOVED)
+            return
+        held = self._held_container(fetch)
+        if held is not None:
+            ctx.leave(
+                RULE,
+                call,
+                f"fetch `{code(ctx, fetch)}` names a {held}, not a tensor: a run of a named dict, "
+                "list or tuple of fetches is not migrated (write the fetches in the run)",
+            )
             return
         names = fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]
@@ -586,6 +606,20 @@ class StepsPlanner:
         )
         shown = " as the dict of its fetches" if result is not None else ""
         ctx.apply(RULE, call, f"train run -> {step_name}(){shown}")
+
+    def _held_container(self, fetch: cst.BaseExpression) -> str | None:
+        """What a fetched name holds when some assignment binds it to a container of fetches
+        (``fetches = {"train": train_op, "loss": loss}``, pix2pix's): TF1 runs every op in it, the train
+        op too, while the graph function would return the container as if it were one tensor."""
+        if not isinstance(fetch, cst.Name):
+            return None
+        for statement in self.ctx.program.statements:
+            if single_target(statement) == fetch.value:
+                assert isinstance(statement, cst.Assign)
+                kind = _CONTAINERS.get(type(statement.value))
+                if kind is not None:
+                    return f"{kind} (line {self.ctx.positions[statement].start.line})"
+        return None
 
     def _plan_eval_run(
         self,

@@ -6,6 +6,9 @@ feed)``, becomes the dict TF1 returned, ``out = dict(zip(("train", "loss"), (Non
 train_step(...).numpy())))`` (the same keys in the same order, None for an op), when its keys are distinct
 string literals and its ops all come before or all after its tensors; the program's facts read the ops a
 dict fetch runs as those of a list (a dict-fetching train run runs the update ops its train op carries).
+A run of a *named* container (``fetches = {"train": train_op, ...}`` then ``sess.run(fetches)``, a list or
+tuple alike) is left: the graph function would return the container as one tensor, and the train op in it
+would not run.
 With several train steps (BN006), a run may feed only the placeholders its step reads (DCGAN's
 ``sess.run([g_optim, g_loss], feed_dict={z: batch_z})``): that step takes just those, and its other runs
 drop plain values it does not read (a call, a named feed dict or an iterator element: left).
