@@ -57,6 +57,9 @@ class PairOutcome:
         }
 
 
+_NOT_WRITTEN = ("check", "diff")  # rewrite modes that write no migrated file
+
+
 def read_pairs(path: Path) -> list[ReportPair]:
     """The ``models`` entries of a rewrite report; a one-line error naming the file when unusable."""
     try:
@@ -69,6 +72,15 @@ def read_pairs(path: Path) -> list[ReportPair]:
         raise BnMigrateError(f"--from-report {path}: not JSON ({exc})") from None
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, list) or not models:
+        mode = data.get("mode") if isinstance(data, dict) else None
+        summary = data.get("summary") if isinstance(data, dict) else None
+        changed = summary.get("changed") if isinstance(summary, dict) else None
+        if mode in _NOT_WRITTEN and changed:
+            raise BnMigrateError(
+                f"--from-report {path}: made by `rewrite --{mode}`, which writes no migrated file, so "
+                "it lists no model to check; run the rewrite with --output-dir DIR (or in place) and "
+                "--report, then check that report"
+            )
         raise BnMigrateError(
             f"--from-report {path}: no 'models' entries (pairs of a TF1 builder and its migrated "
             "model); nothing to check"

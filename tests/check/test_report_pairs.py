@@ -93,6 +93,11 @@ def test_a_pair_without_an_input_shape_is_undecided_not_guessed(
     [
         ('{"files": []}', "no 'models' entries"),
         ('{"models": []}', "no 'models' entries"),
+        (  # a --check report of a run that would migrate files lists none: their files do not exist
+            '{"mode": "check", "summary": {"changed": 4}, "models": []}',
+            "made by `rewrite --check`, which writes no migrated file",
+        ),
+        ('{"mode": "check", "summary": {"changed": 0}, "models": []}', "no 'models' entries"),
         ("[", "not JSON"),
         (
             '{"models": [{"old": "a.py::f"}]}',
