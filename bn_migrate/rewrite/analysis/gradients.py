@@ -27,6 +27,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, assigned_names, bound_names, target_names
+from bn_migrate.rewrite.analysis.scoped_collections import is_update_ops_collection
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -516,10 +517,9 @@ class _Chain:
         item = block.items[0].item
         assert isinstance(item, cst.Call)
         args = positional(item)
-        return (
-            len(item.args) == len(args) == 1
-            and isinstance(args[0].value, cst.Name)
-            and args[0].value.value in self.update_ops_names
+        return len(item.args) == len(args) == 1 and (
+            (isinstance(args[0].value, cst.Name) and args[0].value.value in self.update_ops_names)
+            or is_update_ops_collection(self.aliases, args[0].value)
         )
 
     def _with_updates(self, methods: list[cst.Call]) -> bool:

@@ -56,6 +56,8 @@ from bn_migrate.rewrite.analysis.savers import Savers, read_savers
 from bn_migrate.rewrite.analysis.scoped_collections import (
     NoUpdateOps,
     ScopedCollection,
+    control_dependency,
+    is_update_ops_collection,
     read_scoped_collections,
     read_var_lists,
     train_op_updates,
@@ -82,19 +84,6 @@ from bn_migrate.rewrite.analysis.weight_averages import (
     WeightAverageRefusal,
     read_weight_averages,
 )
-
-
-def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
-    """``tf.get_collection(tf.GraphKeys.UPDATE_OPS)``, in any spelling."""
-    if call_target(aliases, node) != api.GET_COLLECTION:
-        return False
-    assert isinstance(node, cst.Call)
-    args = positional(node)
-    return (
-        len(node.args) == 1
-        and len(args) == 1
-        and aliases.qualify(args[0].value) in api.UPDATE_OPS_KEYS
-    )
 
 
 def layer_updates_of(node: cst.BaseExpression) -> tuple[str, str] | None:
@@ -877,18 +866,21 @@ class Program:
         self.train_ops |= {r.train_op for r in self.weight_average_refusals if r.train_op}
         for block in module.body:
             if isinstance(block, cst.With) and len(block.items) == 1:
-                item = block.items[0].item
-                if call_target(self.aliases, item) == api.CONTROL_DEPENDENCIES:
-                    assert isinstance(item, cst.Call)
-                    args = positional(item)
-                    if len(args) == 1 and m.matches(args[0].value, m.Name()):
-                        assert isinstance(args[0].value, cst.Name)
-                        if args[0].value.value in self.update_ops_names:
-                            inside = {single_target(s) for s in small_statements(block.body)}
-                            self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
+                dependency = control_dependency(self.aliases, block.items[0].item)
+                if dependency is not None and self.is_update_ops(dependency):
+                    inside = {single_target(s) for s in small_statements(block.body)}
+                    self.train_ops_with_updates |= {n for n in inside if n in self.minimize}
         self.train_ops_with_updates |= {
             a.train_op for a in self.weight_averages if a.after in self.train_ops_with_updates
         }
+
+    def is_update_ops(self, node: cst.BaseExpression) -> bool:
+        """The whole UPDATE_OPS collection: a name bound to it, or ``tf.get_collection(
+        tf.GraphKeys.UPDATE_OPS)`` written in place (``with tf.control_dependencies(
+        tf.get_collection(tf.GraphKeys.UPDATE_OPS)):``, as often as through a name)."""
+        if isinstance(node, cst.Name):
+            return node.value in self.update_ops_names
+        return is_update_ops_collection(self.aliases, node)
 
     def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
         """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(

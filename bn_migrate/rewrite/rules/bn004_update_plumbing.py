@@ -18,8 +18,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.program import is_update_ops_collection, layer_updates_of
-from bn_migrate.rewrite.analysis.scoped_collections import UPDATES
+from bn_migrate.rewrite.analysis.program import layer_updates_of
+from bn_migrate.rewrite.analysis.scoped_collections import UPDATES, is_update_ops_collection
 from bn_migrate.rewrite.analysis.syntax import call_target, positional, single_target
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program

@@ -23,6 +23,12 @@ optimizer object, clip arguments other than the bounds (``axes``, ``use_norm``) 
 graph, a name of the chain read elsewhere, any other ``compute_gradients`` argument (``aggregation_method``,
 ``gate_gradients``, ``grad_loss``), and such a train op beside other train ops.
 
+The update plumbing is the UPDATE_OPS collection in any spelling: a name bound to it, or the call in place
+(``with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):``, ``control_inputs=``,
+``key=``, the string ``"update_ops"``). ``tf.control_dependencies`` of anything else around ``minimize`` (a
+scoped collection in place with one train op, a list of ops) leaves the file: the program would be read as
+running no update op and its statistics frozen (``momentum=1.0``), which the plumbing it had never meant.
+
 Weight averages (``analysis.weight_averages``): ``ema = tf.train.ExponentialMovingAverage(DECAY[,
 global_step])`` and ``with tf.control_dependencies([apply_op]): train_op = ema.apply(
 tf.trainable_variables())`` (the CIFAR-10 tutorial's train op) -> ``ema = TF1ExponentialMovingAverage(DECAY[,
@@ -113,7 +119,11 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builders import Builder, training_flag
 from bn_migrate.rewrite.analysis.gradients import GradientTrainOp
 from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList
-from bn_migrate.rewrite.analysis.scoped_collections import TRAINABLE, NoUpdateOps
+from bn_migrate.rewrite.analysis.scoped_collections import (
+    TRAINABLE,
+    NoUpdateOps,
+    control_dependency,
+)
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -409,6 +419,24 @@ class OptimizerRule(Rule):
             ),
             left=("BN006",),
         ),
+        Example(  # the UPDATE_OPS collection written in place: the same migration
+            placeholder_program(PLACEHOLDER_BEFORE)
+            .replace("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n", "")
+            .replace(
+                "tf.control_dependencies(update_ops)",
+                "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
+            ),
+            placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS),
+        ),
+        Example(  # only one scope's update ops: which statistics move is not decided
+            placeholder_program(PLACEHOLDER_BEFORE)
+            .replace("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n", "")
+            .replace(
+                "tf.control_dependencies(update_ops)",
+                'tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope="bn"))',
+            ),
+            left=("BN006",),
+        ),
         Example(  # weight averages: TF1's ExponentialMovingAverage, in an emitted class
             _weight_average_program(PLACEHOLDER_BEFORE), _weight_average_program(PLACEHOLDER_AFTER)
         ),
@@ -556,6 +584,16 @@ class OptimizerRule(Rule):
                 f"{api.WEIGHT_AVERAGE_CLASS}, started before the train step's update and applied "
                 "after it",
             )
+        unknown = self._unknown_dependency(ctx)
+        if unknown is not None:
+            ctx.leave(
+                RULE,
+                unknown,
+                "tf.control_dependencies() around minimize() of something other than the UPDATE_OPS "
+                "collection (a name bound to tf.get_collection(tf.GraphKeys.UPDATE_OPS), or that call "
+                "in place): which update ops the train op runs is not decided; not migrated",
+            )
+            return
         consumed = self._consumed(ctx, {optimizer}, chain)
         for node in (minimize, *chain):
             if not any(contains(statement, node) for statement in consumed):
@@ -1377,6 +1415,29 @@ class OptimizerRule(Rule):
             )
             return None
         return f"{api.WEIGHT_AVERAGE_CLASS}({decay}, {optimizer}.{api.OPTIMIZER_STEPS})"
+
+    def _unknown_dependency(self, ctx: Context) -> cst.BaseExpression | None:
+        """The ``tf.control_dependencies(X)`` of a block holding a ``minimize`` train op when X is not
+        the UPDATE_OPS collection (a scoped collection, another op, a list): the program facts would
+        read the train op as running no update op, and the statistics would be frozen."""
+        module_level = {id(statement) for statement in ctx.module.body}
+        statements = [
+            *ctx.module.body,
+            *(s for s in ctx.program.session_graph if id(s) not in module_level),
+        ]
+        for statement in statements:
+            if not isinstance(statement, cst.With) or len(statement.items) != 1:
+                continue
+            item = statement.items[0].item
+            if call_target(ctx.aliases, item) != api.CONTROL_DEPENDENCIES:
+                continue
+            inside = {single_target(s) for s in small_statements(statement.body)}
+            if not inside & set(ctx.program.minimize):
+                continue
+            dependency = control_dependency(ctx.aliases, item)
+            if dependency is None or not ctx.program.is_update_ops(dependency):
+                return item
+        return None
 
     def _consumed(
         self,
