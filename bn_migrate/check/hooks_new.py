@@ -336,7 +336,8 @@ class NewRecorder:
 
         @functools.wraps(orig_bn_call)
         def bn_call(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> Any:
-            recorder.record_bn_call(layer, training)
+            if getattr(recorder._local, "bn_recorded", None) is not layer:  # not via a subclass's call
+                recorder.record_bn_call(layer, training)
             moves = not in_stateless_scope() and not getattr(layer, "renorm", False)
             outer = getattr(recorder._local, "bn_layer", None)
             recorder._local.bn_layer = layer if moves else None
@@ -355,6 +356,30 @@ class NewRecorder:
 
         BatchNormalization.call = bn_call
         BatchNormalization._moments = bn_moments
+
+        def subclass_call(orig: Any) -> Any:
+            """A subclass's own ``call`` (BN008's fused-kernel class trains without the base class's
+            ``call``): its calls record their mode too, once (its ``super().call`` records nothing)."""
+
+            @functools.wraps(orig)
+            def call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+                training = kwargs["training"] if "training" in kwargs else (args[0] if args else None)
+                recorder.record_bn_call(layer, training)
+                outer = getattr(recorder._local, "bn_recorded", None)
+                recorder._local.bn_recorded = layer
+                try:
+                    return orig(layer, inputs, *args, **kwargs)
+                finally:
+                    recorder._local.bn_recorded = outer
+
+            return call
+
+        def init_subclass(cls: Any, **kwargs: Any) -> None:
+            super(BatchNormalization, cls).__init_subclass__(**kwargs)
+            if "call" in cls.__dict__:
+                cls.call = subclass_call(cls.__dict__["call"])
+
+        BatchNormalization.__init_subclass__ = classmethod(init_subclass)
 
         tape = backprop.GradientTape
         orig_enter, orig_exit = tape.__enter__, tape.__exit__
