@@ -336,7 +336,9 @@ class NewRecorder:
 
         @functools.wraps(orig_bn_call)
         def bn_call(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> Any:
-            if getattr(recorder._local, "bn_recorded", None) is not layer:  # not via a subclass's call
+            if (
+                getattr(recorder._local, "bn_recorded", None) is not layer
+            ):  # not via a subclass's call
                 recorder.record_bn_call(layer, training)
             moves = not in_stateless_scope() and not getattr(layer, "renorm", False)
             outer = getattr(recorder._local, "bn_layer", None)
@@ -363,7 +365,9 @@ class NewRecorder:
 
             @functools.wraps(orig)
             def call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-                training = kwargs["training"] if "training" in kwargs else (args[0] if args else None)
+                training = (
+                    kwargs["training"] if "training" in kwargs else (args[0] if args else None)
+                )
                 recorder.record_bn_call(layer, training)
                 outer = getattr(recorder._local, "bn_recorded", None)
                 recorder._local.bn_recorded = layer

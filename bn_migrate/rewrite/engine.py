@@ -21,6 +21,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, model_classes, per_call, trees, walks
+from bn_migrate.rewrite.analysis.builders import variable_scope
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
@@ -857,7 +858,10 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
         caller = program.defined_in.get(id(call))
         if isinstance(caller, (cst.FunctionDef, cst.ClassDef)):
             kind = "the class" if isinstance(caller, cst.ClassDef) else "the function"
-            kind = "the builder" if caller.name.value in program.builders else kind
+            if caller.name.value in program.builders:
+                if variable_scope(ctx.aliases, definition) is not None:
+                    return texts.called_from_builder_with_scope(name, caller.name.value, line(call))
+                kind = "the builder"
             return texts.called_from(name, kind, caller.name.value, line(call))
     if len(calls) > 1:
         return texts.called_times(name, [line(call) for call in calls])

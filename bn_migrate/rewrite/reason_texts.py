@@ -76,6 +76,16 @@ def called_from(name: str, kind: str, caller: str, line: int) -> str:
     )
 
 
+def called_from_builder_with_scope(name: str, caller: str, line: int) -> str:
+    """A function with a variable scope called from a builder, not read as a builder of its own."""
+    return (
+        f"`{name}` is called from the builder `{caller}` (line {line}) but is not a builder of its "
+        "own: a function entering a variable scope, called from builders, is migrated when every call "
+        "passes its own scope name as a string literal and none reuses it (each call made its own "
+        "layers in TF1); not migrated"
+    )
+
+
 def called_times(name: str, lines: list[int]) -> str:
     shown = ", ".join(str(line) for line in lines)
     return (

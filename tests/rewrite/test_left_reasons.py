@@ -254,6 +254,70 @@ def test_placeholders_inside_a_block_name_the_block() -> None:
     assert messages == {expected: first + 2}, messages
 
 
+def test_placeholders_after_an_interactive_session_say_so() -> None:
+    # Brandon-HY-Lin/deep_learning_comparision's conv_dropout_google.py: `sess = tf.InteractiveSession()`
+    # before the graph; its placeholders were said "declared on a line with other statements" (false)
+    source = (
+        "import numpy as np\n"
+        "import tensorflow as tf\n"
+        "\n"
+        "sess = tf.InteractiveSession()\n"
+        "x = tf.placeholder(tf.float32, [None, 4])\n"
+        "is_training = tf.placeholder(tf.bool)\n"
+        "h = tf.layers.batch_normalization(tf.layers.dense(x, 8), training=is_training)\n"
+        "loss = tf.reduce_mean(h)\n"
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n"
+        "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        "sess.run(tf.global_variables_initializer())\n"
+        "sess.run(train_op, {x: np.ones((2, 4)), is_training: True})\n"
+    )
+    messages = {s.message: s.line for s in rewrite_source(source).left if s.rule == "BN005"}
+    assert messages == {
+        "placeholder made after the session (line 4): only a graph built before its session is "
+        "migrated (the reason is at the session)": 5
+    }, messages
+
+
+NESTED_SCOPE_FROM_PARAMETER = """import numpy as np
+import tensorflow as tf
+
+
+def block(x, is_training, scope):
+    with tf.variable_scope(scope):
+        return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=is_training)
+
+
+def net(x, is_training, name):
+    return block(x, is_training, scope=name)
+
+
+x = tf.placeholder(tf.float32, [None, 3])
+is_training = tf.placeholder(tf.bool)
+h = net(x, is_training, "n1")
+loss = tf.reduce_mean(h)
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(train_op, {x: np.ones((2, 3)), is_training: True})
+"""
+
+
+def test_a_scoped_function_called_from_a_builder_says_why_it_is_not_one() -> None:
+    # OFRIN/Tensorflow_Group_Norm_vs_Batch_Norm's group_normalization(x, ..., scope=scope) called from
+    # normalize: "called from the builder `normalize`: ... migrated only when both are builders" (it was)
+    left = rewrite_source(NESTED_SCOPE_FROM_PARAMETER).left
+    messages = [s.message for s in left if s.line == 6 and s.rule == "BN000"]
+    assert messages == [
+        "`tf.variable_scope` inside `def block` (line 5): `block` is called from the builder `net` "
+        "(line 11) but is not a builder of its own: a function entering a variable scope, called from "
+        "builders, is migrated when every call passes its own scope name as a string literal and "
+        "none reuses it (each call made its own layers in TF1); not migrated"
+    ], [(s.line, s.message) for s in left]
+
+
 def test_a_reference_no_rule_took_names_its_block_or_its_left_statement() -> None:
     # MorvanZhou/Tensorflow-Tutorial's 406_GAN.py: "`tf.placeholder` in the graph: no rule of this
     # version migrates it" named no blocker

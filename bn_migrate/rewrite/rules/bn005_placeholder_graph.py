@@ -86,24 +86,8 @@ class PlaceholderGraphRule(Rule):
         region = program.graph_region()
         if not region:
             placeholder = next(iter(program.placeholders.values()))
-            block = next(
-                (
-                    s
-                    for s in program.graph
-                    if not isinstance(s, cst.SimpleStatementLine)
-                    and contains(s, placeholder.statement)
-                ),
-                None,
-            )
-            where = ctx.positions.get(block) if block is not None else None
             ctx.leave(
-                RULE,
-                placeholder.statement,
-                "placeholder declared on a line with other statements"
-                if block is None
-                else f"placeholder declared inside `{block_header(ctx.module, block)}`"
-                + (f" (line {where.start.line})" if where is not None else "")
-                + ": a placeholder is migrated as a module-level line of its own",
+                RULE, placeholder.statement, _outside_region_reason(ctx, placeholder.statement)
             )
             return
         start = len(program.graph) - len(region)
@@ -306,3 +290,33 @@ def _plan_iterator(ctx: Context) -> None:
         lambda _: cst.Call(func=cst.Name("iter"), args=[cst.Arg(cst.Name(dataset))]),
     )
     ctx.apply(RULE, feed.iterator_call, f"one-shot iterator -> iter({dataset})")
+
+
+def _outside_region_reason(ctx: Context, statement: cst.BaseSmallStatement) -> str:
+    """Why a placeholder is not in the graph region: where its line stands."""
+    enclosing = next((s for s in ctx.module.body if contains(s, statement)), None)
+    if isinstance(enclosing, cst.SimpleStatementLine) and len(enclosing.body) > 1:
+        return "placeholder declared on a line with other statements"
+    session = ctx.program.session
+    if (
+        enclosing is not None
+        and not isinstance(enclosing, cst.SimpleStatementLine)
+        and enclosing is not session
+    ):
+        where = ctx.positions.get(enclosing)
+        return (
+            f"placeholder declared inside `{block_header(ctx.module, enclosing)}`"
+            + (f" (line {where.start.line})" if where is not None else "")
+            + ": a placeholder is migrated as a module-level line of its own"
+        )
+    if session is not None and ctx.program.in_session(statement):
+        where = ctx.positions.get(session)
+        return (
+            "placeholder made after the session"
+            + (f" (line {where.start.line})" if where is not None else "")
+            + ": only a graph built before its session is migrated (the reason is at the session)"
+        )
+    return (
+        "placeholder outside the graph statements the migration reads (module-level lines before "
+        "the session): not migrated"
+    )
