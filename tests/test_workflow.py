@@ -44,6 +44,25 @@ def test_report_lists_each_builder_made_a_class_with_its_weights(tmp_path: Path)
     assert model["builder_args"] == {"width": 12}  # its default, as the call left it
 
 
+def test_report_paths_resolve_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report records the folder the rewrite ran in: its relative ``old`` paths resolve from
+    another folder and with the report moved (a check run elsewhere said "src/x.py is not a Python
+    file")."""
+    from bn_migrate.check.report_pairs import _ref, read_pairs
+
+    report = _rewrite(tmp_path)
+    assert Path(report["cwd"]).resolve() == tmp_path.resolve()
+    moved = tmp_path / "elsewhere" / "report.json"
+    moved.parent.mkdir()
+    moved.write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.chdir(moved.parent)
+    pair = next(p for p in read_pairs(moved) if p.old == "src/reuse_builder.py::net")
+    ref = _ref(pair.old, "old", moved, pair.cwd)
+    assert Path(ref.path).resolve() == (tmp_path / "src" / "reuse_builder.py").resolve()
+
+
 def test_report_lists_nothing_for_files_rewritten_in_place(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "reuse_builder.py", tmp_path / "train.py")
     done = subprocess.run(

@@ -37,6 +37,7 @@ class ReportPair:
     variables: dict[str, Any] = field(default_factory=dict)
     builder_args: dict[str, Any] = field(default_factory=dict)  # what the program's call passed
     model_args: dict[str, Any] = field(default_factory=dict)  # the class's constructor arguments
+    cwd: str | None = None  # the folder the rewrite ran in (its relative paths start there)
 
 
 @dataclass
@@ -85,6 +86,7 @@ def read_pairs(path: Path) -> list[ReportPair]:
             f"--from-report {path}: no 'models' entries (pairs of a TF1 builder and its migrated "
             "model); nothing to check"
         )
+    cwd = data.get("cwd")
     pairs = []
     for i, entry in enumerate(models):
         where = f"--from-report {path}: models[{i}]"
@@ -112,17 +114,22 @@ def read_pairs(path: Path) -> list[ReportPair]:
                 dict(variables) if isinstance(variables, dict) else {},
                 dict(builder_args),
                 dict(model_args),
+                cwd if isinstance(cwd, str) else None,
             )
         )
     return pairs
 
 
-def _ref(text: str, label: str, report: Path) -> ModelRef:
+def _ref(text: str, label: str, report: Path, cwd: str | None = None) -> ModelRef:
+    """A ``FILE::NAME`` of the report: FILE as given, else relative to the folder the rewrite ran in
+    (the report's ``cwd``), else to the report's folder."""
     file, sep, name = text.rpartition("::")
     if sep and not Path(file).is_absolute() and not Path(file).is_file():
-        candidate = report.parent / file
-        if candidate.is_file():
-            text = f"{candidate}{sep}{name}"
+        bases = [Path(cwd)] if cwd else []
+        for candidate in (base / file for base in [*bases, report.parent]):
+            if candidate.is_file():
+                text = f"{candidate}{sep}{name}"
+                break
     return ModelRef.parse(text, label)
 
 
@@ -165,8 +172,8 @@ def _check_pairs(
             )
             continue
         try:
-            old = _ref(pair.old, "old", report)
-            new = _ref(pair.new, "new", report)
+            old = _ref(pair.old, "old", report, pair.cwd)
+            new = _ref(pair.new, "new", report, pair.cwd)
             model_options = dataclasses.replace(
                 base,
                 input_shape=shape,

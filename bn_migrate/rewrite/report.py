@@ -8,6 +8,7 @@ import os
 import re
 from collections import Counter
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from bn_migrate import __version__
@@ -264,6 +265,8 @@ def build_report(
         "summary": {status.value: result.count(status) for status in Status},
         "files": [outcome_json(o) for o in result.outcomes],
         "not_followed": list(result.not_followed),
+        # where the run's relative paths start (``check --from-report`` resolves the models' against it)
+        "cwd": str(Path.cwd()),
         "models": models_json(result),
     }
 
