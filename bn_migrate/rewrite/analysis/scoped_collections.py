@@ -286,28 +286,27 @@ def update_makers(aliases: AliasTable, module: cst.Module) -> list[tuple[cst.CST
 def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> bool:
     """``tf.get_collection(tf.GraphKeys.UPDATE_OPS)``, in any spelling: the key positional or ``key=``,
     ``tf.GraphKeys.UPDATE_OPS`` or the string it holds, ``"update_ops"``; no ``scope``."""
-    if call_target(aliases, node) != api.GET_COLLECTION:
-        return False
-    assert isinstance(node, cst.Call)
-    if len(node.args) != 1 or node.args[0].star:
-        return False
-    arg = node.args[0]
-    if arg.keyword is not None and arg.keyword.value != "key":
-        return False
-    return (
-        aliases.qualify(arg.value) in api.UPDATE_OPS_KEYS
-        or literal_string(arg.value) == UPDATE_OPS_KEY
+    key = _only_argument(aliases, node, api.GET_COLLECTION, "key")
+    return key is not None and (
+        aliases.qualify(key) in api.UPDATE_OPS_KEYS or literal_string(key) == UPDATE_OPS_KEY
     )
 
 
 def control_dependency(aliases: AliasTable, node: cst.BaseExpression) -> cst.BaseExpression | None:
     """X of ``tf.control_dependencies(X)`` (or ``control_inputs=X``); None for any other node."""
-    if call_target(aliases, node) != api.CONTROL_DEPENDENCIES:
+    return _only_argument(aliases, node, api.CONTROL_DEPENDENCIES, "control_inputs")
+
+
+def _only_argument(
+    aliases: AliasTable, node: cst.BaseExpression, function: str, name: str
+) -> cst.BaseExpression | None:
+    """The one argument of a call of ``function``, positional or as the keyword ``name``."""
+    if call_target(aliases, node) != function:
         return None
     assert isinstance(node, cst.Call)
     if len(node.args) != 1 or node.args[0].star:
         return None
     arg = node.args[0]
-    if arg.keyword is not None and arg.keyword.value != "control_inputs":
+    if arg.keyword is not None and arg.keyword.value != name:
         return None
     return arg.value
