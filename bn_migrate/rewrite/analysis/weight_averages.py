@@ -31,6 +31,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.scoped_collections import control_dependency
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     keyword,
@@ -243,22 +244,12 @@ def _bound_train_op(
 
 
 def _only_dependency(aliases: AliasTable, block: cst.With) -> str | None:
-    """``tf.control_dependencies([OP])``: OP (a name), else None."""
-    item = block.items[0].item
-    if call_target(aliases, item) != api.CONTROL_DEPENDENCIES:
+    """``tf.control_dependencies([OP])`` (or ``control_inputs=[OP]``): OP (a name), else None."""
+    dependency = control_dependency(aliases, block.items[0].item)
+    if not isinstance(dependency, (cst.List, cst.Tuple)) or len(dependency.elements) != 1:
         return None
-    assert isinstance(item, cst.Call)
-    args = positional(item)
-    if (
-        len(args) != 1
-        or len(item.args) != 1
-        or not isinstance(args[0].value, (cst.List, cst.Tuple))
-    ):
-        return None
-    elements = args[0].value.elements
-    if len(elements) != 1 or not isinstance(elements[0].value, cst.Name):
-        return None
-    return elements[0].value.value
+    element = dependency.elements[0].value
+    return element.value if isinstance(element, cst.Name) else None
 
 
 def _binds(module: cst.Module, name: str, use: cst.Name) -> bool:
