@@ -618,7 +618,8 @@ class StepsPlanner:
                 assert isinstance(statement, cst.Assign)
                 kind = _CONTAINERS.get(type(statement.value))
                 if kind is not None:
-                    return f"{kind} (line {self.ctx.positions[statement].start.line})"
+                    where = self.ctx.positions.get(statement)
+                    return f"{kind} (line {where.start.line})" if where is not None else kind
         return None
 
     def _plan_eval_run(
