@@ -885,20 +885,24 @@ class Program:
     def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
         """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(
         train_op, update_ops)`` (``tf.group`` flattens nested lists): one train op and the UPDATE_OPS
-        collection, nothing else."""
+        collection (a name bound to it, or ``tf.get_collection(tf.GraphKeys.UPDATE_OPS)`` in place),
+        nothing else."""
         ops: list[str] = []
-        updates: list[str] = []
+        updates = 0
         for arg in group.args:
-            if arg.keyword is not None or not isinstance(arg.value, cst.Name):
+            if arg.keyword is not None:
                 return False
-            name = arg.value.value
-            if name in self.update_ops_names and arg.star in ("", "*"):
-                updates.append(name)
-            elif name in self.train_ops and not arg.star:
-                ops.append(name)
+            if arg.star in ("", "*") and self.is_update_ops(arg.value):
+                updates += 1
+            elif (
+                isinstance(arg.value, cst.Name)
+                and arg.value.value in self.train_ops
+                and not arg.star
+            ):
+                ops.append(arg.value.value)
             else:
                 return False
-        return len(ops) == 1 and len(updates) >= 1
+        return len(ops) == 1 and updates >= 1
 
     def _read_updates_run(self) -> None:
         """Does a session run execute update ops (with a train op that carries them, or fetched)?"""

@@ -25,9 +25,10 @@ graph, a name of the chain read elsewhere, any other ``compute_gradients`` argum
 
 The update plumbing is the UPDATE_OPS collection in any spelling: a name bound to it, or the call in place
 (``with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):``, ``control_inputs=``,
-``key=``, the string ``"update_ops"``). ``tf.control_dependencies`` of anything else around ``minimize`` (a
-scoped collection in place with one train op, a list of ops) leaves the file: the program would be read as
-running no update op and its statistics frozen (``momentum=1.0``), which the plumbing it had never meant.
+``key=``, the string ``"update_ops"``, ``tf.group(train_op, *tf.get_collection(...UPDATE_OPS))``).
+``tf.control_dependencies`` of anything else around ``minimize`` (a scoped collection in place with one
+train op, a list of ops) leaves the file: the program would be read as running no update op and its
+statistics frozen (``momentum=1.0``), which the plumbing it had never meant.
 
 Weight averages (``analysis.weight_averages``): ``ema = tf.train.ExponentialMovingAverage(DECAY[,
 global_step])`` and ``with tf.control_dependencies([apply_op]): train_op = ema.apply(
