@@ -112,3 +112,24 @@ def test_the_collection_in_place_is_checked_equivalent(tmp_path: Path) -> None:
     migrated.write_text(rewrite_source(original.read_text(encoding="utf-8")).code, encoding="utf-8")
     result = check_programs(original, migrated, keep_dir=tmp_path / "runs")
     assert result.verdict == "equivalent", result.render_text()
+
+
+@pytest.mark.parametrize(
+    "dependency",
+    [
+        "tf.get_collection(tf.GraphKeys.UPDATE_OPS)",
+        "control_inputs=tf.get_collection(tf.GraphKeys.UPDATE_OPS)",
+    ],
+)
+def test_the_collection_in_place_around_a_gradient_chain(dependency: str) -> None:
+    # the gradient chain reads its control dependency as minimize() does (Program.is_update_ops)
+    chain = (REPO / "tests" / "fixtures" / "tf1" / "clipped_gradients.py").read_text(
+        encoding="utf-8"
+    )
+    assert NAMED in chain
+    source = chain.replace(NAMED, f"with tf.control_dependencies({dependency}):\n")
+    expected = rewrite_source(chain)
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, [(s.line, s.message) for s in result.left]
+    assert result.code.count("momentum=0.99") == 2
+    assert result.code.split("\ndense1 = ", 1)[1] == expected.code.split("\ndense1 = ", 1)[1]

@@ -20,6 +20,7 @@ Keras optimizer: already TF2) is neither.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -27,7 +28,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, assigned_names, bound_names, target_names
-from bn_migrate.rewrite.analysis.scoped_collections import is_update_ops_collection
+from bn_migrate.rewrite.analysis.scoped_collections import control_dependency
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -85,9 +86,10 @@ class _Refused(Exception):
 
 
 def read_gradient_train_ops(
-    aliases: AliasTable, module: cst.Module, update_ops_names: set[str]
+    aliases: AliasTable, module: cst.Module, is_update_ops: Callable[[cst.BaseExpression], bool]
 ) -> tuple[dict[str, GradientTrainOp], list[GradientRefusal]]:
-    """Every module-level ``NAME = <tf.train optimizer>.apply_gradients(...)``, read or refused."""
+    """Every module-level ``NAME = <tf.train optimizer>.apply_gradients(...)``, read or refused.
+    ``is_update_ops``: is an expression the UPDATE_OPS collection (``Program.is_update_ops``)."""
     lines = _module_lines(aliases, module)
     found: dict[str, GradientTrainOp] = {}
     refused: list[GradientRefusal] = []
@@ -99,7 +101,7 @@ def read_gradient_train_ops(
         ):
             continue
         assert isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
-        chain = _Chain(aliases, module, lines, update_ops_names)
+        chain = _Chain(aliases, module, lines, is_update_ops)
         name = single_target(small) if small is not None else None
         try:
             read = chain.read(name, index, value)
@@ -139,12 +141,12 @@ class _Chain:
         aliases: AliasTable,
         module: cst.Module,
         lines: list[_Line],
-        update_ops_names: set[str],
+        is_update_ops: Callable[[cst.BaseExpression], bool],
     ) -> None:
         self.aliases = aliases
         self.module = module
         self.lines = lines
-        self.update_ops_names = update_ops_names
+        self.is_update_ops = is_update_ops
         self.used: list[int] = []  # indexes of the chain's lines
         self.clips: list[Clip] = []  # last applied first (read backwards)
         self.elsewhere = {  # names bound in module-level blocks other than control_dependencies
@@ -514,13 +516,8 @@ class _Chain:
                 )
 
     def _update_ops_block(self, block: cst.With) -> bool:
-        item = block.items[0].item
-        assert isinstance(item, cst.Call)
-        args = positional(item)
-        return len(item.args) == len(args) == 1 and (
-            (isinstance(args[0].value, cst.Name) and args[0].value.value in self.update_ops_names)
-            or is_update_ops_collection(self.aliases, args[0].value)
-        )
+        dependency = control_dependency(self.aliases, block.items[0].item)
+        return dependency is not None and self.is_update_ops(dependency)
 
     def _with_updates(self, methods: list[cst.Call]) -> bool:
         """Does an op of the chain (compute, clip or apply: ``zip`` makes none) depend on the update

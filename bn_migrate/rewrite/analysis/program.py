@@ -834,7 +834,7 @@ class Program:
             for call in self.calls
         ):
             self.gradient_ops, self.gradient_refusals = read_gradient_train_ops(
-                self.aliases, module, self.update_ops_names
+                self.aliases, module, self.is_update_ops
             )
             self.train_ops |= set(self.gradient_ops)
             self.train_ops_with_updates |= {
