@@ -277,11 +277,8 @@ class Analysis:
                 f"{len(kept)} weight average(s) of OLD, by {how}, compared step by step with NEW's"
             )
         bad = [c for c in kept if self.judged_bad(c)]
-        weights_bad = [
-            c
-            for c in comparisons.values()
-            if c.old in {a["variable"] for a in averages.values()} and self.judged_bad(c)
-        ]
+        averaged = {a["variable"] for a in averages.values()}
+        weights_bad = [c for c in comparisons.values() if c.old in averaged and self.judged_bad(c)]
         if bad and not weights_bad:
             worst = max(bad, key=lambda c: max(c.lock_abs or c.free_abs, default=0.0))
             self.result.diagnoses.append(
@@ -327,7 +324,7 @@ class Analysis:
             if info.role in ("gamma", "beta") and prefix_of(name) in old_bn_prefixes:
                 continue
             if info.role == AVERAGE and name in self.old.weight_averages:
-                self.lost_averages.append(name)  # a difference, said by _note_lost_averages
+                self.lost_averages.append(name)  # a difference, said by _note_weight_averages
                 continue
             problems.append(
                 f"OLD {name} ({info.role}, shape {list(info.shape)}): no NEW variable with that role and shape"

@@ -336,9 +336,8 @@ class NewRecorder:
 
         @functools.wraps(orig_bn_call)
         def bn_call(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> Any:
-            if (
-                getattr(recorder._local, "bn_recorded", None) is not layer
-            ):  # not via a subclass's call
+            # a subclass's own call (below) recorded this call already
+            if getattr(recorder._local, "bn_recorded", None) is not layer:
                 recorder.record_bn_call(layer, training)
             moves = not in_stateless_scope() and not getattr(layer, "renorm", False)
             outer = getattr(recorder._local, "bn_layer", None)

@@ -184,6 +184,9 @@ class Trace:
         )
 
 
+_UNSIGNED_SIZES = (1, 2, 4, 8)  # itemsizes numpy has an unsigned integer type of
+
+
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     """``a`` and ``b`` hold the same bits (dtype, shape and every byte: ``-0.0`` is not ``0.0``, a NaN
     equals the same NaN)."""
@@ -191,12 +194,7 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
         return True
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
-    if a.dtype.kind in "biufc" and a.dtype.itemsize in (
-        1,
-        2,
-        4,
-        8,
-    ):  # as unsigned integers: no copy
+    if a.dtype.kind in "biufc" and a.dtype.itemsize in _UNSIGNED_SIZES:  # as unsigned ints: no copy
         bits = f"u{a.dtype.itemsize}"
         return bool(np.array_equal(a.view(bits), b.view(bits)))
     return np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()

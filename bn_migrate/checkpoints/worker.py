@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check.roles import AVERAGE_COMPONENT
 from bn_migrate.definitions import load_definitions
 
 RESULT_JSON = "result.json"
@@ -183,7 +184,7 @@ def _read(tf: Any, model: Any, output: str) -> None:
         tf.train.Checkpoint(model=model).read(output).assert_existing_objects_matched()
 
 
-AVERAGE_SUFFIX = "/ExponentialMovingAverage"
+AVERAGE_SUFFIX = "/" + AVERAGE_COMPONENT  # TF1's default name of an ExponentialMovingAverage shadow
 
 
 def averaged_sources(prefix: str, sources: dict[str, str], stored: Any) -> dict[str, str]:

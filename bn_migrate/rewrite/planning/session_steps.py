@@ -21,6 +21,7 @@ literals, its ops (None) all before or all after its tensors.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -611,16 +612,23 @@ class StepsPlanner:
         """What a fetched name holds when some assignment binds it to a container of fetches
         (``fetches = {"train": train_op, "loss": loss}``, pix2pix's): TF1 runs every op in it, the train
         op too, while the graph function would return the container as if it were one tensor."""
-        if not isinstance(fetch, cst.Name):
-            return None
+        return self._containers.get(fetch.value) if isinstance(fetch, cst.Name) else None
+
+    @functools.cached_property
+    def _containers(self) -> dict[str, str]:
+        """Each name some assignment binds to a container literal -> "dict (line N)" (the first one)."""
+        found: dict[str, str] = {}
         for statement in self.ctx.program.statements:
-            if single_target(statement) == fetch.value:
-                assert isinstance(statement, cst.Assign)
-                kind = _CONTAINERS.get(type(statement.value))
-                if kind is not None:
-                    where = self.ctx.positions.get(statement)
-                    return f"{kind} (line {where.start.line})" if where is not None else kind
-        return None
+            target = single_target(statement)
+            kind = (
+                _CONTAINERS.get(type(statement.value))
+                if isinstance(statement, cst.Assign)
+                else None
+            )
+            if target is not None and kind is not None and target not in found:
+                where = self.ctx.positions.get(statement)
+                found[target] = f"{kind} (line {where.start.line})" if where is not None else kind
+        return found
 
     def _plan_eval_run(
         self,

@@ -1421,12 +1421,7 @@ class OptimizerRule(Rule):
         """The ``tf.control_dependencies(X)`` of a block holding a ``minimize`` train op when X is not
         the UPDATE_OPS collection (a scoped collection, another op, a list): the program facts would
         read the train op as running no update op, and the statistics would be frozen."""
-        module_level = {id(statement) for statement in ctx.module.body}
-        statements = [
-            *ctx.module.body,
-            *(s for s in ctx.program.session_graph if id(s) not in module_level),
-        ]
-        for statement in statements:
+        for statement in _train_op_statements(ctx):
             if not isinstance(statement, cst.With) or len(statement.items) != 1:
                 continue
             item = statement.items[0].item
@@ -1451,12 +1446,7 @@ class OptimizerRule(Rule):
         apply_gradients train op)."""
         lines = {id(line) for line in chain}
         consumed: list[cst.BaseStatement] = []
-        module_level = {id(statement) for statement in ctx.module.body}
-        statements = [
-            *ctx.module.body,
-            *(s for s in ctx.program.session_graph if id(s) not in module_level),
-        ]  # ``sess = tf.Session()``'s leading graph statements are at module level already
-        for statement in statements:
+        for statement in _train_op_statements(ctx):
             smalls = (
                 small_statements(statement)
                 if not isinstance(statement, cst.SimpleStatementLine)
@@ -1803,6 +1793,16 @@ def _emitted_class(name: str) -> cst.BaseStatement:
 
 def _defines(statement: cst.BaseStatement, name: str) -> bool:
     return isinstance(statement, cst.ClassDef) and statement.name.value == name
+
+
+def _train_op_statements(ctx: Context) -> list[cst.BaseStatement]:
+    """Where train ops are made: the module's statements, then the session block's leading graph
+    statements (``sess = tf.Session()``'s are at module level already)."""
+    module_level = {id(statement) for statement in ctx.module.body}
+    return [
+        *ctx.module.body,
+        *(s for s in ctx.program.session_graph if id(s) not in module_level),
+    ]
 
 
 def _decay_source(ctx: Context, value: cst.BaseExpression) -> str | None:
