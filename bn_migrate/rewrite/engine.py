@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -593,11 +595,42 @@ def _rewrite_module(
     model_refusal: model_class.Refusal | None = None,
 ) -> RewriteResult:
     """``aliases``: ``AliasTable.build(module)`` when the caller has built it already."""
+    with contextlib.ExitStack() as records:  # each module the expansions write is recorded too
+        return _rewrite_recorded(
+            module,
+            source,
+            options,
+            blockers,
+            records,
+            flags_parsed=flags_parsed,
+            library=library,
+            refused=refused,
+            aliases=aliases,
+            model_refusal=model_refusal,
+        )
+
+
+def _rewrite_recorded(
+    module: cst.Module,
+    source: str,
+    options: RewriteOptions,
+    blockers: Sequence[Site],
+    records: contextlib.ExitStack,
+    *,
+    flags_parsed: bool,
+    library: bool,
+    refused: main_function.Refusal | None,
+    aliases: AliasTable | None,
+    model_refusal: model_class.Refusal | None,
+) -> RewriteResult:
+    """``_rewrite_module``, each module an expansion writes recorded in ``records`` (``walks``)
+    before the analyses read it."""
     aliases = aliases or AliasTable.build(module)
     original = module
     expanded = wrapper_calls.expand(module, aliases)
     if expanded.rewritten:
         module = expanded.module
+        records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
     before_helpers = module
     helpers = (
@@ -607,12 +640,14 @@ def _rewrite_module(
     )
     if helpers.rewritten:
         module = helpers.module
+        records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
         if normalized.rewritten:
             module = normalized.module
+            records.enter_context(walks.indexed(module))
             aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
     if not references and not _shadowed_tensorflow(aliases):
@@ -1157,8 +1192,122 @@ def _apply(ctx: Context) -> str:
     if ctx.needed_imports:
         module = _add_imports(module, context)
     if ctx.removable_imports:
-        module = RemoveImportsVisitor(context).transform_module(module)
+        module = _remove_imports(module, context, {local for _, local in ctx.removable_imports})
     return module.code
+
+
+_MARKER = "_bn_migrate_import_slot"
+
+
+def _remove_imports(module: cst.Module, context: CodemodContext, locals_: set[str]) -> cst.Module:
+    """``RemoveImportsVisitor`` run on the module's top-level import lines only, for speed (same
+    result), when no name it may remove is spelled anywhere else in the module.
+
+    The visitor removes a scheduled import only where its name is never read; to know that it runs
+    libcst's scope analysis over the whole module (a fifth of the rewrite of a migrated file). A name
+    whose spelling occurs only within those import lines (``_spellings``: every identifier, and the
+    word in every string but docstrings) is read nowhere else, so the visitor sees the same thing
+    when given those lines alone, where no name is read at all: no scope analysis is needed
+    (``_RemoveUnread``). Each line is followed by a numbered marker statement, so its result (kept,
+    changed or removed) goes back to its place. Any other spelling, an import below
+    the top level, or a text ``ast`` rejects (reported later) takes the whole-module visitor."""
+    body = list(module.body)
+    slots = [i for i, statement in enumerate(body) if is_import_line(statement)]
+    code = module.code
+    roots = {local.split(".")[0] for local in locals_}
+    try:
+        lines = ast.parse(cst.Module(body=[body[i] for i in slots]).code)
+        whole = ast.parse(code)
+    except SyntaxError:
+        slots = []
+    if (
+        not slots
+        or _MARKER in code
+        or any(_spellings(whole, root) != _spellings(lines, root) for root in roots)
+    ):
+        return RemoveImportsVisitor(context).transform_module(module)
+    reduced: list[cst.BaseStatement] = []
+    for number, index in enumerate(slots):
+        reduced += [
+            body[index],
+            cst.SimpleStatementLine([cst.Expr(cst.Name(f"{_MARKER}{number}"))]),
+        ]
+    result = module.with_changes(body=reduced).visit(_RemoveUnread(context))
+    assert isinstance(result, cst.Module)
+    kept: dict[int, list[cst.BaseStatement]] = {}
+    pending: list[cst.BaseStatement] = []
+    for statement in result.body:
+        marker = _marker_number(statement)
+        if marker is None:
+            pending.append(statement)
+        else:
+            kept[slots[marker]] = pending
+            pending = []
+    new_body: list[cst.BaseStatement] = []
+    for index, statement in enumerate(body):
+        new_body += kept.get(index, [statement])
+    return module.with_changes(body=new_body)
+
+
+class _RemoveUnread(RemoveImportsVisitor):
+    """``RemoveImportsVisitor`` on a module of import lines only: nothing there reads a name, so
+    every import but ``__future__``'s (which libcst never removes) is unread, as its scope analysis
+    would find."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._unused_imports = {
+            alias: small
+            for statement in node.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+            if isinstance(small, (cst.Import, cst.ImportFrom))
+            and not isinstance(small.names, cst.ImportStar)
+            and not (
+                isinstance(small, cst.ImportFrom)
+                and isinstance(small.module, cst.Name)
+                and small.module.value == "__future__"
+            )
+            for alias in small.names
+        }
+
+
+def _spellings(tree: ast.AST, word: str) -> int:
+    """How many times ``word`` is spelled in ``tree`` where it may be, or name, a reference: any
+    identifier but an attribute's (names, parameters, keywords, definitions, imported modules and
+    names, ``global``), and a whole word of any string (``__all__``, string annotations) but a
+    docstring. ``tf.keras.layers`` reads no import named ``layers``: ``tf`` is what it reads."""
+    docstrings = {
+        id(statement.body[0].value)
+        for statement in ast.walk(tree)
+        if isinstance(statement, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and statement.body
+        and isinstance(statement.body[0], ast.Expr)
+        and isinstance(statement.body[0].value, ast.Constant)
+    }
+    pattern = re.compile(rf"\b{re.escape(word)}\b")
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                count += len(pattern.findall(node.value))
+            continue
+        for field in ("id", "arg", "name", "asname", "module", "names"):
+            value = getattr(node, field, None)
+            texts = value if isinstance(value, list) else [value]
+            count += sum(len(pattern.findall(t)) for t in texts if isinstance(t, str))
+    return count
+
+
+def _marker_number(statement: cst.BaseStatement) -> int | None:
+    if (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.Name)
+        and statement.body[0].value.value.startswith(_MARKER)
+    ):
+        return int(statement.body[0].value.value[len(_MARKER) :])
+    return None
 
 
 def _add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:

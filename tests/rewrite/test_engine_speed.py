@@ -1,6 +1,10 @@
 """The engine's shortcuts give exactly what the slow paths they replace give.
 
 - ``_add_imports`` runs libcst's ``AddImportsVisitor`` on the module's head only;
+- ``_remove_imports`` runs ``RemoveImportsVisitor`` on the import lines only when no name it may
+  remove is spelled elsewhere;
+- the modules the expansions write (wrapper classes, dense helpers, default-session runs) are
+  recorded for ``walks`` like the file's own;
 - ``_ApplyEdits`` skips subtrees that hold no edit;
 - ``_unparsable`` asks CPython's parser first;
 - ``node_positions`` resolves positions without the metadata wrapper's extra walk;
@@ -14,10 +18,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bn_migrate.rewrite import engine
+from bn_migrate.rewrite.analysis import walks
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import node_positions
@@ -69,6 +74,147 @@ def test_add_imports_on_the_head_equals_the_whole_module(name: str, names: tuple
     module = cst.parse_module(HEADS[name])
     expected = AddImportsVisitor(_context(names)).transform_module(module).code
     assert engine._add_imports(module, _context(names)).code == expected
+
+
+# (source, names scheduled for removal, whether the import lines alone decide it)
+REMOVALS = {
+    "unread": ("import tensorflow.contrib.slim as slim\nimport os\nx = os.sep\n", ("slim",), True),
+    "in_docstring_and_comment": (
+        '"""Uses slim."""\nimport tensorflow.contrib.slim as slim\n# slim was here\nx = 1\n',
+        ("slim",),
+        True,
+    ),
+    "attribute_of_the_same_spelling": (
+        "import tensorflow as tf\nfrom tensorflow.contrib import layers\nx = tf.keras.layers.Dense\n",
+        ("layers",),
+        True,
+    ),
+    "one_of_several_names": (
+        "from tensorflow.contrib import slim, layers as L  # keep\nx = L.x\n",
+        ("slim",),
+        True,
+    ),
+    "first_of_several_in_parentheses": (
+        "from a import (\n    slim,  # gone\n    other,\n)\nx = other\n",
+        ("slim",),
+        True,
+    ),
+    "whole_line_among_others": (
+        "import os\nimport tensorflow.contrib.slim as slim\n\nimport re\nx = (os, re)\n",
+        ("slim",),
+        True,
+    ),
+    "dotted_without_alias": ("import tensorflow.contrib.slim\nx = 1\n", ("tensorflow",), True),
+    "two_on_one_line": ("import os, tensorflow.contrib.slim as slim\nx = os\n", ("slim",), True),
+    "still_read": ("import tensorflow.contrib.slim as slim\nx = slim.conv2d\n", ("slim",), False),
+    "read_in_a_function": (
+        "import tensorflow.contrib.slim as slim\ndef f():\n    return slim\n",
+        ("slim",),
+        False,
+    ),
+    "a_local_of_the_same_name": (
+        "import tensorflow.contrib.slim as slim\ndef f(slim):\n    return slim\n",
+        ("slim",),
+        False,
+    ),
+    "exported": ('import tensorflow.contrib.slim as slim\n__all__ = ["slim"]\n', ("slim",), False),
+    "string_annotation": (
+        'import tensorflow.contrib.slim as slim\ndef f(x: "slim.X"):\n    pass\n',
+        ("slim",),
+        False,
+    ),
+    "below_the_top_level": (
+        "try:\n    import tensorflow.contrib.slim as slim\nexcept ImportError:\n    pass\n",
+        ("slim",),
+        False,
+    ),
+    "on_a_line_with_code": ("import tensorflow.contrib.slim as slim; x = 1\n", ("slim",), False),
+    "future": ("from __future__ import division\nimport os\nx = 1\n", ("division",), True),
+}
+
+
+def _schedule(source: str, names: tuple[str, ...]) -> tuple[CodemodContext, set[str]]:
+    """What ``_apply`` schedules for ``names`` (each local name of the module's imports)."""
+    context = CodemodContext()
+    imports: list[cst.Import | cst.ImportFrom] = []
+
+    class Imports(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> None:
+            imports.append(node)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            imports.append(node)
+
+    cst.parse_module(source).visit(Imports())
+    for small in imports:
+        if not isinstance(small.names, cst.ImportStar):
+            for alias in small.names:
+                local = alias.evaluated_alias or alias.evaluated_name
+                if local.split(".")[0] not in names:
+                    continue
+                if isinstance(small, cst.ImportFrom):
+                    module = small.module
+                    assert module is not None
+                    RemoveImportsVisitor.remove_unused_import(
+                        context,
+                        cst.Module(body=[]).code_for_node(module),
+                        obj=alias.evaluated_name,
+                        asname=alias.evaluated_alias,
+                    )
+                else:
+                    RemoveImportsVisitor.remove_unused_import(
+                        context, alias.evaluated_name, asname=alias.evaluated_alias
+                    )
+    return context, set(names)
+
+
+@pytest.mark.parametrize("name", sorted(REMOVALS))
+def test_remove_imports_on_the_import_lines_equals_the_whole_module(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, names, on_lines = REMOVALS[name]
+    module = cst.parse_module(source)
+    context, locals_ = _schedule(source, names)
+    expected = RemoveImportsVisitor(context).transform_module(module).code
+    whole: list[int] = []
+    original = RemoveImportsVisitor.transform_module
+    monkeypatch.setattr(
+        RemoveImportsVisitor,
+        "transform_module",
+        lambda self, tree: whole.append(1) or original(self, tree),
+    )
+    context, locals_ = _schedule(source, names)
+    assert engine._remove_imports(module, context, locals_).code == expected
+    assert (not whole) == on_lines  # the import lines alone decided it, or the whole module did
+    if name in ("unread", "whole_line_among_others", "two_on_one_line"):
+        assert expected != source  # the cases do remove something
+
+
+def test_modules_written_by_the_expansions_are_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program whose batch-norm wrapper class is expanded (DCGAN's) is read from a record of the
+    expanded module: no analysis walks a statement of it with libcst."""
+    source = (REPO / "tests" / "fixtures" / "tf1" / "dcgan_wrapper.py").read_text(encoding="utf-8")
+    expected = rewrite_source(source)
+    assert expected.status is Status.CHANGED
+    walked: list[type] = []
+    original = walks.walk
+
+    def counting(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+        if not any(index.holds(node) for index in walks._ACTIVE) and isinstance(
+            node, cst.SimpleStatementLine
+        ):
+            walked.append(type(node))
+        original(node, visitor)
+
+    monkeypatch.setattr(walks, "walk", counting)
+    for module_name, module in list(__import__("sys").modules.items()):
+        if (
+            module_name.startswith("bn_migrate.rewrite")
+            and getattr(module, "walk", None) is original
+        ):
+            monkeypatch.setattr(module, "walk", counting)
+    assert rewrite_source(source) == expected
+    assert len(walked) < 20, len(walked)
 
 
 def test_pruned_edit_application_equals_the_full_walk(monkeypatch: pytest.MonkeyPatch) -> None:

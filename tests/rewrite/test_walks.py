@@ -91,6 +91,45 @@ def test_a_replay_is_the_walk(path: Path) -> None:
                 assert _replayed(index, statement, make) == _libcst(statement, make)
 
 
+class TypedChild(Typed):
+    """Inherits ``Typed``'s methods, overrides one and adds one: the replay reads the methods a
+    visitor class has through its whole MRO."""
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.events.append(("child name", id(node)))
+
+    def visit_Integer(self, node: cst.Integer) -> None:
+        self.events.append(("integer", id(node)))
+
+
+def _local_visitor_class():  # type: ignore[no-untyped-def]
+    """A visitor class made anew by each call, as the analyses often write them."""
+
+    class Local(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.events: list[tuple[str, int]] = []
+
+        def leave_SimpleString(self, original_node: cst.SimpleString) -> None:
+            self.events.append(("string", id(original_node)))
+
+    return Local()
+
+
+@pytest.mark.parametrize("path", SOURCES[:6], ids=lambda p: str(p.relative_to(REPO)))
+def test_a_replay_reads_inherited_and_local_methods(path: Path) -> None:
+    module = cst.parse_module(path.read_text())
+    with walks.indexed(module) as index:
+        for make in (TypedChild, _local_visitor_class, _local_visitor_class):
+            assert _replayed(index, module, make) == _libcst(module, make)
+    assert walks._handled_names(TypedChild) == {
+        "Name",
+        "Attribute",
+        "FunctionDef",
+        "Call",
+        "Integer",
+    }
+
+
 def test_a_node_outside_the_record_is_walked_by_libcst() -> None:
     module = cst.parse_module("import tensorflow as tf\ny = tf.log(x)\n")
     other = cst.parse_module("y = f(x)\n")

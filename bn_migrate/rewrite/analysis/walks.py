@@ -156,25 +156,47 @@ class TreeIndex:
                 self._places = {}
                 for place, node in enumerate(self.order):
                     self._places.setdefault(type(node), []).append(place)
+            names = _handled_names(visitor_type)
             found = self._handled_by[visitor_type] = [
                 (node_type, places)
                 for node_type, places in self._places.items()
-                if not _is_stub(
-                    getattr(visitor_type, f"visit_{node_type.__name__}", None),
-                    f"visit_{node_type.__name__}",
-                )
-                or not _is_stub(
-                    getattr(visitor_type, f"leave_{node_type.__name__}", None),
-                    f"leave_{node_type.__name__}",
-                )
+                if node_type.__name__ in names
             ]
         return found
+
+
+def _handled_names(visitor_type: type) -> frozenset[str]:
+    """The node type names ``visitor_type`` has a ``visit_<Type>`` or ``leave_<Type>`` method for
+    that is not libcst's stub. Only names defined by a class of its MRO can be one (the stubs all come
+    from libcst's typed-functions base): visitors are often classes made anew by each call of a
+    function, so this reads their few own methods rather than asking about every node type. Not
+    cached beyond the record (``TreeIndex._handled_by``): such a class holds its function's locals."""
+    candidates = {
+        attribute
+        for klass in visitor_type.__mro__
+        if klass not in _STUB_CLASSES
+        for attribute in vars(klass)
+        if attribute.startswith(("visit_", "leave_"))
+    }
+    return frozenset(
+        attribute.partition("_")[2]
+        for attribute in candidates
+        if not _is_stub(getattr(visitor_type, attribute, None), attribute)
+    )
 
 
 def _is_stub(method: object, name: str) -> bool:
     """Whether ``method`` (of a visitor or its class) is libcst's do-nothing ``CSTVisitor`` one."""
     stub = getattr(cst.CSTVisitor, name, None)
     return method is None or getattr(method, "__func__", method) is stub
+
+
+_STUB_CLASSES = {
+    klass
+    for klass in cst.CSTVisitor.__mro__
+    if klass is not cst.CSTVisitor and any(n.startswith(("visit_", "leave_")) for n in vars(klass))
+} | {object}
+"""libcst's bases that define the do-nothing ``visit_<Type>``/``leave_<Type>`` stubs."""
 
 
 def dispatching(
