@@ -5,6 +5,8 @@ graph the BN layers need, with training True. Anything else is left with the rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
@@ -320,25 +322,106 @@ def test_run_options_are_left_naming_the_argument(run: str, named: str) -> None:
     ), _reasons(result)
 
 
+CONTAINERS = [
+    ('{"train": train_op, "loss": loss}', "dict", "out = "),
+    ("[train_op, loss]", "list", "_, out = "),
+    ("(train_op, loss)", "tuple", "_, out = "),
+]
+
+
+@pytest.mark.parametrize(("literal", "kind", "target"), CONTAINERS)
+def test_a_run_of_a_named_container_of_fetches_is_the_run_of_its_literal(
+    literal: str, kind: str, target: str
+) -> None:
+    """``fetches = {...}`` directly in the session block, read only as the fetches of later runs:
+    TF1 runs what the literal holds, the train op too, so the runs migrate as runs of the literal
+    (the same code) and the binding goes (its tensors live in the graph function now)."""
+    inline = SESSION.replace(
+        "    sess.run(train_op, feed_dict=feed)", f"    {target}sess.run({literal}, feed_dict=feed)"
+    )
+    named = SESSION.replace(
+        "    sess.run(train_op, feed_dict=feed)", f"    {target}sess.run(fetches, feed_dict=feed)"
+    ).replace(
+        "sess.run(tf.global_variables_initializer())\n",
+        f"sess.run(tf.global_variables_initializer())\nfetches = {literal}\n",
+    )
+    assert named.count("fetches") == 2 and inline != SESSION
+    expected = _rewrite(inline)
+    result = _rewrite(named)
+    assert expected.status is Status.CHANGED, _reasons(expected)
+    assert result.status is Status.CHANGED and result.code == expected.code, _reasons(result)
+    assert any(
+        s.rule == "BN007"
+        and "their binding removed" in s.message
+        and s.line == named.splitlines().index(f"fetches = {literal}") + 1
+        for s in result.applied
+    ), result.applied
+    assert "fetches" not in result.code
+
+
+@pytest.mark.parametrize(("literal", "kind", "target"), CONTAINERS)
 @pytest.mark.parametrize(
-    ("binding", "kind"),
+    ("change", "condition"),
     [
-        ('fetches = {"train": train_op, "loss": loss}', "dict"),
-        ("fetches = [train_op, loss]", "list"),
-        ("fetches = (train_op, loss)", "tuple"),
+        # bound before the session (a graph statement), as this test's earlier form
+        (
+            lambda s, b: s.replace("sess = tf.Session()\n", f"{b}\nsess = tf.Session()\n"),
+            "when it is bound once, by a line directly in the session block",
+        ),
+        # pix2pix: bound inside the loop, before each run
+        (
+            lambda s, b: s.replace("    feed = {x", f"    {b}\n    feed = {{x"),
+            "when it is bound once, by a line directly in the session block",
+        ),
+        # bound twice
+        (
+            lambda s, b: s.replace(
+                "sess.run(tf.global_variables_initializer())\n",
+                f"sess.run(tf.global_variables_initializer())\n{b}\n{b}\n",
+            ),
+            "when it is bound once, by a line directly in the session block",
+        ),
+        # changed after its binding (pix2pix adds keys at some steps)
+        (
+            lambda s, b: s.replace(
+                "sess.run(tf.global_variables_initializer())\n",
+                f"sess.run(tf.global_variables_initializer())\n{b}\nprint(fetches)\n",
+            ),
+            "when the name is read nowhere else (`fetches` at line {print(fetches)})",
+        ),
+        (
+            lambda s, b: s.replace(
+                "sess.run(tf.global_variables_initializer())\n",
+                f"sess.run(tf.global_variables_initializer())\n{b}\nfetches2 = fetches\n",
+            ),
+            "when the name is read nowhere else (`fetches` at line {fetches2 = fetches})",
+        ),
     ],
 )
-def test_a_run_of_a_named_container_of_fetches_is_left(binding: str, kind: str) -> None:
-    """pix2pix's ``fetches = {"train": ...}; sess.run(fetches)``: TF1 runs every op the container holds,
-    the train op too. It was migrated as an evaluation of one tensor named ``fetches`` (a graph function
-    returning the dict, called without training): never migrated now, with the reason."""
-    source = SESSION.replace(
-        "sess.run(train_op, feed_dict=feed)", "sess.run(fetches, feed_dict=feed)"
-    ).replace("sess = tf.Session()\n", f"{binding}\nsess = tf.Session()\n")
-    assert source.count("fetches") == 2
+def test_a_run_of_a_named_container_of_fetches_is_left_unless_proven(
+    literal: str, kind: str, target: str, change: Callable[[str, str], str], condition: str
+) -> None:
+    """pix2pix's ``fetches = {"train": ...}; sess.run(fetches)``: TF1 runs every op the container
+    holds when the run happens. Read as the literal only when nothing else can change what it holds;
+    else left (it was once migrated as an evaluation of one tensor named ``fetches``)."""
+    source = change(
+        SESSION.replace(
+            "    sess.run(train_op, feed_dict=feed)",
+            f"    {target}sess.run(fetches, feed_dict=feed)",
+        ),
+        f"fetches = {literal}",
+    )
+    assert source.count(f"fetches = {literal}") >= 1
+    lines = source.splitlines()
+    for line in ("print(fetches)", "fetches2 = fetches"):  # the use a reason names, by its line
+        condition = condition.replace(
+            f"{{{line}}}", str(lines.index(line) + 1 if line in lines else 0)
+        )
     result = _rewrite(source)
     assert result.status is Status.SKIPPED and result.code == source
     assert any(
-        s.rule == "BN007" and f"fetch `fetches` names a {kind} (line" in s.message
+        s.rule == "BN007"
+        and f"fetch `fetches` names a {kind} (line" in s.message
+        and condition in s.message
         for s in result.left
     ), _reasons(result)

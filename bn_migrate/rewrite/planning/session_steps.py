@@ -96,6 +96,8 @@ class StepsPlanner:
         # runs whose several fetched values are used as one list (see _plan_multi_eval)
         self.exact_fetches: list[tuple[cst.Call, list[str]]] = []
         self.unused: str | None = None  # target for outputs an unpacking does not use
+        # bindings of named containers of fetches (``fetches = {...}``) whose runs read the literal
+        self.containers_removed: set[int] = set()
 
     def plan_session(self) -> None:
         ctx = self.ctx
@@ -268,13 +270,23 @@ class StepsPlanner:
             return
         held = self._held_container(fetch)
         if held is not None:
-            ctx.leave(
-                RULE,
-                call,
-                f"fetch `{code(ctx, fetch)}` names a {held}, not a tensor: a run of a named dict, "
-                "list or tuple of fetches is not migrated (write the fetches in the run)",
-            )
-            return
+            literal = self._named_fetches(fetch)
+            if isinstance(literal, str):
+                ctx.leave(
+                    RULE,
+                    call,
+                    f"fetch `{code(ctx, fetch)}` names a {held}, not a tensor: a run of a named "
+                    f"dict, list or tuple of fetches is migrated only {literal}",
+                )
+                return
+            binding, fetch = literal
+            if id(binding) not in self.containers_removed:
+                self.containers_removed.add(id(binding))
+                ctx.remove(
+                    RULE,
+                    binding,
+                    "fetches written in the runs that fetch them (their binding removed)",
+                )
         names = fetch_names(fetch)
         elements = fetch.elements if isinstance(fetch, (cst.List, cst.Tuple, cst.Dict)) else [fetch]
         if not names or len(names) != len(elements):
@@ -613,6 +625,83 @@ class StepsPlanner:
         (``fetches = {"train": train_op, "loss": loss}``, pix2pix's): TF1 runs every op in it, the train
         op too, while the graph function would return the container as if it were one tensor."""
         return self._containers.get(fetch.value) if isinstance(fetch, cst.Name) else None
+
+    def _named_fetches(
+        self, fetch: cst.BaseExpression
+    ) -> tuple[cst.Assign, cst.BaseExpression] | str:
+        """A run of a named container of fetches read as a run of the literal it is bound to (its
+        binding, the literal), or the condition it fails. TF1 fetches what the name holds when the
+        run happens; the literal stands for it when nothing else can change that: the name is bound
+        once, by a ``NAME = {...}`` / ``[...]`` / ``(...)`` line directly in the session block
+        (before the loop), to a literal (no comprehension), and read nowhere but as the fetches of
+        this session's runs, each after that line. The line is then removed: its tensors no longer
+        exist outside the graph function."""
+        assert isinstance(fetch, cst.Name)
+        name = fetch.value
+        where = "when it is bound once, by a line directly in the session block, to a literal"
+        found = self._container_binding(name)
+        if found is None:
+            return where
+        binding, line = found
+        if not isinstance(binding.value, (cst.Dict, cst.List, cst.Tuple)):
+            return where
+        runs: set[int] = set()
+        session = self.session
+
+        class Reads(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                fetched = (
+                    run_fetches(node)
+                    if m.matches(node.func, m.Attribute(value=m.Name(session), attr=m.Name("run")))
+                    else None
+                )
+                if isinstance(fetched, cst.Name) and fetched.value == name:
+                    runs.add(id(fetched))
+
+        walk(self.ctx.module, Reads())
+        binding_line = self.ctx.positions[line].start.line
+        for node in self._name_uses(name):
+            if node is binding.targets[0].target:
+                continue
+            at = self.ctx.positions[node].start.line
+            if id(node) not in runs:
+                return f"when the name is read nowhere else (`{name}` at line {at})"
+            if at <= binding_line:
+                return f"when each run comes after its binding (line {binding_line})"
+        return binding, binding.value
+
+    def _container_binding(self, name: str) -> tuple[cst.Assign, cst.SimpleStatementLine] | None:
+        """The one ``name = value`` line directly in the session block (another binding anywhere
+        is a use that is not a run's fetches: ``_named_fetches`` refuses it)."""
+        found: list[tuple[cst.Assign, cst.SimpleStatementLine]] = []
+        for line in self.ctx.program.session_body:
+            if isinstance(line, cst.SimpleStatementLine):
+                for small in line.body:
+                    if isinstance(small, cst.Assign) and single_target(small) == name:
+                        found.append((small, line))
+        if len(found) != 1 or len(found[0][1].body) != 1:
+            return None
+        return found[0]
+
+    def _name_uses(self, name: str) -> list[cst.Name]:
+        """Every ``name`` the module spells as a variable (not an attribute nor a keyword)."""
+        uses: list[cst.Name] = []
+
+        class Names(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == name:
+                    uses.append(node)
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                walk(node.value, self)
+                return False
+
+            def visit_Arg(self, node: cst.Arg) -> bool:
+                walk(node.value, self)
+                return False
+
+        walk(self.ctx.module, Names())
+        return uses
 
     @functools.cached_property
     def _containers(self) -> dict[str, str]:

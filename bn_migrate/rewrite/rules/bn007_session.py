@@ -7,8 +7,11 @@ train_step(...).numpy())))`` (the same keys in the same order, None for an op), 
 string literals and its ops all come before or all after its tensors; the program's facts read the ops a
 dict fetch runs as those of a list (a dict-fetching train run runs the update ops its train op carries).
 A run of a *named* container (``fetches = {"train": train_op, ...}`` then ``sess.run(fetches)``, a list or
-tuple alike) is left: the graph function would return the container as one tensor, and the train op in it
-would not run.
+tuple alike) is the run of its literal when nothing can change what the name holds at a run: one binding,
+a line directly in the session block, to a literal, the name read nowhere but as the fetches of this
+session's later runs; the binding is removed. Else it is left, saying which condition failed (pix2pix
+binds it in the loop and adds keys at some steps): read as one tensor, the graph function would return
+the container, and the train op in it would not run.
 With several train steps (BN006), a run may feed only the placeholders its step reads (DCGAN's
 ``sess.run([g_optim, g_loss], feed_dict={z: batch_z})``): that step takes just those, and its other runs
 drop plain values it does not read (a call, a named feed dict or an iterator element: left).
