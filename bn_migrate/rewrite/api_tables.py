@@ -577,6 +577,8 @@ DATASET_REFUSED_METHODS: dict[str, str] = {
 PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"
+RESET_DEFAULT_GRAPH = "tensorflow.reset_default_graph"
+"""Starts a new default graph: a module calling it holds several programs (reason texts only)."""
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
 KERAS_STATEFUL_PREFIXES = (
     "tensorflow.keras.layers.",
@@ -1802,6 +1804,10 @@ LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
         *("termcolor", "click", "tabulate", "docopt", "gym", "pygame", "IPython", "ipdb", "wget"),
         *("gdown", "boto3", "visdom", "wandb", "mlflow", "tensorboardX", "bs4", "setuptools"),
         *("pkg_resources", "google", "mpi4py", "pytest"),
+        # found not installed in public TF1 trees (a file left for that alone): graphs, geometry,
+        # file systems, test tools, machine facts, a virtual display, Caffe's Python bindings
+        *("networkx", "shapely", "fs", "scandir", "nose", "mock", "cpuinfo", "pyvirtualdisplay"),
+        "caffe",
     }
 )
 """Third-party packages a TF1 program imports that are not modules of the program: when one is not

@@ -77,6 +77,8 @@ TABLES_READ_ELSEWHERE = frozenset(
         # the session block's leading graph statements, read only in a module with a session (a maker)
         "SESSION_BLOCK_NOT_GRAPH",
         "SESSION_BLOCK_NOT_GRAPH_MODULES",
+        # the several-sessions reason names the graph resets, in a module with two session makers
+        "RESET_DEFAULT_GRAPH",
     }
 )
 """Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""

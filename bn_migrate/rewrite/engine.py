@@ -1011,8 +1011,10 @@ def _unclaimed_reason(
     if program.session is None:
         return texts.no_session(what)
     if sessions > 1:
-        return (
-            f"{what}: the module makes {sessions} sessions; programs with one session are migrated"
+        return texts.several_sessions(
+            what,
+            [ctx.positions[call].start.line for call in program.session_maker_calls()],
+            [ctx.positions[call].start.line for call in program.graph_resets()],
         )
     if program.shape is None and program.datasets.refusals:
         node, reason = program.datasets.refusals[0]
@@ -1052,6 +1054,13 @@ def _unclaimed_reason(
             f"{what} inside `{header}` (line {span.start.line}): graph code in a "
             "module-level variable scope is not read as the program's graph (a variable scope is "
             "migrated only in a builder)"
+        )
+    if isinstance(holder, cst.If) and span is not None and not program.in_session(reference.node):
+        # hwalsuklee's ``if update_ops: train_op = tf.group(...) else: train_op = train_step``
+        return (
+            f"{what} under the `if` at line {span.start.line}: graph code built under a Python "
+            "condition is not read as the program's graph (which branch TF1 built is decided when "
+            "it runs); write the graph without the condition"
         )
     if holder is program.session:  # in the session block: its own line
         span = ctx.positions[reference.node]

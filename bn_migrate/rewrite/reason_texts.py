@@ -37,6 +37,33 @@ def never_called(name: str) -> str:
     )
 
 
+def several_sessions(what: str, sessions: list[int], resets: list[int]) -> str:
+    """Why a module making several sessions is left (``what``: the reference, or "" for the session
+    itself): where they are, and, when the module starts new graphs (``tf.reset_default_graph()``, a
+    notebook's ``reset_graph()``), that it holds several programs, each migrated in a file of its
+    own."""
+    count = str(len(sessions)) if len(sessions) > 1 else "several"  # one call run several times
+    text = (
+        f"the module makes {count} sessions ({_lines(sessions)}); programs with one session are "
+        "migrated"
+    )
+    text = f"{what}: {text}" if what else text
+    if resets:
+        text += (
+            f": it builds {len(resets) + 1} graphs, a new one at each reset of the default graph "
+            f"({_lines(resets)}); put each graph and its session in a file of its own"
+        )
+    return text
+
+
+def _lines(lines: list[int]) -> str:
+    """``line 3`` / ``lines 3, 9, 14`` / ``lines 3, 9, 14, ... (N in all)``."""
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    head = ", ".join(str(line) for line in lines[:3])
+    return f"lines {head}" + (f", ... ({len(lines)} in all)" if len(lines) > 3 else "")
+
+
 def no_session(what: str) -> str:
     return (
         f"{what}: this module runs no session: graph code is migrated with the `tf.Session` block "

@@ -726,8 +726,45 @@ def test_a_module_making_several_sessions_is_left_with_their_count_not_at_every_
     result = rewrite_source(PLACEHOLDER + second)
     assert result.status is Status.SKIPPED
     session = [site.message for site in result.left if site.rule == "BN007"]
-    assert session == ["the module makes 2 sessions; programs with one session are migrated"]
+    lines = PLACEHOLDER.count("\n") + 1
+    first = next(n for n, t in enumerate(PLACEHOLDER.splitlines(), 1) if "tf.Session()" in t)
+    assert session == [
+        f"the module makes 2 sessions (lines {first}, {lines}); programs with one session are migrated"
+    ]
     assert all("use of `sess`" not in site.message for site in result.left)
+
+
+@pytest.mark.parametrize(
+    ("reset", "shown"),
+    [
+        ("tf.reset_default_graph()\n", "tf.reset_default_graph()"),
+        (  # handson-ml's notebooks: a helper of their own resets the graph
+            "def reset_graph(seed=42):\n    tf.reset_default_graph()\n    np.random.seed(seed)\n\n\n"
+            "reset_graph()\n",
+            "reset_graph()",
+        ),
+    ],
+)
+def test_a_module_of_several_graphs_says_where_they_start(reset: str, shown: str) -> None:
+    """One graph per reset of the default graph: the reason says so and what a person can do (one
+    file per graph and its session, which is a program of the migrated shape)."""
+    source = PLACEHOLDER + reset + PLACEHOLDER.split("import tensorflow as tf\n", 1)[1]
+    assert source.count("tf.Session()") == 2
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED
+    lines = source.splitlines()
+    at = next(n for n, t in enumerate(lines, 1) if t.startswith(shown))
+    expected = (
+        f"it builds 2 graphs, a new one at each reset of the default graph (line {at}); put each "
+        "graph and its session in a file of its own"
+    )
+    assert any(s.rule == "BN007" and s.message.endswith(expected) for s in result.left), [
+        s.message for s in result.left
+    ]
+    assert any(
+        s.rule == "BN000" and s.message.startswith("`tf.placeholder`: the module makes 2 sessions")
+        for s in result.left
+    )
 
 
 def test_a_session_whose_train_runs_are_left_names_them_not_that_it_never_trains() -> None:
@@ -743,7 +780,7 @@ def test_a_session_whose_train_runs_are_left_names_them_not_that_it_never_trains
         "train step is called"
     )
     assert session in reasons
-    assert not any("never runs the train op" in message for message in reasons)
+    assert not any("never runs a train op" in message for message in reasons)
 
 
 def test_a_train_op_read_nowhere_and_an_unnamed_fetch_are_named() -> None:

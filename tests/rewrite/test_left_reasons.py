@@ -164,7 +164,11 @@ def test_a_module_with_an_interactive_session_says_so() -> None:
     )
     result = rewrite_source(source)
     assert [(s.rule, s.message) for s in result.left] == [
-        ("BN007", "the session never runs the train op: outside the canonical shape")
+        (
+            "BN007",
+            "the session never runs a train op the migration reads (`train_op`): no run of the "
+            "session fetches one",
+        )
     ]
 
 

@@ -247,7 +247,10 @@ def test_a_module_found_nowhere_may_be_part_of_the_program(tmp_path: Path) -> No
     assert line == 7 and "sys.path" in message
 
 
-@pytest.mark.parametrize("module", ["numpy", "os.path", "cv2", "cPickle", "scipy.misc"])
+@pytest.mark.parametrize(
+    "module",
+    ["numpy", "os.path", "cv2", "cPickle", "scipy.misc", "networkx", "nose.tools", "fs.zipfs"],
+)
 def test_standard_installed_and_well_known_libraries_are_not_program_modules(
     tmp_path: Path, module: str
 ) -> None:

@@ -425,3 +425,126 @@ def test_a_run_of_a_named_container_of_fetches_is_left_unless_proven(
         and condition in s.message
         for s in result.left
     ), _reasons(result)
+
+
+def test_a_train_op_bound_under_a_condition_is_named_in_the_reason() -> None:
+    """hwalsuklee's ``if update_ops: train_op_final = tf.group(...) else: ...``: the session runs a
+    train op the migration does not read. The reasons said "no rule of this version migrates it" and
+    "never runs the train op"; they name the condition, the fetch and its binding, and what to
+    change (which then migrates)."""
+    source = (
+        "import numpy as np\n"
+        "import tensorflow as tf\n"
+        "\n"
+        "\n"
+        "def main():\n"
+        "    data = np.ones((8, 3), np.float32)\n"
+        "    x = tf.placeholder(tf.float32, [None, 3])\n"
+        "    is_training = tf.placeholder(tf.bool)\n"
+        '    h = tf.layers.batch_normalization(tf.layers.dense(x, 4), training=is_training, name="bn")\n'
+        "    loss = tf.reduce_mean(tf.square(h))\n"
+        "    train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        "    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "    if update_ops:\n"
+        "        train_ops = [train_step] + update_ops\n"
+        "        train_op = tf.group(*train_ops)\n"
+        "    else:\n"
+        "        train_op = train_step\n"
+        "    sess = tf.InteractiveSession()\n"
+        "    sess.run(tf.global_variables_initializer())\n"
+        "    for step in range(2):\n"
+        "        sess.run([train_op, loss], {x: data, is_training: True})\n"
+        "\n"
+        "\n"
+        'if __name__ == "__main__":\n'
+        "    main()\n"
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    graph = (
+        "`tf.group` under the `if` at line 13: graph code built under a Python condition is not "
+        "read as the program's graph (which branch TF1 built is decided when it runs); write the "
+        "graph without the condition"
+    )
+    assert [(s.rule, s.line, s.message) for s in result.left] == [("BN000", 15, graph)]
+    # hwalsuklee's minimize also sits in a `with tf.name_scope(...)` BN006 leaves: the train run is
+    # never read as an evaluation, and the session's reason points at it
+    scoped = (
+        source.replace(
+            "    train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
+            '    with tf.name_scope("ADAM"):\n'
+            "        train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
+        )
+        .replace(
+            "    if update_ops:\n"
+            "        train_ops = [train_step] + update_ops\n"
+            "        train_op = tf.group(*train_ops)\n"
+            "    else:\n"
+            "        train_op = train_step\n",
+            "",
+        )
+        .replace("[train_op, loss]", "[train_step, loss]")
+    )
+    result = _rewrite(scoped)
+    assert result.status is Status.SKIPPED and result.code == scoped
+    reasons = [(s.rule, s.line, s.message) for s in result.left]
+    assert (
+        "BN007",
+        17,
+        "fetch `train_step` is a train op the migration does not read (bound at line 12 in the "
+        "`with` block at line 11): not migrated",
+    ) in reasons, reasons
+    assert (
+        "BN007",
+        14,
+        "the session's train runs (line 17) are left, each for the reason given at it: no train "
+        "step is called",
+    ) in reasons, reasons
+    unconditional = source.replace(
+        "    if update_ops:\n"
+        "        train_ops = [train_step] + update_ops\n"
+        "        train_op = tf.group(*train_ops)\n"
+        "    else:\n"
+        "        train_op = train_step\n",
+        "    train_ops = [train_step] + update_ops\n    train_op = tf.group(*train_ops)\n",
+    )
+    assert unconditional != source
+    migrated = _rewrite(unconditional)  # the advice given works
+    assert migrated.status is Status.CHANGED, _reasons(migrated)
+    assert "momentum=0.99" in migrated.code and "tf.group" not in migrated.code
+
+
+def test_a_session_running_no_train_op_names_what_it_runs_instead() -> None:
+    """The run fetches a name bound under a condition that is no train op the migration reads
+    (``tf.group(train_step, loss)``): the session's reason names it and where it is bound."""
+    source = (
+        "import numpy as np\n"
+        "import tensorflow as tf\n"
+        "\n"
+        "data = np.ones((8, 3), np.float32)\n"
+        "x = tf.placeholder(tf.float32, [None, 3])\n"
+        "is_training = tf.placeholder(tf.bool)\n"
+        'h = tf.layers.batch_normalization(tf.layers.dense(x, 4), training=is_training, name="bn")\n'
+        "loss = tf.reduce_mean(tf.square(h))\n"
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n"
+        "    train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        "if update_ops:\n"
+        "    train_op = tf.group(train_step, loss)\n"
+        "else:\n"
+        "    train_op = train_step\n"
+        "with tf.Session() as sess:\n"
+        "    sess.run(tf.global_variables_initializer())\n"
+        "    for step in range(2):\n"
+        "        sess.run(train_op, {x: data, is_training: True})\n"
+    )
+    result = _rewrite(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    expected = (
+        "the session never runs a train op the migration reads (`train_step`): its run at line 19 "
+        "fetches `train_op`, bound at line 13 under the `if` at line 12: a train op chosen by a "
+        "Python condition is not read (bind it unconditionally)"
+    )
+    assert ("BN007", 16, expected) in [(s.rule, s.line, s.message) for s in result.left], _reasons(
+        result
+    )

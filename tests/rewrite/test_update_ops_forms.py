@@ -75,6 +75,54 @@ def test_the_collection_in_place_grouped_with_the_train_op(group: str) -> None:
     assert result.code.count("momentum=0.99") == 2 and "tf.group" not in result.code
 
 
+def _grouped_list(listed: str, after: str = "") -> str:
+    """The fixture with its train op grouped, as hwalsuklee's, from a list of it and the updates."""
+    minimize = "    train_op = tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)\n"
+    assert NAMED + minimize in SOURCE
+    return SOURCE.replace(
+        NAMED + minimize,
+        "opt_op = tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)\n"
+        f"update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\ntrain_ops = {listed}\n{after}"
+        "train_op = tf.group(*train_ops)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "listed", ["[opt_op] + update_ops", "update_ops + [opt_op]", "[opt_op, *update_ops]"]
+)
+def test_a_list_of_the_train_op_and_the_updates_grouped(listed: str) -> None:
+    """hwalsuklee's ``train_ops = [train_step] + update_ops; train_op_final = tf.group(*train_ops)``
+    is the grouped form: it migrates as ``tf.group(opt_op, *update_ops)`` does (the list line goes
+    with it)."""
+    grouped = SOURCE.replace(
+        NAMED + "    train_op = tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)\n",
+        "opt_op = tf.train.AdamOptimizer(learning_rate=0.01).minimize(loss)\n"
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "train_op = tf.group(opt_op, *update_ops)\n",
+    )
+    expected = rewrite_source(grouped)
+    assert expected.status is Status.CHANGED, [(s.line, s.message) for s in expected.left]
+    result = rewrite_source(_grouped_list(listed))
+    assert result.status is Status.CHANGED, [(s.line, s.message) for s in result.left]
+    assert result.code == expected.code
+    assert "momentum=1.0" not in result.code and "train_ops" not in result.code
+
+
+@pytest.mark.parametrize(
+    ("listed", "after"),
+    [
+        ("[opt_op]", ""),  # no update op in the list: the statistics never moved
+        ("[opt_op] + update_ops", "train_ops.append(loss)\n"),  # changed before the group
+        ("[opt_op] + update_ops + [loss]", ""),
+        ("[loss] + update_ops", ""),  # not a train op
+    ],
+)
+def test_other_grouped_lists_are_left(listed: str, after: str) -> None:
+    source = _grouped_list(listed, after)
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+
+
 def test_a_named_collection_with_the_key_keyword_keeps_the_momentum() -> None:
     source = SOURCE.replace(
         "tf.get_collection(tf.GraphKeys.UPDATE_OPS)",
@@ -105,9 +153,15 @@ def test_other_control_dependencies_around_minimize_leave_the_file(dependency: s
 
 
 @pytest.mark.slow
-def test_the_collection_in_place_is_checked_equivalent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["in place", "grouped list"])
+def test_the_collection_in_place_is_checked_equivalent(tmp_path: Path, form: str) -> None:
     original = tmp_path / "inline.py"
-    original.write_text(_inline("tf.get_collection(tf.GraphKeys.UPDATE_OPS)"), encoding="utf-8")
+    source = (
+        _inline("tf.get_collection(tf.GraphKeys.UPDATE_OPS)")
+        if form == "in place"
+        else _grouped_list("[opt_op] + update_ops")
+    )
+    original.write_text(source, encoding="utf-8")
     migrated = tmp_path / "inline_tf2.py"
     migrated.write_text(rewrite_source(original.read_text(encoding="utf-8")).code, encoding="utf-8")
     result = check_programs(original, migrated, keep_dir=tmp_path / "runs")

@@ -166,6 +166,9 @@ class Program:
     )  # apply_gradients train ops not read as a chain, with the reason
     train_ops_with_updates: set[str] = field(default_factory=set)
     train_ops: set[str] = field(default_factory=set)
+    # ``train_ops = [train_op] + update_ops`` lines whose list only a ``tf.group(*train_ops)`` train op
+    # reads (name -> its line's statement): consumed with that train op (BN006)
+    grouped_lists: dict[str, cst.Assign] = field(default_factory=dict)
     weight_averages: list[WeightAverage] = field(
         default_factory=list
     )  # ``ema.apply(tf.trainable_variables())`` after a train op (``analysis.weight_averages``)
@@ -438,6 +441,33 @@ class Program:
         return sum(
             1 for call in self.calls if call_target(self.aliases, call) in api.SESSION_MAKERS
         )
+
+    def session_maker_calls(self) -> list[cst.Call]:
+        """The calls ``session_makers_called`` counts, in the module's order."""
+        return [c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS]
+
+    def graph_resets(self) -> list[cst.Call]:
+        """The calls that start a new default graph: ``tf.reset_default_graph()``, and calls of a
+        module-level function whose body calls it (handson-ml's ``reset_graph()``), in order."""
+        direct = [
+            call
+            for call in self.calls
+            if call_target(self.aliases, call) == api.RESET_DEFAULT_GRAPH
+        ]
+        body = self.module.body if self.module is not None else ()
+        helpers = [
+            statement
+            for statement in body
+            if isinstance(statement, cst.FunctionDef)
+            and any(contains(statement, call) for call in direct)
+        ]
+        names = {helper.name.value for helper in helpers}
+        return [
+            call
+            for call in self.calls
+            if (isinstance(call.func, cst.Name) and call.func.value in names)
+            or (call in direct and not any(contains(helper, call) for helper in helpers))
+        ]
 
     def batch_norm_calls(self) -> list[cst.Call]:
         """Every TF1 batch-norm call of the module (``api.BATCH_NORM``)."""
@@ -840,6 +870,7 @@ class Program:
             self.train_ops_with_updates |= {
                 name for name, op in self.gradient_ops.items() if op.with_updates
             }
+        lists: dict[str, cst.Assign] = {}  # ``train_ops = [train_op] + update_ops`` lines
         for statement in self.statements:
             target = single_target(statement)
             if target is None or not isinstance(statement, cst.Assign):
@@ -854,9 +885,14 @@ class Program:
                 self.train_ops.add(target)
             elif call_target(self.aliases, value) == api.GROUP:
                 assert isinstance(value, cst.Call)
-                if self._groups_train_op_and_updates(value):
+                listed = self._grouped_list(value, lists)
+                if listed is not None:
+                    self.grouped_lists[listed] = lists[listed]
+                if listed is not None or self._groups_train_op_and_updates(value):
                     self.train_ops.add(target)
                     self.train_ops_with_updates.add(target)
+            elif self._train_op_and_updates_list(value):
+                lists[target] = statement
         if any(call_target(self.aliases, c) in api.WEIGHT_AVERAGE_MAKERS for c in self.calls):
             self.weight_averages, self.weight_average_refusals = read_weight_averages(
                 self.aliases, module, self.train_ops
@@ -881,6 +917,42 @@ class Program:
         if isinstance(node, cst.Name):
             return node.value in self.update_ops_names
         return is_update_ops_collection(self.aliases, node)
+
+    def _train_op_and_updates_list(self, value: cst.BaseExpression) -> bool:
+        """``[train_op] + update_ops``, ``update_ops + [train_op]`` or ``[train_op, *update_ops]``:
+        one train op (made before) and the UPDATE_OPS collection, as a list."""
+
+        def one_op(node: cst.BaseExpression) -> bool:
+            return (
+                isinstance(node, cst.List)
+                and len(node.elements) == 1
+                and isinstance(node.elements[0], cst.Element)
+                and isinstance(node.elements[0].value, cst.Name)
+                and node.elements[0].value.value in self.train_ops
+            )
+
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            return (one_op(value.left) and self.is_update_ops(value.right)) or (
+                self.is_update_ops(value.left) and one_op(value.right)
+            )
+        if isinstance(value, cst.List) and len(value.elements) == 2:
+            first, second = value.elements
+            return (
+                one_op(value.with_changes(elements=[first]))
+                and isinstance(second, cst.StarredElement)
+                and self.is_update_ops(second.value)
+            )
+        return False
+
+    def _grouped_list(self, group: cst.Call, lists: dict[str, cst.Assign]) -> str | None:
+        """``tf.group(*train_ops)`` of a ``train_ops = [train_op] + update_ops`` line (hwalsuklee's),
+        the list read nowhere else and bound once: its name."""
+        if len(group.args) != 1 or group.args[0].star != "*" or group.args[0].keyword is not None:
+            return None
+        listed = group.args[0].value
+        if not isinstance(listed, cst.Name) or listed.value not in lists:
+            return None
+        return listed.value if self.mentions(listed.value) == 2 else None
 
     def _groups_train_op_and_updates(self, group: cst.Call) -> bool:
         """``tf.group(train_op, *update_ops)``, ``tf.group(*update_ops, train_op)`` or ``tf.group(

@@ -35,6 +35,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     contains,
     keyword,
     name_references,
+    parents,
     positional,
     read_names,
     run_extra_arguments,
@@ -132,14 +133,15 @@ class StepsPlanner:
         trains = bool(ctx.program.minimize or ctx.program.gradient_ops)
         if not self.step_seen and not (self.statistics_seen and not trains):
             left = self._train_run_lines()
-            if left:
+            lines = {site.line for site in ctx.left}
+            if left and set(left) <= lines:
                 shown = ", ".join(str(line) for line in left)
                 what = (
                     f"the session's train runs (line {shown}) are left, each for the reason given "
                     "at it: no train step is called"
                 )
             elif trains:
-                what = "the session never runs the train op: outside the canonical shape"
+                what = self._never_trains()
             else:
                 what = (
                     "the session neither trains (no train op in the graph code the migration "
@@ -153,6 +155,61 @@ class StepsPlanner:
             f"Session dissolved: train runs call {'(), '.join(steps)}(), evaluations {plan.name}()"
         )
         dissolve_session(ctx, RULE, lambda: assemble(ctx, plan), message, spaced=True)
+
+    def _never_trains(self) -> str:
+        """Why no run of the session is read as a train run, when the graph has a train op: which
+        name a run fetches instead, and where that name is bound (hwalsuklee's ``if update_ops:
+        train_op_final = tf.group(...)`` is bound under a Python condition the migration does not
+        read); else the plain fact."""
+        ctx = self.ctx
+        ops = sorted(ctx.train_ops or set(ctx.program.minimize))
+        read = ", ".join(f"`{op}`" for op in ops[:3]) or "none bound to a name"
+        text = f"the session never runs a train op the migration reads ({read})"
+        for call in ctx.program.calls:
+            fetches = run_fetches(call) if self._is_run(call) else None
+            if fetches is None:
+                continue
+            names = [n for n in fetch_names(fetches) if n not in ops]
+            unknown = [
+                n for n in names if n not in ctx.graph_names or n in ctx.program.train_ops
+            ] or [n for n in names if self._bound(n).startswith("bound at line")]
+            if not unknown:
+                continue
+            line = ctx.positions[call].start.line
+            return (
+                f"{text}: its run at line {line} fetches `{unknown[0]}`, {self._bound(unknown[0])}"
+            )
+        return f"{text}: no run of the session fetches one"
+
+    def _bound(self, name: str) -> str:
+        """Where ``name`` is bound, said for a fetch the migration does not read as a graph name."""
+        ctx = self.ctx
+        holders = parents(ctx.module)
+        for node in self._name_uses(name):
+            holder = holders.get(id(node))
+            if not isinstance(holder, cst.AssignTarget):
+                continue
+            block = holders.get(id(holder))
+            while block is not None and not isinstance(
+                block,
+                (cst.If, cst.For, cst.While, cst.Try, cst.With, cst.FunctionDef, cst.ClassDef),
+            ):
+                block = holders.get(id(block))
+            line = ctx.positions[node].start.line
+            if isinstance(block, cst.If):
+                where = ctx.positions[block].start.line
+                return (
+                    f"bound at line {line} under the `if` at line {where}: a train op chosen by a "
+                    "Python condition is not read (bind it unconditionally)"
+                )
+            if isinstance(block, cst.With):
+                return f"bound at line {line} in the `with` block at line " + str(
+                    ctx.positions[block].start.line
+                )
+            if block is not None:
+                return f"bound at line {line} in a block the migration does not read as graph code"
+            return f"bound at line {line}, not read as a tensor or op of the graph"
+        return "which the graph code the migration reads does not bind"
 
     def _train_run_lines(self) -> list[int]:
         """The lines of the session's runs fetching a train op (none was migrated when this is read)."""
@@ -336,6 +393,15 @@ class StepsPlanner:
             required = [name for name in required if name not in iterator.targets]
             element = cst.Call(func=cst.Name("next"), args=[cst.Arg(cst.Name(iterator.iterator))])
             arguments = [cst.Arg(element, star="*" if iterator.unpacked else ""), *arguments]
+        unread = [n for n in names if n in ctx.program.train_ops and n not in ctx.train_ops]
+        if unread:  # never an evaluation: TF1 trained in this run
+            ctx.leave(
+                RULE,
+                call,
+                f"fetch `{unread[0]}` is a train op the migration does not read "
+                f"({self._bound(unread[0])}): not migrated",
+            )
+            return
         if any(name in ctx.train_ops for name in names):
             trimmed = self._step_not_reading(names, required) if required else None
             if required and trimmed is None:

@@ -25,7 +25,12 @@ graph, a name of the chain read elsewhere, any other ``compute_gradients`` argum
 
 The update plumbing is the UPDATE_OPS collection in any spelling: a name bound to it, or the call in place
 (``with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):``, ``control_inputs=``,
-``key=``, the string ``"update_ops"``, ``tf.group(train_op, *tf.get_collection(...UPDATE_OPS))``).
+``key=``, the string ``"update_ops"``, ``tf.group(train_op, *tf.get_collection(...UPDATE_OPS))``), and
+a list of the train op and the collection grouped (``train_ops = [train_op] + update_ops`` then
+``tf.group(*train_ops)``, the list read nowhere else; ``update_ops + [train_op]`` and ``[train_op,
+*update_ops]`` alike), whose line goes with the train op. A train op bound under an ``if`` (``if
+update_ops: ... else: train_op = minimize_op``) is not read: the reasons say so, at the graph code and at
+the session.
 ``tf.control_dependencies`` of anything else around ``minimize`` (a scoped collection in place with one
 train op, a list of ops) leaves the file: the program would be read as running no update op and its
 statistics frozen (``momentum=1.0``), which the plumbing it had never meant.
@@ -1476,8 +1481,10 @@ class OptimizerRule(Rule):
                 consumed.append(statement)
                 continue
             target = single_target(smalls[0])
-            if target in ctx.program.train_ops or (
-                target in optimizers and target in ctx.program.optimizers
+            if (
+                target in ctx.program.train_ops
+                or target in ctx.program.grouped_lists
+                or (target in optimizers and target in ctx.program.optimizers)
             ):
                 consumed.append(statement)
         return consumed

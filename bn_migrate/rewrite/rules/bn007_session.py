@@ -103,6 +103,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -199,7 +200,11 @@ class SessionRule(Rule):
             ctx.leave(
                 RULE,
                 program.session,
-                f"the module makes {max(makers, 2)} sessions; programs with one session are migrated",
+                texts.several_sessions(
+                    "",
+                    [ctx.positions[call].start.line for call in program.session_maker_calls()],
+                    [ctx.positions[call].start.line for call in program.graph_resets()],
+                ),
             )
             return
         if not any(program.uses_tensorflow(s) for s in program.graph) and any(
