@@ -242,6 +242,7 @@ class ModelProgram:
         """The migrated virtual module put back into the class (raises ``NotRestorable``)."""
         migrated = MetadataWrapper(cst.parse_module(code))
         module = migrated.module
+        global_names = _global_names(migrated)
         statements = list(module.body)
         markers = {_marker_name(s): i for i, s in enumerate(statements) if _marker_name(s)}
         if set(markers) != set(MARKERS):
@@ -283,7 +284,7 @@ class ModelProgram:
             s
             for s in train
             if _made_layer(s, layer_classes)
-            and not (_global_reads(migrated, _assigned_value(s)) & train_locals)
+            and not (_global_reads(global_names, _assigned_value(s)) & train_locals)
         ]
         rest = [s for s in train if s not in instances]
         instance_names = _top_level_bound(instances)
@@ -292,7 +293,7 @@ class ModelProgram:
             rest_bound = (
                 _top_level_bound([s for s in rest if s not in moved]) - instance_names
             ) | parameters
-            kept = [f for f in moved if not (_global_reads(migrated, f) & rest_bound)]
+            kept = [f for f in moved if not (_global_reads(global_names, f) & rest_bound)]
             if kept == moved:
                 break
             moved = kept
@@ -314,13 +315,13 @@ class ModelProgram:
                 f"{where} after the migration: left"
             )
         for definition in classes:
-            read = _global_reads(migrated, definition) & (attributes | self.class_names)
+            read = _global_reads(global_names, definition) & (attributes | self.class_names)
             if read:
                 raise NotRestorable(
                     f"the Keras class `{definition.name.value}` made from a builder method of "
                     f"`{name}` reads `{sorted(read)[0]}`, which is the object's: left"
                 )
-        globals_ = _global_names(migrated)
+        globals_ = global_names
         to_self = _ToSelf(globals_, attributes)
         renamed = {s: to_self.apply(s) for s in [*init, *build, *instances, *functions, *moved]}
         if self.block is not None:
@@ -1325,9 +1326,9 @@ def _global_names(wrapper: MetadataWrapper) -> set[int]:
     return found
 
 
-def _global_reads(wrapper: MetadataWrapper, node: cst.CSTNode) -> set[str]:
-    """Module-level names read inside ``node`` (a definition of the module)."""
-    globals_ = _global_names(wrapper)
+def _global_reads(globals_: set[int], node: cst.CSTNode) -> set[str]:
+    """Module-level names read inside ``node`` (a definition of the module; ``globals_``: the
+    module's ``_global_names``, read once per module)."""
     names: set[str] = set()
 
     class Reads(cst.CSTVisitor):
