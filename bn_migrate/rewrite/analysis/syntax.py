@@ -205,6 +205,28 @@ def _name_references(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
+def names_spelled(node: cst.CSTNode, name: str) -> list[cst.Name]:
+    """The ``Name`` nodes spelled ``name`` in ``node``, bindings (parameters, targets) and reads alike,
+    not attribute names nor keywords."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            walk(node.value, self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            walk(node.value, self)
+            return False
+
+    walk(node, Names())
+    return found
+
+
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     """Every call inside ``node`` (``node`` itself too), in source order."""
     found: list[cst.Call] = []

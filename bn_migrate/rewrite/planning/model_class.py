@@ -102,6 +102,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     is_docstring,
     lone_assignment,
     lone_call,
+    names_spelled,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
@@ -589,9 +590,9 @@ def find(module: cst.Module, aliases: AliasTable, code: str) -> ModelProgram | R
                     f"reads `{self_name}.{both[0]}` and its own `{both[0]}` in `{method_name}`: "
                     "as a script both would be one name"
                 )
-        if _names(method, "super"):
+        if names_spelled(method, "super"):
             return refuse(f"calls `super` in `{method_name}`")
-    if len(_names(module, name)) != 2:  # its ``class`` statement and the one call making it
+    if len(names_spelled(module, name)) != 2:  # its ``class`` statement and the one call making it
         return refuse("is named elsewhere than where it is defined and made")
     init_body = block_body(init)
     kept: list[cst.BaseStatement] = []
@@ -1151,27 +1152,6 @@ def _self_attributes_of(method: cst.FunctionDef, self_name: str | None) -> set[s
     visitor = _SelfAttributes(self_name)
     walk(method, visitor)
     return visitor.names
-
-
-def _names(node: cst.CSTNode, name: str) -> list[cst.Name]:
-    """The ``Name`` nodes spelled ``name`` in ``node`` (not attribute names nor keywords)."""
-    found: list[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value == name:
-                found.append(n)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False
-
-    walk(node, Names())
-    return found
 
 
 def _named_elsewhere(module: cst.Module, instance: str, block: cst.BaseStatement) -> bool:

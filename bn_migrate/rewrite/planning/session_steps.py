@@ -35,6 +35,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     contains,
     keyword,
     name_references,
+    names_spelled,
     parents,
     positional,
     read_names,
@@ -185,7 +186,7 @@ class StepsPlanner:
         """Where ``name`` is bound, said for a fetch the migration does not read as a graph name."""
         ctx = self.ctx
         holders = parents(ctx.module)
-        for node in self._name_uses(name):
+        for node in names_spelled(self.ctx.module, name):
             holder = holders.get(id(node))
             if not isinstance(holder, cst.AssignTarget):
                 continue
@@ -726,7 +727,7 @@ class StepsPlanner:
 
         walk(self.ctx.module, Reads())
         binding_line = self.ctx.positions[line].start.line
-        for node in self._name_uses(name):
+        for node in names_spelled(self.ctx.module, name):
             if node is binding.targets[0].target:
                 continue
             at = self.ctx.positions[node].start.line
@@ -748,26 +749,6 @@ class StepsPlanner:
         if len(found) != 1 or len(found[0][1].body) != 1:
             return None
         return found[0]
-
-    def _name_uses(self, name: str) -> list[cst.Name]:
-        """Every ``name`` the module spells as a variable (not an attribute nor a keyword)."""
-        uses: list[cst.Name] = []
-
-        class Names(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                if node.value == name:
-                    uses.append(node)
-
-            def visit_Attribute(self, node: cst.Attribute) -> bool:
-                walk(node.value, self)
-                return False
-
-            def visit_Arg(self, node: cst.Arg) -> bool:
-                walk(node.value, self)
-                return False
-
-        walk(self.ctx.module, Names())
-        return uses
 
     @functools.cached_property
     def _containers(self) -> dict[str, str]:
