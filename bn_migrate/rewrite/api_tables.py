@@ -579,6 +579,9 @@ CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"
 RESET_DEFAULT_GRAPH = "tensorflow.reset_default_graph"
 """Starts a new default graph: a module calling it holds several programs (reason texts only)."""
+NAME_SCOPE = "tensorflow.name_scope"
+"""A block naming ops only: around a train op (BN006) it is read through (``scoped_collections.name_scope_body``)."""
+"""Starts a new default graph: a module calling it holds several programs (reason texts only)."""
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
 KERAS_STATEFUL_PREFIXES = (
     "tensorflow.keras.layers.",

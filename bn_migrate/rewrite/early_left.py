@@ -79,6 +79,8 @@ TABLES_READ_ELSEWHERE = frozenset(
         "SESSION_BLOCK_NOT_GRAPH_MODULES",
         # the several-sessions reason names the graph resets, in a module with two session makers
         "RESET_DEFAULT_GRAPH",
+        # read through around a train op only (a minimize, an optimizer: names of the tables)
+        "NAME_SCOPE",
     }
 )
 """Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""

@@ -7,7 +7,9 @@
 * v2 behaviour is disabled (graph mode, sessions, placeholders, collections);
 * ``import tensorflow as tf`` and ``import tensorflow.compat.v1 as tf`` both give the v1 API;
 * ``tf.contrib.layers`` and ``tf.contrib.slim`` (and ``tensorflow.contrib.slim`` imports) come from tf-slim,
-  patched as ``docs/reference.md`` ("Running TF1 programs on TF 2.21") describes;
+  patched as ``docs/reference.md`` ("Running TF1 programs on TF 2.21") describes; so do
+  ``tf.contrib.framework``'s arg_scope and variable helpers (tf-slim's ``ops.arg_scope`` and
+  ``ops.variables``, the same code);
 * ``tf.estimator`` (and ``import tensorflow.estimator``/``tensorflow_estimator``) is the real
   tensorflow-estimator 2.15, patched and loaded on first use (:mod:`bn_migrate.runtime.estimator`);
 * APIs that cannot be emulated (``tf.contrib`` modules other than those above, ``tf.estimator`` without
@@ -50,10 +52,13 @@ EXIT_UNSUPPORTED = 2
 
 # API name -> why it cannot be provided. One table, used for attribute access and for imports.
 UNAVAILABLE: dict[str, str] = {
-    "contrib": "only tf.contrib.layers and tf.contrib.slim are emulated (through tf-slim)",
+    "contrib": "only tf.contrib.layers, tf.contrib.slim and tf.contrib.framework's arg_scope and "
+    "variable helpers are emulated (through tf-slim)",
+    "contrib.framework": "only its arg_scope and variable helpers are emulated (tf-slim's, the same "
+    "code)",
 }
 
-SUPPORTED_CONTRIB = ("layers", "slim")
+SUPPORTED_CONTRIB = ("framework", "layers", "slim")
 
 
 class _DelegatingModule(types.ModuleType):
@@ -181,6 +186,9 @@ def install() -> types.ModuleType:
     contrib.__dict__["__path__"] = []
     contrib_modules = _contrib_layers_modules()
     contrib_layers.__dict__["python"] = contrib_modules["tensorflow.contrib.layers.python"]
+    framework_modules = _contrib_framework_modules()
+    contrib.__dict__["framework"] = framework_modules["tensorflow.contrib.framework"]
+    contrib_modules.update(framework_modules)
 
     tf1 = _DelegatingModule("tensorflow", v1, {}, "tf", lazy={"estimator": estimator.load_v1_api})
     compat = _DelegatingModule("tensorflow.compat", tf2.compat, {}, "tf.compat")
@@ -232,6 +240,60 @@ def _contrib_layers_modules() -> dict[str, types.ModuleType]:
     for name in CONTRIB_LAYERS_SUBMODULES:
         modules[f"{package}.layers.{name}"] = importlib.import_module(f"tf_slim.layers.{name}")
     return modules
+
+
+CONTRIB_FRAMEWORK_SOURCES = ("arg_scope", "variables")
+"""Modules of TF1's ``tensorflow/contrib/framework/python/ops/`` that tf-slim keeps (``tf_slim.ops.X``):
+``arg_scope``, ``add_arg_scope``, ``get_variables``, ``model_variable``... are the same code."""
+
+
+def _contrib_framework_modules() -> dict[str, types.ModuleType]:
+    """``tf.contrib.framework`` (its arg_scope and variable helpers; any other name is reported as not
+    emulated) and its own module paths (``from tensorflow.contrib.framework.python.ops import
+    arg_scope``): tf-slim's."""
+    sources = {
+        name: importlib.import_module(f"tf_slim.ops.{name}") for name in CONTRIB_FRAMEWORK_SOURCES
+    }
+    exported = {
+        name: value
+        for module in sources.values()
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and callable(value)
+        and getattr(value, "__module__", "").startswith("tf_slim.")
+    }
+    framework = types.ModuleType("tensorflow.contrib.framework")
+    framework.__dict__.update(exported)
+    framework.__dict__["__path__"] = []
+    framework.__getattr__ = _unavailable_in(  # type: ignore[method-assign]
+        "tf.contrib.framework", UNAVAILABLE["contrib.framework"]
+    )
+    python = types.ModuleType("tensorflow.contrib.framework.python")
+    python.__dict__["__path__"] = []
+    ops = types.ModuleType("tensorflow.contrib.framework.python.ops")
+    ops.__dict__["__path__"] = []
+    ops.__dict__.update(sources)
+    python.__dict__["ops"] = ops
+    framework.__dict__["python"] = python
+    modules = {
+        "tensorflow.contrib.framework": framework,
+        "tensorflow.contrib.framework.python": python,
+        "tensorflow.contrib.framework.python.ops": ops,
+    }
+    for name, module in sources.items():
+        modules[f"tensorflow.contrib.framework.python.ops.{name}"] = module
+    return modules
+
+
+def _unavailable_in(prefix: str, reason: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` reporting every name it is asked for as not emulated."""
+
+    def missing(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnavailableAttributeError(f"{prefix}.{name}", reason)
+
+    return missing
 
 
 class _Chain:

@@ -467,12 +467,12 @@ def test_a_train_op_bound_under_a_condition_is_named_in_the_reason() -> None:
         "graph without the condition"
     )
     assert [(s.rule, s.line, s.message) for s in result.left] == [("BN000", 15, graph)]
-    # hwalsuklee's minimize also sits in a `with tf.name_scope(...)` BN006 leaves: the train run is
-    # never read as an evaluation, and the session's reason points at it
+    # a minimize in a block BN006 leaves (a device block): the train run is never read as an
+    # evaluation, and the session's reason points at it
     scoped = (
         source.replace(
             "    train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
-            '    with tf.name_scope("ADAM"):\n'
+            '    with tf.device("/cpu:0"):\n'
             "        train_step = tf.train.AdamOptimizer(0.1).minimize(loss)\n",
         )
         .replace(

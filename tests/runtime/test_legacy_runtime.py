@@ -63,6 +63,11 @@ def test_exit_status_and_exceptions_propagate(tmp_path: Path) -> None:
         ("import tensorflow as tf\ncell = tf.contrib.rnn.LSTMCell(4)\n", "tf.contrib.rnn", 2),
         ("import numpy\nimport tensorflow.contrib.learn as learn\n", "tensorflow.contrib.learn", 2),
         ("from tensorflow.contrib import rnn\n", "tensorflow.contrib.rnn", 1),
+        (  # contrib.framework: its arg_scope and variable helpers only
+            "import tensorflow as tf\nflat = tf.contrib.framework.nest.flatten([1])\n",
+            "tf.contrib.framework.nest",
+            2,
+        ),
         (
             "import tensorflow as tf\n"
             "config = tf.estimator.RunConfig(train_distribute=tf.distribute.MirroredStrategy())\n",
@@ -120,6 +125,32 @@ def test_contrib_and_compat_spellings(tmp_path: Path) -> None:
         "'d/moving_variance:0'" in result.stdout and "'fully_connected/weights:0'" in result.stdout
     )
     assert result.stdout.strip().endswith("6")  # b, c and d add updates; a updates in place
+
+
+def test_contrib_framework_arg_scope_and_variables(tmp_path: Path) -> None:
+    """``tf.contrib.framework.arg_scope`` (chauhanjatin10/phoenix) and its module paths run: tf-slim's
+    ``ops.arg_scope`` and ``ops.variables`` are TF1's contrib.framework code (exit 2 before)."""
+    script = write(
+        tmp_path / "framework.py",
+        """
+        import tensorflow as tf
+        from tensorflow.contrib.framework import arg_scope, add_arg_scope
+        from tensorflow.contrib.framework.python.ops import arg_scope as arg_scope_module
+        from tensorflow.contrib.layers import fully_connected
+        import tensorflow.contrib.slim as slim
+        assert arg_scope is slim.arg_scope is arg_scope_module.arg_scope is tf.contrib.framework.arg_scope
+        x = tf.placeholder(tf.float32, [None, 3])
+        with tf.contrib.framework.arg_scope([fully_connected], num_outputs=4, scope="fc"):
+            with arg_scope([fully_connected], activation_fn=None):
+                h = fully_connected(x)
+        print(h.shape.as_list(), sorted(v.name for v in tf.contrib.framework.get_variables()))
+        print(tf.contrib.framework.get_or_create_global_step().name)
+        """,
+    )
+    result = run_cli("run-tf1", str(script))
+    assert result.returncode == 0, result.stderr
+    assert "[None, 4] ['fc/biases:0', 'fc/weights:0']" in result.stdout
+    assert "global_step:0" in result.stdout
 
 
 def test_notebook_runs_code_cells_in_order_skipping_magics(tmp_path: Path) -> None:

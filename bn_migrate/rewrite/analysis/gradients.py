@@ -28,7 +28,7 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, assigned_names, bound_names, target_names
-from bn_migrate.rewrite.analysis.scoped_collections import control_dependency
+from bn_migrate.rewrite.analysis.scoped_collections import control_dependency, through_name_scopes
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -114,9 +114,10 @@ def read_gradient_train_ops(
 
 
 def _module_lines(aliases: AliasTable, module: cst.Module) -> list[_Line]:
-    """Module-level lines in order, those of top-level ``tf.control_dependencies`` blocks included."""
+    """Module-level lines in order, those of top-level ``tf.control_dependencies`` blocks included (and
+    of ``tf.name_scope`` blocks: ``scoped_collections.through_name_scopes``)."""
     lines: list[_Line] = []
-    for statement in module.body:
+    for statement in through_name_scopes(aliases, list(module.body)):
         if isinstance(statement, cst.SimpleStatementLine):
             lines.append(_Line(statement, None))
         elif (
@@ -151,7 +152,7 @@ class _Chain:
         self.clips: list[Clip] = []  # last applied first (read backwards)
         self.elsewhere = {  # names bound in module-level blocks other than control_dependencies
             name
-            for statement in module.body
+            for statement in through_name_scopes(aliases, list(module.body))
             if not isinstance(statement, cst.SimpleStatementLine)
             and not any(statement is entry.block for entry in lines)
             for name in bound_names(statement)

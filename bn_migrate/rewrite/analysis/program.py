@@ -60,6 +60,7 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     is_update_ops_collection,
     read_scoped_collections,
     read_var_lists,
+    through_name_scopes,
     train_op_updates,
     update_makers,
 )
@@ -900,7 +901,7 @@ class Program:
         for average in self.weight_averages:  # a train op that runs the one it averages after
             self.train_ops.add(average.train_op)
         self.train_ops |= {r.train_op for r in self.weight_average_refusals if r.train_op}
-        for block in module.body:
+        for block in through_name_scopes(self.aliases, list(module.body)):
             if isinstance(block, cst.With) and len(block.items) == 1:
                 dependency = control_dependency(self.aliases, block.items[0].item)
                 if dependency is not None and self.is_update_ops(dependency):

@@ -292,6 +292,37 @@ def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> b
     )
 
 
+def name_scope_body(
+    aliases: AliasTable, statement: cst.BaseStatement
+) -> list[cst.BaseStatement] | None:
+    """The statements of ``with tf.name_scope(NAME):`` (no ``as``, one item, an indented body): a
+    name scope names ops and nothing else (not variables made by ``tf.get_variable``, not what a
+    train op computes), so the train op statements in it read as if written outside it. None for any
+    other statement."""
+    if not isinstance(statement, cst.With) or len(statement.items) != 1:
+        return None
+    item = statement.items[0]
+    if item.asname is not None or call_target(aliases, item.item) != api.NAME_SCOPE:
+        return None
+    body = statement.body
+    return list(body.body) if isinstance(body, cst.IndentedBlock) else None
+
+
+def through_name_scopes(
+    aliases: AliasTable, statements: Sequence[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
+    """``statements`` with each ``with tf.name_scope(...):`` block replaced by its statements (at any
+    depth of such blocks)."""
+    found: list[cst.BaseStatement] = []
+    for statement in statements:
+        body = name_scope_body(aliases, statement)
+        if body is None:
+            found.append(statement)
+        else:
+            found.extend(through_name_scopes(aliases, body))
+    return found
+
+
 def control_dependency(aliases: AliasTable, node: cst.BaseExpression) -> cst.BaseExpression | None:
     """X of ``tf.control_dependencies(X)`` (or ``control_inputs=X``); None for any other node."""
     return _only_argument(aliases, node, api.CONTROL_DEPENDENCIES, "control_inputs")

@@ -31,6 +31,11 @@ a list of the train op and the collection grouped (``train_ops = [train_op] + up
 *update_ops]`` alike), whose line goes with the train op. A train op bound under an ``if`` (``if
 update_ops: ... else: train_op = minimize_op``) is not read: the reasons say so, at the graph code and at
 the session.
+A train op made in a ``with tf.name_scope(...):`` block (``with tf.name_scope("train"): optimizer = ...;
+train_op = optimizer.minimize(loss)``, the Géron book's shape; a gradient chain, nested scopes, an
+``update_ops`` line and a ``tf.control_dependencies`` block in it alike) migrates as if written outside
+it: a name scope names ops only. The block goes when all it holds goes; a scope holding anything else
+(an accuracy tensor), or bound with ``as``, leaves the train op with the reason.
 ``tf.control_dependencies`` of anything else around ``minimize`` (a scoped collection in place with one
 train op, a list of ops) leaves the file: the program would be read as running no update op and its
 statistics frozen (``momentum=1.0``), which the plumbing it had never meant.
@@ -129,6 +134,9 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     TRAINABLE,
     NoUpdateOps,
     control_dependency,
+    is_update_ops_collection,
+    name_scope_body,
+    through_name_scopes,
 )
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -606,7 +614,7 @@ class OptimizerRule(Rule):
                 ctx.leave(
                     RULE,
                     node,
-                    "minimize() inside a block other than tf.control_dependencies: not migrated"
+                    _INSIDE_A_BLOCK
                     if gradient is None
                     else "this line of the gradient chain is inside a block other than "
                     "tf.control_dependencies, or beside other statements in one: not migrated",
@@ -794,7 +802,7 @@ class OptimizerRule(Rule):
                 ctx.leave(
                     RULE,
                     planned_step.minimize,
-                    "minimize() inside a block other than tf.control_dependencies: not migrated",
+                    _INSIDE_A_BLOCK,
                 )
                 return
         for statement in consumed:
@@ -1426,7 +1434,7 @@ class OptimizerRule(Rule):
         """The ``tf.control_dependencies(X)`` of a block holding a ``minimize`` train op when X is not
         the UPDATE_OPS collection (a scoped collection, another op, a list): the program facts would
         read the train op as running no update op, and the statistics would be frozen."""
-        for statement in _train_op_statements(ctx):
+        for statement in through_name_scopes(ctx.aliases, _train_op_statements(ctx)):
             if not isinstance(statement, cst.With) or len(statement.items) != 1:
                 continue
             item = statement.items[0].item
@@ -1449,9 +1457,33 @@ class OptimizerRule(Rule):
         """Module-level statements (and the session block's leading graph statements) that only build
         the optimizers, the train ops and their plumbing (``chain``: the lines of a compute_gradients ->
         apply_gradients train op)."""
+        statements = _train_op_statements(ctx)
+        consumed = self._consumed_lines(
+            ctx, optimizers, chain, through_name_scopes(ctx.aliases, statements)
+        )
+        found = {id(statement) for statement in consumed}
+        for statement in statements:  # a name scope goes when everything in it does, else stays
+            body = name_scope_body(ctx.aliases, statement)
+            if body is None:
+                continue
+            inner = through_name_scopes(ctx.aliases, body)
+            kept = [s for s in consumed if not any(s is i for i in inner)]
+            goes = all(id(i) in found or _binds_update_ops(ctx, i) for i in inner)
+            consumed = [*kept, statement] if goes and any(id(i) in found for i in inner) else kept
+        return consumed
+
+    def _consumed_lines(
+        self,
+        ctx: Context,
+        optimizers: set[str],
+        chain: tuple[cst.SimpleStatementLine, ...],
+        statements: list[cst.BaseStatement],
+    ) -> list[cst.BaseStatement]:
+        """``_consumed`` of statements read through name scopes (so each is a line or a block that
+        is not a name scope)."""
         lines = {id(line) for line in chain}
         consumed: list[cst.BaseStatement] = []
-        for statement in _train_op_statements(ctx):
+        for statement in statements:
             smalls = (
                 small_statements(statement)
                 if not isinstance(statement, cst.SimpleStatementLine)
@@ -1490,6 +1522,10 @@ class OptimizerRule(Rule):
         return consumed
 
 
+_INSIDE_A_BLOCK = (
+    "minimize() inside a block other than tf.control_dependencies (or a tf.name_scope holding only "
+    "the train op's lines): not migrated"
+)
 _MIGRATED_KEYWORDS = frozenset({"global_step", "var_list"})
 _STEP_LOCALS = frozenset({"g", "gradients", "variables", "tape"})  # names the train step binds
 
@@ -1800,6 +1836,18 @@ def _emitted_class(name: str) -> cst.BaseStatement:
 
 def _defines(statement: cst.BaseStatement, name: str) -> bool:
     return isinstance(statement, cst.ClassDef) and statement.name.value == name
+
+
+def _binds_update_ops(ctx: Context, statement: cst.BaseStatement) -> bool:
+    """``update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)`` on a line of its own, which BN004
+    removes (in a name scope with the train op: the scope goes with both)."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Assign)
+        and single_target(statement.body[0]) is not None
+        and is_update_ops_collection(ctx.aliases, statement.body[0].value)
+    )
 
 
 def _train_op_statements(ctx: Context) -> list[cst.BaseStatement]:
