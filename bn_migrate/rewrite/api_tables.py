@@ -224,6 +224,29 @@ GRAPH_PROGRAM_CALLS = frozenset(
 TF1 ran it eagerly, as TF2 does by default; one that also builds graphs or sessions is left."""
 
 SESSION_CLASSES = frozenset({"tensorflow.Session", "tensorflow.InteractiveSession"})
+SESSION_CONFIG = "tensorflow.ConfigProto"
+SESSION_GPU_OPTIONS = "tensorflow.GPUOptions"
+SESSION_CONFIG_SETTINGS: dict[str, tuple[str, str]] = {
+    # ConfigProto option (its path under the config) -> (literal kind, the TF2 statement; {value})
+    "allow_soft_placement": ("bool", "tf.config.set_soft_device_placement({value})"),
+    "log_device_placement": ("bool", "tf.debugging.set_log_device_placement({value})"),
+    "intra_op_parallelism_threads": (
+        "int",
+        "tf.config.threading.set_intra_op_parallelism_threads({value})",
+    ),
+    "inter_op_parallelism_threads": (
+        "int",
+        "tf.config.threading.set_inter_op_parallelism_threads({value})",
+    ),
+    "gpu_options.allow_growth": (
+        "bool",
+        'for gpu in tf.config.list_physical_devices("GPU"):\n'
+        "    tf.config.experimental.set_memory_growth(gpu, {value})",
+    ),
+}
+"""``tf.Session(config=...)`` options the migration keeps as TF2's runtime settings (made after the
+imports, before TensorFlow starts: threads and devices cannot change later). None changes what a
+program computes: placement, logging, threads, GPU memory. Any other option leaves the session."""
 MONITORED_SESSIONS = frozenset(
     {"tensorflow.train.MonitoredTrainingSession", "tensorflow.train.SingularMonitoredSession"}
 )

@@ -167,6 +167,8 @@ class Context:
     warnings: list[Site] = field(default_factory=list)  # reported with the result; leave nothing
     needed_imports: set[str] = field(default_factory=set)
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # emitted after the imports
+    # runtime settings made right after the imports, before TF starts (``planning.session_config``)
+    setup: list[cst.BaseStatement] = field(default_factory=list)
     layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(
         default_factory=list
     )
@@ -411,6 +413,7 @@ SHARED_FIELDS = frozenset(
     {
         "needed_imports",
         "prelude",
+        "setup",
         "layer_objects",
         "removable_imports",
         "graph_function",

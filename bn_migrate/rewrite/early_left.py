@@ -81,6 +81,10 @@ TABLES_READ_ELSEWHERE = frozenset(
         "RESET_DEFAULT_GRAPH",
         # read through around a train op only (a minimize, an optimizer: names of the tables)
         "NAME_SCOPE",
+        # a session's config= only (a session maker: a name of the tables)
+        "SESSION_CONFIG",
+        "SESSION_GPU_OPTIONS",
+        "SESSION_CONFIG_SETTINGS",
     }
 )
 """Tables of ``api_tables`` whose names do not make a file undecidable here, and why."""

@@ -1178,6 +1178,8 @@ def _apply(ctx: Context) -> str:
     assert isinstance(module, cst.Module)
     if ctx.prelude:
         module = _insert_after_imports(module, ctx.prelude)
+    if ctx.setup:
+        module = _insert_setup(module, ctx.setup)
     if not (ctx.needed_imports or ctx.removable_imports):
         return module.code
     context = CodemodContext()
@@ -1348,6 +1350,20 @@ def _is_lone_import(statement: cst.BaseStatement) -> bool:
         and len(statement.body) == 1
         and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
     )
+
+
+def _insert_setup(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """``ctx.setup`` right after the last import line, as one block after a blank line."""
+    body = list(module.body)
+    index = 0
+    for position, statement in enumerate(body):
+        if is_import_line(statement):
+            index = position + 1
+    block = [
+        s.with_changes(leading_lines=[cst.EmptyLine()] if i == 0 else [])
+        for i, s in enumerate(statements)
+    ]
+    return module.with_changes(body=[*body[:index], *block, *body[index:]])
 
 
 def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:

@@ -16,6 +16,7 @@ rank a BN input has) are computed here, in one place.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -63,6 +64,11 @@ from bn_migrate.rewrite.analysis.scoped_collections import (
     through_name_scopes,
     train_op_updates,
     update_makers,
+)
+from bn_migrate.rewrite.analysis.session_config import (
+    ConfigRefusal,
+    SessionConfig,
+    read_session_config,
 )
 from bn_migrate.rewrite.analysis.session_graph import read_session_graph
 from bn_migrate.rewrite.analysis.static_loops import StaticLoop, module_constants, read_static_loops
@@ -442,6 +448,18 @@ class Program:
         return sum(
             1 for call in self.calls if call_target(self.aliases, call) in api.SESSION_MAKERS
         )
+
+    @functools.cached_property
+    def session_config(self) -> SessionConfig | ConfigRefusal | None:
+        """The ConfigProto the session is made with (``analysis.session_config``; None: none)."""
+        if self.session_call is None or self.module is None:
+            return None
+        return read_session_config(self.aliases, self.module, self.session_call)
+
+    def makes_session_config(self, statement: cst.BaseStatement) -> bool:
+        """Is ``statement`` a line making the session's config (removed by BN007, not graph code)?"""
+        config = self.session_config
+        return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
 
     def session_maker_calls(self) -> list[cst.Call]:
         """The calls ``session_makers_called`` counts, in the module's order."""

@@ -61,6 +61,7 @@ from bn_migrate.rewrite.planning.initializers import (
 )
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls, code, kwarg
 from bn_migrate.rewrite.planning.monitored_session import plan_monitored
+from bn_migrate.rewrite.planning.session_config import plan_session_config
 from bn_migrate.rewrite.planning.summaries import check_merged_slices, plan_summaries
 
 RULE = "BN007"
@@ -109,10 +110,7 @@ class StepsPlanner:
         if ctx.program.monitored is not None:
             if not plan_monitored(ctx, self.handled, self._unused_target):
                 return
-        elif [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]:
-            ctx.leave(
-                RULE, call, "Session arguments other than graph= (config, target) are not migrated"
-            )
+        elif not plan_session_config(ctx, call):
             return
         ctx.claim_within(call)
         plan_named_initializers(ctx)

@@ -111,8 +111,10 @@ class PlaceholderGraphRule(Rule):
                 program.initializers.removes(statement)
                 or program.savers.removes(statement)
                 or (program.monitored is not None and program.monitored.removes(statement))
+                or program.makes_session_config(statement)
             ):
-                continue  # a named variable initializer, the Saver or the hooks: removed by BN007
+                continue  # a named variable initializer, the Saver, the hooks or the session's
+                # config: removed by BN007
             placeholders = program.placeholder_line(statement)
             if placeholders:
                 feed = program.datasets.feed

@@ -1,7 +1,9 @@
 """BN007: the Session block -> calls of the migrated graph with the arrays the original fed.
 
 In a placeholder graph, train runs call the train step and evaluations the graph function (see
-``session_steps``). A train run fetching a dict literal, ``out = sess.run({"train": train_op, "loss": loss},
+``session_steps``). The session's ``config=`` becomes TF2 runtime settings made right after the imports
+(``planning.session_config``: soft placement, placement logging, threads, GPU memory growth; any other
+option leaves the session). A train run fetching a dict literal, ``out = sess.run({"train": train_op, "loss": loss},
 feed)``, becomes the dict TF1 returned, ``out = dict(zip(("train", "loss"), (None,
 train_step(...).numpy())))`` (the same keys in the same order, None for an op), when its keys are distinct
 string literals and its ops all come before or all after its tensors; the program's facts read the ops a
@@ -124,6 +126,7 @@ from bn_migrate.rewrite.planning.initializers import (
     runs_initializer,
 )
 from bn_migrate.rewrite.planning.layer_calls import batch_norm_calls
+from bn_migrate.rewrite.planning.session_config import plan_session_config
 from bn_migrate.rewrite.planning.session_steps import (
     StepsPlanner,
     session_attribute_use,
@@ -131,10 +134,12 @@ from bn_migrate.rewrite.planning.session_steps import (
     session_use,
 )
 from bn_migrate.rewrite.rule_examples import (
+    ADAM_KERAS,
     APP_MAIN_BEFORE,
     EVAL_TRAINING_AFTER,
     MONITORED_AFTER,
     MONITORED_BEFORE,
+    PLACEHOLDER_AFTER,
     PLACEHOLDER_BEFORE,
     SEED_BEFORE,
     placeholder_program,
@@ -150,7 +155,7 @@ class SessionRule(Rule):
     id = RULE
     name = "session-to-model"
     reads = frozenset({"bn_objects", "bn_training", "graph_function", "graph_names", "train_ops"})
-    writes = frozenset({"graph_function", "needed_imports", "prelude"})
+    writes = frozenset({"graph_function", "needed_imports", "prelude", "setup"})
     EXAMPLES = (
         Example(MONITORED_BEFORE, MONITORED_AFTER),
         Example(  # the session would restore and save checkpoints: a decision for a human
@@ -175,6 +180,29 @@ class SessionRule(Rule):
         Example(  # the train op's value is used
             placeholder_program(PLACEHOLDER_BEFORE).replace(
                 "_, value = sess.run", "op, value = sess.run"
+            ),
+            left=("BN007",),
+        ),
+        Example(  # the session's config: TF2 runtime settings, made right after the imports
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "with tf.Session() as sess:",
+                "config = tf.ConfigProto(allow_soft_placement=True)\n"
+                "config.gpu_options.allow_growth = True\n"
+                "with tf.Session(config=config) as sess:",
+            ),
+            placeholder_program(PLACEHOLDER_AFTER, optimizer=ADAM_KERAS).replace(
+                "import tensorflow as tf\n",
+                "import tensorflow as tf\n\n"
+                "tf.config.set_soft_device_placement(True)\n"
+                'for gpu in tf.config.list_physical_devices("GPU"):\n'
+                "    tf.config.experimental.set_memory_growth(gpu, True)\n",
+                1,
+            ),
+        ),
+        Example(  # a config option that is not a runtime setting TF2 keeps: left, naming it
+            placeholder_program(PLACEHOLDER_BEFORE).replace(
+                "with tf.Session() as sess:",
+                "with tf.Session(config=tf.ConfigProto(graph_options=options)) as sess:",
             ),
             left=("BN007",),
         ),
@@ -303,11 +331,7 @@ class _SessionPlanner:
         ctx = self.ctx
         call = ctx.program.session_call
         assert call is not None
-        extra = [a for a in call.args if a.keyword is None or a.keyword.value != "graph"]
-        if extra:
-            ctx.leave(
-                RULE, call, "Session arguments other than graph= (config, target) are not migrated"
-            )
+        if not plan_session_config(ctx, call):
             return False
         ctx.claim_within(call)
         return True

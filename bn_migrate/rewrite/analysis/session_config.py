@@ -1,0 +1,185 @@
+"""The ConfigProto a TF1 session is made with, read as the options TF2 keeps as runtime settings.
+
+A TF1 session's config sets how the runtime runs the graph, never what it computes: soft device placement,
+logging placement, thread pools, GPU memory growth (``api.SESSION_CONFIG_SETTINGS``). It is read from
+
+- ``tf.Session(config=tf.ConfigProto(allow_soft_placement=True, ...))``, options as literals, and
+  ``gpu_options=tf.GPUOptions(allow_growth=True)`` in it;
+- a name bound once at module level, ``config = tf.ConfigProto(...)``, set by module-level lines
+  ``config.gpu_options.allow_growth = True`` between it and the session, and read nowhere else: the
+  program's lines that make the config (BN005 leaves them out of the graph; BN007 removes them).
+
+Anything else (another option, a value that is not a literal, the name read elsewhere) is a refusal naming
+the option or the use that blocked it (``planning.session_config`` leaves the session with it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import call_target, names_spelled, single_target
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """``settings``: option path -> its literal, in the order they were set; ``lines``: the
+    module-level lines that make the config (none for a config made in the call)."""
+
+    settings: dict[str, cst.BaseExpression]
+    lines: list[cst.SimpleStatementLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConfigRefusal:
+    """Why the config is not kept; ``at``: a node whose line the reason names (None: none)."""
+
+    node: cst.CSTNode
+    reason: str
+    at: cst.CSTNode | None = None
+
+
+def read_session_config(
+    aliases: AliasTable, module: cst.Module, call: cst.Call
+) -> SessionConfig | ConfigRefusal | None:
+    """The config of the session made by ``call`` (None: no ``config=``)."""
+    given = next((a for a in call.args if a.keyword and a.keyword.value == "config"), None)
+    if given is None:
+        return None
+    value = given.value
+    if call_target(aliases, value) == api.SESSION_CONFIG:
+        assert isinstance(value, cst.Call)
+        settings = _options(aliases, value, "")
+        return (
+            ConfigRefusal(value, settings) if isinstance(settings, str) else SessionConfig(settings)
+        )
+    if not isinstance(value, cst.Name):
+        return ConfigRefusal(
+            value, "the config is neither tf.ConfigProto(...) nor a name bound to it"
+        )
+    name = value.value
+    bindings = [
+        (index, statement)
+        for index, statement in enumerate(module.body)
+        if isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Assign)
+        and single_target(statement.body[0]) == name
+    ]
+    made = bindings[0][1].body[0].value if len(bindings) == 1 else None  # type: ignore[attr-defined]
+    if made is None or call_target(aliases, made) != api.SESSION_CONFIG:
+        return ConfigRefusal(
+            value, f"`{name}` is not bound once, at module level, to tf.ConfigProto(...)"
+        )
+    start, binding = bindings[0]
+    settings = _options(aliases, made, "")
+    if isinstance(settings, str):
+        return ConfigRefusal(made, settings)
+    end = next(
+        (i for i, s in enumerate(module.body) if _holds(s, call)), len(module.body)
+    )  # the statement making the session
+    lines: list[cst.SimpleStatementLine] = [binding]
+    targets = {id(binding.body[0].targets[0].target)}  # type: ignore[attr-defined]
+    for index, statement in enumerate(module.body):
+        path = _set_option(statement, name)
+        if path is None:
+            continue
+        assert isinstance(statement, cst.SimpleStatementLine)
+        small = statement.body[0]
+        assert isinstance(small, cst.Assign)
+        if not start < index < end:
+            return ConfigRefusal(
+                statement, f"`{name}` is set after the session is made, at line {{line}}", statement
+            )
+        problem = _setting(path, small.value)
+        if problem is not None:
+            return ConfigRefusal(small.value, problem)
+        settings[path] = small.value
+        lines.append(statement)
+        targets.add(id(_root(small.targets[0].target)))
+    for node in names_spelled(module, name):
+        if node is not value and id(node) not in targets:
+            return ConfigRefusal(
+                value, f"`{name}` is read at line {{line}}, not only by the session", node
+            )
+    return SessionConfig(settings, lines)
+
+
+def _holds(statement: cst.BaseStatement, call: cst.Call) -> bool:
+    found = [False]
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is call:
+                found[0] = True
+            return not found[0]
+
+    statement.visit(Finder())
+    return found[0]
+
+
+def _options(
+    aliases: AliasTable, made: cst.Call, prefix: str
+) -> dict[str, cst.BaseExpression] | str:
+    """The literal options of ``tf.ConfigProto(...)`` (or of its ``gpu_options=tf.GPUOptions(...)``)."""
+    settings: dict[str, cst.BaseExpression] = {}
+    for arg in made.args:
+        if arg.keyword is None or arg.star:
+            return "ConfigProto arguments other than keywords are not read"
+        key = prefix + arg.keyword.value
+        if key == "gpu_options" and call_target(aliases, arg.value) == api.SESSION_GPU_OPTIONS:
+            assert isinstance(arg.value, cst.Call)
+            inner = _options(aliases, arg.value, "gpu_options.")
+            if isinstance(inner, str):
+                return inner
+            settings.update(inner)
+            continue
+        problem = _setting(key, arg.value)
+        if problem is not None:
+            return problem
+        settings[key] = arg.value
+    return settings
+
+
+def _setting(path: str, value: cst.BaseExpression) -> str | None:
+    """Why an option cannot be kept (None: it can)."""
+    known = api.SESSION_CONFIG_SETTINGS.get(path)
+    if known is None:
+        kept = ", ".join(sorted(api.SESSION_CONFIG_SETTINGS))
+        return f"option `{path}` (only {kept} are kept as TF2 runtime settings)"
+    kind = known[0]
+    literal = (
+        isinstance(value, cst.Name) and value.value in ("True", "False")
+        if kind == "bool"
+        else isinstance(value, cst.Integer)
+    )
+    if not literal:
+        return f"`{path}` is not a {'True/False' if kind == 'bool' else 'number'} literal"
+    return None
+
+
+def _set_option(statement: cst.BaseStatement, name: str) -> str | None:
+    """``NAME.a.b = value`` on a line of its own: the path ``a.b``."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return None
+    small = statement.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target: cst.BaseExpression = small.targets[0].target
+    parts: list[str] = []
+    while isinstance(target, cst.Attribute):
+        parts.append(target.attr.value)
+        target = target.value
+    if not (parts and isinstance(target, cst.Name) and target.value == name):
+        return None
+    return ".".join(reversed(parts))
+
+
+def _root(node: cst.BaseExpression) -> cst.BaseExpression:
+    found: cst.BaseExpression = node
+    while isinstance(found, cst.Attribute):
+        found = found.value
+    return found
