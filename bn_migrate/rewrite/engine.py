@@ -1003,6 +1003,12 @@ def _unclaimed_reason(
             f"{what}: the module's `{kind}` is not entered as `with tf.train.{kind}(...) as sess:` "
             "at module level (or in the training function), the form that is migrated"
         )
+    if sessions > 1:  # wherever they are: the first thing a person must change
+        return texts.several_sessions(
+            what,
+            [ctx.positions[call].start.line for call in program.session_maker_calls()],
+            [ctx.positions[call].start.line for call in program.graph_resets()],
+        )
     if program.session is None and sessions:
         return (
             f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "
@@ -1010,12 +1016,6 @@ def _unclaimed_reason(
         )
     if program.session is None:
         return texts.no_session(what)
-    if sessions > 1:
-        return texts.several_sessions(
-            what,
-            [ctx.positions[call].start.line for call in program.session_maker_calls()],
-            [ctx.positions[call].start.line for call in program.graph_resets()],
-        )
     if program.shape is None and program.datasets.refusals:
         node, reason = program.datasets.refusals[0]
         line = ctx.positions[node].start.line
