@@ -1352,13 +1352,19 @@ def _is_lone_import(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _insert_setup(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
-    """``ctx.setup`` right after the last import line, as one block after a blank line."""
-    body = list(module.body)
+def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
+    """The index just after the module's last top-level import line (0: none)."""
     index = 0
     for position, statement in enumerate(body):
         if is_import_line(statement):
             index = position + 1
+    return index
+
+
+def _insert_setup(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """``ctx.setup`` right after the last import line, as one block after a blank line."""
+    body = list(module.body)
+    index = _after_imports(body)
     block = [
         s.with_changes(leading_lines=[cst.EmptyLine()] if i == 0 else [])
         for i, s in enumerate(statements)
@@ -1368,10 +1374,7 @@ def _insert_setup(module: cst.Module, statements: list[cst.BaseStatement]) -> cs
 
 def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
     body = list(module.body)
-    index = 0
-    for position, statement in enumerate(body):
-        if is_import_line(statement):
-            index = position + 1
+    index = _after_imports(body)
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
     padded = [s.with_changes(leading_lines=two_blank) for s in statements]
     if index < len(body):
