@@ -49,6 +49,7 @@ from bn_migrate.rewrite.planning import (
     main_function,
     model_class,
 )
+from bn_migrate.rewrite.planning import partials as partial_calls
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
@@ -632,6 +633,16 @@ def _rewrite_recorded(
         module = expanded.module
         records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
+    before_partials = module
+    partials = (
+        partial_calls.expand(module, aliases)
+        if "partial" in source  # functools.partial of a layer function (``planning.partials``)
+        else partial_calls.Expanded(module, [])
+    )
+    if partials.rewritten:
+        module = partials.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
     before_helpers = module
     helpers = (
         dense_helper_calls.expand(module, aliases, library=library)
@@ -698,6 +709,11 @@ def _rewrite_recorded(
             ctx.leave(dense_helper_calls.RULE, node, reason)
     if helpers.rewritten:
         _back_from_helpers(ctx, helpers, before_helpers)
+    if partials.rewritten:  # sites at the lines of the module before the partials were written out
+        ctx.applied[:] = [partials.site(site) for site in ctx.applied]
+        ctx.left[:] = [partials.site(site) for site in ctx.left]
+        ctx.warnings[:] = [partials.site(site) for site in ctx.warnings]
+        ctx.applied.extend(partials.applied(node_positions(before_partials)))
     if expanded.rewritten:
         _back_to_the_file(ctx, expanded, original)
     if ctx.left:
@@ -949,6 +965,18 @@ class _TopStatements:
             node = holder
 
 
+def _partial_of(ctx: Context, node: cst.CSTNode) -> cst.Call | None:
+    """The ``functools.partial(node, ...)`` call ``node`` is the function of, if any."""
+    for call in ctx.program.calls:
+        if (
+            call.args
+            and call.args[0].value is node
+            and call_target(ctx.aliases, call) == api.FUNCTOOLS_PARTIAL
+        ):
+            return call
+    return None
+
+
 def _unclaimed_reason(
     ctx: Context,
     reference: _Reference,
@@ -980,6 +1008,13 @@ def _unclaimed_reason(
         )
     if known:
         return f"{what}: {known}"
+    partial = _partial_of(ctx, reference.node)
+    if partial is not None:  # Géron's ``partial(tf.layers.batch_normalization, training=...)``
+        return (
+            f"{what} given to functools.partial (line {ctx.positions[partial].start.line}): calls "
+            "made through a partial are not read in this version; call the function itself where "
+            "the partial is called"
+        )
     if definition is not None:
         where = (
             f"inside `def {definition.name.value}` (line {ctx.positions[definition].start.line})"

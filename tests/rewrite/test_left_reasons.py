@@ -347,3 +347,34 @@ def test_a_reference_no_rule_took_names_its_block_or_its_left_statement() -> Non
     # the session's train run is there, left because its train op is
     run = next(n for n, line in enumerate(left.split("\n"), 1) if "sess.run([train_op" in line)
     assert any(m.startswith(f"the session's train runs (line {run}) are left") for _, m in reasons)
+
+
+def test_a_layer_function_given_to_a_partial_not_read_says_so() -> None:
+    """A partial of a layer function whose calls cannot be written out (here the partial is also
+    passed as a value; tests/rewrite/test_partials.py has the ones that are): the reason said "no rule
+    of this version migrates it"; it names the partial and what to write instead."""
+    source = FIXTURE.replace(
+        "import tensorflow as tf\n", "from functools import partial\n\nimport tensorflow as tf\n", 1
+    )
+    call = 'h = tf.layers.batch_normalization(h, training=is_training, name="bn1")'
+    assert call in source
+    source = source.replace(
+        call,
+        "bn_layer = partial(tf.layers.batch_normalization, training=is_training, momentum=0.9)\n"
+        "layer_functions = [bn_layer]\n"
+        'h = bn_layer(h, name="bn1")',
+    )
+    result = rewrite_source(source)
+    assert result.status is Status.SKIPPED and result.code == source
+    line = (
+        source.splitlines().index(
+            "bn_layer = partial(tf.layers.batch_normalization, training=is_training, momentum=0.9)"
+        )
+        + 1
+    )
+    assert (
+        "BN000",
+        f"`tf.layers.batch_normalization` given to functools.partial (line {line}): calls made "
+        "through a partial are not read in this version; call the function itself where the "
+        "partial is called",
+    ) in [(s.rule, s.message) for s in result.left], [(s.rule, s.message) for s in result.left]

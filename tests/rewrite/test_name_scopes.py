@@ -108,3 +108,94 @@ def test_a_train_op_in_a_name_scope_is_checked_equivalent(tmp_path: Path, train:
     migrated.write_text(result.code, encoding="utf-8")
     checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
     assert checked.verdict == "equivalent", checked.render_text()
+
+
+# The Géron book's chapter 11 batch-norm program, in its shape (name scopes for the model, the loss, the
+# train op and the evaluation; a `placeholder_with_default` training flag; the update ops fetched beside the
+# train op; `accuracy.eval`), with synthetic data and the layers called directly (the book's
+# `functools.partial` form is left, tests/rewrite/test_left_reasons.py).
+GERON = """\
+from functools import partial
+
+import numpy as np
+import tensorflow as tf
+
+rng = np.random.RandomState(42)
+X_train = rng.rand(100, 28 * 28).astype(np.float32)
+y_train = rng.randint(0, 10, size=100).astype(np.int32)
+X_valid = rng.rand(50, 28 * 28).astype(np.float32)
+y_valid = rng.randint(0, 10, size=50).astype(np.int32)
+
+n_inputs = 28 * 28
+n_hidden1 = 300
+n_hidden2 = 100
+n_outputs = 10
+learning_rate = 0.01
+n_epochs = 2
+batch_size = 50
+
+
+def shuffle_batch(X, y, batch_size):
+    rnd_idx = rng.permutation(len(X))
+    n_batches = len(X) // batch_size
+    for batch_idx in np.array_split(rnd_idx, n_batches):
+        X_batch, y_batch = X[batch_idx], y[batch_idx]
+        yield X_batch, y_batch
+
+
+batch_norm_momentum = 0.9
+
+X = tf.placeholder(tf.float32, shape=(None, n_inputs), name="X")
+y = tf.placeholder(tf.int32, shape=(None), name="y")
+training = tf.placeholder_with_default(False, shape=(), name='training')
+
+with tf.name_scope("dnn"):
+    hidden1 = tf.layers.dense(X, n_hidden1, name="hidden1")
+    bn1 = tf.nn.elu(tf.layers.batch_normalization(hidden1, training=training, momentum=batch_norm_momentum))
+    hidden2 = tf.layers.dense(bn1, n_hidden2, name="hidden2")
+    bn2 = tf.nn.elu(tf.layers.batch_normalization(hidden2, training=training, momentum=batch_norm_momentum))
+    logits_before_bn = tf.layers.dense(bn2, n_outputs, name="outputs")
+    logits = tf.layers.batch_normalization(logits_before_bn, training=training, momentum=batch_norm_momentum)
+
+with tf.name_scope("loss"):
+    xentropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    loss = tf.reduce_mean(xentropy, name="loss")
+
+with tf.name_scope("train"):
+    optimizer = tf.train.GradientDescentOptimizer(learning_rate)
+    training_op = optimizer.minimize(loss)
+
+with tf.name_scope("eval"):
+    correct = tf.nn.in_top_k(logits, y, 1)
+    accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
+
+init = tf.global_variables_initializer()
+
+extra_update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+
+with tf.Session() as sess:
+    init.run()
+    for epoch in range(n_epochs):
+        for X_batch, y_batch in shuffle_batch(X_train, y_train, batch_size):
+            sess.run([training_op, extra_update_ops],
+                     feed_dict={training: True, X: X_batch, y: y_batch})
+        accuracy_val = accuracy.eval(feed_dict={X: X_valid, y: y_valid})
+        print(epoch, "Validation accuracy:", accuracy_val)
+"""
+
+
+def test_the_book_shape_migrates() -> None:
+    result = rewrite_source(GERON)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert 'name_scope("train")' not in result.code
+    assert result.code.count("BatchNormalization(momentum=batch_norm_momentum, epsilon=0.001)") == 3
+
+
+@pytest.mark.slow
+def test_the_book_shape_is_checked_equivalent(tmp_path: Path) -> None:
+    original = tmp_path / "geron.py"
+    original.write_text(GERON, encoding="utf-8")
+    migrated = tmp_path / "geron_tf2.py"
+    migrated.write_text(rewrite_source(GERON).code, encoding="utf-8")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    assert checked.verdict == "equivalent", checked.render_text()

@@ -12,7 +12,12 @@ bias-free layer followed by the BN layer that ``normalizer_params`` (a dict lite
 variable nothing else touches) and the ``arg_scope`` defaults for ``batch_norm`` configure, then the
 activation. ``slim.repeat(net, 2, slim.fully_connected, 64, scope='fc')`` / ``slim.stack(net,
 slim.fully_connected, [64, 32], scope='fc')`` become one layer per repetition created once (TF1's
-``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``), applied in a chain. contrib ``dropout(x, keep_prob)``
+``fc/fc_1``, ``fc/fc_2`` named ``fc_1``, ``fc_2``), applied in a chain. A layer function bound with
+``functools.partial`` (the Géron book's ``my_batch_norm_layer = partial(tf.layers.batch_normalization,
+training=training, momentum=0.9)``) is written out at each call before the rules run
+(``planning.partials``: bound keywords only, each a literal, a dotted name or a name bound once before the
+partial; the partial only called), so its calls migrate as direct ones; any other partial of a layer
+function leaves the file, saying so. contrib ``dropout(x, keep_prob)``
 becomes ``Dropout(1.0 - keep_prob)``; a contrib pool whose kernel is its input's spatial size
 (``slim.avg_pool2d(net, net.get_shape()[1:3], padding="VALID")``) pools each channel into one value:
 ``max_pool2d`` becomes the Keras global pool with ``keepdims=True``, ``avg_pool2d`` a small class the
