@@ -178,3 +178,17 @@ def assert_program_rewrite(
     _assert_parses(result.code, f"the rewrite of {path_in}")
     _check_idempotent(transform, result.code, str(path_expected), options)
     return result
+
+
+def assert_migration_checked_equivalent(tmp_path: Path, source: str, name: str = "program") -> None:
+    """Migrate ``source`` (it must change) and prove the migration with ``check``: EQUIVALENT."""
+    from bn_migrate.check import check_programs
+
+    result = _engine()(source)
+    assert result.status is Status.CHANGED, [(s.rule, s.line, s.message) for s in result.left]
+    original = tmp_path / f"{name}.py"
+    original.write_text(source, encoding="utf-8")
+    migrated = tmp_path / f"{name}_tf2.py"
+    migrated.write_text(result.code, encoding="utf-8")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    assert checked.verdict == "equivalent", checked.render_text()

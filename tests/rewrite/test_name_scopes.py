@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bn_migrate.check import check_programs
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
 from tests.conftest import REPO
+from tests.rewrite.helpers import assert_migration_checked_equivalent
 
 FIXTURE = REPO / "tests" / "fixtures" / "tf1" / "layers_mlp_placeholder.py"
 SOURCE = FIXTURE.read_text(encoding="utf-8")
@@ -100,14 +100,7 @@ def test_other_name_scope_blocks_around_a_train_op_are_left(
 @pytest.mark.slow
 @pytest.mark.parametrize("train", [NAMED, CHAIN], ids=["minimize", "gradient chain"])
 def test_a_train_op_in_a_name_scope_is_checked_equivalent(tmp_path: Path, train: str) -> None:
-    original = tmp_path / "scoped.py"
-    original.write_text(_scoped(train), encoding="utf-8")
-    migrated = tmp_path / "scoped_tf2.py"
-    result = rewrite_source(original.read_text(encoding="utf-8"))
-    assert result.status is Status.CHANGED, _reasons(result)
-    migrated.write_text(result.code, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict == "equivalent", checked.render_text()
+    assert_migration_checked_equivalent(tmp_path, _scoped(train), "scoped")
 
 
 # The Géron book's chapter 11 batch-norm program, in its shape (name scopes for the model, the loss, the
@@ -193,9 +186,4 @@ def test_the_book_shape_migrates() -> None:
 
 @pytest.mark.slow
 def test_the_book_shape_is_checked_equivalent(tmp_path: Path) -> None:
-    original = tmp_path / "geron.py"
-    original.write_text(GERON, encoding="utf-8")
-    migrated = tmp_path / "geron_tf2.py"
-    migrated.write_text(rewrite_source(GERON).code, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict == "equivalent", checked.render_text()
+    assert_migration_checked_equivalent(tmp_path, GERON, "geron")

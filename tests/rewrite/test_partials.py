@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bn_migrate.check import check_programs
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
+from tests.rewrite.helpers import assert_migration_checked_equivalent
 from tests.rewrite.test_name_scopes import GERON
 
 DIRECT = """\
@@ -130,9 +130,4 @@ def test_the_books_initializer_bound_in_the_graph_is_left_with_its_reason() -> N
 
 @pytest.mark.slow
 def test_the_books_partial_is_checked_equivalent(tmp_path: Path) -> None:
-    original = tmp_path / "geron_partial.py"
-    original.write_text(BOOK, encoding="utf-8")
-    migrated = tmp_path / "geron_partial_tf2.py"
-    migrated.write_text(rewrite_source(BOOK).code, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict == "equivalent", checked.render_text()
+    assert_migration_checked_equivalent(tmp_path, BOOK, "geron_partial")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bn_migrate.check import check_programs
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
+from tests.rewrite.helpers import assert_migration_checked_equivalent
 
 SOURCE = placeholder_program(PLACEHOLDER_BEFORE)
 SESSION = "with tf.Session() as sess:"
@@ -127,17 +127,8 @@ def test_a_session_target_is_still_left() -> None:
 
 @pytest.mark.slow
 def test_a_configured_session_is_checked_equivalent(tmp_path: Path) -> None:
-    original = tmp_path / "configured.py"
-    original.write_text(
-        _configured(
-            "config = tf.ConfigProto(allow_soft_placement=True, intra_op_parallelism_threads=1)\n"
-            "config.gpu_options.allow_growth = True\n"
-        ),
-        encoding="utf-8",
+    source = _configured(
+        "config = tf.ConfigProto(allow_soft_placement=True, intra_op_parallelism_threads=1)\n"
+        "config.gpu_options.allow_growth = True\n"
     )
-    result = rewrite_source(original.read_text(encoding="utf-8"))
-    assert result.status is Status.CHANGED, _reasons(result)
-    migrated = tmp_path / "configured_tf2.py"
-    migrated.write_text(result.code, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict == "equivalent", checked.render_text()
+    assert_migration_checked_equivalent(tmp_path, source, "configured")
