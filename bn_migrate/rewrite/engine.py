@@ -12,12 +12,14 @@ import ast
 import bisect
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
@@ -51,6 +53,7 @@ from bn_migrate.rewrite.planning import (
 )
 from bn_migrate.rewrite.planning import partials as partial_calls
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
+from bn_migrate.rewrite.planning.session_steps import several_sessions
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
@@ -709,13 +712,10 @@ def _rewrite_recorded(
             ctx.leave(dense_helper_calls.RULE, node, reason)
     if helpers.rewritten:
         _back_from_helpers(ctx, helpers, before_helpers)
-    if partials.rewritten:  # sites at the lines of the module before the partials were written out
-        ctx.applied[:] = [partials.site(site) for site in ctx.applied]
-        ctx.left[:] = [partials.site(site) for site in ctx.left]
-        ctx.warnings[:] = [partials.site(site) for site in ctx.warnings]
-        ctx.applied.extend(partials.applied(node_positions(before_partials)))
+    if partials.rewritten:
+        _sites_back(ctx, partials, before_partials)
     if expanded.rewritten:
-        _back_to_the_file(ctx, expanded, original)
+        _sites_back(ctx, expanded, original)
     if ctx.left:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(ctx.left))
     code = _apply(ctx)
@@ -740,13 +740,22 @@ def _defined_name(statement: cst.BaseStatement) -> str:
     return statement.name.value
 
 
-def _back_to_the_file(ctx: Context, expanded: wrapper_calls.Expanded, original: cst.Module) -> None:
-    """Sites found in the module with its wrapper classes written out, at the file's lines; one
-    applied site per wrapper class."""
-    ctx.applied[:] = [expanded.site(site) for site in ctx.applied]
-    ctx.left[:] = [expanded.site(site) for site in ctx.left]
-    ctx.warnings[:] = [expanded.site(site) for site in ctx.warnings]
-    ctx.applied.extend(expanded.applied(node_positions(original)))
+class _Expansion(Protocol):
+    """A module some code was written out in (``planning.bn_wrappers``, ``planning.partials``,
+    ``planning.dense_helpers``): its sites given back at the lines before, what it wrote out."""
+
+    def site(self, site: Site) -> Site: ...
+
+    def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]: ...
+
+
+def _sites_back(ctx: Context, expansion: _Expansion, before: cst.Module) -> None:
+    """Sites found in the module ``expansion`` wrote, at the lines of the module ``before`` it; one
+    applied site per construct written out."""
+    ctx.applied[:] = [expansion.site(site) for site in ctx.applied]
+    ctx.left[:] = [expansion.site(site) for site in ctx.left]
+    ctx.warnings[:] = [expansion.site(site) for site in ctx.warnings]
+    ctx.applied.extend(expansion.applied(node_positions(before)))
 
 
 def _back_from_helpers(
@@ -755,10 +764,7 @@ def _back_from_helpers(
     """Sites found in the module with its dense helpers written out, at the lines of the module
     before (the file's, or the one with its wrapper classes written out); one applied site per helper;
     the helpers' weights under their TF1 names in the report's variable mapping."""
-    ctx.applied[:] = [helpers.site(site) for site in ctx.applied]
-    ctx.left[:] = [helpers.site(site) for site in ctx.left]
-    ctx.warnings[:] = [helpers.site(site) for site in ctx.warnings]
-    ctx.applied.extend(helpers.applied(node_positions(before)))
+    _sites_back(ctx, helpers, before)
     ctx.models[:] = helpers.models(ctx.models)
 
 
@@ -1039,11 +1045,7 @@ def _unclaimed_reason(
             "at module level (or in the training function), the form that is migrated"
         )
     if sessions > 1:  # wherever they are: the first thing a person must change
-        return texts.several_sessions(
-            what,
-            [ctx.positions[call].start.line for call in program.session_maker_calls()],
-            [ctx.positions[call].start.line for call in program.graph_resets()],
-        )
+        return several_sessions(ctx, what)
     if program.session is None and sessions:
         return (
             f"{what}: the module's `tf.Session` is not made as `with tf.Session() as sess:` or "

@@ -265,9 +265,9 @@ def _contrib_framework_modules() -> dict[str, types.ModuleType]:
     framework = types.ModuleType("tensorflow.contrib.framework")
     framework.__dict__.update(exported)
     framework.__dict__["__path__"] = []
-    framework.__getattr__ = _unavailable_in(  # type: ignore[method-assign]
+    framework.__getattr__ = _Unavailable(  # type: ignore[method-assign]
         "tf.contrib.framework", UNAVAILABLE["contrib.framework"]
-    )
+    ).__getattr__
     python = types.ModuleType("tensorflow.contrib.framework.python")
     python.__dict__["__path__"] = []
     ops = types.ModuleType("tensorflow.contrib.framework.python.ops")
@@ -283,17 +283,6 @@ def _contrib_framework_modules() -> dict[str, types.ModuleType]:
     for name, module in sources.items():
         modules[f"tensorflow.contrib.framework.python.ops.{name}"] = module
     return modules
-
-
-def _unavailable_in(prefix: str, reason: str) -> Callable[[str], Any]:
-    """A module ``__getattr__`` reporting every name it is asked for as not emulated."""
-
-    def missing(name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise UnavailableAttributeError(f"{prefix}.{name}", reason)
-
-    return missing
 
 
 class _Chain:

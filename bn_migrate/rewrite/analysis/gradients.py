@@ -90,7 +90,15 @@ def read_gradient_train_ops(
 ) -> tuple[dict[str, GradientTrainOp], list[GradientRefusal]]:
     """Every module-level ``NAME = <tf.train optimizer>.apply_gradients(...)``, read or refused.
     ``is_update_ops``: is an expression the UPDATE_OPS collection (``Program.is_update_ops``)."""
-    lines = _module_lines(aliases, module)
+    statements = through_name_scopes(aliases, list(module.body))
+    lines = _module_lines(aliases, statements)
+    elsewhere = {  # names bound in module-level blocks other than control_dependencies
+        name
+        for statement in statements
+        if not isinstance(statement, cst.SimpleStatementLine)
+        and not any(statement is entry.block for entry in lines)
+        for name in bound_names(statement)
+    }
     found: dict[str, GradientTrainOp] = {}
     refused: list[GradientRefusal] = []
     for index, entry in enumerate(lines):
@@ -101,7 +109,7 @@ def read_gradient_train_ops(
         ):
             continue
         assert isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
-        chain = _Chain(aliases, module, lines, is_update_ops)
+        chain = _Chain(aliases, module, lines, elsewhere, is_update_ops)
         name = single_target(small) if small is not None else None
         try:
             read = chain.read(name, index, value)
@@ -113,11 +121,12 @@ def read_gradient_train_ops(
     return found, refused
 
 
-def _module_lines(aliases: AliasTable, module: cst.Module) -> list[_Line]:
-    """Module-level lines in order, those of top-level ``tf.control_dependencies`` blocks included (and
-    of ``tf.name_scope`` blocks: ``scoped_collections.through_name_scopes``)."""
+def _module_lines(aliases: AliasTable, statements: list[cst.BaseStatement]) -> list[_Line]:
+    """Module-level lines in order (``statements``: the module's, read through name scopes:
+    ``scoped_collections.through_name_scopes``), those of top-level ``tf.control_dependencies``
+    blocks included."""
     lines: list[_Line] = []
-    for statement in through_name_scopes(aliases, list(module.body)):
+    for statement in statements:
         if isinstance(statement, cst.SimpleStatementLine):
             lines.append(_Line(statement, None))
         elif (
@@ -142,6 +151,7 @@ class _Chain:
         aliases: AliasTable,
         module: cst.Module,
         lines: list[_Line],
+        elsewhere: set[str],
         is_update_ops: Callable[[cst.BaseExpression], bool],
     ) -> None:
         self.aliases = aliases
@@ -150,13 +160,7 @@ class _Chain:
         self.is_update_ops = is_update_ops
         self.used: list[int] = []  # indexes of the chain's lines
         self.clips: list[Clip] = []  # last applied first (read backwards)
-        self.elsewhere = {  # names bound in module-level blocks other than control_dependencies
-            name
-            for statement in through_name_scopes(aliases, list(module.body))
-            if not isinstance(statement, cst.SimpleStatementLine)
-            and not any(statement is entry.block for entry in lines)
-            for name in bound_names(statement)
-        }
+        self.elsewhere = elsewhere  # names bound in module-level blocks other than the lines' own
 
     def read(self, train_op: str | None, index: int, apply: cst.Call) -> GradientTrainOp | None:
         assert isinstance(apply.func, cst.Attribute)

@@ -292,6 +292,15 @@ def is_update_ops_collection(aliases: AliasTable, node: cst.BaseExpression) -> b
     )
 
 
+def binds_update_ops(aliases: AliasTable, statement: cst.BaseSmallStatement) -> bool:
+    """``NAME = tf.get_collection(tf.GraphKeys.UPDATE_OPS)``: the plumbing line BN004 removes."""
+    return (
+        isinstance(statement, cst.Assign)
+        and single_target(statement) is not None
+        and is_update_ops_collection(aliases, statement.value)
+    )
+
+
 def name_scope_body(
     aliases: AliasTable, statement: cst.BaseStatement
 ) -> list[cst.BaseStatement] | None:

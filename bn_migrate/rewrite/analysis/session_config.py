@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, names_spelled, single_target
+from bn_migrate.rewrite.analysis.names import AliasTable, dotted
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    contains,
+    module_assignment,
+    names_spelled,
+)
 
 
 @dataclass(frozen=True)
@@ -61,28 +66,23 @@ def read_session_config(
             value, "the config is neither tf.ConfigProto(...) nor a name bound to it"
         )
     name = value.value
-    bindings = [
-        (index, statement)
-        for index, statement in enumerate(module.body)
-        if isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Assign)
-        and single_target(statement.body[0]) == name
-    ]
-    made = bindings[0][1].body[0].value if len(bindings) == 1 else None  # type: ignore[attr-defined]
+    found = module_assignment(module, name)
+    made = found[1].value if found is not None else None
     if made is None or call_target(aliases, made) != api.SESSION_CONFIG:
         return ConfigRefusal(
             value, f"`{name}` is not bound once, at module level, to tf.ConfigProto(...)"
         )
-    start, binding = bindings[0]
+    assert found is not None and isinstance(made, cst.Call)
+    binding = found[0]
+    start = next(i for i, s in enumerate(module.body) if s is binding)
     settings = _options(aliases, made, "")
     if isinstance(settings, str):
         return ConfigRefusal(made, settings)
     end = next(
-        (i for i, s in enumerate(module.body) if _holds(s, call)), len(module.body)
+        (i for i, s in enumerate(module.body) if contains(s, call)), len(module.body)
     )  # the statement making the session
     lines: list[cst.SimpleStatementLine] = [binding]
-    targets = {id(binding.body[0].targets[0].target)}  # type: ignore[attr-defined]
+    targets = {id(found[1].targets[0].target)}
     for index, statement in enumerate(module.body):
         path = _set_option(statement, name)
         if path is None:
@@ -106,19 +106,6 @@ def read_session_config(
                 value, f"`{name}` is read at line {{line}}, not only by the session", node
             )
     return SessionConfig(settings, lines)
-
-
-def _holds(statement: cst.BaseStatement, call: cst.Call) -> bool:
-    found = [False]
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if node is call:
-                found[0] = True
-            return not found[0]
-
-    statement.visit(Finder())
-    return found[0]
 
 
 def _options(
@@ -168,14 +155,9 @@ def _set_option(statement: cst.BaseStatement, name: str) -> str | None:
     small = statement.body[0]
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return None
-    target: cst.BaseExpression = small.targets[0].target
-    parts: list[str] = []
-    while isinstance(target, cst.Attribute):
-        parts.append(target.attr.value)
-        target = target.value
-    if not (parts and isinstance(target, cst.Name) and target.value == name):
-        return None
-    return ".".join(reversed(parts))
+    target = small.targets[0].target
+    root, _, path = (dotted(target) or "").partition(".")
+    return path if isinstance(target, cst.Attribute) and root == name else None
 
 
 def _root(node: cst.BaseExpression) -> cst.BaseExpression:

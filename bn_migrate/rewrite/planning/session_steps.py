@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis.names import assigned_names
 from bn_migrate.rewrite.analysis.program import fetch_names
 from bn_migrate.rewrite.analysis.scopes import ScopedNameVisitor
@@ -183,8 +184,8 @@ class StepsPlanner:
     def _bound(self, name: str) -> str:
         """Where ``name`` is bound, said for a fetch the migration does not read as a graph name."""
         ctx = self.ctx
-        holders = parents(ctx.module)
-        for node in names_spelled(self.ctx.module, name):
+        holders = self._parents
+        for node in names_spelled(ctx.module, name):
             holder = holders.get(id(node))
             if not isinstance(holder, cst.AssignTarget):
                 continue
@@ -202,13 +203,16 @@ class StepsPlanner:
                     "Python condition is not read (bind it unconditionally)"
                 )
             if isinstance(block, cst.With):
-                return f"bound at line {line} in the `with` block at line " + str(
-                    ctx.positions[block].start.line
-                )
+                return f"bound at line {line} in the `with` block at line {ctx.positions[block].start.line}"
             if block is not None:
                 return f"bound at line {line} in a block the migration does not read as graph code"
             return f"bound at line {line}, not read as a tensor or op of the graph"
         return "which the graph code the migration reads does not bind"
+
+    @functools.cached_property
+    def _parents(self) -> dict[int, cst.CSTNode]:
+        """``syntax.parents`` of the module, read once (only reasons ask for it)."""
+        return parents(self.ctx.module)
 
     def _train_run_lines(self) -> list[int]:
         """The lines of the session's runs fetching a train op (none was migrated when this is read)."""
@@ -711,19 +715,10 @@ class StepsPlanner:
         if not isinstance(binding.value, (cst.Dict, cst.List, cst.Tuple)):
             return where
         runs: set[int] = set()
-        session = self.session
-
-        class Reads(cst.CSTVisitor):
-            def visit_Call(self, node: cst.Call) -> None:
-                fetched = (
-                    run_fetches(node)
-                    if m.matches(node.func, m.Attribute(value=m.Name(session), attr=m.Name("run")))
-                    else None
-                )
-                if isinstance(fetched, cst.Name) and fetched.value == name:
-                    runs.add(id(fetched))
-
-        walk(self.ctx.module, Reads())
+        for run in self.ctx.program.calls:
+            fetched = run_fetches(run) if self._is_run(run) else None
+            if isinstance(fetched, cst.Name) and fetched.value == name:
+                runs.add(id(fetched))
         binding_line = self.ctx.positions[line].start.line
         for node in names_spelled(self.ctx.module, name):
             if node is binding.targets[0].target:
@@ -1275,6 +1270,16 @@ class StepsPlanner:
 
         for statement in [*ctx.program.session_body, *ctx.program.after_session]:
             walk(statement, Uses())
+
+
+def several_sessions(ctx: Context, what: str) -> str:
+    """``reason_texts.several_sessions`` at the module's session makers and graph resets."""
+    program = ctx.program
+    return texts.several_sessions(
+        what,
+        [ctx.positions[call].start.line for call in program.session_maker_calls()],
+        [ctx.positions[call].start.line for call in program.graph_resets()],
+    )
 
 
 def session_use(session: str, what: str) -> str:

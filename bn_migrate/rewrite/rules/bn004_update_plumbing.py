@@ -19,8 +19,8 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.program import layer_updates_of
-from bn_migrate.rewrite.analysis.scoped_collections import UPDATES, is_update_ops_collection
-from bn_migrate.rewrite.analysis.syntax import call_target, positional, single_target
+from bn_migrate.rewrite.analysis.scoped_collections import UPDATES, binds_update_ops
+from bn_migrate.rewrite.analysis.syntax import call_target, positional
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
 
@@ -51,11 +51,7 @@ class UpdatePlumbingRule(Rule):
         for statement in ctx.program.statements:
             if isinstance(statement, cst.Expr) and self._is_add_updates(ctx, statement.value):
                 ctx.remove(self.id, statement, "Keras 3 applies the layer's updates itself")
-            elif (
-                isinstance(statement, cst.Assign)
-                and single_target(statement) is not None
-                and is_update_ops_collection(ctx.aliases, statement.value)
-            ):
+            elif binds_update_ops(ctx.aliases, statement):
                 ctx.remove(
                     self.id,
                     statement,

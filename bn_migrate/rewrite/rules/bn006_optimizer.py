@@ -133,8 +133,8 @@ from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList
 from bn_migrate.rewrite.analysis.scoped_collections import (
     TRAINABLE,
     NoUpdateOps,
+    binds_update_ops,
     control_dependency,
-    is_update_ops_collection,
     name_scope_body,
     through_name_scopes,
 )
@@ -1844,9 +1844,7 @@ def _binds_update_ops(ctx: Context, statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Assign)
-        and single_target(statement.body[0]) is not None
-        and is_update_ops_collection(ctx.aliases, statement.body[0].value)
+        and binds_update_ops(ctx.aliases, statement.body[0])
     )
 
 

@@ -105,7 +105,6 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     contains,
@@ -132,6 +131,7 @@ from bn_migrate.rewrite.planning.session_steps import (
     session_attribute_use,
     session_call_use,
     session_use,
+    several_sessions,
 )
 from bn_migrate.rewrite.rule_examples import (
     ADAM_KERAS,
@@ -228,11 +228,7 @@ class SessionRule(Rule):
             ctx.leave(
                 RULE,
                 program.session,
-                texts.several_sessions(
-                    "",
-                    [ctx.positions[call].start.line for call in program.session_maker_calls()],
-                    [ctx.positions[call].start.line for call in program.graph_resets()],
-                ),
+                several_sessions(ctx, ""),
             )
             return
         if not any(program.uses_tensorflow(s) for s in program.graph) and any(
