@@ -607,8 +607,15 @@ FUNCTOOLS_PARTIAL = "functools.partial"
 calls are not read (the reason says so)."""
 NAME_SCOPE = "tensorflow.name_scope"
 """A block naming ops only: around a train op (BN006) it is read through (``scoped_collections.name_scope_body``)."""
-"""Starts a new default graph: a module calling it holds several programs (reason texts only)."""
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
+NAMED_VARIABLE_PREFIXES = (
+    "tensorflow.layers.",
+    "tensorflow.contrib.layers.",
+    "tensorflow.keras.layers.",
+)
+"""Calls below these (and ``TF_VARIABLE_MAKERS``) given a ``name=`` / ``scope=`` name the variables they
+make: a builder doing so, called several times from the graph without a variable scope of its own, made
+clashing or TF1-uniquified names that one instance per call does not follow (``analysis.builders``)."""
 KERAS_STATEFUL_PREFIXES = (
     "tensorflow.keras.layers.",
     "tensorflow.keras.Model",

@@ -172,6 +172,9 @@ class Context:
     layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(
         default_factory=list
     )
+    # module-level lists of builder instances, one per iteration of a static ``for`` loop of the
+    # graph (BN018): a train step differentiates their items
+    layer_lists: set[str] = field(default_factory=set)
     removable_imports: set[tuple[str, str]] = field(default_factory=set)  # (module, local name)
     graph_function: GraphFunction | None = None  # placeholder graphs: see planning.graph_function
     graph_names: set[str] = field(default_factory=set)  # names local to the graph function (BN005)
@@ -415,6 +418,7 @@ SHARED_FIELDS = frozenset(
         "prelude",
         "setup",
         "layer_objects",
+        "layer_lists",
         "removable_imports",
         "graph_function",
         "graph_names",

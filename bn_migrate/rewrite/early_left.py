@@ -63,6 +63,8 @@ TABLES_READ_ELSEWHERE = frozenset(
         "_CANONICAL_MODULES",  # canonicalization (applied here)
         "_CANONICAL_PREFIXES",
         "GRAPH_SETUP_CALLS",  # BN009 only, which acts only on a module with a session (a maker)
+        # builders called several times: read only in a module with a session (a maker)
+        "NAMED_VARIABLE_PREFIXES",
         "TENSORFLOW_PACKAGES",  # package roots: the program graph; arg_scope (its names gate it)
         "SCOPE_SAFE_PACKAGES",
         "TF",  # the root every file names

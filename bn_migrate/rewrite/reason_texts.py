@@ -118,7 +118,10 @@ def called_times(name: str, lines: list[int]) -> str:
     return (
         f"`{name}` is called {len(lines)} times (lines {shown}) without sharing one variable scope "
         "(the whole body under `tf.variable_scope(NAME, reuse=...)`, the first call creating, the "
-        "others reusing): each call made its own layers, which this version does not migrate"
+        "others reusing): each call made its own layers, which this version migrates (one instance "
+        "per call) only for a function called from the graph a module-level session runs that names "
+        "none of them (no `name=` / `scope=`, `tf.get_variable`, `tf.Variable` or variable scope "
+        "of its own)"
     )
 
 

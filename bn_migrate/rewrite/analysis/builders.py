@@ -16,6 +16,14 @@ reusing (``dense_bn_relu(x, is_training, "layer1")``, ``dense_bn_relu(h, is_trai
 made new variables at each call, under each call's scope (``layer1/dense/kernel``): it is a *per-call*
 builder, read like a builder called from builders (``nested``: one instance per call), each instance
 named after its call's scope.
+
+A builder with no variable scope of its own, called several times from the graph, or once in a static
+``for`` loop of it (``analysis.static_loops``, ``Program.graph_loops``: once per iteration), made new
+layers at each call too, auto-named by TF1's graph-wide counters in call order (``conv2d``,
+``conv2d_1``...): it is read the same way, one instance per call (per iteration), the instances created
+in call order so that Keras's counters give the same names. Not when its body names a variable it makes
+(``name=`` / ``scope=`` of a layer, ``tf.get_variable`` / ``tf.Variable``, a variable scope inside):
+TF1 made such a name unique by rules the instances do not follow, or raised (the variable exists).
 """
 
 from __future__ import annotations
@@ -129,15 +137,94 @@ class Builder:
         return chosen - elsewhere
 
 
+@dataclass(frozen=True)
+class Configuration:
+    """``strides = 2 if layer_depth % 3 == 0 else 1`` in a builder's body: a Python value computed, once,
+    from the builder's parameters, literals and earlier such values only (no call, attribute,
+    subscript...), bound by this one statement and nowhere else in the body. A layer reading it can be
+    made in ``__init__`` when the parameters it reads are ``__init__`` parameters (BN018 copies the
+    statement there)."""
+
+    name: str
+    statement: cst.SimpleStatementLine
+    parameters: frozenset[str]  # the builder's parameters it reads, through earlier ones too
+
+
+_PLAIN_VALUE = (
+    cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.BinaryOperation, cst.UnaryOperation,
+    cst.Comparison, cst.BooleanOperation, cst.IfExp, cst.Tuple, cst.List, cst.Element,
+    cst.ComparisonTarget, cst.BaseBinaryOp, cst.BaseUnaryOp, cst.BaseCompOp, cst.BaseBooleanOp,
+    cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.Comma,
+    cst.ParenthesizedWhitespace, cst.SimpleWhitespace, cst.TrailingWhitespace, cst.Newline,
+    cst.EmptyLine, cst.Comment,
+)  # fmt: skip
+_PLAIN_NAMES = frozenset({"True", "False", "None"})
+
+
+def configurations(builder: Builder) -> dict[str, Configuration]:
+    """The builder's configuration values (``Configuration``), by name, in source order: statements
+    directly in its body (not in a loop, branch or block) of the form ``NAME = EXPRESSION``."""
+    statements = builder.statements()
+    params = builder.parameters() - bound_names(builder.definition.body)  # never rebound
+    found: dict[str, Configuration] = {}
+    for statement in statements:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            continue
+        small = statement.body[0]
+        if not (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            continue
+        name = small.targets[0].target.value
+        if name in builder.parameters() or any(
+            other is not statement and name in bound_names(other) for other in statements
+        ):
+            continue
+        plain = _PlainValue()
+        walk(small.value, plain)
+        if not plain.plain or not plain.names <= params | set(found) | _PLAIN_NAMES:
+            continue
+        read = plain.names & params
+        for earlier in plain.names & set(found):
+            read |= found[earlier].parameters
+        found[name] = Configuration(name, statement, frozenset(read))
+    return found
+
+
+class _PlainValue(cst.CSTVisitor):
+    """Is an expression made only of names, literals and operators? The names it reads."""
+
+    def __init__(self) -> None:
+        self.plain = True
+        self.names: set[str] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not isinstance(node, _PLAIN_VALUE) or (
+            isinstance(node, cst.SimpleString) and node.prefix.lower() not in ("", "r", "u")
+        ):
+            self.plain = False
+            return False
+        if isinstance(node, cst.Name):
+            self.names.add(node.value)
+        return True
+
+
 def read_builder(
-    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call]
+    aliases: AliasTable, definition: cst.FunctionDef, calls: list[cst.Call], *, looped: bool = False
 ) -> Builder | None:
-    """``definition`` as a builder called by ``calls`` (source order), or None when TF1 may have made
-    new layers at some call (see the module docstring)."""
+    """``definition`` as a builder called by ``calls`` (source order; ``looped``: some in a static
+    ``for`` loop of the graph, once per iteration), or None when what TF1 made at each call is not
+    followed (see the module docstring)."""
     scope = variable_scope(aliases, definition)
     builder = Builder(definition, tuple(calls), scope)
     if scope is None:
-        return builder if len(calls) == 1 else None
+        if len(calls) == 1 and not looped:
+            return builder
+        return _each_call(aliases, builder)
+    if looped:
+        return None
     if scope_name(builder) is None:  # a parameter passed different names: different scopes
         return _per_call(aliases, builder)
     for index, call in enumerate(calls):
@@ -146,6 +233,34 @@ def read_builder(
         if reuse not in allowed:
             return None
     return builder
+
+
+def _each_call(aliases: AliasTable, builder: Builder) -> Builder | None:
+    """``builder``, called several times (or in a loop) from the graph with no variable scope of its
+    own, as one instance per call: TF1 made new layers at each call, named by the graph-wide counters
+    (``dense``, ``dense_1``...) in call order, which the instances, created in that order, take again.
+    None when its body names a layer (``name=`` / ``scope=``), makes a variable itself
+    (``tf.get_variable`` / ``tf.Variable``) or enters a variable scope: a name made twice is made
+    unique by TF1 under rules these instances do not follow, or was an error (the variable already
+    exists)."""
+    named: list[str] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            target = call_target(aliases, node)
+            if target is None:
+                return
+            if target in api.VARIABLE_SCOPES or target in api.TF_VARIABLE_MAKERS:
+                named.append(target)  # a variable maker: ``get_variable`` names it (positionally)
+            elif target.startswith(api.NAMED_VARIABLE_PREFIXES) and any(
+                keyword(node, k) is not None for k in ("name", "scope")
+            ):
+                named.append(target)
+
+    walk(builder.definition.body, Names())
+    if named:
+        return None
+    return Builder(builder.definition, builder.calls, None, nested=True)
 
 
 Passed = Callable[[cst.Call, cst.Name], "cst.BaseExpression | None"]

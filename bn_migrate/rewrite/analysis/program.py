@@ -28,8 +28,10 @@ from bn_migrate.rewrite.analysis.arg_scopes import ArgScopeReader, ArgScopes
 from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat, read_builder_repeats
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
+    Configuration,
     argument_of,
     becomes_class,
+    configurations,
     flag_owners,
     parameter_owner,
     read_builder,
@@ -71,7 +73,12 @@ from bn_migrate.rewrite.analysis.session_config import (
     read_session_config,
 )
 from bn_migrate.rewrite.analysis.session_graph import read_session_graph
-from bn_migrate.rewrite.analysis.static_loops import StaticLoop, module_constants, read_static_loops
+from bn_migrate.rewrite.analysis.static_loops import (
+    StaticLoop,
+    module_constants,
+    read_graph_loops,
+    read_static_loops,
+)
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
@@ -79,6 +86,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     fresh_name,
     is_literal,
     keyword,
+    parameter_names,
     positional,
     reads_any,
     run_fetches,
@@ -193,6 +201,12 @@ class Program:
     static_loops: dict[int, StaticLoop] = field(
         default_factory=dict
     )  # id(call in a ``for`` loop of a module-level function) -> the loop (``analysis.static_loops``)
+    # a builder made once per call (``Builder.nested``) -> its configuration values, which its layers
+    # may read: computed in ``__init__`` too (``analysis.builders.configurations``, BN018)
+    configurations: dict[str, dict[str, Configuration]] = field(default_factory=dict)
+    graph_loops: dict[int, StaticLoop] = field(
+        default_factory=dict
+    )  # id(call in a ``for`` statement of the module-level graph) -> the loop (read the same way)
     builder_repeats: list[BuilderRepeat] = field(
         default_factory=list
     )  # ``slim.repeat`` of the module's functions (``analysis.builder_repeats``)
@@ -524,6 +538,8 @@ class Program:
         for name in self.names:
             if id(name) not in self.attribute_names:
                 mentions[name.value] = mentions.get(name.value, 0) + 1
+        for spelled, count in _local_spellings(module).items():  # not the module-level function
+            mentions[spelled] -= count
         top_level = {id(s) for s in self.graph}
         for statement in module.body:
             if not isinstance(statement, cst.FunctionDef) or statement.decorators:
@@ -534,7 +550,9 @@ class Program:
             if not found or mentions.get(builder_name, 0) != len(found) + 1:
                 continue
             if any(
-                id(call) in self.repeated_calls or id(call) in self.defined_in for call in found
+                (id(call) in self.repeated_calls and self.graph_loop(call) is None)
+                or id(call) in self.defined_in
+                for call in found
             ):
                 continue
             if not all(
@@ -545,7 +563,8 @@ class Program:
             if recipe is not None:
                 self.handwritten[builder_name] = (recipe, tuple(found))
                 continue
-            builder = read_builder(self.aliases, statement, found)
+            looped = any(self.graph_loop(call) is not None for call in found)
+            builder = read_builder(self.aliases, statement, found, looped=looped)
             if builder is not None:
                 self.builders[builder_name] = builder
         self._read_nested_builders(module, calls, mentions)
@@ -558,6 +577,11 @@ class Program:
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)
+        self.configurations = {
+            name: configurations(builder)
+            for name, builder in self.builders.items()
+            if builder.nested
+        }
 
     def _read_static_loops(self, module: cst.Module) -> None:
         """The ``for`` loops of the module's functions, read for the calls in them
@@ -566,6 +590,7 @@ class Program:
         for statement in module.body:
             if isinstance(statement, cst.FunctionDef):
                 self.static_loops.update(read_static_loops(statement, constants))
+        self.graph_loops = read_graph_loops(module, self.graph, constants)
 
     def _read_builder_repeats(self, module: cst.Module) -> None:
         """``slim.repeat`` of the module's functions: the calls each makes are the function's calls,
@@ -629,6 +654,17 @@ class Program:
             return None
         return loop
 
+    def graph_loop(self, call: cst.Call) -> StaticLoop | None:
+        """The static ``for`` statement of the module-level graph that ``call`` is made in
+        (``graph_loops``; None: none, or not read)."""
+        loop = self.graph_loops.get(id(call))
+        return loop if loop is not None and loop.refusal is None else None
+
+    def call_loop(self, call: cst.Call) -> StaticLoop | None:
+        """``static_loop`` or ``graph_loop``: the loop whose iterations each make their own instance of
+        the builder ``call`` calls."""
+        return self.static_loop(call) or self.graph_loop(call)
+
     def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
         """What every call of the builder ``call`` is written in passes for its parameter ``name``
         reads (None: not such a parameter, rebound, or not one literal)."""
@@ -660,7 +696,7 @@ class Program:
         for call, value in zip(builder.calls, builder.arguments(parameter)):
             if value is not None and is_literal(value):
                 continue
-            loop = self.static_loop(call)
+            loop = self.call_loop(call)
             if value is not None and loop is not None and loop.values(value) is not None:
                 continue  # each iteration's value, computed in the loop ``__init__`` copies
             caller = self.builder_of(call)
@@ -1288,6 +1324,51 @@ def _is_keras_input(aliases: AliasTable, node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.List):
         return bool(node.elements) and all(_is_keras_input(aliases, e.value) for e in node.elements)
     return call_target(aliases, node) in api.KERAS_INPUT
+
+
+def _local_spellings(module: cst.Module) -> dict[str, int]:
+    """How many times each module-level function's name is spelled, as a Name, inside another (or
+    the same) module-level function that binds it as a local of its own (Udacity's ``def
+    conv_layer(...): conv_layer = tf.layers.conv2d(...)``): those Names are that local, not the
+    function. A function declaring the name ``global`` or ``nonlocal`` anywhere counts nothing."""
+    functions = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
+    counts: dict[str, int] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        local = (bound_names(statement.body) | parameter_names(statement.params)) & functions
+        if local:
+            spellings = _Spellings(local)
+            walk(statement.body, spellings)
+            walk(statement.params, spellings)
+            for name in spellings.spelled:
+                if name not in spellings.declared:
+                    counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+class _Spellings(cst.CSTVisitor):
+    """The Names spelling one of ``local`` (not as an attribute), and the names declared ``global`` or
+    ``nonlocal``."""
+
+    def __init__(self, local: set[str]) -> None:
+        self.local = local
+        self.spelled: list[str] = []
+        self.declared: set[str] = set()
+        self.attributes: set[int] = set()
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.declared.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.declared.update(item.name.value for item in node.names)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attributes.add(id(node.attr))  # ``x.conv_layer``: not counted as a mention either
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.local and id(node) not in self.attributes:
+            self.spelled.append(node.value)
 
 
 def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:

@@ -8,6 +8,10 @@ same loop, and each iteration's name computed (``name="conv%d" % i`` -> ``conv0`
 rules create them in lists (``planning.layer_calls``) and index the lists by the iteration's position,
 read from the loop's counter (``i`` of ``range(n)`` or ``enumerate(...)``; ``i - 1`` of ``range(1, n)``).
 
+The ``for`` statements of the module-level graph are read the same way (``read_graph_loops``): a
+builder called in one (``for layer_i in range(1, 20): layer = conv_layer(layer, layer_i, is_training)``)
+makes one instance per iteration, in a module-level list (BN018).
+
 What is not read carries the reason (``refusal``), which names what a human must decide: an iterable that
 is not static (how many layers TF1 made is not known here), ``break`` / ``continue`` / ``else`` (which
 iterations ran), a loop inside or around another loop, a loop in a branch (``if`` / ``try``: whether it
@@ -57,21 +61,43 @@ def read_static_loops(
 ) -> dict[int, StaticLoop]:
     """id(call) -> the loop it is made in, for every call in a ``for`` loop of ``function``'s body (not
     in a nested function, class, lambda or comprehension, which repeat it otherwise)."""
-    found: dict[int, StaticLoop] = {}
     local = bound_names(function.body) | bound_names(function.params)
     constants = {name: value for name, value in constants.items() if name not in local}
     if local & _BUILTINS:  # ``range`` or ``str`` rebound: not the builtins read here
         constants = {name: value for name, value in constants.items() if name not in _BUILTINS}
         constants[_SHADOWED] = True
+    return _calls_in_loops(function, function.body, constants)
+
+
+def read_graph_loops(
+    module: cst.Module, graph: list[cst.BaseStatement], constants: dict[str, object]
+) -> dict[int, StaticLoop]:
+    """id(call) -> the loop it is made in, for every call in a ``for`` statement of the module-level
+    graph (``graph``: the statements before the session; a loop nested in another statement is not
+    read, so its calls stay repeated). ``constants``: ``module_constants``, which already leaves out
+    the names the module binds twice (the builtins rebound at module level among them)."""
+    found: dict[int, StaticLoop] = {}
+    for statement in graph:
+        if isinstance(statement, cst.For):
+            found.update(_calls_in_loops(module, statement, constants))
+    return found
+
+
+def _calls_in_loops(
+    owner: cst.FunctionDef | cst.Module, body: cst.CSTNode, constants: dict[str, object]
+) -> dict[int, StaticLoop]:
+    """The calls in ``for`` loops of ``body`` (written in ``owner``, whose unused names a loop's counter
+    may take), each with its innermost loop."""
+    found: dict[int, StaticLoop] = {}
     stack: list[cst.CSTNode] = []  # the enclosing loops and branches
     loops: dict[int, StaticLoop] = {}
 
     class Finder(cst.CSTVisitor):
         def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, _OPAQUE) and node is not function:
+            if isinstance(node, _OPAQUE):
                 return False
             if isinstance(node, cst.For):
-                loops[id(node)] = _read_loop(function, node, stack, constants)
+                loops[id(node)] = _read_loop(owner, node, stack, constants)
             if isinstance(node, cst.Call):
                 innermost = next((n for n in reversed(stack) if isinstance(n, cst.For)), None)
                 if innermost is not None:
@@ -84,7 +110,7 @@ def read_static_loops(
             if stack and stack[-1] is original_node:
                 stack.pop()
 
-    walk(function.body, Finder())
+    walk(body, Finder())
     return found
 
 
@@ -158,7 +184,7 @@ def module_constants(module: cst.Module) -> dict[str, object]:
 
 
 def _read_loop(
-    function: cst.FunctionDef,
+    function: cst.FunctionDef | cst.Module,
     loop: cst.For,
     enclosing: list[cst.CSTNode],
     constants: dict[str, object],
@@ -195,7 +221,7 @@ def _read_loop(
 COUNTER = "index"
 
 
-def _fresh(function: cst.FunctionDef, wanted: str) -> str:
+def _fresh(function: cst.FunctionDef | cst.Module, wanted: str) -> str:
     """``wanted``, or ``wanted_1``..., a name ``function`` does not use."""
     return fresh_name(wanted, spelled_names(function))
 

@@ -168,7 +168,7 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
         if _constructor(statement) in api.WEIGHTLESS_KERAS_LAYERS
     }
     plan.layer_names = [
-        name
+        f"*{name}" if name in ctx.layer_lists else name  # a list's items, in a tuple display
         for name in every
         if name not in ctx.untrainable_layers
         and name not in ctx.free_variables

@@ -1239,21 +1239,25 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
             rule,
             call,
             "layer made in a function or class that is not a builder (called once from the module-level "
-            "graph, or several times sharing one variable scope): cannot tell how many layers TF1 "
-            "made; not migrated",
+            "graph, several times sharing one variable scope, or several times, or in a static for "
+            "loop, naming none of the variables it makes): cannot tell how many layers TF1 made, "
+            "or under which names; not migrated",
         )
         return False
     return True
 
 
 def _called_in_loop(ctx: Context, definition: cst.CSTNode) -> str | None:
-    """How the function ``definition`` is called in a ``for`` loop of a builder, and why its calls are
-    not one instance per iteration (None: it is not)."""
+    """How the function ``definition`` is called in a ``for`` loop of a builder or of the graph, and why
+    its calls are not one instance per iteration (None: it is not)."""
     if not isinstance(definition, cst.FunctionDef):
         return None
     name = definition.name.value
     for call in ctx.program.calls:
         loop = ctx.program.static_loops.get(id(call))
+        graph_loop = ctx.program.graph_loops.get(id(call))
+        if loop is None and graph_loop is not None and graph_loop.refusal is not None:
+            loop = graph_loop  # a graph loop that is read is not why: the function itself is
         if loop is None or not (isinstance(call.func, cst.Name) and call.func.value == name):
             continue
         where = ctx.positions.get(call)
@@ -1280,10 +1284,18 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         # one instance per call: the parameters it reads become its class's __init__ parameters (BN018),
         # which every call must pass as literals (a library's builder: the defaults its driver keeps)
         params = builder.parameters()
-        unfit = {name for name in reads & params if not program.fixed(builder, name, ctx.library)}
+        # a configuration value it reads (``strides = 2 if depth % 3 == 0 else 1``) is computed in
+        # ``__init__`` too, from the parameters it reads (BN018)
+        configured = program.configurations.get(builder.definition.name.value, {})
+        through = {p for name in reads & set(configured) for p in configured[name].parameters}
+        unfit = {
+            name
+            for name in (reads & params) | through
+            if not program.fixed(builder, name, ctx.library)
+        }
         blocked = (
             (reads & program.graph_tensor_names())
-            | (reads & (bound_names(builder.definition.body) - params - looped))
+            | (reads & (bound_names(builder.definition.body) - params - looped - set(configured)))
             | unfit
         )
         if blocked:

@@ -373,7 +373,7 @@ class OptimizerRule(Rule):
 
     id = RULE
     name = "optimizer-train-step"
-    reads = frozenset({"free_variables", "models", "untrainable_layers"})
+    reads = frozenset({"free_variables", "layer_lists", "models", "untrainable_layers"})
     writes = frozenset({"graph_function", "prelude", "train_ops"})
     # layer_objects: var_list scopes are resolved through the tf.layers / contrib / variable objects
     # BN001-BN003 and BN014 hoisted; the Keras layers BN005 hoists later have no TF1 scope name, and a
@@ -1324,6 +1324,15 @@ class OptimizerRule(Rule):
                 RULE,
                 arg,
                 "var_list with Keras layer objects or arg_scope: cannot tell their TF1 variable names",
+            )
+            return None
+        if ctx.layer_lists:
+            ctx.leave(
+                RULE,
+                arg,
+                "var_list beside builder instances made in a for loop of the graph "
+                f"(`{min(ctx.layer_lists)}`): which of their variables it selects is not followed; "
+                "not migrated",
             )
             return None
         hoisted = {

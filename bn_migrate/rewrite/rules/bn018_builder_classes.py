@@ -87,6 +87,21 @@ scope entered at each iteration (``with tf.variable_scope("block%d" % i): h = bl
 ``analysis.inner_scopes``) becomes one instance per iteration named after that iteration's scope,
 ``Block(units=4, name="block%d" % i)``, so ``block0/fc/kernel`` keeps its TF1 name, ``net/block0/fc/kernel``.
 
+A builder with no variable scope of its own called several times from the graph (``analysis.builders``:
+naming no variable it makes) becomes one instance per call, ``fully_connected_1 =
+FullyConnected(num_units=8)``, ``fully_connected_2 = ...``, created in call order; called in a static
+``for`` statement of the graph (``Program.graph_loops``), one per iteration, in a list made by a
+comprehension over the loop's own iterable, ``conv_layer_1 = [ConvLayer(layer_depth=layer_i) for layer_i
+in range(1, 20)]``, the graph's loop calling ``conv_layer_1[layer_i - 1](...)`` and the train step
+differentiating ``*conv_layer_1``. A loop calling two builders is left (TF1 interleaved their layers'
+names), and so is a ``var_list`` beside such a list (BN006).
+
+A layer of a builder made once per call may read a *configuration value* of its body
+(``analysis.builders.Configuration``: ``strides = 2 if layer_depth % 3 == 0 else 1``, computed from
+the builder's parameters, literals and operators only, bound once): when the parameters it reads are
+``__init__`` parameters, ``__init__`` computes it before the layers, and ``call`` no longer does unless it
+still reads it (then from the stored parameters, ``self.layer_depth``).
+
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
 read become ``__init__`` parameters with the builder's defaults (``def __init__(self, depth=4,
@@ -107,6 +122,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat
 from bn_migrate.rewrite.analysis.builders import (
     Builder,
+    Configuration,
     literal_string,
     scope_name,
     training_flag,
@@ -130,7 +146,9 @@ class BuilderClassesRule(Rule):
     id = RULE
     name = "builder-classes"
     reads = frozenset({"builder_objects", "built_objects"})
-    writes = frozenset({"builder_objects", "layer_objects", "models"})  # callers get instances
+    writes = frozenset(
+        {"builder_objects", "layer_objects", "layer_lists", "models"}
+    )  # callers get instances
 
     def plan(self, ctx: Context) -> None:
         program = ctx.program
@@ -153,7 +171,7 @@ class BuilderClassesRule(Rule):
                     else f"called from builders -> Keras layer class `{class_name}`, one instance "
                     "per call, created in the caller's __init__"
                 )
-                if any(program.static_loop(call) is not None for call in builder.calls):
+                if any(program.call_loop(call) is not None for call in builder.calls):
                     made_at += " (one per iteration of a static for loop, in a list)"
                 ctx.apply(RULE, builder.definition, f"`{name}`, {made_at}")
                 continue
@@ -227,7 +245,7 @@ class BuilderClassesRule(Rule):
                 "instances' Keras names would clash with it; not migrated",
             )
             return False
-        looped = next((c for c in builder.calls if program.static_loop(c) is not None), None)
+        looped = next((c for c in builder.calls if program.call_loop(c) is not None), None)
         if looped is not None and (builder.per_call_scope or program.inner_path(looped)):
             ctx.leave(
                 RULE,
@@ -254,13 +272,34 @@ class BuilderClassesRule(Rule):
                 "keyword-only parameter of a builder called from builders: not migrated",
             )
             return False
+        shared = next((c for c in builder.calls if _shares_graph_loop(ctx, c)), None)
+        if shared is not None:
+            ctx.leave(
+                RULE,
+                shared,
+                f"`{builder.definition.name.value}` called in a for loop of the graph that calls "
+                "another builder too: TF1 made their layers iteration by iteration, interleaved, which "
+                "instances created builder by builder would not name alike; not migrated",
+            )
+            return False
+        configured = {
+            name: value
+            for name, value in program.configurations.get(builder.definition.name.value, {}).items()
+            if value.parameters <= set(init)
+        }
         reads = _reads_kept(ctx, builder)
+        dropped = _unread_configurations(configured, reads)
+        for value in dropped:  # computed in ``__init__`` only
+            ctx.edit(RULE, value.statement, lambda _: cst.RemovalSentinel.REMOVE)
+        inside = {id(n) for value in dropped for n in name_references(value.statement)}
+        reads = [n for n in reads if id(n) not in inside]
         stored = sorted({n.value for n in reads} & set(init))
         for name in reads:
             if name.value in stored:
                 ctx.edit(RULE, name, _on_self(_stored(name.value)))
         made = _made(ctx.builder_objects.get(builder.definition.name.value, []))
         _count_iterations(ctx, made)
+        made = [*_configuration_statements(configured, made), *made]
         built = _statements(ctx.built_objects.get(builder.definition.name.value, []))
         inherits = builder.definition.name.value in program.flag_owners
         passed = _passed_parameters(ctx, builder, [*made, *built])
@@ -285,7 +324,7 @@ class BuilderClassesRule(Rule):
             repeat = program.repeat_of.get(id(call))  # a call that slim.repeat makes
             site = repeat.call if repeat is not None else call
             caller = program.builder_of(site)
-            loop = program.static_loop(site) if caller is not None else None
+            loop = program.static_loop(site) if caller is not None else program.graph_loop(site)
             attribute = program.fresh_name(builder.definition.name.value)
             values = [
                 kwarg(n, value.deep_clone())
@@ -327,7 +366,18 @@ class BuilderClassesRule(Rule):
                 [cst.Assign([cst.AssignTarget(target)], cst.Call(cst.Name(class_name), values))]
             )
             if caller is None:
-                ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
+                place = (where.start.line, where.start.column - 1)
+                if loop is None:
+                    ctx.layer_objects.append((place, instance))
+                else:  # one instance per iteration, in a module-level list made by the same loop
+                    construction = instance.body[0]
+                    assert isinstance(construction, cst.Assign)
+                    assert isinstance(construction.value, cst.Call)
+                    ctx.layer_objects.append((place, _comprehended(attribute, loop, construction)))
+                    ctx.layer_lists.add(attribute)
+                    if loop.counted and loop.index is not None:
+                        ctx.edit(RULE, loop.node, _counted(loop.index))
+                    called = f"{attribute}[{loop.index}]"
                 if index == 0:  # the model check builds this class as the first call made it
                     ctx.models.append(
                         ModelPair(
@@ -336,7 +386,7 @@ class BuilderClassesRule(Rule):
                             _input_shape(ctx, builder),
                             (),
                             tuple(_literal_arguments(ctx, builder)),
-                            tuple(_constructor_arguments(values)),
+                            tuple(_constructor_arguments(_first_iteration(values, loop))),
                         )
                     )
             elif (
@@ -373,6 +423,86 @@ class BuilderClassesRule(Rule):
                 "created once in the caller's __init__, applied in a chain",
             )
         return True
+
+
+def _unread_configurations(
+    configured: dict[str, Configuration], reads: list[cst.Name]
+) -> list[Configuration]:
+    """The configuration values (``analysis.builders.Configuration``) that ``call`` no longer reads
+    once its layers are made in ``__init__`` (``reads``: what it still reads), directly or through a
+    configuration value it keeps."""
+    dropped = dict(configured)
+    changed = True
+    while changed:
+        changed = False
+        inside = {id(n) for value in dropped.values() for n in name_references(value.statement)}
+        needed = {n.value for n in reads if id(n) not in inside}
+        for name in [name for name in dropped if name in needed]:
+            del dropped[name]
+            changed = True
+    return list(dropped.values())
+
+
+def _configuration_statements(
+    configured: dict[str, Configuration], made: list[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
+    """Copies of the configuration statements the layers made in ``__init__`` read (through each
+    other too), in source order: ``__init__`` computes them from its parameters before the layers."""
+    wanted = {n.value for statement in made for n in name_references(statement)}
+    for name in reversed(list(configured)):  # a later value may read an earlier one
+        if name in wanted:
+            value = configured[name].statement.body[0]
+            wanted |= {n.value for n in name_references(value)}
+    return [
+        value.statement.deep_clone().with_changes(leading_lines=[])
+        for name, value in configured.items()
+        if name in wanted
+    ]
+
+
+def _shares_graph_loop(ctx: Context, call: cst.Call) -> bool:
+    """Is ``call`` in a ``for`` statement of the graph (``Program.graph_loop``) that also calls another
+    builder of the program?"""
+    program = ctx.program
+    loop = program.graph_loop(call)
+    if loop is None:
+        return False
+    return any(
+        other is not call
+        and program.graph_loop(other) is loop
+        and isinstance(other.func, cst.Name)
+        and other.func.value in program.builders
+        for other in program.calls
+    )
+
+
+def _comprehended(name: str, loop: StaticLoop, construction: cst.Assign) -> cst.SimpleStatementLine:
+    """``name = [Class(...) for <the loop's target> in <its iterable>]``: the instances created in the
+    loop's order, as TF1 made each iteration's layers (a comprehension binds no module-level name)."""
+    assert isinstance(construction.value, cst.Call)
+    made = cst.ListComp(
+        elt=construction.value,
+        for_in=cst.CompFor(target=loop.node.target.deep_clone(), iter=loop.node.iter.deep_clone()),
+    )
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], made)])
+
+
+def _first_iteration(values: list[cst.Arg], loop: StaticLoop | None) -> list[cst.Arg]:
+    """An instance's constructor arguments as the loop's first iteration computes them (the model
+    check builds the class as the first call made it); ``values`` as they are without a loop."""
+    if loop is None:
+        return values
+    first = []
+    for arg in values:
+        computed = loop.values(arg.value)
+        if computed is None or not computed:
+            continue
+        try:
+            literal = cst.parse_expression(repr(computed[0]))
+        except cst.ParserSyntaxError:
+            continue
+        first.append(arg.with_changes(value=literal))
+    return first
 
 
 def _statements(
