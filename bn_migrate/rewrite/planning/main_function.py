@@ -368,7 +368,8 @@ def find(
     assignments = list(scope.assignments[name]) if scope is not None else []
     if len(assignments) != 1:
         return refuse(f"`{name}` is bound {len(assignments)} times at module level")
-    uses = [access.node for access in assignments[0].references]
+    # in source order: the scope analysis keeps references in a set (reasons must not vary by run)
+    uses = sorted((access.node for access in assignments[0].references), key=line)
     chain = _entry(module, definition, uses, wrapper, aliases)
     if isinstance(chain, str):
         return refuse(chain)
@@ -385,7 +386,8 @@ def find(
         entry_bound = list(entry_scope.assignments[entry_name]) if entry_scope is not None else []
         if len(entry_bound) != 1:
             return refuse(f"{via}is bound {len(entry_bound)} times at module level")
-        uses = [access.node for access in entry_bound[0].references]
+        # in source order: the scope analysis keeps references in a set (reasons must not vary by run)
+        uses = sorted((access.node for access in entry_bound[0].references), key=line)
     caller = module.body[-1]
     kind = _caller_kind(caller, module, aliases)
     run_by_app = kind in (_APP, _APP_WITH_MAIN)
