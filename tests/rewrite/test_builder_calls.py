@@ -257,3 +257,43 @@ def test_one_instance_for_two_calls_is_caught(tmp_path: Path) -> None:
     migrated.write_text(planted, encoding="utf-8")
     checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
     assert checked.verdict != "equivalent", checked.render_text()
+
+
+CONFIGURED = """def net(inputs, training, units=4):
+    width = units * 2
+    if_three = 2 if units % 3 == 0 else 5
+    h = tf.layers.dense(inputs, width + if_three, name="hidden")
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+"""
+
+
+def test_a_builder_made_once_writes_its_configuration_values_into_its_layers() -> None:
+    """Called once, the builder's parameters are the call's literals in its layers: so are the values
+    its body computes from them (``units=3``: ``width + if_three`` is ``6 + 2``)."""
+    from tests.rewrite.test_builders import program
+
+    result = rewrite_source(program("h = net(x, is_training, units=3)\n", builder=CONFIGURED))
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert 'self.hidden = tf.keras.layers.Dense(6 + 2, name="hidden")' in result.code
+    assert "width" not in result.code and "if_three" not in result.code
+    assert "    h = net(x, training=is_training)\n" in result.code
+    assert rewrite_source(result.code).code == result.code
+    kept = CONFIGURED.replace("    return tf.", "    h = h * width\n    return tf.")
+    result = rewrite_source(program("h = net(x, is_training, units=3)\n", builder=kept))
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert 'self.hidden = tf.keras.layers.Dense(6 + 2, name="hidden")' in result.code
+    assert (
+        "    def call(self, inputs, training, units=4):\n        width = units * 2\n" in result.code
+    )
+    assert "if_three" not in result.code
+    assert "    h = net(x, training=is_training, units=3)\n" in result.code
+
+
+@pytest.mark.slow
+def test_a_builder_made_once_with_configuration_values_is_checked_equivalent(
+    tmp_path: Path,
+) -> None:
+    from tests.rewrite.test_builders import program
+
+    source = program("h = net(x, is_training, units=3)\n", builder=CONFIGURED)
+    assert_migration_checked_equivalent(tmp_path, source, "configured")

@@ -141,9 +141,10 @@ class Builder:
 class Configuration:
     """``strides = 2 if layer_depth % 3 == 0 else 1`` in a builder's body: a Python value computed, once,
     from the builder's parameters, literals and earlier such values only (no call, attribute,
-    subscript...), bound by this one statement and nowhere else in the body. A layer reading it can be
-    made in ``__init__`` when the parameters it reads are ``__init__`` parameters (BN018 copies the
-    statement there)."""
+    subscript...), bound by this one statement and nowhere else in the body, the parameters it reads
+    never rebound. A layer reading it can be made in ``__init__`` when the parameters it reads are
+    ``__init__`` parameters (BN018 copies the statement there), or literals at the one call of a builder
+    made once (the layer rules write the value into the layer)."""
 
     name: str
     statement: cst.SimpleStatementLine

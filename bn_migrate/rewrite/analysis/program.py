@@ -201,8 +201,9 @@ class Program:
     static_loops: dict[int, StaticLoop] = field(
         default_factory=dict
     )  # id(call in a ``for`` loop of a module-level function) -> the loop (``analysis.static_loops``)
-    # a builder made once per call (``Builder.nested``) -> its configuration values, which its layers
-    # may read: computed in ``__init__`` too (``analysis.builders.configurations``, BN018)
+    # a builder -> its configuration values, which its layers may read (``analysis.builders.
+    # configurations``): computed in ``__init__`` too when made once per call (BN018), else written
+    # into the layer with the literals of the one call
     configurations: dict[str, dict[str, Configuration]] = field(default_factory=dict)
     graph_loops: dict[int, StaticLoop] = field(
         default_factory=dict
@@ -577,11 +578,7 @@ class Program:
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)
-        self.configurations = {
-            name: configurations(builder)
-            for name, builder in self.builders.items()
-            if builder.nested
-        }
+        self.configurations = {name: configurations(b) for name, b in self.builders.items()}
 
     def _read_static_loops(self, module: cst.Module) -> None:
         """The ``for`` loops of the module's functions, read for the calls in them

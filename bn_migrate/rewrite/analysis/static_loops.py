@@ -361,7 +361,8 @@ _UNKNOWN = _Unknown()
 
 def static_value(node: cst.BaseExpression, bindings: dict[str, object]) -> object:
     """``node``'s value when it reads only ``bindings`` and literals through ``%``, ``+``, ``-``,
-    ``*``, ``//``, f-strings, ``str()``, ``int()`` and ``"...".format()``; ``_UNKNOWN`` otherwise."""
+    ``*``, ``//``, one comparison of two numbers or two strings, ``x if test else y``, f-strings,
+    ``str()``, ``int()`` and ``"...".format()``; ``_UNKNOWN`` otherwise."""
     try:
         tree = ast.parse(_EMPTY.code_for_node(node).strip(), mode="eval")
     except SyntaxError:
@@ -370,6 +371,20 @@ def static_value(node: cst.BaseExpression, bindings: dict[str, object]) -> objec
         return _evaluate(tree.body, bindings)
     except (_NotStatic, TypeError, ValueError, ZeroDivisionError, IndexError, KeyError):
         return _UNKNOWN
+
+
+def static_literal(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``node`` computed (``static_value``, no names) and written as a literal (``4 * 2`` -> ``8``);
+    None when it is not computed so, or not a number, string or tuple of those."""
+    value = static_value(node, {})
+    if isinstance(value, float) and value != value:  # nan: no literal spells it
+        return None
+    if not isinstance(value, (int, float, str, tuple)):
+        return None
+    try:
+        return cst.parse_expression(repr(value))
+    except cst.ParserSyntaxError:
+        return None
 
 
 class _NotStatic(Exception):
@@ -382,6 +397,16 @@ _OPERATORS = {
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
     ast.FloorDiv: lambda a, b: a // b,
+}
+
+
+_COMPARISONS = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
 }
 
 
@@ -413,6 +438,17 @@ def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
         if isinstance(value, (str, tuple)) and len(value) > _MAX_LENGTH:
             raise _NotStatic
         return value
+    if isinstance(node, ast.IfExp):  # ``2 if depth % 3 == 0 else 1``
+        test = _evaluate(node.test, bindings)
+        if not isinstance(test, (bool, int)):
+            raise _NotStatic
+        return _evaluate(node.body if test else node.orelse, bindings)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
+        left, right = _evaluate(node.left, bindings), _evaluate(node.comparators[0], bindings)
+        numbers = all(isinstance(v, (int, float)) for v in (left, right))
+        if not numbers and not all(isinstance(v, str) for v in (left, right)):
+            raise _NotStatic
+        return _COMPARISONS[type(node.ops[0])](left, right)
     if isinstance(node, ast.JoinedStr):
         return "".join(str(_evaluate(v, bindings)) for v in node.values)
     if isinstance(node, ast.FormattedValue):

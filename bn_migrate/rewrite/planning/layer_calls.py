@@ -18,10 +18,10 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.builders import Builder, training_flag
+from bn_migrate.rewrite.analysis.builders import Builder, Configuration, training_flag
 from bn_migrate.rewrite.analysis.inner_scopes import LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
-from bn_migrate.rewrite.analysis.static_loops import StaticLoop
+from bn_migrate.rewrite.analysis.static_loops import StaticLoop, static_literal
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     is_literal,
@@ -1286,7 +1286,11 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         params = builder.parameters()
         # a configuration value it reads (``strides = 2 if depth % 3 == 0 else 1``) is computed in
         # ``__init__`` too, from the parameters it reads (BN018)
-        configured = program.configurations.get(builder.definition.name.value, {})
+        configured = (
+            program.configurations.get(builder.definition.name.value, {})
+            if builder.nested and not ctx.library
+            else {}
+        )
         through = {p for name in reads & set(configured) for p in configured[name].parameters}
         unfit = {
             name
@@ -1313,6 +1317,11 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
             value = builder.argument(name)
             if value is not None and is_literal(value):
                 values[name] = value
+        if not ctx.library:  # a configuration value: its expression, with the call's literals
+            configured = program.configurations.get(builder.definition.name.value, {})
+            for name, computed in _configured_values(builder, configured).items():
+                if name in reads:
+                    values[name] = computed
     blocked = (reads & program.graph_tensor_names()) | ((reads & local) - set(values))
     if blocked:
         ctx.leave(
@@ -1327,6 +1336,36 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
     result = constructor.visit(_Substitute(values))
     assert isinstance(result, cst.Call)
     return result
+
+
+def _configured_values(
+    builder: Builder, configured: dict[str, Configuration]
+) -> dict[str, cst.BaseExpression]:
+    """Each configuration value (``analysis.builders.Configuration``) of a builder made once as an
+    expression of literals: its parameters replaced by what the one call passes (literals only), earlier
+    values by their own expressions, parenthesized where it is not atomic; a value reading a parameter
+    without a literal is not given."""
+    found: dict[str, cst.BaseExpression] = {}
+    for name, value in configured.items():
+        given: dict[str, cst.BaseExpression] = {}
+        for parameter in value.parameters:
+            argument = builder.argument(parameter)
+            if argument is None or not is_literal(argument):
+                break
+            given[parameter] = argument
+        else:
+            small = value.statement.body[0]
+            assert isinstance(small, cst.Assign)
+            earlier = {n: e for n, e in found.items() if n != name}
+            computed = small.value.visit(_Substitute({**given, **earlier}))
+            assert isinstance(computed, cst.BaseExpression)
+            literal = static_literal(computed)
+            if literal is not None:
+                computed = literal
+            elif not isinstance(computed, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+                computed = computed.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            found[name] = computed
+    return found
 
 
 class _Substitute(cst.CSTTransformer):

@@ -100,7 +100,10 @@ A layer of a builder made once per call may read a *configuration value* of its 
 (``analysis.builders.Configuration``: ``strides = 2 if layer_depth % 3 == 0 else 1``, computed from
 the builder's parameters, literals and operators only, bound once): when the parameters it reads are
 ``__init__`` parameters, ``__init__`` computes it before the layers, and ``call`` no longer does unless it
-still reads it (then from the stored parameters, ``self.layer_depth``).
+still reads it (then from the stored parameters, ``self.layer_depth``). In a builder made once, whose
+parameters the layers take as the call's literals, such a value is written into the layer the same way:
+computed when it can be (``units * 2`` with ``units=3``: ``6``), else its expression of literals. A value
+read nowhere in the body is the author's, and stays as written.
 
 In a library module (``rewrite --library``, ``planning.library``) a public builder is called only by the
 codemod's driver, which passes the inputs and the training flag: the builder's parameters that its layers
@@ -178,6 +181,7 @@ class BuilderClassesRule(Rule):
             made = _made(ctx.builder_objects.get(name, []))
             _count_iterations(ctx, made)
             built = _statements(ctx.built_objects.get(name, []))
+            _drop_unread_configurations(ctx, builder)  # the layers took their values
             dead = _dead_parameters(ctx, builder, flag)
             init: list[cst.Param] = []
             stored: list[str] = []
@@ -282,17 +286,9 @@ class BuilderClassesRule(Rule):
                 "instances created builder by builder would not name alike; not migrated",
             )
             return False
-        configured = {
-            name: value
-            for name, value in program.configurations.get(builder.definition.name.value, {}).items()
-            if value.parameters <= set(init)
-        }
+        configured = _movable_configurations(ctx, builder)
+        _drop_unread_configurations(ctx, builder)  # computed in ``__init__`` only
         reads = _reads_kept(ctx, builder)
-        dropped = _unread_configurations(configured, reads)
-        for value in dropped:  # computed in ``__init__`` only
-            ctx.edit(RULE, value.statement, lambda _: cst.RemovalSentinel.REMOVE)
-        inside = {id(n) for value in dropped for n in name_references(value.statement)}
-        reads = [n for n in reads if id(n) not in inside]
         stored = sorted({n.value for n in reads} & set(init))
         for name in reads:
             if name.value in stored:
@@ -703,7 +699,63 @@ def _converted(ctx: Context) -> list[Builder]:
 
 def _reads_kept(ctx: Context, builder: Builder) -> list[cst.Name]:
     """Names the builder's body still reads once the layer rules have rebuilt their calls: a converted
-    layer call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``."""
+    layer call (claimed and edited) keeps only its inputs, its other arguments went to ``__init__``; a
+    configuration value ``call`` no longer reads goes with them (``_unread_configurations``)."""
+    reads = _reads_left(ctx, builder)
+    dropped = _unread_configurations(_moved_configurations(ctx, builder), reads)
+    inside = {id(n) for value in dropped for n in name_references(value.statement)}
+    return [n for n in reads if id(n) not in inside]
+
+
+def _moved_configurations(ctx: Context, builder: Builder) -> dict[str, Configuration]:
+    """``_movable_configurations`` that some statement of the body read (a layer's argument moved to
+    ``__init__``, say): one read nowhere was the author's, and stays as written."""
+    movable = _movable_configurations(ctx, builder)
+    if not movable:
+        return {}
+    configured = ctx.program.configurations.get(builder.definition.name.value, {})
+    inside = {id(n) for value in configured.values() for n in name_references(value.statement)}
+    read = {n.value for n in name_references(builder.definition.body) if id(n) not in inside}
+    for name in reversed(list(configured)):  # through the values that read earlier ones
+        if name in read:
+            read |= {n.value for n in name_references(configured[name].statement)}
+    return {name: value for name, value in movable.items() if name in read}
+
+
+def _movable_configurations(ctx: Context, builder: Builder) -> dict[str, Configuration]:
+    """The builder's configuration values (``Program.configurations``) its layers may read where they
+    are made: each parameter they read is an ``__init__`` parameter of a class made once per call
+    (``Program.fixed``), or a literal at the one call of a builder made once (the layer rules wrote
+    the value into the layer); none in a library module."""
+    configured = ctx.program.configurations.get(builder.definition.name.value, {})
+    if not configured or ctx.library:
+        return {}
+    flag = training_flag(builder)
+
+    def fixed(parameter: str) -> bool:
+        if parameter == flag or parameter in builder.scope_parameters():
+            return False
+        if builder.nested:
+            return ctx.program.fixed(builder, parameter, ctx.library)
+        return all(v is not None and is_literal(v) for v in builder.arguments(parameter))
+
+    return {
+        name: value
+        for name, value in configured.items()
+        if all(fixed(parameter) for parameter in value.parameters)
+    }
+
+
+def _drop_unread_configurations(ctx: Context, builder: Builder) -> None:
+    """Remove the configuration statements ``call`` no longer reads: their layers are made in
+    ``__init__``, which computes them (or took their values)."""
+    dropped = _unread_configurations(_moved_configurations(ctx, builder), _reads_left(ctx, builder))
+    for value in dropped:
+        ctx.edit(RULE, value.statement, lambda _: cst.RemovalSentinel.REMOVE)
+
+
+def _reads_left(ctx: Context, builder: Builder) -> list[cst.Name]:
+    """``_reads_kept`` before the configuration values that go."""
     gone: set[int] = set()
     for call in ctx.program.calls:
         if (
