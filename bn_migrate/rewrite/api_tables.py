@@ -1445,6 +1445,20 @@ OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
     "after the graph it runs, in a program whose session is migrated (see the other reasons)",
     "tensorflow.estimator": "tf.estimator does not exist on TF 2.21 (a model_fn needs a hand migration)",
     "tensorflow.contrib.learn": "tf.contrib.learn does not exist on TF 2.21",
+    **dict.fromkeys(
+        (
+            "tensorflow.examples.tutorials.mnist",
+            "tensorflow.contrib.learn.python.learn.datasets.mnist",
+            "tensorflow.contrib.learn.datasets.mnist",
+        ),
+        "TF1's MNIST tutorial reader is not in TensorFlow 2, and no TF2 call reads the same "
+        "batches: load the arrays yourself (`tf.keras.datasets.mnist.load_data()` gives the MNIST "
+        "images as uint8 28x28; `read_data_sets` scaled them to float32 in [0, 1], flattened them to "
+        "784 unless `reshape=False`, held the first `validation_size=5000` training images out as "
+        "`validation`, and `next_batch` shuffled at each epoch with NumPy's global generator, which "
+        "`read_data_sets` reseeded, from the entropy pool unless `tf.set_random_seed` or `seed=` "
+        "was given), then run the migration again",
+    ),
     **{
         f"tensorflow.logging.{name}": "counts the calls of each call site and logs some of them; the "
         "tensorflow logger (`tf.get_logger()`) has no such method: write the count out (or use "

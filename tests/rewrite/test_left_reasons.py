@@ -407,3 +407,28 @@ def test_an_entry_function_called_many_times_lists_its_calls_in_source_order() -
     calls = [program.splitlines().index(f"train({i})") + 1 for i in range(1, 12)]
     expected = f"is called 12 times (lines {', '.join(map(str, calls))} besides the last statement)"
     assert any(expected in site.message for site in result.left), result.left
+
+
+def test_the_mnist_tutorial_reader_says_what_it_did_and_what_to_do() -> None:
+    """`input_data.read_data_sets`, the most common name TF2 lacks in TF1 tutorials: the reason says
+    what TF1's reader did (scaling, flattening, the validation split, the reseeded shuffling) and
+    what to load instead, at every reference, under each of its import paths."""
+    for imported, reader in (
+        ("from tensorflow.examples.tutorials.mnist import input_data", "input_data"),
+        ("from tensorflow.contrib.learn.python.learn.datasets import mnist", "mnist"),
+    ):
+        program = FIXTURE.replace(
+            "import tensorflow as tf\n",
+            f"import tensorflow as tf\n{imported}\n\ndigits = {reader}.read_data_sets('MNIST_data')\n",
+            1,
+        )
+        result = rewrite_source(program)
+        assert result.status is Status.SKIPPED
+        line = (
+            program.splitlines().index("digits = " + reader + ".read_data_sets('MNIST_data')") + 1
+        )
+        reasons = [(s.rule, s.line) for s in result.left if "MNIST tutorial reader" in s.message]
+        assert reasons == [("BN000", line)], result.left
+        message = next(s.message for s in result.left if s.line == line)
+        assert "`tf.keras.datasets.mnist.load_data()`" in message
+        assert "reseeded, from the entropy pool unless `tf.set_random_seed`" in message
