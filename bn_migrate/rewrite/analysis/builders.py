@@ -44,6 +44,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     parameter_names,
     positional,
     read_names,
+    single_target,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 
@@ -172,13 +173,9 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
             continue
         small = statement.body[0]
-        if not (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-        ):
+        name = single_target(small)
+        if name is None or not isinstance(small, cst.Assign):
             continue
-        name = small.targets[0].target.value
         if name in builder.parameters() or any(
             other is not statement and name in bound_names(other) for other in statements
         ):
