@@ -169,6 +169,10 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
     statements = builder.statements()
     params = builder.parameters() - bound_names(builder.definition.body)  # never rebound
     found: dict[str, Configuration] = {}
+    binders: dict[str, int] = {}  # name -> how many statements bind it
+    for statement in statements:
+        for bound in bound_names(statement):
+            binders[bound] = binders.get(bound, 0) + 1
     for statement in statements:
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
             continue
@@ -176,9 +180,7 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
         name = single_target(small)
         if name is None or not isinstance(small, cst.Assign):
             continue
-        if name in builder.parameters() or any(
-            other is not statement and name in bound_names(other) for other in statements
-        ):
+        if name in builder.parameters() or binders.get(name, 0) != 1:
             continue
         plain = _PlainValue()
         walk(small.value, plain)
