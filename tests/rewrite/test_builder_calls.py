@@ -297,3 +297,18 @@ def test_a_builder_made_once_with_configuration_values_is_checked_equivalent(
 
     source = program("h = net(x, is_training, units=3)\n", builder=CONFIGURED)
     assert_migration_checked_equivalent(tmp_path, source, "configured")
+
+
+@pytest.mark.slow
+def test_a_tower_the_loss_does_not_read_keeps_moving_its_statistics(tmp_path: Path) -> None:
+    """TF1 ran every `UPDATE_OPS` op with the train op, the side tower's too: its instance is called
+    in the step, in training mode, though the loss never reads it."""
+    source = LESSON.replace(
+        "    layer = fully_connected(layer, 8, is_training)\n"
+        "    layer = fully_connected(layer, 8, is_training)\n",
+        "    side = fully_connected(layer, 8, is_training)\n"
+        "    layer = fully_connected(layer, 8, is_training)\n",
+    )
+    assert source != LESSON
+    assert "side = fully_connected_1(layer, training=is_training)" in rewrite_source(source).code
+    assert_migration_checked_equivalent(tmp_path, source, "side_tower")
