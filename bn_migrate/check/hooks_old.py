@@ -12,7 +12,8 @@ Installed after :func:`bn_migrate.runtime.legacy.install`, before the program ru
 * tf-keras ``BatchNormalization`` (behind ``tf.layers`` and graph-mode ``tf.keras``) and tf-slim
   ``batch_norm`` record what the code asked for (momentum/decay, epsilon, fused, scale, trainable...),
   which the diagnoses use, and how often each layer is applied in training mode (``training_calls``; a
-  slim/contrib call reusing a scope counts);
+  slim/contrib call reusing a scope counts; counted per graph, so a model built again in a new graph is
+  not one layer applied twice);
 * each moving-average update of a tf-keras BN layer in training mode records, when it runs, the batch
   moment it moves the statistic towards (a ``py_func`` the update op depends on): a layer applied twice
   per step has two racing updates, and :mod:`bn_migrate.check.races` needs both moments.
@@ -51,6 +52,15 @@ class OldRecorder:
         )
         self._bn_inputs: list[tuple[str, Any, frozenset[str]]] = []  # prefix, input, the call's ops
         self._call_index: dict[int, int] = {}  # id(layer) -> index of the training call being built
+        # graph -> BN prefix -> training-mode calls built in that graph: a program that builds its model
+        # again in a new graph (after ``reset_default_graph``) applies each layer once per step, not twice
+        self._graph_calls: weakref.WeakKeyDictionary[Any, dict[str, int]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._keras_calls = 0  # training-mode tf-keras BN calls, every graph (the slim hook's test)
+        self._ungraphed_calls: dict[
+            str, int
+        ] = {}  # calls on inputs without a graph (eager tensors)
         # prefix -> call index -> statistic role -> batch moment, filled while a session runs.
         self._moments: dict[str, dict[int, dict[str, np.ndarray]]] = {}
         self.handwritten = HandwrittenStats(trace, tf)
@@ -224,8 +234,10 @@ class OldRecorder:
                 entry = config.setdefault(prefix_of(mm.name), {})
                 entry["training"] = mode
                 if mode is not False:
-                    entry["training_calls"] = entry.get("training_calls", 0) + 1
-                    recorder._call_index[id(layer)] = entry["training_calls"] - 1
+                    recorder._keras_calls += 1
+                    count = recorder._count_call(getattr(inputs, "graph", None), prefix_of(mm.name))
+                    entry["training_calls"] = max(entry.get("training_calls", 0), count)
+                    recorder._call_index[id(layer)] = count - 1
                 bias = _bias_feeding(inputs)
                 if bias is not None:
                     entry["input_bias"] = bias
@@ -305,7 +317,7 @@ class OldRecorder:
             graph = recorder.tf.get_default_graph()
             known = {id(v) for v in graph.get_collection(recorder.tf.GraphKeys.GLOBAL_VARIABLES)}
             known_ops = {op.name for op in graph.get_operations()}
-            keras_calls = recorder._keras_training_calls()
+            keras_calls = recorder._keras_calls
             outputs = orig(inputs, *args, **kwargs)
             created = [
                 v
@@ -319,13 +331,14 @@ class OldRecorder:
                     own = frozenset(op.name for op in graph.get_operations()) - known_ops
                     recorder._bn_inputs.append((prefix, inputs, own))
             # slim's own kernel (no tf-keras layer counted the call), or a call reusing a scope
-            counted = recorder._keras_training_calls() != keras_calls
+            counted = recorder._keras_calls != keras_calls
             if scoped.get("is_training", True) is not False and not counted:
                 own_ops = [op for op in graph.get_operations() if op.name not in known_ops]
                 layer = _moving_mean_read(own_ops)
                 if layer is not None:
                     entry = recorder.trace.bn_config.setdefault(layer, {})
-                    entry["training_calls"] = entry.get("training_calls", 0) + 1
+                    count = recorder._count_call(graph, layer)
+                    entry["training_calls"] = max(entry.get("training_calls", 0), count)
             return outputs
 
         slim_layers.batch_norm = batch_norm
@@ -333,8 +346,17 @@ class OldRecorder:
             if module is not None and getattr(module, "batch_norm", None) is orig:
                 module.batch_norm = batch_norm
 
-    def _keras_training_calls(self) -> int:
-        return sum(cfg.get("training_calls", 0) for cfg in self.trace.bn_config.values())
+    def _count_call(self, graph: Any, prefix: str) -> int:
+        """Count a training-mode application of the BN layer *prefix* built in *graph*; how many this
+        graph has built (``training_calls`` is the most any one graph built: layers of the same names
+        in two graphs, a model built again after ``reset_default_graph``, are not one layer applied
+        twice per step)."""
+        if graph is None:
+            counts: dict[str, int] = self._ungraphed_calls
+        else:
+            counts = self._graph_calls.setdefault(graph, {})
+        counts[prefix] = counts.get(prefix, 0) + 1
+        return counts[prefix]
 
     def _record_slim(self, prefix: str, inputs: Any, kwargs: dict[str, Any]) -> None:
         tf = self.tf
