@@ -432,3 +432,27 @@ def test_the_mnist_tutorial_reader_says_what_it_did_and_what_to_do() -> None:
         message = next(s.message for s in result.left if s.line == line)
         assert "`tf.keras.datasets.mnist.load_data()`" in message
         assert "reseeded, from the entropy pool unless `tf.set_random_seed`" in message
+
+
+def test_a_softmax_loss_called_positionally_says_tf1_refused_it() -> None:
+    """`tf.nn.softmax_cross_entropy_with_logits(logits, y)`: TensorFlow 0.x's order, which TF1 (1.0 on)
+    refused; the reason says so instead of "without labels="."""
+    old = "tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)"
+    assert old in FIXTURE
+    program = FIXTURE.replace(old, "tf.nn.softmax_cross_entropy_with_logits(logits, y)")
+    result = rewrite_source(program)
+    assert result.status is Status.SKIPPED
+    line = next(i for i, text in enumerate(program.splitlines(), 1) if "softmax_cross" in text)
+    assert (
+        "BN011",
+        line,
+        "softmax_cross_entropy_with_logits with positional arguments: TensorFlow 0.x's order "
+        "(logits, labels), which TF1 refused ('Only call `softmax_cross_entropy_with_logits` with "
+        "named arguments'): the original does not run on TF1 either; write `labels=` and "
+        "`logits=`, then run the migration again",
+    ) in [(s.rule, s.line, s.message) for s in result.left], result.left
+    keyword = FIXTURE.replace(old, "tf.nn.softmax_cross_entropy_with_logits(logits=logits)")
+    assert any(
+        s.message == "softmax_cross_entropy_with_logits without labels=: not migrated"
+        for s in rewrite_source(keyword).left
+    )

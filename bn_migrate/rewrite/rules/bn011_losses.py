@@ -112,6 +112,16 @@ def _stop_label_gradient(ctx: Context, call: cst.Call) -> None:
     """TF1's ``tf.nn.softmax_cross_entropy_with_logits`` passes no gradient to ``labels``; TF2's, spelled
     the same, does: labels that are not data get TF1's ``tf.stop_gradient``."""
     labels = keyword(call, "labels")
+    if labels is None and any(arg.keyword is None and not arg.star for arg in call.args):
+        ctx.leave(
+            RULE,
+            call,
+            "softmax_cross_entropy_with_logits with positional arguments: TensorFlow 0.x's order "
+            "(logits, labels), which TF1 refused ('Only call `softmax_cross_entropy_with_logits` "
+            "with named arguments'): the original does not run on TF1 either; write `labels=` and "
+            "`logits=`, then run the migration again",
+        )
+        return
     if labels is None:
         ctx.leave(RULE, call, "softmax_cross_entropy_with_logits without labels=: not migrated")
         return
