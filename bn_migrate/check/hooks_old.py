@@ -58,9 +58,8 @@ class OldRecorder:
             weakref.WeakKeyDictionary()
         )
         self._keras_calls = 0  # training-mode tf-keras BN calls, every graph (the slim hook's test)
-        self._ungraphed_calls: dict[
-            str, int
-        ] = {}  # calls on inputs without a graph (eager tensors)
+        # BN prefix -> training-mode calls on inputs without a graph (eager tensors)
+        self._ungraphed_calls: dict[str, int] = {}
         # prefix -> call index -> statistic role -> batch moment, filled while a session runs.
         self._moments: dict[str, dict[int, dict[str, np.ndarray]]] = {}
         self.handwritten = HandwrittenStats(trace, tf)
