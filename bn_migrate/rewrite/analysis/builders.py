@@ -28,7 +28,7 @@ TF1 made such a name unique by rules the instances do not follow, or raised (the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -150,6 +150,14 @@ class Configuration:
     name: str
     statement: cst.SimpleStatementLine
     parameters: frozenset[str]  # the builder's parameters it reads, through earlier ones too
+    values: frozenset[str] = (
+        frozenset()
+    )  # the earlier configuration values it reads, through them too
+
+    @staticmethod
+    def closure(configured: Mapping[str, Configuration], names: set[str]) -> set[str]:
+        """``names`` with every configuration value (of ``configured``) that one of them reads."""
+        return names | {v for n in names & configured.keys() for v in configured[n].values}
 
 
 _PLAIN_VALUE = (
@@ -187,9 +195,11 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
         if not plain.plain or not plain.names <= params | set(found) | _PLAIN_NAMES:
             continue
         read = plain.names & params
+        values = plain.names & set(found)
         for earlier in plain.names & set(found):
             read |= found[earlier].parameters
-        found[name] = Configuration(name, statement, frozenset(read))
+            values |= found[earlier].values
+        found[name] = Configuration(name, statement, frozenset(read), frozenset(values))
     return found
 
 

@@ -444,11 +444,9 @@ def _configuration_statements(
 ) -> list[cst.BaseStatement]:
     """Copies of the configuration statements the layers made in ``__init__`` read (through each
     other too), in source order: ``__init__`` computes them from its parameters before the layers."""
-    wanted = {n.value for statement in made for n in name_references(statement)}
-    for name in reversed(list(configured)):  # a later value may read an earlier one
-        if name in wanted:
-            value = configured[name].statement.body[0]
-            wanted |= {n.value for n in name_references(value)}
+    wanted = Configuration.closure(
+        configured, {n.value for statement in made for n in name_references(statement)}
+    )
     return [
         value.statement.deep_clone().with_changes(leading_lines=[])
         for name, value in configured.items()
@@ -715,10 +713,10 @@ def _moved_configurations(ctx: Context, builder: Builder) -> dict[str, Configura
         return {}
     configured = ctx.program.configurations.get(builder.definition.name.value, {})
     inside = {id(n) for value in configured.values() for n in name_references(value.statement)}
-    read = {n.value for n in name_references(builder.definition.body) if id(n) not in inside}
-    for name in reversed(list(configured)):  # through the values that read earlier ones
-        if name in read:
-            read |= {n.value for n in name_references(configured[name].statement)}
+    read = Configuration.closure(
+        configured,
+        {n.value for n in name_references(builder.definition.body) if id(n) not in inside},
+    )
     return {name: value for name, value in movable.items() if name in read}
 
 
