@@ -11,6 +11,7 @@ TF1 trace is ready), so the TensorFlow import overlaps with the TF1 run.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -26,10 +27,26 @@ TAIL_LINES = 15
 
 
 def _seed_python(seed: int) -> None:
+    """Seed Python's and NumPy's global generators with the check's seed, and make
+    ``numpy.random.seed(None)`` (or no argument) seed NumPy with it too, a value passing through
+    unchanged: TF1's MNIST reader, and its port in migrated programs, reseeds NumPy from the entropy
+    pool when given no seed, which would make the two sides draw different batches."""
     import numpy as np
 
     random.seed(seed)
+    np.random.seed = _none_seeds_with(np.random.seed, seed)
     np.random.seed(seed)
+
+
+def _none_seeds_with(numpy_seed: Any, check_seed: int) -> Any:
+    """``numpy.random.seed`` seeding with *check_seed* when called with None or no argument."""
+    original = getattr(numpy_seed, "__wrapped__", numpy_seed)  # not wrapped twice
+
+    @functools.wraps(original)
+    def seed(seed: Any = None) -> None:
+        original(check_seed if seed is None else seed)
+
+    return seed
 
 
 def _failure_status(exc: BaseException, program: Any) -> RunStatus:

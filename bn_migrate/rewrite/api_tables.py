@@ -420,6 +420,7 @@ TF1_ONLY: frozenset[str] = frozenset(
         "tensorflow.compat", "tensorflow.py_func", "tensorflow.random_normal", "tensorflow.to_float",
         "tensorflow.set_random_seed", "tensorflow.Print", "tensorflow.app", "tensorflow.flags",
         "tensorflow.logging", "tensorflow.gfile", "tensorflow.saved_model", "tensorflow.data",
+        "tensorflow.examples",  # the tutorials' MNIST reader (BN021)
         "tensorflow.truncated_normal_initializer", "tensorflow.glorot_uniform_initializer",
         "tensorflow.glorot_normal_initializer", "tensorflow.variance_scaling_initializer",
         "tensorflow.orthogonal_initializer", "tensorflow.uniform_unit_scaling_initializer",
@@ -601,6 +602,8 @@ PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 GROUP = "tensorflow.group"
 RESET_DEFAULT_GRAPH = "tensorflow.reset_default_graph"
+NEW_DEFAULT_GRAPH = frozenset({RESET_DEFAULT_GRAPH, "tensorflow.Graph"})
+"""Calls that make a graph, or a new default one, without the seed of the one before."""
 """Starts a new default graph: a module calling it holds several programs (reason texts only)."""
 FUNCTOOLS_PARTIAL = "functools.partial"
 """A layer function bound to arguments (Géron's ``partial(tf.layers.batch_normalization, ...)``): its
@@ -1125,6 +1128,15 @@ ESTIMATOR_GRAPH_SEEDS = frozenset(
     {"tensorflow.set_random_seed", "tensorflow.random.set_random_seed"}
 )
 """Seeds of the default graph: the Estimator builds its graph in a graph of its own, which they never reach."""
+GRAPH_SEED_SETTERS = ESTIMATOR_GRAPH_SEEDS | {"tensorflow.random.set_seed"}
+"""Calls that set the graph-level seed, which TF1's MNIST reader gave NumPy (BN021)."""
+MNIST_READ_DATA_SETS = frozenset(
+    {
+        "tensorflow.examples.tutorials.mnist.input_data.read_data_sets",
+        "tensorflow.contrib.learn.python.learn.datasets.mnist.read_data_sets",
+    }
+)
+"""TF1's MNIST tutorial reader, the spellings ``run-tf1`` runs (BN021 emits TF 1.15's code for it)."""
 NUMPY_DTYPES: dict[str, str] = {
     f"numpy.{name}": name for name in ("float16", "float32", "float64", "int32", "int64", "bool")
 }
@@ -1451,13 +1463,11 @@ OUTSIDE_CANONICAL_SHAPE: dict[str, str] = {
             "tensorflow.contrib.learn.python.learn.datasets.mnist",
             "tensorflow.contrib.learn.datasets.mnist",
         ),
-        "TF1's MNIST tutorial reader is not in TensorFlow 2, and no TF2 call reads the same "
-        "batches: load the arrays yourself (`tf.keras.datasets.mnist.load_data()` gives the MNIST "
-        "images as uint8 28x28; `read_data_sets` scaled them to float32 in [0, 1], flattened them to "
-        "784 unless `reshape=False`, held the first `validation_size=5000` training images out as "
-        "`validation`, and `next_batch` shuffled at each epoch with NumPy's global generator, which "
-        "`read_data_sets` reseeded, from the entropy pool unless `tf.set_random_seed` or `seed=` "
-        "was given), then run the migration again",
+        "TF1's MNIST tutorial reader: only calls of `read_data_sets` from "
+        "`tensorflow.examples.tutorials.mnist.input_data` or "
+        "`tensorflow.contrib.learn.python.learn.datasets.mnist` are migrated (BN021, to TF1's reader "
+        "emitted into the program); TF2 has no other name of these modules: use "
+        "`read_data_sets` (or load the arrays yourself), then run the migration again",
     ),
     **{
         f"tensorflow.logging.{name}": "counts the calls of each call site and logs some of them; the "

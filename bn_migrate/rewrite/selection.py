@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from bn_migrate.errors import BnMigrateError
 from bn_migrate.rewrite.result import FileOutcome
 
-RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(21))
-"""Every rule id a site can carry: BN000 (the engine), BN001-BN015, BN017, BN018 and BN020 (``rules.RULES``),
+RULE_IDS: tuple[str, ...] = tuple(f"BN{number:03d}" for number in range(22))
+"""Every rule id a site can carry: BN000 (the engine), BN001-BN015, BN017, BN018, BN020 and BN021 (``rules.RULES``),
 BN016 (``analysis.modules.PROGRAM_RULE``) and the BN019 warnings (``analysis.per_call.PER_CALL_RULE``).
 Spelled out here so that parsing options needs no libcst; tests/rewrite/test_formats.py checks it
 against the rules."""

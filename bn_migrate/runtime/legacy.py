@@ -12,6 +12,9 @@
   ``ops.variables``, the same code);
 * ``tf.estimator`` (and ``import tensorflow.estimator``/``tensorflow_estimator``) is the real
   tensorflow-estimator 2.15, patched and loaded on first use (:mod:`bn_migrate.runtime.estimator`);
+* TF1's MNIST tutorial reader, ``tensorflow.examples.tutorials.mnist.input_data`` (also
+  ``tensorflow.contrib.learn.python.learn.datasets.mnist``), is :mod:`bn_migrate.mnist_reader`'s port
+  (:mod:`bn_migrate.runtime.mnist`);
 * APIs that cannot be emulated (``tf.contrib`` modules other than those above, ``tf.estimator`` without
   tensorflow-estimator installed) raise :class:`LegacyAPIUnavailable` naming the API, which
   :func:`run_tf1` reports with the user's line and exit 2.
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bn_migrate.errors import BnMigrateError, MissingDependencyError
-from bn_migrate.runtime import estimator
+from bn_migrate.runtime import estimator, mnist
 from bn_migrate.runtime.script import (
     Program,
     execute,
@@ -99,11 +102,16 @@ class _DelegatingModule(types.ModuleType):
 class _LegacyImportFinder(importlib.abc.MetaPathFinder):
     """Turns ``import tensorflow.contrib.<other>`` into a clear :class:`UnavailableImportError`; imports
     ``tensorflow.estimator[.x]`` as tensorflow-estimator's v1 API and patches TensorFlow before
-    ``tensorflow_estimator`` itself is imported (:mod:`bn_migrate.runtime.estimator`)."""
+    ``tensorflow_estimator`` itself is imported (:mod:`bn_migrate.runtime.estimator`); imports
+    ``tensorflow.examples.tutorials.mnist.input_data`` and its parents, any other ``tensorflow.examples``
+    module being unavailable (:mod:`bn_migrate.runtime.mnist`)."""
 
     def find_spec(
         self, fullname: str, path: Any = None, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
+        spec = mnist.find_spec(fullname)
+        if spec is not None:
+            return spec
         if fullname.startswith("tensorflow.contrib.") and fullname not in sys.modules:
             raise UnavailableImportError(fullname, UNAVAILABLE["contrib"])
         if fullname.split(".", 1)[0] == estimator.PACKAGE:
@@ -210,6 +218,7 @@ def install() -> types.ModuleType:
     sys.modules["tensorflow.contrib.layers"] = contrib_layers
     sys.modules["tensorflow.contrib.slim"] = tf_slim
     sys.modules.update(contrib_modules)
+    sys.modules.update(mnist.install(tf1))
     sys.meta_path.insert(0, _LegacyImportFinder())
     _installed = tf1
     return tf1

@@ -106,6 +106,7 @@ def test_prefixes_match_like_ruff() -> None:
         "BN018",
         "BN019",
         "BN020",
+        "BN021",
     ]
     assert all(RuleSelection().shows(rule) for rule in RULE_IDS)
 

@@ -34,10 +34,12 @@ from bn_migrate.rewrite.rules.bn015_op_renames import OpRenamesRule
 from bn_migrate.rewrite.rules.bn017_variable_scopes import VariableScopesRule
 from bn_migrate.rewrite.rules.bn018_builder_classes import BuilderClassesRule
 from bn_migrate.rewrite.rules.bn020_handwritten_batch_norm import HandwrittenBatchNormRule
+from bn_migrate.rewrite.rules.bn021_mnist_reader import MnistReaderRule
 
 RULES: tuple[Rule, ...] = (
     InitializersRule(),  # BN013 first: layers hoisted to module level copy its edited initializers
     OpRenamesRule(),  # BN015 early: layers and variables hoisted later copy its edited ops
+    MnistReaderRule(),  # BN021 the MNIST tutorial reader -> its TF1 code, emitted
     TfLayersBatchNormRule(),  # BN001 tf.layers BN -> Keras BN (may request BN008's class)
     ContribBatchNormRule(),  # BN002 contrib/slim BN -> Keras BN (may request BN008's class)
     HandwrittenBatchNormRule(),  # BN020 moments + EMA recipe -> Keras BN (a layer object per call)

@@ -1,0 +1,232 @@
+"""BN021: TF1's MNIST tutorial reader becomes TF 1.15's reader, emitted into the migrated program.
+
+The shapes are the tutorials' (the Udacity course's batch-normalization lesson, and nicol4sb's copy of it
+as a script): ``mnist = input_data.read_data_sets(DIR, one_hot=True)`` before the graph, and
+``mnist.train.next_batch(n)`` feeding each training step. The data are synthetic files in MNIST's format
+(``tests/mnist_files.py``): the reader reads them offline, as it reads files already downloaded."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bn_migrate import mnist_reader
+from bn_migrate.rewrite.engine import rewrite_source
+from bn_migrate.rewrite.result import RewriteResult, Status
+from tests.mnist_files import write_mnist
+
+READER = "from tensorflow.examples.tutorials.mnist import input_data\n"
+CALL = 'mnist = input_data.read_data_sets("MNIST_data", one_hot=True)\n'
+USE = "images, labels = mnist.train.next_batch(100)\n"
+
+
+def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
+    return [(site.rule, site.line, site.message) for site in result.left]
+
+
+def _definitions(code: str) -> list[str]:
+    return [
+        node.name
+        for node in ast.parse(code).body
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("imports", "call"),
+    [
+        (READER, CALL),
+        (
+            "import tensorflow.examples.tutorials.mnist.input_data as input_data\n",
+            CALL,
+        ),
+        (
+            "from tensorflow.examples.tutorials.mnist.input_data import read_data_sets\n",
+            'mnist = read_data_sets("MNIST_data", one_hot=True)\n',
+        ),
+        (
+            "from tensorflow.contrib.learn.python.learn.datasets.mnist import read_data_sets\n",
+            'mnist = read_data_sets("MNIST_data", one_hot=True)\n',
+        ),
+        (
+            "from tensorflow.contrib.learn.python.learn.datasets import mnist as reader\n",
+            'mnist = reader.read_data_sets("MNIST_data", one_hot=True)\n',
+        ),
+    ],
+)
+def test_every_spelling_of_the_reader_becomes_the_emitted_reader(imports: str, call: str) -> None:
+    result = rewrite_source(imports + "\n" + call + USE)
+    assert result.status is Status.CHANGED, _reasons(result)
+    code = result.code
+    assert 'mnist = tf1_mnist_read_data_sets("MNIST_data", one_hot=True)\n' in code
+    assert "examples" not in code.replace(mnist_reader.SOURCES[mnist_reader.DATA_SET], "")
+    assert "contrib" not in code
+    assert _definitions(code) == [mnist_reader.DATA_SET, mnist_reader.READ_DATA_SETS]
+    assert code.startswith("import tensorflow as tf\n")
+    assert [site.rule for site in result.applied] == ["BN021"]
+    assert rewrite_source(code).code == code  # idempotent
+
+
+def test_every_argument_is_kept_as_written() -> None:
+    call = (
+        'mnist = input_data.read_data_sets("data", False, True, dtype=tf.uint8, reshape=False,\n'
+        "                                  validation_size=100, seed=7)\n"
+    )
+    source = "import tensorflow as tf\n" + READER + "\n" + call + USE
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert (
+        'mnist = tf1_mnist_read_data_sets("data", False, True, dtype=tf.uint8, reshape=False,\n'
+        "                                  validation_size=100, seed=7)\n"
+    ) in result.code
+
+
+def test_two_calls_share_one_copy_of_the_definitions() -> None:
+    source = READER + "\n" + CALL + 'other = input_data.read_data_sets("elsewhere")\n'
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert _definitions(result.code) == [mnist_reader.DATA_SET, mnist_reader.READ_DATA_SETS]
+    assert result.code.count("tf1_mnist_read_data_sets(") == 3  # the definition and two calls
+
+
+def test_a_graph_level_seed_set_before_the_reader_becomes_its_seed() -> None:
+    """TF1's reader seeded NumPy with the graph seed when ``seed=`` was not given (MorvanZhou's
+    tutorials: ``tf.set_random_seed(1)`` first)."""
+    source = "import tensorflow as tf\n" + READER + "\n" + "tf.set_random_seed(3)\n" + CALL + USE
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "tf.random.set_seed(3)\n" in result.code
+    assert 'mnist = tf1_mnist_read_data_sets("MNIST_data", one_hot=True, seed=3)\n' in result.code
+    assert any("`seed=3`" in site.message for site in result.applied)
+    assert rewrite_source(result.code).code == result.code
+
+
+@pytest.mark.parametrize(
+    ("program", "why"),
+    [
+        (
+            "\n\ndef setup():\n    tf.set_random_seed(3)\n\n\n" + CALL,
+            "not lines of the module",
+        ),
+        (CALL + "tf.set_random_seed(3)\n", "set after the reader"),
+        ("tf.set_random_seed(3)\ntf.set_random_seed(4)\n" + CALL, "sets it 2 times"),
+        ("SEED = 3\ntf.set_random_seed(SEED)\n" + CALL, "not an integer literal"),
+        (
+            "tf.set_random_seed(3)\n" + CALL.replace("one_hot=True", "one_hot=True, seed=5"),
+            "passes `seed=` too",
+        ),
+        ("tf.set_random_seed(3)\n" + CALL + "tf.reset_default_graph()\n", "makes other graphs"),
+    ],
+)
+def test_other_graph_level_seeds_leave_the_reader(program: str, why: str) -> None:
+    source = "import tensorflow as tf\n" + READER + "\n" + program + USE
+    result = rewrite_source(source)
+    assert result.code == source
+    assert any(
+        rule == "BN021" and "graph-level seed (line" in message and why in message
+        for rule, _, message in _reasons(result)
+    ), _reasons(result)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "data = input_data.DataSet(images, labels)\n",
+        "load = input_data.read_data_sets\n",
+    ],
+)
+def test_other_uses_of_the_reader_module_are_left(use: str) -> None:
+    source = (
+        READER + "\n" + "import numpy as np\nimages = labels = np.zeros((2, 28, 28, 1))\n" + use
+    )
+    result = rewrite_source(source)
+    assert result.code == source
+    assert any("only calls of `read_data_sets`" in message for _, _, message in _reasons(result)), (
+        _reasons(result)
+    )
+
+
+def test_a_module_binding_an_emitted_name_is_left() -> None:
+    source = READER + "\n" + "def tf1_mnist_read_data_sets():\n    pass\n\n\n" + CALL + USE
+    result = rewrite_source(source)
+    assert result.code == source
+    assert any(
+        rule == "BN021" and "already binds `tf1_mnist_read_data_sets`" in message
+        for rule, _, message in _reasons(result)
+    ), _reasons(result)
+
+
+def test_the_emitted_source_is_valid_python_defining_two_names() -> None:
+    for name, source in mnist_reader.SOURCES.items():
+        tree = ast.parse(source)
+        assert [node.name for node in tree.body] == [name]  # type: ignore[attr-defined]
+
+
+PROGRAM = """\
+import tensorflow as tf
+from tensorflow.examples.tutorials.mnist import input_data
+
+mnist = input_data.read_data_sets({folder!r}, one_hot=True, validation_size=100)
+
+
+def fully_connected(prev_layer, num_units, is_training):
+    layer = tf.layers.dense(prev_layer, num_units, use_bias=False)
+    layer = tf.layers.batch_normalization(layer, training=is_training)
+    return tf.nn.relu(layer)
+
+
+def train(num_batches, batch_size, learning_rate):
+    inputs = tf.placeholder(tf.float32, [None, 784])
+    labels = tf.placeholder(tf.float32, [None, 10])
+    is_training = tf.placeholder(tf.bool)
+    layer = fully_connected(inputs, 16, is_training)
+    logits = tf.layers.dense(layer, 10)
+    model_loss = tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(logits=logits, labels=labels)
+    )
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train_opt = tf.train.AdamOptimizer(learning_rate).minimize(model_loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for batch_i in range(num_batches):
+            batch_xs, batch_ys = mnist.train.next_batch(batch_size)
+            sess.run(train_opt, {{inputs: batch_xs, labels: batch_ys, is_training: True}})
+        print(sess.run(model_loss, {{inputs: mnist.validation.images,
+                                    labels: mnist.validation.labels, is_training: False}}))
+
+
+train(6, 64, 0.01)
+"""
+
+
+@pytest.mark.slow
+def test_a_tutorial_program_is_checked_equivalent(tmp_path: Path) -> None:
+    """The reader's batches (unseeded: NumPy reseeded from the entropy pool in TF1) are the same on
+    both sides under ``check``, which gives NumPy's ``seed(None)`` the check's seed."""
+    from tests.rewrite.helpers import assert_migration_checked_equivalent
+
+    folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
+    assert_migration_checked_equivalent(tmp_path, PROGRAM.format(folder=str(folder)), "tutorial")
+
+
+@pytest.mark.slow
+def test_a_migration_drawing_other_batches_is_caught(tmp_path: Path) -> None:
+    """Planted: the migrated loop reads the training set in order (another loader's batches)."""
+    from bn_migrate.check import check_programs
+
+    folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
+    source = PROGRAM.format(folder=str(folder))
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    planted = result.code.replace(
+        "mnist.train.next_batch(batch_size)", "mnist.train.next_batch(batch_size, shuffle=False)"
+    )
+    assert planted != result.code
+    original = tmp_path / "tutorial.py"
+    original.write_text(source, encoding="utf-8")
+    migrated = tmp_path / "tutorial_tf2.py"
+    migrated.write_text(planted, encoding="utf-8")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    assert checked.verdict != "equivalent", checked.render_text()
