@@ -230,3 +230,42 @@ def test_a_migration_drawing_other_batches_is_caught(tmp_path: Path) -> None:
     migrated.write_text(planted, encoding="utf-8")
     checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
     assert checked.verdict != "equivalent", checked.render_text()
+
+
+@pytest.mark.slow
+def test_scripts_of_one_folder_share_the_reader_and_run_on_tensorflow_2(tmp_path: Path) -> None:
+    """Two scripts of one folder (Fcscanf/tensorflow's MNIST lessons): the reader goes once into the
+    folder's ``bn_migrate_helpers.py``; each script imports the function it calls (the data set class
+    is read by the function, in that module), and runs on TensorFlow 2 as the original ran on TF1."""
+    import subprocess
+    import sys
+
+    from tests.conftest import run_cli
+
+    source = tmp_path / "src"
+    source.mkdir()
+    write_mnist(source / "MNIST_data", train=5_010, test=20)
+    show = (
+        "print(mnist.train.images.shape, mnist.validation.labels.shape, mnist.test.images.dtype)\n"
+    )
+    (source / "first.py").write_text(READER + "\n" + CALL + show, encoding="utf-8")
+    (source / "second.py").write_text(
+        READER + "\n" + CALL + "print(mnist.train.next_batch(3)[1].sum())\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    done = run_cli("rewrite", "--output-dir", str(out), str(source))
+    assert done.returncode == 0, done.stdout + done.stderr
+    helpers = (out / "bn_migrate_helpers.py").read_text(encoding="utf-8")
+    assert _definitions(helpers) == [mnist_reader.DATA_SET, mnist_reader.READ_DATA_SETS]
+    for name in ("first.py", "second.py"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "from bn_migrate_helpers import tf1_mnist_read_data_sets\n" in text
+        assert _definitions(text) == []
+    (out / "MNIST_data").mkdir(exist_ok=True)
+    for file in (source / "MNIST_data").iterdir():
+        (out / "MNIST_data" / file.name).write_bytes(file.read_bytes())
+    ran = subprocess.run(
+        [sys.executable, "first.py"], cwd=out, capture_output=True, text=True, timeout=300
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-1] == "(10, 784) (5000, 10) float32", ran.stdout

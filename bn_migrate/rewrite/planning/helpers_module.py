@@ -4,7 +4,7 @@ of one folder that need them.
 
 A single migrated file keeps its definitions inline (it needs no other file). When two or more files
 of one folder do (several scripts, or several modules of a program), the definitions go once into
-``bn_migrate_helpers.py`` in that folder, and each file imports the names it used to define,
+``bn_migrate_helpers.py`` in that folder, and each file imports the names it used to define and reads,
 ``from bn_migrate_helpers import BatchNormalization``, where its first definition stood. The module
 holds the very text the files held (the same statements, under ``import tensorflow as tf``).
 
@@ -148,6 +148,19 @@ def _defined(statement: cst.BaseStatement) -> str | None:
     return None
 
 
+def _names_read(statements: list[cst.BaseStatement]) -> set[str]:
+    """Every name the ``statements`` write as a ``Name`` (reads, and anything else: a superset)."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    for statement in statements:
+        statement.visit(Names())
+    return found
+
+
 def _module_text(sources: list[str]) -> str:
     reads_tf = any(
         isinstance(node, ast.Name) and node.id == "tf"
@@ -159,12 +172,16 @@ def _module_text(sources: list[str]) -> str:
 
 
 def _importing(file: Migrated, module: str) -> str:
-    """``file``'s text with its emitted definitions replaced by one import of them from ``module``,
-    where the first one stood (joined to the imports above it)."""
+    """``file``'s text with its emitted definitions replaced by one import, from ``module``, of those
+    the rest of the file reads, where the first definition stood (joined to the imports above it)."""
     tree = cst.parse_module(file.text)
-    names = [name for name in (_defined(s) for s in tree.body) if name in file.helpers]
-    line: cst.BaseStatement | None = cst.parse_statement(
-        f"from {module} import {', '.join(names)}\n"
+    read = _names_read([s for s in tree.body if _defined(s) not in file.helpers])
+    defined = [name for name in (_defined(s) for s in tree.body) if name in file.helpers]
+    # the names the file reads: a definition read only by another (BN021's data set class, made by
+    # its reader function) is found there, in the module
+    names = [name for name in defined if name in read]
+    line: cst.BaseStatement | None = (
+        cst.parse_statement(f"from {module} import {', '.join(names)}\n") if names else None
     )
     body: list[cst.BaseStatement] = []
     for statement in tree.body:
