@@ -249,6 +249,8 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program
         imports = _imports(tree)
+        if _unread_tf1_import(tree, imports):
+            return None  # ``engine._unread_tf1_imports``: reported at the import, by the engine
         references, named, uses = _walk(tree, imports, source)
         if not references or any(_read_by_rules(name) for name in named):
             return None
@@ -276,6 +278,35 @@ def _enters_a_graph(statement: ast.stmt) -> bool:
         and item.context_expr.func.attr == "as_default"
         for item in statement.items
     )
+
+
+_SPELLING_FIELDS = ("id", "attr", "name", "arg", "rest")
+"""Fields of ``ast`` nodes holding one identifier libcst writes as a ``Name`` (with the lists
+``names`` of ``global``/``nonlocal`` and ``kwd_attrs`` of class patterns)."""
+
+
+def _unread_tf1_import(tree: ast.Module, imports: dict[str, str]) -> bool:
+    """A module-level import binds a TF1-only name that no other place of the module spells."""
+    tf1 = {
+        local
+        for local, qualified in imports.items()
+        if _is_tf1_only(_canonical(qualified)) and not _is_kept_in_tf2(_canonical(qualified))
+    }
+    if not tf1:
+        return False
+    spelled: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.alias, ast.Constant)):
+            continue
+        for field in _SPELLING_FIELDS:
+            value = getattr(node, field, None)
+            if isinstance(value, str):
+                spelled.add(value)
+        for field in ("names", "kwd_attrs"):
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                spelled.update(item for item in value if isinstance(item, str))
+    return bool(tf1 - spelled)
 
 
 def _imports(tree: ast.Module) -> dict[str, str]:

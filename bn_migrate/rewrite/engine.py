@@ -701,6 +701,10 @@ def _rewrite_recorded(
         monitored = next((t for t in targets if t in api.MONITORED_SESSIONS), None)
         tops = _TopStatements(ctx.module)
         for reference in unclaimed:
+            if reference.what.startswith(_IMPORT_WHAT):
+                if not _import_removed(ctx, reference):
+                    ctx.leave(ENGINE_RULE, reference.node, _unread_import_reason(reference))
+                continue
             ctx.leave(
                 ENGINE_RULE,
                 reference.node,
@@ -873,7 +877,73 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
                 self._found(node, node.value, name)
 
     walk(module, Finder())
+    found.extend(_unread_tf1_imports(module, aliases))
     return found
+
+
+_IMPORT_WHAT = "import of "
+"""``_Reference.what`` of an import binding a TF1-only name that the module never spells again."""
+
+
+def _unread_tf1_imports(module: cst.Module, aliases: AliasTable) -> list[_Reference]:
+    """Module-level imports binding a TF1-only name that no other place of the module spells (not even
+    as an attribute or keyword name): no use of them is a reference, yet the import itself fails on
+    TensorFlow 2 (``from tensorflow.contrib.framework.python.ops import variables`` kept but unused,
+    a copy of TF's tutorial ``input_data.py`` re-exporting ``read_data_sets``). The reference is the
+    import's alias (``prefilter.may_refer_to_tf1_in`` answers "maybe" for any such import)."""
+    tf1 = {
+        local: qualified
+        for local, qualified in aliases.bindings.items()
+        if local not in aliases.shadowed
+        and api.is_tf1_only(api.canonical_name(qualified))
+        and not api.is_kept_in_tf2(api.canonical_name(qualified))
+    }
+    if not tf1:
+        return []
+    spelled: set[str] = set()
+
+    class Spelled(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            spelled.add(node.value)
+
+    walk(module, Spelled())
+    found = []
+    for local, qualified in tf1.items():
+        if local in spelled:
+            continue
+        statement = aliases.import_nodes[local]
+        names = statement.names if isinstance(statement.names, Sequence) else ()
+        for alias in names:
+            bound = alias.asname.name if alias.asname is not None else alias.name
+            if isinstance(bound, cst.Name) and bound.value == local:
+                what = f"{_IMPORT_WHAT}{qualified}"
+                found.append(_Reference(alias, what, api.canonical_name(qualified), None))
+    return found
+
+
+def _import_removed(ctx: Context, reference: _Reference) -> bool:
+    """An unread import the migration removes: the file changes, and BN010 gave libcst's import
+    remover its binding (it removes the imports nothing reads after the rewrite)."""
+    assert isinstance(reference.node, cst.ImportAlias)
+    alias = reference.node
+    local = alias.asname.name if alias.asname is not None else alias.name
+    name = local.value if isinstance(local, cst.Name) else None
+    return bool(ctx.edits) and any(bound == name for _, bound in ctx.removable_imports)
+
+
+def _unread_import_reason(reference: _Reference) -> str:
+    imported = reference.what[len(_IMPORT_WHAT) :]
+    return (
+        f"`{imported}`: TensorFlow 2 has no such name, so this import fails there, and nothing in this "
+        "module reads it: remove the import (if another module imports the name from this one, "
+        "migrate it there), then run the migration again"
+    )
 
 
 def _not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:

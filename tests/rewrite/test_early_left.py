@@ -223,6 +223,11 @@ UNDECIDED = {
         "    return tf.train.AdamOptimizer(0.1).minimize(loss, global_step=step)\n"
     ),
     "star": "from tensorflow import *\nimport tensorflow as tf\n\n\nclass A:\n    v = tf.assign\n",
+    # an import of a TF1-only name nothing reads: the engine reports it at the import
+    "unread_tf1_import": (
+        "import tensorflow as tf\nfrom tensorflow.contrib.framework import arg_scope\n\n\n"
+        "class A:\n    v = tf.assign\n"
+    ),
     "twice": "import tensorflow as tf\nimport tensorflow.compat.v1 as tf\n\n\nclass A:\n    v = tf.assign\n",
     "crlf": "import tensorflow as tf\r\n\r\n\r\nclass A:\r\n    v = tf.assign\r\n",
     "graph_block": (

@@ -8,6 +8,8 @@ import io
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.report import Mode, left_reason_lines, outcome_lines
@@ -457,3 +459,40 @@ def test_a_softmax_loss_called_positionally_says_tf1_refused_it() -> None:
         s.message == "softmax_cross_entropy_with_logits without labels=: not migrated"
         for s in rewrite_source(keyword).left
     )
+
+
+UNREAD = "from tensorflow.contrib.framework.python.ops import variables as contrib_variables\n"
+
+
+def test_an_unread_import_of_a_tf1_name_is_not_unchanged() -> None:
+    """balancap/SSD-Tensorflow's ``tf_extended/metrics.py`` kept an import nothing read: the file was
+    "unchanged", yet the import fails on TensorFlow 2. It is reported at the import."""
+    program = "import tensorflow as tf\n" + UNREAD + "\nx = tf.constant(1.0)\n"
+    result = rewrite_source(program)
+    assert result.status is Status.SKIPPED
+    assert [(s.rule, s.line, s.col) for s in result.left] == [("BN000", 2, 53)]
+    assert result.left[0].message.startswith(
+        "`tensorflow.contrib.framework.python.ops.variables`: TensorFlow 2 has no such name, so "
+        "this import fails there, and nothing in this module reads it: remove the import"
+    )
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "y = contrib_variables.model_variable\n",  # read: the use is the reference
+        "def f(contrib_variables=None):\n    pass\n",  # spelled (a parameter): not reported here
+    ],
+)
+def test_an_import_spelled_elsewhere_is_not_reported_at_the_import(use: str) -> None:
+    program = "import tensorflow as tf\n" + UNREAD + "\n" + use
+    result = rewrite_source(program)
+    assert all(s.line != 2 for s in result.left), result.left
+
+
+def test_a_migrated_file_drops_an_unread_tf1_import() -> None:
+    """In a file that migrates, BN010 has libcst remove the TensorFlow imports nothing reads."""
+    program = FIXTURE.replace("import tensorflow as tf\n", "import tensorflow as tf\n" + UNREAD, 1)
+    result = rewrite_source(program)
+    assert result.status is Status.CHANGED, result.left
+    assert "contrib_variables" not in result.code
