@@ -180,6 +180,25 @@ def assert_program_rewrite(
     return result
 
 
+def assert_planted_mistake_caught(
+    tmp_path: Path, source: str, old: str, new: str, name: str = "program"
+) -> None:
+    """Migrate ``source`` (it must change), plant a mistake in the migration (``old`` -> ``new``, which
+    must occur) and prove ``check`` does not call it EQUIVALENT."""
+    from bn_migrate.check import check_programs
+
+    result = _engine()(source)
+    assert result.status is Status.CHANGED, [(s.rule, s.line, s.message) for s in result.left]
+    planted = result.code.replace(old, new)
+    assert planted != result.code, f"{old!r} is not in the migration"
+    original = tmp_path / f"{name}.py"
+    original.write_text(source, encoding="utf-8")
+    migrated = tmp_path / f"{name}_tf2.py"
+    migrated.write_text(planted, encoding="utf-8")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    assert checked.verdict != "equivalent", checked.render_text()
+
+
 def assert_migration_checked_equivalent(tmp_path: Path, source: str, name: str = "program") -> None:
     """Migrate ``source`` (it must change) and prove the migration with ``check``: EQUIVALENT."""
     from bn_migrate.check import check_programs

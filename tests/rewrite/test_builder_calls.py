@@ -14,7 +14,7 @@ import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
 from bn_migrate.rewrite.result import RewriteResult, Status
-from tests.rewrite.helpers import assert_migration_checked_equivalent
+from tests.rewrite.helpers import assert_migration_checked_equivalent, assert_planted_mistake_caught
 
 LESSON = """\
 import numpy as np
@@ -244,19 +244,13 @@ def test_the_lesson_migration_is_checked_equivalent(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_one_instance_for_two_calls_is_caught(tmp_path: Path) -> None:
     """Planted: the second call reuses the first call's instance (one layer where TF1 made two)."""
-    from bn_migrate.check import check_programs
-
-    result = rewrite_source(LESSON)
-    planted = result.code.replace(
-        "fully_connected_2 = FullyConnected(num_units=8)", "fully_connected_2 = fully_connected_1"
+    assert_planted_mistake_caught(
+        tmp_path,
+        LESSON,
+        "fully_connected_2 = FullyConnected(num_units=8)",
+        "fully_connected_2 = fully_connected_1",
+        "lesson",
     )
-    assert planted != result.code
-    original = tmp_path / "lesson.py"
-    original.write_text(LESSON, encoding="utf-8")
-    migrated = tmp_path / "lesson_tf2.py"
-    migrated.write_text(planted, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict != "equivalent", checked.render_text()
 
 
 CONFIGURED = """def net(inputs, training, units=4):

@@ -214,22 +214,16 @@ def test_a_tutorial_program_is_checked_equivalent(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_migration_drawing_other_batches_is_caught(tmp_path: Path) -> None:
     """Planted: the migrated loop reads the training set in order (another loader's batches)."""
-    from bn_migrate.check import check_programs
+    from tests.rewrite.helpers import assert_planted_mistake_caught
 
     folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
-    source = PROGRAM.format(folder=str(folder))
-    result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
-    planted = result.code.replace(
-        "mnist.train.next_batch(batch_size)", "mnist.train.next_batch(batch_size, shuffle=False)"
+    assert_planted_mistake_caught(
+        tmp_path,
+        PROGRAM.format(folder=str(folder)),
+        "mnist.train.next_batch(batch_size)",
+        "mnist.train.next_batch(batch_size, shuffle=False)",
+        "tutorial",
     )
-    assert planted != result.code
-    original = tmp_path / "tutorial.py"
-    original.write_text(source, encoding="utf-8")
-    migrated = tmp_path / "tutorial_tf2.py"
-    migrated.write_text(planted, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
-    assert checked.verdict != "equivalent", checked.render_text()
 
 
 @pytest.mark.slow
