@@ -102,8 +102,10 @@ PROGRAMS: dict[str, str] = {
         import tensorflow.examples.tutorials.mnist.input_data
         from tensorflow.contrib.learn.python.learn.datasets import mnist as contrib_mnist
         from tensorflow.contrib.learn.python.learn.datasets.mnist import read_data_sets, DataSet
+        import tensorflow.contrib.learn.python.learn.datasets.mnist as dotted_mnist
         input_data = tensorflow.examples.tutorials.mnist.input_data
         assert read_data_sets is contrib_mnist.read_data_sets is input_data.read_data_sets
+        assert dotted_mnist is contrib_mnist
         assert DataSet is input_data.DataSet and contrib_mnist.load_mnist is input_data.load_mnist
         assert input_data.DEFAULT_SOURCE_URL == "https://storage.googleapis.com/cvdf-datasets/mnist/"
         mnist = contrib_mnist.load_mnist(@DATA@)
@@ -139,6 +141,11 @@ PROGRAMS: dict[str, str] = {
         """,
     "not_emulated_contrib": """
         from tensorflow.contrib.learn.python.learn.datasets import base
+        """,
+    # the rest of tf.contrib.learn stays unavailable, in one line, whatever the import's form
+    "not_emulated_learn": """
+        import tensorflow.contrib.learn.python.learn.datasets.mnist
+        from tensorflow.contrib.learn import Estimator
         """,
 }
 # Runs before the program: the check workers' NumPy seeding, and the OLD worker's graph seed.
@@ -398,6 +405,18 @@ def test_names_not_emulated_are_one_line(runs: Runs, name: str, api: str, line: 
     lines = [ln for ln in run["stderr"].splitlines() if "is not available" in ln]
     assert len(lines) == 1, run["stderr"]
     assert lines[0].startswith(f"{run['path']}:{line}: error: {api} {NOT_EMULATED}")
+
+
+@pytest.mark.slow
+def test_the_rest_of_contrib_learn_is_unavailable_in_one_line(runs: Runs) -> None:
+    run = runs.runs["not_emulated_learn"]
+    assert run["status"] == 2, run["stderr"]
+    assert "Traceback" not in run["stderr"]
+    lines = [ln for ln in run["stderr"].splitlines() if "is not available" in ln]
+    assert len(lines) == 1, run["stderr"]
+    assert lines[0].startswith(
+        f"{run['path']}:3: error: tensorflow.contrib.learn is not available: only tf.contrib.layers"
+    )
 
 
 # -- the TF2 source against run-tf1 ---------------------------------------------------------------------
