@@ -218,30 +218,10 @@ def install() -> types.ModuleType:
     sys.modules["tensorflow.contrib.layers"] = contrib_layers
     sys.modules["tensorflow.contrib.slim"] = tf_slim
     sys.modules.update(contrib_modules)
-    reader_modules = mnist.install(tf1)
-    sys.modules.update(reader_modules)
-    sys.modules["tensorflow.contrib.learn"] = _contrib_learn(reader_modules)
+    sys.modules.update(mnist.install(tf1))
     sys.meta_path.insert(0, _LegacyImportFinder())
     _installed = tf1
     return tf1
-
-
-def _contrib_learn(reader_modules: dict[str, types.ModuleType]) -> types.ModuleType:
-    """``tensorflow.contrib.learn`` as the import system finds it: only the package path to the MNIST
-    reader (``import tensorflow.contrib.learn.python.learn.datasets.mnist as m`` walks through it);
-    any other name raises the unavailable import error ``from tensorflow.contrib.learn import X`` gave
-    (an ``ImportError``, so that ``from ... import`` reports it instead of "cannot import name")."""
-    learn = types.ModuleType("tensorflow.contrib.learn")
-    learn.__dict__["__path__"] = []
-    learn.__dict__["python"] = reader_modules[mnist.CONTRIB_ROOT]
-
-    def __getattr__(name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise UnavailableImportError("tensorflow.contrib.learn", UNAVAILABLE["contrib"])
-
-    learn.__dict__["__getattr__"] = __getattr__
-    return learn
 
 
 CONTRIB_LAYERS_SUBMODULES = (

@@ -102,10 +102,8 @@ PROGRAMS: dict[str, str] = {
         import tensorflow.examples.tutorials.mnist.input_data
         from tensorflow.contrib.learn.python.learn.datasets import mnist as contrib_mnist
         from tensorflow.contrib.learn.python.learn.datasets.mnist import read_data_sets, DataSet
-        import tensorflow.contrib.learn.python.learn.datasets.mnist as dotted_mnist
         input_data = tensorflow.examples.tutorials.mnist.input_data
         assert read_data_sets is contrib_mnist.read_data_sets is input_data.read_data_sets
-        assert dotted_mnist is contrib_mnist
         assert DataSet is input_data.DataSet and contrib_mnist.load_mnist is input_data.load_mnist
         assert input_data.DEFAULT_SOURCE_URL == "https://storage.googleapis.com/cvdf-datasets/mnist/"
         mnist = contrib_mnist.load_mnist(@DATA@)
@@ -142,7 +140,7 @@ PROGRAMS: dict[str, str] = {
     "not_emulated_contrib": """
         from tensorflow.contrib.learn.python.learn.datasets import base
         """,
-    # the rest of tf.contrib.learn stays unavailable, in one line, whatever the import's form
+    # the rest of tf.contrib.learn stays unavailable, in one line
     "not_emulated_learn": """
         import tensorflow.contrib.learn.python.learn.datasets.mnist
         from tensorflow.contrib.learn import Estimator
