@@ -886,10 +886,12 @@ _IMPORT_WHAT = "import of "
 
 
 def _unread_tf1_imports(module: cst.Module, aliases: AliasTable) -> list[_Reference]:
-    """Module-level imports binding a TF1-only name that no other place of the module spells (not even
-    as an attribute or keyword name): no use of them is a reference, yet the import itself fails on
-    TensorFlow 2 (``from tensorflow.contrib.framework.python.ops import variables`` kept but unused,
-    a copy of TF's tutorial ``input_data.py`` re-exporting ``read_data_sets``). The reference is the
+    """Module-level imports binding a TF1-only name that TensorFlow 2.21 lacks as written (not
+    ``tf_slim``'s nor ``tensorflow.compat.v1``'s, which import there) and that no other place of the
+    module spells (not even as an attribute or keyword name): no use of them is a reference, yet the
+    import itself fails on TensorFlow 2 (``from tensorflow.contrib.framework.python.ops import
+    variables`` kept but unused, a copy of TF's tutorial ``input_data.py`` re-exporting
+    ``read_data_sets``). The reference is the
     import's alias (``prefilter.may_refer_to_tf1_in`` answers "maybe" for any such import)."""
     tf1 = {
         local: qualified
@@ -897,6 +899,7 @@ def _unread_tf1_imports(module: cst.Module, aliases: AliasTable) -> list[_Refere
         if local not in aliases.shadowed
         and api.is_tf1_only(api.canonical_name(qualified))
         and not api.is_kept_in_tf2(api.canonical_name(qualified))
+        and api.in_tf2(qualified) is False  # as written: tf_slim, tf.compat.v1 import on TF2
     }
     if not tf1:
         return []

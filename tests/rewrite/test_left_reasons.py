@@ -496,3 +496,15 @@ def test_a_migrated_file_drops_an_unread_tf1_import() -> None:
     result = rewrite_source(program)
     assert result.status is Status.CHANGED, result.left
     assert "contrib_variables" not in result.code
+
+
+@pytest.mark.parametrize(
+    "imported",
+    [
+        "from tf_slim.nets import alexnet\n",  # tf_slim's own __init__: installed, imports on TF2
+        "from tensorflow.compat.v1 import placeholder\n",  # TF2 has it under compat.v1
+    ],
+)
+def test_an_unread_import_tensorflow_2_has_is_not_reported(imported: str) -> None:
+    result = rewrite_source("import tensorflow as tf\n" + imported + "\nx = tf.constant(1.0)\n")
+    assert result.status is Status.UNCHANGED, result.left
