@@ -104,18 +104,47 @@ def test_a_graph_level_seed_set_before_the_reader_becomes_its_seed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("program", "call"),
+    [
+        # set after the reader's line: TF1's reader saw no graph seed (NumPy from the entropy pool)
+        (
+            CALL + "tf.set_random_seed(3)\n",
+            'tf1_mnist_read_data_sets("MNIST_data", one_hot=True)\n',
+        ),
+        # the last seed set before it is the one in force
+        (
+            "tf.set_random_seed(3)\ntf.set_random_seed(4)\n" + CALL,
+            'tf1_mnist_read_data_sets("MNIST_data", one_hot=True, seed=4)\n',
+        ),
+        # a nonzero seed= of its own: TF1 seeded NumPy with it, whatever the graph seed
+        (
+            "tf.set_random_seed(3)\n" + CALL.replace("one_hot=True", "one_hot=True, seed=5"),
+            'tf1_mnist_read_data_sets("MNIST_data", one_hot=True, seed=5)\n',
+        ),
+    ],
+)
+def test_the_graph_seed_in_force_at_the_reader_is_read(program: str, call: str) -> None:
+    source = "import tensorflow as tf\n" + READER + "\n" + program + USE
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, _reasons(result)
+    assert "mnist = " + call in result.code
+
+
+@pytest.mark.parametrize(
     ("program", "why"),
     [
         (
             "\n\ndef setup():\n    tf.set_random_seed(3)\n\n\n" + CALL,
-            "not lines of the module",
+            "is not on a line of the module",
         ),
-        (CALL + "tf.set_random_seed(3)\n", "set after the reader"),
-        ("tf.set_random_seed(3)\ntf.set_random_seed(4)\n" + CALL, "sets it 2 times"),
-        ("SEED = 3\ntf.set_random_seed(SEED)\n" + CALL, "not an integer literal"),
+        ("SEED = 3\ntf.set_random_seed(SEED)\n" + CALL, "its seed is not an integer literal"),
         (
-            "tf.set_random_seed(3)\n" + CALL.replace("one_hot=True", "one_hot=True, seed=5"),
-            "passes `seed=` too",
+            "tf.set_random_seed(0)\n" + CALL.replace("one_hot=True", "one_hot=True, seed=0"),
+            "`seed=` is not a nonzero integer literal",
+        ),
+        (
+            "S = 5\ntf.set_random_seed(3)\n" + CALL.replace("one_hot=True", "one_hot=True, seed=S"),
+            "`seed=` is not a nonzero integer literal",
         ),
         ("tf.set_random_seed(3)\n" + CALL + "tf.reset_default_graph()\n", "makes other graphs"),
     ],
@@ -125,7 +154,9 @@ def test_other_graph_level_seeds_leave_the_reader(program: str, why: str) -> Non
     result = rewrite_source(source)
     assert result.code == source
     assert any(
-        rule == "BN021" and "graph-level seed (line" in message and why in message
+        rule == "BN021"
+        and "the graph-level seed TF1's reader gave NumPy here is not known" in message
+        and why in message
         for rule, _, message in _reasons(result)
     ), _reasons(result)
 

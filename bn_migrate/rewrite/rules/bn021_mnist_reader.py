@@ -15,13 +15,13 @@ migrated program trains on the very batches the original drew from the same NumP
 ``bn-migrate check`` both sides draw them from the check's seed). ``run-tf1`` runs the original on the
 same port.
 
-TF1's reader seeded NumPy with the graph-level seed when ``seed=`` was not given, which TensorFlow 2
-cannot read back: a program whose one ``tf.set_random_seed(G)`` is a module-level line (an integer
-literal) before the reader's module-level line, making no other graph, gets ``seed=G`` written into the
-call (the very seed TF1 gave NumPy). Left, with the reason: any other graph-level seed (several, set
-after the reader, inside a function, not a literal, a call passing ``seed=`` beside one, a program
-resetting the default graph); any other use of the reader's modules (``input_data.DataSet``, the
-function passed as a value...); the file binding one of the two emitted names already.
+TF1's reader seeded NumPy with the graph-level seed in force when ``seed=`` was not given (with ``seed=``
+itself otherwise), which TensorFlow 2 cannot read back: in a program whose ``tf.set_random_seed(G)`` calls
+are lone module-level lines (integer literals), the reader's call a module-level line, making no other
+graph, a call without ``seed=`` gets ``seed=G`` of the last such line before it (nothing if all come
+after it: TF1's reader saw no seed); a call passing a nonzero integer literal needs nothing. Left, with
+the reason: any other graph-level seed; any other use of the reader's modules (``input_data.DataSet``,
+the function passed as a value...); the file binding one of the two emitted names already.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import libcst as cst
 
 from bn_migrate import mnist_reader
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.syntax import contains, lone_call, positional
+from bn_migrate.rewrite.analysis.syntax import contains, lone_call
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 
@@ -96,42 +96,63 @@ class MnistReaderRule(Rule):
                 ctx.leave(
                     RULE,
                     call,
-                    f"the program sets a graph-level seed (line {line}), which TF1's reader gave "
-                    f"NumPy when `seed=` is not given, and {seed}; TensorFlow 2 cannot read the "
-                    "graph seed back: pass `seed=` to `read_data_sets` (with a graph seed G, TF1 "
-                    "seeded NumPy with `seed` when given, else with G), then run the migration again",
+                    f"the graph-level seed TF1's reader gave NumPy here is not known (the program "
+                    f"sets one at line {line}): {seed}; TensorFlow 2 cannot read it back: pass a "
+                    "nonzero integer `seed=` to `read_data_sets` (TF1 then seeded NumPy with it, "
+                    "whatever the graph seed; without it, with the graph seed G in force), then run "
+                    "the migration again",
                 )
                 continue
             _migrate(ctx, call, seed)
 
 
-def _graph_seed(ctx: Context, call: cst.Call, seeds: list[cst.Call]) -> int | str:
-    """The graph-level seed TF1's reader gave NumPy at ``call`` (which passes no ``seed=``), or why it
-    is not known: one ``tf.set_random_seed(G)`` line at module level (an integer literal) before the
-    reader's module-level line, in a program that makes no other graph (a new default graph has no
-    seed)."""
-    if len(seeds) > 1:
-        return f"sets it {len(seeds)} times"
-    if any(ctx.qualify(c.func) in api.NEW_DEFAULT_GRAPH for c in ctx.program.calls):
-        return "makes other graphs (each starts without a seed)"
-    if any(arg.keyword is not None and arg.keyword.value == "seed" for arg in call.args) or len(
-        positional(call)
-    ) > mnist_reader.PARAMETERS.index("seed"):
-        return "the call passes `seed=` too"
+def _seed_argument(call: cst.Call) -> cst.Arg | None:
+    """The argument of ``read_data_sets``'s ``seed`` parameter, if the call passes one."""
+    at = mnist_reader.PARAMETERS.index("seed")
+    for index, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == "seed":
+            return arg
+        if arg.keyword is None and not arg.star and index == at:
+            return arg
+    return None
+
+
+def _graph_seed(ctx: Context, call: cst.Call, seeds: list[cst.Call]) -> int | str | None:
+    """What the call needs for the NumPy seed TF1's reader used, in a program that sets a graph-level
+    seed: None (the call as it is), a graph seed G to pass as ``seed=G``, or why it is not known.
+
+    TF1's ``DataSet`` seeded NumPy with ``random_seed.get_seed(seed)``: ``seed`` itself when given
+    (truncated to 31 bits; 2**31 - 1 when it and the graph seed are both 0), else the graph seed in
+    force, else the entropy pool. So a call passing a nonzero integer literal needs nothing; a call
+    passing none needs the graph seed in force at its line: the program's ``tf.set_random_seed(G)``
+    lines are lone lines of the module (integer literals), the reader's call is on a line of the
+    module, and no other graph is made (a new default graph has no seed): G of the last such line
+    before the call, or none if all come after it."""
     if any(arg.star for arg in call.args):
         return "the call passes `*args`/`**kwargs`"
-    (seed,) = seeds
+    given = _seed_argument(call)
+    if given is not None:
+        value = given.value
+        if isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) % 2147483647:
+            return None
+        return "the call's `seed=` is not a nonzero integer literal (TF1 used 2**31 - 1 for 0)"
+    if any(ctx.qualify(c.func) in api.NEW_DEFAULT_GRAPH for c in ctx.program.calls):
+        return "it makes other graphs (each starts without a seed)"
     body = list(ctx.module.body)
-    at_seed = next((i for i, s in enumerate(body) if lone_call(s) is seed), None)
     at_call = next((i for i, s in enumerate(body) if contains(s, call)), None)
-    if at_seed is None or at_call is None or not isinstance(body[at_call], cst.SimpleStatementLine):
-        return "the two are not lines of the module (where each runs is not read here)"
-    if at_call < at_seed:
-        return "the seed is set after the reader's line"
-    value = seed.args[0].value if len(seed.args) == 1 and not seed.args[0].star else None
-    if not isinstance(value, cst.Integer):
-        return "the seed is not an integer literal"
-    return int(value.value.replace("_", ""), 0)
+    lines = [next((i for i, s in enumerate(body) if lone_call(s) is seed), None) for seed in seeds]
+    if at_call is None or not isinstance(body[at_call], cst.SimpleStatementLine) or None in lines:
+        return (
+            "the seed or the reader is not on a line of the module (which runs first is not read)"
+        )
+    before = [(i, seed) for i, seed in zip(lines, seeds) if i is not None and i < at_call]
+    if not before:
+        return None  # the reader ran before any graph seed was set
+    _, last = max(before, key=lambda pair: pair[0])
+    literal = last.args[0].value if len(last.args) == 1 and not last.args[0].star else None
+    if not isinstance(literal, cst.Integer):
+        return "its seed is not an integer literal"
+    return int(literal.value.replace("_", ""), 0)
 
 
 def _migrate(ctx: Context, call: cst.Call, seed: int | None) -> None:
