@@ -117,6 +117,10 @@ def write_notebook(notebook: Notebook, sources: dict[int, str]) -> bytes:
     return text.encode("utf-8")
 
 
+_CITED_LINES = re.compile(r"(?<![\w:])(?<!its )lines? (?P<numbers>\d+(?:, (?:\d+|\.\.\.))*)\b")
+"""Module lines a reason cites: ``line N`` and ``lines N, M, ...`` (not ``cell 4:line 2``, ``its line N``)."""
+
+
 @dataclass
 class JoinedCells:
     """The code cells as one module (see the module docstring)."""
@@ -150,7 +154,24 @@ class JoinedCells:
 
     def site(self, site: Site) -> Site:
         cell, line = self.place(site.line)
-        return Site(site.rule, line, site.col + self.col_offset(site.line), site.message, cell=cell)
+        column = site.col + self.col_offset(site.line)
+        return Site(site.rule, line, column, self.message(site.message), cell=cell)
+
+    def message(self, text: str) -> str:
+        """A reason with the module lines it cites (``(line 258)``, ``at line 623``, ``(lines 113,
+        228, 390)``) written as the cells' places (``cell 10:line 31``), the notation of the sites;
+        lines of another module (``model.py:23``, ``its line 50``) and places already in cells are
+        kept."""
+
+        def one(number: str) -> str:
+            cell, line = self.place(int(number))
+            return f"cell {cell}:line {line}"
+
+        def lines(match: re.Match[str]) -> str:
+            numbers = match.group("numbers")
+            return re.sub(r"\d+", lambda m: one(m.group(0)), numbers)
+
+        return _CITED_LINES.sub(lines, text)
 
     def split(self, new_text: str) -> dict[int, str]:
         """The new source of each code cell (by number) from the rewritten module; raise

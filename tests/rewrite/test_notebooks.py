@@ -312,3 +312,38 @@ def test_a_continued_shell_line_keeps_its_lines(tmp_path: Path) -> None:
     status, _, err = run(nb, transform=toy_transform)
     assert status == EXIT_OK, err
     assert code_cells(nb)[1] == cell.replace(OLD, NEW)
+
+
+def test_lines_a_reason_cites_are_written_as_cell_places(tmp_path: Path) -> None:
+    """The Udacity lesson notebooks' reasons cited "line 258" of the joined cells, which nobody can find
+    in a notebook: every module line a reason cites is written as the site's own places are."""
+    path = notebook(
+        tmp_path / "lesson.ipynb",
+        "import tensorflow as tf\n",
+        "def train(n):\n"
+        "    x = tf.placeholder(tf.float32, [None, 3])\n"
+        "    loss = tf.reduce_mean(tf.layers.dense(x, 2))\n"
+        "    step = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        "    with tf.Session() as sess:\n"
+        "        sess.run(tf.global_variables_initializer())\n"
+        "        sess.run(step, {x: [[1.0, 2.0, 3.0]] * n})\n",
+        "train(2)\n",
+        "train(3)\n",
+    )
+    status, _, err = run(path, mode=Mode.CHECK)
+    assert status != EXIT_OK
+    cited = [line for line in err.splitlines() if "is called 2 times" in line]
+    assert cited, err
+    assert "inside `def train` (cell 3:line 1)" in cited[0], cited[0]
+    assert "is called 2 times (cell 4:line 1 besides the last statement)" in cited[0], cited[0]
+
+
+def test_cited_lines_of_other_places_are_kept() -> None:
+    joined = join_cells([(1, "a = 1\nb = 2\n"), (2, "c = 3\n")])
+    last = len(joined.line_places)
+    assert joined.message(f"at line {last}") == "at cell 2:line 1"
+    kept = "imported by x.ipynb:cell 4:line 2 (see its line 50; model.py:23)"
+    assert joined.message(kept) == kept
+    assert joined.message("(lines 1, 2, ... (3 in all))") == (
+        "(cell 1:line 1, cell 1:line 2, ... (3 in all))"
+    )
