@@ -508,3 +508,29 @@ def test_a_migrated_file_drops_an_unread_tf1_import() -> None:
 def test_an_unread_import_tensorflow_2_has_is_not_reported(imported: str) -> None:
     result = rewrite_source("import tensorflow as tf\n" + imported + "\nx = tf.constant(1.0)\n")
     assert result.status is Status.UNCHANGED, result.left
+
+
+def test_an_evaluation_fetching_a_variable_says_it_is_a_variable() -> None:
+    """martin-gorner's MNIST tutorial (`sess.run([accuracy, W], ...)`): the fetch is a variable the
+    migration hoists, not "not in the graph"."""
+    program = textwrap.dedent(
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+        X = tf.placeholder(tf.float32, [None, 4])
+        W = tf.Variable(tf.zeros([4, 2]))
+        loss = tf.reduce_mean(tf.matmul(X, W))
+        train_step = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_step, {X: np.ones((2, 4))})
+            w = sess.run(W, {X: np.ones((2, 4))})
+        """
+    )
+    result = rewrite_source(program)
+    assert result.status is Status.SKIPPED
+    assert any(
+        "evaluation fetch of `W`, a variable the migration makes once at module level" in s.message
+        for s in result.left
+    ), result.left

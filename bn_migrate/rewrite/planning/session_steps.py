@@ -773,7 +773,14 @@ class StepsPlanner:
         is_list = isinstance(fetch, (cst.List, cst.Tuple, cst.Dict))
         outside = [name for name in names if name not in ctx.graph_names]
         if outside:
-            ctx.leave(RULE, call, f"evaluation fetch of `{outside[0]}`, which is not in the graph")
+            name = outside[0]
+            what = (
+                "a variable the migration makes once at module level (BN014): reading its value "
+                "(`.numpy()`) is not migrated in an evaluation"
+                if name in ctx.free_variables
+                else "not a tensor of the graph code the migration reads"
+            )
+            ctx.leave(RULE, call, f"evaluation fetch of `{name}`, {what}")
             return
         if len(set(names)) != len(names):
             ctx.leave(RULE, call, "evaluation fetching one tensor twice is not migrated")
