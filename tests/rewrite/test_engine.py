@@ -572,7 +572,7 @@ def test_several_tensors_used_as_a_list_migrate_only_in_the_graph_output_order()
 def test_evaluation_of_several_tensors_left_when_it_cannot_be_migrated() -> None:
     cases = {
         "does not feed x": "    h_value, l = sess.run([h, loss], {is_training: False})\n",
-        "not in the graph": "    d, l = sess.run([data, loss], {x: data, is_training: False})\n",
+        "not a tensor of the graph code": "    d, l = sess.run([data, loss], {x: data, is_training: False})\n",
         "one tensor twice": "    a, b = sess.run([loss, loss], {x: data, is_training: False})\n",
         "not unpacked into names": "    l, *rest = sess.run([loss, h], {x: data, is_training: False})\n"
         "    print(sess.run([h, loss], {x: data, is_training: False}))\n",
