@@ -8,10 +8,12 @@ out as ``validation``, and ``next_batch`` drawing shuffled batches with NumPy's 
 each data set reseeds when it is made (from the entropy pool unless a seed is given). A program migrated
 onto another loader trains on other batches, so its statistics cannot be compared with the original's.
 
-``SOURCE`` is TF 1.15's reader (Apache-2.0, The TensorFlow Authors), ported line for line to Python 3
+``SOURCES`` is TF 1.15's reader (Apache-2.0, The TensorFlow Authors), ported line for line to Python 3
 and to names TensorFlow 2 has (``gfile`` -> ``open``/``os``, ``dtypes`` -> ``tf``, ``base.Datasets`` ->
 a namedtuple of the same fields, ``xrange`` -> ``range``): the same files from the same mirror into the
-same folder, the same prints, arrays, errors and NumPy calls in the same order. Two definitions:
+same folder, the same prints, arrays, errors and NumPy calls in the same order (a missing file is
+downloaded once with ``urllib``: TF1's ``urlretrieve_with_retry`` tried again after a failure). Two
+definitions:
 ``TF1MnistDataSet`` (TF1's ``DataSet``) and ``tf1_mnist_read_data_sets`` (``read_data_sets``), which
 read ``tf`` (the module ``tensorflow``) from their module.
 
