@@ -136,7 +136,7 @@ def tf1_mnist_read_data_sets(train_dir, fake_data=False, one_hot=False, dtype=tf
                              source_url="https://storage.googleapis.com/cvdf-datasets/mnist/"):
     """TF1's MNIST tutorial reader (input_data.read_data_sets, TF 1.15), ported as it was: the four
     files of the CVDF mirror downloaded into train_dir when missing, the first validation_size
-    training images held out, three TF1MnistDataSet."""
+    training images held out, three TF1MnistDataSet. TF1's code: The TensorFlow Authors, Apache-2.0."""
     import collections
     import gzip
     import os
