@@ -180,6 +180,11 @@ def assert_program_rewrite(
     return result
 
 
+def left_reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
+    """(rule, line, message) of each site the rewrite left, as assertions compare and print them."""
+    return [(site.rule, site.line, site.message) for site in result.left]
+
+
 def assert_planted_mistake_caught(
     tmp_path: Path, source: str, old: str, new: str, name: str = "program"
 ) -> None:
@@ -188,7 +193,7 @@ def assert_planted_mistake_caught(
     from bn_migrate.check import check_programs
 
     result = _engine()(source)
-    assert result.status is Status.CHANGED, [(s.rule, s.line, s.message) for s in result.left]
+    assert result.status is Status.CHANGED, left_reasons(result)
     planted = result.code.replace(old, new)
     assert planted != result.code, f"{old!r} is not in the migration"
     original = tmp_path / f"{name}.py"
@@ -204,7 +209,7 @@ def assert_migration_checked_equivalent(tmp_path: Path, source: str, name: str =
     from bn_migrate.check import check_programs
 
     result = _engine()(source)
-    assert result.status is Status.CHANGED, [(s.rule, s.line, s.message) for s in result.left]
+    assert result.status is Status.CHANGED, left_reasons(result)
     original = tmp_path / f"{name}.py"
     original.write_text(source, encoding="utf-8")
     migrated = tmp_path / f"{name}_tf2.py"

@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.result import RewriteResult, Status
-from tests.rewrite.helpers import assert_migration_checked_equivalent, assert_planted_mistake_caught
+from bn_migrate.rewrite.result import Status
+from tests.rewrite.helpers import (
+    assert_migration_checked_equivalent,
+    assert_planted_mistake_caught,
+    left_reasons,
+)
 
 LESSON = """\
 import numpy as np
@@ -71,17 +75,13 @@ with tf.Graph().as_default():
 """
 
 
-def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
-    return [(s.rule, s.line, s.message) for s in result.left]
-
-
 def _line(source: str, text: str) -> int:
     return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
 
 
 def test_each_call_and_each_iteration_becomes_its_own_instance() -> None:
     result = rewrite_source(LESSON)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     code = result.code
     # the loop's instances, made by the loop's own iterable in TF1's order, called by the iteration
     assert "conv_layer_1 = [ConvLayer(layer_depth=layer_i) for layer_i in range(1, 4)]" in code
@@ -120,7 +120,7 @@ def test_a_configuration_value_is_computed_in_init() -> None:
         "    return tf.nn.relu(conv_layer)", "    return tf.nn.relu(conv_layer) * strides"
     )
     result = rewrite_source(kept)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert "        strides = 2 if self.layer_depth % 3 == 0 else 1\n" in result.code
     assert "        self.layer_depth = layer_depth\n" in result.code
     assert rewrite_source(result.code).code == result.code
@@ -151,8 +151,8 @@ def test_a_value_that_is_not_a_configuration_leaves_the_layer(before: str, after
     assert any(
         "the layer's arguments read `" in message
         and "which is not a literal at every call" in message
-        for _, _, message in _reasons(result)
-    ), _reasons(result)
+        for _, _, message in left_reasons(result)
+    ), left_reasons(result)
 
 
 def test_a_loop_without_a_counter_counts_in_the_graph() -> None:
@@ -161,7 +161,7 @@ def test_a_loop_without_a_counter_counts_in_the_graph() -> None:
         "    for depth in (1, 2, 3):\n        layer = conv_layer(layer, depth, is_training)",
     )
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert "conv_layer_1 = [ConvLayer(layer_depth=depth) for depth in (1, 2, 3)]" in result.code
     assert "    for index, depth in enumerate((1, 2, 3)):" in result.code
     assert "conv_layer_1[index](layer, training=is_training)" in result.code
@@ -197,7 +197,7 @@ def test_what_names_its_variables_or_repeats_unknowably_is_left(
     assert before in LESSON
     result = rewrite_source(LESSON.replace(before, after))
     assert result.status is Status.SKIPPED
-    assert any(why in message for _, _, message in _reasons(result)), _reasons(result)
+    assert any(why in message for _, _, message in left_reasons(result)), left_reasons(result)
 
 
 def test_two_builders_in_one_loop_are_left() -> None:
@@ -218,8 +218,8 @@ def test_two_builders_in_one_loop_are_left() -> None:
     assert result.status is Status.SKIPPED
     assert any(
         rule == "BN018" and "in a for loop of the graph that calls another builder too" in message
-        for rule, _, message in _reasons(result)
-    ), _reasons(result)
+        for rule, _, message in left_reasons(result)
+    ), left_reasons(result)
 
 
 def test_a_var_list_beside_instances_made_in_a_loop_is_left() -> None:
@@ -233,7 +233,9 @@ def test_a_var_list_beside_instances_made_in_a_loop_is_left() -> None:
         _line(source, "var_list="),
         "var_list beside builder instances made in a for loop of the graph (`conv_layer_1`): which "
         "of their variables it selects is not followed; not migrated",
-    ) in [(rule, line, message) for rule, line, message in _reasons(result)], _reasons(result)
+    ) in [(rule, line, message) for rule, line, message in left_reasons(result)], left_reasons(
+        result
+    )
 
 
 @pytest.mark.slow
@@ -267,14 +269,14 @@ def test_a_builder_made_once_writes_its_configuration_values_into_its_layers() -
     from tests.rewrite.test_builders import program
 
     result = rewrite_source(program("h = net(x, is_training, units=3)\n", builder=CONFIGURED))
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert 'self.hidden = tf.keras.layers.Dense(6 + 2, name="hidden")' in result.code
     assert "width" not in result.code and "if_three" not in result.code
     assert "    h = net(x, training=is_training)\n" in result.code
     assert rewrite_source(result.code).code == result.code
     kept = CONFIGURED.replace("    return tf.", "    h = h * width\n    return tf.")
     result = rewrite_source(program("h = net(x, is_training, units=3)\n", builder=kept))
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert 'self.hidden = tf.keras.layers.Dense(6 + 2, name="hidden")' in result.code
     assert (
         "    def call(self, inputs, training, units=4):\n        width = units * 2\n" in result.code

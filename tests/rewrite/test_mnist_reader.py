@@ -14,16 +14,17 @@ import pytest
 
 from bn_migrate import mnist_reader
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.result import Status
 from tests.mnist_files import write_mnist
+from tests.rewrite.helpers import (
+    assert_migration_checked_equivalent,
+    assert_planted_mistake_caught,
+    left_reasons,
+)
 
 READER = "from tensorflow.examples.tutorials.mnist import input_data\n"
 CALL = 'mnist = input_data.read_data_sets("MNIST_data", one_hot=True)\n'
 USE = "images, labels = mnist.train.next_batch(100)\n"
-
-
-def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
-    return [(site.rule, site.line, site.message) for site in result.left]
 
 
 def _definitions(code: str) -> list[str]:
@@ -58,7 +59,7 @@ def _definitions(code: str) -> list[str]:
 )
 def test_every_spelling_of_the_reader_becomes_the_emitted_reader(imports: str, call: str) -> None:
     result = rewrite_source(imports + "\n" + call + USE)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     code = result.code
     assert 'mnist = tf1_mnist_read_data_sets("MNIST_data", one_hot=True)\n' in code
     assert "examples" not in code.replace(mnist_reader.SOURCES[mnist_reader.DATA_SET], "")
@@ -76,7 +77,7 @@ def test_every_argument_is_kept_as_written() -> None:
     )
     source = "import tensorflow as tf\n" + READER + "\n" + call + USE
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert (
         'mnist = tf1_mnist_read_data_sets("data", False, True, dtype=tf.uint8, reshape=False,\n'
         "                                  validation_size=100, seed=7)\n"
@@ -86,7 +87,7 @@ def test_every_argument_is_kept_as_written() -> None:
 def test_two_calls_share_one_copy_of_the_definitions() -> None:
     source = READER + "\n" + CALL + 'other = input_data.read_data_sets("elsewhere")\n'
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert _definitions(result.code) == [mnist_reader.DATA_SET, mnist_reader.READ_DATA_SETS]
     assert result.code.count("tf1_mnist_read_data_sets(") == 3  # the definition and two calls
 
@@ -96,7 +97,7 @@ def test_a_graph_level_seed_set_before_the_reader_becomes_its_seed() -> None:
     tutorials: ``tf.set_random_seed(1)`` first)."""
     source = "import tensorflow as tf\n" + READER + "\n" + "tf.set_random_seed(3)\n" + CALL + USE
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert "tf.random.set_seed(3)\n" in result.code
     assert 'mnist = tf1_mnist_read_data_sets("MNIST_data", one_hot=True, seed=3)\n' in result.code
     assert any("`seed=3`" in site.message for site in result.applied)
@@ -126,7 +127,7 @@ def test_a_graph_level_seed_set_before_the_reader_becomes_its_seed() -> None:
 def test_the_graph_seed_in_force_at_the_reader_is_read(program: str, call: str) -> None:
     source = "import tensorflow as tf\n" + READER + "\n" + program + USE
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert "mnist = " + call in result.code
 
 
@@ -157,8 +158,8 @@ def test_other_graph_level_seeds_leave_the_reader(program: str, why: str) -> Non
         rule == "BN021"
         and "the graph-level seed TF1's reader gave NumPy here is not known" in message
         and why in message
-        for rule, _, message in _reasons(result)
-    ), _reasons(result)
+        for rule, _, message in left_reasons(result)
+    ), left_reasons(result)
 
 
 @pytest.mark.parametrize(
@@ -174,9 +175,9 @@ def test_other_uses_of_the_reader_module_are_left(use: str) -> None:
     )
     result = rewrite_source(source)
     assert result.code == source
-    assert any("only calls of `read_data_sets`" in message for _, _, message in _reasons(result)), (
-        _reasons(result)
-    )
+    assert any(
+        "only calls of `read_data_sets`" in message for _, _, message in left_reasons(result)
+    ), left_reasons(result)
 
 
 def test_a_module_binding_an_emitted_name_is_left() -> None:
@@ -185,8 +186,8 @@ def test_a_module_binding_an_emitted_name_is_left() -> None:
     assert result.code == source
     assert any(
         rule == "BN021" and "already binds `tf1_mnist_read_data_sets`" in message
-        for rule, _, message in _reasons(result)
-    ), _reasons(result)
+        for rule, _, message in left_reasons(result)
+    ), left_reasons(result)
 
 
 def test_the_emitted_source_is_valid_python_defining_two_names() -> None:
@@ -236,8 +237,6 @@ train(6, 64, 0.01)
 def test_a_tutorial_program_is_checked_equivalent(tmp_path: Path) -> None:
     """The reader's batches (unseeded: NumPy reseeded from the entropy pool in TF1) are the same on
     both sides under ``check``, which gives NumPy's ``seed(None)`` the check's seed."""
-    from tests.rewrite.helpers import assert_migration_checked_equivalent
-
     folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
     assert_migration_checked_equivalent(tmp_path, PROGRAM.format(folder=str(folder)), "tutorial")
 
@@ -245,8 +244,6 @@ def test_a_tutorial_program_is_checked_equivalent(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_migration_drawing_other_batches_is_caught(tmp_path: Path) -> None:
     """Planted: the migrated loop reads the training set in order (another loader's batches)."""
-    from tests.rewrite.helpers import assert_planted_mistake_caught
-
     folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
     assert_planted_mistake_caught(
         tmp_path,

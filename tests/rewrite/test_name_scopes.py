@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.result import Status
 from tests.conftest import REPO
-from tests.rewrite.helpers import assert_migration_checked_equivalent
+from tests.rewrite.helpers import assert_migration_checked_equivalent, left_reasons
 
 FIXTURE = REPO / "tests" / "fixtures" / "tf1" / "layers_mlp_placeholder.py"
 SOURCE = FIXTURE.read_text(encoding="utf-8")
@@ -40,10 +40,6 @@ def _scoped(lines: str, head: str = 'with tf.name_scope("train"):\n', after: str
     return SOURCE.replace(NAMED, head + body + after)
 
 
-def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
-    return [(s.rule, s.line, s.message) for s in result.left]
-
-
 @pytest.mark.parametrize("train", [NAMED, CHAIN], ids=["minimize", "gradient chain"])
 @pytest.mark.parametrize(
     "head",
@@ -56,7 +52,7 @@ def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
 def test_a_train_op_in_a_name_scope_migrates_as_outside_it(train: str, head: str) -> None:
     plain = SOURCE.replace(NAMED, train)
     expected = rewrite_source(plain)
-    assert expected.status is Status.CHANGED, _reasons(expected)
+    assert expected.status is Status.CHANGED, left_reasons(expected)
     if head.count("with") == 2:  # the inner scope's lines indented once more
         body = "".join(f"        {line}\n" for line in train.splitlines())
         source = SOURCE.replace(NAMED, head + body)
@@ -64,7 +60,7 @@ def test_a_train_op_in_a_name_scope_migrates_as_outside_it(train: str, head: str
         source = _scoped(train, head)
     assert source != plain
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert result.code == expected.code  # the block goes with the train op it held
     assert "name_scope" not in result.code and "momentum=1.0" not in result.code
 
@@ -94,7 +90,9 @@ def test_other_name_scope_blocks_around_a_train_op_are_left(
     source = _scoped(NAMED, head, after)
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED and result.code == source
-    assert any(r == "BN006" and m == condition for r, _, m in _reasons(result)), _reasons(result)
+    assert any(r == "BN006" and m == condition for r, _, m in left_reasons(result)), left_reasons(
+        result
+    )
 
 
 @pytest.mark.slow
@@ -179,7 +177,7 @@ with tf.Session() as sess:
 
 def test_the_book_shape_migrates() -> None:
     result = rewrite_source(GERON)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert 'name_scope("train")' not in result.code
     assert result.code.count("BatchNormalization(momentum=batch_norm_momentum, epsilon=0.001)") == 3
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.result import RewriteResult, Status
-from tests.rewrite.helpers import assert_migration_checked_equivalent
+from bn_migrate.rewrite.result import Status
+from tests.rewrite.helpers import assert_migration_checked_equivalent, left_reasons
 from tests.rewrite.test_name_scopes import GERON
 
 DIRECT = """\
@@ -39,14 +39,10 @@ assert DIRECT in GERON and "from functools import partial" in GERON
 BOOK = GERON.replace(DIRECT, THROUGH_PARTIAL)
 
 
-def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
-    return [(s.rule, s.line, s.message) for s in result.left]
-
-
 def test_the_books_partial_migrates_as_the_direct_calls() -> None:
     expected = rewrite_source(GERON)
     result = rewrite_source(BOOK)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert result.code == expected.code
     assert "my_batch_norm_layer" not in result.code
     assert any(
@@ -65,7 +61,7 @@ def test_a_keyword_given_at_the_call_replaces_the_bound_one() -> None:
         "logits = my_batch_norm_layer(logits_before_bn, momentum=0.5)",
     )
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     assert result.code.count("BatchNormalization(momentum=batch_norm_momentum, epsilon=0.001)") == 2
     assert result.code.count("BatchNormalization(momentum=0.5, epsilon=0.001)") == 1
 
@@ -105,7 +101,9 @@ def test_partials_not_written_out_leave_the_file(change: tuple[str, str], why: s
     source = BOOK.replace(*change)
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED and result.code == source, why
-    assert any("given to functools.partial" in m for _, _, m in _reasons(result)), _reasons(result)
+    assert any("given to functools.partial" in m for _, _, m in left_reasons(result)), left_reasons(
+        result
+    )
 
 
 def test_the_books_initializer_bound_in_the_graph_is_left_with_its_reason() -> None:
@@ -124,8 +122,8 @@ def test_the_books_initializer_bound_in_the_graph_is_left_with_its_reason() -> N
     assert result.status is Status.SKIPPED
     assert any(
         r == "BN003" and "read `he_init`, which exists only while the graph is built" in m
-        for r, _, m in _reasons(result)
-    ), _reasons(result)
+        for r, _, m in left_reasons(result)
+    ), left_reasons(result)
 
 
 @pytest.mark.slow

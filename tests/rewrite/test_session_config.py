@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite.engine import rewrite_source
-from bn_migrate.rewrite.result import RewriteResult, Status
+from bn_migrate.rewrite.result import Status
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
-from tests.rewrite.helpers import assert_migration_checked_equivalent
+from tests.rewrite.helpers import assert_migration_checked_equivalent, left_reasons
 
 SOURCE = placeholder_program(PLACEHOLDER_BEFORE)
 SESSION = "with tf.Session() as sess:"
@@ -23,10 +23,6 @@ PLAIN = rewrite_source(SOURCE)
 
 def _configured(made: str, session: str = "with tf.Session(config=config) as sess:") -> str:
     return SOURCE.replace(SESSION, made + session)
-
-
-def _reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
-    return [(s.rule, s.line, s.message) for s in result.left]
 
 
 SOFT = "tf.config.set_soft_device_placement(True)\n"
@@ -67,7 +63,7 @@ def test_a_session_config_becomes_runtime_settings_after_the_imports(
     assert PLAIN.status is Status.CHANGED
     source = _configured(made, session)
     result = rewrite_source(source)
-    assert result.status is Status.CHANGED, _reasons(result)
+    assert result.status is Status.CHANGED, left_reasons(result)
     head = "import numpy as np\nimport tensorflow as tf\n"
     assert PLAIN.code.startswith(head)
     expected = PLAIN.code.replace(head, head + "\n" + settings, 1)
@@ -112,8 +108,8 @@ def test_other_session_configs_are_left_naming_what_blocked_them(
     assert result.status is Status.SKIPPED and result.code == source
     assert any(
         r == "BN007" and m == f"Session config: {reason}; not migrated"
-        for r, _, m in _reasons(result)
-    ), _reasons(result)
+        for r, _, m in left_reasons(result)
+    ), left_reasons(result)
 
 
 def test_a_session_target_is_still_left() -> None:
@@ -121,7 +117,7 @@ def test_a_session_target_is_still_left() -> None:
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED
     assert any(
-        "Session arguments other than graph= and config=" in m for _, _, m in _reasons(result)
+        "Session arguments other than graph= and config=" in m for _, _, m in left_reasons(result)
     )
 
 
