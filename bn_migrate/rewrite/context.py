@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, ClassVar, TypeVar, Union
 
 import libcst as cst
@@ -253,6 +254,16 @@ class Context:
         self.claim_within(statement)
         self.apply(rule, statement, message)
 
+    def emit(self, source: str) -> None:
+        """Put the emitted definition ``source`` (one class or function) into the prelude, once."""
+        definition = _definition(source)
+        name = definition.name.value
+        if not any(
+            isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name.value == name
+            for statement in self.prelude
+        ):
+            self.prelude.append(definition)
+
     def claim(self, node: cst.CSTNode) -> None:
         self.claimed.add(id(node))
 
@@ -280,6 +291,14 @@ class Context:
         result = node.visit(_Registered(self.edits))
         assert isinstance(result, type(node))
         return result
+
+
+@cache
+def _definition(source: str) -> cst.ClassDef | cst.FunctionDef:
+    """An emitted definition's tree, parsed once per process (nodes are immutable: it can be shared)."""
+    definition = cst.parse_statement(source.strip() + "\n")
+    assert isinstance(definition, (cst.ClassDef, cst.FunctionDef)), source
+    return definition
 
 
 def dissolve_session(

@@ -121,7 +121,6 @@ the file with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 
 import libcst as cst
 import libcst.matchers as m
@@ -1379,8 +1378,7 @@ class OptimizerRule(Rule):
         if name in ctx.program.bound_names:
             ctx.leave(RULE, call, f"the module already binds `{name}`; cannot emit the class")
             return False
-        if not any(_defines(statement, name) for statement in ctx.prelude):
-            ctx.prelude.append(_emitted_class(name))
+        ctx.emit(_EMITTED_SOURCES[name])
         return True
 
     def _weight_average(
@@ -1835,16 +1833,6 @@ def _variables_source(layers: list[str], free: list[str]) -> str:
         f"{head}        {loop}\n        for layer in {layer_loop}\n"
         f"        for v in {variable_loop}\n    ]\n"
     )
-
-
-@cache
-def _emitted_class(name: str) -> cst.BaseStatement:
-    """The class as a tree, parsed once per process (nodes are immutable, so it can be shared)."""
-    return cst.parse_statement(_EMITTED_SOURCES[name].strip() + "\n")
-
-
-def _defines(statement: cst.BaseStatement, name: str) -> bool:
-    return isinstance(statement, cst.ClassDef) and statement.name.value == name
 
 
 def _binds_update_ops(ctx: Context, statement: cst.BaseStatement) -> bool:

@@ -26,8 +26,6 @@ the function passed as a value...); the file binding one of the two emitted name
 
 from __future__ import annotations
 
-from functools import cache
-
 import libcst as cst
 
 from bn_migrate import mnist_reader
@@ -176,9 +174,8 @@ def _migrate(ctx: Context, call: cst.Call, seed: int | None) -> None:
         return updated.with_changes(func=cst.Name(mnist_reader.READ_DATA_SETS), args=args)
 
     ctx.edit(RULE, call, rewritten)
-    for name in mnist_reader.SOURCES:
-        if not any(_defines(statement, name) for statement in ctx.prelude):
-            ctx.prelude.append(_emitted(name))
+    for source in mnist_reader.SOURCES.values():
+        ctx.emit(source)
     seeded = (
         f"; `seed={seed}`: the graph-level seed set before it, which TF1's reader gave NumPy"
         if seed is not None
@@ -190,13 +187,3 @@ def _migrate(ctx: Context, call: cst.Call, seed: int | None) -> None:
         f"TF1's MNIST tutorial reader -> `{mnist_reader.READ_DATA_SETS}` (TF 1.15's reader, "
         f"emitted: the same files, arrays and NumPy shuffles){seeded}",
     )
-
-
-@cache
-def _emitted(name: str) -> cst.BaseStatement:
-    """The definition as a tree, parsed once per process (nodes are immutable, so it can be shared)."""
-    return cst.parse_statement(mnist_reader.SOURCES[name].strip() + "\n")
-
-
-def _defines(statement: cst.BaseStatement, name: str) -> bool:
-    return isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name.value == name
