@@ -28,6 +28,8 @@ This module imports nothing: the codemod's install needs neither NumPy nor Tenso
 
 from __future__ import annotations
 
+MAXINT32 = 2**31 - 1
+"""TF1's ``random_seed`` truncates seeds modulo this (``_truncate_seed``); the emitted code spells it out."""
 DATA_SET = "TF1MnistDataSet"
 READ_DATA_SETS = "tf1_mnist_read_data_sets"
 

@@ -44,7 +44,7 @@ REASON = (
 )
 
 # tensorflow/python/framework/random_seed.py (TF 1.15 and 2.21 alike).
-_MAXINT32 = 2**31 - 1
+_MAXINT32 = mnist_reader.MAXINT32
 _DEFAULT_GRAPH_SEED = 87654321
 
 # The tensorflow.examples modules of the reader, by name (made by install, imported through find_spec).

@@ -131,7 +131,7 @@ def _graph_seed(ctx: Context, call: cst.Call, seeds: list[cst.Call]) -> int | st
     given = _seed_argument(call)
     if given is not None:
         value = given.value
-        if isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) % 2147483647:
+        if isinstance(value, cst.Integer) and value.evaluated_value % mnist_reader.MAXINT32:
             return None
         return "the call's `seed=` is not a nonzero integer literal (TF1 used 2**31 - 1 for 0)"
     if any(ctx.qualify(c.func) in api.NEW_DEFAULT_GRAPH for c in ctx.program.calls):
@@ -150,7 +150,7 @@ def _graph_seed(ctx: Context, call: cst.Call, seeds: list[cst.Call]) -> int | st
     literal = last.args[0].value if len(last.args) == 1 and not last.args[0].star else None
     if not isinstance(literal, cst.Integer):
         return "its seed is not an integer literal"
-    return int(literal.value.replace("_", ""), 0)
+    return literal.evaluated_value
 
 
 def _migrate(ctx: Context, call: cst.Call, seed: int | None) -> None:
