@@ -473,6 +473,13 @@ def is_tf1_only(qualified: str) -> bool:
     return _listed_tf1_only(qualified) or in_tf2(qualified) is False
 
 
+def import_fails_on_tf2(qualified: str) -> bool:
+    """An import binding ``qualified`` (as written) fails on TensorFlow 2.21: a TF1-only name that TF2
+    does not have as spelled (not ``tf_slim``'s, installed, nor ``tensorflow.compat.v1``'s)."""
+    canonical = canonical_name(qualified)
+    return is_tf1_only(canonical) and not is_kept_in_tf2(canonical) and in_tf2(qualified) is False
+
+
 def _listed_tf1_only(qualified: str) -> bool:
     """``qualified`` is, or lies under, a symbol of ``TF1_ONLY``."""
     parts = qualified.split(".")

@@ -288,13 +288,7 @@ _SPELLING_FIELDS = ("id", "attr", "name", "arg", "rest")
 def _unread_tf1_import(tree: ast.Module, imports: dict[str, str]) -> bool:
     """A module-level import binds a TF1-only name TensorFlow 2 lacks as written that no other place of
     the module spells (``engine._unread_tf1_imports``)."""
-    tf1 = {
-        local
-        for local, qualified in imports.items()
-        if _is_tf1_only(_canonical(qualified))
-        and not _is_kept_in_tf2(_canonical(qualified))
-        and api.in_tf2(qualified) is False
-    }
+    tf1 = {local for local, qualified in imports.items() if api.import_fails_on_tf2(qualified)}
     if not tf1:
         return False
     spelled: set[str] = set()

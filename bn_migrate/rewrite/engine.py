@@ -896,10 +896,7 @@ def _unread_tf1_imports(module: cst.Module, aliases: AliasTable) -> list[_Refere
     tf1 = {
         local: qualified
         for local, qualified in aliases.bindings.items()
-        if local not in aliases.shadowed
-        and api.is_tf1_only(api.canonical_name(qualified))
-        and not api.is_kept_in_tf2(api.canonical_name(qualified))
-        and api.in_tf2(qualified) is False  # as written: tf_slim, tf.compat.v1 import on TF2
+        if local not in aliases.shadowed and api.import_fails_on_tf2(qualified)
     }
     if not tf1:
         return []

@@ -105,8 +105,9 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
     spells more identifiers as ``Name`` nodes than ``ast`` does (def, class, parameter, keyword, global
     and ``except ... as`` names, match captures): every identifier field counts here as such a Name.
     The engine's table also drops shadowed names (never references), so this walk finds a superset.
-    Imports are skipped as the engine skips them, but a module-level import binding a TF1-only name
-    answers True (the engine reports one nothing reads at the import: it fails on TensorFlow 2).
+    Imports are skipped as the engine skips them, but a module-level import whose name TensorFlow 2
+    lacks (``api.import_fails_on_tf2``) answers True (the engine reports one nothing reads at the
+    import: it fails there).
     Trees deeper than ``_DEEPEST`` answer True."""
     imports = _module_imports(tree)
     tf1_locals = {
@@ -114,8 +115,8 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
         for local, qualified in imports.items()
         if api.is_tf1_only(api.canonical_name(qualified))
     }
-    if tf1_locals:  # used, or unread: the engine reports an unread one at its import
-        return True
+    if any(api.import_fails_on_tf2(imports[local]) for local in tf1_locals):
+        return True  # used, or unread: the engine reports an unread one at its import
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
