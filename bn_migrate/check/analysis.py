@@ -178,6 +178,7 @@ class Analysis:
         self._layers(bn, comparisons)
         self._note_noise_biases(comparisons)
         self._note_weight_averages(comparisons)
+        self._note_initial_differences()
         self._diagnose(bn, comparisons)
         self._decide(comparisons)
         return r
@@ -244,6 +245,26 @@ class Analysis:
                 self.result.reason = (
                     "no batch-norm layer with moving statistics in OLD: it " + text[4:]
                 )
+
+    def _note_initial_differences(self) -> None:
+        """NEW's BN variables whose own initializer starts them elsewhere than OLD's constant
+        (``initial-value-changed``, DIFFERENT): the check gives NEW OLD's initial values to compare the
+        steps, which would otherwise hide a dropped or changed initializer."""
+        for found in self.new.initial_differences:
+            new_value = found.get("new_value")
+            own = f"{new_value:g}" if new_value is not None else "values that are not one constant"
+            prefix = prefix_of(found["old"] or found["variable"])
+            self.result.diagnoses.append(
+                Diagnosis(
+                    Cause.INITIAL_VALUE_CHANGED,
+                    f"NEW's {found['variable']} starts at {own} where OLD's {found['old']} starts "
+                    f"at {found['old_value']:g}: the migration's initializer differs (the check "
+                    "started NEW from OLD's values to compare the steps; run alone, the migration "
+                    "starts elsewhere)",
+                    prefix,
+                    dict(found),
+                )
+            )
 
     def _note_weight_averages(self, comparisons: dict[str, VariableComparison]) -> None:
         """OLD's weight averages: kept by NEW (a note), lost (``weight-averages-lost``), or kept but moving
@@ -737,6 +758,7 @@ class Analysis:
             Cause.UPDATES_NEVER_RAN,
             Cause.WEIGHT_AVERAGES_LOST,
             Cause.WEIGHT_AVERAGES_DIFFER,
+            Cause.INITIAL_VALUE_CHANGED,
         }
         if any(self.judged_bad(c) for c in comparisons.values()) or r.causes & structural:
             r.verdict = "different"

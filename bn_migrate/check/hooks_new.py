@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from bn_migrate.check.pairing import OldVariable, Pairer
-from bn_migrate.check.roles import AVERAGE, clean_name, is_model_variable, prefix_of, role_of
+from bn_migrate.check.roles import (
+    AVERAGE,
+    BN_ROLES,
+    clean_name,
+    is_model_variable,
+    prefix_of,
+    role_of,
+)
 from bn_migrate.check.trace import Step, Trace, VariableInfo, same_bits
 
 
@@ -86,6 +93,34 @@ class NewRecorder:
         )
         value = self.old.initial.get(paired) if (self.old and paired) else None
         return key, value
+
+    def compare_initial(self, key: str, own: Any, old_value: np.ndarray | None) -> None:
+        """Before NEW's BN variable ``key`` is given OLD's initial value: where NEW's own initializer
+        (``own``) would have started it, when OLD started it at one constant (gamma, beta and the moving
+        statistics start so unless a random initializer was asked for, which no run reproduces)."""
+        info = self.trace.variables.get(key)
+        if old_value is None or info is None or info.role not in BN_ROLES:
+            return
+        old = np.asarray(old_value)
+        if old.size == 0 or not np.all(old == old.flat[0]):
+            return
+        new: np.ndarray | None = None
+        # a variable made while a tf.function is traced: read eagerly; a symbolic value is not read
+        with contextlib.suppress(Exception), self.tf.init_scope():
+            new = np.asarray(own() if callable(own) else own)
+        if new is None or new.shape != old.shape or not new.size:
+            return
+        one = bool(np.all(new == new.flat[0]))
+        if one and float(new.flat[0]) == float(old.flat[0]):
+            return
+        self.trace.initial_differences.append(
+            {
+                "variable": key,
+                "old": info.paired_with,
+                "old_value": float(old.flat[0]),
+                "new_value": float(new.flat[0]) if one else None,
+            }
+        )
 
     def register(self, key: str, variable: Any, initial: np.ndarray | None) -> None:
         self.objects[key] = variable
@@ -253,6 +288,7 @@ class NewRecorder:
             key, value = recorder.on_create(name, shape, trainable)
             if role_of(name) == AVERAGE:
                 value = None  # where a weight average starts is the migration's own (compared with OLD's)
+            recorder.compare_initial(key, init, value)
             if value is not None:
                 kwargs["initial_value"] = value
             variable = next_creator(**kwargs)
@@ -286,6 +322,8 @@ class NewRecorder:
                 key, old_value = recorder.on_create(
                     variable.path, tuple(shape), bool(variable.trainable)
                 )
+                if not isinstance(value, recorder.tf.Variable):
+                    recorder.compare_initial(key, value, old_value)
                 if old_value is not None and isinstance(value, recorder.tf.Variable):
                     # Keras wraps an existing tf.Variable: keep the object, align its value.
                     orig(variable, value)

@@ -83,6 +83,9 @@ class Trace:
     # TF1 side: weight averages, shadow key -> {"variable": the averaged variable's key, "name": the
     # shadow's TF1 name, "decay", "num_updates": whether the decay reads num_updates, "source"}.
     weight_averages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # TF2 side: BN variables whose own initial value differs from TF1's constant one ({"variable",
+    # "old", "old_value", "new_value": the one value NEW's initializer gave, None when not one value}).
+    initial_differences: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
         arrays: dict[str, np.ndarray] = {}
@@ -124,6 +127,7 @@ class Trace:
             "bn_config": self.bn_config,
             "unapplied_averages": self.unapplied_averages,
             "weight_averages": self.weight_averages,
+            "initial_differences": self.initial_differences,
         }
         tmp_npz = folder / (TRACE_NPZ + ".tmp.npz")
         np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]  # keys are "init/0", "a3/1"...
@@ -181,6 +185,7 @@ class Trace:
             meta["bn_config"],
             meta.get("unapplied_averages", []),
             meta.get("weight_averages", {}),
+            meta.get("initial_differences", []),
         )
 
 

@@ -91,6 +91,8 @@ class BatchNormSpec:
     frozen_when_untrainable: bool = (
         False  # ``trainable=False``: no update ops, gamma/beta not trained
     )
+    # keyword -> {key of its dict literal -> Keras 3 keyword}: TF1 reads ``dict.get(key)`` for each
+    spread: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 _TF_LAYERS_BN_PARAMS = (
@@ -100,6 +102,16 @@ _TF_LAYERS_BN_PARAMS = (
 )  # fmt: skip
 _KERAS2_BN_PARAMS = (*_TF_LAYERS_BN_PARAMS, "renorm", "renorm_clipping", "renorm_momentum", "fused")
 _TF1_BN_UNSUPPORTED = frozenset({"virtual_batch_size", "adjustment", "reuse"})
+
+CONTRIB_PARAM_INITIALIZERS = {
+    "beta": "beta_initializer",
+    "gamma": "gamma_initializer",
+    "moving_mean": "moving_mean_initializer",
+    "moving_variance": "moving_variance_initializer",
+}
+"""contrib/slim ``batch_norm(param_initializers={...})``: each variable's initializer is
+``param_initializers.get(key, default)`` (tf-slim ``layers.batch_norm``, fused or not), the Keras 3
+keyword that takes the same initializer."""
 
 # trainable=False on a TF1 layer means "normalize with batch statistics, never update" (docs/reference.md),
 # on a Keras layer "inference mode": never mapped. ``renorm*`` on tf.layers exists in Keras 3 too.
@@ -157,10 +169,10 @@ BATCH_NORM: dict[str, BatchNormSpec] = {
         training_arg="is_training",
         training_default="True",
         dropped={"trainable": "True", "fused": "False", "zero_debias_moving_mean": "False"},
+        spread={"param_initializers": CONTRIB_PARAM_INITIALIZERS},
         unsupported=frozenset(
             {
                 "activation_fn",
-                "param_initializers",
                 "param_regularizers",
                 "reuse",
                 "variables_collections",

@@ -178,7 +178,8 @@ ONE_OLD_RUN = CheckOptions(old_repeats=1)
 def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     """moments + ExponentialMovingAverage in tf.cond: found and paired; not zero-debiased (TF 1.15 and
     2.21 debias an average of tensors only with ExponentialMovingAverage(zero_debias=True)), so a Keras
-    BatchNormalization with momentum = decay reproduces it."""
+    BatchNormalization with momentum = decay and its moving variance starting at zero reproduces it; one
+    starting at Keras's one is ``initial-value-changed``."""
     result = check_programs(
         HANDWRITTEN / "moments_ema_cond_tf1.py",
         HANDWRITTEN / "moments_ema_cond_keras_bn.py",
@@ -191,17 +192,26 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     assert "ExponentialMovingAverage (decay 0.5, epsilon 0.001, not zero-debiased" in note
     assert "bn/moving_mean is bn/bn/moments/Squeeze/ExponentialMovingAverage" in note
     assert "bn/beta is bn/beta1" in note and "bn/gamma is bn/gamma1" in note
+    ones = tmp_path / "keras_default_start.py"
+    source = (HANDWRITTEN / "moments_ema_cond_keras_bn.py").read_text(encoding="utf-8")
+    ones.write_text(source.replace(' moving_variance_initializer="zeros",', ""), encoding="utf-8")
+    assert ones.read_text(encoding="utf-8") != source
+    planted = check_programs(
+        HANDWRITTEN / "moments_ema_cond_tf1.py", ones, ONE_OLD_RUN, keep_dir=tmp_path / "ones"
+    )
+    assert planted.verdict == "different", planted.render_text()
+    assert {d.cause.value for d in planted.diagnoses} == {"initial-value-changed"}
 
 
 @pytest.mark.slow
 def test_average_of_variables_assigned_batch_moments() -> None:
     """The earlier answer's ConvolutionalBatchNormalizer: an ExponentialMovingAverage of tf.Variables that
     the forward pass assigns the batch moments to (top-level moments, anonymous Variables,
-    batch_norm_with_global_normalization): found once the graph holds the assignments; equivalent to the
-    same Keras BN as the tf.cond recipe."""
+    batch_norm_with_global_normalization): found once the graph holds the assignments; equivalent to a
+    Keras BN whose statistics start at the variables' initial values (0 and 1)."""
     result = check_programs(
         HANDWRITTEN / "variable_ema_tf1.py",
-        HANDWRITTEN / "moments_ema_cond_keras_bn.py",
+        HANDWRITTEN / "variable_ema_keras_bn.py",
         ONE_OLD_RUN,
     )
     assert result.verdict == "equivalent", result.render_text()

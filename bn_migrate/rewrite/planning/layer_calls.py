@@ -33,9 +33,20 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
 from bn_migrate.rewrite.planning.input_sized import BUILT_MESSAGE, input_sized
 
+
+@dataclass(frozen=True)
+class DictEntry:
+    """The value of ``key`` in the dict literal the call passes as its argument ``index``
+    (``api.BatchNormSpec.spread``: contrib's ``param_initializers={"gamma": ...}``)."""
+
+    index: int
+    key: str
+
+
 Source = (
-    int | str | cst.BaseExpression | Callable[[], cst.BaseExpression]
-)  # index into the call's arguments, new source text, a node, or a node read when the tree is rebuilt
+    int | str | DictEntry | cst.BaseExpression | Callable[[], cst.BaseExpression]
+)  # index into the call's arguments, new source text, an entry of a dict argument, a node, or a
+# node read when the tree is rebuilt
 
 FUSED_CLASS = "BatchNormalization"
 """Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
@@ -159,6 +170,8 @@ def keras_regularizer(spec: api.RegularizerSpec, call: cst.Call) -> cst.BaseExpr
 def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.BaseExpression:
     if isinstance(source, int):
         return args[source].value.deep_clone()
+    if isinstance(source, DictEntry):
+        return dict_entries(args[source.index].value)[source.key].deep_clone()
     if isinstance(source, str):
         return cst.parse_expression(source)
     if callable(source):
@@ -440,6 +453,9 @@ def plan_batch_norm(
     elif "trainable" in bound and spec.dropped.get("trainable") != texts["trainable"]:
         ctx.leave(spec.rule, call, f"`trainable={texts['trainable']}` of {what}: not migrated")
         return None
+    spread = _spread(ctx, spec, call, bound, texts, what)
+    if spread is None:
+        return None
     for key in bound:
         if spec.dropped.get(key) != texts[key] and key in spec.unsupported:
             ctx.leave(
@@ -459,6 +475,7 @@ def plan_batch_norm(
         kwargs.append(
             ("name" if key == api.CONTRIB_SCOPE_ARG else spec.renames.get(key, key), index)
         )
+    kwargs.extend(spread)
     present = {key for key, _ in kwargs}
     kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
     kwargs.sort(key=lambda item: item[0] == "name")  # name= last, as Keras code usually reads
@@ -508,6 +525,64 @@ def plan_batch_norm(
         ctx.warn(spec.rule, call, api.TRAINABLE_STATISTICS_NOTE)
     plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
+
+
+def dict_entries(value: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """``{"key": value, ...}``'s values by key; {} unless every element is a string-literal key."""
+    if not isinstance(value, cst.Dict):
+        return {}
+    found: dict[str, cst.BaseExpression] = {}
+    for element in value.elements:
+        key = element.key if isinstance(element, cst.DictElement) else None
+        text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+        if not isinstance(text, str):
+            return {}
+        found[text] = element.value
+    return found
+
+
+def _spread(
+    ctx: Context,
+    spec: api.BatchNormSpec,
+    call: cst.Call,
+    bound: dict[str, int],
+    texts: dict[str, str],
+    what: str,
+) -> list[tuple[str, Source]] | None:
+    """The Keras keywords a dict argument of ``spec.spread`` gives (popped from ``bound``): contrib's
+    ``param_initializers={"gamma": init}`` -> ``gamma_initializer=init``, as TF1 read
+    ``param_initializers.get("gamma", default)``; None (left) for anything but a dict literal of the
+    keys TF1 reads (a name or a call may hold other keys, and a key TF1 never reads is a slip a
+    human must look at: TF1 ignored it)."""
+    found: list[tuple[str, Source]] = []
+    for key, keywords in spec.spread.items():
+        if key not in bound:
+            continue
+        index = bound.pop(key)
+        if texts[key] == "None":
+            continue
+        value = call.args[index].value
+        entries = dict_entries(value)
+        if not entries and not (isinstance(value, cst.Dict) and not value.elements):
+            ctx.leave(
+                spec.rule,
+                call,
+                f"`{key}={texts[key]}` of {what}: only a dict literal with string keys is read "
+                "(what a name or a call holds is not followed); not migrated",
+            )
+            return None
+        unknown = sorted(set(entries) - set(keywords))
+        if unknown:
+            ctx.leave(
+                spec.rule,
+                call,
+                f"`{key}` of {what} names {', '.join(repr(k) for k in unknown)}, which TF1 never "
+                f"read (it reads {', '.join(repr(k) for k in keywords)}): a slip a human must "
+                "look at; not migrated",
+            )
+            return None
+        found.extend((keywords[k], DictEntry(index, k)) for k in entries)
+    return found
 
 
 def _whole_input_pool(
@@ -728,7 +803,14 @@ def _normalizer(
         ctx.leave(rule, call, "normalizer_params with activation_fn is not migrated")
         return None
     plan.kwargs = [
-        (k, ctx.materialized(synthetic.args[v].value) if isinstance(v, int) else v)
+        (
+            k,
+            ctx.materialized(synthetic.args[v].value)
+            if isinstance(v, int)
+            else ctx.materialized(dict_entries(synthetic.args[v.index].value)[v.key])
+            if isinstance(v, DictEntry)
+            else v,
+        )
         for k, v in plan.kwargs
     ]
     if isinstance(plan.training, int):

@@ -4,10 +4,16 @@
 become ``tf.keras.layers.BatchNormalization`` with contrib's own defaults written out: momentum=0.999
 (from ``decay``), epsilon=0.001, center=True and **scale=False**; ``is_training`` (default True) becomes
 the call-time ``training=``, ``scope=`` the layer ``name=``; an ``arg_scope([slim.batch_norm], ...)``
-around the call gives the defaults its own keywords do not (BN012). contrib ran the fused kernel for
-2-D and 4-D input by default: see BN008. Arguments Keras 3 cannot express exactly (``zero_debias_moving_mean``,
-``batch_weights``, ``renorm_decay``, ``activation_fn``, ``updates_collections``, ``data_format``...)
-leave the file. ``updates_collections=None`` (statistics moved in place at every training-mode run) is what
+around the call gives the defaults its own keywords do not (BN012). ``param_initializers={"beta": ...,
+"gamma": ..., "moving_mean": ..., "moving_variance": ...}`` (at the call, in an ``arg_scope`` or in
+``normalizer_params``) becomes ``beta_initializer=``, ``gamma_initializer=``,
+``moving_mean_initializer=``, ``moving_variance_initializer=`` (tf-slim reads each variable's
+initializer as ``param_initializers.get(key, default)``, fused or not; BN013 migrates the initializers
+themselves); a dict held in a name or made by a call, and a key TF1 never read, leave the file.
+contrib ran the fused kernel for 2-D and 4-D input by default: see BN008. Arguments Keras 3 cannot
+express exactly (``zero_debias_moving_mean``, ``batch_weights``, ``renorm_decay``, ``activation_fn``,
+``updates_collections``, ``data_format``, ``param_regularizers``...) leave the file.
+``updates_collections=None`` (statistics moved in place at every training-mode run) is what
 Keras does and is dropped.
 
 Batch-norm wrapper classes (DCGAN's ``class batch_norm(object)``: ``__init__`` storing ``epsilon``,

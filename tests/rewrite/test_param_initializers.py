@@ -1,0 +1,202 @@
+"""contrib/slim ``batch_norm(param_initializers={...})``: each entry becomes the Keras keyword that takes
+the same initializer (``api.CONTRIB_PARAM_INITIALIZERS``), whether the dict is written at the call, in an
+``arg_scope`` or in ``normalizer_params``; anything the codemod cannot read as such a dict is left with
+its reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.engine import RewriteOptions
+from tests.rewrite.helpers import (
+    assert_migration_checked_equivalent,
+    assert_planted_mistake_caught,
+    assert_rewrite,
+)
+
+PLAIN = RewriteOptions(plain_keras_bn=True)
+
+PROGRAM = """\
+import numpy as np
+import tensorflow as tf
+import tensorflow.contrib.slim as slim
+
+x = tf.placeholder(tf.float32, [None, 3])
+is_training = tf.placeholder(tf.bool)
+{graph}
+loss = tf.reduce_mean(tf.square(h))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(train_op, {{x: np.ones((4, 3), np.float32), is_training: True}})
+"""
+
+MIGRATED = """\
+import numpy as np
+import tensorflow as tf
+
+{layers}
+
+
+def graph(x, is_training):
+    x = tf.cast(x, tf.float32)
+{graph}
+    loss = tf.reduce_mean(tf.square(h))
+    return loss
+
+
+optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
+
+
+@tf.function
+def train_step(x, is_training):
+    with tf.GradientTape() as tape:
+        loss = graph(x, is_training)
+{variables}
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return None
+
+
+train_step(x=np.ones((4, 3), np.float32), is_training=True)
+"""
+
+
+ONE_LAYER = (
+    "    variables = [v for layer in (batch_normalization,) for v in layer.trainable_variables]"
+)
+
+
+def test_the_table_names_the_four_variables_tf_slim_reads() -> None:
+    spec = api.BATCH_NORM[api.CONTRIB_BATCH_NORM]
+    assert spec.spread == {"param_initializers": api.CONTRIB_PARAM_INITIALIZERS}
+    assert set(api.CONTRIB_PARAM_INITIALIZERS) == {
+        "beta",
+        "gamma",
+        "moving_mean",
+        "moving_variance",
+    }
+    assert "param_initializers" not in spec.unsupported
+
+
+def test_entries_at_the_call_become_keras_initializer_keywords() -> None:
+    before = PROGRAM.format(
+        graph="h = slim.batch_norm(x, scale=True, is_training=is_training,\n"
+        '                    param_initializers={"gamma": tf.constant_initializer(0.5),\n'
+        '                                        "moving_variance": tf.ones_initializer()})'
+    )
+    after = MIGRATED.format(
+        layers="batch_normalization = tf.keras.layers.BatchNormalization(scale=True, "
+        "gamma_initializer=tf.keras.initializers.Constant(value=0.5), "
+        "moving_variance_initializer=tf.keras.initializers.Ones(), momentum=0.999, epsilon=0.001, "
+        "center=True)",
+        graph="    h = batch_normalization(x, training=is_training)",
+        variables=ONE_LAYER,
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_entries_from_an_arg_scope_reach_the_layer() -> None:
+    before = PROGRAM.format(
+        graph="with slim.arg_scope([slim.batch_norm], is_training=is_training,\n"
+        '                    param_initializers={"beta": tf.constant_initializer(0.1)}):\n'
+        "    h = slim.batch_norm(x)"
+    )
+    after = MIGRATED.format(
+        layers="batch_normalization = tf.keras.layers.BatchNormalization("
+        "beta_initializer=tf.keras.initializers.Constant(value=0.1), momentum=0.999, "
+        "epsilon=0.001, center=True, scale=False)",
+        graph="    h = batch_normalization(x, training=is_training)",
+        variables=ONE_LAYER,
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_entries_in_normalizer_params_reach_the_normalizer() -> None:
+    before = PROGRAM.format(
+        graph="with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
+        "                    normalizer_params={'is_training': is_training,\n"
+        "                                       'param_initializers': {'moving_mean': "
+        "tf.constant_initializer(0.25)}}):\n"
+        "    h = slim.fully_connected(x, 2, activation_fn=None)"
+    )
+    after = MIGRATED.format(
+        layers="fully_connected = tf.keras.layers.Dense(2, use_bias=False)\n"
+        "fully_connected_bn = tf.keras.layers.BatchNormalization("
+        "moving_mean_initializer=tf.keras.initializers.Constant(value=0.25), momentum=0.999, "
+        'epsilon=0.001, center=True, scale=False, name="fully_connected_bn")',
+        graph="    h = fully_connected_bn(fully_connected(x), training=is_training)",
+        variables="    variables = [\n"
+        "        v for layer in (fully_connected, fully_connected_bn) for v in layer.trainable_variables\n"
+        "    ]",
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+def test_none_and_an_empty_dict_give_the_defaults() -> None:
+    for value in ("None", "{}"):
+        before = PROGRAM.format(
+            graph=f"h = slim.batch_norm(x, is_training=is_training, param_initializers={value})"
+        )
+        after = MIGRATED.format(
+            layers="batch_normalization = tf.keras.layers.BatchNormalization(momentum=0.999, "
+            "epsilon=0.001, center=True, scale=False)",
+            graph="    h = batch_normalization(x, training=is_training)",
+            variables=ONE_LAYER,
+        )
+        assert_rewrite(before, after, options=PLAIN)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("inits", "only a dict literal with string keys is read"),
+        ("dict(gamma=tf.ones_initializer())", "only a dict literal with string keys is read"),
+        ("{**inits}", "only a dict literal with string keys is read"),
+        (
+            '{"gama": tf.ones_initializer()}',
+            "names 'gama', which TF1 never read (it reads 'beta', 'gamma', 'moving_mean', "
+            "'moving_variance'): a slip a human must look at",
+        ),
+    ],
+)
+def test_what_is_not_a_dict_of_the_four_keys_is_left(value: str, reason: str) -> None:
+    before = PROGRAM.format(
+        graph='inits = {"gamma": tf.ones_initializer()}\n'
+        f"h = slim.batch_norm(x, is_training=is_training, param_initializers={value})"
+    )
+    result = assert_rewrite(before, None, left=[("BN002", 8)], options=PLAIN)
+    assert reason in result.left[0].message
+
+
+SEEDED = PROGRAM.format(
+    graph="h = slim.fully_connected(x, 4, activation_fn=None)\n"
+    "h = slim.batch_norm(h, decay=0.9, scale=True, is_training=is_training,\n"
+    '                    param_initializers={"beta": tf.constant_initializer(0.1),\n'
+    '                                        "gamma": tf.constant_initializer(0.5),\n'
+    '                                        "moving_mean": tf.constant_initializer(0.3),\n'
+    '                                        "moving_variance": tf.constant_initializer(2.0)})'
+).replace("np.ones((4, 3), np.float32)", "np.arange(12, dtype=np.float32).reshape(4, 3)")
+
+
+@pytest.mark.slow
+def test_the_migration_is_checked_equivalent(tmp_path: Path) -> None:
+    assert_migration_checked_equivalent(tmp_path, SEEDED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("moving_variance_initializer=tf.keras.initializers.Constant(value=2.0), ", ""),
+        ("Constant(value=0.3)", "Constant(value=0.0)"),
+        ("gamma_initializer=tf.keras.initializers.Constant(value=0.5), ", ""),
+    ],
+)  # fmt: skip
+def test_a_dropped_or_wrong_initializer_is_caught(tmp_path: Path, old: str, new: str) -> None:
+    assert_planted_mistake_caught(tmp_path, SEEDED, old, new)
