@@ -247,7 +247,7 @@ class Analysis:
                 )
 
     def _note_initial_differences(self) -> None:
-        """NEW's BN variables whose own initializer starts them elsewhere than OLD's constant
+        """NEW's model variables whose own initializer starts them elsewhere than OLD's constant
         (``initial-value-changed``, DIFFERENT): the check gives NEW OLD's initial values to compare the
         steps, which would otherwise hide a dropped or changed initializer."""
         for found in self.new.initial_differences:

@@ -83,10 +83,10 @@ class Cause(str, Enum):
     the optimizer's update differ."""
 
     INITIAL_VALUE_CHANGED = "initial-value-changed"
-    """A BN layer's gamma, beta or moving statistic that TF1 started at one constant (``ones``, ``zeros``,
-    ``constant_initializer(c)``) would start elsewhere in the migration run on its own (a dropped or
-    changed initializer, e.g. ``param_initializers``): the check starts NEW from OLD's values to compare
-    the steps, so the steps alone cannot show it."""
+    """A model variable that TF1 started at one constant (a BN layer's gamma, beta or moving statistic,
+    a bias: ``ones``, ``zeros``, ``constant_initializer(c)``) would start elsewhere in the migration run on
+    its own (a dropped or changed initializer, e.g. ``param_initializers``): the check starts NEW from
+    OLD's values to compare the steps, so the steps alone cannot show it."""
 
     EPSILON_CHANGED = "epsilon-changed"
     """The BN layers add different epsilons to the variance before normalizing (e.g. 1e-3 vs 1e-5)."""

@@ -29,14 +29,7 @@ from typing import Any
 import numpy as np
 
 from bn_migrate.check.pairing import OldVariable, Pairer
-from bn_migrate.check.roles import (
-    AVERAGE,
-    BN_ROLES,
-    clean_name,
-    is_model_variable,
-    prefix_of,
-    role_of,
-)
+from bn_migrate.check.roles import AVERAGE, clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo, same_bits
 
 
@@ -95,11 +88,12 @@ class NewRecorder:
         return key, value
 
     def compare_initial(self, key: str, own: Any, old_value: np.ndarray | None) -> None:
-        """Before NEW's BN variable ``key`` is given OLD's initial value: where NEW's own initializer
-        (``own``) would have started it, when OLD started it at one constant (gamma, beta and the moving
-        statistics start so unless a random initializer was asked for, which no run reproduces)."""
+        """Before NEW's model variable ``key`` is given OLD's initial value: where NEW's own initializer
+        (``own``) would have started it, when OLD started it at one constant (gamma, beta, the moving
+        statistics and biases start so unless a random initializer was asked for, which no run
+        reproduces; a weight average starts where the migration starts it, compared anyway)."""
         info = self.trace.variables.get(key)
-        if old_value is None or info is None or info.role not in BN_ROLES:
+        if old_value is None or info is None or info.role == AVERAGE:
             return
         old = np.asarray(old_value)
         if old.size == 0 or not np.all(old == old.flat[0]):

@@ -83,7 +83,7 @@ class Trace:
     # TF1 side: weight averages, shadow key -> {"variable": the averaged variable's key, "name": the
     # shadow's TF1 name, "decay", "num_updates": whether the decay reads num_updates, "source"}.
     weight_averages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # TF2 side: BN variables whose own initial value differs from TF1's constant one ({"variable",
+    # TF2 side: model variables whose own initial value differs from TF1's constant one ({"variable",
     # "old", "old_value", "new_value": the one value NEW's initializer gave, None when not one value}).
     initial_differences: list[dict[str, Any]] = field(default_factory=list)
 

@@ -1,7 +1,7 @@
 """The check starts NEW's model variables from OLD's initial values, so that the steps can be compared;
-that alone would hide a migration whose initializer of a BN variable differs (a dropped
-``moving_variance_initializer``, contrib's ``param_initializers``). Before aligning a gamma, beta or
-moving statistic that OLD started at one constant, the hooks read where NEW's own initializer started
+that alone would hide a migration whose initializer of a BN variable or a bias differs (a dropped
+``moving_variance_initializer``, contrib's ``param_initializers``, a bias's ``constant_initializer(0.1)``).
+Before aligning a variable that OLD started at one constant, the hooks read where NEW's own initializer started
 it (``hooks_new.Recorder.compare_initial``); a difference is ``initial-value-changed``, DIFFERENT. A
 random initializer (no run reproduces another's draws) is not judged."""
 
@@ -17,8 +17,9 @@ import tensorflow as tf
 
 x = tf.placeholder(tf.float32, [None, 3])
 is_training = tf.placeholder(tf.bool)
+h = tf.layers.dense(x, 3, bias_initializer=tf.constant_initializer(0.1), name="dense")
 h = tf.layers.batch_normalization(
-    x, training=is_training, gamma_initializer={gamma},
+    h, training=is_training, gamma_initializer={gamma},
     moving_variance_initializer=tf.constant_initializer(2.0))
 loss = tf.reduce_mean(tf.square(h - 1.0))
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
@@ -34,6 +35,7 @@ NEW = """\
 import numpy as np
 import tensorflow as tf
 
+dense = tf.keras.layers.Dense(3, {bias}name="dense")
 bn = tf.keras.layers.BatchNormalization(
     momentum=0.99, epsilon=0.001, gamma_initializer={gamma}, {variance}name="batch_normalization")
 optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
@@ -42,9 +44,9 @@ optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
 @tf.function
 def train_step(x):
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(bn(x, training=True) - 1.0))
-    gradients = tape.gradient(loss, bn.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, bn.trainable_variables))
+        loss = tf.reduce_mean(tf.square(bn(dense(x), training=True) - 1.0))
+    variables = dense.trainable_variables + bn.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
 
 
 data = np.arange(24, dtype=np.float32).reshape(8, 3)
@@ -53,6 +55,7 @@ for _ in range(3):
 """
 
 VARIANCE = "moving_variance_initializer=tf.keras.initializers.Constant(2.0), "
+BIAS = "bias_initializer=tf.keras.initializers.Constant(0.1), "
 
 
 def _check(tmp_path: Path, old: str, new: str):  # type: ignore[no-untyped-def]
@@ -69,7 +72,7 @@ def test_the_same_initializers_are_equivalent(tmp_path: Path) -> None:
     result = _check(
         tmp_path,
         OLD.format(gamma="tf.constant_initializer(0.5)"),
-        NEW.format(gamma="tf.keras.initializers.Constant(0.5)", variance=VARIANCE),
+        NEW.format(gamma="tf.keras.initializers.Constant(0.5)", variance=VARIANCE, bias=BIAS),
     )
     assert result.verdict == "equivalent", result.render_text()
     assert "initial-value-changed" not in result.render_text()
@@ -80,16 +83,17 @@ def test_a_dropped_or_changed_initializer_is_different(tmp_path: Path) -> None:
     result = _check(
         tmp_path,
         OLD.format(gamma="tf.constant_initializer(0.5)"),
-        NEW.format(gamma="tf.keras.initializers.Constant(0.25)", variance=""),
+        NEW.format(gamma="tf.keras.initializers.Constant(0.25)", variance="", bias=""),
     )
     text = result.render_text()
     assert result.verdict == "different", text
     found = {
-        (d.data["variable"], d.data["old_value"], d.data["new_value"])
+        (d.data["variable"], round(d.data["old_value"], 6), round(d.data["new_value"], 6))
         for d in result.diagnoses
         if d.cause.value == "initial-value-changed"
     }
     assert found == {
+        ("dense/bias", 0.1, 0.0),
         ("batch_normalization/gamma", 0.5, 0.25),
         ("batch_normalization/moving_variance", 2.0, 1.0),
     }, text
@@ -101,6 +105,8 @@ def test_a_random_initializer_is_not_judged(tmp_path: Path) -> None:
     result = _check(
         tmp_path,
         OLD.format(gamma="tf.random_normal_initializer(1.0, 0.05)"),
-        NEW.format(gamma="tf.keras.initializers.RandomNormal(1.0, 0.05)", variance=VARIANCE),
+        NEW.format(
+            gamma="tf.keras.initializers.RandomNormal(1.0, 0.05)", variance=VARIANCE, bias=BIAS
+        ),
     )
     assert result.verdict == "equivalent", result.render_text()
