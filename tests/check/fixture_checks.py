@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bn_migrate.check import CheckResult
+from bn_migrate.check import CheckResult, check_programs
 from bn_migrate.check.diagnoses import Cause
 from tests.fixtures.catalog import Fixture
 from tests.runtime.test_fixtures_run_tf1 import assert_printout
@@ -19,6 +19,15 @@ EXPLANATORY = {
 }
 
 EXIT_CODES = {"equivalent": 0, "different": 1, "undecided": 2}
+
+
+def check_sources(folder: Path, old: str, new: str) -> CheckResult:
+    """``check`` of the program text ``old`` against ``new``, both written to ``folder`` (the runs kept
+    there too)."""
+    old_path, new_path = folder / "old.py", folder / "new.py"
+    old_path.write_text(old, encoding="utf-8")
+    new_path.write_text(new, encoding="utf-8")
+    return check_programs(old_path, new_path, keep_dir=folder / "keep")
 
 
 def assert_verdict(result: CheckResult, verdict: str) -> None:

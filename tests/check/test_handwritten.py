@@ -192,26 +192,37 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
     assert "ExponentialMovingAverage (decay 0.5, epsilon 0.001, not zero-debiased" in note
     assert "bn/moving_mean is bn/bn/moments/Squeeze/ExponentialMovingAverage" in note
     assert "bn/beta is bn/beta1" in note and "bn/gamma is bn/gamma1" in note
-    ones = tmp_path / "keras_default_start.py"
-    source = (HANDWRITTEN / "moments_ema_cond_keras_bn.py").read_text(encoding="utf-8")
-    ones.write_text(source.replace(' moving_variance_initializer="zeros",', ""), encoding="utf-8")
-    assert ones.read_text(encoding="utf-8") != source
     planted = check_programs(
-        HANDWRITTEN / "moments_ema_cond_tf1.py", ones, ONE_OLD_RUN, keep_dir=tmp_path / "ones"
+        HANDWRITTEN / "moments_ema_cond_tf1.py",
+        _keras_default_start(tmp_path),
+        ONE_OLD_RUN,
+        keep_dir=tmp_path / "ones",
     )
     assert planted.verdict == "different", planted.render_text()
     assert {d.cause.value for d in planted.diagnoses} == {"initial-value-changed"}
 
 
+def _keras_default_start(folder: Path) -> Path:
+    """``moments_ema_cond_keras_bn.py`` with Keras's default moving-variance start (one), written to
+    ``folder``: wrong for the tf.cond recipe (its shadow of a tensor starts at zero), right for the
+    average of variables that start at 0 and 1."""
+    source = (HANDWRITTEN / "moments_ema_cond_keras_bn.py").read_text(encoding="utf-8")
+    ones = source.replace(' moving_variance_initializer="zeros",', "")
+    assert ones != source
+    path = folder / "keras_default_start.py"
+    path.write_text(ones, encoding="utf-8")
+    return path
+
+
 @pytest.mark.slow
-def test_average_of_variables_assigned_batch_moments() -> None:
+def test_average_of_variables_assigned_batch_moments(tmp_path: Path) -> None:
     """The earlier answer's ConvolutionalBatchNormalizer: an ExponentialMovingAverage of tf.Variables that
     the forward pass assigns the batch moments to (top-level moments, anonymous Variables,
     batch_norm_with_global_normalization): found once the graph holds the assignments; equivalent to a
     Keras BN whose statistics start at the variables' initial values (0 and 1)."""
     result = check_programs(
         HANDWRITTEN / "variable_ema_tf1.py",
-        HANDWRITTEN / "variable_ema_keras_bn.py",
+        _keras_default_start(tmp_path),
         ONE_OLD_RUN,
     )
     assert result.verdict == "equivalent", result.render_text()

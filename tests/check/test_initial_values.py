@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.check.fixture_checks import check_sources
+
 OLD = """\
 import numpy as np
 import tensorflow as tf
@@ -58,18 +60,9 @@ VARIANCE = "moving_variance_initializer=tf.keras.initializers.Constant(2.0), "
 BIAS = "bias_initializer=tf.keras.initializers.Constant(0.1), "
 
 
-def _check(tmp_path: Path, old: str, new: str):  # type: ignore[no-untyped-def]
-    from bn_migrate.check import check_programs
-
-    old_path, new_path = tmp_path / "old.py", tmp_path / "new.py"
-    old_path.write_text(old, encoding="utf-8")
-    new_path.write_text(new, encoding="utf-8")
-    return check_programs(old_path, new_path, keep_dir=tmp_path / "keep")
-
-
 @pytest.mark.slow
 def test_the_same_initializers_are_equivalent(tmp_path: Path) -> None:
-    result = _check(
+    result = check_sources(
         tmp_path,
         OLD.format(gamma="tf.constant_initializer(0.5)"),
         NEW.format(gamma="tf.keras.initializers.Constant(0.5)", variance=VARIANCE, bias=BIAS),
@@ -80,7 +73,7 @@ def test_the_same_initializers_are_equivalent(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_dropped_or_changed_initializer_is_different(tmp_path: Path) -> None:
-    result = _check(
+    result = check_sources(
         tmp_path,
         OLD.format(gamma="tf.constant_initializer(0.5)"),
         NEW.format(gamma="tf.keras.initializers.Constant(0.25)", variance="", bias=""),
@@ -102,7 +95,7 @@ def test_a_dropped_or_changed_initializer_is_different(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_random_initializer_is_not_judged(tmp_path: Path) -> None:
-    result = _check(
+    result = check_sources(
         tmp_path,
         OLD.format(gamma="tf.random_normal_initializer(1.0, 0.05)"),
         NEW.format(

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.check.fixture_checks import check_sources
+
 OLD = """\
 import numpy as np
 import tensorflow as tf
@@ -75,18 +77,9 @@ train(3)
 """
 
 
-def _check(tmp_path: Path, new: str):  # type: ignore[no-untyped-def]
-    from bn_migrate.check import check_programs
-
-    old_path, new_path = tmp_path / "old.py", tmp_path / "new.py"
-    old_path.write_text(OLD, encoding="utf-8")
-    new_path.write_text(new, encoding="utf-8")
-    return check_programs(old_path, new_path, keep_dir=tmp_path / "keep")
-
-
 @pytest.mark.slow
 def test_a_model_built_again_in_a_new_graph_is_not_a_layer_applied_twice(tmp_path: Path) -> None:
-    result = _check(tmp_path, NEW)
+    result = check_sources(tmp_path, OLD, NEW)
     text = result.render_text()
     assert result.verdict == "equivalent", text
     assert "twice per step" not in text, text
@@ -96,5 +89,5 @@ def test_a_model_built_again_in_a_new_graph_is_not_a_layer_applied_twice(tmp_pat
 def test_a_wrong_momentum_in_the_rebuilt_model_is_caught(tmp_path: Path) -> None:
     planted = NEW.replace("momentum=0.99,", "momentum=0.9801,")
     assert planted != NEW
-    result = _check(tmp_path, planted)
+    result = check_sources(tmp_path, OLD, planted)
     assert result.verdict == "different", result.render_text()
