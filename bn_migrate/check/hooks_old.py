@@ -32,6 +32,7 @@ from bn_migrate.check.handwritten import HandwrittenStats, variable_op
 from bn_migrate.check.old_graphs import GraphNumbers, in_queue_runner_thread
 from bn_migrate.check.roles import clean_name, is_model_variable, prefix_of, role_of
 from bn_migrate.check.trace import Step, Trace, VariableInfo
+from bn_migrate.runtime.mnist import CHECK_SEEDED
 
 
 class OldRecorder:
@@ -183,11 +184,13 @@ class OldRecorder:
         def graph_init(graph: Any, *args: Any, **kwargs: Any) -> None:
             orig_graph_init(graph, *args, **kwargs)
             graph.seed = seed
+            setattr(graph, CHECK_SEEDED, True)
 
         ops.Graph.__init__ = graph_init
         self._graphs.install()
         ops.Graph.seed = _seed_kept_when_unset(ops.Graph.seed, seed)
         self.tf.get_default_graph().seed = seed
+        setattr(self.tf.get_default_graph(), CHECK_SEEDED, True)
         self._hook_keras_bn()
         self._hook_slim_bn()
         self.handwritten.install()
@@ -401,6 +404,8 @@ def _seed_kept_when_unset(seed_property: property, seed: int) -> property:
     def set_seed(graph: Any, value: Any) -> None:
         assert seed_property.fset is not None
         seed_property.fset(graph, seed if value is None else value)
+        if value is not None:  # the program's own seed (``tf.set_random_seed``)
+            setattr(graph, CHECK_SEEDED, False)
 
     return property(seed_property.fget, set_seed, seed_property.fdel, seed_property.__doc__)
 

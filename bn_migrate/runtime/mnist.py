@@ -45,6 +45,9 @@ REASON = (
 
 # tensorflow/python/framework/random_seed.py (TF 1.15 and 2.21 alike).
 _MAXINT32 = mnist_reader.MAXINT32
+CHECK_SEEDED = "_bn_migrate_check_seeded"
+"""Set (True) on a graph whose seed ``bn-migrate check`` gave it, cleared when the program sets one: the
+checker seeds the original's graphs to make its runs repeatable, which TF1 never did for the program."""
 _DEFAULT_GRAPH_SEED = 87654321
 
 # The tensorflow.examples modules of the reader, by name (made by install, imported through find_spec).
@@ -61,7 +64,12 @@ def numpy_seed(tf: Any, seed: int | None) -> int | None:
 
         global_seed = context.global_seed()
     else:
-        global_seed = tf.get_default_graph().seed
+        graph = tf.get_default_graph()
+        global_seed = graph.seed
+        if seed is not None and getattr(graph, CHECK_SEEDED, False):
+            # the checker's graph seed, not the program's: TF1 ran this program without one (with
+            # ``seed=None`` the checker's seed stands in for the entropy pool on both sides, as here)
+            global_seed = None
     if global_seed is None:
         seeds = (None, None) if seed is None else (_DEFAULT_GRAPH_SEED, seed % _MAXINT32)
     elif seed is None:
@@ -188,4 +196,4 @@ def find_spec(fullname: str) -> importlib.machinery.ModuleSpec | None:
     raise UnavailableImportError(fullname, REASON)
 
 
-__all__ = ["DEFAULT_SOURCE_URL", "REASON", "find_spec", "install", "numpy_seed"]
+__all__ = ["CHECK_SEEDED", "DEFAULT_SOURCE_URL", "REASON", "find_spec", "install", "numpy_seed"]

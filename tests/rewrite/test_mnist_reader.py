@@ -242,6 +242,21 @@ def test_a_tutorial_program_is_checked_equivalent(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 2147483647, 7])
+def test_an_explicit_seed_is_checked_equivalent(tmp_path: Path, seed: int) -> None:
+    """``read_data_sets(..., seed=S)`` in a program without a graph-level seed: TF1 gave NumPy ``S``
+    (``get_seed``'s ``seed2`` beside its default graph seed), as the migration does. The check runs the
+    original with a graph seed of its own (0), which would have made TF1's ``(0, 0)`` rule give NumPy
+    2**31 - 1 for ``S`` = 0 (a false DIFFERENT before): the checker's seed is not the program's."""
+    folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
+    source = PROGRAM.format(folder=str(folder)).replace(
+        "validation_size=100)", f"validation_size=100, seed={seed})"
+    )
+    assert f"seed={seed})" in source
+    assert_migration_checked_equivalent(tmp_path, source, "tutorial")
+
+
+@pytest.mark.slow
 def test_a_migration_drawing_other_batches_is_caught(tmp_path: Path) -> None:
     """Planted: the migrated loop reads the training set in order (another loader's batches)."""
     folder = write_mnist(tmp_path / "MNIST_data", train=300, test=50)
