@@ -84,37 +84,35 @@ def test_the_table_names_the_four_variables_tf_slim_reads() -> None:
     assert "param_initializers" not in spec.unsupported
 
 
-def test_entries_at_the_call_become_keras_initializer_keywords() -> None:
-    before = PROGRAM.format(
-        graph="h = slim.batch_norm(x, scale=True, is_training=is_training,\n"
-        '                    param_initializers={"gamma": tf.constant_initializer(0.5),\n'
-        '                                        "moving_variance": tf.ones_initializer()})'
-    )
+def _assert_one_layer(graph: str, constructor: str) -> None:
+    """``graph`` (one contrib batch norm on ``x``, bound to ``h``) migrates to the layer ``constructor``."""
     after = MIGRATED.format(
-        layers="batch_normalization = tf.keras.layers.BatchNormalization(scale=True, "
-        "gamma_initializer=tf.keras.initializers.Constant(value=0.5), "
-        "moving_variance_initializer=tf.keras.initializers.Ones(), momentum=0.999, epsilon=0.001, "
-        "center=True)",
+        layers=f"batch_normalization = tf.keras.layers.BatchNormalization({constructor})",
         graph="    h = batch_normalization(x, training=is_training)",
         variables=ONE_LAYER,
     )
-    assert_rewrite(before, after, options=PLAIN)
+    assert_rewrite(PROGRAM.format(graph=graph), after, options=PLAIN)
+
+
+def test_entries_at_the_call_become_keras_initializer_keywords() -> None:
+    _assert_one_layer(
+        "h = slim.batch_norm(x, scale=True, is_training=is_training,\n"
+        '                    param_initializers={"gamma": tf.constant_initializer(0.5),\n'
+        '                                        "moving_variance": tf.ones_initializer()})',
+        "scale=True, gamma_initializer=tf.keras.initializers.Constant(value=0.5), "
+        "moving_variance_initializer=tf.keras.initializers.Ones(), momentum=0.999, epsilon=0.001, "
+        "center=True",
+    )
 
 
 def test_entries_from_an_arg_scope_reach_the_layer() -> None:
-    before = PROGRAM.format(
-        graph="with slim.arg_scope([slim.batch_norm], is_training=is_training,\n"
+    _assert_one_layer(
+        "with slim.arg_scope([slim.batch_norm], is_training=is_training,\n"
         '                    param_initializers={"beta": tf.constant_initializer(0.1)}):\n'
-        "    h = slim.batch_norm(x)"
-    )
-    after = MIGRATED.format(
-        layers="batch_normalization = tf.keras.layers.BatchNormalization("
+        "    h = slim.batch_norm(x)",
         "beta_initializer=tf.keras.initializers.Constant(value=0.1), momentum=0.999, "
-        "epsilon=0.001, center=True, scale=False)",
-        graph="    h = batch_normalization(x, training=is_training)",
-        variables=ONE_LAYER,
+        "epsilon=0.001, center=True, scale=False",
     )
-    assert_rewrite(before, after, options=PLAIN)
 
 
 def test_entries_in_normalizer_params_reach_the_normalizer() -> None:
@@ -140,16 +138,10 @@ def test_entries_in_normalizer_params_reach_the_normalizer() -> None:
 
 def test_none_and_an_empty_dict_give_the_defaults() -> None:
     for value in ("None", "{}"):
-        before = PROGRAM.format(
-            graph=f"h = slim.batch_norm(x, is_training=is_training, param_initializers={value})"
+        _assert_one_layer(
+            f"h = slim.batch_norm(x, is_training=is_training, param_initializers={value})",
+            "momentum=0.999, epsilon=0.001, center=True, scale=False",
         )
-        after = MIGRATED.format(
-            layers="batch_normalization = tf.keras.layers.BatchNormalization(momentum=0.999, "
-            "epsilon=0.001, center=True, scale=False)",
-            graph="    h = batch_normalization(x, training=is_training)",
-            variables=ONE_LAYER,
-        )
-        assert_rewrite(before, after, options=PLAIN)
 
 
 @pytest.mark.parametrize(
