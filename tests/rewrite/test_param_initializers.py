@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.engine import RewriteOptions
+from bn_migrate.rewrite.engine import RewriteOptions, rewrite_source
+from bn_migrate.rewrite.result import Status
 from tests.rewrite.helpers import (
     assert_migration_checked_equivalent,
     assert_planted_mistake_caught,
     assert_rewrite,
+    left_reasons,
 )
 
 PLAIN = RewriteOptions(plain_keras_bn=True)
@@ -136,6 +138,43 @@ def test_entries_in_normalizer_params_reach_the_normalizer() -> None:
     assert_rewrite(before, after, options=PLAIN)
 
 
+@pytest.mark.parametrize(
+    "graph",
+    [
+        'bn_init = {"gamma": tf.constant_initializer(0.5)}\n'
+        "h = slim.batch_norm(x, scale=True, is_training=is_training, param_initializers=bn_init)",
+        'bn_init = {"gamma": tf.constant_initializer(0.5)}\n'
+        "with slim.arg_scope([slim.batch_norm], is_training=is_training, param_initializers=bn_init):\n"
+        "    h = slim.batch_norm(x, scale=True)",
+    ],
+)
+def test_a_dict_held_in_a_name_is_read_as_its_literal_and_its_line_goes(graph: str) -> None:
+    """A name bound once to a dict literal and read only as ``param_initializers=`` (as
+    ``normalizer_params`` are read, ``analysis.held_dicts``); BN002 removes the line."""
+    _assert_one_layer(
+        graph,
+        "scale=True, gamma_initializer=tf.keras.initializers.Constant(value=0.5), momentum=0.999, "
+        "epsilon=0.001, center=True",
+    )
+
+
+def test_a_dict_held_in_a_builder_goes_with_it() -> None:
+    before = PROGRAM.format(
+        graph="def net(x, is_training):\n"
+        '    init = {"moving_variance": tf.ones_initializer()}\n'
+        '    return slim.batch_norm(x, is_training=is_training, param_initializers=init, scope="bn")\n'
+        "h = net(x, is_training)"
+    )
+    result = rewrite_source(before, options=PLAIN)
+    assert result.status is Status.CHANGED, left_reasons(result)
+    assert "init =" not in result.code
+    assert (
+        "bn = tf.keras.layers.BatchNormalization(moving_variance_initializer="
+        "tf.keras.initializers.Ones(), momentum=0.999, epsilon=0.001, center=True, scale=False, "
+        'name="bn")' in result.code
+    )
+
+
 def test_none_and_an_empty_dict_give_the_defaults() -> None:
     for value in ("None", "{}"):
         _assert_one_layer(
@@ -147,9 +186,9 @@ def test_none_and_an_empty_dict_give_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("inits", "only a dict literal with string keys is read"),
-        ("dict(gamma=tf.ones_initializer())", "only a dict literal with string keys is read"),
-        ("{**inits}", "only a dict literal with string keys is read"),
+        ("dict(gamma=tf.ones_initializer())", "only a dict literal with string keys"),
+        ("{**inits}", "only a dict literal with string keys"),
+        ("inits", "`inits` is also used otherwise than as param_initializers="),
         (
             '{"gama": tf.ones_initializer()}',
             "names 'gama', which TF1 never read (it reads 'beta', 'gamma', 'moving_mean', "
@@ -160,9 +199,10 @@ def test_none_and_an_empty_dict_give_the_defaults() -> None:
 def test_what_is_not_a_dict_of_the_four_keys_is_left(value: str, reason: str) -> None:
     before = PROGRAM.format(
         graph='inits = {"gamma": tf.ones_initializer()}\n'
+        'inits["beta"] = tf.zeros_initializer()\n'
         f"h = slim.batch_norm(x, is_training=is_training, param_initializers={value})"
     )
-    result = assert_rewrite(before, None, left=[("BN002", 8)], options=PLAIN)
+    result = assert_rewrite(before, None, left=[("BN002", 9)], options=PLAIN)
     assert reason in result.left[0].message
 
 
@@ -177,8 +217,21 @@ SEEDED = PROGRAM.format(
 
 
 @pytest.mark.slow
-def test_the_migration_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, SEEDED)
+@pytest.mark.parametrize("held", [False, True])
+def test_the_migration_is_checked_equivalent(tmp_path: Path, held: bool) -> None:
+    source = SEEDED
+    if held:  # the same dict bound to a name first
+        start = source.index("{", source.index("param_initializers="))
+        end = source.index("})", start) + 1
+        source = (
+            source[: source.index("h = slim.batch_norm")]
+            + f"bn_init = {source[start:end]}\n"
+            + source[source.index("h = slim.batch_norm") : start]
+            + "bn_init"
+            + source[end:]
+        )
+        assert "param_initializers=bn_init)" in source
+    assert_migration_checked_equivalent(tmp_path, source)
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""``normalizer_params=batch_norm_params``: a dict held in a variable, read as the literal it was made from.
+"""``normalizer_params=batch_norm_params``: a dict held in a variable, read as the literal it was made from
+(``param_initializers=bn_init`` of contrib's ``batch_norm`` likewise).
 
 slim code builds the batch-norm parameters once (``batch_norm_params = {'decay': 0.995, 'is_training':
 is_training, ...}``) and hands them to ``arg_scope`` or to layers. Their value is the dict literal only
@@ -19,16 +20,21 @@ from bn_migrate.rewrite.analysis.syntax import read_names
 from bn_migrate.rewrite.analysis.walks import walk
 
 NORMALIZER_PARAMS = "normalizer_params"
+PARAM_INITIALIZERS = "param_initializers"
+HELD_KEYWORDS = frozenset({NORMALIZER_PARAMS, PARAM_INITIALIZERS})
+"""The keywords whose dict, held in a name, is read as its literal (contrib's ``normalizer_params=`` of a
+layer and ``param_initializers=`` of ``batch_norm``)."""
 
 
 @dataclass(frozen=True)
 class HeldDict:
-    """A dict literal bound to a name read only as ``normalizer_params=``."""
+    """A dict literal bound to a name read only as ``normalizer_params=`` (or ``param_initializers=``)."""
 
     name: str
     statement: cst.SimpleStatementLine  # the ``name = {...}`` line
     value: cst.Dict
     function: cst.FunctionDef | None  # where it is bound (None: module level)
+    keyword: str = NORMALIZER_PARAMS  # the keyword it is read as
 
 
 @dataclass
@@ -52,30 +58,31 @@ def read_held_dicts(
     """Resolve every ``normalizer_params=<name>`` among ``calls`` (``defined_in``: id(call) -> the
     outermost definition it is written in)."""
     facts = HeldDicts()
-    read: dict[tuple[int, str], HeldDict | str | None] = {}  # one walk per scope and name
+    read: dict[tuple[int, str, str], HeldDict | str | None] = {}  # one walk per scope and name
 
-    def held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
-        key = (id(scope), name)
+    def held(scope: cst.CSTNode, name: str, keyword: str) -> HeldDict | str | None:
+        key = (id(scope), name, keyword)
         if key not in read:
-            read[key] = _held(scope, name)
+            read[key] = _held(scope, name, keyword)
         return read[key]
 
     for call in calls:
         for arg in call.args:
             if not (
                 arg.keyword is not None
-                and arg.keyword.value == NORMALIZER_PARAMS
+                and arg.keyword.value in HELD_KEYWORDS
                 and isinstance(arg.value, cst.Name)
             ):
                 continue
+            keyword = arg.keyword.value
             where = defined_in.get(id(call))
             scope: cst.CSTNode = where if isinstance(where, cst.FunctionDef) else module
-            found = held(scope, arg.value.value)
+            found = held(scope, arg.value.value, keyword)
             if found is None and scope is not module:  # a module-level dict read in a function
-                found = held(module, arg.value.value)
+                found = held(module, arg.value.value, keyword)
             if found is None:
                 found = (
-                    f"normalizer_params `{arg.value.value}` is not assigned in this module: cannot "
+                    f"{keyword} `{arg.value.value}` is not assigned in this module: cannot "
                     "tell its entries; not migrated"
                 )
             if isinstance(found, HeldDict):
@@ -85,16 +92,16 @@ def read_held_dicts(
     return facts
 
 
-def _held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
+def _held(scope: cst.CSTNode, name: str, keyword: str) -> HeldDict | str | None:
     """The dict ``name`` holds in ``scope``, or why it is not known (None: ``scope`` never binds it)."""
-    mentions = _Mentions(name)
+    mentions = _Mentions(name, keyword)
     walk(scope, mentions)
-    what = f"normalizer_params `{name}`"
+    what = f"{keyword} `{name}`"
     if not mentions.assignments and not mentions.other:
         return None
     if mentions.other:
         return (
-            f"{what} is also used otherwise than as normalizer_params= (it may be changed, or be a "
+            f"{what} is also used otherwise than as {keyword}= (it may be changed, or be a "
             "parameter): cannot tell its entries; not migrated"
         )
     if len(mentions.assignments) > 1:
@@ -113,7 +120,9 @@ def _held(scope: cst.CSTNode, name: str) -> HeldDict | str | None:
             f"{what} reads `{rebound[0]}`, which is assigned again: cannot tell the value it held; "
             "not migrated"
         )
-    return HeldDict(name, statement, value, scope if isinstance(scope, cst.FunctionDef) else None)
+    return HeldDict(
+        name, statement, value, scope if isinstance(scope, cst.FunctionDef) else None, keyword
+    )
 
 
 def _assignments(body: cst.CSTNode, name: str) -> int:
@@ -123,10 +132,11 @@ def _assignments(body: cst.CSTNode, name: str) -> int:
 
 class _Mentions(cst.CSTVisitor):
     """Every mention of ``name``: single-target assignments of it (statement, value), and any other
-    mention that is not the value of a ``normalizer_params=`` keyword."""
+    mention that is not the value of a ``keyword=`` argument."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, keyword: str) -> None:
         self.name = name
+        self.keyword = keyword
         self.assignments: list[tuple[cst.SimpleStatementLine, cst.BaseExpression]] = []
         self.other = 0
         self._line: cst.SimpleStatementLine | None = None
@@ -154,7 +164,7 @@ class _Mentions(cst.CSTVisitor):
     def visit_Arg(self, node: cst.Arg) -> bool:
         if (
             node.keyword is not None
-            and node.keyword.value == NORMALIZER_PARAMS
+            and node.keyword.value == self.keyword
             and isinstance(node.value, cst.Name)
             and node.value.value == self.name
         ):

@@ -562,13 +562,22 @@ def _spread(
         if texts[key] == "None":
             continue
         value = call.args[index].value
-        entries = dict_entries(value)
+        held = ctx.program.held_dicts
+        if isinstance(value, cst.Name) and id(value) in held.reasons:
+            ctx.leave(spec.rule, call, held.reasons[id(value)])
+            return None
+        dictionary = held.held.get(id(value)) if isinstance(value, cst.Name) else None
+        if dictionary is not None and not carried(
+            ctx, spec.rule, call, cst.Arg(value, keyword=cst.Name(key)), dictionary.function
+        ):
+            return None
+        entries = dict_entries(dictionary.value if dictionary is not None else value)
         if not entries and not (isinstance(value, cst.Dict) and not value.elements):
             ctx.leave(
                 spec.rule,
                 call,
-                f"`{key}={texts[key]}` of {what}: only a dict literal with string keys is read "
-                "(what a name or a call holds is not followed); not migrated",
+                f"`{key}={texts[key]}` of {what}: only a dict literal with string keys, written "
+                "at the call or bound once to a name read only there, is read; not migrated",
             )
             return None
         unknown = sorted(set(entries) - set(keywords))
@@ -581,8 +590,16 @@ def _spread(
                 "look at; not migrated",
             )
             return None
-        found.extend((keywords[k], DictEntry(index, k)) for k in entries)
+        if dictionary is None:
+            found.extend((keywords[k], DictEntry(index, k)) for k in entries)
+        else:  # the held dict's entries, with the edits made inside them (BN013's initializers)
+            found.extend((keywords[k], _materialized(ctx, v)) for k, v in entries.items())
     return found
+
+
+def _materialized(ctx: Context, node: cst.BaseExpression) -> Callable[[], cst.BaseExpression]:
+    """``node`` as the rules left it, read when the layer is rebuilt (after every rule planned)."""
+    return lambda: ctx.materialized(node)
 
 
 def _whole_input_pool(

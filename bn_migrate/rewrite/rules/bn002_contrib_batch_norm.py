@@ -9,7 +9,9 @@ around the call gives the defaults its own keywords do not (BN012). ``param_init
 ``normalizer_params``) becomes ``beta_initializer=``, ``gamma_initializer=``,
 ``moving_mean_initializer=``, ``moving_variance_initializer=`` (tf-slim reads each variable's
 initializer as ``param_initializers.get(key, default)``, fused or not; BN013 migrates the initializers
-themselves); a dict held in a name or made by a call, and a key TF1 never read, leave the file.
+themselves); a dict bound once to a name read only there (``bn_init = {...}``, as ``normalizer_params``
+are read) is read as its literal, and its line goes; a dict made by a call or changed, and a key TF1
+never read, leave the file.
 contrib ran the fused kernel for 2-D and 4-D input by default: see BN008. Arguments Keras 3 cannot
 express exactly (``zero_debias_moving_mean``, ``batch_weights``, ``renorm_decay``, ``activation_fn``,
 ``updates_collections``, ``data_format``, ``param_regularizers``...) leave the file.
@@ -29,6 +31,7 @@ that failed. (A wrapper around ``tf.layers.batch_normalization`` is reported und
 
 from __future__ import annotations
 
+from bn_migrate.rewrite.analysis.held_dicts import PARAM_INITIALIZERS
 from bn_migrate.rewrite.context import Context, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import migrate_batch_norm_calls
 from bn_migrate.rewrite.rule_examples import SEED_BEFORE, program
@@ -61,3 +64,11 @@ class ContribBatchNormRule(Rule):
 
     def plan(self, ctx: Context) -> None:
         migrate_batch_norm_calls(ctx, self.id)
+        for held in ctx.program.held_dicts.statements():
+            if held.keyword == PARAM_INITIALIZERS:
+                ctx.remove(
+                    self.id,
+                    held.statement,
+                    f"param_initializers dict `{held.name}`: its entries are the initializers of the "
+                    "batch-norm layers it configured",
+                )

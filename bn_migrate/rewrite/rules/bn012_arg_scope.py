@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from bn_migrate.rewrite.analysis.held_dicts import NORMALIZER_PARAMS
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
 
@@ -90,12 +91,13 @@ class ArgScopeRule(Rule):
             )
         self._remove_factories(ctx)
         for held in ctx.program.held_dicts.statements():
-            ctx.remove(
-                RULE,
-                held.statement,
-                f"normalizer_params dict `{held.name}`: its entries are written into the batch-norm "
-                "layers it configured",
-            )
+            if held.keyword == NORMALIZER_PARAMS:  # a param_initializers dict is BN002's
+                ctx.remove(
+                    RULE,
+                    held.statement,
+                    f"normalizer_params dict `{held.name}`: its entries are written into the "
+                    "batch-norm layers it configured",
+                )
 
     @staticmethod
     def _remove_factories(ctx: Context) -> None:
