@@ -38,6 +38,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     node_positions,
     parents,
 )
+from bn_migrate.rewrite.analysis.variable_helpers import VariableHelpers
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
@@ -52,6 +53,7 @@ from bn_migrate.rewrite.planning import (
     model_class,
 )
 from bn_migrate.rewrite.planning import partials as partial_calls
+from bn_migrate.rewrite.planning import variable_helpers as variable_helper_calls
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.planning.session_steps import several_sessions
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
@@ -656,6 +658,16 @@ def _rewrite_recorded(
         module = helpers.module
         records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
+    before_variables = module
+    variables = (
+        variable_helper_calls.expand(module, aliases, library=library)
+        if "Variable(" in source  # a variable helper returns the tf.Variable it makes
+        else variable_helper_calls.Expanded(module, VariableHelpers())
+    )
+    if variables.rewritten:
+        module = variables.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -714,6 +726,11 @@ def _rewrite_recorded(
     if ctx.left and not helpers.rewritten:  # why a helper left with the file was not written out
         for node, reason in helpers.helpers.refusals:
             ctx.leave(dense_helper_calls.RULE, node, reason)
+    if ctx.left and not variables.rewritten:  # why a variable helper was not written out
+        for node, reason in variables.helpers.refusals:
+            ctx.leave(variable_helper_calls.RULE, node, reason)
+    if variables.rewritten:
+        _sites_back(ctx, variables, before_variables)
     if helpers.rewritten:
         _back_from_helpers(ctx, helpers, before_helpers)
     if partials.rewritten:
@@ -746,7 +763,8 @@ def _defined_name(statement: cst.BaseStatement) -> str:
 
 class _Expansion(Protocol):
     """A module some code was written out in (``planning.bn_wrappers``, ``planning.partials``,
-    ``planning.dense_helpers``): its sites given back at the lines before, what it wrote out."""
+    ``planning.dense_helpers``, ``planning.variable_helpers``): its sites given back at the lines
+    before, what it wrote out."""
 
     def site(self, site: Site) -> Site: ...
 

@@ -13,6 +13,14 @@ variable assigned once on its own line of the function body is created at module
 ``<builder>_<name>`` (the builder reads that name); its shape and initializer may use the builder's
 parameters only where its one call passes literals.
 
+A variable helper, the ``weight_variable(shape)`` / ``bias_variable(shape)`` of TF1's Deep MNIST tutorial
+(``initial = tf.truncated_normal(shape, stddev=0.1)``, ``return tf.Variable(initial)``), is written out
+before the rules run: each call ``W = weight_variable([784, 10])``, alone on its line, becomes the line it
+ran, ``W = tf.Variable(tf.truncated_normal([784, 10], stddev=0.1))`` (same initial value, same auto-name,
+same creation order), migrated as above, and the helper goes. Its value must read only its parameters and
+TensorFlow, every use of its name be such a call, each argument a literal, a name, or a list, tuple or
+arithmetic of those (``analysis.variable_helpers``); else the file is left with the condition at its node.
+
 A dense helper, DCGAN's ``linear`` (``tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
 tf.random_normal_initializer(stddev=stddev))`` and ``tf.get_variable("bias", [output_size],
 initializer=tf.constant_initializer(bias_start))`` under ``tf.variable_scope(scope or "Linear")``,

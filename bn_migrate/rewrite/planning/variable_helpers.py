@@ -1,0 +1,145 @@
+"""Variable helpers written out: each call becomes the ``tf.Variable`` line it ran
+(``analysis.variable_helpers`` says when that is exactly what TF1 ran).
+
+Before the rules run, ``W_fc1 = weight_variable([1024, 10])`` of the tutorial's ``weight_variable(shape)``
+(``initial = tf.truncated_normal(shape, stddev=0.1)``, ``return tf.Variable(initial)``) is written as
+``W_fc1 = tf.Variable(tf.truncated_normal([1024, 10], stddev=0.1))``, each parameter the value reads
+replaced by the call's argument, and the helper goes. BN014 then creates such variables once at module
+level (or, in a builder called once, as its own module-level names), as for the lines written by hand;
+sites found in the written-out module are given back at the lines of the file (``Expanded.site``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from bn_migrate.rewrite.analysis import variable_helpers
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import name_references
+from bn_migrate.rewrite.planning.bn_wrappers import line_map
+from bn_migrate.rewrite.result import Site, cite_lines, original_line
+
+RULE = "BN014"
+
+
+@dataclass
+class Expanded:
+    """The module with its variable helpers written out (``module`` is the input when there were
+    none)."""
+
+    module: cst.Module
+    helpers: variable_helpers.VariableHelpers
+    lines: list[int] = field(default_factory=list)  # written-out line - 1 -> original line
+
+    @property
+    def rewritten(self) -> bool:
+        return bool(self.helpers.found)
+
+    def site(self, site: Site) -> Site:
+        message = cite_lines(site.message, lambda line: str(original_line(self.lines, line)))
+        return Site(site.rule, original_line(self.lines, site.line), site.col, message, site.cell)
+
+    def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
+        """One site per helper written out, at its ``def`` line (original positions)."""
+        sites = []
+        for helper in self.helpers.found:
+            where = positions.get(helper.definition)
+            line = where.start.line if where is not None else 1
+            sites.append(
+                Site(
+                    RULE,
+                    line,
+                    1,
+                    f"variable helper `{helper.definition.name.value}` removed: each of its "
+                    f"{len(helper.calls)} calls is written as the tf.Variable it made (same initial "
+                    "value, same name, same order), migrated as such",
+                )
+            )
+        return sites
+
+
+def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) -> Expanded:
+    """``module`` with every variable helper written out (module docstring); none when a helper is
+    refused (its nodes give the reasons) or the module is a library (whose helpers other modules may
+    import)."""
+    helpers = variable_helpers.read(module, aliases)
+    if library:
+        helpers.refusals.extend(
+            (
+                helper.definition,
+                variable_helpers.refusal(
+                    helper.definition, "a library module's helper may be imported by other modules"
+                ),
+            )
+            for helper in helpers.found
+        )
+    if helpers.refusals:
+        helpers.found = []
+    if not helpers.found:
+        return Expanded(module, helpers)
+    removed = {id(helper.definition) for helper in helpers.found}
+    calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
+    result = module.visit(_WriteOut(removed, calls))
+    assert isinstance(result, cst.Module)
+    return Expanded(result, helpers, line_map(module.code, result.code))
+
+
+class _WriteOut(cst.CSTTransformer):
+    def __init__(
+        self,
+        removed: set[int],
+        calls: dict[int, tuple[variable_helpers.VariableHelper, variable_helpers.HelperCall]],
+    ) -> None:
+        self.removed = removed
+        self.calls = calls
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        found = self.calls.get(id(original_node))
+        if found is None:
+            return updated_node
+        helper, call = found
+        return cst.Call(
+            func=helper.maker.deep_clone(),
+            args=[cst.Arg(_bound(helper.value, call.arguments))],
+        )
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        kept: list[cst.BaseStatement] = []
+        comments: list[cst.EmptyLine] = []
+        for before, after in zip(original_node.body, updated_node.body):
+            lines = list(after.leading_lines)
+            if id(before) in self.removed:  # its comment lines go to the next statement
+                comments.extend(line for line in lines if line.comment is not None)
+                continue
+            if comments:
+                after = after.with_changes(leading_lines=[*comments, *lines])
+                comments = []
+            kept.append(after)
+        return updated_node.with_changes(body=kept)
+
+
+def _bound(
+    value: cst.BaseExpression, arguments: Mapping[str, cst.BaseExpression]
+) -> cst.BaseExpression:
+    """``value`` with each parameter it reads replaced by the call's argument."""
+    targets = {
+        id(name): arguments[name.value]
+        for name in name_references(value)
+        if name.value in arguments
+    }
+
+    class Bind(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            argument = targets.get(id(original_node))
+            return updated_node if argument is None else argument.deep_clone()
+
+    bound = value.visit(Bind())
+    assert isinstance(bound, cst.BaseExpression)
+    return bound
+
+
+__all__ = ["RULE", "Expanded", "expand"]
