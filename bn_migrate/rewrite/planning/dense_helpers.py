@@ -199,25 +199,31 @@ class _WriteOut(cst.CSTTransformer):
         args.extend(_keyword(keyword, value.deep_clone()) for keyword, value in call.options)
         if helper.kernel_initializer is not None:
             args.append(
-                _keyword("kernel_initializer", _bound(helper.kernel_initializer, call.literals))
+                _keyword("kernel_initializer", bound(helper.kernel_initializer, call.literals))
             )
-        args.append(_keyword("bias_initializer", _bound(helper.bias_initializer, call.literals)))
+        args.append(_keyword("bias_initializer", bound(helper.bias_initializer, call.literals)))
         args.append(_keyword("name", cst.SimpleString(quoted(call.scope))))
         return cst.Call(func=cst.parse_expression(f"{self.tf}.{helper.layer}"), args=args)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        kept: list[cst.BaseStatement] = []
-        comments: list[cst.EmptyLine] = []
-        for before, after in zip(original_node.body, updated_node.body):
-            lines = list(after.leading_lines)
-            if id(before) in self.removed:  # its comment lines go to the next statement
-                comments.extend(line for line in lines if line.comment is not None)
-                continue
-            if comments:
-                after = after.with_changes(leading_lines=[*comments, *lines])
-                comments = []
-            kept.append(after)
-        return updated_node.with_changes(body=kept)
+        return without_statements(original_node, updated_node, self.removed)
+
+
+def without_statements(original: cst.Module, updated: cst.Module, removed: set[int]) -> cst.Module:
+    """``updated`` without the module-level statements whose ``original`` ids are in ``removed`` (a
+    helper written out), their comment lines moved to the next statement."""
+    kept: list[cst.BaseStatement] = []
+    comments: list[cst.EmptyLine] = []
+    for before, after in zip(original.body, updated.body):
+        lines = list(after.leading_lines)
+        if id(before) in removed:  # its comment lines go to the next statement
+            comments.extend(line for line in lines if line.comment is not None)
+            continue
+        if comments:
+            after = after.with_changes(leading_lines=[*comments, *lines])
+            comments = []
+        kept.append(after)
+    return updated.with_changes(body=kept)
 
 
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
@@ -228,10 +234,11 @@ def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
     )
 
 
-def _bound(
+def bound(
     initializer: cst.BaseExpression, literals: Mapping[str, cst.BaseExpression]
 ) -> cst.BaseExpression:
-    """``initializer`` with each helper parameter it reads replaced by the call's literal."""
+    """``initializer`` with each helper parameter it reads replaced by the call's literal (or
+    argument)."""
     targets = {
         id(name): literals[name.value]
         for name in name_references(initializer)

@@ -19,8 +19,8 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis import variable_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import name_references
 from bn_migrate.rewrite.planning.bn_wrappers import line_map
+from bn_migrate.rewrite.planning.dense_helpers import bound, without_statements
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 RULE = "BN014"
@@ -104,42 +104,11 @@ class _WriteOut(cst.CSTTransformer):
         helper, call = found
         return cst.Call(
             func=helper.maker.deep_clone(),
-            args=[cst.Arg(_bound(helper.value, call.arguments))],
+            args=[cst.Arg(bound(helper.value, call.arguments))],
         )
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        kept: list[cst.BaseStatement] = []
-        comments: list[cst.EmptyLine] = []
-        for before, after in zip(original_node.body, updated_node.body):
-            lines = list(after.leading_lines)
-            if id(before) in self.removed:  # its comment lines go to the next statement
-                comments.extend(line for line in lines if line.comment is not None)
-                continue
-            if comments:
-                after = after.with_changes(leading_lines=[*comments, *lines])
-                comments = []
-            kept.append(after)
-        return updated_node.with_changes(body=kept)
-
-
-def _bound(
-    value: cst.BaseExpression, arguments: Mapping[str, cst.BaseExpression]
-) -> cst.BaseExpression:
-    """``value`` with each parameter it reads replaced by the call's argument."""
-    targets = {
-        id(name): arguments[name.value]
-        for name in name_references(value)
-        if name.value in arguments
-    }
-
-    class Bind(cst.CSTTransformer):
-        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-            argument = targets.get(id(original_node))
-            return updated_node if argument is None else argument.deep_clone()
-
-    bound = value.visit(Bind())
-    assert isinstance(bound, cst.BaseExpression)
-    return bound
+        return without_statements(original_node, updated_node, self.removed)
 
 
 __all__ = ["RULE", "Expanded", "expand"]
