@@ -183,3 +183,20 @@ def test_a_call_in_a_builder_becomes_the_builders_own_module_level_variable() ->
 @pytest.mark.slow
 def test_the_builder_migration_is_checked_equivalent(tmp_path: Path) -> None:
     assert_migration_checked_equivalent(tmp_path, BUILDER, "builder")
+
+
+def test_a_written_out_variable_left_by_bn014_is_named_as_the_file_calls_it() -> None:
+    """BN014 leaves a variable made under a name scope; its reason names the helper call the file holds
+    at that line, not the ``tf.Variable`` it was written as."""
+    source = WITH_HELPERS.replace(
+        "b_fc1 = bias_variable([16])\n",
+        'with tf.name_scope("fc1"):\n    b_fc1 = bias_variable([16])\n',
+    )
+    result = rewrite_source(source, options=PLAIN)
+    assert result.status is Status.SKIPPED and result.code == source
+    line = source.splitlines().index("    b_fc1 = bias_variable([16])") + 1
+    (reason,) = [(at, m) for rule, at, m in left_reasons(result) if rule == "BN014"]
+    assert reason[0] == line
+    assert reason[1].startswith(
+        "`bias_variable(...)` (written out as its `tf.Variable(...)`) not assigned"
+    )

@@ -19,11 +19,13 @@ from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis import variable_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import node_positions
 from bn_migrate.rewrite.planning.bn_wrappers import line_map
 from bn_migrate.rewrite.planning.dense_helpers import bound, without_statements
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 RULE = "BN014"
+_WRITTEN = "`tf.Variable`"  # how BN014's reasons name the variable a written-out call makes
 
 
 @dataclass
@@ -34,14 +36,24 @@ class Expanded:
     module: cst.Module
     helpers: variable_helpers.VariableHelpers
     lines: list[int] = field(default_factory=list)  # written-out line - 1 -> original line
+    calls: dict[int, str] = field(default_factory=dict)  # original line -> the helper called there
 
     @property
     def rewritten(self) -> bool:
         return bool(self.helpers.found)
 
     def site(self, site: Site) -> Site:
+        """``site`` at the file's line; a reason given to a written-out variable names the helper call
+        the file holds there (``weight_variable(...)``, not the ``tf.Variable`` it was written as)."""
         message = cite_lines(site.message, lambda line: str(original_line(self.lines, line)))
-        return Site(site.rule, original_line(self.lines, site.line), site.col, message, site.cell)
+        line = original_line(self.lines, site.line)
+        helper = self.calls.get(line)
+        if helper is not None and message.startswith(_WRITTEN):
+            message = (
+                f"`{helper}(...)` (written out as its `tf.Variable(...)`)"
+                + message[len(_WRITTEN) :]
+            )
+        return Site(site.rule, line, site.col, message, site.cell)
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per helper written out, at its ``def`` line (original positions)."""
@@ -85,7 +97,13 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
     result = module.visit(_WriteOut(removed, calls))
     assert isinstance(result, cst.Module)
-    return Expanded(result, helpers, line_map(module.code, result.code))
+    positions = node_positions(module)
+    lines = {
+        positions[call.call].start.line: helper.definition.name.value
+        for helper in helpers.found
+        for call in helper.calls
+    }
+    return Expanded(result, helpers, line_map(module.code, result.code), lines)
 
 
 class _WriteOut(cst.CSTTransformer):
