@@ -107,29 +107,16 @@ class _WriteOut(cst.CSTTransformer):
         return written.with_changes(args=args, whitespace_before_args=cst.SimpleWhitespace(""))
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(body=self._kept(original_node.body, updated_node.body))
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, updated_node.body, self.removed)
+        )
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
-        return updated_node.with_changes(body=self._kept(original_node.body, updated_node.body))
-
-    def _kept(
-        self, original: Sequence[cst.BaseStatement], updated: Sequence[cst.BaseStatement]
-    ) -> list[cst.BaseStatement]:
-        """The statements not removed; a removed statement's comment lines go to the next one."""
-        kept: list[cst.BaseStatement] = []
-        comments: list[cst.EmptyLine] = []
-        for before, after in zip(original, updated):
-            lines = list(after.leading_lines)  # type: ignore[attr-defined]
-            if id(before) in self.removed:
-                comments.extend(line for line in lines if line.comment is not None)
-                continue
-            if comments:
-                after = after.with_changes(leading_lines=[*comments, *lines])
-                comments = []
-            kept.append(after)
-        return kept
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, updated_node.body, self.removed)
+        )
 
 
 class _Substitute(cst.CSTTransformer):
@@ -167,6 +154,27 @@ class _Substitute(cst.CSTTransformer):
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = self.arguments.get(original_node.value)
         return updated_node if value is None else value
+
+
+def kept_statements(
+    original: Sequence[cst.BaseStatement],
+    updated: Sequence[cst.BaseStatement],
+    removed: set[int],
+) -> list[cst.BaseStatement]:
+    """The ``updated`` statements whose ``original`` ids are not in ``removed`` (code written out
+    elsewhere); a removed statement's comment lines go to the next one."""
+    kept: list[cst.BaseStatement] = []
+    comments: list[cst.EmptyLine] = []
+    for before, after in zip(original, updated):
+        lines = list(after.leading_lines)  # type: ignore[attr-defined]
+        if id(before) in removed:
+            comments.extend(line for line in lines if line.comment is not None)
+            continue
+        if comments:
+            after = after.with_changes(leading_lines=[*comments, *lines])
+            comments = []
+        kept.append(after)
+    return kept
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

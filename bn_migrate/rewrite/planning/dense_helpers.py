@@ -26,7 +26,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import dense_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import name_references, node_positions
-from bn_migrate.rewrite.planning.bn_wrappers import line_map
+from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
 from bn_migrate.rewrite.planning.layer_calls import quoted
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines, original_line
 
@@ -206,24 +206,9 @@ class _WriteOut(cst.CSTTransformer):
         return cst.Call(func=cst.parse_expression(f"{self.tf}.{helper.layer}"), args=args)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return without_statements(original_node, updated_node, self.removed)
-
-
-def without_statements(original: cst.Module, updated: cst.Module, removed: set[int]) -> cst.Module:
-    """``updated`` without the module-level statements whose ``original`` ids are in ``removed`` (a
-    helper written out), their comment lines moved to the next statement."""
-    kept: list[cst.BaseStatement] = []
-    comments: list[cst.EmptyLine] = []
-    for before, after in zip(original.body, updated.body):
-        lines = list(after.leading_lines)
-        if id(before) in removed:  # its comment lines go to the next statement
-            comments.extend(line for line in lines if line.comment is not None)
-            continue
-        if comments:
-            after = after.with_changes(leading_lines=[*comments, *lines])
-            comments = []
-        kept.append(after)
-    return updated.with_changes(body=kept)
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, updated_node.body, self.removed)
+        )
 
 
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:

@@ -20,8 +20,8 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite.analysis import variable_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import node_positions
-from bn_migrate.rewrite.planning.bn_wrappers import line_map
-from bn_migrate.rewrite.planning.dense_helpers import bound, without_statements
+from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
+from bn_migrate.rewrite.planning.dense_helpers import bound
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 RULE = "BN014"
@@ -126,7 +126,9 @@ class _WriteOut(cst.CSTTransformer):
         )
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return without_statements(original_node, updated_node, self.removed)
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, updated_node.body, self.removed)
+        )
 
 
 __all__ = ["RULE", "Expanded", "expand"]
