@@ -85,13 +85,16 @@ def read(module: cst.Module, aliases: AliasTable) -> VariableHelpers:
     with its refusal."""
     result = VariableHelpers()
     for statement in module.body:
-        if (
-            not isinstance(statement, cst.FunctionDef)
-            or _returned_variable(statement, aliases) is None
-        ):
+        made = (
+            _returned_variable(statement, aliases)
+            if isinstance(statement, cst.FunctionDef)
+            else None
+        )
+        if made is None:
             continue
+        assert isinstance(statement, cst.FunctionDef)
         try:
-            result.found.append(_helper(module, aliases, statement))
+            result.found.append(_helper(module, aliases, statement, made))
         except _Refused as refused:
             result.refusals.append((refused.node, refusal(statement, refused.reason)))
     return result
@@ -119,9 +122,10 @@ def _returned_variable(definition: cst.FunctionDef, aliases: AliasTable) -> cst.
     return returned.value if call_target(aliases, returned.value) == VARIABLE else None
 
 
-def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef) -> VariableHelper:
-    made = _returned_variable(definition, aliases)
-    assert made is not None
+def _helper(
+    module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef, made: cst.Call
+) -> VariableHelper:
+    """``definition``, whose last statement returns ``made`` (``tf.Variable(...)``), as a helper."""
     if definition.decorators:
         raise _Refused(definition, "it is decorated")
     params = definition.params
@@ -129,9 +133,8 @@ def _helper(module: cst.Module, aliases: AliasTable, definition: cst.FunctionDef
         params.star_arg is not cst.MaybeSentinel.DEFAULT
         or params.star_kwarg
         or params.kwonly_params
+        or params.posonly_params
     ):
-        raise _Refused(definition, "its parameters are not plain")
-    if params.posonly_params:
         raise _Refused(definition, "its parameters are not plain")
     names = [param.name.value for param in params.params]
     defaults = {
@@ -196,12 +199,8 @@ def _local_value(
 
 
 def _tensorflow(aliases: AliasTable, name: str) -> bool:
-    bound = aliases.bindings.get(name)
-    return (
-        bound is not None
-        and api.canonical_name(bound).split(".")[0] == api.TF
-        and name not in aliases.shadowed
-    )
+    """Is ``name`` a module-level import of TensorFlow (or of a module under it), not rebound?"""
+    return name in aliases.bindings and api.is_tensorflow(aliases.qualify(cst.Name(name)) or "")
 
 
 def _calls(module: cst.Module, name: str) -> list[tuple[cst.Call, cst.FunctionDef | None]]:
