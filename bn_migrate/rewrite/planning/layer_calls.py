@@ -33,20 +33,9 @@ from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
 from bn_migrate.rewrite.planning.input_sized import BUILT_MESSAGE, input_sized
 
-
-@dataclass(frozen=True)
-class DictEntry:
-    """The value of ``key`` in the dict literal the call passes as its argument ``index``
-    (``api.BatchNormSpec.spread``: contrib's ``param_initializers={"gamma": ...}``)."""
-
-    index: int
-    key: str
-
-
 Source = (
-    int | str | DictEntry | cst.BaseExpression | Callable[[], cst.BaseExpression]
-)  # index into the call's arguments, new source text, an entry of a dict argument, a node, or a
-# node read when the tree is rebuilt
+    int | str | cst.BaseExpression | Callable[[], cst.BaseExpression]
+)  # index into the call's arguments, new source text, a node, or a node read when the tree is rebuilt
 
 FUSED_CLASS = "BatchNormalization"
 """Named like Keras' class: Keras derives auto-names from the class name, so its layers get the
@@ -170,8 +159,6 @@ def keras_regularizer(spec: api.RegularizerSpec, call: cst.Call) -> cst.BaseExpr
 def _value(args: tuple[cst.Arg, ...] | list[cst.Arg], source: Source) -> cst.BaseExpression:
     if isinstance(source, int):
         return args[source].value.deep_clone()
-    if isinstance(source, DictEntry):
-        return dict_entries(args[source.index].value)[source.key].deep_clone()
     if isinstance(source, str):
         return cst.parse_expression(source)
     if callable(source):
@@ -590,10 +577,8 @@ def _spread(
                 "look at; not migrated",
             )
             return None
-        if dictionary is None:
-            found.extend((keywords[k], DictEntry(index, k)) for k in entries)
-        else:  # the held dict's entries, with the edits made inside them (BN013's initializers)
-            found.extend((keywords[k], _materialized(ctx, v)) for k, v in entries.items())
+        # each entry with the edits made inside it (BN013's initializers), read when the layer is built
+        found.extend((keywords[k], _materialized(ctx, v)) for k, v in entries.items())
     return found
 
 
@@ -820,14 +805,7 @@ def _normalizer(
         ctx.leave(rule, call, "normalizer_params with activation_fn is not migrated")
         return None
     plan.kwargs = [
-        (
-            k,
-            ctx.materialized(synthetic.args[v].value)
-            if isinstance(v, int)
-            else ctx.materialized(dict_entries(synthetic.args[v.index].value)[v.key])
-            if isinstance(v, DictEntry)
-            else v,
-        )
+        (k, ctx.materialized(synthetic.args[v].value) if isinstance(v, int) else v)
         for k, v in plan.kwargs
     ]
     if isinstance(plan.training, int):
