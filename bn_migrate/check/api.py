@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bn_migrate.check import several
 from bn_migrate.check.analysis import Runs, analyze
 from bn_migrate.check.old_runs import OldRunCache, copy_run, run_key
 from bn_migrate.check.options import CheckOptions
@@ -15,6 +16,7 @@ from bn_migrate.check.result import CheckResult
 from bn_migrate.check.runner import Worker, kill, rounding_variant, start, supervise, worker_env
 from bn_migrate.check.trace import RunStatus, Trace
 from bn_migrate.errors import BnMigrateError
+from bn_migrate.runtime.script import load_program
 
 # Runs of OLD, in all, when it applies a BN layer more than once per step in training mode and the
 # race rule (:mod:`bn_migrate.check.races`) cannot judge it: its run-to-run spread is the tolerance.
@@ -64,6 +66,17 @@ def check_programs(
     )
     folder.mkdir(parents=True, exist_ok=True)
     try:
+        apart = several.programs_of(load_program(old).source, load_program(new).source)
+        if isinstance(apart, str):
+            return CheckResult("undecided", str(old_path), str(new_path), reason=apart)
+        if apart is not None:
+            return several.check_each(
+                apart,
+                folder,
+                str(old_path),
+                str(new_path),
+                lambda one, other, runs: check_programs(one, other, options, runs, cache),
+            )
         runs = _run_all(old, new, options, folder, cache)
         return analyze(runs, options, str(old_path), str(new_path))
     finally:

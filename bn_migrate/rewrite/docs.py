@@ -11,8 +11,9 @@ import sys
 from dataclasses import dataclass
 
 from bn_migrate.rewrite.analysis import modules, per_call
+from bn_migrate.rewrite.analysis import several_programs as program_segments
 from bn_migrate.rewrite.context import Example, Rule
-from bn_migrate.rewrite.planning import estimator, model_class
+from bn_migrate.rewrite.planning import estimator, model_class, several_programs
 from bn_migrate.rewrite.rules import ENGINE_RULE, RULES
 
 ENGINE_SUMMARY = (
@@ -97,6 +98,17 @@ def estimator_markdown() -> str:
     return f"## Estimator programs (planning, before the rules; left under {estimator.RULE})\n\n{doc}\n"
 
 
+def several_programs_markdown() -> str:
+    """Modules of several programs (``analysis.several_programs``, ``planning.several_programs``): split
+    before anything else, each program migrated as a module of its own."""
+    found = (program_segments.__doc__ or "").strip()
+    merged = (several_programs.__doc__ or "").strip()
+    return (
+        "## Modules of several programs (analysis and planning, before everything else; left under "
+        f"{several_programs.RULE})\n\n{found}\n\n{merged}\n"
+    )
+
+
 def per_call_markdown() -> str:
     """The BN019 warnings: found by the analysis layer, whatever the rules decide."""
     doc = (per_call.__doc__ or "").strip()
@@ -118,7 +130,8 @@ def _warning_example(example: per_call.Example) -> str:
 
 def rules_markdown() -> str:
     """Every rule, by id (``RULES`` holds the order the engine runs them in), then the program-level
-    reasons, the model classes read as programs and the BN019 warnings."""
+    reasons, the model classes read as programs, the modules of several programs and the BN019
+    warnings."""
     ordered = sorted(RULES, key=lambda rule: rule.id)
     pages = [rule_markdown(rule) for rule in ordered]
     return "# bn-migrate rewrite rules\n\n" + "\n".join(
@@ -127,6 +140,7 @@ def rules_markdown() -> str:
             program_markdown(),
             model_class_markdown(),
             estimator_markdown(),
+            several_programs_markdown(),
             per_call_markdown(),
         ]
     )

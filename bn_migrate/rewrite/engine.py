@@ -25,6 +25,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, model_classes, per_call, trees, walks
+from bn_migrate.rewrite.analysis import several_programs as program_segments
 from bn_migrate.rewrite.analysis.builders import variable_scope
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
@@ -51,6 +52,7 @@ from bn_migrate.rewrite.planning import (
     library,
     main_function,
     model_class,
+    several_programs,
 )
 from bn_migrate.rewrite.planning import partials as partial_calls
 from bn_migrate.rewrite.planning import variable_helpers as variable_helper_calls
@@ -78,12 +80,39 @@ def rewrite_source(
         tree = prefilter.parsed(source)
     warnings = per_call.per_call_sites(tree, source) if tree is not None else []
     unchanged = prefilter.leaves_unchanged(source, tree)
+    options = options or RewriteOptions()
+    programs = None
+    if (
+        tree is not None
+        and not unchanged
+        and not blockers
+        and not options.is_library(path)
+        and program_segments.may_hold_programs(source)
+    ):
+        programs = program_segments.find(source, tree)
     del tree  # not kept alive while libcst holds its own tree
     trees.forget()
-    result = _rewrite_source(source, unchanged, options or RewriteOptions(), blockers, path)
+    if isinstance(programs, program_segments.Programs):
+        result = several_programs.migrate_programs(
+            programs, source, lambda code: _program_of_module(code, options, path)
+        )
+    else:
+        result = _rewrite_source(source, unchanged, options, blockers, path)
+        if isinstance(programs, program_segments.Refusal) and result.status is Status.SKIPPED:
+            refusal = Site(ENGINE_RULE, programs.line, programs.col, programs.message)
+            result.left = _sorted([*result.left, refusal])
     result.warnings = [*warnings, *result.warnings]  # the per-call ones, then the rules'
     result.helpers = _emitted(result) if result.status is Status.CHANGED else ()
     return result
+
+
+def _program_of_module(code: str, options: RewriteOptions, path: str) -> RewriteResult:
+    """One program of a module of several (``planning.several_programs``), migrated as a module."""
+    tree = prefilter.parsed(code) if prefilter.may_contain_tf(code) else None
+    unchanged = prefilter.leaves_unchanged(code, tree)
+    del tree
+    trees.forget()
+    return _rewrite_source(code, unchanged, options, (), path)
 
 
 def _emitted(result: RewriteResult) -> tuple[str, ...]:

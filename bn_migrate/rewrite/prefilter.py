@@ -109,7 +109,7 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
     lacks (``api.import_fails_on_tf2``) answers True (the engine reports one nothing reads at the
     import: it fails there).
     Trees deeper than ``_DEEPEST`` answer True."""
-    imports = _module_imports(tree)
+    imports = module_imports(tree)
     tf1_locals = {
         local
         for local, qualified in imports.items()
@@ -155,7 +155,7 @@ def _identifiers(node: ast.AST) -> list[str]:
     return found
 
 
-def _module_imports(tree: ast.Module) -> dict[str, str]:
+def module_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> qualified name of the module-level imports, as ``names.AliasTable`` reads them."""
     bindings: dict[str, str] = {}
     for statement in tree.body:

@@ -19,12 +19,12 @@ import ast
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.ast_names import qualify
-from bn_migrate.rewrite.prefilter import _module_imports
+from bn_migrate.rewrite.prefilter import module_imports
 
 
 def certainly_refers_to_tf1(tree: ast.Module) -> bool:
     """True when the engine would leave the file for its TF1 code (see the module docstring)."""
-    imports = _module_imports(tree)
+    imports = module_imports(tree)
     if not imports:
         return False
     kept: set[int] = set()  # the ``tf.train`` of ``tf.train.latest_checkpoint`` (TF2 has it)

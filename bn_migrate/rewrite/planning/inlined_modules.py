@@ -47,7 +47,7 @@ from bn_migrate.rewrite.analysis.references import certainly_refers_to_tf1
 from bn_migrate.rewrite.analysis.syntax import is_docstring, is_import_line
 from bn_migrate.rewrite.ast_names import qualify
 from bn_migrate.rewrite.context import leading_lines
-from bn_migrate.rewrite.prefilter import _module_imports
+from bn_migrate.rewrite.prefilter import module_imports
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines
 
 _PREFIX = "__bn_migrate_"
@@ -283,7 +283,7 @@ def _standing_aside(
 def _registers_only(tree: ast.Module) -> bool:
     """Whether the module's top level is only a docstring, imports and function definitions, each
     undecorated or registered as a gradient function (``@ops.RegisterGradient("MaxPoolGrad")``)."""
-    imports = _module_imports(tree)
+    imports = module_imports(tree)
     for position, statement in enumerate(tree.body):
         if isinstance(statement, (ast.Import, ast.ImportFrom)) or (
             not position
