@@ -40,6 +40,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     parents,
 )
 from bn_migrate.rewrite.analysis.variable_helpers import VariableHelpers
+from bn_migrate.rewrite.analysis.variable_layers import VariableLayers
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
@@ -56,6 +57,7 @@ from bn_migrate.rewrite.planning import (
 )
 from bn_migrate.rewrite.planning import partials as partial_calls
 from bn_migrate.rewrite.planning import variable_helpers as variable_helper_calls
+from bn_migrate.rewrite.planning import variable_layers as variable_layer_calls
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.planning.session_steps import several_sessions
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
@@ -697,6 +699,16 @@ def _rewrite_recorded(
         module = variables.module
         records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
+    before_layers = module
+    layers = (
+        variable_layer_calls.expand(module, aliases, library=library)
+        if "Variable(" in source  # a kernel and a bias made with tf.Variable in a function
+        else variable_layer_calls.Expanded(module, VariableLayers())
+    )
+    if layers.rewritten:
+        module = layers.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -758,6 +770,11 @@ def _rewrite_recorded(
     if ctx.left and not variables.rewritten:  # why a variable helper was not written out
         for node, reason in variables.helpers.refusals:
             ctx.leave(variable_helper_calls.RULE, node, reason)
+    if ctx.left and not layers.rewritten:  # why a tf.Variable kernel was not written as a layer
+        for node, reason in layers.layers.refusals:
+            ctx.leave(variable_layer_calls.RULE, node, reason)
+    if layers.rewritten:
+        _sites_back(ctx, layers, before_layers)
     if variables.rewritten:
         _sites_back(ctx, variables, before_variables)
     if helpers.rewritten:

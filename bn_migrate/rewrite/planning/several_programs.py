@@ -102,8 +102,9 @@ def migrate_programs(
             1,
             f"the module runs {len(written)} programs one after the other, each migrated as a "
             f"module of its own, and program{'s' if len(failed) > 1 else ''} {numbers} "
-            f"{'are' if len(failed) > 1 else 'is'} left (the reasons at its lines): a module's "
-            "programs are migrated together or not at all",
+            f"{'are' if len(failed) > 1 else 'is'} left (the reasons at "
+            f"{'their' if len(failed) > 1 else 'its'} lines): a module's programs are migrated "
+            "together or not at all",
         )
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted([*left, why]))
     if all(result.status is Status.UNCHANGED for result in results):

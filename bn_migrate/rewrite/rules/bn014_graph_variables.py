@@ -21,6 +21,16 @@ same creation order), migrated as above, and the helper goes. Its value must rea
 TensorFlow, every use of its name be such a call, each argument a literal, a name, or a list, tuple or
 arithmetic of those (``analysis.variable_helpers``); else the file is left with the condition at its node.
 
+A layer written with free variables in a function, the Udacity batch-norm lesson's ``conv_layer``
+(``weights = tf.Variable(tf.truncated_normal([3, 3, in_channels, out_channels], stddev=0.05))``, ``bias =
+tf.Variable(tf.zeros(out_channels))``, ``tf.nn.conv2d(x, weights, strides=[1, s, s, 1],
+padding='SAME')`` then ``tf.nn.bias_add``; or ``tf.matmul(x, W) + b``), is written out before the rules
+run as the ``tf.layers.conv2d`` (``tf.layers.dense``) call making the same variables and ops, with
+``tf.truncated_normal_initializer(stddev=0.05)`` and ``tf.zeros_initializer()``, then migrated as such
+calls are (a builder called in a loop becomes a list of layer objects). Kernel and bias must be read only
+by the layer's ops, the module must not reuse variables nor hold a string with ``Variable``
+(``analysis.variable_layers``); else the file is left with the condition at the kernel's line.
+
 A dense helper, DCGAN's ``linear`` (``tf.get_variable("Matrix", [shape[1], output_size], tf.float32,
 tf.random_normal_initializer(stddev=stddev))`` and ``tf.get_variable("bias", [output_size],
 initializer=tf.constant_initializer(bias_start))`` under ``tf.variable_scope(scope or "Linear")``,

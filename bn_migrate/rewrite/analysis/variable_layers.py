@@ -1,0 +1,464 @@
+"""Layers written with free variables inside a function: a ``tf.Variable`` kernel convolved (or
+multiplied) with the input, then a ``tf.Variable`` bias added, as TF1 lessons write their layer
+helpers (the Udacity batch-norm lesson's ``conv_layer``)::
+
+    def conv_layer(prev_layer, layer_depth):
+        strides = 2 if layer_depth % 3 == 0 else 1
+        in_channels = prev_layer.get_shape().as_list()[3]
+        out_channels = layer_depth * 4
+        weights = tf.Variable(tf.truncated_normal([3, 3, in_channels, out_channels], stddev=0.05))
+        bias = tf.Variable(tf.zeros(out_channels))
+        conv_layer = tf.nn.conv2d(prev_layer, weights, strides=[1, strides, strides, 1], padding='SAME')
+        conv_layer = tf.nn.bias_add(conv_layer, bias)
+        ...
+
+At each call these statements make what ``tf.layers.conv2d(prev_layer, out_channels, (3, 3), (strides,
+strides), "same", kernel_initializer=tf.truncated_normal_initializer(stddev=0.05),
+bias_initializer=tf.zeros_initializer())`` makes: a float32 ``[3, 3, in, out]`` kernel then an ``[out]``
+bias, both trainable, drawn from the same distributions, and the same ``Conv2D`` and ``BiasAdd`` ops
+(``tf.layers`` runs them; NHWC). ``planning.variable_layers`` writes them so before the rules, which then
+migrate the function as they migrate such ``tf.layers`` calls (a builder called in a loop becomes a list
+of Keras layer objects). The dense form is alike: ``W = tf.Variable(INIT([in, out]))``, ``b =
+tf.Variable(INIT([out]))``, ``y = tf.matmul(x, W) + b`` (or ``tf.nn.bias_add``) is ``tf.layers.dense(x,
+out, ...)``.
+
+A group is read (``VariableLayer``) when, in the body of a module-level function, with nothing between
+them:
+
+- ``K = tf.Variable(INIT)``, ``K`` a name, one positional argument, no keyword: ``INIT`` is
+  ``tf.truncated_normal(SHAPE, stddev=S)`` or ``tf.random_normal(SHAPE, stddev=S)`` (``mean=`` too; no
+  seed, dtype or name), ``SHAPE`` a list or tuple of 4 (convolution) or 2 (dense) items;
+- ``B = tf.Variable(BINIT)`` alike: ``tf.zeros(SHAPE)``, ``tf.ones(SHAPE)`` or ``tf.constant(V,
+  shape=SHAPE)`` (V a number), ``SHAPE`` ``N``, ``[N]`` or ``(N,)`` with ``N`` written as the kernel's
+  last item;
+- ``C = tf.nn.conv2d(X, K, strides=[1, a, b, 1], padding="SAME")`` (``"VALID"``; the filter and strides
+  given by position or keyword, no ``data_format``, ``dilations``, ``use_cudnn_on_gpu`` nor ``name``),
+  or ``C = tf.matmul(X, K)``;
+- ``D = tf.nn.bias_add(C, B)`` or ``D = C + B``, or ``D = tf.matmul(X, K) + B`` in one statement;
+
+and ``K`` and ``B`` are bound once in the function and read nowhere else (not returned, regularized,
+fetched or saved by name). The kernel's input size is not compared with the input's: TF1 built the
+graph only when they matched. A local bound only to a shape read (``in_channels =
+prev_layer.get_shape().as_list()[3]``) and read only by the kernel's shape goes with it.
+
+Not read, so left as the rules leave ``tf.Variable`` in functions: a module that may reuse variables
+(``reuse`` written anywhere: ``tf.layers`` would share a kernel under a reusing scope, ``tf.Variable``
+never does), a module with a string holding ``Variable`` (a program selecting variables by their TF1
+names, ``Variable_3``, would select others), other initial values, orders or shapes.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.syntax import keyword, name_references, single_target
+
+VARIABLE = "tensorflow.Variable"
+KERNEL_INITS = {
+    "tensorflow.truncated_normal": "truncated_normal_initializer",
+    "tensorflow.random.truncated_normal": "truncated_normal_initializer",
+    "tensorflow.random_normal": "random_normal_initializer",
+    "tensorflow.random.normal": "random_normal_initializer",
+}
+"""Initial-value ops of a kernel -> the ``tf`` initializer drawing from the same distribution."""
+BIAS_INITS = {
+    "tensorflow.zeros": "zeros_initializer",
+    "tensorflow.ones": "ones_initializer",
+    "tensorflow.constant": "constant_initializer",
+}
+CONV2D = "tensorflow.nn.conv2d"
+MATMUL = ("tensorflow.matmul", "tensorflow.linalg.matmul")
+BIAS_ADD = "tensorflow.nn.bias_add"
+
+
+@dataclass(frozen=True)
+class Convolution:
+    """``kernel_size=(height, width)``, ``strides=(rows, columns)``, ``padding`` of a convolution."""
+
+    height: cst.BaseExpression
+    width: cst.BaseExpression
+    rows: cst.BaseExpression
+    columns: cst.BaseExpression
+    padding: str
+
+
+@dataclass
+class VariableLayer:
+    """One group of a function body, and what it is written as."""
+
+    statements: list[cst.BaseStatement]  # the group, in order (written as one statement)
+    target: str  # ``D``
+    inputs: cst.BaseExpression  # ``X``
+    units: cst.BaseExpression  # the kernel's last item
+    kernel_init: tuple[str, list[cst.Arg]]  # initializer name, its keyword arguments
+    bias_init: tuple[str, list[cst.Arg]] | None
+    conv: Convolution | None = None
+    dead: list[cst.BaseStatement] = field(default_factory=list)  # shape-read locals that go
+
+
+@dataclass
+class VariableLayers:
+    found: list[VariableLayer] = field(default_factory=list)
+    refusals: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+
+
+def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
+    """Every group of the module's functions (see the module docstring)."""
+    found = VariableLayers()
+    code = module.code
+    for definition in module.body:
+        if not isinstance(definition, cst.FunctionDef):
+            continue
+        body = definition.body
+        if not isinstance(body, cst.IndentedBlock):
+            continue
+        statements = list(body.body)
+        index = 0
+        while index < len(statements):
+            group = _group(statements, index, aliases)
+            if group is None:
+                index += 1
+                continue
+            count, layer = group
+            reason = _refusal(definition, layer, code)
+            if reason is not None:
+                found.refusals.append((layer.statements[0], reason))
+            else:
+                layer.dead = _dead_shape_reads(statements[:index], layer, definition)
+                found.found.append(layer)
+            index += count
+    return found
+
+
+def _call_of(node: cst.BaseExpression | None, aliases: AliasTable, *names: str) -> cst.Call | None:
+    if isinstance(node, cst.Call) and aliases.qualify(node.func) in names:
+        return node
+    return None
+
+
+def _assignment(statement: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    target = single_target(small)
+    if target is None or not isinstance(small, cst.Assign):
+        return None
+    return target, small.value
+
+
+def _variable(statement: cst.BaseStatement, aliases: AliasTable) -> tuple[str, cst.Call] | None:
+    """``K = tf.Variable(INIT)`` -> (K, INIT)."""
+    assigned = _assignment(statement)
+    if assigned is None:
+        return None
+    call = _call_of(assigned[1], aliases, VARIABLE)
+    if call is None or len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
+        return None
+    value = call.args[0].value
+    return (assigned[0], value) if isinstance(value, cst.Call) else None
+
+
+def _items(shape: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    if isinstance(shape, (cst.List, cst.Tuple)) and all(
+        isinstance(e, cst.Element) for e in shape.elements
+    ):
+        return [e.value for e in shape.elements]
+    return None
+
+
+def _kernel_init(
+    call: cst.Call, aliases: AliasTable
+) -> tuple[str, list[cst.BaseExpression], list[cst.Arg]] | None:
+    maker = aliases.qualify(call.func)
+    if maker not in KERNEL_INITS:
+        return None
+    args = list(call.args)
+    shape = args[0].value if args and not args[0].keyword and not args[0].star else None
+    if shape is None:
+        shape_arg = keyword(call, "shape")
+        shape = shape_arg.value if shape_arg is not None else None
+    items = _items(shape) if shape is not None else None
+    rest = [a for a in args if a.value is not shape]
+    if items is None or any(
+        a.star or a.keyword is None or a.keyword.value not in ("mean", "stddev") for a in rest
+    ):
+        return None
+    kept = [cst.Arg(a.value, keyword=a.keyword) for a in rest]
+    return KERNEL_INITS[maker], items, kept
+
+
+def _bias_init(
+    call: cst.Call, aliases: AliasTable, units: cst.BaseExpression
+) -> tuple[str, list[cst.Arg]] | None:
+    maker = aliases.qualify(call.func)
+    if maker not in BIAS_INITS:
+        return None
+    args = list(call.args)
+    if BIAS_INITS[maker] == "constant_initializer":
+        shape = keyword(call, "shape")
+        if (
+            len(args) != 2
+            or args[0].keyword is not None
+            or not isinstance(args[0].value, (cst.Integer, cst.Float, cst.UnaryOperation))
+            or shape is None
+        ):
+            return None
+        size, kept = shape.value, [cst.Arg(args[0].value)]
+    else:
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            return None
+        size, kept = args[0].value, []
+    items = _items(size)
+    if items is not None:
+        if len(items) != 1:
+            return None
+        size = items[0]
+    if cst.Module([]).code_for_node(size) != cst.Module([]).code_for_node(units):
+        return None
+    return BIAS_INITS[maker], kept
+
+
+def _group(
+    statements: list[cst.BaseStatement], index: int, aliases: AliasTable
+) -> tuple[int, VariableLayer] | None:
+    kernel = _variable(statements[index], aliases)
+    if kernel is None:
+        return None
+    kernel_name, kernel_value = kernel
+    init = _kernel_init(kernel_value, aliases)
+    if init is None:
+        return None
+    maker, items, init_args = init
+    units = items[-1]
+    used = [statements[index]]
+    position = index + 1
+    bias_name = None
+    bias_init = None
+    if position < len(statements):
+        bias = _variable(statements[position], aliases)
+        if bias is not None:
+            bias_init = _bias_init(bias[1], aliases, units)
+            if bias_init is None:
+                return None
+            bias_name = bias[0]
+            used.append(statements[position])
+            position += 1
+    if position >= len(statements) or bias_name is None:
+        return None
+    product = _assignment(statements[position])
+    if product is None:
+        return None
+    target, value = product
+    inputs: cst.BaseExpression
+    conv = None
+    if len(items) == 4:
+        call = _call_of(value, aliases, CONV2D)
+        read = _conv(call, kernel_name) if call is not None else None
+        if read is None:
+            return None
+        inputs, rows, columns, padding = read
+        conv = Convolution(items[0], items[1], rows, columns, padding)
+    elif len(items) == 2:
+        added = _matmul_plus(value, aliases, kernel_name, bias_name)
+        if added is not None:
+            layer = VariableLayer(
+                statements=[*used, statements[position]],
+                target=target,
+                inputs=added,
+                units=units,
+                kernel_init=(maker, init_args),
+                bias_init=bias_init,
+            )
+            return position + 1 - index, layer
+        call = _call_of(value, aliases, *MATMUL)
+        if call is None or len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
+            return None
+        if not (
+            isinstance(call.args[1].value, cst.Name) and call.args[1].value.value == kernel_name
+        ):
+            return None
+        inputs = call.args[0].value
+    else:
+        return None
+    used.append(statements[position])
+    position += 1
+    if position >= len(statements):
+        return None
+    added_bias = _assignment(statements[position])
+    if added_bias is None or not _adds_bias(added_bias[1], aliases, target, bias_name):
+        return None
+    used.append(statements[position])
+    layer = VariableLayer(
+        statements=used,
+        target=added_bias[0],
+        inputs=inputs,
+        units=units,
+        kernel_init=(maker, init_args),
+        bias_init=bias_init,
+        conv=conv,
+    )
+    return position + 1 - index, layer
+
+
+def _is_name(node: cst.BaseExpression, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _conv(
+    call: cst.Call, kernel: str
+) -> tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression, str] | None:
+    """(input, stride a, stride b, padding) of ``tf.nn.conv2d(X, K, strides=[1, a, b, 1],
+    padding=P)``."""
+    names = ["input", "filter", "strides", "padding"]
+    given: dict[str, cst.BaseExpression] = {}
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if index >= len(names):
+                return None
+            given[names[index]] = arg.value
+        else:
+            key = "filter" if arg.keyword.value == "filters" else arg.keyword.value
+            if key not in names or key in given:
+                return None
+            given[key] = arg.value
+    if set(given) != set(names) or not _is_name(given["filter"], kernel):
+        return None
+    strides = _items(given["strides"])
+    padding = given["padding"]
+    if (
+        strides is None
+        or len(strides) != 4
+        or not all(isinstance(s, cst.Integer) and s.value == "1" for s in (strides[0], strides[3]))
+        or not isinstance(padding, cst.SimpleString)
+        or padding.evaluated_value.upper() not in ("SAME", "VALID")
+    ):
+        return None
+    return given["input"], strides[1], strides[2], str(padding.evaluated_value).lower()
+
+
+def _matmul_plus(
+    value: cst.BaseExpression, aliases: AliasTable, kernel: str, bias: str
+) -> cst.BaseExpression | None:
+    """The input X of ``tf.matmul(X, K) + B``, else None."""
+    if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)):
+        return None
+    call = _call_of(value.left, aliases, *MATMUL)
+    if call is None or not _is_name(value.right, bias):
+        return None
+    if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
+        return None
+    return call.args[0].value if _is_name(call.args[1].value, kernel) else None
+
+
+def _adds_bias(value: cst.BaseExpression, aliases: AliasTable, product: str, bias: str) -> bool:
+    call = _call_of(value, aliases, BIAS_ADD)
+    if call is not None:
+        return (
+            len(call.args) == 2
+            and not any(a.keyword or a.star for a in call.args)
+            and _is_name(call.args[0].value, product)
+            and _is_name(call.args[1].value, bias)
+        )
+    return (
+        isinstance(value, cst.BinaryOperation)
+        and isinstance(value.operator, cst.Add)
+        and _is_name(value.left, product)
+        and _is_name(value.right, bias)
+    )
+
+
+def _variables_of(layer: VariableLayer) -> list[str]:
+    names = []
+    for statement in layer.statements[:2]:
+        assigned = _assignment(statement)
+        if assigned is not None:
+            names.append(assigned[0])
+    return names
+
+
+def _refusal(definition: cst.FunctionDef, layer: VariableLayer, code: str) -> str | None:
+    name = definition.name.value
+    if "reuse" in code:
+        return (
+            f"`tf.Variable` kernel and bias in `{name}`, a layer `tf.layers` would make: not written "
+            "so in a module that may reuse variables (`reuse` is written in it): `tf.layers` shares a "
+            "kernel under a reusing scope, `tf.Variable` never does"
+        )
+    if "Variable" in "".join(_strings(code)):
+        return (
+            f"`tf.Variable` kernel and bias in `{name}`, a layer `tf.layers` would make: not written "
+            "so in a module with a string holding `Variable` (it may select variables by their TF1 "
+            "names, which the layer's are not)"
+        )
+    for variable in _variables_of(layer):
+        uses = [n for n in name_references(definition.body) if n.value == variable]
+        if len(uses) != 2:  # its binding and its one read
+            return (
+                f"`{variable}` in `{name}` is bound or read elsewhere in the function: as a layer's "
+                "kernel or bias it would be read only by the layer; not written as a `tf.layers` "
+                "call"
+            )
+    return None
+
+
+def _strings(code: str) -> list[str]:
+    try:
+        return [
+            token.string
+            for token in tokenize.generate_tokens(io.StringIO(code).readline)
+            if token.type == tokenize.STRING
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return [code]
+
+
+def _dead_shape_reads(
+    before: list[cst.BaseStatement], layer: VariableLayer, definition: cst.FunctionDef
+) -> list[cst.BaseStatement]:
+    """The statements of ``before`` binding a local to a shape read that only the kernel reads."""
+    kernel = layer.statements[0]
+    dead = []
+    for statement in before:
+        assigned = _assignment(statement)
+        if assigned is None or not _shape_read(assigned[1]):
+            continue
+        target = assigned[0]
+        uses = [n for n in name_references(definition.body) if n.value == target]
+        in_kernel = [n for n in name_references(kernel) if n.value == target]
+        if in_kernel and len(uses) == len(in_kernel) + 1:  # its binding, then kernel reads only
+            dead.append(statement)
+    return dead
+
+
+def _shape_read(node: cst.BaseExpression) -> bool:
+    """``x.get_shape().as_list()[3]``, ``x.get_shape()[-1]``, ``x.shape[3]``, ``int(...)`` of those."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "int":
+        return len(node.args) == 1 and _shape_read(node.args[0].value)
+    if not isinstance(node, cst.Subscript):
+        return False
+    value = node.value
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "as_list"
+        and not value.args
+    ):
+        value = value.func.value
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        return (
+            value.func.attr.value == "get_shape"
+            and not value.args
+            and isinstance(value.func.value, cst.Name)
+        )
+    return (
+        isinstance(value, cst.Attribute)
+        and value.attr.value == "shape"
+        and isinstance(value.value, cst.Name)
+    )
