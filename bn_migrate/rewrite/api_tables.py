@@ -1940,3 +1940,30 @@ GRADIENT_TAPE = "tensorflow.GradientTape"
 
 RUN_ONCE_METHODS = frozenset({"__init__", "build"})
 """Methods Keras (or Python) runs once per object: layers made there are made once."""
+
+VARIABLE_LAYER_KERNEL_INITS = {
+    "tensorflow.truncated_normal": "truncated_normal_initializer",
+    "tensorflow.random.truncated_normal": "truncated_normal_initializer",
+    "tensorflow.random_normal": "random_normal_initializer",
+    "tensorflow.random.normal": "random_normal_initializer",
+}
+"""The initial value of a ``tf.Variable`` kernel -> the ``tf`` initializer drawing from the same
+distribution (``analysis.variable_layers``: ``mean=`` and ``stddev=`` carried over)."""
+VARIABLE_LAYER_BIAS_INITS = {
+    "tensorflow.zeros": "zeros_initializer",
+    "tensorflow.ones": "ones_initializer",
+    "tensorflow.constant": "constant_initializer",
+}
+"""The initial value of a ``tf.Variable`` bias -> the ``tf`` initializer making the same values."""
+VARIABLE_LAYER_NAMES = ("Variable", "conv2d", "dense", "kernel", "bias")
+"""Words a string selecting variables by name may hold where a kernel and bias made with
+``tf.Variable`` (``Variable``, ``Variable_1``) are written as a ``tf.layers`` call (``conv2d/kernel``,
+``dense/bias``): a string holding one is a reason not to (``analysis.variable_layers``)."""
+VARIABLE_LAYER_OPS = {
+    "conv2d": "tensorflow.nn.conv2d",
+    "matmul": "tensorflow.matmul",
+    "linalg.matmul": "tensorflow.linalg.matmul",
+    "bias_add": "tensorflow.nn.bias_add",
+}
+"""The ops a kernel and a bias made with ``tf.Variable`` go through in a layer that
+``analysis.variable_layers`` writes as a ``tf.layers`` call."""

@@ -147,6 +147,18 @@ GATED_NAMES: dict[str, frozenset[str]] = {
     # training function's call or body (the function making the module's sessions); its sessions'
     # graph= keywords
     "tensorflow.Graph": _SESSIONS,
+    # analysis.variable_layers, read only in a file making a tf.Variable (its other names, such as
+    # tensorflow.nn.conv2d, are read by rules too)
+    **{
+        name: frozenset({api.TF_VARIABLE})
+        for name in (
+            "tensorflow.random.truncated_normal",
+            "tensorflow.random.normal",
+            "tensorflow.zeros",
+            "tensorflow.ones",
+            "tensorflow.linalg.matmul",
+        )
+    },
     # planning.estimator: a placeholder's dtype from the array an Estimator's numpy_input_fn feeds
     **{name: frozenset({api.ESTIMATOR}) for name in api.NUMPY_DTYPES},
 }

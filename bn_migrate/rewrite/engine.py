@@ -98,6 +98,10 @@ def rewrite_source(
         result = several_programs.migrate_programs(
             programs, source, lambda code: _program_of_module(code, options, path)
         )
+        if result.status is Status.SKIPPED:  # read as one module, as before, it may still migrate
+            whole = _rewrite_source(source, unchanged, options, blockers, path)
+            if whole.status is Status.CHANGED:
+                result = whole
     else:
         result = _rewrite_source(source, unchanged, options, blockers, path)
         if isinstance(programs, program_segments.Refusal) and result.status is Status.SKIPPED:

@@ -144,6 +144,26 @@ def test_the_program_migrates_and_sites_are_at_the_file_lines() -> None:
             "a string holding `Variable`",
             id="name-selecting-string",
         ),
+        pytest.param(
+            "loss = tf.reduce_mean(",
+            "convs = [v for v in tf.trainable_variables() if 'conv2d' in v.name]\nloss = tf.reduce_mean(",
+            "a string holding `conv2d`",
+            id="new-name-selected",
+        ),
+        pytest.param(
+            "def conv_layer(",
+            "def scoped(x):\n    with tf.name_scope('s'):\n        return x\n\n\ndef conv_layer(",
+            "name scopes",
+            id="name-scopes",
+        ),
+        pytest.param(
+            "    conv = tf.nn.conv2d(prev_layer, weights, strides=[1, strides, strides, 1], padding='SAME')\n"
+            "    conv = tf.nn.bias_add(conv, bias)\n",
+            "    pre = tf.nn.conv2d(prev_layer, weights, strides=[1, strides, strides, 1], padding='SAME')\n"
+            "    conv = tf.nn.bias_add(pre, bias)\n    tf.summary.histogram('pre', pre)\n",
+            "`pre` in `conv_layer` is bound or read elsewhere",
+            id="product-read-later",
+        ),
     ],
 )
 def test_kernels_a_layer_could_not_hold_are_left_with_the_reason(before, after, why) -> None:
@@ -168,6 +188,7 @@ def test_kernels_a_layer_could_not_hold_are_left_with_the_reason(before, after, 
     ],
 )
 def test_other_shapes_are_not_written_out(before: str, after: str) -> None:
+    """(Left then as BN014 leaves any ``tf.Variable`` in a function.)"""
     source = "import tensorflow as tf\n\n\n" + CONV.replace(before, after)
     assert _written(source) == source
 
@@ -182,3 +203,15 @@ def test_a_changed_bias_initializer_is_caught(tmp_path: Path) -> None:
     assert_planted_mistake_caught(
         tmp_path, SOURCE, "Constant(value=0.1)", "Constant(value=0.2)", "variable_layers"
     )
+
+
+def test_a_printed_string_holding_a_layer_word_selects_nothing() -> None:
+    source = SOURCE.replace(
+        'print("step %d loss %.6f"', 'print("bias and kernel step %d loss %.6f"'
+    )
+    assert rewrite_source(source).status is Status.CHANGED
+
+
+def test_the_compat_v1_spelling_is_written_with_its_own_name() -> None:
+    written = _written("import tensorflow.compat.v1 as tf1\n\n\n" + CONV.replace("tf.", "tf1."))
+    assert "    conv = tf1.layers.conv2d(prev_layer, out_channels, (3, 3)," in written

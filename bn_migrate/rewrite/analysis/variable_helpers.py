@@ -42,9 +42,9 @@ from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     is_docstring,
     is_literal,
+    lone_assignment,
     name_references,
     read_names,
-    single_target,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 
@@ -186,16 +186,8 @@ def _helper(
 def _local_value(
     statements: list[cst.BaseStatement],
 ) -> tuple[str, cst.BaseExpression] | None:
-    if len(statements) != 1:
-        return None
-    line = statements[0]
-    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
-        return None
-    small = line.body[0]
-    target = single_target(small)
-    if target is None or not isinstance(small, cst.Assign):
-        return None
-    return target, small.value
+    lone = lone_assignment(statements[0]) if len(statements) == 1 else None
+    return (lone.name, lone.value) if lone is not None else None
 
 
 def _tensorflow(aliases: AliasTable, name: str) -> bool:

@@ -41,39 +41,34 @@ fetched or saved by name). The kernel's input size is not compared with the inpu
 graph only when they matched. A local bound only to a shape read (``in_channels =
 prev_layer.get_shape().as_list()[3]``) and read only by the kernel's shape goes with it.
 
-Not read, so left as the rules leave ``tf.Variable`` in functions: a module that may reuse variables
-(``reuse`` written anywhere: ``tf.layers`` would share a kernel under a reusing scope, ``tf.Variable``
-never does), a module with a string holding ``Variable`` (a program selecting variables by their TF1
-names, ``Variable_3``, would select others), other initial values, orders or shapes.
+Not read, so left as the rules leave ``tf.Variable`` in functions (with the reason, for the first two):
+a module that may reuse variables (``reuse`` written anywhere: ``tf.layers`` would share a kernel under
+a reusing scope, ``tf.Variable`` never does) or has name scopes (TF1 names a ``tf.Variable`` after
+them, the variables of ``tf.layers`` after the variable scope only), a module with a string holding a
+word of ``api.VARIABLE_LAYER_NAMES`` that may select variables by name (``analysis.string_uses``: not
+only printed or written to a file; a program selecting ``Variable_3`` or ``conv2d/kernel`` would select
+others), a kernel, bias or product (named apart from the result) read elsewhere; other initial values,
+orders or shapes.
 """
 
 from __future__ import annotations
 
-import io
-import tokenize
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import keyword, name_references, single_target
+from bn_migrate.rewrite.analysis.string_uses import StringUses
+from bn_migrate.rewrite.analysis.syntax import keyword, lone_assignment, name_references
+from bn_migrate.rewrite.analysis.walks import walk
 
-VARIABLE = "tensorflow.Variable"
-KERNEL_INITS = {
-    "tensorflow.truncated_normal": "truncated_normal_initializer",
-    "tensorflow.random.truncated_normal": "truncated_normal_initializer",
-    "tensorflow.random_normal": "random_normal_initializer",
-    "tensorflow.random.normal": "random_normal_initializer",
-}
-"""Initial-value ops of a kernel -> the ``tf`` initializer drawing from the same distribution."""
-BIAS_INITS = {
-    "tensorflow.zeros": "zeros_initializer",
-    "tensorflow.ones": "ones_initializer",
-    "tensorflow.constant": "constant_initializer",
-}
-CONV2D = "tensorflow.nn.conv2d"
-MATMUL = ("tensorflow.matmul", "tensorflow.linalg.matmul")
-BIAS_ADD = "tensorflow.nn.bias_add"
+VARIABLE = api.TF_VARIABLE
+KERNEL_INITS = api.VARIABLE_LAYER_KERNEL_INITS
+BIAS_INITS = api.VARIABLE_LAYER_BIAS_INITS
+CONV2D = api.VARIABLE_LAYER_OPS["conv2d"]
+MATMUL = (api.VARIABLE_LAYER_OPS["matmul"], api.VARIABLE_LAYER_OPS["linalg.matmul"])
+BIAS_ADD = api.VARIABLE_LAYER_OPS["bias_add"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +94,7 @@ class VariableLayer:
     bias_init: tuple[str, list[cst.Arg]] | None
     conv: Convolution | None = None
     dead: list[cst.BaseStatement] = field(default_factory=list)  # shape-read locals that go
+    variables: list[str] = field(default_factory=list)  # K, B and a product named apart from D
 
 
 @dataclass
@@ -110,7 +106,8 @@ class VariableLayers:
 def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
     """Every group of the module's functions (see the module docstring)."""
     found = VariableLayers()
-    code = module.code
+    module_reason: str | None = None
+    module_read = False
     for definition in module.body:
         if not isinstance(definition, cst.FunctionDef):
             continue
@@ -125,7 +122,9 @@ def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
                 index += 1
                 continue
             count, layer = group
-            reason = _refusal(definition, layer, code)
+            if not module_read:
+                module_reason, module_read = _module_refusal(module, aliases), True
+            reason = _refusal(definition, layer, module_reason)
             if reason is not None:
                 found.refusals.append((layer.statements[0], reason))
             else:
@@ -142,13 +141,9 @@ def _call_of(node: cst.BaseExpression | None, aliases: AliasTable, *names: str) 
 
 
 def _assignment(statement: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    small = statement.body[0]
-    target = single_target(small)
-    if target is None or not isinstance(small, cst.Assign):
-        return None
-    return target, small.value
+    """(NAME, value) of a line that is only ``NAME = value``."""
+    lone = lone_assignment(statement)
+    return (lone.name, lone.value) if lone is not None else None
 
 
 def _variable(statement: cst.BaseStatement, aliases: AliasTable) -> tuple[str, cst.Call] | None:
@@ -267,6 +262,7 @@ def _group(
         added = _matmul_plus(value, aliases, kernel_name, bias_name)
         if added is not None:
             layer = VariableLayer(
+                variables=[kernel_name, bias_name],
                 statements=[*used, statements[position]],
                 target=target,
                 inputs=added,
@@ -293,7 +289,9 @@ def _group(
     if added_bias is None or not _adds_bias(added_bias[1], aliases, target, bias_name):
         return None
     used.append(statements[position])
+    product_apart = [target] if target != added_bias[0] else []
     layer = VariableLayer(
+        variables=[kernel_name, bias_name, *product_apart],
         statements=used,
         target=added_bias[0],
         inputs=inputs,
@@ -374,30 +372,56 @@ def _adds_bias(value: cst.BaseExpression, aliases: AliasTable, product: str, bia
     )
 
 
-def _variables_of(layer: VariableLayer) -> list[str]:
-    names = []
-    for statement in layer.statements[:2]:
-        assigned = _assignment(statement)
-        if assigned is not None:
-            names.append(assigned[0])
-    return names
-
-
-def _refusal(definition: cst.FunctionDef, layer: VariableLayer, code: str) -> str | None:
-    name = definition.name.value
+def _module_refusal(module: cst.Module, aliases: AliasTable) -> str | None:
+    """Why no group of ``module`` is written as a layer, whatever its shape: the module may reuse
+    variables, name them by a name scope (``tf.Variable`` takes it, ``tf.layers``' variables do not),
+    or hold a string that may select variables by a name that changes (``api.VARIABLE_LAYER_NAMES``:
+    ``Variable_3`` in TF1, ``conv2d/kernel`` for the layer)."""
+    code = module.code
     if "reuse" in code:
         return (
-            f"`tf.Variable` kernel and bias in `{name}`, a layer `tf.layers` would make: not written "
-            "so in a module that may reuse variables (`reuse` is written in it): `tf.layers` shares a "
+            "a module that may reuse variables (`reuse` is written in it): `tf.layers` shares a "
             "kernel under a reusing scope, `tf.Variable` never does"
         )
-    if "Variable" in "".join(_strings(code)):
+    if "name_scope" in code:
         return (
-            f"`tf.Variable` kernel and bias in `{name}`, a layer `tf.layers` would make: not written "
-            "so in a module with a string holding `Variable` (it may select variables by their TF1 "
-            "names, which the layer's are not)"
+            "a module with name scopes: TF1 names a `tf.Variable` after the name scope, the "
+            "variables of `tf.layers` after the variable scope only"
         )
-    for variable in _variables_of(layer):
+    uses: StringUses | None = None
+    strings: list[cst.SimpleString] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_Expr(self, node: cst.Expr) -> bool:
+            return not isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            strings.append(node)
+
+    walk(module, Strings())
+    for string in strings:
+        text = string.evaluated_value
+        word = next((w for w in api.VARIABLE_LAYER_NAMES if w in str(text)), None)
+        if word is None:
+            continue
+        uses = uses or StringUses(module, aliases)
+        if not uses.only_written_out(string):
+            return (
+                f"a module with a string holding `{word}` that may select variables by name: TF1 "
+                "named these `Variable`, `Variable_1`..., the layer names them `kernel` and `bias` "
+                "under its own name"
+            )
+    return None
+
+
+def _refusal(
+    definition: cst.FunctionDef, layer: VariableLayer, module_reason: str | None
+) -> str | None:
+    name = definition.name.value
+    what = f"`tf.Variable` kernel and bias in `{name}`, a layer `tf.layers` would make"
+    if module_reason is not None:
+        return f"{what}: not written so in {module_reason}"
+    for variable in layer.variables:
         uses = [n for n in name_references(definition.body) if n.value == variable]
         if len(uses) != 2:  # its binding and its one read
             return (
@@ -406,17 +430,6 @@ def _refusal(definition: cst.FunctionDef, layer: VariableLayer, code: str) -> st
                 "call"
             )
     return None
-
-
-def _strings(code: str) -> list[str]:
-    try:
-        return [
-            token.string
-            for token in tokenize.generate_tokens(io.StringIO(code).readline)
-            if token.type == tokenize.STRING
-        ]
-    except (tokenize.TokenError, SyntaxError):
-        return [code]
 
 
 def _dead_shape_reads(

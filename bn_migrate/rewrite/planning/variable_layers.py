@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import variable_layers
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
@@ -25,7 +26,6 @@ from bn_migrate.rewrite.planning.layer_calls import kwarg
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 RULE = "BN014"
-TENSORFLOW = ("tensorflow", "tensorflow.compat.v1")
 
 
 @dataclass
@@ -79,7 +79,12 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     (its node gives the reason), in a library module (another module may call its functions under a
     reusing variable scope) or in a module with no name bound to TensorFlow itself."""
     tf = next(
-        (local for local, qualified in aliases.bindings.items() if qualified in TENSORFLOW), None
+        (
+            local
+            for local, qualified in aliases.bindings.items()
+            if api.canonical_name(qualified) == api.TF
+        ),
+        None,
     )
     if library or tf is None or tf in aliases.bound_elsewhere:
         return Expanded(module, variable_layers.VariableLayers())
