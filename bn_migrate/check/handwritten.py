@@ -5,7 +5,9 @@ and variance, and an exponential moving average of each is kept either by
 ``tf.train.ExponentialMovingAverage.apply([mean, variance])`` (shadow variables named
 ``.../moments/Squeeze/ExponentialMovingAverage``, the StackOverflow 33950177 recipe) or by
 ``moving_averages.assign_moving_average(moving_mean, mean, decay)`` into variables of the program's own
-(a ResNet's ``resnet_update_ops``). Both go through ``assign_moving_average``, which is wrapped here: when
+(a ResNet's ``resnet_update_ops``), or written out, ``tf.assign(v, v * d + mean * (1 - d))`` under
+``tf.cond`` (the Udacity batch-norm lesson's solution; ``assign`` is wrapped too, see
+``on_assign_by_hand``). The first two go through ``assign_moving_average``, which is wrapped here: when
 the averaged value is a batch moment, its target is a moving statistic of the layer whose scope holds the
 ``moments`` ops. A target not already named ``.../moving_mean`` / ``.../moving_variance`` is recorded under
 that name (``bn/moving_mean``), so that pairing, comparison and diagnoses treat it as any BN statistic; the
@@ -110,6 +112,22 @@ def moments_feeding(tensor: Any, limit: int = 32) -> Any | None:
     return None
 
 
+def _read_through_cond(tensor: Any) -> Any | None:
+    """The variable op a tensor reads, also from inside a ``tf.cond`` branch (through its ``Switch``)."""
+    source = tensor.op
+    while source.type in (*_READ_OPS, "Switch", "RefSwitch", "RefIdentity") and source.inputs:
+        source = source.inputs[0].op
+    return source if source.type in _VARIABLE_OPS else None
+
+
+def _factors(tensor: Any) -> tuple[Any, Any] | None:
+    """The two operands of a ``Mul``, or None."""
+    op = getattr(tensor, "op", None)
+    if op is None or op.type != "Mul" or len(op.inputs) != 2:
+        return None
+    return op.inputs[0], op.inputs[1]
+
+
 def layer_scope(mean_op: Any) -> str:
     """The scope holding a ``moments`` computation: ``bn/moments/mean`` -> ``bn``."""
     parts = mean_op.name.split("/")
@@ -208,6 +226,64 @@ class HandwrittenStats:
 
         ema_cls.__init__, ema_cls.apply = init, apply
         self._hook_batch_normalization()
+        self._hook_assign()
+
+    def _hook_assign(self) -> None:
+        """``tf.assign(v, v * d + moment * (1 - d))``, an average written by hand (the Udacity
+        batch-norm lesson's solution, the r2rt recipe): *v* is a moving statistic with decay *d*, not
+        zero-debiased."""
+        from tensorflow.python.ops import state_ops
+
+        stats = self
+        orig = state_ops.assign
+
+        @functools.wraps(orig)
+        def assign(ref: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+            recorded = False
+            with contextlib.suppress(Exception):
+                recorded = stats.on_assign_by_hand(ref, value)
+            update = orig(ref, value, *args, **kwargs)
+            op = getattr(update, "op", update)
+            if recorded and getattr(op, "_control_flow_context", None) is None:
+                op.graph.add_to_collection(UPDATES_COLLECTION, update)
+            return update
+
+        for module in (state_ops, self.tf, self.tf.compat.v1):
+            if getattr(module, "assign", None) is orig:
+                module.assign = assign
+
+    def on_assign_by_hand(self, variable: Any, value: Any) -> bool:
+        """Record *variable* when *value* is ``variable * d + moment * (1 - d)`` (either order of the
+        terms and factors); whether it was."""
+        op = getattr(value, "op", None)
+        if op is None or op.type not in ("Add", "AddV2") or len(op.inputs) != 2:
+            return False
+        target = getattr(variable, "op", None)
+        kept = moved = None
+        for term in op.inputs:
+            factors = _factors(term)
+            if factors is None:
+                return False
+            (left, right) = factors
+            for one, other in ((left, right), (right, left)):
+                if target is not None and _read_through_cond(one) is target:
+                    kept = other
+                elif batch_moment(one) is not None:
+                    moved = (one, other)
+        if kept is None or moved is None:
+            return False
+        decay = self.tf.get_static_value(kept)
+        rest = self.tf.get_static_value(moved[1])
+        if decay is None or rest is None or abs(float(rest) - (1.0 - float(decay))) > 1e-6:
+            return False
+        how = _Average(
+            source="tf.assign",
+            decay=float(decay),
+            zero_debias=False,
+            num_updates=False,
+            library=_inside_bn_library(),
+        )
+        return self._record(variable, moved[0], how)
 
     def _hook_batch_normalization(self) -> None:
         """``tf.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon)``: the epsilon,

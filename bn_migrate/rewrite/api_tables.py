@@ -1967,3 +1967,24 @@ VARIABLE_LAYER_OPS = {
 }
 """The ops a kernel and a bias made with ``tf.Variable`` go through in a layer that
 ``analysis.variable_layers`` writes as a ``tf.layers`` call."""
+ASSIGNED_BATCH_NORM_OPS = {
+    "moments": "tensorflow.nn.moments",
+    "assign": "tensorflow.assign",
+    "control": "tensorflow.control_dependencies",
+    "normalize": "tensorflow.nn.batch_normalization",
+    "cond": "tensorflow.cond",
+    "ones": "tensorflow.ones",
+    "zeros": "tensorflow.zeros",
+}
+"""What batch norm written by hand with ``tf.assign`` under ``tf.cond`` is made of
+(``analysis.assigned_batch_norm``)."""
+ASSIGNED_BATCH_NORM_NAMES = (
+    "Variable",
+    "BatchNorm",
+    "beta",
+    "gamma",
+    "moving_mean",
+    "moving_variance",
+)
+"""Words a string selecting variables by name may hold where such batch norm (``Variable_7``...) is
+written as contrib's ``batch_norm`` (``BatchNorm/gamma``...): a string holding one is a reason not to."""

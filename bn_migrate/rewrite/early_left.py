@@ -157,6 +157,7 @@ GATED_NAMES: dict[str, frozenset[str]] = {
             "tensorflow.zeros",
             "tensorflow.ones",
             "tensorflow.linalg.matmul",
+            "tensorflow.assign",  # analysis.assigned_batch_norm
         )
     },
     # planning.estimator: a placeholder's dtype from the array an Estimator's numpy_input_fn feeds

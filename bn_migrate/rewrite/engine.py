@@ -26,6 +26,7 @@ from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis import bn_wrappers, model_classes, per_call, trees, walks
 from bn_migrate.rewrite.analysis import several_programs as program_segments
+from bn_migrate.rewrite.analysis.assigned_batch_norm import AssignedBatchNorms
 from bn_migrate.rewrite.analysis.builders import variable_scope
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
@@ -44,6 +45,7 @@ from bn_migrate.rewrite.analysis.variable_layers import VariableLayers
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, leading_lines
 from bn_migrate.rewrite.options import RewriteOptions
+from bn_migrate.rewrite.planning import assigned_batch_norm as assigned_batch_norm_calls
 from bn_migrate.rewrite.planning import bn_wrappers as wrapper_calls
 from bn_migrate.rewrite.planning import dense_helpers as dense_helper_calls
 from bn_migrate.rewrite.planning import (
@@ -713,6 +715,16 @@ def _rewrite_recorded(
         module = layers.module
         records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
+    before_recipes = module
+    recipes = (
+        assigned_batch_norm_calls.expand(module, aliases, library=library)
+        if "assign(" in source  # batch norm written by hand with tf.assign under tf.cond
+        else assigned_batch_norm_calls.Expanded(module, AssignedBatchNorms())
+    )
+    if recipes.rewritten:
+        module = recipes.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -774,6 +786,11 @@ def _rewrite_recorded(
     if ctx.left and not variables.rewritten:  # why a variable helper was not written out
         for node, reason in variables.helpers.refusals:
             ctx.leave(variable_helper_calls.RULE, node, reason)
+    if ctx.left and not recipes.rewritten:  # why batch norm by tf.assign was not written as one
+        for node, reason in recipes.recipes.refusals:
+            ctx.leave(assigned_batch_norm_calls.RULE, node, reason)
+    if recipes.rewritten:
+        _sites_back(ctx, recipes, before_recipes)
     if ctx.left and not layers.rewritten:  # why a tf.Variable kernel was not written as a layer
         for node, reason in layers.layers.refusals:
             ctx.leave(variable_layer_calls.RULE, node, reason)

@@ -215,3 +215,14 @@ def test_a_printed_string_holding_a_layer_word_selects_nothing() -> None:
 def test_the_compat_v1_spelling_is_written_with_its_own_name() -> None:
     written = _written("import tensorflow.compat.v1 as tf1\n\n\n" + CONV.replace("tf.", "tf1."))
     assert "    conv = tf1.layers.conv2d(prev_layer, out_channels, (3, 3)," in written
+
+
+def test_a_convolution_without_bias_is_written_with_use_bias_false() -> None:
+    conv = CONV.replace("    bias = tf.Variable(tf.zeros(out_channels))\n", "").replace(
+        "    conv = tf.nn.bias_add(conv, bias)\n", ""
+    )
+    written = _written("import tensorflow as tf\n\n\n" + conv)
+    assert (
+        '"same", kernel_initializer=tf.truncated_normal_initializer(stddev=0.05), use_bias=False)'
+        in written
+    ), written

@@ -28,9 +28,9 @@ them:
 - ``K = tf.Variable(INIT)``, ``K`` a name, one positional argument, no keyword: ``INIT`` is
   ``tf.truncated_normal(SHAPE, stddev=S)`` or ``tf.random_normal(SHAPE, stddev=S)`` (``mean=`` too; no
   seed, dtype or name), ``SHAPE`` a list or tuple of 4 (convolution) or 2 (dense) items;
-- ``B = tf.Variable(BINIT)`` alike: ``tf.zeros(SHAPE)``, ``tf.ones(SHAPE)`` or ``tf.constant(V,
-  shape=SHAPE)`` (V a number), ``SHAPE`` ``N``, ``[N]`` or ``(N,)`` with ``N`` written as the kernel's
-  last item;
+- optionally ``B = tf.Variable(BINIT)`` alike: ``tf.zeros(SHAPE)``, ``tf.ones(SHAPE)`` or
+  ``tf.constant(V, shape=SHAPE)`` (V a number), ``SHAPE`` ``N``, ``[N]`` or ``(N,)`` with ``N`` written
+  as the kernel's last item (without it, the layer has ``use_bias=False`` and no bias is added);
 - ``C = tf.nn.conv2d(X, K, strides=[1, a, b, 1], padding="SAME")`` (``"VALID"``; the filter and strides
   given by position or keyword, no ``data_format``, ``dilations``, ``use_cudnn_on_gpu`` nor ``name``),
   or ``C = tf.matmul(X, K)``;
@@ -123,7 +123,8 @@ def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
                 continue
             count, layer = group
             if not module_read:
-                module_reason, module_read = _module_refusal(module, aliases), True
+                module_reason = module_refusal(module, aliases, api.VARIABLE_LAYER_NAMES)
+                module_read = True
             reason = _refusal(definition, layer, module_reason)
             if reason is not None:
                 found.refusals.append((layer.statements[0], reason))
@@ -243,7 +244,7 @@ def _group(
             bias_name = bias[0]
             used.append(statements[position])
             position += 1
-    if position >= len(statements) or bias_name is None:
+    if position >= len(statements):
         return None
     product = _assignment(statements[position])
     if product is None:
@@ -259,8 +260,8 @@ def _group(
         inputs, rows, columns, padding = read
         conv = Convolution(items[0], items[1], rows, columns, padding)
     elif len(items) == 2:
-        added = _matmul_plus(value, aliases, kernel_name, bias_name)
-        if added is not None:
+        added = _matmul_plus(value, aliases, kernel_name, bias_name) if bias_name else None
+        if added is not None and bias_name is not None:
             layer = VariableLayer(
                 variables=[kernel_name, bias_name],
                 statements=[*used, statements[position]],
@@ -282,6 +283,18 @@ def _group(
     else:
         return None
     used.append(statements[position])
+    if bias_name is None:  # no bias: the product is the layer's output
+        layer = VariableLayer(
+            variables=[kernel_name],
+            statements=used,
+            target=target,
+            inputs=inputs,
+            units=units,
+            kernel_init=(maker, init_args),
+            bias_init=None,
+            conv=conv,
+        )
+        return position + 1 - index, layer
     position += 1
     if position >= len(statements):
         return None
@@ -372,10 +385,10 @@ def _adds_bias(value: cst.BaseExpression, aliases: AliasTable, product: str, bia
     )
 
 
-def _module_refusal(module: cst.Module, aliases: AliasTable) -> str | None:
-    """Why no group of ``module`` is written as a layer, whatever its shape: the module may reuse
-    variables, name them by a name scope (``tf.Variable`` takes it, ``tf.layers``' variables do not),
-    or hold a string that may select variables by a name that changes (``api.VARIABLE_LAYER_NAMES``:
+def module_refusal(module: cst.Module, aliases: AliasTable, words: tuple[str, ...]) -> str | None:
+    """Why no ``tf.Variable`` of ``module`` is written as a layer's, whatever its shape: the module may
+    reuse variables, name them by a name scope (``tf.Variable`` takes it, the variables of a layer do
+    not), or hold a string that may select variables by a name that changes (one of ``words``:
     ``Variable_3`` in TF1, ``conv2d/kernel`` for the layer)."""
     code = module.code
     if "reuse" in code:
@@ -401,15 +414,14 @@ def _module_refusal(module: cst.Module, aliases: AliasTable) -> str | None:
     walk(module, Strings())
     for string in strings:
         text = string.evaluated_value
-        word = next((w for w in api.VARIABLE_LAYER_NAMES if w in str(text)), None)
+        word = next((w for w in words if w in str(text)), None)
         if word is None:
             continue
         uses = uses or StringUses(module, aliases)
         if not uses.only_written_out(string):
             return (
                 f"a module with a string holding `{word}` that may select variables by name: TF1 "
-                "named these `Variable`, `Variable_1`..., the layer names them `kernel` and `bias` "
-                "under its own name"
+                "named these `Variable`, `Variable_1`..., the layer names them after itself"
             )
     return None
 

@@ -44,16 +44,7 @@ class Expanded:
         return bool(self.layers.found)
 
     def site(self, site: Site) -> Site:
-        """``site`` at the file's line; on a line written anew, at the column the statement it
-        replaces starts."""
-        message = cite_lines(site.message, lambda line: str(original_line(self.lines, line)))
-        line = original_line(self.lines, site.line)
-        col = site.col
-        if 0 < site.line <= len(self.after) and 0 < line <= len(self.before):
-            text = self.before[line - 1]
-            if self.after[site.line - 1] != text:
-                col = len(text) - len(text.lstrip()) + 1
-        return Site(site.rule, line, col, message, site.cell)
+        return written_site(site, self.lines, self.before, self.after)
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per layer written out, at its kernel's line (original positions)."""
@@ -78,15 +69,8 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     """``module`` with every variable layer written out (module docstring); none when one is refused
     (its node gives the reason), in a library module (another module may call its functions under a
     reusing variable scope) or in a module with no name bound to TensorFlow itself."""
-    tf = next(
-        (
-            local
-            for local, qualified in aliases.bindings.items()
-            if api.canonical_name(qualified) == api.TF
-        ),
-        None,
-    )
-    if library or tf is None or tf in aliases.bound_elsewhere:
+    tf = tensorflow_name(aliases)
+    if library or tf is None:
         return Expanded(module, variable_layers.VariableLayers())
     layers = variable_layers.read(module, aliases)
     if layers.refusals:  # the file is left for them anyway (BN014): their reasons are given
@@ -97,6 +81,33 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     assert isinstance(result, cst.Module)
     lines = line_map(module.code, result.code)
     return Expanded(result, layers, lines, module.code.split("\n"), result.code.split("\n"))
+
+
+def tensorflow_name(aliases: AliasTable) -> str | None:
+    """The module's name for TensorFlow itself (``tf``), bound once by an import, or None."""
+    tf = next(
+        (
+            local
+            for local, qualified in aliases.bindings.items()
+            if api.canonical_name(qualified) == api.TF
+        ),
+        None,
+    )
+    return None if tf is None or tf in aliases.bound_elsewhere else tf
+
+
+def written_site(site: Site, lines: list[int], before: list[str], after: list[str]) -> Site:
+    """``site`` of a module where statements were written anew (``lines``: written-out line - 1 ->
+    original line; ``before``/``after``: the two modules' lines) at the file's line; on a line written
+    anew, at the column where the statement it replaces starts."""
+    message = cite_lines(site.message, lambda line: str(original_line(lines, line)))
+    line = original_line(lines, site.line)
+    col = site.col
+    if 0 < site.line <= len(after) and 0 < line <= len(before):
+        text = before[line - 1]
+        if after[site.line - 1] != text:
+            col = len(text) - len(text.lstrip()) + 1
+    return Site(site.rule, line, col, message, site.cell)
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -126,6 +137,8 @@ def _written(layer: variable_layers.VariableLayer, tf: str) -> cst.SimpleStateme
     if layer.bias_init is not None:
         bias_name, bias_args = layer.bias_init
         args.append(kwarg("bias_initializer", _initializer(tf, bias_name, bias_args)))
+    else:
+        args.append(kwarg("use_bias", cst.Name("False")))
     maker = "conv2d" if layer.conv is not None else "dense"
     call = cst.Call(
         func=cst.Attribute(cst.Attribute(cst.Name(tf), cst.Name("layers")), cst.Name(maker)),

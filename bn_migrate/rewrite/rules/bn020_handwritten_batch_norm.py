@@ -21,6 +21,17 @@ passes, with no optimizer, is migrated as a statistics program).
 Left with a reason: the input's rank unknown or not ``len(axes) + 1`` with the last axis kept (Keras
 normalizes per channel of the last axis), two calls in one scope (TF1 numbered the second's names), a
 scope whose name is not a literal at a call.
+
+Batch norm written out inside a layer function with ``tf.assign`` under ``tf.cond`` (the Udacity
+batch-norm lesson's solution: ``gamma``, ``beta``, ``pop_mean``, ``pop_variance`` ``tf.Variable``s,
+``def batch_norm_training():`` moving ``pop_mean * decay + batch_mean * (1 - decay)`` under
+``tf.control_dependencies``, ``def batch_norm_inference():``, ``tf.cond(is_training, ...)``) is written out
+before the rules as the ``tf.contrib.layers.batch_norm(x, decay=DECAY, epsilon=EPS, scale=True,
+updates_collections=None, is_training=FLAG, fused=False)`` call computing the same
+(``analysis.assigned_batch_norm`` says why), then migrated by BN002 as such calls are. A recipe of
+another shape is left as the rules leave ``tf.assign`` in functions; one in a module that may reuse
+variables, has name scopes, or holds a string that may select its variables by name is left with that
+reason.
 """
 
 from __future__ import annotations
