@@ -10,7 +10,8 @@ The headers must agree: the header kept is the one whose statements hold every o
 statements in the same order (a helper one program needs and another does not is defined once, for
 all); when no header holds the others (the same helper written two ways, the prelude migrated two ways)
 the module is left. A name that the kept header defines beyond a program's own header must not be read
-by that program's migrated segment (it would read a definition its migration did not make)."""
+by that program's migrated segment (it would read a definition its migration did not make). The result
+reports no (builder, class) pairs: the programs bind the same names (``train``, ``conv_layer``)."""
 
 from __future__ import annotations
 
@@ -140,13 +141,13 @@ def migrate_programs(
         if code and not code.endswith("\n"):
             code += "\n"
         code += segment
-    models = [model for result in results for model in result.models]
+    # No (builder, class) pairs: a builder's name is bound by several programs (``train``,
+    # ``conv_layer``), so ``check OLD.py::builder`` could not tell which definition is meant.
     helpers = tuple(dict.fromkeys(name for result in results for name in result.helpers))
     return RewriteResult(
         status=Status.CHANGED,
         code=code,
         applied=_sorted(list(applied)),
-        models=models,
         helpers=helpers,
     )
 
