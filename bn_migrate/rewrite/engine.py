@@ -669,62 +669,53 @@ def _rewrite_recorded(
     """``_rewrite_module``, each module an expansion writes recorded in ``records`` (``walks``)
     before the analyses read it."""
     aliases = aliases or AliasTable.build(module)
+
+    def adopt(expansion: _Expansion) -> None:
+        """Read the module ``expansion`` wrote from now on (recorded for ``walks``)."""
+        nonlocal module, aliases
+        if expansion.rewritten:
+            module = expansion.module
+            records.enter_context(walks.indexed(module))
+            aliases = AliasTable.build(module)
+
     original = module
     expanded = wrapper_calls.expand(module, aliases)
-    if expanded.rewritten:
-        module = expanded.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(expanded)
     before_partials = module
     partials = (
         partial_calls.expand(module, aliases)
         if "partial" in source  # functools.partial of a layer function (``planning.partials``)
         else partial_calls.Expanded(module, [])
     )
-    if partials.rewritten:
-        module = partials.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(partials)
     before_helpers = module
     helpers = (
         dense_helper_calls.expand(module, aliases, library=library)
         if "get_variable" in source  # a dense helper makes its variables with tf.get_variable
         else dense_helper_calls.Expanded(module, DenseHelpers())
     )
-    if helpers.rewritten:
-        module = helpers.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(helpers)
     before_variables = module
     variables = (
         variable_helper_calls.expand(module, aliases, library=library)
         if "Variable(" in source  # a variable helper returns the tf.Variable it makes
         else variable_helper_calls.Expanded(module, VariableHelpers())
     )
-    if variables.rewritten:
-        module = variables.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(variables)
     before_layers = module
     layers = (
         variable_layer_calls.expand(module, aliases, library=library)
         if "Variable(" in source  # a kernel and a bias made with tf.Variable in a function
         else variable_layer_calls.Expanded(module, VariableLayers())
     )
-    if layers.rewritten:
-        module = layers.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(layers)
     before_recipes = module
     recipes = (
         assigned_batch_norm_calls.expand(module, aliases, library=library)
         if "assign(" in source  # batch norm written by hand with tf.assign under tf.cond
         else assigned_batch_norm_calls.Expanded(module, AssignedBatchNorms())
     )
-    if recipes.rewritten:
-        module = recipes.module
-        records.enter_context(walks.indexed(module))
-        aliases = AliasTable.build(module)
+    adopt(recipes)
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
         graph = Program.read(module, aliases).graph_tensor_names()
         normalized = interactive_session.normalize(module, aliases, graph)
@@ -830,8 +821,14 @@ def _defined_name(statement: cst.BaseStatement) -> str:
 
 class _Expansion(Protocol):
     """A module some code was written out in (``planning.bn_wrappers``, ``planning.partials``,
-    ``planning.dense_helpers``, ``planning.variable_helpers``): its sites given back at the lines
-    before, what it wrote out."""
+    ``planning.dense_helpers``, ``planning.variable_helpers``, ``planning.variable_layers``,
+    ``planning.assigned_batch_norm``): its sites given back at the lines before, what it wrote out."""
+
+    @property
+    def module(self) -> cst.Module: ...
+
+    @property
+    def rewritten(self) -> bool: ...
 
     def site(self, site: Site) -> Site: ...
 

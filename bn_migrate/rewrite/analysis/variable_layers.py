@@ -283,30 +283,19 @@ def _group(
     else:
         return None
     used.append(statements[position])
-    if bias_name is None:  # no bias: the product is the layer's output
-        layer = VariableLayer(
-            variables=[kernel_name],
-            statements=used,
-            target=target,
-            inputs=inputs,
-            units=units,
-            kernel_init=(maker, init_args),
-            bias_init=None,
-            conv=conv,
-        )
-        return position + 1 - index, layer
-    position += 1
-    if position >= len(statements):
-        return None
-    added_bias = _assignment(statements[position])
-    if added_bias is None or not _adds_bias(added_bias[1], aliases, target, bias_name):
-        return None
-    used.append(statements[position])
-    product_apart = [target] if target != added_bias[0] else []
+    variables = [kernel_name]
+    if bias_name is not None:  # else the product is the layer's output
+        position += 1
+        added_bias = _assignment(statements[position]) if position < len(statements) else None
+        if added_bias is None or not _adds_bias(added_bias[1], aliases, target, bias_name):
+            return None
+        used.append(statements[position])
+        variables += [bias_name, *([target] if target != added_bias[0] else [])]
+        target = added_bias[0]
     layer = VariableLayer(
-        variables=[kernel_name, bias_name, *product_apart],
+        variables=variables,
         statements=used,
-        target=added_bias[0],
+        target=target,
         inputs=inputs,
         units=units,
         kernel_init=(maker, init_args),
