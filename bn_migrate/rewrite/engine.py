@@ -52,6 +52,7 @@ from bn_migrate.rewrite.planning import (
     estimator,
     inlined_modules,
     interactive_session,
+    layer_calls,
     library,
     main_function,
     model_class,
@@ -1048,6 +1049,9 @@ def _why_not_a_builder(ctx: Context, definition: cst.FunctionDef) -> str:
 
     if definition not in ctx.module.body:
         return texts.FUNCTION_IN_BLOCK
+    redefined = layer_calls.redefinition(ctx, definition)
+    if redefined is not None:
+        return redefined
     values = [
         n
         for n in program.names

@@ -30,6 +30,16 @@ def class_with_methods(name: str, methods: list[str]) -> str:
 FUNCTION_IN_BLOCK = "graph code in a function defined inside another block is not migrated"
 
 
+def defined_again(name: str, lines: list[str]) -> str:
+    """Why the graph code of a function defined several times at module level is left."""
+    return (
+        f"`{name}` is defined {len(lines)} times at module level (lines {', '.join(lines)}): which "
+        "definition each call runs (the latest before it; the others never run) is not read in "
+        "this version: keep one definition (remove or rename the others) and run the migration "
+        "again"
+    )
+
+
 def never_called(name: str) -> str:
     return (
         f"`{name}` is never called in its program (model code for other programs, or unused): it "

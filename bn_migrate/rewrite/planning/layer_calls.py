@@ -18,6 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.analysis.builders import Builder, Configuration, training_flag
 from bn_migrate.rewrite.analysis.inner_scopes import LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
@@ -1308,6 +1309,10 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         )
         return False
     if id(call) in program.defined_in and program.builder_of(call) is None:
+        redefined = redefinition(ctx, program.defined_in[id(call)])
+        if redefined is not None:
+            ctx.leave(rule, call, f"layer made in a function defined several times: {redefined}")
+            return False
         looped = _called_in_loop(ctx, program.defined_in[id(call)])
         if looped is not None:
             ctx.leave(rule, call, f"layer in {looped}; not migrated")
@@ -1322,6 +1327,22 @@ def created_once(ctx: Context, rule: str, call: cst.Call) -> bool:
         )
         return False
     return True
+
+
+def redefinition(ctx: Context, definition: cst.CSTNode) -> str | None:
+    """Why a function defined several times at module level is not read as a builder (the lesson
+    notebooks' alternatives, ``def conv_layer`` written four times before the call), or None."""
+    if not isinstance(definition, cst.FunctionDef) or definition not in ctx.module.body:
+        return None
+    name = definition.name.value
+    same = [s for s in ctx.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+    if len(same) < 2:
+        return None
+    lines = []
+    for other in same:
+        where = ctx.positions.get(other)
+        lines.append(str(where.start.line) if where is not None else "?")
+    return texts.defined_again(name, lines)
 
 
 def _called_in_loop(ctx: Context, definition: cst.CSTNode) -> str | None:
