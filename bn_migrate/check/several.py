@@ -11,8 +11,9 @@ is checked. NEW's program k is its header (what stands before the first program'
 its program k statements. Each
 pair is checked from a fresh start, as a program of its own; the verdict is the worst of theirs.
 
-A NEW written another way cannot be cut into OLD's programs here: the check is undecided and says to
-check each program in a file of its own."""
+A NEW written another way cannot be cut into OLD's programs here, nor an OLD whose programs bn-migrate
+does not migrate apart: those are checked as one program, as any other module (where TF1's names of
+the graphs' variables repeat, layers may stay unpaired: the check then says so, undecided)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ from bn_migrate.check.result import CheckResult
 ORDER = ("equivalent", "undecided", "different")  # the worse verdict wins
 
 
-def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] | str | None:
-    """(OLD code, NEW code, first line in OLD) of each program when OLD runs several; a reason when
-    it does but they cannot be paired with NEW's; None when OLD runs one program."""
+def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] | None:
+    """(OLD code, NEW code, first line in OLD) of each program when OLD runs several programs that
+    bn-migrate migrates apart and NEW's statements line up with that migration's; else None: the
+    modules are checked as one program, as any other (a program built again in a new graph by one
+    function called twice is paired so, ``tests/check/test_rebuilt_graphs.py``)."""
     from bn_migrate.rewrite.analysis import several_programs as segments
     from bn_migrate.rewrite.engine import rewrite_source
     from bn_migrate.rewrite.planning.several_programs import boundary, written_out
@@ -41,19 +44,11 @@ def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] 
     except (SyntaxError, ValueError):
         return None
     found = segments.find(old_source, tree)
-    if found is None:
+    if not isinstance(found, segments.Programs):
         return None
-    head = "OLD runs several programs one after the other (a new graph and a session each)"
-    if isinstance(found, segments.Refusal):
-        return f"{head}, which cannot be checked apart (line {found.line}: {found.message})"
-    apart = (
-        "their layers cannot be paired as one program's, and NEW's statements do not line up with "
-        "those of bn-migrate's migration of OLD, which tells where NEW's programs are: check each "
-        "program in a file of its own"
-    )
     whole = rewrite_source(old_source)
     if whole.status is not Status.CHANGED:
-        return f"{head}: {apart}"
+        return None
     mark = boundary(old_source)
     programs = written_out(found, old_source)
     counts = []
@@ -64,9 +59,9 @@ def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] 
     try:
         new_body = ast.parse(new_source).body
     except (SyntaxError, ValueError):
-        return f"{head}: {apart}"
+        return None
     if [_kind(s) for s in new_body] != [_kind(s) for s in ast.parse(whole.code).body]:
-        return f"{head}: {apart}"
+        return None
     lines = new_source.split("\n")
     lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     first = len(new_body) - sum(counts)
