@@ -236,3 +236,26 @@ def test_both_programs_are_checked_equivalent_and_a_planted_mistake_is_caught(
     assert "program 2" in (caught.reason or "") or any(
         "program 2" in d.message for d in caught.diagnoses
     )
+
+
+def test_a_program_whose_function_resets_the_graph_first_is_a_program_of_its_own() -> None:
+    """The Udacity lesson's ``train_and_test`` and the handson-ml book's ``reset_graph()``: the call
+    runs ``tf.reset_default_graph()`` before anything it adds to the graph."""
+
+    def reset_inside(program: str) -> str:
+        return program.replace(
+            "def train(steps, learning_rate):\n",
+            "def train(steps, learning_rate):\n    order = np.arange(4)\n    tf.reset_default_graph()\n",
+        ).replace("tf.reset_default_graph()\nwith tf.Graph().as_default():\n    train(", "train(")
+
+    source = PRELUDE + reset_inside(FIRST) + reset_inside(SECOND)
+    assert "with tf.Graph()" not in source
+    assert isinstance(_programs(source), segments.Programs)
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, left_reasons(result)
+    second = reset_inside(SECOND).replace(
+        "    order = np.arange(4)\n", "    x0 = tf.constant(1.0)\n"
+    )  # adds to the first program's graph before the reset
+    late = PRELUDE + reset_inside(FIRST) + second
+    found = _programs(late)
+    assert isinstance(found, segments.Refusal) and "may add to the graph" in found.message

@@ -16,8 +16,10 @@ still run in order, in one process). So the module is split only when
 * every program builds its graph in a new graph: a segment's statements that may add to the default
   graph (anything but imports, plain ``def``/``class`` statements and statements that read no
   TensorFlow and call no module-level function or class) come after a ``tf.reset_default_graph()``
-  statement of its own segment, or are a ``with tf.Graph().as_default():`` block (the first program:
-  its graph is the first, the prelude builds none);
+  statement of its own segment, or a call of a module-level function that starts with one (the
+  Udacity lesson's ``train_and_test(...)``, the handson-ml book's ``reset_graph()``), or are a
+  ``with tf.Graph().as_default():`` block (the first program: its graph is the first, the prelude
+  builds none);
 * a name that a program reads (anywhere, function bodies included) and an earlier program binds at
   module level is bound again by its own segment before the first statement reading it: else it would
   read the earlier program's value, which its own migration, read apart, does not see;
@@ -214,6 +216,43 @@ def _is_reset(statement: ast.stmt, imports: dict[str, str]) -> bool:
     )
 
 
+def _calls_a_reset_first(body: list[ast.stmt], index: int, imports: dict[str, str]) -> bool:
+    """Whether ``body[index]`` is a call (alone, or as an assignment's whole value) of a module-level
+    function whose latest definition before it runs ``tf.reset_default_graph()`` before any statement
+    that may add to the graph (``_graph_free`` ones only: its docstring, NumPy weights...): the Udacity
+    lesson's ``train_and_test(...)``, the handson-ml book's ``reset_graph()``. Everything the call adds
+    to the graph then goes to a new one."""
+    statement = body[index]
+    value = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+        return False
+    name = value.func.id
+    definition = next(
+        (
+            s
+            for s in reversed(body[:index])
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name
+        ),
+        None,
+    )
+    if definition is None or definition.decorator_list:
+        return False
+    if any(
+        name in _top_level_bindings(s) and not isinstance(s, ast.FunctionDef)
+        for s in body[body.index(definition) + 1 : index]
+    ):
+        return False  # rebound by something else in between
+    defined = {
+        s.name for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    for inner in definition.body:
+        if _is_reset(inner, imports):
+            return True
+        if not _graph_free(inner, imports, defined) or isinstance(inner, ast.Return):
+            return False
+    return False
+
+
 def _is_new_graph_block(statement: ast.stmt, imports: dict[str, str]) -> bool:
     """``with tf.Graph().as_default():`` (its first item; the block builds in that new graph)."""
     if not isinstance(statement, ast.With) or not statement.items:
@@ -250,7 +289,7 @@ def _not_in_new_graph(
     }
     for index in group:
         statement = body[index]
-        if _is_reset(statement, imports):
+        if _is_reset(statement, imports) or _calls_a_reset_first(body, index, imports):
             fresh = True
         elif fresh or _graph_free(statement, imports, defined):
             continue
