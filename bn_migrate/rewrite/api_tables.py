@@ -1988,3 +1988,11 @@ ASSIGNED_BATCH_NORM_NAMES = (
 )
 """Words a string selecting variables by name may hold where such batch norm (``Variable_7``...) is
 written as contrib's ``batch_norm`` (``BatchNorm/gamma``...): a string holding one is a reason not to."""
+ASSIGNED_BATCH_NORM_STARTS = {
+    "gamma": "ones",
+    "beta": "zeros",
+    "moving_mean": "zeros",
+    "moving_variance": "ones",
+}
+"""Where contrib's ``batch_norm`` starts each variable (its ``param_initializers`` defaults): a
+hand-written one started otherwise is given its ``tf.ones_initializer()`` / ``tf.zeros_initializer()``."""

@@ -186,3 +186,48 @@ def test_a_changed_momentum_is_caught(tmp_path: Path) -> None:
         "BatchNormalization(momentum=0.99, epsilon=1e-3",
         "assigned_batch_norm",
     )
+
+
+# A student's shape (one of the lesson's copies): the kernel made first, the batch-norm variables and
+# epsilon between it and the convolution, and the moving variance started at zero.
+INTERLEAVED = SOURCE.replace(
+    "    layer = tf.nn.conv2d(prev_layer, weights, strides=[1, strides, strides, 1], padding='SAME')\n"
+    "    gamma = tf.Variable(tf.ones([out_channels]))\n"
+    "    beta = tf.Variable(tf.zeros([out_channels]))\n"
+    "    pop_mean = tf.Variable(tf.zeros([out_channels]), trainable=False)\n"
+    "    pop_variance = tf.Variable(tf.ones([out_channels]), trainable=False)\n"
+    "    epsilon = 1e-3\n",
+    "    gamma = tf.Variable(tf.ones([out_channels]))\n"
+    "    beta = tf.Variable(tf.zeros([out_channels]))\n"
+    "    pop_mean = tf.Variable(tf.zeros([out_channels]), trainable=False)\n"
+    "    pop_variance = tf.Variable(tf.ones([out_channels]), trainable=False)\n"
+    "    epsilon = 1e-3\n"
+    "    layer = tf.nn.conv2d(prev_layer, weights, strides=[1, strides, strides, 1], padding='SAME')\n",
+).replace(
+    "pop_variance = tf.Variable(tf.ones([num_units]), trainable=False)",
+    "pop_variance = tf.Variable(tf.zeros([num_units]), trainable=False)",
+)
+
+
+def test_interleaved_variables_and_a_zero_start_are_written_out() -> None:
+    assert (
+        INTERLEAVED.count("tf.nn.conv2d") == 1 and "tf.zeros([num_units]), trainable" in INTERLEAVED
+    )
+    module = cst.parse_module(INTERLEAVED)
+    aliases = AliasTable.build(module)
+    from bn_migrate.rewrite.planning.variable_layers import expand as expand_layers
+
+    layers = expand_layers(module, aliases)
+    assert layers.rewritten
+    written = expand(layers.module, AliasTable.build(layers.module)).module.code
+    assert 'param_initializers={"moving_variance": tf.zeros_initializer()}' in written
+    result = rewrite_source(INTERLEAVED)
+    assert result.status is Status.CHANGED, left_reasons(result)
+    assert 'moving_variance_initializer="zeros"' in result.code or (
+        "moving_variance_initializer=tf.keras.initializers.Zeros()" in result.code
+    ), result.code
+
+
+@pytest.mark.slow
+def test_the_interleaved_shape_is_checked_equivalent(tmp_path: Path) -> None:
+    assert_migration_checked_equivalent(tmp_path, INTERLEAVED, "interleaved")

@@ -34,17 +34,19 @@ the average differs in its last bit (``v * d + x * (1 - d)`` against ``v - (v - 
 migration of contrib's call (BN002, a Keras ``BatchNormalization``) moves it as the hand-written code
 does. ``planning.assigned_batch_norm`` writes the statements as that call before the rules.
 
-Read (``AssignedBatchNorm``) in the body of a module-level function when every part is as above: the four
-variables (any names, any order before the ``tf.cond``) made from ``tf.ones``/``tf.zeros`` of one size
-written alike, the moving ones ``trainable=False`` and the others trainable; the two functions without
-parameters, defined in that body; ``tf.nn.moments(X, [0, ..., k-1])`` (``keep_dims=False`` or
-``keepdims=False`` allowed; TF1 assigns its result to the ``[N]`` statistics only when ``X`` has rank
-k + 1), the mean's update then the variance's, ``tf.control_dependencies`` on both around the training
-branch's return; the decay and epsilon number literals or names bound once to one (the decay's in the
-training function); ``tf.cond(FLAG, TRAIN, INFERENCE)``. Every name is read only where the recipe reads
-it. The module must not reuse variables, use name scopes or hold a string that may select variables by
-a name that changes (``api.ASSIGNED_BATCH_NORM_NAMES``: ``Variable_7`` in TF1, ``BatchNorm/gamma`` for
-contrib's layer), as for ``analysis.variable_layers``; else the recipe is left with the reason.
+Read (``AssignedBatchNorm``) in the body of a module-level function when every part is as above: the
+four variables (any names, any order before the ``tf.cond``) made from ``tf.ones``/``tf.zeros`` of one
+size written alike, the moving ones ``trainable=False`` and the others trainable (a start that is not
+contrib's default, such as a moving variance from ``tf.zeros``, is written as ``param_initializers``);
+the two functions without parameters, defined in that body; ``tf.nn.moments(X, [0, ..., k-1])``
+(``keep_dims=False`` or ``keepdims=False`` allowed; TF1 assigns its result to the ``[N]`` statistics
+only when ``X`` has rank k + 1), the mean's update then the variance's, ``tf.control_dependencies`` on
+both around the training branch's return; the decay and epsilon number literals or names bound once to
+one (the decay's in the training function); ``tf.cond(FLAG, TRAIN, INFERENCE)``. Every name is read only
+where the recipe reads it. The module must not reuse variables, use name scopes or hold a string that
+may select variables by a name that changes (``api.ASSIGNED_BATCH_NORM_NAMES``: ``Variable_7`` in TF1,
+``BatchNorm/gamma`` for contrib's layer), as for ``analysis.variable_layers``; else the recipe is left
+with the reason.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class AssignedBatchNorm:
     flag: cst.BaseExpression
     decay: cst.BaseExpression
     epsilon: cst.BaseExpression
+    starts: dict[str, str]  # role -> "ones" / "zeros" where not contrib's default start
 
 
 @dataclass
@@ -219,9 +222,10 @@ def _recipe(
         return None
     body = _statements(definition.body)
     before = body[: body.index(statement)]
-    variables = _variables(before, aliases, gamma, beta, mean, variance)
-    if variables is None:
+    made = _variables(before, aliases, gamma, beta, mean, variance)
+    if made is None:
         return None
+    variables, starts = made
     removed = [*variables, train, infer]
     epsilon_value, epsilon_line = _number_of(epsilon, before)
     decay_value, _ = _number_of(training.decay, _body(train))
@@ -246,6 +250,7 @@ def _recipe(
         flag=flag,
         decay=decay_value,
         epsilon=epsilon_value,
+        starts=starts,
     )
 
 
@@ -418,16 +423,19 @@ def _variables(
     beta: str,
     mean: str,
     variance: str,
-) -> list[cst.BaseStatement] | None:
-    """The lines making the four variables (gamma and the moving variance from ``tf.ones``, beta and
-    the moving mean from ``tf.zeros``, one size; the moving ones not trainable), or None."""
+) -> tuple[list[cst.BaseStatement], dict[str, str]] | None:
+    """The lines making the four variables (each from ``tf.ones`` or ``tf.zeros`` of one size; the
+    moving ones not trainable, the others trainable), and the starts that are not contrib's default
+    (gamma and the moving variance at one, beta and the moving mean at zero): role -> ``"ones"`` or
+    ``"zeros"``; or None."""
     wanted = {
-        gamma: ("ones", True),
-        beta: ("zeros", True),
-        mean: ("zeros", False),
-        variance: ("ones", False),
+        gamma: ("gamma", True),
+        beta: ("beta", True),
+        mean: ("moving_mean", False),
+        variance: ("moving_variance", False),
     }
     lines: dict[str, cst.BaseStatement] = {}
+    starts: dict[str, str] = {}
     sizes: set[str] = set()
     for statement in before:
         lone = lone_assignment(statement)
@@ -438,10 +446,20 @@ def _variables(
         made = _call(lone.value, aliases, api.TF_VARIABLE)
         if made is None or not made.args or made.args[0].keyword or made.args[0].star:
             return None
-        filled, trainable = wanted[lone.name]
+        role, trainable = wanted[lone.name]
         value = made.args[0].value
-        if not (isinstance(value, cst.Call) and aliases.qualify(value.func) == _OPS[filled]):
+        filled = next(
+            (
+                fill
+                for fill in ("ones", "zeros")
+                if isinstance(value, cst.Call) and aliases.qualify(value.func) == _OPS[fill]
+            ),
+            None,
+        )
+        if filled is None or not isinstance(value, cst.Call):
             return None
+        if filled != api.ASSIGNED_BATCH_NORM_STARTS[role]:
+            starts[role] = filled
         size = _positional(value, 1)
         if size is None:
             return None
@@ -460,4 +478,4 @@ def _variables(
         lines[lone.name] = statement
     if len(lines) != 4 or len(sizes) != 1:
         return None
-    return list(lines.values())
+    return list(lines.values()), starts

@@ -22,8 +22,7 @@ of Keras layer objects). The dense form is alike: ``W = tf.Variable(INIT([in, ou
 tf.Variable(INIT([out]))``, ``y = tf.matmul(x, W) + b`` (or ``tf.nn.bias_add``) is ``tf.layers.dense(x,
 out, ...)``.
 
-A group is read (``VariableLayer``) when, in the body of a module-level function, with nothing between
-them:
+A group is read (``VariableLayer``) when, in the body of a module-level function, in this order:
 
 - ``K = tf.Variable(INIT)``, ``K`` a name, one positional argument, no keyword: ``INIT`` is
   ``tf.truncated_normal(SHAPE, stddev=S)`` or ``tf.random_normal(SHAPE, stddev=S)`` (``mean=`` too; no
@@ -37,7 +36,9 @@ them:
 - ``D = tf.nn.bias_add(C, B)`` or ``D = C + B``, or ``D = tf.matmul(X, K) + B`` in one statement;
 
 and ``K`` and ``B`` are bound once in the function and read nowhere else (not returned, regularized,
-fetched or saved by name). The kernel's input size is not compared with the input's: TF1 built the
+fetched or saved by name). Between ``K`` and ``C`` may stand other ``tf.Variable`` lines (``B`` among
+them, or batch-norm parameters made by hand) and number constants, reading neither; the layer call is
+written at ``C``'s place. The kernel's input size is not compared with the input's: TF1 built the
 graph only when they matched. A local bound only to a shape read (``in_channels =
 prev_layer.get_shape().as_list()[3]``) and read only by the kernel's shape goes with it.
 
@@ -86,7 +87,8 @@ class Convolution:
 class VariableLayer:
     """One group of a function body, and what it is written as."""
 
-    statements: list[cst.BaseStatement]  # the group, in order (written as one statement)
+    statements: list[cst.BaseStatement]  # kernel, bias, product, bias added (as there are)
+    anchor: cst.BaseStatement  # the product's line, where the layer call is written
     target: str  # ``D``
     inputs: cst.BaseExpression  # ``X``
     units: cst.BaseExpression  # the kernel's last item
@@ -222,6 +224,7 @@ def _bias_init(
 def _group(
     statements: list[cst.BaseStatement], index: int, aliases: AliasTable
 ) -> tuple[int, VariableLayer] | None:
+    """The group whose kernel is made by ``statements[index]``, and how many statements to pass."""
     kernel = _variable(statements[index], aliases)
     if kernel is None:
         return None
@@ -231,27 +234,27 @@ def _group(
         return None
     maker, items, init_args = init
     units = items[-1]
-    used = [statements[index]]
+    # other tf.Variables (a bias, batch-norm parameters) and numbers may stand before the product
+    made: dict[str, cst.BaseStatement] = {}
     position = index + 1
-    bias_name = None
-    bias_init = None
-    if position < len(statements):
-        bias = _variable(statements[position], aliases)
-        if bias is not None:
-            bias_init = _bias_init(bias[1], aliases, units)
-            if bias_init is None:
-                return None
-            bias_name = bias[0]
-            used.append(statements[position])
-            position += 1
-    if position >= len(statements):
-        return None
-    product = _assignment(statements[position])
+    while position < len(statements):
+        assigned = _assignment(statements[position])
+        if assigned is None or assigned[0] == kernel_name:
+            break
+        if _call_of(assigned[1], aliases, VARIABLE) is None and not isinstance(
+            assigned[1], (cst.Integer, cst.Float)
+        ):
+            break
+        made[assigned[0]] = statements[position]
+        position += 1
+    product = _assignment(statements[position]) if position < len(statements) else None
     if product is None:
         return None
     target, value = product
     inputs: cst.BaseExpression
     conv = None
+    bias_name: str | None = None
+    added: cst.BaseExpression | None = None
     if len(items) == 4:
         call = _call_of(value, aliases, CONV2D)
         read = _conv(call, kernel_name) if call is not None else None
@@ -260,41 +263,46 @@ def _group(
         inputs, rows, columns, padding = read
         conv = Convolution(items[0], items[1], rows, columns, padding)
     elif len(items) == 2:
-        added = _matmul_plus(value, aliases, kernel_name, bias_name) if bias_name else None
-        if added is not None and bias_name is not None:
-            layer = VariableLayer(
-                variables=[kernel_name, bias_name],
-                statements=[*used, statements[position]],
-                target=target,
-                inputs=added,
-                units=units,
-                kernel_init=(maker, init_args),
-                bias_init=bias_init,
-            )
-            return position + 1 - index, layer
-        call = _call_of(value, aliases, *MATMUL)
-        if call is None or len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
-            return None
-        if not (
-            isinstance(call.args[1].value, cst.Name) and call.args[1].value.value == kernel_name
-        ):
-            return None
-        inputs = call.args[0].value
+        plus = _matmul_plus(value, aliases, kernel_name)
+        if plus is not None:
+            inputs, bias_name = plus
+            added = value
+        else:
+            call = _call_of(value, aliases, *MATMUL)
+            if call is None or len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
+                return None
+            if not _is_name(call.args[1].value, kernel_name):
+                return None
+            inputs = call.args[0].value
     else:
         return None
-    used.append(statements[position])
+    anchor = statements[position]
+    used = [statements[index]]
     variables = [kernel_name]
-    if bias_name is not None:  # else the product is the layer's output
-        position += 1
-        added_bias = _assignment(statements[position]) if position < len(statements) else None
-        if added_bias is None or not _adds_bias(added_bias[1], aliases, target, bias_name):
+    if added is None and position + 1 < len(statements):  # ``D = tf.nn.bias_add(C, B)``, ``C + B``
+        following = _assignment(statements[position + 1])
+        bias_name = _bias_added(following[1], aliases, target) if following is not None else None
+        if bias_name is not None and following is not None:
+            position += 1
+            used.append(statements[position])
+            variables += [target] if target != following[0] else []
+            target = following[0]
+    bias_init = None
+    if bias_name is not None:
+        bias = _variable(made[bias_name], aliases) if bias_name in made else None
+        bias_init = _bias_init(bias[1], aliases, units) if bias is not None else None
+        if bias_init is None:
             return None
-        used.append(statements[position])
-        variables += [bias_name, *([target] if target != added_bias[0] else [])]
-        target = added_bias[0]
+        used.insert(1, made[bias_name])
+        variables.append(bias_name)
+    if any(_reads(statement, {kernel_name, *variables}) for statement in made.values()):
+        return None  # a variable standing between reads the kernel: not a layer's alone
+    if any(name in _names_in(inputs) for name in made):
+        return None  # the input is one of them
     layer = VariableLayer(
         variables=variables,
         statements=used,
+        anchor=anchor,
         target=target,
         inputs=inputs,
         units=units,
@@ -303,6 +311,15 @@ def _group(
         conv=conv,
     )
     return position + 1 - index, layer
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in name_references(node)}
+
+
+def _reads(statement: cst.BaseStatement, names: set[str]) -> bool:
+    value = _assignment(statement)
+    return value is not None and bool(_names_in(value[1]) & names)
 
 
 def _is_name(node: cst.BaseExpression, name: str) -> bool:
@@ -344,34 +361,35 @@ def _conv(
 
 
 def _matmul_plus(
-    value: cst.BaseExpression, aliases: AliasTable, kernel: str, bias: str
-) -> cst.BaseExpression | None:
-    """The input X of ``tf.matmul(X, K) + B``, else None."""
+    value: cst.BaseExpression, aliases: AliasTable, kernel: str
+) -> tuple[cst.BaseExpression, str] | None:
+    """(X, B) of ``tf.matmul(X, K) + B``, else None."""
     if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)):
         return None
     call = _call_of(value.left, aliases, *MATMUL)
-    if call is None or not _is_name(value.right, bias):
+    if call is None or not isinstance(value.right, cst.Name):
         return None
     if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
         return None
-    return call.args[0].value if _is_name(call.args[1].value, kernel) else None
+    if not _is_name(call.args[1].value, kernel):
+        return None
+    return call.args[0].value, value.right.value
 
 
-def _adds_bias(value: cst.BaseExpression, aliases: AliasTable, product: str, bias: str) -> bool:
+def _bias_added(value: cst.BaseExpression, aliases: AliasTable, product: str) -> str | None:
+    """B of ``tf.nn.bias_add(C, B)`` or ``C + B`` (``C`` the product), else None."""
     call = _call_of(value, aliases, BIAS_ADD)
     if call is not None:
-        return (
-            len(call.args) == 2
-            and not any(a.keyword or a.star for a in call.args)
-            and _is_name(call.args[0].value, product)
-            and _is_name(call.args[1].value, bias)
-        )
-    return (
-        isinstance(value, cst.BinaryOperation)
-        and isinstance(value.operator, cst.Add)
-        and _is_name(value.left, product)
-        and _is_name(value.right, bias)
-    )
+        if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
+            return None
+        first, second = call.args[0].value, call.args[1].value
+    elif isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+        first, second = value.left, value.right
+    else:
+        return None
+    if _is_name(first, product) and isinstance(second, cst.Name):
+        return second.value
+    return None
 
 
 def module_refusal(module: cst.Module, aliases: AliasTable, words: tuple[str, ...]) -> str | None:

@@ -93,6 +93,15 @@ def _written(recipe: assigned_batch_norm.AssignedBatchNorm, tf: str) -> cst.Simp
         kwarg("is_training", recipe.flag.deep_clone()),
         kwarg("fused", cst.Name("False")),
     ]
+    if recipe.starts:
+        entries = [
+            cst.DictElement(
+                cst.SimpleString(f'"{role}"'),
+                cst.Call(cst.Attribute(cst.Name(tf), cst.Name(f"{fill}_initializer"))),
+            )
+            for role, fill in sorted(recipe.starts.items())
+        ]
+        args.append(kwarg("param_initializers", cst.Dict(entries)))
     return cst.SimpleStatementLine(
         [cst.Assign([cst.AssignTarget(cst.Name(recipe.target))], cst.Call(contrib, args))]
     )

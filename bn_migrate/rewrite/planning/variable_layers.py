@@ -149,9 +149,12 @@ def _written(layer: variable_layers.VariableLayer, tf: str) -> cst.SimpleStateme
 
 class _WriteOut(cst.CSTTransformer):
     def __init__(self, layers: list[variable_layers.VariableLayer], tf: str) -> None:
-        self.first = {id(layer.statements[0]): layer for layer in layers}
+        self.first = {id(layer.anchor): layer for layer in layers}
         self.removed = {
-            id(statement) for layer in layers for statement in [*layer.statements[1:], *layer.dead]
+            id(statement)
+            for layer in layers
+            for statement in [*layer.statements, *layer.dead]
+            if statement is not layer.anchor
         }
         self.tf = tf
 
