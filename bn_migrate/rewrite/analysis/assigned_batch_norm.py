@@ -51,7 +51,7 @@ with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -63,7 +63,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     lone_assignment,
     name_references,
 )
-from bn_migrate.rewrite.analysis.variable_layers import module_refusal
+from bn_migrate.rewrite.analysis.variable_layers import Findings, module_refusal
 
 _OPS = api.ASSIGNED_BATCH_NORM_OPS
 _MOMENTS, _ASSIGN, _CONTROL = _OPS["moments"], _OPS["assign"], _OPS["control"]
@@ -85,10 +85,7 @@ class AssignedBatchNorm:
     starts: dict[str, str]  # role -> "ones" / "zeros" where not contrib's default start
 
 
-@dataclass
-class AssignedBatchNorms:
-    found: list[AssignedBatchNorm] = field(default_factory=list)
-    refusals: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+AssignedBatchNorms = Findings[AssignedBatchNorm]
 
 
 def read(module: cst.Module, aliases: AliasTable) -> AssignedBatchNorms:

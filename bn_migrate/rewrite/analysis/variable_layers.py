@@ -55,6 +55,7 @@ orders or shapes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import libcst as cst
 
@@ -64,6 +65,7 @@ from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import keyword, lone_assignment, name_references
 from bn_migrate.rewrite.analysis.walks import walk
 
+T = TypeVar("T")
 VARIABLE = api.TF_VARIABLE
 KERNEL_INITS = api.VARIABLE_LAYER_KERNEL_INITS
 BIAS_INITS = api.VARIABLE_LAYER_BIAS_INITS
@@ -100,9 +102,15 @@ class VariableLayer:
 
 
 @dataclass
-class VariableLayers:
-    found: list[VariableLayer] = field(default_factory=list)
+class Findings(Generic[T]):
+    """What the reading of an expansion found in a module (``found``), and the constructs of its shape
+    it did not take, each with the node and the reason (``refusals``)."""
+
+    found: list[T] = field(default_factory=list)
     refusals: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+
+
+VariableLayers = Findings[VariableLayer]
 
 
 def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
