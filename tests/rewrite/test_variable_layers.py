@@ -185,6 +185,11 @@ def test_kernels_a_layer_could_not_hold_are_left_with_the_reason(before, after, 
             id="batch-stride",
         ),
         pytest.param("tf.truncated_normal(", "tf.random_uniform(", id="other-initial-value"),
+        pytest.param(
+            "    bias = tf.Variable(tf.zeros(out_channels))\n",
+            "    bias = tf.Variable(tf.zeros(out_channels))\n    strides = 3\n",
+            id="a-size-bound-again-between",
+        ),
     ],
 )
 def test_other_shapes_are_not_written_out(before: str, after: str) -> None:

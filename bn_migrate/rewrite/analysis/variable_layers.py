@@ -305,8 +305,11 @@ def _group(
         variables.append(bias_name)
     if any(_reads(statement, {kernel_name, *variables}) for statement in made.values()):
         return None  # a variable standing between reads the kernel: not a layer's alone
-    if any(name in _names_in(inputs) for name in made):
-        return None  # the input is one of them
+    layer_reads = _names_in(kernel_value) | _names_in(value)
+    if bias_name is not None:
+        layer_reads |= _names_in(made[bias_name])
+    if any(name in layer_reads for name in made if name != bias_name):
+        return None  # the layer's call, written at the product's place, would read them
     layer = VariableLayer(
         variables=variables,
         statements=used,
