@@ -779,12 +779,12 @@ def _rewrite_recorded(
         for node, reason in variables.helpers.refusals:
             ctx.leave(variable_helper_calls.RULE, node, reason)
     if ctx.left and not recipes.rewritten:  # why batch norm by tf.assign was not written as one
-        for node, reason in recipes.recipes.refusals:
+        for node, reason in recipes.findings.refusals:
             ctx.leave(assigned_batch_norm_calls.RULE, node, reason)
     if recipes.rewritten:
         _sites_back(ctx, recipes, before_recipes)
     if ctx.left and not layers.rewritten:  # why a tf.Variable kernel was not written as a layer
-        for node, reason in layers.layers.refusals:
+        for node, reason in layers.findings.refusals:
             ctx.leave(variable_layer_calls.RULE, node, reason)
     if layers.rewritten:
         _sites_back(ctx, layers, before_layers)

@@ -11,42 +11,26 @@ migrates such calls; sites found in the written-out module are given back at the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
 from bn_migrate.rewrite.analysis import assigned_batch_norm
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
 from bn_migrate.rewrite.planning.layer_calls import kwarg
-from bn_migrate.rewrite.planning.variable_layers import tensorflow_name, written_site
+from bn_migrate.rewrite.planning.variable_layers import WrittenStatements, tensorflow_name
 from bn_migrate.rewrite.result import Site
 
 RULE = "BN020"
 
 
-@dataclass
-class Expanded:
-    """The module with its recipes written out (``module`` is the input when there were none)."""
-
-    module: cst.Module
-    recipes: assigned_batch_norm.AssignedBatchNorms
-    lines: list[int] = field(default_factory=list)
-    before: list[str] = field(default_factory=list)
-    after: list[str] = field(default_factory=list)
-
-    @property
-    def rewritten(self) -> bool:
-        return bool(self.recipes.found)
-
-    def site(self, site: Site) -> Site:
-        return written_site(site, self.lines, self.before, self.after)
+class Expanded(WrittenStatements[assigned_batch_norm.AssignedBatchNorm]):
+    """The module with its recipes written out."""
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per recipe written out, at its ``tf.cond`` line (original positions)."""
         sites = []
-        for recipe in self.recipes.found:
+        for recipe in self.findings.found:
             where = positions.get(recipe.cond)
             sites.append(
                 Site(
@@ -73,10 +57,9 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         recipes.found = []
     if not recipes.found:
         return Expanded(module, recipes)
-    result = module.visit(_WriteOut(recipes.found, tf))
-    assert isinstance(result, cst.Module)
-    lines = line_map(module.code, result.code)
-    return Expanded(result, recipes, lines, module.code.split("\n"), result.code.split("\n"))
+    written = {id(recipe.cond): _written(recipe, tf) for recipe in recipes.found}
+    removed = {id(statement) for recipe in recipes.found for statement in recipe.removed}
+    return Expanded.write(module, recipes, written, removed)
 
 
 def _written(recipe: assigned_batch_norm.AssignedBatchNorm, tf: str) -> cst.SimpleStatementLine:
@@ -105,27 +88,3 @@ def _written(recipe: assigned_batch_norm.AssignedBatchNorm, tf: str) -> cst.Simp
     return cst.SimpleStatementLine(
         [cst.Assign([cst.AssignTarget(cst.Name(recipe.target))], cst.Call(contrib, args))]
     )
-
-
-class _WriteOut(cst.CSTTransformer):
-    def __init__(self, recipes: list[assigned_batch_norm.AssignedBatchNorm], tf: str) -> None:
-        self.cond = {id(recipe.cond): recipe for recipe in recipes}
-        self.removed = {id(statement) for recipe in recipes for statement in recipe.removed}
-        self.tf = tf
-
-    def leave_IndentedBlock(
-        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
-    ) -> cst.IndentedBlock:
-        if not any(id(s) in self.cond or id(s) in self.removed for s in original_node.body):
-            return updated_node
-        replaced = []
-        for before, after in zip(original_node.body, updated_node.body):
-            recipe = self.cond.get(id(before))
-            if recipe is not None:
-                after = _written(recipe, self.tf).with_changes(
-                    leading_lines=after.leading_lines  # type: ignore[attr-defined]
-                )
-            replaced.append(after)
-        return updated_node.with_changes(
-            body=kept_statements(original_node.body, replaced, self.removed)
-        )

@@ -18,6 +18,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -79,37 +80,79 @@ def expand(module: cst.Module, aliases: AliasTable) -> Expanded:
         removed.add(id(wrapper.definition))
         removed.update(id(instance.statement) for instance in wrapper.instances)
         calls.update((id(call.call), (wrapper, call)) for call in wrapper.calls)
-    result = module.visit(_WriteOut(removed, calls))
+    result = module.visit(_WriteOut(calls, removed))
     assert isinstance(result, cst.Module)
     return Expanded(result, wrappers, line_map(module.code, result.code))
 
 
-class _WriteOut(cst.CSTTransformer):
-    def __init__(
-        self,
-        removed: set[int],
-        calls: dict[int, tuple[bn_wrappers.Wrapper, bn_wrappers.WrapperCall]],
-    ) -> None:
-        self.removed = removed
+T = TypeVar("T")
+
+
+class CallsWrittenOut(cst.CSTTransformer, Generic[T]):
+    """The protocol of the expansions that write calls out (wrapper instances, dense and variable
+    helpers): each call whose id is in ``calls`` becomes what ``write`` makes of what it maps to, and
+    the module-level statements whose ids are in ``removed`` go (``kept_statements``: their comments
+    stay)."""
+
+    def __init__(self, calls: Mapping[int, T], removed: set[int]) -> None:
         self.calls = calls
+        self.removed = removed
+
+    def write(self, found: T, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        raise NotImplementedError
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         found = self.calls.get(id(original_node))
-        if found is None:
+        return updated_node if found is None else self.write(found, original_node, updated_node)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, updated_node.body, self.removed)
+        )
+
+
+class StatementsWrittenOut(cst.CSTTransformer):
+    """The protocol of the expansions that write statements of function bodies out (variable layers,
+    batch norm by ``tf.assign``): the statement whose id is a key of ``written`` becomes that statement
+    (keeping its leading lines), those whose ids are in ``removed`` go (``kept_statements``)."""
+
+    def __init__(self, written: Mapping[int, cst.SimpleStatementLine], removed: set[int]) -> None:
+        self.written = written
+        self.removed = removed
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not any(id(s) in self.written or id(s) in self.removed for s in original_node.body):
             return updated_node
+        replaced = []
+        for before, after in zip(original_node.body, updated_node.body):
+            statement = self.written.get(id(before))
+            if statement is not None:
+                after = statement.with_changes(
+                    leading_lines=after.leading_lines  # type: ignore[attr-defined]
+                )
+            replaced.append(after)
+        return updated_node.with_changes(
+            body=kept_statements(original_node.body, replaced, self.removed)
+        )
+
+
+class _WriteOut(CallsWrittenOut[tuple[bn_wrappers.Wrapper, bn_wrappers.WrapperCall]]):
+    def write(
+        self,
+        found: tuple[bn_wrappers.Wrapper, bn_wrappers.WrapperCall],
+        original: cst.Call,
+        updated: cst.Call,
+    ) -> cst.BaseExpression:
         wrapper, call = found
-        arguments = bn_wrappers.bind(wrapper.call_params, updated_node)
+        arguments = bn_wrappers.bind(wrapper.call_params, updated)
         written = wrapper.batch_norm.visit(
             _Substitute(wrapper.self_name, call.instance.stored, arguments)
         )
         assert isinstance(written, cst.Call)
         args = [cst.Arg(value=arg.value, keyword=arg.keyword) for arg in written.args]
         return written.with_changes(args=args, whitespace_before_args=cst.SimpleWhitespace(""))
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(
-            body=kept_statements(original_node.body, updated_node.body, self.removed)
-        )
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock

@@ -26,7 +26,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import dense_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import name_references, node_positions
-from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
+from bn_migrate.rewrite.planning.bn_wrappers import CallsWrittenOut, line_map
 from bn_migrate.rewrite.planning.layer_calls import quoted
 from bn_migrate.rewrite.result import ModelPair, Site, cite_lines, original_line
 
@@ -139,7 +139,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         return Expanded(module, helpers)
     removed = {id(helper.definition) for helper in helpers.found}
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
-    result = module.visit(_WriteOut(removed, calls, tf))
+    result = module.visit(_WriteOut(calls, removed, tf))
     assert isinstance(result, cst.Module)
     positions = node_positions(module)
     starts: dict[int, int] = {}
@@ -161,15 +161,14 @@ def _tensorflow(aliases: AliasTable) -> str | None:
     )
 
 
-class _WriteOut(cst.CSTTransformer):
+class _WriteOut(CallsWrittenOut[tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall]]):
     def __init__(
         self,
-        removed: set[int],
         calls: dict[int, tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall]],
+        removed: set[int],
         tf: str,
     ) -> None:
-        self.removed = removed
-        self.calls = calls
+        super().__init__(calls, removed)
         self.tf = tf
         self.unpacked = {
             id(call.unpacked) for _, call in calls.values() if call.unpacked is not None
@@ -185,14 +184,14 @@ class _WriteOut(cst.CSTTransformer):
         assert isinstance(first, cst.Name)  # analysis.dense_helpers._unpacked
         return updated_node.with_changes(targets=[cst.AssignTarget(first)])
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        found = self.calls.get(id(original_node))
-        if found is None:
-            return updated_node
+    def write(
+        self,
+        found: tuple[dense_helpers.DenseHelper, dense_helpers.HelperCall],
+        original: cst.Call,
+        updated: cst.Call,
+    ) -> cst.BaseExpression:
         helper, call = found
-        written = {
-            id(arg.value): new.value for arg, new in zip(original_node.args, updated_node.args)
-        }
+        written = {id(arg.value): new.value for arg, new in zip(original.args, updated.args)}
         inputs = written.get(id(call.inputs), call.inputs)  # a helper call inside: written out too
         units = written.get(id(call.units), call.units)
         args = [cst.Arg(value=inputs), cst.Arg(value=units)]
@@ -204,11 +203,6 @@ class _WriteOut(cst.CSTTransformer):
         args.append(_keyword("bias_initializer", bound(helper.bias_initializer, call.literals)))
         args.append(_keyword("name", cst.SimpleString(quoted(call.scope))))
         return cst.Call(func=cst.parse_expression(f"{self.tf}.{helper.layer}"), args=args)
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(
-            body=kept_statements(original_node.body, updated_node.body, self.removed)
-        )
 
 
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:

@@ -20,7 +20,7 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite.analysis import variable_helpers
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import node_positions
-from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
+from bn_migrate.rewrite.planning.bn_wrappers import CallsWrittenOut, line_map
 from bn_migrate.rewrite.planning.dense_helpers import bound
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
@@ -95,7 +95,7 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         return Expanded(module, helpers)
     removed = {id(helper.definition) for helper in helpers.found}
     calls = {id(call.call): (helper, call) for helper in helpers.found for call in helper.calls}
-    result = module.visit(_WriteOut(removed, calls))
+    result = module.visit(_WriteOut(calls, removed))
     assert isinstance(result, cst.Module)
     positions = node_positions(module)
     lines = {
@@ -106,28 +106,19 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
     return Expanded(result, helpers, line_map(module.code, result.code), lines)
 
 
-class _WriteOut(cst.CSTTransformer):
-    def __init__(
+class _WriteOut(
+    CallsWrittenOut[tuple[variable_helpers.VariableHelper, variable_helpers.HelperCall]]
+):
+    def write(
         self,
-        removed: set[int],
-        calls: dict[int, tuple[variable_helpers.VariableHelper, variable_helpers.HelperCall]],
-    ) -> None:
-        self.removed = removed
-        self.calls = calls
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        found = self.calls.get(id(original_node))
-        if found is None:
-            return updated_node
+        found: tuple[variable_helpers.VariableHelper, variable_helpers.HelperCall],
+        original: cst.Call,
+        updated: cst.Call,
+    ) -> cst.BaseExpression:
         helper, call = found
         return cst.Call(
             func=helper.maker.deep_clone(),
             args=[cst.Arg(bound(helper.value, call.arguments))],
-        )
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(
-            body=kept_statements(original_node.body, updated_node.body, self.removed)
         )
 
 

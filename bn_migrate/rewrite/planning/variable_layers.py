@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -21,35 +22,66 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import variable_layers
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.planning.bn_wrappers import kept_statements, line_map
+from bn_migrate.rewrite.analysis.variable_layers import Findings
+from bn_migrate.rewrite.planning.bn_wrappers import StatementsWrittenOut, line_map
 from bn_migrate.rewrite.planning.layer_calls import kwarg
 from bn_migrate.rewrite.result import Site, cite_lines, original_line
 
 RULE = "BN014"
+T = TypeVar("T")
+_Written = TypeVar("_Written", bound="WrittenStatements[Any]")
 
 
 @dataclass
-class Expanded:
-    """The module with its variable layers written out (``module`` is the input when there were
-    none)."""
+class WrittenStatements(Generic[T]):
+    """A module with statements of its function bodies written out (``module`` is the input when
+    nothing was), from what a reading ``findings`` found, and its lines against the input's."""
 
     module: cst.Module
-    layers: variable_layers.VariableLayers
+    findings: Findings[T]
     lines: list[int] = field(default_factory=list)  # written-out line - 1 -> original line
     before: list[str] = field(default_factory=list)  # the lines of the original module
     after: list[str] = field(default_factory=list)  # the lines of the written-out module
 
     @property
     def rewritten(self) -> bool:
-        return bool(self.layers.found)
+        return bool(self.findings.found)
 
     def site(self, site: Site) -> Site:
-        return written_site(site, self.lines, self.before, self.after)
+        """``site`` at the file's line; on a line written anew, at the column where the statement it
+        replaces starts."""
+        message = cite_lines(site.message, lambda line: str(original_line(self.lines, line)))
+        line = original_line(self.lines, site.line)
+        col = site.col
+        if 0 < site.line <= len(self.after) and 0 < line <= len(self.before):
+            text = self.before[line - 1]
+            if self.after[site.line - 1] != text:
+                col = len(text) - len(text.lstrip()) + 1
+        return Site(site.rule, line, col, message, site.cell)
+
+    @classmethod
+    def write(
+        cls: type[_Written],
+        module: cst.Module,
+        findings: Findings[Any],
+        written: Mapping[int, cst.SimpleStatementLine],
+        removed: set[int],
+    ) -> _Written:
+        """``module`` with the statements ``written`` replaces and ``removed`` removes
+        (``StatementsWrittenOut``)."""
+        result = module.visit(StatementsWrittenOut(written, removed))
+        assert isinstance(result, cst.Module)
+        lines = line_map(module.code, result.code)
+        return cls(result, findings, lines, module.code.split("\n"), result.code.split("\n"))
+
+
+class Expanded(WrittenStatements[variable_layers.VariableLayer]):
+    """The module with its variable layers written out."""
 
     def applied(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Site]:
         """One site per layer written out, at its kernel's line (original positions)."""
         sites = []
-        for layer in self.layers.found:
+        for layer in self.findings.found:
             where = positions.get(layer.statements[0])
             kind = "tf.layers.conv2d" if layer.conv is not None else "tf.layers.dense"
             sites.append(
@@ -77,10 +109,14 @@ def expand(module: cst.Module, aliases: AliasTable, *, library: bool = False) ->
         layers.found = []
     if not layers.found:
         return Expanded(module, layers)
-    result = module.visit(_WriteOut(layers.found, tf))
-    assert isinstance(result, cst.Module)
-    lines = line_map(module.code, result.code)
-    return Expanded(result, layers, lines, module.code.split("\n"), result.code.split("\n"))
+    written = {id(layer.anchor): _written(layer, tf) for layer in layers.found}
+    removed = {
+        id(statement)
+        for layer in layers.found
+        for statement in [*layer.statements, *layer.dead]
+        if statement is not layer.anchor
+    }
+    return Expanded.write(module, layers, written, removed)
 
 
 def tensorflow_name(aliases: AliasTable) -> str | None:
@@ -94,20 +130,6 @@ def tensorflow_name(aliases: AliasTable) -> str | None:
         None,
     )
     return None if tf is None or tf in aliases.bound_elsewhere else tf
-
-
-def written_site(site: Site, lines: list[int], before: list[str], after: list[str]) -> Site:
-    """``site`` of a module where statements were written anew (``lines``: written-out line - 1 ->
-    original line; ``before``/``after``: the two modules' lines) at the file's line; on a line written
-    anew, at the column where the statement it replaces starts."""
-    message = cite_lines(site.message, lambda line: str(original_line(lines, line)))
-    line = original_line(lines, site.line)
-    col = site.col
-    if 0 < site.line <= len(after) and 0 < line <= len(before):
-        text = before[line - 1]
-        if after[site.line - 1] != text:
-            col = len(text) - len(text.lstrip()) + 1
-    return Site(site.rule, line, col, message, site.cell)
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -145,32 +167,3 @@ def _written(layer: variable_layers.VariableLayer, tf: str) -> cst.SimpleStateme
         args=args,
     )
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(layer.target))], call)])
-
-
-class _WriteOut(cst.CSTTransformer):
-    def __init__(self, layers: list[variable_layers.VariableLayer], tf: str) -> None:
-        self.first = {id(layer.anchor): layer for layer in layers}
-        self.removed = {
-            id(statement)
-            for layer in layers
-            for statement in [*layer.statements, *layer.dead]
-            if statement is not layer.anchor
-        }
-        self.tf = tf
-
-    def leave_IndentedBlock(
-        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
-    ) -> cst.IndentedBlock:
-        if not any(id(s) in self.first or id(s) in self.removed for s in original_node.body):
-            return updated_node
-        replaced = []
-        for before, after in zip(original_node.body, updated_node.body):
-            layer = self.first.get(id(before))
-            if layer is not None:
-                after = _written(layer, self.tf).with_changes(
-                    leading_lines=after.leading_lines  # type: ignore[attr-defined]
-                )
-            replaced.append(after)
-        return updated_node.with_changes(
-            body=kept_statements(original_node.body, replaced, self.removed)
-        )
