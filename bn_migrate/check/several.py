@@ -34,7 +34,12 @@ def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] 
     function called twice is paired so, ``tests/check/test_rebuilt_graphs.py``)."""
     from bn_migrate.rewrite.analysis import several_programs as segments
     from bn_migrate.rewrite.engine import rewrite_source
-    from bn_migrate.rewrite.planning.several_programs import boundary, written_out
+    from bn_migrate.rewrite.planning.several_programs import (
+        boundary,
+        combined,
+        source_lines,
+        written_out,
+    )
     from bn_migrate.rewrite.result import Status
 
     if not segments.may_hold_programs(old_source):
@@ -46,14 +51,14 @@ def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] 
     found = segments.find(old_source, tree)
     if not isinstance(found, segments.Programs):
         return None
-    whole = rewrite_source(old_source)
+    programs = written_out(found, old_source)
+    results = [rewrite_source(code) for code, _, _ in programs]
+    whole = combined(found, old_source, results)  # what ``rewrite_source(old_source)`` gives
     if whole.status is not Status.CHANGED:
         return None
     mark = boundary(old_source)
-    programs = written_out(found, old_source)
     counts = []
-    for code, _, _ in programs:
-        migrated = rewrite_source(code)
+    for (code, _, _), migrated in zip(programs, results):
         segment = (migrated.code if migrated.status is Status.CHANGED else code).partition(mark)[2]
         counts.append(len(ast.parse(segment).body))
     try:
@@ -62,8 +67,7 @@ def programs_of(old_source: str, new_source: str) -> list[tuple[str, str, int]] 
         return None
     if [_kind(s) for s in new_body] != [_kind(s) for s in ast.parse(whole.code).body]:
         return None
-    lines = new_source.split("\n")
-    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    lines = source_lines(new_source)
     first = len(new_body) - sum(counts)
     header_end = new_body[first - 1].end_lineno or 0 if first else 0
     pairs = []

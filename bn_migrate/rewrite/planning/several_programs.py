@@ -59,10 +59,16 @@ def boundary(source: str) -> str:
     return f"# bn-migrate: program boundary {token}\n"
 
 
+def source_lines(source: str) -> list[str]:
+    """``source``'s lines, each with its ``\n`` (the last without, when the text has none): the lines
+    ``ast`` numbers, so ``lines[:end_lineno]`` is the text up to a statement's end."""
+    lines = source.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
 def written_out(programs: Programs, source: str) -> list[tuple[str, int, int]]:
     """(code, prelude lines, segment start) of each program, as ``migrate`` receives them."""
-    lines = source.split("\n")
-    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    lines = source_lines(source)
     prelude = "".join(lines[: programs.prelude_end])
     mark = boundary(source)
     written = []
@@ -76,12 +82,19 @@ def migrate_programs(
     programs: Programs, source: str, migrate: Callable[[str], RewriteResult]
 ) -> RewriteResult:
     """The module migrated program by program, or left with every program's reasons."""
+    return combined(
+        programs, source, [migrate(code) for code, _, _ in written_out(programs, source)]
+    )
+
+
+def combined(programs: Programs, source: str, results: list[RewriteResult]) -> RewriteResult:
+    """The module from its programs' migrations (``results``, in the order of ``written_out``), or
+    the module left with every program's reasons."""
     mark = boundary(source)
     written = [
         _Program(number, code, prelude, start)
         for number, (code, prelude, start) in enumerate(written_out(programs, source), start=1)
     ]
-    results = [migrate(program.code) for program in written]
     applied: dict[Site, None] = {}
     left: dict[Site, None] = {}
     for program, result in zip(written, results):
