@@ -1127,18 +1127,6 @@ class _TopStatements:
             node = holder
 
 
-def _partial_of(ctx: Context, node: cst.CSTNode) -> cst.Call | None:
-    """The ``functools.partial(node, ...)`` call ``node`` is the function of, if any."""
-    for call in ctx.program.calls:
-        if (
-            call.args
-            and call.args[0].value is node
-            and call_target(ctx.aliases, call) == api.FUNCTOOLS_PARTIAL
-        ):
-            return call
-    return None
-
-
 def _unclaimed_reason(
     ctx: Context,
     reference: _Reference,
@@ -1170,7 +1158,7 @@ def _unclaimed_reason(
         )
     if known:
         return f"{what}: {known}"
-    partial = _partial_of(ctx, reference.node)
+    partial = ctx.program.partial_of(reference.node)
     if partial is not None:  # Géron's ``partial(tf.layers.batch_normalization, training=...)``
         return (
             f"{what} given to functools.partial (line {ctx.positions[partial].start.line}): calls "

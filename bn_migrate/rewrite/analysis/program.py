@@ -82,6 +82,7 @@ from bn_migrate.rewrite.analysis.static_loops import (
 from bn_migrate.rewrite.analysis.summaries import Summaries, read_summaries
 from bn_migrate.rewrite.analysis.syntax import (
     call_target,
+    calls_in,
     contains,
     fresh_name,
     is_literal,
@@ -251,6 +252,9 @@ class Program:
     _graph_tensors: set[str] | None = None
     _handwritten_training: list[tuple[str, cst.Call]] | None = None
     _scope_reader: ArgScopeReader | None = None
+    _graph_resets: list[cst.Call] | None = None
+    _session_makers: list[cst.Call] | None = None
+    _partials: dict[int, cst.Call] | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
 
@@ -477,30 +481,51 @@ class Program:
         return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
 
     def session_maker_calls(self) -> list[cst.Call]:
-        """The calls ``session_makers_called`` counts, in the module's order."""
-        return [c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS]
+        """The calls ``session_makers_called`` counts, in the module's order (computed once)."""
+        if self._session_makers is None:
+            self._session_makers = [
+                c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS
+            ]
+        return self._session_makers
+
+    def partial_of(self, node: cst.CSTNode) -> cst.Call | None:
+        """The first ``functools.partial(node, ...)`` call of the module whose function is ``node``."""
+        if self._partials is None:
+            self._partials = {}
+            for call in self.calls:
+                if call.args and call_target(self.aliases, call) == api.FUNCTOOLS_PARTIAL:
+                    self._partials.setdefault(id(call.args[0].value), call)
+        return self._partials.get(id(node))
 
     def graph_resets(self) -> list[cst.Call]:
         """The calls that start a new default graph: ``tf.reset_default_graph()``, and calls of a
-        module-level function whose body calls it (handson-ml's ``reset_graph()``), in order."""
-        direct = [
-            call
+        module-level function whose body calls it (handson-ml's ``reset_graph()``), in order.
+        Computed once per module (the reasons of every site of a several-session module ask)."""
+        if self._graph_resets is None:
+            self._graph_resets = self._find_graph_resets()
+        return self._graph_resets
+
+    def _find_graph_resets(self) -> list[cst.Call]:
+        direct = {
+            id(call)
             for call in self.calls
             if call_target(self.aliases, call) == api.RESET_DEFAULT_GRAPH
-        ]
+        }
         body = self.module.body if self.module is not None else ()
-        helpers = [
-            statement
-            for statement in body
-            if isinstance(statement, cst.FunctionDef)
-            and any(contains(statement, call) for call in direct)
-        ]
-        names = {helper.name.value for helper in helpers}
+        names: set[str] = set()
+        in_helpers: set[int] = set()
+        for statement in body:
+            if not isinstance(statement, cst.FunctionDef):
+                continue
+            inside = {id(call) for call in calls_in(statement)} & direct
+            if inside:
+                names.add(statement.name.value)
+                in_helpers |= inside
         return [
             call
             for call in self.calls
             if (isinstance(call.func, cst.Name) and call.func.value in names)
-            or (call in direct and not any(contains(helper, call) for helper in helpers))
+            or (id(call) in direct and id(call) not in in_helpers)
         ]
 
     def batch_norm_calls(self) -> list[cst.Call]:
