@@ -252,9 +252,6 @@ class Program:
     _graph_tensors: set[str] | None = None
     _handwritten_training: list[tuple[str, cst.Call]] | None = None
     _scope_reader: ArgScopeReader | None = None
-    _graph_resets: list[cst.Call] | None = None
-    _session_makers: list[cst.Call] | None = None
-    _partials: dict[int, cst.Call] | None = None
     module: cst.Module | None = None
     _ranks_read: bool = False
 
@@ -464,9 +461,7 @@ class Program:
     def session_makers_called(self) -> int:
         """How many calls of the module make a session (``api.SESSION_MAKERS``), wherever they are:
         a program with one session is migrated (the engine's reason and BN007 read this one count)."""
-        return sum(
-            1 for call in self.calls if call_target(self.aliases, call) in api.SESSION_MAKERS
-        )
+        return len(self.session_maker_calls)
 
     @functools.cached_property
     def session_config(self) -> SessionConfig | ConfigRefusal | None:
@@ -480,32 +475,28 @@ class Program:
         config = self.session_config
         return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
 
+    @functools.cached_property
     def session_maker_calls(self) -> list[cst.Call]:
-        """The calls ``session_makers_called`` counts, in the module's order (computed once)."""
-        if self._session_makers is None:
-            self._session_makers = [
-                c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS
-            ]
-        return self._session_makers
+        """The calls ``session_makers_called`` counts, in the module's order."""
+        return [c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS]
 
     def partial_of(self, node: cst.CSTNode) -> cst.Call | None:
         """The first ``functools.partial(node, ...)`` call of the module whose function is ``node``."""
-        if self._partials is None:
-            self._partials = {}
-            for call in self.calls:
-                if call.args and call_target(self.aliases, call) == api.FUNCTOOLS_PARTIAL:
-                    self._partials.setdefault(id(call.args[0].value), call)
         return self._partials.get(id(node))
 
+    @functools.cached_property
+    def _partials(self) -> dict[int, cst.Call]:
+        found: dict[int, cst.Call] = {}
+        for call in self.calls:
+            if call.args and call_target(self.aliases, call) == api.FUNCTOOLS_PARTIAL:
+                found.setdefault(id(call.args[0].value), call)
+        return found
+
+    @functools.cached_property
     def graph_resets(self) -> list[cst.Call]:
         """The calls that start a new default graph: ``tf.reset_default_graph()``, and calls of a
         module-level function whose body calls it (handson-ml's ``reset_graph()``), in order.
-        Computed once per module (the reasons of every site of a several-session module ask)."""
-        if self._graph_resets is None:
-            self._graph_resets = self._find_graph_resets()
-        return self._graph_resets
-
-    def _find_graph_resets(self) -> list[cst.Call]:
+        Read once per module (the reasons of every site of a several-session module ask)."""
         direct = {
             id(call)
             for call in self.calls

@@ -1284,8 +1284,8 @@ def several_sessions(ctx: Context, what: str) -> str:
     program = ctx.program
     return texts.several_sessions(
         what,
-        [ctx.positions[call].start.line for call in program.session_maker_calls()],
-        [ctx.positions[call].start.line for call in program.graph_resets()],
+        [ctx.positions[call].start.line for call in program.session_maker_calls],
+        [ctx.positions[call].start.line for call in program.graph_resets],
     )
 
 
