@@ -717,11 +717,12 @@ def _rewrite_recorded(
         else assigned_batch_norm_calls.Expanded(module, AssignedBatchNorms())
     )
     adopt(recipes)
+    program: Program | None = None  # read once, unless a normalization changes the module
     if any(mark in source for mark in _DEFAULT_SESSION_RUNS):  # ``x.eval()`` -> ``sess.run(x)``
-        graph = Program.read(module, aliases).graph_tensor_names()
-        normalized = interactive_session.normalize(module, aliases, graph)
+        program = Program.read(module, aliases)
+        normalized = interactive_session.normalize(module, aliases, program.graph_tensor_names())
         if normalized.rewritten:
-            module = normalized.module
+            module, program = normalized.module, None
             records.enter_context(walks.indexed(module))
             aliases = AliasTable.build(module)
     references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
@@ -735,7 +736,7 @@ def _rewrite_recorded(
         aliases=aliases,
         options=options,
         positions=positions,
-        program=Program.read(module, aliases),
+        program=program if program is not None else Program.read(module, aliases),
         flags_parsed=flags_parsed,
         library=library,
         training_refusal=refused.condition if refused is not None else None,
