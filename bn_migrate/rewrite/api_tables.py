@@ -1883,6 +1883,10 @@ LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
         *("termcolor", "click", "tabulate", "docopt", "gym", "pygame", "IPython", "ipdb", "wget"),
         *("gdown", "boto3", "visdom", "wandb", "mlflow", "tensorboardX", "bs4", "setuptools"),
         *("pkg_resources", "google", "mpi4py", "pytest"),
+        # TensorFlow's dashboard and data sets: summaries, projector configs and tf.data pipelines,
+        # no variables, layers or update ops (their files import TensorFlow: see
+        # ``analysis.modules.installed_graph_code``)
+        *("tensorboard", "tensorflow_datasets"),
         # found not installed in public TF1 trees (a file left for that alone): graphs, geometry,
         # file systems, test tools, machine facts, a virtual display, Caffe's Python bindings
         *("networkx", "shapely", "fs", "scandir", "nose", "mock", "cpuinfo", "pyvirtualdisplay"),

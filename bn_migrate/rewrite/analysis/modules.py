@@ -10,7 +10,11 @@ change them. This module finds, for each file of a run, the places where another
 - another local module imports the file: its functions and graph are used, trained or run from there;
 - the file imports modules dynamically (``importlib.import_module``, ``__import__``), or imports a
   module found neither beside it nor installed (nor among the well-known libraries of
-  ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved.
+  ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved;
+- the file imports an installed package with TensorFlow code of its own (``installed_graph_code``:
+  tflearn, tensorlayer, sonnet, tensorflow_hub...; not TensorFlow's own packages, which the rules
+  read, nor the libraries the tables know build no graph): what it builds in the program's graph is
+  not read, so the program is not migrated.
 
 Such files are one *program* (``ProgramGraph.units``): a script no local module imports, and the local
 modules with TensorFlow code it imports, directly or through each other. Programs sharing a module (a
@@ -51,6 +55,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +103,8 @@ class ModuleFacts:
     imports: list[LocalImport] = field(default_factory=list)
     dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # line, col, what
     unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # found nowhere
+    # installed packages with TensorFlow code: line, col, module, the first file importing TensorFlow
+    graph_libraries: list[tuple[int, int, str, Path]] = field(default_factory=list)
     changes_sys_path: bool = False
     readable: bool = True
     cells: JoinedCells | None = (
@@ -232,6 +239,20 @@ class ProgramGraph:
                     "too (or install it)",
                 )
             )
+        for line, col, module, evidence in facts.graph_libraries:
+            sites.append(
+                Site(
+                    PROGRAM_RULE,
+                    line,
+                    col,
+                    f"imports `{module}`, an installed package with TensorFlow code "
+                    f"({self._display(evidence, path)} imports TensorFlow): the variables, layers "
+                    "and update ops it may build in this program's graph are not read by the "
+                    "migration, which would make them anew at every step and never train or save "
+                    "them; not migrated (a human must decide what its functions build: bring that "
+                    "code into the program, or replace its calls with Keras layers)",
+                )
+            )
         for edge in facts.imports:
             through = edge.target
             facts_of = self.facts.get(through)
@@ -285,6 +306,7 @@ class ProgramGraph:
                 or not facts.readable
                 or facts.dynamic
                 or facts.unresolved
+                or facts.graph_libraries
                 or any(edge.importer != entry for edge in self.importers.get(entry, []))
             ):
                 continue
@@ -413,6 +435,10 @@ class ProgramGraph:
             )
         elif facts.dynamic or facts.unresolved or not facts.readable:
             why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
+        elif facts.graph_libraries:
+            why = (
+                f"`{shown}` imports an installed package with TensorFlow code (see its own reasons)"
+            )
         if why is None:
             return None
         return Site(PROGRAM_RULE, edge.line, edge.col, f"{why}: {_NOT_TOGETHER}")
@@ -545,12 +571,16 @@ class _ImportReader:
             # a plain module ``m.py`` is no package: ``import m.sub`` fails, it imports nothing
             target = package if package is not None and package.name == "__init__.py" else None
         if target is None:
-            if (
-                self.wanted
-                and not _is_library(root)
-                and not any(_is_namespace(folder, module.split(".")) for folder in self.search)
-            ):
-                self.missing.append((node.lineno, node.col_offset + 1, module))
+            if not self.wanted:
+                return False
+            if not _is_library(root):
+                if not any(_is_namespace(folder, module.split(".")) for folder in self.search):
+                    self.missing.append((node.lineno, node.col_offset + 1, module))
+            else:
+                evidence = installed_graph_code(root)
+                if evidence is not None:
+                    place = (node.lineno, node.col_offset + 1, module, evidence)
+                    self.facts.graph_libraries.append(place)
             return False
         through = self._package_code(module) if dotted else None
         self._local(node, module, target, through)
@@ -653,6 +683,74 @@ def _is_library(root: str) -> bool:
         return importlib.util.find_spec(root) is not None
     except (ImportError, ValueError):
         return False
+
+
+_IMPORTS_TENSORFLOW = re.compile(
+    rb"^[ \t]*(?:import|from)[ \t]+(?:"
+    + b"|".join(re.escape(name.encode()) for name in sorted(api.TENSORFLOW_PACKAGES))
+    + rb")\b",
+    re.MULTILINE,
+)
+_MAX_LIBRARY_FILES = 5000
+"""How many files of an installed package are read to find one that imports TensorFlow."""
+
+
+@functools.cache
+def installed_graph_code(root: str) -> Path | None:
+    """The first file of the installed package (or module) ``root`` that imports TensorFlow, Keras or
+    tf_slim: a library that may build variables, layers or update ops in its callers' graph (tflearn,
+    tensorlayer, sonnet, tensorflow_hub...), whose code the migration does not read. None for
+    TensorFlow's own packages (the rules read them), the standard library, the packages the tables
+    know build no graph, and packages not found here (``_is_library`` decides what they are)."""
+    import importlib.util
+    import sys
+
+    if (
+        root in api.TENSORFLOW_PACKAGES
+        or root in api.LIBRARIES_WITHOUT_GRAPH_CODE
+        or root in api.PYTHON2_STANDARD_LIBRARY
+        or root in sys.stdlib_module_names
+        or root in sys.builtin_module_names
+    ):
+        return None
+    try:
+        spec = importlib.util.find_spec(root)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    # a package (namespace packages too); its tests are not read
+    if spec.submodule_search_locations:
+        candidates: Iterable[Path] = (
+            path
+            for location in spec.submodule_search_locations
+            for path in _python_files(Path(location), recursive=True)
+            if path.suffix == ".py" and not _is_test_file(path.relative_to(location))
+        )
+    elif spec.origin is not None and spec.origin.endswith(".py"):
+        candidates = [Path(spec.origin)]
+    else:
+        return None
+    for count, path in enumerate(candidates):
+        if count >= _MAX_LIBRARY_FILES:
+            break
+        try:
+            if _IMPORTS_TENSORFLOW.search(path.read_bytes()):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def _is_test_file(path: Path) -> bool:
+    """A package's test (``tests/``, ``test_x.py``, ``x_test.py``): TensorFlow imported there is not
+    what the package builds in its callers' graphs (opt_einsum's backend tests)."""
+    name = path.name
+    return (
+        any(part in ("test", "tests", "testing") for part in path.parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+    )
 
 
 def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
