@@ -1852,6 +1852,11 @@ GRADIENT_REGISTRATIONS = frozenset(
 when the module is imported, building no graph: a module doing only that is imported for its side
 effect (cbfinn/maml's ``special_grads``) and kept as written (``planning.inlined_modules``)."""
 
+DYNAMIC_CODE = frozenset({"eval", "exec"})
+"""Builtins that run code written in a string: what that code builds, reads or binds is not read,
+so a module calling one (the builtin, not a name bound otherwise) is left (the engine's reason;
+``early_left`` leaves such files to the engine)."""
+
 LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
     {
         # numerics, data, images, plots: they never create TF variables, layers or update ops

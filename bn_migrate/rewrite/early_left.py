@@ -52,6 +52,9 @@ from bn_migrate.rewrite import reason_texts as texts
 from bn_migrate.rewrite.ast_names import dotted, qualify
 from bn_migrate.rewrite.result import Site
 
+_DYNAMIC_CODE = re.compile(r"(?<![.\w])(?:" + "|".join(sorted(api.DYNAMIC_CODE)) + r")\s*\(")
+"""A call of ``api.DYNAMIC_CODE``'s builtins, as spelled (attribute calls such as ``x.eval()`` aside)."""
+
 ENGINE_RULE = "BN000"
 """``rules.ENGINE_RULE`` (that package imports every rule, and libcst)."""
 
@@ -258,6 +261,8 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
     file read on its own: no blockers, default options."""
     if "\r" in source or "\f" in source:
         return None  # places are counted in lines of ``\n``
+    if _DYNAMIC_CODE.search(source):
+        return None  # ``engine._report_dynamic_code``: the engine leaves the file at the call
     try:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program

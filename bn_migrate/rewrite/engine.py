@@ -753,6 +753,7 @@ def _rewrite_recorded(
     if refused is not None:  # the training function's own reason (``planning.main_function``)
         ctx.engine_notes[id(refused.definition)] = refused.reason
     _report_shadowed_tensorflow(ctx)
+    _report_dynamic_code(ctx)
     for rule in RULES:
         rule.plan(ctx)
     unclaimed = [r for r in references if id(r.node) not in ctx.claimed]
@@ -895,6 +896,20 @@ def _report_shadowed_tensorflow(ctx: Context) -> None:
             ctx.aliases.shadowed[local],
             f"`{local}` is bound to TensorFlow and rebound here: cannot tell what it means",
         )
+
+
+def _report_dynamic_code(ctx: Context) -> None:
+    """Leave the module at each call of a builtin running code written in a string (``api.
+    DYNAMIC_CODE``, when the name is not bound otherwise): what that code builds or reads is not read."""
+    for call in ctx.program.calls:
+        func = call.func
+        if (
+            isinstance(func, cst.Name)
+            and func.value in api.DYNAMIC_CODE
+            and func.value not in ctx.program.bound_names
+            and ctx.aliases.qualify(func) is None
+        ):
+            ctx.leave(ENGINE_RULE, call, texts.dynamic_code(func.value))
 
 
 @dataclass(frozen=True)

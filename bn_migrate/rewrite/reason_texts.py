@@ -30,6 +30,15 @@ def class_with_methods(name: str, methods: list[str]) -> str:
 FUNCTION_IN_BLOCK = "graph code in a function defined inside another block is not migrated"
 
 
+def dynamic_code(builtin: str) -> str:
+    """A call of ``eval``/``exec``: code in a string, which the migration does not read."""
+    return (
+        f"`{builtin}` runs code written in a string: what it builds, reads or binds (layers, update "
+        "ops, variables, names the migration changes) is not read, so no fact about the program can "
+        "be decided; not migrated (write that code as Python, then run the migration again)"
+    )
+
+
 def defined_again(name: str, lines: list[str]) -> str:
     """Why the graph code of a function defined several times at module level is left."""
     return (
