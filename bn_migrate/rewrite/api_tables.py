@@ -1852,6 +1852,16 @@ GRADIENT_REGISTRATIONS = frozenset(
 when the module is imported, building no graph: a module doing only that is imported for its side
 effect (cbfinn/maml's ``special_grads``) and kept as written (``planning.inlined_modules``)."""
 
+TENSORFLOW_LIBRARIES = frozenset(
+    {
+        *("tflearn", "tensorlayer", "sonnet", "tensorpack", "tensorflow_hub", "keras_contrib"),
+        *("tensorflow_probability", "tensorflow_addons", "tf_agents", "trfl", "gpflow", "edward"),
+    }
+)
+"""Libraries built on TensorFlow that make variables, layers or update ops in their callers' graphs:
+a file importing one (not a module of the same name in the tree) is left with its program, installed
+here or not (``analysis.modules``; other installed packages are read for a TensorFlow import)."""
+
 DYNAMIC_CODE = frozenset({"eval", "exec"})
 """Builtins that run code written in a string: what that code builds, reads or binds is not read,
 so a module calling one (the builtin, not a name bound otherwise) is left (the engine's reason;

@@ -147,7 +147,7 @@ def test_a_module_of_the_program_using_such_a_package_leaves_the_program(
     assert outcomes["train.py"].status is Status.SKIPPED
     assert outcomes["model.py"].status is Status.SKIPPED
     assert any(
-        "`model.py` imports an installed package with TensorFlow code" in s.message
+        "`model.py` imports a library with TensorFlow code" in s.message
         for s in outcomes["train.py"].left
     ), outcomes["train.py"].left
     assert any(
@@ -191,3 +191,23 @@ def test_tensorflow_imported_only_by_a_package_tests_does_not_count(site: Path) 
     backend.write_text("def run(x):\n    import tensorflow as tf\n    return tf.identity(x)\n")
     installed_graph_code.cache_clear()
     assert installed_graph_code("einsumish") == backend  # imported inside a function counts
+
+
+def test_known_tensorflow_libraries_leave_the_file_installed_or_not(tmp_path: Path) -> None:
+    """tflearn is not installed here: it used to read as a missing module of the program ("pass its
+    folder too (or install it)"); installing it would not make the program migrate."""
+    train = TRAIN.replace(
+        "from model import net", "from tflearn.layers.conv import global_avg_pool"
+    )
+    outcome = _run(_project(tmp_path, train))["train.py"]
+    assert outcome.status is Status.SKIPPED
+    (site_,) = [s for s in outcome.left if s.rule == PROGRAM_RULE]
+    assert site_.message.startswith("imports `tflearn.layers.conv`, a library built on TensorFlow:")
+    assert "found neither" not in site_.message
+
+
+def test_a_local_module_named_like_a_library_is_a_module_of_the_program(tmp_path: Path) -> None:
+    project = _project(tmp_path, TRAIN.replace("from model import net", "from tflearn import net"))
+    (project / "tflearn.py").write_text(MODEL)
+    outcomes = _run(project)
+    assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left

@@ -11,10 +11,11 @@ change them. This module finds, for each file of a run, the places where another
 - the file imports modules dynamically (``importlib.import_module``, ``__import__``), or imports a
   module found neither beside it nor installed (nor among the well-known libraries of
   ``api_tables.LIBRARIES_WITHOUT_GRAPH_CODE``): the program cannot be resolved;
-- the file imports an installed package with TensorFlow code of its own (``installed_graph_code``:
-  tflearn, tensorlayer, sonnet, tensorflow_hub...; not TensorFlow's own packages, which the rules
-  read, nor the libraries the tables know build no graph): what it builds in the program's graph is
-  not read, so the program is not migrated.
+- the file imports a library built on TensorFlow (``api_tables.TENSORFLOW_LIBRARIES``: tflearn,
+  tensorlayer, sonnet, tensorflow_hub..., installed or not) or an installed package with TensorFlow
+  code of its own (``installed_graph_code``; not TensorFlow's own packages, which the rules read, nor
+  the libraries the tables know build no graph): what it builds in the program's graph is not read,
+  so the program is not migrated.
 
 Such files are one *program* (``ProgramGraph.units``): a script no local module imports, and the local
 modules with TensorFlow code it imports, directly or through each other. Programs sharing a module (a
@@ -104,7 +105,8 @@ class ModuleFacts:
     dynamic: list[tuple[int, int, str]] = field(default_factory=list)  # line, col, what
     unresolved: list[tuple[int, int, str]] = field(default_factory=list)  # found nowhere
     # installed packages with TensorFlow code: line, col, module, the first file importing TensorFlow
-    graph_libraries: list[tuple[int, int, str, Path]] = field(default_factory=list)
+    # (``api.TENSORFLOW_LIBRARIES``, known without reading them: no file)
+    graph_libraries: list[tuple[int, int, str, Path | None]] = field(default_factory=list)
     changes_sys_path: bool = False
     readable: bool = True
     cells: JoinedCells | None = (
@@ -240,13 +242,18 @@ class ProgramGraph:
                 )
             )
         for line, col, module, evidence in facts.graph_libraries:
+            what = (
+                "a library built on TensorFlow"
+                if evidence is None
+                else f"an installed package with TensorFlow code ({self._display(evidence, path)} "
+                "imports TensorFlow)"
+            )
             sites.append(
                 Site(
                     PROGRAM_RULE,
                     line,
                     col,
-                    f"imports `{module}`, an installed package with TensorFlow code "
-                    f"({self._display(evidence, path)} imports TensorFlow): the variables, layers "
+                    f"imports `{module}`, {what}: the variables, layers "
                     "and update ops it may build in this program's graph are not read by the "
                     "migration, which would make them anew at every step and never train or save "
                     "them; not migrated (a human must decide what its functions build: bring that "
@@ -436,9 +443,7 @@ class ProgramGraph:
         elif facts.dynamic or facts.unresolved or not facts.readable:
             why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
         elif facts.graph_libraries:
-            why = (
-                f"`{shown}` imports an installed package with TensorFlow code (see its own reasons)"
-            )
+            why = f"`{shown}` imports a library with TensorFlow code (see its own reasons)"
         if why is None:
             return None
         return Site(PROGRAM_RULE, edge.line, edge.col, f"{why}: {_NOT_TOGETHER}")
@@ -573,7 +578,9 @@ class _ImportReader:
         if target is None:
             if not self.wanted:
                 return False
-            if not _is_library(root):
+            if root in api.TENSORFLOW_LIBRARIES:
+                self.facts.graph_libraries.append((node.lineno, node.col_offset + 1, module, None))
+            elif not _is_library(root):
                 if not any(_is_namespace(folder, module.split(".")) for folder in self.search):
                     self.missing.append((node.lineno, node.col_offset + 1, module))
             else:
