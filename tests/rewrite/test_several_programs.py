@@ -259,3 +259,89 @@ def test_a_program_whose_function_resets_the_graph_first_is_a_program_of_its_own
     late = PRELUDE + reset_inside(FIRST) + second
     found = _programs(late)
     assert isinstance(found, segments.Refusal) and "may add to the graph" in found.message
+
+
+SCRIPT_PROGRAM = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "tf1" / "layers_mlp_placeholder.py"
+).read_text(encoding="utf-8")
+
+
+def _script_programs(count: int, change=lambda k, body: body) -> str:  # type: ignore[no-untyped-def]
+    """The fixture script run ``count`` times, each a program of its own after a graph reset, each
+    with its module-level ``with tf.Session() as sess:`` (the handson-ml notebooks' shape)."""
+    head, body = SCRIPT_PROGRAM.split("np.random.seed(0)\n", 1)
+    return head + "".join(
+        change(k, "tf.reset_default_graph()\nnp.random.seed(0)\n" + body + "\n")
+        for k in range(count)
+    )
+
+
+def test_names_bound_before_their_reads_inside_a_statement_are_the_program_own() -> None:
+    """``with tf.Session() as sess:`` binds ``sess`` before its body reads it (it read as the earlier
+    program's ``sess``: every module-level session block after the first was refused)."""
+    source = _script_programs(2)
+    assert isinstance(_programs(source), segments.Programs)
+    result = rewrite_source(source)
+    assert result.status is Status.CHANGED, left_reasons(result)
+    assert result.code.count("def train_step(") == 2
+    assert rewrite_source(result.code).status is Status.UNCHANGED  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("second", "read"),
+    [
+        pytest.param(  # a loop's body reading a name its later statement binds: the earlier value first
+            "for k in range(2):\n    print(total)\n    total = k\n",
+            "total",
+            id="later-in-loop-body",
+        ),
+        pytest.param(  # the with item runs before its body binds
+            "with open(name) as f:\n    name = f.read()\n", "name", id="with-item-before-body"
+        ),
+        pytest.param(  # a handler may run when the try body bound nothing
+            "try:\n    total = 1\nexcept ValueError:\n    print(total)\n", "total", id="handler"
+        ),
+        pytest.param(  # one branch binding does not bind for the other
+            "if True:\n    total = 1\nelse:\n    print(total)\n", "total", id="other-branch"
+        ),
+    ],
+)
+def test_reads_before_any_binding_in_the_order_statements_run_are_refused(
+    second: str, read: str
+) -> None:
+    first = "total = 0\nname = 'x'\nflag = True\n"
+    module = ast.parse(first + second)
+    bound_before = dict.fromkeys(("total", "name", "flag"), 1)
+    found = segments._first_earlier_read(module.body[3:], set(), bound_before)
+    assert found is not None and found.id == read
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "with open('f') as f:\n    name = f.read()\n    print(name)\n",
+        "for total in range(2):\n    print(total)\n",
+        "if True:\n    total = 1\n    print(total)\n",
+        "try:\n    total = 1\n    print(total)\nexcept ValueError as name:\n    print(name)\n",
+        "total = 1\nwhile total:\n    total = total - 1\n",
+    ],
+)
+def test_reads_after_the_program_own_binding_are_not(second: str) -> None:
+    module = ast.parse(second)
+    bound_before = dict.fromkeys(("total", "name", "f"), 1)
+    assert segments._first_earlier_read(module.body, set(), bound_before) is None
+
+
+@pytest.mark.slow
+def test_script_programs_with_their_own_session_blocks_are_checked_equivalent(
+    tmp_path: Path,
+) -> None:
+    from bn_migrate.check import check_programs
+
+    old = tmp_path / "twice.py"
+    old.write_text(_script_programs(2), encoding="utf-8")
+    new = tmp_path / "twice_tf2.py"
+    new.write_text(rewrite_source(_script_programs(2)).code, encoding="utf-8")
+    checked = check_programs(old, new, keep_dir=tmp_path / "runs")
+    assert checked.verdict == "equivalent", checked.render_text()
+    assert "program 2" in checked.render_text()

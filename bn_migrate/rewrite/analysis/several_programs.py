@@ -30,7 +30,7 @@ Otherwise the module is not split and is left (``Refusal``), as any module makin
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bn_migrate.rewrite import api_tables as api
@@ -412,24 +412,86 @@ def _reads_earlier_names(
                 bound_before.setdefault(name, body[index].lineno)
     if not bound_before:
         return None
-    own: set[str] = set()
-    for index in group:
-        statement = body[index]
-        bound = _top_level_bindings(statement)
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            own.add(statement.name)  # read in its body when called, after this statement
-        for read in _reads(statement):
-            if read.id in bound_before and read.id not in own:
-                return (
-                    read.lineno,
-                    read.col_offset + 1,
-                    f"reads `{read.id}` (line {read.lineno}), which an earlier program binds "
-                    f"(line {bound_before[read.id]}) and this one does not bind before: it would "
-                    "read the earlier program's value, which its migration, read apart, does not "
-                    "see",
-                )
-        own |= bound
+    read = _first_earlier_read([body[index] for index in group], set(), bound_before)
+    if read is None:
+        return None
+    return (
+        read.lineno,
+        read.col_offset + 1,
+        f"reads `{read.id}` (line {read.lineno}), which an earlier program binds "
+        f"(line {bound_before[read.id]}) and this one does not bind before: it would "
+        "read the earlier program's value, which its migration, read apart, does not "
+        "see",
+    )
+
+
+def _first_earlier_read(
+    statements: list[ast.stmt], own: set[str], bound_before: dict[str, int]
+) -> ast.Name | None:
+    """The first read, in the order the statements run, of a name an earlier program binds
+    (``bound_before``) and these statements (or ``own``, bound before them) have not bound yet.
+
+    Inside a compound statement its parts are read in the order they run: a ``with`` item's
+    expression, then its ``as`` target bound, then its body; a ``for`` loop's iterable, then its
+    target bound, then its body; an ``if``/``while`` test, then each branch from what was bound
+    before it; a ``try`` body, then each handler (its name bound) from what was bound before the
+    ``try``. Statement by statement inside each body, so a name bound later in a loop's body
+    is still read from the earlier program at the first iteration. After a compound statement every
+    name it binds counts as bound (as for simple statements)."""
+    own = set(own)
+
+    def first(nodes: Iterable[ast.AST | None], bound: set[str]) -> ast.Name | None:
+        for node in nodes:
+            if node is None:
+                continue
+            for read in _reads(node):
+                if read.id in bound_before and read.id not in bound:
+                    return read
+        return None
+
+    for statement in statements:
+        found: ast.Name | None = None
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            inner = set(own)
+            for item in statement.items:
+                found = found or first([item.context_expr, item.optional_vars], inner)
+                if item.optional_vars is not None:
+                    inner |= _target_names(item.optional_vars)
+            found = found or _first_earlier_read(statement.body, inner, bound_before)
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            found = first([statement.iter, statement.target], own)
+            inner = own | _target_names(statement.target)
+            found = found or _first_earlier_read(statement.body, inner, bound_before)
+            found = found or _first_earlier_read(statement.orelse, inner, bound_before)
+        elif isinstance(statement, (ast.If, ast.While)):
+            found = first([statement.test], own)
+            found = found or _first_earlier_read(statement.body, own, bound_before)
+            found = found or _first_earlier_read(statement.orelse, own, bound_before)
+        elif isinstance(statement, ast.Try):
+            found = _first_earlier_read(statement.body, own, bound_before)
+            for handler in statement.handlers:
+                found = found or first([handler.type], own)
+                named = own | ({handler.name} if handler.name else set())
+                found = found or _first_earlier_read(handler.body, named, bound_before)
+            found = found or _first_earlier_read(statement.orelse, own, bound_before)
+            found = found or _first_earlier_read(statement.finalbody, own, bound_before)
+        else:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(statement.name)  # read in its body when called, after this statement
+            found = first([statement], own)
+        if found is not None:
+            return found
+        own |= _top_level_bindings(statement)
     return None
+
+
+def _target_names(target: ast.expr) -> set[str]:
+    """The names an assignment target binds (``as sess``, ``for i, (a, b) in ...``)."""
+    return {
+        node.id
+        for node in ast.walk(target)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
 
 
 def bound_names(code: str) -> set[str]:
