@@ -705,8 +705,9 @@ _MAX_LIBRARY_FILES = 5000
 @functools.cache
 def installed_graph_code(root: str) -> Path | None:
     """The first file of the installed package (or module) ``root`` that imports TensorFlow, Keras or
-    tf_slim: a library that may build variables, layers or update ops in its callers' graph (tflearn,
-    tensorlayer, sonnet, tensorflow_hub...), whose code the migration does not read. None for
+    tf_slim (its tests aside): a library that may build variables, layers or update ops in its
+    callers' graph (a pip-installed layer library; the ones known by name, ``api.
+    TENSORFLOW_LIBRARIES``, are decided before), whose code the migration does not read. None for
     TensorFlow's own packages (the rules read them), the standard library, the packages the tables
     know build no graph, and packages not found here (``_is_library`` decides what they are)."""
     import importlib.util
