@@ -10,7 +10,10 @@ Sections (``--only NAME`` runs some of them):
   ``--before CHECKOUT`` runs another checkout's ``bn-migrate`` in the same rounds: its ratio is the
   "was".
 - ``scaling``: one file holding a TF1 training program and plain functions, repeated to 1x, 4x and
-  16x its size: lines/s and peak RSS of ``rewrite --diff -j1``. Goal: time and memory linear in size.
+  16x its size, each copy reading the one before it (one module, read whole and left): lines/s and
+  peak RSS of ``rewrite --diff -j1``. Goal: time and memory linear in size. Then the same copies
+  without those reads at 1x and 16x: each a program of its own after its graph reset, migrated one
+  by one (``planning.several_programs``).
 - ``startup``: ``bn-migrate rewrite FILE`` on a file without TensorFlow against ``python -c pass``.
   Goal: at most 0.3 s wall.
 - ``copy``: ``rewrite --output-dir`` against ``cp -r`` on a generated tree of ``--megabytes`` MB of
@@ -152,14 +155,22 @@ SCALE_UNITS = 4
 """Copies of the program at 1x (about 500 lines): enough that start-up does not hide the growth."""
 
 
-def scaled_file(root: Path, times: int) -> Path:
-    """A TF1 program (the seed question's) followed by plain functions, repeated: a file the engine
-    must read whole and leave (a program repeated is not one it migrates)."""
+RESET = "tf.reset_default_graph()\n"
+
+
+def scaled_file(root: Path, times: int, *, apart: bool = False) -> Path:
+    """A TF1 program (the seed question's, which starts with a graph reset) followed by plain
+    functions, repeated. Each copy after the first reads the previous copy's ``data`` first, so the
+    module is one the engine must read whole and leave; with ``apart``, not: each copy is a program
+    of its own, migrated apart and put back in order."""
     program = (REPO / "examples" / "seed_question" / "tf_layers.py").read_text()
+    assert program.count(RESET) == 1
     unit = program + "".join(PLAIN_FUNCTIONS.format(k=k) for k in range(8))
-    path = root / f"scaled_{times}x.py"
-    units = SCALE_UNITS * times
-    path.write_text("\n\n".join(unit.replace("def ", f"def v{i}_") for i in range(units)))
+    path = root / f"scaled_{times}x{'_apart' if apart else ''}.py"
+    copies = [unit.replace("def ", f"def v{i}_") for i in range(SCALE_UNITS * times)]
+    if not apart:
+        copies[1:] = [copy.replace(RESET, RESET + "print(data)\n", 1) for copy in copies[1:]]
+    path.write_text("\n\n".join(copies))
     return path
 
 
@@ -194,6 +205,26 @@ def section_scaling(scratch: Path, args: argparse.Namespace) -> None:
             SUMMARY.append(("5 MB file (projected from 1x-16x)", f"{seconds:.0f} s", "<= 30 s"))
             SUMMARY.append(("5 MB file peak RSS (projected)", f"{megabytes:.0f} MB", "<= 1024 MB"))
             _parse_floor(path, size)
+    _apart(scratch, args)
+
+
+def _apart(scratch: Path, args: argparse.Namespace) -> None:
+    """The copies as programs of their own (no read between them): migrated one by one."""
+    figures = []
+    for times in (1, 16):
+        path = scaled_file(scratch, times, apart=True)
+        samples = [
+            run([*BN_MIGRATE, "rewrite", "--diff", "-j1", str(path)]) for _ in range(args.repeat)
+        ]
+        lines = lines_in(path)
+        print(show(f"{times:>2}x apart ({lines} lines)", samples, lines))
+        figures.append((Pair.median_wall(samples), Pair.peak(samples)))
+    (wall_1, peak_1), (wall_16, peak_16) = figures
+    print(
+        f"      programs migrated one by one: time {wall_16 / wall_1:.1f}x and peak RSS "
+        f"{peak_16 / peak_1:.1f}x of 1x (linear: 16x)"
+    )
+    SUMMARY.append(("time at 16x / 1x, programs apart", f"{wall_16 / wall_1:.1f}x", "<= 16x"))
 
 
 PARSE_ONLY = "import sys, libcst; libcst.parse_module(open(sys.argv[1], encoding='utf-8').read())"

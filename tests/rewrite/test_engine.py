@@ -747,8 +747,12 @@ def test_a_module_making_several_sessions_is_left_with_their_count_not_at_every_
 )
 def test_a_module_of_several_graphs_says_where_they_start(reset: str, shown: str) -> None:
     """One graph per reset of the default graph: the reason says so and what a person can do (one
-    file per graph and its session, which is a program of the migrated shape)."""
-    source = PLACEHOLDER + reset + PLACEHOLDER.split("import tensorflow as tf\n", 1)[1]
+    file per graph and its session, which is a program of the migrated shape). The second program
+    reads the first one's ``x`` before binding its own, so the module is not migrated program by
+    program (``test_several_programs``: without that read it is)."""
+    source = (
+        PLACEHOLDER + reset + "print(x)\n" + PLACEHOLDER.split("import tensorflow as tf\n", 1)[1]
+    )
     assert source.count("tf.Session()") == 2
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED
