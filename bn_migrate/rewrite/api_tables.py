@@ -1556,6 +1556,7 @@ class OpRenameSpec:
         str, ...
     ] = ()  # ``from`` imports the target needs ("absl.flags": ``from absl import flags``)
     after_app_run: bool = False  # only where the flags are read after ``tf.app.run`` parsed them
+    warning: str = ""  # what the TF2 call does not keep, reported as a warning where it is migrated
 
 
 _IN_TOP_K = OpRenameSpec(
@@ -1784,7 +1785,14 @@ OP_RENAMES: dict[str, OpRenameSpec] = {
         "tf.math.divide", ("x", "y", "name"), ("x", "y", "name"), float_operand=True
     ),
     "tensorflow.set_random_seed": OpRenameSpec(
-        "tf.random.set_seed", ("seed",), ("seed",), makes_tensor=False
+        "tf.random.set_seed", ("seed",), ("seed",), makes_tensor=False,
+        warning=(
+            "Keras 3 draws its layers' initial weights from its own seed generator, which "
+            "tf.random.set_seed does not seed (measured on TF 2.21 / Keras 3: two runs start from "
+            "different weights): TF1's runs started from the same weights, the migrated program's "
+            "do not; tf.keras.utils.set_random_seed(seed) seeds them too but also reseeds Python's "
+            "random and NumPy, which TF1's call did not: a human decides"
+        ),
     ),
     "tensorflow.nn.softmax_cross_entropy_with_logits_v2": OpRenameSpec(
         "tf.nn.softmax_cross_entropy_with_logits", ("labels", "logits", "axis", "name", "dim"),

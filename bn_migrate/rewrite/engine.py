@@ -362,9 +362,13 @@ def _rewrite_one_program(
     result = rewrite_source(inlined.code, path=files[0].path, options=options)
     applied: list[list[Site]] = [[] for _ in files]
     left: list[list[Site]] = [[] for _ in files]
+    warned: list[list[Site]] = [[] for _ in files]
     for site in result.applied:
         index, place = inlined.site(site)
         applied[index].append(place)
+    for site in result.warnings:
+        index, place = inlined.site(site)
+        warned[index].append(place)
     for site in result.left:
         index, place = inlined.site(site)
         left[index].append(place)
@@ -397,6 +401,7 @@ def _rewrite_one_program(
             applied=_sorted(applied[index]) if changed else [],
             models=models[index] if changed else [],
             helpers=result.helpers if changed else (),
+            warnings=_sorted(warned[index]),
         )
         part.helpers = _emitted(part)  # the parts holding their own copy (``inlined_modules``)
         results.append(part)
@@ -576,6 +581,7 @@ def _rewrite_virtual(
         applied=_sorted(applied),
         models=result.models,
         helpers=result.helpers,
+        warnings=_sorted([virtual.site(site) for site in result.warnings]),
     )
 
 

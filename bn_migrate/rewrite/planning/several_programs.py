@@ -97,11 +97,14 @@ def combined(programs: Programs, source: str, results: list[RewriteResult]) -> R
     ]
     applied: dict[Site, None] = {}
     left: dict[Site, None] = {}
+    warned: dict[Site, None] = {}
     for program, result in zip(written, results):
         for site in result.applied:
             applied.setdefault(program.site(site), None)
         for site in result.left:
             left.setdefault(program.site(site), None)
+        for site in result.warnings:
+            warned.setdefault(program.site(site), None)
     broken = [r for r in results if r.status is Status.FAILED]
     if (
         broken
@@ -162,6 +165,7 @@ def combined(programs: Programs, source: str, results: list[RewriteResult]) -> R
         code=code,
         applied=_sorted(list(applied)),
         helpers=helpers,
+        warnings=_sorted(list(warned)),
     )
 
 

@@ -320,6 +320,8 @@ def _plan_call(
     ctx.claim(call.func)
     ctx.edit(RULE, call, _rebuild(arguments, spec))
     ctx.apply(RULE, call, _message(what, spec, call, arguments))
+    if spec.warning:
+        ctx.warn(RULE, call, f"{what} -> {spec.target or what}: {spec.warning}")
 
 
 def _arguments(
