@@ -58,6 +58,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.syntax import (
+    call_to,
     is_docstring,
     keyword,
     lone_assignment,
@@ -125,12 +126,6 @@ def _number(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float))
 
 
-def _call(node: cst.BaseExpression | None, aliases: AliasTable, name: str) -> cst.Call | None:
-    if isinstance(node, cst.Call) and aliases.qualify(node.func) == name:
-        return node
-    return None
-
-
 def _positional(call: cst.Call, count: int) -> list[cst.BaseExpression] | None:
     if len(call.args) != count or any(a.keyword or a.star for a in call.args):
         return None
@@ -194,7 +189,7 @@ def _recipe(
     definition: cst.FunctionDef, statement: cst.BaseStatement, aliases: AliasTable
 ) -> AssignedBatchNorm | None:
     lone = lone_assignment(statement)
-    cond = _call(lone.value, aliases, _COND) if lone is not None else None
+    cond = call_to(aliases, lone.value, _COND) if lone is not None else None
     args = _positional(cond, 3) if cond is not None else None
     if lone is None or args is None:
         return None
@@ -282,7 +277,7 @@ def _inference(
     """(X, moving mean, moving variance, beta, gamma, epsilon) of ``return
     tf.nn.batch_normalization(X, M, V, BETA, GAMMA, EPS)``."""
     body = _body(infer)
-    call = _call(_returned(body[0]), aliases, _NORMALIZE) if len(body) == 1 else None
+    call = call_to(aliases, _returned(body[0]), _NORMALIZE) if len(body) == 1 else None
     args = _positional(call, 6) if call is not None else None
     if args is None:
         return None
@@ -319,7 +314,7 @@ def _training(train: cst.FunctionDef, aliases: AliasTable) -> _Training | None:
     ):
         return None
     targets = [_name(e.value) for e in moments_line.targets[0].target.elements]
-    moments = _call(moments_line.value, aliases, _MOMENTS)
+    moments = call_to(aliases, moments_line.value, _MOMENTS)
     if moments is None or len(targets) != 2 or None in targets:
         return None
     batch_mean, batch_variance = (t or "" for t in targets)
@@ -338,7 +333,7 @@ def _training(train: cst.FunctionDef, aliases: AliasTable) -> _Training | None:
     block = rest[2]
     if not (isinstance(block, cst.With) and len(block.items) == 1):
         return None
-    control = _call(block.items[0].item, aliases, _CONTROL)
+    control = call_to(aliases, block.items[0].item, _CONTROL)
     listed = _positional(control, 1) if control is not None else None
     if (
         listed is None
@@ -348,7 +343,7 @@ def _training(train: cst.FunctionDef, aliases: AliasTable) -> _Training | None:
     ):
         return None
     inner = _statements(block.body)
-    call = _call(_returned(inner[0]), aliases, _NORMALIZE) if len(inner) == 1 else None
+    call = call_to(aliases, _returned(inner[0]), _NORMALIZE) if len(inner) == 1 else None
     args = _positional(call, 6) if call is not None else None
     if args is None or [_name(a) for a in args[1:3]] != [batch_mean, batch_variance]:
         return None
@@ -384,7 +379,7 @@ def _update(
 ) -> tuple[str, str, str, cst.BaseExpression] | None:
     """(NAME, V, x, d) of ``NAME = tf.assign(V, V * d + x * (1 - d))``."""
     lone = lone_assignment(statement)
-    call = _call(lone.value, aliases, _ASSIGN) if lone is not None else None
+    call = call_to(aliases, lone.value, _ASSIGN) if lone is not None else None
     args = _positional(call, 2) if call is not None else None
     if lone is None or args is None:
         return None
@@ -440,7 +435,7 @@ def _variables(
             continue
         if lone.name in lines:
             return None
-        made = _call(lone.value, aliases, api.TF_VARIABLE)
+        made = call_to(aliases, lone.value, api.TF_VARIABLE)
         if made is None or not made.args or made.args[0].keyword or made.args[0].star:
             return None
         role, trainable = wanted[lone.name]

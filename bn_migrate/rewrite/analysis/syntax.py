@@ -22,6 +22,13 @@ def call_target(aliases: AliasTable, node: cst.CSTNode | None) -> str | None:
     return None
 
 
+def call_to(aliases: AliasTable, node: cst.CSTNode | None, *names: str) -> cst.Call | None:
+    """``node`` when it is a call of one of ``names`` (qualified through ``aliases``), else None."""
+    if isinstance(node, cst.Call) and aliases.qualify(node.func) in names:
+        return node
+    return None
+
+
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
 

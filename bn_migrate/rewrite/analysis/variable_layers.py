@@ -62,7 +62,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.analysis.string_uses import StringUses
-from bn_migrate.rewrite.analysis.syntax import keyword, lone_assignment, name_references
+from bn_migrate.rewrite.analysis.syntax import call_to, keyword, lone_assignment, name_references
 from bn_migrate.rewrite.analysis.walks import walk
 
 T = TypeVar("T")
@@ -145,12 +145,6 @@ def read(module: cst.Module, aliases: AliasTable) -> VariableLayers:
     return found
 
 
-def _call_of(node: cst.BaseExpression | None, aliases: AliasTable, *names: str) -> cst.Call | None:
-    if isinstance(node, cst.Call) and aliases.qualify(node.func) in names:
-        return node
-    return None
-
-
 def _assignment(statement: cst.BaseStatement) -> tuple[str, cst.BaseExpression] | None:
     """(NAME, value) of a line that is only ``NAME = value``."""
     lone = lone_assignment(statement)
@@ -162,7 +156,7 @@ def _variable(statement: cst.BaseStatement, aliases: AliasTable) -> tuple[str, c
     assigned = _assignment(statement)
     if assigned is None:
         return None
-    call = _call_of(assigned[1], aliases, VARIABLE)
+    call = call_to(aliases, assigned[1], VARIABLE)
     if call is None or len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
         return None
     value = call.args[0].value
@@ -249,7 +243,7 @@ def _group(
         assigned = _assignment(statements[position])
         if assigned is None or assigned[0] == kernel_name:
             break
-        if _call_of(assigned[1], aliases, VARIABLE) is None and not isinstance(
+        if call_to(aliases, assigned[1], VARIABLE) is None and not isinstance(
             assigned[1], (cst.Integer, cst.Float)
         ):
             break
@@ -264,7 +258,7 @@ def _group(
     bias_name: str | None = None
     added: cst.BaseExpression | None = None
     if len(items) == 4:
-        call = _call_of(value, aliases, CONV2D)
+        call = call_to(aliases, value, CONV2D)
         read = _conv(call, kernel_name) if call is not None else None
         if read is None:
             return None
@@ -276,7 +270,7 @@ def _group(
             inputs, bias_name = plus
             added = value
         else:
-            call = _call_of(value, aliases, *MATMUL)
+            call = call_to(aliases, value, *MATMUL)
             if call is None or len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
                 return None
             if not _is_name(call.args[1].value, kernel_name):
@@ -377,7 +371,7 @@ def _matmul_plus(
     """(X, B) of ``tf.matmul(X, K) + B``, else None."""
     if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)):
         return None
-    call = _call_of(value.left, aliases, *MATMUL)
+    call = call_to(aliases, value.left, *MATMUL)
     if call is None or not isinstance(value.right, cst.Name):
         return None
     if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
@@ -389,7 +383,7 @@ def _matmul_plus(
 
 def _bias_added(value: cst.BaseExpression, aliases: AliasTable, product: str) -> str | None:
     """B of ``tf.nn.bias_add(C, B)`` or ``C + B`` (``C`` the product), else None."""
-    call = _call_of(value, aliases, BIAS_ADD)
+    call = call_to(aliases, value, BIAS_ADD)
     if call is not None:
         if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
             return None
