@@ -57,6 +57,7 @@ SUPPORTED_FIXTURES = (
     "gan_two_steps",
     "dcgan_wrapper",
     "slim_nested_scopes",
+    "slim_scope_factory",
     "slim_conv_repeat",
     "inner_scopes",
     "repeat_blocks",

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 PROGRAMS = REPO / "tests" / "fixtures" / "programs"
 GOLDEN = EXAMPLES / "migrated" / "programs"
-CASES = ("two_module", "layered", "dotted", "try_import")
+CASES = ("two_module", "layered", "dotted", "try_import", "slim_factory")
 PLANTED = PROGRAMS / "planted"
 
 

@@ -257,26 +257,132 @@ def test_scope_factory_of_this_module_gives_its_blocks_and_goes() -> None:
     assert "net_arg_scope" not in code and "arg_scope" not in code
 
 
-def test_scope_factory_reading_its_parameter_is_left() -> None:
-    factory = FACTORY.replace("weights_regularizer=None", "weights_regularizer=decay")
-    source = with_factory(
-        "    with slim.arg_scope(net_arg_scope()):\n"
-        '        return slim.fully_connected(inputs, 4, scope="a")',
+PARAMS_FACTORY = """def net_arg_scope(scale=True, decay=0.997, epsilon=1e-5, activation=tf.nn.tanh):
+    params = {"decay": decay, "epsilon": epsilon, "scale": scale}
+    with slim.arg_scope(
+        [slim.fully_connected], activation_fn=activation, normalizer_fn=slim.batch_norm,
+        normalizer_params=params,
+    ):
+        with slim.arg_scope([slim.batch_norm], **params):
+            with slim.arg_scope([slim.max_pool2d], padding="SAME") as sc:
+                return sc
+
+
+"""
+
+
+def with_params_factory(call: str, factory: str = PARAMS_FACTORY) -> str:
+    return with_factory(
+        f"    with slim.arg_scope({call}):\n"
+        "        with slim.arg_scope([slim.batch_norm], is_training=is_training):\n"
+        '            return slim.fully_connected(inputs, 4, scope="a")',
         factory,
     )
+
+
+def test_scope_factory_reading_its_parameters_gives_the_values_of_each_call() -> None:
+    """tf-slim's ``resnet_arg_scope`` shape: defaults read the factory's parameters, directly and through
+    the dict it binds (as ``normalizer_params=`` and as ``**``); each use gives them the call's arguments,
+    positional or keyword, and the parameters' defaults otherwise."""
+    code = migrated(with_params_factory("net_arg_scope(False, epsilon=1e-4)"))
+    assert "momentum=0.997, epsilon=1e-4, scale=False" in code
+    assert "tf.nn.tanh(" in code
+    assert "net_arg_scope" not in code and "params" not in code
+    default = migrated(with_params_factory("net_arg_scope()"))
+    assert "momentum=0.997, epsilon=1e-5, scale=True" in default
+
+
+def test_scope_factory_argument_that_is_a_name_is_written_where_the_layers_are_made() -> None:
+    source = with_params_factory("net_arg_scope(decay=DECAY)").replace(
+        "data = np.ones", "DECAY = 0.8\ndata = np.ones"
+    )
+    assert "momentum=DECAY" in migrated(source)
+
+
+def test_scope_factory_argument_local_to_the_calling_builder_is_written_there() -> None:
+    """The argument is read where the factory is called: a parameter of the builder calling it is the
+    literal the builder's call gives it."""
+    source = with_params_factory("net_arg_scope(use_scale)").replace(
+        "def net(inputs, is_training):", "def net(inputs, is_training, use_scale=False):"
+    )
+    assert "momentum=0.997, epsilon=1e-5, scale=False" in migrated(source)
+
+
+def test_normalizer_params_reading_a_builder_parameter_get_its_value() -> None:
+    """Regression: a batch-norm argument from normalizer_params that read a builder parameter was
+    written in the class's ``__init__`` as the parameter's name, which exists only in ``call``
+    (NameError when the migration ran)."""
+    source = program(
+        "    with slim.arg_scope([slim.fully_connected], normalizer_fn=slim.batch_norm,\n"
+        '                        normalizer_params={"scale": use_scale, "is_training": is_training}):\n'
+        '        return slim.fully_connected(inputs, 4, scope="a")'
+    ).replace("def net(inputs, is_training):", "def net(inputs, is_training, use_scale=False):")
+    code = migrated(source)
+    assert "BatchNormalization(scale=False," in code and "scale=use_scale" not in code
+    tensor = source.replace("h = net(x, is_training)", "h = net(x, is_training, use_scale=x > 0)")
+    left(tensor, "BN003", "the layer's arguments read `use_scale`")
+
+
+def test_scope_factory_argument_that_is_an_expression_is_left() -> None:
     left(
-        source,
+        with_params_factory("net_arg_scope(decay=1.0 - 0.1)"),
         "BN012",
-        "the scope factory `net_arg_scope` gives defaults that read its parameter `decay`",
+        "arg_scope from the scope factory `net_arg_scope`: `decay=` is given an expression",
     )
 
 
-def test_scope_factory_called_with_arguments_is_left() -> None:
+def test_scope_factory_given_an_argument_it_has_not_is_left() -> None:
+    left(
+        with_params_factory("net_arg_scope(momentum=0.5)"),
+        "BN012",
+        "arg_scope from the scope factory `net_arg_scope`: it has no parameter `momentum`",
+    )
+
+
+def test_scope_factory_parameter_without_a_value_is_left() -> None:
+    factory = PARAMS_FACTORY.replace("decay=0.997, ", "").replace(
+        "(scale=True,", "(decay, scale=True,"
+    )
+    left(
+        with_params_factory("net_arg_scope()", factory),
+        "BN012",
+        "its parameter `decay` is read by its defaults and given no value",
+    )
+
+
+def test_scope_factory_parameter_with_a_computed_default_is_left() -> None:
+    factory = PARAMS_FACTORY.replace("decay=0.997", "decay=1 - 3e-3")
+    left(
+        with_params_factory("net_arg_scope()", factory),
+        "BN012",
+        "read its parameter `decay`, whose default is not a literal or an imported name",
+    )
+
+
+def test_scope_factory_dict_read_otherwise_is_left() -> None:
+    factory = PARAMS_FACTORY.replace('padding="SAME"', 'padding="SAME", unused=params')
+    left(
+        with_params_factory("net_arg_scope()", factory),
+        "BN012",
+        "the dict `params` is read otherwise than as `normalizer_params=params` or `**params`",
+    )
+
+
+def test_scope_factory_with_other_statements_is_not_a_factory() -> None:
+    factory = PARAMS_FACTORY.replace("    params = {", "    print(decay)\n    params = {")
+    left(
+        with_params_factory("net_arg_scope()", factory),
+        "BN012",
+        "arg_scope from a scope factory (`net_arg_scope(...)`) that is not a function of this module",
+    )
+
+
+def test_scope_factory_without_parameters_read_ignores_its_arguments() -> None:
     source = with_factory(
         "    with slim.arg_scope(net_arg_scope(0.5)):\n"
         '        return slim.fully_connected(inputs, 4, scope="a")'
     )
-    left(source, "BN012", "arg_scope from the scope factory `net_arg_scope` with arguments")
+    assert "activation=tf.nn.tanh" in migrated(source)
 
 
 def test_scope_factory_also_used_otherwise_is_left() -> None:

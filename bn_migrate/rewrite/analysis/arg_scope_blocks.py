@@ -1,23 +1,38 @@
 """What one ``with slim.arg_scope(...)`` statement means: the ops it covers and the defaults it gives them.
 
 ``with arg_scope([slim.conv2d, slim.fully_connected], padding='SAME'):`` is one block. A scope factory is a
-module-level function whose whole body is nested blocks ending in ``with arg_scope(...) as sc: return sc``
-(tf-slim's ``vgg_arg_scope()``): ``sc`` is the scope in force there, the blocks merged over the scope where
-the factory is called; ``with arg_scope(factory()):`` makes that the scope again, which is the scope in force
-at the ``with`` plus the factory's blocks, in order. A factory is read when its blocks resolve and their
-defaults read none of its parameters (their values would differ per call); otherwise the block using it is
-left with the reason.
+module-level function whose body is nested blocks ending in ``with arg_scope(...) as sc: return sc``
+(tf-slim's ``vgg_arg_scope()``), after, optionally, dicts bound once to names (``batch_norm_params = {...}``,
+read only by the blocks: ``normalizer_params=batch_norm_params`` or ``**batch_norm_params``): ``sc`` is the
+scope in force there, the blocks merged over the scope where the factory is called; ``with
+arg_scope(factory(...)):`` makes that the scope again, which is the scope in force at the ``with`` plus the
+factory's blocks, in order.
+
+A default that reads the factory's parameters or dicts (``'decay': batch_norm_decay``) is read at each use
+with them replaced by what that call gives them: the argument, else the parameter's default, which must be a
+literal or a name imported from an API (``tf.nn.relu``; a default is evaluated once, where the function is
+defined). An argument must be a literal, a name or a dotted name: the substituted defaults are evaluated
+where the layers are made instead of once at the factory call, which is the same value only for those. A
+use with an argument a parameter has not, or without a value for a parameter a default reads, is left with
+the reason, as is a factory of another shape (other statements, a dict changed or read otherwise).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
+from bn_migrate.rewrite.analysis.held_dicts import NORMALIZER_PARAMS
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
-from bn_migrate.rewrite.analysis.syntax import is_docstring, parameter_names, read_names
+from bn_migrate.rewrite.analysis.syntax import (
+    is_docstring,
+    is_literal,
+    lone_assignment,
+    read_names,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,25 @@ class Factory:
 
     definition: cst.FunctionDef
     blocks: tuple[Block, ...]
+    # the dicts its first statements bind (``batch_norm_params = {...}``), by name
+    held: Mapping[str, cst.Dict] = field(default_factory=dict)
+    # the parameters its blocks' defaults read (directly or through ``held``), each with its default
+    read: Mapping[str, cst.BaseExpression | None] = field(default_factory=dict)
+
+    def substituted(self, values: Mapping[str, cst.BaseExpression]) -> tuple[Block, ...]:
+        """The blocks with ``read`` parameters given ``values`` and the held dicts' names their dicts
+        (the blocks themselves when they read neither)."""
+        if not self.read and not self.held:
+            return self.blocks
+        replace = _Substitute(values, self.held)
+        return tuple(
+            Block(
+                block.statement,
+                block.ops,
+                tuple(_substituted(arg, replace) for arg in block.defaults),
+            )
+            for block in self.blocks
+        )
 
 
 def op_key(name: str) -> str:
@@ -104,19 +138,63 @@ def _factory_blocks(
         )
     if isinstance(factory, str):
         return factory
-    if len(call.args) != 1 or made.args:
-        return (
-            f"arg_scope from the scope factory `{name}` with arguments or beside defaults: "
-            "not migrated"
-        )
-    return tuple(Block(node, block.ops, block.defaults) for block in factory.blocks)
+    if len(call.args) != 1:
+        return f"arg_scope from the scope factory `{name}` beside defaults: not migrated"
+    values = _argument_values(factory, made)
+    if isinstance(values, str):
+        return f"arg_scope from the scope factory `{name}`: {values}; not migrated"
+    return tuple(Block(node, block.ops, block.defaults) for block in factory.substituted(values))
+
+
+def _argument_values(factory: Factory, made: cst.Call) -> dict[str, cst.BaseExpression] | str:
+    """What ``made`` (a call of ``factory``) gives each parameter its defaults read, or why not known."""
+    params = factory.definition.params
+    positional = [*params.posonly_params, *params.params]
+    names = {p.name.value for p in (*positional, *params.kwonly_params)}
+    given: dict[str, cst.BaseExpression] = {}
+    for index, arg in enumerate(made.args):
+        if arg.star:
+            return "its arguments are given with * or **"
+        if arg.keyword is None:
+            if index >= len(positional):
+                return "it is given more arguments than it takes"
+            name = positional[index].name.value
+        else:
+            name = arg.keyword.value
+            if name not in names:
+                return f"it has no parameter `{name}`"
+        given[name] = arg.value
+    values: dict[str, cst.BaseExpression] = {}
+    for name, default in factory.read.items():
+        value = given.get(name, default)
+        if value is None:
+            return f"its parameter `{name}` is read by its defaults and given no value"
+        if name in given and not _plain(value):
+            return (
+                f"`{name}=` is given an expression, evaluated once where the factory is called, not "
+                "where its defaults are written (only literals and names are carried)"
+            )
+        values[name] = value
+    return values
+
+
+def _plain(node: cst.BaseExpression) -> bool:
+    """A literal, a name or a dotted name: the same value read at the factory's call or after it."""
+    return is_literal(node) or dotted(node) is not None
 
 
 def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | str | None:
     """``definition`` as a scope factory (see the module docstring); a reason when it has the shape but
     cannot be read; None when it is not shaped like one."""
-    blocks: list[cst.With] = []
     body = _statements(definition)
+    held: dict[str, cst.Dict] = {}
+    while body and not isinstance(body[0], cst.With):
+        assigned = lone_assignment(body[0])
+        if assigned is None or not isinstance(assigned.value, cst.Dict):
+            return None
+        held[assigned.name] = assigned.value
+        body = body[1:]
+    blocks: list[cst.With] = []
     while len(body) == 1 and isinstance(body[0], cst.With):
         block = body[0]
         if not any(is_arg_scope(aliases, item.item) for item in block.items):
@@ -125,23 +203,141 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
         body = _statements(block)
     if not blocks or not _returns_its_scope(blocks[-1], body):
         return None
+    what = f"the scope factory `{definition.name.value}`"
+    unreadable = _unreadable_dicts(held, blocks)
+    if unreadable:
+        return f"{what}: {unreadable}"
     innermost = blocks[-1]
     bare = innermost.with_changes(items=[innermost.items[0].with_changes(asname=None)])
     found: list[Block] = []
-    what = f"the scope factory `{definition.name.value}`"
     for block in blocks:
-        resolved = resolve_block(aliases, bare if block is innermost else block, {})
+        expanded = _expanded(bare if block is innermost else block, held)
+        if isinstance(expanded, str):
+            return f"{what}: {expanded}"
+        resolved = resolve_block(aliases, expanded, {})
         if isinstance(resolved, str) or len(resolved) != 1:
             return f"{what}: {resolved if isinstance(resolved, str) else 'a nested factory'}"
         found.append(Block(block, resolved[0].ops, resolved[0].defaults))
-    params = parameter_names(definition.params)
-    read = sorted(params & {n for b in found for a in b.defaults for n in read_names(a.value)})
-    if read:
-        return (
-            f"{what} gives defaults that read its parameter `{read[0]}` (they differ per call): "
-            "not migrated"
+    reads = {n for b in found for a in b.defaults for n in read_names(a.value)}
+    for name in reads & held.keys():
+        reads |= read_names(held[name])
+    params = {
+        p.name.value: p
+        for p in (
+            *definition.params.posonly_params,
+            *definition.params.params,
+            *definition.params.kwonly_params,
         )
-    return Factory(definition, tuple(found))
+    }
+    starred = [
+        p
+        for p in (definition.params.star_arg, definition.params.star_kwarg)
+        if isinstance(p, cst.Param)
+    ]
+    if reads & {p.name.value for p in starred}:
+        return f"{what} gives defaults that read its `*` or `**` parameter: not migrated"
+    read: dict[str, cst.BaseExpression | None] = {}
+    for name in sorted(reads & params.keys()):
+        default = params[name].default
+        if default is not None and not (is_literal(default) or aliases.qualify(default)):
+            return (
+                f"{what} gives defaults that read its parameter `{name}`, whose default is not a "
+                "literal or an imported name (it is evaluated once, where the function is defined): "
+                "not migrated"
+            )
+        read[name] = default
+    return Factory(definition, tuple(found), held, read)
+
+
+def _unreadable_dicts(held: Mapping[str, cst.Dict], blocks: list[cst.With]) -> str | None:
+    """Why a dict the factory binds cannot be read as its literal: keys that are not strings, or a name
+    bound again, or read otherwise than as a block's ``normalizer_params=`` or ``**`` (None: readable)."""
+    for name, value in held.items():
+        for element in value.elements:
+            key = element.key if isinstance(element, cst.DictElement) else None
+            if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
+                return f"the dict `{name}` has keys that are not string literals: not migrated"
+    mentions = dict.fromkeys(held, 0)
+    allowed = dict.fromkeys(held, 0)
+    for block in blocks:
+        for item in block.items:
+            for reference in read_names(item.item):
+                if reference in mentions:
+                    mentions[reference] += 1
+            if not isinstance(item.item, cst.Call):
+                continue
+            for arg in item.item.args:
+                as_params = arg.keyword is not None and arg.keyword.value == NORMALIZER_PARAMS
+                held_name = isinstance(arg.value, cst.Name) and arg.value.value in held
+                if held_name and (arg.star == "**" or as_params):
+                    allowed[cst.ensure_type(arg.value, cst.Name).value] += 1
+    for name in held:
+        if mentions[name] != allowed[name]:
+            return (
+                f"the dict `{name}` is read otherwise than as `normalizer_params={name}` or "
+                f"`**{name}` of its arg_scopes: not migrated"
+            )
+    for value in held.values():
+        rebound = sorted(read_names(value) & held.keys())
+        if rebound:
+            return f"a dict it binds reads the dict `{rebound[0]}`: not migrated"
+    return None
+
+
+def _expanded(block: cst.With, held: Mapping[str, cst.Dict]) -> cst.With | str:
+    """``block`` with ``**name`` of a held dict written out as its keywords."""
+    call = block.items[0].item
+    if not held or not isinstance(call, cst.Call) or not any(a.star == "**" for a in call.args):
+        return block
+    args: list[cst.Arg] = []
+    for arg in call.args:
+        if arg.star != "**" or not isinstance(arg.value, cst.Name) or arg.value.value not in held:
+            args.append(arg)
+            continue
+        for element in held[arg.value.value].elements:
+            assert isinstance(element, cst.DictElement) and isinstance(
+                element.key, cst.SimpleString
+            )
+            key = element.key.evaluated_value
+            if not isinstance(key, str) or not key.isidentifier():
+                return f"`**{arg.value.value}` has the key {element.key.value}, not a keyword: not migrated"
+            args.append(cst.Arg(element.value, keyword=cst.Name(key)))
+    return block.with_changes(
+        items=[block.items[0].with_changes(item=call.with_changes(args=args))]
+    )
+
+
+class _Substitute(cst.CSTTransformer):
+    """Names read -> the values given (parameters) or the dicts held (themselves substituted)."""
+
+    def __init__(self, values: Mapping[str, cst.BaseExpression], held: Mapping[str, cst.Dict]):
+        super().__init__()
+        self.values = values
+        self.held = held
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if original_node.value in self.values:
+            return self.values[original_node.value]
+        if original_node.value in self.held:
+            return self.held[original_node.value].visit(self)  # type: ignore[return-value]
+        return updated_node
+
+
+def _substituted(arg: cst.Arg, replace: _Substitute) -> cst.Arg:
+    """``arg`` with what ``replace`` replaces (the same node when it reads nothing it replaces)."""
+    if not read_names(arg.value) & (replace.values.keys() | replace.held.keys()):
+        return arg
+    value = arg.value.visit(replace)
+    assert isinstance(value, cst.BaseExpression)
+    return arg.with_changes(value=value)
 
 
 def _returns_its_scope(block: cst.With, body: tuple[cst.BaseStatement, ...]) -> bool:

@@ -196,9 +196,16 @@ class ArgScopeReader(cst.CSTVisitor):
         self.facts.resolved[id(node)] = blocks
         self.chain.extend(blocks)
         factory = self.factories.get(_factory_name(node) or "")
-        written = factory.definition if isinstance(factory, Factory) else self.function
+        # a factory's own default is written in the factory; one that read its parameters or dicts is
+        # made of what the call gave them, written where the factory is called
+        own: dict[int, cst.FunctionDef] = (
+            {id(a): factory.definition for b in factory.blocks for a in b.defaults}
+            if isinstance(factory, Factory)
+            else {}
+        )
         for block in blocks:
             for arg in block.defaults:
+                written = own.get(id(arg), self.function)
                 self.facts.written_in[id(arg.value)] = written
         if isinstance(factory, Factory):
             self.facts.factory_uses.setdefault(factory.definition.name.value, []).append(node)

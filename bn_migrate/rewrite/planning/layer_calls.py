@@ -1068,13 +1068,12 @@ def finish(
                 )
                 keras = f'{written if atom else f"({written})"} + "_bn"'
             plan.normalizer.kwargs.append(("name", keras))
+            # its arguments come from normalizer_params, which may read the builder's parameters too
+            made = module_level(ctx, rule, site, plan.normalizer.constructor([]))
+            if made is None:
+                return False
             plan.normalizer.object_name = _hoist(
-                ctx,
-                builder,
-                (place[0], place[1] + 1),
-                normalizer,
-                plan.normalizer.constructor([]),
-                loop=loop,
+                ctx, builder, (place[0], place[1] + 1), normalizer, made, loop=loop
             )
     for bn in (plan, plan.normalizer):
         if bn is not None and bn.moves_with_update_ops and bn.training is not None:

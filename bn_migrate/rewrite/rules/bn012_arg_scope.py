@@ -9,16 +9,18 @@ call with its defaults (``normalizer_fn=slim.batch_norm`` gets the scope's ``bat
 its ``normalizer_params``); this rule dissolves every block, at any depth, and removes a
 ``normalizer_params`` dict held in a variable once its entries are written into the layers.
 
-A scope factory of this module (``def net_arg_scope(): with arg_scope(...): with arg_scope(...) as sc:
-return sc``, defaults reading none of its parameters) used as ``with arg_scope(net_arg_scope()):`` gives its
-blocks there, and goes when nothing else uses it. A default written in one function and carried to a layer
-made in another (a builder called inside the scope) must read no name local to either.
+A scope factory of this module (``def net_arg_scope(decay=0.997): params = {'decay': decay}; with
+arg_scope(..., normalizer_params=params): with arg_scope([slim.batch_norm], **params) as sc: return sc``,
+tf-slim's ``resnet_arg_scope`` shape) used as ``with arg_scope(net_arg_scope(0.9)):`` gives its blocks
+there, its parameters read as that call gives them (arguments that are literals or names; else the
+parameters' literal defaults), and goes when nothing else uses it. A default written in one function and
+carried to a layer made in another (a builder called inside the scope) must read no name local to either.
 
-Left, each with its reason: ops held in a variable, a factory of another module, with arguments or reading
-its parameters, a scope bound by ``as``, ``**kwargs``, a listed function that is not a slim layer, an
-``arg_scope`` beside other context managers in one ``with``, a function called under different scopes,
-and a call inside a scope of a function from another module (the scope would reach layers this file cannot
-see).
+Left, each with its reason: ops held in a variable, a factory of another module, a factory given an
+expression, an argument it has not or no value for a parameter its defaults read, a scope bound by ``as``,
+``**kwargs``, a listed function that is not a slim layer, an ``arg_scope`` beside other context managers in
+one ``with``, a function called under different scopes, and a call inside a scope of a function from another
+module (the scope would reach layers this file cannot see).
 """
 
 from __future__ import annotations
