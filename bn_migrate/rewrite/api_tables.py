@@ -29,6 +29,10 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     # the initializers module contrib.layers (and slim) re-exports: ``slim.initializers.xavier_initializer``
     # (facenet's Inception-ResNet) is ``tf.contrib.layers.xavier_initializer``
     ("tensorflow.contrib.layers.initializers.", "tensorflow.contrib.layers."),
+    # and its regularizers (tf-slim's nets: ``from tf_slim.layers import regularizers``)
+    ("tensorflow.contrib.layers.regularizers.", "tensorflow.contrib.layers."),
+    # ``from tensorflow.python.framework import ops``: ``ops.GraphKeys`` is ``tf.GraphKeys``
+    ("tensorflow.python.framework.ops.GraphKeys.", "tensorflow.GraphKeys."),
     ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.", "tensorflow.contrib.layers."),
@@ -45,6 +49,7 @@ _CANONICAL_MODULES: dict[str, str] = {
     "tf_slim": "tensorflow.contrib.layers",
     "tf_slim.ops.arg_scope": "tensorflow.contrib.layers",
     "tensorflow.contrib.framework.python.ops.arg_scope": "tensorflow.contrib.layers",
+    "tensorflow.python.framework.ops.GraphKeys": "tensorflow.GraphKeys",
 }
 
 
@@ -386,6 +391,8 @@ TF1_DEFAULT_OP_NAMES = frozenset(
 initializers); every op type name starts with an upper-case letter (``Mean``, ``MatMul``). A summary tag
 equal to one of them (or to its first ``/`` part) may be written by TF1 as ``TAG_1``, so it is refused."""
 GET_COLLECTION = "tensorflow.get_collection"
+GET_COLLECTION_REF = "tensorflow.get_collection_ref"
+GRAPH_KEYS = "tensorflow.GraphKeys"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"
 UPDATE_OPS_KEYS = frozenset({"tensorflow.GraphKeys.UPDATE_OPS"})
 MOVING_AVERAGE_MAKERS = frozenset(
@@ -1278,6 +1285,32 @@ REGULARIZATION_LOSSES_NOTE = (
     "no loss in TF1 and gives a zero one in Keras (no effect on training)"
 )
 """What a library's callers must change when its layers' regularizers migrate to Keras (BN003)."""
+
+REGULARIZATION_LOSS_READERS = frozenset(
+    {
+        "tensorflow.GraphKeys.REGULARIZATION_LOSSES",
+        "tensorflow.losses.get_regularization_loss",
+        "tensorflow.losses.get_regularization_losses",
+        "tensorflow.losses.get_total_loss",
+        "tensorflow.contrib.losses.get_regularization_losses",
+        "tensorflow.contrib.losses.get_total_loss",
+        "tensorflow.contrib.layers.losses.get_regularization_losses",
+        "tensorflow.contrib.layers.losses.get_total_loss",
+        "tensorflow.contrib.layers.apply_regularization",
+    }
+)
+"""What reads TF1's ``REGULARIZATION_LOSSES`` collection (``get_total_loss`` adds it by default). A program
+that reads none of them (nor ``get_collection`` of a key that is not a literal) never trained on its
+regularizers' losses: its layers' ``l2_regularizer``s migrate (BN003), the migrated step adding their Keras
+losses no more than TF1 added them."""
+
+REGULARIZATION_UNREAD_NOTE = (
+    "a TF1 weight regularizer the program never trained on (nothing reads "
+    "`tf.GraphKeys.REGULARIZATION_LOSSES`): kept as the Keras layer's regularizer, whose loss in "
+    "`model.losses` the migrated step does not add either; add `sum(model.losses)` to the loss where "
+    "the regularization was meant to apply"
+)
+"""What a program whose regularizers migrate must know (BN003; ``REGULARIZATION_LOSS_READERS``)."""
 
 
 @dataclass(frozen=True)

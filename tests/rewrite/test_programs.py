@@ -282,6 +282,75 @@ def test_a_dotted_import_through_a_package_that_runs_code_is_left(
     ), outcomes["train.py"].left
 
 
+@pytest.mark.parametrize(
+    ("import_line", "call", "init", "left"),
+    [
+        ("from pkg import model", "model.net", "", None),
+        ("from pkg import model as m", "m.net", "", None),
+        # ``model`` is then the function: the package's own import of it is a reason of its own
+        (
+            "from pkg import model",
+            "model.net",
+            "from .model import net as model\n",
+            "`pkg/__init__",
+        ),
+        (
+            "from pkg import model",
+            "model.net",
+            "VERSION = 1\n",
+            "`pkg/__init__.py` runs code of its own",
+        ),
+    ],
+)
+def test_a_submodule_imported_from_its_package_is_merged_and_read_through_its_name(
+    import_line: str, call: str, init: str, left: str | None, tmp_path: Path
+) -> None:
+    """``from nets import inception_v3`` / ``from official.resnet import resnet_model``: the name is the
+    submodule (when the package's ``__init__`` runs no code that may bind it to something else), read
+    as ``model.NAME`` like ``import pkg.model as model``; the import comes back as written. It was
+    merged as an import of names, and the script's ``model.net`` read nothing."""
+    train = TRAIN.format(import_line=import_line, call=call)
+    write(tmp_path, {"pkg/__init__.py": init, "pkg/model.py": MODEL, "train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    if left is not None:
+        assert outcomes["train.py"].status is Status.SKIPPED
+        assert outcomes["model.py"].status is Status.SKIPPED
+        assert any(
+            site.rule == PROGRAM_RULE and left in site.message for site in outcomes["train.py"].left
+        ), outcomes["train.py"].left
+        return
+    assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left
+    assert outcomes["model.py"].status is Status.CHANGED
+    local = call.split(".")[0]
+    files = [
+        ProgramFile("train.py", train),
+        ProgramFile(str(tmp_path / "pkg" / "model.py"), MODEL),
+    ]
+    migrated, _ = rewrite_program(files, EDGE)
+    assert f"\n{import_line}\n" in migrated.code
+    assert f'net = {local}.Net(name="net")' in migrated.code
+    ast.parse(migrated.code)
+
+
+def test_a_function_named_like_its_module_is_read_through_the_module() -> None:
+    """tf-slim's ``inception_v3.inception_v3(...)``: the module's name is bound only by its import,
+    which goes when the modules are merged, so reading its function of the same name is no clash
+    (it was refused as one). Migrated, the builder's instance would take the module's name in the
+    script (``model = model.Model(...)``, hiding the module): left saying so; under another name
+    the program migrates."""
+    model = MODEL.replace("def net(", "def model(")
+    results = rewrite_program(_program("import model", "model.model", model), EDGE)
+    assert all(r.status is Status.SKIPPED for r in results)
+    assert any(
+        "after the rewrite this module binds `model`" in site.message for site in results[0].left
+    ), results[0].left
+    assert not any("would clash" in site.message for site in results[0].left)
+    train, migrated = rewrite_program(_program("import model as m", "m.model", model), EDGE)
+    assert train.status is Status.CHANGED and migrated.status is Status.CHANGED, train.left
+    assert 'model = m.Model(name="model")' in train.code
+    ast.parse(train.code)
+
+
 GRADS = """\
 from tensorflow.python.framework import ops
 

@@ -436,9 +436,9 @@ class ProgramGraph:
             why = f"`{shown}` is a package's `__init__` or a notebook, not merged with its importer"
         elif edge.through is not None:
             why = (
-                f"`import {edge.module}` reaches the module through its packages' attributes "
-                f"(`{edge.module}`), and `{self._display(edge.through, entry)}` runs code of its "
-                "own that may bind them to something else"
+                f"the import of `{edge.module}` reaches `{shown}` through its packages' attributes, "
+                f"and `{self._display(edge.through, entry)}` runs code of its own that may bind "
+                "them to something else"
             )
         elif facts.dynamic or facts.unresolved or not facts.readable:
             why = f"`{shown}` has imports that cannot be resolved (see its own reasons)"
@@ -551,15 +551,19 @@ class _ImportReader:
             if self.wanted and parts and target is None and not _is_namespace(folder, parts):
                 self.missing.append((node.lineno, node.col_offset + 1, written))
             self._local(node, written, target)
+            package = folder.joinpath(*parts) / "__init__.py"
+            through = package if package.is_file() and _runs_code(package) else None
             for name in names:  # ``from . import model``: a submodule
-                self._local(node, written, _module_file(folder, [*parts, name]))
+                self._local(node, written, _module_file(folder, [*parts, name]), through)
             return
         module = node.module or ""
         if not self._absolute(node, module):
             return
-        for name in names:
+        for name in names:  # ``from nets import inception_v3``: a submodule, found through the
+            # package, whose ``__init__`` may bind that name to something else
             target = self.graph.resolve(f"{module}.{name}", self.search)
-            self._local(node, module, target)
+            through = self._package_code(f"{module}.{name}") if target is not None else None
+            self._local(node, module, target, through)
 
     def _absolute(
         self, node: ast.Import | ast.ImportFrom, module: str, *, dotted: bool = False

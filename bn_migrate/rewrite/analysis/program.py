@@ -476,6 +476,43 @@ class Program:
         return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
 
     @functools.cached_property
+    def regularization_reader(self) -> cst.CSTNode | None:
+        """The first thing that may read TF1's ``REGULARIZATION_LOSSES`` collection
+        (``api.REGULARIZATION_LOSS_READERS``, ``get_collection`` of a key that is not a literal or
+        another ``GraphKeys`` constant), None when nothing does: the program never trained on its
+        regularizers' losses."""
+        if self.module is None:
+            return None
+        found: list[cst.CSTNode] = []
+        aliases = self.aliases
+
+        class Readers(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                if aliases.qualify(node) in api.REGULARIZATION_LOSS_READERS:
+                    found.append(node)
+                return not found
+
+            def visit_Call(self, node: cst.Call) -> bool:
+                target = aliases.qualify(node.func) or ""
+                if target in api.REGULARIZATION_LOSS_READERS:
+                    found.append(node)
+                elif target in (api.GET_COLLECTION, api.GET_COLLECTION_REF) and node.args:
+                    key = node.args[0].value
+                    named = aliases.qualify(key) or ""
+                    literal = isinstance(key, cst.SimpleString) and key.evaluated_value != (
+                        "regularization_losses"
+                    )
+                    if not literal and not (
+                        named.rpartition(".")[0] == api.GRAPH_KEYS
+                        and named not in api.REGULARIZATION_LOSS_READERS
+                    ):
+                        found.append(node)
+                return not found
+
+        walk(self.module, Readers())
+        return found[0] if found else None
+
+    @functools.cached_property
     def session_maker_calls(self) -> list[cst.Call]:
         """The calls ``session_makers_called`` counts, in the module's order."""
         return [c for c in self.calls if call_target(self.aliases, c) in api.SESSION_MAKERS]

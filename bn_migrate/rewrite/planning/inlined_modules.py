@@ -22,11 +22,12 @@ the markers then give each file its part back:
 Merging namespaces is sound only when no name means two things: the modules' top-level names must not
 clash (identical imports excepted), an imported module must not read a name it does not bind that
 another part binds, nor ``__name__``/``__file__``/``globals()``. Each import is a top-level ``from
-module import name, ...`` (or ``*``), or ``import module [as name]`` (``import a.b.c``, read as
-``a.b.c.NAME``), alone on its lines. A module imported only for what importing it does (only function
-definitions, gradient registrations among them; its name never read) is not merged: its import stays
-as written, wherever it stands (``_standing_aside``). Anything else raises ``InliningError``, naming
-the file and line, and the program's files are left together.
+module import name, ...`` (or ``*``), ``import module [as name]`` (``import a.b.c``, read as
+``a.b.c.NAME``) or ``from package import module [as name]`` (read as ``name.NAME``), alone on its lines;
+the name of an imported module must still name it after the rewrite. A module imported only for what
+importing it does (only function definitions, gradient registrations among them; its name never read) is
+not merged: its import stays as written, wherever it stands (``_standing_aside``). Anything else raises
+``InliningError``, naming the file and line, and the program's files are left together.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import re
 import symtable
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeGuard
 
 import libcst as cst
@@ -103,17 +105,25 @@ class _Import:
     attributes: set[str] = field(
         default_factory=set
     )  # ``import m``: the ``m.NAME`` the importer reads
+    # ``from package import m [as name]`` of the submodule ``m``: the name it binds, read as
+    # ``name.NAME`` like ``import package.m as name`` (None: an import of names, or ``import``)
+    submodule: str | None = None
 
     @property
     def module(self) -> str:
         if isinstance(self.node, ast.Import):
             return self.node.names[0].name
-        return "." * self.node.level + (self.node.module or "")
+        package = "." * self.node.level + (self.node.module or "")
+        if self.submodule is not None:
+            return f"{package}{'' if package.endswith('.') else '.'}{self.node.names[0].name}"
+        return package
 
     @property
     def local(self) -> str | None:
-        """The name ``import module [as local]`` binds (``a`` for ``import a.b.c``); None for
-        ``from`` imports."""
+        """The name ``import module [as local]`` binds (``a`` for ``import a.b.c``), or ``from package
+        import module [as local]``; None for imports of names."""
+        if self.submodule is not None:
+            return self.submodule
         if not isinstance(self.node, ast.Import):
             return None
         alias = self.node.names[0]
@@ -122,8 +132,10 @@ class _Import:
     @property
     def prefix(self) -> str | None:
         """What the importer writes before ``.NAME`` to read the module's names: ``m`` for ``import
-        m [as m]``, ``a.b.c`` for ``import a.b.c`` (which binds ``a``, the module reachable as its
-        attribute ``b.c``); None for ``from`` imports."""
+        m [as m]`` and ``from package import m``, ``a.b.c`` for ``import a.b.c`` (which binds ``a``,
+        the module reachable as its attribute ``b.c``); None for imports of names."""
+        if self.submodule is not None:
+            return self.submodule
         if not isinstance(self.node, ast.Import):
             return None
         alias = self.node.names[0]
@@ -132,7 +144,7 @@ class _Import:
     @property
     def names(self) -> set[str] | None:
         """The names it imports; None for ``*``; the attributes read through it for ``import m``."""
-        if isinstance(self.node, ast.Import):
+        if isinstance(self.node, ast.Import) or self.submodule is not None:
             return set(self.attributes)
         if any(alias.name == "*" for alias in self.node.names):
             return None
@@ -353,11 +365,18 @@ def _import_of(
     statement = found[0]
     if not isinstance(statement, (ast.Import, ast.ImportFrom)):
         raise InliningError(*place, _nested_import(file.path, tree, edge.line))
+    submodule = None
     if isinstance(statement, ast.Import):
         if len(statement.names) != 1:
             raise InliningError(
                 *place, f"`{file.path}` is imported together with other modules: not merged"
             )
+    elif _imports_submodule(statement, file.path, files[edge.importer].path):
+        if len(statement.names) != 1:
+            raise InliningError(
+                *place, f"`{file.path}` is imported together with other names: not merged"
+            )
+        submodule = statement.names[0].asname or statement.names[0].name
     elif any(alias.asname not in (None, alias.name) for alias in statement.names):
         raise InliningError(
             *place, f"`{file.path}`'s names are imported under other names (`as`): not merged"
@@ -372,7 +391,30 @@ def _import_of(
     if not alone or tail.strip()[:1] not in ("", "#"):
         raise InliningError(*place, "the import shares its line with another statement: not merged")
     text = "".join(text_lines[first - 1 : last])
-    return _Import(number, edge.member, edge.importer, first, last, statement, text)
+    return _Import(
+        number, edge.member, edge.importer, first, last, statement, text, submodule=submodule
+    )
+
+
+def _imports_submodule(statement: ast.ImportFrom, member: str, importer: str) -> bool:
+    """Does ``from package import m`` import the module file ``member`` itself (``package/m.py`` or
+    ``package/m/__init__.py``), not names of it? The program's edges name the file it resolves to
+    (``analysis.modules``, which refuses a package whose ``__init__`` runs code that may bind ``m``)."""
+    path = Path(member).resolve()
+    name, package = (
+        (path.parent.name, path.parent.parent)
+        if path.name == "__init__.py"
+        else (path.stem, path.parent)
+    )
+    if all(alias.name != name for alias in statement.names):
+        return False
+    parts = statement.module.split(".") if statement.module else []
+    if statement.level:
+        folder = Path(importer).resolve().parent
+        for _ in range(statement.level - 1):
+            folder = folder.parent
+        return package == folder.joinpath(*parts)
+    return bool(parts) and package.parts[-len(parts) :] == tuple(parts)
 
 
 def _nested_import(path: str, tree: ast.Module, line: int) -> str:
@@ -698,7 +740,8 @@ def _check_names(
         imported = edge.names if edge.names is not None else set(names[edge.member].bound)
         from_member.setdefault(edge.importer, set()).update(imported)
     for edge in imports:
-        clash = edge.attributes & _bound_anywhere(names[edge.importer].tree)
+        # the module's own name is bound by nothing else (``_attribute_reads``) and goes when merged
+        clash = edge.attributes & _bound_anywhere(names[edge.importer].tree, edge.first)
         if clash:
             name = sorted(clash)[0]
             raise InliningError(
@@ -737,10 +780,12 @@ def _check_names(
                 )
 
 
-def _bound_anywhere(tree: ast.Module | None) -> set[str]:
-    """Every name ``tree`` binds, in any scope."""
+def _bound_anywhere(tree: ast.Module | None, skip: int | None = None) -> set[str]:
+    """Every name ``tree`` binds, in any scope (the top-level import at line ``skip`` aside)."""
     found: set[str] = set()
     for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno == skip:
+            continue
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             found.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -927,7 +972,36 @@ class _Splitter:
             }
             if unused:
                 self.parts[index] = [s for s in self.parts[index] if _defined(s) not in unused]
-        return [self._final(index) for index in range(len(self.parts))]
+        texts = [self._final(index) for index in range(len(self.parts))]
+        for edge in self.edges.values():
+            self._module_name_kept(edge, texts[edge.importer])
+        return texts
+
+    @staticmethod
+    def _module_name_kept(edge: _Import, text: str) -> None:
+        """The name ``import m`` binds must still name the module after the rewrite: a definition the
+        rules made there under that name (the instance of a builder named like its module,
+        ``inception_v3 = inception_v3.InceptionV3(...)``) would hide the module from later reads."""
+        if edge.local is None:
+            return
+        for statement in ast.parse(text).body:
+            for node in _top_level(statement):
+                bound = (
+                    [node.name]
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    else []
+                    if isinstance(node, (ast.Import, ast.ImportFrom))
+                    else _targets(node)
+                )
+                if edge.local in bound:
+                    raise InliningError(
+                        edge.importer,
+                        edge.first,
+                        f"after the rewrite this module binds `{edge.local}` (line {node.lineno} "
+                        f"of the migration), the name its import of `{edge.module}` binds: the "
+                        "module would be hidden; import it under another name and run the "
+                        "migration again",
+                    )
 
     def _bottom_up(self) -> list[int]:
         """Files ordered so that every module comes before the files importing it."""

@@ -257,15 +257,14 @@ def carried(
     down to ``site``'s builder's class (``Program.passed_down``). False: left with the reason."""
     regularizer = arg.keyword is not None and arg.keyword.value.endswith("regularizer")
     tf1 = _tf1_reference(ctx, arg.value) if regularizer else None
-    migrated = ctx.library and _regularizer_spec(ctx, arg.value) is not None  # BN003 rewrites it
+    migrated = _regularizers_migrate(ctx) and _regularizer_spec(ctx, arg.value) is not None
     if tf1 is not None and not migrated:  # claimed with its scope, it would be copied as it is
         what = f"{arg.keyword.value}=" if arg.keyword is not None else ""
-        only = " (in a library, only `l2_regularizer(scale)` is migrated)" if ctx.library else ""
         ctx.leave(
             rule,
             site,
             f"`{what}{code(ctx, arg.value)}` from an arg_scope calls TF1's `{tf1}`, which no rule "
-            f"migrates{only} (a regularizer's losses go to a TF1 collection): not migrated",
+            f"migrates{_regularizer_limits(ctx)}: not migrated",
         )
         return False
     used = _site_function(ctx, site)
@@ -367,13 +366,37 @@ def _regularizer_spec(ctx: Context, value: cst.BaseExpression) -> api.Regularize
     return spec
 
 
+def _regularizers_migrate(ctx: Context) -> bool:
+    """Do the layers' TF1 ``l2_regularizer``s migrate? In a library (its callers add the losses, see
+    ``api.REGULARIZATION_LOSSES_NOTE``) and in a program that never reads the regularization losses
+    (``Program.regularization_reader``): the Keras losses are then as unused as TF1's were."""
+    return ctx.library or ctx.program.regularization_reader is None
+
+
+def _regularizer_limits(ctx: Context) -> str:
+    """Why a regularizer is not migrated here, for a reason's text."""
+    if ctx.library:
+        return " (in a library, only `l2_regularizer(scale)` is migrated)"
+    reader = ctx.program.regularization_reader
+    if reader is None:
+        return " (only `l2_regularizer(scale)` is migrated)"
+    where = ctx.positions.get(reader)
+    line = f" at line {where.start.line}" if where is not None else ""
+    return (
+        f" here: the program reads the regularization losses (`{code(ctx, reader)}`{line}), which "
+        "the migrated step would have to add from the Keras layers' losses"
+    )
+
+
 def _regularizers(
     ctx: Context, rule: str, call: cst.Call, bound: dict[str, int], what: str
 ) -> dict[str, api.RegularizerSpec] | None:
-    """In a library module, the layer's ``*_regularizer=`` keywords that are TF1 ``l2_regularizer``
-    calls (``api.REGULARIZERS``), by keyword; None (left) for any other regularizer: its losses went to
-    TF1's ``REGULARIZATION_LOSSES``, which nothing fills in TF2. Outside a library: {} (unchanged)."""
-    if not ctx.library:
+    """The layer's ``*_regularizer=`` keywords that are TF1 ``l2_regularizer`` calls
+    (``api.REGULARIZERS``), by keyword, where they migrate (``_regularizers_migrate``); None (left)
+    for any other regularizer: its losses went to TF1's ``REGULARIZATION_LOSSES``, which nothing fills
+    in TF2. In a program that reads those losses: {} (unchanged; left by the rule that meets the TF1
+    call)."""
+    if not _regularizers_migrate(ctx):
         return {}
     found: dict[str, api.RegularizerSpec] = {}
     for key, index in bound.items():
@@ -734,7 +757,8 @@ def plan_layer(
     plan.complemented = frozenset(spec.renames.get(key, key) for key in spec.complement)
     plan.regularized = {spec.renames.get(key, key): entry for key, entry in regularized.items()}
     if regularized:
-        ctx.warn(rule, call, api.REGULARIZATION_LOSSES_NOTE)
+        note = api.REGULARIZATION_LOSSES_NOTE if ctx.library else api.REGULARIZATION_UNREAD_NOTE
+        ctx.warn(rule, call, note)
     if normalizer is not None:  # contrib: no bias, then the normalizer, then the activation
         activation = next((source for key, source in kwargs if key == "activation"), None)
         plan.kwargs = [(k, v) for k, v in kwargs if k != "activation"] + [("use_bias", "False")]

@@ -62,11 +62,11 @@ class BatchNormalization(tf.keras.layers.BatchNormalization):
 class Tower(tf.keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.stem = tf.keras.layers.Dense(10, use_bias=False, name="stem")
+        self.stem = tf.keras.layers.Dense(10, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 5e-4), use_bias=False, name="stem")
         self.stem_bn = BatchNormalization(momentum=0.9, epsilon=1e-4, scale=True, center=True, fused_ranks=(2, 4), name="stem_bn")
-        self.neck = tf.keras.layers.Dense(6, use_bias=False, name="neck")
+        self.neck = tf.keras.layers.Dense(6, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 5e-4), use_bias=False, name="neck")
         self.neck_bn = BatchNormalization(momentum=0.9, epsilon=1e-4, scale=True, center=True, fused_ranks=(2, 4), name="neck_bn")
-        self.logits_layer = tf.keras.layers.Dense(3, activation=None, name="logits")
+        self.logits_layer = tf.keras.layers.Dense(3, activation=None, kernel_regularizer=tf.keras.regularizers.L2(0.5 * 5e-4), name="logits")
 
     def call(self, inputs, training):
         net = tf.nn.relu(self.stem_bn(self.stem(inputs), training=training))

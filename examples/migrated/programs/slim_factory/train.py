@@ -1,4 +1,4 @@
-"""The training script of a two-module slim program: `with slim.arg_scope(model.tower_arg_scope(0.9,
+"""The training script of a two-module slim program: `with slim.arg_scope(model.tower_arg_scope(5e-4, 0.9,
 batch_norm_epsilon=1e-4)): logits = model.tower(x, is_training)`, the factory and the builder in
 `model.py`. UPDATE_OPS + control_dependencies; Adam."""
 import numpy as np
