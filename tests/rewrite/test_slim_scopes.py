@@ -686,3 +686,30 @@ def test_module_level_params_reading_a_name_the_builder_binds_are_left() -> None
         .replace("def net(inputs, is_training):", "def net(inputs, is_training, decay=0.5):")
     )
     left(before, "BN003", "`decay=decay` comes from module level and reads `decay`")
+
+
+SIZE = """def units_for(inputs, wanted):
+    shape = inputs.get_shape().as_list()
+    return min(shape[-1], wanted)
+
+
+"""
+
+
+def test_a_function_making_no_layer_may_run_under_different_scopes() -> None:
+    """tf-slim's ``_reduced_kernel_size_for_small_input`` (shape arithmetic: ``get_shape().as_list()``,
+    ``min``) is called under two arg_scopes of inception_v3: no layer of it differs, so no conflict
+    (it was "called under different arg_scopes")."""
+    body = (
+        "    with slim.arg_scope([slim.fully_connected], activation_fn=tf.nn.tanh):\n"
+        '        h = slim.fully_connected(inputs, units_for(inputs, 4), scope="a")\n'
+        "    with slim.arg_scope([slim.fully_connected], activation_fn=None):\n"
+        '        return slim.fully_connected(h, units_for(h, 2), scope="b")'
+    )
+    source = program(body).replace("\n\ndef net", "\n\n" + SIZE + "def net", 1)
+    result = rewrite_source(source, options=PLAIN)
+    assert not any("different arg_scopes" in site.message for site in result.left), result.left
+    layered = source.replace(
+        "return min(shape[-1], wanted)", "return slim.fully_connected(inputs, wanted)"
+    )
+    left(layered, "BN012", "`units_for` is called under different arg_scopes")

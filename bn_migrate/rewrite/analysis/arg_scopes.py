@@ -16,6 +16,7 @@ reason, and calls under it have no known scope.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -31,7 +32,12 @@ from bn_migrate.rewrite.analysis.arg_scope_blocks import (
     resolve_block,
 )
 from bn_migrate.rewrite.analysis.builder_repeats import repeated_function
-from bn_migrate.rewrite.analysis.names import AliasTable
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
+from bn_migrate.rewrite.analysis.syntax import calls_in, parameter_names
+
+_BUILTINS = frozenset(dir(builtins))
+_SHAPE_METHODS = frozenset({"get_shape", "as_list"})
+"""Methods of a tensor's shape a function that makes no layer may call (``_calls_nothing_scoped``)."""
 
 Scope = Mapping[str, Mapping[str, cst.Arg]]
 """op key (canonical qualified name) -> keyword -> the ``arg_scope`` argument that gave it."""
@@ -282,10 +288,32 @@ class ArgScopeReader(cst.CSTVisitor):
         first, found = scopes[0]
         different = next((c for c, scope in scopes[1:] if not same_scope(scope, found)), None)
         if different is not None:
-            facts.conflicts.append((definition, first, different))
             facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
+            if not self._calls_nothing_scoped(definition):  # else no layer it makes differs
+                facts.conflicts.append((definition, first, different))
             return None
         return found
+
+    def _calls_nothing_scoped(self, definition: cst.FunctionDef) -> bool:
+        """Does ``definition`` call nothing an arg_scope can reach: only Python builtins it does not
+        rebind, TensorFlow functions outside the slim layers, and the shape methods of its values
+        (tf-slim's ``_reduced_kernel_size_for_small_input``: ``input_tensor.get_shape().as_list()``,
+        ``min``)? Called under different scopes, it makes no layer that would differ."""
+        local = bound_names(definition.body) | parameter_names(definition.params)
+        for call in calls_in(definition.body):
+            name = self.aliases.qualify(call.func)
+            if name is not None:
+                if name.split(".")[0] != api.TF or name.startswith(api.SLIM_LAYERS_PREFIX):
+                    return False
+            elif isinstance(call.func, cst.Name):
+                spelled = call.func.value
+                if spelled not in _BUILTINS or spelled in local or spelled in self.functions:
+                    return False
+            elif not (
+                isinstance(call.func, cst.Attribute) and call.func.attr.value in _SHAPE_METHODS
+            ):
+                return False
+        return True
 
     def _from_another_module(self, call: cst.Call) -> bool:
         """Does ``call`` call a function imported from a module that may hold slim layers?"""
