@@ -713,3 +713,28 @@ def test_a_function_making_no_layer_may_run_under_different_scopes() -> None:
         "return min(shape[-1], wanted)", "return slim.fully_connected(inputs, wanted)"
     )
     left(layered, "BN012", "`units_for` is called under different arg_scopes")
+
+
+FLAG_FACTORY = """def net_arg_scope(is_training, decay=0.9):
+    params = {"decay": decay, "is_training": is_training}
+    with slim.arg_scope(
+        [slim.fully_connected], normalizer_fn=slim.batch_norm, normalizer_params=params
+    ) as sc:
+        return sc
+
+
+"""
+
+
+def test_scope_factory_given_the_builders_training_flag_passes_it_to_each_layer() -> None:
+    """``with slim.arg_scope(net_arg_scope(is_training)):`` in the builder: the flag the factory gives
+    ``batch_norm`` is the builder's, which becomes ``training`` in the Keras class's ``call``."""
+    source = with_factory(
+        "    with slim.arg_scope(net_arg_scope(is_training)):\n"
+        '        h = slim.fully_connected(inputs, 4, scope="a")\n'
+        '        return slim.fully_connected(h, 2, scope="b")',
+        FLAG_FACTORY,
+    )
+    code = migrated(source)
+    model = code.split("class Net")[1].split("net = Net")[0]
+    assert model.count("training=training)") == 2 and "is_training" not in model

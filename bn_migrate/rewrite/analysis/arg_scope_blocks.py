@@ -32,6 +32,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     is_literal,
     lone_assignment,
     read_names,
+    substituted,
 )
 
 
@@ -56,18 +57,15 @@ class Factory:
     # the parameters its blocks' defaults read (directly or through ``held``), each with its default
     read: Mapping[str, cst.BaseExpression | None] = field(default_factory=dict)
 
-    def substituted(self, values: Mapping[str, cst.BaseExpression]) -> tuple[Block, ...]:
+    def blocks_for(self, values: Mapping[str, cst.BaseExpression]) -> tuple[Block, ...]:
         """The blocks with ``read`` parameters given ``values`` and the held dicts' names their dicts
         (the blocks themselves when they read neither)."""
         if not self.read and not self.held:
             return self.blocks
-        replace = _Substitute(values, self.held)
+        dicts = {name: substituted(d, values, copies=False) for name, d in self.held.items()}
+        given = {**values, **dicts}  # a dict reads no other dict (``_unreadable_dicts``)
         return tuple(
-            Block(
-                block.statement,
-                block.ops,
-                tuple(_substituted(arg, replace) for arg in block.defaults),
-            )
+            Block(block.statement, block.ops, tuple(_substituted(a, given) for a in block.defaults))
             for block in self.blocks
         )
 
@@ -143,7 +141,7 @@ def _factory_blocks(
     values = _argument_values(factory, made)
     if isinstance(values, str):
         return f"arg_scope from the scope factory `{name}`: {values}; not migrated"
-    return tuple(Block(node, block.ops, block.defaults) for block in factory.substituted(values))
+    return tuple(Block(node, block.ops, block.defaults) for block in factory.blocks_for(values))
 
 
 def _argument_values(factory: Factory, made: cst.Call) -> dict[str, cst.BaseExpression] | str:
@@ -307,37 +305,12 @@ def _expanded(block: cst.With, held: Mapping[str, cst.Dict]) -> cst.With | str:
     )
 
 
-class _Substitute(cst.CSTTransformer):
-    """Names read -> the values given (parameters) or the dicts held (themselves substituted)."""
-
-    def __init__(self, values: Mapping[str, cst.BaseExpression], held: Mapping[str, cst.Dict]):
-        super().__init__()
-        self.values = values
-        self.held = held
-
-    def leave_Attribute(
-        self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.BaseExpression:
-        return updated_node.with_changes(attr=original_node.attr)
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return updated_node.with_changes(keyword=original_node.keyword)
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        if original_node.value in self.values:
-            return self.values[original_node.value]
-        if original_node.value in self.held:
-            return self.held[original_node.value].visit(self)  # type: ignore[return-value]
-        return updated_node
-
-
-def _substituted(arg: cst.Arg, replace: _Substitute) -> cst.Arg:
-    """``arg`` with what ``replace`` replaces (the same node when it reads nothing it replaces)."""
-    if not read_names(arg.value) & (replace.values.keys() | replace.held.keys()):
+def _substituted(arg: cst.Arg, values: Mapping[str, cst.BaseExpression]) -> cst.Arg:
+    """``arg`` with the names ``values`` maps replaced, the given nodes themselves (a call's argument
+    keeps the edits later rules make inside it); the same node when it reads none of them."""
+    if not read_names(arg.value) & values.keys():
         return arg
-    value = arg.value.visit(replace)
-    assert isinstance(value, cst.BaseExpression)
-    return arg.with_changes(value=value)
+    return arg.with_changes(value=substituted(arg.value, values, copies=False))
 
 
 def _returns_its_scope(block: cst.With, body: tuple[cst.BaseStatement, ...]) -> bool:

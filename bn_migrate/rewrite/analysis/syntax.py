@@ -4,6 +4,7 @@ names an expression reads, whether one node lies inside another. No TensorFlow k
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import libcst as cst
@@ -210,6 +211,40 @@ def _name_references(node: cst.CSTNode) -> list[cst.Name]:
 
     walk(node, References())
     return found
+
+
+class Substitute(cst.CSTTransformer):
+    """Replace the names an expression reads (not attribute or keyword names) by expressions: each a
+    copy (``copies``), or the given node itself, so that edits registered inside it still apply where
+    it is written again (``Context.materialized``)."""
+
+    def __init__(self, values: Mapping[str, cst.BaseExpression], *, copies: bool = True) -> None:
+        super().__init__()
+        self.values = values
+        self.copies = copies
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        value = self.values.get(original_node.value)
+        if value is None:
+            return updated_node
+        return value.deep_clone() if self.copies else value
+
+
+def substituted(
+    node: cst.BaseExpression, values: Mapping[str, cst.BaseExpression], *, copies: bool = True
+) -> cst.BaseExpression:
+    """``node`` with the names it reads that ``values`` maps replaced (``Substitute``)."""
+    result = node.visit(Substitute(values, copies=copies))
+    assert isinstance(result, cst.BaseExpression)
+    return result
 
 
 def names_spelled(node: cst.CSTNode, name: str) -> list[cst.Name]:

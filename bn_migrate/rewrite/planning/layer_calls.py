@@ -29,6 +29,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     parameter_names,
     read_names,
     single_target,
+    substituted,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context
@@ -1454,7 +1455,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         return None
     if not values:
         return constructor
-    result = constructor.visit(_Substitute(values))
+    result = substituted(constructor, values)
     assert isinstance(result, cst.Call)
     return result
 
@@ -1478,8 +1479,7 @@ def _configured_values(
             small = value.statement.body[0]
             assert isinstance(small, cst.Assign)
             earlier = {n: e for n, e in found.items() if n != name}
-            computed = small.value.visit(_Substitute({**given, **earlier}))
-            assert isinstance(computed, cst.BaseExpression)
+            computed = substituted(small.value, {**given, **earlier})
             literal = static_literal(computed)
             if literal is not None:
                 computed = literal
@@ -1487,28 +1487,6 @@ def _configured_values(
                 computed = computed.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
             found[name] = computed
     return found
-
-
-class _Substitute(cst.CSTTransformer):
-    """Replace read names (not attribute or keyword names) by expressions."""
-
-    def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
-        self.values = values
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return True
-
-    def leave_Attribute(
-        self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.Attribute:
-        return updated_node.with_changes(attr=original_node.attr)
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return updated_node.with_changes(keyword=original_node.keyword)
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        value = self.values.get(original_node.value)
-        return updated_node if value is None else value.deep_clone()
 
 
 def _as_called(
