@@ -332,6 +332,15 @@ def test_a_submodule_imported_from_its_package_is_merged_and_read_through_its_na
     ast.parse(migrated.code)
 
 
+def test_a_submodule_imported_relatively_is_merged(tmp_path: Path) -> None:
+    """``from . import model`` in a package's script (run with ``python -m pkg.train``)."""
+    train = TRAIN.format(import_line="from . import model", call="model.net")
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/model.py": MODEL, "pkg/train.py": train})
+    outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
+    assert outcomes["train.py"].status is Status.CHANGED, outcomes["train.py"].left
+    assert outcomes["model.py"].status is Status.CHANGED
+
+
 def test_a_function_named_like_its_module_is_read_through_the_module() -> None:
     """tf-slim's ``inception_v3.inception_v3(...)``: the module's name is bound only by its import,
     which goes when the modules are merged, so reading its function of the same name is no clash
