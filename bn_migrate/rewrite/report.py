@@ -176,11 +176,14 @@ SITES_SHOWN_PER_REASON = 3
 
 _QUOTED = re.compile(r"`[^`]*`")
 _NUMBER = re.compile(r"(?<=[:( ])\d+(?=[),:]|$)")
+_FILE = re.compile(r"[\w./+-]*\w\.(?:py|ipynb)\b")
 
 
 def reason_of(site: Site) -> str:
-    """The site's rule and message with names and numbers masked: sites with one reason share it."""
-    return f"{site.rule} {_NUMBER.sub('…', _QUOTED.sub('`…`', site.message))}"
+    """The site's rule and message with names, files and numbers masked: sites with one reason share
+    it (``imported by eval.py:3`` and ``imported by train.py:5`` are one reason)."""
+    masked = _FILE.sub("…", _QUOTED.sub("`…`", site.message))
+    return f"{site.rule} {_NUMBER.sub('…', masked)}"
 
 
 def _site_lines(path: str, sites: list[Site]) -> list[str]:

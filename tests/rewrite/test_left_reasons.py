@@ -141,12 +141,16 @@ def test_the_run_ends_with_reasons_grouped_by_count() -> None:
                 Status.SKIPPED,
                 left=[*SITES[5:], Site("BN016", 1, 1, "imported by x.py:3, ...")],
             ),
+            FileOutcome(
+                "c.py", Status.SKIPPED, left=[Site("BN016", 1, 1, "imported by y/z.py:4, ...")]
+            ),
         ]
     )
     lines = left_reason_lines(result)
     assert lines[0] == "left for a human, by reason (sites, files):"
     assert lines[1] == "  7 sites, 2 files  BN000 `…` inside `…` (line …): why"
-    assert lines[2] == "  1 site, 1 file  BN016 imported by x.py:…, ..."
+    # the files named are masked too: one reason, whichever file imports the module
+    assert lines[2] == "  2 sites, 2 files  BN016 imported by …:…, ..."
 
 
 def test_the_command_prints_the_grouped_reasons(tmp_path: Path) -> None:

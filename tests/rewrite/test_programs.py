@@ -548,18 +548,50 @@ def test_a_module_two_programs_migrate_differently_is_left_with_both(tmp_path: P
         assert "migrated only together with the programs sharing its modules" in reason.message
 
 
-def test_a_module_also_imported_outside_any_program_is_left(tmp_path: Path) -> None:
-    """A module imported by a file that is no program migrated here (its import is dynamic): migrating
-    the module would break that file."""
+@pytest.mark.parametrize(
+    ("serve", "why"),
+    [
+        (
+            "import importlib\nimport tensorflow as tf\nfrom model import net\n\n"
+            "importlib.import_module('x')\n",
+            "it has imports that cannot be resolved: see its own reasons",
+        ),
+        (
+            "import importlib\nfrom model import net\n\nimportlib.import_module('x')\n",
+            "it is no script of this run: not given, or naming no TensorFlow itself",
+        ),
+        (
+            "import tensorflow as tf\nfrom model import net\nimport cyc_a\n",
+            "its own program is left: the program's modules import each other in a cycle",
+        ),
+    ],
+)
+def test_a_module_also_imported_outside_any_program_is_left(
+    serve: str, why: str, tmp_path: Path
+) -> None:
+    """A module imported by a file that is no program migrated here: migrating the module would break
+    that file. The reason says why that file is no program."""
     train = TRAIN.format(import_line="from model import net", call="net")
-    other = "import importlib\nfrom model import net\n\nimportlib.import_module('x')\n"
-    write(tmp_path, {"model.py": MODEL, "train.py": train, "serve.py": other})
+    cycle = "import tensorflow as tf\nimport cyc_{}\n\nX = tf.constant(1)\n"
+    write(
+        tmp_path,
+        {
+            "model.py": MODEL,
+            "train.py": train,
+            "serve.py": serve,
+            "cyc_a.py": cycle.format("b"),
+            "cyc_b.py": cycle.format("a"),
+        },
+    )
     outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.DIFF, jobs=1)))
     assert outcomes["train.py"].status is Status.SKIPPED
-    assert any(
-        "`model.py` is also imported by serve.py, which is not part of a program" in site.message
-        for site in outcomes["train.py"].left
+    expected = (
+        "`model.py` is also imported by serve.py, which is not part of a program migrated here "
+        f"({why})"
     )
+    assert any(expected in site.message for site in outcomes["train.py"].left), outcomes[
+        "train.py"
+    ].left
 
 
 def test_modules_importing_each_other_are_left(tmp_path: Path) -> None:

@@ -322,7 +322,7 @@ class ProgramGraph:
                 refused[entry] = why
             elif unit is not None:
                 programs[entry] = unit
-        self._refuse_outside_importers(programs, refused)
+        self._refuse_outside_importers(programs, refused, wanted)
         return self._groups(programs, refused), refused
 
     def _program(self, entry: Path, wanted: set[Path]) -> tuple[ProgramUnit | None, Site | None]:
@@ -347,7 +347,7 @@ class ProgramGraph:
         return (ProgramUnit(entry, tuple(members), tuple(edges)) if members else None), None
 
     def _refuse_outside_importers(
-        self, programs: dict[Path, ProgramUnit], refused: dict[Path, Site]
+        self, programs: dict[Path, ProgramUnit], refused: dict[Path, Site], wanted: set[Path]
     ) -> None:
         """A program one of whose modules is imported by a file of no program migrated here (a
         script left, a notebook, a file not given) is left: migrating the module would break it."""
@@ -364,12 +364,32 @@ class ProgramGraph:
                         why = (
                             f"`{self._display(module, entry)}` is also imported by "
                             f"{self._display(outside[0], entry)}, which is not part of a program "
-                            "migrated here"
+                            f"migrated here{self._no_program(outside[0], refused, wanted)}"
                         )
                         refused[entry] = Site(PROGRAM_RULE, 1, 1, f"{why}: {_NOT_TOGETHER}")
                         del programs[entry]
                         changed = True
                         break
+
+    def _no_program(self, path: Path, refused: dict[Path, Site], wanted: set[Path]) -> str:
+        """Why the importer ``path`` is no program migrated here, for a reason's text ("" when no
+        short answer)."""
+        facts = self.facts.get(path)
+        if path not in wanted:
+            return " (it is no script of this run: not given, or naming no TensorFlow itself)"
+        if path in refused:
+            own = refused[path].message.removesuffix(f": {_NOT_TOGETHER}")
+            return f" (its own program is left: {own})"
+        if facts is None or path.suffix != ".py":
+            return " (a notebook, or a file not read as a script)"
+        if facts.dynamic or facts.unresolved or not facts.readable:
+            return " (it has imports that cannot be resolved: see its own reasons)"
+        if facts.graph_libraries:
+            return " (it imports a library with TensorFlow code: see its own reasons)"
+        importers = sorted({e.importer for e in self.importers.get(path, [])} - {path})
+        if importers:
+            return f" (it is itself imported by {self._display(importers[0], path)})"
+        return ""
 
     def _groups(
         self, programs: dict[Path, ProgramUnit], refused: dict[Path, Site]
