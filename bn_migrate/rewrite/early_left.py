@@ -265,6 +265,8 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         return None  # places are counted in lines of ``\n``
     if _DYNAMIC_CODE.search(source):
         return None  # ``engine._report_dynamic_code``: the engine leaves the file at the call
+    if prefilter.imports_tensorflow_in_blocks(tree):
+        return None  # ``engine._tensorflow_imports``: names this walk does not bind
     try:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program

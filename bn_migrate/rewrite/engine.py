@@ -30,7 +30,7 @@ from bn_migrate.rewrite.analysis.assigned_batch_norm import AssignedBatchNorms
 from bn_migrate.rewrite.analysis.builders import variable_scope
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
-from bn_migrate.rewrite.analysis.names import AliasTable, dotted
+from bn_migrate.rewrite.analysis.names import AliasTable, dotted, import_bindings
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import (
     block_header,
@@ -774,6 +774,9 @@ def _rewrite_recorded(
                 if not _import_removed(ctx, reference):
                     ctx.leave(ENGINE_RULE, reference.node, _unread_import_reason(reference))
                 continue
+            if reference.local_import is not None:
+                ctx.leave(ENGINE_RULE, reference.node, _local_import_reason(ctx, reference))
+                continue
             ctx.leave(
                 ENGINE_RULE,
                 reference.node,
@@ -926,22 +929,57 @@ class _Reference:
     what: str  # as written
     qualified: str  # canonical qualified name, "" for ``.updates``
     definition: cst.FunctionDef | cst.ClassDef | None  # the outermost one it is written in
+    # the import of TensorFlow inside a function that binds the name it is read through (None: a
+    # module-level import)
+    local_import: cst.Import | cst.ImportFrom | None = None
 
 
 def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]:
-    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access."""
+    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access; inside a
+    function that imports TensorFlow itself (``def serve(): import tensorflow as tf``), read through
+    that import too."""
     found: list[_Reference] = []
     definitions: list[cst.FunctionDef | cst.ClassDef] = []
+    scopes: list[tuple[AliasTable, dict[str, cst.Import | cst.ImportFrom]]] = [(aliases, {})]
+    conditional = {  # ``try: import tensorflow.compat.v1 as tf`` / ``except ImportError: ...``
+        name: found_import
+        for name, found_import in _tensorflow_imports(module).items()
+        if name not in aliases.bindings
+    }
+    if conditional:
+        bindings = {n: q for n, (q, _) in conditional.items()}
+        table = replace(aliases, bindings={**aliases.bindings, **bindings})
+        scopes = [(table, {n: i for n, (_, i) in conditional.items()})]
 
     class Finder(cst.CSTVisitor):
         def _found(self, node: cst.CSTNode, what: str, qualified: str) -> None:
-            found.append(_Reference(node, what, qualified, definitions[0] if definitions else None))
+            table, local = scopes[-1]
+            root = (what.split(".")[0] if what else "") if local else ""
+            found.append(
+                _Reference(
+                    node,
+                    what,
+                    qualified,
+                    definitions[0] if definitions else None,
+                    local.get(root)
+                    if table.bindings.get(root) != aliases.bindings.get(root)
+                    else None,
+                )
+            )
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             definitions.append(node)
+            table, local = scopes[-1]
+            imported = _function_tensorflow_imports(node)
+            if imported:
+                bindings = {n: q for n, (q, _) in imported.items()}
+                table = replace(table, bindings={**table.bindings, **bindings})
+                local = {**local, **{n: i for n, (_, i) in imported.items()}}
+            scopes.append((table, local))
 
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             definitions.pop()
+            scopes.pop()
 
         def visit_ClassDef(self, node: cst.ClassDef) -> None:
             definitions.append(node)
@@ -956,7 +994,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             return False
 
         def visit_Call(self, node: cst.Call) -> bool:
-            if aliases.qualify(node.func) == api.SUMMARY_SCALAR and any(
+            if scopes[-1][0].qualify(node.func) == api.SUMMARY_SCALAR and any(
                 arg.keyword is not None and arg.keyword.value == "step" for arg in node.args
             ):  # TF2's tf.summary.scalar (TF1's has no step), as ``planning.summaries`` writes it
                 for arg in node.args:
@@ -965,7 +1003,7 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             return True
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
-            name = aliases.qualify(node)
+            name = scopes[-1][0].qualify(node)
             if name is not None and api.is_kept_in_tf2(name):
                 return False  # ``tf.train.latest_checkpoint``: not its TF1-only module ``tf.train``
             if name is not None and api.is_tf1_only(name):
@@ -977,12 +1015,90 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
-            name = aliases.qualify(node)
+            name = scopes[-1][0].qualify(node)
             if name is not None and api.is_tf1_only(name):
                 self._found(node, node.value, name)
 
     walk(module, Finder())
     found.extend(_unread_tf1_imports(module, aliases))
+    return found
+
+
+def _local_import_reason(ctx: Context, reference: _Reference) -> str:
+    """Why a TF1 reference read through an import of TensorFlow that is not a top line of the module
+    (inside a function, or a ``try:``/``if`` block) is left."""
+    assert reference.local_import is not None
+    where = ctx.positions.get(reference.local_import)
+    line = f" at line {where.start.line}" if where is not None else ""
+    inside = (
+        f" inside `{_kind(reference.definition)} {reference.definition.name.value}`"
+        if reference.definition is not None
+        else ""
+    )
+    return (
+        f"`{reference.what}`{inside} is read through TensorFlow imported{line}, not on a top line "
+        "of the module (inside a function, `try:` or `if`): such code is not migrated (its graph, "
+        "session and training flag are not read); import TensorFlow once at the top of the module "
+        "and run the migration again, or migrate this code by hand"
+    )
+
+
+def _kind(definition: cst.FunctionDef | cst.ClassDef) -> str:
+    return "class" if isinstance(definition, cst.ClassDef) else "def"
+
+
+def _function_tensorflow_imports(
+    definition: cst.FunctionDef,
+) -> dict[str, tuple[str, cst.Import | cst.ImportFrom]]:
+    """The names the imports of TensorFlow's packages written in ``definition``'s own body (not in
+    functions or classes inside it) bind: local name -> (qualified name, the import)."""
+    return _tensorflow_imports(definition)
+
+
+def _tensorflow_imports(
+    scope: cst.FunctionDef | cst.Module,
+) -> dict[str, tuple[str, cst.Import | cst.ImportFrom]]:
+    """The names imports of TensorFlow's packages in ``scope``'s own code bind (not in functions or
+    classes inside it; for a module, inside its blocks only: ``AliasTable`` reads its top lines),
+    the first import of each name: local name -> (qualified name, the import)."""
+    found: dict[str, tuple[str, cst.Import | cst.ImportFrom]] = {}
+    top = (
+        {
+            id(s)
+            for line in scope.body
+            if isinstance(line, cst.SimpleStatementLine)
+            for s in line.body
+        }
+        if isinstance(scope, cst.Module)
+        else set()
+    )
+
+    class Imports(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is scope
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def _bind(self, node: cst.Import | cst.ImportFrom) -> None:
+            if id(node) in top:
+                return
+            for local, qualified in import_bindings(node):
+                if qualified.split(".")[0] in api.TENSORFLOW_PACKAGES:
+                    found.setdefault(local, (qualified, node))
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            self._bind(node)
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            self._bind(node)
+            return False
+
+    walk(scope, Imports())
     return found
 
 

@@ -123,6 +123,8 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
         if depth > _DEEPEST:
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if depth > 1 and _imports_tensorflow(node):
+                return True  # inside a block: the engine reads a function's own import of TF
             continue
         if isinstance(node, ast.Attribute):
             qualified = qualify(node, imports)
@@ -141,6 +143,26 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
             return True
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return False
+
+
+def _imports_tensorflow(node: ast.Import | ast.ImportFrom) -> bool:
+    """Does the import bind a name in one of TensorFlow's packages?"""
+    return any(
+        qualified.split(".")[0] in api.TENSORFLOW_PACKAGES
+        for _, qualified in _import_bindings(node)
+    )
+
+
+def imports_tensorflow_in_blocks(tree: ast.Module) -> bool:
+    """Does ``tree`` import TensorFlow anywhere but on its top lines (in a function, ``try:``, ``if``)?
+    The engine reads the TF1 names such an import binds (``engine._tensorflow_imports``)."""
+    top = {id(statement) for statement in tree.body}
+    return any(
+        isinstance(node, (ast.Import, ast.ImportFrom))
+        and id(node) not in top
+        and _imports_tensorflow(node)
+        for node in ast.walk(tree)
+    )
 
 
 def _identifiers(node: ast.AST) -> list[str]:

@@ -31,7 +31,7 @@ def dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str]]:
+def import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str]]:
     """(local name, qualified name) pairs an import statement binds; star imports bind nothing known."""
     pairs: list[tuple[str, str]] = []
     if isinstance(node, cst.Import):
@@ -110,13 +110,13 @@ class BindingCollector(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> bool:
         if id(node) not in self.module_imports:
-            for local, _ in _import_bindings(node):
+            for local, _ in import_bindings(node):
                 self.bound.setdefault(local, node)
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if id(node) not in self.module_imports:
-            for local, _ in _import_bindings(node):
+            for local, _ in import_bindings(node):
                 self.bound.setdefault(local, node)
         return False
 
@@ -147,7 +147,7 @@ class AliasTable:
                     s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom))
                 )
         for node in imports:
-            for local, qualified in _import_bindings(node):
+            for local, qualified in import_bindings(node):
                 if local in table.bindings and table.bindings[local] != qualified:
                     table.shadowed.setdefault(local, node)
                 table.bindings[local] = qualified
