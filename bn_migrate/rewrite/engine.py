@@ -929,15 +929,15 @@ class _Reference:
     what: str  # as written
     qualified: str  # canonical qualified name, "" for ``.updates``
     definition: cst.FunctionDef | cst.ClassDef | None  # the outermost one it is written in
-    # the import of TensorFlow inside a function that binds the name it is read through (None: a
-    # module-level import)
+    # the import that binds the name it is read through when that import is not a top line of the
+    # module (inside a function, ``try:`` or ``if``; ``_tensorflow_imports``), else None
     local_import: cst.Import | cst.ImportFrom | None = None
 
 
 def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]:
-    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access; inside a
-    function that imports TensorFlow itself (``def serve(): import tensorflow as tf``), read through
-    that import too."""
+    """Every reference to a TF1-only symbol, and every graph-mode Keras ``.updates`` access; read
+    through TensorFlow imported in the module's blocks (``try: import tensorflow.compat.v1 as tf``) and
+    in the function it is in (``def serve(): import tensorflow as tf``) too."""
     found: list[_Reference] = []
     definitions: list[cst.FunctionDef | cst.ClassDef] = []
     scopes: list[tuple[AliasTable, dict[str, cst.Import | cst.ImportFrom]]] = [(aliases, {})]
@@ -953,24 +953,14 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
 
     class Finder(cst.CSTVisitor):
         def _found(self, node: cst.CSTNode, what: str, qualified: str) -> None:
-            table, local = scopes[-1]
-            root = (what.split(".")[0] if what else "") if local else ""
-            found.append(
-                _Reference(
-                    node,
-                    what,
-                    qualified,
-                    definitions[0] if definitions else None,
-                    local.get(root)
-                    if table.bindings.get(root) != aliases.bindings.get(root)
-                    else None,
-                )
-            )
+            through = scopes[-1][1].get(what.split(".")[0])  # a name a block import binds
+            definition = definitions[0] if definitions else None
+            found.append(_Reference(node, what, qualified, definition, through))
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             definitions.append(node)
             table, local = scopes[-1]
-            imported = _function_tensorflow_imports(node)
+            imported = _tensorflow_imports(node)
             if imported:
                 bindings = {n: q for n, (q, _) in imported.items()}
                 table = replace(table, bindings={**table.bindings, **bindings})
@@ -1045,14 +1035,6 @@ def _local_import_reason(ctx: Context, reference: _Reference) -> str:
 
 def _kind(definition: cst.FunctionDef | cst.ClassDef) -> str:
     return "class" if isinstance(definition, cst.ClassDef) else "def"
-
-
-def _function_tensorflow_imports(
-    definition: cst.FunctionDef,
-) -> dict[str, tuple[str, cst.Import | cst.ImportFrom]]:
-    """The names the imports of TensorFlow's packages written in ``definition``'s own body (not in
-    functions or classes inside it) bind: local name -> (qualified name, the import)."""
-    return _tensorflow_imports(definition)
 
 
 def _tensorflow_imports(
