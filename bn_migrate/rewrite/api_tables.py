@@ -489,7 +489,7 @@ def is_tf1_only(qualified: str) -> bool:
     and is not one of ``TF2_UNDER_TF1_ONLY`` (or under one)."""
     if is_kept_in_tf2(qualified):
         return False
-    return _listed_tf1_only(qualified) or in_tf2(qualified) is False
+    return listed_tf1_only(qualified) or in_tf2(qualified) is False
 
 
 def import_fails_on_tf2(qualified: str) -> bool:
@@ -499,8 +499,9 @@ def import_fails_on_tf2(qualified: str) -> bool:
     return is_tf1_only(canonical) and not is_kept_in_tf2(canonical) and in_tf2(qualified) is False
 
 
-def _listed_tf1_only(qualified: str) -> bool:
-    """``qualified`` is, or lies under, a symbol of ``TF1_ONLY``."""
+def listed_tf1_only(qualified: str) -> bool:
+    """``qualified`` is, or lies under, a symbol of ``TF1_ONLY`` (a name TF1 is known to have: what
+    a star import of a TF1 package may bring, ``engine._tf1_references``)."""
     parts = qualified.split(".")
     return any(".".join(parts[:i]) in TF1_ONLY for i in range(1, len(parts) + 1))
 
@@ -1538,7 +1539,7 @@ def unsupported_reason(qualified: str) -> str | None:
         reason = OUTSIDE_CANONICAL_SHAPE.get(".".join(parts[:i]))
         if reason is not None:
             return reason
-    if not _listed_tf1_only(qualified) and in_tf2(qualified) is False:
+    if not listed_tf1_only(qualified) and in_tf2(qualified) is False:
         return not_in_tf2(qualified)
     return None
 

@@ -1004,11 +1004,28 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
             walk(node.value, self)  # ``attr`` is a Name too, but not a reference: never visit it
             return False
 
-        def visit_Name(self, node: cst.Name) -> None:
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            if node.keyword is not None:  # spelled like an import: a reference; never a star's
+                self._imported(node.keyword)
+            walk(node.value, self)
+            return False
+
+        def _imported(self, node: cst.Name) -> str | None:
             name = scopes[-1][0].qualify(node)
             if name is not None and api.is_tf1_only(name):
                 self._found(node, node.value, name)
+            return name
 
+        def visit_Name(self, node: cst.Name) -> None:
+            name = self._imported(node)
+            if name is None and stars and node.value not in aliases.bound_elsewhere:
+                for star, package in stars:  # ``from tensorflow import *``: ``placeholder(...)``
+                    qualified = api.canonical_name(f"{package}.{node.value}")
+                    if api.listed_tf1_only(qualified) and not api.is_kept_in_tf2(qualified):
+                        found.append(_Reference(node, node.value, qualified, None, star))
+                        break
+
+    stars = _tensorflow_star_imports(module)
     walk(module, Finder())
     found.extend(_unread_tf1_imports(module, aliases))
     return found
@@ -1020,6 +1037,13 @@ def _local_import_reason(ctx: Context, reference: _Reference) -> str:
     assert reference.local_import is not None
     where = ctx.positions.get(reference.local_import)
     line = f" at line {where.start.line}" if where is not None else ""
+    if isinstance(reference.local_import.names, cst.ImportStar):
+        star = ctx.module.code_for_node(reference.local_import).strip()
+        return (
+            f"`{reference.what}` is `{reference.qualified}`, read through `{star}`{line}: names a "
+            "star import brings are not migrated; import the package under a name (`import "
+            "tensorflow as tf`, `tf.NAME`) and run the migration again"
+        )
     inside = (
         f" inside `{_kind(reference.definition)} {reference.definition.name.value}`"
         if reference.definition is not None
@@ -1031,6 +1055,25 @@ def _local_import_reason(ctx: Context, reference: _Reference) -> str:
         "session and training flag are not read); import TensorFlow once at the top of the module "
         "and run the migration again, or migrate this code by hand"
     )
+
+
+def _tensorflow_star_imports(module: cst.Module) -> list[tuple[cst.ImportFrom, str]]:
+    """The module's top-line ``from <TensorFlow package> import *`` imports, with the package."""
+    found: list[tuple[cst.ImportFrom, str]] = []
+    for line in module.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for small in line.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and isinstance(small.names, cst.ImportStar)
+                and not small.relative
+                and small.module is not None
+            ):
+                package = dotted(small.module) or ""
+                if package.split(".")[0] in api.TENSORFLOW_PACKAGES:
+                    found.append((small, package))
+    return found
 
 
 def _kind(definition: cst.FunctionDef | cst.ClassDef) -> str:

@@ -110,6 +110,14 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
     import: it fails there).
     Trees deeper than ``_DEEPEST`` answer True."""
     imports = module_imports(tree)
+    if any(
+        isinstance(statement, ast.ImportFrom)
+        and not statement.level
+        and (statement.module or "").split(".")[0] in api.TENSORFLOW_PACKAGES
+        and any(alias.name == "*" for alias in statement.names)
+        for statement in tree.body
+    ):
+        return True  # ``from tensorflow import *``: the engine reads the names it may bring
     tf1_locals = {
         local
         for local, qualified in imports.items()

@@ -71,3 +71,23 @@ def test_an_import_in_one_function_binds_nothing_in_another() -> None:
         "def g(tf):\n    return tf.placeholder\n"
     )
     assert rewrite_source(source).status is Status.UNCHANGED
+
+
+def test_tf1_names_a_star_import_of_tensorflow_brings_are_left() -> None:
+    """``from tensorflow import *`` then ``placeholder(...)``, ``Session()``: was unchanged."""
+    source = (
+        "from tensorflow import *\n\nx = placeholder(float32, [None, 3])\n"
+        "n = len([1])\nwith Session() as sess:\n    print(x, n, None)\n"
+    )
+    result = rewrite_source(source, path="t.py")
+    assert result.status is Status.SKIPPED and result.code == source
+    assert [(site.line, site.col) for site in result.left] == [(3, 5), (5, 6)], result.left
+    assert result.left[0].message.startswith(
+        "`placeholder` is `tensorflow.placeholder`, read through `from tensorflow import *` at line 1"
+    )
+    assert not prefilter.leaves_unchanged(source, ast.parse(source))
+
+
+def test_a_name_bound_in_the_module_is_not_read_through_the_star_import() -> None:
+    source = "from tensorflow import *\n\n\ndef placeholder(x):\n    return x\n\n\nplaceholder(1)\n"
+    assert rewrite_source(source).status is Status.UNCHANGED
