@@ -391,6 +391,9 @@ TF1_DEFAULT_OP_NAMES = frozenset(
 initializers); every op type name starts with an upper-case letter (``Mean``, ``MatMul``). A summary tag
 equal to one of them (or to its first ``/`` part) may be written by TF1 as ``TAG_1``, so it is refused."""
 GET_COLLECTION = "tensorflow.get_collection"
+ASSIGNED_TF1_MODULES = frozenset({"tensorflow.contrib.layers", "tensorflow.layers"})
+"""TF1-only modules a script may bind by assignment (``slim = tf.contrib.slim``, canonical names), read
+as the import meaning the same (``planning.module_aliases``)."""
 GET_COLLECTION_REF = "tensorflow.get_collection_ref"
 GRAPH_KEYS = "tensorflow.GraphKeys"
 ADD_TO_COLLECTION = "tensorflow.add_to_collection"

@@ -267,6 +267,8 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         return None  # ``engine._report_dynamic_code``: the engine leaves the file at the call
     if prefilter.imports_tensorflow_in_blocks(tree):
         return None  # ``engine._tensorflow_imports``: names this walk does not bind
+    if prefilter.assigns_tf1_module(tree):
+        return None  # ``planning.module_aliases``: ``slim = tf.contrib.slim`` read as an import
     try:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program

@@ -56,6 +56,7 @@ from bn_migrate.rewrite.planning import (
     library,
     main_function,
     model_class,
+    module_aliases,
     several_programs,
 )
 from bn_migrate.rewrite.planning import partials as partial_calls
@@ -685,6 +686,11 @@ def _rewrite_recorded(
             records.enter_context(walks.indexed(module))
             aliases = AliasTable.build(module)
 
+    assigned = module_aliases.normalize(module, aliases)  # ``slim = tf.contrib.slim``
+    if assigned.rewritten:
+        module = assigned.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
     original = module
     expanded = wrapper_calls.expand(module, aliases)
     adopt(expanded)

@@ -161,6 +161,20 @@ def _imports_tensorflow(node: ast.Import | ast.ImportFrom) -> bool:
     )
 
 
+def assigns_tf1_module(tree: ast.Module) -> bool:
+    """Does a top line of ``tree`` bind a TF1 module by assignment (``slim = tf.contrib.slim``), which
+    the engine reads as an import (``planning.module_aliases``)?"""
+    imports = module_imports(tree)
+    return any(
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Attribute)
+        and qualify(statement.value, imports) in api.ASSIGNED_TF1_MODULES
+        for statement in tree.body
+    )
+
+
 def imports_tensorflow_in_blocks(tree: ast.Module) -> bool:
     """Does ``tree`` import TensorFlow anywhere but on its top lines (in a function, ``try:``, ``if``)?
     The engine reads the TF1 names such an import binds (``engine._tensorflow_imports``)."""
