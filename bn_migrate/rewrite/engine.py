@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
@@ -1024,7 +1025,13 @@ def _tf1_references(module: cst.Module, aliases: AliasTable) -> list[_Reference]
 
         def visit_Name(self, node: cst.Name) -> None:
             name = self._imported(node)
-            if name is None and stars and node.value not in aliases.bound_elsewhere:
+            if (
+                name is None
+                and stars
+                and node.value not in aliases.bound_elsewhere
+                and not node.value.startswith("_")  # never brought by ``*``
+                and node.value not in _BUILTIN_NAMES
+            ):
                 for star, package in stars:  # ``from tensorflow import *``: ``placeholder(...)``
                     qualified = api.canonical_name(f"{package}.{node.value}")
                     if api.listed_tf1_only(qualified) and not api.is_kept_in_tf2(qualified):
@@ -1061,6 +1068,10 @@ def _local_import_reason(ctx: Context, reference: _Reference) -> str:
         "session and training flag are not read); import TensorFlow once at the top of the module "
         "and run the migration again, or migrate this code by hand"
     )
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+"""Python's builtins: a name read through a star import only when it is none of them."""
 
 
 def _tensorflow_star_imports(module: cst.Module) -> list[tuple[cst.ImportFrom, str]]:

@@ -91,3 +91,14 @@ def test_tf1_names_a_star_import_of_tensorflow_brings_are_left() -> None:
 def test_a_name_bound_in_the_module_is_not_read_through_the_star_import() -> None:
     source = "from tensorflow import *\n\n\ndef placeholder(x):\n    return x\n\n\nplaceholder(1)\n"
     assert rewrite_source(source).status is Status.UNCHANGED
+
+
+def test_private_and_builtin_names_are_not_read_through_a_star_import() -> None:
+    """tf-slim's ``losses/__init__.py``: ``from tf_slim.losses.loss_ops import *`` then
+    ``remove_undocumented(__name__, ...)``: ``__name__`` is the module's own."""
+    source = (
+        "from tf_slim.losses.loss_ops import *\n"
+        "from tensorflow.python.util.all_util import remove_undocumented\n\n"
+        "remove_undocumented(__name__, [len])\n"
+    )
+    assert rewrite_source(source).status is Status.UNCHANGED
