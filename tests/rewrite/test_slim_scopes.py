@@ -738,3 +738,15 @@ def test_scope_factory_given_the_builders_training_flag_passes_it_to_each_layer(
     code = migrated(source)
     model = code.split("class Net")[1].split("net = Net")[0]
     assert model.count("training=training)") == 2 and "is_training" not in model
+
+
+def test_scope_factory_used_twice_with_arguments_is_no_conflict() -> None:
+    """Each use of a factory given arguments makes its own defaults; the factory itself is read at
+    each use, not run under the scope it makes (it was "called under different arg_scopes")."""
+    source = with_params_factory("net_arg_scope(decay=0.5)")
+    graph = (
+        "h = net(x, is_training)\nwith slim.arg_scope(net_arg_scope(decay=0.5)):\n    h = h + 1.0"
+    )
+    source = source.replace("h = net(x, is_training)", graph)
+    code = migrated(source)
+    assert "momentum=0.5" in code and "net_arg_scope" not in code

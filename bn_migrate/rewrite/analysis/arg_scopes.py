@@ -289,7 +289,10 @@ class ArgScopeReader(cst.CSTVisitor):
         different = next((c for c, scope in scopes[1:] if not same_scope(scope, found)), None)
         if different is not None:
             facts._entry_unknown[key] = f"`{name}` is called under different arg_scopes"
-            if not self._calls_nothing_scoped(definition):  # else no layer it makes differs
+            # a scope factory's blocks are read where it is used; a function making no layer has
+            # none that would differ
+            factory = name in self.facts.factories
+            if not factory and not self._calls_nothing_scoped(definition):
                 facts.conflicts.append((definition, first, different))
             return None
         return found
