@@ -18,6 +18,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable, BindingCollector, dotted
+from bn_migrate.rewrite.analysis.syntax import lone_assignment
 from bn_migrate.rewrite.analysis.walks import walk
 
 
@@ -56,21 +57,13 @@ def normalize(module: cst.Module, aliases: AliasTable) -> Normalized:
 
 def _import_meant(aliases: AliasTable, statement: cst.BaseStatement) -> tuple[str, str] | None:
     """(name, module path) of a line ``NAME = tf.contrib.slim`` (see the module docstring)."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    assign = statement.body[0]
-    if not (
-        isinstance(assign, cst.Assign)
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-    ):
-        return None
-    written = dotted(assign.value)
-    if written is None or "." not in written:
+    assigned = lone_assignment(statement)
+    written = dotted(assigned.value) if assigned is not None else None
+    if assigned is None or written is None or "." not in written:
         return None
     root, _, rest = written.partition(".")
     if aliases.bindings.get(root) != api.TF or root in aliases.shadowed:
         return None
-    if aliases.qualify(assign.value) not in api.ASSIGNED_TF1_MODULES:
+    if aliases.qualify(assigned.value) not in api.ASSIGNED_TF1_MODULES:
         return None
-    return assign.targets[0].target.value, f"{api.TF}.{rest}"
+    return assigned.name, f"{api.TF}.{rest}"
