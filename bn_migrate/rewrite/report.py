@@ -207,18 +207,25 @@ def _site_lines(path: str, sites: list[Site]) -> list[str]:
 
 
 def left_reason_lines(result: RunResult, most: int = 10) -> list[str]:
-    """The run's left sites grouped by reason, most frequent first (at most ``most`` reasons)."""
+    """The run's left sites grouped by reason, most frequent first (at most ``most`` reasons), those
+    that only point at another file's reasons (``analysis.modules.points_elsewhere``) last."""
+    from bn_migrate.rewrite.analysis.modules import points_elsewhere  # modules reads this module
+
     sites: Counter[str] = Counter()
     files: dict[str, set[str]] = {}
+    pointers: set[str] = set()  # reasons that only point at another file's (listed last)
     for outcome in result.outcomes:
         for site in outcome.left:
             reason = reason_of(site)
             sites[reason] += 1
             files.setdefault(reason, set()).add(outcome.path)
+            if points_elsewhere(site):
+                pointers.add(reason)
     if not sites:
         return []
     lines = ["left for a human, by reason (sites, files):"]
-    for reason, count in sites.most_common(most):
+    ordered = sorted(sites.items(), key=lambda item: (item[0] in pointers, -item[1]))
+    for reason, count in ordered[:most]:
         lines.append(f"  {_plural(count, 'site')}, {_plural(len(files[reason]), 'file')}  {reason}")
     if len(sites) > most:
         lines.append(f"  ... and {len(sites) - most} more reasons (every site is in --report)")

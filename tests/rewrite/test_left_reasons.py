@@ -538,3 +538,21 @@ def test_an_evaluation_fetching_a_variable_says_it_is_a_variable() -> None:
         "evaluation fetch of `W`, a variable the migration makes once at module level" in s.message
         for s in result.left
     ), result.left
+
+
+def test_reasons_that_point_at_other_files_come_after_the_ones_that_block() -> None:
+    """argman/EAST: nine "imported by" sites only point at the reason of the script that is no
+    program; that reason, once, comes first."""
+    pointers = [
+        Site("BN016", 1, 1, f"imported by s{i}.py:3, which may build ...") for i in range(9)
+    ]
+    blocking = Site("BN016", 1, 1, "`model.py` is also imported by eval.py, which is not part ...")
+    result = RunResult(
+        outcomes=[
+            FileOutcome("model.py", Status.SKIPPED, left=pointers),
+            FileOutcome("train.py", Status.SKIPPED, left=[blocking]),
+        ]
+    )
+    lines = left_reason_lines(result)
+    assert lines[1].startswith("  1 site, 1 file  BN016 `…` is also imported by …")
+    assert lines[2].startswith("  9 sites, 1 file  BN016 imported by …:…")

@@ -76,6 +76,20 @@ PROGRAM_RULE = "BN016"
 _NOT_TOGETHER = "the program's modules are not migrated together in this version"
 """Id of the reasons given when another module of the program can change a file's semantics."""
 
+
+def points_elsewhere(site: Site) -> bool:
+    """Is ``site`` a BN016 site that only points at the reasons of another file of its program (its
+    importers, the modules it imports, the files it migrates together with)? A run's grouped reasons
+    list these after the ones that say what blocks a program."""
+    message = site.message
+    return site.rule == PROGRAM_RULE and (
+        message.startswith(
+            ("imported by ", "belongs to one program with ", "migrated only together")
+        )
+        or (message.startswith("imports `") and "), which builds TensorFlow code" in message)
+    )
+
+
 _DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "imp.load_source"})
 _MAX_SIBLING_FILES = 5000
 """How many neighbouring files are read to find a file's importers; a larger folder is cut there."""
