@@ -672,3 +672,30 @@ def test_a_script_using_tensorflow_only_through_a_star_import_is_part_of_its_pro
     outcomes = _by_name(run_files(RunConfig(paths=(tmp_path,), mode=Mode.CHECK, jobs=1)))
     assert outcomes["train.py"].status is Status.SKIPPED
     assert any("chosen at run time" in site.message for site in outcomes["train.py"].left)
+
+
+@pytest.mark.parametrize(
+    ("alias", "merged"),
+    [("slim = tf.contrib.slim", True), ("slim = tf.contrib.layers", False)],
+)
+def test_a_module_bound_by_assignment_and_imported_elsewhere_is_one_name(
+    alias: str, merged: bool
+) -> None:
+    """``slim = tf.contrib.slim`` in the model module, ``import tensorflow.contrib.slim as slim`` in the
+    script: both bind one module object, so merged they do not clash, and the program migrates
+    (``planning.module_aliases``). Another module under the same name still clashes."""
+    folder = PROGRAMS / "slim_factory"
+    model = (folder / "model.py").read_text(encoding="utf-8")
+    model = model.replace("import tensorflow.contrib.slim as slim", alias)
+    train = (folder / "train.py").read_text(encoding="utf-8")
+    line = train.splitlines().index("import model") + 1
+    files = [ProgramFile("train.py", train), ProgramFile("model.py", model)]
+    train_result, model_result = rewrite_program(files, [ProgramEdge(0, line, 1)])
+    if not merged:
+        assert train_result.status is Status.SKIPPED and model_result.status is Status.SKIPPED
+        assert any("`slim` is bound both here and in" in s.message for s in model_result.left)
+        return
+    assert train_result.status is Status.CHANGED, model_result.left
+    assert model_result.status is Status.CHANGED
+    golden = (GOLDEN / "slim_factory" / "model.py").read_text(encoding="utf-8")
+    assert model_result.code == golden  # as with the import: the alias line goes with it

@@ -760,7 +760,7 @@ def _check_names(
             seen = owner.get(name)
             if seen is None:
                 owner[name] = (index, source)
-            elif source is None or source != seen[1]:
+            elif source is None or _object_of(source) != _object_of(seen[1]):
                 raise InliningError(
                     index,
                     names[index].lines.get(name, 1),
@@ -778,6 +778,20 @@ def _check_names(
                     f"reads `{name}` without binding it, and {files[owner[name][0]].path} binds it: "
                     "merged into one program it would find that one",
                 )
+
+
+def _object_of(source: tuple[str, ...] | None) -> str | None:
+    """The dotted path of the object a binding's source names: ``import a.b.c as x`` (``("a.b.c",)``),
+    ``from a.b import c`` (``("a.b", "c")``) and ``x = a.b.c`` read through an absolute import (``("=",
+    "a.b.c")``) all bind ``a.b.c`` (``slim = tf.contrib.slim`` beside ``import tensorflow.contrib.slim as
+    slim``); a relative import's source stays as written."""
+    if source is None:
+        return None
+    if source[0] == "=":
+        return source[1]
+    if len(source) == 2 and not source[0].startswith("."):
+        return f"{source[0]}.{source[1]}"
+    return ".".join(source)
 
 
 def _bound_anywhere(tree: ast.Module | None, skip: int | None = None) -> set[str]:

@@ -6,7 +6,9 @@ as tf`` and then call ``slim.conv2d``, ``slim.batch_norm``... The rules read nam
 module object, ``import tensorflow.contrib.slim as slim``, where it stands: a module-level line of its
 own, the value a chain from ``import tensorflow as tf`` that names one of ``api.ASSIGNED_TF1_MODULES``
 (TF1-only modules: a use the migration keeps leaves the file, so the written import never reaches an
-output), the name bound nowhere else. The rules then migrate the calls and drop the import as they drop
+output), the name bound nowhere else but by an import of that module (a program's modules read as one,
+``planning.inlined_modules``: ``import tensorflow.contrib.slim as slim`` in the script, the assignment in
+its model module). The rules then migrate the calls and drop the import as they drop
 any TF1 import nothing reads any more. Nothing of this reaches the output of a file that is left.
 """
 
@@ -40,7 +42,8 @@ def normalize(module: cst.Module, aliases: AliasTable) -> Normalized:
                 collector = BindingCollector(set())
                 walk(module, collector)
             local, path = imported
-            if collector.assignments.get(local, 0) == 1 and local not in aliases.bindings:
+            same = api.canonical_name(aliases.bindings.get(local, path)) == api.canonical_name(path)
+            if collector.assignments.get(local, 0) == 1 and same:  # else another binding
                 assert isinstance(statement, cst.SimpleStatementLine)
                 line = cst.parse_statement(f"import {path} as {local}\n")
                 assert isinstance(line, cst.SimpleStatementLine)
