@@ -327,7 +327,7 @@ def test_scope_factory_argument_that_is_an_expression_is_left() -> None:
     left(
         with_params_factory("net_arg_scope(decay=1.0 - 0.1)"),
         "BN012",
-        "arg_scope from the scope factory `net_arg_scope`: `decay=` is given an expression",
+        "arg_scope from the scope factory `net_arg_scope`, which is called with an expression for `decay`",
     )
 
 
@@ -335,7 +335,8 @@ def test_scope_factory_given_an_argument_it_has_not_is_left() -> None:
     left(
         with_params_factory("net_arg_scope(momentum=0.5)"),
         "BN012",
-        "arg_scope from the scope factory `net_arg_scope`: it has no parameter `momentum`",
+        "arg_scope from the scope factory `net_arg_scope`, which is called with the keyword "
+        "`momentum`, which names no parameter",
     )
 
 
@@ -346,7 +347,7 @@ def test_scope_factory_parameter_without_a_value_is_left() -> None:
     left(
         with_params_factory("net_arg_scope()", factory),
         "BN012",
-        "its parameter `decay` is read by its defaults and given no value",
+        "gets no argument for parameter `decay`, which its defaults read",
     )
 
 

@@ -28,6 +28,7 @@ from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.held_dicts import NORMALIZER_PARAMS
 from bn_migrate.rewrite.analysis.names import AliasTable, dotted
 from bn_migrate.rewrite.analysis.syntax import (
+    bind_arguments,
     is_docstring,
     is_literal,
     lone_assignment,
@@ -140,37 +141,26 @@ def _factory_blocks(
         return f"arg_scope from the scope factory `{name}` beside defaults: not migrated"
     values = _argument_values(factory, made)
     if isinstance(values, str):
-        return f"arg_scope from the scope factory `{name}`: {values}; not migrated"
+        return f"arg_scope from the scope factory `{name}`, which {values}; not migrated"
     return tuple(Block(node, block.ops, block.defaults) for block in factory.blocks_for(values))
 
 
 def _argument_values(factory: Factory, made: cst.Call) -> dict[str, cst.BaseExpression] | str:
-    """What ``made`` (a call of ``factory``) gives each parameter its defaults read, or why not known."""
-    params = factory.definition.params
-    positional = [*params.posonly_params, *params.params]
-    names = {p.name.value for p in (*positional, *params.kwonly_params)}
-    given: dict[str, cst.BaseExpression] = {}
-    for index, arg in enumerate(made.args):
-        if arg.star:
-            return "its arguments are given with * or **"
-        if arg.keyword is None:
-            if index >= len(positional):
-                return "it is given more arguments than it takes"
-            name = positional[index].name.value
-        else:
-            name = arg.keyword.value
-            if name not in names:
-                return f"it has no parameter `{name}`"
-        given[name] = arg.value
+    """What ``made`` (a call of ``factory``) gives each parameter its defaults read, or why not known
+    (a phrase after the factory's name)."""
+    bound = bind_arguments(factory.definition.params, made)
+    if isinstance(bound, str):
+        return bound
+    given, _ = bound
     values: dict[str, cst.BaseExpression] = {}
     for name, default in factory.read.items():
         value = given.get(name, default)
         if value is None:
-            return f"its parameter `{name}` is read by its defaults and given no value"
+            return f"gets no argument for parameter `{name}`, which its defaults read"
         if name in given and not _plain(value):
             return (
-                f"`{name}=` is given an expression, evaluated once where the factory is called, not "
-                "where its defaults are written (only literals and names are carried)"
+                f"is called with an expression for `{name}`, evaluated once there, not where its "
+                "defaults are written (only literals and names are carried)"
             )
         values[name] = value
     return values

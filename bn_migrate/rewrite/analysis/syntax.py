@@ -430,6 +430,35 @@ class _Syntactic:
         state.nodes[key] = self.node
 
 
+def bind_arguments(
+    params: cst.Parameters, call: cst.Call
+) -> tuple[dict[str, cst.BaseExpression], list[str]] | str:
+    """The arguments ``call`` gives the parameters ``params`` (by name, and the names in the order the
+    call evaluates them), as Python binds them; or why they cannot be read so (a phrase after "it",
+    "is called with ..."). Parameters without an argument are absent: their defaults are the caller's
+    concern."""
+    positional = [*params.posonly_params, *params.params]
+    by_name = {p.name.value: p for p in [*positional, *params.kwonly_params]}
+    given: dict[str, cst.BaseExpression] = {}
+    order: list[str] = []
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return f"is called with `{arg.star}` arguments"
+        if arg.keyword is None:
+            if index >= len(positional):
+                return "is called with more positional arguments than it has parameters"
+            parameter = positional[index].name.value
+        else:
+            parameter = arg.keyword.value
+            if parameter not in by_name or by_name[parameter] in params.posonly_params:
+                return f"is called with the keyword `{parameter}`, which names no parameter"
+        if parameter in given:
+            return f"is called with parameter `{parameter}` given twice"
+        given[parameter] = arg.value
+        order.append(parameter)
+    return given, order
+
+
 def is_literal(node: cst.BaseExpression) -> bool:
     """A number, string, True/False/None (a negative number too): the same value wherever it is read."""
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):

@@ -67,7 +67,13 @@ from bn_migrate.rewrite.analysis.names import (
     bound_names,
     target_names,
 )
-from bn_migrate.rewrite.analysis.syntax import contains, is_docstring, lone_assignment, lone_call
+from bn_migrate.rewrite.analysis.syntax import (
+    bind_arguments,
+    contains,
+    is_docstring,
+    lone_assignment,
+    lone_call,
+)
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
 from bn_migrate.rewrite.planning import graph_wrapper
@@ -672,25 +678,13 @@ def _bind(
         return f"has the parameter `*{params.star_arg.name.value}`"
     if params.star_kwarg is not None:
         return f"has the parameter `**{params.star_kwarg.name.value}`"
-    positional = [*params.posonly_params, *params.params]
-    by_name = {p.name.value: p for p in [*positional, *params.kwonly_params]}
-    given: dict[str, cst.BaseExpression] = {}
-    order: list[str] = []
-    for index, arg in enumerate(call.args):
-        if arg.star:
-            return f"is called with `{arg.star}` arguments"
-        if arg.keyword is None:
-            if index >= len(positional):
-                return "is called with more positional arguments than it has parameters"
-            parameter = positional[index].name.value
-        else:
-            parameter = arg.keyword.value
-            if parameter not in by_name or by_name[parameter] in params.posonly_params:
-                return f"is called with the keyword `{parameter}`, which names no parameter"
-        if parameter in given:
-            return f"is called with parameter `{parameter}` given twice"
-        given[parameter] = arg.value
-        order.append(parameter)
+    bound = bind_arguments(params, call)
+    if isinstance(bound, str):
+        return bound
+    given, order = bound
+    by_name = {
+        p.name.value: p for p in [*params.posonly_params, *params.params, *params.kwonly_params]
+    }
     for parameter, param in by_name.items():
         if parameter in given:
             continue
