@@ -265,8 +265,6 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         return None  # places are counted in lines of ``\n``
     if _DYNAMIC_CODE.search(source):
         return None  # ``engine._report_dynamic_code``: the engine leaves the file at the call
-    if prefilter.imports_tensorflow_in_blocks(tree):
-        return None  # ``engine._tensorflow_imports``: names this walk does not bind
     if prefilter.assigns_tf1_module(tree):
         return None  # ``planning.module_aliases``: ``slim = tf.contrib.slim`` read as an import
     try:
@@ -442,6 +440,8 @@ def _walk(
                 (a.asname or a.name.split(".")[0]) in imports for a in node.names
             ):
                 raise _Undecided  # rebound
+            if id(node) not in top and prefilter.imports_tensorflow(node):
+                raise _Undecided  # ``engine._tensorflow_imports``: names this walk does not bind
             module = (
                 node.module.split(".") if isinstance(node, ast.ImportFrom) and node.module else []
             )

@@ -131,7 +131,7 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
         if depth > _DEEPEST:
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if depth > 1 and _imports_tensorflow(node):
+            if depth > 1 and imports_tensorflow(node):
                 return True  # inside a block: the engine reads a function's own import of TF
             continue
         if isinstance(node, ast.Attribute):
@@ -153,7 +153,7 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
     return False
 
 
-def _imports_tensorflow(node: ast.Import | ast.ImportFrom) -> bool:
+def imports_tensorflow(node: ast.Import | ast.ImportFrom) -> bool:
     """Does the import bind a name in one of TensorFlow's packages?"""
     return any(
         qualified.split(".")[0] in api.TENSORFLOW_PACKAGES
@@ -172,18 +172,6 @@ def assigns_tf1_module(tree: ast.Module) -> bool:
         and isinstance(statement.value, ast.Attribute)
         and qualify(statement.value, imports) in api.ASSIGNED_TF1_MODULES
         for statement in tree.body
-    )
-
-
-def imports_tensorflow_in_blocks(tree: ast.Module) -> bool:
-    """Does ``tree`` import TensorFlow anywhere but on its top lines (in a function, ``try:``, ``if``)?
-    The engine reads the TF1 names such an import binds (``engine._tensorflow_imports``)."""
-    top = {id(statement) for statement in tree.body}
-    return any(
-        isinstance(node, (ast.Import, ast.ImportFrom))
-        and id(node) not in top
-        and _imports_tensorflow(node)
-        for node in ast.walk(tree)
     )
 
 

@@ -32,6 +32,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     is_docstring,
     is_literal,
     lone_assignment,
+    named_parameters,
     read_names,
     substituted,
 )
@@ -209,14 +210,7 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
     reads = {n for b in found for a in b.defaults for n in read_names(a.value)}
     for name in reads & held.keys():
         reads |= read_names(held[name])
-    params = {
-        p.name.value: p
-        for p in (
-            *definition.params.posonly_params,
-            *definition.params.params,
-            *definition.params.kwonly_params,
-        )
-    }
+    params = named_parameters(definition.params)
     starred = [
         p
         for p in (definition.params.star_arg, definition.params.star_kwarg)

@@ -164,9 +164,17 @@ def is_import_line(statement: cst.BaseStatement) -> bool:
     )
 
 
+def named_parameters(params: cst.Parameters) -> dict[str, cst.Param]:
+    """A function's parameters an argument may be given to by position or name (``*``/``**`` aside),
+    by name, in order."""
+    return {
+        p.name.value: p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+    }
+
+
 def parameter_names(params: cst.Parameters) -> set[str]:
     """Every name a function's parameters bind."""
-    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    names = set(named_parameters(params))
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             names.add(star.name.value)
@@ -438,7 +446,7 @@ def bind_arguments(
     "is called with ..."). Parameters without an argument are absent: their defaults are the caller's
     concern."""
     positional = [*params.posonly_params, *params.params]
-    by_name = {p.name.value: p for p in [*positional, *params.kwonly_params]}
+    by_name = named_parameters(params)
     given: dict[str, cst.BaseExpression] = {}
     order: list[str] = []
     for index, arg in enumerate(call.args):

@@ -73,6 +73,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     is_docstring,
     lone_assignment,
     lone_call,
+    named_parameters,
 )
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import leading_lines
@@ -682,9 +683,7 @@ def _bind(
     if isinstance(bound, str):
         return bound
     given, order = bound
-    by_name = {
-        p.name.value: p for p in [*params.posonly_params, *params.params, *params.kwonly_params]
-    }
+    by_name = named_parameters(params)
     for parameter, param in by_name.items():
         if parameter in given:
             continue
