@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bn_migrate.rewrite.tf2_api import in_tf2
+from bn_migrate.rewrite.tf2_api import in_tf2, is_module
 from bn_migrate.rewrite.tf2_renames import nearest_names, same_objects
 
 _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -1911,6 +1911,38 @@ DYNAMIC_CODE = frozenset({"eval", "exec"})
 """Builtins that run code written in a string: what that code builds, reads or binds is not read,
 so a module calling one (the builtin, not a name bound otherwise) is left (the engine's reason;
 ``early_left`` leaves such files to the engine)."""
+
+MODULE_VALUE_PACKAGES = frozenset({"tensorflow", "tf_slim"})
+"""Packages whose modules, used as values (``tf = tensorflow``, ``v1 = tf``, ``f(tf)``, ``getattr(tf,
+"placeholder")``), hide TF1 names from the reference walk: the names read through what they are bound to
+are not seen as TensorFlow's, so a module doing so is left (the engine's reason) instead of passing as
+unchanged. Modules are what ``import`` statements bind, and what ``from`` imports bind when
+``binds_module`` knows the name as a module."""
+MODULE_PRESENCE_TESTS = frozenset({"hasattr", "dir"})
+"""Builtins reading which names a module has (``hasattr(tf, "TensorSpec")``, ``"concat_v2" in
+dir(tf)``), never a name through it: a module as their first argument is not used as a value."""
+DYNAMIC_IMPORTERS = frozenset({"importlib.import_module", "__import__"})
+"""Calls importing a module named by a string: ``tf = importlib.import_module("tensorflow")`` binds a
+name no import statement shows, so a module importing ``MODULE_VALUE_PACKAGES`` this way is left too."""
+FROM_IMPORTED_TF1_MODULES = frozenset(
+    {"tensorflow.contrib", "tensorflow.contrib.layers", "tensorflow.layers"}
+)
+"""TF1 modules a ``from`` import binds (``from tensorflow.contrib import slim``; canonical names) that
+TensorFlow 2's API table (``tf2_api``) does not list."""
+
+
+def binds_module(plain_import: bool, qualified: str) -> bool:
+    """Whether an import binding ``qualified`` (an ``import`` statement when ``plain_import``, else a
+    ``from`` import) binds a module of ``MODULE_VALUE_PACKAGES``: every ``import`` does; a ``from``
+    import when TensorFlow 2's API lists the canonical name as a module, or it is one of
+    ``FROM_IMPORTED_TF1_MODULES`` (private modules, ``tensorflow.python.*``, are not judged)."""
+    if qualified.split(".")[0] not in MODULE_VALUE_PACKAGES:
+        return False
+    if plain_import:
+        return True
+    canonical = canonical_name(qualified)
+    return is_module(canonical) or canonical in FROM_IMPORTED_TF1_MODULES
+
 
 LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(
     {

@@ -61,6 +61,11 @@ ENGINE_RULE = "BN000"
 TABLES_READ_ELSEWHERE = frozenset(
     {
         "TF1_ONLY",  # the reference walk (done here) and rules acting on names of other tables
+        # modules used as values, imported by a call: read by the walk here (undecided), no rule
+        "MODULE_VALUE_PACKAGES",
+        "MODULE_PRESENCE_TESTS",
+        "DYNAMIC_IMPORTERS",
+        "FROM_IMPORTED_TF1_MODULES",
         "TF2_UNDER_TF1_ONLY",  # the same
         "OUTSIDE_CANONICAL_SHAPE",  # the engine's reasons (given here)
         "_CANONICAL_MODULES",  # canonicalization (applied here)
@@ -391,6 +396,7 @@ def _walk(
         s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     uses = _Uses()
+    modules = prefilter.module_locals(tree)
     lines: list[str] | None = None
     # node, outermost definition, depth, flags (_REPEATED, _IN_FSTRING)
     stack: list[tuple[ast.AST, Any, int, int]] = [(tree, None, 0, 0)]
@@ -406,6 +412,8 @@ def _walk(
             if node.id in imports:
                 if type(node.ctx) is not ast.Load:
                     raise _Undecided  # rebound
+                if node.id in modules and not flags & _ATTRIBUTE_BASE:
+                    raise _Undecided  # ``engine._report_module_values``: a module used as a value
                 qualified = _canonical(imports[node.id])
                 named.add(qualified)
                 if _is_tf1_only(qualified):
@@ -430,7 +438,7 @@ def _walk(
                     continue
             elif node.attr in api.LAYER_UPDATE_ATTRIBUTES:
                 raise _Undecided  # ``.updates``: read by the plumbing rules
-            push((node.value, definition, depth + 1, flags))
+            push((node.value, definition, depth + 1, flags | _ATTRIBUTE_BASE))
             continue
         if kind is ast.Constant:
             continue
@@ -449,6 +457,10 @@ def _walk(
                 if name in functions:
                     uses.unplaced.add(name)
             continue
+        if kind is ast.Call:
+            assert isinstance(node, ast.Call)
+            if prefilter.imports_tensorflow_by_call(node, imports):
+                raise _Undecided  # ``engine._report_module_values``: TensorFlow imported by a call
         if kind is ast.Call and not flags & _IN_FSTRING:
             assert isinstance(node, ast.Call)
             func = node.func
@@ -499,6 +511,7 @@ def _walk(
         if definition is None and kind in _DEFINITION_KINDS:
             definition = node
         depth += 1
+        flags &= ~_ATTRIBUTE_BASE  # a base's own parts are read as values again
         for name in _CHILD_FIELDS.get(kind) or _child_fields(kind):
             value = getattr(node, name)
             if value.__class__ is list:
@@ -514,6 +527,8 @@ _REPEATED = 1
 """A node inside a loop, a comprehension or a lambda (``program._REPEATING``)."""
 _IN_FSTRING = 2
 """A node inside an f-string (CPython 3.11 places some of them wrong)."""
+_ATTRIBUTE_BASE = 4
+"""The node an Attribute reads a name of (``M`` of ``M.NAME``): never a module used as a value."""
 
 _REPEATING_KINDS = frozenset(
     {

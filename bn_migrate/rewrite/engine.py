@@ -31,7 +31,13 @@ from bn_migrate.rewrite.analysis.assigned_batch_norm import AssignedBatchNorms
 from bn_migrate.rewrite.analysis.builders import variable_scope
 from bn_migrate.rewrite.analysis.dense_helpers import DenseHelpers
 from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
-from bn_migrate.rewrite.analysis.names import AliasTable, dotted, import_bindings
+from bn_migrate.rewrite.analysis.names import (
+    AliasTable,
+    ModuleValue,
+    dotted,
+    import_bindings,
+    tensorflow_module_values,
+)
 from bn_migrate.rewrite.analysis.program import Program
 from bn_migrate.rewrite.analysis.syntax import (
     block_header,
@@ -738,8 +744,10 @@ def _rewrite_recorded(
             module, program = normalized.module, None
             records.enter_context(walks.indexed(module))
             aliases = AliasTable.build(module)
-    references = _tf1_references(module, aliases) if prefilter.may_refer_to_tf1(source) else []
-    if not references and not _shadowed_tensorflow(aliases):
+    may_refer = prefilter.may_refer_to_tf1(source)
+    references = _tf1_references(module, aliases) if may_refer else []
+    values = tensorflow_module_values(module, aliases) if may_refer else []
+    if not references and not values and not _shadowed_tensorflow(aliases):
         return RewriteResult(status=Status.UNCHANGED, code=source)
     if blockers:
         return RewriteResult(status=Status.SKIPPED, code=source, left=_sorted(list(blockers)))
@@ -766,6 +774,7 @@ def _rewrite_recorded(
     if refused is not None:  # the training function's own reason (``planning.main_function``)
         ctx.engine_notes[id(refused.definition)] = refused.reason
     _report_shadowed_tensorflow(ctx)
+    _report_module_values(ctx, values)
     _report_dynamic_code(ctx)
     for rule in RULES:
         rule.plan(ctx)
@@ -912,6 +921,17 @@ def _report_shadowed_tensorflow(ctx: Context) -> None:
             ctx.aliases.shadowed[local],
             f"`{local}` is bound to TensorFlow and rebound here: cannot tell what it means",
         )
+
+
+def _report_module_values(ctx: Context, values: list[ModuleValue]) -> None:
+    """Leave the module where a TensorFlow module is used as a value or imported by a call
+    (``names.tensorflow_module_values``): the TF1 names read through it are not seen."""
+    for value in values:
+        if value.local:
+            ctx.leave(ENGINE_RULE, value.node, texts.module_value(value.local, value.qualified))
+        else:
+            code = ctx.module.code_for_node(value.node)
+            ctx.leave(ENGINE_RULE, value.node, texts.dynamic_import(code))
 
 
 def _report_dynamic_code(ctx: Context) -> None:

@@ -125,6 +125,8 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
     }
     if any(api.import_fails_on_tf2(imports[local]) for local in tf1_locals):
         return True  # used, or unread: the engine reports an unread one at its import
+    modules = module_locals(tree)
+    not_values: set[int] = set()  # Names of modules read as ``M.NAME``, ``hasattr(M, ...)``
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
@@ -140,9 +142,18 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
                 return True
             if qualified is None and node.attr in api.LAYER_UPDATE_ATTRIBUTES:
                 return True
+            not_values.add(id(node.value))
         elif isinstance(node, ast.Name):
             if node.id in tf1_locals:
                 return True
+            if node.id in modules and id(node) not in not_values:
+                return True  # a module used as a value (``names.tensorflow_module_values``)
+        elif isinstance(node, ast.Call):
+            if imports_tensorflow_by_call(node, imports):
+                return True
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in api.MODULE_PRESENCE_TESTS and node.args:
+                not_values.add(id(node.args[0]))
         elif (
             not isinstance(node, ast.Constant)
             and tf1_locals
@@ -151,6 +162,33 @@ def may_refer_to_tf1_in(tree: ast.Module) -> bool:
             return True
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return False
+
+
+def module_locals(tree: ast.Module) -> set[str]:
+    """Names the module-level imports bind to TensorFlow modules (``api.binds_module``)."""
+    return {
+        local
+        for statement in tree.body
+        if isinstance(statement, (ast.Import, ast.ImportFrom))
+        for local, qualified in _import_bindings(statement)
+        if api.binds_module(isinstance(statement, ast.Import), qualified)
+    }
+
+
+def imports_tensorflow_by_call(node: ast.Call, imports: dict[str, str]) -> bool:
+    """``importlib.import_module("tensorflow...")`` / ``__import__("tf_slim")`` (``api.DYNAMIC_IMPORTERS``)."""
+    if not node.args:
+        return False
+    first = node.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return False
+    func = node.func
+    importer = qualify(func, imports)
+    if importer is None and isinstance(func, ast.Name):
+        importer = func.id
+    return (
+        importer in api.DYNAMIC_IMPORTERS and first.value.split(".")[0] in api.MODULE_VALUE_PACKAGES
+    )
 
 
 def imports_tensorflow(node: ast.Import | ast.ImportFrom) -> bool:

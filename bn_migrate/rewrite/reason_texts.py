@@ -39,6 +39,28 @@ def dynamic_code(builtin: str) -> str:
     )
 
 
+def module_value(local: str, qualified: str) -> str:
+    """TensorFlow's module used as a value (``api.MODULE_VALUE_PACKAGES``): names read through it unread."""
+    return (
+        f"`{local}` (the module `{qualified}`) is used here as a value (assigned, passed, returned or "
+        "stored), not only as `"
+        + local
+        + ".NAME`: the names read through what it is bound to are not "
+        "read as TensorFlow's, so which TF1 code the module holds cannot be decided; not migrated "
+        "(import TensorFlow under the name the code uses, `import tensorflow as tf`, then run the "
+        "migration again)"
+    )
+
+
+def dynamic_import(call: str) -> str:
+    """TensorFlow imported by a call (``api.DYNAMIC_IMPORTERS``): the name bound to it is unread."""
+    return (
+        f"`{call}` imports TensorFlow by a call: the name its module is bound to is not read as "
+        "TensorFlow's, so which TF1 code the module holds cannot be decided; not migrated (write "
+        "it as an import statement, `import tensorflow as tf`, then run the migration again)"
+    )
+
+
 def defined_again(name: str, lines: list[str]) -> str:
     """Why the graph code of a function defined several times at module level is left."""
     return (

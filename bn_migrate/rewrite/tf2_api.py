@@ -70,6 +70,11 @@ def in_tf2(qualified: str) -> bool | None:
     return True
 
 
+def is_module(canonical: str) -> bool:
+    """Whether TensorFlow 2's public API has a module of the canonical name ``canonical``."""
+    return canonical in _modules()
+
+
 def public_members(module: types.ModuleType) -> dict[str, object]:
     """The public names of a TensorFlow API module and their values (what ``dir`` lists and loads)."""
     found = {}

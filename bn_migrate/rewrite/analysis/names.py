@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.walks import subtree_fact, walk
 from bn_migrate.rewrite.api_tables import FLAGS_MODULE, canonical_name
 
@@ -200,6 +201,76 @@ class AliasTable:
             if canonical_name(qualified) == prefix
             or canonical_name(qualified).startswith(prefix + ".")
         ]
+
+
+@dataclass(frozen=True)
+class ModuleValue:
+    """A TensorFlow module used as a value, or imported by a call (``api.MODULE_VALUE_PACKAGES``)."""
+
+    node: cst.CSTNode  # the Name of the module, or the importing call
+    local: str  # the Name's text ("" for a call)
+    qualified: str  # what the import binds, or the string the call imports
+
+
+def tensorflow_module_values(module: cst.Module, aliases: AliasTable) -> list[ModuleValue]:
+    """Where a TensorFlow module bound by a top-line import is used other than as ``M.NAME`` (``tf =
+    tensorflow``, ``v1 = tf``, ``f(tf)``, ``getattr(tf, "placeholder")``; ``hasattr(tf, "x")`` and
+    ``dir(tf)`` aside), and calls importing one by its name (``importlib.import_module("tensorflow")``,
+    ``__import__("tensorflow")``): the reference walk cannot follow the names read through what such a
+    value is bound to (``prefilter.may_refer_to_tf1_in`` finds them on CPython's tree)."""
+    modules = {
+        local: aliases.bindings[local]
+        for local, node in aliases.import_nodes.items()
+        if local not in aliases.shadowed
+        and api.binds_module(isinstance(node, cst.Import), aliases.bindings[local])
+    }
+    found: list[ModuleValue] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if not isinstance(node.value, cst.Name):
+                walk(node.value, self)  # ``attr`` is a Name too, but never a value
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            walk(node.value, self)  # a keyword is no value
+            return False
+
+        def visit_Call(self, node: cst.Call) -> bool:
+            func = node.func
+            first = node.args[0].value if node.args else None
+            if (
+                isinstance(func, cst.Name)
+                and func.value in api.MODULE_PRESENCE_TESTS
+                and func.value not in aliases.bound_elsewhere
+                and isinstance(first, cst.Name)
+            ):
+                for arg in node.args[1:]:
+                    walk(arg, self)
+                return False
+            importer = aliases.qualify(func)
+            if importer is None and isinstance(func, cst.Name):
+                importer = func.value if func.value not in aliases.bound_elsewhere else None
+            if (
+                importer in api.DYNAMIC_IMPORTERS
+                and isinstance(first, cst.SimpleString)
+                and str(first.evaluated_value).split(".")[0] in api.MODULE_VALUE_PACKAGES
+            ):
+                found.append(ModuleValue(node, "", str(first.evaluated_value)))
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in modules:
+                found.append(ModuleValue(node, node.value, modules[node.value]))
+
+    walk(module, Finder())
+    return found
 
 
 class _Binders(BindingCollector):
