@@ -272,6 +272,8 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
         return None  # ``engine._report_dynamic_code``: the engine leaves the file at the call
     if prefilter.assigns_tf1_module(tree):
         return None  # ``planning.module_aliases``: ``slim = tf.contrib.slim`` read as an import
+    if _labels_a_function(tree):
+        return None  # ``Program.function_attributes``: not a use of the function (the engine's)
     try:
         if any(_enters_a_graph(statement) for statement in tree.body):
             return None  # ``planning.graph_wrapper``: the module's graph block is read as a program
@@ -295,6 +297,19 @@ def left_sites(source: str, tree: ast.Module) -> list[Site] | None:
     except _Undecided:
         return None
     return sorted(sites, key=lambda s: (s.line, s.col, s.rule, s.message))
+
+
+def _labels_a_function(tree: ast.Module) -> bool:
+    """A module-level ``f.attr = value`` of a module-level function ``f``."""
+    functions = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
+    return any(
+        isinstance(s, ast.Assign)
+        and len(s.targets) == 1
+        and isinstance(s.targets[0], ast.Attribute)
+        and isinstance(s.targets[0].value, ast.Name)
+        and s.targets[0].value.id in functions
+        for s in tree.body
+    )
 
 
 def _enters_a_graph(statement: ast.stmt) -> bool:

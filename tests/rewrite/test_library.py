@@ -667,6 +667,18 @@ def test_moving_statistics_in_another_collection_are_left() -> None:
             ("inference/InnerNet/Block/tower/Conv2d_3x3_bn",),
             {},
         ),
+        # tf-slim's net shape: end points, early returns, a keep probability with a default (1.0)
+        (
+            MODELS / "library_slim_net.py",
+            EXAMPLES / "migrated" / "library" / "library_slim_net.py",
+            MODELS / "library_slim_net_decay_lost.py",
+            ("small_net/SmallNet/Mixed_2_Branch_1_Conv2d_0b_3x3_bn",),
+            {
+                "SmallNet/Mixed_2/Branch_0/Conv2d_0a_1x1/BatchNorm/moving_variance": (
+                    "small_net/SmallNet/Mixed_2_Branch_0_Conv2d_0a_1x1_bn/moving_variance"
+                ),
+            },
+        ),
     ],
 )
 def test_rewrite_library_then_check_from_report(
@@ -697,7 +709,8 @@ def test_rewrite_library_then_check_from_report(
     assert set(names) <= layers, sorted(layers)
     document = json.loads(report.read_text())
     assert {k: document["models"][0]["variables"][k] for k in variables} == variables
-    document["models"][0]["new"] = f"{planted}::Inference"
+    model_class = document["models"][0]["new"].rsplit("::", 1)[1]
+    document["models"][0]["new"] = f"{planted}::{model_class}"
     planted = tmp_path / "planted.json"
     planted.write_text(json.dumps(document), encoding="utf-8")
     caught = tmp_path / "caught.json"
@@ -712,7 +725,7 @@ def test_rewrite_library_then_check_from_report(
     doubled = tmp_path / golden.name
     code = golden.read_text(encoding="utf-8").replace("regularizers.L2(0.5 * ", "regularizers.L2(")
     doubled.write_text(code, encoding="utf-8")
-    document["models"][0]["new"] = f"{doubled}::Inference"
+    document["models"][0]["new"] = f"{doubled}::{model_class}"
     planted.write_text(json.dumps(document), encoding="utf-8")
     assert main(["check", "--from-report", str(planted), *options, "--json", str(caught)]) == 1
 
@@ -780,3 +793,107 @@ def test_passed_down_is_an_analysis_fact_of_the_owner_and_the_call_path() -> Non
     program = Program.read(module, AliasTable.build(module))
     assert program.passed_down("block", "weight_decay", library=True) is None
     assert program.passed_down("unit", "weight_decay", library=True) is None
+
+
+SLIM_NET = MODELS / "library_slim_net.py"
+SLIM_NET_GOLDEN = EXAMPLES / "migrated" / "library" / "library_slim_net.py"
+SLIM_NET_PLANTED = MODELS / "library_slim_net_decay_lost.py"
+
+
+def test_slim_net_fixture_migrates_to_its_golden_file() -> None:
+    result = assert_program_rewrite(SLIM_NET, SLIM_NET_GOLDEN, options=LIBRARY)
+    [model] = result.models
+    assert (model.builder, model.model) == ("small_net", "SmallNet")
+    # a keep probability with a default: 1.0 on both sides of the model check too
+    assert ("dropout_keep_prob", 1.0) in model.builder_args
+    assert model.model_args == (("name", "small_net"), ("dropout_keep_prob", 1.0))
+    # end points by label, early returns and the raise after the last one: Python, kept in call()
+    assert 'end_points["Mixed_2"] = net' in result.code
+    assert 'if self.final_endpoint == "Mixed_2":' in result.code
+    assert 'raise ValueError("Unknown final endpoint %s" % self.final_endpoint)' in result.code
+    # the label set on the function is set on its class
+    assert result.code.endswith("\n\nSmallNet.default_image_size = 8\n")
+    assert ("SmallNet/Mixed_2/Branch_1/Conv2d_0b_3x3/BatchNorm/moving_mean",
+            "small_net/SmallNet/Mixed_2_Branch_1_Conv2d_0b_3x3_bn/moving_mean") in model.variables  # fmt: skip
+    _assert_committed_diff(SLIM_NET, SLIM_NET_GOLDEN)
+
+
+SLIM_BASE = (
+    "def base(inputs, scope=None):\n"
+    "    points = {}\n"
+    '    with tf.variable_scope(scope, "Base", [inputs]):\n'
+    '        net = slim.conv2d(inputs, 4, 3, scope="Conv")\n'
+    '        points["Conv"] = net\n'
+    "    return net, points\n"
+    "\n\n"
+    "def model(inputs, is_training=True):\n"
+    "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, "
+    'normalizer_params={"is_training": is_training}):\n'
+    '        net, points = base(inputs, scope="Net")\n'
+    '        with tf.variable_scope("Logits"):\n'
+    '            net = slim.conv2d(net, 2, 1, scope="Conv")\n'
+    '    points["Logits"] = net\n'
+    "    USE\n"
+    "    return net, points\n"
+)
+
+
+def test_an_end_point_key_named_like_a_scope_is_a_label() -> None:
+    result = rewrite_source(
+        HEAD + SLIM_BASE.replace("    USE\n", ""), path="case.py", options=LIBRARY
+    )
+    assert result.status is Status.CHANGED, result.left
+    assert 'points["Logits"] = net' in result.code
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        'points = (points, "Logits")',  # the text held otherwise
+        'points = {"Logits": points}',  # a key of another dictionary
+        "print(list(points))",  # the keys read
+    ],
+)
+def test_a_scope_name_used_otherwise_still_leaves_the_scope(use: str) -> None:
+    left_in_library(HEAD + SLIM_BASE.replace("USE", use), "BN017", 'variable scope "Logits"')
+
+
+@pytest.mark.parametrize(
+    ("after", "fragment"),
+    [
+        ("    raise TypeError('no end point ' + str(end))\n", "variable scope inside a builder"),
+        ("    raise Unknown('no end point')\n", "variable scope inside a builder"),
+    ],
+)
+def test_only_a_builtin_exception_of_plain_arguments_may_follow_the_scope(
+    after: str, fragment: str
+) -> None:
+    source = HEAD + (
+        "class Unknown(Exception):\n    pass\n\n\n"
+        "def base(inputs, end='Conv', scope=None):\n"
+        '    with tf.variable_scope(scope, "Base", [inputs]):\n'
+        '        net = slim.conv2d(inputs, 4, 3, scope="Conv")\n'
+        "        if end == 'Conv':\n"
+        "            return net\n"
+        f"{after}"
+        "\n\n"
+        "def model(inputs, is_training=True):\n"
+        "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, "
+        'normalizer_params={"is_training": is_training}):\n'
+        '        return base(inputs, scope="Net")\n'
+    )
+    left_in_library(source, "BN017", fragment)
+    plain = source.replace(after, "    raise ValueError('no end point %s' % end)\n")
+    result = rewrite_source(plain, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert "raise ValueError('no end point %s' % self.end)" in result.code
+
+
+def test_an_attribute_set_on_a_builder_function_is_set_on_its_class() -> None:
+    source = HEAD + SLIM_BASE.replace("    USE\n", "") + "\n\nmodel.default_image_size = 32\n"
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert result.code.endswith("\n\nModel.default_image_size = 32\n")
+    # a value that is not a literal (it may read anything): the function is used as a value
+    computed = source.replace("= 32\n", "= len([1, 2])\n")
+    left_in_library(computed, "BN000", "`model`")

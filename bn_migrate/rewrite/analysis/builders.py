@@ -28,6 +28,7 @@ TF1 made such a name unique by rules the instances do not follow, or raised (the
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -355,7 +356,9 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
         return None
     at = statements.index(blocks[0])
     before, after = statements[:at], statements[at + 1 :]
-    if not all(_builds_nothing(s) for s in before) or not all(_returns(s) for s in after):
+    if not all(_builds_nothing(s) for s in before) or not all(
+        _returns(s) or _raises(aliases, s) for s in after
+    ):
         return None
     return scope_block(aliases, blocks[0])
 
@@ -376,6 +379,28 @@ def _returns(statement: cst.BaseStatement) -> bool:
         return False
     small = statement.body[0]
     return isinstance(small, cst.Return) and not _calls_anything(small)
+
+
+def _raises(aliases: AliasTable, statement: cst.BaseStatement) -> bool:
+    """``raise ValueError("Unknown final endpoint %s" % final_endpoint)`` after the scope block (an
+    early ``return`` in it did not run): a built-in exception made of arguments that call nothing."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if not isinstance(small, cst.Raise) or small.cause is not None:
+        return False
+    made = small.exc
+    if not (isinstance(made, cst.Call) and isinstance(made.func, cst.Name)):
+        return False
+    name = made.func.value
+    builtin = getattr(builtins, name, None)
+    return (
+        isinstance(builtin, type)
+        and issubclass(builtin, BaseException)
+        and name not in aliases.bindings
+        and name not in aliases.bound_elsewhere
+        and not any(_calls_anything(arg) for arg in made.args)
+    )
 
 
 def _calls_anything(node: cst.CSTNode) -> bool:

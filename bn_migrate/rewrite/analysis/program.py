@@ -158,6 +158,8 @@ class Program:
     )  # every call, in order (one walk for all rules)
     names: list[cst.Name] = field(default_factory=list)  # every Name node (attributes' included)
     attribute_names: set[int] = field(default_factory=set)  # ids of the Names that are ``x.<attr>``
+    # module-level function -> the ``f.attr = literal`` lines labelling it (``function_attributes``)
+    function_attributes: dict[str, list[cst.Assign]] = field(default_factory=dict)
     arg_scopes: list[cst.With] = field(
         default_factory=list
     )  # every ``with`` holding an ``arg_scope(...)``, any depth
@@ -278,6 +280,7 @@ class Program:
             if program.session is None and not _is_import_or_docstring(statement):
                 program.graph.append(statement)
         program._index(module)
+        program._read_function_attributes(module)
         program._read_statements(program.statements)
         if program.session is not None and mentions_tf_data(aliases, program.calls):
             program._read_datasets()
@@ -344,6 +347,31 @@ class Program:
                 program.graph_tensor_names(),
             )
         return program
+
+    def _read_function_attributes(self, module: cst.Module) -> None:
+        """``inception_v1.default_image_size = 224``: a module-level line setting an attribute of a
+        module-level function (defined once) to a literal labels the function; it neither
+        calls nor passes it, so the name there counts as an attribute's (``attribute_names``), not as a
+        mention that would stop the function from being a builder. BN018 sets it on the class a
+        builder becomes (``Inception.default_image_size = 224``): its instances read it as before."""
+        defined = [s.name.value for s in module.body if isinstance(s, cst.FunctionDef)]
+        once = {name for name in defined if defined.count(name) == 1}
+        for statement in module.body:
+            if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                continue
+            small = statement.body[0]
+            if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+                continue
+            if not is_literal(small.value):
+                continue
+            target = small.targets[0].target
+            if (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value in once
+            ):
+                self.function_attributes.setdefault(target.value.value, []).append(small)
+                self.attribute_names.add(id(target.value))
 
     def _read_datasets(self) -> None:
         """A one-shot iterator's ``get_next()`` targets feed the graph as placeholders do (first in the

@@ -59,6 +59,63 @@ class StringUses:
         """Every place ``string``'s value reaches is known and matches no variable name."""
         return self._flows_out(string, set())
 
+    def only_labels(self, string: cst.SimpleString) -> bool:
+        """``only_written_out``, or ``string`` is a key of an output dictionary (``output_key``)."""
+        return self.only_written_out(string) or self.output_key(string)
+
+    def output_key(self, string: cst.SimpleString) -> bool:
+        """``string`` is the key of ``d["key"] = value`` where ``d`` is a name of a function that
+        holds outputs by label (tf-slim's ``end_points``): bound there only by assignment or unpacking,
+        and otherwise only indexed by one string literal (``d["key"] = ...``, ``d["key"]``) or returned
+        (alone, or in a returned tuple). Its keys then reach nothing in the function but the same
+        dictionary; what a caller does with a returned one is not followed (an end-point dictionary
+        labels activations, which no variable or update op is selected by)."""
+        element = self.parents.get(id(string))
+        if not (isinstance(element, cst.Index) and element.value is string):
+            return False
+        subscript = self.parents.get(id(self.parents.get(id(element))))
+        target = self.parents.get(id(subscript))
+        if not (
+            isinstance(subscript, cst.Subscript)
+            and isinstance(subscript.value, cst.Name)
+            and isinstance(target, cst.AssignTarget)
+            and target.target is subscript
+        ):
+            return False
+        function = self._scope(subscript.value)
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        for occurrence in self._occurrences(function, subscript.value.value):
+            if occurrence.value != subscript.value.value:
+                return False  # a namespace reader
+            role = self._role(occurrence)
+            if role in ("bound", "unpacked"):
+                continue
+            if role != "read" or not (
+                self._indexed_by_a_literal(occurrence) or self._returned(occurrence)
+            ):
+                return False
+        return True
+
+    def _indexed_by_a_literal(self, name: cst.Name) -> bool:
+        subscript = self.parents.get(id(name))
+        return (
+            isinstance(subscript, cst.Subscript)
+            and subscript.value is name
+            and len(subscript.slice) == 1
+            and isinstance(subscript.slice[0].slice, cst.Index)
+            and isinstance(subscript.slice[0].slice.value, cst.SimpleString)
+        )
+
+    def _returned(self, name: cst.Name) -> bool:
+        parent = self.parents.get(id(name))
+        if isinstance(parent, cst.Element):
+            parent = self.parents.get(id(parent))
+            if not isinstance(parent, cst.Tuple):
+                return False
+            parent = self.parents.get(id(parent))
+        return isinstance(parent, cst.Return)
+
     def _flows_out(self, node: cst.CSTNode, seen: set[int]) -> bool:
         parent = self.parents.get(id(node))
         if parent is None:

@@ -137,6 +137,17 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
             )
             continue
         known = tuple((name, value) for name, value in values if value is not None)
+        defaulted = [n for n in names[max(without, 1) :] if n != flag]
+        known += tuple(  # a keep probability with a default: 1.0 too (no dropout in the check)
+            (name, value)
+            for name in defaulted
+            if (
+                value := parameter_values.driver_value(
+                    module, aliases, definitions[function.name], name
+                )
+            )
+            not in (None, "None")
+        )
         found.append(Entry(function.name, flag, _tuple_size(function), known))
     return found, reasons
 

@@ -47,6 +47,7 @@ import libcst as cst
 
 from bn_migrate.rewrite.analysis.builders import Builder, scope_name
 from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, keras_name
+from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import positional
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
@@ -247,6 +248,9 @@ def _strings_naming(
                 found.append(node)
 
     walk(ctx.module, Strings())
+    if found:  # a printed message or an end-point label names no variable (``StringUses``)
+        uses = StringUses(ctx.module, ctx.aliases)
+        found = [string for string in found if not uses.only_labels(string)]
     if not found:
         return None
     where = ctx.positions.get(found[0])

@@ -165,6 +165,7 @@ class BuilderClassesRule(Rule):
             if builder.nested:
                 if not self._nested(ctx, builder, class_name, flag, instances):
                     continue
+                _label_class(ctx, name, class_name)
                 from_graph = all(program.builder_of(call) is None for call in builder.calls)
                 made_at = (
                     "its own variable scope at each call -> Keras layer class "
@@ -195,6 +196,7 @@ class BuilderClassesRule(Rule):
                 builder.definition,
                 _as_class(class_name, made, init, stored, dropped=dead, built=built),
             )
+            _label_class(ctx, name, class_name)
             keras_name = scope_name(builder) or name
             instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
             assert isinstance(instance, cst.SimpleStatementLine)
@@ -635,13 +637,20 @@ def _layer_parameters(
 
 
 def _required_arguments(builder: Builder, init: list[cst.Param]) -> list[tuple[str, object]]:
-    """The ``__init__`` parameters without default, with the literal the builder's call passes."""
+    """The ``__init__`` parameters without default, and those the builder's call passes other than
+    by their default (a library driver's keep probability of 1.0), with the literal it passes."""
     values = [
         kwarg(param.name.value, value)
         for param in init
-        if param.default is None and (value := builder.argument(param.name.value)) is not None
+        if (value := builder.argument(param.name.value)) is not None
+        and (param.default is None or _passed(builder, param.name.value))
     ]
     return _constructor_arguments(values)
+
+
+def _passed(builder: Builder, parameter: str) -> bool:
+    """Does every call of ``builder`` pass ``parameter`` by keyword?"""
+    return all(keyword(call, parameter) is not None for call in builder.calls)
 
 
 def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> list[str]:
@@ -653,6 +662,15 @@ def _store_read_parameters(ctx: Context, builder: Builder, names: list[str]) -> 
             ctx.edit(RULE, name, _on_self(_stored(name.value)))
             stored.add(name.value)
     return sorted(stored)
+
+
+def _label_class(ctx: Context, function: str, class_name: str) -> None:
+    """``inception.default_image_size = 224`` -> ``Inception.default_image_size = 224``: the label
+    set on the builder function (``Program.function_attributes``) is set on its class."""
+    for assignment in ctx.program.function_attributes.get(function, []):
+        target = assignment.targets[0].target
+        assert isinstance(target, cst.Attribute)
+        ctx.edit(RULE, target.value, lambda _: cst.Name(class_name))
 
 
 def _converted(ctx: Context) -> list[Builder]:
