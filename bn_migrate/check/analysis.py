@@ -27,6 +27,7 @@ from bn_migrate.check.compare import (
     spread,
 )
 from bn_migrate.check.diagnoses import Cause
+from bn_migrate.check.noise_gradients import NOISE_RATIO, largest_noise_gradient, noise_judge
 from bn_migrate.check.options import CheckOptions
 from bn_migrate.check.race_report import judged_note, rejected_note
 from bn_migrate.check.races import RaceJudgement, judge
@@ -177,6 +178,7 @@ class Analysis:
         self._note_races(bn)
         self._layers(bn, comparisons)
         self._note_noise_biases(comparisons)
+        self._note_noise_gradients(comparisons)
         self._note_weight_averages(comparisons)
         self._note_initial_differences()
         self._diagnose(bn, comparisons)
@@ -628,6 +630,9 @@ class Analysis:
                 free_tol,
                 floors.get(old_name, 0.0),
                 acceptors.get(new_name),
+                noise_judge(old_steps, lock_steps, old_name, new_name)
+                if lock_steps is not None and new_name not in self.noise_biases
+                else None,
             )
         for c in comparisons.values():
             if not c.new_moved and self.runs.lock is None:
@@ -645,6 +650,7 @@ class Analysis:
                 "lock_ok": c.lock_ok,
                 "free_ok": c.free_ok,
                 "first_bad_step": c.first_bad_step,
+                "noise_steps": list(c.lock_noise_steps),
                 "first_bad_index": list(c.first_bad_index)
                 if c.first_bad_index is not None
                 else None,
@@ -675,6 +681,35 @@ class Analysis:
             "zero in exact arithmetic and optimizers that normalize the gradient (Adam, RMSprop) "
             "turn its numerical noise into full-size steps that differ between implementations"
         )
+
+    def _note_noise_gradients(self, comparisons: dict[str, VariableComparison]) -> None:
+        """Elements excused because both sides' gradients were numerical noise in the step
+        (:mod:`bn_migrate.check.noise_gradients`): named, with how far apart and why."""
+        lock = self.runs.lock
+        if lock is None:
+            return
+        old_steps = old_steps_for(self.old, len(lock.steps))
+        for c in comparisons.values():
+            if not c.lock_noise_steps or c.new in self.noise_biases:
+                continue
+            gradient, relative = largest_noise_gradient(
+                old_steps, lock.steps, c.old, c.new, c.lock_noise_steps
+            )
+            elements = sorted(c.noise_elements)
+            where = ", ".join(str(e[0]) if len(e) == 1 else str(list(e)) for e in elements[:8]) + (
+                " ..." if len(elements) > 8 else ""
+            )
+            steps = c.lock_noise_steps
+            self.result.notes.append(
+                f"not judged where the gradient is numerical noise: {c.new} element(s) {where} in "
+                f"{len(steps)} step(s) from step {steps[0]} (up to {c.noise_abs:.2g} apart); there "
+                f"both sides' gradients are at most {gradient:.2g}, {relative:.2g} of the step's "
+                f"largest gradient (the criterion: {NOISE_RATIO:g}), so zero in exact arithmetic "
+                "(e.g. a beta whose channel passes a ReLU active for the whole batch into the next BN "
+                "layer, as batch renormalization's first steps allow), and optimizers that normalize "
+                "the gradient (Adam, RMSprop) turn that noise into full-size steps; its other elements "
+                "and steps are judged"
+            )
 
     def _layers(self, bn: list[BnPair], comparisons: dict[str, VariableComparison]) -> None:
         rows = []

@@ -80,6 +80,10 @@ class VariableComparison:
         default_factory=list
     )  # parted, but a TF1 race explains it
     free_bad_steps: list[int] = field(default_factory=list)
+    # parted only where both sides' gradients are numerical noise (:mod:`bn_migrate.check.noise_gradients`)
+    lock_noise_steps: list[int] = field(default_factory=list)
+    noise_abs: float = 0.0  # the largest difference excused so
+    noise_elements: set[tuple[int, ...]] = field(default_factory=set)
     first_bad_index: tuple[int, ...] | None = None  # element where lockstep first parts
     old_moved: list[bool] = field(default_factory=list)
     new_moved: list[bool] = field(default_factory=list)  # lockstep run
@@ -142,9 +146,12 @@ def compare_variable(
     free_tolerance: Tolerance,
     floor: float = 0.0,
     accept: Callable[[int], bool] | None = None,
+    noise: Callable[[int], np.ndarray | None] | None = None,
 ) -> VariableComparison:
     """Compare one paired variable over the common steps of the runs given. *accept*: called with a step
-    whose lockstep values part; True excuses it (racing updates in OLD, :mod:`bn_migrate.check.races`)."""
+    whose lockstep values part; True excuses it (racing updates in OLD, :mod:`bn_migrate.check.races`).
+    *noise*: called with such a step; the elements it marks (gradients that are numerical noise on both
+    sides, :mod:`bn_migrate.check.noise_gradients`) are excused there, the others still judged."""
     result = VariableComparison(old_name, new_name, role, floor=floor)
     count = min(len(old_steps), *(len(s) for s in (lock_steps, free_steps) if s is not None))
     result.steps = count
@@ -166,6 +173,8 @@ def compare_variable(
             result.lock_rel.append(_max(r))
             scale = np.maximum(np.maximum(np.abs(old_before), np.abs(old_after)), np.abs(new_after))
             bad = exceeds(d, tolerance.bound(scale, old_after - old_before, floor))
+            if bad.any() and noise is not None:
+                bad = _excuse_noise(result, k, d, bad, noise(k))
             if bad.any() and accept is not None and accept(k):
                 result.lock_excused_steps.append(k)
             elif bad.any():
@@ -184,6 +193,21 @@ def compare_variable(
             if exceeds(d, free_tolerance.bound(scale, old_after - old_before, floor)).any():
                 result.free_bad_steps.append(k)
     return result
+
+
+def _excuse_noise(
+    result: VariableComparison, k: int, d: np.ndarray, bad: np.ndarray, mask: np.ndarray | None
+) -> np.ndarray:
+    """*bad* without the elements *mask* marks as noise (recorded in *result*)."""
+    if mask is None or mask.shape != bad.shape:
+        return bad
+    excused = bad & mask
+    if not excused.any():
+        return bad
+    result.lock_noise_steps.append(k)
+    result.noise_abs = max(result.noise_abs, float(d[excused].max()))
+    result.noise_elements.update(tuple(int(i) for i in index) for index in np.argwhere(excused))
+    return bad & ~mask
 
 
 def spread(

@@ -16,6 +16,9 @@
   layer run in program order there too, as they share its variables). Calls under Keras'
   ``StatelessScope`` (``stateless_call``) move nothing and record nothing; inside a ``jit_compile``
   function nothing is recorded (XLA cannot run Python).
+* An optimizer's ``apply`` (behind ``apply_gradients`` and ``fit``) records the gradient it applies to each
+  model variable of at most one dimension (a bias, beta or gamma), the same way: the evidence
+  :mod:`bn_migrate.check.noise_gradients` reads.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class NewRecorder:
         self._order = 0  # program order of the training-mode BN calls that move statistics
         # (order, prefix, mean, variance) per such call of the current step, as the step runs.
         self._moments: list[tuple[int, str, np.ndarray, np.ndarray]] = []
+        # variable key -> the gradients applied to it in the current step, as the step runs
+        self._gradients: dict[str, list[np.ndarray]] = {}
 
     # -- variables -------------------------------------------------------------------------------
     def _unique(self, name: str) -> str:
@@ -151,6 +156,7 @@ class NewRecorder:
         self._before = before
         self._modes = {}
         self._moments = []
+        self._gradients = {}
 
     def _end(self) -> None:
         after = self.snapshot()
@@ -164,8 +170,9 @@ class NewRecorder:
                 calls.setdefault(prefix, []).append(
                     {"moving_mean": mean, "moving_variance": variance}
                 )
-            self.trace.steps.append(Step(before, after, self._modes, calls))
-        self._before, self._modes, self._moments = {}, {}, []
+            gradients = {k: g[0] for k, g in self._gradients.items() if len(g) == 1}
+            self.trace.steps.append(Step(before, after, self._modes, calls, gradients))
+        self._before, self._modes, self._moments, self._gradients = {}, {}, [], {}
 
     def _eager_top(self) -> bool:
         return self._depth == 0 and self.tf.executing_eagerly()
@@ -256,6 +263,29 @@ class NewRecorder:
 
         with contextlib.suppress(Exception):
             self.tf.numpy_function(record, [mean, variance], self.tf.bool, stateful=True)
+
+    def record_gradients(self, grads: Any, variables: Any) -> None:
+        """Record the dense gradient applied to each model variable of at most one dimension (by an
+        optimizer's ``apply``); a variable given two gradients in one step keeps none."""
+        if getattr(self._local, "jit", False) or variables is None:
+            return
+        keys = {id(v): k for k, v in self.objects.items()}
+        for grad, variable in zip(grads, variables):
+            key = keys.get(id(variable))
+            if key is None or grad is None or len(self.trace.variables[key].shape) > 1:
+                continue
+            if not isinstance(grad, self.tf.Tensor):
+                continue  # IndexedSlices: a sparse gradient is not recorded
+
+            def record(g: np.ndarray, key: str = key) -> np.bool_:
+                self._gradients.setdefault(key, []).append(np.array(g))
+                return np.bool_(True)
+
+            with contextlib.suppress(Exception):
+                if self.tf.executing_eagerly():
+                    record(np.array(grad))
+                else:
+                    self.tf.numpy_function(record, [grad], self.tf.bool, stateful=True)
 
     # -- installation ----------------------------------------------------------------------------
     def install(self, seed: int) -> None:
@@ -360,6 +390,23 @@ class NewRecorder:
 
         candidate_method(Layer, "__call__", "call")
         candidate_method(BaseOptimizer, "apply_gradients", "apply")
+
+        orig_apply = BaseOptimizer.apply
+
+        @functools.wraps(orig_apply)
+        def apply(optimizer: Any, grads: Any, trainable_variables: Any = None) -> Any:
+            grads = list(grads)
+            if trainable_variables is not None:
+                trainable_variables = list(trainable_variables)
+            recorder.record_gradients(
+                grads,
+                trainable_variables
+                if trainable_variables is not None
+                else getattr(optimizer, "_trainable_variables", None),
+            )
+            return orig_apply(optimizer, grads, trainable_variables)
+
+        BaseOptimizer.apply = apply
 
         from keras.src.backend.common.stateless_scope import in_stateless_scope
 

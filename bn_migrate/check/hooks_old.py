@@ -16,11 +16,15 @@ Installed after :func:`bn_migrate.runtime.legacy.install`, before the program ru
   not one layer applied twice);
 * each moving-average update of a tf-keras BN layer in training mode records, when it runs, the batch
   moment it moves the statistic towards (a ``py_func`` the update op depends on): a layer applied twice
-  per step has two racing updates, and :mod:`bn_migrate.check.races` needs both moments.
+  per step has two racing updates, and :mod:`bn_migrate.check.races` needs both moments;
+* ``tf.train.Optimizer.apply_gradients`` records, when the step runs, the dense gradient it applies to each
+  variable of at most one dimension (a bias, beta or gamma): a ``py_func`` the gradient passes through
+  (an identity), the evidence :mod:`bn_migrate.check.noise_gradients` reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import weakref
@@ -63,6 +67,8 @@ class OldRecorder:
         self._ungraphed_calls: dict[str, int] = {}
         # prefix -> call index -> statistic role -> batch moment, filled while a session runs.
         self._moments: dict[str, dict[int, dict[str, np.ndarray]]] = {}
+        # variable key -> the gradients applied to it, filled while a session runs.
+        self._gradients: dict[str, list[np.ndarray]] = {}
         self.handwritten = HandwrittenStats(trace, tf)
 
     # -- variables -------------------------------------------------------------------------------
@@ -136,7 +142,7 @@ class OldRecorder:
             before = cached[1]
         else:
             before = self.read(session, variables)
-        self._moments = {}
+        self._moments, self._gradients = {}, {}
         result = call()
         after = self.read(session, variables)
         self._last_after[session] = (len(variables), after)
@@ -152,8 +158,11 @@ class OldRecorder:
                 prefix: [by_index[j] for j in sorted(by_index)]
                 for prefix, by_index in self._moments.items()
             }
-            self.trace.steps.append(Step(dict(before), dict(after), bn_calls=calls))
-        self._moments = {}
+            gradients = {k: g[0] for k, g in self._gradients.items() if len(g) == 1 and k in after}
+            self.trace.steps.append(
+                Step(dict(before), dict(after), bn_calls=calls, gradients=gradients)
+            )
+        self._moments, self._gradients = {}, {}
 
     # -- installation ----------------------------------------------------------------------------
     def install(self, seed: int) -> None:
@@ -193,6 +202,7 @@ class OldRecorder:
         setattr(self.tf.get_default_graph(), CHECK_SEEDED, True)
         self._hook_keras_bn()
         self._hook_slim_bn()
+        self._hook_gradients()
         self.handwritten.install()
 
     def _hook_keras_bn(self) -> None:
@@ -285,6 +295,41 @@ class OldRecorder:
         return self.tf.py_func(
             record, [value], self.tf.bool, stateful=True, name="bn_migrate_moment"
         )
+
+    def _hook_gradients(self) -> None:
+        from tensorflow.python.training import optimizer as optimizer_lib
+
+        recorder = self
+        orig = optimizer_lib.Optimizer.apply_gradients
+
+        @functools.wraps(orig)
+        def apply_gradients(optimizer: Any, grads_and_vars: Any, *args: Any, **kwargs: Any) -> Any:
+            pairs = list(grads_and_vars)
+            # an unusual gradient only means none is recorded
+            if not recorder.tf.executing_eagerly():
+                with contextlib.suppress(Exception):
+                    pairs = [recorder._recorded_gradient(g, v) for g, v in pairs]
+            return orig(optimizer, pairs, *args, **kwargs)
+
+        optimizer_lib.Optimizer.apply_gradients = apply_gradients
+
+    def _recorded_gradient(self, grad: Any, variable: Any) -> tuple[Any, Any]:
+        """``(grad, variable)``, the gradient of a variable of at most one dimension passed through an
+        identity that depends on a ``py_func`` recording its value when the step runs."""
+        tf = self.tf
+        rank = getattr(getattr(variable, "shape", None), "rank", None)
+        if not isinstance(grad, tf.Tensor) or rank is None or rank > 1:
+            return grad, variable
+        key = self._key(variable.graph, variable.name)
+
+        def record(value: np.ndarray) -> np.bool_:
+            # Runs inside session.run; ``around_run`` resets ``self._gradients`` between runs.
+            self._gradients.setdefault(key, []).append(np.array(value))
+            return np.bool_(True)
+
+        recorded = tf.py_func(record, [grad], tf.bool, stateful=True, name="bn_migrate_gradient")
+        with tf.control_dependencies([recorded]):
+            return tf.identity(grad), variable
 
     def finish(self) -> None:
         """Once the program's graph is complete: every bias whose gradient is rounding noise because a BN

@@ -4,7 +4,9 @@ A trace is a JSON document (variables, steps, BN layer configurations, how the r
 ``.npz`` file of arrays: ``init/<i>`` the initial value of variable *i*, ``b<k>/<i>`` and ``a<k>/<i>``
 its value before and after training step *k*, and ``c<k>/<p>.<j>.<role>`` the batch moment
 (``moving_mean`` or ``moving_variance``) that the *j*-th training-mode call of BN layer *p* (an index into
-the step's ``bn_calls`` names) moved that statistic towards in step *k*.
+the step's ``bn_calls`` names) moved that statistic towards in step *k*, and ``g<k>/<i>`` the gradient an
+optimizer applied to variable *i* in step *k* (vectors only: the biases, betas and gammas whose gradient
+can be numerical noise, see :mod:`bn_migrate.check.noise_gradients`).
 
 ``b<k>/<i>`` is not written when it is, bit for bit, the value after step *k-1* (the initial value for
 *k* = 0): the step's ``before_same`` lists those *i*, and loading shares that one array. A big model's
@@ -61,6 +63,9 @@ class Step:
     # were applied (NEW) or their ops were built (OLD, whose order is not fixed): statistic role ->
     # the batch moment the update moved it towards.
     bn_calls: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
+    # Model variable of at most one dimension -> the gradient the optimizer applied to it in the step
+    # (recorded where an optimizer applied exactly one dense gradient to it in the step).
+    gradients: dict[str, np.ndarray] = field(default_factory=dict)
 
     def moved(self, name: str) -> bool:
         """Whether *name* changed in this step (exactly: any bit)."""
@@ -112,6 +117,9 @@ class Trace:
                 for j, call in enumerate(step.bn_calls[prefix]):
                     for role, value in call.items():
                         arrays[f"c{k}/{p}.{j}.{role}"] = value
+            for name, value in step.gradients.items():
+                if name in index:
+                    arrays[f"g{k}/{index[name]}"] = value
         meta = {
             "side": self.side,
             "status": asdict(self.status),
@@ -165,7 +173,9 @@ class Trace:
                     step.bn_calls[step_prefixes[int(p)]][int(j)][role] = value
                     continue
                 name = names[int(i)]
-                if kind == "init":
+                if kind[0] == "g":
+                    steps[int(kind[1:])].gradients[name] = value
+                elif kind == "init":
                     initial[name] = value
                 elif kind[0] == "b":
                     steps[int(kind[1:])].before[name] = value
