@@ -672,10 +672,10 @@ def test_moving_statistics_in_another_collection_are_left() -> None:
             MODELS / "library_slim_net.py",
             EXAMPLES / "migrated" / "library" / "library_slim_net.py",
             MODELS / "library_slim_net_decay_lost.py",
-            ("small_net/SmallNet/Mixed_2_Branch_1_Conv2d_0b_3x3_bn",),
+            ("SmallNet/SmallNetBase/Mixed_2_Branch_1_Conv2d_0b_3x3_bn",),
             {
                 "SmallNet/Mixed_2/Branch_0/Conv2d_0a_1x1/BatchNorm/moving_variance": (
-                    "small_net/SmallNet/Mixed_2_Branch_0_Conv2d_0a_1x1_bn/moving_variance"
+                    "SmallNet/SmallNetBase/Mixed_2_Branch_0_Conv2d_0a_1x1_bn/moving_variance"
                 ),
             },
         ),
@@ -806,15 +806,19 @@ def test_slim_net_fixture_migrates_to_its_golden_file() -> None:
     assert (model.builder, model.model) == ("small_net", "SmallNet")
     # a keep probability with a default: 1.0 on both sides of the model check too
     assert ("dropout_keep_prob", 1.0) in model.builder_args
-    assert model.model_args == (("name", "small_net"), ("dropout_keep_prob", 1.0))
+    assert model.model_args == (("name", "SmallNet"), ("dropout_keep_prob", 1.0))
     # end points by label, early returns and the raise after the last one: Python, kept in call()
     assert 'end_points["Mixed_2"] = net' in result.code
     assert 'if self.final_endpoint == "Mixed_2":' in result.code
     assert 'raise ValueError("Unknown final endpoint %s" % self.final_endpoint)' in result.code
     # the label set on the function is set on its class
     assert result.code.endswith("\n\nSmallNet.default_image_size = 8\n")
+    # the base re-enters its caller's scope (``as scope`` passed on): TF1 named its layers as the
+    # caller's own, the Keras instance is a layer of the model
     assert ("SmallNet/Mixed_2/Branch_1/Conv2d_0b_3x3/BatchNorm/moving_mean",
-            "small_net/SmallNet/Mixed_2_Branch_1_Conv2d_0b_3x3_bn/moving_mean") in model.variables  # fmt: skip
+            "SmallNet/SmallNetBase/Mixed_2_Branch_1_Conv2d_0b_3x3_bn/moving_mean") in model.variables  # fmt: skip
+    code = result.code.split('"""', 2)[2]  # after the module docstring
+    assert ") as scope:" not in code and "scope=scope" not in code
     _assert_committed_diff(SLIM_NET, SLIM_NET_GOLDEN)
 
 

@@ -62,6 +62,10 @@ class VariableScope:
     reuse: cst.BaseExpression | None  # its ``reuse=``, or the test of ``switch`` (None: neither)
     switch: cst.If | None = None  # ``if reuse: scope.reuse_variables()`` opening the block
     default: cst.BaseExpression | None = None  # ``default_name``: the name when ``name`` is None
+    # ``as scope`` read only as an argument of these calls of module-level functions (tf-slim's
+    # ``inception_v1_base(inputs, scope=scope)``): each must re-enter it (``Builder.entered``)
+    alias: str | None = None
+    passed_on: tuple[cst.Call, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Builder:
     nested: bool = (
         False  # each call makes its own layers (called from builders, or per-call scopes)
     )
+    # a per-call builder's scope at each call when the call passes its caller's scope object
+    # (``REENTERED`` there), read with ``_per_call``; None: read from the calls' literals
+    entered: tuple[str | None, ...] | None = None
 
     @property
     def per_call_scope(self) -> bool:
@@ -88,7 +95,8 @@ class Builder:
         if not self.per_call_scope:
             shared = scope_name(self)
             return [shared] * len(self.calls) if shared is not None else []
-        return [name for name in _call_scope_names(self) if name is not None]
+        names = self.entered if self.entered is not None else _call_scope_names(self)
+        return [name for name in names if name is not None]
 
     def parameters(self) -> set[str]:
         return parameter_names(self.definition.params)
@@ -133,8 +141,14 @@ class Builder:
             for node in (self.scope.name, self.scope.reuse)
             if isinstance(node, cst.Name) and node.value in self.parameters()
         }
+        passed = {  # ``scope=scope`` of a sub-builder re-entering it: goes with the scope (BN017)
+            id(arg.value) for call in self.scope.passed_on for arg in call.args
+        }
         elsewhere = {
-            name.value for statement in self.statements() for name in name_references(statement)
+            name.value
+            for statement in self.statements()
+            for name in name_references(statement)
+            if id(name) not in passed
         }
         return chosen - elsewhere
 
@@ -295,11 +309,17 @@ def read_nested_builder(
     return Builder(definition, tuple(calls), None, nested=True)
 
 
+REENTERED = ""
+"""A per-call builder's scope name at a call passing its caller's scope object (``as scope``): the
+call re-enters the caller's scope, so its layers are named as the caller's own (no scope of its own)."""
+
+
 def _per_call(
     aliases: AliasTable, builder: Builder, passed: Passed | None = None
 ) -> Builder | None:
     """``builder`` as a per-call builder: its scope's name is a parameter each call passes as its own
-    string literal, no call reuses, and no ``reuse_variables()`` switch."""
+    string literal (or its caller's scope object, ``REENTERED``), no call reuses, and no
+    ``reuse_variables()`` switch."""
     scope = builder.scope
     assert scope is not None
     if scope.switch is not None or not isinstance(scope.name, cst.Name):
@@ -307,11 +327,24 @@ def _per_call(
     if scope.name.value not in builder.parameters():
         return None
     names = _call_scope_names(builder)
+    entered = None
+    if passed is not None:
+        values = builder.arguments(scope.name.value)
+        resolved = [
+            passed(call, value) if isinstance(value, cst.Name) else None
+            for call, value in zip(builder.calls, values)
+        ]
+        if any(isinstance(r, cst.SimpleString) and r.value == '""' for r in resolved):
+            names = [
+                REENTERED if isinstance(r, cst.SimpleString) and r.value == '""' else name
+                for name, r in zip(names, resolved)
+            ]
+            entered = tuple(names)
     if any(name is None for name in names) or len(set(names)) != len(names):
         return None
     if any(_reuse_at(aliases, builder, call, passed) != "no" for call in builder.calls):
         return None
-    return Builder(builder.definition, builder.calls, scope, nested=True)
+    return Builder(builder.definition, builder.calls, scope, nested=True, entered=entered)
 
 
 def _call_scope_names(builder: Builder) -> list[str | None]:
@@ -449,9 +482,42 @@ def scope_block(aliases: AliasTable, block: cst.With) -> VariableScope | None:
     switch = _reuse_switch(aliases, block, alias)
     if switch is not None and reuse is None:
         return VariableScope(block, call, name, switch.test, switch, default)
+    passed_on: tuple[cst.Call, ...] = ()
     if alias is not None:  # ``as scope`` read for anything else: not a plain scope
+        found = _passed_on_only(block, alias)
+        if found is None:
+            return None
+        passed_on = found
+    return VariableScope(
+        block, call, name, reuse.value if reuse else None, default=default, alias=alias,
+        passed_on=passed_on,
+    )  # fmt: skip
+
+
+def _passed_on_only(block: cst.With, alias: str) -> tuple[cst.Call, ...] | None:
+    """The calls of module-level functions (a bare name) in ``block``'s body that pass the scope object
+    ``alias`` as an argument, when that is the only way the body reads it (None otherwise)."""
+    calls: list[cst.Call] = []
+    passed: set[int] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            for arg in node.args:
+                value = arg.value
+                if (
+                    isinstance(value, cst.Name)
+                    and value.value == alias
+                    and not arg.star
+                    and isinstance(node.func, cst.Name)
+                ):
+                    passed.add(id(value))
+                    calls.append(node)
+
+    walk(block.body, Reads())
+    reads = [n for n in name_references(block.body) if n.value == alias]
+    if not reads or alias in bound_names(block.body) or any(id(n) not in passed for n in reads):
         return None
-    return VariableScope(block, call, name, reuse.value if reuse else None, default=default)
+    return tuple(calls)
 
 
 def _reuse_switch(aliases: AliasTable, block: cst.With, alias: str | None) -> cst.If | None:

@@ -745,8 +745,19 @@ class Program:
 
     def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
         """What every call of the builder ``call`` is written in passes for its parameter ``name``
-        reads (None: not such a parameter, rebound, or not one literal)."""
+        reads (None: not such a parameter, rebound, or not one literal); ``""`` (``builders.
+        REENTERED``) when ``name`` is that builder's own scope object, ``as scope``, passed on by
+        ``call`` outside any variable scope inside the block (tf-slim's ``inception_v1_base(inputs,
+        scope=scope)``: the callee re-enters the caller's scope)."""
         caller = self.builder_of(call)
+        if (
+            caller is not None
+            and caller.scope is not None
+            and caller.scope.alias == name.value
+            and any(c is call for c in caller.scope.passed_on)
+            and not self._under_inner_scope(caller.scope.statement, call)
+        ):
+            return cst.SimpleString('""')
         if (
             caller is None
             or name.value not in caller.parameters()
@@ -755,6 +766,17 @@ class Program:
             return None
         value = caller.argument(name.value)
         return value if value is not None and is_literal(value) else None
+
+    def _under_inner_scope(self, block: cst.With, call: cst.Call) -> bool:
+        """Is ``call`` inside a ``with`` of a variable scope within ``block``'s body?"""
+        inner = [
+            node
+            for node in _withs(block.body)
+            if any(
+                call_target(self.aliases, item.item) in api.VARIABLE_SCOPES for item in node.items
+            )
+        ]
+        return any(contains(node, call) for node in inner)
 
     def fixed(self, builder: Builder, parameter: str, library: bool) -> bool:
         """Does every call of ``builder`` pass ``parameter`` a value fixed when the model is made: a
@@ -1460,3 +1482,21 @@ def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
         )
         for s in statement.body
     )
+
+
+def _withs(node: cst.CSTNode) -> list[cst.With]:
+    """The ``with`` statements inside ``node`` (functions and classes defined there aside)."""
+    found: list[cst.With] = []
+
+    class Withs(cst.CSTVisitor):
+        def visit_With(self, statement: cst.With) -> None:
+            found.append(statement)
+
+        def visit_FunctionDef(self, definition: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, definition: cst.ClassDef) -> bool:
+            return False
+
+    walk(node, Withs())
+    return found

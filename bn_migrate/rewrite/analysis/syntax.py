@@ -4,7 +4,7 @@ names an expression reads, whether one node lies inside another. No TensorFlow k
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import libcst as cst
@@ -660,3 +660,14 @@ def block_header(module: cst.Module, block: cst.CSTNode) -> str:
     if isinstance(block, cst.Try):
         return "try:"
     return text(block).split("\n", 1)[0]
+
+
+def closing_comma(params: Sequence[cst.Param]) -> cst.Comma | cst.MaybeSentinel:
+    """The comma to end a signature whose parameters are ``params`` less some: the last one's when it
+    ends a line (``scope="Net",`` then ``)`` on a line of its own: the layout stays), else none."""
+    last = params[-1].comma if params else cst.MaybeSentinel.DEFAULT
+    if isinstance(last, cst.Comma) and isinstance(
+        last.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        return last
+    return cst.MaybeSentinel.DEFAULT

@@ -45,10 +45,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import Builder, scope_name
+from bn_migrate.rewrite.analysis.builders import REENTERED, Builder, scope_name
 from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.string_uses import StringUses
-from bn_migrate.rewrite.analysis.syntax import positional
+from bn_migrate.rewrite.analysis.syntax import closing_comma, keyword, positional
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Example, Rule, dissolved_block
 from bn_migrate.rewrite.rule_examples import PLACEHOLDER_BEFORE, placeholder_program
@@ -118,6 +118,9 @@ class VariableScopesRule(Rule):
         if inner.refusals:
             return
         outer = scope_name(builder) if builder.scope is not None else None
+        if builder.entered is not None and set(builder.entered) == {REENTERED}:
+            caller = ctx.program.builder_of(builder.calls[0])  # its scope is the caller's
+            outer = scope_name(caller) if caller is not None else None
         function = builder.definition.name.value
         for block in inner.blocks:
             full = "/".join((outer, *block.path)) if outer else "/".join(block.path)
@@ -160,6 +163,13 @@ class VariableScopesRule(Rule):
         assert builder.scope is not None
         names = builder.scope_names()
         assert names  # a builder's scope has literal names (analysis.builders)
+        for (
+            call
+        ) in builder.scope.passed_on:  # ``as scope`` given to sub-builders: each re-enters it
+            reason = _not_reentered(ctx, builder.scope.alias, call)
+            if reason is not None:
+                ctx.leave(RULE, builder.scope.call, reason)
+                return
         sources: set[int] = set()  # where the name itself is written: a scope parameter's values
         if isinstance(builder.scope.name, cst.Name):
             values = builder.arguments(builder.scope.name.value)
@@ -180,6 +190,8 @@ class VariableScopesRule(Rule):
                 if filtered.builder == builder.definition.name.value
             }
         for name in dict.fromkeys(names):
+            if name == REENTERED:  # the caller's scope: named (and checked) with the caller
+                continue
             elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
             if elsewhere is not None:
                 ctx.leave(
@@ -207,7 +219,10 @@ class VariableScopesRule(Rule):
         calls = len(builder.calls)
         removed = f"; `{'`, `'.join(removable)}` removed" if removable else ""
         if builder.per_call_scope:
-            listed = ", ".join(f'"{name}"' for name in names)
+            listed = ", ".join(
+                "its caller's own (re-entered)" if name == REENTERED else f'"{name}"'
+                for name in names
+            )
             ctx.apply(
                 RULE,
                 builder.scope.statement,
@@ -257,6 +272,28 @@ def _strings_naming(
     return where.start.line if where else 1
 
 
+def _not_reentered(ctx: Context, alias: str | None, call: cst.Call) -> str | None:
+    """Why passing the scope object ``alias`` at ``call`` keeps the scope (None: the callee is a
+    builder re-entering it there, its scope parameter passed by keyword, so it goes with the scope)."""
+    name = call.func.value if isinstance(call.func, cst.Name) else "?"
+    callee = ctx.program.builders.get(name)
+    if callee is None or callee.entered is None or callee.scope is None:
+        return (
+            f"`as {alias}` is passed to `{name}`, which is not read as a builder re-entering it (a "
+            "function whose whole body is `with tf.variable_scope(scope, ...)`, called where no other "
+            "variable scope is entered): what it does with the scope object is not followed; not migrated"
+        )
+    at = next(i for i, c in enumerate(callee.calls) if c is call)
+    parameter = callee.scope.name
+    assert isinstance(parameter, cst.Name)
+    if callee.entered[at] != REENTERED or keyword(call, parameter.value) is None:
+        return (
+            f"`as {alias}` is passed to `{name}` other than as its `{parameter.value}=` keyword: "
+            "its layers could not be named as TF1 named them once the scope is gone; not migrated"
+        )
+    return None
+
+
 def _removable(builder: Builder, parameter: str) -> bool:
     """Can ``parameter`` leave the signature and every call? Each call passes it by keyword, leaves it
     to its default, or passes it as the last positional argument at its own position."""
@@ -277,7 +314,7 @@ def _without_params(names: set[str]):  # type: ignore[no-untyped-def]
         kept = [p for p in updated.params if p.name.value not in names]
         kwonly = [p for p in updated.kwonly_params if p.name.value not in names]
         if kept and not kwonly and updated.star_arg is cst.MaybeSentinel.DEFAULT:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            kept[-1] = kept[-1].with_changes(comma=closing_comma(updated.params))
         return updated.with_changes(params=kept, kwonly_params=kwonly)
 
     return edit

@@ -124,6 +124,7 @@ import libcst as cst
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.builder_repeats import BuilderRepeat
 from bn_migrate.rewrite.analysis.builders import (
+    REENTERED,
     Builder,
     Configuration,
     literal_string,
@@ -135,7 +136,13 @@ from bn_migrate.rewrite.analysis.inner_scopes import tf1_name
 from bn_migrate.rewrite.analysis.input_shapes import INPUT_SHAPE
 from bn_migrate.rewrite.analysis.names import dotted
 from bn_migrate.rewrite.analysis.static_loops import StaticLoop
-from bn_migrate.rewrite.analysis.syntax import is_literal, keyword, name_references, positional
+from bn_migrate.rewrite.analysis.syntax import (
+    closing_comma,
+    is_literal,
+    keyword,
+    name_references,
+    positional,
+)
 from bn_migrate.rewrite.context import Context, Rule
 from bn_migrate.rewrite.planning.layer_calls import FUSED_CLASS, kwarg, listed, quoted
 from bn_migrate.rewrite.result import ModelPair
@@ -333,6 +340,10 @@ class BuilderClassesRule(Rule):
             # named after the call's variable scope (under the caller's inner scopes: the path
             # joined by "_"), as TF1 named its variables
             named = scopes[index] if scopes else None
+            reentered = named == REENTERED  # its caller's own scope: TF1 names as the caller's
+            if reentered:
+                assert builder.scope is not None
+                named = literal_string(builder.scope.default) or builder.definition.name.value
             if named is not None and "/" in named:  # a repeat's ``Repeat/block35_1``
                 *outer, last = named.split("/")
                 named = inner_keras_name(tuple(outer), last)
@@ -349,7 +360,8 @@ class BuilderClassesRule(Rule):
             elif named is not None:
                 values.append(kwarg("name", cst.SimpleString(quoted(named))))
                 if caller is not None:  # the TF1 scope path its layers are made under
-                    tf1 = "/".join((*paths[index], *([scopes[index]] if scopes else [])))
+                    own = [scopes[index]] if scopes and not reentered else []
+                    tf1 = "/".join((*paths[index], *own))
                     instances.setdefault(caller.definition.name.value, []).append(
                         (tf1, named, builder, [*made, *built])
                     )
@@ -882,7 +894,7 @@ def _as_class(  # type: ignore[no-untyped-def]
             p for p in params.params if p.name.value not in names and p.name.value not in dropped
         ]
         if kept:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            kept[-1] = kept[-1].with_changes(comma=closing_comma(params.params))
         if inherits:  # after the inputs and the parameters without default, separated as they were
             at = next((i for i, p in enumerate(kept) if i and p.default is not None), len(kept))
             follows = at < len(kept) and isinstance(kept[0].comma, cst.Comma)

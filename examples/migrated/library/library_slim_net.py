@@ -4,9 +4,11 @@
 name, builds a stem and a two-branch mixed block, records each end point in an ``end_points``
 dictionary keyed by the end point's name (``"Mixed_2"`` is also the name of a variable scope: a label,
 not a selector), returns early when ``final_endpoint`` is reached, and raises after the last one.
-``small_net(inputs, num_classes=5, is_training=True, ...)`` holds the batch-norm parameters, gives them
-to every convolution through ``slim.arg_scope``, and adds the logits under a ``Logits`` scope,
-squeezed when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is
+``small_net(inputs, num_classes=5, is_training=True, ..., reuse=None, scope="SmallNet")`` enters its scope
+``as scope`` and gives that scope object to ``small_net_base(inputs, scope=scope)``, which re-enters it
+(its layers are named ``SmallNet/Conv2d_1/...``, as the caller's own), holds the batch-norm parameters,
+gives them to every convolution through ``slim.arg_scope``, and adds the logits under a ``Logits``
+scope, squeezed when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is
 set on the function, as tf-slim sets it on each net."""
 
 import tensorflow as tf
@@ -106,12 +108,14 @@ class SmallNetBase(tf.keras.layers.Layer):
 class SmallNet(tf.keras.Model):
     def __init__(self, num_classes=5, dropout_keep_prob=0.8, **kwargs):
         super().__init__(**kwargs)
-        self.small_net_base_1 = SmallNetBase(final_endpoint="Mixed_2", name="SmallNet")
+        self.small_net_base_1 = SmallNetBase(final_endpoint="Mixed_2", name="SmallNetBase")
         self.Logits_AvgPool_0a = tf.keras.layers.AveragePooling2D([2, 2], strides=1, name="Logits_AvgPool_0a")
         self.Logits_Dropout_0b = tf.keras.layers.Dropout(1.0 - dropout_keep_prob, name="Logits_Dropout_0b")
         self.Logits_Conv2d_0c_1x1 = tf.keras.layers.Conv2D(num_classes, [1, 1], activation=None, padding="same", name="Logits_Conv2d_0c_1x1")
 
-    def call(self, inputs, training=True, spatial_squeeze=True):
+    def call(
+        self, inputs, training=True, spatial_squeeze=True,
+    ):
         net, end_points = self.small_net_base_1(inputs, training=training)
         net = self.Logits_AvgPool_0a(net)
         net = self.Logits_Dropout_0b(net, training=training)
