@@ -61,6 +61,7 @@ from bn_migrate.rewrite.planning import (
     interactive_session,
     layer_calls,
     library,
+    literal_locals,
     main_function,
     model_class,
     module_aliases,
@@ -696,6 +697,11 @@ def _rewrite_recorded(
     assigned = module_aliases.normalize(module, aliases)  # ``slim = tf.contrib.slim``
     if assigned.rewritten:
         module = assigned.module
+        records.enter_context(walks.indexed(module))
+        aliases = AliasTable.build(module)
+    named = literal_locals.normalize(module, aliases)  # ``scope=end_point``, ``end_point = "X"``
+    if named.rewritten:
+        module = named.module
         records.enter_context(walks.indexed(module))
         aliases = AliasTable.build(module)
     original = module

@@ -808,8 +808,8 @@ def test_slim_net_fixture_migrates_to_its_golden_file() -> None:
     assert ("dropout_keep_prob", 1.0) in model.builder_args
     assert model.model_args == (("name", "SmallNet"), ("dropout_keep_prob", 1.0))
     # end points by label, early returns and the raise after the last one: Python, kept in call()
-    assert 'end_points["Mixed_2"] = net' in result.code
-    assert 'if self.final_endpoint == "Mixed_2":' in result.code
+    assert "end_points[end_point] = net" in result.code
+    assert "if self.final_endpoint == end_point:" in result.code
     assert 'raise ValueError("Unknown final endpoint %s" % self.final_endpoint)' in result.code
     # the label set on the function is set on its class
     assert result.code.endswith("\n\nSmallNet.default_image_size = 8\n")
@@ -901,3 +901,58 @@ def test_an_attribute_set_on_a_builder_function_is_set_on_its_class() -> None:
     # a value that is not a literal (it may read anything): the function is used as a value
     computed = source.replace("= 32\n", "= len([1, 2])\n")
     left_in_library(computed, "BN000", "`model`")
+
+
+NAMED_BY_A_LOCAL = (
+    "def model(inputs, is_training=True):\n"
+    '  with tf.variable_scope("Model"):\n'
+    "    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, "
+    'normalizer_params={"is_training": is_training}):\n'
+    '        end_point = "Stem"\n'
+    "        net = slim.conv2d(inputs, 4, 3, scope=end_point)\n"
+    "        points = {end_point: net}\n"
+    '        end_point = "Mixed"\n'
+    "BLOCK"
+    "  return net, points\n"
+)
+MIXED = (
+    "        with tf.variable_scope(end_point):\n"
+    '            net = slim.conv2d(net, 4, 1, scope="Conv")\n'
+    "        points[end_point] = net\n"
+)
+
+
+def test_a_local_holding_a_literal_names_layers_and_scopes_as_that_literal() -> None:
+    source = HEAD + NAMED_BY_A_LOCAL.replace("BLOCK", MIXED)
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        'tf.keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="Stem")' in result.code
+    )
+    assert 'name="Mixed_Conv")' in result.code  # the scope's literal, each read its own
+    assert ("Model/Mixed/Conv/weights", "Model/Mixed_Conv/kernel") in result.models[0].variables
+    # the other reads of the local stay as they were
+    assert "points = {end_point: net}" in result.code and "points[end_point] = net" in result.code
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        # bound in a branch: which literal it holds is decided when it runs
+        (("        end_point = \"Mixed\"\n", "        if is_training:\n            end_point = \"Mixed\"\n"),
+         "name is computed at run time"),
+        # bound otherwise than to a literal
+        (("        end_point = \"Mixed\"\n", "        end_point = \"Mix\" + \"ed\"\n"),
+         "name is computed at run time"),
+        # read in a loop
+        ((MIXED, "        for _ in range(2):\n" + MIXED.replace("        ", "            ")),
+         "variable scope"),
+    ],
+)  # fmt: skip
+def test_a_local_not_known_to_hold_one_literal_is_left(
+    change: tuple[str, str], fragment: str
+) -> None:
+    source = HEAD + NAMED_BY_A_LOCAL.replace("BLOCK", MIXED).replace(*change)
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.SKIPPED and result.code == source
+    assert any(fragment in s.message for s in result.left), result.left

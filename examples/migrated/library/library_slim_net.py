@@ -1,14 +1,14 @@
 """Model library fixture in the shape of tf-slim's nets (``inception_v1_base`` -> ``inception_v1``).
 
 ``small_net_base(inputs, final_endpoint="Mixed_2", scope=None)`` enters a scope named by its default
-name, builds a stem and a two-branch mixed block, records each end point in an ``end_points``
-dictionary keyed by the end point's name (``"Mixed_2"`` is also the name of a variable scope: a label,
-not a selector), returns early when ``final_endpoint`` is reached, and raises after the last one.
-``small_net(inputs, num_classes=5, is_training=True, ..., reuse=None, scope="SmallNet")`` enters its scope
-``as scope`` and gives that scope object to ``small_net_base(inputs, scope=scope)``, which re-enters it
-(its layers are named ``SmallNet/Conv2d_1/...``, as the caller's own), holds the batch-norm parameters,
-gives them to every convolution through ``slim.arg_scope``, and adds the logits under a ``Logits``
-scope, squeezed when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is
+name, builds a stem and a two-branch mixed block, each named through a local rebound before it
+(``end_point = "Mixed_2"``, ``with tf.variable_scope(end_point):``), records each end point in an
+``end_points`` dictionary keyed by the end point's name (``"MaxPool_1"`` and ``"Mixed_2"`` are also names
+of a layer and a variable scope: labels, not selectors), returns early when ``final_endpoint`` is
+reached, and raises after the last one.
+``small_net(inputs, num_classes=5, is_training=True, ...)`` holds the batch-norm parameters, gives them
+to every convolution through ``slim.arg_scope``, and adds the logits under a ``Logits`` scope,
+squeezed when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is
 set on the function, as tf-slim sets it on each net."""
 
 import tensorflow as tf
@@ -88,19 +88,20 @@ class SmallNetBase(tf.keras.layers.Layer):
         end_points = {}
         end_point = "Conv2d_1"
         net = tf.nn.relu(self.Conv2d_1_bn(self.Conv2d_1(inputs), training=training))
-        end_points["Conv2d_1"] = net
-        if self.final_endpoint == "Conv2d_1":
+        end_points[end_point] = net
+        if self.final_endpoint == end_point:
             return net, end_points
         net = self.MaxPool_1(net)
         end_points["MaxPool_1"] = net
         if self.final_endpoint == "MaxPool_1":
             return net, end_points
+        end_point = "Mixed_2"
         branch_0 = tf.nn.relu(self.Mixed_2_Branch_0_Conv2d_0a_1x1_bn(self.Mixed_2_Branch_0_Conv2d_0a_1x1(net), training=training))
         branch_1 = tf.nn.relu(self.Mixed_2_Branch_1_Conv2d_0a_1x1_bn(self.Mixed_2_Branch_1_Conv2d_0a_1x1(net), training=training))
         branch_1 = tf.nn.relu(self.Mixed_2_Branch_1_Conv2d_0b_3x3_bn(self.Mixed_2_Branch_1_Conv2d_0b_3x3(branch_1), training=training))
         net = tf.concat([branch_0, branch_1], 3)
-        end_points["Mixed_2"] = net
-        if self.final_endpoint == "Mixed_2":
+        end_points[end_point] = net
+        if self.final_endpoint == end_point:
             return net, end_points
         raise ValueError("Unknown final endpoint %s" % self.final_endpoint)
 
