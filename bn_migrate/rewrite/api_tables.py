@@ -33,6 +33,11 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.contrib.layers.regularizers.", "tensorflow.contrib.layers."),
     # ``from tensorflow.python.framework import ops``: ``ops.GraphKeys`` is ``tf.GraphKeys``
     ("tensorflow.python.framework.ops.GraphKeys.", "tensorflow.GraphKeys."),
+    # the modules TF1's ``tf.variable_scope``/``tf.get_variable`` and its initializers live in (tf-slim's
+    # nets: ``from tensorflow.python.ops import variable_scope``, ``init_ops.truncated_normal_initializer``):
+    # the same objects, read as TF1's (unread, they would pass as private names nothing judges)
+    ("tensorflow.python.ops.variable_scope.", "tensorflow."),
+    ("tensorflow.python.ops.init_ops.", "tensorflow."),
     ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.layers.", "tensorflow.contrib.layers."),
     ("tf_slim.", "tensorflow.contrib.layers."),
@@ -998,6 +1003,17 @@ INITIALIZERS: dict[str, InitializerSpec] = {
         },
     ),
     "tensorflow.orthogonal_initializer": InitializerSpec("tf.keras.initializers.Orthogonal", ("gain", *_SEED_DTYPE)),
+    # contrib's (tf-slim's nets' arg scopes): factor 2.0, FAN_IN, a normal truncated at two standard
+    # deviations of sqrt(1.3 * factor / fan_in); Keras divides its truncated normal's sqrt(scale /
+    # fan_in) by 0.87962566103423978, so this scale gives the same distribution (only as called bare)
+    "tensorflow.contrib.layers.variance_scaling_initializer": InitializerSpec(
+        "tf.keras.initializers.VarianceScaling", ("factor", "mode", "uniform", *_SEED_DTYPE),
+        explicit={
+            "scale": "2.0 * 1.3 * 0.87962566103423978 ** 2", "mode": '"fan_in"',
+            "distribution": '"truncated_normal"',
+        },
+        literal={"factor": frozenset(), "mode": frozenset(), "uniform": frozenset()},
+    ),
     **{
         f"tensorflow.contrib.layers.{name}": InitializerSpec(
             "tf.keras.initializers.GlorotUniform", ("uniform", *_SEED_DTYPE),
@@ -1245,6 +1261,27 @@ DRIVER_VALUES: dict[str, tuple[int, str, str]] = {
 and the value a library driver passes for a builder parameter that only feeds it
 (``analysis.parameter_values``): a keep probability of 1.0 turns dropout off, so TF1 and Keras
 compute the same outputs and the model check is deterministic."""
+
+GRAPH_KEY_VALUES = frozenset({
+    "_SUMMARY_V2", "activations", "asset_filepaths", "biases", "concatenated_variables", "cond_context",
+    "eval_step", "global_step", "init_op", "local_init_op", "local_resources", "local_variables",
+    "losses", "metric_variables", "model_variables", "moving_average_variables", "queue_runners",
+    "ready_for_local_init_op", "ready_op", "regularization_losses", "resources", "saveable_objects",
+    "savers", "streaming_model_ports", "summaries", "summary_op", "table_initializer", "train_op",
+    "trainable_resource_variables", "trainable_variables", "update_ops", "variables", "weights",
+    "while_context",
+})  # fmt: skip
+"""The values of TF1's ``tf.GraphKeys`` constants (TensorFlow 2.21's ``tf.compat.v1.GraphKeys``):
+collections TensorFlow itself reads, never a program's own."""
+BATCH_NORM_VARIABLE_KEYS = frozenset({"beta", "gamma", "moving_mean", "moving_variance"})
+"""The keys of contrib/slim batch norm's ``variables_collections`` dict."""
+COLLECTED_STATISTICS_NOTE = (
+    "`variables_collections` put the layer's variables also in the collection(s) {names}, which "
+    "nothing in the program reads (no `tf.get_collection` of them, nor of a key that is not a literal): "
+    "dropped; the Keras layer keeps the moving mean and variance in `non_trainable_variables`, where a "
+    "caller that read the collection must look instead"
+)
+"""What a batch norm adding its variables to a program's own collections migrates with (BN002)."""
 
 TRAINABLE_STATISTICS_NOTE = (
     "`variables_collections=[tf.GraphKeys.TRAINABLE_VARIABLES]`: in TF1 the moving mean and variance "
@@ -1798,6 +1835,11 @@ OP_RENAMES: dict[str, OpRenameSpec] = {
         )
         for name, (target, tf1, tf2) in _GFILE.items()
     },
+    # contrib/slim softmax: softmax over the last axis of a tensor of rank 2 or more, as TF2's (it
+    # reshapes to [-1, classes] for tf.nn.softmax and back); its scope only names the op
+    "tensorflow.contrib.layers.softmax": OpRenameSpec(
+        "tf.nn.softmax", ("logits", "scope"), ("logits", "axis", "name"), {"scope": "name"}
+    ),
     "tensorflow.arg_max": _ARG_MAX,
     "tensorflow.arg_min": OpRenameSpec(
         "tf.argmin", _ARG_MAX.positional, _ARG_MAX.target_positional, _ARG_MAX.renames

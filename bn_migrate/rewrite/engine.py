@@ -25,7 +25,14 @@ from libcst.metadata import CodeRange
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import prefilter
 from bn_migrate.rewrite import reason_texts as texts
-from bn_migrate.rewrite.analysis import bn_wrappers, model_classes, per_call, trees, walks
+from bn_migrate.rewrite.analysis import (
+    bn_wrappers,
+    model_classes,
+    per_call,
+    references,
+    trees,
+    walks,
+)
 from bn_migrate.rewrite.analysis import several_programs as program_segments
 from bn_migrate.rewrite.analysis.assigned_batch_norm import AssignedBatchNorms
 from bn_migrate.rewrite.analysis.builders import variable_scope
@@ -368,7 +375,8 @@ def _rewrite_one_program(
             inlined = inlined_modules.inline(files, edges, merged=merged)
     except InliningError as exc:
         return _separately(files, options, reasons, exc)
-    result = rewrite_source(inlined.code, path=files[0].path, options=options)
+    reserved = replace(options, reserved=options.reserved | inlined.module_names)
+    result = rewrite_source(inlined.code, path=files[0].path, options=reserved)
     applied: list[list[Site]] = [[] for _ in files]
     left: list[list[Site]] = [[] for _ in files]
     warned: list[list[Site]] = [[] for _ in files]
@@ -835,6 +843,9 @@ def _rewrite_recorded(
     unparsable = _unparsable(code)  # a rule produced invalid code: never write it
     if unparsable is not None:
         return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
+    kept = _tf1_kept(code, source) if code != source else None
+    if kept is not None:  # a TF1 name a rule copied into the migration: never write it
+        return RewriteResult(status=Status.SKIPPED, code=source, left=[kept])
     status = Status.CHANGED if code != source else Status.UNCHANGED
     models = list(ctx.models) if status is Status.CHANGED else []
     return RewriteResult(
@@ -890,6 +901,24 @@ def _back_from_helpers(
 
 _DEFAULT_SESSION_RUNS = ("InteractiveSession", ".eval(", ".run(feed", ".run({", "().run()")
 """Text without any of these has no default-session run to read (``planning.interactive_session``)."""
+
+
+def _tf1_kept(code: str, source: str) -> Site | None:
+    """The site leaving the file when the migrated ``code`` still reads a TF1-only name (one a rule
+    carried into it from where it stood: an ``arg_scope`` default copied into each layer, say),
+    placed at the first place ``source`` writes it; None when it reads none."""
+    if not prefilter.may_refer_to_tf1(code):
+        return None
+    tree = trees.parse(code)
+    found = references.first_tf1_reference(tree) if tree is not None else None
+    if found is None:
+        return None
+    node, qualified = found
+    written = ast.get_source_segment(code, node) or qualified
+    at = source.find(written)
+    line = source.count("\n", 0, at) + 1 if at >= 0 else 1
+    col = at - source.rfind("\n", 0, at) if at >= 0 else 1
+    return Site(ENGINE_RULE, line, col, texts.carried_tf1(written, qualified))
 
 
 def _unparsable(code: str) -> Site | None:
@@ -1545,8 +1574,8 @@ class _EditedRanges:
         self.ends = [end for _, end in ranges]
 
     def below(self, node: cst.CSTNode) -> bool:
-        if self.everywhere:
-            return True
+        if self.everywhere or isinstance(node, cst.Param):
+            return True  # a Param's range is its name's: its default and annotation lie outside it
         where = self.positions.get(node)
         if where is None:
             return True

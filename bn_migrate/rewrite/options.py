@@ -15,6 +15,9 @@ class RewriteOptions:
     library: tuple[str, ...] = ()
     """Folders (or files) of model libraries: their public builders migrate as if a training program
     called each once (``planning.library``)."""
+    reserved: frozenset[str] = frozenset()
+    """Not a flag: names a program of several modules binds to its modules (``import inception_v1``),
+    which the rules must not bind in its virtual module (``planning.inlined_modules``)."""
 
     def is_library(self, path: str) -> bool:
         """Is the module at ``path`` under one of the ``library`` paths?"""

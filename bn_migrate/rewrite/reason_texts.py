@@ -61,6 +61,15 @@ def dynamic_import(call: str) -> str:
     )
 
 
+def carried_tf1(written: str, qualified: str) -> str:
+    """A TF1 name the migration would carry into the output (found by the check of the output)."""
+    return (
+        f"`{written}` (`{qualified}`) would be carried into the migrated code, where TensorFlow 2 "
+        "lacks it (a value copied from where it was written: an `arg_scope` default given to each "
+        "layer, a factory's dict...), and no rule of this version migrates it there; not migrated"
+    )
+
+
 def defined_again(name: str, lines: list[str]) -> str:
     """Why the graph code of a function defined several times at module level is left."""
     return (

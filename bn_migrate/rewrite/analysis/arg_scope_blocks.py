@@ -19,7 +19,7 @@ the reason, as is a factory of another shape (other statements, a dict changed o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -49,6 +49,34 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """``if use_batch_norm: normalizer_fn = slim.batch_norm ... else: normalizer_fn = None`` in a scope
+    factory: a name bound in both branches of an ``if`` on a parameter (``not`` one too)."""
+
+    parameter: str
+    negated: bool
+    when_true: cst.BaseExpression
+    when_false: cst.BaseExpression
+
+    def chosen(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """The branch's value when the parameter is ``value`` (a literal, ``switch_value``)."""
+        truth = bool(switch_value(value))
+        return self.when_true if truth != self.negated else self.when_false
+
+
+def switch_value(node: cst.BaseExpression) -> object:
+    """The Python value of a literal a switch tests (``True``, ``0``, ``None``...)."""
+    if isinstance(node, cst.Name):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+        return node.evaluated_value
+    assert isinstance(node, cst.UnaryOperation)  # ``-1``: ``is_literal``
+    number = node.expression
+    assert isinstance(number, (cst.Integer, cst.Float))
+    return -number.evaluated_value
+
+
+@dataclass(frozen=True)
 class Factory:
     """A scope factory: its definition and its blocks, outermost first (``read_factory``)."""
 
@@ -58,14 +86,21 @@ class Factory:
     held: Mapping[str, cst.Dict] = field(default_factory=dict)
     # the parameters its blocks' defaults read (directly or through ``held``), each with its default
     read: Mapping[str, cst.BaseExpression | None] = field(default_factory=dict)
+    # the names bound by an ``if`` on a parameter before the blocks (``Switch``), by name
+    switches: Mapping[str, Switch] = field(default_factory=dict)
 
     def blocks_for(self, values: Mapping[str, cst.BaseExpression]) -> tuple[Block, ...]:
-        """The blocks with ``read`` parameters given ``values`` and the held dicts' names their dicts
-        (the blocks themselves when they read neither)."""
+        """The blocks with ``read`` parameters given ``values``, the held dicts' names their dicts and
+        the switches' names the branch ``values`` chooses (the blocks themselves when they read none)."""
         if not self.read and not self.held:
             return self.blocks
         dicts = {name: substituted(d, values, copies=False) for name, d in self.held.items()}
-        given = {**values, **dicts}  # a dict reads no other dict (``_unreadable_dicts``)
+        chosen = {
+            name: substituted(switch.chosen(values[switch.parameter]), {**values, **dicts})
+            for name, switch in self.switches.items()
+            if switch.parameter in values
+        }
+        given = {**values, **dicts, **chosen}  # a dict reads no other dict (``_unreadable_dicts``)
         return tuple(
             Block(block.statement, block.ops, tuple(_substituted(a, given) for a in block.defaults))
             for block in self.blocks
@@ -154,10 +189,16 @@ def _argument_values(factory: Factory, made: cst.Call) -> dict[str, cst.BaseExpr
         return bound
     given, _ = bound
     values: dict[str, cst.BaseExpression] = {}
+    tested = {switch.parameter for switch in factory.switches.values()}
     for name, default in factory.read.items():
         value = given.get(name, default)
         if value is None:
             return f"gets no argument for parameter `{name}`, which its defaults read"
+        if name in tested and not is_literal(value):
+            return (
+                f"is called with a value of `{name}` that is not a literal: which branch of its "
+                f"`if {name}:` runs is not known"
+            )
         if name in given and not _plain(value):
             return (
                 f"is called with an expression for `{name}`, evaluated once there, not where its "
@@ -177,12 +218,20 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
     cannot be read; None when it is not shaped like one."""
     body = _statements(definition)
     held: dict[str, cst.Dict] = {}
+    switches: dict[str, Switch] = {}
+    params = named_parameters(definition.params)
     while body and not isinstance(body[0], cst.With):
         assigned = lone_assignment(body[0])
-        if assigned is None or not isinstance(assigned.value, cst.Dict):
-            return None
-        held[assigned.name] = assigned.value
+        if assigned is not None and isinstance(assigned.value, cst.Dict):
+            held[assigned.name] = assigned.value
+        else:
+            switch = _switch(body[0], params.keys())
+            if switch is None:
+                return None
+            switches.update(switch)
         body = body[1:]
+    if len(set(held) | set(switches)) != len(held) + len(switches):
+        return None  # a name bound twice
     blocks: list[cst.With] = []
     while len(body) == 1 and isinstance(body[0], cst.With):
         block = body[0]
@@ -193,7 +242,7 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
     if not blocks or not _returns_its_scope(blocks[-1], body):
         return None
     what = f"the scope factory `{definition.name.value}`"
-    unreadable = _unreadable_dicts(held, blocks)
+    unreadable = _unreadable_dicts(held, blocks, switches)
     if unreadable:
         return f"{what}: {unreadable}"
     innermost = blocks[-1]
@@ -208,9 +257,12 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
             return f"{what}: {resolved if isinstance(resolved, str) else 'a nested factory'}"
         found.append(Block(block, resolved[0].ops, resolved[0].defaults))
     reads = {n for b in found for a in b.defaults for n in read_names(a.value)}
+    for name in reads & switches.keys():
+        branches = switches[name]
+        reads |= {branches.parameter}
+        reads |= read_names(branches.when_true) | read_names(branches.when_false)
     for name in reads & held.keys():
         reads |= read_names(held[name])
-    params = named_parameters(definition.params)
     starred = [
         p
         for p in (definition.params.star_arg, definition.params.star_kwarg)
@@ -228,19 +280,72 @@ def read_factory(aliases: AliasTable, definition: cst.FunctionDef) -> Factory | 
                 "not migrated"
             )
         read[name] = default
-    return Factory(definition, tuple(found), held, read)
+    return Factory(definition, tuple(found), held, read, switches)
 
 
-def _unreadable_dicts(held: Mapping[str, cst.Dict], blocks: list[cst.With]) -> str | None:
+def _switch(statement: cst.BaseStatement, params: Collection[str]) -> dict[str, Switch] | None:
+    """``if PARAM:`` (or ``if not PARAM:``) with an ``else:``, each branch only lines ``NAME = value``
+    binding the same names once, each value a literal, a (dotted) name or an empty dict: the names and
+    their ``Switch``; None for anything else."""
+    if not isinstance(statement, cst.If) or not isinstance(statement.orelse, cst.Else):
+        return None
+    test, negated = statement.test, False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negated = test.expression, True
+    if not isinstance(test, cst.Name) or test.value not in params:
+        return None
+    branches = [_plain_assignments(statement.body), _plain_assignments(statement.orelse.body)]
+    if branches[0] is None or branches[1] is None or branches[0].keys() != branches[1].keys():
+        return None
+    return {
+        name: Switch(test.value, negated, branches[0][name], branches[1][name])
+        for name in branches[0]
+    }
+
+
+def _plain_assignments(block: cst.BaseSuite) -> dict[str, cst.BaseExpression] | None:
+    found: dict[str, cst.BaseExpression] = {}
+    for statement in block.body if isinstance(block, cst.IndentedBlock) else ():
+        assigned = lone_assignment(statement)
+        if assigned is None or assigned.name in found:
+            return None
+        value = assigned.value
+        empty = isinstance(value, cst.Dict) and not value.elements
+        if not (empty or _plain(value)):
+            return None
+        found[assigned.name] = value
+    return found or None
+
+
+def _unreadable_dicts(
+    held: Mapping[str, cst.Dict], blocks: list[cst.With], switches: Mapping[str, Switch]
+) -> str | None:
     """Why a dict the factory binds cannot be read as its literal: keys that are not strings, or a name
-    bound again, or read otherwise than as a block's ``normalizer_params=`` or ``**`` (None: readable)."""
+    bound again, or read otherwise than as a block's ``normalizer_params=`` or ``**`` (None: readable).
+    A switch's name one of whose branches is such a dict (or an empty dict) is read the same way, and
+    the dict only there."""
+    dict_switches = {
+        name
+        for name, switch in switches.items()
+        if any(
+            isinstance(v, cst.Dict) or (isinstance(v, cst.Name) and v.value in held)
+            for v in (switch.when_true, switch.when_false)
+        )
+    }
+    in_switches = {
+        v.value
+        for switch in switches.values()
+        for v in (switch.when_true, switch.when_false)
+        if isinstance(v, cst.Name)
+    }
     for name, value in held.items():
         for element in value.elements:
             key = element.key if isinstance(element, cst.DictElement) else None
             if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
                 return f"the dict `{name}` has keys that are not string literals: not migrated"
-    mentions = dict.fromkeys(held, 0)
-    allowed = dict.fromkeys(held, 0)
+    passed = {name for name in held if name in in_switches}  # given through a switch only
+    mentions = dict.fromkeys([*held, *dict_switches], 0)
+    allowed = dict.fromkeys([*held, *dict_switches], 0)
     for block in blocks:
         for item in block.items:
             for reference in read_names(item.item):
@@ -250,10 +355,15 @@ def _unreadable_dicts(held: Mapping[str, cst.Dict], blocks: list[cst.With]) -> s
                 continue
             for arg in item.item.args:
                 as_params = arg.keyword is not None and arg.keyword.value == NORMALIZER_PARAMS
-                held_name = isinstance(arg.value, cst.Name) and arg.value.value in held
+                held_name = isinstance(arg.value, cst.Name) and arg.value.value in allowed
                 if held_name and (arg.star == "**" or as_params):
                     allowed[cst.ensure_type(arg.value, cst.Name).value] += 1
-    for name in held:
+    for name in passed:
+        if mentions[name]:
+            return (
+                f"the dict `{name}` is read both through `if` branches and directly: not migrated"
+            )
+    for name in allowed:
         if mentions[name] != allowed[name]:
             return (
                 f"the dict `{name}` is read otherwise than as `normalizer_params={name}` or "

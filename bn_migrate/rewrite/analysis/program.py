@@ -17,6 +17,7 @@ rank a BN input has) are computed here, in one place.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -502,6 +503,29 @@ class Program:
         """Is ``statement`` a line making the session's config (removed by BN007, not graph code)?"""
         config = self.session_config
         return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
+
+    def collection_reader(self, names: Collection[str]) -> cst.CSTNode | None:
+        """The first thing that may read one of the collections ``names`` (a program's own): a
+        ``get_collection``/``get_collection_ref`` of one of them or of a key that is not a literal or a
+        ``GraphKeys`` constant, or a call passing ``collection=`` such a key (slim's ``get_variables``);
+        None when nothing does."""
+        if self.module is None:
+            return None
+        aliases = self.aliases
+
+        def may_name(key: cst.BaseExpression) -> bool:
+            if isinstance(key, cst.SimpleString):
+                return key.evaluated_value in names
+            return (aliases.qualify(key) or "").rpartition(".")[0] != api.GRAPH_KEYS
+
+        for call in self.calls:
+            target = aliases.qualify(call.func) or ""
+            keys = [a.value for a in call.args if a.keyword and a.keyword.value == "collection"]
+            if target in (api.GET_COLLECTION, api.GET_COLLECTION_REF) and call.args:
+                keys.append(call.args[0].value)
+            if any(may_name(key) for key in keys):
+                return call
+        return None
 
     @functools.cached_property
     def regularization_reader(self) -> cst.CSTNode | None:

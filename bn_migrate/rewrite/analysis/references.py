@@ -24,9 +24,15 @@ from bn_migrate.rewrite.prefilter import module_imports
 
 def certainly_refers_to_tf1(tree: ast.Module) -> bool:
     """True when the engine would leave the file for its TF1 code (see the module docstring)."""
+    return first_tf1_reference(tree) is not None
+
+
+def first_tf1_reference(tree: ast.Module) -> tuple[ast.expr, str] | None:
+    """A TF1 reference of ``tree`` the engine's walk finds too (see the module docstring), with its
+    canonical name (``".updates"`` for a graph-mode Keras access); None when there is none certain."""
     imports = module_imports(tree)
     if not imports:
-        return False
+        return None
     kept: set[int] = set()  # the ``tf.train`` of ``tf.train.latest_checkpoint`` (TF2 has it)
     for node in ast.walk(tree):
         if id(node) in kept:
@@ -47,10 +53,10 @@ def certainly_refers_to_tf1(tree: ast.Module) -> bool:
                 kept.add(id(node.value))
                 continue
             if node.attr in api.LAYER_UPDATE_ATTRIBUTES and qualify(node, imports) is None:
-                return True  # a graph-mode Keras ``.updates`` access
+                return node, ".updates"  # a graph-mode Keras ``.updates`` access
         elif not isinstance(node, ast.Name):
             continue
         qualified = qualify(node, imports)
         if qualified is not None and api.is_tf1_only(qualified):
-            return True
-    return False
+            return node, qualified
+    return None

@@ -178,6 +178,12 @@ class Inlined:
     ]  # ``m.`` removed: (col, length) per line
     aside: frozenset[int] = frozenset()  # modules kept as written, not merged (``_standing_aside``)
 
+    @property
+    def module_names(self) -> frozenset[str]:
+        """The names the program's ``import module`` lines bind: gone from the virtual module, they
+        name the modules again once it is split, so nothing the rules make may take them."""
+        return frozenset(edge.local for edge in self.imports if edge.local is not None)
+
     def site(self, site: Site) -> tuple[int, Site]:
         """``site`` (a place in the virtual module) as (file index, its place in that file)."""
         if 0 < site.line <= len(self.origins):

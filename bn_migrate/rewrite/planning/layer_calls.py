@@ -459,6 +459,13 @@ def plan_batch_norm(
     )
     if statistics_trainable:
         bound.pop("variables_collections")
+    collected = (
+        _own_collections(ctx, call.args[bound["variables_collections"]].value)
+        if "variables_collections" in bound
+        else None
+    )
+    if collected:
+        bound.pop("variables_collections")
     untrainable = spec.frozen_when_untrainable and texts.get("trainable") == "False"
     if untrainable:
         bound.pop("trainable")
@@ -535,6 +542,9 @@ def plan_batch_norm(
     plan = LayerPlan(layer_class, kwargs, inputs, training, activation, trainable=not untrainable)
     if statistics_trainable:
         ctx.warn(spec.rule, call, api.TRAINABLE_STATISTICS_NOTE)
+    if collected:
+        listed = ", ".join(f"'{name}'" for name in collected)
+        ctx.warn(spec.rule, call, api.COLLECTED_STATISTICS_NOTE.format(names=listed))
     plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
 
@@ -674,6 +684,42 @@ def _spatial_size_of(node: cst.BaseExpression, name: str) -> bool:
     else:
         return False
     return isinstance(owner, cst.Name) and owner.value == name
+
+
+def _own_collections(ctx: Context, value: cst.BaseExpression) -> list[str] | None:
+    """``variables_collections={'beta': None, 'gamma': None, 'moving_mean': ['moving_vars'], ...}`` (or
+    a list of names for every variable): the program's own collections (string literals, none of
+    ``tf.GraphKeys``'), when nothing in the program may read them (``Program.collection_reader``);
+    None otherwise, and in a library (``--library``), whose callers are not in view."""
+    lists: list[cst.BaseExpression] = []
+    if isinstance(value, cst.Dict):
+        for element in value.elements:
+            key = element.key if isinstance(element, cst.DictElement) else None
+            if not (
+                isinstance(key, cst.SimpleString)
+                and key.evaluated_value in api.BATCH_NORM_VARIABLE_KEYS
+            ):
+                return None
+            lists.append(element.value)
+    else:
+        lists.append(value)
+    names: list[str] = []
+    for listed in lists:
+        if isinstance(listed, cst.Name) and listed.value == "None":
+            continue
+        if not isinstance(listed, (cst.List, cst.Tuple)):
+            return None
+        for entry in listed.elements:
+            item = entry.value
+            if not (isinstance(item, cst.SimpleString) and isinstance(item.evaluated_value, str)):
+                return None
+            if item.evaluated_value in api.GRAPH_KEY_VALUES:
+                return None
+            names.append(item.evaluated_value)
+    names = sorted(set(names))
+    if not names or ctx.library or ctx.program.collection_reader(names) is not None:
+        return None  # a library's callers, which may read them, are not in view
+    return names
 
 
 def _lists_trainable(ctx: Context, value: cst.BaseExpression) -> bool:

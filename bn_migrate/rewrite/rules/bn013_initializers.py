@@ -5,10 +5,15 @@
 1.0 -> 0.05, range 0..1 -> -0.05..0.05): a TF1 program keeping the spelling would run on TF2 with other
 initial weights, or not at all. Every TF1 initializer the table knows becomes its Keras 3 class with the
 TF1 defaults that differ written out, wherever it appears (a layer's ``kernel_initializer=``, an
-``arg_scope`` default, ``tf.get_variable``'s ``initializer=``). ``dtype`` other than float32, contrib
-``xavier_initializer(uniform=False)``, ``variance_scaling_initializer`` modes or distributions Keras 3
-spells differently, a non-literal ``constant_initializer`` value, and an initializer passed without
-being called leave the file.
+``arg_scope`` default, ``tf.get_variable``'s ``initializer=``). contrib's
+``variance_scaling_initializer()`` called bare (tf-slim's nets: factor 2.0, FAN_IN, a normal of stddev
+sqrt(1.3 * 2.0 / fan_in) truncated at two stddevs) becomes ``VarianceScaling(mode="fan_in", scale=2.0 *
+1.3 * 0.87962566103423978 ** 2, distribution="truncated_normal")``: Keras divides its truncated normal's
+sqrt(scale / fan_in) by that constant, so the distribution is the same (measured). ``dtype`` other than
+float32, contrib ``xavier_initializer(uniform=False)``, contrib ``variance_scaling_initializer`` with
+arguments, ``variance_scaling_initializer`` modes or distributions Keras 3 spells differently, a
+non-literal ``constant_initializer`` value, and an initializer passed without being called leave the
+file.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ class InitializersRule(Rule):
         present = {key for key, _ in kept}
         kept.extend((key, text) for key, text in spec.explicit.items() if key not in present)
         order = {key: i for i, key in enumerate(spec.positional)}
-        kept.sort(key=lambda item: order[item[0]])
+        kept.sort(key=lambda item: order.get(item[0], len(order)))  # Keras-only keywords last
 
         def rebuild(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Call)

@@ -17,7 +17,10 @@ another function TF2 kept under its TF1 name but with its parameters in another 
 ``out_type``) that passes arguments by position past the change is left. ``tf.div`` is migrated only
 when a float literal operand proves real division (integers divide with floor division). Left: a TF1
 keyword TF2 would receive twice, an argument that is not a TF1 parameter, ``*args``, a reworked op used
-without being called, a tensor op applied in a Keras functional graph at module level (Keras 3 needs a
+without being called (but as the default of a parameter its function only calls, tf-slim's
+``prediction_fn=slim.softmax``: the default becomes the TF2 function and each call of the parameter passes
+TF2's keywords, ``name=`` for ``scope=``, when no call in the program gives its own function), a
+tensor op applied in a Keras functional graph at module level (Keras 3 needs a
 ``Lambda``), and a random op TF2 would run once at module level where TF1 drew new values at every
 ``session.run``.
 
@@ -42,11 +45,14 @@ bound to something else.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
-from bn_migrate.rewrite.analysis.names import dotted
-from bn_migrate.rewrite.analysis.syntax import lone_call
+from bn_migrate.rewrite.analysis.builders import argument_of
+from bn_migrate.rewrite.analysis.names import bound_names, dotted
+from bn_migrate.rewrite.analysis.syntax import calls_in, lone_call, name_references
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, Rule
 from bn_migrate.rewrite.planning.layer_calls import bind, code, kwarg
@@ -120,7 +126,7 @@ class OpRenamesRule(Rule):
         for call in ctx.program.calls:
             if id(call.func) not in called:
                 _check_positions(ctx, call)
-        _plan_uncalled(ctx, called)
+        _plan_uncalled(ctx, called, places)
         _plan_flags_aliases(ctx)
         _plan_eager_switch(ctx)
 
@@ -464,9 +470,74 @@ def _remove_import_of(ctx: Context, node: cst.BaseExpression) -> None:
         ctx.removable_imports.add((ctx.aliases.bindings[node.value], node.value))
 
 
-def _plan_uncalled(ctx: Context, called: set[int]) -> None:
+def _plan_function_parameter(
+    ctx: Context, places: _Places, node: cst.BaseExpression, what: str, spec: api.OpRenameSpec
+) -> bool:
+    """``def inception_v1(..., prediction_fn=slim.softmax)`` whose body only calls the parameter
+    (``prediction_fn(logits, scope="Predictions")``) and that every call in the program leaves to its
+    default: the default becomes the TF2 function (``tf.nn.softmax``) and each call of the parameter
+    passes TF2's arguments (``name="Predictions"``). In a library, a caller passing its own function
+    would get them too: a warning says so. False: not that shape (the use is left as before)."""
+    param = next(
+        (
+            p
+            for f in ctx.module.body
+            if isinstance(f, cst.FunctionDef)
+            for p in (*f.params.params, *f.params.kwonly_params)
+            if p.default is node
+        ),
+        None,
+    )
+    function = next(
+        (
+            f
+            for f in ctx.module.body
+            if isinstance(f, cst.FunctionDef)
+            and param is not None
+            and any(p is param for p in (*f.params.params, *f.params.kwonly_params))
+        ),
+        None,
+    )
+    if param is None or function is None or spec.target is None:
+        return False
+    name = param.name.value
+    if name in bound_names(function.body):
+        return False
+    reads = [n for n in name_references(function.body) if n.value == name]
+    calls = [
+        c for c in calls_in(function.body) if isinstance(c.func, cst.Name) and c.func.value == name
+    ]
+    if len(reads) != len(calls) or any(not any(c.func is n for c in calls) for n in reads):
+        return False  # read otherwise than called
+    made = [
+        c
+        for c in ctx.program.calls
+        if isinstance(c.func, cst.Name) and c.func.value == function.name.value
+    ]
+    if any(argument_of(function.params, c, name) is not param.default for c in made):
+        return False  # a call gives its own function: it takes TF1's arguments
+    kept = replace(spec, target=None)  # the parameter is called, with TF2's arguments
+    for call in calls:
+        if not places.allows(ctx, call, what, kept):
+            return False
+    _rename_reference(ctx, node, replace(spec, positional=()), what)
+    for call in calls:
+        _plan_call(ctx, places, call, what, kept)
+    if ctx.library:
+        ctx.warn(
+            RULE,
+            node,
+            f"`{name}`'s default {what} -> {spec.target}, and `{name}(...)` passes TF2's arguments "
+            f"({', '.join(f'`{k}=` -> `{v}=`' for k, v in spec.renames.items())}): a caller giving "
+            "its own function must accept them",
+        )
+    return True
+
+
+def _plan_uncalled(ctx: Context, called: set[int], places: _Places) -> None:
     """Uses that are not calls (``tf.map_fn(tf.log, x)``): renamed when TF2 has the very same
-    function, else left (the arguments it will get cannot be checked)."""
+    function, or when a function parameter's default (``_plan_function_parameter``), else left (the
+    arguments it will get cannot be checked)."""
 
     class Finder(cst.CSTVisitor):
         def visit_Import(self, node: cst.Import) -> bool:
@@ -500,6 +571,8 @@ def _plan_uncalled(ctx: Context, called: set[int]) -> None:
                 return True
             if not spec.positional:
                 _rename_reference(ctx, node, spec, what)
+            elif _plan_function_parameter(ctx, places, node, what, spec):
+                pass
             elif api.is_tf1_only(str(name)):
                 ctx.leave(
                     RULE,

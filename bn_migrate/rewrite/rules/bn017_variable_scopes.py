@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import REENTERED, Builder, scope_name
+from bn_migrate.rewrite.analysis.builders import REENTERED, Builder, argument_of, scope_name
 from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import closing_comma, keyword, positional
@@ -189,10 +189,19 @@ class VariableScopesRule(Rule):
                 for filtered in ctx.program.name_filters.values()
                 if filtered.builder == builder.definition.name.value
             }
+        scope_calls = {id(builder.scope.call)}
+        for call in builder.scope.passed_on:  # a builder re-entering this scope: its own scope call
+            callee = ctx.program.builders[cst.ensure_type(call.func, cst.Name).value]
+            assert callee.scope is not None  # (``_not_reentered``) and its parameter's default
+            scope_calls.add(id(callee.scope.call))  # name this scope (or none), nothing else
+            parameter = cst.ensure_type(callee.scope.name, cst.Name).value
+            default = argument_of(callee.definition.params, cst.Call(cst.Name("f")), parameter)
+            if default is not None:
+                sources.add(id(default))
         for name in dict.fromkeys(names):
             if name == REENTERED:  # the caller's scope: named (and checked) with the caller
                 continue
-            elsewhere = _strings_naming(ctx, name, {id(builder.scope.call)}, sources)
+            elsewhere = _strings_naming(ctx, name, scope_calls, sources)
             if elsewhere is not None:
                 ctx.leave(
                     RULE,

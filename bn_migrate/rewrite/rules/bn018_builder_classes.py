@@ -205,12 +205,17 @@ class BuilderClassesRule(Rule):
             )
             _label_class(ctx, name, class_name)
             keras_name = scope_name(builder) or name
-            instance = cst.parse_statement(f'{name} = {class_name}(name="{keras_name}")\n')
+            # named like the function it replaces, unless an import binds that name too (tf-slim's
+            # ``inception_v1.inception_v1``: the object would hide the module)
+            reserved = ctx.aliases.bindings.keys() | ctx.options.reserved
+            held = program.fresh_name(f"{name}_model") if name in reserved else name
+            instance = cst.parse_statement(f'{held} = {class_name}(name="{keras_name}")\n')
             assert isinstance(instance, cst.SimpleStatementLine)
             where = ctx.positions[builder.calls[0]]
             ctx.layer_objects.append(((where.start.line, where.start.column - 1), instance))
+            callee = held if held != name else None
             for call in builder.calls:
-                ctx.then(RULE, call, _call_edit(builder, flag, dead))
+                ctx.then(RULE, call, _call_edit(builder, flag, dead, function=callee))
             ctx.models.append(
                 ModelPair(
                     name,
