@@ -122,3 +122,16 @@ def test_tf1s_private_module_spellings_are_tf1_code(spelling: str) -> None:
     result = rewrite_source(source)
     assert result.status is Status.SKIPPED, result.code  # was "unchanged": the names went unread
     assert any("variable_scope.variable_scope" in s.message for s in result.left)
+
+
+def test_a_net_passed_on_as_a_value_keeps_its_prediction_function_left() -> None:
+    """``nets = {"slim_net": slim_net}``: a caller elsewhere may give its own ``prediction_fn``."""
+    model = MODEL + '\n\nNETS = {"slim_net": slim_net}\n'
+    assert any("`slim.softmax`" in m for m in _left(model=model))
+
+
+def test_an_empty_scope_name_written_out_is_no_scope_object() -> None:
+    train = TRAIN  # the base called with scope="" by the net: not the net's own scope re-entered
+    model = MODEL.replace("slim_net_base(inputs, scope=scope)", 'slim_net_base(inputs, scope="")')
+    _, module = _program(model=model, train=train)
+    assert module.status is Status.SKIPPED, module.code

@@ -327,6 +327,8 @@ def _per_call(
     if scope.name.value not in builder.parameters():
         return None
     names = _call_scope_names(builder)
+    if REENTERED in names:
+        return None  # ``scope=""`` written out: not the caller's scope object
     entered = None
     if passed is not None:
         values = builder.arguments(scope.name.value)

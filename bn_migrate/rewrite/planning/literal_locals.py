@@ -24,7 +24,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import AliasTable
-from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names
+from bn_migrate.rewrite.analysis.syntax import call_target, parameter_names, spelled_names
 from bn_migrate.rewrite.analysis.walks import walk
 
 _NAMING_KEYWORDS = frozenset({"scope", "name"})
@@ -96,8 +96,7 @@ class _Reader(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _INNER):
-            for name in _names_in(node):
-                self.unsure.add(name)
+            self.unsure |= spelled_names(node)
             return False
         if isinstance(node, (cst.With, cst.If, cst.Try, cst.For, cst.While, *_REPEATING)):
             self.blocks.append(node)
@@ -186,14 +185,3 @@ def _bound(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _bound(target.value)
     return []
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-    walk(node, Names())
-    return names

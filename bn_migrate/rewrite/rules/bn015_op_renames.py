@@ -514,6 +514,10 @@ def _plan_function_parameter(
         for c in ctx.program.calls
         if isinstance(c.func, cst.Name) and c.func.value == function.name.value
     ]
+    if ctx.program.mentions(function.name.value) != len(made) + 1:
+        return (
+            False  # the function is passed on (or rebound): who calls it, with what, is not known
+        )
     if any(argument_of(function.params, c, name) is not param.default for c in made):
         return False  # a call gives its own function: it takes TF1's arguments
     kept = replace(spec, target=None)  # the parameter is called, with TF2's arguments

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bn_migrate.rewrite.analysis.builders import REENTERED, Builder, argument_of, scope_name
+from bn_migrate.rewrite.analysis.builders import REENTERED, Builder, scope_name
 from bn_migrate.rewrite.analysis.inner_scopes import InnerScopes, LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.string_uses import StringUses
 from bn_migrate.rewrite.analysis.syntax import closing_comma, keyword, positional
@@ -195,9 +195,11 @@ class VariableScopesRule(Rule):
             assert callee.scope is not None  # (``_not_reentered``) and its parameter's default
             scope_calls.add(id(callee.scope.call))  # name this scope (or none), nothing else
             parameter = cst.ensure_type(callee.scope.name, cst.Name).value
-            default = argument_of(callee.definition.params, cst.Call(cst.Name("f")), parameter)
-            if default is not None:
-                sources.add(id(default))
+            sources.update(
+                id(p.default)
+                for p in callee.definition.params.params
+                if p.name.value == parameter and p.default is not None
+            )
         for name in dict.fromkeys(names):
             if name == REENTERED:  # the caller's scope: named (and checked) with the caller
                 continue
