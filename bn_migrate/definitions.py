@@ -3,7 +3,8 @@
 A TF1 builder or a migrated Keras class is often written inside a training script: importing the script
 would run its graph, session and training loop (minutes, data sets, GPUs). The model check and the
 checkpoint converter need only the definitions, so they execute the file's imports, functions, classes,
-docstring and assignments without calls (constants such as ``NUM_CLASSES = 10``), instances of the file's
+docstring, assignments of lambdas (tf-slim's ``trunc_normal = lambda stddev: ...``, run only when
+called) and assignments without calls (constants such as ``NUM_CLASSES = 10``), instances of the file's
 own classes made from literals (DCGAN's module-level ``d_bn1 = batch_norm(name="d_bn1")``, which its
 builders read), plus the assignment of the one name asked for (``model = Net()``); every other top-level
 statement is skipped. Line numbers stay the file's own, so tracebacks point at the real lines.
@@ -27,6 +28,8 @@ def _definition(node: ast.stmt, wanted: str, classes: set[str]) -> bool:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         named = any(isinstance(t, ast.Name) and t.id == wanted for t in targets)
         value = node.value
+        if isinstance(value, ast.Lambda):  # ``trunc_normal = lambda stddev: ...``: runs when called
+            return True
         calls = value is not None and any(isinstance(n, ast.Call) for n in ast.walk(value))
         return named or not calls or _own_instance(value, classes)
     return False

@@ -91,3 +91,17 @@ def test_a_class_defined_below_or_a_name_bound_again_is_not_the_file_s_class(
     assert module.RAN == []
     for skipped in ("before", "rebound", "reassigned"):
         assert not hasattr(module, skipped), skipped
+
+
+def test_a_lambda_is_a_definition(tmp_path: Path) -> None:
+    """tf-slim's ``trunc_normal = lambda stddev: init_ops.truncated_normal_initializer(0.0, stddev)``,
+    which its builders read: its body runs only when called."""
+    path = tmp_path / "nets.py"
+    path.write_text(
+        "import math\nscale = lambda d: math.sqrt(d)\nran = print('ran')\n\n\n"
+        "def builder(x):\n    return scale(x)\n",
+        encoding="utf-8",
+    )
+    module = load_definitions(path, "builder", "_bn_migrate_test_lambda")
+    assert module.builder(4.0) == 2.0
+    assert not hasattr(module, "ran")

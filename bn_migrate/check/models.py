@@ -5,7 +5,9 @@ their models can: ``bn-migrate check OLD.py::builder NEW.py::Model --input-shape
 driver programs and checks them with :func:`~bn_migrate.check.api.check_programs`, so the comparison is the
 program check's own (same initial weights, lockstep and free-running, the same diagnoses):
 
-- OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders,
+- OLD: ``builder(x, <training flag>=is_training, **builder_args)`` in a TF1 graph fed through placeholders
+  (under ``with arg_scope(factory()):`` when the rewrite report says the library's driver entered the
+  net's own arg scope there),
   the loss ``mean(output ** 2)`` plus the regularization losses (``tf.losses.get_regularization_loss()``:
   the ``REGULARIZATION_LOSSES`` collection), every ``UPDATE_OPS`` op run with the train op (how a TF1 program that
   trains the model correctly runs it) and so is every update of a hand-written statistic made outside
@@ -93,6 +95,8 @@ class ModelOptions:
     training_param: str | None = None  # None: found by name (TRAINING_PARAMETERS)
     builder_args: dict[str, Any] = field(default_factory=dict)
     new_args: dict[str, Any] = field(default_factory=dict)
+    # (arg_scope, factory), names of OLD's module: the builder runs under ``with arg_scope(factory()):``
+    old_arg_scope: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.input_shape or any(d < 1 for d in self.input_shape):
@@ -154,7 +158,8 @@ import inspect
 
 import tensorflow as tf
 
-builder = getattr(load({path!r}, {module!r}, {name!r}), {name!r})
+old_module = load({path!r}, {module!r}, {name!r})
+builder = getattr(old_module, {name!r})
 TRAINING = {training!r}
 if TRAINING is None:
     names = list(inspect.signature(builder).parameters)
@@ -164,7 +169,15 @@ is_training = tf.placeholder(tf.bool, [], name="is_training")
 kwargs = dict({builder_args!r})
 if TRAINING is not None:
     kwargs[TRAINING] = is_training
-out = builder(x, **kwargs)
+SCOPE = {arg_scope!r}
+if SCOPE is None:
+    out = builder(x, **kwargs)
+else:  # the net's own arg scope, entered as the library's driver entered it
+    arg_scope = old_module
+    for part in SCOPE[0].split("."):
+        arg_scope = getattr(arg_scope, part)
+    with arg_scope(getattr(old_module, SCOPE[1])()):
+        out = builder(x, **kwargs)
 if isinstance(out, (tuple, list)):
     out = out[0]
 loss = tf.reduce_mean(tf.square(out)) + tf.losses.get_regularization_loss()
@@ -240,6 +253,7 @@ def write_drivers(
             new_args=options.new_args,
             label=f"{ref.path}{SEPARATOR}{ref.name}",
             handwritten=UPDATES_COLLECTION,
+            arg_scope=options.old_arg_scope,
             **extra,
         )
         target = folder / file_name

@@ -4,7 +4,9 @@ pair a rewrite report lists, summed up in one table.
 The report's ``models`` entries are objects ``{"old": "path.py::builder", "new": "path.py::Class",
 "input_shape": null or [sizes], "variables": {"tf1/name": "new/path"}, "builder_args": {"reuse": false},
 "model_args": {"units": 8, "name": "layer1"}}``
-(``builder_args``, optional: literals the program passed the builder; ``--builder-arg`` wins). A relative
+(``builder_args``, optional: literals the program passed the builder; ``--builder-arg`` wins;
+``old_arg_scope``, optional: ``[ARG_SCOPE, FACTORY]``, the builder is called under ``with
+ARG_SCOPE(FACTORY()):``, names of OLD's module, as a library's driver called it). A relative
 path is read from the working folder, else from the report's folder. A pair is checked with its own
 ``input_shape``, else with ``--input-shape``; a pair with neither is UNDECIDED (a shape is never guessed),
 as is a pair whose files cannot be found. The exit status is the worst verdict: 1 when a pair is
@@ -38,6 +40,7 @@ class ReportPair:
     builder_args: dict[str, Any] = field(default_factory=dict)  # what the program's call passed
     model_args: dict[str, Any] = field(default_factory=dict)  # the class's constructor arguments
     cwd: str | None = None  # the folder the rewrite ran in (its relative paths start there)
+    old_arg_scope: tuple[str, str] | None = None  # OLD runs under ``with arg_scope(factory()):``
 
 
 @dataclass
@@ -106,6 +109,11 @@ def read_pairs(path: Path) -> list[ReportPair]:
         model_args = entry.get("model_args") or {}
         if not isinstance(model_args, dict):
             raise BnMigrateError(f"{where}: 'model_args' must be an object of NAME: value")
+        scope = entry.get("old_arg_scope")
+        if scope is not None and not (
+            isinstance(scope, list) and len(scope) == 2 and all(isinstance(s, str) for s in scope)
+        ):
+            raise BnMigrateError(f"{where}: 'old_arg_scope' must be [ARG_SCOPE, FACTORY] names")
         pairs.append(
             ReportPair(
                 entry["old"],
@@ -115,6 +123,7 @@ def read_pairs(path: Path) -> list[ReportPair]:
                 dict(builder_args),
                 dict(model_args),
                 cwd if isinstance(cwd, str) else None,
+                (scope[0], scope[1]) if scope is not None else None,
             )
         )
     return pairs
@@ -179,6 +188,7 @@ def _check_pairs(
                 input_shape=shape,
                 builder_args={**pair.builder_args, **base.builder_args},
                 new_args={**pair.model_args, **base.new_args},
+                old_arg_scope=pair.old_arg_scope,
             )
         except BnMigrateError as exc:
             outcomes.append(PairOutcome(pair, "undecided", str(exc)))

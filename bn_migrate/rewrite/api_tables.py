@@ -1277,7 +1277,7 @@ BATCH_NORM_VARIABLE_KEYS = frozenset({"beta", "gamma", "moving_mean", "moving_va
 """The keys of contrib/slim batch norm's ``variables_collections`` dict."""
 COLLECTED_STATISTICS_NOTE = (
     "`variables_collections` put the layer's variables also in the collection(s) {names}, which "
-    "nothing in the program reads (no `tf.get_collection` of them, nor of a key that is not a literal): "
+    "nothing in {where} reads (no `tf.get_collection` of them, nor of a key that is not a literal): "
     "dropped; the Keras layer keeps the moving mean and variance in `non_trainable_variables`, where a "
     "caller that read the collection must look instead"
 )

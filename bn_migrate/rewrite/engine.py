@@ -527,13 +527,19 @@ def _rewrite_library(driven: library.Driven, source: str, options: RewriteOption
     if unparsable is not None:
         return RewriteResult(status=Status.SKIPPED, code=source, left=[unparsable])
     applied = [site for site in result.applied if site.line < driven.first_driver_line]
+    warnings = [driven.site(site) for site in result.warnings] + driven.factory_notes(module)
+    scopes = {entry.name: entry.scope for entry in driven.entries if entry.scope is not None}
+    models = [
+        replace(pair, old_arg_scope=scopes[pair.builder]) if pair.builder in scopes else pair
+        for pair in result.models
+    ]
     return RewriteResult(
         status=Status.CHANGED if code != source else Status.UNCHANGED,
         code=code,
         applied=_sorted(applied),
-        models=result.models,
+        models=models,
         helpers=result.helpers,
-        warnings=_sorted([driven.site(site) for site in result.warnings]),
+        warnings=_sorted(warnings),
     )
 
 

@@ -300,6 +300,11 @@ def models_json(result: RunResult) -> list[dict[str, Any]]:
                     "variables": dict(pair.variables),
                     "builder_args": dict(pair.builder_args),
                     "model_args": dict(pair.model_args),
+                    **(
+                        {"old_arg_scope": list(pair.old_arg_scope)}
+                        if pair.old_arg_scope is not None
+                        else {}
+                    ),
                 }
             )
     return entries

@@ -73,6 +73,9 @@ class ModelPair:
     model_args: tuple[
         tuple[str, object], ...
     ] = ()  # the class's constructor arguments at that call
+    # (arg_scope, factory): the builder was called under ``with arg_scope(factory()):`` (a library's
+    # driver entering the net's own arg scope, ``planning.library``), as the model check must too
+    old_arg_scope: tuple[str, str] | None = None
 
 
 @dataclass

@@ -166,3 +166,21 @@ def test_main_reason_of_a_different_pair_is_never_an_explanation() -> None:
         Diagnosis(Cause.MOMENTUM_CHANGED, "momentum 0.9 measured, 0.99 declared")
     )
     assert main_reason(result).startswith("momentum-changed: momentum 0.9")
+
+
+def test_old_arg_scope_is_read_from_the_report(tmp_path: Path) -> None:
+    scoped = {
+        **entry("a.py::net", "b.py::Net"),
+        "old_arg_scope": ["slim.arg_scope", "net_arg_scope"],
+    }
+    [pair] = read_pairs(write_report(tmp_path, [scoped]))
+    assert pair.old_arg_scope == ("slim.arg_scope", "net_arg_scope")
+    [plain] = read_pairs(write_report(tmp_path, [entry("a.py::net", "b.py::Net")]))
+    assert plain.old_arg_scope is None
+
+
+@pytest.mark.parametrize("scope", ["slim.arg_scope", ["slim.arg_scope"], ["a", 1]])
+def test_a_malformed_old_arg_scope_is_a_clear_error(tmp_path: Path, scope: object) -> None:
+    report = write_report(tmp_path, [{**entry("a.py::net", "b.py::Net"), "old_arg_scope": scope}])
+    with pytest.raises(BnMigrateError, match="'old_arg_scope' must be"):
+        read_pairs(report)

@@ -635,8 +635,35 @@ def test_moving_statistics_in_trainable_variables_migrate_with_a_warning() -> No
     assert "a Saver of `tf.trainable_variables()`" in warning.message
 
 
-def test_moving_statistics_in_another_collection_are_left() -> None:
-    left_in_library(_statistics_in('["stats"]'), "BN002", "variables_collections")
+def test_moving_statistics_in_a_collection_of_the_librarys_own_migrate_with_a_warning() -> None:
+    """Nothing in the library reads ``"stats"``; its callers are not in view: the warning says where
+    one reading it must look."""
+    result = rewrite_source(_statistics_in('["stats"]'), path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert any(
+        "'stats', which nothing in the library reads" in s.message for s in result.warnings
+    ), result.warnings
+
+
+@pytest.mark.parametrize(
+    "collections",
+    [
+        "[tf.GraphKeys.GLOBAL_VARIABLES]",  # TensorFlow's own (its value "variables")
+        '["variables"]',
+        "[name]",  # not a literal
+        '{"moving_mean": ["stats"], "renorm_mean": ["stats"]}',  # not a batch-norm variable key
+    ],
+)
+def test_moving_statistics_in_other_collections_are_left(collections: str) -> None:
+    source = _statistics_in(collections).replace("def net(", 'name = "stats"\n\n\ndef net(')
+    left_in_library(source, "BN002", "variables_collections")
+
+
+def test_moving_statistics_in_a_collection_the_library_reads_are_left() -> None:
+    source = (
+        _statistics_in('["stats"]') + '\n\ndef stats():\n    return tf.get_collection("stats")\n'
+    )
+    left_in_library(source, "BN002", "variables_collections")
 
 
 @pytest.mark.slow
@@ -812,7 +839,19 @@ def test_slim_net_fixture_migrates_to_its_golden_file() -> None:
     assert "if self.final_endpoint == end_point:" in result.code
     assert 'raise ValueError("Unknown final endpoint %s" % self.final_endpoint)' in result.code
     # the label set on the function is set on its class
-    assert result.code.endswith("\n\nSmallNet.default_image_size = 8\n")
+    assert "\n\nSmallNet.default_image_size = 8\n" in result.code
+    # the net's own arg scope, entered by the driver as its users do, is consumed, saying so; the
+    # model check enters it around the TF1 builder as the driver did
+    assert model.old_arg_scope == ("slim.arg_scope", "small_net_arg_scope")
+    assert "def small_net_arg_scope" not in result.code
+    [note] = [s for s in result.warnings if "small_net_arg_scope()` entered around" in s.message]
+    assert (
+        note.line
+        == SLIM_NET.read_text(encoding="utf-8")
+        .splitlines()
+        .index("def small_net_arg_scope(batch_norm_decay=0.9, batch_norm_epsilon=0.001):")
+        + 1
+    )
     # the base re-enters its caller's scope (``as scope`` passed on): TF1 named its layers as the
     # caller's own, the Keras instance is a layer of the model
     assert ("SmallNet/Mixed_2/Branch_1/Conv2d_0b_3x3/BatchNorm/moving_mean",

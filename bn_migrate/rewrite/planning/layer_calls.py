@@ -544,7 +544,8 @@ def plan_batch_norm(
         ctx.warn(spec.rule, call, api.TRAINABLE_STATISTICS_NOTE)
     if collected:
         listed = ", ".join(f"'{name}'" for name in collected)
-        ctx.warn(spec.rule, call, api.COLLECTED_STATISTICS_NOTE.format(names=listed))
+        where = "the library" if ctx.library else "the program"
+        ctx.warn(spec.rule, call, api.COLLECTED_STATISTICS_NOTE.format(names=listed, where=where))
     plan.moves_with_update_ops = bool(updates_happen and not in_place) and not untrainable
     return plan
 
@@ -690,7 +691,8 @@ def _own_collections(ctx: Context, value: cst.BaseExpression) -> list[str] | Non
     """``variables_collections={'beta': None, 'gamma': None, 'moving_mean': ['moving_vars'], ...}`` (or
     a list of names for every variable): the program's own collections (string literals, none of
     ``tf.GraphKeys``'), when nothing in the program may read them (``Program.collection_reader``);
-    None otherwise, and in a library (``--library``), whose callers are not in view."""
+    None otherwise. In a library (``--library``) its callers are not in view: the warning says what one
+    reading the collection must read instead."""
     lists: list[cst.BaseExpression] = []
     if isinstance(value, cst.Dict):
         for element in value.elements:
@@ -717,8 +719,8 @@ def _own_collections(ctx: Context, value: cst.BaseExpression) -> list[str] | Non
                 return None
             names.append(item.evaluated_value)
     names = sorted(set(names))
-    if not names or ctx.library or ctx.program.collection_reader(names) is not None:
-        return None  # a library's callers, which may read them, are not in view
+    if not names or ctx.program.collection_reader(names) is not None:
+        return None
     return names
 
 

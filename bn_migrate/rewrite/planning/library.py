@@ -32,6 +32,7 @@ import libcst as cst
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis import parameter_values
+from bn_migrate.rewrite.analysis.arg_scope_blocks import Factory, read_factory
 from bn_migrate.rewrite.analysis.names import AliasTable
 from bn_migrate.rewrite.result import Site
 
@@ -51,6 +52,8 @@ class Entry:
     flag: str
     returns: int
     values: tuple[tuple[str, str], ...] = ()  # parameters without default: the driver's values
+    # ``(arg_scope, factory)``: the call is made under ``with arg_scope(factory()):`` (``_factory``)
+    scope: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,29 @@ class Driven:
         did not lack them: what the rules put where the graph was built (a variable a builder made
         with ``tf.get_variable``, hoisted to module level) went with the driver."""
         return sorted(_unbound(code) - _unbound(self.original))
+
+    def factory_notes(self, module: cst.Module) -> list[Site]:
+        """A warning at each scope factory the driver entered (``Entry.scope``), which the migration
+        consumed: the class has the layer settings its defaults give, and the function is gone."""
+        notes = []
+        for entry in self.entries:
+            if entry.scope is None:
+                continue
+            factory = entry.scope[1]
+            at = module.code.find(f"def {factory}(")
+            line = module.code.count("\n", 0, at) + 1 if at >= 0 else 1
+            notes.append(
+                Site(
+                    "BN012",
+                    line,
+                    1,
+                    f"`{factory}()` entered around `{entry.name}` as its users do: the class's layers "
+                    "have the settings its defaults give (decay, epsilon, regularizer...), and the "
+                    "function is gone with the arg scopes; a caller that entered it with other values "
+                    "must set them on the class's layers",
+                )
+            )
+        return notes
 
     def site(self, site: Site) -> Site:
         """A place in the driver stands for the builder the driver calls: line 1 of the module."""
@@ -137,6 +163,7 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
             )
             continue
         known = tuple((name, value) for name, value in values if value is not None)
+        scope = _factory(module, aliases, function.name)
         defaulted = [n for n in names[max(without, 1) :] if n != flag]
         known += tuple(  # a keep probability with a default: 1.0 too (no dropout in the check)
             (name, value)
@@ -148,8 +175,42 @@ def entries(module: cst.Module) -> tuple[list[Entry], list[tuple[int, str]]]:
             )
             not in (None, "None")
         )
-        found.append(Entry(function.name, flag, _tuple_size(function), known))
+        found.append(Entry(function.name, flag, _tuple_size(function), known, scope))
     return found, reasons
+
+
+def _factory(module: cst.Module, aliases: AliasTable, builder: str) -> tuple[str, str] | None:
+    """tf-slim's nets ship each net with the arg scope its users enter around it
+    (``inception_v1_arg_scope()`` for ``inception_v1``): the module-level function named
+    ``<builder>_arg_scope``, a scope factory (``analysis.arg_scope_blocks``) every parameter of which
+    has a default, and the name the module calls ``arg_scope`` by: the driver enters it, called without
+    arguments, around the builder's call (its defaults configure the class). None: no such factory."""
+    wanted = f"{builder}_arg_scope"
+    definition = next(
+        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == wanted), None
+    )
+    if definition is None or not isinstance(read_factory(aliases, definition), Factory):
+        return None
+    params = definition.params
+    if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
+        return None
+    if any(
+        p.default is None for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+    ):
+        return None
+    usable = {local: q for local, q in aliases.bindings.items() if local not in aliases.shadowed}
+    for local, qualified in usable.items():  # ``from tf_slim.ops.arg_scope import arg_scope``
+        if api.canonical_name(qualified) == api.SLIM_LAYERS_PREFIX + "arg_scope":
+            return local, wanted
+    for local, qualified in usable.items():  # ``import tensorflow.contrib.slim as slim``
+        if qualified.rpartition(".")[2] in _ARG_SCOPE_MODULES:
+            return f"{local}.arg_scope", wanted
+    return None
+
+
+_ARG_SCOPE_MODULES = frozenset({"slim", "tf_slim", "framework"})
+"""Modules that have ``arg_scope`` as an attribute (``tf.contrib.slim``, ``tf_slim``,
+``tf.contrib.framework``): ``tf_slim.layers``, which the rules read as the same module, has none."""
 
 
 def _tuple_size(function: ast.FunctionDef) -> int:
@@ -182,13 +243,18 @@ def drive(module: cst.Module, found: list[Entry], tf: str | None) -> Driven | No
         output = f"{p}output_{index}__"
         given = "".join(f", {name}={value}" for name, value in entry.values)
         call = f"{entry.name}({p}inputs__, {entry.flag}={p}training__{given})"
+        indent = ""
+        if entry.scope is not None:  # the net's own arg scope, entered as its users do
+            arg_scope, factory = entry.scope
+            lines.append(f"with {arg_scope}({factory}()):")
+            indent = "    "
         if entry.returns:
             targets = ", ".join(
                 [output] + [f"{p}rest_{index}_{k}__" for k in range(1, entry.returns)]
             )
-            lines.append(f"{targets} = {call}")
+            lines.append(f"{indent}{targets} = {call}")
         else:
-            lines.append(f"{output} = {call}")
+            lines.append(f"{indent}{output} = {call}")
         losses.append(f"{tf}.reduce_mean({output})")
     lines += [
         f"{p}loss__ = {' + '.join(losses)}",

@@ -6,10 +6,13 @@ name, builds a stem and a two-branch mixed block, each named through a local reb
 ``end_points`` dictionary keyed by the end point's name (``"MaxPool_1"`` and ``"Mixed_2"`` are also names
 of a layer and a variable scope: labels, not selectors), returns early when ``final_endpoint`` is
 reached, and raises after the last one.
-``small_net(inputs, num_classes=5, is_training=True, ...)`` holds the batch-norm parameters, gives them
-to every convolution through ``slim.arg_scope``, and adds the logits under a ``Logits`` scope,
-squeezed when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is
-set on the function, as tf-slim sets it on each net."""
+``small_net(inputs, num_classes=5, is_training=True, ..., reuse=None, scope="SmallNet")`` enters its scope
+``as scope`` and gives that scope object to ``small_net_base(inputs, scope=scope)``, which re-enters it
+(its layers are named ``SmallNet/Conv2d_1/...``, as the caller's own), sets the training flag of batch
+norm and dropout through ``slim.arg_scope``, and adds the logits under a ``Logits`` scope, squeezed
+when ``spatial_squeeze`` (a Python setting, kept as one). ``small_net.default_image_size`` is set on
+the function, as tf-slim sets it on each net. Its users enter ``small_net_arg_scope()`` around it (the
+batch-norm parameters for every convolution), as the library driver does."""
 
 import tensorflow as tf
 
