@@ -9,10 +9,11 @@ doubt) is emitted.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from bn_migrate.rewrite.tf2_api import in_tf2, is_module
-from bn_migrate.rewrite.tf2_renames import nearest_names, same_objects
+from bn_migrate.rewrite.tf2_renames import nearest_names, same_objects, tf1_names
 
 _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
@@ -1975,15 +1976,30 @@ TensorFlow 2's API table (``tf2_api``) does not list."""
 
 def binds_module(plain_import: bool, qualified: str) -> bool:
     """Whether an import binding ``qualified`` (an ``import`` statement when ``plain_import``, else a
-    ``from`` import) binds a module of ``MODULE_VALUE_PACKAGES``: every ``import`` does; a ``from``
-    import when TensorFlow 2's API lists the canonical name as a module, or it is one of
-    ``FROM_IMPORTED_TF1_MODULES`` (private modules, ``tensorflow.python.*``, are not judged)."""
+    ``from`` import) binds a module of ``MODULE_VALUE_PACKAGES`` that holds TF1-only names
+    (``holds_tf1_names``): every ``import`` binds a module; a ``from`` import when TensorFlow 2's API
+    lists the canonical name as a module, or it is one of ``FROM_IMPORTED_TF1_MODULES`` (private
+    modules, ``tensorflow.python.*``, are not judged)."""
     if qualified.split(".")[0] not in MODULE_VALUE_PACKAGES:
         return False
-    if plain_import:
-        return True
     canonical = canonical_name(qualified)
-    return is_module(canonical) or canonical in FROM_IMPORTED_TF1_MODULES
+    if not plain_import and not (is_module(canonical) or canonical in FROM_IMPORTED_TF1_MODULES):
+        return False
+    return holds_tf1_names(canonical)
+
+
+@functools.cache
+def holds_tf1_names(module: str) -> bool:
+    """Whether a name read through the module ``module`` (canonical) may be TF1-only: the module is
+    itself, or holds, an entry of ``TF1_ONLY``, or TF1 had names under it that TF2 lacks
+    (``tf2_renames.tf1_names``: ``tf.image.resize_bilinear``). ``tf.keras.layers`` holds none: a
+    program passing it around (``getattr(layers, "AvgPool2D")``) hides no TF1 name."""
+    if module == TF or is_tf1_only(module):
+        return True
+    prefix = module + "."
+    return any(name.startswith(prefix) for name in TF1_ONLY) or any(
+        name.startswith(prefix) for name in tf1_names()
+    )
 
 
 LIBRARIES_WITHOUT_GRAPH_CODE = frozenset(

@@ -78,6 +78,11 @@ UNCHANGED = {
     "keyword_named_like_the_module": (
         "import tensorflow as tf\nprint(tf.constant(1), tf=1)  # placeholder\n"
     ),
+    # rail-berkeley/softlearning's convnet.py: a module holding no TF1-only name hides none
+    "a_keras_module": (
+        "from tensorflow.keras import layers\n\n\ndef f():\n"
+        '    return getattr(layers, "AvgPool2D")(pool_size=2)\n'
+    ),
 }
 
 
