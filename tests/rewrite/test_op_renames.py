@@ -322,13 +322,17 @@ def _parameters(function: object) -> tuple[str, ...]:
 @pytest.mark.slow
 def test_table_matches_tensorflow_2_21() -> None:
     """Every target exists in TF 2.21; same-function entries are the very TF1 function object;
-    the others' parameter lists are TF1's and TF2's own; TF1-only names are absent from TF2's ``tf``."""
+    the others' parameter lists are TF1's and TF2's own (contrib's: tf-slim's, which TF1's contrib
+    re-exported); TF1-only names are absent from TF2's ``tf``."""
     import tensorflow as tf
+    import tf_slim
 
     problems = []
     for name, spec in api.OP_RENAMES.items():
         short = name.removeprefix("tensorflow.")
-        tf1 = _resolve(tf.compat.v1, short)
+        contrib = name.removeprefix(api.SLIM_LAYERS_PREFIX)
+        # contrib's layers are tf-slim's (TF 2.21's compat.v1 has no contrib)
+        tf1 = _resolve(tf_slim, contrib) if contrib != name else _resolve(tf.compat.v1, short)
         tf2 = _resolve(tf, (spec.target or f"tf.{short}").removeprefix("tf."))
         if tf1 is None or tf2 is None:
             problems.append(f"{name}: missing ({tf1!r}, {tf2!r})")
