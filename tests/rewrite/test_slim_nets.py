@@ -73,11 +73,25 @@ def test_a_switch_on_a_value_not_known_when_read_is_left() -> None:
     )
 
 
-def test_a_program_reading_the_collection_is_left() -> None:
-    train = TRAIN.replace(
-        "loss = tf.losses", 'print(tf.get_collection("moving_vars"))\nloss = tf.losses', 1
-    )
+@pytest.mark.parametrize(
+    "read",
+    [
+        'print(tf.get_collection("moving_vars"))',
+        'print(tf.get_default_graph().get_collection("moving_vars"))',  # a graph's method
+        'print(slim.get_variables("SlimNet", None, "moving_vars"))',  # positional
+        'print(slim.get_variables(collection="moving_vars"))',
+    ],
+)
+def test_a_program_reading_the_collection_is_left(read: str) -> None:
+    train = TRAIN.replace("loss = tf.losses", f"{read}\nloss = tf.losses", 1)
     assert any("`variables_collections=" in m for m in _left(train=train))
+
+
+def test_a_program_reading_a_collection_named_at_run_time_is_left() -> None:
+    train = TRAIN.replace(
+        "loss = tf.losses", "print(tf.get_collection(str(1)))\nloss = tf.losses", 1
+    )
+    assert _left(train=train)  # the key may be "moving_vars"
 
 
 def test_a_caller_giving_its_own_prediction_function_is_left() -> None:

@@ -54,7 +54,7 @@ from bn_migrate.rewrite.analysis.monitored_sessions import (
     read_monitored,
 )
 from bn_migrate.rewrite.analysis.name_filters import NameFilteredVarList, read_name_filters
-from bn_migrate.rewrite.analysis.names import AliasTable, bound_names
+from bn_migrate.rewrite.analysis.names import AliasTable, bound_names, dotted
 from bn_migrate.rewrite.analysis.ranks import RankReader, Shaped
 from bn_migrate.rewrite.analysis.savers import Savers, read_savers
 from bn_migrate.rewrite.analysis.scoped_collections import (
@@ -505,10 +505,12 @@ class Program:
         return isinstance(config, SessionConfig) and any(statement is s for s in config.lines)
 
     def collection_reader(self, names: Collection[str]) -> cst.CSTNode | None:
-        """The first thing that may read one of the collections ``names`` (a program's own): a
-        ``get_collection``/``get_collection_ref`` of one of them or of a key that is not a literal or a
-        ``GraphKeys`` constant, or a call passing ``collection=`` such a key (slim's ``get_variables``);
-        None when nothing does."""
+        """The first thing that may read one of the collections ``names`` (a program's own): any
+        ``get_collection``/``get_collection_ref`` (``tf.``'s, ``ops.``'s, a graph's method) of one of
+        them or of a key that is not a literal or a ``GraphKeys`` constant, a call passing
+        ``collection=``/``collections=`` such a key, or a call passing one of the names as a
+        positional string (``slim.get_variables(scope, None, "moving_vars")``); None when nothing
+        does."""
         if self.module is None:
             return None
         aliases = self.aliases
@@ -519,11 +521,23 @@ class Program:
             return (aliases.qualify(key) or "").rpartition(".")[0] != api.GRAPH_KEYS
 
         for call in self.calls:
-            target = aliases.qualify(call.func) or ""
-            keys = [a.value for a in call.args if a.keyword and a.keyword.value == "collection"]
-            if target in (api.GET_COLLECTION, api.GET_COLLECTION_REF) and call.args:
+            func = call.func
+            last = func.attr.value if isinstance(func, cst.Attribute) else dotted(func) or ""
+            keys = [
+                a.value
+                for a in call.args
+                if a.keyword and a.keyword.value in ("collection", "collections")
+            ]
+            if last in _COLLECTION_READS and call.args:
                 keys.append(call.args[0].value)
-            if any(may_name(key) for key in keys):
+            positional = [
+                a.value
+                for a in call.args
+                if a.keyword is None and isinstance(a.value, cst.SimpleString)
+            ]
+            if any(may_name(key) for key in keys) or any(
+                cst.ensure_type(v, cst.SimpleString).evaluated_value in names for v in positional
+            ):
                 return call
         return None
 
@@ -1506,6 +1520,10 @@ def _is_import_or_docstring(statement: cst.BaseStatement) -> bool:
         )
         for s in statement.body
     )
+
+
+_COLLECTION_READS = frozenset({"get_collection", "get_collection_ref"})
+"""What reads a collection by its key, whatever it is called on (``tf``, ``ops``, a graph)."""
 
 
 def _withs(node: cst.CSTNode) -> list[cst.With]:
