@@ -931,14 +931,13 @@ def _unparsable(code: str) -> Site | None:
     """The internal-error site when the rewrite ``code`` does not parse (never written), else None.
     CPython's own parser (several times faster) answers first; only code it rejects, such as syntax
     newer than this interpreter, goes to libcst, whose verdict decides."""
+    if trees.parse(code) is not None:  # kept: ``_tf1_kept`` reads the same tree
+        return None
     try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        try:
-            cst.parse_module(code)
-        except cst.ParserSyntaxError as exc:
-            message = f"internal: the rewrite does not parse ({exc.message}); please report"
-            return Site(ENGINE_RULE, 1, 1, message)
+        cst.parse_module(code)
+    except cst.ParserSyntaxError as exc:
+        message = f"internal: the rewrite does not parse ({exc.message}); please report"
+        return Site(ENGINE_RULE, 1, 1, message)
     return None
 
 

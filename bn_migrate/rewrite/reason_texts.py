@@ -43,9 +43,7 @@ def module_value(local: str, qualified: str) -> str:
     """TensorFlow's module used as a value (``api.MODULE_VALUE_PACKAGES``): names read through it unread."""
     return (
         f"`{local}` (the module `{qualified}`) is used here as a value (assigned, passed, returned or "
-        "stored), not only as `"
-        + local
-        + ".NAME`: the names read through what it is bound to are not "
+        f"stored), not only as `{local}.NAME`: the names read through what it is bound to are not "
         "read as TensorFlow's, so which TF1 code the module holds cannot be decided; not migrated "
         "(import TensorFlow under the name the code uses, `import tensorflow as tf`, then run the "
         "migration again)"

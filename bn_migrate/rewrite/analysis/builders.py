@@ -290,6 +290,8 @@ def _each_call(aliases: AliasTable, builder: Builder) -> Builder | None:
 
 Passed = Callable[[cst.Call, cst.Name], "cst.BaseExpression | None"]
 """What the builder a call is written in passes for the parameter a Name reads there (None: unknown)."""
+Reentered = Callable[[cst.Call, cst.Name], bool]
+"""Is a Name the call passes the scope object of the builder the call is written in (``REENTERED``)?"""
 
 
 def read_nested_builder(
@@ -297,15 +299,17 @@ def read_nested_builder(
     definition: cst.FunctionDef,
     calls: list[cst.Call],
     passed: Passed | None = None,
+    reentered: Reentered | None = None,
 ) -> Builder | None:
     """``definition`` as a builder called from other builders' bodies (``calls``): each call made its own
     layers in TF1 (tf.layers names are made unique per call), so each becomes its own instance of the
     layer class. A function with a variable scope is read this way only when each call enters its own
     (a per-call builder, see the module docstring). ``passed``: a ``reuse`` the caller passes on from
-    its own parameter (facenet's ``inception_resnet_v1(..., reuse=reuse)``) is what it was given."""
+    its own parameter (facenet's ``inception_resnet_v1(..., reuse=reuse)``) is what it was given;
+    ``reentered``: which scope arguments are the caller's own scope object."""
     scope = variable_scope(aliases, definition)
     if scope is not None:
-        return _per_call(aliases, Builder(definition, tuple(calls), scope), passed)
+        return _per_call(aliases, Builder(definition, tuple(calls), scope), passed, reentered)
     return Builder(definition, tuple(calls), None, nested=True)
 
 
@@ -315,7 +319,10 @@ call re-enters the caller's scope, so its layers are named as the caller's own (
 
 
 def _per_call(
-    aliases: AliasTable, builder: Builder, passed: Passed | None = None
+    aliases: AliasTable,
+    builder: Builder,
+    passed: Passed | None = None,
+    reentered: Reentered | None = None,
 ) -> Builder | None:
     """``builder`` as a per-call builder: its scope's name is a parameter each call passes as its own
     string literal (or its caller's scope object, ``REENTERED``), no call reuses, and no
@@ -330,17 +337,14 @@ def _per_call(
     if REENTERED in names:
         return None  # ``scope=""`` written out: not the caller's scope object
     entered = None
-    if passed is not None:
+    if reentered is not None:
         values = builder.arguments(scope.name.value)
-        resolved = [
-            passed(call, value) if isinstance(value, cst.Name) else None
+        marks = [
+            isinstance(value, cst.Name) and reentered(call, value)
             for call, value in zip(builder.calls, values)
         ]
-        if any(isinstance(r, cst.SimpleString) and r.value == '""' for r in resolved):
-            names = [
-                REENTERED if isinstance(r, cst.SimpleString) and r.value == '""' else name
-                for name, r in zip(names, resolved)
-            ]
+        if any(marks):
+            names = [REENTERED if mark else name for name, mark in zip(names, marks)]
             entered = tuple(names)
     if any(name is None for name in names) or len(set(names)) != len(names):
         return None

@@ -530,14 +530,12 @@ class Program:
             ]
             if last in _COLLECTION_READS and call.args:
                 keys.append(call.args[0].value)
-            positional = [
+            keys += [  # ``slim.get_variables(scope, None, "moving_vars")``
                 a.value
                 for a in call.args
                 if a.keyword is None and isinstance(a.value, cst.SimpleString)
             ]
-            if any(may_name(key) for key in keys) or any(
-                cst.ensure_type(v, cst.SimpleString).evaluated_value in names for v in positional
-            ):
+            if any(may_name(key) for key in keys):
                 return call
         return None
 
@@ -752,7 +750,9 @@ class Program:
                 if recipe is not None:  # hand-written BN called from builders: a layer per call
                     self.handwritten[name] = (recipe, tuple(found))
                     continue
-                builder = read_nested_builder(self.aliases, statement, found, self._passed_on)
+                builder = read_nested_builder(
+                    self.aliases, statement, found, self._passed_on, self._reenters
+                )
                 if builder is not None:
                     self.builders[name] = builder
                     added = True
@@ -781,21 +781,23 @@ class Program:
         the builder ``call`` calls."""
         return self.static_loop(call) or self.graph_loop(call)
 
-    def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
-        """What every call of the builder ``call`` is written in passes for its parameter ``name``
-        reads (None: not such a parameter, rebound, or not one literal); ``""`` (``builders.
-        REENTERED``) when ``name`` is that builder's own scope object, ``as scope``, passed on by
-        ``call`` outside any variable scope inside the block (tf-slim's ``inception_v1_base(inputs,
-        scope=scope)``: the callee re-enters the caller's scope)."""
+    def _reenters(self, call: cst.Call, name: cst.Name) -> bool:
+        """Is ``name`` the scope object of the builder ``call`` is written in (``as scope``), passed on
+        by ``call`` outside any variable scope inside the block (tf-slim's ``inception_v1_base(inputs,
+        scope=scope)``: the callee re-enters the caller's scope)?"""
         caller = self.builder_of(call)
-        if (
+        return (
             caller is not None
             and caller.scope is not None
             and caller.scope.alias == name.value
             and any(c is call for c in caller.scope.passed_on)
             and not self._under_inner_scope(caller.scope.statement, call)
-        ):
-            return cst.SimpleString('""')
+        )
+
+    def _passed_on(self, call: cst.Call, name: cst.Name) -> cst.BaseExpression | None:
+        """What every call of the builder ``call`` is written in passes for its parameter ``name``
+        reads (None: not such a parameter, rebound, or not one literal)."""
+        caller = self.builder_of(call)
         if (
             caller is None
             or name.value not in caller.parameters()

@@ -478,25 +478,15 @@ def _plan_function_parameter(
     default: the default becomes the TF2 function (``tf.nn.softmax``) and each call of the parameter
     passes TF2's arguments (``name="Predictions"``). In a library, a caller passing its own function
     would get them too: a warning says so. False: not that shape (the use is left as before)."""
-    param = next(
+    function, param = next(
         (
-            p
+            (f, p)
             for f in ctx.module.body
             if isinstance(f, cst.FunctionDef)
             for p in (*f.params.params, *f.params.kwonly_params)
             if p.default is node
         ),
-        None,
-    )
-    function = next(
-        (
-            f
-            for f in ctx.module.body
-            if isinstance(f, cst.FunctionDef)
-            and param is not None
-            and any(p is param for p in (*f.params.params, *f.params.kwonly_params))
-        ),
-        None,
+        (None, None),
     )
     if param is None or function is None or spec.target is None:
         return False
