@@ -104,6 +104,8 @@ class BatchNormSpec:
     )
     # keyword -> {key of its dict literal -> Keras 3 keyword}: TF1 reads ``dict.get(key)`` for each
     spread: dict[str, dict[str, str]] = field(default_factory=dict)
+    copies: dict[str, str] = field(default_factory=dict)  # as ``LayerSpec.copies``: none here
+    not_none: frozenset[str] = frozenset()  # as ``LayerSpec.not_none``: none here
 
 
 _TF_LAYERS_BN_PARAMS = (
@@ -781,6 +783,27 @@ class LayerSpec:
     complement: frozenset[str] = frozenset()  # TF1 keywords whose Keras value is 1.0 minus TF1's
     # the class a pool whose kernel is its input's spatial size becomes (a bare name: emitted by BN003)
     whole_input: str = ""
+    # a Keras keyword that takes another's value unless given (slim's ``weights_initializer`` is also
+    # a separable convolution's pointwise one): Keras keyword -> the Keras keyword it copies
+    copies: dict[str, str] = field(default_factory=dict)
+    # TF1 keywords whose ``None`` makes another layer (separable_conv2d's ``num_outputs``): left
+    not_none: frozenset[str] = frozenset()
+    # the TF2 op a pool whose size is computed while the graph is built becomes (``RUN_TIME_POOLS``)
+    run_time: RunTimePool | None = None
+
+
+@dataclass(frozen=True)
+class RunTimePool:
+    """A weightless contrib pool whose ``kernel_size`` or ``stride`` is computed from a graph tensor
+    where the builder runs (tf-slim's ``kernel_size = _reduced_kernel_size_for_small_input(net, [7, 7])``):
+    no Keras layer can be made before that value is known, and none is needed (it owns no variable):
+    the call becomes the TF2 op it ran, in ``call()``, with TF1's defaults written out."""
+
+    op: str  # the TF2 function (``tf.nn.avg_pool2d``)
+    renames: dict[str, str]  # TF1 keyword -> the op's keyword
+    defaults: dict[
+        str, str
+    ]  # the op's keyword -> TF1's default (source text), written when not given
 
 
 _DENSE_PARAMS = (
@@ -882,11 +905,39 @@ LAYERS: dict[str, LayerSpec] = {
             unsupported=frozenset({"data_format", "outputs_collections"}),
             auto_name=auto, scope_arg="scope", keras_positional=("pool_size", "strides"),
             whole_input=whole,
+            run_time=RunTimePool(
+                op, {"kernel_size": "ksize", "stride": "strides", "padding": "padding", "scope": "name"},
+                {"strides": "2", "padding": '"VALID"'},
+            ),
         )
-        for name, keras, auto, whole in (
-            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D", "tf.keras.layers.GlobalMaxPooling2D"),
-            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D", WHOLE_AVERAGE_POOL),
+        for name, keras, auto, whole, op in (
+            ("max_pool2d", "tf.keras.layers.MaxPooling2D", "MaxPool2D", "tf.keras.layers.GlobalMaxPooling2D",
+             "tf.nn.max_pool2d"),
+            ("avg_pool2d", "tf.keras.layers.AveragePooling2D", "AvgPool2D", WHOLE_AVERAGE_POOL,
+             "tf.nn.avg_pool2d"),
         )
+    },
+    **{
+        f"tensorflow.contrib.layers.{name}": LayerSpec(
+            "tf.keras.layers.SeparableConv2D",
+            ("num_outputs", "kernel_size", "depth_multiplier", "stride", "padding", "data_format", "rate",
+             "activation_fn", "normalizer_fn", "normalizer_params", "weights_initializer",
+             "pointwise_initializer", "weights_regularizer", "biases_initializer", "biases_regularizer"),
+            renames={
+                "num_outputs": "filters", "stride": "strides", "rate": "dilation_rate",
+                "activation_fn": "activation", "weights_initializer": "depthwise_initializer",
+                "biases_initializer": "bias_initializer", "biases_regularizer": "bias_regularizer",
+            },
+            explicit={"activation": "tf.nn.relu", "padding": '"same"'},
+            unsupported=frozenset({"data_format", "weights_regularizer", "reuse", "variables_collections",
+                                   "outputs_collections", "trainable"}),
+            auto_name="SeparableConv2d",
+            scope_arg="scope",
+            keras_positional=("filters", "kernel_size", "strides"),
+            copies={"pointwise_initializer": "depthwise_initializer"},
+            not_none=frozenset({"num_outputs"}),
+        )
+        for name in ("separable_conv2d", "separable_convolution2d")
     },
     "tensorflow.contrib.layers.flatten": LayerSpec(
         "tf.keras.layers.Flatten", (), unsupported=frozenset({"outputs_collections"}),
@@ -916,11 +967,23 @@ the whole input into one value whatever the stride: ``max_pool2d`` the Keras glo
 ``GlobalAveragePooling2D`` takes a mean, whose rounding differs from the kernel's by up to 2.4e-7
 (measured on TF 2.21; the gradients are the same). ``tf.layers.conv2d_transpose`` is Keras's
 ``Conv2DTranspose`` (the same parameters, defaults and ``[k_h, k_w, filters, in]`` kernel; both compute
-the output size from the input's, "same": input times strides)."""
+the output size from the input's, "same": input times strides). contrib ``separable_conv2d`` with a
+number of outputs is tf.layers' ``SeparableConv2D`` under slim's names (``depthwise_weights``,
+``pointwise_weights``, ``biases``): Keras's ``SeparableConv2D`` (the same kernel shapes, depthwise then
+pointwise), its ``weights_initializer`` both Keras initializers unless ``pointwise_initializer`` is
+given; like contrib ``conv2d`` it pads "SAME" and applies a ReLU by default. ``num_outputs=None``
+(depthwise only) is not that layer and leaves the file, as does a ``weights_regularizer`` (one TF1
+keyword, two Keras regularizers: not mapped). A contrib pool whose size or stride is computed from a
+graph tensor where its builder runs is the TF2 op it ran (``RunTimePool``)."""
 KERAS_WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tf.keras.layers.Dense": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2D": (("kernel", None), ("bias", "use_bias")),
     "tf.keras.layers.Conv2DTranspose": (("kernel", None), ("bias", "use_bias")),
+    "tf.keras.layers.SeparableConv2D": (
+        ("depthwise_kernel", None),
+        ("pointwise_kernel", None),
+        ("bias", "use_bias"),
+    ),
     KERAS_BN_CLASS: (
         ("gamma", "scale"),
         ("beta", "center"),
@@ -935,6 +998,14 @@ SLIM_WEIGHTS: dict[str, dict[str, str]] = {
     **{
         f"tensorflow.contrib.layers.{name}": {"kernel": "weights", "bias": "biases"}
         for name in ("conv2d", "convolution2d", "fully_connected")
+    },
+    **{
+        f"tensorflow.contrib.layers.{name}": {
+            "depthwise_kernel": "depthwise_weights",
+            "pointwise_kernel": "pointwise_weights",
+            "bias": "biases",
+        }
+        for name in ("separable_conv2d", "separable_convolution2d")
     },
     CONTRIB_BATCH_NORM: {
         name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")
@@ -1494,6 +1565,10 @@ PURE_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 """Deterministic TF functions without side effects: a call of them on names may be written twice."""
+PURE_BUILTINS = frozenset({"abs", "bool", "float", "int", "max", "min", "round"})
+"""Python built-ins a builder's configuration value may call (``depth = lambda d: max(int(d *
+depth_multiplier), min_depth)``, ``analysis.builders.Configuration``): deterministic, no side effect,
+a number from numbers; only where the module never binds the name itself."""
 RANK_OF_FIRST_ARGUMENT = frozenset(
     {"tensorflow.cast", "tensorflow.identity", "tensorflow.stop_gradient"}
 )

@@ -127,22 +127,57 @@ def test_a_configuration_value_is_computed_in_init() -> None:
 
 
 @pytest.mark.parametrize(
+    ("before", "after", "computed"),
+    [
+        (  # a pure built-in of the parameters
+            "    strides = 2 if layer_depth % 3 == 0 else 1\n",
+            "    strides = max(1, min(layer_depth - 1, 2))\n",
+            "        strides = max(1, min(layer_depth - 1, 2))\n",
+        ),
+        (  # a lambda of the parameters, called by the layer's arguments and by a later value
+            "    strides = 2 if layer_depth % 3 == 0 else 1\n",
+            "    twice = lambda d: max(int(d * 2), 1)\n    strides = 2 if twice(layer_depth) % 3 == 0 else 1\n",
+            "        twice = lambda d: max(int(d * 2), 1)\n"
+            "        strides = 2 if twice(layer_depth) % 3 == 0 else 1\n",
+        ),
+    ],
+    ids=["builtin", "lambda"],
+)
+def test_a_configuration_value_may_call_pure_builtins_and_earlier_lambdas(
+    before: str, after: str, computed: str
+) -> None:
+    assert before in LESSON
+    result = rewrite_source(LESSON.replace(before, after))
+    assert result.status is Status.CHANGED, left_reasons(result)
+    start = result.code.index("class ConvLayer(")
+    init = result.code[start : result.code.index("    def call(", start)]
+    assert computed in init
+    assert rewrite_source(result.code).code == result.code
+
+
+@pytest.mark.parametrize(
     ("before", "after"),
     [
         (  # a parameter rebound before: the value is not the parameter's
             "    strides = 2 if layer_depth % 3 == 0 else 1\n",
             "    layer_depth = layer_depth + 1\n    strides = 2 if layer_depth % 3 == 0 else 1\n",
         ),
-        (  # a call: not a plain value
+        (  # a call of a function that is not a pure built-in: not a plain value
             "    strides = 2 if layer_depth % 3 == 0 else 1\n",
-            "    strides = max(1, layer_depth - 1)\n",
+            "    strides = sum([1, layer_depth - 1])\n",
         ),
         (  # bound twice
             "    strides = 2 if layer_depth % 3 == 0 else 1\n",
             "    strides = 2 if layer_depth % 3 == 0 else 1\n    strides = strides + 0\n",
         ),
+        (  # ``max`` bound by the module: not the built-in
+            "def conv_layer(prev_layer, layer_depth, is_training):\n"
+            "    strides = 2 if layer_depth % 3 == 0 else 1\n",
+            "max = np.maximum\n\n\ndef conv_layer(prev_layer, layer_depth, is_training):\n"
+            "    strides = max(1, layer_depth - 1)\n",
+        ),
     ],
-    ids=["rebound-parameter", "call", "bound-twice"],
+    ids=["rebound-parameter", "call", "bound-twice", "max-rebound"],
 )
 def test_a_value_that_is_not_a_configuration_leaves_the_layer(before: str, after: str) -> None:
     assert before in LESSON

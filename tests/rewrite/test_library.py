@@ -249,24 +249,45 @@ def test_whole_input_average_pool_is_left_when_the_module_binds_its_class_name()
     )
 
 
-@pytest.mark.parametrize(
-    "pool",
-    [
-        'slim.avg_pool2d(h, h.get_shape()[1:3], padding="SAME")',  # windows past the edges
-        "slim.avg_pool2d(h, inputs.get_shape()[1:3])",  # another tensor's size
-        "slim.avg_pool2d(h, h.get_shape()[0:2])",
-    ],
-)
-def test_pool_sized_otherwise_from_a_shape_is_left(pool: str) -> None:
+def test_pool_sized_otherwise_from_a_shape_is_left() -> None:
     left_in_library(
         HEAD
         + "def net(inputs, is_training=True):\n"
         + SLIM_CONV
         + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
-        + f"        return {pool}\n",
+        + "        return slim.avg_pool2d(h, inputs.get_shape()[1:3])\n",  # the input's: a parameter
         "BN003",
         "the layer's arguments read",
     )
+
+
+@pytest.mark.parametrize(
+    ("pool", "op"),
+    [
+        (  # windows past the edges: what TF1's op computed, as the op computes it
+            'slim.avg_pool2d(h, h.get_shape()[1:3], padding="SAME")',
+            'tf.nn.avg_pool2d(h, ksize=h.get_shape()[1:3], strides=2, padding="SAME")',
+        ),
+        (
+            "slim.max_pool2d(h, h.get_shape()[0:2], stride=1)",
+            'tf.nn.max_pool2d(h, ksize=h.get_shape()[0:2], strides=1, padding="VALID")',
+        ),
+    ],
+)
+def test_pool_sized_otherwise_from_a_graph_tensor_is_the_op_it_ran(pool: str, op: str) -> None:
+    """Sized by a tensor the builder makes, not its whole input: the TF2 op TF1's pool ran
+    (``api.RunTimePool``; ``tf.nn`` pools take a ``TensorShape`` as slim's did), in ``call()``."""
+    source = (
+        HEAD
+        + "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + '        h = slim.conv2d(inputs, 4, 3, scope="c")\n'
+        + f"        return {pool}\n"
+    )
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    assert f"        return {op}\n" in result.code
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
 
 
 def test_sub_builders_without_a_flag_take_the_callers_training() -> None:
@@ -706,6 +727,23 @@ def test_moving_statistics_in_a_collection_the_library_reads_are_left() -> None:
                 ),
             },
         ),
+        # tf-slim's inception_v2 shape: a guard and a sizing lambda, a separable convolution, a pool
+        # sized from a tensor's shape
+        (
+            MODELS / "library_thin_net.py",
+            EXAMPLES / "migrated" / "library" / "library_thin_net.py",
+            MODELS / "library_thin_net_decay_lost.py",
+            ("ThinNet/ThinNetBase/Mixed_2_Branch_1_Conv2d_0b_3x3_bn",),
+            {
+                "ThinNet/Conv2d_1a_3x3/depthwise_weights": (
+                    "ThinNet/ThinNetBase/Conv2d_1a_3x3/depthwise_kernel"
+                ),
+                "ThinNet/Conv2d_1a_3x3/pointwise_weights": (
+                    "ThinNet/ThinNetBase/Conv2d_1a_3x3/pointwise_kernel"
+                ),
+                "ThinNet/Conv2d_1a_3x3/biases": "ThinNet/ThinNetBase/Conv2d_1a_3x3/bias",
+            },
+        ),
     ],
 )
 def test_rewrite_library_then_check_from_report(
@@ -995,3 +1033,108 @@ def test_a_local_not_known_to_hold_one_literal_is_left(
     result = rewrite_source(source, path="case.py", options=LIBRARY)
     assert result.status is Status.SKIPPED and result.code == source
     assert any(fragment in s.message for s in result.left), result.left
+
+
+THIN_NET = MODELS / "library_thin_net.py"
+THIN_NET_GOLDEN = EXAMPLES / "migrated" / "library" / "library_thin_net.py"
+
+
+def test_thin_net_fixture_migrates_to_its_golden_file() -> None:
+    result = assert_program_rewrite(THIN_NET, THIN_NET_GOLDEN, options=LIBRARY)
+    code = result.code
+    [model] = result.models
+    assert (model.builder, model.model) == ("thin_net", "ThinNet")
+    init = code[
+        code.index("class ThinNetBase(") : code.index(
+            "    def call(", code.index("class ThinNetBase(")
+        )
+    ]
+    # the sizing lambda and the multiplier computed inside the scope: in ``__init__``, before the
+    # layers that read them, from its parameters; gone from ``call``
+    assert (
+        "        depth = lambda d: max(int(d * depth_multiplier), min_depth)\n"
+        "        depthwise_multiplier = min(int(depth(6) / 3), 8)\n"
+        "        self.Conv2d_1a_3x3 = tf.keras.layers.SeparableConv2D(depth(6), [3, 3], strides=2, "
+        "depth_multiplier=depthwise_multiplier, depthwise_initializer=trunc_normal(1.0), "
+        'padding="SAME", activation=tf.nn.relu, pointwise_initializer=trunc_normal(1.0), '
+        'name="Conv2d_1a_3x3")\n'
+    ) in init
+    assert code.count("\n        depth = lambda d:") == 1
+    assert code.count("\n        depthwise_multiplier = ") == 1
+    # the guard before the scope: checked where the builder checked it, reading the stored parameter
+    assert code.count('raise ValueError("depth_multiplier is not greater than zero.")') == 2
+    assert "        if self.depth_multiplier <= 0:\n" in code
+    # the pool sized by a tensor's shape: the TF2 op it ran, where it ran, TF1's stride 2 written out
+    assert (
+        "        kernel_size = _reduced_kernel_size_for_small_input(net, [3, 3])\n"
+        '        net = tf.nn.avg_pool2d(net, ksize=kernel_size, strides=2, padding="VALID", '
+        'name="AvgPool_1a_{}x{}".format(*kernel_size))\n'
+    ) in code
+    applied = [s.message for s in result.applied if s.rule == "BN003"]
+    assert any("avg_pool2d -> tf.nn.avg_pool2d" in m for m in applied), applied
+    assert any("separable_conv2d -> tf.keras.layers.SeparableConv2D" in m for m in applied)
+
+
+def test_a_guard_that_calls_something_is_no_guard() -> None:
+    """Only a test that calls nothing, raising a built-in exception, may stand before the scope."""
+    source = THIN_NET.read_text(encoding="utf-8")
+    guarded = source.replace(
+        '    if depth_multiplier <= 0:\n        raise ValueError("depth_multiplier is not greater than zero.")\n'
+        "    depth = lambda",
+        '    if check(depth_multiplier):\n        raise ValueError("depth_multiplier is not greater than zero.")\n'
+        "    depth = lambda",
+    )
+    assert guarded != source
+    left_in_library(guarded, "BN017", "variable scope inside a builder with more than a name")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "fragment"),
+    [
+        (  # depthwise only: another layer
+            "                depth(6),\n                [3, 3],\n",
+            "                None,\n                [3, 3],\n",
+            "`num_outputs=None` is not migrated for SeparableConv2D",
+        ),
+        (  # one TF1 regularizer for two Keras ones: not mapped
+            "                weights_initializer=trunc_normal(1.0),\n",
+            "                weights_initializer=trunc_normal(1.0),\n"
+            "                weights_regularizer=slim.l2_regularizer(0.1),\n",
+            "`weights_regularizer=slim.l2_regularizer(0.1)` is not migrated for SeparableConv2D",
+        ),
+        (  # the lambda with a default: not a plain value
+            "    depth = lambda d: max(",
+            "    depth = lambda d, m=2: max(",
+            "the layer's arguments read `depth`",
+        ),
+        (  # ``max`` bound by the module: not the built-in
+            "trunc_normal = lambda stddev:",
+            "max = lambda *values: values[0]\ntrunc_normal = lambda stddev:",
+            "the layer's arguments read `depth`",
+        ),
+    ],
+    ids=["depthwise-only", "separable-regularizer", "lambda-default", "max-rebound"],
+)
+def test_what_the_thin_net_rules_do_not_prove_is_left(
+    before: str, after: str, fragment: str
+) -> None:
+    source = THIN_NET.read_text(encoding="utf-8")
+    assert before in source
+    left_in_library(source.replace(before, after, 1), "BN003", fragment)
+
+
+def test_a_pool_sized_by_a_tensor_with_a_padding_not_written_out_stays_a_layer_left() -> None:
+    """The op needs TF1's padding as a literal: a pool whose padding is a parameter is planned as a
+    layer, and left because its size exists only while the graph is built."""
+    source = THIN_NET.read_text(encoding="utf-8")
+    changed = source.replace(
+        '                    net, kernel_size, padding="VALID", scope=',
+        "                    net, kernel_size, padding=pool_padding, scope=",
+    ).replace(
+        "depth_multiplier=1.0, spatial_squeeze=True,",
+        'depth_multiplier=1.0, spatial_squeeze=True, pool_padding="VALID",',
+    )
+    assert changed.count("pool_padding") == 2
+    result = rewrite_source(changed, path="case.py", options=LIBRARY)
+    assert result.status is Status.SKIPPED, result.code
+    assert any(s.rule == "BN003" and s.line == 78 for s in result.left), result.left

@@ -156,11 +156,13 @@ class Builder:
 @dataclass(frozen=True)
 class Configuration:
     """``strides = 2 if layer_depth % 3 == 0 else 1`` in a builder's body: a Python value computed, once,
-    from the builder's parameters, literals and earlier such values only (no call, attribute,
-    subscript...), bound by this one statement and nowhere else in the body, the parameters it reads
-    never rebound. A layer reading it can be made in ``__init__`` when the parameters it reads are
-    ``__init__`` parameters (BN018 copies the statement there), or literals at the one call of a builder
-    made once (the layer rules write the value into the layer)."""
+    from the builder's parameters, literals and earlier such values only (no attribute, subscript...;
+    no call but of a pure built-in, ``api.PURE_BUILTINS``, or of an earlier such value that is a lambda:
+    ``depth = lambda d: max(int(d * depth_multiplier), min_depth)``, then ``depth(64)``), bound by this
+    one statement and nowhere else in the body (directly or in ``with`` blocks), the parameters it
+    reads never rebound. A layer reading it can be made in ``__init__`` when the parameters it reads are
+    ``__init__`` parameters (BN018 copies the statement there), or literals at the one call of a
+    builder made once (the layer rules write the value into the layer)."""
 
     name: str
     statement: cst.SimpleStatementLine
@@ -186,17 +188,23 @@ _PLAIN_VALUE = (
 _PLAIN_NAMES = frozenset({"True", "False", "None"})
 
 
-def configurations(builder: Builder) -> dict[str, Configuration]:
+def configurations(aliases: AliasTable, builder: Builder) -> dict[str, Configuration]:
     """The builder's configuration values (``Configuration``), by name, in source order: statements
-    directly in its body (not in a loop, branch or block) of the form ``NAME = EXPRESSION``."""
+    of the form ``NAME = EXPRESSION`` in its body, directly or in ``with`` blocks (each runs once, in
+    order; not in a loop or branch)."""
     statements = builder.statements()
+    builtin = frozenset(
+        name
+        for name in api.PURE_BUILTINS
+        if name not in aliases.bindings and name not in aliases.bound_elsewhere
+    )
     params = builder.parameters() - bound_names(builder.definition.body)  # never rebound
     found: dict[str, Configuration] = {}
     binders: dict[str, int] = {}  # name -> how many statements bind it
     for statement in statements:
         for bound in bound_names(statement):
             binders[bound] = binders.get(bound, 0) + 1
-    for statement in statements:
+    for statement in _straight_line(statements):
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
             continue
         small = statement.body[0]
@@ -205,7 +213,8 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
             continue
         if name in builder.parameters() or binders.get(name, 0) != 1:
             continue
-        plain = _PlainValue()
+        lambdas = {n for n, c in found.items() if isinstance(_assigned(c.statement), cst.Lambda)}
+        plain = _PlainValue(builtin, frozenset(lambdas))
         walk(small.value, plain)
         if not plain.plain or not plain.names <= params | set(found) | _PLAIN_NAMES:
             continue
@@ -218,14 +227,42 @@ def configurations(builder: Builder) -> dict[str, Configuration]:
     return found
 
 
-class _PlainValue(cst.CSTVisitor):
-    """Is an expression made only of names, literals and operators? The names it reads."""
+def _straight_line(statements: tuple[cst.BaseStatement, ...]) -> list[cst.BaseStatement]:
+    """``statements`` with the bodies of their ``with`` blocks in their places, recursively."""
+    found: list[cst.BaseStatement] = []
+    for statement in statements:
+        found.append(statement)
+        if isinstance(statement, cst.With):
+            found.extend(_straight_line(block_body(statement)))
+    return found
 
-    def __init__(self) -> None:
+
+def _assigned(statement: cst.SimpleStatementLine) -> cst.BaseExpression:
+    small = statement.body[0]
+    assert isinstance(small, cst.Assign)
+    return small.value
+
+
+class _PlainValue(cst.CSTVisitor):
+    """Is an expression made only of names, literals and operators, calls of ``builtin`` functions and
+    of ``lambdas`` (earlier configuration values), and lambdas made of the same? The names it reads
+    (a lambda's own parameters aside; the lambdas it calls among them, not the built-ins)."""
+
+    def __init__(
+        self, builtin: frozenset[str] = frozenset(), lambdas: frozenset[str] = frozenset()
+    ) -> None:
         self.plain = True
         self.names: set[str] = set()
+        self.builtin = builtin
+        self.lambdas = lambdas
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Lambda):
+            self._lambda(node)
+            return False
+        if isinstance(node, cst.Call):
+            self._call(node)
+            return False
         if not isinstance(node, _PLAIN_VALUE) or (
             isinstance(node, cst.SimpleString) and node.prefix.lower() not in ("", "r", "u")
         ):
@@ -234,6 +271,36 @@ class _PlainValue(cst.CSTVisitor):
         if isinstance(node, cst.Name):
             self.names.add(node.value)
         return True
+
+    def _lambda(self, node: cst.Lambda) -> None:
+        params = node.params
+        if (
+            params.posonly_params
+            or params.kwonly_params
+            or not isinstance(params.star_arg, cst.MaybeSentinel)
+            or params.star_kwarg is not None
+            or any(p.default is not None for p in params.params)
+        ):
+            self.plain = False
+            return
+        inner = _PlainValue(self.builtin, self.lambdas)
+        walk(node.body, inner)
+        self.plain = self.plain and inner.plain
+        self.names |= inner.names - {p.name.value for p in params.params}
+
+    def _call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (
+            isinstance(func, cst.Name)
+            and (func.value in self.builtin or func.value in self.lambdas)
+            and all(arg.keyword is None and not arg.star for arg in node.args)
+        ):
+            self.plain = False
+            return
+        if func.value in self.lambdas:
+            self.names.add(func.value)
+        for arg in node.args:
+            walk(arg.value, self)
 
 
 def read_builder(
@@ -395,7 +462,7 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
         return None
     at = statements.index(blocks[0])
     before, after = statements[:at], statements[at + 1 :]
-    if not all(_builds_nothing(s) for s in before) or not all(
+    if not all(_builds_nothing(s) or _guard(aliases, s) for s in before) or not all(
         _returns(s) or _raises(aliases, s) for s in after
     ):
         return None
@@ -403,13 +470,23 @@ def variable_scope(aliases: AliasTable, definition: cst.FunctionDef) -> Variable
 
 
 def _builds_nothing(statement: cst.BaseStatement) -> bool:
-    """An assignment that calls nothing (``end_points = {}``): it makes no layer or variable, so it may
-    stand before the scope block."""
+    """An assignment that calls nothing (``end_points = {}``; a lambda's body runs only when it is
+    called): it makes no layer or variable, so it may stand before the scope block."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     return all(
         isinstance(small, cst.Assign) and not _calls_anything(small) for small in statement.body
     )
+
+
+def _guard(aliases: AliasTable, statement: cst.BaseStatement) -> bool:
+    """``if depth_multiplier <= 0: raise ValueError("...")`` before the scope block: a test that calls
+    nothing, no ``else``, a body that only raises a built-in exception (``_raises``). It makes nothing;
+    the class checks it where the builder did, when it is called."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    body = block_body(statement)
+    return not _calls_anything(statement.test) and len(body) == 1 and _raises(aliases, body[0])
 
 
 def _returns(statement: cst.BaseStatement) -> bool:

@@ -695,7 +695,9 @@ class Program:
             if inner is not None:
                 self.inner_scopes[builder_name] = inner
         self.flag_owners = flag_owners(self.builders, self.builder_of)
-        self.configurations = {name: configurations(b) for name, b in self.builders.items()}
+        self.configurations = {
+            name: configurations(self.aliases, b) for name, b in self.builders.items()
+        }
 
     def _read_static_loops(self, module: cst.Module) -> None:
         """The ``for`` loops of the module's functions, read for the calls in them

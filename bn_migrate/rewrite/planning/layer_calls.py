@@ -19,7 +19,12 @@ import libcst.matchers as m
 
 from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite import reason_texts as texts
-from bn_migrate.rewrite.analysis.builders import Builder, Configuration, training_flag
+from bn_migrate.rewrite.analysis.builders import (
+    Builder,
+    Configuration,
+    literal_string,
+    training_flag,
+)
 from bn_migrate.rewrite.analysis.inner_scopes import LoopedScope, keras_name
 from bn_migrate.rewrite.analysis.names import bound_names
 from bn_migrate.rewrite.analysis.static_loops import StaticLoop, static_literal
@@ -73,6 +78,7 @@ class LayerPlan:
     complemented: frozenset[str] = frozenset()  # keys given as ``1.0 - <the TF1 argument>``
     # keys whose TF1 ``l2_regularizer(scale)`` is given as ``L2(factor * scale)`` (``api.REGULARIZERS``)
     regularized: dict[str, api.RegularizerSpec] = field(default_factory=dict)
+    op: bool = False  # ``layer_class`` is a TF2 op called in place, no layer (``api.RunTimePool``)
 
     def constructor(self, args: tuple[cst.Arg, ...] | list[cst.Arg]) -> cst.Call:
         return cst.Call(
@@ -109,6 +115,9 @@ class LayerPlan:
         args = self.arguments(updated)
         if self.inputs is None:
             return self.constructor(args)
+        if self.op:  # ``tf.nn.avg_pool2d(inputs, ksize=..., ...)``
+            made = self.constructor(args)
+            return made.with_changes(args=[cst.Arg(args[self.inputs].value), *made.args])
         return self.apply_to(args[self.inputs].value, args)
 
     def apply_to(self, inputs: cst.BaseExpression, args: list[cst.Arg]) -> cst.BaseExpression:
@@ -497,6 +506,10 @@ def plan_batch_norm(
     kwargs.extend(spread)
     present = {key for key, _ in kwargs}
     kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
+    for key, copied in spec.copies.items():
+        source = next((s for k, s in kwargs if k == copied), None)
+        if key not in present and source is not None:
+            kwargs.append((key, source))
     kwargs.sort(key=lambda item: item[0] == "name")  # name= last, as Keras code usually reads
     if untrainable:
         kwargs = [(key, "1.0" if key == "momentum" else source) for key, source in kwargs]
@@ -658,6 +671,40 @@ def _whole_input_pool(
     return LayerPlan(spec.whole_input, kwargs, inputs)
 
 
+def _run_time_pool(
+    ctx: Context, spec: api.LayerSpec, call: cst.Call, bound: dict[str, int], inputs: int | None
+) -> LayerPlan | None:
+    """A contrib pool in a builder whose ``kernel_size`` or ``stride`` reads a name the builder binds
+    while it runs (not a parameter or a configuration value: ``kernel_size =
+    _reduced_kernel_size_for_small_input(net, [7, 7])``), with only a kernel size, stride, literal
+    padding and scope: the TF2 op it ran, in place (``api.RunTimePool``); None otherwise (planned as a
+    layer, or left saying why)."""
+    pool = spec.run_time
+    builder = ctx.program.builder_of(call)
+    if pool is None or builder is None or inputs is None or not set(bound) <= set(pool.renames):
+        return None
+    configured = set(ctx.program.configurations.get(builder.definition.name.value, {}))
+    local = bound_names(builder.definition.body) - builder.parameters() - configured
+    sized = [call.args[bound[key]].value for key in ("kernel_size", "stride") if key in bound]
+    if not any(read_names(value) & local for value in sized):
+        return None
+    kwargs: list[tuple[str, Source]] = []
+    for key, index in bound.items():
+        value = call.args[index].value
+        if key == "padding":
+            text = literal_string(value)
+            if text is None or text.upper() not in ("VALID", "SAME"):
+                return None
+            kwargs.append(("padding", f'"{text.upper()}"'))
+        else:
+            kwargs.append((pool.renames[key], index))
+    given = {key for key, _ in kwargs}
+    kwargs.extend((key, text) for key, text in pool.defaults.items() if key not in given)
+    order = ("ksize", "strides", "padding", "name")
+    kwargs.sort(key=lambda item: order.index(item[0]))
+    return LayerPlan(pool.op, kwargs, inputs, op=True)
+
+
 def _spatial_size_of(node: cst.BaseExpression, name: str) -> bool:
     """``name.get_shape()[1:3]`` or ``name.shape[1:3]``."""
     if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
@@ -755,6 +802,9 @@ def plan_layer(
     whole = _whole_input_pool(ctx, spec, call, bound, inputs)
     if whole is not None:
         return whole
+    run_time = _run_time_pool(ctx, spec, call, bound, inputs)
+    if run_time is not None:
+        return run_time
     normalizer: LayerPlan | None = None
     if "normalizer_fn" in bound:
         normalizer_fn = call.args[bound.pop("normalizer_fn")].value
@@ -777,7 +827,9 @@ def plan_layer(
         if code(ctx, call.args[index].value) in api.LAYER_NO_OP_VALUES.get(key, ()):
             bound.pop(key)
     for key, index in bound.items():
-        if key in spec.unsupported:
+        if key in spec.unsupported or (
+            key in spec.not_none and code(ctx, call.args[index].value) == "None"
+        ):
             ctx.leave(
                 rule,
                 call,
@@ -795,6 +847,10 @@ def plan_layer(
         kwargs.append(("name" if key == spec.scope_arg else spec.renames.get(key, key), index))
     present = {key for key, _ in kwargs}
     kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
+    for key, copied in spec.copies.items():
+        source = next((s for k, s in kwargs if k == copied), None)
+        if key not in present and source is not None:
+            kwargs.append((key, source))
     order = {name: i for i, name in enumerate(spec.keras_positional)}
     kwargs.sort(key=lambda item: (order.get(item[0], len(order)), item[0] == "name"))
     positional = 0
@@ -1045,6 +1101,11 @@ def finish(
     rule) stands for, one of several layers it makes (``slim.repeat``): its layer is hoisted (``order``
     among them) but the rule edits ``origin`` itself."""
     site = origin or call
+    if plan.op and origin is None:  # a TF2 op in place: no layer to make, name or hoist
+        ctx.claim(call.func)
+        ctx.edit(rule, call, plan.rebuild)
+        ctx.apply(rule, call, message)
+        return True
     hoisted = ctx.program.shape == "placeholder" and plan.inputs is not None
     if hoisted and not created_once(ctx, rule, site):
         return False
@@ -1456,11 +1517,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         params = builder.parameters()
         # a configuration value it reads (``strides = 2 if depth % 3 == 0 else 1``) is computed in
         # ``__init__`` too, from the parameters it reads (BN018)
-        configured = (
-            program.configurations.get(builder.definition.name.value, {})
-            if builder.nested and not ctx.library
-            else {}
-        )
+        configured = program.configurations.get(builder.definition.name.value, {})
         through = {p for name in reads & set(configured) for p in configured[name].parameters}
         unfit = {
             name

@@ -24,7 +24,15 @@ becomes ``Dropout(1.0 - keep_prob)``; a contrib pool whose kernel is its input's
 migrated file defines, ``WholeAveragePooling2D``, which runs TF1's ``AvgPool`` kernel over the input's
 spatial size at call time (Keras's ``GlobalAveragePooling2D`` takes a mean, which rounds differently: up
 to 2.4e-7 per value, enough to move Adam's steps on near-zero gradients; the file is left when it already
-binds that name); ``reuse=False``/``None`` and ``outputs_collections=None`` are dropped (what leaving them
+binds that name); a contrib pool in a builder whose size or stride reads a value the builder computes
+while it runs (``kernel_size = _reduced_kernel_size_for_small_input(net, [7, 7])``, tf-slim's
+``inception_v2``) becomes the TF2 op TF1's pool ran, in place (``tf.nn.avg_pool2d(net, ksize=kernel_size,
+strides=2, padding="VALID", name=...)``: it owns no variable, and no layer can be made before the size
+is known; a padding that is not a literal leaves it). contrib ``separable_conv2d`` with a number of
+outputs becomes Keras ``SeparableConv2D`` (slim's ``weights_initializer`` is both the depthwise and the
+pointwise initializer unless ``pointwise_initializer`` is given; the report maps ``depthwise_weights``,
+``pointwise_weights``, ``biases``); ``num_outputs=None`` (depthwise only) and a ``weights_regularizer``
+leave the file. ``reuse=False``/``None`` and ``outputs_collections=None`` are dropped (what leaving them
 out does). A layer in a builder that becomes a Keras class (BN018) whose size is read from the builder's
 own input shape (``slim.conv2d(mixed, net.get_shape()[3], 1)``, also ``[-1]``, ``int(...)``, ``.value``,
 ``.as_list()[k]``, ``net.shape[k]``; ``net`` the builder's first parameter, rebound or ``set_shape``'d

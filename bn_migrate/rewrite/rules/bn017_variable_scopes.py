@@ -9,7 +9,10 @@ name) leave the function and its calls. Keras names each layer as TF1 named it u
 (``fc1``), so a weight's TF1 name is the scope name, ``/``, its Keras path.
 
 What makes a builder shared is an analysis fact (``analysis.builders``): the scope block is the whole
-body, its name is a literal (or one literal at every call), the first call does not reuse and every
+body (after a docstring; before it only assignments that call nothing, ``end_points = {}``, lambdas,
+and guards, ``if depth_multiplier <= 0: raise ValueError(...)``: a test calling nothing, a built-in
+exception, checked in the class's ``call()``; after it only a ``return`` calling nothing or such a
+``raise``), its name is a literal (or one literal at every call), the first call does not reuse and every
 later call does (``tf.AUTO_REUSE`` either). A *per-call* builder (the scope's name a parameter each
 call passes as its own literal, never reusing: ``dense_bn(x, is_training, "layer1")``) made new layers
 under each call's scope: its scope is dissolved the same way, each call becoming its own layer object

@@ -98,7 +98,11 @@ names), and so is a ``var_list`` beside such a list (BN006).
 
 A layer of a builder made once per call may read a *configuration value* of its body
 (``analysis.builders.Configuration``: ``strides = 2 if layer_depth % 3 == 0 else 1``, computed from
-the builder's parameters, literals and operators only, bound once): when the parameters it reads are
+the builder's parameters, literals and operators only, bound once, directly in the body or in its
+``with`` blocks; calls only of the pure built-ins ``abs``, ``bool``, ``float``, ``int``, ``max``,
+``min``, ``round`` where the module does not bind them, and of earlier such values that are lambdas:
+tf-slim's ``depth = lambda d: max(int(d * depth_multiplier), min_depth)`` read as ``depth(64)``), in
+programs and libraries alike: when the parameters it reads are
 ``__init__`` parameters, ``__init__`` computes it before the layers, and ``call`` no longer does unless it
 still reads it (then from the stored parameters, ``self.layer_depth``). In a builder made once, whose
 parameters the layers take as the call's literals, such a value is written into the layer the same way:
@@ -759,16 +763,16 @@ def _movable_configurations(ctx: Context, builder: Builder) -> dict[str, Configu
     """The builder's configuration values (``Program.configurations``) its layers may read where they
     are made: each parameter they read is an ``__init__`` parameter of a class made once per call
     (``Program.fixed``), or a literal at the one call of a builder made once (the layer rules wrote
-    the value into the layer); none in a library module."""
+    the value into the layer)."""
     configured = ctx.program.configurations.get(builder.definition.name.value, {})
-    if not configured or ctx.library:
+    if not configured:
         return {}
     flag = training_flag(builder)
 
     def fixed(parameter: str) -> bool:
         if parameter == flag or parameter in builder.scope_parameters():
             return False
-        if builder.nested:
+        if builder.nested or ctx.library:
             return ctx.program.fixed(builder, parameter, ctx.library)
         return all(v is not None and is_literal(v) for v in builder.arguments(parameter))
 
