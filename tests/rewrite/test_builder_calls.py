@@ -330,6 +330,41 @@ def test_a_builder_made_once_with_configuration_values_is_checked_equivalent(
     assert_migration_checked_equivalent(tmp_path, source, "configured")
 
 
+SIZED = """def net(inputs, training, units=4, scale=1.0):
+    if units <= 0:
+        raise ValueError("units must be positive")
+    size = lambda d: max(int(d * scale), 2)
+    width = min(int(size(units) / 2), 8)
+    h = tf.layers.dense(inputs, size(units) + width, name="hidden")
+    return tf.layers.batch_normalization(h, training=training, name="bn")
+"""
+
+
+def test_a_builder_made_once_computes_its_lambda_values_into_its_layers() -> None:
+    """A guard, a sizing lambda and a value calling it (tf-slim's ``depth``): called once, the layer
+    gets the number they compute from the call's literals; the guard stays where it was, in ``call``."""
+    from tests.rewrite.test_builders import program
+
+    result = rewrite_source(program("h = net(x, is_training, units=3)\n", builder=SIZED))
+    assert result.status is Status.CHANGED, left_reasons(result)
+    assert 'self.hidden = tf.keras.layers.Dense(4, name="hidden")' in result.code  # 3 + 1
+    assert "lambda" not in result.code and "width" not in result.code
+    assert (
+        "    def call(self, inputs, training, units=4):\n"
+        "        if units <= 0:\n"
+        '            raise ValueError("units must be positive")\n'
+    ) in result.code
+    assert rewrite_source(result.code).code == result.code
+
+
+@pytest.mark.slow
+def test_a_builder_made_once_with_lambda_values_is_checked_equivalent(tmp_path: Path) -> None:
+    from tests.rewrite.test_builders import program
+
+    source = program("h = net(x, is_training, units=3)\n", builder=SIZED)
+    assert_migration_checked_equivalent(tmp_path, source, "sized")
+
+
 @pytest.mark.slow
 def test_a_tower_the_loss_does_not_read_keeps_moving_its_statistics(tmp_path: Path) -> None:
     """TF1 ran every `UPDATE_OPS` op with the train op, the side tower's too: its instance is called
@@ -343,3 +378,31 @@ def test_a_tower_the_loss_does_not_read_keeps_moving_its_statistics(tmp_path: Pa
     assert source != LESSON
     assert "side = fully_connected_1(layer, training=is_training)" in rewrite_source(source).code
     assert_migration_checked_equivalent(tmp_path, source, "side_tower")
+
+
+@pytest.mark.parametrize(
+    ("expression", "builtins", "value"),
+    [
+        ("(lambda d: max(int(d * 0.5), 16))(64)", frozenset({"max", "int"}), 32),
+        ("min(int((lambda d: max(int(d * 1.0), 16))(64) / 3), 8)", frozenset({"min", "max", "int"}), 8),
+        ("round(2.5) + abs(-1) + float(2)", frozenset({"round", "abs", "float"}), 5.0),
+        # a built-in the caller does not vouch for (the module may bind it), and ``/`` with none
+        ("max(1, 2)", frozenset(), None),
+        ("6 / 3", frozenset(), None),
+        ("(lambda d, e: d)(1)", frozenset({"max"}), None),  # arguments do not match
+        ("max(*[1, 2])", frozenset({"max"}), None),
+        ("max('a', 'b')", frozenset({"max"}), None),  # numbers only
+    ],
+)
+def test_static_values_compute_vouched_builtins_and_lambdas_written_in_place(
+    expression: str, builtins: frozenset[str], value: object
+) -> None:
+    import libcst as cst
+
+    from bn_migrate.rewrite.analysis.static_loops import static_literal
+
+    literal = static_literal(cst.parse_expression(expression), builtins)
+    if value is None:
+        assert literal is None
+    else:
+        assert literal is not None and cst.Module([]).code_for_node(literal) == repr(value)

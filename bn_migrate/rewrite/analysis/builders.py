@@ -193,11 +193,7 @@ def configurations(aliases: AliasTable, builder: Builder) -> dict[str, Configura
     of the form ``NAME = EXPRESSION`` in its body, directly or in ``with`` blocks (each runs once, in
     order; not in a loop or branch)."""
     statements = builder.statements()
-    builtin = frozenset(
-        name
-        for name in api.PURE_BUILTINS
-        if name not in aliases.bindings and name not in aliases.bound_elsewhere
-    )
+    builtin = pure_builtins(aliases)
     params = builder.parameters() - bound_names(builder.definition.body)  # never rebound
     found: dict[str, Configuration] = {}
     binders: dict[str, int] = {}  # name -> how many statements bind it
@@ -225,6 +221,15 @@ def configurations(aliases: AliasTable, builder: Builder) -> dict[str, Configura
             values |= found[earlier].values
         found[name] = Configuration(name, statement, frozenset(read), frozenset(values))
     return found
+
+
+def pure_builtins(aliases: AliasTable) -> frozenset[str]:
+    """``api.PURE_BUILTINS`` the module never binds itself: the built-ins its names refer to."""
+    return frozenset(
+        name
+        for name in api.PURE_BUILTINS
+        if name not in aliases.bindings and name not in aliases.bound_elsewhere
+    )
 
 
 def _straight_line(statements: tuple[cst.BaseStatement, ...]) -> list[cst.BaseStatement]:

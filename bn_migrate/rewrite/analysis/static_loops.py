@@ -22,6 +22,7 @@ in ``call``, ``for index, units in enumerate((8, 4)):`` (``counted``; BN018 writ
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -359,24 +360,30 @@ class _Unknown:
 _UNKNOWN = _Unknown()
 
 
-def static_value(node: cst.BaseExpression, bindings: dict[str, object]) -> object:
+def static_value(
+    node: cst.BaseExpression, bindings: dict[str, object], builtins: frozenset[str] = frozenset()
+) -> object:
     """``node``'s value when it reads only ``bindings`` and literals through ``%``, ``+``, ``-``,
     ``*``, ``//``, one comparison of two numbers or two strings, ``x if test else y``, f-strings,
-    ``str()``, ``int()`` and ``"...".format()``; ``_UNKNOWN`` otherwise."""
+    ``str()``, ``int()`` and ``"...".format()``; ``_UNKNOWN`` otherwise. ``builtins``: more built-ins
+    the caller knows the module leaves unbound (``api.PURE_BUILTINS``), called on numbers, and then
+    ``/`` and a lambda called where it is written, ``(lambda d: max(int(d * 1.0), 2))(6)``."""
     try:
         tree = ast.parse(_EMPTY.code_for_node(node).strip(), mode="eval")
     except SyntaxError:
         return _UNKNOWN
     try:
-        return _evaluate(tree.body, bindings)
+        return _evaluate(tree.body, bindings, builtins)
     except (_NotStatic, TypeError, ValueError, ZeroDivisionError, IndexError, KeyError):
         return _UNKNOWN
 
 
-def static_literal(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """``node`` computed (``static_value``, no names) and written as a literal (``4 * 2`` -> ``8``);
-    None when it is not computed so, or not a number, string or tuple of those."""
-    value = static_value(node, {})
+def static_literal(
+    node: cst.BaseExpression, builtins: frozenset[str] = frozenset()
+) -> cst.BaseExpression | None:
+    """``node`` computed (``static_value``, no names; ``builtins`` as there) and written as a literal
+    (``4 * 2`` -> ``8``); None when it is not computed so, or not a number, string or tuple of those."""
+    value = static_value(node, {}, builtins)
     if isinstance(value, float) and value != value:  # nan: no literal spells it
         return None
     if not isinstance(value, (int, float, str, tuple)):
@@ -410,7 +417,7 @@ _COMPARISONS = {
 }
 
 
-def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
+def _evaluate(node: ast.expr, bindings: dict[str, object], builtins: frozenset[str]) -> object:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
@@ -418,14 +425,17 @@ def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
             raise _NotStatic
         return bindings[node.id]
     if isinstance(node, ast.Tuple):
-        return tuple(_evaluate(e, bindings) for e in node.elts)
+        return tuple(_evaluate(e, bindings, builtins) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        value = _evaluate(node.operand, bindings)
+        value = _evaluate(node.operand, bindings, builtins)
         if not isinstance(value, (int, float)):
             raise _NotStatic
         return -value
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left, right = _evaluate(node.left, bindings), _evaluate(node.right, bindings)
+        left, right = (
+            _evaluate(node.left, bindings, builtins),
+            _evaluate(node.right, bindings, builtins),
+        )
         if not all(isinstance(v, (int, float, str, tuple)) for v in (left, right)):
             raise _NotStatic
         if (
@@ -439,26 +449,43 @@ def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
             raise _NotStatic
         return value
     if isinstance(node, ast.IfExp):  # ``2 if depth % 3 == 0 else 1``
-        test = _evaluate(node.test, bindings)
+        test = _evaluate(node.test, bindings, builtins)
         if not isinstance(test, (bool, int)):
             raise _NotStatic
-        return _evaluate(node.body if test else node.orelse, bindings)
+        return _evaluate(node.body if test else node.orelse, bindings, builtins)
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
-        left, right = _evaluate(node.left, bindings), _evaluate(node.comparators[0], bindings)
+        left, right = (
+            _evaluate(node.left, bindings, builtins),
+            _evaluate(node.comparators[0], bindings, builtins),
+        )
         numbers = all(isinstance(v, (int, float)) for v in (left, right))
         if not numbers and not all(isinstance(v, str) for v in (left, right)):
             raise _NotStatic
         return _COMPARISONS[type(node.ops[0])](left, right)
     if isinstance(node, ast.JoinedStr):
-        return "".join(str(_evaluate(v, bindings)) for v in node.values)
+        return "".join(str(_evaluate(v, bindings, builtins)) for v in node.values)
     if isinstance(node, ast.FormattedValue):
-        value = _evaluate(node.value, bindings)
+        value = _evaluate(node.value, bindings, builtins)
         if node.conversion != -1:
             raise _NotStatic
-        spec = "" if node.format_spec is None else str(_evaluate(node.format_spec, bindings))
+        spec = (
+            "" if node.format_spec is None else str(_evaluate(node.format_spec, bindings, builtins))
+        )
         return format(value, spec)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and builtins:
+        left, right = (
+            _evaluate(node.left, bindings, builtins),
+            _evaluate(node.right, bindings, builtins),
+        )
+        if not (isinstance(left, (int, float)) and isinstance(right, (int, float))):
+            raise _NotStatic
+        return left / right
+    if isinstance(node, ast.Call) and not node.keywords and builtins:
+        called = _called(node, bindings, builtins)
+        if called is not _UNKNOWN:
+            return called
     if isinstance(node, ast.Call) and not node.keywords:
-        args = [_evaluate(a, bindings) for a in node.args]
+        args = [_evaluate(a, bindings, builtins) for a in node.args]
         if isinstance(node.func, ast.Name) and node.func.id in ("str", "int") and len(args) == 1:
             return {"str": str, "int": int}[node.func.id](args[0])
         if (
@@ -469,3 +496,36 @@ def _evaluate(node: ast.expr, bindings: dict[str, object]) -> object:
         ):
             return node.func.value.value.format(*args)
     raise _NotStatic
+
+
+_NUMERIC_BUILTINS: dict[str, Callable[..., object]] = {
+    "abs": abs, "bool": bool, "float": float, "int": int, "max": max, "min": min, "round": round,
+}  # fmt: skip
+
+
+def _called(node: ast.Call, bindings: dict[str, object], builtins: frozenset[str]) -> object:
+    """A call of a numeric built-in in ``builtins`` on numbers, or of a lambda written in place with
+    as many plain parameters as arguments: its value (``_UNKNOWN``: neither)."""
+    if any(isinstance(a, ast.Starred) for a in node.args):
+        raise _NotStatic
+    func = node.func
+    if isinstance(func, ast.Lambda):
+        params = func.args
+        names = [a.arg for a in params.args]
+        if (
+            params.posonlyargs
+            or params.kwonlyargs
+            or params.vararg
+            or params.kwarg
+            or params.defaults
+            or len(names) != len(node.args)
+        ):
+            raise _NotStatic
+        args = [_evaluate(a, bindings, builtins) for a in node.args]
+        return _evaluate(func.body, {**bindings, **dict(zip(names, args))}, builtins)
+    if isinstance(func, ast.Name) and func.id in builtins and func.id in _NUMERIC_BUILTINS:
+        args = [_evaluate(a, bindings, builtins) for a in node.args]
+        if not args or not all(isinstance(v, (int, float)) for v in args):
+            raise _NotStatic
+        return _NUMERIC_BUILTINS[func.id](*args)
+    return _UNKNOWN

@@ -23,6 +23,7 @@ from bn_migrate.rewrite.analysis.builders import (
     Builder,
     Configuration,
     literal_string,
+    pure_builtins,
     training_flag,
 )
 from bn_migrate.rewrite.analysis.inner_scopes import LoopedScope, keras_name
@@ -1546,7 +1547,8 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
                 values[name] = value
         if not ctx.library:  # a configuration value: its expression, with the call's literals
             configured = program.configurations.get(builder.definition.name.value, {})
-            for name, computed in _configured_values(builder, configured).items():
+            builtins = pure_builtins(program.aliases)
+            for name, computed in _configured_values(builder, configured, builtins).items():
                 if name in reads:
                     values[name] = computed
     blocked = (reads & program.graph_tensor_names()) | ((reads & local) - set(values))
@@ -1562,11 +1564,22 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         return constructor
     result = substituted(constructor, values)
     assert isinstance(result, cst.Call)
-    return result
+    return _folded(result, pure_builtins(program.aliases))
+
+
+def _folded(call: cst.Call, builtins: frozenset[str]) -> cst.Call:
+    """``call`` with each argument that calls a lambda a configuration value wrote into it
+    (``(lambda d: max(int(d * 1.0), 2))(6)``) computed, where it can be (``6``)."""
+    args = []
+    for arg in call.args:
+        lambdas = m.findall(arg.value, m.Call(func=m.Lambda()))
+        literal = static_literal(arg.value, builtins) if lambdas else None
+        args.append(arg.with_changes(value=literal) if literal is not None else arg)
+    return call.with_changes(args=args)
 
 
 def _configured_values(
-    builder: Builder, configured: dict[str, Configuration]
+    builder: Builder, configured: dict[str, Configuration], builtins: frozenset[str]
 ) -> dict[str, cst.BaseExpression]:
     """Each configuration value (``analysis.builders.Configuration``) of a builder made once as an
     expression of literals: its parameters replaced by what the one call passes (literals only), earlier
@@ -1585,7 +1598,7 @@ def _configured_values(
             assert isinstance(small, cst.Assign)
             earlier = {n: e for n, e in found.items() if n != name}
             computed = substituted(small.value, {**given, **earlier})
-            literal = static_literal(computed)
+            literal = static_literal(computed, builtins)
             if literal is not None:
                 computed = literal
             elif not isinstance(computed, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
