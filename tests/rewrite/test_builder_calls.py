@@ -384,7 +384,11 @@ def test_a_tower_the_loss_does_not_read_keeps_moving_its_statistics(tmp_path: Pa
     ("expression", "builtins", "value"),
     [
         ("(lambda d: max(int(d * 0.5), 16))(64)", frozenset({"max", "int"}), 32),
-        ("min(int((lambda d: max(int(d * 1.0), 16))(64) / 3), 8)", frozenset({"min", "max", "int"}), 8),
+        (
+            "min(int((lambda d: max(int(d * 1.0), 16))(64) / 3), 8)",
+            frozenset({"min", "max", "int"}),
+            8,
+        ),
         ("round(2.5) + abs(-1) + float(2)", frozenset({"round", "abs", "float"}), 5.0),
         # a built-in the caller does not vouch for (the module may bind it), and ``/`` with none
         ("max(1, 2)", frozenset(), None),
