@@ -202,6 +202,9 @@ class Context:
         default_factory=dict
     )  # builder name -> ``self.<layer> = ...`` for the class's ``build(self, input_shape)``: layers
     # sized by the builder's input (``analysis.input_shapes``)
+    # ids of layer calls whose layers a builder's class makes at its first call (BN003): their
+    # arguments stay in ``call`` (BN018 keeps what they read there)
+    first_calls: set[int] = field(default_factory=set)
     models: list[ModelPair] = field(default_factory=list)  # builders made layer classes (BN018)
     engine_notes: dict[int, str] = field(default_factory=dict)  # the engine's own, per node id
 
@@ -450,6 +453,7 @@ SHARED_FIELDS = frozenset(
         "free_variables",
         "builder_objects",
         "built_objects",
+        "first_calls",
         "models",
     }
 )

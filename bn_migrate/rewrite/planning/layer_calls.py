@@ -33,6 +33,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     is_literal,
     parameter_names,
+    parents,
     read_names,
     single_target,
     substituted,
@@ -1122,6 +1123,10 @@ def finish(
         if literal is None:
             return False
     scopes = ctx.program.inner_path(site)
+    if hoisted and origin is None:
+        first = _made_at_first_call(ctx, rule, call, plan, scopes, message)
+        if first is not None:
+            return first
     if scopes and not (hoisted and _named_under(ctx, rule, site, call, plan, scopes)):
         if not hoisted:
             ctx.leave(
@@ -1246,6 +1251,191 @@ def finish(
     ctx.edit(rule, call, plan.rebuild)
     ctx.apply(rule, call, message)
     return True
+
+
+FIRST_CALL_MESSAGE = (
+    "made at the class's first call: its arguments read values computed where the graph was built "
+    "(a tensor's shape), as TF1 read them there"
+)
+FIRST_CALL_NOTE = (
+    "this layer's arguments read a value computed while the graph is built (`{names}`): the class "
+    "makes it at its first call, where TF1 made it, and its TF1 variable names (computed too) are not "
+    "in the report's mapping"
+)
+
+
+def _made_at_first_call(
+    ctx: Context,
+    rule: str,
+    call: cst.Call,
+    plan: LayerPlan,
+    scopes: tuple[str, ...],
+    message: str,
+) -> bool | None:
+    """A layer of a builder that becomes a class (a nested or a library builder: one instance per TF1
+    call), whose arguments read names its body binds while it runs (not parameters or configuration
+    values: ``kernel_size = _reduced_kernel_size_for_small_input(aux_logits, [5, 5])``, tf-slim's
+    ``inception_v3`` auxiliary head), is made where TF1 made it: at the class's first call, the
+    statement holding the call preceded by ``if self.<layer> is None: self.<layer> = <constructor>``
+    (``__init__`` sets it to None; Keras tracks a layer set in ``call``), its name computed as TF1
+    computed it (``"AuxLogits_" + "Conv2d_2a_{}x{}".format(*kernel_size)``). None: not such a layer
+    (planned as usual); False: left, saying why."""
+    program = ctx.program
+    builder = program.builder_of(call)
+    if (
+        builder is None
+        or not (builder.nested or ctx.library)
+        or plan.inputs is None
+        or program.static_loop(call) is not None
+        or program.looped_scope(call) is not None
+        or not program.builder_class(builder)
+    ):
+        return None
+    configured = set(program.configurations.get(builder.definition.name.value, {}))
+    local = bound_names(builder.definition.body) - builder.parameters() - configured
+    args = plan.arguments(call)
+    made = plan.constructor(args)
+    run_time = read_names(made) & local
+    if not run_time or not all(_graph_made(builder, name) for name in run_time):
+        return None
+    statement = _holding_statement(builder.definition, call)
+    at = next((i for i, (key, _) in enumerate(plan.kwargs) if key == "name"), None)
+    source = plan.kwargs[at][1] if at is not None else None
+    given = args[source].value if isinstance(source, int) else None
+    why = None
+    if statement is None:
+        why = "the call is not in a statement of its own in the builder's body"
+    elif given is None:
+        why = "it has no `name=` / `scope=`: TF1 numbered its name, which is not followed"
+    elif plan.normalizer is not None and read_names(plan.normalizer.constructor([])) & (
+        local | builder.parameters() | configured
+    ):
+        why = "its normalizer's arguments read the builder's values"
+    if why is not None:
+        ctx.leave(
+            rule,
+            call,
+            f"the layer's arguments read `{min(run_time)}`, computed while the graph is built, and "
+            f"it cannot be made at the class's first call: {why}; not migrated",
+        )
+        return False
+    assert statement is not None and given is not None and at is not None
+    prefix = "_".join(scopes) + "_" if scopes else ""
+    object_name = ctx.program.fresh_name(_static_identifier(prefix, given))
+    written = ctx.module.code_for_node(given)
+    if not isinstance(given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)):
+        written = f"({written})"
+    keras = f"{quoted(prefix)} + {written}" if prefix else written
+    plan.kwargs[at] = ("name", cst.parse_expression(keras))
+    plan.object_name = f"self.{object_name}"
+    objects = [object_name]
+    if plan.normalizer is not None:
+        normalizer = ctx.program.fresh_name(f"{object_name}_bn")
+        plan.normalizer.kwargs.append(("name", f'{keras} + "_bn"'))
+        plan.normalizer.object_name = f"self.{normalizer}"
+        objects.append(normalizer)
+    where = ctx.positions.get(call)
+    place = (where.start.line, where.start.column) if where else (0, 0)
+    made_objects = ctx.builder_objects.setdefault(builder.definition.name.value, [])
+    for name in objects:
+        made_objects.append((place, cst.parse_statement(f"self.{name} = None")))
+    constructors: list[cst.BaseStatement] = []
+
+    def rebuild(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Call)
+        layers = [(plan.object_name, plan.constructor(plan.arguments(updated)))]
+        if plan.normalizer is not None:
+            layers.append((plan.normalizer.object_name, plan.normalizer.constructor([])))
+        for target, constructor in layers:
+            code = cst.Module([]).code_for_node(constructor)
+            constructors.append(
+                cst.parse_statement(f"if {target} is None:\n    {target} = {code}\n")
+            )
+        return plan.rebuild(updated)
+
+    def precede(updated: cst.CSTNode) -> cst.FlattenSentinel[cst.BaseStatement]:
+        assert isinstance(updated, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        made = [s.with_changes(leading_lines=[]) for s in constructors]
+        if made:
+            made[0] = made[0].with_changes(leading_lines=updated.leading_lines)
+            updated = updated.with_changes(leading_lines=[])
+        return cst.FlattenSentinel([*made, updated])
+
+    ctx.first_calls.add(id(call))
+    ctx.claim(call.func)
+    ctx.edit(rule, call, rebuild)
+    ctx.then(rule, statement, precede)
+    ctx.apply(rule, call, f"{message}; {FIRST_CALL_MESSAGE}")
+    ctx.warn(rule, call, FIRST_CALL_NOTE.format(names=", ".join(sorted(run_time))))
+    return True
+
+
+def _graph_made(builder: Builder, name: str) -> bool:
+    """Is every binding of ``name`` in the builder's body a statement reading what the graph made
+    there: its inputs (the first parameter) or another name the body binds
+    (``kernel_size = _reduced_kernel_size_for_small_input(aux_logits, [5, 5])``)? A value of the
+    parameters and literals only (``depth = lambda d, m=2: ...``) is not: whether it may be computed
+    in ``__init__`` is the configuration values' question (``analysis.builders.Configuration``)."""
+    body = builder.definition.body
+    params = builder.definition.params.params
+    inputs = {params[0].name.value} if params else set()
+    made = (bound_names(body) | inputs) - {name}
+    binders = [s for s in _all_statements(body) if name in bound_names(s)]
+    return bool(binders) and all(read_names(s) & made for s in binders)
+
+
+def _all_statements(node: cst.CSTNode) -> list[cst.SimpleStatementLine]:
+    found: list[cst.SimpleStatementLine] = []
+
+    class Statements(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, statement: cst.SimpleStatementLine) -> bool:
+            found.append(statement)
+            return False
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, definition: cst.FunctionDef) -> bool:
+            return definition is node
+
+    walk(node, Statements())
+    return found
+
+
+def _holding_statement(definition: cst.FunctionDef, call: cst.Call) -> cst.BaseStatement | None:
+    """The statement of an indented block of ``definition`` that holds ``call`` in a simple statement
+    (``aux_logits = layers.conv2d(...)``); None when the call is in a compound statement's header."""
+    holders = parents(definition)
+    node: cst.CSTNode = call
+    while id(node) in holders:
+        holder = holders[id(node)]
+        if isinstance(node, cst.SimpleStatementLine):
+            return node if isinstance(holder, cst.IndentedBlock) else None
+        if isinstance(node, cst.BaseCompoundStatement):
+            return None
+        node = holder
+    return None
+
+
+def _static_identifier(prefix: str, given: cst.BaseExpression) -> str:
+    """An attribute name for a layer named by ``given``: the literal, or the literal text before the
+    first field of a ``"...{}...".format(...)`` or an f-string (``Conv2d_2a``), after ``prefix``."""
+    text = ""
+    if isinstance(given, cst.SimpleString):
+        text = str(given.evaluated_value)
+    elif (
+        isinstance(given, cst.Call)
+        and isinstance(given.func, cst.Attribute)
+        and isinstance(given.func.value, cst.SimpleString)
+    ):
+        text = str(given.func.value.evaluated_value).split("{", 1)[0]
+    elif isinstance(given, cst.FormattedString) and given.parts:
+        first = given.parts[0]
+        text = first.value if isinstance(first, cst.FormattedStringText) else ""
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in prefix + text).strip("_")
+    if not name.isidentifier() or python_keyword.iskeyword(name):
+        name = f"layer_{name}" if name else "layer"
+    return name
 
 
 def _listed(

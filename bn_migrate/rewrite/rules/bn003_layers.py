@@ -32,8 +32,18 @@ is known; a padding that is not a literal leaves it). contrib ``separable_conv2d
 outputs becomes Keras ``SeparableConv2D`` (slim's ``weights_initializer`` is both the depthwise and the
 pointwise initializer unless ``pointwise_initializer`` is given; the report maps ``depthwise_weights``,
 ``pointwise_weights``, ``biases``); ``num_outputs=None`` (depthwise only) and a ``weights_regularizer``
-leave the file. ``reuse=False``/``None`` and ``outputs_collections=None`` are dropped (what leaving them
-out does). A layer in a builder that becomes a Keras class (BN018) whose size is read from the builder's
+leave the file. A layer of a builder that becomes a class, one instance per TF1 call (nested or library
+builders), whose arguments read a value its body computes from what the graph made there
+(``kernel_size = _reduced_kernel_size_for_small_input(aux_logits, [5, 5])``, then ``slim.conv2d(aux_logits,
+depth(768), kernel_size, scope="Conv2d_2a_{}x{}".format(*kernel_size))``: tf-slim's ``inception_v3``
+auxiliary head) is made where TF1 made it, at the class's first call: ``__init__`` sets
+``self.AuxLogits_Conv2d_2a = None``, and the statement holding the call is preceded by ``if
+self.AuxLogits_Conv2d_2a is None: self.AuxLogits_Conv2d_2a = tf.keras.layers.Conv2D(...)`` (its batch norm
+likewise), its Keras name computed as TF1 computed it (``"AuxLogits_" + "Conv2d_2a_{}x{}".format(...)``);
+a warning says its TF1 variable names, computed too, are not in the report's mapping. Without a
+``name=``/``scope=`` (TF1 numbered it), in a compound statement's header, or with a normalizer reading the
+builder's values, it is left. ``reuse=False``/``None`` and ``outputs_collections=None`` are dropped (what
+leaving them out does). A layer in a builder that becomes a Keras class (BN018) whose size is read from the builder's
 own input shape (``slim.conv2d(mixed, net.get_shape()[3], 1)``, also ``[-1]``, ``int(...)``, ``.value``,
 ``.as_list()[k]``, ``net.shape[k]``; ``net`` the builder's first parameter, rebound or ``set_shape``'d
 nowhere before the read) is created in the class's ``build(self, input_shape)`` with ``input_shape[3]``
@@ -73,6 +83,7 @@ class LayersRule(Rule):
             "bn_training",
             "builder_objects",
             "built_objects",
+            "first_calls",
             "fused_requested",
             "layer_objects",
             "pool_requested",

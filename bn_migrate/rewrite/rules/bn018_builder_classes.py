@@ -159,7 +159,7 @@ class BuilderClassesRule(Rule):
 
     id = RULE
     name = "builder-classes"
-    reads = frozenset({"builder_objects", "built_objects"})
+    reads = frozenset({"builder_objects", "built_objects", "first_calls"})
     writes = frozenset(
         {"builder_objects", "layer_objects", "layer_lists", "models"}
     )  # callers get instances
@@ -192,6 +192,12 @@ class BuilderClassesRule(Rule):
                 continue
             made = _made(ctx.builder_objects.get(name, []))
             _count_iterations(ctx, made)
+            if ctx.library:  # its ``__init__`` computes the values its layers read (a program's
+                # builder made once: the layers took the values of the call's literals)
+                made = [
+                    *_configuration_statements(_movable_configurations(ctx, builder), made),
+                    *made,
+                ]
             built = _statements(ctx.built_objects.get(name, []))
             _drop_unread_configurations(ctx, builder)  # the layers took their values
             dead = _dead_parameters(ctx, builder, flag)
@@ -799,6 +805,7 @@ def _reads_left(ctx: Context, builder: Builder) -> list[cst.Name]:
             call in ctx.edits
             and id(call.func) in ctx.claimed
             and ctx.program.builder_of(call) is builder
+            and id(call) not in ctx.first_calls  # made in ``call``: its arguments are read there
         ):
             inputs = next((a.value for a in call.args if a.keyword is None), None)
             kept = {id(n) for n in name_references(inputs)} if inputs is not None else set()

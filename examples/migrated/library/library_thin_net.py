@@ -9,7 +9,10 @@ layers it makes read ``depth(...)``, so the class computes both in ``__init__`` 
 ``thin_net(inputs, num_classes=5, is_training=True, ...)`` pools the base's output with a kernel
 computed from that tensor's static shape where the graph is built
 (``kernel_size = _reduced_kernel_size_for_small_input(net, [3, 3])``, named after it): no layer can be
-made before that shape is known, so the pool is the TF2 op it ran, in ``call()``. Its users enter
+made before that shape is known, so the pool is the TF2 op it ran, in ``call()``. Its auxiliary head (as
+tf-slim's ``inception_v3``) convolves an earlier end point with a kernel sized, and a scope named, by
+that tensor's shape (``scope="Conv2d_2a_{}x{}".format(*kernel_size)``): the class makes that
+convolution and its batch norm at its first call, where TF1 made them. Its users enter
 ``thin_net_arg_scope()`` around it, as tf-slim ships one with each net."""
 
 import tensorflow as tf
@@ -122,17 +125,40 @@ class ThinNet(tf.keras.Model):
         super().__init__(**kwargs)
         self.depth_multiplier = depth_multiplier
         self.min_depth = min_depth
+        self.num_classes = num_classes
+        depth = lambda d: max(int(d * depth_multiplier), min_depth)
         self.thin_net_base_1 = ThinNetBase(final_endpoint="Mixed_2", min_depth=min_depth, depth_multiplier=depth_multiplier, name="ThinNetBase")
+        self.AuxLogits_Conv2d_1b_1x1 = tf.keras.layers.Conv2D(depth(4), [1, 1], kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.1), padding="same", use_bias=False, name="AuxLogits_Conv2d_1b_1x1")
+        self.AuxLogits_Conv2d_1b_1x1_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="AuxLogits_Conv2d_1b_1x1_bn")
+        self.AuxLogits_Conv2d_2a = None
+        self.AuxLogits_Conv2d_2a_bn = None
+        self.AuxLogits_Conv2d_2b_1x1 = tf.keras.layers.Conv2D(num_classes, [1, 1], activation=None, kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.1), padding="same", name="AuxLogits_Conv2d_2b_1x1")
         self.Logits_Dropout_1b = tf.keras.layers.Dropout(rate=1.0 - dropout_keep_prob, name="Logits_Dropout_1b")
         self.Logits_Conv2d_1c_1x1 = tf.keras.layers.Conv2D(num_classes, [1, 1], activation=None, kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.1), padding="same", name="Logits_Conv2d_1c_1x1")
 
     def call(
-        self, inputs, training=True, spatial_squeeze=True,
+        self, inputs, training=True, spatial_squeeze=True, create_aux_logits=True,
     ):
         if self.depth_multiplier <= 0:
             raise ValueError("depth_multiplier is not greater than zero.")
+        depth = lambda d: max(int(d * self.depth_multiplier), self.min_depth)
         net, end_points = self.thin_net_base_1(
             inputs, training=training)
+        # Auxiliary head on an earlier end point, its second convolution sized and named by
+        # the tensor's shape
+        if create_aux_logits and self.num_classes:
+            aux_logits = end_points["MaxPool_1"]
+            aux_logits = tf.nn.relu(self.AuxLogits_Conv2d_1b_1x1_bn(self.AuxLogits_Conv2d_1b_1x1(aux_logits), training=training))
+            kernel_size = _reduced_kernel_size_for_small_input(aux_logits, [5, 5])
+            if self.AuxLogits_Conv2d_2a is None:
+                self.AuxLogits_Conv2d_2a = tf.keras.layers.Conv2D(depth(6), kernel_size, padding="VALID", kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.1), use_bias=False, name="AuxLogits_" + "Conv2d_2a_{}x{}".format(*kernel_size))
+            if self.AuxLogits_Conv2d_2a_bn is None:
+                self.AuxLogits_Conv2d_2a_bn = BatchNormalization(momentum=0.9, epsilon=0.001, center=True, scale=False, fused_ranks=(2, 4), name="AuxLogits_" + "Conv2d_2a_{}x{}".format(*kernel_size) + "_bn")
+            aux_logits = tf.nn.relu(self.AuxLogits_Conv2d_2a_bn(self.AuxLogits_Conv2d_2a(aux_logits), training=training))
+            aux_logits = self.AuxLogits_Conv2d_2b_1x1(aux_logits)
+            if spatial_squeeze:
+                aux_logits = tf.squeeze(aux_logits, [1, 2], name="SpatialSqueeze")
+            end_points["AuxLogits"] = aux_logits
         kernel_size = _reduced_kernel_size_for_small_input(net, [3, 3])
         net = tf.nn.avg_pool2d(net, ksize=kernel_size, strides=2, padding="VALID", name="AvgPool_1a_{}x{}".format(*kernel_size))
         net = self.Logits_Dropout_1b(net, training=training)
