@@ -820,6 +820,12 @@ _CONV_TRANSPOSE_PARAMS = (
     "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
     "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name",
 )  # fmt: skip
+_SEPARABLE_PARAMS = (
+    "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "depth_multiplier",
+    "activation", "use_bias", "depthwise_initializer", "pointwise_initializer", "bias_initializer",
+    "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer", "activity_regularizer",
+    "depthwise_constraint", "pointwise_constraint", "bias_constraint", "trainable", "name",
+)  # fmt: skip
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format", "name")
 _LAYER_UNSUPPORTED = frozenset({"reuse", "trainable"})
 LAYER_NO_OP_VALUES: dict[str, frozenset[str]] = {
@@ -843,6 +849,10 @@ LAYERS: dict[str, LayerSpec] = {
     "tensorflow.layers.conv2d_transpose": LayerSpec(
         "tf.keras.layers.Conv2DTranspose", _CONV_TRANSPOSE_PARAMS, unsupported=_LAYER_UNSUPPORTED,
         auto_name="conv2d_transpose", keras_positional=("filters", "kernel_size", "strides"),
+    ),
+    "tensorflow.layers.separable_conv2d": LayerSpec(
+        "tf.keras.layers.SeparableConv2D", _SEPARABLE_PARAMS, unsupported=_LAYER_UNSUPPORTED,
+        auto_name="separable_conv2d", keras_positional=("filters", "kernel_size", "strides"),
     ),
     "tensorflow.layers.max_pooling2d": LayerSpec(
         "tf.keras.layers.MaxPooling2D", _POOL_PARAMS, unsupported=_LAYER_UNSUPPORTED, auto_name="max_pooling2d",
@@ -967,7 +977,9 @@ the whole input into one value whatever the stride: ``max_pool2d`` the Keras glo
 ``GlobalAveragePooling2D`` takes a mean, whose rounding differs from the kernel's by up to 2.4e-7
 (measured on TF 2.21; the gradients are the same). ``tf.layers.conv2d_transpose`` is Keras's
 ``Conv2DTranspose`` (the same parameters, defaults and ``[k_h, k_w, filters, in]`` kernel; both compute
-the output size from the input's, "same": input times strides). contrib ``separable_conv2d`` with a
+the output size from the input's, "same": input times strides); ``tf.layers.separable_conv2d`` is Keras's
+``SeparableConv2D`` (the same parameters, defaults and weights: ``depthwise_kernel``, ``pointwise_kernel``,
+``bias``). contrib ``separable_conv2d`` with a
 number of outputs is tf.layers' ``SeparableConv2D`` under slim's names (``depthwise_weights``,
 ``pointwise_weights``, ``biases``): Keras's ``SeparableConv2D`` (the same kernel shapes, depthwise then
 pointwise), its ``weights_initializer`` both Keras initializers unless ``pointwise_initializer`` is

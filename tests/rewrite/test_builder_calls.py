@@ -410,3 +410,41 @@ def test_static_values_compute_vouched_builtins_and_lambdas_written_in_place(
         assert literal is None
     else:
         assert literal is not None and cst.Module([]).code_for_node(literal) == repr(value)
+
+
+SEPARABLE = """\
+import numpy as np
+import tensorflow as tf
+
+np.random.seed(0)
+images = np.random.rand(8, 6, 6, 2).astype(np.float32)
+inputs = tf.placeholder(tf.float32, [None, 6, 6, 2])
+is_training = tf.placeholder(tf.bool)
+h = tf.layers.separable_conv2d(inputs, 4, 3, padding="same", depth_multiplier=2, name="sep")
+h = tf.layers.batch_normalization(h, training=is_training, name="bn")
+loss = tf.reduce_mean(tf.square(h))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(3):
+        sess.run(train_op, {inputs: images, is_training: True})
+    print(sess.run(loss, {inputs: images, is_training: False}))
+"""
+
+
+def test_tf_layers_separable_conv2d_is_the_keras_layer() -> None:
+    result = rewrite_source(SEPARABLE)
+    assert result.status is Status.CHANGED, left_reasons(result)
+    assert (
+        'sep = tf.keras.layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, name="sep")'
+    ) in result.code
+    assert rewrite_source(result.code).code == result.code
+
+
+@pytest.mark.slow
+def test_tf_layers_separable_conv2d_is_checked_equivalent(tmp_path: Path) -> None:
+    assert_migration_checked_equivalent(tmp_path, SEPARABLE, "separable")
+    assert_planted_mistake_caught(
+        tmp_path, SEPARABLE, "depth_multiplier=2, name=", "depth_multiplier=1, name=", "separable"
+    )

@@ -614,8 +614,6 @@ def test_a_block_sized_by_its_input_reads_its_init_parameters_on_self() -> None:
         ("inputs.get_shape()[3]", "inputs = tf.nn.relu(inputs)", "rebound or reshaped before the read (line 7)"),
         ("inputs.get_shape()[3]", "inputs.set_shape([None, 8, 8, 3])", "rebound or reshaped before"),
         ("inputs.get_shape()[3]", "with tf.name_scope('a') as inputs:\n    pass", "(line 7)"),
-        # another tensor's shape: known only while the graph is built
-        ("h.get_shape()[3]", "h = tf.nn.relu(inputs)", "not of `net`'s input `inputs`"),
         # the batch axis: None when Keras builds the layer
         ("inputs.get_shape()[0]", "", "axis 0 of `inputs`'s shape, the batch axis"),
         ("inputs.shape[-4]", "", "axis -4 of `inputs`'s shape"),
@@ -625,6 +623,23 @@ def test_a_block_sized_by_its_input_reads_its_init_parameters_on_self() -> None:
 )  # fmt: skip
 def test_other_sizes_read_from_a_shape_are_left(size: str, before: str, fragment: str) -> None:
     left_in_library(_sized(size, before), "BN003", fragment)
+
+
+def test_a_size_read_from_another_tensors_shape_is_made_at_the_first_call() -> None:
+    """Known only while the graph is built: the layer is made where TF1 made it, in ``call``."""
+    result = rewrite_source(
+        _sized("h.get_shape()[3]", "h = tf.nn.relu(inputs)"), path="case.py", options=LIBRARY
+    )
+    assert result.status is Status.CHANGED, result.left
+    assert (
+        "        h = tf.nn.relu(inputs)\n"
+        "        if self.c is None:\n"
+        '            self.c = tf.keras.layers.Conv2D(h.get_shape()[3], 3, padding="same", '
+        'use_bias=False, name="c")\n'
+        "        if self.c_bn is None:\n"
+    ) in result.code
+    assert 'fused_ranks=(2, 4), name="c_bn")\n' in result.code
+    assert rewrite_source(result.code, path="case.py", options=LIBRARY).code == result.code
 
 
 def test_a_size_from_a_shape_slice_is_left_as_before() -> None:

@@ -1326,12 +1326,16 @@ def _made_at_first_call(
     if not isinstance(given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)):
         written = f"({written})"
     keras = f"{quoted(prefix)} + {written}" if prefix else written
+    keras_bn = f'{keras} + "_bn"'
+    if isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str):
+        keras = quoted(prefix + given.evaluated_value)
+        keras_bn = quoted(prefix + given.evaluated_value + "_bn")
     plan.kwargs[at] = ("name", cst.parse_expression(keras))
     plan.object_name = f"self.{object_name}"
     objects = [object_name]
     if plan.normalizer is not None:
         normalizer = ctx.program.fresh_name(f"{object_name}_bn")
-        plan.normalizer.kwargs.append(("name", f'{keras} + "_bn"'))
+        plan.normalizer.kwargs.append(("name", keras_bn))
         plan.normalizer.object_name = f"self.{normalizer}"
         objects.append(normalizer)
     where = ctx.positions.get(call)
@@ -1379,7 +1383,7 @@ def _graph_made(builder: Builder, name: str) -> bool:
     body = builder.definition.body
     params = builder.definition.params.params
     inputs = {params[0].name.value} if params else set()
-    made = (bound_names(body) | inputs) - {name}
+    made = (bound_names(body) - builder.parameters() | inputs) - {name}  # a parameter rebound: not
     binders = [s for s in _all_statements(body) if name in bound_names(s)]
     return bool(binders) and all(read_names(s) & made for s in binders)
 
