@@ -104,8 +104,6 @@ class BatchNormSpec:
     )
     # keyword -> {key of its dict literal -> Keras 3 keyword}: TF1 reads ``dict.get(key)`` for each
     spread: dict[str, dict[str, str]] = field(default_factory=dict)
-    copies: dict[str, str] = field(default_factory=dict)  # as ``LayerSpec.copies``: none here
-    not_none: frozenset[str] = frozenset()  # as ``LayerSpec.not_none``: none here
 
 
 _TF_LAYERS_BN_PARAMS = (

@@ -1213,3 +1213,23 @@ def test_a_layer_sized_by_a_tensor_without_a_name_is_left() -> None:
         "the layer's arguments read `kernel_size`, computed while the graph is built, and it cannot be "
         "made at the class's first call: it has no `name=` / `scope=`",
     )
+
+
+def test_two_layers_of_one_statement_made_at_the_first_call_are_made_in_call_order() -> None:
+    """Both constructors precede the statement, the inner layer's first (TF1 made it first)."""
+    source = HEAD + (
+        "def net(inputs, is_training=True):\n"
+        + SLIM_CONV
+        + "        h = tf.nn.relu(inputs)\n"
+        + "        k = h.get_shape()[3]\n"
+        + '        h = slim.conv2d(slim.conv2d(h, k, 3, scope="a"), k, 1, scope="b")\n'
+        "    return h\n"
+    )
+    result = rewrite_source(source, path="case.py", options=LIBRARY)
+    assert result.status is Status.CHANGED, result.left
+    code = result.code
+    assert code.index("        if self.a is None:") < code.index("        if self.a_bn is None:")
+    assert code.index("        if self.a_bn is None:") < code.index("        if self.b is None:")
+    assert code.index("        if self.b_bn is None:") < code.index("        h = tf.nn.relu(self.b_bn(")
+    ast.parse(code)
+    assert rewrite_source(code, path="case.py", options=LIBRARY).code == code

@@ -508,10 +508,6 @@ def plan_batch_norm(
     kwargs.extend(spread)
     present = {key for key, _ in kwargs}
     kwargs.extend((key, text) for key, text in spec.explicit.items() if key not in present)
-    for key, copied in spec.copies.items():
-        source = next((s for k, s in kwargs if k == copied), None)
-        if key not in present and source is not None:
-            kwargs.append((key, source))
     kwargs.sort(key=lambda item: item[0] == "name")  # name= last, as Keras code usually reads
     if untrainable:
         kwargs = [(key, "1.0" if key == "momentum" else source) for key, source in kwargs]
@@ -685,8 +681,7 @@ def _run_time_pool(
     builder = ctx.program.builder_of(call)
     if pool is None or builder is None or inputs is None or not set(bound) <= set(pool.renames):
         return None
-    configured = set(ctx.program.configurations.get(builder.definition.name.value, {}))
-    local = bound_names(builder.definition.body) - builder.parameters() - configured
+    local = _run_time_locals(ctx, builder)
     sized = [call.args[bound[key]].value for key in ("kernel_size", "stride") if key in bound]
     if not any(read_names(value) & local for value in sized):
         return None
@@ -1291,8 +1286,7 @@ def _made_at_first_call(
         or not program.builder_class(builder)
     ):
         return None
-    configured = set(program.configurations.get(builder.definition.name.value, {}))
-    local = bound_names(builder.definition.body) - builder.parameters() - configured
+    local = _run_time_locals(ctx, builder)
     args = plan.arguments(call)
     made = plan.constructor(args)
     run_time = read_names(made) & local
@@ -1308,7 +1302,7 @@ def _made_at_first_call(
     elif given is None:
         why = "it has no `name=` / `scope=`: TF1 numbered its name, which is not followed"
     elif plan.normalizer is not None and read_names(plan.normalizer.constructor([])) & (
-        local | builder.parameters() | configured
+        bound_names(builder.definition.body) | builder.parameters()
     ):
         why = "its normalizer's arguments read the builder's values"
     if why is not None:
@@ -1358,12 +1352,17 @@ def _made_at_first_call(
         return plan.rebuild(updated)
 
     def precede(updated: cst.CSTNode) -> cst.FlattenSentinel[cst.BaseStatement]:
-        assert isinstance(updated, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        # the engine applies edits children first: ``rebuild`` has filled ``constructors``; another
+        # layer of the same statement made at the first call already put its own before it
+        held = list(updated.nodes) if isinstance(updated, cst.FlattenSentinel) else [updated]
+        nodes = [n for n in held if isinstance(n, cst.BaseStatement)]
+        first = nodes[0]
+        assert isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
         made = [s.with_changes(leading_lines=[]) for s in constructors]
         if made:
-            made[0] = made[0].with_changes(leading_lines=updated.leading_lines)
-            updated = updated.with_changes(leading_lines=[])
-        return cst.FlattenSentinel([*made, updated])
+            made[0] = made[0].with_changes(leading_lines=first.leading_lines)
+            nodes[0] = first.with_changes(leading_lines=[])
+        return cst.FlattenSentinel([*made, *nodes])
 
     ctx.first_calls.add(id(call))
     ctx.claim(call.func)
@@ -1372,6 +1371,13 @@ def _made_at_first_call(
     ctx.apply(rule, call, f"{message}; {FIRST_CALL_MESSAGE}")
     ctx.warn(rule, call, FIRST_CALL_NOTE.format(names=", ".join(sorted(run_time))))
     return True
+
+
+def _run_time_locals(ctx: Context, builder: Builder) -> set[str]:
+    """The names the builder's body binds while it runs that are neither its parameters nor its
+    configuration values (``analysis.builders.Configuration``): values ``__init__`` cannot compute."""
+    configured = ctx.program.configurations.get(builder.definition.name.value, {})
+    return bound_names(builder.definition.body) - builder.parameters() - set(configured)
 
 
 def _graph_made(builder: Builder, name: str) -> bool:
