@@ -1230,6 +1230,8 @@ def test_two_layers_of_one_statement_made_at_the_first_call_are_made_in_call_ord
     code = result.code
     assert code.index("        if self.a is None:") < code.index("        if self.a_bn is None:")
     assert code.index("        if self.a_bn is None:") < code.index("        if self.b is None:")
-    assert code.index("        if self.b_bn is None:") < code.index("        h = tf.nn.relu(self.b_bn(")
+    assert code.index("        if self.b_bn is None:") < code.index(
+        "        h = tf.nn.relu(self.b_bn("
+    )
     ast.parse(code)
     assert rewrite_source(code, path="case.py", options=LIBRARY).code == code
