@@ -109,6 +109,7 @@ def test_an_initializer_no_rule_migrates_is_not_carried_into_the_layers() -> Non
     assert any(
         "variance_scaling_initializer" in m and ("not migrated" in m) for m in _left(model=model)
     )
+    assert any("is not migrated (only the call without arguments)" in m for m in _left(model=model))
 
 
 def test_a_scope_object_passed_to_a_function_that_does_not_reenter_it_is_left() -> None:

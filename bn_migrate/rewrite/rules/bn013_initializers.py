@@ -172,6 +172,8 @@ def _reason(
     if key in spec.literal:
         literal = _literal(value)
         if literal not in spec.literal[key]:
+            if not spec.literal[key]:  # contrib's variance scaling: only as called bare
+                return "is not migrated (only the call without arguments)"
             accepted = ", ".join(sorted(spec.literal[key]))
             return f"is not migrated (only {accepted})"
     if key in spec.numeric and not _is_number(value):
