@@ -1054,6 +1054,9 @@ class InitializerSpec:
         frozenset()
     )  # keywords that, at an accepted value, Keras 3 never needs
     numeric: frozenset[str] = frozenset()  # keywords migrated only as number literals
+    # contrib's ``variance_scaling_initializer(factor, mode, uniform)``: Keras's ``scale``, ``mode`` and
+    # ``distribution`` computed from them (``CONTRIB_VARIANCE_SCALING``)
+    contrib_scaling: bool = False
 
 
 _SEED_DTYPE = ("seed", "dtype")
@@ -1085,16 +1088,14 @@ INITIALIZERS: dict[str, InitializerSpec] = {
         },
     ),
     "tensorflow.orthogonal_initializer": InitializerSpec("tf.keras.initializers.Orthogonal", ("gain", *_SEED_DTYPE)),
-    # contrib's (tf-slim's nets' arg scopes): factor 2.0, FAN_IN, a normal truncated at two standard
-    # deviations of sqrt(1.3 * factor / fan_in); Keras divides its truncated normal's sqrt(scale /
-    # fan_in) by 0.87962566103423978, so this scale gives the same distribution (only as called bare)
+    # contrib's (tf-slim's nets' arg scopes): see ``CONTRIB_VARIANCE_SCALING``
     "tensorflow.contrib.layers.variance_scaling_initializer": InitializerSpec(
         "tf.keras.initializers.VarianceScaling", ("factor", "mode", "uniform", *_SEED_DTYPE),
-        explicit={
-            "scale": "2.0 * 1.3 * 0.87962566103423978 ** 2", "mode": '"fan_in"',
-            "distribution": '"truncated_normal"',
+        literal={
+            "mode": frozenset({"FAN_IN", "FAN_OUT", "FAN_AVG"}), "uniform": frozenset({"True", "False"}),
         },
-        literal={"factor": frozenset(), "mode": frozenset(), "uniform": frozenset()},
+        numeric=frozenset({"factor"}),
+        contrib_scaling=True,
     ),
     **{
         f"tensorflow.contrib.layers.{name}": InitializerSpec(
@@ -1104,6 +1105,14 @@ INITIALIZERS: dict[str, InitializerSpec] = {
         for name in ("xavier_initializer", "xavier_initializer_conv2d")  # one function in contrib
     },
 }  # fmt: skip
+CONTRIB_VARIANCE_SCALING = {"factor": "2.0", "mode": "FAN_IN", "uniform": "False"}
+"""contrib's ``variance_scaling_initializer`` defaults. It draws, over ``n`` (fan in, fan out or their
+mean, counted as Keras counts them), ``uniform(-sqrt(3 * factor / n), +...)`` when ``uniform``, else a
+normal of standard deviation ``sqrt(1.3 * factor / n)`` truncated at two of them. Keras's
+``VarianceScaling(scale, mode, distribution)`` draws ``uniform(-sqrt(3 * scale / n), +...)``, and its
+truncated normal has the standard deviation ``sqrt(scale / n) / 0.87962566103423978`` (cut at two): so
+``scale = factor`` (uniform) or ``factor * 1.3 * 0.87962566103423978 ** 2`` (truncated normal) gives the
+same distributions, ``mode`` lower-cased (BN013)."""
 """TF1 initializers (rule BN013), measured against ``inspect.signature`` on TF 2.21 and Keras 3.15: the
 TF1 defaults ``stddev=1.0`` (normal, truncated normal) and ``minval=0.0, maxval=1.0`` (uniform) differ
 from Keras 3's (0.05 / -0.05..0.05), and so do TF2's own ``tf.random_normal_initializer`` /

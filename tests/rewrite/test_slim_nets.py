@@ -101,15 +101,71 @@ def test_a_caller_giving_its_own_prediction_function_is_left() -> None:
     assert any("`slim.softmax`" in m for m in _left(train=train))
 
 
-def test_an_initializer_no_rule_migrates_is_not_carried_into_the_layers() -> None:
+@pytest.mark.parametrize(
+    ("arguments", "keras"),
+    [
+        (
+            "factor=1.0",
+            'mode="fan_in", scale=1.0 * 1.3 * 0.87962566103423978 ** 2, '
+            'distribution="truncated_normal"',
+        ),
+        ("factor=2.0, mode='FAN_AVG', uniform=True", 'mode="fan_avg", scale=2.0, distribution="uniform"'),
+        (
+            "0.5, 'FAN_OUT', False, seed=3",
+            'mode="fan_out", scale=0.5 * 1.3 * 0.87962566103423978 ** 2, '
+            'distribution="truncated_normal", seed=3',
+        ),
+    ],
+)  # fmt: skip
+def test_contribs_variance_scaling_with_arguments_is_the_same_keras_distribution(
+    arguments: str, keras: str
+) -> None:
     model = MODEL.replace(
         "slim.initializers.variance_scaling_initializer()",
-        "slim.initializers.variance_scaling_initializer(factor=1.0)",
+        f"slim.initializers.variance_scaling_initializer({arguments})",
     )
-    assert any(
-        "variance_scaling_initializer" in m and ("not migrated" in m) for m in _left(model=model)
+    _, module = _program(model=model)
+    assert module.status is Status.CHANGED, module.left
+    assert f"tf.keras.initializers.VarianceScaling({keras})" in module.code
+
+
+def test_contribs_variance_scaling_and_the_keras_one_draw_alike() -> None:
+    """``api.CONTRIB_VARIANCE_SCALING``, measured: tf-slim's initializer and the Keras one it becomes
+    have the same standard deviation and bounds (two standard deviations; the uniform's limit)."""
+    import numpy as np
+    import tensorflow as tf
+    from tf_slim.layers import initializers
+
+    shape = [3, 3, 64, 128]
+    for factor, mode, uniform in (
+        (1.0, "FAN_IN", False),
+        (2.0, "FAN_AVG", True),
+        (0.5, "FAN_OUT", False),
+    ):
+        scale = factor if uniform else factor * 1.3 * 0.87962566103423978**2
+        distribution = "uniform" if uniform else "truncated_normal"
+        old = initializers.variance_scaling_initializer(factor, mode, uniform, seed=1)(shape)
+        new = tf.keras.initializers.VarianceScaling(scale, mode.lower(), distribution, seed=1)(
+            shape
+        )
+        old, new = np.asarray(old), np.asarray(new)
+        assert abs(old.std() / new.std() - 1.0) < 0.01, (mode, old.std(), new.std())
+        assert abs(np.abs(old).max() / np.abs(new).max() - 1.0) < 0.001, mode
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ("mode='fan_in'", "is not migrated (only FAN_AVG, FAN_IN, FAN_OUT)"),  # contrib raises
+        ("factor=weight_scale", "is not migrated (only a number literal)"),
+    ],
+)
+def test_what_contribs_variance_scaling_does_not_prove_is_left(arguments: str, reason: str) -> None:
+    model = MODEL.replace(
+        "slim.initializers.variance_scaling_initializer()",
+        f"slim.initializers.variance_scaling_initializer({arguments})",
     )
-    assert any("is not migrated (only the call without arguments)" in m for m in _left(model=model))
+    assert any("variance_scaling_initializer" in m and reason in m for m in _left(model=model))
 
 
 def test_a_scope_object_passed_to_a_function_that_does_not_reenter_it_is_left() -> None:

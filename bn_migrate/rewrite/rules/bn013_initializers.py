@@ -106,6 +106,8 @@ class InitializersRule(Rule):
         kept.extend((key, text) for key, text in spec.explicit.items() if key not in present)
         order = {key: i for i, key in enumerate(spec.positional)}
         kept.sort(key=lambda item: order.get(item[0], len(order)))  # Keras-only keywords last
+        if spec.contrib_scaling:
+            kept = _scaling(ctx, call, kept)
 
         def rebuild(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Call)
@@ -160,6 +162,33 @@ class InitializersRule(Rule):
         walk(ctx.module, Finder())
 
 
+def _scaling(
+    ctx: Context, call: cst.Call, kept: list[tuple[str, int | str]]
+) -> list[tuple[str, int | str]]:
+    """contrib ``variance_scaling_initializer``'s ``factor``, ``mode`` and ``uniform`` (literals, or its
+    defaults) as Keras's ``mode``, ``scale`` and ``distribution`` (``api.CONTRIB_VARIANCE_SCALING``);
+    ``seed`` kept."""
+    given = {
+        key: code(ctx, call.args[source].value) if isinstance(source, int) else source
+        for key, source in kept
+    }
+    values = {**api.CONTRIB_VARIANCE_SCALING, **given}
+    source = dict(kept).get("mode")
+    written = call.args[source].value if isinstance(source, int) else None
+    mode = (_literal(written) if written is not None else None) or values["mode"]
+    mode = mode.lower()
+    factor = values["factor"]
+    uniform = values["uniform"] == "True"
+    scale = factor if uniform else f"{factor} * 1.3 * 0.87962566103423978 ** 2"
+    distribution = "uniform" if uniform else "truncated_normal"
+    scaled: list[tuple[str, int | str]] = [
+        ("mode", f'"{mode}"'),
+        ("scale", scale),
+        ("distribution", f'"{distribution}"'),
+    ]
+    return scaled + [(key, source) for key, source in kept if key == "seed"]
+
+
 def _reason(
     ctx: Context, spec: api.InitializerSpec, key: str, value: cst.BaseExpression
 ) -> str | None:
@@ -172,8 +201,6 @@ def _reason(
     if key in spec.literal:
         literal = _literal(value)
         if literal not in spec.literal[key]:
-            if not spec.literal[key]:  # contrib's variance scaling: only as called bare
-                return "is not migrated (only the call without arguments)"
             accepted = ", ".join(sorted(spec.literal[key]))
             return f"is not migrated (only {accepted})"
     if key in spec.numeric and not _is_number(value):
