@@ -47,14 +47,15 @@ builder's own input shape (``slim.conv2d(mixed, net.get_shape()[3], 1)``, also `
 ``.value``, ``.as_list()[k]``, ``net.shape[k]``; ``net`` the builder's first parameter, rebound or
 ``set_shape``'d nowhere before the read) is created in the class's ``build(self, input_shape)`` with
 ``input_shape[3]`` (``planning.input_sized``); a size read from another tensor's shape, from the batch axis
-(0, or counted from the end other than -1), or after the input's name was rebound leaves the file. In a
-library module (``rewrite --library``) TF1's ``l2_regularizer(scale)`` on a layer (``weights_regularizer=``
-from an ``arg_scope`` or the call) becomes ``kernel_regularizer=tf.keras.regularizers.L2(0.5 * scale)`` (TF1:
-``scale * sum(w ** 2) / 2``; Keras: ``l2 * sum(w ** 2)``, ``api.REGULARIZERS``), with a warning: the loss is
-in ``model.losses``, no longer in ``tf.GraphKeys.REGULARIZATION_LOSSES``. Another ``reuse``, ``trainable``,
-other normalizers, a repeat without a literal ``scope=`` or count, params that may have changed, any other
-regularizer (``l1``, ``sum_regularizer``, a callable), and a TF1 regularizer from an ``arg_scope`` outside a
-library (its losses went to a TF1 collection the program reads) leave the file.
+(0, or counted from the end other than -1), or after the input's name was rebound leaves the file (another
+tensor's size: unless the layer is made at the class's first call, below). In a library module (``rewrite
+--library``) TF1's ``l2_regularizer(scale)`` on a layer (``weights_regularizer=`` from an ``arg_scope`` or the
+call) becomes ``kernel_regularizer=tf.keras.regularizers.L2(0.5 * scale)`` (TF1: ``scale * sum(w ** 2) / 2``;
+Keras: ``l2 * sum(w ** 2)``, ``api.REGULARIZERS``), with a warning: the loss is in ``model.losses``, no longer
+in ``tf.GraphKeys.REGULARIZATION_LOSSES``. Another ``reuse``, ``trainable``, other normalizers, a repeat
+without a literal ``scope=`` or count, params that may have changed, any other regularizer (``l1``,
+``sum_regularizer``, a callable), and a TF1 regularizer from an ``arg_scope`` outside a library (its losses
+went to a TF1 collection the program reads) leave the file.
 """
 
 from __future__ import annotations
