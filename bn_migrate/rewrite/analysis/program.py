@@ -253,6 +253,7 @@ class Program:
     )  # a ``tf.data`` iterator feeding the graph (``analysis.datasets``)
     monitored: MonitoredSession | None = None  # ``analysis.monitored_sessions``
     _graph_tensors: set[str] | None = None
+    _run_time_locals: dict[int, frozenset[str]] = field(default_factory=dict)
     _handwritten_training: list[tuple[str, cst.Call]] | None = None
     _scope_reader: ArgScopeReader | None = None
     module: cst.Module | None = None
@@ -950,6 +951,19 @@ class Program:
                 return not found
 
         walk(statement, Finder())
+        return found
+
+    def run_time_locals(self, builder: Builder) -> frozenset[str]:
+        """The names the builder's body binds while it runs that are neither its parameters nor its
+        configuration values (``configurations``): values its class's ``__init__`` cannot compute."""
+        key = id(builder.definition)
+        found = self._run_time_locals.get(key)
+        if found is None:
+            configured = self.configurations.get(builder.definition.name.value, {})
+            found = frozenset(
+                bound_names(builder.definition.body) - builder.parameters() - set(configured)
+            )
+            self._run_time_locals[key] = found
         return found
 
     def inner_path(self, node: cst.CSTNode) -> tuple[str, ...]:

@@ -681,7 +681,7 @@ def _run_time_pool(
     builder = ctx.program.builder_of(call)
     if pool is None or builder is None or inputs is None or not set(bound) <= set(pool.renames):
         return None
-    local = _run_time_locals(ctx, builder)
+    local = ctx.program.run_time_locals(builder)
     sized = [call.args[bound[key]].value for key in ("kernel_size", "stride") if key in bound]
     if not any(read_names(value) & local for value in sized):
         return None
@@ -1286,10 +1286,12 @@ def _made_at_first_call(
         or not program.builder_class(builder)
     ):
         return None
-    local = _run_time_locals(ctx, builder)
+    local = ctx.program.run_time_locals(builder)
     args = plan.arguments(call)
-    made = plan.constructor(args)
-    run_time = read_names(made) & local
+    run_time: set[str] = set()  # what the constructor's arguments from the call read
+    for _, argument in plan.kwargs:
+        if isinstance(argument, int):
+            run_time |= read_names(args[argument].value) & local
     if not run_time or not all(_graph_made(builder, name) for name in run_time):
         return None
     statement = _holding_statement(builder.definition, call)
@@ -1371,13 +1373,6 @@ def _made_at_first_call(
     ctx.apply(rule, call, f"{message}; {FIRST_CALL_MESSAGE}")
     ctx.warn(rule, call, FIRST_CALL_NOTE.format(names=", ".join(sorted(run_time))))
     return True
-
-
-def _run_time_locals(ctx: Context, builder: Builder) -> set[str]:
-    """The names the builder's body binds while it runs that are neither its parameters nor its
-    configuration values (``analysis.builders.Configuration``): values ``__init__`` cannot compute."""
-    configured = ctx.program.configurations.get(builder.definition.name.value, {})
-    return bound_names(builder.definition.body) - builder.parameters() - set(configured)
 
 
 def _graph_made(builder: Builder, name: str) -> bool:
