@@ -22,11 +22,13 @@ in ``call``, ``for index, units in enumerate((8, 4)):`` (``counted``; BN018 writ
 from __future__ import annotations
 
 import ast
+import builtins as builtins_module
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
 
+from bn_migrate.rewrite import api_tables as api
 from bn_migrate.rewrite.analysis.names import bound_names, target_names
 from bn_migrate.rewrite.analysis.syntax import fresh_name, module_assignment, spelled_names
 from bn_migrate.rewrite.analysis.walks import walk
@@ -499,8 +501,8 @@ def _evaluate(node: ast.expr, bindings: dict[str, object], builtins: frozenset[s
 
 
 _NUMERIC_BUILTINS: dict[str, Callable[..., object]] = {
-    "abs": abs, "bool": bool, "float": float, "int": int, "max": max, "min": min, "round": round,
-}  # fmt: skip
+    name: getattr(builtins_module, name) for name in api.PURE_BUILTINS
+}
 
 
 def _called(node: ast.Call, bindings: dict[str, object], builtins: frozenset[str]) -> object:

@@ -1197,11 +1197,7 @@ def finish(
             keras = quoted(f"{_keras_name(plan)}_bn" if scopes else normalizer)
             given = _given_name(plan, call) if loop is not None else None
             if given is not None:  # each iteration's: the layer's name and ``_bn``
-                written = ctx.module.code_for_node(given)
-                atom = isinstance(
-                    given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)
-                )
-                keras = f'{written if atom else f"({written})"} + "_bn"'
+                keras = f'{_operand(ctx, given)} + "_bn"'
             plan.normalizer.kwargs.append(("name", keras))
             # its arguments come from normalizer_params, which may read the builder's parameters too
             made = module_level(ctx, rule, site, plan.normalizer.constructor([]))
@@ -1318,9 +1314,7 @@ def _made_at_first_call(
     assert statement is not None and given is not None and at is not None
     prefix = "_".join(scopes) + "_" if scopes else ""
     object_name = ctx.program.fresh_name(_static_identifier(prefix, given))
-    written = ctx.module.code_for_node(given)
-    if not isinstance(given, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name)):
-        written = f"({written})"
+    written = _operand(ctx, given)
     keras = f"{quoted(prefix)} + {written}" if prefix else written
     keras_bn = f'{keras} + "_bn"'
     if isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str):
@@ -1535,9 +1529,7 @@ def _scoped_per_iteration(
             "loop: TF1 numbered its name under each scope, which is not followed; not migrated",
         )
         return None
-    scope = ctx.module.code_for_node(entered.name)
-    atom = isinstance(entered.name, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name))
-    joined = f"{scope if atom else f'({scope})'} + {quoted('_' + str(given.evaluated_value))}"
+    joined = f"{_operand(ctx, entered.name)} + {quoted('_' + str(given.evaluated_value))}"
     plan.kwargs[at] = ("name", cst.parse_expression(joined))
     return given
 
@@ -1554,6 +1546,14 @@ def _keras_name(plan: LayerPlan) -> str:
     given = next(source for key, source in plan.kwargs if key == "name")
     assert isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str)
     return given.evaluated_value
+
+
+def _operand(ctx: Context, node: cst.BaseExpression) -> str:
+    """``node`` written as an operand of ``+``: its code, in parentheses unless it is atomic (a string,
+    an f-string, a call or a name)."""
+    written = ctx.module.code_for_node(node)
+    atomic = isinstance(node, (cst.SimpleString, cst.FormattedString, cst.Call, cst.Name))
+    return written if atomic else f"({written})"
 
 
 def quoted(text: str) -> str:
@@ -1734,6 +1734,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
             )
             return None
         return constructor
+    builtins = pure_builtins(program.aliases)  # what a configuration value may call and fold
     if builder is not None:
         local = (bound_names(builder.definition.body) - looped) | builder.parameters()
         for name in reads & builder.parameters():
@@ -1742,7 +1743,6 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
                 values[name] = value
         if not ctx.library:  # a configuration value: its expression, with the call's literals
             configured = program.configurations.get(builder.definition.name.value, {})
-            builtins = pure_builtins(program.aliases)
             for name, computed in _configured_values(builder, configured, builtins).items():
                 if name in reads:
                     values[name] = computed
@@ -1759,7 +1759,7 @@ def module_level(ctx: Context, rule: str, call: cst.Call, constructor: cst.Call)
         return constructor
     result = substituted(constructor, values)
     assert isinstance(result, cst.Call)
-    return _folded(result, pure_builtins(program.aliases))
+    return _folded(result, builtins)
 
 
 def _folded(call: cst.Call, builtins: frozenset[str]) -> cst.Call:
