@@ -87,6 +87,9 @@ class GraphFunction:
         default_factory=list
     )  # every layer object with trainable weights, in creation order
     variable_names: list[str] = field(default_factory=list)  # trainable free variables (BN014)
+    variable_dicts: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # a dict of free variables -> its items' expressions (``weights["h1"]``), in order (BN014)
     keras_objects: list[tuple[tuple[int, int], str]] = field(
         default_factory=list
     )  # kept Keras layers
@@ -144,6 +147,7 @@ class FreeVariable:
 
     tf1_name: str | None  # the name TF1 gave it, ``name`` without ``:0`` (None: not a literal)
     trainable: bool
+    holder: str | None = None  # the dict it is an item of (``weights`` of ``weights["h1"]``)
 
 
 @dataclass

@@ -161,7 +161,15 @@ def layer_objects(ctx: Context) -> list[cst.BaseStatement]:
 def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
     """Every module-level statement that replaces the TF1 graph region, in order."""
     hoisted = [(where, _assigned(statement)) for where, statement in ctx.layer_objects]
-    every = [name for _, name in sorted([*hoisted, *plan.keras_objects])]
+    held: dict[str, list[str]] = {}  # a dict of variables -> its items (BN014), in order
+    for name, free in ctx.free_variables.items():
+        if free.holder is not None:
+            held.setdefault(free.holder, []).append(name)
+    every = [
+        item
+        for _, name in sorted([*hoisted, *plan.keras_objects])
+        for item in held.get(name, [name])
+    ]
     weightless = {
         _assigned(statement)
         for _, statement in ctx.layer_objects
@@ -177,6 +185,7 @@ def assemble(ctx: Context, plan: GraphFunction) -> list[cst.BaseStatement]:
     plan.variable_names = [
         name for name in every if name in ctx.free_variables and ctx.free_variables[name].trainable
     ]
+    plan.variable_dicts = held
     objects = layer_objects(ctx)
     if objects:  # PEP 8: two blank lines after a top-level def or class, else one
         before = plan.module_level[-1] if plan.module_level else _kept_before_region(ctx)

@@ -1334,10 +1334,11 @@ class OptimizerRule(Rule):
                 "not migrated",
             )
             return None
+        variables = {*ctx.free_variables, *(free.holder for free in ctx.free_variables.values())}
         hoisted = {
             where: _assigned_name(statement)
             for where, statement in ctx.layer_objects
-            if _assigned_name(statement) not in ctx.free_variables
+            if _assigned_name(statement) not in variables
         }
         names: dict[str, str] = {}
         for call in program.calls:
@@ -1789,7 +1790,10 @@ class _StepSource:
             )
         returns = ", ".join(plan.step_returns) if plan.step_returns else "None"
         layers = [n for n in plan.layer_names if self.only is None or n in self.only]
-        free = [n for n in plan.variable_names if self.only is None or n in self.only]
+        free = _whole_dicts(
+            [n for n in plan.variable_names if self.only is None or n in self.only],
+            plan.variable_dicts,
+        )
         return (
             "@tf.function\n"
             f"def {plan.step_name}({plan.signature()}):\n"
@@ -1810,6 +1814,22 @@ class _StepSource:
 
 
 _MAX_LINE = 99
+
+
+def _whole_dicts(free: list[str], dicts: dict[str, list[str]]) -> list[str]:
+    """``free`` with each dict whose items all train, in order, written ``*weights.values()``."""
+    written = []
+    index = 0
+    while index < len(free):
+        holder = next((h for h, items in dicts.items() if items and items[0] == free[index]), None)
+        items = dicts.get(holder, []) if holder is not None else []
+        if holder is not None and free[index : index + len(items)] == items:
+            written.append(f"*{holder}.values()")
+            index += len(items)
+        else:
+            written.append(free[index])
+            index += 1
+    return written
 
 
 def _variables_source(layers: list[str], free: list[str]) -> str:

@@ -13,6 +13,17 @@ variable assigned once on its own line of the function body is created at module
 ``<builder>_<name>`` (the builder reads that name); its shape and initializer may use the builder's
 parameters only where its one call passes literals.
 
+Variables held in a dict literal, as TensorFlow-Examples' raw networks keep them (``weights = {'h1':
+tf.Variable(tf.random_normal([784, 256])), 'out': tf.Variable(...)}`` after the placeholders, read as
+``weights['h1']``), move to module level as the same dict, each item a free variable of its own: the train
+step differentiates ``[*weights.values(), *biases.values()]`` (items named one by one where some are
+``trainable=False`` or a ``var_list`` selects them by TF1 name). Nothing may change which variable an
+item is: the keys are string literals, each written once, every value makes a variable, the name is
+bound once, and every other mention reads one of its items or hands the dict, as a positional argument,
+to a module-level function whose parameter is read the same way and never rebound (``conv_net(x,
+weights, biases)``). Anything else (the dict iterated, an item assigned, the dict passed on again) leaves
+the file with the use and its line (``analysis.variable_dicts``).
+
 A variable helper, the ``weight_variable(shape)`` / ``bias_variable(shape)`` of TF1's Deep MNIST tutorial
 (``initial = tf.truncated_normal(shape, stddev=0.1)``, ``return tf.Variable(initial)``), is written out
 before the rules run: each call ``W = weight_variable([784, 10])``, alone on its line, becomes the line it
@@ -75,6 +86,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     read_names,
     single_target,
 )
+from bn_migrate.rewrite.analysis.variable_dicts import VariableDict, other_use, variable_dict
 from bn_migrate.rewrite.analysis.walks import walk
 from bn_migrate.rewrite.context import Context, Edit, Example, FreeVariable, Rule
 from bn_migrate.rewrite.planning.graph_function import stays_module_level
@@ -173,6 +185,11 @@ class GraphVariablesRule(Rule):
         }
         graph_names = set(program.placeholders)
         for statement in region:
+            held = variable_dict(ctx.aliases, statement, api.TF_VARIABLE_MAKERS)
+            if held is not None:
+                self._hoist_dict(ctx, held, graph_names)
+                handled.update(id(call) for _, _, call in held.items)  # else left, saying why
+                continue
             call = self._variable_call(ctx, statement)
             if call is not None and id(call) not in handled:
                 assert isinstance(statement, cst.SimpleStatementLine)  # where _variable_call looks
@@ -258,46 +275,15 @@ class GraphVariablesRule(Rule):
         assert isinstance(small, cst.Assign)
         target = single_target(small)
         assert target is not None
-        maker = ctx.qualify(call.func)
-        assert maker is not None
         what = code(ctx, call.func)
         local = builder is not None and _bindings(builder.definition, target) == 1
         if (builder is None and _assignments(ctx, target) != 1) or (builder and not local):
             ctx.leave(RULE, call, f"`{target}` is assigned more than once: cannot hoist `{what}`")
             return False
-        params = api.GET_VARIABLE_PARAMS if maker == api.GET_VARIABLE else api.VARIABLE_PARAMS
-        bound_inputs = bind(ctx, RULE, what, params, call, has_inputs=False)
-        if bound_inputs is None:
+        created = self._created(ctx, call, graph_names)
+        if created is None:
             return False
-        bound, _ = bound_inputs
-        allowed = api.FREE_VARIABLE_KEYWORDS[canonical(maker)]
-        for key in bound:
-            if key not in allowed:
-                ctx.leave(RULE, call, f"`{key}=` of {what} is not migrated")
-                return False
-        used = read_names(call) & graph_names
-        if used:
-            ctx.leave(
-                RULE,
-                call,
-                f"{what} reads `{min(used)}`, a placeholder or graph tensor: TF1 computed its "
-                "initial value in the session, the migration cannot create it at module level",
-            )
-            return False
-        trainable = _trainable(call, bound)
-        if trainable is None:
-            ctx.leave(RULE, call, f"`trainable=` of {what} is not a True/False literal")
-            return False
-        value: cst.BaseExpression | None
-        if maker == api.GET_VARIABLE:
-            value = self._get_variable(ctx, call, bound, trainable)
-            if value is None:
-                return False
-            tf1_name = _string(call.args[bound["name"]].value)
-        else:
-            value = ctx.materialized(small.value)
-            given = bound.get("name")
-            tf1_name = _string(call.args[given].value) if given is not None else None
+        value, tf1_name, trainable = created
         name = target
         if builder is not None:  # a local of the builder: a module-level name of its own
             assert isinstance(value, cst.Call)
@@ -324,6 +310,103 @@ class GraphVariablesRule(Rule):
             call,
             f"{what} -> tf.Variable `{name}` created once at module level"
             + ("" if trainable else " (trainable=False: left out of the train step)"),
+        )
+        return True
+
+    def _created(
+        self, ctx: Context, call: cst.Call, graph_names: set[str]
+    ) -> tuple[cst.BaseExpression, str | None, bool] | None:
+        """What ``call`` (a tf.Variable / tf.get_variable) becomes at module level: the TF2 expression
+        making the variable, its TF1 name (None: auto-numbered) and whether it trains; None: left."""
+        maker = ctx.qualify(call.func)
+        assert maker is not None
+        what = code(ctx, call.func)
+        params = api.GET_VARIABLE_PARAMS if maker == api.GET_VARIABLE else api.VARIABLE_PARAMS
+        bound_inputs = bind(ctx, RULE, what, params, call, has_inputs=False)
+        if bound_inputs is None:
+            return None
+        bound, _ = bound_inputs
+        allowed = api.FREE_VARIABLE_KEYWORDS[canonical(maker)]
+        for key in bound:
+            if key not in allowed:
+                ctx.leave(RULE, call, f"`{key}=` of {what} is not migrated")
+                return None
+        used = read_names(call) & graph_names
+        if used:
+            ctx.leave(
+                RULE,
+                call,
+                f"{what} reads `{min(used)}`, a placeholder or graph tensor: TF1 computed its "
+                "initial value in the session, the migration cannot create it at module level",
+            )
+            return None
+        trainable = _trainable(call, bound)
+        if trainable is None:
+            ctx.leave(RULE, call, f"`trainable=` of {what} is not a True/False literal")
+            return None
+        if maker == api.GET_VARIABLE:
+            value = self._get_variable(ctx, call, bound, trainable)
+            if value is None:
+                return None
+            return value, _string(call.args[bound["name"]].value), trainable
+        given = bound.get("name")
+        tf1_name = _string(call.args[given].value) if given is not None else None
+        return ctx.materialized(call), tf1_name, trainable
+
+    def _hoist_dict(self, ctx: Context, held: VariableDict, graph_names: set[str]) -> bool:
+        """``weights = {'h1': tf.Variable(...), ...}`` -> the same dict, its variables made once at
+        module level, each item a trained (or not) free variable of its own."""
+        first = held.items[0][2]
+        if _assignments(ctx, held.name) != 1:
+            ctx.leave(
+                RULE, first, f"`{held.name}` is assigned more than once: cannot hoist its variables"
+            )
+            return False
+        other = other_use(ctx.module, held)
+        if other is not None:
+            node, what = other
+            ctx.leave(
+                RULE,
+                node,
+                f"{what}: which variable it reads is not followed, so `{held.name}`'s variables "
+                "are not made once at module level",
+            )
+            return False
+        made = [self._created(ctx, call, graph_names) for _, _, call in held.items]
+        if any(item is None for item in made):
+            return False
+        elements = []
+        for element, item in zip(held.value.elements, made):
+            assert isinstance(element, cst.DictElement) and item is not None
+            elements.append(element.with_changes(value=item[0]))
+        statement = held.statement
+        binding = statement.body[0]
+        assert isinstance(binding, cst.Assign)
+        hoisted = statement.with_changes(
+            body=[binding.with_changes(value=held.value.with_changes(elements=elements))],
+            leading_lines=[line for line in statement.leading_lines if line.comment is not None],
+        )
+        where = ctx.positions[first]
+        ctx.layer_objects.append(((where.start.line, where.start.column), hoisted))
+        for (_, literal, call), item in zip(held.items, made):
+            assert item is not None
+            _, tf1_name, trainable = item
+            ctx.free_variables[f"{held.name}[{literal.value}]"] = FreeVariable(
+                tf1_name, trainable, held.name
+            )
+            ctx.claim(call.func)
+        ctx.edit(RULE, statement, lambda _: cst.RemovalSentinel.REMOVE)
+        untrainable = sum(not item[2] for item in made if item is not None)
+        ctx.apply(
+            RULE,
+            first,
+            f"dict `{held.name}` of {len(made)} variables -> created once at module level, each "
+            "item trained as a variable of its own"
+            + (
+                f" ({untrainable} trainable=False: left out of the train step)"
+                if untrainable
+                else ""
+            ),
         )
         return True
 
