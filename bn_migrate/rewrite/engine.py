@@ -41,6 +41,7 @@ from bn_migrate.rewrite.analysis.modules import PROGRAM_RULE
 from bn_migrate.rewrite.analysis.names import (
     AliasTable,
     ModuleValue,
+    bound_names,
     dotted,
     import_bindings,
     tensorflow_module_values,
@@ -51,6 +52,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     call_target,
     calls_in,
     is_import_line,
+    name_references,
     node_positions,
     parents,
 )
@@ -1676,8 +1678,23 @@ def _remove_imports(module: cst.Module, context: CodemodContext, locals_: set[st
             kept[slots[marker]] = pending
             pending = []
     new_body: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] = []  # the comments above a removed line go to the next one
     for index, statement in enumerate(body):
-        new_body += kept.get(index, [statement])
+        replaced = kept.get(index, [statement])
+        if not replaced:
+            assert isinstance(statement, cst.SimpleStatementLine)  # an import line
+            carried += [line for line in statement.leading_lines if line.comment is not None]
+            continue
+        first = replaced[0]
+        if carried and isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            own = list(first.leading_lines)
+            blank = 0  # its blank lines first, then the carried comments, then its own
+            while blank < len(own) and own[blank].comment is None:
+                blank += 1
+            above = [*own[:blank], *carried, *own[blank:]]
+            replaced = [first.with_changes(leading_lines=above), *replaced[1:]]
+            carried = []
+        new_body += replaced
     return module.with_changes(body=new_body)
 
 
@@ -1773,6 +1790,16 @@ def _is_lone_import(statement: cst.BaseStatement) -> bool:
     )
 
 
+_TF_IMPORT = "import tensorflow as tf\n"
+
+
+def _module_level_reads(statement: cst.BaseStatement) -> set[str]:
+    """The names ``statement`` reads when the module runs it (not in the bodies of what it defines)."""
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        return set()  # decorators, defaults and bases aside: emitted names are not read there
+    return {name.value for name in name_references(statement)}  # nested bodies too: earlier is safe
+
+
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
     """The index just after the module's last top-level import line (0: none)."""
     index = 0
@@ -1794,8 +1821,22 @@ def _insert_setup(module: cst.Module, statements: list[cst.BaseStatement]) -> cs
 
 
 def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """``statements`` (emitted definitions) after the last import line, or, where a module-level
+    statement before that line reads one of them (``mnist = tf1_mnist_read_data_sets(...)`` above
+    TensorFlow-Examples' late ``import tensorflow as tf``), just before that statement, after an
+    ``import tensorflow as tf`` of their own when no import line before binds ``tf`` (the import the
+    migration removed there, ``from tensorflow.examples.tutorials.mnist import input_data``, had
+    imported TensorFlow at that point already)."""
     body = list(module.body)
     index = _after_imports(body)
+    names = {_defined_name(statement) for statement in statements}
+    early = next((i for i, s in enumerate(body[:index]) if _module_level_reads(s) & names), None)
+    if early is not None:
+        index = early
+        if "tf" not in {
+            bound for s in body[:index] if is_import_line(s) for bound in bound_names(s)
+        }:
+            statements = [cst.parse_statement(_TF_IMPORT), *statements]
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
     padded = [s.with_changes(leading_lines=two_blank) for s in statements]
     if index < len(body):

@@ -306,3 +306,35 @@ def test_scripts_of_one_folder_share_the_reader_and_run_on_tensorflow_2(tmp_path
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines()[-1] == "(10, 784) (5000, 10) float32", ran.stdout
+
+
+LATE_IMPORT = (
+    "from __future__ import print_function\n\n"
+    "# Import MNIST data\n"
+    + READER
+    + 'mnist = input_data.read_data_sets("MNIST_data", fake_data=True)\n'
+    "\nimport tensorflow as tf\n\nprint(mnist.train.num_examples, tf.__name__)\n"
+)
+
+
+def test_a_reader_called_before_the_tensorflow_import_gets_its_definitions_first() -> None:
+    """TensorFlow-Examples' scripts read MNIST, then ``import tensorflow as tf``: the definitions (which
+    read ``tf``) go before the call, after an import of their own where the reader's import stood;
+    after the last import line they were read before being defined (a NameError)."""
+    result = rewrite_source(LATE_IMPORT)
+    assert result.status is Status.CHANGED, result.left
+    body = ast.parse(result.code).body
+    kinds = [type(node).__name__ for node in body]
+    assert kinds == [
+        "ImportFrom",
+        "Import",
+        "ClassDef",
+        "FunctionDef",
+        "Assign",
+        "Import",
+        "Expr",
+    ], result.code
+    assert "\n# Import MNIST data\nimport tensorflow as tf\n" in result.code  # the removed line's
+    printed: list[object] = []
+    exec(compile(result.code, "migrated.py", "exec"), {"print": lambda *a: printed.extend(a)})
+    assert printed == [10000, "tensorflow"]
