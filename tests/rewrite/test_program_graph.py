@@ -358,6 +358,30 @@ def test_installed_packages_beside_a_package_are_libraries(tmp_path: Path) -> No
     assert [e.importer.name for e in importers] == ["user.py"]
 
 
+def test_a_package_in_a_busy_folder_reads_only_the_files_that_name_it(tmp_path: Path) -> None:
+    """A checkout copied into ``/tmp`` makes ``/tmp`` the folder above its package: of that folder's
+    tree, only the files that spell the package's name (or stand beside it) can import one of its
+    modules; the thousands of others are not parsed. Sibling scripts importing it are still found."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/model.py": RESNET_MODEL,
+            "beside.py": "import os\n",
+            "tools/__init__.py": "",
+            "tools/train.py": "import pkg.model\nimport tensorflow\n",
+            "elsewhere/job/run.py": "import numpy\nimport tensorflow\n",
+            "elsewhere/job/notes.ipynb": '{"cells": []}',
+        },
+    )
+    graph = ProgramGraph.build([tmp_path / "pkg" / "model.py"])
+    importers = graph.importers[tmp_path / "pkg" / "model.py"]
+    assert [e.importer.name for e in importers] == ["train.py"]
+    assert tmp_path / "beside.py" in graph.facts
+    assert tmp_path / "elsewhere" / "job" / "run.py" not in graph.facts
+    assert tmp_path / "elsewhere" / "job" / "notes.ipynb" not in graph.facts
+
+
 def test_a_plain_module_is_not_the_package_of_a_dotted_import(tmp_path: Path) -> None:
     # google-research/bert's modeling.py was said to be imported by tensorpack's
     # `from modeling.generalized_rcnn import ...` (a package of tensorpack's own): `m.sub` cannot be

@@ -807,6 +807,7 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
     when the package's folder is no identifier (``google-research+bert``): nothing imports it by name."""
     found: dict[Path, None] = dict.fromkeys(files)
     folders: dict[Path, bool] = {}  # folder -> walk recursively
+    packages: dict[Path, set[Path]] = {}  # a folder above top-level packages -> those packages
     for path in files:
         folder = path.parent
         folders.setdefault(folder, False)
@@ -822,12 +823,30 @@ def _neighbourhood(files: Sequence[Path], roots: Sequence[Path]) -> list[Path]:
         # identifier (a checkout such as ``google-research+bert`` with an ``__init__.py``)
         alone = _is_library_folder(top) or not package.name.isidentifier()
         folders[package if alone else top] = True
+        if not alone:
+            packages.setdefault(top, set()).add(package)
     for folder, recursive in folders.items():
         for candidate in _python_files(folder, recursive):
             if len(found) >= _MAX_SIBLING_FILES:
                 return list(found)
+            if folder in packages and not _may_import(candidate, folder, packages[folder]):
+                continue
             found.setdefault(candidate, None)
     return list(found)
+
+
+def _may_import(path: Path, top: Path, packages: set[Path]) -> bool:
+    """Whether ``path``, found under ``top`` (the folder above ``packages``), can import a module of
+    them: it is in one of them, or in ``top`` itself, or spells one's name (outside the packages a
+    module is imported by its package's name). A checkout copied into a busy folder (``/tmp``) makes
+    ``top`` that folder: its thousands of unrelated files are not parsed."""
+    if path.parent == top or any(package in path.parents for package in packages):
+        return True
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True  # read (and reported) as before
+    return any(package.name.encode() in data for package in packages)
 
 
 _LIBRARY_FOLDER_NAMES = frozenset({"site-packages", "dist-packages"})
