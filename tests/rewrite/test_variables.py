@@ -436,6 +436,10 @@ def test_var_list_selects_dict_items_by_their_tf1_names() -> None:
             "weights['c'] = tf.Variable(tf.ones([3]))\nh = x * weights['a']\n",
             "is assigned or deleted",
         ),
+        (
+            "n, weights['a'] = 1, tf.Variable(tf.ones([3]))\nh = x * weights['a']\n",
+            "is assigned or",
+        ),
         ("h = x * weights['zz']\n", "used otherwise than by reading one of its items"),
         (  # handed to a function that passes it on
             "def f(v):\n    return g(v)\nh = f(weights)\n",
@@ -505,3 +509,15 @@ def test_a_network_of_dict_held_variables_is_equivalent_and_a_lost_bias_is_caugh
     planted.write_text(result.code.replace("*biases.values()", "biases['out']"))
     caught = check_programs(old, planted, options)
     assert caught.verdict == "different", caught.render_text()
+
+
+def test_an_item_assigned_in_a_tuple_target_makes_a_dict_constant_unknown() -> None:
+    """``a, params["lr"] = ...`` changes the item as ``params["lr"] = ...`` does."""
+    import libcst as cst
+
+    from bn_migrate.rewrite.analysis.syntax import plain_dict_constant
+
+    for change, known in (("", True), ('a, params["lr"] = 1, 0.5\n', False)):
+        module = cst.parse_module('params = {"lr": 0.1}\n' + change + 'rate = params["lr"]\n')
+        read = module.body[-1].body[0].value  # type: ignore[attr-defined]
+        assert plain_dict_constant(module, read) is known

@@ -556,11 +556,10 @@ def plain_dict_constant(module: cst.Module, value: cst.BaseExpression) -> bool:
         return False  # ``**other``
     if len(entries) != 1 or not isinstance(entries[0], (cst.Integer, cst.Float)):
         return False
-    reads = _ItemReads(holder)
-    walk(module, reads)
+    reads, writes = item_uses(module, holder)
     binding = found[1].targets[0].target
     others = [n for n in name_references(module) if n.value == holder and n is not binding]
-    return not reads.written and all(id(n) in reads.read for n in others)
+    return not writes and all(id(n) in reads for n in others)
 
 
 def string_index(subscript: cst.Subscript) -> str | None:
@@ -574,33 +573,52 @@ def string_index(subscript: cst.Subscript) -> str | None:
     return None
 
 
-class _ItemReads(cst.CSTVisitor):
-    """The ``NAME`` nodes of ``NAME[...]`` item reads; ``written`` when an item is assigned or deleted."""
+def item_uses(node: cst.CSTNode, name: str) -> tuple[dict[int, str | None], list[cst.Subscript]]:
+    """In ``node``: the ``name`` nodes of ``name[...]`` item reads, each with its key (``"k"`` of
+    ``name["k"]``; None: not a lone string literal), and the items assigned or deleted (as targets of
+    an assignment, ``del``, ``for``, also inside tuple and list targets)."""
+    stored: set[int] = set()
+    reads: dict[int, str | None] = {}
+    writes: list[cst.Subscript] = []
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.read: set[int] = set()
-        self.written = False
-        self.targets: set[int] = set()
+    def store(target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                store(element.value)
+        elif isinstance(target, cst.StarredElement):
+            store(target.value)
+        else:
+            stored.add(id(target))
 
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.targets.add(id(node.target))
+    class Items(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            store(node.target)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.targets.add(id(node.target))
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            store(node.target)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.targets.add(id(node.target))
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            store(node.target)
 
-    def visit_Del(self, node: cst.Del) -> None:
-        self.targets.add(id(node.target))
+        def visit_Del(self, node: cst.Del) -> None:
+            store(node.target)
 
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        if isinstance(node.value, cst.Name) and node.value.value == self.name:
-            if id(node) in self.targets:
-                self.written = True
+        def visit_For(self, node: cst.For) -> None:
+            store(node.target)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            store(node.target)
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            if not (isinstance(node.value, cst.Name) and node.value.value == name):
+                return
+            if id(node) in stored:
+                writes.append(node)
             else:
-                self.read.add(id(node.value))
+                reads[id(node.value)] = string_index(node)
+
+    walk(node, Items())
+    return reads, writes
 
 
 class _AttributeWrites(cst.CSTVisitor):

@@ -17,8 +17,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bn_migrate.rewrite.analysis.names import AliasTable, assigned_names
-from bn_migrate.rewrite.analysis.syntax import call_target, name_references, parents, string_index
-from bn_migrate.rewrite.analysis.walks import walk
+from bn_migrate.rewrite.analysis.syntax import (
+    call_target,
+    item_uses,
+    lone_assignment,
+    name_references,
+    parents,
+)
 
 
 @dataclass(frozen=True)
@@ -35,19 +40,11 @@ def variable_dict(
     aliases: AliasTable, statement: cst.BaseStatement, makers: frozenset[str]
 ) -> VariableDict | None:
     """The dict of variables ``statement`` binds, if it is one (each value a call of ``makers``)."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    small = statement.body[0]
-    if not (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and isinstance(small.value, cst.Dict)
-        and small.value.elements
-    ):
+    assignment = lone_assignment(statement)
+    if assignment is None or not isinstance(assignment.value, cst.Dict):
         return None
     items: list[tuple[str, cst.SimpleString, cst.Call]] = []
-    for element in small.value.elements:
+    for element in assignment.value.elements:
         if not (
             isinstance(element, cst.DictElement)
             and isinstance(element.key, cst.SimpleString)
@@ -57,9 +54,9 @@ def variable_dict(
         ):
             return None
         items.append((element.key.evaluated_value, element.key, element.value))
-    if len({key for key, _, _ in items}) != len(items):
+    if not items or len({key for key, _, _ in items}) != len(items):
         return None
-    return VariableDict(small.targets[0].target.value, statement, small.value, tuple(items))
+    return VariableDict(assignment.name, assignment.line, assignment.value, tuple(items))
 
 
 def other_use(module: cst.Module, held: VariableDict) -> tuple[cst.CSTNode, str] | None:
@@ -70,11 +67,13 @@ def other_use(module: cst.Module, held: VariableDict) -> tuple[cst.CSTNode, str]
     assert isinstance(binding, cst.Assign)
     holders = parents(module)
     functions = _module_functions(module)
-    item_reads, writes = _item_reads(module, held.name, keys)
+    item_reads, writes = item_uses(module, held.name)
     for node in writes:
         return node, f"an item of `{held.name}` is assigned or deleted"
     for name in name_references(module):
-        if name.value != held.name or name is binding.targets[0].target or id(name) in item_reads:
+        if name.value != held.name or name is binding.targets[0].target:
+            continue
+        if item_reads.get(id(name)) in keys:
             continue
         parameter = _handed_to(holders, functions, name)
         if parameter is None:
@@ -82,11 +81,11 @@ def other_use(module: cst.Module, held: VariableDict) -> tuple[cst.CSTNode, str]
         function, param = parameter
         if param in assigned_names(function.body):
             return name, f"`{function.name.value}` rebinds its parameter `{param}`"
-        reads, written = _item_reads(function.body, param, keys)
+        reads, written = item_uses(function.body, param)
         if written:
             return written[0], f"an item of `{param}` (`{held.name}`) is assigned or deleted"
         for read in name_references(function.body):
-            if read.value == param and id(read) not in reads:
+            if read.value == param and reads.get(id(read)) not in keys:
                 return read, (
                     f"`{param}` (`{held.name}` handed to `{function.name.value}`) is used otherwise "
                     "than by reading one of its items"
@@ -124,53 +123,3 @@ def _handed_to(
     if index >= len(params):
         return None
     return function, params[index].name.value
-
-
-def _item_reads(
-    node: cst.CSTNode, name: str, keys: set[str]
-) -> tuple[set[int], list[cst.Subscript]]:
-    """The ``name`` nodes of ``name[<one of keys>]`` reads in ``node``, and the item writes (an item
-    assigned or deleted) found there."""
-    targets: set[int] = set()
-    reads: set[int] = set()
-    writes: list[cst.Subscript] = []
-
-    def stored(target: cst.BaseExpression) -> None:
-        """The subscripts ``target`` stores into (through tuple and list targets)."""
-        if isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                stored(element.value)
-        elif isinstance(target, cst.StarredElement):
-            stored(target.value)
-        else:
-            targets.add(id(target))
-
-    class Items(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            stored(node.target)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            stored(node.target)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            stored(node.target)
-
-        def visit_Del(self, node: cst.Del) -> None:
-            stored(node.target)
-
-        def visit_For(self, node: cst.For) -> None:
-            stored(node.target)
-
-        def visit_CompFor(self, node: cst.CompFor) -> None:
-            stored(node.target)
-
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            if not (isinstance(node.value, cst.Name) and node.value.value == name):
-                return
-            if id(node) in targets:
-                writes.append(node)
-            elif string_index(node) in keys:
-                reads.add(id(node.value))
-
-    walk(node, Items())
-    return reads, writes
