@@ -353,7 +353,7 @@ class GraphVariablesRule(Rule):
         tf1_name = _string(call.args[given].value) if given is not None else None
         return ctx.materialized(call), tf1_name, trainable
 
-    def _hoist_dict(self, ctx: Context, held: VariableDict, graph_names: set[str]) -> bool:
+    def _hoist_dict(self, ctx: Context, held: VariableDict, graph_names: set[str]) -> None:
         """``weights = {'h1': tf.Variable(...), ...}`` -> the same dict, its variables made once at
         module level, each item a trained (or not) free variable of its own."""
         first = held.items[0][2]
@@ -361,7 +361,7 @@ class GraphVariablesRule(Rule):
             ctx.leave(
                 RULE, first, f"`{held.name}` is assigned more than once: cannot hoist its variables"
             )
-            return False
+            return
         other = other_use(ctx.module, held)
         if other is not None:
             node, what = other
@@ -371,10 +371,10 @@ class GraphVariablesRule(Rule):
                 f"{what}: which variable it reads is not followed, so `{held.name}`'s variables "
                 "are not made once at module level",
             )
-            return False
+            return
         made = [self._created(ctx, call, graph_names) for _, _, call in held.items]
         if any(item is None for item in made):
-            return False
+            return
         elements = []
         for element, item in zip(held.value.elements, made):
             assert isinstance(element, cst.DictElement) and item is not None
@@ -408,7 +408,6 @@ class GraphVariablesRule(Rule):
                 else ""
             ),
         )
-        return True
 
     @staticmethod
     def _get_variable(
