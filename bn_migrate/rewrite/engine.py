@@ -1829,7 +1829,7 @@ def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement
     imported TensorFlow at that point already)."""
     body = list(module.body)
     index = _after_imports(body)
-    names = {_defined_name(statement) for statement in statements}
+    names = {s.name.value for s in statements if isinstance(s, (cst.ClassDef, cst.FunctionDef))}
     early = next((i for i, s in enumerate(body[:index]) if _module_level_reads(s) & names), None)
     if early is not None:
         index = early
