@@ -338,3 +338,32 @@ def test_a_reader_called_before_the_tensorflow_import_gets_its_definitions_first
     printed: list[object] = []
     exec(compile(result.code, "migrated.py", "exec"), {"print": lambda *a: printed.extend(a)})
     assert printed == [10000, "tensorflow"]
+
+
+def test_scripts_reading_before_their_tensorflow_import_share_the_folder_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such scripts say ``import tensorflow as tf`` twice (the definitions' own import, their late
+    one): still TensorFlow wherever they read ``tf``, so a folder of them shares one module."""
+    import sys
+
+    from tests.conftest import run_cli
+
+    source, out = tmp_path / "src", tmp_path / "out"
+    source.mkdir()
+    for name in ("first.py", "second.py"):
+        (source / name).write_text(LATE_IMPORT, encoding="utf-8")
+    done = run_cli("rewrite", "--output-dir", str(out), str(source))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "bn_migrate_helpers.py").is_file()
+    text = (out / "first.py").read_text(encoding="utf-8")
+    assert _definitions(text) == []
+    assert text.index("import tf1_mnist_read_data_sets\n") < text.index("mnist = ")
+    monkeypatch.syspath_prepend(str(out))
+    monkeypatch.delitem(sys.modules, "bn_migrate_helpers", raising=False)
+    printed: list[object] = []
+    try:
+        exec(compile(text, "first.py", "exec"), {"print": lambda *a: printed.extend(a)})
+    finally:
+        sys.modules.pop("bn_migrate_helpers", None)  # this folder's: no other test's
+    assert printed == [10000, "tensorflow"]

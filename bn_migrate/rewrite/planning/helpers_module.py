@@ -16,8 +16,9 @@ would need ``sys.path`` edits in the user's code. A file in a package (its folde
 different folders on ``sys.path``, and no one import line works for both (a relative import fails
 the first, a plain one the second). Notebooks keep theirs too (the runner stages ``.py`` files only).
 
-A folder's files share the module only when each binds ``tf`` once, by ``import tensorflow as tf``
-(what the definitions read), and every definition of one name is the same text; else they keep
+A folder's files share the module only when each binds ``tf`` by ``import tensorflow as tf`` alone
+(what the definitions read; a file may say it twice, as one whose definitions had to precede its own
+late import does), and every definition of one name is the same text; else they keep
 their copies. The name is ``bn_migrate_helpers``, or ``bn_migrate_helpers_2``... when the folder
 holds a file or folder of that name already (a module exactly like the one to write is used as it
 is): nothing the user had is overwritten.
@@ -98,7 +99,7 @@ def plan(files: Sequence[Migrated], existing: Existing) -> Placement:
 
 def _shared(folder: Path, files: list[Migrated], existing: Existing) -> HelperModule | None:
     """The module the ``files`` of ``folder`` can share, or None when each keeps its copies."""
-    if len(files) < 2 or not all(_binds_tf_once(file.text) for file in files):
+    if len(files) < 2 or not all(_binds_tensorflow_as_tf(file.text) for file in files):
         return None
     sources: dict[str, str] = {}
     for file in files:
@@ -114,12 +115,19 @@ def _shared(folder: Path, files: list[Migrated], existing: Existing) -> HelperMo
     return None
 
 
-def _binds_tf_once(text: str) -> bool:
-    """``tf`` is bound once in the module, by ``import tensorflow as tf`` (nothing rebinds it)."""
+def _binds_tensorflow_as_tf(text: str) -> bool:
+    """``tf`` is bound in the module, by ``import tensorflow as tf`` lines alone (nothing else binds
+    it): wherever the module reads it, it is TensorFlow."""
     bindings = [node for node in ast.walk(ast.parse(text)) if _binds_tf(node)]
-    if len(bindings) != 1 or not isinstance(bindings[0], ast.Import):
-        return False
-    return any(a.name == "tensorflow" and a.asname == "tf" for a in bindings[0].names)
+    return bool(bindings) and all(
+        isinstance(node, ast.Import)
+        and all(
+            alias.name == "tensorflow" and alias.asname == "tf"
+            for alias in node.names
+            if (alias.asname or alias.name.split(".")[0]) == "tf"
+        )
+        for node in bindings
+    )
 
 
 def _binds_tf(node: ast.AST) -> bool:
