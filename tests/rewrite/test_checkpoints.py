@@ -144,20 +144,26 @@ def test_the_migrated_program_restarts_from_its_checkpoint_as_if_never_stopped(
         "runpy.run_path(sys.argv[0], run_name='__main__')"
     )
 
-    def run(directory: Path, first: int, steps: int) -> list[str]:
-        done = subprocess.run(
+    def start(directory: Path, first: int, steps: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [sys.executable, "-c", seeded, str(program), str(directory), str(first), str(steps)],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=600,
-            check=False,
         )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout.splitlines()
 
-    whole = run(tmp_path / "whole", 0, 12)
-    first = run(tmp_path / "restarted", 0, 6)
-    second = run(tmp_path / "restarted", 6, 6)
+    def output(run: subprocess.Popen[str]) -> list[str]:
+        try:
+            stdout, stderr = run.communicate(timeout=600)
+        finally:
+            run.kill()  # nothing to do once it has exited
+        assert run.returncode == 0, stderr[-2000:]
+        return stdout.splitlines()
+
+    # the whole run and the first half share nothing: they run side by side
+    runs = start(tmp_path / "whole", 0, 12), start(tmp_path / "restarted", 0, 6)
+    whole, first = (output(run) for run in runs)
+    second = output(start(tmp_path / "restarted", 6, 6))
     assert [line for line in first if line.startswith("step")] == whole[:6]
     assert second == whole[6:]
     assert sorted(p.name for p in (tmp_path / "restarted").iterdir()) == [

@@ -208,18 +208,24 @@ def test_the_migrated_program_writes_the_summaries_tf1_wrote(tmp_path: Path) -> 
     }
     read: dict[str, list[tuple[str, int, float]]] = {}
     printed: dict[str, list[str]] = {}
-    for side, command in runs.items():
-        logs = tmp_path / f"{side}_logs"
-        done = subprocess.run(
-            [*command, str(tmp_path / f"{side}_ckpt"), "0", "4", str(logs)],
-            capture_output=True,
+    # the two sides share nothing: they run side by side
+    started = {
+        side: subprocess.Popen(
+            [*command, str(tmp_path / f"{side}_ckpt"), "0", "4", str(tmp_path / f"{side}_logs")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=600,
-            check=False,
         )
-        assert done.returncode == 0, done.stderr[-2000:]
-        printed[side] = [line for line in done.stdout.splitlines() if line.startswith("step")]
-        read[side] = _read_summaries(logs)
+        for side, command in runs.items()
+    }
+    for side, done in started.items():
+        try:
+            stdout, stderr = done.communicate(timeout=600)
+        finally:
+            done.kill()  # nothing to do once it has exited
+        assert done.returncode == 0, stderr[-2000:]
+        printed[side] = [line for line in stdout.splitlines() if line.startswith("step")]
+        read[side] = _read_summaries(tmp_path / f"{side}_logs")
     keys = [(tag, step) for tag, step, _ in read["tf1"]]
     assert keys == [(tag, step) for tag, step, _ in read["tf2"]]
     assert keys == sorted(
