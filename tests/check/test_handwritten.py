@@ -175,7 +175,9 @@ ONE_OLD_RUN = CheckOptions(old_repeats=1)
 
 
 @pytest.mark.slow
-def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
+def test_stackoverflow_recipe_and_its_keras_migration(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
     """moments + ExponentialMovingAverage in tf.cond: found and paired; not zero-debiased (TF 1.15 and
     2.21 debias an average of tensors only with ExponentialMovingAverage(zero_debias=True)), so a Keras
     BatchNormalization with momentum = decay and its moving variance starting at zero reproduces it; one
@@ -185,6 +187,7 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
         HANDWRITTEN / "moments_ema_cond_keras_bn.py",
         ONE_OLD_RUN,
         keep_dir=tmp_path,
+        old_cache=old_cache,
     )
     assert result.verdict == "equivalent", result.render_text()
     assert [(row.old, row.new, row.steps) for row in result.layers] == [("bn", "bn", 6)]
@@ -197,6 +200,7 @@ def test_stackoverflow_recipe_and_its_keras_migration(tmp_path: Path) -> None:
         _keras_default_start(tmp_path),
         ONE_OLD_RUN,
         keep_dir=tmp_path / "ones",
+        old_cache=old_cache,
     )
     assert planted.verdict == "different", planted.render_text()
     assert {d.cause.value for d in planted.diagnoses} == {"initial-value-changed"}

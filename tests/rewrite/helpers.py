@@ -19,11 +19,14 @@ import textwrap
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from bn_migrate.rewrite.result import RewriteResult, Status
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 Transform = Callable[..., RewriteResult]
 UPDATE_GOLDEN_ENV = "BN_MIGRATE_UPDATE_GOLDEN"
@@ -186,10 +189,18 @@ def left_reasons(result: RewriteResult) -> list[tuple[str, int, str]]:
 
 
 def assert_planted_mistake_caught(
-    tmp_path: Path, source: str, old: str, new: str, name: str = "program"
+    tmp_path: Path,
+    source: str,
+    old: str,
+    new: str,
+    name: str = "program",
+    *,
+    old_cache: OldRunCache | None = None,
 ) -> None:
     """Migrate ``source`` (it must change), plant a mistake in the migration (``old`` -> ``new``, which
-    must occur) and prove ``check`` does not call it EQUIVALENT."""
+    must occur) and prove ``check`` does not call it EQUIVALENT. With the session's ``old_cache``, the
+    original's runs are shared with the other checks of the same ``source`` and ``name`` (the planted
+    mistake is in NEW, which always runs)."""
     from bn_migrate.check import check_programs
 
     result = _engine()(source)
@@ -200,12 +211,15 @@ def assert_planted_mistake_caught(
     original.write_text(source, encoding="utf-8")
     migrated = tmp_path / f"{name}_tf2.py"
     migrated.write_text(planted, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs", old_cache=old_cache)
     assert checked.verdict != "equivalent", checked.render_text()
 
 
-def assert_migration_checked_equivalent(tmp_path: Path, source: str, name: str = "program") -> None:
-    """Migrate ``source`` (it must change) and prove the migration with ``check``: EQUIVALENT."""
+def assert_migration_checked_equivalent(
+    tmp_path: Path, source: str, name: str = "program", *, old_cache: OldRunCache | None = None
+) -> None:
+    """Migrate ``source`` (it must change) and prove the migration with ``check``: EQUIVALENT
+    (``old_cache``: as for :func:`assert_planted_mistake_caught`)."""
     from bn_migrate.check import check_programs
 
     result = _engine()(source)
@@ -214,5 +228,5 @@ def assert_migration_checked_equivalent(tmp_path: Path, source: str, name: str =
     original.write_text(source, encoding="utf-8")
     migrated = tmp_path / f"{name}_tf2.py"
     migrated.write_text(result.code, encoding="utf-8")
-    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs")
+    checked = check_programs(original, migrated, keep_dir=tmp_path / "runs", old_cache=old_cache)
     assert checked.verdict == "equivalent", checked.render_text()

@@ -6,6 +6,7 @@ fused=False)`` call it is before the rules (``analysis.assigned_batch_norm``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import pytest
@@ -20,6 +21,9 @@ from tests.rewrite.helpers import (
     assert_rewrite,
     left_reasons,
 )
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 RECIPE = """\
     gamma = tf.Variable(tf.ones([{size}]))
@@ -173,18 +177,21 @@ def test_a_string_that_may_select_the_variables_leaves_the_recipe_with_the_reaso
 
 
 @pytest.mark.slow
-def test_the_migration_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, SOURCE, "assigned_batch_norm")
+def test_the_migration_is_checked_equivalent(tmp_path: Path, old_cache: OldRunCache) -> None:
+    assert_migration_checked_equivalent(
+        tmp_path, SOURCE, "assigned_batch_norm", old_cache=old_cache
+    )
 
 
 @pytest.mark.slow
-def test_a_changed_momentum_is_caught(tmp_path: Path) -> None:
+def test_a_changed_momentum_is_caught(tmp_path: Path, old_cache: OldRunCache) -> None:
     assert_planted_mistake_caught(
         tmp_path,
         SOURCE,
         "BatchNormalization(momentum=0.9, epsilon=1e-3",
         "BatchNormalization(momentum=0.99, epsilon=1e-3",
         "assigned_batch_norm",
+        old_cache=old_cache,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from tests.rewrite.helpers import (
     assert_planted_mistake_caught,
     left_reasons,
 )
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 LESSON = """\
 import numpy as np
@@ -274,12 +278,12 @@ def test_a_var_list_beside_instances_made_in_a_loop_is_left() -> None:
 
 
 @pytest.mark.slow
-def test_the_lesson_migration_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, LESSON, "lesson")
+def test_the_lesson_migration_is_checked_equivalent(tmp_path: Path, old_cache: OldRunCache) -> None:
+    assert_migration_checked_equivalent(tmp_path, LESSON, "lesson", old_cache=old_cache)
 
 
 @pytest.mark.slow
-def test_one_instance_for_two_calls_is_caught(tmp_path: Path) -> None:
+def test_one_instance_for_two_calls_is_caught(tmp_path: Path, old_cache: OldRunCache) -> None:
     """Planted: the second call reuses the first call's instance (one layer where TF1 made two)."""
     assert_planted_mistake_caught(
         tmp_path,
@@ -287,6 +291,7 @@ def test_one_instance_for_two_calls_is_caught(tmp_path: Path) -> None:
         "fully_connected_2 = FullyConnected(num_units=8)",
         "fully_connected_2 = fully_connected_1",
         "lesson",
+        old_cache=old_cache,
     )
 
 
@@ -443,8 +448,15 @@ def test_tf_layers_separable_conv2d_is_the_keras_layer() -> None:
 
 
 @pytest.mark.slow
-def test_tf_layers_separable_conv2d_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, SEPARABLE, "separable")
+def test_tf_layers_separable_conv2d_is_checked_equivalent(
+    tmp_path: Path, old_cache: OldRunCache
+) -> None:
+    assert_migration_checked_equivalent(tmp_path, SEPARABLE, "separable", old_cache=old_cache)
     assert_planted_mistake_caught(
-        tmp_path, SEPARABLE, "depth_multiplier=2, name=", "depth_multiplier=1, name=", "separable"
+        tmp_path,
+        SEPARABLE,
+        "depth_multiplier=2, name=",
+        "depth_multiplier=1, name=",
+        "separable",
+        old_cache=old_cache,
     )

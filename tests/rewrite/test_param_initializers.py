@@ -6,6 +6,7 @@ its reason."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from tests.rewrite.helpers import (
     assert_rewrite,
     left_reasons,
 )
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 PLAIN = RewriteOptions(plain_keras_bn=True)
 
@@ -218,7 +222,9 @@ SEEDED = PROGRAM.format(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("held", [False, True])
-def test_the_migration_is_checked_equivalent(tmp_path: Path, held: bool) -> None:
+def test_the_migration_is_checked_equivalent(
+    tmp_path: Path, old_cache: OldRunCache, held: bool
+) -> None:
     source = SEEDED
     if held:  # the same dict bound to a name first
         start = source.index("{", source.index("param_initializers="))
@@ -231,7 +237,7 @@ def test_the_migration_is_checked_equivalent(tmp_path: Path, held: bool) -> None
             + source[end:]
         )
         assert "param_initializers=bn_init)" in source
-    assert_migration_checked_equivalent(tmp_path, source)
+    assert_migration_checked_equivalent(tmp_path, source, old_cache=old_cache)
 
 
 @pytest.mark.slow
@@ -243,5 +249,7 @@ def test_the_migration_is_checked_equivalent(tmp_path: Path, held: bool) -> None
         ("gamma_initializer=tf.keras.initializers.Constant(value=0.5), ", ""),
     ],
 )  # fmt: skip
-def test_a_dropped_or_wrong_initializer_is_caught(tmp_path: Path, old: str, new: str) -> None:
-    assert_planted_mistake_caught(tmp_path, SEEDED, old, new)
+def test_a_dropped_or_wrong_initializer_is_caught(
+    tmp_path: Path, old_cache: OldRunCache, old: str, new: str
+) -> None:
+    assert_planted_mistake_caught(tmp_path, SEEDED, old, new, old_cache=old_cache)

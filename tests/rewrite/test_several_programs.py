@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bn_migrate.check.old_runs import OldRunCache
 from bn_migrate.check.several import programs_of
 from bn_migrate.rewrite.analysis import several_programs as segments
 from bn_migrate.rewrite.engine import rewrite_source
@@ -215,7 +216,7 @@ def test_check_pairs_new_programs_only_where_the_migration_puts_them() -> None:
 
 @pytest.mark.slow
 def test_both_programs_are_checked_equivalent_and_a_planted_mistake_is_caught(
-    tmp_path: Path,
+    tmp_path: Path, old_cache: OldRunCache
 ) -> None:
     from bn_migrate.check import check_programs
 
@@ -224,14 +225,14 @@ def test_both_programs_are_checked_equivalent_and_a_planted_mistake_is_caught(
     new = tmp_path / "lesson_tf2.py"
     migrated = rewrite_source(TWO).code
     new.write_text(migrated, encoding="utf-8")
-    checked = check_programs(old, new, keep_dir=tmp_path / "runs")
+    checked = check_programs(old, new, keep_dir=tmp_path / "runs", old_cache=old_cache)
     assert checked.verdict == "equivalent", checked.render_text()
     assert "program 1 (from line 7) EQUIVALENT; program 2" in checked.render_text()
     assert len(checked.layers) == 3
     planted = tmp_path / "lesson_planted.py"
     assert migrated.count("momentum=0.9,") == 1  # in the class `hidden` became
     planted.write_text(migrated.replace("momentum=0.9,", "momentum=0.8,"), encoding="utf-8")
-    caught = check_programs(old, planted, keep_dir=tmp_path / "planted")
+    caught = check_programs(old, planted, keep_dir=tmp_path / "planted", old_cache=old_cache)
     assert caught.verdict == "different", caught.render_text()
     assert "program 2" in (caught.reason or "") or any(
         "program 2" in d.message for d in caught.diagnoses

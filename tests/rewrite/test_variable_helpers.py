@@ -5,6 +5,7 @@ are (``analysis.variable_helpers``, ``planning.variable_helpers``, BN014)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import pytest
@@ -18,6 +19,9 @@ from tests.rewrite.helpers import (
     assert_planted_mistake_caught,
     left_reasons,
 )
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 PLAIN = RewriteOptions(plain_keras_bn=True)
 
@@ -136,18 +140,19 @@ def test_a_helper_in_a_library_module_is_not_written_out() -> None:
 
 
 @pytest.mark.slow
-def test_the_migration_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, WITH_HELPERS)
+def test_the_migration_is_checked_equivalent(tmp_path: Path, old_cache: OldRunCache) -> None:
+    assert_migration_checked_equivalent(tmp_path, WITH_HELPERS, old_cache=old_cache)
 
 
 @pytest.mark.slow
-def test_a_wrong_written_out_value_is_caught(tmp_path: Path) -> None:
+def test_a_wrong_written_out_value_is_caught(tmp_path: Path, old_cache: OldRunCache) -> None:
     """The bias's constant is compared before the check aligns it (``initial-value-changed``)."""
     assert_planted_mistake_caught(
         tmp_path,
         WITH_HELPERS,
         "b_fc1 = tf.Variable(tf.constant(0.1, shape=[16]))",
         "b_fc1 = tf.Variable(tf.constant(0.2, shape=[16]))",
+        old_cache=old_cache,
     )
 
 

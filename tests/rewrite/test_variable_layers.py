@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import pytest
@@ -20,6 +21,9 @@ from tests.rewrite.helpers import (
     assert_rewrite,
     left_reasons,
 )
+
+if TYPE_CHECKING:
+    from bn_migrate.check.old_runs import OldRunCache
 
 CONV = """\
 def conv_layer(prev_layer, layer_depth, is_training):
@@ -199,14 +203,19 @@ def test_other_shapes_are_not_written_out(before: str, after: str) -> None:
 
 
 @pytest.mark.slow
-def test_the_migration_is_checked_equivalent(tmp_path: Path) -> None:
-    assert_migration_checked_equivalent(tmp_path, SOURCE, "variable_layers")
+def test_the_migration_is_checked_equivalent(tmp_path: Path, old_cache: OldRunCache) -> None:
+    assert_migration_checked_equivalent(tmp_path, SOURCE, "variable_layers", old_cache=old_cache)
 
 
 @pytest.mark.slow
-def test_a_changed_bias_initializer_is_caught(tmp_path: Path) -> None:
+def test_a_changed_bias_initializer_is_caught(tmp_path: Path, old_cache: OldRunCache) -> None:
     assert_planted_mistake_caught(
-        tmp_path, SOURCE, "Constant(value=0.1)", "Constant(value=0.2)", "variable_layers"
+        tmp_path,
+        SOURCE,
+        "Constant(value=0.1)",
+        "Constant(value=0.2)",
+        "variable_layers",
+        old_cache=old_cache,
     )
 
 
