@@ -16,11 +16,13 @@ demo: $(STAMP)
 	@$(PY) examples/demo.py
 
 # -n auto: one worker per core (pytest-xdist); the tests that run TensorFlow programs are most of the time.
+# --dist worksteal: each worker takes one contiguous half of the suite (a module's fixtures and its checks
+# of one original mostly stay on one worker) and a worker that runs out takes half of the other's rest.
 test: $(STAMP)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n auto -m "not slow"
+	$(PY) -m pytest -n auto --dist worksteal -m "not slow"
 
 # Static checks (rules and exclusions in pyproject.toml). tests/test_lint.py runs the same three
 # commands, so `make test` fails on them too.
