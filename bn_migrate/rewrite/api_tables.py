@@ -647,6 +647,8 @@ calls are not read (the reason says so)."""
 NAME_SCOPE = "tensorflow.name_scope"
 """A block naming ops only: around a train op (BN006) it is read through (``scoped_collections.name_scope_body``)."""
 TF_VARIABLE_MAKERS = frozenset({"tensorflow.Variable", "tensorflow.get_variable"})
+DEVICE_SCOPE = "tensorflow.device"
+"""``with tf.device("/cpu:0"):``: TF 2.21 keeps it, for the variables made and the ops run under it."""
 NAMED_VARIABLE_PREFIXES = (
     "tensorflow.layers.",
     "tensorflow.contrib.layers.",

@@ -150,6 +150,16 @@ class FreeVariable:
     holder: str | None = None  # the dict it is an item of (``weights`` of ``weights["h1"]``)
 
 
+def object_line(statement: cst.SimpleStatementLine | cst.With) -> cst.SimpleStatementLine:
+    """The line binding a module-level object (``ctx.layer_objects``): the statement itself, or the one
+    line of the ``with tf.device(...):`` block it is made under (BN014)."""
+    if isinstance(statement, cst.With):
+        (line,) = statement.body.body
+        assert isinstance(line, cst.SimpleStatementLine)
+        return line
+    return statement
+
+
 @dataclass
 class Context:
     """One file being rewritten: its tree, what names mean, and everything the rules decided."""
@@ -174,7 +184,7 @@ class Context:
     prelude: list[cst.BaseStatement] = field(default_factory=list)  # emitted after the imports
     # runtime settings made right after the imports, before TF starts (``planning.session_config``)
     setup: list[cst.BaseStatement] = field(default_factory=list)
-    layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine]] = field(
+    layer_objects: list[tuple[tuple[int, int], cst.SimpleStatementLine | cst.With]] = field(
         default_factory=list
     )
     # module-level lists of builder instances, one per iteration of a static ``for`` loop of the

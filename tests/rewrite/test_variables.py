@@ -521,3 +521,64 @@ def test_an_item_assigned_in_a_tuple_target_makes_a_dict_constant_unknown() -> N
         module = cst.parse_module('params = {"lr": 0.1}\n' + change + 'rate = params["lr"]\n')
         read = module.body[-1].body[0].value  # type: ignore[attr-defined]
         assert plain_dict_constant(module, read) is known
+
+
+def test_a_variable_made_under_a_device_scope_is_made_once_under_it() -> None:
+    """TensorFlow-Examples' word2vec makes its embedding inside ``with tf.device('/cpu:0'):`` beside
+    the lookup: the variable is made once at module level under the same device, the lookup stays
+    under it in the graph function."""
+    before = program(
+        "with tf.device('/cpu:0'):\n"
+        "    # the weights\n"
+        "    w = tf.Variable(tf.ones([3, 3]), name='w')\n"
+        "    h = tf.matmul(x, w)\n"
+    )
+    after = migrated(
+        "# the weights\nwith tf.device('/cpu:0'):\n    w = tf.Variable(tf.ones([3, 3]), name='w')\n"
+        + BN,
+        "    with tf.device('/cpu:0'):\n        h = tf.matmul(x, w)\n",
+        "[w] + [v for layer in (bn,) for v in layer.trainable_variables]",
+    )
+    assert_rewrite(before, after, options=PLAIN)
+
+
+@pytest.mark.parametrize(
+    ("block", "fragment"),
+    [
+        (  # nothing would stay in the block
+            "with tf.device('/cpu:0'):\n    w = tf.Variable(tf.ones([3, 3]))\nh = tf.matmul(x, w)\n",
+            "holds only variables",
+        ),
+        (  # a device function, not a name: where it puts each op is decided when it runs
+            "with tf.device(place):\n    w = tf.Variable(tf.ones([3, 3]))\n    h = tf.matmul(x, w)\n",
+            "not assigned to a name on its own line",
+        ),
+    ],
+)
+def test_variables_under_other_device_blocks_leave_the_file(block: str, fragment: str) -> None:
+    left_by("place = '/cpu:0'\n" + program(block), "BN014", fragment)
+
+
+DEVICE_NET = UDACITY.replace(
+    "    w = tf.Variable(tf.truncated_normal([4, num_hidden]))\n"
+    "    h = tf.layers.batch_normalization(tf.matmul(x, w), training=is_training, momentum=0.9)\n",
+    "    with tf.device('/cpu:0'):\n"
+    "        w = tf.Variable(tf.truncated_normal([4, num_hidden]))\n"
+    "        product = tf.matmul(x, w)\n"
+    "    h = tf.layers.batch_normalization(product, training=is_training, momentum=0.9)\n",
+)
+
+
+@pytest.mark.slow
+def test_a_variable_under_a_device_scope_is_equivalent(tmp_path: Path) -> None:
+    from bn_migrate.check import CheckOptions, check_programs
+
+    assert DEVICE_NET != UDACITY
+    result = rewrite_source(DEVICE_NET)
+    assert result.status is Status.CHANGED, result.left
+    assert "with tf.device('/cpu:0'):\n    w = tf.Variable(" in result.code
+    old, new = tmp_path / "old.py", tmp_path / "new.py"
+    old.write_text(DEVICE_NET)
+    new.write_text(result.code)
+    checked = check_programs(old, new, CheckOptions(timeout=240, old_repeats=1))
+    assert checked.verdict == "equivalent", checked.render_text()

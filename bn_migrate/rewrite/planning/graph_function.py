@@ -26,6 +26,7 @@ from bn_migrate.rewrite.context import (
     TrainStep,
     after_blank_lines,
     leading_lines,
+    object_line,
 )
 
 STATELESS_HELPER = '''
@@ -230,15 +231,15 @@ def _kept_before_region(ctx: Context) -> cst.BaseStatement | None:
     return graph[index - 1] if region and index else None
 
 
-def _assigned(statement: cst.SimpleStatementLine) -> str:
-    small = statement.body[0]
+def _assigned(statement: cst.SimpleStatementLine | cst.With) -> str:
+    small = object_line(statement).body[0]
     assert isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
     return small.targets[0].target.value
 
 
-def _constructor(statement: cst.SimpleStatementLine) -> str | None:
+def _constructor(statement: cst.SimpleStatementLine | cst.With) -> str | None:
     """``tf.keras.layers.Dense`` of ``name = tf.keras.layers.Dense(...)``."""
-    small = statement.body[0]
+    small = object_line(statement).body[0]
     if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
         return dotted(small.value.func)
     return None

@@ -150,7 +150,7 @@ from bn_migrate.rewrite.analysis.syntax import (
     small_statements,
 )
 from bn_migrate.rewrite.analysis.weight_averages import WeightAverage
-from bn_migrate.rewrite.context import Context, Edit, Example, Rule, TrainStep
+from bn_migrate.rewrite.context import Context, Edit, Example, Rule, TrainStep, object_line
 from bn_migrate.rewrite.planning.graph_function import (
     GraphFunction,
     graph_function,
@@ -1336,9 +1336,9 @@ class OptimizerRule(Rule):
             return None
         variables = {*ctx.free_variables, *(free.holder for free in ctx.free_variables.values())}
         hoisted = {
-            where: _assigned_name(statement)
+            where: _assigned_name(object_line(statement))
             for where, statement in ctx.layer_objects
-            if _assigned_name(statement) not in variables
+            if _assigned_name(object_line(statement)) not in variables
         }
         names: dict[str, str] = {}
         for call in program.calls:

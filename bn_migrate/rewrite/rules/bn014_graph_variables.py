@@ -24,6 +24,11 @@ to a module-level function whose parameter is read the same way and never reboun
 weights, biases)``). Anything else (the dict iterated, an item assigned, the dict passed on again) leaves
 the file with the use and its line (``analysis.variable_dicts``).
 
+A variable made inside ``with tf.device("/cpu:0"):`` (word2vec's embedding, beside its lookup) is made
+once at module level under the same device scope, its own ``with`` block, and the ops stay under the
+scope in the graph function. The scope's devices must be string literals; a block holding only
+variables (nothing would stay in it) leaves the file.
+
 A variable helper, the ``weight_variable(shape)`` / ``bias_variable(shape)`` of TF1's Deep MNIST tutorial
 (``initial = tf.truncated_normal(shape, stddev=0.1)``, ``return tf.Variable(initial)``), is written out
 before the rules run: each call ``W = weight_variable([784, 10])``, alone on its line, becomes the line it
@@ -196,6 +201,22 @@ class GraphVariablesRule(Rule):
                 if self._hoist(ctx, statement, call, graph_names):
                     handled.add(id(call))
                 continue
+            device = _device_block(ctx, statement)
+            if device is not None:
+                assert isinstance(device.body, cst.IndentedBlock)
+                lines = self._variable_lines(ctx, list(device.body.body))
+                if lines and len(lines) == len(device.body.body):
+                    ctx.leave(
+                        RULE,
+                        lines[0][1],
+                        f"`{block_header(ctx.module, device)}` holds only variables: moving them "
+                        "out would leave it empty; not migrated",
+                    )
+                    handled.update(id(call) for _, call in lines)
+                for line, call in lines:
+                    if id(call) not in handled:
+                        self._hoist(ctx, line, call, graph_names, device=device)
+                        handled.add(id(call))  # else left, saying why
             if not stays_module_level(ctx, statement, graph_names):
                 graph_names |= assigned_names(statement)
         for builder in program.builders.values():
@@ -270,7 +291,10 @@ class GraphVariablesRule(Rule):
         call: cst.Call,
         graph_names: set[str],
         builder: Builder | None = None,
+        device: cst.With | None = None,
     ) -> bool:
+        """``statement`` (``name = <call>``) made once at module level (under ``device``: the
+        ``with tf.device(...):`` block it stood in, made again around it alone)."""
         small = statement.body[0]
         assert isinstance(small, cst.Assign)
         target = single_target(small)
@@ -295,11 +319,18 @@ class GraphVariablesRule(Rule):
             for read in name_references(builder.definition.body):
                 if read.value == target:
                     ctx.edit(RULE, read, _renamed(name))
-        hoisted = cst.SimpleStatementLine(
+        hoisted: cst.SimpleStatementLine | cst.With = cst.SimpleStatementLine(
             [cst.Assign([cst.AssignTarget(cst.Name(name))], value)],
             leading_lines=[line for line in statement.leading_lines if line.comment is not None],
             trailing_whitespace=statement.trailing_whitespace,
         )  # its comments move with it
+        if device is not None:
+            assert isinstance(hoisted, cst.SimpleStatementLine)
+            comments = hoisted.leading_lines
+            hoisted = device.with_changes(
+                body=cst.IndentedBlock([hoisted.with_changes(leading_lines=[])]),
+                leading_lines=comments,
+            )
         where = ctx.positions[call]
         ctx.layer_objects.append(((where.start.line, where.start.column), hoisted))
         ctx.free_variables[name] = FreeVariable(tf1_name, trainable)
@@ -583,3 +614,21 @@ def _enclosing_block(ctx: Context, node: cst.CSTNode, holders: dict[int, cst.CST
     header = header if len(header) <= 60 else header[:57] + "..."
     where = ctx.positions.get(holder)
     return f"`{header}`" + (f" at line {where.start.line}" if where is not None else "")
+
+
+def _device_block(ctx: Context, statement: cst.BaseStatement) -> cst.With | None:
+    """``with tf.device("/cpu:0"):`` (each item a ``tf.device`` of a string literal, no ``as``)."""
+    if not (isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock)):
+        return None
+    for item in statement.items:
+        value = item.item
+        if not (
+            item.asname is None
+            and isinstance(value, cst.Call)
+            and ctx.qualify(value.func) == api.DEVICE_SCOPE
+            and len(value.args) == 1
+            and value.args[0].keyword is None
+            and isinstance(value.args[0].value, cst.SimpleString)
+        ):
+            return None
+    return statement
