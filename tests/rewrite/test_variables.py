@@ -549,6 +549,11 @@ def test_a_variable_made_under_a_device_scope_is_made_once_under_it() -> None:
             "with tf.device('/cpu:0'):\n    w = tf.Variable(tf.ones([3, 3]))\nh = tf.matmul(x, w)\n",
             "holds only variables",
         ),
+        (  # made from a tensor the block computed before: that stays in the graph function
+            "with tf.device('/cpu:0'):\n    init = tf.ones([3, 3])\n    w = tf.Variable(init)\n"
+            "    h = tf.matmul(x, w)\n",
+            "reads `init`, a placeholder or graph tensor",
+        ),
         (  # a device function, not a name: where it puts each op is decided when it runs
             "with tf.device(place):\n    w = tf.Variable(tf.ones([3, 3]))\n    h = tf.matmul(x, w)\n",
             "not assigned to a name on its own line",

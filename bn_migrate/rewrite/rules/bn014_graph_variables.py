@@ -204,8 +204,9 @@ class GraphVariablesRule(Rule):
             device = _device_block(ctx, statement)
             if device is not None:
                 assert isinstance(device.body, cst.IndentedBlock)
-                lines = self._variable_lines(ctx, list(device.body.body))
-                if lines and len(lines) == len(device.body.body):
+                body = list(device.body.body)
+                lines = self._variable_lines(ctx, body)
+                if lines and len(lines) == len(body):
                     ctx.leave(
                         RULE,
                         lines[0][1],
@@ -213,9 +214,14 @@ class GraphVariablesRule(Rule):
                         "out would leave it empty; not migrated",
                     )
                     handled.update(id(call) for _, call in lines)
-                for line, call in lines:
-                    if id(call) not in handled:
-                        self._hoist(ctx, line, call, graph_names, device=device)
+                calls = {id(line): call for line, call in lines}
+                for inner in body:  # in order: a variable may not read what the block made before
+                    call = calls.get(id(inner))
+                    if call is None:
+                        graph_names |= assigned_names(inner)
+                    elif id(call) not in handled:
+                        assert isinstance(inner, cst.SimpleStatementLine)
+                        self._hoist(ctx, inner, call, graph_names, device=device)
                         handled.add(id(call))  # else left, saying why
             if not stays_module_level(ctx, statement, graph_names):
                 graph_names |= assigned_names(statement)
