@@ -79,6 +79,7 @@ from bn_migrate.rewrite.planning import (
 from bn_migrate.rewrite.planning import partials as partial_calls
 from bn_migrate.rewrite.planning import variable_helpers as variable_helper_calls
 from bn_migrate.rewrite.planning import variable_layers as variable_layer_calls
+from bn_migrate.rewrite.planning.helpers_module import TF_IMPORT
 from bn_migrate.rewrite.planning.inlined_modules import InliningError, ProgramEdge, ProgramFile
 from bn_migrate.rewrite.planning.session_steps import several_sessions
 from bn_migrate.rewrite.result import ModelPair, RewriteResult, Site, Status
@@ -1790,9 +1791,6 @@ def _is_lone_import(statement: cst.BaseStatement) -> bool:
     )
 
 
-_TF_IMPORT = "import tensorflow as tf\n"
-
-
 def _module_level_reads(statement: cst.BaseStatement) -> set[str]:
     """The names ``statement`` reads when the module runs it (not in the bodies of what it defines)."""
     if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
@@ -1836,7 +1834,7 @@ def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement
         if "tf" not in {
             bound for s in body[:index] if is_import_line(s) for bound in bound_names(s)
         }:
-            statements = [cst.parse_statement(_TF_IMPORT), *statements]
+            statements = [cst.parse_statement(TF_IMPORT), *statements]
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
     padded = [s.with_changes(leading_lines=two_blank) for s in statements]
     if index < len(body):

@@ -65,7 +65,7 @@ def other_use(module: cst.Module, held: VariableDict) -> tuple[cst.CSTNode, str]
     keys = {key for key, _, _ in held.items}
     binding = held.statement.body[0]
     assert isinstance(binding, cst.Assign)
-    holders = parents(module)
+    holders: dict[int, cst.CSTNode] | None = None  # a whole-module walk, for hand-overs only
     functions = _module_functions(module)
     item_reads, writes = item_uses(module, held.name)
     for node in writes:
@@ -75,6 +75,8 @@ def other_use(module: cst.Module, held: VariableDict) -> tuple[cst.CSTNode, str]
             continue
         if item_reads.get(id(name)) in keys:
             continue
+        if holders is None:
+            holders = parents(module)
         parameter = _handed_to(holders, functions, name)
         if parameter is None:
             return name, f"`{held.name}` is used otherwise than by reading one of its items"

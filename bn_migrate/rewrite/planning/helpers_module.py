@@ -37,7 +37,7 @@ from bn_migrate.rewrite.analysis.syntax import is_import_line
 
 MODULE_NAME = "bn_migrate_helpers"
 _DOCSTRING = '"""Definitions bn-migrate wrote for the migrated files of this folder, once for all of them."""\n'
-_TF_IMPORT = "import tensorflow as tf\n"
+TF_IMPORT = "import tensorflow as tf\n"
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def _module_text(sources: list[str]) -> str:
         for source in sources
         for node in ast.walk(ast.parse(source))
     )
-    head = _DOCSTRING + ("\n" + _TF_IMPORT if reads_tf else "")
+    head = _DOCSTRING + ("\n" + TF_IMPORT if reads_tf else "")
     return head + "".join("\n\n" + source for source in sources)
 
 

@@ -1334,7 +1334,8 @@ class OptimizerRule(Rule):
                 "not migrated",
             )
             return None
-        variables = {*ctx.free_variables, *(free.holder for free in ctx.free_variables.values())}
+        holders = {free.holder for free in ctx.free_variables.values() if free.holder is not None}
+        variables = {*ctx.free_variables, *holders}  # a dict of variables is no layer object
         hoisted = {
             where: _assigned_name(object_line(statement))
             for where, statement in ctx.layer_objects
