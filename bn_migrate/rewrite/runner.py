@@ -941,18 +941,19 @@ def copy_file(source: str | Path, target: str | Path, kind: Kind | None = None) 
 
 
 def _in_folder(folder: str, write: Callable[[], None]) -> None:
-    """Run ``write`` (which creates one entry in ``folder``); when it fails, make ``folder`` (with
-    its parents) and, if it was missing, run ``write`` again. A folder that exists costs nothing."""
+    """Run ``write`` (which creates one entry in ``folder``); when it fails for want of a folder,
+    make ``folder`` (with its parents) and run ``write`` again. A folder that exists costs nothing.
+    Whether the folder is there now does not say it was there at the write: another worker may have
+    made it in between (a copy of two files of a new folder at once then failed, "No such file or
+    directory")."""
     try:
         write()
-    except OSError as exc:
-        missing = isinstance(exc, (FileNotFoundError, NotADirectoryError)) and not os.path.isdir(
-            folder
-        )
+    except (FileNotFoundError, NotADirectoryError):
         os.makedirs(folder, exist_ok=True)
-        if not missing:
-            raise
         write()
+    except OSError:
+        os.makedirs(folder, exist_ok=True)
+        raise
 
 
 def _copy_link(source: str, target: str) -> None:

@@ -778,3 +778,21 @@ def test_ctrl_c_while_workers_start_is_held_not_lost() -> None:
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "interrupted after the block", done.stdout + done.stderr
+
+
+def test_a_folder_another_worker_makes_meanwhile_does_not_fail_the_copy(tmp_path: Path) -> None:
+    """Two workers copying files of one new folder: the first write fails for want of the folder,
+    which the other worker makes before this one looks. The write is tried again (it used to raise
+    "No such file or directory": the folder was there by then, so it was taken as not missing)."""
+    folder = tmp_path / "new"
+    tries: list[int] = []
+
+    def write() -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            folder.mkdir()  # the other worker, between the failure and the check
+            raise FileNotFoundError(2, "No such file or directory")
+        (folder / "x.py").write_text("x = 1\n")
+
+    runner._in_folder(str(folder), write)
+    assert len(tries) == 2 and (folder / "x.py").read_text() == "x = 1\n"
